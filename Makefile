@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: Apache-2.0
+# Developer entry points. Quick start: `make demo` (set up + run the demo), `make test` (all tests).
+SHELL := /bin/bash
+VENV    ?= .venv
+PYTHON  := $(VENV)/bin/python
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+CMAKE   ?= cmake
+CMAKE_ARGS ?=
+
+.PHONY: setup deps venv configure build demo test test-cpp test-python bench bench-smoke compare \
+        asan tsan format clean
+
+## setup: Debian packages, .venv with the package in editable mode (+dev extra), C++ build.
+setup: deps venv build
+
+deps:
+	bash scripts/install-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(BUILD)/CMakeCache.txt:
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DPython_EXECUTABLE=$(abspath $(PYTHON)) \
+	  -Dpybind11_DIR=$$($(PYTHON) -m pybind11 --cmakedir) $(CMAKE_ARGS)
+
+configure: venv $(BUILD)/CMakeCache.txt
+
+build: configure
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+## demo: the main job on the embedded synthetic cohort.
+demo: setup
+	$(BUILD)/bin/calibrisk demo --out demo-output
+
+## test: every C++ and Python test against the current sources.
+test: setup test-cpp test-python
+
+test-cpp:
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-python:
+	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) -m pytest -q tests/python
+
+## bench: Google Benchmarks (JSON in build/bench.json) and the peer comparison.
+bench: build
+	$(BUILD)/benchmarks/calibrisk_benchmarks --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
+
+bench-smoke: build
+	$(BUILD)/benchmarks/calibrisk_benchmarks --benchmark_min_time=0.01 --benchmark_filter='$(or $(FILTER),.)'
+
+compare: build
+	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) benchmarks/compare.py --quick
+
+## asan / tsan: C++ unit tests under sanitizers (separate build trees).
+asan:
+	$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCALIBRISK_SANITIZE=address,undefined \
+	  -DCALIBRISK_BUILD_PYTHON=OFF -DCALIBRISK_BUILD_BENCHMARKS=OFF -DCALIBRISK_BUILD_EXAMPLES=OFF \
+	  -DCALIBRISK_BUILD_CLI=OFF -DCALIBRISK_INSTALL=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
+	$(CMAKE) --build build-asan -j $(JOBS) --target calibrisk_unit_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/calibrisk_unit_tests
+
+tsan:
+	$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCALIBRISK_SANITIZE=thread \
+	  -DCALIBRISK_BUILD_PYTHON=OFF -DCALIBRISK_BUILD_BENCHMARKS=OFF -DCALIBRISK_BUILD_EXAMPLES=OFF \
+	  -DCALIBRISK_BUILD_CLI=OFF -DCALIBRISK_INSTALL=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
+	$(CMAKE) --build build-tsan -j $(JOBS) --target calibrisk_unit_tests
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/calibrisk_unit_tests --test-case-exclude='*slow*'
+
+format:
+	find include src bindings tests benchmarks examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format-14 -i
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan

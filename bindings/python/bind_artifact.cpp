@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+// Python bindings of the artifact module.
+#include "arrays.hpp"
+#include "bindings.hpp"
+
+namespace calibrisk::pyb {
+
+void bind_artifact(py::module_& m) { (void)m; }
+
+}  // namespace calibrisk::pyb

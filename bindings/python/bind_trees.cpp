@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+// Python bindings of the trees module.
+#include "arrays.hpp"
+#include "bindings.hpp"
+
+namespace calibrisk::pyb {
+
+void bind_trees(py::module_& m) { (void)m; }
+
+}  // namespace calibrisk::pyb

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file weights.hpp
+/// Class weights and their folding with sample weights into one weight vector.
+#pragma once
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/matrix.hpp>
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <string>
+
+namespace calibrisk {
+
+/// How the two classes are weighted during training.
+///
+/// - `none()`: every row keeps its sample weight.
+/// - `balanced()`: class c gets n / (2 * n_c), as scikit-learn's `class_weight="balanced"`, where
+///   n and n_c count rows (not weights), so with sample weights the result matches scikit-learn.
+/// - `explicit_weights(w0, w1)`: class 0 rows are multiplied by w0, class 1 rows by w1.
+struct ClassWeight {
+  enum class Kind { kNone, kBalanced, kExplicit };
+  Kind kind = Kind::kNone;
+  double w0 = 1.0;  ///< Weight of class 0 when kind == kExplicit, > 0 and finite.
+  double w1 = 1.0;  ///< Weight of class 1 when kind == kExplicit, > 0 and finite.
+
+  static ClassWeight none() noexcept { return {}; }
+  static ClassWeight balanced() noexcept { return {Kind::kBalanced, 1.0, 1.0}; }
+  static ClassWeight explicit_weights(double w0, double w1) noexcept {
+    return {Kind::kExplicit, w0, w1};
+  }
+
+  /// Throws InvalidParams when explicit weights are not finite and positive.
+  void validate(const char* where) const {
+    if (kind != Kind::kExplicit) return;
+    if (!(std::isfinite(w0) && w0 > 0.0) || !(std::isfinite(w1) && w1 > 0.0)) {
+      throw InvalidParams(std::string(where) + ": class weights must be finite and > 0, got {0: " +
+                          std::to_string(w0) + ", 1: " + std::to_string(w1) +
+                          "}; pass positive weights or class_weight=None.");
+    }
+  }
+
+  /// The multipliers (for class 0, class 1) given the number of rows of each class.
+  std::pair<double, double> resolve(Index n0, Index n1) const noexcept {
+    switch (kind) {
+      case Kind::kBalanced: {
+        const double n = static_cast<double>(n0 + n1);
+        return {n0 > 0 ? n / (2.0 * n0) : 1.0, n1 > 0 ? n / (2.0 * n1) : 1.0};
+      }
+      case Kind::kExplicit:
+        return {w0, w1};
+      case Kind::kNone:
+      default:
+        return {1.0, 1.0};
+    }
+  }
+};
+
+/// One weight per row: sample_weight[i] (1 when empty) times the class multiplier of y[i].
+///
+/// @param y              labels in {0, 1} (validated beforehand)
+/// @param sample_weight  empty, or one non-negative weight per row
+/// Complexity O(n). Does not validate; call `validate_dataset` first.
+inline Eigen::VectorXd effective_weights(VectorView<const double> y,
+                                         VectorView<const double> sample_weight,
+                                         const ClassWeight& class_weight) {
+  const Index n = y.size();
+  Index n1 = 0;
+  for (Index i = 0; i < n; ++i) n1 += (y[i] == 1.0);
+  const auto [m0, m1] = class_weight.resolve(n - n1, n1);
+  Eigen::VectorXd w(n);
+  for (Index i = 0; i < n; ++i) {
+    const double sw = sample_weight.empty() ? 1.0 : sample_weight[i];
+    w[i] = sw * (y[i] == 1.0 ? m1 : m0);
+  }
+  return w;
+}
+
+}  // namespace calibrisk
