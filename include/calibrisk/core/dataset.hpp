@@ -20,22 +20,24 @@ namespace calibrisk {
 ///   ±inf is rejected.
 /// - `y`: one label per row, each exactly 0 or 1.
 /// - `sample_weight`: empty (all ones) or one finite, non-negative weight per row, not all zero.
-/// - `class_weight`: folded with `sample_weight` by `effective_weights`.
+///
+/// Class weighting is a hyper-parameter of the model (`<Model>Params::class_weight`, as in
+/// scikit-learn), folded with `sample_weight` by `effective_weights` inside `fit`.
 struct Dataset {
   FeatureMatrix X;
   VectorView<const double> y;
   VectorView<const double> sample_weight;
-  ClassWeight class_weight;
 
   Dataset() = default;
-  Dataset(FeatureMatrix X_, VectorView<const double> y_, VectorView<const double> w_ = {},
-          ClassWeight cw = {})
-      : X(X_), y(y_), sample_weight(w_), class_weight(cw) {}
+  Dataset(FeatureMatrix X_, VectorView<const double> y_, VectorView<const double> w_ = {})
+      : X(X_), y(y_), sample_weight(w_) {}
 
   Index n_samples() const noexcept { return X.rows(); }
   Index n_features() const noexcept { return X.cols(); }
-  /// sample_weight x class multipliers, one per row (see weights.hpp).
-  Eigen::VectorXd weights() const { return effective_weights(y, sample_weight, class_weight); }
+  /// sample_weight x class multipliers of `cw`, one per row (see weights.hpp).
+  Eigen::VectorXd weights(const ClassWeight& cw = {}) const {
+    return effective_weights(y, sample_weight, cw);
+  }
 };
 
 /// Counts of each class in a validated label vector.
@@ -141,13 +143,12 @@ inline void validate_sample_weight(VectorView<const double> w, Index expected_ro
   }
 }
 
-/// Validates a whole training set (features, labels, weights, class weights) once, before the
-/// unchecked kernels run. Also requires each class to keep a positive total weight.
+/// Validates a whole training set (features, labels, weights) once, before the unchecked kernels
+/// run. Also requires each class to keep a positive total weight.
 inline ClassCounts validate_dataset(const Dataset& d, const std::string& where) {
   validate_features(d.X, where);
   const ClassCounts c = validate_labels(d.y, d.X.rows(), where);
   validate_sample_weight(d.sample_weight, d.X.rows(), where);
-  d.class_weight.validate(where.c_str());
   if (!d.sample_weight.empty()) {
     double w0 = 0.0, w1 = 0.0;
     for (Index i = 0; i < d.y.size(); ++i) (d.y[i] == 1.0 ? w1 : w0) += d.sample_weight[i];

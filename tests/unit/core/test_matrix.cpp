@@ -132,9 +132,8 @@ TEST_CASE("validation: every bad input is named") {
                          InvalidInput);
   }
   SUBCASE("class weight must be positive") {
-    CHECK_THROWS_AS(
-        validate_dataset(Dataset(X, y, {}, ClassWeight::explicit_weights(0, 1)), "fit"),
-        InvalidParams);
+    CHECK_THROWS_AS(ClassWeight::explicit_weights(0, 1).validate("fit"), InvalidParams);
+    CHECK_NOTHROW(ClassWeight::explicit_weights(0.5, 2).validate("fit"));
   }
   SUBCASE("predict-time column count") {
     CHECK_THROWS_WITH_AS(validate_features(X, 5, "predict"),
