@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// Parsing of the command-line tool's structured flag values: --split, --policy and --param.
+// Every parser throws UsageError with a message that names the flag, the bad text and the fix.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace calibrisk::cli {
+
+/// "a=1,b=2" -> {{"a","1"},{"b","2"}} (spaces around items trimmed). Empty keys, missing '=' and
+/// repeated keys are errors naming `flag`.
+std::vector<std::pair<std::string, std::string>> parse_key_values(const std::string& text,
+                                                                  const std::string& flag);
+
+/// A finite decimal number (the whole text); throws UsageError naming `what`.
+double parse_double(const std::string& text, const std::string& what);
+/// A whole number in [lo, hi]; throws UsageError naming `what`.
+long long parse_integer(const std::string& text, const std::string& what, long long lo,
+                        long long hi);
+/// true/false/1/0/yes/no/on/off (case-insensitive); throws UsageError naming `what`.
+bool parse_bool(const std::string& text, const std::string& what);
+
+/// Fractions of rows for the three parts of `train`'s split; each > 0, summing to 1.
+struct SplitFractions {
+  double train = 0.6;
+  double calibration = 0.2;
+  double test = 0.2;
+};
+
+/// Parses --split "train=0.6,calibration=0.2,test=0.2". Keys may be omitted when the others
+/// determine them (e.g. "train=0.7,calibration=0.15" gives test=0.15); "cal" abbreviates
+/// "calibration". Throws UsageError when a fraction is not in (0, 1) or they do not sum to 1.
+SplitFractions parse_split(const std::string& text);
+
+/// A threshold-selection policy as given on the command line.
+struct PolicySpec {
+  enum class Kind { kMinRecall, kMinPrecision, kMaxAlertRate, kCost, kMaxF };
+  Kind kind = Kind::kMinRecall;
+  double value = 0.8;    ///< the floor, the budget or beta (kMaxF)
+  double cost_fp = 1.0;  ///< kCost only
+  double cost_fn = 1.0;  ///< kCost only
+
+  /// The canonical text form ("min-recall=0.8", "cost-fp=1,cost-fn=10", "max-f=1").
+  std::string text() const;
+};
+
+/// Parses --policy: one of min-recall=R, min-precision=P, max-alert-rate=A (each in (0, 1]),
+/// cost-fp=C,cost-fn=C (both > 0) or max-f=BETA (> 0). Throws UsageError listing the forms.
+PolicySpec parse_policy(const std::string& text);
+
+/// One settable field of a model's Params struct, for --param key=value.
+struct ParamField {
+  std::string name;  ///< the Params field name, e.g. "max_leaf_nodes"
+  std::string type;  ///< shown in messages: "int", "double", "bool", "uint64", or a choice list
+  std::function<void(const std::string& value)> set;  ///< parses and assigns; throws UsageError
+};
+
+/// Helpers that build ParamFields bound to a field of a Params struct that outlives them.
+ParamField int_field(std::string name, int& field);
+ParamField double_field(std::string name, double& field);  ///< accepts "inf" as +infinity
+ParamField bool_field(std::string name, bool& field);
+ParamField uint64_field(std::string name, std::uint64_t& field);
+
+/// Applies "key=value" assignments (from repeated --param flags) to the fields. An unknown key is
+/// a UsageError listing every valid key of `model`; a value that does not parse names the key and
+/// its type; a key given twice is an error. Range checks are left to the Params' `validate()`.
+void apply_params(const std::vector<std::string>& assignments, const std::vector<ParamField>& fields,
+                  const std::string& model);
+
+}  // namespace calibrisk::cli

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// The command-line tool's flag parsers: --split, --policy, --param.
+#include <doctest/doctest.h>
+
+#include "cli/errors.hpp"
+#include "cli/options.hpp"
+
+#include <cmath>
+#include <cstdint>
+
+using namespace calibrisk::cli;
+
+TEST_CASE("cli split: full, abbreviated and completed forms") {
+  SUBCASE("all three") {
+    const SplitFractions f = parse_split("train=0.6,calibration=0.2,test=0.2");
+    CHECK(f.train == doctest::Approx(0.6));
+    CHECK(f.calibration == doctest::Approx(0.2));
+    CHECK(f.test == doctest::Approx(0.2));
+  }
+  SUBCASE("one left out is completed to sum 1") {
+    const SplitFractions f = parse_split("train=0.7, cal=0.1");
+    CHECK(f.test == doctest::Approx(0.2));
+  }
+}
+
+TEST_CASE("cli split: bad fractions are usage errors naming the fix") {
+  CHECK_THROWS_WITH_AS(parse_split("train=0.6,calibration=0.3,test=0.3"), doctest::Contains("sum to 1"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=0.8,calibration=0.2"),
+                       doctest::Contains("leaving nothing for test"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=1.2,calibration=0.2"), doctest::Contains("(0, 1)"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=0.6,valid=0.2,test=0.2"), doctest::Contains("unknown part"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=0.6"), doctest::Contains("at least two"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=abc,test=0.2"), doctest::Contains("must be a number"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train"), doctest::Contains("no '='"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=0.5,train=0.2"), doctest::Contains("twice"), UsageError);
+}
+
+TEST_CASE("cli policy: every documented form parses and prints back canonically") {
+  PolicySpec p = parse_policy("min-recall=0.8");
+  CHECK(p.kind == PolicySpec::Kind::kMinRecall);
+  CHECK(p.value == 0.8);
+  CHECK(p.text() == "min-recall=0.8");
+  p = parse_policy("min-precision=0.3");
+  CHECK(p.kind == PolicySpec::Kind::kMinPrecision);
+  CHECK(p.value == 0.3);
+  p = parse_policy("max-alert-rate=0.1");
+  CHECK(p.kind == PolicySpec::Kind::kMaxAlertRate);
+  CHECK(p.value == 0.1);
+  p = parse_policy("cost-fp=1,cost-fn=10");
+  CHECK(p.kind == PolicySpec::Kind::kCost);
+  CHECK(p.cost_fp == 1.0);
+  CHECK(p.cost_fn == 10.0);
+  CHECK(p.text() == "cost-fp=1,cost-fn=10");
+  p = parse_policy("cost-fn=10,cost-fp=2");  // either order
+  CHECK(p.cost_fp == 2.0);
+  p = parse_policy("max-f=2");
+  CHECK(p.kind == PolicySpec::Kind::kMaxF);
+  CHECK(p.value == 2.0);
+}
+
+TEST_CASE("cli policy: bad policies list the valid forms") {
+  CHECK_THROWS_WITH_AS(parse_policy("min-recall=1.5"), doctest::Contains("(0, 1]"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_policy("min-recall=0"), doctest::Contains("(0, 1]"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_policy("recall=0.8"), doctest::Contains("max-alert-rate=0.1"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_policy("cost-fp=1"), doctest::Contains("not a policy"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_policy("cost-fp=0,cost-fn=1"), doctest::Contains("> 0"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_policy("max-f=-1"), doctest::Contains("> 0"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_policy(""), doctest::Contains("empty"), UsageError);
+}
+
+namespace {
+struct DummyParams {
+  int n_estimators = 100;
+  double learning_rate = 0.1;
+  double C = 1.0;
+  bool early_stopping = false;
+  std::uint64_t random_state = 0;
+};
+std::vector<ParamField> dummy_fields(DummyParams& p) {
+  return {int_field("n_estimators", p.n_estimators), double_field("learning_rate", p.learning_rate),
+          double_field("C", p.C), bool_field("early_stopping", p.early_stopping),
+          uint64_field("random_state", p.random_state)};
+}
+}  // namespace
+
+TEST_CASE("cli param: assignments set the named fields with their types") {
+  DummyParams p;
+  apply_params({"n_estimators=300", "learning_rate=0.05", "C=inf", "early_stopping=true",
+                "random_state=42"},
+               dummy_fields(p), "gbdt");
+  CHECK(p.n_estimators == 300);
+  CHECK(p.learning_rate == 0.05);
+  CHECK(std::isinf(p.C));
+  CHECK(p.early_stopping);
+  CHECK(p.random_state == 42u);
+}
+
+TEST_CASE("cli param: unknown keys list the valid ones; bad values name the key and type") {
+  DummyParams p;
+  const auto fields = dummy_fields(p);
+  CHECK_THROWS_WITH_AS(apply_params({"num_leaves=31"}, fields, "gbdt"),
+                       doctest::Contains("valid keys: n_estimators (int), learning_rate (double)"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"n_estimators=1.5"}, fields, "gbdt"),
+                       doctest::Contains("--param n_estimators must be a whole number"), UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"early_stopping=maybe"}, fields, "gbdt"),
+                       doctest::Contains("true or false"), UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"learning_rate"}, fields, "gbdt"),
+                       doctest::Contains("key=value"), UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"C=1", "C=2"}, fields, "gbdt"), doctest::Contains("twice"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"random_state=-1"}, fields, "gbdt"),
+                       doctest::Contains("must be in [0,"), UsageError);
+}
+
+TEST_CASE("cli errors: exceptions map to the documented exit codes") {
+  CHECK(classify(UsageError("x")).code == 2);
+  CHECK(classify(calibrisk::InvalidParams("x")).code == 2);
+  CHECK(classify(calibrisk::InvalidInput("x")).code == 3);
+  CHECK(classify(calibrisk::ModelFormatError("x")).code == 4);
+  CHECK(classify(ModelFileError("x")).code == 4);
+  CHECK(classify(calibrisk::NotFitted("x")).code == 1);
+  CHECK(classify(std::runtime_error("x")).code == 1);
+  CHECK_THROWS_WITH_AS(as_model_file_error("m.json", []() -> int { throw calibrisk::InvalidInput("bad"); }),
+                       doctest::Contains("cannot use model file 'm.json': bad"), ModelFileError);
+}
