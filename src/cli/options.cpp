@@ -231,33 +231,65 @@ PolicySpec parse_policy(const std::string& text) {
   throw UsageError("--policy '" + text + "' is not a policy; use one of " + kPolicyForms + ".");
 }
 
+std::string format_double(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  // Prefer the shortest form that reads back exactly.
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::ostringstream t;
+    t.precision(prec);
+    t << v;
+    if (std::strtod(t.str().c_str(), nullptr) == v) return t.str();
+  }
+  return os.str();
+}
+
 ParamField int_field(std::string name, int& field) {
   const std::string n = name;
-  return {std::move(name), "int", [&field, n](const std::string& v) {
+  return {std::move(name), "int",
+          [&field, n](const std::string& v) {
             field = static_cast<int>(parse_integer(v, "--param " + n,
                                                    std::numeric_limits<int>::min(),
                                                    std::numeric_limits<int>::max()));
-          }};
+          },
+          [&field] { return std::to_string(field); }};
 }
 
 ParamField double_field(std::string name, double& field) {
   const std::string n = name;
   return {std::move(name), "double",
-          [&field, n](const std::string& v) { field = parse_double(v, "--param " + n); }};
+          [&field, n](const std::string& v) { field = parse_double(v, "--param " + n); },
+          [&field] { return format_double(field); }};
 }
 
 ParamField bool_field(std::string name, bool& field) {
   const std::string n = name;
   return {std::move(name), "bool",
-          [&field, n](const std::string& v) { field = parse_bool(v, "--param " + n); }};
+          [&field, n](const std::string& v) { field = parse_bool(v, "--param " + n); },
+          [&field] { return std::string(field ? "true" : "false"); }};
 }
 
 ParamField uint64_field(std::string name, std::uint64_t& field) {
   const std::string n = name;
-  return {std::move(name), "uint64", [&field, n](const std::string& v) {
+  return {std::move(name), "uint64",
+          [&field, n](const std::string& v) {
             field = static_cast<std::uint64_t>(
                 parse_integer(v, "--param " + n, 0, std::numeric_limits<long long>::max()));
-          }};
+          },
+          [&field] { return std::to_string(field); }};
+}
+
+ParamField index_field(std::string name, std::ptrdiff_t& field) {
+  const std::string n = name;
+  return {std::move(name), "int",
+          [&field, n](const std::string& v) {
+            field = static_cast<std::ptrdiff_t>(
+                parse_integer(v, "--param " + n, std::numeric_limits<long long>::min(),
+                              std::numeric_limits<long long>::max()));
+          },
+          [&field] { return std::to_string(field); }};
 }
 
 void apply_params(const std::vector<std::string>& assignments, const std::vector<ParamField>& fields,

@@ -57,6 +57,7 @@ struct ParamField {
   std::string name;  ///< the Params field name, e.g. "max_leaf_nodes"
   std::string type;  ///< shown in messages: "int", "double", "bool", "uint64", or a choice list
   std::function<void(const std::string& value)> set;  ///< parses and assigns; throws UsageError
+  std::function<std::string()> get;                   ///< the current value as text (provenance)
 };
 
 /// Helpers that build ParamFields bound to a field of a Params struct that outlives them.
@@ -64,6 +65,10 @@ ParamField int_field(std::string name, int& field);
 ParamField double_field(std::string name, double& field);  ///< accepts "inf" as +infinity
 ParamField bool_field(std::string name, bool& field);
 ParamField uint64_field(std::string name, std::uint64_t& field);
+ParamField index_field(std::string name, std::ptrdiff_t& field);
+
+/// The text of a double that reads back to the same value ("inf" for +infinity).
+std::string format_double(double v);
 
 /// Applies "key=value" assignments (from repeated --param flags) to the fields. An unknown key is
 /// a UsageError listing every valid key of `model`; a value that does not parse names the key and

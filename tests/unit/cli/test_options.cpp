@@ -129,3 +129,16 @@ TEST_CASE("cli errors: exceptions map to the documented exit codes") {
   CHECK_THROWS_WITH_AS(as_model_file_error("m.json", []() -> int { throw calibrisk::InvalidInput("bad"); }),
                        doctest::Contains("cannot use model file 'm.json': bad"), ModelFileError);
 }
+
+TEST_CASE("cli param: current values read back as text for provenance") {
+  DummyParams p;
+  const auto fields = dummy_fields(p);
+  apply_params({"learning_rate=0.05", "C=inf"}, fields, "gbdt");
+  CHECK(fields[0].get() == "100");
+  CHECK(fields[1].get() == "0.05");
+  CHECK(fields[2].get() == "inf");
+  CHECK(fields[3].get() == "false");
+  CHECK(format_double(0.1) == "0.1");
+  CHECK(format_double(1.0 / 3.0) == "0.3333333333333333");  // shortest exact form
+  CHECK(std::stod(format_double(1.0 / 3.0)) == 1.0 / 3.0);
+}
