@@ -241,6 +241,8 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
                                                             : -std::numeric_limits<double>::infinity();
   double achievable_t = 0.0;
   detail::Counts bayes_c;  // counts at p >= bayes threshold
+  double recall_ok_tp = std::numeric_limits<double>::infinity();  // conservative min_recall
+  bool alert_exceeded = false;                                    // conservative max_alert_rate
 
   const double* sc = s.score().data();
   const std::uint8_t* y = s.label().data();
@@ -268,36 +270,56 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
           obj = -(cfp * c.fp + cfn * (P - c.tp));
           break;
         case PolicyKind::kMinRecall: {
+          // The recall bound has a fixed n (all positives) and grows with tp: once some tp is
+          // feasible every larger tp is, so the (costly) bound is evaluated only until then.
           measure = c.tp / P;
-          if (cons && measure >= floor) {
-            measure = detail::weighted_interval(c.tp, P, P2, conf, im).lower;
+          obj = c.tp / flagged;
+          if (cons) {
+            if (c.tp >= recall_ok_tp) {
+              measure = floor;
+            } else if (measure >= floor) {
+              measure = detail::weighted_interval(c.tp, P, P2, conf, im).lower;
+              if (measure >= floor) recall_ok_tp = c.tp;
+            }
+            // the best bound achievable is the one at the largest tp: evaluated after the pass
           }
           feasible = measure >= floor;
-          obj = c.tp / flagged;
           break;
         }
         case PolicyKind::kMinPrecision: {
           measure = c.tp / flagged;
           obj = c.tp / P;
-          // The interval is only needed where it could change the answer (costly for Clopper-
-          // Pearson): the point estimate must reach the floor and the recall must beat the best.
-          if (cons && measure >= floor && (!found || obj > best_obj)) {
-            measure = detail::weighted_interval(c.tp, flagged, c.tp2 + c.fp2, conf, im).lower;
+          if (cons) {
+            // The bound never exceeds the point estimate, so it is only computed where it could
+            // change the answer: a possible improvement, or a better "best achievable".
+            const bool could_select = measure >= floor && (!found || obj > best_obj);
+            if (could_select || measure > achievable) {
+              measure = detail::weighted_interval(c.tp, flagged, c.tp2 + c.fp2, conf, im).lower;
+            } else {
+              measure = -1.0;  // cannot be selected nor improve "achievable"
+            }
           }
           feasible = measure >= floor;
           break;
         }
         case PolicyKind::kMaxAlertRate: {
+          // The alert-rate bound has a fixed n (all rows) and grows with the flagged weight: once
+          // infeasible, every lower threshold is too.
           measure = flagged / W;
-          if (cons && measure <= floor) {
-            // Alert proportion among all rows: n_eff from all weights, numerator its flagged part.
-            const double neff = metrics::effective_sample_size(W, P2 + N2);
-            const double x = std::min(neff, measure * neff);
-            measure = im == IntervalMethod::kWilson ? metrics::wilson_interval(x, neff, conf).upper
-                                                    : metrics::clopper_pearson_interval(x, neff, conf).upper;
+          obj = c.tp / P;
+          if (cons) {
+            if (alert_exceeded) {
+              measure = 2.0;
+            } else {
+              const double neff = metrics::effective_sample_size(W, P2 + N2);
+              const double x = std::min(neff, measure * neff);
+              measure = im == IntervalMethod::kWilson
+                            ? metrics::wilson_interval(x, neff, conf).upper
+                            : metrics::clopper_pearson_interval(x, neff, conf).upper;
+              if (measure > floor) alert_exceeded = true;
+            }
           }
           feasible = measure <= floor;
-          obj = c.tp / P;
           break;
         }
       }
@@ -316,6 +338,10 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
     }
   });
 
+  if (!found && cons && pol.kind == PolicyKind::kMinRecall) {
+    achievable = detail::weighted_interval(P, P, P2, conf, im).lower;  // every case flagged
+    achievable_t = s.score().back();
+  }
   if (!found) {
     std::ostringstream os;
     os.precision(6);
