@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// From CSV to column roles, features and labels in the command-line tool.
+#include <doctest/doctest.h>
+
+#include "cli/data.hpp"
+#include "cli/errors.hpp"
+
+#include <calibrisk/core/error.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace calibrisk;
+using namespace calibrisk::cli;
+
+namespace {
+fs::path write_temp(const std::string& name, const std::string& text) {
+  const fs::path p = fs::temp_directory_path() /
+                     ("calibrisk_cli_data_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(p, std::ios::binary) << text;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("cli data: the header line with a BOM, quotes, spaces and CRLF") {
+  const fs::path p = write_temp("h.csv", "\xEF\xBB\xBF\n id ,\"a, b\",\"say \"\"hi\"\"\",y\r\n1,2,3,4\r\n");
+  const auto h = read_csv_header(p.string());
+  REQUIRE(h.size() == 4);
+  CHECK(h[0] == "id");
+  CHECK(h[1] == "a, b");
+  CHECK(h[2] == "say \"hi\"");
+  CHECK(h[3] == "y");
+  fs::remove(p);
+  const fs::path e = write_temp("e.csv", "\n\n");
+  CHECK_THROWS_WITH_AS(read_csv_header(e.string()), doctest::Contains("is empty"), InvalidInput);
+  fs::remove(e);
+  CHECK_THROWS_WITH_AS(read_csv_header("/nonexistent/x.csv"), doctest::Contains("cannot open"),
+                       InvalidInput);
+}
+
+TEST_CASE("cli data: roles give read options; unknown or clashing columns are named") {
+  const std::vector<std::string> header{"pid", "date", "site", "age", "note", "y"};
+  ColumnRoles r;
+  r.label = "y";
+  r.group = "pid";
+  r.time = "date";
+  r.categorical = {"site"};
+  r.drop = {"note"};
+  const CsvReadOptions o = training_read_options(r, header);
+  CHECK(o.time_column == "date");
+  CHECK(o.required_columns == std::vector<std::string>{"y"});
+  // group and dropped columns may hold text: read as labels
+  CHECK(o.categorical == std::vector<std::string>{"note", "pid", "site"});
+
+  ColumnRoles bad = r;
+  bad.label = "outcome";
+  CHECK_THROWS_WITH_AS(training_read_options(bad, header),
+                       doctest::Contains("--label outcome: the file has no column 'outcome'; its "
+                                         "columns are: pid, date, site, age, note, y."),
+                       InvalidInput);
+  bad = r;
+  bad.drop = {"y"};
+  CHECK_THROWS_WITH_AS(training_read_options(bad, header),
+                       doctest::Contains("both --label and --drop"), UsageError);
+  bad = r;
+  bad.group = "y";
+  CHECK_THROWS_WITH_AS(training_read_options(bad, header), doctest::Contains("one role"), UsageError);
+  bad = r;
+  bad.categorical = {"date"};
+  CHECK_THROWS_WITH_AS(training_read_options(bad, header),
+                       doctest::Contains("--time-column and --categorical"), UsageError);
+}
+
+TEST_CASE("cli data: features, labels and category labels from a table") {
+  ColumnRoles r;
+  r.label = "y";
+  r.group = "pid";
+  r.time = "date";
+  r.categorical = {"site"};
+  r.drop = {"note"};
+  const std::string text =
+      "pid,date,site,age,note,y\n"
+      "p1,2023-01-01,B,50,x,0\n"
+      "p1,2023-02-01,A,51,,1\n"
+      "p2,2023-01-15,B,NA,z,0\n";
+  const Table t = parse_csv(text, training_read_options(r, {"pid", "date", "site", "age", "note", "y"}));
+  const auto f = feature_columns(t, r);
+  CHECK(f == std::vector<std::string>{"site", "age"});
+  CHECK(label_values(t, "y", true) == std::vector<double>{0, 1, 0});
+  const auto cats = feature_category_labels(t, f);
+  REQUIRE(cats.count("site") == 1);
+  CHECK(cats.at("site") == std::vector<std::string>{"A", "B"});
+  CHECK(column_labels(t, "site", {0, 2}) == std::vector<std::string>{"B", "B"});
+  CHECK(column_labels(t, "age", {2}) == std::vector<std::string>{""});
+
+  ColumnRoles only_ids = r;
+  only_ids.drop = {"note", "site", "age"};
+  CHECK_THROWS_WITH_AS(feature_columns(t, only_ids), doctest::Contains("no feature columns"),
+                       InvalidInput);
+
+  const RowMatrixXd X = t.to_matrix(f);
+  const RowMatrixXd sub = take_rows(X, {2, 0});
+  CHECK(sub(0, 0) == 1.0);
+  CHECK(std::isnan(sub(0, 1)));
+  CHECK(sub(1, 1) == 50.0);
+}
+
+TEST_CASE("cli data: bad labels name the column, row and fix") {
+  const Table one = parse_csv("x,y\n1,0\n2,0\n");
+  CHECK_THROWS_WITH_AS(label_values(one, "y", true), doctest::Contains("only class 0 in all 2 rows"),
+                       InvalidInput);
+  CHECK(label_values(one, "y", false).size() == 2);
+  const Table two = parse_csv("x,y\n1,0\n2,2\n");
+  CHECK_THROWS_WITH_AS(label_values(two, "y", true), doctest::Contains("value 2 at data row 2"),
+                       InvalidInput);
+  const Table miss = parse_csv("x,y\n1,0\n2,\n");
+  CHECK_THROWS_WITH_AS(label_values(miss, "y", true), doctest::Contains("missing at data row 2"),
+                       InvalidInput);
+}
+
+TEST_CASE("cli data: identifier-like columns are detected") {
+  std::string text = "id,x,y\n";
+  for (int i = 0; i < 150; ++i) {
+    text += std::to_string(1000 + i) + "," + std::to_string(i % 3) + "," + std::to_string(i % 2) + "\n";
+  }
+  const Table t = parse_csv(text);
+  CHECK(identifier_like_columns(t, {"id", "x"}) == std::vector<std::string>{"id"});
+}
+
+TEST_CASE("cli data: text in a numeric column gets the command-line fix appended") {
+  const fs::path p = write_temp("t.csv", "x,y\n1,0\nabc,1\n");
+  CHECK_THROWS_WITH_AS(read_table(p.string(), {}), doctest::Contains("--categorical COLUMN"),
+                       InvalidInput);
+  fs::remove(p);
+}
