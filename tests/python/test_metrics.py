@@ -321,3 +321,35 @@ def test_public_names():
     for name in cm.__all__:
         assert hasattr(cm, name)
     assert calibrisk.metrics is cm
+
+
+EDGE_CASES = [
+    ("all scores tied", [0, 1, 0, 1, 1], [0.3] * 5, None),
+    ("one positive", [0, 0, 0, 1, 0], [0.1, 0.4, 0.2, 0.3, 0.9], None),
+    ("perfect separation", [0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], None),
+    ("inverted ranking", [1, 1, 0, 0], [0.1, 0.2, 0.8, 0.9], None),
+    ("two rows", [0, 1], [0.4, 0.6], None),
+    ("zero weights drop thresholds", [0, 1, 0, 1, 1, 0], [0.1, 0.5, 0.5, 0.7, 0.9, 0.95],
+     [1.0, 2.0, 0.0, 1.0, 0.5, 0.0]),
+    ("probabilities 0 and 1", [0, 1, 1, 0], [0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 2.0, 0.5]),
+]
+
+
+@pytest.mark.parametrize("name,y,p,w", EDGE_CASES, ids=[c[0] for c in EDGE_CASES])
+def test_edge_cases_equal_sklearn(name, y, p, w):
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    assert cm.roc_auc_score(y, p, sample_weight=w) == pytest.approx(
+        skm.roc_auc_score(y, p, sample_weight=w), abs=TOL)
+    assert cm.average_precision_score(y, p, sample_weight=w) == pytest.approx(
+        skm.average_precision_score(y, p, sample_weight=w), abs=TOL)
+    assert cm.log_loss(y, p, sample_weight=w) == pytest.approx(
+        skm.log_loss(y, p, sample_weight=w), abs=TOL)
+    assert cm.brier_score_loss(y, p, sample_weight=w) == pytest.approx(
+        skm.brier_score_loss(y, p, sample_weight=w), abs=TOL)
+    for drop in (True, False):
+        for ours, ref in ((cm.roc_curve(y, p, sample_weight=w, drop_intermediate=drop),
+                           skm.roc_curve(y, p, sample_weight=w, drop_intermediate=drop)),
+                          (cm.precision_recall_curve(y, p, sample_weight=w, drop_intermediate=drop),
+                           skm.precision_recall_curve(y, p, sample_weight=w, drop_intermediate=drop))):
+            for a, b in zip(ours, ref):
+                np.testing.assert_allclose(a, b, rtol=0, atol=TOL)
