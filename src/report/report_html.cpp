@@ -151,9 +151,10 @@ void subgroup_section(std::ostringstream& o, const Report& r) {
   for (const auto& row : s.rows) flagged += !row.flags.empty();
   o << "<p>A group is <span class=\"flag\">flagged</span> when its calibration intercept departs "
        "from 0 by more than "
-    << fmt_num(s.intercept_tolerance) << ", its ECE exceeds " << fmt_num(s.ece_tolerance)
-    << ", or its recall at the threshold is more than " << fmt_num(s.recall_tolerance)
-    << " below the overall recall; groups under " << s.min_size
+    << fmt_num(s.intercept_tolerance) << " (and by more than its own sampling noise), ";
+  if (s.ece_tolerance > 0) o << "its ECE exceeds " << fmt_num(s.ece_tolerance) << ", ";
+  o << "or its recall at the threshold is more than " << fmt_num(s.recall_tolerance)
+    << " below the overall recall (beyond its confidence interval); groups under " << s.min_size
     << " rows are never flagged. <b>" << flagged << "</b> of " << s.rows.size()
     << " groups are flagged.</p>";
   // One bar chart per subgroup column: observed rate vs mean predicted risk, flagged outlined.

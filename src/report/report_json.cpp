@@ -224,7 +224,7 @@ struct Reader {
     const json& bins = array(c, "bins", p);
     for (std::size_t i = 0; i < bins.size(); ++i) {
       const std::string bp = p + "/bins/" + std::to_string(i);
-      ReliabilityBin b;
+      ReliabilityPoint b;
       b.count = integer(bins[i], "count", bp);
       b.mean_predicted = number(bins[i], "mean_predicted", bp);
       b.observed = number(bins[i], "observed", bp);

@@ -62,7 +62,7 @@ struct DiscriminationSection {
 };
 
 /// One bin of a reliability diagram.
-struct ReliabilityBin {
+struct ReliabilityPoint {
   Index count = 0;
   double mean_predicted = 0.0;
   double observed = 0.0;  ///< observed event rate in the bin
@@ -73,7 +73,7 @@ struct ReliabilityBin {
 /// Calibration of one set of probabilities (before or after calibration).
 struct CalibrationSection {
   std::string label;  ///< "uncalibrated" / "calibrated" (shown in legends)
-  std::vector<ReliabilityBin> bins;
+  std::vector<ReliabilityPoint> bins;
   Estimate ece;                       ///< expected calibration error, with a bootstrap interval
   double max_calibration_error = std::numeric_limits<double>::quiet_NaN();
   double intercept = std::numeric_limits<double>::quiet_NaN();  ///< calibration-in-the-large
@@ -100,7 +100,7 @@ struct OperatingPointSection {
 
 /// Decision-curve analysis (Vickers & Elkin 2006): net benefit = TP/n − FP/n · t/(1 − t) at
 /// threshold probability t; treat-none is 0 everywhere.
-struct DecisionCurve {
+struct DecisionCurveSection {
   std::vector<double> threshold;
   std::vector<double> model;
   std::vector<double> treat_all;
@@ -167,7 +167,7 @@ struct Report {
   CalibrationSection calibration_after;  ///< of the final probabilities
   bool has_operating_point = false;   ///< `operating_point` is filled
   OperatingPointSection operating_point;
-  DecisionCurve decision_curve;
+  DecisionCurveSection decision_curve;
   SubgroupSection subgroups;
   TimeSection over_time;
   std::string importance_kind;  ///< e.g. "gain" or "mean |contribution|"
