@@ -32,7 +32,7 @@ section{background:#fff;border:1px solid #e3e5ea;border-radius:8px;padding:6px 1
 table{border-collapse:collapse;font-size:.88em;margin:6px 0}th,td{padding:3px 9px;
  border-bottom:1px solid #eee;text-align:right}th{background:#f0f2f5}td:first-child,
 th:first-child{text-align:left}tr.flagged td{background:#fdecea}.flag{color:#b3261e;font-weight:600}
-.charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:1px solid #eee;border-radius:6px}
+.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}figure{margin:0;border:1px solid #eee;border-radius:6px}
 svg.chart .ct{font-size:13px;font-weight:600}svg.chart .tk{font-size:10.5px;fill:#333}
 svg.chart .al{font-size:11.5px;fill:#222}.note{color:#7a4f01;background:#fff8e1;padding:4px 8px;
  border-radius:4px}.muted{color:#666;font-size:.85em}code{font-size:.9em}

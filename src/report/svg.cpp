@@ -111,6 +111,17 @@ void legend(std::ostringstream& o, const Frame& f, const std::vector<ChartSeries
   }
 }
 
+// Shows every k-th category label so that labels (about 6.2 px per character at the tick font
+// size) do not overlap along `width` pixels.
+std::size_t label_stride(const std::vector<std::string>& labels, double width,
+                         std::size_t max_chars = 1000) {
+  std::size_t longest = 1;
+  for (const auto& l : labels) longest = std::max(longest, std::min(l.size(), max_chars));
+  const double per_label = static_cast<double>(longest) * 6.2 + 10.0;
+  const auto fit = static_cast<std::size_t>(std::max(1.0, std::floor(width / per_label)));
+  return std::max<std::size_t>(1, (labels.size() + fit - 1) / fit);
+}
+
 }  // namespace
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
@@ -184,9 +195,8 @@ std::string svg_line_chart(const LineChart& chart) {
   std::vector<double> xt;
   std::vector<std::string> xl;
   if (categorical) {
-    // At most ~8 labels so they do not overlap.
     const std::size_t n = chart.x_tick_labels.size();
-    const std::size_t every = std::max<std::size_t>(1, (n + 7) / 8);
+    const std::size_t every = label_stride(chart.x_tick_labels, f.w - f.left - f.right);
     for (std::size_t k = 0; k < n; k += every) {
       xt.push_back(static_cast<double>(k));
       xl.push_back(chart.x_tick_labels[k]);
@@ -284,7 +294,7 @@ std::string svg_bar_chart(const BarChart& chart) {
   open_svg(o, chart.width, chart.height, chart.title);
   std::vector<double> xt;
   std::vector<std::string> xl;
-  const std::size_t every = std::max<std::size_t>(1, (ncat + 9) / 10);
+  const std::size_t every = label_stride(chart.categories, f.w - f.left - f.right, 14);
   for (std::size_t k = 0; k < ncat; k += every) {
     xt.push_back(static_cast<double>(k));
     std::string label = chart.categories[k];
