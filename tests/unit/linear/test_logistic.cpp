@@ -173,11 +173,12 @@ TEST_CASE("logistic: integer sample weights are equivalent to duplicating rows")
     }
   }
   for (auto miss : {MissingStrategy::kMean, MissingStrategy::kMeanWithIndicator}) {
-    for (bool balanced : {false, true}) {
+    for (int cw = 0; cw < 3; ++cw) {
       auto p = tight(0.5);
       p.missing = miss;
-      // Balanced weights count rows, so they differ between the two encodings; use explicit ones.
-      if (balanced) p.class_weight = ClassWeight::explicit_weights(0.7, 1.9);
+      // Balanced weights use sample-weight totals (scikit-learn >= 1.8), so they are invariant too.
+      if (cw == 1) p.class_weight = ClassWeight::explicit_weights(0.7, 1.9);
+      if (cw == 2) p.class_weight = ClassWeight::balanced();
       LogisticRegression a(p), b(p);
       a.fit(Dataset(d.view(), d.y, w));
       b.fit(Dataset(MatrixView<const double>::row_major(Xdup.data(), Index(ydup.size()), 5), ydup));
