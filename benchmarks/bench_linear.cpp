@@ -40,7 +40,7 @@ void BM_Linear_Fit(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * d.n);
 }
-BENCHMARK(BM_Linear_Fit)->Args({20000, 20, 0})->Args({1000000, 100, 0})->Args({1000000, 100, 1})
+BENCHMARK(BM_Linear_Fit)->Args({20000, 20, 0})->Args({200000, 100, 1})->Args({1000000, 100, 0})->Args({1000000, 100, 1})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Linear_PredictProba(benchmark::State& state) {

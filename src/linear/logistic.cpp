@@ -7,6 +7,11 @@
 #include <Eigen/Core>
 #include <boost/math/distributions/normal.hpp>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CALIBRISK_HAVE_AVX2_KERNEL 1
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -72,6 +77,77 @@ inline double softplus(double t) {
   return t > 0.0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
 }
 
+// ---------------------------------------------------------------------------------------------
+// H += A A^T (lower triangle), the IRLS Hessian update, for A = q_pad x m (column i = one scaled
+// row, contiguous) and H = q_pad x q_pad column-major, q_pad a multiple of 8.
+//
+// The library is compiled for the baseline ISA (no -march), where Eigen's rank update runs at
+// SSE2 speed. On CPUs with AVX2+FMA (checked once at run time) an outer-product micro-kernel does
+// the same sums 3-4x faster: each 8x4 tile of H keeps 8 accumulators in registers while it
+// streams over the m rows (2 loads + 4 broadcasts feed 8 FMAs). Every entry of H is still summed
+// over the rows in a fixed order, so results stay independent of the thread count.
+#if defined(CALIBRISK_HAVE_AVX2_KERNEL)
+__attribute__((target("avx2,fma"))) void syrk_lower_avx2(const double* A, Index q_pad, Index m,
+                                                           double* H) {
+  for (Index c0 = 0; c0 < q_pad; c0 += 4) {
+    for (Index r0 = (c0 / 8) * 8; r0 < q_pad; r0 += 8) {
+      double* h0 = H + (c0 + 0) * q_pad + r0;
+      double* h1 = H + (c0 + 1) * q_pad + r0;
+      double* h2 = H + (c0 + 2) * q_pad + r0;
+      double* h3 = H + (c0 + 3) * q_pad + r0;
+      __m256d a0l = _mm256_loadu_pd(h0), a0h = _mm256_loadu_pd(h0 + 4);
+      __m256d a1l = _mm256_loadu_pd(h1), a1h = _mm256_loadu_pd(h1 + 4);
+      __m256d a2l = _mm256_loadu_pd(h2), a2h = _mm256_loadu_pd(h2 + 4);
+      __m256d a3l = _mm256_loadu_pd(h3), a3h = _mm256_loadu_pd(h3 + 4);
+      const double* col = A;
+      for (Index i = 0; i < m; ++i, col += q_pad) {
+        const __m256d lo = _mm256_loadu_pd(col + r0);
+        const __m256d hi = _mm256_loadu_pd(col + r0 + 4);
+        const __m256d b0 = _mm256_broadcast_sd(col + c0);
+        const __m256d b1 = _mm256_broadcast_sd(col + c0 + 1);
+        const __m256d b2 = _mm256_broadcast_sd(col + c0 + 2);
+        const __m256d b3 = _mm256_broadcast_sd(col + c0 + 3);
+        a0l = _mm256_fmadd_pd(lo, b0, a0l);
+        a0h = _mm256_fmadd_pd(hi, b0, a0h);
+        a1l = _mm256_fmadd_pd(lo, b1, a1l);
+        a1h = _mm256_fmadd_pd(hi, b1, a1h);
+        a2l = _mm256_fmadd_pd(lo, b2, a2l);
+        a2h = _mm256_fmadd_pd(hi, b2, a2h);
+        a3l = _mm256_fmadd_pd(lo, b3, a3l);
+        a3h = _mm256_fmadd_pd(hi, b3, a3h);
+      }
+      _mm256_storeu_pd(h0, a0l);
+      _mm256_storeu_pd(h0 + 4, a0h);
+      _mm256_storeu_pd(h1, a1l);
+      _mm256_storeu_pd(h1 + 4, a1h);
+      _mm256_storeu_pd(h2, a2l);
+      _mm256_storeu_pd(h2 + 4, a2h);
+      _mm256_storeu_pd(h3, a3l);
+      _mm256_storeu_pd(h3 + 4, a3h);
+    }
+  }
+}
+
+bool cpu_has_avx2_fma() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return has;
+}
+#endif
+
+// H (q_pad x q_pad) += A A^T on its lower triangle, A = q_pad x m.
+void syrk_lower(const Eigen::MatrixXd& A, Index m, Eigen::MatrixXd& H) {
+#if defined(CALIBRISK_HAVE_AVX2_KERNEL)
+  if (cpu_has_avx2_fma()) {
+    syrk_lower_avx2(A.data(), A.rows(), m, H.data());
+    return;
+  }
+#endif
+  H.selfadjointView<Eigen::Lower>().rankUpdate(A.leftCols(m));
+}
+
 // Fixed chunking of the rows: depends on n and q only (never on the thread count), so per-chunk
 // partial sums reduced in chunk order are bit-identical for any number of threads.
 struct Chunking {
@@ -106,22 +182,24 @@ class Evaluator {
   double operator()(const Eigen::VectorXd& theta, bool with_derivatives, Eigen::VectorXd* g,
                     Eigen::MatrixXd* H) {
     const Index q = L_.q;
+    const Index q_pad = (q + 7) / 8 * 8;
     const Index n = X_.rows();
     detail::parallel_for(0, ch_.n_chunks, n_threads_, [&](Index c) {
       const Index lo = c * ch_.rows_per_chunk;
       const Index hi = std::min(n, lo + ch_.rows_per_chunk);
-      Eigen::MatrixXd B(q, kSubBlock);
+      // Rows padded to a multiple of 8 for the Hessian kernel; the pad rows stay zero.
+      Eigen::MatrixXd B = Eigen::MatrixXd::Zero(q_pad, kSubBlock);
       Eigen::VectorXd z(kSubBlock), r(kSubBlock);
       double f = 0.0;
       if (with_derivatives) {
         g_[c].setZero(q);
-        H_[c].setZero(q, q);
+        H_[c].setZero(q_pad, q_pad);
       }
       for (Index s = lo; s < hi; s += kSubBlock) {
         const Index e = std::min(hi, s + kSubBlock);
         const Index m = e - s;
         X_.visit([&](const auto& Xv) { fill_block(Xv, s, e, L_, B); });
-        auto Bm = B.leftCols(m);
+        auto Bm = B.topLeftCorner(q, m);
         z.head(m).noalias() = Bm.transpose() * theta;
         for (Index i = 0; i < m; ++i) {
           const double zi = z[i];
@@ -138,7 +216,7 @@ class Evaluator {
         if (with_derivatives) {
           g_[c].noalias() += Bm * r.head(m);
           for (Index i = 0; i < m; ++i) B.col(i) *= z[i];
-          H_[c].selfadjointView<Eigen::Lower>().rankUpdate(B.leftCols(m));
+          syrk_lower(B, m, H_[c]);
         }
       }
       f_[c] = f;
@@ -150,7 +228,7 @@ class Evaluator {
       H->setZero(q, q);
       for (Index c = 0; c < ch_.n_chunks; ++c) {
         *g += g_[c];
-        H->triangularView<Eigen::Lower>() += H_[c];
+        H->triangularView<Eigen::Lower>() += H_[c].topLeftCorner(q, q);
       }
       *H = H->selfadjointView<Eigen::Lower>();
     }
