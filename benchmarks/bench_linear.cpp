@@ -40,8 +40,13 @@ void BM_Linear_Fit(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * d.n);
 }
-BENCHMARK(BM_Linear_Fit)->Args({20000, 20, 0})->Args({200000, 100, 1})->Args({1000000, 100, 0})->Args({1000000, 100, 1})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Linear_Fit)
+    ->Args({20000, 20, 0})
+    ->Args({200000, 100, 1})
+    ->Args({1000000, 100, 0})
+    ->Args({1000000, 100, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_Linear_PredictProba(benchmark::State& state) {
   const auto& d = data(state.range(0), state.range(1));
@@ -59,8 +64,12 @@ void BM_Linear_PredictProba(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * d.n);
   state.SetBytesProcessed(state.iterations() * d.n * d.p * Index(sizeof(double)));
 }
-BENCHMARK(BM_Linear_PredictProba)->Args({20000, 20, 0})->Args({1000000, 100, 0})
-    ->Args({1000000, 100, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Linear_PredictProba)
+    ->Args({20000, 20, 0})
+    ->Args({1000000, 100, 0})
+    ->Args({1000000, 100, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The memory-bound floor: one plain dot product per row (Eigen GEMV over the row-major matrix),
 // single-threaded and with all threads via fixed row blocks, no NaN handling, no sigmoid.
@@ -80,7 +89,11 @@ void BM_Linear_DotBaseline(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * d.n);
   state.SetBytesProcessed(state.iterations() * d.n * d.p * Index(sizeof(double)));
 }
-BENCHMARK(BM_Linear_DotBaseline)->Args({20000, 20, 0})->Args({1000000, 100, 0})
-    ->Args({1000000, 100, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Linear_DotBaseline)
+    ->Args({20000, 20, 0})
+    ->Args({1000000, 100, 0})
+    ->Args({1000000, 100, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace

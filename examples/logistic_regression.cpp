@@ -35,12 +35,13 @@ int main() {
   model.fit(Dataset(MatrixView<const double>::row_major(X.data(), n, p), y));
 
   const FitInfo& info = model.fit_info();
-  std::printf("converged: %s after %d Newton iterations\n", info.converged ? "yes" : "no", info.n_iter);
+  std::printf("converged: %s after %d Newton iterations\n", info.converged ? "yes" : "no",
+              info.n_iter);
   const CoefficientTable table = model.coefficient_table(0.95, {"age", "lab", "flag"});
   std::printf("%-14s %9s %9s %9s %20s\n", "term", "estimate", "std.err", "OR", "95% CI of OR");
   for (const CoefficientRow& r : table.rows) {
-    std::printf("%-14s %9.3f %9.3f %9.3f   [%7.3f, %7.3f]\n", r.term.c_str(), r.estimate, r.std_error,
-                r.odds_ratio, r.odds_ratio_lower, r.odds_ratio_upper);
+    std::printf("%-14s %9.3f %9.3f %9.3f   [%7.3f, %7.3f]\n", r.term.c_str(), r.estimate,
+                r.std_error, r.odds_ratio, r.odds_ratio_lower, r.odds_ratio_upper);
   }
 
   const double patient_a[3] = {7.0, 1.2, 1.0};

@@ -44,8 +44,9 @@ ClassWeight parse_class_weight(const std::string& kind, double w0, double w1) {
   if (kind == "none") return ClassWeight::none();
   if (kind == "balanced") return ClassWeight::balanced();
   if (kind == "explicit") return ClassWeight::explicit_weights(w0, w1);
-  throw InvalidParams("LogisticRegression: class_weight kind must be none, balanced or explicit, got '" +
-                      kind + "'.");
+  throw InvalidParams(
+      "LogisticRegression: class_weight kind must be none, balanced or explicit, got '" + kind +
+      "'.");
 }
 
 py::dict state_to_dict(const LogisticRegressionState& s) {
@@ -141,8 +142,9 @@ py::tuple params_tuple(const LogisticRegressionParams& p) {
 }  // namespace
 
 void bind_linear(py::module_& m) {
-  py::class_<PyLogisticRegression>(m, "LogisticRegressionModel",
-                                   "C++ logistic regression (private; use calibrisk.LogisticRegression).")
+  py::class_<PyLogisticRegression>(
+      m, "LogisticRegressionModel",
+      "C++ logistic regression (private; use calibrisk.LogisticRegression).")
       .def(py::init([](double C, bool fit_intercept, int max_iter, double tol,
                        const std::string& cw_kind, double w0, double w1, const std::string& missing,
                        bool standardize, int n_threads) {
@@ -167,29 +169,39 @@ void bind_linear(py::module_& m) {
            py::arg("sample_weight") = py::none(),
            "Fits on X (float32/float64 viewed in place), y in {0, 1}, optional weights.")
       .def(
-          "predict_proba", [](const PyLogisticRegression& s, const py::object& X) {
-            return s.predict(X, true);
-          },
+          "predict_proba",
+          [](const PyLogisticRegression& s, const py::object& X) { return s.predict(X, true); },
           py::arg("X"), "P(y = 1) per row (1-D float64).")
       .def(
           "decision_function",
           [](const PyLogisticRegression& s, const py::object& X) { return s.predict(X, false); },
           py::arg("X"), "Log odds per row (1-D float64).")
-      .def_property_readonly("is_fitted", [](const PyLogisticRegression& s) { return s.model.is_fitted(); })
-      .def_property_readonly("coef", [](const PyLogisticRegression& s) {
-        const auto& c = s.model.coef();
-        return py::array_t<double>(static_cast<py::ssize_t>(c.size()), c.data());
-      })
-      .def_property_readonly("intercept", [](const PyLogisticRegression& s) { return s.model.intercept(); })
-      .def_property_readonly("n_features", [](const PyLogisticRegression& s) { return s.model.n_features(); })
-      .def_property_readonly("n_iter", [](const PyLogisticRegression& s) { return s.model.fit_info().n_iter; })
-      .def_property_readonly("converged", [](const PyLogisticRegression& s) { return s.model.fit_info().converged; })
-      .def_property_readonly("notes", [](const PyLogisticRegression& s) { return s.model.fit_info().notes; })
-      .def_property_readonly("objective", [](const PyLogisticRegression& s) { return s.model.objective(); })
-      .def_property_readonly("gradient_max", [](const PyLogisticRegression& s) { return s.model.gradient_max(); })
+      .def_property_readonly("is_fitted",
+                             [](const PyLogisticRegression& s) { return s.model.is_fitted(); })
+      .def_property_readonly("coef",
+                             [](const PyLogisticRegression& s) {
+                               const auto& c = s.model.coef();
+                               return py::array_t<double>(static_cast<py::ssize_t>(c.size()),
+                                                          c.data());
+                             })
+      .def_property_readonly("intercept",
+                             [](const PyLogisticRegression& s) { return s.model.intercept(); })
+      .def_property_readonly("n_features",
+                             [](const PyLogisticRegression& s) { return s.model.n_features(); })
+      .def_property_readonly(
+          "n_iter", [](const PyLogisticRegression& s) { return s.model.fit_info().n_iter; })
+      .def_property_readonly(
+          "converged", [](const PyLogisticRegression& s) { return s.model.fit_info().converged; })
+      .def_property_readonly("notes",
+                             [](const PyLogisticRegression& s) { return s.model.fit_info().notes; })
+      .def_property_readonly("objective",
+                             [](const PyLogisticRegression& s) { return s.model.objective(); })
+      .def_property_readonly("gradient_max",
+                             [](const PyLogisticRegression& s) { return s.model.gradient_max(); })
       .def(
           "coefficient_table",
-          [](const PyLogisticRegression& s, double confidence, const std::vector<std::string>& names) {
+          [](const PyLogisticRegression& s, double confidence,
+             const std::vector<std::string>& names) {
             const CoefficientTable t = s.model.coefficient_table(confidence, names);
             py::dict d;
             std::vector<std::string> term;
@@ -221,9 +233,11 @@ void bind_linear(py::module_& m) {
             return d;
           },
           py::arg("confidence") = 0.95, py::arg("names") = std::vector<std::string>{},
-          "Wald table (intercept first) as a dict of equal-length lists plus confidence/approximate.")
-      .def("get_state", [](const PyLogisticRegression& s) { return state_to_dict(s.model.state()); },
-           "The complete prediction-time state as a dict of plain values.")
+          "Wald table (intercept first) as a dict of equal-length lists plus "
+          "confidence/approximate.")
+      .def(
+          "get_state", [](const PyLogisticRegression& s) { return state_to_dict(s.model.state()); },
+          "The complete prediction-time state as a dict of plain values.")
       .def(
           "set_state",
           [](PyLogisticRegression& s, const py::dict& d) {
@@ -244,15 +258,14 @@ void bind_linear(py::module_& m) {
             r.params.fit_intercept = p[1].cast<bool>();
             r.params.max_iter = p[2].cast<int>();
             r.params.tol = p[3].cast<double>();
-            r.params.class_weight = parse_class_weight(p[4].cast<std::string>(), p[5].cast<double>(),
-                                                       p[6].cast<double>());
+            r.params.class_weight = parse_class_weight(p[4].cast<std::string>(),
+                                                       p[5].cast<double>(), p[6].cast<double>());
             r.params.missing = parse_missing(p[7].cast<std::string>());
             r.params.standardize = p[8].cast<bool>();
             r.params.n_threads = p[9].cast<int>();
-            r.model = t[1].is_none()
-                          ? LogisticRegression(r.params)
-                          : LogisticRegression::from_state(state_from_dict(t[1].cast<py::dict>()),
-                                                           r.params);
+            r.model = t[1].is_none() ? LogisticRegression(r.params)
+                                     : LogisticRegression::from_state(
+                                           state_from_dict(t[1].cast<py::dict>()), r.params);
             return r;
           }));
 

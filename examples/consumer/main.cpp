@@ -33,7 +33,8 @@ int main() {
               library_version(), model.coef()[0], model.coef()[1], model.intercept(), risk);
   // The estimates must be near the generating values (standard errors are about 0.05).
   const bool ok = model.fit_info().converged && std::abs(model.coef()[0] - 1.5) < 0.25 &&
-                  std::abs(model.coef()[1] + 1.0) < 0.25 && std::abs(model.intercept() + 0.5) < 0.25 &&
+                  std::abs(model.coef()[1] + 1.0) < 0.25 &&
+                  std::abs(model.intercept() + 0.5) < 0.25 &&
                   std::abs(risk - 1.0 / (1.0 + std::exp(-1.0))) < 0.1;
   if (!ok) {
     std::fprintf(stderr, "consumer: fitted model is not close to the generating one\n");
