@@ -54,9 +54,13 @@ inline std::int32_t next_node(const PackedNode<Thr>& nd, const T* row) noexcept 
   using C = std::common_type_t<T, Thr>;
   const C x = static_cast<C>(row[nd.info & kFeatureMask]);
   const C t = static_cast<C>(nd.threshold);
-  // For NaN both comparisons are false: "x > t" sends NaN left, "!(x <= t)" sends it right.
-  const bool right = (nd.info & kMissingLeftBit) ? (x > t) : !(x <= t);
-  return nd.left + static_cast<std::int32_t>(right);
+  // right = (x > t) or (x is NaN and NaN goes right); "x > t" is false for NaN. Computed with
+  // bitwise operations on 0/1 integers so the compiler emits no branch (the missing side is
+  // data-dependent and would be mispredicted half the time).
+  const auto gt = static_cast<std::uint32_t>(x > t);
+  const auto nan = static_cast<std::uint32_t>(x != x);
+  const std::uint32_t nan_right = nan & ~(nd.info >> 31);
+  return nd.left + static_cast<std::int32_t>((gt | nan_right) & 1u);
 }
 
 /// The largest float that is <= t. For a float x, `x <= t` holds exactly when `x <= floor_float(t)`,
@@ -251,7 +255,7 @@ class TreePredictor {
     }
   }
 
-  static constexpr std::size_t kRowGroup = 4;   // trees walked together for one row
+  static constexpr std::size_t kRowGroup = 8;   // trees walked together for one row
   static constexpr Index kLanes = 8;            // rows walked together through one tree
 
   template <class Thr, class T>
@@ -260,17 +264,12 @@ class TreePredictor {
     const std::size_t nt = roots_.size();
     std::size_t t = 0;
     for (std::size_t g = 0; t + kRowGroup <= nt; t += kRowGroup, ++g) {
-      std::int32_t a = roots_[t], b = roots_[t + 1], c = roots_[t + 2], d = roots_[t + 3];
+      std::int32_t id[kRowGroup];
+      for (std::size_t k = 0; k < kRowGroup; ++k) id[k] = roots_[t + k];
       for (int s = group_depths_[g]; s > 0; --s) {
-        a = detail::next_node(nodes[a], row);
-        b = detail::next_node(nodes[b], row);
-        c = detail::next_node(nodes[c], row);
-        d = detail::next_node(nodes[d], row);
+        for (std::size_t k = 0; k < kRowGroup; ++k) id[k] = detail::next_node(nodes[id[k]], row);
       }
-      acc += values_[static_cast<std::size_t>(a)];
-      acc += values_[static_cast<std::size_t>(b)];
-      acc += values_[static_cast<std::size_t>(c)];
-      acc += values_[static_cast<std::size_t>(d)];
+      for (std::size_t k = 0; k < kRowGroup; ++k) acc += values_[static_cast<std::size_t>(id[k])];
     }
     for (; t < nt; ++t) {
       std::int32_t a = roots_[t];
