@@ -172,7 +172,8 @@ BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows,
       }
     });
   });
-  parallel_for_dynamic(0, n_features, n_threads, [&](Index f) {
+  const int nt_sort = s * n_features < (Index{1} << 16) ? 1 : n_threads;
+  parallel_for_dynamic(0, n_features, nt_sort, [&](Index f) {
     const float* c = cols.data() + f * s;
     std::vector<double> v;
     bool missing = false;
@@ -210,7 +211,8 @@ BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_t
   // Blocks of rows keep the slice of X being read in cache whatever its storage order.
   constexpr Index kBlock = 2048;
   X.visit([&](const auto& view) {
-    parallel_blocks(b.n_rows, kBlock, n_threads, [&](Index, Index lo, Index hi) {
+    const int nt = b.n_rows * b.n_features < (Index{1} << 17) ? 1 : n_threads;
+    parallel_blocks(b.n_rows, kBlock, nt, [&](Index, Index lo, Index hi) {
       for (Index f = 0; f < b.n_features; ++f) {
         const SearchTable& t = tables[static_cast<std::size_t>(f)];
         if (b.wide) {

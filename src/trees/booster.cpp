@@ -313,7 +313,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     for (Index node = 0; node < tree.n_nodes(); ++node) {
       if (tree.is_leaf(node)) leaves.push_back(static_cast<std::int32_t>(node));
     }
-    detail::parallel_for(0, static_cast<Index>(leaves.size()), nt, [&](Index q) {
+    const int nt_leaves = rows.size() < (std::size_t{1} << 16) ? 1 : nt;
+    detail::parallel_for(0, static_cast<Index>(leaves.size()), nt_leaves, [&](Index q) {
       const auto u = static_cast<std::size_t>(leaves[static_cast<std::size_t>(q)]);
       const double v = tree.value[u];
       for (Index k = grown.begin[u]; k < grown.end[u]; ++k) {
@@ -346,7 +347,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
                                 double s = 0.0;
                                 for (Index k = lo; k < hi; ++k) {
                                   const auto uk = static_cast<std::size_t>(k);
-                                  const auto leaf = detail::binned_leaf(grown, vb, mapper, vrows[uk]);
+                                  const auto leaf = detail::binned_leaf(kept, grown.bin, vb, mapper, vrows[uk]);
                                   vmargin[uk] += kept.value[static_cast<std::size_t>(leaf)];
                                   s += vw[uk] * log_loss(vy[uk], vmargin[uk]);
                                 }

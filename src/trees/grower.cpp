@@ -19,7 +19,8 @@ TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, Grower
   // a sparse column costs its non-zeros, not its rows.
   const Index nf = bins.n_features;
   skip_bin_.assign(static_cast<std::size_t>(nf), -1);
-  parallel_for_dynamic(0, nf, params_.n_threads, [&](Index f) {
+  const int nt = bins.n_rows * nf < (Index{1} << 17) ? 1 : params_.n_threads;
+  parallel_for_dynamic(0, nf, nt, [&](Index f) {
     std::vector<Index> count(static_cast<std::size_t>(mapper.n_value_bins(f)) + 1, 0);
     for (Index i = 0; i < bins.n_rows; ++i) ++count[static_cast<std::size_t>(bins.code(i, f))];
     const auto it = std::max_element(count.begin(), count.end());

@@ -77,18 +77,21 @@ class TreeGrower {
 };
 
 /// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).
-inline std::int32_t binned_leaf(const GrownTree& t, const BinnedMatrix& b, const BinMapper& m,
-                                Index i) noexcept {
+inline std::int32_t binned_leaf(const Tree& tree, const std::vector<std::int32_t>& bin,
+                                const BinnedMatrix& b, const BinMapper& m, Index i) noexcept {
   std::int32_t node = 0;
-  while (t.tree.left[static_cast<std::size_t>(node)] >= 0) {
+  while (tree.left[static_cast<std::size_t>(node)] >= 0) {
     const auto u = static_cast<std::size_t>(node);
-    const std::int32_t f = t.tree.feature[u];
+    const std::int32_t f = tree.feature[u];
     const int c = b.code(i, f);
-    const bool go_left =
-        c == m.missing_bin(f) ? t.tree.missing_left[u] != 0 : c <= t.bin[u];
-    node = go_left ? t.tree.left[u] : t.tree.right[u];
+    const bool go_left = c == m.missing_bin(f) ? tree.missing_left[u] != 0 : c <= bin[u];
+    node = go_left ? tree.left[u] : tree.right[u];
   }
   return node;
+}
+inline std::int32_t binned_leaf(const GrownTree& t, const BinnedMatrix& b, const BinMapper& m,
+                                Index i) noexcept {
+  return binned_leaf(t.tree, t.bin, b, m, i);
 }
 
 }  // namespace detail
