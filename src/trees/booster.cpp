@@ -262,7 +262,6 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   std::vector<std::uint8_t> in_bag;
   std::vector<std::int32_t> feats;
   valid_loss_.clear();
-  train_loss_.clear();
   double best_loss = std::numeric_limits<double>::infinity();
   int best_iter = 0, since_best = 0;
   constexpr Index kBlock = 1 << 14;

@@ -117,10 +117,9 @@ class GradientBoostedTrees {
   /// Number of trees kept: the 1-based round with the lowest validation loss when a validation set
   /// was used, else n_iter(). Throws NotFitted.
   int best_iteration() const;
-  /// Validation log-loss after each round (empty without a validation set).
+  /// Weighted mean validation log-loss after each round run (empty without a validation set);
+  /// weights = sample_weight x the training class multipliers x scale_pos_weight.
   const std::vector<double>& validation_loss() const noexcept { return valid_loss_; }
-  /// Training log-loss (weighted mean) after each round.
-  const std::vector<double>& train_loss() const noexcept { return train_loss_; }
   const GBDTParams& params() const noexcept { return params_; }
 
   /// Prediction-time state. Throws NotFitted.
@@ -139,7 +138,7 @@ class GradientBoostedTrees {
   FitInfo info_;
   int n_iter_ = 0;
   int best_iteration_ = 0;
-  std::vector<double> valid_loss_, train_loss_;
+  std::vector<double> valid_loss_;
   bool fitted_ = false;
 };
 
