@@ -142,3 +142,52 @@ TEST_CASE("cli param: current values read back as text for provenance") {
   CHECK(format_double(1.0 / 3.0) == "0.3333333333333333");  // shortest exact form
   CHECK(std::stod(format_double(1.0 / 3.0)) == 1.0 / 3.0);
 }
+
+#include "cli/model_params.hpp"
+
+TEST_CASE("cli param: every LogisticRegressionParams / GBDTParams field is settable by name") {
+  calibrisk::LogisticRegressionParams lr;
+  apply_params({"C=0.5", "class_weight=balanced", "missing=mean_with_indicator", "max_iter=50",
+                "standardize=false"},
+               lr_param_fields(lr), "lr");
+  CHECK(lr.C == 0.5);
+  CHECK(lr.class_weight.kind == calibrisk::ClassWeight::Kind::kBalanced);
+  CHECK(lr.missing == calibrisk::MissingStrategy::kMeanWithIndicator);
+  CHECK(lr.max_iter == 50);
+  CHECK_FALSE(lr.standardize);
+
+  calibrisk::GBDTParams gb;
+  const auto fields = gbdt_param_fields(gb);
+  apply_params({"n_estimators=300", "max_leaf_nodes=15", "class_weight=1:5",
+                "monotonic_cst=0,1,-1", "early_stopping=true", "bin_subsample=0",
+                "random_state=7", "subsample=0.8"},
+               fields, "gbdt");
+  CHECK(gb.n_estimators == 300);
+  CHECK(gb.max_leaf_nodes == 15);
+  CHECK(gb.class_weight.kind == calibrisk::ClassWeight::Kind::kExplicit);
+  CHECK(gb.class_weight.w1 == 5.0);
+  CHECK(gb.monotonic_cst == std::vector<int>{0, 1, -1});
+  CHECK(gb.early_stopping);
+  CHECK(gb.bin_subsample == 0);
+  CHECK(gb.random_state == 7u);
+  CHECK(gb.subsample == 0.8);
+  // Provenance text reads back what was set.
+  for (const auto& f : fields) {
+    if (f.name == "class_weight") CHECK(f.get() == "1:5");
+    if (f.name == "monotonic_cst") CHECK(f.get() == "0,1,-1");
+  }
+  CHECK_THROWS_WITH_AS(apply_params({"class_weight=heavy"}, fields, "gbdt"),
+                       doctest::Contains("none, balanced or W0:W1"), UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"monotonic_cst=0,2"}, fields, "gbdt"),
+                       doctest::Contains("must be in [-1, 1]"), UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"C=1"}, fields, "gbdt (GBDTParams)"),
+                       doctest::Contains("'C' is not a parameter of gbdt (GBDTParams); valid keys: "
+                                         "n_estimators (int), learning_rate (double)"),
+                       UsageError);
+  // Range checks stay with the Params' validate(): parsing accepts, validate names the field.
+  calibrisk::GBDTParams bad;
+  apply_params({"learning_rate=5"}, gbdt_param_fields(bad), "gbdt");
+  CHECK_THROWS_AS(bad.validate(), calibrisk::InvalidParams);
+  CHECK(param_given({"n_threads = 2"}, "n_threads"));
+  CHECK_FALSE(param_given({"n_threads_x=2"}, "n_threads"));
+}
