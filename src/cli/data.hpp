@@ -67,4 +67,11 @@ std::vector<std::string> identifier_like_columns(const Table& table,
 std::vector<std::string> column_labels(const Table& table, const std::string& column,
                                        const std::vector<Index>& rows);
 
+/// Per-row subgroup labels of a column for the report: categorical and time columns and numeric
+/// columns with at most `max_levels` distinct values as `column_labels` gives them; other numeric
+/// columns (age, a lab) cut into 5 bands of about equal row counts, labelled "lo-hi" with the
+/// band's smallest and largest value. "" = missing.
+std::vector<std::string> subgroup_labels(const Table& table, const std::string& column,
+                                         const std::vector<Index>& rows, int max_levels = 20);
+
 }  // namespace calibrisk::cli

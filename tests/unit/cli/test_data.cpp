@@ -136,3 +136,21 @@ TEST_CASE("cli data: text in a numeric column gets the command-line fix appended
                        InvalidInput);
   fs::remove(p);
 }
+
+TEST_CASE("cli data: numeric subgroup columns with many values are cut into 5 bands") {
+  std::string text = "age,flag\n";
+  for (int i = 0; i < 100; ++i) text += std::to_string(20 + i) + "," + std::to_string(i % 3) + "\n";
+  text += ",1\n";
+  const Table t = parse_csv(text);
+  std::vector<Index> rows(101);
+  for (Index i = 0; i < 101; ++i) rows[static_cast<std::size_t>(i)] = i;
+  const auto age = subgroup_labels(t, "age", rows);
+  CHECK(age[0] == "1: 20-39");
+  CHECK(age[19] == "1: 20-39");
+  CHECK(age[20] == "2: 40-59");
+  CHECK(age[99] == "5: 100-119");
+  CHECK(age[100] == "");  // missing
+  const auto flag = subgroup_labels(t, "flag", rows);  // few values: kept as they are
+  CHECK(flag[0] == "0");
+  CHECK(flag[2] == "2");
+}
