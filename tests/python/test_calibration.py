@@ -229,6 +229,27 @@ def test_calibrated_classifier_equals_sklearn_calibrated_classifier_cv(method, e
     np.testing.assert_array_equal(ours.predict(X)[off_tie], ref.predict(X)[off_tie])
 
 
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "beta", "venn_abers"])
+def test_calibrated_classifier_wraps_calibrisk_logistic_regression(method):
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = _problem(800, 9)
+    ours = cr.CalibratedClassifier(cr.LogisticRegression(), method=method, cv=4).fit(X, y)
+    # Oracle: the same cross-fitting written out by hand (scikit-learn's unshuffled folds).
+    cal_cls = {"isotonic": cr.IsotonicCalibrator, "sigmoid": cr.PlattCalibrator,
+               "beta": cr.BetaCalibrator, "venn_abers": cr.VennAbersCalibrator}[method]
+    expect = np.zeros(len(y))
+    for tr, ca in StratifiedKFold(4).split(X, y):
+        lr = cr.LogisticRegression().fit(X[tr], y[tr])
+        score = (lambda Z: lr.predict_proba(Z)[:, 1]) if method == "beta" else lr.decision_function
+        expect += cal_cls().fit(score(X[ca]), y[ca]).predict(score(X)) / 4
+    np.testing.assert_allclose(ours.predict_proba(X)[:, 1], expect, rtol=0, atol=1e-12)
+    # And close to the same procedure around scikit-learn's LogisticRegression (same objective).
+    if method in ("sigmoid", "beta"):
+        ref = cr.CalibratedClassifier(LogisticRegression(), method=method, cv=4).fit(X, y)
+        np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=2e-3)
+
+
 class _Recorder(ClassifierMixin, BaseEstimator):
     """LogisticRegression on column 0 that remembers the values of column ``watch`` it was fitted on."""
 
@@ -378,6 +399,7 @@ EXPECTED_FAILED_CHECKS = {
     [
         cr.CalibratedClassifier(LogisticRegression(), cv=3),
         cr.CalibratedClassifier(LogisticRegression(), method="sigmoid", cv=3, ensemble=False),
+        cr.CalibratedClassifier(cr.LogisticRegression(), method="beta", cv=3),
     ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
