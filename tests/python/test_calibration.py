@@ -164,7 +164,7 @@ def test_beta_equals_unpenalised_logistic_regression_when_coefficients_are_posit
     w = rng.uniform(0.5, 1.5, n)
     ours = cr.BetaCalibrator().fit(p, y, w)
     F = np.column_stack([np.log(p), -np.log1p(-p)])
-    lr = LogisticRegression(penalty=None, tol=1e-12, max_iter=10000).fit(F, y, sample_weight=w)
+    lr = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000).fit(F, y, sample_weight=w)
     a, b = lr.coef_[0]
     assert a > 0 and b > 0
     np.testing.assert_allclose([ours.a_, ours.b_, ours.c_], [a, b, lr.intercept_[0]], rtol=1e-5, atol=1e-6)
@@ -179,7 +179,7 @@ def test_beta_refits_without_a_negative_coefficient():
     y = (rng.random(p.size) < 1 / (1 + np.exp(-z))).astype(float)
     ours = cr.BetaCalibrator().fit(p, y)
     assert ours.b_ == 0.0 and ours.a_ > 0
-    lr = LogisticRegression(penalty=None, tol=1e-12, max_iter=10000).fit(np.log(p)[:, None], y)
+    lr = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000).fit(np.log(p)[:, None], y)
     np.testing.assert_allclose([ours.a_, ours.c_], [lr.coef_[0, 0], lr.intercept_[0]], rtol=1e-5, atol=1e-6)
 
 
