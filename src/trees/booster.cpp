@@ -188,7 +188,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   const BinMapper mapper = detail::fit_bin_mapper(
       train.X, all_rows ? std::vector<Index>{} : train_rows, p.max_bins, p.bin_subsample,
       p.random_state, nt);
-  const BinnedMatrix bins = detail::bin_matrix(mapper, train.X, nt);
+  const BinnedMatrix bins = detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
   BinnedMatrix valid_bins;
   if (valid != nullptr) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
 
