@@ -103,7 +103,7 @@ Index TreeGrower::partition(std::vector<Index>& rows, const Leaf& leaf) {
   constexpr Index kBlock = 1 << 15;
   const Index nb = n_blocks(n, kBlock);
   std::vector<Index> nl(static_cast<std::size_t>(nb)), nr(static_cast<std::size_t>(nb));
-  const int nt = nb > 1 ? params_.n_threads : 1;
+  const int nt = nb > 3 ? params_.n_threads : 1;  // < ~100k rows: not worth a parallel region
   parallel_blocks(n, kBlock, nt, [&](Index b, Index lo, Index hi) {
     Index* L = scratch_left_.data() + lo;
     Index* R = scratch_right_.data() + lo;

@@ -165,7 +165,7 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   constexpr Index kChunk = 1 << 14;
   // Small leaves are built on one thread: a parallel region costs more than it saves there (and
   // far more on an oversubscribed machine, where a woken thread may wait for a time slice).
-  const int want = job.n * nf < (Index{1} << 17) ? 1 : resolve_threads(n_threads);
+  const int want = job.n * nf < (Index{1} << 20) ? 1 : resolve_threads(n_threads);
   const int nt = std::max(1, std::min<int>(want, static_cast<int>(nf)));
   // Feature groups fixed by index (not by thread timing); each group is handled by one thread.
   const Index n_groups = nt;
