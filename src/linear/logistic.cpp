@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -639,22 +640,55 @@ double LogisticRegression::gradient_max() const {
 void LogisticRegression::predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
                                       const char* where) const {
   const LogisticRegressionState& s = state();
-  validate_features(X, s.n_features, where);
+  if (X.cols() != s.n_features) {
+    throw InvalidInput(std::string(where) + ": X has " + std::to_string(X.cols()) +
+                       " features but the model was fitted with " + std::to_string(s.n_features) +
+                       "; pass the same columns, in the same order, as at fit time.");
+  }
   if (out.size() != X.rows()) {
     throw InvalidInput(std::string(where) + ": out has " + std::to_string(out.size()) +
                        " values but X has " + std::to_string(X.rows()) +
                        " rows; pass one output slot per row.");
   }
   const int nt = detail::resolve_threads(params_.n_threads);
+  const Index n = X.rows();
+  // ±inf is detected in the same pass instead of a separate validation sweep over X (prediction is
+  // memory-bound): an infinite input makes the margin non-finite, and only then is the row
+  // scanned. The smallest offending row is reported, whatever the thread count.
+  std::atomic<Index> first_bad{n};
   X.visit([&](const auto& Xv) {
     const Index cs = Xv.col_stride();
-    detail::parallel_blocks(Xv.rows(), 4096, nt, [&](Index, Index lo, Index hi) {
+    detail::parallel_blocks(n, 4096, nt, [&](Index, Index lo, Index hi) {
       for (Index i = lo; i < hi; ++i) {
-        const double z = margin(Xv.row_ptr(i), cs);
+        const auto* row = Xv.row_ptr(i);
+        const double z = margin(row, cs);
+        if (!std::isfinite(z)) {
+          bool has_inf = false;
+          for (Index j = 0; j < s.n_features; ++j) has_inf |= std::isinf(row[j * cs]);
+          if (has_inf) {
+            Index cur = first_bad.load();
+            while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
+            }
+            return;
+          }
+        }
         out[i] = proba ? sigmoid(z) : z;
       }
     });
   });
+  const Index bad = first_bad.load();
+  if (bad < n) {
+    X.visit([&](const auto& Xv) {
+      for (Index j = 0; j < s.n_features; ++j) {
+        const double v = static_cast<double>(Xv(bad, j));
+        if (std::isinf(v)) {
+          throw InvalidInput(std::string(where) + ": X[" + std::to_string(bad) + ", " +
+                             std::to_string(j) + "] is " + (v > 0 ? "+inf" : "-inf") +
+                             "; replace infinite values (NaN is accepted and means missing).");
+        }
+      }
+    });
+  }
 }
 
 Eigen::VectorXd LogisticRegression::predict_proba(const FeatureMatrix& X) const {

@@ -138,9 +138,11 @@ class LogisticRegression {
   LogisticRegression& fit(const Dataset& train);
 
   /// P(y = 1) per row of X (n, n_features()); NaN handled as learned. Throws NotFitted,
-  /// InvalidInput (wrong column count, ±inf). Zero rows give an empty vector.
+  /// InvalidInput (wrong column count; ±inf, naming the smallest offending row and its column).
+  /// Zero rows give an empty vector. One pass over X, parallel over fixed 4096-row blocks.
   Eigen::VectorXd predict_proba(const FeatureMatrix& X) const;
-  /// As above, writing into `out` (X.rows() values); allocation-free.
+  /// As above, writing into `out` (X.rows() values, any stride); allocation-free. When it throws,
+  /// the contents of `out` are unspecified.
   void predict_proba(const FeatureMatrix& X, VectorView<double> out) const;
   /// Linear predictor (log odds) per row.
   Eigen::VectorXd decision_function(const FeatureMatrix& X) const;
