@@ -17,27 +17,29 @@ setup: deps venv build
 deps:
 	bash scripts/install-deps.sh
 
+# The build requirements go into .venv first so that pip builds without isolation: `make test`
+# then rebuilds the extension incrementally in build/pip-* with the same toolchain.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -e ".[dev]"
+	$(PYTHON) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
+	$(PYTHON) -m pip install --no-build-isolation -e ".[dev]"
 	touch $@
 
 venv: $(VENV)/.installed
 
+# The Python module is built by pip (editable install), not by this tree.
 $(BUILD)/CMakeCache.txt:
-	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \
-	  -DPython_EXECUTABLE=$(abspath $(PYTHON)) \
-	  -Dpybind11_DIR=$$($(PYTHON) -m pybind11 --cmakedir) $(CMAKE_ARGS)
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCALIBRISK_BUILD_PYTHON=OFF $(CMAKE_ARGS)
 
 configure: venv $(BUILD)/CMakeCache.txt
 
 build: configure
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
-## demo: the main job on the embedded synthetic cohort.
+## demo: the main job (interim: logistic regression on scikit-learn's breast-cancer data).
 demo: setup
-	$(BUILD)/bin/calibrisk demo --out demo-output
+	$(PYTHON) examples/python/breast_cancer_lr.py
 
 ## test: every C++ and Python test against the current sources.
 test: setup test-cpp test-python
@@ -45,8 +47,10 @@ test: setup test-cpp test-python
 test-cpp:
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-test-python:
-	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) -m pytest -q tests/python
+# Rebuild the editable install incrementally so the tests see the current C++ sources.
+test-python: venv
+	$(PYTHON) -m pip install -q --no-build-isolation --no-deps -e .
+	$(PYTHON) -m pytest -q tests/python
 
 ## bench: Google Benchmarks (JSON in build/bench.json) and the peer comparison.
 bench: build
@@ -55,8 +59,8 @@ bench: build
 bench-smoke: build
 	$(BUILD)/benchmarks/calibrisk_benchmarks --benchmark_min_time=0.01 --benchmark_filter='$(or $(FILTER),.)'
 
-compare: build
-	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) benchmarks/compare.py --quick
+compare: venv
+	$(PYTHON) benchmarks/compare.py --quick
 
 ## asan / tsan: C++ unit tests under sanitizers (separate build trees).
 asan:
