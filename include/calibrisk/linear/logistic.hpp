@@ -13,10 +13,12 @@
 /// re-parameterises the problem for conditioning and never changes the minimiser.
 ///
 /// Solver: Newton's method with an Armijo backtracking line search (Nocedal & Wright, Numerical
-/// Optimization, 2nd ed., Alg. 3.1 and §3.3); each iteration builds the exact (p+1)x(p+1) Hessian
+/// Optimization, 2nd ed., Alg. 3.1 and §3.1); an iteration builds the exact (p+1)x(p+1) Hessian
 /// X^T W X over fixed row chunks in parallel, reduces them in chunk order (so the result is
-/// bit-identical for any thread count) and solves with an LDL^T factorisation. Convergence is
-/// declared when max_j |df/dtheta_j| / sum_i w_i <= tol (scikit-learn's scaling of the gradient).
+/// bit-identical for any thread count) and solves with an LDL^T factorisation. In the fast local
+/// phase the factorised Hessian is reused while each step still cuts the gradient 10-fold (lazy
+/// Hessian). Convergence is declared when max_j |df/dtheta_j| / sum_i w_i <= tol (scikit-learn's
+/// scaling of the gradient).
 ///
 /// Wald statistics follow the usual maximum-likelihood theory (e.g. Hosmer, Lemeshow &
 /// Sturdivant, Applied Logistic Regression, 3rd ed., §1.3): Cov = H^-1 at the optimum. They are
