@@ -513,3 +513,23 @@ TEST_CASE("logistic: every bad parameter and input is rejected with a named erro
                          InvalidInput);
   }
 }
+
+TEST_CASE("logistic: predict names the first infinite row for any thread count; overflow is fine") {
+  auto d = make_logistic_data(10000, 3, 23);
+  LogisticRegression m(tight());
+  m.fit(Dataset(d.view(), d.y));
+  std::vector<double> X = d.X;
+  X[9000 * 3 + 1] = INFINITY;
+  X[5000 * 3 + 2] = -INFINITY;
+  for (int nt : {1, 2, 4}) {
+    auto p = tight();
+    p.n_threads = nt;
+    auto r = LogisticRegression::from_state(m.state(), p);
+    CHECK_THROWS_WITH_AS(r.predict_proba(MatrixView<const double>::row_major(X.data(), 10000, 3)),
+                         doctest::Contains("X[5000, 2] is -inf"), InvalidInput);
+  }
+  // Huge finite values overflow the margin to ±inf: a valid input, probability 0 or 1.
+  std::vector<double> big = {1e308, 1e308, 1e308};
+  Eigen::VectorXd pr = m.predict_proba(MatrixView<const double>::row_major(big.data(), 1, 3));
+  CHECK((pr[0] == 0.0 || pr[0] == 1.0));
+}
