@@ -1,10 +1,88 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the datasets module.
+// Python bindings of the datasets module: the synthetic readmission cohort as numpy columns.
+#include <calibrisk/datasets/readmission.hpp>
+#include <calibrisk/io/date.hpp>
+
+#include <pybind11/stl.h>
+
 #include "arrays.hpp"
 #include "bindings.hpp"
 
 namespace calibrisk::pyb {
 
-void bind_datasets(py::module_& m) { (void)m; }
+namespace {
+
+template <class T>
+py::array_t<T> to_numpy(const std::vector<T>& v) {
+  py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
+  if (!v.empty()) std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
+template <class T>
+py::array_t<std::int64_t> to_int64(const std::vector<T>& v) {
+  py::array_t<std::int64_t> a(static_cast<py::ssize_t>(v.size()));
+  auto* out = a.mutable_data();
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<std::int64_t>(v[i]);
+  return a;
+}
+
+}  // namespace
+
+void bind_datasets(py::module_& m) {
+  m.def(
+      "_make_readmission_cohort",
+      [](Index n_patients, std::uint64_t seed, Index n_encounters, int n_sites, int shifted_site,
+         double site_shift, double drift_per_year, double target_prevalence,
+         const std::string& start_date, int n_days) {
+        ReadmissionCohortParams p;
+        p.n_patients = n_patients;
+        p.seed = seed;
+        p.n_encounters = n_encounters;
+        p.n_sites = n_sites;
+        p.shifted_site = shifted_site;
+        p.site_shift = site_shift;
+        p.drift_per_year = drift_per_year;
+        p.target_prevalence = target_prevalence;
+        p.n_days = n_days;
+        double start = 0;
+        if (!parse_iso8601(start_date, start) || start != std::floor(start)) {
+          throw InvalidParams("make_readmission_cohort: start_date must be an ISO 8601 date "
+                              "YYYY-MM-DD, got '" + start_date + "'.");
+        }
+        p.start_day = static_cast<std::int64_t>(start);
+        ReadmissionCohort c;
+        {
+          py::gil_scoped_release release;
+          c = make_readmission_cohort(p);
+        }
+        py::dict d;
+        d["encounter_id"] = to_numpy(c.encounter_id);
+        d["patient_id"] = to_numpy(c.patient_id);
+        d["encounter_day"] = to_numpy(c.encounter_day);
+        d["site"] = to_int64(c.site);
+        d["age"] = to_numpy(c.age);
+        d["sex"] = to_int64(c.sex);
+        d["length_of_stay"] = to_int64(c.length_of_stay);
+        d["prior_admissions"] = to_int64(c.prior_admissions);
+        d["prior_ed_visits"] = to_int64(c.prior_ed_visits);
+        d["n_diagnoses"] = to_int64(c.n_diagnoses);
+        d["n_medications"] = to_int64(c.n_medications);
+        d["hba1c"] = to_numpy(c.hba1c);
+        d["creatinine"] = to_numpy(c.creatinine);
+        d["haemoglobin"] = to_numpy(c.haemoglobin);
+        d["sodium"] = to_numpy(c.sodium);
+        d["discharge_disposition"] = to_int64(c.discharge_disposition);
+        d["admission_type"] = to_int64(c.admission_type);
+        d["readmitted"] = to_int64(c.readmitted);
+        d["true_risk"] = to_numpy(c.true_risk);
+        return py::make_tuple(d, c.intercept);
+      },
+      py::arg("n_patients"), py::arg("seed"), py::arg("n_encounters"), py::arg("n_sites"),
+      py::arg("shifted_site"), py::arg("site_shift"), py::arg("drift_per_year"),
+      py::arg("target_prevalence"), py::arg("start_date"), py::arg("n_days"),
+      "Draws the synthetic readmission cohort (see calibrisk.datasets.make_readmission_cohort).");
+  m.attr("_readmission_feature_names") = ReadmissionCohort::feature_names();
+}
 
 }  // namespace calibrisk::pyb

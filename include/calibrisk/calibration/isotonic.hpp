@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file isotonic.hpp
+/// Isotonic calibration: a non-decreasing step-linear map from scores to probabilities fitted by
+/// weighted pool-adjacent-violators (Zadrozny & Elkan 2002; Barlow et al. 1972), matching
+/// scikit-learn's `IsotonicRegression(out_of_bounds="clip")` to rounding.
+#pragma once
+
+#include <calibrisk/calibration/common.hpp>
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/fit_info.hpp>
+#include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/parallel.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace calibrisk {
+
+/// Hyper-parameters of `IsotonicCalibrator`.
+struct IsotonicParams {
+  /// Lower bound of the fitted values, -inf (default) = none. Finite or -inf, <= y_max.
+  double y_min = -std::numeric_limits<double>::infinity();
+  /// Upper bound of the fitted values, +inf (default) = none. Finite or +inf, >= y_min.
+  double y_max = std::numeric_limits<double>::infinity();
+  /// Threads of `predict` on many scores; 0 = all OpenMP allows. Results do not depend on it.
+  int n_threads = 0;
+
+  /// Throws InvalidParams naming the field, the value and the valid range.
+  void validate() const {
+    if (std::isnan(y_min) || y_min == std::numeric_limits<double>::infinity()) {
+      throw InvalidParams("IsotonicParams.y_min must be finite or -inf, got " +
+                          detail::fmt_value(y_min) + "; use -inf for no lower bound.");
+    }
+    if (std::isnan(y_max) || y_max == -std::numeric_limits<double>::infinity()) {
+      throw InvalidParams("IsotonicParams.y_max must be finite or +inf, got " +
+                          detail::fmt_value(y_max) + "; use +inf for no upper bound.");
+    }
+    if (y_min > y_max) {
+      throw InvalidParams("IsotonicParams.y_min (" + detail::fmt_value(y_min) +
+                          ") must be <= y_max (" + detail::fmt_value(y_max) + ").");
+    }
+    if (n_threads < 0) {
+      throw InvalidParams("IsotonicParams.n_threads must be >= 0 (0 = all), got " +
+                          std::to_string(n_threads) + ".");
+    }
+  }
+};
+
+/// The complete prediction-time state: the knots of the piecewise-linear map.
+struct IsotonicState {
+  std::vector<double> x;  ///< Knot scores, strictly increasing, finite, at least one.
+  std::vector<double> y;  ///< Fitted value at each knot, non-decreasing, finite; same size as x.
+};
+
+namespace detail {
+
+/// Weighted pool-adjacent-violators on values `y` (in order) with positive weights `w`, in place:
+/// on return `y` is the non-decreasing least-squares fit. Adjacent blocks with equal means are
+/// pooled (a block is only kept apart when its mean is strictly below the next one), as
+/// scikit-learn/scipy do. One pass with a stack of blocks: O(n) amortised.
+inline void pav_inplace(std::vector<double>& y, const std::vector<double>& w) {
+  const std::size_t n = y.size();
+  // Blocks as (end index exclusive, weighted sum, weight), kept on a stack.
+  std::vector<std::size_t> end;
+  std::vector<double> sum, weight;
+  end.reserve(n);
+  sum.reserve(n);
+  weight.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double s = w[i] * y[i], ww = w[i];
+    // Merge with the previous block while it violates (mean >= this block's mean).
+    while (!sum.empty() && sum.back() / weight.back() >= s / ww) {
+      s += sum.back();
+      ww += weight.back();
+      sum.pop_back();
+      weight.pop_back();
+      end.pop_back();
+    }
+    sum.push_back(s);
+    weight.push_back(ww);
+    end.push_back(i + 1);
+  }
+  std::size_t begin = 0;
+  for (std::size_t b = 0; b < end.size(); ++b) {
+    const double mean = sum[b] / weight[b];
+    for (std::size_t i = begin; i < end[b]; ++i) y[i] = mean;
+    begin = end[b];
+  }
+}
+
+}  // namespace detail
+
+/// Non-decreasing calibration map fitted by weighted isotonic regression.
+///
+/// Fit: rows with zero weight are dropped; scores are sorted once (radix sort) and equal scores
+/// pooled (weighted mean label, summed weight, as scikit-learn's `_make_unique`); weighted PAV
+/// gives the non-decreasing fit, clipped to [y_min, y_max]; knots whose value equals both
+/// neighbours' are dropped (scikit-learn's `X_thresholds_`), so storage is one knot per step edge.
+/// Predict: scores are clipped to [first knot, last knot] and linearly interpolated between the
+/// knots with scipy's `interp1d` formula, so outputs equal scikit-learn's to rounding (1e-12).
+///
+/// Complexity: fit O(n) after the O(n) radix sort; predict O(log K) per score for K knots.
+/// Thread-safety: const methods may be called concurrently; `fit` may not.
+///
+/// Example:
+/// @code
+///   calibrisk::IsotonicCalibrator cal;
+///   cal.fit(scores, y);                     // VectorView<const double>s
+///   double p = cal.predict_one(0.37);       // allocation-free
+/// @endcode
+class IsotonicCalibrator {
+ public:
+  explicit IsotonicCalibrator(IsotonicParams params = {}) : params_(std::move(params)) {
+    params_.validate();
+  }
+
+  /// Fits on `scores` (finite, any order) with labels `y` in {0, 1} and optional non-negative
+  /// `sample_weight`. Throws InvalidInput on NaN/inf scores, one class, mismatched lengths,
+  /// negative weights. Returns *this.
+  IsotonicCalibrator& fit(VectorView<const double> scores, VectorView<const double> y,
+                          VectorView<const double> sample_weight = {}) {
+    params_.validate();
+    detail::validate_calibration_fit(scores, y, sample_weight, "IsotonicCalibrator::fit");
+    detail::PooledScores p = detail::pool_sorted_scores(scores, y, sample_weight);
+    detail::pav_inplace(p.y, p.w);
+    for (double& v : p.y) v = std::min(std::max(v, params_.y_min), params_.y_max);
+    state_ = compact(std::move(p.x), std::move(p.y));
+    fitted_ = true;
+    return *this;
+  }
+
+  /// Calibrated value of one score (clipped to the knot range). Allocation-free, const,
+  /// thread-safe. NaN in gives NaN out (use `predict` for validated input). Throws NotFitted.
+  double predict_one(double score) const {
+    require_fitted("IsotonicCalibrator::predict_one");
+    return eval(score);
+  }
+
+  /// Calibrated values of `scores` into `out` (same size). Throws InvalidInput on NaN/inf scores
+  /// or a size mismatch, NotFitted before fit.
+  void predict(VectorView<const double> scores, VectorView<double> out) const {
+    require_fitted("IsotonicCalibrator::predict");
+    detail::validate_scores(scores, "IsotonicCalibrator::predict");
+    detail::validate_out(scores, out, "IsotonicCalibrator::predict");
+    detail::parallel_blocks(scores.size(), 1 << 16, params_.n_threads,
+                            [&](Index, Index lo, Index hi) {
+                              for (Index i = lo; i < hi; ++i) out[i] = eval(scores[i]);
+                            });
+  }
+
+  /// As above, returning a new vector.
+  Eigen::VectorXd predict(VectorView<const double> scores) const {
+    Eigen::VectorXd out(scores.size());
+    predict(scores, VectorView<double>(out));
+    return out;
+  }
+
+  bool is_fitted() const noexcept { return fitted_; }
+  const IsotonicParams& params() const noexcept { return params_; }
+  /// Number of stored knots.
+  Index n_knots() const { return static_cast<Index>(state().x.size()); }
+
+  /// The knots. Throws NotFitted before fit.
+  const IsotonicState& state() const {
+    require_fitted("IsotonicCalibrator::state");
+    return state_;
+  }
+
+  /// Rebuilds a fitted calibrator from a state; validates sizes, finiteness and monotonicity and
+  /// throws InvalidInput naming the bad field. Predicts bit-identically to the original.
+  static IsotonicCalibrator from_state(IsotonicState s, IsotonicParams p = {}) {
+    const std::string where = "IsotonicCalibrator::from_state";
+    if (s.x.empty()) throw InvalidInput(where + ": state.x is empty; at least one knot is needed.");
+    if (s.y.size() != s.x.size()) {
+      throw InvalidInput(where + ": state.x has " + std::to_string(s.x.size()) +
+                         " knots but state.y has " + std::to_string(s.y.size()) + " values.");
+    }
+    for (std::size_t i = 0; i < s.x.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) {
+        throw InvalidInput(where + ": state." + (std::isfinite(s.x[i]) ? "y[" : "x[") +
+                           std::to_string(i) + "] is not finite.");
+      }
+      if (i > 0 && !(s.x[i] > s.x[i - 1])) {
+        throw InvalidInput(where + ": state.x[" + std::to_string(i) +
+                           "] is not greater than state.x[" + std::to_string(i - 1) +
+                           "]; knots must be strictly increasing.");
+      }
+      if (i > 0 && s.y[i] < s.y[i - 1]) {
+        throw InvalidInput(where + ": state.y[" + std::to_string(i) + "] is below state.y[" +
+                           std::to_string(i - 1) + "]; an isotonic map is non-decreasing.");
+      }
+    }
+    IsotonicCalibrator c(std::move(p));
+    c.state_ = std::move(s);
+    c.fitted_ = true;
+    return c;
+  }
+
+ private:
+  void require_fitted(const char* where) const {
+    if (!fitted_) {
+      throw NotFitted(std::string(where) + ": the calibrator is not fitted; call fit first.");
+    }
+  }
+
+  // scikit-learn's trimming: keep the end points and every point whose value differs from its
+  // predecessor's or its successor's; interior points of a flat run add nothing to interp1d.
+  static IsotonicState compact(std::vector<double> x, std::vector<double> y) {
+    const std::size_t n = y.size();
+    IsotonicState s;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i == 0 || i + 1 == n || y[i] != y[i - 1] || y[i] != y[i + 1]) {
+        s.x.push_back(x[i]);
+        s.y.push_back(y[i]);
+      }
+    }
+    return s;
+  }
+
+  // scipy interp1d(kind="linear") after np.clip: idx = searchsorted(x, t) clipped to [1, K-1],
+  // slope = (y_hi - y_lo) / (x_hi - x_lo), value = slope * (t - x_lo) + y_lo.
+  double eval(double t) const noexcept {
+    const std::vector<double>& x = state_.x;
+    const std::vector<double>& y = state_.y;
+    const std::size_t k = x.size();
+    if (k == 1) return y[0];
+    t = std::min(std::max(t, x.front()), x.back());
+    std::size_t idx = static_cast<std::size_t>(std::lower_bound(x.begin(), x.end(), t) - x.begin());
+    idx = std::min(std::max<std::size_t>(idx, 1), k - 1);
+    const double slope = (y[idx] - y[idx - 1]) / (x[idx] - x[idx - 1]);
+    return slope * (t - x[idx - 1]) + y[idx - 1];
+  }
+
+  IsotonicParams params_;
+  IsotonicState state_;
+  bool fitted_ = false;
+};
+
+}  // namespace calibrisk

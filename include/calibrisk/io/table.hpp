@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file table.hpp
+/// A column-oriented table of doubles (NaN = missing) with categorical and time columns, and its
+/// CSV reader/writer (Debian's libcsv underneath). This is how files enter the command-line tool.
+#pragma once
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/matrix.hpp>
+
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace calibrisk {
+
+/// What the values of a column mean.
+enum class ColumnKind {
+  kNumeric,      ///< plain numbers; NaN = missing
+  kCategorical,  ///< integer codes into `Column::categories`; NaN = missing
+  kTime,         ///< an order key: see `TimeEncoding`
+};
+
+/// How a time column's values were written in the file.
+enum class TimeEncoding {
+  kDays,    ///< ISO 8601 dates/date-times, stored as fractional days since 1970-01-01 UTC
+  kNumber,  ///< plain numbers, used as they are (an order key)
+};
+
+/// The code given to a category that is not in a column's known mapping (see
+/// `CsvReadOptions::category_mappings`): distinct from every real code (0, 1, ...) and from
+/// missing (NaN), so a model sees "a value it never saw in training" rather than "missing".
+inline constexpr double kUnseenCategory = -1.0;
+
+/// One named column. `values` holds one double per row; NaN marks a missing value.
+struct Column {
+  std::string name;
+  ColumnKind kind = ColumnKind::kNumeric;
+  std::vector<double> values;
+  /// kCategorical only: code k stands for `categories[k]`; codes are 0..size-1, NaN (missing)
+  /// or `kUnseenCategory`.
+  std::vector<std::string> categories;
+  /// kTime only.
+  TimeEncoding time_encoding = TimeEncoding::kNumber;
+
+  /// A numeric column.
+  static Column numeric(std::string name, std::vector<double> values);
+  /// A categorical column from codes and the labels they stand for.
+  static Column categorical(std::string name, std::vector<double> codes,
+                            std::vector<std::string> categories);
+  /// A time column of fractional days since 1970-01-01 (written back as ISO 8601).
+  static Column time_days(std::string name, std::vector<double> days);
+  /// A time column of plain numbers (an order key).
+  static Column time_number(std::string name, std::vector<double> keys);
+
+  /// The text of row i as the CSV writer prints it ("" when missing).
+  std::string text(Index i) const;
+};
+
+/// A column-oriented table: every column has `rows()` values.
+///
+/// Columns keep their insertion order; names are unique. Copyable and movable; const methods are
+/// thread-safe.
+class Table {
+ public:
+  Table() = default;
+
+  Index rows() const noexcept { return rows_; }
+  Index cols() const noexcept { return static_cast<Index>(columns_.size()); }
+  const std::vector<Column>& columns() const noexcept { return columns_; }
+  /// Column names in order.
+  std::vector<std::string> names() const;
+
+  /// Appends a column. Throws InvalidInput when the name is empty or already used, when its
+  /// length differs from the other columns', or when a categorical code is not an integer in
+  /// [0, categories.size()) (NaN and `kUnseenCategory` are allowed).
+  void add_column(Column column);
+
+  /// True when a column of that name exists.
+  bool has_column(std::string_view name) const noexcept { return index_of(name) >= 0; }
+  /// Position of the column, or -1.
+  Index index_of(std::string_view name) const noexcept;
+  /// The column of that name; throws InvalidInput listing the available names when absent.
+  const Column& column(std::string_view name) const;
+
+  /// A `(rows, names.size())` row-major matrix of the named columns (codes for categorical
+  /// columns, NaN for missing). Throws InvalidInput naming an absent column.
+  RowMatrixXd to_matrix(const std::vector<std::string>& names) const;
+
+  /// Every categorical column's labels (code k -> labels[k]), keyed by column name: pass it as
+  /// `CsvReadOptions::category_mappings` so a new file is encoded the same way.
+  std::map<std::string, std::vector<std::string>> category_mappings() const;
+
+ private:
+  std::vector<Column> columns_;
+  Index rows_ = 0;
+};
+
+/// How `read_csv` interprets a file.
+struct CsvReadOptions {
+  /// Columns whose values are labels, encoded to integer codes. Without a known mapping the
+  /// codes follow the sorted (byte-wise) order of the distinct labels in the file.
+  std::vector<std::string> categorical;
+  /// Known label lists (code k -> labels[k]) from a training file: those columns are categorical
+  /// and encoded with exactly these codes; a label not in the list gets `kUnseenCategory`.
+  std::map<std::string, std::vector<std::string>> category_mappings;
+  /// The time column ("" = none): every value must be an ISO 8601 date/date-time (stored as days
+  /// since 1970-01-01) or every value a number (an order key); missing values are an error.
+  std::string time_column;
+  /// Columns the file must have (e.g. the label); an absent one is an InvalidInput.
+  std::vector<std::string> required_columns;
+  /// Field texts (after trimming spaces) that mean "missing".
+  std::vector<std::string> na_values{"", "NA", "?"};
+  /// Field separator; must not be the quote character `"` or a line break.
+  char delimiter = ',';
+
+  /// Throws InvalidParams naming the field: a bad delimiter, a column both in `categorical` and
+  /// `time_column`, an empty name, or a duplicate label within a mapping.
+  void validate() const;
+};
+
+/// Reads a CSV file with a header line of column names.
+///
+/// Quoted fields (RFC 4180, quotes doubled inside), CRLF or LF line ends, a UTF-8 byte-order mark
+/// and blank lines are handled by libcsv. Spaces around unquoted fields are trimmed. Values in
+/// `na_values` are missing (NaN). Every column that is neither categorical nor the time column is
+/// parsed strictly as a finite decimal number.
+///
+/// Throws InvalidInput, naming the file and the 1-based data row (the first line after the
+/// header is data row 1): when the file cannot be opened, is empty or has no data rows; on a
+/// malformed quote; a row with a different number of fields than the header; a duplicate or empty
+/// column name; a missing required/categorical/time column; a non-numeric value in a numeric
+/// column (naming the column, row and value, and suggesting `categorical`); a time value that is
+/// neither ISO 8601 nor a number, or missing. Complexity O(file size); reentrant.
+Table read_csv(const std::string& path, const CsvReadOptions& options = {});
+
+/// `read_csv` on text in memory; `source` names it in messages.
+Table parse_csv(std::string_view text, const CsvReadOptions& options = {},
+                const std::string& source = "<memory>");
+
+/// Writes a header and one line per row: numbers in the shortest form that reads back to the
+/// same double, categorical labels, time columns as ISO 8601 (kDays) or numbers, missing (and
+/// `kUnseenCategory`) as an empty field; fields containing the delimiter, a quote or a line
+/// break are quoted. Throws Error when the stream fails.
+void write_csv(const Table& table, std::ostream& out, char delimiter = ',');
+/// Writes to a file (replaced); throws InvalidInput when it cannot be opened.
+void write_csv(const Table& table, const std::string& path, char delimiter = ',');
+
+}  // namespace calibrisk

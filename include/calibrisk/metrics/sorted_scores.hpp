@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file sorted_scores.hpp
+/// Labels, scores and weights sorted once by decreasing score: the shared input of every ranking,
+/// curve, calibration and threshold computation, and of the bootstrap (which reuses the sort).
+#pragma once
+
+#include <calibrisk/core/dataset.hpp>
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/matrix.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace calibrisk::metrics {
+
+namespace detail {
+
+/// Maps a finite double to an unsigned key whose *decreasing* order is the double's decreasing
+/// order (IEEE-754 trick: flip all bits of negatives, the sign bit of positives; then complement so
+/// an ascending radix sort yields descending scores). -0.0 must have been normalised to +0.0.
+inline std::uint64_t descending_key(double v) noexcept {
+  std::uint64_t b;
+  std::memcpy(&b, &v, sizeof b);
+  const std::uint64_t asc = (b >> 63) != 0 ? ~b : (b | 0x8000000000000000ULL);
+  return ~asc;
+}
+
+/// Inverse of `descending_key`.
+inline double from_descending_key(std::uint64_t k) noexcept {
+  const std::uint64_t asc = ~k;
+  const std::uint64_t b = (asc >> 63) != 0 ? (asc & 0x7FFFFFFFFFFFFFFFULL) : ~asc;
+  double v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+#pragma pack(push, 4)
+/// 12-byte (key, row) pair moved by the radix sort; packed to save memory bandwidth.
+struct KeyRow {
+  std::uint64_t key;
+  std::uint32_t row;
+};
+#pragma pack(pop)
+
+/// Stable LSD radix sort of (key, row) pairs by ascending key: 11-bit digits (6 passes at most,
+/// counting all histograms in one read), passes whose digit is constant are skipped (probabilities
+/// in [0, 1] share most exponent bits). O(n) time, O(n) extra memory. Stable, so equal keys keep
+/// increasing row order and the result is deterministic. Sorts `a` in place using `tmp`.
+inline void radix_sort_key_rows(std::vector<KeyRow>& a, std::vector<KeyRow>& tmp) {
+  constexpr int kBits = 11;
+  constexpr int kPasses = 6;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  const std::size_t n = a.size();
+  if (n < 2) return;
+  std::vector<std::size_t> hist(kPasses * kBuckets, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t k = a[i].key;
+    for (int p = 0; p < kPasses; ++p) ++hist[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
+  }
+  tmp.resize(n);
+  KeyRow* src = a.data();
+  KeyRow* dst = tmp.data();
+  for (int p = 0; p < kPasses; ++p) {
+    std::size_t* h = hist.data() + p * kBuckets;
+    const std::uint64_t first = (src[0].key >> (p * kBits)) & (kBuckets - 1);
+    if (h[first] == n) continue;  // every key has this digit: the pass would not move anything
+    std::size_t sum = 0;
+    for (std::size_t b = 0; b < kBuckets; ++b) {
+      const std::size_t c = h[b];
+      h[b] = sum;
+      sum += c;
+    }
+    const int shift = p * kBits;
+    for (std::size_t i = 0; i < n; ++i) {
+      const KeyRow kr = src[i];
+      dst[h[(kr.key >> shift) & (kBuckets - 1)]++] = kr;
+    }
+    std::swap(src, dst);
+  }
+  if (src != a.data()) std::memcpy(a.data(), src, n * sizeof(KeyRow));
+}
+
+/// Weight accessors used by the kernels: the base sample weight times an optional per-position
+/// multiplicity (bootstrap replicate weights). Four flavours so the unweighted path has no loads.
+struct UnitWeight {
+  double operator()(Index) const noexcept { return 1.0; }
+};
+struct ArrayWeight {
+  const double* w;
+  double operator()(Index i) const noexcept { return w[i]; }
+};
+struct ProductWeight {
+  const double* w;
+  const double* m;
+  double operator()(Index i) const noexcept { return w[i] * m[i]; }
+};
+
+inline void check_same_length(Index n_y, Index n_p, const std::string& where,
+                              const char* score_name) {
+  if (n_y != n_p) {
+    throw InvalidInput(where + ": y has " + std::to_string(n_y) + " values but " + score_name +
+                       " has " + std::to_string(n_p) + "; pass one score per label.");
+  }
+  if (n_y == 0) throw InvalidInput(where + ": y is empty; pass at least one sample.");
+}
+
+/// Labels must be 0/1 (any class mix allowed here; metrics check what they need).
+inline void check_labels(VectorView<const double> y, const std::string& where) {
+  for (Index i = 0; i < y.size(); ++i) {
+    const double v = y[i];
+    if (v != 0.0 && v != 1.0) {
+      throw InvalidInput(where + ": y[" + std::to_string(i) + "] is " +
+                         calibrisk::detail::fmt_value(v) +
+                         "; labels must be 0 or 1 (encode the positive class as 1).");
+    }
+  }
+}
+
+/// Scores must be finite (NaN or +-inf are rejected with their position).
+inline void check_scores(VectorView<const double> p, const std::string& where,
+                         const char* score_name) {
+  for (Index i = 0; i < p.size(); ++i) {
+    if (!std::isfinite(p[i])) {
+      throw InvalidInput(where + ": " + score_name + "[" + std::to_string(i) + "] is " +
+                         calibrisk::detail::fmt_value(p[i]) +
+                         "; scores must be finite (impute or drop rows with NaN predictions).");
+    }
+  }
+}
+
+/// Sample weights: empty, or finite, >= 0, one per row, not all zero.
+inline void check_weights(VectorView<const double> w, Index n, const std::string& where) {
+  if (w.empty()) return;
+  if (w.size() != n) {
+    throw InvalidInput(where + ": sample_weight has " + std::to_string(w.size()) +
+                       " values but y has " + std::to_string(n) + "; pass one weight per row.");
+  }
+  calibrisk::validate_sample_weight(w, n, where);
+}
+
+}  // namespace detail
+
+/// Labels, scores and sample weights sorted once by decreasing score.
+///
+/// Every metric of this module has an overload taking a `SortedScores`, so a report or a bootstrap
+/// sorts once and computes many metrics in O(n) passes. Ties are kept adjacent (a *block* is a run
+/// of equal scores; -0.0 and +0.0 are the same score). Within a block, rows keep their original
+/// order (the sort is stable), so everything computed from it is deterministic.
+///
+/// - `y`: n labels, each 0 or 1 (one class only is allowed here; metrics that need both classes
+///   check it themselves and say so).
+/// - `scores`: n finite values (probabilities or raw margins). `is_probability()` tells whether
+///   all of them lie in [0, 1]; metrics that need probabilities throw InvalidInput otherwise.
+/// - `sample_weight`: empty (all ones) or n finite weights >= 0, not all zero.
+///
+/// Throws InvalidInput (naming `where`, the offending index and value) on mismatched lengths, an
+/// empty input, labels other than 0/1, NaN or infinite scores, negative/non-finite/all-zero weights.
+/// Complexity: O(n) time with an LSD radix sort on the bit pattern of the doubles (falls back to
+/// `std::stable_sort` above 2^32 rows), about 12n + 8n bytes of scratch. Construction is
+/// single-threaded; a constructed object is immutable and safe to share between threads.
+class SortedScores {
+ public:
+  SortedScores() = default;
+  SortedScores(VectorView<const double> y, VectorView<const double> scores,
+               VectorView<const double> sample_weight = {},
+               const std::string& where = "SortedScores") {
+    detail::check_same_length(y.size(), scores.size(), where, "the scores");
+    detail::check_labels(y, where);
+    detail::check_scores(scores, where, "scores");
+    detail::check_weights(sample_weight, y.size(), where);
+    build(y, scores, sample_weight);
+  }
+
+  Index size() const noexcept { return static_cast<Index>(score_.size()); }
+  /// Scores in decreasing order.
+  const std::vector<double>& score() const noexcept { return score_; }
+  /// Labels (0/1) aligned with `score()`.
+  const std::vector<std::uint8_t>& label() const noexcept { return label_; }
+  /// Sample weights aligned with `score()`; empty when none were given (all ones).
+  const std::vector<double>& weight() const noexcept { return weight_; }
+  /// `order()[k]` is the original row of sorted position k.
+  const std::vector<std::uint32_t>& order() const noexcept { return order_; }
+  bool has_weights() const noexcept { return !weight_.empty(); }
+  /// True when every score lies in [0, 1].
+  bool is_probability() const noexcept {
+    return score_.empty() || (score_.back() >= 0.0 && score_.front() <= 1.0);
+  }
+  /// Total weight of positives / negatives (counts when unweighted).
+  double positive_weight() const noexcept { return w1_; }
+  double negative_weight() const noexcept { return w0_; }
+  /// Number of rows with label 1 / 0 (regardless of weights).
+  Index n_positive() const noexcept { return n1_; }
+  Index n_negative() const noexcept { return size() - n1_; }
+
+  /// Calls `fn(weight_accessor)` with the cheapest accessor for "sample weight x multiplicity".
+  /// `multiplicity` is null (all ones) or `size()` values aligned with the sorted order.
+  template <class Fn>
+  decltype(auto) visit_weights(const double* multiplicity, Fn&& fn) const {
+    if (multiplicity == nullptr) {
+      if (weight_.empty()) return fn(detail::UnitWeight{});
+      return fn(detail::ArrayWeight{weight_.data()});
+    }
+    if (weight_.empty()) return fn(detail::ArrayWeight{multiplicity});
+    return fn(detail::ProductWeight{weight_.data(), multiplicity});
+  }
+
+  /// Throws InvalidInput unless every score is in [0, 1] (for metrics that need probabilities).
+  void require_probabilities(const std::string& where) const {
+    if (!is_probability()) {
+      const double bad = score_.front() > 1.0 ? score_.front() : score_.back();
+      throw InvalidInput(where + ": probabilities must lie in [0, 1], got " +
+                         calibrisk::detail::fmt_value(bad) +
+                         "; pass predict_proba output (or calibrate raw scores first).");
+    }
+  }
+  /// Throws InvalidInput unless both classes have positive total weight.
+  void require_both_classes(const std::string& where) const {
+    if (!(w1_ > 0.0) || !(w0_ > 0.0)) {
+      throw InvalidInput(where + ": y contains only class " + (w1_ > 0.0 ? "1" : "0") +
+                         " (with positive weight); this metric needs both classes 0 and 1.");
+    }
+  }
+
+ private:
+  void build(VectorView<const double> y, VectorView<const double> s, VectorView<const double> w) {
+    const Index n = y.size();
+    score_.resize(n);
+    label_.resize(n);
+    order_.resize(n);
+    if (!w.empty()) weight_.resize(n);
+    if (n <= static_cast<Index>(std::numeric_limits<std::uint32_t>::max())) {
+      std::vector<detail::KeyRow> a(n), tmp;
+      for (Index i = 0; i < n; ++i) {
+        a[i].key = detail::descending_key(s[i] + 0.0);  // + 0.0 turns -0.0 into +0.0
+        a[i].row = static_cast<std::uint32_t>(i);
+      }
+      detail::radix_sort_key_rows(a, tmp);
+      tmp.clear();
+      tmp.shrink_to_fit();
+      for (Index k = 0; k < n; ++k) {
+        const std::uint32_t r = a[k].row;
+        order_[k] = r;
+        score_[k] = detail::from_descending_key(a[k].key);
+      }
+    } else {
+      // Beyond 2^32 rows the 32-bit row index does not fit; order_ would overflow as well.
+      throw InvalidInput("SortedScores: more than 2^32 - 1 rows are not supported; split the data.");
+    }
+    double w0 = 0.0, w1 = 0.0;
+    Index n1 = 0;
+    for (Index k = 0; k < n; ++k) {
+      const Index r = order_[k];
+      const bool pos = y[r] == 1.0;
+      label_[k] = pos ? 1 : 0;
+      n1 += pos;
+      const double wk = w.empty() ? 1.0 : w[r];
+      if (!w.empty()) weight_[k] = wk;
+      (pos ? w1 : w0) += wk;
+    }
+    w0_ = w0;
+    w1_ = w1;
+    n1_ = n1;
+  }
+
+  std::vector<double> score_;
+  std::vector<std::uint8_t> label_;
+  std::vector<double> weight_;
+  std::vector<std::uint32_t> order_;
+  double w0_ = 0.0;
+  double w1_ = 0.0;
+  Index n1_ = 0;
+};
+
+}  // namespace calibrisk::metrics

@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: Apache-2.0
+// Logistic regression: parameter/state validation, the damped Newton solver and bulk prediction.
+#include <calibrisk/core/parallel.hpp>
+#include <calibrisk/linear/logistic.hpp>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <boost/math/distributions/normal.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace calibrisk {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr Index kSubBlock = 256;  // rows transformed and multiplied at a time (fits in L2)
+
+std::string num(double v) { return detail::fmt_value(v); }
+
+// ---------------------------------------------------------------------------------------------
+// Problem layout: which columns enter the design matrix and how each is transformed.
+//
+// Column j of the internal design is x'_j = (x_j - mean_j) * inv_scale_j, where x_j is the raw
+// value after imputation (inputs) or the 0/1 missing flag (indicators); the intercept column of
+// ones comes last. With theta_s the internal parameters, the raw-scale ones are
+//   beta_j = inv_scale_j * beta_s_j,   b = b_s - sum_j beta_j * mean_j,
+// so the penalty ||beta||^2 / (2C) becomes sum_j inv_scale_j^2 beta_s_j^2 / (2C) and the
+// minimiser is exactly scikit-learn's whatever the scaling.
+struct Layout {
+  Index p = 0;                      // input columns
+  std::vector<Index> indicators;    // input column of each indicator
+  Index q_feat = 0;                 // p + indicators
+  Index q = 0;                      // q_feat (+1 with intercept)
+  bool intercept = true;
+  std::vector<double> impute;       // p
+  std::vector<double> mean;         // q_feat
+  std::vector<double> inv_scale;    // q_feat; 0 for a column held at coefficient 0
+  std::vector<char> fixed;          // q_feat; constant column (coefficient held at 0)
+};
+
+// Writes rows [lo, hi) of X, transformed, into the columns of B (q x (hi - lo)).
+template <class T>
+void fill_block(const MatrixView<const T>& X, Index lo, Index hi, const Layout& L,
+                Eigen::MatrixXd& B) {
+  const Index cs = X.col_stride();
+  const Index p = L.p;
+  const Index n_ind = static_cast<Index>(L.indicators.size());
+  for (Index r = 0; r < hi - lo; ++r) {
+    const T* row = X.row_ptr(lo + r);
+    double* dst = B.col(r).data();
+    for (Index j = 0; j < p; ++j) {
+      double v = static_cast<double>(row[j * cs]);
+      if (v != v) v = L.impute[j];
+      dst[j] = (v - L.mean[j]) * L.inv_scale[j];
+    }
+    for (Index k = 0; k < n_ind; ++k) {
+      const double v = static_cast<double>(row[L.indicators[k] * cs]);
+      const double flag = (v != v) ? 1.0 : 0.0;
+      dst[p + k] = (flag - L.mean[p + k]) * L.inv_scale[p + k];
+    }
+    if (L.intercept) dst[L.q_feat] = 1.0;
+  }
+}
+
+// log(1 + exp(t)) without overflow.
+inline double softplus(double t) {
+  return t > 0.0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
+}
+
+// Fixed chunking of the rows: depends on n and q only (never on the thread count), so per-chunk
+// partial sums reduced in chunk order are bit-identical for any number of threads.
+struct Chunking {
+  Index n_chunks = 1;
+  Index rows_per_chunk = 1;
+};
+
+Chunking make_chunking(Index n, Index q) {
+  // At most 64 chunks, each at least 4096 rows, and the per-chunk Hessians within ~64 MB.
+  const Index by_rows = std::max<Index>(1, (n + 4095) / 4096);
+  const Index by_memory = std::max<Index>(1, Index(8) * 1024 * 1024 / std::max<Index>(1, q * q));
+  Chunking c;
+  c.n_chunks = std::min<Index>({by_rows, by_memory, 64});
+  c.rows_per_chunk = (n + c.n_chunks - 1) / c.n_chunks;
+  c.n_chunks = (n + c.rows_per_chunk - 1) / c.rows_per_chunk;
+  return c;
+}
+
+// Evaluates the data term of the objective (and optionally its gradient and Hessian) at theta in
+// internal coordinates. Weights w (size n), labels y.
+class Evaluator {
+ public:
+  Evaluator(const FeatureMatrix& X, VectorView<const double> y, const Eigen::VectorXd& w,
+            const Layout& L, int n_threads)
+      : X_(X), y_(y), w_(w), L_(L), n_threads_(n_threads), ch_(make_chunking(X.rows(), L.q)) {
+    f_.resize(ch_.n_chunks);
+    g_.assign(ch_.n_chunks, Eigen::VectorXd());
+    H_.assign(ch_.n_chunks, Eigen::MatrixXd());
+  }
+
+  // Returns the data term; fills g (q) and the full symmetric H (q x q) when `with_derivatives`.
+  double operator()(const Eigen::VectorXd& theta, bool with_derivatives, Eigen::VectorXd* g,
+                    Eigen::MatrixXd* H) {
+    const Index q = L_.q;
+    const Index n = X_.rows();
+    detail::parallel_for(0, ch_.n_chunks, n_threads_, [&](Index c) {
+      const Index lo = c * ch_.rows_per_chunk;
+      const Index hi = std::min(n, lo + ch_.rows_per_chunk);
+      Eigen::MatrixXd B(q, kSubBlock);
+      Eigen::VectorXd z(kSubBlock), r(kSubBlock);
+      double f = 0.0;
+      if (with_derivatives) {
+        g_[c].setZero(q);
+        H_[c].setZero(q, q);
+      }
+      for (Index s = lo; s < hi; s += kSubBlock) {
+        const Index e = std::min(hi, s + kSubBlock);
+        const Index m = e - s;
+        X_.visit([&](const auto& Xv) { fill_block(Xv, s, e, L_, B); });
+        auto Bm = B.leftCols(m);
+        z.head(m).noalias() = Bm.transpose() * theta;
+        for (Index i = 0; i < m; ++i) {
+          const double zi = z[i];
+          const double wi = w_[s + i];
+          const bool pos = y_[s + i] == 1.0;
+          f += wi * softplus(pos ? -zi : zi);
+          if (with_derivatives) {
+            const double pi = LogisticRegression::sigmoid(zi);
+            r[i] = wi * (pi - (pos ? 1.0 : 0.0));
+            // sqrt of the IRLS weight w p (1 - p); B's column is scaled by it for the rank update.
+            z[i] = std::sqrt(wi * pi * (1.0 - pi));
+          }
+        }
+        if (with_derivatives) {
+          g_[c].noalias() += Bm * r.head(m);
+          for (Index i = 0; i < m; ++i) B.col(i) *= z[i];
+          H_[c].selfadjointView<Eigen::Lower>().rankUpdate(B.leftCols(m));
+        }
+      }
+      f_[c] = f;
+    });
+    double f = 0.0;
+    for (Index c = 0; c < ch_.n_chunks; ++c) f += f_[c];
+    if (with_derivatives) {
+      g->setZero(q);
+      H->setZero(q, q);
+      for (Index c = 0; c < ch_.n_chunks; ++c) {
+        *g += g_[c];
+        H->triangularView<Eigen::Lower>() += H_[c];
+      }
+      *H = H->selfadjointView<Eigen::Lower>();
+    }
+    return f;
+  }
+
+ private:
+  const FeatureMatrix& X_;
+  VectorView<const double> y_;
+  const Eigen::VectorXd& w_;
+  const Layout& L_;
+  int n_threads_;
+  Chunking ch_;
+  std::vector<double> f_;
+  std::vector<Eigen::VectorXd> g_;
+  std::vector<Eigen::MatrixXd> H_;
+};
+
+// Weighted column statistics over the observed values (fixed chunks, ordered reduction).
+struct ColumnStats {
+  std::vector<double> sum_w;      // total weight of observed values, per input column
+  std::vector<double> mean;       // weighted mean of observed values
+  std::vector<double> var;        // weighted variance of the imputed column
+  std::vector<double> miss_w;     // weight of rows where the value is missing
+  std::vector<Index> n_missing;   // count of missing values
+  std::vector<double> min, max;   // of observed values
+};
+
+ColumnStats column_stats(const FeatureMatrix& X, const Eigen::VectorXd& sw, int n_threads) {
+  const Index n = X.rows(), p = X.cols();
+  const Chunking ch = make_chunking(n, 1);
+  const Index nc = ch.n_chunks;
+  // Pass 1: weighted sums, missing counts, ranges.
+  std::vector<double> s_w(nc * p, 0.0), s_x(nc * p, 0.0), s_mw(nc * p, 0.0);
+  std::vector<Index> s_m(nc * p, 0);
+  std::vector<double> s_min(nc * p, std::numeric_limits<double>::infinity());
+  std::vector<double> s_max(nc * p, -std::numeric_limits<double>::infinity());
+  detail::parallel_for(0, nc, n_threads, [&](Index c) {
+    const Index lo = c * ch.rows_per_chunk, hi = std::min(n, lo + ch.rows_per_chunk);
+    X.visit([&](const auto& Xv) {
+      for (Index i = lo; i < hi; ++i) {
+        const double wi = sw[i];
+        for (Index j = 0; j < p; ++j) {
+          const double v = static_cast<double>(Xv(i, j));
+          const Index k = c * p + j;
+          if (v != v) {
+            s_mw[k] += wi;
+            ++s_m[k];
+          } else {
+            s_w[k] += wi;
+            s_x[k] += wi * v;
+            s_min[k] = std::min(s_min[k], v);
+            s_max[k] = std::max(s_max[k], v);
+          }
+        }
+      }
+    });
+  });
+  ColumnStats st;
+  st.sum_w.assign(p, 0.0);
+  st.mean.assign(p, 0.0);
+  st.var.assign(p, 0.0);
+  st.miss_w.assign(p, 0.0);
+  st.n_missing.assign(p, 0);
+  st.min.assign(p, std::numeric_limits<double>::infinity());
+  st.max.assign(p, -std::numeric_limits<double>::infinity());
+  std::vector<double> sx(p, 0.0);
+  for (Index c = 0; c < nc; ++c) {
+    for (Index j = 0; j < p; ++j) {
+      const Index k = c * p + j;
+      st.sum_w[j] += s_w[k];
+      sx[j] += s_x[k];
+      st.miss_w[j] += s_mw[k];
+      st.n_missing[j] += s_m[k];
+      st.min[j] = std::min(st.min[j], s_min[k]);
+      st.max[j] = std::max(st.max[j], s_max[k]);
+    }
+  }
+  for (Index j = 0; j < p; ++j) st.mean[j] = st.sum_w[j] > 0.0 ? sx[j] / st.sum_w[j] : 0.0;
+  // Pass 2: centred second moments (two passes for accuracy on large offsets).
+  std::vector<double> s_v(nc * p, 0.0);
+  detail::parallel_for(0, nc, n_threads, [&](Index c) {
+    const Index lo = c * ch.rows_per_chunk, hi = std::min(n, lo + ch.rows_per_chunk);
+    X.visit([&](const auto& Xv) {
+      for (Index i = lo; i < hi; ++i) {
+        const double wi = sw[i];
+        for (Index j = 0; j < p; ++j) {
+          const double v = static_cast<double>(Xv(i, j));
+          if (v == v) {
+            const double d = v - st.mean[j];
+            s_v[c * p + j] += wi * d * d;
+          }
+        }
+      }
+    });
+  });
+  for (Index j = 0; j < p; ++j) {
+    double v = 0.0;
+    for (Index c = 0; c < nc; ++c) v += s_v[c * p + j];
+    const double total = st.sum_w[j] + st.miss_w[j];
+    st.var[j] = total > 0.0 ? v / total : 0.0;  // imputed values add nothing around the mean
+  }
+  return st;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+void LogisticRegressionParams::validate() const {
+  if (!(C > 0.0)) {  // also rejects NaN
+    throw InvalidParams("LogisticRegressionParams.C must be > 0 (or +inf for no penalty), got " +
+                        num(C) + "; C is the inverse regularisation strength (1.0 is the default).");
+  }
+  if (max_iter < 1) {
+    throw InvalidParams("LogisticRegressionParams.max_iter must be >= 1, got " +
+                        std::to_string(max_iter) + "; 100 is the default.");
+  }
+  if (!(tol >= 0.0) || !std::isfinite(tol)) {
+    throw InvalidParams("LogisticRegressionParams.tol must be finite and >= 0, got " + num(tol) +
+                        "; 1e-6 is the default.");
+  }
+  if (n_threads < 0) {
+    throw InvalidParams("LogisticRegressionParams.n_threads must be >= 0 (0 = all available), got " +
+                        std::to_string(n_threads) + ".");
+  }
+  if (missing != MissingStrategy::kMean && missing != MissingStrategy::kMeanWithIndicator) {
+    throw InvalidParams("LogisticRegressionParams.missing is not a MissingStrategy value (" +
+                        std::to_string(static_cast<int>(missing)) +
+                        "); use kMean or kMeanWithIndicator.");
+  }
+  if (class_weight.kind == ClassWeight::Kind::kExplicit) {
+    class_weight.validate("LogisticRegressionParams.class_weight");
+  }
+}
+
+LogisticRegression& LogisticRegression::fit(const Dataset& train) {
+  static const std::string where = "LogisticRegression::fit";
+  params_.validate();
+  validate_dataset(train, where);
+  const int nt = detail::resolve_threads(params_.n_threads);
+  const Index n = train.n_samples(), p = train.n_features();
+  const Eigen::VectorXd w = train.weights(params_.class_weight);
+  Eigen::VectorXd sw = train.sample_weight.empty()
+                           ? Eigen::VectorXd::Ones(n)
+                           : Eigen::VectorXd(train.sample_weight.eigen());
+  const double sum_w = w.sum();
+  if (!(sum_w > 0.0) || !std::isfinite(sum_w)) {
+    throw InvalidInput(where + ": the total weight (sample_weight x class_weight) is " + num(sum_w) +
+                       "; it must be finite and > 0.");
+  }
+  FitInfo info;
+
+  // Column statistics: imputation values, indicator layout, scaling.
+  const ColumnStats st = column_stats(train.X, sw, nt);
+  Layout L;
+  L.p = p;
+  L.intercept = params_.fit_intercept;
+  L.impute = st.mean;
+  for (Index j = 0; j < p; ++j) {
+    if (st.sum_w[j] == 0.0) {
+      info.notes.push_back("feature " + std::to_string(j) +
+                           " has no observed (non-NaN, positive-weight) value; it is imputed with 0");
+    }
+    if (params_.missing == MissingStrategy::kMeanWithIndicator && st.n_missing[j] > 0) {
+      L.indicators.push_back(j);
+    }
+  }
+  const Index n_ind = static_cast<Index>(L.indicators.size());
+  L.q_feat = p + n_ind;
+  L.q = L.q_feat + (L.intercept ? 1 : 0);
+  L.mean.assign(L.q_feat, 0.0);
+  L.inv_scale.assign(L.q_feat, 1.0);
+  L.fixed.assign(L.q_feat, 0);
+  const double total_sw = sw.sum();
+  for (Index j = 0; j < L.q_feat; ++j) {
+    double mu, var;
+    bool constant;
+    if (j < p) {
+      mu = st.mean[j];
+      var = st.var[j];
+      // Observed range collapsed (or nothing observed): imputed with the same value, the column
+      // is constant.
+      constant = !(st.max[j] > st.min[j]);
+    } else {
+      const Index src = L.indicators[j - p];
+      mu = total_sw > 0.0 ? st.miss_w[src] / total_sw : 0.0;
+      var = mu * (1.0 - mu);
+      constant = st.n_missing[src] == n;
+    }
+    // A constant column is collinear with the intercept: with an (unpenalised) intercept its
+    // optimal coefficient is exactly 0 under any C, so it is held there (C = inf would otherwise
+    // make the Hessian singular).
+    if (constant && L.intercept) {
+      L.fixed[j] = 1;
+      L.inv_scale[j] = 0.0;
+      L.mean[j] = mu;
+      info.notes.push_back((j < p ? "feature " + std::to_string(j)
+                                  : "missing indicator of feature " +
+                                        std::to_string(L.indicators[j - p])) +
+                           " is constant; its coefficient is 0");
+      continue;
+    }
+    if (params_.standardize) {
+      if (L.intercept) L.mean[j] = mu;
+      const double scale = std::sqrt(var + (L.intercept ? 0.0 : mu * mu));
+      L.inv_scale[j] = scale > 0.0 && std::isfinite(1.0 / scale) ? 1.0 / scale : 1.0;
+    }
+  }
+
+  // Penalty per internal coordinate: lambda_j = inv_scale_j^2 / C.
+  const Index q = L.q;
+  const bool penalized = std::isfinite(params_.C);
+  Eigen::VectorXd lambda = Eigen::VectorXd::Zero(q);
+  if (penalized) {
+    for (Index j = 0; j < L.q_feat; ++j) lambda[j] = L.inv_scale[j] * L.inv_scale[j] / params_.C;
+  }
+  // Gradient in raw coordinates (for the stopping rule): d/dbeta_j = s'_j g_s_j + mean_j g_s_b.
+  auto raw_grad_max = [&](const Eigen::VectorXd& g) {
+    double m = 0.0;
+    const double gb = L.intercept ? g[L.q_feat] : 0.0;
+    if (L.intercept) m = std::abs(gb);
+    for (Index j = 0; j < L.q_feat; ++j) {
+      if (L.fixed[j]) continue;
+      // theta_s_j = beta_j / s'_j, b_s = b + sum beta_j mean_j  =>  chain rule below.
+      m = std::max(m, std::abs(g[j] / L.inv_scale[j] + L.mean[j] * gb));
+    }
+    return m / sum_w;
+  };
+
+  Evaluator eval(train.X, train.y, w, L, nt);
+  auto objective = [&](const Eigen::VectorXd& th, bool deriv, Eigen::VectorXd* g,
+                       Eigen::MatrixXd* H) {
+    double f = eval(th, deriv, g, H) + 0.5 * (lambda.array() * th.array().square()).sum();
+    if (deriv) {
+      g->array() += lambda.array() * th.array();
+      H->diagonal() += lambda;
+      for (Index j = 0; j < L.q_feat; ++j) {
+        if (L.fixed[j]) {
+          (*g)[j] = 0.0;
+          H->row(j).setZero();
+          H->col(j).setZero();
+          (*H)(j, j) = 1.0;
+        }
+      }
+    }
+    return f;
+  };
+
+  // Start at beta = 0 with the intercept at the weighted prior log odds (its optimum when the
+  // columns are centred).
+  Eigen::VectorXd theta = Eigen::VectorXd::Zero(q);
+  if (L.intercept) {
+    double w1 = 0.0;
+    for (Index i = 0; i < n; ++i) w1 += (train.y[i] == 1.0) ? w[i] : 0.0;
+    const double w0 = sum_w - w1;
+    theta[L.q_feat] = std::log(w1 / w0);
+  }
+  Eigen::VectorXd g(q), g_new(q), d(q), theta_new(q);
+  Eigen::MatrixXd H(q, q), H_new(q, q);
+  double f = objective(theta, true, &g, &H);
+  double gmax = raw_grad_max(g);
+  int it = 0;
+  bool converged = gmax <= params_.tol;
+  Eigen::LDLT<Eigen::MatrixXd> ldlt;
+  while (!converged && it < params_.max_iter) {
+    // Newton direction; if H is not numerically positive definite (C = inf on (quasi-)separable
+    // or collinear data) add a growing ridge (Levenberg-Marquardt style damping).
+    ldlt.compute(H);
+    double ridge = 0.0;
+    const double diag_scale = std::max(1e-300, H.diagonal().cwiseAbs().maxCoeff());
+    while (ldlt.info() != Eigen::Success || !ldlt.isPositive() ||
+           (ldlt.vectorD().minCoeff() <= 1e-14 * diag_scale)) {
+      ridge = ridge == 0.0 ? 1e-10 * diag_scale : ridge * 10.0;
+      if (ridge > diag_scale * 1e6) break;
+      Eigen::MatrixXd Hr = H;
+      Hr.diagonal().array() += ridge;
+      ldlt.compute(Hr);
+    }
+    d = ldlt.solve(-g);
+    const double dec = g.dot(d);
+    if (!(dec < 0.0) || !d.allFinite()) {
+      info.notes.push_back("Newton direction is not a descent direction (Hessian ill-conditioned); "
+                           "stopped at iteration " + std::to_string(it));
+      break;
+    }
+    // Armijo backtracking. When the predicted decrease is below the resolution of f, accept the
+    // full Newton step (near the optimum f cannot discriminate but the gradient still improves).
+    double t = 1.0;
+    bool accepted = false;
+    double f_new = 0.0;
+    const bool tiny = -dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(f);
+    for (int ls = 0; ls < 60; ++ls) {
+      theta_new = theta + t * d;
+      f_new = objective(theta_new, t == 1.0, &g_new, &H_new);
+      if (std::isfinite(f_new) && (f_new <= f + 1e-4 * t * dec || (t == 1.0 && tiny))) {
+        accepted = true;
+        break;
+      }
+      t *= 0.5;
+    }
+    ++it;
+    if (!accepted) {
+      info.notes.push_back("line search failed to decrease the objective at iteration " +
+                           std::to_string(it) + " (numerical precision reached)");
+      break;
+    }
+    if (t != 1.0) f_new = objective(theta_new, true, &g_new, &H_new);
+    theta.swap(theta_new);
+    g.swap(g_new);
+    H.swap(H_new);
+    f = f_new;
+    gmax = raw_grad_max(g);
+    converged = gmax <= params_.tol;
+  }
+  info.n_iter = it;
+  info.converged = converged;
+  if (!converged) {
+    info.notes.push_back("did not converge: max |gradient| / sum(w) = " + num(gmax) +
+                         " > tol = " + num(params_.tol) + " after " + std::to_string(it) +
+                         " iterations; increase max_iter" +
+                         (penalized ? std::string() : std::string(", or use a finite C (the classes "
+                                                                  "may be separable)")));
+  }
+
+  if (!penalized && f / sum_w < 1e-6) {
+    info.notes.push_back("the classes are (nearly) perfectly separable: the unpenalized maximum "
+                         "likelihood estimate does not exist and the coefficients grow without "
+                         "bound; use a finite C");
+  }
+
+  // Back to raw coordinates.
+  LogisticRegressionState s;
+  s.n_features = p;
+  s.coef.assign(L.q_feat, 0.0);
+  double b = L.intercept ? theta[L.q_feat] : 0.0;
+  for (Index j = 0; j < L.q_feat; ++j) {
+    s.coef[j] = L.fixed[j] ? 0.0 : theta[j] * L.inv_scale[j];
+    b -= s.coef[j] * L.mean[j];
+  }
+  s.intercept = L.intercept ? b : 0.0;
+  s.impute_values = L.impute;
+  s.indicator_features = L.indicators;
+  s.feature_mean = L.mean;
+  s.feature_scale.resize(L.q_feat);
+  for (Index j = 0; j < L.q_feat; ++j) s.feature_scale[j] = L.fixed[j] ? 0.0 : 1.0 / L.inv_scale[j];
+  s.penalized = penalized;
+  s.has_intercept = L.intercept;
+
+  // Wald covariance: Cov_raw = J H_s^-1 J^T with J = d theta_raw / d theta_s.
+  s.coef_std_error.assign(L.q_feat, kNaN);
+  Eigen::LDLT<Eigen::MatrixXd> hl(H);
+  if (hl.info() == Eigen::Success && hl.isPositive() && hl.vectorD().minCoeff() > 0.0) {
+    Eigen::MatrixXd J = Eigen::MatrixXd::Zero(q, q);
+    for (Index j = 0; j < L.q_feat; ++j) {
+      J(j, j) = L.inv_scale[j];
+      if (L.intercept) J(L.q_feat, j) = -L.inv_scale[j] * L.mean[j];
+    }
+    if (L.intercept) J(L.q_feat, L.q_feat) = 1.0;
+    const Eigen::MatrixXd cov = J * hl.solve(J.transpose());
+    for (Index j = 0; j < L.q_feat; ++j) {
+      if (!L.fixed[j] && cov(j, j) >= 0.0) s.coef_std_error[j] = std::sqrt(cov(j, j));
+    }
+    if (L.intercept && cov(L.q_feat, L.q_feat) >= 0.0) {
+      s.intercept_std_error = std::sqrt(cov(L.q_feat, L.q_feat));
+    }
+  } else {
+    info.notes.push_back("the Hessian at the solution is singular; standard errors are NaN");
+  }
+
+  state_ = std::move(s);
+  info_ = std::move(info);
+  objective_ = f;
+  gradient_max_ = gmax;
+  fitted_ = true;
+  return *this;
+}
+
+const LogisticRegressionState& LogisticRegression::state() const {
+  if (!fitted_) {
+    throw NotFitted("LogisticRegression: the model is not fitted; call fit() or from_state() first.");
+  }
+  return state_;
+}
+
+const FitInfo& LogisticRegression::fit_info() const {
+  state();
+  return info_;
+}
+
+double LogisticRegression::objective() const {
+  state();
+  return objective_;
+}
+
+double LogisticRegression::gradient_max() const {
+  state();
+  return gradient_max_;
+}
+
+void LogisticRegression::predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
+                                      const char* where) const {
+  const LogisticRegressionState& s = state();
+  validate_features(X, s.n_features, where);
+  if (out.size() != X.rows()) {
+    throw InvalidInput(std::string(where) + ": out has " + std::to_string(out.size()) +
+                       " values but X has " + std::to_string(X.rows()) +
+                       " rows; pass one output slot per row.");
+  }
+  const int nt = detail::resolve_threads(params_.n_threads);
+  X.visit([&](const auto& Xv) {
+    const Index cs = Xv.col_stride();
+    detail::parallel_blocks(Xv.rows(), 4096, nt, [&](Index, Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        const double z = margin(Xv.row_ptr(i), cs);
+        out[i] = proba ? sigmoid(z) : z;
+      }
+    });
+  });
+}
+
+Eigen::VectorXd LogisticRegression::predict_proba(const FeatureMatrix& X) const {
+  state();
+  Eigen::VectorXd out(X.rows());
+  predict_into(X, VectorView<double>(out), true, "LogisticRegression::predict_proba");
+  return out;
+}
+
+void LogisticRegression::predict_proba(const FeatureMatrix& X, VectorView<double> out) const {
+  predict_into(X, out, true, "LogisticRegression::predict_proba");
+}
+
+Eigen::VectorXd LogisticRegression::decision_function(const FeatureMatrix& X) const {
+  state();
+  Eigen::VectorXd out(X.rows());
+  predict_into(X, VectorView<double>(out), false, "LogisticRegression::decision_function");
+  return out;
+}
+
+void LogisticRegression::decision_function(const FeatureMatrix& X, VectorView<double> out) const {
+  predict_into(X, out, false, "LogisticRegression::decision_function");
+}
+
+CoefficientTable LogisticRegression::coefficient_table(double confidence,
+                                                       const std::vector<std::string>& names) const {
+  static const std::string where = "LogisticRegression::coefficient_table";
+  const LogisticRegressionState& s = state();
+  if (!(confidence > 0.0 && confidence < 1.0)) {
+    throw InvalidInput(where + ": confidence must be in (0, 1), got " + num(confidence) +
+                       "; e.g. 0.95 for 95% intervals.");
+  }
+  if (!names.empty() && static_cast<Index>(names.size()) != s.n_features) {
+    throw InvalidInput(where + ": got " + std::to_string(names.size()) + " names but the model has " +
+                       std::to_string(s.n_features) + " features; pass one name per column or none.");
+  }
+  if (s.coef_std_error.size() != s.coef.size()) {
+    throw InvalidInput(where + ": this model has no standard errors (it was restored from a state "
+                               "without coef_std_error); refit it to get the table.");
+  }
+  using Policy = boost::math::policies::policy<boost::math::policies::promote_double<false>>;
+  const boost::math::normal_distribution<double, Policy> normal(0.0, 1.0);
+  const double zq = boost::math::quantile(normal, 0.5 + 0.5 * confidence);
+  auto name_of = [&](Index j) {
+    return names.empty() ? "x" + std::to_string(j) : names[static_cast<std::size_t>(j)];
+  };
+  auto make = [&](std::string term, double est, double se) {
+    CoefficientRow r;
+    r.term = std::move(term);
+    r.estimate = est;
+    r.std_error = se;
+    r.z = est / se;
+    r.p_value = std::erfc(std::abs(r.z) / std::sqrt(2.0));
+    r.ci_lower = est - zq * se;
+    r.ci_upper = est + zq * se;
+    r.odds_ratio = std::exp(est);
+    r.odds_ratio_lower = std::exp(r.ci_lower);
+    r.odds_ratio_upper = std::exp(r.ci_upper);
+    return r;
+  };
+  CoefficientTable t;
+  t.confidence = confidence;
+  t.approximate = s.penalized;
+  if (s.has_intercept) t.rows.push_back(make("(intercept)", s.intercept, s.intercept_std_error));
+  for (Index j = 0; j < s.n_features; ++j) t.rows.push_back(make(name_of(j), s.coef[j], s.coef_std_error[j]));
+  for (std::size_t k = 0; k < s.indicator_features.size(); ++k) {
+    const Index j = s.n_features + static_cast<Index>(k);
+    t.rows.push_back(make("missing(" + name_of(s.indicator_features[k]) + ")", s.coef[j],
+                          s.coef_std_error[j]));
+  }
+  return t;
+}
+
+LogisticRegression LogisticRegression::from_state(LogisticRegressionState s,
+                                                  LogisticRegressionParams p) {
+  static const std::string where = "LogisticRegression::from_state";
+  p.validate();
+  auto bad = [&](const std::string& field, const std::string& what) {
+    throw InvalidInput(where + ": " + field + " " + what + ".");
+  };
+  if (s.n_features < 1) bad("n_features", "must be >= 1, got " + std::to_string(s.n_features));
+  const auto p_in = static_cast<std::size_t>(s.n_features);
+  if (s.impute_values.size() != p_in) {
+    bad("impute_values", "has " + std::to_string(s.impute_values.size()) + " values, expected n_features = " +
+                             std::to_string(s.n_features));
+  }
+  for (std::size_t j = 0; j < s.impute_values.size(); ++j) {
+    if (!std::isfinite(s.impute_values[j])) bad("impute_values[" + std::to_string(j) + "]", "is not finite");
+  }
+  for (std::size_t k = 0; k < s.indicator_features.size(); ++k) {
+    const Index f = s.indicator_features[k];
+    if (f < 0 || f >= s.n_features) {
+      bad("indicator_features[" + std::to_string(k) + "]",
+          "is " + std::to_string(f) + ", outside [0, n_features)");
+    }
+    if (k > 0 && f <= s.indicator_features[k - 1]) {
+      bad("indicator_features", "must be strictly increasing (entry " + std::to_string(k) + ")");
+    }
+  }
+  const std::size_t q = p_in + s.indicator_features.size();
+  if (s.coef.size() != q) {
+    bad("coef", "has " + std::to_string(s.coef.size()) + " values, expected n_features + " +
+                    "indicators = " + std::to_string(q));
+  }
+  for (std::size_t j = 0; j < q; ++j) {
+    if (!std::isfinite(s.coef[j])) bad("coef[" + std::to_string(j) + "]", "is not finite");
+  }
+  if (!std::isfinite(s.intercept)) bad("intercept", "is not finite");
+  if (!s.has_intercept && s.intercept != 0.0) bad("intercept", "must be 0 when has_intercept is false");
+  if (!(s.feature_mean.empty() && s.feature_scale.empty())) {
+    if (s.feature_mean.size() != q || s.feature_scale.size() != q) {
+      bad("feature_mean/feature_scale", "must both be empty or hold " + std::to_string(q) + " values");
+    }
+    for (std::size_t j = 0; j < q; ++j) {
+      if (!std::isfinite(s.feature_mean[j])) bad("feature_mean[" + std::to_string(j) + "]", "is not finite");
+      if (!(std::isfinite(s.feature_scale[j]) && s.feature_scale[j] >= 0.0)) {
+        bad("feature_scale[" + std::to_string(j) + "]", "must be finite and >= 0");
+      }
+    }
+  }
+  if (!s.coef_std_error.empty()) {
+    if (s.coef_std_error.size() != q) {
+      bad("coef_std_error", "must be empty or hold " + std::to_string(q) + " values");
+    }
+    for (std::size_t j = 0; j < q; ++j) {
+      const double v = s.coef_std_error[j];
+      if (!(std::isnan(v) || (std::isfinite(v) && v >= 0.0))) {
+        bad("coef_std_error[" + std::to_string(j) + "]", "must be NaN or finite and >= 0");
+      }
+    }
+  }
+  if (!(std::isnan(s.intercept_std_error) ||
+        (std::isfinite(s.intercept_std_error) && s.intercept_std_error >= 0.0))) {
+    bad("intercept_std_error", "must be NaN or finite and >= 0");
+  }
+  LogisticRegression m(p);
+  m.state_ = std::move(s);
+  m.info_ = FitInfo{};
+  m.info_.notes.push_back("restored from a state");
+  m.fitted_ = true;
+  return m;
+}
+
+}  // namespace calibrisk

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: Apache-2.0
+// CSV reading and writing: parsing, missing values, categorical encoding, time columns, and every
+// error path with its row number.
+#include <calibrisk/io/table.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+using namespace calibrisk;
+
+TEST_CASE("csv: numbers, missing markers, quotes, CRLF and a byte-order mark") {
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "id,age, note \r\n"
+      "1, 64.5 ,\"7\"\r\n"
+      "2,NA,\"1,5e1\"\r\n";
+  SUBCASE("a quoted field with a comma is one field, and still not a number") {
+    CHECK_THROWS_WITH_AS(parse_csv(text), doctest::Contains("column 'note' has the non-numeric value \"1,5e1\" in data row 2"),
+                         InvalidInput);
+  }
+  SUBCASE("declared categorical") {
+    CsvReadOptions o;
+    o.categorical = {"note"};
+    const Table t = parse_csv(text, o);
+    REQUIRE(t.rows() == 2);
+    REQUIRE(t.cols() == 3);
+    CHECK(t.names() == std::vector<std::string>{"id", "age", "note"});
+    CHECK(t.column("id").values == std::vector<double>{1, 2});
+    CHECK(t.column("age").values[0] == 64.5);
+    CHECK(std::isnan(t.column("age").values[1]));
+    const Column& note = t.column("note");
+    CHECK(note.kind == ColumnKind::kCategorical);
+    CHECK(note.categories == std::vector<std::string>{"1,5e1", "7"});  // sorted labels
+    CHECK(note.values == std::vector<double>{1, 0});
+  }
+}
+
+TEST_CASE("csv: empty, NA and ? are missing; blank lines are skipped; no trailing newline") {
+  const Table t = parse_csv("a,b\n1,\n\n?,NA\n3,4e-2");
+  REQUIRE(t.rows() == 3);
+  const auto& a = t.column("a").values;
+  const auto& b = t.column("b").values;
+  CHECK(a[0] == 1);
+  CHECK(std::isnan(b[0]));
+  CHECK(std::isnan(a[1]));
+  CHECK(std::isnan(b[1]));
+  CHECK(a[2] == 3);
+  CHECK(b[2] == 0.04);
+}
+
+TEST_CASE("csv: custom missing markers and delimiter") {
+  CsvReadOptions o;
+  o.na_values = {"-", "missing"};
+  o.delimiter = ';';
+  const Table t = parse_csv("x;y\n1,5;missing\n-;2\n", [&] {
+    CsvReadOptions c = o;
+    c.categorical = {"x"};
+    return c;
+  }());
+  CHECK(t.column("x").categories == std::vector<std::string>{"1,5"});
+  CHECK(std::isnan(t.column("y").values[0]));
+  CHECK(std::isnan(t.column("x").values[1]));
+  CHECK(t.column("y").values[1] == 2);
+  SUBCASE("NA is then an ordinary (non-numeric) value") {
+    CHECK_THROWS_WITH_AS(parse_csv("x;y\nNA;1\n", o), doctest::Contains("non-numeric value \"NA\""),
+                         InvalidInput);
+  }
+}
+
+TEST_CASE("csv: strict numbers") {
+  for (const char* bad : {"1.2.3", "12abc", "inf", "nan", "0x10", "1 2", "--1", "e5"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(parse_csv(std::string("v,w\n1,2\n3,") + bad + "\n", {}, "lab.csv"),
+                         doctest::Contains("read_csv: lab.csv: column 'w' has the non-numeric value"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv(std::string("v,w\n1,2\n3,") + bad + "\n"),
+                         doctest::Contains("in data row 2; fix the value, mark it missing"),
+                         InvalidInput);
+  }
+  const Table t = parse_csv("v\n+1.5\n-2E3\n.5\n");
+  CHECK(t.column("v").values == std::vector<double>{1.5, -2000, 0.5});
+}
+
+TEST_CASE("csv: categorical encoding is reproducible on a new file through the mapping") {
+  CsvReadOptions train_opt;
+  train_opt.categorical = {"site"};
+  const Table train = parse_csv("site,y\nnorth,1\nsouth,0\neast,1\nnorth,0\n", train_opt);
+  const auto mapping = train.category_mappings();
+  REQUIRE(mapping.at("site") == std::vector<std::string>{"east", "north", "south"});
+  CHECK(train.column("site").values == std::vector<double>{1, 2, 0, 1});
+
+  CsvReadOptions new_opt;
+  new_opt.category_mappings = mapping;  // no need to repeat `categorical`
+  const Table fresh = parse_csv("site,y\nsouth,1\nwest,0\n,1\nnorth,0\n", new_opt);
+  const auto& codes = fresh.column("site").values;
+  CHECK(codes[0] == 2);
+  CHECK(codes[1] == kUnseenCategory);
+  CHECK(std::isnan(codes[2]));
+  CHECK(codes[3] == 1);
+  CHECK(fresh.column("site").categories == mapping.at("site"));
+}
+
+TEST_CASE("csv: time columns hold ISO 8601 or numbers") {
+  CsvReadOptions o;
+  o.time_column = "when";
+  SUBCASE("dates and date-times") {
+    const Table t = parse_csv("when,x\n2022-01-01,1\n2022-01-02T12:00:00,2\n", o);
+    const Column& c = t.column("when");
+    CHECK(c.kind == ColumnKind::kTime);
+    CHECK(c.time_encoding == TimeEncoding::kDays);
+    CHECK(c.values == std::vector<double>{18993.0, 18994.5});
+  }
+  SUBCASE("numbers are an order key") {
+    const Table t = parse_csv("when,x\n3,1\n1.5,2\n", o);
+    CHECK(t.column("when").time_encoding == TimeEncoding::kNumber);
+    CHECK(t.column("when").values == std::vector<double>{3, 1.5});
+  }
+  SUBCASE("mixed or bad values name the row") {
+    CHECK_THROWS_WITH_AS(parse_csv("when,x\n2022-01-01,1\n2022-02-30,2\n", o),
+                         doctest::Contains("time column 'when' has \"2022-02-30\" in data row 2"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("when,x\n2022-01-01,1\n5,2\n", o),
+                         doctest::Contains("in data row 2, which is neither an ISO 8601"),
+                         InvalidInput);
+  }
+  SUBCASE("missing time is an error") {
+    CHECK_THROWS_WITH_AS(parse_csv("when,x\n2022-01-01,1\nNA,2\n", o),
+                         doctest::Contains("'when' is missing in data row 2"), InvalidInput);
+  }
+}
+
+TEST_CASE("csv: structural errors are clear and carry row numbers") {
+  SUBCASE("empty file") {
+    CHECK_THROWS_WITH_AS(parse_csv("", {}, "e.csv"), doctest::Contains("read_csv: e.csv is empty"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("\n\r\n  \n"), doctest::Contains("is empty"), InvalidInput);
+  }
+  SUBCASE("header only") {
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n"), doctest::Contains("has a header but no data rows"),
+                         InvalidInput);
+  }
+  SUBCASE("ragged rows") {
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n3\n"),
+                         doctest::Contains("data row 2 has 1 fields but the header has 2"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n3,4\n5,6,7\n"),
+                         doctest::Contains("data row 3 has 3 fields but the header has 2"),
+                         InvalidInput);
+  }
+  SUBCASE("missing declared columns list the available ones") {
+    CsvReadOptions o;
+    o.required_columns = {"readmitted"};
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n", o),
+                         doctest::Contains("the required column 'readmitted' is not in the header; "
+                                           "the columns are: a, b"),
+                         InvalidInput);
+    CsvReadOptions c;
+    c.categorical = {"site"};
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n", c),
+                         doctest::Contains("categorical column 'site'"), InvalidInput);
+    CsvReadOptions tm;
+    tm.time_column = "date";
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n", tm), doctest::Contains("time column 'date'"),
+                         InvalidInput);
+  }
+  SUBCASE("bad header") {
+    CHECK_THROWS_WITH_AS(parse_csv("a,a\n1,2\n"), doctest::Contains("names column 'a' twice"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("a,,c\n1,2,3\n"),
+                         doctest::Contains("column 2 has no name"), InvalidInput);
+  }
+  SUBCASE("malformed quotes") {
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"x\"y\n"), doctest::Contains("malformed CSV near line 2"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"open\n"), doctest::Contains("ends inside a quoted field"),
+                         InvalidInput);
+  }
+  SUBCASE("unreadable file") {
+    CHECK_THROWS_WITH_AS(read_csv("/nonexistent/dir/x.csv"),
+                         doctest::Contains("cannot open '/nonexistent/dir/x.csv'"), InvalidInput);
+  }
+  SUBCASE("bad options") {
+    CsvReadOptions o;
+    o.delimiter = '"';
+    CHECK_THROWS_AS(parse_csv("a\n1\n", o), InvalidParams);
+    CsvReadOptions d;
+    d.categorical = {"t"};
+    d.time_column = "t";
+    CHECK_THROWS_WITH_AS(parse_csv("t\n1\n", d), doctest::Contains("both categorical and the time"),
+                         InvalidParams);
+    CsvReadOptions m;
+    m.category_mappings["s"] = {"x", "x"};
+    CHECK_THROWS_WITH_AS(parse_csv("s\nx\n", m), doctest::Contains("lists 'x' twice"), InvalidParams);
+  }
+}
+
+TEST_CASE("csv: write then read round-trips values exactly") {
+  Table t;
+  t.add_column(Column::numeric("x", {0.1, -1e-300, NAN, 1.0 / 3.0}));
+  t.add_column(Column::categorical("cat", {0, 1, NAN, 0}, {"a,b", "say \"hi\""}));
+  t.add_column(Column::time_days("when", {18993, 18993.5, 18994, 19000}));
+  t.add_column(Column::time_number("key", {1, 2, 3, 4}));
+  std::ostringstream out;
+  write_csv(t, out);
+  CsvReadOptions o;
+  o.categorical = {"cat"};
+  o.time_column = "when";
+  const Table back = parse_csv(out.str(), o);
+  REQUIRE(back.rows() == 4);
+  const auto& x = back.column("x").values;
+  CHECK(x[0] == 0.1);
+  CHECK(x[1] == -1e-300);
+  CHECK(std::isnan(x[2]));
+  CHECK(x[3] == 1.0 / 3.0);
+  CHECK(back.column("cat").categories == t.column("cat").categories);
+  CHECK(back.column("cat").values[1] == 1);
+  CHECK(back.column("when").values == t.column("when").values);
+  CHECK(out.str().find("2022-01-01T12:00:00") != std::string::npos);
+
+  SUBCASE("through a file") {
+    const std::string path = "calibrisk_test_roundtrip.csv";
+    write_csv(t, path);
+    const Table f = read_csv(path, o);
+    CHECK(f.column("key").values == std::vector<double>{1, 2, 3, 4});
+    std::remove(path.c_str());
+  }
+}
+
+TEST_CASE("table: construction checks and matrix conversion") {
+  Table t;
+  t.add_column(Column::numeric("a", {1, 2}));
+  CHECK_THROWS_WITH_AS(t.add_column(Column::numeric("b", {1, 2, 3})),
+                       doctest::Contains("has 3 values but the table has 2 rows"), InvalidInput);
+  CHECK_THROWS_WITH_AS(t.add_column(Column::numeric("a", {1, 2})),
+                       doctest::Contains("'a' already exists"), InvalidInput);
+  CHECK_THROWS_WITH_AS(t.add_column(Column::categorical("c", {0, 2}, {"x", "y"})),
+                       doctest::Contains("has code 2 at row 1"), InvalidInput);
+  t.add_column(Column::categorical("c", {1, kUnseenCategory}, {"x", "y"}));
+  CHECK_THROWS_WITH_AS(t.column("zzz"), doctest::Contains("no column named 'zzz'; the columns are: a, c"),
+                       InvalidInput);
+  const RowMatrixXd X = t.to_matrix({"c", "a"});
+  CHECK(X(0, 0) == 1);
+  CHECK(X(1, 0) == -1);
+  CHECK(X(1, 1) == 2);
+}
