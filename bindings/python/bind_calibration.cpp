@@ -1,10 +1,204 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the calibration module.
+// Python bindings of the calibration module: the four calibrators (private classes wrapped by
+// calibrisk/calibration.py) and prior correction. States pickle through their plain structs.
+#include <calibrisk/calibration/beta.hpp>
+#include <calibrisk/calibration/isotonic.hpp>
+#include <calibrisk/calibration/platt.hpp>
+#include <calibrisk/calibration/prior.hpp>
+#include <calibrisk/calibration/venn_abers.hpp>
+
+#include <pybind11/stl.h>
+
 #include "arrays.hpp"
 #include "bindings.hpp"
 
+#include <limits>
+#include <string>
+#include <vector>
+
 namespace calibrisk::pyb {
 
-void bind_calibration(py::module_& m) { (void)m; }
+namespace {
+
+py::array_t<double> new_array(Index n) { return py::array_t<double>(static_cast<py::ssize_t>(n)); }
+
+VectorView<double> out_view(py::array_t<double>& a) {
+  return VectorView<double>(a.mutable_data(), static_cast<Index>(a.shape(0)));
+}
+
+// fit(scores, y, sample_weight=None) and predict(scores) shared by the four calibrators.
+template <class Cal, class PyCls>
+void def_fit_predict(PyCls& cls, const std::string& name) {
+  cls.def(
+      "fit",
+      [name](Cal& c, const py::object& s, const py::object& y, const py::object& w) -> Cal& {
+        const std::string where = name + ".fit";
+        VectorArg sa = as_vector(s, where, "scores");
+        VectorArg ya = as_vector(y, where, "y");
+        VectorArg wa = as_vector(w, where, "sample_weight", true);
+        py::gil_scoped_release release;
+        c.fit(sa.view, ya.view, wa.view);
+        return c;
+      },
+      py::arg("scores"), py::arg("y"), py::arg("sample_weight") = py::none(),
+      py::return_value_policy::reference_internal);
+  cls.def(
+      "predict",
+      [name](const Cal& c, const py::object& s) {
+        VectorArg sa = as_vector(s, name + ".predict", "scores");
+        py::array_t<double> out = new_array(sa.view.size());
+        VectorView<double> ov = out_view(out);
+        {
+          py::gil_scoped_release release;
+          c.predict(sa.view, ov);
+        }
+        return out;
+      },
+      py::arg("scores"));
+  cls.def_property_readonly("is_fitted", &Cal::is_fitted);
+}
+
+py::list notes_of(const FitInfo& f) {
+  py::list l;
+  for (const auto& s : f.notes) l.append(s);
+  return l;
+}
+
+ScoreKind score_kind(const std::string& s) {
+  if (s == "margin") return ScoreKind::kMargin;
+  if (s == "probability") return ScoreKind::kProbability;
+  throw InvalidParams("PlattCalibrator: input must be 'margin' or 'probability', got '" + s + "'.");
+}
+const char* score_kind_name(ScoreKind k) {
+  return k == ScoreKind::kProbability ? "probability" : "margin";
+}
+
+}  // namespace
+
+void bind_calibration(py::module_& m) {
+  // ---------------------------------------------------------------- Platt
+  py::class_<PlattCalibrator> platt(m, "_PlattCalibrator");
+  platt.def(py::init([](const std::string& input, bool smoothed, double eps, int max_iter,
+                        double tol) {
+              PlattParams p;
+              p.input = score_kind(input);
+              p.smoothed_targets = smoothed;
+              p.eps = eps;
+              p.max_iter = max_iter;
+              p.tol = tol;
+              return PlattCalibrator(p);
+            }),
+            py::arg("input") = "margin", py::arg("smoothed_targets") = true,
+            py::arg("eps") = 1e-12, py::arg("max_iter") = 100, py::arg("tol") = 1e-11);
+  def_fit_predict<PlattCalibrator>(platt, "PlattCalibrator");
+  platt.def_property_readonly("a", &PlattCalibrator::a)
+      .def_property_readonly("b", &PlattCalibrator::b)
+      .def_property_readonly("objective", &PlattCalibrator::objective)
+      .def_property_readonly("n_iter", [](const PlattCalibrator& c) { return c.fit_info().n_iter; })
+      .def_property_readonly("converged",
+                             [](const PlattCalibrator& c) { return c.fit_info().converged; })
+      .def_property_readonly("notes", [](const PlattCalibrator& c) { return notes_of(c.fit_info()); })
+      .def("get_state",
+           [](const PlattCalibrator& c) {
+             const PlattState& s = c.state();
+             return py::make_tuple(s.a, s.b, score_kind_name(s.input), s.eps);
+           })
+      .def_static("from_state", [](double a, double b, const std::string& input, double eps) {
+        return PlattCalibrator::from_state(PlattState{a, b, score_kind(input), eps});
+      });
+
+  // ---------------------------------------------------------------- Isotonic
+  py::class_<IsotonicCalibrator> iso(m, "_IsotonicCalibrator");
+  iso.def(py::init([](double y_min, double y_max, int n_threads) {
+            IsotonicParams p;
+            p.y_min = y_min;
+            p.y_max = y_max;
+            p.n_threads = n_threads;
+            return IsotonicCalibrator(p);
+          }),
+          py::arg("y_min") = -std::numeric_limits<double>::infinity(),
+          py::arg("y_max") = std::numeric_limits<double>::infinity(), py::arg("n_threads") = 0);
+  def_fit_predict<IsotonicCalibrator>(iso, "IsotonicCalibrator");
+  iso.def("get_state",
+          [](const IsotonicCalibrator& c) {
+            const IsotonicState& s = c.state();
+            return py::make_tuple(py::array_t<double>(static_cast<py::ssize_t>(s.x.size()), s.x.data()),
+                                  py::array_t<double>(static_cast<py::ssize_t>(s.y.size()), s.y.data()));
+          })
+      .def_static("from_state", [](std::vector<double> x, std::vector<double> y) {
+        return IsotonicCalibrator::from_state(IsotonicState{std::move(x), std::move(y)});
+      });
+
+  // ---------------------------------------------------------------- Beta
+  py::class_<BetaCalibrator> beta(m, "_BetaCalibrator");
+  beta.def(py::init([](double eps, int max_iter, double tol) {
+             BetaParams p;
+             p.eps = eps;
+             p.max_iter = max_iter;
+             p.tol = tol;
+             return BetaCalibrator(p);
+           }),
+           py::arg("eps") = 1e-12, py::arg("max_iter") = 100, py::arg("tol") = 1e-11);
+  def_fit_predict<BetaCalibrator>(beta, "BetaCalibrator");
+  beta.def_property_readonly("notes", [](const BetaCalibrator& c) { return notes_of(c.fit_info()); })
+      .def_property_readonly("converged",
+                             [](const BetaCalibrator& c) { return c.fit_info().converged; })
+      .def("get_state",
+           [](const BetaCalibrator& c) {
+             const BetaState& s = c.state();
+             return py::make_tuple(s.a, s.b, s.c, s.eps);
+           })
+      .def_static("from_state", [](double a, double b, double cc, double eps) {
+        return BetaCalibrator::from_state(BetaState{a, b, cc, eps});
+      });
+
+  // ---------------------------------------------------------------- Venn-ABERS
+  py::class_<VennAbersCalibrator> va(m, "_VennAbersCalibrator");
+  va.def(py::init<>());
+  def_fit_predict<VennAbersCalibrator>(va, "VennAbersCalibrator");
+  va.def(
+        "predict_interval",
+        [](const VennAbersCalibrator& c, const py::object& s) {
+          VectorArg sa = as_vector(s, "VennAbersCalibrator.predict_interval", "scores");
+          py::array_t<double> p = new_array(sa.view.size()), p0 = new_array(sa.view.size()),
+                              p1 = new_array(sa.view.size());
+          VectorView<double> pv = out_view(p), p0v = out_view(p0), p1v = out_view(p1);
+          {
+            py::gil_scoped_release release;
+            c.predict(sa.view, pv, p0v, p1v);
+          }
+          return py::make_tuple(p0, p1, p);
+        },
+        py::arg("scores"))
+      .def("get_state",
+           [](const VennAbersCalibrator& c) {
+             const VennAbersState& s = c.state();
+             auto arr = [](const std::vector<double>& v) {
+               return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
+             };
+             return py::make_tuple(arr(s.x), arr(s.f0), arr(s.f1));
+           })
+      .def_static("from_state", [](std::vector<double> x, std::vector<double> f0,
+                                   std::vector<double> f1) {
+        return VennAbersCalibrator::from_state(
+            VennAbersState{std::move(x), std::move(f0), std::move(f1)});
+      });
+
+  // ---------------------------------------------------------------- prior correction
+  m.def(
+      "_prior_correction",
+      [](const py::object& p, double w0, double w1) {
+        VectorArg pa = as_vector(p, "prior_correction", "p");
+        py::array_t<double> out = new_array(pa.view.size());
+        VectorView<double> ov = out_view(out);
+        {
+          py::gil_scoped_release release;
+          const Eigen::VectorXd r = prior_correction(pa.view, w0, w1);
+          for (Index i = 0; i < r.size(); ++i) ov[i] = r[i];
+        }
+        return out;
+      },
+      py::arg("p"), py::arg("w0"), py::arg("w1"));
+}
 
 }  // namespace calibrisk::pyb

@@ -1,10 +1,281 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the linear module.
+// Python bindings of the linear module: calibrisk._core.LogisticRegressionModel, the C++ model
+// behind calibrisk.LogisticRegression (arrays viewed without copying, GIL released for the work).
+#include <calibrisk/linear/logistic.hpp>
+
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
 #include "arrays.hpp"
 #include "bindings.hpp"
 
 namespace calibrisk::pyb {
 
-void bind_linear(py::module_& m) { (void)m; }
+namespace {
+
+// Debug hook for the zero-copy tests: address and dtype of the last X the model read.
+std::atomic<std::uintptr_t> g_last_address{0};
+std::atomic<bool> g_last_is_float{false};
+
+void record(const FeatureMatrix& X) {
+  const void* p = X.is_float() ? static_cast<const void*>(X.as_float().data())
+                               : static_cast<const void*>(X.as_double().data());
+  g_last_address = reinterpret_cast<std::uintptr_t>(p);
+  g_last_is_float = X.is_float();
+}
+
+MissingStrategy parse_missing(const std::string& s) {
+  if (s == "mean") return MissingStrategy::kMean;
+  if (s == "mean_indicator") return MissingStrategy::kMeanWithIndicator;
+  throw InvalidParams("LogisticRegression: missing must be 'mean' or 'mean_indicator', got '" + s +
+                      "'.");
+}
+
+std::string missing_name(MissingStrategy m) {
+  return m == MissingStrategy::kMean ? "mean" : "mean_indicator";
+}
+
+ClassWeight parse_class_weight(const std::string& kind, double w0, double w1) {
+  if (kind == "none") return ClassWeight::none();
+  if (kind == "balanced") return ClassWeight::balanced();
+  if (kind == "explicit") return ClassWeight::explicit_weights(w0, w1);
+  throw InvalidParams(
+      "LogisticRegression: class_weight kind must be none, balanced or explicit, got '" + kind +
+      "'.");
+}
+
+py::dict state_to_dict(const LogisticRegressionState& s) {
+  py::dict d;
+  d["n_features"] = s.n_features;
+  d["coef"] = s.coef;
+  d["intercept"] = s.intercept;
+  d["impute_values"] = s.impute_values;
+  d["indicator_features"] = s.indicator_features;
+  d["feature_mean"] = s.feature_mean;
+  d["feature_scale"] = s.feature_scale;
+  d["coef_std_error"] = s.coef_std_error;
+  d["intercept_std_error"] = s.intercept_std_error;
+  d["penalized"] = s.penalized;
+  d["has_intercept"] = s.has_intercept;
+  return d;
+}
+
+LogisticRegressionState state_from_dict(const py::dict& d) {
+  auto get = [&](const char* key) -> py::object {
+    if (!d.contains(key)) {
+      throw InvalidInput(std::string("LogisticRegression state: field '") + key +
+                         "' is missing; pass a dict produced by get_state().");
+    }
+    return d[key];
+  };
+  LogisticRegressionState s;
+  try {
+    s.n_features = get("n_features").cast<Index>();
+    s.coef = get("coef").cast<std::vector<double>>();
+    s.intercept = get("intercept").cast<double>();
+    s.impute_values = get("impute_values").cast<std::vector<double>>();
+    s.indicator_features = get("indicator_features").cast<std::vector<Index>>();
+    s.feature_mean = get("feature_mean").cast<std::vector<double>>();
+    s.feature_scale = get("feature_scale").cast<std::vector<double>>();
+    s.coef_std_error = get("coef_std_error").cast<std::vector<double>>();
+    s.intercept_std_error = get("intercept_std_error").cast<double>();
+    s.penalized = get("penalized").cast<bool>();
+    s.has_intercept = get("has_intercept").cast<bool>();
+  } catch (const py::cast_error& e) {
+    throw InvalidInput(std::string("LogisticRegression state: a field has the wrong type (") +
+                       e.what() + "); pass a dict produced by get_state().");
+  }
+  return s;
+}
+
+// The Python-facing model: params plus the fitted C++ object.
+struct PyLogisticRegression {
+  LogisticRegressionParams params;
+  LogisticRegression model;
+
+  void fit(const py::object& X, const py::object& y, const py::object& sample_weight) {
+    static const std::string where = "LogisticRegression.fit";
+    FeatureArg xa = as_features(X, where);
+    VectorArg ya = as_vector(y, where, "y");
+    VectorArg wa = as_vector(sample_weight, where, "sample_weight", true);
+    record(xa.view);
+    LogisticRegression m(params);
+    {
+      py::gil_scoped_release release;
+      m.fit(Dataset(xa.view, ya.view, wa.view));
+    }
+    model = std::move(m);
+  }
+
+  py::array_t<double> predict(const py::object& X, bool proba) const {
+    static const std::string where = "LogisticRegression.predict";
+    FeatureArg xa = as_features(X, where);
+    record(xa.view);
+    py::array_t<double> out(xa.view.rows());
+    VectorView<double> ov(out.mutable_data(), xa.view.rows());
+    {
+      py::gil_scoped_release release;
+      if (proba) {
+        model.predict_proba(xa.view, ov);
+      } else {
+        model.decision_function(xa.view, ov);
+      }
+    }
+    return out;
+  }
+};
+
+py::tuple params_tuple(const LogisticRegressionParams& p) {
+  const auto cw = p.class_weight;
+  const char* kind = cw.kind == ClassWeight::Kind::kNone
+                         ? "none"
+                         : (cw.kind == ClassWeight::Kind::kBalanced ? "balanced" : "explicit");
+  return py::make_tuple(p.C, p.fit_intercept, p.max_iter, p.tol, kind, cw.w0, cw.w1,
+                        missing_name(p.missing), p.standardize, p.n_threads);
+}
+
+}  // namespace
+
+void bind_linear(py::module_& m) {
+  py::class_<PyLogisticRegression>(
+      m, "LogisticRegressionModel",
+      "C++ logistic regression (private; use calibrisk.LogisticRegression).")
+      .def(py::init([](double C, bool fit_intercept, int max_iter, double tol,
+                       const std::string& cw_kind, double w0, double w1, const std::string& missing,
+                       bool standardize, int n_threads) {
+             PyLogisticRegression r;
+             r.params.C = C;
+             r.params.fit_intercept = fit_intercept;
+             r.params.max_iter = max_iter;
+             r.params.tol = tol;
+             r.params.class_weight = parse_class_weight(cw_kind, w0, w1);
+             r.params.missing = parse_missing(missing);
+             r.params.standardize = standardize;
+             r.params.n_threads = n_threads;
+             r.params.validate();
+             r.model = LogisticRegression(r.params);
+             return r;
+           }),
+           py::arg("C") = 1.0, py::arg("fit_intercept") = true, py::arg("max_iter") = 100,
+           py::arg("tol") = 1e-6, py::arg("class_weight_kind") = "none", py::arg("w0") = 1.0,
+           py::arg("w1") = 1.0, py::arg("missing") = "mean", py::arg("standardize") = true,
+           py::arg("n_threads") = 0)
+      .def("fit", &PyLogisticRegression::fit, py::arg("X"), py::arg("y"),
+           py::arg("sample_weight") = py::none(),
+           "Fits on X (float32/float64 viewed in place), y in {0, 1}, optional weights.")
+      .def(
+          "predict_proba",
+          [](const PyLogisticRegression& s, const py::object& X) { return s.predict(X, true); },
+          py::arg("X"), "P(y = 1) per row (1-D float64).")
+      .def(
+          "decision_function",
+          [](const PyLogisticRegression& s, const py::object& X) { return s.predict(X, false); },
+          py::arg("X"), "Log odds per row (1-D float64).")
+      .def_property_readonly("is_fitted",
+                             [](const PyLogisticRegression& s) { return s.model.is_fitted(); })
+      .def_property_readonly("coef",
+                             [](const PyLogisticRegression& s) {
+                               const auto& c = s.model.coef();
+                               return py::array_t<double>(static_cast<py::ssize_t>(c.size()),
+                                                          c.data());
+                             })
+      .def_property_readonly("intercept",
+                             [](const PyLogisticRegression& s) { return s.model.intercept(); })
+      .def_property_readonly("n_features",
+                             [](const PyLogisticRegression& s) { return s.model.n_features(); })
+      .def_property_readonly(
+          "n_iter", [](const PyLogisticRegression& s) { return s.model.fit_info().n_iter; })
+      .def_property_readonly(
+          "converged", [](const PyLogisticRegression& s) { return s.model.fit_info().converged; })
+      .def_property_readonly("notes",
+                             [](const PyLogisticRegression& s) { return s.model.fit_info().notes; })
+      .def_property_readonly("objective",
+                             [](const PyLogisticRegression& s) { return s.model.objective(); })
+      .def_property_readonly("gradient_max",
+                             [](const PyLogisticRegression& s) { return s.model.gradient_max(); })
+      .def(
+          "coefficient_table",
+          [](const PyLogisticRegression& s, double confidence,
+             const std::vector<std::string>& names) {
+            const CoefficientTable t = s.model.coefficient_table(confidence, names);
+            py::dict d;
+            std::vector<std::string> term;
+            std::vector<double> est, se, z, pv, lo, hi, orr, orl, oru;
+            for (const auto& r : t.rows) {
+              term.push_back(r.term);
+              est.push_back(r.estimate);
+              se.push_back(r.std_error);
+              z.push_back(r.z);
+              pv.push_back(r.p_value);
+              lo.push_back(r.ci_lower);
+              hi.push_back(r.ci_upper);
+              orr.push_back(r.odds_ratio);
+              orl.push_back(r.odds_ratio_lower);
+              oru.push_back(r.odds_ratio_upper);
+            }
+            d["term"] = term;
+            d["estimate"] = est;
+            d["std_error"] = se;
+            d["z"] = z;
+            d["p_value"] = pv;
+            d["ci_lower"] = lo;
+            d["ci_upper"] = hi;
+            d["odds_ratio"] = orr;
+            d["odds_ratio_lower"] = orl;
+            d["odds_ratio_upper"] = oru;
+            d["confidence"] = t.confidence;
+            d["approximate"] = t.approximate;
+            return d;
+          },
+          py::arg("confidence") = 0.95, py::arg("names") = std::vector<std::string>{},
+          "Wald table (intercept first) as a dict of equal-length lists plus "
+          "confidence/approximate.")
+      .def(
+          "get_state", [](const PyLogisticRegression& s) { return state_to_dict(s.model.state()); },
+          "The complete prediction-time state as a dict of plain values.")
+      .def(
+          "set_state",
+          [](PyLogisticRegression& s, const py::dict& d) {
+            s.model = LogisticRegression::from_state(state_from_dict(d), s.params);
+          },
+          py::arg("state"), "Restores a fitted model from get_state() output (validated).")
+      .def(py::pickle(
+          [](const PyLogisticRegression& s) {
+            return py::make_tuple(params_tuple(s.params),
+                                  s.model.is_fitted() ? py::object(state_to_dict(s.model.state()))
+                                                      : py::object(py::none()));
+          },
+          [](const py::tuple& t) {
+            if (t.size() != 2) throw InvalidInput("LogisticRegressionModel: bad pickle payload.");
+            const py::tuple p = t[0].cast<py::tuple>();
+            PyLogisticRegression r;
+            r.params.C = p[0].cast<double>();
+            r.params.fit_intercept = p[1].cast<bool>();
+            r.params.max_iter = p[2].cast<int>();
+            r.params.tol = p[3].cast<double>();
+            r.params.class_weight = parse_class_weight(p[4].cast<std::string>(),
+                                                       p[5].cast<double>(), p[6].cast<double>());
+            r.params.missing = parse_missing(p[7].cast<std::string>());
+            r.params.standardize = p[8].cast<bool>();
+            r.params.n_threads = p[9].cast<int>();
+            r.model = t[1].is_none() ? LogisticRegression(r.params)
+                                     : LogisticRegression::from_state(
+                                           state_from_dict(t[1].cast<py::dict>()), r.params);
+            return r;
+          }));
+
+  m.def(
+      "_linear_last_input",
+      []() {
+        return py::make_tuple(static_cast<std::uintptr_t>(g_last_address.load()),
+                              g_last_is_float.load() ? "float32" : "float64");
+      },
+      "Debug hook: (address, dtype) of the X the last LogisticRegressionModel call read.");
+}
 
 }  // namespace calibrisk::pyb

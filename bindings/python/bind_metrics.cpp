@@ -1,10 +1,301 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the metrics module.
+// Python bindings of the metrics module: thin functions over the C++ API; labels, scores and
+// weights are viewed without copying when they are float64, and the GIL is released for the work.
+#include <calibrisk/metrics/metrics.hpp>
+
+#include <pybind11/stl.h>
+
 #include "arrays.hpp"
 #include "bindings.hpp"
 
+#include <string>
+#include <vector>
+
 namespace calibrisk::pyb {
 
-void bind_metrics(py::module_& m) { (void)m; }
+namespace {
+
+using namespace calibrisk::metrics;
+
+/// y, p and sample_weight as views (kept alive by the VectorArgs).
+struct Inputs {
+  VectorArg y, p, w;
+};
+
+Inputs inputs(const py::object& y, const py::object& p, const py::object& w, const std::string& where,
+              const char* score_name = "y_score") {
+  return Inputs{as_vector(y, where, "y_true"), as_vector(p, where, score_name),
+                as_vector(w, where, "sample_weight", true)};
+}
+
+py::array_t<double> to_array(const std::vector<double>& v) {
+  py::array_t<double> a(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
+BinStrategy parse_strategy(const std::string& s, const std::string& where) {
+  if (s == "uniform") return BinStrategy::kUniform;
+  if (s == "quantile") return BinStrategy::kQuantile;
+  throw InvalidParams(where + ": strategy must be \"uniform\" or \"quantile\", got \"" + s + "\".");
+}
+
+CalibrationBinning binning(int n_bins, const std::string& strategy, const std::string& where) {
+  CalibrationBinning b;
+  b.n_bins = n_bins;
+  b.strategy = parse_strategy(strategy, where);
+  b.validate();
+  return b;
+}
+
+}  // namespace
+
+void bind_metrics(py::module_& m) {
+  m.def(
+      "metrics_roc_auc",
+      [](const py::object& y, const py::object& p, const py::object& w) {
+        Inputs in = inputs(y, p, w, "roc_auc_score");
+        py::gil_scoped_release release;
+        return roc_auc_score(in.y.view, in.p.view, in.w.view);
+      },
+      py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = py::none());
+  m.def(
+      "metrics_average_precision",
+      [](const py::object& y, const py::object& p, const py::object& w) {
+        Inputs in = inputs(y, p, w, "average_precision_score");
+        py::gil_scoped_release release;
+        return average_precision_score(in.y.view, in.p.view, in.w.view);
+      },
+      py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = py::none());
+  m.def(
+      "metrics_log_loss",
+      [](const py::object& y, const py::object& p, const py::object& w) {
+        Inputs in = inputs(y, p, w, "log_loss", "y_proba");
+        py::gil_scoped_release release;
+        return log_loss(in.y.view, in.p.view, in.w.view);
+      },
+      py::arg("y_true"), py::arg("y_proba"), py::arg("sample_weight") = py::none());
+  m.def(
+      "metrics_brier",
+      [](const py::object& y, const py::object& p, const py::object& w) {
+        Inputs in = inputs(y, p, w, "brier_score_loss", "y_proba");
+        py::gil_scoped_release release;
+        return brier_score_loss(in.y.view, in.p.view, in.w.view);
+      },
+      py::arg("y_true"), py::arg("y_proba"), py::arg("sample_weight") = py::none());
+  m.def(
+      "metrics_roc_curve",
+      [](const py::object& y, const py::object& p, const py::object& w, bool drop) {
+        Inputs in = inputs(y, p, w, "roc_curve");
+        RocCurve r;
+        {
+          py::gil_scoped_release release;
+          r = roc_curve(in.y.view, in.p.view, in.w.view, drop);
+        }
+        return py::make_tuple(to_array(r.fpr), to_array(r.tpr), to_array(r.thresholds));
+      },
+      py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = py::none(),
+      py::arg("drop_intermediate") = true);
+  m.def(
+      "metrics_pr_curve",
+      [](const py::object& y, const py::object& p, const py::object& w, bool drop) {
+        Inputs in = inputs(y, p, w, "precision_recall_curve");
+        PrCurve r;
+        {
+          py::gil_scoped_release release;
+          r = precision_recall_curve(in.y.view, in.p.view, in.w.view, drop);
+        }
+        return py::make_tuple(to_array(r.precision), to_array(r.recall), to_array(r.thresholds));
+      },
+      py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = py::none(),
+      py::arg("drop_intermediate") = false);
+  m.def(
+      "metrics_ranking_bundle",
+      [](const py::object& y, const py::object& p, const py::object& w) {
+        // AUC, AP and the PR curve from one sort (what a report needs at once).
+        Inputs in = inputs(y, p, w, "ranking_bundle");
+        double auc = 0, ap = 0;
+        PrCurve pr;
+        {
+          py::gil_scoped_release release;
+          SortedScores s(in.y.view, in.p.view, in.w.view, "ranking_bundle");
+          auc = roc_auc_score(s);
+          ap = average_precision_score(s);
+          pr = precision_recall_curve(s);
+        }
+        return py::make_tuple(auc, ap, to_array(pr.precision), to_array(pr.recall),
+                              to_array(pr.thresholds));
+      },
+      py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight") = py::none());
+  m.def(
+      "metrics_calibration_error",
+      [](const py::object& y, const py::object& p, const py::object& w, int n_bins,
+         const std::string& strategy, bool maximum) {
+        const char* where = maximum ? "max_calibration_error" : "expected_calibration_error";
+        Inputs in = inputs(y, p, w, where, "y_prob");
+        const CalibrationBinning b = binning(n_bins, strategy, where);
+        py::gil_scoped_release release;
+        return maximum ? max_calibration_error(in.y.view, in.p.view, in.w.view, b)
+                       : expected_calibration_error(in.y.view, in.p.view, in.w.view, b);
+      },
+      py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight"), py::arg("n_bins"),
+      py::arg("strategy"), py::arg("maximum"));
+  m.def(
+      "metrics_reliability_curve",
+      [](const py::object& y, const py::object& p, const py::object& w, int n_bins,
+         const std::string& strategy, double confidence) {
+        Inputs in = inputs(y, p, w, "reliability_curve", "y_prob");
+        const CalibrationBinning b = binning(n_bins, strategy, "reliability_curve");
+        ReliabilityCurve rc;
+        {
+          py::gil_scoped_release release;
+          rc = reliability_curve(in.y.view, in.p.view, in.w.view, b, confidence);
+        }
+        const std::size_t k = rc.bins.size();
+        std::vector<double> lo(k), up(k), cnt(k), wt(k), mp(k), obs(k), cl(k), cu(k), ne(k);
+        for (std::size_t j = 0; j < k; ++j) {
+          const ReliabilityBin& r = rc.bins[j];
+          lo[j] = r.lower; up[j] = r.upper; cnt[j] = static_cast<double>(r.count); wt[j] = r.weight;
+          mp[j] = r.mean_predicted; obs[j] = r.observed_rate; cl[j] = r.ci_lower; cu[j] = r.ci_upper;
+          ne[j] = r.effective_n;
+        }
+        py::dict d;
+        d["bin_lower"] = to_array(lo);
+        d["bin_upper"] = to_array(up);
+        d["count"] = to_array(cnt).attr("astype")("int64");
+        d["weight"] = to_array(wt);
+        d["mean_predicted"] = to_array(mp);
+        d["observed_rate"] = to_array(obs);
+        d["ci_lower"] = to_array(cl);
+        d["ci_upper"] = to_array(cu);
+        d["effective_n"] = to_array(ne);
+        d["edges"] = to_array(rc.edges);
+        d["confidence"] = rc.confidence;
+        return d;
+      },
+      py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight"), py::arg("n_bins"),
+      py::arg("strategy"), py::arg("confidence"));
+  m.def(
+      "metrics_intercept_slope",
+      [](const py::object& y, const py::object& p, const py::object& w, int max_iter, double tol) {
+        Inputs in = inputs(y, p, w, "calibration_intercept_slope", "y_prob");
+        CalibrationFitParams prm;
+        prm.max_iter = max_iter;
+        prm.tol = tol;
+        CalibrationFit f;
+        {
+          py::gil_scoped_release release;
+          f = calibration_intercept_slope(in.y.view, in.p.view, in.w.view, prm);
+        }
+        py::dict d;
+        d["intercept"] = f.intercept;
+        d["intercept_se"] = f.intercept_se;
+        d["slope"] = f.slope;
+        d["slope_se"] = f.slope_se;
+        d["slope_intercept"] = f.slope_intercept;
+        d["n_iter"] = f.n_iter;
+        d["converged"] = f.converged;
+        return d;
+      },
+      py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight"), py::arg("max_iter"),
+      py::arg("tol"));
+  m.def(
+      "metrics_spiegelhalter",
+      [](const py::object& y, const py::object& p, const py::object& w) {
+        Inputs in = inputs(y, p, w, "spiegelhalter_test", "y_prob");
+        py::gil_scoped_release release;
+        const SpiegelhalterResult r = spiegelhalter_test(in.y.view, in.p.view, in.w.view);
+        return std::make_pair(r.z, r.p_value);
+      },
+      py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight") = py::none());
+  m.def(
+      "metrics_net_benefit",
+      [](const py::object& y, const py::object& p, const py::object& grid, const py::object& w) {
+        Inputs in = inputs(y, p, w, "net_benefit", "y_prob");
+        VectorArg g = as_vector(grid, "net_benefit", "thresholds");
+        std::vector<double> gv(g.view.size());
+        for (Index i = 0; i < g.view.size(); ++i) gv[i] = g.view[i];
+        DecisionCurve dc;
+        {
+          py::gil_scoped_release release;
+          dc = net_benefit(in.y.view, in.p.view, gv, in.w.view);
+        }
+        py::dict d;
+        d["thresholds"] = to_array(dc.thresholds);
+        d["net_benefit"] = to_array(dc.net_benefit);
+        d["treat_all"] = to_array(dc.treat_all);
+        d["treat_none"] = to_array(dc.treat_none);
+        d["alert_rate"] = to_array(dc.alert_rate);
+        return d;
+      },
+      py::arg("y_true"), py::arg("y_prob"), py::arg("thresholds"),
+      py::arg("sample_weight") = py::none());
+  m.def(
+      "metrics_bootstrap",
+      [](const py::object& y, const py::object& p, const py::object& w,
+         const std::vector<std::string>& names, int n_replicates, double confidence,
+         bool stratified, const py::object& groups, std::uint64_t random_state, int n_threads,
+         int n_bins, const std::string& strategy) {
+        Inputs in = inputs(y, p, w, "bootstrap");
+        BootstrapParams bp;
+        bp.n_replicates = n_replicates;
+        bp.confidence = confidence;
+        bp.stratified = stratified;
+        bp.random_state = random_state;
+        bp.n_threads = n_threads;
+        bp.binning = binning(n_bins, strategy, "bootstrap");
+        bp.validate();
+        std::vector<Metric> ms;
+        for (const auto& n : names) ms.push_back(metric_from_name(n));
+        py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> g;
+        VectorView<const std::int64_t> gv;
+        if (!groups.is_none()) {
+          g = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(groups);
+          if (!g || g.ndim() != 1) {
+            throw InvalidInput("bootstrap: groups must be a 1-D array of integer codes.");
+          }
+          gv = VectorView<const std::int64_t>(g.data(), g.shape(0));
+        }
+        std::vector<BootstrapResult> res;
+        {
+          py::gil_scoped_release release;
+          SortedScores s(in.y.view, in.p.view, in.w.view, "bootstrap");
+          res = bootstrap(s, ms, bp, gv);
+        }
+        py::list out;
+        for (const auto& r : res) {
+          py::dict d;
+          d["metric"] = r.metric;
+          d["point"] = r.point;
+          d["lower"] = r.lower;
+          d["upper"] = r.upper;
+          d["std_error"] = r.std_error;
+          d["replicates"] = to_array(r.replicates);
+          d["n_invalid"] = r.n_invalid;
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("y_true"), py::arg("y_score"), py::arg("sample_weight"), py::arg("metrics"),
+      py::arg("n_replicates"), py::arg("confidence"), py::arg("stratified"), py::arg("groups"),
+      py::arg("random_state"), py::arg("n_threads"), py::arg("n_bins"), py::arg("strategy"));
+  m.def(
+      "wilson_interval",
+      [](double x, double n, double confidence) {
+        const ProportionInterval r = wilson_interval(x, n, confidence);
+        return std::make_pair(r.lower, r.upper);
+      },
+      py::arg("successes"), py::arg("n"), py::arg("confidence") = 0.95);
+  m.def(
+      "clopper_pearson_interval",
+      [](double x, double n, double confidence) {
+        const ProportionInterval r = clopper_pearson_interval(x, n, confidence);
+        return std::make_pair(r.lower, r.upper);
+      },
+      py::arg("successes"), py::arg("n"), py::arg("confidence") = 0.95);
+  py::list names;
+  for (const auto& kv : metric_names()) names.append(kv.second);
+  m.attr("BOOTSTRAP_METRICS") = names;
+}
 
 }  // namespace calibrisk::pyb

@@ -1,10 +1,121 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the report module.
+// Python bindings of the report module: evaluate() to a JSON document, and JSON back to HTML.
+// The Python class calibrisk.report.Report wraps the JSON (dict-like access) and renders HTML
+// through the C++ writer, so both languages produce the same page.
+#include <calibrisk/report/evaluate.hpp>
+#include <calibrisk/report/report.hpp>
+
+#include <pybind11/stl.h>
+
 #include "arrays.hpp"
 #include "bindings.hpp"
 
 namespace calibrisk::pyb {
 
-void bind_report(py::module_& m) { (void)m; }
+namespace {
+
+TimeGranularity granularity_from(const std::string& g) {
+  if (g == "auto") return TimeGranularity::kAuto;
+  if (g == "month") return TimeGranularity::kMonth;
+  if (g == "quarter") return TimeGranularity::kQuarter;
+  if (g == "bins") return TimeGranularity::kBins;
+  throw InvalidParams("evaluate: time_granularity must be 'auto', 'month', 'quarter' or 'bins', got '" +
+                      g + "'.");
+}
+
+metrics::BinStrategy strategy_from(const std::string& s) {
+  if (s == "uniform") return metrics::BinStrategy::kUniform;
+  if (s == "quantile") return metrics::BinStrategy::kQuantile;
+  throw InvalidParams("evaluate: strategy must be 'uniform' or 'quantile', got '" + s + "'.");
+}
+
+}  // namespace
+
+void bind_report(py::module_& m) {
+  m.def(
+      "_evaluate",
+      [](const py::object& y, const py::object& p, const py::object& p_uncalibrated, double threshold,
+         const std::string& policy, const std::vector<std::tuple<std::string, py::object,
+                                                                 std::vector<std::string>>>& subgroups,
+         const py::object& time, bool time_in_days, const py::object& groups, const py::object& X,
+         const std::vector<std::string>& feature_names,
+         const std::vector<std::pair<std::string, double>>& importances,
+         const std::string& importance_kind,
+         const std::vector<std::pair<std::string, std::string>>& provenance,
+         const std::string& title, const py::dict& settings) {
+        const std::string where = "evaluate";
+        VectorArg ya = as_vector(y, where, "y");
+        VectorArg pa = as_vector(p, where, "p");
+        VectorArg pu = as_vector(p_uncalibrated, where, "p_uncalibrated", true);
+        VectorArg ta = as_vector(time, where, "time", true);
+        std::vector<VectorArg> codes;
+        codes.reserve(subgroups.size());
+        for (const auto& sg : subgroups) {
+          codes.push_back(as_vector(std::get<1>(sg), where, "subgroups['" + std::get<0>(sg) + "']"));
+        }
+        py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> ga;
+        if (!groups.is_none()) ga = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(groups);
+        FeatureArg xa;
+        if (!X.is_none()) xa = as_features(X, where);
+
+        EvaluationInput in;
+        in.y = ya.view;
+        in.p = pa.view;
+        in.p_uncalibrated = pu.view;
+        in.threshold = threshold;
+        in.policy = policy;
+        for (std::size_t k = 0; k < subgroups.size(); ++k) {
+          in.subgroups.push_back({std::get<0>(subgroups[k]), codes[k].view, std::get<2>(subgroups[k])});
+        }
+        in.time = ta.view;
+        in.time_in_days = time_in_days;
+        if (!groups.is_none()) {
+          if (ga.ndim() != 1) throw InvalidInput("evaluate: groups must be 1-D.");
+          in.groups = VectorView<const std::int64_t>(ga.data(), ga.shape(0));
+        }
+        if (!X.is_none()) in.X = xa.view;
+        in.feature_names = feature_names;
+        for (const auto& [name, value] : importances) in.feature_importances.push_back({name, value});
+        in.importance_kind = importance_kind;
+        in.provenance = provenance;
+        in.title = title;
+
+        EvaluationParams ep;
+        ep.n_bootstrap = settings["n_bootstrap"].cast<int>();
+        ep.confidence = settings["confidence"].cast<double>();
+        ep.binning.n_bins = settings["n_bins"].cast<int>();
+        ep.binning.strategy = strategy_from(settings["strategy"].cast<std::string>());
+        ep.random_state = settings["random_state"].cast<std::uint64_t>();
+        ep.n_threads = settings["n_threads"].cast<int>();
+        ep.intercept_tolerance = settings["intercept_tolerance"].cast<double>();
+        ep.recall_tolerance = settings["recall_tolerance"].cast<double>();
+        ep.ece_tolerance = settings["ece_tolerance"].cast<double>();
+        ep.min_subgroup_size = settings["min_subgroup_size"].cast<Index>();
+        ep.max_subgroup_levels = settings["max_subgroup_levels"].cast<int>();
+        ep.time_granularity = granularity_from(settings["time_granularity"].cast<std::string>());
+        ep.n_time_bins = settings["n_time_bins"].cast<int>();
+        ep.decision_curve_max = settings["decision_curve_max"].cast<double>();
+        ep.n_top_features = settings["n_top_features"].cast<int>();
+        std::string json;
+        {
+          py::gil_scoped_release release;
+          json = report_to_json(evaluate(in, ep));
+        }
+        return json;
+      },
+      "Computes the evaluation report; returns its JSON text (see calibrisk.report.evaluate).");
+
+  m.def(
+      "_report_html",
+      [](const std::string& json) {
+        py::gil_scoped_release release;
+        return report_to_html(report_from_json(json));
+      },
+      py::arg("json"), "Renders a report JSON document as one self-contained HTML page.");
+  m.def(
+      "_report_normalize",
+      [](const std::string& json) { return report_to_json(report_from_json(json)); },
+      py::arg("json"), "Validates a report JSON document and rewrites it in canonical form.");
+}
 
 }  // namespace calibrisk::pyb

@@ -1,4 +1,594 @@
 # SPDX-License-Identifier: Apache-2.0
-"""calibrisk.calibration (filled in by its issue)."""
+"""Probability calibration: Platt, isotonic, beta and Venn-ABERS calibrators over scores, prior
+correction, and ``CalibratedClassifier`` (cross-fitted calibration of any binary classifier).
 
-__all__ = []
+Every calibrator has one shape: ``fit(scores, y, sample_weight=None)`` then ``predict(scores)``
+(alias ``transform``) returning calibrated probabilities of class 1. The work is done in C++
+(``include/calibrisk/calibration/``) with the GIL released.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import _safe_indexing
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
+
+from . import _core
+from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+
+__all__ = [
+    "PlattCalibrator",
+    "IsotonicCalibrator",
+    "BetaCalibrator",
+    "VennAbersCalibrator",
+    "CalibratedClassifier",
+    "prior_correction",
+]
+
+
+def _as_scores(scores, where):
+    """1-D float64 scores; an (n, 1) column is accepted as scikit-learn's IsotonicRegression does."""
+    a = np.asarray(scores)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise InvalidInputError(
+            f"{where}: scores must be 1-D (or one column), got shape {a.shape}; "
+            "pass the positive-class score or probability of each sample."
+        )
+    return a
+
+
+def _weights(sample_weight):
+    return None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+
+class _BaseCalibrator(BaseEstimator):
+    """fit / predict / transform over the C++ calibrator made by ``_make``."""
+
+    def _make(self):  # pragma: no cover - each subclass overrides
+        raise NotImplementedError
+
+    def fit(self, scores, y, sample_weight=None):
+        """Fits on ``scores`` (n,), labels ``y`` in {0, 1} (n,), optional ``sample_weight`` (n,)."""
+        name = type(self).__name__
+        cal = self._make()
+        cal.fit(_as_scores(scores, f"{name}.fit"), np.asarray(y), _weights(sample_weight))
+        self._cal = cal
+        self._after_fit()
+        return self
+
+    def _after_fit(self):
+        pass
+
+    def _fitted(self):
+        if getattr(self, "_cal", None) is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(scores, y) first."
+            )
+        return self._cal
+
+    def predict(self, scores):
+        """Calibrated probability of class 1 for each score, shape (n,)."""
+        cal = self._fitted()
+        return cal.predict(_as_scores(scores, f"{type(self).__name__}.predict"))
+
+    def transform(self, scores):
+        """Alias of :meth:`predict`."""
+        return self.predict(scores)
+
+    def __sklearn_is_fitted__(self):
+        return getattr(self, "_cal", None) is not None
+
+    # Pickling goes through the C++ state (plain numbers and arrays).
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        cal = state.pop("_cal", None)
+        state["_cal_state"] = None if cal is None else cal.get_state()
+        return state
+
+    def __setstate__(self, state):
+        cal_state = state.pop("_cal_state", None)
+        self.__dict__.update(state)
+        self._cal = None if cal_state is None else self._from_state(cal_state)
+
+
+class PlattCalibrator(_BaseCalibrator):
+    """Platt scaling p = sigmoid(a * s + b) (Platt 2000), fitted by the safeguarded Newton method
+    of Lin, Lin & Weng (2007) on Platt's smoothed targets.
+
+    Parameters
+    ----------
+    input : {"margin", "probability"}
+        "margin": scores are raw decision values (as scikit-learn's sigmoid calibration);
+        "probability": scores are probabilities and the fit uses logit(clip(p, eps, 1 - eps)).
+    smoothed_targets : bool
+        Platt's targets (N+ + 1)/(N+ + 2) and 1/(N- + 2), with weighted counts; False = 0/1.
+    eps, max_iter, tol : clipping of probabilities, Newton iterations, gradient tolerance.
+
+    Attributes: ``a_``, ``b_``, ``n_iter_``, ``objective_``.
+    """
+
+    def __init__(self, *, input="margin", smoothed_targets=True, eps=1e-12, max_iter=100, tol=1e-11):
+        self.input = input
+        self.smoothed_targets = smoothed_targets
+        self.eps = eps
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _make(self):
+        return _core._PlattCalibrator(
+            self.input, bool(self.smoothed_targets), float(self.eps), int(self.max_iter), float(self.tol)
+        )
+
+    @staticmethod
+    def _from_state(s):
+        return _core._PlattCalibrator.from_state(*s)
+
+    def _after_fit(self):
+        c = self._cal
+        self.a_, self.b_ = c.a, c.b
+        self.n_iter_ = c.n_iter
+        self.objective_ = c.objective
+        for note in c.notes:
+            warnings.warn(note, RuntimeWarning, stacklevel=3)
+
+
+class IsotonicCalibrator(_BaseCalibrator):
+    """Isotonic calibration by weighted pool-adjacent-violators (Zadrozny & Elkan 2002), equal to
+    scikit-learn's ``IsotonicRegression(out_of_bounds="clip")`` to rounding, fitted after one
+    radix sort.
+
+    Parameters: ``y_min``, ``y_max`` (None = unbounded), ``n_threads`` (predict; 0 = all).
+    Attributes: ``X_thresholds_``, ``y_thresholds_`` (the stored knots), ``X_min_``, ``X_max_``.
+    """
+
+    def __init__(self, *, y_min=None, y_max=None, n_threads=0):
+        self.y_min = y_min
+        self.y_max = y_max
+        self.n_threads = n_threads
+
+    def _make(self):
+        lo = -np.inf if self.y_min is None else float(self.y_min)
+        hi = np.inf if self.y_max is None else float(self.y_max)
+        return _core._IsotonicCalibrator(lo, hi, int(self.n_threads))
+
+    @staticmethod
+    def _from_state(s):
+        return _core._IsotonicCalibrator.from_state(*s)
+
+    def _after_fit(self):
+        self.X_thresholds_, self.y_thresholds_ = self._cal.get_state()
+        self.X_min_, self.X_max_ = float(self.X_thresholds_[0]), float(self.X_thresholds_[-1])
+
+
+class BetaCalibrator(_BaseCalibrator):
+    """Beta calibration (Kull, Silva Filho & Flach 2017): p' = sigmoid(a ln p - b ln(1 - p) + c)
+    with a, b >= 0, fitted as an unpenalised logistic regression on [ln p, -ln(1 - p)]; a negative
+    coefficient's feature is dropped and the model refitted, as in the paper. Scores must be
+    probabilities in [0, 1].
+
+    Attributes: ``a_``, ``b_``, ``c_``.
+    """
+
+    def __init__(self, *, eps=1e-12, max_iter=100, tol=1e-11):
+        self.eps = eps
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _make(self):
+        return _core._BetaCalibrator(float(self.eps), int(self.max_iter), float(self.tol))
+
+    @staticmethod
+    def _from_state(s):
+        return _core._BetaCalibrator.from_state(*s)
+
+    def _after_fit(self):
+        self.a_, self.b_, self.c_, _ = self._cal.get_state()
+        for note in self._cal.notes:
+            if "refitted" not in note:
+                warnings.warn(note, RuntimeWarning, stacklevel=3)
+
+
+class VennAbersCalibrator(_BaseCalibrator):
+    """Inductive Venn-ABERS predictor (Vovk & Petej 2014) computed for all test scores from the
+    calibration set's cumulative sum diagram (Vovk, Petej & Fedorova 2015).
+
+    ``predict`` returns the merged probability p1 / (1 - p0 + p1); ``predict_interval`` returns
+    (p0, p1), whose width p1 - p0 flags predictions the calibration set cannot pin down.
+    """
+
+    def __init__(self):
+        pass
+
+    def _make(self):
+        return _core._VennAbersCalibrator()
+
+    @staticmethod
+    def _from_state(s):
+        return _core._VennAbersCalibrator.from_state(*s)
+
+    def predict_interval(self, scores):
+        """(p0, p1): isotonic values at each score with the score added to the calibration set
+        with label 0 and with label 1; p0 <= p1."""
+        cal = self._fitted()
+        p0, p1, _ = cal.predict_interval(_as_scores(scores, "VennAbersCalibrator.predict_interval"))
+        return p0, p1
+
+
+def prior_correction(p, w0, w1):
+    """Prior correction (King & Zeng 2001) of probabilities from a model trained with class
+    weights w0 (class 0) and w1 (class 1), ``scale_pos_weight = w1 / w0`` or class 1 resampled
+    w1/w0 times: the logit is shifted by -ln(w1 / w0), returning the probabilities to the
+    population's prevalence without a calibration set.
+    """
+    return _core._prior_correction(np.asarray(p, dtype=np.float64).ravel(), float(w0), float(w1))
+
+
+# --------------------------------------------------------------------------- cross-fitting
+
+_METHODS = {
+    "sigmoid": PlattCalibrator,
+    "isotonic": IsotonicCalibrator,
+    "beta": BetaCalibrator,
+    "venn_abers": VennAbersCalibrator,
+}
+
+
+class _CalibratedMember:
+    """One fitted (estimator, calibrator) pair of a CalibratedClassifier."""
+
+    def __init__(self, estimator, calibrator, score_kind):
+        self.estimator = estimator
+        self.calibrator = calibrator
+        self.score_kind = score_kind
+
+    def positive_probability(self, X):
+        return self.calibrator.predict(_scores(self.estimator, X, self.score_kind))
+
+    def predict_proba(self, X):
+        p = self.positive_probability(X)
+        return np.column_stack([1.0 - p, p])
+
+
+def _score_kind(estimator, method):
+    if method != "beta" and hasattr(estimator, "decision_function"):
+        return "margin"
+    if hasattr(estimator, "predict_proba"):
+        return "probability"
+    raise InvalidParamsError(
+        f"CalibratedClassifier: the estimator {type(estimator).__name__} has neither "
+        "decision_function nor predict_proba"
+        + ("" if method != "beta" else " (beta calibration needs predict_proba)")
+        + "; pass a classifier that scores samples."
+    )
+
+
+def _scores(estimator, X, kind):
+    if kind == "margin":
+        s = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        if s.ndim == 2:
+            s = s[:, -1] if s.shape[1] == 1 else s[:, 1] - s[:, 0]
+        return s
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    return proba[:, 1]
+
+
+class CalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """Cross-fitted probability calibration of a binary classifier.
+
+    Parameters
+    ----------
+    estimator : unfitted scikit-learn compatible binary classifier (calibrisk's or
+        scikit-learn's); with ``cv="prefit"``, an already fitted one. Default:
+        ``sklearn.linear_model.LogisticRegression()``.
+    method : {"isotonic", "sigmoid", "beta", "venn_abers"}
+    cv : int, "prefit", "time" or a scikit-learn splitter
+        int k: stratified k folds (grouped, a group never on both sides, when ``groups`` is
+        passed to fit); "prefit": calibrate the fitted estimator on the data given to fit;
+        "time": fit the estimator on the earlier rows and the calibrator on the latest
+        ``calibration_fraction`` of rows (rows sharing the cut time all go to calibration).
+    ensemble : bool
+        True: one calibrated estimator per fold, probabilities averaged (as scikit-learn);
+        False: out-of-fold scores fit one calibrator, the estimator is refitted on all rows.
+        Ignored for "prefit" and "time".
+    time_key : column name (DataFrame X) or index of the time column for ``cv="time"`` when
+        ``time`` is not passed to fit.
+    calibration_fraction : float in (0, 1), share of the latest rows used with ``cv="time"``.
+    random_state : None (folds in data order, as scikit-learn) or a seed to shuffle them.
+    calibrator_params : dict of extra parameters for the calibrator class.
+
+    Attributes: ``classes_``, ``calibrated_classifiers_`` (members with ``estimator``,
+    ``calibrator``, ``predict_proba``), ``n_features_in_``, ``split_`` (per training row: the fold
+    that calibrated it, or 0 = fitting part / 1 = calibration part for "time"/"prefit").
+    """
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        method="isotonic",
+        cv=5,
+        ensemble=True,
+        time_key=None,
+        calibration_fraction=0.2,
+        random_state=None,
+        calibrator_params=None,
+    ):
+        self.estimator = estimator
+        self.method = method
+        self.cv = cv
+        self.ensemble = ensemble
+        self.time_key = time_key
+        self.calibration_fraction = calibration_fraction
+        self.random_state = random_state
+        self.calibrator_params = calibrator_params
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        from sklearn.utils import get_tags
+
+        inner = get_tags(self._base_estimator()).input_tags
+        tags.input_tags.sparse = inner.sparse
+        tags.input_tags.allow_nan = inner.allow_nan
+        return tags
+
+    # ------------------------------------------------------------------ helpers
+    def _base_estimator(self):
+        if self.estimator is None:
+            from sklearn.linear_model import LogisticRegression
+
+            return LogisticRegression()
+        return self.estimator
+
+    def _new_calibrator(self, kind):
+        if self.method not in _METHODS:
+            raise InvalidParamsError(
+                f"CalibratedClassifier: method must be one of {sorted(_METHODS)}, got {self.method!r}."
+            )
+        params = dict(self.calibrator_params or {})
+        if self.method == "sigmoid":
+            params.setdefault("input", kind)
+        return _METHODS[self.method](**params)
+
+    def _fit_estimator(self, est, X, y, w):
+        if w is not None and has_fit_parameter(est, "sample_weight"):
+            est.fit(X, y, sample_weight=w)
+        else:
+            est.fit(X, y)
+        return est
+
+    def _time_values(self, X, time):
+        if time is not None:
+            t = np.asarray(time, dtype=np.float64).ravel()
+        elif self.time_key is not None:
+            if hasattr(X, "columns"):
+                if self.time_key not in X.columns:
+                    raise InvalidInputError(
+                        f"CalibratedClassifier.fit: time_key {self.time_key!r} is not a column of X."
+                    )
+                t = np.asarray(X[self.time_key], dtype=np.float64)
+            else:
+                t = np.asarray(X, dtype=np.float64)[:, int(self.time_key)]
+        else:
+            raise InvalidInputError(
+                "CalibratedClassifier.fit: cv='time' needs time stamps; pass time=... to fit or "
+                "set time_key to the column holding them."
+            )
+        if np.isnan(t).any():
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: time[{int(np.flatnonzero(np.isnan(t))[0])}] is NaN; "
+                "every row needs a time stamp."
+            )
+        return t
+
+    def _time_split(self, t, n):
+        f = float(self.calibration_fraction)
+        if not 0.0 < f < 1.0:
+            raise InvalidParamsError(
+                f"CalibratedClassifier: calibration_fraction must be in (0, 1), got {f}."
+            )
+        if len(t) != n:
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: time has {len(t)} values but X has {n} rows; "
+                "pass one time per row."
+            )
+        order = np.argsort(t, kind="stable")
+        cut = n - int(np.ceil(f * n))
+        while 0 < cut < n and t[order[cut - 1]] == t[order[cut]]:
+            cut -= 1
+        if cut <= 0:
+            raise InvalidInputError(
+                "CalibratedClassifier.fit: every row falls in the calibration part (too few "
+                "distinct times); lower calibration_fraction."
+            )
+        return order[:cut], order[cut:]
+
+    def _splits(self, X, y01, groups, n):
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+        cv = self.cv
+        if hasattr(cv, "split"):
+            return list(cv.split(X, y01, groups))
+        if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+            if cv < 2:
+                raise InvalidParamsError(f"CalibratedClassifier: cv must be >= 2, got {cv}.")
+            shuffle = self.random_state is not None
+            if groups is not None:
+                groups = np.asarray(groups)
+                if len(groups) != n:
+                    raise InvalidInputError(
+                        f"CalibratedClassifier.fit: groups has {len(groups)} values but X has {n} "
+                        "rows; pass one group id per row."
+                    )
+                n_groups = len(np.unique(groups))
+                if n_groups < cv:
+                    raise InvalidInputError(
+                        f"CalibratedClassifier.fit: there are {n_groups} groups but cv={cv}; "
+                        "lower cv to at most the number of groups."
+                    )
+                splitter = StratifiedGroupKFold(
+                    n_splits=cv, shuffle=shuffle, random_state=self.random_state if shuffle else None
+                )
+                return list(splitter.split(np.zeros(n), y01, groups))
+            counts = np.bincount(y01.astype(int), minlength=2)
+            if counts.min() < cv:
+                raise InvalidInputError(
+                    f"CalibratedClassifier.fit: class {int(np.argmin(counts))} has "
+                    f"{int(counts.min())} samples but cv={cv} folds need at least one each; "
+                    "lower cv or add data."
+                )
+            splitter = StratifiedKFold(
+                n_splits=cv, shuffle=shuffle, random_state=self.random_state if shuffle else None
+            )
+            return list(splitter.split(np.zeros(n), y01))
+        raise InvalidParamsError(
+            f"CalibratedClassifier: cv must be an int >= 2, 'prefit', 'time' or a splitter, got {cv!r}."
+        )
+
+    # ------------------------------------------------------------------ API
+    def fit(self, X, y, sample_weight=None, groups=None, time=None):
+        """Fits the estimator(s) and calibrator(s). ``groups``: one id per row (a group never
+        appears on both sides); ``time``: one time stamp per row for ``cv="time"``."""
+        from sklearn.utils import check_consistent_length, column_or_1d, indexable
+        from sklearn.utils.multiclass import type_of_target
+
+        if self.method not in _METHODS:
+            raise InvalidParamsError(
+                f"CalibratedClassifier: method must be one of {sorted(_METHODS)}, got {self.method!r}."
+            )
+        if y is None:
+            raise InvalidInputError(
+                "CalibratedClassifier.fit requires y to be passed, but the target y is None; "
+                "pass one label per row."
+            )
+        X, y = indexable(X, y)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y")
+        classes = np.unique(y)
+        if y_type != "binary" or len(classes) != 2:
+            raise InvalidInputError(
+                "Only binary classification is supported. The type of the target is "
+                f"{y_type} with {len(classes)} class(es) {classes.tolist()[:10]}; "
+                "CalibratedClassifier needs exactly two classes."
+            )
+        self.classes_ = classes
+        y01 = (y == classes[1]).astype(np.float64)
+        w = _weights(sample_weight)
+        n = len(y)
+        if w is not None and len(w) != n:
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: sample_weight has {len(w)} values but X has {n} rows."
+            )
+        base = self._base_estimator()
+        members = []
+        split = np.zeros(n, dtype=int)
+
+        def take(a, idx):
+            return None if a is None else _safe_indexing(a, idx)
+
+        if isinstance(self.cv, str) and self.cv == "prefit":
+            check_is_fitted(base)
+            kind = _score_kind(base, self.method)
+            cal = self._new_calibrator(kind).fit(_scores(base, X, kind), y01, w)
+            members.append(_CalibratedMember(base, cal, kind))
+            split[:] = 1
+        elif isinstance(self.cv, str) and self.cv == "time":
+            t = self._time_values(X, time)
+            tr, ca = self._time_split(t, n)
+            for part, name in ((tr, "earlier (fitting)"), (ca, "later (calibration)")):
+                if len(np.unique(y01[part])) < 2:
+                    raise InvalidInputError(
+                        f"CalibratedClassifier.fit: the {name} part of the time split has one "
+                        "class only; change calibration_fraction or add data."
+                    )
+            est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr))
+            kind = _score_kind(est, self.method)
+            cal = self._new_calibrator(kind).fit(_scores(est, take(X, ca), kind), y01[ca], take(w, ca))
+            members.append(_CalibratedMember(est, cal, kind))
+            split[ca] = 1
+        elif isinstance(self.cv, str):
+            raise InvalidParamsError(
+                f"CalibratedClassifier: cv must be an int >= 2, 'prefit', 'time' or a splitter, got {self.cv!r}."
+            )
+        else:
+            folds = self._splits(X, y01, groups, n)
+            oof = np.empty(n)
+            kind = None
+            for f, (tr, ca) in enumerate(folds):
+                split[ca] = f
+                if len(np.unique(y01[tr])) < 2:
+                    raise InvalidInputError(
+                        f"CalibratedClassifier.fit: the fitting part of fold {f} has one class "
+                        "only; use fewer folds or more samples of the rare class."
+                    )
+                est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr))
+                kind = _score_kind(est, self.method)
+                s = _scores(est, take(X, ca), kind)
+                if self.ensemble:
+                    if len(np.unique(y01[ca])) < 2:
+                        raise InvalidInputError(
+                            f"CalibratedClassifier.fit: the calibration part of fold {f} has one "
+                            "class only; use fewer folds or more samples of the rare class."
+                        )
+                    cal = self._new_calibrator(kind).fit(s, y01[ca], take(w, ca))
+                    members.append(_CalibratedMember(est, cal, kind))
+                else:
+                    oof[ca] = s
+            if not self.ensemble:
+                est = self._fit_estimator(clone(base), X, y, w)
+                cal = self._new_calibrator(kind).fit(oof, y01, w)
+                members.append(_CalibratedMember(est, cal, kind))
+        self.calibrated_classifiers_ = members
+        self.split_ = split
+        first = members[0].estimator
+        if hasattr(first, "n_features_in_"):
+            self.n_features_in_ = first.n_features_in_
+        if hasattr(first, "feature_names_in_"):
+            self.feature_names_in_ = first.feature_names_in_
+        return self
+
+    def _positive_probability(self, X):
+        check_is_fitted(self, "calibrated_classifiers_")
+        p = np.zeros(_num_rows(X))
+        for m in self.calibrated_classifiers_:
+            p += m.positive_probability(X)
+        return p / len(self.calibrated_classifiers_)
+
+    def predict_proba(self, X):
+        """Calibrated class probabilities, shape (n, 2), columns in ``classes_`` order."""
+        p = self._positive_probability(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        """``classes_[1]`` where the calibrated probability is >= 0.5, else ``classes_[0]``."""
+        p = self._positive_probability(X)
+        return self.classes_[(p >= 0.5).astype(int)]
+
+    def predict_interval(self, X):
+        """method="venn_abers" only: (p0, p1) averaged over the members."""
+        check_is_fitted(self, "calibrated_classifiers_")
+        if self.method != "venn_abers":
+            raise InvalidParamsError(
+                "CalibratedClassifier.predict_interval needs method='venn_abers', "
+                f"got {self.method!r}."
+            )
+        p0 = np.zeros(_num_rows(X))
+        p1 = np.zeros(_num_rows(X))
+        for m in self.calibrated_classifiers_:
+            a, b = m.calibrator.predict_interval(_scores(m.estimator, X, m.score_kind))
+            p0 += a
+            p1 += b
+        k = len(self.calibrated_classifiers_)
+        return p0 / k, p1 / k
+
+
+def _num_rows(X):
+    from sklearn.utils.validation import _num_samples
+
+    return _num_samples(X)

@@ -1,4 +1,412 @@
 # SPDX-License-Identifier: Apache-2.0
-"""calibrisk.ensemble (filled in by its issue)."""
+"""calibrisk.ensemble: histogram gradient-boosted trees for binary risk models, with
+scikit-learn conventions (fit / predict_proba / get_params, pipelines, pickling)."""
 
-__all__ = []
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from . import _core
+from ._validation import class_weight_args
+from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+
+__all__ = ["GradientBoostingClassifier"]
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def _check_fitted(est):
+    if not hasattr(est, "_model"):
+        raise NotFittedError(
+            f"This {type(est).__name__} instance is not fitted yet; call 'fit' with appropriate "
+            "arguments before using this estimator."
+        )
+
+
+def _seed(random_state):
+    """scikit-learn's random_state (None, int, RandomState, Generator) -> a uint64 seed. None
+    means the fixed seed 0, so refits are reproducible (the C++ default)."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise InvalidParamsError(
+                f"random_state must be None, a non-negative int or a RandomState, got {random_state}."
+            )
+        return int(random_state) % (2**64)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1))
+    raise InvalidParamsError(
+        f"random_state must be None, a non-negative int or a RandomState, got {random_state!r}."
+    )
+
+
+class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
+    """Binary classifier by histogram gradient boosting of regression trees on the log-loss.
+
+    Features are quantile-binned (at most ``max_bins`` value bins plus one missing bin); trees
+    grow leaf-wise up to ``max_leaf_nodes`` from gradient histograms (LightGBM-style), missing
+    values (NaN) go to the side each split learned. The fitted trees score raw rows directly
+    (thresholds are feature values), in C++ with the GIL released; float32 and float64 arrays of
+    any memory order are used without copying. Training is deterministic: same data, parameters
+    and ``random_state`` give the same model whatever ``n_threads`` is.
+
+    Parameters (scikit-learn / LightGBM names)
+    ------------------------------------------
+    n_estimators : int, default 100 — boosting rounds (>= 1).
+    learning_rate : float, default 0.1 — shrinkage of every tree, in (0, 1].
+    max_leaf_nodes : int, default 31 — leaves per tree (>= 2).
+    max_depth : int or None, default None — depth limit (None = unlimited).
+    max_bins : int, default 255 — value bins per feature, in [2, 65535].
+    min_samples_leaf : int, default 20 — minimum training rows per leaf.
+    min_child_weight : float, default 1e-3 — minimum hessian sum per leaf.
+    l2_regularization : float, default 0 — L2 penalty on leaf values.
+    min_gain_to_split : float, default 0 — minimum gain of a split.
+    subsample : float, default 1 — fraction of rows drawn per tree.
+    colsample_bytree : float, default 1 — fraction of features drawn per tree.
+    class_weight : None, "balanced" or {0: w0, 1: w1} (keys are the labels in ``classes_``
+        order: the first class is 0), default None.
+    scale_pos_weight : float, default 1 — extra weight of the positive class.
+    monotonic_cst : None, array of {-1, 0, 1} per feature, or dict {feature name: cst}.
+    early_stopping : bool or "auto", default False — stop when the validation loss stops improving
+        (``"auto"``: on when n_samples > 10000, as scikit-learn). Uses ``eval_set`` when given to
+        ``fit``, else a stratified ``validation_fraction`` of the training data.
+    validation_fraction : float, default 0.1.
+    n_iter_no_change : int, default 10.
+    tol : float, default 1e-7.
+    random_state : None, int or RandomState, default None (= seed 0, reproducible).
+    n_threads : int, default 0 (= all cores OpenMP allows; honours OMP_NUM_THREADS).
+
+    Attributes
+    ----------
+    classes_, n_features_in_, feature_names_in_ (when X has string column names),
+    n_iter_ (rounds run), best_iteration_ (trees kept), feature_importances_ (total split gain
+    per feature, normalised to sum to 1), validation_loss_ (per round, with a validation set),
+    fit_notes_ (non-fatal remarks of the fit; all but early-stopping notes are also warned).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators=100,
+        learning_rate=0.1,
+        max_leaf_nodes=31,
+        max_depth=None,
+        max_bins=255,
+        min_samples_leaf=20,
+        min_child_weight=1e-3,
+        l2_regularization=0.0,
+        min_gain_to_split=0.0,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        class_weight=None,
+        scale_pos_weight=1.0,
+        monotonic_cst=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-7,
+        random_state=None,
+        n_threads=0,
+    ):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.max_depth = max_depth
+        self.max_bins = max_bins
+        self.min_samples_leaf = min_samples_leaf
+        self.min_child_weight = min_child_weight
+        self.l2_regularization = l2_regularization
+        self.min_gain_to_split = min_gain_to_split
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.class_weight = class_weight
+        self.scale_pos_weight = scale_pos_weight
+        self.monotonic_cst = monotonic_cst
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ parameters
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        return tags
+
+    @staticmethod
+    def _int_param(name, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise InvalidParamsError(f"{name} must be an int, got {value!r}.")
+        return int(value)
+
+    @staticmethod
+    def _float_param(name, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InvalidParamsError(f"{name} must be a number, got {value!r}.")
+        return float(value)
+
+    def _monotonic_list(self, n_features):
+        cst = self.monotonic_cst
+        if cst is None:
+            return []
+        if isinstance(cst, dict):
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise InvalidParamsError(
+                    "monotonic_cst is a dict but X has no feature names; pass a list with one "
+                    "value per feature, or fit on a DataFrame with named columns."
+                )
+            index = {name: i for i, name in enumerate(names)}
+            out = [0] * n_features
+            for key, value in cst.items():
+                if key not in index:
+                    raise InvalidParamsError(
+                        f"monotonic_cst names feature {key!r}, which is not a column of X."
+                    )
+                out[index[key]] = value
+            cst = out
+        arr = np.asarray(cst)
+        if arr.ndim != 1 or arr.shape[0] != n_features:
+            raise InvalidParamsError(
+                f"monotonic_cst has shape {arr.shape} but X has {n_features} features; pass one "
+                "value in {-1, 0, 1} per feature."
+            )
+        if not np.all(np.isin(arr, [-1, 0, 1])):
+            raise InvalidParamsError(
+                f"monotonic_cst values must be -1, 0 or 1, got {sorted(set(arr.tolist()))}."
+            )
+        return [int(v) for v in arr]
+
+    def _early_stopping(self, n_samples):
+        es = self.early_stopping
+        if isinstance(es, str):
+            if es != "auto":
+                raise InvalidParamsError(
+                    f"early_stopping must be True, False or 'auto', got {es!r}."
+                )
+            return n_samples > 10000
+        if not isinstance(es, (bool, np.bool_)):
+            raise InvalidParamsError(f"early_stopping must be True, False or 'auto', got {es!r}.")
+        return bool(es)
+
+    def _make_params(self, n_features, n_samples=0, seed=None):
+        p = _core.GBDTParams()
+        p.n_estimators = self._int_param("n_estimators", self.n_estimators)
+        p.learning_rate = self._float_param("learning_rate", self.learning_rate)
+        p.max_leaf_nodes = self._int_param("max_leaf_nodes", self.max_leaf_nodes)
+        p.max_depth = -1 if self.max_depth is None else self._int_param("max_depth", self.max_depth)
+        if self.max_depth is not None and p.max_depth < 1:
+            raise InvalidParamsError(
+                f"max_depth must be None (unlimited) or >= 1, got {self.max_depth}."
+            )
+        p.max_bins = self._int_param("max_bins", self.max_bins)
+        p.min_samples_leaf = self._int_param("min_samples_leaf", self.min_samples_leaf)
+        p.min_child_weight = self._float_param("min_child_weight", self.min_child_weight)
+        p.l2_regularization = self._float_param("l2_regularization", self.l2_regularization)
+        p.min_gain_to_split = self._float_param("min_gain_to_split", self.min_gain_to_split)
+        p.subsample = self._float_param("subsample", self.subsample)
+        p.colsample_bytree = self._float_param("colsample_bytree", self.colsample_bytree)
+        kind, w0, w1 = class_weight_args(self._class_weight_by_index())
+        p.set_class_weight(kind, w0, w1)
+        p.scale_pos_weight = self._float_param("scale_pos_weight", self.scale_pos_weight)
+        p.monotonic_cst = self._monotonic_list(n_features)
+        p.early_stopping = self._early_stopping(n_samples)
+        p.validation_fraction = self._float_param("validation_fraction", self.validation_fraction)
+        p.n_iter_no_change = self._int_param("n_iter_no_change", self.n_iter_no_change)
+        p.tol = self._float_param("tol", self.tol)
+        p.random_state = _seed(self.random_state) if seed is None else seed
+        p.n_threads = self._int_param("n_threads", self.n_threads)
+        p.validate()
+        return p
+
+    def _class_weight_by_index(self):
+        """class_weight keyed by the original labels -> keyed by 0 / 1 (index in classes_)."""
+        cw = self.class_weight
+        if not isinstance(cw, dict) or not hasattr(self, "classes_"):
+            return cw
+        out = {}
+        for key, value in cw.items():
+            hits = np.flatnonzero(self.classes_ == key) if self.classes_.dtype != object else [
+                i for i, c in enumerate(self.classes_) if c == key]
+            if len(hits) == 0:
+                raise InvalidParamsError(
+                    f"class_weight has key {key!r} which is not a class; the classes are "
+                    f"{list(self.classes_)}."
+                )
+            out[int(hits[0])] = value
+        return out
+
+    # ------------------------------------------------------------------ data
+    def _encode_y(self, y, where):
+        y = np.asarray(y)
+        if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+            raise InvalidInputError(f"{where}: y contains NaN or infinity; pass finite labels.")
+        if y.ndim != 1:
+            y = np.ravel(y)
+        pos = np.searchsorted(self.classes_, y)
+        pos_c = np.clip(pos, 0, len(self.classes_) - 1)
+        unknown = self.classes_[pos_c] != y
+        if np.any(unknown):
+            bad = y[np.flatnonzero(unknown)[0]]
+            raise InvalidInputError(
+                f"{where}: label {bad!r} is not one of the training classes {list(self.classes_)}."
+            )
+        return pos_c.astype(np.float64)
+
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=_FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
+            accept_sparse=False,
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Fits the trees.
+
+        X : (n_samples, n_features) array-like; float32/float64 arrays are used in place. NaN
+            means missing; infinity is rejected.
+        y : two distinct labels (any type); ``classes_[1]`` is the positive class.
+        sample_weight : None or (n_samples,) non-negative weights.
+        eval_set : None, (X_val, y_val), (X_val, y_val, w_val) or a list with one such tuple —
+            a validation set for the per-round loss and early stopping.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=_FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
+            accept_sparse=False,
+            y_numeric=False,
+        )
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) > 2 or type_of_target(y) == "multiclass":
+            raise InvalidInputError(
+                f"GradientBoostingClassifier.fit: y has {len(classes)} classes "
+                f"{[c.item() if hasattr(c, 'item') else c for c in classes[:5]]}. Only binary "
+                "classification is supported. Encode one class against the rest."
+            )
+        if len(classes) < 2:
+            raise InvalidInputError(
+                f"GradientBoostingClassifier.fit: y contains only one class "
+                f"({classes[0].item() if hasattr(classes[0], 'item') else classes[0]!r}); both "
+                "classes are needed to train."
+            )
+        self.classes_ = classes
+        y01 = self._encode_y(y, "GradientBoostingClassifier.fit")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        params = self._make_params(X.shape[1], X.shape[0])
+        model = _core.GradientBoostedTrees(params)
+        if eval_set is None:
+            model.fit(X, y01, sample_weight)
+        else:
+            Xv, yv, wv = self._eval_set(eval_set)
+            model.fit(X, y01, sample_weight, Xv, yv, wv)
+        self._model = model
+        self._explainer = None
+        self.n_iter_ = int(model.n_iter)
+        self.best_iteration_ = int(model.best_iteration)
+        self.validation_loss_ = np.asarray(model.validation_loss)
+        self.fit_notes_ = list(model.fit_notes)
+        for note in self.fit_notes_:
+            # Stopping early is the requested behaviour, not something to warn about.
+            if not note.startswith("early stopping"):
+                warnings.warn(f"GradientBoostingClassifier.fit: {note}", UserWarning, stacklevel=2)
+        return self
+
+    def _eval_set(self, eval_set):
+        if isinstance(eval_set, list):
+            if len(eval_set) != 1:
+                raise InvalidInputError(
+                    f"eval_set is a list of {len(eval_set)} sets; pass exactly one "
+                    "(X_val, y_val[, sample_weight_val])."
+                )
+            eval_set = eval_set[0]
+        if not isinstance(eval_set, tuple) or len(eval_set) not in (2, 3):
+            raise InvalidInputError(
+                "eval_set must be (X_val, y_val) or (X_val, y_val, sample_weight_val)."
+            )
+        Xv = self._validate_X(eval_set[0], reset=False)
+        yv = self._encode_y(eval_set[1], "GradientBoostingClassifier.fit: eval_set")
+        wv = None
+        if len(eval_set) == 3 and eval_set[2] is not None:
+            wv = _check_sample_weight(eval_set[2], Xv, dtype=np.float64)
+        return Xv, yv, wv
+
+    # ------------------------------------------------------------------ predict
+    def decision_function(self, X):
+        """Raw margin (log-odds of ``classes_[1]``) per row, shape (n_samples,)."""
+        _check_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._model.decision_function(X)
+
+    def predict_proba(self, X):
+        """(n_samples, 2): probabilities of ``classes_[0]`` and ``classes_[1]``."""
+        _check_fitted(self)
+        X = self._validate_X(X, reset=False)
+        p = self._model.predict_proba(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        """Class labels: ``classes_[1]`` where P(classes_[1]) > 0.5, else ``classes_[0]``."""
+        p = self.predict_proba(X)[:, 1]
+        return self.classes_[(p > 0.5).astype(np.intp)]
+
+    def contributions(self, X):
+        """Exact path-dependent TreeSHAP contributions (Lundberg et al. 2018) to the raw margin:
+        shape (n_samples, n_features + 1), the bias (expected margin) last. Each row sums to
+        ``decision_function(X)`` for that row."""
+        _check_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if getattr(self, "_explainer", None) is None:
+            self._explainer = _core.TreeExplainer(self._model)
+        return self._explainer.contributions(X, self._int_param("n_threads", self.n_threads))
+
+    @property
+    def feature_importances_(self):
+        """Total split gain per feature, normalised to sum to 1 (all zeros for a model without
+        splits)."""
+        _check_fitted(self)
+        gain = np.asarray(self._model.feature_importance("gain"), dtype=np.float64)
+        total = gain.sum()
+        return gain / total if total > 0 else gain
+
+    def feature_importance(self, importance_type="gain"):
+        """Unnormalised importance per feature: "gain" (total split gain) or "split" (count)."""
+        _check_fitted(self)
+        return np.asarray(self._model.feature_importance(importance_type), dtype=np.float64)
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_explainer", None)
+        model = state.pop("_model", None)
+        if model is not None:
+            state["_model_state"] = model.state_dict()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        model_state = state.pop("_model_state", None)
+        self.__dict__.update(state)
+        self._explainer = None
+        if model_state is not None:
+            params = self._make_params(int(model_state["n_features"]), 0, seed=0)
+            self._model = _core.GradientBoostedTrees.from_state_dict(model_state, params)

@@ -1,4 +1,306 @@
 # SPDX-License-Identifier: Apache-2.0
-"""calibrisk.linear (filled in by its issue)."""
+"""Logistic regression with scikit-learn conventions, backed by the C++ Newton solver."""
 
-__all__ = []
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import validate_data
+
+from . import _core
+from ._validation import class_weight_args
+from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+
+__all__ = ["LogisticRegression"]
+
+_MISSING = ("mean", "mean_indicator")
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Binary L2-penalised logistic regression (scikit-learn's objective, a fast Newton solver).
+
+    Minimises ``sum_i w_i * logloss(y_i, p_i) + ||coef||^2 / (2 C)`` with an unpenalised
+    intercept, exactly as ``sklearn.linear_model.LogisticRegression(penalty="l2")`` does, where
+    ``w_i = sample_weight_i * class_weight[y_i]``. The solver is Newton's method with a line
+    search on the exact Hessian (built in parallel, deterministic for any ``n_threads``); it stops
+    when ``max|gradient| / sum(w) <= tol``.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularisation strength, > 0; ``float("inf")`` fits without penalty.
+    class_weight : None, "balanced" or dict {class: weight}, default=None
+        As in scikit-learn; dict keys are the labels as passed to ``fit`` (or 0/1).
+    fit_intercept : bool, default=True
+    max_iter : int, default=100
+        Newton iterations, >= 1. Reaching it emits a ``ConvergenceWarning``.
+    tol : float, default=1e-6
+        Stopping tolerance on ``max|gradient| / sum(w)``, >= 0.
+    missing : {"mean", "mean_indicator"}, default="mean"
+        NaN handling learned at fit time: replace by the (sample-weighted) training mean of the
+        column; ``"mean_indicator"`` also adds a 0/1 indicator feature for every column that had
+        missing values during fit (their coefficients follow the inputs in ``coef_``).
+    standardize : bool, default=True
+        Centre and scale internally for conditioning. The penalty stays on the raw-scale
+        coefficients, so the solution is the same either way; to penalise standardised
+        coefficients, put a ``StandardScaler`` in front.
+    n_threads : int, default=0
+        Threads for fit and predict, 0 = all available (honours ``OMP_NUM_THREADS``).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features_in_ + n_indicators)
+    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray of shape (2,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str (when fitted on a DataFrame with string column names)
+    n_iter_ : ndarray of shape (1,)
+    missing_indicator_features_ : ndarray of int, input columns with an indicator feature
+
+    Notes
+    -----
+    float32 and float64 arrays in C or Fortran order are read in place (no copy); other inputs
+    are converted to float64 once. The GIL is released during fit and predict.
+    """
+
+    def __init__(
+        self,
+        *,
+        C=1.0,
+        class_weight=None,
+        fit_intercept=True,
+        max_iter=100,
+        tol=1e-6,
+        missing="mean",
+        standardize=True,
+        n_threads=0,
+    ):
+        self.C = C
+        self.class_weight = class_weight
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.missing = missing
+        self.standardize = standardize
+        self.n_threads = n_threads
+
+    # -- scikit-learn protocol -------------------------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # binary only: multiclass checks are not run
+        tags.input_tags.allow_nan = True  # NaN means missing and is imputed
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_model")
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def _core_params(self, classes):
+        for name in ("fit_intercept", "standardize"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InvalidParamsError(
+                    f"LogisticRegression: {name} must be a bool, got {getattr(self, name)!r}."
+                )
+        for name in ("max_iter", "n_threads"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+                raise InvalidParamsError(f"LogisticRegression: {name} must be an int, got {v!r}.")
+        for name in ("C", "tol"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Real) or isinstance(v, bool):
+                raise InvalidParamsError(f"LogisticRegression: {name} must be a number, got {v!r}.")
+        if self.missing not in _MISSING:
+            raise InvalidParamsError(
+                f"LogisticRegression: missing must be one of {_MISSING}, got {self.missing!r}."
+            )
+        cw = self.class_weight
+        if isinstance(cw, dict):
+            # Keys may be the original labels; map them onto 0 (classes_[0]) and 1 (classes_[1]).
+            mapped = {}
+            for key, val in cw.items():
+                if key in (0, 1) and key not in classes:
+                    idx = int(key)
+                else:
+                    hits = np.flatnonzero(classes == key)
+                    if hits.size == 0:
+                        raise InvalidParamsError(
+                            f"LogisticRegression: class_weight has key {key!r}, which is not one "
+                            f"of the classes {classes.tolist()}; use the labels as keys."
+                        )
+                    idx = int(hits[0])
+                mapped[idx] = val
+            cw = mapped
+        kind, w0, w1 = class_weight_args(cw)
+        return dict(
+            C=float(self.C),
+            fit_intercept=bool(self.fit_intercept),
+            max_iter=int(self.max_iter),
+            tol=float(self.tol),
+            class_weight_kind=kind,
+            w0=w0,
+            w1=w1,
+            missing=self.missing,
+            standardize=bool(self.standardize),
+            n_threads=int(self.n_threads),
+        )
+
+    def fit(self, X, y, sample_weight=None):
+        """Fits on X (n_samples, n_features) and two-class labels y; returns self."""
+        try:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=False,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite=False,  # NaN = missing; ±inf is named by the C++ validation
+            )
+            check_classification_targets(y)
+        except InvalidInputError:
+            raise
+        except ValueError as e:
+            raise InvalidInputError(f"LogisticRegression.fit: {e}") from e
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type not in ("binary", "unknown"):
+            n_classes = np.unique(y).size
+            if n_classes > 2:
+                raise InvalidInputError(
+                    "Only binary classification is supported. The type of the target is "
+                    f"{y_type}: y has {n_classes} classes; LogisticRegression is binary-only "
+                    "(encode the positive class against the rest)."
+                )
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise InvalidInputError(
+                f"LogisticRegression.fit: y contains only one class ({classes[0]!r}); "
+                "both classes are needed to train."
+            )
+        y01 = (y == classes[1]).astype(np.float64)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        model = _core.LogisticRegressionModel(**self._core_params(classes))
+        model.fit(X, y01, sample_weight)
+
+        self._model = model
+        self.classes_ = classes
+        self.coef_ = np.asarray(model.coef, dtype=np.float64).reshape(1, -1)
+        self.intercept_ = np.array([model.intercept], dtype=np.float64)
+        self.n_iter_ = np.array([model.n_iter], dtype=np.int32)
+        self.missing_indicator_features_ = np.asarray(
+            model.get_state()["indicator_features"], dtype=np.intp
+        )
+        for note in model.notes:
+            if note.startswith("did not converge") or "separable" in note:
+                warnings.warn(f"LogisticRegression: {note}", ConvergenceWarning, stacklevel=2)
+            else:
+                warnings.warn(f"LogisticRegression: {note}", UserWarning, stacklevel=2)
+        return self
+
+    # -- prediction ------------------------------------------------------------------------------
+
+    def _check_X(self, X):
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                "This LogisticRegression instance is not fitted yet; call 'fit' with appropriate "
+                "arguments before using this estimator."
+            )
+        try:
+            return validate_data(
+                self,
+                X,
+                reset=False,
+                accept_sparse=False,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite=False,
+                ensure_min_samples=0,
+            )
+        except InvalidInputError:
+            raise
+        except ValueError as e:
+            raise InvalidInputError(f"LogisticRegression: {e}") from e
+
+    def decision_function(self, X):
+        """Log odds of ``classes_[1]`` per row, shape (n_samples,)."""
+        X = self._check_X(X)
+        return self._model.decision_function(X)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
+        X = self._check_X(X)
+        p = self._model.predict_proba(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict_log_proba(self, X):
+        """Log of predict_proba."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """``classes_[1]`` where the log odds are > 0, else ``classes_[0]``."""
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(np.intp)]
+
+    # -- statistics ------------------------------------------------------------------------------
+
+    @property
+    def converged_(self):
+        """Whether the last fit met ``tol`` within ``max_iter``."""
+        self._check_fitted()
+        return bool(self._model.converged)
+
+    @property
+    def objective_(self):
+        """Value of the objective reached by the last fit."""
+        self._check_fitted()
+        return float(self._model.objective)
+
+    def _check_fitted(self):
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError("This LogisticRegression instance is not fitted yet; call 'fit' first.")
+
+    def summary(self, confidence=0.95, as_frame=None):
+        """Wald coefficient table: estimate, standard error, z, p-value, confidence interval and
+        odds ratio with its interval, intercept first.
+
+        Exact (asymptotically) when ``C=inf``; with a finite C the intervals use the penalised
+        Hessian and are approximate (the returned table's ``attrs["approximate"]`` / key says so).
+        Returns a pandas DataFrame when pandas is installed (``as_frame=None``/True), else a dict.
+        """
+        self._check_fitted()
+        if not (isinstance(confidence, numbers.Real) and 0.0 < confidence < 1.0):
+            raise InvalidInputError(
+                f"LogisticRegression.summary: confidence must be in (0, 1), got {confidence!r}."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        names = [] if names is None else [str(n) for n in names]
+        table = self._model.coefficient_table(float(confidence), names)
+        approximate = table.pop("approximate")
+        conf = table.pop("confidence")
+        if as_frame is False:
+            table["approximate"] = approximate
+            table["confidence"] = conf
+            return table
+        try:
+            import pandas as pd
+        except ImportError:
+            if as_frame:
+                raise
+            table["approximate"] = approximate
+            table["confidence"] = conf
+            return table
+        df = pd.DataFrame(table).set_index("term")
+        df.attrs["approximate"] = approximate
+        df.attrs["confidence"] = conf
+        return df
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def get_state(self):
+        """The complete prediction-time state of the C++ model, as a dict of plain values."""
+        self._check_fitted()
+        return self._model.get_state()

@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -131,6 +132,7 @@ class IsotonicCalibrator {
     detail::pav_inplace(p.y, p.w);
     for (double& v : p.y) v = std::min(std::max(v, params_.y_min), params_.y_max);
     state_ = compact(std::move(p.x), std::move(p.y));
+    build_guide();
     fitted_ = true;
     return *this;
   }
@@ -198,6 +200,7 @@ class IsotonicCalibrator {
     }
     IsotonicCalibrator c(std::move(p));
     c.state_ = std::move(s);
+    c.build_guide();
     c.fitted_ = true;
     return c;
   }
@@ -231,14 +234,55 @@ class IsotonicCalibrator {
     const std::size_t k = x.size();
     if (k == 1) return y[0];
     t = std::min(std::max(t, x.front()), x.back());
-    std::size_t idx = static_cast<std::size_t>(std::lower_bound(x.begin(), x.end(), t) - x.begin());
+    std::size_t idx = lower_bound(t);
     idx = std::min(std::max<std::size_t>(idx, 1), k - 1);
     const double slope = (y[idx] - y[idx - 1]) / (x[idx] - x[idx - 1]);
     return slope * (t - x[idx - 1]) + y[idx - 1];
   }
 
+  // A guide table over a uniform grid of the knot range narrows the search for the first knot
+  // >= t to the knots of one grid cell; the result is then corrected by stepping, so it is
+  // exactly std::lower_bound's whatever the floating-point rounding of the cell index.
+  void build_guide() {
+    const std::vector<double>& x = state_.x;
+    guide_.clear();
+    if (x.size() < 2) return;
+    const std::size_t cells = std::min<std::size_t>(2 * x.size(), std::size_t{1} << 20);
+    guide_lo_ = x.front();
+    const double span = x.back() - x.front();
+    guide_scale_ = static_cast<double>(cells) / span;
+    if (!std::isfinite(guide_scale_)) {  // span underflows: plain binary search
+      guide_.clear();
+      return;
+    }
+    guide_.resize(cells + 1);
+    std::size_t k = 0;
+    for (std::size_t c = 0; c <= cells; ++c) {
+      const double edge = guide_lo_ + static_cast<double>(c) / guide_scale_;
+      while (k < x.size() && x[k] < edge) ++k;
+      guide_[c] = static_cast<std::uint32_t>(k);
+    }
+  }
+  std::size_t lower_bound(double t) const noexcept {
+    const std::vector<double>& x = state_.x;
+    if (guide_.empty()) {
+      return static_cast<std::size_t>(std::lower_bound(x.begin(), x.end(), t) - x.begin());
+    }
+    const double f = (t - guide_lo_) * guide_scale_;
+    const std::size_t cells = guide_.size() - 1;
+    const std::size_t c = f <= 0.0 ? 0 : std::min(cells - 1, static_cast<std::size_t>(f));
+    std::size_t idx = static_cast<std::size_t>(
+        std::lower_bound(x.begin() + guide_[c], x.begin() + guide_[c + 1], t) - x.begin());
+    while (idx > 0 && x[idx - 1] >= t) --idx;
+    while (idx < x.size() && x[idx] < t) ++idx;
+    return idx;
+  }
+
   IsotonicParams params_;
   IsotonicState state_;
+  std::vector<std::uint32_t> guide_;
+  double guide_lo_ = 0.0;
+  double guide_scale_ = 0.0;
   bool fitted_ = false;
 };
 

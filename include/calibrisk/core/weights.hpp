@@ -17,7 +17,8 @@ namespace calibrisk {
 ///
 /// - `none()`: every row keeps its sample weight.
 /// - `balanced()`: class c gets n / (2 * n_c), as scikit-learn's `class_weight="balanced"`, where
-///   n and n_c count rows (not weights), so with sample weights the result matches scikit-learn.
+///   n and n_c are sample-weight totals (row counts without sample weights), as scikit-learn >= 1.8
+///   computes them (`compute_class_weight(..., sample_weight=...)`).
 /// - `explicit_weights(w0, w1)`: class 0 rows are multiplied by w0, class 1 rows by w1.
 struct ClassWeight {
   enum class Kind { kNone, kBalanced, kExplicit };
@@ -43,9 +44,13 @@ struct ClassWeight {
 
   /// The multipliers (for class 0, class 1) given the number of rows of each class.
   std::pair<double, double> resolve(Index n0, Index n1) const noexcept {
+    return resolve_weighted(static_cast<double>(n0), static_cast<double>(n1));
+  }
+  /// The multipliers given the total sample weight (or row count) of each class.
+  std::pair<double, double> resolve_weighted(double n0, double n1) const noexcept {
     switch (kind) {
       case Kind::kBalanced: {
-        const double n = static_cast<double>(n0 + n1);
+        const double n = n0 + n1;
         return {n0 > 0 ? n / (2.0 * n0) : 1.0, n1 > 0 ? n / (2.0 * n1) : 1.0};
       }
       case Kind::kExplicit:
@@ -66,9 +71,12 @@ inline Eigen::VectorXd effective_weights(VectorView<const double> y,
                                          VectorView<const double> sample_weight,
                                          const ClassWeight& class_weight) {
   const Index n = y.size();
-  Index n1 = 0;
-  for (Index i = 0; i < n; ++i) n1 += (y[i] == 1.0);
-  const auto [m0, m1] = class_weight.resolve(n - n1, n1);
+  double s0 = 0.0, s1 = 0.0;  // per-class sample-weight totals (row counts when unweighted)
+  for (Index i = 0; i < n; ++i) {
+    const double sw = sample_weight.empty() ? 1.0 : sample_weight[i];
+    (y[i] == 1.0 ? s1 : s0) += sw;
+  }
+  const auto [m0, m1] = class_weight.resolve_weighted(s0, s1);
   Eigen::VectorXd w(n);
   for (Index i = 0; i < n; ++i) {
     const double sw = sample_weight.empty() ? 1.0 : sample_weight[i];

@@ -52,16 +52,16 @@ enum class MissingStrategy {
 
 /// Hyper-parameters of LogisticRegression (names as in scikit-learn).
 struct LogisticRegressionParams {
-  double C = 1.0;              ///< Inverse L2 strength, > 0 (not NaN); +inf = no penalty.
-  bool fit_intercept = true;   ///< Fit an unpenalised intercept.
-  int max_iter = 100;          ///< Newton iterations, >= 1.
-  double tol = 1e-6;           ///< Stop when max |gradient| / sum(w) <= tol; finite, >= 0.
-  ClassWeight class_weight;    ///< none / balanced / explicit {w0, w1}, folded into the weights.
+  double C = 1.0;             ///< Inverse L2 strength, > 0 (not NaN); +inf = no penalty.
+  bool fit_intercept = true;  ///< Fit an unpenalised intercept.
+  int max_iter = 100;         ///< Newton iterations, >= 1.
+  double tol = 1e-6;          ///< Stop when max |gradient| / sum(w) <= tol; finite, >= 0.
+  ClassWeight class_weight;   ///< none / balanced / explicit {w0, w1}, folded into the weights.
   MissingStrategy missing = MissingStrategy::kMean;  ///< NaN handling learned at fit time.
   /// Centre (when fit_intercept) and scale the columns internally to condition the Newton system.
   /// The objective, and hence the solution, is the same either way (penalty on raw coefficients).
   bool standardize = true;
-  int n_threads = 0;           ///< 0 = all threads OpenMP allows (honours OMP_NUM_THREADS), >= 0.
+  int n_threads = 0;  ///< 0 = all threads OpenMP allows (honours OMP_NUM_THREADS), >= 0.
 
   /// Throws InvalidParams naming the field, the value and the accepted range.
   void validate() const;
@@ -74,11 +74,12 @@ struct LogisticRegressionParams {
 ///                 + sum_k coef[n_features + k] * isnan(x[indicator_features[k]])
 /// and P(y = 1) = 1 / (1 + exp(-z)).
 struct LogisticRegressionState {
-  Index n_features = 0;                  ///< Input columns, >= 1.
-  std::vector<double> coef;              ///< n_features + indicator_features.size() raw-scale coefficients.
-  double intercept = 0.0;                ///< Raw-scale intercept (0 when fit without intercept).
-  std::vector<double> impute_values;     ///< n_features finite values replacing NaN.
-  std::vector<Index> indicator_features; ///< Columns with a missing indicator, strictly increasing.
+  Index n_features = 0;      ///< Input columns, >= 1.
+  std::vector<double> coef;  ///< n_features + indicator_features.size() raw-scale coefficients.
+  double intercept = 0.0;    ///< Raw-scale intercept (0 when fit without intercept).
+  std::vector<double> impute_values;  ///< n_features finite values replacing NaN.
+  std::vector<Index>
+      indicator_features;  ///< Columns with a missing indicator, strictly increasing.
   /// Centre and scale used while fitting, one per coefficient (informational: prediction uses the
   /// raw-scale coef; kept for reports). Either empty or coef.size() values, scale >= 0.
   std::vector<double> feature_mean;
@@ -87,20 +88,20 @@ struct LogisticRegressionState {
   /// when unavailable. `intercept_std_error` is NaN when unavailable or without an intercept.
   std::vector<double> coef_std_error;
   double intercept_std_error = std::numeric_limits<double>::quiet_NaN();
-  bool penalized = true;                 ///< Whether the fit used a finite C (statistics approximate).
-  bool has_intercept = true;             ///< Whether the intercept was fitted.
+  bool penalized = true;      ///< Whether the fit used a finite C (statistics approximate).
+  bool has_intercept = true;  ///< Whether the intercept was fitted.
 };
 
 /// One line of a coefficient table.
 struct CoefficientRow {
-  std::string term;       ///< "(intercept)", the feature name, or "missing(<name>)".
-  double estimate = 0.0;  ///< Raw-scale coefficient (log odds ratio per unit).
-  double std_error = 0.0; ///< Wald standard error sqrt([H^-1]_jj).
-  double z = 0.0;         ///< estimate / std_error.
-  double p_value = 0.0;   ///< Two-sided, standard normal reference.
-  double ci_lower = 0.0;  ///< estimate -/+ z_{(1+confidence)/2} * std_error.
+  std::string term;        ///< "(intercept)", the feature name, or "missing(<name>)".
+  double estimate = 0.0;   ///< Raw-scale coefficient (log odds ratio per unit).
+  double std_error = 0.0;  ///< Wald standard error sqrt([H^-1]_jj).
+  double z = 0.0;          ///< estimate / std_error.
+  double p_value = 0.0;    ///< Two-sided, standard normal reference.
+  double ci_lower = 0.0;   ///< estimate -/+ z_{(1+confidence)/2} * std_error.
   double ci_upper = 0.0;
-  double odds_ratio = 0.0;     ///< exp(estimate).
+  double odds_ratio = 0.0;        ///< exp(estimate).
   double odds_ratio_lower = 0.0;  ///< exp(ci_lower).
   double odds_ratio_upper = 0.0;  ///< exp(ci_upper).
 };
@@ -180,8 +181,7 @@ class LogisticRegression {
   const LogisticRegressionState& state() const;
   /// Rebuilds a fitted model from a state, validating every field (throws InvalidInput naming it).
   /// The rebuilt model predicts bit-identically to the one the state came from.
-  static LogisticRegression from_state(LogisticRegressionState s,
-                                       LogisticRegressionParams p = {});
+  static LogisticRegression from_state(LogisticRegressionState s, LogisticRegressionParams p = {});
 
   /// Numerically stable logistic function.
   static double sigmoid(double z) noexcept {

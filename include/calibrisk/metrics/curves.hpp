@@ -26,6 +26,11 @@ inline ThresholdCounts threshold_counts(const SortedScores& s) {
   const double* sc = s.score().data();
   const std::uint8_t* y = s.label().data();
   const Index n = s.size();
+  Index blocks = 0;
+  for (Index i = 0; i < n; ++i) blocks += (i + 1 == n || sc[i + 1] != sc[i]);
+  c.thresholds.reserve(blocks);
+  c.tps.reserve(blocks);
+  c.fps.reserve(blocks);
   s.visit_weights(nullptr, [&](auto w) {
     double tp = 0.0, fp = 0.0, bp = 0.0, bn = 0.0;
     for (Index i = 0; i < n; ++i) {
@@ -118,6 +123,50 @@ inline PrCurve precision_recall_curve(const SortedScores& s, bool drop_intermedi
     throw InvalidInput(
         "precision_recall_curve: y contains no positive (class 1) with positive weight; recall is "
         "undefined without positives.");
+  }
+  if (!drop_intermediate) {
+    // Fast path (no intermediate arrays): count the thresholds, then fill the outputs from the
+    // back, since they run in increasing threshold order.
+    const double* sc = s.score().data();
+    const std::uint8_t* y = s.label().data();
+    const Index n = s.size();
+    PrCurve r;
+    s.visit_weights(nullptr, [&](auto w) {
+      std::size_t m = 0;
+      double bw = 0.0;
+      for (Index i = 0; i < n; ++i) {
+        bw += w(i);
+        if (i + 1 == n || sc[i + 1] != sc[i]) {
+          m += bw > 0.0;
+          bw = 0.0;
+        }
+      }
+      r.precision.resize(m + 1);
+      r.recall.resize(m + 1);
+      r.thresholds.resize(m);
+      double tp = 0.0, fp = 0.0, bp = 0.0, bn = 0.0;
+      std::size_t j = m;
+      for (Index i = 0; i < n; ++i) {
+        const double wi = w(i);
+        if (y[i]) bp += wi; else bn += wi;
+        if (i + 1 == n || sc[i + 1] != sc[i]) {
+          if (bp + bn > 0.0) {
+            tp += bp;
+            fp += bn;
+            --j;
+            const double ps = tp + fp;
+            r.precision[j] = ps != 0.0 ? tp / ps : 0.0;
+            r.recall[j] = tp;  // divided by the final tp below (recall ends exactly at 1)
+            r.thresholds[j] = sc[i];
+          }
+          bp = bn = 0.0;
+        }
+      }
+      for (std::size_t k = 0; k < m; ++k) r.recall[k] /= tp;
+      r.precision[m] = 1.0;
+      r.recall[m] = 0.0;
+    });
+    return r;
   }
   ThresholdCounts c = threshold_counts(s);
   const std::size_t m = c.tps.size();

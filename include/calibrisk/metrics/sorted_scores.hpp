@@ -82,7 +82,7 @@ inline void radix_sort_key_rows(std::vector<KeyRow>& a, std::vector<KeyRow>& tmp
     }
     std::swap(src, dst);
   }
-  if (src != a.data()) std::memcpy(a.data(), src, n * sizeof(KeyRow));
+  if (src != a.data()) a.swap(tmp);  // an odd number of passes left the result in tmp
 }
 
 /// Weight accessors used by the kernels: the base sample weight times an optional per-position
@@ -161,7 +161,7 @@ inline void check_weights(VectorView<const double> w, Index n, const std::string
 /// Throws InvalidInput (naming `where`, the offending index and value) on mismatched lengths, an
 /// empty input, labels other than 0/1, NaN or infinite scores, negative/non-finite/all-zero weights.
 /// Complexity: O(n) time with an LSD radix sort on the bit pattern of the doubles (falls back to
-/// `std::stable_sort` above 2^32 rows), about 12n + 8n bytes of scratch. Construction is
+/// at most 2^31 - 1 rows), about 24n bytes of scratch during the sort. Construction is
 /// single-threaded; a constructed object is immutable and safe to share between threads.
 class SortedScores {
  public:
@@ -227,40 +227,49 @@ class SortedScores {
   }
 
  private:
+  static constexpr std::uint32_t kLabelBit = 0x80000000u;
+  static constexpr std::uint32_t kMaxRows = 0x7FFFFFFFu;
+
   void build(VectorView<const double> y, VectorView<const double> s, VectorView<const double> w) {
     const Index n = y.size();
+    if (n > static_cast<Index>(kMaxRows)) {
+      throw InvalidInput("SortedScores: " + std::to_string(n) + " rows exceed the supported " +
+                         std::to_string(kMaxRows) + "; split the data.");
+    }
     score_.resize(n);
     label_.resize(n);
     order_.resize(n);
     if (!w.empty()) weight_.resize(n);
-    if (n <= static_cast<Index>(std::numeric_limits<std::uint32_t>::max())) {
+    // The row index takes 31 bits and the label rides in the top bit, so the labels come out of
+    // the sort in sorted order without a random-access gather over y.
+    double w0 = 0.0, w1 = 0.0;
+    Index n1 = 0;
+    {
       std::vector<detail::KeyRow> a(n), tmp;
       for (Index i = 0; i < n; ++i) {
         a[i].key = detail::descending_key(s[i] + 0.0);  // + 0.0 turns -0.0 into +0.0
-        a[i].row = static_cast<std::uint32_t>(i);
+        a[i].row = static_cast<std::uint32_t>(i) | (y[i] == 1.0 ? kLabelBit : 0u);
       }
       detail::radix_sort_key_rows(a, tmp);
-      tmp.clear();
-      tmp.shrink_to_fit();
+      tmp = std::vector<detail::KeyRow>();
       for (Index k = 0; k < n; ++k) {
         const std::uint32_t r = a[k].row;
-        order_[k] = r;
+        const bool pos = (r & kLabelBit) != 0;
+        order_[k] = r & ~kLabelBit;
         score_[k] = detail::from_descending_key(a[k].key);
+        label_[k] = pos ? 1 : 0;
+        n1 += pos;
       }
-    } else {
-      // Beyond 2^32 rows the 32-bit row index does not fit; order_ would overflow as well.
-      throw InvalidInput("SortedScores: more than 2^32 - 1 rows are not supported; split the data.");
     }
-    double w0 = 0.0, w1 = 0.0;
-    Index n1 = 0;
-    for (Index k = 0; k < n; ++k) {
-      const Index r = order_[k];
-      const bool pos = y[r] == 1.0;
-      label_[k] = pos ? 1 : 0;
-      n1 += pos;
-      const double wk = w.empty() ? 1.0 : w[r];
-      if (!w.empty()) weight_[k] = wk;
-      (pos ? w1 : w0) += wk;
+    if (w.empty()) {
+      w1 = static_cast<double>(n1);
+      w0 = static_cast<double>(n - n1);
+    } else {
+      for (Index k = 0; k < n; ++k) {
+        const double wk = w[order_[k]];
+        weight_[k] = wk;
+        (label_[k] ? w1 : w0) += wk;
+      }
     }
     w0_ = w0;
     w1_ = w1;

@@ -66,11 +66,15 @@ TEST_CASE("vector view: std::vector, Eigen and strided sources") {
 TEST_CASE("weights: balanced class weights are n / (2 n_c), as scikit-learn") {
   std::vector<double> y = {0, 0, 0, 1};
   std::vector<double> sw = {1, 2, 1, 3};
-  // n = 4, n0 = 3, n1 = 1: w0 = 4/6, w1 = 4/2 (row counts, not weight sums).
+  // Weighted totals as scikit-learn >= 1.8: n = 7, n0 = 4, n1 = 3: w0 = 7/8, w1 = 7/6.
   auto w = effective_weights(y, sw, ClassWeight::balanced());
-  CHECK(w[0] == doctest::Approx(4.0 / 6.0).epsilon(1e-15));
-  CHECK(w[1] == doctest::Approx(2 * 4.0 / 6.0).epsilon(1e-15));
-  CHECK(w[3] == doctest::Approx(3 * 2.0).epsilon(1e-15));
+  CHECK(w[0] == doctest::Approx(7.0 / 8.0).epsilon(1e-15));
+  CHECK(w[1] == doctest::Approx(2 * 7.0 / 8.0).epsilon(1e-15));
+  CHECK(w[3] == doctest::Approx(3 * 7.0 / 6.0).epsilon(1e-15));
+  // Without sample weights they are row counts: n = 4, n0 = 3, n1 = 1.
+  auto u = effective_weights(y, {}, ClassWeight::balanced());
+  CHECK(u[0] == doctest::Approx(4.0 / 6.0).epsilon(1e-15));
+  CHECK(u[3] == doctest::Approx(2.0).epsilon(1e-15));
   auto e = effective_weights(y, {}, ClassWeight::explicit_weights(0.5, 4.0));
   CHECK(e[0] == 0.5);
   CHECK(e[3] == 4.0);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests of LogisticRegression: closed forms, optimality, weights, dtypes, threads, NaN, state, errors.
-#include <calibrisk/linear/logistic.hpp>
+// Tests of LogisticRegression: closed forms, optimality, weights, dtypes, threads, NaN, state,
+// errors.
 #include <doctest/doctest.h>
+#include <calibrisk/linear/logistic.hpp>
 
 #include <Eigen/Dense>
 
@@ -63,8 +64,14 @@ LogisticRegressionParams tight(double C = 1.0) {
 TEST_CASE("logistic: one binary feature, C = inf, gives the empirical log odds (closed form)") {
   // Group x=0: 3 of 10 positive; group x=1: 8 of 10 positive.
   std::vector<double> X, y;
-  for (int i = 0; i < 10; ++i) { X.push_back(0); y.push_back(i < 3); }
-  for (int i = 0; i < 10; ++i) { X.push_back(1); y.push_back(i < 8); }
+  for (int i = 0; i < 10; ++i) {
+    X.push_back(0);
+    y.push_back(i < 3);
+  }
+  for (int i = 0; i < 10; ++i) {
+    X.push_back(1);
+    y.push_back(i < 8);
+  }
   for (bool standardize : {true, false}) {
     auto p = tight(std::numeric_limits<double>::infinity());
     p.standardize = standardize;
@@ -86,7 +93,8 @@ TEST_CASE("logistic: one binary feature, C = inf, gives the empirical log odds (
     const double zq = 1.959963984540054;  // standard normal 0.975 quantile
     CHECK(t.rows[1].ci_upper - t.rows[1].estimate ==
           doctest::Approx(zq * t.rows[1].std_error).epsilon(1e-12));
-    CHECK(t.rows[1].odds_ratio_lower == doctest::Approx(std::exp(t.rows[1].ci_lower)).epsilon(1e-12));
+    CHECK(t.rows[1].odds_ratio_lower ==
+          doctest::Approx(std::exp(t.rows[1].ci_lower)).epsilon(1e-12));
     CHECK(t.rows[1].p_value == doctest::Approx(std::erfc(std::abs(t.rows[1].z) / std::sqrt(2.0))));
   }
 }
@@ -99,7 +107,8 @@ TEST_CASE("logistic: a constant feature gets coefficient 0 and the intercept the
   CHECK(m.coef()[0] == 0.0);
   CHECK(m.intercept() == doctest::Approx(logit(0.4)).epsilon(1e-10));
   bool noted = false;
-  for (const auto& n : m.fit_info().notes) noted |= n.find("feature 0 is constant") != std::string::npos;
+  for (const auto& n : m.fit_info().notes)
+    noted |= n.find("feature 0 is constant") != std::string::npos;
   CHECK(noted);
 }
 
@@ -173,11 +182,12 @@ TEST_CASE("logistic: integer sample weights are equivalent to duplicating rows")
     }
   }
   for (auto miss : {MissingStrategy::kMean, MissingStrategy::kMeanWithIndicator}) {
-    for (bool balanced : {false, true}) {
+    for (int cw = 0; cw < 3; ++cw) {
       auto p = tight(0.5);
       p.missing = miss;
-      // Balanced weights count rows, so they differ between the two encodings; use explicit ones.
-      if (balanced) p.class_weight = ClassWeight::explicit_weights(0.7, 1.9);
+      // Balanced weights use sample-weight totals (scikit-learn >= 1.8), so they are invariant too.
+      if (cw == 1) p.class_weight = ClassWeight::explicit_weights(0.7, 1.9);
+      if (cw == 2) p.class_weight = ClassWeight::balanced();
       LogisticRegression a(p), b(p);
       a.fit(Dataset(d.view(), d.y, w));
       b.fit(Dataset(MatrixView<const double>::row_major(Xdup.data(), Index(ydup.size()), 5), ydup));
@@ -261,7 +271,10 @@ TEST_CASE("logistic: NaN is mean-imputed, optionally with indicators, at fit and
   std::vector<double> mean(4, 0.0), sw(4, 0.0);
   for (Index i = 0; i < d.n; ++i)
     for (Index j = 0; j < 4; ++j)
-      if (!std::isnan(d.X[i * 4 + j])) { mean[j] += w[i] * d.X[i * 4 + j]; sw[j] += w[i]; }
+      if (!std::isnan(d.X[i * 4 + j])) {
+        mean[j] += w[i] * d.X[i * 4 + j];
+        sw[j] += w[i];
+      }
   for (Index j = 0; j < 4; ++j) mean[j] /= sw[j];
   std::vector<double> imputed = d.X, augmented;
   for (Index i = 0; i < d.n; ++i) {
@@ -295,14 +308,16 @@ TEST_CASE("logistic: NaN is mean-imputed, optionally with indicators, at fit and
     CHECK(a.state().indicator_features == std::vector<Index>{0, 1, 2, 3});
     for (Index j = 0; j < 8; ++j) CHECK(a.coef()[j] == doctest::Approx(b.coef()[j]).epsilon(1e-8));
     Eigen::VectorXd pa = a.predict_proba(d.view());
-    Eigen::VectorXd pb = b.predict_proba(MatrixView<const double>::row_major(augmented.data(), d.n, 8));
+    Eigen::VectorXd pb =
+        b.predict_proba(MatrixView<const double>::row_major(augmented.data(), d.n, 8));
     CHECK((pa - pb).cwiseAbs().maxCoeff() < 1e-10);
     auto t = a.coefficient_table(0.9, {"a", "b", "c", "d"});
     CHECK(t.rows.back().term == "missing(d)");
   }
   SUBCASE("a column without NaN gets no indicator; NaN there at predict time is imputed") {
     std::vector<double> X2 = imputed;
-    for (Index i = 0; i < d.n; ++i) X2[i * 4 + 1] = std::isnan(d.X[i * 4 + 1]) ? NAN : d.X[i * 4 + 1];
+    for (Index i = 0; i < d.n; ++i)
+      X2[i * 4 + 1] = std::isnan(d.X[i * 4 + 1]) ? NAN : d.X[i * 4 + 1];
     auto p = tight();
     p.missing = MissingStrategy::kMeanWithIndicator;
     LogisticRegression a(p);
@@ -341,23 +356,68 @@ TEST_CASE("logistic: state round trip predicts bit-identically; bad states are n
     CHECK_THROWS_WITH_AS(LogisticRegression::from_state(std::move(s)), doctest::Contains(fragment),
                          InvalidInput);
   };
-  { auto s = s0; s.n_features = 0; expect_bad(s, "n_features must be >= 1"); }
-  { auto s = s0; s.coef.pop_back(); expect_bad(s, "coef has"); }
-  { auto s = s0; s.coef[1] = NAN; expect_bad(s, "coef[1] is not finite"); }
-  { auto s = s0; s.intercept = INFINITY; expect_bad(s, "intercept is not finite"); }
-  { auto s = s0; s.impute_values.resize(2); expect_bad(s, "impute_values has 2 values"); }
-  { auto s = s0; s.impute_values[0] = NAN; expect_bad(s, "impute_values[0]"); }
-  { auto s = s0; s.indicator_features[0] = 9; expect_bad(s, "indicator_features[0] is 9"); }
-  { auto s = s0; std::swap(s.indicator_features[0], s.indicator_features[1]); expect_bad(s, "strictly increasing"); }
-  { auto s = s0; s.feature_scale[0] = -1; expect_bad(s, "feature_scale[0]"); }
-  { auto s = s0; s.coef_std_error.resize(1); expect_bad(s, "coef_std_error"); }
-  { auto s = s0; s.has_intercept = false; expect_bad(s, "must be 0 when has_intercept"); }
+  {
+    auto s = s0;
+    s.n_features = 0;
+    expect_bad(s, "n_features must be >= 1");
+  }
+  {
+    auto s = s0;
+    s.coef.pop_back();
+    expect_bad(s, "coef has");
+  }
+  {
+    auto s = s0;
+    s.coef[1] = NAN;
+    expect_bad(s, "coef[1] is not finite");
+  }
+  {
+    auto s = s0;
+    s.intercept = INFINITY;
+    expect_bad(s, "intercept is not finite");
+  }
+  {
+    auto s = s0;
+    s.impute_values.resize(2);
+    expect_bad(s, "impute_values has 2 values");
+  }
+  {
+    auto s = s0;
+    s.impute_values[0] = NAN;
+    expect_bad(s, "impute_values[0]");
+  }
+  {
+    auto s = s0;
+    s.indicator_features[0] = 9;
+    expect_bad(s, "indicator_features[0] is 9");
+  }
+  {
+    auto s = s0;
+    std::swap(s.indicator_features[0], s.indicator_features[1]);
+    expect_bad(s, "strictly increasing");
+  }
+  {
+    auto s = s0;
+    s.feature_scale[0] = -1;
+    expect_bad(s, "feature_scale[0]");
+  }
+  {
+    auto s = s0;
+    s.coef_std_error.resize(1);
+    expect_bad(s, "coef_std_error");
+  }
+  {
+    auto s = s0;
+    s.has_intercept = false;
+    expect_bad(s, "must be 0 when has_intercept");
+  }
   {
     auto s = s0;
     s.coef_std_error.clear();
     auto r2 = LogisticRegression::from_state(s);
     CHECK(r2.predict_proba(d.view()) == a);
-    CHECK_THROWS_WITH_AS(r2.coefficient_table(), doctest::Contains("no standard errors"), InvalidInput);
+    CHECK_THROWS_WITH_AS(r2.coefficient_table(), doctest::Contains("no standard errors"),
+                         InvalidInput);
   }
 }
 
@@ -380,42 +440,52 @@ TEST_CASE("logistic: every bad parameter and input is rejected with a named erro
   SUBCASE("params") {
     LogisticRegressionParams p;
     p.C = 0;
-    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("LogisticRegressionParams.C must be > 0"), InvalidParams);
+    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("LogisticRegressionParams.C must be > 0"),
+                         InvalidParams);
     p.C = NAN;
     CHECK_THROWS_AS(fit_with(p), InvalidParams);
     p = {};
     p.max_iter = 0;
-    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("max_iter must be >= 1, got 0"), InvalidParams);
+    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("max_iter must be >= 1, got 0"),
+                         InvalidParams);
     p = {};
     p.tol = -1;
-    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("tol must be finite and >= 0"), InvalidParams);
+    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("tol must be finite and >= 0"),
+                         InvalidParams);
     p = {};
     p.n_threads = -2;
     CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("n_threads must be >= 0"), InvalidParams);
     p = {};
     p.class_weight = ClassWeight::explicit_weights(-1, 1);
-    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("class weights must be finite and > 0"), InvalidParams);
+    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("class weights must be finite and > 0"),
+                         InvalidParams);
     p = {};
     p.missing = static_cast<MissingStrategy>(7);
-    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("missing is not a MissingStrategy"), InvalidParams);
+    CHECK_THROWS_WITH_AS(fit_with(p), doctest::Contains("missing is not a MissingStrategy"),
+                         InvalidParams);
   }
   SUBCASE("data") {
     LogisticRegression m;
     std::vector<double> y2 = {0, 1};
-    CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y2)), doctest::Contains("LogisticRegression::fit: X has 3 rows but y has 2"), InvalidInput);
+    CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y2)),
+                         doctest::Contains("LogisticRegression::fit: X has 3 rows but y has 2"),
+                         InvalidInput);
     std::vector<double> y3 = {0, 0.5, 1};
     CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y3)), doctest::Contains("y[1] is 0.5"), InvalidInput);
     std::vector<double> y1 = {0, 0, 0};
     CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y1)), doctest::Contains("only class 0"), InvalidInput);
     std::vector<double> wn = {1, -1, 1}, wnan = {1, NAN, 1}, wz = {0, 0, 0};
-    CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y, wn)), doctest::Contains("sample_weight[1] is -1"), InvalidInput);
+    CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y, wn)), doctest::Contains("sample_weight[1] is -1"),
+                         InvalidInput);
     CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y, wnan)), doctest::Contains("finite"), InvalidInput);
-    CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y, wz)), doctest::Contains("all sample weights are zero"), InvalidInput);
+    CHECK_THROWS_WITH_AS(m.fit(Dataset(X, y, wz)), doctest::Contains("all sample weights are zero"),
+                         InvalidInput);
     std::vector<double> xi = x;
     xi[5] = INFINITY;
     CHECK_THROWS_WITH_AS(m.fit(Dataset(MatrixView<const double>::row_major(xi.data(), 3, 2), y)),
                          doctest::Contains("X[2, 1] is +inf"), InvalidInput);
-    CHECK_THROWS_WITH_AS(m.fit(Dataset(MatrixView<const double>::row_major(x.data(), 0, 2), VectorView<const double>())),
+    CHECK_THROWS_WITH_AS(m.fit(Dataset(MatrixView<const double>::row_major(x.data(), 0, 2),
+                                       VectorView<const double>())),
                          doctest::Contains("0 rows"), InvalidInput);
     CHECK_THROWS_WITH_AS(m.fit(Dataset(MatrixView<const double>::row_major(x.data(), 3, 0), y)),
                          doctest::Contains("0 columns"), InvalidInput);
@@ -434,9 +504,12 @@ TEST_CASE("logistic: every bad parameter and input is rejected with a named erro
     CHECK_THROWS_WITH_AS(m.predict_proba(MatrixView<const double>::row_major(xi.data(), 3, 2)),
                          doctest::Contains("X[0, 0] is -inf"), InvalidInput);
     Eigen::VectorXd out(2);
-    CHECK_THROWS_WITH_AS(m.predict_proba(X, VectorView<double>(out)), doctest::Contains("out has 2 values"), InvalidInput);
+    CHECK_THROWS_WITH_AS(m.predict_proba(X, VectorView<double>(out)),
+                         doctest::Contains("out has 2 values"), InvalidInput);
     CHECK(m.predict_proba(MatrixView<const double>::row_major(x.data(), 0, 2)).size() == 0);
-    CHECK_THROWS_WITH_AS(m.coefficient_table(1.0), doctest::Contains("confidence must be in (0, 1)"), InvalidInput);
-    CHECK_THROWS_WITH_AS(m.coefficient_table(0.9, {"a"}), doctest::Contains("got 1 names"), InvalidInput);
+    CHECK_THROWS_WITH_AS(m.coefficient_table(1.0),
+                         doctest::Contains("confidence must be in (0, 1)"), InvalidInput);
+    CHECK_THROWS_WITH_AS(m.coefficient_table(0.9, {"a"}), doctest::Contains("got 1 names"),
+                         InvalidInput);
   }
 }

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+// Google Benchmarks of tree training: histogram construction, split finding, one tree, a whole fit.
+// Default sizes keep CI's smoke run to seconds; the 1M x 50 cases are behind the "big" names
+// (run with --benchmark_filter=Big).
+#include <benchmark/benchmark.h>
+
+#include <calibrisk/trees/binning.hpp>
+#include <calibrisk/trees/booster.hpp>
+#include <calibrisk/trees/histogram.hpp>
+
+#include "support/train_data.hpp"
+#include "trees/grower.hpp"
+#include "trees/splitter.hpp"
+
+#include <numeric>
+
+namespace {
+
+using namespace calibrisk;
+
+struct Prepared {
+  testing::TrainData data;
+  BinMapper mapper;
+  BinnedMatrix bins;
+  std::vector<GradPair> gh;
+  std::vector<std::int32_t> features;
+};
+
+Prepared prepare(Index n, Index f, bool sparse) {
+  Prepared p;
+  p.data = sparse ? testing::make_sparse(n, f) : testing::make_dense(n, f);
+  const FeatureMatrix X(p.data.X());
+  p.mapper = detail::fit_bin_mapper(X, {}, 255, 200000, 0, 1);
+  p.bins = detail::bin_matrix(p.mapper, X, 1);
+  p.gh.resize(static_cast<std::size_t>(n));
+  const double base = 0.1;
+  for (Index i = 0; i < n; ++i) {
+    const double y = p.data.y[static_cast<std::size_t>(i)];
+    p.gh[static_cast<std::size_t>(i)] = GradPair{static_cast<float>(base - y),
+                                                 static_cast<float>(base * (1 - base))};
+  }
+  for (Index j = 0; j < f; ++j) {
+    if (!p.mapper.is_constant[static_cast<std::size_t>(j)]) {
+      p.features.push_back(static_cast<std::int32_t>(j));
+    }
+  }
+  return p;
+}
+
+// Histogram of a leaf holding every second row (gathered gradients: the common, non-root case).
+void BM_Trees_Histogram(benchmark::State& state) {
+  const Index n = state.range(0), f = state.range(1);
+  const int threads = static_cast<int>(state.range(2));
+  const Prepared p = prepare(n, f, state.range(3) != 0);
+  std::vector<Index> rows;
+  for (Index i = 0; i < n; i += 2) rows.push_back(i);
+  std::vector<GradPair> ordered(rows.size());
+  std::vector<HistBin> hist(static_cast<std::size_t>(p.mapper.total_bins()));
+  HistBin total;
+  for (const Index i : rows) {
+    total.g += p.gh[static_cast<std::size_t>(i)].g;
+    total.h += p.gh[static_cast<std::size_t>(i)].h;
+  }
+  total.n = static_cast<double>(rows.size());
+  for (auto _ : state) {
+    detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), p.gh.data(),
+                             ordered.data(), threads);
+    detail::HistogramJob job{rows.data(), static_cast<Index>(rows.size()), ordered.data(),
+                             p.features.data(), static_cast<Index>(p.features.size())};
+    detail::build_histogram(p.bins, p.mapper, job, nullptr, total, hist.data(), threads);
+    benchmark::DoNotOptimize(hist.data());
+  }
+  // Bytes the kernel must touch: one code per (row, feature), plus the row index and gradients
+  // once per row.
+  const double bytes = static_cast<double>(rows.size()) *
+                       (static_cast<double>(p.features.size()) + 8.0 + 8.0);
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
+  state.SetItemsProcessed(static_cast<std::int64_t>(rows.size()) * state.iterations());
+}
+BENCHMARK(BM_Trees_Histogram)->Args({100000, 20, 1, 0})->Args({100000, 20, 2, 0})->UseRealTime();
+BENCHMARK(BM_Trees_Histogram)
+    ->Name("BM_Trees_Histogram/Big")
+    ->Args({1000000, 50, 1, 0})
+    ->Args({1000000, 50, 2, 0})
+    ->UseRealTime();
+
+void BM_Trees_SplitFind(benchmark::State& state) {
+  const Index n = state.range(0), f = state.range(1);
+  const Prepared p = prepare(n, f, false);
+  std::vector<HistBin> hist(static_cast<std::size_t>(p.mapper.total_bins()));
+  HistBin total;
+  for (const auto& g : p.gh) {
+    total.g += g.g;
+    total.h += g.h;
+  }
+  total.n = static_cast<double>(n);
+  detail::HistogramJob job{nullptr, n, p.gh.data(), p.features.data(),
+                           static_cast<Index>(p.features.size())};
+  detail::build_histogram(p.bins, p.mapper, job, nullptr, total, hist.data(), 1);
+  detail::SplitRules rules;
+  for (auto _ : state) {
+    auto s = detail::find_best_split(p.mapper, hist.data(), total, p.features.data(),
+                                     static_cast<Index>(p.features.size()), rules, nullptr, {}, 1);
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(p.mapper.total_bins()) * state.iterations());
+}
+BENCHMARK(BM_Trees_SplitFind)->Args({20000, 50});
+
+void BM_Trees_GrowTree(benchmark::State& state) {
+  const Index n = state.range(0), f = state.range(1);
+  const int threads = static_cast<int>(state.range(2));
+  const Prepared p = prepare(n, f, state.range(3) != 0);
+  detail::GrowerParams gp;
+  gp.n_threads = threads;
+  gp.rules.l2 = 1.0;
+  detail::TreeGrower grower(p.bins, p.mapper, gp);
+  std::vector<Index> rows(static_cast<std::size_t>(n));
+  for (auto _ : state) {
+    std::iota(rows.begin(), rows.end(), Index{0});
+    auto t = grower.grow(rows, true, p.gh.data(), p.features);
+    benchmark::DoNotOptimize(t.tree.value.data());
+  }
+  state.SetItemsProcessed(n * state.iterations());
+}
+BENCHMARK(BM_Trees_GrowTree)->Args({50000, 20, 1, 0})->Args({50000, 20, 2, 0})->UseRealTime();
+BENCHMARK(BM_Trees_GrowTree)
+    ->Name("BM_Trees_GrowTree/Big")
+    ->Args({1000000, 50, 2, 0})
+    ->Args({1000000, 200, 2, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Whole fit from raw float32 arrays (binning included), 2 threads.
+void BM_Trees_Fit(benchmark::State& state) {
+  const Index n = state.range(0), f = state.range(1);
+  const int trees = static_cast<int>(state.range(2));
+  const bool sparse = state.range(3) != 0;
+  const testing::TrainData d = sparse ? testing::make_sparse(n, f) : testing::make_dense(n, f);
+  GBDTParams p;
+  p.n_estimators = trees;
+  p.l2_regularization = 1.0;
+  p.n_threads = 2;
+  for (auto _ : state) {
+    GradientBoostedTrees m(p);
+    m.fit(d.dataset());
+    benchmark::DoNotOptimize(m.ensemble().trees.data());
+  }
+  state.SetItemsProcessed(n * trees * state.iterations());
+}
+BENCHMARK(BM_Trees_Fit)->Args({20000, 20, 20, 0})->Args({20000, 100, 20, 1})->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Trees_Fit)
+    ->Name("BM_Trees_Fit/Big")
+    ->Args({1000000, 50, 100, 0})
+    ->Args({1000000, 200, 100, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+}  // namespace

@@ -1,0 +1,310 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Evaluation reports: discrimination, calibration, the operating point, subgroups, time, provenance.
+
+``evaluate(y, p, ...)`` computes the report in C++ (the same code as ``calibrisk evaluate``) and
+returns a :class:`Report`: dict-like access to every section, ``to_json()``, ``to_html(path)``.
+"""
+
+import json as _json
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["evaluate", "Report"]
+
+
+class Report(Mapping):
+    """An evaluation report: a read-only mapping over its JSON document.
+
+    Sections (keys): ``data``, ``discrimination``, ``calibration`` (``before``/``after``),
+    ``operating_point``, ``decision_curve``, ``subgroups``, ``over_time``, ``top_features``,
+    ``provenance``, ``notes``, and ``title``, ``confidence``, ``n_bootstrap``. Missing numbers are
+    ``None``. See docs/report.md for every field.
+    """
+
+    def __init__(self, document):
+        if isinstance(document, (str, bytes)):
+            text = document.decode() if isinstance(document, bytes) else document
+        else:
+            text = _json.dumps(document)
+        # Validates the document (raises InvalidInputError naming the bad path) and canonicalises it.
+        self._text = _core._report_normalize(text)
+        self._doc = _json.loads(self._text)
+
+    @classmethod
+    def from_json(cls, path_or_text):
+        """Load a report written by :meth:`to_json` (a path or the JSON text itself)."""
+        if isinstance(path_or_text, (str, os.PathLike)) and os.path.exists(path_or_text):
+            with open(path_or_text, encoding="utf-8") as f:
+                return cls(f.read())
+        return cls(path_or_text)
+
+    def __getitem__(self, key):
+        return self._doc[key]
+
+    def __iter__(self):
+        return iter(self._doc)
+
+    def __len__(self):
+        return len(self._doc)
+
+    def to_dict(self):
+        """A deep copy of the document as plain Python objects."""
+        return _json.loads(self._text)
+
+    def to_json(self, path=None, *, indent=2):
+        """The JSON text; also written to ``path`` when given."""
+        text = _json.dumps(self._doc, indent=indent, ensure_ascii=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return text
+
+    def to_html(self, path=None):
+        """One self-contained HTML page (inline CSS and SVG charts); written to ``path`` if given."""
+        html = _core._report_html(self._text)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(html)
+        return html
+
+    def _repr_html_(self):  # Jupyter displays the page inline
+        return self.to_html()
+
+    @property
+    def flagged_subgroups(self):
+        """Rows of the subgroup table that are flagged (a list of dicts)."""
+        return [row for row in self._doc["subgroups"]["rows"] if row["flagged"]]
+
+    def __repr__(self):
+        d = self._doc
+        auc = d["discrimination"]["roc_auc"]["value"]
+        ece = d["calibration"]["after"]["ece"]["value"]
+        return (
+            f"<Report {d['title']!r}: {d['data']['rows']} rows, ROC AUC {auc:.3f}, ECE {ece:.4f}, "
+            f"{len(self.flagged_subgroups)} flagged subgroups>"
+        )
+
+
+def _as_1d(name, values, n):
+    a = np.asarray(values)
+    if a.ndim != 1:
+        raise _invalid(f"evaluate: {name} must be 1-D, got shape {a.shape}")
+    if len(a) != n:
+        raise _invalid(f"evaluate: {name} has {len(a)} values but y has {n}; pass one per row.")
+    return a
+
+
+def _invalid(message):
+    from .exceptions import InvalidInputError
+
+    return InvalidInputError(message)
+
+
+def _is_missing(v):
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is getattr(np, "nan", None)
+
+
+def _encode_subgroup(name, values, n):
+    """(codes as float64 with NaN = missing, labels) for any 1-D column."""
+    cat = getattr(values, "cat", None)  # pandas Series of dtype category
+    if cat is not None:
+        codes = np.asarray(cat.codes, dtype=np.float64)
+        codes[codes < 0] = np.nan
+        _as_1d(f"subgroups[{name!r}]", codes, n)
+        return codes, [str(c) for c in cat.categories]
+    a = _as_1d(f"subgroups[{name!r}]", values, n)
+    if a.dtype.kind in "biuf":
+        af = a.astype(np.float64)
+        levels = np.unique(af[~np.isnan(af)])
+        codes = np.full(n, np.nan)
+        ok = ~np.isnan(af)
+        codes[ok] = np.searchsorted(levels, af[ok])
+        labels = [str(int(v)) if float(v).is_integer() else repr(float(v)) for v in levels]
+        return codes, labels
+    missing = np.array([_is_missing(v) for v in a.tolist()], dtype=bool)
+    text = np.array(["" if m else str(v) for v, m in zip(a.tolist(), missing)], dtype=object)
+    levels = sorted(set(text[~missing].tolist()))
+    index = {v: k for k, v in enumerate(levels)}
+    codes = np.array([np.nan if m else index[v] for v, m in zip(text.tolist(), missing)], dtype=float)
+    return codes, levels
+
+
+def _encode_time(time, n):
+    """(keys as float64, in_days) from datetimes, ISO strings or numbers."""
+    if hasattr(time, "to_numpy"):
+        time = time.to_numpy()
+    a = _as_1d("time", time, n)
+    if a.dtype.kind == "M":
+        seconds = a.astype("datetime64[s]")
+        if np.isnat(seconds).any():
+            raise _invalid("evaluate: time has missing values (NaT); every row needs a time key.")
+        return seconds.astype(np.int64).astype(np.float64) / 86400.0, True
+    if a.dtype.kind in "OUS":
+        try:
+            parsed = np.asarray([np.datetime64(str(v), "s") for v in a.tolist()])
+        except ValueError as exc:
+            raise _invalid(
+                f"evaluate: time holds text that is not an ISO 8601 date/date-time ({exc}); "
+                "pass dates, datetime64 values or numbers."
+            ) from None
+        if np.isnat(parsed).any():
+            raise _invalid("evaluate: time has missing values; every row needs a time key.")
+        return parsed.astype(np.int64).astype(np.float64) / 86400.0, True
+    return a.astype(np.float64), False
+
+
+def evaluate(
+    y,
+    p,
+    *,
+    p_uncalibrated=None,
+    threshold=None,
+    operating_point=None,
+    policy="",
+    subgroups=None,
+    time=None,
+    groups=None,
+    X=None,
+    feature_names=None,
+    feature_importances=None,
+    importance_kind="",
+    provenance=None,
+    title="",
+    n_bootstrap=200,
+    confidence=0.95,
+    n_bins=10,
+    strategy="uniform",
+    random_state=0,
+    n_threads=0,
+    intercept_tolerance=0.4,
+    recall_tolerance=0.10,
+    ece_tolerance=0.0,
+    min_subgroup_size=50,
+    max_subgroup_levels=100,
+    time_granularity="auto",
+    n_time_bins=8,
+    decision_curve_max=0.5,
+    n_top_features=15,
+):
+    """Evaluate probabilities against labels and return a :class:`Report`.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels 0/1 (both classes needed).
+    p : array-like of shape (n,)
+        Final (calibrated) probabilities in [0, 1].
+    p_uncalibrated : array-like of shape (n,), optional
+        Probabilities before calibration: the report shows calibration before and after.
+    threshold : float, optional
+        Flag a case when ``p >= threshold``. Alternatively ``operating_point``: any object with a
+        ``threshold`` attribute (and optionally ``policy``) such as the result of
+        ``calibrisk.select_threshold``, or a dict with those keys. Counts and intervals are
+        recomputed on this data.
+    policy : str
+        How the threshold was chosen (shown in the report).
+    subgroups : dict of str -> array-like, optional
+        Subgroup columns (any dtype: numbers, strings, pandas categoricals; None/NaN = missing).
+    time : array-like, optional
+        Time key: datetime64 values, ISO 8601 strings (periods are months or quarters) or numbers
+        (equal-count bins).
+    groups : array-like, optional
+        Patient ids: counted, and the bootstrap resamples whole patients.
+    X, feature_names : optional
+        Features for the missingness table.
+    feature_importances : dict of str -> float, or list of (name, value), optional
+    importance_kind : str
+    provenance : dict of str -> str, optional
+        Shown first in the provenance table (data fingerprint, parameters, versions, ...).
+    n_bootstrap, confidence, n_bins, strategy, random_state, n_threads
+        Bootstrap replicates (0 = none), interval level, reliability bins ("uniform" or
+        "quantile"), seed and threads (results do not depend on the thread count).
+    intercept_tolerance, recall_tolerance, ece_tolerance, min_subgroup_size, max_subgroup_levels
+        Subgroup flagging rules (see docs/report.md).
+    time_granularity : {"auto", "month", "quarter", "bins"}
+    n_time_bins, decision_curve_max, n_top_features
+
+    Returns
+    -------
+    Report
+    """
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1:
+        raise _invalid(f"evaluate: y must be 1-D, got shape {y_arr.shape}")
+    n = len(y_arr)
+    if operating_point is not None:
+        if threshold is not None:
+            raise _invalid("evaluate: pass either threshold or operating_point, not both.")
+        if isinstance(operating_point, Mapping):
+            threshold = operating_point["threshold"]
+            policy = policy or operating_point.get("policy", "")
+        else:
+            threshold = operating_point.threshold
+            policy = policy or getattr(operating_point, "policy", "")
+    thr = float("nan") if threshold is None else float(threshold)
+
+    subgroup_args = []
+    for name, values in (subgroups or {}).items():
+        codes, labels = _encode_subgroup(str(name), values, n)
+        subgroup_args.append((str(name), codes, labels))
+
+    time_keys, in_days = (None, True) if time is None else _encode_time(time, n)
+
+    group_codes = None
+    if groups is not None:
+        g = _as_1d("groups", groups.to_numpy() if hasattr(groups, "to_numpy") else groups, n)
+        group_codes = np.unique(g, return_inverse=True)[1].astype(np.int64).ravel()
+
+    names = [] if feature_names is None else [str(f) for f in feature_names]
+    if X is not None and hasattr(X, "columns") and feature_names is None:
+        names = [str(c) for c in X.columns]
+    if X is not None and hasattr(X, "to_numpy"):
+        X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+    if feature_importances is None:
+        importances = []
+    elif isinstance(feature_importances, Mapping):
+        importances = [(str(k), float(v)) for k, v in feature_importances.items()]
+    else:
+        importances = [(str(k), float(v)) for k, v in feature_importances]
+
+    settings = dict(
+        n_bootstrap=int(n_bootstrap),
+        confidence=float(confidence),
+        n_bins=int(n_bins),
+        strategy=str(strategy),
+        random_state=int(random_state),
+        n_threads=int(n_threads),
+        intercept_tolerance=float(intercept_tolerance),
+        recall_tolerance=float(recall_tolerance),
+        ece_tolerance=float(ece_tolerance),
+        min_subgroup_size=int(min_subgroup_size),
+        max_subgroup_levels=int(max_subgroup_levels),
+        time_granularity=str(time_granularity),
+        n_time_bins=int(n_time_bins),
+        decision_curve_max=float(decision_curve_max),
+        n_top_features=int(n_top_features),
+    )
+    text = _core._evaluate(
+        y_arr,
+        p,
+        p_uncalibrated,
+        thr,
+        str(policy),
+        subgroup_args,
+        time_keys,
+        in_days,
+        group_codes,
+        X,
+        names,
+        importances,
+        str(importance_kind),
+        [(str(k), str(v)) for k, v in (provenance or {}).items()],
+        str(title),
+        settings,
+    )
+    return Report(text)

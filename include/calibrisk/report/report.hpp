@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file report.hpp
+/// The evaluation report's data model and its two renderings: a JSON document and one
+/// self-contained HTML page (inline CSS and SVG charts; nothing is fetched from the network).
+///
+/// The model is plain data: `evaluate` (report/evaluate.hpp) fills it from labels and
+/// probabilities, but any caller may fill or edit it and render it. Every number that could not be
+/// computed (a subgroup with one class has no AUC, an interval without bootstrap) is NaN, which
+/// renders as "—" in HTML and `null` in JSON.
+#pragma once
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/matrix.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace calibrisk {
+
+/// A point estimate with a confidence interval [lower, upper] (NaN bounds = no interval).
+struct Estimate {
+  double value = std::numeric_limits<double>::quiet_NaN();
+  double lower = std::numeric_limits<double>::quiet_NaN();
+  double upper = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// A curve as parallel arrays, e.g. ROC (x = false-positive rate, y = true-positive rate) or PR
+/// (x = recall, y = precision); `threshold[k]` is the score at which point k is reached (may be
+/// empty when the curve has no thresholds).
+struct Curve {
+  std::vector<double> x;
+  std::vector<double> y;
+  std::vector<double> threshold;
+};
+
+/// Missingness of one input feature.
+struct FeatureMissingness {
+  std::string name;
+  double missing_fraction = 0.0;  ///< in [0, 1]
+};
+
+/// What the evaluated data looked like.
+struct DataSummary {
+  Index rows = 0;
+  Index positives = 0;
+  double prevalence = std::numeric_limits<double>::quiet_NaN();
+  Index patients = -1;   ///< distinct group ids; -1 when no group key was given
+  std::string time_min;  ///< first/last time key as text (ISO date or number); empty when none
+  std::string time_max;
+  std::vector<FeatureMissingness> missingness;  ///< one per feature, in input order
+};
+
+/// ROC AUC and average precision with bootstrap intervals, and the curves.
+struct DiscriminationSection {
+  Estimate roc_auc;
+  Estimate average_precision;
+  Curve roc;  ///< x = false-positive rate, y = true-positive rate
+  Curve pr;   ///< x = recall, y = precision
+};
+
+/// One bin of a reliability diagram.
+struct ReliabilityPoint {
+  Index count = 0;
+  double mean_predicted = 0.0;
+  double observed = 0.0;  ///< observed event rate in the bin
+  double lower = std::numeric_limits<double>::quiet_NaN();  ///< Wilson interval of `observed`
+  double upper = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Calibration of one set of probabilities (before or after calibration).
+struct CalibrationSection {
+  std::string label;  ///< "uncalibrated" / "calibrated" (shown in legends)
+  std::vector<ReliabilityPoint> bins;
+  Estimate ece;                       ///< expected calibration error, with a bootstrap interval
+  double max_calibration_error = std::numeric_limits<double>::quiet_NaN();
+  double intercept = std::numeric_limits<double>::quiet_NaN();  ///< calibration-in-the-large
+  double slope = std::numeric_limits<double>::quiet_NaN();      ///< calibration slope
+  double spiegelhalter_z = std::numeric_limits<double>::quiet_NaN();
+  double spiegelhalter_p = std::numeric_limits<double>::quiet_NaN();
+  double brier = std::numeric_limits<double>::quiet_NaN();
+  double log_loss = std::numeric_limits<double>::quiet_NaN();
+  double roc_auc = std::numeric_limits<double>::quiet_NaN();  ///< of these probabilities
+};
+
+/// The chosen operating point: a case is flagged when p >= threshold.
+struct OperatingPointSection {
+  double threshold = std::numeric_limits<double>::quiet_NaN();
+  std::string policy;  ///< how it was chosen, e.g. "min_recall=0.8" ("" = given)
+  Index tp = 0, fp = 0, tn = 0, fn = 0;
+  Estimate precision;    ///< Wilson interval
+  Estimate recall;       ///< Wilson interval
+  Estimate specificity;  ///< Wilson interval
+  Estimate npv;          ///< Wilson interval
+  Estimate alert_rate;   ///< Wilson interval
+  double f1 = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Decision-curve analysis (Vickers & Elkin 2006): net benefit = TP/n − FP/n · t/(1 − t) at
+/// threshold probability t; treat-none is 0 everywhere.
+struct DecisionCurveSection {
+  std::vector<double> threshold;
+  std::vector<double> model;
+  std::vector<double> treat_all;
+};
+
+/// Metrics of one subgroup level.
+struct SubgroupRow {
+  std::string column;  ///< the subgroup variable, e.g. "site"
+  std::string level;   ///< its value, e.g. "C"
+  Index n = 0;
+  Index positives = 0;
+  double prevalence = std::numeric_limits<double>::quiet_NaN();
+  double mean_predicted = std::numeric_limits<double>::quiet_NaN();
+  double roc_auc = std::numeric_limits<double>::quiet_NaN();
+  double ece = std::numeric_limits<double>::quiet_NaN();
+  double calibration_intercept = std::numeric_limits<double>::quiet_NaN();
+  double recall = std::numeric_limits<double>::quiet_NaN();     ///< at the operating point
+  double precision = std::numeric_limits<double>::quiet_NaN();  ///< at the operating point
+  double alert_rate = std::numeric_limits<double>::quiet_NaN();
+  /// Why the group is flagged (empty = not flagged), e.g. "calibration intercept +0.71 beyond
+  /// ±0.40".
+  std::vector<std::string> flags;
+};
+
+/// The tolerances subgroups are checked against, and the rows.
+struct SubgroupSection {
+  double intercept_tolerance = 0.0;  ///< |calibration intercept| above it flags the group
+  double ece_tolerance = 0.0;        ///< ECE above it flags the group
+  double recall_tolerance = 0.0;     ///< overall recall − group recall above it flags the group
+  Index min_size = 0;                ///< smaller groups are listed but never flagged
+  std::vector<SubgroupRow> rows;
+};
+
+/// Metrics of one period.
+struct TimePeriodRow {
+  std::string period;  ///< "2023-04" (month), "2023-Q2" (quarter) or "t1" ... (number keys)
+  double start = std::numeric_limits<double>::quiet_NaN();  ///< first key of the period
+  Index n = 0;
+  double prevalence = std::numeric_limits<double>::quiet_NaN();
+  double mean_predicted = std::numeric_limits<double>::quiet_NaN();
+  double roc_auc = std::numeric_limits<double>::quiet_NaN();
+  double ece = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Metrics over time; empty rows when no time key was given.
+struct TimeSection {
+  std::string granularity;  ///< "month", "quarter" or "equal-count bins" (number keys)
+  std::vector<TimePeriodRow> rows;
+};
+
+/// One feature's importance.
+struct FeatureImportance {
+  std::string name;
+  double value = 0.0;
+};
+
+/// The whole report.
+struct Report {
+  std::string title = "calibrisk evaluation report";
+  DataSummary data;
+  DiscriminationSection discrimination;
+  bool has_uncalibrated = false;      ///< `calibration_before` is filled
+  CalibrationSection calibration_before;
+  CalibrationSection calibration_after;  ///< of the final probabilities
+  bool has_operating_point = false;   ///< `operating_point` is filled
+  OperatingPointSection operating_point;
+  DecisionCurveSection decision_curve;
+  SubgroupSection subgroups;
+  TimeSection over_time;
+  std::string importance_kind;  ///< e.g. "gain" or "mean |contribution|"
+  std::vector<FeatureImportance> top_features;  ///< in display order (largest first)
+  /// Data fingerprint, parameters, versions...: shown as a key/value table in input order.
+  std::vector<std::pair<std::string, std::string>> provenance;
+  double confidence = 0.95;        ///< level of every interval
+  int n_bootstrap = 0;             ///< replicates behind the bootstrap intervals
+  std::vector<std::string> notes;  ///< anything the reader must know (skipped sections, ...)
+};
+
+/// The report as a JSON document (UTF-8; NaN as null). Key names follow the struct fields;
+/// `format` = "calibrisk-report", `format_version` = 1. `indent` < 0 gives one line.
+/// Thread-safe; O(size of the report).
+std::string report_to_json(const Report& report, int indent = 2);
+
+/// Reads a document written by `report_to_json` back into a Report (null -> NaN), so a saved
+/// report can be re-rendered or edited. Missing optional keys keep their defaults. Throws
+/// InvalidInput naming the JSON path of the first malformed field, or when `format` is not
+/// "calibrisk-report" or `format_version` is newer than 1.
+Report report_from_json(const std::string& text);
+
+/// The report as one self-contained HTML page: inline CSS, inline SVG charts (ROC, PR,
+/// reliability before/after, decision curve, over-time lines, subgroup bars), no scripts and no
+/// external resources. All text from the report is HTML-escaped. Thread-safe.
+std::string report_to_html(const Report& report);
+
+/// Writes `report_to_json` / `report_to_html` to a file (replaced). Throws InvalidInput when the
+/// file cannot be opened and Error when writing fails.
+void write_report_json(const Report& report, const std::string& path, int indent = 2);
+void write_report_html(const Report& report, const std::string& path);
+
+}  // namespace calibrisk

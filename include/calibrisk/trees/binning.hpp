@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file binning.hpp
+/// Quantile binning of features into small integer codes, the input of histogram boosting.
+#pragma once
+
+#include <calibrisk/core/matrix.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace calibrisk {
+
+/// Per-feature bin edges learned from training data (stage 1 of tree training).
+///
+/// Feature f has `n_value_bins(f)` value bins and one extra missing bin (code
+/// `missing_bin(f) == n_value_bins(f)`) that holds NaN. `edges[f]` is strictly increasing and
+/// has `n_value_bins(f) - 1` entries; a value x goes to the first bin b with `x <= edges[f][b]`,
+/// or to the last value bin when it exceeds every edge. Every edge is a finite double that is
+/// exactly representable as a float, so a tree threshold "bin <= b" becomes the raw comparison
+/// `x <= edges[f][b]` and routes float32 and float64 rows the same way at prediction time.
+///
+/// Edges are midpoints between consecutive distinct values (one bin per value when a feature has at
+/// most `max_bins` distinct values), otherwise midpoints at the `k / max_bins` quantiles of a seeded
+/// subsample; values are compared as floats (float64 inputs are rounded to float first) and
+/// midpoints are rounded down to the nearest float. A feature with fewer than two distinct
+/// non-missing (float) values is flagged constant and is never split. Sample weights do not enter
+/// the edges (as in LightGBM and scikit-learn). `has_missing` is taken from the sample.
+struct BinMapper {
+  std::vector<std::vector<double>> edges;  ///< Per feature: upper edges of all but the last bin.
+  std::vector<std::uint8_t> has_missing;   ///< Per feature: 1 when NaN was seen while fitting.
+  std::vector<std::uint8_t> is_constant;   ///< Per feature: 1 when never worth splitting.
+  std::vector<Index> offsets;              ///< Per feature: first slot in a flat histogram; +1 total.
+  int max_bins = 255;                      ///< The max_bins the mapper was fitted with.
+
+  Index n_features() const noexcept { return static_cast<Index>(edges.size()); }
+  /// Value bins of feature f (>= 1).
+  int n_value_bins(Index f) const noexcept {
+    return static_cast<int>(edges[static_cast<std::size_t>(f)].size()) + 1;
+  }
+  /// Code of the missing bin of feature f; also the number of value bins.
+  int missing_bin(Index f) const noexcept { return n_value_bins(f); }
+  /// Slots of a flat histogram over all features (value bins + one missing bin each).
+  Index total_bins() const noexcept { return offsets.empty() ? 0 : offsets.back(); }
+  /// True when codes need 16 bits (max_bins > 255).
+  bool wide() const noexcept { return max_bins > 255; }
+  /// The bin code of value x for feature f. O(log n_bins).
+  int bin_of(Index f, double x) const noexcept;
+  /// Raw threshold of the split "code <= bin" on feature f (bin < n_value_bins(f) - 1).
+  double threshold(Index f, int bin) const noexcept {
+    return edges[static_cast<std::size_t>(f)][static_cast<std::size_t>(bin)];
+  }
+};
+
+/// Bin codes of a matrix, column-major (`code(i, f) = data[f * n_rows + i]`) so that a
+/// histogram of one feature streams one contiguous column. One byte per code, two bytes when the
+/// mapper is wide.
+struct BinnedMatrix {
+  Index n_rows = 0;
+  Index n_features = 0;
+  bool wide = false;
+  std::vector<std::uint8_t> codes8;    ///< Used when !wide.
+  std::vector<std::uint16_t> codes16;  ///< Used when wide.
+
+  const std::uint8_t* col8(Index f) const noexcept { return codes8.data() + f * n_rows; }
+  const std::uint16_t* col16(Index f) const noexcept { return codes16.data() + f * n_rows; }
+  int code(Index i, Index f) const noexcept {
+    return wide ? codes16[static_cast<std::size_t>(f * n_rows + i)]
+                : codes8[static_cast<std::size_t>(f * n_rows + i)];
+  }
+};
+
+namespace detail {
+
+/// Fits the bin edges of every feature on the rows `rows` of X (all rows when `rows` is empty),
+/// using a seeded subsample of at most `subsample` of them (0 = no subsampling).
+///
+/// @param max_bins  value bins per feature, in [2, 65535]
+/// Preconditions: X validated (no inf), rows in range. Parallel over features; deterministic.
+/// Complexity O(F * s log s) with s = min(#rows, subsample).
+BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows, int max_bins,
+                         Index subsample, std::uint64_t seed, int n_threads);
+
+/// Bins every row of X with a fitted mapper (X must have mapper.n_features() columns).
+/// Parallel over blocks of rows; reads X once, in its own storage order. O(n * F * log bins).
+BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_threads);
+
+}  // namespace detail
+}  // namespace calibrisk

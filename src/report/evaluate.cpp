@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: Apache-2.0
+// The report's computations: one sort of the scores per probability vector, the bootstrap over
+// that sort, then per-subgroup and per-period metrics on subsets.
+#include <calibrisk/io/date.hpp>
+#include <calibrisk/metrics/metrics.hpp>
+#include <calibrisk/report/evaluate.hpp>
+#include <calibrisk/threshold/select.hpp>
+#include <calibrisk/version.hpp>
+
+#include "report/svg.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+namespace calibrisk {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+const char* const kWhere = "evaluate";
+
+std::string num(double v) { return calibrisk::detail::fmt_value(v); }
+
+void param_check(bool ok, const std::string& field, const std::string& value,
+                 const std::string& range) {
+  if (!ok) {
+    throw InvalidParams("EvaluationParams." + field + " must be in " + range + ", got " + value +
+                        ".");
+  }
+}
+
+}  // namespace
+
+void EvaluationParams::validate() const {
+  param_check(n_bootstrap >= 0 && n_bootstrap <= 100000, "n_bootstrap", std::to_string(n_bootstrap),
+              "[0, 100000] (0 = no bootstrap intervals)");
+  param_check(confidence > 0 && confidence < 1, "confidence", num(confidence), "(0, 1)");
+  binning.validate();
+  param_check(intercept_tolerance > 0 && intercept_tolerance <= 10, "intercept_tolerance",
+              num(intercept_tolerance), "(0, 10]");
+  param_check(recall_tolerance > 0 && recall_tolerance <= 1, "recall_tolerance",
+              num(recall_tolerance), "(0, 1]");
+  param_check(ece_tolerance >= 0 && ece_tolerance <= 1, "ece_tolerance", num(ece_tolerance),
+              "[0, 1] (0 = not used)");
+  param_check(min_subgroup_size >= 1, "min_subgroup_size", std::to_string(min_subgroup_size),
+              "[1, inf)");
+  param_check(max_subgroup_levels >= 1, "max_subgroup_levels", std::to_string(max_subgroup_levels),
+              "[1, inf)");
+  param_check(n_time_bins >= 1 && n_time_bins <= 1000, "n_time_bins", std::to_string(n_time_bins),
+              "[1, 1000]");
+  param_check(max_curve_points >= 10, "max_curve_points", std::to_string(max_curve_points),
+              "[10, inf)");
+  param_check(decision_curve_max > 0.01 && decision_curve_max <= 0.99, "decision_curve_max",
+              num(decision_curve_max), "(0.01, 0.99]");
+  param_check(n_top_features >= 1, "n_top_features", std::to_string(n_top_features), "[1, inf)");
+}
+
+namespace {
+
+void check_length(Index got, Index n, const std::string& name) {
+  if (got != n) {
+    throw InvalidInput(std::string(kWhere) + ": " + name + " has " + std::to_string(got) +
+                       " values but y has " + std::to_string(n) + "; pass one value per row.");
+  }
+}
+
+// Keeps the first and last point and about `max_points` in between, evenly by index: enough to
+// draw the curve, small enough for the HTML page.
+Curve thin(const std::vector<double>& x, const std::vector<double>& y,
+           const std::vector<double>& t, int max_points) {
+  Curve c;
+  const std::size_t n = x.size();
+  const std::size_t step = std::max<std::size_t>(1, n / static_cast<std::size_t>(max_points));
+  for (std::size_t i = 0; i < n; i += step) {
+    c.x.push_back(x[i]);
+    c.y.push_back(y[i]);
+    if (i < t.size()) c.threshold.push_back(std::isfinite(t[i]) ? t[i] : kNaN);
+  }
+  if (n > 0 && (n - 1) % step != 0) {
+    c.x.push_back(x[n - 1]);
+    c.y.push_back(y[n - 1]);
+    if (n - 1 < t.size()) c.threshold.push_back(std::isfinite(t[n - 1]) ? t[n - 1] : kNaN);
+  }
+  return c;
+}
+
+Estimate interval_of(const metrics::BootstrapResult& b) { return {b.point, b.lower, b.upper}; }
+
+// Calibration section of one probability vector; `ece` carries the bootstrap interval.
+CalibrationSection calibration_of(const metrics::SortedScores& s, const std::string& label,
+                                  const EvaluationParams& params, Estimate ece) {
+  CalibrationSection c;
+  c.label = label;
+  const metrics::ReliabilityCurve rc = metrics::reliability_curve(s, params.binning, params.confidence);
+  for (const auto& b : rc.bins) {
+    c.bins.push_back({b.count, b.mean_predicted, b.observed_rate, b.ci_lower, b.ci_upper});
+  }
+  c.ece = ece;
+  c.max_calibration_error = metrics::max_calibration_error(s, params.binning);
+  const metrics::CalibrationFit fit = metrics::calibration_intercept_slope(s);
+  c.intercept = fit.intercept;
+  c.slope = fit.slope;
+  const metrics::SpiegelhalterResult sp = metrics::spiegelhalter_test(s);
+  c.spiegelhalter_z = sp.z;
+  c.spiegelhalter_p = sp.p_value;
+  c.brier = metrics::brier_score_loss(s);
+  c.log_loss = metrics::log_loss(s);
+  c.roc_auc = metrics::roc_auc_score(s);
+  return c;
+}
+
+// AUC, ECE, calibration fit of a subset (NaN where a class is missing).
+struct SubsetMetrics {
+  double auc = kNaN, ece = kNaN, intercept = kNaN, intercept_se = kNaN;
+};
+
+SubsetMetrics subset_metrics(const std::vector<double>& y, const std::vector<double>& p,
+                             const EvaluationParams& params) {
+  SubsetMetrics m;
+  const metrics::SortedScores s(VectorView<const double>(y), VectorView<const double>(p), {},
+                                kWhere);
+  m.ece = metrics::expected_calibration_error(s, params.binning);
+  if (s.n_positive() > 0 && s.n_negative() > 0) {
+    m.auc = metrics::roc_auc_score(s);
+    const metrics::CalibrationFit fit = metrics::calibration_intercept_slope(s);
+    m.intercept = fit.intercept;
+    m.intercept_se = fit.intercept_se;
+  }
+  return m;
+}
+
+std::string level_name(double code, const SubgroupColumn& col) {
+  if (std::isnan(code)) return "(missing)";
+  if (!col.labels.empty()) {
+    if (code >= 0 && code < static_cast<double>(col.labels.size()) && code == std::floor(code)) {
+      return col.labels[static_cast<std::size_t>(code)];
+    }
+    return "(unseen)";
+  }
+  return detail::fmt_num(code, 10);
+}
+
+// Buckets the rows by calendar month/quarter (days) or equal-count bins (numbers). Returns, in
+// time order, (label, first key, row indices).
+struct Period {
+  std::string label;
+  double start = kNaN;
+  std::vector<Index> rows;
+};
+
+std::vector<Period> periods_of(VectorView<const double> t, bool in_days, TimeGranularity g,
+                               int n_bins, std::string& granularity) {
+  const Index n = t.size();
+  std::vector<Index> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), Index{0});
+  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return t[a] < t[b]; });
+  std::vector<Period> out;
+  if (in_days && g != TimeGranularity::kBins) {
+    const CivilDate first = civil_from_days(static_cast<std::int64_t>(std::floor(t[order.front()])));
+    const CivilDate last = civil_from_days(static_cast<std::int64_t>(std::floor(t[order.back()])));
+    const std::int64_t months =
+        (last.year - first.year) * 12 + static_cast<std::int64_t>(last.month) - first.month + 1;
+    const bool monthly = g == TimeGranularity::kMonth || (g == TimeGranularity::kAuto && months <= 12);
+    granularity = monthly ? "month" : "quarter";
+    std::map<std::int64_t, Period> by_key;
+    for (Index i : order) {
+      const CivilDate d = civil_from_days(static_cast<std::int64_t>(std::floor(t[i])));
+      const unsigned q = (d.month - 1) / 3 + 1;
+      const std::int64_t key = monthly ? d.year * 12 + d.month : d.year * 4 + q;
+      Period& p = by_key[key];
+      if (p.rows.empty()) {
+        char buf[32];
+        if (monthly) {
+          std::snprintf(buf, sizeof buf, "%04lld-%02u", static_cast<long long>(d.year), d.month);
+        } else {
+          std::snprintf(buf, sizeof buf, "%04lld-Q%u", static_cast<long long>(d.year), q);
+        }
+        p.label = buf;
+        p.start = static_cast<double>(
+            days_from_civil(d.year, monthly ? d.month : (q - 1) * 3 + 1, 1));
+      }
+      p.rows.push_back(i);
+    }
+    for (auto& [k, p] : by_key) out.push_back(std::move(p));
+    return out;
+  }
+  // Equal-count bins; ties in the key never straddle a boundary.
+  granularity = "equal-count bins";
+  const Index bins = std::min<Index>(n_bins, n);
+  Index begin = 0;
+  for (Index b = 0; b < bins && begin < n; ++b) {
+    Index end = (b + 1 == bins) ? n : (n * (b + 1)) / bins;
+    end = std::max(end, begin + 1);
+    while (end < n && t[order[end]] == t[order[end - 1]]) ++end;
+    Period p;
+    p.label = "t" + std::to_string(out.size() + 1) + " (" + detail::fmt_num(t[order[begin]], 6) +
+              "\xE2\x80\xA6" + detail::fmt_num(t[order[end - 1]], 6) + ")";
+    p.start = t[order[begin]];
+    p.rows.assign(order.begin() + begin, order.begin() + end);
+    out.push_back(std::move(p));
+    begin = end;
+  }
+  return out;
+}
+
+std::string time_text(double v, bool in_days) {
+  return in_days ? format_iso_datetime(v) : detail::fmt_num(v, 10);
+}
+
+// FNV-1a over the bytes of y and p: identifies the evaluated data in the provenance table.
+std::string fingerprint(VectorView<const double> y, VectorView<const double> p) {
+  std::uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](double v) {
+    unsigned char b[8];
+    std::memcpy(b, &v, 8);
+    for (unsigned char c : b) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+  };
+  for (Index i = 0; i < y.size(); ++i) {
+    mix(y[i]);
+    mix(p[i]);
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
+  params.validate();
+  const Index n = in.y.size();
+  if (n == 0) {
+    throw InvalidInput(std::string(kWhere) + ": y is empty; pass the labels of the evaluated rows.");
+  }
+  check_length(in.p.size(), n, "p");
+  if (!in.p_uncalibrated.empty()) check_length(in.p_uncalibrated.size(), n, "p_uncalibrated");
+  if (!in.time.empty()) check_length(in.time.size(), n, "time");
+  if (!in.groups.empty()) check_length(in.groups.size(), n, "groups");
+  if (in.X.rows() > 0 || in.X.cols() > 0) check_length(in.X.rows(), n, "X");
+  for (const auto& col : in.subgroups) {
+    if (col.name.empty()) {
+      throw InvalidInput(std::string(kWhere) + ": a subgroup column has no name; name every column.");
+    }
+    check_length(col.codes.size(), n, "subgroup column '" + col.name + "'");
+  }
+  if (!in.feature_names.empty() && static_cast<Index>(in.feature_names.size()) != in.X.cols()) {
+    throw InvalidInput(std::string(kWhere) + ": feature_names has " +
+                       std::to_string(in.feature_names.size()) + " names but X has " +
+                       std::to_string(in.X.cols()) + " columns; pass one name per column.");
+  }
+  if (!std::isnan(in.threshold) && !std::isfinite(in.threshold)) {
+    throw InvalidInput(std::string(kWhere) + ": threshold is infinite; pass a probability in [0, 1] or NaN for none.");
+  }
+  for (Index i = 0; i < in.time.size(); ++i) {
+    if (!std::isfinite(in.time[i])) {
+      throw InvalidInput(std::string(kWhere) + ": time[" + std::to_string(i) + "] is " +
+                         num(in.time[i]) + "; every row needs a finite time key.");
+    }
+  }
+
+  const metrics::SortedScores s(in.y, in.p, {}, std::string(kWhere) + " (p)");
+  s.require_probabilities(std::string(kWhere) + " (p)");
+  s.require_both_classes(kWhere);
+
+  Report r;
+  if (!in.title.empty()) r.title = in.title;
+  r.confidence = params.confidence;
+  r.n_bootstrap = params.n_bootstrap;
+
+  // Data summary.
+  r.data.rows = n;
+  r.data.positives = s.n_positive();
+  r.data.prevalence = static_cast<double>(s.n_positive()) / static_cast<double>(n);
+  if (!in.groups.empty()) {
+    std::set<std::int64_t> ids;
+    for (Index i = 0; i < n; ++i) ids.insert(in.groups[i]);
+    r.data.patients = static_cast<Index>(ids.size());
+  }
+  if (!in.time.empty()) {
+    double lo = in.time[0], hi = in.time[0];
+    for (Index i = 1; i < n; ++i) {
+      lo = std::min(lo, in.time[i]);
+      hi = std::max(hi, in.time[i]);
+    }
+    r.data.time_min = time_text(lo, in.time_in_days);
+    r.data.time_max = time_text(hi, in.time_in_days);
+  }
+  if (in.X.cols() > 0) {
+    in.X.visit([&](const auto& X) {
+      for (Index j = 0; j < X.cols(); ++j) {
+        Index missing = 0;
+        for (Index i = 0; i < X.rows(); ++i) missing += std::isnan(X(i, j)) ? 1 : 0;
+        r.data.missingness.push_back(
+            {in.feature_names.empty() ? "x" + std::to_string(j)
+                                      : in.feature_names[static_cast<std::size_t>(j)],
+             static_cast<double>(missing) / static_cast<double>(n)});
+      }
+    });
+  }
+
+  // Discrimination and ECE, with bootstrap intervals over one sort.
+  metrics::BootstrapParams bp;
+  bp.n_replicates = std::max(params.n_bootstrap, 1);
+  bp.confidence = params.confidence;
+  bp.random_state = params.random_state;
+  bp.n_threads = params.n_threads;
+  bp.binning = params.binning;
+  auto estimates = [&](const metrics::SortedScores& sc, const std::vector<metrics::Metric>& ms) {
+    std::vector<Estimate> out;
+    if (params.n_bootstrap > 0) {
+      for (const auto& b : metrics::bootstrap(sc, ms, bp, in.groups)) out.push_back(interval_of(b));
+    } else {
+      for (auto m : ms) out.push_back({metrics::metric_function(m, params.binning)(sc, nullptr), kNaN, kNaN});
+    }
+    return out;
+  };
+  const auto main_est = estimates(s, {metrics::Metric::kRocAuc, metrics::Metric::kAveragePrecision,
+                                      metrics::Metric::kExpectedCalibrationError});
+  r.discrimination.roc_auc = main_est[0];
+  r.discrimination.average_precision = main_est[1];
+  const metrics::RocCurve roc = metrics::roc_curve(s, true);
+  r.discrimination.roc = thin(roc.fpr, roc.tpr, roc.thresholds, params.max_curve_points);
+  const metrics::PrCurve pr = metrics::precision_recall_curve(s, true);
+  r.discrimination.pr = thin(pr.recall, pr.precision, pr.thresholds, params.max_curve_points);
+  r.calibration_after = calibration_of(s, "calibrated", params, main_est[2]);
+
+  if (!in.p_uncalibrated.empty()) {
+    const metrics::SortedScores s0(in.y, in.p_uncalibrated, {},
+                                   std::string(kWhere) + " (p_uncalibrated)");
+    s0.require_probabilities(std::string(kWhere) + " (p_uncalibrated)");
+    r.has_uncalibrated = true;
+    r.calibration_before = calibration_of(
+        s0, "uncalibrated", params, estimates(s0, {metrics::Metric::kExpectedCalibrationError})[0]);
+  } else {
+    r.calibration_after.label = "model";
+  }
+
+  // Operating point (recomputed on this data) with Wilson intervals.
+  double overall_recall = kNaN;
+  if (std::isfinite(in.threshold)) {
+    ThresholdOptions opt;
+    opt.confidence = params.confidence;
+    const OperatingPoint op = operating_point_at(s, in.threshold, opt);
+    auto& o = r.operating_point;
+    r.has_operating_point = true;
+    o.threshold = in.threshold;
+    o.policy = in.policy;
+    o.tp = static_cast<Index>(op.tp);
+    o.fp = static_cast<Index>(op.fp);
+    o.tn = static_cast<Index>(op.tn);
+    o.fn = static_cast<Index>(op.fn);
+    auto wilson = [&](double k, double m, double value) {
+      if (!(m > 0)) return Estimate{kNaN, kNaN, kNaN};
+      const auto ci = metrics::wilson_interval(k, m, params.confidence);
+      return Estimate{value, ci.lower, ci.upper};
+    };
+    o.precision = wilson(op.tp, op.tp + op.fp, op.tp + op.fp > 0 ? op.precision : kNaN);
+    o.recall = wilson(op.tp, op.tp + op.fn, op.recall);
+    o.specificity = wilson(op.tn, op.tn + op.fp, op.specificity);
+    o.npv = wilson(op.tn, op.tn + op.fn, op.tn + op.fn > 0 ? op.npv : kNaN);
+    o.alert_rate = wilson(op.tp + op.fp, static_cast<double>(n), op.alert_rate);
+    o.f1 = op.fbeta;
+    overall_recall = op.recall;
+  } else {
+    r.notes.push_back("No threshold was given: the operating point and the recall/precision of "
+                      "subgroups are not reported.");
+  }
+
+  // Decision curve on thresholds 0.01, 0.02, ..., decision_curve_max.
+  {
+    std::vector<double> grid;
+    for (int k = 1; k <= static_cast<int>(std::floor(params.decision_curve_max * 100 + 1e-9)); ++k) {
+      grid.push_back(k / 100.0);
+    }
+    const metrics::DecisionCurve dc = metrics::net_benefit(s, grid);
+    r.decision_curve.threshold = dc.thresholds;
+    r.decision_curve.model = dc.net_benefit;
+    r.decision_curve.treat_all = dc.treat_all;
+  }
+
+  // Subgroups.
+  r.subgroups.intercept_tolerance = params.intercept_tolerance;
+  r.subgroups.ece_tolerance = params.ece_tolerance;
+  r.subgroups.recall_tolerance = params.recall_tolerance;
+  r.subgroups.min_size = params.min_subgroup_size;
+  const double z = metrics::normal_quantile(0.5 + params.confidence / 2);
+  for (const auto& col : in.subgroups) {
+    // Distinct codes in increasing order, NaN (missing) last.
+    std::map<double, std::vector<Index>> levels;
+    std::vector<Index> missing;
+    for (Index i = 0; i < n; ++i) {
+      const double c = col.codes[i];
+      if (std::isnan(c)) missing.push_back(i);
+      else levels[c].push_back(i);
+      if (static_cast<int>(levels.size()) > params.max_subgroup_levels) {
+        throw InvalidInput(std::string(kWhere) + ": subgroup column '" + col.name + "' has more than " +
+                           std::to_string(params.max_subgroup_levels) +
+                           " levels; group its values (e.g. age bands) or raise "
+                           "EvaluationParams.max_subgroup_levels.");
+      }
+    }
+    std::vector<std::pair<double, std::vector<Index>>> all(levels.begin(), levels.end());
+    if (!missing.empty()) all.emplace_back(kNaN, std::move(missing));
+    for (const auto& [code, rows] : all) {
+      SubgroupRow row;
+      row.column = col.name;
+      row.level = level_name(code, col);
+      row.n = static_cast<Index>(rows.size());
+      std::vector<double> ys, ps;
+      ys.reserve(rows.size());
+      ps.reserve(rows.size());
+      double tp = 0, fp = 0, pos = 0;
+      for (Index i : rows) {
+        ys.push_back(in.y[i]);
+        ps.push_back(in.p[i]);
+        pos += in.y[i];
+        if (std::isfinite(in.threshold) && in.p[i] >= in.threshold) (in.y[i] == 1 ? tp : fp) += 1;
+      }
+      row.positives = static_cast<Index>(pos);
+      row.prevalence = pos / static_cast<double>(row.n);
+      row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
+      const SubsetMetrics m = subset_metrics(ys, ps, params);
+      row.roc_auc = m.auc;
+      row.ece = m.ece;
+      row.calibration_intercept = m.intercept;
+      if (std::isfinite(in.threshold)) {
+        row.recall = pos > 0 ? tp / pos : kNaN;
+        row.precision = tp + fp > 0 ? tp / (tp + fp) : kNaN;
+        row.alert_rate = (tp + fp) / static_cast<double>(row.n);
+      }
+      if (row.n >= params.min_subgroup_size) {
+        if (std::isfinite(m.intercept) && std::abs(m.intercept) > params.intercept_tolerance &&
+            std::abs(m.intercept) > z * m.intercept_se) {
+          row.flags.push_back("calibration intercept " + std::string(m.intercept > 0 ? "+" : "") +
+                              detail::fmt_num(m.intercept, 2) + " beyond \xC2\xB1" +
+                              detail::fmt_num(params.intercept_tolerance, 3) +
+                              (m.intercept > 0 ? " (risk under-predicted)" : " (risk over-predicted)"));
+        }
+        if (params.ece_tolerance > 0 && m.ece > params.ece_tolerance) {
+          row.flags.push_back("ECE " + detail::fmt_num(m.ece, 2) + " above " +
+                              detail::fmt_num(params.ece_tolerance, 3));
+        }
+        if (std::isfinite(row.recall) && std::isfinite(overall_recall) &&
+            overall_recall - row.recall > params.recall_tolerance &&
+            metrics::wilson_interval(tp, pos, params.confidence).upper < overall_recall) {
+          row.flags.push_back("recall " + detail::fmt_num(row.recall, 2) + " vs " +
+                              detail::fmt_num(overall_recall, 2) + " overall (more than " +
+                              detail::fmt_num(params.recall_tolerance, 3) + " below)");
+        }
+      }
+      r.subgroups.rows.push_back(std::move(row));
+    }
+  }
+
+  // Over time.
+  if (!in.time.empty()) {
+    for (const Period& per : periods_of(in.time, in.time_in_days, params.time_granularity,
+                                        params.n_time_bins, r.over_time.granularity)) {
+      TimePeriodRow row;
+      row.period = per.label;
+      row.start = per.start;
+      row.n = static_cast<Index>(per.rows.size());
+      std::vector<double> ys, ps;
+      for (Index i : per.rows) {
+        ys.push_back(in.y[i]);
+        ps.push_back(in.p[i]);
+      }
+      row.prevalence = std::accumulate(ys.begin(), ys.end(), 0.0) / static_cast<double>(row.n);
+      row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
+      const SubsetMetrics m = subset_metrics(ys, ps, params);
+      row.roc_auc = m.auc;
+      row.ece = m.ece;
+      r.over_time.rows.push_back(std::move(row));
+    }
+  }
+
+  // Top features, largest first (ties by name so the order is deterministic).
+  r.importance_kind = in.importance_kind;
+  std::vector<FeatureImportance> fi = in.feature_importances;
+  for (const auto& f : fi) {
+    if (!std::isfinite(f.value)) {
+      throw InvalidInput(std::string(kWhere) + ": the importance of feature '" + f.name + "' is " +
+                         num(f.value) + "; importances must be finite.");
+    }
+  }
+  std::stable_sort(fi.begin(), fi.end(), [](const FeatureImportance& a, const FeatureImportance& b) {
+    return a.value != b.value ? a.value > b.value : a.name < b.name;
+  });
+  if (static_cast<int>(fi.size()) > params.n_top_features) fi.resize(static_cast<std::size_t>(params.n_top_features));
+  r.top_features = std::move(fi);
+
+  // Provenance: the caller's entries, then what this evaluation adds.
+  r.provenance = in.provenance;
+  r.provenance.emplace_back("evaluated by", std::string("calibrisk ") + library_version());
+  r.provenance.emplace_back("evaluation data fingerprint (FNV-1a of y, p)", fingerprint(in.y, in.p));
+  std::ostringstream ev;
+  ev << "n_bootstrap=" << params.n_bootstrap << ", confidence=" << params.confidence
+     << ", bins=" << params.binning.n_bins
+     << (params.binning.strategy == metrics::BinStrategy::kUniform ? " equal-width" : " equal-frequency")
+     << ", random_state=" << params.random_state
+     << (in.groups.empty() ? "" : ", bootstrap grouped by patient");
+  r.provenance.emplace_back("evaluation settings", ev.str());
+  if (in.time.empty()) r.notes.push_back("No time key was given: metrics over time are not reported.");
+  return r;
+}
+
+}  // namespace calibrisk

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: Apache-2.0
+// The report as JSON (nlohmann/json stays inside src/). NaN and infinities become null.
+#include <calibrisk/report/report.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+namespace calibrisk {
+
+namespace {
+
+using json = nlohmann::ordered_json;  // keeps keys (provenance) in insertion order
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json nums(const std::vector<double>& v) {
+  json a = json::array();
+  for (double x : v) a.push_back(num(x));
+  return a;
+}
+
+json est(const Estimate& e) {
+  return json{{"value", num(e.value)}, {"lower", num(e.lower)}, {"upper", num(e.upper)}};
+}
+
+json curve(const Curve& c) {
+  return json{{"x", nums(c.x)}, {"y", nums(c.y)}, {"threshold", nums(c.threshold)}};
+}
+
+json calibration(const CalibrationSection& c) {
+  json bins = json::array();
+  for (const auto& b : c.bins) {
+    bins.push_back({{"count", b.count},
+                    {"mean_predicted", num(b.mean_predicted)},
+                    {"observed", num(b.observed)},
+                    {"lower", num(b.lower)},
+                    {"upper", num(b.upper)}});
+  }
+  return json{{"label", c.label},
+              {"bins", bins},
+              {"ece", est(c.ece)},
+              {"max_calibration_error", num(c.max_calibration_error)},
+              {"intercept", num(c.intercept)},
+              {"slope", num(c.slope)},
+              {"spiegelhalter_z", num(c.spiegelhalter_z)},
+              {"spiegelhalter_p", num(c.spiegelhalter_p)},
+              {"brier", num(c.brier)},
+              {"log_loss", num(c.log_loss)},
+              {"roc_auc", num(c.roc_auc)}};
+}
+
+}  // namespace
+
+std::string report_to_json(const Report& r, int indent) {
+  json j;
+  j["format"] = "calibrisk-report";
+  j["format_version"] = 1;
+  j["title"] = r.title;
+  j["confidence"] = num(r.confidence);
+  j["n_bootstrap"] = r.n_bootstrap;
+  json miss = json::array();
+  for (const auto& m : r.data.missingness) {
+    miss.push_back({{"name", m.name}, {"missing_fraction", num(m.missing_fraction)}});
+  }
+  j["data"] = {{"rows", r.data.rows},
+               {"positives", r.data.positives},
+               {"prevalence", num(r.data.prevalence)},
+               {"patients", r.data.patients < 0 ? json(nullptr) : json(r.data.patients)},
+               {"time_min", r.data.time_min},
+               {"time_max", r.data.time_max},
+               {"missingness", miss}};
+  j["discrimination"] = {{"roc_auc", est(r.discrimination.roc_auc)},
+                         {"average_precision", est(r.discrimination.average_precision)},
+                         {"roc", curve(r.discrimination.roc)},
+                         {"pr", curve(r.discrimination.pr)}};
+  j["calibration"] = {{"before", r.has_uncalibrated ? calibration(r.calibration_before) : json(nullptr)},
+                      {"after", calibration(r.calibration_after)}};
+  if (r.has_operating_point) {
+    const auto& o = r.operating_point;
+    j["operating_point"] = {{"threshold", num(o.threshold)},
+                            {"policy", o.policy},
+                            {"tp", o.tp},
+                            {"fp", o.fp},
+                            {"tn", o.tn},
+                            {"fn", o.fn},
+                            {"precision", est(o.precision)},
+                            {"recall", est(o.recall)},
+                            {"specificity", est(o.specificity)},
+                            {"npv", est(o.npv)},
+                            {"alert_rate", est(o.alert_rate)},
+                            {"f1", num(o.f1)}};
+  } else {
+    j["operating_point"] = nullptr;
+  }
+  j["decision_curve"] = {{"threshold", nums(r.decision_curve.threshold)},
+                         {"model", nums(r.decision_curve.model)},
+                         {"treat_all", nums(r.decision_curve.treat_all)}};
+  json rows = json::array();
+  for (const auto& s : r.subgroups.rows) {
+    rows.push_back({{"column", s.column},
+                    {"level", s.level},
+                    {"n", s.n},
+                    {"positives", s.positives},
+                    {"prevalence", num(s.prevalence)},
+                    {"mean_predicted", num(s.mean_predicted)},
+                    {"roc_auc", num(s.roc_auc)},
+                    {"ece", num(s.ece)},
+                    {"calibration_intercept", num(s.calibration_intercept)},
+                    {"recall", num(s.recall)},
+                    {"precision", num(s.precision)},
+                    {"alert_rate", num(s.alert_rate)},
+                    {"flagged", !s.flags.empty()},
+                    {"flags", s.flags}});
+  }
+  j["subgroups"] = {{"intercept_tolerance", num(r.subgroups.intercept_tolerance)},
+                    {"ece_tolerance", num(r.subgroups.ece_tolerance)},
+                    {"recall_tolerance", num(r.subgroups.recall_tolerance)},
+                    {"min_size", r.subgroups.min_size},
+                    {"rows", rows}};
+  json periods = json::array();
+  for (const auto& t : r.over_time.rows) {
+    periods.push_back({{"period", t.period},
+                       {"start", num(t.start)},
+                       {"n", t.n},
+                       {"prevalence", num(t.prevalence)},
+                       {"mean_predicted", num(t.mean_predicted)},
+                       {"roc_auc", num(t.roc_auc)},
+                       {"ece", num(t.ece)}});
+  }
+  j["over_time"] = {{"granularity", r.over_time.granularity}, {"rows", periods}};
+  json feats = json::array();
+  for (const auto& f : r.top_features) feats.push_back({{"name", f.name}, {"value", num(f.value)}});
+  j["top_features"] = {{"kind", r.importance_kind}, {"features", feats}};
+  json prov = json::object();
+  for (const auto& [k, v] : r.provenance) prov[k] = v;
+  j["provenance"] = prov;
+  j["notes"] = r.notes;
+  // Invalid UTF-8 in a user-supplied name is replaced rather than thrown on.
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+
+// Reading: every accessor names the JSON path it failed on.
+struct Reader {
+  static std::string path_of(const std::string& base, const std::string& key) {
+    return base + "/" + key;
+  }
+  [[noreturn]] static void bad(const std::string& path, const std::string& what) {
+    throw InvalidInput("report_from_json: " + path + " " + what +
+                       "; the file is not a calibrisk report or was edited by hand.");
+  }
+  static const json* opt(const json& j, const std::string& key) {
+    if (!j.is_object()) return nullptr;
+    const auto it = j.find(key);
+    return it == j.end() ? nullptr : &*it;
+  }
+  static double number(const json& j, const std::string& key, const std::string& base,
+                       double fallback = std::numeric_limits<double>::quiet_NaN()) {
+    const json* v = opt(j, key);
+    if (!v) return fallback;
+    if (v->is_null()) return std::numeric_limits<double>::quiet_NaN();
+    if (!v->is_number()) bad(path_of(base, key), "must be a number or null");
+    return v->get<double>();
+  }
+  static Index integer(const json& j, const std::string& key, const std::string& base,
+                       Index fallback = 0) {
+    const json* v = opt(j, key);
+    if (!v || v->is_null()) return fallback;
+    if (!v->is_number_integer()) bad(path_of(base, key), "must be an integer");
+    return v->get<Index>();
+  }
+  static std::string text(const json& j, const std::string& key, const std::string& base) {
+    const json* v = opt(j, key);
+    if (!v || v->is_null()) return {};
+    if (!v->is_string()) bad(path_of(base, key), "must be a string");
+    return v->get<std::string>();
+  }
+  static std::vector<double> numbers(const json& j, const std::string& key, const std::string& base) {
+    std::vector<double> out;
+    const json* v = opt(j, key);
+    if (!v || v->is_null()) return out;
+    if (!v->is_array()) bad(path_of(base, key), "must be an array of numbers");
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      const json& x = (*v)[i];
+      if (x.is_null()) out.push_back(std::numeric_limits<double>::quiet_NaN());
+      else if (x.is_number()) out.push_back(x.get<double>());
+      else bad(path_of(base, key) + "/" + std::to_string(i), "must be a number or null");
+    }
+    return out;
+  }
+  static const json& array(const json& j, const std::string& key, const std::string& base) {
+    static const json empty = json::array();
+    const json* v = opt(j, key);
+    if (!v || v->is_null()) return empty;
+    if (!v->is_array()) bad(path_of(base, key), "must be an array");
+    return *v;
+  }
+  static const json& object(const json& j, const std::string& key, const std::string& base) {
+    static const json empty = json::object();
+    const json* v = opt(j, key);
+    if (!v || v->is_null()) return empty;
+    if (!v->is_object()) bad(path_of(base, key), "must be an object");
+    return *v;
+  }
+  static Estimate estimate(const json& j, const std::string& key, const std::string& base) {
+    const json& e = object(j, key, base);
+    const std::string p = path_of(base, key);
+    return Estimate{number(e, "value", p), number(e, "lower", p), number(e, "upper", p)};
+  }
+  static Curve curve(const json& j, const std::string& key, const std::string& base) {
+    const json& c = object(j, key, base);
+    const std::string p = path_of(base, key);
+    Curve out{numbers(c, "x", p), numbers(c, "y", p), numbers(c, "threshold", p)};
+    if (out.x.size() != out.y.size()) bad(p, "has x and y of different lengths");
+    return out;
+  }
+  static CalibrationSection calibration(const json& c, const std::string& p) {
+    CalibrationSection s;
+    s.label = text(c, "label", p);
+    const json& bins = array(c, "bins", p);
+    for (std::size_t i = 0; i < bins.size(); ++i) {
+      const std::string bp = p + "/bins/" + std::to_string(i);
+      ReliabilityPoint b;
+      b.count = integer(bins[i], "count", bp);
+      b.mean_predicted = number(bins[i], "mean_predicted", bp);
+      b.observed = number(bins[i], "observed", bp);
+      b.lower = number(bins[i], "lower", bp);
+      b.upper = number(bins[i], "upper", bp);
+      s.bins.push_back(b);
+    }
+    s.ece = estimate(c, "ece", p);
+    s.max_calibration_error = number(c, "max_calibration_error", p);
+    s.intercept = number(c, "intercept", p);
+    s.slope = number(c, "slope", p);
+    s.spiegelhalter_z = number(c, "spiegelhalter_z", p);
+    s.spiegelhalter_p = number(c, "spiegelhalter_p", p);
+    s.brier = number(c, "brier", p);
+    s.log_loss = number(c, "log_loss", p);
+    s.roc_auc = number(c, "roc_auc", p);
+    return s;
+  }
+};
+
+}  // namespace
+
+Report report_from_json(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw InvalidInput(std::string("report_from_json: the text is not valid JSON (") + e.what() +
+                       "); pass the output of report_to_json / Report.to_json().");
+  }
+  using R = Reader;
+  if (!j.is_object() || R::text(j, "format", "") != "calibrisk-report") {
+    throw InvalidInput("report_from_json: /format is not \"calibrisk-report\"; this JSON is not a "
+                       "calibrisk evaluation report.");
+  }
+  const Index version = R::integer(j, "format_version", "", 0);
+  if (version < 1 || version > 1) {
+    throw InvalidInput("report_from_json: /format_version is " + std::to_string(version) +
+                       " but this calibrisk reads version 1; upgrade calibrisk to read it.");
+  }
+  Report r;
+  r.title = R::text(j, "title", "");
+  r.confidence = R::number(j, "confidence", "", 0.95);
+  r.n_bootstrap = static_cast<int>(R::integer(j, "n_bootstrap", ""));
+  const json& d = R::object(j, "data", "");
+  r.data.rows = R::integer(d, "rows", "/data");
+  r.data.positives = R::integer(d, "positives", "/data");
+  r.data.prevalence = R::number(d, "prevalence", "/data");
+  r.data.patients = R::integer(d, "patients", "/data", -1);
+  r.data.time_min = R::text(d, "time_min", "/data");
+  r.data.time_max = R::text(d, "time_max", "/data");
+  const json& miss = R::array(d, "missingness", "/data");
+  for (std::size_t i = 0; i < miss.size(); ++i) {
+    const std::string p = "/data/missingness/" + std::to_string(i);
+    r.data.missingness.push_back({R::text(miss[i], "name", p), R::number(miss[i], "missing_fraction", p)});
+  }
+  const json& disc = R::object(j, "discrimination", "");
+  r.discrimination.roc_auc = R::estimate(disc, "roc_auc", "/discrimination");
+  r.discrimination.average_precision = R::estimate(disc, "average_precision", "/discrimination");
+  r.discrimination.roc = R::curve(disc, "roc", "/discrimination");
+  r.discrimination.pr = R::curve(disc, "pr", "/discrimination");
+  const json& cal = R::object(j, "calibration", "");
+  const json* before = R::opt(cal, "before");
+  if (before && !before->is_null()) {
+    r.has_uncalibrated = true;
+    r.calibration_before = R::calibration(*before, "/calibration/before");
+  }
+  r.calibration_after = R::calibration(R::object(cal, "after", "/calibration"), "/calibration/after");
+  const json* op = R::opt(j, "operating_point");
+  if (op && !op->is_null()) {
+    const std::string p = "/operating_point";
+    auto& o = r.operating_point;
+    r.has_operating_point = true;
+    o.threshold = R::number(*op, "threshold", p);
+    o.policy = R::text(*op, "policy", p);
+    o.tp = R::integer(*op, "tp", p);
+    o.fp = R::integer(*op, "fp", p);
+    o.tn = R::integer(*op, "tn", p);
+    o.fn = R::integer(*op, "fn", p);
+    o.precision = R::estimate(*op, "precision", p);
+    o.recall = R::estimate(*op, "recall", p);
+    o.specificity = R::estimate(*op, "specificity", p);
+    o.npv = R::estimate(*op, "npv", p);
+    o.alert_rate = R::estimate(*op, "alert_rate", p);
+    o.f1 = R::number(*op, "f1", p);
+  }
+  const json& dc = R::object(j, "decision_curve", "");
+  r.decision_curve.threshold = R::numbers(dc, "threshold", "/decision_curve");
+  r.decision_curve.model = R::numbers(dc, "model", "/decision_curve");
+  r.decision_curve.treat_all = R::numbers(dc, "treat_all", "/decision_curve");
+  const json& sg = R::object(j, "subgroups", "");
+  r.subgroups.intercept_tolerance = R::number(sg, "intercept_tolerance", "/subgroups");
+  r.subgroups.ece_tolerance = R::number(sg, "ece_tolerance", "/subgroups");
+  r.subgroups.recall_tolerance = R::number(sg, "recall_tolerance", "/subgroups");
+  r.subgroups.min_size = R::integer(sg, "min_size", "/subgroups");
+  const json& rows = R::array(sg, "rows", "/subgroups");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string p = "/subgroups/rows/" + std::to_string(i);
+    const json& x = rows[i];
+    SubgroupRow s;
+    s.column = R::text(x, "column", p);
+    s.level = R::text(x, "level", p);
+    s.n = R::integer(x, "n", p);
+    s.positives = R::integer(x, "positives", p);
+    s.prevalence = R::number(x, "prevalence", p);
+    s.mean_predicted = R::number(x, "mean_predicted", p);
+    s.roc_auc = R::number(x, "roc_auc", p);
+    s.ece = R::number(x, "ece", p);
+    s.calibration_intercept = R::number(x, "calibration_intercept", p);
+    s.recall = R::number(x, "recall", p);
+    s.precision = R::number(x, "precision", p);
+    s.alert_rate = R::number(x, "alert_rate", p);
+    const json& flags = R::array(x, "flags", p);
+    for (std::size_t k = 0; k < flags.size(); ++k) {
+      if (!flags[k].is_string()) R::bad(p + "/flags/" + std::to_string(k), "must be a string");
+      s.flags.push_back(flags[k].get<std::string>());
+    }
+    r.subgroups.rows.push_back(std::move(s));
+  }
+  const json& ot = R::object(j, "over_time", "");
+  r.over_time.granularity = R::text(ot, "granularity", "/over_time");
+  const json& periods = R::array(ot, "rows", "/over_time");
+  for (std::size_t i = 0; i < periods.size(); ++i) {
+    const std::string p = "/over_time/rows/" + std::to_string(i);
+    const json& x = periods[i];
+    TimePeriodRow t;
+    t.period = R::text(x, "period", p);
+    t.start = R::number(x, "start", p);
+    t.n = R::integer(x, "n", p);
+    t.prevalence = R::number(x, "prevalence", p);
+    t.mean_predicted = R::number(x, "mean_predicted", p);
+    t.roc_auc = R::number(x, "roc_auc", p);
+    t.ece = R::number(x, "ece", p);
+    r.over_time.rows.push_back(t);
+  }
+  const json& tf = R::object(j, "top_features", "");
+  r.importance_kind = R::text(tf, "kind", "/top_features");
+  const json& feats = R::array(tf, "features", "/top_features");
+  for (std::size_t i = 0; i < feats.size(); ++i) {
+    const std::string p = "/top_features/features/" + std::to_string(i);
+    r.top_features.push_back({R::text(feats[i], "name", p), R::number(feats[i], "value", p)});
+  }
+  const json& prov = R::object(j, "provenance", "");
+  for (const auto& [k, v] : prov.items()) {
+    r.provenance.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  const json& notes = R::array(j, "notes", "");
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    if (!notes[i].is_string()) R::bad("/notes/" + std::to_string(i), "must be a string");
+    r.notes.push_back(notes[i].get<std::string>());
+  }
+  return r;
+}
+
+void write_report_json(const Report& report, const std::string& path, int indent) {
+  const std::string text = report_to_json(report, indent);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    throw InvalidInput("write_report_json: cannot open '" + path +
+                       "' for writing; check that the folder exists and is writable.");
+  }
+  out << text << '\n';
+  out.close();
+  if (!out) throw Error("write_report_json: writing '" + path + "' failed (disk full?).");
+}
+
+}  // namespace calibrisk

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+// Leaf-wise tree growth (Shi 2007, "best-first decision tree learning"; LightGBM's leaf-wise
+// policy) over binned data with histogram subtraction and an in-place stable row partition.
+#include "trees/grower.hpp"
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/parallel.hpp>
+
+#include <algorithm>
+#include <cfloat>
+
+namespace calibrisk {
+namespace detail {
+
+TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, GrowerParams params)
+    : bins_(bins), mapper_(mapper), params_(std::move(params)) {
+  // The dominant bin of each feature (>= half of the rows, e.g. the zeros of a one-hot or sparse
+  // column) is never accumulated: it is derived from the leaf total, so building the histogram of
+  // a sparse column costs its non-zeros, not its rows.
+  const Index nf = bins.n_features;
+  skip_bin_.assign(static_cast<std::size_t>(nf), -1);
+  const int nt = bins.n_rows * nf < (Index{1} << 17) ? 1 : params_.n_threads;
+  parallel_for_dynamic(0, nf, nt, [&](Index f) {
+    std::vector<Index> count(static_cast<std::size_t>(mapper.n_value_bins(f)) + 1, 0);
+    for (Index i = 0; i < bins.n_rows; ++i) ++count[static_cast<std::size_t>(bins.code(i, f))];
+    const auto it = std::max_element(count.begin(), count.end());
+    if (2 * *it >= bins.n_rows) {
+      skip_bin_[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(it - count.begin());
+    }
+  });
+  const auto slots = static_cast<std::size_t>(mapper.total_bins());
+  pool_.assign(static_cast<std::size_t>(params_.max_leaf_nodes), std::vector<HistBin>(slots));
+  for (int s = params_.max_leaf_nodes - 1; s >= 0; --s) free_.push_back(s);
+}
+
+int TreeGrower::acquire_hist() {
+  CALIBRISK_ASSERT(!free_.empty());
+  const int s = free_.back();
+  free_.pop_back();
+  return s;
+}
+
+void TreeGrower::release_hist(int slot) {
+  if (slot >= 0) free_.push_back(slot);
+}
+
+void TreeGrower::build(const Leaf& leaf, const std::vector<Index>& rows, bool contiguous,
+                       const GradPair* gh_by_row, const std::vector<std::int32_t>& features) {
+  HistogramJob job;
+  job.n = leaf.end - leaf.begin;
+  job.features = features.data();
+  job.n_features = static_cast<Index>(features.size());
+  if (contiguous) {
+    job.rows = nullptr;
+    job.gh = gh_by_row;
+  } else {
+    if (ordered_.size() < static_cast<std::size_t>(job.n)) ordered_.resize(rows.size());
+    gather_gradients(rows.data() + leaf.begin, job.n, gh_by_row, ordered_.data(),
+                     params_.n_threads);
+    job.rows = rows.data() + leaf.begin;
+    job.gh = ordered_.data();
+  }
+  build_histogram(bins_, mapper_, job, skip_bin_.data(), leaf.total,
+                  pool_[static_cast<std::size_t>(leaf.hist)].data(), params_.n_threads);
+}
+
+void TreeGrower::find_split(Leaf& leaf, const std::vector<std::int32_t>& features) {
+  leaf.split = SplitInfo{};
+  const SplitRules& r = params_.rules;
+  const double n = static_cast<double>(leaf.end - leaf.begin);
+  if (n < 2.0 * std::max(1.0, r.min_samples_leaf) || leaf.total.h < 2.0 * r.min_child_weight) {
+    return;
+  }
+  leaf.split = find_best_split(mapper_, pool_[static_cast<std::size_t>(leaf.hist)].data(),
+                               leaf.total, features.data(), static_cast<Index>(features.size()),
+                               r, params_.monotone.empty() ? nullptr : params_.monotone.data(),
+                               leaf.bounds, params_.n_threads);
+}
+
+Index TreeGrower::partition(std::vector<Index>& rows, const Leaf& leaf) {
+  const SplitInfo& s = leaf.split;
+  const std::int32_t f = s.feature;
+  const int missing = mapper_.missing_bin(f);
+  const int bin = s.bin;
+  const bool ml = s.missing_left;
+  auto goes_left = [&](Index i) {
+    const int c = bins_.code(i, f);
+    return c == missing ? ml : c <= bin;
+  };
+  const Index n = leaf.end - leaf.begin;
+  Index* base = rows.data() + leaf.begin;
+  if (scratch_left_.size() < rows.size()) {
+    scratch_left_.resize(rows.size());
+    scratch_right_.resize(rows.size());
+  }
+  // Stable partition in fixed blocks (independent of the thread count): each block splits into
+  // its own slice of the scratch buffers, then the slices are copied back in block order.
+  constexpr Index kBlock = 1 << 15;
+  const Index nb = n_blocks(n, kBlock);
+  std::vector<Index> nl(static_cast<std::size_t>(nb)), nr(static_cast<std::size_t>(nb));
+  const int nt = nb > 1 ? params_.n_threads : 1;
+  parallel_blocks(n, kBlock, nt, [&](Index b, Index lo, Index hi) {
+    Index* L = scratch_left_.data() + lo;
+    Index* R = scratch_right_.data() + lo;
+    Index a = 0, c = 0;
+    for (Index k = lo; k < hi; ++k) {
+      const Index i = base[k];
+      if (goes_left(i)) {
+        L[a++] = i;
+      } else {
+        R[c++] = i;
+      }
+    }
+    nl[static_cast<std::size_t>(b)] = a;
+    nr[static_cast<std::size_t>(b)] = c;
+  });
+  std::vector<Index> off_l(static_cast<std::size_t>(nb)), off_r(static_cast<std::size_t>(nb));
+  Index total_left = 0;
+  for (Index b = 0; b < nb; ++b) {
+    off_l[static_cast<std::size_t>(b)] = total_left;
+    total_left += nl[static_cast<std::size_t>(b)];
+  }
+  Index acc = total_left;
+  for (Index b = 0; b < nb; ++b) {
+    off_r[static_cast<std::size_t>(b)] = acc;
+    acc += nr[static_cast<std::size_t>(b)];
+  }
+  parallel_blocks(n, kBlock, nt, [&](Index b, Index lo, Index) {
+    const auto ub = static_cast<std::size_t>(b);
+    std::copy_n(scratch_left_.data() + lo, nl[ub], base + off_l[ub]);
+    std::copy_n(scratch_right_.data() + lo, nr[ub], base + off_r[ub]);
+  });
+  return leaf.begin + total_left;
+}
+
+GrownTree TreeGrower::grow(std::vector<Index>& rows, bool rows_are_all, const GradPair* gh_by_row,
+                           const std::vector<std::int32_t>& features) {
+  GrownTree out;
+  Tree& tree = out.tree;
+  auto add_node = [&]() {
+    const std::int32_t id = tree.add_node();
+    out.bin.push_back(-1);
+    out.begin.push_back(0);
+    out.end.push_back(0);
+    return id;
+  };
+  const GrowerParams& p = params_;
+  const Index n = static_cast<Index>(rows.size());
+
+  Leaf root;
+  root.node = add_node();
+  root.begin = 0;
+  root.end = n;
+  // Serial sum in row order: the root total must not depend on the thread count.
+  for (Index k = 0; k < n; ++k) {
+    const GradPair g = gh_by_row[rows_are_all ? k : rows[static_cast<std::size_t>(k)]];
+    root.total.g += g.g;
+    root.total.h += g.h;
+  }
+  root.total.n = static_cast<double>(n);
+  tree.cover[0] = root.total.h;
+
+  std::vector<Leaf> active;  // leaves that may still be split (have a histogram and a split)
+  std::vector<Leaf> done;    // final leaves
+  const bool depth_ok_root = p.max_depth <= 0 || p.max_depth >= 1;
+  if (depth_ok_root && p.max_leaf_nodes >= 2 && !features.empty()) {
+    root.hist = acquire_hist();
+    build(root, rows, rows_are_all, gh_by_row, features);
+    find_split(root, features);
+  }
+  if (root.split.valid) {
+    active.push_back(root);
+  } else {
+    release_hist(root.hist);
+    root.hist = -1;
+    done.push_back(root);
+  }
+
+  int n_leaves = 1;
+  while (n_leaves < p.max_leaf_nodes && !active.empty()) {
+    std::size_t pick = 0;
+    for (std::size_t a = 1; a < active.size(); ++a) {
+      const SplitInfo& s = active[a].split;
+      const SplitInfo& b = active[pick].split;
+      if (s.gain > b.gain || (s.gain == b.gain && active[a].node < active[pick].node)) pick = a;
+    }
+    Leaf parent = active[pick];
+    active.erase(active.begin() + static_cast<std::ptrdiff_t>(pick));
+    const SplitInfo& s = parent.split;
+    const Index mid = partition(rows, parent);
+
+    const std::int32_t ln = add_node();
+    const std::int32_t rn = add_node();
+    const auto up = static_cast<std::size_t>(parent.node);
+    tree.left[up] = ln;
+    tree.right[up] = rn;
+    tree.feature[up] = s.feature;
+    // The "all values left" candidate (bin = last value bin) has no edge: any finite value goes
+    // left, which FLT_MAX expresses as a finite, float-exact threshold.
+    tree.threshold[up] = s.bin + 1 < mapper_.n_value_bins(s.feature)
+                             ? mapper_.threshold(s.feature, s.bin)
+                             : static_cast<double>(FLT_MAX);
+    tree.missing_left[up] = s.missing_left ? 1 : 0;
+    tree.gain[up] = s.gain;
+    out.bin[up] = s.bin;
+
+    Leaf l, r;
+    l.node = ln;
+    r.node = rn;
+    l.begin = parent.begin;
+    l.end = mid;
+    r.begin = mid;
+    r.end = parent.end;
+    l.depth = r.depth = parent.depth + 1;
+    l.total = s.left;
+    r.total = s.right;
+    l.total.n = static_cast<double>(l.end - l.begin);
+    r.total.n = static_cast<double>(r.end - r.begin);
+    l.bounds = r.bounds = parent.bounds;
+    const int mono = p.monotone.empty() ? 0 : p.monotone[static_cast<std::size_t>(s.feature)];
+    if (mono != 0) {
+      // LightGBM's "basic" bound propagation: the children of a monotone split are separated at
+      // the midpoint of their outputs, and every descendant inherits its side's bound, so all
+      // outputs left of the split stay <= (or >=) all outputs right of it.
+      const double midv = 0.5 * (s.left_value + s.right_value);
+      if (mono > 0) {
+        l.bounds.upper = std::min(l.bounds.upper, midv);
+        r.bounds.lower = std::max(r.bounds.lower, midv);
+      } else {
+        l.bounds.lower = std::max(l.bounds.lower, midv);
+        r.bounds.upper = std::min(r.bounds.upper, midv);
+      }
+    }
+    tree.cover[static_cast<std::size_t>(ln)] = l.total.h;
+    tree.cover[static_cast<std::size_t>(rn)] = r.total.h;
+    ++n_leaves;
+
+    const bool can_split = n_leaves < p.max_leaf_nodes &&
+                           (p.max_depth <= 0 || parent.depth + 1 < p.max_depth);
+    if (!can_split) {
+      release_hist(parent.hist);
+      done.push_back(l);
+      done.push_back(r);
+      continue;
+    }
+    Leaf& small = (l.end - l.begin) <= (r.end - r.begin) ? l : r;
+    Leaf& large = (&small == &l) ? r : l;
+    small.hist = acquire_hist();
+    build(small, rows, false, gh_by_row, features);
+    large.hist = parent.hist;  // subtract in place: parent's histogram becomes the larger child's
+    HistBin* ph = pool_[static_cast<std::size_t>(parent.hist)].data();
+    subtract_histogram(mapper_, features.data(), static_cast<Index>(features.size()), ph,
+                       pool_[static_cast<std::size_t>(small.hist)].data(), ph);
+    for (Leaf* c : {&l, &r}) {
+      find_split(*c, features);
+      if (c->split.valid) {
+        active.push_back(*c);
+      } else {
+        release_hist(c->hist);
+        c->hist = -1;
+        done.push_back(*c);
+      }
+    }
+  }
+  for (Leaf& a : active) {
+    release_hist(a.hist);
+    done.push_back(a);
+  }
+  CALIBRISK_ASSERT(free_.size() == pool_.size());
+
+  for (const Leaf& leaf : done) {
+    const auto u = static_cast<std::size_t>(leaf.node);
+    tree.value[u] = p.learning_rate *
+                    leaf_output(leaf.total.g, leaf.total.h, p.rules.l2, leaf.bounds);
+    out.begin[u] = leaf.begin;
+    out.end[u] = leaf.end;
+  }
+  // Internal nodes: cover-weighted mean of their children (children have larger indices).
+  for (std::size_t i = tree.left.size(); i-- > 0;) {
+    if (tree.left[i] < 0) continue;
+    const auto a = static_cast<std::size_t>(tree.left[i]);
+    const auto b = static_cast<std::size_t>(tree.right[i]);
+    const double ca = tree.cover[a], cb = tree.cover[b];
+    tree.value[i] = ca + cb > 0.0 ? (ca * tree.value[a] + cb * tree.value[b]) / (ca + cb)
+                                  : 0.5 * (tree.value[a] + tree.value[b]);
+  }
+  return out;
+}
+
+}  // namespace detail
+}  // namespace calibrisk

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// Stage 4 of tree training: leaf-wise (best-first) growth of one tree from binned data.
+#pragma once
+
+#include "trees/splitter.hpp"
+
+#include <calibrisk/trees/binning.hpp>
+#include <calibrisk/trees/histogram.hpp>
+#include <calibrisk/trees/tree.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace calibrisk {
+namespace detail {
+
+/// Growth limits and rules of one tree.
+struct GrowerParams {
+  int max_leaf_nodes = 31;          ///< >= 2.
+  int max_depth = -1;               ///< <= 0: unlimited.
+  double learning_rate = 0.1;       ///< Multiplies every leaf output.
+  SplitRules rules;
+  std::vector<std::int8_t> monotone;  ///< Empty or one of {-1, 0, +1} per feature.
+  int n_threads = 1;
+};
+
+/// A grown tree plus what the booster needs to update its scores without re-reading X.
+struct GrownTree {
+  Tree tree;                            ///< Raw thresholds, learning rate applied.
+  std::vector<std::int32_t> bin;        ///< Per node: split bin (code <= bin goes left); -1 leaves.
+  std::vector<Index> begin, end;        ///< Per leaf node: its rows are rows[begin, end).
+};
+
+/// Grows trees on one binned training matrix, reusing its buffers (histogram pool, partition
+/// scratch, gathered gradients) across trees: no allocation per node.
+class TreeGrower {
+ public:
+  TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, GrowerParams params);
+
+  /// Grows one tree on the rows `rows` (ascending, partitioned in place into leaf ranges) with
+  /// gradients `gh_by_row` (indexed by row) and the allowed `features` (ascending, non-constant).
+  /// `rows_are_all` tells that rows == [0, n_rows) so the root reads columns contiguously.
+  /// Leaf-wise: always splits the leaf whose best split has the largest gain, until
+  /// max_leaf_nodes leaves exist or no leaf has a valid split. Histograms: the smaller child is
+  /// built, the larger one is parent - smaller. Deterministic for any thread count.
+  GrownTree grow(std::vector<Index>& rows, bool rows_are_all, const GradPair* gh_by_row,
+                 const std::vector<std::int32_t>& features);
+
+  const GrowerParams& params() const noexcept { return params_; }
+
+ private:
+  struct Leaf {
+    std::int32_t node = -1;
+    Index begin = 0, end = 0;
+    int depth = 0;
+    int hist = -1;  // pool slot, -1 when none
+    HistBin total;
+    LeafBounds bounds;
+    SplitInfo split;
+  };
+
+  int acquire_hist();
+  void release_hist(int slot);
+  void build(const Leaf& leaf, const std::vector<Index>& rows, bool contiguous,
+             const GradPair* gh_by_row, const std::vector<std::int32_t>& features);
+  void find_split(Leaf& leaf, const std::vector<std::int32_t>& features);
+  Index partition(std::vector<Index>& rows, const Leaf& leaf);
+
+  const BinnedMatrix& bins_;
+  const BinMapper& mapper_;
+  GrowerParams params_;
+  std::vector<std::vector<HistBin>> pool_;
+  std::vector<int> free_;
+  std::vector<GradPair> ordered_;
+  std::vector<Index> scratch_left_, scratch_right_;
+  std::vector<std::int32_t> skip_bin_;
+};
+
+/// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).
+inline std::int32_t binned_leaf(const Tree& tree, const std::vector<std::int32_t>& bin,
+                                const BinnedMatrix& b, const BinMapper& m, Index i) noexcept {
+  std::int32_t node = 0;
+  while (tree.left[static_cast<std::size_t>(node)] >= 0) {
+    const auto u = static_cast<std::size_t>(node);
+    const std::int32_t f = tree.feature[u];
+    const int c = b.code(i, f);
+    const bool go_left = c == m.missing_bin(f) ? tree.missing_left[u] != 0 : c <= bin[u];
+    node = go_left ? tree.left[u] : tree.right[u];
+  }
+  return node;
+}
+inline std::int32_t binned_leaf(const GrownTree& t, const BinnedMatrix& b, const BinMapper& m,
+                                Index i) noexcept {
+  return binned_leaf(t.tree, t.bin, b, m, i);
+}
+
+}  // namespace detail
+}  // namespace calibrisk

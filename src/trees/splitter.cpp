@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// Split finding: one pass over the cumulative histogram of each feature (Chen & Guestrin 2016,
+// eq. 7, with the leaf outputs bounded for monotonic constraints as in LightGBM's "basic" method).
+#include "trees/splitter.hpp"
+
+#include <calibrisk/core/parallel.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace calibrisk {
+namespace detail {
+
+double leaf_output(double g, double h, double l2, const LeafBounds& b) noexcept {
+  const double d = h + l2;
+  if (!(d > 0.0)) return 0.0;
+  return std::clamp(-g / d, b.lower, b.upper);
+}
+
+double output_gain(double g, double h, double l2, double w) noexcept {
+  return -(2.0 * g * w + (h + l2) * w * w);
+}
+
+namespace {
+
+bool better(const SplitInfo& a, const SplitInfo& b) {
+  // Strictly larger gain wins; candidates are visited in (feature, bin, missing-right first)
+  // order, so keeping the first of equal gains is the documented tie-break.
+  return a.gain > b.gain;
+}
+
+SplitInfo best_for_feature(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                           std::int32_t f, const SplitRules& rules, int mono,
+                           const LeafBounds& bounds, double parent_gain) {
+  SplitInfo best;
+  const int nb = mapper.n_value_bins(f);
+  const HistBin* h = hist + mapper.offsets[static_cast<std::size_t>(f)];
+  const HistBin miss = h[nb];
+  auto consider = [&](const HistBin& l, const HistBin& r, int bin, bool missing_left) {
+    if (l.n < rules.min_samples_leaf || r.n < rules.min_samples_leaf) return;
+    if (l.h < rules.min_child_weight || r.h < rules.min_child_weight) return;
+    if (!(l.h + rules.l2 > 0.0) || !(r.h + rules.l2 > 0.0)) return;
+    const double wl = leaf_output(l.g, l.h, rules.l2, bounds);
+    const double wr = leaf_output(r.g, r.h, rules.l2, bounds);
+    if ((mono > 0 && wl > wr) || (mono < 0 && wl < wr)) return;
+    const double gain = output_gain(l.g, l.h, rules.l2, wl) + output_gain(r.g, r.h, rules.l2, wr) -
+                        parent_gain;
+    if (!(gain > rules.min_gain) || !(gain > best.gain)) return;
+    best.valid = true;
+    best.gain = gain;
+    best.feature = f;
+    best.bin = bin;
+    best.missing_left = missing_left;
+    best.left = l;
+    best.right = r;
+    best.left_value = wl;
+    best.right_value = wr;
+  };
+  HistBin cum;
+  for (int b = 0; b + 1 < nb; ++b) {
+    cum.g += h[b].g;
+    cum.h += h[b].h;
+    cum.n += h[b].n;
+    // Missing rows to the right.
+    HistBin r{total.g - cum.g, total.h - cum.h, total.n - cum.n};
+    if (miss.n > 0) {
+      consider(cum, r, b, false);
+      HistBin l2{cum.g + miss.g, cum.h + miss.h, cum.n + miss.n};
+      HistBin r2{total.g - l2.g, total.h - l2.h, total.n - l2.n};
+      consider(l2, r2, b, true);
+    } else {
+      // No missing rows here: NaN at prediction time follows the child with more hessian cover.
+      consider(cum, r, b, cum.h >= r.h);
+    }
+  }
+  if (miss.n > 0) {
+    // All values left, missing right: a split on missingness itself.
+    HistBin l{total.g - miss.g, total.h - miss.h, total.n - miss.n};
+    consider(l, miss, nb - 1, false);
+  }
+  return best;
+}
+
+}  // namespace
+
+SplitInfo find_best_split(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                          const std::int32_t* features, Index n_features, const SplitRules& rules,
+                          const std::int8_t* monotone, const LeafBounds& bounds, int n_threads) {
+  const double parent_gain =
+      output_gain(total.g, total.h, rules.l2, leaf_output(total.g, total.h, rules.l2, bounds));
+  std::vector<SplitInfo> per(static_cast<std::size_t>(n_features));
+  auto one = [&](Index q) {
+    const std::int32_t f = features[q];
+    if (mapper.is_constant[static_cast<std::size_t>(f)]) return;
+    per[static_cast<std::size_t>(q)] = best_for_feature(
+        mapper, hist, total, f, rules, monotone ? monotone[f] : 0, bounds, parent_gain);
+  };
+  // A feature's scan is ~ one pass over <= 256 slots: threads only pay off for many features.
+  if (n_features * 256 >= (1 << 16)) {
+    parallel_for(0, n_features, n_threads, one);
+  } else {
+    for (Index q = 0; q < n_features; ++q) one(q);
+  }
+  SplitInfo best;
+  for (const SplitInfo& s : per) {
+    if (s.valid && better(s, best)) best = s;
+  }
+  return best;
+}
+
+}  // namespace detail
+}  // namespace calibrisk

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// Stage 3 of tree training: the best split of a leaf from its histogram (second-order gain,
+// learned missing-value direction, minimum-leaf rules, monotonic constraints).
+#pragma once
+
+#include <calibrisk/trees/binning.hpp>
+#include <calibrisk/trees/histogram.hpp>
+
+#include <cstdint>
+#include <limits>
+
+namespace calibrisk {
+namespace detail {
+
+/// Regularisation and minimum-leaf rules of split finding.
+struct SplitRules {
+  double l2 = 0.0;                ///< l2_regularization (lambda), >= 0.
+  double min_gain = 0.0;          ///< A split is taken only when gain > min_gain.
+  double min_child_weight = 1e-3; ///< Minimum hessian sum of each child.
+  double min_samples_leaf = 20;   ///< Minimum row count of each child.
+};
+
+/// Range the (unscaled) output of a leaf must stay in; narrowed below monotone splits.
+struct LeafBounds {
+  double lower = -std::numeric_limits<double>::infinity();
+  double upper = std::numeric_limits<double>::infinity();
+};
+
+/// The best split found for a leaf. Rows with code <= bin go left; the missing bin goes left
+/// when missing_left. `left`/`right` are the children's sums (missing rows included).
+struct SplitInfo {
+  bool valid = false;
+  double gain = -std::numeric_limits<double>::infinity();
+  std::int32_t feature = -1;
+  std::int32_t bin = -1;
+  bool missing_left = false;
+  HistBin left, right;
+  double left_value = 0.0;   ///< Unscaled, bounded output of the left child.
+  double right_value = 0.0;  ///< Unscaled, bounded output of the right child.
+};
+
+/// Newton step -G / (H + l2) of a leaf, clipped to the bounds (0 when H + l2 <= 0).
+double leaf_output(double g, double h, double l2, const LeafBounds& b) noexcept;
+
+/// Reduction of the second-order loss achieved by output w: -(2 G w + (H + l2) w^2); equals
+/// G^2 / (H + l2) at the unconstrained optimum (LightGBM's gain, without XGBoost's 1/2).
+double output_gain(double g, double h, double l2, double w) noexcept;
+
+/// Scans every value threshold of every feature in `features` and both directions of the missing
+/// bin (when the leaf has missing rows; otherwise missing rows at prediction follow the child with
+/// the larger hessian sum), and returns the split with the largest gain
+/// gain = output_gain(left) + output_gain(right) - output_gain(parent)
+/// subject to the minimum-leaf rules and, for a feature with `monotone[f] = +1/-1`, left output
+/// <= / >= right output. A last candidate sends all non-missing rows left and missing rows right.
+/// Ties go to the lower feature, then the lower bin, then missing-right: deterministic.
+/// `hist` is the leaf's flat histogram; `total` its sums. `monotone` may be null.
+SplitInfo find_best_split(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                          const std::int32_t* features, Index n_features, const SplitRules& rules,
+                          const std::int8_t* monotone, const LeafBounds& bounds, int n_threads);
+
+}  // namespace detail
+}  // namespace calibrisk

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+// evaluate(): hand-computed cases, the cohort's known shifts (the flagged site, the drift), and
+// every input error.
+#include <calibrisk/datasets/readmission.hpp>
+#include <calibrisk/io/date.hpp>
+#include <calibrisk/io/table.hpp>
+#include <calibrisk/metrics/metrics.hpp>
+#include <calibrisk/report/evaluate.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace calibrisk;
+
+namespace {
+
+double logit(double p) { return std::log(p / (1 - p)); }
+double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+
+struct CohortData {
+  ReadmissionCohort c;
+  std::vector<double> y, p_truth, p_blind, p_overconfident, site, day;
+  std::vector<std::int64_t> patient;
+};
+
+// A "model" that knows every feature effect but neither the site shift nor the drift: exactly
+// what a model trained on the features can at best learn.
+const CohortData& cohort_data() {
+  static const CohortData d = [] {
+    CohortData d;
+    ReadmissionCohortParams p;
+    p.n_patients = 20000;
+    p.seed = 5;
+    d.c = make_readmission_cohort(p);
+    d.y = d.c.labels();
+    for (Index i = 0; i < d.c.rows(); ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      const double t = static_cast<double>(d.c.encounter_day[k] - p.start_day) / 365.0;
+      const double lo = logit(d.c.true_risk[k]) - p.drift_per_year * (t - 1.0) -
+                        (d.c.site[k] == p.shifted_site ? p.site_shift : 0.0);
+      d.p_truth.push_back(d.c.true_risk[k]);
+      d.p_blind.push_back(sigmoid(lo));
+      d.p_overconfident.push_back(sigmoid(2.0 * logit(d.c.true_risk[k]) + 1.0));
+      d.site.push_back(d.c.site[k]);
+      d.day.push_back(static_cast<double>(d.c.encounter_day[k]));
+      d.patient.push_back(d.c.patient_id[k]);
+    }
+    return d;
+  }();
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("evaluate: hand-computed operating point, AUC and data summary") {
+  const std::vector<double> y{0, 0, 1, 1, 0, 1, 0, 0};
+  const std::vector<double> p{0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.05, 0.5};
+  const std::vector<double> t{19000, 19001, 19031, 19032, 19060, 19061, 19062, 19063};
+  EvaluationInput in;
+  in.y = y;
+  in.p = p;
+  in.threshold = 0.35;
+  in.policy = "min_recall=0.9";
+  in.time = t;
+  EvaluationParams params;
+  params.n_bootstrap = 0;
+  const Report r = evaluate(in, params);
+  // Pairs (pos, neg): 3 x 5 = 15; positives 0.35, 0.8, 0.9 beat 3, 5, 5 negatives -> 13/15.
+  CHECK(r.discrimination.roc_auc.value == doctest::Approx(13.0 / 15.0).epsilon(1e-12));
+  CHECK(std::isnan(r.discrimination.roc_auc.lower));
+  CHECK(r.data.rows == 8);
+  CHECK(r.data.positives == 3);
+  CHECK(r.data.prevalence == 3.0 / 8.0);
+  CHECK(r.data.time_min == format_iso_date(19000));
+  CHECK(r.data.patients == -1);
+  REQUIRE(r.has_operating_point);
+  const auto& o = r.operating_point;
+  // Flagged (p >= 0.35): 0.4 (neg), 0.35, 0.8, 0.9 (pos), 0.5 (neg).
+  CHECK(o.tp == 3);
+  CHECK(o.fp == 2);
+  CHECK(o.tn == 3);
+  CHECK(o.fn == 0);
+  CHECK(o.precision.value == doctest::Approx(0.6));
+  CHECK(o.recall.value == 1.0);
+  CHECK(o.specificity.value == doctest::Approx(0.6));
+  CHECK(o.alert_rate.value == doctest::Approx(5.0 / 8.0));
+  CHECK(o.policy == "min_recall=0.9");
+  // Wilson interval of 3/5 at 95% (closed form: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)).
+  const double zz = 1.959963984540054, pn = 0.6, nn = 5;
+  const double centre = (pn + zz * zz / (2 * nn)) / (1 + zz * zz / nn);
+  const double half = zz * std::sqrt(pn * (1 - pn) / nn + zz * zz / (4 * nn * nn)) / (1 + zz * zz / nn);
+  CHECK(o.precision.lower == doctest::Approx(centre - half).epsilon(1e-12));
+  CHECK(o.precision.upper == doctest::Approx(centre + half).epsilon(1e-12));
+  // Three calendar months (2022-01, 2022-02, 2022-03): monthly periods.
+  CHECK(r.over_time.granularity == "month");
+  REQUIRE(r.over_time.rows.size() == 3);
+  CHECK(r.over_time.rows[0].period == "2022-01");
+  CHECK(r.over_time.rows[0].n == 2);
+  CHECK(r.over_time.rows[2].n == 4);
+  CHECK(std::isnan(r.over_time.rows[0].roc_auc));  // one class only in January
+  // Decision curve: net benefit of treat-all at t = 0.01 is prev - (1 - prev) t / (1 - t).
+  REQUIRE(!r.decision_curve.threshold.empty());
+  CHECK(r.decision_curve.threshold.front() == doctest::Approx(0.01));
+  CHECK(r.decision_curve.treat_all.front() ==
+        doctest::Approx(3.0 / 8 - 5.0 / 8 * 0.01 / 0.99).epsilon(1e-12));
+}
+
+TEST_CASE("evaluate: the cohort's shifted site is flagged, the others are not") {
+  const CohortData& d = cohort_data();
+  EvaluationInput in;
+  in.y = d.y;
+  in.p = d.p_blind;
+  in.threshold = 0.12;
+  in.subgroups.push_back({"site", d.site, {"A", "B", "C", "D", "E"}});
+  in.groups = d.patient;
+  EvaluationParams params;
+  params.n_bootstrap = 0;
+  const Report r = evaluate(in, params);
+  REQUIRE(r.subgroups.rows.size() == 5);
+  for (const auto& row : r.subgroups.rows) {
+    MESSAGE("site " << row.level << ": n " << row.n << ", intercept " << row.calibration_intercept
+                    << ", recall " << row.recall << ", flags " << row.flags.size());
+    if (row.level == "C") {
+      CHECK(!row.flags.empty());
+      CHECK(row.calibration_intercept > 0.4);
+      CHECK(row.prevalence > row.mean_predicted);
+    } else {
+      CHECK(row.flags.empty());
+    }
+  }
+  CHECK(r.data.patients == d.c.n_patients());
+}
+
+TEST_CASE("evaluate: a model blind to the drift under-predicts the later quarters") {
+  const CohortData& d = cohort_data();
+  EvaluationInput in;
+  in.y = d.y;
+  in.p = d.p_blind;
+  in.time = d.day;
+  EvaluationParams params;
+  params.n_bootstrap = 0;
+  const Report r = evaluate(in, params);
+  CHECK(r.over_time.granularity == "quarter");
+  REQUIRE(r.over_time.rows.size() == 8);
+  CHECK(r.over_time.rows.front().period == "2022-Q1");
+  CHECK(r.over_time.rows.back().period == "2023-Q4");
+  const auto& first = r.over_time.rows.front();
+  const auto& last = r.over_time.rows.back();
+  CHECK(first.prevalence < first.mean_predicted + 0.02);
+  CHECK(last.prevalence - last.mean_predicted > 0.02);
+  CHECK(last.prevalence > first.prevalence);
+}
+
+TEST_CASE("evaluate: calibration before and after, and bootstrap intervals that cover") {
+  const CohortData& d = cohort_data();
+  EvaluationInput in;
+  in.y = d.y;
+  in.p = d.p_truth;
+  in.p_uncalibrated = d.p_overconfident;
+  in.groups = d.patient;
+  EvaluationParams params;
+  params.n_bootstrap = 100;
+  const Report r = evaluate(in, params);
+  REQUIRE(r.has_uncalibrated);
+  CHECK(r.calibration_after.ece.value < 0.02);   // the truth is calibrated
+  CHECK(r.calibration_before.ece.value > 0.05);  // the distorted one is not
+  CHECK(std::abs(r.calibration_after.intercept) < 0.1);
+  CHECK(std::abs(r.calibration_after.slope - 1) < 0.1);
+  CHECK(r.calibration_before.slope == doctest::Approx(0.5).epsilon(0.1));  // logit doubled
+  CHECK(r.calibration_after.spiegelhalter_p > 0.001);
+  const Estimate auc = r.discrimination.roc_auc;
+  CHECK(auc.lower < auc.value);
+  CHECK(auc.value < auc.upper);
+  CHECK(auc.upper - auc.lower < 0.05);
+  // The metrics module agrees with the report (the same computation; sklearn parity is tested there
+  // and in tests/python/test_report.py).
+  CHECK(auc.value == metrics::roc_auc_score(VectorView<const double>(d.y),
+                                            VectorView<const double>(d.p_truth)));
+  CHECK(r.discrimination.roc.x.size() <= 420u);
+  CHECK(r.discrimination.roc.x.front() == 0.0);
+  CHECK(r.discrimination.roc.x.back() == 1.0);
+  CHECK(r.notes.size() == 2);  // no threshold, no time
+}
+
+TEST_CASE("evaluate: the report does not depend on the thread count") {
+  const CohortData& d = cohort_data();
+  EvaluationInput in;
+  in.y = d.y;
+  in.p = d.p_blind;
+  in.threshold = 0.15;
+  EvaluationParams params;
+  params.n_bootstrap = 50;
+  params.n_threads = 1;
+  const std::string one = report_to_json(evaluate(in, params));
+  params.n_threads = 2;
+  CHECK(report_to_json(evaluate(in, params)) == one);
+  params.random_state = 1;
+  CHECK(report_to_json(evaluate(in, params)) != one);
+}
+
+TEST_CASE("evaluate: subgroup levels, missing and unseen codes, number time keys") {
+  const std::vector<double> y{0, 1, 0, 1, 0, 1};
+  const std::vector<double> p{0.2, 0.7, 0.3, 0.6, 0.1, 0.9};
+  const std::vector<double> g{0, 0, 1, NAN, kUnseenCategory, 1};
+  const std::vector<double> t{5, 1, 3, 2, 6, 4};
+  EvaluationInput in;
+  in.y = y;
+  in.p = p;
+  in.subgroups.push_back({"ward", g, {"north", "south"}});
+  in.time = t;
+  in.time_in_days = false;
+  in.feature_importances = {{"b", 1.0}, {"a", 3.0}, {"c", 1.0}};
+  in.provenance = {{"model", "lr"}};
+  EvaluationParams params;
+  params.n_bootstrap = 0;
+  params.n_time_bins = 3;
+  const Report r = evaluate(in, params);
+  REQUIRE(r.subgroups.rows.size() == 4);
+  CHECK(r.subgroups.rows[0].level == "(unseen)");  // code -1 sorts first
+  CHECK(r.subgroups.rows[1].level == "north");
+  CHECK(r.subgroups.rows[2].level == "south");
+  CHECK(r.subgroups.rows[3].level == "(missing)");
+  CHECK(r.subgroups.rows[1].n == 2);
+  CHECK(r.over_time.granularity == "equal-count bins");
+  REQUIRE(r.over_time.rows.size() == 3);
+  CHECK(r.over_time.rows[0].start == 1);
+  CHECK(r.over_time.rows[0].n == 2);
+  REQUIRE(r.top_features.size() == 3);
+  CHECK(r.top_features[0].name == "a");
+  CHECK(r.top_features[1].name == "b");  // ties by name
+  CHECK(r.provenance.front().first == "model");
+  CHECK(r.provenance.size() == 4);
+}
+
+TEST_CASE("evaluate: missingness from the feature matrix") {
+  const std::vector<double> y{0, 1, 0, 1};
+  const std::vector<double> p{0.2, 0.7, 0.3, 0.6};
+  RowMatrixXd X(4, 2);
+  X << 1, NAN, 2, NAN, NAN, 3, 4, 5;
+  EvaluationInput in;
+  in.y = y;
+  in.p = p;
+  in.X = view(X);
+  in.feature_names = {"age", "hba1c"};
+  EvaluationParams params;
+  params.n_bootstrap = 0;
+  const Report r = evaluate(in, params);
+  REQUIRE(r.data.missingness.size() == 2);
+  CHECK(r.data.missingness[0].missing_fraction == 0.25);
+  CHECK(r.data.missingness[1].name == "hba1c");
+  CHECK(r.data.missingness[1].missing_fraction == 0.5);
+}
+
+TEST_CASE("evaluate: bad input is rejected with a clear message") {
+  const std::vector<double> y{0, 1, 0, 1};
+  const std::vector<double> p{0.2, 0.7, 0.3, 0.6};
+  const std::vector<double> short_v{0.1, 0.2};
+  EvaluationInput in;
+  in.y = y;
+  in.p = short_v;
+  CHECK_THROWS_WITH_AS(evaluate(in), doctest::Contains("p has 2 values but y has 4"), InvalidInput);
+  in.p = p;
+  in.time = short_v;
+  CHECK_THROWS_WITH_AS(evaluate(in), doctest::Contains("time has 2 values"), InvalidInput);
+  in.time = {};
+  const std::vector<double> one_class{0, 0, 0, 0};
+  in.y = one_class;
+  CHECK_THROWS_WITH_AS(evaluate(in), doctest::Contains("only class 0"), InvalidInput);
+  in.y = y;
+  const std::vector<double> scores{0.2, 1.7, 0.3, 0.6};
+  in.p = scores;
+  CHECK_THROWS_WITH_AS(evaluate(in), doctest::Contains("probabilities must lie in [0, 1]"),
+                       InvalidInput);
+  in.p = p;
+  const std::vector<double> bad_y{0, 2, 0, 1};
+  in.y = bad_y;
+  CHECK_THROWS_AS(evaluate(in), InvalidInput);
+  in.y = y;
+  const std::vector<double> many{0, 1, 2, 3};
+  in.subgroups.push_back({"id", many, {}});
+  EvaluationParams params;
+  params.max_subgroup_levels = 3;
+  CHECK_THROWS_WITH_AS(evaluate(in, params), doctest::Contains("subgroup column 'id' has more than 3 levels"),
+                       InvalidInput);
+  in.subgroups.clear();
+  params = {};
+  params.n_bootstrap = -1;
+  CHECK_THROWS_WITH_AS(evaluate(in, params), doctest::Contains("EvaluationParams.n_bootstrap"),
+                       InvalidParams);
+  params = {};
+  params.intercept_tolerance = 0;
+  CHECK_THROWS_AS(evaluate(in, params), InvalidParams);
+  const std::vector<double> nan_t{1, NAN, 2, 3};
+  in.time = nan_t;
+  CHECK_THROWS_WITH_AS(evaluate(in), doctest::Contains("time[1] is nan"), InvalidInput);
+}
