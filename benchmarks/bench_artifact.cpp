@@ -52,8 +52,8 @@ void BM_Artifact_ParseJsonBaseline(benchmark::State& state) {
 BENCHMARK(BM_Artifact_ParseJsonBaseline)->Arg(50)->Arg(500)->Unit(benchmark::kMillisecond);
 
 void BM_Artifact_Save(benchmark::State& state) {
-  const calibrisk::Pipeline p = calibrisk::test::random_forest_pipeline(
-      static_cast<int>(state.range(0)), 31, 50, 200, 1);
+  const calibrisk::Pipeline p =
+      calibrisk::test::random_forest_pipeline(static_cast<int>(state.range(0)), 31, 50, 200, 1);
   for (auto _ : state) {
     std::string s = calibrisk::to_string(p);
     benchmark::DoNotOptimize(s);

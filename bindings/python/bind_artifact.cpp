@@ -92,8 +92,9 @@ PipelineModel model_from_python(const py::handle& model) {
     return model.cast<const GradientBoostedTrees&>();
   } catch (const py::cast_error&) {
   }
-  throw InvalidInput("Pipeline.from_estimators: the model must be a fitted calibrisk "
-                     "LogisticRegression or GradientBoostingClassifier.");
+  throw InvalidInput(
+      "Pipeline.from_estimators: the model must be a fitted calibrisk "
+      "LogisticRegression or GradientBoostingClassifier.");
 }
 
 PipelineCalibrator calibrator_from_python(const py::handle& c) {
@@ -110,16 +111,18 @@ PipelineCalibrator calibrator_from_python(const py::handle& c) {
     return c.cast<const BetaCalibrator&>();
   } catch (const py::cast_error&) {
   }
-  throw InvalidInput("Pipeline.from_estimators: the calibrator must be a fitted calibrisk "
-                     "PlattCalibrator, IsotonicCalibrator or BetaCalibrator (Venn-ABERS is not "
-                     "part of the pipeline format).");
+  throw InvalidInput(
+      "Pipeline.from_estimators: the calibrator must be a fitted calibrisk "
+      "PlattCalibrator, IsotonicCalibrator or BetaCalibrator (Venn-ABERS is not "
+      "part of the pipeline format).");
 }
 
 Pipeline build(const py::handle& model, const py::handle& calibrator,
                const std::string& calibrator_input, const std::vector<std::string>& names,
                const py::object& X_train, const py::object& y_train,
                const std::vector<Index>& categorical, bool auto_categorical, double threshold,
-               const std::string& policy, const std::vector<std::pair<std::string, double>>& figures,
+               const std::string& policy,
+               const std::vector<std::pair<std::string, double>>& figures,
                const std::vector<std::pair<std::string, std::string>>& parameters,
                std::uint64_t seed, const std::string& created_at) {
   PipelineParts parts;
@@ -130,8 +133,10 @@ Pipeline build(const py::handle& model, const py::handle& calibrator,
   } else if (calibrator_input == "probability") {
     parts.calibrator_input = CalibratorInput::kProbability;
   } else {
-    throw InvalidInput("Pipeline.from_estimators: calibrator_input must be \"margin\" or "
-                       "\"probability\", got \"" + calibrator_input + "\".");
+    throw InvalidInput(
+        "Pipeline.from_estimators: calibrator_input must be \"margin\" or "
+        "\"probability\", got \"" +
+        calibrator_input + "\".");
   }
   const Index p = std::visit(
       [](const auto& m) -> Index {
@@ -146,9 +151,8 @@ Pipeline build(const py::handle& model, const py::handle& calibrator,
   if (!X_train.is_none()) {
     FeatureArg xa = as_features(X_train, "Pipeline.from_estimators");
     if (xa.view.cols() != p) {
-      throw InvalidInput("Pipeline.from_estimators: X_train has " +
-                         std::to_string(xa.view.cols()) + " columns but the model has " +
-                         std::to_string(p) + " features.");
+      throw InvalidInput("Pipeline.from_estimators: X_train has " + std::to_string(xa.view.cols()) +
+                         " columns but the model has " + std::to_string(p) + " features.");
     }
     SchemaOptions o;
     o.categorical = categorical;
@@ -216,8 +220,10 @@ void bind_artifact(py::module_& m) {
             VectorArg ra = as_vector(row, "Pipeline.predict_proba_row", "row");
             if (ra.view.size() != p.n_features()) {
               throw InvalidInput("Pipeline.predict_proba_row: the row has " +
-                                 std::to_string(ra.view.size()) + " values but the pipeline "
-                                 "expects " + std::to_string(p.n_features()) + ".");
+                                 std::to_string(ra.view.size()) +
+                                 " values but the pipeline "
+                                 "expects " +
+                                 std::to_string(p.n_features()) + ".");
             }
             std::vector<double> buf(static_cast<std::size_t>(ra.view.size()));
             for (Index j = 0; j < ra.view.size(); ++j) {
@@ -249,11 +255,13 @@ void bind_artifact(py::module_& m) {
           py::arg("X"), py::arg("missing_rate_tolerance") = 0.05, py::arg("missing_z") = 3.0,
           py::arg("max_examples") = 5, "Drift / consistency report of a batch (a dict).")
       .def("to_string", [](const Pipeline& p) { return to_string(p); })
-      .def("save", [](const Pipeline& p, const std::string& path) { save(p, path); },
-           py::arg("path"))
+      .def(
+          "save", [](const Pipeline& p, const std::string& path) { save(p, path); },
+          py::arg("path"))
       .def_property_readonly("n_features", &Pipeline::n_features)
       .def_property_readonly("threshold", &Pipeline::threshold)
-      .def_property_readonly("model_type", [](const Pipeline& p) { return std::string(p.model_type()); })
+      .def_property_readonly("model_type",
+                             [](const Pipeline& p) { return std::string(p.model_type()); })
       .def_property_readonly("calibrator_type",
                              [](const Pipeline& p) { return std::string(p.calibrator_type()); })
       .def_property_readonly("calibrator_input",
@@ -286,7 +294,8 @@ void bind_artifact(py::module_& m) {
                                py::dict d;
                                d["library_version"] = pv.library_version;
                                py::dict params;
-                               for (const auto& kv : pv.parameters) params[py::str(kv.first)] = kv.second;
+                               for (const auto& kv : pv.parameters)
+                                 params[py::str(kv.first)] = kv.second;
                                d["parameters"] = params;
                                d["seed"] = pv.seed;
                                d["created_at"] = pv.created_at;
@@ -301,13 +310,12 @@ void bind_artifact(py::module_& m) {
       .def(py::pickle([](const Pipeline& p) { return py::bytes(to_string(p)); },
                       [](const py::bytes& b) { return load_from_string(std::string(b)); }));
 
-  m.def(
-      "_pipeline_build", &build, py::arg("model"), py::arg("calibrator"),
-      py::arg("calibrator_input"), py::arg("feature_names"), py::arg("X_train"),
-      py::arg("y_train"), py::arg("categorical"), py::arg("auto_categorical"),
-      py::arg("threshold"), py::arg("policy"), py::arg("figures"), py::arg("parameters"),
-      py::arg("seed"), py::arg("created_at"),
-      "Assembles a _Pipeline from fitted C++ parts (see calibrisk.Pipeline.from_estimators).");
+  m.def("_pipeline_build", &build, py::arg("model"), py::arg("calibrator"),
+        py::arg("calibrator_input"), py::arg("feature_names"), py::arg("X_train"),
+        py::arg("y_train"), py::arg("categorical"), py::arg("auto_categorical"),
+        py::arg("threshold"), py::arg("policy"), py::arg("figures"), py::arg("parameters"),
+        py::arg("seed"), py::arg("created_at"),
+        "Assembles a _Pipeline from fitted C++ parts (see calibrisk.Pipeline.from_estimators).");
   m.def(
       "_pipeline_load",
       [](const std::string& path, bool verify_checksum) {

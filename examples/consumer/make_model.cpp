@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
   Rng rng(5);
   for (Index i = 0; i < n + n_new; ++i) {
     X(i, 0) = std::round(10.0 * (50.0 + 12.0 * rng.normal())) / 10.0;  // age, one decimal
-    X(i, 1) = rng.uniform() < 0.15 ? std::nan("") : rng.normal();     // lab, 15% missing
-    X(i, 2) = static_cast<double>(rng.below(4));                      // admission source
+    X(i, 1) = rng.uniform() < 0.15 ? std::nan("") : rng.normal();      // lab, 15% missing
+    X(i, 2) = static_cast<double>(rng.below(4));                       // admission source
     if (i < n) {
       const double lab = std::isnan(X(i, 1)) ? 0.3 : X(i, 1);
       const double z = -1.5 + 0.05 * (X(i, 0) - 50.0) + 0.9 * lab + 0.3 * X(i, 2);
@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
   const OperatingPoint op =
       select_threshold(y_cal, VectorView<const double>(p_cal), policy::min_recall(0.7));
   Provenance prov;
-  prov.training_data = fingerprint_data(Xv.middle_rows(0, n_fit),
-                                        VectorView<const double>(y.data(), n_fit));
+  prov.training_data =
+      fingerprint_data(Xv.middle_rows(0, n_fit), VectorView<const double>(y.data(), n_fit));
   prov.parameters = {{"model", "LogisticRegression(missing=mean_with_indicator)"},
                      {"calibrator", "Platt(margin)"}};
   const Pipeline pipe(FeatureSchema::from_data(Xv.middle_rows(0, n_fit), {"age", "lab", "source"}),

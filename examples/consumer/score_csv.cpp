@@ -80,8 +80,10 @@ int main(int argc, char** argv) {
     if (first && !parse_field(fields[0], probe)) {  // a header: map names to columns
       first = false;
       if (fields.size() != p) {
-        std::fprintf(stderr, "score_csv: the header has %zu columns but the model has %zu "
-                             "features\n", fields.size(), p);
+        std::fprintf(stderr,
+                     "score_csv: the header has %zu columns but the model has %zu "
+                     "features\n",
+                     fields.size(), p);
         return 1;
       }
       for (std::size_t j = 0; j < p; ++j) {

@@ -12,14 +12,14 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <pthread.h>
 #include <atomic>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <memory>
-#include <pthread.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,13 +64,15 @@ calibrisk::RowMatrixXd parse_rows(const std::string& body, const calibrisk::Pipe
                      "); send {\"rows\": [[...], ...]}."};
   }
   if (!doc.is_object() || !doc.contains("rows") || !doc["rows"].is_array()) {
-    throw BadRequest{"the body must be an object with an array \"rows\"; send {\"rows\": [[...]]}."};
+    throw BadRequest{
+        "the body must be an object with an array \"rows\"; send {\"rows\": [[...]]}."};
   }
   const json& rows = doc["rows"];
   if (rows.empty()) throw BadRequest{"\"rows\" is empty; send at least one row."};
   if (rows.size() > o.max_rows) {
-    throw BadRequest{"\"rows\" has " + std::to_string(rows.size()) + " rows, more than the limit of " +
-                     std::to_string(o.max_rows) + "; split the request."};
+    throw BadRequest{"\"rows\" has " + std::to_string(rows.size()) +
+                     " rows, more than the limit of " + std::to_string(o.max_rows) +
+                     "; split the request."};
   }
   const auto p = pipe.n_features();
   const auto& features = pipe.schema().features;
@@ -98,7 +100,8 @@ calibrisk::RowMatrixXd parse_rows(const std::string& body, const calibrisk::Pipe
         }
       }
       if (known != r.size()) {
-        throw BadRequest{"rows[" + std::to_string(i) + "] has keys that are not features of "
+        throw BadRequest{"rows[" + std::to_string(i) +
+                         "] has keys that are not features of "
                          "the model; GET /health lists the feature names."};
       }
     } else {
@@ -121,12 +124,18 @@ bool parse_args(int argc, char** argv, Options& o) {
       if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--model") o.model = next();
-    else if (a == "--host") o.host = next();
-    else if (a == "--port") o.port = std::stoi(next());
-    else if (a == "--max-body-bytes") o.max_body = std::stoul(next());
-    else if (a == "--max-rows") o.max_rows = std::stoul(next());
-    else return false;
+    if (a == "--model")
+      o.model = next();
+    else if (a == "--host")
+      o.host = next();
+    else if (a == "--port")
+      o.port = std::stoi(next());
+    else if (a == "--max-body-bytes")
+      o.max_body = std::stoul(next());
+    else if (a == "--max-rows")
+      o.max_rows = std::stoul(next());
+    else
+      return false;
   }
   return !o.model.empty();
 }
@@ -137,8 +146,10 @@ int main(int argc, char** argv) {
   Options o;
   try {
     if (!parse_args(argc, argv, o)) {
-      std::fprintf(stderr, "usage: %s --model FILE [--host 127.0.0.1] [--port 0] "
-                           "[--max-body-bytes N] [--max-rows N]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s --model FILE [--host 127.0.0.1] [--port 0] "
+                   "[--max-body-bytes N] [--max-rows N]\n",
+                   argv[0]);
       return 2;
     }
   } catch (const std::exception& e) {
@@ -166,8 +177,9 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(o.max_body);
   server.set_error_handler([&](const httplib::Request&, httplib::Response& res) {
     if (res.status == 413) {
-      reply(res, 400, {{"error", "the payload is larger than " + std::to_string(o.max_body) +
-                                     " bytes; split the request."}});
+      reply(res, 400,
+            {{"error", "the payload is larger than " + std::to_string(o.max_body) +
+                           " bytes; split the request."}});
     } else if (res.body.empty()) {
       reply(res, res.status, {{"error", "HTTP " + std::to_string(res.status)}});
     }
@@ -207,8 +219,9 @@ int main(int argc, char** argv) {
                          {"unseen_category", f.n_unseen_category},
                          {"missing_rate_drift", f.missing_rate_drift}});
       }
-      reply(res, 200, {{"risks", risks}, {"flags", flags}, {"threshold", pipe->threshold()},
-                       {"drift", drift}});
+      reply(
+          res, 200,
+          {{"risks", risks}, {"flags", flags}, {"threshold", pipe->threshold()}, {"drift", drift}});
     } catch (const BadRequest& e) {
       reply(res, 400, {{"error", e.message}});
     } catch (const calibrisk::InvalidInput& e) {

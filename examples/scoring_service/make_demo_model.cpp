@@ -22,9 +22,9 @@ int main(int argc, char** argv) {
   std::vector<double> y(static_cast<std::size_t>(n));
   Rng rng(11);
   for (Index i = 0; i < n; ++i) {
-    X(i, 0) = 40.0 + 15.0 * rng.normal();                          // age
-    X(i, 1) = rng.uniform() < 0.1 ? std::nan("") : rng.normal();   // a lab value, 10% missing
-    X(i, 2) = static_cast<double>(rng.below(3));                   // admission source code
+    X(i, 0) = 40.0 + 15.0 * rng.normal();                         // age
+    X(i, 1) = rng.uniform() < 0.1 ? std::nan("") : rng.normal();  // a lab value, 10% missing
+    X(i, 2) = static_cast<double>(rng.below(3));                  // admission source code
     const double z = -2.0 + 0.04 * (X(i, 0) - 40.0) + 0.8 * (std::isnan(X(i, 1)) ? 0.0 : X(i, 1)) +
                      0.5 * X(i, 2);
     y[static_cast<std::size_t>(i)] = rng.uniform() < 1.0 / (1.0 + std::exp(-z)) ? 1.0 : 0.0;
@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
   for (Index i = n_fit; i < n_fit + 5; ++i) {
     nlohmann::json row = nlohmann::json::array();
     for (Index j = 0; j < p; ++j) {
-      if (std::isnan(X(i, j))) row.push_back(nullptr); else row.push_back(X(i, j));
+      if (std::isnan(X(i, j)))
+        row.push_back(nullptr);
+      else
+        row.push_back(X(i, j));
     }
     out["rows"].push_back(row);
     out["risks"].push_back(pipe.predict_proba_row(&X(i, 0)));

@@ -16,7 +16,9 @@ constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
 
 // ---- enums as strings ---------------------------------------------------------------------------
 
-const char* score_kind_name(ScoreKind k) { return k == ScoreKind::kMargin ? "margin" : "probability"; }
+const char* score_kind_name(ScoreKind k) {
+  return k == ScoreKind::kMargin ? "margin" : "probability";
+}
 ScoreKind decode_score_kind(const Node& n) {
   const std::string s = n.as_string(32);
   if (s == "margin") return ScoreKind::kMargin;
@@ -131,7 +133,8 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
   const auto expect = static_cast<std::size_t>(s.n_features) + s.indicator_features.size();
   if (s.coef.size() != expect) {
     sn["coef"].fail_here("has " + std::to_string(s.coef.size()) + " values but n_features + " +
-                         "indicators = " + std::to_string(expect) + "; the sizes are inconsistent.");
+                         "indicators = " + std::to_string(expect) +
+                         "; the sizes are inconsistent.");
   }
   if (s.impute_values.size() != static_cast<std::size_t>(s.n_features)) {
     sn["impute_values"].fail_here("has " + std::to_string(s.impute_values.size()) +
@@ -144,10 +147,14 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
 // ---- gradient-boosted trees ---------------------------------------------------------------------
 
 json encode_tree(const Tree& t) {
-  return {{"left", encode_ints(t.left)},         {"right", encode_ints(t.right)},
-          {"feature", encode_ints(t.feature)},   {"threshold", encode_doubles(t.threshold)},
-          {"missing_left", encode_ints(t.missing_left)}, {"value", encode_doubles(t.value)},
-          {"gain", encode_doubles(t.gain)},      {"cover", encode_doubles(t.cover)}};
+  return {{"left", encode_ints(t.left)},
+          {"right", encode_ints(t.right)},
+          {"feature", encode_ints(t.feature)},
+          {"threshold", encode_doubles(t.threshold)},
+          {"missing_left", encode_ints(t.missing_left)},
+          {"value", encode_doubles(t.value)},
+          {"gain", encode_doubles(t.gain)},
+          {"cover", encode_doubles(t.cover)}};
 }
 
 json encode_gbdt(const GradientBoostedTrees& m) {
@@ -184,8 +191,8 @@ json encode_gbdt(const GradientBoostedTrees& m) {
 }
 
 Tree decode_tree(const Node& n, Index n_features) {
-  n.expect_object({"left", "right", "feature", "threshold", "missing_left", "value", "gain",
-                   "cover"});
+  n.expect_object(
+      {"left", "right", "feature", "threshold", "missing_left", "value", "gain", "cover"});
   Tree t;
   const Node left = n["left"];
   const std::size_t size = left.array_size();
@@ -202,8 +209,8 @@ Tree decode_tree(const Node& n, Index n_features) {
   t.gain = n["gain"].as_doubles(true);
   t.cover = n["cover"].as_doubles(true);
   const char* names[] = {"right", "feature", "threshold", "missing_left", "value", "gain", "cover"};
-  const std::size_t sizes[] = {t.right.size(), t.feature.size(), t.threshold.size(),
-                               t.missing_left.size(), t.value.size(), t.gain.size(),
+  const std::size_t sizes[] = {t.right.size(),        t.feature.size(), t.threshold.size(),
+                               t.missing_left.size(), t.value.size(),   t.gain.size(),
                                t.cover.size()};
   for (int k = 0; k < 7; ++k) {
     if (sizes[k] != size) {
@@ -216,11 +223,13 @@ Tree decode_tree(const Node& n, Index n_features) {
 
 std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
   const Node pn = n["params"];
-  pn.expect_object({"n_estimators", "learning_rate", "max_leaf_nodes", "max_depth", "max_bins",
-                    "min_samples_leaf", "min_child_weight", "l2_regularization",
-                    "min_gain_to_split", "subsample", "colsample_bytree", "class_weight",
-                    "scale_pos_weight", "monotonic_cst", "early_stopping", "validation_fraction",
-                    "n_iter_no_change", "tol", "bin_subsample", "random_state", "n_threads"});
+  pn.expect_object({"n_estimators",        "learning_rate",     "max_leaf_nodes",
+                    "max_depth",           "max_bins",          "min_samples_leaf",
+                    "min_child_weight",    "l2_regularization", "min_gain_to_split",
+                    "subsample",           "colsample_bytree",  "class_weight",
+                    "scale_pos_weight",    "monotonic_cst",     "early_stopping",
+                    "validation_fraction", "n_iter_no_change",  "tol",
+                    "bin_subsample",       "random_state",      "n_threads"});
   GBDTParams p;
   p.n_estimators = static_cast<int>(pn["n_estimators"].as_int(kIntMin, kIntMax));
   p.learning_rate = pn["learning_rate"].as_double();
@@ -337,15 +346,14 @@ std::pair<IsotonicState, IsotonicParams> decode_isotonic(const Node& n) {
 json encode_beta(const BetaCalibrator& c) {
   const BetaParams& p = c.params();
   const BetaState& s = c.state();
-  return {{"params",
-           {{"eps", encode_double(p.eps)},
-            {"max_iter", p.max_iter},
-            {"tol", encode_double(p.tol)}}},
-          {"state",
-           {{"a", encode_double(s.a)},
-            {"b", encode_double(s.b)},
-            {"c", encode_double(s.c)},
-            {"eps", encode_double(s.eps)}}}};
+  return {
+      {"params",
+       {{"eps", encode_double(p.eps)}, {"max_iter", p.max_iter}, {"tol", encode_double(p.tol)}}},
+      {"state",
+       {{"a", encode_double(s.a)},
+        {"b", encode_double(s.b)},
+        {"c", encode_double(s.c)},
+        {"eps", encode_double(s.eps)}}}};
 }
 
 std::pair<BetaState, BetaParams> decode_beta(const Node& n) {
@@ -417,7 +425,8 @@ DecodedModel decode_model(const Node& n) {
   } else if (t == "gradient_boosted_trees") {
     d.v = decode_gbdt(n);
   } else {
-    type.fail_here("is \"" + t + "\" but must be \"logistic_regression\" or "
+    type.fail_here("is \"" + t +
+                   "\" but must be \"logistic_regression\" or "
                    "\"gradient_boosted_trees\".");
   }
   return d;
@@ -476,9 +485,8 @@ PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input)
       return PipelineCalibrator{};
     case 1: {
       auto& c = std::get<1>(d.v);
-      return with_path(path, [&] {
-        return PipelineCalibrator(PlattCalibrator::from_state(c.first, c.second));
-      });
+      return with_path(
+          path, [&] { return PipelineCalibrator(PlattCalibrator::from_state(c.first, c.second)); });
     }
     case 2: {
       auto& c = std::get<2>(d.v);
@@ -488,9 +496,8 @@ PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input)
     }
     default: {
       auto& c = std::get<3>(d.v);
-      return with_path(path, [&] {
-        return PipelineCalibrator(BetaCalibrator::from_state(c.first, c.second));
-      });
+      return with_path(
+          path, [&] { return PipelineCalibrator(BetaCalibrator::from_state(c.first, c.second)); });
     }
   }
 }

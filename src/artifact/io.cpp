@@ -87,7 +87,8 @@ OperatingPointRecord decode_threshold(const Node& n) {
                 " but the threshold must be a probability in [0, 1].");
   }
   op.policy = n["policy"].as_string(4096);
-  if (op.policy.empty()) n["policy"].fail_here("is empty; name the policy that chose the threshold.");
+  if (op.policy.empty())
+    n["policy"].fail_here("is empty; name the policy that chose the threshold.");
   const Node figs = n["figures"];
   if (!figs.raw().is_object()) figs.wrong_type("an object");
   for (auto it = figs.raw().begin(); it != figs.raw().end(); ++it) {
@@ -114,8 +115,8 @@ json encode_provenance(const Provenance& p, const std::string& format_version) {
 }
 
 Provenance decode_provenance(const Node& n) {
-  n.expect_object({"library_version", "format_version", "parameters", "seed", "created_at",
-                   "training_data"});
+  n.expect_object(
+      {"library_version", "format_version", "parameters", "seed", "created_at", "training_data"});
   Provenance p;
   p.library_version = n["library_version"].as_string(256);
   (void)n["format_version"].as_string(64);
@@ -249,8 +250,10 @@ void save(const Pipeline& pipeline, const std::string& path) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("save: cannot open " + tmp + " for writing; check the directory exists "
-                        "and is writable.");
+    if (!f)
+      throw Error("save: cannot open " + tmp +
+                  " for writing; check the directory exists "
+                  "and is writable.");
     f.write(text.data(), static_cast<std::streamsize>(text.size()));
     f.flush();
     if (!f) throw Error("save: writing " + tmp + " failed (disk full?).");
@@ -265,7 +268,8 @@ Pipeline load_from_string(std::string_view text, const LoadOptions& options) {
   if (text.size() > options.max_bytes) {
     throw ModelFormatError("load: the document has " + std::to_string(text.size()) +
                            " bytes, more than LoadOptions.max_bytes (" +
-                           std::to_string(options.max_bytes) + "); raise the limit if it is "
+                           std::to_string(options.max_bytes) +
+                           "); raise the limit if it is "
                            "genuine.");
   }
   if (text.empty()) throw ModelFormatError("load: the document is empty (0 bytes).");

@@ -25,15 +25,23 @@ using json = nlohmann::json;
 
 inline const char* type_name(const json& j) noexcept {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number";
-    default: return "an unsupported value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -95,8 +103,9 @@ class Node {
         bool known = false;
         for (const char* k : keys) known = known || it.key() == k;
         if (!known) {
-          fail(path_ + "/" + it.key(), "is not a field of this format version; remove it (or "
-                                       "load the file with the calibrisk version that wrote it).");
+          fail(path_ + "/" + it.key(),
+               "is not a field of this format version; remove it (or "
+               "load the file with the calibrisk version that wrote it).");
         }
       }
     }
@@ -110,9 +119,7 @@ class Node {
     return Node(*it, path_ + "/" + key, *ctx_);
   }
 
-  Node at(std::size_t i) const {
-    return Node((*j_)[i], path_ + "/" + std::to_string(i), *ctx_);
-  }
+  Node at(std::size_t i) const { return Node((*j_)[i], path_ + "/" + std::to_string(i), *ctx_); }
 
   std::size_t array_size() const {
     if (!j_->is_array()) wrong_type("an array");
@@ -122,7 +129,8 @@ class Node {
   std::string as_string(std::size_t max_len = 1 << 20) const {
     if (!j_->is_string()) wrong_type("a string");
     const auto& s = j_->get_ref<const std::string&>();
-    if (s.size() > max_len) fail_here("is a string longer than " + std::to_string(max_len) + " bytes.");
+    if (s.size() > max_len)
+      fail_here("is a string longer than " + std::to_string(max_len) + " bytes.");
     return s;
   }
 

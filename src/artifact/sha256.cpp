@@ -10,7 +10,8 @@
 namespace calibrisk::detail {
 namespace {
 
-// First 32 bits of the fractional parts of the cube roots of the first 64 primes (FIPS 180-4 4.2.2).
+// First 32 bits of the fractional parts of the cube roots of the first 64 primes (FIPS
+// 180-4 4.2.2).
 constexpr std::uint32_t kK[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -27,8 +28,8 @@ inline std::uint32_t rotr(std::uint32_t x, int n) noexcept { return (x >> n) | (
 
 Sha256::Sha256() noexcept
     // First 32 bits of the fractional parts of the square roots of the first 8 primes (5.3.3).
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-         0x5be0cd19} {}
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256::compress(const std::uint8_t* block) noexcept {
   std::uint32_t w[64];
@@ -94,7 +95,8 @@ void Sha256::update(const void* data, std::size_t n) noexcept {
 }
 
 std::array<std::uint8_t, 32> Sha256::finish() noexcept {
-  // Padding (5.1.1): a 1 bit, zeros to 56 mod 64 bytes, then the message length in bits (64-bit BE).
+  // Padding (5.1.1): a 1 bit, zeros to 56 mod 64 bytes, then the message length in bits (64-bit
+  // BE).
   const std::uint64_t bits = total_bytes_ * 8;
   buffer_[buffered_++] = 0x80;
   if (buffered_ > 56) {

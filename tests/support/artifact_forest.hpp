@@ -47,7 +47,8 @@ inline Pipeline random_forest_pipeline(int n_trees, int n_leaves, Index n_featur
   GBDTState s;
   s.ensemble.n_features = n_features;
   s.ensemble.base_score = -1.5;
-  for (int t = 0; t < n_trees; ++t) s.ensemble.trees.push_back(random_tree(rng, n_leaves, n_features));
+  for (int t = 0; t < n_trees; ++t)
+    s.ensemble.trees.push_back(random_tree(rng, n_leaves, n_features));
   GBDTParams gp;
   gp.n_estimators = n_trees;
   gp.max_leaf_nodes = n_leaves;
@@ -75,9 +76,8 @@ inline Pipeline random_forest_pipeline(int n_trees, int n_leaves, Index n_featur
   op.threshold = 0.3;
   op.policy = "max_fbeta=1";
   op.figures = {{"precision", 0.5}, {"recall", 0.7}};
-  return Pipeline(std::move(schema),
-                  GradientBoostedTrees::from_state(std::move(s), std::move(gp)), std::move(cal),
-                  std::move(op));
+  return Pipeline(std::move(schema), GradientBoostedTrees::from_state(std::move(s), std::move(gp)),
+                  std::move(cal), std::move(op));
 }
 
 }  // namespace calibrisk::test

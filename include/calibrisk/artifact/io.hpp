@@ -6,7 +6,8 @@
 /// Example:
 /// @code
 ///   calibrisk::save(pipe, "readmission.calibrisk.json");
-///   calibrisk::Pipeline loaded = calibrisk::load("readmission.calibrisk.json");  // ModelFormatError
+///   calibrisk::Pipeline loaded = calibrisk::load("readmission.calibrisk.json");  //
+///   ModelFormatError
 /// @endcode
 #pragma once
 

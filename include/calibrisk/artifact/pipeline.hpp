@@ -6,8 +6,8 @@
 /// Example (C++ backend):
 /// @code
 ///   calibrisk::Pipeline pipe = calibrisk::load("readmission.calibrisk.json");
-///   double risk = pipe.predict_proba_row(row);      // row: pipe.n_features() doubles, NaN = missing
-///   bool flag   = pipe.predict_row(row);            // risk >= pipe.threshold()
+///   double risk = pipe.predict_proba_row(row);      // row: pipe.n_features() doubles, NaN =
+///   missing bool flag   = pipe.predict_row(row);            // risk >= pipe.threshold()
 ///   calibrisk::InputReport r = pipe.check_inputs(batch);   // drift signals for monitoring
 /// @endcode
 #pragma once
@@ -127,8 +127,8 @@ struct DataFingerprint {
 struct Provenance {
   std::string library_version = CALIBRISK_VERSION_STRING;  ///< Library that built the pipeline.
   std::vector<std::pair<std::string, std::string>> parameters;  ///< Unique keys.
-  std::uint64_t seed = 0;          ///< random_state of the training run.
-  DataFingerprint training_data;   ///< Fingerprint of the training table.
+  std::uint64_t seed = 0;         ///< random_state of the training run.
+  DataFingerprint training_data;  ///< Fingerprint of the training table.
   /// Optional creation time (ISO 8601, UTC). Empty by default so that saving the same pipeline
   /// twice gives identical bytes; when set it is stored (and checksummed) like any other field.
   std::string created_at;
@@ -268,8 +268,9 @@ class Pipeline {
     const Index p = std::visit(
         [&](const auto& m) -> Index {
           if (!m.is_fitted()) {
-            throw NotFitted(where + ": the model is not fitted; fit it before building a "
-                                    "pipeline.");
+            throw NotFitted(where +
+                            ": the model is not fitted; fit it before building a "
+                            "pipeline.");
           }
           using M = std::decay_t<decltype(m)>;
           if constexpr (std::is_same_v<M, LogisticRegression>) {
@@ -290,15 +291,17 @@ class Pipeline {
           using C = std::decay_t<decltype(c)>;
           if constexpr (!std::is_same_v<C, std::monostate>) {
             if (!c.is_fitted()) {
-              throw NotFitted(where + ": the calibrator is not fitted; fit it on held-out "
-                                      "scores first.");
+              throw NotFitted(where +
+                              ": the calibrator is not fitted; fit it on held-out "
+                              "scores first.");
             }
           }
           if constexpr (std::is_same_v<C, PlattCalibrator>) {
             if (c.state().input == ScoreKind::kProbability &&
                 p_.calibrator_input != CalibratorInput::kProbability) {
-              throw InvalidInput(where + ": the Platt calibrator was fitted on probabilities "
-                                         "but calibrator_input is the margin; use kProbability.");
+              throw InvalidInput(where +
+                                 ": the Platt calibrator was fitted on probabilities "
+                                 "but calibrator_input is the margin; use kProbability.");
             }
           }
           if constexpr (std::is_same_v<C, IsotonicCalibrator>) {
@@ -314,8 +317,9 @@ class Pipeline {
           }
           if constexpr (std::is_same_v<C, BetaCalibrator>) {
             if (p_.calibrator_input != CalibratorInput::kProbability) {
-              throw InvalidInput(where + ": beta calibration maps probabilities, but "
-                                         "calibrator_input is the margin; use kProbability.");
+              throw InvalidInput(where +
+                                 ": beta calibration maps probabilities, but "
+                                 "calibrator_input is the margin; use kProbability.");
             }
           }
         },
@@ -335,8 +339,9 @@ class Pipeline {
     const DataFingerprint& fp = p_.provenance.training_data;
     if (fp.rows < 0 || fp.cols < 0 ||
         !(std::isnan(fp.prevalence) || (fp.prevalence >= 0.0 && fp.prevalence <= 1.0))) {
-      throw InvalidInput(where + ": provenance.training_data has rows/cols < 0 or a prevalence "
-                                 "outside [0, 1].");
+      throw InvalidInput(where +
+                         ": provenance.training_data has rows/cols < 0 or a prevalence "
+                         "outside [0, 1].");
     }
   }
 

@@ -37,7 +37,8 @@ struct SchemaOptions {
   /// integers (or NaN) in training.
   std::vector<Index> categorical;
   /// Also treat as categorical every column whose non-missing values are all integers with at
-  /// most `max_auto_categories` distinct values (flags, codes). Set false to use only `categorical`.
+  /// most `max_auto_categories` distinct values (flags, codes). Set false to use only
+  /// `categorical`.
   bool auto_categorical = true;
   /// Bound of the automatic detection, in [1, 10000].
   int max_auto_categories = 20;
@@ -56,16 +57,16 @@ struct InputCheckOptions {
 struct FeatureDrift {
   Index feature = 0;  ///< Column index.
   std::string name;
-  Index n_below_min = 0;        ///< Non-missing values < training min.
-  Index n_above_max = 0;        ///< Non-missing values > training max.
-  Index n_unseen_category = 0;  ///< Categorical: codes not seen in training (or non-integers).
-  Index n_missing = 0;          ///< NaN values.
-  Index n_non_finite = 0;       ///< +-inf values (an error: models reject them).
-  double missing_rate = 0.0;          ///< n_missing / rows checked.
-  double train_missing_rate = 0.0;    ///< From the schema (NaN when unknown).
-  double missing_rate_z = 0.0;        ///< Two-proportion z statistic (0 when not computable).
-  bool missing_rate_drift = false;    ///< See InputCheckOptions.
-  std::vector<Index> example_rows;    ///< A few rows showing a signal (out of range / unseen).
+  Index n_below_min = 0;            ///< Non-missing values < training min.
+  Index n_above_max = 0;            ///< Non-missing values > training max.
+  Index n_unseen_category = 0;      ///< Categorical: codes not seen in training (or non-integers).
+  Index n_missing = 0;              ///< NaN values.
+  Index n_non_finite = 0;           ///< +-inf values (an error: models reject them).
+  double missing_rate = 0.0;        ///< n_missing / rows checked.
+  double train_missing_rate = 0.0;  ///< From the schema (NaN when unknown).
+  double missing_rate_z = 0.0;      ///< Two-proportion z statistic (0 when not computable).
+  bool missing_rate_drift = false;  ///< See InputCheckOptions.
+  std::vector<Index> example_rows;  ///< A few rows showing a signal (out of range / unseen).
 
   bool any() const noexcept {
     return n_below_min + n_above_max + n_unseen_category + n_non_finite > 0 || missing_rate_drift;
@@ -81,7 +82,7 @@ struct InputReport {
   /// the column count is wrong: an error, these rows are not scored.
   Index n_wrong_length = 0;
   std::vector<Index> wrong_length_examples;
-  std::vector<std::string> errors;    ///< Human-readable errors (wrong length, +-inf values).
+  std::vector<std::string> errors;     ///< Human-readable errors (wrong length, +-inf values).
   std::vector<FeatureDrift> features;  ///< Only features with at least one signal.
 
   /// True when every row can be scored (no wrong length, no infinite values).
@@ -94,12 +95,12 @@ struct InputReport {
   }
   /// A multi-line summary, one line per error and per drifting feature.
   std::string summary() const {
-    std::string s = "checked " + std::to_string(n_rows) + " rows against " +
-                    std::to_string(n_features_expected) + " features: " +
-                    (ok() ? "no errors" : std::to_string(errors.size()) + " error(s)") + ", " +
-                    (has_drift() ? "drift in " + std::to_string(features.size()) + " feature(s)"
-                                 : "no drift") +
-                    "\n";
+    std::string s =
+        "checked " + std::to_string(n_rows) + " rows against " +
+        std::to_string(n_features_expected) +
+        " features: " + (ok() ? "no errors" : std::to_string(errors.size()) + " error(s)") + ", " +
+        (has_drift() ? "drift in " + std::to_string(features.size()) + " feature(s)" : "no drift") +
+        "\n";
     for (const auto& e : errors) s += "error: " + e + "\n";
     for (const auto& f : features) {
       s += "drift: " + f.name + ":";
@@ -109,8 +110,8 @@ struct InputReport {
         s += " " + std::to_string(f.n_unseen_category) + " unseen category codes;";
       if (f.missing_rate_drift)
         s += " missing rate " + std::to_string(f.missing_rate) + " vs " +
-             std::to_string(f.train_missing_rate) + " in training (z = " +
-             std::to_string(f.missing_rate_z) + ");";
+             std::to_string(f.train_missing_rate) +
+             " in training (z = " + std::to_string(f.missing_rate_z) + ");";
       if (f.n_non_finite) s += " " + std::to_string(f.n_non_finite) + " infinite values;";
       s += "\n";
     }
@@ -159,7 +160,8 @@ struct FeatureSchema {
     const Index n = X.rows(), p = X.cols();
     if (n < 1 || p < 1) {
       throw InvalidInput("FeatureSchema::from_data: X has shape (" + std::to_string(n) + ", " +
-                         std::to_string(p) + "); pass the training rows (at least one row and "
+                         std::to_string(p) +
+                         "); pass the training rows (at least one row and "
                          "one column).");
     }
     if (options.max_auto_categories < 1 || options.max_auto_categories > 10000) {
@@ -215,7 +217,8 @@ struct FeatureSchema {
         if (declared[static_cast<std::size_t>(j)]) {
           if (!integral) {
             throw InvalidInput("FeatureSchema::from_data: column " + std::to_string(j) + " (" +
-                               f.name + ") is declared categorical but holds non-integer values;"
+                               f.name +
+                               ") is declared categorical but holds non-integer values;"
                                " encode categories as integer codes.");
           }
           f.categorical = true;
@@ -264,8 +267,10 @@ struct FeatureSchema {
       }
       for (std::size_t k = 1; k < f.categories.size(); ++k) {
         if (f.categories[k] <= f.categories[k - 1]) {
-          throw InvalidInput(at + " (" + f.name + ") categories are not sorted and unique at "
-                             "position " + std::to_string(k) + ".");
+          throw InvalidInput(at + " (" + f.name +
+                             ") categories are not sorted and unique at "
+                             "position " +
+                             std::to_string(k) + ".");
         }
       }
     }
@@ -282,15 +287,16 @@ struct FeatureSchema {
       r.n_wrong_length = X.rows();
       for (Index i = 0; i < std::min(X.rows(), options.max_examples); ++i)
         r.wrong_length_examples.push_back(i);
-      r.errors.push_back("X has " + std::to_string(X.cols()) + " columns but the pipeline expects " +
-                         std::to_string(n_features()) + " features (" + names_preview() +
-                         "); pass the columns in schema order.");
+      r.errors.push_back("X has " + std::to_string(X.cols()) +
+                         " columns but the pipeline expects " + std::to_string(n_features()) +
+                         " features (" + names_preview() + "); pass the columns in schema order.");
       return r;
     }
     std::vector<FeatureDrift> acc(features.size());
     X.visit([&](const auto& v) {
       for (Index i = 0; i < X.rows(); ++i) {
-        for (Index j = 0; j < X.cols(); ++j) observe(acc, j, static_cast<double>(v(i, j)), i, options);
+        for (Index j = 0; j < X.cols(); ++j)
+          observe(acc, j, static_cast<double>(v(i, j)), i, options);
       }
     });
     finish(acc, r, X.rows(), options);
@@ -329,7 +335,8 @@ struct FeatureSchema {
  private:
   std::string names_preview() const {
     std::string s;
-    for (std::size_t j = 0; j < features.size() && j < 5; ++j) s += (j ? ", " : "") + features[j].name;
+    for (std::size_t j = 0; j < features.size() && j < 5; ++j)
+      s += (j ? ", " : "") + features[j].name;
     if (features.size() > 5) s += ", ...";
     return s;
   }
@@ -382,9 +389,9 @@ struct FeatureSchema {
           const double pooled = (f.missing_rate * n0 + d.missing_rate * n1) / (n0 + n1);
           const double se = std::sqrt(pooled * (1.0 - pooled) * (1.0 / n0 + 1.0 / n1));
           d.missing_rate_z = se > 0.0 ? (d.missing_rate - f.missing_rate) / se : 0.0;
-          d.missing_rate_drift = std::fabs(d.missing_rate - f.missing_rate) >
-                                     o.missing_rate_tolerance &&
-                                 std::fabs(d.missing_rate_z) > o.missing_z;
+          d.missing_rate_drift =
+              std::fabs(d.missing_rate - f.missing_rate) > o.missing_rate_tolerance &&
+              std::fabs(d.missing_rate_z) > o.missing_z;
         }
       }
       if (d.any()) r.features.push_back(std::move(d));

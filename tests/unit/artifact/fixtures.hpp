@@ -27,7 +27,7 @@ inline ArtifactData make_artifact_data(Index n, std::uint64_t seed) {
   Rng rng(seed);
   for (Index i = 0; i < n; ++i) {
     const double a = rng.normal(), b = rng.normal(), c = rng.normal();
-    const double code = static_cast<double>(rng.below(4));   // category 0..3
+    const double code = static_cast<double>(rng.below(4));  // category 0..3
     const double flag = rng.uniform() < 0.3 ? 1.0 : 0.0;
     d.X(i, 0) = a;
     d.X(i, 1) = rng.uniform() < 0.1 ? std::numeric_limits<double>::quiet_NaN() : b;
@@ -45,11 +45,16 @@ enum class CalKind { kNone, kPlattMargin, kPlattProba, kIsotonic, kBeta };
 
 inline const char* cal_name(CalKind k) {
   switch (k) {
-    case CalKind::kNone: return "none";
-    case CalKind::kPlattMargin: return "platt-margin";
-    case CalKind::kPlattProba: return "platt-probability";
-    case CalKind::kIsotonic: return "isotonic";
-    default: return "beta";
+    case CalKind::kNone:
+      return "none";
+    case CalKind::kPlattMargin:
+      return "platt-margin";
+    case CalKind::kPlattProba:
+      return "platt-probability";
+    case CalKind::kIsotonic:
+      return "isotonic";
+    default:
+      return "beta";
   }
 }
 
@@ -121,7 +126,9 @@ inline Pipeline make_pipeline(const ArtifactData& d, ModelKind mk, CalKind ck, i
   OperatingPointRecord op;
   op.threshold = 0.4;
   op.policy = "min_recall=0.8";
-  op.figures = {{"precision", 0.61}, {"recall", 0.8125}, {"alert_rate", 0.37},
+  op.figures = {{"precision", 0.61},
+                {"recall", 0.8125},
+                {"alert_rate", 0.37},
                 {"npv", std::numeric_limits<double>::quiet_NaN()}};
   Provenance prov;
   prov.parameters = {{"model", mk == ModelKind::kLR ? "LogisticRegression(C=0.5)" : "GBDT"},

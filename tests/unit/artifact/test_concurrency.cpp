@@ -23,7 +23,8 @@ TEST_CASE("pipeline: 8 threads scoring concurrently equal single-threaded scorin
       threads.emplace_back([&, t] {
         Eigen::VectorXd r(test.X.rows());
         for (int rep = 0; rep < 3; ++rep) {
-          for (Index i = 0; i < test.X.rows(); ++i) r[i] = pipe.predict_proba_row(test.X.row(i).data());
+          for (Index i = 0; i < test.X.rows(); ++i)
+            r[i] = pipe.predict_proba_row(test.X.row(i).data());
         }
         row_results[static_cast<std::size_t>(t)] = r;
         batch_results[static_cast<std::size_t>(t)] = pipe.predict_proba(view(test.X));
@@ -33,8 +34,10 @@ TEST_CASE("pipeline: 8 threads scoring concurrently equal single-threaded scorin
     for (int t = 0; t < 8; ++t) {
       const auto& r = row_results[static_cast<std::size_t>(t)];
       const auto& b = batch_results[static_cast<std::size_t>(t)];
-      CHECK(std::memcmp(r.data(), want.data(), sizeof(double) * static_cast<std::size_t>(want.size())) == 0);
-      CHECK(std::memcmp(b.data(), want.data(), sizeof(double) * static_cast<std::size_t>(want.size())) == 0);
+      CHECK(std::memcmp(r.data(), want.data(),
+                        sizeof(double) * static_cast<std::size_t>(want.size())) == 0);
+      CHECK(std::memcmp(b.data(), want.data(),
+                        sizeof(double) * static_cast<std::size_t>(want.size())) == 0);
     }
   }
 }

@@ -5,8 +5,8 @@
 // semantic damage (tree cycles, children out of range, NaN thresholds, newer versions).
 #include <doctest/doctest.h>
 
-#include "fixtures.hpp"
 #include "artifact/sha256.hpp"
+#include "fixtures.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -39,7 +39,8 @@ void expect_rejected_or_identical(const std::string& text, const Pipeline& ref,
   try {
     const Pipeline p = load_from_string(text);
     const Eigen::VectorXd a = p.predict_proba(view(X)), b = ref.predict_proba(view(X));
-    CHECK(std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0);
+    CHECK(std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) ==
+          0);
     CHECK(p.threshold() == ref.threshold());
     ++out.accepted_identical;
   } catch (const ModelFormatError& e) {
@@ -55,7 +56,8 @@ void expect_rejected(const std::string& text, const std::string& what, int& coun
 }
 
 // Every (JSON pointer) path of the document, depth-first.
-void collect_paths(const json& j, const json::json_pointer& at, std::vector<json::json_pointer>& out) {
+void collect_paths(const json& j, const json::json_pointer& at,
+                   std::vector<json::json_pointer>& out) {
   out.push_back(at);
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) collect_paths(it.value(), at / it.key(), out);
@@ -70,7 +72,8 @@ std::vector<json> wrong_type_values(const json& v) {
   if (v.is_string()) {
     // "NaN" / "Infinity" encode doubles, for which a number is a valid replacement.
     const auto& s = v.get_ref<const std::string&>();
-    if (s == "NaN" || s == "Infinity" || s == "-Infinity") return {"nan", nullptr, json::array(), true};
+    if (s == "NaN" || s == "Infinity" || s == "-Infinity")
+      return {"nan", nullptr, json::array(), true};
     return {7, nullptr, json::array({1}), false};
   }
   if (v.is_boolean()) return {0, "true", nullptr};
@@ -89,10 +92,10 @@ const Corpus& corpus() {
     Corpus k;
     const ArtifactData d = make_artifact_data(400, 5);
     k.X = make_artifact_data(50, 6).X;
-    for (auto [mk, ck] : {std::pair{ModelKind::kLR, CalKind::kPlattMargin},
-                          std::pair{ModelKind::kGBDT, CalKind::kIsotonic},
-                          std::pair{ModelKind::kLR, CalKind::kBeta},
-                          std::pair{ModelKind::kGBDT, CalKind::kNone}}) {
+    for (auto [mk, ck] :
+         {std::pair{ModelKind::kLR, CalKind::kPlattMargin},
+          std::pair{ModelKind::kGBDT, CalKind::kIsotonic},
+          std::pair{ModelKind::kLR, CalKind::kBeta}, std::pair{ModelKind::kGBDT, CalKind::kNone}}) {
       Pipeline p = make_pipeline(d, mk, ck, 3);
       k.files.emplace_back(to_string(p), std::move(p));
     }
@@ -140,7 +143,8 @@ TEST_CASE("load corpus: bit flips are rejected (or provably harmless)") {
   CHECK(out.rejected >= 550);
 }
 
-TEST_CASE("load corpus: deleted, retyped and added fields are rejected even with a valid checksum") {
+TEST_CASE(
+    "load corpus: deleted, retyped and added fields are rejected even with a valid checksum") {
   int deleted = 0, retyped = 0, added = 0;
   for (const auto& [text, ref] : corpus().files) {
     const json doc = json::parse(text);
@@ -235,7 +239,8 @@ TEST_CASE("load: targeted damage gets a message naming the place") {
          "/calibrator/state is invalid");
   expect(edit(gbdt, [](json& d) { d["calibrator"]["state"]["y"].erase(0); }),
          "/calibrator/state/y has");
-  expect(edit(lr, [](json& d) { d["calibrator"]["type"] = "venn"; }), "/calibrator/type is \"venn\"");
+  expect(edit(lr, [](json& d) { d["calibrator"]["type"] = "venn"; }),
+         "/calibrator/type is \"venn\"");
   expect(edit(lr, [](json& d) { d["model"]["state"]["coef"].erase(0); }), "/model/state/coef has");
   expect(edit(lr, [](json& d) { d["model"]["params"]["C"] = -1.0; }),
          "/model/params holds an invalid parameter");

@@ -87,14 +87,18 @@ TEST_CASE("artifact: any double round-trips exactly, including NaN, infinities a
   const Pipeline base = make_pipeline(d, ModelKind::kLR, CalKind::kNone);
   PipelineParts parts = base.parts();
   Rng rng(99);
-  std::vector<double> values = {0.0, -0.0, std::numeric_limits<double>::denorm_min(),
+  std::vector<double> values = {0.0,
+                                -0.0,
+                                std::numeric_limits<double>::denorm_min(),
                                 -std::numeric_limits<double>::denorm_min(),
                                 std::numeric_limits<double>::max(),
                                 std::numeric_limits<double>::lowest(),
                                 std::numeric_limits<double>::min(),
                                 std::numeric_limits<double>::quiet_NaN(),
                                 std::numeric_limits<double>::infinity(),
-                                -std::numeric_limits<double>::infinity(), 0.1, 1.0 / 3.0};
+                                -std::numeric_limits<double>::infinity(),
+                                0.1,
+                                1.0 / 3.0};
   while (values.size() < 4000) {
     const std::uint64_t bits = rng.next();
     double v;
@@ -150,7 +154,8 @@ TEST_CASE("pipeline: assembling checks the parts") {
   {
     PipelineParts parts = good.parts();
     parts.schema = FeatureSchema::from_names({"a", "b"});
-    CHECK_THROWS_WITH_AS(Pipeline{parts}, doctest::Contains("expects 5 features but the schema lists 2"),
+    CHECK_THROWS_WITH_AS(Pipeline{parts},
+                         doctest::Contains("expects 5 features but the schema lists 2"),
                          InvalidInput);
   }
   {
@@ -177,7 +182,8 @@ TEST_CASE("pipeline: assembling checks the parts") {
   }
   {
     PipelineParts parts = good.parts();
-    parts.calibrator = PlattCalibrator::from_state(PlattState{1.0, 0.0, ScoreKind::kProbability, 1e-12});
+    parts.calibrator =
+        PlattCalibrator::from_state(PlattState{1.0, 0.0, ScoreKind::kProbability, 1e-12});
     parts.calibrator_input = CalibratorInput::kMargin;
     CHECK_THROWS_WITH_AS(Pipeline{parts}, doctest::Contains("fitted on probabilities"),
                          InvalidInput);
@@ -210,6 +216,7 @@ TEST_CASE("artifact: an operating point from select_threshold is stored with eve
   // The flags reproduce the operating point's confusion counts on the data it was chosen on.
   const auto flags = loaded.predict(view(d.X));
   double tp = 0;
-  for (Index i = 0; i < flags.size(); ++i) tp += flags[i] == 1 && d.y[static_cast<std::size_t>(i)] == 1.0;
+  for (Index i = 0; i < flags.size(); ++i)
+    tp += flags[i] == 1 && d.y[static_cast<std::size_t>(i)] == 1.0;
   CHECK(tp == op.tp);
 }

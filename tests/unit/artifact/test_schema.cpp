@@ -81,9 +81,9 @@ TEST_CASE("schema: check flags out-of-range values and unseen codes with example
   const RowMatrixXd X = train_table();
   const FeatureSchema s = FeatureSchema::from_data(view(X), {"lab", "source", "const"});
   RowMatrixXd Z(4, 3);
-  Z << 0.0, 1, 7,   //
-      4.0, 3, 7,    // above max, unseen code 3
-      -5.0, 2, 7,   // below min
+  Z << 0.0, 1, 7,    //
+      4.0, 3, 7,     // above max, unseen code 3
+      -5.0, 2, 7,    // below min
       kNaN, 2.5, 7;  // missing, non-integer code
   const InputReport r = s.check(view(Z));
   CHECK(r.ok());
