@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: Apache-2.0
+// The generate, train, predict and evaluate commands (demo is in demo.cpp).
+#include "cli/commands.hpp"
+
+#include "cli/data.hpp"
+#include "cli/errors.hpp"
+#include "cli/output_file.hpp"
+#include "cli/reports.hpp"
+#include "cli/train_flow.hpp"
+
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/datasets/readmission.hpp>
+#include <calibrisk/io/table.hpp>
+#include <calibrisk/trees/explain.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <set>
+
+namespace calibrisk::cli {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+std::string fixed(double v, int digits = 4) {
+  if (std::isnan(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+Pipeline load_model(const std::string& path, Progress& progress) {
+  auto step = progress.step("loading model " + path);
+  if (!std::filesystem::exists(path)) {
+    throw ModelFileError("model file '" + path + "' does not exist; pass the file written by "
+                         "`calibrisk train --out`.");
+  }
+  Pipeline pipe = as_model_file_error(path, [&] { return load(path); });
+  step.done(std::string(pipe.model_type()) + ", " + std::to_string(pipe.n_features()) +
+            " features, calibration " + pipe.calibrator_type());
+  return pipe;
+}
+
+std::vector<std::string> schema_names(const Pipeline& pipe) {
+  std::vector<std::string> names;
+  for (const auto& f : pipe.schema().features) names.push_back(f.name);
+  return names;
+}
+
+/// Read options for a file scored by a saved model: feature columns encoded as at training time,
+/// every other column read as text labels (carried through or used as subgroups), the label
+/// numeric, the time column (when given) parsed as time.
+CsvReadOptions scoring_read_options(const Pipeline& pipe, const std::string& path,
+                                    const std::string& label, const std::string& time_column) {
+  const std::vector<std::string> header = read_csv_header(path);
+  const std::vector<std::string> features = schema_names(pipe);
+  std::vector<std::string> missing;
+  for (const auto& f : features) {
+    if (!contains(header, f)) missing.push_back(f);
+  }
+  if (!missing.empty()) {
+    throw InvalidInput("'" + path + "' lacks the column(s) " + join(missing) +
+                       " that the model was trained on; the file must have every feature column "
+                       "(by name, any order): " + join(features) + ".");
+  }
+  if (!label.empty() && !contains(header, label)) {
+    throw InvalidInput("--label " + label + ": '" + path + "' has no column '" + label +
+                       "'; its columns are: " + join(header) + ".");
+  }
+  CsvReadOptions o;
+  const auto cats = recorded_categories(pipe);
+  for (const auto& [col, labels] : cats) o.category_mappings[col] = labels;
+  if (!label.empty()) o.required_columns.push_back(label);
+  o.time_column = time_column;
+  for (const auto& h : header) {
+    if (contains(features, h) || h == label || h == time_column || h.empty()) continue;
+    o.categorical.push_back(h);
+  }
+  return o;
+}
+
+void warn_drift(const Pipeline& pipe, const RowMatrixXd& X, Progress& progress) {
+  const InputReport r = pipe.check_inputs(FeatureMatrix(view(X)));
+  for (const auto& e : r.errors) progress.warn(e);
+  for (const auto& f : r.features) {
+    std::string s = "feature '" + f.name + "' differs from training:";
+    if (f.n_below_min) s += " " + format_count(f.n_below_min) + " values below the training minimum;";
+    if (f.n_above_max) s += " " + format_count(f.n_above_max) + " values above the training maximum;";
+    if (f.n_unseen_category) {
+      s += " " + format_count(f.n_unseen_category) + " categories not seen in training;";
+    }
+    if (f.missing_rate_drift) {
+      s += " missing in " + fixed(100.0 * f.missing_rate, 1) + "% of rows vs " +
+           fixed(100.0 * f.train_missing_rate, 1) + "% in training;";
+    }
+    if (f.any()) progress.warn(s);
+  }
+}
+
+Eigen::VectorXd model_probability(const Pipeline& pipe, const RowMatrixXd& X) {
+  return std::visit(
+      [&](const auto& m) { return Eigen::VectorXd(m.predict_proba(FeatureMatrix(view(X)))); },
+      pipe.model());
+}
+
+/// Per-feature contributions to the log-odds, (rows, features).
+/// Trees: exact path-dependent TreeSHAP (Lundberg et al. 2018). Logistic regression:
+/// coef_j * (x_j - training mean_j) with missing values imputed as the model does, the missing
+/// indicator's term added to its feature.
+RowMatrixXd contributions(const Pipeline& pipe, const RowMatrixXd& X) {
+  const Index n = X.rows(), p = X.cols();
+  RowMatrixXd phi(n, p);
+  if (const auto* gb = std::get_if<GradientBoostedTrees>(&pipe.model())) {
+    const TreeExplainer ex(gb->ensemble());
+    RowMatrixXd full(n, p + 1);
+    ex.contributions(FeatureMatrix(view(X)), view_mut(full));
+    phi = full.leftCols(p);
+    return phi;
+  }
+  const auto& st = std::get<LogisticRegression>(pipe.model()).state();
+  const bool centred = st.feature_mean.size() == st.coef.size();
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < p; ++j) {
+      const double x = X(i, j);
+      const double v = std::isnan(x) ? st.impute_values[static_cast<std::size_t>(j)] : x;
+      const double m = centred ? st.feature_mean[static_cast<std::size_t>(j)] : 0.0;
+      phi(i, j) = st.coef[static_cast<std::size_t>(j)] * (v - m);
+    }
+    for (std::size_t k = 0; k < st.indicator_features.size(); ++k) {
+      const Index j = st.indicator_features[k];
+      const std::size_t c = static_cast<std::size_t>(p) + k;
+      const double ind = std::isnan(X(i, j)) ? 1.0 : 0.0;
+      phi(i, j) += st.coef[c] * (ind - (centred ? st.feature_mean[c] : 0.0));
+    }
+  }
+  return phi;
+}
+
+}  // namespace
+
+int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress,
+                 std::ostream& out) {
+  (void)c;
+  if (o.rows < 1) throw UsageError("--rows must be >= 1, got " + std::to_string(o.rows) + ".");
+  OutputFile file(o.out);
+  auto step = progress.step("generating the readmission cohort (" + format_count(o.rows) + " rows)");
+  ReadmissionCohortParams p;
+  p.n_encounters = static_cast<Index>(o.rows);
+  p.seed = o.seed;
+  const ReadmissionCohort cohort = make_readmission_cohort(p);
+  write_csv(cohort.to_table(), file.stream());
+  file.commit();
+  double prevalence = 0.0;
+  for (int v : cohort.readmitted) prevalence += v;
+  prevalence /= static_cast<double>(cohort.rows());
+  step.done();
+  out << "wrote " << o.out << ": " << format_count(cohort.rows()) << " encounters of "
+      << format_count(cohort.n_patients()) << " patients, prevalence " << fixed(prevalence, 3)
+      << "\n";
+  return kExitOk;
+}
+
+int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out) {
+  // Everything that can be a usage error first, before reading data.
+  TrainConfig cfg;
+  cfg.roles.label = o.label;
+  cfg.roles.group = o.group_column;
+  cfg.roles.time = o.time_column;
+  cfg.roles.categorical = o.categorical;
+  cfg.roles.drop = o.drop;
+  cfg.roles.subgroups = o.subgroups;
+  cfg.model = o.model;
+  cfg.calibration = o.calibration;
+  cfg.policy = parse_policy(o.policy);
+  cfg.params = o.params;
+  cfg.split = parse_split(o.split);
+  cfg.seed = o.seed;
+  cfg.threads = c.threads;
+  cfg.source = std::filesystem::path(o.data).filename().string();
+  OutputFile model_file(o.out);
+  if (!o.report.empty()) check_writable(o.report, "--report");
+  if (!o.json.empty()) check_writable(o.json, "--json");
+
+  const std::vector<std::string> header = read_csv_header(o.data);
+  const CsvReadOptions ro = training_read_options(cfg.roles, header);
+  Table table;
+  {
+    auto step = progress.step("reading " + o.data);
+    table = read_table(o.data, ro);
+    step.done(format_count(table.rows()) + " rows, " + std::to_string(table.cols()) + " columns");
+  }
+  TrainOutcome r = train_on_table(table, cfg, progress);
+  for (const auto& n : r.notes) progress.warn(n);
+  const Pipeline& pipe = *r.pipeline;
+
+  // Evaluate on the test part.
+  if (!o.report.empty() || !o.json.empty()) {
+    EvaluationData ev;
+    ev.title = o.model + " + " + o.calibration + " calibration: test part of " + cfg.source;
+    ev.source = o.data;
+    ev.y = r.test.y;
+    ev.p_model = r.test.p_model;
+    ev.p = r.test.p;
+    ev.pipeline = &pipe;
+    ev.X = r.test.X;
+    ev.features = r.features;
+    std::vector<std::string> sub = o.subgroups;
+    for (const auto& f : r.features) {
+      const Column& col = table.column(f);
+      if (col.kind == ColumnKind::kCategorical && col.categories.size() <= 20 && !contains(sub, f)) {
+        sub.push_back(f);
+      }
+    }
+    for (const auto& s : sub) ev.subgroups.emplace_back(s, subgroup_labels(table, s, r.test.rows));
+    if (!o.time_column.empty()) {
+      const Column& t = table.column(o.time_column);
+      ev.time = take(t.values, r.test.rows);
+      ev.time_is_days = t.time_encoding == TimeEncoding::kDays;
+    }
+    if (!o.group_column.empty()) ev.group = take(table.column(o.group_column).values, r.test.rows);
+    ev.seed = o.seed;
+    write_reports(ev, o.report, o.json, progress);
+  }
+
+  {
+    auto step = progress.step("writing " + o.out);
+    model_file.stream() << to_string(pipe);
+    model_file.commit();
+    step.done();
+  }
+
+  const Figures before = compute_figures(r.test.y, r.test.p_model);
+  const Figures after = compute_figures(r.test.y, r.test.p);
+  out << "model " << o.model << " + " << o.calibration << " calibration, policy "
+      << cfg.policy.text() << "\n";
+  out << "split: train " << format_count(r.split.summary[0].rows) << " / calibration "
+      << format_count(r.split.summary[1].rows) << " / test " << format_count(r.split.summary[2].rows)
+      << " rows\n";
+  out << "test: AUC " << fixed(after.auc) << ", AP " << fixed(after.average_precision)
+      << ", log loss " << fixed(before.log_loss) << " -> " << fixed(after.log_loss) << ", Brier "
+      << fixed(before.brier) << " -> " << fixed(after.brier) << ", ECE " << fixed(before.ece)
+      << " -> " << fixed(after.ece) << " (before -> after calibration)\n";
+  out << "threshold " << fixed(r.op_calibration.threshold) << ": calibration part recall "
+      << fixed(r.op_calibration.recall, 3) << ", precision " << fixed(r.op_calibration.precision, 3)
+      << ", alert rate " << fixed(r.op_calibration.alert_rate, 3) << "; test part recall "
+      << fixed(r.op_test.recall, 3) << ", precision " << fixed(r.op_test.precision, 3)
+      << ", alert rate " << fixed(r.op_test.alert_rate, 3) << "\n";
+  out << "wrote " << o.out;
+  if (!o.report.empty()) out << ", " << o.report;
+  if (!o.json.empty()) out << ", " << o.json;
+  out << "\n";
+  return kExitOk;
+}
+
+int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progress,
+                std::ostream& out) {
+  (void)c;
+  if (o.explain < 0) throw UsageError("--explain must be >= 0, got " + std::to_string(o.explain) + ".");
+  OutputFile file(o.out);
+  const Pipeline pipe = load_model(o.model, progress);
+  const CsvReadOptions ro = scoring_read_options(pipe, o.data, "", "");
+  Table table;
+  {
+    auto step = progress.step("reading " + o.data);
+    table = read_table(o.data, ro);
+    step.done(format_count(table.rows()) + " rows");
+  }
+  const std::vector<std::string> features = schema_names(pipe);
+  const RowMatrixXd X = table.to_matrix(features);
+  warn_drift(pipe, X, progress);
+  Eigen::VectorXd risk;
+  {
+    auto step = progress.step("scoring " + format_count(X.rows()) + " rows");
+    risk = pipe.predict_proba(FeatureMatrix(view(X)));
+    step.done();
+  }
+
+  Table result;
+  // Identify rows: the group and time columns recorded at training time, when present.
+  for (const std::string key : {"data.group_column", "data.time_column"}) {
+    const std::string col = provenance_value(pipe, key);
+    if (!col.empty() && table.has_column(col)) result.add_column(table.column(col));
+  }
+  std::vector<double> row_no(static_cast<std::size_t>(X.rows()));
+  std::iota(row_no.begin(), row_no.end(), 1.0);
+  if (result.cols() == 0) result.add_column(Column::numeric("row", row_no));
+  std::vector<double> flag(static_cast<std::size_t>(X.rows()));
+  Index n_flagged = 0;
+  for (Index i = 0; i < X.rows(); ++i) {
+    flag[static_cast<std::size_t>(i)] = risk[i] >= pipe.threshold() ? 1.0 : 0.0;
+    n_flagged += risk[i] >= pipe.threshold();
+  }
+  result.add_column(Column::numeric("risk", std::vector<double>(risk.data(), risk.data() + risk.size())));
+  result.add_column(Column::numeric("flag", flag));
+
+  if (o.explain > 0) {
+    auto step = progress.step(std::string("explaining (") +
+                              (pipe.model().index() == 1 ? "TreeSHAP" : "coefficient x value") + ")");
+    const RowMatrixXd phi = contributions(pipe, X);
+    const Index p = X.cols();
+    const Index k = std::min<Index>(o.explain, p);
+    std::vector<std::vector<double>> names(static_cast<std::size_t>(k)), values(static_cast<std::size_t>(k));
+    for (auto& v : names) v.resize(static_cast<std::size_t>(X.rows()));
+    for (auto& v : values) v.resize(static_cast<std::size_t>(X.rows()));
+    std::vector<Index> order(static_cast<std::size_t>(p));
+    for (Index i = 0; i < X.rows(); ++i) {
+      std::iota(order.begin(), order.end(), Index{0});
+      std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) {
+        return std::abs(phi(i, a)) > std::abs(phi(i, b));
+      });
+      for (Index r = 0; r < k; ++r) {
+        names[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)] =
+            static_cast<double>(order[static_cast<std::size_t>(r)]);
+        values[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)] =
+            phi(i, order[static_cast<std::size_t>(r)]);
+      }
+    }
+    for (Index r = 0; r < k; ++r) {
+      const std::string base = "top" + std::to_string(r + 1);
+      result.add_column(Column::categorical(base + "_feature", names[static_cast<std::size_t>(r)], features));
+      result.add_column(Column::numeric(base + "_contribution", values[static_cast<std::size_t>(r)]));
+    }
+    step.done();
+  }
+  write_csv(result, file.stream());
+  file.commit();
+  out << "scored " << format_count(X.rows()) << " rows: " << format_count(n_flagged)
+      << " flagged at threshold " << fixed(pipe.threshold()) << " ("
+      << fixed(100.0 * static_cast<double>(n_flagged) / std::max<double>(1.0, static_cast<double>(X.rows())), 1)
+      << "%); wrote " << o.out << "\n";
+  return kExitOk;
+}
+
+int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& progress,
+                 std::ostream& out) {
+  (void)c;
+  check_writable(o.report, "--report");
+  if (!o.json.empty()) check_writable(o.json, "--json");
+  const Pipeline pipe = load_model(o.model, progress);
+  const std::vector<std::string> header = read_csv_header(o.data);
+  std::string time_column = o.time_column;
+  if (time_column.empty()) {
+    const std::string recorded = provenance_value(pipe, "data.time_column");
+    if (!recorded.empty() && contains(header, recorded)) time_column = recorded;
+  } else if (!contains(header, time_column)) {
+    throw InvalidInput("--time-column " + time_column + ": '" + o.data + "' has no column '" +
+                       time_column + "'; its columns are: " + join(header) + ".");
+  }
+  for (const auto& s : o.subgroups) {
+    if (!contains(header, s)) {
+      throw InvalidInput("--subgroup " + s + ": '" + o.data + "' has no column '" + s +
+                         "'; its columns are: " + join(header) + ".");
+    }
+  }
+  const CsvReadOptions ro = scoring_read_options(pipe, o.data, o.label, time_column);
+  Table table;
+  {
+    auto step = progress.step("reading " + o.data);
+    table = read_table(o.data, ro);
+    step.done(format_count(table.rows()) + " rows");
+  }
+  const std::vector<std::string> features = schema_names(pipe);
+  EvaluationData ev;
+  ev.y = label_values(table, o.label, true);
+  ev.X = table.to_matrix(features);
+  warn_drift(pipe, ev.X, progress);
+  {
+    auto step = progress.step("scoring " + format_count(ev.X.rows()) + " rows");
+    ev.p = pipe.predict_proba(FeatureMatrix(view(ev.X)));
+    ev.p_model = model_probability(pipe, ev.X);
+    step.done();
+  }
+  ev.title = std::string(pipe.model_type()) + " + " + pipe.calibrator_type() + " calibration: " +
+             std::filesystem::path(o.data).filename().string();
+  ev.source = o.data;
+  ev.pipeline = &pipe;
+  ev.features = features;
+  std::vector<Index> all(static_cast<std::size_t>(table.rows()));
+  std::iota(all.begin(), all.end(), Index{0});
+  std::vector<std::string> sub = o.subgroups;
+  for (const auto& f : features) {
+    const Column& col = table.column(f);
+    if (col.kind == ColumnKind::kCategorical && col.categories.size() <= 20 && !contains(sub, f)) {
+      sub.push_back(f);
+    }
+  }
+  for (const auto& s : sub) ev.subgroups.emplace_back(s, subgroup_labels(table, s, all));
+  if (!time_column.empty()) {
+    const Column& t = table.column(time_column);
+    ev.time = t.values;
+    ev.time_is_days = t.time_encoding == TimeEncoding::kDays;
+  }
+  const std::string group = provenance_value(pipe, "data.group_column");
+  if (!group.empty() && table.has_column(group)) ev.group = table.column(group).values;
+  ev.seed = pipe.provenance().seed;
+  const EvaluationSummary summary = write_reports(ev, o.report, o.json, progress);
+
+  const Figures before = compute_figures(ev.y, ev.p_model);
+  const Figures after = compute_figures(ev.y, ev.p);
+  Index tp = 0, fp = 0, pos = 0;
+  for (Index i = 0; i < ev.p.size(); ++i) {
+    const bool f = ev.p[i] >= pipe.threshold();
+    const bool y = ev.y[static_cast<std::size_t>(i)] == 1.0;
+    tp += f && y;
+    fp += f && !y;
+    pos += y;
+  }
+  out << "evaluated " << format_count(ev.X.rows()) << " rows: AUC " << fixed(after.auc) << ", AP "
+      << fixed(after.average_precision) << ", log loss " << fixed(before.log_loss) << " -> "
+      << fixed(after.log_loss) << ", Brier " << fixed(before.brier) << " -> " << fixed(after.brier)
+      << ", ECE " << fixed(before.ece) << " -> " << fixed(after.ece)
+      << " (before -> after calibration)\n";
+  out << "threshold " << fixed(pipe.threshold()) << ": recall "
+      << fixed(pos ? static_cast<double>(tp) / static_cast<double>(pos) : NAN, 3) << ", precision "
+      << fixed(tp + fp ? static_cast<double>(tp) / static_cast<double>(tp + fp) : NAN, 3)
+      << ", alert rate "
+      << fixed(static_cast<double>(tp + fp) / static_cast<double>(ev.p.size()), 3) << "\n";
+  for (const auto& f : summary.flagged_subgroups) out << "flagged: " << f << "\n";
+  out << "wrote " << o.report;
+  if (!o.json.empty()) out << ", " << o.json;
+  out << "\n";
+  return kExitOk;
+}
+
+}  // namespace calibrisk::cli

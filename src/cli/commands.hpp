@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// The subcommands of the calibrisk tool as plain functions over option structs, so that main.cpp
+// only wires CLI11 and the tests can call the commands directly.
+#pragma once
+
+#include "cli/progress.hpp"
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace calibrisk::cli {
+
+/// Options every command shares.
+struct CommonOptions {
+  bool quiet = false;  ///< no progress lines on stderr
+  int threads = 0;     ///< worker threads for training and scoring; 0 = all cores
+};
+
+/// `calibrisk generate`
+struct GenerateOptions {
+  long long rows = 20000;  ///< approximate number of encounter rows
+  std::uint64_t seed = 0;
+  std::string out;
+};
+
+/// `calibrisk train`
+struct TrainOptions {
+  std::string data;
+  std::string label;
+  std::string group_column;
+  std::string time_column;
+  std::string model = "gbdt";          ///< lr | gbdt
+  std::string calibration = "beta";      ///< platt | isotonic | beta | none
+  std::string policy = "min-recall=0.8";
+  std::vector<std::string> params;       ///< key=value, the model's Params field names
+  std::vector<std::string> categorical;
+  std::vector<std::string> drop;
+  std::vector<std::string> subgroups;    ///< extra report subgroups (besides categorical features)
+  std::string split = "train=0.6,calibration=0.2,test=0.2";
+  std::string out;
+  std::string report;                    ///< HTML report of the test part ("" = none)
+  std::string json;                      ///< JSON report of the test part ("" = none)
+  std::uint64_t seed = 0;                ///< random_state of the model and the bootstrap
+};
+
+/// `calibrisk predict`
+struct PredictOptions {
+  std::string model;
+  std::string data;
+  std::string out;
+  int explain = 0;  ///< top-K contributing features per row (0 = none)
+};
+
+/// `calibrisk evaluate`
+struct EvaluateOptions {
+  std::string model;
+  std::string data;
+  std::string label;
+  std::vector<std::string> subgroups;
+  std::string time_column;  ///< "" = the one recorded at training time, if the file has it
+  std::string report;
+  std::string json;
+};
+
+/// `calibrisk demo`
+struct DemoOptions {
+  std::string out = "calibrisk-demo";
+  long long rows = 0;  ///< 0 = the default demo size
+  std::uint64_t seed = 0;
+};
+
+/// Each command returns the process exit code (0) or throws; main maps exceptions to exit codes.
+/// `out` receives the human-readable result summary (stdout), progress goes through `progress`.
+int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+
+/// The default number of encounter rows of `calibrisk demo` (sized to finish in about a minute on
+/// a 2-core machine).
+inline constexpr long long kDemoDefaultRows = 100000;
+
+}  // namespace calibrisk::cli

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+// `calibrisk demo`: the synthetic readmission cohort through the whole flow with both models, and
+// a comparison table (the README's first command).
+#include "cli/commands.hpp"
+#include "cli/data.hpp"
+#include "cli/errors.hpp"
+#include "cli/output_file.hpp"
+#include "cli/reports.hpp"
+#include "cli/train_flow.hpp"
+
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/datasets/readmission.hpp>
+#include <calibrisk/io/table.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+namespace calibrisk::cli {
+namespace {
+
+struct ModelRun {
+  std::string key;    // "lr", "gbdt"
+  std::string name;   // "logistic regression"
+  Figures before, after;
+  double mae_before = 0.0, mae_after = 0.0;  // mean |p - true risk| on the test part
+  OperatingPoint op_cal, op_test;
+  std::vector<std::string> flagged;
+  std::vector<std::string> site_flags;
+  double seconds = 0.0;
+  Index test_rows = 0;
+};
+
+std::string cell(double v, int digits = 3) {
+  if (std::isnan(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string pair(double a, double b, int digits = 4) { return cell(a, digits) + " -> " + cell(b, digits); }
+
+}  // namespace
+
+int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const long long rows = o.rows > 0 ? o.rows : kDemoDefaultRows;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  if (ec || !fs::is_directory(o.out)) {
+    throw UsageError("--out " + o.out + ": cannot create the directory (" + ec.message() +
+                     "); pass a writable directory.");
+  }
+  const fs::path dir(o.out);
+  const std::string cohort_path = (dir / "cohort.csv").string();
+
+  ReadmissionCohort cohort;
+  {
+    auto step = progress.step("generating the readmission cohort (" + format_count(rows) + " rows)");
+    ReadmissionCohortParams p;
+    p.n_encounters = static_cast<Index>(rows);
+    p.seed = o.seed;
+    cohort = make_readmission_cohort(p);
+    OutputFile f(cohort_path);
+    write_csv(cohort.to_table(), f.stream());
+    f.commit();
+    step.done(format_count(cohort.n_patients()) + " patients");
+  }
+
+  // The same reading as `calibrisk train --data cohort.csv --label readmitted
+  // --group-column patient_id --time-column encounter_date --drop encounter_id --drop true_risk
+  // --drop site --drop age_band --subgroup site --subgroup age_band`: site and time are left out
+  // on purpose (what a model cannot learn), age_band is a reporting subgroup (age is a feature).
+  ColumnRoles roles;
+  roles.label = "readmitted";
+  roles.group = "patient_id";
+  roles.time = "encounter_date";
+  roles.drop = {"encounter_id", "true_risk", "site", "age_band"};
+  roles.subgroups = {"site", "age_band"};
+  Table table;
+  {
+    auto step = progress.step("reading " + cohort_path);
+    table = read_table(cohort_path, training_read_options(roles, read_csv_header(cohort_path)));
+    step.done();
+  }
+  // The CSV rows are the cohort's rows in order, so the generator's true risk lines up with them.
+  const std::vector<double>& true_risk = cohort.true_risk;
+  if (static_cast<Index>(true_risk.size()) != table.rows()) {
+    throw Error("internal error: the cohort has " + std::to_string(true_risk.size()) +
+                " rows but cohort.csv read back " + std::to_string(table.rows()) + ".");
+  }
+
+  std::vector<ModelRun> runs;
+  nlohmann::json summary;
+  summary["rows"] = table.rows();
+  summary["cohort"] = cohort_path;
+  summary["policy"] = "min-recall=0.8";
+  summary["calibration"] = "beta";
+  for (const std::string key : {"lr", "gbdt"}) {
+    ModelRun run;
+    run.key = key;
+    run.name = key == "lr" ? "logistic regression" : "boosted trees";
+    const auto start = std::chrono::steady_clock::now();
+    progress.note("--- " + run.name + " ---");
+    TrainConfig cfg;
+    cfg.roles = roles;
+    cfg.model = key;
+    cfg.calibration = "beta";
+    cfg.policy = parse_policy("min-recall=0.8");
+    cfg.split = SplitFractions{};
+    cfg.seed = o.seed;
+    cfg.threads = c.threads;
+    cfg.source = "cohort.csv";
+    TrainOutcome r = train_on_table(table, cfg, progress);
+    for (const auto& n : r.notes) progress.warn(n);
+    const Pipeline& pipe = *r.pipeline;
+
+    EvaluationData ev;
+    ev.title = run.name + " + beta calibration: test part of the demo cohort";
+    ev.source = cohort_path;
+    ev.y = r.test.y;
+    ev.p_model = r.test.p_model;
+    ev.p = r.test.p;
+    ev.pipeline = &pipe;
+    ev.X = r.test.X;
+    ev.features = r.features;
+    for (const auto& s : roles.subgroups) ev.subgroups.emplace_back(s, column_labels(table, s, r.test.rows));
+    ev.time = take(table.column("encounter_date").values, r.test.rows);
+    ev.time_is_days = true;
+    ev.group = take(table.column("patient_id").values, r.test.rows);
+    ev.seed = o.seed;
+    const EvaluationSummary es =
+        write_reports(ev, (dir / (key + ".report.html")).string(),
+                      (dir / (key + ".report.json")).string(), progress);
+    write_text_file((dir / (key + ".model.json")).string(), to_string(pipe));
+
+    run.before = compute_figures(r.test.y, r.test.p_model);
+    run.after = compute_figures(r.test.y, r.test.p);
+    const std::vector<double> truth = take(true_risk, r.test.rows);
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+      run.mae_before += std::abs(r.test.p_model[static_cast<Index>(i)] - truth[i]);
+      run.mae_after += std::abs(r.test.p[static_cast<Index>(i)] - truth[i]);
+    }
+    run.mae_before /= static_cast<double>(truth.size());
+    run.mae_after /= static_cast<double>(truth.size());
+    run.op_cal = r.op_calibration;
+    run.op_test = r.op_test;
+    run.flagged = es.flagged_subgroups;
+    for (const auto& f : es.flagged_subgroups) {
+      if (f.rfind("site=", 0) == 0) run.site_flags.push_back(f.substr(5, f.find(':') - 5));
+    }
+    run.test_rows = static_cast<Index>(r.test.y.size());
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    nlohmann::json j;
+    j["test_rows"] = run.test_rows;
+    for (const auto& [name, f] : {std::pair<const char*, const Figures*>{"before", &run.before},
+                                  std::pair<const char*, const Figures*>{"after", &run.after}}) {
+      j[name] = {{"auc", f->auc}, {"average_precision", f->average_precision},
+                 {"log_loss", f->log_loss}, {"brier", f->brier}, {"ece", f->ece}};
+    }
+    j["mae_true_risk"] = {{"before", run.mae_before}, {"after", run.mae_after}};
+    j["threshold"] = run.op_cal.threshold;
+    j["calibration_part"] = {{"recall", run.op_cal.recall}, {"precision", run.op_cal.precision},
+                             {"alert_rate", run.op_cal.alert_rate}};
+    j["test_part"] = {{"recall", run.op_test.recall}, {"precision", run.op_test.precision},
+                      {"alert_rate", run.op_test.alert_rate}};
+    j["flagged_subgroups"] = run.flagged;
+    j["flagged_sites"] = run.site_flags;
+    j["seconds"] = run.seconds;
+    j["files"] = {{"model", key + ".model.json"}, {"report_html", key + ".report.html"},
+                  {"report_json", key + ".report.json"}};
+    summary["models"][key] = j;
+    runs.push_back(std::move(run));
+  }
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  summary["seconds"] = total;
+  write_text_file((dir / "summary.json").string(), summary.dump(2) + "\n");
+
+  // The comparison table (stdout).
+  const ModelRun& a = runs[0];
+  const ModelRun& b = runs[1];
+  char line[256];
+  auto row = [&](const std::string& label, const std::string& x, const std::string& y) {
+    std::snprintf(line, sizeof line, "%-44s %-22s %-22s\n", label.c_str(), x.c_str(), y.c_str());
+    out << line;
+  };
+  out << "\ncalibrisk demo: " << format_count(table.rows()) << " encounters; test part "
+      << format_count(a.test_rows) << " rows (latest patients); beta calibration, threshold "
+      << "chosen for recall >= 0.8 on the calibration part\n\n";
+  row("", a.name, b.name);
+  row("ROC AUC (test)", cell(a.after.auc), cell(b.after.auc));
+  row("average precision (test)", cell(a.after.average_precision), cell(b.after.average_precision));
+  row("log loss, before -> after calibration", pair(a.before.log_loss, a.after.log_loss),
+      pair(b.before.log_loss, b.after.log_loss));
+  row("Brier score, before -> after", pair(a.before.brier, a.after.brier),
+      pair(b.before.brier, b.after.brier));
+  row("ECE, before -> after", pair(a.before.ece, a.after.ece), pair(b.before.ece, b.after.ece));
+  row("mean |risk - true risk|, before -> after", pair(a.mae_before, a.mae_after),
+      pair(b.mae_before, b.mae_after));
+  row("threshold", cell(a.op_cal.threshold, 4), cell(b.op_cal.threshold, 4));
+  row("recall on calibration part (floor 0.8)", cell(a.op_cal.recall), cell(b.op_cal.recall));
+  row("precision / recall at threshold (test)",
+      cell(a.op_test.precision) + " / " + cell(a.op_test.recall),
+      cell(b.op_test.precision) + " / " + cell(b.op_test.recall));
+  row("alert rate (test)", cell(a.op_test.alert_rate), cell(b.op_test.alert_rate));
+  auto sites = [](const ModelRun& r) {
+    std::string s;
+    for (const auto& x : r.site_flags) s += (s.empty() ? "" : ", ") + x;
+    return s.empty() ? std::string("none") : s;
+  };
+  row("site flagged in the report", sites(a), sites(b));
+  row("time (train + calibrate + report)", format_seconds(a.seconds), format_seconds(b.seconds));
+  out << "\nwrote " << (dir / "cohort.csv").string() << ", {lr,gbdt}.model.json, "
+      << "{lr,gbdt}.report.html, {lr,gbdt}.report.json and summary.json in " << dir.string()
+      << " (" << format_seconds(total) << " in all)\n";
+  return kExitOk;
+}
+
+}  // namespace calibrisk::cli

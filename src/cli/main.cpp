@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// Entry point of the calibrisk command-line tool: CLI11 wiring, help text and exit codes.
+#include "cli/commands.hpp"
+#include "cli/errors.hpp"
+#include "cli/progress.hpp"
+
+#include <calibrisk/version.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace {
+
+const char* kExitCodes =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  internal error (a bug or an unexpected system failure; please report it)\n"
+    "  2  usage error (unknown flag, bad flag value, unknown --param key, unwritable output path)\n"
+    "  3  data error (unreadable CSV, ragged rows, text in a numeric column, missing label\n"
+    "     column, labels not 0/1, only one class, too few patients for the split)\n"
+    "  4  model file error (missing, truncated, edited or newer-version model file)\n"
+    "Output files are written to a temporary file and renamed on success: a failed command\n"
+    "never leaves a partial output. Progress lines go to stderr (silence with --quiet).\n"
+    "Documentation: docs/cli.md";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace calibrisk::cli;
+  CLI::App app{"calibrisk " + std::string(calibrisk::kVersion) +
+                   ": calibrated binary risk models from CSV files (train, calibrate, choose a "
+                   "threshold, evaluate, score).",
+               "calibrisk"};
+  app.fallthrough();  // --quiet / --threads may follow the subcommand
+  app.require_subcommand(1);
+  app.footer(kExitCodes);
+  app.set_version_flag("--version", std::string("calibrisk ") + calibrisk::library_version());
+
+  CommonOptions common;
+  app.add_flag("-q,--quiet", common.quiet, "No progress lines on stderr");
+  app.add_option("--threads", common.threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+
+  // generate
+  GenerateOptions gen;
+  auto* g = app.add_subcommand("generate", "Write the synthetic readmission cohort to a CSV file");
+  g->add_option("--rows", gen.rows, "Approximate number of encounter rows")
+      ->check(CLI::Range(10LL, 100000000LL))
+      ->capture_default_str();
+  g->add_option("--seed", gen.seed, "Random seed")->capture_default_str();
+  g->add_option("--out", gen.out, "Output CSV file")->required();
+
+  // train
+  TrainOptions tr;
+  auto* t = app.add_subcommand(
+      "train",
+      "Split a CSV in time order and by patient into train / calibration / test, fit the model "
+      "on train, the calibrator and threshold on calibration, evaluate on test, and save the "
+      "pipeline");
+  t->add_option("--data", tr.data, "Training CSV (header line of column names)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  t->add_option("--label", tr.label, "Label column (values 0/1)")->required();
+  t->add_option("--group-column", tr.group_column,
+                "Patient (group) id column: no patient lands in two parts");
+  t->add_option("--time-column", tr.time_column,
+                "Time column (ISO 8601 dates/date-times or numbers) ordering the split");
+  t->add_option("--model", tr.model, "Model: lr (logistic regression) or gbdt (boosted trees)")
+      ->check(CLI::IsMember({"lr", "gbdt"}))
+      ->capture_default_str();
+  t->add_option("--calibration", tr.calibration, "Calibrator fitted on the calibration part")
+      ->check(CLI::IsMember({"platt", "isotonic", "beta", "none"}))
+      ->capture_default_str();
+  t->add_option("--policy", tr.policy,
+                "Threshold policy: min-recall=R | min-precision=P | max-alert-rate=A | "
+                "cost-fp=C,cost-fn=C | max-f=BETA")
+      ->capture_default_str();
+  t->add_option("--param", tr.params,
+                "Model parameter key=value (Params field names, e.g. n_estimators=300, C=0.5); "
+                "repeatable");
+  t->add_option("--categorical", tr.categorical,
+                "Column of labels to encode as integer codes (stored in the model); repeatable");
+  t->add_option("--drop", tr.drop, "Column not to use as a feature; repeatable");
+  t->add_option("--subgroup", tr.subgroups, "Extra column to report per subgroup; repeatable");
+  t->add_option("--split", tr.split, "Fractions of rows per part (each > 0, summing to 1)")
+      ->capture_default_str();
+  t->add_option("--seed", tr.seed, "Seed of the model and the bootstrap intervals")
+      ->capture_default_str();
+  t->add_option("--out", tr.out, "Model file to write (JSON)")->required();
+  t->add_option("--report", tr.report, "HTML evaluation report of the test part");
+  t->add_option("--json", tr.json, "JSON evaluation report of the test part");
+
+  // predict
+  PredictOptions pr;
+  auto* p = app.add_subcommand("predict", "Score a CSV with a saved model: risk and flag per row");
+  p->add_option("--model", pr.model, "Model file written by `calibrisk train`")->required();
+  p->add_option("--data", pr.data, "CSV with the model's feature columns")
+      ->required()
+      ->check(CLI::ExistingFile);
+  p->add_option("--out", pr.out, "Output CSV of scores")->required();
+  p->add_option("--explain", pr.explain,
+                "Also write the K features contributing most to each row's risk (TreeSHAP for "
+                "trees, coefficient x standardized value for logistic regression)")
+      ->check(CLI::Range(0, 1000));
+
+  // evaluate
+  EvaluateOptions ev;
+  auto* e = app.add_subcommand("evaluate", "Evaluate a saved model on a labelled CSV");
+  e->add_option("--model", ev.model, "Model file written by `calibrisk train`")->required();
+  e->add_option("--data", ev.data, "Labelled CSV")->required()->check(CLI::ExistingFile);
+  e->add_option("--label", ev.label, "Label column (values 0/1)")->required();
+  e->add_option("--subgroup", ev.subgroups, "Column to report per subgroup; repeatable");
+  e->add_option("--time-column", ev.time_column, "Time column for the over-time section");
+  e->add_option("--report", ev.report, "HTML report to write")->required();
+  e->add_option("--json", ev.json, "JSON report to write");
+
+  // demo
+  DemoOptions de;
+  auto* d = app.add_subcommand(
+      "demo",
+      "Generate the readmission cohort, train logistic regression and boosted trees, calibrate, "
+      "pick the threshold under a recall floor of 0.8, evaluate, and compare");
+  d->add_option("--out", de.out, "Directory for the cohort, models and reports")
+      ->capture_default_str();
+  d->add_option("--rows", de.rows,
+                "Encounter rows of the cohort (default " + std::to_string(kDemoDefaultRows) + ")")
+      ->check(CLI::Range(1000LL, 10000000LL));
+  d->add_option("--seed", de.seed, "Random seed")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& s) {
+    return app.exit(s);  // --help, --version
+  } catch (const CLI::ParseError& err) {
+    std::cerr << "calibrisk: usage error: " << err.what() << "\n"
+              << "Run `calibrisk --help` (or `calibrisk <command> --help`) for the flags.\n";
+    return kExitUsage;
+  }
+
+  Progress progress(common.quiet);
+  try {
+    if (g->parsed()) return run_generate(gen, common, progress, std::cout);
+    if (t->parsed()) return run_train(tr, common, progress, std::cout);
+    if (p->parsed()) return run_predict(pr, common, progress, std::cout);
+    if (e->parsed()) return run_evaluate(ev, common, progress, std::cout);
+    if (d->parsed()) return run_demo(de, common, progress, std::cout);
+  } catch (const std::exception& ex) {
+    const Classified c = classify(ex);
+    std::cerr << "calibrisk: " << c.kind << ": " << ex.what() << "\n";
+    if (c.code == kExitUsage) std::cerr << "Run `calibrisk <command> --help` for the flags.\n";
+    return c.code;
+  }
+  return kExitInternal;
+}

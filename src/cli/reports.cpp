@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// The command line's bridge to the report module (see reports.hpp).
+#include "cli/reports.hpp"
+
+#include "cli/output_file.hpp"
+#include "cli/options.hpp"
+
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/report/evaluate.hpp>
+#include <calibrisk/report/report.hpp>
+#include <calibrisk/trees/explain.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+namespace calibrisk::cli {
+namespace {
+
+/// Importances shown in the report: total split gain for trees; for logistic regression the mean
+/// |coef_j * (x_j - training mean_j)| over the evaluated rows (the log-odds a feature moves an
+/// average row by), missing values imputed as the model does.
+std::vector<FeatureImportance> importances(const EvaluationData& d, std::string& kind) {
+  std::vector<FeatureImportance> out;
+  const Pipeline& pipe = *d.pipeline;
+  if (const auto* gb = std::get_if<GradientBoostedTrees>(&pipe.model())) {
+    kind = "total split gain";
+    const std::vector<double> g = feature_importance(gb->ensemble(), ImportanceType::kGain);
+    for (std::size_t j = 0; j < g.size() && j < d.features.size(); ++j) {
+      out.push_back({d.features[j], g[j]});
+    }
+    return out;
+  }
+  kind = "mean |coefficient x (value - training mean)| (log-odds)";
+  const auto& st = std::get<LogisticRegression>(pipe.model()).state();
+  const bool centred = st.feature_mean.size() == st.coef.size();
+  const Index n = d.X.rows(), p = d.X.cols();
+  std::vector<double> acc(static_cast<std::size_t>(p), 0.0);
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < p; ++j) {
+      const auto uj = static_cast<std::size_t>(j);
+      const double x = d.X(i, j);
+      const double v = std::isnan(x) ? st.impute_values[uj] : x;
+      acc[uj] += std::abs(st.coef[uj] * (v - (centred ? st.feature_mean[uj] : 0.0)));
+    }
+  }
+  for (Index j = 0; j < p && static_cast<std::size_t>(j) < d.features.size(); ++j) {
+    out.push_back({d.features[static_cast<std::size_t>(j)],
+                   n > 0 ? acc[static_cast<std::size_t>(j)] / static_cast<double>(n) : 0.0});
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> provenance_rows(const EvaluationData& d) {
+  const Pipeline& pipe = *d.pipeline;
+  const Provenance& pv = pipe.provenance();
+  std::vector<std::pair<std::string, std::string>> rows;
+  rows.emplace_back("evaluated file", d.source);
+  rows.emplace_back("model", pipe.model_type());
+  rows.emplace_back("calibrator", pipe.calibrator_type());
+  rows.emplace_back("threshold", format_double(pipe.threshold()));
+  rows.emplace_back("threshold policy", pipe.operating_point().policy);
+  rows.emplace_back("library version (trained with)", pv.library_version);
+  rows.emplace_back("seed", std::to_string(pv.seed));
+  rows.emplace_back("training data rows", std::to_string(pv.training_data.rows));
+  rows.emplace_back("training data columns", std::to_string(pv.training_data.cols));
+  rows.emplace_back("training data prevalence", format_double(pv.training_data.prevalence));
+  rows.emplace_back("training data SHA-256", pv.training_data.sha256);
+  for (const auto& kv : pv.parameters) {
+    if (kv.first.rfind("data.categories.", 0) == 0) continue;  // long label lists
+    rows.push_back(kv);
+  }
+  return rows;
+}
+
+}  // namespace
+
+EvaluationSummary write_reports(const EvaluationData& d, const std::string& html_path,
+                                const std::string& json_path, Progress& progress) {
+  EvaluationSummary summary;
+  if (html_path.empty() && json_path.empty()) return summary;
+  std::optional<OutputFile> html, json;  // opened first: a bad path fails before the work
+  if (!html_path.empty()) html.emplace(html_path);
+  if (!json_path.empty()) json.emplace(json_path);
+
+  auto step = progress.step("evaluating " + format_count(static_cast<long long>(d.y.size())) +
+                            " rows (bootstrap intervals, subgroups, over time)");
+  EvaluationInput in;
+  in.y = VectorView<const double>(d.y);
+  in.p = VectorView<const double>(d.p.data(), d.p.size());
+  if (d.p_model.size() == d.p.size() && d.pipeline->is_calibrated()) {
+    in.p_uncalibrated = VectorView<const double>(d.p_model.data(), d.p_model.size());
+  }
+  in.threshold = d.pipeline->threshold();
+  in.policy = d.pipeline->operating_point().policy + " (chosen on the calibration part)";
+
+  // Subgroups: labels -> codes (sorted labels; "" = missing).
+  std::vector<std::vector<double>> code_store;
+  code_store.reserve(d.subgroups.size());
+  for (const auto& [name, labels] : d.subgroups) {
+    std::vector<std::string> levels;
+    for (const auto& l : labels) {
+      if (!l.empty()) levels.push_back(l);
+    }
+    std::sort(levels.begin(), levels.end());
+    levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+    std::map<std::string, double> code;
+    for (std::size_t k = 0; k < levels.size(); ++k) code[levels[k]] = static_cast<double>(k);
+    std::vector<double> codes(labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      codes[i] = labels[i].empty() ? std::nan("") : code[labels[i]];
+    }
+    code_store.push_back(std::move(codes));
+    SubgroupColumn col;
+    col.name = name;
+    col.codes = VectorView<const double>(code_store.back());
+    col.labels = levels;
+    in.subgroups.push_back(std::move(col));
+  }
+  if (!d.time.empty()) {
+    in.time = VectorView<const double>(d.time);
+    in.time_in_days = d.time_is_days;
+  }
+  std::vector<std::int64_t> groups;
+  if (!d.group.empty()) {
+    groups.reserve(d.group.size());
+    for (double g : d.group) groups.push_back(static_cast<std::int64_t>(g));
+    in.groups = VectorView<const std::int64_t>(groups);
+  }
+  in.X = FeatureMatrix(view(d.X));
+  in.feature_names = d.features;
+  in.feature_importances = importances(d, in.importance_kind);
+  in.provenance = provenance_rows(d);
+  in.title = d.title;
+
+  EvaluationParams params;
+  params.random_state = d.seed;
+  const Report report = evaluate(in, params);
+  step.done();
+
+  for (const auto& row : report.subgroups.rows) {
+    if (row.flags.empty()) continue;
+    std::string why;
+    for (const auto& f : row.flags) why += (why.empty() ? "" : "; ") + f;
+    summary.flagged_subgroups.push_back(row.column + "=" + row.level + ": " + why);
+  }
+  if (html) {
+    html->stream() << report_to_html(report);
+    html->commit();
+  }
+  if (json) {
+    json->stream() << report_to_json(report);
+    json->commit();
+  }
+  for (const auto& f : summary.flagged_subgroups) progress.note("flagged subgroup " + f);
+  return summary;
+}
+
+}  // namespace calibrisk::cli

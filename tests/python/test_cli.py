@@ -1,0 +1,346 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``calibrisk`` command-line tool: the whole flow on a generated cohort, the quality checks
+on the demo cohort, and malformed inputs (documented exit codes, messages, no partial outputs).
+
+The executable is ``$CALIBRISK_CLI`` when set, else ``<repo>/build/bin/calibrisk`` (the setup
+step builds it there). A missing executable is a failure, not a skip.
+"""
+
+import csv
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CLI = pathlib.Path(os.environ.get("CALIBRISK_CLI", REPO / "build" / "bin" / "calibrisk"))
+
+EXIT_USAGE, EXIT_DATA, EXIT_MODEL = 2, 3, 4
+
+
+def run(*args, cwd=None, check=None):
+    assert CLI.is_file(), (
+        f"the calibrisk executable is not at {CLI}; build it (make build) or set CALIBRISK_CLI"
+    )
+    proc = subprocess.run(
+        [str(CLI), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+    if check is not None:
+        assert proc.returncode == check, (
+            f"exit {proc.returncode}, expected {check}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
+def no_leftovers(directory):
+    """No temporary files of an atomic write are left in the directory."""
+    return [p.name for p in pathlib.Path(directory).iterdir() if ".tmp-" in p.name]
+
+
+def provenance(model_path):
+    doc = json.loads(pathlib.Path(model_path).read_text())
+    params = doc["provenance"]["parameters"]
+    if isinstance(params, list):  # [[key, value], ...] or [{"key":..., "value":...}]
+        out = {}
+        for item in params:
+            if isinstance(item, dict):
+                out[item.get("key", item.get("name"))] = item["value"]
+            else:
+                out[item[0]] = item[1]
+        return out
+    return dict(params)
+
+
+def saved_threshold(model_path):
+    doc = json.loads(pathlib.Path(model_path).read_text())
+    t = doc["threshold"] if "threshold" in doc else doc["operating_point"]
+    return t["value"] if isinstance(t, dict) and "value" in t else t["threshold"]
+
+
+# --------------------------------------------------------------------------- the normal flow
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cohort")
+    path = d / "cohort.csv"
+    run("generate", "--rows", 6000, "--seed", 3, "--out", path, check=0)
+    return path
+
+
+TRAIN_FLAGS = [
+    "--label", "readmitted", "--group-column", "patient_id", "--time-column", "encounter_date",
+    "--drop", "encounter_id", "--drop", "true_risk", "--categorical", "site",
+    "--drop", "age_band", "--subgroup", "age_band",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(cohort, tmp_path_factory):
+    d = tmp_path_factory.mktemp("trained")
+    model = d / "model.json"
+    proc = run(
+        "train", "--data", cohort, *TRAIN_FLAGS, "--model", "gbdt", "--calibration", "isotonic",
+        "--policy", "min-recall=0.8", "--param", "n_estimators=50", "--out", model,
+        "--report", d / "report.html", "--json", d / "report.json", check=0,
+    )
+    return d, model, proc
+
+
+def test_generate_writes_the_cohort(cohort):
+    with open(cohort, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6000
+    for col in ("patient_id", "encounter_date", "site", "readmitted", "true_risk"):
+        assert col in rows[0]
+    prevalence = sum(int(r["readmitted"]) for r in rows) / len(rows)
+    assert 0.05 < prevalence < 0.25
+
+
+def test_train_writes_model_reports_and_records_the_split(trained):
+    d, model, proc = trained
+    assert model.is_file() and (d / "report.html").is_file() and (d / "report.json").is_file()
+    assert no_leftovers(d) == []
+    assert "threshold" in proc.stdout and "AUC" in proc.stdout
+    # progress and timing lines go to stderr
+    assert "done in" in proc.stderr
+    prov = provenance(model)
+    assert prov["model"] == "gbdt" and prov["calibration"] == "isotonic"
+    assert prov["model.n_estimators"] == "50"
+    assert prov["policy"] == "min-recall=0.8"
+    rows = [int(prov[f"split.{p}.rows"]) for p in ("train", "calibration", "test")]
+    assert sum(rows) == 6000
+    assert abs(rows[0] / 6000 - 0.6) < 0.01
+    # patients enter the parts in time order (ISO dates compare as strings)
+    assert prov["split.train.last_entry"] <= prov["split.calibration.first_entry"]
+    assert prov["split.calibration.last_entry"] <= prov["split.test.first_entry"]
+    assert json.loads(prov["data.categories.site"]) == ["A", "B", "C", "D", "E"]
+
+
+def test_train_is_quiet_with_quiet(cohort, tmp_path):
+    proc = run("train", "--data", cohort, *TRAIN_FLAGS, "--model", "lr", "--calibration", "platt",
+               "--out", tmp_path / "m.json", "--quiet", check=0)
+    assert proc.stderr == ""
+
+
+def test_predict_scores_every_row_with_the_saved_threshold(trained, cohort, tmp_path):
+    _, model, _ = trained
+    out = tmp_path / "scores.csv"
+    run("predict", "--model", model, "--data", cohort, "--out", out, "--explain", 3, check=0)
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6000
+    threshold = saved_threshold(model)
+    for r in rows[:500]:
+        risk = float(r["risk"])
+        assert 0.0 <= risk <= 1.0
+        assert int(r["flag"]) == int(risk >= threshold)
+        assert r["top1_feature"] and r["top3_feature"]
+        assert abs(float(r["top1_contribution"])) >= abs(float(r["top2_contribution"]))
+    assert "patient_id" in rows[0] and "encounter_date" in rows[0]
+
+
+def test_predict_encodes_categories_as_at_training(trained, cohort, tmp_path):
+    """A file whose categorical column has its labels in another order scores identically."""
+    _, model, _ = trained
+    with open(cohort, newline="") as f:
+        rows = list(csv.DictReader(f))
+    head = rows[:300]
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path, subset in ((a, head), (b, list(reversed(head)))):
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(subset)
+    run("predict", "--model", model, "--data", a, "--out", tmp_path / "sa.csv", check=0)
+    run("predict", "--model", model, "--data", b, "--out", tmp_path / "sb.csv", check=0)
+    ra = [r["risk"] for r in csv.DictReader(open(tmp_path / "sa.csv"))]
+    rb = [r["risk"] for r in csv.DictReader(open(tmp_path / "sb.csv"))]
+    assert ra == list(reversed(rb))
+
+
+def test_evaluate_writes_reports(trained, cohort, tmp_path):
+    _, model, _ = trained
+    proc = run("evaluate", "--model", model, "--data", cohort, "--label", "readmitted",
+               "--subgroup", "site", "--report", tmp_path / "r.html", "--json", tmp_path / "r.json",
+               check=0)
+    assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html")
+    json.loads((tmp_path / "r.json").read_text())
+    assert "AUC" in proc.stdout
+
+
+# --------------------------------------------------------------------------- usage and help
+def test_help_documents_the_exit_codes():
+    proc = run("--help", check=0)
+    for code in ("2  usage error", "3  data error", "4  model file error", "1  internal error"):
+        assert code in proc.stdout
+    for cmd in ("generate", "train", "predict", "evaluate", "demo"):
+        assert cmd in proc.stdout
+    assert "--policy" in run("train", "--help", check=0).stdout
+
+
+def test_unknown_flag_is_a_usage_error(cohort, tmp_path):
+    proc = run("train", "--data", cohort, "--label", "readmitted", "--out", tmp_path / "m.json",
+               "--frobnicate", "3", check=EXIT_USAGE)
+    assert "frobnicate" in proc.stderr and "--help" in proc.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--param", "num_leaves=31"], "valid keys: n_estimators"),
+        (["--param", "n_estimators=ten"], "whole number"),
+        (["--param", "learning_rate=5"], "learning_rate"),  # out of range: Params::validate
+        (["--policy", "recall=0.8"], "min-recall=0.8"),
+        (["--split", "train=0.7,calibration=0.2,test=0.2"], "sum to 1"),
+        (["--model", "svm"], "svm"),
+    ],
+)
+def test_bad_flag_values_are_usage_errors(cohort, tmp_path, flags, fragment):
+    proc = run("train", "--data", cohort, *TRAIN_FLAGS, "--out", tmp_path / "m.json", *flags,
+               check=EXIT_USAGE)
+    assert fragment in proc.stderr
+    assert not (tmp_path / "m.json").exists()
+    assert no_leftovers(tmp_path) == []
+
+
+def test_missing_data_file_is_a_usage_error(tmp_path):
+    proc = run("train", "--data", tmp_path / "nope.csv", "--label", "y", "--out",
+               tmp_path / "m.json", check=EXIT_USAGE)
+    assert "nope.csv" in proc.stderr
+
+
+def test_unwritable_output_is_a_usage_error(cohort, tmp_path):
+    proc = run("train", "--data", cohort, *TRAIN_FLAGS, "--out", tmp_path / "no" / "dir" / "m.json",
+               check=EXIT_USAGE)
+    assert "exists and is writable" in proc.stderr
+
+
+# --------------------------------------------------------------------------- malformed CSV files
+GOOD_HEADER = "pid,date,x1,x2,y\n"
+
+
+def good_rows(n=400):
+    lines = []
+    for i in range(n):
+        lines.append(f"{i // 2},2023-01-{1 + i % 28:02d},{i % 7},{(i * 13) % 11},{int(i % 5 == 0)}\n")
+    return "".join(lines)
+
+
+def train_on(tmp_path, text, *extra):
+    data = tmp_path / "data.csv"
+    data.write_text(text)
+    out = tmp_path / "out" / "m.json"
+    out.parent.mkdir(exist_ok=True)
+    proc = run("train", "--data", data, "--label", "y", "--group-column", "pid", "--time-column",
+               "date", "--model", "lr", "--out", out, *extra)
+    return proc, out
+
+
+def test_well_formed_small_file_trains(tmp_path):
+    proc, out = train_on(tmp_path, GOOD_HEADER + good_rows(), "--policy", "max-f=1")
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    "name, text, extra, fragments",
+    [
+        ("missing label column", "pid,date,x1,x2\n1,2023-01-01,1,2\n", [], ["--label y", "x1, x2"]),
+        ("ragged rows", GOOD_HEADER + good_rows(10) + "5,2023-02-01,1\n" + good_rows(10), [],
+         ["data row 11", "3 fields"]),
+        ("text in a numeric column", GOOD_HEADER + good_rows(10) + "5,2023-02-01,abc,1,0\n", [],
+         ["x1", "abc", "--categorical"]),
+        ("empty file", "", [], ["empty"]),
+        ("header only", GOOD_HEADER, [], ["no data rows"]),
+        ("one class only", GOOD_HEADER + good_rows().replace(",1\n", ",0\n"), [],
+         ["only class 0"]),
+        ("label not 0/1", GOOD_HEADER + good_rows(10) + "5,2023-02-01,1,1,2\n", [],
+         ["value 2", "data row 11"]),
+        ("bad date", GOOD_HEADER + good_rows(10) + "5,2023-02-30,1,1,0\n", [], ["2023-02-30"]),
+        ("too few patients", GOOD_HEADER + "1,2023-01-01,1,1,0\n1,2023-01-02,1,1,1\n", [],
+         ["part is empty"]),
+    ],
+)
+def test_malformed_csv_is_a_data_error_with_no_partial_model(tmp_path, name, text, extra, fragments):
+    proc, out = train_on(tmp_path, text, *extra)
+    assert proc.returncode == EXIT_DATA, f"{name}: exit {proc.returncode}\n{proc.stderr}"
+    assert "data error" in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, f"{name}: {fragment!r} not in {proc.stderr!r}"
+    assert not out.exists()
+    assert no_leftovers(out.parent) == []
+
+
+# --------------------------------------------------------------------------- model file errors
+def test_bad_model_files_exit_4(trained, cohort, tmp_path):
+    _, model, _ = trained
+    text = model.read_text()
+    cases = {
+        "missing.json": None,
+        "truncated.json": text[: len(text) // 2],
+        "edited.json": text.replace('"threshold":', '"threshold": 0.5, "x":', 1),
+        "not_json.json": "hello",
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        if content is not None:
+            path.write_text(content)
+        out = tmp_path / "scores.csv"
+        proc = run("predict", "--model", path, "--data", cohort, "--out", out)
+        assert proc.returncode == EXIT_MODEL, f"{name}: {proc.returncode}\n{proc.stderr}"
+        assert "model file error" in proc.stderr and name in proc.stderr
+        assert not out.exists()
+    assert no_leftovers(tmp_path) == []
+
+
+def test_predict_on_a_file_without_the_features_is_a_data_error(trained, tmp_path):
+    _, model, _ = trained
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n")
+    proc = run("predict", "--model", model, "--data", data, "--out", tmp_path / "s.csv",
+               check=EXIT_DATA)
+    assert "lacks the column(s)" in proc.stderr and "age" in proc.stderr
+    assert not (tmp_path / "s.csv").exists()
+
+
+# --------------------------------------------------------------------------- the demo (quality)
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo")
+    proc = run("demo", "--out", d, check=0)
+    return d, proc, json.loads((d / "summary.json").read_text())
+
+
+def test_demo_calibration_moves_risks_closer_to_the_truth(demo):
+    _, proc, summary = demo
+    for key in ("lr", "gbdt"):
+        mae = summary["models"][key]["mae_true_risk"]
+        print(f"{key}: mean |risk - true risk| {mae['before']:.4f} -> {mae['after']:.4f}")
+        assert mae["after"] < mae["before"], (key, mae)
+    assert "mean |risk - true risk|" in proc.stdout
+
+
+def test_demo_threshold_meets_the_recall_floor_on_the_calibration_part(demo):
+    _, _, summary = demo
+    for key in ("lr", "gbdt"):
+        assert summary["models"][key]["calibration_part"]["recall"] >= 0.8
+
+
+def test_demo_report_flags_the_shifted_site(demo):
+    d, _, summary = demo
+    for key in ("lr", "gbdt"):
+        assert "C" in summary["models"][key]["flagged_sites"], summary["models"][key]
+        report = json.loads((d / f"{key}.report.json").read_text())
+        assert "C" in json.dumps(report)
+
+
+def test_demo_writes_every_file_and_prints_the_table(demo):
+    d, proc, _ = demo
+    for name in ("cohort.csv", "lr.model.json", "gbdt.model.json", "lr.report.html",
+                 "gbdt.report.html", "lr.report.json", "gbdt.report.json", "summary.json"):
+        assert (d / name).is_file(), name
+    for label in ("ROC AUC", "average precision", "log loss", "Brier", "ECE", "threshold",
+                  "alert rate", "site flagged"):
+        assert label in proc.stdout
