@@ -81,6 +81,6 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
 
 /// The default number of encounter rows of `calibrisk demo` (sized to finish in about a minute on
 /// a 2-core machine).
-inline constexpr long long kDemoDefaultRows = 100000;
+inline constexpr long long kDemoDefaultRows = 200000;
 
 }  // namespace calibrisk::cli
