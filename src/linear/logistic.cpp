@@ -378,8 +378,11 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   static const std::string where = "LogisticRegression::fit";
   params_.validate();
   validate_dataset(train, where);
-  const int nt = detail::resolve_threads(params_.n_threads);
   const Index n = train.n_samples(), p = train.n_features();
+  // Small problems run on the calling thread: waking a thread team costs more than the work (and
+  // much more on a loaded machine). Results do not depend on this (fixed chunks).
+  const double work = double(n) * double(p + 2) * double(p + 2);
+  const int nt = work < double(1 << 23) ? 1 : detail::resolve_threads(params_.n_threads);
   const Eigen::VectorXd w = train.weights(params_.class_weight);
   Eigen::VectorXd sw = train.sample_weight.empty() ? Eigen::VectorXd::Ones(n)
                                                    : Eigen::VectorXd(train.sample_weight.eigen());
@@ -696,8 +699,11 @@ void LogisticRegression::predict_into(const FeatureMatrix& X, VectorView<double>
                        " values but X has " + std::to_string(X.rows()) +
                        " rows; pass one output slot per row.");
   }
-  const int nt = detail::resolve_threads(params_.n_threads);
   const Index n = X.rows();
+  // Below ~1M elements one thread is faster than waking a team; results are identical either way.
+  const int nt = double(n) * double(X.cols()) < double(1 << 20)
+                     ? 1
+                     : detail::resolve_threads(params_.n_threads);
   // ±inf is detected in the same pass instead of a separate validation sweep over X (prediction is
   // memory-bound): an infinite input makes the margin non-finite, and only then is the row
   // scanned. The smallest offending row is reported, whatever the thread count.
