@@ -43,7 +43,8 @@ std::string fixed(double v, int digits = 4) {
 Pipeline load_model(const std::string& path, Progress& progress) {
   auto step = progress.step("loading model " + path);
   if (!std::filesystem::exists(path)) {
-    throw ModelFileError("model file '" + path + "' does not exist; pass the file written by "
+    throw ModelFileError("model file '" + path +
+                         "' does not exist; pass the file written by "
                          "`calibrisk train --out`.");
   }
   Pipeline pipe = as_model_file_error(path, [&] { return load(path); });
@@ -72,7 +73,8 @@ CsvReadOptions scoring_read_options(const Pipeline& pipe, const std::string& pat
   if (!missing.empty()) {
     throw InvalidInput("'" + path + "' lacks the column(s) " + join(missing) +
                        " that the model was trained on; the file must have every feature column "
-                       "(by name, any order): " + join(features) + ".");
+                       "(by name, any order): " +
+                       join(features) + ".");
   }
   if (!label.empty() && !contains(header, label)) {
     throw InvalidInput("--label " + label + ": '" + path + "' has no column '" + label +
@@ -95,8 +97,10 @@ void warn_drift(const Pipeline& pipe, const RowMatrixXd& X, Progress& progress) 
   for (const auto& e : r.errors) progress.warn(e);
   for (const auto& f : r.features) {
     std::string s = "feature '" + f.name + "' differs from training:";
-    if (f.n_below_min) s += " " + format_count(f.n_below_min) + " values below the training minimum;";
-    if (f.n_above_max) s += " " + format_count(f.n_above_max) + " values above the training maximum;";
+    if (f.n_below_min)
+      s += " " + format_count(f.n_below_min) + " values below the training minimum;";
+    if (f.n_above_max)
+      s += " " + format_count(f.n_above_max) + " values above the training maximum;";
     if (f.n_unseen_category) {
       s += " " + format_count(f.n_unseen_category) + " categories not seen in training;";
     }
@@ -154,7 +158,8 @@ int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& pro
   (void)c;
   if (o.rows < 1) throw UsageError("--rows must be >= 1, got " + std::to_string(o.rows) + ".");
   OutputFile file(o.out);
-  auto step = progress.step("generating the readmission cohort (" + format_count(o.rows) + " rows)");
+  auto step =
+      progress.step("generating the readmission cohort (" + format_count(o.rows) + " rows)");
   ReadmissionCohortParams p;
   p.n_encounters = static_cast<Index>(o.rows);
   p.seed = o.seed;
@@ -171,7 +176,8 @@ int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& pro
   return kExitOk;
 }
 
-int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out) {
+int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
+              std::ostream& out) {
   // Everything that can be a usage error first, before reading data.
   TrainConfig cfg;
   cfg.roles.label = o.label;
@@ -218,7 +224,8 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
     std::vector<std::string> sub = o.subgroups;
     for (const auto& f : r.features) {
       const Column& col = table.column(f);
-      if (col.kind == ColumnKind::kCategorical && col.categories.size() <= 20 && !contains(sub, f)) {
+      if (col.kind == ColumnKind::kCategorical && col.categories.size() <= 20 &&
+          !contains(sub, f)) {
         sub.push_back(f);
       }
     }
@@ -245,8 +252,8 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   out << "model " << o.model << " + " << o.calibration << " calibration, policy "
       << cfg.policy.text() << "\n";
   out << "split: train " << format_count(r.split.summary[0].rows) << " / calibration "
-      << format_count(r.split.summary[1].rows) << " / test " << format_count(r.split.summary[2].rows)
-      << " rows\n";
+      << format_count(r.split.summary[1].rows) << " / test "
+      << format_count(r.split.summary[2].rows) << " rows\n";
   out << "test: AUC " << fixed(after.auc) << ", AP " << fixed(after.average_precision)
       << ", log loss " << fixed(before.log_loss) << " -> " << fixed(after.log_loss) << ", Brier "
       << fixed(before.brier) << " -> " << fixed(after.brier) << ", ECE " << fixed(before.ece)
@@ -266,7 +273,8 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
 int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progress,
                 std::ostream& out) {
   (void)c;
-  if (o.explain < 0) throw UsageError("--explain must be >= 0, got " + std::to_string(o.explain) + ".");
+  if (o.explain < 0)
+    throw UsageError("--explain must be >= 0, got " + std::to_string(o.explain) + ".");
   OutputFile file(o.out);
   const Pipeline pipe = load_model(o.model, progress);
   const CsvReadOptions ro = scoring_read_options(pipe, o.data, "", "");
@@ -301,24 +309,26 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
     flag[static_cast<std::size_t>(i)] = risk[i] >= pipe.threshold() ? 1.0 : 0.0;
     n_flagged += risk[i] >= pipe.threshold();
   }
-  result.add_column(Column::numeric("risk", std::vector<double>(risk.data(), risk.data() + risk.size())));
+  result.add_column(
+      Column::numeric("risk", std::vector<double>(risk.data(), risk.data() + risk.size())));
   result.add_column(Column::numeric("flag", flag));
 
   if (o.explain > 0) {
-    auto step = progress.step(std::string("explaining (") +
-                              (pipe.model().index() == 1 ? "TreeSHAP" : "coefficient x value") + ")");
+    auto step =
+        progress.step(std::string("explaining (") +
+                      (pipe.model().index() == 1 ? "TreeSHAP" : "coefficient x value") + ")");
     const RowMatrixXd phi = contributions(pipe, X);
     const Index p = X.cols();
     const Index k = std::min<Index>(o.explain, p);
-    std::vector<std::vector<double>> names(static_cast<std::size_t>(k)), values(static_cast<std::size_t>(k));
+    std::vector<std::vector<double>> names(static_cast<std::size_t>(k)),
+        values(static_cast<std::size_t>(k));
     for (auto& v : names) v.resize(static_cast<std::size_t>(X.rows()));
     for (auto& v : values) v.resize(static_cast<std::size_t>(X.rows()));
     std::vector<Index> order(static_cast<std::size_t>(p));
     for (Index i = 0; i < X.rows(); ++i) {
       std::iota(order.begin(), order.end(), Index{0});
-      std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) {
-        return std::abs(phi(i, a)) > std::abs(phi(i, b));
-      });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](Index a, Index b) { return std::abs(phi(i, a)) > std::abs(phi(i, b)); });
       for (Index r = 0; r < k; ++r) {
         names[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)] =
             static_cast<double>(order[static_cast<std::size_t>(r)]);
@@ -328,8 +338,10 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
     }
     for (Index r = 0; r < k; ++r) {
       const std::string base = "top" + std::to_string(r + 1);
-      result.add_column(Column::categorical(base + "_feature", names[static_cast<std::size_t>(r)], features));
-      result.add_column(Column::numeric(base + "_contribution", values[static_cast<std::size_t>(r)]));
+      result.add_column(
+          Column::categorical(base + "_feature", names[static_cast<std::size_t>(r)], features));
+      result.add_column(
+          Column::numeric(base + "_contribution", values[static_cast<std::size_t>(r)]));
     }
     step.done();
   }
@@ -337,7 +349,9 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
   file.commit();
   out << "scored " << format_count(X.rows()) << " rows: " << format_count(n_flagged)
       << " flagged at threshold " << fixed(pipe.threshold()) << " ("
-      << fixed(100.0 * static_cast<double>(n_flagged) / std::max<double>(1.0, static_cast<double>(X.rows())), 1)
+      << fixed(100.0 * static_cast<double>(n_flagged) /
+                   std::max<double>(1.0, static_cast<double>(X.rows())),
+               1)
       << "%); wrote " << o.out << "\n";
   return kExitOk;
 }
@@ -381,8 +395,8 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
     ev.p_model = model_probability(pipe, ev.X);
     step.done();
   }
-  ev.title = std::string(pipe.model_type()) + " + " + pipe.calibrator_type() + " calibration: " +
-             std::filesystem::path(o.data).filename().string();
+  ev.title = std::string(pipe.model_type()) + " + " + pipe.calibrator_type() +
+             " calibration: " + std::filesystem::path(o.data).filename().string();
   ev.source = o.data;
   ev.pipeline = &pipe;
   ev.features = features;

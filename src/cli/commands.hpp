@@ -31,18 +31,18 @@ struct TrainOptions {
   std::string label;
   std::string group_column;
   std::string time_column;
-  std::string model = "gbdt";          ///< lr | gbdt
-  std::string calibration = "beta";      ///< platt | isotonic | beta | none
+  std::string model = "gbdt";        ///< lr | gbdt
+  std::string calibration = "beta";  ///< platt | isotonic | beta | none
   std::string policy = "min-recall=0.8";
-  std::vector<std::string> params;       ///< key=value, the model's Params field names
+  std::vector<std::string> params;  ///< key=value, the model's Params field names
   std::vector<std::string> categorical;
   std::vector<std::string> drop;
-  std::vector<std::string> subgroups;    ///< extra report subgroups (besides categorical features)
+  std::vector<std::string> subgroups;  ///< extra report subgroups (besides categorical features)
   std::string split = "train=0.6,calibration=0.2,test=0.2";
   std::string out;
-  std::string report;                    ///< HTML report of the test part ("" = none)
-  std::string json;                      ///< JSON report of the test part ("" = none)
-  std::uint64_t seed = 0;                ///< random_state of the model and the bootstrap
+  std::string report;      ///< HTML report of the test part ("" = none)
+  std::string json;        ///< JSON report of the test part ("" = none)
+  std::uint64_t seed = 0;  ///< random_state of the model and the bootstrap
 };
 
 /// `calibrisk predict`
@@ -73,10 +73,13 @@ struct DemoOptions {
 
 /// Each command returns the process exit code (0) or throws; main maps exceptions to exit codes.
 /// `out` receives the human-readable result summary (stdout), progress goes through `progress`.
-int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress,
+                 std::ostream& out);
 int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
-int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
-int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progress,
+                std::ostream& out);
+int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& progress,
+                 std::ostream& out);
 int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
 
 /// The default number of encounter rows of `calibrisk demo` (sized to finish in about a minute on

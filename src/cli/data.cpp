@@ -45,7 +45,8 @@ std::vector<std::string> read_csv_header(const std::string& path, char delimiter
   // Skip leading blank lines as the reader does.
   while (std::getline(in, line)) {
     if (line.size() >= 3 && static_cast<unsigned char>(line[0]) == 0xEF &&
-        static_cast<unsigned char>(line[1]) == 0xBB && static_cast<unsigned char>(line[2]) == 0xBF) {
+        static_cast<unsigned char>(line[1]) == 0xBB &&
+        static_cast<unsigned char>(line[2]) == 0xBF) {
       line.erase(0, 3);
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -53,7 +54,8 @@ std::vector<std::string> read_csv_header(const std::string& path, char delimiter
     line.clear();
   }
   if (trim(line).empty()) {
-    throw InvalidInput("'" + path + "' is empty; a CSV file needs a header line of column names "
+    throw InvalidInput("'" + path +
+                       "' is empty; a CSV file needs a header line of column names "
                        "and at least one data row.");
   }
   std::vector<std::string> names;
@@ -95,9 +97,11 @@ Table read_table(const std::string& path, const CsvReadOptions& options) {
   } catch (const InvalidInput& e) {
     const std::string msg = e.what();
     if (msg.find("categorical") != std::string::npos &&
-        (msg.find("non-numeric") != std::string::npos || msg.find("not a number") != std::string::npos)) {
-      throw InvalidInput(msg + " (command line: --categorical COLUMN encodes a text column, "
-                               "--drop COLUMN ignores it)");
+        (msg.find("non-numeric") != std::string::npos ||
+         msg.find("not a number") != std::string::npos)) {
+      throw InvalidInput(msg +
+                         " (command line: --categorical COLUMN encodes a text column, "
+                         "--drop COLUMN ignores it)");
     }
     throw;
   }
@@ -122,9 +126,12 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
     throw UsageError("column '" + a + "' is given as both " + what_a + " and " + what_b +
                      "; give each column one role.");
   };
-  if (!roles.group.empty() && roles.group == roles.label) clash(roles.label, "--label", "--group-column");
-  if (!roles.time.empty() && roles.time == roles.label) clash(roles.label, "--label", "--time-column");
-  if (!roles.time.empty() && roles.time == roles.group) clash(roles.time, "--time-column", "--group-column");
+  if (!roles.group.empty() && roles.group == roles.label)
+    clash(roles.label, "--label", "--group-column");
+  if (!roles.time.empty() && roles.time == roles.label)
+    clash(roles.label, "--label", "--time-column");
+  if (!roles.time.empty() && roles.time == roles.group)
+    clash(roles.time, "--time-column", "--group-column");
   if (contains(roles.drop, roles.label)) clash(roles.label, "--label", "--drop");
   if (contains(roles.categorical, roles.label)) clash(roles.label, "--label", "--categorical");
   if (!roles.time.empty() && contains(roles.categorical, roles.time)) {
@@ -141,8 +148,8 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
   }
   for (const auto& s : roles.subgroups) {
     // A subgroup column that is not a feature may hold text; a feature keeps its kind.
-    const bool is_feature = s != roles.label && s != roles.group && s != roles.time &&
-                            !contains(roles.drop, s);
+    const bool is_feature =
+        s != roles.label && s != roles.group && s != roles.time && !contains(roles.drop, s);
     if (!is_feature && s != roles.time && s != roles.label) cat.insert(s);
   }
   o.categorical.assign(cat.begin(), cat.end());
@@ -157,8 +164,10 @@ std::vector<std::string> feature_columns(const Table& table, const ColumnRoles& 
     f.push_back(c.name);
   }
   if (f.empty()) {
-    throw InvalidInput("no feature columns are left after removing the label, group, time and "
-                       "dropped columns; the file's columns are: " + join(table.names()) + ".");
+    throw InvalidInput(
+        "no feature columns are left after removing the label, group, time and "
+        "dropped columns; the file's columns are: " +
+        join(table.names()) + ".");
   }
   return f;
 }
@@ -174,7 +183,8 @@ std::vector<double> label_values(const Table& table, const std::string& label, b
     const double v = c.values[i];
     if (std::isnan(v)) {
       throw InvalidInput("label column '" + label + "' is missing at data row " +
-                         std::to_string(i + 1) + "; every row needs a 0/1 label (remove "
+                         std::to_string(i + 1) +
+                         "; every row needs a 0/1 label (remove "
                          "unlabelled rows first).");
     }
     if (v != 0.0 && v != 1.0) {

@@ -23,8 +23,8 @@ Table read_table(const std::string& path, const CsvReadOptions& options);
 /// Which columns play which role in `train`.
 struct ColumnRoles {
   std::string label;
-  std::string group;  ///< "" = none
-  std::string time;   ///< "" = none
+  std::string group;                     ///< "" = none
+  std::string time;                      ///< "" = none
   std::vector<std::string> categorical;  ///< user-declared categorical columns
   std::vector<std::string> drop;         ///< not features
   std::vector<std::string> subgroups;    ///< reported per subgroup (may also be features)

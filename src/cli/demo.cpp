@@ -23,8 +23,8 @@ namespace calibrisk::cli {
 namespace {
 
 struct ModelRun {
-  std::string key;    // "lr", "gbdt"
-  std::string name;   // "logistic regression"
+  std::string key;   // "lr", "gbdt"
+  std::string name;  // "logistic regression"
   Figures before, after;
   double mae_before = 0.0, mae_after = 0.0;  // mean |p - true risk| on the test part
   OperatingPoint op_cal, op_test;
@@ -41,7 +41,9 @@ std::string cell(double v, int digits = 3) {
   return buf;
 }
 
-std::string pair(double a, double b, int digits = 4) { return cell(a, digits) + " -> " + cell(b, digits); }
+std::string pair(double a, double b, int digits = 4) {
+  return cell(a, digits) + " -> " + cell(b, digits);
+}
 
 }  // namespace
 
@@ -60,7 +62,8 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
 
   ReadmissionCohort cohort;
   {
-    auto step = progress.step("generating the readmission cohort (" + format_count(rows) + " rows)");
+    auto step =
+        progress.step("generating the readmission cohort (" + format_count(rows) + " rows)");
     ReadmissionCohortParams p;
     p.n_encounters = static_cast<Index>(rows);
     p.seed = o.seed;
@@ -128,14 +131,14 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
     ev.pipeline = &pipe;
     ev.X = r.test.X;
     ev.features = r.features;
-    for (const auto& s : roles.subgroups) ev.subgroups.emplace_back(s, column_labels(table, s, r.test.rows));
+    for (const auto& s : roles.subgroups)
+      ev.subgroups.emplace_back(s, column_labels(table, s, r.test.rows));
     ev.time = take(table.column("encounter_date").values, r.test.rows);
     ev.time_is_days = true;
     ev.group = take(table.column("patient_id").values, r.test.rows);
     ev.seed = o.seed;
-    const EvaluationSummary es =
-        write_reports(ev, (dir / (key + ".report.html")).string(),
-                      (dir / (key + ".report.json")).string(), progress);
+    const EvaluationSummary es = write_reports(ev, (dir / (key + ".report.html")).string(),
+                                               (dir / (key + ".report.json")).string(), progress);
     write_text_file((dir / (key + ".model.json")).string(), to_string(pipe));
 
     run.before = compute_figures(r.test.y, r.test.p_model);
@@ -160,19 +163,25 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
     j["test_rows"] = run.test_rows;
     for (const auto& [name, f] : {std::pair<const char*, const Figures*>{"before", &run.before},
                                   std::pair<const char*, const Figures*>{"after", &run.after}}) {
-      j[name] = {{"auc", f->auc}, {"average_precision", f->average_precision},
-                 {"log_loss", f->log_loss}, {"brier", f->brier}, {"ece", f->ece}};
+      j[name] = {{"auc", f->auc},
+                 {"average_precision", f->average_precision},
+                 {"log_loss", f->log_loss},
+                 {"brier", f->brier},
+                 {"ece", f->ece}};
     }
     j["mae_true_risk"] = {{"before", run.mae_before}, {"after", run.mae_after}};
     j["threshold"] = run.op_cal.threshold;
-    j["calibration_part"] = {{"recall", run.op_cal.recall}, {"precision", run.op_cal.precision},
+    j["calibration_part"] = {{"recall", run.op_cal.recall},
+                             {"precision", run.op_cal.precision},
                              {"alert_rate", run.op_cal.alert_rate}};
-    j["test_part"] = {{"recall", run.op_test.recall}, {"precision", run.op_test.precision},
+    j["test_part"] = {{"recall", run.op_test.recall},
+                      {"precision", run.op_test.precision},
                       {"alert_rate", run.op_test.alert_rate}};
     j["flagged_subgroups"] = run.flagged;
     j["flagged_sites"] = run.site_flags;
     j["seconds"] = run.seconds;
-    j["files"] = {{"model", key + ".model.json"}, {"report_html", key + ".report.html"},
+    j["files"] = {{"model", key + ".model.json"},
+                  {"report_html", key + ".report.html"},
                   {"report_json", key + ".report.json"}};
     summary["models"][key] = j;
     runs.push_back(std::move(run));
@@ -216,8 +225,8 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
   row("site flagged in the report", sites(a), sites(b));
   row("time (train + calibrate + report)", format_seconds(a.seconds), format_seconds(b.seconds));
   out << "\nwrote " << (dir / "cohort.csv").string() << ", {lr,gbdt}.model.json, "
-      << "{lr,gbdt}.report.html, {lr,gbdt}.report.json and summary.json in " << dir.string()
-      << " (" << format_seconds(total) << " in all)\n";
+      << "{lr,gbdt}.report.html, {lr,gbdt}.report.json and summary.json in " << dir.string() << " ("
+      << format_seconds(total) << " in all)\n";
   return kExitOk;
 }
 

@@ -13,9 +13,9 @@ namespace calibrisk::cli {
 /// Process exit codes; documented in `calibrisk --help` and docs/cli.md.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitInternal = 1,   ///< a bug or an unexpected system failure
-  kExitUsage = 2,      ///< bad command line: unknown flag, bad flag value, unwritable output path
-  kExitData = 3,       ///< the input data cannot be used (unreadable CSV, missing column, one class)
+  kExitInternal = 1,  ///< a bug or an unexpected system failure
+  kExitUsage = 2,     ///< bad command line: unknown flag, bad flag value, unwritable output path
+  kExitData = 3,      ///< the input data cannot be used (unreadable CSV, missing column, one class)
   kExitModelFile = 4,  ///< the model file is missing, corrupt, truncated or from a newer version
 };
 

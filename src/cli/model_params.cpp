@@ -19,8 +19,10 @@ ParamField class_weight_field(ClassWeight& cw) {
             } else {
               const auto colon = v.find(':');
               if (colon == std::string::npos) {
-                throw UsageError("--param class_weight must be none, balanced or W0:W1 (the "
-                                 "weights of class 0 and class 1, e.g. 1:5), got '" + v + "'.");
+                throw UsageError(
+                    "--param class_weight must be none, balanced or W0:W1 (the "
+                    "weights of class 0 and class 1, e.g. 1:5), got '" +
+                    v + "'.");
               }
               cw = ClassWeight::explicit_weights(
                   parse_double(v.substr(0, colon), "--param class_weight (class 0 weight)"),
@@ -29,10 +31,12 @@ ParamField class_weight_field(ClassWeight& cw) {
           },
           [&cw]() -> std::string {
             switch (cw.kind) {
-              case ClassWeight::Kind::kBalanced: return "balanced";
+              case ClassWeight::Kind::kBalanced:
+                return "balanced";
               case ClassWeight::Kind::kExplicit:
                 return format_double(cw.w0) + ":" + format_double(cw.w1);
-              case ClassWeight::Kind::kNone: break;
+              case ClassWeight::Kind::kNone:
+                break;
             }
             return "none";
           }};

@@ -162,11 +162,16 @@ SplitFractions parse_split(const std::string& text) {
 
 std::string PolicySpec::text() const {
   switch (kind) {
-    case Kind::kMinRecall: return "min-recall=" + fmt(value);
-    case Kind::kMinPrecision: return "min-precision=" + fmt(value);
-    case Kind::kMaxAlertRate: return "max-alert-rate=" + fmt(value);
-    case Kind::kCost: return "cost-fp=" + fmt(cost_fp) + ",cost-fn=" + fmt(cost_fn);
-    case Kind::kMaxF: return "max-f=" + fmt(value);
+    case Kind::kMinRecall:
+      return "min-recall=" + fmt(value);
+    case Kind::kMinPrecision:
+      return "min-precision=" + fmt(value);
+    case Kind::kMaxAlertRate:
+      return "max-alert-rate=" + fmt(value);
+    case Kind::kCost:
+      return "cost-fp=" + fmt(cost_fp) + ",cost-fn=" + fmt(cost_fn);
+    case Kind::kMaxF:
+      return "max-f=" + fmt(value);
   }
   return "?";
 }
@@ -250,9 +255,9 @@ ParamField int_field(std::string name, int& field) {
   const std::string n = name;
   return {std::move(name), "int",
           [&field, n](const std::string& v) {
-            field = static_cast<int>(parse_integer(v, "--param " + n,
-                                                   std::numeric_limits<int>::min(),
-                                                   std::numeric_limits<int>::max()));
+            field =
+                static_cast<int>(parse_integer(v, "--param " + n, std::numeric_limits<int>::min(),
+                                               std::numeric_limits<int>::max()));
           },
           [&field] { return std::to_string(field); }};
 }
@@ -292,8 +297,8 @@ ParamField index_field(std::string name, std::ptrdiff_t& field) {
           [&field] { return std::to_string(field); }};
 }
 
-void apply_params(const std::vector<std::string>& assignments, const std::vector<ParamField>& fields,
-                  const std::string& model) {
+void apply_params(const std::vector<std::string>& assignments,
+                  const std::vector<ParamField>& fields, const std::string& model) {
   std::set<std::string> seen;
   for (const std::string& a : assignments) {
     const auto eq = a.find('=');
@@ -307,7 +312,8 @@ void apply_params(const std::vector<std::string>& assignments, const std::vector
                                  [&](const ParamField& f) { return f.name == key; });
     if (it == fields.end()) {
       std::string valid;
-      for (const auto& f : fields) valid += (valid.empty() ? "" : ", ") + f.name + " (" + f.type + ")";
+      for (const auto& f : fields)
+        valid += (valid.empty() ? "" : ", ") + f.name + " (" + f.type + ")";
       throw UsageError("--param: '" + key + "' is not a parameter of " + model +
                        "; valid keys: " + valid + ".");
     }

@@ -73,7 +73,7 @@ std::string format_double(double v);
 /// Applies "key=value" assignments (from repeated --param flags) to the fields. An unknown key is
 /// a UsageError listing every valid key of `model`; a value that does not parse names the key and
 /// its type; a key given twice is an error. Range checks are left to the Params' `validate()`.
-void apply_params(const std::vector<std::string>& assignments, const std::vector<ParamField>& fields,
-                  const std::string& model);
+void apply_params(const std::vector<std::string>& assignments,
+                  const std::vector<ParamField>& fields, const std::string& model);
 
 }  // namespace calibrisk::cli

@@ -18,7 +18,8 @@ namespace {
 std::string temp_name_for(const std::string& path) {
   static std::atomic<unsigned> counter{0};
   const std::filesystem::path p(path);
-  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  const std::filesystem::path dir =
+      p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
   const std::string name = "." + p.filename().string() + ".tmp-" + std::to_string(::getpid()) +
                            "-" + std::to_string(counter.fetch_add(1));
   return (dir / name).string();

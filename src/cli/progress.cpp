@@ -29,7 +29,8 @@ double Progress::Step::seconds() const {
 void Progress::Step::done(const std::string& detail) {
   if (ended_) return;
   ended_ = true;
-  p_->note(what_ + ": done in " + format_seconds(seconds()) + (detail.empty() ? "" : " (" + detail + ")"));
+  p_->note(what_ + ": done in " + format_seconds(seconds()) +
+           (detail.empty() ? "" : " (" + detail + ")"));
 }
 
 std::string format_seconds(double s) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Progress and timing lines on stderr for long steps of the command-line tool (silenced by --quiet).
+// Progress and timing lines on stderr for long steps of the command-line tool (silenced by
+// --quiet).
 #pragma once
 
 #include <chrono>

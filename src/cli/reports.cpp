@@ -2,8 +2,8 @@
 // The command line's bridge to the report module (see reports.hpp).
 #include "cli/reports.hpp"
 
-#include "cli/output_file.hpp"
 #include "cli/options.hpp"
+#include "cli/output_file.hpp"
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/report/evaluate.hpp>

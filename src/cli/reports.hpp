@@ -18,20 +18,20 @@ namespace calibrisk::cli {
 
 /// A labelled, scored table.
 struct EvaluationData {
-  std::string title;                 ///< e.g. "gbdt + isotonic: test part of cohort.csv"
-  std::string source;                ///< file the rows came from
-  std::vector<double> y;             ///< labels 0/1
-  Eigen::VectorXd p_model;           ///< the model's probability (before calibration)
-  Eigen::VectorXd p;                 ///< the pipeline's probability (after calibration)
+  std::string title;        ///< e.g. "gbdt + isotonic: test part of cohort.csv"
+  std::string source;       ///< file the rows came from
+  std::vector<double> y;    ///< labels 0/1
+  Eigen::VectorXd p_model;  ///< the model's probability (before calibration)
+  Eigen::VectorXd p;        ///< the pipeline's probability (after calibration)
   const Pipeline* pipeline = nullptr;
-  RowMatrixXd X;                     ///< the features (schema order), for the data summary
+  RowMatrixXd X;  ///< the features (schema order), for the data summary
   std::vector<std::string> features;
   /// Subgroup columns: name -> one label per row ("" = missing).
   std::vector<std::pair<std::string, std::vector<std::string>>> subgroups;
-  std::vector<double> time;          ///< per row, or empty
-  bool time_is_days = true;          ///< ISO dates (days since 1970) or plain numbers
-  std::vector<double> group;         ///< patient per row, or empty
-  std::uint64_t seed = 0;            ///< bootstrap seed
+  std::vector<double> time;   ///< per row, or empty
+  bool time_is_days = true;   ///< ISO dates (days since 1970) or plain numbers
+  std::vector<double> group;  ///< patient per row, or empty
+  std::uint64_t seed = 0;     ///< bootstrap seed
 };
 
 /// What the command line prints or tests read back from a report.

@@ -14,9 +14,12 @@ namespace calibrisk::cli {
 
 const char* part_name(Part p) noexcept {
   switch (p) {
-    case Part::kTrain: return "train";
-    case Part::kCalibration: return "calibration";
-    case Part::kTest: return "test";
+    case Part::kTrain:
+      return "train";
+    case Part::kCalibration:
+      return "calibration";
+    case Part::kTest:
+      return "test";
   }
   return "?";
 }
@@ -45,9 +48,8 @@ Split split_by_time_and_group(const std::vector<double>& time, const std::vector
   const char* where = "split";
   if (n_rows <= 0) throw InvalidInput(std::string(where) + ": there are no rows to split.");
   if (!time.empty() && static_cast<Index>(time.size()) != n_rows) {
-    throw InvalidInput(std::string(where) + ": the time column has " +
-                       std::to_string(time.size()) + " values for " + std::to_string(n_rows) +
-                       " rows.");
+    throw InvalidInput(std::string(where) + ": the time column has " + std::to_string(time.size()) +
+                       " values for " + std::to_string(n_rows) + " rows.");
   }
   if (!group.empty() && static_cast<Index>(group.size()) != n_rows) {
     throw InvalidInput(std::string(where) + ": the group column has " +
@@ -139,12 +141,11 @@ Split split_by_time_and_group(const std::vector<double>& time, const std::vector
   for (int p = 0; p < 3; ++p) {
     if (s.summary[p].rows == 0) {
       throw InvalidInput(
-          std::string("split: the ") + part_name(static_cast<Part>(p)) + " part is empty: " +
-          std::to_string(n_rows) + " rows in " + std::to_string(groups.size()) +
-          (group.empty() ? " groups" : " patients (groups)") +
-          " are too few for --split train=" + std::to_string(fractions.train) +
-          ",calibration=" + std::to_string(fractions.calibration) +
-          ",test=" + std::to_string(fractions.test) +
+          std::string("split: the ") + part_name(static_cast<Part>(p)) +
+          " part is empty: " + std::to_string(n_rows) + " rows in " +
+          std::to_string(groups.size()) + (group.empty() ? " groups" : " patients (groups)") +
+          " are too few for --split train=" + std::to_string(fractions.train) + ",calibration=" +
+          std::to_string(fractions.calibration) + ",test=" + std::to_string(fractions.test) +
           "; use more data, larger fractions for the small parts, or check the group column.");
     }
   }

@@ -30,8 +30,8 @@ struct PartSummary {
 
 /// Which part each row is in, and what that means.
 struct Split {
-  std::vector<Part> part;     ///< one per input row
-  PartSummary summary[3];     ///< indexed by Part
+  std::vector<Part> part;  ///< one per input row
+  PartSummary summary[3];  ///< indexed by Part
   SplitFractions requested;
   /// Per part: rows dated before the last row of the previous part (a later-entering patient's
   /// rows may interleave in calendar time with an earlier part's repeat visits). Reported in the

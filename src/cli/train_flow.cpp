@@ -85,11 +85,16 @@ void add_op_figures(std::vector<std::pair<std::string, double>>& f, const Operat
 
 ThresholdPolicy to_threshold_policy(const PolicySpec& spec) {
   switch (spec.kind) {
-    case PolicySpec::Kind::kMinRecall: return policy::min_recall(spec.value);
-    case PolicySpec::Kind::kMinPrecision: return policy::min_precision(spec.value);
-    case PolicySpec::Kind::kMaxAlertRate: return policy::max_alert_rate(spec.value);
-    case PolicySpec::Kind::kCost: return policy::min_cost(spec.cost_fp, spec.cost_fn);
-    case PolicySpec::Kind::kMaxF: return policy::max_fbeta(spec.value);
+    case PolicySpec::Kind::kMinRecall:
+      return policy::min_recall(spec.value);
+    case PolicySpec::Kind::kMinPrecision:
+      return policy::min_precision(spec.value);
+    case PolicySpec::Kind::kMaxAlertRate:
+      return policy::max_alert_rate(spec.value);
+    case PolicySpec::Kind::kCost:
+      return policy::min_cost(spec.cost_fp, spec.cost_fn);
+    case PolicySpec::Kind::kMaxF:
+      return policy::max_fbeta(spec.value);
   }
   return policy::max_fbeta(1.0);
 }
@@ -161,8 +166,8 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   } else {
     throw UsageError("--model must be lr or gbdt, got '" + cfg.model + "'.");
   }
-  apply_params(cfg.params, fields, cfg.model == "lr" ? "lr (LogisticRegressionParams)"
-                                                     : "gbdt (GBDTParams)");
+  apply_params(cfg.params, fields,
+               cfg.model == "lr" ? "lr (LogisticRegressionParams)" : "gbdt (GBDTParams)");
   if (!param_given(cfg.params, "n_threads")) {
     lr_params.n_threads = cfg.threads;
     gb_params.n_threads = cfg.threads;
@@ -181,14 +186,16 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
 
   out.features = feature_columns(table, roles);
   for (const auto& id : identifier_like_columns(table, out.features)) {
-    progress.warn("column '" + id + "' has a different whole number on every row: it looks like "
-                  "an identifier, not a feature; pass --drop " + id + " (or --group-column " + id +
-                  " if it identifies patients).");
+    progress.warn("column '" + id +
+                  "' has a different whole number on every row: it looks like "
+                  "an identifier, not a feature; pass --drop " +
+                  id + " (or --group-column " + id + " if it identifies patients).");
   }
   const std::vector<double> y = label_values(table, roles.label, true);
   const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
   const std::vector<double> no_values;
-  const std::vector<double>& group = roles.group.empty() ? no_values : table.column(roles.group).values;
+  const std::vector<double>& group =
+      roles.group.empty() ? no_values : table.column(roles.group).values;
 
   {
     auto step = progress.step("splitting " + format_count(n) + " rows by " +
@@ -199,9 +206,9 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   }
   for (int p = 0; p < 3; ++p) {
     const PartSummary& s = out.split.summary[p];
-    progress.note("  " + std::string(part_name(static_cast<Part>(p))) + ": " + format_count(s.rows) +
-                  " rows, " + format_count(s.groups) + (roles.group.empty() ? " rows" : " groups") +
-                  ", " + part_window(s, time));
+    progress.note("  " + std::string(part_name(static_cast<Part>(p))) + ": " +
+                  format_count(s.rows) + " rows, " + format_count(s.groups) +
+                  (roles.group.empty() ? " rows" : " groups") + ", " + part_window(s, time));
   }
 
   const RowMatrixXd X = table.to_matrix(out.features);
@@ -223,7 +230,8 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
     if (cfg.model == "lr") {
       LogisticRegression m(lr_params);
       m.fit(train_set);
-      for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
+      for (const auto& note : m.fit_info().notes)
+        out.notes.push_back("logistic regression: " + note);
       if (!m.fit_info().converged) {
         out.notes.push_back("logistic regression did not converge in " +
                             std::to_string(lr_params.max_iter) +
@@ -242,8 +250,9 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
     out.seconds_fit = step.seconds();
   }
   auto model_proba = [&](const RowMatrixXd& M) {
-    return std::visit([&](const auto& m) { return Eigen::VectorXd(m.predict_proba(FeatureMatrix(view(M)))); },
-                      model);
+    return std::visit(
+        [&](const auto& m) { return Eigen::VectorXd(m.predict_proba(FeatureMatrix(view(M)))); },
+        model);
   };
   out.train.p_model = model_proba(out.train.X);
   out.calibration.p_model = model_proba(out.calibration.X);
@@ -254,7 +263,8 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   {
     auto step = progress.step("calibrating (" + cfg.calibration + ") on " +
                               format_count(out.calibration.X.rows()) + " rows");
-    const VectorView<const double> s(out.calibration.p_model.data(), out.calibration.p_model.size());
+    const VectorView<const double> s(out.calibration.p_model.data(),
+                                     out.calibration.p_model.size());
     const VectorView<const double> yc(out.calibration.y);
     if (cfg.calibration == "platt") {
       PlattParams pp;
@@ -293,10 +303,9 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   const ThresholdPolicy pol = to_threshold_policy(cfg.policy);
   {
     auto step = progress.step("choosing the threshold (" + cfg.policy.text() + ")");
-    out.op_calibration = select_threshold(VectorView<const double>(out.calibration.y),
-                                          VectorView<const double>(out.calibration.p.data(),
-                                                                   out.calibration.p.size()),
-                                          pol);
+    out.op_calibration = select_threshold(
+        VectorView<const double>(out.calibration.y),
+        VectorView<const double>(out.calibration.p.data(), out.calibration.p.size()), pol);
     out.op_test = operating_point_at(
         metrics::SortedScores(VectorView<const double>(out.test.y),
                               VectorView<const double>(out.test.p.data(), out.test.p.size()), {},
@@ -318,7 +327,8 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   }
   SchemaOptions so;
   so.categorical = categorical_idx;
-  FeatureSchema schema = FeatureSchema::from_data(FeatureMatrix(view(out.train.X)), out.features, so);
+  FeatureSchema schema =
+      FeatureSchema::from_data(FeatureMatrix(view(out.train.X)), out.features, so);
   out.categories = feature_category_labels(table, out.features);
 
   OperatingPointRecord oprec;
@@ -331,8 +341,8 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
 
   Provenance prov;
   prov.seed = cfg.seed;
-  prov.training_data = fingerprint_data(FeatureMatrix(view(out.train.X)),
-                                        VectorView<const double>(out.train.y));
+  prov.training_data =
+      fingerprint_data(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y));
   Params& P = prov.parameters;
   P.emplace_back("model", cfg.model);
   for (const auto& f : fields) P.emplace_back("model." + f.name, f.get());
@@ -384,8 +394,8 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   }
   std::sort(P.begin(), P.end());
 
-  out.pipeline.emplace(std::move(schema), std::move(model), std::move(calibrator),
-                       std::move(oprec), std::move(prov));
+  out.pipeline.emplace(std::move(schema), std::move(model), std::move(calibrator), std::move(oprec),
+                       std::move(prov));
   return out;
 }
 

@@ -29,11 +29,11 @@ struct TrainConfig {
   std::string model = "gbdt";            ///< lr | gbdt
   std::string calibration = "isotonic";  ///< platt | isotonic | beta | none
   PolicySpec policy;
-  std::vector<std::string> params;       ///< --param key=value
+  std::vector<std::string> params;  ///< --param key=value
   SplitFractions split;
   std::uint64_t seed = 0;
   int threads = 0;
-  std::string source;                    ///< the data file's name, for provenance
+  std::string source;  ///< the data file's name, for provenance
 };
 
 /// One part of the split with its rows, data and scores.

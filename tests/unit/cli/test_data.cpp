@@ -7,10 +7,10 @@
 
 #include <calibrisk/core/error.hpp>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace calibrisk;
@@ -18,15 +18,16 @@ using namespace calibrisk::cli;
 
 namespace {
 fs::path write_temp(const std::string& name, const std::string& text) {
-  const fs::path p = fs::temp_directory_path() /
-                     ("calibrisk_cli_data_" + std::to_string(::getpid()) + "_" + name);
+  const fs::path p =
+      fs::temp_directory_path() / ("calibrisk_cli_data_" + std::to_string(::getpid()) + "_" + name);
   std::ofstream(p, std::ios::binary) << text;
   return p;
 }
 }  // namespace
 
 TEST_CASE("cli data: the header line with a BOM, quotes, spaces and CRLF") {
-  const fs::path p = write_temp("h.csv", "\xEF\xBB\xBF\n id ,\"a, b\",\"say \"\"hi\"\"\",y\r\n1,2,3,4\r\n");
+  const fs::path p =
+      write_temp("h.csv", "\xEF\xBB\xBF\n id ,\"a, b\",\"say \"\"hi\"\"\",y\r\n1,2,3,4\r\n");
   const auto h = read_csv_header(p.string());
   REQUIRE(h.size() == 4);
   CHECK(h[0] == "id");
@@ -67,7 +68,8 @@ TEST_CASE("cli data: roles give read options; unknown or clashing columns are na
                        doctest::Contains("both --label and --drop"), UsageError);
   bad = r;
   bad.group = "y";
-  CHECK_THROWS_WITH_AS(training_read_options(bad, header), doctest::Contains("one role"), UsageError);
+  CHECK_THROWS_WITH_AS(training_read_options(bad, header), doctest::Contains("one role"),
+                       UsageError);
   bad = r;
   bad.categorical = {"date"};
   CHECK_THROWS_WITH_AS(training_read_options(bad, header),
@@ -86,7 +88,8 @@ TEST_CASE("cli data: features, labels and category labels from a table") {
       "p1,2023-01-01,B,50,x,0\n"
       "p1,2023-02-01,A,51,,1\n"
       "p2,2023-01-15,B,NA,z,0\n";
-  const Table t = parse_csv(text, training_read_options(r, {"pid", "date", "site", "age", "note", "y"}));
+  const Table t =
+      parse_csv(text, training_read_options(r, {"pid", "date", "site", "age", "note", "y"}));
   const auto f = feature_columns(t, r);
   CHECK(f == std::vector<std::string>{"site", "age"});
   CHECK(label_values(t, "y", true) == std::vector<double>{0, 1, 0});
@@ -110,8 +113,8 @@ TEST_CASE("cli data: features, labels and category labels from a table") {
 
 TEST_CASE("cli data: bad labels name the column, row and fix") {
   const Table one = parse_csv("x,y\n1,0\n2,0\n");
-  CHECK_THROWS_WITH_AS(label_values(one, "y", true), doctest::Contains("only class 0 in all 2 rows"),
-                       InvalidInput);
+  CHECK_THROWS_WITH_AS(label_values(one, "y", true),
+                       doctest::Contains("only class 0 in all 2 rows"), InvalidInput);
   CHECK(label_values(one, "y", false).size() == 2);
   const Table two = parse_csv("x,y\n1,0\n2,2\n");
   CHECK_THROWS_WITH_AS(label_values(two, "y", true), doctest::Contains("value 2 at data row 2"),
@@ -124,7 +127,8 @@ TEST_CASE("cli data: bad labels name the column, row and fix") {
 TEST_CASE("cli data: identifier-like columns are detected") {
   std::string text = "id,x,y\n";
   for (int i = 0; i < 150; ++i) {
-    text += std::to_string(1000 + i) + "," + std::to_string(i % 3) + "," + std::to_string(i % 2) + "\n";
+    text +=
+        std::to_string(1000 + i) + "," + std::to_string(i % 3) + "," + std::to_string(i % 2) + "\n";
   }
   const Table t = parse_csv(text);
   CHECK(identifier_like_columns(t, {"id", "x"}) == std::vector<std::string>{"id"});
@@ -149,7 +153,7 @@ TEST_CASE("cli data: numeric subgroup columns with many values are cut into 5 ba
   CHECK(age[19] == "1: 20-39");
   CHECK(age[20] == "2: 40-59");
   CHECK(age[99] == "5: 100-119");
-  CHECK(age[100] == "");  // missing
+  CHECK(age[100] == "");                               // missing
   const auto flag = subgroup_labels(t, "flag", rows);  // few values: kept as they are
   CHECK(flag[0] == "0");
   CHECK(flag[2] == "2");

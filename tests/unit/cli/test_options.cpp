@@ -24,14 +24,14 @@ TEST_CASE("cli split: full, abbreviated and completed forms") {
 }
 
 TEST_CASE("cli split: bad fractions are usage errors naming the fix") {
-  CHECK_THROWS_WITH_AS(parse_split("train=0.6,calibration=0.3,test=0.3"), doctest::Contains("sum to 1"),
-                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=0.6,calibration=0.3,test=0.3"),
+                       doctest::Contains("sum to 1"), UsageError);
   CHECK_THROWS_WITH_AS(parse_split("train=0.8,calibration=0.2"),
                        doctest::Contains("leaving nothing for test"), UsageError);
   CHECK_THROWS_WITH_AS(parse_split("train=1.2,calibration=0.2"), doctest::Contains("(0, 1)"),
                        UsageError);
-  CHECK_THROWS_WITH_AS(parse_split("train=0.6,valid=0.2,test=0.2"), doctest::Contains("unknown part"),
-                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_split("train=0.6,valid=0.2,test=0.2"),
+                       doctest::Contains("unknown part"), UsageError);
   CHECK_THROWS_WITH_AS(parse_split("train=0.6"), doctest::Contains("at least two"), UsageError);
   CHECK_THROWS_WITH_AS(parse_split("train=abc,test=0.2"), doctest::Contains("must be a number"),
                        UsageError);
@@ -90,9 +90,9 @@ std::vector<ParamField> dummy_fields(DummyParams& p) {
 
 TEST_CASE("cli param: assignments set the named fields with their types") {
   DummyParams p;
-  apply_params({"n_estimators=300", "learning_rate=0.05", "C=inf", "early_stopping=true",
-                "random_state=42"},
-               dummy_fields(p), "gbdt");
+  apply_params(
+      {"n_estimators=300", "learning_rate=0.05", "C=inf", "early_stopping=true", "random_state=42"},
+      dummy_fields(p), "gbdt");
   CHECK(p.n_estimators == 300);
   CHECK(p.learning_rate == 0.05);
   CHECK(std::isinf(p.C));
@@ -107,7 +107,8 @@ TEST_CASE("cli param: unknown keys list the valid ones; bad values name the key 
                        doctest::Contains("valid keys: n_estimators (int), learning_rate (double)"),
                        UsageError);
   CHECK_THROWS_WITH_AS(apply_params({"n_estimators=1.5"}, fields, "gbdt"),
-                       doctest::Contains("--param n_estimators must be a whole number"), UsageError);
+                       doctest::Contains("--param n_estimators must be a whole number"),
+                       UsageError);
   CHECK_THROWS_WITH_AS(apply_params({"early_stopping=maybe"}, fields, "gbdt"),
                        doctest::Contains("true or false"), UsageError);
   CHECK_THROWS_WITH_AS(apply_params({"learning_rate"}, fields, "gbdt"),
@@ -126,8 +127,9 @@ TEST_CASE("cli errors: exceptions map to the documented exit codes") {
   CHECK(classify(ModelFileError("x")).code == 4);
   CHECK(classify(calibrisk::NotFitted("x")).code == 1);
   CHECK(classify(std::runtime_error("x")).code == 1);
-  CHECK_THROWS_WITH_AS(as_model_file_error("m.json", []() -> int { throw calibrisk::InvalidInput("bad"); }),
-                       doctest::Contains("cannot use model file 'm.json': bad"), ModelFileError);
+  CHECK_THROWS_WITH_AS(
+      as_model_file_error("m.json", []() -> int { throw calibrisk::InvalidInput("bad"); }),
+      doctest::Contains("cannot use model file 'm.json': bad"), ModelFileError);
 }
 
 TEST_CASE("cli param: current values read back as text for provenance") {
@@ -158,9 +160,8 @@ TEST_CASE("cli param: every LogisticRegressionParams / GBDTParams field is setta
 
   calibrisk::GBDTParams gb;
   const auto fields = gbdt_param_fields(gb);
-  apply_params({"n_estimators=300", "max_leaf_nodes=15", "class_weight=1:5",
-                "monotonic_cst=0,1,-1", "early_stopping=true", "bin_subsample=0",
-                "random_state=7", "subsample=0.8"},
+  apply_params({"n_estimators=300", "max_leaf_nodes=15", "class_weight=1:5", "monotonic_cst=0,1,-1",
+                "early_stopping=true", "bin_subsample=0", "random_state=7", "subsample=0.8"},
                fields, "gbdt");
   CHECK(gb.n_estimators == 300);
   CHECK(gb.max_leaf_nodes == 15);

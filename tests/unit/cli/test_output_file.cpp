@@ -6,18 +6,18 @@
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace calibrisk::cli;
 
 namespace {
 fs::path fresh_dir(const char* name) {
-  const fs::path d = fs::temp_directory_path() / (std::string("calibrisk_cli_") + name + "_" +
-                                                  std::to_string(::getpid()));
+  const fs::path d = fs::temp_directory_path() /
+                     (std::string("calibrisk_cli_") + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -63,7 +63,8 @@ TEST_CASE("cli output file: nothing appears until commit; the temp file is remov
 TEST_CASE("cli output file: an unwritable path is a usage error naming the directory") {
   CHECK_THROWS_WITH_AS(OutputFile("/nonexistent_dir_calibrisk/x.json"),
                        doctest::Contains("/nonexistent_dir_calibrisk' exists"), UsageError);
-  CHECK_THROWS_WITH_AS(check_writable("", "--out"), doctest::Contains("--out is empty"), UsageError);
+  CHECK_THROWS_WITH_AS(check_writable("", "--out"), doctest::Contains("--out is empty"),
+                       UsageError);
   const fs::path d = fresh_dir("dir");
   CHECK_THROWS_WITH_AS(OutputFile(d.string()), doctest::Contains("is a directory"), UsageError);
   check_writable((d / "ok.csv").string(), "--out");

@@ -68,9 +68,9 @@ TEST_CASE("cli split: no group in two parts, parts ordered by entry, sizes near 
 
 TEST_CASE("cli split: without groups or time the file order is the time order") {
   const Split s = split_by_time_and_group({}, {}, 10, SplitFractions{0.6, 0.2, 0.2});
-  const std::vector<Part> expected{Part::kTrain, Part::kTrain, Part::kTrain, Part::kTrain,
-                                   Part::kTrain, Part::kTrain, Part::kCalibration,
-                                   Part::kCalibration, Part::kTest, Part::kTest};
+  const std::vector<Part> expected{
+      Part::kTrain, Part::kTrain,       Part::kTrain,       Part::kTrain, Part::kTrain,
+      Part::kTrain, Part::kCalibration, Part::kCalibration, Part::kTest,  Part::kTest};
   CHECK(s.part == expected);
   CHECK(s.rows_overlapping_earlier_part[1] == 0);
   CHECK(s.rows_overlapping_earlier_part[2] == 0);
