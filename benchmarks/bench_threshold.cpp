@@ -34,13 +34,15 @@ ThresholdPolicy policy_of(int k) {
 }
 
 // Args: rows, policy (0 F1, 1 min_recall, 2 min_precision, 3 max_alert_rate, 4 cost),
-// conservative (0/1, Wilson bound).
+// conservative (0 no, 1 Wilson bound, 2 Clopper-Pearson bound).
 void BM_Threshold_Select(benchmark::State& state) {
   std::vector<double> y, p;
   make(state.range(0), y, p);
   const ThresholdPolicy pol = policy_of(static_cast<int>(state.range(1)));
   ThresholdOptions o;
   o.conservative = state.range(2) != 0;
+  o.conservative_interval =
+      state.range(2) == 2 ? IntervalMethod::kClopperPearson : IntervalMethod::kWilson;
   for (auto _ : state) {
     OperatingPoint op = select_threshold(y, p, pol, o);
     benchmark::DoNotOptimize(op.threshold);
@@ -51,10 +53,13 @@ BENCHMARK(BM_Threshold_Select)
     ->Args({100000, 0, 0})
     ->Args({100000, 1, 1})
     ->Args({100000, 2, 1})
+    ->Args({100000, 2, 2})
     ->Args({10000000, 0, 0})
     ->Args({10000000, 1, 0})
     ->Args({10000000, 2, 1})
-    ->Args({10000000, 3, 1})
+    ->Args({10000000, 2, 2})
+    ->Args({10000000, 1, 2})
+    ->Args({10000000, 3, 2})
     ->Args({10000000, 4, 0})
     ->Unit(benchmark::kMillisecond);
 

@@ -77,7 +77,7 @@ void BM_Trees_Histogram(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
   state.SetItemsProcessed(static_cast<std::int64_t>(rows.size()) * state.iterations());
 }
-BENCHMARK(BM_Trees_Histogram)->Args({100000, 20, 1, 0})->Args({100000, 20, 2, 0})->UseRealTime();
+BENCHMARK(BM_Trees_Histogram)->Args({200000, 20, 1, 0})->Args({200000, 20, 2, 0})->UseRealTime();
 BENCHMARK(BM_Trees_Histogram)
     ->Name("BM_Trees_Histogram/Big")
     ->Args({1000000, 50, 1, 0})

@@ -74,6 +74,7 @@ void bind_datasets(py::module_& m) {
         d["sodium"] = to_numpy(c.sodium);
         d["discharge_disposition"] = to_int64(c.discharge_disposition);
         d["admission_type"] = to_int64(c.admission_type);
+        d["age_band"] = to_int64(c.age_band());
         d["readmitted"] = to_int64(c.readmitted);
         d["true_risk"] = to_numpy(c.true_risk);
         return py::make_tuple(d, c.intercept);
@@ -83,6 +84,7 @@ void bind_datasets(py::module_& m) {
       py::arg("target_prevalence"), py::arg("start_date"), py::arg("n_days"),
       "Draws the synthetic readmission cohort (see calibrisk.datasets.make_readmission_cohort).");
   m.attr("_readmission_feature_names") = ReadmissionCohort::feature_names();
+  m.attr("_readmission_age_bands") = ReadmissionCohort::age_band_labels();
 }
 
 }  // namespace calibrisk::pyb

@@ -112,6 +112,22 @@ struct PyLogisticRegression {
     model = std::move(m);
   }
 
+  // (n, 2) C-ordered [1 - p, p], filled in place: column 1 through a stride-2 view.
+  py::array_t<double> predict_two_columns(const py::object& X) const {
+    static const std::string where = "LogisticRegression.predict_proba";
+    FeatureArg xa = as_features(X, where);
+    record(xa.view);
+    const Index n = xa.view.rows();
+    py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(2)});
+    double* o = out.mutable_data();
+    {
+      py::gil_scoped_release release;
+      model.predict_proba(xa.view, VectorView<double>(o + 1, n, 2));
+      for (Index i = 0; i < n; ++i) o[2 * i] = 1.0 - o[2 * i + 1];
+    }
+    return out;
+  }
+
   py::array_t<double> predict(const py::object& X, bool proba) const {
     static const std::string where = "LogisticRegression.predict";
     FeatureArg xa = as_features(X, where);
@@ -172,6 +188,8 @@ void bind_linear(py::module_& m) {
           "predict_proba",
           [](const PyLogisticRegression& s, const py::object& X) { return s.predict(X, true); },
           py::arg("X"), "P(y = 1) per row (1-D float64).")
+      .def("predict_proba_2col", &PyLogisticRegression::predict_two_columns, py::arg("X"),
+           "[1 - p, p] per row as an (n, 2) float64 array.")
       .def(
           "decision_function",
           [](const PyLogisticRegression& s, const py::object& X) { return s.predict(X, false); },

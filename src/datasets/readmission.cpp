@@ -301,6 +301,17 @@ std::vector<double> ReadmissionCohort::labels() const {
   return std::vector<double>(readmitted.begin(), readmitted.end());
 }
 
+std::vector<std::string> ReadmissionCohort::age_band_labels() {
+  return {"18-44", "45-64", "65-79", "80+"};
+}
+
+std::vector<double> ReadmissionCohort::age_band() const {
+  std::vector<double> out;
+  out.reserve(age.size());
+  for (double a : age) out.push_back(a < 45 ? 0.0 : a < 65 ? 1.0 : a < 80 ? 2.0 : 3.0);
+  return out;
+}
+
 namespace {
 
 template <class T>
@@ -331,6 +342,7 @@ Table ReadmissionCohort::to_table() const {
   t.add_column(Column::numeric("sodium", sodium));
   t.add_column(Column::numeric("discharge_disposition", as_doubles(discharge_disposition)));
   t.add_column(Column::numeric("admission_type", as_doubles(admission_type)));
+  t.add_column(Column::categorical("age_band", age_band(), age_band_labels()));
   t.add_column(Column::numeric("readmitted", as_doubles(readmitted)));
   t.add_column(Column::numeric("true_risk", true_risk));
   return t;

@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -178,9 +179,11 @@ class Evaluator {
     H_.assign(ch_.n_chunks, Eigen::MatrixXd());
   }
 
-  // Returns the data term; fills g (q) and the full symmetric H (q x q) when `with_derivatives`.
-  double operator()(const Eigen::VectorXd& theta, bool with_derivatives, Eigen::VectorXd* g,
-                    Eigen::MatrixXd* H) {
+  // Returns the data term; fills g (q) when with_gradient and the full symmetric H (q x q) when
+  // also with_hessian.
+  double operator()(const Eigen::VectorXd& theta, bool with_gradient, bool with_hessian,
+                    Eigen::VectorXd* g, Eigen::MatrixXd* H) {
+    const bool with_derivatives = with_gradient || with_hessian;
     const Index q = L_.q;
     const Index q_pad = (q + 7) / 8 * 8;
     const Index n = X_.rows();
@@ -193,7 +196,7 @@ class Evaluator {
       double f = 0.0;
       if (with_derivatives) {
         g_[c].setZero(q);
-        H_[c].setZero(q_pad, q_pad);
+        if (with_hessian) H_[c].setZero(q_pad, q_pad);
       }
       for (Index s = lo; s < hi; s += kSubBlock) {
         const Index e = std::min(hi, s + kSubBlock);
@@ -215,8 +218,10 @@ class Evaluator {
         }
         if (with_derivatives) {
           g_[c].noalias() += Bm * r.head(m);
-          for (Index i = 0; i < m; ++i) B.col(i) *= z[i];
-          syrk_lower(B, m, H_[c]);
+          if (with_hessian) {
+            for (Index i = 0; i < m; ++i) B.col(i) *= z[i];
+            syrk_lower(B, m, H_[c]);
+          }
         }
       }
       f_[c] = f;
@@ -225,12 +230,14 @@ class Evaluator {
     for (Index c = 0; c < ch_.n_chunks; ++c) f += f_[c];
     if (with_derivatives) {
       g->setZero(q);
-      H->setZero(q, q);
-      for (Index c = 0; c < ch_.n_chunks; ++c) {
-        *g += g_[c];
-        H->triangularView<Eigen::Lower>() += H_[c].topLeftCorner(q, q);
+      for (Index c = 0; c < ch_.n_chunks; ++c) *g += g_[c];
+      if (with_hessian) {
+        H->setZero(q, q);
+        for (Index c = 0; c < ch_.n_chunks; ++c) {
+          H->triangularView<Eigen::Lower>() += H_[c].topLeftCorner(q, q);
+        }
+        *H = H->selfadjointView<Eigen::Lower>();
       }
-      *H = H->selfadjointView<Eigen::Lower>();
     }
     return f;
   }
@@ -371,8 +378,11 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   static const std::string where = "LogisticRegression::fit";
   params_.validate();
   validate_dataset(train, where);
-  const int nt = detail::resolve_threads(params_.n_threads);
   const Index n = train.n_samples(), p = train.n_features();
+  // Small problems run on the calling thread: waking a thread team costs more than the work (and
+  // much more on a loaded machine). Results do not depend on this (fixed chunks).
+  const double work = double(n) * double(p + 2) * double(p + 2);
+  const int nt = work < double(1 << 23) ? 1 : detail::resolve_threads(params_.n_threads);
   const Eigen::VectorXd w = train.weights(params_.class_weight);
   Eigen::VectorXd sw = train.sample_weight.empty() ? Eigen::VectorXd::Ones(n)
                                                    : Eigen::VectorXd(train.sample_weight.eigen());
@@ -462,15 +472,21 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   };
 
   Evaluator eval(train.X, train.y, w, L, nt);
-  auto objective = [&](const Eigen::VectorXd& th, bool deriv, Eigen::VectorXd* g,
+  // mode 0: f only; 1: f and g; 2: f, g and H.
+  auto objective = [&](const Eigen::VectorXd& th, int mode, Eigen::VectorXd* g,
                        Eigen::MatrixXd* H) {
-    double f = eval(th, deriv, g, H) + 0.5 * (lambda.array() * th.array().square()).sum();
-    if (deriv) {
+    double f =
+        eval(th, mode >= 1, mode >= 2, g, H) + 0.5 * (lambda.array() * th.array().square()).sum();
+    if (mode >= 1) {
       g->array() += lambda.array() * th.array();
+      for (Index j = 0; j < L.q_feat; ++j) {
+        if (L.fixed[j]) (*g)[j] = 0.0;
+      }
+    }
+    if (mode >= 2) {
       H->diagonal() += lambda;
       for (Index j = 0; j < L.q_feat; ++j) {
         if (L.fixed[j]) {
-          (*g)[j] = 0.0;
           H->row(j).setZero();
           H->col(j).setZero();
           (*H)(j, j) = 1.0;
@@ -491,28 +507,46 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   }
   Eigen::VectorXd g(q), g_new(q), d(q), theta_new(q);
   Eigen::MatrixXd H(q, q), H_new(q, q);
-  double f = objective(theta, true, &g, &H);
+  double f = objective(theta, 2, &g, &H);
   double gmax = raw_grad_max(g);
   int it = 0;
   bool converged = gmax <= params_.tol;
   Eigen::LDLT<Eigen::MatrixXd> ldlt;
+  // Lazy Hessian: building H costs O(n p^2) against O(n p) for the gradient, so once Newton is in
+  // its fast local phase (a full step cut the gradient at least 10-fold) the factorised Hessian is
+  // reused (a chord step, converging linearly at a rate that shrinks with the step) until a step
+  // is less effective; H is then rebuilt. H is always recomputed at the final point for the Wald
+  // statistics. The choice depends only on the data, never on the thread count.
+  bool h_current = true;    // H was evaluated at theta
+  bool factorised = false;  // ldlt holds a factorisation of H
+  bool reuse_next = false;  // skip the Hessian at the next accepted point
   while (!converged && it < params_.max_iter) {
-    // Newton direction; if H is not numerically positive definite (C = inf on (quasi-)separable
-    // or collinear data) add a growing ridge (Levenberg-Marquardt style damping).
-    ldlt.compute(H);
-    double ridge = 0.0;
-    const double diag_scale = std::max(1e-300, H.diagonal().cwiseAbs().maxCoeff());
-    while (ldlt.info() != Eigen::Success || !ldlt.isPositive() ||
-           (ldlt.vectorD().minCoeff() <= 1e-14 * diag_scale)) {
-      ridge = ridge == 0.0 ? 1e-10 * diag_scale : ridge * 10.0;
-      if (ridge > diag_scale * 1e6) break;
-      Eigen::MatrixXd Hr = H;
-      Hr.diagonal().array() += ridge;
-      ldlt.compute(Hr);
+    if (!factorised) {
+      // Newton direction; if H is not numerically positive definite (C = inf on
+      // (quasi-)separable or collinear data) add a growing ridge (Levenberg-Marquardt damping).
+      ldlt.compute(H);
+      double ridge = 0.0;
+      const double diag_scale = std::max(1e-300, H.diagonal().cwiseAbs().maxCoeff());
+      while (ldlt.info() != Eigen::Success || !ldlt.isPositive() ||
+             (ldlt.vectorD().minCoeff() <= 1e-14 * diag_scale)) {
+        ridge = ridge == 0.0 ? 1e-10 * diag_scale : ridge * 10.0;
+        if (ridge > diag_scale * 1e6) break;
+        Eigen::MatrixXd Hr = H;
+        Hr.diagonal().array() += ridge;
+        ldlt.compute(Hr);
+      }
+      factorised = true;
     }
     d = ldlt.solve(-g);
     const double dec = g.dot(d);
     if (!(dec < 0.0) || !d.allFinite()) {
+      if (!h_current) {  // a stale Hessian: rebuild it at theta and retry
+        f = objective(theta, 2, &g, &H);
+        h_current = true;
+        factorised = false;
+        reuse_next = false;
+        continue;
+      }
       info.notes.push_back(
           "Newton direction is not a descent direction (Hessian ill-conditioned); "
           "stopped at iteration " +
@@ -521,13 +555,14 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
     }
     // Armijo backtracking. When the predicted decrease is below the resolution of f, accept the
     // full Newton step (near the optimum f cannot discriminate but the gradient still improves).
+    const int mode = reuse_next ? 1 : 2;
     double t = 1.0;
     bool accepted = false;
     double f_new = 0.0;
     const bool tiny = -dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(f);
     for (int ls = 0; ls < 60; ++ls) {
       theta_new = theta + t * d;
-      f_new = objective(theta_new, t == 1.0, &g_new, &H_new);
+      f_new = objective(theta_new, t == 1.0 ? mode : 0, &g_new, &H_new);
       if (std::isfinite(f_new) && (f_new <= f + 1e-4 * t * dec || (t == 1.0 && tiny))) {
         accepted = true;
         break;
@@ -536,18 +571,33 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
     }
     ++it;
     if (!accepted) {
+      if (!h_current) {  // retry from theta with a fresh Hessian before giving up
+        f = objective(theta, 2, &g, &H);
+        h_current = true;
+        factorised = false;
+        reuse_next = false;
+        continue;
+      }
       info.notes.push_back("line search failed to decrease the objective at iteration " +
                            std::to_string(it) + " (numerical precision reached)");
       break;
     }
-    if (t != 1.0) f_new = objective(theta_new, true, &g_new, &H_new);
+    if (t != 1.0) f_new = objective(theta_new, 2, &g_new, &H_new);
+    const bool new_h = (t != 1.0) || mode == 2;
     theta.swap(theta_new);
     g.swap(g_new);
-    H.swap(H_new);
+    if (new_h) {
+      H.swap(H_new);
+      factorised = false;
+    }
+    h_current = new_h;
     f = f_new;
+    const double gmax_old = gmax;
     gmax = raw_grad_max(g);
     converged = gmax <= params_.tol;
+    reuse_next = t == 1.0 && gmax <= 0.1 * gmax_old;
   }
+  if (!h_current) objective(theta, 2, &g_new, &H);  // the Hessian at the solution, for the SEs
   info.n_iter = it;
   info.converged = converged;
   if (!converged) {
@@ -639,22 +689,58 @@ double LogisticRegression::gradient_max() const {
 void LogisticRegression::predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
                                       const char* where) const {
   const LogisticRegressionState& s = state();
-  validate_features(X, s.n_features, where);
+  if (X.cols() != s.n_features) {
+    throw InvalidInput(std::string(where) + ": X has " + std::to_string(X.cols()) +
+                       " features but the model was fitted with " + std::to_string(s.n_features) +
+                       "; pass the same columns, in the same order, as at fit time.");
+  }
   if (out.size() != X.rows()) {
     throw InvalidInput(std::string(where) + ": out has " + std::to_string(out.size()) +
                        " values but X has " + std::to_string(X.rows()) +
                        " rows; pass one output slot per row.");
   }
-  const int nt = detail::resolve_threads(params_.n_threads);
+  const Index n = X.rows();
+  // Below ~1M elements one thread is faster than waking a team; results are identical either way.
+  const int nt = double(n) * double(X.cols()) < double(1 << 20)
+                     ? 1
+                     : detail::resolve_threads(params_.n_threads);
+  // ±inf is detected in the same pass instead of a separate validation sweep over X (prediction is
+  // memory-bound): an infinite input makes the margin non-finite, and only then is the row
+  // scanned. The smallest offending row is reported, whatever the thread count.
+  std::atomic<Index> first_bad{n};
   X.visit([&](const auto& Xv) {
     const Index cs = Xv.col_stride();
-    detail::parallel_blocks(Xv.rows(), 4096, nt, [&](Index, Index lo, Index hi) {
+    detail::parallel_blocks(n, 4096, nt, [&](Index, Index lo, Index hi) {
       for (Index i = lo; i < hi; ++i) {
-        const double z = margin(Xv.row_ptr(i), cs);
+        const auto* row = Xv.row_ptr(i);
+        const double z = margin(row, cs);
+        if (!std::isfinite(z)) {
+          bool has_inf = false;
+          for (Index j = 0; j < s.n_features; ++j) has_inf |= std::isinf(row[j * cs]);
+          if (has_inf) {
+            Index cur = first_bad.load();
+            while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
+            }
+            return;
+          }
+        }
         out[i] = proba ? sigmoid(z) : z;
       }
     });
   });
+  const Index bad = first_bad.load();
+  if (bad < n) {
+    X.visit([&](const auto& Xv) {
+      for (Index j = 0; j < s.n_features; ++j) {
+        const double v = static_cast<double>(Xv(bad, j));
+        if (std::isinf(v)) {
+          throw InvalidInput(std::string(where) + ": X[" + std::to_string(bad) + ", " +
+                             std::to_string(j) + "] is " + (v > 0 ? "+inf" : "-inf") +
+                             "; replace infinite values (NaN is accepted and means missing).");
+        }
+      }
+    });
+  }
 }
 
 Eigen::VectorXd LogisticRegression::predict_proba(const FeatureMatrix& X) const {

@@ -83,6 +83,40 @@ inline int search(const SearchTable& t, double x) noexcept {
   return pos;
 }
 
+// Collects the distinct non-NaN values of c[0, n) into v (sorted) when there are at most
+// `max_bins` of them (binary flags, codes, counts): a hash pass instead of sorting every value.
+// Returns false (v unspecified) when there are more.
+bool distinct_if_few(const float* c, Index n, int max_bins, std::vector<double>& v,
+                     bool& missing) {
+  constexpr std::uint32_t kSlots = 1024;  // > 2 * 255; only tried for max_bins <= 255
+  if (max_bins > 255) return false;
+  std::uint32_t key[kSlots];
+  bool used[kSlots] = {};
+  v.clear();
+  bool saw_nan = false;
+  for (Index k = 0; k < n; ++k) {
+    const float x = c[k];
+    if (std::isnan(x)) {
+      saw_nan = true;
+      continue;
+    }
+    std::uint32_t u;
+    const float x0 = x == 0.0f ? 0.0f : x;  // -0 and +0 are one value
+    std::memcpy(&u, &x0, sizeof u);
+    std::uint32_t h = (u * 2654435761u) >> 22;
+    while (used[h] && key[h] != u) h = (h + 1) & (kSlots - 1);
+    if (!used[h]) {
+      if (static_cast<int>(v.size()) == max_bins) return false;
+      used[h] = true;
+      key[h] = u;
+      v.push_back(static_cast<double>(x0));
+    }
+  }
+  std::sort(v.begin(), v.end());
+  missing = missing || saw_nan;
+  return true;
+}
+
 // Sorts the non-NaN values of c[0, n) into v (as doubles) by an LSD radix sort on the
 // order-preserving unsigned image of the float bits: three passes of 11 bits, O(n), several
 // times faster than a comparison sort on 200,000 values.
@@ -177,7 +211,7 @@ BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows,
     const float* c = cols.data() + f * s;
     std::vector<double> v;
     bool missing = false;
-    sort_non_missing(c, s, v, missing);
+    if (!distinct_if_few(c, s, max_bins, v, missing)) sort_non_missing(c, s, v, missing);
     const auto uf = static_cast<std::size_t>(f);
     m.edges[uf] = edges_from_sorted(v, max_bins);
     m.has_missing[uf] = missing ? 1 : 0;
@@ -192,7 +226,8 @@ BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows,
   return m;
 }
 
-BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_threads) {
+BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_threads,
+                        bool row_major_copy) {
   BinnedMatrix b;
   b.n_rows = X.rows();
   b.n_features = X.cols();
@@ -202,6 +237,7 @@ BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_t
     b.codes16.resize(total);
   } else {
     b.codes8.resize(total);
+    if (row_major_copy) b.rows8.resize(total);
   }
   std::vector<SearchTable> tables;
   tables.reserve(static_cast<std::size_t>(b.n_features));
@@ -225,6 +261,15 @@ BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_t
           for (Index i = lo; i < hi; ++i) {
             out[i] = static_cast<std::uint8_t>(search(t, static_cast<double>(view(i, f))));
           }
+        }
+      }
+      if (!b.rows8.empty()) {
+        // Transpose the block (still in cache) into the row-major copy.
+        const Index nf = b.n_features;
+        for (Index f = 0; f < nf; ++f) {
+          const std::uint8_t* col = b.codes8.data() + f * b.n_rows;
+          std::uint8_t* out = b.rows8.data() + f;
+          for (Index i = lo; i < hi; ++i) out[i * nf] = col[i];
         }
       }
     });

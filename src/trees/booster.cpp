@@ -188,7 +188,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   const BinMapper mapper = detail::fit_bin_mapper(
       train.X, all_rows ? std::vector<Index>{} : train_rows, p.max_bins, p.bin_subsample,
       p.random_state, nt);
-  const BinnedMatrix bins = detail::bin_matrix(mapper, train.X, nt);
+  const BinnedMatrix bins = detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
   BinnedMatrix valid_bins;
   if (valid != nullptr) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
 
@@ -265,10 +265,14 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   double best_loss = std::numeric_limits<double>::infinity();
   int best_iter = 0, since_best = 0;
   constexpr Index kBlock = 1 << 14;
+  // Per-row loops of a round are a few ns per row: below ~128k rows one thread beats the cost of
+  // a parallel region.
+  const int nt_rows = train_rows.size() < (std::size_t{1} << 17) ? 1 : nt;
+  const int nt_valid = vrows.size() < (std::size_t{1} << 17) ? 1 : nt;
 
   for (int t = 0; t < p.n_estimators; ++t) {
     // Gradients and hessians of the weighted log-loss at the current margins.
-    detail::parallel_blocks(static_cast<Index>(train_rows.size()), kBlock, nt,
+    detail::parallel_blocks(static_cast<Index>(train_rows.size()), kBlock, nt_rows,
                             [&](Index, Index lo, Index hi) {
                               for (Index k = lo; k < hi; ++k) {
                                 const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(k)]);
@@ -323,7 +327,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     if (p.subsample < 1.0) {
       in_bag.assign(static_cast<std::size_t>(n), 0);
       for (const Index i : rows) in_bag[static_cast<std::size_t>(i)] = 1;
-      detail::parallel_blocks(static_cast<Index>(train_rows.size()), kBlock, nt,
+      detail::parallel_blocks(static_cast<Index>(train_rows.size()), kBlock, nt_rows,
                               [&](Index, Index lo, Index hi) {
                                 for (Index k = lo; k < hi; ++k) {
                                   const Index i = train_rows[static_cast<std::size_t>(k)];
@@ -341,7 +345,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     if (has_valid) {
       std::vector<double> part(static_cast<std::size_t>(detail::n_blocks(
           static_cast<Index>(vrows.size()), kBlock)));
-      detail::parallel_blocks(static_cast<Index>(vrows.size()), kBlock, nt,
+      detail::parallel_blocks(static_cast<Index>(vrows.size()), kBlock, nt_valid,
                               [&](Index b, Index lo, Index hi) {
                                 double s = 0.0;
                                 for (Index k = lo; k < hi; ++k) {

@@ -19,6 +19,7 @@ TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, Grower
   // a sparse column costs its non-zeros, not its rows.
   const Index nf = bins.n_features;
   skip_bin_.assign(static_cast<std::size_t>(nf), -1);
+  std::vector<std::uint8_t> sparse(static_cast<std::size_t>(nf), 0);
   const int nt = bins.n_rows * nf < (Index{1} << 17) ? 1 : params_.n_threads;
   parallel_for_dynamic(0, nf, nt, [&](Index f) {
     std::vector<Index> count(static_cast<std::size_t>(mapper.n_value_bins(f)) + 1, 0);
@@ -27,7 +28,10 @@ TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, Grower
     if (2 * *it >= bins.n_rows) {
       skip_bin_[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(it - count.begin());
     }
+    // Features >= 80% in their dominant bin keep their other entries in a row-wise CSR.
+    if (5 * *it >= 4 * bins.n_rows) sparse[static_cast<std::size_t>(f)] = 1;
   });
+  sparse_ = make_sparse_rows(bins, mapper, skip_bin_, sparse, nt);
   const auto slots = static_cast<std::size_t>(mapper.total_bins());
   pool_.assign(static_cast<std::size_t>(params_.max_leaf_nodes), std::vector<HistBin>(slots));
   for (int s = params_.max_leaf_nodes - 1; s >= 0; --s) free_.push_back(s);
@@ -50,6 +54,7 @@ void TreeGrower::build(const Leaf& leaf, const std::vector<Index>& rows, bool co
   job.n = leaf.end - leaf.begin;
   job.features = features.data();
   job.n_features = static_cast<Index>(features.size());
+  job.sparse = &sparse_;
   if (contiguous) {
     job.rows = nullptr;
     job.gh = gh_by_row;
@@ -98,7 +103,7 @@ Index TreeGrower::partition(std::vector<Index>& rows, const Leaf& leaf) {
   constexpr Index kBlock = 1 << 15;
   const Index nb = n_blocks(n, kBlock);
   std::vector<Index> nl(static_cast<std::size_t>(nb)), nr(static_cast<std::size_t>(nb));
-  const int nt = nb > 1 ? params_.n_threads : 1;
+  const int nt = nb > 3 ? params_.n_threads : 1;  // < ~100k rows: not worth a parallel region
   parallel_blocks(n, kBlock, nt, [&](Index b, Index lo, Index hi) {
     Index* L = scratch_left_.data() + lo;
     Index* R = scratch_right_.data() + lo;

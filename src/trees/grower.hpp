@@ -74,6 +74,7 @@ class TreeGrower {
   std::vector<GradPair> ordered_;
   std::vector<Index> scratch_left_, scratch_right_;
   std::vector<std::int32_t> skip_bin_;
+  SparseRows sparse_;
 };
 
 /// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).

@@ -164,7 +164,7 @@ def test_beta_equals_unpenalised_logistic_regression_when_coefficients_are_posit
     w = rng.uniform(0.5, 1.5, n)
     ours = cr.BetaCalibrator().fit(p, y, w)
     F = np.column_stack([np.log(p), -np.log1p(-p)])
-    lr = LogisticRegression(penalty=None, tol=1e-12, max_iter=10000).fit(F, y, sample_weight=w)
+    lr = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000).fit(F, y, sample_weight=w)
     a, b = lr.coef_[0]
     assert a > 0 and b > 0
     np.testing.assert_allclose([ours.a_, ours.b_, ours.c_], [a, b, lr.intercept_[0]], rtol=1e-5, atol=1e-6)
@@ -179,7 +179,7 @@ def test_beta_refits_without_a_negative_coefficient():
     y = (rng.random(p.size) < 1 / (1 + np.exp(-z))).astype(float)
     ours = cr.BetaCalibrator().fit(p, y)
     assert ours.b_ == 0.0 and ours.a_ > 0
-    lr = LogisticRegression(penalty=None, tol=1e-12, max_iter=10000).fit(np.log(p)[:, None], y)
+    lr = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10000).fit(np.log(p)[:, None], y)
     np.testing.assert_allclose([ours.a_, ours.c_], [lr.coef_[0, 0], lr.intercept_[0]], rtol=1e-5, atol=1e-6)
 
 
@@ -227,6 +227,27 @@ def test_calibrated_classifier_equals_sklearn_calibrated_classifier_cv(method, e
     # tie, so compare off the exact tie (isotonic steps can land on 0.5).
     off_tie = np.abs(ref.predict_proba(X)[:, 1] - 0.5) > 1e-9
     np.testing.assert_array_equal(ours.predict(X)[off_tie], ref.predict(X)[off_tie])
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid", "beta", "venn_abers"])
+def test_calibrated_classifier_wraps_calibrisk_logistic_regression(method):
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = _problem(800, 9)
+    ours = cr.CalibratedClassifier(cr.LogisticRegression(), method=method, cv=4).fit(X, y)
+    # Oracle: the same cross-fitting written out by hand (scikit-learn's unshuffled folds).
+    cal_cls = {"isotonic": cr.IsotonicCalibrator, "sigmoid": cr.PlattCalibrator,
+               "beta": cr.BetaCalibrator, "venn_abers": cr.VennAbersCalibrator}[method]
+    expect = np.zeros(len(y))
+    for tr, ca in StratifiedKFold(4).split(X, y):
+        lr = cr.LogisticRegression().fit(X[tr], y[tr])
+        score = (lambda Z: lr.predict_proba(Z)[:, 1]) if method == "beta" else lr.decision_function
+        expect += cal_cls().fit(score(X[ca]), y[ca]).predict(score(X)) / 4
+    np.testing.assert_allclose(ours.predict_proba(X)[:, 1], expect, rtol=0, atol=1e-12)
+    # And close to the same procedure around scikit-learn's LogisticRegression (same objective).
+    if method in ("sigmoid", "beta"):
+        ref = cr.CalibratedClassifier(LogisticRegression(), method=method, cv=4).fit(X, y)
+        np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=2e-3)
 
 
 class _Recorder(ClassifierMixin, BaseEstimator):
@@ -378,6 +399,7 @@ EXPECTED_FAILED_CHECKS = {
     [
         cr.CalibratedClassifier(LogisticRegression(), cv=3),
         cr.CalibratedClassifier(LogisticRegression(), method="sigmoid", cv=3, ensemble=False),
+        cr.CalibratedClassifier(cr.LogisticRegression(), method="beta", cv=3),
     ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )

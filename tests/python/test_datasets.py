@@ -23,7 +23,7 @@ def test_columns_and_types(cohort):
     n = len(cohort["patient_id"])
     assert all(len(v) == n for v in cohort.values())
     expected = ["encounter_id", "patient_id", "encounter_date", "encounter_day", "site"]
-    expected += READMISSION_FEATURES + ["readmitted", "true_risk"]
+    expected += READMISSION_FEATURES + ["age_band", "readmitted", "true_risk"]
     assert sorted(cohort) == sorted(expected)
     assert cohort["encounter_date"].dtype == np.dtype("datetime64[D]")
     assert str(cohort["encounter_date"][0]) >= "2022-01-01"
@@ -32,6 +32,10 @@ def test_columns_and_types(cohort):
     assert set(np.unique(cohort["readmitted"])) == {0, 1}
     assert np.all((cohort["true_risk"] > 0) & (cohort["true_risk"] < 1))
     assert len(np.unique(cohort["patient_id"])) == 20000
+    age, band = cohort["age"], cohort["age_band"]
+    assert set(band[age < 45]) <= {"18-44"}
+    assert set(band[(age >= 65) & (age < 80)]) == {"65-79"}
+    assert set(band[age >= 80]) == {"80+"}
     assert n > 25000  # repeat encounters
 
 

@@ -206,3 +206,44 @@ def test_error_paths():
         select_threshold(yy, pp, min_recall=0.9, conservative=True)
     with pytest.raises(InvalidInputError, match="best alert rate achievable is 1"):
         select_threshold(yy, np.full(4, 0.5), max_alert_rate=0.5)
+
+
+@pytest.mark.parametrize("interval", ["wilson", "beta"])
+def test_conservative_with_weights_uses_kish_effective_size(interval):
+    rng = np.random.default_rng(21)
+    n = 300
+    p = np.round(rng.random(n) * 25) / 25
+    y = (rng.random(n) < 0.1 + 0.7 * p).astype(float)
+    w = 0.5 + rng.random(n) * 2
+    alpha = 0.05
+
+    def lower(num_w, den_w, den_w2):
+        neff = den_w**2 / den_w2
+        return proportion_confint(num_w / den_w * neff, neff, alpha=alpha, method=interval)[0]
+
+    rows = []
+    P, P2 = w[y == 1].sum(), (w[y == 1] ** 2).sum()
+    for t in np.unique(p):
+        f = p >= t
+        tp, fp = w[f & (y == 1)].sum(), w[f & (y == 0)].sum()
+        s2 = (w[f] ** 2).sum()
+        rows.append(dict(t=t, tp=tp, fp=fp, prec=tp / (tp + fp), rec=tp / P,
+                         prec_lo=lower(tp, tp + fp, s2), rec_lo=lower(tp, P, P2)))
+    name = "wilson" if interval == "wilson" else "clopper-pearson"
+    for floor in (0.5, 0.6, 0.75):
+        t, _ = best(rows, lambda r: r["prec_lo"] >= floor, lambda r: r["rec"])
+        if t is None:
+            top = max(r["prec_lo"] for r in rows)
+            with pytest.raises(InvalidInputError, match="achievable is") as info:
+                select_threshold(y, p, min_precision=floor, conservative=True, interval=name,
+                                 sample_weight=w)
+            stated = float(str(info.value).split("achievable is ")[1].split(" ")[0])
+            assert stated == pytest.approx(top, rel=1e-5)
+        else:
+            op = select_threshold(y, p, min_precision=floor, conservative=True, interval=name,
+                                  sample_weight=w)
+            assert op.threshold == t
+        t, _ = best(rows, lambda r: r["rec_lo"] >= floor, lambda r: r["prec"])
+        op = select_threshold(y, p, min_recall=floor, conservative=True, interval=name,
+                              sample_weight=w)
+        assert op.threshold == t

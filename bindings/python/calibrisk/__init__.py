@@ -25,4 +25,5 @@ from .calibration import *  # noqa: E402,F401,F403
 from .threshold import *  # noqa: E402,F401,F403
 from .pipeline import *  # noqa: E402,F401,F403
 from .plotting import *  # noqa: E402,F401,F403
+from .report import *  # noqa: E402,F401,F403
 from . import datasets, metrics  # noqa: E402,F401

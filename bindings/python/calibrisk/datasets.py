@@ -59,7 +59,8 @@ def make_readmission_cohort(
         Columns, sorted by encounter date then patient: ``encounter_id``, ``patient_id``,
         ``encounter_date`` (datetime64[D]), ``encounter_day`` (days since 1970-01-01), ``site``
         (0..n_sites-1), the features of :data:`READMISSION_FEATURES` (labs are NaN when not
-        measured), ``readmitted`` (0/1 outcome) and ``true_risk`` (the probability the outcome
+        measured), ``age_band`` ("18-44", "45-64", "65-79", "80+"; a subgroup, not a
+        feature), ``readmitted`` (0/1 outcome) and ``true_risk`` (the probability the outcome
         was drawn from). Every value is a column of the same length, so ``pandas.DataFrame(d)``
         works. With ``as_frame=True`` the solved intercept of the risk function is kept in
         ``frame.attrs["intercept"]``.
@@ -90,8 +91,11 @@ def make_readmission_cohort(
     for name in ("encounter_id", "patient_id"):
         out[name] = columns[name]
     out["encounter_date"] = columns["encounter_day"].astype("datetime64[D]")
+    bands = np.asarray(_core._readmission_age_bands)
     for name, values in columns.items():
-        if name not in out:
+        if name == "age_band":
+            out[name] = bands[values]
+        elif name not in out:
             out[name] = values
     if not as_frame:
         return out

@@ -232,8 +232,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
         X = self._check_X(X)
-        p = self._model.predict_proba(X)
-        return np.column_stack([1.0 - p, p])
+        return self._model.predict_proba_2col(X)
 
     def predict_log_proba(self, X):
         """Log of predict_proba."""

@@ -57,10 +57,11 @@ struct VennAbersPrediction {
 /// prefix {P_a - (1, y) : a < j} and the suffix {P_b : b >= j} of the cumulative sum diagram
 /// P_j = (sum of weights, sum of weighted labels up to t_j); both hulls are maintained in one
 /// right-to-left sweep (the prefix hull is rolled back point by point) and the bridge is found by
-/// nested binary search.
+/// nested searches that gallop from the previous bridge.
 ///
-/// Complexity: fit O(n) radix sort + O(k log^2 k) for k distinct scores; predict O(log k) per
-/// score. Memory O(k). Const methods thread-safe.
+/// Complexity: fit O(n) radix sort + O(k log^2 k) worst case for k distinct scores (near O(k) in
+/// practice: consecutive bridges are close); predict O(log k) per score. Memory O(k). Const
+/// methods thread-safe.
 class VennAbersCalibrator {
  public:
   explicit VennAbersCalibrator(VennAbersParams params = {}) : params_(params) {
@@ -194,11 +195,13 @@ class VennAbersCalibrator {
     // Suffix lower hull as a stack: R.back() is the leftmost point.
     std::vector<Pt> R;
     R.reserve(k);
+    Hints hints;
+    hints.left = k;
     for (std::size_t j = k; j >= 1; --j) {
       const Pt& np = P[j];
       while (R.size() >= 2 && cross(np, R.back(), R[R.size() - 2]) <= 0.0L) R.pop_back();
       R.push_back(np);
-      out[j] = static_cast<double>(bridge_slope(H, R));
+      out[j] = static_cast<double>(bridge_slope(H, R, hints));
       // Roll the prefix hull back to Q_0..Q_{j-2}.
       H.pop_back();
       for (auto it = popped[j - 1].rbegin(); it != popped[j - 1].rend(); ++it) H.push_back(*it);
@@ -206,35 +209,75 @@ class VennAbersCalibrator {
     return out;
   }
 
-  // Right hull point i counted from the left.
-  static const Pt& right_at(const std::vector<Pt>& R, std::size_t i) {
-    return R[R.size() - 1 - i];
-  }
-  // min over the right hull of slope(L, R_i): the tangent from L (left of every R_i).
-  static long double tangent(const Pt& L, const std::vector<Pt>& R) {
-    std::size_t lo = 0, hi = R.size() - 1;  // first i with i == last or s(R_i,R_i+1) >= s(L,R_i)
-    while (lo < hi) {
-      const std::size_t mid = lo + (hi - lo) / 2;
-      if (slope(right_at(R, mid), right_at(R, mid + 1)) >= slope(L, right_at(R, mid))) {
-        hi = mid;
-      } else {
-        lo = mid + 1;
+  // First index in [0, hi] where the monotone predicate (false...false true...true, pred(hi)
+  // true) holds, by galloping from `hint` then binary search: O(log |answer - hint|) calls.
+  template <class Pred>
+  static std::size_t first_true(std::size_t hi, std::size_t hint, Pred&& pred) {
+    hint = std::min(hint, hi);
+    std::size_t lo_b = 0, hi_b = hint;
+    if (pred(hint)) {
+      for (std::size_t step = 1;; step *= 2) {
+        if (hi_b < step) {
+          lo_b = 0;
+          break;
+        }
+        const std::size_t c = hi_b - step;
+        if (!pred(c)) {
+          lo_b = c + 1;
+          break;
+        }
+        hi_b = c;
+      }
+    } else {
+      lo_b = hint + 1;
+      for (std::size_t step = 1;; step *= 2) {
+        const std::size_t c = std::min(hi, hint + step);
+        if (pred(c)) {
+          hi_b = c;
+          break;
+        }
+        lo_b = c + 1;
       }
     }
-    return slope(L, right_at(R, lo));
+    while (lo_b < hi_b) {
+      const std::size_t mid = lo_b + (hi_b - lo_b) / 2;
+      if (pred(mid)) {
+        hi_b = mid;
+      } else {
+        lo_b = mid + 1;
+      }
+    }
+    return lo_b;
+  }
+
+  // Search state carried between consecutive j: the bridge ends found last time. Consecutive
+  // bridges are usually close, so galloping from them makes the sweep near-linear in practice
+  // (O(log^2 k) per j in the worst case).
+  struct Hints {
+    std::size_t left = 0;        // index in the left hull H (from the left)
+    std::size_t right_from_top = 0;  // index in the right hull counted from its left end
+  };
+
+  // min over the right hull of slope(L, R_i), L left of every R_i: the tangent from L.
+  // Right hull point i counted from the left is R[R.size() - 1 - i].
+  static long double tangent(const Pt& L, const std::vector<Pt>& R, Hints& hints) {
+    const std::size_t last = R.size() - 1;
+    auto at = [&](std::size_t i) -> const Pt& { return R[last - i]; };
+    const std::size_t i = first_true(last, hints.right_from_top, [&](std::size_t c) {
+      return c == last || slope(at(c), at(c + 1)) >= slope(L, at(c));
+    });
+    hints.right_from_top = i;
+    return slope(L, at(i));
   }
   // Slope of the edge of the combined lower hull that joins the left and the right hull.
-  static long double bridge_slope(const std::vector<Pt>& H, const std::vector<Pt>& R) {
-    std::size_t lo = 0, hi = H.size() - 1;  // first h with h == last or s(H_h,H_h+1) >= T(H_h)
-    while (lo < hi) {
-      const std::size_t mid = lo + (hi - lo) / 2;
-      if (slope(H[mid], H[mid + 1]) >= tangent(H[mid], R)) {
-        hi = mid;
-      } else {
-        lo = mid + 1;
-      }
-    }
-    const long double v = tangent(H[lo], R);
+  static long double bridge_slope(const std::vector<Pt>& H, const std::vector<Pt>& R,
+                                  Hints& hints) {
+    const std::size_t last = H.size() - 1;
+    const std::size_t h = first_true(last, hints.left, [&](std::size_t c) {
+      return c == last || slope(H[c], H[c + 1]) >= tangent(H[c], R, hints);
+    });
+    hints.left = h;
+    const long double v = tangent(H[h], R, hints);
     return std::min(std::max(v, 0.0L), 1.0L);
   }
 

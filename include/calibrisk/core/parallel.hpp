@@ -10,6 +10,8 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #if defined(CALIBRISK_HAVE_OPENMP)
 #include <omp.h>
@@ -19,17 +21,58 @@ namespace calibrisk {
 namespace detail {
 
 /// Resolves a requested thread count: 0 means "all threads OpenMP allows" (which honours
-/// OMP_NUM_THREADS); a negative count is rejected. Without OpenMP the answer is always 1.
+/// OMP_NUM_THREADS; without OpenMP, the hardware concurrency); a negative count is rejected.
 inline int resolve_threads(int n_threads) {
   if (n_threads < 0) {
     throw InvalidParams("n_threads must be >= 0 (0 = all available), got " +
                         std::to_string(n_threads) + ".");
   }
+  if (n_threads > 0) return n_threads;
 #if defined(CALIBRISK_HAVE_OPENMP)
-  return n_threads == 0 ? std::max(1, omp_get_max_threads()) : n_threads;
+  return std::max(1, omp_get_max_threads());
 #else
-  return 1;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 #endif
+}
+
+/// Without OpenMP, loops run on short-lived std::threads with the same static partition OpenMP
+/// uses. This backend is what the ThreadSanitizer build exercises: TSan understands std::thread,
+/// while GCC's libgomp is not instrumented and would report false races.
+template <class Fn>
+void thread_backend_for(Index begin, Index end, int nt, bool dynamic, Fn& fn) {
+  const Index n = end - begin;
+  const int workers = static_cast<int>(std::min<Index>(nt, n));
+  std::exception_ptr error;
+  std::mutex mutex;
+  Index next = begin;  // the shared cursor of the dynamic schedule (guarded by mutex)
+  auto work = [&](int t) {
+    try {
+      if (dynamic) {
+        for (;;) {
+          Index i;
+          {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (next >= end) return;
+            i = next++;
+          }
+          fn(i);
+        }
+      } else {
+        const Index lo = begin + n * t / workers;
+        const Index hi = begin + n * (t + 1) / workers;
+        for (Index i = lo; i < hi; ++i) fn(i);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(workers - 1));
+  for (int t = 1; t < workers; ++t) threads.emplace_back(work, t);
+  work(0);
+  for (auto& th : threads) th.join();
+  if (error) std::rethrow_exception(error);
 }
 
 /// Calls `fn(i)` for every i in [begin, end) on up to `n_threads` threads (static schedule).
@@ -57,6 +100,8 @@ void parallel_for(Index begin, Index end, int n_threads, Fn&& fn) {
     if (error) std::rethrow_exception(error);
     return;
   }
+#else
+  if (nt > 1 && end - begin > 1) return thread_backend_for(begin, end, nt, false, fn);
 #endif
   for (Index i = begin; i < end; ++i) fn(i);
 }
@@ -82,6 +127,8 @@ void parallel_for_dynamic(Index begin, Index end, int n_threads, Fn&& fn) {
     if (error) std::rethrow_exception(error);
     return;
   }
+#else
+  if (nt > 1 && end - begin > 1) return thread_backend_for(begin, end, nt, true, fn);
 #endif
   for (Index i = begin; i < end; ++i) fn(i);
 }

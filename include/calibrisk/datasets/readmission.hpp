@@ -87,8 +87,15 @@ struct ReadmissionCohort {
   /// The outcome as doubles (the `y` of a Dataset).
   std::vector<double> labels() const;
 
+  /// Labels of the age bands used as a subgroup in the demo and the report:
+  /// "18-44", "45-64", "65-79", "80+".
+  static std::vector<std::string> age_band_labels();
+  /// Code of each row's age band (index into `age_band_labels()`).
+  std::vector<double> age_band() const;
+
   /// Every column as a Table: encounter_id, patient_id, encounter_date (a kDays time column),
-  /// site (categorical "A", "B", ...), the features, readmitted and true_risk. This is what
+  /// site (categorical "A", "B", ...), the features, age_band (categorical), readmitted and
+  /// true_risk. This is what
   /// `write_csv` writes for `calibrisk generate`.
   Table to_table() const;
 };

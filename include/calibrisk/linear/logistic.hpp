@@ -13,10 +13,12 @@
 /// re-parameterises the problem for conditioning and never changes the minimiser.
 ///
 /// Solver: Newton's method with an Armijo backtracking line search (Nocedal & Wright, Numerical
-/// Optimization, 2nd ed., Alg. 3.1 and §3.3); each iteration builds the exact (p+1)x(p+1) Hessian
+/// Optimization, 2nd ed., Alg. 3.1 and §3.1); an iteration builds the exact (p+1)x(p+1) Hessian
 /// X^T W X over fixed row chunks in parallel, reduces them in chunk order (so the result is
-/// bit-identical for any thread count) and solves with an LDL^T factorisation. Convergence is
-/// declared when max_j |df/dtheta_j| / sum_i w_i <= tol (scikit-learn's scaling of the gradient).
+/// bit-identical for any thread count) and solves with an LDL^T factorisation. In the fast local
+/// phase the factorised Hessian is reused while each step still cuts the gradient 10-fold (lazy
+/// Hessian). Convergence is declared when max_j |df/dtheta_j| / sum_i w_i <= tol (scikit-learn's
+/// scaling of the gradient).
 ///
 /// Wald statistics follow the usual maximum-likelihood theory (e.g. Hosmer, Lemeshow &
 /// Sturdivant, Applied Logistic Regression, 3rd ed., §1.3): Cov = H^-1 at the optimum. They are
@@ -138,9 +140,11 @@ class LogisticRegression {
   LogisticRegression& fit(const Dataset& train);
 
   /// P(y = 1) per row of X (n, n_features()); NaN handled as learned. Throws NotFitted,
-  /// InvalidInput (wrong column count, ±inf). Zero rows give an empty vector.
+  /// InvalidInput (wrong column count; ±inf, naming the smallest offending row and its column).
+  /// Zero rows give an empty vector. One pass over X, parallel over fixed 4096-row blocks.
   Eigen::VectorXd predict_proba(const FeatureMatrix& X) const;
-  /// As above, writing into `out` (X.rows() values); allocation-free.
+  /// As above, writing into `out` (X.rows() values, any stride); allocation-free. When it throws,
+  /// the contents of `out` are unspecified.
   void predict_proba(const FeatureMatrix& X, VectorView<double> out) const;
   /// Linear predictor (log odds) per row.
   Eigen::VectorXd decision_function(const FeatureMatrix& X) const;

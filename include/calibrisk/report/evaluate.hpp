@@ -7,6 +7,7 @@
 
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/io/table.hpp>
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/report/report.hpp>
 #include <calibrisk/threshold/select.hpp>
@@ -29,6 +30,12 @@ struct SubgroupColumn {
   VectorView<const double> codes;
   std::vector<std::string> labels;
 };
+
+/// A subgroup column viewing a Table column (numeric or categorical; the column must outlive
+/// the evaluation). Categorical columns keep their labels.
+inline SubgroupColumn subgroup_column(const Column& column) {
+  return SubgroupColumn{column.name, VectorView<const double>(column.values), column.categories};
+}
 
 /// How periods are formed from a time key.
 enum class TimeGranularity {

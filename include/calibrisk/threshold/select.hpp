@@ -242,12 +242,80 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
   double achievable_t = 0.0;
   detail::Counts bayes_c;  // counts at p >= bayes threshold
   double recall_ok_tp = std::numeric_limits<double>::infinity();  // conservative min_recall
-  bool alert_exceeded = false;                                    // conservative max_alert_rate
+  // Conservative max_alert_rate: the upper bound of the alert proportion (n = Kish's effective
+  // size of all rows) and the largest alert rate whose bound stays within the budget.
+  const double alert_neff = metrics::effective_sample_size(W, P2 + N2);
+  auto alert_upper = [&](double rate) {
+    const double x = std::min(alert_neff, rate * alert_neff);
+    return im == IntervalMethod::kWilson ? metrics::wilson_interval(x, alert_neff, conf).upper
+                                         : metrics::clopper_pearson_interval(x, alert_neff, conf).upper;
+  };
+  double alert_max_rate = -1.0;
+  if (cons && pol.kind == PolicyKind::kMaxAlertRate) {
+    if (alert_upper(1.0) <= floor) {
+      alert_max_rate = 1.0;
+    } else if (alert_upper(0.0) <= floor) {
+      double lo = 0.0, hi = 1.0;
+      for (int it = 0; it < 200 && hi - lo > 0.0; ++it) {
+        const double mid = lo + (hi - lo) / 2.0;
+        if (mid <= lo || mid >= hi) break;
+        (alert_upper(mid) <= floor ? lo : hi) = mid;
+      }
+      alert_max_rate = lo;
+    }
+  }
 
   const double* sc = s.score().data();
   const std::uint8_t* y = s.label().data();
   const Index n = s.size();
-  s.visit_weights(nullptr, [&](auto w) {
+  // Conservative min_precision scans from the lowest threshold up: recall only decreases on the
+  // way, so the first feasible block has the highest recall and the scan stops as soon as the
+  // recall drops below it. The (costly, Clopper-Pearson: ibeta_inv) precision bound is therefore
+  // evaluated only near the answer instead of at every block. Counts at a threshold are the
+  // totals minus the weight strictly below it.
+  const bool reverse_scan = cons && pol.kind == PolicyKind::kMinPrecision;
+  if (reverse_scan) {
+    s.visit_weights(nullptr, [&](auto w) {
+      const double tot_tp2 = P2, tot_fp2 = N2;
+      double below_tp = 0, below_fp = 0, below_tp2 = 0, below_fp2 = 0;
+      Index hi = n;  // current block is [lo, hi)
+      while (hi > 0) {
+        Index lo = hi - 1;
+        while (lo > 0 && sc[lo - 1] == sc[hi - 1]) --lo;
+        double bp = 0, bn = 0, bp2 = 0, bn2 = 0;
+        for (Index i = lo; i < hi; ++i) {
+          const double wi = w(i);
+          if (y[i]) { bp += wi; bp2 += wi * wi; } else { bn += wi; bn2 += wi * wi; }
+        }
+        const double t = sc[lo];
+        hi = lo;
+        if (bp + bn <= 0.0) continue;
+        detail::Counts c;
+        c.tp = P - below_tp;
+        c.fp = N - below_fp;
+        c.tp2 = tot_tp2 - below_tp2;
+        c.fp2 = tot_fp2 - below_fp2;
+        below_tp += bp; below_fp += bn; below_tp2 += bp2; below_fp2 += bn2;
+        const double flagged = c.tp + c.fp;
+        if (!(flagged > 0.0)) continue;
+        const double recall = c.tp / P;
+        if (found && recall < best_obj) break;  // higher thresholds cannot reach this recall
+        const double point = c.tp / flagged;
+        double measure = point;
+        if (point < floor) continue;  // the bound never exceeds the point estimate
+        measure = detail::weighted_interval(c.tp, flagged, c.tp2 + c.fp2, conf, im).lower;
+        if (measure >= floor) {  // equal recall further up: the higher threshold wins the tie
+          found = true;
+          best_obj = recall;
+          best_t = t;
+          best_c = c;
+        }
+      }
+    });
+  }
+  // Conservative min_precision without a feasible threshold: the forward pass below then finds
+  // the best bound achievable for the message (bounds only where the point estimate beats it).
+  if (!reverse_scan || !found) s.visit_weights(nullptr, [&](auto w) {
     detail::Counts c;
     double bp = 0, bn = 0, bp2 = 0, bn2 = 0;
     for (Index i = 0; i < n; ++i) {
@@ -303,23 +371,21 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
           break;
         }
         case PolicyKind::kMaxAlertRate: {
-          // The alert-rate bound has a fixed n (all rows) and grows with the flagged weight: once
-          // infeasible, every lower threshold is too.
           measure = flagged / W;
           obj = c.tp / P;
           if (cons) {
-            if (alert_exceeded) {
-              measure = 2.0;
-            } else {
-              const double neff = metrics::effective_sample_size(W, P2 + N2);
-              const double x = std::min(neff, measure * neff);
-              measure = im == IntervalMethod::kWilson
-                            ? metrics::wilson_interval(x, neff, conf).upper
-                            : metrics::clopper_pearson_interval(x, neff, conf).upper;
-              if (measure > floor) alert_exceeded = true;
+            // The upper bound grows with the alert rate (fixed n): compare the rate with the
+            // largest rate whose bound fits the budget, found once by bisection; the bound itself
+            // is evaluated once, at the first (smallest) rate, for the "best achievable" message.
+            feasible = measure <= alert_max_rate;
+            if (achievable == std::numeric_limits<double>::infinity()) {
+              achievable = alert_upper(measure);
+              achievable_t = t;
             }
+            measure = feasible ? 0.0 : 2.0;  // keeps "achievable" at the first block's bound
+          } else {
+            feasible = measure <= floor;
           }
-          feasible = measure <= floor;
           break;
         }
       }

@@ -53,16 +53,21 @@ struct BinMapper {
 
 /// Bin codes of a matrix, column-major (`code(i, f) = data[f * n_rows + i]`) so that a
 /// histogram of one feature streams one contiguous column. One byte per code, two bytes when the
-/// mapper is wide.
+/// mapper is wide. With 8-bit codes a row-major copy (`row8(i)[f]`) can be kept as well: a leaf
+/// holding a scattered minority of the rows is histogrammed row by row (one cache line per row
+/// feeds every feature) instead of column by column (one cache line per row and feature).
 struct BinnedMatrix {
   Index n_rows = 0;
   Index n_features = 0;
   bool wide = false;
   std::vector<std::uint8_t> codes8;    ///< Used when !wide.
   std::vector<std::uint16_t> codes16;  ///< Used when wide.
+  std::vector<std::uint8_t> rows8;     ///< Optional row-major copy of codes8 (empty when absent).
 
   const std::uint8_t* col8(Index f) const noexcept { return codes8.data() + f * n_rows; }
   const std::uint16_t* col16(Index f) const noexcept { return codes16.data() + f * n_rows; }
+  const std::uint8_t* row8(Index i) const noexcept { return rows8.data() + i * n_features; }
+  bool has_rows() const noexcept { return !rows8.empty(); }
   int code(Index i, Index f) const noexcept {
     return wide ? codes16[static_cast<std::size_t>(f * n_rows + i)]
                 : codes8[static_cast<std::size_t>(f * n_rows + i)];
@@ -82,7 +87,9 @@ BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows,
 
 /// Bins every row of X with a fitted mapper (X must have mapper.n_features() columns).
 /// Parallel over blocks of rows; reads X once, in its own storage order. O(n * F * log bins).
-BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_threads);
+/// With `row_major_copy` (8-bit codes only) the row-major copy `rows8` is filled too.
+BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_threads,
+                        bool row_major_copy = false);
 
 }  // namespace detail
 }  // namespace calibrisk

@@ -315,7 +315,13 @@ class TreePredictor {
     // amortised; the split depends only on n, never on the thread count.
     constexpr Index kTaskRows = 16 * kBlockRows;
     const bool contiguous_rows = X.col_stride() == 1 || nf == 1;
-    detail::parallel_blocks(n, kTaskRows, n_threads, [&](Index, Index lo, Index hi) {
+    // Small jobs run on the calling thread: below ~1M row-tree visits (a few ms) a parallel
+    // region's start-up and barrier cost more than they save, badly so on a busy machine. The
+    // thread count never changes the results.
+    detail::resolve_threads(n_threads);  // still reject a negative count
+    constexpr Index kMinParallelWork = Index{1} << 20;
+    const int threads = n * std::max<Index>(n_trees(), 1) < kMinParallelWork ? 1 : n_threads;
+    detail::parallel_blocks(n, kTaskRows, threads, [&](Index, Index lo, Index hi) {
       double acc[kBlockRows];
       std::vector<T> buffer;
       if (!contiguous_rows) buffer.resize(static_cast<std::size_t>(kBlockRows * nf));

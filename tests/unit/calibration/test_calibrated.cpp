@@ -159,3 +159,38 @@ TEST_CASE("calibrated: too few rows of a class for the folds is a clear error") 
   CHECK_THROWS_WITH_AS((CalibratedModel<TinyModel, IsotonicCalibrator>(TinyModel{}, IsotonicCalibrator{}, bad)),
                        doctest::Contains("cv must be >= 2"), InvalidParams);
 }
+
+#include <calibrisk/linear/logistic.hpp>
+
+TEST_CASE("calibrated: with calibrisk's LogisticRegression, ensemble=false equals a manual "
+          "out-of-fold isotonic fit") {
+  const Problem pr = make_problem(400, 12);
+  Dataset d(view(pr.X), pr.y);
+  CalibratedParams cp;
+  cp.cv = 4;
+  cp.ensemble = false;
+  cp.random_state = 9;
+  CalibratedModel<LogisticRegression, IsotonicCalibrator> cm(LogisticRegression{},
+                                                             IsotonicCalibrator{}, cp);
+  cm.fit(d);
+  // Recompute the out-of-fold scores by hand with the same folds.
+  std::vector<double> oof(pr.y.size());
+  for (int f = 0; f < 4; ++f) {
+    std::vector<Index> tr, ca;
+    for (std::size_t i = 0; i < pr.y.size(); ++i) {
+      (cm.fold_of_row()[i] == f ? ca : tr).push_back(static_cast<Index>(i));
+    }
+    const auto train = detail::take_rows(d, tr), calib = detail::take_rows(d, ca);
+    LogisticRegression m;
+    m.fit(train.view());
+    const Eigen::VectorXd s = m.predict_proba(calib.view().X);
+    for (std::size_t r = 0; r < ca.size(); ++r) oof[static_cast<std::size_t>(ca[r])] = s[static_cast<Index>(r)];
+  }
+  IsotonicCalibrator ref;
+  ref.fit(oof, pr.y);
+  LogisticRegression full;
+  full.fit(d);
+  const Eigen::VectorXd expect = ref.predict(VectorView<const double>(full.predict_proba(d.X)));
+  const Eigen::VectorXd got = cm.predict_proba(d.X);
+  for (Index i = 0; i < got.size(); ++i) CHECK(got[i] == expect[i]);
+}

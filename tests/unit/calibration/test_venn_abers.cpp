@@ -5,6 +5,7 @@
 #include <calibrisk/core/random.hpp>
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <vector>
 
 using V = std::vector<double>;
@@ -67,4 +68,33 @@ TEST_CASE("venn-abers: interval narrows with more calibration data; state round 
   CHECK_THROWS_WITH_AS(calibrisk::VennAbersCalibrator::from_state(st),
                        doctest::Contains("one more than state.x"), calibrisk::InvalidInput);
   CHECK_THROWS_AS(calibrisk::VennAbersCalibrator().predict_one(0.3), calibrisk::NotFitted);
+}
+
+TEST_CASE("venn-abers: galloping bridge search agrees with brute force on many distinct scores") {
+  calibrisk::Rng rng(77);
+  const int n = 3000;
+  V s, y, w;
+  for (int i = 0; i < n; ++i) {
+    s.push_back(std::round(rng.normal() * 300.0) / 100.0);
+    y.push_back(rng.uniform() < 1.0 / (1.0 + std::exp(-1.5 * s.back())) ? 1.0 : 0.0);
+    w.push_back(0.2 + rng.uniform());
+  }
+  calibrisk::VennAbersCalibrator va;
+  va.fit(s, y, w);
+  for (int q = 0; q < 60; ++q) {
+    const double t = q % 3 == 0 ? s[rng.below(n)] : rng.normal() * 3.5;
+    double p[2];
+    for (int label = 0; label < 2; ++label) {
+      V s2 = s, y2 = y, w2 = w;
+      s2.push_back(t);
+      y2.push_back(label);
+      w2.push_back(1.0);
+      calibrisk::IsotonicCalibrator iso;
+      iso.fit(s2, y2, w2);
+      p[label] = iso.predict_one(t);
+    }
+    const auto r = va.predict_interval_one(t);
+    CHECK(r.p0 == doctest::Approx(p[0]).epsilon(1e-11));
+    CHECK(r.p1 == doctest::Approx(p[1]).epsilon(1e-11));
+  }
 }

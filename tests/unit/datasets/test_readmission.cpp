@@ -215,6 +215,13 @@ TEST_CASE("cohort: feature matrix and table agree with the columns") {
   }
   CHECK(t.column("site").categories == std::vector<std::string>{"A", "B", "C", "D", "E"});
   CHECK(t.column("encounter_date").kind == ColumnKind::kTime);
+  const auto bands = c.age_band();
+  for (std::size_t i = 0; i < bands.size(); ++i) {
+    const double a = c.age[i];
+    const double expected = a < 45 ? 0 : a < 65 ? 1 : a < 80 ? 2 : 3;  // 18-44, 45-64, 65-79, 80+
+    CHECK(bands[i] == expected);
+  }
+  CHECK(t.column("age_band").categories == ReadmissionCohort::age_band_labels());
   CHECK(t.column("encounter_date").text(0) == c.encounter_date[0]);
   const auto lab = t.column("hba1c").values;
   bool any_missing = false;

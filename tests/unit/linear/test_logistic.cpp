@@ -216,7 +216,8 @@ TEST_CASE("logistic: float32 and float64 inputs with the same values give the sa
 }
 
 TEST_CASE("logistic: results are bit-identical for any thread count and memory order") {
-  auto d = make_logistic_data(30000, 12, 8, 0.01);  // several row chunks
+  // Large enough for several row chunks and for fit and predict to use threads at all.
+  auto d = make_logistic_data(80000, 14, 8, 0.01);
   std::vector<double> colmajor(d.X.size());
   for (Index i = 0; i < d.n; ++i)
     for (Index j = 0; j < d.p; ++j) colmajor[j * d.n + i] = d.X[i * d.p + j];
@@ -512,4 +513,24 @@ TEST_CASE("logistic: every bad parameter and input is rejected with a named erro
     CHECK_THROWS_WITH_AS(m.coefficient_table(0.9, {"a"}), doctest::Contains("got 1 names"),
                          InvalidInput);
   }
+}
+
+TEST_CASE("logistic: predict names the first infinite row for any thread count; overflow is fine") {
+  auto d = make_logistic_data(400000, 3, 23);  // > 1M elements: predict uses threads
+  LogisticRegression m(tight());
+  m.fit(Dataset(d.view().middle_rows(0, 10000), VectorView<const double>(d.y.data(), 10000)));
+  std::vector<double> X = d.X;
+  X[390000 * 3 + 1] = INFINITY;
+  X[250000 * 3 + 2] = -INFINITY;
+  for (int nt : {1, 2, 4}) {
+    auto p = tight();
+    p.n_threads = nt;
+    auto r = LogisticRegression::from_state(m.state(), p);
+    CHECK_THROWS_WITH_AS(r.predict_proba(MatrixView<const double>::row_major(X.data(), 400000, 3)),
+                         doctest::Contains("X[250000, 2] is -inf"), InvalidInput);
+  }
+  // Huge finite values overflow the margin to ±inf: a valid input, probability 0 or 1.
+  std::vector<double> big = {1e308, 1e308, 1e308};
+  Eigen::VectorXd pr = m.predict_proba(MatrixView<const double>::row_major(big.data(), 1, 3));
+  CHECK((pr[0] == 0.0 || pr[0] == 1.0));
 }

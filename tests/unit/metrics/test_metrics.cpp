@@ -342,3 +342,43 @@ TEST_CASE("metrics: every error path names the problem") {
                          doctest::Contains("max_iter"), InvalidParams);
   }
 }
+
+TEST_CASE("bootstrap: custom metric functions and quantile bins reuse the sort") {
+  Rng rng(21);
+  const int n = 1000;
+  V y(n), p(n), w(n);
+  for (int i = 0; i < n; ++i) {
+    p[i] = std::round(rng.uniform() * 50) / 50;
+    y[i] = rng.uniform() < p[i];
+    w[i] = 1.0 + static_cast<double>(i % 3);
+  }
+  SortedScores s(y, p, w);
+  // integer multiplicities act as repetitions for quantile bins too
+  V mult(n);
+  for (int i = 0; i < n; ++i) mult[i] = static_cast<double>((i * 7) % 3);
+  V yr, pr;
+  for (int k = 0; k < n; ++k) {
+    const int times = static_cast<int>(s.weight()[k] * mult[k]);
+    for (int t = 0; t < times; ++t) yr.push_back(s.label()[k]), pr.push_back(s.score()[k]);
+  }
+  CalibrationBinning qb;
+  qb.strategy = BinStrategy::kQuantile;
+  qb.n_bins = 7;
+  CHECK(expected_calibration_error(s, qb, mult.data()) ==
+        doctest::Approx(expected_calibration_error(yr, pr, {}, qb)).epsilon(1e-12));
+  CHECK(roc_auc_score(s, mult.data()) == doctest::Approx(roc_auc_score(yr, pr)).epsilon(1e-12));
+  std::vector<std::pair<std::string, MetricFunction>> fns;
+  fns.emplace_back("mean_score", [](const SortedScores& ss, const double* r) {
+    double num = 0, den = 0;
+    ss.visit_weights(r, [&](auto wt) {
+      for (Index i = 0; i < ss.size(); ++i) { num += wt(i) * ss.score()[i]; den += wt(i); }
+    });
+    return num / den;
+  });
+  BootstrapParams bp;
+  bp.n_replicates = 100;
+  const auto res = bootstrap(s, fns, bp);
+  CHECK(res[0].metric == "mean_score");
+  CHECK(res[0].lower < res[0].point);
+  CHECK(res[0].point < res[0].upper);
+}

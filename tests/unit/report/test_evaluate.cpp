@@ -295,3 +295,27 @@ TEST_CASE("evaluate: bad input is rejected with a clear message") {
   in.time = nan_t;
   CHECK_THROWS_WITH_AS(evaluate(in), doctest::Contains("time[1] is nan"), InvalidInput);
 }
+
+TEST_CASE("evaluate: subgroup and time columns straight from a CSV table") {
+  CsvReadOptions o;
+  o.categorical = {"ward"};
+  o.time_column = "date";
+  const Table t = parse_csv(
+      "date,ward,y,p\n2023-01-02,b,0,0.2\n2023-01-09,a,1,0.7\n2023-02-01,b,0,0.3\n"
+      "2023-02-03,a,1,0.6\n2023-03-01,b,1,0.4\n2023-03-05,a,0,0.1\n",
+      o);
+  EvaluationInput in;
+  in.y = t.column("y").values;
+  in.p = t.column("p").values;
+  in.subgroups = {subgroup_column(t.column("ward"))};
+  in.time = t.column("date").values;
+  in.time_in_days = t.column("date").time_encoding == TimeEncoding::kDays;
+  EvaluationParams params;
+  params.n_bootstrap = 0;
+  const Report r = evaluate(in, params);
+  REQUIRE(r.subgroups.rows.size() == 2);
+  CHECK(r.subgroups.rows[0].level == "a");
+  CHECK(r.subgroups.rows[0].n == 3);
+  CHECK(r.data.time_min == "2023-01-02");
+  CHECK(r.over_time.rows.size() == 3);
+}

@@ -470,3 +470,24 @@ TEST_CASE("booster: sample weights of zero remove rows") {
   CHECK(testing::mean_log_loss(half.y, pa.data()) ==
         doctest::Approx(testing::mean_log_loss(half.y, pb.data())).epsilon(0.05));
 }
+
+TEST_CASE("booster: clinical-sparse data trains deterministically through the CSR kernel") {
+  const testing::TrainData d = testing::make_sparse(30000, 60, 21);
+  GBDTParams p = small_params();
+  p.n_estimators = 10;
+  p.n_threads = 1;
+  GradientBoostedTrees a(p);
+  a.fit(d.dataset());
+  p.n_threads = 2;
+  p.colsample_bytree = 1.0;
+  GradientBoostedTrees b(p);
+  b.fit(d.dataset());
+  check_same_trees(a.ensemble(), b.ensemble());
+  // It learns the planted flags: the first rare flag (+1.5 on the margin) is split on.
+  bool uses_flag = false;
+  const std::int32_t flag = 4 + 8 * ((60 - 4) / 16);
+  for (const Tree& t : a.ensemble().trees) {
+    for (const auto f : t.feature) uses_flag = uses_flag || f == flag;
+  }
+  CHECK(uses_flag);
+}

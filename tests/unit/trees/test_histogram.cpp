@@ -8,6 +8,7 @@
 
 #include "support/train_data.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -154,6 +155,67 @@ TEST_CASE("histogram: bit-identical for 1, 2 and 4 threads, 8- and 16-bit codes"
         if (h1[s].g != ht[s].g || h1[s].h != ht[s].h || h1[s].n != ht[s].n) {
           FAIL("slot " << s << " differs with " << t << " threads");
         }
+      }
+    }
+  }
+}
+
+TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit for bit") {
+  // Sparse data: most flag columns go to the CSR; the numeric ones stay dense.
+  Fixture fx(20000, 40, 255, /*sparse=*/true);
+  fx.b = detail::bin_matrix(fx.m, FeatureMatrix(fx.d.X()), 2, /*row_major_copy=*/true);
+  std::vector<std::int32_t> skip(40, -1);
+  std::vector<std::uint8_t> sparse(40, 0);
+  int n_sparse = 0;
+  for (Index f = 0; f < 40; ++f) {
+    std::vector<Index> c(static_cast<std::size_t>(fx.m.n_value_bins(f)) + 1, 0);
+    for (Index i = 0; i < 20000; ++i) ++c[static_cast<std::size_t>(fx.b.code(i, f))];
+    const auto it = std::max_element(c.begin(), c.end());
+    if (2 * *it >= 20000) skip[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(it - c.begin());
+    if (5 * *it >= 4 * 20000) {
+      sparse[static_cast<std::size_t>(f)] = 1;
+      ++n_sparse;
+    }
+  }
+  REQUIRE(n_sparse > 10);
+  const detail::SparseRows sp = detail::make_sparse_rows(fx.b, fx.m, skip, sparse, 2);
+  // Leaves: every row (root), a large leaf (column-wise) and a small one (row-wise).
+  for (const Index step : {1, 2, 11}) {
+    std::vector<Index> rows;
+    for (Index i = 0; i < 20000; i += step) rows.push_back(i);
+    std::vector<GradPair> ordered(rows.size());
+    detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), fx.gh.data(),
+                             ordered.data(), 1);
+    const HistBin total = fx.total(rows);
+    std::vector<HistBin> ref(static_cast<std::size_t>(fx.m.total_bins()));
+    std::vector<HistBin> csr(ref.size());
+    // Reference: column-wise only (no row-major copy, no CSR).
+    BinnedMatrix colonly = fx.b;
+    colonly.rows8.clear();
+    detail::HistogramJob job{rows.data(), static_cast<Index>(rows.size()), ordered.data(),
+                             fx.features.data(), 40};
+    detail::build_histogram(colonly, fx.m, job, skip.data(), total, ref.data(), 1);
+    job.sparse = &sp;
+    for (const int t : {1, 2}) {
+      detail::build_histogram(fx.b, fx.m, job, skip.data(), total, csr.data(), t);
+      for (std::size_t s = 0; s < ref.size(); ++s) {
+        if (ref[s].g != csr[s].g || ref[s].h != csr[s].h || ref[s].n != csr[s].n) {
+          FAIL("step " << step << " threads " << t << " slot " << s << " differs");
+        }
+      }
+    }
+    // With a feature subset (colsample): only the job's features are built.
+    std::vector<std::int32_t> subset;
+    for (std::int32_t f = 0; f < 40; f += 3) subset.push_back(f);
+    detail::HistogramJob sub{rows.data(), static_cast<Index>(rows.size()), ordered.data(),
+                             subset.data(), static_cast<Index>(subset.size()), &sp};
+    std::vector<HistBin> hs(ref.size());
+    detail::build_histogram(fx.b, fx.m, sub, skip.data(), total, hs.data(), 2);
+    for (const std::int32_t f : subset) {
+      for (Index s = fx.m.offsets[static_cast<std::size_t>(f)];
+           s < fx.m.offsets[static_cast<std::size_t>(f) + 1]; ++s) {
+        CHECK(hs[static_cast<std::size_t>(s)].g == ref[static_cast<std::size_t>(s)].g);
+        CHECK(hs[static_cast<std::size_t>(s)].n == ref[static_cast<std::size_t>(s)].n);
       }
     }
   }

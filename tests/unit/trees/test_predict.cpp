@@ -227,3 +227,20 @@ TEST_CASE("predict: sigmoid is stable at extreme margins") {
   CHECK(sigmoid(-800.0) >= 0.0);
   CHECK(sigmoid(-30.0) == doctest::Approx(9.357622968839299e-14).epsilon(1e-12));
 }
+
+TEST_CASE("predict: large jobs (parallel path) equal the reference for 1, 2 and 4 threads") {
+  // 12000 rows x 100 trees is above the serial cut-off, so 2 and 4 threads really run in parallel.
+  testing::RandomTreeOptions o;
+  o.n_features = 9;
+  const TreeEnsemble e = testing::random_ensemble(21, 100, o);
+  const TreePredictor p(e);
+  const Index n = 12000;
+  const std::vector<float> X = testing::random_rows<float>(22, n, o.n_features, 0.05);
+  std::vector<double> ref(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) ref[static_cast<std::size_t>(i)] = testing::reference_margin(e, &X[static_cast<std::size_t>(i * o.n_features)]);
+  for (const int threads : {1, 2, 4}) {
+    std::vector<double> out(static_cast<std::size_t>(n));
+    p.predict_margin(MatrixView<const float>::row_major(X.data(), n, o.n_features), out, threads);
+    CHECK(out == ref);
+  }
+}
