@@ -1,10 +1,353 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the artifact module.
+// Python bindings of the artifact module: the C++ Pipeline (_Pipeline), its assembly from fitted
+// calibrisk estimators, save/load and the training-data fingerprint.
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/artifact/pipeline.hpp>
+
 #include "arrays.hpp"
+#include "artifact/codec.hpp"
+#include "artifact/json_read.hpp"
 #include "bindings.hpp"
+
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
 
 namespace calibrisk::pyb {
 
-void bind_artifact(py::module_& m) { (void)m; }
+namespace {
+
+py::dict report_to_dict(const InputReport& r) {
+  py::list features;
+  for (const FeatureDrift& f : r.features) {
+    py::dict d;
+    d["feature"] = f.feature;
+    d["name"] = f.name;
+    d["n_below_min"] = f.n_below_min;
+    d["n_above_max"] = f.n_above_max;
+    d["n_unseen_category"] = f.n_unseen_category;
+    d["n_missing"] = f.n_missing;
+    d["n_non_finite"] = f.n_non_finite;
+    d["missing_rate"] = f.missing_rate;
+    d["train_missing_rate"] = f.train_missing_rate;
+    d["missing_rate_z"] = f.missing_rate_z;
+    d["missing_rate_drift"] = f.missing_rate_drift;
+    d["example_rows"] = f.example_rows;
+    features.append(d);
+  }
+  py::dict d;
+  d["n_rows"] = r.n_rows;
+  d["n_features_expected"] = r.n_features_expected;
+  d["n_wrong_length"] = r.n_wrong_length;
+  d["wrong_length_examples"] = r.wrong_length_examples;
+  d["errors"] = r.errors;
+  d["features"] = features;
+  d["ok"] = r.ok();
+  d["has_drift"] = r.has_drift();
+  d["summary"] = r.summary();
+  return d;
+}
+
+py::list schema_to_list(const FeatureSchema& s) {
+  py::list out;
+  for (const FeatureInfo& f : s.features) {
+    py::dict d;
+    d["name"] = f.name;
+    d["min"] = f.min;
+    d["max"] = f.max;
+    d["missing_rate"] = f.missing_rate;
+    d["categorical"] = f.categorical;
+    d["categories"] = f.categories;
+    out.append(d);
+  }
+  return out;
+}
+
+// The model argument: a C++ GradientBoostedTrees (bound by the trees module) or the JSON text of
+// a "model" section (how the Python layer passes a logistic regression: its state dict has the
+// file's field names), decoded with the loader's own checks.
+PipelineModel model_from_python(const py::handle& model) {
+  if (py::isinstance<py::str>(model)) {
+    const std::string text = model.cast<std::string>();
+    detail::artifact::json j;
+    try {
+      j = detail::artifact::json::parse(text);
+    } catch (const detail::artifact::json::exception& e) {
+      throw InvalidInput(std::string("Pipeline.from_estimators: the model section is not JSON (") +
+                         e.what() + ").");
+    }
+    detail::artifact::ReadContext ctx;
+    ctx.text_size = text.size();
+    try {
+      return detail::artifact::build_model(
+          detail::artifact::decode_model(detail::artifact::Node(j, "/model", ctx)));
+    } catch (const ModelFormatError& e) {
+      throw InvalidInput(std::string("Pipeline.from_estimators: ") + e.what());
+    }
+  }
+  try {
+    return model.cast<const GradientBoostedTrees&>();
+  } catch (const py::cast_error&) {
+  }
+  throw InvalidInput(
+      "Pipeline.from_estimators: the model must be a fitted calibrisk "
+      "LogisticRegression or GradientBoostingClassifier.");
+}
+
+PipelineCalibrator calibrator_from_python(const py::handle& c) {
+  if (c.is_none()) return {};
+  try {
+    return c.cast<const PlattCalibrator&>();
+  } catch (const py::cast_error&) {
+  }
+  try {
+    return c.cast<const IsotonicCalibrator&>();
+  } catch (const py::cast_error&) {
+  }
+  try {
+    return c.cast<const BetaCalibrator&>();
+  } catch (const py::cast_error&) {
+  }
+  throw InvalidInput(
+      "Pipeline.from_estimators: the calibrator must be a fitted calibrisk "
+      "PlattCalibrator, IsotonicCalibrator or BetaCalibrator (Venn-ABERS is not "
+      "part of the pipeline format).");
+}
+
+Pipeline build(const py::handle& model, const py::handle& calibrator,
+               const std::string& calibrator_input, const std::vector<std::string>& names,
+               const py::object& X_train, const py::object& y_train,
+               const std::vector<Index>& categorical, bool auto_categorical, double threshold,
+               const std::string& policy,
+               const std::vector<std::pair<std::string, double>>& figures,
+               const std::vector<std::pair<std::string, std::string>>& parameters,
+               std::uint64_t seed, const std::string& created_at) {
+  PipelineParts parts;
+  parts.model = model_from_python(model);
+  parts.calibrator = calibrator_from_python(calibrator);
+  if (calibrator_input == "margin") {
+    parts.calibrator_input = CalibratorInput::kMargin;
+  } else if (calibrator_input == "probability") {
+    parts.calibrator_input = CalibratorInput::kProbability;
+  } else {
+    throw InvalidInput(
+        "Pipeline.from_estimators: calibrator_input must be \"margin\" or "
+        "\"probability\", got \"" +
+        calibrator_input + "\".");
+  }
+  const Index p = std::visit(
+      [](const auto& m) -> Index {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, LogisticRegression>) {
+          return m.n_features();
+        } else {
+          return m.state().ensemble.n_features;
+        }
+      },
+      parts.model);
+  if (!X_train.is_none()) {
+    FeatureArg xa = as_features(X_train, "Pipeline.from_estimators");
+    if (xa.view.cols() != p) {
+      throw InvalidInput("Pipeline.from_estimators: X_train has " + std::to_string(xa.view.cols()) +
+                         " columns but the model has " + std::to_string(p) + " features.");
+    }
+    SchemaOptions o;
+    o.categorical = categorical;
+    o.auto_categorical = auto_categorical;
+    parts.schema = FeatureSchema::from_data(xa.view, names, o);
+    if (!y_train.is_none()) {
+      VectorArg ya = as_vector(y_train, "Pipeline.from_estimators", "y_train");
+      parts.provenance.training_data = fingerprint_data(xa.view, ya.view);
+    } else {
+      parts.provenance.training_data = fingerprint_data(xa.view);
+    }
+  } else {
+    parts.schema = FeatureSchema::from_names(names, p);
+  }
+  parts.operating_point.threshold = threshold;
+  parts.operating_point.policy = policy;
+  parts.operating_point.figures = figures;
+  parts.provenance.parameters = parameters;
+  parts.provenance.seed = seed;
+  parts.provenance.created_at = created_at;
+  return Pipeline(std::move(parts));
+}
+
+py::array_t<double> to_numpy(const Eigen::VectorXd& v) {
+  py::array_t<double> out(v.size());
+  std::copy(v.data(), v.data() + v.size(), out.mutable_data());
+  return out;
+}
+
+}  // namespace
+
+void bind_artifact(py::module_& m) {
+  m.attr("_ARTIFACT_FORMAT_VERSION") =
+      std::to_string(kFormatVersionMajor) + "." + std::to_string(kFormatVersionMinor);
+
+  py::class_<Pipeline>(m, "_Pipeline", "The C++ deployable pipeline (use calibrisk.Pipeline).")
+      .def(
+          "predict_proba",
+          [](const Pipeline& p, const py::object& X) {
+            FeatureArg xa = as_features(X, "Pipeline.predict_proba");
+            py::array_t<double> out(xa.view.rows());
+            VectorView<double> ov(out.mutable_data(), xa.view.rows());
+            {
+              py::gil_scoped_release release;
+              p.predict_proba(xa.view, ov);
+            }
+            return out;
+          },
+          py::arg("X"), "Calibrated P(y = 1) per row (1-D float64).")
+      .def(
+          "decision_function",
+          [](const Pipeline& p, const py::object& X) {
+            FeatureArg xa = as_features(X, "Pipeline.decision_function");
+            Eigen::VectorXd v;
+            {
+              py::gil_scoped_release release;
+              v = p.decision_function(xa.view);
+            }
+            return to_numpy(v);
+          },
+          py::arg("X"), "The model's raw margin (log-odds before calibration) per row.")
+      .def(
+          "predict_proba_row",
+          [](const Pipeline& p, const py::object& row) {
+            VectorArg ra = as_vector(row, "Pipeline.predict_proba_row", "row");
+            if (ra.view.size() != p.n_features()) {
+              throw InvalidInput("Pipeline.predict_proba_row: the row has " +
+                                 std::to_string(ra.view.size()) +
+                                 " values but the pipeline "
+                                 "expects " +
+                                 std::to_string(p.n_features()) + ".");
+            }
+            std::vector<double> buf(static_cast<std::size_t>(ra.view.size()));
+            for (Index j = 0; j < ra.view.size(); ++j) {
+              if (std::isinf(ra.view[j])) {
+                throw InvalidInput("Pipeline.predict_proba_row: row[" + std::to_string(j) +
+                                   "] is infinite; use NaN for a missing value.");
+              }
+              buf[static_cast<std::size_t>(j)] = ra.view[j];
+            }
+            return p.predict_proba_row(buf.data());
+          },
+          py::arg("row"), "Calibrated P(y = 1) of one row (the single-row C++ path).")
+      .def(
+          "check_inputs",
+          [](const Pipeline& p, const py::object& X, double tolerance, double z,
+             Index max_examples) {
+            InputCheckOptions o;
+            o.missing_rate_tolerance = tolerance;
+            o.missing_z = z;
+            o.max_examples = max_examples;
+            FeatureArg xa = as_features(X, "Pipeline.check_inputs");
+            InputReport r;
+            {
+              py::gil_scoped_release release;
+              r = p.check_inputs(xa.view, o);
+            }
+            return report_to_dict(r);
+          },
+          py::arg("X"), py::arg("missing_rate_tolerance") = 0.05, py::arg("missing_z") = 3.0,
+          py::arg("max_examples") = 5, "Drift / consistency report of a batch (a dict).")
+      .def("to_string", [](const Pipeline& p) { return to_string(p); })
+      .def(
+          "save", [](const Pipeline& p, const std::string& path) { save(p, path); },
+          py::arg("path"))
+      .def_property_readonly("n_features", &Pipeline::n_features)
+      .def_property_readonly("threshold", &Pipeline::threshold)
+      .def_property_readonly("model_type",
+                             [](const Pipeline& p) { return std::string(p.model_type()); })
+      .def_property_readonly("calibrator_type",
+                             [](const Pipeline& p) { return std::string(p.calibrator_type()); })
+      .def_property_readonly("calibrator_input",
+                             [](const Pipeline& p) {
+                               return std::string(p.calibrator_input() == CalibratorInput::kMargin
+                                                      ? "margin"
+                                                      : "probability");
+                             })
+      .def_property_readonly("feature_names",
+                             [](const Pipeline& p) {
+                               std::vector<std::string> names;
+                               for (const auto& f : p.schema().features) names.push_back(f.name);
+                               return names;
+                             })
+      .def_property_readonly("schema", [](const Pipeline& p) { return schema_to_list(p.schema()); })
+      .def_property_readonly("operating_point",
+                             [](const Pipeline& p) {
+                               py::dict d;
+                               d["threshold"] = p.operating_point().threshold;
+                               d["policy"] = p.operating_point().policy;
+                               py::dict figs;
+                               for (const auto& f : p.operating_point().figures)
+                                 figs[py::str(f.first)] = f.second;
+                               d["figures"] = figs;
+                               return d;
+                             })
+      .def_property_readonly("provenance",
+                             [](const Pipeline& p) {
+                               const Provenance& pv = p.provenance();
+                               py::dict d;
+                               d["library_version"] = pv.library_version;
+                               py::dict params;
+                               for (const auto& kv : pv.parameters)
+                                 params[py::str(kv.first)] = kv.second;
+                               d["parameters"] = params;
+                               d["seed"] = pv.seed;
+                               d["created_at"] = pv.created_at;
+                               py::dict td;
+                               td["rows"] = pv.training_data.rows;
+                               td["cols"] = pv.training_data.cols;
+                               td["prevalence"] = pv.training_data.prevalence;
+                               td["sha256"] = pv.training_data.sha256;
+                               d["training_data"] = td;
+                               return d;
+                             })
+      .def(py::pickle([](const Pipeline& p) { return py::bytes(to_string(p)); },
+                      [](const py::bytes& b) { return load_from_string(std::string(b)); }));
+
+  m.def("_pipeline_build", &build, py::arg("model"), py::arg("calibrator"),
+        py::arg("calibrator_input"), py::arg("feature_names"), py::arg("X_train"),
+        py::arg("y_train"), py::arg("categorical"), py::arg("auto_categorical"),
+        py::arg("threshold"), py::arg("policy"), py::arg("figures"), py::arg("parameters"),
+        py::arg("seed"), py::arg("created_at"),
+        "Assembles a _Pipeline from fitted C++ parts (see calibrisk.Pipeline.from_estimators).");
+  m.def(
+      "_pipeline_load",
+      [](const std::string& path, bool verify_checksum) {
+        LoadOptions o;
+        o.verify_checksum = verify_checksum;
+        py::gil_scoped_release release;
+        return load(path, o);
+      },
+      py::arg("path"), py::arg("verify_checksum") = true);
+  m.def(
+      "_pipeline_loads",
+      [](const std::string& text, bool verify_checksum) {
+        LoadOptions o;
+        o.verify_checksum = verify_checksum;
+        py::gil_scoped_release release;
+        return load_from_string(text, o);
+      },
+      py::arg("text"), py::arg("verify_checksum") = true);
+  m.def(
+      "_fingerprint_data",
+      [](const py::object& X, const py::object& y) {
+        FeatureArg xa = as_features(X, "fingerprint_data");
+        VectorArg ya = as_vector(y, "fingerprint_data", "y", true);
+        const DataFingerprint fp = fingerprint_data(xa.view, ya.view);
+        py::dict d;
+        d["rows"] = fp.rows;
+        d["cols"] = fp.cols;
+        d["prevalence"] = fp.prevalence;
+        d["sha256"] = fp.sha256;
+        return d;
+      },
+      py::arg("X"), py::arg("y") = py::none());
+}
 
 }  // namespace calibrisk::pyb

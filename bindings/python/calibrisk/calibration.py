@@ -587,6 +587,16 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         k = len(self.calibrated_classifiers_)
         return p0 / k, p1 / k
 
+    # -- deployable artifact (issue 5; implemented in calibrisk/pipeline.py) --------------------
+    def to_pipeline(self, operating_point=None, **kwargs):
+        """The deployable ``calibrisk.Pipeline`` of a fitted classifier holding one calibrated
+        calibrisk model (``ensemble=False``, ``cv="prefit"`` or ``cv="time"``; Platt, isotonic or
+        beta). ``operating_point``: an ``OperatingPoint``, a threshold or None (0.5); other
+        keyword arguments go to ``Pipeline.from_estimators`` (``X_train``, ``y_train``, ...)."""
+        from .pipeline import _calibrated_to_pipeline
+
+        return _calibrated_to_pipeline(self, operating_point, **kwargs)
+
 
 def _num_rows(X):
     from sklearn.utils.validation import _num_samples

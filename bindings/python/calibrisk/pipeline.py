@@ -1,4 +1,367 @@
 # SPDX-License-Identifier: Apache-2.0
-"""calibrisk.pipeline (filled in by its issue)."""
+"""The deployable pipeline: schema + model + calibrator + operating point + provenance in one
+versioned file that scores identically from Python and from the C++ backend.
 
-__all__ = []
+>>> pipe = calibrisk.Pipeline.from_estimators(model, calibrator, op, X_train=X, y_train=y)
+>>> pipe.save("readmission.calibrisk.json")
+>>> calibrisk.load("readmission.calibrisk.json").predict_risk(X_new)
+"""
+
+import datetime
+import math
+import numbers
+
+import numpy as np
+
+from . import _core
+from .exceptions import InvalidInputError
+
+__all__ = ["Pipeline", "load", "loads"]
+
+#: The file format version this build writes ("MAJOR.MINOR"; see docs/artifact.md).
+FORMAT_VERSION = _core._ARTIFACT_FORMAT_VERSION
+
+_MISSING_NAMES = {"mean": "mean", "mean_indicator": "mean_with_indicator"}
+
+
+def _json_double(v):
+    """A float in the file's encoding: NaN and infinities as strings (JSON has no literal)."""
+    v = float(v)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v
+
+
+def _json_value(v):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return _json_double(v)
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_json_value(x) for x in v]
+    return v
+
+
+def _lr_section(est):
+    """The "model" section of a fitted calibrisk LogisticRegression (its C++ state dict has the
+    file's field names; the parameters are mapped from the estimator's core parameters)."""
+    import json
+
+    core = est._core_params(est.classes_)
+    state = {k: _json_value(v) for k, v in est._model.get_state().items()}
+    params = {
+        "C": _json_double(core["C"]),
+        "fit_intercept": bool(core["fit_intercept"]),
+        "max_iter": int(core["max_iter"]),
+        "tol": _json_double(core["tol"]),
+        "class_weight": {
+            "kind": core["class_weight_kind"],
+            "w0": _json_double(core["w0"]),
+            "w1": _json_double(core["w1"]),
+        },
+        "missing": _MISSING_NAMES.get(core["missing"], core["missing"]),
+        "standardize": bool(core["standardize"]),
+        "n_threads": int(core["n_threads"]),
+    }
+    return json.dumps({"type": "logistic_regression", "params": params, "state": state},
+                      allow_nan=False)
+
+
+def _model_arg(model):
+    from .ensemble import GradientBoostingClassifier
+    from .linear import LogisticRegression
+
+    if isinstance(model, LogisticRegression):
+        model._check_fitted()
+        return _lr_section(model)
+    if isinstance(model, GradientBoostingClassifier):
+        if not hasattr(model, "_model"):
+            from .exceptions import NotFittedError
+
+            raise NotFittedError("Pipeline.from_estimators: the GradientBoostingClassifier is "
+                                 "not fitted; call fit first.")
+        return model._model
+    raise InvalidInputError(
+        f"Pipeline.from_estimators: model must be a fitted calibrisk LogisticRegression or "
+        f"GradientBoostingClassifier, got {type(model).__name__}; other models cannot be "
+        "serialised into the pipeline format."
+    )
+
+
+def _calibrator_arg(calibrator):
+    from .calibration import BetaCalibrator, IsotonicCalibrator, PlattCalibrator
+
+    if calibrator is None:
+        return None, None
+    if isinstance(calibrator, (PlattCalibrator, IsotonicCalibrator, BetaCalibrator)):
+        core = calibrator._fitted()
+        default_input = calibrator.input if isinstance(calibrator, PlattCalibrator) else "probability"
+        return core, default_input
+    raise InvalidInputError(
+        f"Pipeline.from_estimators: calibrator must be a fitted calibrisk PlattCalibrator, "
+        f"IsotonicCalibrator or BetaCalibrator (or None), got {type(calibrator).__name__}."
+    )
+
+
+def _operating_point_arg(op):
+    """(threshold, policy, figures) from an OperatingPoint, a dict, a number or None."""
+    if op is None:
+        return 0.5, "default", []
+    if isinstance(op, numbers.Real) and not isinstance(op, bool):
+        return float(op), "fixed", []
+    d = op.to_dict() if hasattr(op, "to_dict") else op
+    if not isinstance(d, dict) or "threshold" not in d:
+        raise InvalidInputError(
+            "Pipeline.from_estimators: operating_point must be a calibrisk OperatingPoint, a dict "
+            "with a 'threshold', a number or None."
+        )
+    figures = []
+    for k, v in d.items():
+        if k in ("threshold", "policy"):
+            continue
+        if isinstance(v, (list, tuple)) and len(v) == 2:
+            figures.append((f"{k}_lower", float(v[0])))
+            figures.append((f"{k}_upper", float(v[1])))
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+            figures.append((str(k), float(v)))
+    if isinstance(d.get("figures"), dict):
+        figures.extend((str(k), float(v)) for k, v in d["figures"].items())
+    policy = str(d.get("policy") or "unspecified")
+    return float(d["threshold"]), policy, figures
+
+
+def _params_of(prefix, est):
+    out = [(f"{prefix}.class", type(est).__name__)]
+    if hasattr(est, "get_params"):
+        for k, v in sorted(est.get_params(deep=False).items()):
+            out.append((f"{prefix}.{k}", repr(v)))
+    return out
+
+
+class Pipeline:
+    """A fitted, calibrated, thresholded model with the schema it expects (``classes_ = [0, 1]``).
+
+    Build one with :meth:`from_estimators` (or ``CalibratedClassifier.to_pipeline``), or read one
+    with :func:`calibrisk.load` / :func:`calibrisk.loads`. Scoring runs in C++ with the GIL
+    released; probabilities are bit-identical to the C++ ``calibrisk::Pipeline`` loaded from the
+    same file. Pickling stores the artifact text.
+    """
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self, core_pipeline):
+        if not isinstance(core_pipeline, _core._Pipeline):
+            raise InvalidInputError(
+                "Pipeline(...) wraps a loaded pipeline; use Pipeline.from_estimators, "
+                "calibrisk.load or calibrisk.loads."
+            )
+        self._p = core_pipeline
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_estimators(cls, model, calibrator=None, operating_point=None, feature_names=None,
+                        X_train=None, y_train=None, *, calibrator_input=None, categorical=None,
+                        auto_categorical=True, created_at=None, parameters=None):
+        """Assembles a pipeline from fitted calibrisk estimators.
+
+        Parameters
+        ----------
+        model : fitted calibrisk ``LogisticRegression`` or ``GradientBoostingClassifier``.
+        calibrator : fitted ``PlattCalibrator``, ``IsotonicCalibrator``, ``BetaCalibrator`` or None.
+        operating_point : ``OperatingPoint`` from ``select_threshold``, a dict with ``threshold``
+            (and ``policy``), a number, or None (threshold 0.5, policy "default").
+        feature_names : names in column order; default: the model's ``feature_names_in_``,
+            else ``x0, x1, ...``.
+        X_train, y_train : the training table, to record per-feature ranges, missing rates and
+            category codes (drift checks) and the data fingerprint. Optional.
+        calibrator_input : "margin" or "probability": what the calibrator was fitted on.
+            Default: a Platt calibrator's own ``input``; "probability" otherwise.
+        categorical : column indices of integer-coded categories (auto-detected small integer
+            columns are added unless ``auto_categorical=False``).
+        created_at : None (no timestamp: saving is deterministic), True (now, UTC) or a string.
+        parameters : extra provenance entries {name: text}.
+        """
+        model_arg = _model_arg(model)
+        cal_arg, default_input = _calibrator_arg(calibrator)
+        cal_input = calibrator_input or default_input or "probability"
+        threshold, policy, figures = _operating_point_arg(operating_point)
+        if feature_names is None and hasattr(model, "feature_names_in_"):
+            feature_names = list(model.feature_names_in_)
+        names = [str(n) for n in feature_names] if feature_names is not None else []
+        if X_train is not None and hasattr(X_train, "columns"):
+            if not names:
+                names = [str(c) for c in X_train.columns]
+            X_train = X_train.to_numpy(dtype=np.float64)
+        if X_train is not None:
+            X_train = np.asarray(X_train)
+            if X_train.dtype not in (np.float32, np.float64):
+                X_train = X_train.astype(np.float64)
+        if y_train is not None:
+            y_train = np.asarray(y_train)
+            classes = getattr(model, "classes_", np.array([0, 1]))
+            y_train = (y_train == classes[-1]).astype(np.float64)
+        params = _params_of("model", model)
+        if calibrator is not None:
+            params += _params_of("calibrator", calibrator)
+        params.append(("calibrator.input", cal_input))
+        params.append(("threshold.policy", policy))
+        if parameters:
+            params += [(str(k), str(v)) for k, v in parameters.items()]
+        seen = {}
+        for k, v in params:
+            seen[k] = v
+        seed = getattr(model, "random_state", 0)
+        seed = int(seed) if isinstance(seed, numbers.Integral) and seed >= 0 else 0
+        if created_at is True:
+            created_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        core = _core._pipeline_build(
+            model_arg, cal_arg, cal_input, names, X_train, y_train,
+            [int(c) for c in (categorical or [])], bool(auto_categorical), threshold, policy,
+            figures, sorted(seen.items()), seed, str(created_at or ""),
+        )
+        return cls(core)
+
+    # ------------------------------------------------------------------ scoring
+    def _X(self, X):
+        if hasattr(X, "columns"):
+            names = self.feature_names_in_
+            cols = [str(c) for c in X.columns]
+            if cols != names:
+                missing = [n for n in names if n not in cols]
+                if missing or len(cols) != len(names):
+                    raise InvalidInputError(
+                        f"Pipeline: X has columns {cols[:5]}{'...' if len(cols) > 5 else ''} but "
+                        f"the pipeline expects {names[:5]}{'...' if len(names) > 5 else ''}"
+                        + (f"; missing: {missing[:5]}" if missing else "") + "."
+                    )
+                X = X[names]
+            X = X.to_numpy(dtype=np.float64)
+        return X
+
+    def predict_risk(self, X):
+        """Calibrated P(y = 1) per row, shape (n_samples,)."""
+        return self._p.predict_proba(self._X(X))
+
+    def predict_proba(self, X):
+        """(n_samples, 2): probabilities of class 0 and class 1, as scikit-learn."""
+        p = self.predict_risk(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        """Flags (1 where the calibrated risk >= threshold, else 0), shape (n_samples,)."""
+        return (self.predict_risk(X) >= self.threshold).astype(np.int64)
+
+    def decision_function(self, X):
+        """The model's raw margin (log-odds before calibration) per row."""
+        return self._p.decision_function(self._X(X))
+
+    def predict_proba_row(self, row):
+        """Calibrated P(y = 1) of one row through the allocation-free C++ single-row path."""
+        return self._p.predict_proba_row(np.asarray(row, dtype=np.float64))
+
+    def check_inputs(self, X, *, missing_rate_tolerance=0.05, missing_z=3.0, max_examples=5):
+        """Drift and consistency report of a batch, as a dict: ``ok`` (every row can be scored),
+        ``errors``, ``has_drift``, per-feature ``features`` signals (values outside the training
+        range, unseen category codes, missing rate departing from training by more than
+        ``missing_rate_tolerance`` with a two-proportion |z| > ``missing_z``) and ``summary``.
+        Never changes the scores."""
+        return self._p.check_inputs(self._X(X), missing_rate_tolerance, missing_z, max_examples)
+
+    # ------------------------------------------------------------------ persistence
+    def to_string(self):
+        """The pipeline file as text (JSON, deterministic)."""
+        return self._p.to_string()
+
+    def save(self, path):
+        """Writes the pipeline file (atomically: temporary file renamed into place)."""
+        self._p.save(str(path))
+
+    def __getstate__(self):
+        return {"artifact": self._p.to_string()}
+
+    def __setstate__(self, state):
+        self._p = _core._pipeline_loads(state["artifact"])
+
+    # ------------------------------------------------------------------ introspection
+    @property
+    def threshold(self):
+        return self._p.threshold
+
+    @property
+    def feature_names_in_(self):
+        return list(self._p.feature_names)
+
+    @property
+    def n_features_in_(self):
+        return self._p.n_features
+
+    @property
+    def model_type(self):
+        return self._p.model_type
+
+    @property
+    def calibrator_type(self):
+        return self._p.calibrator_type
+
+    @property
+    def calibrator_input(self):
+        return self._p.calibrator_input
+
+    @property
+    def schema(self):
+        """Per feature: name, min, max, missing_rate, categorical, categories."""
+        return self._p.schema
+
+    @property
+    def operating_point(self):
+        """{"threshold", "policy", "figures"}."""
+        return self._p.operating_point
+
+    @property
+    def provenance(self):
+        return self._p.provenance
+
+    def __repr__(self):
+        return (f"Pipeline(model={self.model_type}, calibrator={self.calibrator_type}, "
+                f"threshold={self.threshold:.6g}, features={self.n_features_in_}, "
+                f"policy={self.operating_point['policy']!r})")
+
+
+def load(path, *, verify_checksum=True):
+    """Reads a pipeline file. Raises ``calibrisk.ModelFormatError`` (a ``ValueError``) naming the
+    JSON path or byte offset when the file is truncated, edited, corrupt or from a newer major
+    format version."""
+    return Pipeline(_core._pipeline_load(str(path), bool(verify_checksum)))
+
+
+def loads(text, *, verify_checksum=True):
+    """Parses a pipeline document from a string (or bytes); errors as :func:`load`."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="strict")
+    return Pipeline(_core._pipeline_loads(text, bool(verify_checksum)))
+
+
+def _calibrated_to_pipeline(clf, operating_point=None, **kwargs):
+    """``CalibratedClassifier.to_pipeline``: one calibrated calibrisk model (``ensemble=False``,
+    ``cv="prefit"`` or ``cv="time"``) with a Platt, isotonic or beta calibrator."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(clf, "calibrated_classifiers_")
+    members = clf.calibrated_classifiers_
+    if len(members) != 1:
+        raise InvalidInputError(
+            f"CalibratedClassifier.to_pipeline: the classifier holds {len(members)} calibrated "
+            "models (ensemble=True); refit with ensemble=False (one model refitted on all rows and "
+            "one calibrator on out-of-fold scores) to export a single pipeline."
+        )
+    m = members[0]
+    kwargs.setdefault("parameters", {})
+    for k, v in sorted(clf.get_params(deep=False).items()):
+        if k != "estimator":
+            kwargs["parameters"][f"calibrated_classifier.{k}"] = repr(v)
+    return Pipeline.from_estimators(m.estimator, m.calibrator, operating_point,
+                                    calibrator_input=m.score_kind, **kwargs)

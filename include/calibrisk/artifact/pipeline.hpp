@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file pipeline.hpp
+/// The deployable `Pipeline`: feature schema + model + calibrator + operating point + provenance,
+/// scored with one const, thread-safe call. Saved and loaded by `artifact/io.hpp`.
+///
+/// Example (C++ backend):
+/// @code
+///   calibrisk::Pipeline pipe = calibrisk::load("readmission.calibrisk.json");
+///   double risk = pipe.predict_proba_row(row);      // row: pipe.n_features() doubles, NaN =
+///   missing bool flag   = pipe.predict_row(row);            // risk >= pipe.threshold()
+///   calibrisk::InputReport r = pipe.check_inputs(batch);   // drift signals for monitoring
+/// @endcode
+#pragma once
+
+#include <calibrisk/artifact/schema.hpp>
+#include <calibrisk/calibration/beta.hpp>
+#include <calibrisk/calibration/isotonic.hpp>
+#include <calibrisk/calibration/platt.hpp>
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/parallel.hpp>
+#include <calibrisk/linear/logistic.hpp>
+#include <calibrisk/threshold/select.hpp>
+#include <calibrisk/trees/booster.hpp>
+#include <calibrisk/version.hpp>
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace calibrisk {
+
+/// The model of a pipeline: a fitted logistic regression or gradient-boosted trees.
+using PipelineModel = std::variant<LogisticRegression, GradientBoostedTrees>;
+/// The calibrator of a pipeline: none (`std::monostate`), Platt, isotonic or beta.
+using PipelineCalibrator =
+    std::variant<std::monostate, PlattCalibrator, IsotonicCalibrator, BetaCalibrator>;
+
+/// The operating point a pipeline flags at: `predict` returns p >= threshold.
+struct OperatingPointRecord {
+  double threshold = 0.5;  ///< In [0, 1], finite (NaN rejected).
+  /// The policy that chose it, e.g. "min_recall=0.8", "max_fbeta=1", "cost_fp=1,cost_fn=5";
+  /// "default" when no policy was run.
+  std::string policy = "default";
+  /// Validation figures at the threshold (e.g. precision, recall, alert_rate, tp, fp, ...), unique
+  /// names; values may be NaN (undefined), they are stored exactly.
+  std::vector<std::pair<std::string, double>> figures;
+
+  /// The record of an operating point chosen by `select_threshold`: its threshold, policy
+  /// description and every figure (confusion counts, precision, recall, specificity, NPV, alert
+  /// rate, F-beta, expected cost, Wilson and Clopper-Pearson bounds, Bayes-threshold figures).
+  static OperatingPointRecord from(const OperatingPoint& op) {
+    OperatingPointRecord r;
+    r.threshold = op.threshold;
+    r.policy = op.policy.empty() ? "unspecified" : op.policy;
+    r.figures = {{"tp", op.tp},
+                 {"fp", op.fp},
+                 {"tn", op.tn},
+                 {"fn", op.fn},
+                 {"precision", op.precision},
+                 {"recall", op.recall},
+                 {"specificity", op.specificity},
+                 {"npv", op.npv},
+                 {"alert_rate", op.alert_rate},
+                 {"beta", op.beta},
+                 {"fbeta", op.fbeta},
+                 {"expected_cost", op.expected_cost},
+                 {"confidence", op.confidence},
+                 {"precision_ci_lower", op.precision_wilson.lower},
+                 {"precision_ci_upper", op.precision_wilson.upper},
+                 {"recall_ci_lower", op.recall_wilson.lower},
+                 {"recall_ci_upper", op.recall_wilson.upper},
+                 {"precision_ci_clopper_pearson_lower", op.precision_cp.lower},
+                 {"precision_ci_clopper_pearson_upper", op.precision_cp.upper},
+                 {"recall_ci_clopper_pearson_lower", op.recall_cp.lower},
+                 {"recall_ci_clopper_pearson_upper", op.recall_cp.upper},
+                 {"bayes_threshold", op.bayes_threshold},
+                 {"bayes_expected_cost", op.bayes_expected_cost},
+                 {"bayes_recall", op.bayes_recall},
+                 {"bayes_alert_rate", op.bayes_alert_rate}};
+    return r;
+  }
+
+  /// The figure called `name`, or NaN when absent.
+  double figure(const std::string& name) const noexcept {
+    for (const auto& f : figures)
+      if (f.first == name) return f.second;
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  /// Throws InvalidInput on a non-finite or out-of-range threshold, an empty policy or duplicate
+  /// figure names.
+  void validate(const std::string& where = "OperatingPointRecord::validate") const {
+    if (!(threshold >= 0.0 && threshold <= 1.0)) {
+      throw InvalidInput(where + ": threshold is " + std::to_string(threshold) +
+                         "; it must be a probability in [0, 1] (NaN is not allowed).");
+    }
+    if (policy.empty()) throw InvalidInput(where + ": policy is empty; name the policy.");
+    std::set<std::string> seen;
+    for (const auto& f : figures) {
+      if (f.first.empty() || !seen.insert(f.first).second) {
+        throw InvalidInput(where + ": figure name \"" + f.first +
+                           "\" is empty or repeated; figure names must be unique.");
+      }
+    }
+  }
+};
+
+/// What the training data looked like, without the data: enough to tell whether two models were
+/// trained on the same table. `sha256` hashes rows, columns, every value (as float64, NaN
+/// canonical, row-major) and the labels; see `fingerprint_data` in io.hpp.
+struct DataFingerprint {
+  Index rows = 0;  ///< 0 = unknown.
+  Index cols = 0;
+  double prevalence = std::numeric_limits<double>::quiet_NaN();  ///< Share of label 1, or NaN.
+  std::string sha256;  ///< 64 lower-case hex digits, or empty when unknown.
+};
+
+/// Where a pipeline came from. `parameters` records every hyper-parameter as text (model,
+/// calibrator, calibration scheme, threshold policy), sorted by key.
+struct Provenance {
+  std::string library_version = CALIBRISK_VERSION_STRING;  ///< Library that built the pipeline.
+  std::vector<std::pair<std::string, std::string>> parameters;  ///< Unique keys.
+  std::uint64_t seed = 0;         ///< random_state of the training run.
+  DataFingerprint training_data;  ///< Fingerprint of the training table.
+  /// Optional creation time (ISO 8601, UTC). Empty by default so that saving the same pipeline
+  /// twice gives identical bytes; when set it is stored (and checksummed) like any other field.
+  std::string created_at;
+};
+
+/// What feeds the calibrator: the model's raw margin (log-odds) or its probability.
+enum class CalibratorInput { kMargin, kProbability };
+
+/// Every part of a pipeline, by name (the spelled-out alternative to the positional constructor).
+struct PipelineParts {
+  FeatureSchema schema;
+  PipelineModel model;
+  PipelineCalibrator calibrator;  ///< std::monostate = uncalibrated.
+  /// What the calibrator consumes. Beta requires kProbability; for Platt it defaults to what
+  /// its state says (margin or probability); isotonic takes either.
+  CalibratorInput calibrator_input = CalibratorInput::kProbability;
+  OperatingPointRecord operating_point;
+  Provenance provenance;
+};
+
+/// A fitted, calibrated, thresholded model with the schema it expects.
+///
+/// Scoring: s = model score of the row (margin or probability, as `calibrator_input` says),
+/// p = calibrator(s) (or the model probability when uncalibrated), flag = p >= threshold.
+/// Every scoring method is const and may be called from many threads at once; the row methods
+/// never allocate. A Pipeline is a regular value (copyable, movable).
+class Pipeline {
+ public:
+  /// Validates and assembles the parts (see `validate`). Throws InvalidInput / NotFitted.
+  explicit Pipeline(PipelineParts parts) : p_(std::move(parts)) { validate(); }
+
+  /// Positional form: calibrator input defaults to the model margin for a Platt calibrator fitted
+  /// on margins and to the model probability otherwise.
+  Pipeline(FeatureSchema schema, PipelineModel model, PipelineCalibrator calibrator = {},
+           OperatingPointRecord operating_point = {}, Provenance provenance = {})
+      : Pipeline(make_parts(std::move(schema), std::move(model), std::move(calibrator),
+                            std::move(operating_point), std::move(provenance))) {}
+  /// As above with the OperatingPoint returned by `select_threshold`.
+  Pipeline(FeatureSchema schema, PipelineModel model, PipelineCalibrator calibrator,
+           const OperatingPoint& operating_point, Provenance provenance = {})
+      : Pipeline(std::move(schema), std::move(model), std::move(calibrator),
+                 OperatingPointRecord::from(operating_point), std::move(provenance)) {}
+
+  // ---- serving -------------------------------------------------------------------------------
+
+  /// Calibrated P(y = 1) of one contiguous row of n_features() values (NaN = missing).
+  /// Unchecked (the caller guarantees the length and no +-inf; see check_inputs), allocation-free,
+  /// const, thread-safe. Bit-identical to the batch `predict_proba`.
+  double predict_proba_row(const double* row) const noexcept { return proba_row(row); }
+  double predict_proba_row(const float* row) const noexcept { return proba_row(row); }
+  /// The flag of one row: predict_proba_row(row) >= threshold().
+  bool predict_row(const double* row) const noexcept { return proba_row(row) >= threshold(); }
+  bool predict_row(const float* row) const noexcept { return proba_row(row) >= threshold(); }
+  /// The model's raw margin (log-odds, before calibration) of one row.
+  double decision_function_row(const double* row) const noexcept { return margin_row(row); }
+  double decision_function_row(const float* row) const noexcept { return margin_row(row); }
+
+  /// Calibrated P(y = 1) per row of X (n, n_features()), float32/float64, any strides; parallel
+  /// over rows. Throws InvalidInput (wrong column count, +-inf values).
+  Eigen::VectorXd predict_proba(const FeatureMatrix& X) const {
+    Eigen::VectorXd out(X.rows());
+    predict_proba(X, VectorView<double>(out));
+    return out;
+  }
+  /// As above, into `out` (X.rows() values). Allocation-free apart from the model's own work.
+  void predict_proba(const FeatureMatrix& X, VectorView<double> out) const {
+    check_shape(X, out.size(), "Pipeline::predict_proba");
+    model_scores(X, out, needs_margin());
+    const int n_threads = 0;
+    std::visit(
+        [&](const auto& c) {
+          using C = std::decay_t<decltype(c)>;
+          if constexpr (!std::is_same_v<C, std::monostate>) {
+            detail::parallel_blocks(out.size(), 1 << 14, n_threads, [&](Index, Index lo, Index hi) {
+              for (Index i = lo; i < hi; ++i) out[i] = c.predict_one(out[i]);
+            });
+          }
+        },
+        p_.calibrator);
+  }
+  /// Flags (1 when the calibrated probability >= threshold, else 0) per row of X.
+  Eigen::Matrix<std::int32_t, Eigen::Dynamic, 1> predict(const FeatureMatrix& X) const {
+    const Eigen::VectorXd p = predict_proba(X);
+    Eigen::Matrix<std::int32_t, Eigen::Dynamic, 1> flags(p.size());
+    const double t = threshold();
+    for (Index i = 0; i < p.size(); ++i) flags[i] = p[i] >= t ? 1 : 0;
+    return flags;
+  }
+  /// The model's raw margin (log-odds, before calibration) per row of X.
+  Eigen::VectorXd decision_function(const FeatureMatrix& X) const {
+    Eigen::VectorXd out(X.rows());
+    check_shape(X, out.size(), "Pipeline::decision_function");
+    model_scores(X, VectorView<double>(out), true);
+    return out;
+  }
+
+  /// Drift and consistency report of a batch (wrong column count is an error; values outside the
+  /// training range, unseen category codes, missing rates departing from training are warnings).
+  /// Never changes scores and never throws on data.
+  InputReport check_inputs(const FeatureMatrix& X, const InputCheckOptions& o = {}) const {
+    return p_.schema.check(X, o);
+  }
+  /// The same for ragged rows (rows of the wrong length are reported, not scored).
+  InputReport check_inputs(const std::vector<std::vector<double>>& rows,
+                           const InputCheckOptions& o = {}) const {
+    return p_.schema.check(rows, o);
+  }
+
+  // ---- parts ---------------------------------------------------------------------------------
+
+  Index n_features() const noexcept { return p_.schema.n_features(); }
+  double threshold() const noexcept { return p_.operating_point.threshold; }
+  const FeatureSchema& schema() const noexcept { return p_.schema; }
+  const PipelineModel& model() const noexcept { return p_.model; }
+  const PipelineCalibrator& calibrator() const noexcept { return p_.calibrator; }
+  CalibratorInput calibrator_input() const noexcept { return p_.calibrator_input; }
+  bool is_calibrated() const noexcept { return p_.calibrator.index() != 0; }
+  const OperatingPointRecord& operating_point() const noexcept { return p_.operating_point; }
+  const Provenance& provenance() const noexcept { return p_.provenance; }
+  const PipelineParts& parts() const noexcept { return p_; }
+  /// "logistic_regression" or "gradient_boosted_trees".
+  const char* model_type() const noexcept {
+    return p_.model.index() == 0 ? "logistic_regression" : "gradient_boosted_trees";
+  }
+  /// "none", "platt", "isotonic" or "beta".
+  const char* calibrator_type() const noexcept {
+    static const char* names[] = {"none", "platt", "isotonic", "beta"};
+    return names[p_.calibrator.index()];
+  }
+
+  /// Checks that the parts fit together: schema valid; model and calibrator fitted; the model's
+  /// feature count equals the schema's; beta calibration fed probabilities; operating point valid;
+  /// provenance parameter keys unique. Throws InvalidInput (NotFitted for unfitted parts).
+  void validate() const {
+    const std::string where = "Pipeline";
+    p_.schema.validate(where + ": schema");
+    const Index p = std::visit(
+        [&](const auto& m) -> Index {
+          if (!m.is_fitted()) {
+            throw NotFitted(where +
+                            ": the model is not fitted; fit it before building a "
+                            "pipeline.");
+          }
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, LogisticRegression>) {
+            return m.n_features();
+          } else {
+            return m.state().ensemble.n_features;
+          }
+        },
+        p_.model);
+    if (p != p_.schema.n_features()) {
+      throw InvalidInput(where + ": the model expects " + std::to_string(p) +
+                         " features but the schema lists " +
+                         std::to_string(p_.schema.n_features()) +
+                         "; build the schema from the model's training columns.");
+    }
+    std::visit(
+        [&](const auto& c) {
+          using C = std::decay_t<decltype(c)>;
+          if constexpr (!std::is_same_v<C, std::monostate>) {
+            if (!c.is_fitted()) {
+              throw NotFitted(where +
+                              ": the calibrator is not fitted; fit it on held-out "
+                              "scores first.");
+            }
+          }
+          if constexpr (std::is_same_v<C, PlattCalibrator>) {
+            if (c.state().input == ScoreKind::kProbability &&
+                p_.calibrator_input != CalibratorInput::kProbability) {
+              throw InvalidInput(where +
+                                 ": the Platt calibrator was fitted on probabilities "
+                                 "but calibrator_input is the margin; use kProbability.");
+            }
+          }
+          if constexpr (std::is_same_v<C, IsotonicCalibrator>) {
+            const auto& y = c.state().y;
+            for (std::size_t k = 0; k < y.size(); ++k) {
+              if (!(y[k] >= 0.0 && y[k] <= 1.0)) {
+                throw InvalidInput(where + ": isotonic knot value y[" + std::to_string(k) +
+                                   "] = " + std::to_string(y[k]) +
+                                   " is not a probability; a pipeline's calibrator must map "
+                                   "scores into [0, 1].");
+              }
+            }
+          }
+          if constexpr (std::is_same_v<C, BetaCalibrator>) {
+            if (p_.calibrator_input != CalibratorInput::kProbability) {
+              throw InvalidInput(where +
+                                 ": beta calibration maps probabilities, but "
+                                 "calibrator_input is the margin; use kProbability.");
+            }
+          }
+        },
+        p_.calibrator);
+    if (p_.calibrator_input != CalibratorInput::kMargin &&
+        p_.calibrator_input != CalibratorInput::kProbability) {
+      throw InvalidInput(where + ": calibrator_input is not a CalibratorInput value.");
+    }
+    p_.operating_point.validate(where + ": operating_point");
+    std::set<std::string> keys;
+    for (const auto& kv : p_.provenance.parameters) {
+      if (kv.first.empty() || !keys.insert(kv.first).second) {
+        throw InvalidInput(where + ": provenance parameter \"" + kv.first +
+                           "\" is empty or repeated; keys must be unique.");
+      }
+    }
+    const DataFingerprint& fp = p_.provenance.training_data;
+    if (fp.rows < 0 || fp.cols < 0 ||
+        !(std::isnan(fp.prevalence) || (fp.prevalence >= 0.0 && fp.prevalence <= 1.0))) {
+      throw InvalidInput(where +
+                         ": provenance.training_data has rows/cols < 0 or a prevalence "
+                         "outside [0, 1].");
+    }
+  }
+
+ private:
+  static PipelineParts make_parts(FeatureSchema schema, PipelineModel model,
+                                  PipelineCalibrator calibrator, OperatingPointRecord op,
+                                  Provenance prov) {
+    PipelineParts parts;
+    parts.calibrator_input = CalibratorInput::kProbability;
+    if (const auto* platt = std::get_if<PlattCalibrator>(&calibrator)) {
+      if (platt->is_fitted() && platt->state().input == ScoreKind::kMargin) {
+        parts.calibrator_input = CalibratorInput::kMargin;
+      }
+    }
+    parts.schema = std::move(schema);
+    parts.model = std::move(model);
+    parts.calibrator = std::move(calibrator);
+    parts.operating_point = std::move(op);
+    parts.provenance = std::move(prov);
+    return parts;
+  }
+
+  bool needs_margin() const noexcept {
+    return is_calibrated() && p_.calibrator_input == CalibratorInput::kMargin;
+  }
+
+  void check_shape(const FeatureMatrix& X, Index out_size, const char* where) const {
+    if (X.cols() != n_features()) {
+      throw InvalidInput(std::string(where) + ": X has " + std::to_string(X.cols()) +
+                         " columns but the pipeline expects " + std::to_string(n_features()) +
+                         " features; pass the columns in schema order (check_inputs reports "
+                         "details).");
+    }
+    if (out_size != X.rows()) {
+      throw InvalidInput(std::string(where) + ": out has " + std::to_string(out_size) +
+                         " entries for " + std::to_string(X.rows()) + " rows.");
+    }
+  }
+
+  // Model scores into out: margins when `margin`, else probabilities. The models' batch paths
+  // validate the values (+-inf) and run in parallel.
+  void model_scores(const FeatureMatrix& X, VectorView<double> out, bool margin) const {
+    std::visit(
+        [&](const auto& m) {
+          if (!margin) {
+            m.predict_proba(X, out);
+            return;
+          }
+          const Eigen::VectorXd z = m.decision_function(X);
+          for (Index i = 0; i < z.size(); ++i) out[i] = z[i];
+        },
+        p_.model);
+  }
+
+  template <class T>
+  double margin_row(const T* row) const noexcept {
+    if (p_.model.index() == 0) {
+      return std::get<0>(p_.model).decision_function_row(row);
+    }
+    return std::get<1>(p_.model).predictor().predict_margin_row(row);
+  }
+
+  template <class T>
+  double model_proba_row(const T* row) const noexcept {
+    if (p_.model.index() == 0) return std::get<0>(p_.model).predict_proba_row(row);
+    return std::get<1>(p_.model).predict_proba_row(row);
+  }
+
+  template <class T>
+  double proba_row(const T* row) const noexcept {
+    switch (p_.calibrator.index()) {
+      case 0:
+        return model_proba_row(row);
+      case 1:
+        return std::get<1>(p_.calibrator).predict_one(score_row(row));
+      case 2:
+        return std::get<2>(p_.calibrator).predict_one(score_row(row));
+      default:
+        return std::get<3>(p_.calibrator).predict_one(score_row(row));
+    }
+  }
+
+  template <class T>
+  double score_row(const T* row) const noexcept {
+    return p_.calibrator_input == CalibratorInput::kMargin ? margin_row(row) : model_proba_row(row);
+  }
+
+  PipelineParts p_;
+};
+
+}  // namespace calibrisk

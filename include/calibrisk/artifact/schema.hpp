@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file schema.hpp
+/// The feature schema a pipeline was trained on, and the input checks (drift and consistency
+/// signals) a serving or monitoring job runs against it.
+#pragma once
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/matrix.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace calibrisk {
+
+/// What training saw of one feature (column). Statistics ignore missing values (NaN).
+struct FeatureInfo {
+  std::string name;  ///< Column name, non-empty, unique within the schema.
+  /// Smallest / largest non-missing training value; both NaN when the column was entirely
+  /// missing or the statistics are unknown (then range checks are skipped for this feature).
+  double min = std::numeric_limits<double>::quiet_NaN();
+  double max = std::numeric_limits<double>::quiet_NaN();
+  /// Fraction of training rows where the value was missing, in [0, 1]; NaN when unknown.
+  double missing_rate = std::numeric_limits<double>::quiet_NaN();
+  /// True for an integer-coded category; `categories` then lists the codes seen in training.
+  bool categorical = false;
+  std::vector<std::int64_t> categories;  ///< Sorted, unique; empty unless `categorical`.
+};
+
+/// Options of `FeatureSchema::from_data`.
+struct SchemaOptions {
+  /// Columns to treat as integer-coded categories (indices into X); their values must be
+  /// integers (or NaN) in training.
+  std::vector<Index> categorical;
+  /// Also treat as categorical every column whose non-missing values are all integers with at
+  /// most `max_auto_categories` distinct values (flags, codes). Set false to use only
+  /// `categorical`.
+  bool auto_categorical = true;
+  /// Bound of the automatic detection, in [1, 10000].
+  int max_auto_categories = 20;
+};
+
+/// Options of the input checks.
+struct InputCheckOptions {
+  /// A feature's missing rate is flagged when it departs from training by more than this
+  /// absolute amount AND the departure is significant (two-proportion z-test, |z| > `missing_z`).
+  double missing_rate_tolerance = 0.05;
+  double missing_z = 3.0;  ///< Critical |z|; 3.0 is a two-sided p of about 0.0027.
+  Index max_examples = 5;  ///< Example row indices kept per signal.
+};
+
+/// Per-feature drift signals over a batch of rows.
+struct FeatureDrift {
+  Index feature = 0;  ///< Column index.
+  std::string name;
+  Index n_below_min = 0;            ///< Non-missing values < training min.
+  Index n_above_max = 0;            ///< Non-missing values > training max.
+  Index n_unseen_category = 0;      ///< Categorical: codes not seen in training (or non-integers).
+  Index n_missing = 0;              ///< NaN values.
+  Index n_non_finite = 0;           ///< +-inf values (an error: models reject them).
+  double missing_rate = 0.0;        ///< n_missing / rows checked.
+  double train_missing_rate = 0.0;  ///< From the schema (NaN when unknown).
+  double missing_rate_z = 0.0;      ///< Two-proportion z statistic (0 when not computable).
+  bool missing_rate_drift = false;  ///< See InputCheckOptions.
+  std::vector<Index> example_rows;  ///< A few rows showing a signal (out of range / unseen).
+
+  bool any() const noexcept {
+    return n_below_min + n_above_max + n_unseen_category + n_non_finite > 0 || missing_rate_drift;
+  }
+};
+
+/// The result of `check_inputs`: errors (rows the model cannot score) and drift warnings.
+/// Checking never changes scores; it reports what a monitoring job needs.
+struct InputReport {
+  Index n_rows = 0;               ///< Rows examined.
+  Index n_features_expected = 0;  ///< From the schema.
+  /// Rows whose length differs from the schema (ragged input) or, for a matrix, all rows when
+  /// the column count is wrong: an error, these rows are not scored.
+  Index n_wrong_length = 0;
+  std::vector<Index> wrong_length_examples;
+  std::vector<std::string> errors;     ///< Human-readable errors (wrong length, +-inf values).
+  std::vector<FeatureDrift> features;  ///< Only features with at least one signal.
+
+  /// True when every row can be scored (no wrong length, no infinite values).
+  bool ok() const noexcept { return errors.empty(); }
+  /// True when any drift signal (range, category, missing rate) was raised.
+  bool has_drift() const noexcept {
+    for (const auto& f : features)
+      if (f.any()) return true;
+    return false;
+  }
+  /// A multi-line summary, one line per error and per drifting feature.
+  std::string summary() const {
+    std::string s =
+        "checked " + std::to_string(n_rows) + " rows against " +
+        std::to_string(n_features_expected) +
+        " features: " + (ok() ? "no errors" : std::to_string(errors.size()) + " error(s)") + ", " +
+        (has_drift() ? "drift in " + std::to_string(features.size()) + " feature(s)" : "no drift") +
+        "\n";
+    for (const auto& e : errors) s += "error: " + e + "\n";
+    for (const auto& f : features) {
+      s += "drift: " + f.name + ":";
+      if (f.n_below_min) s += " " + std::to_string(f.n_below_min) + " below training min;";
+      if (f.n_above_max) s += " " + std::to_string(f.n_above_max) + " above training max;";
+      if (f.n_unseen_category)
+        s += " " + std::to_string(f.n_unseen_category) + " unseen category codes;";
+      if (f.missing_rate_drift)
+        s += " missing rate " + std::to_string(f.missing_rate) + " vs " +
+             std::to_string(f.train_missing_rate) +
+             " in training (z = " + std::to_string(f.missing_rate_z) + ");";
+      if (f.n_non_finite) s += " " + std::to_string(f.n_non_finite) + " infinite values;";
+      s += "\n";
+    }
+    return s;
+  }
+};
+
+/// Names, order and training statistics of the features a pipeline expects.
+struct FeatureSchema {
+  std::vector<FeatureInfo> features;  ///< In column order.
+  Index n_train_rows = 0;  ///< Rows the statistics came from (0 = unknown; disables the z-test).
+
+  Index n_features() const noexcept { return static_cast<Index>(features.size()); }
+
+  /// A schema with names only (no statistics: range and missing-rate checks are skipped).
+  /// Empty `names` gives "x0", "x1", ... for `n_features` columns.
+  static FeatureSchema from_names(std::vector<std::string> names, Index n_features = -1) {
+    FeatureSchema s;
+    if (names.empty()) {
+      if (n_features < 1) {
+        throw InvalidInput(
+            "FeatureSchema::from_names: no names and n_features = " + std::to_string(n_features) +
+            "; pass the feature names or a positive feature count.");
+      }
+      for (Index j = 0; j < n_features; ++j) names.push_back("x" + std::to_string(j));
+    } else if (n_features >= 0 && n_features != static_cast<Index>(names.size())) {
+      throw InvalidInput("FeatureSchema::from_names: " + std::to_string(names.size()) +
+                         " names for " + std::to_string(n_features) +
+                         " features; pass one name per column.");
+    }
+    for (auto& n : names) {
+      FeatureInfo f;
+      f.name = std::move(n);
+      s.features.push_back(std::move(f));
+    }
+    s.validate();
+    return s;
+  }
+
+  /// Computes the schema from training data X (n_rows, n_features), NaN = missing.
+  /// @param names  one per column, or empty for "x0", "x1", ...
+  /// Throws InvalidInput on a shape mismatch, an infinite value, or a non-integer value in a
+  /// column declared categorical. Complexity O(n_rows * n_features + distinct codes).
+  static FeatureSchema from_data(const FeatureMatrix& X, std::vector<std::string> names = {},
+                                 const SchemaOptions& options = {}) {
+    const Index n = X.rows(), p = X.cols();
+    if (n < 1 || p < 1) {
+      throw InvalidInput("FeatureSchema::from_data: X has shape (" + std::to_string(n) + ", " +
+                         std::to_string(p) +
+                         "); pass the training rows (at least one row and "
+                         "one column).");
+    }
+    if (options.max_auto_categories < 1 || options.max_auto_categories > 10000) {
+      throw InvalidParams("SchemaOptions.max_auto_categories must be in [1, 10000], got " +
+                          std::to_string(options.max_auto_categories) + ".");
+    }
+    FeatureSchema s = from_names(std::move(names), p);
+    s.n_train_rows = n;
+    std::vector<char> declared(static_cast<std::size_t>(p), 0);
+    for (Index j : options.categorical) {
+      if (j < 0 || j >= p) {
+        throw InvalidInput("FeatureSchema::from_data: categorical column " + std::to_string(j) +
+                           " is outside [0, " + std::to_string(p) + ").");
+      }
+      declared[static_cast<std::size_t>(j)] = 1;
+    }
+    X.visit([&](const auto& v) {
+      for (Index j = 0; j < p; ++j) {
+        FeatureInfo& f = s.features[static_cast<std::size_t>(j)];
+        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+        Index missing = 0;
+        bool integral = true;
+        std::set<std::int64_t> codes;
+        const bool want_codes = declared[static_cast<std::size_t>(j)] || options.auto_categorical;
+        const std::size_t code_cap = declared[static_cast<std::size_t>(j)]
+                                         ? static_cast<std::size_t>(n)
+                                         : static_cast<std::size_t>(options.max_auto_categories);
+        for (Index i = 0; i < n; ++i) {
+          const double x = static_cast<double>(v(i, j));
+          if (std::isnan(x)) {
+            ++missing;
+            continue;
+          }
+          if (std::isinf(x)) {
+            throw InvalidInput("FeatureSchema::from_data: X[" + std::to_string(i) + ", " +
+                               std::to_string(j) + "] is infinite; use NaN for missing values.");
+          }
+          lo = std::min(lo, x);
+          hi = std::max(hi, x);
+          if (want_codes && integral) {
+            if (x != std::floor(x) || std::fabs(x) > 9.0e15) {
+              integral = false;
+            } else if (codes.size() <= code_cap) {
+              codes.insert(static_cast<std::int64_t>(x));
+            }
+          }
+        }
+        if (missing < n) {
+          f.min = lo;
+          f.max = hi;
+        }
+        f.missing_rate = static_cast<double>(missing) / static_cast<double>(n);
+        if (declared[static_cast<std::size_t>(j)]) {
+          if (!integral) {
+            throw InvalidInput("FeatureSchema::from_data: column " + std::to_string(j) + " (" +
+                               f.name +
+                               ") is declared categorical but holds non-integer values;"
+                               " encode categories as integer codes.");
+          }
+          f.categorical = true;
+        } else if (options.auto_categorical && integral && missing < n &&
+                   codes.size() <= static_cast<std::size_t>(options.max_auto_categories)) {
+          f.categorical = true;
+        }
+        if (f.categorical) f.categories.assign(codes.begin(), codes.end());
+      }
+    });
+    return s;
+  }
+
+  /// Checks names (non-empty, unique), statistics (min <= max, both NaN or both finite,
+  /// missing_rate in [0, 1] or NaN) and categories (sorted, unique, only when categorical).
+  /// Throws InvalidInput naming the feature and field.
+  void validate(const std::string& where = "FeatureSchema::validate") const {
+    if (features.empty()) {
+      throw InvalidInput(where + ": the schema has no features; a pipeline needs at least one.");
+    }
+    if (n_train_rows < 0) {
+      throw InvalidInput(where + ": n_train_rows is negative (" + std::to_string(n_train_rows) +
+                         ").");
+    }
+    std::set<std::string> seen;
+    for (std::size_t j = 0; j < features.size(); ++j) {
+      const FeatureInfo& f = features[j];
+      const std::string at = where + ": features[" + std::to_string(j) + "]";
+      if (f.name.empty()) throw InvalidInput(at + ".name is empty; every feature needs a name.");
+      if (!seen.insert(f.name).second) {
+        throw InvalidInput(at + ".name \"" + f.name + "\" is used twice; names must be unique.");
+      }
+      if (std::isnan(f.min) != std::isnan(f.max) || std::isinf(f.min) || std::isinf(f.max) ||
+          f.min > f.max) {
+        throw InvalidInput(at + " (" + f.name + ") has min = " + std::to_string(f.min) +
+                           " and max = " + std::to_string(f.max) +
+                           "; both must be finite with min <= max, or both NaN (unknown).");
+      }
+      if (!std::isnan(f.missing_rate) && !(f.missing_rate >= 0.0 && f.missing_rate <= 1.0)) {
+        throw InvalidInput(at + " (" + f.name + ") has missing_rate " +
+                           std::to_string(f.missing_rate) + "; it must be in [0, 1] or NaN.");
+      }
+      if (!f.categorical && !f.categories.empty()) {
+        throw InvalidInput(at + " (" + f.name +
+                           ") lists categories but is not categorical; set categorical = true.");
+      }
+      for (std::size_t k = 1; k < f.categories.size(); ++k) {
+        if (f.categories[k] <= f.categories[k - 1]) {
+          throw InvalidInput(at + " (" + f.name +
+                             ") categories are not sorted and unique at "
+                             "position " +
+                             std::to_string(k) + ".");
+        }
+      }
+    }
+  }
+
+  /// Drift and consistency checks of a batch of rows (see InputReport). A matrix with the
+  /// wrong number of columns gives one error and no per-feature signals. Never throws on data.
+  /// Complexity O(rows * features * log(categories)).
+  InputReport check(const FeatureMatrix& X, const InputCheckOptions& options = {}) const {
+    InputReport r;
+    r.n_features_expected = n_features();
+    r.n_rows = X.rows();
+    if (X.cols() != n_features()) {
+      r.n_wrong_length = X.rows();
+      for (Index i = 0; i < std::min(X.rows(), options.max_examples); ++i)
+        r.wrong_length_examples.push_back(i);
+      r.errors.push_back("X has " + std::to_string(X.cols()) +
+                         " columns but the pipeline expects " + std::to_string(n_features()) +
+                         " features (" + names_preview() + "); pass the columns in schema order.");
+      return r;
+    }
+    std::vector<FeatureDrift> acc(features.size());
+    X.visit([&](const auto& v) {
+      for (Index i = 0; i < X.rows(); ++i) {
+        for (Index j = 0; j < X.cols(); ++j)
+          observe(acc, j, static_cast<double>(v(i, j)), i, options);
+      }
+    });
+    finish(acc, r, X.rows(), options);
+    return r;
+  }
+
+  /// The same checks for ragged rows (e.g. parsed from CSV or JSON): rows of the wrong length are
+  /// counted as errors and skipped; the others are checked.
+  InputReport check(const std::vector<std::vector<double>>& rows,
+                    const InputCheckOptions& options = {}) const {
+    InputReport r;
+    r.n_features_expected = n_features();
+    r.n_rows = static_cast<Index>(rows.size());
+    std::vector<FeatureDrift> acc(features.size());
+    Index good = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (static_cast<Index>(rows[i].size()) != n_features()) {
+        if (r.n_wrong_length++ < options.max_examples)
+          r.wrong_length_examples.push_back(static_cast<Index>(i));
+        continue;
+      }
+      ++good;
+      for (Index j = 0; j < n_features(); ++j)
+        observe(acc, j, rows[i][static_cast<std::size_t>(j)], static_cast<Index>(i), options);
+    }
+    if (r.n_wrong_length > 0) {
+      r.errors.push_back(std::to_string(r.n_wrong_length) + " row(s) do not have " +
+                         std::to_string(n_features()) + " values (first: row " +
+                         std::to_string(r.wrong_length_examples.front()) +
+                         "); every row needs one value per feature in schema order.");
+    }
+    finish(acc, r, good, options);
+    return r;
+  }
+
+ private:
+  std::string names_preview() const {
+    std::string s;
+    for (std::size_t j = 0; j < features.size() && j < 5; ++j)
+      s += (j ? ", " : "") + features[j].name;
+    if (features.size() > 5) s += ", ...";
+    return s;
+  }
+
+  void observe(std::vector<FeatureDrift>& acc, Index j, double x, Index row,
+               const InputCheckOptions& o) const {
+    const FeatureInfo& f = features[static_cast<std::size_t>(j)];
+    FeatureDrift& d = acc[static_cast<std::size_t>(j)];
+    bool example = false;
+    if (std::isnan(x)) {
+      ++d.n_missing;
+      return;
+    }
+    if (std::isinf(x)) {
+      ++d.n_non_finite;
+      example = true;
+    } else {
+      if (!std::isnan(f.min) && x < f.min) ++d.n_below_min, example = true;
+      if (!std::isnan(f.max) && x > f.max) ++d.n_above_max, example = true;
+      if (f.categorical) {
+        const bool integral = x == std::floor(x) && std::fabs(x) <= 9.0e15;
+        if (!integral || !std::binary_search(f.categories.begin(), f.categories.end(),
+                                             static_cast<std::int64_t>(x))) {
+          ++d.n_unseen_category;
+          example = true;
+        }
+      }
+    }
+    if (example && static_cast<Index>(d.example_rows.size()) < o.max_examples &&
+        (d.example_rows.empty() || d.example_rows.back() != row)) {
+      d.example_rows.push_back(row);
+    }
+  }
+
+  void finish(std::vector<FeatureDrift>& acc, InputReport& r, Index rows,
+              const InputCheckOptions& o) const {
+    Index non_finite = 0;
+    for (std::size_t j = 0; j < acc.size(); ++j) {
+      FeatureDrift& d = acc[j];
+      const FeatureInfo& f = features[j];
+      d.feature = static_cast<Index>(j);
+      d.name = f.name;
+      d.train_missing_rate = f.missing_rate;
+      non_finite += d.n_non_finite;
+      if (rows > 0) {
+        d.missing_rate = static_cast<double>(d.n_missing) / static_cast<double>(rows);
+        if (!std::isnan(f.missing_rate) && n_train_rows > 0) {
+          // Two-proportion z-test with the pooled rate (the training count is rate * rows).
+          const double n0 = static_cast<double>(n_train_rows), n1 = static_cast<double>(rows);
+          const double pooled = (f.missing_rate * n0 + d.missing_rate * n1) / (n0 + n1);
+          const double se = std::sqrt(pooled * (1.0 - pooled) * (1.0 / n0 + 1.0 / n1));
+          d.missing_rate_z = se > 0.0 ? (d.missing_rate - f.missing_rate) / se : 0.0;
+          d.missing_rate_drift =
+              std::fabs(d.missing_rate - f.missing_rate) > o.missing_rate_tolerance &&
+              std::fabs(d.missing_rate_z) > o.missing_z;
+        }
+      }
+      if (d.any()) r.features.push_back(std::move(d));
+    }
+    if (non_finite > 0) {
+      r.errors.push_back(std::to_string(non_finite) +
+                         " infinite value(s); use NaN for a missing value.");
+    }
+  }
+};
+
+}  // namespace calibrisk

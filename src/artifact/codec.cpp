@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: Apache-2.0
+// Model and calibrator sections of the pipeline file: one encoder/decoder pair per State and
+// Params struct. Decoders check structure and types only; from_state does the semantic checks.
+#include "artifact/codec.hpp"
+
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace calibrisk::detail::artifact {
+namespace {
+
+constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
+constexpr std::int64_t kIntMin = std::numeric_limits<int>::min();
+constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
+
+// ---- enums as strings ---------------------------------------------------------------------------
+
+const char* score_kind_name(ScoreKind k) {
+  return k == ScoreKind::kMargin ? "margin" : "probability";
+}
+ScoreKind decode_score_kind(const Node& n) {
+  const std::string s = n.as_string(32);
+  if (s == "margin") return ScoreKind::kMargin;
+  if (s == "probability") return ScoreKind::kProbability;
+  n.fail_here("is \"" + s + "\" but must be \"margin\" or \"probability\".");
+}
+
+const char* missing_name(MissingStrategy m) {
+  return m == MissingStrategy::kMean ? "mean" : "mean_with_indicator";
+}
+MissingStrategy decode_missing(const Node& n) {
+  const std::string s = n.as_string(32);
+  if (s == "mean") return MissingStrategy::kMean;
+  if (s == "mean_with_indicator") return MissingStrategy::kMeanWithIndicator;
+  n.fail_here("is \"" + s + "\" but must be \"mean\" or \"mean_with_indicator\".");
+}
+
+json encode_class_weight(const ClassWeight& w) {
+  const char* kind = w.kind == ClassWeight::Kind::kNone       ? "none"
+                     : w.kind == ClassWeight::Kind::kBalanced ? "balanced"
+                                                              : "explicit";
+  return {{"kind", kind}, {"w0", encode_double(w.w0)}, {"w1", encode_double(w.w1)}};
+}
+ClassWeight decode_class_weight(const Node& n) {
+  n.expect_object({"kind", "w0", "w1"});
+  ClassWeight w;
+  const Node k = n["kind"];
+  const std::string s = k.as_string(32);
+  if (s == "none") {
+    w.kind = ClassWeight::Kind::kNone;
+  } else if (s == "balanced") {
+    w.kind = ClassWeight::Kind::kBalanced;
+  } else if (s == "explicit") {
+    w.kind = ClassWeight::Kind::kExplicit;
+  } else {
+    k.fail_here("is \"" + s + "\" but must be \"none\", \"balanced\" or \"explicit\".");
+  }
+  w.w0 = n["w0"].as_double();
+  w.w1 = n["w1"].as_double();
+  return w;
+}
+
+// Runs a Params::validate() and reports a failure at the params path.
+template <class P>
+void check_params(const P& p, const Node& n) {
+  try {
+    p.validate();
+  } catch (const InvalidInput& e) {
+    n.fail_here(std::string("holds an invalid parameter: ") + e.what());
+  }
+}
+
+// ---- logistic regression ------------------------------------------------------------------------
+
+json encode_lr(const LogisticRegression& m) {
+  const LogisticRegressionParams& p = m.params();
+  const LogisticRegressionState& s = m.state();
+  json params = {{"C", encode_double(p.C)},
+                 {"fit_intercept", p.fit_intercept},
+                 {"max_iter", p.max_iter},
+                 {"tol", encode_double(p.tol)},
+                 {"class_weight", encode_class_weight(p.class_weight)},
+                 {"missing", missing_name(p.missing)},
+                 {"standardize", p.standardize},
+                 {"n_threads", p.n_threads}};
+  json state = {{"n_features", static_cast<std::int64_t>(s.n_features)},
+                {"coef", encode_doubles(s.coef)},
+                {"intercept", encode_double(s.intercept)},
+                {"impute_values", encode_doubles(s.impute_values)},
+                {"indicator_features", encode_ints(s.indicator_features)},
+                {"feature_mean", encode_doubles(s.feature_mean)},
+                {"feature_scale", encode_doubles(s.feature_scale)},
+                {"coef_std_error", encode_doubles(s.coef_std_error)},
+                {"intercept_std_error", encode_double(s.intercept_std_error)},
+                {"penalized", s.penalized},
+                {"has_intercept", s.has_intercept}};
+  return {{"type", "logistic_regression"}, {"params", params}, {"state", state}};
+}
+
+std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Node& n) {
+  const Node pn = n["params"];
+  pn.expect_object({"C", "fit_intercept", "max_iter", "tol", "class_weight", "missing",
+                    "standardize", "n_threads"});
+  LogisticRegressionParams p;
+  p.C = pn["C"].as_double();
+  p.fit_intercept = pn["fit_intercept"].as_bool();
+  p.max_iter = static_cast<int>(pn["max_iter"].as_int(kIntMin, kIntMax));
+  p.tol = pn["tol"].as_double();
+  p.class_weight = decode_class_weight(pn["class_weight"]);
+  p.missing = decode_missing(pn["missing"]);
+  p.standardize = pn["standardize"].as_bool();
+  p.n_threads = static_cast<int>(pn["n_threads"].as_int(kIntMin, kIntMax));
+  check_params(p, pn);
+
+  const Node sn = n["state"];
+  sn.expect_object({"n_features", "coef", "intercept", "impute_values", "indicator_features",
+                    "feature_mean", "feature_scale", "coef_std_error", "intercept_std_error",
+                    "penalized", "has_intercept"});
+  LogisticRegressionState s;
+  const auto cap = static_cast<std::int64_t>(n.ctx().text_size);
+  s.n_features = sn["n_features"].as_int(1, cap);
+  s.coef = sn["coef"].as_doubles(true);
+  s.intercept = sn["intercept"].as_finite();
+  s.impute_values = sn["impute_values"].as_doubles(true);
+  s.indicator_features = sn["indicator_features"].as_ints<Index>(0, s.n_features - 1);
+  s.feature_mean = sn["feature_mean"].as_doubles();
+  s.feature_scale = sn["feature_scale"].as_doubles();
+  s.coef_std_error = sn["coef_std_error"].as_doubles();
+  s.intercept_std_error = sn["intercept_std_error"].as_double();
+  s.penalized = sn["penalized"].as_bool();
+  s.has_intercept = sn["has_intercept"].as_bool();
+  const auto expect = static_cast<std::size_t>(s.n_features) + s.indicator_features.size();
+  if (s.coef.size() != expect) {
+    sn["coef"].fail_here("has " + std::to_string(s.coef.size()) + " values but n_features + " +
+                         "indicators = " + std::to_string(expect) +
+                         "; the sizes are inconsistent.");
+  }
+  if (s.impute_values.size() != static_cast<std::size_t>(s.n_features)) {
+    sn["impute_values"].fail_here("has " + std::to_string(s.impute_values.size()) +
+                                  " values but n_features is " + std::to_string(s.n_features) +
+                                  ".");
+  }
+  return {std::move(s), p};
+}
+
+// ---- gradient-boosted trees ---------------------------------------------------------------------
+
+json encode_tree(const Tree& t) {
+  return {{"left", encode_ints(t.left)},
+          {"right", encode_ints(t.right)},
+          {"feature", encode_ints(t.feature)},
+          {"threshold", encode_doubles(t.threshold)},
+          {"missing_left", encode_ints(t.missing_left)},
+          {"value", encode_doubles(t.value)},
+          {"gain", encode_doubles(t.gain)},
+          {"cover", encode_doubles(t.cover)}};
+}
+
+json encode_gbdt(const GradientBoostedTrees& m) {
+  const GBDTParams& p = m.params();
+  const TreeEnsemble& e = m.state().ensemble;
+  json params = {{"n_estimators", p.n_estimators},
+                 {"learning_rate", encode_double(p.learning_rate)},
+                 {"max_leaf_nodes", p.max_leaf_nodes},
+                 {"max_depth", p.max_depth},
+                 {"max_bins", p.max_bins},
+                 {"min_samples_leaf", p.min_samples_leaf},
+                 {"min_child_weight", encode_double(p.min_child_weight)},
+                 {"l2_regularization", encode_double(p.l2_regularization)},
+                 {"min_gain_to_split", encode_double(p.min_gain_to_split)},
+                 {"subsample", encode_double(p.subsample)},
+                 {"colsample_bytree", encode_double(p.colsample_bytree)},
+                 {"class_weight", encode_class_weight(p.class_weight)},
+                 {"scale_pos_weight", encode_double(p.scale_pos_weight)},
+                 {"monotonic_cst", encode_ints(p.monotonic_cst)},
+                 {"early_stopping", p.early_stopping},
+                 {"validation_fraction", encode_double(p.validation_fraction)},
+                 {"n_iter_no_change", p.n_iter_no_change},
+                 {"tol", encode_double(p.tol)},
+                 {"bin_subsample", static_cast<std::int64_t>(p.bin_subsample)},
+                 {"random_state", p.random_state},
+                 {"n_threads", p.n_threads}};
+  json trees = json::array();
+  trees.get_ref<json::array_t&>().reserve(e.trees.size());
+  for (const Tree& t : e.trees) trees.push_back(encode_tree(t));
+  json state = {{"base_score", encode_double(e.base_score)},
+                {"n_features", static_cast<std::int64_t>(e.n_features)},
+                {"trees", trees}};
+  return {{"type", "gradient_boosted_trees"}, {"params", params}, {"state", state}};
+}
+
+Tree decode_tree(const Node& n, Index n_features) {
+  n.expect_object(
+      {"left", "right", "feature", "threshold", "missing_left", "value", "gain", "cover"});
+  Tree t;
+  const Node left = n["left"];
+  const std::size_t size = left.array_size();
+  if (size == 0) left.fail_here("is empty; a tree needs at least a root leaf.");
+  const auto last = static_cast<std::int64_t>(size) - 1;
+  // Child indices are range-checked here (with the JSON path); cycles and shared subtrees are
+  // rejected by Tree::validate in from_state.
+  t.left = left.as_ints<std::int32_t>(-1, std::min<std::int64_t>(last, INT32_MAX));
+  t.right = n["right"].as_ints<std::int32_t>(-1, std::min<std::int64_t>(last, INT32_MAX));
+  t.feature = n["feature"].as_ints<std::int32_t>(-1, n_features - 1);
+  t.threshold = n["threshold"].as_doubles(true);
+  t.missing_left = n["missing_left"].as_ints<std::uint8_t>(0, 1);
+  t.value = n["value"].as_doubles(true);
+  t.gain = n["gain"].as_doubles(true);
+  t.cover = n["cover"].as_doubles(true);
+  const char* names[] = {"right", "feature", "threshold", "missing_left", "value", "gain", "cover"};
+  const std::size_t sizes[] = {t.right.size(),        t.feature.size(), t.threshold.size(),
+                               t.missing_left.size(), t.value.size(),   t.gain.size(),
+                               t.cover.size()};
+  for (int k = 0; k < 7; ++k) {
+    if (sizes[k] != size) {
+      n[names[k]].fail_here("has " + std::to_string(sizes[k]) + " entries but left has " +
+                            std::to_string(size) + "; every per-node array needs one per node.");
+    }
+  }
+  return t;
+}
+
+std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
+  const Node pn = n["params"];
+  pn.expect_object({"n_estimators",        "learning_rate",     "max_leaf_nodes",
+                    "max_depth",           "max_bins",          "min_samples_leaf",
+                    "min_child_weight",    "l2_regularization", "min_gain_to_split",
+                    "subsample",           "colsample_bytree",  "class_weight",
+                    "scale_pos_weight",    "monotonic_cst",     "early_stopping",
+                    "validation_fraction", "n_iter_no_change",  "tol",
+                    "bin_subsample",       "random_state",      "n_threads"});
+  GBDTParams p;
+  p.n_estimators = static_cast<int>(pn["n_estimators"].as_int(kIntMin, kIntMax));
+  p.learning_rate = pn["learning_rate"].as_double();
+  p.max_leaf_nodes = static_cast<int>(pn["max_leaf_nodes"].as_int(kIntMin, kIntMax));
+  p.max_depth = static_cast<int>(pn["max_depth"].as_int(kIntMin, kIntMax));
+  p.max_bins = static_cast<int>(pn["max_bins"].as_int(kIntMin, kIntMax));
+  p.min_samples_leaf = static_cast<int>(pn["min_samples_leaf"].as_int(kIntMin, kIntMax));
+  p.min_child_weight = pn["min_child_weight"].as_double();
+  p.l2_regularization = pn["l2_regularization"].as_double();
+  p.min_gain_to_split = pn["min_gain_to_split"].as_double();
+  p.subsample = pn["subsample"].as_double();
+  p.colsample_bytree = pn["colsample_bytree"].as_double();
+  p.class_weight = decode_class_weight(pn["class_weight"]);
+  p.scale_pos_weight = pn["scale_pos_weight"].as_double();
+  p.monotonic_cst = pn["monotonic_cst"].as_ints<int>(-1, 1);
+  p.early_stopping = pn["early_stopping"].as_bool();
+  p.validation_fraction = pn["validation_fraction"].as_double();
+  p.n_iter_no_change = static_cast<int>(pn["n_iter_no_change"].as_int(kIntMin, kIntMax));
+  p.tol = pn["tol"].as_double();
+  p.bin_subsample = pn["bin_subsample"].as_int(std::numeric_limits<std::int64_t>::min(), kI64Max);
+  p.random_state = pn["random_state"].as_uint64();
+  p.n_threads = static_cast<int>(pn["n_threads"].as_int(kIntMin, kIntMax));
+  check_params(p, pn);
+
+  const Node sn = n["state"];
+  sn.expect_object({"base_score", "n_features", "trees"});
+  GBDTState s;
+  s.ensemble.base_score = sn["base_score"].as_finite();
+  s.ensemble.n_features = sn["n_features"].as_int(1, static_cast<std::int64_t>(n.ctx().text_size));
+  if (!p.monotonic_cst.empty() &&
+      static_cast<Index>(p.monotonic_cst.size()) != s.ensemble.n_features) {
+    pn["monotonic_cst"].fail_here("has " + std::to_string(p.monotonic_cst.size()) +
+                                  " entries but the model has " +
+                                  std::to_string(s.ensemble.n_features) + " features.");
+  }
+  const Node trees = sn["trees"];
+  const std::size_t n_trees = trees.array_size();
+  s.ensemble.trees.reserve(n_trees);
+  for (std::size_t t = 0; t < n_trees; ++t) {
+    s.ensemble.trees.push_back(decode_tree(trees.at(t), s.ensemble.n_features));
+  }
+  return {std::move(s), std::move(p)};
+}
+
+// ---- calibrators --------------------------------------------------------------------------------
+
+json encode_platt(const PlattCalibrator& c) {
+  const PlattParams& p = c.params();
+  const PlattState& s = c.state();
+  return {{"params",
+           {{"input", score_kind_name(p.input)},
+            {"smoothed_targets", p.smoothed_targets},
+            {"eps", encode_double(p.eps)},
+            {"max_iter", p.max_iter},
+            {"tol", encode_double(p.tol)}}},
+          {"state",
+           {{"a", encode_double(s.a)},
+            {"b", encode_double(s.b)},
+            {"input", score_kind_name(s.input)},
+            {"eps", encode_double(s.eps)}}}};
+}
+
+std::pair<PlattState, PlattParams> decode_platt(const Node& n) {
+  const Node pn = n["params"];
+  pn.expect_object({"input", "smoothed_targets", "eps", "max_iter", "tol"});
+  PlattParams p;
+  p.input = decode_score_kind(pn["input"]);
+  p.smoothed_targets = pn["smoothed_targets"].as_bool();
+  p.eps = pn["eps"].as_double();
+  p.max_iter = static_cast<int>(pn["max_iter"].as_int(kIntMin, kIntMax));
+  p.tol = pn["tol"].as_double();
+  check_params(p, pn);
+  const Node sn = n["state"];
+  sn.expect_object({"a", "b", "input", "eps"});
+  PlattState s;
+  s.a = sn["a"].as_finite();
+  s.b = sn["b"].as_finite();
+  s.input = decode_score_kind(sn["input"]);
+  s.eps = sn["eps"].as_double();
+  return {s, p};
+}
+
+json encode_isotonic(const IsotonicCalibrator& c) {
+  const IsotonicParams& p = c.params();
+  const IsotonicState& s = c.state();
+  return {{"params",
+           {{"y_min", encode_double(p.y_min)},
+            {"y_max", encode_double(p.y_max)},
+            {"n_threads", p.n_threads}}},
+          {"state", {{"x", encode_doubles(s.x)}, {"y", encode_doubles(s.y)}}}};
+}
+
+std::pair<IsotonicState, IsotonicParams> decode_isotonic(const Node& n) {
+  const Node pn = n["params"];
+  pn.expect_object({"y_min", "y_max", "n_threads"});
+  IsotonicParams p;
+  p.y_min = pn["y_min"].as_double();
+  p.y_max = pn["y_max"].as_double();
+  p.n_threads = static_cast<int>(pn["n_threads"].as_int(kIntMin, kIntMax));
+  check_params(p, pn);
+  const Node sn = n["state"];
+  sn.expect_object({"x", "y"});
+  IsotonicState s;
+  s.x = sn["x"].as_doubles(true);
+  s.y = sn["y"].as_doubles(true);
+  if (s.x.size() != s.y.size()) {
+    sn["y"].fail_here("has " + std::to_string(s.y.size()) + " values but x has " +
+                      std::to_string(s.x.size()) + " knots; they must be the same length.");
+  }
+  if (s.x.empty()) sn["x"].fail_here("is empty; an isotonic map needs at least one knot.");
+  return {std::move(s), p};
+}
+
+json encode_beta(const BetaCalibrator& c) {
+  const BetaParams& p = c.params();
+  const BetaState& s = c.state();
+  return {
+      {"params",
+       {{"eps", encode_double(p.eps)}, {"max_iter", p.max_iter}, {"tol", encode_double(p.tol)}}},
+      {"state",
+       {{"a", encode_double(s.a)},
+        {"b", encode_double(s.b)},
+        {"c", encode_double(s.c)},
+        {"eps", encode_double(s.eps)}}}};
+}
+
+std::pair<BetaState, BetaParams> decode_beta(const Node& n) {
+  const Node pn = n["params"];
+  pn.expect_object({"eps", "max_iter", "tol"});
+  BetaParams p;
+  p.eps = pn["eps"].as_double();
+  p.max_iter = static_cast<int>(pn["max_iter"].as_int(kIntMin, kIntMax));
+  p.tol = pn["tol"].as_double();
+  check_params(p, pn);
+  const Node sn = n["state"];
+  sn.expect_object({"a", "b", "c", "eps"});
+  BetaState s;
+  s.a = sn["a"].as_finite();
+  s.b = sn["b"].as_finite();
+  s.c = sn["c"].as_finite();
+  s.eps = sn["eps"].as_double();
+  return {s, p};
+}
+
+// from_state throws InvalidInput naming the field; report it at the section's path.
+template <class Fn>
+auto with_path(const std::string& path, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const InvalidInput& e) {
+    fail(path, std::string("is invalid: ") + e.what());
+  }
+}
+
+}  // namespace
+
+json encode_model(const PipelineModel& m) {
+  if (const auto* lr = std::get_if<LogisticRegression>(&m)) return encode_lr(*lr);
+  return encode_gbdt(std::get<GradientBoostedTrees>(m));
+}
+
+json encode_calibrator(const PipelineCalibrator& c, CalibratorInput input) {
+  json j;
+  switch (c.index()) {
+    case 0:
+      return {{"type", "none"}};
+    case 1:
+      j = encode_platt(std::get<1>(c));
+      j["type"] = "platt";
+      break;
+    case 2:
+      j = encode_isotonic(std::get<2>(c));
+      j["type"] = "isotonic";
+      break;
+    default:
+      j = encode_beta(std::get<3>(c));
+      j["type"] = "beta";
+      break;
+  }
+  j["input"] = input == CalibratorInput::kMargin ? "margin" : "probability";
+  return j;
+}
+
+DecodedModel decode_model(const Node& n) {
+  if (!n.raw().is_object()) n.wrong_type("an object");
+  const Node type = n["type"];
+  const std::string t = type.as_string(64);
+  DecodedModel d;
+  d.path = n.path();
+  n.expect_object({"type", "params", "state"});
+  if (t == "logistic_regression") {
+    d.v = decode_lr(n);
+  } else if (t == "gradient_boosted_trees") {
+    d.v = decode_gbdt(n);
+  } else {
+    type.fail_here("is \"" + t +
+                   "\" but must be \"logistic_regression\" or "
+                   "\"gradient_boosted_trees\".");
+  }
+  return d;
+}
+
+DecodedCalibrator decode_calibrator(const Node& n) {
+  if (!n.raw().is_object()) n.wrong_type("an object");
+  const Node type = n["type"];
+  const std::string t = type.as_string(64);
+  DecodedCalibrator d;
+  d.path = n.path();
+  if (t == "none") {
+    n.expect_object({"type"});
+    return d;
+  }
+  n.expect_object({"type", "input", "params", "state"});
+  const Node in = n["input"];
+  const std::string input = in.as_string(32);
+  if (input == "margin") {
+    d.input = CalibratorInput::kMargin;
+  } else if (input == "probability") {
+    d.input = CalibratorInput::kProbability;
+  } else {
+    in.fail_here("is \"" + input + "\" but must be \"margin\" or \"probability\".");
+  }
+  if (t == "platt") {
+    d.v = decode_platt(n);
+  } else if (t == "isotonic") {
+    d.v = decode_isotonic(n);
+  } else if (t == "beta") {
+    d.v = decode_beta(n);
+  } else {
+    type.fail_here("is \"" + t + "\" but must be \"none\", \"platt\", \"isotonic\" or \"beta\".");
+  }
+  return d;
+}
+
+PipelineModel build_model(DecodedModel d) {
+  const std::string path = d.path + "/state";
+  if (auto* lr = std::get_if<0>(&d.v)) {
+    return with_path(path, [&] {
+      return PipelineModel(LogisticRegression::from_state(std::move(lr->first), lr->second));
+    });
+  }
+  auto& g = std::get<1>(d.v);
+  return with_path(path, [&] {
+    return PipelineModel(GradientBoostedTrees::from_state(std::move(g.first), std::move(g.second)));
+  });
+}
+
+PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input) {
+  input = d.input;
+  const std::string path = d.path + "/state";
+  switch (d.v.index()) {
+    case 0:
+      return PipelineCalibrator{};
+    case 1: {
+      auto& c = std::get<1>(d.v);
+      return with_path(
+          path, [&] { return PipelineCalibrator(PlattCalibrator::from_state(c.first, c.second)); });
+    }
+    case 2: {
+      auto& c = std::get<2>(d.v);
+      return with_path(path, [&] {
+        return PipelineCalibrator(IsotonicCalibrator::from_state(std::move(c.first), c.second));
+      });
+    }
+    default: {
+      auto& c = std::get<3>(d.v);
+      return with_path(
+          path, [&] { return PipelineCalibrator(BetaCalibrator::from_state(c.first, c.second)); });
+    }
+  }
+}
+
+}  // namespace calibrisk::detail::artifact

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+// Encoders and decoders of the model and calibrator sections (one per State struct). Decoding is
+// split in two steps: `decode_*` checks structure and types (JSON paths in messages) and returns
+// plain states; `build_*` runs each part's from_state (semantic validation) after the checksum.
+#pragma once
+
+#include <calibrisk/artifact/pipeline.hpp>
+
+#include "artifact/json_read.hpp"
+
+#include <string>
+#include <variant>
+
+namespace calibrisk::detail::artifact {
+
+struct DecodedModel {
+  std::string path;  ///< "/model", for messages.
+  std::variant<std::pair<LogisticRegressionState, LogisticRegressionParams>,
+               std::pair<GBDTState, GBDTParams>>
+      v;
+};
+
+struct DecodedCalibrator {
+  std::string path;
+  CalibratorInput input = CalibratorInput::kProbability;
+  std::variant<std::monostate, std::pair<PlattState, PlattParams>,
+               std::pair<IsotonicState, IsotonicParams>, std::pair<BetaState, BetaParams>>
+      v;
+};
+
+json encode_model(const PipelineModel& m);
+json encode_calibrator(const PipelineCalibrator& c, CalibratorInput input);
+DecodedModel decode_model(const Node& n);
+DecodedCalibrator decode_calibrator(const Node& n);
+PipelineModel build_model(DecodedModel d);
+/// Sets `input` to the decoded calibrator input.
+PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input);
+
+}  // namespace calibrisk::detail::artifact

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: Apache-2.0
+// The pipeline file format: writing (canonical JSON + SHA-256 checksum, then an indented rendering)
+// and strict loading (parse -> structural decode with JSON paths -> checksum -> semantic
+// validation through each part's from_state). Field-by-field specification: docs/artifact.md.
+#include <calibrisk/artifact/io.hpp>
+
+#include "artifact/codec.hpp"
+#include "artifact/json_read.hpp"
+#include "artifact/sha256.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace calibrisk {
+namespace {
+
+using detail::artifact::encode_double;
+using detail::artifact::encode_doubles;
+using detail::artifact::encode_ints;
+using detail::artifact::fail;
+using detail::artifact::json;
+using detail::artifact::Node;
+using detail::artifact::ReadContext;
+
+constexpr const char* kChecksumPrefix = "sha256:";
+
+// ---- schema, threshold, provenance ------------------------------------------------------------
+
+json encode_schema(const FeatureSchema& s) {
+  json features = json::array();
+  for (const FeatureInfo& f : s.features) {
+    features.push_back({{"name", f.name},
+                        {"min", encode_double(f.min)},
+                        {"max", encode_double(f.max)},
+                        {"missing_rate", encode_double(f.missing_rate)},
+                        {"categorical", f.categorical},
+                        {"categories", encode_ints(f.categories)}});
+  }
+  return {{"n_train_rows", static_cast<std::int64_t>(s.n_train_rows)}, {"features", features}};
+}
+
+FeatureSchema decode_schema(const Node& n) {
+  n.expect_object({"n_train_rows", "features"});
+  FeatureSchema s;
+  s.n_train_rows = n["n_train_rows"].as_int(0, std::numeric_limits<std::int64_t>::max());
+  const Node fs = n["features"];
+  const std::size_t count = fs.array_size();
+  if (count == 0) fs.fail_here("is empty; a pipeline needs at least one feature.");
+  s.features.resize(count);
+  for (std::size_t j = 0; j < count; ++j) {
+    const Node f = fs.at(j);
+    f.expect_object({"name", "min", "max", "missing_rate", "categorical", "categories"});
+    FeatureInfo& fi = s.features[j];
+    fi.name = f["name"].as_string(4096);
+    fi.min = f["min"].as_double();
+    fi.max = f["max"].as_double();
+    fi.missing_rate = f["missing_rate"].as_double();
+    fi.categorical = f["categorical"].as_bool();
+    fi.categories = f["categories"].as_ints<std::int64_t>(std::numeric_limits<std::int64_t>::min(),
+                                                          std::numeric_limits<std::int64_t>::max());
+  }
+  try {
+    s.validate("schema");
+  } catch (const InvalidInput& e) {
+    n.fail_here(std::string("is inconsistent: ") + e.what());
+  }
+  return s;
+}
+
+json encode_threshold(const OperatingPointRecord& op) {
+  json figures = json::object();
+  for (const auto& f : op.figures) figures[f.first] = encode_double(f.second);
+  return {{"value", encode_double(op.threshold)}, {"policy", op.policy}, {"figures", figures}};
+}
+
+OperatingPointRecord decode_threshold(const Node& n) {
+  n.expect_object({"value", "policy", "figures"});
+  OperatingPointRecord op;
+  const Node v = n["value"];
+  op.threshold = v.as_double();
+  if (!(op.threshold >= 0.0 && op.threshold <= 1.0)) {
+    v.fail_here("is " + Node::describe(op.threshold) +
+                " but the threshold must be a probability in [0, 1].");
+  }
+  op.policy = n["policy"].as_string(4096);
+  if (op.policy.empty())
+    n["policy"].fail_here("is empty; name the policy that chose the threshold.");
+  const Node figs = n["figures"];
+  if (!figs.raw().is_object()) figs.wrong_type("an object");
+  for (auto it = figs.raw().begin(); it != figs.raw().end(); ++it) {
+    const Node f(it.value(), figs.path() + "/" + it.key(), figs.ctx());
+    op.figures.emplace_back(it.key(), f.as_double());
+  }
+  return op;
+}
+
+json encode_provenance(const Provenance& p, const std::string& format_version) {
+  json params = json::object();
+  for (const auto& kv : p.parameters) params[kv.first] = kv.second;
+  const DataFingerprint& d = p.training_data;
+  return {{"library_version", p.library_version},
+          {"format_version", format_version},
+          {"parameters", params},
+          {"seed", p.seed},
+          {"created_at", p.created_at},
+          {"training_data",
+           {{"rows", static_cast<std::int64_t>(d.rows)},
+            {"cols", static_cast<std::int64_t>(d.cols)},
+            {"prevalence", encode_double(d.prevalence)},
+            {"sha256", d.sha256}}}};
+}
+
+Provenance decode_provenance(const Node& n) {
+  n.expect_object(
+      {"library_version", "format_version", "parameters", "seed", "created_at", "training_data"});
+  Provenance p;
+  p.library_version = n["library_version"].as_string(256);
+  (void)n["format_version"].as_string(64);
+  const Node params = n["parameters"];
+  if (!params.raw().is_object()) params.wrong_type("an object");
+  for (auto it = params.raw().begin(); it != params.raw().end(); ++it) {
+    const Node v(it.value(), params.path() + "/" + it.key(), params.ctx());
+    p.parameters.emplace_back(it.key(), v.as_string());
+  }
+  p.seed = n["seed"].as_uint64();
+  p.created_at = n["created_at"].as_string(256);
+  const Node d = n["training_data"];
+  d.expect_object({"rows", "cols", "prevalence", "sha256"});
+  const auto big = std::numeric_limits<std::int64_t>::max();
+  p.training_data.rows = d["rows"].as_int(0, big);
+  p.training_data.cols = d["cols"].as_int(0, big);
+  const Node prev = d["prevalence"];
+  p.training_data.prevalence = prev.as_double();
+  const double pv = p.training_data.prevalence;
+  if (!std::isnan(pv) && !(pv >= 0.0 && pv <= 1.0)) {
+    prev.fail_here("is " + Node::describe(pv) + " but must be in [0, 1] or \"NaN\" (unknown).");
+  }
+  const Node sha = d["sha256"];
+  p.training_data.sha256 = sha.as_string(64);
+  for (char c : p.training_data.sha256) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      sha.fail_here("is not lower-case hexadecimal.");
+    }
+  }
+  if (!p.training_data.sha256.empty() && p.training_data.sha256.size() != 64) {
+    sha.fail_here("must be empty or 64 hex digits.");
+  }
+  return p;
+}
+
+// ---- the document ------------------------------------------------------------------------------
+
+std::string version_string() {
+  return std::to_string(kFormatVersionMajor) + "." + std::to_string(kFormatVersionMinor);
+}
+
+json build_document(const Pipeline& p) {
+  json doc = json::object();
+  doc["format"] = kFormatName;
+  doc["format_version"] = version_string();
+  doc["schema"] = encode_schema(p.schema());
+  doc["model"] = detail::artifact::encode_model(p.model());
+  doc["calibrator"] = detail::artifact::encode_calibrator(p.calibrator(), p.calibrator_input());
+  doc["threshold"] = encode_threshold(p.operating_point());
+  doc["provenance"] = encode_provenance(p.provenance(), version_string());
+  return doc;
+}
+
+// The canonical content: nlohmann's compact serialisation (keys sorted, shortest round-trip
+// numbers, minimal string escapes) of the document without its "checksum" member.
+std::string canonical_checksum(const json& doc_without_checksum) {
+  return kChecksumPrefix + detail::sha256_hex(doc_without_checksum.dump());
+}
+
+bool all_scalars(const json& a) {
+  for (const auto& e : a)
+    if (e.is_structured()) return false;
+  return true;
+}
+
+// Indented rendering: objects one member per line, arrays of scalars on one line (trees stay
+// readable and diffable), keys in sorted order.
+void render(const json& j, int indent, std::string& out) {
+  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
+  if (j.is_object()) {
+    if (j.empty()) {
+      out += "{}";
+      return;
+    }
+    out += "{\n";
+    std::size_t k = 0;
+    for (auto it = j.begin(); it != j.end(); ++it, ++k) {
+      out += pad + "  ";
+      out += json(it.key()).dump();
+      out += ": ";
+      render(it.value(), indent + 1, out);
+      out += k + 1 < j.size() ? ",\n" : "\n";
+    }
+    out += pad + "}";
+  } else if (j.is_array()) {
+    if (j.empty()) {
+      out += "[]";
+    } else if (all_scalars(j)) {
+      out += "[";
+      for (std::size_t i = 0; i < j.size(); ++i) {
+        if (i) out += ", ";
+        out += j[i].dump();
+      }
+      out += "]";
+    } else {
+      out += "[\n";
+      for (std::size_t i = 0; i < j.size(); ++i) {
+        out += pad + "  ";
+        render(j[i], indent + 1, out);
+        out += i + 1 < j.size() ? ",\n" : "\n";
+      }
+      out += pad + "]";
+    }
+  } else {
+    out += j.dump();
+  }
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view bytes) { return detail::sha256_hex(bytes); }
+
+std::string to_string(const Pipeline& pipeline) {
+  try {
+    json doc = build_document(pipeline);
+    const std::string sum = canonical_checksum(doc);
+    doc["checksum"] = sum;
+    std::string out;
+    render(doc, 0, out);
+    out += "\n";
+    return out;
+  } catch (const json::exception& e) {
+    // type_error 316: a string (feature name, parameter, policy) is not valid UTF-8.
+    throw InvalidInput(std::string("save: cannot encode the pipeline as JSON (") + e.what() +
+                       "); feature names, parameters and the policy must be valid UTF-8.");
+  }
+}
+
+void save(const Pipeline& pipeline, const std::string& path) {
+  const std::string text = to_string(pipeline);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f)
+      throw Error("save: cannot open " + tmp +
+                  " for writing; check the directory exists "
+                  "and is writable.");
+    f.write(text.data(), static_cast<std::streamsize>(text.size()));
+    f.flush();
+    if (!f) throw Error("save: writing " + tmp + " failed (disk full?).");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error("save: cannot rename " + tmp + " to " + path + ": " + std::strerror(errno) + ".");
+  }
+}
+
+Pipeline load_from_string(std::string_view text, const LoadOptions& options) {
+  if (text.size() > options.max_bytes) {
+    throw ModelFormatError("load: the document has " + std::to_string(text.size()) +
+                           " bytes, more than LoadOptions.max_bytes (" +
+                           std::to_string(options.max_bytes) +
+                           "); raise the limit if it is "
+                           "genuine.");
+  }
+  if (text.empty()) throw ModelFormatError("load: the document is empty (0 bytes).");
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/true,
+                      /*ignore_comments=*/false);
+  } catch (const json::parse_error& e) {
+    throw ModelFormatError("load: invalid JSON at byte " + std::to_string(e.byte) + " of " +
+                           std::to_string(text.size()) + " (" + e.what() +
+                           "); the file is truncated or corrupt.");
+  } catch (const json::exception& e) {
+    // out_of_range 406: a number literal overflows (e.g. 1e99999); the parser names it.
+    throw ModelFormatError(std::string("load: invalid JSON (") + e.what() +
+                           "); the file is corrupt.");
+  }
+  ReadContext ctx;
+  ctx.text_size = text.size();
+  const Node root(doc, "", ctx);
+  if (!doc.is_object()) root.wrong_type("an object (a calibrisk pipeline document)");
+
+  // Identify the format and version before anything else, so a newer file gets the right message.
+  const std::string format = root["format"].as_string(256);
+  if (format != kFormatName) {
+    root["format"].fail_here("is \"" + format + "\" but must be \"" + kFormatName +
+                             "\"; this is not a calibrisk pipeline file.");
+  }
+  const Node ver = root["format_version"];
+  const std::string v = ver.as_string(32);
+  int major = -1, minor = -1;
+  {
+    char tail = 0;
+    if (std::sscanf(v.c_str(), "%d.%d%c", &major, &minor, &tail) != 2 || major < 0 || minor < 0) {
+      ver.fail_here("is \"" + v + "\" but must be \"MAJOR.MINOR\" (e.g. \"" + version_string() +
+                    "\").");
+    }
+  }
+  if (major > kFormatVersionMajor) {
+    ver.fail_here("is " + v + ", a newer major format version than this calibrisk reads (" +
+                  version_string() + "); upgrade calibrisk to load this file.");
+  }
+  if (major < 1) ver.fail_here("is " + v + "; no such format version exists.");
+  ctx.strict = minor <= kFormatVersionMinor;
+
+  root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
+                      "threshold", "provenance"});
+  const Node sum = root["checksum"];
+  const std::string stored_sum = sum.as_string(128);
+  if (stored_sum.rfind(kChecksumPrefix, 0) != 0 || stored_sum.size() != 7 + 64) {
+    sum.fail_here("must be \"sha256:\" followed by 64 hex digits.");
+  }
+
+  PipelineParts parts;
+  parts.schema = decode_schema(root["schema"]);
+  detail::artifact::DecodedModel model = detail::artifact::decode_model(root["model"]);
+  detail::artifact::DecodedCalibrator cal = detail::artifact::decode_calibrator(root["calibrator"]);
+  parts.operating_point = decode_threshold(root["threshold"]);
+  parts.provenance = decode_provenance(root["provenance"]);
+
+  if (options.verify_checksum) {
+    // The structure is known to be the fixed, shallow schema now, so serialising it is safe.
+    doc.erase("checksum");
+    const std::string actual = canonical_checksum(doc);
+    if (actual != stored_sum) {
+      throw ModelFormatError("load: /checksum does not match the content (stored " + stored_sum +
+                             ", computed " + actual +
+                             "); the file was modified or corrupted after it was written.");
+    }
+  }
+
+  // Semantic validation: each part's from_state checks its own invariants (tree structure,
+  // monotone knots, finite coefficients, ...).
+  parts.model = detail::artifact::build_model(std::move(model));
+  parts.calibrator = detail::artifact::build_calibrator(std::move(cal), parts.calibrator_input);
+  try {
+    return Pipeline(std::move(parts));
+  } catch (const Error& e) {
+    throw ModelFormatError(std::string("load: the parts are inconsistent: ") + e.what());
+  }
+}
+
+Pipeline load(const std::string& path, const LoadOptions& options) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) {
+    throw ModelFormatError("load: cannot open " + path + "; check the path and permissions.");
+  }
+  const std::streamoff size = f.tellg();
+  if (size < 0) throw ModelFormatError("load: cannot read the size of " + path + ".");
+  if (static_cast<std::uint64_t>(size) > options.max_bytes) {
+    throw ModelFormatError("load: " + path + " has " + std::to_string(size) +
+                           " bytes, more than LoadOptions.max_bytes (" +
+                           std::to_string(options.max_bytes) + ").");
+  }
+  std::string text(static_cast<std::size_t>(size), '\0');
+  f.seekg(0);
+  f.read(text.data(), size);
+  if (f.gcount() != size) throw ModelFormatError("load: reading " + path + " failed.");
+  return load_from_string(text, options);
+}
+
+DataFingerprint fingerprint_data(const FeatureMatrix& X, VectorView<const double> y) {
+  if (!y.empty() && y.size() != X.rows()) {
+    throw InvalidInput("fingerprint_data: X has " + std::to_string(X.rows()) + " rows but y has " +
+                       std::to_string(y.size()) + " values; pass one label per row (or none).");
+  }
+  DataFingerprint fp;
+  fp.rows = X.rows();
+  fp.cols = X.cols();
+  detail::Sha256 h;
+  auto put_u64 = [&](std::uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
+    h.update(b, 8);
+  };
+  auto put_double = [&](double d) {
+    std::uint64_t bits;
+    if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+    std::memcpy(&bits, &d, 8);
+    put_u64(bits);
+  };
+  put_u64(static_cast<std::uint64_t>(X.rows()));
+  put_u64(static_cast<std::uint64_t>(X.cols()));
+  X.visit([&](const auto& v) {
+    for (Index i = 0; i < v.rows(); ++i)
+      for (Index j = 0; j < v.cols(); ++j) put_double(static_cast<double>(v(i, j)));
+  });
+  if (!y.empty()) {
+    double pos = 0.0;
+    for (Index i = 0; i < y.size(); ++i) {
+      put_double(y[i]);
+      pos += y[i] == 1.0 ? 1.0 : 0.0;
+    }
+    fp.prevalence = y.size() > 0 ? pos / static_cast<double>(y.size()) : fp.prevalence;
+  }
+  fp.sha256 = h.finish_hex();
+  return fp;
+}
+
+}  // namespace calibrisk

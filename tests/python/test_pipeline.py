@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: Apache-2.0
+"""calibrisk.Pipeline: assembly from fitted estimators, save / load through the C++ loader with
+bit-identical scores, pickling, drift checks and load errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import calibrisk
+from calibrisk import ModelFormatError
+from calibrisk.exceptions import InvalidInputError
+from calibrisk.pipeline import _calibrated_to_pipeline
+
+
+def _data(n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    X[:, 3] = rng.integers(0, 4, size=n)  # an integer-coded category
+    X[rng.random(n) < 0.1, 1] = np.nan     # missing values
+    z = 1.2 * X[:, 0] - 0.8 * np.nan_to_num(X[:, 1]) + 0.4 * X[:, 3] - 0.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.int64)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = _data()
+    return X[:600], y[:600], X[600:900], y[600:900], X[900:], y[900:]
+
+
+def _same_bits(a, b):
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    return a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _models():
+    return {
+        "lr": calibrisk.LogisticRegression(C=0.5, n_threads=1),
+        "gbdt": calibrisk.GradientBoostingClassifier(n_estimators=15, max_leaf_nodes=7,
+                                                     n_threads=1, random_state=3),
+    }
+
+
+def _calibrators():
+    return {
+        "none": (None, None),
+        "platt-margin": (calibrisk.PlattCalibrator(input="margin"), "margin"),
+        "platt-probability": (calibrisk.PlattCalibrator(input="probability"), "probability"),
+        "isotonic": (calibrisk.IsotonicCalibrator(), "probability"),
+        "isotonic-margin": (calibrisk.IsotonicCalibrator(), "margin"),
+        "beta": (calibrisk.BetaCalibrator(), "probability"),
+    }
+
+
+@pytest.mark.parametrize("model_name", ["lr", "gbdt"])
+@pytest.mark.parametrize("cal_name", list(_calibrators()))
+def test_saved_file_scores_exactly_like_the_estimators(data, tmp_path, model_name, cal_name):
+    X_fit, y_fit, X_cal, y_cal, X_test, y_test = data
+    model = _models()[model_name].fit(X_fit, y_fit)
+    cal, kind = _calibrators()[cal_name]
+
+    def scores(X):
+        return model.decision_function(X) if kind == "margin" else model.predict_proba(X)[:, 1]
+
+    if cal is not None:
+        cal.fit(scores(X_cal), y_cal)
+        expected = cal.predict(scores(X_test))  # oracle: the fitted parts composed in Python
+    else:
+        expected = model.predict_proba(X_test)[:, 1]
+    op = calibrisk.select_threshold(y_cal, cal.predict(scores(X_cal)) if cal is not None
+                                    else model.predict_proba(X_cal)[:, 1], min_recall=0.7)
+    pipe = calibrisk.Pipeline.from_estimators(model, cal, op, X_train=X_fit, y_train=y_fit,
+                                              calibrator_input=kind)
+    assert _same_bits(pipe.predict_risk(X_test), expected)
+
+    path = tmp_path / "model.calibrisk.json"
+    pipe.save(path)
+    loaded = calibrisk.load(path)  # the C++ loader
+    assert _same_bits(loaded.predict_risk(X_test), expected)
+    assert _same_bits(loaded.decision_function(X_test), model.decision_function(X_test))
+    # One row at a time through the allocation-free C++ row path: the same bits.
+    rows = np.array([loaded.predict_proba_row(r) for r in X_test])
+    assert _same_bits(rows, expected)
+    # Thresholded flags and the scikit-learn shaped probabilities.
+    assert np.array_equal(loaded.predict(X_test), (expected >= op.threshold).astype(np.int64))
+    proba = loaded.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    # The file is deterministic: saving the loaded pipeline reproduces it byte for byte.
+    assert loaded.to_string() == path.read_text()
+    assert loaded.operating_point["threshold"] == op.threshold
+    assert loaded.operating_point["policy"] == op.policy
+    assert loaded.operating_point["figures"]["recall"] == op.recall
+    assert loaded.calibrator_input == (kind or "probability")
+
+
+def test_schema_provenance_and_fingerprint(data):
+    X_fit, y_fit, *_ = data
+    model = calibrisk.LogisticRegression(n_threads=1).fit(X_fit, y_fit)
+    names = ["age", "lab", "bp", "source", "score"]
+    pipe = calibrisk.Pipeline.from_estimators(model, feature_names=names, X_train=X_fit,
+                                              y_train=y_fit, created_at="2026-01-01T00:00:00Z")
+    assert pipe.feature_names_in_ == names
+    schema = pipe.schema
+    assert schema[0]["min"] == np.nanmin(X_fit[:, 0]) and schema[0]["max"] == np.nanmax(X_fit[:, 0])
+    assert schema[1]["missing_rate"] == pytest.approx(np.isnan(X_fit[:, 1]).mean(), abs=1e-15)
+    assert schema[3]["categorical"] and schema[3]["categories"] == [0, 1, 2, 3]
+    assert not schema[0]["categorical"]
+    prov = pipe.provenance
+    assert prov["training_data"]["rows"] == 600 and prov["training_data"]["cols"] == 5
+    assert prov["training_data"]["prevalence"] == pytest.approx(y_fit.mean())
+    assert len(prov["training_data"]["sha256"]) == 64
+    assert prov["parameters"]["model.class"] == "LogisticRegression"
+    assert prov["created_at"] == "2026-01-01T00:00:00Z"
+    assert pipe.threshold == 0.5 and pipe.operating_point["policy"] == "default"
+    # Same data in float32 Fortran order: same fingerprint (values equal as float64 after cast).
+    Xf = np.asfortranarray(X_fit.astype(np.float32))
+    fa = calibrisk._core._fingerprint_data(Xf, y_fit.astype(np.float64))
+    fb = calibrisk._core._fingerprint_data(Xf.astype(np.float64), y_fit.astype(np.float64))
+    assert fa["sha256"] == fb["sha256"]
+
+
+def test_dataframe_columns_are_matched_by_name(data):
+    pd = pytest.importorskip("pandas")
+    X_fit, y_fit, _, _, X_test, _ = data
+    names = ["a", "b", "c", "d", "e"]
+    model = calibrisk.LogisticRegression(n_threads=1).fit(pd.DataFrame(X_fit, columns=names), y_fit)
+    pipe = calibrisk.Pipeline.from_estimators(model)
+    assert pipe.feature_names_in_ == names
+    df = pd.DataFrame(X_test, columns=names)
+    shuffled = df[["c", "a", "e", "b", "d"]]
+    assert _same_bits(pipe.predict_risk(shuffled), pipe.predict_risk(X_test))
+    with pytest.raises(InvalidInputError, match="missing"):
+        pipe.predict_risk(df.drop(columns=["b"]))
+
+
+def test_pickle_round_trip_is_exact(data):
+    X_fit, y_fit, X_cal, y_cal, X_test, _ = data
+    model = _models()["gbdt"].fit(X_fit, y_fit)
+    cal = calibrisk.IsotonicCalibrator().fit(model.predict_proba(X_cal)[:, 1], y_cal)
+    pipe = calibrisk.Pipeline.from_estimators(model, cal, 0.3, X_train=X_fit)
+    clone = pickle.loads(pickle.dumps(pipe))
+    assert _same_bits(clone.predict_risk(X_test), pipe.predict_risk(X_test))
+    assert clone.to_string() == pipe.to_string()
+    assert clone.threshold == 0.3 and clone.operating_point["policy"] == "fixed"
+
+
+def test_check_inputs_reports_drift_without_changing_scores(data):
+    X_fit, y_fit, *_ , X_test, _ = data
+    model = calibrisk.LogisticRegression(n_threads=1).fit(X_fit, y_fit)
+    pipe = calibrisk.Pipeline.from_estimators(model, X_train=X_fit, y_train=y_fit)
+    clean = pipe.check_inputs(X_fit)
+    assert clean["ok"] and not clean["has_drift"]
+    drifted = X_test.copy()
+    drifted[:5, 0] = 100.0           # far outside the training range
+    drifted[:, 3][:3] = 9            # unseen category code
+    drifted[:150, 2] = np.nan        # 50% missing where training had none
+    before = pipe.predict_risk(X_test[5:])
+    report = pipe.check_inputs(drifted)
+    assert report["ok"] and report["has_drift"]
+    by_name = {f["name"]: f for f in report["features"]}
+    natural = int((X_test[5:, 0] > np.nanmax(X_fit[:, 0])).sum())  # already above in test data
+    assert by_name["x0"]["n_above_max"] == 5 + natural
+    assert by_name["x0"]["example_rows"][:2] == [0, 1]
+    assert by_name["x3"]["n_unseen_category"] == 3
+    assert by_name["x2"]["missing_rate_drift"] and by_name["x2"]["missing_rate"] == 0.5
+    assert "unseen category" in report["summary"]
+    assert _same_bits(pipe.predict_risk(X_test[5:]), before)
+    wrong = pipe.check_inputs(X_test[:, :4])
+    assert not wrong["ok"] and "4 columns" in wrong["errors"][0]
+
+
+def test_calibrated_classifier_exports_one_pipeline(data):
+    X_fit, y_fit, X_cal, y_cal, X_test, _ = data
+    X = np.vstack([X_fit, X_cal])
+    y = np.concatenate([y_fit, y_cal])
+    for method in ("isotonic", "sigmoid", "beta"):
+        clf = calibrisk.CalibratedClassifier(calibrisk.LogisticRegression(n_threads=1),
+                                             method=method, cv=3, ensemble=False).fit(X, y)
+        pipe = (clf.to_pipeline() if hasattr(clf, "to_pipeline")
+                else _calibrated_to_pipeline(clf))
+        assert _same_bits(pipe.predict_risk(X_test), clf.predict_proba(X_test)[:, 1]), method
+        assert calibrisk.loads(pipe.to_string()).calibrator_type == {
+            "isotonic": "isotonic", "sigmoid": "platt", "beta": "beta"}[method]
+        assert pipe.provenance["parameters"]["calibrated_classifier.method"] == repr(method)
+    ens = calibrisk.CalibratedClassifier(calibrisk.LogisticRegression(n_threads=1), cv=3,
+                                         ensemble=True).fit(X, y)
+    with pytest.raises(InvalidInputError, match="ensemble=False"):
+        _calibrated_to_pipeline(ens)
+
+
+def test_load_errors_are_model_format_errors(data, tmp_path):
+    X_fit, y_fit, *_ = data
+    model = calibrisk.LogisticRegression(n_threads=1).fit(X_fit, y_fit)
+    text = calibrisk.Pipeline.from_estimators(model).to_string()
+    assert issubclass(ModelFormatError, ValueError)
+    with pytest.raises(ModelFormatError, match="invalid JSON at byte"):
+        calibrisk.loads(text[: len(text) // 2])
+    with pytest.raises(ModelFormatError, match="checksum does not match"):
+        calibrisk.loads(text.replace('"policy": "default"', '"policy": "edited"'))
+    with pytest.raises(ModelFormatError, match="newer major format version"):
+        calibrisk.loads(text.replace('"format_version": "1.0"', '"format_version": "9.0"'),
+                        verify_checksum=False)
+    with pytest.raises(ModelFormatError, match="cannot open"):
+        calibrisk.load(tmp_path / "missing.json")
+    with pytest.raises(ModelFormatError, match="empty"):
+        calibrisk.loads("")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(text.encode()[:100])
+    with pytest.raises(ValueError):
+        calibrisk.load(bad)
+    # Not errors of the file: wrong inputs and unsupported estimators.
+    pipe = calibrisk.loads(text)
+    with pytest.raises(InvalidInputError, match="columns"):
+        pipe.predict_risk(X_fit[:, :3])
+    from sklearn.linear_model import LogisticRegression as SkLR
+
+    with pytest.raises(InvalidInputError, match="calibrisk LogisticRegression"):
+        calibrisk.Pipeline.from_estimators(SkLR().fit(np.nan_to_num(X_fit), y_fit))
+    with pytest.raises(InvalidInputError):
+        calibrisk.Pipeline.from_estimators(model, operating_point=float("nan"))
+
+
+def test_exports():
+    from calibrisk import pipeline
+
+    assert set(pipeline.__all__) == {"Pipeline", "load", "loads"}
+    assert calibrisk.load is pipeline.load and calibrisk.loads is pipeline.loads
