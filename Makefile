@@ -9,7 +9,7 @@ CMAKE   ?= cmake
 CMAKE_ARGS ?=
 
 .PHONY: setup deps venv configure build demo test test-cpp test-python bench bench-smoke compare \
-        asan tsan format clean
+        asan tsan fuzz format clean
 
 ## setup: Debian packages, .venv with the package in editable mode (+dev extra), C++ build.
 setup: deps venv build
@@ -79,8 +79,15 @@ tsan:
 	$(CMAKE) --build build-tsan -j $(JOBS) --target calibrisk_unit_tests
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/calibrisk_unit_tests $(TSAN_TESTS)
 
+## fuzz: libFuzzer on the model-file loader for FUZZ_SECONDS (clang 14; fails on any finding).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(CMAKE) -S fuzz -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DFUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz
+
 format:
 	find include src bindings tests benchmarks examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format-14 -i
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -62,6 +62,8 @@ calibrisk::RowMatrixXd parse_rows(const std::string& body, const calibrisk::Pipe
   } catch (const json::parse_error& e) {
     throw BadRequest{"the body is not valid JSON (byte " + std::to_string(e.byte) +
                      "); send {\"rows\": [[...], ...]}."};
+  } catch (const json::exception& e) {  // e.g. a number literal overflowing a double
+    throw BadRequest{std::string("the body is not valid JSON (") + e.what() + ")."};
   }
   if (!doc.is_object() || !doc.contains("rows") || !doc["rows"].is_array()) {
     throw BadRequest{

@@ -71,6 +71,7 @@ def main():
 
         bad = {
             "not JSON": b"{rows: nope",
+            "number overflow": b'{"rows": [[1e99999, 0, 0]]}',
             "no rows": json.dumps({"data": []}),
             "rows not an array": json.dumps({"rows": "x"}),
             "empty rows": json.dumps({"rows": []}),

@@ -46,6 +46,9 @@
 #include <calibrisk/report/evaluate.hpp>
 #include <calibrisk/report/report.hpp>
 
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/artifact/pipeline.hpp>
+
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/date.hpp>
 #include <calibrisk/io/table.hpp>

@@ -281,6 +281,10 @@ Pipeline load_from_string(std::string_view text, const LoadOptions& options) {
     throw ModelFormatError("load: invalid JSON at byte " + std::to_string(e.byte) + " of " +
                            std::to_string(text.size()) + " (" + e.what() +
                            "); the file is truncated or corrupt.");
+  } catch (const json::exception& e) {
+    // out_of_range 406: a number literal overflows (e.g. 1e99999); the parser names it.
+    throw ModelFormatError(std::string("load: invalid JSON (") + e.what() +
+                           "); the file is corrupt.");
   }
   ReadContext ctx;
   ctx.text_size = text.size();

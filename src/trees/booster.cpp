@@ -152,8 +152,10 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   // Weights: sample_weight x class multipliers (from the training counts) x scale_pos_weight.
   Index n1 = 0;
   for (Index i = 0; i < n; ++i) n1 += train.y[i] == 1.0 ? 1 : 0;
-  auto [m0, m1] = p.class_weight.resolve(n - n1, n1);
-  m1 *= p.scale_pos_weight;
+  // Not a structured binding: C++17 lambdas cannot capture those (clang rejects it).
+  const std::pair<double, double> multipliers = p.class_weight.resolve(n - n1, n1);
+  const double m0 = multipliers.first;
+  const double m1 = multipliers.second * p.scale_pos_weight;
   auto weights_of = [&](const Dataset& d) {
     std::vector<double> w(static_cast<std::size_t>(d.n_samples()));
     for (Index i = 0; i < d.n_samples(); ++i) {

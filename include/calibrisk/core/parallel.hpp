@@ -35,23 +35,58 @@ inline int resolve_threads(int n_threads) {
 #endif
 }
 
-/// Without OpenMP, loops run on short-lived std::threads with the same static partition OpenMP
-/// uses. This backend is what the ThreadSanitizer build exercises: TSan understands std::thread,
+/// Keeps the first exception thrown by any iteration of a parallel region, to rethrow it on the
+/// calling thread once the region has ended (an exception escaping an OpenMP region or a
+/// std::thread would end the process).
+class FirstError {
+ public:
+  template <class Fn>
+  void run(Fn&& fn) noexcept {
+    try {
+      fn();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+  std::mutex mutex_;
+};
+
+/// Runs `fn(i)` for i in [begin, end) on `nt` > 1 threads, statically partitioned (as OpenMP's
+/// schedule(static)) or, when `dynamic`, one index at a time from a shared cursor.
+///
+/// With OpenMP this is an OpenMP region; without it, short-lived std::threads with the same
+/// partition. The latter is what the ThreadSanitizer build exercises: TSan understands std::thread,
 /// while GCC's libgomp is not instrumented and would report false races.
 template <class Fn>
-void thread_backend_for(Index begin, Index end, int nt, bool dynamic, Fn& fn) {
+void parallel_region(Index begin, Index end, int nt, bool dynamic, Fn& fn) {
+  FirstError errors;
+#if defined(CALIBRISK_HAVE_OPENMP)
+  if (dynamic) {
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (Index i = begin; i < end; ++i) errors.run([&] { fn(i); });
+  } else {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (Index i = begin; i < end; ++i) errors.run([&] { fn(i); });
+  }
+#else
   const Index n = end - begin;
   const int workers = static_cast<int>(std::min<Index>(nt, n));
-  std::exception_ptr error;
-  std::mutex mutex;
-  Index next = begin;  // the shared cursor of the dynamic schedule (guarded by mutex)
+  std::mutex cursor_mutex;
+  Index next = begin;  // the shared cursor of the dynamic schedule
   auto work = [&](int t) {
-    try {
+    errors.run([&] {
       if (dynamic) {
         for (;;) {
           Index i;
           {
-            std::lock_guard<std::mutex> lock(mutex);
+            std::lock_guard<std::mutex> lock(cursor_mutex);
             if (next >= end) return;
             i = next++;
           }
@@ -62,17 +97,15 @@ void thread_backend_for(Index begin, Index end, int nt, bool dynamic, Fn& fn) {
         const Index hi = begin + n * (t + 1) / workers;
         for (Index i = lo; i < hi; ++i) fn(i);
       }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (!error) error = std::current_exception();
-    }
+    });
   };
   std::vector<std::thread> threads;
   threads.reserve(static_cast<std::size_t>(workers - 1));
   for (int t = 1; t < workers; ++t) threads.emplace_back(work, t);
   work(0);
   for (auto& th : threads) th.join();
-  if (error) std::rethrow_exception(error);
+#endif
+  errors.rethrow();
 }
 
 /// Calls `fn(i)` for every i in [begin, end) on up to `n_threads` threads (static schedule).
@@ -84,25 +117,7 @@ template <class Fn>
 void parallel_for(Index begin, Index end, int n_threads, Fn&& fn) {
   if (end <= begin) return;
   const int nt = resolve_threads(n_threads);
-#if defined(CALIBRISK_HAVE_OPENMP)
-  if (nt > 1 && end - begin > 1) {
-    std::exception_ptr error;
-    std::mutex error_mutex;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (Index i = begin; i < end; ++i) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-    }
-    if (error) std::rethrow_exception(error);
-    return;
-  }
-#else
-  if (nt > 1 && end - begin > 1) return thread_backend_for(begin, end, nt, false, fn);
-#endif
+  if (nt > 1 && end - begin > 1) return parallel_region(begin, end, nt, false, fn);
   for (Index i = begin; i < end; ++i) fn(i);
 }
 
@@ -111,25 +126,7 @@ template <class Fn>
 void parallel_for_dynamic(Index begin, Index end, int n_threads, Fn&& fn) {
   if (end <= begin) return;
   const int nt = resolve_threads(n_threads);
-#if defined(CALIBRISK_HAVE_OPENMP)
-  if (nt > 1 && end - begin > 1) {
-    std::exception_ptr error;
-    std::mutex error_mutex;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (Index i = begin; i < end; ++i) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-    }
-    if (error) std::rethrow_exception(error);
-    return;
-  }
-#else
-  if (nt > 1 && end - begin > 1) return thread_backend_for(begin, end, nt, true, fn);
-#endif
+  if (nt > 1 && end - begin > 1) return parallel_region(begin, end, nt, true, fn);
   for (Index i = begin; i < end; ++i) fn(i);
 }
 

@@ -254,6 +254,10 @@ TEST_CASE("load: targeted damage gets a message naming the place") {
   expect(std::string(200000, '['), "invalid JSON at byte");
   expect("{\"format\": \"calibrisk-pipeline\"}", "/format_version is missing");
   expect(files[0].first + "x", "invalid JSON at byte");
+  // A number literal too large for a double is a parser out_of_range error, not a parse_error
+  // (found by the fuzzer).
+  expect("{\"format\": 1e82437}", "number overflow");
+  expect(edit(lr, [](json&) {}).replace(0, 1, "{\"x\": -1e99999, "), "number overflow");
   LoadOptions small;
   small.max_bytes = 100;
   CHECK_THROWS_WITH_AS(load_from_string(files[0].first, small), doctest::Contains("max_bytes"),
