@@ -9,7 +9,7 @@ CMAKE   ?= cmake
 CMAKE_ARGS ?=
 
 .PHONY: setup deps venv configure build demo test test-cpp test-python bench bench-smoke compare \
-        asan tsan fuzz format clean
+        asan tsan fuzz format format-check clean
 
 ## setup: Debian packages, .venv with the package in editable mode (+dev extra), C++ build.
 setup: deps venv build
@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install -q --upgrade pip
 	$(PYTHON) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
 	$(PYTHON) -m pip install --no-build-isolation -e ".[dev]"
+	$(PYTHON) -m ipykernel install --sys-prefix
 	touch $@
 
 venv: $(VENV)/.installed
@@ -37,9 +38,9 @@ configure: venv $(BUILD)/CMakeCache.txt
 build: configure
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
-## demo: the main job (interim: logistic regression on scikit-learn's breast-cancer data).
+## demo: the main job on the embedded synthetic readmission cohort (build/bin/calibrisk demo).
 demo: setup
-	$(PYTHON) examples/python/breast_cancer_lr.py
+	$(BUILD)/bin/calibrisk demo --out demo-output
 
 ## test: every C++ and Python test against the current sources.
 test: setup test-cpp test-python
@@ -86,8 +87,12 @@ fuzz:
 	  -DFUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz
 
+SOURCES_CMD = find include src bindings tests benchmarks examples fuzz \( -name '*.hpp' -o -name '*.cpp' \)
 format:
-	find include src bindings tests benchmarks examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format-14 -i
+	$(SOURCES_CMD) | xargs clang-format-14 -i
+
+format-check:
+	$(SOURCES_CMD) | xargs clang-format-14 --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz

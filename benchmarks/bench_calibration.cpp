@@ -132,10 +132,16 @@ BENCHMARK(BM_Calibration_IsotonicPredict)
     ->Args({kBig, 2})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Calibration_IsotonicFitTransform)->Arg(1 << 16)->Arg(kBig)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Calibration_IsotonicFitTransform)
+    ->Arg(1 << 16)
+    ->Arg(kBig)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Calibration_ArgsortRadix)->Arg(1 << 16)->Arg(kBig)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Calibration_ArgsortStdSort)->Arg(1 << 16)->Arg(kBig)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Calibration_PlattFit)->Arg(1 << 16)->Arg(kBig)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Calibration_VennAbersFitPredict)->Arg(1 << 16)->Arg(kBig)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Calibration_VennAbersFitPredict)
+    ->Arg(1 << 16)
+    ->Arg(kBig)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

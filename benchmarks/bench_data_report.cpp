@@ -55,7 +55,8 @@ BENCHMARK(BM_Io_ReadCsv)->Arg(200000)->Unit(benchmark::kMillisecond);
 void BM_Report_Evaluate(benchmark::State& state) {
   const calibrisk::ReadmissionCohort c = cohort(state.range(0));
   const std::vector<double> y = c.labels();
-  std::vector<double> p0, site(c.site.begin(), c.site.end()), day(c.encounter_day.begin(), c.encounter_day.end());
+  std::vector<double> p0, site(c.site.begin(), c.site.end()),
+      day(c.encounter_day.begin(), c.encounter_day.end());
   for (double r : c.true_risk) p0.push_back(r * r / (r * r + (1 - r) * (1 - r)));  // overconfident
   const std::vector<double> band = c.age_band();
   calibrisk::EvaluationInput in;
@@ -63,7 +64,8 @@ void BM_Report_Evaluate(benchmark::State& state) {
   in.p = c.true_risk;
   in.p_uncalibrated = p0;
   in.threshold = 0.15;
-  in.subgroups = {{"site", site, {}}, {"age_band", band, calibrisk::ReadmissionCohort::age_band_labels()}};
+  in.subgroups = {{"site", site, {}},
+                  {"age_band", band, calibrisk::ReadmissionCohort::age_band_labels()}};
   in.time = day;
   in.groups = c.patient_id;
   calibrisk::EvaluationParams params;

@@ -25,11 +25,16 @@ void make(Index n, std::vector<double>& y, std::vector<double>& p) {
 
 ThresholdPolicy policy_of(int k) {
   switch (k) {
-    case 0: return policy::max_fbeta(1.0);
-    case 1: return policy::min_recall(0.8);
-    case 2: return policy::min_precision(0.6);
-    case 3: return policy::max_alert_rate(0.1);
-    default: return policy::min_cost(1.0, 5.0);
+    case 0:
+      return policy::max_fbeta(1.0);
+    case 1:
+      return policy::min_recall(0.8);
+    case 2:
+      return policy::min_precision(0.6);
+    case 3:
+      return policy::max_alert_rate(0.1);
+    default:
+      return policy::min_cost(1.0, 5.0);
   }
 }
 

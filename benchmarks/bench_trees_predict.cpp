@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Google Benchmarks of tree-ensemble scoring: batch margins over row blocks and one row at a time.
-// Default sizes finish in seconds (CI smoke run); set CALIBRISK_BENCH_LARGE=1 to add the 1M-row case.
+// Default sizes finish in seconds (CI smoke run); set CALIBRISK_BENCH_LARGE=1 to add the 1M-row
+// case.
 #include <benchmark/benchmark.h>
 #include <calibrisk/trees/explain.hpp>
 #include <calibrisk/trees/predict.hpp>
@@ -88,6 +89,9 @@ void BM_Trees_Contributions(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
-BENCHMARK(BM_Trees_Contributions)->Args({1000, 100, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Trees_Contributions)
+    ->Args({1000, 100, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -36,8 +36,8 @@ Prepared prepare(Index n, Index f, bool sparse) {
   const double base = 0.1;
   for (Index i = 0; i < n; ++i) {
     const double y = p.data.y[static_cast<std::size_t>(i)];
-    p.gh[static_cast<std::size_t>(i)] = GradPair{static_cast<float>(base - y),
-                                                 static_cast<float>(base * (1 - base))};
+    p.gh[static_cast<std::size_t>(i)] =
+        GradPair{static_cast<float>(base - y), static_cast<float>(base * (1 - base))};
   }
   for (Index j = 0; j < f; ++j) {
     if (!p.mapper.is_constant[static_cast<std::size_t>(j)]) {
@@ -72,8 +72,8 @@ void BM_Trees_Histogram(benchmark::State& state) {
   }
   // Bytes the kernel must touch: one code per (row, feature), plus the row index and gradients
   // once per row.
-  const double bytes = static_cast<double>(rows.size()) *
-                       (static_cast<double>(p.features.size()) + 8.0 + 8.0);
+  const double bytes =
+      static_cast<double>(rows.size()) * (static_cast<double>(p.features.size()) + 8.0 + 8.0);
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
   state.SetItemsProcessed(static_cast<std::int64_t>(rows.size()) * state.iterations());
 }
@@ -148,7 +148,10 @@ void BM_Trees_Fit(benchmark::State& state) {
   }
   state.SetItemsProcessed(n * trees * state.iterations());
 }
-BENCHMARK(BM_Trees_Fit)->Args({20000, 20, 20, 0})->Args({20000, 100, 20, 1})->UseRealTime()
+BENCHMARK(BM_Trees_Fit)
+    ->Args({20000, 20, 20, 0})
+    ->Args({20000, 100, 20, 1})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Trees_Fit)
     ->Name("BM_Trees_Fit/Big")

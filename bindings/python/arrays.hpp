@@ -79,8 +79,7 @@ inline FeatureArg as_features(const py::handle& obj, const std::string& where,
     return make_feature_arg<float>(std::move(a));
   }
   if (a.dtype().kind() == 'O' || a.dtype().kind() == 'U' || a.dtype().kind() == 'S') {
-    throw InvalidInput(where + ": " + name + " has dtype " +
-                       std::string(py::str(a.dtype())) +
+    throw InvalidInput(where + ": " + name + " has dtype " + std::string(py::str(a.dtype())) +
                        "; pass numeric features (encode categories as numbers first).");
   }
   auto converted = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
@@ -99,7 +98,7 @@ inline VectorArg as_vector(const py::handle& obj, const std::string& where, cons
     throw InvalidInput(where + ": " + name + " is None; pass a 1-D array.");
   }
   py::array a = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
-                                                : py::array::ensure(obj);
+                                               : py::array::ensure(obj);
   if (!a) throw InvalidInput(where + ": " + name + " could not be converted to a numeric array.");
   if (a.ndim() != 1) {
     throw InvalidInput(where + ": " + name + " must be 1-D, got shape " + shape_str(a) + ".");

@@ -78,18 +78,18 @@ const char* score_kind_name(ScoreKind k) {
 void bind_calibration(py::module_& m) {
   // ---------------------------------------------------------------- Platt
   py::class_<PlattCalibrator> platt(m, "_PlattCalibrator");
-  platt.def(py::init([](const std::string& input, bool smoothed, double eps, int max_iter,
-                        double tol) {
-              PlattParams p;
-              p.input = score_kind(input);
-              p.smoothed_targets = smoothed;
-              p.eps = eps;
-              p.max_iter = max_iter;
-              p.tol = tol;
-              return PlattCalibrator(p);
-            }),
-            py::arg("input") = "margin", py::arg("smoothed_targets") = true,
-            py::arg("eps") = 1e-12, py::arg("max_iter") = 100, py::arg("tol") = 1e-11);
+  platt.def(
+      py::init([](const std::string& input, bool smoothed, double eps, int max_iter, double tol) {
+        PlattParams p;
+        p.input = score_kind(input);
+        p.smoothed_targets = smoothed;
+        p.eps = eps;
+        p.max_iter = max_iter;
+        p.tol = tol;
+        return PlattCalibrator(p);
+      }),
+      py::arg("input") = "margin", py::arg("smoothed_targets") = true, py::arg("eps") = 1e-12,
+      py::arg("max_iter") = 100, py::arg("tol") = 1e-11);
   def_fit_predict<PlattCalibrator>(platt, "PlattCalibrator");
   platt.def_property_readonly("a", &PlattCalibrator::a)
       .def_property_readonly("b", &PlattCalibrator::b)
@@ -97,7 +97,8 @@ void bind_calibration(py::module_& m) {
       .def_property_readonly("n_iter", [](const PlattCalibrator& c) { return c.fit_info().n_iter; })
       .def_property_readonly("converged",
                              [](const PlattCalibrator& c) { return c.fit_info().converged; })
-      .def_property_readonly("notes", [](const PlattCalibrator& c) { return notes_of(c.fit_info()); })
+      .def_property_readonly("notes",
+                             [](const PlattCalibrator& c) { return notes_of(c.fit_info()); })
       .def("get_state",
            [](const PlattCalibrator& c) {
              const PlattState& s = c.state();
@@ -122,8 +123,9 @@ void bind_calibration(py::module_& m) {
   iso.def("get_state",
           [](const IsotonicCalibrator& c) {
             const IsotonicState& s = c.state();
-            return py::make_tuple(py::array_t<double>(static_cast<py::ssize_t>(s.x.size()), s.x.data()),
-                                  py::array_t<double>(static_cast<py::ssize_t>(s.y.size()), s.y.data()));
+            return py::make_tuple(
+                py::array_t<double>(static_cast<py::ssize_t>(s.x.size()), s.x.data()),
+                py::array_t<double>(static_cast<py::ssize_t>(s.y.size()), s.y.data()));
           })
       .def_static("from_state", [](std::vector<double> x, std::vector<double> y) {
         return IsotonicCalibrator::from_state(IsotonicState{std::move(x), std::move(y)});
@@ -140,7 +142,8 @@ void bind_calibration(py::module_& m) {
            }),
            py::arg("eps") = 1e-12, py::arg("max_iter") = 100, py::arg("tol") = 1e-11);
   def_fit_predict<BetaCalibrator>(beta, "BetaCalibrator");
-  beta.def_property_readonly("notes", [](const BetaCalibrator& c) { return notes_of(c.fit_info()); })
+  beta.def_property_readonly("notes",
+                             [](const BetaCalibrator& c) { return notes_of(c.fit_info()); })
       .def_property_readonly("converged",
                              [](const BetaCalibrator& c) { return c.fit_info().converged; })
       .def("get_state",
@@ -178,11 +181,11 @@ void bind_calibration(py::module_& m) {
              };
              return py::make_tuple(arr(s.x), arr(s.f0), arr(s.f1));
            })
-      .def_static("from_state", [](std::vector<double> x, std::vector<double> f0,
-                                   std::vector<double> f1) {
-        return VennAbersCalibrator::from_state(
-            VennAbersState{std::move(x), std::move(f0), std::move(f1)});
-      });
+      .def_static("from_state",
+                  [](std::vector<double> x, std::vector<double> f0, std::vector<double> f1) {
+                    return VennAbersCalibrator::from_state(
+                        VennAbersState{std::move(x), std::move(f0), std::move(f1)});
+                  });
 
   // ---------------------------------------------------------------- prior correction
   m.def(

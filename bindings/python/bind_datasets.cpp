@@ -47,8 +47,10 @@ void bind_datasets(py::module_& m) {
         p.n_days = n_days;
         double start = 0;
         if (!parse_iso8601(start_date, start) || start != std::floor(start)) {
-          throw InvalidParams("make_readmission_cohort: start_date must be an ISO 8601 date "
-                              "YYYY-MM-DD, got '" + start_date + "'.");
+          throw InvalidParams(
+              "make_readmission_cohort: start_date must be an ISO 8601 date "
+              "YYYY-MM-DD, got '" +
+              start_date + "'.");
         }
         p.start_day = static_cast<std::int64_t>(start);
         ReadmissionCohort c;

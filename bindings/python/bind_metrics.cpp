@@ -22,8 +22,8 @@ struct Inputs {
   VectorArg y, p, w;
 };
 
-Inputs inputs(const py::object& y, const py::object& p, const py::object& w, const std::string& where,
-              const char* score_name = "y_score") {
+Inputs inputs(const py::object& y, const py::object& p, const py::object& w,
+              const std::string& where, const char* score_name = "y_score") {
   return Inputs{as_vector(y, where, "y_true"), as_vector(p, where, score_name),
                 as_vector(w, where, "sample_weight", true)};
 }
@@ -155,8 +155,14 @@ void bind_metrics(py::module_& m) {
         std::vector<double> lo(k), up(k), cnt(k), wt(k), mp(k), obs(k), cl(k), cu(k), ne(k);
         for (std::size_t j = 0; j < k; ++j) {
           const ReliabilityBin& r = rc.bins[j];
-          lo[j] = r.lower; up[j] = r.upper; cnt[j] = static_cast<double>(r.count); wt[j] = r.weight;
-          mp[j] = r.mean_predicted; obs[j] = r.observed_rate; cl[j] = r.ci_lower; cu[j] = r.ci_upper;
+          lo[j] = r.lower;
+          up[j] = r.upper;
+          cnt[j] = static_cast<double>(r.count);
+          wt[j] = r.weight;
+          mp[j] = r.mean_predicted;
+          obs[j] = r.observed_rate;
+          cl[j] = r.ci_lower;
+          cu[j] = r.ci_upper;
           ne[j] = r.effective_n;
         }
         py::dict d;

@@ -19,8 +19,8 @@ TimeGranularity granularity_from(const std::string& g) {
   if (g == "month") return TimeGranularity::kMonth;
   if (g == "quarter") return TimeGranularity::kQuarter;
   if (g == "bins") return TimeGranularity::kBins;
-  throw InvalidParams("evaluate: time_granularity must be 'auto', 'month', 'quarter' or 'bins', got '" +
-                      g + "'.");
+  throw InvalidParams(
+      "evaluate: time_granularity must be 'auto', 'month', 'quarter' or 'bins', got '" + g + "'.");
 }
 
 metrics::BinStrategy strategy_from(const std::string& s) {
@@ -34,9 +34,10 @@ metrics::BinStrategy strategy_from(const std::string& s) {
 void bind_report(py::module_& m) {
   m.def(
       "_evaluate",
-      [](const py::object& y, const py::object& p, const py::object& p_uncalibrated, double threshold,
-         const std::string& policy, const std::vector<std::tuple<std::string, py::object,
-                                                                 std::vector<std::string>>>& subgroups,
+      [](const py::object& y, const py::object& p, const py::object& p_uncalibrated,
+         double threshold, const std::string& policy,
+         const std::vector<std::tuple<std::string, py::object, std::vector<std::string>>>&
+             subgroups,
          const py::object& time, bool time_in_days, const py::object& groups, const py::object& X,
          const std::vector<std::string>& feature_names,
          const std::vector<std::pair<std::string, double>>& importances,
@@ -51,10 +52,12 @@ void bind_report(py::module_& m) {
         std::vector<VectorArg> codes;
         codes.reserve(subgroups.size());
         for (const auto& sg : subgroups) {
-          codes.push_back(as_vector(std::get<1>(sg), where, "subgroups['" + std::get<0>(sg) + "']"));
+          codes.push_back(
+              as_vector(std::get<1>(sg), where, "subgroups['" + std::get<0>(sg) + "']"));
         }
         py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> ga;
-        if (!groups.is_none()) ga = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(groups);
+        if (!groups.is_none())
+          ga = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(groups);
         FeatureArg xa;
         if (!X.is_none()) xa = as_features(X, where);
 
@@ -65,7 +68,8 @@ void bind_report(py::module_& m) {
         in.threshold = threshold;
         in.policy = policy;
         for (std::size_t k = 0; k < subgroups.size(); ++k) {
-          in.subgroups.push_back({std::get<0>(subgroups[k]), codes[k].view, std::get<2>(subgroups[k])});
+          in.subgroups.push_back(
+              {std::get<0>(subgroups[k]), codes[k].view, std::get<2>(subgroups[k])});
         }
         in.time = ta.view;
         in.time_in_days = time_in_days;
@@ -75,7 +79,8 @@ void bind_report(py::module_& m) {
         }
         if (!X.is_none()) in.X = xa.view;
         in.feature_names = feature_names;
-        for (const auto& [name, value] : importances) in.feature_importances.push_back({name, value});
+        for (const auto& [name, value] : importances)
+          in.feature_importances.push_back({name, value});
         in.importance_kind = importance_kind;
         in.provenance = provenance;
         in.title = title;

@@ -52,8 +52,9 @@ ThresholdOptions options(double confidence, bool conservative, const std::string
   } else if (interval == "clopper-pearson" || interval == "beta") {
     o.conservative_interval = IntervalMethod::kClopperPearson;
   } else {
-    throw InvalidParams("select_threshold: interval must be \"wilson\" or \"clopper-pearson\", got \"" +
-                        interval + "\".");
+    throw InvalidParams(
+        "select_threshold: interval must be \"wilson\" or \"clopper-pearson\", got \"" + interval +
+        "\".");
   }
   o.beta = beta;
   o.cost_fp = cost_fp;
@@ -73,12 +74,18 @@ void bind_threshold(py::module_& m) {
         VectorArg pa = as_vector(p, "select_threshold", "y_prob");
         VectorArg wa = as_vector(w, "select_threshold", "sample_weight", true);
         ThresholdPolicy pol;
-        if (kind == "fbeta") pol = policy::max_fbeta(value);
-        else if (kind == "min_recall") pol = policy::min_recall(value);
-        else if (kind == "min_precision") pol = policy::min_precision(value);
-        else if (kind == "max_alert_rate") pol = policy::max_alert_rate(value);
-        else if (kind == "cost") pol = policy::min_cost(cost_fp, cost_fn);
-        else throw InvalidParams("select_threshold: unknown policy \"" + kind + "\".");
+        if (kind == "fbeta")
+          pol = policy::max_fbeta(value);
+        else if (kind == "min_recall")
+          pol = policy::min_recall(value);
+        else if (kind == "min_precision")
+          pol = policy::min_precision(value);
+        else if (kind == "max_alert_rate")
+          pol = policy::max_alert_rate(value);
+        else if (kind == "cost")
+          pol = policy::min_cost(cost_fp, cost_fn);
+        else
+          throw InvalidParams("select_threshold: unknown policy \"" + kind + "\".");
         const ThresholdOptions o = options(confidence, conservative, interval, beta, 1.0, 1.0);
         OperatingPoint op;
         {

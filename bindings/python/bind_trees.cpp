@@ -93,8 +93,8 @@ TreeEnsemble ensemble_from_dict(const py::dict& d) {
   e.n_features = d["n_features"].cast<Index>();
   const py::list trees = d["trees"].cast<py::list>();
   for (std::size_t k = 0; k < trees.size(); ++k) {
-    e.trees.push_back(tree_from_dict(trees[k].cast<py::dict>(),
-                                     where + "/trees/" + std::to_string(k)));
+    e.trees.push_back(
+        tree_from_dict(trees[k].cast<py::dict>(), where + "/trees/" + std::to_string(k)));
   }
   return e;
 }
@@ -158,8 +158,10 @@ void bind_trees(py::module_& m) {
             } else if (kind == "explicit") {
               p.class_weight = ClassWeight::explicit_weights(w0, w1);
             } else {
-              throw InvalidParams("GBDTParams.class_weight kind must be 'none', 'balanced' or "
-                                  "'explicit', got '" + kind + "'.");
+              throw InvalidParams(
+                  "GBDTParams.class_weight kind must be 'none', 'balanced' or "
+                  "'explicit', got '" +
+                  kind + "'.");
             }
           },
           py::arg("kind"), py::arg("w0") = 1.0, py::arg("w1") = 1.0)
@@ -172,9 +174,8 @@ void bind_trees(py::module_& m) {
       .def(
           "fit",
           [](GradientBoostedTrees& self, const py::object& X, const py::object& y,
-             const py::object& sample_weight, const py::object& X_valid,
-             const py::object& y_valid, const py::object& sample_weight_valid)
-              -> GradientBoostedTrees& {
+             const py::object& sample_weight, const py::object& X_valid, const py::object& y_valid,
+             const py::object& sample_weight_valid) -> GradientBoostedTrees& {
             const std::string where = "GradientBoostedTrees.fit";
             DataArgs train = data_args(X, y, sample_weight, where, "X", "y", "sample_weight");
             Dataset dtrain(train.X.view, train.y.view, train.w.view);
@@ -182,8 +183,8 @@ void bind_trees(py::module_& m) {
               py::gil_scoped_release release;
               self.fit(dtrain);
             } else {
-              DataArgs valid = data_args(X_valid, y_valid, sample_weight_valid, where,
-                                         "X_valid", "y_valid", "sample_weight_valid");
+              DataArgs valid = data_args(X_valid, y_valid, sample_weight_valid, where, "X_valid",
+                                         "y_valid", "sample_weight_valid");
               Dataset dvalid(valid.X.view, valid.y.view, valid.w.view);
               py::gil_scoped_release release;
               self.fit(dtrain, dvalid);
@@ -209,11 +210,12 @@ void bind_trees(py::module_& m) {
       .def_property_readonly("fit_notes",
                              [](const GradientBoostedTrees& self) { return self.fit_info().notes; })
       .def_property_readonly("validation_loss", &GradientBoostedTrees::validation_loss)
-      .def_property_readonly("n_features",
-                             [](const GradientBoostedTrees& self) { return self.ensemble().n_features; })
-      .def("state_dict",
-           [](const GradientBoostedTrees& self) { return ensemble_to_dict(self.state().ensemble); },
-           "The prediction-time state (base score, flat-array trees) as plain numpy arrays.")
+      .def_property_readonly(
+          "n_features", [](const GradientBoostedTrees& self) { return self.ensemble().n_features; })
+      .def(
+          "state_dict",
+          [](const GradientBoostedTrees& self) { return ensemble_to_dict(self.state().ensemble); },
+          "The prediction-time state (base score, flat-array trees) as plain numpy arrays.")
       .def_static(
           "from_state_dict",
           [](const py::dict& d, const GBDTParams& p) {
@@ -227,16 +229,19 @@ void bind_trees(py::module_& m) {
           "feature_importance",
           [](const GradientBoostedTrees& self, const std::string& kind) {
             if (kind != "gain" && kind != "split") {
-              throw InvalidInput("feature_importance: importance_type must be 'gain' or 'split', "
-                                 "got '" + kind + "'.");
+              throw InvalidInput(
+                  "feature_importance: importance_type must be 'gain' or 'split', "
+                  "got '" +
+                  kind + "'.");
             }
-            return feature_importance(self.ensemble(),
-                                      kind == "gain" ? ImportanceType::kGain : ImportanceType::kSplit);
+            return feature_importance(
+                self.ensemble(), kind == "gain" ? ImportanceType::kGain : ImportanceType::kSplit);
           },
           py::arg("importance_type") = "gain", "Unnormalised importance per feature.");
 
   py::class_<TreeExplainer>(m, "TreeExplainer", "Exact path-dependent TreeSHAP contributions.")
-      .def(py::init([](const GradientBoostedTrees& model) { return TreeExplainer(model.ensemble()); }),
+      .def(py::init(
+               [](const GradientBoostedTrees& model) { return TreeExplainer(model.ensemble()); }),
            py::arg("model"))
       .def_property_readonly("bias", &TreeExplainer::bias)
       .def(
@@ -250,7 +255,8 @@ void bind_trees(py::module_& m) {
                                  " features but the model was fitted with " + std::to_string(nf) +
                                  "; pass the same columns, in the same order, as at fit time.");
             }
-            py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(nf + 1)});
+            py::array_t<double> out(
+                {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(nf + 1)});
             MatrixView<double> ov = MatrixView<double>::row_major(out.mutable_data(), n, nf + 1);
             {
               py::gil_scoped_release release;
@@ -263,32 +269,31 @@ void bind_trees(py::module_& m) {
           "(n_samples, n_features + 1): per-feature contributions, bias last; rows sum to the "
           "raw margin.");
 
-  m.def("_reference_margin",
-        [](const GradientBoostedTrees& self, const py::object& X) {
-          // Reference traversal of the flat arrays, used by the Python tests to check the fast
-          // predictor through the bindings.
-          FeatureArg xa = as_features(X, "_reference_margin");
-          const TreeEnsemble& e = self.ensemble();
-          py::array_t<double> out(static_cast<py::ssize_t>(xa.view.rows()));
-          double* o = out.mutable_data();
-          xa.view.visit([&](const auto& v) {
-            for (Index i = 0; i < v.rows(); ++i) {
-              double acc = e.base_score;
-              for (const Tree& t : e.trees) {
-                std::int32_t k = 0;
-                while (t.left[static_cast<std::size_t>(k)] >= 0) {
-                  const auto u = static_cast<std::size_t>(k);
-                  const double x = static_cast<double>(v(i, t.feature[u]));
-                  const bool left = std::isnan(x) ? t.missing_left[u] == 1 : x <= t.threshold[u];
-                  k = left ? t.left[u] : t.right[u];
-                }
-                acc += t.value[static_cast<std::size_t>(k)];
-              }
-              o[i] = acc;
-            }
-          });
-          return out;
-        });
+  m.def("_reference_margin", [](const GradientBoostedTrees& self, const py::object& X) {
+    // Reference traversal of the flat arrays, used by the Python tests to check the fast
+    // predictor through the bindings.
+    FeatureArg xa = as_features(X, "_reference_margin");
+    const TreeEnsemble& e = self.ensemble();
+    py::array_t<double> out(static_cast<py::ssize_t>(xa.view.rows()));
+    double* o = out.mutable_data();
+    xa.view.visit([&](const auto& v) {
+      for (Index i = 0; i < v.rows(); ++i) {
+        double acc = e.base_score;
+        for (const Tree& t : e.trees) {
+          std::int32_t k = 0;
+          while (t.left[static_cast<std::size_t>(k)] >= 0) {
+            const auto u = static_cast<std::size_t>(k);
+            const double x = static_cast<double>(v(i, t.feature[u]));
+            const bool left = std::isnan(x) ? t.missing_left[u] == 1 : x <= t.threshold[u];
+            k = left ? t.left[u] : t.right[u];
+          }
+          acc += t.value[static_cast<std::size_t>(k)];
+        }
+        o[i] = acc;
+      }
+    });
+    return out;
+  });
 }
 
 }  // namespace calibrisk::pyb

@@ -5,9 +5,9 @@
 /// Example (train, calibrate, choose a threshold):
 /// @code
 ///   #include <calibrisk/calibrisk.hpp>
-///   calibrisk::GBDTParams p; p.n_estimators = 300; p.class_weight = calibrisk::ClassWeight::balanced();
-///   auto model = calibrisk::GradientBoostedTrees(p).fit(train);
-///   calibrisk::IsotonicCalibrator cal;
+///   calibrisk::GBDTParams p; p.n_estimators = 300; p.class_weight =
+///   calibrisk::ClassWeight::balanced(); auto model =
+///   calibrisk::GradientBoostedTrees(p).fit(train); calibrisk::IsotonicCalibrator cal;
 ///   cal.fit(model.predict_proba(calib.X), calib.y);
 ///   auto op = calibrisk::select_threshold(valid.y, cal.predict(model.predict_proba(valid.X)),
 ///                                         calibrisk::policy::min_recall(0.80));

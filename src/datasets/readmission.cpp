@@ -77,7 +77,7 @@ struct Encounter {
   double age = 0;
   int sex = 0;
   int los = 1, prior_adm = 0, prior_ed = 0, n_dx = 1, n_med = 0;
-  double hba1c = 0, creat = 0, hgb = 0, na = 0;             // true lab values
+  double hba1c = 0, creat = 0, hgb = 0, na = 0;                        // true lab values
   bool m_hba1c = false, m_creat = false, m_hgb = false, m_na = false;  // measured?
   int disposition = 0, adm_type = 0;
   double hidden = 0;  // unmeasured part of the log-odds
@@ -121,7 +121,8 @@ void draw_patient(std::int64_t pid, const ReadmissionCohortParams& p,
   const double rate_ed = 0.6 * std::exp(0.5 * z);
 
   std::vector<std::int64_t> days(static_cast<std::size_t>(n_enc));
-  for (auto& d : days) d = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(p.n_days)));
+  for (auto& d : days)
+    d = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(p.n_days)));
   std::sort(days.begin(), days.end());
 
   for (int k = 0; k < n_enc; ++k) {
@@ -190,8 +191,10 @@ double solve_intercept(const std::vector<Encounter>& enc, double target) {
     const double mid = 0.5 * (lo + hi);
     double sum = 0;
     for (const auto& e : enc) sum += sigmoid(mid + e.f);
-    if (sum / static_cast<double>(enc.size()) < target) lo = mid;
-    else hi = mid;
+    if (sum / static_cast<double>(enc.size()) < target)
+      lo = mid;
+    else
+      hi = mid;
   }
   return 0.5 * (lo + hi);
 }
@@ -233,8 +236,8 @@ ReadmissionCohort make_readmission_cohort(const ReadmissionCohortParams& params)
   auto reserve = [n](auto&... v) { (v.reserve(n), ...); };
   reserve(c.encounter_id, c.patient_id, c.encounter_day, c.encounter_date, c.site, c.age, c.sex,
           c.length_of_stay, c.prior_admissions, c.prior_ed_visits, c.n_diagnoses, c.n_medications,
-          c.hba1c, c.creatinine, c.haemoglobin, c.sodium, c.discharge_disposition,
-          c.admission_type, c.readmitted, c.true_risk);
+          c.hba1c, c.creatinine, c.haemoglobin, c.sodium, c.discharge_disposition, c.admission_type,
+          c.readmitted, c.true_risk);
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t i = 0; i < n; ++i) {
     const Encounter& e = enc[i];
@@ -268,9 +271,18 @@ Index ReadmissionCohort::n_patients() const {
 }
 
 std::vector<std::string> ReadmissionCohort::feature_names() {
-  return {"age",         "sex",        "length_of_stay", "prior_admissions",
-          "prior_ed_visits", "n_diagnoses", "n_medications", "hba1c",
-          "creatinine",  "haemoglobin", "sodium",        "discharge_disposition",
+  return {"age",
+          "sex",
+          "length_of_stay",
+          "prior_admissions",
+          "prior_ed_visits",
+          "n_diagnoses",
+          "n_medications",
+          "hba1c",
+          "creatinine",
+          "haemoglobin",
+          "sodium",
+          "discharge_disposition",
           "admission_type"};
 }
 

@@ -52,7 +52,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -126,8 +127,8 @@ struct Reader {
       if (!seen.count(name)) {
         std::string avail;
         for (const auto& h : header) avail += (avail.empty() ? "" : ", ") + h;
-        fail(where + ": the " + why + " column '" + name + "' is not in the header; the columns are: " +
-             avail + ".");
+        fail(where + ": the " + why + " column '" + name +
+             "' is not in the header; the columns are: " + avail + ".");
       }
     };
     for (const auto& r : opt.required_columns) require(r, "required");
@@ -163,8 +164,10 @@ struct Reader {
       return;
     }
     const std::size_t j = field++;
-    if (j == 0) row_blank = trim(raw).empty();
-    else row_blank = false;
+    if (j == 0)
+      row_blank = trim(raw).empty();
+    else
+      row_blank = false;
     if (j >= header.size()) return;  // reported as ragged at the end of the row
     const std::string_view s = trim(raw);
     auto& col = values[j];
@@ -244,8 +247,8 @@ struct Reader {
     bool all_numbers = true;
     for (std::size_t i = 0; i < time_text.size(); ++i) {
       if (is_na(time_text[i])) {
-        throw InvalidInput(where + ": the time column '" + header[j] +
-                           "' is missing in data row " + std::to_string(i + 1) +
+        throw InvalidInput(where + ": the time column '" + header[j] + "' is missing in data row " +
+                           std::to_string(i + 1) +
                            "; every row needs a date, date-time or number to be ordered.");
       }
       if (!parse_number(time_text[i], v[i])) all_numbers = false;
@@ -287,9 +290,9 @@ struct Reader {
 };
 
 Index line_of(std::string_view text, std::size_t offset) {
-  return 1 + static_cast<Index>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(
-                                                                          std::min(offset, text.size())),
-                                           '\n'));
+  return 1 + static_cast<Index>(std::count(
+                 text.begin(),
+                 text.begin() + static_cast<std::ptrdiff_t>(std::min(offset, text.size())), '\n'));
 }
 
 }  // namespace
@@ -299,7 +302,8 @@ Table parse_csv(std::string_view text, const CsvReadOptions& options, const std:
   const std::string where = "read_csv: " + source;
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    throw InvalidInput(where + " is empty; expected a header line with column names and data rows.");
+    throw InvalidInput(where +
+                       " is empty; expected a header line with column names and data rows.");
   }
   Reader r(options, where);
   csv_parser parser;
@@ -308,8 +312,8 @@ Table parse_csv(std::string_view text, const CsvReadOptions& options, const std:
   }
   std::unique_ptr<csv_parser, void (*)(csv_parser*)> guard(&parser, csv_free);
   csv_set_delim(&parser, static_cast<unsigned char>(options.delimiter));
-  const std::size_t used = csv_parse(&parser, text.data(), text.size(), Reader::cb_field,
-                                     Reader::cb_row, &r);
+  const std::size_t used =
+      csv_parse(&parser, text.data(), text.size(), Reader::cb_field, Reader::cb_row, &r);
   if (used != text.size() && r.error.empty()) {
     throw InvalidInput(where + ": malformed CSV near line " + std::to_string(line_of(text, used)) +
                        " (" + csv_strerror(csv_error(&parser)) +
@@ -321,8 +325,9 @@ Table parse_csv(std::string_view text, const CsvReadOptions& options, const std:
   }
   if (!r.error.empty()) throw InvalidInput(r.error);
   if (r.in_header || r.data_rows == 0) {
-    throw InvalidInput(where + " has a header but no data rows; the file needs at least one row "
-                               "of values after the header.");
+    throw InvalidInput(where +
+                       " has a header but no data rows; the file needs at least one row "
+                       "of values after the header.");
   }
   Table t;
   for (std::size_t j = 0; j < r.header.size(); ++j) {

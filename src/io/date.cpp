@@ -12,9 +12,9 @@ namespace calibrisk {
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) noexcept {
   year -= month <= 2 ? 1 : 0;
   const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const auto yoe = static_cast<unsigned>(year - era * 400);                    // [0, 399]
+  const auto yoe = static_cast<unsigned>(year - era * 400);                            // [0, 399]
   const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;  // [0, 365]
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                  // [0, 146096]
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;  // [0, 146096]
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
@@ -108,8 +108,8 @@ bool parse_iso8601(std::string_view s, double& days) noexcept {
     }
     if (pos != s.size()) return false;
   }
-  days = static_cast<double>(days_from_civil(year, static_cast<unsigned>(month),
-                                             static_cast<unsigned>(day))) +
+  days = static_cast<double>(
+             days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day))) +
          seconds / 86400.0;
   return true;
 }

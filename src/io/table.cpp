@@ -84,8 +84,8 @@ void Table::add_column(Column column) {
   }
   const auto n = static_cast<Index>(column.values.size());
   if (!columns_.empty() && n != rows_) {
-    throw InvalidInput("Table::add_column: column '" + column.name + "' has " +
-                       std::to_string(n) + " values but the table has " + std::to_string(rows_) +
+    throw InvalidInput("Table::add_column: column '" + column.name + "' has " + std::to_string(n) +
+                       " values but the table has " + std::to_string(rows_) +
                        " rows; pass one value per row.");
   }
   if (column.kind == ColumnKind::kCategorical) {
@@ -94,10 +94,10 @@ void Table::add_column(Column column) {
       const double v = column.values[static_cast<std::size_t>(i)];
       if (std::isnan(v) || v == kUnseenCategory) continue;
       if (!(v >= 0 && v < k && v == std::floor(v))) {
-        throw InvalidInput("Table::add_column: categorical column '" + column.name + "' has code " +
-                           shortest(v) + " at row " + std::to_string(i) +
-                           ", which is not an integer in [0, " + std::to_string(column.categories.size()) +
-                           "); codes index the column's categories.");
+        throw InvalidInput(
+            "Table::add_column: categorical column '" + column.name + "' has code " + shortest(v) +
+            " at row " + std::to_string(i) + ", which is not an integer in [0, " +
+            std::to_string(column.categories.size()) + "); codes index the column's categories.");
       }
     }
   }

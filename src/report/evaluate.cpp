@@ -72,8 +72,8 @@ void check_length(Index got, Index n, const std::string& name) {
 
 // Keeps the first and last point and about `max_points` in between, evenly by index: enough to
 // draw the curve, small enough for the HTML page.
-Curve thin(const std::vector<double>& x, const std::vector<double>& y,
-           const std::vector<double>& t, int max_points) {
+Curve thin(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& t,
+           int max_points) {
   Curve c;
   const std::size_t n = x.size();
   const std::size_t step = std::max<std::size_t>(1, n / static_cast<std::size_t>(max_points));
@@ -97,7 +97,8 @@ CalibrationSection calibration_of(const metrics::SortedScores& s, const std::str
                                   const EvaluationParams& params, Estimate ece) {
   CalibrationSection c;
   c.label = label;
-  const metrics::ReliabilityCurve rc = metrics::reliability_curve(s, params.binning, params.confidence);
+  const metrics::ReliabilityCurve rc =
+      metrics::reliability_curve(s, params.binning, params.confidence);
   for (const auto& b : rc.bins) {
     c.bins.push_back({b.count, b.mean_predicted, b.observed_rate, b.ci_lower, b.ci_upper});
   }
@@ -162,11 +163,13 @@ std::vector<Period> periods_of(VectorView<const double> t, bool in_days, TimeGra
   std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return t[a] < t[b]; });
   std::vector<Period> out;
   if (in_days && g != TimeGranularity::kBins) {
-    const CivilDate first = civil_from_days(static_cast<std::int64_t>(std::floor(t[order.front()])));
+    const CivilDate first =
+        civil_from_days(static_cast<std::int64_t>(std::floor(t[order.front()])));
     const CivilDate last = civil_from_days(static_cast<std::int64_t>(std::floor(t[order.back()])));
     const std::int64_t months =
         (last.year - first.year) * 12 + static_cast<std::int64_t>(last.month) - first.month + 1;
-    const bool monthly = g == TimeGranularity::kMonth || (g == TimeGranularity::kAuto && months <= 12);
+    const bool monthly =
+        g == TimeGranularity::kMonth || (g == TimeGranularity::kAuto && months <= 12);
     granularity = monthly ? "month" : "quarter";
     std::map<std::int64_t, Period> by_key;
     for (Index i : order) {
@@ -182,8 +185,8 @@ std::vector<Period> periods_of(VectorView<const double> t, bool in_days, TimeGra
           std::snprintf(buf, sizeof buf, "%04lld-Q%u", static_cast<long long>(d.year), q);
         }
         p.label = buf;
-        p.start = static_cast<double>(
-            days_from_civil(d.year, monthly ? d.month : (q - 1) * 3 + 1, 1));
+        p.start =
+            static_cast<double>(days_from_civil(d.year, monthly ? d.month : (q - 1) * 3 + 1, 1));
       }
       p.rows.push_back(i);
     }
@@ -239,7 +242,8 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
   params.validate();
   const Index n = in.y.size();
   if (n == 0) {
-    throw InvalidInput(std::string(kWhere) + ": y is empty; pass the labels of the evaluated rows.");
+    throw InvalidInput(std::string(kWhere) +
+                       ": y is empty; pass the labels of the evaluated rows.");
   }
   check_length(in.p.size(), n, "p");
   if (!in.p_uncalibrated.empty()) check_length(in.p_uncalibrated.size(), n, "p_uncalibrated");
@@ -248,7 +252,8 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
   if (in.X.rows() > 0 || in.X.cols() > 0) check_length(in.X.rows(), n, "X");
   for (const auto& col : in.subgroups) {
     if (col.name.empty()) {
-      throw InvalidInput(std::string(kWhere) + ": a subgroup column has no name; name every column.");
+      throw InvalidInput(std::string(kWhere) +
+                         ": a subgroup column has no name; name every column.");
     }
     check_length(col.codes.size(), n, "subgroup column '" + col.name + "'");
   }
@@ -258,7 +263,8 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
                        std::to_string(in.X.cols()) + " columns; pass one name per column.");
   }
   if (!std::isnan(in.threshold) && !std::isfinite(in.threshold)) {
-    throw InvalidInput(std::string(kWhere) + ": threshold is infinite; pass a probability in [0, 1] or NaN for none.");
+    throw InvalidInput(std::string(kWhere) +
+                       ": threshold is infinite; pass a probability in [0, 1] or NaN for none.");
   }
   for (Index i = 0; i < in.time.size(); ++i) {
     if (!std::isfinite(in.time[i])) {
@@ -299,10 +305,10 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
       for (Index j = 0; j < X.cols(); ++j) {
         Index missing = 0;
         for (Index i = 0; i < X.rows(); ++i) missing += std::isnan(X(i, j)) ? 1 : 0;
-        r.data.missingness.push_back(
-            {in.feature_names.empty() ? "x" + std::to_string(j)
-                                      : in.feature_names[static_cast<std::size_t>(j)],
-             static_cast<double>(missing) / static_cast<double>(n)});
+        r.data.missingness.push_back({in.feature_names.empty()
+                                          ? "x" + std::to_string(j)
+                                          : in.feature_names[static_cast<std::size_t>(j)],
+                                      static_cast<double>(missing) / static_cast<double>(n)});
       }
     });
   }
@@ -319,7 +325,8 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
     if (params.n_bootstrap > 0) {
       for (const auto& b : metrics::bootstrap(sc, ms, bp, in.groups)) out.push_back(interval_of(b));
     } else {
-      for (auto m : ms) out.push_back({metrics::metric_function(m, params.binning)(sc, nullptr), kNaN, kNaN});
+      for (auto m : ms)
+        out.push_back({metrics::metric_function(m, params.binning)(sc, nullptr), kNaN, kNaN});
     }
     return out;
   };
@@ -371,14 +378,16 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
     o.f1 = op.fbeta;
     overall_recall = op.recall;
   } else {
-    r.notes.push_back("No threshold was given: the operating point and the recall/precision of "
-                      "subgroups are not reported.");
+    r.notes.push_back(
+        "No threshold was given: the operating point and the recall/precision of "
+        "subgroups are not reported.");
   }
 
   // Decision curve on thresholds 0.01, 0.02, ..., decision_curve_max.
   {
     std::vector<double> grid;
-    for (int k = 1; k <= static_cast<int>(std::floor(params.decision_curve_max * 100 + 1e-9)); ++k) {
+    for (int k = 1; k <= static_cast<int>(std::floor(params.decision_curve_max * 100 + 1e-9));
+         ++k) {
       grid.push_back(k / 100.0);
     }
     const metrics::DecisionCurve dc = metrics::net_benefit(s, grid);
@@ -399,11 +408,13 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
     std::vector<Index> missing;
     for (Index i = 0; i < n; ++i) {
       const double c = col.codes[i];
-      if (std::isnan(c)) missing.push_back(i);
-      else levels[c].push_back(i);
+      if (std::isnan(c))
+        missing.push_back(i);
+      else
+        levels[c].push_back(i);
       if (static_cast<int>(levels.size()) > params.max_subgroup_levels) {
-        throw InvalidInput(std::string(kWhere) + ": subgroup column '" + col.name + "' has more than " +
-                           std::to_string(params.max_subgroup_levels) +
+        throw InvalidInput(std::string(kWhere) + ": subgroup column '" + col.name +
+                           "' has more than " + std::to_string(params.max_subgroup_levels) +
                            " levels; group its values (e.g. age bands) or raise "
                            "EvaluationParams.max_subgroup_levels.");
       }
@@ -440,10 +451,11 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
       if (row.n >= params.min_subgroup_size) {
         if (std::isfinite(m.intercept) && std::abs(m.intercept) > params.intercept_tolerance &&
             std::abs(m.intercept) > z * m.intercept_se) {
-          row.flags.push_back("calibration intercept " + std::string(m.intercept > 0 ? "+" : "") +
-                              detail::fmt_num(m.intercept, 2) + " beyond \xC2\xB1" +
-                              detail::fmt_num(params.intercept_tolerance, 3) +
-                              (m.intercept > 0 ? " (risk under-predicted)" : " (risk over-predicted)"));
+          row.flags.push_back(
+              "calibration intercept " + std::string(m.intercept > 0 ? "+" : "") +
+              detail::fmt_num(m.intercept, 2) + " beyond \xC2\xB1" +
+              detail::fmt_num(params.intercept_tolerance, 3) +
+              (m.intercept > 0 ? " (risk under-predicted)" : " (risk over-predicted)"));
         }
         if (params.ece_tolerance > 0 && m.ece > params.ece_tolerance) {
           row.flags.push_back("ECE " + detail::fmt_num(m.ece, 2) + " above " +
@@ -492,24 +504,29 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
                          num(f.value) + "; importances must be finite.");
     }
   }
-  std::stable_sort(fi.begin(), fi.end(), [](const FeatureImportance& a, const FeatureImportance& b) {
-    return a.value != b.value ? a.value > b.value : a.name < b.name;
-  });
-  if (static_cast<int>(fi.size()) > params.n_top_features) fi.resize(static_cast<std::size_t>(params.n_top_features));
+  std::stable_sort(fi.begin(), fi.end(),
+                   [](const FeatureImportance& a, const FeatureImportance& b) {
+                     return a.value != b.value ? a.value > b.value : a.name < b.name;
+                   });
+  if (static_cast<int>(fi.size()) > params.n_top_features)
+    fi.resize(static_cast<std::size_t>(params.n_top_features));
   r.top_features = std::move(fi);
 
   // Provenance: the caller's entries, then what this evaluation adds.
   r.provenance = in.provenance;
   r.provenance.emplace_back("evaluated by", std::string("calibrisk ") + library_version());
-  r.provenance.emplace_back("evaluation data fingerprint (FNV-1a of y, p)", fingerprint(in.y, in.p));
+  r.provenance.emplace_back("evaluation data fingerprint (FNV-1a of y, p)",
+                            fingerprint(in.y, in.p));
   std::ostringstream ev;
   ev << "n_bootstrap=" << params.n_bootstrap << ", confidence=" << params.confidence
      << ", bins=" << params.binning.n_bins
-     << (params.binning.strategy == metrics::BinStrategy::kUniform ? " equal-width" : " equal-frequency")
+     << (params.binning.strategy == metrics::BinStrategy::kUniform ? " equal-width"
+                                                                   : " equal-frequency")
      << ", random_state=" << params.random_state
      << (in.groups.empty() ? "" : ", bootstrap grouped by patient");
   r.provenance.emplace_back("evaluation settings", ev.str());
-  if (in.time.empty()) r.notes.push_back("No time key was given: metrics over time are not reported.");
+  if (in.time.empty())
+    r.notes.push_back("No time key was given: metrics over time are not reported.");
   return r;
 }
 

@@ -109,8 +109,8 @@ std::string reliability_chart(const Report& r) {
   add(r.calibration_after, "calibrated", "#0072B2");
   // Zoom on the populated range (risks are often far below 1), keeping the square aspect.
   const auto ticks = detail::nice_ticks(0, std::max(hi, 0.05) * 1.05, 5);
-  const double top = ticks.size() >= 2 ? ticks.back() + (ticks.back() < hi ? ticks[1] - ticks[0] : 0)
-                                       : 1.0;
+  const double top =
+      ticks.size() >= 2 ? ticks.back() + (ticks.back() < hi ? ticks[1] - ticks[0] : 0) : 1.0;
   c.x_max = c.y_max = std::min(1.0, top);
   c.series[0].x = c.series[0].y = {0, c.x_max};
   return detail::svg_line_chart(c);
@@ -129,11 +129,14 @@ void calibration_rows(std::ostringstream& o, const Report& r) {
     o << "</tr>";
   };
   row("ECE", [](const CalibrationSection& c) { return with_ci(c.ece); });
-  row("max calibration error", [](const CalibrationSection& c) { return fmt_num(c.max_calibration_error); });
-  row("calibration intercept (ideal 0)", [](const CalibrationSection& c) { return signed_num(c.intercept); });
+  row("max calibration error",
+      [](const CalibrationSection& c) { return fmt_num(c.max_calibration_error); });
+  row("calibration intercept (ideal 0)",
+      [](const CalibrationSection& c) { return signed_num(c.intercept); });
   row("calibration slope (ideal 1)", [](const CalibrationSection& c) { return fmt_num(c.slope); });
   row("Spiegelhalter z", [](const CalibrationSection& c) { return fmt_num(c.spiegelhalter_z); });
-  row("Spiegelhalter p-value", [](const CalibrationSection& c) { return fmt_num(c.spiegelhalter_p); });
+  row("Spiegelhalter p-value",
+      [](const CalibrationSection& c) { return fmt_num(c.spiegelhalter_p); });
   row("Brier score", [](const CalibrationSection& c) { return fmt_num(c.brier, 4); });
   row("log loss", [](const CalibrationSection& c) { return fmt_num(c.log_loss, 4); });
   row("ROC AUC", [](const CalibrationSection& c) { return fmt_num(c.roc_auc); });
@@ -189,11 +192,11 @@ void subgroup_section(std::ostringstream& o, const Report& r) {
   for (const auto& row : s.rows) {
     const bool f = !row.flags.empty();
     o << "<tr" << (f ? " class=\"flagged\"" : "") << "><td>" << esc(row.column) << "</td><td>"
-      << esc(row.level) << "</td><td>" << row.n << "</td><td>" << pct(row.prevalence)
-      << "</td><td>" << pct(row.mean_predicted) << "</td><td>" << fmt_num(row.roc_auc)
-      << "</td><td>" << fmt_num(row.ece) << "</td><td>" << signed_num(row.calibration_intercept)
-      << "</td><td>" << fmt_num(row.recall) << "</td><td>" << fmt_num(row.precision)
-      << "</td><td>" << pct(row.alert_rate) << "</td><td>";
+      << esc(row.level) << "</td><td>" << row.n << "</td><td>" << pct(row.prevalence) << "</td><td>"
+      << pct(row.mean_predicted) << "</td><td>" << fmt_num(row.roc_auc) << "</td><td>"
+      << fmt_num(row.ece) << "</td><td>" << signed_num(row.calibration_intercept) << "</td><td>"
+      << fmt_num(row.recall) << "</td><td>" << fmt_num(row.precision) << "</td><td>"
+      << pct(row.alert_rate) << "</td><td>";
     if (f) {
       o << "<span class=\"flag\">&#9888; flagged</span>";
       for (const auto& why : row.flags) o << "<br><span class=\"muted\">" << esc(why) << "</span>";
@@ -240,8 +243,8 @@ void time_section(std::ostringstream& o, const Report& r) {
        "<th>ROC AUC</th><th>ECE</th></tr>";
   for (const auto& row : t.rows) {
     o << "<tr><td>" << esc(row.period) << "</td><td>" << row.n << "</td><td>" << pct(row.prevalence)
-      << "</td><td>" << pct(row.mean_predicted) << "</td><td>" << fmt_num(row.roc_auc) << "</td><td>"
-      << fmt_num(row.ece) << "</td></tr>";
+      << "</td><td>" << pct(row.mean_predicted) << "</td><td>" << fmt_num(row.roc_auc)
+      << "</td><td>" << fmt_num(row.ece) << "</td></tr>";
   }
   o << "</table></section>";
 }
@@ -256,8 +259,11 @@ std::string report_to_html(const Report& r) {
     << esc(r.title) << "</title><style>" << kCss << "</style></head><body><main>";
   o << "<h1>" << esc(r.title) << "</h1>";
   o << "<p class=\"muted\">Intervals are " << fmt_num(100 * r.confidence, 3) << "% ";
-  if (r.n_bootstrap > 0) o << "(bootstrap, " << r.n_bootstrap << " replicates, for AUC, AP and ECE; Wilson for proportions)";
-  else o << "(Wilson for proportions)";
+  if (r.n_bootstrap > 0)
+    o << "(bootstrap, " << r.n_bootstrap
+      << " replicates, for AUC, AP and ECE; Wilson for proportions)";
+  else
+    o << "(Wilson for proportions)";
   o << ".</p>";
   for (const auto& n : r.notes) o << "<p class=\"note\">" << esc(n) << "</p>";
 
@@ -270,20 +276,23 @@ std::string report_to_html(const Report& r) {
   card(o, "average precision", with_ci(r.discrimination.average_precision));
   if (r.has_uncalibrated) {
     card(o, "ECE before \xE2\x86\x92 after",
-         fmt_num(r.calibration_before.ece.value) + " \xE2\x86\x92 " + fmt_num(r.calibration_after.ece.value));
+         fmt_num(r.calibration_before.ece.value) + " \xE2\x86\x92 " +
+             fmt_num(r.calibration_after.ece.value));
   } else {
     card(o, "ECE", with_ci(r.calibration_after.ece));
   }
   if (r.has_operating_point) {
     card(o, "threshold", fmt_num(r.operating_point.threshold, 4));
-    card(o, "recall / precision", fmt_num(r.operating_point.recall.value) + " / " +
-                                      fmt_num(r.operating_point.precision.value));
+    card(o, "recall / precision",
+         fmt_num(r.operating_point.recall.value) + " / " +
+             fmt_num(r.operating_point.precision.value));
   }
   Index flagged = 0;
   for (const auto& s : r.subgroups.rows) flagged += !s.flags.empty();
   if (!r.subgroups.rows.empty()) {
-    card(o, "flagged subgroups",
-         flagged ? "<span class=\"flag\">" + std::to_string(flagged) + "</span>" : std::string("0"));
+    card(
+        o, "flagged subgroups",
+        flagged ? "<span class=\"flag\">" + std::to_string(flagged) + "</span>" : std::string("0"));
   }
   o << "</div>";
 
@@ -330,8 +339,9 @@ std::string report_to_html(const Report& r) {
     ChartSeries base = series("prevalence", {0, 1}, {r.data.prevalence, r.data.prevalence});
     base.dashed = true;
     base.color = "#999999";
-    pr.series = {base, series("model (AP " + fmt_num(r.discrimination.average_precision.value) + ")",
-                              r.discrimination.pr.x, r.discrimination.pr.y)};
+    pr.series = {base,
+                 series("model (AP " + fmt_num(r.discrimination.average_precision.value) + ")",
+                        r.discrimination.pr.x, r.discrimination.pr.y)};
     if (r.has_operating_point) {
       ChartSeries op = series("operating point", {r.operating_point.recall.value},
                               {r.operating_point.precision.value});
@@ -389,7 +399,9 @@ std::string report_to_html(const Report& r) {
     const double prev = std::isfinite(r.data.prevalence) ? r.data.prevalence : 0.1;
     dc.y_min = -0.02;
     dc.y_max = std::max(0.02, prev * 1.1);
-    ChartSeries none = series("treat none", {r.decision_curve.threshold.front(), r.decision_curve.threshold.back()}, {0, 0});
+    ChartSeries none =
+        series("treat none",
+               {r.decision_curve.threshold.front(), r.decision_curve.threshold.back()}, {0, 0});
     none.color = "#999999";
     ChartSeries all = series("treat all", r.decision_curve.threshold, r.decision_curve.treat_all);
     all.dashed = true;
@@ -408,7 +420,8 @@ std::string report_to_html(const Report& r) {
     o << "<p class=\"muted\">No feature importances were given.</p>";
   } else {
     BarChart b;
-    b.title = "Feature importance" + (r.importance_kind.empty() ? "" : " (" + r.importance_kind + ")");
+    b.title =
+        "Feature importance" + (r.importance_kind.empty() ? "" : " (" + r.importance_kind + ")");
     b.y_label = r.importance_kind.empty() ? "importance" : r.importance_kind;
     ChartSeries s;
     s.name = "importance";

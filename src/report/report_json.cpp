@@ -76,8 +76,9 @@ std::string report_to_json(const Report& r, int indent) {
                          {"average_precision", est(r.discrimination.average_precision)},
                          {"roc", curve(r.discrimination.roc)},
                          {"pr", curve(r.discrimination.pr)}};
-  j["calibration"] = {{"before", r.has_uncalibrated ? calibration(r.calibration_before) : json(nullptr)},
-                      {"after", calibration(r.calibration_after)}};
+  j["calibration"] = {
+      {"before", r.has_uncalibrated ? calibration(r.calibration_before) : json(nullptr)},
+      {"after", calibration(r.calibration_after)}};
   if (r.has_operating_point) {
     const auto& o = r.operating_point;
     j["operating_point"] = {{"threshold", num(o.threshold)},
@@ -179,16 +180,20 @@ struct Reader {
     if (!v->is_string()) bad(path_of(base, key), "must be a string");
     return v->get<std::string>();
   }
-  static std::vector<double> numbers(const json& j, const std::string& key, const std::string& base) {
+  static std::vector<double> numbers(const json& j, const std::string& key,
+                                     const std::string& base) {
     std::vector<double> out;
     const json* v = opt(j, key);
     if (!v || v->is_null()) return out;
     if (!v->is_array()) bad(path_of(base, key), "must be an array of numbers");
     for (std::size_t i = 0; i < v->size(); ++i) {
       const json& x = (*v)[i];
-      if (x.is_null()) out.push_back(std::numeric_limits<double>::quiet_NaN());
-      else if (x.is_number()) out.push_back(x.get<double>());
-      else bad(path_of(base, key) + "/" + std::to_string(i), "must be a number or null");
+      if (x.is_null())
+        out.push_back(std::numeric_limits<double>::quiet_NaN());
+      else if (x.is_number())
+        out.push_back(x.get<double>());
+      else
+        bad(path_of(base, key) + "/" + std::to_string(i), "must be a number or null");
     }
     return out;
   }
@@ -257,8 +262,9 @@ Report report_from_json(const std::string& text) {
   }
   using R = Reader;
   if (!j.is_object() || R::text(j, "format", "") != "calibrisk-report") {
-    throw InvalidInput("report_from_json: /format is not \"calibrisk-report\"; this JSON is not a "
-                       "calibrisk evaluation report.");
+    throw InvalidInput(
+        "report_from_json: /format is not \"calibrisk-report\"; this JSON is not a "
+        "calibrisk evaluation report.");
   }
   const Index version = R::integer(j, "format_version", "", 0);
   if (version < 1 || version > 1) {
@@ -279,7 +285,8 @@ Report report_from_json(const std::string& text) {
   const json& miss = R::array(d, "missingness", "/data");
   for (std::size_t i = 0; i < miss.size(); ++i) {
     const std::string p = "/data/missingness/" + std::to_string(i);
-    r.data.missingness.push_back({R::text(miss[i], "name", p), R::number(miss[i], "missing_fraction", p)});
+    r.data.missingness.push_back(
+        {R::text(miss[i], "name", p), R::number(miss[i], "missing_fraction", p)});
   }
   const json& disc = R::object(j, "discrimination", "");
   r.discrimination.roc_auc = R::estimate(disc, "roc_auc", "/discrimination");
@@ -292,7 +299,8 @@ Report report_from_json(const std::string& text) {
     r.has_uncalibrated = true;
     r.calibration_before = R::calibration(*before, "/calibration/before");
   }
-  r.calibration_after = R::calibration(R::object(cal, "after", "/calibration"), "/calibration/after");
+  r.calibration_after =
+      R::calibration(R::object(cal, "after", "/calibration"), "/calibration/after");
   const json* op = R::opt(j, "operating_point");
   if (op && !op->is_null()) {
     const std::string p = "/operating_point";

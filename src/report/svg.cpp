@@ -83,7 +83,8 @@ void axes(std::ostringstream& o, const Frame& f, const std::vector<double>& xt,
     const double x = f.sx(xt[k]);
     o << "<line x1=\"" << px(x) << "\" y1=\"" << px(bx) << "\" x2=\"" << px(x) << "\" y2=\""
       << px(bx + 4) << "\" stroke=\"#333\"/>"
-      << "<text x=\"" << px(x) << "\" y=\"" << px(bx + 15) << "\" text-anchor=\"middle\" class=\"tk\">"
+      << "<text x=\"" << px(x) << "\" y=\"" << px(bx + 15)
+      << "\" text-anchor=\"middle\" class=\"tk\">"
       << (xlabels.empty() ? fmt_num(xt[k], 3) : xml_escape(xlabels[k])) << "</text>";
   }
   o << "<line x1=\"" << px(lx) << "\" y1=\"" << px(bx) << "\" x2=\"" << px(f.w - f.right)
@@ -148,12 +149,23 @@ std::string xml_escape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -218,7 +230,8 @@ std::string svg_line_chart(const LineChart& chart) {
     if (has_interval && !s.error_bars) {
       std::string up, down;
       for (std::size_t i = 0; i < n; ++i) {
-        if (!inside(s.x[i], s.y[i]) || !std::isfinite(s.lower[i]) || !std::isfinite(s.upper[i])) continue;
+        if (!inside(s.x[i], s.y[i]) || !std::isfinite(s.lower[i]) || !std::isfinite(s.upper[i]))
+          continue;
         up += px(f.sx(s.x[i])) + "," + px(f.sy(std::min(s.upper[i], y1))) + " ";
         down = px(f.sx(s.x[i])) + "," + px(f.sy(std::max(s.lower[i], y0))) + " " + down;
       }
@@ -229,7 +242,8 @@ std::string svg_line_chart(const LineChart& chart) {
     }
     if (has_interval && s.error_bars) {
       for (std::size_t i = 0; i < n; ++i) {
-        if (!inside(s.x[i], s.y[i]) || !std::isfinite(s.lower[i]) || !std::isfinite(s.upper[i])) continue;
+        if (!inside(s.x[i], s.y[i]) || !std::isfinite(s.lower[i]) || !std::isfinite(s.upper[i]))
+          continue;
         const double x = f.sx(s.x[i]);
         o << "<line x1=\"" << px(x) << "\" y1=\"" << px(f.sy(std::max(s.lower[i], y0)))
           << "\" x2=\"" << px(x) << "\" y2=\"" << px(f.sy(std::min(s.upper[i], y1)))
@@ -288,8 +302,8 @@ std::string svg_bar_chart(const BarChart& chart) {
   }
   double y0 = chart.y_min, y1 = chart.y_max;
   fit_range(y0, y1, dy0, dy1);
-  Frame f(chart.width, chart.height, -0.5, static_cast<double>(std::max<std::size_t>(ncat, 1)) - 0.5,
-          y0, y1);
+  Frame f(chart.width, chart.height, -0.5,
+          static_cast<double>(std::max<std::size_t>(ncat, 1)) - 0.5, y0, y1);
   std::ostringstream o;
   open_svg(o, chart.width, chart.height, chart.title);
   std::vector<double> xt;

@@ -11,14 +11,14 @@ namespace calibrisk::detail {
 
 /// One series of a line chart. Non-finite points are skipped (a gap in the line).
 struct ChartSeries {
-  std::string name;          ///< legend entry ("" = not in the legend)
+  std::string name;  ///< legend entry ("" = not in the legend)
   std::vector<double> x, y;
   std::vector<double> lower, upper;  ///< optional interval per point (same length as y)
-  bool line = true;          ///< draw a polyline
-  bool markers = false;      ///< draw a circle per point
+  bool line = true;                  ///< draw a polyline
+  bool markers = false;              ///< draw a circle per point
   bool dashed = false;
-  bool error_bars = false;   ///< intervals as vertical bars (else a shaded band)
-  std::string color;         ///< CSS colour; "" = the palette colour of the series index
+  bool error_bars = false;  ///< intervals as vertical bars (else a shaded band)
+  std::string color;        ///< CSS colour; "" = the palette colour of the series index
 };
 
 /// A line/scatter chart. Axis ranges are fixed when both ends are finite, else fitted to the

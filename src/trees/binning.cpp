@@ -86,8 +86,7 @@ inline int search(const SearchTable& t, double x) noexcept {
 // Collects the distinct non-NaN values of c[0, n) into v (sorted) when there are at most
 // `max_bins` of them (binary flags, codes, counts): a hash pass instead of sorting every value.
 // Returns false (v unspecified) when there are more.
-bool distinct_if_few(const float* c, Index n, int max_bins, std::vector<double>& v,
-                     bool& missing) {
+bool distinct_if_few(const float* c, Index n, int max_bins, std::vector<double>& v, bool& missing) {
   constexpr std::uint32_t kSlots = 1024;  // > 2 * 255; only tried for max_bins <= 255
   if (max_bins > 255) return false;
   std::uint32_t key[kSlots];

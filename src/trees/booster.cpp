@@ -170,15 +170,15 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   std::vector<Index> train_rows, inner_valid_rows;
   const bool inner_valid = p.early_stopping && valid == nullptr;
   if (inner_valid) {
-    stratified_split(train.y, p.validation_fraction, p.random_state, train_rows,
-                             inner_valid_rows);
+    stratified_split(train.y, p.validation_fraction, p.random_state, train_rows, inner_valid_rows);
   } else {
     train_rows.resize(static_cast<std::size_t>(n));
     std::iota(train_rows.begin(), train_rows.end(), Index{0});
   }
   const bool all_rows = !inner_valid;
   double sw0 = 0.0, sw1 = 0.0;
-  for (const Index i : train_rows) (train.y[i] == 1.0 ? sw1 : sw0) += w[static_cast<std::size_t>(i)];
+  for (const Index i : train_rows)
+    (train.y[i] == 1.0 ? sw1 : sw0) += w[static_cast<std::size_t>(i)];
   if (!(sw0 > 0.0) || !(sw1 > 0.0)) {
     throw InvalidInput(std::string(kFit) + ": after holding out the validation share, class " +
                        (sw1 > 0.0 ? "0" : "1") +
@@ -187,10 +187,11 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   }
 
   // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
-  const BinMapper mapper = detail::fit_bin_mapper(
-      train.X, all_rows ? std::vector<Index>{} : train_rows, p.max_bins, p.bin_subsample,
-      p.random_state, nt);
-  const BinnedMatrix bins = detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
+  const BinMapper mapper =
+      detail::fit_bin_mapper(train.X, all_rows ? std::vector<Index>{} : train_rows, p.max_bins,
+                             p.bin_subsample, p.random_state, nt);
+  const BinnedMatrix bins =
+      detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
   BinnedMatrix valid_bins;
   if (valid != nullptr) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
 
@@ -209,8 +210,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     if (n_const > 0) {
       info.notes.push_back(std::to_string(n_const) +
                            " feature(s) have fewer than two distinct values in the training rows "
-                           "and are never split (feature " + constant +
-                           (n_const > 10 ? ", ..." : "") + ").");
+                           "and are never split (feature " +
+                           constant + (n_const > 10 ? ", ..." : "") + ").");
     }
   }
 
@@ -274,16 +275,16 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
 
   for (int t = 0; t < p.n_estimators; ++t) {
     // Gradients and hessians of the weighted log-loss at the current margins.
-    detail::parallel_blocks(static_cast<Index>(train_rows.size()), kBlock, nt_rows,
-                            [&](Index, Index lo, Index hi) {
-                              for (Index k = lo; k < hi; ++k) {
-                                const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(k)]);
-                                const double pr = sigmoid(margin[i]);
-                                const double wi = w[i];
-                                gh[i].g = static_cast<float>(wi * (pr - train.y[static_cast<Index>(i)]));
-                                gh[i].h = static_cast<float>(wi * pr * (1.0 - pr));
-                              }
-                            });
+    detail::parallel_blocks(
+        static_cast<Index>(train_rows.size()), kBlock, nt_rows, [&](Index, Index lo, Index hi) {
+          for (Index k = lo; k < hi; ++k) {
+            const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(k)]);
+            const double pr = sigmoid(margin[i]);
+            const double wi = w[i];
+            gh[i].g = static_cast<float>(wi * (pr - train.y[static_cast<Index>(i)]));
+            gh[i].h = static_cast<float>(wi * pr * (1.0 - pr));
+          }
+        });
     // Row subsample (Bernoulli per row, seeded per round) and per-tree feature subsample.
     bool rows_are_all = all_rows;
     if (p.subsample < 1.0) {
@@ -292,7 +293,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
       for (const Index i : train_rows) {
         if (rng.uniform() < p.subsample) rows.push_back(i);
       }
-      if (rows.empty()) rows.push_back(train_rows[static_cast<std::size_t>(rng.below(train_rows.size()))]);
+      if (rows.empty())
+        rows.push_back(train_rows[static_cast<std::size_t>(rng.below(train_rows.size()))]);
       rows_are_all = false;
     } else {
       rows = train_rows;
@@ -329,35 +331,34 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     if (p.subsample < 1.0) {
       in_bag.assign(static_cast<std::size_t>(n), 0);
       for (const Index i : rows) in_bag[static_cast<std::size_t>(i)] = 1;
-      detail::parallel_blocks(static_cast<Index>(train_rows.size()), kBlock, nt_rows,
-                              [&](Index, Index lo, Index hi) {
-                                for (Index k = lo; k < hi; ++k) {
-                                  const Index i = train_rows[static_cast<std::size_t>(k)];
-                                  if (in_bag[static_cast<std::size_t>(i)]) continue;
-                                  const auto leaf = detail::binned_leaf(grown, bins, mapper, i);
-                                  margin[static_cast<std::size_t>(i)] +=
-                                      tree.value[static_cast<std::size_t>(leaf)];
-                                }
-                              });
+      detail::parallel_blocks(
+          static_cast<Index>(train_rows.size()), kBlock, nt_rows, [&](Index, Index lo, Index hi) {
+            for (Index k = lo; k < hi; ++k) {
+              const Index i = train_rows[static_cast<std::size_t>(k)];
+              if (in_bag[static_cast<std::size_t>(i)]) continue;
+              const auto leaf = detail::binned_leaf(grown, bins, mapper, i);
+              margin[static_cast<std::size_t>(i)] += tree.value[static_cast<std::size_t>(leaf)];
+            }
+          });
     }
     ens.trees.push_back(std::move(grown.tree));
     const Tree& kept = ens.trees.back();
     const bool stump = kept.n_nodes() == 1;
 
     if (has_valid) {
-      std::vector<double> part(static_cast<std::size_t>(detail::n_blocks(
-          static_cast<Index>(vrows.size()), kBlock)));
-      detail::parallel_blocks(static_cast<Index>(vrows.size()), kBlock, nt_valid,
-                              [&](Index b, Index lo, Index hi) {
-                                double s = 0.0;
-                                for (Index k = lo; k < hi; ++k) {
-                                  const auto uk = static_cast<std::size_t>(k);
-                                  const auto leaf = detail::binned_leaf(kept, grown.bin, vb, mapper, vrows[uk]);
-                                  vmargin[uk] += kept.value[static_cast<std::size_t>(leaf)];
-                                  s += vw[uk] * log_loss(vy[uk], vmargin[uk]);
-                                }
-                                part[static_cast<std::size_t>(b)] = s;
-                              });
+      std::vector<double> part(
+          static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(vrows.size()), kBlock)));
+      detail::parallel_blocks(
+          static_cast<Index>(vrows.size()), kBlock, nt_valid, [&](Index b, Index lo, Index hi) {
+            double s = 0.0;
+            for (Index k = lo; k < hi; ++k) {
+              const auto uk = static_cast<std::size_t>(k);
+              const auto leaf = detail::binned_leaf(kept, grown.bin, vb, mapper, vrows[uk]);
+              vmargin[uk] += kept.value[static_cast<std::size_t>(leaf)];
+              s += vw[uk] * log_loss(vy[uk], vmargin[uk]);
+            }
+            part[static_cast<std::size_t>(b)] = s;
+          });
       double loss = 0.0;
       for (const double s : part) loss += s;  // block order: independent of the thread count
       loss /= vw_sum;

@@ -77,8 +77,8 @@ void TreeGrower::find_split(Leaf& leaf, const std::vector<std::int32_t>& feature
     return;
   }
   leaf.split = find_best_split(mapper_, pool_[static_cast<std::size_t>(leaf.hist)].data(),
-                               leaf.total, features.data(), static_cast<Index>(features.size()),
-                               r, params_.monotone.empty() ? nullptr : params_.monotone.data(),
+                               leaf.total, features.data(), static_cast<Index>(features.size()), r,
+                               params_.monotone.empty() ? nullptr : params_.monotone.data(),
                                leaf.bounds, params_.n_threads);
 }
 
@@ -240,8 +240,8 @@ GrownTree TreeGrower::grow(std::vector<Index>& rows, bool rows_are_all, const Gr
     tree.cover[static_cast<std::size_t>(rn)] = r.total.h;
     ++n_leaves;
 
-    const bool can_split = n_leaves < p.max_leaf_nodes &&
-                           (p.max_depth <= 0 || parent.depth + 1 < p.max_depth);
+    const bool can_split =
+        n_leaves < p.max_leaf_nodes && (p.max_depth <= 0 || parent.depth + 1 < p.max_depth);
     if (!can_split) {
       release_hist(parent.hist);
       done.push_back(l);
@@ -275,8 +275,8 @@ GrownTree TreeGrower::grow(std::vector<Index>& rows, bool rows_are_all, const Gr
 
   for (const Leaf& leaf : done) {
     const auto u = static_cast<std::size_t>(leaf.node);
-    tree.value[u] = p.learning_rate *
-                    leaf_output(leaf.total.g, leaf.total.h, p.rules.l2, leaf.bounds);
+    tree.value[u] =
+        p.learning_rate * leaf_output(leaf.total.g, leaf.total.h, p.rules.l2, leaf.bounds);
     out.begin[u] = leaf.begin;
     out.end[u] = leaf.end;
   }

@@ -16,9 +16,9 @@ namespace detail {
 
 /// Growth limits and rules of one tree.
 struct GrowerParams {
-  int max_leaf_nodes = 31;          ///< >= 2.
-  int max_depth = -1;               ///< <= 0: unlimited.
-  double learning_rate = 0.1;       ///< Multiplies every leaf output.
+  int max_leaf_nodes = 31;     ///< >= 2.
+  int max_depth = -1;          ///< <= 0: unlimited.
+  double learning_rate = 0.1;  ///< Multiplies every leaf output.
   SplitRules rules;
   std::vector<std::int8_t> monotone;  ///< Empty or one of {-1, 0, +1} per feature.
   int n_threads = 1;
@@ -26,9 +26,9 @@ struct GrowerParams {
 
 /// A grown tree plus what the booster needs to update its scores without re-reading X.
 struct GrownTree {
-  Tree tree;                            ///< Raw thresholds, learning rate applied.
-  std::vector<std::int32_t> bin;        ///< Per node: split bin (code <= bin goes left); -1 leaves.
-  std::vector<Index> begin, end;        ///< Per leaf node: its rows are rows[begin, end).
+  Tree tree;                      ///< Raw thresholds, learning rate applied.
+  std::vector<std::int32_t> bin;  ///< Per node: split bin (code <= bin goes left); -1 leaves.
+  std::vector<Index> begin, end;  ///< Per leaf node: its rows are rows[begin, end).
 };
 
 /// Grows trees on one binned training matrix, reusing its buffers (histogram pool, partition

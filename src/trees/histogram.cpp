@@ -34,7 +34,8 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
   parallel_blocks(n, kBlock, n_threads, [&](Index, Index lo, Index hi) {
     for (Index i = lo; i < hi; ++i) {
       Index c = 0;
-      for (const std::int32_t f : feats) c += bins.code(i, f) != skip_bin[static_cast<std::size_t>(f)];
+      for (const std::int32_t f : feats)
+        c += bins.code(i, f) != skip_bin[static_cast<std::size_t>(f)];
       sp.row_ptr[static_cast<std::size_t>(i) + 1] = c;
     }
   });
@@ -199,8 +200,8 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
       }
     }
     if (use_csr && f_hi > f_lo) {
-      const auto lo = static_cast<std::uint32_t>(
-          mapper.offsets[static_cast<std::size_t>(job.features[f_lo])]);
+      const auto lo =
+          static_cast<std::uint32_t>(mapper.offsets[static_cast<std::size_t>(job.features[f_lo])]);
       const auto hi = static_cast<std::uint32_t>(
           mapper.offsets[static_cast<std::size_t>(job.features[f_hi - 1]) + 1]);
       accumulate_csr(*job.sparse, job, lo, hi, active.empty() ? nullptr : active.data(), out);

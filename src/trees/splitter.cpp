@@ -43,8 +43,8 @@ SplitInfo best_for_feature(const BinMapper& mapper, const HistBin* hist, const H
     const double wl = leaf_output(l.g, l.h, rules.l2, bounds);
     const double wr = leaf_output(r.g, r.h, rules.l2, bounds);
     if ((mono > 0 && wl > wr) || (mono < 0 && wl < wr)) return;
-    const double gain = output_gain(l.g, l.h, rules.l2, wl) + output_gain(r.g, r.h, rules.l2, wr) -
-                        parent_gain;
+    const double gain =
+        output_gain(l.g, l.h, rules.l2, wl) + output_gain(r.g, r.h, rules.l2, wr) - parent_gain;
     if (!(gain > rules.min_gain) || !(gain > best.gain)) return;
     best.valid = true;
     best.gain = gain;

@@ -14,10 +14,10 @@ namespace detail {
 
 /// Regularisation and minimum-leaf rules of split finding.
 struct SplitRules {
-  double l2 = 0.0;                ///< l2_regularization (lambda), >= 0.
-  double min_gain = 0.0;          ///< A split is taken only when gain > min_gain.
-  double min_child_weight = 1e-3; ///< Minimum hessian sum of each child.
-  double min_samples_leaf = 20;   ///< Minimum row count of each child.
+  double l2 = 0.0;                 ///< l2_regularization (lambda), >= 0.
+  double min_gain = 0.0;           ///< A split is taken only when gain > min_gain.
+  double min_child_weight = 1e-3;  ///< Minimum hessian sum of each child.
+  double min_samples_leaf = 20;    ///< Minimum row count of each child.
 };
 
 /// Range the (unscaled) output of a leaf must stay in; narrowed below monotone splits.

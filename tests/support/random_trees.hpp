@@ -36,7 +36,8 @@ inline Tree random_tree(Rng& rng, const RandomTreeOptions& o) {
     // Pick the leaf: best of two random draws by depth, to favour shallow leaves.
     std::size_t a = static_cast<std::size_t>(rng.below(leaves.size()));
     const std::size_t b = static_cast<std::size_t>(rng.below(leaves.size()));
-    if (depth[static_cast<std::size_t>(leaves[b])] < depth[static_cast<std::size_t>(leaves[a])]) a = b;
+    if (depth[static_cast<std::size_t>(leaves[b])] < depth[static_cast<std::size_t>(leaves[a])])
+      a = b;
     const std::int32_t id = leaves[a];
     const auto uid = static_cast<std::size_t>(id);
     const std::int32_t l = t.add_node(), r = t.add_node();

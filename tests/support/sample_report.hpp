@@ -26,16 +26,18 @@ inline Report sample_report() {
   r.discrimination.pr = {{0, 0.4, 0.7, 1}, {1, 0.45, 0.3, 0.125}, {1, 0.5, 0.2, 0}};
   r.has_uncalibrated = true;
   r.calibration_before.label = "uncalibrated";
-  r.calibration_before.bins = {{400, 0.2, 0.05, 0.03, 0.08}, {400, 0.4, 0.12, 0.09, 0.16},
-                               {200, 0.7, 0.3, 0.24, 0.37}};
+  r.calibration_before.bins = {
+      {400, 0.2, 0.05, 0.03, 0.08}, {400, 0.4, 0.12, 0.09, 0.16}, {200, 0.7, 0.3, 0.24, 0.37}};
   r.calibration_before.ece = {0.21, 0.19, 0.23};
   r.calibration_before.intercept = -1.2;
   r.calibration_before.slope = 0.8;
   r.calibration_before.spiegelhalter_z = -9.5;
   r.calibration_before.spiegelhalter_p = 1e-20;
   r.calibration_after.label = "calibrated";
-  r.calibration_after.bins = {{400, 0.05, 0.05, 0.03, 0.08}, {400, 0.12, 0.12, 0.09, 0.16},
-                              {200, 0.29, 0.3, 0.24, 0.37}, {0, NAN, NAN, NAN, NAN}};
+  r.calibration_after.bins = {{400, 0.05, 0.05, 0.03, 0.08},
+                              {400, 0.12, 0.12, 0.09, 0.16},
+                              {200, 0.29, 0.3, 0.24, 0.37},
+                              {0, NAN, NAN, NAN, NAN}};
   r.calibration_after.ece = {0.012, 0.008, 0.02};
   r.calibration_after.intercept = 0.01;
   r.calibration_after.slope = 1.02;
@@ -50,7 +52,8 @@ inline Report sample_report() {
   r.operating_point.recall = {0.8, 0.72, 0.86};
   r.operating_point.specificity = {0.657, 0.62, 0.69};
   r.operating_point.alert_rate = {0.4, 0.37, 0.43};
-  r.decision_curve = {{0.05, 0.1, 0.2, 0.3}, {0.08, 0.06, 0.03, 0.01}, {0.079, 0.028, -0.094, -0.25}};
+  r.decision_curve = {
+      {0.05, 0.1, 0.2, 0.3}, {0.08, 0.06, 0.03, 0.01}, {0.079, 0.028, -0.094, -0.25}};
   r.subgroups.intercept_tolerance = 0.4;
   r.subgroups.ece_tolerance = 0.05;
   r.subgroups.recall_tolerance = 0.1;

@@ -102,9 +102,8 @@ class BetaCalibrator {
       info_.n_iter += r.n_iter;
       if (!r.converged) {
         info_.converged = false;
-        info_.notes.push_back("BetaCalibrator: Newton stopped after " +
-                              std::to_string(r.n_iter) + " iterations with max |gradient| " +
-                              detail::fmt_value(r.grad_norm) +
+        info_.notes.push_back("BetaCalibrator: Newton stopped after " + std::to_string(r.n_iter) +
+                              " iterations with max |gradient| " + detail::fmt_value(r.grad_norm) +
                               " (separable scores have no finite optimum)");
       }
       return r;

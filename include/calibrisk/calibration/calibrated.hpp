@@ -66,10 +66,9 @@ struct OwnedRows {
   std::vector<double> y, w;
   Dataset view() const {
     Dataset d;
-    d.X = is_float ? FeatureMatrix(MatrixView<const float>::row_major(Xf.data(), Xf.rows(),
-                                                                      Xf.cols()))
-                   : FeatureMatrix(MatrixView<const double>::row_major(Xd.data(), Xd.rows(),
-                                                                       Xd.cols()));
+    d.X = is_float
+              ? FeatureMatrix(MatrixView<const float>::row_major(Xf.data(), Xf.rows(), Xf.cols()))
+              : FeatureMatrix(MatrixView<const double>::row_major(Xd.data(), Xd.rows(), Xd.cols()));
     d.y = VectorView<const double>(y);
     if (!w.empty()) d.sample_weight = VectorView<const double>(w);
     return d;
@@ -88,7 +87,8 @@ inline OwnedRows take_rows(const Dataset& d, const std::vector<Index>& rows) {
       } else {
         return o.Xd;
       }
-    }();
+    }
+    ();
     dst.resize(n, p);
     for (Index r = 0; r < n; ++r) {
       for (Index j = 0; j < p; ++j) dst(r, j) = m(rows[static_cast<std::size_t>(r)], j);
@@ -144,8 +144,8 @@ inline std::vector<int> grouped_folds(VectorView<const double> y, VectorView<con
   double total[2] = {0.0, 0.0};
   for (Index i = 0; i < y.size(); ++i) {
     if (!std::isfinite(groups[i])) {
-      throw InvalidInput(where + ": groups[" + std::to_string(i) + "] is " +
-                         fmt_value(groups[i]) + "; group ids must be finite numbers.");
+      throw InvalidInput(where + ": groups[" + std::to_string(i) + "] is " + fmt_value(groups[i]) +
+                         "; group ids must be finite numbers.");
     }
     auto it = id.emplace(groups[i], counts.size()).first;
     if (it->second == counts.size()) counts.push_back({0.0, 0.0});
@@ -173,8 +173,9 @@ inline std::vector<int> grouped_folds(VectorView<const double> y, VectorView<con
     double best_cost = 0.0;
     for (int f = 0; f < k; ++f) {
       const auto& l = load[static_cast<std::size_t>(f)];
-      const double cost = std::max((l[0] + counts[g][0]) / total[0], (l[1] + counts[g][1]) / total[1]) +
-                          1e-9 * ((l[0] + counts[g][0]) / total[0] + (l[1] + counts[g][1]) / total[1]);
+      const double cost =
+          std::max((l[0] + counts[g][0]) / total[0], (l[1] + counts[g][1]) / total[1]) +
+          1e-9 * ((l[0] + counts[g][0]) / total[0] + (l[1] + counts[g][1]) / total[1]);
       if (f == 0 || cost < best_cost) {
         best = f;
         best_cost = cost;
@@ -205,15 +206,18 @@ inline std::vector<int> time_split(VectorView<const double> time, double fractio
   std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return time[a] < time[b]; });
   Index cut = n - static_cast<Index>(std::ceil(fraction * static_cast<double>(n)));
   while (cut > 0 && cut < n &&
-         time[order[static_cast<std::size_t>(cut - 1)]] == time[order[static_cast<std::size_t>(cut)]]) {
+         time[order[static_cast<std::size_t>(cut - 1)]] ==
+             time[order[static_cast<std::size_t>(cut)]]) {
     --cut;
   }
   if (cut <= 0) {
-    throw InvalidInput(where + ": every row falls in the calibration part (too few distinct "
+    throw InvalidInput(where +
+                       ": every row falls in the calibration part (too few distinct "
                        "times); raise the number of distinct times or lower calibration_fraction.");
   }
   std::vector<int> part(static_cast<std::size_t>(n), 0);
-  for (Index r = cut; r < n; ++r) part[static_cast<std::size_t>(order[static_cast<std::size_t>(r)])] = 1;
+  for (Index r = cut; r < n; ++r)
+    part[static_cast<std::size_t>(order[static_cast<std::size_t>(r)])] = 1;
   return part;
 }
 
@@ -256,8 +260,9 @@ class CalibratedModel {
     std::vector<int> fold;
     if (params_.split == CrossFitSplit::kGrouped) {
       if (groups.empty()) {
-        throw InvalidInput("CalibratedModel::fit: split is kGrouped but no groups were passed; "
-                           "pass one group id per row.");
+        throw InvalidInput(
+            "CalibratedModel::fit: split is kGrouped but no groups were passed; "
+            "pass one group id per row.");
       }
       fold = detail::grouped_folds(d.y, groups, params_.cv, params_.random_state);
     } else if (params_.split == CrossFitSplit::kStratified) {
@@ -316,7 +321,8 @@ class CalibratedModel {
     }
     fold_ = detail::time_split(time, params_.calibration_fraction);
     std::vector<Index> tr, ca;
-    for (Index i = 0; i < d.n_samples(); ++i) (fold_[static_cast<std::size_t>(i)] ? ca : tr).push_back(i);
+    for (Index i = 0; i < d.n_samples(); ++i)
+      (fold_[static_cast<std::size_t>(i)] ? ca : tr).push_back(i);
     detail::OwnedRows train = detail::take_rows(d, tr), calib = detail::take_rows(d, ca);
     detail::require_both_classes(train.y, "earlier (fitting) part");
     detail::require_both_classes(calib.y, "later (calibration) part");

@@ -40,8 +40,7 @@ inline ClassCounts validate_calibration_fit(VectorView<const double> scores,
   }
   for (Index i = 0; i < scores.size(); ++i) {
     if (!std::isfinite(scores[i])) {
-      throw InvalidInput(where + ": scores[" + std::to_string(i) + "] is " +
-                         fmt_value(scores[i]) +
+      throw InvalidInput(where + ": scores[" + std::to_string(i) + "] is " + fmt_value(scores[i]) +
                          "; scores must be finite (impute or drop rows whose model output is "
                          "NaN or infinite).");
     }
@@ -63,8 +62,8 @@ inline ClassCounts validate_calibration_fit(VectorView<const double> scores,
 inline void validate_scores(VectorView<const double> scores, const std::string& where) {
   for (Index i = 0; i < scores.size(); ++i) {
     if (!std::isfinite(scores[i])) {
-      throw InvalidInput(where + ": scores[" + std::to_string(i) + "] is " +
-                         fmt_value(scores[i]) + "; scores must be finite.");
+      throw InvalidInput(where + ": scores[" + std::to_string(i) + "] is " + fmt_value(scores[i]) +
+                         "; scores must be finite.");
     }
   }
 }
@@ -118,7 +117,8 @@ inline void sort_items(std::vector<SortItem>& a) {
   constexpr std::size_t kBuckets = std::size_t{1} << kBits;
   std::vector<std::size_t> count(kPasses * kBuckets, 0);
   for (const SortItem& it : a) {
-    for (int p = 0; p < kPasses; ++p) ++count[p * kBuckets + ((it.key >> (p * kBits)) & (kBuckets - 1))];
+    for (int p = 0; p < kPasses; ++p)
+      ++count[p * kBuckets + ((it.key >> (p * kBits)) & (kBuckets - 1))];
   }
   std::vector<SortItem> b(n);
   for (int p = 0; p < kPasses; ++p) {
@@ -164,7 +164,8 @@ struct PooledScores {
 /// the group's first score by less than 1e-15 (numpy's `finfo(float64).resolution`, an absolute
 /// difference), the group keeps its first score, the label is the weighted
 /// mean and the weights are summed. Within a group rows are summed in input order (scikit-learn's
-/// `lexsort((y, X))` sums in ascending-label order: the difference is rounding only). Inputs are validated beforehand.
+/// `lexsort((y, X))` sums in ascending-label order: the difference is rounding only). Inputs are
+/// validated beforehand.
 inline PooledScores pool_sorted_scores(VectorView<const double> scores, VectorView<const double> y,
                                        VectorView<const double> sample_weight) {
   const Index n = scores.size();
@@ -176,8 +177,8 @@ inline PooledScores pool_sorted_scores(VectorView<const double> scores, VectorVi
   const bool weighted = !sample_weight.empty();
   for (Index i = 0; i < n; ++i) {
     if (weighted && !(sample_weight[i] > 0.0)) continue;  // scikit-learn drops zero weights
-    items.push_back(SortItem{order_key(scores[i]), static_cast<std::uint32_t>(i) |
-                                                       (y[i] == 1.0 ? 0x80000000u : 0u)});
+    items.push_back(SortItem{order_key(scores[i]),
+                             static_cast<std::uint32_t>(i) | (y[i] == 1.0 ? 0x80000000u : 0u)});
   }
   sort_items(items);
   constexpr double kResolution = 1e-15;

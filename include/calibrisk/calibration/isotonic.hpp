@@ -14,8 +14,8 @@
 #include <Eigen/Core>
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <utility>

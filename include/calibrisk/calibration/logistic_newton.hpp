@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file logistic_newton.hpp
 /// A small-dimensional (<= 3 coefficients) weighted logistic regression with soft targets, solved
-/// by the safeguarded Newton method of Lin, Lin & Weng (2007), shared by Platt and beta calibration.
+/// by the safeguarded Newton method of Lin, Lin & Weng (2007), shared by Platt and beta
+/// calibration.
 #pragma once
 
 #include <calibrisk/calibration/common.hpp>
@@ -18,15 +19,15 @@ namespace detail {
 
 /// Result of `fit_logistic_newton`.
 struct NewtonResult {
-  Eigen::VectorXd theta;  ///< Coefficients of the feature columns, then the intercept.
-  double objective = 0.0; ///< Final value of sum_i w_i (softplus(z_i) - t_i z_i).
+  Eigen::VectorXd theta;   ///< Coefficients of the feature columns, then the intercept.
+  double objective = 0.0;  ///< Final value of sum_i w_i (softplus(z_i) - t_i z_i).
   int n_iter = 0;
   bool converged = false;
-  double grad_norm = 0.0; ///< Max-abs gradient at the end.
+  double grad_norm = 0.0;  ///< Max-abs gradient at the end.
 };
 
-/// Minimises f(theta) = sum_i w_i [log(1 + exp(z_i)) - t_i z_i], z_i = sum_j theta_j x_ij + theta_k,
-/// i.e. weighted log loss with (possibly soft) targets t_i in [0, 1] (Platt 2000).
+/// Minimises f(theta) = sum_i w_i [log(1 + exp(z_i)) - t_i z_i], z_i = sum_j theta_j x_ij +
+/// theta_k, i.e. weighted log loss with (possibly soft) targets t_i in [0, 1] (Platt 2000).
 ///
 /// Newton steps on the exact Hessian plus `sigma` * I (Lin, Lin & Weng 2007, Algorithm 3: the
 /// ridge keeps the system solvable when the data are separable or a column is constant), with

@@ -141,7 +141,8 @@ class PlattCalibrator {
       info_.converged = false;
       info_.notes.push_back(
           "PlattCalibrator: the scores separate the classes, so 0/1 targets have no finite "
-          "optimum (a = " + detail::fmt_value(state_.a) +
+          "optimum (a = " +
+          detail::fmt_value(state_.a) +
           " is where Newton stopped); use smoothed_targets = true for a finite fit");
     } else if (!r.converged) {
       info_.notes.push_back("PlattCalibrator: Newton stopped after " + std::to_string(r.n_iter) +

@@ -158,7 +158,8 @@ class VennAbersCalibrator {
       }
     }
     if (s.f0[0] != 0.0) throw InvalidInput(where + ": state.f0[0] must be 0.");
-    if (s.f1[k] != 1.0) throw InvalidInput(where + ": state.f1[" + std::to_string(k) + "] must be 1.");
+    if (s.f1[k] != 1.0)
+      throw InvalidInput(where + ": state.f1[" + std::to_string(k) + "] must be 1.");
     VennAbersCalibrator c(p);
     c.state_ = std::move(s);
     c.fitted_ = true;
@@ -254,7 +255,7 @@ class VennAbersCalibrator {
   // bridges are usually close, so galloping from them makes the sweep near-linear in practice
   // (O(log^2 k) per j in the worst case).
   struct Hints {
-    std::size_t left = 0;        // index in the left hull H (from the left)
+    std::size_t left = 0;            // index in the left hull H (from the left)
     std::size_t right_from_top = 0;  // index in the right hull counted from its left end
   };
 

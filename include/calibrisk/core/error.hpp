@@ -53,7 +53,7 @@ namespace detail {
 /// Guards an invariant of the library itself (never the caller's input). It is checked in every
 /// build type; a broken invariant throws `Error` whose message starts with "internal error:".
 /// Never use it inside a hot loop.
-#define CALIBRISK_ASSERT(cond)                                                 \
-  do {                                                                         \
+#define CALIBRISK_ASSERT(cond)                                                     \
+  do {                                                                             \
     if (!(cond)) ::calibrisk::detail::assertion_failed(#cond, __FILE__, __LINE__); \
   } while (false)

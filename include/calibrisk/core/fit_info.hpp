@@ -10,9 +10,10 @@ namespace calibrisk {
 
 /// What happened during `fit`. The Python layer turns `notes` into warnings.
 struct FitInfo {
-  int n_iter = 0;                  ///< Solver iterations or boosting rounds actually run.
-  bool converged = true;           ///< False when the solver stopped at max_iter.
-  std::vector<std::string> notes;  ///< Human-readable, non-fatal remarks (e.g. "constant feature 3").
+  int n_iter = 0;         ///< Solver iterations or boosting rounds actually run.
+  bool converged = true;  ///< False when the solver stopped at max_iter.
+  std::vector<std::string>
+      notes;  ///< Human-readable, non-fatal remarks (e.g. "constant feature 3").
 };
 
 }  // namespace calibrisk

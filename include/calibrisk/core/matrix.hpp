@@ -16,8 +16,8 @@ using Index = std::ptrdiff_t;
 
 /// A 2-D non-owning view `(rows, cols)` with arbitrary element strides.
 ///
-/// `T` is `const float` / `const double` for inputs and `double` for outputs. Element (i, j) lives at
-/// `data[i * row_stride + j * col_stride]`, so both C-ordered (row-major) and Fortran-ordered
+/// `T` is `const float` / `const double` for inputs and `double` for outputs. Element (i, j) lives
+/// at `data[i * row_stride + j * col_stride]`, so both C-ordered (row-major) and Fortran-ordered
 /// (column-major) arrays, and slices of them, are viewed without a copy. `X` is always
 /// `(n_samples, n_features)`. The view never owns or frees memory; the caller keeps it alive.
 template <class T>
@@ -60,7 +60,9 @@ class MatrixView {
   /// True when columns are contiguous (Fortran order).
   bool is_col_major() const noexcept { return row_stride_ == 1 || rows_ <= 1; }
 
-  T& operator()(Index i, Index j) const noexcept { return data_[i * row_stride_ + j * col_stride_]; }
+  T& operator()(Index i, Index j) const noexcept {
+    return data_[i * row_stride_ + j * col_stride_];
+  }
   /// Pointer to the first element of row i; contiguous only when `is_row_major()`.
   T* row_ptr(Index i) const noexcept { return data_ + i * row_stride_; }
   /// Pointer to the first element of column j; contiguous only when `is_col_major()`.
@@ -99,8 +101,7 @@ class VectorView {
   VectorView(T* data, Index size, Index stride = 1) noexcept
       : data_(data), size_(size), stride_(stride) {}
   /// Views a std::vector (const or not) without copying.
-  template <class U, class A,
-            class = std::enable_if_t<std::is_same_v<std::remove_const_t<T>, U>>>
+  template <class U, class A, class = std::enable_if_t<std::is_same_v<std::remove_const_t<T>, U>>>
   VectorView(std::vector<U, A>& v) noexcept  // NOLINT(google-explicit-constructor)
       : VectorView(v.data(), static_cast<Index>(v.size())) {}
   template <class U, class A,
@@ -109,7 +110,8 @@ class VectorView {
       : VectorView(v.data(), static_cast<Index>(v.size())) {}
   /// Views a contiguous Eigen vector without copying.
   template <class Derived, class U = T, std::enable_if_t<std::is_const_v<U>, int> = 0>
-  VectorView(const Eigen::PlainObjectBase<Derived>& v) noexcept  // NOLINT(google-explicit-constructor)
+  VectorView(
+      const Eigen::PlainObjectBase<Derived>& v) noexcept  // NOLINT(google-explicit-constructor)
       : VectorView(v.data(), v.size()) {}
   template <class Derived, class U = T, std::enable_if_t<!std::is_const_v<U>, int> = 0>
   VectorView(Eigen::PlainObjectBase<Derived>& v) noexcept  // NOLINT(google-explicit-constructor)

@@ -17,13 +17,13 @@ namespace calibrisk {
 /// How `make_readmission_cohort` draws the cohort. Every field has a default that gives the
 /// documented cohort; change them to stress a model (a stronger site shift, no drift, ...).
 struct ReadmissionCohortParams {
-  Index n_patients = 5000;   ///< Patients, >= 1. Each has 1..8 encounters (mean about 1.6).
+  Index n_patients = 5000;  ///< Patients, >= 1. Each has 1..8 encounters (mean about 1.6).
   /// When > 0: draw patients until exactly this many encounter rows exist (the last patient's
   /// encounters are truncated) and ignore `n_patients`. 0 = use `n_patients`.
   Index n_encounters = 0;
-  std::uint64_t seed = 0;    ///< Same seed (and other fields) => bit-identical cohort everywhere.
-  int n_sites = 5;           ///< Hospitals, in [2, 26]; named "A", "B", ... in the tables.
-  int shifted_site = 2;      ///< The site whose risk is shifted, in [0, n_sites).
+  std::uint64_t seed = 0;  ///< Same seed (and other fields) => bit-identical cohort everywhere.
+  int n_sites = 5;         ///< Hospitals, in [2, 26]; named "A", "B", ... in the tables.
+  int shifted_site = 2;    ///< The site whose risk is shifted, in [0, n_sites).
   /// Log-odds added to every encounter of `shifted_site` (unexplained by the features), in
   /// [-5, 5]. 0.8 raises that site's odds by about 2.2x.
   double site_shift = 0.8;
@@ -35,7 +35,7 @@ struct ReadmissionCohortParams {
   double target_prevalence = 0.125;
   /// First encounter date as days since 1970-01-01 (18993 = 2022-01-01).
   std::int64_t start_day = 18993;
-  int n_days = 730;          ///< Length of the encounter window in days, >= 30 (two years).
+  int n_days = 730;  ///< Length of the encounter window in days, >= 30 (two years).
 
   /// Throws InvalidParams naming the field, its value and the allowed range.
   void validate() const;
@@ -45,28 +45,28 @@ struct ReadmissionCohortParams {
 /// (encounter_day, patient_id). Integer-valued fields are stored as the integer types shown;
 /// labs are NaN when not measured.
 struct ReadmissionCohort {
-  std::vector<std::int64_t> encounter_id;     ///< 0..n-1 in row order
-  std::vector<std::int64_t> patient_id;       ///< repeat encounters share it
-  std::vector<std::int64_t> encounter_day;    ///< days since 1970-01-01
-  std::vector<std::string> encounter_date;    ///< the same as ISO 8601 `YYYY-MM-DD`
-  std::vector<int> site;                      ///< 0..n_sites-1 (site k is named 'A' + k)
-  std::vector<double> age;                    ///< years, whole numbers in [18, 100]
-  std::vector<int> sex;                       ///< 0 = male, 1 = female
-  std::vector<int> length_of_stay;            ///< days, >= 1
-  std::vector<int> prior_admissions;          ///< admissions in the 365 days before
-  std::vector<int> prior_ed_visits;           ///< emergency-department visits in the 365 days before
-  std::vector<int> n_diagnoses;               ///< coded diagnoses on this encounter, >= 1
-  std::vector<int> n_medications;             ///< active medications at discharge
-  std::vector<double> hba1c;                  ///< %, NaN when not measured
-  std::vector<double> creatinine;             ///< mg/dL, NaN when not measured
-  std::vector<double> haemoglobin;            ///< g/dL, NaN when not measured
-  std::vector<double> sodium;                 ///< mmol/L, NaN when not measured
+  std::vector<std::int64_t> encounter_id;   ///< 0..n-1 in row order
+  std::vector<std::int64_t> patient_id;     ///< repeat encounters share it
+  std::vector<std::int64_t> encounter_day;  ///< days since 1970-01-01
+  std::vector<std::string> encounter_date;  ///< the same as ISO 8601 `YYYY-MM-DD`
+  std::vector<int> site;                    ///< 0..n_sites-1 (site k is named 'A' + k)
+  std::vector<double> age;                  ///< years, whole numbers in [18, 100]
+  std::vector<int> sex;                     ///< 0 = male, 1 = female
+  std::vector<int> length_of_stay;          ///< days, >= 1
+  std::vector<int> prior_admissions;        ///< admissions in the 365 days before
+  std::vector<int> prior_ed_visits;         ///< emergency-department visits in the 365 days before
+  std::vector<int> n_diagnoses;             ///< coded diagnoses on this encounter, >= 1
+  std::vector<int> n_medications;           ///< active medications at discharge
+  std::vector<double> hba1c;                ///< %, NaN when not measured
+  std::vector<double> creatinine;           ///< mg/dL, NaN when not measured
+  std::vector<double> haemoglobin;          ///< g/dL, NaN when not measured
+  std::vector<double> sodium;               ///< mmol/L, NaN when not measured
   /// 0 home, 1 home with services, 2 skilled nursing facility, 3 rehabilitation, 4 left against
   /// medical advice.
   std::vector<int> discharge_disposition;
-  std::vector<int> admission_type;            ///< 0 elective, 1 urgent, 2 emergency
-  std::vector<int> readmitted;                ///< outcome: readmitted within 30 days (0/1)
-  std::vector<double> true_risk;              ///< P(readmitted = 1) the outcome was drawn from
+  std::vector<int> admission_type;  ///< 0 elective, 1 urgent, 2 emergency
+  std::vector<int> readmitted;      ///< outcome: readmitted within 30 days (0/1)
+  std::vector<double> true_risk;    ///< P(readmitted = 1) the outcome was drawn from
 
   /// The intercept of the risk function solved for `target_prevalence`.
   double intercept = 0.0;

@@ -40,8 +40,8 @@ bool parse_iso8601(std::string_view text, double& days) noexcept;
 /// `YYYY-MM-DD` of a day number.
 std::string format_iso_date(std::int64_t days);
 
-/// `YYYY-MM-DD` when `days` is a whole number, otherwise `YYYY-MM-DDTHH:MM:SS` (UTC, seconds rounded
-/// to the nearest whole second).
+/// `YYYY-MM-DD` when `days` is a whole number, otherwise `YYYY-MM-DDTHH:MM:SS` (UTC, seconds
+/// rounded to the nearest whole second).
 std::string format_iso_datetime(double days);
 
 }  // namespace calibrisk

@@ -110,12 +110,12 @@ inline MetricFunction metric_function(Metric m, const CalibrationBinning& binnin
 
 /// Settings of `bootstrap`.
 struct BootstrapParams {
-  int n_replicates = 1000;        ///< replicates, in [1, 10^7]
-  double confidence = 0.95;       ///< two-sided level of the percentile interval, in (0, 1)
-  bool stratified = true;         ///< keep each class's row count (group count with groups) fixed
-  std::uint64_t random_state = 0; ///< seed; replicate r uses the stream Rng(random_state, r)
-  int n_threads = 0;              ///< 0 = all threads OpenMP allows; results do not depend on it
-  CalibrationBinning binning;     ///< bins of ECE / MCE
+  int n_replicates = 1000;         ///< replicates, in [1, 10^7]
+  double confidence = 0.95;        ///< two-sided level of the percentile interval, in (0, 1)
+  bool stratified = true;          ///< keep each class's row count (group count with groups) fixed
+  std::uint64_t random_state = 0;  ///< seed; replicate r uses the stream Rng(random_state, r)
+  int n_threads = 0;               ///< 0 = all threads OpenMP allows; results do not depend on it
+  CalibrationBinning binning;      ///< bins of ECE / MCE
   void validate() const {
     if (n_replicates < 1 || n_replicates > 10000000) {
       throw InvalidParams("BootstrapParams.n_replicates must be in [1, 10000000], got " +
@@ -135,13 +135,14 @@ struct BootstrapParams {
 
 /// The bootstrap distribution of one metric.
 struct BootstrapResult {
-  std::string metric;               ///< its name
-  double point = 0.0;               ///< the metric on the full data
-  double lower = 0.0;               ///< percentile (1 - confidence) / 2 of the valid replicates
-  double upper = 0.0;               ///< percentile (1 + confidence) / 2 of the valid replicates
-  double std_error = 0.0;           ///< standard deviation of the valid replicates
-  std::vector<double> replicates;   ///< one value per replicate, in replicate order (NaN = undefined)
-  Index n_invalid = 0;              ///< replicates where the metric was undefined (excluded)
+  std::string metric;      ///< its name
+  double point = 0.0;      ///< the metric on the full data
+  double lower = 0.0;      ///< percentile (1 - confidence) / 2 of the valid replicates
+  double upper = 0.0;      ///< percentile (1 + confidence) / 2 of the valid replicates
+  double std_error = 0.0;  ///< standard deviation of the valid replicates
+  std::vector<double>
+      replicates;       ///< one value per replicate, in replicate order (NaN = undefined)
+  Index n_invalid = 0;  ///< replicates where the metric was undefined (excluded)
 };
 
 namespace detail {
@@ -172,7 +173,8 @@ struct Resampler {
         if (!grouped) {
           mult[u] += 1.0;
         } else {
-          for (std::size_t k = group_start[u]; k < group_start[u + 1]; ++k) mult[group_rows[k]] += 1.0;
+          for (std::size_t k = group_start[u]; k < group_start[u + 1]; ++k)
+            mult[group_rows[k]] += 1.0;
         }
       }
     }
@@ -211,7 +213,8 @@ inline Resampler make_resampler(const SortedScores& s, bool stratified,
   std::vector<std::uint32_t> gid(n);
   r.group_start.assign(G + 1, 0);
   for (Index k = 0; k < n; ++k) {
-    gid[k] = static_cast<std::uint32_t>(std::lower_bound(uniq.begin(), uniq.end(), keys[k]) - uniq.begin());
+    gid[k] = static_cast<std::uint32_t>(std::lower_bound(uniq.begin(), uniq.end(), keys[k]) -
+                                        uniq.begin());
     ++r.group_start[gid[k] + 1];
   }
   for (std::size_t g = 0; g < G; ++g) r.group_start[g + 1] += r.group_start[g];
@@ -229,7 +232,8 @@ inline Resampler make_resampler(const SortedScores& s, bool stratified,
     // Groups are stratified by whether they contain a positive, so each replicate keeps the same
     // number of groups with and without events.
     r.strata.resize(2);
-    for (std::size_t g = 0; g < G; ++g) r.strata[has_pos[g]].push_back(static_cast<std::uint32_t>(g));
+    for (std::size_t g = 0; g < G; ++g)
+      r.strata[has_pos[g]].push_back(static_cast<std::uint32_t>(g));
     if (r.strata[1].empty()) r.strata.erase(r.strata.begin() + 1);
     if (r.strata[0].empty()) r.strata.erase(r.strata.begin());
   }
@@ -267,15 +271,16 @@ inline std::vector<BootstrapResult> bootstrap(
   const detail::Resampler rs = detail::make_resampler(s, params.stratified, groups);
   constexpr Index kChunk = 8;  // replicates per task; scratch is allocated once per task
   const Index R = params.n_replicates;
-  calibrisk::detail::parallel_for_dynamic(0, calibrisk::detail::n_blocks(R, kChunk), params.n_threads,
-                                          [&](Index b) {
-    std::vector<double> mult(n);
-    for (Index r = b * kChunk; r < std::min(R, (b + 1) * kChunk); ++r) {
-      Rng rng(params.random_state, static_cast<std::uint64_t>(r));
-      rs.draw(rng, mult);
-      for (std::size_t j = 0; j < M; ++j) out[j].replicates[r] = metrics[j].second(s, mult.data());
-    }
-  });
+  calibrisk::detail::parallel_for_dynamic(
+      0, calibrisk::detail::n_blocks(R, kChunk), params.n_threads, [&](Index b) {
+        std::vector<double> mult(n);
+        for (Index r = b * kChunk; r < std::min(R, (b + 1) * kChunk); ++r) {
+          Rng rng(params.random_state, static_cast<std::uint64_t>(r));
+          rs.draw(rng, mult);
+          for (std::size_t j = 0; j < M; ++j)
+            out[j].replicates[r] = metrics[j].second(s, mult.data());
+        }
+      });
   const double alpha = 1.0 - params.confidence;
   for (auto& res : out) {
     std::vector<double> v;

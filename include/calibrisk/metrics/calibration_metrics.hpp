@@ -36,7 +36,7 @@ enum class BinStrategy {
 /// row of weight w occupies w positions; exact for integer weights). Duplicate quantile edges
 /// give empty bins, which are skipped.
 struct CalibrationBinning {
-  int n_bins = 10;                             ///< number of bins, in [1, 100000]
+  int n_bins = 10;  ///< number of bins, in [1, 100000]
   BinStrategy strategy = BinStrategy::kUniform;
   /// Throws InvalidParams naming the field, the value and the range.
   void validate() const {
@@ -57,13 +57,14 @@ struct ReliabilityBin {
   double observed_rate = 0.0;   ///< weighted fraction of positives in the bin
   double ci_lower = 0.0;        ///< Wilson interval of observed_rate (effective sample size n_eff)
   double ci_upper = 1.0;
-  double effective_n = 0.0;     ///< Kish (sum w)^2 / sum w^2; == count when unweighted
+  double effective_n = 0.0;  ///< Kish (sum w)^2 / sum w^2; == count when unweighted
 };
 
 /// The reliability diagram: non-empty bins in increasing probability, plus the bin edges used.
 struct ReliabilityCurve {
   std::vector<ReliabilityBin> bins;
-  std::vector<double> edges;   ///< n_bins + 1 edges (edges[0] = 0 and edges[n_bins] = 1 for kUniform)
+  std::vector<double>
+      edges;  ///< n_bins + 1 edges (edges[0] = 0 and edges[n_bins] = 1 for kUniform)
   double confidence = 0.95;
 };
 
@@ -89,7 +90,7 @@ std::vector<double> bin_edges(const SortedScores& s, W w, const CalibrationBinni
   double total = 0.0;
   for (Index i = 0; i < n; ++i) total += w(i);
   // Ascending position k corresponds to sorted index n - 1 - k. Walk once; targets increase.
-  Index k = 0;           // current ascending element
+  Index k = 0;            // current ascending element
   double cum = w(n - 1);  // cumulative weight through element k
   auto value_at = [&](double t) {
     // first ascending element whose cumulative weight exceeds t (clamped to the last one)
@@ -233,9 +234,9 @@ inline ReliabilityCurve reliability_curve(const SortedScores& s, const Calibrati
       bin.mean_predicted = bs.wp[j] / bs.w[j];
       bin.observed_rate = bs.wy[j] / bs.w[j];
       bin.effective_n = effective_sample_size(bs.w[j], bs.w2[j]);
-      const ProportionInterval ci = wilson_interval(
-          std::min(bin.observed_rate * bin.effective_n, bin.effective_n), bin.effective_n,
-          confidence);
+      const ProportionInterval ci =
+          wilson_interval(std::min(bin.observed_rate * bin.effective_n, bin.effective_n),
+                          bin.effective_n, confidence);
       bin.ci_lower = ci.lower;
       bin.ci_upper = ci.upper;
       rc.bins.push_back(bin);
@@ -276,8 +277,8 @@ struct CalibrationFit {
 
 /// Settings of the recalibration fits.
 struct CalibrationFitParams {
-  int max_iter = 100;   ///< Newton iterations per fit, >= 1
-  double tol = 1e-10;   ///< stop when the largest Newton step is below tol, > 0
+  int max_iter = 100;  ///< Newton iterations per fit, >= 1
+  double tol = 1e-10;  ///< stop when the largest Newton step is below tol, > 0
   void validate() const {
     if (max_iter < 1) {
       throw InvalidParams("CalibrationFitParams.max_iter must be >= 1, got " +
@@ -459,8 +460,8 @@ SpiegelhalterResult spiegelhalter_kernel(const SortedScores& s, W w) {
 inline SpiegelhalterResult spiegelhalter_test(const SortedScores& s,
                                               const double* replicate_weight = nullptr) {
   s.require_probabilities("spiegelhalter_test");
-  SpiegelhalterResult r = s.visit_weights(
-      replicate_weight, [&](auto w) { return detail::spiegelhalter_kernel(s, w); });
+  SpiegelhalterResult r =
+      s.visit_weights(replicate_weight, [&](auto w) { return detail::spiegelhalter_kernel(s, w); });
   if (replicate_weight == nullptr && std::isnan(r.z)) {
     throw InvalidInput(
         "spiegelhalter_test: the variance of the statistic is zero (every prediction is 0, 0.5 or "
@@ -470,7 +471,8 @@ inline SpiegelhalterResult spiegelhalter_test(const SortedScores& s,
 }
 
 /// Spiegelhalter's z from unsorted inputs.
-inline SpiegelhalterResult spiegelhalter_test(VectorView<const double> y, VectorView<const double> p,
+inline SpiegelhalterResult spiegelhalter_test(VectorView<const double> y,
+                                              VectorView<const double> p,
                                               VectorView<const double> sample_weight = {}) {
   detail::check_prob_inputs(y, p, sample_weight, "spiegelhalter_test");
   return spiegelhalter_test(SortedScores(y, p, sample_weight));

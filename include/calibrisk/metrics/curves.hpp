@@ -35,7 +35,10 @@ inline ThresholdCounts threshold_counts(const SortedScores& s) {
     double tp = 0.0, fp = 0.0, bp = 0.0, bn = 0.0;
     for (Index i = 0; i < n; ++i) {
       const double wi = w(i);
-      if (y[i]) bp += wi; else bn += wi;
+      if (y[i])
+        bp += wi;
+      else
+        bn += wi;
       if (i + 1 == n || sc[i + 1] != sc[i]) {
         if (bp + bn > 0.0) {
           tp += bp;
@@ -148,7 +151,10 @@ inline PrCurve precision_recall_curve(const SortedScores& s, bool drop_intermedi
       std::size_t j = m;
       for (Index i = 0; i < n; ++i) {
         const double wi = w(i);
-        if (y[i]) bp += wi; else bn += wi;
+        if (y[i])
+          bp += wi;
+        else
+          bn += wi;
         if (i + 1 == n || sc[i + 1] != sc[i]) {
           if (bp + bn > 0.0) {
             tp += bp;

@@ -91,8 +91,11 @@ inline ProportionInterval clopper_pearson_interval(double successes, double n,
   const double x = std::min(successes, n);
   const double alpha = 1.0 - confidence;
   ProportionInterval r;
-  r.lower = x <= 0.0 ? 0.0 : boost::math::ibeta_inv(x, n - x + 1.0, alpha / 2.0, detail::MathPolicy());
-  r.upper = x >= n ? 1.0 : boost::math::ibeta_inv(x + 1.0, n - x, 1.0 - alpha / 2.0, detail::MathPolicy());
+  r.lower =
+      x <= 0.0 ? 0.0 : boost::math::ibeta_inv(x, n - x + 1.0, alpha / 2.0, detail::MathPolicy());
+  r.upper = x >= n
+                ? 1.0
+                : boost::math::ibeta_inv(x + 1.0, n - x, 1.0 - alpha / 2.0, detail::MathPolicy());
   return r;
 }
 

@@ -31,7 +31,8 @@ struct DecisionCurve {
 inline DecisionCurve net_benefit(const SortedScores& s, const std::vector<double>& grid) {
   s.require_probabilities("net_benefit");
   if (grid.empty()) {
-    throw InvalidInput("net_benefit: the threshold grid is empty; pass e.g. 0.01, 0.02, ..., 0.99.");
+    throw InvalidInput(
+        "net_benefit: the threshold grid is empty; pass e.g. 0.01, 0.02, ..., 0.99.");
   }
   for (std::size_t k = 0; k < grid.size(); ++k) {
     if (!(grid[k] >= 0.0 && grid[k] < 1.0)) {
@@ -43,7 +44,8 @@ inline DecisionCurve net_benefit(const SortedScores& s, const std::vector<double
   const std::size_t g = grid.size();
   std::vector<std::size_t> idx(g);
   std::iota(idx.begin(), idx.end(), std::size_t{0});
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return grid[a] > grid[b]; });
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](std::size_t a, std::size_t b) { return grid[a] > grid[b]; });
   DecisionCurve dc;
   dc.thresholds = grid;
   dc.net_benefit.assign(g, 0.0);

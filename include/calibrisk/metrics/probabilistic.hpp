@@ -87,7 +87,10 @@ inline double log_loss(const SortedScores& s, const double* replicate_weight = n
 inline double brier_score_loss(VectorView<const double> y, VectorView<const double> p,
                                VectorView<const double> sample_weight = {}) {
   detail::check_prob_inputs(y, p, sample_weight, "brier_score_loss");
-  auto f = [&](Index i) { const double d = y[i] - p[i]; return d * d; };
+  auto f = [&](Index i) {
+    const double d = y[i] - p[i];
+    return d * d;
+  };
   if (sample_weight.empty()) return detail::weighted_mean(y.size(), f, detail::UnitWeight{});
   return detail::weighted_mean(y.size(), f, [&](Index i) { return sample_weight[i]; });
 }
@@ -99,7 +102,12 @@ inline double brier_score_loss(const SortedScores& s, const double* replicate_we
   const std::uint8_t* y = s.label().data();
   return s.visit_weights(replicate_weight, [&](auto w) {
     return detail::weighted_mean(
-        s.size(), [&](Index i) { const double d = (y[i] ? 1.0 : 0.0) - p[i]; return d * d; }, w);
+        s.size(),
+        [&](Index i) {
+          const double d = (y[i] ? 1.0 : 0.0) - p[i];
+          return d * d;
+        },
+        w);
   });
 }
 

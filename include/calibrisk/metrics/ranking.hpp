@@ -28,7 +28,10 @@ double auc_kernel(const SortedScores& s, W w) {
   double tp = 0.0, fp = 0.0, area = 0.0, bp = 0.0, bn = 0.0;
   for (Index i = 0; i < n; ++i) {
     const double wi = w(i);
-    if (y[i]) bp += wi; else bn += wi;
+    if (y[i])
+      bp += wi;
+    else
+      bn += wi;
     if (i + 1 == n || sc[i + 1] != sc[i]) {
       area += bn * (tp + 0.5 * bp);
       tp += bp;
@@ -52,7 +55,10 @@ double ap_kernel(const SortedScores& s, W w) {
   double bp = 0.0, bn = 0.0;
   for (Index i = 0; i < n; ++i) {
     const double wi = w(i);
-    if (y[i]) bp += wi; else bn += wi;
+    if (y[i])
+      bp += wi;
+    else
+      bn += wi;
     if (i + 1 == n || sc[i + 1] != sc[i]) {
       tp += bp;
       fp += bn;

@@ -159,9 +159,9 @@ inline void check_weights(VectorView<const double> w, Index n, const std::string
 /// - `sample_weight`: empty (all ones) or n finite weights >= 0, not all zero.
 ///
 /// Throws InvalidInput (naming `where`, the offending index and value) on mismatched lengths, an
-/// empty input, labels other than 0/1, NaN or infinite scores, negative/non-finite/all-zero weights.
-/// Complexity: O(n) time with an LSD radix sort on the bit pattern of the doubles (falls back to
-/// at most 2^31 - 1 rows), about 24n bytes of scratch during the sort. Construction is
+/// empty input, labels other than 0/1, NaN or infinite scores, negative/non-finite/all-zero
+/// weights. Complexity: O(n) time with an LSD radix sort on the bit pattern of the doubles (falls
+/// back to at most 2^31 - 1 rows), about 24n bytes of scratch during the sort. Construction is
 /// single-threaded; a constructed object is immutable and safe to share between threads.
 class SortedScores {
  public:

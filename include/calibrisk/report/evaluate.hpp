@@ -55,25 +55,25 @@ struct EvaluationInput {
   /// intervals are recomputed on this data; `policy` only describes how it was chosen.
   double threshold = std::numeric_limits<double>::quiet_NaN();
   std::string policy;
-  std::vector<SubgroupColumn> subgroups;    ///< each with n codes
-  VectorView<const double> time;            ///< empty, or n finite time keys
-  bool time_in_days = true;                 ///< keys are days since 1970-01-01 (else numbers)
-  VectorView<const std::int64_t> groups;    ///< empty, or n patient ids (count, grouped bootstrap)
-  FeatureMatrix X;                          ///< empty, or (n, k) features for missingness
-  std::vector<std::string> feature_names;   ///< k names (default "x0", "x1", ...)
+  std::vector<SubgroupColumn> subgroups;   ///< each with n codes
+  VectorView<const double> time;           ///< empty, or n finite time keys
+  bool time_in_days = true;                ///< keys are days since 1970-01-01 (else numbers)
+  VectorView<const std::int64_t> groups;   ///< empty, or n patient ids (count, grouped bootstrap)
+  FeatureMatrix X;                         ///< empty, or (n, k) features for missingness
+  std::vector<std::string> feature_names;  ///< k names (default "x0", "x1", ...)
   std::vector<FeatureImportance> feature_importances;  ///< any order; the largest are shown
-  std::string importance_kind;              ///< e.g. "gain"
+  std::string importance_kind;                         ///< e.g. "gain"
   std::vector<std::pair<std::string, std::string>> provenance;  ///< shown first, in order
-  std::string title;                        ///< "" = "calibrisk evaluation report"
+  std::string title;  ///< "" = "calibrisk evaluation report"
 };
 
 /// Settings of `evaluate`.
 struct EvaluationParams {
-  int n_bootstrap = 200;       ///< replicates for AUC/AP/ECE intervals, in [0, 100000]; 0 = none
-  double confidence = 0.95;    ///< level of every interval, in (0, 1)
+  int n_bootstrap = 200;     ///< replicates for AUC/AP/ECE intervals, in [0, 100000]; 0 = none
+  double confidence = 0.95;  ///< level of every interval, in (0, 1)
   metrics::CalibrationBinning binning;  ///< reliability diagram and ECE bins (10 equal-width)
   std::uint64_t random_state = 0;  ///< bootstrap seed; same seed => same report for any n_threads
-  int n_threads = 0;           ///< 0 = all OpenMP threads
+  int n_threads = 0;               ///< 0 = all OpenMP threads
   /// A subgroup is flagged when |calibration intercept| > intercept_tolerance AND the departure
   /// is beyond its own sampling noise (|intercept| > z · standard error, z at `confidence`), in
   /// (0, 10].
@@ -84,14 +84,15 @@ struct EvaluationParams {
   /// ... or when its ECE exceeds ece_tolerance, in [0, 1]; 0 (the default) disables this rule
   /// (ECE of a small group is biased upward by noise, so it is shown but not used to flag).
   double ece_tolerance = 0.0;
-  Index min_subgroup_size = 50;  ///< smaller groups are shown but never flagged, >= 1
-  int max_subgroup_levels = 100; ///< a column with more levels is an InvalidInput, >= 1
+  Index min_subgroup_size = 50;   ///< smaller groups are shown but never flagged, >= 1
+  int max_subgroup_levels = 100;  ///< a column with more levels is an InvalidInput, >= 1
   TimeGranularity time_granularity = TimeGranularity::kAuto;
   int n_time_bins = 8;         ///< periods for kBins, in [1, 1000]
   int max_curve_points = 400;  ///< ROC/PR curves are thinned to about this many points, >= 10
-  double decision_curve_max = 0.5;  ///< decision-curve thresholds 0.01, 0.02, ... up to it, (0.01, 0.99]
-  int n_top_features = 15;     ///< features shown, >= 1
-  void validate() const;       ///< Throws InvalidParams naming the field.
+  double decision_curve_max =
+      0.5;                  ///< decision-curve thresholds 0.01, 0.02, ... up to it, (0.01, 0.99]
+  int n_top_features = 15;  ///< features shown, >= 1
+  void validate() const;    ///< Throws InvalidParams naming the field.
 };
 
 /// Computes the report.

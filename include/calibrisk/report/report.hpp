@@ -65,7 +65,7 @@ struct DiscriminationSection {
 struct ReliabilityPoint {
   Index count = 0;
   double mean_predicted = 0.0;
-  double observed = 0.0;  ///< observed event rate in the bin
+  double observed = 0.0;                                    ///< observed event rate in the bin
   double lower = std::numeric_limits<double>::quiet_NaN();  ///< Wilson interval of `observed`
   double upper = std::numeric_limits<double>::quiet_NaN();
 };
@@ -74,7 +74,7 @@ struct ReliabilityPoint {
 struct CalibrationSection {
   std::string label;  ///< "uncalibrated" / "calibrated" (shown in legends)
   std::vector<ReliabilityPoint> bins;
-  Estimate ece;                       ///< expected calibration error, with a bootstrap interval
+  Estimate ece;  ///< expected calibration error, with a bootstrap interval
   double max_calibration_error = std::numeric_limits<double>::quiet_NaN();
   double intercept = std::numeric_limits<double>::quiet_NaN();  ///< calibration-in-the-large
   double slope = std::numeric_limits<double>::quiet_NaN();      ///< calibration slope
@@ -162,15 +162,15 @@ struct Report {
   std::string title = "calibrisk evaluation report";
   DataSummary data;
   DiscriminationSection discrimination;
-  bool has_uncalibrated = false;      ///< `calibration_before` is filled
+  bool has_uncalibrated = false;  ///< `calibration_before` is filled
   CalibrationSection calibration_before;
   CalibrationSection calibration_after;  ///< of the final probabilities
-  bool has_operating_point = false;   ///< `operating_point` is filled
+  bool has_operating_point = false;      ///< `operating_point` is filled
   OperatingPointSection operating_point;
   DecisionCurveSection decision_curve;
   SubgroupSection subgroups;
   TimeSection over_time;
-  std::string importance_kind;  ///< e.g. "gain" or "mean |contribution|"
+  std::string importance_kind;                  ///< e.g. "gain" or "mean |contribution|"
   std::vector<FeatureImportance> top_features;  ///< in display order (largest first)
   /// Data fingerprint, parameters, versions...: shown as a key/value table in input order.
   std::vector<std::pair<std::string, std::string>> provenance;

@@ -51,8 +51,10 @@ struct ThresholdPolicy {
         if (!(value > 0.0 && value <= 1.0)) bad("max_alert_rate", value, "in (0, 1]");
         break;
       case PolicyKind::kMinCost:
-        if (!(cost_fp >= 0.0) || !std::isfinite(cost_fp)) bad("cost_fp", cost_fp, "finite and >= 0");
-        if (!(cost_fn >= 0.0) || !std::isfinite(cost_fn)) bad("cost_fn", cost_fn, "finite and >= 0");
+        if (!(cost_fp >= 0.0) || !std::isfinite(cost_fp))
+          bad("cost_fp", cost_fp, "finite and >= 0");
+        if (!(cost_fn >= 0.0) || !std::isfinite(cost_fn))
+          bad("cost_fn", cost_fn, "finite and >= 0");
         if (!(cost_fp + cost_fn > 0.0)) bad("cost_fp + cost_fn", cost_fp + cost_fn, "> 0");
         break;
     }
@@ -62,7 +64,9 @@ struct ThresholdPolicy {
     std::ostringstream os;
     os.precision(6);
     switch (kind) {
-      case PolicyKind::kMaxFBeta: os << "max_fbeta beta=" << value; break;
+      case PolicyKind::kMaxFBeta:
+        os << "max_fbeta beta=" << value;
+        break;
       case PolicyKind::kMinRecall:
         os << "min_recall=" << value << " (highest precision with recall >= " << value << ")";
         break;
@@ -123,16 +127,16 @@ struct ThresholdOptions {
 
 /// A chosen operating point. Counts are weighted when sample weights are given.
 struct OperatingPoint {
-  double threshold = 0.0;   ///< flag a case when p >= threshold
-  std::string policy;       ///< description of the policy (and conservative mode)
+  double threshold = 0.0;  ///< flag a case when p >= threshold
+  std::string policy;      ///< description of the policy (and conservative mode)
   double tp = 0, fp = 0, tn = 0, fn = 0;
-  double precision = 0.0;   ///< PPV = tp / (tp + fp)
-  double recall = 0.0;      ///< sensitivity = tp / (tp + fn)
-  double specificity = 0.0; ///< tn / (tn + fp)
-  double npv = 0.0;         ///< tn / (tn + fn); NaN when every case is flagged
-  double alert_rate = 0.0;  ///< (tp + fp) / total
-  double beta = 1.0;        ///< the beta of `fbeta`
-  double fbeta = 0.0;       ///< (1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp)
+  double precision = 0.0;      ///< PPV = tp / (tp + fp)
+  double recall = 0.0;         ///< sensitivity = tp / (tp + fn)
+  double specificity = 0.0;    ///< tn / (tn + fp)
+  double npv = 0.0;            ///< tn / (tn + fn); NaN when every case is flagged
+  double alert_rate = 0.0;     ///< (tp + fp) / total
+  double beta = 1.0;           ///< the beta of `fbeta`
+  double fbeta = 0.0;          ///< (1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp)
   double expected_cost = 0.0;  ///< (cost_fp fp + cost_fn fn) / total, per case
   double confidence = 0.95;
   metrics::ProportionInterval precision_wilson, recall_wilson;  ///< Wilson score intervals
@@ -163,7 +167,8 @@ inline metrics::ProportionInterval weighted_interval(double num, double den, dou
 }
 
 inline OperatingPoint make_point(double threshold, const Counts& c, double P, double N, double P2,
-                                 double N2, double beta, double cfp, double cfn, double confidence) {
+                                 double N2, double beta, double cfp, double cfn,
+                                 double confidence) {
   (void)N2;  // the specificity interval is not reported
   OperatingPoint op;
   op.threshold = threshold;
@@ -183,8 +188,10 @@ inline OperatingPoint make_point(double threshold, const Counts& c, double P, do
   op.fbeta = fden > 0.0 ? (1.0 + b2) * c.tp / fden : 0.0;
   op.expected_cost = (cfp * c.fp + cfn * op.fn) / (P + N);
   op.confidence = confidence;
-  op.precision_wilson = weighted_interval(c.tp, flagged, c.tp2 + c.fp2, confidence, IntervalMethod::kWilson);
-  op.precision_cp = weighted_interval(c.tp, flagged, c.tp2 + c.fp2, confidence, IntervalMethod::kClopperPearson);
+  op.precision_wilson =
+      weighted_interval(c.tp, flagged, c.tp2 + c.fp2, confidence, IntervalMethod::kWilson);
+  op.precision_cp =
+      weighted_interval(c.tp, flagged, c.tp2 + c.fp2, confidence, IntervalMethod::kClopperPearson);
   op.recall_wilson = weighted_interval(c.tp, P, P2, confidence, IntervalMethod::kWilson);
   op.recall_cp = weighted_interval(c.tp, P, P2, confidence, IntervalMethod::kClopperPearson);
   return op;
@@ -212,8 +219,10 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
   opt.validate();
   const bool cons = opt.conservative;
   if (cons && (pol.kind == PolicyKind::kMaxFBeta || pol.kind == PolicyKind::kMinCost)) {
-    throw InvalidParams("select_threshold: conservative mode applies to min_recall, min_precision "
-                        "and max_alert_rate only (policy " + pol.describe() + ").");
+    throw InvalidParams(
+        "select_threshold: conservative mode applies to min_recall, min_precision "
+        "and max_alert_rate only (policy " +
+        pol.describe() + ").");
   }
   s.require_both_classes("select_threshold");
   const double beta = pol.kind == PolicyKind::kMaxFBeta ? pol.value : opt.beta;
@@ -237,18 +246,20 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
   bool found = false;
   double best_obj = 0.0, best_t = 0.0;
   detail::Counts best_c;
-  double achievable = pol.kind == PolicyKind::kMaxAlertRate ? std::numeric_limits<double>::infinity()
-                                                            : -std::numeric_limits<double>::infinity();
+  double achievable = pol.kind == PolicyKind::kMaxAlertRate
+                          ? std::numeric_limits<double>::infinity()
+                          : -std::numeric_limits<double>::infinity();
   double achievable_t = 0.0;
-  detail::Counts bayes_c;  // counts at p >= bayes threshold
+  detail::Counts bayes_c;                                         // counts at p >= bayes threshold
   double recall_ok_tp = std::numeric_limits<double>::infinity();  // conservative min_recall
   // Conservative max_alert_rate: the upper bound of the alert proportion (n = Kish's effective
   // size of all rows) and the largest alert rate whose bound stays within the budget.
   const double alert_neff = metrics::effective_sample_size(W, P2 + N2);
   auto alert_upper = [&](double rate) {
     const double x = std::min(alert_neff, rate * alert_neff);
-    return im == IntervalMethod::kWilson ? metrics::wilson_interval(x, alert_neff, conf).upper
-                                         : metrics::clopper_pearson_interval(x, alert_neff, conf).upper;
+    return im == IntervalMethod::kWilson
+               ? metrics::wilson_interval(x, alert_neff, conf).upper
+               : metrics::clopper_pearson_interval(x, alert_neff, conf).upper;
   };
   double alert_max_rate = -1.0;
   if (cons && pol.kind == PolicyKind::kMaxAlertRate) {
@@ -285,7 +296,13 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
         double bp = 0, bn = 0, bp2 = 0, bn2 = 0;
         for (Index i = lo; i < hi; ++i) {
           const double wi = w(i);
-          if (y[i]) { bp += wi; bp2 += wi * wi; } else { bn += wi; bn2 += wi * wi; }
+          if (y[i]) {
+            bp += wi;
+            bp2 += wi * wi;
+          } else {
+            bn += wi;
+            bn2 += wi * wi;
+          }
         }
         const double t = sc[lo];
         hi = lo;
@@ -295,7 +312,10 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
         c.fp = N - below_fp;
         c.tp2 = tot_tp2 - below_tp2;
         c.fp2 = tot_fp2 - below_fp2;
-        below_tp += bp; below_fp += bn; below_tp2 += bp2; below_fp2 += bn2;
+        below_tp += bp;
+        below_fp += bn;
+        below_tp2 += bp2;
+        below_fp2 += bn2;
         const double flagged = c.tp + c.fp;
         if (!(flagged > 0.0)) continue;
         const double recall = c.tp / P;
@@ -315,94 +335,107 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
   }
   // Conservative min_precision without a feasible threshold: the forward pass below then finds
   // the best bound achievable for the message (bounds only where the point estimate beats it).
-  if (!reverse_scan || !found) s.visit_weights(nullptr, [&](auto w) {
-    detail::Counts c;
-    double bp = 0, bn = 0, bp2 = 0, bn2 = 0;
-    for (Index i = 0; i < n; ++i) {
-      const double wi = w(i);
-      if (y[i]) { bp += wi; bp2 += wi * wi; } else { bn += wi; bn2 += wi * wi; }
-      if (!(i + 1 == n || sc[i + 1] != sc[i])) continue;
-      if (bp + bn <= 0.0) continue;  // a score carried only by zero-weight rows is no candidate
-      c.tp += bp; c.fp += bn; c.tp2 += bp2; c.fp2 += bn2;
-      bp = bn = bp2 = bn2 = 0.0;
-      const double t = sc[i];
-      if (t >= bayes_t) bayes_c = c;
-      const double flagged = c.tp + c.fp;
-      double obj = 0.0, measure = 0.0;
-      bool feasible = true;
-      switch (pol.kind) {
-        case PolicyKind::kMaxFBeta:
-          obj = (1.0 + b2) * c.tp / ((1.0 + b2) * c.tp + b2 * (P - c.tp) + c.fp);
-          break;
-        case PolicyKind::kMinCost:
-          obj = -(cfp * c.fp + cfn * (P - c.tp));
-          break;
-        case PolicyKind::kMinRecall: {
-          // The recall bound has a fixed n (all positives) and grows with tp: once some tp is
-          // feasible every larger tp is, so the (costly) bound is evaluated only until then.
-          measure = c.tp / P;
-          obj = c.tp / flagged;
-          if (cons) {
-            if (c.tp >= recall_ok_tp) {
-              measure = floor;
-            } else if (measure >= floor) {
-              measure = detail::weighted_interval(c.tp, P, P2, conf, im).lower;
-              if (measure >= floor) recall_ok_tp = c.tp;
-            }
-            // the best bound achievable is the one at the largest tp: evaluated after the pass
-          }
-          feasible = measure >= floor;
-          break;
+  if (!reverse_scan || !found)
+    s.visit_weights(nullptr, [&](auto w) {
+      detail::Counts c;
+      double bp = 0, bn = 0, bp2 = 0, bn2 = 0;
+      for (Index i = 0; i < n; ++i) {
+        const double wi = w(i);
+        if (y[i]) {
+          bp += wi;
+          bp2 += wi * wi;
+        } else {
+          bn += wi;
+          bn2 += wi * wi;
         }
-        case PolicyKind::kMinPrecision: {
-          measure = c.tp / flagged;
-          obj = c.tp / P;
-          if (cons) {
-            // The bound never exceeds the point estimate, so it is only computed where it could
-            // change the answer: a possible improvement, or a better "best achievable".
-            const bool could_select = measure >= floor && (!found || obj > best_obj);
-            if (could_select || measure > achievable) {
-              measure = detail::weighted_interval(c.tp, flagged, c.tp2 + c.fp2, conf, im).lower;
+        if (!(i + 1 == n || sc[i + 1] != sc[i])) continue;
+        if (bp + bn <= 0.0) continue;  // a score carried only by zero-weight rows is no candidate
+        c.tp += bp;
+        c.fp += bn;
+        c.tp2 += bp2;
+        c.fp2 += bn2;
+        bp = bn = bp2 = bn2 = 0.0;
+        const double t = sc[i];
+        if (t >= bayes_t) bayes_c = c;
+        const double flagged = c.tp + c.fp;
+        double obj = 0.0, measure = 0.0;
+        bool feasible = true;
+        switch (pol.kind) {
+          case PolicyKind::kMaxFBeta:
+            obj = (1.0 + b2) * c.tp / ((1.0 + b2) * c.tp + b2 * (P - c.tp) + c.fp);
+            break;
+          case PolicyKind::kMinCost:
+            obj = -(cfp * c.fp + cfn * (P - c.tp));
+            break;
+          case PolicyKind::kMinRecall: {
+            // The recall bound has a fixed n (all positives) and grows with tp: once some tp is
+            // feasible every larger tp is, so the (costly) bound is evaluated only until then.
+            measure = c.tp / P;
+            obj = c.tp / flagged;
+            if (cons) {
+              if (c.tp >= recall_ok_tp) {
+                measure = floor;
+              } else if (measure >= floor) {
+                measure = detail::weighted_interval(c.tp, P, P2, conf, im).lower;
+                if (measure >= floor) recall_ok_tp = c.tp;
+              }
+              // the best bound achievable is the one at the largest tp: evaluated after the pass
+            }
+            feasible = measure >= floor;
+            break;
+          }
+          case PolicyKind::kMinPrecision: {
+            measure = c.tp / flagged;
+            obj = c.tp / P;
+            if (cons) {
+              // The bound never exceeds the point estimate, so it is only computed where it could
+              // change the answer: a possible improvement, or a better "best achievable".
+              const bool could_select = measure >= floor && (!found || obj > best_obj);
+              if (could_select || measure > achievable) {
+                measure = detail::weighted_interval(c.tp, flagged, c.tp2 + c.fp2, conf, im).lower;
+              } else {
+                measure = -1.0;  // cannot be selected nor improve "achievable"
+              }
+            }
+            feasible = measure >= floor;
+            break;
+          }
+          case PolicyKind::kMaxAlertRate: {
+            measure = flagged / W;
+            obj = c.tp / P;
+            if (cons) {
+              // The upper bound grows with the alert rate (fixed n): compare the rate with the
+              // largest rate whose bound fits the budget, found once by bisection; the bound itself
+              // is evaluated once, at the first (smallest) rate, for the "best achievable" message.
+              feasible = measure <= alert_max_rate;
+              if (achievable == std::numeric_limits<double>::infinity()) {
+                achievable = alert_upper(measure);
+                achievable_t = t;
+              }
+              measure = feasible ? 0.0 : 2.0;  // keeps "achievable" at the first block's bound
             } else {
-              measure = -1.0;  // cannot be selected nor improve "achievable"
+              feasible = measure <= floor;
             }
+            break;
           }
-          feasible = measure >= floor;
-          break;
         }
-        case PolicyKind::kMaxAlertRate: {
-          measure = flagged / W;
-          obj = c.tp / P;
-          if (cons) {
-            // The upper bound grows with the alert rate (fixed n): compare the rate with the
-            // largest rate whose bound fits the budget, found once by bisection; the bound itself
-            // is evaluated once, at the first (smallest) rate, for the "best achievable" message.
-            feasible = measure <= alert_max_rate;
-            if (achievable == std::numeric_limits<double>::infinity()) {
-              achievable = alert_upper(measure);
-              achievable_t = t;
-            }
-            measure = feasible ? 0.0 : 2.0;  // keeps "achievable" at the first block's bound
-          } else {
-            feasible = measure <= floor;
+        if (pol.kind == PolicyKind::kMaxAlertRate) {
+          if (measure < achievable) {
+            achievable = measure;
+            achievable_t = t;
           }
-          break;
+        } else if (measure > achievable) {
+          achievable = measure;
+          achievable_t = t;
+        }
+        if (feasible && (!found || obj > best_obj)) {
+          found = true;
+          best_obj = obj;
+          best_t = t;
+          best_c = c;
         }
       }
-      if (pol.kind == PolicyKind::kMaxAlertRate) {
-        if (measure < achievable) { achievable = measure; achievable_t = t; }
-      } else if (measure > achievable) {
-        achievable = measure;
-        achievable_t = t;
-      }
-      if (feasible && (!found || obj > best_obj)) {
-        found = true;
-        best_obj = obj;
-        best_t = t;
-        best_c = c;
-      }
-    }
-  });
+    });
 
   if (!found && cons && pol.kind == PolicyKind::kMinRecall) {
     achievable = detail::weighted_interval(P, P, P2, conf, im).lower;  // every case flagged
@@ -411,27 +444,32 @@ inline OperatingPoint select_threshold(const metrics::SortedScores& s, const Thr
   if (!found) {
     std::ostringstream os;
     os.precision(6);
-    const std::string bound = cons ? std::string(" (the ") +
-                                         (pol.kind == PolicyKind::kMaxAlertRate ? "upper" : "lower") +
-                                         " " + std::to_string(static_cast<int>(std::lround(conf * 100))) +
-                                         "% " + (im == IntervalMethod::kWilson ? "Wilson" : "Clopper-Pearson") +
-                                         " bound)"
-                                   : std::string();
+    const std::string bound =
+        cons ? std::string(" (the ") + (pol.kind == PolicyKind::kMaxAlertRate ? "upper" : "lower") +
+                   " " + std::to_string(static_cast<int>(std::lround(conf * 100))) + "% " +
+                   (im == IntervalMethod::kWilson ? "Wilson" : "Clopper-Pearson") + " bound)"
+             : std::string();
     os << "select_threshold: no threshold satisfies " << pol.describe() << bound << "; the best ";
     switch (pol.kind) {
-      case PolicyKind::kMinRecall: os << "recall" << bound << " achievable is "; break;
-      case PolicyKind::kMinPrecision: os << "precision" << bound << " achievable is "; break;
-      default: os << "alert rate" << bound << " achievable is "; break;
+      case PolicyKind::kMinRecall:
+        os << "recall" << bound << " achievable is ";
+        break;
+      case PolicyKind::kMinPrecision:
+        os << "precision" << bound << " achievable is ";
+        break;
+      default:
+        os << "alert rate" << bound << " achievable is ";
+        break;
     }
     os << achievable << " (at threshold " << achievable_t
        << "); relax the constraint or collect more data.";
     throw InvalidInput(os.str());
   }
   OperatingPoint op = detail::make_point(best_t, best_c, P, N, P2, N2, beta, cfp, cfn, conf);
-  op.policy = pol.describe() + (cons ? std::string(" [conservative: ") +
-                                           (im == IntervalMethod::kWilson ? "Wilson" : "Clopper-Pearson") +
-                                           " bound]"
-                                     : std::string());
+  op.policy = pol.describe() +
+              (cons ? std::string(" [conservative: ") +
+                          (im == IntervalMethod::kWilson ? "Wilson" : "Clopper-Pearson") + " bound]"
+                    : std::string());
   if (pol.kind == PolicyKind::kMinCost) {
     op.bayes_threshold = bayes_t;
     op.bayes_expected_cost = (cfp * bayes_c.fp + cfn * (P - bayes_c.tp)) / W;
@@ -466,7 +504,13 @@ inline OperatingPoint operating_point_at(const metrics::SortedScores& s, double 
     const bool pos = s.label()[i] != 0;
     (pos ? P2 : N2) += wi * wi;
     if (s.score()[i] >= threshold) {
-      if (pos) { c.tp += wi; c.tp2 += wi * wi; } else { c.fp += wi; c.fp2 += wi * wi; }
+      if (pos) {
+        c.tp += wi;
+        c.tp2 += wi * wi;
+      } else {
+        c.fp += wi;
+        c.fp2 += wi * wi;
+      }
     }
   }
   OperatingPoint op = detail::make_point(threshold, c, P, N, P2, N2, opt.beta, opt.cost_fp,

@@ -20,8 +20,8 @@ namespace calibrisk {
 /// `x <= edges[f][b]` and routes float32 and float64 rows the same way at prediction time.
 ///
 /// Edges are midpoints between consecutive distinct values (one bin per value when a feature has at
-/// most `max_bins` distinct values), otherwise midpoints at the `k / max_bins` quantiles of a seeded
-/// subsample; values are compared as floats (float64 inputs are rounded to float first) and
+/// most `max_bins` distinct values), otherwise midpoints at the `k / max_bins` quantiles of a
+/// seeded subsample; values are compared as floats (float64 inputs are rounded to float first) and
 /// midpoints are rounded down to the nearest float. A feature with fewer than two distinct
 /// non-missing (float) values is flagged constant and is never split. Sample weights do not enter
 /// the edges (as in LightGBM and scikit-learn). `has_missing` is taken from the sample.
@@ -29,8 +29,8 @@ struct BinMapper {
   std::vector<std::vector<double>> edges;  ///< Per feature: upper edges of all but the last bin.
   std::vector<std::uint8_t> has_missing;   ///< Per feature: 1 when NaN was seen while fitting.
   std::vector<std::uint8_t> is_constant;   ///< Per feature: 1 when never worth splitting.
-  std::vector<Index> offsets;              ///< Per feature: first slot in a flat histogram; +1 total.
-  int max_bins = 255;                      ///< The max_bins the mapper was fitted with.
+  std::vector<Index> offsets;  ///< Per feature: first slot in a flat histogram; +1 total.
+  int max_bins = 255;          ///< The max_bins the mapper was fitted with.
 
   Index n_features() const noexcept { return static_cast<Index>(edges.size()); }
   /// Value bins of feature f (>= 1).

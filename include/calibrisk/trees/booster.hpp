@@ -33,30 +33,30 @@ namespace calibrisk {
 /// Hyper-parameters of `GradientBoostedTrees`. Names follow scikit-learn's
 /// HistGradientBoostingClassifier / LightGBM; each field lists its default and range.
 struct GBDTParams {
-  int n_estimators = 100;          ///< Boosting rounds (trees), >= 1.
-  double learning_rate = 0.1;      ///< Shrinkage applied to every leaf output, in (0, 1].
-  int max_leaf_nodes = 31;         ///< Leaves per tree, >= 2.
-  int max_depth = -1;              ///< Depth limit of each tree; <= 0 (default -1) = unlimited.
-  int max_bins = 255;              ///< Value bins per feature, in [2, 65535] (uint8 codes up to 255,
-                                   ///< uint16 above); one more bin holds missing values.
-  int min_samples_leaf = 20;       ///< Minimum training rows in a leaf, >= 1.
-  double min_child_weight = 1e-3;  ///< Minimum hessian sum in a leaf, >= 0.
-  double l2_regularization = 0.0;  ///< L2 penalty on leaf outputs (lambda), >= 0.
-  double min_gain_to_split = 0.0;  ///< A split needs gain > this, >= 0.
-  double subsample = 1.0;          ///< Fraction of rows (Bernoulli, seeded) per tree, in (0, 1].
-  double colsample_bytree = 1.0;   ///< Fraction of features drawn per tree, in (0, 1].
-  ClassWeight class_weight;        ///< none (default), balanced (n / (2 n_c)) or explicit.
-  double scale_pos_weight = 1.0;   ///< Extra multiplier of class-1 weights, finite and > 0.
-  std::vector<int> monotonic_cst;  ///< Empty, or one of {-1, 0, +1} per feature: output is
-                                   ///< non-increasing / free / non-decreasing in that feature.
-  bool early_stopping = false;     ///< Stop when the validation loss stops improving.
+  int n_estimators = 100;      ///< Boosting rounds (trees), >= 1.
+  double learning_rate = 0.1;  ///< Shrinkage applied to every leaf output, in (0, 1].
+  int max_leaf_nodes = 31;     ///< Leaves per tree, >= 2.
+  int max_depth = -1;          ///< Depth limit of each tree; <= 0 (default -1) = unlimited.
+  int max_bins = 255;          ///< Value bins per feature, in [2, 65535] (uint8 codes up to 255,
+                               ///< uint16 above); one more bin holds missing values.
+  int min_samples_leaf = 20;   ///< Minimum training rows in a leaf, >= 1.
+  double min_child_weight = 1e-3;    ///< Minimum hessian sum in a leaf, >= 0.
+  double l2_regularization = 0.0;    ///< L2 penalty on leaf outputs (lambda), >= 0.
+  double min_gain_to_split = 0.0;    ///< A split needs gain > this, >= 0.
+  double subsample = 1.0;            ///< Fraction of rows (Bernoulli, seeded) per tree, in (0, 1].
+  double colsample_bytree = 1.0;     ///< Fraction of features drawn per tree, in (0, 1].
+  ClassWeight class_weight;          ///< none (default), balanced (n / (2 n_c)) or explicit.
+  double scale_pos_weight = 1.0;     ///< Extra multiplier of class-1 weights, finite and > 0.
+  std::vector<int> monotonic_cst;    ///< Empty, or one of {-1, 0, +1} per feature: output is
+                                     ///< non-increasing / free / non-decreasing in that feature.
+  bool early_stopping = false;       ///< Stop when the validation loss stops improving.
   double validation_fraction = 0.1;  ///< Stratified share held out when early stopping without an
                                      ///< explicit validation set, in (0, 1).
-  int n_iter_no_change = 10;       ///< Rounds without improvement > tol before stopping, >= 1.
-  double tol = 1e-7;               ///< Minimum improvement of the validation log-loss, >= 0.
-  Index bin_subsample = 200000;    ///< Rows sampled to compute bin edges, >= 0 (0 = all rows).
-  std::uint64_t random_state = 0;  ///< Seed of every random choice (subsamples, splits).
-  int n_threads = 0;               ///< 0 = all threads OpenMP allows; >= 0. Never changes the model.
+  int n_iter_no_change = 10;         ///< Rounds without improvement > tol before stopping, >= 1.
+  double tol = 1e-7;                 ///< Minimum improvement of the validation log-loss, >= 0.
+  Index bin_subsample = 200000;      ///< Rows sampled to compute bin edges, >= 0 (0 = all rows).
+  std::uint64_t random_state = 0;    ///< Seed of every random choice (subsamples, splits).
+  int n_threads = 0;  ///< 0 = all threads OpenMP allows; >= 0. Never changes the model.
 
   /// Throws InvalidParams naming the field, the value and the allowed range.
   void validate() const;
@@ -101,8 +101,12 @@ class GradientBoostedTrees {
   /// P(y = 1) per row into `out` (X.rows() values); no allocation.
   void predict_proba(const FeatureMatrix& X, VectorView<double> out) const;
   /// P(y = 1) of one contiguous row of n_features values; const, allocation-free, unchecked.
-  double predict_proba_row(const double* row) const noexcept { return predictor_.predict_proba_row(row); }
-  double predict_proba_row(const float* row) const noexcept { return predictor_.predict_proba_row(row); }
+  double predict_proba_row(const double* row) const noexcept {
+    return predictor_.predict_proba_row(row);
+  }
+  double predict_proba_row(const float* row) const noexcept {
+    return predictor_.predict_proba_row(row);
+  }
 
   bool is_fitted() const noexcept { return fitted_; }
   /// The fitted trees. Throws NotFitted.

@@ -78,7 +78,8 @@ class TreeExplainer {
       for (Index i = 0; i < tr.n_nodes(); ++i) {
         if (tr.is_leaf(i)) continue;
         const auto u = static_cast<std::size_t>(i);
-        const auto l = static_cast<std::size_t>(tr.left[u]), r = static_cast<std::size_t>(tr.right[u]);
+        const auto l = static_cast<std::size_t>(tr.left[u]),
+                   r = static_cast<std::size_t>(tr.right[u]);
         const double s = tr.cover[l] + tr.cover[r];
         fr[l] = s > 0.0 ? tr.cover[l] / s : 0.5;
         fr[r] = s > 0.0 ? tr.cover[r] / s : 0.5;
@@ -101,7 +102,8 @@ class TreeExplainer {
                      const std::string& where = "TreeExplainer::contributions") const {
     if (X.cols() != e_.n_features) {
       throw InvalidInput(where + ": X has " + std::to_string(X.cols()) +
-                         " features but the model was fitted with " + std::to_string(e_.n_features) +
+                         " features but the model was fitted with " +
+                         std::to_string(e_.n_features) +
                          "; pass the same columns, in the same order, as at fit time.");
     }
     if (out.rows() != X.rows() || out.cols() != e_.n_features + 1) {
@@ -268,7 +270,8 @@ class TreeExplainer {
   }
 
   TreeEnsemble e_;
-  std::vector<std::vector<double>> fractions_;  ///< per tree: cover share of each node in its parent
+  std::vector<std::vector<double>>
+      fractions_;  ///< per tree: cover share of each node in its parent
   int max_depth_ = 0;
   double bias_ = 0.0;
 };

@@ -49,9 +49,9 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
 
 /// What one histogram build works on: a leaf's rows and the features to histogram.
 struct HistogramJob {
-  const Index* rows = nullptr;      ///< Row indices of the leaf (ascending); null = rows [0, n).
-  Index n = 0;                      ///< Number of rows.
-  const GradPair* gh = nullptr;     ///< gh[k] belongs to row rows[k] (gathered, "ordered").
+  const Index* rows = nullptr;   ///< Row indices of the leaf (ascending); null = rows [0, n).
+  Index n = 0;                   ///< Number of rows.
+  const GradPair* gh = nullptr;  ///< gh[k] belongs to row rows[k] (gathered, "ordered").
   const std::int32_t* features = nullptr;  ///< Features to build, ascending.
   Index n_features = 0;
   const SparseRows* sparse = nullptr;  ///< Optional CSR of the sparse features (needs skip_bin).

@@ -38,9 +38,9 @@ namespace detail {
 /// every further step stays there. Leaf values live in a parallel double array indexed by node.
 template <class Thr>
 struct PackedNode {
-  Thr threshold;        ///< go left when x <= threshold
-  std::uint32_t info;   ///< bits 0-29 feature, bit 30 leaf flag, bit 31 missing-goes-left
-  std::int32_t left;    ///< global index of the left child; right child = left + 1
+  Thr threshold;       ///< go left when x <= threshold
+  std::uint32_t info;  ///< bits 0-29 feature, bit 30 leaf flag, bit 31 missing-goes-left
+  std::int32_t left;   ///< global index of the left child; right child = left + 1
 };
 
 constexpr std::uint32_t kFeatureMask = (1u << 30) - 1u;
@@ -63,8 +63,8 @@ inline std::int32_t next_node(const PackedNode<Thr>& nd, const T* row) noexcept 
   return nd.left + static_cast<std::int32_t>((gt | nan_right) & 1u);
 }
 
-/// The largest float that is <= t. For a float x, `x <= t` holds exactly when `x <= floor_float(t)`,
-/// so float rows are routed against float thresholds without any loss.
+/// The largest float that is <= t. For a float x, `x <= t` holds exactly when `x <=
+/// floor_float(t)`, so float rows are routed against float thresholds without any loss.
 inline float floor_float(double t) noexcept {
   float f = static_cast<float>(t);
   if (static_cast<double>(f) > t) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
@@ -108,7 +108,8 @@ class TreePredictor {
   Index n_features() const noexcept { return n_features_; }
   Index n_trees() const noexcept { return static_cast<Index>(roots_.size()); }
   double base_score() const noexcept { return base_score_; }
-  /// True when every threshold is exactly a float value, so float64 rows use the compact layout too.
+  /// True when every threshold is exactly a float value, so float64 rows use the compact layout
+  /// too.
   bool thresholds_are_float() const noexcept { return nodes_d_.empty(); }
 
   /// Raw margins (log-odds) of every row of X into `out`.
@@ -255,8 +256,8 @@ class TreePredictor {
     }
   }
 
-  static constexpr std::size_t kRowGroup = 8;   // trees walked together for one row
-  static constexpr Index kLanes = 8;            // rows walked together through one tree
+  static constexpr std::size_t kRowGroup = 8;  // trees walked together for one row
+  static constexpr Index kLanes = 8;           // rows walked together through one tree
 
   template <class Thr, class T>
   double row_impl(const Node<Thr>* nodes, const T* row) const noexcept {
@@ -293,7 +294,8 @@ class TreePredictor {
         std::int32_t id[kLanes];
         for (Index k = 0; k < kLanes; ++k) id[k] = root;
         for (int s = depth; s > 0; --s) {
-          for (Index k = 0; k < kLanes; ++k) id[k] = detail::next_node(nodes[id[k]], base + (r + k) * rs);
+          for (Index k = 0; k < kLanes; ++k)
+            id[k] = detail::next_node(nodes[id[k]], base + (r + k) * rs);
         }
         for (Index k = 0; k < kLanes; ++k) acc[r + k] += values_[static_cast<std::size_t>(id[k])];
       }
@@ -336,7 +338,8 @@ class TreePredictor {
           // Gather the block row-major (a transpose for Fortran-ordered input).
           for (Index j = 0; j < nf; ++j) {
             const T* col = X.col_ptr(j) + b * X.row_stride();
-            for (Index r = 0; r < nb; ++r) buffer[static_cast<std::size_t>(r * nf + j)] = col[r * X.row_stride()];
+            for (Index r = 0; r < nb; ++r)
+              buffer[static_cast<std::size_t>(r * nf + j)] = col[r * X.row_stride()];
           }
           base = buffer.data();
           rs = nf;

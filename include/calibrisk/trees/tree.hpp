@@ -29,14 +29,14 @@ namespace calibrisk {
 /// (or weights) of the training rows that reached the node; TreeSHAP weighs the two children of a
 /// node by their covers. Trees are regular values (copyable, movable).
 struct Tree {
-  std::vector<std::int32_t> left;          ///< Left child index; -1 on leaves.
-  std::vector<std::int32_t> right;         ///< Right child index; -1 on leaves.
-  std::vector<std::int32_t> feature;       ///< Split feature; -1 on leaves.
-  std::vector<double> threshold;           ///< Go left when x <= threshold (raw value); 0 on leaves.
+  std::vector<std::int32_t> left;     ///< Left child index; -1 on leaves.
+  std::vector<std::int32_t> right;    ///< Right child index; -1 on leaves.
+  std::vector<std::int32_t> feature;  ///< Split feature; -1 on leaves.
+  std::vector<double> threshold;      ///< Go left when x <= threshold (raw value); 0 on leaves.
   std::vector<std::uint8_t> missing_left;  ///< 1: NaN goes left, 0: NaN goes right.
   std::vector<double> value;               ///< Leaf output; internal: cover-weighted mean output.
   std::vector<double> gain;                ///< Split gain; 0 on leaves.
-  std::vector<double> cover;               ///< Sum of hessians (or weights) reaching the node, >= 0.
+  std::vector<double> cover;  ///< Sum of hessians (or weights) reaching the node, >= 0.
 
   /// Number of nodes (internal + leaves).
   Index n_nodes() const noexcept { return static_cast<Index>(left.size()); }
@@ -119,15 +119,15 @@ struct Tree {
     for (std::size_t i = 0; i < n; ++i) {
       const std::int32_t l = left[i], r = right[i];
       if ((l < 0) != (r < 0) || l < -1 || r < -1) {
-        throw InvalidInput(node(i) + "has left = " + std::to_string(l) + " and right = " +
-                           std::to_string(r) +
+        throw InvalidInput(node(i) + "has left = " + std::to_string(l) +
+                           " and right = " + std::to_string(r) +
                            "; an internal node needs two children and a leaf has -1 for both.");
       }
       if (l >= 0) {
         if (static_cast<std::size_t>(l) >= n || static_cast<std::size_t>(r) >= n) {
           throw InvalidInput(node(i) + "has a child index out of range (left = " +
-                             std::to_string(l) + ", right = " + std::to_string(r) + ", the tree has " +
-                             std::to_string(n) + " nodes).");
+                             std::to_string(l) + ", right = " + std::to_string(r) +
+                             ", the tree has " + std::to_string(n) + " nodes).");
         }
         if (feature[i] < 0 || feature[i] >= n_features) {
           throw InvalidInput(node(i) + "splits on feature " + std::to_string(feature[i]) +

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cross-fitted calibration: fold properties (stratified, grouped never leaks, time-ordered) with a
 // tiny test model.
+#include <doctest/doctest.h>
 #include <calibrisk/calibration/calibrated.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/core/random.hpp>
-#include <doctest/doctest.h>
 
 #include <map>
 #include <set>
@@ -93,8 +93,7 @@ TEST_CASE("calibrated: grouped cross-fitting never puts a group on both sides") 
   }
   const auto p = cm.predict_proba(d.X);
   for (Index i = 0; i < p.size(); ++i) CHECK((p[i] >= 0.0 && p[i] <= 1.0));
-  CHECK_THROWS_WITH_AS(cm.fit(d), doctest::Contains("no groups were passed"),
-                       InvalidInput);
+  CHECK_THROWS_WITH_AS(cm.fit(d), doctest::Contains("no groups were passed"), InvalidInput);
 }
 
 TEST_CASE("calibrated: stratified folds balance classes; ensemble=false refits on all rows") {
@@ -156,14 +155,16 @@ TEST_CASE("calibrated: too few rows of a class for the folds is a clear error") 
   CHECK_THROWS_WITH_AS(cm.fit(Dataset(view(X), y)), doctest::Contains("lower cv"), InvalidInput);
   CalibratedParams bad;
   bad.cv = 1;
-  CHECK_THROWS_WITH_AS((CalibratedModel<TinyModel, IsotonicCalibrator>(TinyModel{}, IsotonicCalibrator{}, bad)),
-                       doctest::Contains("cv must be >= 2"), InvalidParams);
+  CHECK_THROWS_WITH_AS(
+      (CalibratedModel<TinyModel, IsotonicCalibrator>(TinyModel{}, IsotonicCalibrator{}, bad)),
+      doctest::Contains("cv must be >= 2"), InvalidParams);
 }
 
 #include <calibrisk/linear/logistic.hpp>
 
-TEST_CASE("calibrated: with calibrisk's LogisticRegression, ensemble=false equals a manual "
-          "out-of-fold isotonic fit") {
+TEST_CASE(
+    "calibrated: with calibrisk's LogisticRegression, ensemble=false equals a manual "
+    "out-of-fold isotonic fit") {
   const Problem pr = make_problem(400, 12);
   Dataset d(view(pr.X), pr.y);
   CalibratedParams cp;
@@ -184,7 +185,8 @@ TEST_CASE("calibrated: with calibrisk's LogisticRegression, ensemble=false equal
     LogisticRegression m;
     m.fit(train.view());
     const Eigen::VectorXd s = m.predict_proba(calib.view().X);
-    for (std::size_t r = 0; r < ca.size(); ++r) oof[static_cast<std::size_t>(ca[r])] = s[static_cast<Index>(r)];
+    for (std::size_t r = 0; r < ca.size(); ++r)
+      oof[static_cast<std::size_t>(ca[r])] = s[static_cast<Index>(r)];
   }
   IsotonicCalibrator ref;
   ref.fit(oof, pr.y);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Isotonic calibration: hand-computed PAV cases, invariants, the radix sort path and errors.
+#include <doctest/doctest.h>
 #include <calibrisk/calibration/isotonic.hpp>
 #include <calibrisk/core/random.hpp>
-#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <limits>

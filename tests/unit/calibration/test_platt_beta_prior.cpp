@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Platt scaling, beta calibration and prior correction: optimality conditions, closed forms.
+#include <doctest/doctest.h>
 #include <calibrisk/calibration/beta.hpp>
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/calibration/prior.hpp>
 #include <calibrisk/core/random.hpp>
-#include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
@@ -76,7 +76,8 @@ TEST_CASE("platt: probability input uses the clipped logit; state round trip is 
   on_margin.fit(d.s, d.y);
   CHECK(on_prob.a() == doctest::Approx(on_margin.a()).epsilon(1e-8));
   CHECK(on_prob.b() == doctest::Approx(on_margin.b()).epsilon(1e-8));
-  CHECK(on_prob.predict_one(0.0) == doctest::Approx(sigmoid(on_prob.a() * std::log(1e-12 / (1 - 1e-12)) + on_prob.b())));
+  CHECK(on_prob.predict_one(0.0) ==
+        doctest::Approx(sigmoid(on_prob.a() * std::log(1e-12 / (1 - 1e-12)) + on_prob.b())));
   const auto r = calibrisk::PlattCalibrator::from_state(on_prob.state());
   for (double q : {0.0, 0.01, 0.5, 0.93, 1.0}) CHECK(r.predict_one(q) == on_prob.predict_one(q));
   V bad{0.5, 1.5};

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Venn-ABERS: the CSD precomputation equals two isotonic fits per test score (brute force).
+#include <doctest/doctest.h>
 #include <calibrisk/calibration/isotonic.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>
 #include <calibrisk/core/random.hpp>
-#include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>

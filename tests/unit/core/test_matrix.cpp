@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of the strided views, the class/sample weight folding and the shared input validation.
+#include <doctest/doctest.h>
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/matrix.hpp>
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/core/random.hpp>
-#include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
@@ -34,7 +34,7 @@ TEST_CASE("matrix view: row- and column-major views read the same elements") {
 }
 
 TEST_CASE("matrix view: a strided slice (every other column) is viewed in place") {
-  std::vector<float> a = {1, 2, 3, 4, 5, 6, 7, 8};  // 2x4 row-major
+  std::vector<float> a = {1, 2, 3, 4, 5, 6, 7, 8};            // 2x4 row-major
   MatrixView<const float> every_other(a.data(), 2, 2, 4, 2);  // columns 0 and 2
   CHECK(every_other(0, 1) == 3.0f);
   CHECK(every_other(1, 1) == 7.0f);
@@ -98,16 +98,16 @@ TEST_CASE("validation: every bad input is named") {
   }
   SUBCASE("one class only") {
     std::vector<double> y2 = {1, 1, 1};
-    CHECK_THROWS_WITH_AS(validate_dataset(Dataset(X, y2), "fit"),
-                         doctest::Contains("only class 1"), InvalidInput);
+    CHECK_THROWS_WITH_AS(validate_dataset(Dataset(X, y2), "fit"), doctest::Contains("only class 1"),
+                         InvalidInput);
   }
   SUBCASE("negative, NaN and all-zero weights") {
     std::vector<double> w = {1, -1, 1};
     CHECK_THROWS_WITH_AS(validate_dataset(Dataset(X, y, w), "fit"),
                          doctest::Contains("sample_weight[1]"), InvalidInput);
     std::vector<double> wn = {1, std::nan(""), 1};
-    CHECK_THROWS_WITH_AS(validate_dataset(Dataset(X, y, wn), "fit"),
-                         doctest::Contains("finite"), InvalidInput);
+    CHECK_THROWS_WITH_AS(validate_dataset(Dataset(X, y, wn), "fit"), doctest::Contains("finite"),
+                         InvalidInput);
     std::vector<double> wz = {0, 0, 0};
     CHECK_THROWS_WITH_AS(validate_dataset(Dataset(X, y, wz), "fit"),
                          doctest::Contains("all sample weights are zero"), InvalidInput);
@@ -122,8 +122,8 @@ TEST_CASE("validation: every bad input is named") {
     std::vector<double> xi = x;
     xi[3] = -std::numeric_limits<double>::infinity();
     auto Xi = MatrixView<const double>::row_major(xi.data(), 3, 2);
-    CHECK_THROWS_WITH_AS(validate_dataset(Dataset(Xi, y), "fit"), doctest::Contains("X[1, 1] is -inf"),
-                         InvalidInput);
+    CHECK_THROWS_WITH_AS(validate_dataset(Dataset(Xi, y), "fit"),
+                         doctest::Contains("X[1, 1] is -inf"), InvalidInput);
     xi[3] = std::nan("");
     CHECK_NOTHROW(validate_dataset(Dataset(Xi, y), "fit"));
   }
@@ -140,8 +140,8 @@ TEST_CASE("validation: every bad input is named") {
     CHECK_NOTHROW(ClassWeight::explicit_weights(0.5, 2).validate("fit"));
   }
   SUBCASE("predict-time column count") {
-    CHECK_THROWS_WITH_AS(validate_features(X, 5, "predict"),
-                         doctest::Contains("fitted with 5"), InvalidInput);
+    CHECK_THROWS_WITH_AS(validate_features(X, 5, "predict"), doctest::Contains("fitted with 5"),
+                         InvalidInput);
   }
 }
 

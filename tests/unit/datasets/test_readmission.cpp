@@ -149,7 +149,8 @@ TEST_CASE("cohort: labs are measured more often for sicker patients (missing not
         n_lo += 1;
       }
     }
-    MESSAGE(std::string(names[k]) << " measured: sickest quartile " << m_hi / n_hi << ", others " << m_lo / n_lo);
+    MESSAGE(std::string(names[k]) << " measured: sickest quartile " << m_hi / n_hi << ", others "
+                                  << m_lo / n_lo);
     CHECK(m_hi / n_hi - m_lo / n_lo > 0.05);
     CHECK(m_lo / n_lo > 0.05);  // but not only the sick are tested
   }
@@ -235,19 +236,22 @@ TEST_CASE("cohort: feature matrix and table agree with the columns") {
 TEST_CASE("cohort: bad parameters are rejected with the field name") {
   ReadmissionCohortParams p;
   p.n_patients = 0;
-  CHECK_THROWS_WITH_AS(make_readmission_cohort(p),
-                       doctest::Contains("ReadmissionCohortParams.n_patients must be in [1, inf), got 0"),
-                       InvalidParams);
+  CHECK_THROWS_WITH_AS(
+      make_readmission_cohort(p),
+      doctest::Contains("ReadmissionCohortParams.n_patients must be in [1, inf), got 0"),
+      InvalidParams);
   p = {};
   p.shifted_site = 5;
-  CHECK_THROWS_WITH_AS(make_readmission_cohort(p), doctest::Contains("shifted_site"), InvalidParams);
+  CHECK_THROWS_WITH_AS(make_readmission_cohort(p), doctest::Contains("shifted_site"),
+                       InvalidParams);
   p = {};
   p.target_prevalence = 0.9;
   CHECK_THROWS_WITH_AS(make_readmission_cohort(p), doctest::Contains("target_prevalence"),
                        InvalidParams);
   p = {};
   p.drift_per_year = NAN;
-  CHECK_THROWS_WITH_AS(make_readmission_cohort(p), doctest::Contains("drift_per_year"), InvalidParams);
+  CHECK_THROWS_WITH_AS(make_readmission_cohort(p), doctest::Contains("drift_per_year"),
+                       InvalidParams);
   p = {};
   p.n_sites = 1;
   CHECK_THROWS_AS(make_readmission_cohort(p), InvalidParams);

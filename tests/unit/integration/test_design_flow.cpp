@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The DESIGN.md §4 flow through the umbrella header: train trees with balanced class weights,
 // calibrate isotonically on a separate part, choose a threshold under a recall floor, evaluate.
-#include <calibrisk/calibrisk.hpp>
 #include <doctest/doctest.h>
+#include <calibrisk/calibrisk.hpp>
 
 #include <cmath>
 #include <vector>

@@ -19,8 +19,10 @@ TEST_CASE("csv: numbers, missing markers, quotes, CRLF and a byte-order mark") {
       "1, 64.5 ,\"7\"\r\n"
       "2,NA,\"1,5e1\"\r\n";
   SUBCASE("a quoted field with a comma is one field, and still not a number") {
-    CHECK_THROWS_WITH_AS(parse_csv(text), doctest::Contains("column 'note' has the non-numeric value \"1,5e1\" in data row 2"),
-                         InvalidInput);
+    CHECK_THROWS_WITH_AS(
+        parse_csv(text),
+        doctest::Contains("column 'note' has the non-numeric value \"1,5e1\" in data row 2"),
+        InvalidInput);
   }
   SUBCASE("declared categorical") {
     CsvReadOptions o;
@@ -74,9 +76,9 @@ TEST_CASE("csv: custom missing markers and delimiter") {
 TEST_CASE("csv: strict numbers") {
   for (const char* bad : {"1.2.3", "12abc", "inf", "nan", "0x10", "1 2", "--1", "e5"}) {
     CAPTURE(bad);
-    CHECK_THROWS_WITH_AS(parse_csv(std::string("v,w\n1,2\n3,") + bad + "\n", {}, "lab.csv"),
-                         doctest::Contains("read_csv: lab.csv: column 'w' has the non-numeric value"),
-                         InvalidInput);
+    CHECK_THROWS_WITH_AS(
+        parse_csv(std::string("v,w\n1,2\n3,") + bad + "\n", {}, "lab.csv"),
+        doctest::Contains("read_csv: lab.csv: column 'w' has the non-numeric value"), InvalidInput);
     CHECK_THROWS_WITH_AS(parse_csv(std::string("v,w\n1,2\n3,") + bad + "\n"),
                          doctest::Contains("in data row 2; fix the value, mark it missing"),
                          InvalidInput);
@@ -160,8 +162,8 @@ TEST_CASE("csv: structural errors are clear and carry row numbers") {
                          InvalidInput);
     CsvReadOptions c;
     c.categorical = {"site"};
-    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n", c),
-                         doctest::Contains("categorical column 'site'"), InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n", c), doctest::Contains("categorical column 'site'"),
+                         InvalidInput);
     CsvReadOptions tm;
     tm.time_column = "date";
     CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n", tm), doctest::Contains("time column 'date'"),
@@ -170,14 +172,14 @@ TEST_CASE("csv: structural errors are clear and carry row numbers") {
   SUBCASE("bad header") {
     CHECK_THROWS_WITH_AS(parse_csv("a,a\n1,2\n"), doctest::Contains("names column 'a' twice"),
                          InvalidInput);
-    CHECK_THROWS_WITH_AS(parse_csv("a,,c\n1,2,3\n"),
-                         doctest::Contains("column 2 has no name"), InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("a,,c\n1,2,3\n"), doctest::Contains("column 2 has no name"),
+                         InvalidInput);
   }
   SUBCASE("malformed quotes") {
-    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"x\"y\n"), doctest::Contains("malformed CSV near line 2"),
-                         InvalidInput);
-    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"open\n"), doctest::Contains("ends inside a quoted field"),
-                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"x\"y\n"),
+                         doctest::Contains("malformed CSV near line 2"), InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"open\n"),
+                         doctest::Contains("ends inside a quoted field"), InvalidInput);
   }
   SUBCASE("unreadable file") {
     CHECK_THROWS_WITH_AS(read_csv("/nonexistent/dir/x.csv"),
@@ -194,7 +196,8 @@ TEST_CASE("csv: structural errors are clear and carry row numbers") {
                          InvalidParams);
     CsvReadOptions m;
     m.category_mappings["s"] = {"x", "x"};
-    CHECK_THROWS_WITH_AS(parse_csv("s\nx\n", m), doctest::Contains("lists 'x' twice"), InvalidParams);
+    CHECK_THROWS_WITH_AS(parse_csv("s\nx\n", m), doctest::Contains("lists 'x' twice"),
+                         InvalidParams);
   }
 }
 
@@ -240,7 +243,8 @@ TEST_CASE("table: construction checks and matrix conversion") {
   CHECK_THROWS_WITH_AS(t.add_column(Column::categorical("c", {0, 2}, {"x", "y"})),
                        doctest::Contains("has code 2 at row 1"), InvalidInput);
   t.add_column(Column::categorical("c", {1, kUnseenCategory}, {"x", "y"}));
-  CHECK_THROWS_WITH_AS(t.column("zzz"), doctest::Contains("no column named 'zzz'; the columns are: a, c"),
+  CHECK_THROWS_WITH_AS(t.column("zzz"),
+                       doctest::Contains("no column named 'zzz'; the columns are: a, c"),
                        InvalidInput);
   const RowMatrixXd X = t.to_matrix({"c", "a"});
   CHECK(X(0, 0) == 1);

@@ -9,8 +9,8 @@ using namespace calibrisk;
 TEST_CASE("date: known day numbers of the Unix epoch calendar") {
   CHECK(days_from_civil(1970, 1, 1) == 0);
   CHECK(days_from_civil(1969, 12, 31) == -1);
-  CHECK(days_from_civil(2000, 3, 1) == 11017);   // 30 years incl. 7 leap days + Jan/Feb 2000
-  CHECK(days_from_civil(2022, 1, 1) == 18993);   // `date -d 2022-01-01 +%s` / 86400
+  CHECK(days_from_civil(2000, 3, 1) == 11017);  // 30 years incl. 7 leap days + Jan/Feb 2000
+  CHECK(days_from_civil(2022, 1, 1) == 18993);  // `date -d 2022-01-01 +%s` / 86400
   CHECK(days_from_civil(2024, 2, 29) == 19782);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hand-computed cases, invariants and every error path of the metrics module.
+#include <doctest/doctest.h>
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/metrics/metrics.hpp>
-#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -55,9 +55,11 @@ TEST_CASE("sorted scores: radix order equals a stable sort by decreasing score")
 }
 
 TEST_CASE("roc auc: hand-computed cases with and without ties") {
-  CHECK(roc_auc_score(V{0, 0, 1, 1}, V{0.1, 0.4, 0.35, 0.8}) == doctest::Approx(0.75).epsilon(1e-15));
+  CHECK(roc_auc_score(V{0, 0, 1, 1}, V{0.1, 0.4, 0.35, 0.8}) ==
+        doctest::Approx(0.75).epsilon(1e-15));
   // pos 0.5 ties neg 0.5 (1/2), beats 0.2 (1); pos 0.9 beats both: 3.5 / 4
-  CHECK(roc_auc_score(V{0, 1, 0, 1}, V{0.5, 0.5, 0.2, 0.9}) == doctest::Approx(0.875).epsilon(1e-15));
+  CHECK(roc_auc_score(V{0, 1, 0, 1}, V{0.5, 0.5, 0.2, 0.9}) ==
+        doctest::Approx(0.875).epsilon(1e-15));
   // all scores tied: 0.5
   CHECK(roc_auc_score(V{0, 1, 0, 1}, V{3, 3, 3, 3}) == doctest::Approx(0.5));
   // raw margins (outside [0, 1]) are fine for ranking metrics
@@ -82,7 +84,8 @@ TEST_CASE("roc auc: weighted equals the pairwise definition on random data with 
   for (int i = 0; i < 300; ++i)
     for (int k = 0; k < static_cast<int>(w2[i]); ++k) yr.push_back(y[i]), pr.push_back(p[i]);
   CHECK(roc_auc_score(y, p, w2) == doctest::Approx(roc_auc_score(yr, pr)).epsilon(1e-12));
-  CHECK(average_precision_score(y, p, w2) == doctest::Approx(average_precision_score(yr, pr)).epsilon(1e-12));
+  CHECK(average_precision_score(y, p, w2) ==
+        doctest::Approx(average_precision_score(yr, pr)).epsilon(1e-12));
 }
 
 TEST_CASE("average precision, log loss and Brier score: hand-computed cases") {
@@ -94,7 +97,8 @@ TEST_CASE("average precision, log loss and Brier score: hand-computed cases") {
   // clipping: p = 1 for a negative costs -log(eps)
   CHECK(log_loss(V{0}, V{1.0}) == doctest::Approx(-std::log(kLogLossEps)).epsilon(1e-15));
   CHECK(log_loss(V{1}, V{1.0}) == doctest::Approx(-std::log(1 - kLogLossEps)));
-  CHECK(brier_score_loss(V{0, 1, 1, 0}, V{0.1, 0.9, 0.8, 0.3}) == doctest::Approx(0.0375).epsilon(1e-15));
+  CHECK(brier_score_loss(V{0, 1, 1, 0}, V{0.1, 0.9, 0.8, 0.3}) ==
+        doctest::Approx(0.0375).epsilon(1e-15));
   CHECK(brier_score_loss(V{0, 1}, V{0.5, 0.5}, V{3, 1}) == doctest::Approx(0.25));
   CHECK(log_loss(V{1, 0}, V{0.8, 0.3}, V{2, 0}) == doctest::Approx(-std::log(0.8)));
 }
@@ -123,7 +127,8 @@ TEST_CASE("curves: the arrays scikit-learn documents for its example") {
 
 TEST_CASE("calibration error: hand-computed ECE and MCE with uniform bins") {
   const V y{0, 1, 1}, p{0.05, 0.15, 0.95};
-  CHECK(expected_calibration_error(y, p) == doctest::Approx((0.05 + 0.85 + 0.05) / 3).epsilon(1e-14));
+  CHECK(expected_calibration_error(y, p) ==
+        doctest::Approx((0.05 + 0.85 + 0.05) / 3).epsilon(1e-14));
   CHECK(max_calibration_error(y, p) == doctest::Approx(0.85).epsilon(1e-14));
   // a probability on an edge belongs to the lower bin (searchsorted, side left)
   const ReliabilityCurve rc = reliability_curve(V{1, 0}, V{0.1, 0.2});
@@ -140,7 +145,10 @@ TEST_CASE("calibration error: hand-computed ECE and MCE with uniform bins") {
 
 TEST_CASE("reliability curve: counts, weights and Wilson intervals per bin") {
   V y, p;
-  for (int i = 0; i < 10; ++i) { p.push_back(0.75); y.push_back(i < 8); }
+  for (int i = 0; i < 10; ++i) {
+    p.push_back(0.75);
+    y.push_back(i < 8);
+  }
   const ReliabilityCurve rc = reliability_curve(y, p);
   REQUIRE(rc.bins.size() == 1);
   CHECK(rc.bins[0].count == 10);
@@ -177,9 +185,10 @@ TEST_CASE("intervals: Wilson and Clopper-Pearson known values") {
   CHECK(cp.upper == doctest::Approx(0.9747892737).epsilon(1e-7));
   CHECK(clopper_pearson_interval(0, 10).lower == 0.0);
   CHECK(clopper_pearson_interval(10, 10).upper == 1.0);
-  CHECK_THROWS_WITH_AS(wilson_interval(1, 2, 1.5), doctest::Contains("confidence must be in (0, 1)"),
-                       InvalidParams);
-  CHECK_THROWS_WITH_AS(wilson_interval(3, 2), doctest::Contains("0 <= successes <= n"), InvalidInput);
+  CHECK_THROWS_WITH_AS(wilson_interval(1, 2, 1.5),
+                       doctest::Contains("confidence must be in (0, 1)"), InvalidParams);
+  CHECK_THROWS_WITH_AS(wilson_interval(3, 2), doctest::Contains("0 <= successes <= n"),
+                       InvalidInput);
 }
 
 TEST_CASE("calibration intercept and slope: closed forms") {
@@ -244,8 +253,8 @@ TEST_CASE("bootstrap: deterministic for any thread count, intervals cover the po
   BootstrapParams bp;
   bp.n_replicates = 200;
   bp.random_state = 42;
-  const std::vector<Metric> ms{Metric::kRocAuc, Metric::kExpectedCalibrationError, Metric::kBrierScore,
-                               Metric::kCalibrationSlope};
+  const std::vector<Metric> ms{Metric::kRocAuc, Metric::kExpectedCalibrationError,
+                               Metric::kBrierScore, Metric::kCalibrationSlope};
   bp.n_threads = 1;
   const auto a = bootstrap(s, ms, bp);
   bp.n_threads = 2;
@@ -266,7 +275,8 @@ TEST_CASE("bootstrap: deterministic for any thread count, intervals cover the po
   // a replicate of all ones reproduces the point estimate
   V ones(n, 1.0);
   CHECK(roc_auc_score(s, ones.data()) == doctest::Approx(a[0].point).epsilon(1e-14));
-  CHECK(expected_calibration_error(s, {}, ones.data()) == doctest::Approx(a[1].point).epsilon(1e-14));
+  CHECK(expected_calibration_error(s, {}, ones.data()) ==
+        doctest::Approx(a[1].point).epsilon(1e-14));
   CHECK_THROWS_WITH_AS(metric_from_name("auc"), doctest::Contains("roc_auc"), InvalidParams);
   bp.n_replicates = 0;
   CHECK_THROWS_WITH_AS(bootstrap(s, ms, bp), doctest::Contains("n_replicates"), InvalidParams);
@@ -285,8 +295,8 @@ TEST_CASE("metrics: every error path names the problem") {
                          doctest::Contains("one weight per row"), InvalidInput);
   }
   SUBCASE("NaN probabilities") {
-    CHECK_THROWS_WITH_AS(roc_auc_score(V{0, 1}, V{0.5, kNaN}), doctest::Contains("scores[1] is nan"),
-                         InvalidInput);
+    CHECK_THROWS_WITH_AS(roc_auc_score(V{0, 1}, V{0.5, kNaN}),
+                         doctest::Contains("scores[1] is nan"), InvalidInput);
     CHECK_THROWS_WITH_AS(log_loss(V{0, 1}, V{0.5, kNaN}), doctest::Contains("p[1]"), InvalidInput);
     CHECK_THROWS_WITH_AS(expected_calibration_error(V{0, 1}, V{kNaN, 0.5}),
                          doctest::Contains("p[0]"), InvalidInput);
@@ -371,7 +381,10 @@ TEST_CASE("bootstrap: custom metric functions and quantile bins reuse the sort")
   fns.emplace_back("mean_score", [](const SortedScores& ss, const double* r) {
     double num = 0, den = 0;
     ss.visit_weights(r, [&](auto wt) {
-      for (Index i = 0; i < ss.size(); ++i) { num += wt(i) * ss.score()[i]; den += wt(i); }
+      for (Index i = 0; i < ss.size(); ++i) {
+        num += wt(i) * ss.score()[i];
+        den += wt(i);
+      }
     });
     return num / den;
   });

@@ -86,10 +86,12 @@ TEST_CASE("evaluate: hand-computed operating point, AUC and data summary") {
   CHECK(o.specificity.value == doctest::Approx(0.6));
   CHECK(o.alert_rate.value == doctest::Approx(5.0 / 8.0));
   CHECK(o.policy == "min_recall=0.9");
-  // Wilson interval of 3/5 at 95% (closed form: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)).
+  // Wilson interval of 3/5 at 95% (closed form: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 +
+  // z²/n)).
   const double zz = 1.959963984540054, pn = 0.6, nn = 5;
   const double centre = (pn + zz * zz / (2 * nn)) / (1 + zz * zz / nn);
-  const double half = zz * std::sqrt(pn * (1 - pn) / nn + zz * zz / (4 * nn * nn)) / (1 + zz * zz / nn);
+  const double half =
+      zz * std::sqrt(pn * (1 - pn) / nn + zz * zz / (4 * nn * nn)) / (1 + zz * zz / nn);
   CHECK(o.precision.lower == doctest::Approx(centre - half).epsilon(1e-12));
   CHECK(o.precision.upper == doctest::Approx(centre + half).epsilon(1e-12));
   // Three calendar months (2022-01, 2022-02, 2022-03): monthly periods.
@@ -175,8 +177,8 @@ TEST_CASE("evaluate: calibration before and after, and bootstrap intervals that 
   CHECK(auc.upper - auc.lower < 0.05);
   // The metrics module agrees with the report (the same computation; sklearn parity is tested there
   // and in tests/python/test_report.py).
-  CHECK(auc.value == metrics::roc_auc_score(VectorView<const double>(d.y),
-                                            VectorView<const double>(d.p_truth)));
+  CHECK(auc.value ==
+        metrics::roc_auc_score(VectorView<const double>(d.y), VectorView<const double>(d.p_truth)));
   CHECK(r.discrimination.roc.x.size() <= 420u);
   CHECK(r.discrimination.roc.x.front() == 0.0);
   CHECK(r.discrimination.roc.x.back() == 1.0);
@@ -281,7 +283,8 @@ TEST_CASE("evaluate: bad input is rejected with a clear message") {
   in.subgroups.push_back({"id", many, {}});
   EvaluationParams params;
   params.max_subgroup_levels = 3;
-  CHECK_THROWS_WITH_AS(evaluate(in, params), doctest::Contains("subgroup column 'id' has more than 3 levels"),
+  CHECK_THROWS_WITH_AS(evaluate(in, params),
+                       doctest::Contains("subgroup column 'id' has more than 3 levels"),
                        InvalidInput);
   in.subgroups.clear();
   params = {};

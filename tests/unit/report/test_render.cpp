@@ -18,9 +18,9 @@ using namespace calibrisk;
 TEST_CASE("report html: every section and chart is present and text is escaped") {
   const std::string html = report_to_html(test::sample_report());
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
-  for (const char* id : {"chart-roc", "chart-pr", "chart-reliability", "chart-decision-curve",
-                         "chart-subgroup-site", "chart-time-rates", "chart-time-quality",
-                         "chart-features"}) {
+  for (const char* id :
+       {"chart-roc", "chart-pr", "chart-reliability", "chart-decision-curve", "chart-subgroup-site",
+        "chart-time-rates", "chart-time-quality", "chart-features"}) {
     CAPTURE(id);
     CHECK(html.find(std::string("id=\"") + id + "\"") != std::string::npos);
   }
@@ -82,16 +82,16 @@ TEST_CASE("report json: malformed documents name the bad path") {
   CHECK_THROWS_WITH_AS(report_from_json("{"), doctest::Contains("not valid JSON"), InvalidInput);
   CHECK_THROWS_WITH_AS(report_from_json("{\"format\": \"other\"}"),
                        doctest::Contains("/format is not \"calibrisk-report\""), InvalidInput);
-  CHECK_THROWS_WITH_AS(report_from_json("{\"format\": \"calibrisk-report\", \"format_version\": 2}"),
-                       doctest::Contains("/format_version is 2"), InvalidInput);
+  CHECK_THROWS_WITH_AS(
+      report_from_json("{\"format\": \"calibrisk-report\", \"format_version\": 2}"),
+      doctest::Contains("/format_version is 2"), InvalidInput);
   CHECK_THROWS_WITH_AS(
       report_from_json("{\"format\": \"calibrisk-report\", \"format_version\": 1, "
                        "\"discrimination\": {\"roc_auc\": {\"value\": \"high\"}}}"),
       doctest::Contains("/discrimination/roc_auc/value must be a number or null"), InvalidInput);
-  CHECK_THROWS_WITH_AS(
-      report_from_json("{\"format\": \"calibrisk-report\", \"format_version\": 1, "
-                       "\"subgroups\": {\"rows\": [{\"n\": 1.5}]}}"),
-      doctest::Contains("/subgroups/rows/0/n must be an integer"), InvalidInput);
+  CHECK_THROWS_WITH_AS(report_from_json("{\"format\": \"calibrisk-report\", \"format_version\": 1, "
+                                        "\"subgroups\": {\"rows\": [{\"n\": 1.5}]}}"),
+                       doctest::Contains("/subgroups/rows/0/n must be an integer"), InvalidInput);
 }
 
 TEST_CASE("report files: written and unwritable paths") {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Threshold selection: hand-computed policies, brute force on random data, and every error path.
+#include <doctest/doctest.h>
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/threshold/select.hpp>
-#include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -46,11 +46,13 @@ TEST_CASE("select threshold: hand-computed policies on four cases") {
   CHECK(c.bayes_recall == 1.0);
   CHECK(std::isnan(f1.bayes_threshold));
   // F2 weighs recall more
-  CHECK(select_threshold(kY, kP, policy::max_fbeta(2.0)).fbeta == doctest::Approx(5 * 2.0 / (5 * 2 + 1)));
+  CHECK(select_threshold(kY, kP, policy::max_fbeta(2.0)).fbeta ==
+        doctest::Approx(5 * 2.0 / (5 * 2 + 1)));
 }
 
 TEST_CASE("select threshold: ties are flagged together, all-flagged NPV is NaN") {
-  const OperatingPoint op = select_threshold(V{1, 0, 1, 0}, V{0.5, 0.5, 0.5, 0.5}, policy::max_fbeta());
+  const OperatingPoint op =
+      select_threshold(V{1, 0, 1, 0}, V{0.5, 0.5, 0.5, 0.5}, policy::max_fbeta());
   CHECK(op.threshold == 0.5);
   CHECK(op.tp == 2);
   CHECK(op.fp == 2);
@@ -59,7 +61,10 @@ TEST_CASE("select threshold: ties are flagged together, all-flagged NPV is NaN")
 
 TEST_CASE("select threshold: intervals at the chosen point") {
   V y, p;
-  for (int i = 0; i < 20; ++i) { y.push_back(i < 10); p.push_back(i < 8 || i == 15 ? 0.9 : 0.1); }
+  for (int i = 0; i < 20; ++i) {
+    y.push_back(i < 10);
+    p.push_back(i < 8 || i == 15 ? 0.9 : 0.1);
+  }
   // threshold 0.9: tp = 8, fp = 1; recall 8/10, precision 8/9
   const OperatingPoint op = select_threshold(y, p, policy::min_precision(0.8));
   CHECK(op.threshold == 0.9);
@@ -70,26 +75,32 @@ TEST_CASE("select threshold: intervals at the chosen point") {
   // conservative: the Wilson lower bound of precision 8/9 (0.565) is below 0.8 -> infeasible
   ThresholdOptions o;
   o.conservative = true;
-  CHECK_THROWS_WITH_AS(select_threshold(y, p, policy::min_precision(0.8), o),
-                       doctest::Contains("best precision (the lower 95% Wilson bound) achievable is 0.56"),
-                       InvalidInput);
+  CHECK_THROWS_WITH_AS(
+      select_threshold(y, p, policy::min_precision(0.8), o),
+      doctest::Contains("best precision (the lower 95% Wilson bound) achievable is 0.56"),
+      InvalidInput);
   const OperatingPoint cons = select_threshold(y, p, policy::min_precision(0.5), o);
   CHECK(cons.precision_wilson.lower >= 0.5);
   CHECK(cons.policy.find("conservative") != std::string::npos);
 }
 
 namespace {
-// Brute force: every distinct score of a positive-weight row as threshold, the counts by a full scan.
-struct Cand { double t, tp, fp; };
+// Brute force: every distinct score of a positive-weight row as threshold, the counts by a full
+// scan.
+struct Cand {
+  double t, tp, fp;
+};
 std::vector<Cand> all_candidates(const V& y, const V& p, const V& w) {
   std::vector<double> ts;
-  for (size_t i = 0; i < p.size(); ++i) if (w[i] > 0) ts.push_back(p[i]);
+  for (size_t i = 0; i < p.size(); ++i)
+    if (w[i] > 0) ts.push_back(p[i]);
   std::sort(ts.begin(), ts.end());
   ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
   std::vector<Cand> out;
   for (double t : ts) {
     Cand c{t, 0, 0};
-    for (size_t i = 0; i < p.size(); ++i) if (p[i] >= t) (y[i] ? c.tp : c.fp) += w[i];
+    for (size_t i = 0; i < p.size(); ++i)
+      if (p[i] >= t) (y[i] ? c.tp : c.fp) += w[i];
     out.push_back(c);
   }
   return out;
@@ -112,7 +123,10 @@ TEST_CASE("select threshold: each policy equals a brute-force search (ties, weig
     auto best = [&](std::function<bool(const Cand&)> feas, std::function<double(const Cand&)> obj) {
       double bo = -INFINITY, bt = NAN;
       for (auto it = cands.rbegin(); it != cands.rend(); ++it)  // high thresholds first win ties
-        if (feas(*it) && obj(*it) > bo + 1e-12) { bo = obj(*it); bt = it->t; }
+        if (feas(*it) && obj(*it) > bo + 1e-12) {
+          bo = obj(*it);
+          bt = it->t;
+        }
       return bt;
     };
     auto all = [](const Cand&) { return true; };
@@ -120,11 +134,14 @@ TEST_CASE("select threshold: each policy equals a brute-force search (ties, weig
     CHECK(select_threshold(y, p, policy::max_fbeta(), {}, wv).threshold ==
           best(all, [&](const Cand& c) { return 2 * c.tp / (2 * c.tp + (P - c.tp) + c.fp); }));
     CHECK(select_threshold(y, p, policy::min_recall(0.7), {}, wv).threshold ==
-          best([&](const Cand& c) { return c.tp / P >= 0.7; }, [](const Cand& c) { return c.tp / (c.tp + c.fp); }));
+          best([&](const Cand& c) { return c.tp / P >= 0.7; },
+               [](const Cand& c) { return c.tp / (c.tp + c.fp); }));
     CHECK(select_threshold(y, p, policy::min_precision(0.6), {}, wv).threshold ==
-          best([&](const Cand& c) { return c.tp / (c.tp + c.fp) >= 0.6; }, [&](const Cand& c) { return c.tp / P; }));
+          best([&](const Cand& c) { return c.tp / (c.tp + c.fp) >= 0.6; },
+               [&](const Cand& c) { return c.tp / P; }));
     CHECK(select_threshold(y, p, policy::max_alert_rate(0.3), {}, wv).threshold ==
-          best([&](const Cand& c) { return (c.tp + c.fp) / (P + N) <= 0.3; }, [&](const Cand& c) { return c.tp / P; }));
+          best([&](const Cand& c) { return (c.tp + c.fp) / (P + N) <= 0.3; },
+               [&](const Cand& c) { return c.tp / P; }));
     CHECK(select_threshold(y, p, policy::min_cost(1, 5), {}, wv).threshold ==
           best(all, [&](const Cand& c) { return -(c.fp + 5 * (P - c.tp)); }));
   }
@@ -163,10 +180,12 @@ TEST_CASE("select threshold: every error path names the problem") {
   CHECK_THROWS_WITH_AS(select_threshold(kY, kP, policy::max_fbeta(), o),
                        doctest::Contains("confidence"), InvalidParams);
   // no feasible threshold: the message states the best achievable value
-  CHECK_THROWS_WITH_AS(select_threshold(V{0, 1, 0, 1}, V{0.9, 0.8, 0.7, 0.6}, policy::min_precision(0.99)),
-                       doctest::Contains("best precision achievable is 0.5 (at threshold 0.8)"), InvalidInput);
-  CHECK_THROWS_WITH_AS(select_threshold(V{1, 0, 1, 0}, V{0.5, 0.5, 0.5, 0.5}, policy::max_alert_rate(0.5)),
-                       doctest::Contains("best alert rate achievable is 1"), InvalidInput);
+  CHECK_THROWS_WITH_AS(
+      select_threshold(V{0, 1, 0, 1}, V{0.9, 0.8, 0.7, 0.6}, policy::min_precision(0.99)),
+      doctest::Contains("best precision achievable is 0.5 (at threshold 0.8)"), InvalidInput);
+  CHECK_THROWS_WITH_AS(
+      select_threshold(V{1, 0, 1, 0}, V{0.5, 0.5, 0.5, 0.5}, policy::max_alert_rate(0.5)),
+      doctest::Contains("best alert rate achievable is 1"), InvalidInput);
   ThresholdOptions c;
   c.conservative = true;
   c.conservative_interval = IntervalMethod::kClopperPearson;

@@ -26,8 +26,8 @@ FeatureMatrix colmajor(const std::vector<double>& v, Index n, Index f) {
 
 TEST_CASE("binning: few distinct values get one bin each, edges at float midpoints") {
   // feature 0: values {1, 2, 4}; feature 1: constant 7; feature 2: {0, NaN}
-  const std::vector<double> x = {1, 2, 4, 4, 1, 2,  //
-                                 7, 7, 7, 7, 7, 7,  //
+  const std::vector<double> x = {1, 2,    4, 4, 1,    2,  //
+                                 7, 7,    7, 7, 7,    7,  //
                                  0, kNaN, 0, 0, kNaN, 0};
   const FeatureMatrix X = colmajor(x, 6, 3);
   const BinMapper m = detail::fit_bin_mapper(X, {}, 255, 0, 0, 1);

@@ -77,13 +77,17 @@ TEST_CASE("booster: every out-of-range parameter is rejected with its name and r
       {[](GBDTParams& p) { p.subsample = 0; }, "GBDTParams.subsample must be in (0, 1]"},
       {[](GBDTParams& p) { p.colsample_bytree = 1.1; }, "GBDTParams.colsample_bytree"},
       {[](GBDTParams& p) { p.scale_pos_weight = 0; }, "GBDTParams.scale_pos_weight"},
-      {[](GBDTParams& p) { p.monotonic_cst = {0, 2}; }, "GBDTParams.monotonic_cst[1] must be -1, 0 or +1, got 2"},
+      {[](GBDTParams& p) {
+         p.monotonic_cst = {0, 2};
+       },
+       "GBDTParams.monotonic_cst[1] must be -1, 0 or +1, got 2"},
       {[](GBDTParams& p) { p.validation_fraction = 1.0; }, "GBDTParams.validation_fraction"},
       {[](GBDTParams& p) { p.n_iter_no_change = 0; }, "GBDTParams.n_iter_no_change"},
       {[](GBDTParams& p) { p.tol = -1; }, "GBDTParams.tol"},
       {[](GBDTParams& p) { p.bin_subsample = -5; }, "GBDTParams.bin_subsample"},
       {[](GBDTParams& p) { p.n_threads = -1; }, "GBDTParams.n_threads"},
-      {[](GBDTParams& p) { p.class_weight = ClassWeight::explicit_weights(1, -1); }, "class weights must be finite and > 0"},
+      {[](GBDTParams& p) { p.class_weight = ClassWeight::explicit_weights(1, -1); },
+       "class weights must be finite and > 0"},
   };
   const testing::TrainData d = testing::make_dense(200, 3, 1);
   for (const Case& c : cases) {
@@ -309,7 +313,8 @@ TEST_CASE("booster: early stopping keeps the best iteration") {
   CHECK(m.n_iter() == m.best_iteration() + p.n_iter_no_change);
   const int best = m.best_iteration();
   CHECK(static_cast<int>(m.ensemble().trees.size()) == best);
-  for (std::size_t k = 0; k < loss.size(); ++k) CHECK(loss[k] >= loss[static_cast<std::size_t>(best - 1)]);
+  for (std::size_t k = 0; k < loss.size(); ++k)
+    CHECK(loss[k] >= loss[static_cast<std::size_t>(best - 1)]);
   // The kept model's validation loss is the recorded best.
   const Eigen::VectorXd pv = m.predict_proba(FeatureMatrix(v.X()));
   CHECK(testing::mean_log_loss(v.y, pv.data()) ==
@@ -358,12 +363,14 @@ TEST_CASE("booster: monotonic constraints hold when sweeping the feature") {
   const TreePredictor& pr = m.predictor();
   for (Index i = 0; i < 200; ++i) {
     for (const int feat : {0, 2}) {
-      for (Index j = 0; j < 4; ++j) row[static_cast<std::size_t>(j)] = d.x[static_cast<std::size_t>(i * 4 + j)];
+      for (Index j = 0; j < 4; ++j)
+        row[static_cast<std::size_t>(j)] = d.x[static_cast<std::size_t>(i * 4 + j)];
       double prev = feat == 0 ? -1e300 : 1e300;
       for (double x = -4.0; x <= 4.0; x += 0.01) {
         row[static_cast<std::size_t>(feat)] = x;
         const double s = pr.predict_margin_row(row.data());
-        if (feat == 0 ? s < prev : s > prev) FAIL("not monotone in feature " << feat << " at x = " << x << ", row " << i);
+        if (feat == 0 ? s < prev : s > prev)
+          FAIL("not monotone in feature " << feat << " at x = " << x << ", row " << i);
         prev = s;
       }
     }
@@ -375,7 +382,8 @@ TEST_CASE("booster: monotonic constraints hold when sweeping the feature") {
   u.fit(d.dataset());
   int decreases = 0;
   for (Index i = 0; i < 20; ++i) {
-    for (Index j = 0; j < 4; ++j) row[static_cast<std::size_t>(j)] = d.x[static_cast<std::size_t>(i * 4 + j)];
+    for (Index j = 0; j < 4; ++j)
+      row[static_cast<std::size_t>(j)] = d.x[static_cast<std::size_t>(i * 4 + j)];
     row[0] = 0.8;
     const double a = u.predictor().predict_margin_row(row.data());
     row[0] = 2.5;

@@ -109,7 +109,8 @@ TEST_CASE("grower: max_leaf_nodes, max_depth and min_samples_leaf are respected"
       if (depth < 0 && leaves == 31) CHECK(g.tree.n_leaves() == 31);
       for (Index node = 0; node < g.tree.n_nodes(); ++node) {
         if (!g.tree.is_leaf(node)) continue;
-        CHECK(g.end[static_cast<std::size_t>(node)] - g.begin[static_cast<std::size_t>(node)] >= 40);
+        CHECK(g.end[static_cast<std::size_t>(node)] - g.begin[static_cast<std::size_t>(node)] >=
+              40);
       }
     }
   }

@@ -171,7 +171,8 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
     std::vector<Index> c(static_cast<std::size_t>(fx.m.n_value_bins(f)) + 1, 0);
     for (Index i = 0; i < 20000; ++i) ++c[static_cast<std::size_t>(fx.b.code(i, f))];
     const auto it = std::max_element(c.begin(), c.end());
-    if (2 * *it >= 20000) skip[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(it - c.begin());
+    if (2 * *it >= 20000)
+      skip[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(it - c.begin());
     if (5 * *it >= 4 * 20000) {
       sparse[static_cast<std::size_t>(f)] = 1;
       ++n_sparse;
@@ -207,7 +208,7 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
     // With a feature subset (colsample): only the job's features are built.
     std::vector<std::int32_t> subset;
     for (std::int32_t f = 0; f < 40; f += 3) subset.push_back(f);
-    detail::HistogramJob sub{rows.data(), static_cast<Index>(rows.size()), ordered.data(),
+    detail::HistogramJob sub{rows.data(),   static_cast<Index>(rows.size()),   ordered.data(),
                              subset.data(), static_cast<Index>(subset.size()), &sp};
     std::vector<HistBin> hs(ref.size());
     detail::build_histogram(fx.b, fx.m, sub, skip.data(), total, hs.data(), 2);

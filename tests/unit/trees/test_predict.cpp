@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of TreePredictor: known outputs of hand-built trees, NaN routing, float vs double rows,
 // every memory layout and thread count against a literal reference traversal, bit for bit.
-#include <calibrisk/trees/predict.hpp>
 #include <doctest/doctest.h>
+#include <calibrisk/trees/predict.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -23,8 +23,16 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 Tree depth_two() {
   Tree t;
   for (int i = 0; i < 5; ++i) t.add_node();
-  t.left[0] = 1; t.right[0] = 2; t.feature[0] = 1; t.threshold[0] = 0.25; t.missing_left[0] = 0;
-  t.left[1] = 3; t.right[1] = 4; t.feature[1] = 0; t.threshold[1] = -1.0; t.missing_left[1] = 1;
+  t.left[0] = 1;
+  t.right[0] = 2;
+  t.feature[0] = 1;
+  t.threshold[0] = 0.25;
+  t.missing_left[0] = 0;
+  t.left[1] = 3;
+  t.right[1] = 4;
+  t.feature[1] = 0;
+  t.threshold[1] = -1.0;
+  t.missing_left[1] = 1;
   t.value[2] = 2.0;
   t.value[3] = 0.5;
   t.value[4] = -0.25;
@@ -46,12 +54,12 @@ TEST_CASE("predict: hand-built tree gives the known leaf for each route, NaN inc
     double x0, x1, expected;
   };
   const Case cases[] = {
-      {-2.0, 0.0, 0.125 + 0.5},    // left, left
-      {-1.0, 0.25, 0.125 + 0.5},   // equal to both thresholds: left, left
-      {0.0, -5.0, 0.125 - 0.25},   // left, right
-      {kNaN, 0.0, 0.125 + 0.5},    // NaN at node 1 goes left
-      {-3.0, 0.3, 0.125 + 2.0},    // right
-      {-3.0, kNaN, 0.125 + 2.0},   // NaN at node 0 goes right
+      {-2.0, 0.0, 0.125 + 0.5},   // left, left
+      {-1.0, 0.25, 0.125 + 0.5},  // equal to both thresholds: left, left
+      {0.0, -5.0, 0.125 - 0.25},  // left, right
+      {kNaN, 0.0, 0.125 + 0.5},   // NaN at node 1 goes left
+      {-3.0, 0.3, 0.125 + 2.0},   // right
+      {-3.0, kNaN, 0.125 + 2.0},  // NaN at node 0 goes right
   };
   for (const Case& c : cases) {
     const double row[2] = {c.x0, c.x1};
@@ -73,8 +81,13 @@ TEST_CASE("predict: thresholds that are not floats route float rows exactly") {
   // holding 0.1f must go right, and the largest float below 0.1 must go left.
   Tree t;
   for (int i = 0; i < 3; ++i) t.add_node();
-  t.left[0] = 1; t.right[0] = 2; t.feature[0] = 0; t.threshold[0] = 0.1;
-  t.value[1] = -1.0; t.value[2] = 1.0; t.cover = {2, 1, 1};
+  t.left[0] = 1;
+  t.right[0] = 2;
+  t.feature[0] = 0;
+  t.threshold[0] = 0.1;
+  t.value[1] = -1.0;
+  t.value[2] = 1.0;
+  t.cover = {2, 1, 1};
   TreeEnsemble e;
   e.n_features = 1;
   e.trees = {t};
@@ -133,22 +146,30 @@ TEST_CASE("predict: matches the reference traversal bit for bit in every layout 
       for (Index i = 0; i < n; i += 3) {
         const Tree& t = e.trees[static_cast<std::size_t>(i) % e.trees.size()];
         const std::size_t node = static_cast<std::size_t>(i) % t.left.size();
-        if (t.left[node] >= 0) X[static_cast<std::size_t>(i * o.n_features + t.feature[node])] = t.threshold[node];
+        if (t.left[node] >= 0)
+          X[static_cast<std::size_t>(i * o.n_features + t.feature[node])] = t.threshold[node];
       }
       std::vector<double> ref(static_cast<std::size_t>(n));
-      for (Index i = 0; i < n; ++i) ref[static_cast<std::size_t>(i)] = testing::reference_margin(e, &X[static_cast<std::size_t>(i * o.n_features)]);
+      for (Index i = 0; i < n; ++i)
+        ref[static_cast<std::size_t>(i)] =
+            testing::reference_margin(e, &X[static_cast<std::size_t>(i * o.n_features)]);
 
       // Single rows.
       for (Index i = 0; i < n; ++i) {
-        REQUIRE(same_bits(p.predict_margin_row(&X[static_cast<std::size_t>(i * o.n_features)]), ref[static_cast<std::size_t>(i)]));
+        REQUIRE(same_bits(p.predict_margin_row(&X[static_cast<std::size_t>(i * o.n_features)]),
+                          ref[static_cast<std::size_t>(i)]));
       }
       // C order, Fortran order, strided slice, 1/2/4 threads, strided output.
       std::vector<double> F(X.size());
       for (Index i = 0; i < n; ++i)
-        for (Index j = 0; j < o.n_features; ++j) F[static_cast<std::size_t>(j * n + i)] = X[static_cast<std::size_t>(i * o.n_features + j)];
+        for (Index j = 0; j < o.n_features; ++j)
+          F[static_cast<std::size_t>(j * n + i)] =
+              X[static_cast<std::size_t>(i * o.n_features + j)];
       std::vector<double> wide(static_cast<std::size_t>(n * o.n_features * 2));
       for (Index i = 0; i < n; ++i)
-        for (Index j = 0; j < o.n_features; ++j) wide[static_cast<std::size_t>(i * o.n_features * 2 + 2 * j)] = X[static_cast<std::size_t>(i * o.n_features + j)];
+        for (Index j = 0; j < o.n_features; ++j)
+          wide[static_cast<std::size_t>(i * o.n_features * 2 + 2 * j)] =
+              X[static_cast<std::size_t>(i * o.n_features + j)];
       const MatrixView<const double> views[] = {
           MatrixView<const double>::row_major(X.data(), n, o.n_features),
           MatrixView<const double>::col_major(F.data(), n, o.n_features),
@@ -157,9 +178,13 @@ TEST_CASE("predict: matches the reference traversal bit for bit in every layout 
         for (const int threads : {1, 2, 4}) {
           std::vector<double> out(static_cast<std::size_t>(2 * n), -7.0);
           p.predict_margin(v, VectorView<double>(out.data(), n, 2), threads);
-          for (Index i = 0; i < n; ++i) REQUIRE(same_bits(out[static_cast<std::size_t>(2 * i)], ref[static_cast<std::size_t>(i)]));
+          for (Index i = 0; i < n; ++i)
+            REQUIRE(
+                same_bits(out[static_cast<std::size_t>(2 * i)], ref[static_cast<std::size_t>(i)]));
           p.predict_proba(v, VectorView<double>(out.data(), n, 2), threads);
-          for (Index i = 0; i < n; ++i) REQUIRE(same_bits(out[static_cast<std::size_t>(2 * i)], sigmoid(ref[static_cast<std::size_t>(i)])));
+          for (Index i = 0; i < n; ++i)
+            REQUIRE(same_bits(out[static_cast<std::size_t>(2 * i)],
+                              sigmoid(ref[static_cast<std::size_t>(i)])));
         }
       }
 
@@ -168,11 +193,14 @@ TEST_CASE("predict: matches the reference traversal bit for bit in every layout 
       for (std::size_t k = 0; k < X.size(); ++k) Xf[k] = static_cast<float>(X[k]);
       std::vector<double> out(static_cast<std::size_t>(n));
       for (const int threads : {1, 2}) {
-        p.predict_margin(MatrixView<const float>::row_major(Xf.data(), n, o.n_features), out, threads);
+        p.predict_margin(MatrixView<const float>::row_major(Xf.data(), n, o.n_features), out,
+                         threads);
         for (Index i = 0; i < n; ++i) {
-          const double r = testing::reference_margin(e, &Xf[static_cast<std::size_t>(i * o.n_features)]);
+          const double r =
+              testing::reference_margin(e, &Xf[static_cast<std::size_t>(i * o.n_features)]);
           REQUIRE(same_bits(out[static_cast<std::size_t>(i)], r));
-          REQUIRE(same_bits(p.predict_margin_row(&Xf[static_cast<std::size_t>(i * o.n_features)]), r));
+          REQUIRE(
+              same_bits(p.predict_margin_row(&Xf[static_cast<std::size_t>(i * o.n_features)]), r));
         }
       }
       // Fortran-ordered float.
@@ -237,7 +265,9 @@ TEST_CASE("predict: large jobs (parallel path) equal the reference for 1, 2 and 
   const Index n = 12000;
   const std::vector<float> X = testing::random_rows<float>(22, n, o.n_features, 0.05);
   std::vector<double> ref(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) ref[static_cast<std::size_t>(i)] = testing::reference_margin(e, &X[static_cast<std::size_t>(i * o.n_features)]);
+  for (Index i = 0; i < n; ++i)
+    ref[static_cast<std::size_t>(i)] =
+        testing::reference_margin(e, &X[static_cast<std::size_t>(i * o.n_features)]);
   for (const int threads : {1, 2, 4}) {
     std::vector<double> out(static_cast<std::size_t>(n));
     p.predict_margin(MatrixView<const float>::row_major(X.data(), n, o.n_features), out, threads);

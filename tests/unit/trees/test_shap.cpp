@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of the explanations: importances on a hand-built tree, TreeSHAP against hand-computed
 // values, a brute-force Shapley computation over all subsets, and additivity on large ensembles.
+#include <doctest/doctest.h>
 #include <calibrisk/trees/explain.hpp>
 #include <calibrisk/trees/predict.hpp>
-#include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
@@ -46,14 +46,18 @@ double value_of(const TreeEnsemble& e, const double* row, unsigned subset) {
 std::vector<double> brute_force_shapley(const TreeEnsemble& e, const double* row) {
   const int m = static_cast<int>(e.n_features);
   std::vector<double> fact(static_cast<std::size_t>(m + 1), 1.0);
-  for (int k = 1; k <= m; ++k) fact[static_cast<std::size_t>(k)] = fact[static_cast<std::size_t>(k - 1)] * k;
+  for (int k = 1; k <= m; ++k)
+    fact[static_cast<std::size_t>(k)] = fact[static_cast<std::size_t>(k - 1)] * k;
   std::vector<double> phi(static_cast<std::size_t>(m), 0.0);
   for (int i = 0; i < m; ++i) {
     for (unsigned s = 0; s < (1u << m); ++s) {
       if (s & (1u << i)) continue;
       const int size = __builtin_popcount(s);
-      const double w = fact[static_cast<std::size_t>(size)] * fact[static_cast<std::size_t>(m - size - 1)] / fact[static_cast<std::size_t>(m)];
-      phi[static_cast<std::size_t>(i)] += w * (value_of(e, row, s | (1u << i)) - value_of(e, row, s));
+      const double w = fact[static_cast<std::size_t>(size)] *
+                       fact[static_cast<std::size_t>(m - size - 1)] /
+                       fact[static_cast<std::size_t>(m)];
+      phi[static_cast<std::size_t>(i)] +=
+          w * (value_of(e, row, s | (1u << i)) - value_of(e, row, s));
     }
   }
   return phi;
@@ -64,8 +68,16 @@ std::vector<double> brute_force_shapley(const TreeEnsemble& e, const double* row
 TEST_CASE("importance: split counts and total gain per feature on a hand-built tree") {
   Tree t;
   for (int i = 0; i < 5; ++i) t.add_node();
-  t.left[0] = 1; t.right[0] = 2; t.feature[0] = 2; t.threshold[0] = 0.0; t.gain[0] = 5.0;
-  t.left[1] = 3; t.right[1] = 4; t.feature[1] = 0; t.threshold[1] = 1.0; t.gain[1] = 1.5;
+  t.left[0] = 1;
+  t.right[0] = 2;
+  t.feature[0] = 2;
+  t.threshold[0] = 0.0;
+  t.gain[0] = 5.0;
+  t.left[1] = 3;
+  t.right[1] = 4;
+  t.feature[1] = 0;
+  t.threshold[1] = 1.0;
+  t.gain[1] = 1.5;
   t.cover = {4, 3, 1, 2, 1};
   TreeEnsemble e;
   e.n_features = 4;
@@ -81,7 +93,11 @@ TEST_CASE("shap: a stump has the hand-computed contribution and bias") {
   // x0 <= 0.5 ? -1 (cover 1) : +1 (cover 3). E[f] = (-1 + 3) / 4 = 0.5.
   Tree t;
   for (int i = 0; i < 3; ++i) t.add_node();
-  t.left[0] = 1; t.right[0] = 2; t.feature[0] = 0; t.threshold[0] = 0.5; t.missing_left[0] = 1;
+  t.left[0] = 1;
+  t.right[0] = 2;
+  t.feature[0] = 0;
+  t.threshold[0] = 0.5;
+  t.missing_left[0] = 1;
   t.value = {0.5, -1.0, 1.0};
   t.cover = {4, 1, 3};
   TreeEnsemble e;
@@ -94,7 +110,7 @@ TEST_CASE("shap: a stump has the hand-computed contribution and bias") {
   const double left_row[2] = {0.0, 9.0};
   ex.contributions_row(left_row, phi);
   CHECK(phi[0] == doctest::Approx(-1.5).epsilon(1e-15));  // -1 - 0.5
-  CHECK(phi[1] == 0.0);                                     // unused feature: exactly zero
+  CHECK(phi[1] == 0.0);                                   // unused feature: exactly zero
   CHECK(phi[2] == doctest::Approx(0.75).epsilon(1e-15));
   const double nan_row[2] = {kNaN, 0.0};  // NaN goes left here
   ex.contributions_row(nan_row, phi);
@@ -113,7 +129,8 @@ TEST_CASE("shap: matches brute-force Shapley values on small trees with repeated
       o.n_features = n_features;
       o.n_leaves = n_leaves;
       o.shuffle_ids = true;
-      const TreeEnsemble e = testing::random_ensemble(static_cast<std::uint64_t>(100 * n_features + n_leaves), 3, o);
+      const TreeEnsemble e =
+          testing::random_ensemble(static_cast<std::uint64_t>(100 * n_features + n_leaves), 3, o);
       const TreeExplainer ex(e);
       const auto X = testing::random_rows<double>(77, 20, n_features, 0.15);
       std::vector<double> phi(static_cast<std::size_t>(n_features + 1));
@@ -122,9 +139,11 @@ TEST_CASE("shap: matches brute-force Shapley values on small trees with repeated
         ex.contributions_row(row, phi.data());
         const auto bf = brute_force_shapley(e, row);
         for (int j = 0; j < n_features; ++j) {
-          CHECK(phi[static_cast<std::size_t>(j)] == doctest::Approx(bf[static_cast<std::size_t>(j)]).epsilon(1e-9).scale(1.0));
+          CHECK(phi[static_cast<std::size_t>(j)] ==
+                doctest::Approx(bf[static_cast<std::size_t>(j)]).epsilon(1e-9).scale(1.0));
         }
-        CHECK(phi[static_cast<std::size_t>(n_features)] == doctest::Approx(value_of(e, row, 0)).epsilon(1e-12));
+        CHECK(phi[static_cast<std::size_t>(n_features)] ==
+              doctest::Approx(value_of(e, row, 0)).epsilon(1e-12));
       }
     }
   }
@@ -146,7 +165,8 @@ TEST_CASE("shap: contributions plus bias equal the margin for every row (additiv
   ex.contributions(v, MatrixView<double>::row_major(c1.data(), n, o.n_features + 1), 1);
   for (Index i = 0; i < n; ++i) {
     double s = 0.0;
-    for (Index j = 0; j <= o.n_features; ++j) s += c1[static_cast<std::size_t>(i * (o.n_features + 1) + j)];
+    for (Index j = 0; j <= o.n_features; ++j)
+      s += c1[static_cast<std::size_t>(i * (o.n_features + 1) + j)];
     REQUIRE(s == doctest::Approx(margin[static_cast<std::size_t>(i)]).epsilon(1e-10).scale(1.0));
   }
   SUBCASE("bit-identical for any thread count, layout and float input") {
@@ -158,13 +178,15 @@ TEST_CASE("shap: contributions plus bias equal the margin for every row (additiv
     // Column-major output, Fortran-ordered input.
     std::vector<double> F(X.size());
     for (Index i = 0; i < n; ++i)
-      for (Index j = 0; j < o.n_features; ++j) F[static_cast<std::size_t>(j * n + i)] = X[static_cast<std::size_t>(i * o.n_features + j)];
+      for (Index j = 0; j < o.n_features; ++j)
+        F[static_cast<std::size_t>(j * n + i)] = X[static_cast<std::size_t>(i * o.n_features + j)];
     std::vector<double> c3(c1.size());
     ex.contributions(MatrixView<const double>::col_major(F.data(), n, o.n_features),
                      MatrixView<double>::col_major(c3.data(), n, o.n_features + 1), 2);
     for (Index i = 0; i < n; ++i)
       for (Index j = 0; j <= o.n_features; ++j)
-        REQUIRE(c3[static_cast<std::size_t>(j * n + i)] == c1[static_cast<std::size_t>(i * (o.n_features + 1) + j)]);
+        REQUIRE(c3[static_cast<std::size_t>(j * n + i)] ==
+                c1[static_cast<std::size_t>(i * (o.n_features + 1) + j)]);
     // float rows holding float values explain like the widened double rows.
     std::vector<float> Xf(X.size());
     std::vector<double> Xw(X.size());
@@ -185,8 +207,14 @@ TEST_CASE("shap: zero-cover children and shape errors") {
   // A child with zero cover never receives "zero" paths; additivity still holds.
   Tree t;
   for (int i = 0; i < 5; ++i) t.add_node();
-  t.left[0] = 1; t.right[0] = 2; t.feature[0] = 0; t.threshold[0] = 0.0;
-  t.left[1] = 3; t.right[1] = 4; t.feature[1] = 1; t.threshold[1] = 0.0;
+  t.left[0] = 1;
+  t.right[0] = 2;
+  t.feature[0] = 0;
+  t.threshold[0] = 0.0;
+  t.left[1] = 3;
+  t.right[1] = 4;
+  t.feature[1] = 1;
+  t.threshold[1] = 0.0;
   t.value = {0, 0, 2.0, -1.0, 3.0};
   t.cover = {4, 4, 0, 4, 0};
   TreeEnsemble e;

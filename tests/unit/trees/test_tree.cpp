@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of the flat-array Tree: construction and the structural validation that guards loading.
-#include <calibrisk/trees/tree.hpp>
 #include <doctest/doctest.h>
+#include <calibrisk/trees/tree.hpp>
 
 #include <limits>
 
@@ -94,8 +94,7 @@ TEST_CASE("tree: validate names the node and field of structural errors") {
   SUBCASE("orphan node") {
     Tree t = stump();
     t.add_node();
-    CHECK_THROWS_WITH_AS(t.validate(1), doctest::Contains("node 3 is not reachable"),
-                         InvalidInput);
+    CHECK_THROWS_WITH_AS(t.validate(1), doctest::Contains("node 3 is not reachable"), InvalidInput);
   }
   SUBCASE("NaN and infinite thresholds") {
     Tree t = stump();
