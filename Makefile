@@ -58,7 +58,7 @@ bench: build
 	$(BUILD)/benchmarks/calibrisk_benchmarks --benchmark_out=$(BUILD)/bench.json --benchmark_out_format=json
 
 bench-smoke: build
-	$(BUILD)/benchmarks/calibrisk_benchmarks --benchmark_min_time=0.01 --benchmark_filter='$(or $(FILTER),.)'
+	$(BUILD)/benchmarks/calibrisk_benchmarks --benchmark_min_time=0.01 --benchmark_filter='$(or $(FILTER),-Big)'
 
 compare: venv
 	$(PYTHON) benchmarks/compare.py --quick
