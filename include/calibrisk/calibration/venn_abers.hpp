@@ -52,16 +52,22 @@ struct VennAbersPrediction {
 /// `IsotonicCalibrator`). That value only depends on where s falls among the distinct calibration
 /// scores: for y = 0 it equals the fit with the virtual point tied to the largest t_j <= s (0
 /// below all of them), for y = 1 the fit with it tied to the smallest t_j >= s (1 above all),
-/// because a virtual 0 (1) between two calibration scores only pools leftwards (rightwards).
-/// Each tied value is the slope of the bridge between the lower convex hulls of the shifted
-/// prefix {P_a - (1, y) : a < j} and the suffix {P_b : b >= j} of the cumulative sum diagram
-/// P_j = (sum of weights, sum of weighted labels up to t_j); both hulls are maintained in one
-/// right-to-left sweep (the prefix hull is rolled back point by point) and the bridge is found by
-/// nested searches that gallop from the previous bridge.
+/// because a virtual 0 (1) placed between two calibration scores always ends up in the level set
+/// of its left (right) neighbour, so tying it to that neighbour changes nothing.
+/// In the cumulative sum diagram P_j = (sum of weights, sum of weighted labels up to t_j), the
+/// virtual point is a step of length 1 and rise y, and p_y is the slope of the diagram's greatest
+/// convex minorant (lower hull) over that step. Following Vovk, Petej & Fedorova 2015
+/// (Algorithms 1-4, with the x-steps equal to the pooled weights), the hull with the virtual step
+/// at one end is built once with a stack; the step is then swept across the k positions (left to
+/// right for p1, right to left for p0), which moves one diagram point per position, and each
+/// value is read off the top of the stack in amortised O(1) (every point is pushed at most once).
 ///
-/// Complexity: fit O(n) radix sort + O(k log^2 k) worst case for k distinct scores (near O(k) in
-/// practice: consecutive bridges are close); predict O(log k) per score. Memory O(k). Const
-/// methods thread-safe.
+/// Reference: Vovk & Petej, "Venn-Abers predictors", UAI 2014; Vovk, Petej & Fedorova,
+/// "Large-scale probabilistic predictors with and without guarantees of validity", NeurIPS 2015.
+///
+/// Complexity: fit one O(n) radix sort (std::stable_sort below 4096 scores) + O(k) for k distinct
+/// scores; predict O(log k) per score (two binary searches). Memory O(k). Const methods
+/// thread-safe.
 class VennAbersCalibrator {
  public:
   explicit VennAbersCalibrator(VennAbersParams params = {}) : params_(params) {
@@ -85,8 +91,8 @@ class VennAbersCalibrator {
     s.x = std::move(p.x);
     s.f0.assign(k + 1, 0.0);
     s.f1.assign(k + 1, 1.0);
-    const std::vector<double> g0 = tied_values(P, 0.0L);
-    const std::vector<double> g1 = tied_values(P, 1.0L);
+    const std::vector<double> g0 = p0_tied(P);
+    const std::vector<double> g1 = p1_tied(P);
     for (std::size_t j = 1; j <= k; ++j) {
       s.f0[j] = g0[j];      // j calibration scores <= s: tied to t_j
       s.f1[j - 1] = g1[j];  // j - 1 calibration scores < s: tied to t_j
@@ -170,116 +176,82 @@ class VennAbersCalibrator {
   struct Pt {
     long double x, y;
   };
-  static long double slope(const Pt& a, const Pt& b) { return (b.y - a.y) / (b.x - a.x); }
-  // > 0 when a -> b -> c turns left (counter-clockwise): b is strictly below segment a-c.
+  // (b - a) x (c - a): > 0 when a -> b -> c turns left (counter-clockwise); for a.x < b.x it is
+  // (b.x - a.x) times the height of c above the line through a and b.
   static long double cross(const Pt& a, const Pt& b, const Pt& c) {
     return (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
   }
+  // Slope of the hull edge l -> r (l left of r), clamped to [0, 1]. The edges read below always
+  // span the virtual point's unit step, so r.x - l.x >= 1 mathematically; the guard only matters
+  // when total weights beyond 2^64 swallow that step in long double.
+  static double edge_slope(const Pt& l, const Pt& r) {
+    const long double dx = r.x - l.x, dy = r.y - l.y;
+    if (!(dx > 0.0L)) return dy > 0.0L ? 1.0 : 0.0;
+    return static_cast<double>(std::min(std::max(dy / dx, 0.0L), 1.0L));
+  }
+  // Lower convex hull of points given left to right (collinear middle points dropped); the
+  // result is ordered left to right.
+  template <class PointAt>
+  static std::vector<Pt> lower_hull(std::size_t count, PointAt&& at) {
+    std::vector<Pt> h;
+    h.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const Pt q = at(i);
+      while (h.size() >= 2 && cross(h[h.size() - 2], h.back(), q) <= 0.0L) h.pop_back();
+      h.push_back(q);
+    }
+    return h;
+  }
 
-  // out[j] (j = 1..k): isotonic value at t_j after adding (t_j, label) with weight 1, i.e.
-  // max over L in {P_a - (1, label) : a < j} of min over R in {P_b : b >= j} of slope(L, R).
-  static std::vector<double> tied_values(const std::vector<Pt>& P, long double label) {
+  // g[j] (j = 1..k): p1 with the virtual point (weight 1, label 1) tied to t_j, which equals the
+  // value of the virtual point placed just before t_j (it always ends in t_j's level set).
+  // Vovk, Petej & Fedorova 2015, Algorithms 1-2, with weighted steps: in the diagram with the
+  // virtual step inserted before block i, every point left of it is P_a - (1, 1) and every point
+  // right of it is P_b, and the virtual step's value is the slope of the greatest convex
+  // minorant (lower hull) over that step. Moving the virtual step past block i replaces
+  // the point P_{i-1} (never a strict hull vertex: it ends a slope-1 step) by P_i - (1, 1).
+  // The stack keeps the part of the hull from the last shifted vertex rightwards (back() =
+  // leftmost); each point is pushed once, so the sweep is O(k) amortised.
+  static std::vector<double> p1_tied(const std::vector<Pt>& P) {
     const std::size_t k = P.size() - 1;
-    std::vector<double> out(k + 1, 0.0);
-    // Prefix lower hull of Q_a = P_a - (1, label), a = 0..k-1, with an undo log.
-    std::vector<Pt> H;
-    std::vector<std::vector<Pt>> popped(k);
-    H.reserve(k);
-    for (std::size_t a = 0; a < k; ++a) {
-      const Pt q{P[a].x - 1.0L, P[a].y - label};
-      while (H.size() >= 2 && cross(H[H.size() - 2], H.back(), q) <= 0.0L) {
-        popped[a].push_back(H.back());
-        H.pop_back();
-      }
-      H.push_back(q);
-    }
-    // Suffix lower hull as a stack: R.back() is the leftmost point.
-    std::vector<Pt> R;
-    R.reserve(k);
-    Hints hints;
-    hints.left = k;
-    for (std::size_t j = k; j >= 1; --j) {
-      const Pt& np = P[j];
-      while (R.size() >= 2 && cross(np, R.back(), R[R.size() - 2]) <= 0.0L) R.pop_back();
-      R.push_back(np);
-      out[j] = static_cast<double>(bridge_slope(H, R, hints));
-      // Roll the prefix hull back to Q_0..Q_{j-2}.
-      H.pop_back();
-      for (auto it = popped[j - 1].rbegin(); it != popped[j - 1].rend(); ++it) H.push_back(*it);
-    }
-    return out;
-  }
-
-  // First index in [0, hi] where the monotone predicate (false...false true...true, pred(hi)
-  // true) holds, by galloping from `hint` then binary search: O(log |answer - hint|) calls.
-  template <class Pred>
-  static std::size_t first_true(std::size_t hi, std::size_t hint, Pred&& pred) {
-    hint = std::min(hint, hi);
-    std::size_t lo_b = 0, hi_b = hint;
-    if (pred(hint)) {
-      for (std::size_t step = 1;; step *= 2) {
-        if (hi_b < step) {
-          lo_b = 0;
-          break;
-        }
-        const std::size_t c = hi_b - step;
-        if (!pred(c)) {
-          lo_b = c + 1;
-          break;
-        }
-        hi_b = c;
-      }
-    } else {
-      lo_b = hint + 1;
-      for (std::size_t step = 1;; step *= 2) {
-        const std::size_t c = std::min(hi, hint + step);
-        if (pred(c)) {
-          hi_b = c;
-          break;
-        }
-        lo_b = c + 1;
-      }
-    }
-    while (lo_b < hi_b) {
-      const std::size_t mid = lo_b + (hi_b - lo_b) / 2;
-      if (pred(mid)) {
-        hi_b = mid;
-      } else {
-        lo_b = mid + 1;
-      }
-    }
-    return lo_b;
-  }
-
-  // Search state carried between consecutive j: the bridge ends found last time. Consecutive
-  // bridges are usually close, so galloping from them makes the sweep near-linear in practice
-  // (O(log^2 k) per j in the worst case).
-  struct Hints {
-    std::size_t left = 0;            // index in the left hull H (from the left)
-    std::size_t right_from_top = 0;  // index in the right hull counted from its left end
-  };
-
-  // min over the right hull of slope(L, R_i), L left of every R_i: the tangent from L.
-  // Right hull point i counted from the left is R[R.size() - 1 - i].
-  static long double tangent(const Pt& L, const std::vector<Pt>& R, Hints& hints) {
-    const std::size_t last = R.size() - 1;
-    auto at = [&](std::size_t i) -> const Pt& { return R[last - i]; };
-    const std::size_t i = first_true(last, hints.right_from_top, [&](std::size_t c) {
-      return c == last || slope(at(c), at(c + 1)) >= slope(L, at(c));
+    std::vector<double> g(k + 1, 1.0);
+    std::vector<Pt> S = lower_hull(k + 2, [&](std::size_t i) {
+      return i == 0 ? Pt{P[0].x - 1.0L, P[0].y - 1.0L} : P[i - 1];
     });
-    hints.right_from_top = i;
-    return slope(L, at(i));
+    std::reverse(S.begin(), S.end());
+    for (std::size_t i = 1; i <= k; ++i) {
+      g[i] = edge_slope(S.back(), S[S.size() - 2]);
+      if (i == k) break;
+      const Pt q{P[i].x - 1.0L, P[i].y - 1.0L};
+      if (cross(S.back(), S[S.size() - 2], q) >= 0.0L) continue;  // q on or above the hull
+      S.pop_back();  // q is a new hull vertex: everything left of it is never needed again
+      while (S.size() >= 2 && cross(q, S.back(), S[S.size() - 2]) <= 0.0L) S.pop_back();
+      S.push_back(q);
+    }
+    return g;
   }
-  // Slope of the edge of the combined lower hull that joins the left and the right hull.
-  static long double bridge_slope(const std::vector<Pt>& H, const std::vector<Pt>& R,
-                                  Hints& hints) {
-    const std::size_t last = H.size() - 1;
-    const std::size_t h = first_true(last, hints.left, [&](std::size_t c) {
-      return c == last || slope(H[c], H[c + 1]) >= tangent(H[c], R, hints);
+
+  // g[j] (j = 1..k): p0 with the virtual point (weight 1, label 0) tied to t_j, which equals the
+  // value of the virtual point placed just after t_j (Algorithms 3-4, mirrored; the replaced
+  // point P_i starts a slope-0 step, so it is never a strict hull vertex): points left of
+  // the virtual step are P_a, points right of it P_b + (1, 0); the sweep runs right to left and
+  // the stack keeps the hull up to the last shifted vertex (back() = rightmost).
+  static std::vector<double> p0_tied(const std::vector<Pt>& P) {
+    const std::size_t k = P.size() - 1;
+    std::vector<double> g(k + 1, 0.0);
+    std::vector<Pt> S = lower_hull(k + 2, [&](std::size_t i) {
+      return i <= k ? P[i] : Pt{P[k].x + 1.0L, P[k].y};
     });
-    hints.left = h;
-    const long double v = tangent(H[h], R, hints);
-    return std::min(std::max(v, 0.0L), 1.0L);
+    for (std::size_t i = k; i >= 1; --i) {
+      g[i] = edge_slope(S[S.size() - 2], S.back());
+      if (i == 1) break;
+      const Pt q{P[i - 1].x + 1.0L, P[i - 1].y};
+      if (cross(S[S.size() - 2], S.back(), q) >= 0.0L) continue;  // q on or above the hull
+      S.pop_back();
+      while (S.size() >= 2 && cross(q, S.back(), S[S.size() - 2]) >= 0.0L) S.pop_back();
+      S.push_back(q);
+    }
+    return g;
   }
 
   VennAbersPrediction eval(double s) const noexcept {
