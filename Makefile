@@ -87,7 +87,7 @@ fuzz:
 	  -DFUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz
 
-SOURCES_CMD = find include src bindings tests benchmarks examples fuzz \( -name '*.hpp' -o -name '*.cpp' \)
+SOURCES_CMD = find include src bindings tests benchmarks examples fuzz \( -name '*.hpp' -o -name '*.cpp' -o -name '*.inc' \)
 format:
 	$(SOURCES_CMD) | xargs clang-format-14 -i
 

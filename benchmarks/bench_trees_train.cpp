@@ -52,7 +52,7 @@ void BM_Trees_Histogram(benchmark::State& state) {
   const Index n = state.range(0), f = state.range(1);
   const int threads = static_cast<int>(state.range(2));
   const Prepared p = prepare(n, f, state.range(3) != 0);
-  std::vector<Index> rows;
+  std::vector<RowIndex> rows;
   for (Index i = 0; i < n; i += 2) rows.push_back(i);
   std::vector<GradPair> ordered(rows.size());
   std::vector<HistBin> hist(static_cast<std::size_t>(p.mapper.total_bins()));
@@ -115,7 +115,7 @@ void BM_Trees_GrowTree(benchmark::State& state) {
   gp.n_threads = threads;
   gp.rules.l2 = 1.0;
   detail::TreeGrower grower(p.bins, p.mapper, gp);
-  std::vector<Index> rows(static_cast<std::size_t>(n));
+  std::vector<RowIndex> rows(static_cast<std::size_t>(n));
   for (auto _ : state) {
     std::iota(rows.begin(), rows.end(), Index{0});
     auto t = grower.grow(rows, true, p.gh.data(), p.features);

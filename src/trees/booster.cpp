@@ -146,6 +146,12 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     validate_labels(valid->y, valid->X.rows(), where, /*require_both_classes=*/false);
     validate_sample_weight(valid->sample_weight, valid->X.rows(), where);
   }
+  if (static_cast<std::uint64_t>(n) > std::numeric_limits<RowIndex>::max()) {
+    throw InvalidInput(std::string(kFit) + ": X has " + std::to_string(n) +
+                       " rows; tree training supports at most " +
+                       std::to_string(std::numeric_limits<RowIndex>::max()) +
+                       " rows. Train on a sample of the rows.");
+  }
   const int nt = detail::resolve_threads(p.n_threads);
   FitInfo info;
 
@@ -261,7 +267,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
 
   std::vector<double> margin(static_cast<std::size_t>(n), ens.base_score);
   std::vector<GradPair> gh(static_cast<std::size_t>(n));
-  std::vector<Index> rows;
+  std::vector<RowIndex> rows;
   std::vector<std::uint8_t> in_bag;
   std::vector<std::int32_t> feats;
   valid_loss_.clear();
@@ -291,13 +297,15 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
       Rng rng(p.random_state, 1000 + static_cast<std::uint64_t>(t));
       rows.clear();
       for (const Index i : train_rows) {
-        if (rng.uniform() < p.subsample) rows.push_back(i);
+        if (rng.uniform() < p.subsample) rows.push_back(static_cast<RowIndex>(i));
       }
-      if (rows.empty())
-        rows.push_back(train_rows[static_cast<std::size_t>(rng.below(train_rows.size()))]);
+      if (rows.empty()) {
+        rows.push_back(static_cast<RowIndex>(
+            train_rows[static_cast<std::size_t>(rng.below(train_rows.size()))]));
+      }
       rows_are_all = false;
     } else {
-      rows = train_rows;
+      rows.assign(train_rows.begin(), train_rows.end());
     }
     feats = allowed;
     if (p.colsample_bytree < 1.0 && !feats.empty()) {
@@ -316,21 +324,30 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     const Tree& tree = grown.tree;
 
     // Update margins: in-bag rows by their leaf ranges, the others by walking the binned tree.
+    // The leaves' row ranges tile rows[0, n); fixed blocks of positions balance the threads
+    // whatever the leaf sizes.
     std::vector<std::int32_t> leaves;
     for (Index node = 0; node < tree.n_nodes(); ++node) {
       if (tree.is_leaf(node)) leaves.push_back(static_cast<std::int32_t>(node));
     }
-    const int nt_leaves = rows.size() < (std::size_t{1} << 16) ? 1 : nt;
-    detail::parallel_for(0, static_cast<Index>(leaves.size()), nt_leaves, [&](Index q) {
-      const auto u = static_cast<std::size_t>(leaves[static_cast<std::size_t>(q)]);
-      const double v = tree.value[u];
-      for (Index k = grown.begin[u]; k < grown.end[u]; ++k) {
-        margin[static_cast<std::size_t>(rows[static_cast<std::size_t>(k)])] += v;
-      }
+    std::sort(leaves.begin(), leaves.end(), [&](std::int32_t a, std::int32_t b) {
+      return grown.begin[static_cast<std::size_t>(a)] < grown.begin[static_cast<std::size_t>(b)];
     });
+    const int nt_margin = rows.size() < (std::size_t{1} << 16) ? 1 : nt;
+    detail::parallel_blocks(
+        static_cast<Index>(rows.size()), kBlock, nt_margin, [&](Index, Index lo, Index hi) {
+          for (const std::int32_t leaf : leaves) {
+            const auto u = static_cast<std::size_t>(leaf);
+            const Index a = std::max(lo, grown.begin[u]), b = std::min(hi, grown.end[u]);
+            const double v = tree.value[u];
+            for (Index k = a; k < b; ++k) {
+              margin[static_cast<std::size_t>(rows[static_cast<std::size_t>(k)])] += v;
+            }
+          }
+        });
     if (p.subsample < 1.0) {
       in_bag.assign(static_cast<std::size_t>(n), 0);
-      for (const Index i : rows) in_bag[static_cast<std::size_t>(i)] = 1;
+      for (const RowIndex i : rows) in_bag[i] = 1;
       detail::parallel_blocks(
           static_cast<Index>(train_rows.size()), kBlock, nt_rows, [&](Index, Index lo, Index hi) {
             for (Index k = lo; k < hi; ++k) {

@@ -48,10 +48,17 @@ void TreeGrower::release_hist(int slot) {
   if (slot >= 0) free_.push_back(slot);
 }
 
-void TreeGrower::build(const Leaf& leaf, const std::vector<Index>& rows, bool contiguous,
-                       const GradPair* gh_by_row, const std::vector<std::int32_t>& features) {
+bool TreeGrower::splittable(const Leaf& leaf) const {
+  const SplitRules& r = params_.rules;
+  const double n = static_cast<double>(leaf.end - leaf.begin);
+  return n >= 2.0 * std::max(1.0, r.min_samples_leaf) && leaf.total.h >= 2.0 * r.min_child_weight;
+}
+
+void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<RowIndex>& rows,
+                                 bool contiguous, const GradPair* gh_by_row,
+                                 const std::vector<std::int32_t>& features) {
   HistogramJob job;
-  job.n = leaf.end - leaf.begin;
+  job.n = built.end - built.begin;
   job.features = features.data();
   job.n_features = static_cast<Index>(features.size());
   job.sparse = &sparse_;
@@ -60,29 +67,60 @@ void TreeGrower::build(const Leaf& leaf, const std::vector<Index>& rows, bool co
     job.gh = gh_by_row;
   } else {
     if (ordered_.size() < static_cast<std::size_t>(job.n)) ordered_.resize(rows.size());
-    gather_gradients(rows.data() + leaf.begin, job.n, gh_by_row, ordered_.data(),
+    gather_gradients(rows.data() + built.begin, job.n, gh_by_row, ordered_.data(),
                      params_.n_threads);
-    job.rows = rows.data() + leaf.begin;
+    job.rows = rows.data() + built.begin;
     job.gh = ordered_.data();
   }
-  build_histogram(bins_, mapper_, job, skip_bin_.data(), leaf.total,
-                  pool_[static_cast<std::size_t>(leaf.hist)].data(), params_.n_threads);
-}
-
-void TreeGrower::find_split(Leaf& leaf, const std::vector<std::int32_t>& features) {
-  leaf.split = SplitInfo{};
+  HistBin* bh = pool_[static_cast<std::size_t>(built.hist)].data();
+  HistBin* dh = derived ? pool_[static_cast<std::size_t>(derived->hist)].data() : nullptr;
   const SplitRules& r = params_.rules;
-  const double n = static_cast<double>(leaf.end - leaf.begin);
-  if (n < 2.0 * std::max(1.0, r.min_samples_leaf) || leaf.total.h < 2.0 * r.min_child_weight) {
-    return;
+  const std::int8_t* mono = params_.monotone.empty() ? nullptr : params_.monotone.data();
+  Leaf* leaves[2] = {&built, derived};
+  double base[2] = {0.0, 0.0};
+  bool search[2] = {false, false};
+  for (int c = 0; c < 2; ++c) {
+    if (leaves[c] == nullptr) continue;
+    leaves[c]->split = SplitInfo{};
+    search[c] = splittable(*leaves[c]);
+    if (search[c]) base[c] = parent_gain(leaves[c]->total, r, leaves[c]->bounds);
   }
-  leaf.split = find_best_split(mapper_, pool_[static_cast<std::size_t>(leaf.hist)].data(),
-                               leaf.total, features.data(), static_cast<Index>(features.size()), r,
-                               params_.monotone.empty() ? nullptr : params_.monotone.data(),
-                               leaf.bounds, params_.n_threads);
+  const Index nf = job.n_features;
+  per_feature_[0].assign(static_cast<std::size_t>(nf), SplitInfo{});
+  per_feature_[1].assign(static_cast<std::size_t>(nf), SplitInfo{});
+  // One parallel region per split: each fixed feature group builds its part of the built leaf's
+  // histogram, derives the same part of the sibling's (parent - built, in place in the parent's
+  // buffer) and scans both for their best split of each of its features. The scan of a feature
+  // costs about its bins, hence the extra work counted for the thread decision.
+  const Index scan_work = 2 * static_cast<Index>(mapper_.total_bins());
+  const int nt = histogram_threads(job, scan_work, params_.n_threads);
+  parallel_for(0, nt, nt, [&](Index gi) {
+    const FeatureRange fr = feature_group(nf, gi, nt);
+    build_histogram_range(bins_, mapper_, job, skip_bin_.data(), built.total, bh, fr.lo, fr.hi);
+    if (dh != nullptr) {
+      subtract_histogram(mapper_, features.data() + fr.lo, fr.hi - fr.lo, dh, bh, dh);
+    }
+    for (Index q = fr.lo; q < fr.hi; ++q) {
+      const std::int32_t f = features[static_cast<std::size_t>(q)];
+      if (mapper_.is_constant[static_cast<std::size_t>(f)]) continue;
+      for (int c = 0; c < 2; ++c) {
+        if (!search[c]) continue;
+        per_feature_[c][static_cast<std::size_t>(q)] =
+            best_split_of_feature(mapper_, c == 0 ? bh : dh, leaves[c]->total, f, r,
+                                  mono ? mono[f] : 0, leaves[c]->bounds, base[c]);
+      }
+    }
+  });
+  // Reduce in feature order: ties keep the lower feature, for any thread count.
+  for (int c = 0; c < 2; ++c) {
+    if (!search[c]) continue;
+    for (const SplitInfo& s : per_feature_[c]) {
+      if (better_split(s, leaves[c]->split)) leaves[c]->split = s;
+    }
+  }
 }
 
-Index TreeGrower::partition(std::vector<Index>& rows, const Leaf& leaf) {
+Index TreeGrower::partition(std::vector<RowIndex>& rows, const Leaf& leaf) {
   const SplitInfo& s = leaf.split;
   const std::int32_t f = s.feature;
   const int missing = mapper_.missing_bin(f);
@@ -93,23 +131,23 @@ Index TreeGrower::partition(std::vector<Index>& rows, const Leaf& leaf) {
     return c == missing ? ml : c <= bin;
   };
   const Index n = leaf.end - leaf.begin;
-  Index* base = rows.data() + leaf.begin;
+  RowIndex* base = rows.data() + leaf.begin;
   if (scratch_left_.size() < rows.size()) {
     scratch_left_.resize(rows.size());
     scratch_right_.resize(rows.size());
   }
   // Stable partition in fixed blocks (independent of the thread count): each block splits into
   // its own slice of the scratch buffers, then the slices are copied back in block order.
-  constexpr Index kBlock = 1 << 15;
+  constexpr Index kBlock = 1 << 13;
   const Index nb = n_blocks(n, kBlock);
   std::vector<Index> nl(static_cast<std::size_t>(nb)), nr(static_cast<std::size_t>(nb));
-  const int nt = nb > 3 ? params_.n_threads : 1;  // < ~100k rows: not worth a parallel region
+  const int nt = nb > 3 ? params_.n_threads : 1;  // < ~25k rows: not worth a parallel region
   parallel_blocks(n, kBlock, nt, [&](Index b, Index lo, Index hi) {
-    Index* L = scratch_left_.data() + lo;
-    Index* R = scratch_right_.data() + lo;
+    RowIndex* L = scratch_left_.data() + lo;
+    RowIndex* R = scratch_right_.data() + lo;
     Index a = 0, c = 0;
     for (Index k = lo; k < hi; ++k) {
-      const Index i = base[k];
+      const RowIndex i = base[k];
       if (goes_left(i)) {
         L[a++] = i;
       } else {
@@ -138,8 +176,8 @@ Index TreeGrower::partition(std::vector<Index>& rows, const Leaf& leaf) {
   return leaf.begin + total_left;
 }
 
-GrownTree TreeGrower::grow(std::vector<Index>& rows, bool rows_are_all, const GradPair* gh_by_row,
-                           const std::vector<std::int32_t>& features) {
+GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
+                           const GradPair* gh_by_row, const std::vector<std::int32_t>& features) {
   GrownTree out;
   Tree& tree = out.tree;
   auto add_node = [&]() {
@@ -156,11 +194,23 @@ GrownTree TreeGrower::grow(std::vector<Index>& rows, bool rows_are_all, const Gr
   root.node = add_node();
   root.begin = 0;
   root.end = n;
-  // Serial sum in row order: the root total must not depend on the thread count.
-  for (Index k = 0; k < n; ++k) {
-    const GradPair g = gh_by_row[rows_are_all ? k : rows[static_cast<std::size_t>(k)]];
-    root.total.g += g.g;
-    root.total.h += g.h;
+  // Partial sums over fixed blocks added in block order: the root total does not depend on the
+  // thread count.
+  constexpr Index kSumBlock = 1 << 14;
+  std::vector<HistBin> part(static_cast<std::size_t>(n_blocks(n, kSumBlock)));
+  parallel_blocks(
+      n, kSumBlock, n < (Index{1} << 17) ? 1 : p.n_threads, [&](Index b, Index lo, Index hi) {
+        HistBin s;
+        for (Index k = lo; k < hi; ++k) {
+          const GradPair g = gh_by_row[rows_are_all ? k : rows[static_cast<std::size_t>(k)]];
+          s.g += g.g;
+          s.h += g.h;
+        }
+        part[static_cast<std::size_t>(b)] = s;
+      });
+  for (const HistBin& s : part) {
+    root.total.g += s.g;
+    root.total.h += s.h;
   }
   root.total.n = static_cast<double>(n);
   tree.cover[0] = root.total.h;
@@ -170,8 +220,7 @@ GrownTree TreeGrower::grow(std::vector<Index>& rows, bool rows_are_all, const Gr
   const bool depth_ok_root = p.max_depth <= 0 || p.max_depth >= 1;
   if (depth_ok_root && p.max_leaf_nodes >= 2 && !features.empty()) {
     root.hist = acquire_hist();
-    build(root, rows, rows_are_all, gh_by_row, features);
-    find_split(root, features);
+    build_and_split(root, nullptr, rows, rows_are_all, gh_by_row, features);
   }
   if (root.split.valid) {
     active.push_back(root);
@@ -251,13 +300,9 @@ GrownTree TreeGrower::grow(std::vector<Index>& rows, bool rows_are_all, const Gr
     Leaf& small = (l.end - l.begin) <= (r.end - r.begin) ? l : r;
     Leaf& large = (&small == &l) ? r : l;
     small.hist = acquire_hist();
-    build(small, rows, false, gh_by_row, features);
-    large.hist = parent.hist;  // subtract in place: parent's histogram becomes the larger child's
-    HistBin* ph = pool_[static_cast<std::size_t>(parent.hist)].data();
-    subtract_histogram(mapper_, features.data(), static_cast<Index>(features.size()), ph,
-                       pool_[static_cast<std::size_t>(small.hist)].data(), ph);
+    large.hist = parent.hist;  // the parent's histogram becomes the larger child's in place
+    build_and_split(small, &large, rows, false, gh_by_row, features);
     for (Leaf* c : {&l, &r}) {
-      find_split(*c, features);
       if (c->split.valid) {
         active.push_back(*c);
       } else {

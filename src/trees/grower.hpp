@@ -43,7 +43,7 @@ class TreeGrower {
   /// Leaf-wise: always splits the leaf whose best split has the largest gain, until
   /// max_leaf_nodes leaves exist or no leaf has a valid split. Histograms: the smaller child is
   /// built, the larger one is parent - smaller. Deterministic for any thread count.
-  GrownTree grow(std::vector<Index>& rows, bool rows_are_all, const GradPair* gh_by_row,
+  GrownTree grow(std::vector<RowIndex>& rows, bool rows_are_all, const GradPair* gh_by_row,
                  const std::vector<std::int32_t>& features);
 
   const GrowerParams& params() const noexcept { return params_; }
@@ -61,10 +61,14 @@ class TreeGrower {
 
   int acquire_hist();
   void release_hist(int slot);
-  void build(const Leaf& leaf, const std::vector<Index>& rows, bool contiguous,
-             const GradPair* gh_by_row, const std::vector<std::int32_t>& features);
-  void find_split(Leaf& leaf, const std::vector<std::int32_t>& features);
-  Index partition(std::vector<Index>& rows, const Leaf& leaf);
+  bool splittable(const Leaf& leaf) const;
+  // Builds `built`'s histogram from its rows and, when `derived` (its sibling, whose slot holds the
+  // parent's histogram) is given, turns that into parent - built; then sets both leaves' best
+  // splits. One parallel region over fixed feature groups.
+  void build_and_split(Leaf& built, Leaf* derived, const std::vector<RowIndex>& rows,
+                       bool contiguous, const GradPair* gh_by_row,
+                       const std::vector<std::int32_t>& features);
+  Index partition(std::vector<RowIndex>& rows, const Leaf& leaf);
 
   const BinnedMatrix& bins_;
   const BinMapper& mapper_;
@@ -72,7 +76,8 @@ class TreeGrower {
   std::vector<std::vector<HistBin>> pool_;
   std::vector<int> free_;
   std::vector<GradPair> ordered_;
-  std::vector<Index> scratch_left_, scratch_right_;
+  std::vector<SplitInfo> per_feature_[2];  // best split per feature of the two leaves in flight
+  std::vector<RowIndex> scratch_left_, scratch_right_;
   std::vector<std::int32_t> skip_bin_;
   SparseRows sparse_;
 };

@@ -21,17 +21,14 @@ double output_gain(double g, double h, double l2, double w) noexcept {
   return -(2.0 * g * w + (h + l2) * w * w);
 }
 
-namespace {
-
-bool better(const SplitInfo& a, const SplitInfo& b) {
-  // Strictly larger gain wins; candidates are visited in (feature, bin, missing-right first)
-  // order, so keeping the first of equal gains is the documented tie-break.
-  return a.gain > b.gain;
+double parent_gain(const HistBin& total, const SplitRules& rules,
+                   const LeafBounds& bounds) noexcept {
+  return output_gain(total.g, total.h, rules.l2, leaf_output(total.g, total.h, rules.l2, bounds));
 }
 
-SplitInfo best_for_feature(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
-                           std::int32_t f, const SplitRules& rules, int mono,
-                           const LeafBounds& bounds, double parent_gain) {
+SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                                std::int32_t f, const SplitRules& rules, int mono,
+                                const LeafBounds& bounds, double parent_gain) {
   SplitInfo best;
   const int nb = mapper.n_value_bins(f);
   const HistBin* h = hist + mapper.offsets[static_cast<std::size_t>(f)];
@@ -81,19 +78,16 @@ SplitInfo best_for_feature(const BinMapper& mapper, const HistBin* hist, const H
   return best;
 }
 
-}  // namespace
-
 SplitInfo find_best_split(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
                           const std::int32_t* features, Index n_features, const SplitRules& rules,
                           const std::int8_t* monotone, const LeafBounds& bounds, int n_threads) {
-  const double parent_gain =
-      output_gain(total.g, total.h, rules.l2, leaf_output(total.g, total.h, rules.l2, bounds));
+  const double base = parent_gain(total, rules, bounds);
   std::vector<SplitInfo> per(static_cast<std::size_t>(n_features));
   auto one = [&](Index q) {
     const std::int32_t f = features[q];
     if (mapper.is_constant[static_cast<std::size_t>(f)]) return;
-    per[static_cast<std::size_t>(q)] = best_for_feature(
-        mapper, hist, total, f, rules, monotone ? monotone[f] : 0, bounds, parent_gain);
+    per[static_cast<std::size_t>(q)] = best_split_of_feature(
+        mapper, hist, total, f, rules, monotone ? monotone[f] : 0, bounds, base);
   };
   // A feature's scan is ~ one pass over <= 256 slots: threads only pay off for many features.
   if (n_features * 256 >= (1 << 16)) {
@@ -103,7 +97,7 @@ SplitInfo find_best_split(const BinMapper& mapper, const HistBin* hist, const Hi
   }
   SplitInfo best;
   for (const SplitInfo& s : per) {
-    if (s.valid && better(s, best)) best = s;
+    if (better_split(s, best)) best = s;
   }
   return best;
 }

@@ -46,6 +46,23 @@ double leaf_output(double g, double h, double l2, const LeafBounds& b) noexcept;
 /// G^2 / (H + l2) at the unconstrained optimum (LightGBM's gain, without XGBoost's 1/2).
 double output_gain(double g, double h, double l2, double w) noexcept;
 
+/// output_gain of a leaf with sums `total` at its own (bounded) output: the baseline every split
+/// gain is measured against.
+double parent_gain(const HistBin& total, const SplitRules& rules,
+                   const LeafBounds& bounds) noexcept;
+
+/// The best split of one feature `f` (see `find_best_split`); invalid when none qualifies.
+/// `mono` is the feature's monotonic constraint (-1, 0, +1).
+SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                                std::int32_t f, const SplitRules& rules, int mono,
+                                const LeafBounds& bounds, double parent_gain);
+
+/// Whether split candidate `a` beats the best so far `b` when candidates are visited in feature
+/// order: strictly larger gain (so ties keep the lower feature).
+inline bool better_split(const SplitInfo& a, const SplitInfo& b) noexcept {
+  return a.valid && a.gain > b.gain;
+}
+
 /// Scans every value threshold of every feature in `features` and both directions of the missing
 /// bin (when the leaf has missing rows; otherwise missing rows at prediction follow the child with
 /// the larger hessian sum), and returns the split with the largest gain

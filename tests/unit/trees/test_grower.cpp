@@ -43,15 +43,15 @@ struct Problem {
     }
     for (Index j = 0; j < f; ++j) features.push_back(static_cast<std::int32_t>(j));
   }
-  detail::GrownTree grow(const detail::GrowerParams& gp, std::vector<Index>& rows) const {
+  detail::GrownTree grow(const detail::GrowerParams& gp, std::vector<RowIndex>& rows) const {
     detail::TreeGrower g(b, m, gp);
     return g.grow(rows, false, gh.data(), features);
   }
 };
 
-std::vector<Index> all_rows(Index n) {
-  std::vector<Index> r(static_cast<std::size_t>(n));
-  std::iota(r.begin(), r.end(), Index{0});
+std::vector<RowIndex> all_rows(Index n) {
+  std::vector<RowIndex> r(static_cast<std::size_t>(n));
+  std::iota(r.begin(), r.end(), RowIndex{0});
   return r;
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("grower: one split on a hand-made dataset, leaf values by hand") {
   gp.learning_rate = 0.5;
   gp.rules.l2 = 1.0;
   detail::TreeGrower grower(b, m, gp);
-  std::vector<Index> rows = all_rows(n);
+  std::vector<RowIndex> rows = all_rows(n);
   const detail::GrownTree g = grower.grow(rows, true, gh.data(), {0});
   const Tree& t = g.tree;
   REQUIRE(t.n_nodes() == 3);  // after the perfect split no further gain exists
@@ -99,7 +99,7 @@ TEST_CASE("grower: max_leaf_nodes, max_depth and min_samples_leaf are respected"
       gp.max_leaf_nodes = leaves;
       gp.max_depth = depth;
       gp.rules.min_samples_leaf = 40;
-      std::vector<Index> rows = all_rows(pb.d.n);
+      std::vector<RowIndex> rows = all_rows(pb.d.n);
       const detail::GrownTree g = pb.grow(gp, rows);
       CAPTURE(leaves);
       CAPTURE(depth);
@@ -121,13 +121,13 @@ TEST_CASE("grower: leaf ranges partition the rows; raw thresholds route as the b
   detail::GrowerParams gp;
   gp.max_leaf_nodes = 31;
   gp.rules.min_samples_leaf = 5;
-  std::vector<Index> rows;
+  std::vector<RowIndex> rows;
   for (Index i = 0; i < pb.d.n; ++i) {
     if (i % 3 != 0) rows.push_back(i);  // a subsample, as with subsample < 1
   }
-  const std::vector<Index> before = rows;
+  const std::vector<RowIndex> before = rows;
   const detail::GrownTree g = pb.grow(gp, rows);
-  std::vector<Index> sorted = rows;
+  std::vector<RowIndex> sorted = rows;
   std::sort(sorted.begin(), sorted.end());
   CHECK(sorted == before);  // a permutation of the input rows
   Index covered = 0;
@@ -153,7 +153,7 @@ TEST_CASE("grower: leaf ranges partition the rows; raw thresholds route as the b
 TEST_CASE("grower: NaN for a split without missing training rows follows the larger cover") {
   const Problem pb(4000, 6, 12);
   detail::GrowerParams gp;
-  std::vector<Index> rows = all_rows(pb.d.n);
+  std::vector<RowIndex> rows = all_rows(pb.d.n);
   const detail::GrownTree g = pb.grow(gp, rows);
   int checked = 0;
   for (Index node = 0; node < g.tree.n_nodes(); ++node) {
@@ -173,12 +173,12 @@ TEST_CASE("grower: the same tree for 1, 2 and 4 threads") {
   const Problem pb(70000, 12, 4);  // large enough for the parallel partition and gather paths
   detail::GrowerParams gp;
   gp.rules.l2 = 1.0;
-  std::vector<Index> r1 = all_rows(pb.d.n);
+  std::vector<RowIndex> r1 = all_rows(pb.d.n);
   gp.n_threads = 1;
   const detail::GrownTree a = pb.grow(gp, r1);
   for (const int t : {2, 4}) {
     gp.n_threads = t;
-    std::vector<Index> rt = all_rows(pb.d.n);
+    std::vector<RowIndex> rt = all_rows(pb.d.n);
     const detail::GrownTree b = pb.grow(gp, rt);
     CHECK(a.tree.feature == b.tree.feature);
     CHECK(a.tree.threshold == b.tree.threshold);

@@ -34,7 +34,7 @@ struct Fixture {
     }
     for (Index j = 0; j < f; ++j) features.push_back(static_cast<std::int32_t>(j));
   }
-  HistBin total(const std::vector<Index>& rows) const {
+  HistBin total(const std::vector<RowIndex>& rows) const {
     HistBin t;
     for (const Index i : rows) {
       t.g += gh[static_cast<std::size_t>(i)].g;
@@ -43,7 +43,7 @@ struct Fixture {
     t.n = static_cast<double>(rows.size());
     return t;
   }
-  std::vector<HistBin> build(const std::vector<Index>& rows, const std::int32_t* skip,
+  std::vector<HistBin> build(const std::vector<RowIndex>& rows, const std::int32_t* skip,
                              int threads) const {
     std::vector<GradPair> ordered(rows.size());
     detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), gh.data(),
@@ -70,7 +70,7 @@ void check_close(const std::vector<HistBin>& a, const std::vector<HistBin>& b, d
 
 TEST_CASE("histogram: a direct build equals brute-force sums per bin") {
   const Fixture fx(3000, 5);
-  std::vector<Index> rows;
+  std::vector<RowIndex> rows;
   for (Index i = 0; i < 3000; i += 3) rows.push_back(i);
   const std::vector<HistBin> h = fx.build(rows, nullptr, 1);
   std::vector<HistBin> ref(static_cast<std::size_t>(fx.m.total_bins()));
@@ -92,7 +92,7 @@ TEST_CASE("histogram: a direct build equals brute-force sums per bin") {
 
 TEST_CASE("histogram: the contiguous root build equals the gathered build") {
   const Fixture fx(2000, 4);
-  std::vector<Index> rows(2000);
+  std::vector<RowIndex> rows(2000);
   for (Index i = 0; i < 2000; ++i) rows[static_cast<std::size_t>(i)] = i;
   const std::vector<HistBin> gathered = fx.build(rows, nullptr, 1);
   std::vector<HistBin> h(static_cast<std::size_t>(fx.m.total_bins()));
@@ -106,7 +106,7 @@ TEST_CASE("histogram: the contiguous root build equals the gathered build") {
 
 TEST_CASE("histogram: parent minus the smaller child equals the larger child built directly") {
   const Fixture fx(4000, 6);
-  std::vector<Index> parent, left, right;
+  std::vector<RowIndex> parent, left, right;
   for (Index i = 0; i < 4000; ++i) {
     if (i % 5 == 4) continue;
     parent.push_back(i);
@@ -127,7 +127,7 @@ TEST_CASE("histogram: parent minus the smaller child equals the larger child bui
 
 TEST_CASE("histogram: a skipped dominant bin is derived from the leaf total") {
   const Fixture fx(3000, 20, 255, /*sparse=*/true);
-  std::vector<Index> rows;
+  std::vector<RowIndex> rows;
   for (Index i = 0; i < 3000; i += 2) rows.push_back(i);
   // Skip the most frequent bin of every feature (the zeros of the flags).
   std::vector<std::int32_t> skip(20, -1);
@@ -144,7 +144,7 @@ TEST_CASE("histogram: bit-identical for 1, 2 and 4 threads, 8- and 16-bit codes"
   for (const int max_bins : {255, 600}) {
     const Fixture fx(5000, 9, max_bins);
     CHECK(fx.b.wide == (max_bins > 255));
-    std::vector<Index> rows;
+    std::vector<RowIndex> rows;
     for (Index i = 0; i < 5000; ++i) {
       if (i % 7 != 3) rows.push_back(i);
     }
@@ -182,7 +182,7 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
   const detail::SparseRows sp = detail::make_sparse_rows(fx.b, fx.m, skip, sparse, 2);
   // Leaves: every row (root), a large leaf (column-wise) and a small one (row-wise).
   for (const Index step : {1, 2, 11}) {
-    std::vector<Index> rows;
+    std::vector<RowIndex> rows;
     for (Index i = 0; i < 20000; i += step) rows.push_back(i);
     std::vector<GradPair> ordered(rows.size());
     detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), fx.gh.data(),
@@ -195,13 +195,18 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
     colonly.rows8.clear();
     detail::HistogramJob job{rows.data(), static_cast<Index>(rows.size()), ordered.data(),
                              fx.features.data(), 40};
+    job.allow_simd = false;  // the reference uses the portable kernels
     detail::build_histogram(colonly, fx.m, job, skip.data(), total, ref.data(), 1);
     job.sparse = &sp;
-    for (const int t : {1, 2}) {
-      detail::build_histogram(fx.b, fx.m, job, skip.data(), total, csr.data(), t);
-      for (std::size_t s = 0; s < ref.size(); ++s) {
-        if (ref[s].g != csr[s].g || ref[s].h != csr[s].h || ref[s].n != csr[s].n) {
-          FAIL("step " << step << " threads " << t << " slot " << s << " differs");
+    for (const bool simd : {false, true}) {
+      job.allow_simd = simd;
+      for (const int t : {1, 2}) {
+        detail::build_histogram(fx.b, fx.m, job, skip.data(), total, csr.data(), t);
+        for (std::size_t s = 0; s < ref.size(); ++s) {
+          if (ref[s].g != csr[s].g || ref[s].h != csr[s].h || ref[s].n != csr[s].n) {
+            FAIL("step " << step << " threads " << t << " simd " << simd << " slot " << s
+                         << " differs");
+          }
         }
       }
     }
@@ -217,6 +222,34 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
            s < fx.m.offsets[static_cast<std::size_t>(f) + 1]; ++s) {
         CHECK(hs[static_cast<std::size_t>(s)].g == ref[static_cast<std::size_t>(s)].g);
         CHECK(hs[static_cast<std::size_t>(s)].n == ref[static_cast<std::size_t>(s)].n);
+      }
+    }
+  }
+}
+
+TEST_CASE("histogram: the AVX2 and portable kernels agree bit for bit (8- and 16-bit codes)") {
+  for (const int max_bins : {255, 1000}) {
+    CAPTURE(max_bins);
+    Fixture fx(30000, 12, max_bins);
+    fx.b = detail::bin_matrix(fx.m, FeatureMatrix(fx.d.X()), 1, /*row_major_copy=*/max_bins <= 255);
+    for (const Index step : {1, 3, 17}) {  // contiguous root, column-wise leaf, row-wise leaf
+      std::vector<RowIndex> rows;
+      for (Index i = 0; i < 30000; i += step) rows.push_back(i);
+      std::vector<GradPair> ordered(rows.size());
+      detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), fx.gh.data(),
+                               ordered.data(), 1);
+      detail::HistogramJob job{step == 1 ? nullptr : rows.data(), static_cast<Index>(rows.size()),
+                               ordered.data(), fx.features.data(), 12};
+      std::vector<HistBin> a(static_cast<std::size_t>(fx.m.total_bins()));
+      std::vector<HistBin> b(a.size());
+      job.allow_simd = false;
+      detail::build_histogram(fx.b, fx.m, job, nullptr, fx.total(rows), a.data(), 2);
+      job.allow_simd = true;
+      detail::build_histogram(fx.b, fx.m, job, nullptr, fx.total(rows), b.data(), 2);
+      for (std::size_t s = 0; s < a.size(); ++s) {
+        if (a[s].g != b[s].g || a[s].h != b[s].h || a[s].n != b[s].n || b[s].unused != 0.0) {
+          FAIL("step " << step << " slot " << s << " differs");
+        }
       }
     }
   }
