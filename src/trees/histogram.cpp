@@ -127,7 +127,7 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   constexpr Index kChunk = 1 << 14;
   // A leaf holding a minority of the rows is histogrammed row-wise when the row-major copy exists:
   // its scattered rows would otherwise cost one cache miss per row and feature.
-  const bool row_wise = bins.has_rows() && job.rows != nullptr && 8 * job.n < bins.n_rows;
+  const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < bins.n_rows;
   const bool use_csr = job.sparse != nullptr && !job.sparse->empty() && skip_bin != nullptr;
   const std::uint8_t* csr_feature = use_csr ? job.sparse->is_sparse.data() : nullptr;
   std::vector<std::uint8_t> active;  // sparse features of this job (none = all of them)
@@ -149,18 +149,24 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   }
   if constexpr (std::is_same_v<Code, std::uint8_t>) {
     if (row_wise) {
+      // Features without a skip bin first (no test per update), then those with one.
       std::vector<std::int32_t> feat;
       std::vector<Index> off;
       std::vector<int> skip;
-      for (Index q = f_lo; q < f_hi; ++q) {
-        const std::int32_t f = job.features[q];
-        if (csr_feature && csr_feature[f]) continue;
-        feat.push_back(f);
-        off.push_back(mapper.offsets[static_cast<std::size_t>(f)]);
-        skip.push_back(skip_bin ? skip_bin[f] : -1);
+      Index m_dense = 0;
+      for (const bool with_skip : {false, true}) {
+        for (Index q = f_lo; q < f_hi; ++q) {
+          const std::int32_t f = job.features[q];
+          const int sb = skip_bin ? skip_bin[f] : -1;
+          if ((csr_feature && csr_feature[f]) || (sb >= 0) != with_skip) continue;
+          feat.push_back(f);
+          off.push_back(mapper.offsets[static_cast<std::size_t>(f)]);
+          skip.push_back(sb);
+        }
+        if (!with_skip) m_dense = static_cast<Index>(feat.size());
       }
       if (!feat.empty()) {
-        K::accumulate_rows(bins, job, feat.data(), off.data(), skip.data(),
+        K::accumulate_rows(bins, job, feat.data(), off.data(), skip.data(), m_dense,
                            static_cast<Index>(feat.size()), out);
       }
     }
@@ -174,18 +180,55 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   }
   for (Index lo = 0; !row_wise && lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
+    // Features without a skip bin go up to four at a time: each row's index and gradients are
+    // loaded once for all of them.
+    const Code* run_col[4];
+    HistBin* run_hist[4];
+    int n_run = 0;
+    auto flush = [&]() {
+      auto go = [&](auto n) {
+        constexpr int N = decltype(n)::value;
+        if (job.rows == nullptr) {
+          K::template accumulate_n<N, Code, true>(run_col, nullptr, job.gh, lo, hi, run_hist);
+        } else {
+          K::template accumulate_n<N, Code, false>(run_col, job.rows, job.gh, lo, hi, run_hist);
+        }
+      };
+      switch (n_run) {
+        case 1:
+          go(std::integral_constant<int, 1>{});
+          break;
+        case 2:
+          go(std::integral_constant<int, 2>{});
+          break;
+        case 3:
+          go(std::integral_constant<int, 3>{});
+          break;
+        case 4:
+          go(std::integral_constant<int, 4>{});
+          break;
+        default:
+          break;
+      }
+      n_run = 0;
+    };
     for (Index q = f_lo; q < f_hi; ++q) {
       const Index f = job.features[q];
       if (csr_feature && csr_feature[f]) continue;
-      HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
       const int skip = skip_bin ? skip_bin[f] : -1;
+      HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
       const Code* col = col_of(bins, f);
-      if (job.rows == nullptr) {
+      if (skip < 0) {
+        run_col[n_run] = col;
+        run_hist[n_run] = h;
+        if (++n_run == 4) flush();
+      } else if (job.rows == nullptr) {
         K::template accumulate<Code, true>(col, nullptr, job.gh, lo, hi, skip, h);
       } else {
         K::template accumulate<Code, false>(col, job.rows, job.gh, lo, hi, skip, h);
       }
     }
+    flush();
   }
   if (skip_bin) {
     for (Index q = f_lo; q < f_hi; ++q) {

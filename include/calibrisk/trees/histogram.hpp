@@ -82,9 +82,9 @@ void gather_gradients(const RowIndex* rows, Index n, const GradPair* gh_by_row, 
 /// leaf total minus the other bins (used for the dominant bin of sparse features: zeros are then
 /// never touched); `total` is the leaf's sum over all rows (needed when skip_bin is used).
 /// Kernels: column-wise (contiguous root or large leaves), row-wise over the row-major copy
-/// (leaves with < 1/8 of the rows), CSR for the features in `job.sparse`. For every bin all kernels
-/// add the leaf's rows in row order, so the kernel choice never changes a bit.
-/// Complexity O(n * n_features).
+/// (leaves with < 1/12 of the rows), CSR for the features in `job.sparse`. For every bin all
+/// kernels add the leaf's rows in row order, so the kernel choice never changes a bit. Complexity
+/// O(n * n_features).
 void build_histogram(const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
                      const std::int32_t* skip_bin, const HistBin& total, HistBin* out,
                      int n_threads);
