@@ -31,7 +31,8 @@ TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, Grower
     // Features >= 80% in their dominant bin keep their other entries in a row-wise CSR.
     if (5 * *it >= 4 * bins.n_rows) sparse[static_cast<std::size_t>(f)] = 1;
   });
-  sparse_ = make_sparse_rows(bins, mapper, skip_bin_, sparse, nt);
+  sparse_ =
+      make_sparse_rows(bins, mapper, skip_bin_, sparse, resolve_threads(params_.n_threads), nt);
   const auto slots = static_cast<std::size_t>(mapper.total_bins());
   pool_.assign(static_cast<std::size_t>(params_.max_leaf_nodes), std::vector<HistBin>(slots));
   for (int s = params_.max_leaf_nodes - 1; s >= 0; --s) free_.push_back(s);
@@ -88,15 +89,14 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   const Index nf = job.n_features;
   per_feature_[0].assign(static_cast<std::size_t>(nf), SplitInfo{});
   per_feature_[1].assign(static_cast<std::size_t>(nf), SplitInfo{});
-  // One parallel region per split: each fixed feature group builds its part of the built leaf's
-  // histogram, derives the same part of the sibling's (parent - built, in place in the parent's
-  // buffer) and scans both for their best split of each of its features. The scan of a feature
-  // costs about its bins, hence the extra work counted for the thread decision.
+  // One parallel region per split (two with sparse features): each fixed feature group builds its
+  // part of the built leaf's histogram, derives the same part of the sibling's (parent - built, in
+  // place in the parent's buffer) and scans both for their best split of each of its features.
+  // The scan of a feature costs about its bins, hence the extra work counted for the threads.
   const Index scan_work = 2 * static_cast<Index>(mapper_.total_bins());
   const int nt = histogram_threads(job, scan_work, params_.n_threads);
-  parallel_for(0, nt, nt, [&](Index gi) {
+  auto scan = [&](Index gi) {
     const FeatureRange fr = feature_group(nf, gi, nt);
-    build_histogram_range(bins_, mapper_, job, skip_bin_.data(), built.total, bh, fr.lo, fr.hi);
     if (dh != nullptr) {
       subtract_histogram(mapper_, features.data() + fr.lo, fr.hi - fr.lo, dh, bh, dh);
     }
@@ -110,7 +110,20 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
                                   mono ? mono[f] : 0, leaves[c]->bounds, base[c]);
       }
     }
-  });
+  };
+  auto build = [&](Index gi) {
+    build_histogram_group(bins_, mapper_, job, skip_bin_.data(), built.total, bh, gi, nt);
+  };
+  if (sparse_.empty()) {
+    parallel_for(0, nt, nt, [&](Index gi) {
+      build(gi);
+      scan(gi);
+    });
+  } else {
+    // A CSR part may hold features of another group: all parts must be done before any scan.
+    parallel_for(0, nt, nt, build);
+    parallel_for(0, nt, nt, scan);
+  }
   // Reduce in feature order: ties keep the lower feature, for any thread count.
   for (int c = 0; c < 2; ++c) {
     if (!search[c]) continue;

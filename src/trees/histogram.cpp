@@ -18,7 +18,7 @@ namespace detail {
 
 SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
                             const std::vector<std::int32_t>& skip_bin,
-                            const std::vector<std::uint8_t>& sparse, int n_threads) {
+                            const std::vector<std::uint8_t>& sparse, int n_parts, int n_threads) {
   SparseRows sp;
   const Index n = bins.n_rows, nf = bins.n_features;
   sp.is_sparse = sparse;
@@ -34,31 +34,57 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
     if (sparse[static_cast<std::size_t>(f)]) feats.push_back(static_cast<std::int32_t>(f));
   }
   if (feats.empty()) return sp;
-  sp.row_ptr.assign(static_cast<std::size_t>(n) + 1, 0);
-  constexpr Index kBlock = 1 << 14;
-  parallel_blocks(n, kBlock, n_threads, [&](Index, Index lo, Index hi) {
-    for (Index i = lo; i < hi; ++i) {
-      Index c = 0;
-      for (const std::int32_t f : feats)
-        c += bins.code(i, f) != skip_bin[static_cast<std::size_t>(f)];
-      sp.row_ptr[static_cast<std::size_t>(i) + 1] = c;
-    }
+  // Entries per feature (one pass down each column), then parts of about equal entry counts.
+  std::vector<Index> entries(feats.size(), 0);
+  parallel_for(0, static_cast<Index>(feats.size()), n_threads, [&](Index q) {
+    const std::int32_t f = feats[static_cast<std::size_t>(q)];
+    Index c = 0;
+    for (Index i = 0; i < n; ++i) c += bins.code(i, f) != skip_bin[static_cast<std::size_t>(f)];
+    entries[static_cast<std::size_t>(q)] = c;
   });
-  for (Index i = 0; i < n; ++i) {
-    sp.row_ptr[static_cast<std::size_t>(i) + 1] += sp.row_ptr[static_cast<std::size_t>(i)];
+  Index total = 0;
+  for (const Index c : entries) total += c;
+  const int np = std::max(1, std::min<int>(n_parts, static_cast<int>(feats.size())));
+  sp.parts.resize(static_cast<std::size_t>(np));
+  Index acc = 0;
+  for (std::size_t q = 0, p = 0; q < feats.size(); ++q) {
+    // Move to the next part once this one holds its share (every part keeps >= 1 feature).
+    const std::size_t left = feats.size() - q;
+    if (!sp.parts[p].features.empty() && p + 1 < sp.parts.size() &&
+        (acc * static_cast<Index>(np) >= total * static_cast<Index>(p + 1) ||
+         left <= sp.parts.size() - p - 1)) {
+      ++p;
+    }
+    sp.parts[p].features.push_back(feats[q]);
+    acc += entries[q];
   }
-  sp.slot.resize(static_cast<std::size_t>(sp.row_ptr.back()));
-  parallel_blocks(n, kBlock, n_threads, [&](Index, Index lo, Index hi) {
-    for (Index i = lo; i < hi; ++i) {
-      Index e = sp.row_ptr[static_cast<std::size_t>(i)];
-      for (const std::int32_t f : feats) {
-        const int c = bins.code(i, f);
-        if (c == skip_bin[static_cast<std::size_t>(f)]) continue;
-        sp.slot[static_cast<std::size_t>(e++)] =
-            static_cast<std::uint32_t>(mapper.offsets[static_cast<std::size_t>(f)] + c);
+  constexpr Index kBlock = 1 << 14;
+  for (SparseRows::Part& part : sp.parts) {
+    part.row_ptr.assign(static_cast<std::size_t>(n) + 1, 0);
+    parallel_blocks(n, kBlock, n_threads, [&](Index, Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        Index c = 0;
+        for (const std::int32_t f : part.features)
+          c += bins.code(i, f) != skip_bin[static_cast<std::size_t>(f)];
+        part.row_ptr[static_cast<std::size_t>(i) + 1] = c;
       }
+    });
+    for (Index i = 0; i < n; ++i) {
+      part.row_ptr[static_cast<std::size_t>(i) + 1] += part.row_ptr[static_cast<std::size_t>(i)];
     }
-  });
+    part.slot.resize(static_cast<std::size_t>(part.row_ptr.back()));
+    parallel_blocks(n, kBlock, n_threads, [&](Index, Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        Index e = part.row_ptr[static_cast<std::size_t>(i)];
+        for (const std::int32_t f : part.features) {
+          const int c = bins.code(i, f);
+          if (c == skip_bin[static_cast<std::size_t>(f)]) continue;
+          part.slot[static_cast<std::size_t>(e++)] =
+              static_cast<std::uint32_t>(mapper.offsets[static_cast<std::size_t>(f)] + c);
+        }
+      }
+    });
+  }
   return sp;
 }
 
@@ -116,11 +142,33 @@ bool cpu_has_avx2() {
 }
 #endif
 
-// Builds the histograms of job.features[q_lo, q_hi) on the calling thread.
+// The leaf total minus the other bins of feature f, written into its skip bin.
+void derive_skip_bin(const BinMapper& mapper, Index f, int skip, const HistBin& total,
+                     HistBin* out) {
+  HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
+  HistBin rest;
+  const int nb = mapper.n_value_bins(f) + 1;
+  for (int b = 0; b < nb; ++b) {
+    rest.g += h[b].g;
+    rest.h += h[b].h;
+    rest.n += h[b].n;
+  }
+  h[skip].g = total.g - rest.g;
+  h[skip].h = total.h - rest.h;
+  h[skip].n = total.n - rest.n;
+}
+
+void clear_feature(const BinMapper& mapper, Index f, HistBin* out) {
+  HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
+  std::fill(h, h + mapper.n_value_bins(f) + 1, HistBin{});
+}
+
+// Builds group `group` of `n_groups` on the calling thread: its share of the non-sparse features
+// and the CSR parts group, group + n_groups, ...
 template <class K, class Code>
 void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const BinnedMatrix& bins,
                  const BinMapper& mapper, const HistogramJob& job, const std::int32_t* skip_bin,
-                 const HistBin& total, HistBin* out, Index f_lo, Index f_hi) {
+                 const HistBin& total, HistBin* out, Index group, Index n_groups) {
   const Index nf = job.n_features;
   // Row chunks: the gradients of a chunk (8 bytes per row) stay in L2 while each of the
   // thread's features reads them.
@@ -142,11 +190,20 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
     for (const std::uint8_t v : job.sparse->is_sparse) n_sparse += v;
     if (n_sparse_job == n_sparse) active.clear();
   }
-  for (Index q = f_lo; q < f_hi; ++q) {
-    const Index f = job.features[q];
-    HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
-    std::fill(h, h + mapper.n_value_bins(f) + 1, HistBin{});
+  // The features built here from codes (not from the CSR): this group's share of the job's
+  // non-sparse features, so the groups get equal shares of the dense work whatever the order of
+  // the sparse and dense columns.
+  std::vector<std::int32_t> dense_list;
+  if (csr_feature != nullptr) {
+    for (Index q = 0; q < nf; ++q) {
+      if (!csr_feature[job.features[q]]) dense_list.push_back(job.features[q]);
+    }
   }
+  const std::int32_t* dense = csr_feature ? dense_list.data() : job.features;
+  const FeatureRange fr =
+      feature_group(csr_feature ? static_cast<Index>(dense_list.size()) : nf, group, n_groups);
+  const Index f_lo = fr.lo, f_hi = fr.hi;
+  for (Index q = f_lo; q < f_hi; ++q) clear_feature(mapper, dense[q], out);
   if constexpr (std::is_same_v<Code, std::uint8_t>) {
     if (row_wise) {
       // Features without a skip bin first (no test per update), then those with one.
@@ -156,9 +213,9 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
       Index m_dense = 0;
       for (const bool with_skip : {false, true}) {
         for (Index q = f_lo; q < f_hi; ++q) {
-          const std::int32_t f = job.features[q];
+          const std::int32_t f = dense[q];
           const int sb = skip_bin ? skip_bin[f] : -1;
-          if ((csr_feature && csr_feature[f]) || (sb >= 0) != with_skip) continue;
+          if ((sb >= 0) != with_skip) continue;
           feat.push_back(f);
           off.push_back(mapper.offsets[static_cast<std::size_t>(f)]);
           skip.push_back(sb);
@@ -171,12 +228,20 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
       }
     }
   }
-  if (use_csr && f_hi > f_lo) {
-    const auto lo =
-        static_cast<std::uint32_t>(mapper.offsets[static_cast<std::size_t>(job.features[f_lo])]);
-    const auto hi = static_cast<std::uint32_t>(
-        mapper.offsets[static_cast<std::size_t>(job.features[f_hi - 1]) + 1]);
-    K::accumulate_csr(*job.sparse, job, lo, hi, active.empty() ? nullptr : active.data(), out);
+  if (use_csr) {
+    // Each part's slots belong to this group alone: clear, accumulate, derive the skip bins.
+    const std::uint8_t* act = active.empty() ? nullptr : active.data();
+    const auto& parts = job.sparse->parts;
+    for (std::size_t p = static_cast<std::size_t>(group); p < parts.size();
+         p += static_cast<std::size_t>(n_groups)) {
+      for (const std::int32_t f : parts[p].features) {
+        if (act == nullptr || act[f]) clear_feature(mapper, f, out);
+      }
+      K::accumulate_csr(parts[p], job.sparse->slot_feature.data(), job, act, out);
+      for (const std::int32_t f : parts[p].features) {
+        if (act == nullptr || act[f]) derive_skip_bin(mapper, f, skip_bin[f], total, out);
+      }
+    }
   }
   for (Index lo = 0; !row_wise && lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
@@ -213,8 +278,7 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
       n_run = 0;
     };
     for (Index q = f_lo; q < f_hi; ++q) {
-      const Index f = job.features[q];
-      if (csr_feature && csr_feature[f]) continue;
+      const Index f = dense[q];
       const int skip = skip_bin ? skip_bin[f] : -1;
       HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
       const Code* col = col_of(bins, f);
@@ -232,20 +296,8 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   }
   if (skip_bin) {
     for (Index q = f_lo; q < f_hi; ++q) {
-      const Index f = job.features[q];
-      const int skip = skip_bin[f];
-      if (skip < 0) continue;
-      HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
-      HistBin rest;
-      const int nb = mapper.n_value_bins(f) + 1;
-      for (int b = 0; b < nb; ++b) {
-        rest.g += h[b].g;
-        rest.h += h[b].h;
-        rest.n += h[b].n;
-      }
-      h[skip].g = total.g - rest.g;
-      h[skip].h = total.h - rest.h;
-      h[skip].n = total.n - rest.n;
+      const Index f = dense[q];
+      if (skip_bin[f] >= 0) derive_skip_bin(mapper, f, skip_bin[f], total, out);
     }
   }
 }
@@ -255,24 +307,24 @@ const std::uint16_t* col16(const BinnedMatrix& b, Index f) { return b.col16(f); 
 
 }  // namespace
 
-void build_histogram_range(const BinnedMatrix& bins, const BinMapper& mapper,
+void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
                            const HistogramJob& job, const std::int32_t* skip_bin,
-                           const HistBin& total, HistBin* out, Index q_lo, Index q_hi) {
-  if (q_hi <= q_lo) return;
+                           const HistBin& total, HistBin* out, Index group, Index n_groups) {
 #if defined(CALIBRISK_HAVE_AVX2_HISTOGRAM)
   if (job.allow_simd && cpu_has_avx2()) {
     if (bins.wide) {
-      build_typed<avx2::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, q_lo, q_hi);
+      build_typed<avx2::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, group, n_groups);
     } else {
-      build_typed<avx2::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, q_lo, q_hi);
+      build_typed<avx2::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, group, n_groups);
     }
     return;
   }
 #endif
   if (bins.wide) {
-    build_typed<portable::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, q_lo, q_hi);
+    build_typed<portable::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, group,
+                                   n_groups);
   } else {
-    build_typed<portable::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, q_lo, q_hi);
+    build_typed<portable::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, group, n_groups);
   }
 }
 
@@ -288,8 +340,7 @@ void build_histogram(const BinnedMatrix& bins, const BinMapper& mapper, const Hi
                      int n_threads) {
   const int nt = histogram_threads(job, 0, n_threads);
   parallel_for(0, nt, nt, [&](Index gi) {
-    const FeatureRange r = feature_group(job.n_features, gi, nt);
-    build_histogram_range(bins, mapper, job, skip_bin, total, out, r.lo, r.hi);
+    build_histogram_group(bins, mapper, job, skip_bin, total, out, gi, nt);
   });
 }
 

@@ -34,24 +34,32 @@ struct alignas(32) HistBin {
 
 namespace detail {
 
-/// Non-default entries of the sparse features, row by row (CSR): for row i, `slot[row_ptr[i] ..
-/// row_ptr[i + 1])` are the flat-histogram slots (`offsets[f] + code`) of its features whose code
-/// is not the feature's dominant ("skip") bin, ascending. A histogram of a sparse feature then
-/// costs its non-zeros inside the leaf instead of the leaf's rows; the dominant bin is derived
-/// from the leaf total. (LightGBM skips zeros with sparse bins for the same reason.)
+/// Non-default entries of the sparse features, row by row (CSR), split into parts by feature so
+/// that threads histogram different parts without sharing a slot: for row i, part p's
+/// `slot[row_ptr[i] .. row_ptr[i + 1])` are the flat-histogram slots (`offsets[f] + code`) of its
+/// features in that part whose code is not the feature's dominant ("skip") bin, ascending. A
+/// histogram of a sparse feature then costs its non-zeros inside the leaf instead of the leaf's
+/// rows; the dominant bin is derived from the leaf total. (LightGBM skips zeros with sparse bins
+/// for the same reason.) Every slot lives in one part and is summed in row order, so the number of
+/// parts never changes a bit.
 struct SparseRows {
-  std::vector<Index> row_ptr;              ///< n_rows + 1 offsets into slot.
-  std::vector<std::uint32_t> slot;         ///< Histogram slot of each non-default entry.
+  struct Part {
+    std::vector<std::int32_t> features;  ///< Its sparse features, ascending.
+    std::vector<Index> row_ptr;          ///< n_rows + 1 offsets into slot.
+    std::vector<std::uint32_t> slot;     ///< Histogram slot of each non-default entry.
+  };
+  std::vector<Part> parts;                 ///< Nearly equal numbers of entries each.
   std::vector<std::int32_t> slot_feature;  ///< Feature of each histogram slot (total_bins).
   std::vector<std::uint8_t> is_sparse;     ///< Per feature: 1 when its entries live here.
-  bool empty() const noexcept { return slot.empty(); }
+  bool empty() const noexcept { return parts.empty(); }
 };
 
-/// Builds the CSR of the features with `sparse[f] != 0`, whose dominant bin is `skip_bin[f]`.
+/// Builds the CSR of the features with `sparse[f] != 0`, whose dominant bin is `skip_bin[f]`, in
+/// `n_parts` parts of about equal entry counts (fewer when there are fewer sparse features).
 /// Parallel over fixed row blocks (deterministic). O(n_rows * #sparse features).
 SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
                             const std::vector<std::int32_t>& skip_bin,
-                            const std::vector<std::uint8_t>& sparse, int n_threads);
+                            const std::vector<std::uint8_t>& sparse, int n_parts, int n_threads);
 
 /// What one histogram build works on: a leaf's rows and the features to histogram.
 struct HistogramJob {
@@ -106,11 +114,14 @@ inline FeatureRange feature_group(Index n_features, Index g, Index n_groups) {
 /// min(resolve_threads(n_threads), n_features).
 int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads);
 
-/// Builds the histograms of job.features[q_lo, q_hi) on the calling thread (one feature group of
-/// `build_histogram`); a caller can run groups in its own parallel region and do more per group.
-void build_histogram_range(const BinnedMatrix& bins, const BinMapper& mapper,
+/// Builds group `group` of `n_groups` of `build_histogram` on the calling thread: feature_group(
+/// group) of the job's features that are not in the CSR (all of them without CSR), and the CSR
+/// parts group, group + n_groups, ... Groups write disjoint
+/// slots, so they can run on different threads; a sparse feature's slots are complete only once
+/// every group is done. A caller can run the groups in its own parallel region.
+void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
                            const HistogramJob& job, const std::int32_t* skip_bin,
-                           const HistBin& total, HistBin* out, Index q_lo, Index q_hi);
+                           const HistBin& total, HistBin* out, Index group, Index n_groups);
 
 /// out[slot] = parent[slot] - child[slot] for the slots of `features` (the subtraction trick: the
 /// larger child's histogram costs O(bins), not O(rows)). `out` may alias `parent`.

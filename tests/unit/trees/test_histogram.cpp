@@ -179,7 +179,18 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
     }
   }
   REQUIRE(n_sparse > 10);
-  const detail::SparseRows sp = detail::make_sparse_rows(fx.b, fx.m, skip, sparse, 2);
+  // The CSR in one part and in three (each histogram slot lives in exactly one part).
+  const detail::SparseRows sp1 = detail::make_sparse_rows(fx.b, fx.m, skip, sparse, 1, 2);
+  const detail::SparseRows sp3 = detail::make_sparse_rows(fx.b, fx.m, skip, sparse, 3, 1);
+  REQUIRE(sp1.parts.size() == 1);
+  REQUIRE(sp3.parts.size() == 3);
+  std::size_t in_parts = 0;
+  for (const auto& part : sp3.parts) {
+    CHECK(!part.features.empty());
+    in_parts += part.features.size();
+    CHECK(part.slot.size() * 6 > sp1.parts[0].slot.size());  // about a third of the entries each
+  }
+  CHECK(in_parts == static_cast<std::size_t>(n_sparse));
   // Leaves: every row (root), a large leaf (column-wise) and a small one (row-wise).
   for (const Index step : {1, 2, 11}) {
     std::vector<RowIndex> rows;
@@ -197,15 +208,17 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
                              fx.features.data(), 40};
     job.allow_simd = false;  // the reference uses the portable kernels
     detail::build_histogram(colonly, fx.m, job, skip.data(), total, ref.data(), 1);
-    job.sparse = &sp;
-    for (const bool simd : {false, true}) {
-      job.allow_simd = simd;
-      for (const int t : {1, 2}) {
-        detail::build_histogram(fx.b, fx.m, job, skip.data(), total, csr.data(), t);
-        for (std::size_t s = 0; s < ref.size(); ++s) {
-          if (ref[s].g != csr[s].g || ref[s].h != csr[s].h || ref[s].n != csr[s].n) {
-            FAIL("step " << step << " threads " << t << " simd " << simd << " slot " << s
-                         << " differs");
+    for (const detail::SparseRows* sp : {&sp1, &sp3}) {
+      job.sparse = sp;
+      for (const bool simd : {false, true}) {
+        job.allow_simd = simd;
+        for (const int t : {1, 2}) {
+          detail::build_histogram(fx.b, fx.m, job, skip.data(), total, csr.data(), t);
+          for (std::size_t s = 0; s < ref.size(); ++s) {
+            if (ref[s].g != csr[s].g || ref[s].h != csr[s].h || ref[s].n != csr[s].n) {
+              FAIL("step " << step << " parts " << sp->parts.size() << " threads " << t << " simd "
+                           << simd << " slot " << s << " differs");
+            }
           }
         }
       }
@@ -214,7 +227,7 @@ TEST_CASE("histogram: CSR and row-wise kernels equal the column-wise kernel bit 
     std::vector<std::int32_t> subset;
     for (std::int32_t f = 0; f < 40; f += 3) subset.push_back(f);
     detail::HistogramJob sub{rows.data(),   static_cast<Index>(rows.size()),   ordered.data(),
-                             subset.data(), static_cast<Index>(subset.size()), &sp};
+                             subset.data(), static_cast<Index>(subset.size()), &sp3};
     std::vector<HistBin> hs(ref.size());
     detail::build_histogram(fx.b, fx.m, sub, skip.data(), total, hs.data(), 2);
     for (const std::int32_t f : subset) {
