@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <calibrisk/core/parallel.hpp>
+#include <calibrisk/core/random.hpp>
 #include <calibrisk/trees/binning.hpp>
 #include <calibrisk/trees/booster.hpp>
 #include <calibrisk/trees/histogram.hpp>
@@ -112,6 +113,46 @@ BENCHMARK(BM_Trees_Histogram)
     ->Name("BM_Trees_Histogram/Big")
     ->Args({1000000, 50, 1, 0})
     ->Args({1000000, 50, 2, 0})
+    ->UseRealTime();
+
+// Histogram of a leaf holding a random 1/share of 1M x 50 rows, one thread, by kernel: arg 1 = 0
+// forces the column-wise kernel (no row-major copy), 1 lets the builder choose (row-wise below
+// 1/12 of the rows). Reports ns per (row, feature) update: the table in docs/trees.md.
+void BM_Trees_HistogramShare(benchmark::State& state) {
+  static const Prepared p = [] {
+    Prepared q = prepare(1000000, 50, false);
+    q.bins = detail::bin_matrix(q.mapper, FeatureMatrix(q.data.X()), 2, /*row_major_copy=*/true);
+    return q;
+  }();
+  const Index share = state.range(0);
+  BinnedMatrix column_only;
+  if (state.range(1) == 0) {
+    column_only = p.bins;
+    column_only.rows8.clear();
+  }
+  const BinnedMatrix& bins = state.range(1) == 0 ? column_only : p.bins;
+  Rng rng(3);
+  std::vector<RowIndex> rows;
+  for (Index i = 0; i < p.data.n; ++i) {
+    if (rng.below(static_cast<std::uint64_t>(share)) == 0) rows.push_back(static_cast<RowIndex>(i));
+  }
+  std::vector<GradPair> ordered(rows.size());
+  detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), p.gh.data(),
+                           ordered.data(), 1);
+  std::vector<HistBin> hist(static_cast<std::size_t>(p.mapper.total_bins()));
+  const detail::HistogramJob job{rows.data(), static_cast<Index>(rows.size()), ordered.data(),
+                                 p.features.data(), static_cast<Index>(p.features.size())};
+  for (auto _ : state) {
+    detail::build_histogram(bins, p.mapper, job, nullptr, HistBin{}, hist.data(), 1);
+    benchmark::DoNotOptimize(hist.data());
+  }
+  const double updates = static_cast<double>(rows.size() * p.features.size());
+  state.counters["ns_per_update"] = benchmark::Counter(
+      updates * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Trees_HistogramShare)
+    ->Name("BM_Trees_HistogramShare/Big")
+    ->ArgsProduct({{2, 4, 8, 12, 16, 32, 64}, {0, 1}})
     ->UseRealTime();
 
 void BM_Trees_SplitFind(benchmark::State& state) {

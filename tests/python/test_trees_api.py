@@ -288,6 +288,7 @@ def test_label_errors(data):
         (dict(max_leaf_nodes=1), "max_leaf_nodes"),
         (dict(max_depth=0), "max_depth"),
         (dict(max_bins=1), "max_bins"),
+        (dict(bin_subsample=-1), "bin_subsample"),
         (dict(subsample=1.5), "subsample"),
         (dict(colsample_bytree=0.0), "colsample_bytree"),
         (dict(class_weight="heavy"), "class_weight"),
@@ -328,3 +329,16 @@ def test_bad_sample_weight_and_eval_set(data):
 def test_importance_type_is_checked(fitted):
     with pytest.raises(InvalidInputError, match="importance_type must be 'gain' or 'split'"):
         fitted.feature_importance("cover")
+
+
+def test_bin_subsample_zero_uses_every_row():
+    # Edges from all rows: 0 and a cap above n give the same model; a small sample other edges.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(3000, 4))
+    y = (X[:, 0] + 0.5 * rng.normal(size=3000) > 0.8).astype(int)
+    common = dict(n_estimators=5, max_bins=64, random_state=0)
+    p_all = cr.GradientBoostingClassifier(bin_subsample=0, **common).fit(X, y).decision_function(X)
+    p_cap = cr.GradientBoostingClassifier(bin_subsample=10**9, **common).fit(X, y).decision_function(X)
+    p_few = cr.GradientBoostingClassifier(bin_subsample=200, **common).fit(X, y).decision_function(X)
+    np.testing.assert_array_equal(p_all, p_cap)
+    assert not np.array_equal(p_all, p_few)

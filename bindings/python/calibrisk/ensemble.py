@@ -64,6 +64,9 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     max_leaf_nodes : int, default 31 — leaves per tree (>= 2).
     max_depth : int or None, default None — depth limit (None = unlimited).
     max_bins : int, default 255 — value bins per feature, in [2, 65535].
+    bin_subsample : int, default 200000 — rows (a seeded sample) the bin edges are computed from;
+        0 = every row (exact quantiles, as XGBoost's sketch; as fast here, and on the benchmark
+        data a slightly lower test log loss than the sample's edges).
     min_samples_leaf : int, default 20 — minimum training rows per leaf.
     min_child_weight : float, default 1e-3 — minimum hessian sum per leaf.
     l2_regularization : float, default 0 — L2 penalty on leaf values.
@@ -99,6 +102,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         max_leaf_nodes=31,
         max_depth=None,
         max_bins=255,
+        bin_subsample=200_000,
         min_samples_leaf=20,
         min_child_weight=1e-3,
         l2_regularization=0.0,
@@ -120,6 +124,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         self.max_leaf_nodes = max_leaf_nodes
         self.max_depth = max_depth
         self.max_bins = max_bins
+        self.bin_subsample = bin_subsample
         self.min_samples_leaf = min_samples_leaf
         self.min_child_weight = min_child_weight
         self.l2_regularization = l2_regularization
@@ -210,6 +215,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
                 f"max_depth must be None (unlimited) or >= 1, got {self.max_depth}."
             )
         p.max_bins = self._int_param("max_bins", self.max_bins)
+        p.bin_subsample = self._int_param("bin_subsample", self.bin_subsample)
         p.min_samples_leaf = self._int_param("min_samples_leaf", self.min_samples_leaf)
         p.min_child_weight = self._float_param("min_child_weight", self.min_child_weight)
         p.l2_regularization = self._float_param("l2_regularization", self.l2_regularization)
