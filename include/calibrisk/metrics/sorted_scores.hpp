@@ -220,4 +220,32 @@ class SortedScores {
   Index n1_ = 0;
 };
 
+namespace detail {
+
+/// Walks the tie blocks of `s` (runs of equal scores) in decreasing score order: for each block,
+/// calls `fn(bp, bn, last)` with the block's summed weight of positives `bp` and of negatives `bn`
+/// (weights from the accessor `w`, summed in sorted order) and the sorted position `last` of its
+/// final row (so `s.score()[last]` is the block's score). Blocks whose rows all have zero weight
+/// are visited too (bp = bn = 0). O(n); `fn` is inlined, so the kernels stay a single loop.
+template <class W, class Fn>
+void for_each_tie_block(const SortedScores& s, W w, Fn&& fn) {
+  const double* sc = s.score().data();
+  const std::uint8_t* y = s.label().data();
+  const Index n = s.size();
+  double bp = 0.0, bn = 0.0;
+  for (Index i = 0; i < n; ++i) {
+    const double wi = w(i);
+    if (y[i])
+      bp += wi;
+    else
+      bn += wi;
+    if (i + 1 == n || sc[i + 1] != sc[i]) {
+      fn(bp, bn, i);
+      bp = bn = 0.0;
+    }
+  }
+}
+
+}  // namespace detail
+
 }  // namespace calibrisk::metrics
