@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Stage 1 of tree training: quantile bin edges per feature and the column-major code matrix.
 #include <calibrisk/core/parallel.hpp>
+#include <calibrisk/core/radix_sort.hpp>
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/trees/binning.hpp>
 
@@ -116,11 +117,11 @@ bool distinct_if_few(const float* c, Index n, int max_bins, std::vector<double>&
   return true;
 }
 
-// Sorts the non-NaN values of c[0, n) into v (as doubles) by an LSD radix sort on the
-// order-preserving unsigned image of the float bits: three passes of 11 bits, O(n), several
-// times faster than a comparison sort on 200,000 values.
+// Sorts the non-NaN values of c[0, n) into v (as doubles) by the shared radix sort on the
+// order-preserving 32-bit image of the float bits: O(n), several times faster than a comparison
+// sort on 200,000 values.
 void sort_non_missing(const float* c, Index n, std::vector<double>& v, bool& missing) {
-  std::vector<std::uint32_t> a, b;
+  std::vector<std::uint32_t> a;
   a.reserve(static_cast<std::size_t>(n));
   for (Index k = 0; k < n; ++k) {
     const float x = c[k];
@@ -128,26 +129,12 @@ void sort_non_missing(const float* c, Index n, std::vector<double>& v, bool& mis
       missing = true;
       continue;
     }
-    std::uint32_t u;
-    std::memcpy(&u, &x, sizeof u);
-    u ^= (u >> 31) != 0 ? 0xFFFFFFFFu : 0x80000000u;
-    a.push_back(u);
+    a.push_back(detail::ascending_key(x));
   }
-  b.resize(a.size());
-  for (int shift = 0; shift < 32; shift += 11) {
-    std::uint32_t count[2049] = {};
-    for (const std::uint32_t u : a) ++count[((u >> shift) & 2047u) + 1];
-    for (int d = 0; d < 2048; ++d) count[d + 1] += count[d];
-    for (const std::uint32_t u : a) b[count[(u >> shift) & 2047u]++] = u;
-    a.swap(b);
-  }
+  detail::radix_sort<32>(a, [](std::uint32_t u) { return u; });
   v.resize(a.size());
   for (std::size_t k = 0; k < a.size(); ++k) {
-    std::uint32_t u = a[k];
-    u ^= (u >> 31) != 0 ? 0x80000000u : 0xFFFFFFFFu;
-    float x;
-    std::memcpy(&x, &u, sizeof x);
-    v[k] = static_cast<double>(x);
+    v[k] = static_cast<double>(detail::from_ascending_key<float>(a[k]));
   }
 }
 

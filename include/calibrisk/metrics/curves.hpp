@@ -24,7 +24,6 @@ struct ThresholdCounts {
 inline ThresholdCounts threshold_counts(const SortedScores& s) {
   ThresholdCounts c;
   const double* sc = s.score().data();
-  const std::uint8_t* y = s.label().data();
   const Index n = s.size();
   Index blocks = 0;
   for (Index i = 0; i < n; ++i) blocks += (i + 1 == n || sc[i + 1] != sc[i]);
@@ -32,24 +31,15 @@ inline ThresholdCounts threshold_counts(const SortedScores& s) {
   c.tps.reserve(blocks);
   c.fps.reserve(blocks);
   s.visit_weights(nullptr, [&](auto w) {
-    double tp = 0.0, fp = 0.0, bp = 0.0, bn = 0.0;
-    for (Index i = 0; i < n; ++i) {
-      const double wi = w(i);
-      if (y[i])
-        bp += wi;
-      else
-        bn += wi;
-      if (i + 1 == n || sc[i + 1] != sc[i]) {
-        if (bp + bn > 0.0) {
-          tp += bp;
-          fp += bn;
-          c.thresholds.push_back(sc[i]);
-          c.tps.push_back(tp);
-          c.fps.push_back(fp);
-        }
-        bp = bn = 0.0;
-      }
-    }
+    double tp = 0.0, fp = 0.0;
+    detail::for_each_tie_block(s, w, [&](double bp, double bn, Index last) {
+      if (!(bp + bn > 0.0)) return;
+      tp += bp;
+      fp += bn;
+      c.thresholds.push_back(sc[last]);
+      c.tps.push_back(tp);
+      c.fps.push_back(fp);
+    });
   });
   return c;
 }
@@ -131,7 +121,6 @@ inline PrCurve precision_recall_curve(const SortedScores& s, bool drop_intermedi
     // Fast path (no intermediate arrays): count the thresholds, then fill the outputs from the
     // back, since they run in increasing threshold order.
     const double* sc = s.score().data();
-    const std::uint8_t* y = s.label().data();
     const Index n = s.size();
     PrCurve r;
     s.visit_weights(nullptr, [&](auto w) {
@@ -147,27 +136,18 @@ inline PrCurve precision_recall_curve(const SortedScores& s, bool drop_intermedi
       r.precision.resize(m + 1);
       r.recall.resize(m + 1);
       r.thresholds.resize(m);
-      double tp = 0.0, fp = 0.0, bp = 0.0, bn = 0.0;
+      double tp = 0.0, fp = 0.0;
       std::size_t j = m;
-      for (Index i = 0; i < n; ++i) {
-        const double wi = w(i);
-        if (y[i])
-          bp += wi;
-        else
-          bn += wi;
-        if (i + 1 == n || sc[i + 1] != sc[i]) {
-          if (bp + bn > 0.0) {
-            tp += bp;
-            fp += bn;
-            --j;
-            const double ps = tp + fp;
-            r.precision[j] = ps != 0.0 ? tp / ps : 0.0;
-            r.recall[j] = tp;  // divided by the final tp below (recall ends exactly at 1)
-            r.thresholds[j] = sc[i];
-          }
-          bp = bn = 0.0;
-        }
-      }
+      detail::for_each_tie_block(s, w, [&](double bp, double bn, Index last) {
+        if (!(bp + bn > 0.0)) return;
+        tp += bp;
+        fp += bn;
+        --j;
+        const double ps = tp + fp;
+        r.precision[j] = ps != 0.0 ? tp / ps : 0.0;
+        r.recall[j] = tp;  // divided by the final tp below (recall ends exactly at 1)
+        r.thresholds[j] = sc[last];
+      });
       for (std::size_t k = 0; k < m; ++k) r.recall[k] /= tp;
       r.precision[m] = 1.0;
       r.recall[m] = 0.0;

@@ -22,23 +22,12 @@ namespace detail {
 /// NaN when a class has zero total weight.
 template <class W>
 double auc_kernel(const SortedScores& s, W w) {
-  const double* sc = s.score().data();
-  const std::uint8_t* y = s.label().data();
-  const Index n = s.size();
-  double tp = 0.0, fp = 0.0, area = 0.0, bp = 0.0, bn = 0.0;
-  for (Index i = 0; i < n; ++i) {
-    const double wi = w(i);
-    if (y[i])
-      bp += wi;
-    else
-      bn += wi;
-    if (i + 1 == n || sc[i + 1] != sc[i]) {
-      area += bn * (tp + 0.5 * bp);
-      tp += bp;
-      fp += bn;
-      bp = bn = 0.0;
-    }
-  }
+  double tp = 0.0, fp = 0.0, area = 0.0;
+  for_each_tie_block(s, w, [&](double bp, double bn, Index) {
+    area += bn * (tp + 0.5 * bp);
+    tp += bp;
+    fp += bn;
+  });
   if (!(tp > 0.0) || !(fp > 0.0)) return std::numeric_limits<double>::quiet_NaN();
   return area / (tp * fp);
 }
@@ -48,24 +37,12 @@ double auc_kernel(const SortedScores& s, W w) {
 /// interpolation). NaN when there is no positive weight.
 template <class W>
 double ap_kernel(const SortedScores& s, W w) {
-  const double* sc = s.score().data();
-  const std::uint8_t* y = s.label().data();
-  const Index n = s.size();
   double tp = 0.0, fp = 0.0, sum = 0.0;
-  double bp = 0.0, bn = 0.0;
-  for (Index i = 0; i < n; ++i) {
-    const double wi = w(i);
-    if (y[i])
-      bp += wi;
-    else
-      bn += wi;
-    if (i + 1 == n || sc[i + 1] != sc[i]) {
-      tp += bp;
-      fp += bn;
-      if (bp > 0.0) sum += bp * (tp / (tp + fp));
-      bp = bn = 0.0;
-    }
-  }
+  for_each_tie_block(s, w, [&](double bp, double bn, Index) {
+    tp += bp;
+    fp += bn;
+    if (bp > 0.0) sum += bp * (tp / (tp + fp));
+  });
   if (!(tp > 0.0)) return std::numeric_limits<double>::quiet_NaN();
   return std::max(0.0, sum / tp);
 }

@@ -7,11 +7,11 @@
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/radix_sort.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -19,71 +19,6 @@
 namespace calibrisk::metrics {
 
 namespace detail {
-
-/// Maps a finite double to an unsigned key whose *decreasing* order is the double's decreasing
-/// order (IEEE-754 trick: flip all bits of negatives, the sign bit of positives; then complement so
-/// an ascending radix sort yields descending scores). -0.0 must have been normalised to +0.0.
-inline std::uint64_t descending_key(double v) noexcept {
-  std::uint64_t b;
-  std::memcpy(&b, &v, sizeof b);
-  const std::uint64_t asc = (b >> 63) != 0 ? ~b : (b | 0x8000000000000000ULL);
-  return ~asc;
-}
-
-/// Inverse of `descending_key`.
-inline double from_descending_key(std::uint64_t k) noexcept {
-  const std::uint64_t asc = ~k;
-  const std::uint64_t b = (asc >> 63) != 0 ? (asc & 0x7FFFFFFFFFFFFFFFULL) : ~asc;
-  double v;
-  std::memcpy(&v, &b, sizeof v);
-  return v;
-}
-
-#pragma pack(push, 4)
-/// 12-byte (key, row) pair moved by the radix sort; packed to save memory bandwidth.
-struct KeyRow {
-  std::uint64_t key;
-  std::uint32_t row;
-};
-#pragma pack(pop)
-
-/// Stable LSD radix sort of (key, row) pairs by ascending key: 11-bit digits (6 passes at most,
-/// counting all histograms in one read), passes whose digit is constant are skipped (probabilities
-/// in [0, 1] share most exponent bits). O(n) time, O(n) extra memory. Stable, so equal keys keep
-/// increasing row order and the result is deterministic. Sorts `a` in place using `tmp`.
-inline void radix_sort_key_rows(std::vector<KeyRow>& a, std::vector<KeyRow>& tmp) {
-  constexpr int kBits = 11;
-  constexpr int kPasses = 6;
-  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
-  const std::size_t n = a.size();
-  if (n < 2) return;
-  std::vector<std::size_t> hist(kPasses * kBuckets, 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t k = a[i].key;
-    for (int p = 0; p < kPasses; ++p) ++hist[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
-  }
-  tmp.resize(n);
-  KeyRow* src = a.data();
-  KeyRow* dst = tmp.data();
-  for (int p = 0; p < kPasses; ++p) {
-    std::size_t* h = hist.data() + p * kBuckets;
-    const std::uint64_t first = (src[0].key >> (p * kBits)) & (kBuckets - 1);
-    if (h[first] == n) continue;  // every key has this digit: the pass would not move anything
-    std::size_t sum = 0;
-    for (std::size_t b = 0; b < kBuckets; ++b) {
-      const std::size_t c = h[b];
-      h[b] = sum;
-      sum += c;
-    }
-    const int shift = p * kBits;
-    for (std::size_t i = 0; i < n; ++i) {
-      const KeyRow kr = src[i];
-      dst[h[(kr.key >> shift) & (kBuckets - 1)]++] = kr;
-    }
-    std::swap(src, dst);
-  }
-  if (src != a.data()) a.swap(tmp);  // an odd number of passes left the result in tmp
-}
 
 /// Weight accessors used by the kernels: the base sample weight times an optional per-position
 /// multiplicity (bootstrap replicate weights). Four flavours so the unweighted path has no loads.
@@ -245,18 +180,18 @@ class SortedScores {
     double w0 = 0.0, w1 = 0.0;
     Index n1 = 0;
     {
-      std::vector<detail::KeyRow> a(n), tmp;
+      using calibrisk::detail::KeyRow;
+      std::vector<KeyRow> a(n);
       for (Index i = 0; i < n; ++i) {
-        a[i].key = detail::descending_key(s[i] + 0.0);  // + 0.0 turns -0.0 into +0.0
+        a[i].key = calibrisk::detail::descending_key(s[i] + 0.0);  // + 0.0 turns -0.0 into +0.0
         a[i].row = static_cast<std::uint32_t>(i) | (y[i] == 1.0 ? kLabelBit : 0u);
       }
-      detail::radix_sort_key_rows(a, tmp);
-      tmp = std::vector<detail::KeyRow>();
+      calibrisk::detail::radix_sort<64>(a, [](const KeyRow& r) { return r.key; });
       for (Index k = 0; k < n; ++k) {
         const std::uint32_t r = a[k].row;
         const bool pos = (r & kLabelBit) != 0;
         order_[k] = r & ~kLabelBit;
-        score_[k] = detail::from_descending_key(a[k].key);
+        score_[k] = calibrisk::detail::from_descending_key(a[k].key);
         label_[k] = pos ? 1 : 0;
         n1 += pos;
       }
@@ -284,5 +219,33 @@ class SortedScores {
   double w1_ = 0.0;
   Index n1_ = 0;
 };
+
+namespace detail {
+
+/// Walks the tie blocks of `s` (runs of equal scores) in decreasing score order: for each block,
+/// calls `fn(bp, bn, last)` with the block's summed weight of positives `bp` and of negatives `bn`
+/// (weights from the accessor `w`, summed in sorted order) and the sorted position `last` of its
+/// final row (so `s.score()[last]` is the block's score). Blocks whose rows all have zero weight
+/// are visited too (bp = bn = 0). O(n); `fn` is inlined, so the kernels stay a single loop.
+template <class W, class Fn>
+void for_each_tie_block(const SortedScores& s, W w, Fn&& fn) {
+  const double* sc = s.score().data();
+  const std::uint8_t* y = s.label().data();
+  const Index n = s.size();
+  double bp = 0.0, bn = 0.0;
+  for (Index i = 0; i < n; ++i) {
+    const double wi = w(i);
+    if (y[i])
+      bp += wi;
+    else
+      bn += wi;
+    if (i + 1 == n || sc[i + 1] != sc[i]) {
+      fn(bp, bn, i);
+      bp = bn = 0.0;
+    }
+  }
+}
+
+}  // namespace detail
 
 }  // namespace calibrisk::metrics
