@@ -116,8 +116,13 @@ inline void add(HistBin& b, const Addend& a) {
 #if defined(CALIBRISK_HAVE_AVX2_HISTOGRAM)
 // AVX2 kernels: the 32-byte bin {g, h, n, 0} gets {g, h, 1, 0} in one vector add (one load, one
 // add, one store per update instead of three of each). Chosen at run time when the CPU has AVX2.
+// GCC and Clang spell "compile the functions of this region for AVX2" differently.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2")
+#endif
 namespace avx2 {
 using Addend = __m256d;
 inline Addend addend(const GradPair& p) {
@@ -131,7 +136,11 @@ inline void add(HistBin& b, const Addend& a) {
 }
 #include "trees/histogram_kernels.inc"
 }  // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 bool cpu_has_avx2() {
   static const bool has = [] {
