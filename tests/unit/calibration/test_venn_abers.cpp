@@ -11,6 +11,26 @@
 
 using V = std::vector<double>;
 
+namespace {
+
+// (p0, p1) at t by brute force: two weighted isotonic fits on the calibration set plus (t, label)
+// with weight 1 (IsotonicCalibrator pools ties and drops zero-weight rows as scikit-learn does).
+std::pair<double, double> brute_force_pair(const V& s, const V& y, const V& w, double t) {
+  double p[2];
+  for (int label = 0; label < 2; ++label) {
+    V s2 = s, y2 = y, w2 = w;
+    s2.push_back(t);
+    y2.push_back(label);
+    w2.push_back(1.0);
+    calibrisk::IsotonicCalibrator iso;
+    iso.fit(s2, y2, w2);
+    p[label] = iso.predict_one(t);
+  }
+  return {p[0], p[1]};
+}
+
+}  // namespace
+
 TEST_CASE("venn-abers: (p0, p1) equal isotonic fits on the augmented calibration set") {
   for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
     calibrisk::Rng rng(seed);
@@ -25,22 +45,13 @@ TEST_CASE("venn-abers: (p0, p1) equal isotonic fits on the augmented calibration
     calibrisk::VennAbersCalibrator va;
     va.fit(s, y, w);
     for (double t = -1.0; t <= 10.0; t += 0.5) {  // on, between, below and above the scores
-      double p[2];
-      for (int label = 0; label < 2; ++label) {
-        V s2 = s, y2 = y, w2 = w;
-        s2.push_back(t);
-        y2.push_back(label);
-        w2.push_back(1.0);
-        // Both classes are present in the augmented set whatever the label.
-        calibrisk::IsotonicCalibrator iso;
-        iso.fit(s2, y2, w2);
-        p[label] = iso.predict_one(t);
-      }
+      // Both classes are present in the augmented set whatever the label.
+      const auto [p0, p1] = brute_force_pair(s, y, w, t);
       const auto r = va.predict_interval_one(t);
-      CHECK(r.p0 == doctest::Approx(p[0]).epsilon(1e-12));
-      CHECK(r.p1 == doctest::Approx(p[1]).epsilon(1e-12));
+      CHECK(r.p0 == doctest::Approx(p0).epsilon(1e-12));
+      CHECK(r.p1 == doctest::Approx(p1).epsilon(1e-12));
       CHECK(r.p0 <= r.p1);
-      CHECK(r.p == doctest::Approx(p[1] / (1 - p[0] + p[1])).epsilon(1e-12));
+      CHECK(r.p == doctest::Approx(p1 / (1 - p0 + p1)).epsilon(1e-12));
     }
   }
 }
@@ -84,39 +95,14 @@ TEST_CASE("venn-abers: linear-time hull sweep agrees with brute force on many di
   va.fit(s, y, w);
   for (int q = 0; q < 60; ++q) {
     const double t = q % 3 == 0 ? s[rng.below(n)] : rng.normal() * 3.5;
-    double p[2];
-    for (int label = 0; label < 2; ++label) {
-      V s2 = s, y2 = y, w2 = w;
-      s2.push_back(t);
-      y2.push_back(label);
-      w2.push_back(1.0);
-      calibrisk::IsotonicCalibrator iso;
-      iso.fit(s2, y2, w2);
-      p[label] = iso.predict_one(t);
-    }
+    const auto [p0, p1] = brute_force_pair(s, y, w, t);
     const auto r = va.predict_interval_one(t);
-    CHECK(r.p0 == doctest::Approx(p[0]).epsilon(1e-11));
-    CHECK(r.p1 == doctest::Approx(p[1]).epsilon(1e-11));
+    CHECK(r.p0 == doctest::Approx(p0).epsilon(1e-11));
+    CHECK(r.p1 == doctest::Approx(p1).epsilon(1e-11));
   }
 }
 
 namespace {
-
-// (p0, p1) at t by brute force: two weighted isotonic fits on the calibration set plus (t, label)
-// with weight 1 (IsotonicCalibrator pools ties and drops zero-weight rows as scikit-learn does).
-std::pair<double, double> brute_force_pair(const V& s, const V& y, const V& w, double t) {
-  double p[2];
-  for (int label = 0; label < 2; ++label) {
-    V s2 = s, y2 = y, w2 = w;
-    s2.push_back(t);
-    y2.push_back(label);
-    w2.push_back(1.0);
-    calibrisk::IsotonicCalibrator iso;
-    iso.fit(s2, y2, w2);
-    p[label] = iso.predict_one(t);
-  }
-  return {p[0], p[1]};
-}
 
 // Compares every table entry of a fit with the brute force: each distinct score, a point between
 // each pair of neighbours, and points below and above all scores.
