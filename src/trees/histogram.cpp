@@ -296,9 +296,9 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
         run_hist[n_run] = h;
         if (++n_run == 4) flush();
       } else if (job.rows == nullptr) {
-        K::template accumulate<Code, true>(col, nullptr, job.gh, lo, hi, skip, h);
+        K::template accumulate_skip<Code, true>(col, nullptr, job.gh, lo, hi, skip, h);
       } else {
-        K::template accumulate<Code, false>(col, job.rows, job.gh, lo, hi, skip, h);
+        K::template accumulate_skip<Code, false>(col, job.rows, job.gh, lo, hi, skip, h);
       }
     }
     flush();
