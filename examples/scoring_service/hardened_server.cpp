@@ -134,7 +134,7 @@ class Connection final : public httplib::Stream {
   void close_after_response() { close_ = true; }
   bool closing() const { return close_; }
   // Half-closes and discards what the client still sends (so it reads our error response
-  // instead of a reset) until it closes too or linger_timeout passes.
+  // instead of a reset) until it closes too, linger_timeout passes or stopping begins.
   void linger();
 
  private:
@@ -251,7 +251,7 @@ void Connection::linger() {
   ::shutdown(sock_, SHUT_WR);
   const auto deadline = Clock::now() + limits_.linger_timeout;
   std::size_t drained = 0;
-  while (drained < limits_.max_request_bytes && wait(POLLIN, deadline, false) == Wait::Ready) {
+  while (drained < limits_.max_request_bytes && wait(POLLIN, deadline, true) == Wait::Ready) {
     const ssize_t n = ::recv(sock_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) break;
     if (n > 0) drained += static_cast<std::size_t>(n);
