@@ -311,6 +311,10 @@ HardenedServer::~HardenedServer() {
 }
 
 bool HardenedServer::run() {
+  // httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+  // library): a burst of connections arriving while the accepting thread starts a connection
+  // thread overflowed it and was reset. listen() again only resizes the queue.
+  if (const socket_t s = svr_sock_; s != INVALID_SOCKET) ::listen(s, SOMAXCONN);
   const bool ok = listen_after_bind();
   run_returned_ = true;
   return ok;
