@@ -315,6 +315,7 @@ bool HardenedServer::run() {
   // library): a burst of connections arriving while the accepting thread starts a connection
   // thread overflowed it and was reset. listen() again only resizes the queue.
   if (const socket_t s = svr_sock_; s != INVALID_SOCKET) ::listen(s, SOMAXCONN);
+  resized_ = true;  // orders that listen() before stop()'s close() (for ThreadSanitizer too)
   const bool ok = listen_after_bind();
   run_returned_ = true;
   return ok;
@@ -325,7 +326,9 @@ void HardenedServer::stop_gracefully() {
   stop_.stopping = true;
   (void)!::write(stop_.pipe_write, "s", 1);
   // Server::stop() acts only once listening has begun.
-  while (!is_running() && !run_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!(resized_ && is_running()) && !run_returned_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   stop();
 }
 

@@ -78,7 +78,7 @@ class HardenedServer : public httplib::Server {
 
   ConnectionLimits limits_;
   StopState stop_;
-  std::atomic<bool> run_returned_{false};
+  std::atomic<bool> resized_{false}, run_returned_{false};
 };
 
 }  // namespace scoring
