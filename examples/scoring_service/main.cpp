@@ -3,23 +3,32 @@
 //   GET  /health  -> 200 {"status": "ok", model, calibrator, threshold, feature names, ...}
 //   POST /score   -> 200 {"risks": [...], "flags": [...], "threshold": t, "drift": [...]}
 //                    rows as arrays in schema order or as objects keyed by feature name
-//                    (null / absent = missing); malformed or oversized payloads -> 400 {"error"}.
-// Usage: scoring_service --model FILE [--host 127.0.0.1] [--port 0] [--max-body-bytes N]
-//        [--max-rows N]. Port 0 picks a free port; the first stdout line is "listening on H:P".
-// SIGINT / SIGTERM stop it cleanly (a signal-waiting thread calls Server::stop).
+//                    (null / absent = missing); refused requests get 4xx {"error": message}.
+// `scoring_service --help` lists the flags; docs/artifact.md documents the limits. Port 0 picks
+// a free port; the first stdout line is "listening on H:P". SIGINT / SIGTERM stop it within the
+// grace period (a signal-waiting thread calls HardenedServer::stop_gracefully).
+// calibrisk (Eigen) first: httplib.h brings <resolv.h>, whose `_res` macro breaks Eigen headers.
 #include <calibrisk/artifact/io.hpp>
 
+#include "hardened_server.hpp"
+#include "rows_parser.hpp"
+
 #include <httplib.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <pthread.h>
+#include <strings.h>
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,137 +36,322 @@
 namespace {
 
 using json = nlohmann::json;
+using scoring::HttpError;
 
 struct Options {
   std::string model, host = "127.0.0.1";
   int port = 0;
   std::size_t max_body = 1 << 20;  // 1 MiB
   std::size_t max_rows = 10000;
+  std::size_t max_connections = 256;
+  std::size_t workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 64);
+  long request_timeout_ms = 5000, idle_timeout_ms = 2000, grace_ms = 2000;
 };
 
-// Thrown for a bad request; becomes HTTP 400 with the message.
-struct BadRequest {
-  std::string message;
-};
+constexpr int kExitUsage = 2;
 
-double value_of(const json& v, std::size_t row, const std::string& col) {
-  if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
-  if (!v.is_number()) {
-    throw BadRequest{"rows[" + std::to_string(row) + "][" + col + "] is " + v.type_name() +
-                     "; values must be numbers or null (missing)."};
-  }
-  const double d = v.get<double>();
-  if (!std::isfinite(d)) {
-    throw BadRequest{"rows[" + std::to_string(row) + "][" + col + "] is not finite."};
-  }
-  return d;
-}
-
-// Parses {"rows": [...]} into a row-major matrix in schema order.
-calibrisk::RowMatrixXd parse_rows(const std::string& body, const calibrisk::Pipeline& pipe,
-                                  const Options& o) {
-  json doc;
+// Returns -1 to go on, else the exit code (0 for --help, 2 for a usage error).
+int parse_options(int argc, char** argv, Options& o) {
+  CLI::App app{"HTTP scoring service over a calibrisk pipeline file: GET /health, POST /score.",
+               "scoring_service"};
+  app.add_option("--model", o.model, "Pipeline file written by calibrisk::save")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", o.port, "Port (0 picks a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", o.max_body, "Largest /score body (after decompression)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--max-rows", o.max_rows, "Most rows in one /score request")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}))
+      ->capture_default_str();
+  app.add_option("--max-connections", o.max_connections,
+                 "Open connections served at once (one thread each); more get 503")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "/score computations run at once (the others queue)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+      ->capture_default_str();
+  app.add_option("--request-timeout-ms", o.request_timeout_ms,
+                 "Time for a request's head and body to arrive, and for writing a response")
+      ->check(CLI::Range(100L, 600000L))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", o.idle_timeout_ms,
+                 "Wait for the next request on an open connection")
+      ->check(CLI::Range(100L, 600000L))
+      ->capture_default_str();
+  app.add_option("--grace-ms", o.grace_ms,
+                 "On SIGTERM / SIGINT: time requests in flight get before they are cut")
+      ->check(CLI::Range(0L, 600000L))
+      ->capture_default_str();
   try {
-    doc = json::parse(body);
-  } catch (const json::parse_error& e) {
-    throw BadRequest{"the body is not valid JSON (byte " + std::to_string(e.byte) +
-                     "); send {\"rows\": [[...], ...]}."};
-  } catch (const json::exception& e) {  // e.g. a number literal overflowing a double
-    throw BadRequest{std::string("the body is not valid JSON (") + e.what() + ")."};
+    app.parse(argc, argv);
+  } catch (const CLI::Success& s) {
+    return app.exit(s);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr,
+                 "scoring_service: usage error: %s\nRun `scoring_service --help` for the flags.\n",
+                 e.what());
+    return kExitUsage;
   }
-  if (!doc.is_object() || !doc.contains("rows") || !doc["rows"].is_array()) {
-    throw BadRequest{
-        "the body must be an object with an array \"rows\"; send {\"rows\": [[...]]}."};
-  }
-  const json& rows = doc["rows"];
-  if (rows.empty()) throw BadRequest{"\"rows\" is empty; send at least one row."};
-  if (rows.size() > o.max_rows) {
-    throw BadRequest{"\"rows\" has " + std::to_string(rows.size()) +
-                     " rows, more than the limit of " + std::to_string(o.max_rows) +
-                     "; split the request."};
-  }
-  const auto p = pipe.n_features();
-  const auto& features = pipe.schema().features;
-  calibrisk::RowMatrixXd X(static_cast<calibrisk::Index>(rows.size()), p);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const json& r = rows[i];
-    const auto ii = static_cast<calibrisk::Index>(i);
-    if (r.is_array()) {
-      if (static_cast<calibrisk::Index>(r.size()) != p) {
-        throw BadRequest{"rows[" + std::to_string(i) + "] has " + std::to_string(r.size()) +
-                         " values but the model expects " + std::to_string(p) + " features."};
-      }
-      for (calibrisk::Index j = 0; j < p; ++j)
-        X(ii, j) = value_of(r[static_cast<std::size_t>(j)], i, std::to_string(j));
-    } else if (r.is_object()) {
-      std::size_t known = 0;
-      for (calibrisk::Index j = 0; j < p; ++j) {
-        const std::string& name = features[static_cast<std::size_t>(j)].name;
-        auto it = r.find(name);
-        if (it == r.end()) {
-          X(ii, j) = std::numeric_limits<double>::quiet_NaN();
-        } else {
-          X(ii, j) = value_of(*it, i, name);
-          ++known;
-        }
-      }
-      if (known != r.size()) {
-        throw BadRequest{"rows[" + std::to_string(i) +
-                         "] has keys that are not features of "
-                         "the model; GET /health lists the feature names."};
-      }
-    } else {
-      throw BadRequest{"rows[" + std::to_string(i) + "] is " + r.type_name() +
-                       "; each row is an array (schema order) or an object (by name)."};
+  return -1;
+}
+
+scoring::ConnectionLimits limits_of(const Options& o) {
+  using ms = std::chrono::milliseconds;
+  scoring::ConnectionLimits l;
+  l.request_timeout = l.write_timeout = ms(o.request_timeout_ms);
+  l.idle_timeout = ms(o.idle_timeout_ms);
+  l.grace = ms(o.grace_ms);
+  l.linger_timeout = std::min(l.linger_timeout, l.idle_timeout);
+  l.max_connections = o.max_connections;
+  // The body may come chunked: leave room for the framing of small chunks.
+  l.max_request_bytes = 2 * o.max_body + l.max_head_bytes;
+  return l;
+}
+
+// At most `n` /score computations at once: bounds CPU and memory whatever the connection count.
+// close() (on stop) turns the requests still waiting away.
+class Gate {
+ public:
+  explicit Gate(std::size_t n) : free_(n) {}
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_ = true;
     }
+    cv_.notify_all();
   }
-  return X;
-}
+  struct Slot {
+    explicit Slot(Gate& g) : gate(g) {
+      std::unique_lock<std::mutex> lock(gate.mutex_);
+      gate.cv_.wait(lock, [&] { return gate.free_ > 0 || gate.closed_; });
+      if (gate.closed_) throw HttpError{503, "the service is stopping; send the request again."};
+      --gate.free_;
+    }
+    ~Slot() {
+      {
+        std::lock_guard<std::mutex> lock(gate.mutex_);
+        ++gate.free_;
+      }
+      gate.cv_.notify_one();
+    }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    Gate& gate;
+  };
 
-void reply(httplib::Response& res, int status, const json& body) {
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::size_t free_;
+  bool closed_ = false;
+};
+
+void reply(httplib::Response& res, int status, const std::string& error) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(json{{"error", error}}.dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/json");
 }
 
-bool parse_args(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--model")
-      o.model = next();
-    else if (a == "--host")
-      o.host = next();
-    else if (a == "--port")
-      o.port = std::stoi(next());
-    else if (a == "--max-body-bytes")
-      o.max_body = std::stoul(next());
-    else if (a == "--max-rows")
-      o.max_rows = std::stoul(next());
-    else
-      return false;
+std::string too_large(std::size_t max_body) {
+  return "the payload is larger than " + std::to_string(max_body) +
+         " bytes (the service's --max-body-bytes, counted after decompression); split the "
+         "request.";
+}
+
+// Reads the /score body (decompressed by httplib) into a string of at most max_body bytes.
+std::string read_body(const httplib::Request& req, const httplib::ContentReader& reader,
+                      const Options& o, const std::string& timeout_message) {
+  if (req.is_multipart_form_data()) {
+    throw HttpError{415,
+                    "multipart/form-data is not accepted; send the rows as JSON "
+                    "(Content-Type: application/json) {\"rows\": [[...], ...]}."};
   }
-  return !o.model.empty();
+  const std::string te = req.get_header_value("Transfer-Encoding");
+  const bool chunked = strcasecmp(te.c_str(), "chunked") == 0;
+  if (!te.empty() && !chunked) {
+    throw HttpError{400, "Transfer-Encoding " + scoring::quote(te) +
+                             " is not supported; send a Content-Length or chunked."};
+  }
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  if (!encoding.empty() && encoding != "gzip" && encoding != "deflate" && encoding != "br" &&
+      encoding != "identity") {
+    throw HttpError{415, "Content-Encoding " + scoring::quote(encoding) +
+                             " is not supported; send gzip, deflate, br or no encoding."};
+  }
+  std::size_t declared = 0;
+  if (!chunked) {
+    const std::string cl = req.get_header_value("Content-Length");
+    const auto [end, ec] = std::from_chars(cl.data(), cl.data() + cl.size(), declared);
+    if (req.get_header_value_count("Content-Length") != 1 || ec != std::errc() ||
+        end != cl.data() + cl.size()) {
+      throw HttpError{cl.empty() ? 411 : 400,
+                      "send one Content-Length header with the body's size in bytes (or a "
+                      "chunked body)."};
+    }
+    if (declared > o.max_body) throw HttpError{400, too_large(o.max_body)};
+  }
+  std::string body;
+  body.reserve(declared);
+  bool over = false;
+  const bool ok = reader([&](const char* data, std::size_t n) {
+    over = n > o.max_body - body.size();
+    if (!over) body.append(data, n);
+    return !over;
+  });
+  if (over) throw HttpError{400, too_large(o.max_body)};
+  if (!ok && scoring::HardenedServer::current_failure() == scoring::TransportFailure::Timeout) {
+    throw HttpError{408, timeout_message};
+  }
+  if (!ok) {
+    throw HttpError{400,
+                    "the body could not be read: it ended early or its chunked or compressed "
+                    "encoding is broken."};
+  }
+  return body;
+}
+
+void append_number(std::string& out, double x) {
+  if (!std::isfinite(x)) {
+    out += "null";
+    return;
+  }
+  std::array<char, 32> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), x);  // shortest round trip
+  out.append(buf.data(), r.ptr);
+}
+
+// Writes the response straight into res.body (no JSON tree for the per-row arrays).
+void write_scores(httplib::Response& res, const Eigen::VectorXd& risk, double threshold,
+                  const calibrisk::InputReport& report) {
+  json drift = json::array();
+  for (const auto& f : report.features) {
+    drift.push_back({{"feature", f.name},
+                     {"below_min", f.n_below_min},
+                     {"above_max", f.n_above_max},
+                     {"unseen_category", f.n_unseen_category},
+                     {"missing_rate_drift", f.missing_rate_drift}});
+  }
+  const std::string drift_text = drift.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string& out = res.body;
+  out.clear();
+  out.reserve(static_cast<std::size_t>(risk.size()) * 32 + drift_text.size() + 64);
+  out += "{\"risks\":[";
+  for (calibrisk::Index i = 0; i < risk.size(); ++i) {
+    if (i > 0) out += ',';
+    append_number(out, risk[i]);
+  }
+  out += "],\"flags\":[";
+  for (calibrisk::Index i = 0; i < risk.size(); ++i) {
+    if (i > 0) out += ',';
+    out += risk[i] >= threshold ? "true" : "false";
+  }
+  out += "],\"threshold\":";
+  append_number(out, threshold);
+  out += ",\"drift\":" + drift_text + "}";
+  res.status = 200;
+  res.set_header("Content-Type", "application/json");
+}
+
+void score(const calibrisk::Pipeline& pipe, scoring::ParsedRows rows, httplib::Response& res) {
+  Eigen::VectorXd risk;
+  calibrisk::InputReport report;
+  {
+    const auto X = calibrisk::MatrixView<const double>::row_major(
+        rows.values.data(), static_cast<calibrisk::Index>(rows.n_rows), pipe.n_features());
+    risk = pipe.predict_proba(X);
+    report = pipe.check_inputs(X);
+    std::vector<double>().swap(rows.values);  // free the matrix before the response is built
+  }
+  write_scores(res, risk, pipe.threshold(), report);
+}
+
+std::string health_body(const calibrisk::Pipeline& pipe) {
+  json names = json::array();
+  for (const auto& f : pipe.schema().features) names.push_back(f.name);
+  return json{{"status", "ok"},
+              {"model_type", pipe.model_type()},
+              {"calibrator", pipe.calibrator_type()},
+              {"threshold", pipe.threshold()},
+              {"policy", pipe.operating_point().policy},
+              {"n_features", pipe.n_features()},
+              {"feature_names", names},
+              {"library_version", calibrisk::library_version()}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// GET|HEAD /health without a body and POST /score go on to their handlers; anything else is
+// answered here, before httplib would read (and decompress) a body for it.
+httplib::Server::HandlerResponse route_guard(const httplib::Request& req, httplib::Response& res) {
+  using R = httplib::Server::HandlerResponse;
+  const bool has_body =
+      req.has_header("Transfer-Encoding") ||
+      (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (req.path == "/score" && req.method == "POST") return R::Unhandled;
+  if (req.path == "/health" && get && !has_body) return R::Unhandled;
+  if (req.path == "/health" && get) {
+    reply(res, 400, "GET /health takes no body.");
+  } else if (req.path == "/health" || req.path == "/score") {
+    reply(res, 405,
+          scoring::quote(req.method) + " is not served here; use GET /health or POST /score.");
+  } else {
+    reply(res, 404,
+          "no endpoint " + scoring::quote(req.path) +
+              "; the service serves GET /health and POST /score.");
+  }
+  return R::Handled;
+}
+
+void add_routes(scoring::HardenedServer& server, const calibrisk::Pipeline& pipe, const Options& o,
+                Gate& gate, const scoring::RowsParser& parser, const std::string& health) {
+  server.set_pre_routing_handler(route_guard);
+  const std::string timeout = server.timeout_message();
+  // Responses httplib produces itself (unreadable or oversized requests) get a JSON message.
+  server.set_error_handler([&o, timeout](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    using F = scoring::TransportFailure;
+    switch (scoring::HardenedServer::current_failure()) {
+      case F::Timeout:
+        return reply(res, 408, timeout);
+      case F::HeadTooLarge:
+        return reply(res, 431, "the request line and headers exceed 64 KiB.");
+      case F::RequestTooLarge:
+        return reply(res, 400, too_large(o.max_body));
+      case F::None:
+        break;
+    }
+    if (res.status == 413) return reply(res, 400, too_large(o.max_body));
+    if (res.status == 414) return reply(res, 414, "the request target exceeds 8192 bytes.");
+    reply(res, res.status, "HTTP " + std::to_string(res.status));
+  });
+  server.Get("/health", [&health](const httplib::Request&, httplib::Response& res) {
+    res.set_content(health, "application/json");
+  });
+  server.Post("/score", [&, timeout](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    try {
+      std::string body = read_body(req, reader, o, timeout);
+      const Gate::Slot slot(gate);
+      scoring::ParsedRows rows = parser.parse(body);
+      std::string().swap(body);  // free the body before scoring
+      score(pipe, std::move(rows), res);
+    } catch (const HttpError& e) {
+      reply(res, e.status, e.message);
+    } catch (const calibrisk::InvalidInput& e) {
+      reply(res, 400, e.what());
+    }
+  });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  try {
-    if (!parse_args(argc, argv, o)) {
-      std::fprintf(stderr,
-                   "usage: %s --model FILE [--host 127.0.0.1] [--port 0] "
-                   "[--max-body-bytes N] [--max-rows N]\n",
-                   argv[0]);
-      return 2;
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "scoring_service: %s\n", e.what());
-    return 2;
-  }
+  if (const int code = parse_options(argc, argv, o); code >= 0) return code;
   // Block the stop signals in every thread; one thread waits for them and stops the server.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -172,69 +366,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "scoring_service: %s\n", e.what());
     return 1;
   }
+  std::vector<std::string> names;
+  for (const auto& f : pipe->schema().features) names.push_back(f.name);
+  const scoring::RowsParser parser(std::move(names), o.max_rows);
+  const std::string health = health_body(*pipe);
+  Gate gate(o.workers);
 
-  httplib::Server server;
-  // Oversized bodies are refused while reading (httplib answers 413); the error handler turns
-  // that into the service's 400 with a message.
-  server.set_payload_max_length(o.max_body);
-  server.set_error_handler([&](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 413) {
-      reply(res, 400,
-            {{"error", "the payload is larger than " + std::to_string(o.max_body) +
-                           " bytes; split the request."}});
-    } else if (res.body.empty()) {
-      reply(res, res.status, {{"error", "HTTP " + std::to_string(res.status)}});
-    }
-  });
-
-  server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
-    json names = json::array();
-    for (const auto& f : pipe->schema().features) names.push_back(f.name);
-    reply(res, 200,
-          {{"status", "ok"},
-           {"model_type", pipe->model_type()},
-           {"calibrator", pipe->calibrator_type()},
-           {"threshold", pipe->threshold()},
-           {"policy", pipe->operating_point().policy},
-           {"n_features", pipe->n_features()},
-           {"feature_names", names},
-           {"library_version", calibrisk::library_version()}});
-  });
-
-  server.Post("/score", [&](const httplib::Request& req, httplib::Response& res) {
-    try {
-      if (req.body.size() > o.max_body) {
-        throw BadRequest{"the payload is larger than " + std::to_string(o.max_body) + " bytes."};
-      }
-      const calibrisk::RowMatrixXd X = parse_rows(req.body, *pipe, o);
-      const Eigen::VectorXd risk = pipe->predict_proba(calibrisk::view(X));
-      json risks = json::array(), flags = json::array(), drift = json::array();
-      for (calibrisk::Index i = 0; i < risk.size(); ++i) {
-        risks.push_back(risk[i]);
-        flags.push_back(risk[i] >= pipe->threshold());
-      }
-      const calibrisk::InputReport report = pipe->check_inputs(calibrisk::view(X));
-      for (const auto& f : report.features) {
-        drift.push_back({{"feature", f.name},
-                         {"below_min", f.n_below_min},
-                         {"above_max", f.n_above_max},
-                         {"unseen_category", f.n_unseen_category},
-                         {"missing_rate_drift", f.missing_rate_drift}});
-      }
-      reply(
-          res, 200,
-          {{"risks", risks}, {"flags", flags}, {"threshold", pipe->threshold()}, {"drift", drift}});
-    } catch (const BadRequest& e) {
-      reply(res, 400, {{"error", e.message}});
-    } catch (const calibrisk::InvalidInput& e) {
-      reply(res, 400, {{"error", e.what()}});
-    }
-  });
+  scoring::HardenedServer server(limits_of(o));
+  add_routes(server, *pipe, o, gate, parser, health);
 
   const int port = o.port == 0 ? server.bind_to_any_port(o.host)
                                : (server.bind_to_port(o.host, o.port) ? o.port : -1);
   if (port < 0) {
-    std::fprintf(stderr, "scoring_service: cannot bind %s:%d\n", o.host.c_str(), o.port);
+    std::fprintf(stderr, "scoring_service: cannot listen on %s port %d\n", o.host.c_str(), o.port);
     return 1;
   }
   std::printf("listening on %s:%d\n", o.host.c_str(), port);
@@ -245,10 +389,11 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     signalled = true;
-    server.stop();
+    server.stop_gracefully();
+    gate.close();
   });
-  const bool ok = server.listen_after_bind();
-  // listen returned without a signal (it failed): wake the waiting thread so it can be joined.
+  const bool ok = server.run();
+  // run returned without a signal (listening failed): wake the waiting thread so it can be joined.
   if (!signalled) pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
   std::printf("stopped\n");
