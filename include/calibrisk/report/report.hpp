@@ -224,7 +224,10 @@ Report report_from_json(const std::string& text);
 
 /// The report as one self-contained HTML page: inline CSS, inline SVG charts (ROC, PR,
 /// reliability before/after, decision curve, over-time lines, subgroup bars), no scripts and no
-/// external resources. All text from the report is HTML-escaped. Thread-safe.
+/// external resources. No string of the report can become markup: every one is escaped for its
+/// context (invalid UTF-8 and control characters become U+FFFD), element ids are generated
+/// ("chart-subgroup-1"), and a Content-Security-Policy (default-src 'none') forbids scripts.
+/// Thread-safe.
 std::string report_to_html(const Report& report);
 
 /// Writes `report_to_json` / `report_to_html` to a file (replaced). Throws InvalidInput when the
