@@ -201,6 +201,9 @@ void bind_metrics(py::module_& m) {
         d["slope_intercept"] = f.slope_intercept;
         d["n_iter"] = f.n_iter;
         d["converged"] = f.converged;
+        d["intercept_converged"] = f.intercept_converged;
+        d["slope_converged"] = f.slope_converged;
+        d["slope_identifiable"] = f.slope_identifiable;
         return d;
       },
       py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight"), py::arg("max_iter"),

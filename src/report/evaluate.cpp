@@ -107,22 +107,43 @@ CalibrationSection calibration_of(const metrics::SortedScores& s, const std::str
   const metrics::CalibrationFit fit = metrics::calibration_intercept_slope(s);
   c.intercept = fit.intercept;
   c.slope = fit.slope;
-  const metrics::SpiegelhalterResult sp = metrics::spiegelhalter_test(s);
+  if (!fit.intercept_converged) {
+    c.intercept = kNaN;
+    c.undefined["intercept"] = "the recalibration fit did not converge";
+  }
+  if (!fit.slope_identifiable) {
+    c.undefined["slope"] = "every prediction is the same, so the slope is not identifiable";
+  } else if (!fit.slope_converged) {
+    c.slope = kNaN;
+    c.undefined["slope"] =
+        "the recalibration fit did not converge: the scores separate the classes (almost) "
+        "perfectly, so the slope is unbounded";
+  }
+  const metrics::SpiegelhalterResult sp = metrics::spiegelhalter_or_nan(s);
   c.spiegelhalter_z = sp.z;
   c.spiegelhalter_p = sp.p_value;
+  if (std::isnan(sp.z)) {
+    c.undefined["spiegelhalter_z"] = c.undefined["spiegelhalter_p"] =
+        metrics::kSpiegelhalterUndefined;
+  }
   c.brier = metrics::brier_score_loss(s);
   c.log_loss = metrics::log_loss(s);
   c.roc_auc = metrics::roc_auc_score(s);
   return c;
 }
 
-// AUC, ECE, calibration fit of a subset (NaN where a class is missing).
+std::string one_class(const metrics::SortedScores& s, const char* what) {
+  return std::string(what) + " has only class " + (s.n_positive() > 0 ? "1" : "0");
+}
+
+// AUC, ECE, calibration fit of a subset (NaN where a class is missing, with the reason).
 struct SubsetMetrics {
   double auc = kNaN, ece = kNaN, intercept = kNaN, intercept_se = kNaN;
+  UndefinedReasons undefined;
 };
 
 SubsetMetrics subset_metrics(const std::vector<double>& y, const std::vector<double>& p,
-                             const EvaluationParams& params) {
+                             const EvaluationParams& params, const char* what) {
   SubsetMetrics m;
   const metrics::SortedScores s(VectorView<const double>(y), VectorView<const double>(p), {},
                                 kWhere);
@@ -130,10 +151,73 @@ SubsetMetrics subset_metrics(const std::vector<double>& y, const std::vector<dou
   if (s.n_positive() > 0 && s.n_negative() > 0) {
     m.auc = metrics::roc_auc_score(s);
     const metrics::CalibrationFit fit = metrics::calibration_intercept_slope(s);
-    m.intercept = fit.intercept;
-    m.intercept_se = fit.intercept_se;
+    if (fit.intercept_converged) {
+      m.intercept = fit.intercept;
+      m.intercept_se = fit.intercept_se;
+    } else {
+      m.undefined["calibration_intercept"] = "the recalibration fit did not converge";
+    }
+  } else {
+    m.undefined["roc_auc"] = m.undefined["calibration_intercept"] = one_class(s, what);
   }
   return m;
+}
+
+// Does calibration keep the ranking of the model's scores? Exact pairwise check in O(n log n):
+// walk the distinct raw scores upward, keeping the smallest and largest calibrated score seen at
+// strictly lower raw scores (see RankingCheck in report.hpp).
+RankingCheck ranking_check(VectorView<const double> raw, VectorView<const double> cal) {
+  const Index n = raw.size();
+  std::vector<Index> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), Index{0});
+  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return raw[a] < raw[b]; });
+  Index lo = -1, hi = -1;          // rows with the min / max calibrated score at lower raw scores
+  Index up_i = -1;                 // a row with a pair raw_i < raw_j and cal_i < cal_j
+  Index down_i = -1, down_j = -1;  // ... and cal_i > cal_j
+  for (Index k = 0; k < n;) {
+    Index end = k;
+    while (end < n && raw[order[end]] == raw[order[k]]) ++end;
+    for (Index t = k; t < end && lo >= 0; ++t) {
+      const Index j = order[t];
+      if (up_i < 0 && cal[lo] < cal[j]) up_i = lo;
+      if (down_i < 0 && cal[hi] > cal[j]) down_i = hi, down_j = j;
+    }
+    for (Index t = k; t < end; ++t) {
+      const Index j = order[t];
+      if (lo < 0 || cal[j] < cal[lo]) lo = j;
+      if (hi < 0 || cal[j] > cal[hi]) hi = j;
+    }
+    k = end;
+  }
+  RankingCheck r;
+  if (n == 0 || raw[order.front()] == raw[order.back()]) return r;  // nothing to rank
+  auto pair_text = [&](Index i, Index j) {
+    return "e.g. model score " + detail::fmt_num(raw[i], 4) + " \xE2\x86\x92 " +
+           detail::fmt_num(cal[i], 4) + " but " + detail::fmt_num(raw[j], 4) + " \xE2\x86\x92 " +
+           detail::fmt_num(cal[j], 4);
+  };
+  if (down_i < 0) {
+    r.status = up_i < 0 ? "flattened" : "preserved";
+    r.explanation = up_i < 0 ? "Calibration gives every case the same risk although the model's "
+                               "scores differ: the calibrated risk does not rank cases at all."
+                             : "Calibration keeps the model's ranking (the calibrated risk never "
+                               "decreases as the model's score increases).";
+  } else if (up_i < 0) {
+    r.status = "reversed";
+    r.explanation =
+        "Calibration reverses the model's ranking: the calibrated risk never increases and "
+        "sometimes decreases as the model's score increases (" +
+        pair_text(down_i, down_j) +
+        "). A calibrator with a negative slope (e.g. Platt fitted on noise) does this; do not "
+        "use this calibrator.";
+  } else {
+    r.status = "non-monotone";
+    r.explanation =
+        "The calibrated risk is not a monotone function of the model's score: some pairs of "
+        "cases swap order (" +
+        pair_text(down_i, down_j) + "); check that the calibrator is monotone.";
+  }
+  return r;
 }
 
 std::string level_name(double code, const SubgroupColumn& col) {
@@ -347,6 +431,8 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
     r.has_uncalibrated = true;
     r.calibration_before = calibration_of(
         s0, "uncalibrated", params, estimates(s0, {metrics::Metric::kExpectedCalibrationError})[0]);
+    r.ranking = ranking_check(in.p_uncalibrated, in.p);
+    if (r.ranking.flagged()) r.notes.push_back("Warning: " + r.ranking.explanation);
   } else {
     r.calibration_after.label = "model";
   }
@@ -376,6 +462,8 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
     o.npv = wilson(op.tn, op.tn + op.fn, op.tn + op.fn > 0 ? op.npv : kNaN);
     o.alert_rate = wilson(op.tp + op.fp, static_cast<double>(n), op.alert_rate);
     o.f1 = op.fbeta;
+    if (op.tp + op.fp == 0) o.undefined["precision"] = "no case is flagged at this threshold";
+    if (op.tn + op.fn == 0) o.undefined["npv"] = "every case is flagged at this threshold";
     overall_recall = op.recall;
   } else {
     r.notes.push_back(
@@ -439,14 +527,17 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
       row.positives = static_cast<Index>(pos);
       row.prevalence = pos / static_cast<double>(row.n);
       row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
-      const SubsetMetrics m = subset_metrics(ys, ps, params);
+      const SubsetMetrics m = subset_metrics(ys, ps, params, "the group");
       row.roc_auc = m.auc;
       row.ece = m.ece;
       row.calibration_intercept = m.intercept;
+      row.undefined = m.undefined;
       if (std::isfinite(in.threshold)) {
         row.recall = pos > 0 ? tp / pos : kNaN;
         row.precision = tp + fp > 0 ? tp / (tp + fp) : kNaN;
         row.alert_rate = (tp + fp) / static_cast<double>(row.n);
+        if (!(pos > 0)) row.undefined["recall"] = "the group has no positive case";
+        if (!(tp + fp > 0)) row.undefined["precision"] = "no case of the group is flagged";
       }
       if (row.n >= params.min_subgroup_size) {
         if (std::isfinite(m.intercept) && std::abs(m.intercept) > params.intercept_tolerance &&
@@ -488,9 +579,10 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
       }
       row.prevalence = std::accumulate(ys.begin(), ys.end(), 0.0) / static_cast<double>(row.n);
       row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
-      const SubsetMetrics m = subset_metrics(ys, ps, params);
+      const SubsetMetrics m = subset_metrics(ys, ps, params, "the period");
       row.roc_auc = m.auc;
       row.ece = m.ece;
+      if (m.undefined.count("roc_auc")) row.undefined["roc_auc"] = m.undefined.at("roc_auc");
       r.over_time.rows.push_back(std::move(row));
     }
   }

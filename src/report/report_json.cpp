@@ -26,6 +26,12 @@ json est(const Estimate& e) {
   return json{{"value", num(e.value)}, {"lower", num(e.lower)}, {"upper", num(e.upper)}};
 }
 
+json reasons(const UndefinedReasons& u) {
+  json o = json::object();
+  for (const auto& [k, v] : u) o[k] = v;
+  return o;
+}
+
 json curve(const Curve& c) {
   return json{{"x", nums(c.x)}, {"y", nums(c.y)}, {"threshold", nums(c.threshold)}};
 }
@@ -49,7 +55,13 @@ json calibration(const CalibrationSection& c) {
               {"spiegelhalter_p", num(c.spiegelhalter_p)},
               {"brier", num(c.brier)},
               {"log_loss", num(c.log_loss)},
-              {"roc_auc", num(c.roc_auc)}};
+              {"roc_auc", num(c.roc_auc)},
+              {"undefined", reasons(c.undefined)}};
+}
+
+json ranking(const RankingCheck& r) {
+  if (r.status.empty()) return nullptr;
+  return json{{"status", r.status}, {"flagged", r.flagged()}, {"explanation", r.explanation}};
 }
 
 }  // namespace
@@ -78,7 +90,8 @@ std::string report_to_json(const Report& r, int indent) {
                          {"pr", curve(r.discrimination.pr)}};
   j["calibration"] = {
       {"before", r.has_uncalibrated ? calibration(r.calibration_before) : json(nullptr)},
-      {"after", calibration(r.calibration_after)}};
+      {"after", calibration(r.calibration_after)},
+      {"ranking", ranking(r.ranking)}};
   if (r.has_operating_point) {
     const auto& o = r.operating_point;
     j["operating_point"] = {{"threshold", num(o.threshold)},
@@ -92,7 +105,8 @@ std::string report_to_json(const Report& r, int indent) {
                             {"specificity", est(o.specificity)},
                             {"npv", est(o.npv)},
                             {"alert_rate", est(o.alert_rate)},
-                            {"f1", num(o.f1)}};
+                            {"f1", num(o.f1)},
+                            {"undefined", reasons(o.undefined)}};
   } else {
     j["operating_point"] = nullptr;
   }
@@ -114,7 +128,8 @@ std::string report_to_json(const Report& r, int indent) {
                     {"precision", num(s.precision)},
                     {"alert_rate", num(s.alert_rate)},
                     {"flagged", !s.flags.empty()},
-                    {"flags", s.flags}});
+                    {"flags", s.flags},
+                    {"undefined", reasons(s.undefined)}});
   }
   j["subgroups"] = {{"intercept_tolerance", num(r.subgroups.intercept_tolerance)},
                     {"ece_tolerance", num(r.subgroups.ece_tolerance)},
@@ -129,7 +144,8 @@ std::string report_to_json(const Report& r, int indent) {
                        {"prevalence", num(t.prevalence)},
                        {"mean_predicted", num(t.mean_predicted)},
                        {"roc_auc", num(t.roc_auc)},
-                       {"ece", num(t.ece)}});
+                       {"ece", num(t.ece)},
+                       {"undefined", reasons(t.undefined)}});
   }
   j["over_time"] = {{"granularity", r.over_time.granularity}, {"rows", periods}};
   json feats = json::array();
@@ -211,6 +227,15 @@ struct Reader {
     if (!v->is_object()) bad(path_of(base, key), "must be an object");
     return *v;
   }
+  static UndefinedReasons undefined(const json& j, const std::string& base) {
+    UndefinedReasons u;
+    const json& o = object(j, "undefined", base);
+    for (const auto& [k, v] : o.items()) {
+      if (!v.is_string()) bad(path_of(base, "undefined") + "/" + k, "must be a string");
+      u[k] = v.get<std::string>();
+    }
+    return u;
+  }
   static Estimate estimate(const json& j, const std::string& key, const std::string& base) {
     const json& e = object(j, key, base);
     const std::string p = path_of(base, key);
@@ -246,6 +271,7 @@ struct Reader {
     s.brier = number(c, "brier", p);
     s.log_loss = number(c, "log_loss", p);
     s.roc_auc = number(c, "roc_auc", p);
+    s.undefined = undefined(c, p);
     return s;
   }
 };
@@ -301,6 +327,11 @@ Report report_from_json(const std::string& text) {
   }
   r.calibration_after =
       R::calibration(R::object(cal, "after", "/calibration"), "/calibration/after");
+  const json* rk = R::opt(cal, "ranking");
+  if (rk && !rk->is_null()) {
+    r.ranking.status = R::text(*rk, "status", "/calibration/ranking");
+    r.ranking.explanation = R::text(*rk, "explanation", "/calibration/ranking");
+  }
   const json* op = R::opt(j, "operating_point");
   if (op && !op->is_null()) {
     const std::string p = "/operating_point";
@@ -318,6 +349,7 @@ Report report_from_json(const std::string& text) {
     o.npv = R::estimate(*op, "npv", p);
     o.alert_rate = R::estimate(*op, "alert_rate", p);
     o.f1 = R::number(*op, "f1", p);
+    o.undefined = R::undefined(*op, p);
   }
   const json& dc = R::object(j, "decision_curve", "");
   r.decision_curve.threshold = R::numbers(dc, "threshold", "/decision_curve");
@@ -350,6 +382,7 @@ Report report_from_json(const std::string& text) {
       if (!flags[k].is_string()) R::bad(p + "/flags/" + std::to_string(k), "must be a string");
       s.flags.push_back(flags[k].get<std::string>());
     }
+    s.undefined = R::undefined(x, p);
     r.subgroups.rows.push_back(std::move(s));
   }
   const json& ot = R::object(j, "over_time", "");
@@ -366,6 +399,7 @@ Report report_from_json(const std::string& text) {
     t.mean_predicted = R::number(x, "mean_predicted", p);
     t.roc_auc = R::number(x, "roc_auc", p);
     t.ece = R::number(x, "ece", p);
+    t.undefined = R::undefined(x, p);
     r.over_time.rows.push_back(t);
   }
   const json& tf = R::object(j, "top_features", "");

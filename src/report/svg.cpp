@@ -3,6 +3,7 @@
 #include "report/svg.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -22,7 +23,7 @@ std::string px(double v) {
 }
 
 std::string color_of(const ChartSeries& s, std::size_t k) {
-  return s.color.empty() ? kPalette[k % 8] : s.color;
+  return css_color(s.color, kPalette[k % 8]);
 }
 
 // Margins leave room for the title, the tick labels and the axis labels.
@@ -144,11 +145,58 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
   return out;
 }
 
+namespace {
+
+constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the valid UTF-8 sequence starting at s[i] (1..4), or 0 when it is invalid
+// (overlong forms, surrogates, code points above U+10FFFF, truncated sequences); `cp` receives
+// the code point.
+std::size_t utf8_sequence(const std::string& s, std::size_t i, char32_t& cp) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  std::size_t len;
+  char32_t min;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    len = 2, min = 0x80, cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, min = 0x800, cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, min = 0x10000, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+bool forbidden(char32_t cp) {
+  return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7F && cp <= 0x9F) ||
+         cp == 0xFFFE || cp == 0xFFFF;
+}
+
+}  // namespace
+
 std::string xml_escape(const std::string& s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t len = utf8_sequence(s, i, cp);
+    if (len == 0 || forbidden(cp)) {
+      out += kReplacement;
+      i += len == 0 ? 1 : len;
+      continue;
+    }
+    switch (cp) {
       case '&':
         out += "&amp;";
         break;
@@ -165,10 +213,32 @@ std::string xml_escape(const std::string& s) {
         out += "&#39;";
         break;
       default:
-        out += c;
+        out.append(s, i, len);
     }
+    i += len;
   }
   return out;
+}
+
+std::string truncate_utf8(const std::string& s, std::size_t max_chars) {
+  std::size_t i = 0, chars = 0, keep = 0;  // keep: byte length of the first max_chars - 1 chars
+  while (i < s.size()) {
+    if (chars + 1 == max_chars) keep = i;
+    if (chars == max_chars) return s.substr(0, keep) + "\xE2\x80\xA6";
+    char32_t cp = 0;
+    const std::size_t len = utf8_sequence(s, i, cp);
+    i += len == 0 ? 1 : len;
+    ++chars;
+  }
+  return s;
+}
+
+std::string css_color(const std::string& color, const std::string& fallback) {
+  const std::size_t n = color.size();
+  bool ok = (n == 4 || n == 5 || n == 7 || n == 9) && color[0] == '#';
+  for (std::size_t k = 1; ok && k < n; ++k)
+    ok = std::isxdigit(static_cast<unsigned char>(color[k]));
+  return ok ? color : fallback;
 }
 
 std::string fmt_num(double v, int digits) {
@@ -311,9 +381,7 @@ std::string svg_bar_chart(const BarChart& chart) {
   const std::size_t every = label_stride(chart.categories, f.w - f.left - f.right, 14);
   for (std::size_t k = 0; k < ncat; k += every) {
     xt.push_back(static_cast<double>(k));
-    std::string label = chart.categories[k];
-    if (label.size() > 14) label = label.substr(0, 13) + "\xE2\x80\xA6";
-    xl.push_back(label);
+    xl.push_back(truncate_utf8(chart.categories[k], 14));
   }
   axes(o, f, xt, xl, nice_ticks(y0, y1, 5), "", chart.y_label);
   const double slot = (f.sx(1) - f.sx(0)) * 0.8;

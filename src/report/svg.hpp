@@ -57,8 +57,21 @@ std::string svg_bar_chart(const BarChart& chart);
 /// "Nice" tick positions (steps of 1, 2 or 5 × 10^k) covering [lo, hi], about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target = 5);
 
-/// Escapes &, <, >, " and ' for HTML/XML text and attributes.
+/// The one escaper for every string that reaches the HTML page or an SVG chart, in element text
+/// and in double-quoted attribute values alike: & < > " ' become character references, and the
+/// result is always valid UTF-8 without characters HTML/XML forbid — invalid UTF-8 sequences, NUL
+/// and the other C0/C1 control characters (except tab, line feed, carriage return) and the
+/// noncharacters U+FFFE/U+FFFF become U+FFFD. So data (column names, category labels, file names)
+/// can never become markup, whatever bytes it holds.
 std::string xml_escape(const std::string& s);
+
+/// `s` when it has at most `max_chars` (>= 1) code points, else its first max_chars - 1 code
+/// points and "…" (never cuts a multi-byte character in two).
+std::string truncate_utf8(const std::string& s, std::size_t max_chars);
+
+/// `color` when it is a CSS hex colour (#rgb, #rgba, #rrggbb, #rrggbbaa), else `fallback`: chart
+/// colours go into attributes unescaped-safe.
+std::string css_color(const std::string& color, const std::string& fallback);
 
 /// A number for display: "—" for NaN, otherwise `digits` significant digits without trailing
 /// zeros noise ("0.843", "12", "1.2e-05").

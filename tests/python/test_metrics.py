@@ -175,6 +175,23 @@ def test_calibration_intercept_slope_equal_statsmodels_glm(weighted):
     assert fit.slope_se == pytest.approx(glm_slope.bse[1], rel=1e-6)
 
 
+def test_degenerate_calibration_fit_and_spiegelhalter():
+    """Issue 11 §2: constant predictions leave the slope undefined (NaN, not the start value 1);
+    the intercept is the closed form logit(mean y) - logit(p), as statsmodels' offset GLM."""
+    y = np.array([0, 1, 0, 0, 1, 0, 0, 0])
+    fit = cm.calibration_intercept_slope(y, np.full(8, 0.3))
+    assert np.isnan(fit.slope) and np.isnan(fit.slope_se) and not fit.converged
+    assert fit.intercept == pytest.approx(np.log(0.25 / 0.75) - np.log(0.3 / 0.7), abs=1e-9)
+    from calibrisk import _core
+
+    d = _core.metrics_intercept_slope(y, np.full(8, 0.3), None, 100, 1e-10)
+    assert d["intercept_converged"] and not d["slope_identifiable"]
+    # Spiegelhalter's z is 0/0 when every prediction is 0, 0.5 or 1: a documented InvalidInput
+    # for a direct call (evaluate reports it as undefined instead).
+    with pytest.raises(calibrisk.InvalidInputError, match="variance"):
+        cm.spiegelhalter_test(y, np.where(y == 1, 1.0, 0.5))
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_spiegelhalter_equals_formula_with_scipy(weighted):
     y, p, w = make_data(900, 5, ties=False, weights=weighted)

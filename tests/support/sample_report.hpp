@@ -74,9 +74,9 @@ inline Report sample_report() {
   c.flags = {"calibration intercept +0.7 beyond ±0.4"};
   r.subgroups.rows = {a, c};
   r.over_time.granularity = "quarter";
-  r.over_time.rows = {{"2023-Q1", 19358, 250, 0.1, 0.12, 0.79, 0.02},
-                      {"2023-Q2", 19448, 250, 0.12, 0.12, 0.77, 0.01},
-                      {"2023-Q3", 19539, 250, 0.14, 0.12, NAN, 0.03}};
+  r.over_time.rows = {{"2023-Q1", 19358, 250, 0.1, 0.12, 0.79, 0.02, {}},
+                      {"2023-Q2", 19448, 250, 0.12, 0.12, 0.77, 0.01, {}},
+                      {"2023-Q3", 19539, 250, 0.14, 0.12, NAN, 0.03, {}}};
   r.importance_kind = "gain";
   r.top_features = {{"prior_admissions", 0.4}, {"age", 0.2}};
   r.provenance = {{"calibrisk", "0.1.0"}, {"data_sha256", "abc123"}, {"model", "gbdt"}};

@@ -266,13 +266,21 @@ inline constexpr double kLogitEps = 1e-15;
 /// Both are weighted maximum-likelihood fits by Newton's method with step halving; standard
 /// errors from the inverse observed information.
 struct CalibrationFit {
-  double intercept = 0.0;        ///< a of the offset model (calibration-in-the-large)
-  double intercept_se = 0.0;     ///< its standard error
-  double slope = 1.0;            ///< b of the recalibration model
-  double slope_se = 0.0;         ///< its standard error
-  double slope_intercept = 0.0;  ///< c of the recalibration model (the intercept next to b)
-  int n_iter = 0;                ///< Newton iterations used (both fits together)
-  bool converged = true;         ///< false when a fit hit max_iter (e.g. perfectly separated data)
+  double intercept = 0.0;           ///< a of the offset model (calibration-in-the-large)
+  double intercept_se = 0.0;        ///< its standard error
+  double slope = 1.0;               ///< b of the recalibration model
+  double slope_se = 0.0;            ///< its standard error
+  double slope_intercept = 0.0;     ///< c of the recalibration model (the intercept next to b)
+  int n_iter = 0;                   ///< Newton iterations used (both fits together)
+  bool converged = true;            ///< intercept_converged && slope_converged
+  bool intercept_converged = true;  ///< false when the offset fit stopped without converging
+  /// false when the slope fit stopped without converging (e.g. the scores separate the classes
+  /// perfectly, so the maximum-likelihood slope is infinite; `slope` is then the last iterate) or
+  /// could not run (`slope_identifiable` false).
+  bool slope_converged = true;
+  /// false when every (clipped) logit is the same: the slope is not identifiable, so `slope`,
+  /// `slope_se` and `slope_intercept` are NaN (the intercept is still defined).
+  bool slope_identifiable = true;
 };
 
 /// Settings of the recalibration fits.
@@ -307,6 +315,22 @@ inline double sigmoid(double x) noexcept {
   if (x >= 0.0) return 1.0 / (1.0 + std::exp(-x));
   const double e = std::exp(x);
   return e / (1.0 + e);
+}
+
+/// True when two rows of positive weight have different clipped logits (the slope is then
+/// identifiable).
+template <class W>
+bool logits_vary(const SortedScores& s, W w) {
+  bool seen = false;
+  double first = 0.0;
+  for (Index i = 0, n = s.size(); i < n; ++i) {
+    if (!(w(i) > 0.0)) continue;
+    const double x = clipped_logit(s.score()[i]);
+    if (seen && x != first) return true;
+    if (!seen) first = x;
+    seen = true;
+  }
+  return false;
 }
 
 /// Weighted logistic fit of y on (1, x) with the slope either free or fixed at 1 (offset).
@@ -390,7 +414,9 @@ void logistic_recalibration(const SortedScores& s, W w, bool free_slope,
 /// Calibration-in-the-large and calibration slope (see `CalibrationFit`).
 ///
 /// Needs probabilities and both classes with positive weight (InvalidInput otherwise). On
-/// separable data the slope diverges: the fit stops at max_iter with `converged = false`.
+/// separable data the slope diverges: the fit stops at max_iter with `slope_converged = false`.
+/// When every prediction has the same logit (constant p) the slope is undefined: NaN, with
+/// `slope_identifiable = false` (previously the starting value 1 was returned).
 /// O(n x iterations); thread-safe.
 inline CalibrationFit calibration_intercept_slope(const SortedScores& s,
                                                   const CalibrationFitParams& prm = {},
@@ -406,10 +432,19 @@ inline CalibrationFit calibration_intercept_slope(const SortedScores& s,
     detail::logistic_recalibration(s, w, false, prm, c, b, sec, seb, it1, ok1);
     fit.intercept = c;
     fit.intercept_se = sec;
-    detail::logistic_recalibration(s, w, true, prm, c, b, sec, seb, it2, ok2);
-    fit.slope_intercept = c;
-    fit.slope = b;
-    fit.slope_se = seb;
+    fit.intercept_converged = ok1;
+    fit.slope_identifiable = detail::logits_vary(s, w);
+    if (fit.slope_identifiable) {
+      detail::logistic_recalibration(s, w, true, prm, c, b, sec, seb, it2, ok2);
+      fit.slope_intercept = c;
+      fit.slope = b;
+      fit.slope_se = seb;
+    } else {
+      it2 = 0;
+      ok2 = false;  // no fit: there is no maximum-likelihood slope
+      fit.slope_intercept = fit.slope = fit.slope_se = std::numeric_limits<double>::quiet_NaN();
+    }
+    fit.slope_converged = ok2;
     fit.n_iter = it1 + it2;
     fit.converged = ok1 && ok2;
   });
@@ -454,14 +489,27 @@ SpiegelhalterResult spiegelhalter_kernel(const SortedScores& s, W w) {
 }
 }  // namespace detail
 
+/// Why Spiegelhalter's z is undefined on some data (the reason reports print next to "undefined").
+inline constexpr const char* kSpiegelhalterUndefined =
+    "its variance is zero: every prediction is 0, 0.5 or 1";
+
+/// Spiegelhalter's z where it is defined, else z = p_value = NaN (zero variance, see
+/// `kSpiegelhalterUndefined`) instead of an exception: the form the evaluation report uses, so
+/// degenerate predictions (e.g. all 0.5) never abort a report. Needs probabilities.
+inline SpiegelhalterResult spiegelhalter_or_nan(const SortedScores& s,
+                                                const double* replicate_weight = nullptr) {
+  s.require_probabilities("spiegelhalter_test");
+  return s.visit_weights(replicate_weight,
+                         [&](auto w) { return detail::spiegelhalter_kernel(s, w); });
+}
+
 /// Spiegelhalter's z: under perfect calibration E[z] = 0, Var[z] = 1 (asymptotically normal).
 /// Weighted form: numerator and variance carry w and w^2. Needs probabilities; InvalidInput when
-/// the variance is zero (every p in {0, 0.5, 1}). With `replicate_weight`, NaN instead of throwing.
+/// the variance is zero (every p in {0, 0.5, 1}: the statistic is undefined, 0/0) — use
+/// `spiegelhalter_or_nan` to get NaN instead. With `replicate_weight`, NaN instead of throwing.
 inline SpiegelhalterResult spiegelhalter_test(const SortedScores& s,
                                               const double* replicate_weight = nullptr) {
-  s.require_probabilities("spiegelhalter_test");
-  SpiegelhalterResult r =
-      s.visit_weights(replicate_weight, [&](auto w) { return detail::spiegelhalter_kernel(s, w); });
+  SpiegelhalterResult r = spiegelhalter_or_nan(s, replicate_weight);
   if (replicate_weight == nullptr && std::isnan(r.z)) {
     throw InvalidInput(
         "spiegelhalter_test: the variance of the statistic is zero (every prediction is 0, 0.5 or "

@@ -102,7 +102,11 @@ struct EvaluationParams {
 /// the operating point's proportions carry Wilson intervals. Calibration intercept and slope
 /// follow Cox (1958), Spiegelhalter's z (1986), ECE Naeini et al. (2015), decision curves
 /// Vickers & Elkin (2006). Sections without input (no threshold, no time key, ...) are left empty
-/// and a note says so. Subgroups or periods with one class get NaN AUC and intercept.
+/// and a note says so. A statistic undefined on the data (Spiegelhalter's z when every prediction
+/// is 0, 0.5 or 1; the slope of constant scores; the AUC of a one-class subgroup or period; ...)
+/// is NaN with its reason in the section's `undefined` map — never an exception. With
+/// `p_uncalibrated`, `Report::ranking` says whether calibration keeps, reverses or flattens the
+/// ranking of the model's scores (flagged cases also add a note).
 ///
 /// Throws InvalidInput naming the field when lengths differ, y is not 0/1 or has one class only,
 /// probabilities are outside [0, 1] or non-finite, a time key is non-finite, a subgroup column

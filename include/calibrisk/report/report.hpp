@@ -6,7 +6,10 @@
 /// The model is plain data: `evaluate` (report/evaluate.hpp) fills it from labels and
 /// probabilities, but any caller may fill or edit it and render it. Every number that could not be
 /// computed (a subgroup with one class has no AUC, an interval without bootstrap) is NaN, which
-/// renders as "—" in HTML and `null` in JSON.
+/// renders as "—" in HTML and `null` in JSON. When a statistic is NaN because it is undefined on
+/// the data (Spiegelhalter's z with all predictions 0.5, the AUC of a one-class subgroup), the
+/// section's `undefined` map holds the reason under the field's JSON key; HTML then shows
+/// "undefined (reason)" and JSON keeps `null` plus the reason in the section's "undefined" object.
 #pragma once
 
 #include <calibrisk/core/error.hpp>
@@ -14,11 +17,16 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace calibrisk {
+
+/// Why statistics of a section are undefined: field key (as in JSON, e.g. "spiegelhalter_z") ->
+/// reason (e.g. "its variance is zero: every prediction is 0, 0.5 or 1"). The field is NaN.
+using UndefinedReasons = std::map<std::string, std::string>;
 
 /// A point estimate with a confidence interval [lower, upper] (NaN bounds = no interval).
 struct Estimate {
@@ -83,6 +91,7 @@ struct CalibrationSection {
   double brier = std::numeric_limits<double>::quiet_NaN();
   double log_loss = std::numeric_limits<double>::quiet_NaN();
   double roc_auc = std::numeric_limits<double>::quiet_NaN();  ///< of these probabilities
+  UndefinedReasons undefined;  ///< e.g. {"slope": "every prediction is the same"}
 };
 
 /// The chosen operating point: a case is flagged when p >= threshold.
@@ -96,6 +105,7 @@ struct OperatingPointSection {
   Estimate npv;          ///< Wilson interval
   Estimate alert_rate;   ///< Wilson interval
   double f1 = std::numeric_limits<double>::quiet_NaN();
+  UndefinedReasons undefined;  ///< e.g. {"precision": "no case is flagged at this threshold"}
 };
 
 /// Decision-curve analysis (Vickers & Elkin 2006): net benefit = TP/n − FP/n · t/(1 − t) at
@@ -123,6 +133,7 @@ struct SubgroupRow {
   /// Why the group is flagged (empty = not flagged), e.g. "calibration intercept +0.71 beyond
   /// ±0.40".
   std::vector<std::string> flags;
+  UndefinedReasons undefined;  ///< e.g. {"roc_auc": "the group has only class 0"}
 };
 
 /// The tolerances subgroups are checked against, and the rows.
@@ -143,6 +154,7 @@ struct TimePeriodRow {
   double mean_predicted = std::numeric_limits<double>::quiet_NaN();
   double roc_auc = std::numeric_limits<double>::quiet_NaN();
   double ece = std::numeric_limits<double>::quiet_NaN();
+  UndefinedReasons undefined;  ///< e.g. {"roc_auc": "the period has only class 0"}
 };
 
 /// Metrics over time; empty rows when no time key was given.
@@ -157,6 +169,25 @@ struct FeatureImportance {
   double value = 0.0;
 };
 
+/// Does calibration keep the model's ranking? Compares the scores before calibration (x) with
+/// those after (c) over every pair of rows with x_i < x_j:
+/// - "preserved": no pair has c_i > c_j (c is non-decreasing in x; ties allowed, as isotonic
+///   regression makes);
+/// - "reversed": some pair has c_i > c_j and none has c_i < c_j (c never increases with x and
+///   decreases at least once — e.g. a Platt calibrator with a negative slope): the ranking is
+///   inverted, AUC after = 1 − AUC before (up to ties);
+/// - "flattened": no pair has c_i != c_j although x takes at least two values: calibration gives
+///   every case the same risk (no ranking left);
+/// - "non-monotone": some pairs have c_i > c_j and others c_i < c_j (the calibrated risk is not a
+///   monotone function of the model's score).
+/// `status` is "" when it was not checked (no scores before calibration, or all of them equal).
+/// Every status but "preserved" and "" is flagged.
+struct RankingCheck {
+  std::string status;
+  std::string explanation;  ///< for the reader, with an example pair when flagged
+  bool flagged() const { return !status.empty() && status != "preserved"; }
+};
+
 /// The whole report.
 struct Report {
   std::string title = "calibrisk evaluation report";
@@ -165,6 +196,7 @@ struct Report {
   bool has_uncalibrated = false;  ///< `calibration_before` is filled
   CalibrationSection calibration_before;
   CalibrationSection calibration_after;  ///< of the final probabilities
+  RankingCheck ranking;                  ///< before vs after calibration (see RankingCheck)
   bool has_operating_point = false;      ///< `operating_point` is filled
   OperatingPointSection operating_point;
   DecisionCurveSection decision_curve;
@@ -192,7 +224,10 @@ Report report_from_json(const std::string& text);
 
 /// The report as one self-contained HTML page: inline CSS, inline SVG charts (ROC, PR,
 /// reliability before/after, decision curve, over-time lines, subgroup bars), no scripts and no
-/// external resources. All text from the report is HTML-escaped. Thread-safe.
+/// external resources. No string of the report can become markup: every one is escaped for its
+/// context (invalid UTF-8 and control characters become U+FFFD), element ids are generated
+/// ("chart-subgroup-1"), and a Content-Security-Policy (default-src 'none') forbids scripts.
+/// Thread-safe.
 std::string report_to_html(const Report& report);
 
 /// Writes `report_to_json` / `report_to_html` to a file (replaced). Throws InvalidInput when the

@@ -196,6 +196,11 @@ TEST_CASE("calibration intercept and slope: closed forms") {
   const CalibrationFit f = calibration_intercept_slope(V{1, 1, 0, 0}, V{0.25, 0.25, 0.25, 0.25});
   CHECK(f.intercept == doctest::Approx(std::log(3.0)).epsilon(1e-10));
   CHECK_FALSE(f.converged);  // the slope is not identified when every prediction is the same
+  CHECK(f.intercept_converged);
+  CHECK_FALSE(f.slope_identifiable);
+  CHECK(std::isnan(f.slope));  // undefined, not the starting value 1 (issue 11 §2)
+  CHECK(std::isnan(f.slope_se));
+  CHECK(std::isnan(f.slope_intercept));
   // data generated from the model itself: intercept ~ 0, slope ~ 1
   Rng rng(11);
   V y(20000), p(20000);
@@ -222,6 +227,40 @@ TEST_CASE("spiegelhalter: hand-computed z and p-value") {
   CHECK(r.p_value == doctest::Approx(std::erfc(std::fabs(r.z) / std::sqrt(2.0))).epsilon(1e-12));
   CHECK_THROWS_WITH_AS(spiegelhalter_test(V{0, 1}, V{0.5, 0.5}), doctest::Contains("variance"),
                        InvalidInput);
+}
+
+TEST_CASE("degenerate data: undefined metrics are NaN or a documented InvalidInput (issue 11 §2)") {
+  // Spiegelhalter: every p in {0, 0.5, 1} has zero variance; the report's form gives NaN.
+  const SortedScores half(V{0, 1, 1, 0}, V{0.5, 0.5, 0.5, 0.5});
+  CHECK(std::isnan(spiegelhalter_or_nan(half).z));
+  CHECK(std::isnan(spiegelhalter_or_nan(half).p_value));
+  CHECK_THROWS_AS(spiegelhalter_test(half), InvalidInput);
+  const SortedScores ends(V{0, 1, 1, 0}, V{0, 1, 0.5, 0.5});
+  CHECK(std::isnan(spiegelhalter_or_nan(ends).z));
+  // Constant scores: AUC 0.5 (sklearn: every pair tied), ECE from the one bin.
+  const V y{0, 1, 0, 0, 1};
+  CHECK(roc_auc_score(y, V(5, 0.3)) == 0.5);
+  CHECK(expected_calibration_error(y, V(5, 0.3)) == doctest::Approx(0.1));  // |0.4 - 0.3|
+  // An empty reliability bin is skipped, not a 0/0: p in bins 1 and 9 only (10 uniform bins).
+  const V p2{0.15, 0.15, 0.95, 0.95, 0.95};
+  const ReliabilityCurve rc = reliability_curve(y, p2);
+  REQUIRE(rc.bins.size() == 2);
+  CHECK(expected_calibration_error(y, p2) ==
+        doctest::Approx((2 * std::fabs(0.5 - 0.15) + 3 * std::fabs(1.0 / 3 - 0.95)) / 5));
+  // Zero weights: rows of weight 0 do not count; a class with zero total weight is missing.
+  const V w{1, 0, 1, 1, 0};  // both positives weigh 0
+  CHECK_THROWS_WITH_AS(roc_auc_score(y, p2, w), doctest::Contains("only class 0"), InvalidInput);
+  CHECK_THROWS_WITH_AS(calibration_intercept_slope(y, p2, w), doctest::Contains("only class 0"),
+                       InvalidInput);
+  CHECK(brier_score_loss(y, p2, w) ==
+        doctest::Approx((0.15 * 0.15 + 0.95 * 0.95 + 0.95 * 0.95) / 3));
+  CHECK_THROWS_WITH_AS(brier_score_loss(y, p2, V(5, 0.0)), doctest::Contains("weight"),
+                       InvalidInput);
+  CHECK(reliability_curve(y, p2, w).bins[0].count == 1);  // the zero-weight row is not counted
+  // One class: AUC is undefined (InvalidInput, as sklearn raises); log loss and Brier are defined.
+  CHECK_THROWS_WITH_AS(roc_auc_score(V{0, 0}, V{0.1, 0.2}), doctest::Contains("only class 0"),
+                       InvalidInput);
+  CHECK(log_loss(V{0, 0}, V{0.5, 0.5}) == doctest::Approx(std::log(2.0)));
 }
 
 TEST_CASE("net benefit: hand-computed decision curve") {

@@ -322,3 +322,127 @@ TEST_CASE("evaluate: subgroup and time columns straight from a CSV table") {
   CHECK(r.data.time_min == "2023-01-02");
   CHECK(r.over_time.rows.size() == 3);
 }
+
+// --- degenerate data: undefined statistics are reported, never thrown (issue 11 §2) -----------
+
+TEST_CASE("evaluate: all predictions 0.5 report Spiegelhalter's z and the slope as undefined") {
+  const std::vector<double> y{0, 1, 0, 1, 0, 0, 1, 0};
+  const std::vector<double> p(8, 0.5);
+  const std::vector<double> site{0, 0, 0, 0, 1, 1, 1, 1};
+  EvaluationInput in;
+  in.y = VectorView<const double>(y);
+  in.p = VectorView<const double>(p);
+  in.p_uncalibrated = VectorView<const double>(p);
+  in.threshold = 0.5;
+  in.subgroups = {{"site", VectorView<const double>(site), {}}};
+  EvaluationParams prm;
+  prm.n_bootstrap = 20;
+  Report r;
+  REQUIRE_NOTHROW(r = evaluate(in, prm));
+  for (const CalibrationSection* c : {&r.calibration_after, &r.calibration_before}) {
+    CHECK(std::isnan(c->spiegelhalter_z));
+    CHECK(std::isnan(c->spiegelhalter_p));
+    CHECK(c->undefined.at("spiegelhalter_z") == metrics::kSpiegelhalterUndefined);
+    CHECK(std::isnan(c->slope));
+    CHECK(c->undefined.at("slope").find("every prediction is the same") != std::string::npos);
+    // Defined statistics keep their exact values: 3 of 8 positives.
+    CHECK(c->intercept == doctest::Approx(std::log(3.0 / 5.0)).epsilon(1e-9));
+    CHECK(c->brier == doctest::Approx(0.25));
+    CHECK(c->log_loss == doctest::Approx(std::log(2.0)));
+    CHECK(c->roc_auc == doctest::Approx(0.5));
+  }
+  CHECK(r.ranking.status.empty());  // the model's scores are all equal: nothing to rank
+  const std::string html = report_to_html(r);
+  CHECK(html.find("undefined (its variance is zero: every prediction is 0, 0.5 or 1)") !=
+        std::string::npos);
+  const std::string json = report_to_json(r);
+  CHECK(json.find("\"spiegelhalter_z\": null") != std::string::npos);
+  CHECK(report_to_json(report_from_json(json)) == json);
+}
+
+TEST_CASE("evaluate: one-class subgroups and periods, no flagged case, perfect separation") {
+  const std::vector<double> y{0, 0, 0, 1, 1, 1, 0, 1};
+  const std::vector<double> p{0.1, 0.2, 0.3, 0.7, 0.8, 0.9, 0.15, 0.85};  // separates perfectly
+  const std::vector<double> g{0, 0, 0, 1, 1, 1, 2, 2};  // group 0: only class 0, 1: only class 1
+  const std::vector<double> t{0, 1, 2, 3, 4, 5, 6, 7};
+  EvaluationInput in;
+  in.y = VectorView<const double>(y);
+  in.p = VectorView<const double>(p);
+  in.threshold = 0.5;
+  in.subgroups = {{"g", VectorView<const double>(g), {"zeros", "ones", "mixed"}}};
+  in.time = VectorView<const double>(t);
+  in.time_in_days = false;
+  EvaluationParams prm;
+  prm.n_bootstrap = 0;
+  prm.n_time_bins = 2;
+  Report r;
+  REQUIRE_NOTHROW(r = evaluate(in, prm));
+  const auto& rows = r.subgroups.rows;
+  REQUIRE(rows.size() == 3);
+  CHECK(std::isnan(rows[0].roc_auc));
+  CHECK(rows[0].undefined.at("roc_auc") == "the group has only class 0");
+  CHECK(rows[0].undefined.at("calibration_intercept") == "the group has only class 0");
+  CHECK(rows[0].undefined.at("recall") == "the group has no positive case");
+  CHECK(rows[0].undefined.at("precision") == "no case of the group is flagged");
+  CHECK(rows[1].undefined.at("roc_auc") == "the group has only class 1");
+  CHECK(rows[1].recall == 1.0);
+  CHECK(rows[2].undefined.empty());
+  CHECK(rows[2].roc_auc == 1.0);
+  // Periods t0-3 and t4-7: the second is mixed; the first too (0, 0, 0, 1).
+  for (const auto& per : r.over_time.rows) CHECK(per.undefined.empty());
+  // The scores separate the classes: the maximum-likelihood slope is unbounded.
+  CHECK(std::isnan(r.calibration_after.slope));
+  CHECK(r.calibration_after.undefined.at("slope").find("separate the classes") !=
+        std::string::npos);
+  CHECK(std::isfinite(r.calibration_after.spiegelhalter_z));
+  // A threshold above every score: precision is undefined, with its reason.
+  in.threshold = 0.95;
+  r = evaluate(in, prm);
+  CHECK(std::isnan(r.operating_point.precision.value));
+  CHECK(r.operating_point.undefined.at("precision") == "no case is flagged at this threshold");
+  CHECK(report_to_html(r).find("undefined (no case is flagged at this threshold)") !=
+        std::string::npos);
+}
+
+TEST_CASE("evaluate: a calibrator that reverses or flattens the ranking is flagged (issue 11 §4)") {
+  const std::vector<double> y{0, 0, 1, 0, 1, 1, 0, 1};
+  const std::vector<double> raw{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8};
+  // A hand-built Platt calibrator with a negative slope: sigmoid(-4 (logit(raw))).
+  std::vector<double> reversed, flat(8, 0.5), steps, wiggly;
+  for (double x : raw) {
+    reversed.push_back(sigmoid(-4 * logit(x)));
+    steps.push_back(x < 0.35 ? 0.2 : x < 0.65 ? 0.5 : 0.8);  // isotonic-like: ties allowed
+  }
+  wiggly = raw;
+  std::swap(wiggly[2], wiggly[5]);
+  EvaluationInput in;
+  in.y = VectorView<const double>(y);
+  in.p_uncalibrated = VectorView<const double>(raw);
+  EvaluationParams prm;
+  prm.n_bootstrap = 0;
+  auto check = [&](const std::vector<double>& cal) {
+    in.p = VectorView<const double>(cal);
+    return evaluate(in, prm);
+  };
+  Report r = check(reversed);
+  CHECK(r.ranking.status == "reversed");
+  CHECK(r.ranking.flagged());
+  CHECK(r.ranking.explanation.find("reverses the model's ranking") != std::string::npos);
+  CHECK(r.ranking.explanation.find("model score 0.1 \xE2\x86\x92 0.9998") != std::string::npos);
+  CHECK(r.calibration_after.roc_auc == doctest::Approx(1 - r.calibration_before.roc_auc));
+  CHECK(r.notes.front().find("Warning: Calibration reverses") == 0);
+  CHECK(report_to_html(r).find("ranking reversed") != std::string::npos);
+  CHECK(report_to_json(r).find("\"status\": \"reversed\"") != std::string::npos);
+  r = check(flat);
+  CHECK(r.ranking.status == "flattened");
+  CHECK(r.ranking.flagged());
+  r = check(steps);
+  CHECK(r.ranking.status == "preserved");
+  CHECK_FALSE(r.ranking.flagged());
+  CHECK(r.notes.front().find("Warning") == std::string::npos);
+  r = check(wiggly);
+  CHECK(r.ranking.status == "non-monotone");
+  CHECK(r.ranking.flagged());
+  r = check(raw);
+  CHECK(r.ranking.status == "preserved");
+}
