@@ -105,7 +105,7 @@ void warn_drift(const Pipeline& pipe, const RowMatrixXd& X, Progress& progress) 
   const InputReport r = pipe.check_inputs(FeatureMatrix(view(X)));
   for (const auto& e : r.errors) progress.warn(e);
   for (const auto& f : r.features) {
-    std::string s = "feature '" + f.name + "' differs from training:";
+    std::string s = "feature " + quote_for_message(f.name) + " differs from training:";
     if (f.n_below_min)
       s += " " + format_count(f.n_below_min) + " values below the training minimum;";
     if (f.n_above_max)

@@ -8,6 +8,7 @@
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/schema.hpp>
 #include <calibrisk/io/date.hpp>
+#include <calibrisk/io/text.hpp>
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/ranking.hpp>
@@ -160,17 +161,19 @@ std::map<std::string, std::vector<std::string>> recorded_categories(const Pipeli
     try {
       j = nlohmann::json::parse(kv.second);
     } catch (const nlohmann::json::exception&) {
-      throw ModelFileError("provenance parameter '" + kv.first +
-                           "' is not a JSON array of category labels; the model file was edited "
+      throw ModelFileError("provenance parameter " + quote_for_message(kv.first) +
+                           " is not a JSON array of category labels; the model file was edited "
                            "or was not written by `calibrisk train`.");
     }
     if (!j.is_array()) {
-      throw ModelFileError("provenance parameter '" + kv.first + "' is not a JSON array.");
+      throw ModelFileError("provenance parameter " + quote_for_message(kv.first) +
+                           " is not a JSON array.");
     }
     std::vector<std::string> labels;
     for (const auto& e : j) {
       if (!e.is_string()) {
-        throw ModelFileError("provenance parameter '" + kv.first + "' holds a non-string label.");
+        throw ModelFileError("provenance parameter " + quote_for_message(kv.first) +
+                             " holds a non-string label.");
       }
       labels.push_back(e.get<std::string>());
     }
@@ -206,7 +209,7 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   } else if (cfg.model == "gbdt") {
     fields = gbdt_param_fields(gb_params);
   } else {
-    throw UsageError("--model must be lr or gbdt, got '" + cfg.model + "'.");
+    throw UsageError("--model must be lr or gbdt, got " + quote_for_message(cfg.model) + ".");
   }
   apply_params(cfg.params, fields,
                cfg.model == "lr" ? "lr (LogisticRegressionParams)" : "gbdt (GBDTParams)");
@@ -222,16 +225,17 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   }
   if (cfg.calibration != "platt" && cfg.calibration != "isotonic" && cfg.calibration != "beta" &&
       cfg.calibration != "none") {
-    throw UsageError("--calibration must be platt, isotonic, beta or none, got '" +
-                     cfg.calibration + "'.");
+    throw UsageError("--calibration must be platt, isotonic, beta or none, got " +
+                     quote_for_message(cfg.calibration) + ".");
   }
 
   out.features = feature_columns(table, roles);
   for (const auto& id : identifier_like_columns(table, out.features)) {
-    progress.warn("column '" + id +
+    const std::string shown = printable(id);
+    progress.warn("column '" + shown +
                   "' has a different whole number on every row: it looks like "
                   "an identifier, not a feature; pass --drop " +
-                  id + " (or --group-column " + id + " if it identifies patients).");
+                  shown + " (or --group-column " + shown + " if it identifies patients).");
   }
   const std::vector<double> y = label_values(table, roles.label, true);
   const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
