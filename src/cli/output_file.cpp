@@ -119,7 +119,8 @@ bool same_file(const std::string& a, const std::string& b) {
 // --- OutputFile -----------------------------------------------------------------------------
 OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
   if (path_.empty()) throw UsageError("an output path is empty; pass a file name.");
-  if (fs::is_directory(path_)) {
+  std::error_code ec;
+  if (fs::is_directory(path_, ec)) {
     throw UsageError("output path " + shown(path_) + " is a directory; pass a file name.");
   }
   temp_ = temp_name_for(path_);
