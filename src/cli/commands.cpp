@@ -11,6 +11,7 @@
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/table.hpp>
+#include <calibrisk/io/text.hpp>
 #include <calibrisk/trees/explain.hpp>
 
 #include <algorithm>
@@ -27,11 +28,7 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
+std::string join(const std::vector<std::string>& v) { return list_for_message(v); }
 
 std::string fixed(double v, int digits = 4) {
   if (std::isnan(v)) return "n/a";
@@ -41,11 +38,22 @@ std::string fixed(double v, int digits = 4) {
 }
 
 Pipeline load_model(const std::string& path, Progress& progress) {
-  auto step = progress.step("loading model " + path);
-  if (!std::filesystem::exists(path)) {
-    throw ModelFileError("model file '" + path +
-                         "' does not exist; pass the file written by "
+  auto step = progress.step("loading model " + printable(path));
+  std::error_code ec;
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::not_found) {
+    throw ModelFileError("model file " + quote_for_message(path) +
+                         " does not exist; pass the file written by "
                          "`calibrisk train --out`.");
+  }
+  if (type == std::filesystem::file_type::directory) {
+    throw ModelFileError("model file " + quote_for_message(path) +
+                         " is a directory; pass the file written by `calibrisk train --out`.");
+  }
+  if (ec || type != std::filesystem::file_type::regular) {
+    throw ModelFileError("model file " + quote_for_message(path) +
+                         " is not a regular file (a device, pipe or socket); pass the file "
+                         "written by `calibrisk train --out`.");
   }
   Pipeline pipe = as_model_file_error(path, [&] { return load(path); });
   step.done(std::string(pipe.model_type()) + ", " + std::to_string(pipe.n_features()) +
@@ -71,14 +79,15 @@ CsvReadOptions scoring_read_options(const Pipeline& pipe, const std::string& pat
     if (!contains(header, f)) missing.push_back(f);
   }
   if (!missing.empty()) {
-    throw InvalidInput("'" + path + "' lacks the column(s) " + join(missing) +
+    throw InvalidInput(quote_for_message(path) + " lacks the column(s) " + join(missing) +
                        " that the model was trained on; the file must have every feature column "
                        "(by name, any order): " +
                        join(features) + ".");
   }
   if (!label.empty() && !contains(header, label)) {
-    throw InvalidInput("--label " + label + ": '" + path + "' has no column '" + label +
-                       "'; its columns are: " + join(header) + ".");
+    throw InvalidInput("--label " + printable(label) + ": " + quote_for_message(path) +
+                       " has no column " + quote_for_message(label) +
+                       "; its columns are: " + join(header) + ".");
   }
   CsvReadOptions o;
   const auto cats = recorded_categories(pipe);
@@ -96,7 +105,7 @@ void warn_drift(const Pipeline& pipe, const RowMatrixXd& X, Progress& progress) 
   const InputReport r = pipe.check_inputs(FeatureMatrix(view(X)));
   for (const auto& e : r.errors) progress.warn(e);
   for (const auto& f : r.features) {
-    std::string s = "feature '" + f.name + "' differs from training:";
+    std::string s = "feature " + quote_for_message(f.name) + " differs from training:";
     if (f.n_below_min)
       s += " " + format_count(f.n_below_min) + " values below the training minimum;";
     if (f.n_above_max)
@@ -157,7 +166,8 @@ int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& pro
                  std::ostream& out) {
   (void)c;
   if (o.rows < 1) throw UsageError("--rows must be >= 1, got " + std::to_string(o.rows) + ".");
-  OutputFile file(o.out);
+  OutputSet outputs;
+  OutputFile& file = outputs.add(o.out);
   auto step =
       progress.step("generating the readmission cohort (" + format_count(o.rows) + " rows)");
   ReadmissionCohortParams p;
@@ -165,7 +175,7 @@ int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& pro
   p.seed = o.seed;
   const ReadmissionCohort cohort = make_readmission_cohort(p);
   write_csv(cohort.to_table(), file.stream());
-  file.commit();
+  outputs.commit();
   double prevalence = 0.0;
   for (int v : cohort.readmitted) prevalence += v;
   prevalence /= static_cast<double>(cohort.rows());
@@ -193,16 +203,22 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   cfg.split = parse_split(o.split);
   cfg.seed = o.seed;
   cfg.threads = c.threads;
-  cfg.source = std::filesystem::path(o.data).filename().string();
-  OutputFile model_file(o.out);
-  if (!o.report.empty()) check_writable(o.report, "--report");
-  if (!o.json.empty()) check_writable(o.json, "--json");
+  cfg.source = printable(std::filesystem::path(o.data).filename().string());
+  check_input_file(o.data, "--data");
+  check_distinct_paths({{"--data", o.data}},
+                       {{"--out", o.out}, {"--report", o.report}, {"--json", o.json}});
+  // Every output is opened now (a bad path fails before the work) and committed together at the
+  // end: a failure anywhere leaves every old file untouched.
+  OutputSet outputs;
+  OutputFile& model_file = outputs.add(o.out);
+  OutputFile* html = o.report.empty() ? nullptr : &outputs.add(o.report);
+  OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
 
   const std::vector<std::string> header = read_csv_header(o.data);
   const CsvReadOptions ro = training_read_options(cfg.roles, header);
   Table table;
   {
-    auto step = progress.step("reading " + o.data);
+    auto step = progress.step("reading " + printable(o.data));
     table = read_table(o.data, ro);
     step.done(format_count(table.rows()) + " rows, " + std::to_string(table.cols()) + " columns");
   }
@@ -214,7 +230,7 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   if (!o.report.empty() || !o.json.empty()) {
     EvaluationData ev;
     ev.title = o.model + " + " + o.calibration + " calibration: test part of " + cfg.source;
-    ev.source = o.data;
+    ev.source = printable(o.data);
     ev.y = r.test.y;
     ev.p_model = r.test.p_model;
     ev.p = r.test.p;
@@ -237,13 +253,13 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
     }
     if (!o.group_column.empty()) ev.group = take(table.column(o.group_column).values, r.test.rows);
     ev.seed = o.seed;
-    write_reports(ev, o.report, o.json, progress);
+    write_reports(ev, html ? &html->stream() : nullptr, json ? &json->stream() : nullptr, progress);
   }
 
   {
-    auto step = progress.step("writing " + o.out);
+    auto step = progress.step("writing " + printable(o.out));
     model_file.stream() << to_string(pipe);
-    model_file.commit();
+    outputs.commit();
     step.done();
   }
 
@@ -275,12 +291,15 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
   (void)c;
   if (o.explain < 0)
     throw UsageError("--explain must be >= 0, got " + std::to_string(o.explain) + ".");
-  OutputFile file(o.out);
+  check_input_file(o.data, "--data");
+  check_distinct_paths({{"--model", o.model}, {"--data", o.data}}, {{"--out", o.out}});
+  OutputSet outputs;
+  OutputFile& file = outputs.add(o.out);
   const Pipeline pipe = load_model(o.model, progress);
   const CsvReadOptions ro = scoring_read_options(pipe, o.data, "", "");
   Table table;
   {
-    auto step = progress.step("reading " + o.data);
+    auto step = progress.step("reading " + printable(o.data));
     table = read_table(o.data, ro);
     step.done(format_count(table.rows()) + " rows");
   }
@@ -346,7 +365,7 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
     step.done();
   }
   write_csv(result, file.stream());
-  file.commit();
+  outputs.commit();
   out << "scored " << format_count(X.rows()) << " rows: " << format_count(n_flagged)
       << " flagged at threshold " << fixed(pipe.threshold()) << " ("
       << fixed(100.0 * static_cast<double>(n_flagged) /
@@ -359,8 +378,12 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
 int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& progress,
                  std::ostream& out) {
   (void)c;
-  check_writable(o.report, "--report");
-  if (!o.json.empty()) check_writable(o.json, "--json");
+  check_input_file(o.data, "--data");
+  check_distinct_paths({{"--model", o.model}, {"--data", o.data}},
+                       {{"--report", o.report}, {"--json", o.json}});
+  OutputSet outputs;
+  OutputFile& html = outputs.add(o.report);
+  OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
   const Pipeline pipe = load_model(o.model, progress);
   const std::vector<std::string> header = read_csv_header(o.data);
   std::string time_column = o.time_column;
@@ -368,19 +391,21 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
     const std::string recorded = provenance_value(pipe, "data.time_column");
     if (!recorded.empty() && contains(header, recorded)) time_column = recorded;
   } else if (!contains(header, time_column)) {
-    throw InvalidInput("--time-column " + time_column + ": '" + o.data + "' has no column '" +
-                       time_column + "'; its columns are: " + join(header) + ".");
+    throw InvalidInput("--time-column " + printable(time_column) + ": " +
+                       quote_for_message(o.data) + " has no column " +
+                       quote_for_message(time_column) + "; its columns are: " + join(header) + ".");
   }
   for (const auto& s : o.subgroups) {
     if (!contains(header, s)) {
-      throw InvalidInput("--subgroup " + s + ": '" + o.data + "' has no column '" + s +
-                         "'; its columns are: " + join(header) + ".");
+      throw InvalidInput("--subgroup " + printable(s) + ": " + quote_for_message(o.data) +
+                         " has no column " + quote_for_message(s) +
+                         "; its columns are: " + join(header) + ".");
     }
   }
   const CsvReadOptions ro = scoring_read_options(pipe, o.data, o.label, time_column);
   Table table;
   {
-    auto step = progress.step("reading " + o.data);
+    auto step = progress.step("reading " + printable(o.data));
     table = read_table(o.data, ro);
     step.done(format_count(table.rows()) + " rows");
   }
@@ -396,8 +421,8 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
     step.done();
   }
   ev.title = std::string(pipe.model_type()) + " + " + pipe.calibrator_type() +
-             " calibration: " + std::filesystem::path(o.data).filename().string();
-  ev.source = o.data;
+             " calibration: " + printable(std::filesystem::path(o.data).filename().string());
+  ev.source = printable(o.data);
   ev.pipeline = &pipe;
   ev.features = features;
   std::vector<Index> all(static_cast<std::size_t>(table.rows()));
@@ -418,7 +443,9 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
   const std::string group = provenance_value(pipe, "data.group_column");
   if (!group.empty() && table.has_column(group)) ev.group = table.column(group).values;
   ev.seed = pipe.provenance().seed;
-  const EvaluationSummary summary = write_reports(ev, o.report, o.json, progress);
+  const EvaluationSummary summary =
+      write_reports(ev, &html.stream(), json ? &json->stream() : nullptr, progress);
+  outputs.commit();
 
   const Figures before = compute_figures(ev.y, ev.p_model);
   const Figures after = compute_figures(ev.y, ev.p);

@@ -5,6 +5,7 @@
 #include "cli/errors.hpp"
 
 #include <calibrisk/core/error.hpp>
+#include <calibrisk/io/text.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -17,77 +18,11 @@
 namespace calibrisk::cli {
 namespace {
 
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
-
 bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-std::string trim(const std::string& s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return s.substr(b, e - b);
-}
-
 }  // namespace
-
-std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InvalidInput("cannot open '" + path + "'; check the path and the file's permissions.");
-  }
-  std::string line;
-  // Skip leading blank lines as the reader does.
-  while (std::getline(in, line)) {
-    if (line.size() >= 3 && static_cast<unsigned char>(line[0]) == 0xEF &&
-        static_cast<unsigned char>(line[1]) == 0xBB &&
-        static_cast<unsigned char>(line[2]) == 0xBF) {
-      line.erase(0, 3);
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!trim(line).empty()) break;
-    line.clear();
-  }
-  if (trim(line).empty()) {
-    throw InvalidInput("'" + path +
-                       "' is empty; a CSV file needs a header line of column names "
-                       "and at least one data row.");
-  }
-  std::vector<std::string> names;
-  std::string field;
-  bool quoted = false, was_quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          field.push_back('"');
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        field.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-      was_quoted = true;
-    } else if (c == delimiter) {
-      names.push_back(was_quoted ? field : trim(field));
-      field.clear();
-      was_quoted = false;
-    } else {
-      field.push_back(c);
-    }
-  }
-  names.push_back(was_quoted ? field : trim(field));
-  return names;
-}
 
 Table read_table(const std::string& path, const CsvReadOptions& options) {
   try {
@@ -111,8 +46,9 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
                                      const std::vector<std::string>& header) {
   auto require = [&](const std::string& col, const std::string& flag) {
     if (!col.empty() && !contains(header, col)) {
-      throw InvalidInput(flag + " " + col + ": the file has no column '" + col +
-                         "'; its columns are: " + join(header) + ".");
+      throw InvalidInput(flag + " " + printable(col) + ": the file has no column " +
+                         quote_for_message(col) + "; its columns are: " + list_for_message(header) +
+                         ".");
     }
   };
   require(roles.label, "--label");
@@ -123,8 +59,8 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
   for (const auto& c : roles.subgroups) require(c, "--subgroup");
 
   auto clash = [&](const std::string& a, const std::string& what_a, const std::string& what_b) {
-    throw UsageError("column '" + a + "' is given as both " + what_a + " and " + what_b +
-                     "; give each column one role.");
+    throw UsageError("column " + quote_for_message(a) + " is given as both " + what_a + " and " +
+                     what_b + "; give each column one role.");
   };
   if (!roles.group.empty() && roles.group == roles.label)
     clash(roles.label, "--label", "--group-column");
@@ -167,7 +103,7 @@ std::vector<std::string> feature_columns(const Table& table, const ColumnRoles& 
     throw InvalidInput(
         "no feature columns are left after removing the label, group, time and "
         "dropped columns; the file's columns are: " +
-        join(table.names()) + ".");
+        list_for_message(table.names()) + ".");
   }
   return f;
 }
@@ -175,21 +111,23 @@ std::vector<std::string> feature_columns(const Table& table, const ColumnRoles& 
 std::vector<double> label_values(const Table& table, const std::string& label, bool require_both) {
   const Column& c = table.column(label);
   if (c.kind != ColumnKind::kNumeric) {
-    throw InvalidInput("label column '" + label + "' must hold the numbers 0 and 1.");
+    throw InvalidInput("label column " + quote_for_message(label) +
+                       " must hold the numbers 0 and 1.");
   }
   std::vector<double> y(c.values.size());
   Index n1 = 0;
   for (std::size_t i = 0; i < c.values.size(); ++i) {
     const double v = c.values[i];
     if (std::isnan(v)) {
-      throw InvalidInput("label column '" + label + "' is missing at data row " +
+      throw InvalidInput("label column " + quote_for_message(label) + " is missing at data row " +
                          std::to_string(i + 1) +
                          "; every row needs a 0/1 label (remove "
                          "unlabelled rows first).");
     }
     if (v != 0.0 && v != 1.0) {
-      throw InvalidInput("label column '" + label + "' has value " + c.text(static_cast<Index>(i)) +
-                         " at data row " + std::to_string(i + 1) +
+      throw InvalidInput("label column " + quote_for_message(label) + " has value " +
+                         printable(c.text(static_cast<Index>(i))) + " at data row " +
+                         std::to_string(i + 1) +
                          "; labels must be 0 or 1 (encode the positive class as 1).");
     }
     y[i] = v;
@@ -197,8 +135,8 @@ std::vector<double> label_values(const Table& table, const std::string& label, b
   }
   const Index n = static_cast<Index>(y.size());
   if (require_both && (n1 == 0 || n1 == n)) {
-    throw InvalidInput("label column '" + label + "' holds only class " + (n1 == 0 ? "0" : "1") +
-                       " in all " + std::to_string(n) +
+    throw InvalidInput("label column " + quote_for_message(label) + " holds only class " +
+                       (n1 == 0 ? "0" : "1") + " in all " + std::to_string(n) +
                        " rows; both classes 0 and 1 are needed to train and evaluate.");
   }
   return y;

@@ -12,10 +12,6 @@
 
 namespace calibrisk::cli {
 
-/// The column names of a CSV file's header line (RFC 4180 quoting, a UTF-8 byte-order mark and
-/// CRLF handled). Throws InvalidInput when the file cannot be opened or is empty.
-std::vector<std::string> read_csv_header(const std::string& path, char delimiter = ',');
-
 /// Reads a CSV with `read_csv`, adding to a data error the command-line fix (--categorical /
 /// --drop) when a column holds text.
 Table read_table(const std::string& path, const CsvReadOptions& options);

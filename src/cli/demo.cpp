@@ -11,6 +11,7 @@
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/table.hpp>
+#include <calibrisk/io/text.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -54,13 +55,23 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
   std::error_code ec;
   fs::create_directories(o.out, ec);
   if (ec || !fs::is_directory(o.out)) {
-    throw UsageError("--out " + o.out + ": cannot create the directory (" + ec.message() +
-                     "); pass a writable directory.");
+    throw UsageError("--out " + quote_for_message(o.out) + ": cannot create the directory (" +
+                     ec.message() + "); pass a writable directory.");
   }
   const fs::path dir(o.out);
   const std::string cohort_path = (dir / "cohort.csv").string();
+  // Every file of the demo is committed together at the end (see OutputSet).
+  OutputSet outputs;
+  std::vector<PathArg> paths;
+  for (const char* name :
+       {"cohort.csv", "lr.model.json", "lr.report.html", "lr.report.json", "gbdt.model.json",
+        "gbdt.report.html", "gbdt.report.json", "summary.json"}) {
+    paths.push_back({std::string("--out ") + name, (dir / name).string()});
+  }
+  check_distinct_paths({}, paths);
 
   ReadmissionCohort cohort;
+  OutputFile* cohort_file = nullptr;
   {
     auto step =
         progress.step("generating the readmission cohort (" + format_count(rows) + " rows)");
@@ -68,9 +79,9 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
     p.n_encounters = static_cast<Index>(rows);
     p.seed = o.seed;
     cohort = make_readmission_cohort(p);
-    OutputFile f(cohort_path);
-    write_csv(cohort.to_table(), f.stream());
-    f.commit();
+    cohort_file = &outputs.add(cohort_path);
+    write_csv(cohort.to_table(), cohort_file->stream());
+    cohort_file->finish();  // read back below from its temporary file
     step.done(format_count(cohort.n_patients()) + " patients");
   }
 
@@ -87,7 +98,8 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
   Table table;
   {
     auto step = progress.step("reading " + cohort_path);
-    table = read_table(cohort_path, training_read_options(roles, read_csv_header(cohort_path)));
+    const std::string& written = cohort_file->temp_path();
+    table = read_table(written, training_read_options(roles, read_csv_header(written)));
     step.done();
   }
   // The CSV rows are the cohort's rows in order, so the generator's true risk lines up with them.
@@ -137,9 +149,11 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
     ev.time_is_days = true;
     ev.group = take(table.column("patient_id").values, r.test.rows);
     ev.seed = o.seed;
-    const EvaluationSummary es = write_reports(ev, (dir / (key + ".report.html")).string(),
-                                               (dir / (key + ".report.json")).string(), progress);
-    write_text_file((dir / (key + ".model.json")).string(), to_string(pipe));
+    OutputFile& model_file = outputs.add((dir / (key + ".model.json")).string());
+    OutputFile& html = outputs.add((dir / (key + ".report.html")).string());
+    OutputFile& json = outputs.add((dir / (key + ".report.json")).string());
+    const EvaluationSummary es = write_reports(ev, &html.stream(), &json.stream(), progress);
+    model_file.stream() << to_string(pipe);
 
     run.before = compute_figures(r.test.y, r.test.p_model);
     run.after = compute_figures(r.test.y, r.test.p);
@@ -188,7 +202,8 @@ int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, s
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   summary["seconds"] = total;
-  write_text_file((dir / "summary.json").string(), summary.dump(2) + "\n");
+  outputs.add((dir / "summary.json").string()).stream() << summary.dump(2) << "\n";
+  outputs.commit();
 
   // The comparison table (stdout).
   const ModelRun& a = runs[0];

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <calibrisk/core/error.hpp>
+#include <calibrisk/io/text.hpp>
 
 #include <exception>
 #include <stdexcept>
@@ -53,7 +54,7 @@ auto as_model_file_error(const std::string& path, Fn&& fn) -> decltype(fn()) {
   } catch (const ModelFileError&) {
     throw;
   } catch (const calibrisk::Error& e) {
-    throw ModelFileError("cannot use model file '" + path + "': " + e.what() +
+    throw ModelFileError("cannot use model file " + quote_for_message(path) + ": " + e.what() +
                          " Re-create it with `calibrisk train` (or check the --model path).");
   }
 }

@@ -2,6 +2,8 @@
 // Entry point of the calibrisk command-line tool: CLI11 wiring, help text and exit codes.
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
+#include "cli/options.hpp"
+#include "cli/output_file.hpp"
 #include "cli/progress.hpp"
 
 #include <calibrisk/version.hpp>
@@ -16,18 +18,49 @@ const char* kExitCodes =
     "Exit codes:\n"
     "  0  success\n"
     "  1  internal error (a bug or an unexpected system failure; please report it)\n"
-    "  2  usage error (unknown flag, bad flag value, unknown --param key, unwritable output path)\n"
-    "  3  data error (unreadable CSV, ragged rows, text in a numeric column, missing label\n"
-    "     column, labels not 0/1, only one class, too few patients for the split)\n"
+    "  2  usage error (unknown flag, bad flag value, unknown --param key, unwritable output path,\n"
+    "     an output path that is an input or another output of the same command)\n"
+    "  3  data error (unreadable CSV, not UTF-8, ragged rows, text in a numeric column, missing\n"
+    "     label column, labels not 0/1, only one class, too few rows or patients for the split)\n"
     "  4  model file error (missing, truncated, edited or newer-version model file)\n"
-    "Output files are written to a temporary file and renamed on success: a failed command\n"
-    "never leaves a partial output. Progress lines go to stderr (silence with --quiet).\n"
+    "Output files are written to temporary files and all renamed together on success: a failed\n"
+    "or interrupted command never leaves a partial output and never replaces some outputs but\n"
+    "not others. Progress lines go to stderr (silence with --quiet).\n"
     "Documentation: docs/cli.md";
+
+// Integer flags are checked on their text, in full, before CLI11 converts them: "-1" for an
+// unsigned seed or "2^70" must not wrap or saturate.
+CLI::Validator whole_number(long long lo, long long hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) {
+        try {
+          calibrisk::cli::parse_integer(text, "the value", lo, hi);
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      },
+      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+CLI::Validator seed_number() {
+  return CLI::Validator(
+      [](std::string& text) {
+        try {
+          calibrisk::cli::parse_unsigned(text, "the seed");
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      },
+      "UINT64");
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace calibrisk::cli;
+  install_signal_cleanup();  // SIGINT/SIGTERM remove the temporary output files
   CLI::App app{"calibrisk " + std::string(calibrisk::kVersion) +
                    ": calibrated binary risk models from CSV files (train, calibrate, choose a "
                    "threshold, evaluate, score).",
@@ -40,15 +73,15 @@ int main(int argc, char** argv) {
   CommonOptions common;
   app.add_flag("-q,--quiet", common.quiet, "No progress lines on stderr");
   app.add_option("--threads", common.threads, "Worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 1024));
+      ->check(whole_number(0, 1024));
 
   // generate
   GenerateOptions gen;
   auto* g = app.add_subcommand("generate", "Write the synthetic readmission cohort to a CSV file");
   g->add_option("--rows", gen.rows, "Approximate number of encounter rows")
-      ->check(CLI::Range(10LL, 100000000LL))
+      ->check(whole_number(10LL, 100000000LL))
       ->capture_default_str();
-  g->add_option("--seed", gen.seed, "Random seed")->capture_default_str();
+  g->add_option("--seed", gen.seed, "Random seed")->check(seed_number())->capture_default_str();
   g->add_option("--out", gen.out, "Output CSV file")->required();
 
   // train
@@ -58,9 +91,7 @@ int main(int argc, char** argv) {
       "Split a CSV in time order and by patient into train / calibration / test, fit the model "
       "on train, the calibrator and threshold on calibration, evaluate on test, and save the "
       "pipeline");
-  t->add_option("--data", tr.data, "Training CSV (header line of column names)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  t->add_option("--data", tr.data, "Training CSV (header line of column names)")->required();
   t->add_option("--label", tr.label, "Label column (values 0/1)")->required();
   t->add_option("--group-column", tr.group_column,
                 "Patient (group) id column: no patient lands in two parts");
@@ -86,6 +117,7 @@ int main(int argc, char** argv) {
   t->add_option("--split", tr.split, "Fractions of rows per part (each > 0, summing to 1)")
       ->capture_default_str();
   t->add_option("--seed", tr.seed, "Seed of the model and the bootstrap intervals")
+      ->check(seed_number())
       ->capture_default_str();
   t->add_option("--out", tr.out, "Model file to write (JSON)")->required();
   t->add_option("--report", tr.report, "HTML evaluation report of the test part");
@@ -95,20 +127,18 @@ int main(int argc, char** argv) {
   PredictOptions pr;
   auto* p = app.add_subcommand("predict", "Score a CSV with a saved model: risk and flag per row");
   p->add_option("--model", pr.model, "Model file written by `calibrisk train`")->required();
-  p->add_option("--data", pr.data, "CSV with the model's feature columns")
-      ->required()
-      ->check(CLI::ExistingFile);
+  p->add_option("--data", pr.data, "CSV with the model's feature columns")->required();
   p->add_option("--out", pr.out, "Output CSV of scores")->required();
   p->add_option("--explain", pr.explain,
                 "Also write the K features contributing most to each row's risk (TreeSHAP for "
                 "trees, coefficient x standardized value for logistic regression)")
-      ->check(CLI::Range(0, 1000));
+      ->check(whole_number(0, 1000));
 
   // evaluate
   EvaluateOptions ev;
   auto* e = app.add_subcommand("evaluate", "Evaluate a saved model on a labelled CSV");
   e->add_option("--model", ev.model, "Model file written by `calibrisk train`")->required();
-  e->add_option("--data", ev.data, "Labelled CSV")->required()->check(CLI::ExistingFile);
+  e->add_option("--data", ev.data, "Labelled CSV")->required();
   e->add_option("--label", ev.label, "Label column (values 0/1)")->required();
   e->add_option("--subgroup", ev.subgroups, "Column to report per subgroup; repeatable");
   e->add_option("--time-column", ev.time_column, "Time column for the over-time section");
@@ -125,8 +155,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   d->add_option("--rows", de.rows,
                 "Encounter rows of the cohort (default " + std::to_string(kDemoDefaultRows) + ")")
-      ->check(CLI::Range(1000LL, 10000000LL));
-  d->add_option("--seed", de.seed, "Random seed")->capture_default_str();
+      ->check(whole_number(1000LL, 10000000LL));
+  d->add_option("--seed", de.seed, "Random seed")->check(seed_number())->capture_default_str();
 
   try {
     app.parse(argc, argv);

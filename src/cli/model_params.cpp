@@ -4,6 +4,8 @@
 
 #include "cli/errors.hpp"
 
+#include <calibrisk/io/text.hpp>
+
 #include <sstream>
 
 namespace calibrisk::cli {
@@ -21,8 +23,8 @@ ParamField class_weight_field(ClassWeight& cw) {
               if (colon == std::string::npos) {
                 throw UsageError(
                     "--param class_weight must be none, balanced or W0:W1 (the "
-                    "weights of class 0 and class 1, e.g. 1:5), got '" +
-                    v + "'.");
+                    "weights of class 0 and class 1, e.g. 1:5), got " +
+                    quote_for_message(v) + ".");
               }
               cw = ClassWeight::explicit_weights(
                   parse_double(v.substr(0, colon), "--param class_weight (class 0 weight)"),
@@ -58,8 +60,8 @@ std::vector<ParamField> lr_param_fields(LogisticRegressionParams& p) {
                  } else if (v == "mean_with_indicator") {
                    p.missing = MissingStrategy::kMeanWithIndicator;
                  } else {
-                   throw UsageError("--param missing must be mean or mean_with_indicator, got '" +
-                                    v + "'.");
+                   throw UsageError("--param missing must be mean or mean_with_indicator, got " +
+                                    quote_for_message(v) + ".");
                  }
                },
                [&p]() -> std::string {

@@ -4,9 +4,12 @@
 
 #include "cli/errors.hpp"
 
+#include <calibrisk/io/text.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -51,16 +54,18 @@ std::vector<std::pair<std::string, std::string>> parse_key_values(const std::str
     if (item.empty()) continue;
     const auto eq = item.find('=');
     if (eq == std::string::npos) {
-      throw UsageError(flag + " '" + text + "': '" + item +
-                       "' has no '='; write key=value items separated by commas.");
+      throw UsageError(flag + " " + quote_for_message(text) + ": " + quote_for_message(item) +
+                       " has no '='; write key=value items separated by commas.");
     }
     std::string key = trim(item.substr(0, eq));
     std::string value = trim(item.substr(eq + 1));
     if (key.empty()) {
-      throw UsageError(flag + " '" + text + "': an item has an empty key; write key=value.");
+      throw UsageError(flag + " " + quote_for_message(text) +
+                       ": an item has an empty key; write key=value.");
     }
     if (!seen.insert(key).second) {
-      throw UsageError(flag + " '" + text + "': '" + key + "' is given twice; give it once.");
+      throw UsageError(flag + " " + quote_for_message(text) + ": " + quote_for_message(key) +
+                       " is given twice; give it once.");
     }
     out.emplace_back(std::move(key), std::move(value));
   }
@@ -77,23 +82,41 @@ double parse_double(const std::string& text, const std::string& what) {
   char* end = nullptr;
   const double v = std::strtod(t.c_str(), &end);
   if (end != t.c_str() + t.size() || errno == ERANGE || std::isnan(v) || std::isinf(v)) {
-    throw UsageError(what + " must be a number, got '" + text + "'.");
+    throw UsageError(what + " must be a number, got " + quote_for_message(text) + ".");
   }
   return v;
 }
 
 long long parse_integer(const std::string& text, const std::string& what, long long lo,
                         long long hi) {
-  const std::string t = trim(text);
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(t.c_str(), &end, 10);
-  if (t.empty() || end != t.c_str() + t.size() || errno == ERANGE) {
-    throw UsageError(what + " must be a whole number, got '" + text + "'.");
+  std::string t = trim(text);
+  if (!t.empty() && t[0] == '+') t.erase(0, 1);
+  long long v = 0;
+  const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+  const bool whole = !t.empty() && r.ptr == t.data() + t.size();
+  if (!whole || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range)) {
+    throw UsageError(what + " must be a whole number, got " + quote_for_message(text) + ".");
   }
-  if (v < lo || v > hi) {
+  if (r.ec == std::errc::result_out_of_range || v < lo || v > hi) {
     throw UsageError(what + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                     "], got " + t + ".");
+                     "], got " + printable(t) + ".");
+  }
+  return v;
+}
+
+std::uint64_t parse_unsigned(const std::string& text, const std::string& what, std::uint64_t hi) {
+  std::string t = trim(text);
+  const bool negative = !t.empty() && t[0] == '-';
+  if (!t.empty() && (t[0] == '+' || negative)) t.erase(0, 1);
+  std::uint64_t v = 0;
+  const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+  const bool whole = !t.empty() && t[0] != '-' && t[0] != '+' && r.ptr == t.data() + t.size();
+  if (!whole || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range)) {
+    throw UsageError(what + " must be a whole number >= 0, got " + quote_for_message(text) + ".");
+  }
+  if (r.ec == std::errc::result_out_of_range || v > hi || (negative && v != 0)) {
+    throw UsageError(what + " must be in [0, " + std::to_string(hi) + "], got " +
+                     printable(trim(text)) + ".");
   }
   return v;
 }
@@ -102,7 +125,7 @@ bool parse_bool(const std::string& text, const std::string& what) {
   const std::string l = lower(trim(text));
   if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
   if (l == "false" || l == "0" || l == "no" || l == "off") return false;
-  throw UsageError(what + " must be true or false, got '" + text + "'.");
+  throw UsageError(what + " must be true or false, got " + quote_for_message(text) + ".");
 }
 
 SplitFractions parse_split(const std::string& text) {
@@ -116,17 +139,19 @@ SplitFractions parse_split(const std::string& text) {
     if (k == "calibration" || k == "cal" || k == "calib") idx = 1;
     if (k == "test") idx = 2;
     if (idx < 0) {
-      throw UsageError("--split '" + text + "': unknown part '" + key +
-                       "'; the parts are train, calibration and test "
+      throw UsageError("--split " + quote_for_message(text) + ": unknown part " +
+                       quote_for_message(key) +
+                       "; the parts are train, calibration and test "
                        "(e.g. --split train=0.6,calibration=0.2,test=0.2).");
     }
     if (f[idx] >= 0.0) {
-      throw UsageError("--split '" + text + "': " + names[idx] + " is given twice.");
+      throw UsageError("--split " + quote_for_message(text) + ": " + names[idx] +
+                       " is given twice.");
     }
     const double v = parse_double(value, std::string("--split ") + names[idx]);
     if (!(v > 0.0 && v < 1.0)) {
-      throw UsageError(std::string("--split ") + names[idx] + " must be in (0, 1), got " + value +
-                       "; every part needs some rows.");
+      throw UsageError(std::string("--split ") + names[idx] + " must be in (0, 1), got " +
+                       printable(value) + "; every part needs some rows.");
     }
     f[idx] = v;
   }
@@ -145,16 +170,16 @@ SplitFractions parse_split(const std::string& text) {
     }
     for (int i = 0; i < 3; ++i) {
       if (!(f[i] > 1e-12)) {
-        throw UsageError("--split '" + text + "': the given fractions sum to " + fmt(sum) +
-                         ", leaving nothing for " + names[i] + "; they must sum to 1.");
+        throw UsageError("--split " + quote_for_message(text) + ": the given fractions sum to " +
+                         fmt(sum) + ", leaving nothing for " + names[i] + "; they must sum to 1.");
       }
     }
   } else if (missing > 1) {
-    throw UsageError("--split '" + text +
-                     "': give at least two of train, calibration and test "
+    throw UsageError("--split " + quote_for_message(text) +
+                     ": give at least two of train, calibration and test "
                      "(e.g. --split train=0.6,calibration=0.2,test=0.2).");
   } else if (std::abs(sum - 1.0) > 1e-6) {
-    throw UsageError("--split '" + text + "': the fractions sum to " + fmt(sum) +
+    throw UsageError("--split " + quote_for_message(text) + ": the fractions sum to " + fmt(sum) +
                      "; they must sum to 1.");
   }
   return {f[0], f[1], f[2]};
@@ -182,7 +207,7 @@ PolicySpec parse_policy(const std::string& text) {
   auto rate = [&](const std::string& key, const std::string& value) {
     const double v = parse_double(value, "--policy " + key);
     if (!(v > 0.0 && v <= 1.0)) {
-      throw UsageError("--policy " + key + " must be in (0, 1], got " + value + ".");
+      throw UsageError("--policy " + key + " must be in (0, 1], got " + printable(value) + ".");
     }
     return v;
   };
@@ -208,8 +233,8 @@ PolicySpec parse_policy(const std::string& text) {
       p.kind = PolicySpec::Kind::kMaxF;
       p.value = parse_double(value, "--policy max-f (beta)");
       if (!(p.value > 0.0) || std::isinf(p.value)) {
-        throw UsageError("--policy max-f (beta) must be a finite number > 0, got " + value +
-                         " (1 = F1; 2 weighs recall higher).");
+        throw UsageError("--policy max-f (beta) must be a finite number > 0, got " +
+                         printable(value) + " (1 = F1; 2 weighs recall higher).");
       }
       return p;
     }
@@ -233,7 +258,8 @@ PolicySpec parse_policy(const std::string& text) {
       return p;
     }
   }
-  throw UsageError("--policy '" + text + "' is not a policy; use one of " + kPolicyForms + ".");
+  throw UsageError("--policy " + quote_for_message(text) + " is not a policy; use one of " +
+                   kPolicyForms + ".");
 }
 
 std::string format_double(double v) {
@@ -279,10 +305,7 @@ ParamField bool_field(std::string name, bool& field) {
 ParamField uint64_field(std::string name, std::uint64_t& field) {
   const std::string n = name;
   return {std::move(name), "uint64",
-          [&field, n](const std::string& v) {
-            field = static_cast<std::uint64_t>(
-                parse_integer(v, "--param " + n, 0, std::numeric_limits<long long>::max()));
-          },
+          [&field, n](const std::string& v) { field = parse_unsigned(v, "--param " + n); },
           [&field] { return std::to_string(field); }};
 }
 
@@ -303,7 +326,7 @@ void apply_params(const std::vector<std::string>& assignments,
   for (const std::string& a : assignments) {
     const auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0) {
-      throw UsageError("--param '" + a + "' must be key=value (e.g. --param " +
+      throw UsageError("--param " + quote_for_message(a) + " must be key=value (e.g. --param " +
                        (fields.empty() ? std::string("name") : fields.front().name) + "=...).");
     }
     const std::string key = trim(a.substr(0, eq));
@@ -314,7 +337,7 @@ void apply_params(const std::vector<std::string>& assignments,
       std::string valid;
       for (const auto& f : fields)
         valid += (valid.empty() ? "" : ", ") + f.name + " (" + f.type + ")";
-      throw UsageError("--param: '" + key + "' is not a parameter of " + model +
+      throw UsageError("--param: " + quote_for_message(key) + " is not a parameter of " + model +
                        "; valid keys: " + valid + ".");
     }
     if (!seen.insert(key).second) {

@@ -21,6 +21,9 @@ double parse_double(const std::string& text, const std::string& what);
 /// A whole number in [lo, hi]; throws UsageError naming `what`.
 long long parse_integer(const std::string& text, const std::string& what, long long lo,
                         long long hi);
+/// A whole number in [0, hi] (no sign; up to 2^64 - 1); throws UsageError naming `what`.
+std::uint64_t parse_unsigned(const std::string& text, const std::string& what,
+                             std::uint64_t hi = UINT64_MAX);
 /// true/false/1/0/yes/no/on/off (case-insensitive); throws UsageError naming `what`.
 bool parse_bool(const std::string& text, const std::string& what);
 

@@ -3,7 +3,6 @@
 #include "cli/reports.hpp"
 
 #include "cli/options.hpp"
-#include "cli/output_file.hpp"
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/report/evaluate.hpp>
@@ -13,7 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <optional>
+#include <ostream>
 
 namespace calibrisk::cli {
 namespace {
@@ -76,13 +75,10 @@ std::vector<std::pair<std::string, std::string>> provenance_rows(const Evaluatio
 
 }  // namespace
 
-EvaluationSummary write_reports(const EvaluationData& d, const std::string& html_path,
-                                const std::string& json_path, Progress& progress) {
+EvaluationSummary write_reports(const EvaluationData& d, std::ostream* html, std::ostream* json,
+                                Progress& progress) {
   EvaluationSummary summary;
-  if (html_path.empty() && json_path.empty()) return summary;
-  std::optional<OutputFile> html, json;  // opened first: a bad path fails before the work
-  if (!html_path.empty()) html.emplace(html_path);
-  if (!json_path.empty()) json.emplace(json_path);
+  if (html == nullptr && json == nullptr) return summary;
 
   auto step = progress.step("evaluating " + format_count(static_cast<long long>(d.y.size())) +
                             " rows (bootstrap intervals, subgroups, over time)");
@@ -145,14 +141,8 @@ EvaluationSummary write_reports(const EvaluationData& d, const std::string& html
     for (const auto& f : row.flags) why += (why.empty() ? "" : "; ") + f;
     summary.flagged_subgroups.push_back(row.column + "=" + row.level + ": " + why);
   }
-  if (html) {
-    html->stream() << report_to_html(report);
-    html->commit();
-  }
-  if (json) {
-    json->stream() << report_to_json(report);
-    json->commit();
-  }
+  if (html) *html << report_to_html(report);
+  if (json) *json << report_to_json(report);
   for (const auto& f : summary.flagged_subgroups) progress.note("flagged subgroup " + f);
   return summary;
 }

@@ -39,9 +39,10 @@ struct EvaluationSummary {
   std::vector<std::string> flagged_subgroups;  ///< "site=C: calibration ..." lines
 };
 
-/// Builds the evaluation and writes the HTML page and/or the JSON document (either path may be
-/// empty) through temporary files renamed on success. Returns the flagged subgroups.
-EvaluationSummary write_reports(const EvaluationData& data, const std::string& html_path,
-                                const std::string& json_path, Progress& progress);
+/// Builds the evaluation and writes the HTML page and/or the JSON document to the given streams
+/// (either may be null; the caller's OutputSet commits them with the command's other outputs).
+/// Returns the flagged subgroups.
+EvaluationSummary write_reports(const EvaluationData& data, std::ostream* html, std::ostream* json,
+                                Progress& progress);
 
 }  // namespace calibrisk::cli

@@ -8,6 +8,7 @@
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/schema.hpp>
 #include <calibrisk/io/date.hpp>
+#include <calibrisk/io/text.hpp>
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/ranking.hpp>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 namespace calibrisk::cli {
 namespace {
@@ -51,6 +53,47 @@ void require_both_classes(const PartData& d, Part p, const Split& s, const Colum
                        ") holds only class " + (n1 == 0 ? "0" : "1") +
                        "; every part needs both classes: use more data or change --split so this "
                        "part is larger.");
+  }
+}
+
+// The fewest rows a part of the split may have: a calibrator, a threshold and test figures fitted
+// on fewer rows are noise.
+constexpr Index kMinPartRows = 20;
+
+std::string split_text(const SplitFractions& f) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "train=%g,calibration=%g,test=%g", f.train, f.calibration, f.test);
+  return buf;
+}
+
+// The fewest rows for which every part of `f` gets kMinPartRows rows.
+Index min_rows_for(const SplitFractions& f) {
+  const double smallest = std::min({f.train, f.calibration, f.test});
+  return static_cast<Index>(std::ceil(static_cast<double>(kMinPartRows) / smallest - 1e-9));
+}
+
+// Before splitting: enough rows for the fractions at all.
+void require_enough_rows(Index n, const SplitFractions& f) {
+  const Index need = min_rows_for(f);
+  if (n >= need) return;
+  throw InvalidInput("the file has " + std::to_string(n) + " data rows, too few for --split " +
+                     split_text(f) + ": every part needs at least " + std::to_string(kMinPartRows) +
+                     " rows, so the minimum is " + std::to_string(need) +
+                     " rows; use more data or larger fractions for the small parts.");
+}
+
+// After splitting (whole patients move between parts): every part still has enough rows.
+void require_part_rows(const Split& s, Index n, const SplitFractions& f) {
+  for (int p = 0; p < 3; ++p) {
+    const Index rows = s.summary[p].rows;
+    if (rows >= kMinPartRows) continue;
+    throw InvalidInput(std::string("the ") + part_name(static_cast<Part>(p)) + " part has " +
+                       std::to_string(rows) + " of the " + std::to_string(n) +
+                       " rows (whole patients stay in one part); every part needs at least " +
+                       std::to_string(kMinPartRows) + " rows (at least " +
+                       std::to_string(min_rows_for(f)) + " rows in all for --split " +
+                       split_text(f) +
+                       "): use more data, more patients, or a larger fraction for this part.");
   }
 }
 
@@ -118,17 +161,19 @@ std::map<std::string, std::vector<std::string>> recorded_categories(const Pipeli
     try {
       j = nlohmann::json::parse(kv.second);
     } catch (const nlohmann::json::exception&) {
-      throw ModelFileError("provenance parameter '" + kv.first +
-                           "' is not a JSON array of category labels; the model file was edited "
+      throw ModelFileError("provenance parameter " + quote_for_message(kv.first) +
+                           " is not a JSON array of category labels; the model file was edited "
                            "or was not written by `calibrisk train`.");
     }
     if (!j.is_array()) {
-      throw ModelFileError("provenance parameter '" + kv.first + "' is not a JSON array.");
+      throw ModelFileError("provenance parameter " + quote_for_message(kv.first) +
+                           " is not a JSON array.");
     }
     std::vector<std::string> labels;
     for (const auto& e : j) {
       if (!e.is_string()) {
-        throw ModelFileError("provenance parameter '" + kv.first + "' holds a non-string label.");
+        throw ModelFileError("provenance parameter " + quote_for_message(kv.first) +
+                             " holds a non-string label.");
       }
       labels.push_back(e.get<std::string>());
     }
@@ -164,7 +209,7 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   } else if (cfg.model == "gbdt") {
     fields = gbdt_param_fields(gb_params);
   } else {
-    throw UsageError("--model must be lr or gbdt, got '" + cfg.model + "'.");
+    throw UsageError("--model must be lr or gbdt, got " + quote_for_message(cfg.model) + ".");
   }
   apply_params(cfg.params, fields,
                cfg.model == "lr" ? "lr (LogisticRegressionParams)" : "gbdt (GBDTParams)");
@@ -180,16 +225,17 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   }
   if (cfg.calibration != "platt" && cfg.calibration != "isotonic" && cfg.calibration != "beta" &&
       cfg.calibration != "none") {
-    throw UsageError("--calibration must be platt, isotonic, beta or none, got '" +
-                     cfg.calibration + "'.");
+    throw UsageError("--calibration must be platt, isotonic, beta or none, got " +
+                     quote_for_message(cfg.calibration) + ".");
   }
 
   out.features = feature_columns(table, roles);
   for (const auto& id : identifier_like_columns(table, out.features)) {
-    progress.warn("column '" + id +
+    const std::string shown = printable(id);
+    progress.warn("column '" + shown +
                   "' has a different whole number on every row: it looks like "
                   "an identifier, not a feature; pass --drop " +
-                  id + " (or --group-column " + id + " if it identifies patients).");
+                  shown + " (or --group-column " + shown + " if it identifies patients).");
   }
   const std::vector<double> y = label_values(table, roles.label, true);
   const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
@@ -201,7 +247,9 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
     auto step = progress.step("splitting " + format_count(n) + " rows by " +
                               (time ? "time" : "file order") +
                               (roles.group.empty() ? "" : " and " + roles.group));
+    require_enough_rows(n, cfg.split);
     out.split = split_by_time_and_group(time ? time->values : no_values, group, n, cfg.split);
+    require_part_rows(out.split, n, cfg.split);
     step.done();
   }
   for (int p = 0; p < 3; ++p) {

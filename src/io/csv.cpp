@@ -2,12 +2,14 @@
 // CSV reading (libcsv's RFC 4180 parser, fields converted as they arrive) and writing.
 #include <calibrisk/io/date.hpp>
 #include <calibrisk/io/table.hpp>
+#include <calibrisk/io/text.hpp>
 
 #include <csv.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -68,11 +70,35 @@ bool parse_number(std::string_view s, double& out) {
   return true;
 }
 
-std::string quoted(std::string_view s) {
-  std::string q = "\"";
-  for (char c : s.substr(0, 60)) q += c;
-  if (s.size() > 60) q += "...";
-  return q + "\"";
+std::string quote_data(std::string_view s) { return quote_for_message(s); }
+
+// Offset of the first byte that may not appear in a CSV file: an ill-formed UTF-8 sequence or a
+// NUL byte; npos when there is none.
+std::size_t first_bad_byte(std::string_view s) noexcept {
+  const std::size_t u = first_invalid_utf8(s);
+  const std::size_t z = s.substr(0, u).find('\0');
+  return z != std::string_view::npos ? z : u;
+}
+
+// What the bad byte at `offset` of `text` is and how to fix the file.
+std::string bad_byte_message(std::string_view text, std::size_t offset, std::size_t bom) {
+  const std::string at = " at byte offset " + std::to_string(offset + bom) + " of the file";
+  if (offset < text.size() && text[offset] == '\0') {
+    return "holds a NUL byte" + at +
+           "; a CSV file is text without NUL bytes (is it a binary or a UTF-16 file? save it as "
+           "UTF-8)";
+  }
+  char hex[8] = "?";
+  if (offset < text.size()) {
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[offset]));
+  }
+  std::string hint = "e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv` for a Latin-1 file";
+  if (offset == 0 && text.size() >= 2 &&
+      ((text[0] == '\xFF' && text[1] == '\xFE') || (text[0] == '\xFE' && text[1] == '\xFF'))) {
+    hint = "it starts with a UTF-16 byte-order mark: save it as UTF-8";
+  }
+  return std::string("holds the byte ") + hex + at +
+         ", which is not valid UTF-8; CSV files must be UTF-8 encoded: convert it (" + hint + ")";
 }
 
 enum class Role { kNumeric, kCategorical, kTime };
@@ -98,6 +124,41 @@ struct Reader {
   Index data_rows = 0;    // completed data rows
   bool row_blank = true;  // only one empty field so far
   std::string error;
+  // The text parsed so far (for the byte offset of an encoding error) and the length of the
+  // byte-order mark removed before it.
+  std::string_view text;
+  std::size_t bom = 0;
+  bool pending_cr = false;   // the last line ended with CR: the next byte must be LF
+  bool header_only = false;  // stop after the header (read_csv_header)
+  bool stop = false;         // header_only and the header is complete
+
+  std::string row_name() const {
+    return in_header ? std::string("the header line") : "data row " + std::to_string(data_rows + 1);
+  }
+  std::string field_name(std::size_t j) const {
+    if (in_header) return "the header's column " + std::to_string(j + 1);
+    if (j < header.size())
+      return "data row " + std::to_string(data_rows + 1) + ", column " + quote_data(header[j]);
+    return "data row " + std::to_string(data_rows + 1) + ", field " + std::to_string(j + 1);
+  }
+  void bare_cr() {
+    fail(where + ": the line before " + row_name() +
+         " ends with a bare carriage return (CR, the classic Mac OS line end), an unsupported "
+         "line ending; lines must end with LF or CRLF: convert the file (e.g. "
+         "`tr '\\r' '\\n' < in.csv > out.csv`).");
+  }
+  // Encoding and line-end checks of a field, before any conversion.
+  bool check_field(std::string_view raw) {
+    if (pending_cr && field == 0) {
+      bare_cr();
+      return false;
+    }
+    if (first_bad_byte(raw) == std::string_view::npos) return true;
+    const std::size_t offset = first_bad_byte(text);
+    fail(where + ": " + field_name(field) + " " + bad_byte_message(text, offset, bom) +
+         ". The value is " + quote_data(raw) + ".");
+    return false;
+  }
 
   bool is_na(std::string_view s) const {
     return std::find(opt.na_values.begin(), opt.na_values.end(), s) != opt.na_values.end();
@@ -118,17 +179,15 @@ struct Reader {
         return;
       }
       if (!seen.insert(header[j]).second) {
-        fail(where + ": the header names column '" + header[j] +
-             "' twice; column names must be unique.");
+        fail(where + ": the header names column " + quote_data(header[j]) +
+             " twice; column names must be unique.");
         return;
       }
     }
     auto require = [&](const std::string& name, const char* why) {
       if (!seen.count(name)) {
-        std::string avail;
-        for (const auto& h : header) avail += (avail.empty() ? "" : ", ") + h;
-        fail(where + ": the " + why + " column '" + name +
-             "' is not in the header; the columns are: " + avail + ".");
+        fail(where + ": the " + why + " column " + quote_data(name) +
+             " is not in the header; the columns are: " + list_for_message(header) + ".");
       }
     };
     for (const auto& r : opt.required_columns) require(r, "required");
@@ -158,9 +217,15 @@ struct Reader {
   }
 
   void on_field(std::string_view raw) {
-    if (!error.empty()) return;
+    if (!error.empty() || stop) return;
+    if (!check_field(raw)) return;
     if (in_header) {
       header.emplace_back(raw);
+      ++field;
+      return;
+    }
+    if (header_only) {
+      stop = true;
       return;
     }
     const std::size_t j = field++;
@@ -175,7 +240,7 @@ struct Reader {
       case Role::kNumeric: {
         double v = kNaN;
         if (!is_na(s) && !parse_number(s, v)) {
-          fail(where + ": column '" + header[j] + "' has the non-numeric value " + quoted(s) +
+          fail(where + ": column " + quote_data(header[j]) + " has the non-numeric value " + quote_data(s) +
                " in data row " + std::to_string(data_rows + 1) +
                "; fix the value, mark it missing (empty, NA or ?), or declare the column "
                "categorical.");
@@ -209,16 +274,23 @@ struct Reader {
     }
   }
 
-  void on_row_end() {
-    if (!error.empty()) return;
+  void on_row_end(int c) {
+    if (!error.empty() || stop) return;
+    if (pending_cr && c != '\n') {
+      bare_cr();
+      return;
+    }
+    pending_cr = c == '\r';
+    if (header_only && !in_header && !pending_cr) stop = true;
+    const std::size_t got = field;
+    field = 0;
+    if (got == 0) return;  // a line end outside a record (CSV_REPALL_NL): LF of CRLF, blank line
     if (in_header) {
       in_header = false;
       start_columns();
-      field = 0;
+      if (header_only && !pending_cr) stop = true;
       return;
     }
-    const std::size_t got = field;
-    field = 0;
     if (got == 1 && row_blank && header.size() > 1) {
       // A line holding only spaces: not a record. Undo the value taken from it.
       values[0].pop_back();
@@ -239,7 +311,7 @@ struct Reader {
     static_cast<Reader*>(self)->on_field(
         std::string_view(s ? static_cast<const char*>(s) : "", s ? len : 0));
   }
-  static void cb_row(int, void* self) { static_cast<Reader*>(self)->on_row_end(); }
+  static void cb_row(int c, void* self) { static_cast<Reader*>(self)->on_row_end(c); }
 
   // Numbers first (an order key); otherwise every value must be ISO 8601.
   Column finish_time(std::size_t j) {
@@ -247,8 +319,8 @@ struct Reader {
     bool all_numbers = true;
     for (std::size_t i = 0; i < time_text.size(); ++i) {
       if (is_na(time_text[i])) {
-        throw InvalidInput(where + ": the time column '" + header[j] + "' is missing in data row " +
-                           std::to_string(i + 1) +
+        throw InvalidInput(where + ": the time column " + quote_data(header[j]) +
+                           " is missing in data row " + std::to_string(i + 1) +
                            "; every row needs a date, date-time or number to be ordered.");
       }
       if (!parse_number(time_text[i], v[i])) all_numbers = false;
@@ -256,11 +328,11 @@ struct Reader {
     if (all_numbers) return Column::time_number(header[j], std::move(v));
     for (std::size_t i = 0; i < time_text.size(); ++i) {
       if (!parse_iso8601(time_text[i], v[i])) {
-        throw InvalidInput(where + ": the time column '" + header[j] + "' has " +
-                           quoted(time_text[i]) + " in data row " + std::to_string(i + 1) +
-                           ", which is neither an ISO 8601 date/date-time (YYYY-MM-DD or "
-                           "YYYY-MM-DDTHH:MM:SS) nor a number; the whole column must use one "
-                           "of the two.");
+        throw InvalidInput(where + ": the time column " + quote_data(header[j]) + " has " +
+                           quote_data(time_text[i]) + " in data row " + std::to_string(i + 1) +
+                           ", which is " + iso8601_problem(time_text[i]) +
+                           "; the whole column must hold ISO 8601 dates/date-times or numbers "
+                           "(not a mix of the two).");
       }
     }
     return Column::time_days(header[j], std::move(v));
@@ -297,33 +369,84 @@ Index line_of(std::string_view text, std::size_t offset) {
 
 }  // namespace
 
+namespace {
+
+// A libcsv parser in strict mode that reports every line end (CSV_REPALL_NL) so the Reader can
+// tell CRLF from a bare CR.
+using Parser = std::unique_ptr<csv_parser, void (*)(csv_parser*)>;
+
+Parser make_parser(csv_parser& parser, char delimiter) {
+  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0) {
+    throw Error("internal error: csv_init failed (out of memory).");
+  }
+  csv_set_delim(&parser, static_cast<unsigned char>(delimiter));
+  return Parser(&parser, csv_free);
+}
+
+// Feeds `chunk` (which ends at offset `end` of the text seen so far) to the parser; throws the
+// Reader's error or libcsv's.
+void feed(csv_parser& parser, Reader& r, std::string_view chunk, std::string_view seen) {
+  const std::size_t used =
+      csv_parse(&parser, chunk.data(), chunk.size(), Reader::cb_field, Reader::cb_row, &r);
+  if (!r.error.empty()) throw InvalidInput(r.error);
+  if (used != chunk.size() && !r.stop) {
+    const std::size_t at = seen.size() - chunk.size() + used;
+    throw InvalidInput(r.where + ": malformed CSV near line " + std::to_string(line_of(seen, at)) +
+                       " (" + csv_strerror(csv_error(&parser)) +
+                       "); a quote inside a field must be doubled and the field quoted.");
+  }
+}
+
+void finish(csv_parser& parser, Reader& r) {
+  if (csv_fini(&parser, Reader::cb_field, Reader::cb_row, &r) != 0 && r.error.empty()) {
+    throw InvalidInput(r.where + ": the file ends inside a quoted field (" +
+                       csv_strerror(csv_error(&parser)) + "); close the last quote.");
+  }
+  if (!r.error.empty()) throw InvalidInput(r.error);
+}
+
+std::size_t bom_length(std::string_view text) {
+  return text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+}
+
+// Opens `path` for reading; a directory or a device is an InvalidInput naming the path.
+std::ifstream open_input(const std::string& path, const std::string& who) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (st.type() == std::filesystem::file_type::directory) {
+    throw InvalidInput(who + ": " + quote_data(path) + " is a directory; pass a CSV file.");
+  }
+  if (!ec && st.type() != std::filesystem::file_type::regular &&
+      st.type() != std::filesystem::file_type::not_found) {
+    throw InvalidInput(who + ": " + quote_data(path) +
+                       " is not a regular file (a device, pipe or socket); pass a CSV file.");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw InvalidInput(who + ": cannot open " + quote_data(path) +
+                       " for reading; check the path and its permissions.");
+  }
+  return in;
+}
+
+}  // namespace
+
 Table parse_csv(std::string_view text, const CsvReadOptions& options, const std::string& source) {
   options.validate();
-  const std::string where = "read_csv: " + source;
-  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  const std::string where = "read_csv: " + printable(source);
+  const std::size_t bom = bom_length(text);
+  text.remove_prefix(bom);
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     throw InvalidInput(where +
                        " is empty; expected a header line with column names and data rows.");
   }
   Reader r(options, where);
+  r.text = text;
+  r.bom = bom;
   csv_parser parser;
-  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-    throw Error("internal error: csv_init failed (out of memory).");
-  }
-  std::unique_ptr<csv_parser, void (*)(csv_parser*)> guard(&parser, csv_free);
-  csv_set_delim(&parser, static_cast<unsigned char>(options.delimiter));
-  const std::size_t used =
-      csv_parse(&parser, text.data(), text.size(), Reader::cb_field, Reader::cb_row, &r);
-  if (used != text.size() && r.error.empty()) {
-    throw InvalidInput(where + ": malformed CSV near line " + std::to_string(line_of(text, used)) +
-                       " (" + csv_strerror(csv_error(&parser)) +
-                       "); a quote inside a field must be doubled and the field quoted.");
-  }
-  if (csv_fini(&parser, Reader::cb_field, Reader::cb_row, &r) != 0 && r.error.empty()) {
-    throw InvalidInput(where + ": the file ends inside a quoted field (" +
-                       csv_strerror(csv_error(&parser)) + "); close the last quote.");
-  }
-  if (!r.error.empty()) throw InvalidInput(r.error);
+  const Parser guard = make_parser(parser, options.delimiter);
+  feed(parser, r, text, text);
+  finish(parser, r);
   if (r.in_header || r.data_rows == 0) {
     throw InvalidInput(where +
                        " has a header but no data rows; the file needs at least one row "
@@ -347,14 +470,44 @@ Table parse_csv(std::string_view text, const CsvReadOptions& options, const std:
 }
 
 Table read_csv(const std::string& path, const CsvReadOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InvalidInput("read_csv: cannot open '" + path +
-                       "' for reading; check the path and its permissions.");
-  }
+  std::ifstream in = open_input(path, "read_csv");
   std::ostringstream buf;
   buf << in.rdbuf();
   return parse_csv(buf.str(), options, path);
+}
+
+std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
+  CsvReadOptions options;
+  options.delimiter = delimiter;
+  options.validate();
+  std::ifstream in = open_input(path, "read_csv_header");
+  const std::string where = "read_csv_header: " + printable(path);
+  Reader r(options, where);
+  r.header_only = true;
+  csv_parser parser;
+  const Parser guard = make_parser(parser, delimiter);
+  std::string seen;  // the bytes read so far (the header is at the start)
+  std::vector<char> chunk(1 << 16);
+  while (!r.stop && in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (got == 0) break;
+    std::string_view part(chunk.data(), got);
+    if (seen.empty()) {
+      r.bom = bom_length(part);
+      part.remove_prefix(r.bom);
+    }
+    seen.append(part);
+    r.text = seen;
+    feed(parser, r, part, seen);
+  }
+  if (!r.stop) finish(parser, r);
+  if (r.header.empty()) {
+    throw InvalidInput(where +
+                       " is empty; a CSV file needs a header line of column names and at least "
+                       "one data row.");
+  }
+  return r.header;
 }
 
 namespace {

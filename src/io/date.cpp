@@ -114,6 +114,35 @@ bool parse_iso8601(std::string_view s, double& days) noexcept {
   return true;
 }
 
+std::string iso8601_problem(std::string_view s) {
+  double unused = 0.0;
+  if (parse_iso8601(s, unused)) return {};
+  std::size_t pos = 0;
+  int year = 0, month = 0, day = 0;
+  const bool date_shape = digits(s, pos, 4, year) && pos < s.size() && s[pos++] == '-' &&
+                          digits(s, pos, 2, month) && pos < s.size() && s[pos++] == '-' &&
+                          digits(s, pos, 2, day);
+  if (date_shape) {
+    char buf[96];
+    if (month < 1 || month > 12) {
+      std::snprintf(buf, sizeof buf, "month %02d is not in 01..12", month);
+      return buf;
+    }
+    if (!is_valid_date(year, static_cast<unsigned>(month), static_cast<unsigned>(day))) {
+      unsigned last = 28;
+      while (last < 31 && is_valid_date(year, static_cast<unsigned>(month), last + 1)) ++last;
+      std::snprintf(buf, sizeof buf, "not a valid calendar date (%04d-%02d has %u days)", year,
+                    month, last);
+      return buf;
+    }
+    if (pos < s.size() && (s[pos] == 'T' || s[pos] == ' ')) {
+      return "not a valid ISO 8601 date-time: the time must be HH:MM or HH:MM:SS[.fff] within "
+             "00:00 to 23:59:60, optionally followed by Z or +HH:MM";
+    }
+  }
+  return "not an ISO 8601 date/date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)";
+}
+
 std::string format_iso_date(std::int64_t days) {
   const CivilDate d = civil_from_days(days);
   char buf[32];

@@ -2,6 +2,7 @@
 // The column-oriented Table: construction checks, lookups and conversion to a feature matrix.
 #include <calibrisk/io/date.hpp>
 #include <calibrisk/io/table.hpp>
+#include <calibrisk/io/text.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -79,13 +80,13 @@ void Table::add_column(Column column) {
     throw InvalidInput("Table::add_column: the column name is empty; give every column a name.");
   }
   if (has_column(column.name)) {
-    throw InvalidInput("Table::add_column: a column named '" + column.name +
-                       "' already exists; column names must be unique.");
+    throw InvalidInput("Table::add_column: a column named " + quote_for_message(column.name) +
+                       " already exists; column names must be unique.");
   }
   const auto n = static_cast<Index>(column.values.size());
   if (!columns_.empty() && n != rows_) {
-    throw InvalidInput("Table::add_column: column '" + column.name + "' has " + std::to_string(n) +
-                       " values but the table has " + std::to_string(rows_) +
+    throw InvalidInput("Table::add_column: column " + quote_for_message(column.name) + " has " +
+                       std::to_string(n) + " values but the table has " + std::to_string(rows_) +
                        " rows; pass one value per row.");
   }
   if (column.kind == ColumnKind::kCategorical) {
@@ -94,10 +95,11 @@ void Table::add_column(Column column) {
       const double v = column.values[static_cast<std::size_t>(i)];
       if (std::isnan(v) || v == kUnseenCategory) continue;
       if (!(v >= 0 && v < k && v == std::floor(v))) {
-        throw InvalidInput(
-            "Table::add_column: categorical column '" + column.name + "' has code " + shortest(v) +
-            " at row " + std::to_string(i) + ", which is not an integer in [0, " +
-            std::to_string(column.categories.size()) + "); codes index the column's categories.");
+        throw InvalidInput("Table::add_column: categorical column " +
+                           quote_for_message(column.name) + " has code " + shortest(v) +
+                           " at row " + std::to_string(i) + ", which is not an integer in [0, " +
+                           std::to_string(column.categories.size()) +
+                           "); codes index the column's categories.");
       }
     }
   }
@@ -115,10 +117,9 @@ Index Table::index_of(std::string_view name) const noexcept {
 const Column& Table::column(std::string_view name) const {
   const Index j = index_of(name);
   if (j < 0) {
-    std::string avail;
-    for (const auto& c : columns_) avail += (avail.empty() ? "" : ", ") + c.name;
-    throw InvalidInput("Table: no column named '" + std::string(name) +
-                       "'; the columns are: " + (avail.empty() ? "(none)" : avail) + ".");
+    const std::string avail = list_for_message(names());
+    throw InvalidInput("Table: no column named " + quote_for_message(name) +
+                       "; the columns are: " + (avail.empty() ? "(none)" : avail) + ".");
   }
   return columns_[static_cast<std::size_t>(j)];
 }

@@ -7,10 +7,14 @@ step builds it there). A missing executable is a failure, not a skip.
 """
 
 import csv
+import hashlib
 import json
 import os
 import pathlib
+import resource
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -258,9 +262,11 @@ def test_well_formed_small_file_trains(tmp_path):
          ["only class 0"]),
         ("label not 0/1", GOOD_HEADER + good_rows(10) + "5,2023-02-01,1,1,2\n", [],
          ["value 2", "data row 11"]),
-        ("bad date", GOOD_HEADER + good_rows(10) + "5,2023-02-30,1,1,0\n", [], ["2023-02-30"]),
         ("too few patients", GOOD_HEADER + "1,2023-01-01,1,1,0\n1,2023-01-02,1,1,1\n", [],
-         ["part is empty"]),
+         ["too few for --split", "the minimum is 100 rows"]),
+        ("ten rows", GOOD_HEADER + good_rows(10), [], ["10 data rows", "the minimum is 100 rows"]),
+        ("impossible date", GOOD_HEADER + good_rows(10) + "5,2023-02-30,1,1,0\n", [],
+         ["'2023-02-30' in data row 11", "not a valid calendar date (2023-02 has 28 days)"]),
     ],
 )
 def test_malformed_csv_is_a_data_error_with_no_partial_model(tmp_path, name, text, extra, fragments):
@@ -344,3 +350,173 @@ def test_demo_writes_every_file_and_prints_the_table(demo):
     for label in ("ROC AUC", "average precision", "log loss", "Brier", "ECE", "threshold",
                   "alert rate", "site flagged"):
         assert label in proc.stdout
+
+
+# --------------------------------------------------------------------------- hostile input (#11)
+def digest(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def write_good_csv(path, n=400):
+    pathlib.Path(path).write_text(GOOD_HEADER + good_rows(n))
+    return path
+
+
+@pytest.mark.parametrize("case", ["predict-same", "predict-symlink", "train-same", "train-outputs",
+                                  "evaluate-model"])
+def test_an_output_may_not_overwrite_an_input_or_another_output(trained, cohort, tmp_path, case):
+    _, model, _ = trained
+    data = tmp_path / "d.csv"
+    data.write_bytes(cohort.read_bytes()[:200000].rsplit(b"\n", 1)[0] + b"\n")
+    own_model = tmp_path / "m.json"
+    own_model.write_bytes(model.read_bytes())
+    (tmp_path / "link.csv").symlink_to(data)
+    args = {
+        "predict-same": ["predict", "--model", own_model, "--data", data, "--out", data],
+        "predict-symlink": ["predict", "--model", own_model, "--data", data, "--out",
+                            tmp_path / "link.csv"],
+        "train-same": ["train", "--data", data, *TRAIN_FLAGS, "--out", data],
+        "train-outputs": ["train", "--data", data, *TRAIN_FLAGS, "--out", own_model, "--report",
+                          own_model, "--json", own_model],
+        "evaluate-model": ["evaluate", "--model", own_model, "--data", data, "--label",
+                           "readmitted", "--report", tmp_path / "." / "m.json"],
+    }[case]
+    before = {p.name: digest(p) for p in (data, own_model)}
+    proc = run(*args, check=EXIT_USAGE)
+    assert "same file" in proc.stderr
+    assert {p.name: digest(p) for p in (data, own_model)} == before
+    assert (tmp_path / "link.csv").is_symlink()
+    assert no_leftovers(tmp_path) == []
+
+
+def _limit_file_size(limit):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    return apply
+
+
+def test_a_train_failing_after_training_replaces_no_output(cohort, tmp_path):
+    """The model (the largest output) cannot be written after training and the reports were
+    produced: the old report and JSON stay as they were and no model appears."""
+    report, report_json, model = tmp_path / "r.html", tmp_path / "r.json", tmp_path / "m.json"
+    report.write_text("old report")
+    report_json.write_text("old json")
+    args = [str(CLI), "train", "--data", str(cohort), *TRAIN_FLAGS, "--model", "gbdt",
+            "--param", "n_estimators=400", "--param", "early_stopping=false", "--out", str(model),
+            "--report", str(report), "--json", str(report_json)]
+    limit = 500_000  # well above both reports (about 60 kB), below the 400-tree model (2 MB)
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600,
+                          preexec_fn=_limit_file_size(limit))
+    assert proc.returncode != 0, proc.stderr
+    assert "writing" in proc.stderr and "no output was replaced" in proc.stderr, proc.stderr
+    assert "evaluating" in proc.stderr  # the failure came after training and the reports
+    assert report.read_text() == "old report"
+    assert report_json.read_text() == "old json"
+    assert not model.exists()
+    assert no_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_train_leaves_no_temporaries(cohort, tmp_path, sig):
+    out = tmp_path / "m.json"
+    args = [str(CLI), "train", "--data", str(cohort), *TRAIN_FLAGS, "--model", "gbdt",
+            "--param", "n_estimators=100000", "--param", "early_stopping=false", "--out", str(out),
+            "--report", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not no_leftovers(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(no_leftovers(tmp_path)) == 3  # the three outputs' temporaries exist
+        time.sleep(0.5)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -sig  # still ends by the signal
+    assert no_leftovers(tmp_path) == []
+    assert not out.exists()
+
+
+def test_non_utf8_is_a_data_error_before_training(tmp_path):
+    raw = (GOOD_HEADER.replace("x2", "site") + good_rows(300)).encode()
+    # A Latin-1 e-grave in the site label of data row 5.
+    fields = raw.split(b"\n")
+    cols = fields[5].split(b",")
+    cols[3] = b"Gen\xe8ve"
+    fields[5] = b",".join(cols)
+    data = tmp_path / "d.csv"
+    data.write_bytes(b"\n".join(fields))
+    expected_offset = sum(len(f) + 1 for f in fields[:5]) + len(b",".join(cols[:3])) + 1 + 3
+    out = tmp_path / "out" / "m.json"
+    out.parent.mkdir()
+    report = tmp_path / "out" / "r.json"
+    report.write_text("old")
+    proc = run("train", "--data", data, "--label", "y", "--group-column", "pid", "--time-column",
+               "date", "--categorical", "site", "--model", "lr", "--out", out, "--json", report,
+               check=EXIT_DATA)
+    assert "data row 5, column 'site' holds the byte 0xE8" in proc.stderr, proc.stderr
+    assert f"byte offset {expected_offset}" in proc.stderr
+    assert "Gen\\xE8ve" in proc.stderr and "UTF-8" in proc.stderr
+    assert "fitting" not in proc.stderr
+    assert not out.exists() and report.read_text() == "old"
+    assert no_leftovers(out.parent) == []
+
+
+def test_latin1_column_name_and_cr_line_ends_are_short_data_errors(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_bytes((GOOD_HEADER.replace("x2", "G\xe9n") + good_rows(50)).encode("latin-1"))
+    proc = run("train", "--data", data, "--label", "y", "--out", tmp_path / "m.json",
+               check=EXIT_DATA)
+    assert "the header's column 4 holds the byte 0xE9 at byte offset 13" in proc.stderr
+    data.write_text((GOOD_HEADER + good_rows(2000)).replace("\n", "\r"), newline="")
+    proc = run("train", "--data", data, "--label", "y", "--out", tmp_path / "m.json",
+               check=EXIT_DATA)
+    assert "unsupported line ending" in proc.stderr
+    assert len(proc.stderr) < 600, proc.stderr  # the file is not echoed
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_a_non_utf8_file_name_does_not_break_the_model_file(tmp_path):
+    name = os.fsencode(tmp_path) + b"/d\xe9.csv"
+    with open(name, "wb") as f:
+        f.write((GOOD_HEADER + good_rows()).encode())
+    out = tmp_path / "m.json"
+    proc = subprocess.run([os.fsencode(CLI), b"train", b"--data", name, b"--label", b"y",
+                           b"--time-column", b"date", b"--group-column", b"pid",
+                           b"--model", b"lr", b"--policy", b"max-f=1", b"--out", os.fsencode(out),
+                           b"--json", os.fsencode(tmp_path / "r.json")],
+                          capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert provenance(out)["data.source"] == "d\\xE9.csv"
+
+
+@pytest.mark.parametrize("flags", [["--seed", "-1"], ["--seed", str(2**70)], ["--seed", "1e3"],
+                                   ["--threads", "-1"], ["--threads", str(2**70)]])
+def test_integer_flags_are_checked_in_full(tmp_path, flags):
+    data = write_good_csv(tmp_path / "d.csv")
+    proc = run("train", "--data", data, "--label", "y", "--out", tmp_path / "m.json", *flags,
+               check=EXIT_USAGE)
+    assert flags[1] in proc.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_generate_rows_and_seed_are_checked(tmp_path):
+    for flags in (["--rows", str(2**70)], ["--rows", "5x"], ["--seed", "-1"]):
+        run("generate", *flags, "--out", tmp_path / "c.csv", check=EXIT_USAGE)
+    assert not (tmp_path / "c.csv").exists()
+    run("generate", "--rows", 100, "--seed", str(2**64 - 1), "--out", tmp_path / "c.csv", check=0)
+
+
+def test_a_directory_is_named_as_such(trained, cohort, tmp_path):
+    _, model, _ = trained
+    proc = run("predict", "--model", tmp_path, "--data", cohort, "--out", tmp_path / "s.csv",
+               check=EXIT_MODEL)
+    assert "is a directory" in proc.stderr and "bytes" not in proc.stderr
+    proc = run("predict", "--model", model, "--data", tmp_path, "--out", tmp_path / "s.csv",
+               check=EXIT_USAGE)
+    assert "is a directory" in proc.stderr
+    assert not (tmp_path / "s.csv").exists()

@@ -37,6 +37,11 @@ bool is_valid_date(std::int64_t year, unsigned month, unsigned day) noexcept;
 /// impossible dates such as 2023-02-30. Thread-safe.
 bool parse_iso8601(std::string_view text, double& days) noexcept;
 
+/// Why `parse_iso8601(text)` fails, for an error message: "not a valid calendar date (2023-02 has
+/// 28 days)", "month 13 is not in 01..12", "the time 25:00 is out of range", or "not an ISO 8601
+/// date/date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)"; "" when it parses. Thread-safe.
+std::string iso8601_problem(std::string_view text);
+
 /// `YYYY-MM-DD` of a day number.
 std::string format_iso_date(std::int64_t days);
 

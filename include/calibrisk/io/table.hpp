@@ -122,18 +122,27 @@ struct CsvReadOptions {
 
 /// Reads a CSV file with a header line of column names.
 ///
-/// Quoted fields (RFC 4180, quotes doubled inside), CRLF or LF line ends, a UTF-8 byte-order mark
-/// and blank lines are handled by libcsv. Spaces around unquoted fields are trimmed. Values in
-/// `na_values` are missing (NaN). Every column that is neither categorical nor the time column is
-/// parsed strictly as a finite decimal number.
+/// The file must be UTF-8 (a byte-order mark at the start is skipped) with LF or CRLF line ends.
+/// Quoted fields (RFC 4180, quotes doubled inside) and blank lines are handled by libcsv. Spaces
+/// around unquoted fields are trimmed. Values in `na_values` are missing (NaN). Every column that
+/// is neither categorical nor the time column is parsed strictly as a finite decimal number.
 ///
 /// Throws InvalidInput, naming the file and the 1-based data row (the first line after the
-/// header is data row 1): when the file cannot be opened, is empty or has no data rows; on a
-/// malformed quote; a row with a different number of fields than the header; a duplicate or empty
-/// column name; a missing required/categorical/time column; a non-numeric value in a numeric
-/// column (naming the column, row and value, and suggesting `categorical`); a time value that is
-/// neither ISO 8601 nor a number, or missing. Complexity O(file size); reentrant.
+/// header is data row 1): when the path is a directory or not a regular file, cannot be opened,
+/// is empty or has no data rows; on a byte that is not well-formed UTF-8 or a NUL byte (naming the
+/// row, the column and the byte offset in the file); on a bare CR line end; on a malformed quote;
+/// a row with a different number of fields than the header; a duplicate or empty column name; a
+/// missing required/categorical/time column; a non-numeric value in a numeric column (naming the
+/// column, row and value, and suggesting `categorical`); a time value that is neither ISO 8601
+/// nor a number (or an impossible date such as 2023-02-30), or missing. Messages quote at most
+/// `kMessageQuoteChars` characters of data, escaped (`printable`). Complexity O(file size);
+/// reentrant.
 Table read_csv(const std::string& path, const CsvReadOptions& options = {});
+
+/// The column names of a CSV file's header line, read and checked as `read_csv` does (UTF-8,
+/// line ends, quoting, empty or repeated names) without reading the rest of the file. Throws
+/// InvalidInput as `read_csv` does, and when the file is empty.
+std::vector<std::string> read_csv_header(const std::string& path, char delimiter = ',');
 
 /// `read_csv` on text in memory; `source` names it in messages.
 Table parse_csv(std::string_view text, const CsvReadOptions& options = {},

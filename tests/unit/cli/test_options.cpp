@@ -192,3 +192,29 @@ TEST_CASE("cli param: every LogisticRegressionParams / GBDTParams field is setta
   CHECK(param_given({"n_threads = 2"}, "n_threads"));
   CHECK_FALSE(param_given({"n_threads_x=2"}, "n_threads"));
 }
+
+TEST_CASE("cli integers: the whole text, in range; no wrapping of -1 or 2^70") {
+  CHECK(parse_unsigned("0", "--seed") == 0);
+  CHECK(parse_unsigned("18446744073709551615", "--seed") == UINT64_MAX);
+  CHECK(parse_unsigned("+7", "--seed") == 7);
+  CHECK_THROWS_WITH_AS(parse_unsigned("-1", "--seed"),
+                       doctest::Contains("--seed must be in [0, 18446744073709551615], got -1"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_unsigned("1180591620717411303424", "--seed"),  // 2^70
+                       doctest::Contains("must be in [0, 18446744073709551615]"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_unsigned("12abc", "--seed"), doctest::Contains("whole number"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_unsigned("", "--seed"), doctest::Contains("whole number"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_unsigned("--5", "--seed"), doctest::Contains("whole number"),
+                       UsageError);
+  CHECK(parse_integer("-3", "--x", -5, 5) == -3);
+  CHECK_THROWS_WITH_AS(parse_integer("99999999999999999999", "--rows", 10, 100),
+                       doctest::Contains("must be in [10, 100]"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_integer("0x10", "--rows", 0, 100), doctest::Contains("whole number"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(parse_integer("1.5", "--rows", 0, 100), doctest::Contains("whole number"),
+                       UsageError);
+  // Data quoted into messages is escaped and capped.
+  CHECK_THROWS_WITH_AS(parse_integer(std::string(300, '9') + "\n", "--rows", 0, 100),
+                       doctest::Contains("... (300 bytes)"), UsageError);
+}

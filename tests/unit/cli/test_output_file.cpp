@@ -63,12 +63,93 @@ TEST_CASE("cli output file: nothing appears until commit; the temp file is remov
 TEST_CASE("cli output file: an unwritable path is a usage error naming the directory") {
   CHECK_THROWS_WITH_AS(OutputFile("/nonexistent_dir_calibrisk/x.json"),
                        doctest::Contains("/nonexistent_dir_calibrisk' exists"), UsageError);
-  CHECK_THROWS_WITH_AS(check_writable("", "--out"), doctest::Contains("--out is empty"),
-                       UsageError);
+  CHECK_THROWS_WITH_AS(OutputFile(""), doctest::Contains("empty"), UsageError);
   const fs::path d = fresh_dir("dir");
   CHECK_THROWS_WITH_AS(OutputFile(d.string()), doctest::Contains("is a directory"), UsageError);
-  check_writable((d / "ok.csv").string(), "--out");
-  CHECK(fs::is_empty(d));  // the probe leaves nothing behind
+  fs::remove_all(d);
+}
+
+TEST_CASE("cli output set: all outputs are replaced together or not at all") {
+  const fs::path d = fresh_dir("set");
+  const fs::path model = d / "m.json", html = d / "r.html", json = d / "r.json";
+  for (const auto& p : {model, html, json}) std::ofstream(p) << "old " << p.filename().string();
+  SUBCASE("a failure after some outputs were written (an exception) replaces none") {
+    try {
+      OutputSet set;
+      set.add(html.string()).stream() << "new report";
+      set.add(json.string()).stream() << "new json";
+      OutputFile& m = set.add(model.string());
+      throw std::runtime_error("the model could not be serialised");
+      m.stream() << "unreachable";
+    } catch (const std::runtime_error&) {
+    }
+  }
+  SUBCASE("a failed write of the last output replaces none") {
+    OutputSet set;
+    set.add(html.string()).stream() << "new report";
+    set.add(json.string()).stream() << "new json";
+    OutputFile& m = set.add(model.string());
+    m.stream().setstate(std::ios::badbit);  // as a full disk would
+    CHECK_THROWS_WITH_AS(set.commit(), doctest::Contains("no output was replaced"),
+                         calibrisk::Error);
+  }
+  CHECK(slurp(model) == "old m.json");
+  CHECK(slurp(html) == "old r.html");
+  CHECK(slurp(json) == "old r.json");
+  CHECK(std::distance(fs::directory_iterator(d), fs::directory_iterator()) == 3);  // no temps
+  {
+    OutputSet set;
+    set.add(html.string()).stream() << "new report";
+    set.add(model.string()).stream() << "new model";
+    set.commit();
+  }
+  CHECK(slurp(html) == "new report");
+  CHECK(slurp(model) == "new model");
+  CHECK(std::distance(fs::directory_iterator(d), fs::directory_iterator()) == 3);
+  fs::remove_all(d);
+}
+
+TEST_CASE("cli paths: an output may not be an input or another output, however it is named") {
+  const fs::path d = fresh_dir("paths");
+  const fs::path data = d / "d.csv";
+  std::ofstream(data) << "x,y\n1,0\n";
+  fs::create_symlink(data, d / "link.csv");
+  fs::create_hard_link(data, d / "hard.csv");
+  fs::create_directories(d / "sub");
+  const std::string in = data.string();
+  auto refused = [&](const std::string& out) {
+    CHECK_THROWS_WITH_AS(check_distinct_paths({{"--data", in}}, {{"--out", out}}),
+                         doctest::Contains("is the same file as the input --data"), UsageError);
+  };
+  refused(in);
+  refused((d / "link.csv").string());              // a symbolic link to the input
+  refused((d / "hard.csv").string());              // a hard link
+  refused((d / "sub" / ".." / "d.csv").string());  // dot-dot
+  refused((d / "." / "d.csv").string());
+  CHECK_THROWS_WITH_AS(check_distinct_paths({}, {{"--out", (d / "m.json").string()},
+                                                 {"--report", (d / "m.json").string()},
+                                                 {"--json", ""}}),
+                       doctest::Contains("--report '"), UsageError);
+  CHECK_THROWS_WITH_AS(
+      check_distinct_paths({}, {{"--out", (d / "m.json").string()},
+                                {"--json", (d / "sub" / ".." / "m.json").string()}}),
+      doctest::Contains("are the same file"), UsageError);
+  CHECK_NOTHROW(check_distinct_paths(
+      {{"--data", in}, {"--model", ""}},
+      {{"--out", (d / "s.csv").string()}, {"--report", (d / "r.html").string()}, {"--json", ""}}));
+  fs::remove_all(d);
+}
+
+TEST_CASE("cli paths: input files must exist and be regular files") {
+  const fs::path d = fresh_dir("inputs");
+  CHECK_THROWS_WITH_AS(check_input_file(d.string(), "--data"), doctest::Contains("is a directory"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(check_input_file((d / "nope.csv").string(), "--data"),
+                       doctest::Contains("does not exist"), UsageError);
+  CHECK_THROWS_WITH_AS(check_input_file("/dev/null", "--data"),
+                       doctest::Contains("not a regular file"), UsageError);
+  std::ofstream(d / "ok.csv") << "x\n";
+  CHECK_NOTHROW(check_input_file((d / "ok.csv").string(), "--data"));
   fs::remove_all(d);
 }
 

@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 
 #include "cli/split.hpp"
+#include "cli/train_flow.hpp"
 
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/random.hpp>
+#include <calibrisk/io/table.hpp>
 
 #include <cmath>
 #include <map>
@@ -100,4 +102,30 @@ TEST_CASE("cli split: errors name the row and the fix") {
                        doctest::Contains("part is empty"), calibrisk::InvalidInput);
   CHECK_THROWS_WITH_AS(split_by_time_and_group({1, 2}, {}, 3, {}),
                        doctest::Contains("2 values for 3 rows"), calibrisk::InvalidInput);
+}
+
+TEST_CASE("cli train: a file too small for the split is a data error naming the minimum") {
+  std::string text = "x,y\n";
+  for (int i = 0; i < 10; ++i) text += std::to_string(i) + "," + std::to_string(i % 2) + "\n";
+  const calibrisk::Table table = calibrisk::parse_csv(text);
+  TrainConfig cfg;
+  cfg.roles.label = "y";
+  cfg.model = "lr";
+  cfg.calibration = "none";
+  Progress quiet(true);
+  CHECK_THROWS_WITH_AS(train_on_table(table, cfg, quiet),
+                       doctest::Contains("the file has 10 data rows, too few for --split "
+                                         "train=0.6,calibration=0.2,test=0.2: every part needs "
+                                         "at least 20 rows, so the minimum is 100 rows"),
+                       calibrisk::InvalidInput);
+  // Whole patients move between parts: a part can still end up too small.
+  std::string grouped = "pid,x,y\n";
+  for (int i = 0; i < 100; ++i) {
+    const int pid = i < 70 ? 0 : i;  // one patient holds 70 rows
+    grouped += std::to_string(pid) + "," + std::to_string(i) + "," + std::to_string(i % 2) + "\n";
+  }
+  cfg.roles.group = "pid";
+  CHECK_THROWS_WITH_AS(train_on_table(calibrisk::parse_csv(grouped), cfg, quiet),
+                       doctest::Contains("the calibration part has 10 of the 100 rows"),
+                       calibrisk::InvalidInput);
 }

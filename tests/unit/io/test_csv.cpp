@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 using namespace calibrisk;
 
 TEST_CASE("csv: numbers, missing markers, quotes, CRLF and a byte-order mark") {
@@ -21,7 +23,7 @@ TEST_CASE("csv: numbers, missing markers, quotes, CRLF and a byte-order mark") {
   SUBCASE("a quoted field with a comma is one field, and still not a number") {
     CHECK_THROWS_WITH_AS(
         parse_csv(text),
-        doctest::Contains("column 'note' has the non-numeric value \"1,5e1\" in data row 2"),
+        doctest::Contains("column 'note' has the non-numeric value '1,5e1' in data row 2"),
         InvalidInput);
   }
   SUBCASE("declared categorical") {
@@ -68,7 +70,7 @@ TEST_CASE("csv: custom missing markers and delimiter") {
   CHECK(std::isnan(t.column("x").values[1]));
   CHECK(t.column("y").values[1] == 2);
   SUBCASE("NA is then an ordinary (non-numeric) value") {
-    CHECK_THROWS_WITH_AS(parse_csv("x;y\nNA;1\n", o), doctest::Contains("non-numeric value \"NA\""),
+    CHECK_THROWS_WITH_AS(parse_csv("x;y\nNA;1\n", o), doctest::Contains("non-numeric value 'NA'"),
                          InvalidInput);
   }
 }
@@ -123,11 +125,13 @@ TEST_CASE("csv: time columns hold ISO 8601 or numbers") {
   }
   SUBCASE("mixed or bad values name the row") {
     CHECK_THROWS_WITH_AS(parse_csv("when,x\n2022-01-01,1\n2022-02-30,2\n", o),
-                         doctest::Contains("time column 'when' has \"2022-02-30\" in data row 2"),
+                         doctest::Contains("time column 'when' has '2022-02-30' in data row 2, "
+                                           "which is not a valid calendar date (2022-02 has 28 "
+                                           "days)"),
                          InvalidInput);
-    CHECK_THROWS_WITH_AS(parse_csv("when,x\n2022-01-01,1\n5,2\n", o),
-                         doctest::Contains("in data row 2, which is neither an ISO 8601"),
-                         InvalidInput);
+    CHECK_THROWS_WITH_AS(
+        parse_csv("when,x\n2022-01-01,1\n5,2\n", o),
+        doctest::Contains("in data row 2, which is not an ISO 8601 date/date-time"), InvalidInput);
   }
   SUBCASE("missing time is an error") {
     CHECK_THROWS_WITH_AS(parse_csv("when,x\n2022-01-01,1\nNA,2\n", o),
@@ -250,4 +254,101 @@ TEST_CASE("table: construction checks and matrix conversion") {
   CHECK(X(0, 0) == 1);
   CHECK(X(1, 0) == -1);
   CHECK(X(1, 1) == 2);
+}
+
+TEST_CASE("csv: the file must be UTF-8; a bad byte names the row, column and byte offset") {
+  SUBCASE("a Latin-1 column name, found before any data is used") {
+    // "id,G\xE9n" : the bad byte is at offset 4 (after the 3-byte BOM: offset 7 in the file).
+    CHECK_THROWS_WITH_AS(parse_csv("\xEF\xBB\xBFid,G\xE9n\n1,2\n", {}, "l1.csv"),
+                         doctest::Contains("read_csv: l1.csv: the header's column 2 holds the "
+                                           "byte 0xE9 at byte offset 7 of the file, which is not "
+                                           "valid UTF-8"),
+                         InvalidInput);
+  }
+  SUBCASE("a Latin-1 category label") {
+    CsvReadOptions o;
+    o.categorical = {"site"};
+    const std::string text = "id,site\n1,Gen\xC3\xA8ve\n2,Gen\xE8ve\n";
+    CHECK_THROWS_WITH_AS(parse_csv(text, o),
+                         doctest::Contains("data row 2, column 'site' holds the byte 0xE8 at "
+                                           "byte offset 23 of the file"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv(text, o), doctest::Contains("The value is 'Gen\\xE8ve'"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv(text, o), doctest::Contains("iconv -f latin1 -t utf-8"),
+                         InvalidInput);
+  }
+  SUBCASE("overlong forms and surrogates are not UTF-8 either") {
+    CsvReadOptions o;
+    o.categorical = {"s"};
+    CHECK_THROWS_WITH_AS(parse_csv("s\n\xC0\xAF\n", o), doctest::Contains("byte 0xC0"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv("s\n\xED\xA0\x80\n", o), doctest::Contains("byte 0xED"),
+                         InvalidInput);
+    CHECK(parse_csv("s\n\xF0\x9F\x98\x80\n", o).column("s").categories ==
+          std::vector<std::string>{"\xF0\x9F\x98\x80"});
+  }
+  SUBCASE("in a numeric column the encoding error wins over 'non-numeric'") {
+    CHECK_THROWS_WITH_AS(parse_csv("x\n1\n\xB5\n"),
+                         doctest::Contains("data row 2, column 'x' "
+                                           "holds the byte 0xB5"),
+                         InvalidInput);
+  }
+  SUBCASE("a NUL byte is named, escaped and does not cut the message") {
+    CsvReadOptions o;
+    o.time_column = "d";
+    const std::string text("d,x\n2023-01-01\0junk,1\n", 22);
+    CHECK_THROWS_WITH_AS(parse_csv(text, o),
+                         doctest::Contains("holds a NUL byte at byte offset 14 of the file"),
+                         InvalidInput);
+    CHECK_THROWS_WITH_AS(parse_csv(text, o),
+                         doctest::Contains("The value is '2023-01-01\\x00junk'"), InvalidInput);
+  }
+  SUBCASE("a UTF-16 file is recognised") {
+    CHECK_THROWS_WITH_AS(parse_csv(std::string("\xFF\xFEi\0d\0\n\0", 8)),
+                         doctest::Contains("UTF-16 byte-order mark"), InvalidInput);
+  }
+}
+
+TEST_CASE("csv: a bare CR line end is an error that does not echo the file") {
+  std::string text = "pid,date,x,y\r";
+  for (int i = 0; i < 200; ++i) text += std::to_string(i) + ",2023-01-01,1,0\r";
+  try {
+    parse_csv(text, {}, "mac.csv");
+    FAIL("expected InvalidInput");
+  } catch (const InvalidInput& e) {
+    const std::string m = e.what();
+    CHECK(m.find("unsupported line ending") != std::string::npos);
+    CHECK(m.find("before data row 1") != std::string::npos);
+    CHECK(m.size() < 400);
+  }
+  // CRLF, LF, a CR inside a quoted field and a final bare CR are fine.
+  CHECK(parse_csv("a,b\r\n1,2\r\n").rows() == 1);
+  CsvReadOptions o;
+  o.categorical = {"b"};
+  CHECK(parse_csv("a,b\n1,\"x\ry\"\n2,z\n", o).column("b").categories ==
+        std::vector<std::string>{"x\ry", "z"});
+  CHECK(parse_csv("a,b\n1,2\r").rows() == 1);
+  CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\r3,4\n"), doctest::Contains("before data row 2"),
+                       InvalidInput);
+}
+
+TEST_CASE("csv: header reading shares the reader's rules; directories are named") {
+  const std::string path = "/tmp/calibrisk_io_header_test_" + std::to_string(::getpid()) + ".csv";
+  { std::ofstream(path, std::ios::binary) << "\xEF\xBB\xBF\n id ,\"a, b\",y\r\n1,2,3\r\n"; }
+  CHECK(read_csv_header(path) == std::vector<std::string>{"id", "a, b", "y"});
+  { std::ofstream(path, std::ios::binary) << "id,y\r1,0\r2,1\r"; }
+  CHECK_THROWS_WITH_AS(read_csv_header(path), doctest::Contains("unsupported line ending"),
+                       InvalidInput);
+  { std::ofstream(path, std::ios::binary) << "id,G\xE9n\n1,2\n"; }
+  CHECK_THROWS_WITH_AS(read_csv_header(path),
+                       doctest::Contains("column 2 holds the byte 0xE9 at byte offset 4"),
+                       InvalidInput);
+  { std::ofstream(path, std::ios::binary) << "\n\n"; }
+  CHECK_THROWS_WITH_AS(read_csv_header(path), doctest::Contains("is empty"), InvalidInput);
+  std::remove(path.c_str());
+  CHECK_THROWS_WITH_AS(read_csv("/tmp"), doctest::Contains("'/tmp' is a directory"), InvalidInput);
+  CHECK_THROWS_WITH_AS(read_csv_header("/tmp"), doctest::Contains("is a directory"), InvalidInput);
+  CHECK_THROWS_WITH_AS(read_csv("/dev/zero"), doctest::Contains("not a regular file"),
+                       InvalidInput);
 }

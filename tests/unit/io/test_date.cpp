@@ -61,3 +61,14 @@ TEST_CASE("date: formatting") {
   CHECK(format_iso_datetime(18993.5) == "2022-01-01T12:00:00");
   CHECK(format_iso_datetime(18993.0 + 3661.0 / 86400) == "2022-01-01T01:01:01");
 }
+
+TEST_CASE("date: why a text is not an ISO 8601 date") {
+  CHECK(iso8601_problem("2023-02-28") == "");
+  CHECK(iso8601_problem("2023-02-30") == "not a valid calendar date (2023-02 has 28 days)");
+  CHECK(iso8601_problem("2024-02-30") == "not a valid calendar date (2024-02 has 29 days)");
+  CHECK(iso8601_problem("2023-04-31") == "not a valid calendar date (2023-04 has 30 days)");
+  CHECK(iso8601_problem("2023-13-01") == "month 13 is not in 01..12");
+  CHECK(iso8601_problem("2023-01-01T25:00").find("the time must be") != std::string::npos);
+  CHECK(iso8601_problem("yesterday").find("not an ISO 8601 date") != std::string::npos);
+  CHECK(iso8601_problem(std::string("2023-01-01\0x", 12)).find("the time") == std::string::npos);
+}
