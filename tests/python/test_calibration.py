@@ -397,6 +397,7 @@ EXPECTED_FAILED_CHECKS = {
 
 @parametrize_with_checks(
     [
+        cr.CalibratedClassifier(),  # default arguments (issue 11: check_fit2d_1feature)
         cr.CalibratedClassifier(LogisticRegression(), cv=3),
         cr.CalibratedClassifier(LogisticRegression(), method="sigmoid", cv=3, ensemble=False),
         cr.CalibratedClassifier(cr.LogisticRegression(), method="beta", cv=3),

@@ -1,9 +1,34 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Shared input handling of the scikit-learn style estimators."""
+"""Shared input handling of the scikit-learn style estimators and the functions over labels,
+scores and group ids: one place for the conventions every public entry point follows.
+
+- X: 2-D numbers; a non-numeric DataFrame column is named in the error; NaN (also pandas'
+  ``pd.NA``) means missing; 0 rows are accepted at prediction time and give empty results.
+- sample_weight: None, a scalar (broadcast to every row, as scikit-learn's
+  ``_check_sample_weight``) or one value per row.
+- groups: one id per row, never missing (None, NaN, ``pd.NA``).
+"""
+
+import numbers
 
 import numpy as np
 
 __all__ = []
+
+FLOAT_DTYPES = (np.float64, np.float32)
+_MAX_QUOTE = 40  # characters of a data value quoted in an error message
+
+
+def _invalid(message):
+    from .exceptions import InvalidInputError
+
+    return InvalidInputError(message)
+
+
+def quote(value):
+    """repr(value) cut to a short length for error messages."""
+    text = repr(value)
+    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 3] + "..."
 
 
 def class_weight_args(class_weight):
@@ -38,3 +63,171 @@ def as_float_matrix(X):
     if isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64):
         return X
     return np.asarray(X, dtype=np.float64)
+
+
+def _non_numeric_column(X):
+    """(name, dtype, example) of the first DataFrame column that does not convert to float, or
+    None. Only called after a conversion failed, so the happy path pays nothing."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "iloc"):
+        return None
+    for j, name in enumerate(columns):
+        col = X.iloc[:, j]
+        try:
+            col.to_numpy(dtype=np.float64, na_value=np.nan)
+            continue
+        except (TypeError, ValueError):
+            pass
+        for v in col.tolist():
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                return name, col.dtype, v
+        return name, col.dtype, None
+    return None
+
+
+def _is_1d(X):
+    if hasattr(X, "columns"):
+        return False
+    try:
+        return np.ndim(X) == 1
+    except TypeError:  # an object refusing numpy's array functions (converted by __array__)
+        return np.asarray(X).ndim == 1
+    except ValueError:  # ragged nested lists: validate_data names the problem
+        return False
+
+
+def check_X(est, X, y="no_validation", *, reset, where, **kwargs):
+    """scikit-learn's validate_data with calibrisk's conventions (float32/float64 kept, NaN =
+    missing, inf left to the C++ check, 0 rows allowed when predicting), raising
+    InvalidInputError whose message names a non-numeric column or the expected shape. With y
+    (fit), returns (X, y) as validate_data does."""
+    from sklearn.utils.validation import validate_data
+
+    from .exceptions import InvalidInputError
+
+    if _is_1d(X):
+        shape = np.shape(X)
+        raise InvalidInputError(
+            f"{where}: Expected 2D array, got 1D array of shape {shape} instead. Reshape your "
+            "data either using X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) "
+            "if it is a single sample."
+        )
+    try:
+        return validate_data(
+            est,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=False,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite=False,  # NaN = missing; inf is named by the C++ validation
+            ensure_min_samples=1 if reset else 0,
+            **kwargs,
+        )
+    except InvalidInputError:
+        raise
+    except (TypeError, ValueError) as e:
+        bad = _non_numeric_column(X)
+        if bad is not None:
+            name, dtype, example = bad
+            raise InvalidInputError(
+                f"{where}: column {name!r} of X is not numeric (dtype {dtype}"
+                + ("" if example is None else f", value {quote(example)}")
+                + "); encode it as numbers (one-hot or ordinal codes) or drop it."
+            ) from e
+        if isinstance(e, TypeError):
+            raise
+        raise InvalidInputError(f"{where}: {e}") from e
+
+
+def sample_weights(sample_weight, n, where):
+    """None, or float64 weights of length n. A scalar is broadcast to every row (as
+    scikit-learn's _check_sample_weight); values (finite, >= 0) are checked by the C++ core."""
+    if sample_weight is None:
+        return None
+    a = np.asarray(sample_weight)
+    if a.ndim == 0:
+        if a.dtype.kind not in "iuf":  # text, bool, None, objects
+            raise _invalid(
+                f"{where}: sample_weight must be None, a number or one number per row, got "
+                f"{quote(sample_weight)}."
+            )
+        return np.full(n, float(a))
+    try:
+        w = a.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise _invalid(f"{where}: sample_weight must hold numbers, got dtype {a.dtype}.") from None
+    if w.ndim != 1:
+        raise _invalid(f"{where}: sample_weight must be 1-D, got shape {w.shape}.")
+    if w.shape[0] != n:
+        raise _invalid(
+            f"{where}: sample_weight has {w.shape[0]} values but X has {n} rows; pass one weight "
+            "per row (or one number for all)."
+        )
+    return w
+
+
+def _is_missing(v):
+    if v is None:
+        return True
+    try:
+        import pandas as pd
+
+        if v is pd.NA or v is pd.NaT:
+            return True
+    except ImportError:  # pragma: no cover - pandas is a test dependency
+        pass
+    return isinstance(v, (float, np.floating)) and np.isnan(v)
+
+
+def group_codes(groups, n, where):
+    """Integer codes 0..k-1 of one group id per row (any hashable ids: numbers, strings, mixed).
+    A missing id (None, NaN, pd.NA, NaT) is an error: every row must belong to a group."""
+    if hasattr(groups, "to_numpy"):
+        groups = groups.to_numpy()
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.shape[0] != n:
+        raise _invalid(
+            f"{where}: groups has shape {g.shape} but y has {n} values; pass one group key per "
+            "row."
+        )
+    if g.dtype.kind in "fc":
+        bad = np.flatnonzero(np.isnan(g))
+    elif g.dtype.kind == "M":
+        bad = np.flatnonzero(np.isnat(g))
+    elif g.dtype.kind == "O":
+        bad = np.flatnonzero([_is_missing(v) for v in g.tolist()])
+    else:
+        bad = np.empty(0, dtype=np.intp)
+    if bad.size:
+        raise _invalid(
+            f"{where}: groups[{int(bad[0])}] is {quote(g[bad[0]])} ({bad.size} missing group ids); "
+            "every row needs a group id (e.g. the patient id): fill or drop those rows."
+        )
+    try:
+        codes = np.unique(g, return_inverse=True)[1]
+    except TypeError:  # ids of mixed types (e.g. 3 and "3"): codes by first appearance
+        index = {}
+        try:
+            codes = np.array([index.setdefault(v, len(index)) for v in g.tolist()])
+        except TypeError:
+            raise _invalid(
+                f"{where}: groups holds unhashable ids (e.g. {quote(g[0])}); pass numbers or "
+                "strings."
+            ) from None
+    return codes.astype(np.int64).ravel()
+
+
+def int_param(name, value, where):
+    """An integer parameter: an int (numpy ints too) or an integral float such as 1e3. Text,
+    bool, NaN and fractions are InvalidParamsError rather than silently truncated by int()."""
+    from .exceptions import InvalidParamsError
+
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        if np.isfinite(value) and float(value).is_integer():
+            return int(value)
+    raise InvalidParamsError(f"{where}: {name} must be an integer, got {quote(value)}.")

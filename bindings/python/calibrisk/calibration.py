@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from . import _core
+from ._validation import group_codes, quote, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
 __all__ = [
@@ -41,8 +42,6 @@ def _as_scores(scores, where):
     return a
 
 
-def _weights(sample_weight):
-    return None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
 
 class _BaseCalibrator(BaseEstimator):
@@ -53,9 +52,10 @@ class _BaseCalibrator(BaseEstimator):
 
     def fit(self, scores, y, sample_weight=None):
         """Fits on ``scores`` (n,), labels ``y`` in {0, 1} (n,), optional ``sample_weight`` (n,)."""
-        name = type(self).__name__
+        where = f"{type(self).__name__}.fit"
+        scores = _as_scores(scores, where)
         cal = self._make()
-        cal.fit(_as_scores(scores, f"{name}.fit"), np.asarray(y), _weights(sample_weight))
+        cal.fit(scores, np.asarray(y), sample_weights(sample_weight, len(scores), where))
         self._cal = cal
         self._after_fit()
         return self
@@ -276,6 +276,98 @@ def _scores(estimator, X, kind):
     return proba[:, 1]
 
 
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _shape_text(X, n):
+    """'n_samples=10, n_features=1' for error messages (the shape when X is not 2-D)."""
+    from sklearn.utils.validation import _num_features
+
+    try:
+        return f"n_samples={n}, n_features={_num_features(X)}"
+    except TypeError:
+        return f"shape {np.shape(X)}"
+
+
+def _fold_indices(part, n, f, name):
+    """One side of a (train, test) pair as a 1-D array of row indices in [0, n)."""
+    a = np.asarray(part)
+    if a.dtype == bool and a.ndim == 1 and a.shape[0] == n:  # a boolean mask, as sklearn allows
+        a = np.flatnonzero(a)
+    if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+        raise InvalidInputError(
+            f"CalibratedClassifier.fit: the {name} part of fold {f} must be a 1-D array of row "
+            f"indices, got shape {a.shape} and dtype {a.dtype}."
+        )
+    if a.size == 0:
+        raise InvalidInputError(
+            f"CalibratedClassifier.fit: the {name} part of fold {f} is empty; every fold needs "
+            "rows to fit on and rows to calibrate on."
+        )
+    bad = np.flatnonzero((a < 0) | (a >= n))
+    if bad.size:
+        raise InvalidInputError(
+            f"CalibratedClassifier.fit: the {name} part of fold {f} holds row index "
+            f"{int(a[bad[0]])}, outside [0, {n}) for X with {n} rows."
+        )
+    if np.unique(a).size != a.size:
+        raise InvalidInputError(
+            f"CalibratedClassifier.fit: the {name} part of fold {f} lists a row more than once."
+        )
+    return a.astype(np.intp)
+
+
+def _check_folds(folds, y01, n, ensemble):
+    """Validated list of (train, test) index arrays: indices in range, disjoint sides, both
+    classes on the fitting side (and on the calibration side for ensemble=True); with
+    ensemble=False the test sides must partition the rows (every row gets one out-of-fold
+    score)."""
+    out = []
+    for f, pair in enumerate(folds):
+        try:
+            tr, ca = pair
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: fold {f} of cv is {quote(pair)}, not a "
+                "(train_indices, test_indices) pair."
+            ) from None
+        tr, ca = _fold_indices(tr, n, f, "train"), _fold_indices(ca, n, f, "test")
+        both = np.intersect1d(tr, ca)
+        if both.size:
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: row {int(both[0])} is in both the train and the test "
+                f"part of fold {f} ({both.size} rows overlap); calibrating on rows the estimator "
+                "was fitted on biases the probabilities."
+            )
+        if np.unique(y01[tr]).size < 2:
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: the fitting part of fold {f} has one class "
+                "only; use fewer folds or more samples of the rare class."
+            )
+        if ensemble and np.unique(y01[ca]).size < 2:
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: the calibration part of fold {f} has one "
+                "class only; use fewer folds or more samples of the rare class."
+            )
+        out.append((tr, ca))
+    if not out:
+        raise InvalidInputError(
+            "CalibratedClassifier.fit: cv yielded no (train, test) pairs (a generator is used up "
+            "by the first fit: pass a list to fit again)."
+        )
+    if not ensemble:
+        seen = np.bincount(np.concatenate([ca for _, ca in out]), minlength=n)
+        bad = np.flatnonzero(seen != 1)
+        if bad.size:
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: with ensemble=False the test parts must cover every "
+                f"row exactly once, but row {int(bad[0])} is in {int(seen[bad[0]])} of them; "
+                "use a partitioning cv (e.g. KFold) or ensemble=True."
+            )
+    return out
+
+
 class CalibratedClassifier(ClassifierMixin, BaseEstimator):
     """Cross-fitted probability calibration of a binary classifier.
 
@@ -285,9 +377,13 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         scikit-learn's); with ``cv="prefit"``, an already fitted one. Default:
         ``sklearn.linear_model.LogisticRegression()``.
     method : {"isotonic", "sigmoid", "beta", "venn_abers"}
-    cv : int, "prefit", "time" or a scikit-learn splitter
+    cv : int, "prefit", "time", a scikit-learn splitter or an iterable of (train, test) pairs
         int k: stratified k folds (grouped, a group never on both sides, when ``groups`` is
-        passed to fit); "prefit": calibrate the fitted estimator on the data given to fit;
+        passed to fit); an iterable (list or generator, read once per fit) of (train, test)
+        row-index arrays, as scikit-learn's ``CalibratedClassifierCV``: indices must lie in
+        [0, n_samples), the two sides must not overlap, and with ``ensemble=False`` the test
+        sides must cover every row exactly once; "prefit": calibrate the fitted estimator on
+        the data given to fit;
         "time": fit the estimator on the earlier rows and the calibrator on the latest
         ``calibration_fraction`` of rows (rows sharing the cut time all go to calibration).
     ensemble : bool
@@ -302,7 +398,12 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes: ``classes_``, ``calibrated_classifiers_`` (members with ``estimator``,
     ``calibrator``, ``predict_proba``), ``n_features_in_``, ``split_`` (per training row: the fold
-    that calibrated it, or 0 = fitting part / 1 = calibration part for "time"/"prefit").
+    that calibrated it, -1 if no fold did, or 0 = fitting part / 1 = calibration part for
+    "time"/"prefit").
+
+    Input conventions (every calibrisk estimator): a scalar ``sample_weight`` applies to every
+    row; ``groups`` must not hold missing ids (None, NaN, pd.NA); ``predict_proba`` on 0 rows
+    returns an empty (0, 2) array.
     """
 
     def __init__(
@@ -408,46 +509,50 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         return order[:cut], order[cut:]
 
     def _splits(self, X, y01, groups, n):
-        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
+        """(train, test) index pairs from cv: an int (stratified, grouped with groups), a
+        splitter, or an iterable of pairs (read once, so a generator works); checked by
+        _check_folds whatever their source."""
         cv = self.cv
         if hasattr(cv, "split"):
-            return list(cv.split(X, y01, groups))
-        if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
-            if cv < 2:
-                raise InvalidParamsError(f"CalibratedClassifier: cv must be >= 2, got {cv}.")
-            shuffle = self.random_state is not None
-            if groups is not None:
-                groups = np.asarray(groups)
-                if len(groups) != n:
-                    raise InvalidInputError(
-                        f"CalibratedClassifier.fit: groups has {len(groups)} values but X has {n} "
-                        "rows; pass one group id per row."
-                    )
-                n_groups = len(np.unique(groups))
-                if n_groups < cv:
-                    raise InvalidInputError(
-                        f"CalibratedClassifier.fit: there are {n_groups} groups but cv={cv}; "
-                        "lower cv to at most the number of groups."
-                    )
-                splitter = StratifiedGroupKFold(
-                    n_splits=cv, shuffle=shuffle, random_state=self.random_state if shuffle else None
-                )
-                return list(splitter.split(np.zeros(n), y01, groups))
-            counts = np.bincount(y01.astype(int), minlength=2)
-            if counts.min() < cv:
-                raise InvalidInputError(
-                    f"CalibratedClassifier.fit: class {int(np.argmin(counts))} has "
-                    f"{int(counts.min())} samples but cv={cv} folds need at least one each; "
-                    "lower cv or add data."
-                )
-            splitter = StratifiedKFold(
-                n_splits=cv, shuffle=shuffle, random_state=self.random_state if shuffle else None
+            folds = cv.split(X, y01, groups)
+        elif isinstance(cv, (int, np.integer)) and not isinstance(cv, (bool, np.bool_)):
+            folds = self._kfold(X, y01, groups, n)
+        elif isinstance(cv, (str, bytes, dict)) or not hasattr(cv, "__iter__"):
+            raise InvalidParamsError(
+                "CalibratedClassifier: cv must be an int >= 2, 'prefit', 'time', a splitter or "
+                f"an iterable of (train, test) index arrays, got {quote(cv)}."
             )
-            return list(splitter.split(np.zeros(n), y01))
-        raise InvalidParamsError(
-            f"CalibratedClassifier: cv must be an int >= 2, 'prefit', 'time' or a splitter, got {cv!r}."
-        )
+        else:
+            folds = cv
+        return _check_folds(folds, y01, n, self.ensemble)
+
+    def _kfold(self, X, y01, groups, n):
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+        cv = int(self.cv)
+        if cv < 2:
+            raise InvalidParamsError(f"CalibratedClassifier: cv must be >= 2, got {cv}.")
+        shuffle = self.random_state is not None
+        seed = self.random_state if shuffle else None
+        if groups is not None:
+            n_groups = int(groups.max()) + 1 if n else 0
+            if n_groups < cv:
+                raise InvalidInputError(
+                    f"CalibratedClassifier.fit: there are {n_groups} groups but cv={cv}; "
+                    "lower cv to at most the number of groups."
+                )
+            splitter = StratifiedGroupKFold(n_splits=cv, shuffle=shuffle, random_state=seed)
+            return splitter.split(np.zeros(n), y01, groups)
+        counts = np.bincount(y01.astype(int), minlength=2)
+        if counts.min() < cv:
+            rare = self.classes_[int(np.argmin(counts))]
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: class {quote(_plain(rare))} has {int(counts.min())} "
+                f"samples but cv={cv} stratified folds need at least one in each fold (X has "
+                f"{_shape_text(X, n)}); lower cv or add data."
+            )
+        splitter = StratifiedKFold(n_splits=cv, shuffle=shuffle, random_state=seed)
+        return splitter.split(np.zeros(n), y01)
 
     # ------------------------------------------------------------------ API
     def fit(self, X, y, sample_weight=None, groups=None, time=None):
@@ -465,11 +570,16 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                 "CalibratedClassifier.fit requires y to be passed, but the target y is None; "
                 "pass one label per row."
             )
-        X, y = indexable(X, y)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        check_classification_targets(y)
-        y_type = type_of_target(y, input_name="y")
+        try:
+            X, y = indexable(X, y)
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+            check_classification_targets(y)
+            y_type = type_of_target(y, input_name="y")
+        except InvalidInputError:
+            raise
+        except ValueError as e:
+            raise InvalidInputError(f"CalibratedClassifier.fit: {e}") from e
         classes = np.unique(y)
         if y_type != "binary" or len(classes) != 2:
             raise InvalidInputError(
@@ -479,12 +589,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
             )
         self.classes_ = classes
         y01 = (y == classes[1]).astype(np.float64)
-        w = _weights(sample_weight)
         n = len(y)
-        if w is not None and len(w) != n:
-            raise InvalidInputError(
-                f"CalibratedClassifier.fit: sample_weight has {len(w)} values but X has {n} rows."
-            )
+        w = sample_weights(sample_weight, n, "CalibratedClassifier.fit")
         base = self._base_estimator()
         members = []
         split = np.zeros(n, dtype=int)
@@ -514,28 +620,22 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
             split[ca] = 1
         elif isinstance(self.cv, str):
             raise InvalidParamsError(
-                f"CalibratedClassifier: cv must be an int >= 2, 'prefit', 'time' or a splitter, got {self.cv!r}."
+                "CalibratedClassifier: cv must be an int >= 2, 'prefit', 'time', a splitter or an "
+                f"iterable of (train, test) index arrays, got {quote(self.cv)}."
             )
         else:
+            if groups is not None:
+                groups = group_codes(groups, n, "CalibratedClassifier.fit")
             folds = self._splits(X, y01, groups, n)
             oof = np.empty(n)
             kind = None
+            split[:] = -1  # rows in no test part (possible with a splitter or index pairs)
             for f, (tr, ca) in enumerate(folds):
                 split[ca] = f
-                if len(np.unique(y01[tr])) < 2:
-                    raise InvalidInputError(
-                        f"CalibratedClassifier.fit: the fitting part of fold {f} has one class "
-                        "only; use fewer folds or more samples of the rare class."
-                    )
                 est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr))
                 kind = _score_kind(est, self.method)
                 s = _scores(est, take(X, ca), kind)
                 if self.ensemble:
-                    if len(np.unique(y01[ca])) < 2:
-                        raise InvalidInputError(
-                            f"CalibratedClassifier.fit: the calibration part of fold {f} has one "
-                            "class only; use fewer folds or more samples of the rare class."
-                        )
                     cal = self._new_calibrator(kind).fit(s, y01[ca], take(w, ca))
                     members.append(_CalibratedMember(est, cal, kind))
                 else:
@@ -555,6 +655,9 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
 
     def _positive_probability(self, X):
         check_is_fitted(self, "calibrated_classifiers_")
+        if _num_rows(X) == 0:  # 0 rows give empty results, whatever the inner estimator does
+            _check_width(self, X)
+            return np.zeros(0)
         p = np.zeros(_num_rows(X))
         for m in self.calibrated_classifiers_:
             p += m.positive_probability(X)
@@ -578,6 +681,9 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                 "CalibratedClassifier.predict_interval needs method='venn_abers', "
                 f"got {self.method!r}."
             )
+        if _num_rows(X) == 0:
+            _check_width(self, X)
+            return np.zeros(0), np.zeros(0)
         p0 = np.zeros(_num_rows(X))
         p1 = np.zeros(_num_rows(X))
         for m in self.calibrated_classifiers_:
@@ -602,3 +708,19 @@ def _num_rows(X):
     from sklearn.utils.validation import _num_samples
 
     return _num_samples(X)
+
+
+def _check_width(clf, X):
+    """For 0-row input: the column count must still match the fitted estimator's."""
+    from sklearn.utils.validation import _num_features
+
+    expected = getattr(clf, "n_features_in_", None)
+    try:
+        got = _num_features(X)
+    except TypeError as e:
+        raise InvalidInputError(f"{type(clf).__name__}: {e}") from e
+    if expected is not None and got != expected:
+        raise InvalidInputError(
+            f"X has {got} features, but {type(clf).__name__} is expecting {expected} features "
+            "as input."
+        )

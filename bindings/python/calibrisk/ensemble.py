@@ -8,10 +8,9 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _core
-from ._validation import class_weight_args
+from ._validation import check_X, class_weight_args, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
 __all__ = ["GradientBoostingClassifier"]
@@ -278,19 +277,11 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             and type(X) is np.ndarray
             and X.ndim == 2
             and X.dtype in _FLOAT_DTYPES
-            and X.shape[0] >= 1
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
         ):
             return X
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=_FLOAT_DTYPES,
-            ensure_all_finite=False,  # the C++ core rejects inf (one pass, not two)
-            accept_sparse=False,
-        )
+        return check_X(self, X, reset=reset, where="GradientBoostingClassifier")
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None, eval_set=None):
@@ -303,17 +294,13 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         eval_set : None, (X_val, y_val), (X_val, y_val, w_val) or a list with one such tuple —
             a validation set for the per-round loss and early stopping.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=True,
-            dtype=_FLOAT_DTYPES,
-            ensure_all_finite=False,  # the C++ core rejects inf (one pass, not two)
-            accept_sparse=False,
-            y_numeric=False,
-        )
-        check_classification_targets(y)
+        try:
+            X, y = check_X(self, X, y, reset=True, where="GradientBoostingClassifier.fit")
+            check_classification_targets(y)
+        except InvalidInputError:
+            raise
+        except ValueError as e:
+            raise InvalidInputError(f"GradientBoostingClassifier.fit: {e}") from e
         classes = np.unique(y)
         if len(classes) > 2 or type_of_target(y) == "multiclass":
             raise InvalidInputError(
@@ -329,8 +316,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             )
         self.classes_ = classes
         y01 = self._encode_y(y, "GradientBoostingClassifier.fit")
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = sample_weights(sample_weight, X.shape[0], "GradientBoostingClassifier.fit")
         params = self._make_params(X.shape[1], X.shape[0])
         model = _core.GradientBoostedTrees(params)
         if eval_set is None:
@@ -366,7 +352,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         yv = self._encode_y(eval_set[1], "GradientBoostingClassifier.fit: eval_set")
         wv = None
         if len(eval_set) == 3 and eval_set[2] is not None:
-            wv = _check_sample_weight(eval_set[2], Xv, dtype=np.float64)
+            wv = sample_weights(eval_set[2], Xv.shape[0], "GradientBoostingClassifier.fit: eval_set")
         return Xv, yv, wv
 
     # ------------------------------------------------------------------ predict

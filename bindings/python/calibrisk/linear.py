@@ -8,10 +8,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import validate_data
 
 from . import _core
-from ._validation import class_weight_args
+from ._validation import check_X, class_weight_args, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
 __all__ = ["LogisticRegression"]
@@ -152,14 +151,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fits on X (n_samples, n_features) and two-class labels y; returns self."""
         try:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=False,
-                dtype=[np.float64, np.float32],
-                ensure_all_finite=False,  # NaN = missing; ±inf is named by the C++ validation
-            )
+            X, y = check_X(self, X, y, reset=True, where="LogisticRegression.fit")
             check_classification_targets(y)
         except InvalidInputError:
             raise
@@ -181,8 +173,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "both classes are needed to train."
             )
         y01 = (y == classes[1]).astype(np.float64)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        sample_weight = sample_weights(sample_weight, X.shape[0], "LogisticRegression.fit")
         model = _core.LogisticRegressionModel(**self._core_params(classes))
         model.fit(X, y01, sample_weight)
 
@@ -209,20 +200,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "This LogisticRegression instance is not fitted yet; call 'fit' with appropriate "
                 "arguments before using this estimator."
             )
-        try:
-            return validate_data(
-                self,
-                X,
-                reset=False,
-                accept_sparse=False,
-                dtype=[np.float64, np.float32],
-                ensure_all_finite=False,
-                ensure_min_samples=0,
-            )
-        except InvalidInputError:
-            raise
-        except ValueError as e:
-            raise InvalidInputError(f"LogisticRegression: {e}") from e
+        return check_X(self, X, reset=False, where="LogisticRegression")
 
     def decision_function(self, X):
         """Log odds of ``classes_[1]`` per row, shape (n_samples,)."""

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _core
+from ._validation import group_codes, int_param
 
 __all__ = [
     "roc_auc_score",
@@ -98,13 +99,15 @@ def expected_calibration_error(y_true, y_prob, *, n_bins=10, strategy="uniform",
     Bins as ``sklearn.calibration.calibration_curve``: ``"uniform"`` (equal width on [0, 1]) or
     ``"quantile"`` (equal frequency, numpy's percentile); p on an edge goes to the lower bin.
     """
-    return _core.metrics_calibration_error(y_true, y_prob, sample_weight, int(n_bins),
+    return _core.metrics_calibration_error(y_true, y_prob, sample_weight,
+                                           int_param("n_bins", n_bins, "expected_calibration_error"),
                                            str(strategy), False)
 
 
 def max_calibration_error(y_true, y_prob, *, n_bins=10, strategy="uniform", sample_weight=None):
     """Largest |observed rate - mean prediction| over the non-empty bins."""
-    return _core.metrics_calibration_error(y_true, y_prob, sample_weight, int(n_bins),
+    return _core.metrics_calibration_error(y_true, y_prob, sample_weight,
+                                           int_param("n_bins", n_bins, "max_calibration_error"),
                                            str(strategy), True)
 
 
@@ -133,7 +136,8 @@ def reliability_curve(y_true, y_prob, *, n_bins=10, strategy="uniform", confiden
                       sample_weight=None):
     """The reliability diagram's data (see :class:`ReliabilityCurve`). Unweighted,
     ``observed_rate`` and ``mean_predicted`` equal ``calibration_curve``'s prob_true/prob_pred."""
-    d = _core.metrics_reliability_curve(y_true, y_prob, sample_weight, int(n_bins), str(strategy),
+    d = _core.metrics_reliability_curve(y_true, y_prob, sample_weight,
+                                        int_param("n_bins", n_bins, "reliability_curve"), str(strategy),
                                         float(confidence))
     return ReliabilityCurve(**d)
 
@@ -154,7 +158,9 @@ class CalibrationFit(NamedTuple):
 def calibration_intercept_slope(y_true, y_prob, *, sample_weight=None, max_iter=100, tol=1e-10):
     """Logistic recalibration of the logit (Cox 1958; Van Calster et al. 2016). Probabilities
     are clipped to [1e-15, 1 - 1e-15] before the logit."""
-    d = _core.metrics_intercept_slope(y_true, y_prob, sample_weight, int(max_iter), float(tol))
+    d = _core.metrics_intercept_slope(y_true, y_prob, sample_weight,
+                                      int_param("max_iter", max_iter, "calibration_intercept_slope"),
+                                      float(tol))
     return CalibrationFit(d["intercept"], d["slope"], d["intercept_se"], d["slope_se"],
                           d["slope_intercept"], d["converged"], d["n_iter"])
 
@@ -213,21 +219,6 @@ class BootstrapResult:
         return d
 
 
-def _group_codes(groups, n):
-    if groups is None:
-        return None
-    g = np.asarray(groups)
-    if g.ndim != 1 or g.shape[0] != n:
-        from .exceptions import InvalidInputError
-
-        raise InvalidInputError(
-            f"bootstrap: groups has shape {g.shape} but y_true has {n} values; pass one group "
-            "key per row."
-        )
-    _, codes = np.unique(g, return_inverse=True)
-    return codes.astype(np.int64).ravel()
-
-
 def bootstrap(y_true, y_score, metric="roc_auc", *, n_replicates=1000, confidence=0.95,
               stratified=True, groups=None, random_state=0, n_threads=0, sample_weight=None,
               n_bins=10, strategy="uniform"):
@@ -236,7 +227,7 @@ def bootstrap(y_true, y_score, metric="roc_auc", *, n_replicates=1000, confidenc
     ``metric`` is a name from :data:`BOOTSTRAP_METRICS` (or scikit-learn's name) or a list of
     them; one :class:`BootstrapResult` is returned for a name, a dict name -> result for a list.
     ``stratified`` keeps the class counts of every replicate; ``groups`` (any hashable keys, one
-    per row) resamples whole groups (patients), stratified by whether a group has a positive.
+    per row, none missing: None/NaN/pd.NA is an error) resamples whole groups (patients), stratified by whether a group has a positive.
     The scores are sorted once; replicates are multiplicities over the sorted order.
     """
     from .exceptions import InvalidParamsError
@@ -251,10 +242,13 @@ def bootstrap(y_true, y_score, metric="roc_auc", *, n_replicates=1000, confidenc
             f"bootstrap: random_state must be a non-negative int, got {random_state!r}."
         )
     y = np.asarray(y_true)
-    res = _core.metrics_bootstrap(y_true, y_score, sample_weight, canon, int(n_replicates),
+    res = _core.metrics_bootstrap(y_true, y_score, sample_weight, canon,
+                                  int_param("n_replicates", n_replicates, "bootstrap"),
                                   float(confidence), bool(stratified),
-                                  _group_codes(groups, y.shape[0] if y.ndim else 0),
-                                  int(random_state), int(n_threads), int(n_bins), str(strategy))
+                                  None if groups is None else
+                                  group_codes(groups, y.shape[0] if y.ndim else 0, "bootstrap"),
+                                  int(random_state), int_param("n_threads", n_threads, "bootstrap"),
+                                  int_param("n_bins", n_bins, "bootstrap"), str(strategy))
     out = {}
     for name, d in zip(names, res):
         out[name] = BootstrapResult(**d)

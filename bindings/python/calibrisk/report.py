@@ -6,12 +6,14 @@ returns a :class:`Report`: dict-like access to every section, ``to_json()``, ``t
 """
 
 import json as _json
+import numbers
 import os
 from collections.abc import Mapping
 
 import numpy as np
 
 from . import _core
+from ._validation import group_codes, int_param, quote
 
 __all__ = ["evaluate", "Report"]
 
@@ -133,6 +135,22 @@ def _encode_subgroup(name, values, n):
     return codes, levels
 
 
+def _threshold(threshold):
+    """The decision threshold as a probability in [0, 1]; NaN, inf, text or bool are errors."""
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+        raise _invalid(
+            f"evaluate: threshold must be a number in [0, 1], got {quote(threshold)}; pass None "
+            "for no operating point."
+        )
+    thr = float(threshold)
+    if not 0.0 <= thr <= 1.0:  # also catches NaN
+        raise _invalid(
+            f"evaluate: threshold is {thr!r}, outside [0, 1]; pass a probability (a case is "
+            "flagged when p >= threshold) or None for no operating point."
+        )
+    return thr
+
+
 def _encode_time(time, n):
     """(keys as float64, in_days) from datetimes, ISO strings or numbers."""
     if hasattr(time, "to_numpy"):
@@ -200,8 +218,8 @@ def evaluate(
         Final (calibrated) probabilities in [0, 1].
     p_uncalibrated : array-like of shape (n,), optional
         Probabilities before calibration: the report shows calibration before and after.
-    threshold : float, optional
-        Flag a case when ``p >= threshold``. Alternatively ``operating_point``: any object with a
+    threshold : float in [0, 1], optional
+        Flag a case when ``p >= threshold`` (NaN or a value outside [0, 1] is an error). Alternatively ``operating_point``: any object with a
         ``threshold`` attribute (and optionally ``policy``) such as the result of
         ``calibrisk.select_threshold``, or a dict with those keys. Counts and intervals are
         recomputed on this data.
@@ -213,7 +231,8 @@ def evaluate(
         Time key: datetime64 values, ISO 8601 strings (periods are months or quarters) or numbers
         (equal-count bins).
     groups : array-like, optional
-        Patient ids: counted, and the bootstrap resamples whole patients.
+        Patient ids (any hashable values, none missing: None/NaN/pd.NA is an error): counted,
+        and the bootstrap resamples whole patients.
     X, feature_names : optional
         Features for the missingness table.
     feature_importances : dict of str -> float, or list of (name, value), optional
@@ -245,7 +264,7 @@ def evaluate(
         else:
             threshold = operating_point.threshold
             policy = policy or getattr(operating_point, "policy", "")
-    thr = float("nan") if threshold is None else float(threshold)
+    thr = float("nan") if threshold is None else _threshold(threshold)
 
     subgroup_args = []
     for name, values in (subgroups or {}).items():
@@ -254,10 +273,7 @@ def evaluate(
 
     time_keys, in_days = (None, True) if time is None else _encode_time(time, n)
 
-    group_codes = None
-    if groups is not None:
-        g = _as_1d("groups", groups.to_numpy() if hasattr(groups, "to_numpy") else groups, n)
-        group_codes = np.unique(g, return_inverse=True)[1].astype(np.int64).ravel()
+    codes = None if groups is None else group_codes(groups, n, "evaluate")
 
     names = [] if feature_names is None else [str(f) for f in feature_names]
     if X is not None and hasattr(X, "columns") and feature_names is None:
@@ -273,21 +289,21 @@ def evaluate(
         importances = [(str(k), float(v)) for k, v in feature_importances]
 
     settings = dict(
-        n_bootstrap=int(n_bootstrap),
+        n_bootstrap=int_param("n_bootstrap", n_bootstrap, "evaluate"),
         confidence=float(confidence),
-        n_bins=int(n_bins),
+        n_bins=int_param("n_bins", n_bins, "evaluate"),
         strategy=str(strategy),
-        random_state=int(random_state),
-        n_threads=int(n_threads),
+        random_state=int_param("random_state", random_state, "evaluate"),
+        n_threads=int_param("n_threads", n_threads, "evaluate"),
         intercept_tolerance=float(intercept_tolerance),
         recall_tolerance=float(recall_tolerance),
         ece_tolerance=float(ece_tolerance),
-        min_subgroup_size=int(min_subgroup_size),
-        max_subgroup_levels=int(max_subgroup_levels),
+        min_subgroup_size=int_param("min_subgroup_size", min_subgroup_size, "evaluate"),
+        max_subgroup_levels=int_param("max_subgroup_levels", max_subgroup_levels, "evaluate"),
         time_granularity=str(time_granularity),
-        n_time_bins=int(n_time_bins),
+        n_time_bins=int_param("n_time_bins", n_time_bins, "evaluate"),
         decision_curve_max=float(decision_curve_max),
-        n_top_features=int(n_top_features),
+        n_top_features=int_param("n_top_features", n_top_features, "evaluate"),
     )
     text = _core._evaluate(
         y_arr,
@@ -298,7 +314,7 @@ def evaluate(
         subgroup_args,
         time_keys,
         in_days,
-        group_codes,
+        codes,
         X,
         names,
         importances,
