@@ -3,6 +3,7 @@
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/linear/logistic.hpp>
 
+#include <LBFGS.h>
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <boost/math/distributions/normal.hpp>
@@ -15,6 +16,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <limits>
 #include <string>
 #include <vector>
@@ -73,10 +76,7 @@ void fill_block(const MatrixView<const T>& X, Index lo, Index hi, const Layout& 
   }
 }
 
-// log(1 + exp(t)) without overflow.
-inline double softplus(double t) {
-  return t > 0.0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
-}
+using calibrisk::softplus;
 
 // ---------------------------------------------------------------------------------------------
 // H += A A^T (lower triangle), the IRLS Hessian update, for A = q_pad x m (column i = one scaled
@@ -171,9 +171,15 @@ Chunking make_chunking(Index n, Index q) {
 // internal coordinates. Weights w (size n), labels y.
 class Evaluator {
  public:
+  // `hessian`: whether Hessians will be requested (their per-chunk copies bound the chunk count).
   Evaluator(const FeatureMatrix& X, VectorView<const double> y, const Eigen::VectorXd& w,
-            const Layout& L, int n_threads)
-      : X_(X), y_(y), w_(w), L_(L), n_threads_(n_threads), ch_(make_chunking(X.rows(), L.q)) {
+            const Layout& L, int n_threads, bool hessian)
+      : X_(X),
+        y_(y),
+        w_(w),
+        L_(L),
+        n_threads_(n_threads),
+        ch_(make_chunking(X.rows(), hessian ? L.q : 1)) {
     f_.resize(ch_.n_chunks);
     g_.assign(ch_.n_chunks, Eigen::VectorXd());
     H_.assign(ch_.n_chunks, Eigen::MatrixXd());
@@ -253,6 +259,178 @@ class Evaluator {
   std::vector<Eigen::VectorXd> g_;
   std::vector<Eigen::MatrixXd> H_;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Solvers. Both minimise objective(theta, mode, &g, &H) (mode 0: f; 1: f and g; 2: f, g and H)
+// from theta0 and stop when grad_max(g) <= tol.
+
+struct SolverResult {
+  Eigen::VectorXd theta, g;
+  Eigen::MatrixXd H;  // Newton: the Hessian at theta (for the Wald statistics); L-BFGS: empty
+  double f = std::numeric_limits<double>::infinity();
+  double gmax = std::numeric_limits<double>::infinity();
+  int n_iter = 0;  // Newton iterations; L-BFGS objective-and-gradient evaluations
+  bool converged = false;
+};
+
+// Damped Newton with Armijo backtracking and a lazily rebuilt Hessian (see docs/linear.md).
+template <class Objective, class GradMax>
+SolverResult minimize_newton(Objective& objective, const GradMax& grad_max,
+                             const Eigen::VectorXd& theta0, double tol, int max_iter,
+                             FitInfo& info) {
+  const Index q = theta0.size();
+  Eigen::VectorXd theta = theta0, g(q), g_new(q), d(q), theta_new(q);
+  Eigen::MatrixXd H(q, q), H_new(q, q);
+  double f = objective(theta, 2, &g, &H);
+  double gmax = grad_max(g);
+  int it = 0;
+  bool converged = gmax <= tol;
+  Eigen::LDLT<Eigen::MatrixXd> ldlt;
+  // Lazy Hessian: building H costs O(n p^2) against O(n p) for the gradient, so once Newton is in
+  // its fast local phase (a full step cut the gradient at least 10-fold) the factorised Hessian
+  // is reused (a chord step, converging linearly at a rate that shrinks with the step) until a
+  // step is less effective; H is then rebuilt. H is always recomputed at the final point for the
+  // Wald statistics. The choice depends only on the data, never on the thread count.
+  bool h_current = true;    // H was evaluated at theta
+  bool factorised = false;  // ldlt holds a factorisation of H
+  bool reuse_next = false;  // skip the Hessian at the next accepted point
+  while (!converged && it < max_iter) {
+    if (!factorised) {
+      // Newton direction; if H is not numerically positive definite (C = inf on
+      // (quasi-)separable or collinear data) add a growing ridge (Levenberg-Marquardt damping).
+      ldlt.compute(H);
+      double ridge = 0.0;
+      const double diag_scale = std::max(1e-300, H.diagonal().cwiseAbs().maxCoeff());
+      while (ldlt.info() != Eigen::Success || !ldlt.isPositive() ||
+             (ldlt.vectorD().minCoeff() <= 1e-14 * diag_scale)) {
+        ridge = ridge == 0.0 ? 1e-10 * diag_scale : ridge * 10.0;
+        if (ridge > diag_scale * 1e6) break;
+        Eigen::MatrixXd Hr = H;
+        Hr.diagonal().array() += ridge;
+        ldlt.compute(Hr);
+      }
+      factorised = true;
+    }
+    d = ldlt.solve(-g);
+    const double dec = g.dot(d);
+    if (!(dec < 0.0) || !d.allFinite()) {
+      if (!h_current) {  // a stale Hessian: rebuild it at theta and retry
+        f = objective(theta, 2, &g, &H);
+        h_current = true;
+        factorised = false;
+        reuse_next = false;
+        continue;
+      }
+      info.notes.push_back(
+          "Newton direction is not a descent direction (Hessian ill-conditioned); "
+          "stopped at iteration " +
+          std::to_string(it));
+      break;
+    }
+    // Armijo backtracking. When the predicted decrease is below the resolution of f, accept the
+    // full Newton step (near the optimum f cannot discriminate but the gradient still improves).
+    const int mode = reuse_next ? 1 : 2;
+    double t = 1.0;
+    bool accepted = false;
+    double f_new = 0.0;
+    const bool tiny = -dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(f);
+    for (int ls = 0; ls < 60; ++ls) {
+      theta_new = theta + t * d;
+      f_new = objective(theta_new, t == 1.0 ? mode : 0, &g_new, &H_new);
+      if (std::isfinite(f_new) && (f_new <= f + 1e-4 * t * dec || (t == 1.0 && tiny))) {
+        accepted = true;
+        break;
+      }
+      t *= 0.5;
+    }
+    ++it;
+    if (!accepted) {
+      if (!h_current) {  // retry from theta with a fresh Hessian before giving up
+        f = objective(theta, 2, &g, &H);
+        h_current = true;
+        factorised = false;
+        reuse_next = false;
+        continue;
+      }
+      info.notes.push_back("line search failed to decrease the objective at iteration " +
+                           std::to_string(it) + " (numerical precision reached)");
+      break;
+    }
+    if (t != 1.0) f_new = objective(theta_new, 2, &g_new, &H_new);
+    const bool new_h = (t != 1.0) || mode == 2;
+    theta.swap(theta_new);
+    g.swap(g_new);
+    if (new_h) {
+      H.swap(H_new);
+      factorised = false;
+    }
+    h_current = new_h;
+    f = f_new;
+    const double gmax_old = gmax;
+    gmax = grad_max(g);
+    converged = gmax <= tol;
+    reuse_next = t == 1.0 && gmax <= 0.1 * gmax_old;
+  }
+  if (!h_current) objective(theta, 2, &g_new, &H);  // the Hessian at the solution, for the SEs
+
+  SolverResult r;
+  r.theta = std::move(theta);
+  r.g = std::move(g);
+  r.H = std::move(H);
+  r.f = f;
+  r.gmax = gmax;
+  r.n_iter = it;
+  r.converged = converged;
+  return r;
+}
+
+// Minimises objective(theta, 1, &g, nullptr) (value and gradient) by L-BFGS from theta0. Stops
+// at the first evaluated point with grad_max(g) <= tol (the Newton solver's rule), after
+// `max_evals` evaluations or when the line search can make no more progress (a note); returns
+// that point, else the best one evaluated. Deterministic: the evaluations are.
+template <class Objective, class GradMax>
+SolverResult minimize_lbfgs(Objective& objective, const GradMax& grad_max,
+                            const Eigen::VectorXd& theta0, double tol, int max_evals,
+                            FitInfo& info) {
+  struct Stop {};
+  SolverResult best;
+  best.theta = theta0;
+  Eigen::VectorXd gg(theta0.size());
+  auto fun = [&](const Eigen::VectorXd& th, Eigen::VectorXd& grad) {
+    const double fv = objective(th, 1, &gg, nullptr);
+    grad = gg;
+    ++best.n_iter;
+    const double gm = grad_max(gg);
+    const bool done = std::isfinite(fv) && gm <= tol;
+    if (done || (std::isfinite(fv) && fv < best.f)) {
+      best.theta = th;
+      best.g = gg;
+      best.f = fv;
+      best.gmax = gm;
+    }
+    if (done) best.converged = true;
+    if (done || best.n_iter >= max_evals) throw Stop{};
+    return fv;
+  };
+  LBFGSpp::LBFGSParam<double> param;
+  param.m = 10;
+  param.epsilon = 0.0;  // stopping is decided by `fun` (grad_max <= tol)
+  param.epsilon_rel = 0.0;
+  param.max_iterations = 0;
+  param.max_linesearch = 64;
+  param.linesearch = LBFGSpp::LBFGS_LINESEARCH_BACKTRACKING_STRONG_WOLFE;
+  LBFGSpp::LBFGSSolver<double, LBFGSpp::LineSearchNocedalWright> solver(param);
+  Eigen::VectorXd x = theta0;
+  double fx = 0.0;
+  try {
+    solver.minimize(fun, x, fx);
+  } catch (const Stop&) {
+  } catch (const std::exception& e) {
+    // The line search found no better point: numerical precision reached before tol.
+    info.notes.push_back(std::string("L-BFGS stopped: ") + e.what());
+  }
+  return best;
+}
 
 // Weighted column statistics over the observed values (fixed chunks, ordered reduction).
 struct ColumnStats {
@@ -372,6 +550,10 @@ void LogisticRegressionParams::validate() const {
   if (class_weight.kind == ClassWeight::Kind::kExplicit) {
     class_weight.validate("LogisticRegressionParams.class_weight");
   }
+  if (newton_max_columns < 1) {
+    throw InvalidParams("LogisticRegressionParams.newton_max_columns must be >= 1, got " +
+                        std::to_string(newton_max_columns) + "; 2048 is the default.");
+  }
 }
 
 LogisticRegression& LogisticRegression::fit(const Dataset& train) {
@@ -453,6 +635,9 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
 
   // Penalty per internal coordinate: lambda_j = inv_scale_j^2 / C.
   const Index q = L.q;
+  // Newton needs the q x q Hessian (O(n q^2) to build, O(q^3) to factorise, 8 q^2 bytes each
+  // copy); wide problems use L-BFGS on the gradient only.
+  const bool use_lbfgs = q > params_.newton_max_columns;
   const bool penalized = std::isfinite(params_.C);
   Eigen::VectorXd lambda = Eigen::VectorXd::Zero(q);
   if (penalized) {
@@ -471,7 +656,7 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
     return m / sum_w;
   };
 
-  Evaluator eval(train.X, train.y, w, L, nt);
+  Evaluator eval(train.X, train.y, w, L, nt, /*hessian=*/!use_lbfgs);
   // mode 0: f only; 1: f and g; 2: f, g and H.
   auto objective = [&](const Eigen::VectorXd& th, int mode, Eigen::VectorXd* g,
                        Eigen::MatrixXd* H) {
@@ -505,99 +690,15 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
     const double w0 = sum_w - w1;
     theta[L.q_feat] = std::log(w1 / w0);
   }
-  Eigen::VectorXd g(q), g_new(q), d(q), theta_new(q);
-  Eigen::MatrixXd H(q, q), H_new(q, q);
-  double f = objective(theta, 2, &g, &H);
-  double gmax = raw_grad_max(g);
-  int it = 0;
-  bool converged = gmax <= params_.tol;
-  Eigen::LDLT<Eigen::MatrixXd> ldlt;
-  // Lazy Hessian: building H costs O(n p^2) against O(n p) for the gradient, so once Newton is in
-  // its fast local phase (a full step cut the gradient at least 10-fold) the factorised Hessian is
-  // reused (a chord step, converging linearly at a rate that shrinks with the step) until a step
-  // is less effective; H is then rebuilt. H is always recomputed at the final point for the Wald
-  // statistics. The choice depends only on the data, never on the thread count.
-  bool h_current = true;    // H was evaluated at theta
-  bool factorised = false;  // ldlt holds a factorisation of H
-  bool reuse_next = false;  // skip the Hessian at the next accepted point
-  while (!converged && it < params_.max_iter) {
-    if (!factorised) {
-      // Newton direction; if H is not numerically positive definite (C = inf on
-      // (quasi-)separable or collinear data) add a growing ridge (Levenberg-Marquardt damping).
-      ldlt.compute(H);
-      double ridge = 0.0;
-      const double diag_scale = std::max(1e-300, H.diagonal().cwiseAbs().maxCoeff());
-      while (ldlt.info() != Eigen::Success || !ldlt.isPositive() ||
-             (ldlt.vectorD().minCoeff() <= 1e-14 * diag_scale)) {
-        ridge = ridge == 0.0 ? 1e-10 * diag_scale : ridge * 10.0;
-        if (ridge > diag_scale * 1e6) break;
-        Eigen::MatrixXd Hr = H;
-        Hr.diagonal().array() += ridge;
-        ldlt.compute(Hr);
-      }
-      factorised = true;
-    }
-    d = ldlt.solve(-g);
-    const double dec = g.dot(d);
-    if (!(dec < 0.0) || !d.allFinite()) {
-      if (!h_current) {  // a stale Hessian: rebuild it at theta and retry
-        f = objective(theta, 2, &g, &H);
-        h_current = true;
-        factorised = false;
-        reuse_next = false;
-        continue;
-      }
-      info.notes.push_back(
-          "Newton direction is not a descent direction (Hessian ill-conditioned); "
-          "stopped at iteration " +
-          std::to_string(it));
-      break;
-    }
-    // Armijo backtracking. When the predicted decrease is below the resolution of f, accept the
-    // full Newton step (near the optimum f cannot discriminate but the gradient still improves).
-    const int mode = reuse_next ? 1 : 2;
-    double t = 1.0;
-    bool accepted = false;
-    double f_new = 0.0;
-    const bool tiny = -dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(f);
-    for (int ls = 0; ls < 60; ++ls) {
-      theta_new = theta + t * d;
-      f_new = objective(theta_new, t == 1.0 ? mode : 0, &g_new, &H_new);
-      if (std::isfinite(f_new) && (f_new <= f + 1e-4 * t * dec || (t == 1.0 && tiny))) {
-        accepted = true;
-        break;
-      }
-      t *= 0.5;
-    }
-    ++it;
-    if (!accepted) {
-      if (!h_current) {  // retry from theta with a fresh Hessian before giving up
-        f = objective(theta, 2, &g, &H);
-        h_current = true;
-        factorised = false;
-        reuse_next = false;
-        continue;
-      }
-      info.notes.push_back("line search failed to decrease the objective at iteration " +
-                           std::to_string(it) + " (numerical precision reached)");
-      break;
-    }
-    if (t != 1.0) f_new = objective(theta_new, 2, &g_new, &H_new);
-    const bool new_h = (t != 1.0) || mode == 2;
-    theta.swap(theta_new);
-    g.swap(g_new);
-    if (new_h) {
-      H.swap(H_new);
-      factorised = false;
-    }
-    h_current = new_h;
-    f = f_new;
-    const double gmax_old = gmax;
-    gmax = raw_grad_max(g);
-    converged = gmax <= params_.tol;
-    reuse_next = t == 1.0 && gmax <= 0.1 * gmax_old;
-  }
-  if (!h_current) objective(theta, 2, &g_new, &H);  // the Hessian at the solution, for the SEs
+  SolverResult r =
+      use_lbfgs
+          ? minimize_lbfgs(objective, raw_grad_max, theta, params_.tol, 10 * params_.max_iter, info)
+          : minimize_newton(objective, raw_grad_max, theta, params_.tol, params_.max_iter, info);
+  theta = std::move(r.theta);
+  const Eigen::MatrixXd& H = r.H;  // Newton only: the Hessian at the solution, for the SEs
+  const double f = r.f, gmax = r.gmax;
+  const int it = r.n_iter;
+  const bool converged = r.converged;
   info.n_iter = it;
   info.converged = converged;
   if (!converged) {
@@ -636,8 +737,16 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
 
   // Wald covariance: Cov_raw = J H_s^-1 J^T with J = d theta_raw / d theta_s.
   s.coef_std_error.assign(L.q_feat, kNaN);
-  Eigen::LDLT<Eigen::MatrixXd> hl(H);
-  if (hl.info() == Eigen::Success && hl.isPositive() && hl.vectorD().minCoeff() > 0.0) {
+  Eigen::LDLT<Eigen::MatrixXd> hl;
+  if (use_lbfgs) {
+    char gb[32];
+    std::snprintf(gb, sizeof gb, "%.2g", 8e-9 * double(q) * double(q));
+    info.notes.push_back("standard errors are not computed with " + std::to_string(q) +
+                         " model columns (more than newton_max_columns = " +
+                         std::to_string(params_.newton_max_columns) + ": the Hessian would take " +
+                         gb + " GB); they are NaN. Fit on fewer features for Wald statistics.");
+  } else if (hl.compute(H);
+             hl.info() == Eigen::Success && hl.isPositive() && hl.vectorD().minCoeff() > 0.0) {
     Eigen::MatrixXd J = Eigen::MatrixXd::Zero(q, q);
     for (Index j = 0; j < L.q_feat; ++j) {
       J(j, j) = L.inv_scale[j];
@@ -704,43 +813,53 @@ void LogisticRegression::predict_into(const FeatureMatrix& X, VectorView<double>
   const int nt = double(n) * double(X.cols()) < double(1 << 20)
                      ? 1
                      : detail::resolve_threads(params_.n_threads);
-  // ±inf is detected in the same pass instead of a separate validation sweep over X (prediction is
-  // memory-bound): an infinite input makes the margin non-finite, and only then is the row
-  // scanned. The smallest offending row is reported, whatever the thread count.
+  // Bad rows are detected in the same pass instead of a separate validation sweep over X
+  // (prediction is memory-bound): an infinite input, or finite inputs so large that the linear
+  // predictor overflows, make the margin non-finite, and only then is the row diagnosed. The
+  // smallest offending row is reported, whatever the thread count.
   std::atomic<Index> first_bad{n};
   X.visit([&](const auto& Xv) {
     const Index cs = Xv.col_stride();
     detail::parallel_blocks(n, 4096, nt, [&](Index, Index lo, Index hi) {
       for (Index i = lo; i < hi; ++i) {
-        const auto* row = Xv.row_ptr(i);
-        const double z = margin(row, cs);
+        const double z = margin(Xv.row_ptr(i), cs);
         if (!std::isfinite(z)) {
-          bool has_inf = false;
-          for (Index j = 0; j < s.n_features; ++j) has_inf |= std::isinf(row[j * cs]);
-          if (has_inf) {
-            Index cur = first_bad.load();
-            while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
-            }
-            return;
+          Index cur = first_bad.load();
+          while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
           }
+          return;
         }
         out[i] = proba ? sigmoid(z) : z;
       }
     });
   });
   const Index bad = first_bad.load();
-  if (bad < n) {
-    X.visit([&](const auto& Xv) {
-      for (Index j = 0; j < s.n_features; ++j) {
-        const double v = static_cast<double>(Xv(bad, j));
-        if (std::isinf(v)) {
-          throw InvalidInput(std::string(where) + ": X[" + std::to_string(bad) + ", " +
-                             std::to_string(j) + "] is " + (v > 0 ? "+inf" : "-inf") +
-                             "; replace infinite values (NaN is accepted and means missing).");
-        }
-      }
-    });
+  if (bad < n) X.visit([&](const auto& Xv) { throw_bad_row(Xv, bad, where); });
+}
+
+template <class T>
+void LogisticRegression::throw_bad_row(const MatrixView<const T>& X, Index i,
+                                       const char* where) const {
+  const LogisticRegressionState& s = state_;
+  const std::string at = std::string(where) + ": X[" + std::to_string(i) + ", ";
+  Index worst = 0;
+  double worst_term = -1.0;
+  for (Index j = 0; j < s.n_features; ++j) {
+    const double v = static_cast<double>(X(i, j));
+    if (std::isinf(v)) {
+      throw InvalidInput(at + std::to_string(j) + "] is " + (v > 0 ? "+inf" : "-inf") +
+                         "; replace infinite values (NaN is accepted and means missing).");
+    }
+    const double term = std::fabs(s.coef[static_cast<std::size_t>(j)] * (v != v ? 0.0 : v));
+    if (!(term <= worst_term)) worst_term = term, worst = j;  // NaN/inf terms win
   }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "] = %.6g times its coefficient %.6g",
+                static_cast<double>(X(i, worst)), s.coef[static_cast<std::size_t>(worst)]);
+  throw InvalidInput(at + std::to_string(worst) + buf + " makes the linear predictor of row " +
+                     std::to_string(i) +
+                     " overflow (not a finite number), so it has no risk score; check the value "
+                     "and its units (the training range is in the schema).");
 }
 
 Eigen::VectorXd LogisticRegression::predict_proba(const FeatureMatrix& X) const {

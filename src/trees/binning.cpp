@@ -201,7 +201,8 @@ BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows,
     const auto uf = static_cast<std::size_t>(f);
     m.edges[uf] = edges_from_sorted(v, max_bins);
     m.has_missing[uf] = missing ? 1 : 0;
-    m.is_constant[uf] = m.edges[uf].empty() ? 1 : 0;
+    // One distinct value plus missing values is still splittable: missing vs present.
+    m.is_constant[uf] = m.edges[uf].empty() && (v.empty() || !missing) ? 1 : 0;
   });
   m.offsets.resize(static_cast<std::size_t>(n_features) + 1);
   m.offsets[0] = 0;

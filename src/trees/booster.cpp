@@ -31,6 +31,24 @@ double log_loss(double y, double m) noexcept {
   return std::log1p(std::exp(-std::abs(m))) + std::max(m, 0.0) - y * m;
 }
 
+// Refuses, before any work, a model that could outgrow memory: every tree has at most
+// min(max_leaf_nodes, 2^max_depth, rows / min_samples_leaf) leaves and 2 leaves - 1 nodes.
+void check_model_size(const GBDTParams& p, Index n_train) {
+  double leaves = p.max_leaf_nodes;
+  if (p.max_depth > 0) leaves = std::min(leaves, std::ldexp(1.0, std::min(p.max_depth, 60)));
+  leaves = std::min(leaves, std::max(1.0, std::floor(static_cast<double>(n_train) /
+                                                     static_cast<double>(p.min_samples_leaf))));
+  const double nodes = static_cast<double>(p.n_estimators) * (2.0 * leaves - 1.0);
+  if (nodes <= static_cast<double>(p.max_model_nodes)) return;
+  throw InvalidParams(
+      std::string(kFit) + ": n_estimators = " + std::to_string(p.n_estimators) +
+      " trees of up to " + num(leaves) + " leaves could grow " + num(nodes) + " nodes (about " +
+      num(nodes * 80.0 / 1e9) + " GB in memory, more as a model file), above the limit " +
+      "max_model_nodes = " + std::to_string(p.max_model_nodes) +
+      ". Lower n_estimators (early_stopping stops at the best round) or max_leaf_nodes, or raise "
+      "max_model_nodes if the machine has the memory.");
+}
+
 // Stratified, seeded split of [0, n) into (train, valid) keeping each class's share.
 void stratified_split(VectorView<const double> y, double fraction, std::uint64_t seed,
                       std::vector<Index>& train, std::vector<Index>& valid) {
@@ -109,6 +127,10 @@ void GBDTParams::validate() const {
   if (bin_subsample < 0) {
     bad_param("bin_subsample", std::to_string(bin_subsample), ">= 0 (0 = all rows)",
               "200000 is the default.");
+  }
+  if (max_model_nodes < 1) {
+    bad_param("max_model_nodes", std::to_string(max_model_nodes), ">= 1",
+              "4000000 is the default.");
   }
   if (n_threads < 0) {
     bad_param("n_threads", std::to_string(n_threads), ">= 0 (0 = all available)",
@@ -191,6 +213,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
                        " has zero total weight in the training rows; pass more rows of that class "
                        "or an explicit validation set.");
   }
+
+  check_model_size(p, static_cast<Index>(train_rows.size()));
 
   // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
   const BinMapper mapper =

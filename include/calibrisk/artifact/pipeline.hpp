@@ -26,6 +26,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -153,12 +154,21 @@ struct PipelineParts {
 ///
 /// Scoring: s = model score of the row (margin or probability, as `calibrator_input` says),
 /// p = calibrator(s) (or the model probability when uncalibrated), flag = p >= threshold.
+/// Unseen categories: a value of a categorical schema feature that is not one of its training
+/// codes (a new code, the CSV reader's -1, a non-integer) is scored exactly as a missing value
+/// (NaN): trees send it the learned missing direction, logistic regression applies its missing
+/// strategy. check_inputs reports such values as "unseen category codes".
 /// Every scoring method is const and may be called from many threads at once; the row methods
 /// never allocate. A Pipeline is a regular value (copyable, movable).
 class Pipeline {
  public:
   /// Validates and assembles the parts (see `validate`). Throws InvalidInput / NotFitted.
-  explicit Pipeline(PipelineParts parts) : p_(std::move(parts)) { validate(); }
+  explicit Pipeline(PipelineParts parts) : p_(std::move(parts)) {
+    validate();
+    for (Index j = 0; j < p_.schema.n_features(); ++j) {
+      if (p_.schema.features[static_cast<std::size_t>(j)].categorical) categorical_.push_back(j);
+    }
+  }
 
   /// Positional form: calibrator input defaults to the model margin for a Platt calibrator fitted
   /// on margins and to the model probability otherwise.
@@ -174,17 +184,24 @@ class Pipeline {
 
   // ---- serving -------------------------------------------------------------------------------
 
-  /// Calibrated P(y = 1) of one contiguous row of n_features() values (NaN = missing).
-  /// Unchecked (the caller guarantees the length and no +-inf; see check_inputs), allocation-free,
-  /// const, thread-safe. Bit-identical to the batch `predict_proba`.
+  /// Calibrated P(y = 1) of one contiguous row of n_features() values (NaN = missing; an unseen
+  /// category is scored as missing). Unchecked (the caller guarantees the length and no +-inf;
+  /// see check_inputs): a row whose linear predictor overflows gives NaN here, where the batch
+  /// methods throw. Allocation-free (a row with an unseen category and more than 256 features
+  /// uses one buffer per thread, allocated once), const, thread-safe. Bit-identical to the
+  /// batch `predict_proba`.
   double predict_proba_row(const double* row) const noexcept { return proba_row(row); }
   double predict_proba_row(const float* row) const noexcept { return proba_row(row); }
   /// The flag of one row: predict_proba_row(row) >= threshold().
   bool predict_row(const double* row) const noexcept { return proba_row(row) >= threshold(); }
   bool predict_row(const float* row) const noexcept { return proba_row(row) >= threshold(); }
   /// The model's raw margin (log-odds, before calibration) of one row.
-  double decision_function_row(const double* row) const noexcept { return margin_row(row); }
-  double decision_function_row(const float* row) const noexcept { return margin_row(row); }
+  double decision_function_row(const double* row) const noexcept {
+    return unseen_as_missing(row, [this](const double* r) { return margin_row(r); });
+  }
+  double decision_function_row(const float* row) const noexcept {
+    return unseen_as_missing(row, [this](const float* r) { return margin_row(r); });
+  }
 
   /// Calibrated P(y = 1) per row of X (n, n_features()), float32/float64, any strides; parallel
   /// over rows. Throws InvalidInput (wrong column count, +-inf values).
@@ -381,9 +398,69 @@ class Pipeline {
     }
   }
 
-  // Model scores into out: margins when `margin`, else probabilities. The models' batch paths
-  // validate the values (+-inf) and run in parallel.
+  // Calls score(r) on the row, or on a copy where every unseen category is NaN.
+  template <class T, class Score>
+  double unseen_as_missing(const T* row, const Score& score) const noexcept {
+    const auto unseen = [&](Index j) {
+      return p_.schema.features[static_cast<std::size_t>(j)].is_unseen_category(
+          static_cast<double>(row[j]));
+    };
+    if (std::none_of(categorical_.begin(), categorical_.end(), unseen)) return score(row);
+    constexpr Index kStackFeatures = 256;
+    const Index n = n_features();
+    T stack[kStackFeatures];
+    T* buf = stack;
+    if (n > kStackFeatures) {
+      thread_local std::vector<T> wide;  // grows once per thread, never per row
+      if (static_cast<Index>(wide.size()) < n) wide.resize(static_cast<std::size_t>(n));
+      buf = wide.data();
+    }
+    std::copy(row, row + n, buf);
+    for (const Index j : categorical_) {
+      if (unseen(j)) buf[j] = std::numeric_limits<T>::quiet_NaN();
+    }
+    return score(static_cast<const T*>(buf));
+  }
+
+  // X itself, or (when some categorical value is unseen) a row-major copy of it in `copy` where
+  // those values are NaN.
+  template <class T>
+  FeatureMatrix unseen_as_missing(const MatrixView<const T>& X, std::vector<T>& copy) const {
+    const auto& f = p_.schema.features;
+    bool any = false;
+    for (const Index j : categorical_) {
+      for (Index i = 0; i < X.rows() && !any; ++i) {
+        any = f[static_cast<std::size_t>(j)].is_unseen_category(static_cast<double>(X(i, j)));
+      }
+    }
+    if (!any) return FeatureMatrix(X);
+    const Index n = X.rows(), p = X.cols();
+    copy.resize(static_cast<std::size_t>(n * p));
+    for (Index i = 0; i < n; ++i) {
+      for (Index j = 0; j < p; ++j) copy[static_cast<std::size_t>(i * p + j)] = X(i, j);
+    }
+    for (const Index j : categorical_) {
+      for (Index i = 0; i < n; ++i) {
+        T& x = copy[static_cast<std::size_t>(i * p + j)];
+        if (f[static_cast<std::size_t>(j)].is_unseen_category(static_cast<double>(x))) {
+          x = std::numeric_limits<T>::quiet_NaN();
+        }
+      }
+    }
+    return FeatureMatrix(MatrixView<const T>::row_major(copy.data(), n, p));
+  }
+
+  // Model scores into out: margins when `margin`, else probabilities (unseen categories scored as
+  // missing). The models' batch paths validate the values (+-inf, overflow) and run in parallel.
   void model_scores(const FeatureMatrix& X, VectorView<double> out, bool margin) const {
+    if (categorical_.empty()) return model_scores_raw(X, out, margin);
+    X.visit([&](const auto& v) {
+      std::vector<typename std::decay_t<decltype(v)>::value_type> copy;
+      model_scores_raw(unseen_as_missing(v, copy), out, margin);
+    });
+  }
+
+  void model_scores_raw(const FeatureMatrix& X, VectorView<double> out, bool margin) const {
     std::visit(
         [&](const auto& m) {
           if (!margin) {
@@ -412,6 +489,11 @@ class Pipeline {
 
   template <class T>
   double proba_row(const T* row) const noexcept {
+    return unseen_as_missing(row, [this](const T* r) { return proba_row_raw(r); });
+  }
+
+  template <class T>
+  double proba_row_raw(const T* row) const noexcept {
     switch (p_.calibrator.index()) {
       case 0:
         return model_proba_row(row);
@@ -430,6 +512,7 @@ class Pipeline {
   }
 
   PipelineParts p_;
+  std::vector<Index> categorical_;  ///< Schema features that are categorical, ascending.
 };
 
 }  // namespace calibrisk

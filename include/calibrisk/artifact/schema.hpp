@@ -29,6 +29,16 @@ struct FeatureInfo {
   /// True for an integer-coded category; `categories` then lists the codes seen in training.
   bool categorical = false;
   std::vector<std::int64_t> categories;  ///< Sorted, unique; empty unless `categorical`.
+
+  /// True when x is a finite value of a categorical feature that is not one of the training
+  /// `categories` (a new code, the CSV reader's kUnseenCategory = -1, or a non-integer). Scoring
+  /// treats such a value as missing (see Pipeline); NaN and +-inf (an error) are not categories.
+  /// O(log categories), allocation-free.
+  bool is_unseen_category(double x) const noexcept {
+    if (!categorical || !std::isfinite(x)) return false;
+    if (!(x == std::floor(x) && std::fabs(x) <= 9.0e15)) return true;
+    return !std::binary_search(categories.begin(), categories.end(), static_cast<std::int64_t>(x));
+  }
 };
 
 /// Options of `FeatureSchema::from_data`.
@@ -57,9 +67,11 @@ struct InputCheckOptions {
 struct FeatureDrift {
   Index feature = 0;  ///< Column index.
   std::string name;
-  Index n_below_min = 0;            ///< Non-missing values < training min.
-  Index n_above_max = 0;            ///< Non-missing values > training max.
-  Index n_unseen_category = 0;      ///< Categorical: codes not seen in training (or non-integers).
+  Index n_below_min = 0;  ///< Non-missing values < training min (not categorical).
+  Index n_above_max = 0;  ///< Non-missing values > training max (not categorical).
+  /// Categorical: codes not seen in training (or non-integers), scored as missing. Each such value
+  /// is counted here only, never also as below / above the training range.
+  Index n_unseen_category = 0;
   Index n_missing = 0;              ///< NaN values.
   Index n_non_finite = 0;           ///< +-inf values (an error: models reject them).
   double missing_rate = 0.0;        ///< n_missing / rows checked.
@@ -107,7 +119,8 @@ struct InputReport {
       if (f.n_below_min) s += " " + std::to_string(f.n_below_min) + " below training min;";
       if (f.n_above_max) s += " " + std::to_string(f.n_above_max) + " above training max;";
       if (f.n_unseen_category)
-        s += " " + std::to_string(f.n_unseen_category) + " unseen category codes;";
+        s += " " + std::to_string(f.n_unseen_category) +
+             " unseen category codes (scored as missing);";
       if (f.missing_rate_drift)
         s += " missing rate " + std::to_string(f.missing_rate) + " vs " +
              std::to_string(f.train_missing_rate) +
@@ -353,17 +366,12 @@ struct FeatureSchema {
     if (std::isinf(x)) {
       ++d.n_non_finite;
       example = true;
+    } else if (f.categorical) {
+      // A code outside the training range is also unseen: one signal, counted once.
+      if (f.is_unseen_category(x)) ++d.n_unseen_category, example = true;
     } else {
       if (!std::isnan(f.min) && x < f.min) ++d.n_below_min, example = true;
       if (!std::isnan(f.max) && x > f.max) ++d.n_above_max, example = true;
-      if (f.categorical) {
-        const bool integral = x == std::floor(x) && std::fabs(x) <= 9.0e15;
-        if (!integral || !std::binary_search(f.categories.begin(), f.categories.end(),
-                                             static_cast<std::int64_t>(x))) {
-          ++d.n_unseen_category;
-          example = true;
-        }
-      }
     }
     if (example && static_cast<Index>(d.example_rows.size()) < o.max_examples &&
         (d.example_rows.empty() || d.example_rows.back() != row)) {

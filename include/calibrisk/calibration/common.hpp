@@ -5,6 +5,7 @@
 
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
+#include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
 #include <calibrisk/core/radix_sort.hpp>
 
@@ -154,17 +155,9 @@ inline PooledScores pool_sorted_scores(VectorView<const double> scores, VectorVi
   return out;
 }
 
-/// Numerically stable log(1 + exp(z)).
-inline double softplus(double z) noexcept {
-  return z > 0.0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-}
-
-/// Numerically stable 1 / (1 + exp(-z)).
-inline double sigmoid(double z) noexcept {
-  if (z >= 0.0) return 1.0 / (1.0 + std::exp(-z));
-  const double e = std::exp(z);
-  return e / (1.0 + e);
-}
+// The shared stable helpers (core/math.hpp), under the names the calibrators use.
+using calibrisk::sigmoid;
+using calibrisk::softplus;
 
 }  // namespace detail
 }  // namespace calibrisk

@@ -87,7 +87,8 @@ inline void validate_probabilities(VectorView<const double> p, const std::string
 /// max |s| internally when that exceeds 1 (a affine-invariant rescaling for conditioning, as
 /// scikit-learn does above 30). With smoothed targets the objective always has a minimiser; with
 /// 0/1 targets on separable data it has none and fit stops at max_iter with
-/// `fit_info().converged == false` and a note.
+/// `fit_info().converged == false` and a note. A negative slope (a < 0: calibration reverses the
+/// model's ranking, e.g. when fitted on noise) is kept, as the fit says, and noted in fit_info().
 ///
 /// Complexity: O(n) per Newton iteration (typically < 10 iterations). Thread-safety: const methods
 /// may be called concurrently.
@@ -151,6 +152,14 @@ class PlattCalibrator {
                                  ? ""
                                  : " (0/1 targets on separable scores have no finite optimum; "
                                    "use smoothed_targets)"));
+    }
+    if (state_.a < 0.0) {
+      info_.notes.push_back(
+          "PlattCalibrator: the fitted slope a = " + detail::fmt_value(state_.a) +
+          " is negative, so the calibrated risk falls as the model's score rises: calibration "
+          "reverses the model's ranking (the calibration scores are anti-correlated with the "
+          "labels, or noise); check the calibration rows, or use isotonic or beta calibration, "
+          "which never reverse the order");
     }
     fitted_ = true;
     return *this;

@@ -20,6 +20,12 @@
 /// Hessian). Convergence is declared when max_j |df/dtheta_j| / sum_i w_i <= tol (scikit-learn's
 /// scaling of the gradient).
 ///
+/// Wide data: with more than `newton_max_columns` model columns (features + missing indicators
+/// + intercept) the Hessian is never formed; L-BFGS (LBFGSpp, 10 correction pairs, strong-Wolfe
+/// line search) minimises the same objective in the same internal coordinates with the same
+/// stopping rule, using O(n p) time per gradient and O(p) memory. Standard errors are then NaN
+/// (noted in fit_info()).
+///
 /// Wald statistics follow the usual maximum-likelihood theory (e.g. Hosmer, Lemeshow &
 /// Sturdivant, Applied Logistic Regression, 3rd ed., §1.3): Cov = H^-1 at the optimum. They are
 /// exact (asymptotically) for C = +inf; under a penalty they are the common approximation that
@@ -29,6 +35,7 @@
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/fit_info.hpp>
+#include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
 #include <calibrisk/core/weights.hpp>
 
@@ -56,14 +63,18 @@ enum class MissingStrategy {
 struct LogisticRegressionParams {
   double C = 1.0;             ///< Inverse L2 strength, > 0 (not NaN); +inf = no penalty.
   bool fit_intercept = true;  ///< Fit an unpenalised intercept.
-  int max_iter = 100;         ///< Newton iterations, >= 1.
-  double tol = 1e-6;          ///< Stop when max |gradient| / sum(w) <= tol; finite, >= 0.
-  ClassWeight class_weight;   ///< none / balanced / explicit {w0, w1}, folded into the weights.
+  int max_iter = 100;        ///< Newton iterations, >= 1 (L-BFGS may take 10 * max_iter gradients).
+  double tol = 1e-6;         ///< Stop when max |gradient| / sum(w) <= tol; finite, >= 0.
+  ClassWeight class_weight;  ///< none / balanced / explicit {w0, w1}, folded into the weights.
   MissingStrategy missing = MissingStrategy::kMean;  ///< NaN handling learned at fit time.
   /// Centre (when fit_intercept) and scale the columns internally to condition the Newton system.
   /// The objective, and hence the solution, is the same either way (penalty on raw coefficients).
   bool standardize = true;
   int n_threads = 0;  ///< 0 = all threads OpenMP allows (honours OMP_NUM_THREADS), >= 0.
+  /// Model columns (features + missing indicators + intercept) up to which the exact Newton
+  /// solver (and Wald statistics) is used, >= 1; wider problems use L-BFGS (see the file comment).
+  /// The default keeps the Hessian near 32 MB and its factorisation near a second.
+  Index newton_max_columns = 2048;
 
   /// Throws InvalidParams naming the field, the value and the accepted range.
   void validate() const;
@@ -188,11 +199,7 @@ class LogisticRegression {
   static LogisticRegression from_state(LogisticRegressionState s, LogisticRegressionParams p = {});
 
   /// Numerically stable logistic function.
-  static double sigmoid(double z) noexcept {
-    if (z >= 0.0) return 1.0 / (1.0 + std::exp(-z));
-    const double e = std::exp(z);
-    return e / (1.0 + e);
-  }
+  static double sigmoid(double z) noexcept { return calibrisk::sigmoid(z); }
 
   /// Log odds of the row starting at `row` whose elements are `stride` apart. The summation order
   /// is fixed (four interleaved partial sums), so every prediction path gives the same bits.
@@ -235,6 +242,10 @@ class LogisticRegression {
  private:
   void predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
                     const char* where) const;
+  /// Throws InvalidInput for row i, whose margin is not finite: an infinite value, or the feature
+  /// whose term overflows the linear predictor.
+  template <class T>
+  [[noreturn]] void throw_bad_row(const MatrixView<const T>& X, Index i, const char* where) const;
 
   LogisticRegressionParams params_;
   LogisticRegressionState state_;

@@ -22,8 +22,10 @@ namespace calibrisk {
 /// Edges are midpoints between consecutive distinct values (one bin per value when a feature has at
 /// most `max_bins` distinct values), otherwise midpoints at the `k / max_bins` quantiles of a
 /// seeded subsample; values are compared as floats (float64 inputs are rounded to float first) and
-/// midpoints are rounded down to the nearest float. A feature with fewer than two distinct
-/// non-missing (float) values is flagged constant and is never split. Sample weights do not enter
+/// midpoints are rounded down to the nearest float. Missingness is information: a feature with one
+/// distinct non-missing value and missing values (a lab coded 1 / NaN) can still be split, missing
+/// vs present. A feature with fewer than two distinct values, counting "missing" as one, is
+/// flagged constant and is never split. Sample weights do not enter
 /// the edges (as in LightGBM and scikit-learn). `has_missing` is taken from the sample.
 struct BinMapper {
   std::vector<std::vector<double>> edges;  ///< Per feature: upper edges of all but the last bin.

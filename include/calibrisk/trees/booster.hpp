@@ -56,6 +56,11 @@ struct GBDTParams {
   double tol = 1e-7;                 ///< Minimum improvement of the validation log-loss, >= 0.
   Index bin_subsample = 200000;      ///< Rows sampled to compute bin edges, >= 0 (0 = all rows).
   std::uint64_t random_state = 0;    ///< Seed of every random choice (subsamples, splits).
+  /// Limit on the model size, >= 1: fit refuses (InvalidParams, before any work) when
+  /// n_estimators * (2 L - 1) exceeds it, L = min(max_leaf_nodes, 2^max_depth,
+  /// rows / min_samples_leaf) the most leaves a tree can have. A node takes about 80 bytes in
+  /// memory; the default (4,000,000 nodes, about 0.3 GB) admits e.g. 5,000 trees of 255 leaves.
+  Index max_model_nodes = 4000000;
   int n_threads = 0;  ///< 0 = all threads OpenMP allows; >= 0. Never changes the model.
 
   /// Throws InvalidParams naming the field, the value and the allowed range.

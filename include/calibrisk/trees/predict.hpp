@@ -6,6 +6,7 @@
 #pragma once
 
 #include <calibrisk/core/error.hpp>
+#include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/trees/tree.hpp>
@@ -19,13 +20,6 @@
 #include <vector>
 
 namespace calibrisk {
-
-/// Logistic function 1 / (1 + exp(-m)), evaluated without overflow for any finite or infinite m.
-inline double sigmoid(double m) noexcept {
-  if (m >= 0.0) return 1.0 / (1.0 + std::exp(-m));
-  const double e = std::exp(m);
-  return e / (1.0 + e);
-}
 
 namespace detail {
 

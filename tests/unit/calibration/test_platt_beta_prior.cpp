@@ -7,6 +7,7 @@
 #include <calibrisk/core/random.hpp>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 using V = std::vector<double>;
@@ -63,6 +64,24 @@ TEST_CASE("platt: converges on separable scores with smoothed targets, flags 0/1
   CHECK_FALSE(hard.fit_info().converged);
   CHECK(hard.fit_info().notes.size() == 1);
   CHECK(hard.predict_one(3.0) > 0.999999);
+}
+
+TEST_CASE("platt: a negative slope (calibration reverses the ranking) is kept and noted") {
+  // Issue 11, section 4: Platt fitted on scores anti-correlated with the labels (or noise) gets
+  // a < 0 and inverts the model's ranking. The fit keeps the optimum but says so.
+  const Data d = logistic_data(2000, -0.8, 0.0, 9);
+  calibrisk::PlattCalibrator c;
+  c.fit(d.s, d.y);
+  REQUIRE(c.a() < 0.0);
+  CHECK(c.predict_one(-2.0) > c.predict_one(2.0));  // the order is reversed
+  REQUIRE(c.fit_info().notes.size() == 1);
+  CHECK(c.fit_info().notes[0].find("reverses the model's ranking") != std::string::npos);
+  // Positively related scores give no such note.
+  const Data up = logistic_data(2000, 0.8, 0.0, 9);
+  calibrisk::PlattCalibrator ok;
+  ok.fit(up.s, up.y);
+  CHECK(ok.a() > 0.0);
+  CHECK(ok.fit_info().notes.empty());
 }
 
 TEST_CASE("platt: probability input uses the clipped logit; state round trip is exact") {

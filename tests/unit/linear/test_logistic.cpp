@@ -515,7 +515,7 @@ TEST_CASE("logistic: every bad parameter and input is rejected with a named erro
   }
 }
 
-TEST_CASE("logistic: predict names the first infinite row for any thread count; overflow is fine") {
+TEST_CASE("logistic: predict names the first infinite row for any thread count") {
   auto d = make_logistic_data(400000, 3, 23);  // > 1M elements: predict uses threads
   LogisticRegression m(tight());
   m.fit(Dataset(d.view().middle_rows(0, 10000), VectorView<const double>(d.y.data(), 10000)));
@@ -529,8 +529,64 @@ TEST_CASE("logistic: predict names the first infinite row for any thread count; 
     CHECK_THROWS_WITH_AS(r.predict_proba(MatrixView<const double>::row_major(X.data(), 400000, 3)),
                          doctest::Contains("X[250000, 2] is -inf"), InvalidInput);
   }
-  // Huge finite values overflow the margin to ±inf: a valid input, probability 0 or 1.
-  std::vector<double> big = {1e308, 1e308, 1e308};
-  Eigen::VectorXd pr = m.predict_proba(MatrixView<const double>::row_major(big.data(), 1, 3));
+}
+
+TEST_CASE("logistic: a margin that overflows is an error naming the row and feature, never NaN") {
+  // Issue 11, section 4: finite inputs so large that the linear predictor overflows used to give
+  // an empty risk (NaN) and "not flagged". Now predict throws, naming the row and the feature.
+  auto d = make_logistic_data(2000, 3, 23);
+  LogisticRegression m(tight());
+  m.fit(Dataset(d.view(), d.y));
+  REQUIRE(std::abs(m.coef()[0]) > 1.0);  // the generating coefficient is 2
+  // Rows 1 and 2 hold the largest finite double in feature 0: its term coef * x overflows.
+  const double huge = std::numeric_limits<double>::max();
+  std::vector<double> X = {0.1,  0.2, 0.3,  //
+                           huge, 0.5, 0.0,  //
+                           huge, 0.1, 0.3};
+  const auto Xv = MatrixView<const double>::row_major(X.data(), 3, 3);
+  CHECK_THROWS_WITH_AS(m.predict_proba(Xv), doctest::Contains("X[1, 0] = "), InvalidInput);
+  CHECK_THROWS_WITH_AS(m.decision_function(Xv), doctest::Contains("overflow"), InvalidInput);
+  // Large inputs whose margin stays finite are fine: probability 0 or 1, never NaN.
+  std::vector<double> big = {1e300, 0.0, 0.0};
+  const Eigen::VectorXd pr = m.predict_proba(MatrixView<const double>::row_major(big.data(), 1, 3));
   CHECK((pr[0] == 0.0 || pr[0] == 1.0));
+}
+
+TEST_CASE("logistic: wide data use L-BFGS and reach the Newton optimum; SEs noted as skipped") {
+  // Issue 11, section 6: 300 x 10,000 did not finish (exact d x d Hessian). Above
+  // newton_max_columns the solver is L-BFGS; the oracle here is the Newton solution of the same
+  // objective on the same data (forced to L-BFGS by lowering newton_max_columns).
+  auto d = make_logistic_data(300, 40, 31);
+  for (double C : {0.1, 10.0}) {
+    CAPTURE(C);
+    auto pn = tight(C);
+    LogisticRegression newton(pn);
+    newton.fit(Dataset(d.view(), d.y));
+    REQUIRE(newton.fit_info().converged);
+    auto pl = tight(C);
+    pl.tol = 1e-8;  // L-BFGS's line search reaches the precision of f near 1e-9 on this data
+    pl.newton_max_columns = 10;
+    LogisticRegression lbfgs(pl);
+    lbfgs.fit(Dataset(d.view(), d.y));
+    CHECK(lbfgs.fit_info().converged);
+    CHECK(lbfgs.gradient_max() <= 1e-8);
+    CHECK(independent_grad_max(lbfgs, d.view(), d.y, {}, C) < 1e-8);
+    // max |gradient| <= 1e-8 (Newton: 1e-10) bounds the distance to the optimum.
+    CHECK(std::abs(lbfgs.intercept() - newton.intercept()) < 1e-5);
+    for (std::size_t j = 0; j < newton.coef().size(); ++j) {
+      CHECK(std::abs(lbfgs.coef()[j] - newton.coef()[j]) < 1e-5);
+    }
+    const Eigen::VectorXd p_newton = newton.predict_proba(d.view());
+    const Eigen::VectorXd p_lbfgs = lbfgs.predict_proba(d.view());
+    CHECK((p_newton - p_lbfgs).cwiseAbs().maxCoeff() < 1e-6);
+    CHECK(std::isnan(lbfgs.state().coef_std_error[0]));
+    bool noted = false;
+    for (const auto& note : lbfgs.fit_info().notes)
+      noted |= note.find("standard errors are not computed") != std::string::npos;
+    CHECK(noted);
+  }
+  LogisticRegressionParams bad;
+  bad.newton_max_columns = 0;
+  CHECK_THROWS_WITH_AS(LogisticRegression(bad).fit(Dataset(d.view(), d.y)),
+                       doctest::Contains("newton_max_columns"), InvalidParams);
 }

@@ -39,7 +39,9 @@ TEST_CASE("binning: few distinct values get one bin each, edges at float midpoin
   CHECK(m.has_missing[0] == 0);
   CHECK(m.is_constant[1] == 1);  // one value: never split
   CHECK(m.n_value_bins(1) == 1);
-  CHECK(m.is_constant[2] == 1);  // one non-missing value (NaN alone is not a second value)
+  // One non-missing value plus NaN: missing is a value, so the feature can split missing vs
+  // present.
+  CHECK(m.is_constant[2] == 0);
   CHECK(m.has_missing[2] == 1);
   CHECK(m.offsets == std::vector<Index>{0, 4, 6, 8});
   CHECK(m.total_bins() == 8);

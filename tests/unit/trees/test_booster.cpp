@@ -8,8 +8,10 @@
 
 #include "support/train_data.hpp"
 
+#include <cfloat>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 using namespace calibrisk;
@@ -413,6 +415,58 @@ TEST_CASE("booster: missing values carry signal and NaN is scored everywhere") {
   row[1] = 0.0f;
   row[0] = std::numeric_limits<float>::quiet_NaN();
   CHECK(std::isfinite(m.predict_proba_row(row.data())));
+}
+
+TEST_CASE("booster: a lab coded 1 / NaN (one value plus missing) is split missing vs present") {
+  // Issue 11, section 4: a lab that is either recorded (1) or absent (NaN), and whether it was
+  // recorded carries the risk. It used to be dropped as "fewer than two distinct values" (AUC 0.5).
+  const Index n = 2000;
+  std::vector<float> x(static_cast<std::size_t>(n));
+  std::vector<double> y(static_cast<std::size_t>(n));
+  Rng rng(21);
+  for (Index i = 0; i < n; ++i) {
+    const bool recorded = rng.uniform() < 0.4;
+    x[static_cast<std::size_t>(i)] = recorded ? 1.0f : std::numeric_limits<float>::quiet_NaN();
+    y[static_cast<std::size_t>(i)] = rng.uniform() < (recorded ? 0.5 : 0.1) ? 1.0 : 0.0;
+  }
+  const Dataset data(FeatureMatrix(MatrixView<const float>::row_major(x.data(), n, 1)),
+                     VectorView<const double>(y));
+  GradientBoostedTrees m(small_params());
+  m.fit(data);
+  REQUIRE(m.ensemble().trees.size() > 0);
+  const Tree& t0 = m.ensemble().trees[0];
+  REQUIRE(t0.n_nodes() >= 3);  // the root is split
+  CHECK(t0.feature[0] == 0);
+  CHECK(t0.threshold[0] == static_cast<double>(FLT_MAX));  // every value left
+  CHECK(t0.missing_left[0] == 0);                          // missing right
+  for (const std::string& note : m.fit_info().notes) {
+    CHECK(note.find("fewer than two distinct") == std::string::npos);
+  }
+  const float one = 1.0f, nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK(m.predict_proba_row(&one) > m.predict_proba_row(&nan) + 0.25);
+  // A value never seen in training (2) follows the present side, like 1.
+  const float two = 2.0f;
+  CHECK(m.predict_proba_row(&two) == m.predict_proba_row(&one));
+}
+
+TEST_CASE("booster: a model that could outgrow memory is refused before training") {
+  // Issue 11, section 6: --param n_estimators=100000000 grew until the kernel killed it.
+  testing::TrainData d = testing::make_dense(200, 3, 5);
+  GBDTParams p = small_params();
+  p.n_estimators = 100000000;
+  CHECK_THROWS_WITH_AS(GradientBoostedTrees(p).fit(d.dataset()),
+                       doctest::Contains("above the limit max_model_nodes = 4000000"),
+                       InvalidParams);
+  // The message says how to get past it.
+  CHECK_THROWS_WITH_AS(GradientBoostedTrees(p).fit(d.dataset()),
+                       doctest::Contains("raise max_model_nodes"), InvalidParams);
+  // The estimate counts the leaves a tree can have: 200 rows / min_samples_leaf 20 = 10 leaves,
+  // 19 nodes per tree.
+  p.n_estimators = 220000;
+  CHECK_THROWS_WITH_AS(GradientBoostedTrees(p).fit(d.dataset()),
+                       doctest::Contains("trees of up to 10 leaves"), InvalidParams);
+  p.max_model_nodes = 0;
+  CHECK_THROWS_WITH_AS(p.validate(), doctest::Contains("max_model_nodes"), InvalidParams);
 }
 
 TEST_CASE("booster: constant features are reported and never split; all-constant data") {
