@@ -90,12 +90,14 @@ json parse_strict(std::string_view text, int max_depth, const std::string& what)
         frames.back().object = ev == json::parse_event_t::object_start;
         break;
       case json::parse_event_t::key: {
-        Frame& f = frames.back();
-        f.key = v.get<std::string>();
-        if (!f.keys.insert(f.key).second) {
-          frames.emplace_back();  // so that frames_path ends with the repeated key
+        const std::string key = v.get<std::string>();
+        frames.back().key = key;
+        if (!frames.back().keys.insert(key).second) {
+          // An empty frame so that frames_path ends with the repeated key (this may reallocate
+          // `frames`: no reference into it is held across the call).
+          frames.emplace_back();
           throw ModelFormatError("load: " + what + frames_path(frames) +
-                                 " appears twice (the key " + quote_data(f.key) +
+                                 " appears twice (the key " + quote_data(key) +
                                  " is repeated in one object); a key may appear once, otherwise "
                                  "a reader silently keeps one of the values, so the file was "
                                  "edited or is corrupt.");
