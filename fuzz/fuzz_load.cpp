@@ -3,8 +3,12 @@
 // (any other exception, a crash, a leak, UB or a hang is a finding). Inputs are loaded twice: with
 // the checksum verified (the production path) and without it, so that mutations reach the
 // structural and semantic validation behind the checksum. A loaded pipeline must score a row,
-// serialise, and reload to the same text and the same score.
+// serialise, and reload to the same text and the same score. The signature path: every input is
+// also loaded with a signature required (fixed key, fuzz_key.hpp; signed seeds let mutations
+// reach the verification), and a loaded pipeline signed with the key must verify.
 #include <calibrisk/artifact/io.hpp>
+
+#include "fuzz_key.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -14,6 +18,11 @@
 #include <vector>
 
 namespace {
+
+const calibrisk::fuzz::KeyPaths& keys() {
+  static const calibrisk::fuzz::KeyPaths k = calibrisk::fuzz::write_fuzz_keys("fuzz_load_key");
+  return k;
+}
 
 void exercise(const calibrisk::Pipeline& p) {
   std::vector<double> zeros(static_cast<std::size_t>(p.n_features()), 0.0);
@@ -26,6 +35,12 @@ void exercise(const calibrisk::Pipeline& p) {
   if (calibrisk::to_string(q) != text) __builtin_trap();
   const double a2 = q.predict_proba_row(zeros.data()), b2 = q.predict_proba_row(missing.data());
   if (std::memcmp(&a, &a2, sizeof a) != 0 || std::memcmp(&b, &b2, sizeof b) != 0) __builtin_trap();
+  calibrisk::SaveOptions so;
+  so.signing_key_file = keys().secret;
+  calibrisk::LoadOptions need;
+  need.public_key_file = keys().pub;
+  const calibrisk::Pipeline s = calibrisk::load_from_string(calibrisk::to_string(p, so), need);
+  if (calibrisk::to_string(s) != text) __builtin_trap();
   (void)p.check_inputs(
       calibrisk::MatrixView<const double>::row_major(zeros.data(), 1, p.n_features()));
 }
@@ -36,7 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   calibrisk::LoadOptions unchecked;
   unchecked.verify_checksum = false;
-  for (const calibrisk::LoadOptions& o : {calibrisk::LoadOptions{}, unchecked}) {
+  calibrisk::LoadOptions signed_only;
+  signed_only.public_key_file = keys().pub;
+  calibrisk::LoadOptions signed_unchecked = signed_only;
+  signed_unchecked.verify_checksum = false;
+  for (const calibrisk::LoadOptions& o :
+       {calibrisk::LoadOptions{}, unchecked, signed_only, signed_unchecked}) {
     try {
       exercise(calibrisk::load_from_string(text, o));
     } catch (const calibrisk::ModelFormatError&) {

@@ -4,6 +4,7 @@
 // deterministic; generated at build time instead of committing binary blobs.
 #include <calibrisk/artifact/io.hpp>
 
+#include "fuzz_key.hpp"
 #include "support/artifact_forest.hpp"
 
 #include <cstdio>
@@ -34,8 +35,13 @@ LogisticRegression small_lr(int indicators) {
   return LogisticRegression::from_state(std::move(s), p);
 }
 
+// Writes the pipeline unsigned and signed with the fuzzing key (fuzz_key.hpp).
 void write(const std::string& dir, const std::string& name, const Pipeline& p) {
   std::ofstream(dir + "/" + name + ".json", std::ios::binary) << to_string(p);
+  static const fuzz::KeyPaths keys = fuzz::write_fuzz_keys(dir + "/../seed_key");
+  SaveOptions so;
+  so.signing_key_file = keys.secret;
+  std::ofstream(dir + "/" + name + "_signed.json", std::ios::binary) << to_string(p, so);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config python3-venv python3-dev
   libeigen3-dev libboost-math-dev doctest-dev libbenchmark-dev nlohmann-json3-dev
-  libcli11-dev liblbfgspp-dev libcpp-httplib-dev libcsv-dev
+  libcli11-dev liblbfgspp-dev libcpp-httplib-dev libcsv-dev libsodium-dev
   clang-14 libclang-rt-14-dev clang-format-14
   chromium
 )

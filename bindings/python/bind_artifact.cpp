@@ -20,6 +20,25 @@ namespace calibrisk::pyb {
 
 namespace {
 
+// Runs fn; a FileError (the operating system refused a file operation) becomes OSError with
+// its errno, as Python's own file functions raise.
+template <class Fn>
+auto as_os_error(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const FileError& e) {
+    py::gil_scoped_acquire gil;
+    PyErr_SetObject(PyExc_OSError, py::make_tuple(e.error_code(), std::string(e.what())).ptr());
+    throw py::error_already_set();
+  }
+}
+
+SaveOptions save_options(const std::string& signing_key) {
+  SaveOptions o;
+  o.signing_key_file = signing_key;
+  return o;
+}
+
 py::dict report_to_dict(const InputReport& r) {
   py::list features;
   for (const FeatureDrift& f : r.features) {
@@ -254,10 +273,18 @@ void bind_artifact(py::module_& m) {
           },
           py::arg("X"), py::arg("missing_rate_tolerance") = 0.05, py::arg("missing_z") = 3.0,
           py::arg("max_examples") = 5, "Drift / consistency report of a batch (a dict).")
-      .def("to_string", [](const Pipeline& p) { return to_string(p); })
       .def(
-          "save", [](const Pipeline& p, const std::string& path) { save(p, path); },
-          py::arg("path"))
+          "to_string",
+          [](const Pipeline& p, const std::string& signing_key) {
+            return as_os_error([&] { return to_string(p, save_options(signing_key)); });
+          },
+          py::arg("signing_key") = "")
+      .def(
+          "save",
+          [](const Pipeline& p, const std::string& path, const std::string& signing_key) {
+            as_os_error([&] { save(p, path, save_options(signing_key)); });
+          },
+          py::arg("path"), py::arg("signing_key") = "")
       .def_property_readonly("n_features", &Pipeline::n_features)
       .def_property_readonly("threshold", &Pipeline::threshold)
       .def_property_readonly("model_type",
@@ -318,22 +345,34 @@ void bind_artifact(py::module_& m) {
         "Assembles a _Pipeline from fitted C++ parts (see calibrisk.Pipeline.from_estimators).");
   m.def(
       "_pipeline_load",
-      [](const std::string& path, bool verify_checksum) {
+      [](const std::string& path, bool verify_checksum, const std::string& public_key) {
         LoadOptions o;
         o.verify_checksum = verify_checksum;
-        py::gil_scoped_release release;
-        return load(path, o);
+        o.public_key_file = public_key;
+        return as_os_error([&] {
+          py::gil_scoped_release release;
+          return load(path, o);
+        });
       },
-      py::arg("path"), py::arg("verify_checksum") = true);
+      py::arg("path"), py::arg("verify_checksum") = true, py::arg("public_key") = "");
   m.def(
       "_pipeline_loads",
-      [](const std::string& text, bool verify_checksum) {
+      [](const std::string& text, bool verify_checksum, const std::string& public_key) {
         LoadOptions o;
         o.verify_checksum = verify_checksum;
-        py::gil_scoped_release release;
-        return load_from_string(text, o);
+        o.public_key_file = public_key;
+        return as_os_error([&] {
+          py::gil_scoped_release release;
+          return load_from_string(text, o);
+        });
       },
-      py::arg("text"), py::arg("verify_checksum") = true);
+      py::arg("text"), py::arg("verify_checksum") = true, py::arg("public_key") = "");
+  m.def(
+      "_generate_key_pair",
+      [](const std::string& secret, const std::string& pub) {
+        as_os_error([&] { generate_key_pair(secret, pub); });
+      },
+      py::arg("secret_key"), py::arg("public_key"));
   m.def(
       "_fingerprint_data",
       [](const py::object& X, const py::object& y) {

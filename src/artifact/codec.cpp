@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace calibrisk::detail::artifact {
 namespace {
@@ -61,6 +62,15 @@ ClassWeight decode_class_weight(const Node& n) {
   return w;
 }
 
+// `n_threads` is an execution setting, not a model parameter: files of format 1.0 carry it (an
+// integer, checked and ignored); 1.1 files do not, so a model file does not depend on the thread
+// count it was trained with. The loaded Params keep their default (all cores).
+void skip_n_threads(const Node& params) {
+  if (params.raw().find("n_threads") != params.raw().end()) {
+    (void)params["n_threads"].as_int(kIntMin, kIntMax);
+  }
+}
+
 // Runs a Params::validate() and reports a failure at the params path.
 template <class P>
 void check_params(const P& p, const Node& n) {
@@ -82,8 +92,7 @@ json encode_lr(const LogisticRegression& m) {
                  {"tol", encode_double(p.tol)},
                  {"class_weight", encode_class_weight(p.class_weight)},
                  {"missing", missing_name(p.missing)},
-                 {"standardize", p.standardize},
-                 {"n_threads", p.n_threads}};
+                 {"standardize", p.standardize}};
   json state = {{"n_features", static_cast<std::int64_t>(s.n_features)},
                 {"coef", encode_doubles(s.coef)},
                 {"intercept", encode_double(s.intercept)},
@@ -100,8 +109,9 @@ json encode_lr(const LogisticRegression& m) {
 
 std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Node& n) {
   const Node pn = n["params"];
-  pn.expect_object({"C", "fit_intercept", "max_iter", "tol", "class_weight", "missing",
-                    "standardize", "n_threads"});
+  pn.expect_object(
+      {"C", "fit_intercept", "max_iter", "tol", "class_weight", "missing", "standardize"},
+      {"n_threads"});
   LogisticRegressionParams p;
   p.C = pn["C"].as_double();
   p.fit_intercept = pn["fit_intercept"].as_bool();
@@ -110,7 +120,7 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
   p.class_weight = decode_class_weight(pn["class_weight"]);
   p.missing = decode_missing(pn["missing"]);
   p.standardize = pn["standardize"].as_bool();
-  p.n_threads = static_cast<int>(pn["n_threads"].as_int(kIntMin, kIntMax));
+  skip_n_threads(pn);
   check_params(p, pn);
 
   const Node sn = n["state"];
@@ -179,8 +189,7 @@ json encode_gbdt(const GradientBoostedTrees& m) {
                  {"n_iter_no_change", p.n_iter_no_change},
                  {"tol", encode_double(p.tol)},
                  {"bin_subsample", static_cast<std::int64_t>(p.bin_subsample)},
-                 {"random_state", p.random_state},
-                 {"n_threads", p.n_threads}};
+                 {"random_state", p.random_state}};
   json trees = json::array();
   trees.get_ref<json::array_t&>().reserve(e.trees.size());
   for (const Tree& t : e.trees) trees.push_back(encode_tree(t));
@@ -190,6 +199,30 @@ json encode_gbdt(const GradientBoostedTrees& m) {
   return {{"type", "gradient_boosted_trees"}, {"params", params}, {"state", state}};
 }
 
+// Rejects a tree deeper than LoadOptions.max_tree_depth before anything walks it recursively
+// (TreeSHAP, expected values). Children are range-checked; a node reached twice (a cycle or a
+// shared subtree, rejected later by Tree::validate) is not walked again, so this terminates.
+void check_depth(const Tree& t, const Node& n) {
+  const int limit = n.ctx().max_tree_depth;
+  std::vector<int> depth(t.left.size(), -1);
+  std::vector<std::int32_t> stack{0};
+  depth[0] = 0;
+  while (!stack.empty()) {
+    const auto u = static_cast<std::size_t>(stack.back());
+    stack.pop_back();
+    if (depth[u] > limit) {
+      n["left"].fail_here("describes a tree more than " + std::to_string(limit) +
+                          " levels deep (LoadOptions.max_tree_depth); raise the limit if it is "
+                          "genuine.");
+    }
+    for (const std::int32_t c : {t.left[u], t.right[u]}) {
+      if (c < 0 || depth[static_cast<std::size_t>(c)] >= 0) continue;
+      depth[static_cast<std::size_t>(c)] = depth[u] + 1;
+      stack.push_back(c);
+    }
+  }
+}
+
 Tree decode_tree(const Node& n, Index n_features) {
   n.expect_object(
       {"left", "right", "feature", "threshold", "missing_left", "value", "gain", "cover"});
@@ -197,6 +230,11 @@ Tree decode_tree(const Node& n, Index n_features) {
   const Node left = n["left"];
   const std::size_t size = left.array_size();
   if (size == 0) left.fail_here("is empty; a tree needs at least a root leaf.");
+  if (static_cast<std::int64_t>(size) > n.ctx().max_tree_nodes) {
+    left.fail_here("has " + std::to_string(size) +
+                   " nodes, more than LoadOptions.max_tree_nodes (" +
+                   std::to_string(n.ctx().max_tree_nodes) + "); raise the limit if it is genuine.");
+  }
   const auto last = static_cast<std::int64_t>(size) - 1;
   // Child indices are range-checked here (with the JSON path); cycles and shared subtrees are
   // rejected by Tree::validate in from_state.
@@ -218,6 +256,7 @@ Tree decode_tree(const Node& n, Index n_features) {
                             std::to_string(size) + "; every per-node array needs one per node.");
     }
   }
+  check_depth(t, n);
   return t;
 }
 
@@ -229,7 +268,8 @@ std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
                     "subsample",           "colsample_bytree",  "class_weight",
                     "scale_pos_weight",    "monotonic_cst",     "early_stopping",
                     "validation_fraction", "n_iter_no_change",  "tol",
-                    "bin_subsample",       "random_state",      "n_threads"});
+                    "bin_subsample",       "random_state"},
+                   {"n_threads"});
   GBDTParams p;
   p.n_estimators = static_cast<int>(pn["n_estimators"].as_int(kIntMin, kIntMax));
   p.learning_rate = pn["learning_rate"].as_double();
@@ -251,7 +291,7 @@ std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
   p.tol = pn["tol"].as_double();
   p.bin_subsample = pn["bin_subsample"].as_int(std::numeric_limits<std::int64_t>::min(), kI64Max);
   p.random_state = pn["random_state"].as_uint64();
-  p.n_threads = static_cast<int>(pn["n_threads"].as_int(kIntMin, kIntMax));
+  skip_n_threads(pn);
   check_params(p, pn);
 
   const Node sn = n["state"];
@@ -315,20 +355,17 @@ std::pair<PlattState, PlattParams> decode_platt(const Node& n) {
 json encode_isotonic(const IsotonicCalibrator& c) {
   const IsotonicParams& p = c.params();
   const IsotonicState& s = c.state();
-  return {{"params",
-           {{"y_min", encode_double(p.y_min)},
-            {"y_max", encode_double(p.y_max)},
-            {"n_threads", p.n_threads}}},
+  return {{"params", {{"y_min", encode_double(p.y_min)}, {"y_max", encode_double(p.y_max)}}},
           {"state", {{"x", encode_doubles(s.x)}, {"y", encode_doubles(s.y)}}}};
 }
 
 std::pair<IsotonicState, IsotonicParams> decode_isotonic(const Node& n) {
   const Node pn = n["params"];
-  pn.expect_object({"y_min", "y_max", "n_threads"});
+  pn.expect_object({"y_min", "y_max"}, {"n_threads"});
   IsotonicParams p;
   p.y_min = pn["y_min"].as_double();
   p.y_max = pn["y_max"].as_double();
-  p.n_threads = static_cast<int>(pn["n_threads"].as_int(kIntMin, kIntMax));
+  skip_n_threads(pn);
   check_params(p, pn);
   const Node sn = n["state"];
   sn.expect_object({"x", "y"});

@@ -5,14 +5,19 @@
 #include <calibrisk/artifact/io.hpp>
 
 #include "artifact/codec.hpp"
+#include "artifact/file_io.hpp"
 #include "artifact/json_read.hpp"
 #include "artifact/sha256.hpp"
+#include "artifact/signature.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 
 namespace calibrisk {
@@ -24,9 +29,105 @@ using detail::artifact::encode_ints;
 using detail::artifact::fail;
 using detail::artifact::json;
 using detail::artifact::Node;
+using detail::artifact::PublicKey;
+using detail::artifact::read_public_key;
+using detail::artifact::read_secret_key;
 using detail::artifact::ReadContext;
+using detail::artifact::SecretKey;
+using detail::artifact::sign_hex;
+using detail::artifact::signed_message;
+using detail::artifact::verify_hex;
 
 constexpr const char* kChecksumPrefix = "sha256:";
+constexpr const char* kCategoriesPrefix = "data.categories.";
+
+// ---- parsing -----------------------------------------------------------------------------------
+
+// One open object or array while parsing: its keys (objects) or element count (arrays), for
+// duplicate detection and for the JSON path in messages.
+struct Frame {
+  bool object = false;
+  std::set<std::string> keys;
+  std::string key;
+  std::size_t index = 0;
+};
+
+std::string frames_path(const std::vector<Frame>& frames) {
+  std::string p;
+  for (const Frame& f : frames) {
+    if (&f == &frames.back()) break;
+    p += "/" + (f.object ? f.key : std::to_string(f.index));
+  }
+  if (p.size() > 100) p = p.substr(0, 100) + "...";
+  return p.empty() ? "/" : p;
+}
+
+std::string quote_data(const std::string& s) {
+  return "\"" + (s.size() > 100 ? s.substr(0, 100) + "..." : s) + "\"";
+}
+
+// nlohmann's parser with a callback that (a) rejects nesting deeper than `max_depth` before the
+// nested value is allocated, so `[[[[...` cannot amplify memory, and (b) rejects a key repeated
+// within one object (nlohmann keeps the last one, so a file could show one value and load
+// another). Throws ModelFormatError (syntax errors too); `what` prefixes the paths in messages
+// (empty for the document itself).
+json parse_strict(std::string_view text, int max_depth, const std::string& what) {
+  std::vector<Frame> frames;
+  const auto close_value = [&frames] {
+    if (!frames.empty() && !frames.back().object) ++frames.back().index;
+  };
+  const json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& v) -> bool {
+    switch (ev) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (static_cast<int>(frames.size()) >= max_depth) {
+          throw ModelFormatError("load: " + what + frames_path(frames) + " nests deeper than " +
+                                 std::to_string(max_depth) +
+                                 " levels (LoadOptions.max_json_depth); a pipeline file nests at "
+                                 "most 6 levels, so it is corrupt or not a pipeline file.");
+        }
+        frames.emplace_back();
+        frames.back().object = ev == json::parse_event_t::object_start;
+        break;
+      case json::parse_event_t::key: {
+        const std::string key = v.get<std::string>();
+        frames.back().key = key;
+        if (!frames.back().keys.insert(key).second) {
+          // An empty frame so that frames_path ends with the repeated key (this may reallocate
+          // `frames`: no reference into it is held across the call).
+          frames.emplace_back();
+          throw ModelFormatError("load: " + what + frames_path(frames) +
+                                 " appears twice (the key " + quote_data(key) +
+                                 " is repeated in one object); a key may appear once, otherwise "
+                                 "a reader silently keeps one of the values, so the file was "
+                                 "edited or is corrupt.");
+        }
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames.pop_back();
+        close_value();
+        break;
+      case json::parse_event_t::value:
+        close_value();
+        break;
+    }
+    return true;
+  };
+  try {
+    return json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true,
+                       /*ignore_comments=*/false);
+  } catch (const json::parse_error& e) {
+    throw ModelFormatError("load: " + what + "invalid JSON at byte " + std::to_string(e.byte) +
+                           " of " + std::to_string(text.size()) + " (" + e.what() +
+                           "); the file is truncated or corrupt.");
+  } catch (const json::exception& e) {
+    // out_of_range 406: a number literal overflows (e.g. 1e99999); the parser names it.
+    throw ModelFormatError("load: " + what + "invalid JSON (" + e.what() +
+                           "); the file is corrupt.");
+  }
+}
 
 // ---- schema, threshold, provenance ------------------------------------------------------------
 
@@ -225,87 +326,28 @@ void render(const json& j, int indent, std::string& out) {
   }
 }
 
-}  // namespace
+// ---- version, signature, category labels -------------------------------------------------------
 
-std::string sha256_hex(std::string_view bytes) { return detail::sha256_hex(bytes); }
-
-std::string to_string(const Pipeline& pipeline) {
-  try {
-    json doc = build_document(pipeline);
-    const std::string sum = canonical_checksum(doc);
-    doc["checksum"] = sum;
-    std::string out;
-    render(doc, 0, out);
-    out += "\n";
-    return out;
-  } catch (const json::exception& e) {
-    // type_error 316: a string (feature name, parameter, policy) is not valid UTF-8.
-    throw InvalidInput(std::string("save: cannot encode the pipeline as JSON (") + e.what() +
-                       "); feature names, parameters and the policy must be valid UTF-8.");
-  }
+// The canonical spelling of a version part: "0" or digits without a leading zero (at most 6).
+bool parse_version_part(const std::string& s, int& out) {
+  if (s.empty() || s.size() > 6 || (s.size() > 1 && s[0] == '0')) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  out = std::stoi(s);
+  return true;
 }
 
-void save(const Pipeline& pipeline, const std::string& path) {
-  const std::string text = to_string(pipeline);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f)
-      throw Error("save: cannot open " + tmp +
-                  " for writing; check the directory exists "
-                  "and is writable.");
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    f.flush();
-    if (!f) throw Error("save: writing " + tmp + " failed (disk full?).");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("save: cannot rename " + tmp + " to " + path + ": " + std::strerror(errno) + ".");
-  }
-}
-
-Pipeline load_from_string(std::string_view text, const LoadOptions& options) {
-  if (text.size() > options.max_bytes) {
-    throw ModelFormatError("load: the document has " + std::to_string(text.size()) +
-                           " bytes, more than LoadOptions.max_bytes (" +
-                           std::to_string(options.max_bytes) +
-                           "); raise the limit if it is "
-                           "genuine.");
-  }
-  if (text.empty()) throw ModelFormatError("load: the document is empty (0 bytes).");
-  json doc;
-  try {
-    doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/true,
-                      /*ignore_comments=*/false);
-  } catch (const json::parse_error& e) {
-    throw ModelFormatError("load: invalid JSON at byte " + std::to_string(e.byte) + " of " +
-                           std::to_string(text.size()) + " (" + e.what() +
-                           "); the file is truncated or corrupt.");
-  } catch (const json::exception& e) {
-    // out_of_range 406: a number literal overflows (e.g. 1e99999); the parser names it.
-    throw ModelFormatError(std::string("load: invalid JSON (") + e.what() +
-                           "); the file is corrupt.");
-  }
-  ReadContext ctx;
-  ctx.text_size = text.size();
-  const Node root(doc, "", ctx);
-  if (!doc.is_object()) root.wrong_type("an object (a calibrisk pipeline document)");
-
-  // Identify the format and version before anything else, so a newer file gets the right message.
-  const std::string format = root["format"].as_string(256);
-  if (format != kFormatName) {
-    root["format"].fail_here("is \"" + format + "\" but must be \"" + kFormatName +
-                             "\"; this is not a calibrisk pipeline file.");
-  }
+// Reads /format_version ("MAJOR.MINOR", canonical spelling only) and sets ctx.strict.
+void check_version(const Node& root, ReadContext& ctx, int& minor) {
   const Node ver = root["format_version"];
   const std::string v = ver.as_string(32);
-  int major = -1, minor = -1;
-  {
-    char tail = 0;
-    if (std::sscanf(v.c_str(), "%d.%d%c", &major, &minor, &tail) != 2 || major < 0 || minor < 0) {
-      ver.fail_here("is \"" + v + "\" but must be \"MAJOR.MINOR\" (e.g. \"" + version_string() +
-                    "\").");
-    }
+  int major = -1;
+  const auto dot = v.find('.');
+  if (dot == std::string::npos || !parse_version_part(v.substr(0, dot), major) ||
+      !parse_version_part(v.substr(dot + 1), minor)) {
+    ver.fail_here("is " + quote_data(v) +
+                  " but must be \"MAJOR.MINOR\" in canonical form (decimal " +
+                  "digits, no sign, spaces or leading zeros; e.g. \"" + version_string() + "\").");
   }
   if (major > kFormatVersionMajor) {
     ver.fail_here("is " + v + ", a newer major format version than this calibrisk reads (" +
@@ -313,14 +355,153 @@ Pipeline load_from_string(std::string_view text, const LoadOptions& options) {
   }
   if (major < 1) ver.fail_here("is " + v + "; no such format version exists.");
   ctx.strict = minor <= kFormatVersionMinor;
+}
 
-  root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
-                      "threshold", "provenance"});
+bool is_hex(const std::string& s) {
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// The optional /signature member (format 1.1): checked, removed from `doc` and returned (null
+// when the document is unsigned).
+json take_signature(json& doc, const Node& root) {
+  if (doc.find("signature") == doc.end()) return json();
+  const Node sig = root["signature"];
+  sig.expect_object({"algorithm", "key_id", "value"});
+  if (sig["algorithm"].as_string(32) != "ed25519") {
+    sig["algorithm"].fail_here("is not \"ed25519\", the only signature algorithm of this format.");
+  }
+  const std::string id = sig["key_id"].as_string(16);
+  if (id.size() != 16 || !is_hex(id)) sig["key_id"].fail_here("must be 16 lower-case hex digits.");
+  const std::string value = sig["value"].as_string(128);
+  if (value.size() != 128 || !is_hex(value)) {
+    sig["value"].fail_here("must be 128 lower-case hex digits (an Ed25519 signature).");
+  }
+  json s = doc["signature"];
+  doc.erase("signature");
+  return s;
+}
+
+// The provenance parameters "data.categories.<feature>" (written by `calibrisk train`: a JSON
+// array of labels, code k = label k) must agree with the schema and with the trees' splits.
+void check_category_labels(const Pipeline& p, int max_json_depth) {
+  const std::size_t prefix = std::strlen(kCategoriesPrefix);
+  const auto* gbdt = std::get_if<GradientBoostedTrees>(&p.model());
+  for (const auto& [key, value] : p.provenance().parameters) {
+    if (key.compare(0, prefix, kCategoriesPrefix) != 0) continue;
+    const std::string at = "/provenance/parameters/" + key;
+    const json j = parse_strict(value, max_json_depth, at + ": ");
+    if (!j.is_array()) fail(at, "is not a JSON array of category labels.");
+    std::vector<std::string> labels;
+    for (const json& e : j) {
+      if (!e.is_string()) fail(at, "holds a label that is not a string.");
+      labels.push_back(e.get<std::string>());
+    }
+    const std::string name = key.substr(prefix);
+    Index feature = -1;
+    try {
+      feature = p.schema().validate_category_labels(name, labels, at);
+    } catch (const InvalidInput& e) {
+      throw ModelFormatError(std::string("load: ") + e.what());
+    }
+    if (gbdt == nullptr) continue;
+    const auto& trees = gbdt->state().ensemble.trees;
+    const double hi = static_cast<double>(labels.size()) - 1.0;
+    for (std::size_t t = 0; t < trees.size(); ++t) {
+      for (std::size_t i = 0; i < trees[t].feature.size(); ++i) {
+        const double thr = trees[t].threshold[i];
+        if (trees[t].feature[i] == feature && !(thr >= -1.0 && thr <= hi)) {
+          fail("/model/state/trees/" + std::to_string(t) + "/threshold/" + std::to_string(i),
+               "splits feature " + quote_data(name) + " at " + Node::describe(thr) +
+                   " but its category codes are 0.." + Node::describe(hi) + " (" + at +
+                   "); the model and its category labels do not belong together.");
+        }
+      }
+    }
+  }
+}
+
+// Verifies `signature` (null = unsigned) over the canonical content with `key`. Throws
+// ModelFormatError, or with `check` records the outcome there.
+void check_signature(const json& signature, const std::string& canonical, const PublicKey& key,
+                     const LoadOptions& options, SignatureCheck* check) {
+  SignatureCheck c;
+  c.signed_file = !signature.is_null();
+  if (!c.signed_file) {
+    c.message = "the file is not signed; sign it with `calibrisk sign --key SECRET_KEY`.";
+  } else {
+    c.key_id = signature["key_id"].get<std::string>();
+    c.valid = verify_hex(signed_message(canonical), signature["value"].get<std::string>(), key);
+    if (c.valid) {
+      c.message = "signature valid (Ed25519, key id " + c.key_id + ").";
+    } else if (c.key_id != key.key_id) {
+      c.message = "/signature was made with key id " + c.key_id + " but " +
+                  options.public_key_file + " has key id " + key.key_id +
+                  "; check that the public key belongs to the signer.";
+    } else {
+      c.message = "/signature does not match the content (key id " + c.key_id +
+                  "); the file was modified after it was signed.";
+    }
+  }
+  if (check != nullptr) {
+    *check = c;
+  } else if (!c.valid) {
+    throw ModelFormatError("load: signature required by LoadOptions.require_signature, but " +
+                           c.message);
+  }
+}
+
+// Everything of load_from_string; with `check` the signature outcome is recorded there instead
+// of being required.
+Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureCheck* check) {
+  if (text.size() > options.max_bytes) {
+    throw ModelFormatError("load: the document has " + std::to_string(text.size()) +
+                           " bytes, more than LoadOptions.max_bytes (" +
+                           std::to_string(options.max_bytes) +
+                           "); raise the limit if it is genuine.");
+  }
+  if (text.empty()) throw ModelFormatError("load: the document is empty (0 bytes).");
+  const bool want_signature = options.require_signature || !options.public_key_file.empty();
+  if (want_signature && options.public_key_file.empty()) {
+    throw InvalidParams(
+        "LoadOptions.require_signature is set but public_key_file is empty; name the public key "
+        "file that must have signed the model.");
+  }
+  // Read the key first: a missing key file is the caller's problem, whatever the document.
+  PublicKey key;
+  if (want_signature) key = read_public_key(options.public_key_file);
+
+  json doc = parse_strict(text, options.max_json_depth, "");
+  ReadContext ctx;
+  ctx.text_size = text.size();
+  ctx.max_tree_depth = options.max_tree_depth;
+  ctx.max_tree_nodes = options.max_tree_nodes;
+  const Node root(doc, "", ctx);
+  if (!doc.is_object()) root.wrong_type("an object (a calibrisk pipeline document)");
+
+  // Identify the format and version before anything else, so a newer file gets the right message.
+  const std::string format = root["format"].as_string(256);
+  if (format != kFormatName) {
+    root["format"].fail_here("is " + quote_data(format) + " but must be \"" + kFormatName +
+                             "\"; this is not a calibrisk pipeline file.");
+  }
+  int minor = 0;
+  check_version(root, ctx, minor);
+  if (minor >= 1) {
+    root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
+                        "threshold", "provenance"},
+                       {"signature"});
+  } else {
+    root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
+                        "threshold", "provenance"});
+  }
   const Node sum = root["checksum"];
   const std::string stored_sum = sum.as_string(128);
   if (stored_sum.rfind(kChecksumPrefix, 0) != 0 || stored_sum.size() != 7 + 64) {
     sum.fail_here("must be \"sha256:\" followed by 64 hex digits.");
   }
+  json signature = take_signature(doc, root);
 
   PipelineParts parts;
   parts.schema = decode_schema(root["schema"]);
@@ -329,29 +510,89 @@ Pipeline load_from_string(std::string_view text, const LoadOptions& options) {
   parts.operating_point = decode_threshold(root["threshold"]);
   parts.provenance = decode_provenance(root["provenance"]);
 
+  // The structure is known to be the fixed, shallow schema now, so serialising it is safe.
+  doc.erase("checksum");
+  const std::string canonical = doc.dump();  // without checksum and signature
   if (options.verify_checksum) {
-    // The structure is known to be the fixed, shallow schema now, so serialising it is safe.
-    doc.erase("checksum");
-    const std::string actual = canonical_checksum(doc);
+    if (!signature.is_null()) doc["signature"] = signature;
+    const std::string actual =
+        kChecksumPrefix + detail::sha256_hex(signature.is_null() ? canonical : doc.dump());
     if (actual != stored_sum) {
       throw ModelFormatError("load: /checksum does not match the content (stored " + stored_sum +
                              ", computed " + actual +
                              "); the file was modified or corrupted after it was written.");
     }
   }
+  if (want_signature) check_signature(signature, canonical, key, options, check);
 
   // Semantic validation: each part's from_state checks its own invariants (tree structure,
   // monotone knots, finite coefficients, ...).
   parts.model = detail::artifact::build_model(std::move(model));
   parts.calibrator = detail::artifact::build_calibrator(std::move(cal), parts.calibrator_input);
+  std::optional<Pipeline> p;
   try {
-    return Pipeline(std::move(parts));
+    p.emplace(std::move(parts));
   } catch (const Error& e) {
     throw ModelFormatError(std::string("load: the parts are inconsistent: ") + e.what());
   }
+  check_category_labels(*p, options.max_json_depth);
+  return std::move(*p);
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view bytes) { return detail::sha256_hex(bytes); }
+
+std::string to_string(const Pipeline& pipeline, const SaveOptions& options) {
+  json doc;
+  try {
+    doc = build_document(pipeline);
+    // Dumping validates the strings as UTF-8 before anything is signed.
+    const std::string canonical = doc.dump();
+    if (!options.signing_key_file.empty()) {
+      const SecretKey key = read_secret_key(options.signing_key_file);
+      doc["signature"] = {{"algorithm", "ed25519"},
+                          {"key_id", key.key_id},
+                          {"value", sign_hex(signed_message(canonical), key)}};
+    }
+  } catch (const json::exception& e) {
+    // type_error 316: a string (feature name, parameter, policy) is not valid UTF-8.
+    throw InvalidInput(std::string("save: cannot encode the pipeline as JSON (") + e.what() +
+                       "); feature names, parameters and the policy must be valid UTF-8.");
+  }
+  doc["checksum"] = canonical_checksum(doc);
+  std::string out;
+  render(doc, 0, out);
+  out += "\n";
+  return out;
+}
+
+void save(const Pipeline& pipeline, const std::string& path, const SaveOptions& options) {
+  const std::string text = to_string(pipeline, options);
+  detail::artifact::write_file(path, text, 0644, /*exclusive=*/false, "save");
+}
+
+void generate_key_pair(const std::string& secret_key_file, const std::string& public_key_file) {
+  detail::artifact::write_key_pair(secret_key_file, public_key_file);
+}
+
+Pipeline load_from_string(std::string_view text, const LoadOptions& options) {
+  return load_impl(text, options, nullptr);
+}
+
+SignatureCheck verify_signature(std::string_view text, const std::string& public_key_file) {
+  LoadOptions o;
+  o.public_key_file = public_key_file;
+  SignatureCheck check;
+  (void)load_impl(text, o, &check);
+  return check;
 }
 
 Pipeline load(const std::string& path, const LoadOptions& options) {
+  const std::string kind = detail::artifact::not_a_regular_file(path);
+  if (kind == "is a directory") {
+    throw ModelFormatError("load: " + path + " is a directory; name the model file in it.");
+  }
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) {
     throw ModelFormatError("load: cannot open " + path + "; check the path and permissions.");

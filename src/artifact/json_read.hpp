@@ -72,6 +72,8 @@ json encode_ints(const std::vector<I>& v) {
 struct ReadContext {
   std::size_t text_size = 0;  ///< Bound for declared sizes (nothing larger can be genuine).
   bool strict = true;         ///< Reject unknown fields (false for a newer minor version).
+  int max_tree_depth = 1024;  ///< LoadOptions limits.
+  std::int64_t max_tree_nodes = std::int64_t(1) << 20;
 };
 
 /// A JSON value and its path ("/model/state/trees/3").
@@ -90,18 +92,23 @@ class Node {
                     "; the file was edited or is corrupt.");
   }
 
-  /// Requires an object with exactly `keys` (each present; others rejected when strict).
-  void expect_object(std::initializer_list<const char*> keys) const {
+  /// Requires an object with exactly `keys` (each present) and possibly `optional` keys; other
+  /// keys are rejected when strict.
+  void expect_object(std::initializer_list<const char*> keys,
+                     std::initializer_list<const char*> optional = {}) const {
     if (!j_->is_object()) wrong_type("an object");
+    std::size_t present = keys.size();
     for (const char* k : keys) {
       if (j_->find(k) == j_->end()) {
         fail(path_ + "/" + k, "is missing; the file is truncated or was edited by hand.");
       }
     }
-    if (ctx_->strict && j_->size() != keys.size()) {
+    for (const char* k : optional) present += j_->find(k) != j_->end() ? 1 : 0;
+    if (ctx_->strict && j_->size() != present) {
       for (auto it = j_->begin(); it != j_->end(); ++it) {
         bool known = false;
         for (const char* k : keys) known = known || it.key() == k;
+        for (const char* k : optional) known = known || it.key() == k;
         if (!known) {
           fail(path_ + "/" + it.key(),
                "is not a field of this format version; remove it (or "

@@ -71,6 +71,16 @@ struct DemoOptions {
   std::uint64_t seed = 0;
 };
 
+/// `calibrisk keygen`, `sign`, `verify` (src/cli/sign.cpp).
+struct KeygenOptions {
+  std::string out;  ///< secret key file; the public key goes to out + ".pub"
+};
+struct SignOptions {
+  std::string key;    ///< secret key (sign) or public key (verify) file
+  std::string model;  ///< model file
+  std::string out;    ///< sign: output model file ("" = replace --model)
+};
+
 /// Each command returns the process exit code (0) or throws; main maps exceptions to exit codes.
 /// `out` receives the human-readable result summary (stdout), progress goes through `progress`.
 int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress,
@@ -81,6 +91,9 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
 int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& progress,
                  std::ostream& out);
 int run_demo(const DemoOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_keygen(const KeygenOptions& o, std::ostream& out);
+int run_sign(const SignOptions& o, std::ostream& out);
+int run_verify(const SignOptions& o, std::ostream& out);
 
 /// The default number of encounter rows of `calibrisk demo` (sized to finish in about a minute on
 /// a 2-core machine).

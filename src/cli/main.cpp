@@ -158,6 +158,20 @@ int main(int argc, char** argv) {
       ->check(whole_number(1000LL, 10000000LL));
   d->add_option("--seed", de.seed, "Random seed")->check(seed_number())->capture_default_str();
 
+  // keygen, sign, verify (src/cli/sign.cpp)
+  KeygenOptions kg;
+  SignOptions sg, vf;
+  auto* k = app.add_subcommand("keygen", "Write a new Ed25519 key pair for signing model files");
+  k->add_option("--out", kg.out, "Secret key file to create (0600); public key: OUT.pub")
+      ->required();
+  auto* s = app.add_subcommand("sign", "Sign a model file (Ed25519) with a secret key");
+  s->add_option("--key", sg.key, "Secret key file from `calibrisk keygen`")->required();
+  s->add_option("--model", sg.model, "Model file to sign")->required();
+  s->add_option("--out", sg.out, "Signed model file to write (default: replace --model)");
+  auto* v = app.add_subcommand("verify", "Check a model file's signature with a public key");
+  v->add_option("--key", vf.key, "Public key file (KEY.pub from `calibrisk keygen`)")->required();
+  v->add_option("--model", vf.model, "Model file to check")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& s) {
@@ -175,6 +189,9 @@ int main(int argc, char** argv) {
     if (p->parsed()) return run_predict(pr, common, progress, std::cout);
     if (e->parsed()) return run_evaluate(ev, common, progress, std::cout);
     if (d->parsed()) return run_demo(de, common, progress, std::cout);
+    if (k->parsed()) return run_keygen(kg, std::cout);
+    if (s->parsed()) return run_sign(sg, std::cout);
+    if (v->parsed()) return run_verify(vf, std::cout);
   } catch (const std::exception& ex) {
     const Classified c = classify(ex);
     std::cerr << "calibrisk: " << c.kind << ": " << ex.what() << "\n";

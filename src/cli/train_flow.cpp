@@ -393,7 +393,10 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
       fingerprint_data(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y));
   Params& P = prov.parameters;
   P.emplace_back("model", cfg.model);
-  for (const auto& f : fields) P.emplace_back("model." + f.name, f.get());
+  for (const auto& f : fields) {
+    // The thread count is an execution setting: keep it out of the model file (issue 11 §8).
+    if (f.name != "n_threads") P.emplace_back("model." + f.name, f.get());
+  }
   P.emplace_back("calibration", cfg.calibration);
   P.emplace_back("policy", cfg.policy.text());
   P.emplace_back("data.source", cfg.source);

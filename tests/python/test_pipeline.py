@@ -2,7 +2,10 @@
 """calibrisk.Pipeline: assembly from fitted estimators, save / load through the C++ loader with
 bit-identical scores, pickling, drift checks and load errors."""
 
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -201,7 +204,8 @@ def test_load_errors_are_model_format_errors(data, tmp_path):
     with pytest.raises(ModelFormatError, match="checksum does not match"):
         calibrisk.loads(text.replace('"policy": "default"', '"policy": "edited"'))
     with pytest.raises(ModelFormatError, match="newer major format version"):
-        calibrisk.loads(text.replace('"format_version": "1.0"', '"format_version": "9.0"'),
+        calibrisk.loads(text.replace(f'"format_version": "{calibrisk.pipeline.FORMAT_VERSION}"',
+                                     '"format_version": "9.0"'),
                         verify_checksum=False)
     with pytest.raises(ModelFormatError, match="cannot open"):
         calibrisk.load(tmp_path / "missing.json")
@@ -226,5 +230,188 @@ def test_load_errors_are_model_format_errors(data, tmp_path):
 def test_exports():
     from calibrisk import pipeline
 
-    assert set(pipeline.__all__) == {"Pipeline", "load", "loads"}
+    assert set(pipeline.__all__) == {"Pipeline", "load", "loads", "generate_key_pair"}
     assert calibrisk.load is pipeline.load and calibrisk.loads is pipeline.loads
+
+
+# ---- issue 11: hostile input, save errors, thread count, signatures ---------------------------
+
+def _lr_pipeline(data):
+    X_fit, y_fit, *_ = data
+    model = calibrisk.LogisticRegression(n_threads=1).fit(X_fit, y_fit)
+    return calibrisk.Pipeline.from_estimators(model)
+
+
+def test_save_failures_raise_oserror(data, tmp_path):
+    # The issue's example: save() onto a directory or into a missing directory raised an internal
+    # error; it is an OSError with errno, like Python's own file functions.
+    pipe = _lr_pipeline(data)
+    with pytest.raises(IsADirectoryError, match="Is a directory"):
+        pipe.save(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        pipe.save(tmp_path / "missing" / "model.json")
+    with pytest.raises(ModelFormatError, match="is a directory"):
+        calibrisk.load(tmp_path)
+
+
+def test_duplicate_keys_are_rejected(data):
+    text = _lr_pipeline(data).to_string()
+    twice = text.replace('"value": ', '"value": 0.99, "value": ', 1)
+    with pytest.raises(ModelFormatError, match="/threshold/value appears twice"):
+        calibrisk.loads(twice, verify_checksum=False)
+
+
+_BOMB = """
+import resource
+import calibrisk
+try:
+    calibrisk.loads("[" * (10 << 20))
+except calibrisk.ModelFormatError as e:
+    assert "nests deeper than 64 levels" in str(e), str(e)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_nesting_bomb_is_rejected_in_modest_memory():
+    # The issue's example: 10 MB of '[' took 755 MB to reject. Peak RSS of a fresh interpreter
+    # (numpy and the extension imported: about 60-100 MB) must stay far below that.
+    # The child imports calibrisk the way this process did (same environment).
+    out = subprocess.run([sys.executable, "-c", _BOMB], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    peak_mb = int(out.strip()) / 1024
+    assert peak_mb < 250, peak_mb
+
+
+def _cli():
+    return os.environ.get("CALIBRISK_CLI")
+
+
+@pytest.fixture(scope="module")
+def cli_models(tmp_path_factory):
+    """The same GBDT model trained by the CLI with --threads 1 and --threads 2."""
+    cli = _cli()
+    if not cli:
+        pytest.skip("CALIBRISK_CLI not set")
+    d = tmp_path_factory.mktemp("cli_models")
+    csv = d / "cohort.csv"
+    subprocess.run([cli, "generate", "--rows", "3000", "--seed", "3", "--out", str(csv), "--quiet"],
+                   check=True)
+    models = []
+    for threads in (1, 2):
+        out = d / f"model{threads}.json"
+        subprocess.run([cli, "train", "--data", str(csv), "--label", "readmitted",
+                        "--drop", "age_band",
+                        "--group-column", "patient_id", "--time-column", "encounter_date",
+                        "--drop", "encounter_id", "--drop", "true_risk", "--categorical", "site",
+                        "--model", "gbdt", "--calibration", "isotonic", "--param",
+                        "n_estimators=30", "--out", str(out), "--quiet", "--threads",
+                        str(threads)], check=True)
+        models.append(out)
+    return csv, models
+
+
+def test_thread_count_does_not_change_the_model_file(cli_models):
+    # The issue's example: --threads 1 and --threads 2 gave different model files.
+    _, (one, two) = cli_models
+    assert b"n_threads" not in one.read_bytes()
+    assert one.read_bytes() == two.read_bytes()
+
+
+def _compact(text):
+    """The JSON text without whitespace outside strings. The writer renders every scalar exactly
+    as its compact serialisation does, so this reproduces the canonical content byte for byte
+    (Python's own float formatting differs from nlohmann's in the 17th digit)."""
+    out, in_string, escaped = [], False, False
+    for ch in text:
+        if in_string:
+            out.append(ch)
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+            out.append(ch)
+        elif not ch.isspace():
+            out.append(ch)
+    return "".join(out)
+
+
+def _reseal(text):
+    """A model file's text with its checksum recomputed as the C++ writer does."""
+    import hashlib
+    import re
+    body = re.sub(r'\n  "checksum": "sha256:[0-9a-f]{64}",', "", text)
+    digest = hashlib.sha256(_compact(body).encode()).hexdigest()
+    return re.sub(r'"sha256:[0-9a-f]{64}"', f'"sha256:{digest}"', text, count=1)
+
+
+def test_category_labels_contradicting_the_schema_are_model_file_errors(cli_models, tmp_path):
+    # A label listed twice used to be a usage error (exit 2) raised by the CSV reader; it is a
+    # model file error (exit 4) found by the loader.
+    import json
+    csv, (model, _) = cli_models
+    text = model.read_text()
+    assert _reseal(text) == text  # the helper reproduces the writer's checksum
+    labels = json.loads(json.loads(text)["provenance"]["parameters"]["data.categories.site"])
+    old = json.dumps(json.dumps(labels, separators=(",", ":")))
+    assert old in text
+    new = json.dumps(json.dumps(labels[:-1] + [labels[0]], separators=(",", ":")))
+    bad = tmp_path / "bad.json"
+    bad.write_text(_reseal(text.replace(old, new)))
+    proc = subprocess.run([_cli(), "predict", "--model", str(bad), "--data", str(csv), "--out",
+                           str(tmp_path / "scores.csv"), "--quiet"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 4, proc.stderr
+    assert "twice" in proc.stderr
+
+
+def test_cli_sign_and_verify(cli_models, tmp_path):
+    _, (model, _) = cli_models
+    cli = _cli()
+    key = tmp_path / "team.key"
+    subprocess.run([cli, "keygen", "--out", str(key)], check=True, capture_output=True)
+    assert os.stat(key).st_mode & 0o077 == 0
+    signed = tmp_path / "signed.json"
+    subprocess.run([cli, "sign", "--key", str(key), "--model", str(model), "--out", str(signed)],
+                   check=True, capture_output=True)
+    ok = subprocess.run([cli, "verify", "--key", f"{key}.pub", "--model", str(signed)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "signature valid" in ok.stdout, ok.stderr
+    unsigned = subprocess.run([cli, "verify", "--key", f"{key}.pub", "--model", str(model)],
+                              capture_output=True, text=True)
+    assert unsigned.returncode == 4 and "not signed" in unsigned.stderr
+    no_key = subprocess.run([cli, "verify", "--key", str(tmp_path / "nope.pub"), "--model",
+                             str(signed)], capture_output=True, text=True)
+    assert no_key.returncode == 2, no_key.stderr
+    assert calibrisk.load(signed, public_key=f"{key}.pub").threshold == \
+        calibrisk.load(model).threshold
+
+
+def test_signatures(data, tmp_path):
+    pipe = _lr_pipeline(data)
+    secret, public = tmp_path / "key", tmp_path / "key.pub"
+    calibrisk.generate_key_pair(secret, public)
+    assert os.stat(secret).st_mode & 0o077 == 0
+    with pytest.raises(FileExistsError):
+        calibrisk.generate_key_pair(secret, tmp_path / "other.pub")
+    signed = tmp_path / "signed.json"
+    pipe.save(signed, signing_key=secret)
+    loaded = calibrisk.load(signed, public_key=public)
+    assert _same_bits(loaded.predict_risk(data[2]), pipe.predict_risk(data[2]))
+    unsigned = tmp_path / "unsigned.json"
+    pipe.save(unsigned)
+    calibrisk.load(unsigned)  # no key asked: loads
+    with pytest.raises(ModelFormatError, match="not signed"):
+        calibrisk.load(unsigned, public_key=public)
+    # Tampering with the threshold (whose checksum anyone can recompute; here it is just not
+    # checked) is caught by the signature.
+    head, _, tail = signed.read_text().rpartition('"value": ')  # /threshold/value: the last key
+    tampered = head + '"value": 0.0' + tail.lstrip("0123456789.e-")
+    assert calibrisk.loads(tampered, verify_checksum=False).threshold != pipe.threshold
+    with pytest.raises(ModelFormatError, match="modified after it was signed"):
+        calibrisk.loads(tampered, verify_checksum=False, public_key=public)
+    with pytest.raises(FileNotFoundError):
+        calibrisk.load(signed, public_key=tmp_path / "missing.pub")

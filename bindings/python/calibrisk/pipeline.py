@@ -16,7 +16,7 @@ import numpy as np
 from . import _core
 from .exceptions import InvalidInputError
 
-__all__ = ["Pipeline", "load", "loads"]
+__all__ = ["Pipeline", "load", "loads", "generate_key_pair"]
 
 #: The file format version this build writes ("MAJOR.MINOR"; see docs/artifact.md).
 FORMAT_VERSION = _core._ARTIFACT_FORMAT_VERSION
@@ -272,13 +272,16 @@ class Pipeline:
         return self._p.check_inputs(self._X(X), missing_rate_tolerance, missing_z, max_examples)
 
     # ------------------------------------------------------------------ persistence
-    def to_string(self):
-        """The pipeline file as text (JSON, deterministic)."""
-        return self._p.to_string()
+    def to_string(self, *, signing_key=None):
+        """The pipeline file as text (JSON, deterministic). ``signing_key``: path of a secret key
+        file (:func:`generate_key_pair`) to add an Ed25519 signature."""
+        return self._p.to_string(_key_path(signing_key))
 
-    def save(self, path):
-        """Writes the pipeline file (atomically: temporary file renamed into place)."""
-        self._p.save(str(path))
+    def save(self, path, *, signing_key=None):
+        """Writes the pipeline file (atomically: temporary file renamed into place), signed with
+        the secret key file ``signing_key`` when given. Raises ``OSError`` when the file cannot
+        be written (a missing directory, a path that is a directory, no permission)."""
+        self._p.save(str(path), _key_path(signing_key))
 
     def __getstate__(self):
         return {"artifact": self._p.to_string()}
@@ -331,18 +334,32 @@ class Pipeline:
                 f"policy={self.operating_point['policy']!r})")
 
 
-def load(path, *, verify_checksum=True):
+def _key_path(key):
+    return "" if key is None else str(key)
+
+
+def load(path, *, verify_checksum=True, public_key=None):
     """Reads a pipeline file. Raises ``calibrisk.ModelFormatError`` (a ``ValueError``) naming the
     JSON path or byte offset when the file is truncated, edited, corrupt or from a newer major
-    format version."""
-    return Pipeline(_core._pipeline_load(str(path), bool(verify_checksum)))
+    format version. With ``public_key`` (path of a public key file from
+    :func:`generate_key_pair`), the file must carry a valid Ed25519 signature by that key:
+    unsigned, tampered or otherwise signed files raise ``ModelFormatError``. The checksum alone
+    only detects accidents; anyone can recompute it."""
+    return Pipeline(_core._pipeline_load(str(path), bool(verify_checksum), _key_path(public_key)))
 
 
-def loads(text, *, verify_checksum=True):
+def loads(text, *, verify_checksum=True, public_key=None):
     """Parses a pipeline document from a string (or bytes); errors as :func:`load`."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="strict")
-    return Pipeline(_core._pipeline_loads(text, bool(verify_checksum)))
+    return Pipeline(_core._pipeline_loads(text, bool(verify_checksum), _key_path(public_key)))
+
+
+def generate_key_pair(secret_key, public_key):
+    """Writes a new Ed25519 key pair: the secret key file (permissions 0600, never overwriting an
+    existing file) and the public key file. Sign with ``Pipeline.save(path, signing_key=...)``,
+    check with ``load(path, public_key=...)``. Raises ``OSError``."""
+    _core._generate_key_pair(str(secret_key), str(public_key))
 
 
 def _calibrated_to_pipeline(clf, operating_point=None, **kwargs):

@@ -15,6 +15,7 @@
 #include <calibrisk/core/matrix.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,40 +30,99 @@ namespace calibrisk {
 ///   strictly (every field known and required, no extra field) and files of a newer MINOR of its
 ///   MAJOR leniently: fields it does not know are ignored (they are still covered by the checksum).
 /// - History: 1.0 — first format (schema, LR / GBDT model, none / Platt / isotonic / beta
-///   calibrator, threshold, provenance, SHA-256 checksum).
+///   calibrator, threshold, provenance, SHA-256 checksum). 1.1 — optional Ed25519 `signature`;
+///   `n_threads` (an execution setting) is no longer written and is ignored when present.
 inline constexpr int kFormatVersionMajor = 1;
-inline constexpr int kFormatVersionMinor = 0;
+inline constexpr int kFormatVersionMinor = 1;
 /// The `format` field every pipeline file carries.
 inline constexpr const char* kFormatName = "calibrisk-pipeline";
+
+/// The operating system refused a file operation of `save`, `generate_key_pair` or a key read
+/// (a missing or unwritable directory, a path that is a directory, a full disk). `error_code()`
+/// is the errno value (0 when unknown). Python: `OSError`.
+class CALIBRISK_API FileError : public Error {
+ public:
+  FileError(const std::string& what, int error_code) : Error(what), code_(error_code) {}
+  int error_code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
 
 /// Options of `load`.
 struct LoadOptions {
   /// Verify the SHA-256 checksum (disable only to inspect a hand-edited file; the structural and
-  /// semantic validation still runs).
+  /// semantic validation still runs). The checksum detects accidents (truncation, bit rot, a
+  /// careless edit); anyone can recompute it, so it proves nothing about who wrote the file.
   bool verify_checksum = true;
+  /// Refuse files that are unsigned or whose Ed25519 signature does not verify with
+  /// `public_key_file` (see `sign`). Setting `public_key_file` turns this on.
+  bool require_signature = false;
+  /// Path of a public key file written by `generate_key_pair` (empty = none).
+  std::string public_key_file;
   /// Largest file accepted, in bytes (the loader's memory is bounded by a small multiple of it).
   std::size_t max_bytes = std::size_t(1) << 30;
+  /// Deepest JSON nesting accepted (a valid file nests 6 levels; the limit stops `[[[[...`
+  /// amplification before any memory is spent on it).
+  int max_json_depth = 64;
+  /// Deepest tree accepted (root = depth 0). Trained trees are far shallower; TreeSHAP and
+  /// prediction cost grow with depth.
+  int max_tree_depth = 1024;
+  /// Most nodes accepted in one tree.
+  std::int64_t max_tree_nodes = std::int64_t(1) << 20;
+};
+
+/// Options of `to_string` / `save`.
+struct SaveOptions {
+  /// Path of a secret key file written by `generate_key_pair`: when non-empty the document gets
+  /// an Ed25519 `signature` over its canonical content (see docs/artifact.md).
+  std::string signing_key_file;
 };
 
 /// The pipeline as a JSON document (UTF-8, indented, arrays of numbers on one line), including
 /// the checksum. Deterministic: the same pipeline gives the same bytes.
 /// Throws InvalidInput when a string (feature name, parameter) is not valid UTF-8.
-std::string to_string(const Pipeline& pipeline);
+/// Throws FileError / InvalidInput when `options.signing_key_file` cannot be read or is not a
+/// secret key file.
+std::string to_string(const Pipeline& pipeline, const SaveOptions& options = {});
 
-/// Writes `to_string(pipeline)` to `path` (through a temporary file renamed into place, so a
-/// reader never sees a half-written file). Throws Error when the file cannot be written.
-void save(const Pipeline& pipeline, const std::string& path);
+/// Writes `to_string(pipeline, options)` to `path` (through a temporary file renamed into place,
+/// so a reader never sees a half-written file). Throws FileError when the file cannot be written
+/// (the message names the path and the operating system's reason).
+void save(const Pipeline& pipeline, const std::string& path, const SaveOptions& options = {});
+
+/// Writes a new Ed25519 key pair (libsodium): the secret key to `secret_key_file` (created with
+/// permissions 0600, never overwriting an existing file) and the public key to
+/// `public_key_file` (0644). Keys are text files; keep the secret one private. Throws FileError.
+void generate_key_pair(const std::string& secret_key_file, const std::string& public_key_file);
+
+/// Result of `verify_signature`.
+struct SignatureCheck {
+  bool signed_file = false;  ///< The document has a `signature`.
+  bool valid = false;        ///< It verifies with the given public key.
+  std::string key_id;        ///< Key id stored in the document (16 hex digits), if signed.
+  std::string message;       ///< One line saying which.
+};
+
+/// Checks the signature of a pipeline document against a public key file without building the
+/// pipeline (the document must still load: every check of `load_from_string` runs). Throws
+/// ModelFormatError for a document that does not load and FileError / InvalidInput for an
+/// unreadable or malformed key file.
+SignatureCheck verify_signature(std::string_view text, const std::string& public_key_file);
 
 /// Parses and fully validates a pipeline document. Throws ModelFormatError naming the JSON path
 /// (e.g. "/model/state/trees/3/left/5") or byte offset of the first problem: syntax errors and
 /// truncation, a wrong checksum, missing / extra fields, wrong types, a newer major format
 /// version, inconsistent sizes, invalid trees (children out of range, cycles), NaN thresholds.
+/// With a public key (options.require_signature), also an unsigned file or a signature that
+/// does not verify. Duplicate keys, nesting deeper than options.max_json_depth and trees deeper
+/// or larger than the options' limits are rejected.
 /// Never crashes, hangs or allocates more than a small multiple of the text length.
 /// Complexity O(text length).
 Pipeline load_from_string(std::string_view text, const LoadOptions& options = {});
 
-/// Reads `path` and calls load_from_string. Throws ModelFormatError when the file cannot be read
-/// or is larger than options.max_bytes.
+/// Reads `path` and calls load_from_string. Throws ModelFormatError when the file cannot be read,
+/// is a directory or is larger than options.max_bytes.
 Pipeline load(const std::string& path, const LoadOptions& options = {});
 
 /// Fingerprint of a training table: rows, columns, prevalence of y == 1 and the SHA-256 of

@@ -289,6 +289,43 @@ struct FeatureSchema {
     }
   }
 
+  /// Checks the text labels of an integer-coded categorical feature (code k = `labels[k]`, as
+  /// `calibrisk train` records them) against the schema: the feature exists and is categorical,
+  /// each label appears once, and every training code (and the training min / max) is a code of
+  /// the list. Returns the feature's column index. Throws InvalidInput naming `where`.
+  Index validate_category_labels(const std::string& name, const std::vector<std::string>& labels,
+                                 const std::string& where = "category labels") const {
+    const auto it = std::find_if(features.begin(), features.end(),
+                                 [&](const FeatureInfo& f) { return f.name == name; });
+    const std::string shown = name.size() > 100 ? name.substr(0, 100) + "..." : name;
+    if (it == features.end()) {
+      throw InvalidInput(where + " lists category labels for \"" + shown +
+                         "\", which is not a feature of the schema.");
+    }
+    if (!it->categorical) {
+      throw InvalidInput(where + " lists category labels for \"" + shown +
+                         "\", a numeric feature in the schema; only categorical features carry "
+                         "labels.");
+    }
+    std::set<std::string> seen;
+    for (const auto& l : labels) {
+      if (!seen.insert(l).second) {
+        throw InvalidInput(where + " lists the label \"" + l.substr(0, 100) +
+                           "\" twice; each label must have exactly one code.");
+      }
+    }
+    const auto n = static_cast<std::int64_t>(labels.size());
+    const bool range_ok = std::isnan(it->min) || (it->min >= 0.0 && it->max <= double(n - 1));
+    if (!range_ok ||
+        (!it->categories.empty() && (it->categories.front() < 0 || it->categories.back() >= n))) {
+      throw InvalidInput(where + " has " + std::to_string(n) + " labels (codes 0.." +
+                         std::to_string(n - 1) + ") but the schema's feature \"" + shown +
+                         "\" was trained on codes outside that range; the labels and the schema "
+                         "do not belong together.");
+    }
+    return static_cast<Index>(it - features.begin());
+  }
+
   /// Drift and consistency checks of a batch of rows (see InputReport). A matrix with the
   /// wrong number of columns gives one error and no per-feature signals. Never throws on data.
   /// Complexity O(rows * features * log(categories)).

@@ -57,8 +57,12 @@ inline std::vector<double> feature_importance(const TreeEnsemble& ensemble, Impo
 /// - phi equals the brute-force Shapley sum over all subsets S.
 /// NaN follows the tree's routing rule (the missing side) like any value.
 ///
-/// Cost: O(n_rows * total_leaves * depth^2); memory O(depth^2) per thread. All methods are const
-/// and thread-safe; results are bit-identical for any thread count.
+/// Cost: O(n_rows * total_leaves * depth^2); memory O(depth) per thread (the path of the first
+/// kShallowLevels levels is kept per level, deeper paths are rebuilt from their ancestors' steps
+/// when a sibling subtree needs them; the arithmetic is the same, so results are bit-identical to
+/// keeping every level's path). All methods are const and thread-safe; results are bit-identical
+/// for any thread count. The recursion is as deep as the deepest tree (bounded by
+/// LoadOptions::max_tree_depth for loaded models).
 class TreeExplainer {
  public:
   TreeExplainer() = default;
@@ -118,12 +122,12 @@ class TreeExplainer {
       const Index nf = e_.n_features;
       constexpr Index kChunk = 64;
       detail::parallel_blocks(m.rows(), kChunk, n_threads, [&](Index, Index lo, Index hi) {
-        std::vector<PathElement> path(path_capacity());
+        Scratch scratch = make_scratch();
         std::vector<T> row(static_cast<std::size_t>(nf));
         std::vector<double> phi(static_cast<std::size_t>(nf + 1));
         for (Index i = lo; i < hi; ++i) {
           for (Index j = 0; j < nf; ++j) row[static_cast<std::size_t>(j)] = m(i, j);
-          contributions_row_impl(row.data(), phi.data(), path.data());
+          contributions_row_impl(row.data(), phi.data(), scratch);
           for (Index j = 0; j <= nf; ++j) out(i, j) = phi[static_cast<std::size_t>(j)];
         }
       });
@@ -131,12 +135,16 @@ class TreeExplainer {
   }
 
   /// Contributions of one contiguous row (n_features values) into phi (n_features + 1 values,
-  /// bias last). Allocates its O(depth^2) scratch once per call.
+  /// bias last). Allocates its O(depth) scratch once per call.
   template <class T>
   void contributions_row(const T* row, double* phi) const {
-    std::vector<PathElement> path(path_capacity());
-    contributions_row_impl(row, phi, path.data());
+    Scratch scratch = make_scratch();
+    contributions_row_impl(row, phi, scratch);
   }
+
+  /// Levels (from the root) whose path is kept in a slice of its own; deeper levels share one
+  /// path that is rebuilt when needed. Trained trees are rarely deeper, so they never rebuild.
+  static constexpr int kShallowLevels = 32;
 
  private:
   /// One element of the path of unique features (Lundberg et al. 2018, Algorithm 2): the
@@ -149,11 +157,88 @@ class TreeExplainer {
     double weight;
   };
 
-  std::size_t path_capacity() const {
-    // Recursion level L (0 = root) owns the slice [L * (D + 2), (L + 1) * (D + 2)); a path never
-    // holds more than depth + 1 elements.
-    const auto s = static_cast<std::size_t>(max_depth_ + 2);
-    return s * s;
+  /// What a level of the recursion was called with: enough to rebuild its path from its
+  /// parent's (EXTEND with these arguments, then UNWIND the node's feature if it is on the path).
+  struct Step {
+    std::int32_t node;
+    int len;
+    double pz;
+    double po;
+    std::int32_t pfeature;
+  };
+
+  /// Per-thread scratch, O(depth): level L < kShallowLevels owns the slice [L * S, (L + 1) * S)
+  /// of `shallow` (S = stride; the path at level L holds at most L + 1 elements); deeper levels
+  /// use `deep`, which holds the path of level `deep_level`.
+  struct Scratch {
+    std::vector<PathElement> shallow;
+    std::vector<PathElement> deep;
+    std::vector<Step> steps;
+    std::size_t stride = 0;
+    int deep_level = -1;
+  };
+
+  Scratch make_scratch() const {
+    Scratch s;
+    const int shallow_levels = std::min(max_depth_ + 1, kShallowLevels);
+    s.stride = static_cast<std::size_t>(shallow_levels + 1);
+    s.shallow.resize(static_cast<std::size_t>(shallow_levels) * s.stride);
+    if (max_depth_ + 1 > kShallowLevels) s.deep.resize(static_cast<std::size_t>(max_depth_ + 2));
+    s.steps.resize(static_cast<std::size_t>(max_depth_ + 1));
+    return s;
+  }
+
+  /// The path buffer of `level`, holding a copy of the parent's path (its first `len` elements).
+  static PathElement* level_path(const Tree& t, Scratch& s, int level, int len) {
+    if (level < kShallowLevels) {
+      PathElement* m = s.shallow.data() + static_cast<std::size_t>(level) * s.stride;
+      if (level > 0) std::copy(m - s.stride, m - s.stride + len, m);
+      return m;
+    }
+    if (level - 1 < kShallowLevels) {
+      const PathElement* parent = s.shallow.data() + static_cast<std::size_t>(level - 1) * s.stride;
+      std::copy(parent, parent + len, s.deep.data());
+    } else if (s.deep_level != level - 1) {
+      rebuild(t, s, level - 1);
+    }
+    s.deep_level = level;
+    return s.deep.data();
+  }
+
+  /// EXTEND, then UNWIND of `f` when it is already on the path (f < 0: a leaf, no unwind).
+  /// Returns the length of the path the children copy.
+  static int extend_and_unwind(PathElement* m, int len, double pz, double po, std::int32_t pfeature,
+                               std::int32_t f, double& iz, double& io) {
+    extend(m, len, pz, po, pfeature);
+    const int last = len;
+    iz = 1.0;
+    io = 1.0;
+    if (f < 0) return last + 1;
+    for (int k = 1; k <= last; ++k) {
+      if (m[k].feature == f) {
+        iz = m[k].zero_fraction;
+        io = m[k].one_fraction;
+        unwind(m, last, k);
+        return last;
+      }
+    }
+    return last + 1;
+  }
+
+  /// Recomputes into `deep` the path of the ancestor at `level` (>= kShallowLevels) from the
+  /// last shallow level's path and the recorded steps: the same operations as the first time.
+  static void rebuild(const Tree& t, Scratch& s, int level) {
+    const Step& first = s.steps[static_cast<std::size_t>(kShallowLevels)];
+    const PathElement* base =
+        s.shallow.data() + static_cast<std::size_t>(kShallowLevels - 1) * s.stride;
+    std::copy(base, base + first.len, s.deep.data());
+    for (int l = kShallowLevels; l <= level; ++l) {
+      const Step& st = s.steps[static_cast<std::size_t>(l)];
+      double iz, io;
+      (void)extend_and_unwind(s.deep.data(), st.len, st.pz, st.po, st.pfeature,
+                              t.feature[static_cast<std::size_t>(st.node)], iz, io);
+    }
+    s.deep_level = level;
   }
 
   static double expected_value(const Tree& t, const std::vector<double>& fr, std::int32_t node) {
@@ -164,11 +249,12 @@ class TreeExplainer {
   }
 
   template <class T>
-  void contributions_row_impl(const T* row, double* phi, PathElement* path) const {
+  void contributions_row_impl(const T* row, double* phi, Scratch& scratch) const {
     const Index nf = e_.n_features;
     std::fill(phi, phi + nf + 1, 0.0);
     for (std::size_t t = 0; t < e_.trees.size(); ++t) {
-      recurse(e_.trees[t], fractions_[t], row, phi, path, 0, 0, 0, 1.0, 1.0, -1);
+      scratch.deep_level = -1;
+      recurse(e_.trees[t], fractions_[t], row, phi, scratch, 0, 0, 0, 1.0, 1.0, -1);
     }
     phi[nf] = bias_;
   }
@@ -221,22 +307,20 @@ class TreeExplainer {
     return total;
   }
 
-  /// RECURSE of Algorithm 2 at `node`. The parent's path (`len` elements) is the previous
-  /// slice of the scratch buffer; this level's path is written to slice `level`.
+  /// RECURSE of Algorithm 2 at `node`. The parent's path (`len` elements) is copied into this
+  /// level's buffer (see Scratch) and extended.
   template <class T>
   void recurse(const Tree& t, const std::vector<double>& fr, const T* row, double* phi,
-               PathElement* scratch, int level, std::int32_t node, int len, double pz, double po,
+               Scratch& scratch, int level, std::int32_t node, int len, double pz, double po,
                std::int32_t pfeature) const {
-    const std::size_t stride = static_cast<std::size_t>(max_depth_ + 2);
-    PathElement* m = scratch + static_cast<std::size_t>(level) * stride;
-    if (level > 0) {
-      const PathElement* parent = m - stride;
-      std::copy(parent, parent + len, m);
-    }
-    extend(m, len, pz, po, pfeature);
-    const int last = len;  // index of the element just added
+    PathElement* m = level_path(t, scratch, level, len);
+    scratch.steps[static_cast<std::size_t>(level)] = {node, len, pz, po, pfeature};
     const auto u = static_cast<std::size_t>(node);
-    if (t.left[u] < 0) {
+    const std::int32_t f = t.left[u] < 0 ? -1 : t.feature[u];
+    double iz, io;
+    const int new_len = extend_and_unwind(m, len, pz, po, pfeature, f, iz, io);
+    if (f < 0) {
+      const int last = len;  // index of the element just added
       const double v = t.value[u];
       for (int i = 1; i <= last; ++i) {
         const double w = unwound_sum(m, last, i);
@@ -244,23 +328,12 @@ class TreeExplainer {
       }
       return;
     }
-    const std::int32_t f = t.feature[u];
     const double x = static_cast<double>(row[f]);
     const bool go_left = std::isnan(x) ? t.missing_left[u] == 1 : x <= t.threshold[u];
     const std::int32_t hot = go_left ? t.left[u] : t.right[u];
     const std::int32_t cold = go_left ? t.right[u] : t.left[u];
-    double iz = 1.0, io = 1.0;
-    int new_len = last + 1;
-    // A feature already on the path is removed and its fractions carried on (Algorithm 2).
-    for (int k = 1; k <= last; ++k) {
-      if (m[k].feature == f) {
-        iz = m[k].zero_fraction;
-        io = m[k].one_fraction;
-        unwind(m, last, k);
-        new_len = last;
-        break;
-      }
-    }
+    // A feature already on the path was removed by extend_and_unwind and its fractions (iz, io)
+    // are carried on (Algorithm 2).
     const double hz = iz * fr[static_cast<std::size_t>(hot)];
     const double cz = iz * fr[static_cast<std::size_t>(cold)];
     // A child reached by no "zero" and no "one" paths contributes nothing (and unwinding it would

@@ -251,7 +251,7 @@ TEST_CASE("load: targeted damage gets a message naming the place") {
   expect("", "empty");
   expect("null", "must be an object");
   expect("[1, 2]", "must be an object");
-  expect(std::string(200000, '['), "invalid JSON at byte");
+  expect(std::string(200000, '['), "nests deeper than 64 levels");
   expect("{\"format\": \"calibrisk-pipeline\"}", "/format_version is missing");
   expect(files[0].first + "x", "invalid JSON at byte");
   // A number literal too large for a double is a parser out_of_range error, not a parse_error
