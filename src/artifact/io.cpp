@@ -139,7 +139,8 @@ json encode_schema(const FeatureSchema& s) {
                         {"max", encode_double(f.max)},
                         {"missing_rate", encode_double(f.missing_rate)},
                         {"categorical", f.categorical},
-                        {"categories", encode_ints(f.categories)}});
+                        {"categories", encode_ints(f.categories)},
+                        {"unseen_as_missing", f.unseen_as_missing}});
   }
   return {{"n_train_rows", static_cast<std::int64_t>(s.n_train_rows)}, {"features", features}};
 }
@@ -154,13 +155,25 @@ FeatureSchema decode_schema(const Node& n) {
   s.features.resize(count);
   for (std::size_t j = 0; j < count; ++j) {
     const Node f = fs.at(j);
-    f.expect_object({"name", "min", "max", "missing_rate", "categorical", "categories"});
+    // unseen_as_missing: required from format 1.1; a 1.0 file derives it from its labels (see
+    // mark_labelled_categories).
+    const bool v11 = f.ctx().minor >= 1;
+    if (v11) {
+      f.expect_object(
+          {"name", "min", "max", "missing_rate", "categorical", "categories", "unseen_as_missing"});
+    } else {
+      f.expect_object({"name", "min", "max", "missing_rate", "categorical", "categories"},
+                      {"unseen_as_missing"});
+    }
     FeatureInfo& fi = s.features[j];
     fi.name = f["name"].as_string(4096);
     fi.min = f["min"].as_double();
     fi.max = f["max"].as_double();
     fi.missing_rate = f["missing_rate"].as_double();
     fi.categorical = f["categorical"].as_bool();
+    if (f.raw().contains("unseen_as_missing")) {
+      fi.unseen_as_missing = f["unseen_as_missing"].as_bool();
+    }
     fi.categories = f["categories"].as_ints<std::int64_t>(std::numeric_limits<std::int64_t>::min(),
                                                           std::numeric_limits<std::int64_t>::max());
   }
@@ -355,6 +368,7 @@ void check_version(const Node& root, ReadContext& ctx, int& minor) {
   }
   if (major < 1) ver.fail_here("is " + v + "; no such format version exists.");
   ctx.strict = minor <= kFormatVersionMinor;
+  ctx.minor = minor;
 }
 
 bool is_hex(const std::string& s) {
@@ -381,6 +395,20 @@ json take_signature(json& doc, const Node& root) {
   json s = doc["signature"];
   doc.erase("signature");
   return s;
+}
+
+// A feature with labels ("data.categories.<feature>", written by `calibrisk train`) was declared
+// categorical: its unseen codes are scored as missing. Format 1.0 files do not store the flag, so
+// it is derived here; a name that is not a categorical feature is rejected by
+// check_category_labels.
+void mark_labelled_categories(PipelineParts& parts) {
+  const std::size_t prefix = std::strlen(kCategoriesPrefix);
+  for (const auto& kv : parts.provenance.parameters) {
+    if (kv.first.compare(0, prefix, kCategoriesPrefix) != 0) continue;
+    for (FeatureInfo& f : parts.schema.features) {
+      if (f.categorical && f.name == kv.first.substr(prefix)) f.unseen_as_missing = true;
+    }
+  }
 }
 
 // The provenance parameters "data.categories.<feature>" (written by `calibrisk train`: a JSON
@@ -529,6 +557,7 @@ Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureC
   // monotone knots, finite coefficients, ...).
   parts.model = detail::artifact::build_model(std::move(model));
   parts.calibrator = detail::artifact::build_calibrator(std::move(cal), parts.calibrator_input);
+  mark_labelled_categories(parts);
   std::optional<Pipeline> p;
   try {
     p.emplace(std::move(parts));

@@ -72,6 +72,7 @@ json encode_ints(const std::vector<I>& v) {
 struct ReadContext {
   std::size_t text_size = 0;  ///< Bound for declared sizes (nothing larger can be genuine).
   bool strict = true;         ///< Reject unknown fields (false for a newer minor version).
+  int minor = 0;              ///< Minor format version of the document being read.
   int max_tree_depth = 1024;  ///< LoadOptions limits.
   std::int64_t max_tree_nodes = std::int64_t(1) << 20;
 };

@@ -56,3 +56,26 @@ def test_golden_file_scores_bit_identically_from_python(model):
     want = np.array([float(r["risk"]) for r in _read(model.with_suffix("").with_suffix(".scores.csv"))])
     np.testing.assert_array_equal(pipe.predict_proba(X)[:, 1], want)
     np.testing.assert_array_equal([pipe.predict_proba_row(r) for r in X], want)
+
+
+def test_unseen_label_in_an_old_file_is_scored_as_missing(tmp_path):
+    # A 1.0 file stores no unseen_as_missing flag: the loader derives it from the category labels,
+    # so a site label training never saw is scored like a missing site, not like site "A".
+    model = GOLDEN / "v0.1.0" / "lr_platt.json"
+    with open(model.parent / "rows.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, first = rows[0], rows[1]
+    site = header.index("site")
+    data = tmp_path / "rows.csv"
+    variants = {"unseen": "Z", "missing": "", "A": "A"}
+    with open(data, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for label in variants.values():
+            w.writerow(first[:site] + [label] + first[site + 1:])
+    out = tmp_path / "scores.csv"
+    subprocess.run([str(CLI), "predict", "--model", str(model), "--data", str(data),
+                    "--out", str(out), "--quiet"], check=True, capture_output=True)
+    risk = dict(zip(variants, (float(r["risk"]) for r in _read(out))))
+    assert risk["unseen"] == risk["missing"]
+    assert risk["unseen"] != risk["A"]

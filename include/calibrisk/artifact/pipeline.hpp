@@ -166,7 +166,8 @@ class Pipeline {
   explicit Pipeline(PipelineParts parts) : p_(std::move(parts)) {
     validate();
     for (Index j = 0; j < p_.schema.n_features(); ++j) {
-      if (p_.schema.features[static_cast<std::size_t>(j)].categorical) categorical_.push_back(j);
+      const FeatureInfo& f = p_.schema.features[static_cast<std::size_t>(j)];
+      if (f.categorical && f.unseen_as_missing) categorical_.push_back(j);
     }
   }
 
@@ -512,7 +513,8 @@ class Pipeline {
   }
 
   PipelineParts p_;
-  std::vector<Index> categorical_;  ///< Schema features that are categorical, ascending.
+  /// Declared categorical features (unseen codes scored as missing), ascending.
+  std::vector<Index> categorical_;
 };
 
 }  // namespace calibrisk

@@ -29,10 +29,17 @@ struct FeatureInfo {
   /// True for an integer-coded category; `categories` then lists the codes seen in training.
   bool categorical = false;
   std::vector<std::int64_t> categories;  ///< Sorted, unique; empty unless `categorical`.
+  /// True for a categorical feature that was declared as such (a labelled CSV column, or listed
+  /// in SchemaOptions::categorical): scoring treats a value outside `categories` as missing.
+  /// False for columns detected automatically as small-integer codes (counts, flags): the model
+  /// reads those as ordinal numbers, so a new value is scored as the number it is. Stored in the
+  /// model file from format 1.1; a 1.0 file sets it for the features that carry labels.
+  bool unseen_as_missing = false;
 
   /// True when x is a finite value of a categorical feature that is not one of the training
   /// `categories` (a new code, the CSV reader's kUnseenCategory = -1, or a non-integer). Scoring
-  /// treats such a value as missing (see Pipeline); NaN and +-inf (an error) are not categories.
+  /// treats such a value as missing when `unseen_as_missing` (see Pipeline); NaN and +-inf (an
+  /// error) are not categories.
   /// O(log categories), allocation-free.
   bool is_unseen_category(double x) const noexcept {
     if (!categorical || !std::isfinite(x)) return false;
@@ -234,6 +241,7 @@ struct FeatureSchema {
                                ") is declared categorical but holds non-integer values;"
                                " encode categories as integer codes.");
           }
+          f.unseen_as_missing = true;
           f.categorical = true;
         } else if (options.auto_categorical && integral && missing < n &&
                    codes.size() <= static_cast<std::size_t>(options.max_auto_categories)) {
@@ -277,6 +285,11 @@ struct FeatureSchema {
       if (!f.categorical && !f.categories.empty()) {
         throw InvalidInput(at + " (" + f.name +
                            ") lists categories but is not categorical; set categorical = true.");
+      }
+      if (!f.categorical && f.unseen_as_missing) {
+        throw InvalidInput(at + " (" + f.name +
+                           ") has unseen_as_missing but is not categorical; set categorical = "
+                           "true or unseen_as_missing = false.");
       }
       for (std::size_t k = 1; k < f.categories.size(); ++k) {
         if (f.categories[k] <= f.categories[k - 1]) {
@@ -403,12 +416,16 @@ struct FeatureSchema {
     if (std::isinf(x)) {
       ++d.n_non_finite;
       example = true;
-    } else if (f.categorical) {
-      // A code outside the training range is also unseen: one signal, counted once.
+    } else if (f.unseen_as_missing) {
+      // A declared category: a code outside the training range is also unseen, and is scored as
+      // missing; one signal, counted once.
       if (f.is_unseen_category(x)) ++d.n_unseen_category, example = true;
-    } else {
-      if (!std::isnan(f.min) && x < f.min) ++d.n_below_min, example = true;
-      if (!std::isnan(f.max) && x > f.max) ++d.n_above_max, example = true;
+    } else if (!std::isnan(f.min) && x < f.min) {
+      ++d.n_below_min, example = true;
+    } else if (!std::isnan(f.max) && x > f.max) {
+      ++d.n_above_max, example = true;
+    } else if (f.is_unseen_category(x)) {
+      ++d.n_unseen_category, example = true;  // a new value inside the range of automatic codes
     }
     if (example && static_cast<Index>(d.example_rows.size()) < o.max_examples &&
         (d.example_rows.empty() || d.example_rows.back() != row)) {

@@ -121,8 +121,10 @@ inline Pipeline make_pipeline(const ArtifactData& d, ModelKind mk, CalKind ck, i
       break;
     }
   }
+  SchemaOptions so;
+  so.categorical = {3};  // admission_source: declared, so unseen codes are scored as missing
   FeatureSchema schema =
-      FeatureSchema::from_data(X_fit, {"age_z", "lab_b", "bp", "admission_source", "flag"});
+      FeatureSchema::from_data(X_fit, {"age_z", "lab_b", "bp", "admission_source", "flag"}, so);
   OperatingPointRecord op;
   op.threshold = 0.4;
   op.policy = "min_recall=0.8";

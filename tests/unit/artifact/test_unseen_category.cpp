@@ -74,7 +74,9 @@ TEST_CASE("pipeline: the unseen-as-missing rule also holds for rows wider than t
   gp.n_threads = 1;
   GradientBoostedTrees gb(gp);
   gb.fit(Dataset(view(X), VectorView<const double>(y)));
-  const Pipeline pipe(FeatureSchema::from_data(view(X)), std::move(gb));
+  SchemaOptions so;
+  so.categorical = {0};
+  const Pipeline pipe(FeatureSchema::from_data(view(X), {}, so), std::move(gb));
   REQUIRE(pipe.schema().features[0].categorical);
   std::vector<double> row(X.row(0).data(), X.row(0).data() + p);
   row[0] = kNaN;
@@ -85,7 +87,9 @@ TEST_CASE("pipeline: the unseen-as-missing rule also holds for rows wider than t
 
 TEST_CASE("schema: an unseen code below the training minimum is counted once, as unseen") {
   const ArtifactData d = make_artifact_data(300, 3);
-  const FeatureSchema s = FeatureSchema::from_data(view(d.X));
+  SchemaOptions so;
+  so.categorical = {kSource};
+  const FeatureSchema s = FeatureSchema::from_data(view(d.X), {}, so);
   RowMatrixXd Z(3, d.X.cols());
   for (Index r = 0; r < 3; ++r) Z.row(r) = d.X.row(r);
   Z(0, kSource) = -1.0;  // below the training minimum 0 and not seen
@@ -101,4 +105,38 @@ TEST_CASE("schema: an unseen code below the training minimum is counted once, as
   CHECK(drift->example_rows == std::vector<Index>{0, 1});
   CHECK(r.summary().find("2 unseen category codes") != std::string::npos);
   CHECK(r.summary().find("below training min") == std::string::npos);
+}
+
+TEST_CASE("schema: automatically detected integer codes stay ordinal numbers at scoring") {
+  // A count column (admission_source here, 0..3) that nobody declared categorical is detected as
+  // small-integer codes for the drift checks, but the model reads it as a number: a new value
+  // is scored as that number (not as missing) and reported once, as out of range when it is.
+  const ArtifactData d = make_artifact_data(600, 17);
+  GBDTParams gp;
+  gp.n_estimators = 20;
+  gp.n_threads = 1;
+  GradientBoostedTrees gb(gp);
+  gb.fit(Dataset(view(d.X), VectorView<const double>(d.y)));
+  const GradientBoostedTrees bare = gb;
+  const Pipeline pipe(FeatureSchema::from_data(view(d.X)), std::move(gb));
+  REQUIRE(pipe.schema().features[kSource].categorical);
+  CHECK_FALSE(pipe.schema().features[kSource].unseen_as_missing);
+  std::vector<double> row(d.X.row(0).data(), d.X.row(0).data() + d.X.cols());
+  for (double v : {-1.0, 2.5, 7.0}) {
+    row[kSource] = v;
+    CHECK(pipe.predict_proba_row(row.data()) == bare.predict_proba_row(row.data()));
+  }
+  RowMatrixXd Z(3, d.X.cols());
+  for (Index r = 0; r < 3; ++r) Z.row(r) = d.X.row(r);
+  Z(0, kSource) = -1.0;  // below the minimum
+  Z(1, kSource) = 9.0;   // above the maximum
+  Z(2, kSource) = 2.5;   // inside the range, not a training code
+  const InputReport r = pipe.check_inputs(view(Z));
+  const FeatureDrift* drift = nullptr;
+  for (const auto& f : r.features)
+    if (f.feature == kSource) drift = &f;
+  REQUIRE(drift != nullptr);
+  CHECK(drift->n_below_min == 1);
+  CHECK(drift->n_above_max == 1);
+  CHECK(drift->n_unseen_category == 1);
 }
