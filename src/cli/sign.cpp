@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
+#include "cli/output_file.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -51,8 +52,11 @@ int run_keygen(const KeygenOptions& o, std::ostream& out) {
 }
 
 int run_sign(const SignOptions& o, std::ostream& out) {
-  const Pipeline pipe = as_model_file_error(o.model, [&] { return load(o.model); });
+  // Signing in place (no --out, or --out naming the model) is the point of the command; writing
+  // over the key would destroy an input.
   const std::string target = o.out.empty() ? o.model : o.out;
+  check_distinct_paths({{"--key", o.key}}, {{"--out", target}});
+  const Pipeline pipe = as_model_file_error(o.model, [&] { return load(o.model); });
   SaveOptions so;
   so.signing_key_file = o.key;
   (void)as_usage_error("--key", [&] { return to_string(pipe, so); });  // the key is usable

@@ -3,6 +3,7 @@
 bit-identical scores, pickling, drift checks and load errors."""
 
 import os
+import pathlib
 import pickle
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import calibrisk
 from calibrisk import ModelFormatError
 from calibrisk.exceptions import InvalidInputError
 from calibrisk.pipeline import _calibrated_to_pipeline
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _data(n=1200, seed=0):
@@ -153,7 +156,9 @@ def test_pickle_round_trip_is_exact(data):
 def test_check_inputs_reports_drift_without_changing_scores(data):
     X_fit, y_fit, *_ , X_test, _ = data
     model = calibrisk.LogisticRegression(n_threads=1).fit(X_fit, y_fit)
-    pipe = calibrisk.Pipeline.from_estimators(model, X_train=X_fit, y_train=y_fit)
+    # x3 is declared categorical (an unseen code is then scored as missing and counted once, as
+    # unseen); the other integer columns are detected automatically and stay numbers.
+    pipe = calibrisk.Pipeline.from_estimators(model, X_train=X_fit, y_train=y_fit, categorical=[3])
     clean = pipe.check_inputs(X_fit)
     assert clean["ok"] and not clean["has_drift"]
     drifted = X_test.copy()
@@ -261,14 +266,16 @@ def test_duplicate_keys_are_rejected(data):
         calibrisk.loads(twice, verify_checksum=False)
 
 
+# Peak RSS from /proc/self/status (VmHWM, kB): getrusage's ru_maxrss survives execve, so a child of
+# a large pytest process would report the parent's peak.
 _BOMB = """
-import resource
 import calibrisk
 try:
     calibrisk.loads("[" * (10 << 20))
 except calibrisk.ModelFormatError as e:
     assert "nests deeper than 64 levels" in str(e), str(e)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    with open("/proc/self/status") as f:
+        print(next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")))
 """
 
 
@@ -283,15 +290,16 @@ def test_nesting_bomb_is_rejected_in_modest_memory():
 
 
 def _cli():
-    return os.environ.get("CALIBRISK_CLI")
+    # As in test_cli.py: $CALIBRISK_CLI, else the setup build's executable; never skipped.
+    cli = pathlib.Path(os.environ.get("CALIBRISK_CLI", REPO / "build" / "bin" / "calibrisk"))
+    assert cli.exists(), f"the calibrisk executable is not at {cli}; build it or set CALIBRISK_CLI"
+    return str(cli)
 
 
 @pytest.fixture(scope="module")
 def cli_models(tmp_path_factory):
     """The same GBDT model trained by the CLI with --threads 1 and --threads 2."""
     cli = _cli()
-    if not cli:
-        pytest.skip("CALIBRISK_CLI not set")
     d = tmp_path_factory.mktemp("cli_models")
     csv = d / "cohort.csv"
     subprocess.run([cli, "generate", "--rows", "3000", "--seed", "3", "--out", str(csv), "--quiet"],
@@ -388,6 +396,11 @@ def test_cli_sign_and_verify(cli_models, tmp_path):
     assert no_key.returncode == 2, no_key.stderr
     assert calibrisk.load(signed, public_key=f"{key}.pub").threshold == \
         calibrisk.load(model).threshold
+    key_bytes = key.read_bytes()
+    over_key = subprocess.run([cli, "sign", "--key", str(key), "--model", str(model), "--out",
+                               str(key)], capture_output=True, text=True)
+    assert over_key.returncode == 2 and "--out" in over_key.stderr, over_key.stderr
+    assert key.read_bytes() == key_bytes  # the secret key was not replaced by a model file
 
 
 def test_signatures(data, tmp_path):
