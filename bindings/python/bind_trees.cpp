@@ -146,6 +146,7 @@ void bind_trees(py::module_& m) {
       .def_readwrite("n_iter_no_change", &GBDTParams::n_iter_no_change)
       .def_readwrite("tol", &GBDTParams::tol)
       .def_readwrite("bin_subsample", &GBDTParams::bin_subsample)
+      .def_readwrite("max_model_nodes", &GBDTParams::max_model_nodes)
       .def_readwrite("random_state", &GBDTParams::random_state)
       .def_readwrite("n_threads", &GBDTParams::n_threads)
       .def(

@@ -68,6 +68,7 @@ std::vector<ParamField> lr_param_fields(LogisticRegressionParams& p) {
                  return p.missing == MissingStrategy::kMean ? "mean" : "mean_with_indicator";
                }});
   f.push_back(bool_field("standardize", p.standardize));
+  f.push_back(index_field("newton_max_columns", p.newton_max_columns));
   f.push_back(int_field("n_threads", p.n_threads));
   return f;
 }
@@ -107,6 +108,7 @@ std::vector<ParamField> gbdt_param_fields(GBDTParams& p) {
   f.push_back(int_field("n_iter_no_change", p.n_iter_no_change));
   f.push_back(double_field("tol", p.tol));
   f.push_back(index_field("bin_subsample", p.bin_subsample));
+  f.push_back(index_field("max_model_nodes", p.max_model_nodes));
   f.push_back(uint64_field("random_state", p.random_state));
   f.push_back(int_field("n_threads", p.n_threads));
   return f;

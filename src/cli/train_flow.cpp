@@ -319,6 +319,7 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
       pp.input = ScoreKind::kProbability;
       PlattCalibrator c(pp);
       c.fit(s, yc);
+      for (const auto& note : c.fit_info().notes) out.notes.push_back("platt: " + note);
       calibrator = std::move(c);
     } else if (cfg.calibration == "isotonic") {
       IsotonicCalibrator c;
@@ -327,6 +328,7 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
     } else if (cfg.calibration == "beta") {
       BetaCalibrator c;
       c.fit(s, yc);
+      for (const auto& note : c.fit_info().notes) out.notes.push_back("beta: " + note);
       calibrator = std::move(c);
     }
     step.done();

@@ -421,7 +421,8 @@ def test_a_train_failing_after_training_replaces_no_output(cohort, tmp_path):
 def test_a_signal_during_train_leaves_no_temporaries(cohort, tmp_path, sig):
     out = tmp_path / "m.json"
     args = [str(CLI), "train", "--data", str(cohort), *TRAIN_FLAGS, "--model", "gbdt",
-            "--param", "n_estimators=100000", "--param", "early_stopping=false", "--out", str(out),
+            "--param", "n_estimators=100000", "--param", "max_model_nodes=100000000",
+            "--param", "early_stopping=false", "--out", str(out),
             "--report", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

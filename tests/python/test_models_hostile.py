@@ -115,12 +115,15 @@ def test_wide_logistic_regression_reaches_sklearns_optimum():
 def test_wide_trees_stay_within_a_memory_bound():
     # Issue 11, section 6: trees on 300 x 10,000 used 2.8 GB (a histogram per possible leaf).
     code = textwrap.dedent("""
-        import json, resource, numpy as np, calibrisk as cr
+        import numpy as np, calibrisk as cr
         rng = np.random.default_rng(6)
         X = rng.normal(size=(300, 10000))
         y = (rng.random(300) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
         cr.GradientBoostingClassifier(n_estimators=10, n_threads=2).fit(X, y)
-        print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        # VmHWM (kB) of this process: getrusage's ru_maxrss would include the parent's peak,
+        # which survives fork + execve.
+        with open("/proc/self/status") as f:
+            print(next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ), check=True)
@@ -132,6 +135,12 @@ def test_absurd_n_estimators_is_refused_before_training():
     X, y = _lab_recorded_or_absent(500, 7)
     with pytest.raises(cr.InvalidParamsError, match="max_model_nodes"):
         cr.GradientBoostingClassifier(n_estimators=100_000_000).fit(X, y)
+    # The limit the message names can be set from Python: 3 trees of up to 4 leaves need
+    # 3 x 7 = 21 nodes, so a limit of 20 refuses and 21 trains.
+    with pytest.raises(cr.InvalidParamsError, match="max_model_nodes"):
+        cr.GradientBoostingClassifier(n_estimators=3, max_leaf_nodes=4, max_model_nodes=20).fit(X, y)
+    cr.GradientBoostingClassifier(n_estimators=3, max_leaf_nodes=4, max_model_nodes=21).fit(X, y)
+    assert cr.GradientBoostingClassifier().max_model_nodes == 4_000_000
 
 
 def test_linear_overflow_is_an_error_not_an_empty_risk():

@@ -66,6 +66,8 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     bin_subsample : int, default 200000 — rows (a seeded sample) the bin edges are computed from;
         0 = every row (exact quantiles, as XGBoost's sketch; as fast here, and on the benchmark
         data a slightly lower test log loss than the sample's edges).
+    max_model_nodes : int, default 4000000 — fit refuses, before any work, a model that could
+        hold more tree nodes than this (n_estimators x (2 x leaves - 1); about 80 bytes each).
     min_samples_leaf : int, default 20 — minimum training rows per leaf.
     min_child_weight : float, default 1e-3 — minimum hessian sum per leaf.
     l2_regularization : float, default 0 — L2 penalty on leaf values.
@@ -102,6 +104,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         max_depth=None,
         max_bins=255,
         bin_subsample=200_000,
+        max_model_nodes=_core.GBDTParams().max_model_nodes,
         min_samples_leaf=20,
         min_child_weight=1e-3,
         l2_regularization=0.0,
@@ -124,6 +127,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         self.max_depth = max_depth
         self.max_bins = max_bins
         self.bin_subsample = bin_subsample
+        self.max_model_nodes = max_model_nodes
         self.min_samples_leaf = min_samples_leaf
         self.min_child_weight = min_child_weight
         self.l2_regularization = l2_regularization
@@ -215,6 +219,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             )
         p.max_bins = self._int_param("max_bins", self.max_bins)
         p.bin_subsample = self._int_param("bin_subsample", self.bin_subsample)
+        p.max_model_nodes = self._int_param("max_model_nodes", self.max_model_nodes)
         p.min_samples_leaf = self._int_param("min_samples_leaf", self.min_samples_leaf)
         p.min_child_weight = self._float_param("min_child_weight", self.min_child_weight)
         p.l2_regularization = self._float_param("l2_regularization", self.l2_regularization)
