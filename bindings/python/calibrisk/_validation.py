@@ -142,6 +142,21 @@ def check_X(est, X, y="no_validation", *, reset, where, **kwargs):
         raise InvalidInputError(f"{where}: {e}") from e
 
 
+def check_fit_data(est, X, y, *, where):
+    """check_X for fit (reset=True) and scikit-learn's check of classification targets; every
+    problem is an InvalidInputError whose message starts with `where`. Returns (X, y)."""
+    from sklearn.utils.multiclass import check_classification_targets
+
+    from .exceptions import InvalidInputError
+
+    X, y = check_X(est, X, y, reset=True, where=where)
+    try:
+        check_classification_targets(y)
+    except ValueError as e:
+        raise InvalidInputError(f"{where}: {e}") from e
+    return X, y
+
+
 def sample_weights(sample_weight, n, where):
     """None, or float64 weights of length n. A scalar is broadcast to every row (as
     scikit-learn's _check_sample_weight); values (finite, >= 0) are checked by the C++ core."""

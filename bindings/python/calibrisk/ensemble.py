@@ -7,10 +7,10 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import type_of_target
 
 from . import _core
-from ._validation import check_X, class_weight_args, sample_weights
+from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
 __all__ = ["GradientBoostingClassifier"]
@@ -299,13 +299,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         eval_set : None, (X_val, y_val), (X_val, y_val, w_val) or a list with one such tuple —
             a validation set for the per-round loss and early stopping.
         """
-        try:
-            X, y = check_X(self, X, y, reset=True, where="GradientBoostingClassifier.fit")
-            check_classification_targets(y)
-        except InvalidInputError:
-            raise
-        except ValueError as e:
-            raise InvalidInputError(f"GradientBoostingClassifier.fit: {e}") from e
+        X, y = check_fit_data(self, X, y, where="GradientBoostingClassifier.fit")
         classes = np.unique(y)
         if len(classes) > 2 or type_of_target(y) == "multiclass":
             raise InvalidInputError(

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import type_of_target
 
 from . import _core
-from ._validation import check_X, class_weight_args, sample_weights
+from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
 __all__ = ["LogisticRegression"]
@@ -150,13 +150,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fits on X (n_samples, n_features) and two-class labels y; returns self."""
-        try:
-            X, y = check_X(self, X, y, reset=True, where="LogisticRegression.fit")
-            check_classification_targets(y)
-        except InvalidInputError:
-            raise
-        except ValueError as e:
-            raise InvalidInputError(f"LogisticRegression.fit: {e}") from e
+        X, y = check_fit_data(self, X, y, where="LogisticRegression.fit")
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
         if y_type not in ("binary", "unknown"):
             n_classes = np.unique(y).size
