@@ -240,8 +240,8 @@ struct Reader {
       case Role::kNumeric: {
         double v = kNaN;
         if (!is_na(s) && !parse_number(s, v)) {
-          fail(where + ": column " + quote_data(header[j]) + " has the non-numeric value " + quote_data(s) +
-               " in data row " + std::to_string(data_rows + 1) +
+          fail(where + ": column " + quote_data(header[j]) + " has the non-numeric value " +
+               quote_data(s) + " in data row " + std::to_string(data_rows + 1) +
                "; fix the value, mark it missing (empty, NA or ?), or declare the column "
                "categorical.");
           return;
