@@ -9,6 +9,7 @@
 /// Wilson (1927) for the score interval.
 #pragma once
 
+#include <calibrisk/core/math.hpp>
 #include <calibrisk/metrics/intervals.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/sorted_scores.hpp>
@@ -306,17 +307,6 @@ inline double clipped_logit(double p) noexcept {
   return std::log(q / (1.0 - q));
 }
 
-/// log(1 + exp(x)) without overflow.
-inline double softplus(double x) noexcept {
-  return x > 0.0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-}
-
-inline double sigmoid(double x) noexcept {
-  if (x >= 0.0) return 1.0 / (1.0 + std::exp(-x));
-  const double e = std::exp(x);
-  return e / (1.0 + e);
-}
-
 /// True when two rows of positive weight have different clipped logits (the slope is then
 /// identifiable).
 template <class W>
@@ -348,7 +338,7 @@ void logistic_recalibration(const SortedScores& s, W w, bool free_slope,
     double v = 0.0;
     for (Index i = 0; i < n; ++i) {
       const double eta = cc + bb * x[i];
-      v += w(i) * (softplus(eta) - (y[i] ? eta : 0.0));
+      v += w(i) * (calibrisk::softplus(eta) - (y[i] ? eta : 0.0));
     }
     return v;
   };
@@ -364,7 +354,7 @@ void logistic_recalibration(const SortedScores& s, W w, bool free_slope,
     for (Index i = 0; i < n; ++i) {
       const double wi = w(i);
       if (wi == 0.0) continue;
-      const double mu = sigmoid(c + b * x[i]);
+      const double mu = calibrisk::sigmoid(c + b * x[i]);
       const double r = (y[i] ? 1.0 : 0.0) - mu;
       const double v = wi * mu * (1.0 - mu);
       g0 += wi * r;

@@ -16,7 +16,6 @@ using namespace calibrisk;
 namespace {
 
 double logit(double p) { return std::log(p / (1 - p)); }
-double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
 struct CohortData {
   ReadmissionCohort c;
