@@ -16,6 +16,13 @@ using namespace calibrisk::test;
 namespace {
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr Index kSource = 3;  // "admission_source": integer codes 0..3 in training
+
+// The drift signals of one feature in a report, or nullptr.
+const FeatureDrift* drift_of(const InputReport& r, Index feature) {
+  for (const auto& f : r.features)
+    if (f.feature == feature) return &f;
+  return nullptr;
+}
 }  // namespace
 
 TEST_CASE("pipeline: an unseen category code is scored as missing, not as the lowest code") {
@@ -95,9 +102,7 @@ TEST_CASE("schema: an unseen code below the training minimum is counted once, as
   Z(0, kSource) = -1.0;  // below the training minimum 0 and not seen
   Z(1, kSource) = 9.0;   // above the maximum 3 and not seen
   const InputReport r = s.check(view(Z));
-  const FeatureDrift* drift = nullptr;
-  for (const auto& f : r.features)
-    if (f.feature == kSource) drift = &f;
+  const FeatureDrift* drift = drift_of(r, kSource);
   REQUIRE(drift != nullptr);
   CHECK(drift->n_unseen_category == 2);
   CHECK(drift->n_below_min == 0);
@@ -132,9 +137,7 @@ TEST_CASE("schema: automatically detected integer codes stay ordinal numbers at 
   Z(1, kSource) = 9.0;   // above the maximum
   Z(2, kSource) = 2.5;   // inside the range, not a training code
   const InputReport r = pipe.check_inputs(view(Z));
-  const FeatureDrift* drift = nullptr;
-  for (const auto& f : r.features)
-    if (f.feature == kSource) drift = &f;
+  const FeatureDrift* drift = drift_of(r, kSource);
   REQUIRE(drift != nullptr);
   CHECK(drift->n_below_min == 1);
   CHECK(drift->n_above_max == 1);
