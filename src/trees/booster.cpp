@@ -148,9 +148,13 @@ GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const Data
   return fit_impl(train, &valid);
 }
 
-GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const Dataset* valid) {
-  const GBDTParams& p = params_;
-  p.validate();
+namespace {
+
+// Row blocks of the per-row loops of a round (fixed: results do not depend on the thread count).
+constexpr Index kBlock = 1 << 14;
+
+// Checks of the data against the parameters and of the optional validation set.
+void check_fit_data(const GBDTParams& p, const Dataset& train, const Dataset* valid) {
   validate_dataset(train, kFit);
   const Index n = train.n_samples();
   const Index nf = train.n_features();
@@ -174,25 +178,268 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
                        std::to_string(std::numeric_limits<RowIndex>::max()) +
                        " rows. Train on a sample of the rows.");
   }
-  const int nt = detail::resolve_threads(p.n_threads);
-  FitInfo info;
+}
 
-  // Weights: sample_weight x class multipliers (from the training counts) x scale_pos_weight.
-  Index n1 = 0;
-  for (Index i = 0; i < n; ++i) n1 += train.y[i] == 1.0 ? 1 : 0;
-  // Not a structured binding: C++17 lambdas cannot capture those (clang rejects it).
-  const std::pair<double, double> multipliers = p.class_weight.resolve(n - n1, n1);
-  const double m0 = multipliers.first;
-  const double m1 = multipliers.second * p.scale_pos_weight;
-  auto weights_of = [&](const Dataset& d) {
+// Row weights: sample_weight x class multipliers (from the training counts) x scale_pos_weight.
+struct RowWeights {
+  double m0 = 1.0, m1 = 1.0;  // multipliers of class 0 and class 1
+
+  std::vector<double> of(const Dataset& d) const {
     std::vector<double> w(static_cast<std::size_t>(d.n_samples()));
     for (Index i = 0; i < d.n_samples(); ++i) {
       const double sw = d.sample_weight.empty() ? 1.0 : d.sample_weight[i];
       w[static_cast<std::size_t>(i)] = sw * (d.y[i] == 1.0 ? m1 : m0);
     }
     return w;
-  };
-  const std::vector<double> w = weights_of(train);
+  }
+};
+
+RowWeights row_weights(const GBDTParams& p, const Dataset& train) {
+  const Index n = train.n_samples();
+  Index n1 = 0;
+  for (Index i = 0; i < n; ++i) n1 += train.y[i] == 1.0 ? 1 : 0;
+  const std::pair<double, double> multipliers = p.class_weight.resolve(n - n1, n1);
+  return {multipliers.first, multipliers.second * p.scale_pos_weight};
+}
+
+// Total weight of each class over the training rows; throws when a class has none.
+std::pair<double, double> class_totals(const Dataset& train, const std::vector<double>& w,
+                                       const std::vector<Index>& train_rows) {
+  double sw0 = 0.0, sw1 = 0.0;
+  for (const Index i : train_rows)
+    (train.y[i] == 1.0 ? sw1 : sw0) += w[static_cast<std::size_t>(i)];
+  if (!(sw0 > 0.0) || !(sw1 > 0.0)) {
+    throw InvalidInput(std::string(kFit) + ": after holding out the validation share, class " +
+                       (sw1 > 0.0 ? "0" : "1") +
+                       " has zero total weight in the training rows; pass more rows of that class "
+                       "or an explicit validation set.");
+  }
+  return {sw0, sw1};
+}
+
+// The features a tree may split on (ascending); a note names the constant ones.
+std::vector<std::int32_t> splittable_features(const BinMapper& mapper, Index nf, FitInfo& info) {
+  std::vector<std::int32_t> allowed;
+  std::string constant;
+  Index n_const = 0;
+  for (Index f = 0; f < nf; ++f) {
+    if (mapper.is_constant[static_cast<std::size_t>(f)]) {
+      if (n_const < 10) constant += (n_const ? ", " : "") + std::to_string(f);
+      ++n_const;
+    } else {
+      allowed.push_back(static_cast<std::int32_t>(f));
+    }
+  }
+  if (n_const > 0) {
+    info.notes.push_back(std::to_string(n_const) +
+                         " feature(s) have fewer than two distinct values in the training rows "
+                         "and are never split (feature " +
+                         constant + (n_const > 10 ? ", ..." : "") + ").");
+  }
+  return allowed;
+}
+
+detail::GrowerParams grower_params(const GBDTParams& p, int nt) {
+  detail::GrowerParams gp;
+  gp.max_leaf_nodes = p.max_leaf_nodes;
+  gp.max_depth = p.max_depth;
+  gp.learning_rate = p.learning_rate;
+  gp.rules.l2 = p.l2_regularization;
+  gp.rules.min_gain = p.min_gain_to_split;
+  gp.rules.min_child_weight = p.min_child_weight;
+  gp.rules.min_samples_leaf = p.min_samples_leaf;
+  for (const int c : p.monotonic_cst) gp.monotone.push_back(static_cast<std::int8_t>(c));
+  gp.n_threads = nt;
+  return gp;
+}
+
+// Validation rows (an explicit set, or the held-out share of the training rows) with their
+// labels, weights and running margins.
+struct ValidationRows {
+  std::vector<Index> rows;
+  std::vector<double> y, w, margin;
+  double w_sum = 0.0;
+};
+
+ValidationRows validation_rows(const Dataset& train, const Dataset* valid,
+                               const std::vector<Index>& inner_valid_rows, bool inner_valid,
+                               const RowWeights& weights, const std::vector<double>& w,
+                               double base_score) {
+  ValidationRows v;
+  if (valid != nullptr) {
+    const std::vector<double> w_valid = weights.of(*valid);
+    for (Index i = 0; i < valid->n_samples(); ++i) {
+      v.rows.push_back(i);
+      v.y.push_back(valid->y[i]);
+      v.w.push_back(w_valid[static_cast<std::size_t>(i)]);
+    }
+  } else if (inner_valid) {
+    v.rows = inner_valid_rows;
+    for (const Index i : v.rows) {
+      v.y.push_back(train.y[i]);
+      v.w.push_back(w[static_cast<std::size_t>(i)]);
+    }
+  }
+  for (const double x : v.w) v.w_sum += x;
+  if (!v.rows.empty() && !(v.w_sum > 0.0)) {
+    throw InvalidInput(std::string(kFit) +
+                       ": the validation rows have zero total weight; pass validation rows with "
+                       "positive sample weight.");
+  }
+  v.margin.assign(v.rows.size(), base_score);
+  return v;
+}
+
+// Gradients and hessians of the weighted log-loss at the current margins.
+void compute_gradients(const std::vector<Index>& train_rows, const std::vector<double>& margin,
+                       const std::vector<double>& w, VectorView<const double> y,
+                       std::vector<GradPair>& gh, int nt) {
+  detail::parallel_blocks(
+      static_cast<Index>(train_rows.size()), kBlock, nt, [&](Index, Index lo, Index hi) {
+        for (Index k = lo; k < hi; ++k) {
+          const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(k)]);
+          const double pr = sigmoid(margin[i]);
+          const double wi = w[i];
+          gh[i].g = static_cast<float>(wi * (pr - y[static_cast<Index>(i)]));
+          gh[i].h = static_cast<float>(wi * pr * (1.0 - pr));
+        }
+      });
+}
+
+// Row subsample of round t (Bernoulli per row, seeded per round) into `rows`; returns whether
+// `rows` is every row of X.
+bool sample_rows(const GBDTParams& p, int t, const std::vector<Index>& train_rows, bool all_rows,
+                 std::vector<RowIndex>& rows) {
+  if (!(p.subsample < 1.0)) {
+    rows.assign(train_rows.begin(), train_rows.end());
+    return all_rows;
+  }
+  Rng rng(p.random_state, 1000 + static_cast<std::uint64_t>(t));
+  rows.clear();
+  for (const Index i : train_rows) {
+    if (rng.uniform() < p.subsample) rows.push_back(static_cast<RowIndex>(i));
+  }
+  if (rows.empty()) {
+    rows.push_back(
+        static_cast<RowIndex>(train_rows[static_cast<std::size_t>(rng.below(train_rows.size()))]));
+  }
+  return false;
+}
+
+// Feature subsample of tree t (seeded per tree), ascending.
+void sample_features(const GBDTParams& p, int t, const std::vector<std::int32_t>& allowed,
+                     std::vector<std::int32_t>& feats) {
+  feats = allowed;
+  if (p.colsample_bytree < 1.0 && !feats.empty()) {
+    Rng rng(p.random_state, 2000000 + static_cast<std::uint64_t>(t));
+    const auto k = static_cast<std::size_t>(std::max<long long>(
+        1, std::llround(p.colsample_bytree * static_cast<double>(feats.size()))));
+    for (std::size_t a = 0; a < k; ++a) {
+      const std::size_t b = a + static_cast<std::size_t>(rng.below(feats.size() - a));
+      std::swap(feats[a], feats[b]);
+    }
+    feats.resize(k);
+    std::sort(feats.begin(), feats.end());
+  }
+}
+
+// Adds the new tree's leaf values to the margins of the in-bag rows by their leaf ranges. The
+// leaves' row ranges tile rows[0, n); fixed blocks of positions balance the threads whatever the
+// leaf sizes.
+void add_to_in_bag_margins(const detail::GrownTree& grown, const std::vector<RowIndex>& rows,
+                           std::vector<double>& margin, int nt) {
+  const Tree& tree = grown.tree;
+  std::vector<std::int32_t> leaves;
+  for (Index node = 0; node < tree.n_nodes(); ++node) {
+    if (tree.is_leaf(node)) leaves.push_back(static_cast<std::int32_t>(node));
+  }
+  std::sort(leaves.begin(), leaves.end(), [&](std::int32_t a, std::int32_t b) {
+    return grown.begin[static_cast<std::size_t>(a)] < grown.begin[static_cast<std::size_t>(b)];
+  });
+  const int nt_margin = rows.size() < (std::size_t{1} << 16) ? 1 : nt;
+  detail::parallel_blocks(
+      static_cast<Index>(rows.size()), kBlock, nt_margin, [&](Index, Index lo, Index hi) {
+        for (const std::int32_t leaf : leaves) {
+          const auto u = static_cast<std::size_t>(leaf);
+          const Index a = std::max(lo, grown.begin[u]), b = std::min(hi, grown.end[u]);
+          const double v = tree.value[u];
+          for (Index k = a; k < b; ++k) {
+            margin[static_cast<std::size_t>(rows[static_cast<std::size_t>(k)])] += v;
+          }
+        }
+      });
+}
+
+// Adds the new tree's values to the margins of the training rows left out of its row subsample,
+// by walking the binned tree.
+void add_to_out_of_bag_margins(const detail::GrownTree& grown, const BinnedMatrix& bins,
+                               const BinMapper& mapper, const std::vector<Index>& train_rows,
+                               const std::vector<RowIndex>& rows, std::vector<std::uint8_t>& in_bag,
+                               std::vector<double>& margin, int nt_rows) {
+  const Tree& tree = grown.tree;
+  in_bag.assign(margin.size(), 0);
+  for (const RowIndex i : rows) in_bag[i] = 1;
+  detail::parallel_blocks(
+      static_cast<Index>(train_rows.size()), kBlock, nt_rows, [&](Index, Index lo, Index hi) {
+        for (Index k = lo; k < hi; ++k) {
+          const Index i = train_rows[static_cast<std::size_t>(k)];
+          if (in_bag[static_cast<std::size_t>(i)]) continue;
+          const auto leaf = detail::binned_leaf(grown, bins, mapper, i);
+          margin[static_cast<std::size_t>(i)] += tree.value[static_cast<std::size_t>(leaf)];
+        }
+      });
+}
+
+// Adds tree `kept` (split bins `bin`) to the validation margins; returns their weighted mean
+// log-loss, summed in block order so that it does not depend on the thread count.
+double add_to_validation_margins(const Tree& kept, const std::vector<std::int32_t>& bin,
+                                 const BinnedMatrix& vb, const BinMapper& mapper, ValidationRows& v,
+                                 int nt_valid) {
+  std::vector<double> part(
+      static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(v.rows.size()), kBlock)));
+  detail::parallel_blocks(
+      static_cast<Index>(v.rows.size()), kBlock, nt_valid, [&](Index b, Index lo, Index hi) {
+        double s = 0.0;
+        for (Index k = lo; k < hi; ++k) {
+          const auto uk = static_cast<std::size_t>(k);
+          const auto leaf = detail::binned_leaf(kept, bin, vb, mapper, v.rows[uk]);
+          v.margin[uk] += kept.value[static_cast<std::size_t>(leaf)];
+          s += v.w[uk] * log_loss(v.y[uk], v.margin[uk]);
+        }
+        part[static_cast<std::size_t>(b)] = s;
+      });
+  double loss = 0.0;
+  for (const double s : part) loss += s;  // block order: independent of the thread count
+  return loss / v.w_sum;
+}
+
+// Best validation loss so far and the rounds since it improved by more than tol.
+struct EarlyStopping {
+  double best_loss = std::numeric_limits<double>::infinity();
+  int best_iter = 0, since_best = 0;
+
+  void record(double loss, int t, double tol) {
+    if (loss < best_loss - tol) {
+      best_loss = loss;
+      best_iter = t + 1;
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+  }
+};
+
+}  // namespace
+
+GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const Dataset* valid) {
+  const GBDTParams& p = params_;
+  p.validate();
+  check_fit_data(p, train, valid);
+  const Index n = train.n_samples();
+  const int nt = detail::resolve_threads(p.n_threads);
+  FitInfo info;
+  const RowWeights weights = row_weights(p, train);
+  const std::vector<double> w = weights.of(train);
 
   // Rows used for training and (internal) validation.
   std::vector<Index> train_rows, inner_valid_rows;
@@ -204,16 +451,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     std::iota(train_rows.begin(), train_rows.end(), Index{0});
   }
   const bool all_rows = !inner_valid;
-  double sw0 = 0.0, sw1 = 0.0;
-  for (const Index i : train_rows)
-    (train.y[i] == 1.0 ? sw1 : sw0) += w[static_cast<std::size_t>(i)];
-  if (!(sw0 > 0.0) || !(sw1 > 0.0)) {
-    throw InvalidInput(std::string(kFit) + ": after holding out the validation share, class " +
-                       (sw1 > 0.0 ? "0" : "1") +
-                       " has zero total weight in the training rows; pass more rows of that class "
-                       "or an explicit validation set.");
-  }
-
+  const auto [sw0, sw1] = class_totals(train, w, train_rows);
   check_model_size(p, static_cast<Index>(train_rows.size()));
 
   // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
@@ -224,70 +462,16 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
       detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
   BinnedMatrix valid_bins;
   if (valid != nullptr) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
-
-  std::vector<std::int32_t> allowed;
-  {
-    std::string constant;
-    Index n_const = 0;
-    for (Index f = 0; f < nf; ++f) {
-      if (mapper.is_constant[static_cast<std::size_t>(f)]) {
-        if (n_const < 10) constant += (n_const ? ", " : "") + std::to_string(f);
-        ++n_const;
-      } else {
-        allowed.push_back(static_cast<std::int32_t>(f));
-      }
-    }
-    if (n_const > 0) {
-      info.notes.push_back(std::to_string(n_const) +
-                           " feature(s) have fewer than two distinct values in the training rows "
-                           "and are never split (feature " +
-                           constant + (n_const > 10 ? ", ..." : "") + ").");
-    }
-  }
+  const BinnedMatrix& vb = valid != nullptr ? valid_bins : bins;
+  const std::vector<std::int32_t> allowed = splittable_features(mapper, train.n_features(), info);
 
   TreeEnsemble ens;
-  ens.n_features = nf;
+  ens.n_features = train.n_features();
   ens.base_score = std::log(sw1 / sw0);  // weighted log-odds: the best constant margin
-
-  detail::GrowerParams gp;
-  gp.max_leaf_nodes = p.max_leaf_nodes;
-  gp.max_depth = p.max_depth;
-  gp.learning_rate = p.learning_rate;
-  gp.rules.l2 = p.l2_regularization;
-  gp.rules.min_gain = p.min_gain_to_split;
-  gp.rules.min_child_weight = p.min_child_weight;
-  gp.rules.min_samples_leaf = p.min_samples_leaf;
-  for (const int c : p.monotonic_cst) gp.monotone.push_back(static_cast<std::int8_t>(c));
-  gp.n_threads = nt;
-  detail::TreeGrower grower(bins, mapper, gp);
-
-  // Validation rows and their running margins.
-  const BinnedMatrix& vb = valid != nullptr ? valid_bins : bins;
-  std::vector<Index> vrows;
-  std::vector<double> vy, vw;
-  if (valid != nullptr) {
-    const std::vector<double> w_valid = weights_of(*valid);
-    for (Index i = 0; i < valid->n_samples(); ++i) {
-      vrows.push_back(i);
-      vy.push_back(valid->y[i]);
-      vw.push_back(w_valid[static_cast<std::size_t>(i)]);
-    }
-  } else if (inner_valid) {
-    vrows = inner_valid_rows;
-    for (const Index i : vrows) {
-      vy.push_back(train.y[i]);
-      vw.push_back(w[static_cast<std::size_t>(i)]);
-    }
-  }
-  const bool has_valid = !vrows.empty();
-  double vw_sum = 0.0;
-  for (const double x : vw) vw_sum += x;
-  if (has_valid && !(vw_sum > 0.0)) {
-    throw InvalidInput(std::string(kFit) +
-                       ": the validation rows have zero total weight; pass validation rows with "
-                       "positive sample weight.");
-  }
-  std::vector<double> vmargin(vrows.size(), ens.base_score);
+  detail::TreeGrower grower(bins, mapper, grower_params(p, nt));
+  ValidationRows vset =
+      validation_rows(train, valid, inner_valid_rows, inner_valid, weights, w, ens.base_score);
+  const bool has_valid = !vset.rows.empty();
 
   std::vector<double> margin(static_cast<std::size_t>(n), ens.base_score);
   std::vector<GradPair> gh(static_cast<std::size_t>(n));
@@ -295,127 +479,34 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   std::vector<std::uint8_t> in_bag;
   std::vector<std::int32_t> feats;
   valid_loss_.clear();
-  double best_loss = std::numeric_limits<double>::infinity();
-  int best_iter = 0, since_best = 0;
-  constexpr Index kBlock = 1 << 14;
+  EarlyStopping stopping;
   // Per-row loops of a round are a few ns per row: below ~128k rows one thread beats the cost of
   // a parallel region.
   const int nt_rows = train_rows.size() < (std::size_t{1} << 17) ? 1 : nt;
-  const int nt_valid = vrows.size() < (std::size_t{1} << 17) ? 1 : nt;
+  const int nt_valid = vset.rows.size() < (std::size_t{1} << 17) ? 1 : nt;
 
   for (int t = 0; t < p.n_estimators; ++t) {
-    // Gradients and hessians of the weighted log-loss at the current margins.
-    detail::parallel_blocks(
-        static_cast<Index>(train_rows.size()), kBlock, nt_rows, [&](Index, Index lo, Index hi) {
-          for (Index k = lo; k < hi; ++k) {
-            const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(k)]);
-            const double pr = sigmoid(margin[i]);
-            const double wi = w[i];
-            gh[i].g = static_cast<float>(wi * (pr - train.y[static_cast<Index>(i)]));
-            gh[i].h = static_cast<float>(wi * pr * (1.0 - pr));
-          }
-        });
-    // Row subsample (Bernoulli per row, seeded per round) and per-tree feature subsample.
-    bool rows_are_all = all_rows;
-    if (p.subsample < 1.0) {
-      Rng rng(p.random_state, 1000 + static_cast<std::uint64_t>(t));
-      rows.clear();
-      for (const Index i : train_rows) {
-        if (rng.uniform() < p.subsample) rows.push_back(static_cast<RowIndex>(i));
-      }
-      if (rows.empty()) {
-        rows.push_back(static_cast<RowIndex>(
-            train_rows[static_cast<std::size_t>(rng.below(train_rows.size()))]));
-      }
-      rows_are_all = false;
-    } else {
-      rows.assign(train_rows.begin(), train_rows.end());
-    }
-    feats = allowed;
-    if (p.colsample_bytree < 1.0 && !feats.empty()) {
-      Rng rng(p.random_state, 2000000 + static_cast<std::uint64_t>(t));
-      const auto k = static_cast<std::size_t>(std::max<long long>(
-          1, std::llround(p.colsample_bytree * static_cast<double>(feats.size()))));
-      for (std::size_t a = 0; a < k; ++a) {
-        const std::size_t b = a + static_cast<std::size_t>(rng.below(feats.size() - a));
-        std::swap(feats[a], feats[b]);
-      }
-      feats.resize(k);
-      std::sort(feats.begin(), feats.end());
-    }
-
+    compute_gradients(train_rows, margin, w, train.y, gh, nt_rows);
+    const bool rows_are_all = sample_rows(p, t, train_rows, all_rows, rows);
+    sample_features(p, t, allowed, feats);
     detail::GrownTree grown = grower.grow(rows, rows_are_all, gh.data(), feats);
-    const Tree& tree = grown.tree;
-
-    // Update margins: in-bag rows by their leaf ranges, the others by walking the binned tree.
-    // The leaves' row ranges tile rows[0, n); fixed blocks of positions balance the threads
-    // whatever the leaf sizes.
-    std::vector<std::int32_t> leaves;
-    for (Index node = 0; node < tree.n_nodes(); ++node) {
-      if (tree.is_leaf(node)) leaves.push_back(static_cast<std::int32_t>(node));
-    }
-    std::sort(leaves.begin(), leaves.end(), [&](std::int32_t a, std::int32_t b) {
-      return grown.begin[static_cast<std::size_t>(a)] < grown.begin[static_cast<std::size_t>(b)];
-    });
-    const int nt_margin = rows.size() < (std::size_t{1} << 16) ? 1 : nt;
-    detail::parallel_blocks(
-        static_cast<Index>(rows.size()), kBlock, nt_margin, [&](Index, Index lo, Index hi) {
-          for (const std::int32_t leaf : leaves) {
-            const auto u = static_cast<std::size_t>(leaf);
-            const Index a = std::max(lo, grown.begin[u]), b = std::min(hi, grown.end[u]);
-            const double v = tree.value[u];
-            for (Index k = a; k < b; ++k) {
-              margin[static_cast<std::size_t>(rows[static_cast<std::size_t>(k)])] += v;
-            }
-          }
-        });
+    add_to_in_bag_margins(grown, rows, margin, nt);
     if (p.subsample < 1.0) {
-      in_bag.assign(static_cast<std::size_t>(n), 0);
-      for (const RowIndex i : rows) in_bag[i] = 1;
-      detail::parallel_blocks(
-          static_cast<Index>(train_rows.size()), kBlock, nt_rows, [&](Index, Index lo, Index hi) {
-            for (Index k = lo; k < hi; ++k) {
-              const Index i = train_rows[static_cast<std::size_t>(k)];
-              if (in_bag[static_cast<std::size_t>(i)]) continue;
-              const auto leaf = detail::binned_leaf(grown, bins, mapper, i);
-              margin[static_cast<std::size_t>(i)] += tree.value[static_cast<std::size_t>(leaf)];
-            }
-          });
+      add_to_out_of_bag_margins(grown, bins, mapper, train_rows, rows, in_bag, margin, nt_rows);
     }
     ens.trees.push_back(std::move(grown.tree));
     const Tree& kept = ens.trees.back();
     const bool stump = kept.n_nodes() == 1;
 
     if (has_valid) {
-      std::vector<double> part(
-          static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(vrows.size()), kBlock)));
-      detail::parallel_blocks(
-          static_cast<Index>(vrows.size()), kBlock, nt_valid, [&](Index b, Index lo, Index hi) {
-            double s = 0.0;
-            for (Index k = lo; k < hi; ++k) {
-              const auto uk = static_cast<std::size_t>(k);
-              const auto leaf = detail::binned_leaf(kept, grown.bin, vb, mapper, vrows[uk]);
-              vmargin[uk] += kept.value[static_cast<std::size_t>(leaf)];
-              s += vw[uk] * log_loss(vy[uk], vmargin[uk]);
-            }
-            part[static_cast<std::size_t>(b)] = s;
-          });
-      double loss = 0.0;
-      for (const double s : part) loss += s;  // block order: independent of the thread count
-      loss /= vw_sum;
+      const double loss = add_to_validation_margins(kept, grown.bin, vb, mapper, vset, nt_valid);
       valid_loss_.push_back(loss);
-      if (loss < best_loss - p.tol) {
-        best_loss = loss;
-        best_iter = t + 1;
-        since_best = 0;
-      } else {
-        ++since_best;
-      }
-      if (p.early_stopping && since_best >= p.n_iter_no_change) {
+      stopping.record(loss, t, p.tol);
+      if (p.early_stopping && stopping.since_best >= p.n_iter_no_change) {
         info.notes.push_back("early stopping after round " + std::to_string(t + 1) +
                              ": no validation improvement > tol in " +
                              std::to_string(p.n_iter_no_change) + " rounds; kept " +
-                             std::to_string(best_iter) + " trees.");
+                             std::to_string(stopping.best_iter) + " trees.");
         break;
       }
     }
@@ -429,7 +520,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
 
   n_iter_ = static_cast<int>(ens.trees.size());
   if (p.early_stopping && has_valid) {
-    best_iteration_ = std::max(best_iter, 1);
+    best_iteration_ = std::max(stopping.best_iter, 1);
     ens.trees.resize(static_cast<std::size_t>(best_iteration_));
   } else {
     best_iteration_ = n_iter_;

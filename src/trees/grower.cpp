@@ -193,30 +193,25 @@ Index TreeGrower::partition(std::vector<RowIndex>& rows, const Leaf& leaf) {
   return leaf.begin + total_left;
 }
 
-GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
-                           const GradPair* gh_by_row, const std::vector<std::int32_t>& features) {
-  GrownTree out;
-  Tree& tree = out.tree;
-  auto add_node = [&]() {
-    const std::int32_t id = tree.add_node();
-    out.bin.push_back(-1);
-    out.begin.push_back(0);
-    out.end.push_back(0);
-    return id;
-  };
-  const GrowerParams& p = params_;
-  const Index n = static_cast<Index>(rows.size());
+namespace {
 
-  Leaf root;
-  root.node = add_node();
-  root.begin = 0;
-  root.end = n;
-  // Partial sums over fixed blocks added in block order: the root total does not depend on the
-  // thread count.
+std::int32_t add_node(GrownTree& out) {
+  const std::int32_t id = out.tree.add_node();
+  out.bin.push_back(-1);
+  out.begin.push_back(0);
+  out.end.push_back(0);
+  return id;
+}
+
+// Gradient and hessian sums of rows[0, n) (or of [0, n) when rows_are_all). Partial sums over
+// fixed blocks added in block order: the total does not depend on the thread count.
+HistBin gradient_total(const std::vector<RowIndex>& rows, bool rows_are_all,
+                       const GradPair* gh_by_row, int n_threads) {
+  const Index n = static_cast<Index>(rows.size());
   constexpr Index kSumBlock = 1 << 14;
   std::vector<HistBin> part(static_cast<std::size_t>(n_blocks(n, kSumBlock)));
   parallel_blocks(
-      n, kSumBlock, n < (Index{1} << 17) ? 1 : p.n_threads, [&](Index b, Index lo, Index hi) {
+      n, kSumBlock, n < (Index{1} << 17) ? 1 : n_threads, [&](Index b, Index lo, Index hi) {
         HistBin s;
         for (Index k = lo; k < hi; ++k) {
           const GradPair g = gh_by_row[rows_are_all ? k : rows[static_cast<std::size_t>(k)]];
@@ -225,85 +220,130 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
         }
         part[static_cast<std::size_t>(b)] = s;
       });
+  HistBin total;
   for (const HistBin& s : part) {
-    root.total.g += s.g;
-    root.total.h += s.h;
+    total.g += s.g;
+    total.h += s.h;
   }
-  root.total.n = static_cast<double>(n);
+  total.n = static_cast<double>(n);
+  return total;
+}
+
+// Internal nodes: cover-weighted mean of their children (children have larger indices).
+void set_internal_values(Tree& tree) {
+  for (std::size_t i = tree.left.size(); i-- > 0;) {
+    if (tree.left[i] < 0) continue;
+    const auto a = static_cast<std::size_t>(tree.left[i]);
+    const auto b = static_cast<std::size_t>(tree.right[i]);
+    const double ca = tree.cover[a], cb = tree.cover[b];
+    tree.value[i] = ca + cb > 0.0 ? (ca * tree.value[a] + cb * tree.value[b]) / (ca + cb)
+                                  : 0.5 * (tree.value[a] + tree.value[b]);
+  }
+}
+
+}  // namespace
+
+std::size_t TreeGrower::best_leaf(const std::vector<Leaf>& active) {
+  std::size_t pick = 0;
+  for (std::size_t a = 1; a < active.size(); ++a) {
+    const SplitInfo& s = active[a].split;
+    const SplitInfo& b = active[pick].split;
+    if (s.gain > b.gain || (s.gain == b.gain && active[a].node < active[pick].node)) pick = a;
+  }
+  return pick;
+}
+
+void TreeGrower::split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const Leaf& parent,
+                            Leaf& l, Leaf& r) {
+  Tree& tree = out.tree;
+  const SplitInfo& s = parent.split;
+  const Index mid = partition(rows, parent);
+
+  const std::int32_t ln = add_node(out);
+  const std::int32_t rn = add_node(out);
+  const auto up = static_cast<std::size_t>(parent.node);
+  tree.left[up] = ln;
+  tree.right[up] = rn;
+  tree.feature[up] = s.feature;
+  // The "all values left" candidate (bin = last value bin) has no edge: any finite value goes
+  // left, which FLT_MAX expresses as a finite, float-exact threshold.
+  tree.threshold[up] = s.bin + 1 < mapper_.n_value_bins(s.feature)
+                           ? mapper_.threshold(s.feature, s.bin)
+                           : static_cast<double>(FLT_MAX);
+  tree.missing_left[up] = s.missing_left ? 1 : 0;
+  tree.gain[up] = s.gain;
+  out.bin[up] = s.bin;
+
+  l.node = ln;
+  r.node = rn;
+  l.begin = parent.begin;
+  l.end = mid;
+  r.begin = mid;
+  r.end = parent.end;
+  l.depth = r.depth = parent.depth + 1;
+  l.total = s.left;
+  r.total = s.right;
+  l.total.n = static_cast<double>(l.end - l.begin);
+  r.total.n = static_cast<double>(r.end - r.begin);
+  l.bounds = r.bounds = parent.bounds;
+  const int mono =
+      params_.monotone.empty() ? 0 : params_.monotone[static_cast<std::size_t>(s.feature)];
+  if (mono != 0) {
+    // LightGBM's "basic" bound propagation: the children of a monotone split are separated at
+    // the midpoint of their outputs, and every descendant inherits its side's bound, so all
+    // outputs left of the split stay <= (or >=) all outputs right of it.
+    const double midv = 0.5 * (s.left_value + s.right_value);
+    if (mono > 0) {
+      l.bounds.upper = std::min(l.bounds.upper, midv);
+      r.bounds.lower = std::max(r.bounds.lower, midv);
+    } else {
+      l.bounds.lower = std::max(l.bounds.lower, midv);
+      r.bounds.upper = std::min(r.bounds.upper, midv);
+    }
+  }
+  tree.cover[static_cast<std::size_t>(ln)] = l.total.h;
+  tree.cover[static_cast<std::size_t>(rn)] = r.total.h;
+}
+
+GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
+                           const GradPair* gh_by_row, const std::vector<std::int32_t>& features) {
+  GrownTree out;
+  Tree& tree = out.tree;
+  const GrowerParams& p = params_;
+
+  Leaf root;
+  root.node = add_node(out);
+  root.begin = 0;
+  root.end = static_cast<Index>(rows.size());
+  root.total = gradient_total(rows, rows_are_all, gh_by_row, p.n_threads);
   tree.cover[0] = root.total.h;
 
   std::vector<Leaf> active;  // leaves that may still be split (have a histogram and a split)
   std::vector<Leaf> done;    // final leaves
+  // A leaf whose best split is valid stays active, holding its histogram; the others are final.
+  auto settle = [&](Leaf& leaf) {
+    if (leaf.split.valid) {
+      active.push_back(leaf);
+    } else {
+      release_hist(leaf.hist);
+      leaf.hist = -1;
+      done.push_back(leaf);
+    }
+  };
   const bool depth_ok_root = p.max_depth <= 0 || p.max_depth >= 1;
   if (depth_ok_root && p.max_leaf_nodes >= 2 && !features.empty()) {
     root.hist = acquire_hist();
     build_and_split(root, nullptr, rows, rows_are_all, gh_by_row, features);
   }
-  if (root.split.valid) {
-    active.push_back(root);
-  } else {
-    release_hist(root.hist);
-    root.hist = -1;
-    done.push_back(root);
-  }
+  settle(root);
 
   int n_leaves = 1;
   while (n_leaves < p.max_leaf_nodes && !active.empty()) {
-    std::size_t pick = 0;
-    for (std::size_t a = 1; a < active.size(); ++a) {
-      const SplitInfo& s = active[a].split;
-      const SplitInfo& b = active[pick].split;
-      if (s.gain > b.gain || (s.gain == b.gain && active[a].node < active[pick].node)) pick = a;
-    }
+    const std::size_t pick = best_leaf(active);
     Leaf parent = active[pick];
     active.erase(active.begin() + static_cast<std::ptrdiff_t>(pick));
-    const SplitInfo& s = parent.split;
-    const Index mid = partition(rows, parent);
-
-    const std::int32_t ln = add_node();
-    const std::int32_t rn = add_node();
-    const auto up = static_cast<std::size_t>(parent.node);
-    tree.left[up] = ln;
-    tree.right[up] = rn;
-    tree.feature[up] = s.feature;
-    // The "all values left" candidate (bin = last value bin) has no edge: any finite value goes
-    // left, which FLT_MAX expresses as a finite, float-exact threshold.
-    tree.threshold[up] = s.bin + 1 < mapper_.n_value_bins(s.feature)
-                             ? mapper_.threshold(s.feature, s.bin)
-                             : static_cast<double>(FLT_MAX);
-    tree.missing_left[up] = s.missing_left ? 1 : 0;
-    tree.gain[up] = s.gain;
-    out.bin[up] = s.bin;
-
     Leaf l, r;
-    l.node = ln;
-    r.node = rn;
-    l.begin = parent.begin;
-    l.end = mid;
-    r.begin = mid;
-    r.end = parent.end;
-    l.depth = r.depth = parent.depth + 1;
-    l.total = s.left;
-    r.total = s.right;
-    l.total.n = static_cast<double>(l.end - l.begin);
-    r.total.n = static_cast<double>(r.end - r.begin);
-    l.bounds = r.bounds = parent.bounds;
-    const int mono = p.monotone.empty() ? 0 : p.monotone[static_cast<std::size_t>(s.feature)];
-    if (mono != 0) {
-      // LightGBM's "basic" bound propagation: the children of a monotone split are separated at
-      // the midpoint of their outputs, and every descendant inherits its side's bound, so all
-      // outputs left of the split stay <= (or >=) all outputs right of it.
-      const double midv = 0.5 * (s.left_value + s.right_value);
-      if (mono > 0) {
-        l.bounds.upper = std::min(l.bounds.upper, midv);
-        r.bounds.lower = std::max(r.bounds.lower, midv);
-      } else {
-        l.bounds.lower = std::max(l.bounds.lower, midv);
-        r.bounds.upper = std::min(r.bounds.upper, midv);
-      }
-    }
-    tree.cover[static_cast<std::size_t>(ln)] = l.total.h;
-    tree.cover[static_cast<std::size_t>(rn)] = r.total.h;
+    split_leaf(out, rows, parent, l, r);
     ++n_leaves;
 
     const bool can_split =
@@ -319,15 +359,8 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
     small.hist = acquire_hist();
     large.hist = parent.hist;  // the parent's histogram becomes the larger child's in place
     build_and_split(small, &large, rows, false, gh_by_row, features);
-    for (Leaf* c : {&l, &r}) {
-      if (c->split.valid) {
-        active.push_back(*c);
-      } else {
-        release_hist(c->hist);
-        c->hist = -1;
-        done.push_back(*c);
-      }
-    }
+    settle(l);
+    settle(r);
   }
   for (Leaf& a : active) {
     release_hist(a.hist);
@@ -342,15 +375,7 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
     out.begin[u] = leaf.begin;
     out.end[u] = leaf.end;
   }
-  // Internal nodes: cover-weighted mean of their children (children have larger indices).
-  for (std::size_t i = tree.left.size(); i-- > 0;) {
-    if (tree.left[i] < 0) continue;
-    const auto a = static_cast<std::size_t>(tree.left[i]);
-    const auto b = static_cast<std::size_t>(tree.right[i]);
-    const double ca = tree.cover[a], cb = tree.cover[b];
-    tree.value[i] = ca + cb > 0.0 ? (ca * tree.value[a] + cb * tree.value[b]) / (ca + cb)
-                                  : 0.5 * (tree.value[a] + tree.value[b]);
-  }
+  set_internal_values(tree);
   return out;
 }
 

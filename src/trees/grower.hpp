@@ -69,6 +69,12 @@ class TreeGrower {
                        bool contiguous, const GradPair* gh_by_row,
                        const std::vector<std::int32_t>& features);
   Index partition(std::vector<RowIndex>& rows, const Leaf& leaf);
+  // The active leaf to split next: the largest gain, ties to the lower node id.
+  static std::size_t best_leaf(const std::vector<Leaf>& active);
+  // Splits `parent` (rows partitioned in place, two nodes added to `out`) into `l` and `r`, with
+  // their totals and monotone bounds; their histograms and splits are left to the caller.
+  void split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const Leaf& parent, Leaf& l,
+                  Leaf& r);
 
   const BinnedMatrix& bins_;
   const BinMapper& mapper_;
