@@ -556,30 +556,15 @@ void LogisticRegressionParams::validate() const {
   }
 }
 
-LogisticRegression& LogisticRegression::fit(const Dataset& train) {
-  static const std::string where = "LogisticRegression::fit";
-  params_.validate();
-  validate_dataset(train, where);
-  const Index n = train.n_samples(), p = train.n_features();
-  // Small problems run on the calling thread: waking a thread team costs more than the work (and
-  // much more on a loaded machine). Results do not depend on this (fixed chunks).
-  const double work = double(n) * double(p + 2) * double(p + 2);
-  const int nt = work < double(1 << 23) ? 1 : detail::resolve_threads(params_.n_threads);
-  const Eigen::VectorXd w = train.weights(params_.class_weight);
-  Eigen::VectorXd sw = train.sample_weight.empty() ? Eigen::VectorXd::Ones(n)
-                                                   : Eigen::VectorXd(train.sample_weight.eigen());
-  const double sum_w = w.sum();
-  if (!(sum_w > 0.0) || !std::isfinite(sum_w)) {
-    throw InvalidInput(where + ": the total weight (sample_weight x class_weight) is " +
-                       num(sum_w) + "; it must be finite and > 0.");
-  }
-  FitInfo info;
+namespace {
 
-  // Column statistics: imputation values, indicator layout, scaling.
-  const ColumnStats st = column_stats(train.X, sw, nt);
+// The problem layout from the column statistics: imputation values, indicator columns, centring
+// and scaling, constant columns held at 0 (with a note each).
+Layout make_layout(const ColumnStats& st, const LogisticRegressionParams& params, Index n, Index p,
+                   double total_sw, FitInfo& info) {
   Layout L;
   L.p = p;
-  L.intercept = params_.fit_intercept;
+  L.intercept = params.fit_intercept;
   L.impute = st.mean;
   for (Index j = 0; j < p; ++j) {
     if (st.sum_w[j] == 0.0) {
@@ -587,7 +572,7 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
           "feature " + std::to_string(j) +
           " has no observed (non-NaN, positive-weight) value; it is imputed with 0");
     }
-    if (params_.missing == MissingStrategy::kMeanWithIndicator && st.n_missing[j] > 0) {
+    if (params.missing == MissingStrategy::kMeanWithIndicator && st.n_missing[j] > 0) {
       L.indicators.push_back(j);
     }
   }
@@ -597,7 +582,6 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   L.mean.assign(L.q_feat, 0.0);
   L.inv_scale.assign(L.q_feat, 1.0);
   L.fixed.assign(L.q_feat, 0);
-  const double total_sw = sw.sum();
   for (Index j = 0; j < L.q_feat; ++j) {
     double mu, var;
     bool constant;
@@ -626,25 +610,31 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
           " is constant; its coefficient is 0");
       continue;
     }
-    if (params_.standardize) {
+    if (params.standardize) {
       if (L.intercept) L.mean[j] = mu;
       const double scale = std::sqrt(var + (L.intercept ? 0.0 : mu * mu));
       L.inv_scale[j] = scale > 0.0 && std::isfinite(1.0 / scale) ? 1.0 / scale : 1.0;
     }
   }
+  return L;
+}
 
-  // Penalty per internal coordinate: lambda_j = inv_scale_j^2 / C.
-  const Index q = L.q;
-  // Newton needs the q x q Hessian (O(n q^2) to build, O(q^3) to factorise, 8 q^2 bytes each
-  // copy); wide problems use L-BFGS on the gradient only.
-  const bool use_lbfgs = q > params_.newton_max_columns;
-  const bool penalized = std::isfinite(params_.C);
-  Eigen::VectorXd lambda = Eigen::VectorXd::Zero(q);
-  if (penalized) {
-    for (Index j = 0; j < L.q_feat; ++j) lambda[j] = L.inv_scale[j] * L.inv_scale[j] / params_.C;
+// Penalty per internal coordinate: lambda_j = inv_scale_j^2 / C (all 0 when C = inf).
+Eigen::VectorXd penalty_weights(const Layout& L, double C) {
+  Eigen::VectorXd lambda = Eigen::VectorXd::Zero(L.q);
+  if (std::isfinite(C)) {
+    for (Index j = 0; j < L.q_feat; ++j) lambda[j] = L.inv_scale[j] * L.inv_scale[j] / C;
   }
-  // Gradient in raw coordinates (for the stopping rule): d/dbeta_j = s'_j g_s_j + mean_j g_s_b.
-  auto raw_grad_max = [&](const Eigen::VectorXd& g) {
+  return lambda;
+}
+
+// The stopping rule's max |gradient| / sum(w), in raw coordinates:
+// d/dbeta_j = s'_j g_s_j + mean_j g_s_b.
+struct RawGradMax {
+  const Layout& L;
+  double sum_w;
+
+  double operator()(const Eigen::VectorXd& g) const {
     double m = 0.0;
     const double gb = L.intercept ? g[L.q_feat] : 0.0;
     if (L.intercept) m = std::abs(gb);
@@ -654,12 +644,17 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
       m = std::max(m, std::abs(g[j] / L.inv_scale[j] + L.mean[j] * gb));
     }
     return m / sum_w;
-  };
+  }
+};
 
-  Evaluator eval(train.X, train.y, w, L, nt, /*hessian=*/!use_lbfgs);
-  // mode 0: f only; 1: f and g; 2: f, g and H.
-  auto objective = [&](const Eigen::VectorXd& th, int mode, Eigen::VectorXd* g,
-                       Eigen::MatrixXd* H) {
+// The penalised objective the solvers minimise; mode 0: f only; 1: f and g; 2: f, g and H.
+// Coordinates of constant columns are held at 0 (zero gradient, unit Hessian row).
+struct PenalizedObjective {
+  Evaluator& eval;
+  const Eigen::VectorXd& lambda;
+  const Layout& L;
+
+  double operator()(const Eigen::VectorXd& th, int mode, Eigen::VectorXd* g, Eigen::MatrixXd* H) {
     double f =
         eval(th, mode >= 1, mode >= 2, g, H) + 0.5 * (lambda.array() * th.array().square()).sum();
     if (mode >= 1) {
@@ -679,47 +674,46 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
       }
     }
     return f;
-  };
+  }
+};
 
-  // Start at beta = 0 with the intercept at the weighted prior log odds (its optimum when the
-  // columns are centred).
-  Eigen::VectorXd theta = Eigen::VectorXd::Zero(q);
+// Start at beta = 0 with the intercept at the weighted prior log odds (its optimum when the
+// columns are centred).
+Eigen::VectorXd initial_theta(const Layout& L, VectorView<const double> y, const Eigen::VectorXd& w,
+                              double sum_w) {
+  Eigen::VectorXd theta = Eigen::VectorXd::Zero(L.q);
   if (L.intercept) {
     double w1 = 0.0;
-    for (Index i = 0; i < n; ++i) w1 += (train.y[i] == 1.0) ? w[i] : 0.0;
+    for (Index i = 0; i < y.size(); ++i) w1 += (y[i] == 1.0) ? w[i] : 0.0;
     const double w0 = sum_w - w1;
     theta[L.q_feat] = std::log(w1 / w0);
   }
-  SolverResult r =
-      use_lbfgs
-          ? minimize_lbfgs(objective, raw_grad_max, theta, params_.tol, 10 * params_.max_iter, info)
-          : minimize_newton(objective, raw_grad_max, theta, params_.tol, params_.max_iter, info);
-  theta = std::move(r.theta);
-  const Eigen::MatrixXd& H = r.H;  // Newton only: the Hessian at the solution, for the SEs
-  const double f = r.f, gmax = r.gmax;
-  const int it = r.n_iter;
-  const bool converged = r.converged;
-  info.n_iter = it;
-  info.converged = converged;
-  if (!converged) {
-    info.notes.push_back("did not converge: max |gradient| / sum(w) = " + num(gmax) +
-                         " > tol = " + num(params_.tol) + " after " + std::to_string(it) +
+  return theta;
+}
+
+// Notes on a solver that stopped short and on (nearly) separable classes.
+void add_solver_notes(const SolverResult& r, bool penalized, double sum_w, double tol,
+                      FitInfo& info) {
+  if (!r.converged) {
+    info.notes.push_back("did not converge: max |gradient| / sum(w) = " + num(r.gmax) +
+                         " > tol = " + num(tol) + " after " + std::to_string(r.n_iter) +
                          " iterations; increase max_iter" +
                          (penalized ? std::string()
                                     : std::string(", or use a finite C (the classes "
                                                   "may be separable)")));
   }
-
-  if (!penalized && f / sum_w < 1e-6) {
+  if (!penalized && r.f / sum_w < 1e-6) {
     info.notes.push_back(
         "the classes are (nearly) perfectly separable: the unpenalized maximum "
         "likelihood estimate does not exist and the coefficients grow without "
         "bound; use a finite C");
   }
+}
 
-  // Back to raw coordinates.
+// The solution theta (internal coordinates) back in raw coordinates, without standard errors.
+LogisticRegressionState raw_state(const Eigen::VectorXd& theta, const Layout& L, bool penalized) {
   LogisticRegressionState s;
-  s.n_features = p;
+  s.n_features = L.p;
   s.coef.assign(L.q_feat, 0.0);
   double b = L.intercept ? theta[L.q_feat] : 0.0;
   for (Index j = 0; j < L.q_feat; ++j) {
@@ -734,8 +728,15 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   for (Index j = 0; j < L.q_feat; ++j) s.feature_scale[j] = L.fixed[j] ? 0.0 : 1.0 / L.inv_scale[j];
   s.penalized = penalized;
   s.has_intercept = L.intercept;
+  return s;
+}
 
-  // Wald covariance: Cov_raw = J H_s^-1 J^T with J = d theta_raw / d theta_s.
+// Wald standard errors from the Hessian H at the solution (internal coordinates):
+// Cov_raw = J H_s^-1 J^T with J = d theta_raw / d theta_s. NaN (with a note) when L-BFGS solved
+// the problem (no Hessian) or H is singular.
+void wald_standard_errors(const Eigen::MatrixXd& H, const Layout& L, bool use_lbfgs,
+                          int newton_max_columns, LogisticRegressionState& s, FitInfo& info) {
+  const Index q = L.q;
   s.coef_std_error.assign(L.q_feat, kNaN);
   Eigen::LDLT<Eigen::MatrixXd> hl;
   if (use_lbfgs) {
@@ -743,8 +744,8 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
     std::snprintf(gb, sizeof gb, "%.2g", 8e-9 * double(q) * double(q));
     info.notes.push_back("standard errors are not computed with " + std::to_string(q) +
                          " model columns (more than newton_max_columns = " +
-                         std::to_string(params_.newton_max_columns) + ": the Hessian would take " +
-                         gb + " GB); they are NaN. Fit on fewer features for Wald statistics.");
+                         std::to_string(newton_max_columns) + ": the Hessian would take " + gb +
+                         " GB); they are NaN. Fit on fewer features for Wald statistics.");
   } else if (hl.compute(H);
              hl.info() == Eigen::Success && hl.isPositive() && hl.vectorD().minCoeff() > 0.0) {
     Eigen::MatrixXd J = Eigen::MatrixXd::Zero(q, q);
@@ -763,11 +764,58 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   } else {
     info.notes.push_back("the Hessian at the solution is singular; standard errors are NaN");
   }
+}
+
+}  // namespace
+
+LogisticRegression& LogisticRegression::fit(const Dataset& train) {
+  static const std::string where = "LogisticRegression::fit";
+  params_.validate();
+  validate_dataset(train, where);
+  const Index n = train.n_samples(), p = train.n_features();
+  // Small problems run on the calling thread: waking a thread team costs more than the work (and
+  // much more on a loaded machine). Results do not depend on this (fixed chunks).
+  const double work = double(n) * double(p + 2) * double(p + 2);
+  const int nt = work < double(1 << 23) ? 1 : detail::resolve_threads(params_.n_threads);
+  const Eigen::VectorXd w = train.weights(params_.class_weight);
+  Eigen::VectorXd sw = train.sample_weight.empty() ? Eigen::VectorXd::Ones(n)
+                                                   : Eigen::VectorXd(train.sample_weight.eigen());
+  const double sum_w = w.sum();
+  if (!(sum_w > 0.0) || !std::isfinite(sum_w)) {
+    throw InvalidInput(where + ": the total weight (sample_weight x class_weight) is " +
+                       num(sum_w) + "; it must be finite and > 0.");
+  }
+  FitInfo info;
+
+  // Column statistics: imputation values, indicator layout, scaling.
+  const Layout L = make_layout(column_stats(train.X, sw, nt), params_, n, p, sw.sum(), info);
+  // Newton needs the q x q Hessian (O(n q^2) to build, O(q^3) to factorise, 8 q^2 bytes each
+  // copy); wide problems use L-BFGS on the gradient only.
+  const bool use_lbfgs = L.q > params_.newton_max_columns;
+  const bool penalized = std::isfinite(params_.C);
+  const Eigen::VectorXd lambda = penalty_weights(L, params_.C);
+  const RawGradMax raw_grad_max{L, sum_w};
+  Evaluator eval(train.X, train.y, w, L, nt, /*hessian=*/!use_lbfgs);
+  PenalizedObjective objective{eval, lambda, L};
+
+  const Eigen::VectorXd theta = initial_theta(L, train.y, w, sum_w);
+  const SolverResult r =
+      use_lbfgs
+          ? minimize_lbfgs(objective, raw_grad_max, theta, params_.tol, 10 * params_.max_iter, info)
+          : minimize_newton(objective, raw_grad_max, theta, params_.tol, params_.max_iter, info);
+  info.n_iter = r.n_iter;
+  info.converged = r.converged;
+  add_solver_notes(r, penalized, sum_w, params_.tol, info);
+
+  // Back to raw coordinates, with the Wald standard errors (Newton only: r.H is the Hessian at
+  // the solution).
+  LogisticRegressionState s = raw_state(r.theta, L, penalized);
+  wald_standard_errors(r.H, L, use_lbfgs, params_.newton_max_columns, s, info);
 
   state_ = std::move(s);
   info_ = std::move(info);
-  objective_ = f;
-  gradient_max_ = gmax;
+  objective_ = r.f;
+  gradient_max_ = r.gmax;
   fitted_ = true;
   return *this;
 }
