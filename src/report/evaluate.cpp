@@ -320,10 +320,7 @@ std::string fingerprint(VectorView<const double> y, VectorView<const double> p) 
   return buf;
 }
 
-}  // namespace
-
-Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
-  params.validate();
+void check_input(const EvaluationInput& in) {
   const Index n = in.y.size();
   if (n == 0) {
     throw InvalidInput(std::string(kWhere) +
@@ -356,24 +353,18 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
                          num(in.time[i]) + "; every row needs a finite time key.");
     }
   }
+}
 
-  const metrics::SortedScores s(in.y, in.p, {}, std::string(kWhere) + " (p)");
-  s.require_probabilities(std::string(kWhere) + " (p)");
-  s.require_both_classes(kWhere);
-
-  Report r;
-  if (!in.title.empty()) r.title = in.title;
-  r.confidence = params.confidence;
-  r.n_bootstrap = params.n_bootstrap;
-
-  // Data summary.
-  r.data.rows = n;
-  r.data.positives = s.n_positive();
-  r.data.prevalence = static_cast<double>(s.n_positive()) / static_cast<double>(n);
+DataSummary data_summary(const EvaluationInput& in, const metrics::SortedScores& s) {
+  const Index n = in.y.size();
+  DataSummary d;
+  d.rows = n;
+  d.positives = s.n_positive();
+  d.prevalence = static_cast<double>(s.n_positive()) / static_cast<double>(n);
   if (!in.groups.empty()) {
     std::set<std::int64_t> ids;
     for (Index i = 0; i < n; ++i) ids.insert(in.groups[i]);
-    r.data.patients = static_cast<Index>(ids.size());
+    d.patients = static_cast<Index>(ids.size());
   }
   if (!in.time.empty()) {
     double lo = in.time[0], hi = in.time[0];
@@ -381,41 +372,52 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
       lo = std::min(lo, in.time[i]);
       hi = std::max(hi, in.time[i]);
     }
-    r.data.time_min = time_text(lo, in.time_in_days);
-    r.data.time_max = time_text(hi, in.time_in_days);
+    d.time_min = time_text(lo, in.time_in_days);
+    d.time_max = time_text(hi, in.time_in_days);
   }
   if (in.X.cols() > 0) {
     in.X.visit([&](const auto& X) {
       for (Index j = 0; j < X.cols(); ++j) {
         Index missing = 0;
         for (Index i = 0; i < X.rows(); ++i) missing += std::isnan(X(i, j)) ? 1 : 0;
-        r.data.missingness.push_back({in.feature_names.empty()
-                                          ? "x" + std::to_string(j)
-                                          : in.feature_names[static_cast<std::size_t>(j)],
-                                      static_cast<double>(missing) / static_cast<double>(n)});
+        d.missingness.push_back({in.feature_names.empty()
+                                     ? "x" + std::to_string(j)
+                                     : in.feature_names[static_cast<std::size_t>(j)],
+                                 static_cast<double>(missing) / static_cast<double>(n)});
       }
     });
   }
+  return d;
+}
 
-  // Discrimination and ECE, with bootstrap intervals over one sort.
+// Point estimates of metrics `ms` on `sc`, with bootstrap intervals over the one sort when
+// n_bootstrap > 0 (grouped by patient when groups are given).
+std::vector<Estimate> estimates(const metrics::SortedScores& sc,
+                                const std::vector<metrics::Metric>& ms, const EvaluationInput& in,
+                                const EvaluationParams& params) {
   metrics::BootstrapParams bp;
   bp.n_replicates = std::max(params.n_bootstrap, 1);
   bp.confidence = params.confidence;
   bp.random_state = params.random_state;
   bp.n_threads = params.n_threads;
   bp.binning = params.binning;
-  auto estimates = [&](const metrics::SortedScores& sc, const std::vector<metrics::Metric>& ms) {
-    std::vector<Estimate> out;
-    if (params.n_bootstrap > 0) {
-      for (const auto& b : metrics::bootstrap(sc, ms, bp, in.groups)) out.push_back(interval_of(b));
-    } else {
-      for (auto m : ms)
-        out.push_back({metrics::metric_function(m, params.binning)(sc, nullptr), kNaN, kNaN});
-    }
-    return out;
-  };
-  const auto main_est = estimates(s, {metrics::Metric::kRocAuc, metrics::Metric::kAveragePrecision,
-                                      metrics::Metric::kExpectedCalibrationError});
+  std::vector<Estimate> out;
+  if (params.n_bootstrap > 0) {
+    for (const auto& b : metrics::bootstrap(sc, ms, bp, in.groups)) out.push_back(interval_of(b));
+  } else {
+    for (auto m : ms)
+      out.push_back({metrics::metric_function(m, params.binning)(sc, nullptr), kNaN, kNaN});
+  }
+  return out;
+}
+
+// Discrimination and ECE of p (and of p_uncalibrated when given, with the ranking check).
+void add_discrimination_and_calibration(const EvaluationInput& in, const metrics::SortedScores& s,
+                                        const EvaluationParams& params, Report& r) {
+  const auto main_est = estimates(s,
+                                  {metrics::Metric::kRocAuc, metrics::Metric::kAveragePrecision,
+                                   metrics::Metric::kExpectedCalibrationError},
+                                  in, params);
   r.discrimination.roc_auc = main_est[0];
   r.discrimination.average_precision = main_est[1];
   const metrics::RocCurve roc = metrics::roc_curve(s, true);
@@ -429,166 +431,191 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
                                    std::string(kWhere) + " (p_uncalibrated)");
     s0.require_probabilities(std::string(kWhere) + " (p_uncalibrated)");
     r.has_uncalibrated = true;
-    r.calibration_before = calibration_of(
-        s0, "uncalibrated", params, estimates(s0, {metrics::Metric::kExpectedCalibrationError})[0]);
+    r.calibration_before =
+        calibration_of(s0, "uncalibrated", params,
+                       estimates(s0, {metrics::Metric::kExpectedCalibrationError}, in, params)[0]);
     r.ranking = ranking_check(in.p_uncalibrated, in.p);
     if (r.ranking.flagged()) r.notes.push_back("Warning: " + r.ranking.explanation);
   } else {
     r.calibration_after.label = "model";
   }
+}
 
-  // Operating point (recomputed on this data) with Wilson intervals.
-  double overall_recall = kNaN;
-  if (std::isfinite(in.threshold)) {
-    ThresholdOptions opt;
-    opt.confidence = params.confidence;
-    const OperatingPoint op = operating_point_at(s, in.threshold, opt);
-    auto& o = r.operating_point;
-    r.has_operating_point = true;
-    o.threshold = in.threshold;
-    o.policy = in.policy;
-    o.tp = static_cast<Index>(op.tp);
-    o.fp = static_cast<Index>(op.fp);
-    o.tn = static_cast<Index>(op.tn);
-    o.fn = static_cast<Index>(op.fn);
-    auto wilson = [&](double k, double m, double value) {
-      if (!(m > 0)) return Estimate{kNaN, kNaN, kNaN};
-      const auto ci = metrics::wilson_interval(k, m, params.confidence);
-      return Estimate{value, ci.lower, ci.upper};
-    };
-    o.precision = wilson(op.tp, op.tp + op.fp, op.tp + op.fp > 0 ? op.precision : kNaN);
-    o.recall = wilson(op.tp, op.tp + op.fn, op.recall);
-    o.specificity = wilson(op.tn, op.tn + op.fp, op.specificity);
-    o.npv = wilson(op.tn, op.tn + op.fn, op.tn + op.fn > 0 ? op.npv : kNaN);
-    o.alert_rate = wilson(op.tp + op.fp, static_cast<double>(n), op.alert_rate);
-    o.f1 = op.fbeta;
-    if (op.tp + op.fp == 0) o.undefined["precision"] = "no case is flagged at this threshold";
-    if (op.tn + op.fn == 0) o.undefined["npv"] = "every case is flagged at this threshold";
-    overall_recall = op.recall;
-  } else {
-    r.notes.push_back(
-        "No threshold was given: the operating point and the recall/precision of "
-        "subgroups are not reported.");
+// The operating point at in.threshold (recomputed on this data) with Wilson intervals; `recall`
+// receives its recall over all rows.
+OperatingPointSection operating_point_section(const EvaluationInput& in,
+                                              const metrics::SortedScores& s,
+                                              const EvaluationParams& params, double& recall) {
+  ThresholdOptions opt;
+  opt.confidence = params.confidence;
+  const OperatingPoint op = operating_point_at(s, in.threshold, opt);
+  OperatingPointSection o;
+  o.threshold = in.threshold;
+  o.policy = in.policy;
+  o.tp = static_cast<Index>(op.tp);
+  o.fp = static_cast<Index>(op.fp);
+  o.tn = static_cast<Index>(op.tn);
+  o.fn = static_cast<Index>(op.fn);
+  auto wilson = [&](double k, double m, double value) {
+    if (!(m > 0)) return Estimate{kNaN, kNaN, kNaN};
+    const auto ci = metrics::wilson_interval(k, m, params.confidence);
+    return Estimate{value, ci.lower, ci.upper};
+  };
+  o.precision = wilson(op.tp, op.tp + op.fp, op.tp + op.fp > 0 ? op.precision : kNaN);
+  o.recall = wilson(op.tp, op.tp + op.fn, op.recall);
+  o.specificity = wilson(op.tn, op.tn + op.fp, op.specificity);
+  o.npv = wilson(op.tn, op.tn + op.fn, op.tn + op.fn > 0 ? op.npv : kNaN);
+  o.alert_rate = wilson(op.tp + op.fp, static_cast<double>(in.y.size()), op.alert_rate);
+  o.f1 = op.fbeta;
+  if (op.tp + op.fp == 0) o.undefined["precision"] = "no case is flagged at this threshold";
+  if (op.tn + op.fn == 0) o.undefined["npv"] = "every case is flagged at this threshold";
+  recall = op.recall;
+  return o;
+}
+
+// Decision curve on thresholds 0.01, 0.02, ..., decision_curve_max.
+DecisionCurveSection decision_curve_section(const metrics::SortedScores& s,
+                                            const EvaluationParams& params) {
+  std::vector<double> grid;
+  for (int k = 1; k <= static_cast<int>(std::floor(params.decision_curve_max * 100 + 1e-9)); ++k) {
+    grid.push_back(k / 100.0);
   }
+  const metrics::DecisionCurve dc = metrics::net_benefit(s, grid);
+  DecisionCurveSection d;
+  d.threshold = dc.thresholds;
+  d.model = dc.net_benefit;
+  d.treat_all = dc.treat_all;
+  return d;
+}
 
-  // Decision curve on thresholds 0.01, 0.02, ..., decision_curve_max.
-  {
-    std::vector<double> grid;
-    for (int k = 1; k <= static_cast<int>(std::floor(params.decision_curve_max * 100 + 1e-9));
-         ++k) {
-      grid.push_back(k / 100.0);
+// The rows of each level of a subgroup column: distinct codes in increasing order, NaN (missing)
+// last.
+std::vector<std::pair<double, std::vector<Index>>> subgroup_levels(const SubgroupColumn& col,
+                                                                   Index n,
+                                                                   const EvaluationParams& params) {
+  std::map<double, std::vector<Index>> levels;
+  std::vector<Index> missing;
+  for (Index i = 0; i < n; ++i) {
+    const double c = col.codes[i];
+    if (std::isnan(c))
+      missing.push_back(i);
+    else
+      levels[c].push_back(i);
+    if (static_cast<int>(levels.size()) > params.max_subgroup_levels) {
+      throw InvalidInput(std::string(kWhere) + ": subgroup column '" + col.name +
+                         "' has more than " + std::to_string(params.max_subgroup_levels) +
+                         " levels; group its values (e.g. age bands) or raise "
+                         "EvaluationParams.max_subgroup_levels.");
     }
-    const metrics::DecisionCurve dc = metrics::net_benefit(s, grid);
-    r.decision_curve.threshold = dc.thresholds;
-    r.decision_curve.model = dc.net_benefit;
-    r.decision_curve.treat_all = dc.treat_all;
   }
+  std::vector<std::pair<double, std::vector<Index>>> all(levels.begin(), levels.end());
+  if (!missing.empty()) all.emplace_back(kNaN, std::move(missing));
+  return all;
+}
 
-  // Subgroups.
-  r.subgroups.intercept_tolerance = params.intercept_tolerance;
-  r.subgroups.ece_tolerance = params.ece_tolerance;
-  r.subgroups.recall_tolerance = params.recall_tolerance;
-  r.subgroups.min_size = params.min_subgroup_size;
+// Flags of a subgroup large enough to be judged: calibration intercept, ECE, and recall below the
+// overall recall (tp of pos flagged positives in the group).
+void flag_subgroup(SubgroupRow& row, const SubsetMetrics& m, double tp, double pos,
+                   double overall_recall, double z, const EvaluationParams& params) {
+  if (std::isfinite(m.intercept) && std::abs(m.intercept) > params.intercept_tolerance &&
+      std::abs(m.intercept) > z * m.intercept_se) {
+    row.flags.push_back("calibration intercept " + std::string(m.intercept > 0 ? "+" : "") +
+                        detail::fmt_num(m.intercept, 2) + " beyond \xC2\xB1" +
+                        detail::fmt_num(params.intercept_tolerance, 3) +
+                        (m.intercept > 0 ? " (risk under-predicted)" : " (risk over-predicted)"));
+  }
+  if (params.ece_tolerance > 0 && m.ece > params.ece_tolerance) {
+    row.flags.push_back("ECE " + detail::fmt_num(m.ece, 2) + " above " +
+                        detail::fmt_num(params.ece_tolerance, 3));
+  }
+  if (std::isfinite(row.recall) && std::isfinite(overall_recall) &&
+      overall_recall - row.recall > params.recall_tolerance &&
+      metrics::wilson_interval(tp, pos, params.confidence).upper < overall_recall) {
+    row.flags.push_back("recall " + detail::fmt_num(row.recall, 2) + " vs " +
+                        detail::fmt_num(overall_recall, 2) + " overall (more than " +
+                        detail::fmt_num(params.recall_tolerance, 3) + " below)");
+  }
+}
+
+// One level of a subgroup column: its metrics, its recall/precision at the threshold, its flags.
+SubgroupRow subgroup_row(const EvaluationInput& in, const SubgroupColumn& col, double code,
+                         const std::vector<Index>& rows, double overall_recall, double z,
+                         const EvaluationParams& params) {
+  SubgroupRow row;
+  row.column = col.name;
+  row.level = level_name(code, col);
+  row.n = static_cast<Index>(rows.size());
+  std::vector<double> ys, ps;
+  ys.reserve(rows.size());
+  ps.reserve(rows.size());
+  double tp = 0, fp = 0, pos = 0;
+  for (Index i : rows) {
+    ys.push_back(in.y[i]);
+    ps.push_back(in.p[i]);
+    pos += in.y[i];
+    if (std::isfinite(in.threshold) && in.p[i] >= in.threshold) (in.y[i] == 1 ? tp : fp) += 1;
+  }
+  row.positives = static_cast<Index>(pos);
+  row.prevalence = pos / static_cast<double>(row.n);
+  row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
+  const SubsetMetrics m = subset_metrics(ys, ps, params, "the group");
+  row.roc_auc = m.auc;
+  row.ece = m.ece;
+  row.calibration_intercept = m.intercept;
+  row.undefined = m.undefined;
+  if (std::isfinite(in.threshold)) {
+    row.recall = pos > 0 ? tp / pos : kNaN;
+    row.precision = tp + fp > 0 ? tp / (tp + fp) : kNaN;
+    row.alert_rate = (tp + fp) / static_cast<double>(row.n);
+    if (!(pos > 0)) row.undefined["recall"] = "the group has no positive case";
+    if (!(tp + fp > 0)) row.undefined["precision"] = "no case of the group is flagged";
+  }
+  if (row.n >= params.min_subgroup_size) flag_subgroup(row, m, tp, pos, overall_recall, z, params);
+  return row;
+}
+
+SubgroupSection subgroup_section(const EvaluationInput& in, double overall_recall,
+                                 const EvaluationParams& params) {
+  SubgroupSection g;
+  g.intercept_tolerance = params.intercept_tolerance;
+  g.ece_tolerance = params.ece_tolerance;
+  g.recall_tolerance = params.recall_tolerance;
+  g.min_size = params.min_subgroup_size;
   const double z = metrics::normal_quantile(0.5 + params.confidence / 2);
   for (const auto& col : in.subgroups) {
-    // Distinct codes in increasing order, NaN (missing) last.
-    std::map<double, std::vector<Index>> levels;
-    std::vector<Index> missing;
-    for (Index i = 0; i < n; ++i) {
-      const double c = col.codes[i];
-      if (std::isnan(c))
-        missing.push_back(i);
-      else
-        levels[c].push_back(i);
-      if (static_cast<int>(levels.size()) > params.max_subgroup_levels) {
-        throw InvalidInput(std::string(kWhere) + ": subgroup column '" + col.name +
-                           "' has more than " + std::to_string(params.max_subgroup_levels) +
-                           " levels; group its values (e.g. age bands) or raise "
-                           "EvaluationParams.max_subgroup_levels.");
-      }
-    }
-    std::vector<std::pair<double, std::vector<Index>>> all(levels.begin(), levels.end());
-    if (!missing.empty()) all.emplace_back(kNaN, std::move(missing));
-    for (const auto& [code, rows] : all) {
-      SubgroupRow row;
-      row.column = col.name;
-      row.level = level_name(code, col);
-      row.n = static_cast<Index>(rows.size());
-      std::vector<double> ys, ps;
-      ys.reserve(rows.size());
-      ps.reserve(rows.size());
-      double tp = 0, fp = 0, pos = 0;
-      for (Index i : rows) {
-        ys.push_back(in.y[i]);
-        ps.push_back(in.p[i]);
-        pos += in.y[i];
-        if (std::isfinite(in.threshold) && in.p[i] >= in.threshold) (in.y[i] == 1 ? tp : fp) += 1;
-      }
-      row.positives = static_cast<Index>(pos);
-      row.prevalence = pos / static_cast<double>(row.n);
-      row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
-      const SubsetMetrics m = subset_metrics(ys, ps, params, "the group");
-      row.roc_auc = m.auc;
-      row.ece = m.ece;
-      row.calibration_intercept = m.intercept;
-      row.undefined = m.undefined;
-      if (std::isfinite(in.threshold)) {
-        row.recall = pos > 0 ? tp / pos : kNaN;
-        row.precision = tp + fp > 0 ? tp / (tp + fp) : kNaN;
-        row.alert_rate = (tp + fp) / static_cast<double>(row.n);
-        if (!(pos > 0)) row.undefined["recall"] = "the group has no positive case";
-        if (!(tp + fp > 0)) row.undefined["precision"] = "no case of the group is flagged";
-      }
-      if (row.n >= params.min_subgroup_size) {
-        if (std::isfinite(m.intercept) && std::abs(m.intercept) > params.intercept_tolerance &&
-            std::abs(m.intercept) > z * m.intercept_se) {
-          row.flags.push_back(
-              "calibration intercept " + std::string(m.intercept > 0 ? "+" : "") +
-              detail::fmt_num(m.intercept, 2) + " beyond \xC2\xB1" +
-              detail::fmt_num(params.intercept_tolerance, 3) +
-              (m.intercept > 0 ? " (risk under-predicted)" : " (risk over-predicted)"));
-        }
-        if (params.ece_tolerance > 0 && m.ece > params.ece_tolerance) {
-          row.flags.push_back("ECE " + detail::fmt_num(m.ece, 2) + " above " +
-                              detail::fmt_num(params.ece_tolerance, 3));
-        }
-        if (std::isfinite(row.recall) && std::isfinite(overall_recall) &&
-            overall_recall - row.recall > params.recall_tolerance &&
-            metrics::wilson_interval(tp, pos, params.confidence).upper < overall_recall) {
-          row.flags.push_back("recall " + detail::fmt_num(row.recall, 2) + " vs " +
-                              detail::fmt_num(overall_recall, 2) + " overall (more than " +
-                              detail::fmt_num(params.recall_tolerance, 3) + " below)");
-        }
-      }
-      r.subgroups.rows.push_back(std::move(row));
+    for (const auto& [code, rows] : subgroup_levels(col, in.y.size(), params)) {
+      g.rows.push_back(subgroup_row(in, col, code, rows, overall_recall, z, params));
     }
   }
+  return g;
+}
 
-  // Over time.
-  if (!in.time.empty()) {
-    for (const Period& per : periods_of(in.time, in.time_in_days, params.time_granularity,
-                                        params.n_time_bins, r.over_time.granularity)) {
-      TimePeriodRow row;
-      row.period = per.label;
-      row.start = per.start;
-      row.n = static_cast<Index>(per.rows.size());
-      std::vector<double> ys, ps;
-      for (Index i : per.rows) {
-        ys.push_back(in.y[i]);
-        ps.push_back(in.p[i]);
-      }
-      row.prevalence = std::accumulate(ys.begin(), ys.end(), 0.0) / static_cast<double>(row.n);
-      row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
-      const SubsetMetrics m = subset_metrics(ys, ps, params, "the period");
-      row.roc_auc = m.auc;
-      row.ece = m.ece;
-      if (m.undefined.count("roc_auc")) row.undefined["roc_auc"] = m.undefined.at("roc_auc");
-      r.over_time.rows.push_back(std::move(row));
+// Metrics per time period (in.time must be non-empty).
+void add_over_time(const EvaluationInput& in, const EvaluationParams& params, Report& r) {
+  for (const Period& per : periods_of(in.time, in.time_in_days, params.time_granularity,
+                                      params.n_time_bins, r.over_time.granularity)) {
+    TimePeriodRow row;
+    row.period = per.label;
+    row.start = per.start;
+    row.n = static_cast<Index>(per.rows.size());
+    std::vector<double> ys, ps;
+    for (Index i : per.rows) {
+      ys.push_back(in.y[i]);
+      ps.push_back(in.p[i]);
     }
+    row.prevalence = std::accumulate(ys.begin(), ys.end(), 0.0) / static_cast<double>(row.n);
+    row.mean_predicted = std::accumulate(ps.begin(), ps.end(), 0.0) / static_cast<double>(row.n);
+    const SubsetMetrics m = subset_metrics(ys, ps, params, "the period");
+    row.roc_auc = m.auc;
+    row.ece = m.ece;
+    if (m.undefined.count("roc_auc")) row.undefined["roc_auc"] = m.undefined.at("roc_auc");
+    r.over_time.rows.push_back(std::move(row));
   }
+}
 
-  // Top features, largest first (ties by name so the order is deterministic).
-  r.importance_kind = in.importance_kind;
+// Top features, largest first (ties by name so the order is deterministic).
+std::vector<FeatureImportance> top_features(const EvaluationInput& in,
+                                            const EvaluationParams& params) {
   std::vector<FeatureImportance> fi = in.feature_importances;
   for (const auto& f : fi) {
     if (!std::isfinite(f.value)) {
@@ -602,9 +629,11 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
                    });
   if (static_cast<int>(fi.size()) > params.n_top_features)
     fi.resize(static_cast<std::size_t>(params.n_top_features));
-  r.top_features = std::move(fi);
+  return fi;
+}
 
-  // Provenance: the caller's entries, then what this evaluation adds.
+// Provenance: the caller's entries, then what this evaluation adds.
+void add_provenance(const EvaluationInput& in, const EvaluationParams& params, Report& r) {
   r.provenance = in.provenance;
   r.provenance.emplace_back("evaluated by", std::string("calibrisk ") + library_version());
   r.provenance.emplace_back("evaluation data fingerprint (FNV-1a of y, p)",
@@ -617,6 +646,41 @@ Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
      << ", random_state=" << params.random_state
      << (in.groups.empty() ? "" : ", bootstrap grouped by patient");
   r.provenance.emplace_back("evaluation settings", ev.str());
+}
+
+}  // namespace
+
+Report evaluate(const EvaluationInput& in, const EvaluationParams& params) {
+  params.validate();
+  check_input(in);
+  const metrics::SortedScores s(in.y, in.p, {}, std::string(kWhere) + " (p)");
+  s.require_probabilities(std::string(kWhere) + " (p)");
+  s.require_both_classes(kWhere);
+
+  Report r;
+  if (!in.title.empty()) r.title = in.title;
+  r.confidence = params.confidence;
+  r.n_bootstrap = params.n_bootstrap;
+  r.data = data_summary(in, s);
+  // Discrimination and ECE, with bootstrap intervals over one sort.
+  add_discrimination_and_calibration(in, s, params, r);
+
+  double overall_recall = kNaN;
+  if (std::isfinite(in.threshold)) {
+    r.has_operating_point = true;
+    // Operating point (recomputed on this data) with Wilson intervals.
+    r.operating_point = operating_point_section(in, s, params, overall_recall);
+  } else {
+    r.notes.push_back(
+        "No threshold was given: the operating point and the recall/precision of "
+        "subgroups are not reported.");
+  }
+  r.decision_curve = decision_curve_section(s, params);
+  r.subgroups = subgroup_section(in, overall_recall, params);
+  if (!in.time.empty()) add_over_time(in, params, r);
+  r.importance_kind = in.importance_kind;
+  r.top_features = top_features(in, params);
+  add_provenance(in, params, r);
   if (in.time.empty())
     r.notes.push_back("No time key was given: metrics over time are not reported.");
   return r;

@@ -298,10 +298,7 @@ void time_section(std::ostringstream& o, const Report& r) {
   o << "</table></section>";
 }
 
-}  // namespace
-
-std::string report_to_html(const Report& r) {
-  std::ostringstream o;
+void page_header(std::ostringstream& o, const Report& r) {
   o << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
     << "<meta http-equiv=\"Content-Security-Policy\" content=\"" << kContentSecurityPolicy << "\">"
     << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -316,8 +313,10 @@ std::string report_to_html(const Report& r) {
     o << "(Wilson for proportions)";
   o << ".</p>";
   for (const auto& n : r.notes) o << "<p class=\"note\">" << esc(n) << "</p>";
+}
 
-  // Headline numbers.
+// Headline numbers.
+void headline_cards(std::ostringstream& o, const Report& r) {
   o << "<div class=\"cards\">";
   card(o, "rows", std::to_string(r.data.rows));
   if (r.data.patients >= 0) card(o, "patients", std::to_string(r.data.patients));
@@ -345,8 +344,9 @@ std::string report_to_html(const Report& r) {
         flagged ? "<span class=\"flag\">" + std::to_string(flagged) + "</span>" : std::string("0"));
   }
   o << "</div>";
+}
 
-  // Data summary.
+void data_section(std::ostringstream& o, const Report& r) {
   o << "<section id=\"data\"><h2>Data</h2><table>"
     << "<tr><td>rows</td><td>" << r.data.rows << "</td></tr>"
     << "<tr><td>positives</td><td>" << r.data.positives << "</td></tr>"
@@ -365,54 +365,53 @@ std::string report_to_html(const Report& r) {
     o << "</table>";
   }
   o << "</section>";
+}
 
-  // Discrimination.
-  {
-    o << "<section id=\"discrimination\"><h2>Discrimination</h2><p>ROC AUC "
-      << with_ci(r.discrimination.roc_auc) << "; average precision "
-      << with_ci(r.discrimination.average_precision) << ".</p><div class=\"charts\">";
-    LineChart roc;
-    roc.title = "ROC curve";
-    roc.x_label = "false-positive rate";
-    roc.y_label = "true-positive rate (recall)";
-    roc.x_min = roc.y_min = 0;
-    roc.x_max = roc.y_max = 1;
-    roc.series = {diagonal("chance"),
-                  series("model (AUC " + fmt_num(r.discrimination.roc_auc.value) + ")",
-                         r.discrimination.roc.x, r.discrimination.roc.y)};
-    LineChart pr;
-    pr.title = "Precision-recall curve";
-    pr.x_label = "recall";
-    pr.y_label = "precision";
-    pr.x_min = pr.y_min = 0;
-    pr.x_max = pr.y_max = 1;
-    ChartSeries base = series("prevalence", {0, 1}, {r.data.prevalence, r.data.prevalence});
-    base.dashed = true;
-    base.color = "#999999";
-    pr.series = {base,
-                 series("model (AP " + fmt_num(r.discrimination.average_precision.value) + ")",
-                        r.discrimination.pr.x, r.discrimination.pr.y)};
-    if (r.has_operating_point) {
-      ChartSeries op = series("operating point", {r.operating_point.recall.value},
-                              {r.operating_point.precision.value});
-      op.line = false;
-      op.markers = true;
-      op.color = "#D55E00";
-      pr.series.push_back(op);
-      ChartSeries op2 = series("operating point", {1 - r.operating_point.specificity.value},
-                               {r.operating_point.recall.value});
-      op2.line = false;
-      op2.markers = true;
-      op2.color = "#D55E00";
-      roc.series.push_back(op2);
-    }
-    roc.series[1].color = pr.series[1].color = "#0072B2";
-    figure(o, "roc", detail::svg_line_chart(roc));
-    figure(o, "pr", detail::svg_line_chart(pr));
-    o << "</div></section>";
+// A single orange marker of the operating point on a curve.
+ChartSeries operating_point_marker(double x, double y) {
+  ChartSeries op = series("operating point", {x}, {y});
+  op.line = false;
+  op.markers = true;
+  op.color = "#D55E00";
+  return op;
+}
+
+void discrimination_section(std::ostringstream& o, const Report& r) {
+  o << "<section id=\"discrimination\"><h2>Discrimination</h2><p>ROC AUC "
+    << with_ci(r.discrimination.roc_auc) << "; average precision "
+    << with_ci(r.discrimination.average_precision) << ".</p><div class=\"charts\">";
+  LineChart roc;
+  roc.title = "ROC curve";
+  roc.x_label = "false-positive rate";
+  roc.y_label = "true-positive rate (recall)";
+  roc.x_min = roc.y_min = 0;
+  roc.x_max = roc.y_max = 1;
+  roc.series = {diagonal("chance"),
+                series("model (AUC " + fmt_num(r.discrimination.roc_auc.value) + ")",
+                       r.discrimination.roc.x, r.discrimination.roc.y)};
+  LineChart pr;
+  pr.title = "Precision-recall curve";
+  pr.x_label = "recall";
+  pr.y_label = "precision";
+  pr.x_min = pr.y_min = 0;
+  pr.x_max = pr.y_max = 1;
+  ChartSeries base = series("prevalence", {0, 1}, {r.data.prevalence, r.data.prevalence});
+  base.dashed = true;
+  base.color = "#999999";
+  pr.series = {base, series("model (AP " + fmt_num(r.discrimination.average_precision.value) + ")",
+                            r.discrimination.pr.x, r.discrimination.pr.y)};
+  if (r.has_operating_point) {
+    const auto& p = r.operating_point;
+    pr.series.push_back(operating_point_marker(p.recall.value, p.precision.value));
+    roc.series.push_back(operating_point_marker(1 - p.specificity.value, p.recall.value));
   }
+  roc.series[1].color = pr.series[1].color = "#0072B2";
+  figure(o, "roc", detail::svg_line_chart(roc));
+  figure(o, "pr", detail::svg_line_chart(pr));
+  o << "</div></section>";
+}
 
-  // Calibration.
+void calibration_section(std::ostringstream& o, const Report& r) {
   o << "<section id=\"calibration\"><h2>Calibration</h2><div class=\"charts\">";
   figure(o, "reliability", reliability_chart(r));
   o << "<div>";
@@ -421,52 +420,57 @@ std::string report_to_html(const Report& r) {
   o << "<p class=\"muted\">Reliability bins with Wilson intervals of the observed rate. "
        "Intercept and slope from the logistic recalibration of the logit (Cox 1958); "
        "Spiegelhalter's z tests calibration (1986).</p></div></div></section>";
+}
 
-  // Operating point and decision curve.
+void operating_point_table(std::ostringstream& o, const OperatingPointSection& p) {
+  o << "<p>Flag a case when the predicted risk &ge; <b>" << fmt_num(p.threshold, 4) << "</b>"
+    << (p.policy.empty() ? std::string() : " (policy <code>" + esc(p.policy) + "</code>)")
+    << ".</p><table><tr><th></th><th>readmitted</th><th>not readmitted</th></tr>"
+    << "<tr><td>flagged</td><td>" << p.tp << " (TP)</td><td>" << p.fp << " (FP)</td></tr>"
+    << "<tr><td>not flagged</td><td>" << p.fn << " (FN)</td><td>" << p.tn << " (TN)</td></tr>"
+    << "</table><table><tr><th>metric</th><th>value [interval]</th></tr>"
+    << "<tr><td>precision (PPV)</td><td>" << or_undefined(p.undefined, "precision", p.precision)
+    << "</td></tr>"
+    << "<tr><td>recall (sensitivity)</td><td>" << with_ci(p.recall) << "</td></tr>"
+    << "<tr><td>specificity</td><td>" << with_ci(p.specificity) << "</td></tr>"
+    << "<tr><td>NPV</td><td>" << or_undefined(p.undefined, "npv", p.npv) << "</td></tr>"
+    << "<tr><td>alert rate</td><td>" << with_ci(p.alert_rate, true) << "</td></tr>"
+    << "<tr><td>F1</td><td>" << fmt_num(p.f1) << "</td></tr></table>";
+}
+
+std::string decision_curve_chart(const Report& r) {
+  LineChart dc;
+  dc.title = "Decision curve";
+  dc.x_label = "threshold probability";
+  dc.y_label = "net benefit";
+  const double prev = std::isfinite(r.data.prevalence) ? r.data.prevalence : 0.1;
+  dc.y_min = -0.02;
+  dc.y_max = std::max(0.02, prev * 1.1);
+  ChartSeries none =
+      series("treat none", {r.decision_curve.threshold.front(), r.decision_curve.threshold.back()},
+             {0, 0});
+  none.color = "#999999";
+  ChartSeries all = series("treat all", r.decision_curve.threshold, r.decision_curve.treat_all);
+  all.dashed = true;
+  all.color = "#555555";
+  dc.series = {series("model", r.decision_curve.threshold, r.decision_curve.model), all, none};
+  return detail::svg_line_chart(dc);
+}
+
+// Operating point and decision curve.
+void operating_point_section(std::ostringstream& o, const Report& r) {
   o << "<section id=\"operating-point\"><h2>Operating point</h2><div class=\"charts\"><div>";
   if (r.has_operating_point) {
-    const auto& p = r.operating_point;
-    o << "<p>Flag a case when the predicted risk &ge; <b>" << fmt_num(p.threshold, 4) << "</b>"
-      << (p.policy.empty() ? std::string() : " (policy <code>" + esc(p.policy) + "</code>)")
-      << ".</p><table><tr><th></th><th>readmitted</th><th>not readmitted</th></tr>"
-      << "<tr><td>flagged</td><td>" << p.tp << " (TP)</td><td>" << p.fp << " (FP)</td></tr>"
-      << "<tr><td>not flagged</td><td>" << p.fn << " (FN)</td><td>" << p.tn << " (TN)</td></tr>"
-      << "</table><table><tr><th>metric</th><th>value [interval]</th></tr>"
-      << "<tr><td>precision (PPV)</td><td>" << or_undefined(p.undefined, "precision", p.precision)
-      << "</td></tr>"
-      << "<tr><td>recall (sensitivity)</td><td>" << with_ci(p.recall) << "</td></tr>"
-      << "<tr><td>specificity</td><td>" << with_ci(p.specificity) << "</td></tr>"
-      << "<tr><td>NPV</td><td>" << or_undefined(p.undefined, "npv", p.npv) << "</td></tr>"
-      << "<tr><td>alert rate</td><td>" << with_ci(p.alert_rate, true) << "</td></tr>"
-      << "<tr><td>F1</td><td>" << fmt_num(p.f1) << "</td></tr></table>";
+    operating_point_table(o, r.operating_point);
   } else {
     o << "<p class=\"muted\">No threshold was given.</p>";
   }
   o << "</div>";
-  if (!r.decision_curve.threshold.empty()) {
-    LineChart dc;
-    dc.title = "Decision curve";
-    dc.x_label = "threshold probability";
-    dc.y_label = "net benefit";
-    const double prev = std::isfinite(r.data.prevalence) ? r.data.prevalence : 0.1;
-    dc.y_min = -0.02;
-    dc.y_max = std::max(0.02, prev * 1.1);
-    ChartSeries none =
-        series("treat none",
-               {r.decision_curve.threshold.front(), r.decision_curve.threshold.back()}, {0, 0});
-    none.color = "#999999";
-    ChartSeries all = series("treat all", r.decision_curve.threshold, r.decision_curve.treat_all);
-    all.dashed = true;
-    all.color = "#555555";
-    dc.series = {series("model", r.decision_curve.threshold, r.decision_curve.model), all, none};
-    figure(o, "decision-curve", detail::svg_line_chart(dc));
-  }
+  if (!r.decision_curve.threshold.empty()) figure(o, "decision-curve", decision_curve_chart(r));
   o << "</div></section>";
+}
 
-  subgroup_section(o, r);
-  time_section(o, r);
-
-  // Top features.
+void features_section(std::ostringstream& o, const Report& r) {
   o << "<section id=\"features\"><h2>Top features</h2>";
   if (r.top_features.empty()) {
     o << "<p class=\"muted\">No feature importances were given.</p>";
@@ -492,14 +496,32 @@ std::string report_to_html(const Report& r) {
     o << "</table></div>";
   }
   o << "</section>";
+}
 
-  // Provenance.
+void provenance_section(std::ostringstream& o, const Report& r) {
   o << "<section id=\"provenance\"><h2>Provenance</h2><table>";
   for (const auto& [k, v] : r.provenance) {
     o << "<tr><td>" << esc(k) << "</td><td style=\"text-align:left\"><code>" << esc(v)
       << "</code></td></tr>";
   }
-  o << "</table></section></main></body></html>\n";
+  o << "</table></section>";
+}
+
+}  // namespace
+
+std::string report_to_html(const Report& r) {
+  std::ostringstream o;
+  page_header(o, r);
+  headline_cards(o, r);
+  data_section(o, r);
+  discrimination_section(o, r);
+  calibration_section(o, r);
+  operating_point_section(o, r);
+  subgroup_section(o, r);
+  time_section(o, r);
+  features_section(o, r);
+  provenance_section(o, r);
+  o << "</main></body></html>\n";
   return o.str();
 }
 

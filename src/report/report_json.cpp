@@ -274,11 +274,77 @@ struct Reader {
     s.undefined = undefined(c, p);
     return s;
   }
+  static DataSummary data(const json& d) {
+    DataSummary out;
+    out.rows = integer(d, "rows", "/data");
+    out.positives = integer(d, "positives", "/data");
+    out.prevalence = number(d, "prevalence", "/data");
+    out.patients = integer(d, "patients", "/data", -1);
+    out.time_min = text(d, "time_min", "/data");
+    out.time_max = text(d, "time_max", "/data");
+    const json& miss = array(d, "missingness", "/data");
+    for (std::size_t i = 0; i < miss.size(); ++i) {
+      const std::string p = "/data/missingness/" + std::to_string(i);
+      out.missingness.push_back({text(miss[i], "name", p), number(miss[i], "missing_fraction", p)});
+    }
+    return out;
+  }
+  static OperatingPointSection operating_point(const json& op) {
+    const std::string p = "/operating_point";
+    OperatingPointSection o;
+    o.threshold = number(op, "threshold", p);
+    o.policy = text(op, "policy", p);
+    o.tp = integer(op, "tp", p);
+    o.fp = integer(op, "fp", p);
+    o.tn = integer(op, "tn", p);
+    o.fn = integer(op, "fn", p);
+    o.precision = estimate(op, "precision", p);
+    o.recall = estimate(op, "recall", p);
+    o.specificity = estimate(op, "specificity", p);
+    o.npv = estimate(op, "npv", p);
+    o.alert_rate = estimate(op, "alert_rate", p);
+    o.f1 = number(op, "f1", p);
+    o.undefined = undefined(op, p);
+    return o;
+  }
+  static SubgroupRow subgroup_row(const json& x, const std::string& p) {
+    SubgroupRow s;
+    s.column = text(x, "column", p);
+    s.level = text(x, "level", p);
+    s.n = integer(x, "n", p);
+    s.positives = integer(x, "positives", p);
+    s.prevalence = number(x, "prevalence", p);
+    s.mean_predicted = number(x, "mean_predicted", p);
+    s.roc_auc = number(x, "roc_auc", p);
+    s.ece = number(x, "ece", p);
+    s.calibration_intercept = number(x, "calibration_intercept", p);
+    s.recall = number(x, "recall", p);
+    s.precision = number(x, "precision", p);
+    s.alert_rate = number(x, "alert_rate", p);
+    const json& flags = array(x, "flags", p);
+    for (std::size_t k = 0; k < flags.size(); ++k) {
+      if (!flags[k].is_string()) bad(p + "/flags/" + std::to_string(k), "must be a string");
+      s.flags.push_back(flags[k].get<std::string>());
+    }
+    s.undefined = undefined(x, p);
+    return s;
+  }
+  static TimePeriodRow period_row(const json& x, const std::string& p) {
+    TimePeriodRow t;
+    t.period = text(x, "period", p);
+    t.start = number(x, "start", p);
+    t.n = integer(x, "n", p);
+    t.prevalence = number(x, "prevalence", p);
+    t.mean_predicted = number(x, "mean_predicted", p);
+    t.roc_auc = number(x, "roc_auc", p);
+    t.ece = number(x, "ece", p);
+    t.undefined = undefined(x, p);
+    return t;
+  }
 };
 
-}  // namespace
-
-Report report_from_json(const std::string& text) {
+// The parsed text, checked to be a calibrisk report of a version this build reads.
+json parse_report_document(const std::string& text) {
   json j;
   try {
     j = json::parse(text);
@@ -286,34 +352,29 @@ Report report_from_json(const std::string& text) {
     throw InvalidInput(std::string("report_from_json: the text is not valid JSON (") + e.what() +
                        "); pass the output of report_to_json / Report.to_json().");
   }
-  using R = Reader;
-  if (!j.is_object() || R::text(j, "format", "") != "calibrisk-report") {
+  if (!j.is_object() || Reader::text(j, "format", "") != "calibrisk-report") {
     throw InvalidInput(
         "report_from_json: /format is not \"calibrisk-report\"; this JSON is not a "
         "calibrisk evaluation report.");
   }
-  const Index version = R::integer(j, "format_version", "", 0);
+  const Index version = Reader::integer(j, "format_version", "", 0);
   if (version < 1 || version > 1) {
     throw InvalidInput("report_from_json: /format_version is " + std::to_string(version) +
                        " but this calibrisk reads version 1; upgrade calibrisk to read it.");
   }
+  return j;
+}
+
+}  // namespace
+
+Report report_from_json(const std::string& text) {
+  const json j = parse_report_document(text);
+  using R = Reader;
   Report r;
   r.title = R::text(j, "title", "");
   r.confidence = R::number(j, "confidence", "", 0.95);
   r.n_bootstrap = static_cast<int>(R::integer(j, "n_bootstrap", ""));
-  const json& d = R::object(j, "data", "");
-  r.data.rows = R::integer(d, "rows", "/data");
-  r.data.positives = R::integer(d, "positives", "/data");
-  r.data.prevalence = R::number(d, "prevalence", "/data");
-  r.data.patients = R::integer(d, "patients", "/data", -1);
-  r.data.time_min = R::text(d, "time_min", "/data");
-  r.data.time_max = R::text(d, "time_max", "/data");
-  const json& miss = R::array(d, "missingness", "/data");
-  for (std::size_t i = 0; i < miss.size(); ++i) {
-    const std::string p = "/data/missingness/" + std::to_string(i);
-    r.data.missingness.push_back(
-        {R::text(miss[i], "name", p), R::number(miss[i], "missing_fraction", p)});
-  }
+  r.data = R::data(R::object(j, "data", ""));
   const json& disc = R::object(j, "discrimination", "");
   r.discrimination.roc_auc = R::estimate(disc, "roc_auc", "/discrimination");
   r.discrimination.average_precision = R::estimate(disc, "average_precision", "/discrimination");
@@ -334,22 +395,8 @@ Report report_from_json(const std::string& text) {
   }
   const json* op = R::opt(j, "operating_point");
   if (op && !op->is_null()) {
-    const std::string p = "/operating_point";
-    auto& o = r.operating_point;
     r.has_operating_point = true;
-    o.threshold = R::number(*op, "threshold", p);
-    o.policy = R::text(*op, "policy", p);
-    o.tp = R::integer(*op, "tp", p);
-    o.fp = R::integer(*op, "fp", p);
-    o.tn = R::integer(*op, "tn", p);
-    o.fn = R::integer(*op, "fn", p);
-    o.precision = R::estimate(*op, "precision", p);
-    o.recall = R::estimate(*op, "recall", p);
-    o.specificity = R::estimate(*op, "specificity", p);
-    o.npv = R::estimate(*op, "npv", p);
-    o.alert_rate = R::estimate(*op, "alert_rate", p);
-    o.f1 = R::number(*op, "f1", p);
-    o.undefined = R::undefined(*op, p);
+    r.operating_point = R::operating_point(*op);
   }
   const json& dc = R::object(j, "decision_curve", "");
   r.decision_curve.threshold = R::numbers(dc, "threshold", "/decision_curve");
@@ -362,45 +409,13 @@ Report report_from_json(const std::string& text) {
   r.subgroups.min_size = R::integer(sg, "min_size", "/subgroups");
   const json& rows = R::array(sg, "rows", "/subgroups");
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    const std::string p = "/subgroups/rows/" + std::to_string(i);
-    const json& x = rows[i];
-    SubgroupRow s;
-    s.column = R::text(x, "column", p);
-    s.level = R::text(x, "level", p);
-    s.n = R::integer(x, "n", p);
-    s.positives = R::integer(x, "positives", p);
-    s.prevalence = R::number(x, "prevalence", p);
-    s.mean_predicted = R::number(x, "mean_predicted", p);
-    s.roc_auc = R::number(x, "roc_auc", p);
-    s.ece = R::number(x, "ece", p);
-    s.calibration_intercept = R::number(x, "calibration_intercept", p);
-    s.recall = R::number(x, "recall", p);
-    s.precision = R::number(x, "precision", p);
-    s.alert_rate = R::number(x, "alert_rate", p);
-    const json& flags = R::array(x, "flags", p);
-    for (std::size_t k = 0; k < flags.size(); ++k) {
-      if (!flags[k].is_string()) R::bad(p + "/flags/" + std::to_string(k), "must be a string");
-      s.flags.push_back(flags[k].get<std::string>());
-    }
-    s.undefined = R::undefined(x, p);
-    r.subgroups.rows.push_back(std::move(s));
+    r.subgroups.rows.push_back(R::subgroup_row(rows[i], "/subgroups/rows/" + std::to_string(i)));
   }
   const json& ot = R::object(j, "over_time", "");
   r.over_time.granularity = R::text(ot, "granularity", "/over_time");
   const json& periods = R::array(ot, "rows", "/over_time");
   for (std::size_t i = 0; i < periods.size(); ++i) {
-    const std::string p = "/over_time/rows/" + std::to_string(i);
-    const json& x = periods[i];
-    TimePeriodRow t;
-    t.period = R::text(x, "period", p);
-    t.start = R::number(x, "start", p);
-    t.n = R::integer(x, "n", p);
-    t.prevalence = R::number(x, "prevalence", p);
-    t.mean_predicted = R::number(x, "mean_predicted", p);
-    t.roc_auc = R::number(x, "roc_auc", p);
-    t.ece = R::number(x, "ece", p);
-    t.undefined = R::undefined(x, p);
-    r.over_time.rows.push_back(t);
+    r.over_time.rows.push_back(R::period_row(periods[i], "/over_time/rows/" + std::to_string(i)));
   }
   const json& tf = R::object(j, "top_features", "");
   r.importance_kind = R::text(tf, "kind", "/top_features");
