@@ -91,8 +91,10 @@ SOURCES_CMD = find include src bindings tests benchmarks examples fuzz \( -name 
 format:
 	$(SOURCES_CMD) | xargs clang-format-14 -i
 
+# Formatting, then function length (no body over 120 lines; scripts/check_function_length.py).
 format-check:
 	$(SOURCES_CMD) | xargs clang-format-14 --dry-run --Werror
+	python3 scripts/check_function_length.py
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz
