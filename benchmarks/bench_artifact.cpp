@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Artifact load time against a plain JSON parse of the same text (validation must stay cheap), and
 // calibrated single-row scoring against the bare tree ensemble (the calibrator must stay cheap).
-// Targets (issue 5 §6): load of 500 trees x 31 leaves <= 5x the parse and < 0.1 s;
+// Targets (docs/artifact.md): load of 500 trees x 31 leaves <= 5x the parse and < 0.1 s;
 // PredictRowCalibrated within 1.2x of PredictRowBare for 100 trees x 31 leaves.
 #include <benchmark/benchmark.h>
 

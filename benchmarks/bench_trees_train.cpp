@@ -117,7 +117,8 @@ BENCHMARK(BM_Trees_Histogram)
 
 // Histogram of a leaf holding a random 1/share of 1M x 50 rows, one thread, by kernel: arg 1 = 0
 // forces the column-wise kernel (no row-major copy), 1 lets the builder choose (row-wise below
-// 1/12 of the rows). Reports (row, feature) updates per second: the table in docs/trees.md.
+// 1/12 of the rows). Reports (row, feature) updates per second (measured table:
+// benchmarks/results/trees.md).
 void BM_Trees_HistogramShare(benchmark::State& state) {
   static const Prepared p = [] {
     Prepared q = prepare(1000000, 50, false);

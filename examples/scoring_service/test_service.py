@@ -120,7 +120,7 @@ def test_basic(exe, model, expected):
         extra = json.dumps({"id": {"a": [1, {"b": None}]}, "rows": rows, "z": "x"})
         status, out4, _ = svc.request("POST", "/score", extra)
         check(status == 200 and out4["risks"] == expected["risks"], f"extra keys: {out4}")
-        # Issue 11 §7: a form content type over httplib's 8192-byte form limit is read as JSON.
+        # A form content type over httplib's 8192-byte form limit is read as JSON.
         padded = json.dumps({"pad": "x" * 9000, "rows": rows})
         status, out5, _ = svc.request("POST", "/score", padded,
                                       {"Content-Type": "application/x-www-form-urlencoded"})
@@ -325,8 +325,9 @@ def test_slow(exe, model):
 
 
 def test_memory(exe, model):
-    # Issue 11 §6: a 1 MB body of compact rows ("[0,0,0]", the cheapest JSON per value) used to
-    # add ~27x its size to the peak RSS (a JSON document tree, then a second one for the answer).
+    # A 1 MB body of compact rows ("[0,0,0]", the cheapest JSON per value) must not add many times
+    # its size to the peak RSS (as a JSON document tree of the request plus a second one for the
+    # answer would).
     if os.environ.get("SCORING_SERVICE_SANITIZED"):
         print("skipped: a sanitizer's allocator inflates peak RSS")
         return SKIP
