@@ -93,3 +93,10 @@ def test_pybind_registration_and_allow_list_entries_are_exempt(tmp_path, checker
 def test_every_allow_list_entry_gives_a_reason(checker):
     for key, reason in checker.ALLOW_LIST.items():
         assert len(reason.split()) >= 4, key
+
+
+def test_the_repository_has_no_unlisted_long_function():
+    root = SCRIPT.parents[1]
+    result = subprocess.run([sys.executable, str(SCRIPT)], cwd=root, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
