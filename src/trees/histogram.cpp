@@ -2,7 +2,7 @@
 // Stage 2 of tree training: gradient/hessian histograms per leaf, built column-wise in parallel
 // over features (deterministic: one thread owns a feature and adds its rows in order).
 #include <calibrisk/core/parallel.hpp>
-#include <calibrisk/trees/histogram.hpp>
+#include "trees/histogram.hpp"
 
 #include <algorithm>
 #include <type_traits>

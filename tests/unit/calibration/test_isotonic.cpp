@@ -2,6 +2,7 @@
 // Isotonic calibration: hand-computed PAV cases, invariants, the radix sort path and errors.
 #include <doctest/doctest.h>
 #include <calibrisk/calibration/isotonic.hpp>
+#include "calibration/common.hpp"
 #include <calibrisk/core/random.hpp>
 
 #include <algorithm>
