@@ -46,6 +46,7 @@
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/serve.hpp>
 
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/date.hpp>
