@@ -3,10 +3,10 @@
 // std::sort, Platt and Venn-ABERS fits. Default sizes are small (CI smoke); set
 // CALIBRISK_BENCH_LARGE=1 to add the 10M-score cases of the performance target.
 #include <calibrisk/calibration/isotonic.hpp>
-#include "calibration/common.hpp"
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>
 #include <calibrisk/core/random.hpp>
+#include "calibration/common.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -6,8 +6,8 @@
 
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/core/random.hpp>
-#include "trees/binning.hpp"
 #include <calibrisk/trees/booster.hpp>
+#include "trees/binning.hpp"
 #include "trees/histogram.hpp"
 
 #include "support/train_data.hpp"

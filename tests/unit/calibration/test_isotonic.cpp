@@ -2,8 +2,8 @@
 // Isotonic calibration: hand-computed PAV cases, invariants, the radix sort path and errors.
 #include <doctest/doctest.h>
 #include <calibrisk/calibration/isotonic.hpp>
-#include "calibration/common.hpp"
 #include <calibrisk/core/random.hpp>
+#include "calibration/common.hpp"
 
 #include <algorithm>
 #include <limits>
