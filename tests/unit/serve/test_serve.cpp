@@ -19,6 +19,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -240,4 +241,33 @@ TEST_CASE("serve: bad arguments and files throw calibrisk's exceptions") {
   CHECK(moved.n_features() == p);
   CHECK_THROWS_WITH_AS(model.predict_proba_row(d.X.data()),  // NOLINT(bugprone-use-after-move)
                        doctest::Contains("moved from"), NotFitted);
+}
+
+TEST_CASE("serve: concurrent scoring and explaining from shared copies gives the serial bits") {
+  const auto& d = data();
+  const Index n = 200, p = d.X.cols();
+  const ScoringPipeline model(test::make_pipeline(d, ModelKind::kGBDT, CalKind::kIsotonic, 10));
+  std::vector<double> want(static_cast<std::size_t>(n)), want_phi;
+  for (Index i = 0; i < n; ++i) {
+    want[static_cast<std::size_t>(i)] = model.predict_proba_row(d.X.data() + i * p);
+    const std::vector<double> phi = model.explain(d.X.data() + i * p);
+    want_phi.insert(want_phi.end(), phi.begin(), phi.end());
+  }
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t, copy = model] {  // each thread holds its own copy (shared Impl)
+      for (Index i = 0; i < n; ++i) {
+        const double* row = d.X.data() + i * p;
+        if (!(copy.predict_proba_row(row) == want[static_cast<std::size_t>(i)])) ++mismatches[t];
+        const std::vector<double> phi = copy.explain(row);
+        for (Index j = 0; j < p; ++j) {
+          if (!(phi[static_cast<std::size_t>(j)] == want_phi[static_cast<std::size_t>(i * p + j)]))
+            ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) CHECK(mismatches[t] == 0);
 }
