@@ -56,7 +56,7 @@ struct ScoringOptions {
 };
 
 /// A batch of rows: `data[i * row_stride + j * col_stride]` is feature j of row i (strides in
-/// elements). `rows_major(data, rows, cols)` is the usual contiguous row-major layout.
+/// elements). `RowBlock<T>::row_major(data, rows, cols)` is the usual contiguous row-major layout.
 template <class T>
 struct RowBlock {
   const T* data = nullptr;
@@ -151,7 +151,7 @@ class ScoringPipeline {
   /// n_features() values. Gradient-boosted trees: exact path-dependent TreeSHAP (Lundberg et al.
   /// 2018); logistic regression: coef_j * (x_j - training mean_j), missing values imputed as the
   /// model does and the missing indicator's term added to its feature. The same numbers as
-  /// `calibrisk score --explain`. Allocates its result; thread-safe.
+  /// `calibrisk predict --explain`. Allocates its result; thread-safe.
   std::vector<double> explain(const double* row) const;
   /// Contributions of every row of `X` into `out` (X.rows * n_features() values, row-major).
   void explain(RowBlock<double> X, double* out) const;

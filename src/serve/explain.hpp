@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Per-feature contributions of a pipeline's model to the log-odds: the one implementation behind
-// `calibrisk score --explain` and `ScoringPipeline::explain`.
+// `calibrisk predict --explain` and `ScoringPipeline::explain`.
 #pragma once
 
 #include <calibrisk/artifact/pipeline.hpp>
