@@ -6,6 +6,7 @@
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>
 #include <calibrisk/core/random.hpp>
+#include "calibration/common.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -6,9 +6,9 @@
 
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/core/random.hpp>
-#include <calibrisk/trees/binning.hpp>
 #include <calibrisk/trees/booster.hpp>
-#include <calibrisk/trees/histogram.hpp>
+#include "trees/binning.hpp"
+#include "trees/histogram.hpp"
 
 #include "support/train_data.hpp"
 #include "trees/grower.hpp"

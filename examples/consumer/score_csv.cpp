@@ -5,7 +5,8 @@
 // to the model's features by name, in any order. Empty fields, NA and NaN are missing values.
 // Bad lines are reported on stderr with their line number and skipped (exit status 1); a drift
 // summary (values outside the training range, unseen codes, missing-rate shifts) goes to stderr.
-#include <calibrisk/artifact/io.hpp>
+// Scoring needs only <calibrisk/serve.hpp>, which includes nothing but the standard library.
+#include <calibrisk/serve.hpp>
 
 #include <cerrno>
 #include <cmath>
@@ -55,9 +56,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s MODEL.json < rows.csv\n", argv[0]);
     return 2;
   }
-  calibrisk::Pipeline pipe = [&] {
+  const calibrisk::ScoringPipeline pipe = [&] {
     try {
-      return calibrisk::load(argv[1]);
+      return calibrisk::ScoringPipeline::load(argv[1]);
     } catch (const calibrisk::Error& e) {
       std::fprintf(stderr, "score_csv: %s\n", e.what());
       std::exit(1);
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   const auto p = static_cast<std::size_t>(pipe.n_features());
   std::vector<std::size_t> column_of(p);  // feature j is CSV column column_of[j]
   for (std::size_t j = 0; j < p; ++j) column_of[j] = j;
-  std::vector<std::vector<double>> good_rows;
+  std::vector<double> good_rows;  // row-major, the rows that were scored
   std::vector<double> row(p);
   std::string line;
   long line_no = 0;
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       for (std::size_t j = 0; j < p; ++j) {
-        const std::string& name = pipe.schema().features[j].name;
+        const std::string& name = pipe.feature_names()[j];
         std::size_t k = 0;
         while (k < fields.size() && trim(fields[k]) != name) ++k;
         if (k == fields.size()) {
@@ -119,9 +120,12 @@ int main(int argc, char** argv) {
     }
     const double risk = pipe.predict_proba_row(row.data());
     std::printf("%.17g,%d\n", risk, pipe.predict_row(row.data()) ? 1 : 0);
-    good_rows.push_back(row);
+    good_rows.insert(good_rows.end(), row.begin(), row.end());
   }
-  const calibrisk::InputReport report = pipe.check_inputs(good_rows);
-  if (report.has_drift()) std::fprintf(stderr, "%s", report.summary().c_str());
+  const auto n_good = static_cast<std::ptrdiff_t>(p == 0 ? 0 : good_rows.size() / p);
+  const calibrisk::ScoringInputReport report =
+      pipe.check_inputs(calibrisk::RowBlock<double>::row_major(good_rows.data(), n_good,
+                                                               static_cast<std::ptrdiff_t>(p)));
+  if (report.has_drift) std::fprintf(stderr, "%s", report.summary.c_str());
   return bad == 0 ? 0 : 1;
 }

@@ -26,10 +26,8 @@
 
 #include <calibrisk/linear/logistic.hpp>
 
-#include <calibrisk/trees/binning.hpp>
 #include <calibrisk/trees/booster.hpp>
 #include <calibrisk/trees/explain.hpp>
-#include <calibrisk/trees/histogram.hpp>
 #include <calibrisk/trees/predict.hpp>
 #include <calibrisk/trees/tree.hpp>
 
@@ -48,6 +46,7 @@
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/serve.hpp>
 
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/date.hpp>

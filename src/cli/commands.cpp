@@ -7,12 +7,12 @@
 #include "cli/output_file.hpp"
 #include "cli/reports.hpp"
 #include "cli/train_flow.hpp"
+#include "serve/explain.hpp"
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/io/text.hpp>
-#include <calibrisk/trees/explain.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -127,36 +127,11 @@ Eigen::VectorXd model_probability(const Pipeline& pipe, const RowMatrixXd& X) {
       pipe.model());
 }
 
-/// Per-feature contributions to the log-odds, (rows, features).
-/// Trees: exact path-dependent TreeSHAP (Lundberg et al. 2018). Logistic regression:
-/// coef_j * (x_j - training mean_j) with missing values imputed as the model does, the missing
-/// indicator's term added to its feature.
+/// Per-feature contributions to the log-odds, (rows, features): the library's one implementation
+/// (TreeSHAP for trees, coefficient x centred value for logistic regression; serve/explain.hpp).
 RowMatrixXd contributions(const Pipeline& pipe, const RowMatrixXd& X) {
-  const Index n = X.rows(), p = X.cols();
-  RowMatrixXd phi(n, p);
-  if (const auto* gb = std::get_if<GradientBoostedTrees>(&pipe.model())) {
-    const TreeExplainer ex(gb->ensemble());
-    RowMatrixXd full(n, p + 1);
-    ex.contributions(FeatureMatrix(view(X)), view_mut(full));
-    phi = full.leftCols(p);
-    return phi;
-  }
-  const auto& st = std::get<LogisticRegression>(pipe.model()).state();
-  const bool centred = st.feature_mean.size() == st.coef.size();
-  for (Index i = 0; i < n; ++i) {
-    for (Index j = 0; j < p; ++j) {
-      const double x = X(i, j);
-      const double v = std::isnan(x) ? st.impute_values[static_cast<std::size_t>(j)] : x;
-      const double m = centred ? st.feature_mean[static_cast<std::size_t>(j)] : 0.0;
-      phi(i, j) = st.coef[static_cast<std::size_t>(j)] * (v - m);
-    }
-    for (std::size_t k = 0; k < st.indicator_features.size(); ++k) {
-      const Index j = st.indicator_features[k];
-      const std::size_t c = static_cast<std::size_t>(p) + k;
-      const double ind = std::isnan(X(i, j)) ? 1.0 : 0.0;
-      phi(i, j) += st.coef[c] * (ind - (centred ? st.feature_mean[c] : 0.0));
-    }
-  }
+  RowMatrixXd phi(X.rows(), X.cols());
+  detail::log_odds_contributions(pipe, nullptr, FeatureMatrix(view(X)), view_mut(phi));
   return phi;
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Stage 1 of tree training: quantile bin edges per feature and the column-major code matrix.
+#include "trees/binning.hpp"
 #include <calibrisk/core/parallel.hpp>
-#include <calibrisk/core/radix_sort.hpp>
 #include <calibrisk/core/random.hpp>
-#include <calibrisk/trees/binning.hpp>
+#include "core/radix_sort.hpp"
 
 #include <algorithm>
 #include <cfloat>

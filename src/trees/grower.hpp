@@ -4,9 +4,9 @@
 
 #include "trees/splitter.hpp"
 
-#include <calibrisk/trees/binning.hpp>
-#include <calibrisk/trees/histogram.hpp>
 #include <calibrisk/trees/tree.hpp>
+#include "trees/binning.hpp"
+#include "trees/histogram.hpp"
 
 #include <cstdint>
 #include <vector>

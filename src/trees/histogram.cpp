@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Stage 2 of tree training: gradient/hessian histograms per leaf, built column-wise in parallel
 // over features (deterministic: one thread owns a feature and adds its rows in order).
+#include "trees/histogram.hpp"
 #include <calibrisk/core/parallel.hpp>
-#include <calibrisk/trees/histogram.hpp>
 
 #include <algorithm>
 #include <type_traits>

@@ -3,8 +3,8 @@
 // learned missing-value direction, minimum-leaf rules, monotonic constraints).
 #pragma once
 
-#include <calibrisk/trees/binning.hpp>
-#include <calibrisk/trees/histogram.hpp>
+#include "trees/binning.hpp"
+#include "trees/histogram.hpp"
 
 #include <cstdint>
 #include <limits>

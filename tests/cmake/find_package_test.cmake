@@ -7,6 +7,19 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${WORK
 if(rc)
   message(FATAL_ERROR "cmake --install failed (${rc})")
 endif()
+# Only the public API is installed: no internal header (they live beside their sources in src/).
+file(GLOB_RECURSE internal RELATIVE ${SOURCE_DIR}/src ${SOURCE_DIR}/src/*.hpp)
+list(APPEND internal core/radix_sort.hpp trees/histogram.hpp trees/binning.hpp
+                     calibration/common.hpp calibration/logistic_newton.hpp)  # issue 10 §4
+list(REMOVE_DUPLICATES internal)
+foreach(h IN LISTS internal)
+  if(EXISTS ${WORK_DIR}/prefix/include/calibrisk/${h})
+    message(FATAL_ERROR "the internal header ${h} was installed as include/calibrisk/${h}")
+  endif()
+endforeach()
+if(NOT EXISTS ${WORK_DIR}/prefix/include/calibrisk/serve.hpp)
+  message(FATAL_ERROR "the scoring header calibrisk/serve.hpp was not installed")
+endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/consumer -B ${WORK_DIR}/build
                         -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release
                 RESULT_VARIABLE rc)

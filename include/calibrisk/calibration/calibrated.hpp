@@ -5,7 +5,6 @@
 /// as scikit-learn's CalibratedClassifierCV (Platt 2000; Zadrozny & Elkan 2002).
 #pragma once
 
-#include <calibrisk/calibration/common.hpp>
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>

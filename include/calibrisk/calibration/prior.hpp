@@ -5,8 +5,9 @@
 /// resampling to the population's prevalence, without a calibration set.
 #pragma once
 
-#include <calibrisk/calibration/common.hpp>
+#include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
+#include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
 
 #include <Eigen/Core>
@@ -48,7 +49,7 @@ inline double prior_shift_from_prevalence(double sample_prevalence, double popul
 /// Allocation-free. NaN in gives NaN out.
 inline double prior_correct_one(double p, double shift) noexcept {
   if (p <= 0.0 || p >= 1.0) return p;
-  return detail::sigmoid(std::log(p) - std::log1p(-p) + shift);
+  return sigmoid(std::log(p) - std::log1p(-p) + shift);
 }
 
 /// Prior-corrected probabilities of a model trained with class weights (w0, w1): the logit

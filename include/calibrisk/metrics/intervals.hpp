@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file intervals.hpp
 /// Confidence intervals for a binomial proportion (Wilson score; Clopper-Pearson exact) and the
-/// normal quantiles they need, computed with Boost.Math under an explicit per-call policy.
+/// normal quantiles they need, computed with Boost.Math under an explicit per-call policy (compiled
+/// in the library, so Boost stays out of this header).
 #pragma once
 
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
-
-#include <boost/math/distributions/normal.hpp>
-#include <boost/math/policies/policy.hpp>
-#include <boost/math/special_functions/beta.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -24,13 +21,6 @@ struct ProportionInterval {
 };
 
 namespace detail {
-
-/// Boost.Math policy passed on every call: report domain/overflow problems by throwing (we convert
-/// them to our own messages) and never promote double to long double (same numbers everywhere).
-using MathPolicy = boost::math::policies::policy<
-    boost::math::policies::domain_error<boost::math::policies::throw_on_error>,
-    boost::math::policies::overflow_error<boost::math::policies::throw_on_error>,
-    boost::math::policies::promote_double<false>>;
 
 inline void check_confidence(double confidence, const std::string& where) {
   if (!(confidence > 0.0 && confidence < 1.0)) {
@@ -50,54 +40,24 @@ inline void check_counts(double successes, double n, const std::string& where) {
 }  // namespace detail
 
 /// Standard normal quantile Phi^-1(q), q in (0, 1) (Boost.Math, per-call policy).
-inline double normal_quantile(double q) {
-  return boost::math::quantile(boost::math::normal_distribution<double, detail::MathPolicy>(), q);
-}
+double normal_quantile(double q);
 
 /// Two-sided p-value 2 * (1 - Phi(|z|)) of a standard normal statistic (Boost.Math complement,
 /// accurate far in the tail).
-inline double normal_two_sided_p(double z) {
-  const boost::math::normal_distribution<double, detail::MathPolicy> nd;
-  return 2.0 * boost::math::cdf(boost::math::complement(nd, std::fabs(z)));
-}
+double normal_two_sided_p(double z);
 
 /// Wilson score interval (Wilson 1927) for `successes` out of `n` trials at `confidence`.
 ///
 /// Same formula as statsmodels' `proportion_confint(method="wilson")`. Counts may be non-integer
 /// (weighted data: pass the effective sample size and p-hat * n). n == 0 gives [0, 1].
 /// Throws InvalidParams for confidence outside (0, 1), InvalidInput for successes outside [0, n].
-inline ProportionInterval wilson_interval(double successes, double n, double confidence = 0.95) {
-  detail::check_confidence(confidence, "wilson_interval");
-  detail::check_counts(successes, n, "wilson_interval");
-  if (n <= 0.0) return {0.0, 1.0};
-  const double z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
-  const double z2 = z * z;
-  const double phat = std::min(1.0, successes / n);
-  const double denom = 1.0 + z2 / n;
-  const double center = (phat + z2 / (2.0 * n)) / denom;
-  const double half = z * std::sqrt(phat * (1.0 - phat) / n + z2 / (4.0 * n * n)) / denom;
-  return {std::max(0.0, center - half), std::min(1.0, center + half)};
-}
+ProportionInterval wilson_interval(double successes, double n, double confidence = 0.95);
 
 /// Clopper-Pearson "exact" interval (Clopper & Pearson 1934) from beta quantiles:
 /// lower = B^-1(alpha/2; x, n - x + 1) (0 when x = 0), upper = B^-1(1 - alpha/2; x + 1, n - x)
 /// (1 when x = n). Same as statsmodels' `proportion_confint(method="beta")`. Boost.Math
 /// `ibeta_inv` with a per-call policy; real-valued counts are accepted (weighted data).
-inline ProportionInterval clopper_pearson_interval(double successes, double n,
-                                                   double confidence = 0.95) {
-  detail::check_confidence(confidence, "clopper_pearson_interval");
-  detail::check_counts(successes, n, "clopper_pearson_interval");
-  if (n <= 0.0) return {0.0, 1.0};
-  const double x = std::min(successes, n);
-  const double alpha = 1.0 - confidence;
-  ProportionInterval r;
-  r.lower =
-      x <= 0.0 ? 0.0 : boost::math::ibeta_inv(x, n - x + 1.0, alpha / 2.0, detail::MathPolicy());
-  r.upper = x >= n
-                ? 1.0
-                : boost::math::ibeta_inv(x + 1.0, n - x, 1.0 - alpha / 2.0, detail::MathPolicy());
-  return r;
-}
+ProportionInterval clopper_pearson_interval(double successes, double n, double confidence = 0.95);
 
 /// Kish's effective sample size (sum w)^2 / sum w^2: the n that weighted intervals use.
 inline double effective_sample_size(double sum_w, double sum_w2) noexcept {

@@ -62,53 +62,19 @@ double weighted_mean(Index n, F f, W w) {
 /// Clipping: see `kLogLossEps`. Equals `sklearn.metrics.log_loss(y, p, sample_weight=w)`.
 /// Throws InvalidInput on mismatched lengths, NaN or out-of-range p, bad labels or weights.
 /// One class only is allowed (the loss is defined). O(n), no sort, thread-safe.
-inline double log_loss(VectorView<const double> y, VectorView<const double> p,
-                       VectorView<const double> sample_weight = {}) {
-  detail::check_prob_inputs(y, p, sample_weight, "log_loss");
-  auto f = [&](Index i) { return detail::log_loss_term(y[i], p[i]); };
-  if (sample_weight.empty()) return detail::weighted_mean(y.size(), f, detail::UnitWeight{});
-  return detail::weighted_mean(y.size(), f, [&](Index i) { return sample_weight[i]; });
-}
+double log_loss(VectorView<const double> y, VectorView<const double> p,
+                VectorView<const double> sample_weight = {});
 
 /// Log loss from sorted scores (optionally times bootstrap multiplicities; NaN for a replicate of
 /// zero total weight). Throws InvalidInput when the scores are not probabilities.
-inline double log_loss(const SortedScores& s, const double* replicate_weight = nullptr) {
-  s.require_probabilities("log_loss");
-  const double* p = s.score().data();
-  const std::uint8_t* y = s.label().data();
-  return s.visit_weights(replicate_weight, [&](auto w) {
-    return detail::weighted_mean(
-        s.size(), [&](Index i) { return detail::log_loss_term(y[i] ? 1.0 : 0.0, p[i]); }, w);
-  });
-}
+double log_loss(const SortedScores& s, const double* replicate_weight = nullptr);
 
 /// Brier score: weighted mean of (y - p)^2, as `sklearn.metrics.brier_score_loss` for binary y.
 /// Same inputs, errors and complexity as `log_loss`.
-inline double brier_score_loss(VectorView<const double> y, VectorView<const double> p,
-                               VectorView<const double> sample_weight = {}) {
-  detail::check_prob_inputs(y, p, sample_weight, "brier_score_loss");
-  auto f = [&](Index i) {
-    const double d = y[i] - p[i];
-    return d * d;
-  };
-  if (sample_weight.empty()) return detail::weighted_mean(y.size(), f, detail::UnitWeight{});
-  return detail::weighted_mean(y.size(), f, [&](Index i) { return sample_weight[i]; });
-}
+double brier_score_loss(VectorView<const double> y, VectorView<const double> p,
+                        VectorView<const double> sample_weight = {});
 
 /// Brier score from sorted scores (see `log_loss(const SortedScores&, ...)`).
-inline double brier_score_loss(const SortedScores& s, const double* replicate_weight = nullptr) {
-  s.require_probabilities("brier_score_loss");
-  const double* p = s.score().data();
-  const std::uint8_t* y = s.label().data();
-  return s.visit_weights(replicate_weight, [&](auto w) {
-    return detail::weighted_mean(
-        s.size(),
-        [&](Index i) {
-          const double d = (y[i] ? 1.0 : 0.0) - p[i];
-          return d * d;
-        },
-        w);
-  });
-}
+double brier_score_loss(const SortedScores& s, const double* replicate_weight = nullptr);
 
 }  // namespace calibrisk::metrics

@@ -43,7 +43,7 @@ struct TinyModel {
       for (Index i = 0; i < M.rows(); ++i) {
         double z = -mid;
         for (Index j = 0; j < M.cols(); ++j) z += dir[j] * static_cast<double>(M(i, j));
-        out[i] = detail::sigmoid(z);
+        out[i] = calibrisk::sigmoid(z);
       }
     });
     return out;
@@ -60,7 +60,7 @@ Problem make_problem(int n, std::uint64_t seed) {
   p.X.resize(n, 3);
   for (int i = 0; i < n; ++i) {
     const double x0 = rng.normal();
-    p.y.push_back(rng.uniform() < detail::sigmoid(2.0 * x0) ? 1.0 : 0.0);
+    p.y.push_back(rng.uniform() < calibrisk::sigmoid(2.0 * x0) ? 1.0 : 0.0);
     p.time.push_back(static_cast<double>(i / 3));  // ties in time
     p.groups.push_back(static_cast<double>(rng.below(40)));
     p.X(i, 0) = x0;

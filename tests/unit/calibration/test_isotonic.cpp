@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <calibrisk/calibration/isotonic.hpp>
 #include <calibrisk/core/random.hpp>
+#include "calibration/common.hpp"
 
 #include <algorithm>
 #include <limits>

@@ -11,7 +11,7 @@
 #include <vector>
 
 using V = std::vector<double>;
-using calibrisk::detail::sigmoid;
+using calibrisk::sigmoid;
 
 namespace {
 struct Data {

@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <calibrisk/core/random.hpp>
-#include <calibrisk/trees/histogram.hpp>
+#include "trees/histogram.hpp"
 
 #include "support/train_data.hpp"
 

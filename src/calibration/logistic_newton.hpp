@@ -5,7 +5,7 @@
 /// calibration.
 #pragma once
 
-#include <calibrisk/calibration/common.hpp>
+#include "calibration/common.hpp"
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>

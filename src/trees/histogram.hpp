@@ -4,7 +4,7 @@
 #pragma once
 
 #include <calibrisk/core/matrix.hpp>
-#include <calibrisk/trees/binning.hpp>
+#include "trees/binning.hpp"
 
 #include <cstdint>
 #include <vector>

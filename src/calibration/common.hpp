@@ -7,7 +7,7 @@
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
-#include <calibrisk/core/radix_sort.hpp>
+#include "core/radix_sort.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -153,6 +153,17 @@ inline PooledScores pool_sorted_scores(VectorView<const double> scores, VectorVi
   }
   if (open) flush();
   return out;
+}
+
+/// Throws InvalidInput when a score passed to a probability calibrator is outside [0, 1].
+inline void validate_probabilities(VectorView<const double> p, const std::string& where) {
+  for (Index i = 0; i < p.size(); ++i) {
+    if (!(p[i] >= 0.0 && p[i] <= 1.0)) {
+      throw InvalidInput(where + ": scores[" + std::to_string(i) + "] is " + fmt_value(p[i]) +
+                         " but the calibrator expects probabilities in [0, 1]; pass "
+                         "predict_proba output or set input = ScoreKind::kMargin.");
+    }
+  }
 }
 
 // The shared stable helpers (core/math.hpp), under the names the calibrators use.

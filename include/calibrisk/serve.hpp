@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file serve.hpp
+/// Scoring-only interface: load a saved pipeline file and score, flag, explain and check rows.
+///
+/// This header includes nothing but the C++ standard library (no Eigen, Boost or nlohmann/json),
+/// so a service that only scores a saved model pays a fraction of a second per translation unit
+/// to include it (benchmarks/parse_time.sh measures it; docs/serving.md reports the figures).
+/// The implementation is compiled in the library on top of `calibrisk::Pipeline`: every score is
+/// bit-identical to `Pipeline::predict_proba` / `predict_proba_row` of the same file.
+///
+/// Example:
+/// @code
+///   #include <calibrisk/serve.hpp>
+///
+///   calibrisk::ScoringOptions opt;
+///   opt.public_key_file = "hospital.pub";  // refuse unsigned or tampered files
+///   const auto model = calibrisk::ScoringPipeline::load("readmission.calibrisk.json", opt);
+///   std::vector<double> row(model.n_features());   // fill in schema order, NaN = missing
+///   double risk = model.predict_proba_row(row.data());
+///   bool flag = risk >= model.threshold();
+/// @endcode
+#pragma once
+
+#include <calibrisk/core/error.hpp>  // the exception types (standard library only)
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace calibrisk {
+
+class Pipeline;  // artifact/pipeline.hpp: the full (training-side) pipeline type
+
+/// Options of `ScoringPipeline::load` (the same checks and limits as `LoadOptions` in
+/// artifact/io.hpp).
+struct ScoringOptions {
+  /// Verify the SHA-256 checksum (disable only to inspect a hand-edited file).
+  bool verify_checksum = true;
+  /// Refuse files that are unsigned or whose Ed25519 signature does not verify with
+  /// `public_key_file`. Setting `public_key_file` turns this on.
+  bool require_signature = false;
+  /// Path of a public key file written by `calibrisk keygen` / `generate_key_pair` (empty = none).
+  std::string public_key_file;
+  /// Largest file accepted, in bytes.
+  std::size_t max_bytes = std::size_t(1) << 30;
+  /// Deepest JSON nesting accepted.
+  int max_json_depth = 64;
+  /// Deepest tree accepted (root = depth 0).
+  int max_tree_depth = 1024;
+  /// Most nodes accepted in one tree.
+  std::int64_t max_tree_nodes = std::int64_t(1) << 20;
+};
+
+/// A batch of rows: `data[i * row_stride + j * col_stride]` is feature j of row i (strides in
+/// elements). `RowBlock<T>::row_major(data, rows, cols)` is the usual contiguous row-major layout.
+template <class T>
+struct RowBlock {
+  const T* data = nullptr;
+  std::ptrdiff_t rows = 0;
+  std::ptrdiff_t cols = 0;
+  std::ptrdiff_t row_stride = 0;  ///< Elements between row i and row i + 1.
+  std::ptrdiff_t col_stride = 1;  ///< Elements between feature j and feature j + 1.
+
+  /// Contiguous row-major rows (row_stride = cols, col_stride = 1).
+  static RowBlock row_major(const T* data, std::ptrdiff_t rows, std::ptrdiff_t cols) noexcept {
+    return RowBlock{data, rows, cols, cols, 1};
+  }
+  /// Contiguous column-major rows (row_stride = 1, col_stride = rows).
+  static RowBlock col_major(const T* data, std::ptrdiff_t rows, std::ptrdiff_t cols) noexcept {
+    return RowBlock{data, rows, cols, 1, rows};
+  }
+};
+
+/// Options of `ScoringPipeline::check_inputs` (as `InputCheckOptions` in artifact/schema.hpp).
+struct ScoringCheckOptions {
+  /// A feature's missing rate is flagged when it departs from training by more than this absolute
+  /// amount AND the departure is significant (two-proportion z-test, |z| > `missing_z`).
+  double missing_rate_tolerance = 0.05;
+  double missing_z = 3.0;           ///< Critical |z|; 3.0 is a two-sided p of about 0.0027.
+  std::ptrdiff_t max_examples = 5;  ///< Example row indices kept per signal.
+};
+
+/// Drift signals of one feature over a checked batch (as `FeatureDrift` in artifact/schema.hpp).
+struct ScoringFeatureDrift {
+  std::ptrdiff_t feature = 0;  ///< Column index.
+  std::string name;
+  std::ptrdiff_t n_below_min = 0;            ///< Non-missing values < training min.
+  std::ptrdiff_t n_above_max = 0;            ///< Non-missing values > training max.
+  std::ptrdiff_t n_unseen_category = 0;      ///< Categorical codes not seen in training.
+  std::ptrdiff_t n_missing = 0;              ///< NaN values.
+  std::ptrdiff_t n_non_finite = 0;           ///< +-inf values (an error: they cannot be scored).
+  double missing_rate = 0.0;                 ///< n_missing / rows checked.
+  double train_missing_rate = 0.0;           ///< From the schema (NaN when unknown).
+  bool missing_rate_drift = false;           ///< See ScoringCheckOptions.
+  std::vector<std::ptrdiff_t> example_rows;  ///< A few rows showing a signal.
+};
+
+/// Result of `ScoringPipeline::check_inputs` (as `InputReport` in artifact/schema.hpp).
+struct ScoringInputReport {
+  std::ptrdiff_t n_rows = 0;                  ///< Rows examined.
+  std::ptrdiff_t n_features_expected = 0;     ///< From the schema.
+  std::vector<std::string> errors;            ///< Wrong column count, +-inf values: not scorable.
+  std::vector<ScoringFeatureDrift> features;  ///< Only features with at least one signal.
+  bool ok = true;                             ///< No errors: every row can be scored.
+  bool has_drift = false;                     ///< Some range, category or missing-rate signal.
+  std::string summary;                        ///< One line per error and per drifting feature.
+};
+
+/// A loaded, validated pipeline that can only score: calibrated risk, flag, per-feature
+/// explanation and input checks, with its schema and operating point.
+///
+/// Scoring: s = model score of the row, p = calibrator(s), flag = p >= threshold(). Missing
+/// values are NaN; a categorical code unseen in training is scored as missing.
+///
+/// Thread-safety: every method is const and may be called from many threads at once. Copies are
+/// cheap and share the immutable model. A moved-from object may only be assigned or destroyed
+/// (its methods throw NotFitted). Errors are calibrisk's exceptions: ModelFormatError for a file
+/// that does not load, InvalidInput for bad arguments; a key file the operating system cannot read
+/// throws `FileError` (artifact/io.hpp), derived from `calibrisk::Error`.
+class ScoringPipeline {
+ public:
+  /// Reads, verifies and validates the pipeline file at `path` (see `load` in artifact/io.hpp
+  /// for every check). Throws ModelFormatError naming the first problem.
+  static ScoringPipeline load(const std::string& path, const ScoringOptions& options = {});
+  /// The same from the text of a pipeline document.
+  static ScoringPipeline from_string(std::string_view text, const ScoringOptions& options = {});
+  /// Wraps an already-built Pipeline (copied), e.g. one trained in this process.
+  explicit ScoringPipeline(const Pipeline& pipeline);
+
+  /// Calibrated P(y = 1) of one contiguous row of n_features() values. Unchecked, as
+  /// `Pipeline::predict_proba_row`: the caller guarantees the length and no +-inf (use
+  /// check_inputs or the batch method for validated input). Allocation-free, thread-safe.
+  double predict_proba_row(const double* row) const;
+  double predict_proba_row(const float* row) const;
+  /// The flag of one row: predict_proba_row(row) >= threshold().
+  bool predict_row(const double* row) const;
+
+  /// Calibrated P(y = 1) of every row of `X` into `out` (X.rows values); parallel over rows.
+  /// Throws InvalidInput when X.cols != n_features(), a stride or size is negative, a pointer is
+  /// null with rows > 0, or a value is +-inf.
+  void predict_proba(RowBlock<double> X, double* out) const;
+  void predict_proba(RowBlock<float> X, double* out) const;
+  /// Convenience form for contiguous row-major rows: `rows * n_features()` values.
+  std::vector<double> predict_proba(const std::vector<double>& row_major_values) const;
+
+  /// Per-feature contributions of one row to the model's log-odds (before calibration),
+  /// n_features() values. Gradient-boosted trees: exact path-dependent TreeSHAP (Lundberg et al.
+  /// 2018); logistic regression: coef_j * (x_j - training mean_j), missing values imputed as the
+  /// model does and the missing indicator's term added to its feature. The same numbers as
+  /// `calibrisk predict --explain`. Allocates its result; thread-safe.
+  std::vector<double> explain(const double* row) const;
+  /// Contributions of every row of `X` into `out` (X.rows * n_features() values, row-major).
+  void explain(RowBlock<double> X, double* out) const;
+
+  /// Drift and consistency report of a batch: wrong column count and +-inf values are errors;
+  /// values outside the training range, unseen categories and missing rates departing from
+  /// training are drift signals. Never changes scores and never throws on data.
+  ScoringInputReport check_inputs(RowBlock<double> X, const ScoringCheckOptions& o = {}) const;
+
+  /// Number of features a row must have, in schema order.
+  std::ptrdiff_t n_features() const;
+  /// Feature names in column order.
+  const std::vector<std::string>& feature_names() const;
+  /// Whether feature j is categorical (integer codes; unseen codes are scored as missing).
+  bool is_categorical(std::ptrdiff_t j) const;
+  /// The operating point: flag when p >= threshold().
+  double threshold() const;
+  /// The policy that chose the threshold, e.g. "min_recall=0.8" ("default" when none).
+  const std::string& policy() const;
+  /// A validation figure stored with the operating point (e.g. "precision", "recall"), NaN when
+  /// absent.
+  double operating_figure(const std::string& name) const;
+  /// "logistic_regression" or "gradient_boosted_trees".
+  const char* model_type() const;
+  /// "none", "platt", "isotonic" or "beta".
+  const char* calibrator_type() const;
+  /// Version of the library that wrote the file.
+  const std::string& library_version() const;
+
+  /// The full pipeline (needs <calibrisk/artifact/pipeline.hpp> to use).
+  const Pipeline& pipeline() const;
+
+  struct Impl;  ///< Implementation (src/serve/serve.cpp).
+
+ private:
+  explicit ScoringPipeline(std::shared_ptr<const Impl> impl) noexcept : impl_(std::move(impl)) {}
+  const Impl& impl(const char* where) const;
+
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace calibrisk

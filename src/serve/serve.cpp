@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+// ScoringPipeline (declared in serve.hpp): the scoring-only interface, a thin
+// layer over Pipeline so that every score is the Pipeline's own (no second
+// scoring path).
+#include <calibrisk/serve.hpp>
+
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/trees/explain.hpp>
+
+#include "serve/explain.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace calibrisk {
+
+struct ScoringPipeline::Impl {
+  explicit Impl(Pipeline p) : pipe(std::move(p)) {
+    for (const FeatureInfo& f : pipe.schema().features) names.push_back(f.name);
+    if (const auto* gb = std::get_if<GradientBoostedTrees>(&pipe.model())) {
+      explainer.emplace(gb->ensemble());
+    }
+  }
+  Pipeline pipe;
+  std::vector<std::string> names;
+  std::optional<TreeExplainer> explainer;  // built once: TreeSHAP's per-tree expectations
+};
+
+namespace {
+
+LoadOptions to_load_options(const ScoringOptions& o) {
+  LoadOptions l;
+  l.verify_checksum = o.verify_checksum;
+  l.require_signature = o.require_signature;
+  l.public_key_file = o.public_key_file;
+  l.max_bytes = o.max_bytes;
+  l.max_json_depth = o.max_json_depth;
+  l.max_tree_depth = o.max_tree_depth;
+  l.max_tree_nodes = o.max_tree_nodes;
+  return l;
+}
+
+// The rows of `X` as a strided view, after checking what the view itself
+// cannot.
+template <class T>
+MatrixView<const T> view_of(const RowBlock<T>& X, const char* where) {
+  if (X.rows < 0 || X.cols < 0) {
+    throw InvalidInput(std::string(where) + ": rows and cols must be >= 0, got rows = " +
+                       std::to_string(X.rows) + ", cols = " + std::to_string(X.cols) + ".");
+  }
+  if (X.row_stride < 0 || X.col_stride < 0) {
+    throw InvalidInput(std::string(where) +
+                       ": strides must be >= 0, got row_stride = " + std::to_string(X.row_stride) +
+                       ", col_stride = " + std::to_string(X.col_stride) +
+                       "; use RowBlock::row_major for contiguous rows.");
+  }
+  if (X.data == nullptr && X.rows > 0 && X.cols > 0) {
+    throw InvalidInput(std::string(where) + ": X.data is null but X has " + std::to_string(X.rows) +
+                       " rows; pass the rows' values.");
+  }
+  return MatrixView<const T>(X.data, X.rows, X.cols, X.row_stride, X.col_stride);
+}
+
+void require_out(const double* out, std::ptrdiff_t rows, const char* where) {
+  if (out == nullptr && rows > 0) {
+    throw InvalidInput(std::string(where) + ": out is null; pass room for " + std::to_string(rows) +
+                       " values.");
+  }
+}
+
+template <class T>
+void predict_block(const Pipeline& pipe, const RowBlock<T>& X, double* out) {
+  const char* where = "ScoringPipeline::predict_proba";
+  const MatrixView<const T> v = view_of(X, where);
+  require_out(out, X.rows, where);
+  pipe.predict_proba(FeatureMatrix(v), VectorView<double>(out, X.rows));
+}
+
+}  // namespace
+
+ScoringPipeline::ScoringPipeline(const Pipeline& pipeline)
+    : impl_(std::make_shared<const Impl>(pipeline)) {}
+
+ScoringPipeline ScoringPipeline::load(const std::string& path, const ScoringOptions& options) {
+  return ScoringPipeline(
+      std::make_shared<const Impl>(calibrisk::load(path, to_load_options(options))));
+}
+
+ScoringPipeline ScoringPipeline::from_string(std::string_view text, const ScoringOptions& options) {
+  return ScoringPipeline(
+      std::make_shared<const Impl>(load_from_string(text, to_load_options(options))));
+}
+
+const ScoringPipeline::Impl& ScoringPipeline::impl(const char* where) const {
+  if (!impl_) {
+    throw NotFitted(std::string(where) +
+                    ": this ScoringPipeline was moved from; load a pipeline file first.");
+  }
+  return *impl_;
+}
+
+double ScoringPipeline::predict_proba_row(const double* row) const {
+  return impl("ScoringPipeline::predict_proba_row").pipe.predict_proba_row(row);
+}
+double ScoringPipeline::predict_proba_row(const float* row) const {
+  return impl("ScoringPipeline::predict_proba_row").pipe.predict_proba_row(row);
+}
+bool ScoringPipeline::predict_row(const double* row) const {
+  return impl("ScoringPipeline::predict_row").pipe.predict_row(row);
+}
+
+void ScoringPipeline::predict_proba(RowBlock<double> X, double* out) const {
+  predict_block(impl("ScoringPipeline::predict_proba").pipe, X, out);
+}
+void ScoringPipeline::predict_proba(RowBlock<float> X, double* out) const {
+  predict_block(impl("ScoringPipeline::predict_proba").pipe, X, out);
+}
+
+std::vector<double> ScoringPipeline::predict_proba(
+    const std::vector<double>& row_major_values) const {
+  const Impl& m = impl("ScoringPipeline::predict_proba");
+  const auto p = static_cast<std::size_t>(m.pipe.n_features());
+  if (p == 0 || row_major_values.size() % p != 0) {
+    throw InvalidInput(
+        "ScoringPipeline::predict_proba: " + std::to_string(row_major_values.size()) +
+        " values are not a whole number of rows of " + std::to_string(p) +
+        " features; pass rows * n_features() values, row after row.");
+  }
+  const auto rows = static_cast<std::ptrdiff_t>(row_major_values.size() / p);
+  std::vector<double> out(static_cast<std::size_t>(rows));
+  predict_block(
+      m.pipe,
+      RowBlock<double>::row_major(row_major_values.data(), rows, static_cast<std::ptrdiff_t>(p)),
+      out.data());
+  return out;
+}
+
+std::vector<double> ScoringPipeline::explain(const double* row) const {
+  const Impl& m = impl("ScoringPipeline::explain");
+  const Index p = m.pipe.n_features();
+  if (row == nullptr) throw InvalidInput("ScoringPipeline::explain: row is null.");
+  std::vector<double> phi(static_cast<std::size_t>(p));
+  detail::log_odds_contributions(m.pipe, m.explainer ? &*m.explainer : nullptr,
+                                 FeatureMatrix(MatrixView<const double>::row_major(row, 1, p)),
+                                 MatrixView<double>::row_major(phi.data(), 1, p));
+  return phi;
+}
+
+void ScoringPipeline::explain(RowBlock<double> X, double* out) const {
+  const char* where = "ScoringPipeline::explain";
+  const Impl& m = impl(where);
+  const MatrixView<const double> v = view_of(X, where);
+  require_out(out, X.rows, where);
+  detail::log_odds_contributions(m.pipe, m.explainer ? &*m.explainer : nullptr, FeatureMatrix(v),
+                                 MatrixView<double>::row_major(out, X.rows, X.cols));
+}
+
+ScoringInputReport ScoringPipeline::check_inputs(RowBlock<double> X,
+                                                 const ScoringCheckOptions& o) const {
+  const char* where = "ScoringPipeline::check_inputs";
+  const Impl& m = impl(where);
+  InputCheckOptions io;
+  io.missing_rate_tolerance = o.missing_rate_tolerance;
+  io.missing_z = o.missing_z;
+  io.max_examples = o.max_examples;
+  const InputReport r = m.pipe.check_inputs(FeatureMatrix(view_of(X, where)), io);
+  ScoringInputReport s;
+  s.n_rows = r.n_rows;
+  s.n_features_expected = r.n_features_expected;
+  s.errors = r.errors;
+  s.ok = r.ok();
+  s.has_drift = r.has_drift();
+  s.summary = r.summary();
+  for (const FeatureDrift& f : r.features) {
+    ScoringFeatureDrift d;
+    d.feature = f.feature;
+    d.name = f.name;
+    d.n_below_min = f.n_below_min;
+    d.n_above_max = f.n_above_max;
+    d.n_unseen_category = f.n_unseen_category;
+    d.n_missing = f.n_missing;
+    d.n_non_finite = f.n_non_finite;
+    d.missing_rate = f.missing_rate;
+    d.train_missing_rate = f.train_missing_rate;
+    d.missing_rate_drift = f.missing_rate_drift;
+    d.example_rows.assign(f.example_rows.begin(), f.example_rows.end());
+    s.features.push_back(std::move(d));
+  }
+  return s;
+}
+
+std::ptrdiff_t ScoringPipeline::n_features() const {
+  return impl("ScoringPipeline::n_features").pipe.n_features();
+}
+const std::vector<std::string>& ScoringPipeline::feature_names() const {
+  return impl("ScoringPipeline::feature_names").names;
+}
+bool ScoringPipeline::is_categorical(std::ptrdiff_t j) const {
+  const Impl& m = impl("ScoringPipeline::is_categorical");
+  if (j < 0 || j >= m.pipe.n_features()) {
+    throw InvalidInput("ScoringPipeline::is_categorical: feature index " + std::to_string(j) +
+                       " is outside [0, " + std::to_string(m.pipe.n_features()) + ").");
+  }
+  return m.pipe.schema().features[static_cast<std::size_t>(j)].categorical;
+}
+double ScoringPipeline::threshold() const {
+  return impl("ScoringPipeline::threshold").pipe.threshold();
+}
+const std::string& ScoringPipeline::policy() const {
+  return impl("ScoringPipeline::policy").pipe.operating_point().policy;
+}
+double ScoringPipeline::operating_figure(const std::string& name) const {
+  return impl("ScoringPipeline::operating_figure").pipe.operating_point().figure(name);
+}
+const char* ScoringPipeline::model_type() const {
+  return impl("ScoringPipeline::model_type").pipe.model_type();
+}
+const char* ScoringPipeline::calibrator_type() const {
+  return impl("ScoringPipeline::calibrator_type").pipe.calibrator_type();
+}
+const std::string& ScoringPipeline::library_version() const {
+  return impl("ScoringPipeline::library_version").pipe.provenance().library_version;
+}
+const Pipeline& ScoringPipeline::pipeline() const { return impl("ScoringPipeline::pipeline").pipe; }
+
+}  // namespace calibrisk
