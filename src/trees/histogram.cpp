@@ -172,90 +172,79 @@ void clear_feature(const BinMapper& mapper, Index f, HistBin* out) {
   std::fill(h, h + mapper.n_value_bins(f) + 1, HistBin{});
 }
 
-// Builds group `group` of `n_groups` on the calling thread: its share of the non-sparse features
-// and the CSR parts group, group + n_groups, ...
+// The sparse features of this job as a per-feature flag (0/1), or empty when the job holds every
+// sparse feature (then no flag test is needed).
+std::vector<std::uint8_t> active_sparse_features(const HistogramJob& job) {
+  std::vector<std::uint8_t> active(job.sparse->is_sparse.size(), 0);
+  Index n_sparse_job = 0, n_sparse = 0;
+  for (Index q = 0; q < job.n_features; ++q) {
+    const auto f = static_cast<std::size_t>(job.features[q]);
+    active[f] = job.sparse->is_sparse[f];
+    n_sparse_job += active[f];
+  }
+  for (const std::uint8_t v : job.sparse->is_sparse) n_sparse += v;
+  if (n_sparse_job == n_sparse) active.clear();
+  return active;
+}
+
+// Row-wise histograms of the features [f_lo, f_hi) of `dense` (uint8 codes only): features
+// without a skip bin first (no test per update), then those with one.
+template <class K>
+void build_row_wise(const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
+                    const std::int32_t* skip_bin, const std::int32_t* dense, Index f_lo, Index f_hi,
+                    HistBin* out) {
+  std::vector<std::int32_t> feat;
+  std::vector<Index> off;
+  std::vector<int> skip;
+  Index m_dense = 0;
+  for (const bool with_skip : {false, true}) {
+    for (Index q = f_lo; q < f_hi; ++q) {
+      const std::int32_t f = dense[q];
+      const int sb = skip_bin ? skip_bin[f] : -1;
+      if ((sb >= 0) != with_skip) continue;
+      feat.push_back(f);
+      off.push_back(mapper.offsets[static_cast<std::size_t>(f)]);
+      skip.push_back(sb);
+    }
+    if (!with_skip) m_dense = static_cast<Index>(feat.size());
+  }
+  if (!feat.empty()) {
+    K::accumulate_rows(bins, job, feat.data(), off.data(), skip.data(), m_dense,
+                       static_cast<Index>(feat.size()), out);
+  }
+}
+
+// The CSR parts group, group + n_groups, ...: each part's slots belong to this group alone, so it
+// clears, accumulates and derives the skip bins of its features.
+template <class K>
+void build_csr_parts(const BinMapper& mapper, const HistogramJob& job,
+                     const std::vector<std::uint8_t>& active, const std::int32_t* skip_bin,
+                     const HistBin& total, HistBin* out, Index group, Index n_groups) {
+  const std::uint8_t* act = active.empty() ? nullptr : active.data();
+  const auto& parts = job.sparse->parts;
+  for (std::size_t p = static_cast<std::size_t>(group); p < parts.size();
+       p += static_cast<std::size_t>(n_groups)) {
+    for (const std::int32_t f : parts[p].features) {
+      if (act == nullptr || act[f]) clear_feature(mapper, f, out);
+    }
+    K::accumulate_csr(parts[p], job.sparse->slot_feature.data(), job, act, out);
+    for (const std::int32_t f : parts[p].features) {
+      if (act == nullptr || act[f]) derive_skip_bin(mapper, f, skip_bin[f], total, out);
+    }
+  }
+}
+
+// Column-wise histograms of the features [f_lo, f_hi) of `dense`, in row chunks: the gradients of a
+// chunk (8 bytes per row) stay in L2 while each of the features reads them. Features without a
+// skip bin go up to four at a time: each row's index and gradients are loaded once for all of them.
 template <class K, class Code>
-void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const BinnedMatrix& bins,
-                 const BinMapper& mapper, const HistogramJob& job, const std::int32_t* skip_bin,
-                 const HistBin& total, HistBin* out, Index group, Index n_groups) {
-  const Index nf = job.n_features;
-  // Row chunks: the gradients of a chunk (8 bytes per row) stay in L2 while each of the
-  // thread's features reads them.
+void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
+                         const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
+                         const std::int32_t* skip_bin, const std::int32_t* dense, Index f_lo,
+                         Index f_hi, HistBin* out) {
   constexpr Index kChunk = 1 << 14;
-  // A leaf holding a minority of the rows is histogrammed row-wise when the row-major copy exists:
-  // its scattered rows would otherwise cost one cache miss per row and feature.
-  const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < bins.n_rows;
-  const bool use_csr = job.sparse != nullptr && !job.sparse->empty() && skip_bin != nullptr;
-  const std::uint8_t* csr_feature = use_csr ? job.sparse->is_sparse.data() : nullptr;
-  std::vector<std::uint8_t> active;  // sparse features of this job (none = all of them)
-  if (use_csr) {
-    Index n_sparse_job = 0, n_sparse = 0;
-    active.assign(job.sparse->is_sparse.size(), 0);
-    for (Index q = 0; q < nf; ++q) {
-      const auto f = static_cast<std::size_t>(job.features[q]);
-      active[f] = job.sparse->is_sparse[f];
-      n_sparse_job += active[f];
-    }
-    for (const std::uint8_t v : job.sparse->is_sparse) n_sparse += v;
-    if (n_sparse_job == n_sparse) active.clear();
-  }
-  // The features built here from codes (not from the CSR): this group's share of the job's
-  // non-sparse features, so the groups get equal shares of the dense work whatever the order of
-  // the sparse and dense columns.
-  std::vector<std::int32_t> dense_list;
-  if (csr_feature != nullptr) {
-    for (Index q = 0; q < nf; ++q) {
-      if (!csr_feature[job.features[q]]) dense_list.push_back(job.features[q]);
-    }
-  }
-  const std::int32_t* dense = csr_feature ? dense_list.data() : job.features;
-  const FeatureRange fr =
-      feature_group(csr_feature ? static_cast<Index>(dense_list.size()) : nf, group, n_groups);
-  const Index f_lo = fr.lo, f_hi = fr.hi;
-  for (Index q = f_lo; q < f_hi; ++q) clear_feature(mapper, dense[q], out);
-  if constexpr (std::is_same_v<Code, std::uint8_t>) {
-    if (row_wise) {
-      // Features without a skip bin first (no test per update), then those with one.
-      std::vector<std::int32_t> feat;
-      std::vector<Index> off;
-      std::vector<int> skip;
-      Index m_dense = 0;
-      for (const bool with_skip : {false, true}) {
-        for (Index q = f_lo; q < f_hi; ++q) {
-          const std::int32_t f = dense[q];
-          const int sb = skip_bin ? skip_bin[f] : -1;
-          if ((sb >= 0) != with_skip) continue;
-          feat.push_back(f);
-          off.push_back(mapper.offsets[static_cast<std::size_t>(f)]);
-          skip.push_back(sb);
-        }
-        if (!with_skip) m_dense = static_cast<Index>(feat.size());
-      }
-      if (!feat.empty()) {
-        K::accumulate_rows(bins, job, feat.data(), off.data(), skip.data(), m_dense,
-                           static_cast<Index>(feat.size()), out);
-      }
-    }
-  }
-  if (use_csr) {
-    // Each part's slots belong to this group alone: clear, accumulate, derive the skip bins.
-    const std::uint8_t* act = active.empty() ? nullptr : active.data();
-    const auto& parts = job.sparse->parts;
-    for (std::size_t p = static_cast<std::size_t>(group); p < parts.size();
-         p += static_cast<std::size_t>(n_groups)) {
-      for (const std::int32_t f : parts[p].features) {
-        if (act == nullptr || act[f]) clear_feature(mapper, f, out);
-      }
-      K::accumulate_csr(parts[p], job.sparse->slot_feature.data(), job, act, out);
-      for (const std::int32_t f : parts[p].features) {
-        if (act == nullptr || act[f]) derive_skip_bin(mapper, f, skip_bin[f], total, out);
-      }
-    }
-  }
-  for (Index lo = 0; !row_wise && lo < job.n; lo += kChunk) {
+  for (Index lo = 0; lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
-    // Features without a skip bin go up to four at a time: each row's index and gradients are
-    // loaded once for all of them.
     const Code* run_col[4];
     HistBin* run_hist[4];
     int n_run = 0;
@@ -302,6 +291,44 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
       }
     }
     flush();
+  }
+}
+
+// Builds group `group` of `n_groups` on the calling thread: its share of the non-sparse features
+// and the CSR parts group, group + n_groups, ...
+template <class K, class Code>
+void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const BinnedMatrix& bins,
+                 const BinMapper& mapper, const HistogramJob& job, const std::int32_t* skip_bin,
+                 const HistBin& total, HistBin* out, Index group, Index n_groups) {
+  const Index nf = job.n_features;
+  // A leaf holding a minority of the rows is histogrammed row-wise when the row-major copy exists:
+  // its scattered rows would otherwise cost one cache miss per row and feature.
+  const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < bins.n_rows;
+  const bool use_csr = job.sparse != nullptr && !job.sparse->empty() && skip_bin != nullptr;
+  const std::uint8_t* csr_feature = use_csr ? job.sparse->is_sparse.data() : nullptr;
+  // The features built here from codes (not from the CSR): this group's share of the job's
+  // non-sparse features, so the groups get equal shares of the dense work whatever the order of
+  // the sparse and dense columns.
+  std::vector<std::int32_t> dense_list;
+  if (csr_feature != nullptr) {
+    for (Index q = 0; q < nf; ++q) {
+      if (!csr_feature[job.features[q]]) dense_list.push_back(job.features[q]);
+    }
+  }
+  const std::int32_t* dense = csr_feature ? dense_list.data() : job.features;
+  const FeatureRange fr =
+      feature_group(csr_feature ? static_cast<Index>(dense_list.size()) : nf, group, n_groups);
+  const Index f_lo = fr.lo, f_hi = fr.hi;
+  for (Index q = f_lo; q < f_hi; ++q) clear_feature(mapper, dense[q], out);
+  if constexpr (std::is_same_v<Code, std::uint8_t>) {
+    if (row_wise) build_row_wise<K>(bins, mapper, job, skip_bin, dense, f_lo, f_hi, out);
+  }
+  if (use_csr) {
+    build_csr_parts<K>(mapper, job, active_sparse_features(job), skip_bin, total, out, group,
+                       n_groups);
+  }
+  if (!row_wise) {
+    build_column_chunks<K, Code>(col_of, bins, mapper, job, skip_bin, dense, f_lo, f_hi, out);
   }
   if (skip_bin) {
     for (Index q = f_lo; q < f_hi; ++q) {
