@@ -266,7 +266,7 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   const Figures before = compute_figures(r.test.y, r.test.p_model);
   const Figures after = compute_figures(r.test.y, r.test.p);
   out << "model " << o.model << " + " << o.calibration << " calibration, policy "
-      << cfg.policy.text() << "\n";
+      << policy_text(cfg.policy) << "\n";
   out << "split: train " << format_count(r.split.summary[0].rows) << " / calibration "
       << format_count(r.split.summary[1].rows) << " / test "
       << format_count(r.split.summary[2].rows) << " rows\n";
