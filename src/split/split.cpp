@@ -206,6 +206,109 @@ struct GroupInfo {
   Index rows = 0;
 };
 
+// The time key of row i: the time column, or the row's position when there is none.
+struct TimeKeys {
+  const std::vector<double>& time;
+  double operator()(Index i) const {
+    return time.empty() ? static_cast<double>(i) : time[static_cast<std::size_t>(i)];
+  }
+};
+
+// The groups in order of first appearance, and each row's group.
+struct Groups {
+  std::vector<GroupInfo> info;
+  std::vector<Index> of_row;
+};
+
+Groups collect_groups(const TimeKeys& time_of, const std::vector<double>& group, Index n_rows) {
+  Groups G;
+  G.of_row.resize(static_cast<std::size_t>(n_rows));
+  std::unordered_map<double, Index> index_of;
+  index_of.reserve(static_cast<std::size_t>(n_rows));
+  for (Index i = 0; i < n_rows; ++i) {
+    const double t = time_of(i);
+    if (std::isnan(t)) {
+      throw InvalidInput("the time column is missing at data row " + std::to_string(i + 1) +
+                         "; every row needs a time to be split in time order.");
+    }
+    Index g;
+    if (group.empty()) {
+      g = static_cast<Index>(G.info.size());
+      G.info.push_back({t, i, 0});
+    } else {
+      const double key = group[static_cast<std::size_t>(i)];
+      if (std::isnan(key)) {
+        throw InvalidInput("the group column is missing at data row " + std::to_string(i + 1) +
+                           "; every row needs a group (patient) id so that no patient lands in "
+                           "two parts.");
+      }
+      auto [it, inserted] = index_of.try_emplace(key, static_cast<Index>(G.info.size()));
+      if (inserted) G.info.push_back({t, i, 0});
+      g = it->second;
+      GroupInfo& gi = G.info[static_cast<std::size_t>(g)];
+      if (t < gi.entry) gi.entry = t;  // first row in time, not in the file
+    }
+    G.info[static_cast<std::size_t>(g)].rows += 1;
+    G.of_row[static_cast<std::size_t>(i)] = g;
+  }
+  return G;
+}
+
+// Groups ordered by entry (ties by first appearance), each to the part in which the midpoint of
+// its rows falls on the cumulative row count.
+std::vector<SplitPart> assign_groups(const std::vector<GroupInfo>& groups, Index n_rows,
+                                     const SplitFractions& fractions) {
+  std::vector<Index> order(groups.size());
+  std::iota(order.begin(), order.end(), Index{0});
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) {
+    const GroupInfo& ga = groups[static_cast<std::size_t>(a)];
+    const GroupInfo& gb = groups[static_cast<std::size_t>(b)];
+    if (ga.entry != gb.entry) return ga.entry < gb.entry;
+    return ga.first_row < gb.first_row;
+  });
+  const double n = static_cast<double>(n_rows);
+  const double b1 = fractions.train * n;
+  const double b2 = (fractions.train + fractions.calibration) * n;
+  std::vector<SplitPart> group_part(groups.size(), SplitPart::kTrain);
+  double cum = 0.0;
+  for (Index g : order) {
+    const GroupInfo& gi = groups[static_cast<std::size_t>(g)];
+    const double mid = cum + 0.5 * static_cast<double>(gi.rows);
+    group_part[static_cast<std::size_t>(g)] =
+        mid < b1 ? SplitPart::kTrain : (mid < b2 ? SplitPart::kCalibration : SplitPart::kTest);
+    cum += static_cast<double>(gi.rows);
+  }
+  return group_part;
+}
+
+// Each row's part and each part's rows, groups, time window and entry window.
+void summarize(const TimeKeys& time_of, const Groups& G, const std::vector<SplitPart>& group_part,
+               TimeGroupSplit& s) {
+  const Index n_rows = static_cast<Index>(G.of_row.size());
+  s.part.resize(static_cast<std::size_t>(n_rows));
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  for (auto& ps : s.summary) {
+    ps.first_time = kInf;
+    ps.last_time = -kInf;
+    ps.entry_first = kInf;
+    ps.entry_last = -kInf;
+  }
+  for (Index i = 0; i < n_rows; ++i) {
+    const SplitPart p = group_part[static_cast<std::size_t>(G.of_row[static_cast<std::size_t>(i)])];
+    s.part[static_cast<std::size_t>(i)] = p;
+    PartSummary& ps = s.summary[static_cast<int>(p)];
+    ps.rows += 1;
+    ps.first_time = std::min(ps.first_time, time_of(i));
+    ps.last_time = std::max(ps.last_time, time_of(i));
+  }
+  for (std::size_t g = 0; g < G.info.size(); ++g) {
+    PartSummary& ps = s.summary[static_cast<int>(group_part[g])];
+    ps.groups += 1;
+    ps.entry_first = std::min(ps.entry_first, G.info[g].entry);
+    ps.entry_last = std::max(ps.entry_last, G.info[g].entry);
+  }
+}
+
 }  // namespace
 
 TimeGroupSplit split_by_time_and_group(const std::vector<double>& time,
@@ -222,94 +325,17 @@ TimeGroupSplit split_by_time_and_group(const std::vector<double>& time,
                        std::to_string(group.size()) + " values for " + std::to_string(n_rows) +
                        " rows.");
   }
-  auto time_of = [&](Index i) {
-    return time.empty() ? static_cast<double>(i) : time[static_cast<std::size_t>(i)];
-  };
-
-  // Collect groups in order of first appearance.
-  std::vector<Index> group_of(static_cast<std::size_t>(n_rows));
-  std::vector<GroupInfo> groups;
-  std::unordered_map<double, Index> index_of;
-  index_of.reserve(static_cast<std::size_t>(n_rows));
-  for (Index i = 0; i < n_rows; ++i) {
-    const double t = time_of(i);
-    if (std::isnan(t)) {
-      throw InvalidInput("the time column is missing at data row " + std::to_string(i + 1) +
-                         "; every row needs a time to be split in time order.");
-    }
-    Index g;
-    if (group.empty()) {
-      g = static_cast<Index>(groups.size());
-      groups.push_back({t, i, 0});
-    } else {
-      const double key = group[static_cast<std::size_t>(i)];
-      if (std::isnan(key)) {
-        throw InvalidInput("the group column is missing at data row " + std::to_string(i + 1) +
-                           "; every row needs a group (patient) id so that no patient lands in "
-                           "two parts.");
-      }
-      auto [it, inserted] = index_of.try_emplace(key, static_cast<Index>(groups.size()));
-      if (inserted) groups.push_back({t, i, 0});
-      g = it->second;
-      GroupInfo& gi = groups[static_cast<std::size_t>(g)];
-      if (t < gi.entry) gi.entry = t;  // first row in time, not in the file
-    }
-    groups[static_cast<std::size_t>(g)].rows += 1;
-    group_of[static_cast<std::size_t>(i)] = g;
-  }
-
-  std::vector<Index> order(groups.size());
-  std::iota(order.begin(), order.end(), Index{0});
-  std::sort(order.begin(), order.end(), [&](Index a, Index b) {
-    const GroupInfo& ga = groups[static_cast<std::size_t>(a)];
-    const GroupInfo& gb = groups[static_cast<std::size_t>(b)];
-    if (ga.entry != gb.entry) return ga.entry < gb.entry;
-    return ga.first_row < gb.first_row;
-  });
-
-  const double n = static_cast<double>(n_rows);
-  const double b1 = fractions.train * n;
-  const double b2 = (fractions.train + fractions.calibration) * n;
-  std::vector<SplitPart> group_part(groups.size(), SplitPart::kTrain);
-  double cum = 0.0;
-  for (Index g : order) {
-    const GroupInfo& gi = groups[static_cast<std::size_t>(g)];
-    const double mid = cum + 0.5 * static_cast<double>(gi.rows);
-    group_part[static_cast<std::size_t>(g)] =
-        mid < b1 ? SplitPart::kTrain : (mid < b2 ? SplitPart::kCalibration : SplitPart::kTest);
-    cum += static_cast<double>(gi.rows);
-  }
-
+  const TimeKeys time_of{time};
+  const Groups G = collect_groups(time_of, group, n_rows);
   TimeGroupSplit s;
   s.requested = fractions;
-  s.part.resize(static_cast<std::size_t>(n_rows));
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  for (auto& ps : s.summary) {
-    ps.first_time = kInf;
-    ps.last_time = -kInf;
-    ps.entry_first = kInf;
-    ps.entry_last = -kInf;
-  }
-  for (Index i = 0; i < n_rows; ++i) {
-    const SplitPart p = group_part[static_cast<std::size_t>(group_of[static_cast<std::size_t>(i)])];
-    s.part[static_cast<std::size_t>(i)] = p;
-    PartSummary& ps = s.summary[static_cast<int>(p)];
-    ps.rows += 1;
-    ps.first_time = std::min(ps.first_time, time_of(i));
-    ps.last_time = std::max(ps.last_time, time_of(i));
-  }
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    PartSummary& ps = s.summary[static_cast<int>(group_part[g])];
-    ps.groups += 1;
-    ps.entry_first = std::min(ps.entry_first, groups[g].entry);
-    ps.entry_last = std::max(ps.entry_last, groups[g].entry);
-  }
+  summarize(time_of, G, assign_groups(G.info, n_rows, fractions), s);
   for (int p = 0; p < 3; ++p) {
     if (s.summary[p].rows == 0) {
       throw InvalidInput(
           std::string("split: the ") + part_name(static_cast<SplitPart>(p)) +
           " part is empty: " + std::to_string(n_rows) + " rows in " +
-          std::to_string(groups.size()) + (group.empty() ? " groups" : " patients (groups)") +
+          std::to_string(G.info.size()) + (group.empty() ? " groups" : " patients (groups)") +
           " are too few for --split train=" + std::to_string(fractions.train) + ",calibration=" +
           std::to_string(fractions.calibration) + ",test=" + std::to_string(fractions.test) +
           "; use more data, larger fractions for the small parts, or check the group column.");
