@@ -14,4 +14,5 @@ void bind_threshold(pybind11::module_& m);
 void bind_artifact(pybind11::module_& m);
 void bind_datasets(pybind11::module_& m);
 void bind_report(pybind11::module_& m);
+void bind_workflow(pybind11::module_& m);
 }  // namespace calibrisk::pyb

@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   bind_artifact(m);
   bind_datasets(m);
   bind_report(m);
+  bind_workflow(m);
 }

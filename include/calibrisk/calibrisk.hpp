@@ -24,6 +24,8 @@
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/core/weights.hpp>
 
+#include <calibrisk/split/split.hpp>
+
 #include <calibrisk/linear/logistic.hpp>
 
 #include <calibrisk/trees/booster.hpp>
@@ -51,3 +53,7 @@
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/date.hpp>
 #include <calibrisk/io/table.hpp>
+
+#include <calibrisk/workflow/data.hpp>
+#include <calibrisk/workflow/params_text.hpp>
+#include <calibrisk/workflow/train.hpp>

@@ -135,6 +135,62 @@ RowMatrixXd contributions(const Pipeline& pipe, const RowMatrixXd& X) {
   return phi;
 }
 
+/// `train`'s HTML / JSON evaluation of the test part (either stream may be null).
+void write_test_reports(const TrainOptions& o, const std::string& source, const Table& table,
+                        const TrainOutcome& r, std::ostream* html, std::ostream* json,
+                        Progress& progress) {
+  const Pipeline& pipe = *r.pipeline;
+  EvaluationData ev;
+  ev.title = o.model + " + " + o.calibration + " calibration: test part of " + source;
+  ev.source = printable(o.data);
+  ev.y = r.test.y;
+  ev.p_model = r.test.p_model;
+  ev.p = r.test.p;
+  ev.pipeline = &pipe;
+  ev.X = r.test.X;
+  ev.features = r.features;
+  std::vector<std::string> sub = o.subgroups;
+  for (const auto& f : r.features) {
+    const Column& col = table.column(f);
+    if (col.kind == ColumnKind::kCategorical && col.categories.size() <= 20 && !contains(sub, f)) {
+      sub.push_back(f);
+    }
+  }
+  for (const auto& s : sub) ev.subgroups.emplace_back(s, subgroup_labels(table, s, r.test.rows));
+  if (!o.time_column.empty()) {
+    const Column& t = table.column(o.time_column);
+    ev.time = take(t.values, r.test.rows);
+    ev.time_is_days = t.time_encoding == TimeEncoding::kDays;
+  }
+  if (!o.group_column.empty()) ev.group = take(table.column(o.group_column).values, r.test.rows);
+  ev.seed = o.seed;
+  write_reports(ev, html, json, progress);
+}
+
+/// `train`'s result lines on stdout.
+void print_train_summary(const TrainOptions& o, const std::string& policy, const TrainOutcome& r,
+                         std::ostream& out) {
+  const Figures before = compute_figures(r.test.y, r.test.p_model);
+  const Figures after = compute_figures(r.test.y, r.test.p);
+  out << "model " << o.model << " + " << o.calibration << " calibration, policy " << policy << "\n";
+  out << "split: train " << format_count(r.split.summary[0].rows) << " / calibration "
+      << format_count(r.split.summary[1].rows) << " / test "
+      << format_count(r.split.summary[2].rows) << " rows\n";
+  out << "test: AUC " << fixed(after.auc) << ", AP " << fixed(after.average_precision)
+      << ", log loss " << fixed(before.log_loss) << " -> " << fixed(after.log_loss) << ", Brier "
+      << fixed(before.brier) << " -> " << fixed(after.brier) << ", ECE " << fixed(before.ece)
+      << " -> " << fixed(after.ece) << " (before -> after calibration)\n";
+  out << "threshold " << fixed(r.op_calibration.threshold) << ": calibration part recall "
+      << fixed(r.op_calibration.recall, 3) << ", precision " << fixed(r.op_calibration.precision, 3)
+      << ", alert rate " << fixed(r.op_calibration.alert_rate, 3) << "; test part recall "
+      << fixed(r.op_test.recall, 3) << ", precision " << fixed(r.op_test.precision, 3)
+      << ", alert rate " << fixed(r.op_test.alert_rate, 3) << "\n";
+  out << "wrote " << o.out;
+  if (!o.report.empty()) out << ", " << o.report;
+  if (!o.json.empty()) out << ", " << o.json;
+  out << "\n";
+}
+
 }  // namespace
 
 int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress,
@@ -202,33 +258,9 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   const Pipeline& pipe = *r.pipeline;
 
   // Evaluate on the test part.
-  if (!o.report.empty() || !o.json.empty()) {
-    EvaluationData ev;
-    ev.title = o.model + " + " + o.calibration + " calibration: test part of " + cfg.source;
-    ev.source = printable(o.data);
-    ev.y = r.test.y;
-    ev.p_model = r.test.p_model;
-    ev.p = r.test.p;
-    ev.pipeline = &pipe;
-    ev.X = r.test.X;
-    ev.features = r.features;
-    std::vector<std::string> sub = o.subgroups;
-    for (const auto& f : r.features) {
-      const Column& col = table.column(f);
-      if (col.kind == ColumnKind::kCategorical && col.categories.size() <= 20 &&
-          !contains(sub, f)) {
-        sub.push_back(f);
-      }
-    }
-    for (const auto& s : sub) ev.subgroups.emplace_back(s, subgroup_labels(table, s, r.test.rows));
-    if (!o.time_column.empty()) {
-      const Column& t = table.column(o.time_column);
-      ev.time = take(t.values, r.test.rows);
-      ev.time_is_days = t.time_encoding == TimeEncoding::kDays;
-    }
-    if (!o.group_column.empty()) ev.group = take(table.column(o.group_column).values, r.test.rows);
-    ev.seed = o.seed;
-    write_reports(ev, html ? &html->stream() : nullptr, json ? &json->stream() : nullptr, progress);
+  if (html != nullptr || json != nullptr) {
+    write_test_reports(o, cfg.source, table, r, html ? &html->stream() : nullptr,
+                       json ? &json->stream() : nullptr, progress);
   }
 
   {
@@ -238,26 +270,7 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
     step.done();
   }
 
-  const Figures before = compute_figures(r.test.y, r.test.p_model);
-  const Figures after = compute_figures(r.test.y, r.test.p);
-  out << "model " << o.model << " + " << o.calibration << " calibration, policy "
-      << cfg.policy.text() << "\n";
-  out << "split: train " << format_count(r.split.summary[0].rows) << " / calibration "
-      << format_count(r.split.summary[1].rows) << " / test "
-      << format_count(r.split.summary[2].rows) << " rows\n";
-  out << "test: AUC " << fixed(after.auc) << ", AP " << fixed(after.average_precision)
-      << ", log loss " << fixed(before.log_loss) << " -> " << fixed(after.log_loss) << ", Brier "
-      << fixed(before.brier) << " -> " << fixed(after.brier) << ", ECE " << fixed(before.ece)
-      << " -> " << fixed(after.ece) << " (before -> after calibration)\n";
-  out << "threshold " << fixed(r.op_calibration.threshold) << ": calibration part recall "
-      << fixed(r.op_calibration.recall, 3) << ", precision " << fixed(r.op_calibration.precision, 3)
-      << ", alert rate " << fixed(r.op_calibration.alert_rate, 3) << "; test part recall "
-      << fixed(r.op_test.recall, 3) << ", precision " << fixed(r.op_test.precision, 3)
-      << ", alert rate " << fixed(r.op_test.alert_rate, 3) << "\n";
-  out << "wrote " << o.out;
-  if (!o.report.empty()) out << ", " << o.report;
-  if (!o.json.empty()) out << ", " << o.json;
-  out << "\n";
+  print_train_summary(o, policy_text(cfg.policy), r, out);
   return kExitOk;
 }
 

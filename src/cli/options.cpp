@@ -185,25 +185,9 @@ SplitFractions parse_split(const std::string& text) {
   return {f[0], f[1], f[2]};
 }
 
-std::string PolicySpec::text() const {
-  switch (kind) {
-    case Kind::kMinRecall:
-      return "min-recall=" + fmt(value);
-    case Kind::kMinPrecision:
-      return "min-precision=" + fmt(value);
-    case Kind::kMaxAlertRate:
-      return "max-alert-rate=" + fmt(value);
-    case Kind::kCost:
-      return "cost-fp=" + fmt(cost_fp) + ",cost-fn=" + fmt(cost_fn);
-    case Kind::kMaxF:
-      return "max-f=" + fmt(value);
-  }
-  return "?";
-}
-
-PolicySpec parse_policy(const std::string& text) {
+ThresholdPolicy parse_policy(const std::string& text) {
   const auto kv = parse_key_values(text, "--policy");
-  PolicySpec p;
+  ThresholdPolicy p = policy::min_recall(0.8);
   auto rate = [&](const std::string& key, const std::string& value) {
     const double v = parse_double(value, "--policy " + key);
     if (!(v > 0.0 && v <= 1.0)) {
@@ -215,22 +199,22 @@ PolicySpec parse_policy(const std::string& text) {
     const std::string key = lower(kv[0].first);
     const std::string& value = kv[0].second;
     if (key == "min-recall" || key == "min_recall") {
-      p.kind = PolicySpec::Kind::kMinRecall;
+      p.kind = PolicyKind::kMinRecall;
       p.value = rate(key, value);
       return p;
     }
     if (key == "min-precision" || key == "min_precision") {
-      p.kind = PolicySpec::Kind::kMinPrecision;
+      p.kind = PolicyKind::kMinPrecision;
       p.value = rate(key, value);
       return p;
     }
     if (key == "max-alert-rate" || key == "max_alert_rate") {
-      p.kind = PolicySpec::Kind::kMaxAlertRate;
+      p.kind = PolicyKind::kMaxAlertRate;
       p.value = rate(key, value);
       return p;
     }
     if (key == "max-f" || key == "max_f" || key == "fbeta") {
-      p.kind = PolicySpec::Kind::kMaxF;
+      p.kind = PolicyKind::kMaxFBeta;
       p.value = parse_double(value, "--policy max-f (beta)");
       if (!(p.value > 0.0) || std::isinf(p.value)) {
         throw UsageError("--policy max-f (beta) must be a finite number > 0, got " +
@@ -251,7 +235,7 @@ PolicySpec parse_policy(const std::string& text) {
         throw UsageError("--policy costs must be finite and > 0, got cost-fp=" + fmt(fp) +
                          ", cost-fn=" + fmt(fn) + ".");
       }
-      p.kind = PolicySpec::Kind::kCost;
+      p.kind = PolicyKind::kMinCost;
       p.cost_fp = fp;
       p.cost_fn = fn;
       p.value = 0.0;
@@ -260,21 +244,6 @@ PolicySpec parse_policy(const std::string& text) {
   }
   throw UsageError("--policy " + quote_for_message(text) + " is not a policy; use one of " +
                    kPolicyForms + ".");
-}
-
-std::string format_double(double v) {
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  // Prefer the shortest form that reads back exactly.
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::ostringstream t;
-    t.precision(prec);
-    t << v;
-    if (std::strtod(t.str().c_str(), nullptr) == v) return t.str();
-  }
-  return os.str();
 }
 
 ParamField int_field(std::string name, int& field) {

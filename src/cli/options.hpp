@@ -3,6 +3,10 @@
 // Every parser throws UsageError with a message that names the flag, the bad text and the fix.
 #pragma once
 
+#include <calibrisk/split/split.hpp>
+#include <calibrisk/threshold/select.hpp>
+#include <calibrisk/workflow/params_text.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,33 +31,17 @@ std::uint64_t parse_unsigned(const std::string& text, const std::string& what,
 /// true/false/1/0/yes/no/on/off (case-insensitive); throws UsageError naming `what`.
 bool parse_bool(const std::string& text, const std::string& what);
 
-/// Fractions of rows for the three parts of `train`'s split; each > 0, summing to 1.
-struct SplitFractions {
-  double train = 0.6;
-  double calibration = 0.2;
-  double test = 0.2;
-};
+// SplitFractions is the library's (calibrisk/split/split.hpp).
 
 /// Parses --split "train=0.6,calibration=0.2,test=0.2". Keys may be omitted when the others
 /// determine them (e.g. "train=0.7,calibration=0.15" gives test=0.15); "cal" abbreviates
 /// "calibration". Throws UsageError when a fraction is not in (0, 1) or they do not sum to 1.
 SplitFractions parse_split(const std::string& text);
 
-/// A threshold-selection policy as given on the command line.
-struct PolicySpec {
-  enum class Kind { kMinRecall, kMinPrecision, kMaxAlertRate, kCost, kMaxF };
-  Kind kind = Kind::kMinRecall;
-  double value = 0.8;    ///< the floor, the budget or beta (kMaxF)
-  double cost_fp = 1.0;  ///< kCost only
-  double cost_fn = 1.0;  ///< kCost only
-
-  /// The canonical text form ("min-recall=0.8", "cost-fp=1,cost-fn=10", "max-f=1").
-  std::string text() const;
-};
-
 /// Parses --policy: one of min-recall=R, min-precision=P, max-alert-rate=A (each in (0, 1]),
 /// cost-fp=C,cost-fn=C (both > 0) or max-f=BETA (> 0). Throws UsageError listing the forms.
-PolicySpec parse_policy(const std::string& text);
+/// `policy_text` (calibrisk/workflow/params_text.hpp) prints it back in canonical form.
+ThresholdPolicy parse_policy(const std::string& text);
 
 /// One settable field of a model's Params struct, for --param key=value.
 struct ParamField {
@@ -70,8 +58,8 @@ ParamField bool_field(std::string name, bool& field);
 ParamField uint64_field(std::string name, std::uint64_t& field);
 ParamField index_field(std::string name, std::ptrdiff_t& field);
 
-/// The text of a double that reads back to the same value ("inf" for +infinity).
-std::string format_double(double v);
+// format_double (the text of a double that reads back to the same value) is the library's
+// (calibrisk/workflow/params_text.hpp).
 
 /// Applies "key=value" assignments (from repeated --param flags) to the fields. An unknown key is
 /// a UsageError listing every valid key of `model`; a value that does not parse names the key and

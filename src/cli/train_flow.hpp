@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-// The training flow shared by `calibrisk train` and `calibrisk demo`: split, fit the model on the
-// training part, the calibrator and the threshold on the calibration part, score the test part,
-// and assemble the Pipeline with its provenance.
+// `calibrisk train` and `calibrisk demo` on top of the library's workflow (train_pipeline in
+// <calibrisk/workflow/train.hpp>): the parsed flags become a TrainSpec, the stages are printed as
+// progress lines. Also the helpers that read what `train` recorded in a model file.
 #pragma once
 
 #include "cli/data.hpp"
 #include "cli/options.hpp"
 #include "cli/progress.hpp"
-#include "cli/split.hpp"
 
 #include <calibrisk/artifact/pipeline.hpp>
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/threshold/select.hpp>
+#include <calibrisk/workflow/train.hpp>
 
 #include <Eigen/Core>
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +27,7 @@ struct TrainConfig {
   ColumnRoles roles;
   std::string model = "gbdt";            ///< lr | gbdt
   std::string calibration = "isotonic";  ///< platt | isotonic | beta | none
-  PolicySpec policy;
+  ThresholdPolicy policy = policy::min_recall(0.8);
   std::vector<std::string> params;  ///< --param key=value
   SplitFractions split;
   std::uint64_t seed = 0;
@@ -36,38 +35,18 @@ struct TrainConfig {
   std::string source;  ///< the data file's name, for provenance
 };
 
-/// One part of the split with its rows, data and scores.
-struct PartData {
-  std::vector<Index> rows;  ///< row indices into the table, input order
-  RowMatrixXd X;
-  std::vector<double> y;
-  Eigen::VectorXd p_model;  ///< the model's (uncalibrated) probability
-  Eigen::VectorXd p;        ///< the pipeline's (calibrated) probability
-};
+/// The flags as a TrainSpec: --param applied to the model's Params, --threads and --seed as
+/// n_threads and random_state unless --param sets them. Throws UsageError (bad --model,
+/// --calibration or --param) and InvalidParams (a parameter out of range).
+TrainSpec train_spec(const TrainConfig& cfg);
 
-/// Everything a training run produced.
-struct TrainOutcome {
-  std::vector<std::string> features;
-  Split split;
-  PartData train, calibration, test;
-  OperatingPoint op_calibration;  ///< chosen on the calibration part
-  OperatingPoint op_test;         ///< the same threshold applied to the test part
-  std::map<std::string, std::vector<std::string>> categories;  ///< feature category labels
-  std::optional<Pipeline> pipeline;
-  std::vector<std::string> notes;  ///< non-fatal remarks of the fits (printed as warnings)
-  double seconds_fit = 0.0;        ///< model fit time
-};
+/// One part of the split with its rows, data and scores; everything a training run produced.
+using PartData = TrainPart;
+using TrainOutcome = TrainResult;
 
-/// Runs the flow on a table that `training_read_options` produced. Throws UsageError (bad
-/// --param / policy), InvalidParams (a parameter out of range), InvalidInput (data).
+/// train_pipeline(table, train_spec(cfg)) with its stages printed through `progress`.
 TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress& progress);
 
-/// The ThresholdPolicy of a parsed --policy.
-ThresholdPolicy to_threshold_policy(const PolicySpec& spec);
-
-/// The provenance key under which the category labels of feature `column` are stored
-/// ("data.categories.<column>", a JSON array of strings).
-std::string categories_key(const std::string& column);
 /// The category labels recorded in a pipeline's provenance, keyed by column.
 std::map<std::string, std::vector<std::string>> recorded_categories(const Pipeline& pipe);
 /// A provenance parameter of the pipeline, or "" when absent.

@@ -3,6 +3,7 @@
 // second-order steps as in Chen & Guestrin 2016), early stopping and the public model class.
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/core/random.hpp>
+#include <calibrisk/split/split.hpp>
 #include <calibrisk/trees/booster.hpp>
 
 #include "trees/grower.hpp"
@@ -47,27 +48,6 @@ void check_model_size(const GBDTParams& p, Index n_train) {
       "max_model_nodes = " + std::to_string(p.max_model_nodes) +
       ". Lower n_estimators (early_stopping stops at the best round) or max_leaf_nodes, or raise "
       "max_model_nodes if the machine has the memory.");
-}
-
-// Stratified, seeded split of [0, n) into (train, valid) keeping each class's share.
-void stratified_split(VectorView<const double> y, double fraction, std::uint64_t seed,
-                      std::vector<Index>& train, std::vector<Index>& valid) {
-  std::vector<Index> cls[2];
-  for (Index i = 0; i < y.size(); ++i) cls[y[i] == 1.0 ? 1 : 0].push_back(i);
-  for (int c = 0; c < 2; ++c) {
-    auto& v = cls[c];
-    Rng rng(seed, /*stream=*/0x5A11 + static_cast<std::uint64_t>(c));
-    rng.shuffle(v.data(), static_cast<Index>(v.size()));
-    const auto n = static_cast<Index>(v.size());
-    // At least one row of each class stays in training; at least one goes to validation when
-    // the class has two rows or more.
-    Index n_val = static_cast<Index>(std::llround(fraction * static_cast<double>(n)));
-    n_val = std::min(std::max<Index>(n_val, n >= 2 ? 1 : 0), n - 1);
-    valid.insert(valid.end(), v.begin(), v.begin() + n_val);
-    train.insert(train.end(), v.begin() + n_val, v.end());
-  }
-  std::sort(train.begin(), train.end());
-  std::sort(valid.begin(), valid.end());
 }
 
 }  // namespace
@@ -445,7 +425,9 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   std::vector<Index> train_rows, inner_valid_rows;
   const bool inner_valid = p.early_stopping && valid == nullptr;
   if (inner_valid) {
-    stratified_split(train.y, p.validation_fraction, p.random_state, train_rows, inner_valid_rows);
+    Holdout h = stratified_holdout(train.y, p.validation_fraction, p.random_state);
+    train_rows = std::move(h.train);
+    inner_valid_rows = std::move(h.valid);
   } else {
     train_rows.resize(static_cast<std::size_t>(n));
     std::iota(train_rows.begin(), train_rows.end(), Index{0});

@@ -497,16 +497,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                 f"CalibratedClassifier.fit: time has {len(t)} values but X has {n} rows; "
                 "pass one time per row."
             )
-        order = np.argsort(t, kind="stable")
-        cut = n - int(np.ceil(f * n))
-        while 0 < cut < n and t[order[cut - 1]] == t[order[cut]]:
-            cut -= 1
-        if cut <= 0:
-            raise InvalidInputError(
-                "CalibratedClassifier.fit: every row falls in the calibration part (too few "
-                "distinct times); lower calibration_fraction."
-            )
-        return order[:cut], order[cut:]
+        # The split module's time cut (calibrisk/split/split.hpp), as CalibratedModel's.
+        return _core._time_cut(t, f, "CalibratedClassifier.fit")
 
     def _splits(self, X, y01, groups, n):
         """(train, test) index pairs from cv: an int (stratified, grouped with groups), a

@@ -2,22 +2,20 @@
 /// @file calibrated.hpp
 /// Cross-fitted calibration of any model: the model is fitted on one part of the data and the
 /// calibrator on the model's scores on another (stratified, grouped by patient, or time-ordered),
-/// as scikit-learn's CalibratedClassifierCV (Platt 2000; Zadrozny & Elkan 2002).
+/// as scikit-learn's CalibratedClassifierCV (Platt 2000; Zadrozny & Elkan 2002). The folds and
+/// the time cut come from the split module (<calibrisk/split/split.hpp>).
 #pragma once
 
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
-#include <calibrisk/core/random.hpp>
+#include <calibrisk/split/split.hpp>
 
 #include <Eigen/Core>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
-#include <map>
-#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -102,124 +100,6 @@ inline OwnedRows take_rows(const Dataset& d, const std::vector<Index>& rows) {
   return o;
 }
 
-/// Stratified fold of each row: each class shuffled (seeded) and dealt round-robin, the deal
-/// continuing from one class to the next so fold sizes differ by at most one. Throws InvalidInput
-/// when a class has fewer rows than folds.
-inline std::vector<int> stratified_folds(VectorView<const double> y, int k, std::uint64_t seed) {
-  std::vector<Index> idx[2];
-  for (Index i = 0; i < y.size(); ++i) idx[y[i] == 1.0 ? 1 : 0].push_back(i);
-  for (int c = 0; c < 2; ++c) {
-    if (static_cast<Index>(idx[c].size()) < k) {
-      throw InvalidInput("CalibratedModel::fit: class " + std::to_string(c) + " has " +
-                         std::to_string(idx[c].size()) + " rows but cv = " + std::to_string(k) +
-                         " folds need at least one each; lower cv or add data.");
-    }
-  }
-  std::vector<int> fold(static_cast<std::size_t>(y.size()), 0);
-  Rng rng(seed, 0x5f01d);
-  std::size_t deal = 0;
-  for (auto& v : idx) {
-    rng.shuffle(v.data(), static_cast<Index>(v.size()));
-    for (const Index i : v) fold[static_cast<std::size_t>(i)] = static_cast<int>(deal++ % k);
-  }
-  return fold;
-}
-
-/// Grouped stratified folds (like scikit-learn's StratifiedGroupKFold): every row of a group
-/// gets the same fold. Groups are shuffled (seeded), ordered by size (largest first) and each is
-/// put in the fold whose per-class shares stay smallest after adding it (greedy balancing of both
-/// classes). Throws InvalidInput when there are fewer groups than folds or a non-finite group.
-inline std::vector<int> grouped_folds(VectorView<const double> y, VectorView<const double> groups,
-                                      int k, std::uint64_t seed) {
-  const std::string where = "CalibratedModel::fit";
-  if (groups.size() != y.size()) {
-    throw InvalidInput(where + ": groups has " + std::to_string(groups.size()) +
-                       " values but y has " + std::to_string(y.size()) +
-                       "; pass one group id per row.");
-  }
-  std::map<double, std::size_t> id;
-  std::vector<std::array<double, 2>> counts;
-  std::vector<std::size_t> group_of(static_cast<std::size_t>(y.size()));
-  double total[2] = {0.0, 0.0};
-  for (Index i = 0; i < y.size(); ++i) {
-    if (!std::isfinite(groups[i])) {
-      throw InvalidInput(where + ": groups[" + std::to_string(i) + "] is " + fmt_value(groups[i]) +
-                         "; group ids must be finite numbers.");
-    }
-    auto it = id.emplace(groups[i], counts.size()).first;
-    if (it->second == counts.size()) counts.push_back({0.0, 0.0});
-    const int c = y[i] == 1.0 ? 1 : 0;
-    counts[it->second][static_cast<std::size_t>(c)] += 1.0;
-    total[c] += 1.0;
-    group_of[static_cast<std::size_t>(i)] = it->second;
-  }
-  const std::size_t G = counts.size();
-  if (static_cast<int>(G) < k) {
-    throw InvalidInput(where + ": there are " + std::to_string(G) + " groups but cv = " +
-                       std::to_string(k) + " folds; lower cv to at most the number of groups.");
-  }
-  std::vector<std::size_t> order(G);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  Rng rng(seed, 0x960f01d);
-  rng.shuffle(order.data(), static_cast<Index>(G));
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return counts[a][0] + counts[a][1] > counts[b][0] + counts[b][1];
-  });
-  std::vector<std::array<double, 2>> load(static_cast<std::size_t>(k), {0.0, 0.0});
-  std::vector<int> fold_of_group(G, 0);
-  for (const std::size_t g : order) {
-    int best = 0;
-    double best_cost = 0.0;
-    for (int f = 0; f < k; ++f) {
-      const auto& l = load[static_cast<std::size_t>(f)];
-      const double cost =
-          std::max((l[0] + counts[g][0]) / total[0], (l[1] + counts[g][1]) / total[1]) +
-          1e-9 * ((l[0] + counts[g][0]) / total[0] + (l[1] + counts[g][1]) / total[1]);
-      if (f == 0 || cost < best_cost) {
-        best = f;
-        best_cost = cost;
-      }
-    }
-    fold_of_group[g] = best;
-    load[static_cast<std::size_t>(best)][0] += counts[g][0];
-    load[static_cast<std::size_t>(best)][1] += counts[g][1];
-  }
-  std::vector<int> fold(static_cast<std::size_t>(y.size()));
-  for (std::size_t i = 0; i < fold.size(); ++i) fold[i] = fold_of_group[group_of[i]];
-  return fold;
-}
-
-/// Time-ordered split: 0 = fitting part (earlier), 1 = calibration part (the latest
-/// `fraction` of rows, extended backwards over rows sharing the cut time).
-inline std::vector<int> time_split(VectorView<const double> time, double fraction) {
-  const std::string where = "CalibratedModel::fit_time_ordered";
-  const Index n = time.size();
-  for (Index i = 0; i < n; ++i) {
-    if (std::isnan(time[i])) {
-      throw InvalidInput(where + ": time[" + std::to_string(i) +
-                         "] is NaN; every row needs a time stamp.");
-    }
-  }
-  std::vector<Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Index{0});
-  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return time[a] < time[b]; });
-  Index cut = n - static_cast<Index>(std::ceil(fraction * static_cast<double>(n)));
-  while (cut > 0 && cut < n &&
-         time[order[static_cast<std::size_t>(cut - 1)]] ==
-             time[order[static_cast<std::size_t>(cut)]]) {
-    --cut;
-  }
-  if (cut <= 0) {
-    throw InvalidInput(where +
-                       ": every row falls in the calibration part (too few distinct "
-                       "times); raise the number of distinct times or lower calibration_fraction.");
-  }
-  std::vector<int> part(static_cast<std::size_t>(n), 0);
-  for (Index r = cut; r < n; ++r)
-    part[static_cast<std::size_t>(order[static_cast<std::size_t>(r)])] = 1;
-  return part;
-}
-
 inline void require_both_classes(const std::vector<double>& y, const std::string& what) {
   bool has0 = false, has1 = false;
   for (const double v : y) (v == 1.0 ? has1 : has0) = true;
@@ -263,9 +143,9 @@ class CalibratedModel {
             "CalibratedModel::fit: split is kGrouped but no groups were passed; "
             "pass one group id per row.");
       }
-      fold = detail::grouped_folds(d.y, groups, params_.cv, params_.random_state);
+      fold = grouped_folds(d.y, groups, params_.cv, params_.random_state);
     } else if (params_.split == CrossFitSplit::kStratified) {
-      fold = detail::stratified_folds(d.y, params_.cv, params_.random_state);
+      fold = stratified_folds(d.y, params_.cv, params_.random_state);
     } else {
       throw InvalidInput("CalibratedModel::fit: split is kTime; call fit_time_ordered(d, time).");
     }
@@ -318,7 +198,7 @@ class CalibratedModel {
                          std::to_string(time.size()) + " values but X has " +
                          std::to_string(d.n_samples()) + " rows; pass one time per row.");
     }
-    fold_ = detail::time_split(time, params_.calibration_fraction);
+    fold_ = time_split(time, params_.calibration_fraction);
     std::vector<Index> tr, ca;
     for (Index i = 0; i < d.n_samples(); ++i)
       (fold_[static_cast<std::size_t>(i)] ? ca : tr).push_back(i);

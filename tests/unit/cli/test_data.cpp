@@ -65,15 +65,15 @@ TEST_CASE("cli data: roles give read options; unknown or clashing columns are na
   bad = r;
   bad.drop = {"y"};
   CHECK_THROWS_WITH_AS(training_read_options(bad, header),
-                       doctest::Contains("both --label and --drop"), UsageError);
+                       doctest::Contains("both --label and --drop"), InvalidParams);
   bad = r;
   bad.group = "y";
   CHECK_THROWS_WITH_AS(training_read_options(bad, header), doctest::Contains("one role"),
-                       UsageError);
+                       InvalidParams);
   bad = r;
   bad.categorical = {"date"};
   CHECK_THROWS_WITH_AS(training_read_options(bad, header),
-                       doctest::Contains("--time-column and --categorical"), UsageError);
+                       doctest::Contains("--time-column and --categorical"), InvalidParams);
 }
 
 TEST_CASE("cli data: features, labels and category labels from a table") {

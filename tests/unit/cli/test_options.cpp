@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
+using namespace calibrisk;
 using namespace calibrisk::cli;
 
 TEST_CASE("cli split: full, abbreviated and completed forms") {
@@ -40,25 +41,25 @@ TEST_CASE("cli split: bad fractions are usage errors naming the fix") {
 }
 
 TEST_CASE("cli policy: every documented form parses and prints back canonically") {
-  PolicySpec p = parse_policy("min-recall=0.8");
-  CHECK(p.kind == PolicySpec::Kind::kMinRecall);
+  ThresholdPolicy p = parse_policy("min-recall=0.8");
+  CHECK(p.kind == PolicyKind::kMinRecall);
   CHECK(p.value == 0.8);
-  CHECK(p.text() == "min-recall=0.8");
+  CHECK(policy_text(p) == "min-recall=0.8");
   p = parse_policy("min-precision=0.3");
-  CHECK(p.kind == PolicySpec::Kind::kMinPrecision);
+  CHECK(p.kind == PolicyKind::kMinPrecision);
   CHECK(p.value == 0.3);
   p = parse_policy("max-alert-rate=0.1");
-  CHECK(p.kind == PolicySpec::Kind::kMaxAlertRate);
+  CHECK(p.kind == PolicyKind::kMaxAlertRate);
   CHECK(p.value == 0.1);
   p = parse_policy("cost-fp=1,cost-fn=10");
-  CHECK(p.kind == PolicySpec::Kind::kCost);
+  CHECK(p.kind == PolicyKind::kMinCost);
   CHECK(p.cost_fp == 1.0);
   CHECK(p.cost_fn == 10.0);
-  CHECK(p.text() == "cost-fp=1,cost-fn=10");
+  CHECK(policy_text(p) == "cost-fp=1,cost-fn=10");
   p = parse_policy("cost-fn=10,cost-fp=2");  // either order
   CHECK(p.cost_fp == 2.0);
   p = parse_policy("max-f=2");
-  CHECK(p.kind == PolicySpec::Kind::kMaxF);
+  CHECK(p.kind == PolicyKind::kMaxFBeta);
   CHECK(p.value == 2.0);
 }
 

@@ -2,7 +2,7 @@
 // The time-ordered grouped split of `calibrisk train`.
 #include <doctest/doctest.h>
 
-#include "cli/split.hpp"
+#include <calibrisk/split/split.hpp>
 #include "cli/train_flow.hpp"
 
 #include <calibrisk/core/error.hpp>
@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+using namespace calibrisk;
 using namespace calibrisk::cli;
 using calibrisk::Index;
 
@@ -36,7 +37,7 @@ TEST_CASE("cli split: no group in two parts, parts ordered by entry, sizes near 
     g2[i] = group[static_cast<std::size_t>(perm[i])];
   }
   const Index n = static_cast<Index>(t2.size());
-  const Split s = split_by_time_and_group(t2, g2, n, SplitFractions{0.6, 0.2, 0.2});
+  const TimeGroupSplit s = split_by_time_and_group(t2, g2, n, SplitFractions{0.6, 0.2, 0.2});
 
   // Oracle: recompute entry per group and the part per group directly.
   std::map<double, double> entry;
@@ -65,14 +66,15 @@ TEST_CASE("cli split: no group in two parts, parts ordered by entry, sizes near 
   CHECK(std::abs(static_cast<double>(s.summary[1].rows) - 0.2 * n) <= 4.0);
   CHECK(s.summary[0].rows + s.summary[1].rows + s.summary[2].rows == n);
   CHECK(s.summary[0].groups + s.summary[1].groups + s.summary[2].groups == 2000);
-  CHECK(static_cast<Index>(s.rows_of(Part::kTest).size()) == s.summary[2].rows);
+  CHECK(static_cast<Index>(s.rows_of(SplitPart::kTest).size()) == s.summary[2].rows);
 }
 
 TEST_CASE("cli split: without groups or time the file order is the time order") {
-  const Split s = split_by_time_and_group({}, {}, 10, SplitFractions{0.6, 0.2, 0.2});
-  const std::vector<Part> expected{
-      Part::kTrain, Part::kTrain,       Part::kTrain,       Part::kTrain, Part::kTrain,
-      Part::kTrain, Part::kCalibration, Part::kCalibration, Part::kTest,  Part::kTest};
+  const TimeGroupSplit s = split_by_time_and_group({}, {}, 10, SplitFractions{0.6, 0.2, 0.2});
+  const std::vector<SplitPart> expected{
+      SplitPart::kTrain, SplitPart::kTrain, SplitPart::kTrain,       SplitPart::kTrain,
+      SplitPart::kTrain, SplitPart::kTrain, SplitPart::kCalibration, SplitPart::kCalibration,
+      SplitPart::kTest,  SplitPart::kTest};
   CHECK(s.part == expected);
   CHECK(s.rows_overlapping_earlier_part[1] == 0);
   CHECK(s.rows_overlapping_earlier_part[2] == 0);
@@ -80,9 +82,10 @@ TEST_CASE("cli split: without groups or time the file order is the time order") 
 
 TEST_CASE("cli split: time without groups splits rows strictly by time; ties keep file order") {
   const std::vector<double> t{5, 1, 3, 2, 4, 0, 9, 8, 7, 6};
-  const Split s = split_by_time_and_group(t, {}, 10, SplitFractions{0.5, 0.3, 0.2});
+  const TimeGroupSplit s = split_by_time_and_group(t, {}, 10, SplitFractions{0.5, 0.3, 0.2});
   for (std::size_t i = 0; i < t.size(); ++i) {
-    const Part expected = t[i] < 5 ? Part::kTrain : (t[i] < 8 ? Part::kCalibration : Part::kTest);
+    const SplitPart expected =
+        t[i] < 5 ? SplitPart::kTrain : (t[i] < 8 ? SplitPart::kCalibration : SplitPart::kTest);
     CHECK(s.part[i] == expected);
   }
   CHECK(s.summary[1].first_time == 5.0);

@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The whole workflow in one call, the same as ``calibrisk train`` on the command line.
+
+    result = calibrisk.train("encounters.csv", label="readmitted", group_column="patient_id",
+                             time_column="encounter_date", drop=["encounter_id"],
+                             model="gbdt", params={"n_estimators": 300}, calibration="beta",
+                             min_recall=0.8)
+    result.pipeline.save("readmission.model.json")   # the same bytes as `calibrisk train --out`
+    report = result.evaluate()                       # the test part's evaluation
+
+Both call the C++ library's ``train_pipeline``: the data are split in time order and by patient
+into train / calibration / test, the model is fitted on the training part, the calibrator and
+the threshold on the calibration part, and the test part is scored with the finished pipeline.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from . import _core
+from .exceptions import InvalidParamsError
+from .pipeline import Pipeline
+
+__all__ = ["train", "TrainResult", "TrainPart"]
+
+
+class TrainPart:
+    """One part of the split: ``rows`` (indices into the data, in input order), ``X`` (its
+    feature matrix), ``y`` (0/1 labels), ``p_model`` (the model's probability) and ``p`` (the
+    pipeline's calibrated probability)."""
+
+    __slots__ = ("rows", "X", "y", "p_model", "p")
+
+    def __init__(self, d):
+        for k in self.__slots__:
+            setattr(self, k, np.asarray(d[k]))
+
+    def __repr__(self):
+        return f"TrainPart({len(self.rows)} rows)"
+
+
+class TrainResult:
+    """What :func:`train` produced.
+
+    Attributes: ``pipeline`` (the deployable :class:`calibrisk.Pipeline`), ``features`` (feature
+    columns in the pipeline's order), ``train`` / ``calibration`` / ``test`` (:class:`TrainPart`),
+    ``split`` (per part: ``rows``, ``groups``, ``first_time``, ``last_time``, ``entry_first``,
+    ``entry_last``, ``rows_before_previous_part_end``; times in days since 1970 for date
+    columns, row positions without a time column), ``categories`` (category labels of the
+    categorical features), ``notes`` (remarks of the fits, issued as warnings except the
+    early-stopping note) and
+    ``seconds_fit``.
+    """
+
+    def __init__(self, d):
+        self.pipeline = Pipeline(d["pipeline"])
+        self.features = list(d["features"])
+        self.notes = list(d["notes"])
+        self.train = TrainPart(d["train"])
+        self.calibration = TrainPart(d["calibration"])
+        self.test = TrainPart(d["test"])
+        self.split = {k: dict(v) for k, v in d["split"].items()}
+        self.categories = {k: list(v) for k, v in d["categories"].items()}
+        self.seconds_fit = float(d["seconds_fit"])
+
+    @property
+    def threshold(self):
+        """The threshold chosen on the calibration part (``pipeline.threshold``)."""
+        return self.pipeline.threshold
+
+    def evaluate(self, **kwargs):
+        """:func:`calibrisk.evaluate` of the test part at the chosen threshold (calibrated and
+        uncalibrated probabilities, features); keyword arguments are passed on (``subgroups``,
+        ``time``, ``groups``, ``title``, ``random_state``, ...)."""
+        from .report import evaluate
+
+        kwargs.setdefault("p_uncalibrated", self.test.p_model)
+        kwargs.setdefault("threshold", self.threshold)
+        kwargs.setdefault("X", self.test.X)
+        kwargs.setdefault("feature_names", self.features)
+        return evaluate(self.test.y, self.test.p, **kwargs)
+
+    def __repr__(self):
+        return (f"TrainResult({self.pipeline.model_type} + {self.pipeline.calibrator_type}, "
+                f"threshold={self.threshold:.4g}, train/calibration/test rows "
+                f"{len(self.train.rows)}/{len(self.calibration.rows)}/{len(self.test.rows)})")
+
+
+def _number_text(v):
+    return repr(float(v))
+
+
+def _param_text(name, v):
+    """A parameter value in the text form of ``calibrisk train --param name=value``."""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if v is None and name == "class_weight":
+        return "none"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict) and name == "class_weight":
+        return f"{_number_text(v.get(0, 1.0))}:{_number_text(v.get(1, 1.0))}"
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ",".join(str(int(x)) for x in v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return _number_text(v)
+    raise InvalidParamsError(
+        f"train: params[{name!r}] = {v!r} is not a number, bool, string or list; use the value "
+        "you would give `calibrisk train --param`."
+    )
+
+
+def _policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta):
+    given = {k: v for k, v in (("min_recall", min_recall), ("min_precision", min_precision),
+                               ("max_alert_rate", max_alert_rate), ("fbeta", fbeta))
+             if v is not None}
+    cost_given = cost_fp is not None or cost_fn is not None
+    if cost_given and (cost_fp is None or cost_fn is None):
+        raise InvalidParamsError(
+            f"train: the cost policy needs both cost_fp and cost_fn (got cost_fp={cost_fp!r}, "
+            f"cost_fn={cost_fn!r})."
+        )
+    if len(given) + cost_given > 1:
+        names = sorted(given) + (["cost_fp/cost_fn"] if cost_given else [])
+        raise InvalidParamsError(
+            f"train: pass at most one policy, got {', '.join(names)}; e.g. min_recall=0.8."
+        )
+    if cost_given:
+        return {"policy_kind": "cost", "policy_value": 0.0, "cost_fp": float(cost_fp),
+                "cost_fn": float(cost_fn)}
+    kind, value = next(iter(given.items())) if given else ("min_recall", 0.8)
+    return {"policy_kind": kind, "policy_value": float(value), "cost_fp": 1.0, "cost_fn": 1.0}
+
+
+def _split(split):
+    if isinstance(split, dict):
+        unknown = set(split) - {"train", "calibration", "test"}
+        if unknown:
+            raise InvalidParamsError(
+                f"train: split has unknown part(s) {sorted(unknown)}; the parts are train, "
+                "calibration and test."
+            )
+        split = (split.get("train", 0.6), split.get("calibration", 0.2), split.get("test", 0.2))
+    try:
+        f = [float(x) for x in split]
+    except (TypeError, ValueError) as e:
+        raise InvalidParamsError(
+            f"train: split must be (train, calibration, test) fractions, got {split!r}."
+        ) from e
+    if len(f) != 3:
+        raise InvalidParamsError(
+            f"train: split must be three fractions (train, calibration, test), got {split!r}."
+        )
+    return f
+
+
+def _names(v):
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [str(x) for x in v]
+
+
+def train(data, *, label, group_column=None, time_column=None, categorical=(), drop=(),
+          subgroups=(), model="gbdt", params=None, calibration="beta", min_recall=None,
+          min_precision=None, max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None,
+          split=(0.6, 0.2, 0.2), seed=0, n_threads=0, source=None):
+    """Split -> fit -> calibrate -> threshold -> evaluate -> Pipeline, as ``calibrisk train``.
+
+    Parameters mirror the command's flags, and the same data and settings give a byte-identical
+    model file (``result.pipeline.save(path)`` writes what ``calibrisk train --out path`` writes).
+
+    data : path of a CSV file (read exactly as the command reads it) or a pandas DataFrame
+        (written to CSV text with ``to_csv(index=False)`` and read the same way; dates as ISO
+        8601 text, NaN / None as missing).
+    label, group_column, time_column, categorical, drop, subgroups : column roles, as
+        ``--label``, ``--group-column``, ``--time-column``, ``--categorical``, ``--drop``,
+        ``--subgroup``.
+    model : "lr" (logistic regression) or "gbdt" (boosted trees).
+    params : dict of model parameters by their C++ names (``--param``), e.g.
+        ``{"n_estimators": 300, "class_weight": "balanced"}``.
+    calibration : "platt", "isotonic", "beta" or "none".
+    min_recall, min_precision, max_alert_rate, fbeta, cost_fp + cost_fn : the threshold policy
+        (at most one; default ``min_recall=0.8``), as ``--policy``.
+    split : (train, calibration, test) fractions or a dict of them, each > 0, summing to 1.
+    seed : the model's ``random_state`` (unless ``params`` sets it) and the recorded seed.
+    n_threads : worker threads (0 = all cores; never stored in the model file).
+    source : the data's name recorded in the model file (default: the CSV's file name, or
+        "DataFrame").
+
+    Returns a :class:`TrainResult`. Raises InvalidParamsError for bad settings and
+    InvalidInputError for unusable data, with the command's messages.
+    """
+    spec = {
+        "label": str(label),
+        "group_column": "" if group_column is None else str(group_column),
+        "time_column": "" if time_column is None else str(time_column),
+        "categorical": _names(categorical),
+        "drop": _names(drop),
+        "subgroups": _names(subgroups),
+        "model": str(model),
+        "calibration": str(calibration),
+        "params": [(str(k), _param_text(str(k), v)) for k, v in (params or {}).items()],
+        "split": _split(split),
+        "seed": int(seed),
+        "n_threads": int(n_threads),
+    }
+    spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        spec["source"] = os.path.basename(path) if source is None else str(source)
+        spec["header"] = []
+        d = _core._train_pipeline(path, "", spec)
+    elif hasattr(data, "to_csv") and hasattr(data, "columns"):
+        spec["source"] = "DataFrame" if source is None else str(source)
+        spec["header"] = [str(c) for c in data.columns]
+        d = _core._train_pipeline("", data.to_csv(index=False), spec)
+    else:
+        raise InvalidParamsError(
+            f"train: data must be a CSV path or a pandas DataFrame, got {type(data).__name__}."
+        )
+    result = TrainResult(d)
+    for note in result.notes:
+        # Stopping early is the requested behaviour (as GradientBoostingClassifier.fit).
+        if not note.startswith("boosted trees: early stopping"):
+            warnings.warn(f"calibrisk.train: {note}", UserWarning, stacklevel=2)
+    return result

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file data.hpp
+/// From a table (a CSV read by calibrisk::read_csv) to what training needs: the role of each
+/// column (label, group, time, features), the read options that give the columns those roles,
+/// the feature matrix, the labels and the category labels recorded in a model file.
+#pragma once
+
+#include <calibrisk/core/matrix.hpp>
+#include <calibrisk/io/table.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace calibrisk {
+
+/// Which columns play which role in training (names as in the file's header).
+struct ColumnRoles {
+  std::string label;                     ///< the 0/1 outcome (required)
+  std::string group;                     ///< patient (group) id, "" = none: rows are independent
+  std::string time;                      ///< time column (dates or numbers), "" = file order
+  std::vector<std::string> categorical;  ///< columns to read as categories
+  std::vector<std::string> drop;         ///< columns that are not features
+  std::vector<std::string> subgroups;    ///< reported per subgroup (may also be features)
+};
+
+/// Read options for a training file: the label, group and time columns are required; the group
+/// column, the dropped columns and subgroup columns that are not features are read as
+/// categorical labels (so they may hold text). Throws InvalidInput when a column does not exist
+/// in `header` (the message lists the file's columns) and InvalidParams when a column is given
+/// two incompatible roles (e.g. the label is also dropped). Messages name the roles by their
+/// command-line flags (--label, --group-column, ...), which are also the Python keywords.
+CsvReadOptions training_read_options(const ColumnRoles& roles,
+                                     const std::vector<std::string>& header);
+
+/// The features of a training table: every column except label, group, time and dropped ones,
+/// in file order. Throws InvalidInput when none is left.
+std::vector<std::string> feature_columns(const Table& table, const ColumnRoles& roles);
+
+/// The label column as 0/1 doubles. Throws InvalidInput naming the column and the 1-based data
+/// row of a missing value or a value other than 0 and 1 (and, when `require_both`, when only one
+/// class occurs).
+std::vector<double> label_values(const Table& table, const std::string& label, bool require_both);
+
+/// Rows `rows` of `X` (all columns) as a new row-major matrix.
+RowMatrixXd take_rows(const RowMatrixXd& X, const std::vector<Index>& rows);
+/// Elements `rows` of `v`.
+std::vector<double> take(const std::vector<double>& v, const std::vector<Index>& rows);
+
+/// Category labels (code k -> labels[k]) of the categorical feature columns, to be stored in the
+/// model file and reused when scoring (`CsvReadOptions::category_mappings`).
+std::map<std::string, std::vector<std::string>> feature_category_labels(
+    const Table& table, const std::vector<std::string>& features);
+
+/// Columns that look like row identifiers (a distinct whole number on every row, more than 100
+/// rows): candidates for dropping, reported as a warning.
+std::vector<std::string> identifier_like_columns(const Table& table,
+                                                 const std::vector<std::string>& features);
+
+}  // namespace calibrisk

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file train.hpp
+/// The whole road from a table to a deployable Pipeline as one function: split (by time and
+/// patient) -> fit the model on the training part -> fit the calibrator on the calibration part
+/// -> choose the threshold on the calibration part -> score the test part -> assemble the
+/// Pipeline with its provenance. `calibrisk train` and Python's `calibrisk.train` both call
+/// `train_pipeline`, so the same table and spec give the same model file, byte for byte.
+#pragma once
+
+#include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/io/table.hpp>
+#include <calibrisk/linear/logistic.hpp>
+#include <calibrisk/split/split.hpp>
+#include <calibrisk/threshold/select.hpp>
+#include <calibrisk/trees/booster.hpp>
+#include <calibrisk/workflow/data.hpp>
+#include <calibrisk/workflow/params_text.hpp>
+
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace calibrisk {
+
+/// The model family. Text forms (CLI --model, Python model=, provenance): "lr", "gbdt".
+enum class ModelKind { kLogisticRegression, kGradientBoostedTrees };
+
+/// The calibrator fitted on the calibration part. Text forms: "none", "platt", "isotonic",
+/// "beta". Platt is fitted on the model's probability (ScoreKind::kProbability).
+enum class CalibrationMethod { kNone, kPlatt, kIsotonic, kBeta };
+
+const char* model_kind_name(ModelKind k) noexcept;
+const char* calibration_method_name(CalibrationMethod m) noexcept;
+/// The kind named `text`, or nullopt (the caller reports the error in its own words).
+std::optional<ModelKind> model_kind_from_name(const std::string& text);
+std::optional<CalibrationMethod> calibration_method_from_name(const std::string& text);
+
+/// Everything `train_pipeline` needs besides the table. Every field has a default; a spec with
+/// only `columns.label` set trains boosted trees with beta calibration at recall >= 0.8 on a
+/// 60/20/20 split in file order.
+struct TrainSpec {
+  ColumnRoles columns;  ///< label (required), group, time, dropped and subgroup columns
+  ModelKind model = ModelKind::kGradientBoostedTrees;
+  LogisticRegressionParams lr;  ///< used when model == kLogisticRegression
+  GBDTParams gbdt;              ///< used when model == kGradientBoostedTrees (its random_state too)
+  CalibrationMethod calibration = CalibrationMethod::kBeta;
+  /// Chosen on the calibration part; the same threshold is then applied to the test part.
+  ThresholdPolicy policy = policy::min_recall(0.8);
+  SplitFractions split;    ///< train / calibration / test shares of the rows, each > 0, sum 1
+  std::uint64_t seed = 0;  ///< recorded in the provenance (the CLI also seeds gbdt with it)
+  std::string source;      ///< the data's name (e.g. the CSV's file name) for the provenance
+};
+
+/// Receives the stages of a run as they happen (the CLI prints them; the default ignores them).
+/// The library itself never writes to the terminal.
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  virtual void begin(const std::string& stage) { (void)stage; }     ///< a timed stage starts
+  virtual void end(const std::string& detail) { (void)detail; }     ///< the current stage ends
+  virtual void note(const std::string& message) { (void)message; }  ///< information
+  virtual void warn(const std::string& message) { (void)message; }  ///< something to check
+};
+
+/// One part of the split with its rows, data and scores.
+struct TrainPart {
+  std::vector<Index> rows;  ///< row indices into the table, input order
+  RowMatrixXd X;
+  std::vector<double> y;
+  Eigen::VectorXd p_model;  ///< the model's (uncalibrated) probability
+  Eigen::VectorXd p;        ///< the pipeline's (calibrated) probability
+};
+
+/// Everything a run produced: the pipeline, and the inputs of an evaluation report of its test
+/// part.
+struct TrainResult {
+  std::vector<std::string> features;  ///< feature columns, in the pipeline's order
+  TimeGroupSplit split;
+  TrainPart train, calibration, test;
+  OperatingPoint op_calibration;  ///< chosen on the calibration part
+  OperatingPoint op_test;         ///< the same threshold applied to the test part
+  std::map<std::string, std::vector<std::string>> categories;  ///< feature category labels
+  std::optional<Pipeline> pipeline;                            ///< always set on return
+  std::vector<std::string> notes;  ///< non-fatal remarks of the fits (show them as warnings)
+  double seconds_fit = 0.0;        ///< model fit time
+};
+
+/// Runs split -> fit -> calibrate -> threshold -> test scores -> Pipeline on `table` (read with
+/// `training_read_options(spec.columns, header)`, or built to match). Deterministic: the same
+/// table and spec give a bit-identical pipeline whatever the thread count.
+/// Throws InvalidParams (a parameter out of range) and InvalidInput (a missing or non-0/1 label,
+/// too few rows for the split, a part with one class only, ...), each naming what to change.
+TrainResult train_pipeline(const Table& table, const TrainSpec& spec,
+                           TrainObserver* observer = nullptr);
+
+/// The provenance key under which the category labels of feature `column` are stored
+/// ("data.categories.<column>", a JSON array of strings).
+std::string categories_key(const std::string& column);
+
+/// The fewest rows a part of the split may have: a calibrator, a threshold and test figures
+/// fitted on fewer rows are noise.
+inline constexpr Index kMinPartRows = 20;
+
+}  // namespace calibrisk

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+// Column roles, features, labels and category labels of a training table (see data.hpp).
+#include <calibrisk/workflow/data.hpp>
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/io/text.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <unordered_set>
+
+namespace calibrisk {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+CsvReadOptions training_read_options(const ColumnRoles& roles,
+                                     const std::vector<std::string>& header) {
+  auto require = [&](const std::string& col, const std::string& flag) {
+    if (!col.empty() && !contains(header, col)) {
+      throw InvalidInput(flag + " " + printable(col) + ": the file has no column " +
+                         quote_for_message(col) + "; its columns are: " + list_for_message(header) +
+                         ".");
+    }
+  };
+  require(roles.label, "--label");
+  require(roles.group, "--group-column");
+  require(roles.time, "--time-column");
+  for (const auto& c : roles.categorical) require(c, "--categorical");
+  for (const auto& c : roles.drop) require(c, "--drop");
+  for (const auto& c : roles.subgroups) require(c, "--subgroup");
+
+  auto clash = [&](const std::string& a, const std::string& what_a, const std::string& what_b) {
+    throw InvalidParams("column " + quote_for_message(a) + " is given as both " + what_a + " and " +
+                        what_b + "; give each column one role.");
+  };
+  if (!roles.group.empty() && roles.group == roles.label)
+    clash(roles.label, "--label", "--group-column");
+  if (!roles.time.empty() && roles.time == roles.label)
+    clash(roles.label, "--label", "--time-column");
+  if (!roles.time.empty() && roles.time == roles.group)
+    clash(roles.time, "--time-column", "--group-column");
+  if (contains(roles.drop, roles.label)) clash(roles.label, "--label", "--drop");
+  if (contains(roles.categorical, roles.label)) clash(roles.label, "--label", "--categorical");
+  if (!roles.time.empty() && contains(roles.categorical, roles.time)) {
+    clash(roles.time, "--time-column", "--categorical");
+  }
+
+  CsvReadOptions o;
+  o.required_columns.push_back(roles.label);
+  o.time_column = roles.time;
+  std::set<std::string> cat(roles.categorical.begin(), roles.categorical.end());
+  if (!roles.group.empty()) cat.insert(roles.group);
+  for (const auto& d : roles.drop) {
+    if (d != roles.time) cat.insert(d);
+  }
+  for (const auto& s : roles.subgroups) {
+    // A subgroup column that is not a feature may hold text; a feature keeps its kind.
+    const bool is_feature =
+        s != roles.label && s != roles.group && s != roles.time && !contains(roles.drop, s);
+    if (!is_feature && s != roles.time && s != roles.label) cat.insert(s);
+  }
+  o.categorical.assign(cat.begin(), cat.end());
+  return o;
+}
+
+std::vector<std::string> feature_columns(const Table& table, const ColumnRoles& roles) {
+  std::vector<std::string> f;
+  for (const auto& c : table.columns()) {
+    if (c.name == roles.label || c.name == roles.group || c.name == roles.time) continue;
+    if (contains(roles.drop, c.name)) continue;
+    f.push_back(c.name);
+  }
+  if (f.empty()) {
+    throw InvalidInput(
+        "no feature columns are left after removing the label, group, time and "
+        "dropped columns; the file's columns are: " +
+        list_for_message(table.names()) + ".");
+  }
+  return f;
+}
+
+std::vector<double> label_values(const Table& table, const std::string& label, bool require_both) {
+  const Column& c = table.column(label);
+  if (c.kind != ColumnKind::kNumeric) {
+    throw InvalidInput("label column " + quote_for_message(label) +
+                       " must hold the numbers 0 and 1.");
+  }
+  std::vector<double> y(c.values.size());
+  Index n1 = 0;
+  for (std::size_t i = 0; i < c.values.size(); ++i) {
+    const double v = c.values[i];
+    if (std::isnan(v)) {
+      throw InvalidInput("label column " + quote_for_message(label) + " is missing at data row " +
+                         std::to_string(i + 1) +
+                         "; every row needs a 0/1 label (remove "
+                         "unlabelled rows first).");
+    }
+    if (v != 0.0 && v != 1.0) {
+      throw InvalidInput("label column " + quote_for_message(label) + " has value " +
+                         printable(c.text(static_cast<Index>(i))) + " at data row " +
+                         std::to_string(i + 1) +
+                         "; labels must be 0 or 1 (encode the positive class as 1).");
+    }
+    y[i] = v;
+    n1 += v == 1.0;
+  }
+  const Index n = static_cast<Index>(y.size());
+  if (require_both && (n1 == 0 || n1 == n)) {
+    throw InvalidInput("label column " + quote_for_message(label) + " holds only class " +
+                       (n1 == 0 ? "0" : "1") + " in all " + std::to_string(n) +
+                       " rows; both classes 0 and 1 are needed to train and evaluate.");
+  }
+  return y;
+}
+
+RowMatrixXd take_rows(const RowMatrixXd& X, const std::vector<Index>& rows) {
+  RowMatrixXd out(static_cast<Index>(rows.size()), X.cols());
+  for (std::size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Index>(i)) = X.row(rows[i]);
+  return out;
+}
+
+std::vector<double> take(const std::vector<double>& v, const std::vector<Index>& rows) {
+  std::vector<double> out(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) out[i] = v[static_cast<std::size_t>(rows[i])];
+  return out;
+}
+
+std::map<std::string, std::vector<std::string>> feature_category_labels(
+    const Table& table, const std::vector<std::string>& features) {
+  std::map<std::string, std::vector<std::string>> m;
+  for (const auto& f : features) {
+    const Column& c = table.column(f);
+    if (c.kind == ColumnKind::kCategorical) m[f] = c.categories;
+  }
+  return m;
+}
+
+std::vector<std::string> identifier_like_columns(const Table& table,
+                                                 const std::vector<std::string>& features) {
+  std::vector<std::string> out;
+  if (table.rows() <= 100) return out;
+  for (const auto& f : features) {
+    const Column& c = table.column(f);
+    if (c.kind == ColumnKind::kTime) continue;
+    std::unordered_set<double> seen;
+    bool ok = true;
+    for (double v : c.values) {
+      if (std::isnan(v) || v != std::floor(v) || !seen.insert(v).second) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace calibrisk

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+// The last stage of train_pipeline: the Pipeline's schema, operating point and provenance (what
+// data, split and settings produced the model), recorded in the model file.
+#include "workflow/stages.hpp"
+
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/artifact/schema.hpp>
+#include <calibrisk/io/date.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace calibrisk::detail {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+std::string time_text(double t, const Column* time) {
+  if (time == nullptr) return std::to_string(static_cast<long long>(t) + 1);
+  if (time->time_encoding == TimeEncoding::kDays) return format_iso_datetime(t);
+  return format_double(t);
+}
+
+void add_op_figures(std::vector<std::pair<std::string, double>>& f, const OperatingPoint& op,
+                    const std::string& prefix) {
+  f.emplace_back(prefix + "precision", op.precision);
+  f.emplace_back(prefix + "recall", op.recall);
+  f.emplace_back(prefix + "specificity", op.specificity);
+  f.emplace_back(prefix + "npv", op.npv);
+  f.emplace_back(prefix + "alert_rate", op.alert_rate);
+  f.emplace_back(prefix + "fbeta", op.fbeta);
+  f.emplace_back(prefix + "expected_cost", op.expected_cost);
+  f.emplace_back(prefix + "tp", op.tp);
+  f.emplace_back(prefix + "fp", op.fp);
+  f.emplace_back(prefix + "tn", op.tn);
+  f.emplace_back(prefix + "fn", op.fn);
+  f.emplace_back(prefix + "precision_ci_lower", op.precision_wilson.lower);
+  f.emplace_back(prefix + "precision_ci_upper", op.precision_wilson.upper);
+  f.emplace_back(prefix + "recall_ci_lower", op.recall_wilson.lower);
+  f.emplace_back(prefix + "recall_ci_upper", op.recall_wilson.upper);
+}
+
+FeatureSchema make_schema(const Table& table, const TrainResult& out) {
+  std::vector<Index> categorical_idx;
+  for (std::size_t j = 0; j < out.features.size(); ++j) {
+    if (table.column(out.features[j]).kind == ColumnKind::kCategorical) {
+      categorical_idx.push_back(static_cast<Index>(j));
+    }
+  }
+  SchemaOptions so;
+  so.categorical = categorical_idx;
+  return FeatureSchema::from_data(FeatureMatrix(view(out.train.X)), out.features, so);
+}
+
+OperatingPointRecord make_operating_point(const TrainSpec& spec, const TrainResult& out) {
+  OperatingPointRecord oprec;
+  oprec.threshold = out.op_calibration.threshold;
+  oprec.policy = policy_text(spec.policy);
+  add_op_figures(oprec.figures, out.op_calibration, "");
+  oprec.figures.emplace_back("n_rows", static_cast<double>(out.calibration.y.size()));
+  add_op_figures(oprec.figures, out.op_test, "test.");
+  oprec.figures.emplace_back("test.n_rows", static_cast<double>(out.test.y.size()));
+  return oprec;
+}
+
+// model, calibration, policy and data.* entries.
+void add_settings(Params& P, const Table& table, const TrainSpec& spec, const TrainResult& out) {
+  const ColumnRoles& roles = spec.columns;
+  const bool lr = spec.model == ModelKind::kLogisticRegression;
+  P.emplace_back("model", model_kind_name(spec.model));
+  for (auto& [name, text] : lr ? parameter_text(spec.lr) : parameter_text(spec.gbdt)) {
+    P.emplace_back("model." + name, text);
+  }
+  P.emplace_back("calibration", calibration_method_name(spec.calibration));
+  P.emplace_back("policy", policy_text(spec.policy));
+  P.emplace_back("data.source", spec.source);
+  P.emplace_back("data.label", roles.label);
+  P.emplace_back("data.group_column", roles.group);
+  P.emplace_back("data.time_column", roles.time);
+  if (!roles.time.empty()) {
+    P.emplace_back(
+        "data.time_encoding",
+        table.column(roles.time).time_encoding == TimeEncoding::kDays ? "iso8601" : "number");
+  }
+  P.emplace_back("data.rows", std::to_string(table.rows()));
+  nlohmann::json dropped = nlohmann::json::array();
+  for (const auto& c : roles.drop) dropped.push_back(c);
+  P.emplace_back("data.dropped", dropped.dump());
+  for (const auto& [col, labels] : out.categories) {
+    P.emplace_back(categories_key(col), nlohmann::json(labels).dump());
+  }
+}
+
+// split.* entries: the fractions, the rule, and each part's rows, groups, window and prevalence.
+void add_split(Params& P, const Table& table, const TrainSpec& spec, const TrainResult& out) {
+  const ColumnRoles& roles = spec.columns;
+  const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
+  char frac[128];
+  std::snprintf(frac, sizeof frac, "train=%.6g,calibration=%.6g,test=%.6g", spec.split.train,
+                spec.split.calibration, spec.split.test);
+  P.emplace_back("split.fractions", frac);
+  P.emplace_back("split.rule",
+                 std::string("groups (") + (roles.group.empty() ? "rows" : roles.group) +
+                     ") ordered by their first " + (time ? roles.time : "file position") +
+                     ", taken in that order into train, calibration and test by cumulative row "
+                     "count; no group in two parts");
+  for (int p = 0; p < 3; ++p) {
+    const PartSummary& s = out.split.summary[p];
+    const TrainPart& d = p == 0 ? out.train : (p == 1 ? out.calibration : out.test);
+    const std::string k = std::string("split.") + part_name(static_cast<SplitPart>(p)) + ".";
+    double pos = 0.0;
+    for (double v : d.y) pos += v;
+    P.emplace_back(k + "rows", std::to_string(s.rows));
+    P.emplace_back(k + "groups", std::to_string(s.groups));
+    P.emplace_back(k + "first", time_text(s.first_time, time));
+    P.emplace_back(k + "last", time_text(s.last_time, time));
+    P.emplace_back(k + "first_entry", time_text(s.entry_first, time));
+    P.emplace_back(k + "last_entry", time_text(s.entry_last, time));
+    P.emplace_back(k + "prevalence", format_double(pos / static_cast<double>(d.y.size())));
+    if (p > 0) {
+      P.emplace_back(k + "rows_before_previous_part_end",
+                     std::to_string(out.split.rows_overlapping_earlier_part[p]));
+    }
+  }
+}
+
+}  // namespace
+
+std::string part_window(const PartSummary& s, const Column* time) {
+  if (time == nullptr) {
+    return "rows " + std::to_string(static_cast<long long>(s.first_time) + 1) + "-" +
+           std::to_string(static_cast<long long>(s.last_time) + 1) + " of the file";
+  }
+  if (time->time_encoding == TimeEncoding::kDays) {
+    return format_iso_datetime(s.first_time) + " to " + format_iso_datetime(s.last_time);
+  }
+  return format_double(s.first_time) + " to " + format_double(s.last_time);
+}
+
+void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,
+                       PipelineCalibrator calibrator, TrainResult& out) {
+  FeatureSchema schema = make_schema(table, out);
+  out.categories = feature_category_labels(table, out.features);
+  OperatingPointRecord oprec = make_operating_point(spec, out);
+  Provenance prov;
+  prov.seed = spec.seed;
+  prov.training_data =
+      fingerprint_data(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y));
+  add_settings(prov.parameters, table, spec, out);
+  add_split(prov.parameters, table, spec, out);
+  std::sort(prov.parameters.begin(), prov.parameters.end());
+  out.pipeline.emplace(std::move(schema), std::move(model), std::move(calibrator), std::move(oprec),
+                       std::move(prov));
+}
+
+}  // namespace calibrisk::detail

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+// Internal helpers of train_pipeline shared between train.cpp and provenance.cpp.
+#pragma once
+
+#include <calibrisk/workflow/train.hpp>
+
+#include <string>
+
+namespace calibrisk::detail {
+
+/// "2024-01-01 to 2024-03-31" / "rows 1-600 of the file" / "3 to 17": the time window of a part.
+std::string part_window(const PartSummary& s, const Column* time);
+
+/// Builds the schema, the operating-point record and the provenance, and sets out.pipeline and
+/// out.categories.
+void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,
+                       PipelineCalibrator calibrator, TrainResult& out);
+
+}  // namespace calibrisk::detail

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+// train_pipeline: split -> fit -> calibrate -> threshold -> test scores -> Pipeline (see
+// train.hpp). Each stage is one function below; the provenance is in provenance.cpp.
+#include <calibrisk/workflow/train.hpp>
+
+#include "workflow/stages.hpp"
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/io/text.hpp>
+#include <calibrisk/metrics/sorted_scores.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+namespace calibrisk {
+namespace {
+
+// Observer calls that tolerate "no observer".
+struct Stages {
+  TrainObserver* o;
+  void begin(const std::string& s) const {
+    if (o) o->begin(s);
+  }
+  void end(const std::string& d = {}) const {
+    if (o) o->end(d);
+  }
+  void note(const std::string& s) const {
+    if (o) o->note(s);
+  }
+  void warn(const std::string& s) const {
+    if (o) o->warn(s);
+  }
+};
+
+// 12345 -> "12,345" (the CLI's progress format).
+std::string count_text(long long n) {
+  std::string s = std::to_string(n < 0 ? -n : n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
+  return n < 0 ? "-" + s : s;
+}
+
+std::string split_text(const SplitFractions& f) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "train=%g,calibration=%g,test=%g", f.train, f.calibration, f.test);
+  return buf;
+}
+
+// The fewest rows for which every part of `f` gets kMinPartRows rows.
+Index min_rows_for(const SplitFractions& f) {
+  const double smallest = std::min({f.train, f.calibration, f.test});
+  return static_cast<Index>(std::ceil(static_cast<double>(kMinPartRows) / smallest - 1e-9));
+}
+
+// Before splitting: enough rows for the fractions at all.
+void require_enough_rows(Index n, const SplitFractions& f) {
+  const Index need = min_rows_for(f);
+  if (n >= need) return;
+  throw InvalidInput("the file has " + std::to_string(n) + " data rows, too few for --split " +
+                     split_text(f) + ": every part needs at least " + std::to_string(kMinPartRows) +
+                     " rows, so the minimum is " + std::to_string(need) +
+                     " rows; use more data or larger fractions for the small parts.");
+}
+
+// After splitting (whole patients move between parts): every part still has enough rows.
+void require_part_rows(const TimeGroupSplit& s, Index n, const SplitFractions& f) {
+  for (int p = 0; p < 3; ++p) {
+    const Index rows = s.summary[p].rows;
+    if (rows >= kMinPartRows) continue;
+    throw InvalidInput(std::string("the ") + part_name(static_cast<SplitPart>(p)) + " part has " +
+                       std::to_string(rows) + " of the " + std::to_string(n) +
+                       " rows (whole patients stay in one part); every part needs at least " +
+                       std::to_string(kMinPartRows) + " rows (at least " +
+                       std::to_string(min_rows_for(f)) + " rows in all for --split " +
+                       split_text(f) +
+                       "): use more data, more patients, or a larger fraction for this part.");
+  }
+}
+
+void require_both_classes(const TrainPart& d, SplitPart p, const TimeGroupSplit& s,
+                          const Column* time) {
+  Index n1 = 0;
+  for (double v : d.y) n1 += v == 1.0;
+  const Index n = static_cast<Index>(d.y.size());
+  if (n1 == 0 || n1 == n) {
+    throw InvalidInput(std::string("the ") + part_name(p) + " part (" + std::to_string(n) +
+                       " rows, " + detail::part_window(s.summary[static_cast<int>(p)], time) +
+                       ") holds only class " + (n1 == 0 ? "0" : "1") +
+                       "; every part needs both classes: use more data or change --split so this "
+                       "part is larger.");
+  }
+}
+
+TrainPart make_part(const RowMatrixXd& X, const std::vector<double>& y, const TimeGroupSplit& s,
+                    SplitPart p) {
+  TrainPart d;
+  d.rows = s.rows_of(p);
+  d.X = take_rows(X, d.rows);
+  d.y = take(y, d.rows);
+  return d;
+}
+
+void validate_split(const SplitFractions& f) {
+  const double parts[3] = {f.train, f.calibration, f.test};
+  for (int p = 0; p < 3; ++p) {
+    if (!(parts[p] > 0.0 && parts[p] < 1.0)) {
+      throw InvalidParams(std::string("TrainSpec.split.") + part_name(static_cast<SplitPart>(p)) +
+                          " must be in (0, 1), got " + format_double(parts[p]) +
+                          "; e.g. train=0.6, calibration=0.2, test=0.2.");
+    }
+  }
+  const double sum = f.train + f.calibration + f.test;
+  if (std::abs(sum - 1.0) > 1e-6) {
+    throw InvalidParams("TrainSpec.split fractions sum to " + format_double(sum) +
+                        "; they must sum to 1 (e.g. train=0.6, calibration=0.2, test=0.2).");
+  }
+}
+
+void validate_spec(const TrainSpec& spec) {
+  validate_split(spec.split);
+  if (spec.model == ModelKind::kLogisticRegression) {
+    spec.lr.validate();
+  } else {
+    spec.gbdt.validate();
+  }
+  spec.policy.validate();
+}
+
+// Features, labels and the split into three parts.
+void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, const Stages& st) {
+  const ColumnRoles& roles = spec.columns;
+  const Index n = table.rows();
+  out.features = feature_columns(table, roles);
+  for (const auto& id : identifier_like_columns(table, out.features)) {
+    const std::string shown = printable(id);
+    st.warn("column '" + shown +
+            "' has a different whole number on every row: it looks like "
+            "an identifier, not a feature; pass --drop " +
+            shown + " (or --group-column " + shown + " if it identifies patients).");
+  }
+  const std::vector<double> y = label_values(table, roles.label, true);
+  const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
+  const std::vector<double> no_values;
+  const std::vector<double>& group =
+      roles.group.empty() ? no_values : table.column(roles.group).values;
+
+  st.begin("splitting " + count_text(n) + " rows by " + (time ? "time" : "file order") +
+           (roles.group.empty() ? "" : " and " + roles.group));
+  require_enough_rows(n, spec.split);
+  out.split = split_by_time_and_group(time ? time->values : no_values, group, n, spec.split);
+  require_part_rows(out.split, n, spec.split);
+  st.end();
+  for (int p = 0; p < 3; ++p) {
+    const PartSummary& s = out.split.summary[p];
+    st.note("  " + std::string(part_name(static_cast<SplitPart>(p))) + ": " + count_text(s.rows) +
+            " rows, " + count_text(s.groups) + (roles.group.empty() ? " rows" : " groups") + ", " +
+            detail::part_window(s, time));
+  }
+
+  const RowMatrixXd X = table.to_matrix(out.features);
+  out.train = make_part(X, y, out.split, SplitPart::kTrain);
+  out.calibration = make_part(X, y, out.split, SplitPart::kCalibration);
+  out.test = make_part(X, y, out.split, SplitPart::kTest);
+  require_both_classes(out.train, SplitPart::kTrain, out.split, time);
+  require_both_classes(out.calibration, SplitPart::kCalibration, out.split, time);
+  require_both_classes(out.test, SplitPart::kTest, out.split, time);
+}
+
+// The model on the training part; its probabilities on every part.
+PipelineModel fit_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
+  const Dataset train_set(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y));
+  const bool lr = spec.model == ModelKind::kLogisticRegression;
+  st.begin(std::string("fitting ") + (lr ? "logistic regression" : "boosted trees") + " on " +
+           count_text(out.train.X.rows()) + " rows x " + std::to_string(out.train.X.cols()) +
+           " features");
+  const auto start = std::chrono::steady_clock::now();
+  PipelineModel model;
+  std::string detail;
+  if (lr) {
+    LogisticRegression m(spec.lr);
+    m.fit(train_set);
+    for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
+    if (!m.fit_info().converged) {
+      out.notes.push_back("logistic regression did not converge in " +
+                          std::to_string(spec.lr.max_iter) +
+                          " iterations; raise --param max_iter or lower --param C.");
+    }
+    model = std::move(m);
+  } else {
+    GradientBoostedTrees m(spec.gbdt);
+    m.fit(train_set);
+    for (const auto& note : m.fit_info().notes) out.notes.push_back("boosted trees: " + note);
+    detail = std::to_string(m.best_iteration()) + " trees";
+    model = std::move(m);
+  }
+  out.seconds_fit = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  st.end(detail);
+  for (TrainPart* part : {&out.train, &out.calibration, &out.test}) {
+    part->p_model = std::visit(
+        [&](const auto& m) {
+          return Eigen::VectorXd(m.predict_proba(FeatureMatrix(view(part->X))));
+        },
+        model);
+  }
+  return model;
+}
+
+// The calibrator on the calibration part (on the model's probability); calibrated scores.
+PipelineCalibrator calibrate_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
+  st.begin(std::string("calibrating (") + calibration_method_name(spec.calibration) + ") on " +
+           count_text(out.calibration.X.rows()) + " rows");
+  const VectorView<const double> s(out.calibration.p_model.data(), out.calibration.p_model.size());
+  const VectorView<const double> yc(out.calibration.y);
+  PipelineCalibrator calibrator;
+  if (spec.calibration == CalibrationMethod::kPlatt) {
+    PlattParams pp;
+    pp.input = ScoreKind::kProbability;
+    PlattCalibrator c(pp);
+    c.fit(s, yc);
+    for (const auto& note : c.fit_info().notes) out.notes.push_back("platt: " + note);
+    calibrator = std::move(c);
+  } else if (spec.calibration == CalibrationMethod::kIsotonic) {
+    IsotonicCalibrator c;
+    c.fit(s, yc);
+    calibrator = std::move(c);
+  } else if (spec.calibration == CalibrationMethod::kBeta) {
+    BetaCalibrator c;
+    c.fit(s, yc);
+    for (const auto& note : c.fit_info().notes) out.notes.push_back("beta: " + note);
+    calibrator = std::move(c);
+  }
+  st.end();
+  for (TrainPart* part : {&out.train, &out.calibration, &out.test}) {
+    part->p = std::visit(
+        [&](const auto& c) -> Eigen::VectorXd {
+          using C = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<C, std::monostate>) {
+            return part->p_model;
+          } else {
+            return c.predict(VectorView<const double>(part->p_model.data(), part->p_model.size()));
+          }
+        },
+        calibrator);
+  }
+  return calibrator;
+}
+
+// The threshold on the calibration part; the same threshold on the test part.
+void threshold_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
+  st.begin("choosing the threshold (" + policy_text(spec.policy) + ")");
+  out.op_calibration = select_threshold(
+      VectorView<const double>(out.calibration.y),
+      VectorView<const double>(out.calibration.p.data(), out.calibration.p.size()), spec.policy);
+  out.op_test = operating_point_at(
+      metrics::SortedScores(VectorView<const double>(out.test.y),
+                            VectorView<const double>(out.test.p.data(), out.test.p.size()), {},
+                            "test part"),
+      out.op_calibration.threshold);
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "threshold %.4f, recall %.3f, precision %.3f on calibration",
+                out.op_calibration.threshold, out.op_calibration.recall,
+                out.op_calibration.precision);
+  st.end(buf);
+}
+
+}  // namespace
+
+const char* model_kind_name(ModelKind k) noexcept {
+  return k == ModelKind::kLogisticRegression ? "lr" : "gbdt";
+}
+
+const char* calibration_method_name(CalibrationMethod m) noexcept {
+  switch (m) {
+    case CalibrationMethod::kPlatt:
+      return "platt";
+    case CalibrationMethod::kIsotonic:
+      return "isotonic";
+    case CalibrationMethod::kBeta:
+      return "beta";
+    case CalibrationMethod::kNone:
+      break;
+  }
+  return "none";
+}
+
+std::optional<ModelKind> model_kind_from_name(const std::string& text) {
+  if (text == "lr") return ModelKind::kLogisticRegression;
+  if (text == "gbdt") return ModelKind::kGradientBoostedTrees;
+  return std::nullopt;
+}
+
+std::optional<CalibrationMethod> calibration_method_from_name(const std::string& text) {
+  for (CalibrationMethod m : {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
+                              CalibrationMethod::kIsotonic, CalibrationMethod::kBeta}) {
+    if (text == calibration_method_name(m)) return m;
+  }
+  return std::nullopt;
+}
+
+std::string categories_key(const std::string& column) { return "data.categories." + column; }
+
+TrainResult train_pipeline(const Table& table, const TrainSpec& spec, TrainObserver* observer) {
+  const Stages st{observer};
+  validate_spec(spec);
+  TrainResult out;
+  split_stage(table, spec, out, st);
+  PipelineModel model = fit_stage(spec, out, st);
+  PipelineCalibrator calibrator = calibrate_stage(spec, out, st);
+  threshold_stage(spec, out, st);
+  detail::assemble_pipeline(table, spec, std::move(model), std::move(calibrator), out);
+  return out;
+}
+
+}  // namespace calibrisk
