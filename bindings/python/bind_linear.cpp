@@ -96,6 +96,14 @@ struct LinearCodec {
     r.params = r.model.params();
     return r;
   }
+  static int n_threads(const PyLogisticRegression& s) { return s.model.params().n_threads; }
+  static PyLogisticRegression with_n_threads(const PyLogisticRegression& s, int n) {
+    PyLogisticRegression r;
+    r.params = s.model.params();
+    r.params.n_threads = n;
+    r.model = LogisticRegression::from_state(s.model.state(), r.params);
+    return r;
+  }
 };
 
 }  // namespace
@@ -197,6 +205,7 @@ void bind_linear(py::module_& m) {
           "Wald table (intercept first) as a dict of equal-length lists plus "
           "confidence/approximate.");
   def_codec<LinearCodec, PyLogisticRegression>(m, "LogisticRegressionModel");
+  def_n_threads<LinearCodec, PyLogisticRegression>(m, "LogisticRegressionModel");
 }
 
 }  // namespace calibrisk::pyb

@@ -57,6 +57,12 @@ struct TreesCodec {
     return take_alternative<GradientBoostedTrees>(decode_model(text), "/model/type",
                                                   "gradient_boosted_trees");
   }
+  static int n_threads(const GradientBoostedTrees& m) { return m.params().n_threads; }
+  static GradientBoostedTrees with_n_threads(const GradientBoostedTrees& m, int n) {
+    GBDTParams p = m.params();
+    p.n_threads = n;
+    return GradientBoostedTrees::from_state(m.state(), std::move(p));
+  }
 };
 
 }  // namespace
@@ -163,6 +169,7 @@ void bind_trees(py::module_& m) {
           },
           py::arg("importance_type") = "gain", "Unnormalised importance per feature.");
   def_codec<TreesCodec, GradientBoostedTrees>(m, "GradientBoostedTrees");
+  def_n_threads<TreesCodec, GradientBoostedTrees>(m, "GradientBoostedTrees");
 
   py::class_<TreeExplainer>(m, "TreeExplainer", "Exact path-dependent TreeSHAP contributions.")
       .def(py::init(

@@ -60,4 +60,16 @@ void def_codec(py::module_& m, const char* name) {
                      }));
 }
 
+/// Defines `n_threads` (read-only) and `with_n_threads(n)` on a bound model: the thread count is
+/// an execution setting, not saved state, so a model rebuilt from codec bytes runs with all
+/// threads until the estimator that owns it restores its own `n_threads` (after unpickling).
+/// `Codec` provides `static int n_threads(const T&)` and `static T with_n_threads(const T&, int)`.
+template <class Codec, class T>
+void def_n_threads(py::module_& m, const char* name) {
+  auto cls = py::reinterpret_borrow<py::class_<T>>(m.attr(name));
+  cls.def_property_readonly("n_threads", &Codec::n_threads);
+  cls.def("with_n_threads", &Codec::with_n_threads, py::arg("n_threads"),
+          "A copy running with n_threads threads (0 = all); the model is unchanged.");
+}
+
 }  // namespace calibrisk::pyb

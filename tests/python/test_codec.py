@@ -103,6 +103,20 @@ def test_calibrated_classifier_and_pipeline_pickle_bit_identically(data):
     assert back.to_string() == pipe.to_string()
 
 
+def test_the_thread_count_is_not_saved_but_restored_from_the_estimator(data):
+    X, y = data
+    for est in (cr.LogisticRegression(n_threads=2), cr.GradientBoostingClassifier(n_estimators=3,
+                                                                                  n_threads=2)):
+        est.fit(X, y)
+        assert est._model.n_threads == 2
+        assert "n_threads" not in json.loads(est._model.to_bytes())["params"]
+        core = type(est._model)  # rebuilt from bytes alone: all threads
+        assert core.from_bytes(est._model.to_bytes()).n_threads == 0
+        back = _round_trip(est)
+        assert back._model.n_threads == 2
+        assert _same_bits(back.predict_proba(X), est.predict_proba(X))
+
+
 def test_unfitted_estimators_still_pickle():
     assert _round_trip(cr.LogisticRegression(C=2.0)).C == 2.0
     assert _round_trip(cr.GradientBoostingClassifier(n_estimators=7)).n_estimators == 7

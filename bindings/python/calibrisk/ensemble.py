@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import type_of_target
 from . import _core
 from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, ModelFormatError, NotFittedError
+from .pipeline import restore_n_threads
 
 __all__ = ["GradientBoostingClassifier"]
 
@@ -414,3 +415,4 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             )
         self.__dict__.update(state)
         self._explainer = None
+        restore_n_threads(self)

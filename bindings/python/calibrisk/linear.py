@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import type_of_target
 from . import _core
 from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
-from .pipeline import saved_state
+from .pipeline import restore_n_threads, saved_state
 
 __all__ = ["LogisticRegression"]
 
@@ -280,3 +280,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         numbers appear as the strings "NaN", "Infinity", "-Infinity")."""
         self._check_fitted()
         return saved_state(self._model)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        restore_n_threads(self)

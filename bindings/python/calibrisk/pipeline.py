@@ -27,6 +27,15 @@ def saved_state(core):
     return json.loads(core.to_bytes())["state"]
 
 
+def restore_n_threads(est):
+    """After unpickling: the thread count is an execution setting, not saved state, so the C++
+    model rebuilt from the codec bytes gets the estimator's ``n_threads`` back."""
+    n = getattr(est, "n_threads", 0)
+    model = est.__dict__.get("_model")
+    if model is not None and isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0:
+        est._model = model.with_n_threads(int(n))
+
+
 def _model_arg(model):
     """The codec bytes of a fitted calibrisk model (its "model" section)."""
     from .ensemble import GradientBoostingClassifier
