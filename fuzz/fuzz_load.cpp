@@ -5,8 +5,11 @@
 // structural and semantic validation behind the checksum. A loaded pipeline must score a row,
 // serialise, and reload to the same text and the same score. The signature path: every input is
 // also loaded with a signature required (fixed key, fuzz_key.hpp; signed seeds let mutations
-// reach the verification), and a loaded pipeline signed with the key must verify.
+// reach the verification), and a loaded pipeline signed with the key must verify. The input is
+// also decoded as each single section of the codec (encode_* / decode_*), and the sections of a
+// loaded pipeline must round-trip.
 #include <calibrisk/artifact/io.hpp>
+#include <calibrisk/calibration/venn_abers.hpp>
 
 #include "fuzz_key.hpp"
 
@@ -43,6 +46,27 @@ void exercise(const calibrisk::Pipeline& p) {
   if (calibrisk::to_string(s) != text) __builtin_trap();
   (void)p.check_inputs(
       calibrisk::MatrixView<const double>::row_major(zeros.data(), 1, p.n_features()));
+  // The section codec (pickles, Pipeline.from_estimators) round-trips every loaded part.
+  const std::string model = calibrisk::encode_model(p.model());
+  if (calibrisk::encode_model(calibrisk::decode_model(model)) != model) __builtin_trap();
+  const std::string cal = calibrisk::encode_calibrator(p.calibrator(), p.calibrator_input());
+  calibrisk::CalibratorInput input{};
+  if (calibrisk::encode_calibrator(calibrisk::decode_calibrator(cal, &input), input) != cal) {
+    __builtin_trap();
+  }
+  const std::string op = calibrisk::encode_operating_point(p.operating_point());
+  if (calibrisk::encode_operating_point(calibrisk::decode_operating_point(op)) != op) {
+    __builtin_trap();
+  }
+}
+
+// Every section decoder on the raw input: it decodes or throws ModelFormatError.
+template <class Decode>
+void try_section(Decode&& decode) {
+  try {
+    decode();
+  } catch (const calibrisk::ModelFormatError&) {
+  }
 }
 
 }  // namespace
@@ -63,5 +87,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // The expected outcome for a damaged file.
     }
   }
+  try_section([&] { (void)calibrisk::decode_model(text); });
+  try_section([&] { (void)calibrisk::decode_calibrator(text); });
+  try_section([&] { (void)calibrisk::decode_operating_point(text); });
+  try_section([&] { (void)calibrisk::decode_venn_abers(text); });
   return 0;
 }

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the artifact module: the C++ Pipeline (_Pipeline), its assembly from fitted
-// calibrisk estimators, save/load and the training-data fingerprint.
+// Python bindings of the artifact module: the C++ Pipeline (_Pipeline), its assembly from the codec
+// bytes of fitted calibrisk estimators, save/load and the training-data fingerprint.
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/pipeline.hpp>
 
 #include "arrays.hpp"
-#include "artifact/codec.hpp"
-#include "artifact/json_read.hpp"
 #include "bindings.hpp"
 
 #include <pybind11/numpy.h>
@@ -85,58 +83,16 @@ py::list schema_to_list(const FeatureSchema& s) {
   return out;
 }
 
-// The model argument: a C++ GradientBoostedTrees (bound by the trees module) or the JSON text of
-// a "model" section (how the Python layer passes a logistic regression: its state dict has the
-// file's field names), decoded with the loader's own checks.
-PipelineModel model_from_python(const py::handle& model) {
-  if (py::isinstance<py::str>(model)) {
-    const std::string text = model.cast<std::string>();
-    detail::artifact::json j;
-    try {
-      j = detail::artifact::json::parse(text);
-    } catch (const detail::artifact::json::exception& e) {
-      throw InvalidInput(std::string("Pipeline.from_estimators: the model section is not JSON (") +
-                         e.what() + ").");
-    }
-    detail::artifact::ReadContext ctx;
-    ctx.text_size = text.size();
-    try {
-      return detail::artifact::build_model(
-          detail::artifact::decode_model(detail::artifact::Node(j, "/model", ctx)));
-    } catch (const ModelFormatError& e) {
-      throw InvalidInput(std::string("Pipeline.from_estimators: ") + e.what());
-    }
-  }
-  try {
-    return model.cast<const GradientBoostedTrees&>();
-  } catch (const py::cast_error&) {
-  }
-  throw InvalidInput(
-      "Pipeline.from_estimators: the model must be a fitted calibrisk "
-      "LogisticRegression or GradientBoostingClassifier.");
-}
+// The parts arrive as their codec bytes (each estimator's to_bytes()), decoded with the loader's
+// own checks: one encoder and decoder for every piece of saved state.
+PipelineModel model_from_python(const py::bytes& model) { return decode_model(std::string(model)); }
 
-PipelineCalibrator calibrator_from_python(const py::handle& c) {
+PipelineCalibrator calibrator_from_python(const py::object& c) {
   if (c.is_none()) return {};
-  try {
-    return c.cast<const PlattCalibrator&>();
-  } catch (const py::cast_error&) {
-  }
-  try {
-    return c.cast<const IsotonicCalibrator&>();
-  } catch (const py::cast_error&) {
-  }
-  try {
-    return c.cast<const BetaCalibrator&>();
-  } catch (const py::cast_error&) {
-  }
-  throw InvalidInput(
-      "Pipeline.from_estimators: the calibrator must be a fitted calibrisk "
-      "PlattCalibrator, IsotonicCalibrator or BetaCalibrator (Venn-ABERS is not "
-      "part of the pipeline format).");
+  return decode_calibrator(c.cast<std::string>());
 }
 
-Pipeline build(const py::handle& model, const py::handle& calibrator,
+Pipeline build(const py::bytes& model, const py::object& calibrator,
                const std::string& calibrator_input, const std::vector<std::string>& names,
                const py::object& X_train, const py::object& y_train,
                const std::vector<Index>& categorical, bool auto_categorical, double threshold,

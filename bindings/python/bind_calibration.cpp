@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Python bindings of the calibration module: the four calibrators (private classes wrapped by
-// calibrisk/calibration.py) and prior correction. States pickle through their plain structs.
+// calibrisk/calibration.py) and prior correction. They are saved (to_bytes / from_bytes / pickle)
+// through the artifact codec.
+#include <calibrisk/artifact/io.hpp>
 #include <calibrisk/calibration/beta.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
 #include <calibrisk/calibration/platt.hpp>
@@ -11,9 +13,11 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "codec_pickle.hpp"
 
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace calibrisk::pyb {
@@ -69,9 +73,32 @@ ScoreKind score_kind(const std::string& s) {
   if (s == "probability") return ScoreKind::kProbability;
   throw InvalidParams("PlattCalibrator: input must be 'margin' or 'probability', got '" + s + "'.");
 }
-const char* score_kind_name(ScoreKind k) {
-  return k == ScoreKind::kProbability ? "probability" : "margin";
-}
+// The calibrator's codec section ("/calibrator"). A standalone calibrator has no pipeline input;
+// it is written as what the calibrator itself reads (a Platt calibrator's input, else
+// probabilities) and ignored when decoding.
+template <class Cal>
+struct CalibratorCodec {
+  static std::string encode(const Cal& c) {
+    CalibratorInput input = CalibratorInput::kProbability;
+    if constexpr (std::is_same_v<Cal, PlattCalibrator>) {
+      if (c.params().input == ScoreKind::kMargin) input = CalibratorInput::kMargin;
+    }
+    return encode_calibrator(PipelineCalibrator(c), input);
+  }
+  static Cal decode(const std::string& text) {
+    return take_alternative<Cal>(decode_calibrator(text), "/calibrator/type", type_name());
+  }
+  static const char* type_name() {
+    if constexpr (std::is_same_v<Cal, PlattCalibrator>) return "platt";
+    if constexpr (std::is_same_v<Cal, IsotonicCalibrator>) return "isotonic";
+    return "beta";
+  }
+};
+
+struct VennAbersCodec {
+  static std::string encode(const VennAbersCalibrator& c) { return encode_venn_abers(c); }
+  static VennAbersCalibrator decode(const std::string& text) { return decode_venn_abers(text); }
+};
 
 }  // namespace
 
@@ -98,15 +125,8 @@ void bind_calibration(py::module_& m) {
       .def_property_readonly("converged",
                              [](const PlattCalibrator& c) { return c.fit_info().converged; })
       .def_property_readonly("notes",
-                             [](const PlattCalibrator& c) { return notes_of(c.fit_info()); })
-      .def("get_state",
-           [](const PlattCalibrator& c) {
-             const PlattState& s = c.state();
-             return py::make_tuple(s.a, s.b, score_kind_name(s.input), s.eps);
-           })
-      .def_static("from_state", [](double a, double b, const std::string& input, double eps) {
-        return PlattCalibrator::from_state(PlattState{a, b, score_kind(input), eps});
-      });
+                             [](const PlattCalibrator& c) { return notes_of(c.fit_info()); });
+  def_codec<CalibratorCodec<PlattCalibrator>, PlattCalibrator>(m, "_PlattCalibrator");
 
   // ---------------------------------------------------------------- Isotonic
   py::class_<IsotonicCalibrator> iso(m, "_IsotonicCalibrator");
@@ -120,16 +140,7 @@ void bind_calibration(py::module_& m) {
           py::arg("y_min") = -std::numeric_limits<double>::infinity(),
           py::arg("y_max") = std::numeric_limits<double>::infinity(), py::arg("n_threads") = 0);
   def_fit_predict<IsotonicCalibrator>(iso, "IsotonicCalibrator");
-  iso.def("get_state",
-          [](const IsotonicCalibrator& c) {
-            const IsotonicState& s = c.state();
-            return py::make_tuple(
-                py::array_t<double>(static_cast<py::ssize_t>(s.x.size()), s.x.data()),
-                py::array_t<double>(static_cast<py::ssize_t>(s.y.size()), s.y.data()));
-          })
-      .def_static("from_state", [](std::vector<double> x, std::vector<double> y) {
-        return IsotonicCalibrator::from_state(IsotonicState{std::move(x), std::move(y)});
-      });
+  def_codec<CalibratorCodec<IsotonicCalibrator>, IsotonicCalibrator>(m, "_IsotonicCalibrator");
 
   // ---------------------------------------------------------------- Beta
   py::class_<BetaCalibrator> beta(m, "_BetaCalibrator");
@@ -145,47 +156,28 @@ void bind_calibration(py::module_& m) {
   beta.def_property_readonly("notes",
                              [](const BetaCalibrator& c) { return notes_of(c.fit_info()); })
       .def_property_readonly("converged",
-                             [](const BetaCalibrator& c) { return c.fit_info().converged; })
-      .def("get_state",
-           [](const BetaCalibrator& c) {
-             const BetaState& s = c.state();
-             return py::make_tuple(s.a, s.b, s.c, s.eps);
-           })
-      .def_static("from_state", [](double a, double b, double cc, double eps) {
-        return BetaCalibrator::from_state(BetaState{a, b, cc, eps});
-      });
+                             [](const BetaCalibrator& c) { return c.fit_info().converged; });
+  def_codec<CalibratorCodec<BetaCalibrator>, BetaCalibrator>(m, "_BetaCalibrator");
 
   // ---------------------------------------------------------------- Venn-ABERS
   py::class_<VennAbersCalibrator> va(m, "_VennAbersCalibrator");
   va.def(py::init<>());
   def_fit_predict<VennAbersCalibrator>(va, "VennAbersCalibrator");
   va.def(
-        "predict_interval",
-        [](const VennAbersCalibrator& c, const py::object& s) {
-          VectorArg sa = as_vector(s, "VennAbersCalibrator.predict_interval", "scores");
-          py::array_t<double> p = new_array(sa.view.size()), p0 = new_array(sa.view.size()),
-                              p1 = new_array(sa.view.size());
-          VectorView<double> pv = out_view(p), p0v = out_view(p0), p1v = out_view(p1);
-          {
-            py::gil_scoped_release release;
-            c.predict(sa.view, pv, p0v, p1v);
-          }
-          return py::make_tuple(p0, p1, p);
-        },
-        py::arg("scores"))
-      .def("get_state",
-           [](const VennAbersCalibrator& c) {
-             const VennAbersState& s = c.state();
-             auto arr = [](const std::vector<double>& v) {
-               return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
-             };
-             return py::make_tuple(arr(s.x), arr(s.f0), arr(s.f1));
-           })
-      .def_static("from_state",
-                  [](std::vector<double> x, std::vector<double> f0, std::vector<double> f1) {
-                    return VennAbersCalibrator::from_state(
-                        VennAbersState{std::move(x), std::move(f0), std::move(f1)});
-                  });
+      "predict_interval",
+      [](const VennAbersCalibrator& c, const py::object& s) {
+        VectorArg sa = as_vector(s, "VennAbersCalibrator.predict_interval", "scores");
+        py::array_t<double> p = new_array(sa.view.size()), p0 = new_array(sa.view.size()),
+                            p1 = new_array(sa.view.size());
+        VectorView<double> pv = out_view(p), p0v = out_view(p0), p1v = out_view(p1);
+        {
+          py::gil_scoped_release release;
+          c.predict(sa.view, pv, p0v, p1v);
+        }
+        return py::make_tuple(p0, p1, p);
+      },
+      py::arg("scores"));
+  def_codec<VennAbersCodec, VennAbersCalibrator>(m, "_VennAbersCalibrator");
 
   // ---------------------------------------------------------------- prior correction
   m.def(

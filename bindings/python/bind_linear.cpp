@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Python bindings of the linear module: calibrisk._core.LogisticRegressionModel, the C++ model
 // behind calibrisk.LogisticRegression (arrays viewed without copying, GIL released for the work).
+#include <calibrisk/artifact/io.hpp>
 #include <calibrisk/linear/logistic.hpp>
 
 #include <pybind11/stl.h>
 
-#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -13,31 +13,17 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "codec_pickle.hpp"
 
 namespace calibrisk::pyb {
 
 namespace {
-
-// Debug hook for the zero-copy tests: address and dtype of the last X the model read.
-std::atomic<std::uintptr_t> g_last_address{0};
-std::atomic<bool> g_last_is_float{false};
-
-void record(const FeatureMatrix& X) {
-  const void* p = X.is_float() ? static_cast<const void*>(X.as_float().data())
-                               : static_cast<const void*>(X.as_double().data());
-  g_last_address = reinterpret_cast<std::uintptr_t>(p);
-  g_last_is_float = X.is_float();
-}
 
 MissingStrategy parse_missing(const std::string& s) {
   if (s == "mean") return MissingStrategy::kMean;
   if (s == "mean_indicator") return MissingStrategy::kMeanWithIndicator;
   throw InvalidParams("LogisticRegression: missing must be 'mean' or 'mean_indicator', got '" + s +
                       "'.");
-}
-
-std::string missing_name(MissingStrategy m) {
-  return m == MissingStrategy::kMean ? "mean" : "mean_indicator";
 }
 
 ClassWeight parse_class_weight(const std::string& kind, double w0, double w1) {
@@ -47,50 +33,6 @@ ClassWeight parse_class_weight(const std::string& kind, double w0, double w1) {
   throw InvalidParams(
       "LogisticRegression: class_weight kind must be none, balanced or explicit, got '" + kind +
       "'.");
-}
-
-py::dict state_to_dict(const LogisticRegressionState& s) {
-  py::dict d;
-  d["n_features"] = s.n_features;
-  d["coef"] = s.coef;
-  d["intercept"] = s.intercept;
-  d["impute_values"] = s.impute_values;
-  d["indicator_features"] = s.indicator_features;
-  d["feature_mean"] = s.feature_mean;
-  d["feature_scale"] = s.feature_scale;
-  d["coef_std_error"] = s.coef_std_error;
-  d["intercept_std_error"] = s.intercept_std_error;
-  d["penalized"] = s.penalized;
-  d["has_intercept"] = s.has_intercept;
-  return d;
-}
-
-LogisticRegressionState state_from_dict(const py::dict& d) {
-  auto get = [&](const char* key) -> py::object {
-    if (!d.contains(key)) {
-      throw InvalidInput(std::string("LogisticRegression state: field '") + key +
-                         "' is missing; pass a dict produced by get_state().");
-    }
-    return d[key];
-  };
-  LogisticRegressionState s;
-  try {
-    s.n_features = get("n_features").cast<Index>();
-    s.coef = get("coef").cast<std::vector<double>>();
-    s.intercept = get("intercept").cast<double>();
-    s.impute_values = get("impute_values").cast<std::vector<double>>();
-    s.indicator_features = get("indicator_features").cast<std::vector<Index>>();
-    s.feature_mean = get("feature_mean").cast<std::vector<double>>();
-    s.feature_scale = get("feature_scale").cast<std::vector<double>>();
-    s.coef_std_error = get("coef_std_error").cast<std::vector<double>>();
-    s.intercept_std_error = get("intercept_std_error").cast<double>();
-    s.penalized = get("penalized").cast<bool>();
-    s.has_intercept = get("has_intercept").cast<bool>();
-  } catch (const py::cast_error& e) {
-    throw InvalidInput(std::string("LogisticRegression state: a field has the wrong type (") +
-                       e.what() + "); pass a dict produced by get_state().");
-  }
-  return s;
 }
 
 // The Python-facing model: params plus the fitted C++ object.
@@ -103,7 +45,6 @@ struct PyLogisticRegression {
     FeatureArg xa = as_features(X, where);
     VectorArg ya = as_vector(y, where, "y");
     VectorArg wa = as_vector(sample_weight, where, "sample_weight", true);
-    record(xa.view);
     LogisticRegression m(params);
     {
       py::gil_scoped_release release;
@@ -116,7 +57,6 @@ struct PyLogisticRegression {
   py::array_t<double> predict_two_columns(const py::object& X) const {
     static const std::string where = "LogisticRegression.predict_proba";
     FeatureArg xa = as_features(X, where);
-    record(xa.view);
     const Index n = xa.view.rows();
     py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(2)});
     double* o = out.mutable_data();
@@ -131,7 +71,6 @@ struct PyLogisticRegression {
   py::array_t<double> predict(const py::object& X, bool proba) const {
     static const std::string where = "LogisticRegression.predict";
     FeatureArg xa = as_features(X, where);
-    record(xa.view);
     py::array_t<double> out(xa.view.rows());
     VectorView<double> ov(out.mutable_data(), xa.view.rows());
     {
@@ -146,14 +85,26 @@ struct PyLogisticRegression {
   }
 };
 
-py::tuple params_tuple(const LogisticRegressionParams& p) {
-  const auto cw = p.class_weight;
-  const char* kind = cw.kind == ClassWeight::Kind::kNone
-                         ? "none"
-                         : (cw.kind == ClassWeight::Kind::kBalanced ? "balanced" : "explicit");
-  return py::make_tuple(p.C, p.fit_intercept, p.max_iter, p.tol, kind, cw.w0, cw.w1,
-                        missing_name(p.missing), p.standardize, p.n_threads);
-}
+// The model's codec section ("/model", type logistic_regression); the decoded params become the
+// Python-facing params.
+struct LinearCodec {
+  static std::string encode(const PyLogisticRegression& s) { return encode_model(s.model); }
+  static PyLogisticRegression decode(const std::string& text) {
+    PyLogisticRegression r;
+    r.model = take_alternative<LogisticRegression>(decode_model(text), "/model/type",
+                                                   "logistic_regression");
+    r.params = r.model.params();
+    return r;
+  }
+  static int n_threads(const PyLogisticRegression& s) { return s.model.params().n_threads; }
+  static PyLogisticRegression with_n_threads(const PyLogisticRegression& s, int n) {
+    PyLogisticRegression r;
+    r.params = s.model.params();
+    r.params.n_threads = n;
+    r.model = LogisticRegression::from_state(s.model.state(), r.params);
+    return r;
+  }
+};
 
 }  // namespace
 
@@ -252,48 +203,9 @@ void bind_linear(py::module_& m) {
           },
           py::arg("confidence") = 0.95, py::arg("names") = std::vector<std::string>{},
           "Wald table (intercept first) as a dict of equal-length lists plus "
-          "confidence/approximate.")
-      .def(
-          "get_state", [](const PyLogisticRegression& s) { return state_to_dict(s.model.state()); },
-          "The complete prediction-time state as a dict of plain values.")
-      .def(
-          "set_state",
-          [](PyLogisticRegression& s, const py::dict& d) {
-            s.model = LogisticRegression::from_state(state_from_dict(d), s.params);
-          },
-          py::arg("state"), "Restores a fitted model from get_state() output (validated).")
-      .def(py::pickle(
-          [](const PyLogisticRegression& s) {
-            return py::make_tuple(params_tuple(s.params),
-                                  s.model.is_fitted() ? py::object(state_to_dict(s.model.state()))
-                                                      : py::object(py::none()));
-          },
-          [](const py::tuple& t) {
-            if (t.size() != 2) throw InvalidInput("LogisticRegressionModel: bad pickle payload.");
-            const py::tuple p = t[0].cast<py::tuple>();
-            PyLogisticRegression r;
-            r.params.C = p[0].cast<double>();
-            r.params.fit_intercept = p[1].cast<bool>();
-            r.params.max_iter = p[2].cast<int>();
-            r.params.tol = p[3].cast<double>();
-            r.params.class_weight = parse_class_weight(p[4].cast<std::string>(),
-                                                       p[5].cast<double>(), p[6].cast<double>());
-            r.params.missing = parse_missing(p[7].cast<std::string>());
-            r.params.standardize = p[8].cast<bool>();
-            r.params.n_threads = p[9].cast<int>();
-            r.model = t[1].is_none() ? LogisticRegression(r.params)
-                                     : LogisticRegression::from_state(
-                                           state_from_dict(t[1].cast<py::dict>()), r.params);
-            return r;
-          }));
-
-  m.def(
-      "_linear_last_input",
-      []() {
-        return py::make_tuple(static_cast<std::uintptr_t>(g_last_address.load()),
-                              g_last_is_float.load() ? "float32" : "float64");
-      },
-      "Debug hook: (address, dtype) of the X the last LogisticRegressionModel call read.");
+          "confidence/approximate.");
+  def_codec<LinearCodec, PyLogisticRegression>(m, "LogisticRegressionModel");
+  def_n_threads<LinearCodec, PyLogisticRegression>(m, "LogisticRegressionModel");
 }
 
 }  // namespace calibrisk::pyb

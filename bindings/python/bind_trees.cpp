@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Python bindings of the trees module: GBDTParams, GradientBoostedTrees (fit / predict with the GIL
-// released, zero-copy inputs), the flat-array trees as numpy arrays (state for pickling) and the
-// explanations (importances, TreeSHAP contributions).
+// released, zero-copy inputs), saving through the artifact codec (to_bytes / from_bytes / pickle)
+// and the explanations (importances, TreeSHAP contributions).
+#include <calibrisk/artifact/io.hpp>
 #include <calibrisk/trees/booster.hpp>
 #include <calibrisk/trees/explain.hpp>
 #include <calibrisk/trees/predict.hpp>
@@ -19,85 +20,11 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "codec_pickle.hpp"
 
 namespace calibrisk::pyb {
 
 namespace {
-
-template <class T>
-py::array_t<T> to_numpy(const std::vector<T>& v) {
-  py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), a.mutable_data());
-  return a;
-}
-
-// Reads field `name` of a state dict as a vector of T (any numeric sequence), naming the path in
-// errors so a damaged pickle says what was wrong.
-template <class T>
-std::vector<T> from_numpy(const py::dict& d, const char* name, const std::string& where) {
-  if (!d.contains(name)) {
-    throw ModelFormatError(where + "/" + name + " is missing; the state is incomplete.");
-  }
-  auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(d[name]);
-  if (!a || a.ndim() != 1) {
-    throw ModelFormatError(where + "/" + name + " is not a 1-D numeric array.");
-  }
-  return std::vector<T>(a.data(), a.data() + a.shape(0));
-}
-
-py::dict tree_to_dict(const Tree& t) {
-  py::dict d;
-  d["left"] = to_numpy(t.left);
-  d["right"] = to_numpy(t.right);
-  d["feature"] = to_numpy(t.feature);
-  d["threshold"] = to_numpy(t.threshold);
-  d["missing_left"] = to_numpy(t.missing_left);
-  d["value"] = to_numpy(t.value);
-  d["gain"] = to_numpy(t.gain);
-  d["cover"] = to_numpy(t.cover);
-  return d;
-}
-
-Tree tree_from_dict(const py::dict& d, const std::string& where) {
-  Tree t;
-  t.left = from_numpy<std::int32_t>(d, "left", where);
-  t.right = from_numpy<std::int32_t>(d, "right", where);
-  t.feature = from_numpy<std::int32_t>(d, "feature", where);
-  t.threshold = from_numpy<double>(d, "threshold", where);
-  t.missing_left = from_numpy<std::uint8_t>(d, "missing_left", where);
-  t.value = from_numpy<double>(d, "value", where);
-  t.gain = from_numpy<double>(d, "gain", where);
-  t.cover = from_numpy<double>(d, "cover", where);
-  return t;
-}
-
-py::dict ensemble_to_dict(const TreeEnsemble& e) {
-  py::dict d;
-  d["base_score"] = e.base_score;
-  d["n_features"] = e.n_features;
-  py::list trees;
-  for (const Tree& t : e.trees) trees.append(tree_to_dict(t));
-  d["trees"] = trees;
-  return d;
-}
-
-TreeEnsemble ensemble_from_dict(const py::dict& d) {
-  const std::string where = "state";
-  TreeEnsemble e;
-  for (const char* key : {"base_score", "n_features", "trees"}) {
-    if (!d.contains(key)) {
-      throw ModelFormatError(where + "/" + key + " is missing; the state is incomplete.");
-    }
-  }
-  e.base_score = d["base_score"].cast<double>();
-  e.n_features = d["n_features"].cast<Index>();
-  const py::list trees = d["trees"].cast<py::list>();
-  for (std::size_t k = 0; k < trees.size(); ++k) {
-    e.trees.push_back(
-        tree_from_dict(trees[k].cast<py::dict>(), where + "/trees/" + std::to_string(k)));
-  }
-  return e;
-}
 
 // The arrays of a fitted model's training call, kept alive while the GIL is released.
 struct DataArgs {
@@ -122,6 +49,21 @@ py::array_t<double> proba_impl(const GradientBoostedTrees& m, const py::object& 
   }
   return out;
 }
+
+// The model's codec section ("/model", type gradient_boosted_trees).
+struct TreesCodec {
+  static std::string encode(const GradientBoostedTrees& m) { return encode_model(m); }
+  static GradientBoostedTrees decode(const std::string& text) {
+    return take_alternative<GradientBoostedTrees>(decode_model(text), "/model/type",
+                                                  "gradient_boosted_trees");
+  }
+  static int n_threads(const GradientBoostedTrees& m) { return m.params().n_threads; }
+  static GradientBoostedTrees with_n_threads(const GradientBoostedTrees& m, int n) {
+    GBDTParams p = m.params();
+    p.n_threads = n;
+    return GradientBoostedTrees::from_state(m.state(), std::move(p));
+  }
+};
 
 }  // namespace
 
@@ -214,19 +156,6 @@ void bind_trees(py::module_& m) {
       .def_property_readonly(
           "n_features", [](const GradientBoostedTrees& self) { return self.ensemble().n_features; })
       .def(
-          "state_dict",
-          [](const GradientBoostedTrees& self) { return ensemble_to_dict(self.state().ensemble); },
-          "The prediction-time state (base score, flat-array trees) as plain numpy arrays.")
-      .def_static(
-          "from_state_dict",
-          [](const py::dict& d, const GBDTParams& p) {
-            GBDTState s;
-            s.ensemble = ensemble_from_dict(d);
-            return GradientBoostedTrees::from_state(std::move(s), p);
-          },
-          py::arg("state"), py::arg("params") = GBDTParams{},
-          "Rebuilds a fitted model from state_dict() (validated fully).")
-      .def(
           "feature_importance",
           [](const GradientBoostedTrees& self, const std::string& kind) {
             if (kind != "gain" && kind != "split") {
@@ -239,6 +168,8 @@ void bind_trees(py::module_& m) {
                 self.ensemble(), kind == "gain" ? ImportanceType::kGain : ImportanceType::kSplit);
           },
           py::arg("importance_type") = "gain", "Unnormalised importance per feature.");
+  def_codec<TreesCodec, GradientBoostedTrees>(m, "GradientBoostedTrees");
+  def_n_threads<TreesCodec, GradientBoostedTrees>(m, "GradientBoostedTrees");
 
   py::class_<TreeExplainer>(m, "TreeExplainer", "Exact path-dependent TreeSHAP contributions.")
       .def(py::init(

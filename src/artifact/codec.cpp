@@ -423,9 +423,32 @@ auto with_path(const std::string& path, Fn&& fn) -> decltype(fn()) {
 
 }  // namespace
 
+json encode_model(const LogisticRegression& m) { return encode_lr(m); }
+json encode_model(const GradientBoostedTrees& m) { return encode_gbdt(m); }
 json encode_model(const PipelineModel& m) {
-  if (const auto* lr = std::get_if<LogisticRegression>(&m)) return encode_lr(*lr);
-  return encode_gbdt(std::get<GradientBoostedTrees>(m));
+  return std::visit([](const auto& model) { return encode_model(model); }, m);
+}
+
+json encode_venn_abers(const VennAbersCalibrator& c) {
+  const VennAbersState& s = c.state();
+  return {
+      {"type", "venn_abers"},
+      {"state",
+       {{"x", encode_doubles(s.x)}, {"f0", encode_doubles(s.f0)}, {"f1", encode_doubles(s.f1)}}}};
+}
+
+VennAbersCalibrator decode_venn_abers(const Node& n) {
+  n.expect_object({"type", "state"});
+  const Node type = n["type"];
+  const std::string t = type.as_string(64);
+  if (t != "venn_abers") type.fail_here("is \"" + t + "\" but must be \"venn_abers\".");
+  const Node sn = n["state"];
+  sn.expect_object({"x", "f0", "f1"});
+  VennAbersState s;
+  s.x = sn["x"].as_doubles(true);
+  s.f0 = sn["f0"].as_doubles(true);
+  s.f1 = sn["f1"].as_doubles(true);
+  return with_path(sn.path(), [&] { return VennAbersCalibrator::from_state(std::move(s)); });
 }
 
 json encode_calibrator(const PipelineCalibrator& c, CalibratorInput input) {

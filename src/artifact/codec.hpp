@@ -5,6 +5,7 @@
 #pragma once
 
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/calibration/venn_abers.hpp>
 
 #include "artifact/json_read.hpp"
 
@@ -29,11 +30,18 @@ struct DecodedCalibrator {
 };
 
 json encode_model(const PipelineModel& m);
+json encode_model(const LogisticRegression& m);
+json encode_model(const GradientBoostedTrees& m);
 json encode_calibrator(const PipelineCalibrator& c, CalibratorInput input);
 DecodedModel decode_model(const Node& n);
 DecodedCalibrator decode_calibrator(const Node& n);
 PipelineModel build_model(DecodedModel d);
 /// Sets `input` to the decoded calibrator input.
 PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input);
+
+/// The Venn-ABERS section (pickles only; not part of the pipeline format): {"type": "venn_abers",
+/// "state": {"x", "f0", "f1"}}. Decoding runs from_state (errors at the node's path).
+json encode_venn_abers(const VennAbersCalibrator& c);
+VennAbersCalibrator decode_venn_abers(const Node& n);
 
 }  // namespace calibrisk::detail::artifact

@@ -568,7 +568,100 @@ Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureC
   return std::move(*p);
 }
 
+// ---- the codec of single sections --------------------------------------------------------------
+
+// Parses `text` as the section found at `path` of a pipeline file (same limits, duplicate-key and
+// depth checks as load) and hands its Node to `decode`.
+template <class Decode>
+auto decode_section(std::string_view text, const LoadOptions& options, const std::string& path,
+                    Decode&& decode) -> decltype(decode(std::declval<const Node&>())) {
+  if (text.size() > options.max_bytes) {
+    throw ModelFormatError("load: the " + path + " section has " + std::to_string(text.size()) +
+                           " bytes, more than LoadOptions.max_bytes (" +
+                           std::to_string(options.max_bytes) +
+                           "); raise the limit if it is genuine.");
+  }
+  if (text.empty()) throw ModelFormatError("load: the " + path + " section is empty (0 bytes).");
+  const json doc = parse_strict(text, options.max_json_depth, path + " section: ");
+  ReadContext ctx;
+  ctx.text_size = text.size();
+  ctx.minor = kFormatVersionMinor;
+  ctx.max_tree_depth = options.max_tree_depth;
+  ctx.max_tree_nodes = options.max_tree_nodes;
+  return decode(Node(doc, path, ctx));
+}
+
+// The compact text of an encoded section; a string that is not UTF-8 is the caller's input.
+std::string dump_section(const json& j, const char* what) {
+  try {
+    return j.dump();
+  } catch (const json::exception& e) {
+    throw InvalidInput(std::string("encode_") + what + ": cannot encode the " + what +
+                       " as JSON (" + e.what() + "); its strings must be valid UTF-8.");
+  }
+}
+
+template <class M>
+std::string encode_fitted_model(const M& model, const char* type) {
+  if (!model.is_fitted()) {
+    throw NotFitted(std::string("encode_model: the ") + type +
+                    " is not fitted; call fit first (only a fitted model has state to save).");
+  }
+  return dump_section(detail::artifact::encode_model(model), "model");
+}
+
 }  // namespace
+
+std::string encode_model(const LogisticRegression& model) {
+  return encode_fitted_model(model, "LogisticRegression");
+}
+
+std::string encode_model(const GradientBoostedTrees& model) {
+  return encode_fitted_model(model, "GradientBoostedTrees");
+}
+
+std::string encode_model(const PipelineModel& model) {
+  return std::visit([](const auto& m) { return encode_model(m); }, model);
+}
+
+PipelineModel decode_model(std::string_view text, const LoadOptions& options) {
+  return decode_section(text, options, "/model", [](const Node& n) {
+    return detail::artifact::build_model(detail::artifact::decode_model(n));
+  });
+}
+
+std::string encode_calibrator(const PipelineCalibrator& calibrator, CalibratorInput input) {
+  return dump_section(detail::artifact::encode_calibrator(calibrator, input), "calibrator");
+}
+
+PipelineCalibrator decode_calibrator(std::string_view text, CalibratorInput* input,
+                                     const LoadOptions& options) {
+  return decode_section(text, options, "/calibrator", [input](const Node& n) {
+    CalibratorInput in = CalibratorInput::kProbability;
+    PipelineCalibrator c =
+        detail::artifact::build_calibrator(detail::artifact::decode_calibrator(n), in);
+    if (input != nullptr) *input = in;
+    return c;
+  });
+}
+
+std::string encode_operating_point(const OperatingPointRecord& operating_point) {
+  return dump_section(encode_threshold(operating_point), "operating_point");
+}
+
+OperatingPointRecord decode_operating_point(std::string_view text, const LoadOptions& options) {
+  return decode_section(text, options, "/threshold",
+                        [](const Node& n) { return decode_threshold(n); });
+}
+
+std::string encode_venn_abers(const VennAbersCalibrator& calibrator) {
+  return dump_section(detail::artifact::encode_venn_abers(calibrator), "venn_abers");
+}
+
+VennAbersCalibrator decode_venn_abers(std::string_view text, const LoadOptions& options) {
+  return decode_section(text, options, "/calibrator",
+                        [](const Node& n) { return detail::artifact::decode_venn_abers(n); });
+}
 
 std::string sha256_hex(std::string_view bytes) { return detail::sha256_hex(bytes); }
 

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """calibrisk.LogisticRegression: parity with scikit-learn, sklearn conventions, zero-copy, errors."""
 
+import json
 import pickle
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -131,17 +134,67 @@ def test_float32_is_used_in_place_and_agrees_with_float64(breast_cancer):
     np.testing.assert_array_equal(a.predict_proba(X32), b.predict_proba(X32.astype(np.float64)))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+# Peak RSS growth (VmHWM, kB) of fit and predict_proba on a large X, measured in a fresh
+# interpreter (a child of pytest would otherwise carry the parent's peak). Writing "5" to
+# /proc/self/clear_refs resets the peak to the current RSS before each call.
+_PEAK_GROWTH = """
+import sys
+import numpy as np
+import calibrisk
+
+def peak():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+
+def reset():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # the peak then still includes X's creation, which adds little: columns are filled one by one
+
+dtype, order = sys.argv[1], sys.argv[2]
+n, p = 200_000, 50
+rng = np.random.default_rng(0)
+X = np.empty((n, p), dtype=dtype, order=order)
+for j in range(p):
+    X[:, j] = rng.standard_normal(n, dtype=np.float32)
+y = (X[:, 0].astype(np.float64) + rng.standard_normal(n) > 0).astype(np.float64)
+est = calibrisk.LogisticRegression(max_iter=2, n_threads=1)
+est.fit(X[:2000], y[:2000])  # first call: code and thread pool set up outside the measurement
+growth = []
+for call in (lambda: est.fit(X, y), lambda: est.predict_proba(X)):
+    reset()
+    before = peak()
+    call()
+    growth.append(peak() - before)
+print(X.nbytes // 1024, *growth)
+"""
+
+
+def _peak_growth_kb(dtype, order):
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", _PEAK_GROWTH, dtype, order],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    x_kb, fit_kb, predict_kb = (int(v) for v in out.split())
+    return x_kb, fit_kb, predict_kb
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_no_copy_of_float_arrays(breast_cancer, dtype, order):
-    X, y = breast_cancer
-    Xo = np.asarray(X, dtype=dtype, order=order)
-    est = LogisticRegression().fit(Xo, y)
-    addr, kind = _core._linear_last_input()
-    assert addr == Xo.__array_interface__["data"][0]
-    assert kind == np.dtype(dtype).name
-    est.predict_proba(Xo)
-    assert _core._linear_last_input()[0] == Xo.__array_interface__["data"][0]
+def test_no_copy_of_float_arrays(dtype, order):
+    # C- and F-ordered float32/float64 X is viewed in place: neither fit nor predict_proba raises
+    # the peak memory by anything near X's size (a copy, even to float32, would add all of it).
+    x_kb, fit_kb, predict_kb = _peak_growth_kb(dtype, order)
+    assert fit_kb < x_kb / 2, (x_kb, fit_kb)
+    assert predict_kb < x_kb / 2, (x_kb, predict_kb)
+
+
+def test_the_memory_check_sees_a_copy():
+    # Control for the test above: float16 is converted once to float64 (4x its size), and the
+    # same measurement must see that copy, so a copy of a float32/float64 X would be seen too.
+    x_kb, fit_kb, predict_kb = _peak_growth_kb("float16", "F")
+    assert fit_kb > 2 * x_kb, (x_kb, fit_kb)
+    assert predict_kb > 2 * x_kb, (x_kb, predict_kb)
 
 
 def test_gil_is_released_during_fit(synthetic):
@@ -195,14 +248,16 @@ def test_pickle_clone_params_and_state(breast_cancer):
     c = clone(est)
     assert not hasattr(c, "coef_") and c.get_params()["C"] == 0.3
     state = est.get_state()
-    m = _core.LogisticRegressionModel(C=0.3)
-    m.set_state(state)
+    m = _core.LogisticRegressionModel.from_bytes(est._model.to_bytes())
     np.testing.assert_array_equal(m.predict_proba(X), est.predict_proba(X)[:, 1])
-    bad = dict(state, coef=state["coef"][:-1])
-    with pytest.raises(calibrisk.InvalidInputError, match="coef has"):
-        m.set_state(bad)
-    with pytest.raises(calibrisk.InvalidInputError, match="field 'intercept' is missing"):
-        m.set_state({k: v for k, v in state.items() if k != "intercept"})
+    section = json.loads(est._model.to_bytes())
+    assert section["state"] == state
+    bad = dict(section, state=dict(state, coef=state["coef"][:-1]))
+    with pytest.raises(calibrisk.ModelFormatError, match="coef has"):
+        _core.LogisticRegressionModel.from_bytes(json.dumps(bad).encode())
+    bad = dict(section, state={k: v for k, v in state.items() if k != "intercept"})
+    with pytest.raises(calibrisk.ModelFormatError, match="/model/state/intercept is missing"):
+        _core.LogisticRegressionModel.from_bytes(json.dumps(bad).encode())
     # Unfitted estimators pickle too.
     assert pickle.loads(pickle.dumps(LogisticRegression(C=2.0))).C == 2.0
 

@@ -3,6 +3,7 @@
 (checked against LightGBM's own TreeSHAP on a converted LightGBM model), bad inputs and
 scikit-learn's estimator checks."""
 
+import json
 import pickle
 import threading
 import time
@@ -14,7 +15,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import calibrisk as cr
 from calibrisk import _core
-from calibrisk.exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+from calibrisk.exceptions import (
+    InvalidInputError,
+    InvalidParamsError,
+    ModelFormatError,
+    NotFittedError,
+)
 
 FAST = dict(n_estimators=20, n_threads=1)
 
@@ -121,7 +127,7 @@ def test_attributes(fitted, data):
     assert imp.shape == (X.shape[1],) and abs(imp.sum() - 1.0) < 1e-12 and np.all(imp >= 0)
     split = fitted.feature_importance("split")
     assert split.sum() == sum(
-        int(np.sum(np.asarray(t["left"]) >= 0)) for t in fitted._model.state_dict()["trees"]
+        int(np.sum(np.asarray(t["left"]) >= 0)) for t in _trees(fitted)
     )
 
 
@@ -145,7 +151,12 @@ def test_early_stopping_with_eval_set_keeps_best_iteration():
     assert m.n_iter_ < 300
     assert m.best_iteration_ <= m.n_iter_
     assert m.best_iteration_ == int(np.argmin(m.validation_loss_)) + 1
-    assert len(m._model.state_dict()["trees"]) == m.best_iteration_
+    assert len(_trees(m)) == m.best_iteration_
+
+
+def _trees(est):
+    """The fitted trees (flat arrays) of an estimator, read from its codec bytes."""
+    return json.loads(est._model.to_bytes())["state"]["trees"]
 
 
 # ---------------------------------------------------------------- explanations
@@ -186,18 +197,7 @@ def _lightgbm_as_state(booster, n_features):
             return i
 
         add(info["tree_structure"])
-        trees.append(
-            {
-                "left": np.asarray(arrays["left"], np.int32),
-                "right": np.asarray(arrays["right"], np.int32),
-                "feature": np.asarray(arrays["feature"], np.int32),
-                "threshold": np.asarray(arrays["threshold"], np.float64),
-                "missing_left": np.asarray(arrays["missing_left"], np.uint8),
-                "value": np.asarray(arrays["value"], np.float64),
-                "gain": np.asarray(arrays["gain"], np.float64),
-                "cover": np.asarray(arrays["cover"], np.float64),
-            }
-        )
+        trees.append(arrays)
     return {"base_score": 0.0, "n_features": n_features, "trees": trees}
 
 
@@ -205,7 +205,11 @@ def test_prediction_and_treeshap_match_lightgbm_on_its_own_trees():
     lgb = pytest.importorskip("lightgbm")
     X, y = load_breast_cancer(return_X_y=True)
     booster = lgb.LGBMClassifier(n_estimators=30, num_leaves=15, verbose=-1, n_jobs=1).fit(X, y).booster_
-    model = _core.GradientBoostedTrees.from_state_dict(_lightgbm_as_state(booster, X.shape[1]))
+    # The trees enter through the codec: a model section with LightGBM's trees as its state.
+    params = json.loads(cr.GradientBoostingClassifier(n_estimators=1).fit(X, y)._model.to_bytes())
+    section = {"type": "gradient_boosted_trees", "params": params["params"],
+               "state": _lightgbm_as_state(booster, X.shape[1])}
+    model = _core.GradientBoostedTrees.from_bytes(json.dumps(section).encode())
     np.testing.assert_allclose(model.decision_function(X), booster.predict(X, raw_score=True),
                                rtol=0, atol=1e-9)
     ours = _core.TreeExplainer(model).contributions(X, 1)
@@ -226,11 +230,15 @@ def test_pickle_round_trip_is_bit_identical(fitted, data):
 
 
 def test_damaged_state_is_rejected(fitted):
-    state = pickle.loads(pickle.dumps(fitted)).__getstate__()
-    state["_model_state"]["trees"][0]["left"][0] = 10_000
-    broken = cr.GradientBoostingClassifier.__new__(cr.GradientBoostingClassifier)
-    with pytest.raises(InvalidInputError, match="trees\\[0\\]: node 0 has a child index out of range"):
-        broken.__setstate__(state)
+    section = json.loads(fitted._model.to_bytes())
+    section["state"]["trees"][0]["left"][0] = 10_000
+    with pytest.raises(ModelFormatError, match="/model/state/trees/0/left/0 is 10000"):
+        _core.GradientBoostedTrees.from_bytes(json.dumps(section).encode())
+    # A shared subtree passes the range checks and is caught by the tree validation.
+    broken = json.loads(fitted._model.to_bytes())
+    broken["state"]["trees"][0]["right"][0] = broken["state"]["trees"][0]["left"][0]
+    with pytest.raises(ModelFormatError, match="/model/state is invalid: .*trees\\[0\\]"):
+        _core.GradientBoostedTrees.from_bytes(json.dumps(broken).encode())
 
 
 def test_fit_releases_the_gil():

@@ -17,7 +17,8 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from . import _core
 from ._validation import group_codes, quote, sample_weights
-from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+from .exceptions import InvalidInputError, InvalidParamsError, ModelFormatError, NotFittedError
+from .pipeline import saved_state
 
 __all__ = [
     "PlattCalibrator",
@@ -82,17 +83,15 @@ class _BaseCalibrator(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return getattr(self, "_cal", None) is not None
 
-    # Pickling goes through the C++ state (plain numbers and arrays).
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        cal = state.pop("_cal", None)
-        state["_cal_state"] = None if cal is None else cal.get_state()
-        return state
-
+    # Pickling stores the fitted C++ calibrator as its codec bytes (the "calibrator" section of a
+    # pipeline file, ``self._cal.to_bytes()``); the other attributes pickle as plain values.
     def __setstate__(self, state):
-        cal_state = state.pop("_cal_state", None)
+        if "_cal_state" in state:
+            raise ModelFormatError(
+                f"{type(self).__name__}: this pickle was written by an earlier calibrisk release "
+                "(a state tuple, not the codec bytes this release reads); refit the calibrator."
+            )
         self.__dict__.update(state)
-        self._cal = None if cal_state is None else self._from_state(cal_state)
 
 
 class PlattCalibrator(_BaseCalibrator):
@@ -123,10 +122,6 @@ class PlattCalibrator(_BaseCalibrator):
             self.input, bool(self.smoothed_targets), float(self.eps), int(self.max_iter), float(self.tol)
         )
 
-    @staticmethod
-    def _from_state(s):
-        return _core._PlattCalibrator.from_state(*s)
-
     def _after_fit(self):
         c = self._cal
         self.a_, self.b_ = c.a, c.b
@@ -155,12 +150,10 @@ class IsotonicCalibrator(_BaseCalibrator):
         hi = np.inf if self.y_max is None else float(self.y_max)
         return _core._IsotonicCalibrator(lo, hi, int(self.n_threads))
 
-    @staticmethod
-    def _from_state(s):
-        return _core._IsotonicCalibrator.from_state(*s)
-
     def _after_fit(self):
-        self.X_thresholds_, self.y_thresholds_ = self._cal.get_state()
+        state = saved_state(self._cal)
+        self.X_thresholds_ = np.asarray(state["x"], dtype=np.float64)
+        self.y_thresholds_ = np.asarray(state["y"], dtype=np.float64)
         self.X_min_, self.X_max_ = float(self.X_thresholds_[0]), float(self.X_thresholds_[-1])
 
 
@@ -181,12 +174,9 @@ class BetaCalibrator(_BaseCalibrator):
     def _make(self):
         return _core._BetaCalibrator(float(self.eps), int(self.max_iter), float(self.tol))
 
-    @staticmethod
-    def _from_state(s):
-        return _core._BetaCalibrator.from_state(*s)
-
     def _after_fit(self):
-        self.a_, self.b_, self.c_, _ = self._cal.get_state()
+        state = saved_state(self._cal)
+        self.a_, self.b_, self.c_ = float(state["a"]), float(state["b"]), float(state["c"])
         for note in self._cal.notes:
             if "refitted" not in note:
                 warnings.warn(note, RuntimeWarning, stacklevel=3)
@@ -205,10 +195,6 @@ class VennAbersCalibrator(_BaseCalibrator):
 
     def _make(self):
         return _core._VennAbersCalibrator()
-
-    @staticmethod
-    def _from_state(s):
-        return _core._VennAbersCalibrator.from_state(*s)
 
     def predict_interval(self, scores):
         """(p0, p1): isotonic values at each score with the score added to the calibration set

@@ -11,7 +11,8 @@ from sklearn.utils.multiclass import type_of_target
 
 from . import _core
 from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
-from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+from .exceptions import InvalidInputError, InvalidParamsError, ModelFormatError, NotFittedError
+from .pipeline import restore_n_threads
 
 __all__ = ["GradientBoostingClassifier"]
 
@@ -398,19 +399,20 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self._model.feature_importance(importance_type), dtype=np.float64)
 
     # ------------------------------------------------------------------ pickling
+    # The fitted C++ model pickles as its codec bytes (the "model" section of a pipeline file);
+    # the TreeSHAP explainer is rebuilt on demand.
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_explainer", None)
-        model = state.pop("_model", None)
-        if model is not None:
-            state["_model_state"] = model.state_dict()
         return state
 
     def __setstate__(self, state):
-        state = dict(state)
-        model_state = state.pop("_model_state", None)
+        if "_model_state" in state:
+            raise ModelFormatError(
+                "GradientBoostingClassifier: this pickle was written by an earlier calibrisk "
+                "release (a state dict, not the codec bytes this release reads); refit the model, "
+                "or keep models as pipeline files (Pipeline.save), which later releases load."
+            )
         self.__dict__.update(state)
         self._explainer = None
-        if model_state is not None:
-            params = self._make_params(int(model_state["n_features"]), 0, seed=0)
-            self._model = _core.GradientBoostedTrees.from_state_dict(model_state, params)
+        restore_n_threads(self)

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import type_of_target
 from . import _core
 from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+from .pipeline import restore_n_threads, saved_state
 
 __all__ = ["LogisticRegression"]
 
@@ -177,7 +178,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.intercept_ = np.array([model.intercept], dtype=np.float64)
         self.n_iter_ = np.array([model.n_iter], dtype=np.int32)
         self.missing_indicator_features_ = np.asarray(
-            model.get_state()["indicator_features"], dtype=np.intp
+            saved_state(model)["indicator_features"], dtype=np.intp
         )
         for note in model.notes:
             if note.startswith("did not converge") or "separable" in note:
@@ -270,8 +271,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return df
 
     # -- state -----------------------------------------------------------------------------------
+    # Pickling stores the C++ model as its codec bytes (the "model" section of a pipeline file,
+    # ``self._model.to_bytes()``); the other attributes pickle as plain Python values.
 
     def get_state(self):
-        """The complete prediction-time state of the C++ model, as a dict of plain values."""
+        """The complete prediction-time state of the C++ model: the ``state`` object of its
+        section in a pipeline file (docs/artifact.md), decoded from the codec bytes (non-finite
+        numbers appear as the strings "NaN", "Infinity", "-Infinity")."""
         self._check_fitted()
-        return self._model.get_state()
+        return saved_state(self._model)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        restore_n_threads(self)

@@ -8,7 +8,7 @@ versioned file that scores identically from Python and from the C++ backend.
 """
 
 import datetime
-import math
+import json
 import numbers
 
 import numpy as np
@@ -21,70 +21,33 @@ __all__ = ["Pipeline", "load", "loads", "generate_key_pair"]
 #: The file format version this build writes ("MAJOR.MINOR"; see docs/artifact.md).
 FORMAT_VERSION = _core._ARTIFACT_FORMAT_VERSION
 
-_MISSING_NAMES = {"mean": "mean", "mean_indicator": "mean_with_indicator"}
+def saved_state(core):
+    """The ``state`` object of a fitted C++ part's codec section (``core.to_bytes()``), as plain
+    Python values: how the estimators read their fitted attributes from the one codec."""
+    return json.loads(core.to_bytes())["state"]
 
 
-def _json_double(v):
-    """A float in the file's encoding: NaN and infinities as strings (JSON has no literal)."""
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return v
-
-
-def _json_value(v):
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, numbers.Integral):
-        return int(v)
-    if isinstance(v, numbers.Real):
-        return _json_double(v)
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [_json_value(x) for x in v]
-    return v
-
-
-def _lr_section(est):
-    """The "model" section of a fitted calibrisk LogisticRegression (its C++ state dict has the
-    file's field names; the parameters are mapped from the estimator's core parameters)."""
-    import json
-
-    core = est._core_params(est.classes_)
-    state = {k: _json_value(v) for k, v in est._model.get_state().items()}
-    params = {
-        "C": _json_double(core["C"]),
-        "fit_intercept": bool(core["fit_intercept"]),
-        "max_iter": int(core["max_iter"]),
-        "tol": _json_double(core["tol"]),
-        "class_weight": {
-            "kind": core["class_weight_kind"],
-            "w0": _json_double(core["w0"]),
-            "w1": _json_double(core["w1"]),
-        },
-        "missing": _MISSING_NAMES.get(core["missing"], core["missing"]),
-        "standardize": bool(core["standardize"]),
-        "n_threads": int(core["n_threads"]),
-    }
-    return json.dumps({"type": "logistic_regression", "params": params, "state": state},
-                      allow_nan=False)
+def restore_n_threads(est):
+    """After unpickling: the thread count is an execution setting, not saved state, so the C++
+    model rebuilt from the codec bytes gets the estimator's ``n_threads`` back."""
+    n = getattr(est, "n_threads", 0)
+    model = est.__dict__.get("_model")
+    if model is not None and isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0:
+        est._model = model.with_n_threads(int(n))
 
 
 def _model_arg(model):
+    """The codec bytes of a fitted calibrisk model (its "model" section)."""
     from .ensemble import GradientBoostingClassifier
     from .linear import LogisticRegression
 
-    if isinstance(model, LogisticRegression):
-        model._check_fitted()
-        return _lr_section(model)
-    if isinstance(model, GradientBoostingClassifier):
+    if isinstance(model, (LogisticRegression, GradientBoostingClassifier)):
         if not hasattr(model, "_model"):
             from .exceptions import NotFittedError
 
-            raise NotFittedError("Pipeline.from_estimators: the GradientBoostingClassifier is "
-                                 "not fitted; call fit first.")
-        return model._model
+            raise NotFittedError(f"Pipeline.from_estimators: the {type(model).__name__} is not "
+                                 "fitted; call fit first.")
+        return model._model.to_bytes()
     raise InvalidInputError(
         f"Pipeline.from_estimators: model must be a fitted calibrisk LogisticRegression or "
         f"GradientBoostingClassifier, got {type(model).__name__}; other models cannot be "
@@ -100,7 +63,7 @@ def _calibrator_arg(calibrator):
     if isinstance(calibrator, (PlattCalibrator, IsotonicCalibrator, BetaCalibrator)):
         core = calibrator._fitted()
         default_input = calibrator.input if isinstance(calibrator, PlattCalibrator) else "probability"
-        return core, default_input
+        return core.to_bytes(), default_input
     raise InvalidInputError(
         f"Pipeline.from_estimators: calibrator must be a fitted calibrisk PlattCalibrator, "
         f"IsotonicCalibrator or BetaCalibrator (or None), got {type(calibrator).__name__}."

@@ -21,6 +21,8 @@
 
 namespace calibrisk {
 
+class VennAbersCalibrator;
+
 /// Format version written by this library, "MAJOR.MINOR".
 ///
 /// Compatibility note (the rules readers and writers follow):
@@ -124,6 +126,45 @@ Pipeline load_from_string(std::string_view text, const LoadOptions& options = {}
 /// Reads `path` and calls load_from_string. Throws ModelFormatError when the file cannot be read,
 /// is a directory or is larger than options.max_bytes.
 Pipeline load(const std::string& path, const LoadOptions& options = {});
+
+// ---- the codec: one piece of saved state <-> the JSON text of its section
+// ------------------------
+//
+// The single encoder/decoder of every piece of saved state (docs/artifact.md, "One codec"). Each
+// `encode_*` returns the compact JSON text (keys sorted, shortest round-trip numbers, NaN and
+// infinities as strings) of exactly the section a pipeline file holds for that part: the bytes
+// equal the canonical serialisation of that section of `to_string`'s document. Each `decode_*`
+// runs the checks `load_from_string` runs on that section (types, exact field sets, sizes,
+// LoadOptions limits, duplicate keys, each part's from_state) and throws ModelFormatError naming
+// the JSON path as it appears in a pipeline file (e.g. "/model/state/trees/3/left/5"); hostile
+// bytes never crash. `options.verify_checksum` and the signature options do not apply (a section
+// has neither). The pipeline itself is encoded by `to_string` and decoded by `load_from_string`.
+// Python pickles every estimator through these functions.
+
+/// The "/model" section of a fitted model. Throws NotFitted for an unfitted model.
+std::string encode_model(const LogisticRegression& model);
+std::string encode_model(const GradientBoostedTrees& model);
+std::string encode_model(const PipelineModel& model);
+/// Decodes a "/model" section (either model type).
+PipelineModel decode_model(std::string_view text, const LoadOptions& options = {});
+
+/// The "/calibrator" section: `input` is what the pipeline feeds the calibrator (the file's
+/// `input` field; the "none" calibrator has none). Throws NotFitted for an unfitted calibrator.
+std::string encode_calibrator(const PipelineCalibrator& calibrator,
+                              CalibratorInput input = CalibratorInput::kProbability);
+/// Decodes a "/calibrator" section; stores its `input` in `*input` when given.
+PipelineCalibrator decode_calibrator(std::string_view text, CalibratorInput* input = nullptr,
+                                     const LoadOptions& options = {});
+
+/// The "/threshold" section (the operating point). Throws InvalidInput when the policy or a
+/// figure name is not valid UTF-8.
+std::string encode_operating_point(const OperatingPointRecord& operating_point);
+OperatingPointRecord decode_operating_point(std::string_view text, const LoadOptions& options = {});
+
+/// A fitted Venn-ABERS calibrator (not part of the pipeline format: its section, type
+/// "venn_abers", exists only in pickles; paths are named "/calibrator/...").
+std::string encode_venn_abers(const VennAbersCalibrator& calibrator);
+VennAbersCalibrator decode_venn_abers(std::string_view text, const LoadOptions& options = {});
 
 /// Fingerprint of a training table: rows, columns, prevalence of y == 1 and the SHA-256 of
 /// (rows, cols as little-endian uint64; every X value as float64 little-endian in row-major order,
