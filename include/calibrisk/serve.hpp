@@ -120,7 +120,7 @@ struct ScoringInputReport {
 /// cheap and share the immutable model. A moved-from object may only be assigned or destroyed
 /// (its methods throw NotFitted). Errors are calibrisk's exceptions: ModelFormatError for a file
 /// that does not load, InvalidInput for bad arguments; a key file the operating system cannot read
-/// throws `FileError` (artifact/io.hpp), derived from `calibrisk::Error`.
+/// throws `FileError` (core/error.hpp), derived from `calibrisk::Error`.
 class ScoringPipeline {
  public:
   /// Reads, verifies and validates the pipeline file at `path` (see `load` in artifact/io.hpp

@@ -39,18 +39,6 @@ inline constexpr int kFormatVersionMinor = 1;
 /// The `format` field every pipeline file carries.
 inline constexpr const char* kFormatName = "calibrisk-pipeline";
 
-/// The operating system refused a file operation of `save`, `generate_key_pair` or a key read
-/// (a missing or unwritable directory, a path that is a directory, a full disk). `error_code()`
-/// is the errno value (0 when unknown). Python: `OSError`.
-class CALIBRISK_API FileError : public Error {
- public:
-  FileError(const std::string& what, int error_code) : Error(what), code_(error_code) {}
-  int error_code() const noexcept { return code_; }
-
- private:
-  int code_;
-};
-
 /// Options of `load`.
 struct LoadOptions {
   /// Verify the SHA-256 checksum (disable only to inspect a hand-edited file; the structural and

@@ -41,6 +41,18 @@ class CALIBRISK_API ModelFormatError : public Error {
   using Error::Error;
 };
 
+/// The operating system refused a file operation of `save`, `generate_key_pair` or a key read
+/// (a missing or unwritable directory, a path that is a directory, a full disk). `error_code()`
+/// is the errno value (0 when unknown). Python: `OSError`.
+class CALIBRISK_API FileError : public Error {
+ public:
+  FileError(const std::string& what, int error_code) : Error(what), code_(error_code) {}
+  int error_code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
 namespace detail {
 [[noreturn]] inline void assertion_failed(const char* expr, const char* file, int line) {
   throw Error(std::string("internal error: assertion `") + expr + "` failed at " + file + ":" +

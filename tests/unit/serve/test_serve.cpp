@@ -236,6 +236,11 @@ TEST_CASE("serve: bad arguments and files throw calibrisk's exceptions") {
   ScoringOptions signed_only;
   signed_only.require_signature = true;
   CHECK_THROWS_AS(ScoringPipeline::from_string(text, signed_only), Error);
+  // A key file the OS cannot read is a FileError, which serve.hpp users can name (core/error.hpp).
+  ScoringOptions missing_key;
+  missing_key.public_key_file = "/nonexistent/hospital.pub";
+  CHECK_THROWS_WITH_AS(ScoringPipeline::from_string(text, missing_key),
+                       doctest::Contains("/nonexistent/hospital.pub"), FileError);
 
   const ScoringPipeline moved = std::move(model);
   CHECK(moved.n_features() == p);
