@@ -397,7 +397,8 @@ TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress
   P.emplace_back("model", cfg.model);
   for (const auto& f : fields) {
     // The thread count is an execution setting: keep it out of the model file (issue 11 §8).
-    if (f.name != "n_threads") P.emplace_back("model." + f.name, f.get());
+    if (f.name == "n_threads" || (f.omit_from_provenance && f.omit_from_provenance())) continue;
+    P.emplace_back("model." + f.name, f.get());
   }
   P.emplace_back("calibration", cfg.calibration);
   P.emplace_back("policy", cfg.policy.text());
