@@ -2,6 +2,7 @@
 // Python bindings of the calibration module: the four calibrators (private classes wrapped by
 // calibrisk/calibration.py) and prior correction. States pickle through their plain structs.
 #include <calibrisk/calibration/beta.hpp>
+#include <calibrisk/calibration/calibrated.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/calibration/prior.hpp>
@@ -10,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "bind_params.hpp"
 #include "bindings.hpp"
 
 #include <limits>
@@ -65,17 +67,19 @@ py::list notes_of(const FitInfo& f) {
 }
 
 ScoreKind score_kind(const std::string& s) {
-  if (s == "margin") return ScoreKind::kMargin;
-  if (s == "probability") return ScoreKind::kProbability;
-  throw InvalidParams("PlattCalibrator: input must be 'margin' or 'probability', got '" + s + "'.");
+  return enum_from_python<ScoreKind>(s, "PlattCalibrator: input");
 }
-const char* score_kind_name(ScoreKind k) {
-  return k == ScoreKind::kProbability ? "probability" : "margin";
-}
+const char* score_kind_name(ScoreKind k) { return enum_to_text(k); }
 
 }  // namespace
 
 void bind_calibration(py::module_& m) {
+  bind_params<PlattParams>(m, "PlattParams", "Hyper-parameters of the Platt (sigmoid) calibrator.");
+  bind_params<IsotonicParams>(m, "IsotonicParams", "Hyper-parameters of the isotonic calibrator.");
+  bind_params<BetaParams>(m, "BetaParams", "Hyper-parameters of the beta calibrator.");
+  bind_params<VennAbersParams>(m, "VennAbersParams", "Venn-ABERS has no hyper-parameters.");
+  bind_params<CalibratedParams>(m, "CalibratedParams",
+                                "Hyper-parameters of cross-fitted calibration (C++ names).");
   // ---------------------------------------------------------------- Platt
   py::class_<PlattCalibrator> platt(m, "_PlattCalibrator");
   platt.def(
