@@ -4,6 +4,7 @@
 // through the artifact codec.
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/calibration/beta.hpp>
+#include <calibrisk/calibration/calibrated.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/calibration/prior.hpp>
@@ -12,6 +13,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "bind_params.hpp"
 #include "bindings.hpp"
 #include "codec_pickle.hpp"
 
@@ -69,10 +71,9 @@ py::list notes_of(const FitInfo& f) {
 }
 
 ScoreKind score_kind(const std::string& s) {
-  if (s == "margin") return ScoreKind::kMargin;
-  if (s == "probability") return ScoreKind::kProbability;
-  throw InvalidParams("PlattCalibrator: input must be 'margin' or 'probability', got '" + s + "'.");
+  return enum_from_python<ScoreKind>(s, "PlattCalibrator: input");
 }
+
 // The calibrator's codec section ("/calibrator"). A standalone calibrator has no pipeline input;
 // it is written as what the calibrator itself reads (a Platt calibrator's input, else
 // probabilities) and ignored when decoding.
@@ -103,6 +104,12 @@ struct VennAbersCodec {
 }  // namespace
 
 void bind_calibration(py::module_& m) {
+  bind_params<PlattParams>(m, "PlattParams", "Hyper-parameters of the Platt (sigmoid) calibrator.");
+  bind_params<IsotonicParams>(m, "IsotonicParams", "Hyper-parameters of the isotonic calibrator.");
+  bind_params<BetaParams>(m, "BetaParams", "Hyper-parameters of the beta calibrator.");
+  bind_params<VennAbersParams>(m, "VennAbersParams", "Venn-ABERS has no hyper-parameters.");
+  bind_params<CalibratedParams>(m, "CalibratedParams",
+                                "Hyper-parameters of cross-fitted calibration (C++ names).");
   // ---------------------------------------------------------------- Platt
   py::class_<PlattCalibrator> platt(m, "_PlattCalibrator");
   platt.def(

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "arrays.hpp"
+#include "bind_params.hpp"
 #include "bindings.hpp"
 #include "codec_pickle.hpp"
 
@@ -20,10 +21,7 @@ namespace calibrisk::pyb {
 namespace {
 
 MissingStrategy parse_missing(const std::string& s) {
-  if (s == "mean") return MissingStrategy::kMean;
-  if (s == "mean_indicator") return MissingStrategy::kMeanWithIndicator;
-  throw InvalidParams("LogisticRegression: missing must be 'mean' or 'mean_indicator', got '" + s +
-                      "'.");
+  return enum_from_python<MissingStrategy>(s, "LogisticRegression: missing");
 }
 
 ClassWeight parse_class_weight(const std::string& kind, double w0, double w1) {
@@ -109,12 +107,14 @@ struct LinearCodec {
 }  // namespace
 
 void bind_linear(py::module_& m) {
+  bind_params<LogisticRegressionParams>(m, "LogisticRegressionParams",
+                                        "Hyper-parameters of LogisticRegression (C++ names).");
   py::class_<PyLogisticRegression>(
       m, "LogisticRegressionModel",
       "C++ logistic regression (private; use calibrisk.LogisticRegression).")
       .def(py::init([](double C, bool fit_intercept, int max_iter, double tol,
                        const std::string& cw_kind, double w0, double w1, const std::string& missing,
-                       bool standardize, int n_threads) {
+                       bool standardize, int n_threads, Index newton_max_columns) {
              PyLogisticRegression r;
              r.params.C = C;
              r.params.fit_intercept = fit_intercept;
@@ -124,6 +124,7 @@ void bind_linear(py::module_& m) {
              r.params.missing = parse_missing(missing);
              r.params.standardize = standardize;
              r.params.n_threads = n_threads;
+             r.params.newton_max_columns = newton_max_columns;
              r.params.validate();
              r.model = LogisticRegression(r.params);
              return r;
@@ -131,7 +132,8 @@ void bind_linear(py::module_& m) {
            py::arg("C") = 1.0, py::arg("fit_intercept") = true, py::arg("max_iter") = 100,
            py::arg("tol") = 1e-6, py::arg("class_weight_kind") = "none", py::arg("w0") = 1.0,
            py::arg("w1") = 1.0, py::arg("missing") = "mean", py::arg("standardize") = true,
-           py::arg("n_threads") = 0)
+           py::arg("n_threads") = 0,
+           py::arg("newton_max_columns") = LogisticRegressionParams{}.newton_max_columns)
       .def("fit", &PyLogisticRegression::fit, py::arg("X"), py::arg("y"),
            py::arg("sample_weight") = py::none(),
            "Fits on X (float32/float64 viewed in place), y in {0, 1}, optional weights.")

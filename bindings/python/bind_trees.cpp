@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "arrays.hpp"
+#include "bind_params.hpp"
 #include "bindings.hpp"
 #include "codec_pickle.hpp"
 
@@ -68,29 +69,7 @@ struct TreesCodec {
 }  // namespace
 
 void bind_trees(py::module_& m) {
-  py::class_<GBDTParams>(m, "GBDTParams", "Hyper-parameters of GradientBoostedTrees (C++ names).")
-      .def(py::init<>())
-      .def_readwrite("n_estimators", &GBDTParams::n_estimators)
-      .def_readwrite("learning_rate", &GBDTParams::learning_rate)
-      .def_readwrite("max_leaf_nodes", &GBDTParams::max_leaf_nodes)
-      .def_readwrite("max_depth", &GBDTParams::max_depth)
-      .def_readwrite("max_bins", &GBDTParams::max_bins)
-      .def_readwrite("min_samples_leaf", &GBDTParams::min_samples_leaf)
-      .def_readwrite("min_child_weight", &GBDTParams::min_child_weight)
-      .def_readwrite("l2_regularization", &GBDTParams::l2_regularization)
-      .def_readwrite("min_gain_to_split", &GBDTParams::min_gain_to_split)
-      .def_readwrite("subsample", &GBDTParams::subsample)
-      .def_readwrite("colsample_bytree", &GBDTParams::colsample_bytree)
-      .def_readwrite("scale_pos_weight", &GBDTParams::scale_pos_weight)
-      .def_readwrite("monotonic_cst", &GBDTParams::monotonic_cst)
-      .def_readwrite("early_stopping", &GBDTParams::early_stopping)
-      .def_readwrite("validation_fraction", &GBDTParams::validation_fraction)
-      .def_readwrite("n_iter_no_change", &GBDTParams::n_iter_no_change)
-      .def_readwrite("tol", &GBDTParams::tol)
-      .def_readwrite("bin_subsample", &GBDTParams::bin_subsample)
-      .def_readwrite("max_model_nodes", &GBDTParams::max_model_nodes)
-      .def_readwrite("random_state", &GBDTParams::random_state)
-      .def_readwrite("n_threads", &GBDTParams::n_threads)
+  bind_params<GBDTParams>(m, "GBDTParams", "Hyper-parameters of GradientBoostedTrees (C++ names).")
       .def(
           "set_class_weight",
           [](GBDTParams& p, const std::string& kind, double w0, double w1) {
@@ -107,9 +86,7 @@ void bind_trees(py::module_& m) {
                   kind + "'.");
             }
           },
-          py::arg("kind"), py::arg("w0") = 1.0, py::arg("w1") = 1.0)
-      .def("validate", &GBDTParams::validate,
-           "Raises InvalidParamsError naming the field, the value and the allowed range.");
+          py::arg("kind"), py::arg("w0") = 1.0, py::arg("w1") = 1.0);
 
   py::class_<GradientBoostedTrees>(m, "GradientBoostedTrees",
                                    "Histogram gradient-boosted trees (binary log-loss).")

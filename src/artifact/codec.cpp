@@ -5,6 +5,7 @@
 
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -13,50 +14,31 @@ namespace {
 
 constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
 constexpr std::int64_t kIntMin = std::numeric_limits<int>::min();
-constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
 
-// ---- enums as strings ---------------------------------------------------------------------------
+// ---- enums as strings (the tables declared next to each enum) ---------------------------------
 
-const char* score_kind_name(ScoreKind k) {
-  return k == ScoreKind::kMargin ? "margin" : "probability";
-}
-ScoreKind decode_score_kind(const Node& n) {
+// An enum written in a file: its canonical spelling only (files never hold the old aliases).
+template <class E>
+E decode_enum(const Node& n) {
   const std::string s = n.as_string(32);
-  if (s == "margin") return ScoreKind::kMargin;
-  if (s == "probability") return ScoreKind::kProbability;
-  n.fail_here("is \"" + s + "\" but must be \"margin\" or \"probability\".");
+  E v{};
+  std::string alias;
+  if (!enum_from_text(s, v, alias) || !alias.empty()) {
+    n.fail_here("is \"" + s + "\" but must be " + enum_choices<E>("\"") + ".");
+  }
+  return v;
 }
 
-const char* missing_name(MissingStrategy m) {
-  return m == MissingStrategy::kMean ? "mean" : "mean_with_indicator";
-}
-MissingStrategy decode_missing(const Node& n) {
-  const std::string s = n.as_string(32);
-  if (s == "mean") return MissingStrategy::kMean;
-  if (s == "mean_with_indicator") return MissingStrategy::kMeanWithIndicator;
-  n.fail_here("is \"" + s + "\" but must be \"mean\" or \"mean_with_indicator\".");
-}
+const char* score_kind_name(ScoreKind k) { return enum_to_text(k); }
+ScoreKind decode_score_kind(const Node& n) { return decode_enum<ScoreKind>(n); }
 
 json encode_class_weight(const ClassWeight& w) {
-  const char* kind = w.kind == ClassWeight::Kind::kNone       ? "none"
-                     : w.kind == ClassWeight::Kind::kBalanced ? "balanced"
-                                                              : "explicit";
-  return {{"kind", kind}, {"w0", encode_double(w.w0)}, {"w1", encode_double(w.w1)}};
+  return {{"kind", enum_to_text(w.kind)}, {"w0", encode_double(w.w0)}, {"w1", encode_double(w.w1)}};
 }
 ClassWeight decode_class_weight(const Node& n) {
   n.expect_object({"kind", "w0", "w1"});
   ClassWeight w;
-  const Node k = n["kind"];
-  const std::string s = k.as_string(32);
-  if (s == "none") {
-    w.kind = ClassWeight::Kind::kNone;
-  } else if (s == "balanced") {
-    w.kind = ClassWeight::Kind::kBalanced;
-  } else if (s == "explicit") {
-    w.kind = ClassWeight::Kind::kExplicit;
-  } else {
-    k.fail_here("is \"" + s + "\" but must be \"none\", \"balanced\" or \"explicit\".");
-  }
+  w.kind = decode_enum<ClassWeight::Kind>(n["kind"]);
   w.w0 = n["w0"].as_double();
   w.w1 = n["w1"].as_double();
   return w;
@@ -81,18 +63,123 @@ void check_params(const P& p, const Node& n) {
   }
 }
 
+// ---- params objects: one encoder and one decoder for every Params struct -----------------------
+//
+// Driven by the struct's `fields` declaration. Execution settings and limits (kParamExecution:
+// threads, size limits) are not written. A field added in format 1.k (k >= 1, `since`) is written
+// only when it differs from its default and is optional when read (absent = its default), so
+// models that keep the default give files byte-identical to, and loadable by, earlier releases.
+
+template <class T>
+json encode_value(const T& v) {
+  if constexpr (std::is_same_v<T, double>) {
+    return encode_double(v);
+  } else if constexpr (std::is_same_v<T, ClassWeight>) {
+    return encode_class_weight(v);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    return encode_ints(v);
+  } else if constexpr (std::is_enum_v<T>) {
+    return enum_to_text(v);
+  } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::uint64_t>) {
+    return v;
+  } else {
+    static_assert(std::is_integral_v<T>, "no file encoding for this field type");
+    return static_cast<std::int64_t>(v);
+  }
+}
+
+template <class T>
+void decode_value(const Node& n, const ParamSpec& s, T& out) {
+  if constexpr (std::is_same_v<T, double>) {
+    out = n.as_double();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    out = n.as_bool();
+  } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+    out = n.as_uint64();
+  } else if constexpr (std::is_same_v<T, ClassWeight>) {
+    out = decode_class_weight(n);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    out = s.checked
+              ? n.as_ints<int>(static_cast<std::int64_t>(s.lo), static_cast<std::int64_t>(s.hi))
+              : n.as_ints<int>(kIntMin, kIntMax);
+  } else if constexpr (std::is_enum_v<T>) {
+    out = decode_enum<T>(n);
+  } else {
+    static_assert(std::is_integral_v<T>, "no file decoding for this field type");
+    constexpr auto lo = static_cast<std::int64_t>(std::numeric_limits<T>::min());
+    constexpr auto hi = static_cast<std::int64_t>(std::numeric_limits<T>::max());
+    out = static_cast<T>(n.as_int(lo, hi));
+  }
+}
+
+template <class P>
+struct ParamsEncoder {
+  const P& p;
+  json& j;
+  const P def{};
+  template <class T>
+  void operator()(const char* name, T P::*m, const ParamSpec& s, const char* /*doc*/) {
+    if (s.is_execution()) return;
+    json v = encode_value(p.*m);
+    if (s.since_minor > 0 && v == encode_value(def.*m)) return;
+    j[name] = std::move(v);
+  }
+};
+
+template <class P>
+json encode_params(const P& p) {
+  json j = json::object();
+  ParamsEncoder<P> e{p, j};
+  P::fields(e);
+  return j;
+}
+
+template <class P>
+struct ParamsKeys {
+  std::vector<const char*> required, optional;
+  template <class T>
+  void operator()(const char* name, T P::*, const ParamSpec& s, const char* /*doc*/) {
+    if (s.is_execution()) {
+      // 1.0 files carry n_threads (checked and ignored, see skip_n_threads).
+      if (std::string(name) == "n_threads") optional.push_back(name);
+    } else {
+      (s.since_minor > 0 ? optional : required).push_back(name);
+    }
+  }
+};
+
+template <class P>
+struct ParamsDecoder {
+  const Node& n;
+  P& p;
+  template <class T>
+  void operator()(const char* name, T P::*m, const ParamSpec& s, const char* /*doc*/) {
+    if (s.is_execution()) return;
+    if (s.since_minor > 0 && n.raw().find(name) == n.raw().end()) return;  // its default
+    decode_value(n[name], s, p.*m);
+  }
+};
+
+// Decodes and validates the params object `n` of a P.
+template <class P>
+P decode_params(const Node& n) {
+  ParamsKeys<P> keys;
+  P::fields(keys);
+  n.expect_object(keys.required, keys.optional);
+  P p;
+  ParamsDecoder<P> d{n, p};
+  P::fields(d);
+  skip_n_threads(n);
+  check_params(p, n);
+  return p;
+}
+
 // ---- logistic regression ------------------------------------------------------------------------
 
 json encode_lr(const LogisticRegression& m) {
   const LogisticRegressionParams& p = m.params();
   const LogisticRegressionState& s = m.state();
-  json params = {{"C", encode_double(p.C)},
-                 {"fit_intercept", p.fit_intercept},
-                 {"max_iter", p.max_iter},
-                 {"tol", encode_double(p.tol)},
-                 {"class_weight", encode_class_weight(p.class_weight)},
-                 {"missing", missing_name(p.missing)},
-                 {"standardize", p.standardize}};
+  json params = encode_params(p);
   json state = {{"n_features", static_cast<std::int64_t>(s.n_features)},
                 {"coef", encode_doubles(s.coef)},
                 {"intercept", encode_double(s.intercept)},
@@ -108,20 +195,7 @@ json encode_lr(const LogisticRegression& m) {
 }
 
 std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Node& n) {
-  const Node pn = n["params"];
-  pn.expect_object(
-      {"C", "fit_intercept", "max_iter", "tol", "class_weight", "missing", "standardize"},
-      {"n_threads"});
-  LogisticRegressionParams p;
-  p.C = pn["C"].as_double();
-  p.fit_intercept = pn["fit_intercept"].as_bool();
-  p.max_iter = static_cast<int>(pn["max_iter"].as_int(kIntMin, kIntMax));
-  p.tol = pn["tol"].as_double();
-  p.class_weight = decode_class_weight(pn["class_weight"]);
-  p.missing = decode_missing(pn["missing"]);
-  p.standardize = pn["standardize"].as_bool();
-  skip_n_threads(pn);
-  check_params(p, pn);
+  const LogisticRegressionParams p = decode_params<LogisticRegressionParams>(n["params"]);
 
   const Node sn = n["state"];
   sn.expect_object({"n_features", "coef", "intercept", "impute_values", "indicator_features",
@@ -170,26 +244,7 @@ json encode_tree(const Tree& t) {
 json encode_gbdt(const GradientBoostedTrees& m) {
   const GBDTParams& p = m.params();
   const TreeEnsemble& e = m.state().ensemble;
-  json params = {{"n_estimators", p.n_estimators},
-                 {"learning_rate", encode_double(p.learning_rate)},
-                 {"max_leaf_nodes", p.max_leaf_nodes},
-                 {"max_depth", p.max_depth},
-                 {"max_bins", p.max_bins},
-                 {"min_samples_leaf", p.min_samples_leaf},
-                 {"min_child_weight", encode_double(p.min_child_weight)},
-                 {"l2_regularization", encode_double(p.l2_regularization)},
-                 {"min_gain_to_split", encode_double(p.min_gain_to_split)},
-                 {"subsample", encode_double(p.subsample)},
-                 {"colsample_bytree", encode_double(p.colsample_bytree)},
-                 {"class_weight", encode_class_weight(p.class_weight)},
-                 {"scale_pos_weight", encode_double(p.scale_pos_weight)},
-                 {"monotonic_cst", encode_ints(p.monotonic_cst)},
-                 {"early_stopping", p.early_stopping},
-                 {"validation_fraction", encode_double(p.validation_fraction)},
-                 {"n_iter_no_change", p.n_iter_no_change},
-                 {"tol", encode_double(p.tol)},
-                 {"bin_subsample", static_cast<std::int64_t>(p.bin_subsample)},
-                 {"random_state", p.random_state}};
+  json params = encode_params(p);
   json trees = json::array();
   trees.get_ref<json::array_t&>().reserve(e.trees.size());
   for (const Tree& t : e.trees) trees.push_back(encode_tree(t));
@@ -262,37 +317,7 @@ Tree decode_tree(const Node& n, Index n_features) {
 
 std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
   const Node pn = n["params"];
-  pn.expect_object({"n_estimators",        "learning_rate",     "max_leaf_nodes",
-                    "max_depth",           "max_bins",          "min_samples_leaf",
-                    "min_child_weight",    "l2_regularization", "min_gain_to_split",
-                    "subsample",           "colsample_bytree",  "class_weight",
-                    "scale_pos_weight",    "monotonic_cst",     "early_stopping",
-                    "validation_fraction", "n_iter_no_change",  "tol",
-                    "bin_subsample",       "random_state"},
-                   {"n_threads"});
-  GBDTParams p;
-  p.n_estimators = static_cast<int>(pn["n_estimators"].as_int(kIntMin, kIntMax));
-  p.learning_rate = pn["learning_rate"].as_double();
-  p.max_leaf_nodes = static_cast<int>(pn["max_leaf_nodes"].as_int(kIntMin, kIntMax));
-  p.max_depth = static_cast<int>(pn["max_depth"].as_int(kIntMin, kIntMax));
-  p.max_bins = static_cast<int>(pn["max_bins"].as_int(kIntMin, kIntMax));
-  p.min_samples_leaf = static_cast<int>(pn["min_samples_leaf"].as_int(kIntMin, kIntMax));
-  p.min_child_weight = pn["min_child_weight"].as_double();
-  p.l2_regularization = pn["l2_regularization"].as_double();
-  p.min_gain_to_split = pn["min_gain_to_split"].as_double();
-  p.subsample = pn["subsample"].as_double();
-  p.colsample_bytree = pn["colsample_bytree"].as_double();
-  p.class_weight = decode_class_weight(pn["class_weight"]);
-  p.scale_pos_weight = pn["scale_pos_weight"].as_double();
-  p.monotonic_cst = pn["monotonic_cst"].as_ints<int>(-1, 1);
-  p.early_stopping = pn["early_stopping"].as_bool();
-  p.validation_fraction = pn["validation_fraction"].as_double();
-  p.n_iter_no_change = static_cast<int>(pn["n_iter_no_change"].as_int(kIntMin, kIntMax));
-  p.tol = pn["tol"].as_double();
-  p.bin_subsample = pn["bin_subsample"].as_int(std::numeric_limits<std::int64_t>::min(), kI64Max);
-  p.random_state = pn["random_state"].as_uint64();
-  skip_n_threads(pn);
-  check_params(p, pn);
+  GBDTParams p = decode_params<GBDTParams>(pn);
 
   const Node sn = n["state"];
   sn.expect_object({"base_score", "n_features", "trees"});
@@ -319,12 +344,7 @@ std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
 json encode_platt(const PlattCalibrator& c) {
   const PlattParams& p = c.params();
   const PlattState& s = c.state();
-  return {{"params",
-           {{"input", score_kind_name(p.input)},
-            {"smoothed_targets", p.smoothed_targets},
-            {"eps", encode_double(p.eps)},
-            {"max_iter", p.max_iter},
-            {"tol", encode_double(p.tol)}}},
+  return {{"params", encode_params(p)},
           {"state",
            {{"a", encode_double(s.a)},
             {"b", encode_double(s.b)},
@@ -333,15 +353,7 @@ json encode_platt(const PlattCalibrator& c) {
 }
 
 std::pair<PlattState, PlattParams> decode_platt(const Node& n) {
-  const Node pn = n["params"];
-  pn.expect_object({"input", "smoothed_targets", "eps", "max_iter", "tol"});
-  PlattParams p;
-  p.input = decode_score_kind(pn["input"]);
-  p.smoothed_targets = pn["smoothed_targets"].as_bool();
-  p.eps = pn["eps"].as_double();
-  p.max_iter = static_cast<int>(pn["max_iter"].as_int(kIntMin, kIntMax));
-  p.tol = pn["tol"].as_double();
-  check_params(p, pn);
+  const PlattParams p = decode_params<PlattParams>(n["params"]);
   const Node sn = n["state"];
   sn.expect_object({"a", "b", "input", "eps"});
   PlattState s;
@@ -355,18 +367,12 @@ std::pair<PlattState, PlattParams> decode_platt(const Node& n) {
 json encode_isotonic(const IsotonicCalibrator& c) {
   const IsotonicParams& p = c.params();
   const IsotonicState& s = c.state();
-  return {{"params", {{"y_min", encode_double(p.y_min)}, {"y_max", encode_double(p.y_max)}}},
+  return {{"params", encode_params(p)},
           {"state", {{"x", encode_doubles(s.x)}, {"y", encode_doubles(s.y)}}}};
 }
 
 std::pair<IsotonicState, IsotonicParams> decode_isotonic(const Node& n) {
-  const Node pn = n["params"];
-  pn.expect_object({"y_min", "y_max"}, {"n_threads"});
-  IsotonicParams p;
-  p.y_min = pn["y_min"].as_double();
-  p.y_max = pn["y_max"].as_double();
-  skip_n_threads(pn);
-  check_params(p, pn);
+  const IsotonicParams p = decode_params<IsotonicParams>(n["params"]);
   const Node sn = n["state"];
   sn.expect_object({"x", "y"});
   IsotonicState s;
@@ -383,24 +389,16 @@ std::pair<IsotonicState, IsotonicParams> decode_isotonic(const Node& n) {
 json encode_beta(const BetaCalibrator& c) {
   const BetaParams& p = c.params();
   const BetaState& s = c.state();
-  return {
-      {"params",
-       {{"eps", encode_double(p.eps)}, {"max_iter", p.max_iter}, {"tol", encode_double(p.tol)}}},
-      {"state",
-       {{"a", encode_double(s.a)},
-        {"b", encode_double(s.b)},
-        {"c", encode_double(s.c)},
-        {"eps", encode_double(s.eps)}}}};
+  return {{"params", encode_params(p)},
+          {"state",
+           {{"a", encode_double(s.a)},
+            {"b", encode_double(s.b)},
+            {"c", encode_double(s.c)},
+            {"eps", encode_double(s.eps)}}}};
 }
 
 std::pair<BetaState, BetaParams> decode_beta(const Node& n) {
-  const Node pn = n["params"];
-  pn.expect_object({"eps", "max_iter", "tol"});
-  BetaParams p;
-  p.eps = pn["eps"].as_double();
-  p.max_iter = static_cast<int>(pn["max_iter"].as_int(kIntMin, kIntMax));
-  p.tol = pn["tol"].as_double();
-  check_params(p, pn);
+  const BetaParams p = decode_params<BetaParams>(n["params"]);
   const Node sn = n["state"];
   sn.expect_object({"a", "b", "c", "eps"});
   BetaState s;

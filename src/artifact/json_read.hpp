@@ -97,6 +97,10 @@ class Node {
   /// keys are rejected when strict.
   void expect_object(std::initializer_list<const char*> keys,
                      std::initializer_list<const char*> optional = {}) const {
+    expect_object(std::vector<const char*>(keys), std::vector<const char*>(optional));
+  }
+  void expect_object(const std::vector<const char*>& keys,
+                     const std::vector<const char*>& optional) const {
     if (!j_->is_object()) wrong_type("an object");
     std::size_t present = keys.size();
     for (const char* k : keys) {

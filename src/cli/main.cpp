@@ -14,6 +14,29 @@
 
 namespace {
 
+// --calibration: scikit-learn's "sigmoid" (CalibratedClassifierCV's name, also Python's) is the
+// spelling; "platt" is the old one, accepted with a warning. Both give the Platt calibrator, kept
+// internally (and in provenance and the model file, whose spellings never change) as "platt".
+CLI::Validator calibration_method() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        if (s == "sigmoid") {
+          s = "platt";
+        } else if (s == "platt") {
+          std::cerr << "calibrisk: warning: --calibration platt is a deprecated spelling; use "
+                       "--calibration sigmoid (the same calibrator, scikit-learn's name).\n";
+        } else if (s != "isotonic" && s != "beta" && s != "none") {
+          return "must be sigmoid, isotonic, beta or none, got '" + s.substr(0, 40) + "'";
+        }
+        return std::string();
+      },
+      "sigmoid|isotonic|beta|none");
+}
+
+}  // namespace
+
+namespace {
+
 const char* kExitCodes =
     "Exit codes:\n"
     "  0  success\n"
@@ -101,7 +124,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"lr", "gbdt"}))
       ->capture_default_str();
   t->add_option("--calibration", tr.calibration, "Calibrator fitted on the calibration part")
-      ->check(CLI::IsMember({"platt", "isotonic", "beta", "none"}))
+      ->transform(calibration_method())
       ->capture_default_str();
   t->add_option("--policy", tr.policy,
                 "Threshold policy: min-recall=R | min-precision=P | max-alert-rate=A | "

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// --param tables of LogisticRegressionParams and GBDTParams (see model_params.hpp).
+// --param tables of every Params struct, built by one visitor over the struct's declared fields
+// (see model_params.hpp and include/calibrisk/core/params.hpp).
 #include "cli/model_params.hpp"
 
 #include "cli/errors.hpp"
 
 #include <calibrisk/io/text.hpp>
 
+#include <iostream>
 #include <sstream>
+#include <type_traits>
 
 namespace calibrisk::cli {
 namespace {
@@ -32,87 +35,109 @@ ParamField class_weight_field(ClassWeight& cw) {
             }
           },
           [&cw]() -> std::string {
-            switch (cw.kind) {
-              case ClassWeight::Kind::kBalanced:
-                return "balanced";
-              case ClassWeight::Kind::kExplicit:
-                return format_double(cw.w0) + ":" + format_double(cw.w1);
-              case ClassWeight::Kind::kNone:
-                break;
+            if (cw.kind == ClassWeight::Kind::kExplicit) {
+              return format_double(cw.w0) + ":" + format_double(cw.w1);
             }
-            return "none";
+            return enum_to_text(cw.kind);
           }};
 }
 
+// An enum field: its canonical spellings; an old alias is accepted with a warning on stderr.
+template <class E>
+ParamField enum_field(const std::string& name, E& field) {
+  std::string type;
+  const auto& table = enum_table(E{});
+  for (std::size_t i = 0; i < table.size; ++i) {
+    if (enum_to_text(table.entries[i].value) != std::string(table.entries[i].text)) continue;
+    type += (type.empty() ? "" : "|") + std::string(table.entries[i].text);
+  }
+  return {name, type,
+          [&field, name](const std::string& v) {
+            std::string canonical;
+            if (!enum_from_text(v, field, canonical)) {
+              throw UsageError("--param " + name + " must be " + enum_choices<E>() + ", got " +
+                               quote_for_message(v) + ".");
+            }
+            if (!canonical.empty()) {
+              std::cerr << "calibrisk: warning: --param " << name << "=" << v
+                        << " is a deprecated spelling; use " << name << "=" << canonical << ".\n";
+            }
+          },
+          [&field] { return std::string(enum_to_text(field)); }};
+}
+
+ParamField int_list_field(const std::string& name, std::vector<int>& field, const ParamSpec& s) {
+  const auto lo = static_cast<long long>(s.lo), hi = static_cast<long long>(s.hi);
+  return {name, "list of int",
+          [&field, name, lo, hi](const std::string& v) {
+            field.clear();
+            std::istringstream is(v);
+            std::string item;
+            while (std::getline(is, item, ',')) {
+              field.push_back(
+                  static_cast<int>(parse_integer(item, "--param " + name + " entry", lo, hi)));
+            }
+          },
+          [&field]() {
+            std::string out;
+            for (int c : field) out += (out.empty() ? "" : ",") + std::to_string(c);
+            return out;
+          }};
+}
+
+template <class T>
+ParamField make_field(const char* name, T& f, const ParamSpec& s) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return bool_field(name, f);
+  } else if constexpr (std::is_same_v<T, int>) {
+    return int_field(name, f);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return double_field(name, f);
+  } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+    return uint64_field(name, f);
+  } else if constexpr (std::is_same_v<T, std::ptrdiff_t>) {
+    return index_field(name, f);
+  } else if constexpr (std::is_same_v<T, ClassWeight>) {
+    return class_weight_field(f);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    return int_list_field(name, f, s);
+  } else {
+    static_assert(std::is_enum_v<T>, "no --param parser for this field type");
+    return enum_field(name, f);
+  }
+}
+
+template <class P>
+struct FieldCollector {
+  P& p;
+  std::vector<ParamField>& out;
+
+  template <class T>
+  void operator()(const char* name, T P::*m, const ParamSpec& s, const char* /*doc*/) {
+    ParamField field = make_field(name, p.*m, s);
+    if (s.since_minor > 0) {
+      // A field added after format 1.0 is recorded in provenance only when it was changed, so
+      // the files of models that keep its default stay byte-identical to earlier releases.
+      T def = P{}.*m;
+      const std::string def_text = make_field(name, def, s).get();
+      field.omit_from_provenance = [get = field.get, def_text] { return get() == def_text; };
+    }
+    out.push_back(std::move(field));
+  }
+};
+
 }  // namespace
 
-std::vector<ParamField> lr_param_fields(LogisticRegressionParams& p) {
-  std::vector<ParamField> f;
-  f.push_back(double_field("C", p.C));
-  f.push_back(bool_field("fit_intercept", p.fit_intercept));
-  f.push_back(int_field("max_iter", p.max_iter));
-  f.push_back(double_field("tol", p.tol));
-  f.push_back(class_weight_field(p.class_weight));
-  f.push_back({"missing", "mean|mean_with_indicator",
-               [&p](const std::string& v) {
-                 if (v == "mean") {
-                   p.missing = MissingStrategy::kMean;
-                 } else if (v == "mean_with_indicator") {
-                   p.missing = MissingStrategy::kMeanWithIndicator;
-                 } else {
-                   throw UsageError("--param missing must be mean or mean_with_indicator, got " +
-                                    quote_for_message(v) + ".");
-                 }
-               },
-               [&p]() -> std::string {
-                 return p.missing == MissingStrategy::kMean ? "mean" : "mean_with_indicator";
-               }});
-  f.push_back(bool_field("standardize", p.standardize));
-  f.push_back(index_field("newton_max_columns", p.newton_max_columns));
-  f.push_back(int_field("n_threads", p.n_threads));
-  return f;
+template <class P>
+std::vector<ParamField> param_fields(P& p) {
+  std::vector<ParamField> out;
+  FieldCollector<P> c{p, out};
+  P::fields(c);
+  return out;
 }
 
-std::vector<ParamField> gbdt_param_fields(GBDTParams& p) {
-  std::vector<ParamField> f;
-  f.push_back(int_field("n_estimators", p.n_estimators));
-  f.push_back(double_field("learning_rate", p.learning_rate));
-  f.push_back(int_field("max_leaf_nodes", p.max_leaf_nodes));
-  f.push_back(int_field("max_depth", p.max_depth));
-  f.push_back(int_field("max_bins", p.max_bins));
-  f.push_back(int_field("min_samples_leaf", p.min_samples_leaf));
-  f.push_back(double_field("min_child_weight", p.min_child_weight));
-  f.push_back(double_field("l2_regularization", p.l2_regularization));
-  f.push_back(double_field("min_gain_to_split", p.min_gain_to_split));
-  f.push_back(double_field("subsample", p.subsample));
-  f.push_back(double_field("colsample_bytree", p.colsample_bytree));
-  f.push_back(class_weight_field(p.class_weight));
-  f.push_back(double_field("scale_pos_weight", p.scale_pos_weight));
-  f.push_back({"monotonic_cst", "list of -1/0/1",
-               [&p](const std::string& v) {
-                 p.monotonic_cst.clear();
-                 std::istringstream is(v);
-                 std::string item;
-                 while (std::getline(is, item, ',')) {
-                   p.monotonic_cst.push_back(
-                       static_cast<int>(parse_integer(item, "--param monotonic_cst entry", -1, 1)));
-                 }
-               },
-               [&p]() {
-                 std::string s;
-                 for (int c : p.monotonic_cst) s += (s.empty() ? "" : ",") + std::to_string(c);
-                 return s;
-               }});
-  f.push_back(bool_field("early_stopping", p.early_stopping));
-  f.push_back(double_field("validation_fraction", p.validation_fraction));
-  f.push_back(int_field("n_iter_no_change", p.n_iter_no_change));
-  f.push_back(double_field("tol", p.tol));
-  f.push_back(index_field("bin_subsample", p.bin_subsample));
-  f.push_back(index_field("max_model_nodes", p.max_model_nodes));
-  f.push_back(uint64_field("random_state", p.random_state));
-  f.push_back(int_field("n_threads", p.n_threads));
-  return f;
-}
+std::vector<ParamField> lr_param_fields(LogisticRegressionParams& p) { return param_fields(p); }
+std::vector<ParamField> gbdt_param_fields(GBDTParams& p) { return param_fields(p); }
 
 bool param_given(const std::vector<std::string>& assignments, const std::string& key) {
   for (const auto& a : assignments) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The --param tables of the two models: every field of LogisticRegressionParams and GBDTParams
 // by its C++ (and scikit-learn) name, settable from the command line and recorded in provenance.
+// Built by one visitor over each struct's `fields` declaration: a new field needs no edit here.
 #pragma once
 
 #include "cli/options.hpp"
@@ -12,16 +13,14 @@
 
 namespace calibrisk::cli {
 
-/// Fields of LogisticRegressionParams: C, fit_intercept, max_iter, tol, class_weight
-/// (none | balanced | W0:W1), missing (mean | mean_with_indicator), standardize, n_threads.
+/// Every declared field of LogisticRegressionParams (see its `fields`). Values: numbers as text
+/// ("inf" allowed for doubles), bools as true/false, class_weight as none | balanced | W0:W1,
+/// enums by their canonical spelling (old aliases warn on stderr), lists comma-separated.
 /// The fields reference `p`, which must outlive them.
 std::vector<ParamField> lr_param_fields(LogisticRegressionParams& p);
 
-/// Fields of GBDTParams: n_estimators, learning_rate, max_leaf_nodes, max_depth, max_bins,
-/// min_samples_leaf, min_child_weight, l2_regularization, min_gain_to_split, subsample,
-/// colsample_bytree, class_weight, scale_pos_weight, monotonic_cst (comma-separated -1/0/1 per
-/// feature), early_stopping, validation_fraction, n_iter_no_change, tol, bin_subsample,
-/// random_state, n_threads.
+/// Every declared field of GBDTParams (see its `fields`), parsed as for lr_param_fields;
+/// monotonic_cst is comma-separated -1/0/1 per feature.
 std::vector<ParamField> gbdt_param_fields(GBDTParams& p);
 
 /// True when `assignments` set `key` (so a command-line default such as --threads or --seed does

@@ -49,6 +49,9 @@ struct ParamField {
   std::string type;  ///< shown in messages: "int", "double", "bool", "uint64", or a choice list
   std::function<void(const std::string& value)> set;  ///< parses and assigns; throws UsageError
   std::function<std::string()> get;                   ///< the current value as text (provenance)
+  /// When set and true, provenance leaves the field out (a field newer than format 1.0 that kept
+  /// its default, so such files stay byte-identical to those of earlier releases).
+  std::function<bool()> omit_from_provenance = nullptr;
 };
 
 /// Helpers that build ParamFields bound to a field of a Params struct that outlives them.

@@ -523,38 +523,7 @@ ColumnStats column_stats(const FeatureMatrix& X, const Eigen::VectorXd& sw, int 
 
 // ---------------------------------------------------------------------------------------------
 
-void LogisticRegressionParams::validate() const {
-  if (!(C > 0.0)) {  // also rejects NaN
-    throw InvalidParams("LogisticRegressionParams.C must be > 0 (or +inf for no penalty), got " +
-                        num(C) +
-                        "; C is the inverse regularisation strength (1.0 is the default).");
-  }
-  if (max_iter < 1) {
-    throw InvalidParams("LogisticRegressionParams.max_iter must be >= 1, got " +
-                        std::to_string(max_iter) + "; 100 is the default.");
-  }
-  if (!(tol >= 0.0) || !std::isfinite(tol)) {
-    throw InvalidParams("LogisticRegressionParams.tol must be finite and >= 0, got " + num(tol) +
-                        "; 1e-6 is the default.");
-  }
-  if (n_threads < 0) {
-    throw InvalidParams(
-        "LogisticRegressionParams.n_threads must be >= 0 (0 = all available), got " +
-        std::to_string(n_threads) + ".");
-  }
-  if (missing != MissingStrategy::kMean && missing != MissingStrategy::kMeanWithIndicator) {
-    throw InvalidParams("LogisticRegressionParams.missing is not a MissingStrategy value (" +
-                        std::to_string(static_cast<int>(missing)) +
-                        "); use kMean or kMeanWithIndicator.");
-  }
-  if (class_weight.kind == ClassWeight::Kind::kExplicit) {
-    class_weight.validate("LogisticRegressionParams.class_weight");
-  }
-  if (newton_max_columns < 1) {
-    throw InvalidParams("LogisticRegressionParams.newton_max_columns must be >= 1, got " +
-                        std::to_string(newton_max_columns) + "; 2048 is the default.");
-  }
-}
+void LogisticRegressionParams::validate() const { validate_params(*this); }
 
 namespace {
 

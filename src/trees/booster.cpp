@@ -20,11 +20,6 @@ namespace {
 
 constexpr const char* kFit = "GradientBoostedTrees::fit";
 
-[[noreturn]] void bad_param(const std::string& field, const std::string& value,
-                            const std::string& range, const std::string& fix) {
-  throw InvalidParams("GBDTParams." + field + " must be " + range + ", got " + value + "; " + fix);
-}
-
 std::string num(double v) { return detail::fmt_value(v); }
 
 // log(1 + exp(-|m|)) + max(m, 0) - y m: the log-loss of margin m, stable for any m.
@@ -52,71 +47,7 @@ void check_model_size(const GBDTParams& p, Index n_train) {
 
 }  // namespace
 
-void GBDTParams::validate() const {
-  if (n_estimators < 1) {
-    bad_param("n_estimators", std::to_string(n_estimators), ">= 1", "use at least one tree.");
-  }
-  if (!(learning_rate > 0.0 && learning_rate <= 1.0)) {
-    bad_param("learning_rate", num(learning_rate), "in (0, 1]", "0.1 is the default.");
-  }
-  if (max_leaf_nodes < 2) {
-    bad_param("max_leaf_nodes", std::to_string(max_leaf_nodes), ">= 2", "31 is the default.");
-  }
-  if (max_bins < 2 || max_bins > 65535) {
-    bad_param("max_bins", std::to_string(max_bins), "in [2, 65535]",
-              "lower max_bins (255 is the default).");
-  }
-  if (min_samples_leaf < 1) {
-    bad_param("min_samples_leaf", std::to_string(min_samples_leaf), ">= 1", "20 is the default.");
-  }
-  if (!(min_child_weight >= 0.0) || !std::isfinite(min_child_weight)) {
-    bad_param("min_child_weight", num(min_child_weight), "finite and >= 0", "1e-3 is the default.");
-  }
-  if (!(l2_regularization >= 0.0) || !std::isfinite(l2_regularization)) {
-    bad_param("l2_regularization", num(l2_regularization), "finite and >= 0", "0 is the default.");
-  }
-  if (!(min_gain_to_split >= 0.0) || !std::isfinite(min_gain_to_split)) {
-    bad_param("min_gain_to_split", num(min_gain_to_split), "finite and >= 0", "0 is the default.");
-  }
-  if (!(subsample > 0.0 && subsample <= 1.0)) {
-    bad_param("subsample", num(subsample), "in (0, 1]", "1 uses every row.");
-  }
-  if (!(colsample_bytree > 0.0 && colsample_bytree <= 1.0)) {
-    bad_param("colsample_bytree", num(colsample_bytree), "in (0, 1]", "1 uses every feature.");
-  }
-  class_weight.validate("GBDTParams.class_weight");
-  if (!(scale_pos_weight > 0.0) || !std::isfinite(scale_pos_weight)) {
-    bad_param("scale_pos_weight", num(scale_pos_weight), "finite and > 0", "1 is the default.");
-  }
-  for (std::size_t j = 0; j < monotonic_cst.size(); ++j) {
-    const int c = monotonic_cst[j];
-    if (c < -1 || c > 1) {
-      bad_param("monotonic_cst[" + std::to_string(j) + "]", std::to_string(c), "-1, 0 or +1",
-                "use +1 for increasing, -1 for decreasing, 0 for unconstrained.");
-    }
-  }
-  if (!(validation_fraction > 0.0 && validation_fraction < 1.0)) {
-    bad_param("validation_fraction", num(validation_fraction), "in (0, 1)", "0.1 is the default.");
-  }
-  if (n_iter_no_change < 1) {
-    bad_param("n_iter_no_change", std::to_string(n_iter_no_change), ">= 1", "10 is the default.");
-  }
-  if (!(tol >= 0.0) || !std::isfinite(tol)) {
-    bad_param("tol", num(tol), "finite and >= 0", "1e-7 is the default.");
-  }
-  if (bin_subsample < 0) {
-    bad_param("bin_subsample", std::to_string(bin_subsample), ">= 0 (0 = all rows)",
-              "200000 is the default.");
-  }
-  if (max_model_nodes < 1) {
-    bad_param("max_model_nodes", std::to_string(max_model_nodes), ">= 1",
-              "4000000 is the default.");
-  }
-  if (n_threads < 0) {
-    bad_param("n_threads", std::to_string(n_threads), ">= 0 (0 = all available)",
-              "0 is the default.");
-  }
-}
+void GBDTParams::validate() const { validate_params(*this); }
 
 GradientBoostedTrees::GradientBoostedTrees(GBDTParams params) : params_(std::move(params)) {}
 
@@ -224,6 +155,7 @@ detail::GrowerParams grower_params(const GBDTParams& p, int nt) {
   gp.max_leaf_nodes = p.max_leaf_nodes;
   gp.max_depth = p.max_depth;
   gp.learning_rate = p.learning_rate;
+  gp.max_delta_step = p.max_delta_step;
   gp.rules.l2 = p.l2_regularization;
   gp.rules.min_gain = p.min_gain_to_split;
   gp.rules.min_child_weight = p.min_child_weight;

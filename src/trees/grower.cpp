@@ -370,8 +370,9 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
 
   for (const Leaf& leaf : done) {
     const auto u = static_cast<std::size_t>(leaf.node);
-    tree.value[u] =
-        p.learning_rate * leaf_output(leaf.total.g, leaf.total.h, p.rules.l2, leaf.bounds);
+    double step = leaf_output(leaf.total.g, leaf.total.h, p.rules.l2, leaf.bounds);
+    if (p.max_delta_step > 0.0) step = std::clamp(step, -p.max_delta_step, p.max_delta_step);
+    tree.value[u] = p.learning_rate * step;
     out.begin[u] = leaf.begin;
     out.end[u] = leaf.end;
   }

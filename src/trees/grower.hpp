@@ -22,6 +22,8 @@ struct GrowerParams {
   SplitRules rules;
   std::vector<std::int8_t> monotone;  ///< Empty or one of {-1, 0, +1} per feature.
   int n_threads = 1;
+  /// GBDTParams::max_delta_step: each leaf's step is clamped to [-it, +it]; 0 = no clamp.
+  double max_delta_step = 0.0;
 };
 
 /// A grown tree plus what the booster needs to update its scores without re-reading X.

@@ -122,7 +122,7 @@ def test_train_writes_model_reports_and_records_the_split(trained):
 
 
 def test_train_is_quiet_with_quiet(cohort, tmp_path):
-    proc = run("train", "--data", cohort, *TRAIN_FLAGS, "--model", "lr", "--calibration", "platt",
+    proc = run("train", "--data", cohort, *TRAIN_FLAGS, "--model", "lr", "--calibration", "sigmoid",
                "--out", tmp_path / "m.json", "--quiet", check=0)
     assert proc.stderr == ""
 

@@ -107,7 +107,7 @@ def test_standard_errors_match_statsmodels(breast_cancer):
     assert LogisticRegression(C=1.0).fit(Xs, y).summary().attrs["approximate"]
 
 
-@pytest.mark.parametrize("missing, add_indicator", [("mean", False), ("mean_indicator", True)])
+@pytest.mark.parametrize("missing, add_indicator", [("mean", False), ("mean_with_indicator", True)])
 def test_nan_handling_matches_simple_imputer_pipeline(breast_cancer, missing, add_indicator):
     X, y = breast_cancer
     X = X[:, :8].copy()
@@ -241,7 +241,7 @@ def test_any_two_labels_and_class_weight_keys(breast_cancer):
 
 def test_pickle_clone_params_and_state(breast_cancer):
     X, y = breast_cancer
-    est = LogisticRegression(C=0.3, missing="mean_indicator", n_threads=2).fit(X, y)
+    est = LogisticRegression(C=0.3, missing="mean_with_indicator", n_threads=2).fit(X, y)
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
     assert again.get_params() == est.get_params()

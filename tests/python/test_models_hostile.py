@@ -72,7 +72,7 @@ def test_an_unseen_category_is_scored_as_missing(model):
     z = 0.8 * x + np.nan_to_num(code, nan=3.0) * 0.5 - 1.0
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(float)
     X = np.column_stack([x, code])
-    est = (cr.LogisticRegression(missing="mean_indicator") if model == "lr"
+    est = (cr.LogisticRegression(missing="mean_with_indicator") if model == "lr"
            else cr.GradientBoostingClassifier(n_estimators=30, n_threads=1)).fit(X, y)
     pipe = cr.Pipeline.from_estimators(est, X_train=X, y_train=y, categorical=[1])
     rows = np.array([[0.3, np.nan], [0.3, -1.0], [0.3, 11.0], [0.3, 0.0]])

@@ -140,7 +140,7 @@ def test_cli_report_from_a_hostile_csv_executes_nothing(tmp_path):
             w.writerow([f"{x1:.4f}", f"{x2:.4f}", labels[i % len(labels)], int(rng.random() < risk)])
     out = tmp_path / "r.html"
     res = _cli("train", "--data", path, "--label", "label", "--categorical", col,
-               "--subgroup", col, "--model", "lr", "--calibration", "platt",
+               "--subgroup", col, "--model", "lr", "--calibration", "sigmoid",
                "--out", tmp_path / "m.json", "--report", out, "--quiet")
     assert res.returncode == 0, res.stderr[-2000:]
     source = out.read_text(encoding="utf-8")

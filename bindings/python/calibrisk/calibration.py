@@ -20,6 +20,12 @@ from ._validation import group_codes, quote, sample_weights
 from .exceptions import InvalidInputError, InvalidParamsError, ModelFormatError, NotFittedError
 from .pipeline import saved_state
 
+# The C++ defaults (declared once in the Params structs); every default below is read from here.
+_PLATT = _core.PlattParams()
+_ISOTONIC = _core.IsotonicParams()
+_BETA = _core.BetaParams()
+_CALIBRATED = _core.CalibratedParams()
+
 __all__ = [
     "PlattCalibrator",
     "IsotonicCalibrator",
@@ -110,7 +116,15 @@ class PlattCalibrator(_BaseCalibrator):
     Attributes: ``a_``, ``b_``, ``n_iter_``, ``objective_``.
     """
 
-    def __init__(self, *, input="margin", smoothed_targets=True, eps=1e-12, max_iter=100, tol=1e-11):
+    def __init__(
+        self,
+        *,
+        input=_PLATT.input,
+        smoothed_targets=_PLATT.smoothed_targets,
+        eps=_PLATT.eps,
+        max_iter=_PLATT.max_iter,
+        tol=_PLATT.tol,
+    ):
         self.input = input
         self.smoothed_targets = smoothed_targets
         self.eps = eps
@@ -140,7 +154,7 @@ class IsotonicCalibrator(_BaseCalibrator):
     Attributes: ``X_thresholds_``, ``y_thresholds_`` (the stored knots), ``X_min_``, ``X_max_``.
     """
 
-    def __init__(self, *, y_min=None, y_max=None, n_threads=0):
+    def __init__(self, *, y_min=None, y_max=None, n_threads=_ISOTONIC.n_threads):
         self.y_min = y_min
         self.y_max = y_max
         self.n_threads = n_threads
@@ -166,7 +180,7 @@ class BetaCalibrator(_BaseCalibrator):
     Attributes: ``a_``, ``b_``, ``c_``.
     """
 
-    def __init__(self, *, eps=1e-12, max_iter=100, tol=1e-11):
+    def __init__(self, *, eps=_BETA.eps, max_iter=_BETA.max_iter, tol=_BETA.tol):
         self.eps = eps
         self.max_iter = max_iter
         self.tol = tol
@@ -397,10 +411,10 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         estimator=None,
         *,
         method="isotonic",
-        cv=5,
-        ensemble=True,
+        cv=_CALIBRATED.cv,
+        ensemble=_CALIBRATED.ensemble,
         time_key=None,
-        calibration_fraction=0.2,
+        calibration_fraction=_CALIBRATED.calibration_fraction,
         random_state=None,
         calibrator_params=None,
     ):
@@ -432,14 +446,15 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         return self.estimator
 
     def _new_calibrator(self, kind):
-        if self.method not in _METHODS:
+        method = "sigmoid" if self.method == "platt" else self.method
+        if method not in _METHODS:
             raise InvalidParamsError(
                 f"CalibratedClassifier: method must be one of {sorted(_METHODS)}, got {self.method!r}."
             )
         params = dict(self.calibrator_params or {})
-        if self.method == "sigmoid":
+        if method == "sigmoid":
             params.setdefault("input", kind)
-        return _METHODS[self.method](**params)
+        return _METHODS[method](**params)
 
     def _fit_estimator(self, est, X, y, w):
         if w is not None and has_fit_parameter(est, "sample_weight"):
@@ -539,7 +554,14 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.utils import check_consistent_length, column_or_1d, indexable
         from sklearn.utils.multiclass import type_of_target
 
-        if self.method not in _METHODS:
+        if self.method == "platt":  # the CLI's old spelling; scikit-learn's name is "sigmoid"
+            warnings.warn(
+                "CalibratedClassifier: method='platt' is deprecated and will be removed; use "
+                "method='sigmoid' (scikit-learn's name, also the CLI's).",
+                FutureWarning,
+                stacklevel=2,
+            )
+        elif self.method not in _METHODS:
             raise InvalidParamsError(
                 f"CalibratedClassifier: method must be one of {sorted(_METHODS)}, got {self.method!r}."
             )

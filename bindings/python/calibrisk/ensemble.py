@@ -17,6 +17,8 @@ from .pipeline import restore_n_threads
 __all__ = ["GradientBoostingClassifier"]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
+# The C++ defaults: every default below is read from here, never written a second time.
+_D = _core.GBDTParams()
 
 
 def _check_fitted(est):
@@ -73,6 +75,9 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     min_child_weight : float, default 1e-3 — minimum hessian sum per leaf.
     l2_regularization : float, default 0 — L2 penalty on leaf values.
     min_gain_to_split : float, default 0 — minimum gain of a split.
+    max_delta_step : float, default 0 — clamp of each leaf's Newton step to
+        [-max_delta_step, +max_delta_step] before shrinkage (XGBoost's); 0 = no clamp. Helps
+        with extremely imbalanced classes.
     subsample : float, default 1 — fraction of rows drawn per tree.
     colsample_bytree : float, default 1 — fraction of features drawn per tree.
     class_weight : None, "balanced" or {0: w0, 1: w1} (keys are the labels in ``classes_``
@@ -99,28 +104,29 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        n_estimators=100,
-        learning_rate=0.1,
-        max_leaf_nodes=31,
+        n_estimators=_D.n_estimators,
+        learning_rate=_D.learning_rate,
+        max_leaf_nodes=_D.max_leaf_nodes,
         max_depth=None,
-        max_bins=255,
-        bin_subsample=200_000,
-        max_model_nodes=_core.GBDTParams().max_model_nodes,
-        min_samples_leaf=20,
-        min_child_weight=1e-3,
-        l2_regularization=0.0,
-        min_gain_to_split=0.0,
-        subsample=1.0,
-        colsample_bytree=1.0,
+        max_bins=_D.max_bins,
+        bin_subsample=_D.bin_subsample,
+        max_model_nodes=_D.max_model_nodes,
+        min_samples_leaf=_D.min_samples_leaf,
+        min_child_weight=_D.min_child_weight,
+        l2_regularization=_D.l2_regularization,
+        min_gain_to_split=_D.min_gain_to_split,
+        max_delta_step=_D.max_delta_step,
+        subsample=_D.subsample,
+        colsample_bytree=_D.colsample_bytree,
         class_weight=None,
-        scale_pos_weight=1.0,
+        scale_pos_weight=_D.scale_pos_weight,
         monotonic_cst=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-7,
+        early_stopping=_D.early_stopping,
+        validation_fraction=_D.validation_fraction,
+        n_iter_no_change=_D.n_iter_no_change,
+        tol=_D.tol,
         random_state=None,
-        n_threads=0,
+        n_threads=_D.n_threads,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -133,6 +139,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         self.min_child_weight = min_child_weight
         self.l2_regularization = l2_regularization
         self.min_gain_to_split = min_gain_to_split
+        self.max_delta_step = max_delta_step
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.class_weight = class_weight
@@ -209,36 +216,45 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         return bool(es)
 
     def _make_params(self, n_features, n_samples=0, seed=None):
+        """The C++ GBDTParams of this estimator: one pass over the declared fields
+        (``_core.GBDTParams.fields``); the fields with a scikit-learn spelling (None for
+        "unlimited", dicts, "auto", RandomState) are converted first."""
         p = _core.GBDTParams()
-        p.n_estimators = self._int_param("n_estimators", self.n_estimators)
-        p.learning_rate = self._float_param("learning_rate", self.learning_rate)
-        p.max_leaf_nodes = self._int_param("max_leaf_nodes", self.max_leaf_nodes)
-        p.max_depth = -1 if self.max_depth is None else self._int_param("max_depth", self.max_depth)
-        if self.max_depth is not None and p.max_depth < 1:
+        special = {
+            "max_depth": lambda: self._max_depth(),
+            "class_weight": None,  # set below through set_class_weight
+            "monotonic_cst": lambda: self._monotonic_list(n_features),
+            "early_stopping": lambda: self._early_stopping(n_samples),
+            "random_state": lambda: _seed(self.random_state) if seed is None else seed,
+        }
+        for field in _core.GBDTParams.fields:
+            name = field["name"]
+            if name in special:
+                if special[name] is not None:
+                    setattr(p, name, special[name]())
+                continue
+            # A field added after format 1.0 may be absent from an estimator pickled before it
+            # existed: it then keeps its documented default.
+            value = getattr(self, name) if field["since"] == "1.0" else getattr(
+                self, name, field["default"])
+            if isinstance(field["default"], float):
+                setattr(p, name, self._float_param(name, value))
+            else:
+                setattr(p, name, self._int_param(name, value))
+        kind, w0, w1 = class_weight_args(self._class_weight_by_index())
+        p.set_class_weight(kind, w0, w1)
+        p.validate()
+        return p
+
+    def _max_depth(self):
+        if self.max_depth is None:
+            return -1
+        depth = self._int_param("max_depth", self.max_depth)
+        if depth < 1:
             raise InvalidParamsError(
                 f"max_depth must be None (unlimited) or >= 1, got {self.max_depth}."
             )
-        p.max_bins = self._int_param("max_bins", self.max_bins)
-        p.bin_subsample = self._int_param("bin_subsample", self.bin_subsample)
-        p.max_model_nodes = self._int_param("max_model_nodes", self.max_model_nodes)
-        p.min_samples_leaf = self._int_param("min_samples_leaf", self.min_samples_leaf)
-        p.min_child_weight = self._float_param("min_child_weight", self.min_child_weight)
-        p.l2_regularization = self._float_param("l2_regularization", self.l2_regularization)
-        p.min_gain_to_split = self._float_param("min_gain_to_split", self.min_gain_to_split)
-        p.subsample = self._float_param("subsample", self.subsample)
-        p.colsample_bytree = self._float_param("colsample_bytree", self.colsample_bytree)
-        kind, w0, w1 = class_weight_args(self._class_weight_by_index())
-        p.set_class_weight(kind, w0, w1)
-        p.scale_pos_weight = self._float_param("scale_pos_weight", self.scale_pos_weight)
-        p.monotonic_cst = self._monotonic_list(n_features)
-        p.early_stopping = self._early_stopping(n_samples)
-        p.validation_fraction = self._float_param("validation_fraction", self.validation_fraction)
-        p.n_iter_no_change = self._int_param("n_iter_no_change", self.n_iter_no_change)
-        p.tol = self._float_param("tol", self.tol)
-        p.random_state = _seed(self.random_state) if seed is None else seed
-        p.n_threads = self._int_param("n_threads", self.n_threads)
-        p.validate()
-        return p
+        return depth
 
     def _class_weight_by_index(self):
         """class_weight keyed by the original labels -> keyed by 0 / 1 (index in classes_)."""

@@ -16,7 +16,10 @@ from .pipeline import restore_n_threads, saved_state
 
 __all__ = ["LogisticRegression"]
 
-_MISSING = ("mean", "mean_indicator")
+# The C++ defaults: every default below is read from here, never written a second time.
+_D = _core.LogisticRegressionParams()
+_MISSING = ("mean", "mean_with_indicator")  # the spellings of the CLI and the model file
+_MISSING_DEPRECATED = {"mean_indicator": "mean_with_indicator"}  # old Python spelling
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -39,16 +42,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Newton iterations, >= 1. Reaching it emits a ``ConvergenceWarning``.
     tol : float, default=1e-6
         Stopping tolerance on ``max|gradient| / sum(w)``, >= 0.
-    missing : {"mean", "mean_indicator"}, default="mean"
+    missing : {"mean", "mean_with_indicator"}, default="mean"
         NaN handling learned at fit time: replace by the (sample-weighted) training mean of the
-        column; ``"mean_indicator"`` also adds a 0/1 indicator feature for every column that had
-        missing values during fit (their coefficients follow the inputs in ``coef_``).
+        column; ``"mean_with_indicator"`` (the CLI's and the model file's spelling; the old
+        ``"mean_indicator"`` still works with a FutureWarning) also adds a 0/1 indicator
+        feature for every column that had missing values during fit (their coefficients follow
+        the inputs in ``coef_``).
     standardize : bool, default=True
         Centre and scale internally for conditioning. The penalty stays on the raw-scale
         coefficients, so the solution is the same either way; to penalise standardised
         coefficients, put a ``StandardScaler`` in front.
     n_threads : int, default=0
         Threads for fit and predict, 0 = all available (honours ``OMP_NUM_THREADS``).
+    newton_max_columns : int, default=2048
+        Model columns (features + indicators + intercept) up to which the exact Newton solver
+        (and Wald statistics) is used; wider problems use L-BFGS. Not stored in model files.
 
     Attributes
     ----------
@@ -69,14 +77,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        C=1.0,
+        C=_D.C,
         class_weight=None,
-        fit_intercept=True,
-        max_iter=100,
-        tol=1e-6,
-        missing="mean",
-        standardize=True,
-        n_threads=0,
+        fit_intercept=_D.fit_intercept,
+        max_iter=_D.max_iter,
+        tol=_D.tol,
+        missing=_D.missing,
+        standardize=_D.standardize,
+        n_threads=_D.n_threads,
+        newton_max_columns=_D.newton_max_columns,
     ):
         self.C = C
         self.class_weight = class_weight
@@ -86,6 +95,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.missing = missing
         self.standardize = standardize
         self.n_threads = n_threads
+        self.newton_max_columns = newton_max_columns
 
     # -- scikit-learn protocol -------------------------------------------------------------------
 
@@ -106,7 +116,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 raise InvalidParamsError(
                     f"LogisticRegression: {name} must be a bool, got {getattr(self, name)!r}."
                 )
-        for name in ("max_iter", "n_threads"):
+        for name in ("max_iter", "n_threads", "newton_max_columns"):
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or isinstance(v, bool):
                 raise InvalidParamsError(f"LogisticRegression: {name} must be an int, got {v!r}.")
@@ -114,7 +124,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             v = getattr(self, name)
             if not isinstance(v, numbers.Real) or isinstance(v, bool):
                 raise InvalidParamsError(f"LogisticRegression: {name} must be a number, got {v!r}.")
-        if self.missing not in _MISSING:
+        missing = self.missing
+        if isinstance(missing, str) and missing in _MISSING_DEPRECATED:
+            missing = _MISSING_DEPRECATED[missing]
+            warnings.warn(
+                f"LogisticRegression: missing={self.missing!r} is deprecated and will be removed; "
+                f"use missing={missing!r} (the same spelling as the CLI and the model file).",
+                FutureWarning,
+                stacklevel=3,
+            )
+        if missing not in _MISSING:
             raise InvalidParamsError(
                 f"LogisticRegression: missing must be one of {_MISSING}, got {self.missing!r}."
             )
@@ -144,9 +163,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             class_weight_kind=kind,
             w0=w0,
             w1=w1,
-            missing=self.missing,
+            missing=missing,
             standardize=bool(self.standardize),
             n_threads=int(self.n_threads),
+            newton_max_columns=int(self.newton_max_columns),
         )
 
     def fit(self, X, y, sample_weight=None):

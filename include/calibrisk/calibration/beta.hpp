@@ -8,6 +8,7 @@
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/fit_info.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 
 #include <Eigen/Core>
 
@@ -20,24 +21,21 @@ namespace calibrisk {
 
 /// Hyper-parameters of `BetaCalibrator`.
 struct BetaParams {
-  /// Probabilities are clipped to [eps, 1 - eps] before the logs; in (0, 0.5).
+  static constexpr const char* kName = "BetaParams";
   double eps = 1e-12;
-  int max_iter = 100;  ///< Newton iterations per fit, >= 1.
-  double tol = 1e-11;  ///< Stop when max |gradient| <= tol * total weight; in (0, 1).
+  int max_iter = 100;
+  double tol = 1e-11;
 
-  void validate() const {
-    if (!(eps > 0.0 && eps < 0.5)) {
-      throw InvalidParams("BetaParams.eps must be in (0, 0.5), got " + detail::fmt_value(eps) +
-                          "; the default is 1e-12.");
-    }
-    if (max_iter < 1) {
-      throw InvalidParams("BetaParams.max_iter must be >= 1, got " + std::to_string(max_iter) +
-                          ".");
-    }
-    if (!(tol > 0.0 && tol < 1.0)) {
-      throw InvalidParams("BetaParams.tol must be in (0, 1), got " + detail::fmt_value(tol) + ".");
-    }
+  template <class V>
+  static void fields(V& v) {
+    using P = BetaParams;
+    v("eps", &P::eps, open_open(0, 0.5).fix("the default is 1e-12."),
+      "Probabilities are clipped to [eps, 1 - eps] before the logs.");
+    v("max_iter", &P::max_iter, at_least(1), "Newton iterations per fit.");
+    v("tol", &P::tol, open_open(0, 1), "Stop when max |gradient| <= tol * total weight.");
   }
+
+  void validate() const { validate_params(*this); }
 };
 
 /// Complete prediction-time state of `BetaCalibrator`: the map

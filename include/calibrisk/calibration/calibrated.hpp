@@ -9,6 +9,7 @@
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/split/split.hpp>
 
 #include <Eigen/Core>
@@ -29,28 +30,40 @@ enum class CrossFitSplit {
   kTime,        ///< one split: the model on the earlier rows, the calibrator on the later ones.
 };
 
-/// Hyper-parameters of `CalibratedModel`.
-struct CalibratedParams {
-  CrossFitSplit split = CrossFitSplit::kStratified;
-  int cv = 5;  ///< Number of folds for kStratified / kGrouped, >= 2.
-  /// true: one (model, calibrator) per fold, probabilities averaged (as scikit-learn);
-  /// false: out-of-fold scores fit one calibrator and the model is refitted on all rows.
-  /// Ignored for kTime (the calibrator belongs to the model fitted on the earlier part).
-  bool ensemble = true;
-  /// kTime: share of rows (the latest) used for calibration, in (0, 1). Rows sharing the cut time
-  /// all go to the calibration part, so every fitting row is strictly earlier.
-  double calibration_fraction = 0.2;
-  std::uint64_t random_state = 0;  ///< Seed of the fold shuffling.
+/// Spellings of CrossFitSplit (Python's cv="group"/"time" map onto these).
+inline const EnumTable<CrossFitSplit>& enum_table(CrossFitSplit) {
+  static const EnumText<CrossFitSplit> e[] = {{CrossFitSplit::kStratified, "stratified"},
+                                              {CrossFitSplit::kGrouped, "grouped"},
+                                              {CrossFitSplit::kTime, "time"}};
+  static const EnumTable<CrossFitSplit> t{e, 3, "CrossFitSplit"};
+  return t;
+}
 
-  void validate() const {
-    if (cv < 2) {
-      throw InvalidParams("CalibratedParams.cv must be >= 2, got " + std::to_string(cv) + ".");
-    }
-    if (!(calibration_fraction > 0.0 && calibration_fraction < 1.0)) {
-      throw InvalidParams("CalibratedParams.calibration_fraction must be in (0, 1), got " +
-                          detail::fmt_value(calibration_fraction) + ".");
-    }
+/// Hyper-parameters of `CalibratedModel`, declared once in `fields`.
+struct CalibratedParams {
+  static constexpr const char* kName = "CalibratedParams";
+  CrossFitSplit split = CrossFitSplit::kStratified;
+  int cv = 5;
+  bool ensemble = true;
+  double calibration_fraction = 0.2;
+  std::uint64_t random_state = 0;
+
+  template <class V>
+  static void fields(V& v) {
+    using P = CalibratedParams;
+    v("split", &P::split, any_value(), "How the data are split: stratified, grouped or time.");
+    v("cv", &P::cv, at_least(2), "Number of folds for stratified / grouped splits.");
+    v("ensemble", &P::ensemble, any_value(),
+      "true: one (model, calibrator) per fold, probabilities averaged (as scikit-learn); false: "
+      "out-of-fold scores fit one calibrator and the model is refitted on all rows. Ignored for "
+      "time splits.");
+    v("calibration_fraction", &P::calibration_fraction, open_open(0, 1),
+      "time split: share of rows (the latest) used for calibration; rows sharing the cut time all "
+      "go to the calibration part.");
+    v("random_state", &P::random_state, any_value(), "Seed of the fold shuffling.");
   }
+
+  void validate() const { validate_params(*this); }
 };
 
 namespace detail {

@@ -9,6 +9,7 @@
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/fit_info.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 
 #include <Eigen/Core>
 
@@ -24,30 +25,31 @@ namespace calibrisk {
 
 /// Hyper-parameters of `IsotonicCalibrator`.
 struct IsotonicParams {
-  /// Lower bound of the fitted values, -inf (default) = none. Finite or -inf, <= y_max.
+  static constexpr const char* kName = "IsotonicParams";
   double y_min = -std::numeric_limits<double>::infinity();
-  /// Upper bound of the fitted values, +inf (default) = none. Finite or +inf, >= y_min.
   double y_max = std::numeric_limits<double>::infinity();
-  /// Threads of `predict` on many scores; 0 = all OpenMP allows. Results do not depend on it.
   int n_threads = 0;
+
+  template <class V>
+  static void fields(V& v) {
+    using P = IsotonicParams;
+    const double inf = std::numeric_limits<double>::infinity();
+    v("y_min", &P::y_min,
+      closed_open(-inf, inf).range_text("finite or -inf").fix("use -inf for no lower bound."),
+      "Lower bound of the fitted values; -inf = none.");
+    v("y_max", &P::y_max,
+      open_closed(-inf, inf).range_text("finite or +inf").fix("use +inf for no upper bound."),
+      "Upper bound of the fitted values; +inf = none.");
+    v("n_threads", &P::n_threads, at_least(0).with_note("(0 = all)").execution(),
+      "Threads of predict on many scores; results do not depend on it.");
+  }
 
   /// Throws InvalidParams naming the field, the value and the valid range.
   void validate() const {
-    if (std::isnan(y_min) || y_min == std::numeric_limits<double>::infinity()) {
-      throw InvalidParams("IsotonicParams.y_min must be finite or -inf, got " +
-                          detail::fmt_value(y_min) + "; use -inf for no lower bound.");
-    }
-    if (std::isnan(y_max) || y_max == -std::numeric_limits<double>::infinity()) {
-      throw InvalidParams("IsotonicParams.y_max must be finite or +inf, got " +
-                          detail::fmt_value(y_max) + "; use +inf for no upper bound.");
-    }
+    validate_params(*this);
     if (y_min > y_max) {
-      throw InvalidParams("IsotonicParams.y_min (" + detail::fmt_value(y_min) +
-                          ") must be <= y_max (" + detail::fmt_value(y_max) + ").");
-    }
-    if (n_threads < 0) {
-      throw InvalidParams("IsotonicParams.n_threads must be >= 0 (0 = all), got " +
-                          std::to_string(n_threads) + ".");
+      throw InvalidParams("IsotonicParams.y_min (" + detail::param_number(y_min) +
+                          ") must be <= y_max (" + detail::param_number(y_max) + ").");
     }
   }
 };

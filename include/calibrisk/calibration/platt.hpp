@@ -9,6 +9,7 @@
 #include <calibrisk/core/fit_info.hpp>
 #include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 
 #include <Eigen/Core>
 
@@ -26,31 +27,37 @@ enum class ScoreKind {
   kProbability,  ///< Probabilities in [0, 1]; the calibrator works on logit(clip(p, eps, 1 - eps)).
 };
 
-/// Hyper-parameters of `PlattCalibrator`.
-struct PlattParams {
-  ScoreKind input = ScoreKind::kMargin;  ///< Margins (default, as scikit-learn) or probabilities.
-  /// Platt's smoothed targets t+ = (N+ + 1)/(N+ + 2), t- = 1/(N- + 2) (N = weighted counts, as
-  /// scikit-learn's `_sigmoid_calibration`); false = plain 0/1 targets (maximum likelihood).
-  bool smoothed_targets = true;
-  /// Probabilities are clipped to [eps, 1 - eps] before the logit (so 0 and 1 map to about
-  /// -/+27.6 with the default). In (0, 0.5). Ignored for margins.
-  double eps = 1e-12;
-  int max_iter = 100;  ///< Newton iterations, >= 1.
-  double tol = 1e-11;  ///< Stop when max |gradient| <= tol * total weight; in (0, 1).
+/// Spellings of ScoreKind (model file, Python, CLI).
+inline const EnumTable<ScoreKind>& enum_table(ScoreKind) {
+  static const EnumText<ScoreKind> e[] = {{ScoreKind::kMargin, "margin"},
+                                          {ScoreKind::kProbability, "probability"}};
+  static const EnumTable<ScoreKind> t{e, 2, "ScoreKind"};
+  return t;
+}
 
-  void validate() const {
-    if (!(eps > 0.0 && eps < 0.5)) {
-      throw InvalidParams("PlattParams.eps must be in (0, 0.5), got " + detail::fmt_value(eps) +
-                          "; the default is 1e-12.");
-    }
-    if (max_iter < 1) {
-      throw InvalidParams("PlattParams.max_iter must be >= 1, got " + std::to_string(max_iter) +
-                          ".");
-    }
-    if (!(tol > 0.0 && tol < 1.0)) {
-      throw InvalidParams("PlattParams.tol must be in (0, 1), got " + detail::fmt_value(tol) + ".");
-    }
+/// Hyper-parameters of `PlattCalibrator`, declared once in `fields`.
+struct PlattParams {
+  static constexpr const char* kName = "PlattParams";
+  ScoreKind input = ScoreKind::kMargin;
+  bool smoothed_targets = true;
+  double eps = 1e-12;
+  int max_iter = 100;
+  double tol = 1e-11;
+
+  template <class V>
+  static void fields(V& v) {
+    using P = PlattParams;
+    v("input", &P::input, any_value(),
+      "Scores are margins (default, as scikit-learn) or probabilities.");
+    v("smoothed_targets", &P::smoothed_targets, any_value(),
+      "Platt's smoothed targets (N+ + 1)/(N+ + 2), 1/(N- + 2) as scikit-learn; false = 0/1.");
+    v("eps", &P::eps, open_open(0, 0.5).fix("the default is 1e-12."),
+      "Probabilities are clipped to [eps, 1 - eps] before the logit; ignored for margins.");
+    v("max_iter", &P::max_iter, at_least(1), "Newton iterations.");
+    v("tol", &P::tol, open_open(0, 1), "Stop when max |gradient| <= tol * total weight.");
   }
+
+  void validate() const { validate_params(*this); }
 };
 
 /// Complete prediction-time state of `PlattCalibrator`.

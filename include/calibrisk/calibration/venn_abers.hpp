@@ -9,6 +9,7 @@
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 
 #include <Eigen/Core>
 
@@ -22,6 +23,9 @@ namespace calibrisk {
 
 /// Hyper-parameters of `VennAbersCalibrator` (none are needed; kept for the common shape).
 struct VennAbersParams {
+  static constexpr const char* kName = "VennAbersParams";
+  template <class V>
+  static void fields(V&) {}  // no parameters
   void validate() const {}
 };
 

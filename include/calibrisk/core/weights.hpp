@@ -5,6 +5,7 @@
 
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 
 #include <Eigen/Core>
 
@@ -61,6 +62,15 @@ struct ClassWeight {
     }
   }
 };
+
+/// Spellings of ClassWeight::Kind (model file "kind", CLI, Python).
+inline const EnumTable<ClassWeight::Kind>& enum_table(ClassWeight::Kind) {
+  static const EnumText<ClassWeight::Kind> e[] = {{ClassWeight::Kind::kNone, "none"},
+                                                  {ClassWeight::Kind::kBalanced, "balanced"},
+                                                  {ClassWeight::Kind::kExplicit, "explicit"}};
+  static const EnumTable<ClassWeight::Kind> t{e, 3, "ClassWeight::Kind"};
+  return t;
+}
 
 /// One weight per row: sample_weight[i] (1 when empty) times the class multiplier of y[i].
 ///

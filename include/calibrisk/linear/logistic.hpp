@@ -37,6 +37,7 @@
 #include <calibrisk/core/fit_info.hpp>
 #include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/core/weights.hpp>
 
 #include <Eigen/Core>
@@ -59,22 +60,57 @@ enum class MissingStrategy {
   kMeanWithIndicator,
 };
 
-/// Hyper-parameters of LogisticRegression (names as in scikit-learn).
+/// The spellings of MissingStrategy in every interface (C++ text, CLI, Python, model file).
+/// "mean_indicator" is the old Python spelling, accepted with a deprecation warning.
+inline const EnumTable<MissingStrategy>& enum_table(MissingStrategy) {
+  static const EnumText<MissingStrategy> e[] = {
+      {MissingStrategy::kMean, "mean"},
+      {MissingStrategy::kMeanWithIndicator, "mean_with_indicator"},
+      {MissingStrategy::kMeanWithIndicator, "mean_indicator"}};
+  static const EnumTable<MissingStrategy> t{e, 3, "MissingStrategy"};
+  return t;
+}
+
+/// Hyper-parameters of LogisticRegression (names as in scikit-learn). Each field is declared once,
+/// in `fields` (name, range, one-line doc); the default is the member initialiser.
 struct LogisticRegressionParams {
-  double C = 1.0;             ///< Inverse L2 strength, > 0 (not NaN); +inf = no penalty.
-  bool fit_intercept = true;  ///< Fit an unpenalised intercept.
-  int max_iter = 100;        ///< Newton iterations, >= 1 (L-BFGS may take 10 * max_iter gradients).
-  double tol = 1e-6;         ///< Stop when max |gradient| / sum(w) <= tol; finite, >= 0.
-  ClassWeight class_weight;  ///< none / balanced / explicit {w0, w1}, folded into the weights.
-  MissingStrategy missing = MissingStrategy::kMean;  ///< NaN handling learned at fit time.
-  /// Centre (when fit_intercept) and scale the columns internally to condition the Newton system.
+  static constexpr const char* kName = "LogisticRegressionParams";
+  double C = 1.0;
+  bool fit_intercept = true;
+  int max_iter = 100;
+  double tol = 1e-6;
+  ClassWeight class_weight;
+  MissingStrategy missing = MissingStrategy::kMean;
   /// The objective, and hence the solution, is the same either way (penalty on raw coefficients).
   bool standardize = true;
-  int n_threads = 0;  ///< 0 = all threads OpenMP allows (honours OMP_NUM_THREADS), >= 0.
-  /// Model columns (features + missing indicators + intercept) up to which the exact Newton
-  /// solver (and Wald statistics) is used, >= 1; wider problems use L-BFGS (see the file comment).
+  int n_threads = 0;
   /// The default keeps the Hessian near 32 MB and its factorisation near a second.
   Index newton_max_columns = 2048;
+
+  template <class V>
+  static void fields(V& v) {
+    using P = LogisticRegressionParams;
+    v("C", &P::C,
+      above(0)
+          .with_note("(or +inf for no penalty)")
+          .fix("C is the inverse regularisation strength (1.0 is the default)."),
+      "Inverse L2 strength; inf = no penalty.");
+    v("fit_intercept", &P::fit_intercept, any_value(), "Fit an unpenalised intercept.");
+    v("max_iter", &P::max_iter, at_least(1),
+      "Newton iterations (L-BFGS may take 10 * max_iter gradients).");
+    v("tol", &P::tol, finite_at_least(0), "Stop when max |gradient| / sum(w) <= tol.");
+    v("class_weight", &P::class_weight, any_value(),
+      "none, balanced or explicit {w0, w1}, folded into the weights.");
+    v("missing", &P::missing, any_value(),
+      "NaN handling learned at fit time: mean or mean_with_indicator.");
+    v("standardize", &P::standardize, any_value(),
+      "Centre and scale the columns internally to condition the Newton system.");
+    v("n_threads", &P::n_threads, at_least(0).with_note("(0 = all available)").execution(),
+      "Threads; 0 = all OpenMP allows (honours OMP_NUM_THREADS).");
+    v("newton_max_columns", &P::newton_max_columns, at_least(1).execution(),
+      "Model columns (features + indicators + intercept) up to which the exact Newton solver "
+      "(and Wald statistics) is used; wider problems use L-BFGS.");
+  }
 
   /// Throws InvalidParams naming the field, the value and the accepted range.
   void validate() const;

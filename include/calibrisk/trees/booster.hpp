@@ -19,6 +19,7 @@
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/fit_info.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/core/weights.hpp>
 #include <calibrisk/trees/predict.hpp>
 #include <calibrisk/trees/tree.hpp>
@@ -31,37 +32,86 @@
 namespace calibrisk {
 
 /// Hyper-parameters of `GradientBoostedTrees`. Names follow scikit-learn's
-/// HistGradientBoostingClassifier / LightGBM; each field lists its default and range.
+/// HistGradientBoostingClassifier / LightGBM / XGBoost. Each field is declared once, in `fields`
+/// (name, range, one-line doc); the default is the member initialiser.
 struct GBDTParams {
-  int n_estimators = 100;      ///< Boosting rounds (trees), >= 1.
-  double learning_rate = 0.1;  ///< Shrinkage applied to every leaf output, in (0, 1].
-  int max_leaf_nodes = 31;     ///< Leaves per tree, >= 2.
-  int max_depth = -1;          ///< Depth limit of each tree; <= 0 (default -1) = unlimited.
-  int max_bins = 255;          ///< Value bins per feature, in [2, 65535] (uint8 codes up to 255,
-                               ///< uint16 above); one more bin holds missing values.
-  int min_samples_leaf = 20;   ///< Minimum training rows in a leaf, >= 1.
-  double min_child_weight = 1e-3;    ///< Minimum hessian sum in a leaf, >= 0.
-  double l2_regularization = 0.0;    ///< L2 penalty on leaf outputs (lambda), >= 0.
-  double min_gain_to_split = 0.0;    ///< A split needs gain > this, >= 0.
-  double subsample = 1.0;            ///< Fraction of rows (Bernoulli, seeded) per tree, in (0, 1].
-  double colsample_bytree = 1.0;     ///< Fraction of features drawn per tree, in (0, 1].
-  ClassWeight class_weight;          ///< none (default), balanced (n / (2 n_c)) or explicit.
-  double scale_pos_weight = 1.0;     ///< Extra multiplier of class-1 weights, finite and > 0.
-  std::vector<int> monotonic_cst;    ///< Empty, or one of {-1, 0, +1} per feature: output is
-                                     ///< non-increasing / free / non-decreasing in that feature.
-  bool early_stopping = false;       ///< Stop when the validation loss stops improving.
-  double validation_fraction = 0.1;  ///< Stratified share held out when early stopping without an
-                                     ///< explicit validation set, in (0, 1).
-  int n_iter_no_change = 10;         ///< Rounds without improvement > tol before stopping, >= 1.
-  double tol = 1e-7;                 ///< Minimum improvement of the validation log-loss, >= 0.
-  Index bin_subsample = 200000;      ///< Rows sampled to compute bin edges, >= 0 (0 = all rows).
-  std::uint64_t random_state = 0;    ///< Seed of every random choice (subsamples, splits).
-  /// Limit on the model size, >= 1: fit refuses (InvalidParams, before any work) when
-  /// n_estimators * (2 L - 1) exceeds it, L = min(max_leaf_nodes, 2^max_depth,
-  /// rows / min_samples_leaf) the most leaves a tree can have. A node takes about 80 bytes in
-  /// memory; the default (4,000,000 nodes, about 0.3 GB) admits e.g. 5,000 trees of 255 leaves.
+  static constexpr const char* kName = "GBDTParams";
+  int n_estimators = 100;
+  int n_iter_no_change = 10;  // members are ordered to pack; `fields` gives the logical order
+  double learning_rate = 0.1;
+  int max_leaf_nodes = 31;
+  int max_depth = -1;
+  int max_bins = 255;
+  int min_samples_leaf = 20;
+  double min_child_weight = 1e-3;
+  double l2_regularization = 0.0;
+  double min_gain_to_split = 0.0;
+  double max_delta_step = 0.0;
+  double subsample = 1.0;
+  double colsample_bytree = 1.0;
+  ClassWeight class_weight;
+  double scale_pos_weight = 1.0;
+  std::vector<int> monotonic_cst;
+  bool early_stopping = false;
+  double validation_fraction = 0.1;
+  double tol = 1e-7;
+  Index bin_subsample = 200000;
+  std::uint64_t random_state = 0;
+  /// A node takes about 80 bytes in memory; the default (4,000,000 nodes, about 0.3 GB) admits
+  /// e.g. 5,000 trees of 255 leaves.
   Index max_model_nodes = 4000000;
-  int n_threads = 0;  ///< 0 = all threads OpenMP allows; >= 0. Never changes the model.
+  int n_threads = 0;
+
+  template <class V>
+  static void fields(V& v) {
+    using P = GBDTParams;
+    v("n_estimators", &P::n_estimators, at_least(1).fix("use at least one tree."),
+      "Boosting rounds (trees).");
+    v("learning_rate", &P::learning_rate, open_closed(0, 1), "Shrinkage of every leaf output.");
+    v("max_leaf_nodes", &P::max_leaf_nodes, at_least(2), "Leaves per tree.");
+    v("max_depth", &P::max_depth, any_value(), "Depth limit of each tree; <= 0 = unlimited.");
+    v("max_bins", &P::max_bins, in_range(2, 65535).fix("lower max_bins (255 is the default)."),
+      "Value bins per feature (uint8 codes up to 255, uint16 above), plus one missing bin.");
+    v("min_samples_leaf", &P::min_samples_leaf, at_least(1), "Minimum training rows in a leaf.");
+    v("min_child_weight", &P::min_child_weight, finite_at_least(0),
+      "Minimum hessian sum in a leaf.");
+    v("l2_regularization", &P::l2_regularization, finite_at_least(0),
+      "L2 penalty on leaf outputs (lambda).");
+    v("min_gain_to_split", &P::min_gain_to_split, finite_at_least(0),
+      "A split needs a gain above this.");
+    v("max_delta_step", &P::max_delta_step, finite_at_least(0).with_note("(0 = no clamp)").since(2),
+      "Clamp of each leaf's Newton step to [-max_delta_step, +max_delta_step] before shrinkage, "
+      "as XGBoost; helps extremely imbalanced classes. 0 = no clamp.");
+    v("subsample", &P::subsample, open_closed(0, 1).fix("1 uses every row."),
+      "Fraction of rows (Bernoulli, seeded) per tree.");
+    v("colsample_bytree", &P::colsample_bytree, open_closed(0, 1).fix("1 uses every feature."),
+      "Fraction of features drawn per tree.");
+    v("class_weight", &P::class_weight, any_value(),
+      "none, balanced (n / (2 n_c)) or explicit {w0, w1}.");
+    v("scale_pos_weight", &P::scale_pos_weight, finite_above(0),
+      "Extra multiplier of class-1 weights.");
+    v("monotonic_cst", &P::monotonic_cst,
+      in_range(-1, 1)
+          .range_text("-1, 0 or +1")
+          .fix("use +1 for increasing, -1 for decreasing, 0 for unconstrained."),
+      "Empty, or one of -1/0/+1 per feature: output non-increasing / free / non-decreasing.");
+    v("early_stopping", &P::early_stopping, any_value(),
+      "Stop when the validation loss stops improving.");
+    v("validation_fraction", &P::validation_fraction, open_open(0, 1),
+      "Stratified share held out when early stopping without a validation set.");
+    v("n_iter_no_change", &P::n_iter_no_change, at_least(1),
+      "Rounds without improvement > tol before stopping.");
+    v("tol", &P::tol, finite_at_least(0), "Minimum improvement of the validation log-loss.");
+    v("bin_subsample", &P::bin_subsample, at_least(0).with_note("(0 = all rows)"),
+      "Rows sampled to compute bin edges; 0 = all rows.");
+    v("random_state", &P::random_state, any_value(),
+      "Seed of every random choice (subsamples, splits).");
+    v("max_model_nodes", &P::max_model_nodes, at_least(1).execution(),
+      "Limit: fit refuses (before any work) when n_estimators * (2 L - 1) exceeds it, L the most "
+      "leaves a tree can have.");
+    v("n_threads", &P::n_threads, at_least(0).with_note("(0 = all available)").execution(),
+      "Threads; 0 = all OpenMP allows. Never changes the model.");
+  }
 
   /// Throws InvalidParams naming the field, the value and the allowed range.
   void validate() const;

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// The params objects of the model file are written and read by one visitor over each Params
+// declaration: execution settings are never written, a field added in a later minor version
+// (max_delta_step, format 1.2) is written only when it differs from its default and is optional
+// when read, so models keeping the default give the same bytes as earlier releases.
+#include <doctest/doctest.h>
+
+#include "fixtures.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+using namespace calibrisk;
+
+namespace {
+
+Pipeline gbdt_pipeline(double max_delta_step) {
+  const test::ArtifactData d = test::make_artifact_data(300, 3);
+  GBDTParams p;
+  p.n_estimators = 5;
+  p.max_leaf_nodes = 4;
+  p.n_threads = 1;
+  p.max_delta_step = max_delta_step;
+  GradientBoostedTrees gb(p);
+  gb.fit(Dataset(view(d.X), VectorView<const double>(d.y.data(), d.X.rows())));
+  FeatureSchema schema =
+      FeatureSchema::from_data(view(d.X), {"age_z", "lab_b", "bp", "admission_source", "flag"});
+  return Pipeline(std::move(schema), PipelineModel(std::move(gb)), PipelineCalibrator{},
+                  OperatingPointRecord{}, Provenance{});
+}
+
+}  // namespace
+
+TEST_CASE("params codec: the default max_delta_step is not written; a set one round-trips") {
+  const std::string plain = to_string(gbdt_pipeline(0.0));
+  const auto j = nlohmann::json::parse(plain);
+  const auto& params = j["model"]["params"];
+  CHECK(params.find("max_delta_step") == params.end());
+  CHECK(params.find("n_threads") == params.end());        // execution setting
+  CHECK(params.find("max_model_nodes") == params.end());  // limit
+  CHECK(params.size() == 20);                             // the 1.0 / 1.1 field set
+
+  const std::string clamped = to_string(gbdt_pipeline(0.5));
+  const auto jc = nlohmann::json::parse(clamped);
+  CHECK(jc["model"]["params"]["max_delta_step"] == 0.5);
+  const Pipeline back = load_from_string(clamped);
+  const auto& gb = std::get<GradientBoostedTrees>(back.model());
+  CHECK(gb.params().max_delta_step == 0.5);
+  CHECK(to_string(back) == clamped);
+  // Read without the key (as every earlier file): the documented default 0.
+  const auto& gb0 = std::get<GradientBoostedTrees>(load_from_string(plain).model());
+  CHECK(gb0.params().max_delta_step == 0.0);
+}
+
+TEST_CASE("params codec: a bad max_delta_step in a file names its path") {
+  auto j = nlohmann::json::parse(to_string(gbdt_pipeline(0.5)));
+  j["model"]["params"]["max_delta_step"] = "big";
+  CHECK_THROWS_WITH_AS(
+      load_from_string(j.dump()),
+      doctest::Contains("/model/params/max_delta_step is a string but must be a number"),
+      ModelFormatError);
+}
