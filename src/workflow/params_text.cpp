@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Text forms of model parameters and policies for provenance and by-name setting (see
-// params_text.hpp). The field tables below list the Params fields once for the workflow; they
-// agree with the CLI's --param tables (tests/unit/workflow checks every name and text).
+// params_text.hpp). The fields are those each Params struct declares (its `fields`,
+// core/params.hpp); tests/unit/workflow checks they agree with the CLI's --param tables.
 #include <calibrisk/workflow/params_text.hpp>
 
 #include <calibrisk/core/error.hpp>
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/linear/logistic.hpp>
 #include <calibrisk/threshold/select.hpp>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 namespace calibrisk {
 namespace {
@@ -68,6 +70,8 @@ struct Field {
   std::string name;
   std::function<std::string()> get;
   std::function<void(const std::string&)> set;
+  std::function<bool()> omit_if =
+      nullptr;  ///< provenance leaves the field out when this returns true
 };
 
 Field int_f(const char* n, int& f) {
@@ -91,92 +95,100 @@ Field bool_f(const char* n, bool& f) {
           [&f, n](const std::string& t) { f = to_bool(n, t); }};
 }
 
-Field class_weight_f(ClassWeight& cw) {
-  return {"class_weight",
+Field class_weight_f(const char* n, ClassWeight& cw) {
+  return {n,
           [&cw]() -> std::string {
-            if (cw.kind == ClassWeight::Kind::kBalanced) return "balanced";
             if (cw.kind == ClassWeight::Kind::kExplicit) {
               return format_double(cw.w0) + ":" + format_double(cw.w1);
             }
-            return "none";
+            return enum_to_text(cw.kind);
           },
-          [&cw](const std::string& t) {
+          [&cw, n](const std::string& t) {
             if (t == "none" || t.empty()) {
               cw = ClassWeight::none();
             } else if (t == "balanced") {
               cw = ClassWeight::balanced();
             } else {
               const auto colon = t.find(':');
-              if (colon == std::string::npos)
-                bad_text("class_weight", t, "none, balanced or W0:W1");
-              cw = ClassWeight::explicit_weights(to_double("class_weight", t.substr(0, colon)),
-                                                 to_double("class_weight", t.substr(colon + 1)));
+              if (colon == std::string::npos) bad_text(n, t, "none, balanced or W0:W1");
+              cw = ClassWeight::explicit_weights(to_double(n, t.substr(0, colon)),
+                                                 to_double(n, t.substr(colon + 1)));
             }
           }};
 }
 
-std::vector<Field> fields_of(GBDTParams& p) {
-  Field mono{"monotonic_cst",
-             [&p] {
-               std::string s;
-               for (int c : p.monotonic_cst) s += (s.empty() ? "" : ",") + std::to_string(c);
-               return s;
-             },
-             [&p](const std::string& t) {
-               p.monotonic_cst.clear();
-               std::istringstream is(t);
-               std::string item;
-               while (std::getline(is, item, ',')) {
-                 p.monotonic_cst.push_back(to_integer<int>("monotonic_cst", item));
-               }
-             }};
-  return {int_f("n_estimators", p.n_estimators),
-          double_f("learning_rate", p.learning_rate),
-          int_f("max_leaf_nodes", p.max_leaf_nodes),
-          int_f("max_depth", p.max_depth),
-          int_f("max_bins", p.max_bins),
-          int_f("min_samples_leaf", p.min_samples_leaf),
-          double_f("min_child_weight", p.min_child_weight),
-          double_f("l2_regularization", p.l2_regularization),
-          double_f("min_gain_to_split", p.min_gain_to_split),
-          double_f("subsample", p.subsample),
-          double_f("colsample_bytree", p.colsample_bytree),
-          class_weight_f(p.class_weight),
-          double_f("scale_pos_weight", p.scale_pos_weight),
-          mono,
-          bool_f("early_stopping", p.early_stopping),
-          double_f("validation_fraction", p.validation_fraction),
-          int_f("n_iter_no_change", p.n_iter_no_change),
-          double_f("tol", p.tol),
-          index_f("bin_subsample", p.bin_subsample),
-          index_f("max_model_nodes", p.max_model_nodes),
-          u64_f("random_state", p.random_state),
-          int_f("n_threads", p.n_threads)};
+Field int_list_f(const char* n, std::vector<int>& f) {
+  return {n,
+          [&f] {
+            std::string s;
+            for (int c : f) s += (s.empty() ? "" : ",") + std::to_string(c);
+            return s;
+          },
+          [&f, n](const std::string& t) {
+            f.clear();
+            std::istringstream is(t);
+            std::string item;
+            while (std::getline(is, item, ',')) f.push_back(to_integer<int>(n, item));
+          }};
 }
 
-std::vector<Field> fields_of(LogisticRegressionParams& p) {
-  Field missing{"missing",
-                [&p]() -> std::string {
-                  return p.missing == MissingStrategy::kMean ? "mean" : "mean_with_indicator";
-                },
-                [&p](const std::string& t) {
-                  if (t == "mean") {
-                    p.missing = MissingStrategy::kMean;
-                  } else if (t == "mean_with_indicator") {
-                    p.missing = MissingStrategy::kMeanWithIndicator;
-                  } else {
-                    bad_text("missing", t, "mean or mean_with_indicator");
-                  }
-                }};
-  return {double_f("C", p.C),
-          bool_f("fit_intercept", p.fit_intercept),
-          int_f("max_iter", p.max_iter),
-          double_f("tol", p.tol),
-          class_weight_f(p.class_weight),
-          missing,
-          bool_f("standardize", p.standardize),
-          index_f("newton_max_columns", p.newton_max_columns),
-          int_f("n_threads", p.n_threads)};
+template <class E>
+Field enum_f(const char* n, E& f) {
+  return {n, [&f] { return std::string(enum_to_text(f)); },
+          [&f, n](const std::string& t) {
+            std::string canonical;  // an old alias is accepted (the CLI warns about it)
+            if (!enum_from_text(t, f, canonical)) bad_text(n, t, enum_choices<E>());
+          }};
+}
+
+template <class T>
+Field make_field(const char* n, T& f) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return bool_f(n, f);
+  } else if constexpr (std::is_same_v<T, int>) {
+    return int_f(n, f);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return double_f(n, f);
+  } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+    return u64_f(n, f);
+  } else if constexpr (std::is_same_v<T, std::ptrdiff_t>) {
+    return index_f(n, f);
+  } else if constexpr (std::is_same_v<T, ClassWeight>) {
+    return class_weight_f(n, f);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    return int_list_f(n, f);
+  } else {
+    static_assert(std::is_enum_v<T>, "no text form for this field type");
+    return enum_f(n, f);
+  }
+}
+
+// Every declared field of P (P::fields, core/params.hpp): the one list of names.
+template <class P>
+struct FieldCollector {
+  P& p;
+  std::vector<Field>& out;
+  template <class T>
+  void operator()(const char* name, T P::*m, const ParamSpec& s, const char* /*doc*/) {
+    Field f = make_field(name, p.*m);
+    if (s.since_minor > 0) {
+      // A field added after format 1.0 is recorded only when it was changed, so the files of
+      // models that keep its default stay byte-identical to those of earlier releases.
+      T def = P{}.*m;
+      f.omit_if = [get = f.get, def_text = make_field(name, def).get()] {
+        return get() == def_text;
+      };
+    }
+    out.push_back(std::move(f));
+  }
+};
+
+template <class P>
+std::vector<Field> fields_of(P& p) {
+  std::vector<Field> out;
+  FieldCollector<P> c{p, out};
+  P::fields(c);
+  return out;
 }
 
 template <class P>
@@ -185,7 +197,8 @@ std::vector<std::pair<std::string, std::string>> texts(const P& params) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const Field& f : fields_of(copy)) {
     // The thread count is an execution setting: it stays out of the model file.
-    if (f.name != "n_threads") out.emplace_back(f.name, f.get());
+    if (f.name == "n_threads" || (f.omit_if && f.omit_if())) continue;
+    out.emplace_back(f.name, f.get());
   }
   return out;
 }

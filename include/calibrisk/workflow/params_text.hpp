@@ -23,7 +23,8 @@ std::string format_double(double v);
 /// "cost-fp=1,cost-fn=10", "max-f=1".
 std::string policy_text(const ThresholdPolicy& p);
 
-/// Every field of the Params struct (except the execution setting n_threads) as
+/// Every declared field of the Params struct (its `fields`, core/params.hpp), except the thread
+/// count and a field added after format 1.0 that keeps its default, as
 /// (C++ field name, text): numbers as format_double, booleans "true"/"false", class_weight
 /// "none" | "balanced" | "W0:W1", monotonic_cst "1,0,-1", missing "mean" | "mean_with_indicator".
 /// These are the "model.<name>" provenance entries of a trained pipeline.
