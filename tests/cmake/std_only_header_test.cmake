@@ -11,7 +11,9 @@ set(extra "")
 foreach(dir IN LISTS EXTRA_INCLUDES)
   list(APPEND extra "-I${dir}")
 endforeach()
-set(probe ${BINARY_DIR}/std_only_header_probe.cpp)
+# One probe file per header: the tests run in parallel (ctest -j) and must not share it.
+string(MAKE_C_IDENTIFIER "${HEADER}" probe_name)
+set(probe ${BINARY_DIR}/std_only_header_probe_${probe_name}.cpp)
 file(WRITE ${probe} "#include <${HEADER}>\n")
 execute_process(
   COMMAND ${CXX} -std=c++17 -M -I${SOURCE_DIR}/include -I${BINARY_DIR}/include ${extra} ${probe}
