@@ -40,7 +40,8 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     X, y = data
-    lr = cr.LogisticRegression(C=0.3, missing="mean_with_indicator", n_threads=1).fit(X[:800], y[:800])
+    lr = cr.LogisticRegression(C=0.3, missing="mean_with_indicator", n_threads=1)
+    lr.fit(X[:800], y[:800])
     gb = cr.GradientBoostingClassifier(n_estimators=12, max_leaf_nodes=6, random_state=5,
                                        n_threads=1).fit(X[:800], y[:800])
     p = lr.predict_proba(X[800:])[:, 1]
