@@ -56,10 +56,10 @@ def test_logistic_regression_defaults_equal_the_cpp_defaults_for_every_field():
         name = f["name"]
         if name == "class_weight":
             assert params[name] is None and f["default"] is None
-            assert core["class_weight_kind"] == "none"
+            assert core.class_weight is None
             continue
         assert params[name] == f["default"], name
-        assert core[name] == f["default"], name
+        assert getattr(core, name) == f["default"], name
 
 
 @pytest.mark.parametrize("est, name, python_only", [
@@ -327,3 +327,51 @@ def test_a_new_cpp_field_needs_no_python_edit():
     assert Est().new_knob == 3
     assert clone(Est(new_knob=4)).get_params()["new_knob"] == 4
     assert "new_knob : default=3, >= 0\n        A knob added in C++." in Est.__doc__
+
+
+@pytest.mark.parametrize("cls, params, python_spelled", [
+    (cr.LogisticRegression, _core.LogisticRegressionParams, {"class_weight", "missing"}),
+    (cr.PlattCalibrator, _core.PlattParams, set()),
+    (cr.IsotonicCalibrator, _core.IsotonicParams, {"y_min", "y_max"}),
+    (cr.BetaCalibrator, _core.BetaParams, set()),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_linear_and_calibrator_keywords_come_from_the_field_tables(cls, params, python_spelled):
+    import inspect
+
+    sig = inspect.signature(cls)
+    assert [n for n in sig.parameters if n not in python_spelled] == [
+        f["name"] for f in params.fields if f["name"] not in python_spelled]
+    for f in params.fields:
+        if f["name"] not in python_spelled:
+            assert sig.parameters[f["name"]].default == f["default"], f["name"]
+            assert f"    {f['name']} : default=" in cls.__doc__
+
+
+def test_lr_and_calibrators_are_bound_from_their_params_objects():
+    p = _core.LogisticRegressionParams()
+    p.C, p.missing, p.class_weight = 0.5, "mean_with_indicator", {0: 1.0, 1: 3.0}
+    rng = np.random.RandomState(1)
+    X = rng.rand(300, 2)
+    X[::7, 1] = np.nan
+    y = (X[:, 0] + 0.2 * rng.rand(300) > 0.6).astype(float)
+    core = _core.LogisticRegressionModel(p)
+    core.fit(X, y, None)
+    est = cr.LogisticRegression(C=0.5, missing="mean_with_indicator",
+                                class_weight={0: 1.0, 1: 3.0}).fit(X, y)
+    assert core.to_bytes() == est._model.to_bytes()
+    saved = json.loads(core.to_bytes())["params"]
+    assert saved["C"] == 0.5 and saved["missing"] == "mean_with_indicator"
+    # the calibrators: the Params object is the constructor argument, validated there
+    pp = _core.PlattParams()
+    pp.input, pp.max_iter = "probability", 50
+    s = rng.rand(300)
+    platt = _core._PlattCalibrator(pp)
+    platt.fit(s, y, None)
+    ref = cr.PlattCalibrator(input="probability", max_iter=50).fit(s, y)
+    assert platt.to_bytes() == ref._cal.to_bytes()
+    bad = _core.BetaParams()
+    bad.eps = 0.7
+    with pytest.raises(cr.InvalidParamsError, match="eps"):
+        _core._BetaCalibrator(bad)
+    with pytest.raises(cr.InvalidParamsError, match="max_iter must be an int"):
+        cr.BetaCalibrator(max_iter=2.5).fit(s, y)

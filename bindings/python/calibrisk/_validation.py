@@ -58,6 +58,13 @@ def class_weight_args(class_weight):
     )
 
 
+def class_weight_value(class_weight):
+    """class_weight checked by class_weight_args, as a Params attribute takes it (None,
+    "balanced" or {0: w0, 1: w1})."""
+    kind, w0, w1 = class_weight_args(class_weight)
+    return {"none": None, "balanced": "balanced"}.get(kind, {0: w0, 1: w1})
+
+
 def as_float_matrix(X):
     """Returns X unchanged when it is a float32/float64 ndarray (viewed in place by the core),
     else a float64 array (one conversion at the boundary)."""
