@@ -62,7 +62,8 @@ _PYTHON_SPELLED = {
                          "Depth limit of each tree, >= 1; None = unlimited."),
     "class_weight": PyParam(None, 'None, "balanced" or dict {label: weight}, default=None\n'
                             "Weight of each class; dict keys are the labels in ``classes_``."),
-    "monotonic_cst": PyParam(None, "None, array of {-1, 0, 1} per feature, or dict {name: cst}\n"
+    "monotonic_cst": PyParam(None, "None, array of {-1, 0, 1} per feature or dict {name: cst}, "
+                             "default=None\n"
                              "Monotonic constraint per feature (0 = none)."),
     "early_stopping": PyParam(_D.early_stopping, 'bool or "auto", default=False\n'
                               "Stop when the validation loss stops improving (``\"auto\"``: on "
