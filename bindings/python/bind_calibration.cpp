@@ -17,7 +17,6 @@
 #include "bindings.hpp"
 #include "codec_pickle.hpp"
 
-#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -70,10 +69,6 @@ py::list notes_of(const FitInfo& f) {
   return l;
 }
 
-ScoreKind score_kind(const std::string& s) {
-  return enum_from_python<ScoreKind>(s, "PlattCalibrator: input");
-}
-
 // The calibrator's codec section ("/calibrator"). A standalone calibrator has no pipeline input;
 // it is written as what the calibrator itself reads (a Platt calibrator's input, else
 // probabilities) and ignored when decoding.
@@ -112,18 +107,7 @@ void bind_calibration(py::module_& m) {
                                 "Hyper-parameters of cross-fitted calibration (C++ names).");
   // ---------------------------------------------------------------- Platt
   py::class_<PlattCalibrator> platt(m, "_PlattCalibrator");
-  platt.def(
-      py::init([](const std::string& input, bool smoothed, double eps, int max_iter, double tol) {
-        PlattParams p;
-        p.input = score_kind(input);
-        p.smoothed_targets = smoothed;
-        p.eps = eps;
-        p.max_iter = max_iter;
-        p.tol = tol;
-        return PlattCalibrator(p);
-      }),
-      py::arg("input") = "margin", py::arg("smoothed_targets") = true, py::arg("eps") = 1e-12,
-      py::arg("max_iter") = 100, py::arg("tol") = 1e-11);
+  platt.def(py::init<const PlattParams&>(), py::arg("params") = PlattParams{});
   def_fit_predict<PlattCalibrator>(platt, "PlattCalibrator");
   platt.def_property_readonly("a", &PlattCalibrator::a)
       .def_property_readonly("b", &PlattCalibrator::b)
@@ -137,28 +121,13 @@ void bind_calibration(py::module_& m) {
 
   // ---------------------------------------------------------------- Isotonic
   py::class_<IsotonicCalibrator> iso(m, "_IsotonicCalibrator");
-  iso.def(py::init([](double y_min, double y_max, int n_threads) {
-            IsotonicParams p;
-            p.y_min = y_min;
-            p.y_max = y_max;
-            p.n_threads = n_threads;
-            return IsotonicCalibrator(p);
-          }),
-          py::arg("y_min") = -std::numeric_limits<double>::infinity(),
-          py::arg("y_max") = std::numeric_limits<double>::infinity(), py::arg("n_threads") = 0);
+  iso.def(py::init<const IsotonicParams&>(), py::arg("params") = IsotonicParams{});
   def_fit_predict<IsotonicCalibrator>(iso, "IsotonicCalibrator");
   def_codec<CalibratorCodec<IsotonicCalibrator>, IsotonicCalibrator>(m, "_IsotonicCalibrator");
 
   // ---------------------------------------------------------------- Beta
   py::class_<BetaCalibrator> beta(m, "_BetaCalibrator");
-  beta.def(py::init([](double eps, int max_iter, double tol) {
-             BetaParams p;
-             p.eps = eps;
-             p.max_iter = max_iter;
-             p.tol = tol;
-             return BetaCalibrator(p);
-           }),
-           py::arg("eps") = 1e-12, py::arg("max_iter") = 100, py::arg("tol") = 1e-11);
+  beta.def(py::init<const BetaParams&>(), py::arg("params") = BetaParams{});
   def_fit_predict<BetaCalibrator>(beta, "BetaCalibrator");
   beta.def_property_readonly("notes",
                              [](const BetaCalibrator& c) { return notes_of(c.fit_info()); })

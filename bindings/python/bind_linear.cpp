@@ -7,7 +7,6 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -19,19 +18,6 @@
 namespace calibrisk::pyb {
 
 namespace {
-
-MissingStrategy parse_missing(const std::string& s) {
-  return enum_from_python<MissingStrategy>(s, "LogisticRegression: missing");
-}
-
-ClassWeight parse_class_weight(const std::string& kind, double w0, double w1) {
-  if (kind == "none") return ClassWeight::none();
-  if (kind == "balanced") return ClassWeight::balanced();
-  if (kind == "explicit") return ClassWeight::explicit_weights(w0, w1);
-  throw InvalidParams(
-      "LogisticRegression: class_weight kind must be none, balanced or explicit, got '" + kind +
-      "'.");
-}
 
 // The Python-facing model: params plus the fitted C++ object.
 struct PyLogisticRegression {
@@ -112,28 +98,14 @@ void bind_linear(py::module_& m) {
   py::class_<PyLogisticRegression>(
       m, "LogisticRegressionModel",
       "C++ logistic regression (private; use calibrisk.LogisticRegression).")
-      .def(py::init([](double C, bool fit_intercept, int max_iter, double tol,
-                       const std::string& cw_kind, double w0, double w1, const std::string& missing,
-                       bool standardize, int n_threads, Index newton_max_columns) {
+      .def(py::init([](const LogisticRegressionParams& params) {
              PyLogisticRegression r;
-             r.params.C = C;
-             r.params.fit_intercept = fit_intercept;
-             r.params.max_iter = max_iter;
-             r.params.tol = tol;
-             r.params.class_weight = parse_class_weight(cw_kind, w0, w1);
-             r.params.missing = parse_missing(missing);
-             r.params.standardize = standardize;
-             r.params.n_threads = n_threads;
-             r.params.newton_max_columns = newton_max_columns;
+             r.params = params;
              r.params.validate();
              r.model = LogisticRegression(r.params);
              return r;
            }),
-           py::arg("C") = 1.0, py::arg("fit_intercept") = true, py::arg("max_iter") = 100,
-           py::arg("tol") = 1e-6, py::arg("class_weight_kind") = "none", py::arg("w0") = 1.0,
-           py::arg("w1") = 1.0, py::arg("missing") = "mean", py::arg("standardize") = true,
-           py::arg("n_threads") = 0,
-           py::arg("newton_max_columns") = LogisticRegressionParams{}.newton_max_columns)
+           py::arg("params") = LogisticRegressionParams{})
       .def("fit", &PyLogisticRegression::fit, py::arg("X"), py::arg("y"),
            py::arg("sample_weight") = py::none(),
            "Fits on X (float32/float64 viewed in place), y in {0, 1}, optional weights.")

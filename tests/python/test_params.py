@@ -56,10 +56,10 @@ def test_logistic_regression_defaults_equal_the_cpp_defaults_for_every_field():
         name = f["name"]
         if name == "class_weight":
             assert params[name] is None and f["default"] is None
-            assert core["class_weight_kind"] == "none"
+            assert core.class_weight is None
             continue
         assert params[name] == f["default"], name
-        assert core[name] == f["default"], name
+        assert getattr(core, name) == f["default"], name
 
 
 @pytest.mark.parametrize("est, name, python_only", [
@@ -243,3 +243,135 @@ def test_max_delta_step_through_the_cli(cohort, tmp_path):
               for v, left in zip(t["value"], t["left"]) if left < 0]
     lr = doc1["model"]["params"]["learning_rate"]
     assert max(leaves) <= 0.5 * lr + 1e-15
+
+
+# --- the estimators' parameters come from the field tables (no Python edit per new field) -------
+
+# Fields Python spells differently (None for "unlimited", label-keyed dicts, "auto", RandomState):
+# declared in ensemble.py; every other field must come from _core.GBDTParams.fields unedited.
+GBDT_PYTHON_SPELLED = {"max_depth", "class_weight", "monotonic_cst", "early_stopping",
+                       "random_state"}
+
+
+def _other_value(default):
+    """A valid non-default value of the same type (every range in GBDTParams admits it)."""
+    if isinstance(default, bool):
+        return not default
+    if isinstance(default, int):
+        return default + 1
+    return 0.25 if default == 0.0 else default * 0.5
+
+
+def test_every_gbdt_field_is_a_keyword_of_the_estimator_with_the_cpp_default():
+    import inspect
+
+    sig = inspect.signature(cr.GradientBoostingClassifier)
+    for f in _core.GBDTParams.fields:
+        assert f["name"] in sig.parameters, f["name"]
+        param = sig.parameters[f["name"]]
+        assert param.kind is inspect.Parameter.KEYWORD_ONLY
+        if f["name"] not in GBDT_PYTHON_SPELLED:
+            assert param.default == f["default"], f["name"]
+            assert f"    {f['name']} : default=" in cr.GradientBoostingClassifier.__doc__
+
+
+@pytest.mark.parametrize("field", [f for f in _core.GBDTParams.fields
+                                   if f["name"] not in GBDT_PYTHON_SPELLED],
+                         ids=lambda f: f["name"])
+def test_every_gbdt_field_set_in_python_reaches_the_cpp_params(field):
+    name, value = field["name"], _other_value(field["default"])
+    est = cr.GradientBoostingClassifier(**{name: value})
+    assert est.get_params()[name] == value
+    assert getattr(est._make_params(3, 200), name) == value
+    if field["execution"]:
+        return  # execution-only fields are not saved in model files
+    rng = np.random.RandomState(0)
+    X = rng.rand(200, 3)
+    y = (X[:, 0] + 0.3 * rng.rand(200) > 0.6).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est = cr.GradientBoostingClassifier(**{"n_estimators": 2, name: value}).fit(X, y)
+    saved = json.loads(est._model.to_bytes())["params"]
+    assert saved[name] == value, name
+
+
+def test_generated_init_keeps_the_scikit_learn_protocol():
+    from sklearn.base import clone
+
+    est = cr.GradientBoostingClassifier(max_leaf_nodes=7, max_depth=3)
+    assert repr(est) == "GradientBoostingClassifier(max_depth=3, max_leaf_nodes=7)"
+    twin = clone(est)
+    assert twin.get_params() == est.get_params()
+    assert twin.set_params(learning_rate=0.2).learning_rate == 0.2
+    with pytest.raises(TypeError, match="max_leaves"):
+        cr.GradientBoostingClassifier(max_leaves=7)
+    with pytest.raises(TypeError):
+        cr.GradientBoostingClassifier(100)
+
+
+def test_a_new_cpp_field_needs_no_python_edit():
+    # The same decorator GradientBoostingClassifier uses, over the table plus one new field.
+    from sklearn.base import BaseEstimator, clone
+
+    from calibrisk._validation import params_from_fields
+
+    class NewParams:
+        fields = list(_core.GBDTParams.fields) + [dict(
+            name="new_knob", default=3, range=">= 0", doc="A knob added in C++.",
+            execution=False, since="1.3")]
+
+    @params_from_fields(NewParams)
+    class Est(BaseEstimator):
+        """An estimator."""
+
+    assert Est().new_knob == 3
+    assert clone(Est(new_knob=4)).get_params()["new_knob"] == 4
+    assert "new_knob : default=3, >= 0\n        A knob added in C++." in Est.__doc__
+
+
+@pytest.mark.parametrize("cls, params, python_spelled", [
+    (cr.LogisticRegression, _core.LogisticRegressionParams, {"class_weight", "missing"}),
+    (cr.PlattCalibrator, _core.PlattParams, set()),
+    (cr.IsotonicCalibrator, _core.IsotonicParams, {"y_min", "y_max"}),
+    (cr.BetaCalibrator, _core.BetaParams, set()),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_linear_and_calibrator_keywords_come_from_the_field_tables(cls, params, python_spelled):
+    import inspect
+
+    sig = inspect.signature(cls)
+    assert [n for n in sig.parameters if n not in python_spelled] == [
+        f["name"] for f in params.fields if f["name"] not in python_spelled]
+    for f in params.fields:
+        if f["name"] not in python_spelled:
+            assert sig.parameters[f["name"]].default == f["default"], f["name"]
+            assert f"    {f['name']} : default=" in cls.__doc__
+
+
+def test_lr_and_calibrators_are_bound_from_their_params_objects():
+    p = _core.LogisticRegressionParams()
+    p.C, p.missing, p.class_weight = 0.5, "mean_with_indicator", {0: 1.0, 1: 3.0}
+    rng = np.random.RandomState(1)
+    X = rng.rand(300, 2)
+    X[::7, 1] = np.nan
+    y = (X[:, 0] + 0.2 * rng.rand(300) > 0.6).astype(float)
+    core = _core.LogisticRegressionModel(p)
+    core.fit(X, y, None)
+    est = cr.LogisticRegression(C=0.5, missing="mean_with_indicator",
+                                class_weight={0: 1.0, 1: 3.0}).fit(X, y)
+    assert core.to_bytes() == est._model.to_bytes()
+    saved = json.loads(core.to_bytes())["params"]
+    assert saved["C"] == 0.5 and saved["missing"] == "mean_with_indicator"
+    # the calibrators: the Params object is the constructor argument, validated there
+    pp = _core.PlattParams()
+    pp.input, pp.max_iter = "probability", 50
+    s = rng.rand(300)
+    platt = _core._PlattCalibrator(pp)
+    platt.fit(s, y, None)
+    ref = cr.PlattCalibrator(input="probability", max_iter=50).fit(s, y)
+    assert platt.to_bytes() == ref._cal.to_bytes()
+    bad = _core.BetaParams()
+    bad.eps = 0.7
+    with pytest.raises(cr.InvalidParamsError, match="eps"):
+        _core._BetaCalibrator(bad)
+    with pytest.raises(cr.InvalidParamsError, match="max_iter must be an int"):
+        cr.BetaCalibrator(max_iter=2.5).fit(s, y)

@@ -9,6 +9,7 @@ scores and group ids: one place for the conventions every public entry point fol
 - groups: one id per row, never missing (None, NaN, ``pd.NA``).
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -55,6 +56,13 @@ def class_weight_args(class_weight):
     raise InvalidParamsError(
         f"class_weight must be None, 'balanced' or a dict {{0: w0, 1: w1}}, got {class_weight!r}."
     )
+
+
+def class_weight_value(class_weight):
+    """class_weight checked by class_weight_args, as a Params attribute takes it (None,
+    "balanced" or {0: w0, 1: w1})."""
+    kind, w0, w1 = class_weight_args(class_weight)
+    return {"none": None, "balanced": "balanced"}.get(kind, {0: w0, 1: w1})
 
 
 def as_float_matrix(X):
@@ -246,3 +254,120 @@ def int_param(name, value, where):
         if np.isfinite(value) and float(value).is_integer():
             return int(value)
     raise InvalidParamsError(f"{where}: {name} must be an integer, got {quote(value)}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimator parameters from the C++ field declarations (issue 10 §1)
+#
+# Every Params struct declares its fields once in C++ (name, default, range, doc); the bindings
+# expose them as ``_core.<Params>.fields``. ``params_from_fields`` builds an estimator's
+# ``__init__`` (with an explicit signature, so scikit-learn's get_params / clone / set_params /
+# repr see every parameter) and its "Parameters" docstring section from that table, so a new C++
+# field needs no Python edit. Parameters Python spells differently (None for "unlimited", dicts
+# keyed by label, "auto", RandomState) or that exist only in Python are declared with PyParam.
+
+
+class PyParam:
+    """A parameter declared in Python: its default and its docstring text (first line = type)."""
+
+    def __init__(self, default, doc):
+        self.default = default
+        self.doc = doc
+
+
+def _field_doc(field):
+    return (f"default={field['default']!r}, {field['range']}", field["doc"])
+
+
+def params_from_fields(params_cls, python=(), skip=()):
+    """Class decorator: the estimator's keyword-only parameters are the fields of ``params_cls``
+    (C++ defaults and docs), except ``skip``; ``python`` (a dict name -> PyParam) replaces a field
+    of the same name in place or adds a Python-only parameter after the fields."""
+    python = dict(python)
+    entries = []  # (name, default, type line, doc)
+    for field in params_cls.fields:
+        name = field["name"]
+        if name in skip:
+            continue
+        if name in python:
+            p = python.pop(name)
+            head, _, body = p.doc.partition("\n")
+            entries.append((name, p.default, head, body or field["doc"]))
+        else:
+            head, body = _field_doc(field)
+            entries.append((name, field["default"], head, body))
+    for name, p in python.items():
+        head, _, body = p.doc.partition("\n")
+        entries.append((name, p.default, head, body))
+
+    kw = inspect.Parameter.KEYWORD_ONLY
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, kw, default=default) for name, default, _, _ in entries]
+    )
+    names = [e[0] for e in entries]
+
+    def decorate(cls):
+        def __init__(self, **kwargs):
+            bound = signature.bind(self, **kwargs)  # TypeError naming an unknown keyword
+            bound.apply_defaults()
+            for name in names:
+                setattr(self, name, bound.arguments[name])
+
+        __init__.__signature__ = signature
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        __init__.__module__ = cls.__module__
+        __init__.__doc__ = f"Sets the parameters; see {cls.__name__}'s docstring."
+        cls.__init__ = __init__
+        lines = ["", "    Parameters", "    ----------"]
+        for name, _, head, body in entries:
+            lines.append(f"    {name} : {head}")
+            lines.extend(f"        {line.strip()}" for line in body.splitlines() if line.strip())
+        doc = (cls.__doc__ or "").rstrip() + "\n"
+        at = doc.find("\n    Attributes\n")  # numpydoc order: Parameters before Attributes
+        section = "\n".join(lines) + "\n"
+        cls.__doc__ = doc + section if at < 0 else doc[:at] + section + doc[at:]
+        return cls
+
+    return decorate
+
+
+def typed_param(where, name, value, default):
+    """``value`` of parameter ``name`` checked against the type of its C++ default."""
+    from .exceptions import InvalidParamsError
+
+    if isinstance(default, bool):
+        if not isinstance(value, (bool, np.bool_)):
+            raise InvalidParamsError(f"{where}{name} must be a bool, got {quote(value)}.")
+        return bool(value)
+    if isinstance(value, (bool, np.bool_)):
+        kind = "an int" if isinstance(default, int) else "a number"
+        raise InvalidParamsError(f"{where}{name} must be {kind}, got {quote(value)}.")
+    if isinstance(default, int):
+        if not isinstance(value, numbers.Integral):
+            raise InvalidParamsError(f"{where}{name} must be an int, got {quote(value)}.")
+        return int(value)
+    if isinstance(default, float):
+        if not isinstance(value, numbers.Real):
+            raise InvalidParamsError(f"{where}{name} must be a number, got {quote(value)}.")
+        return float(value)
+    return value  # enum text and the like: the Params attribute checks it
+
+
+def make_params(est, params_cls, special=(), where=""):
+    """The C++ Params of estimator ``est``: one pass over the declared fields. ``special`` maps a
+    field to a function giving its C++ value (None: the caller sets it)."""
+    special = dict(special)
+    p = params_cls()
+    for field in params_cls.fields:
+        name = field["name"]
+        if name in special:
+            if special[name] is not None:
+                setattr(p, name, special[name]())
+            continue
+        # A field added after format 1.0 may be absent from an estimator pickled before it
+        # existed: it then keeps its documented default.
+        value = (getattr(est, name) if field["since"] == "1.0"
+                 else getattr(est, name, field["default"]))
+        setattr(p, name, typed_param(where, name, value, field["default"]))
+    return p

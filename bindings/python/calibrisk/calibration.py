@@ -16,14 +16,19 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from . import _core
-from ._validation import group_codes, quote, sample_weights
+from ._validation import (
+    PyParam,
+    group_codes,
+    make_params,
+    params_from_fields,
+    quote,
+    sample_weights,
+)
 from .exceptions import InvalidInputError, InvalidParamsError, ModelFormatError, NotFittedError
 from .pipeline import saved_state
 
 # The C++ defaults (declared once in the Params structs); every default below is read from here.
-_PLATT = _core.PlattParams()
-_ISOTONIC = _core.IsotonicParams()
-_BETA = _core.BetaParams()
+# The calibrators' parameters are the fields of their Params struct (params_from_fields).
 _CALIBRATED = _core.CalibratedParams()
 
 __all__ = [
@@ -52,10 +57,8 @@ def _as_scores(scores, where):
 
 
 class _BaseCalibrator(BaseEstimator):
-    """fit / predict / transform over the C++ calibrator made by ``_make``."""
-
-    def _make(self):  # pragma: no cover - each subclass overrides
-        raise NotImplementedError
+    """fit / predict / transform over the C++ calibrator made by ``_make`` (by default
+    ``_CORE(params)``, the params made from the fields of ``_PARAMS``)."""
 
     def fit(self, scores, y, sample_weight=None):
         """Fits on ``scores`` (n,), labels ``y`` in {0, 1} (n,), optional ``sample_weight`` (n,)."""
@@ -69,6 +72,14 @@ class _BaseCalibrator(BaseEstimator):
 
     def _after_fit(self):
         pass
+
+    def _special(self):
+        return {}
+
+    def _make(self):
+        """The C++ calibrator built from this estimator's Params (one pass over the fields)."""
+        params = make_params(self, self._PARAMS, self._special(), f"{type(self).__name__}: ")
+        return self._CORE(params)
 
     def _fitted(self):
         if getattr(self, "_cal", None) is None:
@@ -100,41 +111,16 @@ class _BaseCalibrator(BaseEstimator):
         self.__dict__.update(state)
 
 
+@params_from_fields(_core.PlattParams)
 class PlattCalibrator(_BaseCalibrator):
     """Platt scaling p = sigmoid(a * s + b) (Platt 2000), fitted by the safeguarded Newton method
     of Lin, Lin & Weng (2007) on Platt's smoothed targets.
 
-    Parameters
-    ----------
-    input : {"margin", "probability"}
-        "margin": scores are raw decision values (as scikit-learn's sigmoid calibration);
-        "probability": scores are probabilities and the fit uses logit(clip(p, eps, 1 - eps)).
-    smoothed_targets : bool
-        Platt's targets (N+ + 1)/(N+ + 2) and 1/(N- + 2), with weighted counts; False = 0/1.
-    eps, max_iter, tol : clipping of probabilities, Newton iterations, gradient tolerance.
-
     Attributes: ``a_``, ``b_``, ``n_iter_``, ``objective_``.
     """
 
-    def __init__(
-        self,
-        *,
-        input=_PLATT.input,
-        smoothed_targets=_PLATT.smoothed_targets,
-        eps=_PLATT.eps,
-        max_iter=_PLATT.max_iter,
-        tol=_PLATT.tol,
-    ):
-        self.input = input
-        self.smoothed_targets = smoothed_targets
-        self.eps = eps
-        self.max_iter = max_iter
-        self.tol = tol
-
-    def _make(self):
-        return _core._PlattCalibrator(
-            self.input, bool(self.smoothed_targets), float(self.eps), int(self.max_iter), float(self.tol)
-        )
+    _PARAMS = _core.PlattParams
+    _CORE = _core._PlattCalibrator
 
     def _after_fit(self):
         c = self._cal
@@ -145,24 +131,26 @@ class PlattCalibrator(_BaseCalibrator):
             warnings.warn(note, RuntimeWarning, stacklevel=3)
 
 
+@params_from_fields(_core.IsotonicParams, python={
+    "y_min": PyParam(None, "float or None, default=None\nLower bound of the fitted values; "
+                     "None = unbounded."),
+    "y_max": PyParam(None, "float or None, default=None\nUpper bound of the fitted values; "
+                     "None = unbounded."),
+})
 class IsotonicCalibrator(_BaseCalibrator):
     """Isotonic calibration by weighted pool-adjacent-violators (Zadrozny & Elkan 2002), equal to
     scikit-learn's ``IsotonicRegression(out_of_bounds="clip")`` to rounding, fitted after one
     radix sort.
 
-    Parameters: ``y_min``, ``y_max`` (None = unbounded), ``n_threads`` (predict; 0 = all).
     Attributes: ``X_thresholds_``, ``y_thresholds_`` (the stored knots), ``X_min_``, ``X_max_``.
     """
 
-    def __init__(self, *, y_min=None, y_max=None, n_threads=_ISOTONIC.n_threads):
-        self.y_min = y_min
-        self.y_max = y_max
-        self.n_threads = n_threads
+    _PARAMS = _core.IsotonicParams
+    _CORE = _core._IsotonicCalibrator
 
-    def _make(self):
-        lo = -np.inf if self.y_min is None else float(self.y_min)
-        hi = np.inf if self.y_max is None else float(self.y_max)
-        return _core._IsotonicCalibrator(lo, hi, int(self.n_threads))
+    def _special(self):
+        return {"y_min": lambda: -np.inf if self.y_min is None else float(self.y_min),
+                "y_max": lambda: np.inf if self.y_max is None else float(self.y_max)}
 
     def _after_fit(self):
         state = saved_state(self._cal)
@@ -171,6 +159,7 @@ class IsotonicCalibrator(_BaseCalibrator):
         self.X_min_, self.X_max_ = float(self.X_thresholds_[0]), float(self.X_thresholds_[-1])
 
 
+@params_from_fields(_core.BetaParams)
 class BetaCalibrator(_BaseCalibrator):
     """Beta calibration (Kull, Silva Filho & Flach 2017): p' = sigmoid(a ln p - b ln(1 - p) + c)
     with a, b >= 0, fitted as an unpenalised logistic regression on [ln p, -ln(1 - p)]; a negative
@@ -180,13 +169,8 @@ class BetaCalibrator(_BaseCalibrator):
     Attributes: ``a_``, ``b_``, ``c_``.
     """
 
-    def __init__(self, *, eps=_BETA.eps, max_iter=_BETA.max_iter, tol=_BETA.tol):
-        self.eps = eps
-        self.max_iter = max_iter
-        self.tol = tol
-
-    def _make(self):
-        return _core._BetaCalibrator(float(self.eps), int(self.max_iter), float(self.tol))
+    _PARAMS = _core.BetaParams
+    _CORE = _core._BetaCalibrator
 
     def _after_fit(self):
         state = saved_state(self._cal)

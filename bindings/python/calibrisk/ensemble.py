@@ -10,7 +10,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 
 from . import _core
-from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
+from ._validation import (
+    PyParam,
+    check_fit_data,
+    check_X,
+    class_weight_args,
+    make_params,
+    params_from_fields,
+    sample_weights,
+)
 from .exceptions import InvalidInputError, InvalidParamsError, ModelFormatError, NotFittedError
 from .pipeline import restore_n_threads
 
@@ -49,6 +57,26 @@ def _seed(random_state):
     )
 
 
+_PYTHON_SPELLED = {
+    "max_depth": PyParam(None, "int or None, default=None\n"
+                         "Depth limit of each tree, >= 1; None = unlimited."),
+    "class_weight": PyParam(None, 'None, "balanced" or dict {label: weight}, default=None\n'
+                            "Weight of each class; dict keys are the labels in ``classes_``."),
+    "monotonic_cst": PyParam(None, "None, array of {-1, 0, 1} per feature or dict {name: cst}, "
+                             "default=None\n"
+                             "Monotonic constraint per feature (0 = none)."),
+    "early_stopping": PyParam(_D.early_stopping, 'bool or "auto", default=False\n'
+                              "Stop when the validation loss stops improving (``\"auto\"``: on "
+                              "when n_samples > 10000, as scikit-learn). Uses ``eval_set`` when "
+                              "given to ``fit``, else a stratified ``validation_fraction`` of the "
+                              "training data."),
+    "random_state": PyParam(None, "None, int, RandomState or Generator, default=None\n"
+                            "Seed of the row/feature sampling and the validation split; None = "
+                            "seed 0 (reproducible)."),
+}
+
+
+@params_from_fields(_core.GBDTParams, python=_PYTHON_SPELLED)
 class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     """Binary classifier by histogram gradient boosting of regression trees on the log-loss.
 
@@ -59,39 +87,9 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     any memory order are used without copying. Training is deterministic: same data, parameters
     and ``random_state`` give the same model whatever ``n_threads`` is.
 
-    Parameters (scikit-learn / LightGBM names)
-    ------------------------------------------
-    n_estimators : int, default 100 — boosting rounds (>= 1).
-    learning_rate : float, default 0.1 — shrinkage of every tree, in (0, 1].
-    max_leaf_nodes : int, default 31 — leaves per tree (>= 2).
-    max_depth : int or None, default None — depth limit (None = unlimited).
-    max_bins : int, default 255 — value bins per feature, in [2, 65535].
-    bin_subsample : int, default 200000 — rows (a seeded sample) the bin edges are computed from;
-        0 = every row (exact quantiles, as XGBoost's sketch; as fast here, and on the benchmark
-        data a slightly lower test log loss than the sample's edges).
-    max_model_nodes : int, default 4000000 — fit refuses, before any work, a model that could
-        hold more tree nodes than this (n_estimators x (2 x leaves - 1); about 80 bytes each).
-    min_samples_leaf : int, default 20 — minimum training rows per leaf.
-    min_child_weight : float, default 1e-3 — minimum hessian sum per leaf.
-    l2_regularization : float, default 0 — L2 penalty on leaf values.
-    min_gain_to_split : float, default 0 — minimum gain of a split.
-    max_delta_step : float, default 0 — clamp of each leaf's Newton step to
-        [-max_delta_step, +max_delta_step] before shrinkage (XGBoost's); 0 = no clamp. Helps
-        with extremely imbalanced classes.
-    subsample : float, default 1 — fraction of rows drawn per tree.
-    colsample_bytree : float, default 1 — fraction of features drawn per tree.
-    class_weight : None, "balanced" or {0: w0, 1: w1} (keys are the labels in ``classes_``
-        order: the first class is 0), default None.
-    scale_pos_weight : float, default 1 — extra weight of the positive class.
-    monotonic_cst : None, array of {-1, 0, 1} per feature, or dict {feature name: cst}.
-    early_stopping : bool or "auto", default False — stop when the validation loss stops improving
-        (``"auto"``: on when n_samples > 10000, as scikit-learn). Uses ``eval_set`` when given to
-        ``fit``, else a stratified ``validation_fraction`` of the training data.
-    validation_fraction : float, default 0.1.
-    n_iter_no_change : int, default 10.
-    tol : float, default 1e-7.
-    random_state : None, int or RandomState, default None (= seed 0, reproducible).
-    n_threads : int, default 0 (= all cores OpenMP allows; honours OMP_NUM_THREADS).
+    The parameters are the fields of ``calibrisk._core.GBDTParams`` (scikit-learn / LightGBM
+    names, C++ defaults and docs), plus the Python spellings of ``max_depth``, ``class_weight``,
+    ``monotonic_cst``, ``early_stopping`` and ``random_state``.
 
     Attributes
     ----------
@@ -100,57 +98,6 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     per feature, normalised to sum to 1), validation_loss_ (per round, with a validation set),
     fit_notes_ (non-fatal remarks of the fit; all but early-stopping notes are also warned).
     """
-
-    def __init__(
-        self,
-        *,
-        n_estimators=_D.n_estimators,
-        learning_rate=_D.learning_rate,
-        max_leaf_nodes=_D.max_leaf_nodes,
-        max_depth=None,
-        max_bins=_D.max_bins,
-        bin_subsample=_D.bin_subsample,
-        max_model_nodes=_D.max_model_nodes,
-        min_samples_leaf=_D.min_samples_leaf,
-        min_child_weight=_D.min_child_weight,
-        l2_regularization=_D.l2_regularization,
-        min_gain_to_split=_D.min_gain_to_split,
-        max_delta_step=_D.max_delta_step,
-        subsample=_D.subsample,
-        colsample_bytree=_D.colsample_bytree,
-        class_weight=None,
-        scale_pos_weight=_D.scale_pos_weight,
-        monotonic_cst=None,
-        early_stopping=_D.early_stopping,
-        validation_fraction=_D.validation_fraction,
-        n_iter_no_change=_D.n_iter_no_change,
-        tol=_D.tol,
-        random_state=None,
-        n_threads=_D.n_threads,
-    ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.max_depth = max_depth
-        self.max_bins = max_bins
-        self.bin_subsample = bin_subsample
-        self.max_model_nodes = max_model_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.min_child_weight = min_child_weight
-        self.l2_regularization = l2_regularization
-        self.min_gain_to_split = min_gain_to_split
-        self.max_delta_step = max_delta_step
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.class_weight = class_weight
-        self.scale_pos_weight = scale_pos_weight
-        self.monotonic_cst = monotonic_cst
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ parameters
     def __sklearn_tags__(self):
@@ -164,12 +111,6 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise InvalidParamsError(f"{name} must be an int, got {value!r}.")
         return int(value)
-
-    @staticmethod
-    def _float_param(name, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise InvalidParamsError(f"{name} must be a number, got {value!r}.")
-        return float(value)
 
     def _monotonic_list(self, n_features):
         cst = self.monotonic_cst
@@ -219,7 +160,6 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         """The C++ GBDTParams of this estimator: one pass over the declared fields
         (``_core.GBDTParams.fields``); the fields with a scikit-learn spelling (None for
         "unlimited", dicts, "auto", RandomState) are converted first."""
-        p = _core.GBDTParams()
         special = {
             "max_depth": lambda: self._max_depth(),
             "class_weight": None,  # set below through set_class_weight
@@ -227,20 +167,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             "early_stopping": lambda: self._early_stopping(n_samples),
             "random_state": lambda: _seed(self.random_state) if seed is None else seed,
         }
-        for field in _core.GBDTParams.fields:
-            name = field["name"]
-            if name in special:
-                if special[name] is not None:
-                    setattr(p, name, special[name]())
-                continue
-            # A field added after format 1.0 may be absent from an estimator pickled before it
-            # existed: it then keeps its documented default.
-            value = getattr(self, name) if field["since"] == "1.0" else getattr(
-                self, name, field["default"])
-            if isinstance(field["default"], float):
-                setattr(p, name, self._float_param(name, value))
-            else:
-                setattr(p, name, self._int_param(name, value))
+        p = make_params(self, _core.GBDTParams, special)
         kind, w0, w1 = class_weight_args(self._class_weight_by_index())
         p.set_class_weight(kind, w0, w1)
         p.validate()

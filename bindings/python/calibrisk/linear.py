@@ -10,7 +10,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import type_of_target
 
 from . import _core
-from ._validation import check_fit_data, check_X, class_weight_args, sample_weights
+from ._validation import (
+    PyParam,
+    check_fit_data,
+    check_X,
+    class_weight_value,
+    make_params,
+    params_from_fields,
+    sample_weights,
+)
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 from .pipeline import restore_n_threads, saved_state
 
@@ -22,6 +30,21 @@ _MISSING = ("mean", "mean_with_indicator")  # the spellings of the CLI and the m
 _MISSING_DEPRECATED = {"mean_indicator": "mean_with_indicator"}  # old Python spelling
 
 
+_PYTHON_SPELLED = {
+    "class_weight": PyParam(None, 'None, "balanced" or dict {class: weight}, default=None\n'
+                            "As in scikit-learn; dict keys are the labels as passed to ``fit`` "
+                            "(or 0/1)."),
+    "missing": PyParam(_D.missing, '{"mean", "mean_with_indicator"}, default="mean"\n'
+                       "NaN handling learned at fit time: replace by the (sample-weighted) "
+                       'training mean of the column; "mean_with_indicator" (the CLI\'s and the '
+                       'model file\'s spelling; the old "mean_indicator" still works with a '
+                       "FutureWarning) also adds a 0/1 indicator feature for every column that "
+                       "had missing values during fit (their coefficients follow the inputs in "
+                       "``coef_``)."),
+}
+
+
+@params_from_fields(_core.LogisticRegressionParams, python=_PYTHON_SPELLED)
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Binary L2-penalised logistic regression (scikit-learn's objective, a fast Newton solver).
 
@@ -31,32 +54,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     search on the exact Hessian (built in parallel, deterministic for any ``n_threads``); it stops
     when ``max|gradient| / sum(w) <= tol``.
 
-    Parameters
-    ----------
-    C : float, default=1.0
-        Inverse regularisation strength, > 0; ``float("inf")`` fits without penalty.
-    class_weight : None, "balanced" or dict {class: weight}, default=None
-        As in scikit-learn; dict keys are the labels as passed to ``fit`` (or 0/1).
-    fit_intercept : bool, default=True
-    max_iter : int, default=100
-        Newton iterations, >= 1. Reaching it emits a ``ConvergenceWarning``.
-    tol : float, default=1e-6
-        Stopping tolerance on ``max|gradient| / sum(w)``, >= 0.
-    missing : {"mean", "mean_with_indicator"}, default="mean"
-        NaN handling learned at fit time: replace by the (sample-weighted) training mean of the
-        column; ``"mean_with_indicator"`` (the CLI's and the model file's spelling; the old
-        ``"mean_indicator"`` still works with a FutureWarning) also adds a 0/1 indicator
-        feature for every column that had missing values during fit (their coefficients follow
-        the inputs in ``coef_``).
-    standardize : bool, default=True
-        Centre and scale internally for conditioning. The penalty stays on the raw-scale
-        coefficients, so the solution is the same either way; to penalise standardised
-        coefficients, put a ``StandardScaler`` in front.
-    n_threads : int, default=0
-        Threads for fit and predict, 0 = all available (honours ``OMP_NUM_THREADS``).
-    newton_max_columns : int, default=2048
-        Model columns (features + indicators + intercept) up to which the exact Newton solver
-        (and Wald statistics) is used; wider problems use L-BFGS. Not stored in model files.
+    The parameters are the fields of ``calibrisk._core.LogisticRegressionParams`` (C++ defaults
+    and docs); ``class_weight`` and ``missing`` take their Python spellings. The penalty stays on
+    the raw-scale coefficients whether or not ``standardize`` is on, so the solution is the same
+    either way; to penalise standardised coefficients, put a ``StandardScaler`` in front.
+    ``newton_max_columns`` and ``n_threads`` are not stored in model files.
 
     Attributes
     ----------
@@ -74,29 +76,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     are converted to float64 once. The GIL is released during fit and predict.
     """
 
-    def __init__(
-        self,
-        *,
-        C=_D.C,
-        class_weight=None,
-        fit_intercept=_D.fit_intercept,
-        max_iter=_D.max_iter,
-        tol=_D.tol,
-        missing=_D.missing,
-        standardize=_D.standardize,
-        n_threads=_D.n_threads,
-        newton_max_columns=_D.newton_max_columns,
-    ):
-        self.C = C
-        self.class_weight = class_weight
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.missing = missing
-        self.standardize = standardize
-        self.n_threads = n_threads
-        self.newton_max_columns = newton_max_columns
-
     # -- scikit-learn protocol -------------------------------------------------------------------
 
     def __sklearn_tags__(self):
@@ -111,19 +90,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     # -- fitting ---------------------------------------------------------------------------------
 
     def _core_params(self, classes):
-        for name in ("fit_intercept", "standardize"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise InvalidParamsError(
-                    f"LogisticRegression: {name} must be a bool, got {getattr(self, name)!r}."
-                )
-        for name in ("max_iter", "n_threads", "newton_max_columns"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool):
-                raise InvalidParamsError(f"LogisticRegression: {name} must be an int, got {v!r}.")
-        for name in ("C", "tol"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or isinstance(v, bool):
-                raise InvalidParamsError(f"LogisticRegression: {name} must be a number, got {v!r}.")
+        """The C++ LogisticRegressionParams: one pass over the declared fields; class_weight
+        (keyed by label) and missing (old spelling) are converted first."""
+        special = {"class_weight": lambda: self._class_weight(classes),
+                   "missing": self._missing}
+        p = make_params(self, _core.LogisticRegressionParams, special, "LogisticRegression: ")
+        p.validate()
+        return p
+
+    def _missing(self):
         missing = self.missing
         if isinstance(missing, str) and missing in _MISSING_DEPRECATED:
             missing = _MISSING_DEPRECATED[missing]
@@ -131,12 +106,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"LogisticRegression: missing={self.missing!r} is deprecated and will be removed; "
                 f"use missing={missing!r} (the same spelling as the CLI and the model file).",
                 FutureWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
         if missing not in _MISSING:
             raise InvalidParamsError(
                 f"LogisticRegression: missing must be one of {_MISSING}, got {self.missing!r}."
             )
+        return missing
+
+    def _class_weight(self, classes):
         cw = self.class_weight
         if isinstance(cw, dict):
             # Keys may be the original labels; map them onto 0 (classes_[0]) and 1 (classes_[1]).
@@ -154,20 +132,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                     idx = int(hits[0])
                 mapped[idx] = val
             cw = mapped
-        kind, w0, w1 = class_weight_args(cw)
-        return dict(
-            C=float(self.C),
-            fit_intercept=bool(self.fit_intercept),
-            max_iter=int(self.max_iter),
-            tol=float(self.tol),
-            class_weight_kind=kind,
-            w0=w0,
-            w1=w1,
-            missing=missing,
-            standardize=bool(self.standardize),
-            n_threads=int(self.n_threads),
-            newton_max_columns=int(self.newton_max_columns),
-        )
+        return class_weight_value(cw)
 
     def fit(self, X, y, sample_weight=None):
         """Fits on X (n_samples, n_features) and two-class labels y; returns self."""
@@ -189,7 +154,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         y01 = (y == classes[1]).astype(np.float64)
         sample_weight = sample_weights(sample_weight, X.shape[0], "LogisticRegression.fit")
-        model = _core.LogisticRegressionModel(**self._core_params(classes))
+        model = _core.LogisticRegressionModel(self._core_params(classes))
         model.fit(X, y01, sample_weight)
 
         self._model = model
