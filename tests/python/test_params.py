@@ -137,19 +137,14 @@ def test_docs_parameter_tables_match_the_declarations():
             assert f"| `{f['name']}` | {gen.default_text(f['default'])} |" in text, (name, f)
 
 
-def test_linear_docs_table_lists_every_field():
-    text = (REPO / "docs" / "linear.md").read_text()
-    for f in _core.LogisticRegressionParams.fields:
-        assert f"| `{f['name']}`" in text, f["name"]
-
-
-def test_cli_docs_list_every_param_key():
-    text = (REPO / "docs" / "cli.md").read_text()
-    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
-            if line.startswith("| `lr` |") or line.startswith("| `gbdt` |")}
-    for model, name in (("`lr`", "LogisticRegressionParams"), ("`gbdt`", "GBDTParams")):
-        for f in getattr(_core, name).fields:
-            assert f"`{f['name']}`" in rows[model], (model, f["name"])
+def test_docs_point_to_the_generated_table_instead_of_repeating_it():
+    # A hand-written copy of a field list is a second declaration that goes stale; the docs
+    # that describe parameters link the generated reference instead.
+    for doc in ("cli.md", "linear.md", "trees.md", "contributing.md"):
+        text = (REPO / "docs" / doc).read_text()
+        assert "parameters.md" in text, doc
+    cli = (REPO / "docs" / "cli.md").read_text()
+    assert "| `gbdt` |" not in cli and "| `lr` |" not in cli
 
 
 # ---- max_delta_step: the worked example of docs/contributing.md ----------------------------------
