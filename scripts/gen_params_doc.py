@@ -19,6 +19,11 @@ STRUCTS = [
     ("BetaParams", "BetaCalibrator", "calibration.md"),
     ("VennAbersParams", "VennAbersCalibrator", "calibration.md"),
     ("CalibratedParams", "CalibratedModel / CalibratedClassifier", "calibration.md"),
+    ("CalibrationBinning", "reliability curves, ECE / MCE, bootstrap and the report", "metrics.md"),
+    ("CalibrationFitParams", "calibration_intercept_slope", "metrics.md"),
+    ("BootstrapParams", "bootstrap (its `binning` is a CalibrationBinning)", "metrics.md"),
+    ("EvaluationParams", "evaluate / the report (its `binning` is a CalibrationBinning)",
+     "report.md"),
 ]
 
 OUT = pathlib.Path(__file__).resolve().parents[1] / "docs" / "parameters.md"

@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "bind_params.hpp"
 #include "bindings.hpp"
 
 #include <string>
@@ -35,9 +36,11 @@ py::array_t<double> to_array(const std::vector<double>& v) {
 }
 
 BinStrategy parse_strategy(const std::string& s, const std::string& where) {
-  if (s == "uniform") return BinStrategy::kUniform;
-  if (s == "quantile") return BinStrategy::kQuantile;
-  throw InvalidParams(where + ": strategy must be \"uniform\" or \"quantile\", got \"" + s + "\".");
+  BinStrategy out{};
+  std::string alias;
+  if (enum_from_text(s, out, alias)) return out;
+  throw InvalidParams(where + ": strategy must be " + enum_choices<BinStrategy>("\"") + ", got \"" +
+                      s + "\".");
 }
 
 CalibrationBinning binning(int n_bins, const std::string& strategy, const std::string& where) {
@@ -51,6 +54,11 @@ CalibrationBinning binning(int n_bins, const std::string& strategy, const std::s
 }  // namespace
 
 void bind_metrics(py::module_& m) {
+  bind_params<CalibrationBinning>(m, "CalibrationBinning",
+                                  "Bins of ECE, MCE and the reliability curve.");
+  bind_params<CalibrationFitParams>(m, "CalibrationFitParams",
+                                    "Newton fit of the calibration intercept and slope.");
+  bind_params<BootstrapParams>(m, "BootstrapParams", "Percentile bootstrap of a metric.");
   m.def(
       "metrics_roc_auc",
       [](const py::object& y, const py::object& p, const py::object& w) {

@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "bind_params.hpp"
 #include "bindings.hpp"
 
 namespace calibrisk::pyb {
@@ -15,23 +16,25 @@ namespace calibrisk::pyb {
 namespace {
 
 TimeGranularity granularity_from(const std::string& g) {
-  if (g == "auto") return TimeGranularity::kAuto;
-  if (g == "month") return TimeGranularity::kMonth;
-  if (g == "quarter") return TimeGranularity::kQuarter;
-  if (g == "bins") return TimeGranularity::kBins;
-  throw InvalidParams(
-      "evaluate: time_granularity must be 'auto', 'month', 'quarter' or 'bins', got '" + g + "'.");
+  TimeGranularity out{};
+  std::string alias;
+  if (enum_from_text(g, out, alias)) return out;
+  throw InvalidParams("evaluate: time_granularity must be " + enum_choices<TimeGranularity>("'") +
+                      ", got '" + g + "'.");
 }
 
 metrics::BinStrategy strategy_from(const std::string& s) {
-  if (s == "uniform") return metrics::BinStrategy::kUniform;
-  if (s == "quantile") return metrics::BinStrategy::kQuantile;
-  throw InvalidParams("evaluate: strategy must be 'uniform' or 'quantile', got '" + s + "'.");
+  metrics::BinStrategy out{};
+  std::string alias;
+  if (enum_from_text(s, out, alias)) return out;
+  throw InvalidParams("evaluate: strategy must be " + enum_choices<metrics::BinStrategy>("'") +
+                      ", got '" + s + "'.");
 }
 
 }  // namespace
 
 void bind_report(py::module_& m) {
+  bind_params<EvaluationParams>(m, "EvaluationParams", "Settings of evaluate (the report).");
   m.def(
       "_evaluate",
       [](const py::object& y, const py::object& p, const py::object& p_uncalibrated,

@@ -74,18 +74,13 @@ void bind_threshold(py::module_& m) {
         VectorArg pa = as_vector(p, "select_threshold", "y_prob");
         VectorArg wa = as_vector(w, "select_threshold", "sample_weight", true);
         ThresholdPolicy pol;
-        if (kind == "fbeta")
-          pol = policy::max_fbeta(value);
-        else if (kind == "min_recall")
-          pol = policy::min_recall(value);
-        else if (kind == "min_precision")
-          pol = policy::min_precision(value);
-        else if (kind == "max_alert_rate")
-          pol = policy::max_alert_rate(value);
-        else if (kind == "cost")
-          pol = policy::min_cost(cost_fp, cost_fn);
-        else
-          throw InvalidParams("select_threshold: unknown policy \"" + kind + "\".");
+        std::string alias;  // Python passes its keyword names, aliases of PolicyKind's table
+        if (!enum_from_text(kind, pol.kind, alias)) {
+          throw InvalidParams("select_threshold: unknown policy \"" + kind + "\"; use " +
+                              enum_choices<PolicyKind>("\"") + ".");
+        }
+        pol = pol.kind == PolicyKind::kMinCost ? policy::min_cost(cost_fp, cost_fn)
+                                               : ThresholdPolicy{pol.kind, value, 1, 1};
         const ThresholdOptions o = options(confidence, conservative, interval, beta, 1.0, 1.0);
         OperatingPoint op;
         {

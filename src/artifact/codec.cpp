@@ -134,6 +134,26 @@ json encode_params(const P& p) {
   return j;
 }
 
+// The highest since_minor of a field encode_params writes (1 when none is newer).
+template <class P>
+struct MinorNeeded {
+  const P& p;
+  int minor;
+  const P def{};
+  template <class T>
+  void operator()(const char* /*name*/, T P::*m, const ParamSpec& s, const char* /*doc*/) {
+    if (s.is_execution() || s.since_minor <= minor) return;
+    if (encode_value(p.*m) != encode_value(def.*m)) minor = s.since_minor;
+  }
+};
+
+template <class P>
+int minor_needed(const P& p, int minor) {
+  MinorNeeded<P> v{p, minor};
+  P::fields(v);
+  return v.minor;
+}
+
 template <class P>
 struct ParamsKeys {
   std::vector<const char*> required, optional;
@@ -425,6 +445,19 @@ json encode_model(const LogisticRegression& m) { return encode_lr(m); }
 json encode_model(const GradientBoostedTrees& m) { return encode_gbdt(m); }
 json encode_model(const PipelineModel& m) {
   return std::visit([](const auto& model) { return encode_model(model); }, m);
+}
+
+int format_minor_needed(const PipelineModel& m, const PipelineCalibrator& c, int floor_minor) {
+  int minor = std::visit(
+      [floor_minor](const auto& model) { return minor_needed(model.params(), floor_minor); }, m);
+  std::visit(
+      [&minor](const auto& cal) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(cal)>, std::monostate>) {
+          minor = minor_needed(cal.params(), minor);
+        }
+      },
+      c);
+  return minor;
 }
 
 json encode_venn_abers(const VennAbersCalibrator& c) {

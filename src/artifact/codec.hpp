@@ -33,6 +33,10 @@ json encode_model(const PipelineModel& m);
 json encode_model(const LogisticRegression& m);
 json encode_model(const GradientBoostedTrees& m);
 json encode_calibrator(const PipelineCalibrator& c, CalibratorInput input);
+/// The lowest format minor that can read the encoded model and calibrator: the highest
+/// `ParamSpec::since_minor` of a written field (a field added later is written only when it is
+/// not its default), and at least `floor_minor`.
+int format_minor_needed(const PipelineModel& m, const PipelineCalibrator& c, int floor_minor);
 DecodedModel decode_model(const Node& n);
 DecodedCalibrator decode_calibrator(const Node& n);
 PipelineModel build_model(DecodedModel d);

@@ -269,18 +269,22 @@ Provenance decode_provenance(const Node& n) {
 // ---- the document ------------------------------------------------------------------------------
 
 std::string version_string() {
-  return std::to_string(kFormatVersionMajor) + "." + std::to_string(kFormatVersionMinor);
+  return std::to_string(kFormatVersionMajor) + "." + std::to_string(kFormatVersionMinorNewest);
 }
 
 json build_document(const Pipeline& p) {
+  // The lowest minor that can read the file: 1.1 unless a field added later is written.
+  const std::string version = std::to_string(kFormatVersionMajor) + "." +
+                              std::to_string(detail::artifact::format_minor_needed(
+                                  p.model(), p.calibrator(), kFormatVersionMinor));
   json doc = json::object();
   doc["format"] = kFormatName;
-  doc["format_version"] = version_string();
+  doc["format_version"] = version;
   doc["schema"] = encode_schema(p.schema());
   doc["model"] = detail::artifact::encode_model(p.model());
   doc["calibrator"] = detail::artifact::encode_calibrator(p.calibrator(), p.calibrator_input());
   doc["threshold"] = encode_threshold(p.operating_point());
-  doc["provenance"] = encode_provenance(p.provenance(), version_string());
+  doc["provenance"] = encode_provenance(p.provenance(), version);
   return doc;
 }
 
@@ -367,7 +371,7 @@ void check_version(const Node& root, ReadContext& ctx, int& minor) {
                   version_string() + "); upgrade calibrisk to load this file.");
   }
   if (major < 1) ver.fail_here("is " + v + "; no such format version exists.");
-  ctx.strict = minor <= kFormatVersionMinor;
+  ctx.strict = minor <= kFormatVersionMinorNewest;
   ctx.minor = minor;
 }
 

@@ -10,7 +10,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -79,36 +82,17 @@ CLI::Validator seed_number() {
       "UINT64");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace calibrisk::cli;
-  install_signal_cleanup();  // SIGINT/SIGTERM remove the temporary output files
-  CLI::App app{"calibrisk " + std::string(calibrisk::kVersion) +
-                   ": calibrated binary risk models from CSV files (train, calibrate, choose a "
-                   "threshold, evaluate, score).",
-               "calibrisk"};
-  app.fallthrough();  // --quiet / --threads may follow the subcommand
-  app.require_subcommand(1);
-  app.footer(kExitCodes);
-  app.set_version_flag("--version", std::string("calibrisk ") + calibrisk::library_version());
-
-  CommonOptions common;
-  app.add_flag("-q,--quiet", common.quiet, "No progress lines on stderr");
-  app.add_option("--threads", common.threads, "Worker threads (0 = all cores)")
-      ->check(whole_number(0, 1024));
-
-  // generate
-  GenerateOptions gen;
+CLI::App* add_generate(CLI::App& app, calibrisk::cli::GenerateOptions& gen) {
   auto* g = app.add_subcommand("generate", "Write the synthetic readmission cohort to a CSV file");
   g->add_option("--rows", gen.rows, "Approximate number of encounter rows")
       ->check(whole_number(10LL, 100000000LL))
       ->capture_default_str();
   g->add_option("--seed", gen.seed, "Random seed")->check(seed_number())->capture_default_str();
   g->add_option("--out", gen.out, "Output CSV file")->required();
+  return g;
+}
 
-  // train
-  TrainOptions tr;
+CLI::App* add_train(CLI::App& app, calibrisk::cli::TrainOptions& tr) {
   auto* t = app.add_subcommand(
       "train",
       "Split a CSV in time order and by patient into train / calibration / test, fit the model "
@@ -145,9 +129,10 @@ int main(int argc, char** argv) {
   t->add_option("--out", tr.out, "Model file to write (JSON)")->required();
   t->add_option("--report", tr.report, "HTML evaluation report of the test part");
   t->add_option("--json", tr.json, "JSON evaluation report of the test part");
+  return t;
+}
 
-  // predict
-  PredictOptions pr;
+CLI::App* add_predict(CLI::App& app, calibrisk::cli::PredictOptions& pr) {
   auto* p = app.add_subcommand("predict", "Score a CSV with a saved model: risk and flag per row");
   p->add_option("--model", pr.model, "Model file written by `calibrisk train`")->required();
   p->add_option("--data", pr.data, "CSV with the model's feature columns")->required();
@@ -156,9 +141,10 @@ int main(int argc, char** argv) {
                 "Also write the K features contributing most to each row's risk (TreeSHAP for "
                 "trees, coefficient x standardized value for logistic regression)")
       ->check(whole_number(0, 1000));
+  return p;
+}
 
-  // evaluate
-  EvaluateOptions ev;
+CLI::App* add_evaluate(CLI::App& app, calibrisk::cli::EvaluateOptions& ev) {
   auto* e = app.add_subcommand("evaluate", "Evaluate a saved model on a labelled CSV");
   e->add_option("--model", ev.model, "Model file written by `calibrisk train`")->required();
   e->add_option("--data", ev.data, "Labelled CSV")->required();
@@ -167,9 +153,10 @@ int main(int argc, char** argv) {
   e->add_option("--time-column", ev.time_column, "Time column for the over-time section");
   e->add_option("--report", ev.report, "HTML report to write")->required();
   e->add_option("--json", ev.json, "JSON report to write");
+  return e;
+}
 
-  // demo
-  DemoOptions de;
+CLI::App* add_demo(CLI::App& app, calibrisk::cli::DemoOptions& de) {
   auto* d = app.add_subcommand(
       "demo",
       "Generate the readmission cohort, train logistic regression and boosted trees, calibrate, "
@@ -177,23 +164,85 @@ int main(int argc, char** argv) {
   d->add_option("--out", de.out, "Directory for the cohort, models and reports")
       ->capture_default_str();
   d->add_option("--rows", de.rows,
-                "Encounter rows of the cohort (default " + std::to_string(kDemoDefaultRows) + ")")
+                "Encounter rows of the cohort (default " +
+                    std::to_string(calibrisk::cli::kDemoDefaultRows) + ")")
       ->check(whole_number(1000LL, 10000000LL));
   d->add_option("--seed", de.seed, "Random seed")->check(seed_number())->capture_default_str();
+  return d;
+}
 
-  // keygen, sign, verify (src/cli/sign.cpp)
-  KeygenOptions kg;
-  SignOptions sg, vf;
+// keygen, sign, verify (src/cli/sign.cpp)
+CLI::App* add_keygen(CLI::App& app, calibrisk::cli::KeygenOptions& kg) {
   auto* k = app.add_subcommand("keygen", "Write a new Ed25519 key pair for signing model files");
   k->add_option("--out", kg.out, "Secret key file to create (0600); public key: OUT.pub")
       ->required();
+  return k;
+}
+
+CLI::App* add_sign(CLI::App& app, calibrisk::cli::SignOptions& sg) {
   auto* s = app.add_subcommand("sign", "Sign a model file (Ed25519) with a secret key");
   s->add_option("--key", sg.key, "Secret key file from `calibrisk keygen`")->required();
   s->add_option("--model", sg.model, "Model file to sign")->required();
   s->add_option("--out", sg.out, "Signed model file to write (default: replace --model)");
+  return s;
+}
+
+CLI::App* add_verify(CLI::App& app, calibrisk::cli::SignOptions& vf) {
   auto* v = app.add_subcommand("verify", "Check a model file's signature with a public key");
   v->add_option("--key", vf.key, "Public key file (KEY.pub from `calibrisk keygen`)")->required();
   v->add_option("--model", vf.model, "Model file to check")->required();
+  return v;
+}
+
+// Every subcommand's options, filled by CLI11, and the function that runs it once parsed.
+struct Commands {
+  calibrisk::cli::CommonOptions common;
+  calibrisk::cli::GenerateOptions gen;
+  calibrisk::cli::TrainOptions tr;
+  calibrisk::cli::PredictOptions pr;
+  calibrisk::cli::EvaluateOptions ev;
+  calibrisk::cli::DemoOptions de;
+  calibrisk::cli::KeygenOptions kg;
+  calibrisk::cli::SignOptions sg, vf;
+  std::vector<std::pair<CLI::App*, std::function<int(calibrisk::cli::Progress&)>>> runs;
+
+  void add_to(CLI::App& app) {
+    using namespace calibrisk::cli;
+    app.add_flag("-q,--quiet", common.quiet, "No progress lines on stderr");
+    app.add_option("--threads", common.threads, "Worker threads (0 = all cores)")
+        ->check(whole_number(0, 1024));
+    auto& out = std::cout;
+    runs.emplace_back(add_generate(app, gen),
+                      [this, &out](Progress& pg) { return run_generate(gen, common, pg, out); });
+    runs.emplace_back(add_train(app, tr),
+                      [this, &out](Progress& pg) { return run_train(tr, common, pg, out); });
+    runs.emplace_back(add_predict(app, pr),
+                      [this, &out](Progress& pg) { return run_predict(pr, common, pg, out); });
+    runs.emplace_back(add_evaluate(app, ev),
+                      [this, &out](Progress& pg) { return run_evaluate(ev, common, pg, out); });
+    runs.emplace_back(add_demo(app, de),
+                      [this, &out](Progress& pg) { return run_demo(de, common, pg, out); });
+    runs.emplace_back(add_keygen(app, kg), [this, &out](Progress&) { return run_keygen(kg, out); });
+    runs.emplace_back(add_sign(app, sg), [this, &out](Progress&) { return run_sign(sg, out); });
+    runs.emplace_back(add_verify(app, vf), [this, &out](Progress&) { return run_verify(vf, out); });
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace calibrisk::cli;
+  install_signal_cleanup();  // SIGINT/SIGTERM remove the temporary output files
+  CLI::App app{"calibrisk " + std::string(calibrisk::kVersion) +
+                   ": calibrated binary risk models from CSV files (train, calibrate, choose a "
+                   "threshold, evaluate, score).",
+               "calibrisk"};
+  app.fallthrough();  // --quiet / --threads may follow the subcommand
+  app.require_subcommand(1);
+  app.footer(kExitCodes);
+  app.set_version_flag("--version", std::string("calibrisk ") + calibrisk::library_version());
+  Commands cmds;
+  cmds.add_to(app);
 
   try {
     app.parse(argc, argv);
@@ -205,16 +254,11 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  Progress progress(common.quiet);
+  Progress progress(cmds.common.quiet);
   try {
-    if (g->parsed()) return run_generate(gen, common, progress, std::cout);
-    if (t->parsed()) return run_train(tr, common, progress, std::cout);
-    if (p->parsed()) return run_predict(pr, common, progress, std::cout);
-    if (e->parsed()) return run_evaluate(ev, common, progress, std::cout);
-    if (d->parsed()) return run_demo(de, common, progress, std::cout);
-    if (k->parsed()) return run_keygen(kg, std::cout);
-    if (s->parsed()) return run_sign(sg, std::cout);
-    if (v->parsed()) return run_verify(vf, std::cout);
+    for (auto& [sub, run] : cmds.runs) {
+      if (sub->parsed()) return run(progress);
+    }
   } catch (const std::exception& ex) {
     const Classified c = classify(ex);
     std::cerr << "calibrisk: " << c.kind << ": " << ex.what() << "\n";

@@ -198,23 +198,12 @@ ThresholdPolicy parse_policy(const std::string& text) {
   if (kv.size() == 1) {
     const std::string key = lower(kv[0].first);
     const std::string& value = kv[0].second;
-    if (key == "min-recall" || key == "min_recall") {
-      p.kind = PolicyKind::kMinRecall;
-      p.value = rate(key, value);
-      return p;
-    }
-    if (key == "min-precision" || key == "min_precision") {
-      p.kind = PolicyKind::kMinPrecision;
-      p.value = rate(key, value);
-      return p;
-    }
-    if (key == "max-alert-rate" || key == "max_alert_rate") {
-      p.kind = PolicyKind::kMaxAlertRate;
-      p.value = rate(key, value);
-      return p;
-    }
-    if (key == "max-f" || key == "max_f" || key == "fbeta") {
-      p.kind = PolicyKind::kMaxFBeta;
+    std::string alias;  // underscore forms are accepted silently, as always
+    if (enum_from_text(key, p.kind, alias) && p.kind != PolicyKind::kMinCost) {
+      if (p.kind != PolicyKind::kMaxFBeta) {
+        p.value = rate(key, value);
+        return p;
+      }
       p.value = parse_double(value, "--policy max-f (beta)");
       if (!(p.value > 0.0) || std::isinf(p.value)) {
         throw UsageError("--policy max-f (beta) must be a finite number > 0, got " +

@@ -27,38 +27,11 @@ const char* const kWhere = "evaluate";
 
 std::string num(double v) { return calibrisk::detail::fmt_value(v); }
 
-void param_check(bool ok, const std::string& field, const std::string& value,
-                 const std::string& range) {
-  if (!ok) {
-    throw InvalidParams("EvaluationParams." + field + " must be in " + range + ", got " + value +
-                        ".");
-  }
-}
-
 }  // namespace
 
 void EvaluationParams::validate() const {
-  param_check(n_bootstrap >= 0 && n_bootstrap <= 100000, "n_bootstrap", std::to_string(n_bootstrap),
-              "[0, 100000] (0 = no bootstrap intervals)");
-  param_check(confidence > 0 && confidence < 1, "confidence", num(confidence), "(0, 1)");
+  validate_params(*this);
   binning.validate();
-  param_check(intercept_tolerance > 0 && intercept_tolerance <= 10, "intercept_tolerance",
-              num(intercept_tolerance), "(0, 10]");
-  param_check(recall_tolerance > 0 && recall_tolerance <= 1, "recall_tolerance",
-              num(recall_tolerance), "(0, 1]");
-  param_check(ece_tolerance >= 0 && ece_tolerance <= 1, "ece_tolerance", num(ece_tolerance),
-              "[0, 1] (0 = not used)");
-  param_check(min_subgroup_size >= 1, "min_subgroup_size", std::to_string(min_subgroup_size),
-              "[1, inf)");
-  param_check(max_subgroup_levels >= 1, "max_subgroup_levels", std::to_string(max_subgroup_levels),
-              "[1, inf)");
-  param_check(n_time_bins >= 1 && n_time_bins <= 1000, "n_time_bins", std::to_string(n_time_bins),
-              "[1, 1000]");
-  param_check(max_curve_points >= 10, "max_curve_points", std::to_string(max_curve_points),
-              "[10, inf)");
-  param_check(decision_curve_max > 0.01 && decision_curve_max <= 0.99, "decision_curve_max",
-              num(decision_curve_max), "(0.01, 0.99]");
-  param_check(n_top_features >= 1, "n_top_features", std::to_string(n_top_features), "[1, inf)");
 }
 
 namespace {

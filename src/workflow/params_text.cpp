@@ -233,19 +233,10 @@ std::string format_double(double v) {
 }
 
 std::string policy_text(const ThresholdPolicy& p) {
-  switch (p.kind) {
-    case PolicyKind::kMinRecall:
-      return "min-recall=" + fmt15(p.value);
-    case PolicyKind::kMinPrecision:
-      return "min-precision=" + fmt15(p.value);
-    case PolicyKind::kMaxAlertRate:
-      return "max-alert-rate=" + fmt15(p.value);
-    case PolicyKind::kMinCost:
-      return "cost-fp=" + fmt15(p.cost_fp) + ",cost-fn=" + fmt15(p.cost_fn);
-    case PolicyKind::kMaxFBeta:
-      return "max-f=" + fmt15(p.value);
+  if (p.kind == PolicyKind::kMinCost) {
+    return "cost-fp=" + fmt15(p.cost_fp) + ",cost-fn=" + fmt15(p.cost_fn);
   }
-  return "?";
+  return std::string(enum_to_text(p.kind)) + "=" + fmt15(p.value);
 }
 
 std::vector<std::pair<std::string, std::string>> parameter_text(const GBDTParams& p) {

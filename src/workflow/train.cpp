@@ -267,36 +267,22 @@ void threshold_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) 
 
 }  // namespace
 
-const char* model_kind_name(ModelKind k) noexcept {
-  return k == ModelKind::kLogisticRegression ? "lr" : "gbdt";
-}
+const char* model_kind_name(ModelKind k) noexcept { return enum_to_text(k); }
 
-const char* calibration_method_name(CalibrationMethod m) noexcept {
-  switch (m) {
-    case CalibrationMethod::kPlatt:
-      return "platt";
-    case CalibrationMethod::kIsotonic:
-      return "isotonic";
-    case CalibrationMethod::kBeta:
-      return "beta";
-    case CalibrationMethod::kNone:
-      break;
-  }
-  return "none";
-}
+const char* calibration_method_name(CalibrationMethod m) noexcept { return enum_to_text(m); }
 
 std::optional<ModelKind> model_kind_from_name(const std::string& text) {
-  if (text == "lr") return ModelKind::kLogisticRegression;
-  if (text == "gbdt") return ModelKind::kGradientBoostedTrees;
-  return std::nullopt;
+  ModelKind k{};
+  std::string alias;
+  if (!enum_from_text(text, k, alias)) return std::nullopt;
+  return k;
 }
 
 std::optional<CalibrationMethod> calibration_method_from_name(const std::string& text) {
-  for (CalibrationMethod m : {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
-                              CalibrationMethod::kIsotonic, CalibrationMethod::kBeta}) {
-    if (text == calibration_method_name(m)) return m;
-  }
-  return std::nullopt;
+  CalibrationMethod m{};
+  std::string alias;
+  if (!enum_from_text(text, m, alias)) return std::nullopt;
+  return m;
 }
 
 std::string categories_key(const std::string& column) { return "data.categories." + column; }

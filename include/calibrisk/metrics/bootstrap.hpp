@@ -56,25 +56,30 @@ MetricFunction metric_function(Metric m, const CalibrationBinning& binning = {})
 
 /// Settings of `bootstrap`.
 struct BootstrapParams {
+  static constexpr const char* kName = "BootstrapParams";
   int n_replicates = 1000;         ///< replicates, in [1, 10^7]
   double confidence = 0.95;        ///< two-sided level of the percentile interval, in (0, 1)
   bool stratified = true;          ///< keep each class's row count (group count with groups) fixed
   std::uint64_t random_state = 0;  ///< seed; replicate r uses the stream Rng(random_state, r)
   int n_threads = 0;               ///< 0 = all threads OpenMP allows; results do not depend on it
-  CalibrationBinning binning;      ///< bins of ECE / MCE
+  CalibrationBinning binning;      ///< bins of ECE / MCE (its own fields and validation)
+  template <class V>
+  static void fields(V& v) {
+    using P = BootstrapParams;
+    v("n_replicates", &P::n_replicates, in_range(1, 10000000).fix("1000 is the usual choice."),
+      "Bootstrap replicates.");
+    v("confidence", &P::confidence, open_open(0, 1).fix("use e.g. 0.95."),
+      "Two-sided level of the percentile interval.");
+    v("stratified", &P::stratified, any_value(),
+      "Keep each class's row count (group count with groups) fixed in every replicate.");
+    v("random_state", &P::random_state, any_value(),
+      "Seed; replicate r uses the stream Rng(random_state, r).");
+    v("n_threads", &P::n_threads, at_least(0).with_note("(0 = all)").execution(),
+      "Threads; 0 = all OpenMP allows. Results do not depend on it.");
+  }
+  /// Throws InvalidParams naming the field, the value and the range.
   void validate() const {
-    if (n_replicates < 1 || n_replicates > 10000000) {
-      throw InvalidParams("BootstrapParams.n_replicates must be in [1, 10000000], got " +
-                          std::to_string(n_replicates) + "; 1000 is the usual choice.");
-    }
-    if (!(confidence > 0.0 && confidence < 1.0)) {
-      throw InvalidParams("BootstrapParams.confidence must be in (0, 1), got " +
-                          calibrisk::detail::fmt_value(confidence) + "; use e.g. 0.95.");
-    }
-    if (n_threads < 0) {
-      throw InvalidParams("BootstrapParams.n_threads must be >= 0 (0 = all), got " +
-                          std::to_string(n_threads) + ".");
-    }
+    validate_params(*this);
     binning.validate();
   }
 };

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <calibrisk/core/math.hpp>
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/metrics/intervals.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/sorted_scores.hpp>
@@ -28,6 +29,14 @@ enum class BinStrategy {
   kQuantile,  ///< equal frequency: edges at the j / n_bins quantiles of p (numpy's linear rule)
 };
 
+/// The one text table of BinStrategy (scikit-learn's `strategy` names).
+inline const EnumTable<BinStrategy>& enum_table(BinStrategy) {
+  static const EnumText<BinStrategy> e[] = {{BinStrategy::kUniform, "uniform"},
+                                            {BinStrategy::kQuantile, "quantile"}};
+  static const EnumTable<BinStrategy> t{e, 2, "BinStrategy"};
+  return t;
+}
+
 /// Binning of ECE, MCE and the reliability curve.
 ///
 /// A probability p falls in bin b when edges[b] < p <= edges[b + 1] (the first bin also holds
@@ -37,15 +46,19 @@ enum class BinStrategy {
 /// row of weight w occupies w positions; exact for integer weights). Duplicate quantile edges
 /// give empty bins, which are skipped.
 struct CalibrationBinning {
+  static constexpr const char* kName = "CalibrationBinning";
   int n_bins = 10;  ///< number of bins, in [1, 100000]
   BinStrategy strategy = BinStrategy::kUniform;
-  /// Throws InvalidParams naming the field, the value and the range.
-  void validate() const {
-    if (n_bins < 1 || n_bins > 100000) {
-      throw InvalidParams("CalibrationBinning.n_bins must be in [1, 100000], got " +
-                          std::to_string(n_bins) + "; 10 or 15 are common choices.");
-    }
+  template <class V>
+  static void fields(V& v) {
+    using P = CalibrationBinning;
+    v("n_bins", &P::n_bins, in_range(1, 100000).fix("10 or 15 are common choices."),
+      "Number of bins.");
+    v("strategy", &P::strategy, any_value(),
+      "uniform: equal-width bins; quantile: bins with about equal counts.");
   }
+  /// Throws InvalidParams naming the field, the value and the range.
+  void validate() const { validate_params(*this); }
 };
 
 /// One non-empty bin of a reliability curve.
@@ -145,18 +158,17 @@ struct CalibrationFit {
 
 /// Settings of the recalibration fits.
 struct CalibrationFitParams {
+  static constexpr const char* kName = "CalibrationFitParams";
   int max_iter = 100;  ///< Newton iterations per fit, >= 1
   double tol = 1e-10;  ///< stop when the largest Newton step is below tol, > 0
-  void validate() const {
-    if (max_iter < 1) {
-      throw InvalidParams("CalibrationFitParams.max_iter must be >= 1, got " +
-                          std::to_string(max_iter) + "; 100 is the default.");
-    }
-    if (!(tol > 0.0)) {
-      throw InvalidParams("CalibrationFitParams.tol must be > 0, got " +
-                          calibrisk::detail::fmt_value(tol) + "; 1e-10 is the default.");
-    }
+  template <class V>
+  static void fields(V& v) {
+    using P = CalibrationFitParams;
+    v("max_iter", &P::max_iter, at_least(1), "Newton iterations per fit.");
+    v("tol", &P::tol, above(0), "Stop when the largest Newton step is below tol.");
   }
+  /// Throws InvalidParams naming the field, the value and the range.
+  void validate() const { validate_params(*this); }
 };
 
 /// Calibration-in-the-large and calibration slope (see `CalibrationFit`).

@@ -7,6 +7,7 @@
 
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/report/report.hpp>
@@ -45,6 +46,16 @@ enum class TimeGranularity {
   kBins,     ///< `n_time_bins` bins with about equal row counts (any numeric key)
 };
 
+/// The one text table of TimeGranularity (Python's `time_granularity=`).
+inline const EnumTable<TimeGranularity>& enum_table(TimeGranularity) {
+  static const EnumText<TimeGranularity> e[] = {{TimeGranularity::kAuto, "auto"},
+                                                {TimeGranularity::kMonth, "month"},
+                                                {TimeGranularity::kQuarter, "quarter"},
+                                                {TimeGranularity::kBins, "bins"}};
+  static const EnumTable<TimeGranularity> t{e, 4, "TimeGranularity"};
+  return t;
+}
+
 /// Everything `evaluate` reads. Views are non-owning: the caller keeps the data alive during the
 /// call. Only `y` and `p` are required.
 struct EvaluationInput {
@@ -69,6 +80,7 @@ struct EvaluationInput {
 
 /// Settings of `evaluate`.
 struct EvaluationParams {
+  static constexpr const char* kName = "EvaluationParams";
   int n_bootstrap = 200;     ///< replicates for AUC/AP/ECE intervals, in [0, 100000]; 0 = none
   double confidence = 0.95;  ///< level of every interval, in (0, 1)
   metrics::CalibrationBinning binning;  ///< reliability diagram and ECE bins (10 equal-width)
@@ -92,7 +104,38 @@ struct EvaluationParams {
   double decision_curve_max =
       0.5;                  ///< decision-curve thresholds 0.01, 0.02, ... up to it, (0.01, 0.99]
   int n_top_features = 15;  ///< features shown, >= 1
-  void validate() const;    ///< Throws InvalidParams naming the field.
+
+  /// Each field once (binning is a CalibrationBinning with its own fields).
+  template <class V>
+  static void fields(V& v) {
+    using P = EvaluationParams;
+    v("n_bootstrap", &P::n_bootstrap, in_range(0, 100000).with_note("(0 = no bootstrap intervals)"),
+      "Bootstrap replicates for the AUC, AP and ECE intervals.");
+    v("confidence", &P::confidence, open_open(0, 1), "Level of every interval.");
+    v("random_state", &P::random_state, any_value(),
+      "Bootstrap seed; the same seed gives the same report for any n_threads.");
+    v("n_threads", &P::n_threads, at_least(0).with_note("(0 = all)").execution(),
+      "Threads; 0 = all OpenMP threads.");
+    v("intercept_tolerance", &P::intercept_tolerance, open_closed(0, 10),
+      "A subgroup is flagged when |calibration intercept| exceeds it and its standard error.");
+    v("recall_tolerance", &P::recall_tolerance, open_closed(0, 1),
+      "... or when its recall is this much below the overall recall (beyond its Wilson bound).");
+    v("ece_tolerance", &P::ece_tolerance, in_range(0, 1).with_note("(0 = not used)"),
+      "... or when its ECE exceeds it.");
+    v("min_subgroup_size", &P::min_subgroup_size, at_least(1),
+      "Smaller subgroups are shown but never flagged.");
+    v("max_subgroup_levels", &P::max_subgroup_levels, at_least(1),
+      "A subgroup column with more levels is an input error.");
+    v("time_granularity", &P::time_granularity, any_value(),
+      "Periods of the time section: auto, month, quarter or bins.");
+    v("n_time_bins", &P::n_time_bins, in_range(1, 1000), "Periods when time_granularity is bins.");
+    v("max_curve_points", &P::max_curve_points, at_least(10),
+      "ROC / PR curves are thinned to about this many points.");
+    v("decision_curve_max", &P::decision_curve_max, open_closed(0.01, 0.99),
+      "Decision-curve thresholds 0.01, 0.02, ... up to it.");
+    v("n_top_features", &P::n_top_features, at_least(1), "Features shown.");
+  }
+  void validate() const;  ///< Throws InvalidParams naming the field.
 };
 
 /// Computes the report.

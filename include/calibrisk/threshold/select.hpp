@@ -6,6 +6,7 @@
 /// the selection itself is compiled in src/threshold/select.cpp).
 #pragma once
 
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/metrics/intervals.hpp>
 #include <calibrisk/metrics/sorted_scores.hpp>
 
@@ -24,6 +25,27 @@ enum class PolicyKind {
   kMaxAlertRate,  ///< at most a fraction `value` of cases flagged; among those, the highest recall
   kMinCost,       ///< minimise cost_fp * FP + cost_fn * FN
 };
+
+/// The one text table of PolicyKind. The canonical spelling is the key of the CLI's `--policy`
+/// and of the policy text stored in model files ("min-recall=0.8"; kMinCost is written as its two
+/// costs, "cost-fp=1,cost-fn=10"). The underscore forms (Python's keyword names) and "fbeta" /
+/// "cost" are accepted aliases.
+inline const EnumTable<PolicyKind>& enum_table(PolicyKind) {
+  static const EnumText<PolicyKind> e[] = {{PolicyKind::kMaxFBeta, "max-f"},
+                                           {PolicyKind::kMinRecall, "min-recall"},
+                                           {PolicyKind::kMinPrecision, "min-precision"},
+                                           {PolicyKind::kMaxAlertRate, "max-alert-rate"},
+                                           {PolicyKind::kMinCost, "min-cost"},
+                                           {PolicyKind::kMaxFBeta, "max_f"},
+                                           {PolicyKind::kMaxFBeta, "fbeta"},
+                                           {PolicyKind::kMinRecall, "min_recall"},
+                                           {PolicyKind::kMinPrecision, "min_precision"},
+                                           {PolicyKind::kMaxAlertRate, "max_alert_rate"},
+                                           {PolicyKind::kMinCost, "min_cost"},
+                                           {PolicyKind::kMinCost, "cost"}};
+  static const EnumTable<PolicyKind> t{e, sizeof(e) / sizeof(e[0]), "PolicyKind"};
+  return t;
+}
 
 /// A policy: its kind and its number(s). Build one with the `policy::` helpers.
 struct ThresholdPolicy {

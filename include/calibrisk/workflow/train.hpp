@@ -8,6 +8,7 @@
 #pragma once
 
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/core/params.hpp>
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/linear/logistic.hpp>
 #include <calibrisk/split/split.hpp>
@@ -33,6 +34,26 @@ enum class ModelKind { kLogisticRegression, kGradientBoostedTrees };
 /// "beta". Platt is fitted on the model's probability (ScoreKind::kProbability).
 enum class CalibrationMethod { kNone, kPlatt, kIsotonic, kBeta };
 
+/// The one text table of ModelKind ("lr", "gbdt"): CLI, Python and provenance spellings.
+inline const EnumTable<ModelKind>& enum_table(ModelKind) {
+  static const EnumText<ModelKind> e[] = {{ModelKind::kLogisticRegression, "lr"},
+                                          {ModelKind::kGradientBoostedTrees, "gbdt"}};
+  static const EnumTable<ModelKind> t{e, 2, "ModelKind"};
+  return t;
+}
+
+/// The one text table of CalibrationMethod, as stored in provenance ("platt"; the CLI and
+/// Python also accept scikit-learn's "sigmoid" and map it to "platt" before calling the library).
+inline const EnumTable<CalibrationMethod>& enum_table(CalibrationMethod) {
+  static const EnumText<CalibrationMethod> e[] = {{CalibrationMethod::kNone, "none"},
+                                                  {CalibrationMethod::kPlatt, "platt"},
+                                                  {CalibrationMethod::kIsotonic, "isotonic"},
+                                                  {CalibrationMethod::kBeta, "beta"}};
+  static const EnumTable<CalibrationMethod> t{e, 4, "CalibrationMethod"};
+  return t;
+}
+
+/// The spellings of enum_table (kept as named functions for callers).
 const char* model_kind_name(ModelKind k) noexcept;
 const char* calibration_method_name(CalibrationMethod m) noexcept;
 /// The kind named `text`, or nullopt (the caller reports the error in its own words).

@@ -61,3 +61,28 @@ TEST_CASE("params codec: a bad max_delta_step in a file names its path") {
       doctest::Contains("/model/params/max_delta_step is a string but must be a number"),
       ModelFormatError);
 }
+
+TEST_CASE("params codec: the file says 1.2 only when it carries a field added in 1.2") {
+  // Issue 10 §1: a file with max_delta_step != 0 was stamped "1.1", so a 1.1 reader rejected it
+  // naming an unknown field; a file without it must keep the bytes of earlier releases.
+  const auto plain = nlohmann::json::parse(to_string(gbdt_pipeline(0.0)));
+  CHECK(plain["format_version"] == "1.1");
+  CHECK(plain["provenance"]["format_version"] == "1.1");
+  const std::string clamped_text = to_string(gbdt_pipeline(0.5));
+  const auto clamped = nlohmann::json::parse(clamped_text);
+  CHECK(clamped["format_version"] == "1.2");
+  CHECK(clamped["provenance"]["format_version"] == "1.2");
+  LoadOptions unchecked;
+  unchecked.verify_checksum = false;  // the edits below change the content
+  // 1.2 is read strictly: every field known, an unknown one rejected.
+  auto extra = clamped;
+  extra["model"]["params"]["surprise"] = 1;
+  CHECK_THROWS_WITH_AS(load_from_string(extra.dump(), unchecked), doctest::Contains("surprise"),
+                       ModelFormatError);
+  // 1.0 - 1.2 are accepted; a 1.1 file with the field (written before the stamping) still loads.
+  auto as11 = clamped;
+  as11["format_version"] = "1.1";
+  const auto& gb = std::get<GradientBoostedTrees>(load_from_string(as11.dump(), unchecked).model());
+  CHECK(gb.params().max_delta_step == 0.5);
+  CHECK(to_string(load_from_string(clamped_text)) == clamped_text);
+}

@@ -63,6 +63,29 @@ TEST_CASE("cli policy: every documented form parses and prints back canonically"
   CHECK(p.value == 2.0);
 }
 
+TEST_CASE("cli policy: PolicyKind's one text table gives --policy keys and the stored text") {
+  // The spellings written into model files and provenance are fixed (golden files).
+  CHECK(std::string(enum_to_text(PolicyKind::kMinRecall)) == "min-recall");
+  CHECK(std::string(enum_to_text(PolicyKind::kMinPrecision)) == "min-precision");
+  CHECK(std::string(enum_to_text(PolicyKind::kMaxAlertRate)) == "max-alert-rate");
+  CHECK(std::string(enum_to_text(PolicyKind::kMaxFBeta)) == "max-f");
+  CHECK(policy_text(parse_policy("max-f=2")) == "max-f=2");
+  CHECK(policy_text(parse_policy("min-precision=0.3")) == "min-precision=0.3");
+  CHECK(policy_text(parse_policy("max-alert-rate=0.1")) == "max-alert-rate=0.1");
+  // Aliases (underscore forms, Python's keyword names) parse to the same kind.
+  CHECK(policy_text(parse_policy("min_recall=0.8")) == "min-recall=0.8");
+  CHECK(policy_text(parse_policy("MAX_ALERT_RATE=0.2")) == "max-alert-rate=0.2");
+  CHECK(policy_text(parse_policy("fbeta=1")) == "max-f=1");
+  PolicyKind k{};
+  std::string alias;
+  REQUIRE(enum_from_text("min_precision", k, alias));
+  CHECK(k == PolicyKind::kMinPrecision);
+  CHECK(alias == "min-precision");
+  // min-cost has no single value: it is given as its two costs.
+  CHECK_THROWS_WITH_AS(parse_policy("min-cost=1"), doctest::Contains("not a policy"), UsageError);
+  CHECK_THROWS_WITH_AS(parse_policy("cost=1"), doctest::Contains("not a policy"), UsageError);
+}
+
 TEST_CASE("cli policy: bad policies list the valid forms") {
   CHECK_THROWS_WITH_AS(parse_policy("min-recall=1.5"), doctest::Contains("(0, 1]"), UsageError);
   CHECK_THROWS_WITH_AS(parse_policy("min-recall=0"), doctest::Contains("(0, 1]"), UsageError);

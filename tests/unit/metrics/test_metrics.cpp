@@ -434,3 +434,42 @@ TEST_CASE("bootstrap: custom metric functions and quantile bins reuse the sort")
   CHECK(res[0].lower < res[0].point);
   CHECK(res[0].point < res[0].upper);
 }
+
+TEST_CASE("metric options: fields declared once; validation messages name struct, field, range") {
+  using namespace calibrisk::metrics;
+  CalibrationFitParams f;
+  f.max_iter = 0;
+  CHECK_THROWS_WITH_AS(f.validate(),
+                       "CalibrationFitParams.max_iter must be >= 1, got 0; 100 is the default.",
+                       calibrisk::InvalidParams);
+  f = {};
+  f.tol = 0.0;
+  CHECK_THROWS_WITH_AS(f.validate(), doctest::Contains("CalibrationFitParams.tol must be > 0"),
+                       calibrisk::InvalidParams);
+  BootstrapParams b;
+  b.n_replicates = 0;
+  CHECK_THROWS_WITH_AS(
+      b.validate(),
+      "BootstrapParams.n_replicates must be in [1, 10000000], got 0; 1000 is the usual choice.",
+      calibrisk::InvalidParams);
+  b = {};
+  b.confidence = 1.0;
+  CHECK_THROWS_WITH_AS(b.validate(),
+                       doctest::Contains("BootstrapParams.confidence must be in (0, 1)"),
+                       calibrisk::InvalidParams);
+  b = {};
+  b.n_threads = -1;
+  CHECK_THROWS_WITH_AS(b.validate(), doctest::Contains("BootstrapParams.n_threads must be >= 0"),
+                       calibrisk::InvalidParams);
+  b = {};
+  b.binning.n_bins = 0;
+  CHECK_THROWS_WITH_AS(b.validate(),
+                       "CalibrationBinning.n_bins must be in [1, 100000], got 0; 10 or 15 are "
+                       "common choices.",
+                       calibrisk::InvalidParams);
+  b = {};
+  b.binning.strategy = static_cast<BinStrategy>(7);
+  CHECK_THROWS_WITH_AS(b.validate(), doctest::Contains("uniform or quantile"),
+                       calibrisk::InvalidParams);
+  CHECK(std::string(calibrisk::enum_to_text(BinStrategy::kQuantile)) == "quantile");
+}

@@ -445,3 +445,36 @@ TEST_CASE("evaluate: a calibrator that reverses or flattens the ranking is flagg
   r = check(raw);
   CHECK(r.ranking.status == "preserved");
 }
+
+TEST_CASE("evaluate: EvaluationParams fields are declared once; messages name field and range") {
+  auto bad = [](auto set, const char* fragment) {
+    EvaluationParams p;
+    set(p);
+    CHECK_THROWS_WITH_AS(p.validate(), doctest::Contains(fragment), InvalidParams);
+  };
+  bad([](EvaluationParams& p) { p.n_bootstrap = -1; },
+      "EvaluationParams.n_bootstrap must be in [0, 100000] (0 = no bootstrap intervals), got -1");
+  bad([](EvaluationParams& p) { p.confidence = 0; },
+      "EvaluationParams.confidence must be in (0, 1)");
+  bad([](EvaluationParams& p) { p.intercept_tolerance = 11; },
+      "EvaluationParams.intercept_tolerance must be in (0, 10]");
+  bad([](EvaluationParams& p) { p.recall_tolerance = 0; },
+      "EvaluationParams.recall_tolerance must be in (0, 1]");
+  bad([](EvaluationParams& p) { p.ece_tolerance = 2; },
+      "EvaluationParams.ece_tolerance must be in [0, 1] (0 = not used)");
+  bad([](EvaluationParams& p) { p.min_subgroup_size = 0; },
+      "EvaluationParams.min_subgroup_size must be >= 1");
+  bad([](EvaluationParams& p) { p.n_time_bins = 1001; },
+      "EvaluationParams.n_time_bins must be in [1, 1000]");
+  bad([](EvaluationParams& p) { p.max_curve_points = 9; },
+      "EvaluationParams.max_curve_points must be >= 10");
+  bad([](EvaluationParams& p) { p.decision_curve_max = 0.01; },
+      "EvaluationParams.decision_curve_max must be in (0.01, 0.99]");
+  bad([](EvaluationParams& p) { p.n_top_features = 0; },
+      "EvaluationParams.n_top_features must be >= 1");
+  bad([](EvaluationParams& p) { p.binning.n_bins = 0; }, "CalibrationBinning.n_bins");
+  bad([](EvaluationParams& p) { p.time_granularity = static_cast<TimeGranularity>(9); },
+      "auto, month, quarter or bins");
+  CHECK_NOTHROW(EvaluationParams{}.validate());
+  CHECK(std::string(enum_to_text(TimeGranularity::kBins)) == "bins");
+}

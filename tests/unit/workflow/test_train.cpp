@@ -213,4 +213,14 @@ TEST_CASE("workflow: policy and number texts") {
   CHECK(model_kind_from_name("xgb") == std::nullopt);
   CHECK(calibration_method_from_name("sigmoid") == std::nullopt);
   CHECK(calibration_method_from_name("platt") == CalibrationMethod::kPlatt);
+  // One text table per enum: every value reads back from its spelling.
+  for (ModelKind k : {ModelKind::kLogisticRegression, ModelKind::kGradientBoostedTrees}) {
+    CHECK(model_kind_from_name(model_kind_name(k)) == k);
+  }
+  for (CalibrationMethod m : {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
+                              CalibrationMethod::kIsotonic, CalibrationMethod::kBeta}) {
+    CHECK(calibration_method_from_name(calibration_method_name(m)) == m);
+  }
+  CHECK(std::string(model_kind_name(ModelKind::kGradientBoostedTrees)) == "gbdt");
+  CHECK(enum_choices<CalibrationMethod>() == "none, platt, isotonic or beta");
 }
