@@ -49,7 +49,8 @@ TEST_CASE("params codec: the default max_delta_step is not written; a set one ro
   CHECK(gb.params().max_delta_step == 0.5);
   CHECK(to_string(back) == clamped);
   // Read without the key (as every earlier file): the documented default 0.
-  const auto& gb0 = std::get<GradientBoostedTrees>(load_from_string(plain).model());
+  const Pipeline back0 = load_from_string(plain);  // kept alive: gb0 refers into it
+  const auto& gb0 = std::get<GradientBoostedTrees>(back0.model());
   CHECK(gb0.params().max_delta_step == 0.0);
 }
 
@@ -82,7 +83,8 @@ TEST_CASE("params codec: the file says 1.2 only when it carries a field added in
   // 1.0 - 1.2 are accepted; a 1.1 file with the field (written before the stamping) still loads.
   auto as11 = clamped;
   as11["format_version"] = "1.1";
-  const auto& gb = std::get<GradientBoostedTrees>(load_from_string(as11.dump(), unchecked).model());
+  const Pipeline loaded11 = load_from_string(as11.dump(), unchecked);  // gb refers into it
+  const auto& gb = std::get<GradientBoostedTrees>(loaded11.model());
   CHECK(gb.params().max_delta_step == 0.5);
   CHECK(to_string(load_from_string(clamped_text)) == clamped_text);
 }
