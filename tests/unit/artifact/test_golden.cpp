@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "unit/artifact/golden.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -19,26 +21,8 @@ using namespace calibrisk;
 
 namespace {
 
-const std::filesystem::path kGolden = CALIBRISK_GOLDEN_DIR;
-
-// Rows of a CSV with a header line; an empty field is NaN (missing).
-std::vector<std::vector<double>> read_csv(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  REQUIRE_MESSAGE(in, "cannot open " << path);
-  std::string line;
-  std::getline(in, line);  // header
-  std::vector<std::vector<double>> rows;
-  while (std::getline(in, line)) {
-    std::vector<double> row;
-    std::stringstream fields(line);
-    std::string f;
-    while (std::getline(fields, f, ','))
-      row.push_back(f.empty() ? NAN : std::strtod(f.c_str(), nullptr));
-    if (!line.empty() && line.back() == ',') row.push_back(NAN);
-    rows.push_back(row);
-  }
-  return rows;
-}
+using calibrisk::test::kGolden;
+using calibrisk::test::read_csv;
 
 std::vector<std::filesystem::path> golden_models() {
   std::vector<std::filesystem::path> out;
