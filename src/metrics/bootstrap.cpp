@@ -173,17 +173,28 @@ MetricFunction metric_function(Metric m, const CalibrationBinning& binning) {
   throw InvalidParams("bootstrap: unknown metric enumerator.");
 }
 
-std::vector<BootstrapResult> bootstrap(
-    const SortedScores& s, const std::vector<std::pair<std::string, MetricFunction>>& metrics,
-    const BootstrapParams& params, VectorView<const std::int64_t> groups) {
+std::vector<BootstrapResult> bootstrap_vector(const SortedScores& s,
+                                              const std::vector<std::string>& names,
+                                              const VectorMetricFunction& fn,
+                                              const BootstrapParams& params,
+                                              VectorView<const std::int64_t> groups) {
   params.validate();
-  if (metrics.empty()) throw InvalidParams("bootstrap: no metric requested; pass at least one.");
+  if (names.empty()) throw InvalidParams("bootstrap: no metric requested; pass at least one.");
   const Index n = s.size();
-  const std::size_t M = metrics.size();
+  const std::size_t M = names.size();
+  auto checked = [&](const double* mult) {
+    std::vector<double> v = fn(s, mult);
+    if (v.size() != M) {
+      throw InvalidInput("bootstrap: the metric function returned " + std::to_string(v.size()) +
+                         " values for " + std::to_string(M) + " names; return one per name.");
+    }
+    return v;
+  };
   std::vector<BootstrapResult> out(M);
+  const std::vector<double> point = checked(nullptr);
   for (std::size_t j = 0; j < M; ++j) {
-    out[j].metric = metrics[j].first;
-    out[j].point = metrics[j].second(s, nullptr);
+    out[j].metric = names[j];
+    out[j].point = point[j];
     out[j].replicates.assign(params.n_replicates, 0.0);
   }
   const detail::Resampler rs = detail::make_resampler(s, params.stratified, groups);
@@ -195,8 +206,8 @@ std::vector<BootstrapResult> bootstrap(
         for (Index r = b * kChunk; r < std::min(R, (b + 1) * kChunk); ++r) {
           Rng rng(params.random_state, static_cast<std::uint64_t>(r));
           rs.draw(rng, mult);
-          for (std::size_t j = 0; j < M; ++j)
-            out[j].replicates[r] = metrics[j].second(s, mult.data());
+          const std::vector<double> v = checked(mult.data());
+          for (std::size_t j = 0; j < M; ++j) out[j].replicates[r] = v[j];
         }
       });
   const double alpha = 1.0 - params.confidence;
@@ -221,6 +232,21 @@ std::vector<BootstrapResult> bootstrap(
     res.std_error = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
   }
   return out;
+}
+
+std::vector<BootstrapResult> bootstrap(
+    const SortedScores& s, const std::vector<std::pair<std::string, MetricFunction>>& metrics,
+    const BootstrapParams& params, VectorView<const std::int64_t> groups) {
+  std::vector<std::string> names;
+  for (const auto& m : metrics) names.push_back(m.first);
+  return bootstrap_vector(
+      s, names,
+      [&metrics](const SortedScores& ss, const double* mult) {
+        std::vector<double> v(metrics.size());
+        for (std::size_t j = 0; j < metrics.size(); ++j) v[j] = metrics[j].second(ss, mult);
+        return v;
+      },
+      params, groups);
 }
 
 std::vector<BootstrapResult> bootstrap(const SortedScores& s, const std::vector<Metric>& metrics,

@@ -113,6 +113,21 @@ std::vector<BootstrapResult> bootstrap(
     const SortedScores& s, const std::vector<std::pair<std::string, MetricFunction>>& metrics,
     const BootstrapParams& params, VectorView<const std::int64_t> groups = {});
 
+/// Several quantities computed together on one replicate (e.g. a curve on a grid, or numbers
+/// that share an expensive fit): returns one value per name, NaN = undefined on that replicate.
+/// Must be thread-safe (called concurrently).
+using VectorMetricFunction =
+    std::function<std::vector<double>(const SortedScores&, const double* replicate_weight)>;
+
+/// Bootstrap of a vector-valued function: like the MetricFunction overload (same replicates for
+/// the same params and groups), with one result per entry of `names`. `fn` must return
+/// `names.size()` values (InvalidInput otherwise).
+std::vector<BootstrapResult> bootstrap_vector(const SortedScores& s,
+                                              const std::vector<std::string>& names,
+                                              const VectorMetricFunction& fn,
+                                              const BootstrapParams& params,
+                                              VectorView<const std::int64_t> groups = {});
+
 /// Bootstrap of built-in metrics (see the MetricFunction overload).
 std::vector<BootstrapResult> bootstrap(const SortedScores& s, const std::vector<Metric>& metrics,
                                        const BootstrapParams& params = {},

@@ -10,4 +10,5 @@
 #include <calibrisk/metrics/net_benefit.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/ranking.hpp>
+#include <calibrisk/metrics/smooth_calibration.hpp>
 #include <calibrisk/metrics/sorted_scores.hpp>
