@@ -22,6 +22,7 @@ STRUCTS = [
     ("CalibrationBinning", "reliability curves, ECE / MCE, bootstrap and the report", "metrics.md"),
     ("CalibrationFitParams", "calibration_intercept_slope", "metrics.md"),
     ("BootstrapParams", "bootstrap (its `binning` is a CalibrationBinning)", "metrics.md"),
+    ("SmoothCalibrationParams", "smoothed_calibration", "metrics.md"),
     ("EvaluationParams", "evaluate / the report (its `binning` is a CalibrationBinning)",
      "report.md"),
 ]

@@ -51,9 +51,106 @@ CalibrationBinning binning(int n_bins, const std::string& strategy, const std::s
   return b;
 }
 
+py::dict level_dict(const HierarchyLevel& l) {
+  py::dict d;
+  d["assessed"] = l.assessed;
+  d["met"] = l.met;
+  d["evidence"] = l.evidence;
+  return d;
+}
+
+py::dict interval_dict(const BootstrapResult& r) {
+  py::dict d;
+  d["point"] = r.point;
+  d["lower"] = r.lower;
+  d["upper"] = r.upper;
+  d["std_error"] = r.std_error;
+  d["n_invalid"] = r.n_invalid;
+  return d;
+}
+
+// smoothed_calibration: the lowess per row and on the grid, ICI / E50 / E90 / Emax, the
+// hierarchy; with n_bootstrap > 0 also the intervals and the band.
+void bind_smoothed_calibration(py::module_& m) {
+  m.def(
+      "metrics_smoothed_calibration",
+      [](const py::object& y, const py::object& p, const py::object& w,
+         const SmoothCalibrationParams& prm, int n_bootstrap, double confidence,
+         const py::object& groups, std::uint64_t random_state, int n_threads) {
+        Inputs in = inputs(y, p, w, "smoothed_calibration", "y_prob");
+        py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> g;
+        VectorView<const std::int64_t> gv;
+        if (!groups.is_none()) {
+          g = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(groups);
+          if (!g || g.ndim() != 1)
+            throw InvalidInput("smoothed_calibration: groups must be a 1-D array of codes.");
+          gv = VectorView<const std::int64_t>(g.data(), g.shape(0));
+        }
+        SmoothCalibrationResult r;
+        std::vector<double> fitted;
+        {
+          py::gil_scoped_release release;
+          const SortedScores s(in.y.view, in.p.view, in.w.view, "smoothed_calibration");
+          if (n_bootstrap > 0) {
+            BootstrapParams bp;
+            bp.n_replicates = n_bootstrap;
+            bp.confidence = confidence;
+            bp.random_state = random_state;
+            bp.n_threads = n_threads;
+            r = smoothed_calibration_bootstrap(s, prm, bp, gv);
+          } else {
+            r.point = smoothed_calibration(s, prm);
+            r.confidence = confidence;
+            r.hierarchy = calibration_hierarchy(r.point, {}, {}, confidence, prm.min_events);
+          }
+          const std::vector<double> f = smoothed_observed(s, prm);
+          fitted.resize(f.size());
+          for (std::size_t k = 0; k < f.size(); ++k) fitted[s.order()[k]] = f[k];
+        }
+        const SmoothCalibration& pt = r.point;
+        py::dict d;
+        d["fitted"] = to_array(fitted);
+        d["grid"] = to_array(pt.curve.grid);
+        d["curve"] = to_array(pt.curve.observed);
+        d["band_lower"] = to_array(r.band_lower);
+        d["band_upper"] = to_array(r.band_upper);
+        d["ici"] = pt.ici;
+        d["e50"] = pt.e50;
+        d["e90"] = pt.e90;
+        d["emax"] = pt.emax;
+        d["calibration_in_the_large"] = pt.calibration_in_the_large;
+        d["calibration_intercept"] = pt.fit.intercept;
+        d["calibration_intercept_se"] = pt.fit.intercept_se;
+        d["calibration_slope"] = pt.fit.slope;
+        d["calibration_slope_se"] = pt.fit.slope_se;
+        d["mean_observed"] = pt.mean_observed;
+        d["mean_predicted"] = pt.mean_predicted;
+        d["n_events"] = pt.n_events;
+        d["n_nonevents"] = pt.n_nonevents;
+        d["binned"] = pt.binned;
+        d["n_fit_points"] = pt.n_fit_points;
+        d["warnings"] = pt.warnings;
+        py::dict iv;
+        for (const auto& b : r.intervals) iv[b.metric.c_str()] = interval_dict(b);
+        d["intervals"] = iv;
+        d["confidence"] = r.confidence;
+        d["verdict"] = r.hierarchy.verdict;
+        d["mean"] = level_dict(r.hierarchy.mean);
+        d["weak"] = level_dict(r.hierarchy.weak);
+        d["moderate"] = level_dict(r.hierarchy.moderate);
+        return d;
+      },
+      py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight"), py::arg("params"),
+      py::arg("n_bootstrap"), py::arg("confidence"), py::arg("groups"), py::arg("random_state"),
+      py::arg("n_threads"));
+}
+
 }  // namespace
 
 void bind_metrics(py::module_& m) {
+  bind_params<SmoothCalibrationParams>(m, "SmoothCalibrationParams",
+                                       "Lowess span, binning and minimum events of the smoothed "
+                                       "calibration curve.");
   bind_params<CalibrationBinning>(m, "CalibrationBinning",
                                   "Bins of ECE, MCE and the reliability curve.");
   bind_params<CalibrationFitParams>(m, "CalibrationFitParams",
@@ -310,6 +407,7 @@ void bind_metrics(py::module_& m) {
         return std::make_pair(r.lower, r.upper);
       },
       py::arg("successes"), py::arg("n"), py::arg("confidence") = 0.95);
+  bind_smoothed_calibration(m);
   py::list names;
   for (const auto& kv : metric_names()) names.append(kv.second);
   m.attr("BOOTSTRAP_METRICS") = names;

@@ -31,6 +31,8 @@ struct Layout {
   std::vector<double> nodes;
   bool binned = false;
   Index n = 0;
+  const double* desc = nullptr;  ///< the sorted scores (decreasing), for the window's end rows
+  double row(Index a) const { return desc[n - 1 - a]; }  ///< score at ascending position a
 };
 
 Layout make_layout(const SortedScores& s, int max_points) {
@@ -38,6 +40,7 @@ Layout make_layout(const SortedScores& s, int max_points) {
   const Index n = s.size();
   L.n = n;
   const double* sc = s.score().data();
+  L.desc = sc;
   auto asc = [&](Index a) { return sc[n - 1 - a]; };
   L.start.push_back(0);
   for (Index a = 1; a < n; ++a) {
@@ -51,10 +54,17 @@ Layout make_layout(const SortedScores& s, int max_points) {
     return L;
   }
   L.binned = true;
-  const Index M = max_points;
-  L.start.assign(static_cast<std::size_t>(M) + 1, 0);
-  for (Index j = 0; j <= M; ++j) L.start[j] = static_cast<Index>((j * static_cast<double>(n)) / M);
-  L.start[M] = n;
+  // A bin closes after ceil(n / max_points) rows or once it spans (max p - min p) / max_points,
+  // so it is narrow where the data are sparse too: at most 2 max_points + 1 bins.
+  const Index per_bin = (n + max_points - 1) / max_points;
+  const double width = (asc(n - 1) - asc(0)) / max_points;
+  L.start.assign(1, 0);
+  for (Index a = 1; a < n; ++a) {
+    const Index b0 = L.start.back();
+    if (a - b0 >= per_bin || asc(a) - asc(b0) > width) L.start.push_back(a);
+  }
+  L.start.push_back(n);
+  const Index M = static_cast<Index>(L.start.size()) - 1;
   L.nodes.push_back(asc(0));
   for (Index j = 0; j < M; ++j) {
     double sum = 0.0;
@@ -72,6 +82,8 @@ Layout make_layout(const SortedScores& s, int max_points) {
 /// Per-point sums of weight and weight x y under the sample weights times the multiplicities.
 struct PointSums {
   std::vector<double> sw, swy;
+  std::vector<double> rw;           ///< binned mode: each row's weight, by ascending position
+  const std::uint8_t* y = nullptr;  ///< labels in decreasing-score order
 };
 
 PointSums point_sums(const SortedScores& s, const Layout& L, const double* mult) {
@@ -93,8 +105,13 @@ PointSums point_sums(const SortedScores& s, const Layout& L, const double* mult)
       ps.sw[b] = a0;
       ps.swy[b] = a1;
     }
+    if (L.binned) {
+      ps.rw.resize(static_cast<std::size_t>(n));
+      for (Index a = 0; a < n; ++a) ps.rw[a] = w(n - 1 - a);
+    }
     return 0;
   });
+  ps.y = y;
   return ps;
 }
 
@@ -116,35 +133,50 @@ class Smoother {
     slide(x0);
     const Index be = right_ == L_.n ? static_cast<Index>(L_.x.size()) - 1
                                     : (L_.start[br_] <= right_ - 1 ? br_ : br_ - 1);
-    const double radius = std::max(x0 - L_.x[bl_], L_.x[be] - x0);
+    // the window's end rows themselves (not their bin's mean): the exact statsmodels radius
+    const double radius = std::max(x0 - L_.row(left_), L_.row(right_ - 1) - x0);
+    x_.clear();
     w_.clear();
     wy_.clear();
     double total = 0.0, total_y = 0.0, nonzero = 0.0;
     const double inv_r = radius > 0.0 ? 1.0 / radius : 0.0;
-    for (Index b = bl_; b <= be; ++b) {
-      const Index lo = L_.start[b], hi = L_.start[b + 1];
-      const Index m = std::min(hi, right_) - std::max(lo, left_);
-      // rows of a point cut by the window edge count by their share (exact for tie blocks)
-      const double share =
-          m == hi - lo ? 1.0 : static_cast<double>(m) / static_cast<double>(hi - lo);
-      const double t = radius > 0.0 ? cube(1.0 - cube(std::fabs(L_.x[b] - x0) * inv_r)) : 1.0;
-      const double wb = t * ps_.sw[b] * share, wyb = t * ps_.swy[b] * share;
-      if (wb > 1e-12 * static_cast<double>(m)) nonzero += static_cast<double>(m);
+    auto tricube = [&](double x) {
+      return radius > 0.0 ? cube(1.0 - cube(std::fabs(x - x0) * inv_r)) : 1.0;
+    };
+    auto add = [&](double x, double wb, double wyb, Index rows) {
+      if (wb > 1e-12 * static_cast<double>(rows)) nonzero += static_cast<double>(rows);
+      x_.push_back(x);
       w_.push_back(wb);
       wy_.push_back(wyb);
       total += wb;
       total_y += wyb;
+    };
+    for (Index b = bl_; b <= be; ++b) {
+      const Index lo = L_.start[b], hi = L_.start[b + 1];
+      const Index m = std::min(hi, right_) - std::max(lo, left_);
+      if (L_.binned && (b == bl_ || b == be)) {
+        // the bins at the window's ends, row by row (their rows sit where the kernel is steep)
+        for (Index a = std::max(lo, left_); a < std::min(hi, right_); ++a) {
+          const double t = tricube(L_.row(a)), wa = t * ps_.rw[a];
+          add(L_.row(a), wa, ps_.y[L_.n - 1 - a] ? wa : 0.0, 1);
+        }
+        continue;
+      }
+      // rows of a tie block cut by the window edge count by their share (exact)
+      const double share =
+          m == hi - lo ? 1.0 : static_cast<double>(m) / static_cast<double>(hi - lo);
+      const double t = tricube(L_.x[b]);
+      add(L_.x[b], t * ps_.sw[b] * share, t * ps_.swy[b] * share, m);
     }
     if (!(total > 0.0)) return kNaN;
     if (nonzero < 2.0 || radius == 0.0) return total_y / total;  // no slope: the weighted mean
     const double inv_t = 1.0 / total;
     const std::size_t B = w_.size();
-    const double* xb = L_.x.data() + bl_;
     double xbar = 0.0;
-    for (std::size_t j = 0; j < B; ++j) xbar += (w_[j] * inv_t) * xb[j];
+    for (std::size_t j = 0; j < B; ++j) xbar += (w_[j] * inv_t) * x_[j];
     double var = 0.0, sxy = 0.0, my = 0.0;
     for (std::size_t j = 0; j < B; ++j) {
-      const double d = xb[j] - xbar, wn = w_[j] * inv_t, wyn = wy_[j] * inv_t;
+      const double d = x_[j] - xbar, wn = w_[j] * inv_t, wyn = wy_[j] * inv_t;
       var += wn * d * d;
       sxy += wyn * d;
       my += wyn;
@@ -161,8 +193,11 @@ class Smoother {
     return b;
   }
   void slide(double x0) {
-    while (right_ < L_.n && x0 > (L_.x[bl_] + L_.x[br_]) / 2.0) {
-      const Index step = std::min(L_.start[bl_ + 1] - left_, L_.start[br_ + 1] - right_);
+    // The window moves as statsmodels moves it, row by row; within tie blocks (exact mode) the
+    // end rows do not change, so it jumps to the next block boundary.
+    while (right_ < L_.n && x0 > (L_.row(left_) + L_.row(right_)) / 2.0) {
+      const Index step =
+          L_.binned ? 1 : std::min(L_.start[bl_ + 1] - left_, L_.start[br_ + 1] - right_);
       left_ += step;
       right_ += step;
       bl_ = block_of(left_, bl_);
@@ -173,7 +208,7 @@ class Smoother {
   const Layout& L_;
   const PointSums& ps_;
   Index k_ = 2, left_ = 0, right_ = 2, bl_ = 0, br_ = 0;
-  std::vector<double> w_, wy_;
+  std::vector<double> x_, w_, wy_;
 };
 
 /// The curve at ascending `xs`.

@@ -384,6 +384,59 @@ std::vector<Estimate> estimates(const metrics::SortedScores& sc,
   return out;
 }
 
+// Smoothed calibration of one probability vector (lowess curve with its bootstrap band, ICI / E50
+// / E90 / Emax with intervals, Van Calster's hierarchy) and the histogram of predicted risks.
+void add_smoothed_calibration(const metrics::SortedScores& s, const EvaluationInput& in,
+                              const EvaluationParams& params, CalibrationSection& c) {
+  const metrics::SmoothCalibrationParams sp;
+  SmoothedCalibrationPart& out = c.smoothed;
+  metrics::SmoothCalibrationResult res;
+  if (params.n_bootstrap > 0) {
+    metrics::BootstrapParams bp;
+    bp.n_replicates = params.n_bootstrap;
+    bp.confidence = params.confidence;
+    bp.random_state = params.random_state;
+    bp.n_threads = params.n_threads;
+    res = metrics::smoothed_calibration_bootstrap(s, sp, bp, in.groups);
+    Estimate* e[] = {&out.ici, &out.e50, &out.e90, &out.emax, &out.calibration_in_the_large};
+    for (std::size_t j = 0; j < res.intervals.size(); ++j) *e[j] = interval_of(res.intervals[j]);
+    out.lower = res.band_lower;
+    out.upper = res.band_upper;
+  } else {
+    res.point = metrics::smoothed_calibration(s, sp);
+    res.hierarchy =
+        metrics::calibration_hierarchy(res.point, {}, {}, params.confidence, sp.min_events);
+    out.ici.value = res.point.ici;
+    out.e50.value = res.point.e50;
+    out.e90.value = res.point.e90;
+    out.emax.value = res.point.emax;
+    out.calibration_in_the_large.value = res.point.calibration_in_the_large;
+  }
+  out.frac = sp.frac;
+  out.grid = res.point.curve.grid;
+  out.observed = res.point.curve.observed;
+  out.n_events = res.point.n_events;
+  out.n_nonevents = res.point.n_nonevents;
+  out.warnings = res.point.warnings;
+  out.verdict = res.hierarchy.verdict;
+  const auto copy = [](const metrics::HierarchyLevel& l) {
+    return HierarchyCheck{l.assessed, l.met, l.evidence};
+  };
+  out.mean = copy(res.hierarchy.mean);
+  out.weak = copy(res.hierarchy.weak);
+  out.moderate = copy(res.hierarchy.moderate);
+  constexpr int kBins = 20;
+  c.histogram.counts.assign(kBins, 0);
+  for (int j = 0; j <= kBins; ++j) c.histogram.edges.push_back(static_cast<double>(j) / kBins);
+  const std::vector<double>& e = c.histogram.edges;
+  for (double p : s.score()) {
+    int b = std::min(kBins - 1, static_cast<int>(p * kBins));
+    while (b + 1 < kBins && p >= e[b + 1]) ++b;  // the edges decide, not the rounding of p * 20
+    while (b > 0 && p < e[b]) --b;
+    ++c.histogram.counts[b];
+  }
+}
+
 // Discrimination and ECE of p (and of p_uncalibrated when given, with the ranking check).
 void add_discrimination_and_calibration(const EvaluationInput& in, const metrics::SortedScores& s,
                                         const EvaluationParams& params, Report& r) {
@@ -398,6 +451,7 @@ void add_discrimination_and_calibration(const EvaluationInput& in, const metrics
   const metrics::PrCurve pr = metrics::precision_recall_curve(s, true);
   r.discrimination.pr = thin(pr.recall, pr.precision, pr.thresholds, params.max_curve_points);
   r.calibration_after = calibration_of(s, "calibrated", params, main_est[2]);
+  add_smoothed_calibration(s, in, params, r.calibration_after);
 
   if (!in.p_uncalibrated.empty()) {
     const metrics::SortedScores s0(in.y, in.p_uncalibrated, {},
@@ -407,6 +461,7 @@ void add_discrimination_and_calibration(const EvaluationInput& in, const metrics
     r.calibration_before =
         calibration_of(s0, "uncalibrated", params,
                        estimates(s0, {metrics::Metric::kExpectedCalibrationError}, in, params)[0]);
+    add_smoothed_calibration(s0, in, params, r.calibration_before);
     r.ranking = ranking_check(in.p_uncalibrated, in.p);
     if (r.ranking.flagged()) r.notes.push_back("Warning: " + r.ranking.explanation);
   } else {

@@ -105,6 +105,85 @@ ChartSeries diagonal(std::string name = "") {
   return d;
 }
 
+// The smoothed (lowess) calibration curve of a section with its bootstrap band, as a line.
+void add_smoothed_series(LineChart& c, const CalibrationSection& cal, const char* color,
+                         double& hi) {
+  const SmoothedCalibrationPart& m = cal.smoothed;
+  if (m.grid.empty()) return;
+  ChartSeries s = series((cal.label.empty() ? std::string("model") : cal.label) + " (smoothed)",
+                         m.grid, m.observed);
+  s.color = color;
+  if (m.lower.size() == m.grid.size()) {
+    s.lower = m.lower;
+    s.upper = m.upper;
+  }
+  for (std::size_t j = 0; j < m.grid.size(); ++j) {
+    const double top = s.upper.empty() ? m.observed[j] : m.upper[j];
+    if (std::isfinite(top)) hi = std::max(hi, std::min(1.0, top));
+    hi = std::max(hi, m.grid[j]);
+  }
+  c.series.push_back(std::move(s));
+}
+
+// Histogram of predicted risks (one bar series per section), drawn under the reliability diagram.
+std::string risk_histogram_chart(const Report& r) {
+  BarChart b;
+  b.title = "Distribution of predicted risks";
+  b.y_label = "rows";
+  const RiskHistogram& h = r.calibration_after.histogram;
+  if (h.counts.empty() || h.edges.size() != h.counts.size() + 1) return "";
+  for (std::size_t j = 0; j < h.counts.size(); ++j) b.categories.push_back(fmt_num(h.edges[j], 2));
+  auto add = [&](const CalibrationSection& cal, const char* color) {
+    if (cal.histogram.counts.size() != h.counts.size()) return;
+    ChartSeries s;
+    s.name = cal.label;
+    s.color = color;
+    for (Index v : cal.histogram.counts) s.y.push_back(static_cast<double>(v));
+    b.series.push_back(std::move(s));
+  };
+  if (r.has_uncalibrated) add(r.calibration_before, "#D55E00");
+  add(r.calibration_after, "#0072B2");
+  b.y_min = 0;
+  return detail::svg_bar_chart(b);
+}
+
+// ICI / E50 / E90 / Emax and Van Calster's hierarchy of each section.
+void smoothed_rows(std::ostringstream& o, const Report& r) {
+  std::vector<const CalibrationSection*> cols;
+  if (r.has_uncalibrated) cols.push_back(&r.calibration_before);
+  cols.push_back(&r.calibration_after);
+  if (cols.back()->smoothed.grid.empty()) return;
+  o << "<h3>Smoothed calibration</h3><table><tr><th>metric</th>";
+  for (auto* c : cols) o << "<th>" << esc(c->label) << "</th>";
+  o << "</tr>";
+  auto row = [&](const char* name, auto get) {
+    o << "<tr><td>" << name << "</td>";
+    for (auto* c : cols) o << "<td>" << get(c->smoothed) << "</td>";
+    o << "</tr>";
+  };
+  using M = const SmoothedCalibrationPart&;
+  row("ICI (integrated calibration index)", [](M m) { return with_ci(m.ici); });
+  row("E50 (median |smoothed − predicted|)", [](M m) { return with_ci(m.e50); });
+  row("E90", [](M m) { return with_ci(m.e90); });
+  row("Emax", [](M m) { return with_ci(m.emax); });
+  row("calibration-in-the-large (observed − predicted)",
+      [](M m) { return with_ci(m.calibration_in_the_large); });
+  row("hierarchy verdict (Van Calster 2016)", [](M m) { return "<b>" + esc(m.verdict) + "</b>"; });
+  const auto level = [](const HierarchyCheck& h) {
+    return std::string(!h.assessed ? "not assessed"
+                       : h.met     ? "met"
+                                   : "not met") +
+           ": " + esc(h.evidence);
+  };
+  row("mean calibration", [&](M m) { return level(m.mean); });
+  row("weak calibration", [&](M m) { return level(m.weak); });
+  row("moderate calibration", [&](M m) { return level(m.moderate); });
+  o << "</table>";
+  for (auto* c : cols)
+    for (const auto& w : c->smoothed.warnings)
+      o << "<p class=\"flag\">" << esc(c->label) << ": " << esc(w) << "</p>";
+}
+
 std::string reliability_chart(const Report& r) {
   LineChart c;
   c.title = "Reliability diagram";
@@ -132,6 +211,8 @@ std::string reliability_chart(const Report& r) {
   c.series.push_back(diagonal("perfect calibration"));
   if (r.has_uncalibrated) add(r.calibration_before, "uncalibrated", "#D55E00");
   add(r.calibration_after, "calibrated", "#0072B2");
+  if (r.has_uncalibrated) add_smoothed_series(c, r.calibration_before, "#D55E00", hi);
+  add_smoothed_series(c, r.calibration_after, "#0072B2", hi);
   // Zoom on the populated range (risks are often far below 1), keeping the square aspect.
   const auto ticks = detail::nice_ticks(0, std::max(hi, 0.05) * 1.05, 5);
   const double top =
@@ -414,12 +495,19 @@ void discrimination_section(std::ostringstream& o, const Report& r) {
 void calibration_section(std::ostringstream& o, const Report& r) {
   o << "<section id=\"calibration\"><h2>Calibration</h2><div class=\"charts\">";
   figure(o, "reliability", reliability_chart(r));
+  const std::string hist = risk_histogram_chart(r);
+  if (!hist.empty()) figure(o, "risk-histogram", hist);
   o << "<div>";
   calibration_rows(o, r);
+  smoothed_rows(o, r);
   ranking_paragraph(o, r.ranking);
   o << "<p class=\"muted\">Reliability bins with Wilson intervals of the observed rate. "
        "Intercept and slope from the logistic recalibration of the logit (Cox 1958); "
-       "Spiegelhalter's z tests calibration (1986).</p></div></div></section>";
+       "Spiegelhalter's z tests calibration (1986). The smoothed curve is the lowess of the "
+       "outcome on the predicted risk (span 2/3, no robustness iterations, as R's "
+       "val.prob.ci.2) with a pointwise bootstrap band; ICI, E50, E90 and Emax summarise "
+       "|smoothed − predicted| (Austin &amp; Steyerberg 2019); the hierarchy follows Van Calster "
+       "et al. (2016).</p></div></div></section>";
 }
 
 void operating_point_table(std::ostringstream& o, const OperatingPointSection& p) {

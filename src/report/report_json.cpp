@@ -36,6 +36,39 @@ json curve(const Curve& c) {
   return json{{"x", nums(c.x)}, {"y", nums(c.y)}, {"threshold", nums(c.threshold)}};
 }
 
+json hierarchy_check(const HierarchyCheck& h) {
+  return json{{"assessed", h.assessed}, {"met", h.met}, {"evidence", h.evidence}};
+}
+
+// The smoothed calibration part (absent from reports written before it existed).
+json smoothed(const SmoothedCalibrationPart& m) {
+  json warnings = json::array();
+  for (const auto& w : m.warnings) warnings.push_back(w);
+  return json{{"method", "lowess of y on p (statsmodels frac, it=0, delta=0)"},
+              {"frac", num(m.frac)},
+              {"grid", nums(m.grid)},
+              {"observed", nums(m.observed)},
+              {"lower", nums(m.lower)},
+              {"upper", nums(m.upper)},
+              {"ici", est(m.ici)},
+              {"e50", est(m.e50)},
+              {"e90", est(m.e90)},
+              {"emax", est(m.emax)},
+              {"calibration_in_the_large", est(m.calibration_in_the_large)},
+              {"n_events", m.n_events},
+              {"n_nonevents", m.n_nonevents},
+              {"hierarchy",
+               {{"verdict", m.verdict},
+                {"mean", hierarchy_check(m.mean)},
+                {"weak", hierarchy_check(m.weak)},
+                {"moderate", hierarchy_check(m.moderate)}}},
+              {"warnings", warnings}};
+}
+
+json histogram(const RiskHistogram& h) {
+  return json{{"edges", nums(h.edges)}, {"counts", h.counts}};
+}
+
 json calibration(const CalibrationSection& c) {
   json bins = json::array();
   for (const auto& b : c.bins) {
@@ -56,7 +89,9 @@ json calibration(const CalibrationSection& c) {
               {"brier", num(c.brier)},
               {"log_loss", num(c.log_loss)},
               {"roc_auc", num(c.roc_auc)},
-              {"undefined", reasons(c.undefined)}};
+              {"undefined", reasons(c.undefined)},
+              {"smoothed", smoothed(c.smoothed)},
+              {"histogram", histogram(c.histogram)}};
 }
 
 json ranking(const RankingCheck& r) {
@@ -272,7 +307,62 @@ struct Reader {
     s.log_loss = number(c, "log_loss", p);
     s.roc_auc = number(c, "roc_auc", p);
     s.undefined = undefined(c, p);
+    s.smoothed = smoothed(object(c, "smoothed", p), p + "/smoothed");
+    const json& h = object(c, "histogram", p);
+    s.histogram.edges = numbers(h, "edges", p + "/histogram");
+    for (const double v : numbers(h, "counts", p + "/histogram")) {
+      if (!(v >= 0) || v != std::floor(v)) bad(p + "/histogram/counts", "must hold counts");
+      s.histogram.counts.push_back(static_cast<Index>(v));
+    }
+    if (!s.histogram.counts.empty() && s.histogram.edges.size() != s.histogram.counts.size() + 1)
+      bad(p + "/histogram", "needs one more edge than counts");
     return s;
+  }
+  static HierarchyCheck hierarchy_check(const json& j, const std::string& key,
+                                        const std::string& base) {
+    const json& h = object(j, key, base);
+    const std::string p = path_of(base, key);
+    HierarchyCheck out;
+    out.assessed = flag(h, "assessed", p);
+    out.met = flag(h, "met", p);
+    out.evidence = text(h, "evidence", p);
+    return out;
+  }
+  static bool flag(const json& j, const std::string& key, const std::string& base) {
+    const json* v = opt(j, key);
+    if (!v || v->is_null()) return false;
+    if (!v->is_boolean()) bad(path_of(base, key), "must be true or false");
+    return v->get<bool>();
+  }
+  static SmoothedCalibrationPart smoothed(const json& m, const std::string& p) {
+    SmoothedCalibrationPart out;
+    out.frac = number(m, "frac", p, out.frac);
+    out.grid = numbers(m, "grid", p);
+    out.observed = numbers(m, "observed", p);
+    out.lower = numbers(m, "lower", p);
+    out.upper = numbers(m, "upper", p);
+    if (out.observed.size() != out.grid.size()) bad(p + "/observed", "must match grid in length");
+    if ((!out.lower.empty() && out.lower.size() != out.grid.size()) ||
+        out.upper.size() != out.lower.size())
+      bad(p + "/lower", "and upper must match grid in length");
+    out.ici = estimate(m, "ici", p);
+    out.e50 = estimate(m, "e50", p);
+    out.e90 = estimate(m, "e90", p);
+    out.emax = estimate(m, "emax", p);
+    out.calibration_in_the_large = estimate(m, "calibration_in_the_large", p);
+    out.n_events = integer(m, "n_events", p);
+    out.n_nonevents = integer(m, "n_nonevents", p);
+    const json& h = object(m, "hierarchy", p);
+    out.verdict = text(h, "verdict", p + "/hierarchy");
+    out.mean = hierarchy_check(h, "mean", p + "/hierarchy");
+    out.weak = hierarchy_check(h, "weak", p + "/hierarchy");
+    out.moderate = hierarchy_check(h, "moderate", p + "/hierarchy");
+    const json& w = array(m, "warnings", p);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      if (!w[i].is_string()) bad(p + "/warnings/" + std::to_string(i), "must be a string");
+      out.warnings.push_back(w[i].get<std::string>());
+    }
+    return out;
   }
   static DataSummary data(const json& d) {
     DataSummary out;

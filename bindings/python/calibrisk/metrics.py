@@ -33,6 +33,8 @@ __all__ = [
     "spiegelhalter_test",
     "net_benefit",
     "bootstrap",
+    "smoothed_calibration",
+    "SmoothedCalibration",
     "ReliabilityCurve",
     "CalibrationFit",
     "SpiegelhalterResult",
@@ -253,3 +255,78 @@ def bootstrap(y_true, y_score, metric="roc_auc", *, n_replicates=1000, confidenc
     for name, d in zip(names, res):
         out[name] = BootstrapResult(**d)
     return out[names[0]] if single else out
+
+
+@dataclass
+class SmoothedCalibration:
+    """Result of :func:`smoothed_calibration` (see docs/metrics.md, "Smoothed calibration").
+
+    ``fitted`` is the lowess estimate of P(y = 1 | p) for every input row; ``grid`` / ``curve``
+    the curve on equally spaced points over [min p, max p] with its pointwise bootstrap band
+    ``band_lower`` / ``band_upper`` (empty without bootstrap). ``ici``, ``e50``, ``e90`` and
+    ``emax`` summarise |fitted - p|; ``intervals`` maps "ici", "e50", "e90", "emax" and
+    "calibration_in_the_large" to dicts with point / lower / upper / std_error. ``verdict`` is
+    Van Calster's hierarchy ("insufficient data", "none", "mean", "weak", "moderate") and
+    ``hierarchy`` holds each level's ``assessed`` / ``met`` / ``evidence``.
+    """
+
+    fitted: np.ndarray
+    grid: np.ndarray
+    curve: np.ndarray
+    band_lower: np.ndarray
+    band_upper: np.ndarray
+    ici: float
+    e50: float
+    e90: float
+    emax: float
+    calibration_in_the_large: float
+    calibration_intercept: float
+    calibration_slope: float
+    n_events: int
+    n_nonevents: int
+    binned: bool
+    verdict: str
+    hierarchy: dict
+    intervals: dict
+    warnings: list
+    confidence: float = 0.95
+
+
+def smoothed_calibration(y_true, y_prob, *, frac=2.0 / 3.0, max_points=1000, grid_points=50,
+                         min_events=100, n_bootstrap=0, confidence=0.95, groups=None,
+                         random_state=0, n_threads=0, sample_weight=None):
+    """Smoothed calibration curve (lowess of y on p), ICI / E50 / E90 / Emax and Van Calster's
+    hierarchy, with bootstrap intervals and a pointwise band when ``n_bootstrap`` > 0.
+
+    The lowess equals ``statsmodels.nonparametric.lowess(y, p, frac=frac, it=0, delta=0)`` when
+    unweighted and the predictions have at most ``max_points`` distinct values (above that, equal-
+    count bins; see docs/metrics.md). Sample weights multiply the tricube weights. Fewer than
+    ``min_events`` events or non-events emit a ``UserWarning`` with the count and make the verdict
+    "insufficient data".
+    """
+    import warnings as _warnings
+
+    prm = _core.SmoothCalibrationParams()
+    prm.frac = float(frac)
+    prm.max_points = int_param("max_points", max_points, "smoothed_calibration")
+    prm.grid_points = int_param("grid_points", grid_points, "smoothed_calibration")
+    prm.min_events = int_param("min_events", min_events, "smoothed_calibration")
+    prm.validate()
+    nb = int_param("n_bootstrap", n_bootstrap, "smoothed_calibration")
+    y = np.asarray(y_true)
+    d = _core.metrics_smoothed_calibration(
+        y_true, y_prob, sample_weight, prm, nb, float(confidence),
+        None if groups is None else
+        group_codes(groups, y.shape[0] if y.ndim else 0, "smoothed_calibration"),
+        int(random_state), int_param("n_threads", n_threads, "smoothed_calibration"))
+    for w in d["warnings"]:
+        _warnings.warn(w, UserWarning, stacklevel=2)
+    return SmoothedCalibration(
+        fitted=d["fitted"], grid=d["grid"], curve=d["curve"], band_lower=d["band_lower"],
+        band_upper=d["band_upper"], ici=d["ici"], e50=d["e50"], e90=d["e90"], emax=d["emax"],
+        calibration_in_the_large=d["calibration_in_the_large"],
+        calibration_intercept=d["calibration_intercept"],
+        calibration_slope=d["calibration_slope"], n_events=d["n_events"],
+        n_nonevents=d["n_nonevents"], binned=d["binned"], verdict=d["verdict"],
+        hierarchy={k: d[k] for k in ("mean", "weak", "moderate")}, intervals=d["intervals"],
+        warnings=list(d["warnings"]), confidence=d["confidence"])

@@ -43,10 +43,14 @@ def _axes(ax):
 
 
 def plot_reliability(y, p, *, n_bins=10, strategy="uniform", ax=None, confidence=0.95,
-                     sample_weight=None, label=None, show_histogram=True):
+                     sample_weight=None, label=None, show_histogram=True, smoothed=False,
+                     n_bootstrap=0, random_state=0):
     """Reliability diagram: observed rate against mean prediction per bin, with Wilson intervals,
     the diagonal of perfect calibration, and (``show_histogram``) the distribution of p below.
-    The ECE is shown in the legend."""
+    The ECE is shown in the legend. ``strategy="quantile"`` gives equal-mass bins. With
+    ``smoothed``, the lowess calibration curve of :func:`calibrisk.metrics.smoothed_calibration`
+    is drawn too (its ICI in the legend), with its pointwise bootstrap band when
+    ``n_bootstrap`` > 0."""
     from .metrics import expected_calibration_error, reliability_curve
 
     plt = _pyplot()
@@ -59,6 +63,15 @@ def plot_reliability(y, p, *, n_bins=10, strategy="uniform", ax=None, confidence
     yerr = np.vstack([rc.observed_rate - rc.ci_lower, rc.ci_upper - rc.observed_rate])
     ax.errorbar(rc.mean_predicted, rc.observed_rate, yerr=yerr, marker="o", capsize=3,
                 label=f"{label or 'model'} (ECE {ece:.3f})")
+    if smoothed:
+        from .metrics import smoothed_calibration
+
+        sm = smoothed_calibration(y, p, sample_weight=sample_weight, n_bootstrap=n_bootstrap,
+                                  confidence=confidence, random_state=random_state)
+        line = ax.plot(sm.grid, sm.curve, label=f"{label or 'model'} smoothed (ICI {sm.ici:.3f})")
+        if len(sm.band_lower):
+            ax.fill_between(sm.grid, sm.band_lower, sm.band_upper, alpha=0.2,
+                            color=line[0].get_color(), linewidth=0)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean predicted probability")

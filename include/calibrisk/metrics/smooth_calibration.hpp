@@ -15,14 +15,14 @@
 /// statsmodels calls `resid_weights`; the window stays the k nearest *rows*, so every bootstrap
 /// replicate smooths with the same bandwidth.
 ///
-/// Cost: an exact fit costs O(d * k) for d distinct predictions. When d exceeds
-/// `max_points`, the sorted rows are cut into `max_points` bins of equal row count, each bin
-/// becomes one point at its mean prediction (carrying its rows' count, weight and events), the
-/// curve is fitted at each bin point and at the smallest and largest prediction, and every row's
-/// value is interpolated linearly between those nodes. The result differs from the exact fit by
-/// well under 1e-4 at the default 1000 points (tests/unit/metrics/test_smooth_calibration.cpp
-/// checks it), and n = 10^6 rows take well under a second. Deterministic and independent of the
-/// thread count.
+/// Cost: an exact fit costs O(d * k) for d distinct predictions. When d exceeds `max_points`,
+/// the sorted rows are cut into bins of at most ceil(n / max_points) rows and at most
+/// (max p - min p) / max_points wide; the window still slides row by row with the exact radius,
+/// its two end bins enter row by row, every other bin enters as one point at its mean prediction
+/// (carrying its rows' weight and events); the curve is fitted at each bin point and at the
+/// smallest and largest prediction, and each row's value is interpolated linearly between those
+/// nodes. The result differs from the exact fit by about 1e-4 (docs/metrics.md gives the checks),
+/// and n = 10^6 rows take about a second. Deterministic and independent of the thread count.
 #pragma once
 
 #include <calibrisk/core/params.hpp>
@@ -40,8 +40,8 @@ namespace calibrisk::metrics {
 struct SmoothCalibrationParams {
   static constexpr const char* kName = "SmoothCalibrationParams";
   double frac = 2.0 / 3.0;  ///< lowess span: fraction of rows in each local fit, in (0, 1]
-  /// Exact fit up to this many distinct predictions; above it, this many equal-count bins (see the
-  /// file comment). 0 = always exact (O(n^2) for continuous predictions: small data only).
+  /// Exact fit up to this many distinct predictions; above it, about this many bins (see the file
+  /// comment). 0 = always exact (O(n^2) for continuous predictions: small data only).
   int max_points = 1000;
   int grid_points =
       50;  ///< points of the plotted curve and its band, equally spaced over [min p, max p]
@@ -55,8 +55,8 @@ struct SmoothCalibrationParams {
     v("frac", &P::frac, open_closed(0, 1).fix("2/3 is the lowess default."),
       "Lowess span: fraction of rows in each local fit.");
     v("max_points", &P::max_points, in_range(0, 1000000),
-      "Exact fit up to this many distinct predictions, else this many equal-count bins (0 = "
-      "always exact).");
+      "Exact fit up to this many distinct predictions, else about this many bins (0 = always "
+      "exact).");
     v("grid_points", &P::grid_points, in_range(2, 10000),
       "Points of the plotted curve and its bootstrap band.");
     v("min_events", &P::min_events, at_least(0),

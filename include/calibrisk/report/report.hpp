@@ -78,6 +78,38 @@ struct ReliabilityPoint {
   double upper = std::numeric_limits<double>::quiet_NaN();
 };
 
+/// One level of Van Calster's calibration hierarchy (see metrics::CalibrationHierarchy).
+struct HierarchyCheck {
+  bool assessed = false;
+  bool met = false;
+  std::string evidence;  ///< the numbers that decided it
+};
+
+/// The smoothed calibration curve (lowess of y on p, metrics/smooth_calibration.hpp) with its
+/// pointwise bootstrap band, ICI / E50 / E90 / Emax with bootstrap intervals, and the verdict on
+/// Van Calster's hierarchy. `grid` is empty when it was not computed.
+struct SmoothedCalibrationPart {
+  double frac = 2.0 / 3.0;  ///< lowess span
+  std::vector<double> grid;
+  std::vector<double> observed;  ///< lowess estimate of P(y = 1 | p) at each grid point
+  std::vector<double> lower;     ///< pointwise bootstrap band (empty without bootstrap)
+  std::vector<double> upper;
+  Estimate ici, e50, e90, emax;
+  Estimate calibration_in_the_large;  ///< mean(y) - mean(p)
+  Index n_events = 0;
+  Index n_nonevents = 0;
+  std::string verdict;  ///< "insufficient data", "none", "mean", "weak" or "moderate"
+  HierarchyCheck mean, weak, moderate;
+  std::vector<std::string> warnings;  ///< e.g. too few events, with the count
+};
+
+/// Histogram of the predicted risks: counts[j] rows with edges[j] <= p < edges[j + 1] (the last
+/// bin includes 1); 20 equal-width bins over [0, 1].
+struct RiskHistogram {
+  std::vector<double> edges;
+  std::vector<Index> counts;
+};
+
 /// Calibration of one set of probabilities (before or after calibration).
 struct CalibrationSection {
   std::string label;  ///< "uncalibrated" / "calibrated" (shown in legends)
@@ -91,7 +123,9 @@ struct CalibrationSection {
   double brier = std::numeric_limits<double>::quiet_NaN();
   double log_loss = std::numeric_limits<double>::quiet_NaN();
   double roc_auc = std::numeric_limits<double>::quiet_NaN();  ///< of these probabilities
-  UndefinedReasons undefined;  ///< e.g. {"slope": "every prediction is the same"}
+  UndefinedReasons undefined;        ///< e.g. {"slope": "every prediction is the same"}
+  SmoothedCalibrationPart smoothed;  ///< flexible calibration curve, ICI and hierarchy
+  RiskHistogram histogram;           ///< distribution of the predicted risks
 };
 
 /// The chosen operating point: a case is flagged when p >= threshold.

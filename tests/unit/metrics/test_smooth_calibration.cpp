@@ -143,7 +143,8 @@ TEST_CASE("smoothed calibration: the binned fit for large n stays within 1e-4 of
   const SmoothCalibration se = smoothed_calibration(d.y, d.p, {}, exact);
   const SmoothCalibration sb = smoothed_calibration(d.y, d.p);
   CHECK(sb.binned);
-  CHECK(sb.n_fit_points == 1000);
+  CHECK(sb.n_fit_points >= 1000);
+  CHECK(sb.n_fit_points <= 2001);
   CHECK(std::fabs(se.ici - sb.ici) < 1e-5);
   CHECK(std::fabs(se.e90 - sb.e90) < 1e-4);
 }
