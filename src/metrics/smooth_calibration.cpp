@@ -243,20 +243,39 @@ std::vector<double> fit_rows(const SortedScores& s, const Layout& L, const Point
   return out;
 }
 
-/// numpy.percentile(100 q) of the weight-expanded values (exact for integer weights); `vw` is
-/// sorted by value, weights > 0, `total` their sum.
-double weighted_quantile(const std::vector<std::pair<double, double>>& vw, double total, double q) {
+/// The value at 0-based position t of the weight-expanded sorted values: the v with
+/// W(< v) <= t < W(<= v) (the largest value when t >= the total). Weighted quickselect, expected
+/// O(n); reorders `vw`. The answer depends only on the multiset, so it is deterministic.
+double weighted_select(std::vector<std::pair<double, double>>& vw, double t) {
+  auto lo = vw.begin(), hi = vw.end();
+  double last = -std::numeric_limits<double>::infinity();
+  while (lo != hi) {
+    const double pv = (lo + (hi - lo) / 2)->first;
+    const auto m1 = std::partition(lo, hi, [pv](const auto& e) { return e.first < pv; });
+    const auto m2 = std::partition(m1, hi, [pv](const auto& e) { return e.first == pv; });
+    double wl = 0.0, we = 0.0;
+    for (auto it = lo; it != m1; ++it) wl += it->second;
+    for (auto it = m1; it != m2; ++it) we += it->second;
+    if (t < wl) {
+      hi = m1;
+    } else if (t < wl + we) {
+      return pv;
+    } else {
+      t -= wl + we;
+      last = pv;
+      lo = m2;
+    }
+  }
+  return last;  // t beyond the total weight: the largest value
+}
+
+/// numpy.percentile(100 q) of the weight-expanded values (exact for integer weights); weights
+/// > 0, `total` their sum. Reorders `vw`.
+double weighted_quantile(std::vector<std::pair<double, double>>& vw, double total, double q) {
   const double h = std::max(0.0, q * (total - 1.0));
   const double lo = std::floor(h);
-  auto value_at = [&](double t) {
-    double cum = 0.0;
-    for (const auto& [v, w] : vw) {
-      cum += w;
-      if (cum > t) return v;
-    }
-    return vw.back().first;
-  };
-  return detail::numpy_lerp(value_at(lo), value_at(lo + 1.0), h - lo);
+  const double a = weighted_select(vw, lo), b = weighted_select(vw, lo + 1.0);
+  return detail::numpy_lerp(a, b, h - lo);
 }
 
 /// {ici, e50, e90, emax, mean_y, mean_p} from the per-row curve under the weights.
@@ -287,7 +306,6 @@ std::vector<double> summary_numbers(const SortedScores& s, const std::vector<dou
   if (!(sw > 0.0)) return std::vector<double>(6, kNaN);
   std::vector<double> out{kNaN, kNaN, kNaN, kNaN, sy / sw, sp / sw};
   if (undefined) return out;
-  std::sort(vw.begin(), vw.end());
   out[0] = se / sw;
   out[1] = weighted_quantile(vw, sw, 0.5);
   out[2] = weighted_quantile(vw, sw, 0.9);
