@@ -114,6 +114,8 @@ void bind_smoothed_calibration(py::module_& m) {
         d["curve"] = to_array(pt.curve.observed);
         d["band_lower"] = to_array(r.band_lower);
         d["band_upper"] = to_array(r.band_upper);
+        d["simultaneous_lower"] = to_array(r.simultaneous_lower);
+        d["simultaneous_upper"] = to_array(r.simultaneous_upper);
         d["ici"] = pt.ici;
         d["e50"] = pt.e50;
         d["e90"] = pt.e90;

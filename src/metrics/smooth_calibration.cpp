@@ -345,6 +345,41 @@ std::string fmt(double v) {
   return buf;
 }
 
+/// Simultaneous (sup-t) band: f +- c se, with se the bootstrap standard error at each grid point
+/// and c the `confidence` quantile over replicates of max_j |f*_j - f_j| / se_j (Montiel Olea &
+/// Plagborg-Moller 2019). NaN where a point or its se is undefined.
+void simultaneous_band(const std::vector<double>& f, const std::vector<BootstrapResult>& curve,
+                       double confidence, std::vector<double>& lower, std::vector<double>& upper) {
+  const std::size_t G = f.size();
+  lower.assign(G, kNaN);
+  upper.assign(G, kNaN);
+  if (curve.size() != G || G == 0) return;
+  const std::size_t R = curve[0].replicates.size();
+  std::vector<double> worst;
+  for (std::size_t b = 0; b < R; ++b) {
+    double m = 0.0;
+    bool ok = true;
+    for (std::size_t j = 0; j < G && ok; ++j) {
+      const double se = curve[j].std_error, v = curve[j].replicates[b];
+      if (!(se > 0.0)) continue;  // no spread at this point: it cannot widen the band
+      ok = std::isfinite(v) && std::isfinite(f[j]);
+      m = std::max(m, std::fabs(v - f[j]) / se);
+    }
+    if (ok) worst.push_back(m);
+  }
+  if (worst.empty()) return;
+  std::sort(worst.begin(), worst.end());
+  const double h = confidence * static_cast<double>(worst.size() - 1);
+  const std::size_t i = static_cast<std::size_t>(std::floor(h));
+  const double c =
+      detail::numpy_lerp(worst[i], worst[std::min(i + 1, worst.size() - 1)], h - std::floor(h));
+  for (std::size_t j = 0; j < G; ++j) {
+    const double se = std::isfinite(curve[j].std_error) ? curve[j].std_error : kNaN;
+    lower[j] = f[j] - c * se;
+    upper[j] = f[j] + c * se;
+  }
+}
+
 }  // namespace
 
 std::vector<double> smoothed_observed(const SortedScores& s, const SmoothCalibrationParams& prm,
@@ -503,10 +538,13 @@ SmoothCalibrationResult smoothed_calibration_bootstrap(const SortedScores& s,
     r.band_lower.push_back(all[5 + j].lower);
     r.band_upper.push_back(all[5 + j].upper);
   }
+  simultaneous_band(r.point.curve.observed,
+                    std::vector<BootstrapResult>(all.begin() + 5, all.end()), boot.confidence,
+                    r.simultaneous_lower, r.simultaneous_upper);
   all.resize(5);
   r.intervals = std::move(all);
-  r.hierarchy =
-      calibration_hierarchy(r.point, r.band_lower, r.band_upper, boot.confidence, prm.min_events);
+  r.hierarchy = calibration_hierarchy(r.point, r.simultaneous_lower, r.simultaneous_upper,
+                                      boot.confidence, prm.min_events);
   return r;
 }
 

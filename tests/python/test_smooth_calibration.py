@@ -182,3 +182,19 @@ def test_plot_reliability_draws_the_smoothed_curve():
     ax = calibrisk.plot_reliability(y, p, strategy="quantile", smoothed=True, n_bootstrap=20)
     assert any("smoothed (ICI" in t.get_text() for t in ax.get_legend().get_texts())
     plt.close("all")
+
+
+def test_simultaneous_band_covers_a_calibrated_model():
+    # Truth: P(y = 1 | p) = p, so the true curve is the diagonal and "moderate" should be met
+    # about `confidence` of the time. Measured once on 40 data sets (n = 1500, 100 replicates):
+    # 0.875 with the simultaneous band, 0.325 if the pointwise band had to contain the diagonal.
+    # With 12 sets and a true rate near 0.88, fewer than 7 successes has probability ~0.3%.
+    met = 0
+    for seed in range(12):
+        rng = np.random.default_rng(1000 + seed)
+        p = rng.beta(2, 4, 1000)
+        y = (rng.uniform(size=p.size) < p).astype(float)
+        r = smoothed_calibration(y, p, n_bootstrap=60, random_state=seed, grid_points=15)
+        assert np.all(r.simultaneous_lower <= r.curve) and np.all(r.curve <= r.simultaneous_upper)
+        met += r.hierarchy["moderate"]["met"]
+    assert met >= 7

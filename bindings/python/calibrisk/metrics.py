@@ -263,7 +263,8 @@ class SmoothedCalibration:
 
     ``fitted`` is the lowess estimate of P(y = 1 | p) for every input row; ``grid`` / ``curve``
     the curve on equally spaced points over [min p, max p] with its pointwise bootstrap band
-    ``band_lower`` / ``band_upper`` (empty without bootstrap). ``ici``, ``e50``, ``e90`` and
+    ``band_lower`` / ``band_upper`` (empty without bootstrap) and the simultaneous band
+    ``simultaneous_lower`` / ``simultaneous_upper`` that decides "moderate". ``ici``, ``e50``, ``e90`` and
     ``emax`` summarise |fitted - p|; ``intervals`` maps "ici", "e50", "e90", "emax" and
     "calibration_in_the_large" to dicts with point / lower / upper / std_error. ``verdict`` is
     Van Calster's hierarchy ("insufficient data", "none", "mean", "weak", "moderate") and
@@ -275,6 +276,8 @@ class SmoothedCalibration:
     curve: np.ndarray
     band_lower: np.ndarray
     band_upper: np.ndarray
+    simultaneous_lower: np.ndarray
+    simultaneous_upper: np.ndarray
     ici: float
     e50: float
     e90: float
@@ -323,7 +326,8 @@ def smoothed_calibration(y_true, y_prob, *, frac=2.0 / 3.0, max_points=1000, gri
         _warnings.warn(w, UserWarning, stacklevel=2)
     return SmoothedCalibration(
         fitted=d["fitted"], grid=d["grid"], curve=d["curve"], band_lower=d["band_lower"],
-        band_upper=d["band_upper"], ici=d["ici"], e50=d["e50"], e90=d["e90"], emax=d["emax"],
+        band_upper=d["band_upper"], simultaneous_lower=d["simultaneous_lower"],
+        simultaneous_upper=d["simultaneous_upper"], ici=d["ici"], e50=d["e50"], e90=d["e90"], emax=d["emax"],
         calibration_in_the_large=d["calibration_in_the_large"],
         calibration_intercept=d["calibration_intercept"],
         calibration_slope=d["calibration_slope"], n_events=d["n_events"],

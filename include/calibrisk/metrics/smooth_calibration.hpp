@@ -137,8 +137,8 @@ struct HierarchyLevel {
 /// the whole multivariable risk surface, cannot be checked from (y, p) alone).
 /// - mean: the Wald interval of the Cox intercept (slope fixed at 1) contains 0;
 /// - weak: additionally the Wald interval of the calibration slope contains 1;
-/// - moderate: additionally the bootstrap band of the smoothed curve contains the diagonal at
-///   every grid point.
+/// - moderate: additionally the simultaneous bootstrap band of the smoothed curve contains the
+///   diagonal at every grid point.
 /// `verdict` is "insufficient data" (fewer than min_events events or non-events), "none" (not
 /// even mean calibration), "mean", "weak" or "moderate": the highest level met with all below it.
 struct CalibrationHierarchy {
@@ -153,6 +153,13 @@ struct SmoothCalibrationResult {
   std::vector<BootstrapResult> intervals;
   std::vector<double> band_lower;  ///< pointwise percentile band of point.curve (NaN if undefined)
   std::vector<double> band_upper;
+  /// Simultaneous (sup-t) band: point.curve +- c * bootstrap se, c the `confidence` quantile of
+  /// the replicates' largest standardised deviation over the grid (Montiel Olea & Plagborg-Moller
+  /// 2019). It covers the whole true curve with probability `confidence`, so "contains the
+  /// diagonal everywhere" is a test at that level (the pointwise band would reject a calibrated
+  /// model far more often than 1 - confidence).
+  std::vector<double> simultaneous_lower;
+  std::vector<double> simultaneous_upper;
   double confidence = 0.95;
   CalibrationHierarchy hierarchy;
 };
@@ -167,7 +174,8 @@ SmoothCalibrationResult smoothed_calibration_bootstrap(const SortedScores& s,
                                                        const BootstrapParams& boot,
                                                        VectorView<const std::int64_t> groups = {});
 
-/// The hierarchy verdict from a point estimate and (optionally empty) band at `confidence`.
+/// The hierarchy verdict from a point estimate and an (optionally empty) simultaneous band at
+/// `confidence`.
 CalibrationHierarchy calibration_hierarchy(const SmoothCalibration& point,
                                            const std::vector<double>& band_lower,
                                            const std::vector<double>& band_upper, double confidence,

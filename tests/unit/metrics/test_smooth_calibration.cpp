@@ -183,7 +183,12 @@ TEST_CASE("smoothed calibration bootstrap: band, intervals, hierarchy, thread in
   }
   CHECK(r1.band_lower == r2.band_lower);
   REQUIRE(r1.band_lower.size() == 20);
-  for (size_t j = 0; j < 20; ++j) CHECK(r1.band_lower[j] <= r1.band_upper[j]);
+  REQUIRE(r1.simultaneous_lower.size() == 20);
+  for (size_t j = 0; j < 20; ++j) {
+    CHECK(r1.band_lower[j] <= r1.band_upper[j]);
+    CHECK(r1.simultaneous_lower[j] <= r1.point.curve.observed[j]);
+    CHECK(r1.point.curve.observed[j] <= r1.simultaneous_upper[j]);
+  }
   CHECK(r1.hierarchy.verdict == "moderate");
   CHECK(r1.hierarchy.mean.met);
   CHECK(r1.hierarchy.moderate.evidence.find("contains the diagonal") != std::string::npos);
