@@ -35,7 +35,13 @@ struct Layout {
   double row(Index a) const { return desc[n - 1 - a]; }  ///< score at ascending position a
 };
 
-Layout make_layout(const SortedScores& s, int max_points) {
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+Layout make_layout(const SortedScores& s, int max_points, double frac) {
   Layout L;
   const Index n = s.size();
   L.n = n;
@@ -49,6 +55,14 @@ Layout make_layout(const SortedScores& s, int max_points) {
   L.start.push_back(n);
   const Index distinct = static_cast<Index>(L.start.size()) - 1;
   if (max_points == 0 || distinct <= max_points) {
+    // d points times a window of about frac * n rows: refuse what would run for minutes.
+    const double cost = static_cast<double>(distinct) * frac * static_cast<double>(n);
+    if (cost > 2e10) {
+      throw InvalidParams("smoothed calibration: an exact lowess on " + std::to_string(distinct) +
+                          " distinct predictions needs about " + fmt(cost) +
+                          " kernel evaluations; set max_points to at most 100000 (1000 is the "
+                          "default) to fit on bins.");
+    }
     for (Index b = 0; b < distinct; ++b) L.x.push_back(asc(L.start[b]));
     L.nodes = L.x;
     return L;
@@ -339,12 +353,6 @@ std::vector<double> replicate_values(const SortedScores& s, const Layout& L,
   return out;
 }
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
-
 /// Simultaneous (sup-t) band: f +- c se, with se the bootstrap standard error at each grid point
 /// and c the `confidence` quantile over replicates of max_j |f*_j - f_j| / se_j (Montiel Olea &
 /// Plagborg-Moller 2019). NaN where a point or its se is undefined.
@@ -385,7 +393,7 @@ void simultaneous_band(const std::vector<double>& f, const std::vector<Bootstrap
 std::vector<double> smoothed_observed(const SortedScores& s, const SmoothCalibrationParams& prm,
                                       const double* replicate_weight) {
   check_inputs(s, prm, "smoothed_observed");
-  const Layout L = make_layout(s, prm.max_points);
+  const Layout L = make_layout(s, prm.max_points, prm.frac);
   return fit_rows(s, L, point_sums(s, L, replicate_weight), prm.frac);
 }
 
@@ -414,7 +422,7 @@ std::vector<double> smoothed_curve_at(const SortedScores& s, const std::vector<d
   std::stable_sort(idx.begin(), idx.end(), [&](auto a, auto b) { return grid[a] < grid[b]; });
   std::vector<double> xs(grid.size());
   for (std::size_t j = 0; j < idx.size(); ++j) xs[j] = grid[idx[j]];
-  const Layout L = make_layout(s, prm.max_points);
+  const Layout L = make_layout(s, prm.max_points, prm.frac);
   const std::vector<double> f = fit_ascending(L, point_sums(s, L, replicate_weight), prm.frac, xs);
   std::vector<double> out(grid.size());
   for (std::size_t j = 0; j < idx.size(); ++j) out[idx[j]] = f[j];
@@ -423,7 +431,7 @@ std::vector<double> smoothed_curve_at(const SortedScores& s, const std::vector<d
 
 SmoothCalibration smoothed_calibration(const SortedScores& s, const SmoothCalibrationParams& prm) {
   check_inputs(s, prm, "smoothed_calibration");
-  const Layout L = make_layout(s, prm.max_points);
+  const Layout L = make_layout(s, prm.max_points, prm.frac);
   SmoothCalibration r;
   r.curve.grid = make_grid(s, prm.grid_points);
   const PointSums ps = point_sums(s, L, nullptr);
@@ -524,7 +532,7 @@ SmoothCalibrationResult smoothed_calibration_bootstrap(const SortedScores& s,
   SmoothCalibrationResult r;
   r.point = smoothed_calibration(s, prm);
   r.confidence = boot.confidence;
-  const Layout L = make_layout(s, prm.max_points);
+  const Layout L = make_layout(s, prm.max_points, prm.frac);
   const std::vector<double>& grid = r.point.curve.grid;
   std::vector<std::string> names{"ici", "e50", "e90", "emax", "calibration_in_the_large"};
   for (std::size_t j = 0; j < grid.size(); ++j) names.push_back("curve_" + std::to_string(j));

@@ -41,10 +41,11 @@ struct SmoothCalibrationParams {
   static constexpr const char* kName = "SmoothCalibrationParams";
   double frac = 2.0 / 3.0;  ///< lowess span: fraction of rows in each local fit, in (0, 1]
   /// Exact fit up to this many distinct predictions; above it, about this many bins (see the file
-  /// comment). 0 = always exact (O(n^2) for continuous predictions: small data only).
+  /// comment). 0 = always exact (O(n^2) for continuous predictions: small data only; an exact
+  /// fit needing more than 2e10 kernel evaluations is refused with InvalidParams).
   int max_points = 1000;
-  int grid_points =
-      50;  ///< points of the plotted curve and its band, equally spaced over [min p, max p]
+  /// Points of the plotted curve and its band, equally spaced over [min p, max p].
+  int grid_points = 50;
   /// Fewer events or non-events than this: a warning with the count, and the hierarchy verdict is
   /// "insufficient data" (about 100 of each are needed for a stable curve: Vergouwe et al. 2005,
   /// Van Calster et al. 2016, Austin & Steyerberg 2019).

@@ -241,6 +241,13 @@ TEST_CASE("smoothed calibration: bad input and settings") {
   const SortedScores s(V{0, 1, 1}, V{0.2, 0.4, 0.6});
   CHECK_THROWS_WITH_AS(smoothed_curve_at(s, V{0.1, std::nan("")}), doctest::Contains("grid[1]"),
                        InvalidInput);
+  // An exact fit of 300,000 distinct predictions would take minutes: refused, with the fix.
+  V yb(300000), pb(300000);
+  for (size_t i = 0; i < pb.size(); ++i) pb[i] = (i + 0.5) / pb.size(), yb[i] = i % 2;
+  prm = {};
+  prm.max_points = 0;
+  CHECK_THROWS_WITH_AS(smoothed_calibration(yb, pb, {}, prm), doctest::Contains("set max_points"),
+                       InvalidParams);
   // Two rows: statsmodels' minimum window of 2 leaves one positive weight; the weighted mean.
   const V f = smoothed_observed(V{0, 1}, V{0.2, 0.4});
   CHECK(f[0] == 0.0);
