@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// Internal to the report module: the subgroup section of `evaluate` (subgroups.cpp) and the
+// metrics of a subset of rows that it shares with the over-time section (evaluate.cpp).
+#pragma once
+
+#include <calibrisk/report/evaluate.hpp>
+#include <calibrisk/report/report.hpp>
+
+#include <limits>
+#include <vector>
+
+namespace calibrisk::detail {
+
+/// AUC, ECE, calibration fit of a subset (NaN where a class is missing, with the reason).
+struct SubsetMetrics {
+  double auc = std::numeric_limits<double>::quiet_NaN();
+  double ece = std::numeric_limits<double>::quiet_NaN();
+  double intercept = std::numeric_limits<double>::quiet_NaN();
+  double intercept_se = std::numeric_limits<double>::quiet_NaN();
+  UndefinedReasons undefined;
+};
+
+/// The metrics of rows (y, p); `what` names the subset in reasons ("the group", "the period").
+SubsetMetrics subset_metrics(const std::vector<double>& y, const std::vector<double>& p,
+                             const EvaluationParams& params, const char* what);
+
+/// The subgroup section: one row per level of each subgroup column, with its flags.
+/// `overall_recall` is the recall at the threshold over all rows (NaN without a threshold).
+SubgroupSection subgroup_section(const EvaluationInput& in, double overall_recall,
+                                 const EvaluationParams& params);
+
+}  // namespace calibrisk::detail
