@@ -24,9 +24,16 @@ struct SubsetMetrics {
 SubsetMetrics subset_metrics(const std::vector<double>& y, const std::vector<double>& p,
                              const EvaluationParams& params, const char* what);
 
-/// The subgroup section: one row per level of each subgroup column, with its flags.
-/// `overall_recall` is the recall at the threshold over all rows (NaN without a threshold).
+/// The subgroup section: one row per level of each subgroup column (levels capped at
+/// max_subgroup_levels), the recall and calibration tests of each group of at least
+/// min_subgroup_size rows, their p-values adjusted together, and the flags.
+/// `overall_recall` is unused (groups are compared with the other rows).
 SubgroupSection subgroup_section(const EvaluationInput& in, double overall_recall,
                                  const EvaluationParams& params);
+
+/// Adjusted p-values in input order: Holm's step-down (family-wise error rate) or
+/// Benjamini–Hochberg's step-up (false discovery rate), each capped at 1, as statsmodels'
+/// multipletests(method="holm" / "fdr_bh"); kNone returns `p`.
+std::vector<double> adjust_p_values(const std::vector<double>& p, Multiplicity method);
 
 }  // namespace calibrisk::detail
