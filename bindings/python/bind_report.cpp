@@ -68,10 +68,9 @@ void bind_report(py::module_& m) {
         std::deque<VectorArg> codes;  // the views of `in.subgroups` point into these
         std::deque<std::vector<double>> crossed;
         std::vector<SubgroupColumn> subgroup_columns;
-        for (const auto& [name, parts] : subgroups) {
-          (void)name;  // the library names an intersection "a*b" after its parts
+        for (const auto& sg : subgroups) {  // an intersection is named "a*b" after its parts
           std::vector<SubgroupColumn> cols;
-          for (const auto& [part, values, labels] : parts) {
+          for (const auto& [part, values, labels] : sg.second) {
             codes.push_back(as_vector(values, where, "subgroups['" + part + "']"));
             cols.push_back({part, codes.back().view, labels});
           }

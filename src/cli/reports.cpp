@@ -164,7 +164,11 @@ EvaluationSummary write_reports(const EvaluationData& d, std::ostream* html, std
     if (row.flags.empty()) continue;
     std::string why;
     for (const auto& f : row.flags) why += (why.empty() ? "" : "; ") + f;
-    summary.flagged_subgroups.push_back(row.column + "=" + row.level + ": " + why);
+    // An intersection's level already names its columns ("age_band=80+ & sex=F").
+    const bool crossed =
+        row.column.find('*') != std::string::npos && row.level.find(" & ") != std::string::npos;
+    summary.flagged_subgroups.push_back((crossed ? row.level : row.column + "=" + row.level) +
+                                        ": " + why);
   }
   if (html) *html << report_to_html(report);
   if (json) *json << report_to_json(report);

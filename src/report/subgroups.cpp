@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <numeric>
 #include <string>
@@ -38,14 +39,14 @@ SubgroupColumn cross_subgroups(const std::vector<SubgroupColumn>& parts,
     }
     out.name += (out.name.empty() ? "" : "*") + part.name;
   }
-  // A row's key: its code in each part, missing (NaN) as +inf so that it sorts last and compares
-  // equal to itself.
-  std::map<std::vector<double>, std::vector<Index>> cells;
-  std::vector<double> key(parts.size());
+  // A row's key: per part (0, code), or (1, 0) when missing, so that missing sorts last.
+  using Key = std::vector<std::pair<int, double>>;
+  std::map<Key, std::vector<Index>> cells;
+  Key key(parts.size());
   for (Index i = 0; i < n; ++i) {
     for (std::size_t k = 0; k < parts.size(); ++k) {
       const double c = parts[k].codes[i];
-      key[k] = std::isnan(c) ? std::numeric_limits<double>::infinity() : c;
+      key[k] = std::isnan(c) ? std::make_pair(1, 0.0) : std::make_pair(0, c);
     }
     cells[key].push_back(i);
   }
@@ -53,7 +54,7 @@ SubgroupColumn cross_subgroups(const std::vector<SubgroupColumn>& parts,
   for (const auto& [cell, rows] : cells) {
     std::string label;
     for (std::size_t k = 0; k < parts.size(); ++k) {
-      const double c = std::isinf(cell[k]) && cell[k] > 0 ? std::nan("") : cell[k];
+      const double c = cell[k].first ? std::nan("") : cell[k].second;
       label += (k ? " & " : "") + parts[k].name + "=" + label_of(c, parts[k]);
     }
     for (Index i : rows)
@@ -234,8 +235,6 @@ std::string signed_text(double v) {
   return buf;
 }
 
-std::string p_text(double p) { return fmt_num(p, 2); }
-
 // Two-proportion z test (pooled variance) of recall in the group vs recall of the other rows, as
 // statsmodels' proportions_ztest; sets row.recall_p or the reason it is not tested.
 void recall_test(SubgroupRow& row, const GroupCounts& g, double tp_all, double pos_all) {
@@ -371,7 +370,7 @@ void flag_subgroup(SubgroupRow& row, const SubgroupSection& s, const EvaluationP
                         " (observed " + fmt_num(static_cast<double>(row.positives), 10) +
                         " vs expected " +
                         fmt_num(row.mean_predicted * static_cast<double>(row.n), 4) + " events), " +
-                        adj + p_text(row.calibration_p_adjusted) + tail);
+                        adj + format_p_value(row.calibration_p_adjusted, s.alpha) + tail);
   }
   if (params.ece_tolerance > 0 && row.ece > params.ece_tolerance) {
     row.flags.push_back("ECE " + fmt_num(row.ece, 2) + " above " +
@@ -382,7 +381,7 @@ void flag_subgroup(SubgroupRow& row, const SubgroupSection& s, const EvaluationP
                         fmt_num(row.recall_lower, 2) + " to " + fmt_num(row.recall_upper, 2) +
                         ") vs " + fmt_num(row.recall_others, 2) + " in the other rows (more than " +
                         fmt_num(params.recall_tolerance, 3) + " below), " + adj +
-                        p_text(row.recall_p_adjusted) + tail);
+                        format_p_value(row.recall_p_adjusted, s.alpha) + tail);
   }
 }
 
@@ -403,6 +402,16 @@ Index adjust_rows(std::vector<SubgroupRow>& rows, Multiplicity method) {
 }
 
 }  // namespace
+
+std::string format_p_value(double p, double alpha) {
+  const double shown_alpha = alpha * (1 - 1e-9);  // 1 - 0.95 is 0.05000000000000004
+  int digits = 2;
+  std::string t = fmt_num(p, digits);
+  while (p < alpha && std::strtod(t.c_str(), nullptr) >= shown_alpha && digits < 8) {
+    t = fmt_num(p, ++digits);
+  }
+  return t;
+}
 
 std::vector<double> adjust_p_values(const std::vector<double>& p, Multiplicity method) {
   const std::size_t m = p.size();

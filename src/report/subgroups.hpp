@@ -7,6 +7,7 @@
 #include <calibrisk/report/report.hpp>
 
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace calibrisk::detail {
@@ -35,5 +36,9 @@ SubgroupSection subgroup_section(const EvaluationInput& in, double overall_recal
 /// Benjamini–Hochberg's step-up (false discovery rate), each capped at 1, as statsmodels'
 /// multipletests(method="holm" / "fdr_bh"); kNone returns `p`.
 std::vector<double> adjust_p_values(const std::vector<double>& p, Multiplicity method);
+
+/// A p-value with 2 significant digits, more when rounding would show a value below `alpha` as
+/// alpha or above (0.0497 is "0.0497", not "0.05").
+std::string format_p_value(double p, double alpha);
 
 }  // namespace calibrisk::detail

@@ -349,3 +349,24 @@ TEST_CASE("subgroups: intersections in evaluate; a one-class group is flagged by
   // No threshold: calibration tests only (6 groups).
   CHECK(r.subgroups.n_tests == 6);
 }
+
+TEST_CASE("subgroups: an infinite code is a level, not the missing value, in an intersection") {
+  const std::vector<double> a{INFINITY, NAN, 0, INFINITY};
+  const std::vector<double> b{0, 0, 0, 0};
+  std::vector<double> codes;
+  const SubgroupColumn c = cross_subgroups(
+      {{"a", VectorView<const double>(a), {}}, {"b", VectorView<const double>(b), {}}}, codes);
+  CHECK(c.labels ==
+        std::vector<std::string>{"a=0 & b=0", "a=\xE2\x88\x9E & b=0", "a=(missing) & b=0"});
+  CHECK(codes == std::vector<double>{1, 2, 0, 1});
+}
+
+TEST_CASE("subgroups: an adjusted p below alpha is never printed as alpha") {
+  const double alpha = 1 - 0.95;
+  CHECK(detail::format_p_value(0.0497, alpha) == "0.0497");
+  CHECK(detail::format_p_value(0.049996, alpha) == "0.049996");
+  CHECK(detail::format_p_value(0.012345, alpha) == "0.012");
+  CHECK(detail::format_p_value(0.3, alpha) == "0.3");
+  CHECK(detail::format_p_value(0.0503, alpha) == "0.05");  // not significant: 2 digits suffice
+  CHECK(detail::format_p_value(9.81e-7, alpha) == "9.8e-07");
+}
