@@ -2,6 +2,7 @@
 // The report as one self-contained HTML page: inline CSS, inline SVG charts, no scripts.
 #include <calibrisk/report/report.hpp>
 
+#include "report/subgroups.hpp"
 #include "report/svg.hpp"
 
 #include <cmath>
@@ -214,8 +215,8 @@ void subgroup_rules(std::ostringstream& o, const SubgroupSection& s, Index flagg
 }
 
 // An adjusted p-value, or why the group was not tested.
-std::string p_cell(const UndefinedReasons& u, const char* key, double adjusted) {
-  if (std::isfinite(adjusted)) return fmt_num(adjusted, 2);
+std::string p_cell(const UndefinedReasons& u, const char* key, double adjusted, double alpha) {
+  if (std::isfinite(adjusted)) return detail::format_p_value(adjusted, alpha);
   const auto it = u.find(key);
   return it == u.end() ? fmt_num(adjusted) : "<span class=\"undef\">" + esc(it->second) + "</span>";
 }
@@ -286,9 +287,10 @@ void subgroup_section(std::ostringstream& o, const Report& r) {
       << pct(row.mean_predicted) << "</td><td>" << or_undefined(u, "roc_auc", row.roc_auc, num3)
       << "</td><td>" << fmt_num(row.ece) << "</td><td>"
       << or_undefined(u, "calibration_intercept", row.calibration_intercept, intercept)
-      << "</td><td>" << p_cell(u, "calibration_p", row.calibration_p_adjusted) << "</td><td>"
-      << or_undefined(u, "recall", row.recall, recall) << "</td><td>" << fmt_num(row.recall_others)
-      << "</td><td>" << p_cell(u, "recall_p", row.recall_p_adjusted) << "</td><td>"
+      << "</td><td>" << p_cell(u, "calibration_p", row.calibration_p_adjusted, s.alpha)
+      << "</td><td>" << or_undefined(u, "recall", row.recall, recall) << "</td><td>"
+      << fmt_num(row.recall_others) << "</td><td>"
+      << p_cell(u, "recall_p", row.recall_p_adjusted, s.alpha) << "</td><td>"
       << or_undefined(u, "precision", row.precision, num3) << "</td><td>" << pct(row.alert_rate)
       << "</td><td>";
     if (f) {
