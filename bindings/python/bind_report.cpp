@@ -7,6 +7,8 @@
 
 #include <pybind11/stl.h>
 
+#include <deque>
+
 #include "arrays.hpp"
 #include "bind_params.hpp"
 #include "bindings.hpp"
@@ -31,6 +33,14 @@ metrics::BinStrategy strategy_from(const std::string& s) {
                       ", got '" + s + "'.");
 }
 
+Multiplicity multiplicity_from(const std::string& m) {
+  Multiplicity out{};
+  std::string alias;
+  if (enum_from_text(m, out, alias)) return out;
+  throw InvalidParams("evaluate: multiplicity must be " + enum_choices<Multiplicity>("'") +
+                      ", got '" + m + "'.");
+}
+
 }  // namespace
 
 void bind_report(py::module_& m) {
@@ -39,7 +49,10 @@ void bind_report(py::module_& m) {
       "_evaluate",
       [](const py::object& y, const py::object& p, const py::object& p_uncalibrated,
          double threshold, const std::string& policy,
-         const std::vector<std::tuple<std::string, py::object, std::vector<std::string>>>&
+         // (name, parts): one part is a column, several are crossed (an intersection).
+         const std::vector<
+             std::pair<std::string,
+                       std::vector<std::tuple<std::string, py::object, std::vector<std::string>>>>>&
              subgroups,
          const py::object& time, bool time_in_days, const py::object& groups, const py::object& X,
          const std::vector<std::string>& feature_names,
@@ -52,11 +65,17 @@ void bind_report(py::module_& m) {
         VectorArg pa = as_vector(p, where, "p");
         VectorArg pu = as_vector(p_uncalibrated, where, "p_uncalibrated", true);
         VectorArg ta = as_vector(time, where, "time", true);
-        std::vector<VectorArg> codes;
-        codes.reserve(subgroups.size());
-        for (const auto& sg : subgroups) {
-          codes.push_back(
-              as_vector(std::get<1>(sg), where, "subgroups['" + std::get<0>(sg) + "']"));
+        std::deque<VectorArg> codes;  // the views of `in.subgroups` point into these
+        std::deque<std::vector<double>> crossed;
+        std::vector<SubgroupColumn> subgroup_columns;
+        for (const auto& sg : subgroups) {  // an intersection is named "a*b" after its parts
+          std::vector<SubgroupColumn> cols;
+          for (const auto& [part, values, labels] : sg.second) {
+            codes.push_back(as_vector(values, where, "subgroups['" + part + "']"));
+            cols.push_back({part, codes.back().view, labels});
+          }
+          subgroup_columns.push_back(
+              cols.size() == 1 ? cols[0] : cross_subgroups(cols, crossed.emplace_back()));
         }
         py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> ga;
         if (!groups.is_none())
@@ -70,10 +89,7 @@ void bind_report(py::module_& m) {
         in.p_uncalibrated = pu.view;
         in.threshold = threshold;
         in.policy = policy;
-        for (std::size_t k = 0; k < subgroups.size(); ++k) {
-          in.subgroups.push_back(
-              {std::get<0>(subgroups[k]), codes[k].view, std::get<2>(subgroups[k])});
-        }
+        in.subgroups = std::move(subgroup_columns);
         in.time = ta.view;
         in.time_in_days = time_in_days;
         if (!groups.is_none()) {
@@ -100,6 +116,7 @@ void bind_report(py::module_& m) {
         ep.ece_tolerance = settings["ece_tolerance"].cast<double>();
         ep.min_subgroup_size = settings["min_subgroup_size"].cast<Index>();
         ep.max_subgroup_levels = settings["max_subgroup_levels"].cast<int>();
+        ep.multiplicity = multiplicity_from(settings["multiplicity"].cast<std::string>());
         ep.time_granularity = granularity_from(settings["time_granularity"].cast<std::string>());
         ep.n_time_bins = settings["n_time_bins"].cast<int>();
         ep.decision_curve_max = settings["decision_curve_max"].cast<double>();
@@ -113,6 +130,12 @@ void bind_report(py::module_& m) {
       },
       "Computes the evaluation report; returns its JSON text (see calibrisk.report.evaluate).");
 
+  m.def(
+      "_subgroup_spec_columns",
+      [](const std::string& spec, const std::vector<std::string>& columns,
+         const std::string& where) { return subgroup_spec_columns(spec, columns, where); },
+      py::arg("spec"), py::arg("columns"), py::arg("where"),
+      "The columns a subgroup spec names: an exact column name, or names joined by '*'.");
   m.def(
       "_report_html",
       [](const std::string& json) {

@@ -13,6 +13,7 @@
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/io/text.hpp>
+#include <calibrisk/report/evaluate.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -156,7 +157,7 @@ void write_test_reports(const TrainOptions& o, const std::string& source, const 
       sub.push_back(f);
     }
   }
-  for (const auto& s : sub) ev.subgroups.emplace_back(s, subgroup_labels(table, s, r.test.rows));
+  for (const auto& s : sub) ev.subgroups.push_back(subgroup_data(table, s, r.test.rows));
   if (!o.time_column.empty()) {
     const Column& t = table.column(o.time_column);
     ev.time = take(t.values, r.test.rows);
@@ -384,11 +385,8 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
                        quote_for_message(time_column) + "; its columns are: " + join(header) + ".");
   }
   for (const auto& s : o.subgroups) {
-    if (!contains(header, s)) {
-      throw InvalidInput("--subgroup " + printable(s) + ": " + quote_for_message(o.data) +
-                         " has no column " + quote_for_message(s) +
-                         "; its columns are: " + join(header) + ".");
-    }
+    subgroup_spec_columns(s, header,
+                          "--subgroup " + printable(s) + " (in " + quote_for_message(o.data) + ")");
   }
   const CsvReadOptions ro = scoring_read_options(pipe, o.data, o.label, time_column);
   Table table;
@@ -422,7 +420,7 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
       sub.push_back(f);
     }
   }
-  for (const auto& s : sub) ev.subgroups.emplace_back(s, subgroup_labels(table, s, all));
+  for (const auto& s : sub) ev.subgroups.push_back(subgroup_data(table, s, all));
   if (!time_column.empty()) {
     const Column& t = table.column(time_column);
     ev.time = t.values;

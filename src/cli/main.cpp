@@ -120,7 +120,9 @@ CLI::App* add_train(CLI::App& app, calibrisk::cli::TrainOptions& tr) {
   t->add_option("--categorical", tr.categorical,
                 "Column of labels to encode as integer codes (stored in the model); repeatable");
   t->add_option("--drop", tr.drop, "Column not to use as a feature; repeatable");
-  t->add_option("--subgroup", tr.subgroups, "Extra column to report per subgroup; repeatable");
+  t->add_option(
+      "--subgroup", tr.subgroups,
+      "Extra column to report per subgroup, or COL1*COL2 for their intersection; repeatable");
   t->add_option("--split", tr.split, "Fractions of rows per part (each > 0, summing to 1)")
       ->capture_default_str();
   t->add_option("--seed", tr.seed, "Seed of the model and the bootstrap intervals")
@@ -149,7 +151,8 @@ CLI::App* add_evaluate(CLI::App& app, calibrisk::cli::EvaluateOptions& ev) {
   e->add_option("--model", ev.model, "Model file written by `calibrisk train`")->required();
   e->add_option("--data", ev.data, "Labelled CSV")->required();
   e->add_option("--label", ev.label, "Label column (values 0/1)")->required();
-  e->add_option("--subgroup", ev.subgroups, "Column to report per subgroup; repeatable");
+  e->add_option("--subgroup", ev.subgroups,
+                "Column to report per subgroup, or COL1*COL2 for their intersection; repeatable");
   e->add_option("--time-column", ev.time_column, "Time column for the over-time section");
   e->add_option("--report", ev.report, "HTML report to write")->required();
   e->add_option("--json", ev.json, "JSON report to write");

@@ -2,15 +2,18 @@
 // The command line's bridge to the report module (see reports.hpp).
 #include "cli/reports.hpp"
 
+#include "cli/data.hpp"
 #include "cli/options.hpp"
 
 #include <calibrisk/artifact/io.hpp>
+#include <calibrisk/io/text.hpp>
 #include <calibrisk/report/evaluate.hpp>
 #include <calibrisk/report/report.hpp>
 #include <calibrisk/trees/explain.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <ostream>
 
@@ -73,7 +76,41 @@ std::vector<std::pair<std::string, std::string>> provenance_rows(const Evaluatio
   return rows;
 }
 
+// A column of per-row labels as a SubgroupColumn: codes index the sorted distinct labels, "" is
+// missing (NaN). `codes` receives the codes; the result views it.
+SubgroupColumn encode_labels(const std::string& name, const std::vector<std::string>& labels,
+                             std::vector<double>& codes) {
+  std::vector<std::string> levels;
+  for (const auto& l : labels) {
+    if (!l.empty()) levels.push_back(l);
+  }
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  std::map<std::string, double> code;
+  for (std::size_t k = 0; k < levels.size(); ++k) code[levels[k]] = static_cast<double>(k);
+  codes.resize(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    codes[i] = labels[i].empty() ? std::nan("") : code[labels[i]];
+  }
+  SubgroupColumn col;
+  col.name = name;
+  col.codes = VectorView<const double>(codes);
+  col.labels = std::move(levels);
+  return col;
+}
+
 }  // namespace
+
+SubgroupData subgroup_data(const Table& table, const std::string& spec,
+                           const std::vector<Index>& rows) {
+  const std::vector<std::string> columns =
+      subgroup_spec_columns(spec, table.names(), "--subgroup " + printable(spec));
+  if (columns.size() == 1)
+    return SubgroupData(columns[0], subgroup_labels(table, columns[0], rows));
+  std::vector<std::pair<std::string, std::vector<std::string>>> parts;
+  for (const auto& c : columns) parts.emplace_back(c, subgroup_labels(table, c, rows));
+  return SubgroupData(spec, std::move(parts));
+}
 
 EvaluationSummary write_reports(const EvaluationData& d, std::ostream* html, std::ostream* json,
                                 Progress& progress) {
@@ -91,28 +128,16 @@ EvaluationSummary write_reports(const EvaluationData& d, std::ostream* html, std
   in.threshold = d.pipeline->threshold();
   in.policy = d.pipeline->operating_point().policy + " (chosen on the calibration part)";
 
-  // Subgroups: labels -> codes (sorted labels; "" = missing).
-  std::vector<std::vector<double>> code_store;
-  code_store.reserve(d.subgroups.size());
-  for (const auto& [name, labels] : d.subgroups) {
-    std::vector<std::string> levels;
-    for (const auto& l : labels) {
-      if (!l.empty()) levels.push_back(l);
+  // Subgroups: labels -> codes (sorted labels; "" = missing); intersections crossed by the
+  // library. The deque keeps each code vector at its address for the views.
+  std::deque<std::vector<double>> code_store;
+  for (const auto& sg : d.subgroups) {
+    std::vector<SubgroupColumn> parts;
+    for (const auto& [name, labels] : sg.parts) {
+      parts.push_back(encode_labels(name, labels, code_store.emplace_back()));
     }
-    std::sort(levels.begin(), levels.end());
-    levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-    std::map<std::string, double> code;
-    for (std::size_t k = 0; k < levels.size(); ++k) code[levels[k]] = static_cast<double>(k);
-    std::vector<double> codes(labels.size());
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      codes[i] = labels[i].empty() ? std::nan("") : code[labels[i]];
-    }
-    code_store.push_back(std::move(codes));
-    SubgroupColumn col;
-    col.name = name;
-    col.codes = VectorView<const double>(code_store.back());
-    col.labels = levels;
-    in.subgroups.push_back(std::move(col));
+    in.subgroups.push_back(parts.size() == 1 ? parts[0]
+                                             : cross_subgroups(parts, code_store.emplace_back()));
   }
   if (!d.time.empty()) {
     in.time = VectorView<const double>(d.time);
@@ -139,7 +164,11 @@ EvaluationSummary write_reports(const EvaluationData& d, std::ostream* html, std
     if (row.flags.empty()) continue;
     std::string why;
     for (const auto& f : row.flags) why += (why.empty() ? "" : "; ") + f;
-    summary.flagged_subgroups.push_back(row.column + "=" + row.level + ": " + why);
+    // An intersection's level already names its columns ("age_band=80+ & sex=F").
+    const bool crossed =
+        row.column.find('*') != std::string::npos && row.level.find(" & ") != std::string::npos;
+    summary.flagged_subgroups.push_back((crossed ? row.level : row.column + "=" + row.level) +
+                                        ": " + why);
   }
   if (html) *html << report_to_html(report);
   if (json) *json << report_to_json(report);

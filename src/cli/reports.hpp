@@ -7,6 +7,7 @@
 
 #include <calibrisk/artifact/pipeline.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/io/table.hpp>
 
 #include <Eigen/Core>
 
@@ -15,6 +16,23 @@
 #include <vector>
 
 namespace calibrisk::cli {
+
+/// A subgroup variable of the report: one column, or the intersection of several (`parts`, each
+/// a column name with one label per row, "" = missing).
+struct SubgroupData {
+  std::string name;  ///< "site", or "age_band*sex" for an intersection
+  std::vector<std::pair<std::string, std::vector<std::string>>> parts;
+  SubgroupData(std::string column, std::vector<std::string> labels)
+      : name(column), parts{{std::move(column), std::move(labels)}} {}
+  SubgroupData(std::string n, std::vector<std::pair<std::string, std::vector<std::string>>> p)
+      : name(std::move(n)), parts(std::move(p)) {}
+};
+
+/// The subgroup variable of a `--subgroup` spec over `rows` of `table`: a column (labels as
+/// `subgroup_labels` gives them), or "a*b" for the intersection of columns a and b (an exact
+/// column name wins). Throws InvalidInput naming the flag and an unknown column.
+SubgroupData subgroup_data(const Table& table, const std::string& spec,
+                           const std::vector<Index>& rows);
 
 /// A labelled, scored table.
 struct EvaluationData {
@@ -26,8 +44,8 @@ struct EvaluationData {
   const Pipeline* pipeline = nullptr;
   RowMatrixXd X;  ///< the features (schema order), for the data summary
   std::vector<std::string> features;
-  /// Subgroup columns: name -> one label per row ("" = missing).
-  std::vector<std::pair<std::string, std::vector<std::string>>> subgroups;
+  /// Subgroup variables: columns and intersections, one label per row ("" = missing).
+  std::vector<SubgroupData> subgroups;
   std::vector<double> time;   ///< per row, or empty
   bool time_is_days = true;   ///< ISO dates (days since 1970) or plain numbers
   std::vector<double> group;  ///< patient per row, or empty

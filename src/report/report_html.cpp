@@ -2,6 +2,7 @@
 // The report as one self-contained HTML page: inline CSS, inline SVG charts, no scripts.
 #include <calibrisk/report/report.hpp>
 
+#include "report/subgroups.hpp"
 #include "report/svg.hpp"
 
 #include <cmath>
@@ -267,27 +268,45 @@ void ranking_paragraph(std::ostringstream& o, const RankingCheck& k) {
     << (k.flagged() ? "</span>" : "") << ": " << esc(k.explanation) << "</p>";
 }
 
-void subgroup_section(std::ostringstream& o, const Report& r) {
-  const SubgroupSection& s = r.subgroups;
-  o << "<section id=\"subgroups\"><h2>Subgroups</h2>";
-  if (s.rows.empty()) {
-    o << "<p class=\"muted\">No subgroup columns were given.</p></section>";
-    return;
+// How subgroups are tested and flagged, with this report's numbers.
+void subgroup_rules(std::ostringstream& o, const SubgroupSection& s, Index flagged) {
+  o << "<p>Each group of at least " << s.min_size
+    << " rows is tested: its calibration (observed vs expected events, z = &Sigma;(y &minus; p) / "
+       "&radic;&Sigma;p(1 &minus; p), the score test of calibration intercept = 0 with slope 1) "
+       "and, at the threshold, its recall against the recall of the other rows (two-proportion z "
+       "test: equal opportunity). ";
+  if (!s.multiplicity.empty()) {
+    o << "The " << s.n_tests << " p-values of all groups and columns are ";
+    if (s.multiplicity == "holm") {
+      o << "adjusted together with Holm's method (family-wise error rate). ";
+    } else if (s.multiplicity == "bh") {
+      o << "adjusted together with the Benjamini&ndash;Hochberg method (false discovery rate). ";
+    } else {
+      o << "<b>not adjusted</b> for multiple comparisons. ";
+    }
   }
-  Index flagged = 0;
-  for (const auto& row : s.rows) flagged += !row.flags.empty();
-  o << "<p>A group is <span class=\"flag\">flagged</span> when its calibration intercept departs "
-       "from 0 by more than "
-    << fmt_num(s.intercept_tolerance) << " (and by more than its own sampling noise), ";
-  if (s.ece_tolerance > 0) o << "its ECE exceeds " << fmt_num(s.ece_tolerance) << ", ";
-  o << "or its recall at the threshold is more than " << fmt_num(s.recall_tolerance)
-    << " below the overall recall (beyond its confidence interval); groups under " << s.min_size
-    << " rows are never flagged. <b>" << flagged << "</b> of " << s.rows.size()
+  o << "A group is <span class=\"flag\">flagged</span> when a p-value is below &alpha; = "
+    << fmt_num(s.alpha) << " and the effect exceeds its tolerance: |calibration intercept| &gt; "
+    << fmt_num(s.intercept_tolerance) << ", or recall more than " << fmt_num(s.recall_tolerance)
+    << " below the other rows";
+  if (s.ece_tolerance > 0) o << ", or ECE &gt; " << fmt_num(s.ece_tolerance) << " (no test)";
+  o << ". Smaller groups are shown but not tested. <b>" << flagged << "</b> of " << s.rows.size()
     << " groups are flagged.</p>";
-  // One bar chart per subgroup column: observed rate vs mean predicted risk, flagged outlined.
+  for (const auto& n : s.notes) o << "<p class=\"note\">" << esc(n) << "</p>";
+}
+
+// An adjusted p-value, or why the group was not tested.
+std::string p_cell(const UndefinedReasons& u, const char* key, double adjusted, double alpha) {
+  if (std::isfinite(adjusted)) return detail::format_p_value(adjusted, alpha);
+  const auto it = u.find(key);
+  return it == u.end() ? fmt_num(adjusted) : "<span class=\"undef\">" + esc(it->second) + "</span>";
+}
+
+// One bar chart per subgroup column: observed rate vs mean predicted risk, flagged outlined.
+void subgroup_charts(std::ostringstream& o, const Report& r) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const SubgroupRow*>> by_col;
-  for (const auto& row : s.rows) {
+  for (const auto& row : r.subgroups.rows) {
     if (!by_col.count(row.column)) order.push_back(row.column);
     by_col[row.column].push_back(&row);
   }
@@ -311,19 +330,48 @@ void subgroup_section(std::ostringstream& o, const Report& r) {
     b.series = {obs, pred};
     figure(o, "subgroup-" + std::to_string(k + 1), detail::svg_bar_chart(b));
   }
-  o << "</div><table><tr><th>column</th><th>level</th><th>n</th><th>prevalence</th>"
+  o << "</div>";
+}
+
+void subgroup_section(std::ostringstream& o, const Report& r) {
+  const SubgroupSection& s = r.subgroups;
+  o << "<section id=\"subgroups\"><h2>Subgroups</h2>";
+  if (s.rows.empty()) {
+    o << "<p class=\"muted\">No subgroup columns were given.</p></section>";
+    return;
+  }
+  Index flagged = 0;
+  for (const auto& row : s.rows) flagged += !row.flags.empty();
+  subgroup_rules(o, s, flagged);
+  subgroup_charts(o, r);
+  o << "<table><tr><th>column</th><th>level</th><th>n</th><th>prevalence</th>"
        "<th>mean predicted</th><th>ROC AUC</th><th>ECE</th><th>calibration intercept</th>"
-       "<th>recall</th><th>precision</th><th>alert rate</th><th>flag</th></tr>";
+       "<th>calibration p (adj.)</th><th>recall</th><th>recall of other rows</th>"
+       "<th>recall p (adj.)</th><th>precision</th><th>alert rate</th><th>flag</th></tr>";
   const auto num3 = [](double v) { return fmt_num(v); };
   for (const auto& row : s.rows) {
     const bool f = !row.flags.empty();
     const UndefinedReasons& u = row.undefined;
+    const auto intercept = [&](double v) {
+      std::string t = signed_num(v);
+      if (std::isfinite(row.calibration_intercept_lower)) {
+        t += " <span class=\"ci\">[" + signed_num(row.calibration_intercept_lower) + ", " +
+             signed_num(row.calibration_intercept_upper) + "]</span>";
+      }
+      return t;
+    };
+    const auto recall = [&](double) {
+      return with_ci(Estimate{row.recall, row.recall_lower, row.recall_upper});
+    };
     o << "<tr" << (f ? " class=\"flagged\"" : "") << "><td>" << esc(row.column) << "</td><td>"
       << esc(row.level) << "</td><td>" << row.n << "</td><td>" << pct(row.prevalence) << "</td><td>"
       << pct(row.mean_predicted) << "</td><td>" << or_undefined(u, "roc_auc", row.roc_auc, num3)
       << "</td><td>" << fmt_num(row.ece) << "</td><td>"
-      << or_undefined(u, "calibration_intercept", row.calibration_intercept, signed_num)
-      << "</td><td>" << or_undefined(u, "recall", row.recall, num3) << "</td><td>"
+      << or_undefined(u, "calibration_intercept", row.calibration_intercept, intercept)
+      << "</td><td>" << p_cell(u, "calibration_p", row.calibration_p_adjusted, s.alpha)
+      << "</td><td>" << or_undefined(u, "recall", row.recall, recall) << "</td><td>"
+      << fmt_num(row.recall_others) << "</td><td>"
+      << p_cell(u, "recall_p", row.recall_p_adjusted, s.alpha) << "</td><td>"
       << or_undefined(u, "precision", row.precision, num3) << "</td><td>" << pct(row.alert_rate)
       << "</td><td>";
     if (f) {

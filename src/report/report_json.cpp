@@ -159,7 +159,17 @@ std::string report_to_json(const Report& r, int indent) {
                     {"roc_auc", num(s.roc_auc)},
                     {"ece", num(s.ece)},
                     {"calibration_intercept", num(s.calibration_intercept)},
+                    {"calibration_intercept_lower", num(s.calibration_intercept_lower)},
+                    {"calibration_intercept_upper", num(s.calibration_intercept_upper)},
+                    {"calibration_z", num(s.calibration_z)},
+                    {"calibration_p", num(s.calibration_p)},
+                    {"calibration_p_adjusted", num(s.calibration_p_adjusted)},
                     {"recall", num(s.recall)},
+                    {"recall_lower", num(s.recall_lower)},
+                    {"recall_upper", num(s.recall_upper)},
+                    {"recall_others", num(s.recall_others)},
+                    {"recall_p", num(s.recall_p)},
+                    {"recall_p_adjusted", num(s.recall_p_adjusted)},
                     {"precision", num(s.precision)},
                     {"alert_rate", num(s.alert_rate)},
                     {"flagged", !s.flags.empty()},
@@ -170,6 +180,10 @@ std::string report_to_json(const Report& r, int indent) {
                     {"ece_tolerance", num(r.subgroups.ece_tolerance)},
                     {"recall_tolerance", num(r.subgroups.recall_tolerance)},
                     {"min_size", r.subgroups.min_size},
+                    {"multiplicity", r.subgroups.multiplicity},
+                    {"n_tests", r.subgroups.n_tests},
+                    {"alpha", num(r.subgroups.alpha)},
+                    {"notes", r.subgroups.notes},
                     {"rows", rows}};
   json periods = json::array();
   for (const auto& t : r.over_time.rows) {
@@ -408,7 +422,17 @@ struct Reader {
     s.roc_auc = number(x, "roc_auc", p);
     s.ece = number(x, "ece", p);
     s.calibration_intercept = number(x, "calibration_intercept", p);
+    s.calibration_intercept_lower = number(x, "calibration_intercept_lower", p);
+    s.calibration_intercept_upper = number(x, "calibration_intercept_upper", p);
+    s.calibration_z = number(x, "calibration_z", p);
+    s.calibration_p = number(x, "calibration_p", p);
+    s.calibration_p_adjusted = number(x, "calibration_p_adjusted", p);
     s.recall = number(x, "recall", p);
+    s.recall_lower = number(x, "recall_lower", p);
+    s.recall_upper = number(x, "recall_upper", p);
+    s.recall_others = number(x, "recall_others", p);
+    s.recall_p = number(x, "recall_p", p);
+    s.recall_p_adjusted = number(x, "recall_p_adjusted", p);
     s.precision = number(x, "precision", p);
     s.alert_rate = number(x, "alert_rate", p);
     const json& flags = array(x, "flags", p);
@@ -497,6 +521,15 @@ Report report_from_json(const std::string& text) {
   r.subgroups.ece_tolerance = R::number(sg, "ece_tolerance", "/subgroups");
   r.subgroups.recall_tolerance = R::number(sg, "recall_tolerance", "/subgroups");
   r.subgroups.min_size = R::integer(sg, "min_size", "/subgroups");
+  r.subgroups.multiplicity = R::text(sg, "multiplicity", "/subgroups");
+  r.subgroups.n_tests = R::integer(sg, "n_tests", "/subgroups");
+  r.subgroups.alpha = R::number(sg, "alpha", "/subgroups");
+  const json& sg_notes = R::array(sg, "notes", "/subgroups");
+  for (std::size_t i = 0; i < sg_notes.size(); ++i) {
+    if (!sg_notes[i].is_string())
+      R::bad("/subgroups/notes/" + std::to_string(i), "must be a string");
+    r.subgroups.notes.push_back(sg_notes[i].get<std::string>());
+  }
   const json& rows = R::array(sg, "rows", "/subgroups");
   for (std::size_t i = 0; i < rows.size(); ++i) {
     r.subgroups.rows.push_back(R::subgroup_row(rows[i], "/subgroups/rows/" + std::to_string(i)));

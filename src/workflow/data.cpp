@@ -4,6 +4,7 @@
 
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/io/text.hpp>
+#include <calibrisk/report/evaluate.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -33,7 +34,14 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
   require(roles.time, "--time-column");
   for (const auto& c : roles.categorical) require(c, "--categorical");
   for (const auto& c : roles.drop) require(c, "--drop");
-  for (const auto& c : roles.subgroups) require(c, "--subgroup");
+  // A subgroup spec is a column or columns joined by '*' (an intersection; calibrisk/report/
+  // evaluate.hpp): each column it names must exist.
+  std::vector<std::string> subgroup_columns;
+  for (const auto& spec : roles.subgroups) {
+    for (auto& c : subgroup_spec_columns(spec, header, "--subgroup " + printable(spec))) {
+      if (!contains(subgroup_columns, c)) subgroup_columns.push_back(std::move(c));
+    }
+  }
 
   auto clash = [&](const std::string& a, const std::string& what_a, const std::string& what_b) {
     throw InvalidParams("column " + quote_for_message(a) + " is given as both " + what_a + " and " +
@@ -59,7 +67,7 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
   for (const auto& d : roles.drop) {
     if (d != roles.time) cat.insert(d);
   }
-  for (const auto& s : roles.subgroups) {
+  for (const auto& s : subgroup_columns) {
     // A subgroup column that is not a feature may hold text; a feature keeps its kind.
     const bool is_feature =
         s != roles.label && s != roles.group && s != roles.time && !contains(roles.drop, s);

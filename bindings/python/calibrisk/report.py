@@ -135,6 +135,42 @@ def _encode_subgroup(name, values, n):
     return codes, levels
 
 
+def _subgroup_args(subgroups, n):
+    """[(name, [(column, codes, labels), ...])]: one part per column, several per intersection.
+
+    A value that is None or a tuple makes its key an intersection spec "a*b": None crosses the
+    dict's own columns a and b, a tuple holds one array per name of the key. Any other value is
+    one column (even when its name contains '*')."""
+    items = [(str(k), v) for k, v in (subgroups or {}).items()]
+    columns = {k: v for k, v in items if v is not None and not isinstance(v, tuple)}
+    encoded = {}
+
+    def encode(name):  # each of the dict's columns once
+        if name not in encoded:
+            encoded[name] = (name, *_encode_subgroup(name, columns[name], n))
+        return encoded[name]
+
+    out = []
+    for key, values in items:
+        where = f"evaluate: subgroups[{key!r}]"
+        if values is None:
+            names = _core._subgroup_spec_columns(key, list(columns), where)
+            out.append((key, [encode(c) for c in names]))
+        elif isinstance(values, tuple):
+            parts = [s.strip() for s in key.split("*")]
+            names = _core._subgroup_spec_columns(key, parts, where)
+            if len(names) != len(values):
+                raise _invalid(
+                    f"{where}: the key names {len(names)} columns but the tuple holds "
+                    f"{len(values)} arrays; pass one array per name (e.g. "
+                    "{'age_band*sex': (age_band, sex)})."
+                )
+            out.append((key, [(c, *_encode_subgroup(c, v, n)) for c, v in zip(names, values)]))
+        else:
+            out.append((key, [encode(key)]))
+    return out
+
+
 def _threshold(threshold):
     """The decision threshold as a probability in [0, 1]; NaN, inf, text or bool are errors."""
     if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
@@ -203,6 +239,7 @@ def evaluate(
     ece_tolerance=0.0,
     min_subgroup_size=50,
     max_subgroup_levels=100,
+    multiplicity="holm",
     time_granularity="auto",
     n_time_bins=8,
     decision_curve_max=0.5,
@@ -225,8 +262,13 @@ def evaluate(
         recomputed on this data.
     policy : str
         How the threshold was chosen (shown in the report).
-    subgroups : dict of str -> array-like, optional
-        Subgroup columns (any dtype: numbers, strings, pandas categoricals; None/NaN = missing).
+    subgroups : dict, optional
+        Subgroup variables. ``name -> array-like``: a column (any dtype: numbers, strings, pandas
+        categoricals; None/NaN = missing). Intersections: ``"a*b" -> None`` crosses the dict's
+        own columns ``a`` and ``b`` (e.g. ``{"age_band": age, "sex": sex, "age_band*sex":
+        None}``), ``"a*b" -> (array_a, array_b)`` crosses the arrays of the tuple (one per name,
+        in order). Levels read ``"age_band=70+ & sex=F"``; empty combinations are absent. A key
+        whose value is an array is one column even when its name contains ``*``.
     time : array-like, optional
         Time key: datetime64 values, ISO 8601 strings (periods are months or quarters) or numbers
         (equal-count bins).
@@ -243,7 +285,11 @@ def evaluate(
         Bootstrap replicates (0 = none), interval level, reliability bins ("uniform" or
         "quantile"), seed and threads (results do not depend on the thread count).
     intercept_tolerance, recall_tolerance, ece_tolerance, min_subgroup_size, max_subgroup_levels
-        Subgroup flagging rules (see docs/report.md).
+        Subgroup flagging rules (see docs/report.md); a variable with more than
+        ``max_subgroup_levels`` levels keeps the largest and pools the others (with a note).
+    multiplicity : {"holm", "bh", "none"}
+        Adjustment of the subgroup p-values over all tests (Holm by default; "bh" =
+        Benjamini-Hochberg).
     time_granularity : {"auto", "month", "quarter", "bins"}
     n_time_bins, decision_curve_max, n_top_features
 
@@ -266,10 +312,7 @@ def evaluate(
             policy = policy or getattr(operating_point, "policy", "")
     thr = float("nan") if threshold is None else _threshold(threshold)
 
-    subgroup_args = []
-    for name, values in (subgroups or {}).items():
-        codes, labels = _encode_subgroup(str(name), values, n)
-        subgroup_args.append((str(name), codes, labels))
+    subgroup_args = _subgroup_args(subgroups, n)
 
     time_keys, in_days = (None, True) if time is None else _encode_time(time, n)
 
@@ -300,6 +343,7 @@ def evaluate(
         ece_tolerance=float(ece_tolerance),
         min_subgroup_size=int_param("min_subgroup_size", min_subgroup_size, "evaluate"),
         max_subgroup_levels=int_param("max_subgroup_levels", max_subgroup_levels, "evaluate"),
+        multiplicity=str(multiplicity),
         time_granularity=str(time_granularity),
         n_time_bins=int_param("n_time_bins", n_time_bins, "evaluate"),
         decision_curve_max=float(decision_curve_max),

@@ -38,6 +38,40 @@ inline SubgroupColumn subgroup_column(const Column& column) {
   return SubgroupColumn{column.name, VectorView<const double>(column.values), column.categories};
 }
 
+/// The subgroup variable that crosses `parts` (an intersection such as age_band × sex), named
+/// "a*b*c" after the parts. Each combination of levels that occurs is one level, labelled
+/// "age_band=70+ & sex=F" (a part's missing value shows as "(missing)", so no row is dropped);
+/// combinations without rows are absent. Levels are ordered by the parts' level order (first part
+/// slowest). `codes` receives one code per row and the result views it: keep `codes` alive as
+/// long as the result. Throws InvalidInput when `parts` is empty or lengths differ.
+SubgroupColumn cross_subgroups(const std::vector<SubgroupColumn>& parts,
+                               std::vector<double>& codes);
+
+/// The columns a subgroup spec names, checked against the available `columns`: a spec that is
+/// exactly a column name is that column (so a column named "a*b" wins over crossing a and b);
+/// otherwise "a*b" or "a*b*c" names the columns to cross (spaces around each name are ignored).
+/// Throws InvalidInput, prefixed with `where` (e.g. "--subgroup age_band*sex"), naming an unknown
+/// column (listing the available ones), an empty or repeated name.
+std::vector<std::string> subgroup_spec_columns(const std::string& spec,
+                                               const std::vector<std::string>& columns,
+                                               const std::string& where);
+
+/// How the p-values of the subgroup tests are adjusted for multiple comparisons.
+enum class Multiplicity {
+  kHolm,               ///< Holm (1979) step-down: controls the family-wise error rate
+  kBenjaminiHochberg,  ///< Benjamini & Hochberg (1995): controls the false discovery rate
+  kNone,               ///< raw p-values (every test at level alpha on its own)
+};
+
+/// The one text table of Multiplicity (Python's `multiplicity=`).
+inline const EnumTable<Multiplicity>& enum_table(Multiplicity) {
+  static const EnumText<Multiplicity> e[] = {{Multiplicity::kHolm, "holm"},
+                                             {Multiplicity::kBenjaminiHochberg, "bh"},
+                                             {Multiplicity::kNone, "none"}};
+  static const EnumTable<Multiplicity> t{e, 3, "Multiplicity"};
+  return t;
+}
+
 /// How periods are formed from a time key.
 enum class TimeGranularity {
   kAuto,     ///< days: months when the span is at most 12 months, else quarters; numbers: bins
@@ -86,18 +120,22 @@ struct EvaluationParams {
   metrics::CalibrationBinning binning;  ///< reliability diagram and ECE bins (10 equal-width)
   std::uint64_t random_state = 0;  ///< bootstrap seed; same seed => same report for any n_threads
   int n_threads = 0;               ///< 0 = all OpenMP threads
-  /// A subgroup is flagged when |calibration intercept| > intercept_tolerance AND the departure
-  /// is beyond its own sampling noise (|intercept| > z · standard error, z at `confidence`), in
-  /// (0, 10].
+  /// A subgroup is flagged when |calibration intercept| > intercept_tolerance AND its
+  /// calibration test (observed vs expected events) is significant after the multiplicity
+  /// adjustment (adjusted p < 1 − confidence), in (0, 10].
   double intercept_tolerance = 0.4;
-  /// ... or when its recall at the threshold is more than recall_tolerance below the overall
-  /// recall AND the upper Wilson bound of its recall is below the overall recall, in (0, 1].
+  /// ... or when its recall at the threshold is more than recall_tolerance below the recall of
+  /// the other rows AND the two-proportion test is significant after adjustment, in (0, 1].
   double recall_tolerance = 0.10;
   /// ... or when its ECE exceeds ece_tolerance, in [0, 1]; 0 (the default) disables this rule
   /// (ECE of a small group is biased upward by noise, so it is shown but not used to flag).
   double ece_tolerance = 0.0;
-  Index min_subgroup_size = 50;   ///< smaller groups are shown but never flagged, >= 1
-  int max_subgroup_levels = 100;  ///< a column with more levels is an InvalidInput, >= 1
+  Index min_subgroup_size = 50;  ///< smaller groups are shown but never tested or flagged, >= 1
+  /// A column (or intersection) with more levels keeps its max_subgroup_levels largest levels
+  /// and pools the others into one level "(N other levels)"; a section note says so. >= 1.
+  int max_subgroup_levels = 100;
+  /// Adjustment of the subgroup p-values over all tests of all columns (Holm by default).
+  Multiplicity multiplicity = Multiplicity::kHolm;
   TimeGranularity time_granularity = TimeGranularity::kAuto;
   int n_time_bins = 8;         ///< periods for kBins, in [1, 1000]
   int max_curve_points = 400;  ///< ROC/PR curves are thinned to about this many points, >= 10
@@ -117,15 +155,19 @@ struct EvaluationParams {
     v("n_threads", &P::n_threads, at_least(0).with_note("(0 = all)").execution(),
       "Threads; 0 = all OpenMP threads.");
     v("intercept_tolerance", &P::intercept_tolerance, open_closed(0, 10),
-      "A subgroup is flagged when |calibration intercept| exceeds it and its standard error.");
+      "A subgroup is flagged when |calibration intercept| exceeds it and its calibration test "
+      "is significant after adjustment.");
     v("recall_tolerance", &P::recall_tolerance, open_closed(0, 1),
-      "... or when its recall is this much below the overall recall (beyond its Wilson bound).");
+      "... or when its recall is this much below the other rows' recall (significant after "
+      "adjustment).");
     v("ece_tolerance", &P::ece_tolerance, in_range(0, 1).with_note("(0 = not used)"),
       "... or when its ECE exceeds it.");
     v("min_subgroup_size", &P::min_subgroup_size, at_least(1),
-      "Smaller subgroups are shown but never flagged.");
+      "Smaller subgroups are shown but never tested or flagged.");
     v("max_subgroup_levels", &P::max_subgroup_levels, at_least(1),
-      "A subgroup column with more levels is an input error.");
+      "A subgroup column with more levels keeps this many largest levels and pools the rest.");
+    v("multiplicity", &P::multiplicity, any_value(),
+      "Adjustment of the subgroup p-values for multiple comparisons: holm, bh or none.");
     v("time_granularity", &P::time_granularity, any_value(),
       "Periods of the time section: auto, month, quarter or bins.");
     v("n_time_bins", &P::n_time_bins, in_range(1, 1000), "Periods when time_granularity is bins.");
@@ -152,8 +194,9 @@ struct EvaluationParams {
 /// ranking of the model's scores (flagged cases also add a note).
 ///
 /// Throws InvalidInput naming the field when lengths differ, y is not 0/1 or has one class only,
-/// probabilities are outside [0, 1] or non-finite, a time key is non-finite, a subgroup column
-/// has too many levels, or names/importances are inconsistent; InvalidParams for bad params.
+/// probabilities are outside [0, 1] or non-finite, a time key is non-finite, or names/importances
+/// are inconsistent; InvalidParams for bad params. Subgroups: see docs/report.md ("Subgroup
+/// flags") for the tests, the multiplicity adjustment and the level cap.
 /// Complexity O(n log n + n_bootstrap · n); uses `n_threads` threads for the bootstrap; the
 /// result does not depend on the thread count.
 Report evaluate(const EvaluationInput& input, const EvaluationParams& params = {});

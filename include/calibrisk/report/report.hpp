@@ -161,21 +161,43 @@ struct SubgroupRow {
   double roc_auc = std::numeric_limits<double>::quiet_NaN();
   double ece = std::numeric_limits<double>::quiet_NaN();
   double calibration_intercept = std::numeric_limits<double>::quiet_NaN();
-  double recall = std::numeric_limits<double>::quiet_NaN();     ///< at the operating point
+  /// Wald interval of the calibration intercept (intercept ± z · standard error).
+  double calibration_intercept_lower = std::numeric_limits<double>::quiet_NaN();
+  double calibration_intercept_upper = std::numeric_limits<double>::quiet_NaN();
+  /// Observed − expected events over their standard deviation, Σ(y − p) / sqrt(Σ p(1 − p)): the
+  /// score test of calibration intercept = 0 (slope fixed at 1); two-sided p-value, raw and
+  /// adjusted for multiplicity (NaN = not tested, reason under "calibration_p").
+  double calibration_z = std::numeric_limits<double>::quiet_NaN();
+  double calibration_p = std::numeric_limits<double>::quiet_NaN();
+  double calibration_p_adjusted = std::numeric_limits<double>::quiet_NaN();
+  double recall = std::numeric_limits<double>::quiet_NaN();        ///< at the operating point
+  double recall_lower = std::numeric_limits<double>::quiet_NaN();  ///< Wilson interval of recall
+  double recall_upper = std::numeric_limits<double>::quiet_NaN();
+  double recall_others = std::numeric_limits<double>::quiet_NaN();  ///< recall of all other rows
+  /// Two-proportion z test (pooled) of recall = recall_others (equal opportunity), two-sided;
+  /// raw and adjusted p-value (NaN = not tested, reason under "recall_p").
+  double recall_p = std::numeric_limits<double>::quiet_NaN();
+  double recall_p_adjusted = std::numeric_limits<double>::quiet_NaN();
   double precision = std::numeric_limits<double>::quiet_NaN();  ///< at the operating point
   double alert_rate = std::numeric_limits<double>::quiet_NaN();
-  /// Why the group is flagged (empty = not flagged), e.g. "calibration intercept +0.71 beyond
-  /// ±0.40".
+  /// Why the group is flagged (empty = not flagged): the effect, its interval and the adjusted
+  /// p-value, e.g. "calibration intercept +0.71 (95% CI +0.35 to +1.07) beyond ±0.40 ...".
   std::vector<std::string> flags;
   UndefinedReasons undefined;  ///< e.g. {"roc_auc": "the group has only class 0"}
 };
 
-/// The tolerances subgroups are checked against, and the rows.
+/// The tolerances subgroups are checked against, the multiplicity adjustment, and the rows.
 struct SubgroupSection {
   double intercept_tolerance = 0.0;  ///< |calibration intercept| above it flags the group
   double ece_tolerance = 0.0;        ///< ECE above it flags the group
-  double recall_tolerance = 0.0;     ///< overall recall − group recall above it flags the group
-  Index min_size = 0;                ///< smaller groups are listed but never flagged
+  double recall_tolerance = 0.0;     ///< other rows' recall − group recall above it flags it
+  Index min_size = 0;                ///< smaller groups are listed but never tested or flagged
+  /// How the p-values of all tests (every tested group of every column, recall and calibration)
+  /// were adjusted: "holm", "bh" (Benjamini–Hochberg) or "none"; "" in documents without tests.
+  std::string multiplicity;
+  Index n_tests = 0;                                        ///< p-values in the adjustment
+  double alpha = std::numeric_limits<double>::quiet_NaN();  ///< adjusted p below it: significant
+  std::vector<std::string> notes;  ///< e.g. a column whose levels were capped and pooled
   std::vector<SubgroupRow> rows;
 };
 

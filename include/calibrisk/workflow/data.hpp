@@ -21,7 +21,9 @@ struct ColumnRoles {
   std::string time;                      ///< time column (dates or numbers), "" = file order
   std::vector<std::string> categorical;  ///< columns to read as categories
   std::vector<std::string> drop;         ///< columns that are not features
-  std::vector<std::string> subgroups;    ///< reported per subgroup (may also be features)
+  /// Reported per subgroup (may also be features): a column, or columns joined by '*' for their
+  /// intersection ("age_band*sex"; an exact column name wins, see subgroup_spec_columns).
+  std::vector<std::string> subgroups;
 };
 
 /// Read options for a training file: the label, group and time columns are required; the group
