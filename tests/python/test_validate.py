@@ -260,3 +260,20 @@ def test_validate_html_escapes_and_renders(cohort, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "<svg" in dom.stdout and "<img" not in dom.stdout
     assert dom.stdout.count("<tr>") == 7
+
+
+def test_splitter_works_as_a_scikit_learn_cv(frame):
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    X = frame[["age", "prior_admissions", "length_of_stay"]].to_numpy(float)
+    y = frame["readmitted"].to_numpy()
+    cv = RollingOriginSplit(period="quarter", time=frame["encounter_date"].to_numpy())
+    groups = frame["patient_id"].to_numpy()
+    scores = model_selection.cross_val_score(linear_model.LogisticRegression(), X, y,
+                                             groups=groups, cv=cv, scoring="roc_auc")
+    assert len(scores) == 6
+    # The same folds by hand: fit on the rows before each test quarter, score the test rows.
+    for k, (train, test) in enumerate(cv.split(X, y, groups)):
+        m = linear_model.LogisticRegression().fit(X[train], y[train])
+        auc = sklearn_metrics.roc_auc_score(y[test], m.predict_proba(X[test])[:, 1])
+        assert scores[k] == pytest.approx(auc, abs=1e-12)
