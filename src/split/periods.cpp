@@ -68,7 +68,11 @@ std::vector<TimePeriod> calendar_periods(VectorView<const double> t,
 
 // Equal-count bins; ties in the key never straddle a boundary.
 std::vector<TimePeriod> count_bins(VectorView<const double> t, const std::vector<Index>& order,
-                                   int n_bins) {
+                                   int n_bins, bool in_days) {
+  // A date key's bins are labelled by their first and last day.
+  auto text = [in_days](double v) {
+    return in_days ? format_iso_date(static_cast<std::int64_t>(std::floor(v))) : key_text(v);
+  };
   const Index n = t.size();
   const Index bins = std::min<Index>(n_bins, n);
   std::vector<TimePeriod> out;
@@ -78,8 +82,8 @@ std::vector<TimePeriod> count_bins(VectorView<const double> t, const std::vector
     end = std::max(end, begin + 1);
     while (end < n && t[order[end]] == t[order[end - 1]]) ++end;
     TimePeriod p;
-    p.label = "t" + std::to_string(out.size() + 1) + " (" + key_text(t[order[begin]]) +
-              "\xE2\x80\xA6" + key_text(t[order[end - 1]]) + ")";
+    p.label = "t" + std::to_string(out.size() + 1) + " (" + text(t[order[begin]]) + "\xE2\x80\xA6" +
+              text(t[order[end - 1]]) + ")";
     p.start = t[order[begin]];
     p.rows.assign(order.begin() + begin, order.begin() + end);
     out.push_back(std::move(p));
@@ -102,7 +106,7 @@ std::vector<TimePeriod> time_periods(VectorView<const double> t, bool in_days, T
   std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return t[a] < t[b]; });
   if (in_days && g != TimeGranularity::kBins) return calendar_periods(t, order, g, granularity);
   granularity = "equal-count bins";
-  return count_bins(t, order, n_bins);
+  return count_bins(t, order, n_bins, in_days);
 }
 
 }  // namespace calibrisk

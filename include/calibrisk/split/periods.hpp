@@ -34,7 +34,8 @@ inline const EnumTable<TimeGranularity>& enum_table(TimeGranularity) {
   return t;
 }
 
-/// One period: its label ("2023-04", "2023-Q2", "2023", "t3 (17…25)"), the first time key it
+/// One period: its label ("2023-04", "2023-Q2", "2023", bins "t3 (17…25)" or, of a date key,
+/// "t3 (2023-05-02…2023-08-30)"), the first time key it
 /// covers (the first day of the month / quarter / year; a bin's smallest key) and its rows in
 /// time order (ties in input order).
 struct TimePeriod {

@@ -163,4 +163,14 @@ TEST_CASE("periods: months, quarters, years and equal-count bins with their star
   CHECK(b[0].rows == std::vector<Index>{0, 1});
   CHECK(b[1].rows == std::vector<Index>{2, 3});
   CHECK(b[2].start == 5);
+  CHECK(b[0].label ==
+        "t1 (1\xE2\x80\xA6"
+        "2)");
+  // Bins of a date key are labelled with dates.
+  auto db = time_periods(VectorView<const double>(t), true, TimeGranularity::kBins, 2, g);
+  REQUIRE(db.size() == 2);
+  CHECK(db[0].label ==
+        "t1 (2022-12-31\xE2\x80\xA6"
+        "2023-01-15)");
+  CHECK(db[1].rows == std::vector<Index>{4, 0, 3});
 }
