@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -69,24 +70,34 @@ nlohmann::json to_json(const ValidationResult& r, const ValidateSpec& spec) {
           {"periods", rows}};
 }
 
+// Characters (not bytes) of UTF-8 text, for column widths.
+int display_width(const std::string& s) {
+  int n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 void print_table(const ValidationResult& r, std::ostream& out) {
+  int w = 16;
+  for (const PeriodResult& p : r.periods) w = std::max(w, display_width(printable(p.period)));
   out << "rolling-origin validation by " << r.granularity
       << " (fit on the earlier periods, calibrate on the last, test on the next)\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-16s %8s %8s %7s %7s  %-19s %9s %6s %5s %6s %6s\n",
+  std::snprintf(line, sizeof line, "%-*s %8s %8s %7s %7s  %-19s %9s %6s %5s %6s %6s\n", w,
                 "test period", "fit", "calib", "test", "events", "AUC [95% CI]", "intercept",
                 "slope", "ICI", "alerts", "expect");
   out << line;
   for (const PeriodResult& p : r.periods) {
     const std::string auc =
         fixed(p.auc) + " [" + fixed(p.auc_lower) + ", " + fixed(p.auc_upper) + "]";
-    std::snprintf(line, sizeof line, "%-16s %8lld %8lld %7lld %7lld  %-19s %9s %6s %5s %6s %6s\n",
-                  printable(p.period).c_str(), static_cast<long long>(p.n_fit),
-                  static_cast<long long>(p.n_calibration), static_cast<long long>(p.n_test),
-                  static_cast<long long>(p.events_test), auc.c_str(),
-                  fixed(p.calibration_intercept).c_str(), fixed(p.calibration_slope).c_str(),
-                  fixed(p.ici).c_str(), fixed(p.alert_rate).c_str(),
-                  fixed(p.expected_alert_rate).c_str());
+    const std::string label = printable(p.period);
+    const int pad = w + static_cast<int>(label.size()) - display_width(label);
+    std::snprintf(
+        line, sizeof line, "%-*s %8lld %8lld %7lld %7lld  %-19s %9s %6s %5s %6s %6s\n", pad,
+        label.c_str(), static_cast<long long>(p.n_fit), static_cast<long long>(p.n_calibration),
+        static_cast<long long>(p.n_test), static_cast<long long>(p.events_test), auc.c_str(),
+        fixed(p.calibration_intercept).c_str(), fixed(p.calibration_slope).c_str(),
+        fixed(p.ici).c_str(), fixed(p.alert_rate).c_str(), fixed(p.expected_alert_rate).c_str());
     out << line;
     if (!p.skipped.empty()) out << "  skipped: " << printable(p.skipped) << "\n";
   }
