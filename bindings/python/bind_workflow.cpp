@@ -6,6 +6,7 @@
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/workflow/train.hpp>
+#include <calibrisk/workflow/validate.hpp>
 
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
@@ -31,10 +32,24 @@ struct PySpec {
   double policy_value = 0.8, cost_fp = 1.0, cost_fn = 1.0;
   std::vector<std::pair<std::string, std::string>> params;  // (name, text) as --param
   SplitFractions split;
+  std::string split_rule = "entry", calendar_patients = "exclude";
+  CalendarSpec calendar;
   std::uint64_t seed = 0;
   int n_threads = 0;
   std::string source;
 };
+
+// A spelling of an enum with a text table, or InvalidParams listing the choices.
+template <class E>
+E enum_arg(const std::string& text, const std::string& what) {
+  E e{};
+  std::string alias;
+  if (!enum_from_text(text, e, alias)) {
+    throw InvalidParams(what + " must be " + enum_choices<E>("'") + ", got " +
+                        quote_for_message(text) + ".");
+  }
+  return e;
+}
 
 ThresholdPolicy to_policy(const PySpec& s) {
   if (s.policy_kind == "min_recall") return policy::min_recall(s.policy_value);
@@ -75,6 +90,15 @@ TrainSpec to_spec(const PySpec& s) {
   spec.columns = s.roles;
   spec.policy = to_policy(s);
   spec.split = s.split;
+  spec.split_rule = enum_arg<SplitRule>(s.split_rule, "train: split_rule");
+  spec.calendar = s.calendar;
+  spec.calendar.patients = enum_arg<CalendarPatients>(s.calendar_patients, "calendar_patients");
+  if (spec.split_rule == SplitRule::kEntry &&
+      (!spec.calendar.cuts.empty() || !spec.calendar.cut_fractions.empty())) {
+    throw InvalidParams(
+        "train: cuts / cut_fractions apply to split_rule='calendar'; pass "
+        "split_rule='calendar' or leave them out.");
+  }
   spec.seed = s.seed;
   spec.source = s.source;
   return spec;
@@ -90,7 +114,9 @@ py::dict part_dict(const TrainPart& p) {
   return d;
 }
 
-py::dict summary_dict(const PartSummary& s, Index overlapping) {
+py::dict summary_dict(const TimeGroupSplit& split, int p) {
+  const PartSummary& s = split.summary[p];
+  const Index overlapping = split.rows_overlapping_earlier_part[p];
   py::dict d;
   d["rows"] = s.rows;
   d["groups"] = s.groups;
@@ -99,6 +125,10 @@ py::dict summary_dict(const PartSummary& s, Index overlapping) {
   d["entry_first"] = s.entry_first;
   d["entry_last"] = s.entry_last;
   d["rows_before_previous_part_end"] = overlapping;
+  if (split.rule == SplitRule::kCalendar) {
+    d["rows_left_out"] = split.rows_dropped[p];
+    d["groups_seen_earlier"] = split.groups_seen_earlier[p];
+  }
   return d;
 }
 
@@ -111,8 +141,7 @@ py::dict result_dict(TrainResult r) {
   d["test"] = part_dict(r.test);
   py::dict split;
   for (int p = 0; p < 3; ++p) {
-    split[part_name(static_cast<SplitPart>(p))] =
-        summary_dict(r.split.summary[p], r.split.rows_overlapping_earlier_part[p]);
+    split[part_name(static_cast<SplitPart>(p))] = summary_dict(r.split, p);
   }
   d["split"] = split;
   d["categories"] = r.categories;
@@ -129,6 +158,70 @@ Table read_training_table(const std::string& path, const std::string& text,
   return parse_csv(text, training_read_options(roles, header));
 }
 
+PySpec py_spec(const py::dict& kw) {
+  PySpec s;
+  s.roles.label = kw["label"].cast<std::string>();
+  s.roles.group = kw["group_column"].cast<std::string>();
+  s.roles.time = kw["time_column"].cast<std::string>();
+  s.roles.categorical = kw["categorical"].cast<std::vector<std::string>>();
+  s.roles.drop = kw["drop"].cast<std::vector<std::string>>();
+  s.roles.subgroups = kw["subgroups"].cast<std::vector<std::string>>();
+  s.model = kw["model"].cast<std::string>();
+  s.calibration = kw["calibration"].cast<std::string>();
+  s.policy_kind = kw["policy_kind"].cast<std::string>();
+  s.policy_value = kw["policy_value"].cast<double>();
+  s.cost_fp = kw["cost_fp"].cast<double>();
+  s.cost_fn = kw["cost_fn"].cast<double>();
+  s.params = kw["params"].cast<std::vector<std::pair<std::string, std::string>>>();
+  const auto f = kw["split"].cast<std::vector<double>>();
+  if (f.size() != 3) throw InvalidParams("train: split must be three fractions.");
+  s.split = SplitFractions{f[0], f[1], f[2]};
+  s.seed = kw["seed"].cast<std::uint64_t>();
+  s.n_threads = kw["n_threads"].cast<int>();
+  s.source = kw["source"].cast<std::string>();
+  s.split_rule = kw["split_rule"].cast<std::string>();
+  s.calendar.cuts = kw["cuts"].cast<std::vector<std::string>>();
+  s.calendar.cut_fractions = kw["cut_fractions"].cast<std::vector<double>>();
+  s.calendar_patients = kw["calendar_patients"].cast<std::string>();
+  return s;
+}
+
+py::dict period_dict(const PeriodResult& p) {
+  py::dict d;
+  d["period"] = p.period;
+  d["start"] = p.start;
+  d["fit_periods"] = p.fit_first + ".." + p.fit_last;
+  d["calibration_period"] = p.calibration;
+  d["n_fit"] = p.n_fit;
+  d["n_calibration"] = p.n_calibration;
+  d["n_test"] = p.n_test;
+  d["events_test"] = p.events_test;
+  d["test_rows_left_out"] = p.test_rows_left_out;
+  d["test_groups_seen_earlier"] = p.test_groups_seen_earlier;
+  d["auc"] = p.auc;
+  d["auc_lower"] = p.auc_lower;
+  d["auc_upper"] = p.auc_upper;
+  d["calibration_intercept"] = p.calibration_intercept;
+  d["calibration_slope"] = p.calibration_slope;
+  d["ici"] = p.ici;
+  d["threshold"] = p.threshold;
+  d["alert_rate"] = p.alert_rate;
+  d["expected_alert_rate"] = p.expected_alert_rate;
+  d["recall"] = p.recall;
+  d["precision"] = p.precision;
+  d["prevalence"] = p.prevalence;
+  d["mean_risk"] = p.mean_risk;
+  d["skipped"] = p.skipped;
+  d["test_rows"] =
+      py::array_t<Index>(static_cast<py::ssize_t>(p.test_rows.size()), p.test_rows.data());
+  d["test_p"] = py::array_t<double>(static_cast<py::ssize_t>(p.test_p.size()), p.test_p.data());
+  return d;
+}
+
+py::array_t<Index> index_array(const std::vector<Index>& v) {
+  return py::array_t<Index>(static_cast<py::ssize_t>(v.size()), v.data());
+}
+
 }  // namespace
 
 void bind_split(py::module_& m);
@@ -138,27 +231,7 @@ void bind_workflow(py::module_& m) {
   m.def(
       "_train_pipeline",
       [](const std::string& path, const std::string& text, const py::dict& kw) {
-        PySpec s;
-        s.roles.label = kw["label"].cast<std::string>();
-        s.roles.group = kw["group_column"].cast<std::string>();
-        s.roles.time = kw["time_column"].cast<std::string>();
-        s.roles.categorical = kw["categorical"].cast<std::vector<std::string>>();
-        s.roles.drop = kw["drop"].cast<std::vector<std::string>>();
-        s.roles.subgroups = kw["subgroups"].cast<std::vector<std::string>>();
-        s.model = kw["model"].cast<std::string>();
-        s.calibration = kw["calibration"].cast<std::string>();
-        s.policy_kind = kw["policy_kind"].cast<std::string>();
-        s.policy_value = kw["policy_value"].cast<double>();
-        s.cost_fp = kw["cost_fp"].cast<double>();
-        s.cost_fn = kw["cost_fn"].cast<double>();
-        s.params = kw["params"].cast<std::vector<std::pair<std::string, std::string>>>();
-        const auto f = kw["split"].cast<std::vector<double>>();
-        if (f.size() != 3) throw InvalidParams("train: split must be three fractions.");
-        s.split = SplitFractions{f[0], f[1], f[2]};
-        s.seed = kw["seed"].cast<std::uint64_t>();
-        s.n_threads = kw["n_threads"].cast<int>();
-        s.source = kw["source"].cast<std::string>();
-        const TrainSpec spec = to_spec(s);
+        const TrainSpec spec = to_spec(py_spec(kw));
         const auto header = kw["header"].cast<std::vector<std::string>>();
         TrainResult r;
         {
@@ -172,6 +245,29 @@ void bind_workflow(py::module_& m) {
       "calibrisk.train's engine: read the CSV (path, or text with spec['header'] when path is "
       "empty) and run "
       "train_pipeline; returns a dict of the result.");
+  m.def(
+      "_validate_rolling",
+      [](const std::string& path, const std::string& text, const py::dict& kw) {
+        ValidateSpec v;
+        v.train = to_spec(py_spec(kw));
+        v.period = enum_arg<TimeGranularity>(kw["period"].cast<std::string>(), "validate: period");
+        v.n_bins = kw["n_bins"].cast<int>();
+        v.min_train_periods = kw["min_train_periods"].cast<int>();
+        v.n_bootstrap = kw["n_bootstrap"].cast<int>();
+        const auto header = kw["header"].cast<std::vector<std::string>>();
+        ValidationResult r;
+        {
+          py::gil_scoped_release release;
+          const Table table = read_training_table(path, text, header, v.train.columns);
+          r = validate_rolling(table, v);
+        }
+        py::list rows;
+        for (const PeriodResult& p : r.periods) rows.append(period_dict(p));
+        return py::make_tuple(r.granularity, r.time_in_days, rows);
+      },
+      py::arg("path"), py::arg("text"), py::arg("spec"),
+      "calibrisk.validate's engine: read the CSV as _train_pipeline does and run "
+      "validate_rolling; returns (granularity, time_in_days, [per-period dict]).");
 }
 
 void bind_split(py::module_& m) {
@@ -192,6 +288,43 @@ void bind_split(py::module_& m) {
       },
       py::arg("time"), py::arg("fraction"), py::arg("where"),
       "calibrisk::time_cut: (earlier rows, later rows), each in time order.");
+  m.def(
+      "_rolling_origins",
+      [](std::vector<double> time, std::vector<double> groups, bool in_days,
+         const std::string& period, int n_bins, int min_train_periods,
+         const std::string& patients) {
+        const auto g = enum_arg<TimeGranularity>(period, "RollingOriginSplit: period");
+        const auto pr =
+            enum_arg<CalendarPatients>(patients, "RollingOriginSplit: calendar_patients");
+        std::vector<RollingOrigin> origins;
+        {
+          py::gil_scoped_release release;
+          origins = rolling_origins(time, groups, in_days, g, n_bins, min_train_periods, pr);
+        }
+        py::list out;
+        for (const RollingOrigin& o : origins) {
+          py::dict d;
+          // Every row before the test period (the fit and calibration parts leave out rows of
+          // patients seen in an earlier part; a scikit-learn training set keeps them).
+          std::vector<Index> before;
+          for (std::size_t i = 0; i < time.size(); ++i) {
+            if (time[i] < o.test_start) before.push_back(static_cast<Index>(i));
+          }
+          d["train"] = index_array(before);
+          d["fit"] = index_array(o.split.rows_of(SplitPart::kTrain));
+          d["calibration"] = index_array(o.split.rows_of(SplitPart::kCalibration));
+          d["test"] = index_array(o.split.rows_of(SplitPart::kTest));
+          d["fit_periods"] = o.fit_first + ".." + o.fit_last;
+          d["calibration_period"] = o.calibration;
+          d["test_period"] = o.test;
+          d["test_rows_left_out"] = o.split.rows_dropped[2];
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("time"), py::arg("groups"), py::arg("in_days"), py::arg("period"), py::arg("n_bins"),
+      py::arg("min_train_periods"), py::arg("calendar_patients"),
+      "calibrisk::rolling_origins: per origin, the fit / calibration / test row indices.");
 }
 
 }  // namespace calibrisk::pyb

@@ -221,21 +221,7 @@ int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& pro
 int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
               std::ostream& out) {
   // Everything that can be a usage error first, before reading data.
-  TrainConfig cfg;
-  cfg.roles.label = o.label;
-  cfg.roles.group = o.group_column;
-  cfg.roles.time = o.time_column;
-  cfg.roles.categorical = o.categorical;
-  cfg.roles.drop = o.drop;
-  cfg.roles.subgroups = o.subgroups;
-  cfg.model = o.model;
-  cfg.calibration = o.calibration;
-  cfg.policy = parse_policy(o.policy);
-  cfg.params = o.params;
-  cfg.split = parse_split(o.split);
-  cfg.seed = o.seed;
-  cfg.threads = c.threads;
-  cfg.source = printable(std::filesystem::path(o.data).filename().string());
+  const TrainConfig cfg = train_config(o, c);
   check_input_file(o.data, "--data");
   check_distinct_paths({{"--data", o.data}},
                        {{"--out", o.out}, {"--report", o.report}, {"--json", o.json}});

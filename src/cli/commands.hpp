@@ -39,10 +39,25 @@ struct TrainOptions {
   std::vector<std::string> drop;
   std::vector<std::string> subgroups;  ///< extra report subgroups (besides categorical features)
   std::string split = "train=0.6,calibration=0.2,test=0.2";
+  std::string split_rule = "entry";           ///< entry | calendar
+  std::string cut;                            ///< calendar: "2023-01-01,2023-07-01"
+  std::string cut_fractions;                  ///< calendar: "0.6,0.8" of the time range
+  std::string calendar_patients = "exclude";  ///< exclude | later-only
   std::string out;
   std::string report;      ///< HTML report of the test part ("" = none)
   std::string json;        ///< JSON report of the test part ("" = none)
   std::uint64_t seed = 0;  ///< random_state of the model and the bootstrap
+};
+
+/// `calibrisk validate` (src/cli/validate.cpp): rolling-origin validation. `fit` holds the
+/// options it shares with `train` (data, columns, model, calibration, policy, params, seed).
+struct ValidateOptions {
+  TrainOptions fit;
+  std::string period = "quarter";  ///< month | quarter | year | bins
+  int n_bins = 8;                  ///< periods when period == bins
+  int min_train_periods = 2;       ///< origins start after this many periods (>= 2)
+  std::string json;                ///< per-period table as JSON ("" = none)
+  std::string report;              ///< per-period table as an HTML page ("" = none)
 };
 
 /// `calibrisk predict`
@@ -86,6 +101,8 @@ struct SignOptions {
 int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress,
                  std::ostream& out);
 int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress, std::ostream& out);
+int run_validate(const ValidateOptions& o, const CommonOptions& c, Progress& progress,
+                 std::ostream& out);
 int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progress,
                 std::ostream& out);
 int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& progress,

@@ -92,12 +92,8 @@ CLI::App* add_generate(CLI::App& app, calibrisk::cli::GenerateOptions& gen) {
   return g;
 }
 
-CLI::App* add_train(CLI::App& app, calibrisk::cli::TrainOptions& tr) {
-  auto* t = app.add_subcommand(
-      "train",
-      "Split a CSV in time order and by patient into train / calibration / test, fit the model "
-      "on train, the calibrator and threshold on calibration, evaluate on test, and save the "
-      "pipeline");
+// The options `train` and `validate` share: data, columns, model, calibration, policy, seed.
+void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
   t->add_option("--data", tr.data, "Training CSV (header line of column names)")->required();
   t->add_option("--label", tr.label, "Label column (values 0/1)")->required();
   t->add_option("--group-column", tr.group_column,
@@ -120,18 +116,63 @@ CLI::App* add_train(CLI::App& app, calibrisk::cli::TrainOptions& tr) {
   t->add_option("--categorical", tr.categorical,
                 "Column of labels to encode as integer codes (stored in the model); repeatable");
   t->add_option("--drop", tr.drop, "Column not to use as a feature; repeatable");
+  t->add_option("--seed", tr.seed, "Seed of the model and the bootstrap intervals")
+      ->check(seed_number())
+      ->capture_default_str();
+  t->add_option("--calendar-patients", tr.calendar_patients,
+                "Calendar split: a patient with rows in two parts stays only in the first "
+                "(exclude) or keeps only their later rows in the later part (later-only)")
+      ->check(CLI::IsMember({"exclude", "later-only"}))
+      ->capture_default_str();
+}
+
+CLI::App* add_train(CLI::App& app, calibrisk::cli::TrainOptions& tr) {
+  auto* t = app.add_subcommand(
+      "train",
+      "Split a CSV in time order and by patient into train / calibration / test, fit the model "
+      "on train, the calibrator and threshold on calibration, evaluate on test, and save the "
+      "pipeline");
+  add_fit_options(t, tr);
   t->add_option(
       "--subgroup", tr.subgroups,
       "Extra column to report per subgroup, or COL1*COL2 for their intersection; repeatable");
   t->add_option("--split", tr.split, "Fractions of rows per part (each > 0, summing to 1)")
       ->capture_default_str();
-  t->add_option("--seed", tr.seed, "Seed of the model and the bootstrap intervals")
-      ->check(seed_number())
+  t->add_option("--split-rule", tr.split_rule,
+                "entry: patients in order of entry by --split fractions; calendar: rows by "
+                "date, train before the first --cut, calibration between, test from the second")
+      ->check(CLI::IsMember({"entry", "calendar"}))
       ->capture_default_str();
+  t->add_option("--cut", tr.cut,
+                "Calendar split cuts: two dates (YYYY-MM-DD) or numbers of the time column, "
+                "e.g. 2023-01-01,2023-07-01");
+  t->add_option("--cut-fractions", tr.cut_fractions,
+                "Calendar split cuts as fractions of the time range, e.g. 0.6,0.8");
   t->add_option("--out", tr.out, "Model file to write (JSON)")->required();
   t->add_option("--report", tr.report, "HTML evaluation report of the test part");
   t->add_option("--json", tr.json, "JSON evaluation report of the test part");
   return t;
+}
+
+CLI::App* add_validate(CLI::App& app, calibrisk::cli::ValidateOptions& va) {
+  auto* v = app.add_subcommand(
+      "validate",
+      "Rolling-origin validation: for each period t, fit on the periods before t, calibrate and "
+      "choose the threshold on t, test on t+1; print AUC, calibration and alert rate per period");
+  add_fit_options(v, va.fit);
+  v->add_option("--period", va.period, "Periods: month, quarter, year or bins (equal counts)")
+      ->check(CLI::IsMember({"month", "quarter", "year", "bins"}))
+      ->capture_default_str();
+  v->add_option("--n-bins", va.n_bins, "Number of periods when --period bins")
+      ->check(whole_number(3, 1000))
+      ->capture_default_str();
+  v->add_option("--min-train-periods", va.min_train_periods,
+                "Periods before the first test period (the last of them calibrates)")
+      ->check(whole_number(2, 1000))
+      ->capture_default_str();
+  v->add_option("--json", va.json, "Per-period table as JSON");
+  v->add_option("--report", va.report, "Per-period table and chart as an HTML page");
+  return v;
 }
 
 CLI::App* add_predict(CLI::App& app, calibrisk::cli::PredictOptions& pr) {
@@ -202,6 +243,7 @@ struct Commands {
   calibrisk::cli::CommonOptions common;
   calibrisk::cli::GenerateOptions gen;
   calibrisk::cli::TrainOptions tr;
+  calibrisk::cli::ValidateOptions va;
   calibrisk::cli::PredictOptions pr;
   calibrisk::cli::EvaluateOptions ev;
   calibrisk::cli::DemoOptions de;
@@ -219,6 +261,8 @@ struct Commands {
                       [this, &out](Progress& pg) { return run_generate(gen, common, pg, out); });
     runs.emplace_back(add_train(app, tr),
                       [this, &out](Progress& pg) { return run_train(tr, common, pg, out); });
+    runs.emplace_back(add_validate(app, va),
+                      [this, &out](Progress& pg) { return run_validate(va, common, pg, out); });
     runs.emplace_back(add_predict(app, pr),
                       [this, &out](Progress& pg) { return run_predict(pr, common, pg, out); });
     runs.emplace_back(add_evaluate(app, ev),

@@ -185,6 +185,65 @@ SplitFractions parse_split(const std::string& text) {
   return {f[0], f[1], f[2]};
 }
 
+namespace {
+
+// "a, b" -> {"a", "b"}: exactly two non-empty items of `flag`.
+std::vector<std::string> two_items(const std::string& text, const std::string& flag) {
+  std::vector<std::string> items;
+  std::string item;
+  std::istringstream is(text);
+  while (std::getline(is, item, ',')) items.push_back(trim(item));
+  if (items.size() != 2 || items[0].empty() || items[1].empty()) {
+    throw UsageError(flag + " " + quote_for_message(text) +
+                     ": give two cuts separated by a comma (training ends at the first, the test "
+                     "part starts at the second), e.g. --cut 2023-01-01,2023-07-01 or "
+                     "--cut-fractions 0.6,0.8.");
+  }
+  return items;
+}
+
+}  // namespace
+
+SplitRule parse_split_rule(const std::string& rule, const std::string& cut,
+                           const std::string& cut_fractions, const std::string& patients,
+                           CalendarSpec& calendar) {
+  SplitRule r{};
+  std::string alias;
+  if (!enum_from_text(lower(trim(rule)), r, alias)) {
+    throw UsageError("--split-rule must be entry or calendar, got " + quote_for_message(rule) +
+                     ".");
+  }
+  if (!enum_from_text(lower(trim(patients)), calendar.patients, alias)) {
+    throw UsageError("--calendar-patients must be exclude or later-only, got " +
+                     quote_for_message(patients) + ".");
+  }
+  const bool given = !trim(cut).empty() || !trim(cut_fractions).empty();
+  if (r == SplitRule::kEntry) {
+    if (given) {
+      throw UsageError(
+          "--cut / --cut-fractions apply to --split-rule calendar; add --split-rule calendar "
+          "(or drop the cuts to split by patient entry with --split).");
+    }
+    return r;
+  }
+  if (!trim(cut).empty() && !trim(cut_fractions).empty()) {
+    throw UsageError("give --cut or --cut-fractions, not both.");
+  }
+  if (!given) {
+    throw UsageError(
+        "--split-rule calendar needs the two cuts: --cut 2023-01-01,2023-07-01 (dates or numbers "
+        "of the time column) or --cut-fractions 0.6,0.8 (of its range).");
+  }
+  if (!trim(cut).empty()) {
+    calendar.cuts = two_items(cut, "--cut");
+  } else {
+    for (const auto& f : two_items(cut_fractions, "--cut-fractions")) {
+      calendar.cut_fractions.push_back(parse_double(f, "--cut-fractions"));
+    }
+  }
+  return r;
+}
+
 ThresholdPolicy parse_policy(const std::string& text) {
   const auto kv = parse_key_values(text, "--policy");
   ThresholdPolicy p = policy::min_recall(0.8);

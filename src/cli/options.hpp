@@ -38,6 +38,16 @@ bool parse_bool(const std::string& text, const std::string& what);
 /// "calibration". Throws UsageError when a fraction is not in (0, 1) or they do not sum to 1.
 SplitFractions parse_split(const std::string& text);
 
+/// --split-rule (entry | calendar) with --cut "2023-01-01,2023-07-01" (dates or numbers, as the
+/// time column) or --cut-fractions "0.6,0.8" (of the time range) and --calendar-patients
+/// (exclude | later-only): the rule, and for calendar the spec filled into `calendar`. Throws
+/// UsageError when cuts are given without --split-rule calendar, calendar has no cuts or both
+/// forms, or a list does not hold two items. Dates are parsed by the library once the time
+/// column is read (calendar_cut_keys).
+SplitRule parse_split_rule(const std::string& rule, const std::string& cut,
+                           const std::string& cut_fractions, const std::string& patients,
+                           CalendarSpec& calendar);
+
 /// Parses --policy: one of min-recall=R, min-precision=P, max-alert-rate=A (each in (0, 1]),
 /// cost-fp=C,cost-fn=C (both > 0) or max-f=BETA (> 0). Throws UsageError listing the forms.
 /// `policy_text` (calibrisk/workflow/params_text.hpp) prints it back in canonical form.

@@ -13,29 +13,31 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <optional>
 
 namespace calibrisk::cli {
-namespace {
 
-// The workflow's stages as progress lines (one timed step at a time).
-class ProgressObserver : public TrainObserver {
- public:
-  explicit ProgressObserver(Progress& p) : p_(p) {}
-  void begin(const std::string& stage) override { step_.emplace(p_.step(stage)); }
-  void end(const std::string& detail) override {
-    if (step_) step_->done(detail);
-    step_.reset();
-  }
-  void note(const std::string& message) override { p_.note(message); }
-  void warn(const std::string& message) override { p_.warn(message); }
-
- private:
-  Progress& p_;
-  std::optional<Progress::Step> step_;
-};
-
-}  // namespace
+TrainConfig train_config(const TrainOptions& o, const CommonOptions& c) {
+  TrainConfig cfg;
+  cfg.roles.label = o.label;
+  cfg.roles.group = o.group_column;
+  cfg.roles.time = o.time_column;
+  cfg.roles.categorical = o.categorical;
+  cfg.roles.drop = o.drop;
+  cfg.roles.subgroups = o.subgroups;
+  cfg.model = o.model;
+  cfg.calibration = o.calibration;
+  cfg.policy = parse_policy(o.policy);
+  cfg.params = o.params;
+  cfg.split = parse_split(o.split);
+  cfg.split_rule =
+      parse_split_rule(o.split_rule, o.cut, o.cut_fractions, o.calendar_patients, cfg.calendar);
+  cfg.seed = o.seed;
+  cfg.threads = c.threads;
+  cfg.source = printable(std::filesystem::path(o.data).filename().string());
+  return cfg;
+}
 
 TrainSpec train_spec(const TrainConfig& cfg) {
   TrainSpec spec;
@@ -66,6 +68,8 @@ TrainSpec train_spec(const TrainConfig& cfg) {
   spec.columns = cfg.roles;
   spec.policy = cfg.policy;
   spec.split = cfg.split;
+  spec.split_rule = cfg.split_rule;
+  spec.calendar = cfg.calendar;
   spec.seed = cfg.seed;
   spec.source = cfg.source;
   return spec;

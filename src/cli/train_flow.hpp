@@ -4,6 +4,7 @@
 // progress lines. Also the helpers that read what `train` recorded in a model file.
 #pragma once
 
+#include "cli/commands.hpp"
 #include "cli/data.hpp"
 #include "cli/options.hpp"
 #include "cli/progress.hpp"
@@ -17,10 +18,28 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace calibrisk::cli {
+
+/// The workflow's stages as progress lines (one timed step at a time); used by train and validate.
+class ProgressObserver : public TrainObserver {
+ public:
+  explicit ProgressObserver(Progress& p) : p_(p) {}
+  void begin(const std::string& stage) override { step_.emplace(p_.step(stage)); }
+  void end(const std::string& detail) override {
+    if (step_) step_->done(detail);
+    step_.reset();
+  }
+  void note(const std::string& message) override { p_.note(message); }
+  void warn(const std::string& message) override { p_.warn(message); }
+
+ private:
+  Progress& p_;
+  std::optional<Progress::Step> step_;
+};
 
 /// What to train (the parsed flags of `train`).
 struct TrainConfig {
@@ -30,10 +49,15 @@ struct TrainConfig {
   ThresholdPolicy policy = policy::min_recall(0.8);
   std::vector<std::string> params;  ///< --param key=value
   SplitFractions split;
+  SplitRule split_rule = SplitRule::kEntry;
+  CalendarSpec calendar;  ///< when split_rule == kCalendar
   std::uint64_t seed = 0;
   int threads = 0;
   std::string source;  ///< the data file's name, for provenance
 };
+
+/// The parsed flags of `train` (shared by `validate`): usage errors before any data is read.
+TrainConfig train_config(const TrainOptions& o, const CommonOptions& c);
 
 /// The flags as a TrainSpec: --param applied to the model's Params, --threads and --seed as
 /// n_threads and random_state unless --param sets them. Throws UsageError (bad --model,

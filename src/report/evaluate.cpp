@@ -163,69 +163,6 @@ RankingCheck ranking_check(VectorView<const double> raw, VectorView<const double
   return r;
 }
 
-// Buckets the rows by calendar month/quarter (days) or equal-count bins (numbers). Returns, in
-// time order, (label, first key, row indices).
-struct Period {
-  std::string label;
-  double start = kNaN;
-  std::vector<Index> rows;
-};
-
-std::vector<Period> periods_of(VectorView<const double> t, bool in_days, TimeGranularity g,
-                               int n_bins, std::string& granularity) {
-  const Index n = t.size();
-  std::vector<Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Index{0});
-  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return t[a] < t[b]; });
-  std::vector<Period> out;
-  if (in_days && g != TimeGranularity::kBins) {
-    const CivilDate first =
-        civil_from_days(static_cast<std::int64_t>(std::floor(t[order.front()])));
-    const CivilDate last = civil_from_days(static_cast<std::int64_t>(std::floor(t[order.back()])));
-    const std::int64_t months =
-        (last.year - first.year) * 12 + static_cast<std::int64_t>(last.month) - first.month + 1;
-    const bool monthly =
-        g == TimeGranularity::kMonth || (g == TimeGranularity::kAuto && months <= 12);
-    granularity = monthly ? "month" : "quarter";
-    std::map<std::int64_t, Period> by_key;
-    for (Index i : order) {
-      const CivilDate d = civil_from_days(static_cast<std::int64_t>(std::floor(t[i])));
-      const unsigned q = (d.month - 1) / 3 + 1;
-      const std::int64_t key = monthly ? d.year * 12 + d.month : d.year * 4 + q;
-      Period& p = by_key[key];
-      if (p.rows.empty()) {
-        char buf[32];
-        if (monthly) {
-          std::snprintf(buf, sizeof buf, "%04lld-%02u", static_cast<long long>(d.year), d.month);
-        } else {
-          std::snprintf(buf, sizeof buf, "%04lld-Q%u", static_cast<long long>(d.year), q);
-        }
-        p.label = buf;
-        p.start =
-            static_cast<double>(days_from_civil(d.year, monthly ? d.month : (q - 1) * 3 + 1, 1));
-      }
-      p.rows.push_back(i);
-    }
-    for (auto& [k, p] : by_key) out.push_back(std::move(p));
-    return out;
-  }
-  // Equal-count bins; ties in the key never straddle a boundary.
-  granularity = "equal-count bins";
-  const Index bins = std::min<Index>(n_bins, n);
-  Index begin = 0;
-  for (Index b = 0; b < bins && begin < n; ++b) {
-    Index end = (b + 1 == bins) ? n : (n * (b + 1)) / bins;
-    end = std::max(end, begin + 1);
-    while (end < n && t[order[end]] == t[order[end - 1]]) ++end;
-    Period p;
-    p.label = "t" + std::to_string(out.size() + 1) + " (" + detail::fmt_num(t[order[begin]], 6) +
-              "\xE2\x80\xA6" + detail::fmt_num(t[order[end - 1]], 6) + ")";
-    p.start = t[order[begin]];
-    p.rows.assign(order.begin() + begin, order.begin() + end);
-    out.push_back(std::move(p));
-    begin = end;
-  }
-  return out;
 }
 
 std::string time_text(double v, bool in_days) {
@@ -477,8 +414,8 @@ DecisionCurveSection decision_curve_section(const metrics::SortedScores& s,
 
 // Metrics per time period (in.time must be non-empty).
 void add_over_time(const EvaluationInput& in, const EvaluationParams& params, Report& r) {
-  for (const Period& per : periods_of(in.time, in.time_in_days, params.time_granularity,
-                                      params.n_time_bins, r.over_time.granularity)) {
+  for (const TimePeriod& per : time_periods(in.time, in.time_in_days, params.time_granularity,
+                                            params.n_time_bins, r.over_time.granularity)) {
     TimePeriodRow row;
     row.period = per.label;
     row.start = per.start;

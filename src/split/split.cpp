@@ -8,10 +8,15 @@
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/random.hpp>
+#include <calibrisk/io/date.hpp>
+#include <calibrisk/io/text.hpp>
+#include <calibrisk/workflow/params_text.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -185,13 +190,16 @@ const char* part_name(SplitPart p) noexcept {
       return "calibration";
     case SplitPart::kTest:
       return "test";
+    case SplitPart::kExcluded:
+      return "excluded";
   }
   return "?";
 }
 
 std::vector<Index> TimeGroupSplit::rows_of(SplitPart p) const {
   std::vector<Index> rows;
-  rows.reserve(static_cast<std::size_t>(summary[static_cast<int>(p)].rows));
+  if (p != SplitPart::kExcluded)
+    rows.reserve(static_cast<std::size_t>(summary[static_cast<int>(p)].rows));
   for (std::size_t i = 0; i < part.size(); ++i) {
     if (part[i] == p) rows.push_back(static_cast<Index>(i));
   }
@@ -344,6 +352,223 @@ TimeGroupSplit split_by_time_and_group(const std::vector<double>& time,
   for (Index i = 0; i < n_rows; ++i) {
     const int p = static_cast<int>(s.part[static_cast<std::size_t>(i)]);
     if (p > 0 && time_of(i) < s.summary[p - 1].last_time) s.rows_overlapping_earlier_part[p] += 1;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- calendar split
+
+std::string time_key_text(double key, bool in_days) {
+  if (in_days) {
+    const double day = std::floor(key);
+    return key == day ? format_iso_date(static_cast<std::int64_t>(day)) : format_iso_datetime(key);
+  }
+  return format_double(key);
+}
+
+namespace {
+
+const char* kCutForms = "--cut 2023-01-01,2023-07-01 or --cut-fractions 0.6,0.8";
+
+double parse_cut(const std::string& text, int k, bool in_days) {
+  double v = 0.0;
+  if (in_days) {
+    if (parse_iso8601(text, v)) return v;
+    throw InvalidParams("calendar split: cut " + std::to_string(k) + " " + quote_for_message(text) +
+                        " is not a date: " + iso8601_problem(text) +
+                        "; the time column holds dates, so write cuts as YYYY-MM-DD.");
+  }
+  errno = 0;
+  char* end = nullptr;
+  v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v)) {
+    throw InvalidParams("calendar split: cut " + std::to_string(k) + " " + quote_for_message(text) +
+                        " is not a number; the time column holds numbers, so write cuts as "
+                        "numbers of the same scale (or use cut fractions).");
+  }
+  return v;
+}
+
+std::array<double, 2> time_range(const std::vector<double>& time) {
+  std::array<double, 2> r = {std::numeric_limits<double>::infinity(),
+                             -std::numeric_limits<double>::infinity()};
+  for (std::size_t i = 0; i < time.size(); ++i) {
+    if (std::isnan(time[i])) {
+      throw InvalidInput("the time column is missing at data row " + std::to_string(i + 1) +
+                         "; every row needs a time to be split by calendar.");
+    }
+    r[0] = std::min(r[0], time[i]);
+    r[1] = std::max(r[1], time[i]);
+  }
+  return r;
+}
+
+std::array<double, 2> cuts_from_fractions(const std::vector<double>& f,
+                                          const std::array<double, 2>& range, bool in_days) {
+  std::array<double, 2> c{};
+  for (int k = 0; k < 2; ++k) {
+    if (!(f[static_cast<std::size_t>(k)] > 0.0 && f[static_cast<std::size_t>(k)] < 1.0)) {
+      throw InvalidParams("calendar split: cut fraction " + std::to_string(k + 1) + " is " +
+                          format_double(f[static_cast<std::size_t>(k)]) +
+                          "; fractions of the time range must be in (0, 1), e.g. 0.6,0.8.");
+    }
+    c[static_cast<std::size_t>(k)] =
+        range[0] + f[static_cast<std::size_t>(k)] * (range[1] - range[0]);
+    if (in_days) c[static_cast<std::size_t>(k)] = std::floor(c[static_cast<std::size_t>(k)]);
+  }
+  return c;
+}
+
+}  // namespace
+
+std::array<double, 2> calendar_cut_keys(const CalendarSpec& spec, const std::vector<double>& time,
+                                        bool in_days) {
+  const bool text = !spec.cuts.empty(), frac = !spec.cut_fractions.empty();
+  if (text == frac) {
+    throw InvalidParams(std::string("calendar split: give the two cuts ") +
+                        (text ? "either as dates/numbers or as fractions, not both" : "") +
+                        (text ? "" : "(none given)") + "; e.g. " + kCutForms + ".");
+  }
+  const std::size_t given = text ? spec.cuts.size() : spec.cut_fractions.size();
+  if (given != 2) {
+    throw InvalidParams("calendar split: " + std::to_string(given) +
+                        " cuts given; give exactly two (train before the first, calibration "
+                        "between, test from the second), e.g. " +
+                        kCutForms + ".");
+  }
+  if (time.empty()) throw InvalidInput("calendar split: there are no rows to split.");
+  const std::array<double, 2> range = time_range(time);
+  std::array<double, 2> c{};
+  if (text) {
+    for (int k = 0; k < 2; ++k)
+      c[static_cast<std::size_t>(k)] =
+          parse_cut(spec.cuts[static_cast<std::size_t>(k)], k + 1, in_days);
+  } else {
+    c = cuts_from_fractions(spec.cut_fractions, range, in_days);
+  }
+  const std::string c1 = time_key_text(c[0], in_days), c2 = time_key_text(c[1], in_days);
+  const std::string span = "the data span " + time_key_text(range[0], in_days) + " to " +
+                           time_key_text(range[1], in_days);
+  if (!(c[0] < c[1])) {
+    throw InvalidParams("calendar split: cut 1 (" + c1 + ") is not before cut 2 (" + c2 +
+                        "); give the cuts in increasing order (training ends at cut 1, the test "
+                        "part starts at cut 2), e.g. " +
+                        kCutForms + ".");
+  }
+  if (c[0] <= range[0]) {
+    throw InvalidInput("calendar split: cut 1 (" + c1 +
+                       ") is not after the earliest row, so the "
+                       "training part (rows before cut 1) would be empty; " +
+                       span + ": choose cut 1 inside that range.");
+  }
+  if (c[1] > range[1]) {
+    throw InvalidInput("calendar split: cut 2 (" + c2 +
+                       ") is after the latest row, so the test "
+                       "part (rows from cut 2) would be empty; " +
+                       span + ": choose cut 2 inside that range.");
+  }
+  return c;
+}
+
+namespace {
+
+SplitPart calendar_part(double t, double cut1, double cut2, double end) {
+  if (t < cut1) return SplitPart::kTrain;
+  if (t < cut2) return SplitPart::kCalibration;
+  return t < end ? SplitPart::kTest : SplitPart::kExcluded;
+}
+
+// Each row's patient index (input order of first appearance); every row its own without groups.
+std::vector<Index> group_index(const std::vector<double>& group, Index n, Index& n_groups) {
+  std::vector<Index> of(static_cast<std::size_t>(n));
+  if (group.empty()) {
+    std::iota(of.begin(), of.end(), Index{0});
+    n_groups = n;
+    return of;
+  }
+  std::unordered_map<double, Index> index_of;
+  for (Index i = 0; i < n; ++i) {
+    const double key = group[static_cast<std::size_t>(i)];
+    if (std::isnan(key)) {
+      throw InvalidInput("the group column is missing at data row " + std::to_string(i + 1) +
+                         "; every row needs a group (patient) id.");
+    }
+    of[static_cast<std::size_t>(i)] =
+        index_of.try_emplace(key, static_cast<Index>(index_of.size())).first->second;
+  }
+  n_groups = static_cast<Index>(index_of.size());
+  return of;
+}
+
+}  // namespace
+
+TimeGroupSplit split_by_calendar(const std::vector<double>& time, const std::vector<double>& group,
+                                 double cut1, double cut2, CalendarPatients patients, double end) {
+  const Index n = static_cast<Index>(time.size());
+  if (!group.empty() && static_cast<Index>(group.size()) != n) {
+    throw InvalidInput("split: the group column has " + std::to_string(group.size()) +
+                       " values for " + std::to_string(n) + " rows.");
+  }
+  time_range(time);  // no NaN
+  Index n_groups = 0;
+  const std::vector<Index> of = group_index(group, n, n_groups);
+  TimeGroupSplit s;
+  s.rule = SplitRule::kCalendar;
+  s.cuts[0] = cut1;
+  s.cuts[1] = cut2;
+  s.end = end;
+  s.patients = patients;
+  s.requested = {0.0, 0.0, 0.0};
+  s.part.resize(static_cast<std::size_t>(n));
+  // Per patient: the first part they appear in, their entry, and the parts they have rows in.
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  std::vector<int> first_part(static_cast<std::size_t>(n_groups), 3);
+  std::vector<double> entry(static_cast<std::size_t>(n_groups), kInf);
+  std::vector<std::array<bool, 3>> in_part(static_cast<std::size_t>(n_groups),
+                                           {false, false, false});
+  for (Index i = 0; i < n; ++i) {
+    const auto g = static_cast<std::size_t>(of[static_cast<std::size_t>(i)]);
+    const SplitPart p = calendar_part(time[static_cast<std::size_t>(i)], cut1, cut2, end);
+    s.part[static_cast<std::size_t>(i)] = p;
+    entry[g] = std::min(entry[g], time[static_cast<std::size_t>(i)]);
+    if (p == SplitPart::kExcluded) {
+      s.rows_after_end += 1;
+      continue;
+    }
+    first_part[g] = std::min(first_part[g], static_cast<int>(p));
+    in_part[g][static_cast<std::size_t>(p)] = true;
+  }
+  for (std::size_t g = 0; g < first_part.size(); ++g) {
+    for (int p = first_part[g] + 1; p < 3; ++p)
+      s.groups_seen_earlier[p] += in_part[g][static_cast<std::size_t>(p)];
+  }
+  for (auto& ps : s.summary) {
+    ps.first_time = ps.entry_first = kInf;
+    ps.last_time = ps.entry_last = -kInf;
+  }
+  std::vector<std::array<bool, 3>> counted(static_cast<std::size_t>(n_groups),
+                                           {false, false, false});
+  for (Index i = 0; i < n; ++i) {
+    SplitPart& p = s.part[static_cast<std::size_t>(i)];
+    if (p == SplitPart::kExcluded) continue;
+    const auto g = static_cast<std::size_t>(of[static_cast<std::size_t>(i)]);
+    const int k = static_cast<int>(p);
+    if (patients == CalendarPatients::kExclude && first_part[g] < k) {
+      s.rows_dropped[k] += 1;
+      p = SplitPart::kExcluded;
+      continue;
+    }
+    PartSummary& ps = s.summary[k];
+    const double t = time[static_cast<std::size_t>(i)];
+    ps.rows += 1;
+    ps.first_time = std::min(ps.first_time, t);
+    ps.last_time = std::max(ps.last_time, t);
+    if (!counted[g][static_cast<std::size_t>(k)]) {
+      counted[g][static_cast<std::size_t>(k)] = true;
+      ps.groups += 1;
+      ps.entry_first = std::min(ps.entry_first, entry[g]);
+      ps.entry_last = std::max(ps.entry_last, entry[g]);
+    }
   }
   return s;
 }

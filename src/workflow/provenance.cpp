@@ -93,19 +93,43 @@ void add_settings(Params& P, const Table& table, const TrainSpec& spec, const Tr
   }
 }
 
+// split.* entries of a calendar split: the rule, the cuts, the patient rule and its counts.
+void add_calendar(Params& P, const TimeGroupSplit& s, const Column* time) {
+  const bool days = time != nullptr && time->time_encoding == TimeEncoding::kDays;
+  const std::string c1 = time_key_text(s.cuts[0], days), c2 = time_key_text(s.cuts[1], days);
+  const bool exclude = s.patients == CalendarPatients::kExclude;
+  P.emplace_back("split.rule", "calendar: rows dated before " + c1 + " train, from " + c1 +
+                                   " to before " + c2 + " calibration, from " + c2 + " test; " +
+                                   (exclude ? "a patient stays in the first part they appear in "
+                                              "(their later rows left out)"
+                                            : "a patient seen earlier keeps only their later "
+                                              "encounters in the later part"));
+  P.emplace_back("split.cuts", c1 + "," + c2);
+  P.emplace_back("split.calendar_patients", enum_to_text(s.patients));
+  for (int p = 1; p < 3; ++p) {
+    const std::string k = std::string("split.") + part_name(static_cast<SplitPart>(p)) + ".";
+    P.emplace_back(k + "groups_seen_earlier", std::to_string(s.groups_seen_earlier[p]));
+    P.emplace_back(k + "rows_left_out", std::to_string(s.rows_dropped[p]));
+  }
+}
+
 // split.* entries: the fractions, the rule, and each part's rows, groups, window and prevalence.
 void add_split(Params& P, const Table& table, const TrainSpec& spec, const TrainResult& out) {
   const ColumnRoles& roles = spec.columns;
   const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
-  char frac[128];
-  std::snprintf(frac, sizeof frac, "train=%.6g,calibration=%.6g,test=%.6g", spec.split.train,
-                spec.split.calibration, spec.split.test);
-  P.emplace_back("split.fractions", frac);
-  P.emplace_back("split.rule",
-                 std::string("groups (") + (roles.group.empty() ? "rows" : roles.group) +
-                     ") ordered by their first " + (time ? roles.time : "file position") +
-                     ", taken in that order into train, calibration and test by cumulative row "
-                     "count; no group in two parts");
+  if (out.split.rule == SplitRule::kCalendar) {
+    add_calendar(P, out.split, time);
+  } else {
+    char frac[128];
+    std::snprintf(frac, sizeof frac, "train=%.6g,calibration=%.6g,test=%.6g", spec.split.train,
+                  spec.split.calibration, spec.split.test);
+    P.emplace_back("split.fractions", frac);
+    P.emplace_back("split.rule",
+                   std::string("groups (") + (roles.group.empty() ? "rows" : roles.group) +
+                       ") ordered by their first " + (time ? roles.time : "file position") +
+                       ", taken in that order into train, calibration and test by cumulative "
+                       "row count; no group in two parts");
+  }
   for (int p = 0; p < 3; ++p) {
     const PartSummary& s = out.split.summary[p];
     const TrainPart& d = p == 0 ? out.train : (p == 1 ? out.calibration : out.test);

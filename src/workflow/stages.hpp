@@ -16,4 +16,9 @@ std::string part_window(const PartSummary& s, const Column* time);
 void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,
                        PipelineCalibrator calibrator, TrainResult& out);
 
+/// train_pipeline on a split computed by the caller (rolling-origin validation): the same
+/// stages after the split, with the same checks (both classes in every part).
+TrainResult train_on_split(const Table& table, const TrainSpec& spec, const TimeGroupSplit& split,
+                           TrainObserver* observer = nullptr);
+
 }  // namespace calibrisk::detail

@@ -10,6 +10,7 @@
 #include <calibrisk/metrics/sorted_scores.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -81,6 +82,7 @@ void require_part_rows(const TimeGroupSplit& s, Index n, const SplitFractions& f
 
 void require_both_classes(const TrainPart& d, SplitPart p, const TimeGroupSplit& s,
                           const Column* time) {
+  const bool calendar = s.rule == SplitRule::kCalendar;
   Index n1 = 0;
   for (double v : d.y) n1 += v == 1.0;
   const Index n = static_cast<Index>(d.y.size());
@@ -88,8 +90,9 @@ void require_both_classes(const TrainPart& d, SplitPart p, const TimeGroupSplit&
     throw InvalidInput(std::string("the ") + part_name(p) + " part (" + std::to_string(n) +
                        " rows, " + detail::part_window(s.summary[static_cast<int>(p)], time) +
                        ") holds only class " + (n1 == 0 ? "0" : "1") +
-                       "; every part needs both classes: use more data or change --split so this "
-                       "part is larger.");
+                       "; every part needs both classes: use more data or " +
+                       (calendar ? "move --cut so this part spans more time."
+                                 : "change --split so this part is larger."));
   }
 }
 
@@ -100,6 +103,47 @@ TrainPart make_part(const RowMatrixXd& X, const std::vector<double>& y, const Ti
   d.X = take_rows(X, d.rows);
   d.y = take(y, d.rows);
   return d;
+}
+
+// The calendar split of the rows (spec.split_rule == kCalendar), its counts as notes, and every
+// part checked for kMinPartRows rows.
+TimeGroupSplit calendar_split(const TrainSpec& spec, const Column* time,
+                              const std::vector<double>& group, const Stages& st) {
+  if (time == nullptr) {
+    throw InvalidParams(
+        "--split-rule calendar needs --time-column: the cuts are dates (or numbers) of "
+        "that column.");
+  }
+  const bool days = time->time_encoding == TimeEncoding::kDays;
+  const std::array<double, 2> c = calendar_cut_keys(spec.calendar, time->values, days);
+  TimeGroupSplit s = split_by_calendar(time->values, group, c[0], c[1], spec.calendar.patients);
+  const std::string c1 = time_key_text(c[0], days), c2 = time_key_text(c[1], days);
+  const std::string window[3] = {"before " + c1, "from " + c1 + " to before " + c2, "from " + c2};
+  const bool exclude = spec.calendar.patients == CalendarPatients::kExclude;
+  for (int p = 1; p < 3; ++p) {
+    const std::string part = part_name(static_cast<SplitPart>(p));
+    if (s.groups_seen_earlier[p] == 0) continue;
+    st.note("  " + part + ": " + count_text(s.groups_seen_earlier[p]) +
+            " patients also have rows in an earlier part; " +
+            (exclude ? count_text(s.rows_dropped[p]) + " of their rows left out (" +
+                           "--calendar-patients exclude)"
+                     : "their later rows kept (--calendar-patients later-only)"));
+  }
+  for (int p = 0; p < 3; ++p) {
+    const Index rows = s.summary[p].rows;
+    if (rows >= kMinPartRows) continue;
+    throw InvalidInput(
+        std::string("calendar split: the ") + part_name(static_cast<SplitPart>(p)) +
+        " part (rows " + window[p] + ") has " + std::to_string(rows) + " rows" +
+        (s.rows_dropped[p] > 0 ? " after leaving out " + std::to_string(s.rows_dropped[p]) +
+                                     " rows of patients already in an earlier part"
+                               : std::string()) +
+        "; every part needs at least " + std::to_string(kMinPartRows) + ": move the cuts (--cut " +
+        c1 + "," + c2 + ") so this part spans more time" +
+        (s.rows_dropped[p] > 0 ? ", or keep those rows with --calendar-patients later-only" : "") +
+        ".");
+  }
+  return s;
 }
 
 void validate_split(const SplitFractions& f) {
@@ -129,7 +173,8 @@ void validate_spec(const TrainSpec& spec) {
 }
 
 // Features, labels and the split into three parts.
-void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, const Stages& st) {
+void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, const Stages& st,
+                 const TimeGroupSplit* given = nullptr) {
   const ColumnRoles& roles = spec.columns;
   const Index n = table.rows();
   out.features = feature_columns(table, roles);
@@ -146,12 +191,20 @@ void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, co
   const std::vector<double>& group =
       roles.group.empty() ? no_values : table.column(roles.group).values;
 
-  st.begin("splitting " + count_text(n) + " rows by " + (time ? "time" : "file order") +
-           (roles.group.empty() ? "" : " and " + roles.group));
-  require_enough_rows(n, spec.split);
-  out.split = split_by_time_and_group(time ? time->values : no_values, group, n, spec.split);
-  require_part_rows(out.split, n, spec.split);
-  st.end();
+  if (given != nullptr) {
+    out.split = *given;
+  } else if (spec.split_rule == SplitRule::kCalendar) {
+    st.begin("splitting " + count_text(n) + " rows by calendar (" + roles.time + ")");
+    out.split = calendar_split(spec, time, group, st);
+    st.end();
+  } else {
+    st.begin("splitting " + count_text(n) + " rows by " + (time ? "time" : "file order") +
+             (roles.group.empty() ? "" : " and " + roles.group));
+    require_enough_rows(n, spec.split);
+    out.split = split_by_time_and_group(time ? time->values : no_values, group, n, spec.split);
+    require_part_rows(out.split, n, spec.split);
+    st.end();
+  }
   for (int p = 0; p < 3; ++p) {
     const PartSummary& s = out.split.summary[p];
     st.note("  " + std::string(part_name(static_cast<SplitPart>(p))) + ": " + count_text(s.rows) +
@@ -286,6 +339,23 @@ std::optional<CalibrationMethod> calibration_method_from_name(const std::string&
 }
 
 std::string categories_key(const std::string& column) { return "data.categories." + column; }
+
+namespace detail {
+
+TrainResult train_on_split(const Table& table, const TrainSpec& spec, const TimeGroupSplit& split,
+                           TrainObserver* observer) {
+  const Stages st{observer};
+  validate_spec(spec);
+  TrainResult out;
+  split_stage(table, spec, out, st, &split);
+  PipelineModel model = fit_stage(spec, out, st);
+  PipelineCalibrator calibrator = calibrate_stage(spec, out, st);
+  threshold_stage(spec, out, st);
+  assemble_pipeline(table, spec, std::move(model), std::move(calibrator), out);
+  return out;
+}
+
+}  // namespace detail
 
 TrainResult train_pipeline(const Table& table, const TrainSpec& spec, TrainObserver* observer) {
   const Stages st{observer};

@@ -22,7 +22,7 @@ from . import _core
 from .exceptions import InvalidParamsError
 from .pipeline import Pipeline
 
-__all__ = ["train", "TrainResult", "TrainPart"]
+__all__ = ["train", "TrainResult", "TrainPart", "validate"]
 
 
 class TrainPart:
@@ -46,7 +46,8 @@ class TrainResult:
     Attributes: ``pipeline`` (the deployable :class:`calibrisk.Pipeline`), ``features`` (feature
     columns in the pipeline's order), ``train`` / ``calibration`` / ``test`` (:class:`TrainPart`),
     ``split`` (per part: ``rows``, ``groups``, ``first_time``, ``last_time``, ``entry_first``,
-    ``entry_last``, ``rows_before_previous_part_end``; times in days since 1970 for date
+    ``entry_last``, ``rows_before_previous_part_end``, and with ``split_rule="calendar"``
+    ``rows_left_out`` and ``groups_seen_earlier``; times in days since 1970 for date
     columns, row positions without a time column), ``categories`` (category labels of the
     categorical features), ``notes`` (remarks of the fits, issued as warnings except the
     early-stopping note) and
@@ -157,6 +158,36 @@ def _split(split):
     return f
 
 
+def _cuts(cuts, cut_fractions):
+    """The calendar cuts as texts (dates, numbers) and fractions for the engine."""
+    def two(v, what):
+        v = list(v)
+        if len(v) != 2:
+            raise InvalidParamsError(
+                f"train: {what} must hold two values (training ends at the first, the test part "
+                f"starts at the second), got {v!r}."
+            )
+        return v
+
+    texts = [] if cuts is None else [_cut_text(c) for c in two(cuts, "cuts")]
+    fractions = [] if cut_fractions is None else [float(f) for f in two(cut_fractions,
+                                                                          "cut_fractions")]
+    return texts, fractions
+
+
+def _cut_text(c):
+    """A cut as the command line writes it: a date as YYYY-MM-DD[THH:MM:SS], a number as text."""
+    if isinstance(c, str):
+        return c
+    if hasattr(c, "isoformat"):  # datetime.date / datetime / pandas.Timestamp
+        return c.isoformat()
+    if isinstance(c, np.datetime64):
+        return str(c)
+    if isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool):
+        return _number_text(c)
+    raise InvalidParamsError(f"train: a cut must be a date, a date string or a number, got {c!r}.")
+
+
 def _names(v):
     if v is None:
         return []
@@ -168,7 +199,8 @@ def _names(v):
 def train(data, *, label, group_column=None, time_column=None, categorical=(), drop=(),
           subgroups=(), model="gbdt", params=None, calibration="beta", min_recall=None,
           min_precision=None, max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None,
-          split=(0.6, 0.2, 0.2), seed=0, n_threads=0, source=None):
+          split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
+          calendar_patients="exclude", seed=0, n_threads=0, source=None):
     """Split -> fit -> calibrate -> threshold -> evaluate -> Pipeline, as ``calibrisk train``.
 
     Parameters mirror the command's flags, and the same data and settings give a byte-identical
@@ -186,7 +218,16 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     calibration : "platt", "isotonic", "beta" or "none".
     min_recall, min_precision, max_alert_rate, fbeta, cost_fp + cost_fn : the threshold policy
         (at most one; default ``min_recall=0.8``), as ``--policy``.
-    split : (train, calibration, test) fractions or a dict of them, each > 0, summing to 1.
+    split : (train, calibration, test) fractions or a dict of them, each > 0, summing to 1
+        (``split_rule="entry"``).
+    split_rule : "entry" (patients in order of entry, by ``split``) or "calendar" (rows by date:
+        train before ``cuts[0]``, calibration until ``cuts[1]``, test from ``cuts[1]``), as
+        ``--split-rule``.
+    cuts : the two calendar cuts: dates ("2023-01-01", ``datetime.date``) for a date time column,
+        numbers for a numeric one (``--cut``); or ``cut_fractions`` of the time range
+        (``--cut-fractions``).
+    calendar_patients : "exclude" (a patient stays in the first part they appear in) or
+        "later-only" (their later rows stay in the later parts), as ``--calendar-patients``.
     seed : the model's ``random_state`` (unless ``params`` sets it) and the recorded seed.
     n_threads : worker threads (0 = all cores; never stored in the model file).
     source : the data's name recorded in the model file (default: the CSV's file name, or
@@ -195,7 +236,23 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     Returns a :class:`TrainResult`. Raises InvalidParamsError for bad settings and
     InvalidInputError for unusable data, with the command's messages.
     """
-    spec = {
+    spec = _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,
+                 calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients)
+    spec["split"] = _split(split)
+    spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
+    result = TrainResult(_run(_core._train_pipeline, data, spec, source, "train"))
+    for note in result.notes:
+        # Stopping early is the requested behaviour (as GradientBoostingClassifier.fit).
+        if not note.startswith("boosted trees: early stopping"):
+            warnings.warn(f"calibrisk.train: {note}", UserWarning, stacklevel=2)
+    return result
+
+
+def _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,
+          calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients):
+    """The engine's spec dict of the keywords train and validate share."""
+    texts, fractions = _cuts(cuts, cut_fractions)
+    return {
         "label": str(label),
         "group_column": "" if group_column is None else str(group_column),
         "time_column": "" if time_column is None else str(time_column),
@@ -205,27 +262,79 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         "model": str(model),
         "calibration": str(calibration),
         "params": [(str(k), _param_text(str(k), v)) for k, v in (params or {}).items()],
-        "split": _split(split),
         "seed": int(seed),
         "n_threads": int(n_threads),
+        "split_rule": str(split_rule),
+        "cuts": texts,
+        "cut_fractions": fractions,
+        "calendar_patients": str(calendar_patients),
     }
-    spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
+
+
+def _run(engine, data, spec, source, what):
+    """Calls `engine(path, text, spec)` on a CSV path or a DataFrame (as its CSV text)."""
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         spec["source"] = os.path.basename(path) if source is None else str(source)
         spec["header"] = []
-        d = _core._train_pipeline(path, "", spec)
-    elif hasattr(data, "to_csv") and hasattr(data, "columns"):
+        return engine(path, "", spec)
+    if hasattr(data, "to_csv") and hasattr(data, "columns"):
         spec["source"] = "DataFrame" if source is None else str(source)
         spec["header"] = [str(c) for c in data.columns]
-        d = _core._train_pipeline("", data.to_csv(index=False), spec)
-    else:
-        raise InvalidParamsError(
-            f"train: data must be a CSV path or a pandas DataFrame, got {type(data).__name__}."
-        )
-    result = TrainResult(d)
-    for note in result.notes:
-        # Stopping early is the requested behaviour (as GradientBoostingClassifier.fit).
-        if not note.startswith("boosted trees: early stopping"):
-            warnings.warn(f"calibrisk.train: {note}", UserWarning, stacklevel=2)
-    return result
+        return engine("", data.to_csv(index=False), spec)
+    raise InvalidParamsError(
+        f"{what}: data must be a CSV path or a pandas DataFrame, got {type(data).__name__}."
+    )
+
+
+#: Columns of the table :func:`validate` returns, in order.
+VALIDATE_COLUMNS = (
+    "period", "start", "fit_periods", "calibration_period", "n_fit", "n_calibration", "n_test",
+    "events_test", "test_rows_left_out", "test_groups_seen_earlier", "auc", "auc_lower",
+    "auc_upper", "calibration_intercept", "calibration_slope", "ici", "threshold", "alert_rate",
+    "expected_alert_rate", "recall", "precision", "prevalence", "mean_risk", "skipped",
+)
+
+
+def validate(data, *, label, time_column, group_column=None, categorical=(), drop=(),
+             model="gbdt", params=None, calibration="beta", min_recall=None, min_precision=None,
+             max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None, period="quarter",
+             n_bins=8, min_train_periods=2, n_bootstrap=200, calendar_patients="exclude",
+             seed=0, n_threads=0, return_predictions=False):
+    """Rolling-origin validation, as ``calibrisk validate``: how the model decays over time.
+
+    The rows are cut into periods of ``time_column`` (``period``: "month", "quarter", "year" or
+    "bins", ``n_bins`` periods of about equal row counts). For each test period t + 1 from the
+    ``min_train_periods + 1``-th on, the model is fitted on the periods before t, the calibrator
+    and the threshold (the policy) on period t, and the pipeline is tested on period t + 1;
+    patients seen in periods <= t are left out of the test period (``calendar_patients=
+    "exclude"``) or keep their test-period rows (``"later-only"``). The other keywords are
+    :func:`train`'s.
+
+    Returns the per-period table (columns :data:`VALIDATE_COLUMNS`): a pandas DataFrame when
+    pandas is installed, else a list of dicts. ``start`` is the test period's first day as
+    ``datetime64[D]`` for a date column. ``ici`` is NaN for now. With ``return_predictions``,
+    also returns a list (one per period) of ``(test_rows, p)``: the test period's row indices into
+    the data and their calibrated risks.
+    """
+    spec = _spec(label, group_column, time_column, categorical, drop, (), model, params,
+                 calibration, seed, n_threads, "entry", None, None, calendar_patients)
+    spec["split"] = [0.6, 0.2, 0.2]
+    spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
+    spec.update({"period": str(period), "n_bins": int(n_bins),
+                 "min_train_periods": int(min_train_periods), "n_bootstrap": int(n_bootstrap)})
+    _, in_days, periods = _run(_core._validate_rolling, data, spec, None, "validate")
+    rows = []
+    for d in periods:
+        row = {k: d[k] for k in VALIDATE_COLUMNS}
+        if in_days:
+            row["start"] = np.datetime64(int(np.floor(row["start"])), "D")
+        rows.append(row)
+    try:
+        import pandas as pd
+        table = pd.DataFrame(rows, columns=list(VALIDATE_COLUMNS))
+    except ImportError:
+        table = rows
+    if return_predictions:
+        return table, [(np.asarray(d["test_rows"]), np.asarray(d["test_p"])) for d in periods]
+    return table

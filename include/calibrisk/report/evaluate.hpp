@@ -11,6 +11,7 @@
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/report/report.hpp>
+#include <calibrisk/split/periods.hpp>
 #include <calibrisk/threshold/select.hpp>
 
 #include <cstdint>
@@ -72,23 +73,7 @@ inline const EnumTable<Multiplicity>& enum_table(Multiplicity) {
   return t;
 }
 
-/// How periods are formed from a time key.
-enum class TimeGranularity {
-  kAuto,     ///< days: months when the span is at most 12 months, else quarters; numbers: bins
-  kMonth,    ///< calendar months (time key in days since 1970-01-01)
-  kQuarter,  ///< calendar quarters (time key in days since 1970-01-01)
-  kBins,     ///< `n_time_bins` bins with about equal row counts (any numeric key)
-};
-
-/// The one text table of TimeGranularity (Python's `time_granularity=`).
-inline const EnumTable<TimeGranularity>& enum_table(TimeGranularity) {
-  static const EnumText<TimeGranularity> e[] = {{TimeGranularity::kAuto, "auto"},
-                                                {TimeGranularity::kMonth, "month"},
-                                                {TimeGranularity::kQuarter, "quarter"},
-                                                {TimeGranularity::kBins, "bins"}};
-  static const EnumTable<TimeGranularity> t{e, 4, "TimeGranularity"};
-  return t;
-}
+// TimeGranularity (month / quarter / year / bins) is calibrisk/split/periods.hpp's.
 
 /// Everything `evaluate` reads. Views are non-owning: the caller keeps the data alive during the
 /// call. Only `y` and `p` are required.
@@ -169,7 +154,7 @@ struct EvaluationParams {
     v("multiplicity", &P::multiplicity, any_value(),
       "Adjustment of the subgroup p-values for multiple comparisons: holm, bh or none.");
     v("time_granularity", &P::time_granularity, any_value(),
-      "Periods of the time section: auto, month, quarter or bins.");
+      "Periods of the time section: auto, month, quarter, year or bins.");
     v("n_time_bins", &P::n_time_bins, in_range(1, 1000), "Periods when time_granularity is bins.");
     v("max_curve_points", &P::max_curve_points, at_least(10),
       "ROC / PR curves are thinned to about this many points.");

@@ -8,6 +8,10 @@
 #pragma once
 
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/core/params.hpp>
+
+#include <array>
+#include <limits>
 
 #include <cstdint>
 #include <string>
@@ -72,11 +76,68 @@ struct SplitFractions {
   double test = 0.2;
 };
 
-/// The three parts, in time order.
-enum class SplitPart : std::uint8_t { kTrain = 0, kCalibration = 1, kTest = 2 };
+/// The three parts, in time order; kExcluded marks a row a calendar split leaves out (see
+/// `split_by_calendar`). The entry-order split never uses it.
+enum class SplitPart : std::uint8_t { kTrain = 0, kCalibration = 1, kTest = 2, kExcluded = 3 };
 
-/// Name of a part ("train", "calibration", "test").
+/// Name of a part ("train", "calibration", "test", "excluded").
 const char* part_name(SplitPart p) noexcept;
+
+/// How train_pipeline divides rows into train / calibration / test. Text forms (CLI
+/// --split-rule, Python split_rule=, provenance): "entry", "calendar".
+enum class SplitRule : std::uint8_t {
+  kEntry,     ///< patients ordered by entry, taken by row fractions (split_by_time_and_group)
+  kCalendar,  ///< rows by their own date against two cut dates (split_by_calendar)
+};
+
+/// What a calendar split does with a patient (group) whose rows fall in more than one part.
+/// Text forms (CLI --calendar-patients, Python calendar_patients=): "exclude", "later-only".
+enum class CalendarPatients : std::uint8_t {
+  /// The patient stays only in the first part they appear in; their rows dated in later parts
+  /// are left out (SplitPart::kExcluded). No patient is in two parts: the default, the one to
+  /// audit ("nobody tested was seen in training").
+  kExclude,
+  /// Every row goes to the part of its date: a patient seen earlier keeps only their later
+  /// encounters in the later part (their earlier ones stay in the earlier part), so the later
+  /// part holds patients the model has seen. Counted in `TimeGroupSplit::groups_seen_earlier`.
+  kLaterOnly,
+};
+
+inline const EnumTable<SplitRule>& enum_table(SplitRule) {
+  static const EnumText<SplitRule> e[] = {{SplitRule::kEntry, "entry"},
+                                          {SplitRule::kCalendar, "calendar"}};
+  static const EnumTable<SplitRule> t{e, 2, "SplitRule"};
+  return t;
+}
+
+inline const EnumTable<CalendarPatients>& enum_table(CalendarPatients) {
+  static const EnumText<CalendarPatients> e[] = {{CalendarPatients::kExclude, "exclude"},
+                                                 {CalendarPatients::kLaterOnly, "later-only"}};
+  static const EnumTable<CalendarPatients> t{e, 2, "CalendarPatients"};
+  return t;
+}
+
+/// A calendar split as the user gives it: two cuts, either as text (ISO 8601 dates "2023-01-01"
+/// for a date time column, numbers for a numeric one) or as fractions of the time range
+/// (cut = min + f * (max - min), for a date column rounded down to midnight). Exactly one of
+/// `cuts` and `cut_fractions` holds two values.
+struct CalendarSpec {
+  std::vector<std::string> cuts;
+  std::vector<double> cut_fractions;
+  CalendarPatients patients = CalendarPatients::kExclude;
+};
+
+/// The two cut keys of `spec` on the time keys `time` (days since 1970 when `in_days`). Throws
+/// InvalidParams when neither or both forms are given, a count is not two, a cut does not parse
+/// or the cuts are not strictly increasing; InvalidInput when a cut lies outside the data's time
+/// range (first cut <= the earliest row leaves training empty, last cut > the latest row leaves
+/// the test part empty), naming the cut, the range and the fix.
+std::array<double, 2> calendar_cut_keys(const CalendarSpec& spec, const std::vector<double>& time,
+                                        bool in_days);
+
+/// The text of a time key as in messages and provenance (an ISO date / date-time when `in_days`,
+/// else the number).
+std::string time_key_text(double key, bool in_days);
 
 /// Summary of one part, recorded in the pipeline's provenance and the report.
 struct PartSummary {
@@ -97,6 +158,17 @@ struct TimeGroupSplit {
   /// rows may interleave in calendar time with an earlier part's repeat visits). Reported in the
   /// provenance so the overlap is visible, never hidden. Entry [0] is always 0.
   Index rows_overlapping_earlier_part[3] = {0, 0, 0};
+  /// Calendar split only (rule == kCalendar): the cut keys and the patient rule; per part, the
+  /// rows dated in it that were left out because their patient appears in an earlier part
+  /// (kExclude), and the patients with rows in it who also have rows in an earlier part (counted
+  /// before leaving rows out, under either rule). Rows at or after `end` are out of every part.
+  SplitRule rule = SplitRule::kEntry;
+  double cuts[2] = {0.0, 0.0};
+  double end = 0.0;
+  CalendarPatients patients = CalendarPatients::kExclude;
+  Index rows_dropped[3] = {0, 0, 0};
+  Index groups_seen_earlier[3] = {0, 0, 0};
+  Index rows_after_end = 0;
   /// Row indices of a part, in input order.
   std::vector<Index> rows_of(SplitPart p) const;
 };
@@ -121,5 +193,18 @@ struct TimeGroupSplit {
 TimeGroupSplit split_by_time_and_group(const std::vector<double>& time,
                                        const std::vector<double>& group, Index n_rows,
                                        const SplitFractions& fractions);
+
+/// Splits rows by their own time key: time < cut1 -> train, cut1 <= time < cut2 -> calibration,
+/// cut2 <= time < end -> test, time >= end -> left out (rolling-origin validation tests one
+/// period; `end` = +inf keeps every later row). A patient (group) with rows in two parts is
+/// handled by `patients` (see CalendarPatients); the counts of rows left out and of patients
+/// seen earlier are in the result. `time` is required (no NaN); `group` may be empty (every row
+/// its own patient). Requires cut1 <= cut2 <= end (cut1 == cut2 gives an empty calibration
+/// part, for callers that need two parts); InvalidInput on NaN keys or mismatched sizes. Parts may
+/// come out empty: the caller checks sizes (train_pipeline's messages name the cuts). O(n).
+/// Deterministic.
+TimeGroupSplit split_by_calendar(const std::vector<double>& time, const std::vector<double>& group,
+                                 double cut1, double cut2, CalendarPatients patients,
+                                 double end = std::numeric_limits<double>::infinity());
 
 }  // namespace calibrisk

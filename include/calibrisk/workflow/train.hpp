@@ -71,7 +71,11 @@ struct TrainSpec {
   CalibrationMethod calibration = CalibrationMethod::kBeta;
   /// Chosen on the calibration part; the same threshold is then applied to the test part.
   ThresholdPolicy policy = policy::min_recall(0.8);
-  SplitFractions split;    ///< train / calibration / test shares of the rows, each > 0, sum 1
+  SplitFractions split;  ///< train / calibration / test shares of the rows, each > 0, sum 1
+  /// kEntry (default): patients in order of entry, by the `split` fractions. kCalendar: rows by
+  /// date against `calendar`'s two cuts (needs columns.time; `split` is then unused).
+  SplitRule split_rule = SplitRule::kEntry;
+  CalendarSpec calendar;   ///< the cuts and the patient rule when split_rule == kCalendar
   std::uint64_t seed = 0;  ///< recorded in the provenance (the CLI also seeds gbdt with it)
   std::string source;      ///< the data's name (e.g. the CSV's file name) for the provenance
 };

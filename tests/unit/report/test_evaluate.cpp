@@ -471,7 +471,7 @@ TEST_CASE("evaluate: EvaluationParams fields are declared once; messages name fi
       "EvaluationParams.n_top_features must be >= 1");
   bad([](EvaluationParams& p) { p.binning.n_bins = 0; }, "CalibrationBinning.n_bins");
   bad([](EvaluationParams& p) { p.time_granularity = static_cast<TimeGranularity>(9); },
-      "auto, month, quarter or bins");
+      "auto, month, quarter, year or bins");
   CHECK_NOTHROW(EvaluationParams{}.validate());
   CHECK(std::string(enum_to_text(TimeGranularity::kBins)) == "bins");
 }

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+// `calibrisk validate`: rolling-origin validation (validate_rolling in the library) with the
+// per-period table on stdout, as JSON (--json) and as an HTML page with a chart (--report).
+#include "cli/commands.hpp"
+
+#include "cli/data.hpp"
+#include "cli/errors.hpp"
+#include "cli/output_file.hpp"
+#include "cli/train_flow.hpp"
+#include "report/svg.hpp"
+
+#include <calibrisk/io/date.hpp>
+#include <calibrisk/io/text.hpp>
+#include <calibrisk/version.hpp>
+#include <calibrisk/workflow/validate.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace calibrisk::cli {
+namespace {
+
+std::string fixed(double v, int digits = 3) {
+  if (std::isnan(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
+
+nlohmann::json to_json(const ValidationResult& r, const ValidateSpec& spec) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const PeriodResult& p : r.periods) {
+    rows.push_back(
+        {{"period", p.period},
+         {"start", r.time_in_days ? nlohmann::json(format_iso_datetime(p.start)) : number(p.start)},
+         {"fit_periods", p.fit_first + ".." + p.fit_last},
+         {"calibration_period", p.calibration},
+         {"n_fit", p.n_fit},
+         {"n_calibration", p.n_calibration},
+         {"n_test", p.n_test},
+         {"events_test", p.events_test},
+         {"test_rows_left_out", p.test_rows_left_out},
+         {"test_groups_seen_earlier", p.test_groups_seen_earlier},
+         {"auc", number(p.auc)},
+         {"auc_lower", number(p.auc_lower)},
+         {"auc_upper", number(p.auc_upper)},
+         {"calibration_intercept", number(p.calibration_intercept)},
+         {"calibration_slope", number(p.calibration_slope)},
+         {"ici", number(p.ici)},
+         {"threshold", number(p.threshold)},
+         {"alert_rate", number(p.alert_rate)},
+         {"expected_alert_rate", number(p.expected_alert_rate)},
+         {"recall", number(p.recall)},
+         {"precision", number(p.precision)},
+         {"prevalence", number(p.prevalence)},
+         {"mean_risk", number(p.mean_risk)},
+         {"skipped", p.skipped}});
+  }
+  return {{"calibrisk_version", kVersion},
+          {"granularity", r.granularity},
+          {"min_train_periods", spec.min_train_periods},
+          {"model", model_kind_name(spec.train.model)},
+          {"calibration", calibration_method_name(spec.train.calibration)},
+          {"calendar_patients", enum_to_text(spec.train.calendar.patients)},
+          {"periods", rows}};
+}
+
+// Characters (not bytes) of UTF-8 text, for column widths.
+int display_width(const std::string& s) {
+  int n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+void print_table(const ValidationResult& r, std::ostream& out) {
+  int w = 16;
+  for (const PeriodResult& p : r.periods) w = std::max(w, display_width(printable(p.period)));
+  out << "rolling-origin validation by " << r.granularity
+      << " (fit on the earlier periods, calibrate on the last, test on the next)\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-*s %8s %8s %7s %7s  %-19s %9s %6s %5s %6s %6s\n", w,
+                "test period", "fit", "calib", "test", "events", "AUC [95% CI]", "intercept",
+                "slope", "ICI", "alerts", "expect");
+  out << line;
+  for (const PeriodResult& p : r.periods) {
+    const std::string auc =
+        fixed(p.auc) + " [" + fixed(p.auc_lower) + ", " + fixed(p.auc_upper) + "]";
+    const std::string label = printable(p.period);
+    const int pad = w + static_cast<int>(label.size()) - display_width(label);
+    std::snprintf(
+        line, sizeof line, "%-*s %8lld %8lld %7lld %7lld  %-19s %9s %6s %5s %6s %6s\n", pad,
+        label.c_str(), static_cast<long long>(p.n_fit), static_cast<long long>(p.n_calibration),
+        static_cast<long long>(p.n_test), static_cast<long long>(p.events_test), auc.c_str(),
+        fixed(p.calibration_intercept).c_str(), fixed(p.calibration_slope).c_str(),
+        fixed(p.ici).c_str(), fixed(p.alert_rate).c_str(), fixed(p.expected_alert_rate).c_str());
+    out << line;
+    if (!p.skipped.empty()) out << "  skipped: " << printable(p.skipped) << "\n";
+  }
+}
+
+std::string html_page(const ValidationResult& r, const std::string& source) {
+  using detail::xml_escape;
+  detail::LineChart chart;
+  chart.title = "Test AUC and alert rate per period";
+  chart.x_label = "test period";
+  chart.y_label = "value";
+  detail::ChartSeries auc, alert, expect;
+  auc.name = "AUC";
+  alert.name = "alert rate";
+  expect.name = "expected alert rate";
+  auc.markers = alert.markers = true;
+  auc.error_bars = true;
+  expect.dashed = true;
+  for (std::size_t i = 0; i < r.periods.size(); ++i) {
+    const PeriodResult& p = r.periods[i];
+    chart.x_tick_labels.push_back(p.period);
+    for (auto* s : {&auc, &alert, &expect}) s->x.push_back(static_cast<double>(i));
+    auc.y.push_back(p.auc);
+    auc.lower.push_back(p.auc_lower);
+    auc.upper.push_back(p.auc_upper);
+    alert.y.push_back(p.alert_rate);
+    expect.y.push_back(p.expected_alert_rate);
+  }
+  chart.series = {auc, alert, expect};
+  chart.y_min = 0.0;
+  chart.y_max = 1.0;
+  chart.width = 640;
+  std::string h =
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rolling-origin "
+      "validation</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
+      "collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head>"
+      "<body><h1>Rolling-origin validation</h1><p>Data: " +
+      xml_escape(source) + ". Periods: " + xml_escape(r.granularity) +
+      ". For each test period the model was fitted on the earlier periods, calibrated (and its "
+      "threshold chosen) on the period before the test period.</p>" +
+      detail::svg_line_chart(chart) +
+      "<table><thead><tr><th>test period</th><th>fit periods</th><th>calibration</th><th>test "
+      "rows</th><th>events</th><th>AUC</th><th>95% CI</th><th>intercept</th><th>slope</th>"
+      "<th>ICI</th><th>alert rate</th><th>expected</th><th>note</th></tr></thead><tbody>";
+  for (const PeriodResult& p : r.periods) {
+    const std::string cells[] = {p.period,
+                                 p.fit_first + ".." + p.fit_last,
+                                 p.calibration,
+                                 std::to_string(p.n_test),
+                                 std::to_string(p.events_test),
+                                 fixed(p.auc),
+                                 fixed(p.auc_lower) + "\xE2\x80\x93" + fixed(p.auc_upper),
+                                 fixed(p.calibration_intercept),
+                                 fixed(p.calibration_slope),
+                                 fixed(p.ici),
+                                 fixed(p.alert_rate),
+                                 fixed(p.expected_alert_rate),
+                                 p.skipped};
+    h += "<tr>";
+    for (const auto& c : cells) h += "<td>" + xml_escape(c) + "</td>";
+    h += "</tr>";
+  }
+  return h + "</tbody></table></body></html>\n";
+}
+
+ValidateSpec validate_spec(const ValidateOptions& o, const CommonOptions& c) {
+  ValidateSpec spec;
+  spec.train = train_spec(train_config(o.fit, c));
+  std::string alias;
+  if (!enum_from_text(o.period, spec.period, alias) || spec.period == TimeGranularity::kAuto) {
+    throw UsageError("--period must be month, quarter, year or bins, got " +
+                     quote_for_message(o.period) + ".");
+  }
+  spec.n_bins = o.n_bins;
+  spec.min_train_periods = o.min_train_periods;
+  return spec;
+}
+
+}  // namespace
+
+int run_validate(const ValidateOptions& o, const CommonOptions& c, Progress& progress,
+                 std::ostream& out) {
+  const ValidateSpec spec = validate_spec(o, c);
+  if (spec.train.columns.time.empty()) {
+    throw UsageError("validate needs --time-column: the periods are formed from its dates.");
+  }
+  check_input_file(o.fit.data, "--data");
+  check_distinct_paths({{"--data", o.fit.data}}, {{"--json", o.json}, {"--report", o.report}});
+  OutputSet outputs;
+  OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
+  OutputFile* html = o.report.empty() ? nullptr : &outputs.add(o.report);
+  const CsvReadOptions ro = training_read_options(spec.train.columns, read_csv_header(o.fit.data));
+  Table table;
+  {
+    auto step = progress.step("reading " + printable(o.fit.data));
+    table = read_table(o.fit.data, ro);
+    step.done(format_count(table.rows()) + " rows, " + std::to_string(table.cols()) + " columns");
+  }
+  ProgressObserver observer(progress);
+  const ValidationResult r = validate_rolling(table, spec, &observer);
+  if (json != nullptr) json->stream() << to_json(r, spec).dump(2) << "\n";
+  if (html != nullptr) html->stream() << html_page(r, spec.train.source);
+  outputs.commit();
+  print_table(r, out);
+  return kExitOk;
+}
+
+}  // namespace calibrisk::cli

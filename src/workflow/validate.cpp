@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+// Rolling-origin validation (see validate.hpp): the periods of split/periods.hpp, one calendar
+// split per origin (split_by_calendar), train_pipeline's stages on it, and the test period's
+// discrimination, calibration and alert rate.
+#include <calibrisk/workflow/validate.hpp>
+
+#include "workflow/stages.hpp"
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/metrics/bootstrap.hpp>
+#include <calibrisk/metrics/calibration_metrics.hpp>
+#include <calibrisk/metrics/ranking.hpp>
+#include <calibrisk/metrics/sorted_scores.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+
+namespace calibrisk {
+
+std::vector<RollingOrigin> rolling_origins(const std::vector<double>& time,
+                                           const std::vector<double>& group, bool in_days,
+                                           TimeGranularity granularity, int n_bins,
+                                           int min_train_periods, CalendarPatients patients) {
+  if (min_train_periods < 2) {
+    throw InvalidParams(
+        "rolling-origin validation: min_train_periods must be >= 2 (one or more "
+        "periods to fit, the last one to calibrate), got " +
+        std::to_string(min_train_periods) + ".");
+  }
+  if (granularity == TimeGranularity::kAuto) {
+    throw InvalidParams(
+        "rolling-origin validation: choose the period: month, quarter, year or "
+        "bins.");
+  }
+  if (granularity == TimeGranularity::kBins && (n_bins < 3 || n_bins > 1000)) {
+    throw InvalidParams("rolling-origin validation: n_bins must be in [3, 1000], got " +
+                        std::to_string(n_bins) + ".");
+  }
+  if (!in_days && granularity != TimeGranularity::kBins) {
+    throw InvalidParams(std::string("rolling-origin validation: period ") +
+                        enum_to_text(granularity) +
+                        " needs a date time column, but the time column holds numbers; use "
+                        "period bins (--period bins --n-bins N).");
+  }
+  for (std::size_t i = 0; i < time.size(); ++i) {
+    if (!std::isfinite(time[i])) {
+      throw InvalidInput("the time column is missing or not finite at data row " +
+                         std::to_string(i + 1) + "; every row needs a time to be put in a period.");
+    }
+  }
+  std::string used;
+  const std::vector<TimePeriod> periods =
+      time_periods(VectorView<const double>(time), in_days, granularity, n_bins, used);
+  const auto m = static_cast<int>(periods.size());
+  if (m < min_train_periods + 1) {
+    throw InvalidInput("rolling-origin validation: the data fall in " + std::to_string(m) + " " +
+                       used + " period(s), but " + std::to_string(min_train_periods) +
+                       " training periods and one test period need " +
+                       std::to_string(min_train_periods + 1) +
+                       "; use a finer period (--period month or bins) or lower "
+                       "--min-train-periods.");
+  }
+  std::vector<RollingOrigin> out;
+  for (int j = min_train_periods; j < m; ++j) {
+    const auto u = static_cast<std::size_t>(j);
+    RollingOrigin o;
+    o.fit_first = periods.front().label;
+    o.fit_last = periods[u - 2].label;
+    o.calibration = periods[u - 1].label;
+    o.test = periods[u].label;
+    o.test_start = periods[u].start;
+    const double end = j + 1 < m ? periods[u + 1].start : std::numeric_limits<double>::infinity();
+    o.split = split_by_calendar(time, group, periods[u - 1].start, periods[u].start, patients, end);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+namespace {
+
+// The test period's figures of one origin's run.
+void evaluate_test(const TrainResult& r, const ValidateSpec& spec, const std::vector<double>& group,
+                   PeriodResult& row) {
+  const TrainPart& t = r.test;
+  const VectorView<const double> y(t.y), p(t.p.data(), t.p.size());
+  const metrics::SortedScores s(y, p, {}, "validate");
+  row.events_test = static_cast<Index>(std::accumulate(t.y.begin(), t.y.end(), 0.0));
+  row.prevalence = static_cast<double>(row.events_test) / static_cast<double>(t.y.size());
+  row.mean_risk = t.p.mean();
+  row.auc = metrics::roc_auc_score(s);
+  if (spec.n_bootstrap > 0) {
+    metrics::BootstrapParams bp;
+    bp.n_replicates = spec.n_bootstrap;
+    bp.random_state = spec.train.seed;
+    std::vector<std::int64_t> g;
+    for (Index i : t.rows) {
+      g.push_back(group.empty() ? static_cast<std::int64_t>(i)
+                                : static_cast<std::int64_t>(group[static_cast<std::size_t>(i)]));
+    }
+    const auto b =
+        metrics::bootstrap(s, {metrics::Metric::kRocAuc}, bp, VectorView<const std::int64_t>(g));
+    row.auc_lower = b[0].lower;
+    row.auc_upper = b[0].upper;
+  }
+  const metrics::CalibrationFit fit = metrics::calibration_intercept_slope(s);
+  row.calibration_intercept = fit.intercept;
+  row.calibration_slope = fit.slope_identifiable ? fit.slope : PeriodResult::kNaN;
+  // TODO(lead): ICI from smooth_calibration — row.ici = <ICI of (y, p)>; left NaN until the
+  // `smooth` helper's include/calibrisk/metrics/smooth_calibration.hpp is merged.
+  row.threshold = r.op_calibration.threshold;
+  row.expected_alert_rate = r.op_calibration.alert_rate;
+  row.alert_rate = r.op_test.alert_rate;
+  row.recall = r.op_test.recall;
+  row.precision = r.op_test.precision;
+  row.test_p.assign(t.p.data(), t.p.data() + t.p.size());
+}
+
+// Why an origin cannot be trained, or "" (every part has kMinPartRows rows).
+std::string too_small(const TimeGroupSplit& s) {
+  for (int p = 0; p < 3; ++p) {
+    if (s.summary[p].rows >= kMinPartRows) continue;
+    const char* role[3] = {"fitting periods", "calibration period", "test period"};
+    return std::string("the ") + role[p] + " hold(s) " + std::to_string(s.summary[p].rows) +
+           " rows (fewer than " + std::to_string(kMinPartRows) + ")";
+  }
+  return {};
+}
+
+}  // namespace
+
+ValidationResult validate_rolling(const Table& table, const ValidateSpec& spec,
+                                  TrainObserver* observer) {
+  const ColumnRoles& roles = spec.train.columns;
+  if (roles.time.empty()) {
+    throw InvalidParams(
+        "validate needs --time-column: periods are formed from its dates or "
+        "numbers.");
+  }
+  if (spec.n_bootstrap < 0 || spec.n_bootstrap > 100000) {
+    throw InvalidParams("validate: n_bootstrap must be in [0, 100000], got " +
+                        std::to_string(spec.n_bootstrap) + ".");
+  }
+  const Column& time = table.column(roles.time);
+  const std::vector<double> no_groups;
+  const std::vector<double>& group =
+      roles.group.empty() ? no_groups : table.column(roles.group).values;
+  ValidationResult out;
+  out.time_in_days = time.time_encoding == TimeEncoding::kDays;
+  std::vector<RollingOrigin> origins =
+      rolling_origins(time.values, group, out.time_in_days, spec.period, spec.n_bins,
+                      spec.min_train_periods, spec.train.calendar.patients);
+  out.granularity =
+      spec.period == TimeGranularity::kBins ? "equal-count bins" : enum_to_text(spec.period);
+  for (RollingOrigin& o : origins) {
+    PeriodResult row;
+    row.period = o.test;
+    row.start = o.test_start;
+    row.fit_first = o.fit_first;
+    row.fit_last = o.fit_last;
+    row.calibration = o.calibration;
+    row.n_fit = o.split.summary[0].rows;
+    row.n_calibration = o.split.summary[1].rows;
+    row.n_test = o.split.summary[2].rows;
+    row.test_rows_left_out = o.split.rows_dropped[2];
+    row.test_groups_seen_earlier = o.split.groups_seen_earlier[2];
+    row.test_rows = o.split.rows_of(SplitPart::kTest);
+    row.skipped = too_small(o.split);
+    if (observer)
+      observer->begin("origin: fit " + o.fit_first + ".." + o.fit_last + ", calibrate " +
+                      o.calibration + ", test " + o.test);
+    if (row.skipped.empty()) {
+      try {
+        const TrainResult r = detail::train_on_split(table, spec.train, o.split);
+        evaluate_test(r, spec, group, row);
+      } catch (const InvalidInput& e) {
+        row.skipped = e.what();  // a one-class part: the period stays in the table, unmeasured
+      }
+    }
+    if (observer) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "AUC %.3f, alert rate %.3f", row.auc, row.alert_rate);
+      observer->end(row.skipped.empty() ? std::string(buf) : "skipped: " + row.skipped);
+    }
+    out.periods.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace calibrisk
