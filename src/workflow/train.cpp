@@ -284,6 +284,9 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
     GradientBoostedTrees m = fit_trees(table, spec, out.train, out.early_stopping);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("boosted trees: " + note);
     const EarlyStoppingRecord& r = out.early_stopping;
+    if (!r.used && spec.gbdt.early_stopping && r.fit_rows >= spec.early_stopping_min_rows) {
+      out.notes.push_back("boosted trees: no early stopping: " + r.reason + ".");
+    }
     detail = std::to_string(r.rounds_kept) + " trees" +
              (r.used ? " (early stopping on " + count_text(r.validation_rows) + " validation rows)"
                      : "");

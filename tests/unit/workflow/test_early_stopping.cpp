@@ -169,3 +169,27 @@ TEST_CASE("defaults: --param early_stopping=false turns it off; a bad threshold 
   const TrainResult lr = train_pipeline(t, spec);
   CHECK(cli::provenance_value(*lr.pipeline, "fit.early_stopping").empty());
 }
+
+TEST_CASE("defaults: too few patients for a validation part: no early stopping, with a note") {
+  // 5 patients of 200 rows: the training part holds 3 of them, too few to hold out 10% by patient.
+  Rng rng(9, 0);
+  std::string csv = "pid,day,x1,y\n";
+  for (int i = 0; i < 1000; ++i) {
+    const double x1 = rng.normal();
+    const int y = rng.uniform() < 1.0 / (1.0 + std::exp(-x1)) ? 1 : 0;
+    csv += std::to_string(i / 200) + "," + std::to_string(i) + "," + std::to_string(x1) + "," +
+           std::to_string(y) + "\n";
+  }
+  const Table t = parse_csv(csv, training_read_options(roles(), {"pid", "day", "x1", "y"}));
+  TrainSpec spec;
+  spec.columns = roles();
+  spec.gbdt.n_threads = 1;
+  spec.early_stopping_min_rows = 100;
+  const TrainResult r = train_pipeline(t, spec);
+  CHECK_FALSE(r.early_stopping.used);
+  CHECK(r.early_stopping.fit_rows == static_cast<Index>(r.train.rows.size()));
+  CHECK(r.early_stopping.reason.find("cannot give a validation part") != std::string::npos);
+  bool noted = false;
+  for (const auto& n : r.notes) noted |= n.find("no early stopping") != std::string::npos;
+  CHECK(noted);
+}
