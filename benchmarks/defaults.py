@@ -141,12 +141,20 @@ def run_calibrisk(df, kw, seed, model="gbdt", params=None):
 
 
 def run_peers(r, seed):
+    """Each peer fitted on the workflow's training part, scored on its test part; the
+    scikit-learn HGB also once more with calibrisk's beta calibrator fitted on the calibration
+    part (the same post-hoc step as calibrisk's), to separate model from calibration."""
     out = {}
     for name, make in _peers().items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             m = make(seed).fit(r.train.X, r.train.y.astype(int))
             out[name] = _scores(r.test.y, m.predict_proba(r.test.X)[:, 1])
+            if name == "sklearn HGB":
+                cal = calibrisk.BetaCalibrator().fit(m.predict_proba(r.calibration.X)[:, 1],
+                                                     r.calibration.y)
+                out[name + " + beta"] = _scores(r.test.y,
+                                                cal.predict(m.predict_proba(r.test.X)[:, 1]))
     return out
 
 
@@ -179,7 +187,7 @@ def compare(names, seeds):
             df = _csv(df)
             r, s = run_calibrisk(df, kw, seed)
             res.setdefault("calibrisk gbdt (defaults)", []).append(s)
-            prov = r.pipeline.provenance
+            prov = r.pipeline.provenance["parameters"]
             es_info.append((len(r.train.y), prov.get("fit.early_stopping", "-"),
                             prov.get("fit.rounds_kept", "-")))
             _, s = run_calibrisk(df, kw, seed, model="lr")
@@ -248,7 +256,8 @@ def early_stopping(names, seeds, base):
             path = _csv(df)
             for k, v in variants.items():
                 r, sc = run_calibrisk(path, kw, seed, params={**base, **v})
-                res[k].append((*sc, float(r.pipeline.provenance.get("fit.rounds_kept", "nan"))))
+                kept = r.pipeline.provenance["parameters"].get("fit.rounds_kept", "nan")
+                res[k].append((*sc, float(kept)))
             os.unlink(path)
         for k, v in res.items():
             v = np.array(v)
@@ -261,6 +270,8 @@ def main(argv=None):
     ap.add_argument("--grid", action="store_true", help="rank the candidate defaults")
     ap.add_argument("--early-stopping", action="store_true",
                     help="early stopping off / on at several tree caps (large datasets)")
+    ap.add_argument("--base", default="",
+                    help="parameters on top of the defaults for --early-stopping, k=v,k=v")
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--seeds", default="0,1,2")
     a = ap.parse_args(argv)
@@ -273,7 +284,8 @@ def main(argv=None):
     if a.grid:
         grid(names, seeds)
     elif a.early_stopping:
-        early_stopping(names, seeds, {})  # the rest: the workflow's defaults
+        base = dict(kv.split("=", 1) for kv in a.base.split(",") if kv)
+        early_stopping(names, seeds, base)  # the rest: the workflow's defaults
     else:
         compare(names, seeds)
 

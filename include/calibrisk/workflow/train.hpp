@@ -63,8 +63,8 @@ std::optional<CalibrationMethod> calibration_method_from_name(const std::string&
 /// The boosted-trees settings `calibrisk train` and `calibrisk.train` start from, chosen by
 /// benchmarks/defaults.py over several datasets (docs/defaults.md). GBDTParams{} keeps
 /// scikit-learn's HistGradientBoostingClassifier defaults for the estimator; the workflow's differ
-/// in the fields docs/defaults.md lists, and turn early stopping on (applied only when the
-/// training part has at least TrainSpec::early_stopping_min_rows rows).
+/// in min_samples_leaf = 100 (20) and early_stopping = true (applied only when the training part
+/// has at least TrainSpec::early_stopping_min_rows rows).
 GBDTParams workflow_gbdt_defaults();
 
 /// The training-part size from which the workflow stops boosting early by default.
