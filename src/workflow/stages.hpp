@@ -5,11 +5,18 @@
 #include <calibrisk/workflow/train.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace calibrisk::detail {
 
 /// "2024-01-01 to 2024-03-31" / "rows 1-600 of the file" / "3 to 17": the time window of a part.
 std::string part_window(const PartSummary& s, const Column* time);
+
+/// fit.* provenance entries of the model-fit stage: whether early stopping ran, why, the rows it
+/// fitted on and held out, the rounds run and kept (boosted trees only).
+void add_early_stopping(std::vector<std::pair<std::string, std::string>>& P, const TrainSpec& spec,
+                        const TrainResult& out);
 
 /// Builds the schema, the operating-point record and the provenance, and sets out.pipeline and
 /// out.categories.

@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <utility>
 
 namespace calibrisk {
 namespace {
@@ -170,6 +172,12 @@ void validate_spec(const TrainSpec& spec) {
     spec.gbdt.validate();
   }
   spec.policy.validate();
+  if (spec.early_stopping_min_rows < 0) {
+    throw InvalidParams("TrainSpec.early_stopping_min_rows must be >= 0, got " +
+                        std::to_string(spec.early_stopping_min_rows) +
+                        "; 0 stops early at any size (with gbdt.early_stopping), the default is " +
+                        std::to_string(kEarlyStoppingMinRows) + ".");
+  }
 }
 
 // Features, labels and the split into three parts.
@@ -221,9 +229,91 @@ void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, co
   require_both_classes(out.test, SplitPart::kTest, out.split, time);
 }
 
+// Positions (into out.train) of the rows that fit the trees and of the early-stopping
+// validation part: the latest-entering groups holding `fraction` of the training rows, found by
+// the workflow's own split (split_by_time_and_group on the training rows, its last two parts
+// merged), so no group is in both and validation follows fitting in time.
+struct InnerSplit {
+  std::vector<Index> fit, valid;
+  Index valid_groups = 0;
+};
+
+std::optional<InnerSplit> early_stopping_split(const Table& table, const ColumnRoles& roles,
+                                               const TrainPart& train, double fraction,
+                                               std::string& why_not) {
+  const auto keys_of = [&](const std::string& column) {
+    std::vector<double> keys;
+    if (column.empty()) return keys;  // no column: file order / every row its own group
+    const std::vector<double>& v = table.column(column).values;
+    for (Index r : train.rows) keys.push_back(v[static_cast<std::size_t>(r)]);
+    return keys;
+  };
+  const std::vector<double> time = keys_of(roles.time), group = keys_of(roles.group);
+  TimeGroupSplit s;
+  try {
+    s = split_by_time_and_group(time, group, static_cast<Index>(train.rows.size()),
+                                SplitFractions{1.0 - fraction, fraction / 2, fraction / 2});
+  } catch (const InvalidInput& e) {
+    why_not = std::string("the training part cannot give a validation part: ") + e.what();
+    return std::nullopt;
+  }
+  InnerSplit out;
+  double fit_pos = 0.0;
+  for (Index i = 0; i < static_cast<Index>(s.part.size()); ++i) {
+    const bool fit = s.part[static_cast<std::size_t>(i)] == SplitPart::kTrain;
+    (fit ? out.fit : out.valid).push_back(i);
+    if (fit) fit_pos += train.y[static_cast<std::size_t>(i)];
+  }
+  out.valid_groups = s.summary[1].groups + s.summary[2].groups;
+  if (fit_pos == 0.0 || fit_pos == static_cast<double>(out.fit.size())) {
+    why_not = "the training rows left after holding out the validation part hold one class only";
+    return std::nullopt;
+  }
+  return out;
+}
+
+// Boosted trees on the training part, with early stopping on its latest groups when asked for
+// and the part is large enough (TrainSpec::gbdt); `rec` says what happened.
+GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const TrainPart& train,
+                               EarlyStoppingRecord& rec) {
+  GBDTParams p = spec.gbdt;
+  const Index n = static_cast<Index>(train.y.size());
+  std::optional<InnerSplit> inner;
+  if (!p.early_stopping) {
+    rec.reason = "early_stopping=false";
+  } else if (n < spec.early_stopping_min_rows) {
+    rec.reason = "the training part has " + count_text(n) + " rows, fewer than " +
+                 count_text(spec.early_stopping_min_rows) + " (early stopping starts there)";
+  } else {
+    inner = early_stopping_split(table, spec.columns, train, p.validation_fraction, rec.reason);
+  }
+  GradientBoostedTrees m;
+  if (inner) {
+    const RowMatrixXd Xf = take_rows(train.X, inner->fit), Xv = take_rows(train.X, inner->valid);
+    const std::vector<double> yf = take(train.y, inner->fit), yv = take(train.y, inner->valid);
+    m = GradientBoostedTrees(p);
+    m.fit(Dataset(FeatureMatrix(view(Xf)), VectorView<const double>(yf)),
+          Dataset(FeatureMatrix(view(Xv)), VectorView<const double>(yv)));
+    rec.used = true;
+    rec.reason = "validation part: the latest-entering " + count_text(inner->valid_groups) +
+                 (spec.columns.group.empty() ? " rows" : " groups") + " of the training part";
+    rec.fit_rows = static_cast<Index>(inner->fit.size());
+    rec.validation_rows = static_cast<Index>(inner->valid.size());
+    rec.validation_groups = inner->valid_groups;
+  } else {
+    p.early_stopping = false;
+    m = GradientBoostedTrees(p);
+    m.fit(Dataset(FeatureMatrix(view(train.X)), VectorView<const double>(train.y)));
+    rec.fit_rows = n;
+  }
+  rec.rounds_run = m.n_iter();
+  rec.rounds_kept = m.best_iteration();
+  return m;
+}
+
 // The model on the training part; its probabilities on every part.
-PipelineModel fit_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
-  const Dataset train_set(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y));
+PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& out,
+                        const Stages& st) {
   const bool lr = spec.model == ModelKind::kLogisticRegression;
   st.begin(std::string("fitting ") + (lr ? "logistic regression" : "boosted trees") + " on " +
            count_text(out.train.X.rows()) + " rows x " + std::to_string(out.train.X.cols()) +
@@ -232,6 +322,8 @@ PipelineModel fit_stage(const TrainSpec& spec, TrainResult& out, const Stages& s
   PipelineModel model;
   std::string detail;
   if (lr) {
+    const Dataset train_set(FeatureMatrix(view(out.train.X)),
+                            VectorView<const double>(out.train.y));
     LogisticRegression m(spec.lr);
     m.fit(train_set);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
@@ -242,10 +334,15 @@ PipelineModel fit_stage(const TrainSpec& spec, TrainResult& out, const Stages& s
     }
     model = std::move(m);
   } else {
-    GradientBoostedTrees m(spec.gbdt);
-    m.fit(train_set);
+    GradientBoostedTrees m = fit_trees(table, spec, out.train, out.early_stopping);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("boosted trees: " + note);
-    detail = std::to_string(m.best_iteration()) + " trees";
+    const EarlyStoppingRecord& r = out.early_stopping;
+    if (!r.used && spec.gbdt.early_stopping && r.fit_rows >= spec.early_stopping_min_rows) {
+      out.notes.push_back("boosted trees: no early stopping: " + r.reason + ".");
+    }
+    detail = std::to_string(r.rounds_kept) + " trees" +
+             (r.used ? " (early stopping on " + count_text(r.validation_rows) + " validation rows)"
+                     : "");
     model = std::move(m);
   }
   out.seconds_fit = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -340,6 +437,16 @@ std::optional<CalibrationMethod> calibration_method_from_name(const std::string&
 
 std::string categories_key(const std::string& column) { return "data.categories." + column; }
 
+GBDTParams workflow_gbdt_defaults() {
+  // docs/defaults.md: chosen with benchmarks/defaults.py --grid (average rank of test AUC and
+  // ECE over seven datasets); learning_rate 0.1, l2_regularization 0 and n_estimators 100 ranked
+  // first too and stay the estimator's. Early stopping applies from kEarlyStoppingMinRows rows.
+  GBDTParams p;
+  p.min_samples_leaf = 100;
+  p.early_stopping = true;
+  return p;
+}
+
 namespace detail {
 
 TrainResult train_on_split(const Table& table, const TrainSpec& spec, const TimeGroupSplit& split,
@@ -348,11 +455,26 @@ TrainResult train_on_split(const Table& table, const TrainSpec& spec, const Time
   validate_spec(spec);
   TrainResult out;
   split_stage(table, spec, out, st, &split);
-  PipelineModel model = fit_stage(spec, out, st);
+  PipelineModel model = fit_stage(table, spec, out, st);
   PipelineCalibrator calibrator = calibrate_stage(spec, out, st);
   threshold_stage(spec, out, st);
   assemble_pipeline(table, spec, std::move(model), std::move(calibrator), out);
   return out;
+}
+
+void add_early_stopping(std::vector<std::pair<std::string, std::string>>& P, const TrainSpec& spec,
+                        const TrainResult& out) {
+  if (spec.model != ModelKind::kGradientBoostedTrees) return;
+  const EarlyStoppingRecord& r = out.early_stopping;
+  P.emplace_back("fit.early_stopping", r.used ? "on" : "off");
+  P.emplace_back("fit.early_stopping.reason", r.reason);
+  P.emplace_back("fit.rows", std::to_string(r.fit_rows));
+  P.emplace_back("fit.rounds_run", std::to_string(r.rounds_run));
+  P.emplace_back("fit.rounds_kept", std::to_string(r.rounds_kept));
+  if (r.used) {
+    P.emplace_back("fit.validation_rows", std::to_string(r.validation_rows));
+    P.emplace_back("fit.validation_groups", std::to_string(r.validation_groups));
+  }
 }
 
 }  // namespace detail
@@ -362,7 +484,7 @@ TrainResult train_pipeline(const Table& table, const TrainSpec& spec, TrainObser
   validate_spec(spec);
   TrainResult out;
   split_stage(table, spec, out, st);
-  PipelineModel model = fit_stage(spec, out, st);
+  PipelineModel model = fit_stage(table, spec, out, st);
   PipelineCalibrator calibrator = calibrate_stage(spec, out, st);
   threshold_stage(spec, out, st);
   detail::assemble_pipeline(table, spec, std::move(model), std::move(calibrator), out);

@@ -60,6 +60,16 @@ const char* calibration_method_name(CalibrationMethod m) noexcept;
 std::optional<ModelKind> model_kind_from_name(const std::string& text);
 std::optional<CalibrationMethod> calibration_method_from_name(const std::string& text);
 
+/// The boosted-trees settings `calibrisk train` and `calibrisk.train` start from, chosen by
+/// benchmarks/defaults.py over several datasets (docs/defaults.md). GBDTParams{} keeps
+/// scikit-learn's HistGradientBoostingClassifier defaults for the estimator; the workflow's differ
+/// in min_samples_leaf = 100 (20) and early_stopping = true (applied only when the training part
+/// has at least TrainSpec::early_stopping_min_rows rows).
+GBDTParams workflow_gbdt_defaults();
+
+/// The training-part size from which the workflow stops boosting early by default.
+inline constexpr Index kEarlyStoppingMinRows = 10000;
+
 /// Everything `train_pipeline` needs besides the table. Every field has a default; a spec with
 /// only `columns.label` set trains boosted trees with beta calibration at recall >= 0.8 on a
 /// 60/20/20 split in file order.
@@ -67,7 +77,13 @@ struct TrainSpec {
   ColumnRoles columns;  ///< label (required), group, time, dropped and subgroup columns
   ModelKind model = ModelKind::kGradientBoostedTrees;
   LogisticRegressionParams lr;  ///< used when model == kLogisticRegression
-  GBDTParams gbdt;              ///< used when model == kGradientBoostedTrees (its random_state too)
+  /// Used when model == kGradientBoostedTrees (its random_state too). With gbdt.early_stopping
+  /// (the default), the latest-entering groups (patients) holding gbdt.validation_fraction of
+  /// the training part's rows are held out as the validation part of early stopping (no group
+  /// in both; by the time column, else file order), when the training part has at least
+  /// early_stopping_min_rows rows; otherwise every training row fits gbdt.n_estimators trees.
+  GBDTParams gbdt = workflow_gbdt_defaults();
+  Index early_stopping_min_rows = kEarlyStoppingMinRows;  ///< >= 0; see `gbdt`
   CalibrationMethod calibration = CalibrationMethod::kBeta;
   /// Chosen on the calibration part; the same threshold is then applied to the test part.
   ThresholdPolicy policy = policy::min_recall(0.8);
@@ -100,6 +116,17 @@ struct TrainPart {
   Eigen::VectorXd p;        ///< the pipeline's (calibrated) probability
 };
 
+/// What the model-fit stage did about early stopping (recorded in the provenance as fit.*).
+struct EarlyStoppingRecord {
+  bool used = false;
+  std::string reason;           ///< why it was used or not, one sentence
+  Index fit_rows = 0;           ///< training rows the trees were fitted on
+  Index validation_rows = 0;    ///< rows of the held-out validation part (0 when not used)
+  Index validation_groups = 0;  ///< its groups (patients; rows without a group column)
+  int rounds_run = 0;           ///< boosting rounds run
+  int rounds_kept = 0;          ///< trees kept (the best validation round when used)
+};
+
 /// Everything a run produced: the pipeline, and the inputs of an evaluation report of its test
 /// part.
 struct TrainResult {
@@ -110,8 +137,9 @@ struct TrainResult {
   OperatingPoint op_test;         ///< the same threshold applied to the test part
   std::map<std::string, std::vector<std::string>> categories;  ///< feature category labels
   std::optional<Pipeline> pipeline;                            ///< always set on return
-  std::vector<std::string> notes;  ///< non-fatal remarks of the fits (show them as warnings)
-  double seconds_fit = 0.0;        ///< model fit time
+  std::vector<std::string> notes;      ///< non-fatal remarks of the fits (show them as warnings)
+  double seconds_fit = 0.0;            ///< model fit time
+  EarlyStoppingRecord early_stopping;  ///< boosted trees only
 };
 
 /// Runs split -> fit -> calibrate -> threshold -> test scores -> Pipeline on `table` (read with

@@ -1,0 +1,294 @@
+# SPDX-License-Identifier: Apache-2.0
+"""How good are `calibrisk train`'s defaults? (docs/defaults.md; not a test, runs in minutes.)
+
+Every dataset goes through `calibrisk.train` (the CLI's workflow: split by time and patient ->
+fit -> beta calibration on the calibration part -> test part). The peers -- scikit-learn
+HistGradientBoostingClassifier and LogisticRegression, LightGBM and XGBoost, all at their
+defaults -- are fitted on exactly the same training rows (the workflow's training part, same
+feature matrix) and scored on the same test rows, uncalibrated (their probabilities as given).
+Metrics: test ROC AUC and ECE (10 equal-width bins) from calibrisk.metrics (one value is checked
+against scikit-learn at start-up). Several seeds per dataset; mean and sd are reported.
+
+  python benchmarks/defaults.py                  # the comparison table (markdown) with defaults
+  python benchmarks/defaults.py --grid           # the default-selection grid, ranked
+  python benchmarks/defaults.py --datasets fair,breast_cancer --seeds 0,1
+
+Run it at low priority on one thread: `OMP_NUM_THREADS=1 nice -n 19 python benchmarks/...`.
+Data: only what ships inside installed packages (no downloads) plus the synthetic cohort.
+"""
+
+import argparse
+import itertools
+import os
+import sys
+import warnings
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import calibrisk  # noqa: E402
+from calibrisk import metrics as cm  # noqa: E402
+
+# ----------------------------------------------------------------------------- datasets
+# Each loader returns (DataFrame, calibrisk.train keyword arguments). Tables without patient or
+# time columns are shuffled with the seed, so each seed is a different split in file order.
+
+
+def _shuffled(df, seed):
+    return df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def _readmission(n_encounters):
+    def load(seed):
+        df = calibrisk.datasets.make_readmission_cohort(n_encounters=n_encounters, seed=seed,
+                                                        as_frame=True)
+        df = df.drop(columns=["encounter_day"])
+        return df, dict(label="readmitted", group_column="patient_id",
+                        time_column="encounter_date",
+                        drop=["encounter_id", "true_risk", "site", "age_band"])
+    return load
+
+
+def _breast_cancer(seed):
+    from sklearn.datasets import load_breast_cancer
+
+    d = load_breast_cancer(as_frame=True)
+    df = d.frame.rename(columns=lambda c: c.replace(" ", "_"))
+    return _shuffled(df, seed), dict(label="target")
+
+
+def _diabetes(seed):
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes(as_frame=True, scaled=False)
+    df = d.frame.copy()
+    df["progressed"] = (df.pop("target") > np.median(d.target)).astype(int)
+    return _shuffled(df, seed), dict(label="progressed")
+
+
+def _statsmodels(name, label, make_label, drop=()):
+    def load(seed):
+        import statsmodels.api as sm
+
+        df = getattr(sm.datasets, name).load_pandas().data.copy()
+        y = make_label(df)
+        df = df.drop(columns=list(drop))
+        df[label] = y.astype(int)
+        return _shuffled(df, seed), dict(label=label)
+    return load
+
+
+DATASETS = {
+    # name: (loader, description)
+    "readmission_20k": (_readmission(20000), "synthetic readmission cohort, 20,000 encounters "
+                        "(calibrisk.datasets; patient-grouped temporal split)"),
+    "readmission_4k": (_readmission(4000), "synthetic readmission cohort, 4,000 encounters"),
+    "randhie": (_statsmodels("randhie", "any_visit", lambda d: d["mdvis"] > 0, drop=["mdvis"]),
+                "statsmodels RAND Health Insurance Experiment, 20,190 person-years: any "
+                "outpatient visit (mdvis > 0)"),
+    "fair": (_statsmodels("fair", "had_affair", lambda d: d["affairs"] > 0, drop=["affairs"]),
+             "statsmodels Fair (1978) affairs survey, 6,366 rows: affairs > 0"),
+    "anes96": (_statsmodels("anes96", "vote_dole", lambda d: d["vote"] == 1, drop=["vote"]),
+               "statsmodels ANES 1996, 944 rows: vote for Dole"),
+    "breast_cancer": (_breast_cancer, "scikit-learn Wisconsin breast cancer, 569 rows: benign"),
+    "diabetes": (_diabetes, "scikit-learn diabetes, 442 rows: progression above the median"),
+}
+
+# ----------------------------------------------------------------------------- models
+
+
+def _peers():
+    from lightgbm import LGBMClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from xgboost import XGBClassifier
+
+    return {
+        "sklearn HGB": lambda s: HistGradientBoostingClassifier(random_state=s),
+        # defaults, with the imputation and scaling a logistic regression needs to run at all
+        "sklearn LR": lambda s: make_pipeline(SimpleImputer(), StandardScaler(),
+                                              LogisticRegression()),
+        "LightGBM": lambda s: LGBMClassifier(random_state=s, n_jobs=1, verbose=-1),
+        "XGBoost": lambda s: XGBClassifier(random_state=s, n_jobs=1),
+    }
+
+
+def _scores(y, p):
+    return cm.roc_auc_score(y, p), cm.expected_calibration_error(y, p, n_bins=10)
+
+
+def _csv(df):
+    """The table as a CSV file (written once per dataset and seed; train reads it as the CLI)."""
+    import tempfile
+
+    f = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False)
+    df.to_csv(f, index=False)
+    f.close()
+    return f.name
+
+
+def run_calibrisk(df, kw, seed, model="gbdt", params=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = calibrisk.train(df, model=model, params=params, seed=seed, n_threads=1,
+                            calibration="beta", **kw)
+    return r, _scores(r.test.y, r.test.p)
+
+
+def run_peers(r, seed):
+    """Each peer fitted on the workflow's training part, scored on its test part; the
+    scikit-learn HGB also once more with calibrisk's beta calibrator fitted on the calibration
+    part (the same post-hoc step as calibrisk's), to separate model from calibration."""
+    out = {}
+    for name, make in _peers().items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = make(seed).fit(r.train.X, r.train.y.astype(int))
+            out[name] = _scores(r.test.y, m.predict_proba(r.test.X)[:, 1])
+            if name == "sklearn HGB":
+                cal = calibrisk.BetaCalibrator().fit(m.predict_proba(r.calibration.X)[:, 1],
+                                                     r.calibration.y)
+                out[name + " + beta"] = _scores(r.test.y,
+                                                cal.predict(m.predict_proba(r.test.X)[:, 1]))
+    return out
+
+
+def _check_metrics():
+    """calibrisk's AUC against scikit-learn's on a fixed draw (the metric oracle)."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    p = np.clip(0.3 * y + rng.random(500) * 0.7, 0, 1)
+    a, b = cm.roc_auc_score(y, p), roc_auc_score(y, p)
+    assert abs(a - b) < 1e-12, (a, b)
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def _fmt(values):
+    v = np.asarray(values)
+    return f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.4f}"
+
+
+def compare(names, seeds):
+    rows = []
+    for name in names:
+        res = {}
+        es_info = []
+        for seed in seeds:
+            df, kw = DATASETS[name][0](seed)
+            df = _csv(df)
+            r, s = run_calibrisk(df, kw, seed)
+            res.setdefault("calibrisk gbdt (defaults)", []).append(s)
+            prov = r.pipeline.provenance["parameters"]
+            es_info.append((len(r.train.y), prov.get("fit.early_stopping", "-"),
+                            prov.get("fit.rounds_kept", "-")))
+            _, s = run_calibrisk(df, kw, seed, model="lr")
+            res.setdefault("calibrisk lr (defaults)", []).append(s)
+            for peer, s in run_peers(r, seed).items():
+                res.setdefault(peer, []).append(s)
+            os.unlink(df)
+        print(f"\n### {name}: {DATASETS[name][1]}\n", flush=True)
+        print(f"per seed (training rows, early stopping, trees kept): {es_info}\n")
+        print("| model | test AUC | test ECE |\n|---|---|---|")
+        for model, v in res.items():
+            v = np.array(v)
+            print(f"| {model} | {_fmt(v[:, 0])} | {_fmt(v[:, 1])} |", flush=True)
+        rows.append((name, res))
+    return rows
+
+
+def grid_configs():
+    axes = dict(learning_rate=[0.05, 0.1], min_samples_leaf=[20, 50, 100],
+                l2_regularization=[0.0, 1.0])
+    for values in itertools.product(*axes.values()):
+        yield dict(zip(axes, values), early_stopping=False)
+
+
+def grid(names, seeds):
+    """Mean test AUC and ECE of every configuration per dataset; configurations ranked per
+    dataset by AUC (descending) and ECE (ascending), the two ranks averaged, then averaged over
+    all datasets (every dataset weighs the same)."""
+    from scipy.stats import rankdata
+
+    configs = list(grid_configs())
+    table = {}  # (dataset) -> array (config, [auc, ece])
+    for name in names:
+        vals = np.zeros((len(configs), 2))
+        for seed in seeds:
+            df, kw = DATASETS[name][0](seed)
+            path = _csv(df)
+            for i, c in enumerate(configs):
+                vals[i] += np.array(run_calibrisk(path, kw, seed, params=c)[1]) / len(seeds)
+            os.unlink(path)
+        table[name] = vals
+        print(f"# {name} done", file=sys.stderr, flush=True)
+    ranks = np.zeros(len(configs))
+    for name, vals in table.items():
+        ranks += (rankdata(-vals[:, 0]) + rankdata(vals[:, 1])) / 2 / len(table)
+    order = np.argsort(ranks, kind="stable")
+    print("| rank | config | mean rank | " + " | ".join(f"{n} AUC/ECE" for n in names) + " |")
+    print("|---" * (3 + len(names)) + "|")
+    for k, i in enumerate(order):
+        c = {key: v for key, v in configs[i].items() if key != "early_stopping"}
+        cells = " | ".join(f"{table[n][i, 0]:.4f}/{table[n][i, 1]:.4f}" for n in names)
+        print(f"| {k + 1} | {c} | {ranks[i]:.2f} | {cells} |", flush=True)
+
+
+def early_stopping(names, seeds, base):
+    """Early stopping off vs on (validation part: the latest 10% of training patients) at
+    several caps on the number of trees, on datasets whose training part reaches 10,000 rows."""
+    variants = {"off, 100 trees": dict(early_stopping=False, n_estimators=100)}
+    for cap in (100, 300, 1000):
+        variants[f"on, cap {cap}"] = dict(early_stopping=True, n_estimators=cap)
+    print("| dataset | early stopping | test AUC | test ECE | trees kept |\n|---|---|---|---|---|")
+    for name in names:
+        res = {k: [] for k in variants}
+        for seed in seeds:
+            df, kw = DATASETS[name][0](seed)
+            path = _csv(df)
+            for k, v in variants.items():
+                r, sc = run_calibrisk(path, kw, seed, params={**base, **v})
+                kept = r.pipeline.provenance["parameters"].get("fit.rounds_kept", "nan")
+                res[k].append((*sc, float(kept)))
+            os.unlink(path)
+        for k, v in res.items():
+            v = np.array(v)
+            print(f"| {name} | {k} | {_fmt(v[:, 0])} | {_fmt(v[:, 1])} | {v[:, 2].mean():.0f} |",
+                  flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--grid", action="store_true", help="rank the candidate defaults")
+    ap.add_argument("--early-stopping", action="store_true",
+                    help="early stopping off / on at several tree caps (large datasets)")
+    ap.add_argument("--base", default="",
+                    help="parameters on top of the defaults for --early-stopping, k=v,k=v")
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--seeds", default="0,1,2")
+    a = ap.parse_args(argv)
+    names = [n for n in a.datasets.split(",") if n]
+    unknown = [n for n in names if n not in DATASETS]
+    if unknown:
+        ap.error(f"unknown dataset(s) {unknown}; choose from {list(DATASETS)}")
+    seeds = [int(s) for s in a.seeds.split(",")]
+    _check_metrics()
+    if a.grid:
+        grid(names, seeds)
+    elif a.early_stopping:
+        base = dict(kv.split("=", 1) for kv in a.base.split(",") if kv)
+        early_stopping(names, seeds, base)  # the rest: the workflow's defaults
+    else:
+        compare(names, seeds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The defaults of calibrisk.train (docs/defaults.md): the workflow's benchmarked tree settings and
+early stopping from 10,000 training rows, recorded in the provenance; the estimator keeps
+scikit-learn's HistGradientBoostingClassifier defaults (the oracle)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+import calibrisk
+
+ROLES = dict(label="readmitted", group_column="patient_id", time_column="encounter_date",
+             drop=["encounter_id", "true_risk", "site", "age_band", "encounter_day"])
+
+
+def _train(n_encounters, **kw):
+    df = calibrisk.datasets.make_readmission_cohort(n_encounters=n_encounters, seed=4,
+                                                    as_frame=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = calibrisk.train(df, n_threads=1, **ROLES, **kw)
+    return df, r, r.pipeline.provenance["parameters"]
+
+
+def test_estimator_keeps_scikit_learn_defaults():
+    ours = calibrisk.GradientBoostingClassifier().get_params()
+    theirs = HistGradientBoostingClassifier().get_params()
+    assert ours["min_samples_leaf"] == theirs["min_samples_leaf"] == 20
+    assert ours["learning_rate"] == theirs["learning_rate"]
+    assert ours["l2_regularization"] == theirs["l2_regularization"]
+
+
+def test_small_training_part_no_early_stopping():
+    _, r, prov = _train(2000)
+    assert prov["model.min_samples_leaf"] == "100"
+    assert prov["model.early_stopping"] == "true"
+    assert prov["fit.early_stopping"] == "off"
+    assert "fewer than 10,000" in prov["fit.early_stopping.reason"]
+    assert prov["fit.rows"] == str(len(r.train.y))
+    assert prov["fit.rounds_kept"] == "100"
+    _, _, prov = _train(2000, params={"early_stopping": False, "min_samples_leaf": 20})
+    assert prov["fit.early_stopping.reason"] == "early_stopping=false"
+    assert prov["model.min_samples_leaf"] == "20"
+
+
+@pytest.mark.slow
+def test_large_training_part_stops_early_on_the_latest_patients():
+    df, r, prov = _train(17000)
+    n_train = len(r.train.y)
+    assert n_train >= 10000
+    assert prov["fit.early_stopping"] == "on"
+    fit_rows, valid_rows = int(prov["fit.rows"]), int(prov["fit.validation_rows"])
+    assert fit_rows + valid_rows == n_train
+    assert abs(valid_rows - 0.1 * n_train) < 0.01 * n_train  # whole patients: about 10%
+    assert int(prov["fit.rounds_kept"]) <= int(prov["fit.rounds_run"]) <= 100
+    # Oracle: the validation part is the training patients entering last, holding ~10% of rows.
+    train = df.iloc[np.asarray(r.train.rows)]
+    entry = train.groupby("patient_id", sort=False)["encounter_date"].min()
+    late = entry.sort_values(kind="stable").index[-int(prov["fit.validation_groups"]):]
+    assert train["patient_id"].isin(late).sum() == valid_rows
