@@ -184,3 +184,27 @@ def test_cli_predict_explain_equals_python(data, tmp_path):
             for k, (name, value) in enumerate(top, start=1):
                 assert r[f"top{k}_feature"] == name
                 assert float(r[f"top{k}_contribution"]) == value
+
+
+def test_cli_evaluate_report_shows_the_python_mean_abs_contribution(data, tmp_path):
+    if not CLI.exists():
+        pytest.skip(f"the calibrisk executable is not at {CLI}")
+    pipe, _ = _pipeline(MODELS["lr"](), "isotonic", data)
+    model = tmp_path / "m.json"
+    pipe.save(model)
+    X, y = data[2], data[3]
+    rows = tmp_path / "labelled.csv"
+    with open(rows, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(pipe.feature_names_in_ + ["y"])
+        w.writerows([[repr(float(v)) for v in r] + [int(t)] for r, t in zip(X, y)])
+    out = tmp_path / "r.json"
+    subprocess.run([str(CLI), "evaluate", "--model", str(model), "--data", str(rows), "--label",
+                    "y", "--report", str(tmp_path / "r.html"), "--json", str(out)], check=True,
+                   capture_output=True)
+    top = json.loads(out.read_text())["top_features"]
+    assert top["kind"] == "mean |contribution| (calibrated log-odds)"
+    want = dict(zip(pipe.feature_names_in_, np.abs(pipe.explain(X).contributions).mean(axis=0)))
+    got = {f["name"]: f["value"] for f in top["features"]}
+    assert got == pytest.approx({k: want[k] for k in got}, rel=1e-12)
+    assert len(got) >= 3
