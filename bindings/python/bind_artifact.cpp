@@ -212,6 +212,38 @@ void bind_artifact(py::module_& m) {
           },
           py::arg("row"), "Calibrated P(y = 1) of one row (the single-row C++ path).")
       .def(
+          "explain",
+          [](const Pipeline& p, const py::object& X, const std::string& scale) {
+            const ExplainScale s = parse_explain_scale(scale, "Pipeline.explain: scale");
+            FeatureArg xa = as_features(X, "Pipeline.explain");
+            py::array_t<double> out({xa.view.rows(), p.n_features()});
+            double baseline = 0.0;
+            {
+              py::gil_scoped_release release;
+              baseline = p.explain(
+                  xa.view,
+                  MatrixView<double>::row_major(out.mutable_data(), xa.view.rows(), p.n_features()),
+                  s);
+            }
+            return py::make_tuple(out, baseline);
+          },
+          py::arg("X"), py::arg("scale") = "calibrated",
+          "(contributions (n, n_features), baseline) on the calibrated or margin log-odds.")
+      .def(
+          "mean_abs_contributions",
+          [](const Pipeline& p, const py::object& X, const std::string& scale) {
+            const ExplainScale s = parse_explain_scale(scale, "Pipeline.explain_importance: scale");
+            FeatureArg xa = as_features(X, "Pipeline.explain_importance");
+            std::vector<double> v;
+            {
+              py::gil_scoped_release release;
+              v = p.mean_abs_contributions(xa.view, s);
+            }
+            return py::array_t<double>(static_cast<py::ssize_t>(v.size()), v.data());
+          },
+          py::arg("X"), py::arg("scale") = "calibrated",
+          "Mean |contribution| per feature over the rows of X.")
+      .def(
           "check_inputs",
           [](const Pipeline& p, const py::object& X, double tolerance, double z,
              Index max_examples) {

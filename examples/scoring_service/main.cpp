@@ -4,6 +4,10 @@
 //   POST /score   -> 200 {"risks": [...], "flags": [...], "threshold": t, "drift": [...]}
 //                    rows as arrays in schema order or as objects keyed by feature name
 //                    (null / absent = missing); refused requests get 4xx {"error": message}.
+//   POST /score?explain=K[&explain_scale=calibrated|margin] adds "explanations": {"scale",
+//                    "baseline", "rows": [{"log_odds", "top": [{"feature", "contribution"}]}]}:
+//                    each row's K largest contributions to the calibrated log-odds (default) or
+//                    the model's margin (Pipeline::explain; docs/serving.md).
 // `scoring_service --help` lists the flags; docs/artifact.md documents the limits. Port 0 picks
 // a free port; the first stdout line is "listening on H:P". SIGINT / SIGTERM stop it within the
 // grace period (a signal-waiting thread calls HardenedServer::stop_gracefully).
@@ -224,6 +228,69 @@ void append_number(std::string& out, double x) {
   out.append(buf.data(), r.ptr);
 }
 
+// What `?explain=K&explain_scale=...` asks for (k = 0: no explanations).
+struct ExplainRequest {
+  std::ptrdiff_t k = 0;
+  calibrisk::ExplainScale scale = calibrisk::ExplainScale::kCalibrated;
+};
+
+ExplainRequest explain_request(const httplib::Request& req) {
+  ExplainRequest e;
+  for (const char* key : {"explain", "explain_scale"}) {
+    if (req.get_param_value_count(key) > 1) {
+      throw HttpError{400, std::string("give the query parameter ") + key + " at most once."};
+    }
+  }
+  if (req.has_param("explain")) {
+    const std::string v = req.get_param_value("explain");
+    long long k = -1;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), k);
+    if (ec != std::errc() || end != v.data() + v.size() || k < 0 || k > 1000) {
+      throw HttpError{400, "explain=" + scoring::quote(v) +
+                               " is not a whole number in [0, 1000]; pass the number of top "
+                               "contributions per row, e.g. /score?explain=3."};
+    }
+    e.k = static_cast<std::ptrdiff_t>(k);
+  }
+  if (req.has_param("explain_scale")) {
+    const std::string v = req.get_param_value("explain_scale");
+    if (v != "calibrated" && v != "margin") {
+      throw HttpError{400, "explain_scale=" + scoring::quote(v) +
+                               " is not known; use calibrated (the default: calibrated "
+                               "log-odds) or margin (the model's log-odds before calibration)."};
+    }
+    e.scale = calibrisk::parse_explain_scale(v, "explain_scale");
+  }
+  return e;
+}
+
+// Appends ,"explanations":{...}: every row's k largest contributions (names JSON-quoted once).
+void append_explanations(std::string& out, const calibrisk::RowMatrixXd& phi, double baseline,
+                         const ExplainRequest& e, const std::vector<std::string>& quoted_names) {
+  const std::ptrdiff_t p = phi.cols();
+  std::vector<std::ptrdiff_t> top(static_cast<std::size_t>(std::min(e.k, p)));
+  out += ",\"explanations\":{\"scale\":\"";
+  out += calibrisk::explain_scale_label(e.scale);
+  out += "\",\"baseline\":";
+  append_number(out, baseline);
+  out += ",\"rows\":[";
+  for (calibrisk::Index i = 0; i < phi.rows(); ++i) {
+    const std::ptrdiff_t k = calibrisk::top_contributions(&phi(i, 0), p, e.k, top.data());
+    out += i > 0 ? ",{\"log_odds\":" : "{\"log_odds\":";
+    append_number(out, baseline + phi.row(i).sum());
+    out += ",\"top\":[";
+    for (std::ptrdiff_t r = 0; r < k; ++r) {
+      out += r > 0 ? ",{\"feature\":" : "{\"feature\":";
+      out += quoted_names[static_cast<std::size_t>(top[static_cast<std::size_t>(r)])];
+      out += ",\"contribution\":";
+      append_number(out, phi(i, top[static_cast<std::size_t>(r)]));
+      out += '}';
+    }
+    out += "]}";
+  }
+  out += "]}";
+}
+
 // Writes the response straight into res.body (no JSON tree for the per-row arrays).
 void write_scores(httplib::Response& res, const Eigen::VectorXd& risk, double threshold,
                   const calibrisk::InputReport& report) {
@@ -251,22 +318,43 @@ void write_scores(httplib::Response& res, const Eigen::VectorXd& risk, double th
   }
   out += "],\"threshold\":";
   append_number(out, threshold);
-  out += ",\"drift\":" + drift_text + "}";
+  out += ",\"drift\":" + drift_text;  // the closing brace follows any explanations
   res.status = 200;
   res.set_header("Content-Type", "application/json");
 }
 
-void score(const calibrisk::Pipeline& pipe, scoring::ParsedRows rows, httplib::Response& res) {
+// The model every request uses, with what explaining needs built once.
+struct Model {
+  explicit Model(calibrisk::Pipeline p) : pipe(std::move(p)) {
+    for (const auto& f : pipe.schema().features) {
+      quoted_names.push_back(json(f.name).dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  }
+  calibrisk::Pipeline pipe;
+  std::vector<std::string> quoted_names;  // feature names as JSON strings
+};
+
+void score(const Model& model, scoring::ParsedRows rows, const ExplainRequest& e,
+           httplib::Response& res) {
+  const calibrisk::Pipeline& pipe = model.pipe;
   Eigen::VectorXd risk;
   calibrisk::InputReport report;
+  calibrisk::RowMatrixXd phi;
+  double baseline = 0.0;
   {
     const auto X = calibrisk::MatrixView<const double>::row_major(
         rows.values.data(), static_cast<calibrisk::Index>(rows.n_rows), pipe.n_features());
     risk = pipe.predict_proba(X);
     report = pipe.check_inputs(X);
+    if (e.k > 0) {
+      phi.resize(X.rows(), X.cols());
+      baseline = pipe.explain(X, calibrisk::view_mut(phi), e.scale);
+    }
     std::vector<double>().swap(rows.values);  // free the matrix before the response is built
   }
   write_scores(res, risk, pipe.threshold(), report);
+  if (e.k > 0) append_explanations(res.body, phi, baseline, e, model.quoted_names);
+  res.body += '}';
 }
 
 std::string health_body(const calibrisk::Pipeline& pipe) {
@@ -306,8 +394,8 @@ httplib::Server::HandlerResponse route_guard(const httplib::Request& req, httpli
   return R::Handled;
 }
 
-void add_routes(scoring::HardenedServer& server, const calibrisk::Pipeline& pipe, const Options& o,
-                Gate& gate, const scoring::RowsParser& parser, const std::string& health) {
+void add_routes(scoring::HardenedServer& server, const Model& model, const Options& o, Gate& gate,
+                const scoring::RowsParser& parser, const std::string& health) {
   server.set_pre_routing_handler(route_guard);
   const std::string timeout = server.timeout_message();
   // Responses httplib produces itself (unreadable or oversized requests) get a JSON message.
@@ -334,11 +422,12 @@ void add_routes(scoring::HardenedServer& server, const calibrisk::Pipeline& pipe
   server.Post("/score", [&, timeout](const httplib::Request& req, httplib::Response& res,
                                      const httplib::ContentReader& reader) {
     try {
+      const ExplainRequest explain = explain_request(req);
       std::string body = read_body(req, reader, o, timeout);
       const Gate::Slot slot(gate);
       scoring::ParsedRows rows = parser.parse(body);
       std::string().swap(body);  // free the body before scoring
-      score(pipe, std::move(rows), res);
+      score(model, std::move(rows), explain, res);
     } catch (const HttpError& e) {
       reply(res, e.status, e.message);
     } catch (const calibrisk::InvalidInput& e) {
@@ -359,21 +448,21 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  std::unique_ptr<calibrisk::Pipeline> pipe;
+  std::unique_ptr<Model> model;
   try {
-    pipe = std::make_unique<calibrisk::Pipeline>(calibrisk::load(o.model));
+    model = std::make_unique<Model>(calibrisk::load(o.model));
   } catch (const calibrisk::Error& e) {
     std::fprintf(stderr, "scoring_service: %s\n", e.what());
     return 1;
   }
   std::vector<std::string> names;
-  for (const auto& f : pipe->schema().features) names.push_back(f.name);
+  for (const auto& f : model->pipe.schema().features) names.push_back(f.name);
   const scoring::RowsParser parser(std::move(names), o.max_rows);
-  const std::string health = health_body(*pipe);
+  const std::string health = health_body(model->pipe);
   Gate gate(o.workers);
 
   scoring::HardenedServer server(limits_of(o));
-  add_routes(server, *pipe, o, gate, parser, health);
+  add_routes(server, *model, o, gate, parser, health);
 
   const int port = o.port == 0 ? server.bind_to_any_port(o.host)
                                : (server.bind_to_port(o.host, o.port) ? o.port : -1);

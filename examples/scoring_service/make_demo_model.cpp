@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writes a small demo pipeline (logistic regression + isotonic calibration + a min-recall operating
 // point, on generated data) to argv[1], and prints to stdout a JSON object with a few rows and the
-// risks the in-memory pipeline gives them, so a test can check the service scores identically.
+// risks the in-memory pipeline gives them (and their explanations: every contribution of each row
+// on the calibrated and margin log-odds scales, with the baselines), so a test can check the
+// service scores and explains identically.
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/core/random.hpp>
 
@@ -57,6 +59,17 @@ int main(int argc, char** argv) {
     out["risks"].push_back(pipe.predict_proba_row(&X(i, 0)));
   }
   out["threshold"] = pipe.threshold();
+  for (const ExplainScale scale : {ExplainScale::kCalibrated, ExplainScale::kMargin}) {
+    RowMatrixXd phi(5, p);
+    const double base =
+        pipe.explain(FeatureMatrix(view(X).middle_rows(n_fit, 5)), view_mut(phi), scale);
+    nlohmann::json rows = nlohmann::json::array();
+    for (Index i = 0; i < 5; ++i) {
+      rows.push_back(std::vector<double>(phi.row(i).data(), phi.row(i).data() + p));
+    }
+    out[std::string("explain_") + explain_scale_name(scale)] = {{"baseline", base},
+                                                                {"contributions", rows}};
+  }
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

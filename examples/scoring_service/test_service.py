@@ -3,8 +3,10 @@
 
 usage: test_service.py PART SERVICE_EXE DEMO_MODEL_EXE MODEL_PATH
 PART (CTest runs each as example.scoring_service.PART):
-  basic   scores (risks equal the in-process pipeline's bit for bit), refuses malformed,
-          oversized, compressed-bomb, form and multipart payloads with a status and a message
+  basic   scores (risks equal the in-process pipeline's bit for bit), explains (?explain=K:
+          the in-process contributions, baseline + contributions = logit(risk)), refuses
+          malformed, oversized, compressed-bomb, form and multipart payloads and bad explain
+          parameters with a status and a message
   usage   bad flag values (--port 99999 / abc, --max-body-bytes 0, ...) are usage errors
   slow    32 clients trickling bytes: GET /health answers within 1 s, the trickling requests are
           cut at the request timeout, connections over --max-connections get 503, and SIGTERM
@@ -16,6 +18,7 @@ Every service is started on a free port and stopped with SIGTERM; every wait has
 import gzip
 import http.client
 import json
+import math
 import os
 import select
 import signal
@@ -96,6 +99,42 @@ def expect_error(svc, what, status, fragment, method="POST", path="/score", body
           f"{what}: expected {status} with an error mentioning {fragment!r}, got {code} {err}")
 
 
+def check_explanations(svc, expected):
+    """?explain=K: the K largest contributions per row, equal to the in-process pipeline's, in
+    calibrated log-odds (baseline + all contributions = logit(risk)) or on the margin scale."""
+    rows, names = expected["rows"], ["age", "lab", "source"]
+    body = json.dumps({"rows": rows})
+    status, out, _ = svc.request("POST", "/score", body)
+    check(status == 200 and "explanations" not in out, f"no explanations unless asked: {out}")
+    for scale, query in (("calibrated", "?explain=3"), ("calibrated", "?explain=2&explain_scale="
+                                                        "calibrated"), ("margin", "?explain=3&"
+                                                                        "explain_scale=margin")):
+        k = int(query.split("explain=")[1].split("&")[0])
+        want = expected["explain_" + scale]
+        status, out, _ = svc.request("POST", "/score" + query, body)
+        ex = out.get("explanations", {}) if status == 200 else {}
+        check(status == 200 and out["risks"] == expected["risks"], f"{query}: {status} {out}")
+        check(ex.get("scale") == f"{scale} log-odds" and ex.get("baseline") == want["baseline"],
+              f"{query}: scale and baseline {ex}")
+        for i, row in enumerate(ex.get("rows", [])):
+            phi = want["contributions"][i]
+            order = sorted(range(3), key=lambda j: (-abs(phi[j]), j))[:k]
+            top = [{"feature": names[j], "contribution": phi[j]} for j in order]
+            check(row["top"] == top, f"{query} row {i}: {row['top']} != {top}")
+            total = want["baseline"] + sum(phi)
+            check(abs(row["log_odds"] - total) < 1e-12, f"{query} row {i}: log_odds")
+            if scale == "calibrated":
+                r = min(max(expected["risks"][i], 1e-12), 1 - 1e-12)
+                check(abs(total - math.log(r / (1 - r))) < 1e-9,
+                      f"row {i}: baseline + contributions != logit(risk)")
+    for query, fragment in (("?explain=abc", "not a whole number"),
+                            ("?explain=-1", "not a whole number"),
+                            ("?explain=1001", "not a whole number"),
+                            ("?explain=2&explain=3", "at most once"),
+                            ("?explain=2&explain_scale=probability", "explain_scale")):
+        expect_error(svc, query, 400, fragment, path="/score" + query, body=body)
+
+
 def test_basic(exe, model, expected):
     svc = Service(exe, model, "--max-body-bytes", "20000", "--max-rows", "50")
     try:
@@ -135,6 +174,8 @@ def test_basic(exe, model, expected):
         status, out7, _ = svc.request("POST", "/score", chunks, {
             "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
         check(status == 200 and out7["risks"] == expected["risks"], f"chunked body: {out7}")
+
+        check_explanations(svc, expected)
 
         bad = [
             ("not JSON", b"{rows: nope", "not valid JSON"),

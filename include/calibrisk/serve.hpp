@@ -21,7 +21,8 @@
 /// @endcode
 #pragma once
 
-#include <calibrisk/core/error.hpp>  // the exception types (standard library only)
+#include <calibrisk/artifact/explanation.hpp>  // ExplainScale (standard library only)
+#include <calibrisk/core/error.hpp>            // the exception types (standard library only)
 
 #include <cstddef>
 #include <cstdint>
@@ -147,14 +148,23 @@ class ScoringPipeline {
   /// Convenience form for contiguous row-major rows: `rows * n_features()` values.
   std::vector<double> predict_proba(const std::vector<double>& row_major_values) const;
 
-  /// Per-feature contributions of one row to the model's log-odds (before calibration),
-  /// n_features() values. Gradient-boosted trees: exact path-dependent TreeSHAP (Lundberg et al.
-  /// 2018); logistic regression: coef_j * (x_j - training mean_j), missing values imputed as the
-  /// model does and the missing indicator's term added to its feature. The same numbers as
-  /// `calibrisk predict --explain`. Allocates its result; thread-safe.
-  std::vector<double> explain(const double* row) const;
+  /// Per-feature contributions of one row, n_features() values, on `scale`: by default the
+  /// calibrated log-odds, so that explain_baseline() + sum = logit(predict_proba_row(row));
+  /// ExplainScale::kMargin gives the model's log-odds before calibration (what explain returned
+  /// before the calibrated scale existed). Gradient-boosted trees: exact path-dependent TreeSHAP
+  /// (Lundberg et al. 2018); logistic regression: coef_j * (x_j - training mean_j), missing values
+  /// imputed as the model does and the missing indicator's term added to its feature; the
+  /// calibrated scale maps these exactly for Platt and by one common factor per row for beta /
+  /// isotonic (see `Pipeline::explain`, docs/serving.md). The same numbers as `calibrisk predict
+  /// --explain`, the scoring service and Python. Allocates its result; thread-safe.
+  std::vector<double> explain(const double* row,
+                              ExplainScale scale = ExplainScale::kCalibrated) const;
   /// Contributions of every row of `X` into `out` (X.rows * n_features() values, row-major).
-  void explain(RowBlock<double> X, double* out) const;
+  void explain(RowBlock<double> X, double* out,
+               ExplainScale scale = ExplainScale::kCalibrated) const;
+  /// The baseline the contributions of every row start from on `scale` (the calibrated log-odds
+  /// of the reference margin, or the reference margin itself).
+  double explain_baseline(ExplainScale scale = ExplainScale::kCalibrated) const;
 
   /// Drift and consistency report of a batch: wrong column count and +-inf values are errors;
   /// values outside the training range, unseen categories and missing rates departing from

@@ -7,7 +7,6 @@
 #include "cli/output_file.hpp"
 #include "cli/reports.hpp"
 #include "cli/train_flow.hpp"
-#include "serve/explain.hpp"
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/datasets/readmission.hpp>
@@ -128,12 +127,42 @@ Eigen::VectorXd model_probability(const Pipeline& pipe, const RowMatrixXd& X) {
       pipe.model());
 }
 
-/// Per-feature contributions to the log-odds, (rows, features): the library's one implementation
-/// (TreeSHAP for trees, coefficient x centred value for logistic regression; serve/explain.hpp).
-RowMatrixXd contributions(const Pipeline& pipe, const RowMatrixXd& X) {
-  RowMatrixXd phi(X.rows(), X.cols());
-  detail::log_odds_contributions(pipe, nullptr, FeatureMatrix(view(X)), view_mut(phi));
-  return phi;
+/// `predict --explain K`: per row the K largest contributions (name and value, largest |value|
+/// first) on `scale`, then the scale, the baseline and the row's log-odds on that scale (baseline
+/// + every contribution): columns appended to `result`.
+void add_explanations(const Pipeline& pipe, const RowMatrixXd& X, Index k, ExplainScale scale,
+                      const std::vector<std::string>& features, Table& result) {
+  const Index n = X.rows(), p = X.cols();
+  RowMatrixXd phi(n, p);
+  const double baseline = pipe.explain(FeatureMatrix(view(X)), view_mut(phi), scale);
+  k = std::min<Index>(k, p);
+  std::vector<std::vector<double>> names(static_cast<std::size_t>(k)),
+      values(static_cast<std::size_t>(k));
+  for (auto& v : names) v.resize(static_cast<std::size_t>(n));
+  for (auto& v : values) v.resize(static_cast<std::size_t>(n));
+  std::vector<double> log_odds(static_cast<std::size_t>(n));
+  std::vector<std::ptrdiff_t> top(static_cast<std::size_t>(k));
+  for (Index i = 0; i < n; ++i) {
+    top_contributions(&phi(i, 0), p, k, top.data());
+    for (Index r = 0; r < k; ++r) {
+      const auto ur = static_cast<std::size_t>(r);
+      names[ur][static_cast<std::size_t>(i)] = static_cast<double>(top[ur]);
+      values[ur][static_cast<std::size_t>(i)] = phi(i, top[ur]);
+    }
+    log_odds[static_cast<std::size_t>(i)] = baseline + phi.row(i).sum();
+  }
+  for (Index r = 0; r < k; ++r) {
+    const std::string base = "top" + std::to_string(r + 1);
+    const auto ur = static_cast<std::size_t>(r);
+    result.add_column(Column::categorical(base + "_feature", names[ur], features));
+    result.add_column(Column::numeric(base + "_contribution", values[ur]));
+  }
+  result.add_column(Column::categorical("explain_scale",
+                                        std::vector<double>(static_cast<std::size_t>(n), 0.0),
+                                        {explain_scale_label(scale)}));
+  result.add_column(Column::numeric("explain_baseline",
+                                    std::vector<double>(static_cast<std::size_t>(n), baseline)));
+  result.add_column(Column::numeric("explain_log_odds", log_odds));
 }
 
 /// `train`'s HTML / JSON evaluation of the test part (either stream may be null).
@@ -266,6 +295,12 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
   (void)c;
   if (o.explain < 0)
     throw UsageError("--explain must be >= 0, got " + std::to_string(o.explain) + ".");
+  ExplainScale scale = ExplainScale::kCalibrated;
+  try {
+    scale = parse_explain_scale(o.explain_scale, "--explain-scale");
+  } catch (const InvalidInput& e) {
+    throw UsageError(e.what());
+  }
   check_input_file(o.data, "--data");
   check_distinct_paths({{"--model", o.model}, {"--data", o.data}}, {{"--out", o.out}});
   OutputSet outputs;
@@ -308,35 +343,10 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
   result.add_column(Column::numeric("flag", flag));
 
   if (o.explain > 0) {
-    auto step =
-        progress.step(std::string("explaining (") +
-                      (pipe.model().index() == 1 ? "TreeSHAP" : "coefficient x value") + ")");
-    const RowMatrixXd phi = contributions(pipe, X);
-    const Index p = X.cols();
-    const Index k = std::min<Index>(o.explain, p);
-    std::vector<std::vector<double>> names(static_cast<std::size_t>(k)),
-        values(static_cast<std::size_t>(k));
-    for (auto& v : names) v.resize(static_cast<std::size_t>(X.rows()));
-    for (auto& v : values) v.resize(static_cast<std::size_t>(X.rows()));
-    std::vector<Index> order(static_cast<std::size_t>(p));
-    for (Index i = 0; i < X.rows(); ++i) {
-      std::iota(order.begin(), order.end(), Index{0});
-      std::stable_sort(order.begin(), order.end(),
-                       [&](Index a, Index b) { return std::abs(phi(i, a)) > std::abs(phi(i, b)); });
-      for (Index r = 0; r < k; ++r) {
-        names[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)] =
-            static_cast<double>(order[static_cast<std::size_t>(r)]);
-        values[static_cast<std::size_t>(r)][static_cast<std::size_t>(i)] =
-            phi(i, order[static_cast<std::size_t>(r)]);
-      }
-    }
-    for (Index r = 0; r < k; ++r) {
-      const std::string base = "top" + std::to_string(r + 1);
-      result.add_column(
-          Column::categorical(base + "_feature", names[static_cast<std::size_t>(r)], features));
-      result.add_column(
-          Column::numeric(base + "_contribution", values[static_cast<std::size_t>(r)]));
-    }
+    auto step = progress.step(std::string("explaining (") +
+                              (pipe.model().index() == 1 ? "TreeSHAP" : "coefficient x value") +
+                              ", " + explain_scale_label(scale) + ")");
+    add_explanations(pipe, X, o.explain, scale, features, result);
     step.done();
   }
   write_csv(result, file.stream());

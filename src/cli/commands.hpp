@@ -65,7 +65,8 @@ struct PredictOptions {
   std::string model;
   std::string data;
   std::string out;
-  int explain = 0;  ///< top-K contributing features per row (0 = none)
+  int explain = 0;                           ///< top-K contributing features per row (0 = none)
+  std::string explain_scale = "calibrated";  ///< "calibrated" or "margin" log-odds
 };
 
 /// `calibrisk evaluate`

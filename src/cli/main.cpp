@@ -181,9 +181,15 @@ CLI::App* add_predict(CLI::App& app, calibrisk::cli::PredictOptions& pr) {
   p->add_option("--data", pr.data, "CSV with the model's feature columns")->required();
   p->add_option("--out", pr.out, "Output CSV of scores")->required();
   p->add_option("--explain", pr.explain,
-                "Also write the K features contributing most to each row's risk (TreeSHAP for "
-                "trees, coefficient x standardized value for logistic regression)")
+                "Also write the K features contributing most to each row's risk, in calibrated "
+                "log-odds (TreeSHAP for trees, coefficient x (value - training mean) for "
+                "logistic regression; docs/cli.md)")
       ->check(whole_number(0, 1000));
+  p->add_option("--explain-scale", pr.explain_scale,
+                "Scale of --explain: calibrated (log-odds of the risk) or margin (the model's "
+                "log-odds before calibration)")
+      ->check(CLI::IsMember({"calibrated", "margin"}))
+      ->capture_default_str();
   return p;
 }
 

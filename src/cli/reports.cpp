@@ -9,7 +9,6 @@
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/report/evaluate.hpp>
 #include <calibrisk/report/report.hpp>
-#include <calibrisk/trees/explain.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -20,36 +19,31 @@
 namespace calibrisk::cli {
 namespace {
 
-/// Importances shown in the report: total split gain for trees; for logistic regression the mean
-/// |coef_j * (x_j - training mean_j)| over the evaluated rows (the log-odds a feature moves an
-/// average row by), missing values imputed as the model does.
+/// Rows explained for the report's importances at most: TreeSHAP costs O(trees * leaves * depth^2)
+/// per row, so a large evaluated file is sampled (evenly spaced rows, deterministic).
+constexpr Index kMaxImportanceRows = 5000;
+
+/// Importances shown in the report: the mean |contribution| of each feature to the calibrated
+/// log-odds over the evaluated rows (Pipeline::mean_abs_contributions: TreeSHAP for trees,
+/// coefficient x (value - training mean) for logistic regression, on the risk's scale).
 std::vector<FeatureImportance> importances(const EvaluationData& d, std::string& kind) {
-  std::vector<FeatureImportance> out;
   const Pipeline& pipe = *d.pipeline;
-  if (const auto* gb = std::get_if<GradientBoostedTrees>(&pipe.model())) {
-    kind = "total split gain";
-    const std::vector<double> g = feature_importance(gb->ensemble(), ImportanceType::kGain);
-    for (std::size_t j = 0; j < g.size() && j < d.features.size(); ++j) {
-      out.push_back({d.features[j], g[j]});
-    }
-    return out;
+  const Index n = d.X.rows();
+  kind = "mean |contribution| (calibrated log-odds)";
+  std::vector<double> imp;
+  if (n <= kMaxImportanceRows) {
+    imp = pipe.mean_abs_contributions(FeatureMatrix(view(d.X)));
+  } else {
+    RowMatrixXd sample(kMaxImportanceRows, d.X.cols());
+    for (Index r = 0; r < kMaxImportanceRows; ++r)
+      sample.row(r) = d.X.row(r * n / kMaxImportanceRows);
+    imp = pipe.mean_abs_contributions(FeatureMatrix(view(sample)));
+    kind +=
+        ", " + format_count(kMaxImportanceRows) + " evenly spaced of " + format_count(n) + " rows";
   }
-  kind = "mean |coefficient x (value - training mean)| (log-odds)";
-  const auto& st = std::get<LogisticRegression>(pipe.model()).state();
-  const bool centred = st.feature_mean.size() == st.coef.size();
-  const Index n = d.X.rows(), p = d.X.cols();
-  std::vector<double> acc(static_cast<std::size_t>(p), 0.0);
-  for (Index i = 0; i < n; ++i) {
-    for (Index j = 0; j < p; ++j) {
-      const auto uj = static_cast<std::size_t>(j);
-      const double x = d.X(i, j);
-      const double v = std::isnan(x) ? st.impute_values[uj] : x;
-      acc[uj] += std::abs(st.coef[uj] * (v - (centred ? st.feature_mean[uj] : 0.0)));
-    }
-  }
-  for (Index j = 0; j < p && static_cast<std::size_t>(j) < d.features.size(); ++j) {
-    out.push_back({d.features[static_cast<std::size_t>(j)],
-                   n > 0 ? acc[static_cast<std::size_t>(j)] / static_cast<double>(n) : 0.0});
+  std::vector<FeatureImportance> out;
+  for (std::size_t j = 0; j < imp.size() && j < d.features.size(); ++j) {
+    out.push_back({d.features[j], imp[j]});
   }
   return out;
 }

@@ -8,8 +8,6 @@
 #include <calibrisk/artifact/pipeline.hpp>
 #include <calibrisk/trees/explain.hpp>
 
-#include "serve/explain.hpp"
-
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,6 +25,7 @@ struct ScoringPipeline::Impl {
   Pipeline pipe;
   std::vector<std::string> names;
   std::optional<TreeExplainer> explainer;  // built once: TreeSHAP's per-tree expectations
+  const TreeExplainer* tree_explainer() const { return explainer ? &*explainer : nullptr; }
 };
 
 namespace {
@@ -138,24 +137,28 @@ std::vector<double> ScoringPipeline::predict_proba(
   return out;
 }
 
-std::vector<double> ScoringPipeline::explain(const double* row) const {
+std::vector<double> ScoringPipeline::explain(const double* row, ExplainScale scale) const {
   const Impl& m = impl("ScoringPipeline::explain");
   const Index p = m.pipe.n_features();
   if (row == nullptr) throw InvalidInput("ScoringPipeline::explain: row is null.");
   std::vector<double> phi(static_cast<std::size_t>(p));
-  detail::log_odds_contributions(m.pipe, m.explainer ? &*m.explainer : nullptr,
-                                 FeatureMatrix(MatrixView<const double>::row_major(row, 1, p)),
-                                 MatrixView<double>::row_major(phi.data(), 1, p));
+  m.pipe.explain(FeatureMatrix(MatrixView<const double>::row_major(row, 1, p)),
+                 MatrixView<double>::row_major(phi.data(), 1, p), scale, m.tree_explainer());
   return phi;
 }
 
-void ScoringPipeline::explain(RowBlock<double> X, double* out) const {
+void ScoringPipeline::explain(RowBlock<double> X, double* out, ExplainScale scale) const {
   const char* where = "ScoringPipeline::explain";
   const Impl& m = impl(where);
   const MatrixView<const double> v = view_of(X, where);
   require_out(out, X.rows, where);
-  detail::log_odds_contributions(m.pipe, m.explainer ? &*m.explainer : nullptr, FeatureMatrix(v),
-                                 MatrixView<double>::row_major(out, X.rows, X.cols));
+  m.pipe.explain(FeatureMatrix(v), MatrixView<double>::row_major(out, X.rows, X.cols), scale,
+                 m.tree_explainer());
+}
+
+double ScoringPipeline::explain_baseline(ExplainScale scale) const {
+  const Impl& m = impl("ScoringPipeline::explain_baseline");
+  return m.pipe.explain_baseline(scale, m.tree_explainer());
 }
 
 ScoringInputReport ScoringPipeline::check_inputs(RowBlock<double> X,

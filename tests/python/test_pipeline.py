@@ -235,7 +235,7 @@ def test_load_errors_are_model_format_errors(data, tmp_path):
 def test_exports():
     from calibrisk import pipeline
 
-    assert set(pipeline.__all__) == {"Pipeline", "load", "loads", "generate_key_pair"}
+    assert set(pipeline.__all__) == {"Pipeline", "Explanation", "load", "loads", "generate_key_pair"}
     assert calibrisk.load is pipeline.load and calibrisk.loads is pipeline.loads
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from . import _core
 from .exceptions import InvalidInputError
 
-__all__ = ["Pipeline", "load", "loads", "generate_key_pair"]
+__all__ = ["Pipeline", "Explanation", "load", "loads", "generate_key_pair"]
 
 #: The file format version this build writes ("MAJOR.MINOR"; see docs/artifact.md).
 FORMAT_VERSION = _core._ARTIFACT_FORMAT_VERSION
@@ -226,6 +226,30 @@ class Pipeline:
         """Calibrated P(y = 1) of one row through the allocation-free C++ single-row path."""
         return self._p.predict_proba_row(np.asarray(row, dtype=np.float64))
 
+    def explain(self, X, k=None, *, scale="calibrated"):
+        """Per-feature contributions of every row, as an :class:`Explanation`.
+
+        ``scale="calibrated"`` (default): contributions to the calibrated log-odds, so that
+        ``baseline + contributions.sum(axis=1) == logit(predict_risk(X))`` (to rounding; isotonic
+        risks of exactly 0 or 1 clipped to 1e-12 from them). Exact for Platt scaling on the
+        margin (``a * phi_j``, baseline ``a * phi_0 + b``) and without a calibrator; for beta,
+        isotonic and Platt on probabilities each row's margin contributions are scaled by one
+        common factor (docs/serving.md, "Explanations"). ``scale="margin"``: contributions to the
+        model's log-odds before calibration. Margin contributions: exact TreeSHAP for trees;
+        ``coef_j * (x_j - training mean_j)`` for logistic regression (missing values imputed as
+        the model does, the missing indicator's term added to its feature). ``k``: also list each
+        row's ``k`` largest ``|contribution|`` in ``Explanation.top`` (as ``calibrisk predict
+        --explain K`` and the scoring service's ``explain=K``)."""
+        if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0):
+            raise InvalidInputError(f"Pipeline.explain: k must be a whole number >= 0, got {k!r}.")
+        contributions, baseline = self._p.explain(self._X(X), str(scale))
+        return Explanation(contributions, baseline, scale, self.feature_names_in_, k)
+
+    def explain_importance(self, X, *, scale="calibrated"):
+        """Global importance: the mean ``|contribution|`` of each feature over the rows of ``X``
+        (1-D, in feature order) on ``scale`` (see :meth:`explain`)."""
+        return self._p.mean_abs_contributions(self._X(X), str(scale))
+
     def check_inputs(self, X, *, missing_rate_tolerance=0.05, missing_z=3.0, max_examples=5):
         """Drift and consistency report of a batch, as a dict: ``ok`` (every row can be scored),
         ``errors``, ``has_drift``, per-feature ``features`` signals (values outside the training
@@ -295,6 +319,50 @@ class Pipeline:
         return (f"Pipeline(model={self.model_type}, calibrator={self.calibrator_type}, "
                 f"threshold={self.threshold:.6g}, features={self.n_features_in_}, "
                 f"policy={self.operating_point['policy']!r})")
+
+
+class Explanation:
+    """The result of :meth:`Pipeline.explain`.
+
+    Attributes
+    ----------
+    contributions : ndarray (n_samples, n_features)
+        Per-feature contributions on ``scale``.
+    baseline : float
+        The value every row starts from (the same for all rows).
+    log_odds : ndarray (n_samples,)
+        ``baseline + contributions.sum(axis=1)``: the calibrated log-odds of each risk (or the
+        model's margin on the margin scale).
+    scale : str
+        ``"calibrated log-odds"`` or ``"margin log-odds"``.
+    feature_names : list of str
+    top : list or None
+        With ``k``: per row, the ``k`` largest ``|contribution|`` as ``(feature name, value)``
+        pairs, largest first (ties: lower column first).
+    """
+
+    _LABELS = {"calibrated": "calibrated log-odds", "margin": "margin log-odds"}
+
+    def __init__(self, contributions, baseline, scale, feature_names, k=None):
+        self.contributions = contributions
+        self.baseline = float(baseline)
+        self.scale = self._LABELS[scale]
+        self.feature_names = list(feature_names)
+        self.log_odds = self.baseline + contributions.sum(axis=1)
+        self.top = None if k is None else self.top_k(k)
+
+    def top_k(self, k):
+        """Per row, the ``k`` largest ``|contribution|`` as ``(name, value)`` pairs."""
+        k = min(int(k), self.contributions.shape[1])
+        order = np.argsort(-np.abs(self.contributions), axis=1, kind="stable")[:, :k]
+        names = self.feature_names
+        return [[(names[j], float(row[j])) for j in idx]
+                for row, idx in zip(self.contributions, order)]
+
+    def __repr__(self):
+        n, p = self.contributions.shape
+        return (f"Explanation({n} rows x {p} features, scale={self.scale!r}, "
+                f"baseline={self.baseline:.6g})")
 
 
 def _key_path(key):

@@ -72,14 +72,20 @@ class TrainResult:
 
     def evaluate(self, **kwargs):
         """:func:`calibrisk.evaluate` of the test part at the chosen threshold (calibrated and
-        uncalibrated probabilities, features); keyword arguments are passed on (``subgroups``,
-        ``time``, ``groups``, ``title``, ``random_state``, ...)."""
+        uncalibrated probabilities, features, and as feature importances the mean
+        |contribution| to the calibrated log-odds on the test part); keyword arguments are passed
+        on (``subgroups``, ``time``, ``groups``, ``title``, ``random_state``, ...)."""
         from .report import evaluate
 
         kwargs.setdefault("p_uncalibrated", self.test.p_model)
         kwargs.setdefault("threshold", self.threshold)
         kwargs.setdefault("X", self.test.X)
         kwargs.setdefault("feature_names", self.features)
+        if "feature_importances" not in kwargs and len(self.test.y):
+            # Global importance on the risk's scale (Pipeline.explain_importance).
+            imp = self.pipeline.explain_importance(self.test.X)
+            kwargs["feature_importances"] = dict(zip(self.features, imp.tolist()))
+            kwargs.setdefault("importance_kind", "mean |contribution| (calibrated log-odds)")
         return evaluate(self.test.y, self.test.p, **kwargs)
 
     def __repr__(self):

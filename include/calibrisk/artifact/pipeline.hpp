@@ -12,6 +12,7 @@
 /// @endcode
 #pragma once
 
+#include <calibrisk/artifact/explanation.hpp>
 #include <calibrisk/artifact/schema.hpp>
 #include <calibrisk/calibration/beta.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
@@ -37,6 +38,8 @@
 #include <vector>
 
 namespace calibrisk {
+
+class TreeExplainer;  // trees/explain.hpp: TreeSHAP of a tree ensemble
 
 /// The model of a pipeline: a fitted logistic regression or gradient-boosted trees.
 using PipelineModel = std::variant<LogisticRegression, GradientBoostedTrees>;
@@ -242,6 +245,41 @@ class Pipeline {
     model_scores(X, VectorView<double>(out), true);
     return out;
   }
+
+  // ---- explaining (defined in src/serve/explain.cpp; docs/serving.md "Explanations") --------
+
+  /// Per-feature contributions of every row of X (n, n_features()) into `out` (n, n_features()),
+  /// on `scale`; returns the baseline, the same for every row, so that for each row
+  /// baseline + sum_j out(i, j) = logit(predict_proba(row)) (kCalibrated) or the margin
+  /// decision_function(row) (kMargin), up to rounding (tested to 1e-9).
+  /// Margin contributions phi_j: exact path-dependent TreeSHAP for trees (baseline phi_0 = the
+  /// cover-weighted mean margin); for logistic regression coef_j * (x_j - reference_j) with NaN
+  /// imputed as the model does and the missing indicator's term (coef * (isnan - training missing
+  /// rate)) added to its feature; reference_j = the training mean the model imputes with, and
+  /// phi_0 = the margin of that reference row. Calibrated: Platt on the margin maps exactly
+  /// (a * phi_j, baseline a * phi_0 + b); no calibrator leaves phi_j; beta, isotonic and Platt
+  /// on probabilities scale every phi_j of a row by r = (L(x) - L(phi_0)) / sum_j phi_j, L the
+  /// calibrated log-odds at a margin (calibrated_log_odds), falling back to shares of |phi_j|
+  /// when sum_j phi_j is ~0 (docs/serving.md). Unseen categories are explained as missing, as
+  /// they are scored. `explainer`: a TreeExplainer of this pipeline's ensemble that the caller
+  /// keeps to skip rebuilding it (nullptr: built here; ignored for logistic regression).
+  /// Throws InvalidInput (shapes, +-inf values, as predict_proba).
+  double explain(const FeatureMatrix& X, MatrixView<double> out,
+                 ExplainScale scale = ExplainScale::kCalibrated,
+                 const TreeExplainer* explainer = nullptr) const;
+  /// The baseline `explain` returns, without data.
+  double explain_baseline(ExplainScale scale = ExplainScale::kCalibrated,
+                          const TreeExplainer* explainer = nullptr) const;
+  /// Global importance: mean over the rows of X of |contribution| per feature (n_features()
+  /// values; zeros for an empty X), on `scale`. Rows are explained in blocks (memory
+  /// O(block * n_features())).
+  std::vector<double> mean_abs_contributions(const FeatureMatrix& X,
+                                             ExplainScale scale = ExplainScale::kCalibrated) const;
+  /// The calibrated log-odds at model margin m: a * m + b for Platt on the margin, the linear
+  /// predictor of Platt on probabilities and of beta at sigmoid(m), the logit of isotonic's
+  /// probability clipped to [1e-12, 1 - 1e-12] (+-27.6), m itself when uncalibrated.
+  /// sigmoid(calibrated_log_odds(margin of x)) is the pipeline's risk of x (to rounding).
+  double calibrated_log_odds(double margin) const noexcept;
 
   /// Drift and consistency report of a batch (wrong column count is an error; values outside the
   /// training range, unseen category codes, missing rates departing from training are warnings).

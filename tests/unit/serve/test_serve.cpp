@@ -117,35 +117,33 @@ TEST_CASE("serve: every model and calibrator scores bit-identically to Pipeline"
   }
 }
 
-TEST_CASE("serve: explain adds up to the model's margin") {
+TEST_CASE("serve: explain on the margin scale adds up to the model's margin") {
   const auto& d = data();
   const Index p = d.X.cols();
   SUBCASE("trees: TreeSHAP contributions plus the bias give the margin") {
     const Pipeline pipe = test::make_pipeline(d, ModelKind::kGBDT, CalKind::kIsotonic);
     const ScoringPipeline model(pipe);
     const TreeExplainer ex(std::get<GradientBoostedTrees>(pipe.model()).ensemble());
+    CHECK(model.explain_baseline(ExplainScale::kMargin) == ex.bias());
     for (Index i = 0; i < 50; ++i) {
       const double* row = d.X.data() + i * p;
-      const std::vector<double> phi = model.explain(row);
+      const std::vector<double> phi = model.explain(row, ExplainScale::kMargin);
       REQUIRE(phi.size() == static_cast<std::size_t>(p));
       double sum = ex.bias();
       for (double v : phi) sum += v;
       CHECK(sum == doctest::Approx(pipe.decision_function_row(row)).epsilon(1e-9));
     }
   }
-  SUBCASE("logistic regression: coef x (value - mean) plus the centred intercept") {
+  SUBCASE("logistic regression: coef x (value - mean) plus the margin at the means") {
     const Pipeline pipe = test::make_pipeline(d, ModelKind::kLR, CalKind::kPlattMargin);
     const ScoringPipeline model(pipe);
-    const auto& st = std::get<LogisticRegression>(pipe.model()).state();
-    double centre = st.intercept;  // the margin of a row at the training means
-    for (std::size_t k = 0; k < st.coef.size(); ++k) {
-      centre += st.coef[k] * (st.feature_mean.size() == st.coef.size() ? st.feature_mean[k] : 0.0);
-    }
+    const double centre = model.explain_baseline(ExplainScale::kMargin);
     std::vector<double> all(static_cast<std::size_t>(50 * p));
-    model.explain(RowBlock<double>::row_major(d.X.data(), 50, p), all.data());
+    model.explain(RowBlock<double>::row_major(d.X.data(), 50, p), all.data(),
+                  ExplainScale::kMargin);
     for (Index i = 0; i < 50; ++i) {
       const double* row = d.X.data() + i * p;
-      const std::vector<double> phi = model.explain(row);
+      const std::vector<double> phi = model.explain(row, ExplainScale::kMargin);
       double sum = centre;
       for (Index j = 0; j < p; ++j) {
         sum += phi[static_cast<std::size_t>(j)];
