@@ -51,13 +51,24 @@ void batch_shares(const FeatureInfo& f, const FeatureReference& r, const std::ve
   for (double& a : actual) a /= static_cast<double>(n);
 }
 
-RateCheck rate_check(double successes, double n, double expected, const MonitorOptions& o) {
+// Newcombe's hybrid score interval of p1 - p2 from the Wilson intervals of both proportions.
+metrics::ProportionInterval newcombe(double x1, double n1, double x2, double n2, double level) {
+  const metrics::ProportionInterval w1 = metrics::wilson_interval(x1, n1, level);
+  const metrics::ProportionInterval w2 = metrics::wilson_interval(x2, n2, level);
+  const double p1 = x1 / n1, p2 = x2 / n2, d = p1 - p2;
+  return {d - std::sqrt((p1 - w1.lower) * (p1 - w1.lower) + (w2.upper - p2) * (w2.upper - p2)),
+          d + std::sqrt((w1.upper - p1) * (w1.upper - p1) + (p2 - w2.lower) * (p2 - w2.lower))};
+}
+
+// `expected` is a proportion of `expected_n` rows (0 = exact).
+RateCheck rate_check(double successes, double n, double expected, double expected_n,
+                     const MonitorOptions& o) {
   RateCheck c;
   c.successes = successes;
   c.n = n;
   c.expected = expected;
   if (n > 0) c.observed = successes / n;
-  if (!(n > 0) || !std::isfinite(expected)) return c;
+  if (!(n > 0) || !(expected >= 0.0 && expected <= 1.0)) return c;
   c.evaluated = true;
   const metrics::ProportionInterval w = metrics::wilson_interval(successes, n, o.warn_confidence);
   const metrics::ProportionInterval a = metrics::wilson_interval(successes, n, o.alarm_confidence);
@@ -65,11 +76,22 @@ RateCheck rate_check(double successes, double n, double expected, const MonitorO
   c.warn_upper = w.upper;
   c.alarm_lower = a.lower;
   c.alarm_upper = a.upper;
-  if (expected < a.lower || expected > a.upper) {
-    c.status = MonitorStatus::kAlarm;
-  } else if (expected < w.lower || expected > w.upper) {
-    c.status = MonitorStatus::kWarn;
+  const auto excludes = [](double lo, double hi, double v) { return v < lo || v > hi; };
+  bool alarm = excludes(a.lower, a.upper, expected), warn = excludes(w.lower, w.upper, expected);
+  if (expected_n > 0) {
+    // Round the expected count (a share of whole rows, stored as a double).
+    const double x2 = std::min(expected_n, std::max(0.0, std::round(expected * expected_n)));
+    c.expected_n = expected_n;
+    const metrics::ProportionInterval da =
+        newcombe(successes, n, x2, expected_n, o.alarm_confidence);
+    const metrics::ProportionInterval dw =
+        newcombe(successes, n, x2, expected_n, o.warn_confidence);
+    c.difference_lower = da.lower;
+    c.difference_upper = da.upper;
+    alarm = excludes(da.lower, da.upper, 0.0);
+    warn = excludes(dw.lower, dw.upper, 0.0);
   }
+  c.status = alarm ? MonitorStatus::kAlarm : warn ? MonitorStatus::kWarn : MonitorStatus::kOk;
   return c;
 }
 
@@ -153,7 +175,8 @@ void score_checks(const Pipeline& pipe, const std::vector<double>& risk, const M
   const double t = pipe.threshold();
   const double alerts = static_cast<double>(
       std::count_if(risk.begin(), risk.end(), [t](double v) { return v >= t; }));
-  double expected = pipe.operating_point().figure("alert_rate");
+  const OperatingPointRecord& op = pipe.operating_point();
+  double expected = op.figure("alert_rate"), expected_n = op.figure("n_rows");
   if (r.has_reference && !risk.empty()) {
     const ScoreReference& ref = pipe.reference().score;
     std::vector<double> actual(ref.shares.size(), 0.0);
@@ -162,8 +185,10 @@ void score_checks(const Pipeline& pipe, const std::vector<double>& risk, const M
     r.score_psi = population_stability_index(ref.shares, actual, o.psi_epsilon);
     r.score_status = level(r.score_psi, o.psi_warn, o.psi_alarm);
     expected = ref.alert_rate;
+    expected_n = static_cast<double>(ref.n_rows);
   }
-  r.alert_rate = rate_check(alerts, static_cast<double>(risk.size()), expected, o);
+  if (!(expected_n >= 1.0)) expected_n = 0.0;  // unknown: the expected rate is taken as exact
+  r.alert_rate = rate_check(alerts, static_cast<double>(risk.size()), expected, expected_n, o);
   if (!r.alert_rate.evaluated && !risk.empty()) {
     r.notes.push_back(
         "alert rate not checked: the model records no expected alert rate at its operating "
@@ -202,7 +227,9 @@ void calibration_checks(const Pipeline& pipe, const std::vector<double>& risk,
                       std::to_string(static_cast<long long>(pos)) + " of " +
                       std::to_string(static_cast<long long>(n)) + " positive).");
   }
-  r.recall = rate_check(tp, pos, pipe.operating_point().figure("recall"), o);
+  const OperatingPointRecord& op = pipe.operating_point();
+  const double cal_pos = op.figure("tp") + op.figure("fn");  // positives behind the recall
+  r.recall = rate_check(tp, pos, op.figure("recall"), cal_pos >= 1.0 ? cal_pos : 0.0, o);
   if (!r.recall.evaluated) {
     r.notes.push_back(pos > 0 ? "recall not checked: the model records no recall at its "
                                 "operating point."
@@ -307,6 +334,12 @@ MonitorResult monitor(const Pipeline& pipeline, const FeatureMatrix& X, VectorVi
       for (Index j = 0; j < p; ++j) rows[static_cast<std::size_t>(i * p + j)] = v(i, j);
   });
   psi_checks(pipeline, rows, n, options, r);
+  if (r.has_reference && n > 0 && n < 1000) {
+    r.notes.push_back("a batch of " + std::to_string(n) +
+                      " rows gives a noisy PSI: with k bins its expected value under no shift is "
+                      "about (k - 1) / rows (0.05 for 10 bins and 200 rows); prefer batches of "
+                      "1000 rows or more.");
+  }
   std::vector<Index> kept;
   const std::vector<double> risk = score_rows(pipeline, rows, n, kept);
   r.n_scored = static_cast<Index>(kept.size());

@@ -26,6 +26,8 @@ json rate_json(const RateCheck& c) {
           {"n", c.n},
           {"observed", num(c.observed)},
           {"expected", num(c.expected)},
+          {"expected_n", c.expected_n},
+          {"difference_interval", {num(c.difference_lower), num(c.difference_upper)}},
           {"warn_interval", {num(c.warn_lower), num(c.warn_upper)}},
           {"alarm_interval", {num(c.alarm_lower), num(c.alarm_upper)}},
           {"evaluated", c.evaluated},
@@ -68,7 +70,11 @@ std::string rate_line(const char* what, const RateCheck& c, double level) {
          fmt_num(c.n, 12) + "), expected " + fmt_num(c.expected) + ", " + fmt_num(100 * level) +
          "% Wilson interval " +
          (c.status == MonitorStatus::kAlarm ? interval(c.alarm_lower, c.alarm_upper)
-                                            : interval(c.warn_lower, c.warn_upper));
+                                            : interval(c.warn_lower, c.warn_upper)) +
+         (c.expected_n > 0 ? " (expected from " + fmt_num(c.expected_n, 12) +
+                                 " rows; difference interval at the alarm level " +
+                                 interval(c.difference_lower, c.difference_upper) + ")"
+                           : "");
 }
 
 std::string feature_line(const FeatureMonitor& f) {

@@ -98,11 +98,19 @@ struct FeatureMonitor {
 };
 
 /// An observed proportion, its Wilson intervals at the warn and alarm levels, and the value it is
-/// expected to be near (warn / alarm when `expected` lies outside the interval of that level).
+/// expected to be near. When the expected value is itself a proportion of `expected_n` > 0 rows
+/// (the calibration part), the status comes from Newcombe's hybrid score interval of the
+/// difference observed - expected (Wilson intervals of both; Newcombe 1998, method 10): warn /
+/// alarm when it excludes 0 at that level. With `expected_n` = 0 the expected value is taken as
+/// exact: warn / alarm when it lies outside the batch's Wilson interval of that level.
 struct RateCheck {
   double successes = 0, n = 0;
   double observed = std::numeric_limits<double>::quiet_NaN();
   double expected = std::numeric_limits<double>::quiet_NaN();
+  double expected_n = 0;  ///< Rows behind `expected` (0 = unknown: treated as exact).
+  /// Newcombe interval of observed - expected at the alarm level (NaN when expected_n = 0).
+  double difference_lower = std::numeric_limits<double>::quiet_NaN();
+  double difference_upper = std::numeric_limits<double>::quiet_NaN();
   double warn_lower = std::numeric_limits<double>::quiet_NaN();
   double warn_upper = std::numeric_limits<double>::quiet_NaN();
   double alarm_lower = std::numeric_limits<double>::quiet_NaN();

@@ -5,12 +5,15 @@
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/monitor/monitor.hpp>
+#include <calibrisk/serve.hpp>
 
 #include "unit/artifact/golden.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -247,4 +250,32 @@ TEST_CASE("monitor: models saved before format 1.3 get the possible checks and a
     ++checked;
   }
   CHECK(checked >= 1);
+}
+
+TEST_CASE("monitor: ScoringPipeline::monitor_json gives the library's document") {
+  const Pipeline pipe = make_pipeline();
+  const ScoringPipeline sp(pipe);
+  const Batch b = draw(800, 18, 0.7);
+  std::string status;
+  const std::string doc =
+      sp.monitor_json(RowBlock<double>::row_major(b.x.data(), b.n, kP), b.y.data(), &status);
+  CHECK(doc == monitor(pipe, b.X(), VectorView<const double>(b.y)).to_json());
+  CHECK(status == "alarm");
+  CHECK(doc.find("\"status\": \"alarm\"") != std::string::npos);
+}
+
+TEST_CASE("monitor: the format-1.3 golden file loads, keeps its bytes and its alert rate") {
+  // tests/golden/format-1.3: `calibrisk train` (gbdt + beta, categorical site) of this release on
+  // the make_golden.py cohort; its scores are checked through the CLI in test_monitor.py.
+  const auto path = calibrisk::test::kGolden / "format-1.3" / "gbdt_beta_reference.json";
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Pipeline pipe = load_from_string(text);
+  CHECK(to_string(pipe) == text);
+  REQUIRE_FALSE(pipe.reference().empty());
+  CHECK(pipe.reference().features.size() == static_cast<std::size_t>(pipe.n_features()));
+  // The calibration part's alert rate, recorded twice: by the operating point and the reference.
+  CHECK(pipe.reference().score.alert_rate ==
+        doctest::Approx(pipe.operating_point().figure("alert_rate")).epsilon(1e-12));
+  CHECK(pipe.reference().score.n_rows == pipe.operating_point().figure("n_rows"));
 }
