@@ -175,6 +175,18 @@ TEST_CASE("monitor: unseen categories, out-of-range values and missing rates") {
   CHECK(feature(r, "x0").status == MonitorStatus::kOk);
 }
 
+TEST_CASE("monitor: rows with an infinite value are an error and are not scored") {
+  const Pipeline pipe = make_pipeline();
+  Batch b = draw(200, 19);
+  b.x[5 * kP + 1] = INFINITY;
+  const MonitorResult r = monitor(pipe, b.X(), VectorView<const double>(b.y));
+  CHECK(r.status == MonitorStatus::kAlarm);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find("infinite") != std::string::npos);
+  CHECK(r.n_scored == 199);
+  CHECK(r.alert_rate.n == 199);
+}
+
 TEST_CASE("monitor: bad labels, options and a wrong width") {
   const Pipeline pipe = make_pipeline();
   const Batch b = draw(10, 16);
@@ -223,6 +235,17 @@ TEST_CASE("monitor: a hand-edited reference is rejected with its path") {
   const auto end = bad.find_first_of(",\n", at);
   bad.replace(at, end - at, "\"missing_share\": 0.5");
   CHECK_THROWS_WITH_AS(load_from_string(bad, lo), doctest::Contains("/reference"),
+                       ModelFormatError);
+  // A reference listing the features under other names, or with a share too few.
+  std::string renamed = text;
+  renamed.replace(renamed.find("\"name\": \"x2\"", renamed.find("\"reference\"")), 12,
+                  "\"name\": \"zz\"");
+  CHECK_THROWS_WITH_AS(load_from_string(renamed, lo), doctest::Contains("schema order"),
+                       ModelFormatError);
+  std::string short_shares = text;
+  const auto sh = short_shares.find("\"shares\": [", short_shares.find("\"reference\""));
+  short_shares.replace(sh, 11, "\"shares\": [0.5, ");  // one share too many
+  CHECK_THROWS_WITH_AS(load_from_string(short_shares, lo), doctest::Contains("one share per bin"),
                        ModelFormatError);
   // A 1.2 file cannot carry the section (strict reading of an older minor).
   std::string old = text;
