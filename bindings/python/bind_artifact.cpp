@@ -148,7 +148,15 @@ Pipeline build(const py::bytes& model, const py::object& calibrator,
   parts.provenance.parameters = parameters;
   parts.provenance.seed = seed;
   parts.provenance.created_at = created_at;
-  return Pipeline(std::move(parts));
+  Pipeline pipe(std::move(parts));
+  if (X_train.is_none()) return pipe;
+  // The monitoring reference (format 1.3): feature distributions of X_train and, with no
+  // calibration part at hand, the risk distribution of the same rows.
+  FeatureArg xa = as_features(X_train, "Pipeline.from_estimators");
+  const Eigen::VectorXd risk = pipe.predict_proba(xa.view);
+  return pipe.with_reference(MonitoringReference::from_data(
+      pipe.schema(), xa.view, std::vector<double>(risk.data(), risk.data() + risk.size()),
+      pipe.threshold()));
 }
 
 py::array_t<double> to_numpy(const Eigen::VectorXd& v) {

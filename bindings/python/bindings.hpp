@@ -12,6 +12,7 @@ void bind_calibration(pybind11::module_& m);
 void bind_metrics(pybind11::module_& m);
 void bind_threshold(pybind11::module_& m);
 void bind_artifact(pybind11::module_& m);
+void bind_monitor(pybind11::module_& m);
 void bind_datasets(pybind11::module_& m);
 void bind_report(pybind11::module_& m);
 void bind_workflow(pybind11::module_& m);

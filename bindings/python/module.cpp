@@ -12,6 +12,7 @@ PYBIND11_MODULE(_core, m) {
   bind_metrics(m);
   bind_threshold(m);
   bind_artifact(m);
+  bind_monitor(m);
   bind_datasets(m);
   bind_report(m);
   bind_workflow(m);

@@ -170,6 +170,12 @@ class ScoringPipeline {
   /// values outside the training range, unseen categories and missing rates departing from
   /// training are drift signals. Never changes scores and never throws on data.
   ScoringInputReport check_inputs(RowBlock<double> X, const ScoringCheckOptions& o = {}) const;
+  /// Monitoring checks of a batch with the default thresholds (calibrisk/monitor/monitor.hpp,
+  /// docs/monitoring.md): the JSON document `calibrisk monitor --json` writes. `y`: X.rows
+  /// outcomes (0/1) or nullptr; `status` (optional) receives "ok", "warn" or "alarm". Throws
+  /// InvalidInput for labels other than 0/1.
+  std::string monitor_json(RowBlock<double> X, const double* y = nullptr,
+                           std::string* status = nullptr) const;
 
   /// Number of features a row must have, in schema order.
   std::ptrdiff_t n_features() const;

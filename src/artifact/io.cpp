@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -185,6 +186,61 @@ FeatureSchema decode_schema(const Node& n) {
   return s;
 }
 
+// ---- monitoring reference (format 1.3, written only when present) ------------------------------
+
+json encode_reference(const MonitoringReference& r, const FeatureSchema& schema) {
+  json features = json::array();
+  for (std::size_t j = 0; j < r.features.size(); ++j) {
+    const FeatureReference& f = r.features[j];
+    features.push_back({{"name", schema.features[j].name},
+                        {"edges", encode_doubles(f.edges)},
+                        {"shares", encode_doubles(f.shares)},
+                        {"missing_share", encode_double(f.missing_share)}});
+  }
+  const ScoreReference& sc = r.score;
+  return {{"features", features},
+          {"score",
+           {{"edges", encode_doubles(sc.edges)},
+            {"shares", encode_doubles(sc.shares)},
+            {"n_rows", static_cast<std::int64_t>(sc.n_rows)},
+            {"alert_rate", encode_double(sc.alert_rate)}}}};
+}
+
+MonitoringReference decode_reference(const Node& n, const FeatureSchema& schema) {
+  n.expect_object({"features", "score"});
+  MonitoringReference r;
+  const Node fs = n["features"];
+  const std::size_t count = fs.array_size();
+  for (std::size_t j = 0; j < count; ++j) {
+    const Node f = fs.at(j);
+    f.expect_object({"name", "edges", "shares", "missing_share"});
+    const std::string name = f["name"].as_string(4096);
+    if (j < schema.features.size() && name != schema.features[j].name) {
+      f["name"].fail_here("is " + quote_data(name) + " but schema feature " + std::to_string(j) +
+                          " is " + quote_data(schema.features[j].name) +
+                          "; the reference must list the features in schema order.");
+    }
+    FeatureReference fr;
+    fr.edges = f["edges"].as_doubles(true);
+    fr.shares = f["shares"].as_doubles(true);
+    fr.missing_share = f["missing_share"].as_finite();
+    r.features.push_back(std::move(fr));
+  }
+  const Node sc = n["score"];
+  sc.expect_object({"edges", "shares", "n_rows", "alert_rate"});
+  r.score.edges = sc["edges"].as_doubles(true);
+  r.score.shares = sc["shares"].as_doubles(true);
+  r.score.n_rows = sc["n_rows"].as_int(1, std::numeric_limits<std::int64_t>::max());
+  r.score.alert_rate = sc["alert_rate"].as_finite();
+  if (r.features.empty()) fs.fail_here("is empty; a reference lists every schema feature.");
+  try {
+    r.validate(schema, "reference");
+  } catch (const InvalidInput& e) {
+    n.fail_here(std::string("is inconsistent: ") + e.what());
+  }
+  return r;
+}
+
 json encode_threshold(const OperatingPointRecord& op) {
   json figures = json::object();
   for (const auto& f : op.figures) figures[f.first] = encode_double(f.second);
@@ -273,10 +329,11 @@ std::string version_string() {
 }
 
 json build_document(const Pipeline& p) {
-  // The lowest minor that can read the file: 1.1 unless a field added later is written.
-  const std::string version = std::to_string(kFormatVersionMajor) + "." +
-                              std::to_string(detail::artifact::format_minor_needed(
-                                  p.model(), p.calibrator(), kFormatVersionMinor));
+  // The lowest minor that can read the file: 1.1 unless a field added later is written (1.2: a
+  // params field; 1.3: the monitoring reference).
+  int minor = detail::artifact::format_minor_needed(p.model(), p.calibrator(), kFormatVersionMinor);
+  if (!p.reference().empty()) minor = std::max(minor, kFormatVersionMinorReference);
+  const std::string version = std::to_string(kFormatVersionMajor) + "." + std::to_string(minor);
   json doc = json::object();
   doc["format"] = kFormatName;
   doc["format_version"] = version;
@@ -285,6 +342,7 @@ json build_document(const Pipeline& p) {
   doc["calibrator"] = detail::artifact::encode_calibrator(p.calibrator(), p.calibrator_input());
   doc["threshold"] = encode_threshold(p.operating_point());
   doc["provenance"] = encode_provenance(p.provenance(), version);
+  if (!p.reference().empty()) doc["reference"] = encode_reference(p.reference(), p.schema());
   return doc;
 }
 
@@ -520,7 +578,11 @@ Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureC
   }
   int minor = 0;
   check_version(root, ctx, minor);
-  if (minor >= 1) {
+  if (minor >= kFormatVersionMinorReference) {
+    root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
+                        "threshold", "provenance"},
+                       {"signature", "reference"});
+  } else if (minor >= 1) {
     root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
                         "threshold", "provenance"},
                        {"signature"});
@@ -541,6 +603,9 @@ Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureC
   detail::artifact::DecodedCalibrator cal = detail::artifact::decode_calibrator(root["calibrator"]);
   parts.operating_point = decode_threshold(root["threshold"]);
   parts.provenance = decode_provenance(root["provenance"]);
+  if (minor >= kFormatVersionMinorReference && doc.find("reference") != doc.end()) {
+    parts.reference = decode_reference(root["reference"], parts.schema);
+  }
 
   // The structure is known to be the fixed, shallow schema now, so serialising it is safe.
   doc.erase("checksum");

@@ -456,4 +456,13 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
   return kExitOk;
 }
 
+// Shared with `calibrisk monitor` (src/cli/monitor.cpp, declared in cli/monitor.hpp).
+Pipeline load_model_file(const std::string& path, Progress& progress) {
+  return load_model(path, progress);
+}
+CsvReadOptions model_read_options(const Pipeline& pipe, const std::string& path,
+                                  const std::string& label) {
+  return scoring_read_options(pipe, path, label, "");
+}
+
 }  // namespace calibrisk::cli

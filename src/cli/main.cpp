@@ -2,6 +2,7 @@
 // Entry point of the calibrisk command-line tool: CLI11 wiring, help text and exit codes.
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
+#include "cli/monitor.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
@@ -49,6 +50,7 @@ const char* kExitCodes =
     "  3  data error (unreadable CSV, not UTF-8, ragged rows, text in a numeric column, missing\n"
     "     label column, labels not 0/1, only one class, too few rows or patients for the split)\n"
     "  4  model file error (missing, truncated, edited or newer-version model file)\n"
+    "  5  monitor: a check alarmed (or warned, with --fail-on warn); see docs/monitoring.md\n"
     "Output files are written to temporary files and all renamed together on success: a failed\n"
     "or interrupted command never leaves a partial output and never replaces some outputs but\n"
     "not others. Progress lines go to stderr (silence with --quiet).\n"
@@ -244,6 +246,20 @@ CLI::App* add_verify(CLI::App& app, calibrisk::cli::SignOptions& vf) {
   return v;
 }
 
+CLI::App* add_monitor(CLI::App& app, calibrisk::cli::MonitorCliOptions& mo) {
+  auto* m = app.add_subcommand("monitor",
+                               "Check a batch against a saved model: feature drift "
+                               "(PSI), score and alert-rate shift, calibration");
+  m->add_option("--model", mo.model, "Model file written by `calibrisk train`")->required();
+  m->add_option("--data", mo.data, "CSV batch with the model's feature columns")->required();
+  m->add_option("--label", mo.label, "Outcome column (0/1): also check calibration and recall");
+  m->add_option("--json", mo.json, "JSON result to write");
+  m->add_option("--report", mo.report, "HTML page to write");
+  m->add_option("--fail-on", mo.fail_on, "Exit 5 on \"alarm\" (default) or also on \"warn\"")
+      ->check(CLI::IsMember({"alarm", "warn"}));
+  return m;
+}
+
 // Every subcommand's options, filled by CLI11, and the function that runs it once parsed.
 struct Commands {
   calibrisk::cli::CommonOptions common;
@@ -255,6 +271,7 @@ struct Commands {
   calibrisk::cli::DemoOptions de;
   calibrisk::cli::KeygenOptions kg;
   calibrisk::cli::SignOptions sg, vf;
+  calibrisk::cli::MonitorCliOptions mo;
   std::vector<std::pair<CLI::App*, std::function<int(calibrisk::cli::Progress&)>>> runs;
 
   void add_to(CLI::App& app) {
@@ -278,6 +295,8 @@ struct Commands {
     runs.emplace_back(add_keygen(app, kg), [this, &out](Progress&) { return run_keygen(kg, out); });
     runs.emplace_back(add_sign(app, sg), [this, &out](Progress&) { return run_sign(sg, out); });
     runs.emplace_back(add_verify(app, vf), [this, &out](Progress&) { return run_verify(vf, out); });
+    runs.emplace_back(add_monitor(app, mo),
+                      [this, &out](Progress& pg) { return run_monitor(mo, common, pg, out); });
   }
 };
 

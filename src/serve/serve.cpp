@@ -6,6 +6,7 @@
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/monitor/monitor.hpp>
 #include <calibrisk/trees/explain.hpp>
 
 #include <optional>
@@ -193,6 +194,17 @@ ScoringInputReport ScoringPipeline::check_inputs(RowBlock<double> X,
     s.features.push_back(std::move(d));
   }
   return s;
+}
+
+std::string ScoringPipeline::monitor_json(RowBlock<double> X, const double* y,
+                                          std::string* status) const {
+  const char* where = "ScoringPipeline::monitor_json";
+  const Impl& m = impl(where);
+  const MonitorResult r =
+      monitor(m.pipe, FeatureMatrix(view_of(X, where)),
+              y == nullptr ? VectorView<const double>() : VectorView<const double>(y, X.rows));
+  if (status != nullptr) *status = monitor_status_name(r.status);
+  return r.to_json();
 }
 
 std::ptrdiff_t ScoringPipeline::n_features() const {

@@ -178,6 +178,12 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
   std::sort(prov.parameters.begin(), prov.parameters.end());
   out.pipeline.emplace(std::move(schema), std::move(model), std::move(calibrator), std::move(oprec),
                        std::move(prov));
+  // Training and calibration-part distributions for `monitor` (format 1.3).
+  out.pipeline = out.pipeline->with_reference(MonitoringReference::from_data(
+      out.pipeline->schema(), FeatureMatrix(view(out.train.X)),
+      std::vector<double>(out.calibration.p.data(),
+                          out.calibration.p.data() + out.calibration.p.size()),
+      out.pipeline->threshold()));
 }
 
 }  // namespace calibrisk::detail

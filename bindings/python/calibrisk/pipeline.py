@@ -258,6 +258,18 @@ class Pipeline:
         Never changes the scores."""
         return self._p.check_inputs(self._X(X), missing_rate_tolerance, missing_z, max_examples)
 
+    def monitor(self, X, y=None, **thresholds):
+        """Monitoring checks of a batch against what the model saw in training, as a dict (the
+        document ``calibrisk monitor --json`` writes; docs/monitoring.md): overall ``status``
+        ("ok", "warn" or "alarm"), per-feature ``features`` (PSI, missing rate, out-of-range and
+        unseen-category rates, each with a status), ``score`` (PSI of the risk distribution),
+        ``alert_rate`` (vs the rate expected at the operating point, Wilson intervals) and, when
+        ``y`` (0/1) is given, ``labels`` (calibration intercept with intervals, ``ici``, recall at
+        the threshold). ``thresholds``: any ``MonitorOptions`` field, e.g. ``psi_alarm=0.2``.
+        Models saved before format 1.3 have no reference: PSI is None and ``notes`` says why."""
+        y_arr = None if y is None else np.asarray(y, dtype=np.float64)
+        return json.loads(_core._monitor_json(self._p, self._X(X), y_arr, dict(thresholds)))
+
     # ------------------------------------------------------------------ persistence
     def to_string(self, *, signing_key=None):
         """The pipeline file as text (JSON, deterministic). ``signing_key``: path of a secret key

@@ -34,7 +34,8 @@ class VennAbersCalibrator;
 /// - History: 1.0 — first format (schema, LR / GBDT model, none / Platt / isotonic / beta
 ///   calibrator, threshold, provenance, SHA-256 checksum). 1.1 — optional Ed25519 `signature`;
 ///   `n_threads` (an execution setting) is no longer written and is ignored when present.
-///   1.2 — optional GBDT `max_delta_step` (written only when not 0).
+///   1.2 — optional GBDT `max_delta_step` (written only when not 0). 1.3 — optional top-level
+///   `reference` (training distributions for `monitor`; written only when the pipeline has one).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -42,7 +43,9 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 2;
+inline constexpr int kFormatVersionMinorNewest = 3;
+/// The minor that added the optional `reference` section (MonitoringReference).
+inline constexpr int kFormatVersionMinorReference = 3;
 /// The `format` field every pipeline file carries.
 inline constexpr const char* kFormatName = "calibrisk-pipeline";
 

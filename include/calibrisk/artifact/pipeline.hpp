@@ -151,6 +151,8 @@ struct PipelineParts {
   CalibratorInput calibrator_input = CalibratorInput::kProbability;
   OperatingPointRecord operating_point;
   Provenance provenance;
+  /// Training distributions for `monitor` (format 1.3); empty = none (older files).
+  MonitoringReference reference;
 };
 
 /// A fitted, calibrated, thresholded model with the schema it expects.
@@ -293,6 +295,16 @@ class Pipeline {
     return p_.schema.check(rows, o);
   }
 
+  /// The training / calibration distributions `monitor` compares batches with (empty for models
+  /// saved before format 1.3). See calibrisk/monitor/monitor.hpp.
+  const MonitoringReference& reference() const noexcept { return p_.reference; }
+  /// This pipeline with `reference` attached (validated against the schema).
+  Pipeline with_reference(MonitoringReference reference) const {
+    PipelineParts parts = p_;
+    parts.reference = std::move(reference);
+    return Pipeline(std::move(parts));
+  }
+
   // ---- parts ---------------------------------------------------------------------------------
 
   Index n_features() const noexcept { return p_.schema.n_features(); }
@@ -385,6 +397,7 @@ class Pipeline {
       throw InvalidInput(where + ": calibrator_input is not a CalibratorInput value.");
     }
     p_.operating_point.validate(where + ": operating_point");
+    p_.reference.validate(p_.schema, where + ": reference");
     std::set<std::string> keys;
     for (const auto& kv : p_.provenance.parameters) {
       if (kv.first.empty() || !keys.insert(kv.first).second) {

@@ -465,4 +465,188 @@ struct FeatureSchema {
   }
 };
 
+// ---- monitoring reference (format 1.3) ----------------------------------------------------------
+
+/// The training distribution of one feature, for the population stability index (PSI).
+/// Numeric features: `edges` are interior quantile cut points e_1 < ... < e_{k-1} of the
+/// non-missing training values; bin b holds e_b < x <= e_{b+1} (e_0 = -inf, e_k = +inf), and
+/// `shares` has k entries. Categorical features: `edges` is empty and `shares` has one entry per
+/// schema category, in the order of FeatureInfo::categories. Shares are fractions of all rows,
+/// so sum(shares) + missing_share = 1.
+struct FeatureReference {
+  std::vector<double> edges;
+  std::vector<double> shares;
+  double missing_share = 0.0;  ///< Share of training rows where the value was missing.
+};
+
+/// The distribution of the final (calibrated) risk on the calibration part: quantile `edges`
+/// and `shares` as in FeatureReference (no missing bin), and the share of rows at or above the
+/// operating threshold (`alert_rate`).
+struct ScoreReference {
+  std::vector<double> edges;
+  std::vector<double> shares;
+  Index n_rows = 0;  ///< Rows the score distribution came from.
+  double alert_rate = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// What `monitor` compares a batch with: one FeatureReference per schema feature (in schema
+/// order) and the score distribution. Empty (no features) for models saved before format 1.3 or
+/// built without reference data; the file then carries no "reference" section.
+struct MonitoringReference {
+  std::vector<FeatureReference> features;
+  ScoreReference score;
+
+  bool empty() const noexcept { return features.empty(); }
+
+  /// The bin of x (not NaN) among `edges` (see FeatureReference): the number of edges < x.
+  static std::size_t bin_of(const std::vector<double>& edges, double x) noexcept {
+    return static_cast<std::size_t>(std::lower_bound(edges.begin(), edges.end(), x) -
+                                    edges.begin());
+  }
+
+  /// Distinct interior cut points of the lower empirical quantiles (type 1) at 1/n_bins, ...,
+  /// (n_bins-1)/n_bins of `sorted` (ascending, finite); cut points equal to the largest value are
+  /// dropped, so every bin holds at least one training value.
+  static std::vector<double> quantile_edges(const std::vector<double>& sorted, int n_bins) {
+    std::vector<double> e;
+    const std::size_t n = sorted.size();
+    for (int q = 1; q < n_bins && n > 0; ++q) {
+      const auto k = static_cast<std::size_t>(
+          std::ceil(static_cast<double>(q) * static_cast<double>(n) / n_bins));
+      const double v = sorted[std::max<std::size_t>(k, 1) - 1];
+      if (v < sorted.back() && (e.empty() || v > e.back())) e.push_back(v);
+    }
+    return e;
+  }
+
+  /// Shares of `values` (finite) per bin of `edges`, as fractions of `n_total`.
+  static std::vector<double> bin_shares(const std::vector<double>& edges,
+                                        const std::vector<double>& values, double n_total) {
+    std::vector<double> s(edges.size() + 1, 0.0);
+    for (const double x : values) s[bin_of(edges, x)] += 1.0;
+    for (double& v : s) v /= n_total;
+    return s;
+  }
+
+  /// The reference of training rows X_train (the schema's columns) and of the calibrated
+  /// `scores` of the calibration part at operating `threshold`, with `n_bins` quantile bins
+  /// (in [2, 100]). Throws InvalidInput on a shape mismatch or a non-finite score.
+  static MonitoringReference from_data(const FeatureSchema& schema, const FeatureMatrix& X_train,
+                                       const std::vector<double>& scores, double threshold,
+                                       int n_bins = 10) {
+    if (n_bins < 2 || n_bins > 100) {
+      throw InvalidParams("MonitoringReference::from_data: n_bins must be in [2, 100], got " +
+                          std::to_string(n_bins) + ".");
+    }
+    if (X_train.cols() != schema.n_features() || X_train.rows() < 1 || scores.empty()) {
+      throw InvalidInput(
+          "MonitoringReference::from_data: X_train has " + std::to_string(X_train.cols()) +
+          " columns and " + std::to_string(X_train.rows()) + " rows, with " +
+          std::to_string(scores.size()) + " scores, for " + std::to_string(schema.n_features()) +
+          " features; pass the training rows in schema order and the "
+          "calibration part's scores.");
+    }
+    MonitoringReference r;
+    const double n = static_cast<double>(X_train.rows());
+    X_train.visit([&](const auto& v) {
+      for (Index j = 0; j < X_train.cols(); ++j) {
+        const FeatureInfo& f = schema.features[static_cast<std::size_t>(j)];
+        std::vector<double> values;
+        for (Index i = 0; i < X_train.rows(); ++i) {
+          const double x = static_cast<double>(v(i, j));
+          if (!std::isnan(x)) values.push_back(x);
+        }
+        FeatureReference fr;
+        fr.missing_share = (n - static_cast<double>(values.size())) / n;
+        if (f.categorical) {
+          fr.shares.assign(f.categories.size(), 0.0);
+          for (const double x : values) {
+            if (f.is_unseen_category(x)) continue;
+            const auto it = std::lower_bound(f.categories.begin(), f.categories.end(),
+                                             static_cast<std::int64_t>(x));
+            fr.shares[static_cast<std::size_t>(it - f.categories.begin())] += 1.0;
+          }
+          for (double& c : fr.shares) c /= n;
+        } else {
+          std::sort(values.begin(), values.end());
+          fr.edges = quantile_edges(values, n_bins);
+          fr.shares = bin_shares(fr.edges, values, n);
+        }
+        r.features.push_back(std::move(fr));
+      }
+    });
+    std::vector<double> s = scores;
+    for (const double x : s) {
+      if (!std::isfinite(x)) {
+        throw InvalidInput(
+            "MonitoringReference::from_data: a score is not finite; pass "
+            "calibrated probabilities.");
+      }
+    }
+    std::sort(s.begin(), s.end());
+    r.score.edges = quantile_edges(s, n_bins);
+    r.score.shares = bin_shares(r.score.edges, s, static_cast<double>(s.size()));
+    r.score.n_rows = static_cast<Index>(s.size());
+    const auto alerts = s.end() - std::lower_bound(s.begin(), s.end(), threshold);
+    r.score.alert_rate = static_cast<double>(alerts) / static_cast<double>(s.size());
+    return r;
+  }
+
+  /// Checks sizes and values against `schema` (one entry per feature, categorical entries sized
+  /// like the categories, edges finite and strictly increasing, shares and missing shares in
+  /// [0, 1] summing to 1 within 1e-6). An empty reference is valid. Throws InvalidInput.
+  void validate(const FeatureSchema& schema,
+                const std::string& where = "MonitoringReference::validate") const {
+    if (empty()) return;
+    if (features.size() != schema.features.size()) {
+      throw InvalidInput(where + ": " + std::to_string(features.size()) +
+                         " feature references for " + std::to_string(schema.features.size()) +
+                         " schema features; there must be one per feature.");
+    }
+    for (std::size_t j = 0; j < features.size(); ++j) {
+      const FeatureReference& f = features[j];
+      const FeatureInfo& info = schema.features[j];
+      const std::string at = where + ": features[" + std::to_string(j) + "] (" + info.name + ")";
+      const std::size_t bins = info.categorical ? info.categories.size() : f.edges.size() + 1;
+      if (info.categorical && !f.edges.empty()) {
+        throw InvalidInput(at + " is categorical but has bin edges; categories are its bins.");
+      }
+      check_bins(f.edges, f.shares, bins, f.missing_share, at);
+    }
+    check_bins(score.edges, score.shares, score.edges.size() + 1, 0.0, where + ": score");
+    if (score.n_rows < 1 || !(score.alert_rate >= 0.0 && score.alert_rate <= 1.0)) {
+      throw InvalidInput(where + ": score has n_rows " + std::to_string(score.n_rows) +
+                         " and alert_rate " + std::to_string(score.alert_rate) +
+                         "; n_rows must be >= 1 and alert_rate in [0, 1].");
+    }
+  }
+
+ private:
+  static void check_bins(const std::vector<double>& edges, const std::vector<double>& shares,
+                         std::size_t bins, double missing, const std::string& at) {
+    for (std::size_t k = 0; k < edges.size(); ++k) {
+      if (!std::isfinite(edges[k]) || (k > 0 && !(edges[k] > edges[k - 1]))) {
+        throw InvalidInput(at + ": edges must be finite and strictly increasing (position " +
+                           std::to_string(k) + ").");
+      }
+    }
+    if (shares.size() != bins) {
+      throw InvalidInput(at + ": " + std::to_string(shares.size()) + " shares for " +
+                         std::to_string(bins) + " bins; there must be one share per bin.");
+    }
+    double total = missing;
+    bool in_range = missing >= 0.0 && missing <= 1.0;
+    for (const double s : shares) {
+      in_range = in_range && s >= 0.0 && s <= 1.0;
+      total += s;
+    }
+    if (!in_range || !(std::fabs(total - 1.0) <= 1e-6)) {
+      throw InvalidInput(at +
+                         ": shares (and the missing share) must lie in [0, 1] and sum to 1; "
+                         "they sum to " +
+                         std::to_string(total) + ".");
+    }
+  }
+};
+
 }  // namespace calibrisk
