@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Entry point of the calibrisk command-line tool: CLI11 wiring, help text and exit codes.
+#include "cli/card.hpp"
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
 #include "cli/options.hpp"
@@ -194,6 +195,16 @@ CLI::App* add_verify(CLI::App& app, calibrisk::cli::SignOptions& vf) {
   return v;
 }
 
+CLI::App* add_card(CLI::App& app, calibrisk::cli::CardOptions& cd) {  // src/cli/card.cpp
+  auto* c = app.add_subcommand("card", "Write a model card (HTML or Markdown) for a saved model");
+  c->add_option("--model", cd.model, "Model file written by `calibrisk train`")->required();
+  c->add_option("--report", cd.report, "Evaluation report JSON (train/evaluate --json)");
+  c->add_option("--spec", cd.spec, "Card spec JSON: intended use, population, owners, ...");
+  c->add_option("--validation", cd.validation, "Rolling-origin validation JSON (validate)");
+  c->add_option("--out", cd.out, "Card to write: .html or .md")->required();
+  return c;
+}
+
 // Every subcommand's options, filled by CLI11, and the function that runs it once parsed.
 struct Commands {
   calibrisk::cli::CommonOptions common;
@@ -204,6 +215,7 @@ struct Commands {
   calibrisk::cli::DemoOptions de;
   calibrisk::cli::KeygenOptions kg;
   calibrisk::cli::SignOptions sg, vf;
+  calibrisk::cli::CardOptions cd;
   std::vector<std::pair<CLI::App*, std::function<int(calibrisk::cli::Progress&)>>> runs;
 
   void add_to(CLI::App& app) {
@@ -225,6 +237,7 @@ struct Commands {
     runs.emplace_back(add_keygen(app, kg), [this, &out](Progress&) { return run_keygen(kg, out); });
     runs.emplace_back(add_sign(app, sg), [this, &out](Progress&) { return run_sign(sg, out); });
     runs.emplace_back(add_verify(app, vf), [this, &out](Progress&) { return run_verify(vf, out); });
+    runs.emplace_back(add_card(app, cd), [this, &out](Progress&) { return run_card(cd, out); });
   }
 };
 
