@@ -2,6 +2,7 @@
 // Building a model card from a pipeline, its model file's text, an optional evaluation report and
 // rolling-origin validation, and the user's spec. The card is plain text in sections (see
 // card.hpp); card_render.cpp turns it into HTML or Markdown, escaping every string.
+#include <calibrisk/io/text.hpp>
 #include <calibrisk/report/card.hpp>
 
 #include "report/svg.hpp"
@@ -135,8 +136,10 @@ std::string text_of(const json* v) {
   return "";
 }
 
-// The smoothed-calibration object written by the `smooth` module, wherever the report keeps it
-// (its final key is settled when that module lands; the first of these names that exists wins).
+// TODO(issue 15 §1, lead at merge): settle the key of the `smooth` module's report object here
+// and in docs/card.md. The smoothed-calibration object written by the `smooth` module, wherever the
+// report keeps it (its final key is settled when that module lands; the first of these names that
+// exists wins).
 const json* smooth_object(const json& raw) {
   static const char* const names[] = {"smooth", "smoothed", "smooth_calibration"};
   const json* cal = child(raw, "calibration");
@@ -426,7 +429,8 @@ CardBlock validation_table(const std::string& text) {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     throw InvalidInput(std::string("model card: the validation document is not valid JSON (") +
-                       e.what() + "); pass the JSON written by `calibrisk validate --json`.");
+                       printable(e.what(), 200) +
+                       "); pass the JSON written by `calibrisk validate --json`.");
   }
   const json& periods = validation_rows(doc);
   // Column title, then the keys it may be stored under (first present wins).
@@ -571,6 +575,8 @@ CardSection limitations_section(const Pipeline& p, const ReportView& rv, const C
   return sec;
 }
 
+// TODO(issue 15 §6, lead at merge): when `monitor` lands, list its checks too (population
+// stability index, score and alert-rate shift, calibration drift) with their thresholds.
 CardSection drift_section(const Pipeline& p) {
   CardSection sec{"drift-checks", "Drift checks in force", {}};
   const FeatureSchema& sc = p.schema();

@@ -123,7 +123,7 @@ json parse_spec(const std::string& text) {
       bad("field " + quote_for_message(duplicate, 60) + " appears twice; give it once.");
     return j;
   } catch (const json::parse_error& e) {
-    bad(std::string("the text is not valid JSON (") + e.what() +
+    bad("the text is not valid JSON (" + printable(e.what(), 200) +
         "); write one JSON object, e.g. {\"intended_use\": \"...\"}.");
   }
 }

@@ -224,3 +224,8 @@ def test_python_api(trained):
         calibrisk.model_card(pipe, format="pdf")
     with pytest.raises(TypeError):
         calibrisk.model_card(42)
+    # Invalid UTF-8 in a spec file is an error whose message is itself valid text.
+    bad = trained / "latin1_spec.json"
+    bad.write_bytes(b'{"owners": "G\xe8ve"}')
+    with pytest.raises(calibrisk.InvalidInputError, match="not valid JSON"):
+        calibrisk.model_card(pipe, spec=bad)

@@ -16,7 +16,8 @@ __all__ = ["model_card"]
 
 
 def _read(path):
-    with open(path, encoding="utf-8") as f:
+    # Bytes: the C++ side reports invalid UTF-8 by field, as for the CLI's files.
+    with open(path, "rb") as f:
         return f.read()
 
 
