@@ -294,6 +294,7 @@ struct OperatingFigures {
   std::string policy, source;
   double prevalence = std::numeric_limits<double>::quiet_NaN();
   Estimate recall, precision, alert_rate;
+  bool from_model_file = false;  ///< the calibration-part figures, not held-out data
 };
 
 bool figures_from(const Pipeline& p, const ReportView& rv, OperatingFigures& f) {
@@ -320,6 +321,7 @@ bool figures_from(const Pipeline& p, const ReportView& rv, OperatingFigures& f) 
   f.precision = {op.figure("precision"), op.figure("precision_ci_lower"),
                  op.figure("precision_ci_upper")};
   f.alert_rate.value = op.figure("alert_rate");
+  f.from_model_file = true;
   f.source = "the figures the model file recorded when the threshold was chosen (" + num(n, 12) +
              " rows of the calibration part)";
   return true;
@@ -341,11 +343,11 @@ CardSection operating_point_section(const Pipeline& p, const ReportView& rv) {
       per1000(k.cases) + " have the event. The model raises " + per1000(k.alerts) +
       " alerts, catches " + per1000(k.caught) + " of the cases and misses " + per1000(k.missed) +
       "; " + per1000(k.false_alarms) + " alerts go to patients without the event."));
-  if (!rv.present) {
+  if (f.from_model_file) {
     sec.blocks.push_back(
-        note("These figures come from the data the threshold was chosen on, "
-             "not from held-out data, and are optimistic. " +
-             std::string(kNeedsReport)));
+        note("These figures come from the data the threshold was chosen on, not "
+             "from held-out data, and are optimistic. " +
+             std::string(rv.present ? "The report has no operating point." : kNeedsReport)));
   }
   auto with_range = [](double v, double lo, double hi) {
     const std::string r = range(

@@ -203,6 +203,16 @@ TEST_CASE("card: without a report, per 1,000 from the figures the model file rec
   CHECK(cell(card, "operating-point", "cases missed (false negatives)") == "20.0");
   CHECK(cell(card, "operating-point", "false alarms (alerts without the event)") == "70.0");
   CHECK(all_text(card, "operating-point").find("optimistic") != std::string::npos);
+  // A report without an operating point: the same fallback, and the note says why.
+  calibrisk::Report r = hand_report();
+  r.has_operating_point = false;
+  CardSources s;
+  s.report_json = calibrisk::report_to_json(r);
+  const ModelCard with_report = calibrisk::build_model_card(p, s);
+  CHECK(cell(with_report, "operating-point", "cases caught (true alerts)") == "30.0");
+  const std::string text = all_text(with_report, "operating-point");
+  CHECK(text.find("The report has no operating point.") != std::string::npos);
+  CHECK(text.find("none was given") == std::string::npos);
 }
 
 TEST_CASE("card: the model file's checksum and signature status") {
