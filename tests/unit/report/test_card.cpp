@@ -288,3 +288,35 @@ TEST_CASE("card: hostile spec strings stay text in HTML and Markdown") {
   // Owners are joined into one table cell: inline escaping only there.
   CHECK(md.find("\\# not a heading; - not a list; 1. not ordered") != std::string::npos);
 }
+
+TEST_CASE("card spec: mutated specs parse or throw InvalidInput, never anything else") {
+  const std::string valid =
+      R"({"model_name": "m", "owners": ["a", "b"], "limitations": "one", "date": "2026"})";
+  calibrisk::Rng rng(3);
+  for (int k = 0; k < 3000; ++k) {
+    std::string t = valid;
+    const int edits = 1 + static_cast<int>(rng.below(4));
+    for (int e = 0; e < edits; ++e) {
+      const auto at = static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(t.size())));
+      switch (rng.below(3)) {
+        case 0:
+          t[at] = static_cast<char>(rng.below(256));
+          break;
+        case 1:
+          t.erase(at, 1);
+          break;
+        default:
+          t.insert(at, 1, "{}[]\",:\\\xff"[rng.below(10)]);
+      }
+      if (t.empty()) t = "{";
+    }
+    CAPTURE(t);
+    try {
+      const CardSpec s = calibrisk::card_spec_from_json(t);
+      const ModelCard card =
+          calibrisk::build_model_card(pipe(), CardSources{{}, {}, {}, {}, {}, s});
+      CHECK_FALSE(calibrisk::card_to_markdown(card).empty());
+    } catch (const InvalidInput&) {
+    }
+  }
+}
