@@ -136,12 +136,13 @@ std::string text_of(const json* v) {
   return "";
 }
 
-// TODO(issue 15 §1, lead at merge): settle the key of the `smooth` module's report object here
-// and in docs/card.md. The smoothed-calibration object written by the `smooth` module, wherever the
-// report keeps it (its final key is settled when that module lands; the first of these names that
-// exists wins).
+// The smoothed-calibration object of the `smooth` module (issue 15 §1): on its branch the report
+// writes it at /calibration/after/smoothed ({ici, e50, e90, emax, calibration_in_the_large} as
+// {value, lower, upper}, hierarchy {verdict, mean, weak, moderate}, warnings). Read from the raw
+// JSON so the card works with reports written before and after that module; other spellings are
+// accepted in case the key moves at merge.
 const json* smooth_object(const json& raw) {
-  static const char* const names[] = {"smooth", "smoothed", "smooth_calibration"};
+  static const char* const names[] = {"smoothed", "smooth", "smooth_calibration"};
   const json* cal = child(raw, "calibration");
   const json* after = cal ? child(*cal, "after") : nullptr;
   for (const json* parent : {after, cal, &raw}) {
@@ -224,19 +225,42 @@ CardSection provenance_section(const Pipeline& p, const CardSources& s) {
   return sec;
 }
 
+// "mean: met (evidence); weak: ..." from the smooth module's per-level checks
+// ({"assessed", "met", "evidence"} under "mean", "weak", "moderate").
+std::string hierarchy_evidence(const json& h) {
+  std::string out;
+  for (const char* level : {"mean", "weak", "moderate"}) {
+    const json* c = child(h, level);
+    if (!c || !c->is_object()) continue;
+    const json* assessed = child(*c, "assessed");
+    const json* met = child(*c, "met");
+    std::string state =
+        assessed && assessed->is_boolean() && !assessed->get<bool>()
+            ? "not assessed"
+            : (met && met->is_boolean() ? (met->get<bool>() ? "met" : "not met") : "");
+    const std::string ev = text_of(child(*c, "evidence"));
+    if (!ev.empty()) state += (state.empty() ? "" : " (") + ev + (state.empty() ? "" : ")");
+    if (!state.empty()) out += (out.empty() ? "" : "; ") + std::string(level) + ": " + state;
+  }
+  return out;
+}
+
 void smooth_rows(const ReportView& rv, std::vector<std::vector<std::string>>& rows,
                  std::vector<CardBlock>& after) {
   const json* sm = smooth_object(rv.raw);
+  // Present but NaN (e.g. too few events): "not computed", and the module's warnings say why.
+  const std::string absent = sm ? "not computed (see the notes below)" : "not in report";
   const char* const keys[][2] = {{"ici", "ICI (integrated calibration index)"},
                                  {"e50", "E50 (median absolute error)"},
                                  {"e90", "E90 (90th percentile)"},
-                                 {"emax", "Emax (largest error)"}};
+                                 {"emax", "Emax (largest error)"},
+                                 {"calibration_in_the_large", "calibration-in-the-large"}};
   for (const auto& k : keys) {
     const Estimate e = estimate_of(sm ? child(*sm, k[0]) : nullptr);
-    rows.push_back({k[1], std::isnan(e.value) ? "not in report" : with_ci(e)});
+    rows.push_back({k[1], std::isnan(e.value) ? absent : with_ci(e)});
   }
   const json* v = nullptr;
-  for (const char* n : {"van_calster", "hierarchy", "verdict"})
+  for (const char* n : {"hierarchy", "van_calster", "verdict"})
     if (!v && sm) v = child(*sm, n);
   std::string verdict = text_of(v), evidence;
   if (v && v->is_object()) {
@@ -244,9 +268,15 @@ void smooth_rows(const ReportView& rv, std::vector<std::vector<std::string>>& ro
       if (verdict.empty()) verdict = text_of(child(*v, n));
     for (const char* n : {"evidence", "explanation", "reason"})
       if (evidence.empty()) evidence = text_of(child(*v, n));
+    if (evidence.empty()) evidence = hierarchy_evidence(*v);
   }
-  rows.push_back({"Van Calster calibration level", verdict.empty() ? "not in report" : verdict});
-  if (!evidence.empty()) after.push_back(para("Calibration level evidence: " + evidence));
+  rows.push_back({"Van Calster calibration level", verdict.empty() ? absent : verdict});
+  if (!evidence.empty()) after.push_back(para("Calibration hierarchy: " + evidence + "."));
+  const json* warnings = sm ? child(*sm, "warnings") : nullptr;
+  if (warnings && warnings->is_array()) {
+    for (const auto& w : *warnings)
+      if (w.is_string()) after.push_back(note(w.get<std::string>()));
+  }
 }
 
 CardSection performance_section(const ReportView& rv) {
@@ -391,20 +421,43 @@ CardSection subgroup_section(const ReportView& rv) {
   if (s.ece_tolerance > 0) rule += ", or its ECE exceeds " + num(s.ece_tolerance);
   rule += "; groups under " + std::to_string(s.min_size) + " rows are not flagged.";
   const json* raw = child(rv.raw, "subgroups");
-  for (const char* n : {"adjustment", "multiple_comparisons", "correction"}) {
-    const std::string a = text_of(raw ? child(*raw, n) : nullptr);
-    if (!a.empty()) rule += " Multiple comparisons: " + a + ".";
+  const json empty = json::object();
+  const json& sg = raw ? *raw : empty;
+  const std::string method = text_of(child(sg, "multiplicity"));
+  if (!method.empty()) {
+    rule += " Flags are tested against chance with " + method +
+            " adjustment for multiple "
+            "comparisons (" +
+            text_of(child(sg, "n_tests")) + " tests, alpha " + text_of(child(sg, "alpha")) + ").";
   }
   sec.blocks.push_back(para(rule));
+  if (const json* notes = child(sg, "notes"); notes && notes->is_array()) {
+    for (const auto& n : *notes)
+      if (n.is_string()) sec.blocks.push_back(note(n.get<std::string>()));
+  }
+  const json* raw_rows = child(sg, "rows");
   std::vector<std::vector<std::string>> rows;
   std::vector<bool> flagged;
-  for (const auto& g : s.rows) {
+  for (std::size_t i = 0; i < s.rows.size(); ++i) {
+    const SubgroupRow& g = s.rows[i];
+    // Intervals of the intercept and recall when the report has them (issue 15 §3).
+    const json& x =
+        raw_rows && raw_rows->is_array() && i < raw_rows->size() ? (*raw_rows)[i] : empty;
+    auto interval = [&](const char* key, bool with_sign) {
+      const double lo = estimate_of(child(x, (std::string(key) + "_lower").c_str())).value;
+      const double hi = estimate_of(child(x, (std::string(key) + "_upper").c_str())).value;
+      if (!std::isfinite(lo) || !std::isfinite(hi)) return std::string();
+      auto show = [&](double v) { return with_sign ? signed_num(v) : num(v); };
+      return " (" + show(lo) + " \xE2\x80\x93 " + show(hi) + ")";
+    };
     std::string why;
     for (const auto& f : g.flags) why += (why.empty() ? "" : "; ") + f;
     rows.push_back({g.column, g.level, std::to_string(g.n), std::to_string(g.positives),
                     pct(g.prevalence), pct(g.mean_predicted), num(g.roc_auc),
-                    signed_num(g.calibration_intercept), num(g.recall), pct(g.alert_rate),
+                    signed_num(g.calibration_intercept) + interval("calibration_intercept", true),
+                    num(g.recall) + interval("recall", false), pct(g.alert_rate),
                     why.empty() ? "" : "FLAGGED: " + why});
+
     flagged.push_back(!g.flags.empty());
   }
   sec.blocks.push_back(table({"column", "group", "n", "events", "prevalence", "mean predicted",
@@ -425,6 +478,26 @@ const json& validation_rows(const json& doc) {
       "by `calibrisk validate --json`.");
 }
 
+// One cell: the first of `keys` (after the title at keys[0]) the period has; a number with
+// sibling "<key>_lower" / "<key>_upper" numbers shows their interval.
+std::string validation_cell(const json& period, const std::vector<const char*>& keys, bool& used) {
+  for (std::size_t k = 1; k < keys.size(); ++k) {
+    if (!period.contains(keys[k])) continue;
+    used = true;  // null (not computed) still shows the column, as a dash
+    const json* v = child(period, keys[k]);
+    if (!v) break;
+    if (v->is_string() || v->is_boolean()) return text_of(v);
+    if (v->is_number_integer()) return v->dump();
+    Estimate e = estimate_of(v);
+    if (v->is_number()) {
+      e.lower = estimate_of(child(period, (std::string(keys[k]) + "_lower").c_str())).value;
+      e.upper = estimate_of(child(period, (std::string(keys[k]) + "_upper").c_str())).value;
+    }
+    return with_ci(e);
+  }
+  return fmt_num(std::nan(""));
+}
+
 CardBlock validation_table(const std::string& text) {
   json doc;
   try {
@@ -438,12 +511,15 @@ CardBlock validation_table(const std::string& text) {
   // Column title, then the keys it may be stored under (first present wins).
   const std::vector<std::vector<const char*>> cols = {
       {"period", "period", "test_period", "name", "origin"},
-      {"n", "n", "n_test", "rows"},
+      {"n", "n_test", "n", "rows"},
+      {"events", "events_test", "events"},
       {"ROC AUC", "roc_auc", "auc"},
       {"calibration intercept", "calibration_intercept", "intercept"},
       {"calibration slope", "calibration_slope", "slope"},
       {"ICI", "ici"},
-      {"alert rate", "alert_rate"}};
+      {"alert rate", "alert_rate"},
+      {"recall", "recall"},
+      {"skipped", "skipped"}};
   std::vector<std::vector<std::string>> rows;
   std::vector<bool> used(cols.size(), false);
   for (std::size_t i = 0; i < periods.size(); ++i) {
@@ -453,13 +529,9 @@ CardBlock validation_table(const std::string& text) {
     }
     std::vector<std::string> row;
     for (std::size_t c = 0; c < cols.size(); ++c) {
-      const json* v = nullptr;
-      for (std::size_t k = 1; k < cols[c].size() && !v; ++k) v = child(periods[i], cols[c][k]);
-      used[c] = used[c] || v;
-      row.push_back(!v                       ? fmt_num(std::nan(""))
-                    : v->is_string()         ? v->get<std::string>()
-                    : v->is_number_integer() ? v->dump()
-                                             : with_ci(estimate_of(v)));
+      bool present = false;
+      row.push_back(validation_cell(periods[i], cols[c], present));
+      if (present) used[c] = true;
     }
     rows.push_back(std::move(row));
   }

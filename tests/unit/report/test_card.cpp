@@ -156,20 +156,32 @@ TEST_CASE("card: the operating point per 1,000 patients from a report") {
 }
 
 TEST_CASE("card: smoothed-calibration fields are read when the report has them") {
+  // The shape the `smooth` module writes (issue 15 §1) at /calibration/after/smoothed.
   nlohmann::json j = nlohmann::json::parse(calibrisk::report_to_json(hand_report()));
-  j["calibration"]["after"]["smooth"] = {
+  j["calibration"]["after"]["smoothed"] = {
       {"ici", {{"value", 0.012}, {"lower", 0.008}, {"upper", 0.02}}},
-      {"e90", 0.03},
-      {"van_calster", {{"verdict", "moderate"}, {"evidence", "slope CI covers 1"}}}};
+      {"e90", {{"value", 0.03}, {"lower", nullptr}, {"upper", nullptr}}},
+      {"e50", {{"value", nullptr}, {"lower", nullptr}, {"upper", nullptr}}},
+      {"hierarchy",
+       {{"verdict", "weak"},
+        {"mean", {{"assessed", true}, {"met", true}, {"evidence", "CITL CI covers 0"}}},
+        {"weak", {{"assessed", true}, {"met", true}, {"evidence", "slope CI covers 1"}}},
+        {"moderate",
+         {{"assessed", true}, {"met", false}, {"evidence", "band misses the diagonal"}}}}},
+      {"warnings", {"only 12 events"}}};
   CardSources s;
   s.report_json = j.dump();
   const ModelCard card = calibrisk::build_model_card(pipe(), s);
   CHECK(cell(card, "performance", "ICI (integrated calibration index)") ==
         "0.012 (0.008 \xE2\x80\x93 0.02)");
   CHECK(cell(card, "performance", "E90 (90th percentile)") == "0.03");
-  CHECK(cell(card, "performance", "E50 (median absolute error)") == "not in report");
-  CHECK(cell(card, "performance", "Van Calster calibration level") == "moderate");
-  CHECK(all_text(card, "performance").find("slope CI covers 1") != std::string::npos);
+  CHECK(cell(card, "performance", "E50 (median absolute error)") ==
+        "not computed (see the notes below)");
+  CHECK(cell(card, "performance", "Van Calster calibration level") == "weak");
+  const std::string text = all_text(card, "performance");
+  CHECK(text.find("mean: met (CITL CI covers 0); weak: met (slope CI covers 1); moderate: not met "
+                  "(band misses the diagonal)") != std::string::npos);
+  CHECK(text.find("only 12 events") != std::string::npos);
 }
 
 TEST_CASE("card: without a report the sections say which report they need and how") {
@@ -242,6 +254,26 @@ TEST_CASE("card: flagged subgroups are marked and listed among the limitations")
   const std::string lim = all_text(card, "limitations");
   CHECK(lim.find("1 of 2 subgroups are flagged (site = C)") != std::string::npos);
   CHECK(lim.find("only 40 events") != std::string::npos);
+  // The fields the `subgroups` module adds (issue 15 §3): intervals, the adjustment, notes.
+  nlohmann::json j = nlohmann::json::parse(s.report_json);
+  j["subgroups"]["multiplicity"] = "holm";
+  j["subgroups"]["n_tests"] = 4;
+  j["subgroups"]["alpha"] = 0.05;
+  j["subgroups"]["notes"] = {"site has 300 levels; the 50 largest are shown"};
+  j["subgroups"]["rows"][1]["calibration_intercept_lower"] = 0.5;
+  j["subgroups"]["rows"][1]["calibration_intercept_upper"] = 1.25;
+  j["subgroups"]["rows"][1]["recall_lower"] = 0.25;
+  j["subgroups"]["rows"][1]["recall_upper"] = 0.75;
+  j["subgroups"]["rows"][1]["recall"] = 0.5;
+  s.report_json = j.dump();
+  const ModelCard extended = calibrisk::build_model_card(pipe(), s);
+  const auto& row = extended.section("subgroups")->blocks.back().table.rows.at(1);
+  CHECK(row.at(7) == "\xE2\x80\x94 (+0.5 \xE2\x80\x93 +1.25)");  // intercept NaN in this row
+  CHECK(row.at(8) == "0.5 (0.25 \xE2\x80\x93 0.75)");
+  const std::string text = all_text(extended, "subgroups");
+  CHECK(text.find("holm adjustment for multiple comparisons (4 tests, alpha 0.05)") !=
+        std::string::npos);
+  CHECK(text.find("the 50 largest are shown") != std::string::npos);
 }
 
 TEST_CASE("card: a rolling-origin validation document is read loosely; a bad one is named") {
@@ -254,6 +286,16 @@ TEST_CASE("card: a rolling-origin validation document is read loosely; a bad one
   REQUIRE(t.rows.size() == 2);
   CHECK(t.rows[0] ==
         std::vector<std::string>{"2023-Q1", "120", "0.7", "0.02 (0.01 \xE2\x80\x93 0.03)"});
+  // The shape `calibrisk validate --json` writes (issue 15 §2): "auc" with sibling bounds.
+  s.validation_json = R"({"granularity": "quarter", "periods": [{"period": "2023-Q3",
+      "n_test": 300, "events_test": 40, "auc": 0.71, "auc_lower": 0.65, "auc_upper": 0.77,
+      "ici": null, "skipped": ""}]})";
+  const ModelCard validated = calibrisk::build_model_card(pipe(), s);
+  const auto& v = validated.section("temporal")->blocks.back().table;
+  CHECK(v.header == std::vector<std::string>{"period", "n", "events", "ROC AUC", "ICI", "skipped"});
+  CHECK(v.rows.at(0) == std::vector<std::string>{"2023-Q3", "300", "40",
+                                                 "0.71 (0.65 \xE2\x80\x93 0.77)", "\xE2\x80\x94",
+                                                 ""});
   s.validation_json = R"({"something": 1})";
   CHECK_THROWS_WITH_AS(calibrisk::build_model_card(pipe(), s),
                        doctest::Contains("no array of periods"), InvalidInput);
