@@ -483,8 +483,9 @@ const json& validation_rows(const json& doc) {
 std::string validation_cell(const json& period, const std::vector<const char*>& keys, bool& used) {
   for (std::size_t k = 1; k < keys.size(); ++k) {
     if (!period.contains(keys[k])) continue;
-    used = true;  // null (not computed) still shows the column, as a dash
     const json* v = child(period, keys[k]);
+    // null (not computed) still shows the column, as a dash; an empty text alone does not.
+    used = used || !v || !(v->is_string() && v->get<std::string>().empty());
     if (!v) break;
     if (v->is_string() || v->is_boolean()) return text_of(v);
     if (v->is_number_integer()) return v->dump();
