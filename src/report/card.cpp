@@ -132,6 +132,7 @@ Estimate estimate_of(const json* v) {
 std::string text_of(const json* v) {
   if (!v) return "";
   if (v->is_string()) return v->get<std::string>();
+  if (v->is_number_float()) return num(v->get<double>(), 4);  // 0.05, not 0.050000000000000044
   if (v->is_number() || v->is_boolean()) return v->dump();
   return "";
 }
