@@ -16,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   bind_datasets(m);
   bind_report(m);
   bind_workflow(m);
+  bind_card(m);
 }

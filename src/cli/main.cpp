@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Entry point of the calibrisk command-line tool: CLI11 wiring, help text and exit codes.
+#include "cli/card.hpp"
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
 #include "cli/monitor.hpp"
@@ -260,6 +261,16 @@ CLI::App* add_monitor(CLI::App& app, calibrisk::cli::MonitorCliOptions& mo) {
   return m;
 }
 
+CLI::App* add_card(CLI::App& app, calibrisk::cli::CardOptions& cd) {  // src/cli/card.cpp
+  auto* c = app.add_subcommand("card", "Write a model card (HTML or Markdown) for a saved model");
+  c->add_option("--model", cd.model, "Model file written by `calibrisk train`")->required();
+  c->add_option("--report", cd.report, "Evaluation report JSON (train/evaluate --json)");
+  c->add_option("--spec", cd.spec, "Card spec JSON: intended use, population, owners, ...");
+  c->add_option("--validation", cd.validation, "Rolling-origin validation JSON (validate)");
+  c->add_option("--out", cd.out, "Card to write: .html or .md")->required();
+  return c;
+}
+
 // Every subcommand's options, filled by CLI11, and the function that runs it once parsed.
 struct Commands {
   calibrisk::cli::CommonOptions common;
@@ -272,6 +283,7 @@ struct Commands {
   calibrisk::cli::KeygenOptions kg;
   calibrisk::cli::SignOptions sg, vf;
   calibrisk::cli::MonitorCliOptions mo;
+  calibrisk::cli::CardOptions cd;
   std::vector<std::pair<CLI::App*, std::function<int(calibrisk::cli::Progress&)>>> runs;
 
   void add_to(CLI::App& app) {
@@ -297,6 +309,7 @@ struct Commands {
     runs.emplace_back(add_verify(app, vf), [this, &out](Progress&) { return run_verify(vf, out); });
     runs.emplace_back(add_monitor(app, mo),
                       [this, &out](Progress& pg) { return run_monitor(mo, common, pg, out); });
+    runs.emplace_back(add_card(app, cd), [this, &out](Progress&) { return run_card(cd, out); });
   }
 };
 

@@ -2,6 +2,7 @@
 // The report as one self-contained HTML page: inline CSS, inline SVG charts, no scripts.
 #include <calibrisk/report/report.hpp>
 
+#include "report/html_style.hpp"
 #include "report/subgroups.hpp"
 #include "report/svg.hpp"
 
@@ -674,3 +675,10 @@ void write_report_html(const Report& report, const std::string& path) {
 }
 
 }  // namespace calibrisk
+
+namespace calibrisk::detail {
+
+const char* report_css() noexcept { return kCss; }
+const char* report_csp() noexcept { return kContentSecurityPolicy; }
+
+}  // namespace calibrisk::detail

@@ -27,4 +27,5 @@ from .pipeline import *  # noqa: E402,F401,F403
 from .plotting import *  # noqa: E402,F401,F403
 from .report import *  # noqa: E402,F401,F403
 from .workflow import *  # noqa: E402,F401,F403
+from .card import *  # noqa: E402,F401,F403
 from . import datasets, metrics, split  # noqa: E402,F401
