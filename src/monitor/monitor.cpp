@@ -3,6 +3,7 @@
 // and operating point; see include/calibrisk/monitor/monitor.hpp and docs/monitoring.md.
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/metrics/intervals.hpp>
+#include <calibrisk/metrics/smooth_calibration.hpp>
 #include <calibrisk/monitor/monitor.hpp>
 
 #include <algorithm>
@@ -221,7 +222,10 @@ void calibration_checks(const Pipeline& pipe, const std::vector<double>& risk,
     } else if (!(r.intercept_warn_lower <= 0 && 0 <= r.intercept_warn_upper)) {
       r.calibration_status = MonitorStatus::kWarn;
     }
-    // TODO(lead): ICI from smooth_calibration: r.ici = <ICI of (y, risk)>, with its status.
+    // ICI is reported (no status of its own: the intercept's interval decides the alarm).
+    r.ici =
+        metrics::smoothed_calibration(VectorView<const double>(y), VectorView<const double>(risk))
+            .ici;
   } else {
     r.notes.push_back("calibration not checked: the labels hold a single class (" +
                       std::to_string(static_cast<long long>(pos)) + " of " +

@@ -163,8 +163,6 @@ RankingCheck ranking_check(VectorView<const double> raw, VectorView<const double
   return r;
 }
 
-}
-
 std::string time_text(double v, bool in_days) {
   return in_days ? format_iso_datetime(v) : detail::fmt_num(v, 10);
 }

@@ -2,6 +2,7 @@
 // Rolling-origin validation (see validate.hpp): the periods of split/periods.hpp, one calendar
 // split per origin (split_by_calendar), train_pipeline's stages on it, and the test period's
 // discrimination, calibration and alert rate.
+#include <calibrisk/metrics/smooth_calibration.hpp>
 #include <calibrisk/workflow/validate.hpp>
 
 #include "workflow/stages.hpp"
@@ -107,8 +108,7 @@ void evaluate_test(const TrainResult& r, const ValidateSpec& spec, const std::ve
   const metrics::CalibrationFit fit = metrics::calibration_intercept_slope(s);
   row.calibration_intercept = fit.intercept;
   row.calibration_slope = fit.slope_identifiable ? fit.slope : PeriodResult::kNaN;
-  // TODO(lead): ICI from smooth_calibration — row.ici = <ICI of (y, p)>; left NaN until the
-  // `smooth` helper's include/calibrisk/metrics/smooth_calibration.hpp is merged.
+  row.ici = metrics::smoothed_calibration(s).ici;  // lowess of y on p (metrics.md)
   row.threshold = r.op_calibration.threshold;
   row.expected_alert_rate = r.op_calibration.alert_rate;
   row.alert_rate = r.op_test.alert_rate;

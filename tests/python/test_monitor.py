@@ -11,6 +11,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from statsmodels.nonparametric.smoothers_lowess import lowess
 
 import calibrisk as cr
 
@@ -131,7 +132,10 @@ def test_cli_json_equals_python_and_exit_codes(cli_model):
     py = cr.load(d / "model.json").monitor(Xb, yb)
     assert cli == py
     assert cli["status"] != "alarm"
-    assert cli["labels"]["ici"] is None  # TODO(lead): ICI from smooth_calibration
+    # ICI against statsmodels' lowess of y on the risk (frac 2/3, it=0; binned fit within 2e-4).
+    risk = cr.load(d / "model.json").predict_proba(Xb)[:, 1]
+    sm = lowess(yb, risk, frac=2.0 / 3.0, it=0, delta=0.0, return_sorted=False)
+    assert cli["labels"]["ici"] == pytest.approx(np.mean(np.abs(sm - risk)), abs=2e-4)
 
     Xs, ys = draw(3000, 4, x0_shift=0.8)
     write_csv(d / "shifted.csv", Xs, ys)

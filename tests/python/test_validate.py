@@ -16,6 +16,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from statsmodels.nonparametric.smoothers_lowess import lowess
 
 import calibrisk
 from calibrisk import InvalidInputError, InvalidParamsError
@@ -207,7 +208,10 @@ def test_validate_auc_equals_sklearn_on_the_same_rows(cohort, frame):
         assert table["n_test"][k] == len(rows)
         assert table["events_test"][k] == int(y[rows].sum())
         assert table["auc_lower"][k] <= table["auc"][k] <= table["auc_upper"][k]
-    assert table["ici"].isna().all()  # filled by the smooth-calibration module
+        # ICI = mean |lowess(y on p) - p| (frac 2/3, no robustness iterations), from statsmodels;
+        # calibrisk fits on <= 1000 bins for larger data, within 2e-4 (metrics.md).
+        sm = lowess(y[rows], p, frac=2.0 / 3.0, it=0, delta=0.0, return_sorted=False)
+        assert table["ici"][k] == pytest.approx(np.mean(np.abs(sm - p)), abs=2e-4)
     assert table["start"][0] == np.datetime64("2022-07-01")
 
 
@@ -234,7 +238,7 @@ def test_validate_cli_table_json_and_counts(cohort, frame, tmp_path):
         assert p["n_test"] == int((in_q & new).sum())
         assert p["test_rows_left_out"] == int((in_q & ~new).sum())
         assert p["events_test"] == int(frame.loc[in_q & new, "readmitted"].sum())
-        assert p["ici"] is None
+        assert p["ici"] is not None and 0 <= p["ici"] < 0.2
         assert p["period"] in proc.stdout
     assert "AUC [95% CI]" in proc.stdout
 

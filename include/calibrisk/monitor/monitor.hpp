@@ -140,9 +140,8 @@ struct MonitorResult {
   double intercept_alarm_lower = std::numeric_limits<double>::quiet_NaN();
   double intercept_alarm_upper = std::numeric_limits<double>::quiet_NaN();
   MonitorStatus calibration_status = MonitorStatus::kOk;
-  // TODO(lead): ICI from smooth_calibration (include/calibrisk/metrics/smooth_calibration.hpp)
-  // once the `smooth` helper's module is merged: fill `ici` in src/monitor/monitor.cpp
-  // (calibration_checks) and give it a status. NaN until then.
+  /// Integrated calibration index of the labelled batch (metrics::smoothed_calibration, lowess
+  /// of y on risk); reported for trend-watching, no status of its own. NaN without both classes.
   double ici = std::numeric_limits<double>::quiet_NaN();
   RateCheck recall;  ///< Recall at the threshold vs the recall recorded at the operating point.
   std::vector<std::string> notes;             ///< What could not be checked, and why.

@@ -43,9 +43,7 @@ struct PeriodResult {
   double auc = kNaN, auc_lower = kNaN, auc_upper = kNaN;  ///< ROC AUC, bootstrap interval
   double calibration_intercept = kNaN;                    ///< calibration-in-the-large (ideal 0)
   double calibration_slope = kNaN;                        ///< (ideal 1)
-  // TODO(lead): ICI from smooth_calibration (include/calibrisk/metrics/smooth_calibration.hpp,
-  // the `smooth` helper's module); set in src/workflow/validate.cpp, evaluate_test().
-  double ici = kNaN;
+  double ici = kNaN;  ///< integrated calibration index (metrics::smoothed_calibration), ideal 0
   double threshold = kNaN;                 ///< chosen on the calibration period
   double alert_rate = kNaN;                ///< share of test rows at or above the threshold
   double expected_alert_rate = kNaN;       ///< the same on the calibration period (the prediction)

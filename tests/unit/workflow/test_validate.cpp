@@ -197,7 +197,6 @@ TEST_CASE("workflow: rolling-origin validation shows a known step shift where it
     CHECK(p.n_test == 700);
     CHECK(p.n_calibration == 700);
     CHECK(p.n_fit == 700 * static_cast<Index>(k + 1));
-    CHECK(std::isnan(p.ici));  // TODO(lead): ICI from smooth_calibration
     CHECK(p.auc_lower <= p.auc);
     CHECK(p.auc <= p.auc_upper);
     // The discrimination of x does not change: logit slope 1.2 gives an AUC near 0.78.
@@ -207,9 +206,12 @@ TEST_CASE("workflow: rolling-origin validation shows a known step shift where it
     if (p.period == "2023-Q3") {
       CHECK(p.calibration_intercept == doctest::Approx(1.0).epsilon(0.3));
       CHECK(p.prevalence > p.mean_risk + 0.1);  // about 0.40 observed against 0.22 predicted
+      CHECK(p.ici > 0.1);  // the lowess curve sits about 0.17 above the diagonal on average
     } else {
       CHECK(std::abs(p.calibration_intercept) < 0.3);
       CHECK(std::abs(p.prevalence - p.mean_risk) < 0.05);
+      CHECK(p.ici >= 0);  // calibrated: the lowess curve stays near the diagonal
+      CHECK(p.ici < 0.08);
     }
     // x keeps its distribution, so the share of rows above a fixed threshold does not move: the
     // alert rate is the one the operating point predicted, shift or not.
