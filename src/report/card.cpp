@@ -3,6 +3,7 @@
 // rolling-origin validation, and the user's spec. The card is plain text in sections (see
 // card.hpp); card_render.cpp turns it into HTML or Markdown, escaping every string.
 #include <calibrisk/io/text.hpp>
+#include <calibrisk/monitor/monitor.hpp>
 #include <calibrisk/report/card.hpp>
 
 #include "report/svg.hpp"
@@ -651,8 +652,32 @@ CardSection limitations_section(const Pipeline& p, const ReportView& rv, const C
   return sec;
 }
 
-// TODO(issue 15 §6, lead at merge): when `monitor` lands, list its checks too (population
-// stability index, score and alert-rate shift, calibration drift) with their thresholds.
+// What `calibrisk monitor` checks for this model, with the default thresholds (MonitorOptions).
+std::string monitor_paragraph(const Pipeline& p) {
+  const MonitorOptions m;
+  const MonitoringReference& ref = p.reference();
+  std::string s =
+      "`calibrisk monitor` (C++ `monitor`, Python `Pipeline.monitor`) checks a batch further: ";
+  if (ref.empty()) {
+    s += "this model file carries no reference distributions (it predates format 1.3 or was built "
+         "without reference data), so the population stability index is not available; ";
+  } else {
+    s += "the population stability index of every feature and of the risk against the stored "
+         "training and calibration distributions (warning at " +
+         num(m.psi_warn) + ", alarm at " + num(m.psi_alarm) + "); the alert rate against the " +
+         (std::isnan(ref.score.alert_rate) ? std::string("expected rate")
+                                           : "expected " + pct(ref.score.alert_rate)) +
+         " (Newcombe interval of the difference); ";
+  }
+  s += "out-of-range values (warning at " + pct(m.out_of_range_warn) + ", alarm at " +
+       pct(m.out_of_range_alarm) + " of rows), unseen categories (" + pct(m.unseen_warn) + " / " +
+       pct(m.unseen_alarm) + ") and missing rates; with labels, the calibration intercept (" +
+       num(m.warn_confidence) + " / " + num(m.alarm_confidence) +
+       " intervals), ICI and recall at the threshold. An alarm exits with code 5 (docs/"
+       "monitoring.md).";
+  return s;
+}
+
 CardSection drift_section(const Pipeline& p) {
   CardSection sec{"drift-checks", "Drift checks in force", {}};
   const FeatureSchema& sc = p.schema();
@@ -667,6 +692,7 @@ CardSection drift_section(const Pipeline& p) {
       "was declared categorical), and a missing rate that departs from training by more than " +
       num(o.missing_rate_tolerance) + " with |z| > " + num(o.missing_z) +
       " (two-proportion test) are warnings. Scores are never changed by the checks."));
+  sec.blocks.push_back(para(monitor_paragraph(p)));
   std::vector<std::vector<std::string>> rows;
   for (const auto& f : sc.features) {
     std::string seen;

@@ -9,7 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "unit/artifact/fixtures.hpp"
+#include "unit/artifact/golden.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -365,4 +368,21 @@ TEST_CASE("card spec: mutated specs parse or throw InvalidInput, never anything 
     } catch (const InvalidInput&) {
     }
   }
+}
+
+TEST_CASE("card: the drift section lists the monitor's checks, PSI only with a stored reference") {
+  // A model without reference distributions (built in memory, as files before format 1.3).
+  const std::string old = calibrisk::card_to_markdown(calibrisk::build_model_card(pipe(), {}));
+  CHECK(old.find("carries no reference distributions") != std::string::npos);
+  CHECK(old.find("calibrisk monitor") != std::string::npos);
+  // The format-1.3 golden file carries them: PSI with MonitorOptions' default 0.1 / 0.25.
+  const auto path = calibrisk::test::kGolden / "format-1.3" / "gbdt_beta_reference.json";
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const calibrisk::Pipeline ref = calibrisk::load_from_string(text);
+  REQUIRE_FALSE(ref.reference().empty());
+  const std::string md = calibrisk::card_to_markdown(calibrisk::build_model_card(ref, {}));
+  CHECK(md.find("population stability index of every feature") != std::string::npos);
+  CHECK(md.find("warning at 0.1, alarm at 0.25") != std::string::npos);
+  CHECK(md.find("carries no reference distributions") == std::string::npos);
 }
