@@ -10,7 +10,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -19,7 +18,7 @@ import calibrisk
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CLI = pathlib.Path(os.environ.get("CALIBRISK_CLI", REPO / "build" / "bin" / "calibrisk"))
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from _chromium import dump_dom, require_chromium
 SECTIONS = ["intended-use", "provenance", "performance", "operating-point", "subgroups",
             "temporal", "limitations", "drift-checks", "ethics"]
 # If any of these became markup or script, the title would change to PWNED or an element with
@@ -104,25 +103,13 @@ def test_cli_damaged_model_is_a_model_file_error(trained, tmp_path):
     assert not (tmp_path / "c.html").exists()
 
 
-def _require_chromium():
-    if CHROMIUM is None:
-        message = "chromium is not installed (apt-get install chromium; scripts/install-deps.sh)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " — required in CI")
-        pytest.skip(message)
-
-
 def test_html_card_renders_in_chromium_and_runs_no_script(trained):
-    _require_chromium()
+    require_chromium()
     page = trained / "card.html"
     if not page.exists():
         assert run("card", "--model", trained / "m.json", "--report", trained / "r.json",
                    "--spec", trained / "spec.json", "--out", page).returncode == 0
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-extensions", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:]
-    dom = res.stdout
+    dom = dump_dom(page)
     assert dom.rstrip().endswith("</html>")
     for section in SECTIONS:
         assert f'<section id="{section}">' in dom, section

@@ -13,7 +13,6 @@ import html as htmllib
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -23,7 +22,7 @@ from calibrisk.report import evaluate
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CLI = pathlib.Path(os.environ.get("CALIBRISK_CLI", REPO / "build" / "bin" / "calibrisk"))
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from _chromium import dump_dom, require_chromium
 TITLE = "injection battery"
 
 # Each payload, if it ever became markup or script, changes document.title to PWNED or adds an
@@ -41,24 +40,6 @@ PAYLOADS = [
     "\u202e RTL override \u0000 nul",
     "x" * 3000 + "<b id=pwned>long</b>",
 ]
-
-
-def _require_chromium():
-    if CHROMIUM is None:
-        message = "chromium is not installed (apt-get install chromium; scripts/install-deps.sh)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " — required in CI")
-        pytest.skip(message)
-
-
-def _dom(page):
-    """The DOM as Chromium built it after loading and running whatever the page would run."""
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-extensions", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.rstrip().endswith("</html>")
-    return res.stdout
 
 
 def _assert_inert(dom, names):
@@ -96,23 +77,23 @@ def _report_html(tmp_path, names):
 
 
 def test_python_report_with_hostile_names_executes_nothing(tmp_path):
-    _require_chromium()
+    require_chromium()
     page = _report_html(tmp_path, PAYLOADS)
     source = page.read_text(encoding="utf-8")
     assert "Content-Security-Policy" in source and "default-src 'none'" in source
     assert 'id="chart-subgroup-1"' in source and 'id="chart-subgroup-3"' in source
-    _assert_inert(_dom(page), PAYLOADS)
+    _assert_inert(dump_dom(page), PAYLOADS)
 
 
 def test_content_security_policy_blocks_an_injected_script(tmp_path):
     """Defence in depth: even markup that slipped through could not run a script."""
-    _require_chromium()
+    require_chromium()
     page = _report_html(tmp_path, ["plain"])
     text = page.read_text(encoding="utf-8")
     text = text.replace("<body>", "<body><script>document.title='PWNED'</script>"
                         "<img src=x onerror=\"document.title='PWNED'\">", 1)
     page.write_text(text, encoding="utf-8")
-    dom = _dom(page)
+    dom = dump_dom(page)
     title = re.search(r"<title>(.*?)</title>", dom, re.S)
     assert title.group(1) == TITLE
 
@@ -125,7 +106,7 @@ def _cli(*args):
 
 def test_cli_report_from_a_hostile_csv_executes_nothing(tmp_path):
     """A CSV whose column names and category labels are the payloads, through calibrisk train."""
-    _require_chromium()
+    require_chromium()
     col = PAYLOADS[0]
     labels = [s for s in PAYLOADS if "\u0000" not in s and "," not in s][:6]
     rng = np.random.default_rng(7)
@@ -145,7 +126,7 @@ def test_cli_report_from_a_hostile_csv_executes_nothing(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     source = out.read_text(encoding="utf-8")
     assert "<img" not in source and 'id="pwned"' not in source
-    dom = _dom(out)
+    dom = dump_dom(out)
     assert 'id="pwned"' not in dom
     for tag in ("<img", "<script", "<iframe", "<svg id", "<b id"):
         assert tag not in dom, tag
