@@ -174,9 +174,10 @@ def test_cli_subgroup_intersection(tmp_path):
 
 
 def test_hostile_intersection_labels_render_inert(tmp_path):
-    from test_report_injection import PAYLOADS, TITLE, _assert_inert, _dom, _require_chromium
+    from _chromium import dump_dom, require_chromium
+    from test_report_injection import PAYLOADS, TITLE, _assert_inert
 
-    _require_chromium()
+    require_chromium()
     rng = np.random.default_rng(5)
     n = 600
     y = (rng.random(n) < 0.3).astype(float)
@@ -189,4 +190,4 @@ def test_hostile_intersection_labels_render_inert(tmp_path):
     report.to_html(page)
     levels = [r["level"] for r in report["subgroups"]["rows"]]
     assert any(PAYLOADS[4] in lv for lv in levels)
-    _assert_inert(_dom(page), levels[:3])
+    _assert_inert(dump_dom(page), levels[:3])
