@@ -34,7 +34,8 @@ void bind_datasets(py::module_& m) {
       "_make_readmission_cohort",
       [](Index n_patients, std::uint64_t seed, Index n_encounters, int n_sites, int shifted_site,
          double site_shift, double drift_per_year, double target_prevalence,
-         const std::string& start_date, int n_days) {
+         const std::string& start_date, int n_days, bool with_codes, int n_codes,
+         double zipf_exponent, double code_update_at) {
         ReadmissionCohortParams p;
         p.n_patients = n_patients;
         p.seed = seed;
@@ -45,6 +46,10 @@ void bind_datasets(py::module_& m) {
         p.drift_per_year = drift_per_year;
         p.target_prevalence = target_prevalence;
         p.n_days = n_days;
+        p.with_codes = with_codes;
+        p.n_codes = n_codes;
+        p.zipf_exponent = zipf_exponent;
+        p.code_update_at = code_update_at;
         double start = 0;
         if (!parse_iso8601(start_date, start) || start != std::floor(start)) {
           throw InvalidParams(
@@ -79,14 +84,33 @@ void bind_datasets(py::module_& m) {
         d["age_band"] = to_int64(c.age_band());
         d["readmitted"] = to_int64(c.readmitted);
         d["true_risk"] = to_numpy(c.true_risk);
+        if (with_codes) {
+          d["primary_dx"] = c.primary_dx;
+          d["secondary_dx"] = c.secondary_dx;
+          d["admission_source"] = c.admission_source;
+        }
         return py::make_tuple(d, c.intercept);
       },
       py::arg("n_patients"), py::arg("seed"), py::arg("n_encounters"), py::arg("n_sites"),
       py::arg("shifted_site"), py::arg("site_shift"), py::arg("drift_per_year"),
       py::arg("target_prevalence"), py::arg("start_date"), py::arg("n_days"),
+      py::arg("with_codes") = false, py::arg("n_codes") = 2000, py::arg("zipf_exponent") = 1.1,
+      py::arg("code_update_at") = 0.75,
       "Draws the synthetic readmission cohort (see calibrisk.datasets.make_readmission_cohort).");
   m.attr("_readmission_feature_names") = ReadmissionCohort::feature_names();
   m.attr("_readmission_age_bands") = ReadmissionCohort::age_band_labels();
+  m.attr("_readmission_code_features") = ReadmissionCohort::code_feature_names();
+  m.attr("_readmission_admission_sources") = ReadmissionCohort::admission_source_labels();
+  m.def(
+      "_readmission_code_list",
+      [](int n_codes) {
+        ReadmissionCohortParams p;
+        p.n_codes = n_codes;
+        return ReadmissionCohort::diagnosis_code_list(p);
+      },
+      py::arg("n_codes") = 2000,
+      "The cohort's diagnosis code list: n_codes leaves in Zipf rank order, then the update's "
+      "child codes.");
 }
 
 }  // namespace calibrisk::pyb

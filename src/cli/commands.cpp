@@ -234,6 +234,7 @@ int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& pro
   ReadmissionCohortParams p;
   p.n_encounters = static_cast<Index>(o.rows);
   p.seed = o.seed;
+  p.with_codes = o.with_codes;
   const ReadmissionCohort cohort = make_readmission_cohort(p);
   write_csv(cohort.to_table(), file.stream());
   outputs.commit();

@@ -23,6 +23,7 @@ struct GenerateOptions {
   long long rows = 20000;  ///< approximate number of encounter rows
   std::uint64_t seed = 0;
   std::string out;
+  bool with_codes = false;  ///< add the diagnosis-code columns (ReadmissionCohortParams)
 };
 
 /// `calibrisk train`

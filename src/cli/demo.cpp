@@ -74,6 +74,7 @@ ReadmissionCohort generate_cohort(long long rows, std::uint64_t seed, OutputFile
   ReadmissionCohortParams p;
   p.n_encounters = static_cast<Index>(rows);
   p.seed = seed;
+  p.with_codes = true;  // the raw diagnosis codes, as a clinical extract has them
   ReadmissionCohort cohort = make_readmission_cohort(p);
   write_csv(cohort.to_table(), cohort_file.stream());
   cohort_file.finish();  // read back below from its temporary file
@@ -83,10 +84,20 @@ ReadmissionCohort generate_cohort(long long rows, std::uint64_t seed, OutputFile
 
 // The same reading as `calibrisk train --data cohort.csv --label readmitted
 // --group-column patient_id --time-column encounter_date --drop encounter_id --drop true_risk
-// --drop site --drop age_band --subgroup site --subgroup age_band`: site and time are left out
-// on purpose (what a model cannot learn), age_band is a reporting subgroup (age is a feature).
+// --drop site --drop age_band --subgroup site --subgroup age_band
+// --categorical primary_dx --categorical secondary_dx --categorical admission_source
+// --categorical discharge_disposition`: site and time
+// are left out on purpose (what a model cannot learn), age_band is a reporting subgroup (age is a
+// feature), and the raw codes are categorical features (discharge_disposition's integers become
+// labels).
 ColumnRoles demo_roles() {
   ColumnRoles roles;
+  roles.categorical = {"primary_dx", "secondary_dx", "admission_source", "discharge_disposition"};
+  // TODO(lead): issue 12 — once the data-layer helper's `--code-hierarchy` exists, declare
+  // primary_dx and secondary_dx with it here (ICD prefixes 3 and 5: "E11.65" -> "E11.6" ->
+  // "E11"), so the update's new codes back off to their parent instead of going missing; and
+  // once the trees helper's native categorical splits land, make sure train_on_table routes
+  // roles.categorical to GBDTParams::categorical_features (the demo then uses them).
   roles.label = "readmitted";
   roles.group = "patient_id";
   roles.time = "encounter_date";

@@ -92,6 +92,9 @@ CLI::App* add_generate(CLI::App& app, calibrisk::cli::GenerateOptions& gen) {
       ->capture_default_str();
   g->add_option("--seed", gen.seed, "Random seed")->check(seed_number())->capture_default_str();
   g->add_option("--out", gen.out, "Output CSV file")->required();
+  g->add_flag("--with-codes", gen.with_codes,
+              "Add diagnosis-code columns (primary_dx, secondary_dx, admission_source: text "
+              "labels) whose effect enters the risk; see docs/datasets.md");
   return g;
 }
 

@@ -4,10 +4,13 @@
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/date.hpp>
+#include <calibrisk/io/text.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -45,6 +48,11 @@ void ReadmissionCohortParams::validate() const {
   check_range(target_prevalence >= 0.01 && target_prevalence <= 0.5, "target_prevalence",
               target_prevalence, "[0.01, 0.5]");
   check_range(n_days >= 30 && n_days <= 365 * 100, "n_days", n_days, "[30, 36500]");
+  check_range(n_codes >= 20 && n_codes <= 5000, "n_codes", n_codes, "[20, 5000]");
+  check_range(std::isfinite(zipf_exponent) && zipf_exponent >= 0.5 && zipf_exponent <= 3,
+              "zipf_exponent", zipf_exponent, "[0.5, 3]");
+  check_range(code_update_at > 0 && code_update_at <= 1, "code_update_at", code_update_at,
+              "(0, 1]");
   check_range(start_day >= -719468 && start_day <= 2932896, "start_day",
               static_cast<double>(start_day), "[0000-01-01, 9999-12-31] as days since 1970-01-01");
 }
@@ -80,7 +88,8 @@ struct Encounter {
   double hba1c = 0, creat = 0, hgb = 0, na = 0;                        // true lab values
   bool m_hba1c = false, m_creat = false, m_hgb = false, m_na = false;  // measured?
   int disposition = 0, adm_type = 0;
-  double hidden = 0;  // unmeasured part of the log-odds
+  double hidden = 0;                              // unmeasured part of the log-odds
+  int primary = -1, secondary = -1, source = -1;  // with_codes: indices into the code list
   double u_outcome = 0;
   double f = 0;  // log-odds without the intercept
 };
@@ -104,10 +113,164 @@ double log_odds(const Encounter& e, double t_years, const ReadmissionCohortParam
   return f;
 }
 
+// ---- Diagnosis codes (docs/datasets.md, "Diagnosis codes"; keep the two in sync) ----
+
+constexpr char kChapters[] = "ABCDEFGHIJKLMNORSTZ";
+// Chapter effects C[letter], in the order of kChapters.
+constexpr double kChapterEffect[19] = {0.25,  0.15, 0.55,  0.30, 0.20,  0.30,  0.10,
+                                       -0.45, 0.30, 0.25,  0.15, -0.10, -0.25, 0.35,
+                                       -0.60, 0.00, -0.30, 0.10, -0.35};
+constexpr int kSources = 6;
+const char* const kSourceLabels[kSources] = {"emergency_department", "physician_referral",
+                                             "clinic_referral",      "transfer_from_hospital",
+                                             "transfer_from_snf",    "other"};
+constexpr double kSourceEffect[kSources] = {0.0, -0.10, -0.05, 0.25, 0.40, 0.0};
+// P(source | admission type), rows elective, urgent, emergency.
+constexpr double kSourceProb[3][kSources] = {{0.02, 0.60, 0.28, 0.05, 0.02, 0.03},
+                                             {0.20, 0.35, 0.25, 0.10, 0.07, 0.03},
+                                             {0.84, 0.03, 0.02, 0.06, 0.04, 0.01}};
+constexpr double kChronicShare = 0.4;  // P(primary = the patient's chronic code)
+// The code list does not depend on the cohort's seed: a fixed stream draws it.
+constexpr std::uint64_t kCodeListSeed = 0x1CD10ULL;
+// Per-patient code streams: Rng(seed, kCodeStream + patient), apart from the main streams.
+constexpr std::uint64_t kCodeStream = 0x4000000000000000ULL;
+
+// FNV-1a 64 of the bytes, then the SplitMix64 finaliser, as a uniform in [0, 1).
+double code_hash_uniform(const std::string& text) {
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  for (unsigned char ch : text) {
+    h ^= ch;
+    h *= 0x100000001B3ULL;
+  }
+  h ^= h >> 30;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  h ^= h >> 27;
+  h *= 0x94D049BB133111EBULL;
+  h ^= h >> 31;
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+// The code list: leaves in Zipf rank order, then the update's children; `split[r]` is the index
+// of the first of rank r's three children (or -1), `n_leaves` the Zipf part.
+struct CodeList {
+  std::vector<std::string> codes;
+  std::vector<int> split;
+  std::vector<double> cdf;  // cumulative Zipf weights of the leaves (not normalised)
+  int n_leaves = 0;
+};
+
+void add_category_leaves(Rng& rng, const std::string& cat, std::vector<std::string>& leaves) {
+  if (rng.uniform() < 0.25) {  // a three-character code with no subdivisions ("I10")
+    leaves.push_back(cat);
+    return;
+  }
+  int digits[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const int m4 = 1 + static_cast<int>(rng.below(6));
+  rng.shuffle(digits, 10);
+  std::sort(digits, digits + m4);
+  for (int a = 0; a < m4; ++a) {
+    const std::string sub = cat + "." + static_cast<char>('0' + digits[a]);
+    if (rng.uniform() < 0.3) {  // subdivided once more: "E11.65"
+      int more[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+      const int m5 = 2 + static_cast<int>(rng.below(4));
+      rng.shuffle(more, 10);
+      std::sort(more, more + m5);
+      for (int b = 0; b < m5; ++b) leaves.push_back(sub + static_cast<char>('0' + more[b]));
+    } else {
+      leaves.push_back(sub);
+    }
+  }
+}
+
+CodeList make_code_list(const ReadmissionCohortParams& p) {
+  Rng rng(kCodeListSeed, 0);
+  std::vector<std::string> leaves;
+  std::set<std::string> used;
+  const auto n = static_cast<std::size_t>(p.n_codes);
+  while (leaves.size() < n && used.size() < 19 * 100) {
+    const char ch = kChapters[rng.below(19)];
+    const auto num = static_cast<int>(rng.below(100));
+    const std::string cat{ch, static_cast<char>('0' + num / 10), static_cast<char>('0' + num % 10)};
+    if (!used.insert(cat).second) continue;
+    add_category_leaves(rng, cat, leaves);
+  }
+  leaves.resize(std::min(leaves.size(), n));
+  rng.shuffle(leaves.data(), static_cast<Index>(leaves.size()));  // Zipf ranks
+
+  CodeList list;
+  list.n_leaves = static_cast<int>(leaves.size());
+  list.codes = leaves;
+  list.split.assign(leaves.size(), -1);
+  // The coding update splits the K = max(1, n_codes / 100) most frequent four-character leaves
+  // from rank 11 on into children "1", "2" and "9".
+  const int k_split = std::max(1, p.n_codes / 100);
+  int done = 0;
+  for (std::size_t r = 10; r < leaves.size() && done < k_split; ++r) {
+    if (leaves[r].size() != 5) continue;
+    list.split[r] = static_cast<int>(list.codes.size());
+    for (char c : {'1', '2', '9'}) list.codes.push_back(leaves[r] + c);
+    ++done;
+  }
+  list.cdf.resize(leaves.size());
+  double acc = 0;
+  for (std::size_t r = 0; r < leaves.size(); ++r) {
+    acc += std::pow(static_cast<double>(r + 1), -p.zipf_exponent);
+    list.cdf[r] = acc;
+  }
+  return list;
+}
+
+int zipf_rank(Rng& rng, const CodeList& list) {
+  const double u = rng.uniform() * list.cdf.back();
+  const auto it = std::upper_bound(list.cdf.begin(), list.cdf.end(), u);
+  return static_cast<int>(std::min<std::ptrdiff_t>(it - list.cdf.begin(), list.n_leaves - 1));
+}
+
+// The code of a drawn rank on day `day`: after the update a split leaf is one of its children.
+int code_on_day(Rng& rng, const CodeList& list, int rank, bool updated) {
+  const int first_child = list.split[static_cast<std::size_t>(rank)];
+  if (!updated || first_child < 0) return rank;
+  return first_child + static_cast<int>(rng.below(3));
+}
+
+// Draws one encounter's codes from the patient's code stream and returns g (its log-odds part).
+double draw_codes(Rng& rng, const CodeList& list, const std::vector<double>& effect, int chronic,
+                  bool updated, Encounter& e) {
+  const int r1 = rng.uniform() < kChronicShare ? chronic : zipf_rank(rng, list);
+  int r2 = zipf_rank(rng, list);
+  if (r2 == r1) r2 = zipf_rank(rng, list);  // a second, different diagnosis (usually)
+  e.primary = code_on_day(rng, list, r1, updated);
+  e.secondary = code_on_day(rng, list, r2, updated);
+  if (e.n_dx < 2) e.secondary = -1;
+  double us = rng.uniform();
+  e.source = kSources - 1;
+  for (int c = 0; c < kSources; ++c) {
+    if (us < kSourceProb[e.adm_type][c]) {
+      e.source = c;
+      break;
+    }
+    us -= kSourceProb[e.adm_type][c];
+  }
+  double g = effect[static_cast<std::size_t>(e.primary)] + kSourceEffect[e.source];
+  if (e.secondary >= 0) g += 0.5 * effect[static_cast<std::size_t>(e.secondary)];
+  return g;
+}
+
+// What draw_patient needs about the codes (null when with_codes is off).
+struct CodeContext {
+  CodeList list;
+  std::vector<double> effect;  // G(code) of each code of the list
+  std::int64_t update_day = 0;
+};
+
 // One patient's encounters from its own stream (see docs/datasets.md, "Generative process").
 void draw_patient(std::int64_t pid, const ReadmissionCohortParams& p,
-                  const std::vector<double>& site_cdf, std::vector<Encounter>& out) {
+                  const std::vector<double>& site_cdf, const CodeContext* codes,
+                  std::vector<Encounter>& out) {
   Rng rng(p.seed, static_cast<std::uint64_t>(pid));
+  // The codes' own stream: drawing them leaves every other draw of the patient unchanged.
+  Rng code_rng(p.seed, kCodeStream + static_cast<std::uint64_t>(pid));
+  const int chronic = codes ? zipf_rank(code_rng, codes->list) : -1;
   const double z = rng.normal();          // frailty
   const double u_patient = rng.normal();  // unmeasured patient factor
   const bool diabetic = rng.bernoulli(sigmoid(-1.2 + 0.5 * z));
@@ -179,6 +342,10 @@ void draw_patient(std::int64_t pid, const ReadmissionCohortParams& p,
     e.hidden = 0.5 * u_patient + 0.25 * acute;
     e.u_outcome = rng.uniform();
     e.f = log_odds(e, static_cast<double>(e.day) / 365.0, p);
+    if (codes) {
+      e.f +=
+          draw_codes(code_rng, codes->list, codes->effect, chronic, e.day >= codes->update_day, e);
+    }
     out.push_back(e);
   }
 }
@@ -212,17 +379,26 @@ ReadmissionCohort make_readmission_cohort(const ReadmissionCohortParams& params)
     site_cdf[static_cast<std::size_t>(k)] = acc;
   }
 
+  std::unique_ptr<CodeContext> codes;
+  if (params.with_codes) {
+    codes = std::make_unique<CodeContext>();
+    codes->list = make_code_list(params);
+    for (const auto& code : codes->list.codes)
+      codes->effect.push_back(ReadmissionCohort::diagnosis_code_effect(code));
+    codes->update_day =
+        static_cast<std::int64_t>(std::floor(params.code_update_at * params.n_days));
+  }
   std::vector<Encounter> enc;
   if (params.n_encounters > 0) {
     enc.reserve(static_cast<std::size_t>(params.n_encounters) + 8);
     for (std::int64_t pid = 0; static_cast<Index>(enc.size()) < params.n_encounters; ++pid) {
-      draw_patient(pid, params, site_cdf, enc);
+      draw_patient(pid, params, site_cdf, codes.get(), enc);
     }
     enc.resize(static_cast<std::size_t>(params.n_encounters));  // drops the last patient's latest
   } else {
     enc.reserve(static_cast<std::size_t>(params.n_patients) * 2);
     for (std::int64_t pid = 0; pid < params.n_patients; ++pid) {
-      draw_patient(pid, params, site_cdf, enc);
+      draw_patient(pid, params, site_cdf, codes.get(), enc);
     }
   }
   std::stable_sort(enc.begin(), enc.end(), [](const Encounter& a, const Encounter& b) {
@@ -262,6 +438,16 @@ ReadmissionCohort make_readmission_cohort(const ReadmissionCohortParams& params)
     const double risk = sigmoid(c.intercept + e.f);
     c.true_risk.push_back(risk);
     c.readmitted.push_back(e.u_outcome < risk ? 1 : 0);
+  }
+  if (codes) {
+    const auto& names = codes->list.codes;
+    for (auto* v : {&c.primary_dx, &c.secondary_dx, &c.admission_source}) v->reserve(n);
+    for (const Encounter& e : enc) {
+      c.primary_dx.push_back(names[static_cast<std::size_t>(e.primary)]);
+      c.secondary_dx.push_back(e.secondary < 0 ? std::string()
+                                               : names[static_cast<std::size_t>(e.secondary)]);
+      c.admission_source.emplace_back(kSourceLabels[e.source]);
+    }
   }
   return c;
 }
@@ -324,7 +510,62 @@ std::vector<double> ReadmissionCohort::age_band() const {
   return out;
 }
 
+std::vector<std::string> ReadmissionCohort::code_feature_names() {
+  return {"primary_dx", "secondary_dx", "admission_source"};
+}
+
+std::vector<std::string> ReadmissionCohort::admission_source_labels() {
+  return std::vector<std::string>(kSourceLabels, kSourceLabels + kSources);
+}
+
+std::vector<std::string> ReadmissionCohort::diagnosis_code_list(
+    const ReadmissionCohortParams& params) {
+  params.validate();
+  return make_code_list(params).codes;
+}
+
+double ReadmissionCohort::diagnosis_code_effect(const std::string& code) {
+  const char* chapter =
+      code.empty() ? nullptr : std::strchr(kChapters, static_cast<unsigned char>(code[0]));
+  auto digit = [&](std::size_t i) { return code[i] >= '0' && code[i] <= '9'; };
+  const bool ok = chapter != nullptr && code[0] != '\0' &&
+                  (code.size() == 3 || code.size() == 5 || code.size() == 6) && digit(1) &&
+                  digit(2) && (code.size() == 3 || (code[3] == '.' && digit(4))) &&
+                  (code.size() < 6 || digit(5));
+  if (!ok) {
+    throw InvalidInput("diagnosis_code_effect: '" + printable(code) +
+                       "' is not a code of the cohort's form (a chapter letter of " + kChapters +
+                       ", two digits, optional .d or .dd, e.g. E11.65).");
+  }
+  // G = C[chapter] + 0.5 (2 u(X99) - 1) + 0.4 (2 u(X99.d) - 1) + 0.3 (2 u(X99.dd) - 1): each
+  // level of the hierarchy refines its parent's risk, so a rare code borrows from its prefixes.
+  double g = kChapterEffect[chapter - kChapters];
+  g += 0.5 * (2 * code_hash_uniform(code.substr(0, 3)) - 1);
+  if (code.size() >= 5) g += 0.4 * (2 * code_hash_uniform(code.substr(0, 5)) - 1);
+  if (code.size() == 6) g += 0.3 * (2 * code_hash_uniform(code) - 1);
+  return g;
+}
+
 namespace {
+
+// A categorical column of text labels: codes into the sorted distinct labels, "" = missing.
+Column text_column(const std::string& name, const std::vector<std::string>& labels) {
+  std::vector<std::string> levels;
+  for (const auto& l : labels) {
+    if (!l.empty()) levels.push_back(l);
+  }
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  std::vector<double> codes;
+  codes.reserve(labels.size());
+  for (const auto& l : labels) {
+    codes.push_back(l.empty()
+                        ? std::numeric_limits<double>::quiet_NaN()
+                        : static_cast<double>(std::lower_bound(levels.begin(), levels.end(), l) -
+                                              levels.begin()));
+  }
+  return Column::categorical(name, std::move(codes), std::move(levels));
+}
 
 template <class T>
 std::vector<double> as_doubles(const std::vector<T>& v) {
@@ -354,6 +595,11 @@ Table ReadmissionCohort::to_table() const {
   t.add_column(Column::numeric("sodium", sodium));
   t.add_column(Column::numeric("discharge_disposition", as_doubles(discharge_disposition)));
   t.add_column(Column::numeric("admission_type", as_doubles(admission_type)));
+  if (params.with_codes) {
+    t.add_column(text_column("primary_dx", primary_dx));
+    t.add_column(text_column("secondary_dx", secondary_dx));
+    t.add_column(text_column("admission_source", admission_source));
+  }
   t.add_column(Column::categorical("age_band", age_band(), age_band_labels()));
   t.add_column(Column::numeric("readmitted", as_doubles(readmitted)));
   t.add_column(Column::numeric("true_risk", true_risk));

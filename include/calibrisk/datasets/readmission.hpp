@@ -37,6 +37,22 @@ struct ReadmissionCohortParams {
   std::int64_t start_day = 18993;
   int n_days = 730;  ///< Length of the encounter window in days, >= 30 (two years).
 
+  /// Diagnosis codes (docs/datasets.md, "Diagnosis codes"): when true the cohort gains the
+  /// categorical columns `primary_dx`, `secondary_dx` (ICD-10-like codes with a prefix hierarchy
+  /// and Zipf frequencies) and `admission_source`, and their effect `g` enters the risk. Every
+  /// other column keeps the values it has with `with_codes = false` (the codes come from their
+  /// own random streams); only `true_risk`, `readmitted` and `intercept` change.
+  bool with_codes = false;
+  /// Leaf codes in the code list (before the coding update adds its new codes), in [20, 5000].
+  int n_codes = 2000;
+  /// Exponent s of the Zipf law the codes are drawn with (P(rank r) ∝ r^-s), in [0.5, 3].
+  double zipf_exponent = 1.1;
+  /// Fraction of the encounter window after which the coding update is in force, in (0, 1]:
+  /// from day floor(code_update_at * n_days) on, some codes are replaced by new, more specific
+  /// child codes that never appear earlier (unseen at scoring for a model trained on the early
+  /// period). 1 = no update inside the window.
+  double code_update_at = 0.75;
+
   /// Throws InvalidParams naming the field, its value and the allowed range.
   void validate() const;
 };
@@ -67,6 +83,14 @@ struct ReadmissionCohort {
   std::vector<int> admission_type;  ///< 0 elective, 1 urgent, 2 emergency
   std::vector<int> readmitted;      ///< outcome: readmitted within 30 days (0/1)
   std::vector<double> true_risk;    ///< P(readmitted = 1) the outcome was drawn from
+  /// `with_codes` only (empty otherwise): the principal diagnosis, an ICD-10-like code (chapter
+  /// letter, two digits, optional `.d` or `.dd`: "I10", "I50.9", "E11.65").
+  std::vector<std::string> primary_dx;
+  /// `with_codes` only: a secondary diagnosis drawn like the primary one; "" (missing) when the
+  /// encounter has a single diagnosis (`n_diagnoses == 1`).
+  std::vector<std::string> secondary_dx;
+  /// `with_codes` only: one of `admission_source_labels()`.
+  std::vector<std::string> admission_source;
 
   /// The intercept of the risk function solved for `target_prevalence`.
   double intercept = 0.0;
@@ -87,6 +111,20 @@ struct ReadmissionCohort {
   /// The outcome as doubles (the `y` of a Dataset).
   std::vector<double> labels() const;
 
+  /// The categorical code columns `with_codes` adds, in table order: primary_dx, secondary_dx,
+  /// admission_source. (`discharge_disposition`, an integer 0..4, is the other small categorical
+  /// of the cohort; declare it categorical to use its values as labels.)
+  static std::vector<std::string> code_feature_names();
+  /// The admission sources, in the order of their effects in docs/datasets.md.
+  static std::vector<std::string> admission_source_labels();
+  /// The code list of `params` (n_codes leaves in Zipf rank order, most frequent first) followed
+  /// by the child codes the coding update introduces. Depends on `n_codes` only, not on `seed`.
+  static std::vector<std::string> diagnosis_code_list(const ReadmissionCohortParams& params);
+  /// The documented log-odds contribution G(code) of one diagnosis code (chapter effect plus the
+  /// hashed effects of its prefixes; docs/datasets.md). Throws InvalidInput when `code` is not of
+  /// the form letter, two digits, optional `.d` / `.dd`, or its chapter letter is not in the list.
+  static double diagnosis_code_effect(const std::string& code);
+
   /// Labels of the age bands used as a subgroup in the demo and the report:
   /// "18-44", "45-64", "65-79", "80+".
   static std::vector<std::string> age_band_labels();
@@ -94,8 +132,9 @@ struct ReadmissionCohort {
   std::vector<double> age_band() const;
 
   /// Every column as a Table: encounter_id, patient_id, encounter_date (a kDays time column),
-  /// site (categorical "A", "B", ...), the features, age_band (categorical), readmitted and
-  /// true_risk. This is what
+  /// site (categorical "A", "B", ...), the features, with `with_codes` the code columns
+  /// (categorical, labels sorted byte-wise; a missing secondary diagnosis is NaN), age_band
+  /// (categorical), readmitted and true_risk. This is what
   /// `write_csv` writes for `calibrisk generate`.
   Table to_table() const;
 };
@@ -105,7 +144,8 @@ struct ReadmissionCohort {
 /// Patients are drawn independently, each from its own random stream `Rng(seed, patient)`, so
 /// the first k patients are the same whatever `n_patients` is (apart from the intercept, which
 /// is solved over the whole cohort). The outcome of each encounter is Bernoulli(true_risk) with
-/// true_risk = sigmoid(intercept + f(x, latent, site, time)), f as in docs/datasets.md.
+/// true_risk = sigmoid(intercept + f(x, latent, site, time) + g(codes)), f and g as in
+/// docs/datasets.md (g = 0 unless `with_codes`).
 /// Uses only calibrisk::Rng and <cmath>, so a seed gives the same cohort on every platform.
 /// Throws InvalidParams on bad params. Complexity O(rows log rows) (the final sort); not
 /// parallel; reentrant.
