@@ -146,6 +146,7 @@ def _candidates(n_trees, n_num):
 
         return catboost.CatBoostClassifier(iterations=n_trees, learning_rate=0.1,
                                            thread_count=THREADS, random_seed=0, verbose=False,
+                                           allow_writing_files=False,
                                            cat_features=CODE_COLUMNS)
 
     rows.append(("catboost (ordered target statistics)", "strings", catb))
