@@ -325,7 +325,8 @@ def test_a_new_cpp_field_needs_no_python_edit():
 
 
 @pytest.mark.parametrize("cls, params, python_spelled", [
-    (cr.LogisticRegression, _core.LogisticRegressionParams, {"class_weight", "missing"}),
+    (cr.LogisticRegression, _core.LogisticRegressionParams,
+     {"class_weight", "missing", "categorical_features"}),
     (cr.PlattCalibrator, _core.PlattParams, set()),
     (cr.IsotonicCalibrator, _core.IsotonicParams, {"y_min", "y_max"}),
     (cr.BetaCalibrator, _core.BetaParams, set()),
