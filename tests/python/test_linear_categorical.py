@@ -4,6 +4,7 @@ one-hot design built by hand (reference level dropped, rare levels pooled, missi
 unseen codes, the file round trip, threads and bad input."""
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -129,6 +130,9 @@ def test_file_round_trip_is_bit_identical_and_old_files_keep_their_bytes(tmp_pat
     assert section["state"]["categorical_features"] == CATS
     again = _core.LogisticRegressionModel.from_bytes(text)
     assert again.to_bytes() == text
+    pickled = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(pickled.predict_proba(X), est.predict_proba(X))
+    assert list(pickled.get_feature_names_out()) == list(est.get_feature_names_out())
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X)[:, 1])
     pipe = calibrisk.Pipeline.from_estimators(est, feature_names=NAMES)
     path = tmp_path / "lr.json"
