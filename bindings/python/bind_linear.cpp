@@ -127,6 +127,26 @@ void bind_linear(py::module_& m) {
                                return py::array_t<double>(static_cast<py::ssize_t>(c.size()),
                                                           c.data());
                              })
+      .def_property_readonly("design_coef",
+                             [](const PyLogisticRegression& s) {
+                               const auto& c = s.model.coef();
+                               const std::vector<Index> idx = s.model.design_coef_index();
+                               py::array_t<double> out(static_cast<py::ssize_t>(idx.size()));
+                               double* o = out.mutable_data();
+                               for (std::size_t k = 0; k < idx.size(); ++k) {
+                                 o[k] = c[static_cast<std::size_t>(idx[k])];
+                               }
+                               return out;
+                             })
+      .def(
+          "design_names",
+          [](const PyLogisticRegression& s, const std::vector<std::string>& names,
+             const std::vector<std::vector<std::string>>& labels) {
+            return s.model.design_names(names, labels);
+          },
+          py::arg("names") = std::vector<std::string>{},
+          py::arg("category_labels") = std::vector<std::vector<std::string>>{},
+          "Names of the expanded design's terms (aligned with design_coef).")
       .def_property_readonly("intercept",
                              [](const PyLogisticRegression& s) { return s.model.intercept(); })
       .def_property_readonly("n_features",
@@ -144,8 +164,9 @@ void bind_linear(py::module_& m) {
       .def(
           "coefficient_table",
           [](const PyLogisticRegression& s, double confidence,
-             const std::vector<std::string>& names) {
-            const CoefficientTable t = s.model.coefficient_table(confidence, names);
+             const std::vector<std::string>& names,
+             const std::vector<std::vector<std::string>>& labels) {
+            const CoefficientTable t = s.model.coefficient_table(confidence, names, labels);
             py::dict d;
             std::vector<std::string> term;
             std::vector<double> est, se, z, pv, lo, hi, orr, orl, oru;
@@ -176,6 +197,7 @@ void bind_linear(py::module_& m) {
             return d;
           },
           py::arg("confidence") = 0.95, py::arg("names") = std::vector<std::string>{},
+          py::arg("category_labels") = std::vector<std::vector<std::string>>{},
           "Wald table (intercept first) as a dict of equal-length lists plus "
           "confidence/approximate.");
   def_codec<LinearCodec, PyLogisticRegression>(m, "LogisticRegressionModel");

@@ -99,8 +99,10 @@ void decode_value(const Node& n, const ParamSpec& s, T& out) {
   } else if constexpr (std::is_same_v<T, ClassWeight>) {
     out = decode_class_weight(n);
   } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    // An open-ended range (at_least) is bounded by int's range.
     out = s.checked
-              ? n.as_ints<int>(static_cast<std::int64_t>(s.lo), static_cast<std::int64_t>(s.hi))
+              ? n.as_ints<int>(s.lo > double(kIntMin) ? static_cast<std::int64_t>(s.lo) : kIntMin,
+                               s.hi < double(kIntMax) ? static_cast<std::int64_t>(s.hi) : kIntMax)
               : n.as_ints<int>(kIntMin, kIntMax);
   } else if constexpr (std::is_enum_v<T>) {
     out = decode_enum<T>(n);
@@ -211,6 +213,17 @@ json encode_lr(const LogisticRegression& m) {
                 {"intercept_std_error", encode_double(s.intercept_std_error)},
                 {"penalized", s.penalized},
                 {"has_intercept", s.has_intercept}};
+  // Format 1.4: the categorical expansion, written only when the model has one (so models
+  // without categorical features keep their bytes).
+  if (!s.categorical_features.empty()) {
+    state["categorical_features"] = encode_ints(s.categorical_features);
+    state["category_level_offsets"] = encode_ints(s.category_level_offsets);
+    state["category_levels"] = encode_ints(s.category_levels);
+    state["category_reference"] = encode_ints(s.category_reference);
+    state["category_pooled_offsets"] = encode_ints(s.category_pooled_offsets);
+    state["category_pooled"] = encode_ints(s.category_pooled);
+    state["category_missing"] = encode_ints(s.category_missing);
+  }
   return {{"type", "logistic_regression"}, {"params", params}, {"state", state}};
 }
 
@@ -218,9 +231,11 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
   const LogisticRegressionParams p = decode_params<LogisticRegressionParams>(n["params"]);
 
   const Node sn = n["state"];
-  sn.expect_object({"n_features", "coef", "intercept", "impute_values", "indicator_features",
-                    "feature_mean", "feature_scale", "coef_std_error", "intercept_std_error",
-                    "penalized", "has_intercept"});
+  sn.expect_object(
+      {"n_features", "coef", "intercept", "impute_values", "indicator_features", "feature_mean",
+       "feature_scale", "coef_std_error", "intercept_std_error", "penalized", "has_intercept"},
+      {"categorical_features", "category_level_offsets", "category_levels", "category_reference",
+       "category_pooled_offsets", "category_pooled", "category_missing"});
   LogisticRegressionState s;
   const auto cap = static_cast<std::int64_t>(n.ctx().text_size);
   s.n_features = sn["n_features"].as_int(1, cap);
@@ -234,8 +249,23 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
   s.intercept_std_error = sn["intercept_std_error"].as_double();
   s.penalized = sn["penalized"].as_bool();
   s.has_intercept = sn["has_intercept"].as_bool();
+  // Format 1.4 (optional): the categorical expansion; semantic checks are in from_state.
+  if (sn.raw().find("categorical_features") != sn.raw().end()) {
+    const std::int64_t max_code = kMaxCategoryLevels - 1;
+    s.categorical_features = sn["categorical_features"].as_ints<Index>(0, s.n_features - 1);
+    s.category_level_offsets = sn["category_level_offsets"].as_ints<Index>(0, cap);
+    s.category_levels = sn["category_levels"].as_ints<std::int64_t>(0, max_code);
+    s.category_reference = sn["category_reference"].as_ints<std::int64_t>(-1, max_code);
+    s.category_pooled_offsets = sn["category_pooled_offsets"].as_ints<Index>(0, cap);
+    s.category_pooled = sn["category_pooled"].as_ints<std::int64_t>(0, max_code);
+    s.category_missing = sn["category_missing"].as_ints<int>(0, 1);
+    if (s.categorical_features.empty()) {
+      sn["categorical_features"].fail_here("is empty; omit the categorical fields instead.");
+    }
+  }
+  // With categorical levels the coefficient count is checked by from_state (it depends on them).
   const auto expect = static_cast<std::size_t>(s.n_features) + s.indicator_features.size();
-  if (s.coef.size() != expect) {
+  if (s.categorical_features.empty() && s.coef.size() != expect) {
     sn["coef"].fail_here("has " + std::to_string(s.coef.size()) + " values but n_features + " +
                          "indicators = " + std::to_string(expect) +
                          "; the sizes are inconsistent.");

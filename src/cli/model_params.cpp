@@ -8,6 +8,7 @@
 #include <calibrisk/io/text.hpp>
 
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <type_traits>
 
@@ -67,7 +68,10 @@ ParamField enum_field(const std::string& name, E& field) {
 }
 
 ParamField int_list_field(const std::string& name, std::vector<int>& field, const ParamSpec& s) {
-  const auto lo = static_cast<long long>(s.lo), hi = static_cast<long long>(s.hi);
+  // An open-ended range (at_least) is bounded by int's range.
+  constexpr double kMin = std::numeric_limits<int>::min(), kMax = std::numeric_limits<int>::max();
+  const auto lo = static_cast<long long>(s.lo > kMin ? s.lo : kMin);
+  const auto hi = static_cast<long long>(s.hi < kMax ? s.hi : kMax);
   return {name, "list of int",
           [&field, name, lo, hi](const std::string& v) {
             field.clear();

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <exception>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,16 +41,23 @@ std::string num(double v) { return detail::fmt_value(v); }
 //   beta_j = inv_scale_j * beta_s_j,   b = b_s - sum_j beta_j * mean_j,
 // so the penalty ||beta||^2 / (2C) becomes sum_j inv_scale_j^2 beta_s_j^2 / (2C) and the
 // minimiser is exactly scikit-learn's whatever the scaling.
+//
+// Categorical levels (after the indicators) are never written into the dense block: their
+// internal columns are the raw 0/1 indicators (mean 0, scale 1) and the Evaluator adds them from
+// the rows' level indices (`cat`), so the design stays O(n (p + n_cat)) whatever the number of
+// levels. A categorical input column itself is a fixed dense column (coefficient 0).
 struct Layout {
   Index p = 0;                    // input columns
   std::vector<Index> indicators;  // input column of each indicator
-  Index q_feat = 0;               // p + indicators
+  Index q_dense_feat = 0;         // p + indicators: the columns of the dense block
+  Index q_feat = 0;               // q_dense_feat + categorical levels
   Index q = 0;                    // q_feat (+1 with intercept)
   bool intercept = true;
-  std::vector<double> impute;     // p
-  std::vector<double> mean;       // q_feat
-  std::vector<double> inv_scale;  // q_feat; 0 for a column held at coefficient 0
-  std::vector<char> fixed;        // q_feat; constant column (coefficient held at 0)
+  const detail::CategoryLookup* cat = nullptr;  // level indices (internal = coef positions)
+  std::vector<double> impute;                   // p
+  std::vector<double> mean;                     // q_feat
+  std::vector<double> inv_scale;                // q_feat; 0 for a column held at coefficient 0
+  std::vector<char> fixed;                      // q_feat; constant column (coefficient held at 0)
 };
 
 // Writes rows [lo, hi) of X, transformed, into the columns of B (q x (hi - lo)).
@@ -72,7 +80,22 @@ void fill_block(const MatrixView<const T>& X, Index lo, Index hi, const Layout& 
       const double flag = (v != v) ? 1.0 : 0.0;
       dst[p + k] = (flag - L.mean[p + k]) * L.inv_scale[p + k];
     }
-    if (L.intercept) dst[L.q_feat] = 1.0;
+    if (L.intercept) dst[L.q_dense_feat] = 1.0;
+  }
+}
+
+// Level positions (internal coordinates, -1 = none) of rows [lo, hi) for every categorical
+// feature: lev[r * n_cat + c].
+template <class T>
+void fill_levels(const MatrixView<const T>& X, Index lo, Index hi, const detail::CategoryLookup& C,
+                 std::int32_t* lev) {
+  const Index cs = X.col_stride();
+  const Index n_cat = static_cast<Index>(C.column.size());
+  for (Index r = 0; r < hi - lo; ++r) {
+    const T* row = X.row_ptr(lo + r);
+    for (Index c = 0; c < n_cat; ++c) {
+      lev[r * n_cat + c] = C.index(c, static_cast<double>(row[C.column[c] * cs]));
+    }
   }
 }
 
@@ -183,6 +206,10 @@ class Evaluator {
     f_.resize(ch_.n_chunks);
     g_.assign(ch_.n_chunks, Eigen::VectorXd());
     H_.assign(ch_.n_chunks, Eigen::MatrixXd());
+    if (categorical()) {
+      Hc_.assign(ch_.n_chunks, Eigen::MatrixXd());
+      Hk_.assign(ch_.n_chunks, Eigen::MatrixXd());
+    }
   }
 
   // Returns the data term; fills g (q) when with_gradient and the full symmetric H (q x q) when
@@ -191,7 +218,20 @@ class Evaluator {
                     Eigen::VectorXd* g, Eigen::MatrixXd* H) {
     const bool with_derivatives = with_gradient || with_hessian;
     const Index q = L_.q;
-    const Index q_pad = (q + 7) / 8 * 8;
+    // The dense block: the dense columns, then the intercept (the last internal coordinate).
+    // Without categorical levels it is the whole problem (qd == q).
+    const Index qd = L_.q_dense_feat + (L_.intercept ? 1 : 0);
+    const Index q_pad = (qd + 7) / 8 * 8;
+    const Index n_lev = L_.q_feat - L_.q_dense_feat;
+    const bool cat = categorical();
+    const Index n_cat = cat ? static_cast<Index>(L_.cat->column.size()) : 0;
+    Eigen::VectorXd theta_d;
+    if (cat) {
+      theta_d.resize(qd);
+      theta_d.head(L_.q_dense_feat) = theta.head(L_.q_dense_feat);
+      if (L_.intercept) theta_d[L_.q_dense_feat] = theta[q - 1];
+    }
+    const Eigen::VectorXd& th = cat ? theta_d : theta;
     const Index n = X_.rows();
     detail::parallel_for(0, ch_.n_chunks, n_threads_, [&](Index c) {
       const Index lo = c * ch_.rows_per_chunk;
@@ -199,17 +239,33 @@ class Evaluator {
       // Rows padded to a multiple of 8 for the Hessian kernel; the pad rows stay zero.
       Eigen::MatrixXd B = Eigen::MatrixXd::Zero(q_pad, kSubBlock);
       Eigen::VectorXd z(kSubBlock), r(kSubBlock);
+      std::vector<std::int32_t> lev(static_cast<std::size_t>(cat ? kSubBlock * n_cat : 0));
       double f = 0.0;
       if (with_derivatives) {
-        g_[c].setZero(q);
-        if (with_hessian) H_[c].setZero(q_pad, q_pad);
+        g_[c].setZero(cat ? q : qd);
+        if (with_hessian) {
+          H_[c].setZero(q_pad, q_pad);
+          if (cat) {
+            Hc_[c].setZero(q_pad, n_lev);  // column k: level k against the dense columns
+            Hk_[c].setZero(n_lev, n_lev);  // level x level (both triangles)
+          }
+        }
       }
       for (Index s = lo; s < hi; s += kSubBlock) {
         const Index e = std::min(hi, s + kSubBlock);
         const Index m = e - s;
         X_.visit([&](const auto& Xv) { fill_block(Xv, s, e, L_, B); });
-        auto Bm = B.topLeftCorner(q, m);
-        z.head(m).noalias() = Bm.transpose() * theta;
+        auto Bm = B.topLeftCorner(qd, m);
+        z.head(m).noalias() = Bm.transpose() * th;
+        if (cat) {
+          X_.visit([&](const auto& Xv) { fill_levels(Xv, s, e, *L_.cat, lev.data()); });
+          for (Index i = 0; i < m; ++i) {
+            for (Index k = 0; k < n_cat; ++k) {
+              const std::int32_t t = lev[i * n_cat + k];
+              if (t >= 0) z[i] += theta[t];
+            }
+          }
+        }
         for (Index i = 0; i < m; ++i) {
           const double zi = z[i];
           const double wi = w_[s + i];
@@ -223,10 +279,21 @@ class Evaluator {
           }
         }
         if (with_derivatives) {
-          g_[c].noalias() += Bm * r.head(m);
+          if (cat) {
+            g_[c].head(qd).noalias() += Bm * r.head(m);
+            for (Index i = 0; i < m; ++i) {
+              for (Index k = 0; k < n_cat; ++k) {
+                const std::int32_t t = lev[i * n_cat + k];
+                if (t >= 0) g_[c][t - L_.q_dense_feat + qd] += r[i];
+              }
+            }
+          } else {
+            g_[c].noalias() += Bm * r.head(m);
+          }
           if (with_hessian) {
             for (Index i = 0; i < m; ++i) B.col(i) *= z[i];
             syrk_lower(B, m, H_[c]);
+            if (cat) add_level_hessian(B, z, lev.data(), m, n_cat, Hc_[c], Hk_[c]);
           }
         }
       }
@@ -234,7 +301,8 @@ class Evaluator {
     });
     double f = 0.0;
     for (Index c = 0; c < ch_.n_chunks; ++c) f += f_[c];
-    if (with_derivatives) {
+    if (!with_derivatives) return f;
+    if (!cat) {
       g->setZero(q);
       for (Index c = 0; c < ch_.n_chunks; ++c) *g += g_[c];
       if (with_hessian) {
@@ -244,11 +312,70 @@ class Evaluator {
         }
         *H = H->selfadjointView<Eigen::Lower>();
       }
+      return f;
+    }
+    // Categorical: chunk sums in chunk order (g_ is laid out [dense block, levels]), then mapped
+    // to the internal order [dense columns, levels, intercept].
+    Eigen::VectorXd gs = Eigen::VectorXd::Zero(q);
+    for (Index c = 0; c < ch_.n_chunks; ++c) gs += g_[c];
+    g->resize(q);
+    const Index qdf = L_.q_dense_feat;
+    g->head(qdf) = gs.head(qdf);
+    g->segment(qdf, n_lev) = gs.segment(qd, n_lev);
+    if (L_.intercept) (*g)[q - 1] = gs[qdf];
+    if (with_hessian) {
+      Eigen::MatrixXd Hd = Eigen::MatrixXd::Zero(qd, qd);
+      Eigen::MatrixXd Hc = Eigen::MatrixXd::Zero(qd, n_lev);
+      Eigen::MatrixXd Hk = Eigen::MatrixXd::Zero(n_lev, n_lev);
+      for (Index c = 0; c < ch_.n_chunks; ++c) {
+        Hd.triangularView<Eigen::Lower>() += H_[c].topLeftCorner(qd, qd);
+        Hc += Hc_[c].topRows(qd);
+        Hk += Hk_[c];
+      }
+      Hd = Hd.selfadjointView<Eigen::Lower>();
+      // Position of dense-block row a in the internal order.
+      auto pos = [&](Index a) { return a < qdf ? a : q - 1; };
+      H->setZero(q, q);
+      for (Index b = 0; b < qd; ++b) {
+        for (Index a = 0; a < qd; ++a) (*H)(pos(a), pos(b)) = Hd(a, b);
+      }
+      for (Index k = 0; k < n_lev; ++k) {
+        for (Index a = 0; a < qd; ++a) {
+          (*H)(pos(a), qdf + k) = Hc(a, k);
+          (*H)(qdf + k, pos(a)) = Hc(a, k);
+        }
+      }
+      H->block(qdf, qdf, n_lev, n_lev) = Hk;
     }
     return f;
   }
 
  private:
+  bool categorical() const { return L_.cat != nullptr && !L_.cat->column.empty(); }
+
+  // The level parts of the Hessian for m rows: B's columns are already scaled by s_i (the square
+  // root of the IRLS weight, in z), so s_i * B.col(i) = s_i^2 x_i is row i's cross term with its
+  // levels and s_i^2 its level-level term. Each row has at most n_cat levels: O(m n_cat (qd +
+  // n_cat)) work, never O(m levels).
+  void add_level_hessian(const Eigen::MatrixXd& B, const Eigen::VectorXd& s,
+                         const std::int32_t* lev, Index m, Index n_cat, Eigen::MatrixXd& Hc,
+                         Eigen::MatrixXd& Hk) const {
+    const Index base = L_.q_dense_feat;
+    for (Index i = 0; i < m; ++i) {
+      const double si = s[i];
+      const double s2 = si * si;
+      const std::int32_t* li = lev + i * n_cat;
+      for (Index a = 0; a < n_cat; ++a) {
+        if (li[a] < 0) continue;
+        const Index ka = li[a] - base;
+        Hc.col(ka) += si * B.col(i);
+        for (Index b = 0; b < n_cat; ++b) {
+          if (li[b] >= 0) Hk(li[b] - base, ka) += s2;
+        }
+      }
+    }
+  }
+
   const FeatureMatrix& X_;
   VectorView<const double> y_;
   const Eigen::VectorXd& w_;
@@ -258,6 +385,7 @@ class Evaluator {
   std::vector<double> f_;
   std::vector<Eigen::VectorXd> g_;
   std::vector<Eigen::MatrixXd> H_;
+  std::vector<Eigen::MatrixXd> Hc_, Hk_;  // categorical: level x dense, level x level
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -432,6 +560,105 @@ SolverResult minimize_lbfgs(Objective& objective, const GradMax& grad_max,
   return best;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Categorical expansion: validates the codes and chooses, per categorical feature, the reference
+// level (the most frequent: the contrasts against it have the smallest standard errors, and it
+// is usually the clinical baseline, e.g. "admitted from home"), the kept levels (at least
+// min_category_count rows) and the pooled ones. Counts are rows with positive weight.
+struct CategoryExpansion {
+  LogisticRegressionState s;       // only the category_* fields and categorical_features
+  std::vector<Index> level_count;  // rows (weight > 0) of each level coefficient
+};
+
+template <class T>
+void check_codes(const MatrixView<const T>& X, Index j, const std::string& where) {
+  for (Index i = 0; i < X.rows(); ++i) {
+    const double v = static_cast<double>(X(i, j));
+    if (v != v) continue;
+    if (!(v >= 0.0 && v == std::floor(v))) {
+      throw InvalidInput(where + ": categorical feature " + std::to_string(j) + " has X[" +
+                         std::to_string(i) + ", " + std::to_string(j) + "] = " + num(v) +
+                         "; category codes must be integers >= 0 (NaN = missing). Encode the "
+                         "labels as codes 0..K-1, or drop the column from categorical_features.");
+    }
+    if (v >= static_cast<double>(kMaxCategoryLevels)) {
+      throw InvalidInput(where + ": categorical feature " + std::to_string(j) + " has X[" +
+                         std::to_string(i) + ", " + std::to_string(j) + "] = " + num(v) +
+                         "; codes must be below " + std::to_string(kMaxCategoryLevels) +
+                         " (at most one million levels per column). Group the levels (e.g. by "
+                         "code prefix) or treat the column as numeric.");
+    }
+  }
+}
+
+CategoryExpansion expand_categories(const FeatureMatrix& X, const Eigen::VectorXd& sw,
+                                    const LogisticRegressionParams& params,
+                                    const std::string& where, FitInfo& info) {
+  CategoryExpansion e;
+  LogisticRegressionState& s = e.s;
+  const Index n = X.rows(), p = X.cols();
+  std::vector<Index> cols(params.categorical_features.begin(), params.categorical_features.end());
+  for (Index j : cols) {
+    if (j >= p) {
+      throw InvalidInput(where + ": categorical_features lists column " + std::to_string(j) +
+                         " but X has " + std::to_string(p) +
+                         " columns; pass 0-based indices of existing columns.");
+    }
+  }
+  std::sort(cols.begin(), cols.end());
+  if (cols.empty()) return e;  // no categorical feature: the category_* fields stay empty
+  s.categorical_features = cols;
+  s.category_level_offsets.push_back(0);
+  s.category_pooled_offsets.push_back(0);
+  const auto min_count = static_cast<Index>(params.min_category_count);
+  for (Index j : cols) {
+    X.visit([&](const auto& Xv) { check_codes(Xv, j, where); });
+    std::vector<Index> count;
+    Index n_missing = 0;
+    X.visit([&](const auto& Xv) {
+      for (Index i = 0; i < n; ++i) {
+        if (!(sw[i] > 0.0)) continue;
+        const double v = static_cast<double>(Xv(i, j));
+        if (v != v) {
+          ++n_missing;
+          continue;
+        }
+        const auto k = static_cast<std::size_t>(v);
+        if (k >= count.size()) count.resize(k + 1, 0);
+        ++count[k];
+      }
+    });
+    std::int64_t ref = -1;
+    for (std::size_t k = 0; k < count.size(); ++k) {
+      if (count[k] > 0 && (ref < 0 || count[k] > count[static_cast<std::size_t>(ref)])) {
+        ref = static_cast<std::int64_t>(k);
+      }
+    }
+    s.category_reference.push_back(ref);
+    Index pooled_rows = 0;
+    for (std::size_t k = 0; k < count.size(); ++k) {
+      if (count[k] == 0 || static_cast<std::int64_t>(k) == ref) continue;
+      if (count[k] >= min_count) {
+        s.category_levels.push_back(static_cast<std::int64_t>(k));
+        e.level_count.push_back(count[k]);
+      } else {
+        s.category_pooled.push_back(static_cast<std::int64_t>(k));
+        pooled_rows += count[k];
+      }
+    }
+    s.category_level_offsets.push_back(static_cast<Index>(s.category_levels.size()));
+    s.category_pooled_offsets.push_back(static_cast<Index>(s.category_pooled.size()));
+    if (pooled_rows > 0) e.level_count.push_back(pooled_rows);
+    s.category_missing.push_back(n_missing > 0 ? 1 : 0);
+    if (n_missing > 0) e.level_count.push_back(n_missing);
+    if (ref < 0) {
+      info.notes.push_back("categorical feature " + std::to_string(j) +
+                           " has no observed code (every value is missing); it has no levels");
+    }
+  }
+  return e;
+}
+
 // Weighted column statistics over the observed values (fixed chunks, ordered reduction).
 struct ColumnStats {
   std::vector<double> sum_w;     // total weight of observed values, per input column
@@ -523,19 +750,33 @@ ColumnStats column_stats(const FeatureMatrix& X, const Eigen::VectorXd& sw, int 
 
 // ---------------------------------------------------------------------------------------------
 
-void LogisticRegressionParams::validate() const { validate_params(*this); }
+void LogisticRegressionParams::validate() const {
+  validate_params(*this);
+  std::vector<int> cols = categorical_features;
+  std::sort(cols.begin(), cols.end());
+  for (std::size_t k = 1; k < cols.size(); ++k) {
+    if (cols[k] == cols[k - 1]) {
+      throw InvalidParams("LogisticRegressionParams.categorical_features lists column " +
+                          std::to_string(cols[k]) + " twice; list each column once.");
+    }
+  }
+}
 
 namespace {
 
 // The problem layout from the column statistics: imputation values, indicator columns, centring
 // and scaling, constant columns held at 0 (with a note each).
-Layout make_layout(const ColumnStats& st, const LogisticRegressionParams& params, Index n, Index p,
-                   double total_sw, FitInfo& info) {
+Layout make_layout(const ColumnStats& st, const CategoryExpansion& ce,
+                   const LogisticRegressionParams& params, Index n, Index p, double total_sw,
+                   Index n_pos_rows, FitInfo& info) {
   Layout L;
   L.p = p;
   L.intercept = params.fit_intercept;
   L.impute = st.mean;
+  std::vector<char> is_cat(static_cast<std::size_t>(p), 0);
+  for (Index j : ce.s.categorical_features) is_cat[j] = 1, L.impute[j] = 0.0;
   for (Index j = 0; j < p; ++j) {
+    if (is_cat[j]) continue;  // expanded into levels below; its own column is held at 0
     if (st.sum_w[j] == 0.0) {
       info.notes.push_back(
           "feature " + std::to_string(j) +
@@ -546,12 +787,26 @@ Layout make_layout(const ColumnStats& st, const LogisticRegressionParams& params
     }
   }
   const Index n_ind = static_cast<Index>(L.indicators.size());
-  L.q_feat = p + n_ind;
+  const auto n_lev = static_cast<Index>(ce.level_count.size());
+  L.q_dense_feat = p + n_ind;
+  L.q_feat = L.q_dense_feat + n_lev;
   L.q = L.q_feat + (L.intercept ? 1 : 0);
   L.mean.assign(L.q_feat, 0.0);
   L.inv_scale.assign(L.q_feat, 1.0);
   L.fixed.assign(L.q_feat, 0);
-  for (Index j = 0; j < L.q_feat; ++j) {
+  for (Index j = 0; j < p; ++j) {
+    if (is_cat[j]) L.fixed[j] = 1, L.inv_scale[j] = 0.0;
+  }
+  // Level indicators: raw 0/1 (mean 0, scale 1), so the dense block never holds them. One that is
+  // 1 on every weighted row (a feature that is always missing) is collinear with the intercept.
+  for (Index k = 0; k < n_lev; ++k) {
+    if (L.intercept && ce.level_count[k] == n_pos_rows) {
+      L.fixed[L.q_dense_feat + k] = 1;
+      L.inv_scale[L.q_dense_feat + k] = 0.0;
+    }
+  }
+  for (Index j = 0; j < L.q_dense_feat; ++j) {
+    if (j < p && is_cat[j]) continue;
     double mu, var;
     bool constant;
     if (j < p) {
@@ -756,8 +1011,18 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   }
   FitInfo info;
 
-  // Column statistics: imputation values, indicator layout, scaling.
-  const Layout L = make_layout(column_stats(train.X, sw, nt), params_, n, p, sw.sum(), info);
+  // Categorical expansion (codes checked), then column statistics: imputation values, indicator
+  // layout, scaling.
+  CategoryExpansion ce = expand_categories(train.X, sw, params_, where, info);
+  Index n_pos_rows = 0;
+  for (Index i = 0; i < n; ++i) n_pos_rows += sw[i] > 0.0 ? 1 : 0;
+  Layout L =
+      make_layout(column_stats(train.X, sw, nt), ce, params_, n, p, sw.sum(), n_pos_rows, info);
+  // Level positions follow the inputs and the missing indicators (internal = coef positions).
+  ce.s.n_features = p;
+  ce.s.indicator_features = L.indicators;
+  const detail::CategoryLookup lookup = detail::make_category_lookup(ce.s);
+  L.cat = &lookup;
   // Newton needs the q x q Hessian (O(n q^2) to build, O(q^3) to factorise, 8 q^2 bytes each
   // copy); wide problems use L-BFGS on the gradient only.
   const bool use_lbfgs = L.q > params_.newton_max_columns;
@@ -780,8 +1045,16 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   // the solution).
   LogisticRegressionState s = raw_state(r.theta, L, penalized);
   wald_standard_errors(r.H, L, use_lbfgs, params_.newton_max_columns, s, info);
+  s.categorical_features = std::move(ce.s.categorical_features);
+  s.category_level_offsets = std::move(ce.s.category_level_offsets);
+  s.category_levels = std::move(ce.s.category_levels);
+  s.category_reference = std::move(ce.s.category_reference);
+  s.category_pooled_offsets = std::move(ce.s.category_pooled_offsets);
+  s.category_pooled = std::move(ce.s.category_pooled);
+  s.category_missing = std::move(ce.s.category_missing);
 
   state_ = std::move(s);
+  cat_ = detail::make_category_lookup(state_);
   info_ = std::move(info);
   objective_ = r.f;
   gradient_max_ = r.gmax;
@@ -902,7 +1175,8 @@ void LogisticRegression::decision_function(const FeatureMatrix& X, VectorView<do
 }
 
 CoefficientTable LogisticRegression::coefficient_table(
-    double confidence, const std::vector<std::string>& names) const {
+    double confidence, const std::vector<std::string>& names,
+    const std::vector<std::vector<std::string>>& category_labels) const {
   static const std::string where = "LogisticRegression::coefficient_table";
   const LogisticRegressionState& s = state();
   if (!(confidence > 0.0 && confidence < 1.0)) {
@@ -922,9 +1196,8 @@ CoefficientTable LogisticRegression::coefficient_table(
   using Policy = boost::math::policies::policy<boost::math::policies::promote_double<false>>;
   const boost::math::normal_distribution<double, Policy> normal(0.0, 1.0);
   const double zq = boost::math::quantile(normal, 0.5 + 0.5 * confidence);
-  auto name_of = [&](Index j) {
-    return names.empty() ? "x" + std::to_string(j) : names[static_cast<std::size_t>(j)];
-  };
+  const std::vector<std::string> terms = design_names(names, category_labels);
+  const std::vector<Index> index = design_coef_index();
   auto make = [&](std::string term, double est, double se) {
     CoefficientRow r;
     r.term = std::move(term);
@@ -943,15 +1216,101 @@ CoefficientTable LogisticRegression::coefficient_table(
   t.confidence = confidence;
   t.approximate = s.penalized;
   if (s.has_intercept) t.rows.push_back(make("(intercept)", s.intercept, s.intercept_std_error));
-  for (Index j = 0; j < s.n_features; ++j)
-    t.rows.push_back(make(name_of(j), s.coef[j], s.coef_std_error[j]));
-  for (std::size_t k = 0; k < s.indicator_features.size(); ++k) {
-    const Index j = s.n_features + static_cast<Index>(k);
-    t.rows.push_back(
-        make("missing(" + name_of(s.indicator_features[k]) + ")", s.coef[j], s.coef_std_error[j]));
+  for (std::size_t t_i = 0; t_i < index.size(); ++t_i) {
+    const auto j = static_cast<std::size_t>(index[t_i]);
+    t.rows.push_back(make(terms[t_i], s.coef[j], s.coef_std_error[j]));
   }
   return t;
 }
+
+namespace {
+
+// Checks the categorical expansion of a state (calling bad(field, what), which throws) and
+// returns the number of level coefficients it implies.
+template <class Bad>
+std::size_t check_categories(const LogisticRegressionState& s, const Bad& bad) {
+  const std::size_t n_cat = s.categorical_features.size();
+  for (std::size_t c = 0; c < n_cat; ++c) {
+    const Index j = s.categorical_features[c];
+    if (j < 0 || j >= s.n_features) {
+      bad("categorical_features[" + std::to_string(c) + "]",
+          "is " + std::to_string(j) + ", outside [0, n_features)");
+    }
+    if (c > 0 && j <= s.categorical_features[c - 1]) {
+      bad("categorical_features", "must be strictly increasing (entry " + std::to_string(c) + ")");
+    }
+    if (std::binary_search(s.indicator_features.begin(), s.indicator_features.end(), j)) {
+      bad("indicator_features", "lists categorical feature " + std::to_string(j));
+    }
+  }
+  auto check_offsets = [&](const std::vector<Index>& off, std::size_t total, const char* name) {
+    if (off.size() != (n_cat == 0 ? 0 : n_cat + 1)) {
+      bad(name, "must hold categorical_features + 1 offsets");
+    }
+    for (std::size_t c = 0; c < off.size(); ++c) {
+      if ((c == 0 && off[c] != 0) || (c > 0 && off[c] < off[c - 1]) ||
+          static_cast<std::size_t>(off[c]) > total) {
+        bad(name, "must start at 0, never decrease and end at the list's size");
+      }
+    }
+    if (!off.empty() && static_cast<std::size_t>(off.back()) != total) {
+      bad(name, "must end at the list's size");
+    }
+  };
+  check_offsets(s.category_level_offsets, s.category_levels.size(), "category_level_offsets");
+  check_offsets(s.category_pooled_offsets, s.category_pooled.size(), "category_pooled_offsets");
+  if (n_cat == 0) {
+    if (!s.category_levels.empty() || !s.category_pooled.empty() || !s.category_reference.empty() ||
+        !s.category_missing.empty()) {
+      bad("category_*", "must be empty without categorical_features");
+    }
+    return 0;
+  }
+  if (s.category_reference.size() != n_cat || s.category_missing.size() != n_cat) {
+    bad("category_reference/category_missing", "must hold one value per categorical feature");
+  }
+  std::size_t n_coef = 0;
+  for (std::size_t c = 0; c < n_cat; ++c) {
+    const std::int64_t ref = s.category_reference[c];
+    if (ref < -1 || ref >= kMaxCategoryLevels) {
+      bad("category_reference[" + std::to_string(c) + "]",
+          "must be -1 or a code in [0, " + std::to_string(kMaxCategoryLevels) + ")");
+    }
+    std::vector<std::int64_t> codes;
+    for (Index k = s.category_level_offsets[c]; k < s.category_level_offsets[c + 1]; ++k) {
+      codes.push_back(s.category_levels[static_cast<std::size_t>(k)]);
+    }
+    const std::size_t n_kept = codes.size();
+    for (Index k = s.category_pooled_offsets[c]; k < s.category_pooled_offsets[c + 1]; ++k) {
+      codes.push_back(s.category_pooled[static_cast<std::size_t>(k)]);
+    }
+    const std::size_t n_pooled = codes.size() - n_kept;
+    for (std::size_t k = 0; k < codes.size(); ++k) {
+      if (codes[k] < 0 || codes[k] >= kMaxCategoryLevels) {
+        bad("category levels of feature " + std::to_string(s.categorical_features[c]),
+            "must be codes in [0, " + std::to_string(kMaxCategoryLevels) + ")");
+      }
+      const bool first = k == 0 || k == n_kept;
+      if (!first && codes[k] <= codes[k - 1]) {
+        bad("category levels of feature " + std::to_string(s.categorical_features[c]),
+            "must be strictly increasing");
+      }
+    }
+    if ((ref < 0 && !codes.empty()) || std::count(codes.begin(), codes.end(), ref) != 0 ||
+        (n_kept > 0 && n_pooled > 0 &&
+         std::set<std::int64_t>(codes.begin(), codes.end()).size() != codes.size())) {
+      bad("category levels of feature " + std::to_string(s.categorical_features[c]),
+          "must be distinct: each code is the reference, kept or pooled");
+    }
+    if (s.category_missing[c] != 0 && s.category_missing[c] != 1) {
+      bad("category_missing[" + std::to_string(c) + "]", "must be 0 or 1");
+    }
+    n_coef += n_kept + (n_pooled > 0 ? 1 : 0) + static_cast<std::size_t>(s.category_missing[c]);
+  }
+  return n_coef;
+}
+
+}  // namespace
 
 LogisticRegression LogisticRegression::from_state(LogisticRegressionState s,
                                                   LogisticRegressionParams p) {
@@ -980,10 +1339,17 @@ LogisticRegression LogisticRegression::from_state(LogisticRegressionState s,
       bad("indicator_features", "must be strictly increasing (entry " + std::to_string(k) + ")");
     }
   }
-  const std::size_t q = p_in + s.indicator_features.size();
+  const std::size_t q = p_in + s.indicator_features.size() + check_categories(s, bad);
   if (s.coef.size() != q) {
     bad("coef", "has " + std::to_string(s.coef.size()) + " values, expected n_features + " +
-                    "indicators = " + std::to_string(q));
+                    "indicators + category levels = " + std::to_string(q));
+  }
+  for (Index j : s.categorical_features) {
+    const auto u = static_cast<std::size_t>(j);
+    if (s.coef[u] != 0.0 || s.impute_values[u] != 0.0) {
+      bad("coef[" + std::to_string(j) + "]/impute_values[" + std::to_string(j) + "]",
+          "must be 0 (the placeholders of categorical feature " + std::to_string(j) + ")");
+    }
   }
   for (std::size_t j = 0; j < q; ++j) {
     if (!std::isfinite(s.coef[j])) bad("coef[" + std::to_string(j) + "]", "is not finite");
@@ -1021,10 +1387,129 @@ LogisticRegression LogisticRegression::from_state(LogisticRegressionState s,
   }
   LogisticRegression m(p);
   m.state_ = std::move(s);
+  m.cat_ = detail::make_category_lookup(m.state_);
   m.info_ = FitInfo{};
   m.info_.notes.push_back("restored from a state");
   m.fitted_ = true;
   return m;
+}
+
+}  // namespace calibrisk
+
+namespace calibrisk {
+
+namespace detail {
+
+CategoryLookup make_category_lookup(const LogisticRegressionState& s) {
+  CategoryLookup C;
+  C.column = s.categorical_features;
+  C.offset.push_back(0);
+  auto pos =
+      static_cast<std::int32_t>(s.n_features + static_cast<Index>(s.indicator_features.size()));
+  for (std::size_t c = 0; c < s.categorical_features.size(); ++c) {
+    const auto l0 = static_cast<std::size_t>(s.category_level_offsets[c]);
+    const auto l1 = static_cast<std::size_t>(s.category_level_offsets[c + 1]);
+    const auto p0 = static_cast<std::size_t>(s.category_pooled_offsets[c]);
+    const auto p1 = static_cast<std::size_t>(s.category_pooled_offsets[c + 1]);
+    std::int64_t top = s.category_reference[c];
+    if (l1 > l0) top = std::max(top, s.category_levels[l1 - 1]);
+    if (p1 > p0) top = std::max(top, s.category_pooled[p1 - 1]);
+    const std::size_t base = C.table.size();
+    C.table.resize(base + static_cast<std::size_t>(top + 1), -1);
+    for (std::size_t k = l0; k < l1; ++k) {
+      C.table[base + static_cast<std::size_t>(s.category_levels[k])] = pos++;
+    }
+    if (p1 > p0) {
+      for (std::size_t k = p0; k < p1; ++k) {
+        C.table[base + static_cast<std::size_t>(s.category_pooled[k])] = pos;
+      }
+      ++pos;
+    }
+    C.missing.push_back(s.category_missing[c] ? pos++ : -1);
+    C.offset.push_back(static_cast<Index>(C.table.size()));
+  }
+  return C;
+}
+
+}  // namespace detail
+
+namespace {
+
+// The one place a level's name is formed: "<feature>=<label>" when the caller passed the labels
+// of the feature's codes, else "<feature>=<code>".
+// TODO(lead): use FeatureInfo labels — callers holding a schema (Python summary, the report)
+// should pass its category labels here once the data layer stores them (issue 12, item 1).
+std::string level_name(const std::string& feature, std::int64_t code,
+                       const std::vector<std::string>* labels) {
+  if (labels != nullptr && code >= 0 && static_cast<std::size_t>(code) < labels->size()) {
+    return feature + "=" + (*labels)[static_cast<std::size_t>(code)];
+  }
+  return feature + "=" + std::to_string(code);
+}
+
+}  // namespace
+
+std::vector<Index> LogisticRegression::design_coef_index() const {
+  const LogisticRegressionState& s = state();
+  std::vector<char> is_cat(static_cast<std::size_t>(s.n_features), 0);
+  for (Index j : s.categorical_features) is_cat[static_cast<std::size_t>(j)] = 1;
+  std::vector<Index> idx;
+  for (Index j = 0; j < static_cast<Index>(s.coef.size()); ++j) {
+    if (j < s.n_features && is_cat[static_cast<std::size_t>(j)]) continue;
+    idx.push_back(j);
+  }
+  return idx;
+}
+
+std::vector<std::string> LogisticRegression::design_names(
+    const std::vector<std::string>& names,
+    const std::vector<std::vector<std::string>>& category_labels) const {
+  static const std::string where = "LogisticRegression::design_names";
+  const LogisticRegressionState& s = state();
+  if (!names.empty() && static_cast<Index>(names.size()) != s.n_features) {
+    throw InvalidInput(where + ": got " + std::to_string(names.size()) +
+                       " names but the model has " + std::to_string(s.n_features) +
+                       " features; pass one name per column or none.");
+  }
+  if (!category_labels.empty() && static_cast<Index>(category_labels.size()) != s.n_features) {
+    throw InvalidInput(where + ": got " + std::to_string(category_labels.size()) +
+                       " label lists but the model has " + std::to_string(s.n_features) +
+                       " features; pass one list per column (empty for a numeric one) or none.");
+  }
+  auto name_of = [&](Index j) {
+    return names.empty() ? "x" + std::to_string(j) : names[static_cast<std::size_t>(j)];
+  };
+  std::vector<char> is_cat(static_cast<std::size_t>(s.n_features), 0);
+  for (Index j : s.categorical_features) is_cat[static_cast<std::size_t>(j)] = 1;
+  std::vector<std::string> out;
+  for (Index j = 0; j < s.n_features; ++j) {
+    if (!is_cat[static_cast<std::size_t>(j)]) out.push_back(name_of(j));
+  }
+  for (Index f : s.indicator_features) out.push_back("missing(" + name_of(f) + ")");
+  for (std::size_t c = 0; c < s.categorical_features.size(); ++c) {
+    const Index j = s.categorical_features[c];
+    const std::string base = name_of(j);
+    const std::vector<std::string>* labels =
+        category_labels.empty() ? nullptr : &category_labels[static_cast<std::size_t>(j)];
+    for (Index k = s.category_level_offsets[c]; k < s.category_level_offsets[c + 1]; ++k) {
+      out.push_back(level_name(base, s.category_levels[static_cast<std::size_t>(k)], labels));
+    }
+    if (s.category_pooled_offsets[c + 1] > s.category_pooled_offsets[c]) {
+      out.push_back(base + "=other");
+    }
+    if (s.category_missing[c]) out.push_back(base + "=missing");
+  }
+  return out;
+}
+
+double LogisticRegression::categorical_term(Index column, double v) const {
+  const LogisticRegressionState& s = state();
+  for (std::size_t c = 0; c < s.categorical_features.size(); ++c) {
+    if (s.categorical_features[c] != column) continue;
+    const std::int32_t k = cat_.index(static_cast<Index>(c), v);
+    return k >= 0 ? s.coef[static_cast<std::size_t>(k)] : 0.0;
+  }
+  return 0.0;
 }
 
 }  // namespace calibrisk

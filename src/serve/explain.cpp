@@ -61,9 +61,13 @@ double linear_baseline(const LogisticRegressionState& st, const FeatureSchema& s
   return b;
 }
 
+/// Contributions of logistic regression: coef_j * (x_j - impute_j) per numeric feature, plus its
+/// missing indicator's term; a categorical feature contributes its level's coefficient (the
+/// reference row holds the reference level, whose term is 0).
 template <class T>
-void linear_contributions(const LogisticRegressionState& st, const FeatureSchema& schema,
+void linear_contributions(const LogisticRegression& m, const FeatureSchema& schema,
                           const MatrixView<const T>& X, MatrixView<double> phi) {
+  const LogisticRegressionState& st = m.state();
   const Index n = X.rows(), p = X.cols();
   for (Index i = 0; i < n; ++i) {
     for (Index j = 0; j < p; ++j) {
@@ -77,6 +81,9 @@ void linear_contributions(const LogisticRegressionState& st, const FeatureSchema
       const double ind = std::isnan(static_cast<double>(X(i, j))) ? 1.0 : 0.0;
       phi(i, j) +=
           st.coef[static_cast<std::size_t>(p) + k] * (ind - indicator_reference(st, schema, k));
+    }
+    for (Index j : st.categorical_features) {
+      phi(i, j) = m.categorical_term(j, static_cast<double>(X(i, j)));
     }
   }
 }
@@ -166,9 +173,9 @@ double Pipeline::explain(const FeatureMatrix& X, MatrixView<double> out, Explain
     if (gb != nullptr) {
       phi0 = tree_contributions(*explainer, Xs, out);
     } else {
-      const auto& st = std::get<LogisticRegression>(p_.model).state();
-      Xs.visit([&](const auto& w) { linear_contributions(st, p_.schema, w, out); });
-      phi0 = linear_baseline(st, p_.schema);
+      const auto& lr = std::get<LogisticRegression>(p_.model);
+      Xs.visit([&](const auto& w) { linear_contributions(lr, p_.schema, w, out); });
+      phi0 = linear_baseline(lr.state(), p_.schema);
     }
   });
   if (scale == ExplainScale::kMargin || p_.calibrator.index() == 0) return phi0;

@@ -41,6 +41,16 @@ _PYTHON_SPELLED = {
                        "FutureWarning) also adds a 0/1 indicator feature for every column that "
                        "had missing values during fit (their coefficients follow the inputs in "
                        "``coef_``)."),
+    "categorical_features": PyParam(
+        None, "None, array of int, array of bool or array of str, default=None\n"
+        "Columns holding integer category codes (k >= 0 as numbers, NaN = missing), given as "
+        "indices, a boolean mask of length n_features or column names (with a DataFrame), as "
+        "scikit-learn's HistGradientBoostingClassifier. Each is expanded internally into one "
+        "indicator per level against its most frequent level (the reference); levels with fewer "
+        "than ``min_category_count`` rows are pooled into one 'other' level and NaN is its own "
+        "level. ``coef_`` and ``get_feature_names_out()`` then describe the expanded design "
+        "(``name=code``, ``name=other``, ``name=missing``). Codes unseen in training score as "
+        "the reference. See docs/linear.md, 'Categorical features'."),
 }
 
 
@@ -62,7 +72,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (1, n_features_in_ + n_indicators)
+    coef_ : ndarray of shape (1, n_features_out)
+        Coefficients of the expanded design, aligned with ``feature_names_out_``: the numeric
+        inputs, the missing indicators, then one per categorical level (without categorical
+        features: ``n_features_in_ + n_indicators`` values, the inputs' in column order).
+    feature_names_out_ : ndarray of str, the names of the design's terms
     intercept_ : ndarray of shape (1,)
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
@@ -93,10 +107,64 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """The C++ LogisticRegressionParams: one pass over the declared fields; class_weight
         (keyed by label) and missing (old spelling) are converted first."""
         special = {"class_weight": lambda: self._class_weight(classes),
-                   "missing": self._missing}
+                   "missing": self._missing,
+                   "categorical_features": self._categorical_indices}
         p = make_params(self, _core.LogisticRegressionParams, special, "LogisticRegression: ")
         p.validate()
         return p
+
+    def _categorical_indices(self):
+        """categorical_features as sorted column indices (indices, bool mask or names)."""
+        cats = getattr(self, "categorical_features", None)
+        where = "LogisticRegression: categorical_features"
+        if cats is None:
+            return []
+        n = self.n_features_in_
+        arr = np.asarray(cats)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if arr.size == 0:
+            return []
+        if arr.ndim != 1:
+            raise InvalidParamsError(f"{where} must be 1-D, got shape {arr.shape}.")
+        if arr.dtype.kind == "b":
+            if arr.size != n:
+                raise InvalidParamsError(
+                    f"{where} is a boolean mask of length {arr.size} but X has {n} features; "
+                    "pass one flag per column."
+                )
+            return [int(i) for i in np.flatnonzero(arr)]
+        if arr.dtype.kind in "iu":
+            out = []
+            for i in arr.tolist():
+                if not -n <= i < n:
+                    raise InvalidParamsError(
+                        f"{where} lists column {i} but X has {n} features; pass 0-based indices."
+                    )
+                out.append(i % n)
+            if len(set(out)) != len(out):
+                raise InvalidParamsError(f"{where} lists a column twice; list each column once.")
+            return sorted(out)
+        if arr.dtype.kind in "UO":
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise InvalidParamsError(
+                    f"{where} names columns but X has no feature names; fit on a DataFrame or "
+                    "pass column indices."
+                )
+            index = {str(v): k for k, v in enumerate(names)}
+            out = []
+            for name in arr.tolist():
+                if str(name) not in index:
+                    raise InvalidParamsError(f"{where} names {name!r}, which is not a column of X.")
+                out.append(index[str(name)])
+            if len(set(out)) != len(out):
+                raise InvalidParamsError(f"{where} lists a column twice; list each column once.")
+            return sorted(out)
+        raise InvalidParamsError(
+            f"{where} must be None, column indices, a boolean mask or column names, got "
+            f"{cats!r}."
+        )
 
     def _missing(self):
         missing = self.missing
@@ -159,7 +227,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         self._model = model
         self.classes_ = classes
-        self.coef_ = np.asarray(model.coef, dtype=np.float64).reshape(1, -1)
+        self.coef_ = np.asarray(model.design_coef, dtype=np.float64).reshape(1, -1)
+        self.feature_names_out_ = np.asarray(model.design_names(self._input_names()), dtype=object)
         self.intercept_ = np.array([model.intercept], dtype=np.float64)
         self.n_iter_ = np.array([model.n_iter], dtype=np.int32)
         self.missing_indicator_features_ = np.asarray(
@@ -173,6 +242,26 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     # -- prediction ------------------------------------------------------------------------------
+
+    def _input_names(self):
+        names = getattr(self, "feature_names_in_", None)
+        return [] if names is None else [str(n) for n in names]
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the expanded design's terms, aligned with ``coef_[0]``: the numeric inputs,
+        ``missing(<name>)`` indicators, then ``<name>=<code>``, ``<name>=other`` and
+        ``<name>=missing`` for the categorical levels (names ``x0, x1, ...`` without
+        ``feature_names_in_``; ``input_features`` overrides them)."""
+        self._check_fitted()
+        if input_features is None:
+            return self.feature_names_out_.copy()
+        names = [str(n) for n in input_features]
+        if len(names) != self.n_features_in_:
+            raise InvalidInputError(
+                f"LogisticRegression.get_feature_names_out: input_features has {len(names)} "
+                f"names but the model has {self.n_features_in_} features."
+            )
+        return np.asarray(self._model.design_names(names), dtype=object)
 
     def _check_X(self, X):
         if not self.__sklearn_is_fitted__():
@@ -233,9 +322,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise InvalidInputError(
                 f"LogisticRegression.summary: confidence must be in (0, 1), got {confidence!r}."
             )
-        names = getattr(self, "feature_names_in_", None)
-        names = [] if names is None else [str(n) for n in names]
-        table = self._model.coefficient_table(float(confidence), names)
+        # TODO(lead): use FeatureInfo labels (pass the category labels of the schema's features as
+        # category_labels once the data layer stores them).
+        table = self._model.coefficient_table(float(confidence), self._input_names())
         approximate = table.pop("approximate")
         conf = table.pop("confidence")
         if as_frame is False:

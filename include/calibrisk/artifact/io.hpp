@@ -36,6 +36,9 @@ class VennAbersCalibrator;
 ///   `n_threads` (an execution setting) is no longer written and is ignored when present.
 ///   1.2 — optional GBDT `max_delta_step` (written only when not 0). 1.3 — optional top-level
 ///   `reference` (training distributions for `monitor`; written only when the pipeline has one).
+///   1.4 — logistic regression's optional `categorical_features` / `min_category_count` params
+///   and the categorical expansion in its state (written only when the model has categorical
+///   features).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -43,7 +46,7 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 3;
+inline constexpr int kFormatVersionMinorNewest = 4;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
 /// The `format` field every pipeline file carries.

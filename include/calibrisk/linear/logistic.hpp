@@ -30,6 +30,19 @@
 /// Sturdivant, Applied Logistic Regression, 3rd ed., §1.3): Cov = H^-1 at the optimum. They are
 /// exact (asymptotically) for C = +inf; under a penalty they are the common approximation that
 /// uses the penalised Hessian, and `CoefficientTable::approximate` says so.
+///
+/// Categorical features (`LogisticRegressionParams::categorical_features`): a column of integer
+/// codes k >= 0 (stored as double/float, NaN = missing) is expanded internally into one 0/1
+/// indicator per kept level ("dummy" / reference coding): the most frequent training level is the
+/// reference (coefficient 0), levels seen in fewer than `min_category_count` training rows are
+/// pooled into one "other" indicator, and NaN is its own "missing" indicator when the training
+/// data had one. The expanded design is never materialised: an indicator adds its coefficient to
+/// the margin directly, and the solver builds the gradient and Hessian from the row's level
+/// indices (O(rows x (numeric columns + categorical columns)^2) per Hessian, whatever the number
+/// of levels). Indicators are neither centred nor scaled (their penalty is the raw one either
+/// way, so the solution is unchanged). At scoring, a code the training data never had (a new code,
+/// a negative or non-integer value) and NaN in a column that had no NaN in training contribute 0,
+/// i.e. score as the reference level.
 #pragma once
 
 #include <calibrisk/core/dataset.hpp>
@@ -43,6 +56,7 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -86,6 +100,10 @@ struct LogisticRegressionParams {
   int n_threads = 0;
   /// The default keeps the Hessian near 32 MB and its factorisation near a second.
   Index newton_max_columns = 2048;
+  /// Input columns holding integer category codes (see the file comment); empty = none.
+  std::vector<int> categorical_features;
+  /// Levels seen in fewer training rows (with positive weight) are pooled into "other".
+  int min_category_count = 10;
 
   template <class V>
   static void fields(V& v) {
@@ -110,22 +128,40 @@ struct LogisticRegressionParams {
     v("newton_max_columns", &P::newton_max_columns, at_least(1).execution(),
       "Model columns (features + indicators + intercept) up to which the exact Newton solver "
       "(and Wald statistics) is used; wider problems use L-BFGS.");
+    v("categorical_features", &P::categorical_features,
+      at_least(0).fix("list column indices (0-based), each once.").since(4),
+      "Columns of integer category codes (NaN = missing), expanded into one indicator per level "
+      "against the most frequent level; empty = none.");
+    v("min_category_count", &P::min_category_count, at_least(1).since(4),
+      "Levels of a categorical feature seen in fewer training rows are pooled into one 'other' "
+      "level.");
   }
 
   /// Throws InvalidParams naming the field, the value and the accepted range.
   void validate() const;
 };
 
+/// Codes of a categorical feature must be below this (at most one million levels per column);
+/// a larger code is an InvalidInput at fit time naming the column and the row.
+inline constexpr std::int64_t kMaxCategoryLevels = 1000000;
+
 /// Everything a fitted LogisticRegression needs to predict (the artifact module saves this).
 ///
 /// The linear predictor of a raw row x (length n_features, NaN = missing) is
 ///   z = intercept + sum_j coef[j] * (isnan(x_j) ? impute_values[j] : x_j)
 ///                 + sum_k coef[n_features + k] * isnan(x[indicator_features[k]])
-/// and P(y = 1) = 1 / (1 + exp(-z)).
+///                 + sum_c coef[level_index(c, x[categorical_features[c]])]
+/// and P(y = 1) = 1 / (1 + exp(-z)). For a categorical column j, coef[j] and impute_values[j] are
+/// 0 (placeholders, so the numeric part ignores it) and its levels' coefficients follow the
+/// missing indicators: for each categorical feature c in order, one per kept level (codes
+/// ascending), then "other" (when `category_pooled` has codes for c), then "missing" (when
+/// `category_missing[c]`). level_index maps the reference level, codes never seen in training
+/// and NaN without a missing level to "no term".
 struct LogisticRegressionState {
-  Index n_features = 0;      ///< Input columns, >= 1.
-  std::vector<double> coef;  ///< n_features + indicator_features.size() raw-scale coefficients.
-  double intercept = 0.0;    ///< Raw-scale intercept (0 when fit without intercept).
+  Index n_features = 0;  ///< Input columns, >= 1.
+  /// n_features + indicator_features.size() + (category levels) raw-scale coefficients.
+  std::vector<double> coef;
+  double intercept = 0.0;             ///< Raw-scale intercept (0 when fit without intercept).
   std::vector<double> impute_values;  ///< n_features finite values replacing NaN.
   std::vector<Index>
       indicator_features;  ///< Columns with a missing indicator, strictly increasing.
@@ -139,6 +175,18 @@ struct LogisticRegressionState {
   double intercept_std_error = std::numeric_limits<double>::quiet_NaN();
   bool penalized = true;      ///< Whether the fit used a finite C (statistics approximate).
   bool has_intercept = true;  ///< Whether the intercept was fitted.
+
+  // The categorical expansion (all empty when the model has no categorical feature; saved from
+  // model-file format 1.4). Per-feature lists are flattened with offsets (size n_cat + 1).
+  std::vector<Index> categorical_features;    ///< Input columns, strictly increasing.
+  std::vector<Index> category_level_offsets;  ///< Kept levels of feature c: [off[c], off[c+1]).
+  std::vector<std::int64_t> category_levels;  ///< Kept codes, strictly increasing per feature.
+  /// Reference code per feature (coefficient 0): the most frequent training level (ties: the
+  /// smallest code); -1 when the feature had no observed code.
+  std::vector<std::int64_t> category_reference;
+  std::vector<Index> category_pooled_offsets;  ///< Pooled codes of feature c: [off[c], off[c+1]).
+  std::vector<std::int64_t> category_pooled;   ///< Codes pooled into "other", increasing.
+  std::vector<int> category_missing;  ///< Per feature: 1 when NaN has its own "missing" level.
 };
 
 /// One line of a coefficient table.
@@ -164,6 +212,27 @@ struct CoefficientTable {
   /// (biased towards 0, narrower than a likelihood-based interval). False for C = +inf.
   bool approximate = true;
 };
+
+namespace detail {
+/// Code -> coefficient look-up derived from a state's categorical expansion (internal).
+struct CategoryLookup {
+  std::vector<Index> column;          ///< Input column of categorical feature c.
+  std::vector<Index> offset;          ///< n_cat + 1 offsets into `table`.
+  std::vector<std::int32_t> table;    ///< Code -> coef position, -1 = no term.
+  std::vector<std::int32_t> missing;  ///< Per feature: coef position of NaN, or -1.
+  /// Coefficient position of value v of feature c, or -1 (reference, unseen code, NaN without a
+  /// missing level). Allocation-free, O(1).
+  std::int32_t index(Index c, double v) const noexcept {
+    if (v != v) return missing[c];
+    const double size = static_cast<double>(offset[c + 1] - offset[c]);
+    if (!(v >= 0.0 && v < size)) return -1;
+    const auto code = static_cast<Index>(v);
+    return static_cast<double>(code) == v ? table[offset[c] + code] : -1;
+  }
+};
+/// The look-up of a state whose categorical fields are consistent (checked by from_state).
+CategoryLookup make_category_lookup(const LogisticRegressionState& s);
+}  // namespace detail
 
 /// Binary logistic regression (see the file comment for the objective and solver).
 ///
@@ -206,8 +275,9 @@ class LogisticRegression {
   double predict_proba_row(const double* row) const noexcept { return sigmoid(margin(row, 1)); }
   double predict_proba_row(const float* row) const noexcept { return sigmoid(margin(row, 1)); }
 
-  /// Raw-scale coefficients: n_features() inputs, then one per missing indicator.
-  /// Throws NotFitted.
+  /// Raw-scale coefficients: n_features() inputs (0 for a categorical column), then one per
+  /// missing indicator, then the categorical levels (see LogisticRegressionState). Throws
+  /// NotFitted.
   const std::vector<double>& coef() const { return state().coef; }
   /// Raw-scale intercept (0 when fit_intercept is false). Throws NotFitted.
   double intercept() const { return state().intercept; }
@@ -223,10 +293,30 @@ class LogisticRegression {
   const LogisticRegressionParams& params() const noexcept { return params_; }
 
   /// Wald table at `confidence` in (0, 1) (normal quantile from Boost.Math). `names` is empty
-  /// (x0, x1, ...) or n_features() names. Throws NotFitted, InvalidInput (bad confidence or names,
-  /// or a model restored without standard errors).
-  CoefficientTable coefficient_table(double confidence = 0.95,
-                                     const std::vector<std::string>& names = {}) const;
+  /// (x0, x1, ...) or n_features() names; `category_labels` as in design_names. One row per
+  /// design term (`design_names` order) after the intercept. Throws NotFitted, InvalidInput (bad
+  /// confidence or names, or a model restored without standard errors).
+  CoefficientTable coefficient_table(
+      double confidence = 0.95, const std::vector<std::string>& names = {},
+      const std::vector<std::vector<std::string>>& category_labels = {}) const;
+
+  /// Positions in coef() of the design's terms, in order: the numeric inputs, the missing
+  /// indicators, the categorical levels (coef() minus the placeholders of categorical columns;
+  /// scikit-learn's `coef_` on the expanded design). Throws NotFitted.
+  std::vector<Index> design_coef_index() const;
+  /// Names of the design's terms, aligned with design_coef_index(): the feature name, then
+  /// "missing(<name>)", then "<name>=<level>", "<name>=other" and "<name>=missing" for the
+  /// levels. `names` as in coefficient_table. `category_labels` is empty or holds one list per
+  /// input column: the labels of its codes (label k of code k, as FeatureInfo's); a level is named
+  /// by its label when there is one, else by its code (`admission_source=7`). Throws NotFitted,
+  /// InvalidInput (wrong number of names or label lists).
+  std::vector<std::string> design_names(
+      const std::vector<std::string>& names = {},
+      const std::vector<std::vector<std::string>>& category_labels = {}) const;
+  /// The margin term of categorical input column `column` at value v: its level's coefficient,
+  /// 0 for the reference and for unseen codes (0 for a column that is not categorical).
+  /// Allocation-free. Throws NotFitted.
+  double categorical_term(Index column, double v) const;
 
   /// Complete prediction-time state. Throws NotFitted.
   const LogisticRegressionState& state() const;
@@ -272,6 +362,13 @@ class LogisticRegression {
       const double v = static_cast<double>(row[state_.indicator_features[k] * stride]);
       if (v != v) z += b[p + k];
     }
+    // Categorical levels: one table look-up per categorical column, no expanded row. An infinite
+    // code already made z NaN (0 * inf in the numeric part), which the bulk paths report.
+    const Index n_cat = static_cast<Index>(cat_.column.size());
+    for (Index c = 0; c < n_cat; ++c) {
+      const std::int32_t k = cat_.index(c, static_cast<double>(row[cat_.column[c] * stride]));
+      if (k >= 0) z += b[k];
+    }
     return z;
   }
 
@@ -285,6 +382,7 @@ class LogisticRegression {
 
   LogisticRegressionParams params_;
   LogisticRegressionState state_;
+  detail::CategoryLookup cat_;  // derived from state_ (not saved)
   FitInfo info_;
   double objective_ = std::numeric_limits<double>::quiet_NaN();
   double gradient_max_ = std::numeric_limits<double>::quiet_NaN();

@@ -79,7 +79,9 @@ TEST_CASE("cli param: every LogisticRegressionParams field round-trips through -
                                                    {"missing", "mean_with_indicator"},
                                                    {"standardize", "false"},
                                                    {"n_threads", "3"},
-                                                   {"newton_max_columns", "10"}});
+                                                   {"newton_max_columns", "10"},
+                                                   {"categorical_features", "2,5"},
+                                                   {"min_category_count", "25"}});
 }
 
 TEST_CASE("cli param: enums list their spellings; the old spelling is accepted") {
