@@ -36,6 +36,10 @@ class VennAbersCalibrator;
 ///   `n_threads` (an execution setting) is no longer written and is ignored when present.
 ///   1.2 — optional GBDT `max_delta_step` (written only when not 0). 1.3 — optional top-level
 ///   `reference` (training distributions for `monitor`; written only when the pipeline has one).
+///   1.4 — GBDT categorical splits: params `categorical_features`, `min_data_per_category`,
+///   `cat_smooth`, `cat_l2`, `max_cat_threshold`, `max_cat_to_onehot` (each only when not its
+///   default), per-tree `cat_begin` / `cat_end` / `cat_bits` (only in trees with a category-set
+///   split) and the ensemble's `cardinality` (only when some feature is categorical).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -43,7 +47,7 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 3;
+inline constexpr int kFormatVersionMinorNewest = 4;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
 /// The `format` field every pipeline file carries.
