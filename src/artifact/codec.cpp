@@ -99,9 +99,10 @@ void decode_value(const Node& n, const ParamSpec& s, T& out) {
   } else if constexpr (std::is_same_v<T, ClassWeight>) {
     out = decode_class_weight(n);
   } else if constexpr (std::is_same_v<T, std::vector<int>>) {
-    out = s.checked
-              ? n.as_ints<int>(static_cast<std::int64_t>(s.lo), static_cast<std::int64_t>(s.hi))
-              : n.as_ints<int>(kIntMin, kIntMax);
+    // An open-ended range (hi = +inf, e.g. column indices) is bounded by int.
+    out = s.checked ? n.as_ints<int>(static_cast<std::int64_t>(std::max<double>(s.lo, kIntMin)),
+                                     static_cast<std::int64_t>(std::min<double>(s.hi, kIntMax)))
+                    : n.as_ints<int>(kIntMin, kIntMax);
   } else if constexpr (std::is_enum_v<T>) {
     out = decode_enum<T>(n);
   } else {
