@@ -3,8 +3,8 @@
 // Default sizes finish in seconds (CI smoke run); set CALIBRISK_BENCH_LARGE=1 to add the 1M-row
 // case.
 #include <benchmark/benchmark.h>
-#include <calibrisk/trees/explain.hpp>
 #include <calibrisk/trees/booster.hpp>
+#include <calibrisk/trees/explain.hpp>
 #include <calibrisk/trees/predict.hpp>
 
 #include <cstdlib>
@@ -95,7 +95,11 @@ void BM_Trees_PredictRowCategorical(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Trees_PredictRowCategorical)->ArgName("cat")->Arg(1)->Arg(0)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Trees_PredictRowCategorical)
+    ->ArgName("cat")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kNanosecond);
 
 // Args: rows, trees, threads. Exact path-dependent TreeSHAP contributions.
 void BM_Trees_Contributions(benchmark::State& state) {

@@ -308,8 +308,9 @@ void check_depth(const Tree& t, const Node& n) {
 }
 
 Tree decode_tree(const Node& n, Index n_features) {
-  n.expect_object({"left", "right", "feature", "threshold", "missing_left", "value", "gain", "cover"},
-                  {"cat_begin", "cat_end", "cat_bits"});
+  n.expect_object(
+      {"left", "right", "feature", "threshold", "missing_left", "value", "gain", "cover"},
+      {"cat_begin", "cat_end", "cat_bits"});
   Tree t;
   const Node left = n["left"];
   const std::size_t size = left.array_size();
@@ -341,12 +342,13 @@ Tree decode_tree(const Node& n, Index n_features) {
     }
   }
   const auto& raw = n.raw();
-  const int n_cat = static_cast<int>(raw.count("cat_begin") + raw.count("cat_end") +
-                                     raw.count("cat_bits"));
+  const int n_cat =
+      static_cast<int>(raw.count("cat_begin") + raw.count("cat_end") + raw.count("cat_bits"));
   if (n_cat != 0) {
     if (n_cat != 3) {
-      n.fail_here("has only some of cat_begin, cat_end and cat_bits; a tree with categorical "
-                  "splits needs all three.");
+      n.fail_here(
+          "has only some of cat_begin, cat_end and cat_bits; a tree with categorical "
+          "splits needs all three.");
     }
     constexpr std::int64_t kMaxWord = 0xFFFFFFFF;
     t.cat_bits = n["cat_bits"].as_ints<std::uint32_t>(0, kMaxWord);

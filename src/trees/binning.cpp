@@ -4,8 +4,8 @@
 #include <calibrisk/core/dataset.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/parallel.hpp>
-#include <calibrisk/trees/tree.hpp>
 #include <calibrisk/core/random.hpp>
+#include <calibrisk/trees/tree.hpp>
 #include "core/radix_sort.hpp"
 
 #include <algorithm>
@@ -263,8 +263,8 @@ std::vector<Index> count_codes(const FeatureMatrix& X, Index f, const std::vecto
       if (x >= static_cast<double>(kMaxCategories)) {
         throw InvalidInput("GradientBoostedTrees::fit: categorical column " + std::to_string(f) +
                            " has the code " + fmt_value(x) + " at row " + std::to_string(i) +
-                           "; at most " + std::to_string(kMaxCategories) +
-                           " levels (codes 0.." + std::to_string(kMaxCategories - 1) +
+                           "; at most " + std::to_string(kMaxCategories) + " levels (codes 0.." +
+                           std::to_string(kMaxCategories - 1) +
                            ") are supported. Group rare levels or treat the column as numeric.");
       }
     }
@@ -339,7 +339,8 @@ void make_categorical(BinMapper& m, const FeatureMatrix& X, const std::vector<In
     for (int b = 0; b + 1 < n_value; ++b) edges[static_cast<std::size_t>(b)] = b + 0.5;
     Index pooled_rows = 0;
     for (std::int32_t c = 0; c < k; ++c) {
-      if (code_bin[static_cast<std::size_t>(c)] == pooled) pooled_rows += count[static_cast<std::size_t>(c)];
+      if (code_bin[static_cast<std::size_t>(c)] == pooled)
+        pooled_rows += count[static_cast<std::size_t>(c)];
     }
     const int non_empty = n_frequent + (pooled_rows > 0 ? 1 : 0);
     m.edges[uf] = std::move(edges);

@@ -57,7 +57,8 @@ void GBDTParams::validate() const {
                         " twice; list each categorical column once.");
   }
   for (const int f : cats) {
-    if (f < static_cast<int>(monotonic_cst.size()) && monotonic_cst[static_cast<std::size_t>(f)] != 0) {
+    if (f < static_cast<int>(monotonic_cst.size()) &&
+        monotonic_cst[static_cast<std::size_t>(f)] != 0) {
       throw InvalidParams("GBDTParams.monotonic_cst[" + std::to_string(f) + "] is " +
                           std::to_string(monotonic_cst[static_cast<std::size_t>(f)]) +
                           " but column " + std::to_string(f) +
@@ -334,7 +335,8 @@ void add_to_out_of_bag_margins(const detail::GrownTree& grown, const BinnedMatri
 // Adds tree `kept` (split bins `bin`) to the validation margins; returns their weighted mean
 // log-loss, summed in block order so that it does not depend on the thread count.
 double add_to_validation_margins(const Tree& kept, const std::vector<std::int32_t>& bin,
-                                 const std::vector<detail::BinSet>& cat_left, const BinnedMatrix& vb, const BinMapper& mapper, ValidationRows& v,
+                                 const std::vector<detail::BinSet>& cat_left,
+                                 const BinnedMatrix& vb, const BinMapper& mapper, ValidationRows& v,
                                  int nt_valid) {
   std::vector<double> part(
       static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(v.rows.size()), kBlock)));
@@ -398,9 +400,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   check_model_size(p, static_cast<Index>(train_rows.size()));
 
   // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
-  BinMapper mapper =
-      detail::fit_bin_mapper(train.X, all_rows ? std::vector<Index>{} : train_rows, p.max_bins,
-                             p.bin_subsample, p.random_state, nt);
+  BinMapper mapper = detail::fit_bin_mapper(train.X, all_rows ? std::vector<Index>{} : train_rows,
+                                            p.max_bins, p.bin_subsample, p.random_state, nt);
   detail::make_categorical(mapper, train.X, all_rows ? std::vector<Index>{} : train_rows,
                            {p.categorical_features, p.min_data_per_category}, nt);
   const BinnedMatrix bins =
@@ -445,7 +446,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     const bool stump = kept.n_nodes() == 1;
 
     if (has_valid) {
-      const double loss = add_to_validation_margins(kept, grown.bin, grown.cat_left, vb, mapper, vset, nt_valid);
+      const double loss =
+          add_to_validation_margins(kept, grown.bin, grown.cat_left, vb, mapper, vset, nt_valid);
       valid_loss_.push_back(loss);
       stopping.record(loss, t, p.tol);
       if (p.early_stopping && stopping.since_best >= p.n_iter_no_change) {

@@ -28,11 +28,11 @@ struct GrowerParams {
 
 /// A grown tree plus what the booster needs to update its scores without re-reading X.
 struct GrownTree {
-  Tree tree;                      ///< Raw thresholds, learning rate applied.
+  Tree tree;  ///< Raw thresholds, learning rate applied.
   /// Per node: split bin (code <= bin goes left); -1 leaves; -2 - s for a categorical split whose
   /// left bins are cat_left[s].
   std::vector<std::int32_t> bin;
-  std::vector<BinSet> cat_left;  ///< Left bin sets of the categorical splits.
+  std::vector<BinSet> cat_left;   ///< Left bin sets of the categorical splits.
   std::vector<Index> begin, end;  ///< Per leaf node: its rows are rows[begin, end).
 };
 
@@ -109,7 +109,7 @@ inline std::int32_t binned_leaf(const Tree& tree, const std::vector<std::int32_t
     const std::int32_t bu = bin[u];
     const bool go_left = c == m.missing_bin(f) ? tree.missing_left[u] != 0
                          : bu >= 0             ? c <= bu
-                                               : cat_left[static_cast<std::size_t>(-2 - bu)].test(c);
+                                   : cat_left[static_cast<std::size_t>(-2 - bu)].test(c);
     node = go_left ? tree.left[u] : tree.right[u];
   }
   return node;

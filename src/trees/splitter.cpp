@@ -26,9 +26,9 @@ double parent_gain(const HistBin& total, const SplitRules& rules,
   return output_gain(total.g, total.h, rules.l2, leaf_output(total.g, total.h, rules.l2, bounds));
 }
 
-SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist,
-                                 const HistBin& total, std::int32_t f, const SplitRules& rules,
-                                 const LeafBounds& bounds, double parent_gain) {
+SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                                 std::int32_t f, const SplitRules& rules, const LeafBounds& bounds,
+                                 double parent_gain) {
   SplitInfo best;
   const int nb = mapper.n_value_bins(f);
   const HistBin* h = hist + mapper.offsets[static_cast<std::size_t>(f)];
@@ -82,7 +82,8 @@ SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist,
     l2 = rules.l2 + rules.cat_l2;
     double stat[256];
     for (int b = 0; b < nb; ++b) stat[b] = h[b].g / (h[b].h + rules.cat_smooth);
-    std::sort(idx, idx + m, [&](int a, int b) { return stat[a] < stat[b] || (stat[a] == stat[b] && a < b); });
+    std::sort(idx, idx + m,
+              [&](int a, int b) { return stat[a] < stat[b] || (stat[a] == stat[b] && a < b); });
     const int k_max = std::min(rules.max_cat_threshold, m / 2);
     for (int dir = 0; dir < 2; ++dir) {
       set = BinSet{};

@@ -29,7 +29,9 @@ struct SplitRules {
 /// A set of value bins of a categorical feature (at most 255 value bins), bit b = bin b.
 struct BinSet {
   std::array<std::uint64_t, 4> w{};
-  bool test(int b) const noexcept { return ((w[static_cast<unsigned>(b) >> 6] >> (b & 63)) & 1u) != 0; }
+  bool test(int b) const noexcept {
+    return ((w[static_cast<unsigned>(b) >> 6] >> (b & 63)) & 1u) != 0;
+  }
   void set(int b) noexcept { w[static_cast<unsigned>(b) >> 6] |= std::uint64_t{1} << (b & 63); }
 };
 
@@ -82,9 +84,9 @@ SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, co
 /// missing follows the child with more hessian); a last candidate sends every value left and
 /// missing right. Strictly larger gain wins, so the first candidate in this order keeps a tie.
 /// The result is normalised so the pooled bin (and every bin empty in the leaf) goes right.
-SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist,
-                                 const HistBin& total, std::int32_t f, const SplitRules& rules,
-                                 const LeafBounds& bounds, double parent_gain);
+SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                                 std::int32_t f, const SplitRules& rules, const LeafBounds& bounds,
+                                 double parent_gain);
 
 /// Whether split candidate `a` beats the best so far `b` when candidates are visited in feature
 /// order: strictly larger gain (so ties keep the lower feature).

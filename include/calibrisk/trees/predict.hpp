@@ -78,8 +78,7 @@ inline std::int32_t next_node_cat(const PackedNode<Thr>* nodes, std::int32_t id,
   }
   const auto c = static_cast<std::uint32_t>(x);
   const CatRef r = refs[id];
-  const std::uint32_t left =
-      (c >> 5) < r.words ? (bits[r.begin + (c >> 5)] >> (c & 31u)) & 1u : 0u;
+  const std::uint32_t left = (c >> 5) < r.words ? (bits[r.begin + (c >> 5)] >> (c & 31u)) & 1u : 0u;
   return nd.left + static_cast<std::int32_t>(left ^ 1u);
 }
 
@@ -358,8 +357,7 @@ class TreePredictor {
         std::int32_t id[kLanes];
         for (Index k = 0; k < kLanes; ++k) id[k] = root;
         for (int s = depth; s > 0; --s) {
-          for (Index k = 0; k < kLanes; ++k)
-            id[k] = step<kCat>(nodes, id[k], base + (r + k) * rs);
+          for (Index k = 0; k < kLanes; ++k) id[k] = step<kCat>(nodes, id[k], base + (r + k) * rs);
         }
         for (Index k = 0; k < kLanes; ++k) acc[r + k] += values_[static_cast<std::size_t>(id[k])];
       }
@@ -429,12 +427,12 @@ class TreePredictor {
 
   Index n_features_ = 0;
   double base_score_ = 0.0;
-  std::vector<Node<float>> nodes_f_;   ///< all trees, breadth-first, float thresholds
-  std::vector<Node<double>> nodes_d_;  ///< same with double thresholds; empty when all exact
-  std::vector<double> values_;         ///< leaf value per node (0 on internal nodes)
-  std::vector<std::int32_t> roots_;    ///< global index of each tree's root
-  std::vector<int> depths_;            ///< depth of each tree (steps to reach any leaf)
-  std::vector<int> group_depths_;      ///< max depth of each group of kRowGroup trees
+  std::vector<Node<float>> nodes_f_;      ///< all trees, breadth-first, float thresholds
+  std::vector<Node<double>> nodes_d_;     ///< same with double thresholds; empty when all exact
+  std::vector<double> values_;            ///< leaf value per node (0 on internal nodes)
+  std::vector<std::int32_t> roots_;       ///< global index of each tree's root
+  std::vector<int> depths_;               ///< depth of each tree (steps to reach any leaf)
+  std::vector<int> group_depths_;         ///< max depth of each group of kRowGroup trees
   std::vector<detail::CatRef> cat_refs_;  ///< per node when some node is categorical, else empty
   std::vector<std::uint32_t> cat_bits_;   ///< bitsets of the categorical nodes
 };

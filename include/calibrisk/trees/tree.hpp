@@ -54,7 +54,7 @@ struct Tree {
   std::vector<double> cover;  ///< Sum of hessians (or weights) reaching the node, >= 0.
   /// Empty, or per node: first word of its category bitset in cat_bits (numeric: = cat_end).
   std::vector<std::uint32_t> cat_begin;
-  std::vector<std::uint32_t> cat_end;  ///< Empty, or per node: one past its last bitset word.
+  std::vector<std::uint32_t> cat_end;   ///< Empty, or per node: one past its last bitset word.
   std::vector<std::uint32_t> cat_bits;  ///< Category bitsets of all categorical nodes, flat.
 
   /// True when internal node i splits on a category set. Precondition: 0 <= i < n_nodes().
@@ -281,11 +281,13 @@ struct Tree {
     }
     if (b == e) return;
     if (!internal) {
-      throw InvalidInput(at + "is a leaf but has a category range; leaves have cat_begin == "
-                              "cat_end.");
+      throw InvalidInput(at +
+                         "is a leaf but has a category range; leaves have cat_begin == "
+                         "cat_end.");
     }
     const std::int32_t f = feature[i];
-    if (f < 0 || static_cast<std::size_t>(f) >= card.size() || card[static_cast<std::size_t>(f)] <= 0) {
+    if (f < 0 || static_cast<std::size_t>(f) >= card.size() ||
+        card[static_cast<std::size_t>(f)] <= 0) {
       return;  // reported as "by a category set but the feature is numeric" (or range) above
     }
     const auto k = static_cast<std::uint64_t>(card[static_cast<std::size_t>(f)]);

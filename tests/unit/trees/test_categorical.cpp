@@ -73,7 +73,9 @@ struct CatData {
     return Dataset(MatrixView<const double>::row_major(X.data(), n, p),
                    VectorView<const double>(y.data(), n));
   }
-  MatrixView<const double> view() const { return MatrixView<const double>::row_major(X.data(), n, p); }
+  MatrixView<const double> view() const {
+    return MatrixView<const double>::row_major(X.data(), n, p);
+  }
 };
 
 CatData make_cat_data(Index n, int n_levels, std::uint64_t seed, double missing_rate = 0.05) {
@@ -92,8 +94,9 @@ CatData make_cat_data(Index n, int n_levels, std::uint64_t seed, double missing_
     d.X.push_back(miss ? kNaN : static_cast<double>(std::min(c, n_levels - 1)));
     d.X.push_back(a);
     d.X.push_back(b);
-    const double z = (miss ? 0.7 : 1.5 * effect[static_cast<std::size_t>(std::min(c, n_levels - 1))]) +
-                     0.8 * a - 0.3;
+    const double z =
+        (miss ? 0.7 : 1.5 * effect[static_cast<std::size_t>(std::min(c, n_levels - 1))]) + 0.8 * a -
+        0.3;
     d.y.push_back(rng.uniform() < 1.0 / (1.0 + std::exp(-z)) ? 1.0 : 0.0);
   }
   return d;
@@ -198,7 +201,8 @@ TEST_CASE("categorical: one-vs-rest equals the best split of the one-hot encoded
   for (int c = 0; c < 6; ++c) {
     std::vector<double> row(6, 0.0);
     row[static_cast<std::size_t>(c)] = 1.0;
-    const double mh = hot.decision_function(MatrixView<const double>::row_major(row.data(), 1, 6))[0];
+    const double mh =
+        hot.decision_function(MatrixView<const double>::row_major(row.data(), 1, 6))[0];
     CHECK(margin1(cat, c) == doctest::Approx(mh).epsilon(1e-9));
   }
 }
@@ -208,7 +212,9 @@ TEST_CASE("categorical: relabeling the codes gives the same predictions") {
   std::vector<int> perm(40);
   std::iota(perm.begin(), perm.end(), 0);
   Rng rng(99);
-  for (int i = 39; i > 0; --i) std::swap(perm[static_cast<std::size_t>(i)], perm[rng.below(static_cast<std::uint64_t>(i + 1))]);
+  for (int i = 39; i > 0; --i)
+    std::swap(perm[static_cast<std::size_t>(i)],
+              perm[rng.below(static_cast<std::uint64_t>(i + 1))]);
   CatData r = d;
   for (Index i = 0; i < d.n; ++i) {
     double& c = r.X[static_cast<std::size_t>(i * d.p)];
@@ -252,7 +258,8 @@ TEST_CASE("categorical: rare levels are pooled and codes never seen route like m
   for (const double c : {kNaN, 6.0, 1e6, -1.0, -0.0 - 3.0, 1.5, 2.0000001}) {
     rows.insert(rows.end(), {c, 0.3, -0.2});
   }
-  const Eigen::VectorXd mm = m.decision_function(MatrixView<const double>::row_major(rows.data(), 7, 3));
+  const Eigen::VectorXd mm =
+      m.decision_function(MatrixView<const double>::row_major(rows.data(), 7, 3));
   for (Index i = 1; i < 7; ++i) CHECK(mm[i] == mm[0]);
   // The never-seen code 4 (< cardinality) goes with the pooled rare code 5.
   const double r4[3] = {4.0, 0.3, -0.2}, r5[3] = {5.0, 0.3, -0.2};
@@ -279,7 +286,8 @@ TEST_CASE("categorical: row, batch, float and double predictions agree with the 
       std::int32_t k = 0;
       while (!t.is_leaf(k)) {
         const auto u = static_cast<std::size_t>(k);
-        k = t.goes_left(k, row[t.feature[u]], e.cardinality_of(t.feature[u])) ? t.left[u] : t.right[u];
+        k = t.goes_left(k, row[t.feature[u]], e.cardinality_of(t.feature[u])) ? t.left[u]
+                                                                              : t.right[u];
       }
       ref += t.value[static_cast<std::size_t>(k)];
     }
@@ -333,7 +341,8 @@ TEST_CASE("categorical: early stopping and subsampling use the categorical routi
     const double z = mv[i], yy = v.y[static_cast<std::size_t>(i)];
     loss += std::log1p(std::exp(-std::abs(z))) + std::max(z, 0.0) - yy * z;
   }
-  CHECK(m.validation_loss().back() == doctest::Approx(loss / static_cast<double>(v.n)).epsilon(1e-12));
+  CHECK(m.validation_loss().back() ==
+        doctest::Approx(loss / static_cast<double>(v.n)).epsilon(1e-12));
 }
 
 TEST_CASE("categorical: TreeSHAP contributions sum to the margin with categorical nodes") {
@@ -350,7 +359,8 @@ TEST_CASE("categorical: TreeSHAP contributions sum to the margin with categorica
   const auto X = MatrixView<const double>::row_major(rows.data(), n, d.p);
   ex.contributions(X, MatrixView<double>::row_major(out.data(), n, d.p + 1), 1);
   const Eigen::VectorXd margin = m.decision_function(X);
-  for (Index i = 0; i < n; ++i) CHECK(out.row(i).sum() == doctest::Approx(margin[i]).epsilon(1e-10));
+  for (Index i = 0; i < n; ++i)
+    CHECK(out.row(i).sum() == doctest::Approx(margin[i]).epsilon(1e-10));
 }
 
 TEST_CASE("categorical: bad parameters and bad codes are refused with a clear message") {
@@ -401,7 +411,8 @@ TEST_CASE("categorical: Tree::validate rejects inconsistent category fields") {
   t.set_categories(0, {0b101u});
   const std::vector<std::int32_t> card{3};
   CHECK_NOTHROW(t.validate(1, "t", card));
-  CHECK_THROWS_WITH_AS(t.validate(1, "t"), doctest::Contains("by a category set but the feature is numeric"),
+  CHECK_THROWS_WITH_AS(t.validate(1, "t"),
+                       doctest::Contains("by a category set but the feature is numeric"),
                        InvalidInput);
   CHECK_THROWS_WITH_AS(t.validate(1, "t", {2}), doctest::Contains("sends category 2 left"),
                        InvalidInput);
