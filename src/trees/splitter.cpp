@@ -79,17 +79,24 @@ SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, c
       candidate(h[idx[q]]);
     }
   } else if (m >= 2) {
+    // As LightGBM: only bins with at least cat_smooth rows in the leaf are sorted and may form
+    // the prefix; the others stay on the other side (their statistics are mostly noise).
+    int srt[256];
+    int ms = 0;
+    for (int q = 0; q < m; ++q) {
+      if (h[idx[q]].n >= rules.cat_smooth) srt[ms++] = idx[q];
+    }
     l2 = rules.l2 + rules.cat_l2;
     double stat[256];
     for (int b = 0; b < nb; ++b) stat[b] = h[b].g / (h[b].h + rules.cat_smooth);
-    std::sort(idx, idx + m,
+    std::sort(srt, srt + ms,
               [&](int a, int b) { return stat[a] < stat[b] || (stat[a] == stat[b] && a < b); });
-    const int k_max = std::min(rules.max_cat_threshold, m / 2);
+    const int k_max = std::min(rules.max_cat_threshold, ms / 2);
     for (int dir = 0; dir < 2; ++dir) {
       set = BinSet{};
       HistBin s;
       for (int k = 0; k < k_max; ++k) {
-        const int b = idx[dir == 0 ? k : m - 1 - k];
+        const int b = srt[dir == 0 ? k : ms - 1 - k];
         set.set(b);
         s.g += h[b].g;
         s.h += h[b].h;

@@ -77,7 +77,7 @@ SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, co
 
 /// The best category-set split of categorical feature `f` (see docs/trees.md, "Categorical
 /// features"): one-vs-rest when the feature has <= max_cat_to_onehot value bins, else the
-/// LightGBM / scikit-learn HGB partition: the leaf's non-empty value bins sorted by
+/// LightGBM / scikit-learn HGB partition: the leaf's value bins with >= cat_smooth rows sorted by
 /// G / (H + cat_smooth) (ties: lower bin first), prefixes of 1..min(max_cat_threshold, m / 2)
 /// bins scanned from the low end and then from the high end, gain with l2 + cat_l2. Each
 /// candidate is tried with missing rows right, then left (or, without missing rows in the leaf,
