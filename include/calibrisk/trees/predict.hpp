@@ -73,10 +73,11 @@ inline std::int32_t next_node_cat(const PackedNode<Thr>* nodes, std::int32_t id,
   const PackedNode<Thr>& nd = nodes[id];
   if ((nd.info & kCategoricalBit) == 0) return next_node(nd, row);
   const double x = static_cast<double>(row[nd.info & kFeatureMask]);
-  if (!(x >= 0.0 && x < static_cast<double>(nd.threshold)) || x != std::floor(x)) {
+  const bool in_range = x >= 0.0 && x < static_cast<double>(nd.threshold);  // false for NaN
+  const auto c = static_cast<std::uint32_t>(in_range ? x : 0.0);
+  if (!in_range || static_cast<double>(c) != x) {  // not an integer code in [0, K)
     return nd.left + static_cast<std::int32_t>((~nd.info >> 31) & 1u);
   }
-  const auto c = static_cast<std::uint32_t>(x);
   const CatRef r = refs[id];
   const std::uint32_t left = (c >> 5) < r.words ? (bits[r.begin + (c >> 5)] >> (c & 31u)) & 1u : 0u;
   return nd.left + static_cast<std::int32_t>(left ^ 1u);
