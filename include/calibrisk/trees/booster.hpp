@@ -102,7 +102,10 @@ struct GBDTParams {
           .fix("use +1 for increasing, -1 for decreasing, 0 for unconstrained."),
       "Empty, or one of -1/0/+1 per feature: output non-increasing / free / non-decreasing.");
     v("categorical_features", &P::categorical_features,
-      at_least(0).fix("list column indices (0-based) of X.").since(4),
+      in_range(0, 2147483647)
+          .range_text(">= 0")
+          .fix("list column indices (0-based) of X.")
+          .since(4),
       "Columns split by category sets; their values are integer codes 0..K-1 (NaN = missing).");
     v("min_data_per_category", &P::min_data_per_category, at_least(1).since(4),
       "Training rows a level needs for its own bin; rarer levels share one pooled bin.");
