@@ -193,7 +193,7 @@ void bind_trees(py::module_& m) {
           while (t.left[static_cast<std::size_t>(k)] >= 0) {
             const auto u = static_cast<std::size_t>(k);
             const double x = static_cast<double>(v(i, t.feature[u]));
-            const bool left = std::isnan(x) ? t.missing_left[u] == 1 : x <= t.threshold[u];
+            const bool left = t.goes_left(k, x, e.cardinality_of(t.feature[u]));
             k = left ? t.left[u] : t.right[u];
           }
           acc += t.value[static_cast<std::size_t>(k)];

@@ -281,14 +281,21 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
 // ---- gradient-boosted trees ---------------------------------------------------------------------
 
 json encode_tree(const Tree& t) {
-  return {{"left", encode_ints(t.left)},
-          {"right", encode_ints(t.right)},
-          {"feature", encode_ints(t.feature)},
-          {"threshold", encode_doubles(t.threshold)},
-          {"missing_left", encode_ints(t.missing_left)},
-          {"value", encode_doubles(t.value)},
-          {"gain", encode_doubles(t.gain)},
-          {"cover", encode_doubles(t.cover)}};
+  json j = {{"left", encode_ints(t.left)},
+            {"right", encode_ints(t.right)},
+            {"feature", encode_ints(t.feature)},
+            {"threshold", encode_doubles(t.threshold)},
+            {"missing_left", encode_ints(t.missing_left)},
+            {"value", encode_doubles(t.value)},
+            {"gain", encode_doubles(t.gain)},
+            {"cover", encode_doubles(t.cover)}};
+  // Format 1.4: category-set splits, written only by trees that have one.
+  if (!t.cat_begin.empty()) {
+    j["cat_begin"] = encode_ints(t.cat_begin);
+    j["cat_end"] = encode_ints(t.cat_end);
+    j["cat_bits"] = encode_ints(t.cat_bits);
+  }
+  return j;
 }
 
 json encode_gbdt(const GradientBoostedTrees& m) {
@@ -301,6 +308,7 @@ json encode_gbdt(const GradientBoostedTrees& m) {
   json state = {{"base_score", encode_double(e.base_score)},
                 {"n_features", static_cast<std::int64_t>(e.n_features)},
                 {"trees", trees}};
+  if (!e.cardinality.empty()) state["cardinality"] = encode_ints(e.cardinality);  // 1.4
   return {{"type", "gradient_boosted_trees"}, {"params", params}, {"state", state}};
 }
 
@@ -330,7 +338,8 @@ void check_depth(const Tree& t, const Node& n) {
 
 Tree decode_tree(const Node& n, Index n_features) {
   n.expect_object(
-      {"left", "right", "feature", "threshold", "missing_left", "value", "gain", "cover"});
+      {"left", "right", "feature", "threshold", "missing_left", "value", "gain", "cover"},
+      {"cat_begin", "cat_end", "cat_bits"});
   Tree t;
   const Node left = n["left"];
   const std::size_t size = left.array_size();
@@ -361,6 +370,25 @@ Tree decode_tree(const Node& n, Index n_features) {
                             std::to_string(size) + "; every per-node array needs one per node.");
     }
   }
+  const auto& raw = n.raw();
+  const int n_cat =
+      static_cast<int>(raw.count("cat_begin") + raw.count("cat_end") + raw.count("cat_bits"));
+  if (n_cat != 0) {
+    if (n_cat != 3) {
+      n.fail_here(
+          "has only some of cat_begin, cat_end and cat_bits; a tree with categorical "
+          "splits needs all three.");
+    }
+    constexpr std::int64_t kMaxWord = 0xFFFFFFFF;
+    t.cat_bits = n["cat_bits"].as_ints<std::uint32_t>(0, kMaxWord);
+    const auto n_words = static_cast<std::int64_t>(t.cat_bits.size());
+    t.cat_begin = n["cat_begin"].as_ints<std::uint32_t>(0, n_words);
+    t.cat_end = n["cat_end"].as_ints<std::uint32_t>(0, n_words);
+    if (t.cat_begin.size() != size || t.cat_end.size() != size) {
+      n["cat_begin"].fail_here("and cat_end need one entry per node (" + std::to_string(size) +
+                               ").");
+    }
+  }
   check_depth(t, n);
   return t;
 }
@@ -370,10 +398,18 @@ std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
   GBDTParams p = decode_params<GBDTParams>(pn);
 
   const Node sn = n["state"];
-  sn.expect_object({"base_score", "n_features", "trees"});
+  sn.expect_object({"base_score", "n_features", "trees"}, {"cardinality"});
   GBDTState s;
   s.ensemble.base_score = sn["base_score"].as_finite();
   s.ensemble.n_features = sn["n_features"].as_int(1, static_cast<std::int64_t>(n.ctx().text_size));
+  if (sn.raw().count("cardinality") != 0) {
+    s.ensemble.cardinality = sn["cardinality"].as_ints<std::int32_t>(0, kMaxCategories);
+    if (static_cast<Index>(s.ensemble.cardinality.size()) != s.ensemble.n_features) {
+      sn["cardinality"].fail_here("has " + std::to_string(s.ensemble.cardinality.size()) +
+                                  " entries but the model has " +
+                                  std::to_string(s.ensemble.n_features) + " features.");
+    }
+  }
   if (!p.monotonic_cst.empty() &&
       static_cast<Index>(p.monotonic_cst.size()) != s.ensemble.n_features) {
     pn["monotonic_cst"].fail_here("has " + std::to_string(p.monotonic_cst.size()) +
@@ -487,6 +523,10 @@ int format_minor_needed(const PipelineModel& m, const PipelineCalibrator& c, int
         }
       },
       c);
+  // Category-set splits and cardinalities (format 1.4) may come from a state built by hand.
+  if (const auto* g = std::get_if<GradientBoostedTrees>(&m)) {
+    if (g->is_fitted() && !g->state().ensemble.cardinality.empty()) minor = std::max(minor, 4);
+  }
   return minor;
 }
 

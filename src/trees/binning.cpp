@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Stage 1 of tree training: quantile bin edges per feature and the column-major code matrix.
 #include "trees/binning.hpp"
+#include <calibrisk/core/dataset.hpp>
+#include <calibrisk/core/error.hpp>
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/core/random.hpp>
+#include <calibrisk/trees/tree.hpp>
 #include "core/radix_sort.hpp"
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <string>
 
 namespace calibrisk {
 
@@ -138,9 +142,36 @@ void sort_non_missing(const float* c, Index n, std::vector<double>& v, bool& mis
   }
 }
 
+// Codes of categorical feature f for rows [lo, hi): its bin for a code in [0, K), the missing bin
+// for NaN and for any value that is not such a code (the predictor's rule).
+template <class View>
+void bin_categorical(const BinMapper& m, const View& view, Index f, Index lo, Index hi,
+                     BinnedMatrix& b) {
+  const auto& code_bin = m.code_bin[static_cast<std::size_t>(f)];
+  const double k = static_cast<double>(code_bin.size());
+  const int missing = m.missing_bin(f);
+  for (Index i = lo; i < hi; ++i) {
+    const double x = static_cast<double>(view(i, f));
+    int c = missing;
+    if (x >= 0.0 && x < k && x == std::floor(x)) c = code_bin[static_cast<std::size_t>(x)];
+    if (b.wide) {
+      b.codes16[static_cast<std::size_t>(f * b.n_rows + i)] = static_cast<std::uint16_t>(c);
+    } else {
+      b.codes8[static_cast<std::size_t>(f * b.n_rows + i)] = static_cast<std::uint8_t>(c);
+    }
+  }
+}
+
 }  // namespace
 
 int BinMapper::bin_of(Index f, double x) const noexcept {
+  if (is_categorical(f)) {
+    const auto& cb = code_bin[static_cast<std::size_t>(f)];
+    if (x >= 0.0 && x < static_cast<double>(cb.size()) && x == std::floor(x)) {
+      return cb[static_cast<std::size_t>(x)];
+    }
+    return missing_bin(f);
+  }
   const auto& e = edges[static_cast<std::size_t>(f)];
   if (std::isnan(x)) return static_cast<int>(e.size()) + 1;
   return static_cast<int>(std::lower_bound(e.begin(), e.end(), x) - e.begin());
@@ -213,6 +244,129 @@ BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows,
   return m;
 }
 
+namespace {
+
+// Code counts of categorical column f over `rows` (all when empty); checks every row of X.
+std::vector<Index> count_codes(const FeatureMatrix& X, Index f, const std::vector<Index>& rows,
+                               bool& missing) {
+  std::vector<Index> count;
+  X.visit([&](const auto& v) {
+    for (Index i = 0; i < v.rows(); ++i) {
+      const double x = static_cast<double>(v(i, f));
+      if (std::isnan(x)) continue;
+      if (!(x >= 0.0) || x != std::floor(x)) {
+        throw InvalidInput("GradientBoostedTrees::fit: categorical column " + std::to_string(f) +
+                           " has the value " + fmt_value(x) + " at row " + std::to_string(i) +
+                           "; category codes must be integers >= 0 (NaN = missing). Encode the "
+                           "labels as codes 0..K-1 or drop the column from categorical_features.");
+      }
+      if (x >= static_cast<double>(kMaxCategories)) {
+        throw InvalidInput("GradientBoostedTrees::fit: categorical column " + std::to_string(f) +
+                           " has the code " + fmt_value(x) + " at row " + std::to_string(i) +
+                           "; at most " + std::to_string(kMaxCategories) + " levels (codes 0.." +
+                           std::to_string(kMaxCategories - 1) +
+                           ") are supported. Group rare levels or treat the column as numeric.");
+      }
+    }
+    auto add = [&](Index i) {
+      const double x = static_cast<double>(v(i, f));
+      if (std::isnan(x)) {
+        missing = true;
+        return;
+      }
+      const auto c = static_cast<std::size_t>(x);
+      if (c >= count.size()) count.resize(c + 1, 0);
+      ++count[c];
+    };
+    if (rows.empty()) {
+      for (Index i = 0; i < v.rows(); ++i) add(i);
+    } else {
+      for (const Index i : rows) add(i);
+    }
+  });
+  return count;
+}
+
+}  // namespace
+
+void make_categorical(BinMapper& m, const FeatureMatrix& X, const std::vector<Index>& rows,
+                      const CategoricalBinning& cat, int n_threads) {
+  if (cat.features.empty()) return;
+  const auto nf = static_cast<std::size_t>(m.n_features());
+  m.cardinality.assign(nf, 0);
+  m.code_bin.assign(nf, {});
+  m.bin_code.assign(nf, {});
+  m.pooled_bin.assign(nf, -1);
+  // Value bins of a categorical feature fit 8-bit codes and the splitter's 256-bit bin sets.
+  const int cap = std::min(m.max_bins, 255);
+  parallel_for_dynamic(0, static_cast<Index>(cat.features.size()), n_threads, [&](Index q) {
+    const int f = cat.features[static_cast<std::size_t>(q)];
+    const auto uf = static_cast<std::size_t>(f);
+    bool missing = false;
+    const std::vector<Index> count = count_codes(X, f, rows, missing);
+    const auto k = static_cast<std::int32_t>(count.size());
+    std::vector<std::int32_t> frequent;
+    bool other = false;  // some code in [0, K) gets no bin of its own
+    for (std::int32_t c = 0; c < k; ++c) {
+      if (count[static_cast<std::size_t>(c)] >= std::max(1, cat.min_data_per_category)) {
+        frequent.push_back(c);
+      } else {
+        other = true;
+      }
+    }
+    if (static_cast<int>(frequent.size()) > cap - (other ? 1 : 0)) {
+      // Keep the cap - 1 most frequent (ties to the lower code); the rest join the pooled bin.
+      std::stable_sort(frequent.begin(), frequent.end(), [&](std::int32_t a, std::int32_t b) {
+        return count[static_cast<std::size_t>(a)] > count[static_cast<std::size_t>(b)];
+      });
+      frequent.resize(static_cast<std::size_t>(cap - 1));
+      std::sort(frequent.begin(), frequent.end());
+      other = true;
+    }
+    const auto n_frequent = static_cast<std::int32_t>(frequent.size());
+    const std::int32_t pooled = other ? n_frequent : -1;
+    std::vector<std::uint16_t> code_bin(static_cast<std::size_t>(k),
+                                        static_cast<std::uint16_t>(std::max(pooled, 0)));
+    for (std::int32_t b = 0; b < n_frequent; ++b) {
+      code_bin[static_cast<std::size_t>(frequent[static_cast<std::size_t>(b)])] =
+          static_cast<std::uint16_t>(b);
+    }
+    std::vector<std::int32_t> bin_code = frequent;
+    if (other) bin_code.push_back(-1);
+    const int n_value = std::max<int>(1, static_cast<int>(bin_code.size()));
+    // Placeholder edges: only their count (n_value - 1) is used, by the histogram layout.
+    std::vector<double> edges(static_cast<std::size_t>(n_value - 1));
+    for (int b = 0; b + 1 < n_value; ++b) edges[static_cast<std::size_t>(b)] = b + 0.5;
+    Index pooled_rows = 0;
+    for (std::int32_t c = 0; c < k; ++c) {
+      if (code_bin[static_cast<std::size_t>(c)] == pooled)
+        pooled_rows += count[static_cast<std::size_t>(c)];
+    }
+    const int non_empty = n_frequent + (pooled_rows > 0 ? 1 : 0);
+    m.edges[uf] = std::move(edges);
+    m.has_missing[uf] = missing ? 1 : 0;
+    m.is_constant[uf] = non_empty + (missing ? 1 : 0) < 2 ? 1 : 0;
+    m.cardinality[uf] = k;
+    m.code_bin[uf] = std::move(code_bin);
+    m.bin_code[uf] = std::move(bin_code);
+    m.pooled_bin[uf] = pooled;
+  });
+  // A feature whose codes are all missing has K = 0; it is constant and stays "categorical" for
+  // the layout (one empty value bin) but records cardinality 1 so the model marks it categorical.
+  for (const int f : cat.features) {
+    const auto uf = static_cast<std::size_t>(f);
+    if (m.cardinality[uf] == 0) {
+      m.cardinality[uf] = 1;
+      m.code_bin[uf].assign(1, 0);
+      m.bin_code[uf].assign(1, -1);
+      m.pooled_bin[uf] = 0;
+    }
+  }
+  for (std::size_t f = 0; f < nf; ++f) {
+    m.offsets[f + 1] = m.offsets[f] + m.n_value_bins(static_cast<Index>(f)) + 1;
+  }
+}
+
 BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_threads,
                         bool row_major_copy) {
   BinnedMatrix b;
@@ -238,6 +392,10 @@ BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_t
     parallel_blocks(b.n_rows, kBlock, nt, [&](Index, Index lo, Index hi) {
       for (Index f = 0; f < b.n_features; ++f) {
         const SearchTable& t = tables[static_cast<std::size_t>(f)];
+        if (mapper.is_categorical(f)) {
+          bin_categorical(mapper, view, f, lo, hi, b);
+          continue;
+        }
         if (b.wide) {
           std::uint16_t* out = b.codes16.data() + f * b.n_rows;
           for (Index i = lo; i < hi; ++i) {

@@ -34,6 +34,22 @@ struct BinMapper {
   std::vector<Index> offsets;  ///< Per feature: first slot in a flat histogram; +1 total.
   int max_bins = 255;          ///< The max_bins the mapper was fitted with.
 
+  /// Categorical features (see `make_categorical`); all empty when there are none.
+  /// Per feature: 0 = numeric, K = largest training code + 1 for a categorical feature.
+  std::vector<std::int32_t> cardinality;
+  /// Per categorical feature: the value bin of every code in [0, K) (rare and absent codes map to
+  /// the pooled bin). Empty for numeric features.
+  std::vector<std::vector<std::uint16_t>> code_bin;
+  /// Per categorical feature: the code of each value bin, -1 for the pooled bin.
+  std::vector<std::vector<std::int32_t>> bin_code;
+  /// Per feature: the pooled ("rare") value bin, -1 when none.
+  std::vector<std::int32_t> pooled_bin;
+
+  /// True when feature f is categorical.
+  bool is_categorical(Index f) const noexcept {
+    return !cardinality.empty() && cardinality[static_cast<std::size_t>(f)] > 0;
+  }
+
   Index n_features() const noexcept { return static_cast<Index>(edges.size()); }
   /// Value bins of feature f (>= 1).
   int n_value_bins(Index f) const noexcept {
@@ -86,6 +102,22 @@ namespace detail {
 /// Complexity O(F * s log s) with s = min(#rows, subsample).
 BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows, int max_bins,
                          Index subsample, std::uint64_t seed, int n_threads);
+
+/// Regularisation of categorical binning.
+struct CategoricalBinning {
+  std::vector<int> features;       ///< Categorical column indices (distinct, in range).
+  int min_data_per_category = 10;  ///< A level with fewer training rows is pooled.
+};
+
+/// Turns `cat.features` of a fitted mapper into categorical features (issue 12): one value bin
+/// per level with at least min_data_per_category rows among `rows` (all rows when empty), at
+/// most min(max_bins, 255) - 1 of them (the most frequent; ties to the lower code), listed by
+/// ascending code; one pooled bin for every other code in [0, K) (rare, beyond the cap, or never
+/// seen) when there is any; the missing bin last. Codes are checked over every row of X: a
+/// negative or non-integer finite value, or a code >= kMaxCategories, is InvalidInput naming the
+/// column and row. Offsets are recomputed. Parallel over the categorical features; deterministic.
+void make_categorical(BinMapper& mapper, const FeatureMatrix& X, const std::vector<Index>& rows,
+                      const CategoricalBinning& cat, int n_threads);
 
 /// Bins every row of X with a fitted mapper (X must have mapper.n_features() columns).
 /// Parallel over blocks of rows; reads X once, in its own storage order. O(n * F * log bins).

@@ -47,7 +47,26 @@ void check_model_size(const GBDTParams& p, Index n_train) {
 
 }  // namespace
 
-void GBDTParams::validate() const { validate_params(*this); }
+void GBDTParams::validate() const {
+  validate_params(*this);
+  std::vector<int> cats = categorical_features;
+  std::sort(cats.begin(), cats.end());
+  const auto dup = std::adjacent_find(cats.begin(), cats.end());
+  if (dup != cats.end()) {
+    throw InvalidParams("GBDTParams.categorical_features lists column " + std::to_string(*dup) +
+                        " twice; list each categorical column once.");
+  }
+  for (const int f : cats) {
+    if (f < static_cast<int>(monotonic_cst.size()) &&
+        monotonic_cst[static_cast<std::size_t>(f)] != 0) {
+      throw InvalidParams("GBDTParams.monotonic_cst[" + std::to_string(f) + "] is " +
+                          std::to_string(monotonic_cst[static_cast<std::size_t>(f)]) +
+                          " but column " + std::to_string(f) +
+                          " is in categorical_features; category codes have no order, so a "
+                          "monotonic constraint on them is refused. Set it to 0.");
+    }
+  }
+}
 
 GradientBoostedTrees::GradientBoostedTrees(GBDTParams params) : params_(std::move(params)) {}
 
@@ -73,6 +92,13 @@ void check_fit_data(const GBDTParams& p, const Dataset& train, const Dataset* va
     throw InvalidParams("GBDTParams.monotonic_cst has " + std::to_string(p.monotonic_cst.size()) +
                         " entries but X has " + std::to_string(nf) +
                         " features; pass one constraint per feature (or none).");
+  }
+  for (const int f : p.categorical_features) {
+    if (f >= nf) {
+      throw InvalidParams("GBDTParams.categorical_features lists column " + std::to_string(f) +
+                          " but X has " + std::to_string(nf) +
+                          " columns; categorical_features holds 0-based column indices of X.");
+    }
   }
   if (valid != nullptr) {
     const std::string where = std::string(kFit) + " (validation set)";
@@ -160,6 +186,10 @@ detail::GrowerParams grower_params(const GBDTParams& p, int nt) {
   gp.rules.min_gain = p.min_gain_to_split;
   gp.rules.min_child_weight = p.min_child_weight;
   gp.rules.min_samples_leaf = p.min_samples_leaf;
+  gp.rules.cat_smooth = p.cat_smooth;
+  gp.rules.cat_l2 = p.cat_l2;
+  gp.rules.max_cat_threshold = p.max_cat_threshold;
+  gp.rules.max_cat_to_onehot = p.max_cat_to_onehot;
   for (const int c : p.monotonic_cst) gp.monotone.push_back(static_cast<std::int8_t>(c));
   gp.n_threads = nt;
   return gp;
@@ -305,6 +335,7 @@ void add_to_out_of_bag_margins(const detail::GrownTree& grown, const BinnedMatri
 // Adds tree `kept` (split bins `bin`) to the validation margins; returns their weighted mean
 // log-loss, summed in block order so that it does not depend on the thread count.
 double add_to_validation_margins(const Tree& kept, const std::vector<std::int32_t>& bin,
+                                 const std::vector<detail::BinSet>& cat_left,
                                  const BinnedMatrix& vb, const BinMapper& mapper, ValidationRows& v,
                                  int nt_valid) {
   std::vector<double> part(
@@ -314,7 +345,7 @@ double add_to_validation_margins(const Tree& kept, const std::vector<std::int32_
         double s = 0.0;
         for (Index k = lo; k < hi; ++k) {
           const auto uk = static_cast<std::size_t>(k);
-          const auto leaf = detail::binned_leaf(kept, bin, vb, mapper, v.rows[uk]);
+          const auto leaf = detail::binned_leaf(kept, bin, cat_left, vb, mapper, v.rows[uk]);
           v.margin[uk] += kept.value[static_cast<std::size_t>(leaf)];
           s += v.w[uk] * log_loss(v.y[uk], v.margin[uk]);
         }
@@ -369,9 +400,10 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   check_model_size(p, static_cast<Index>(train_rows.size()));
 
   // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
-  const BinMapper mapper =
-      detail::fit_bin_mapper(train.X, all_rows ? std::vector<Index>{} : train_rows, p.max_bins,
-                             p.bin_subsample, p.random_state, nt);
+  BinMapper mapper = detail::fit_bin_mapper(train.X, all_rows ? std::vector<Index>{} : train_rows,
+                                            p.max_bins, p.bin_subsample, p.random_state, nt);
+  detail::make_categorical(mapper, train.X, all_rows ? std::vector<Index>{} : train_rows,
+                           {p.categorical_features, p.min_data_per_category}, nt);
   const BinnedMatrix bins =
       detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
   BinnedMatrix valid_bins;
@@ -381,6 +413,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
 
   TreeEnsemble ens;
   ens.n_features = train.n_features();
+  ens.cardinality = mapper.cardinality;
   ens.base_score = std::log(sw1 / sw0);  // weighted log-odds: the best constant margin
   detail::TreeGrower grower(bins, mapper, grower_params(p, nt));
   ValidationRows vset =
@@ -413,7 +446,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     const bool stump = kept.n_nodes() == 1;
 
     if (has_valid) {
-      const double loss = add_to_validation_margins(kept, grown.bin, vb, mapper, vset, nt_valid);
+      const double loss =
+          add_to_validation_margins(kept, grown.bin, grown.cat_left, vb, mapper, vset, nt_valid);
       valid_loss_.push_back(loss);
       stopping.record(loss, t, p.tol);
       if (p.early_stopping && stopping.since_best >= p.n_iter_no_change) {

@@ -143,10 +143,21 @@ Index TreeGrower::partition(std::vector<RowIndex>& rows, const Leaf& leaf) {
   const int missing = mapper_.missing_bin(f);
   const int bin = s.bin;
   const bool ml = s.missing_left;
-  auto goes_left = [&](Index i) {
+  if (s.categorical) {
+    const BinSet set = s.cat_left;
+    return partition_by(rows, leaf, [&](Index i) {
+      const int c = bins_.code(i, f);
+      return c == missing ? ml : set.test(c);
+    });
+  }
+  return partition_by(rows, leaf, [&](Index i) {
     const int c = bins_.code(i, f);
     return c == missing ? ml : c <= bin;
-  };
+  });
+}
+
+template <class GoesLeft>
+Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, GoesLeft goes_left) {
   const Index n = leaf.end - leaf.begin;
   RowIndex* base = rows.data() + leaf.begin;
   if (scratch_left_.size() < rows.size()) {
@@ -243,6 +254,22 @@ void set_internal_values(Tree& tree) {
 
 }  // namespace
 
+void TreeGrower::set_category_split(GrownTree& out, std::int32_t node, const SplitInfo& s) const {
+  // The tree's bitset over codes: the codes of the left bins (never the pooled bin), up to the
+  // largest one; at least one word so the node reads as categorical.
+  const auto& codes = mapper_.bin_code[static_cast<std::size_t>(s.feature)];
+  std::vector<std::uint32_t> words(1, 0);
+  for (std::size_t b = 0; b < codes.size(); ++b) {
+    if (!s.cat_left.test(static_cast<int>(b)) || codes[b] < 0) continue;
+    const auto c = static_cast<std::uint32_t>(codes[b]);
+    if ((c >> 5) >= words.size()) words.resize((c >> 5) + 1, 0);
+    words[c >> 5] |= 1u << (c & 31u);
+  }
+  out.tree.set_categories(node, words);
+  out.bin[static_cast<std::size_t>(node)] = -2 - static_cast<std::int32_t>(out.cat_left.size());
+  out.cat_left.push_back(s.cat_left);
+}
+
 std::size_t TreeGrower::best_leaf(const std::vector<Leaf>& active) {
   std::size_t pick = 0;
   for (std::size_t a = 1; a < active.size(); ++a) {
@@ -265,14 +292,18 @@ void TreeGrower::split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const L
   tree.left[up] = ln;
   tree.right[up] = rn;
   tree.feature[up] = s.feature;
-  // The "all values left" candidate (bin = last value bin) has no edge: any finite value goes
-  // left, which FLT_MAX expresses as a finite, float-exact threshold.
-  tree.threshold[up] = s.bin + 1 < mapper_.n_value_bins(s.feature)
-                           ? mapper_.threshold(s.feature, s.bin)
-                           : static_cast<double>(FLT_MAX);
+  if (s.categorical) {
+    set_category_split(out, parent.node, s);
+  } else {
+    // The "all values left" candidate (bin = last value bin) has no edge: any finite value goes
+    // left, which FLT_MAX expresses as a finite, float-exact threshold.
+    tree.threshold[up] = s.bin + 1 < mapper_.n_value_bins(s.feature)
+                             ? mapper_.threshold(s.feature, s.bin)
+                             : static_cast<double>(FLT_MAX);
+    out.bin[up] = s.bin;
+  }
   tree.missing_left[up] = s.missing_left ? 1 : 0;
   tree.gain[up] = s.gain;
-  out.bin[up] = s.bin;
 
   l.node = ln;
   r.node = rn;

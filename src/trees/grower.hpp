@@ -28,8 +28,11 @@ struct GrowerParams {
 
 /// A grown tree plus what the booster needs to update its scores without re-reading X.
 struct GrownTree {
-  Tree tree;                      ///< Raw thresholds, learning rate applied.
-  std::vector<std::int32_t> bin;  ///< Per node: split bin (code <= bin goes left); -1 leaves.
+  Tree tree;  ///< Raw thresholds, learning rate applied.
+  /// Per node: split bin (code <= bin goes left); -1 leaves; -2 - s for a categorical split whose
+  /// left bins are cat_left[s].
+  std::vector<std::int32_t> bin;
+  std::vector<BinSet> cat_left;   ///< Left bin sets of the categorical splits.
   std::vector<Index> begin, end;  ///< Per leaf node: its rows are rows[begin, end).
 };
 
@@ -71,12 +74,16 @@ class TreeGrower {
                        bool contiguous, const GradPair* gh_by_row,
                        const std::vector<std::int32_t>& features);
   Index partition(std::vector<RowIndex>& rows, const Leaf& leaf);
+  template <class GoesLeft>
+  Index partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, GoesLeft goes_left);
   // The active leaf to split next: the largest gain, ties to the lower node id.
   static std::size_t best_leaf(const std::vector<Leaf>& active);
   // Splits `parent` (rows partitioned in place, two nodes added to `out`) into `l` and `r`, with
   // their totals and monotone bounds; their histograms and splits are left to the caller.
   void split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const Leaf& parent, Leaf& l,
                   Leaf& r);
+  // Records the category-set split `s` at `node`: the tree's code bitset and the bin set.
+  void set_category_split(GrownTree& out, std::int32_t node, const SplitInfo& s) const;
 
   const BinnedMatrix& bins_;
   const BinMapper& mapper_;
@@ -92,20 +99,24 @@ class TreeGrower {
 
 /// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).
 inline std::int32_t binned_leaf(const Tree& tree, const std::vector<std::int32_t>& bin,
-                                const BinnedMatrix& b, const BinMapper& m, Index i) noexcept {
+                                const std::vector<BinSet>& cat_left, const BinnedMatrix& b,
+                                const BinMapper& m, Index i) noexcept {
   std::int32_t node = 0;
   while (tree.left[static_cast<std::size_t>(node)] >= 0) {
     const auto u = static_cast<std::size_t>(node);
     const std::int32_t f = tree.feature[u];
     const int c = b.code(i, f);
-    const bool go_left = c == m.missing_bin(f) ? tree.missing_left[u] != 0 : c <= bin[u];
+    const std::int32_t bu = bin[u];
+    const bool go_left = c == m.missing_bin(f) ? tree.missing_left[u] != 0
+                         : bu >= 0             ? c <= bu
+                                   : cat_left[static_cast<std::size_t>(-2 - bu)].test(c);
     node = go_left ? tree.left[u] : tree.right[u];
   }
   return node;
 }
 inline std::int32_t binned_leaf(const GrownTree& t, const BinnedMatrix& b, const BinMapper& m,
                                 Index i) noexcept {
-  return binned_leaf(t.tree, t.bin, b, m, i);
+  return binned_leaf(t.tree, t.bin, t.cat_left, b, m, i);
 }
 
 }  // namespace detail

@@ -6,6 +6,7 @@
 #include "trees/binning.hpp"
 #include "trees/histogram.hpp"
 
+#include <array>
 #include <cstdint>
 #include <limits>
 
@@ -18,6 +19,20 @@ struct SplitRules {
   double min_gain = 0.0;           ///< A split is taken only when gain > min_gain.
   double min_child_weight = 1e-3;  ///< Minimum hessian sum of each child.
   double min_samples_leaf = 20;    ///< Minimum row count of each child.
+  // Categorical splits (GBDTParams fields of the same names).
+  double cat_smooth = 10.0;    ///< Added to H in the sort statistic G / (H + cat_smooth).
+  double cat_l2 = 10.0;        ///< Extra L2 in the gain of a sorted-partition split.
+  int max_cat_threshold = 32;  ///< Most bins on the smaller side of a sorted-partition split.
+  int max_cat_to_onehot = 4;   ///< Features with at most this many value bins: one-vs-rest.
+};
+
+/// A set of value bins of a categorical feature (at most 255 value bins), bit b = bin b.
+struct BinSet {
+  std::array<std::uint64_t, 4> w{};
+  bool test(int b) const noexcept {
+    return ((w[static_cast<unsigned>(b) >> 6] >> (b & 63)) & 1u) != 0;
+  }
+  void set(int b) noexcept { w[static_cast<unsigned>(b) >> 6] |= std::uint64_t{1} << (b & 63); }
 };
 
 /// Range the (unscaled) output of a leaf must stay in; narrowed below monotone splits.
@@ -26,10 +41,13 @@ struct LeafBounds {
   double upper = std::numeric_limits<double>::infinity();
 };
 
-/// The best split found for a leaf. Rows with code <= bin go left; the missing bin goes left
-/// when missing_left. `left`/`right` are the children's sums (missing rows included).
+/// The best split found for a leaf. Rows with code <= bin go left (categorical: code in
+/// `cat_left`); the missing bin goes left when missing_left. `left`/`right` are the children's
+/// sums (missing rows included).
 struct SplitInfo {
   bool valid = false;
+  bool categorical = false;  ///< A category-set split: `cat_left` holds the bins going left.
+  BinSet cat_left;           ///< Never holds the pooled bin nor bins empty in the leaf.
   double gain = -std::numeric_limits<double>::infinity();
   std::int32_t feature = -1;
   std::int32_t bin = -1;
@@ -56,6 +74,19 @@ double parent_gain(const HistBin& total, const SplitRules& rules,
 SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
                                 std::int32_t f, const SplitRules& rules, int mono,
                                 const LeafBounds& bounds, double parent_gain);
+
+/// The best category-set split of categorical feature `f` (see docs/trees.md, "Categorical
+/// features"): one-vs-rest when the feature has <= max_cat_to_onehot value bins, else the
+/// LightGBM / scikit-learn HGB partition: the leaf's value bins with >= cat_smooth rows sorted by
+/// G / (H + cat_smooth) (ties: lower bin first), prefixes of 1..min(max_cat_threshold, m / 2)
+/// bins scanned from the low end and then from the high end, gain with l2 + cat_l2. Each
+/// candidate is tried with missing rows right, then left (or, without missing rows in the leaf,
+/// missing follows the child with more hessian); a last candidate sends every value left and
+/// missing right. Strictly larger gain wins, so the first candidate in this order keeps a tie.
+/// The result is normalised so the pooled bin (and every bin empty in the leaf) goes right.
+SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
+                                 std::int32_t f, const SplitRules& rules, const LeafBounds& bounds,
+                                 double parent_gain);
 
 /// Whether split candidate `a` beats the best so far `b` when candidates are visited in feature
 /// order: strictly larger gain (so ties keep the lower feature).

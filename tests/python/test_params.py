@@ -247,7 +247,8 @@ def test_max_delta_step_through_the_cli(cohort, tmp_path):
 
 # Fields Python spells differently (None for "unlimited", label-keyed dicts, "auto", RandomState):
 # declared in ensemble.py; every other field must come from _core.GBDTParams.fields unedited.
-GBDT_PYTHON_SPELLED = {"max_depth", "class_weight", "monotonic_cst", "early_stopping",
+GBDT_PYTHON_SPELLED = {"max_depth", "class_weight", "monotonic_cst", "categorical_features",
+                       "early_stopping",
                        "random_state"}
 
 

@@ -70,6 +70,13 @@ _PYTHON_SPELLED = {
                               "when n_samples > 10000, as scikit-learn). Uses ``eval_set`` when "
                               "given to ``fit``, else a stratified ``validation_fraction`` of the "
                               "training data."),
+    "categorical_features": PyParam(None, "None, array of int, array of bool or array of str, "
+                                    "default=None\n"
+                                    "Columns split by category sets (scikit-learn "
+                                    "HistGradientBoosting convention): indices, a boolean mask "
+                                    "of length n_features, or feature names (X with named "
+                                    "columns). Their values are integer codes 0..K-1, NaN = "
+                                    "missing; codes unseen in training route as missing."),
     "random_state": PyParam(None, "None, int, RandomState or Generator, default=None\n"
                             "Seed of the row/feature sampling and the validation split; None = "
                             "seed 0 (reproducible)."),
@@ -89,7 +96,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
 
     The parameters are the fields of ``calibrisk._core.GBDTParams`` (scikit-learn / LightGBM
     names, C++ defaults and docs), plus the Python spellings of ``max_depth``, ``class_weight``,
-    ``monotonic_cst``, ``early_stopping`` and ``random_state``.
+    ``monotonic_cst``, ``categorical_features``, ``early_stopping`` and ``random_state``.
 
     Attributes
     ----------
@@ -144,6 +151,58 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             )
         return [int(v) for v in arr]
 
+    def _categorical_list(self, n_features):
+        """categorical_features as column indices (None -> [])."""
+        cat = self.categorical_features
+        if cat is None:
+            return []
+        if isinstance(cat, str):
+            cat = [cat]
+        arr = np.asarray(list(cat) if not isinstance(cat, np.ndarray) else cat)
+        if arr.size == 0:
+            return []
+        if arr.ndim != 1:
+            raise InvalidParamsError(
+                f"categorical_features must be 1-D (indices, a boolean mask or names), got shape "
+                f"{arr.shape}."
+            )
+        if arr.dtype == bool:
+            if arr.shape[0] != n_features:
+                raise InvalidParamsError(
+                    f"categorical_features is a boolean mask of length {arr.shape[0]} but X has "
+                    f"{n_features} features; pass one flag per feature."
+                )
+            return [int(i) for i in np.flatnonzero(arr)]
+        if arr.dtype.kind in "OUS":
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise InvalidParamsError(
+                    "categorical_features holds names but X has no feature names; pass column "
+                    "indices, or fit on a DataFrame with named columns."
+                )
+            index = {name: i for i, name in enumerate(names)}
+            out = []
+            for name in arr.tolist():
+                if name not in index:
+                    raise InvalidParamsError(
+                        f"categorical_features names feature {name!r}, which is not a column of X."
+                    )
+                out.append(index[name])
+            return out
+        if arr.dtype.kind not in "iu":
+            raise InvalidParamsError(
+                f"categorical_features must hold column indices, a boolean mask or names, got "
+                f"{arr.dtype} values."
+            )
+        out = []
+        for i in arr.tolist():
+            if i < -n_features or i >= n_features:
+                raise InvalidParamsError(
+                    f"categorical_features lists column {i} but X has {n_features} features."
+                )
+            out.append(int(i) % n_features)
+        return out
+
     def _early_stopping(self, n_samples):
         es = self.early_stopping
         if isinstance(es, str):
@@ -164,6 +223,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             "max_depth": lambda: self._max_depth(),
             "class_weight": None,  # set below through set_class_weight
             "monotonic_cst": lambda: self._monotonic_list(n_features),
+            "categorical_features": lambda: self._categorical_list(n_features),
             "early_stopping": lambda: self._early_stopping(n_samples),
             "random_state": lambda: _seed(self.random_state) if seed is None else seed,
         }

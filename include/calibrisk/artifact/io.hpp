@@ -39,6 +39,10 @@ class VennAbersCalibrator;
 ///   1.4 — logistic regression's optional `categorical_features` / `min_category_count` params
 ///   and the categorical expansion in its state (written only when the model has categorical
 ///   features).
+///   Also 1.4 — GBDT categorical splits: params `categorical_features`, `min_data_per_category`,
+///   `cat_smooth`, `cat_l2`, `max_cat_threshold`, `max_cat_to_onehot` (each only when not its
+///   default), per-tree `cat_begin` / `cat_end` / `cat_bits` (only in trees with a category-set
+///   split) and the ensemble's `cardinality` (only when some feature is categorical).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.

@@ -52,6 +52,12 @@ struct GBDTParams {
   ClassWeight class_weight;
   double scale_pos_weight = 1.0;
   std::vector<int> monotonic_cst;
+  std::vector<int> categorical_features;
+  int min_data_per_category = 10;
+  double cat_smooth = 10.0;
+  double cat_l2 = 10.0;
+  int max_cat_threshold = 32;
+  int max_cat_to_onehot = 4;
   bool early_stopping = false;
   double validation_fraction = 0.1;
   double tol = 1e-7;
@@ -95,6 +101,22 @@ struct GBDTParams {
           .range_text("-1, 0 or +1")
           .fix("use +1 for increasing, -1 for decreasing, 0 for unconstrained."),
       "Empty, or one of -1/0/+1 per feature: output non-increasing / free / non-decreasing.");
+    v("categorical_features", &P::categorical_features,
+      in_range(0, 2147483647)
+          .range_text(">= 0")
+          .fix("list column indices (0-based) of X.")
+          .since(4),
+      "Columns split by category sets; their values are integer codes 0..K-1 (NaN = missing).");
+    v("min_data_per_category", &P::min_data_per_category, at_least(1).since(4),
+      "Training rows a level needs for its own bin; rarer levels share one pooled bin.");
+    v("cat_smooth", &P::cat_smooth, finite_at_least(0).since(4),
+      "Added to the hessian sum in the sort statistic G / (H + cat_smooth) of categorical splits.");
+    v("cat_l2", &P::cat_l2, finite_at_least(0).since(4),
+      "Extra L2 penalty in the gain of sorted-partition categorical splits.");
+    v("max_cat_threshold", &P::max_cat_threshold, at_least(1).since(4),
+      "Most categories (bins) on the smaller side of a sorted-partition split.");
+    v("max_cat_to_onehot", &P::max_cat_to_onehot, at_least(0).since(4),
+      "Categorical features with at most this many bins get one-vs-rest splits.");
     v("early_stopping", &P::early_stopping, any_value(),
       "Stop when the validation loss stops improving.");
     v("validation_fraction", &P::validation_fraction, open_open(0, 1),

@@ -55,7 +55,8 @@ inline std::vector<double> feature_importance(const TreeEnsemble& ensemble, Impo
 ///   for every row: base_score + sum over trees of the cover-weighted mean leaf value;
 /// - features never used on x's paths get exactly 0;
 /// - phi equals the brute-force Shapley sum over all subsets S.
-/// NaN follows the tree's routing rule (the missing side) like any value.
+/// NaN follows the tree's routing rule (the missing side) like any value; categorical nodes route
+/// by their category sets (Tree::goes_left), unseen codes to the missing side.
 ///
 /// Cost: O(n_rows * total_leaves * depth^2); memory O(depth) per thread (the path of the first
 /// kShallowLevels levels is kept per level, deeper paths are rebuilt from their ancestors' steps
@@ -329,7 +330,7 @@ class TreeExplainer {
       return;
     }
     const double x = static_cast<double>(row[f]);
-    const bool go_left = std::isnan(x) ? t.missing_left[u] == 1 : x <= t.threshold[u];
+    const bool go_left = t.goes_left(node, x, e_.cardinality_of(f));
     const std::int32_t hot = go_left ? t.left[u] : t.right[u];
     const std::int32_t cold = go_left ? t.right[u] : t.left[u];
     // A feature already on the path was removed by extend_and_unwind and its fractions (iz, io)

@@ -32,14 +32,21 @@ namespace detail {
 /// every further step stays there. Leaf values live in a parallel double array indexed by node.
 template <class Thr>
 struct PackedNode {
-  Thr threshold;       ///< go left when x <= threshold
-  std::uint32_t info;  ///< bits 0-29 feature, bit 30 leaf flag, bit 31 missing-goes-left
+  Thr threshold;       ///< go left when x <= threshold; categorical: the cardinality K
+  std::uint32_t info;  ///< bits 0-28 feature, 29 categorical, 30 leaf, 31 missing-goes-left
   std::int32_t left;   ///< global index of the left child; right child = left + 1
 };
 
-constexpr std::uint32_t kFeatureMask = (1u << 30) - 1u;
+constexpr std::uint32_t kFeatureMask = (1u << 29) - 1u;
+constexpr std::uint32_t kCategoricalBit = 1u << 29;
 constexpr std::uint32_t kLeafBit = 1u << 30;
 constexpr std::uint32_t kMissingLeftBit = 1u << 31;
+
+/// Bitset of a categorical node in the predictor's flat word array.
+struct CatRef {
+  std::uint32_t begin = 0;  ///< first word
+  std::uint32_t words = 0;  ///< number of words; codes >= 32 * words go right
+};
 
 /// The routing rule of Tree (NaN -> missing side; else x <= threshold -> left), branch-free.
 /// Compared in the wider of the row type and the threshold type.
@@ -55,6 +62,25 @@ inline std::int32_t next_node(const PackedNode<Thr>& nd, const T* row) noexcept 
   const auto nan = static_cast<std::uint32_t>(x != x);
   const std::uint32_t nan_right = nan & ~(nd.info >> 31);
   return nd.left + static_cast<std::int32_t>((gt | nan_right) & 1u);
+}
+
+/// The routing rule of Tree for a node that may be categorical (see Tree::goes_left): a
+/// categorical node sends a code c in [0, K) left iff its bit is set, and NaN and every value that
+/// is not such a code to the missing side. Numeric nodes as next_node.
+template <class Thr, class T>
+inline std::int32_t next_node_cat(const PackedNode<Thr>* nodes, std::int32_t id, const T* row,
+                                  const CatRef* refs, const std::uint32_t* bits) noexcept {
+  const PackedNode<Thr>& nd = nodes[id];
+  if ((nd.info & kCategoricalBit) == 0) return next_node(nd, row);
+  const double x = static_cast<double>(row[nd.info & kFeatureMask]);
+  const bool in_range = x >= 0.0 && x < static_cast<double>(nd.threshold);  // false for NaN
+  const auto c = static_cast<std::uint32_t>(in_range ? x : 0.0);
+  if (!in_range || static_cast<double>(c) != x) {  // not an integer code in [0, K)
+    return nd.left + static_cast<std::int32_t>((~nd.info >> 31) & 1u);
+  }
+  const CatRef r = refs[id];
+  const std::uint32_t left = (c >> 5) < r.words ? (bits[r.begin + (c >> 5)] >> (c & 31u)) & 1u : 0u;
+  return nd.left + static_cast<std::int32_t>(left ^ 1u);
 }
 
 /// The largest float that is <= t. For a float x, `x <= t` holds exactly when `x <=
@@ -167,7 +193,7 @@ class TreePredictor {
     e.validate("TreePredictor");
     if (e.n_features > static_cast<Index>(detail::kFeatureMask)) {
       throw InvalidInput("TreePredictor: n_features " + std::to_string(e.n_features) +
-                         " exceeds the supported maximum of 2^30 - 1.");
+                         " exceeds the supported maximum of 2^29 - 1.");
     }
     n_features_ = e.n_features;
     base_score_ = e.base_score;
@@ -184,6 +210,8 @@ class TreePredictor {
     values_.reserve(total);
     roots_.clear();
     depths_.clear();
+    cat_bits_.clear();
+    std::vector<detail::CatRef> cat_refs;  // per node once a categorical node exists
     bool all_float = true;
     std::vector<std::int32_t> order;  // breadth-first order of the original node ids
     std::vector<std::int32_t> new_id;
@@ -218,6 +246,20 @@ class TreePredictor {
           nodes_f_.push_back({std::numeric_limits<float>::infinity(), info, self});
           nodes_d.push_back({std::numeric_limits<double>::infinity(), info, self});
           values_.push_back(t.value[i]);
+        } else if (t.is_categorical(static_cast<Index>(i))) {
+          std::uint32_t info = static_cast<std::uint32_t>(t.feature[i]) | detail::kCategoricalBit;
+          if (t.missing_left[i]) info |= detail::kMissingLeftBit;
+          const std::int32_t l = new_id[static_cast<std::size_t>(t.left[i])];
+          // The cardinality is an integer <= kMaxCategories: exact as a float.
+          const auto k = static_cast<float>(e.cardinality_of(t.feature[i]));
+          nodes_f_.push_back({k, info, l});
+          nodes_d.push_back({static_cast<double>(k), info, l});
+          values_.push_back(0.0);
+          cat_refs.resize(nodes_f_.size());
+          cat_refs.back() = {static_cast<std::uint32_t>(cat_bits_.size()),
+                             t.cat_end[i] - t.cat_begin[i]};
+          cat_bits_.insert(cat_bits_.end(), t.cat_bits.begin() + t.cat_begin[i],
+                           t.cat_bits.begin() + t.cat_end[i]);
         } else {
           std::uint32_t info = static_cast<std::uint32_t>(t.feature[i]);
           if (t.missing_left[i]) info |= detail::kMissingLeftBit;
@@ -233,6 +275,8 @@ class TreePredictor {
       roots_.push_back(offset);
       depths_.push_back(max_depth);
     }
+    if (!cat_refs.empty()) cat_refs.resize(nodes_f_.size());
+    cat_refs_ = std::move(cat_refs);
     if (all_float) {
       nodes_d_.clear();
       nodes_d_.shrink_to_fit();
@@ -253,8 +297,24 @@ class TreePredictor {
   static constexpr std::size_t kRowGroup = 8;  // trees walked together for one row
   static constexpr Index kLanes = 8;           // rows walked together through one tree
 
+  /// One routing step: the numeric rule only when the model has no categorical node (the
+  /// numeric-only layout keeps its branch-free step).
+  template <bool kCat, class Thr, class T>
+  std::int32_t step(const Node<Thr>* nodes, std::int32_t id, const T* row) const noexcept {
+    if constexpr (kCat) {
+      return detail::next_node_cat(nodes, id, row, cat_refs_.data(), cat_bits_.data());
+    } else {
+      return detail::next_node(nodes[id], row);
+    }
+  }
+
   template <class Thr, class T>
   double row_impl(const Node<Thr>* nodes, const T* row) const noexcept {
+    return cat_refs_.empty() ? row_walk<false>(nodes, row) : row_walk<true>(nodes, row);
+  }
+
+  template <bool kCat, class Thr, class T>
+  double row_walk(const Node<Thr>* nodes, const T* row) const noexcept {
     double acc = base_score_;
     const std::size_t nt = roots_.size();
     std::size_t t = 0;
@@ -262,13 +322,13 @@ class TreePredictor {
       std::int32_t id[kRowGroup];
       for (std::size_t k = 0; k < kRowGroup; ++k) id[k] = roots_[t + k];
       for (int s = group_depths_[g]; s > 0; --s) {
-        for (std::size_t k = 0; k < kRowGroup; ++k) id[k] = detail::next_node(nodes[id[k]], row);
+        for (std::size_t k = 0; k < kRowGroup; ++k) id[k] = step<kCat>(nodes, id[k], row);
       }
       for (std::size_t k = 0; k < kRowGroup; ++k) acc += values_[static_cast<std::size_t>(id[k])];
     }
     for (; t < nt; ++t) {
       std::int32_t a = roots_[t];
-      for (int s = depths_[t]; s > 0; --s) a = detail::next_node(nodes[a], row);
+      for (int s = depths_[t]; s > 0; --s) a = step<kCat>(nodes, a, row);
       acc += values_[static_cast<std::size_t>(a)];
     }
     return acc;
@@ -279,6 +339,16 @@ class TreePredictor {
   template <class Thr, class T>
   void block_kernel(const Node<Thr>* nodes, const T* base, Index rs, Index nb,
                     double* acc) const noexcept {
+    if (cat_refs_.empty()) {
+      block_walk<false>(nodes, base, rs, nb, acc);
+    } else {
+      block_walk<true>(nodes, base, rs, nb, acc);
+    }
+  }
+
+  template <bool kCat, class Thr, class T>
+  void block_walk(const Node<Thr>* nodes, const T* base, Index rs, Index nb,
+                  double* acc) const noexcept {
     const std::size_t nt = roots_.size();
     for (std::size_t t = 0; t < nt; ++t) {
       const std::int32_t root = roots_[t];
@@ -288,14 +358,13 @@ class TreePredictor {
         std::int32_t id[kLanes];
         for (Index k = 0; k < kLanes; ++k) id[k] = root;
         for (int s = depth; s > 0; --s) {
-          for (Index k = 0; k < kLanes; ++k)
-            id[k] = detail::next_node(nodes[id[k]], base + (r + k) * rs);
+          for (Index k = 0; k < kLanes; ++k) id[k] = step<kCat>(nodes, id[k], base + (r + k) * rs);
         }
         for (Index k = 0; k < kLanes; ++k) acc[r + k] += values_[static_cast<std::size_t>(id[k])];
       }
       for (; r < nb; ++r) {
         std::int32_t a = root;
-        for (int s = depth; s > 0; --s) a = detail::next_node(nodes[a], base + r * rs);
+        for (int s = depth; s > 0; --s) a = step<kCat>(nodes, a, base + r * rs);
         acc[r] += values_[static_cast<std::size_t>(a)];
       }
     }
@@ -359,12 +428,14 @@ class TreePredictor {
 
   Index n_features_ = 0;
   double base_score_ = 0.0;
-  std::vector<Node<float>> nodes_f_;   ///< all trees, breadth-first, float thresholds
-  std::vector<Node<double>> nodes_d_;  ///< same with double thresholds; empty when all exact
-  std::vector<double> values_;         ///< leaf value per node (0 on internal nodes)
-  std::vector<std::int32_t> roots_;    ///< global index of each tree's root
-  std::vector<int> depths_;            ///< depth of each tree (steps to reach any leaf)
-  std::vector<int> group_depths_;      ///< max depth of each group of kRowGroup trees
+  std::vector<Node<float>> nodes_f_;      ///< all trees, breadth-first, float thresholds
+  std::vector<Node<double>> nodes_d_;     ///< same with double thresholds; empty when all exact
+  std::vector<double> values_;            ///< leaf value per node (0 on internal nodes)
+  std::vector<std::int32_t> roots_;       ///< global index of each tree's root
+  std::vector<int> depths_;               ///< depth of each tree (steps to reach any leaf)
+  std::vector<int> group_depths_;         ///< max depth of each group of kRowGroup trees
+  std::vector<detail::CatRef> cat_refs_;  ///< per node when some node is categorical, else empty
+  std::vector<std::uint32_t> cat_bits_;   ///< bitsets of the categorical nodes
 };
 
 }  // namespace calibrisk
