@@ -462,7 +462,12 @@ void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
 int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads) {
   // Small leaves are built on one thread: a parallel region costs more than it saves there (and
   // far more on an oversubscribed machine, where a woken thread may wait for a time slice).
-  if (job.n * job.n_features + extra_work < (Index{1} << 17)) return 1;
+  // The work per row is about one update per column streamed: a bundle's members share one.
+  Index width = job.n_features;
+  if (job.bundles != nullptr) {
+    width -= job.bundles->n_bundled() - static_cast<Index>(job.bundles->bundles.size());
+  }
+  if (job.n * std::max<Index>(width, 1) + extra_work < (Index{1} << 17)) return 1;
   return std::max(1, std::min<int>(resolve_threads(n_threads), static_cast<int>(job.n_features)));
 }
 
