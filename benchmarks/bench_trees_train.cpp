@@ -268,4 +268,22 @@ BENCHMARK(BM_Trees_TrainCategorical)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
+// The onehot-clinical shape (75k x 173: 155 one-hot indicators of 15 skewed categorical variables,
+// 10 nearly exclusive flags, 8 numeric; tests/support/train_data.hpp make_onehot_clinical), 100
+// trees, 31 leaves, 2 threads: the shape where exclusive feature bundling pays (issue 12).
+void BM_Trees_FitOneHot(benchmark::State& state) {
+  static const testing::TrainData d = testing::make_onehot_clinical(75000);
+  GBDTParams p;
+  p.n_estimators = static_cast<int>(state.range(0));
+  p.l2_regularization = 1.0;
+  p.n_threads = 2;
+  for (auto _ : state) {
+    GradientBoostedTrees m(p);
+    m.fit(d.dataset());
+    benchmark::DoNotOptimize(m.ensemble().trees.data());
+  }
+  state.SetItemsProcessed(d.n * p.n_estimators * state.iterations());
+}
+BENCHMARK(BM_Trees_FitOneHot)->Arg(100)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace

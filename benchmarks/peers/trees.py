@@ -9,6 +9,10 @@ Cases
   then batch prediction of the 1M training rows.
 - clinical: 500k rows x (200 sparse binary one-hot/flag columns + 10 numeric), ~2 % ones in the
   binary block; training and batch prediction.
+- onehot-clinical: 75k training rows x 173 columns shaped like a hand one-hot encoded hospital
+  extract (15 categorical variables with skewed levels -> 155 indicators, 10 nearly exclusive
+  flags, 8 numeric; see ``_onehot_clinical``), 25k test rows; training only. The shape on which
+  LightGBM's exclusive feature bundling pays (issue 12).
 - single row: one predict_proba call on a (1, n_features) array from Python (the Python call
   overhead; the C++ single-row time is BM_Trees_PredictRow).
 
@@ -66,6 +70,64 @@ def _clinical(n, n_binary, n_numeric, seed):
     return np.ascontiguousarray(np.hstack([B, L])), y
 
 
+# Levels of the 15 categorical variables of the onehot-clinical case (155 indicator columns), e.g.
+# admission source, admission type, discharge disposition, payer, medical specialty, ICD chapter of
+# the primary and of two secondary diagnoses, age band, race, A1C / glucose result classes, ...
+ONEHOT_LEVELS = (20, 18, 15, 14, 12, 12, 10, 10, 9, 8, 8, 6, 5, 4, 4)
+ONEHOT_FLAGS = 10
+ONEHOT_NUMERIC = 8
+
+
+def _onehot_clinical(n, seed):
+    """A hand one-hot encoded hospital extract: n rows x 173 float32 columns.
+
+    - 155 indicators: 15 categorical variables of ``ONEHOT_LEVELS`` levels, one indicator per
+      level (pandas.get_dummies), exactly one set per variable and row. Level k of a variable is
+      drawn with probability proportional to (k + 1)^-1.3 in a random order of the levels (a few
+      common levels, many rare ones: the rarest are ~1 % or less).
+    - 10 flags (procedure classes): a row has none (70 %) or one (28 %), drawn with probabilities
+      proportional to (k + 1)^-1, or two (2 %): mutually exclusive except for those 2 %.
+    - 8 numeric: age (18-95), length of stay (1 + Poisson(3.4)), lab procedures (rounded
+      N(43, 20) clipped to [1, 130]), medications (1 + Poisson(15)), outpatient / emergency /
+      inpatient visit counts (Poisson 0.4 / 0.2 / 0.6) and a lab value (N(0, 1), 10 % missing).
+    - Outcome: y ~ Bernoulli(sigmoid(eta)) with eta = -3.0 + sum over the first six variables of
+      a_v[level] (a_v ~ N(0, 0.5) per level) + 0.8 flag_0 - 0.6 flag_3 + 0.01 (age - 60)
+      + 0.15 log1p(stay) + 0.35 inpatient + 0.2 emergency + 0.3 lab (0 when missing);
+      ~14 % positives.
+    """
+    rng = np.random.default_rng(seed)
+    blocks, eta = [], np.full(n, -3.0)
+    for v, k in enumerate(ONEHOT_LEVELS):
+        p = (np.arange(k) + 1.0) ** -1.3
+        p = rng.permutation(p / p.sum())
+        level = rng.choice(k, size=n, p=p)
+        block = np.zeros((n, k), dtype=np.float32)
+        block[np.arange(n), level] = 1.0
+        blocks.append(block)
+        if v < 6:
+            eta += rng.normal(0.0, 0.5, k)[level]
+    pf = 1.0 / (np.arange(ONEHOT_FLAGS) + 1.0)
+    pf /= pf.sum()
+    flags = np.zeros((n, ONEHOT_FLAGS), dtype=np.float32)
+    u = rng.random(n)
+    one = u < 0.30
+    flags[np.flatnonzero(one), rng.choice(ONEHOT_FLAGS, size=int(one.sum()), p=pf)] = 1.0
+    two = u < 0.02
+    flags[np.flatnonzero(two), rng.choice(ONEHOT_FLAGS, size=int(two.sum()), p=pf)] = 1.0
+    eta += 0.8 * flags[:, 0] - 0.6 * flags[:, 3]
+    age = rng.integers(18, 96, n).astype(np.float32)
+    stay = 1.0 + rng.poisson(3.4, n)
+    labs = np.clip(np.rint(rng.normal(43.0, 20.0, n)), 1, 130)
+    meds = 1.0 + rng.poisson(15.0, n)
+    outp, emerg, inp = rng.poisson(0.4, n), rng.poisson(0.2, n), rng.poisson(0.6, n)
+    lab = rng.standard_normal(n)
+    eta += 0.01 * (age - 60) + 0.15 * np.log1p(stay) + 0.35 * inp + 0.2 * emerg + 0.3 * lab
+    lab[rng.random(n) < 0.10] = np.nan
+    num = np.column_stack([age, stay, labs, meds, outp, emerg, inp, lab]).astype(np.float32)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
+    return np.ascontiguousarray(np.hstack(blocks + [flags, num])), y
+
+
 def _models(n_trees, seed=0):
     import lightgbm as lgb
     import xgboost as xgb
@@ -116,7 +178,7 @@ def _predict_fn(name, model, X):
     return lambda: model.predict_proba(X)
 
 
-def _run_case(case, X, y, Xte, yte, n_trees, rows, seeds):
+def _run_case(case, X, y, Xte, yte, n_trees, rows, seeds, predict=True):
     from sklearn.metrics import log_loss
 
     fitted = {}
@@ -137,7 +199,7 @@ def _run_case(case, X, y, Xte, yte, n_trees, rows, seeds):
             "test_log_loss_sd": float(np.std(losses, ddof=1)) if len(losses) > 1 else 0.0,
             "seeds": len(losses),
         })
-        if name in ("calibrisk", "lightgbm", "xgboost"):  # the variant predicts the same way
+        if predict and name in ("calibrisk", "lightgbm", "xgboost"):  # the variant predicts alike
             fitted[name] = model
     for name, model in fitted.items():
         seconds, cpu = _timed_cpu(_predict_fn(name, model, X), repeat=2)
@@ -181,7 +243,7 @@ def _single_row(fitted, X, rows, repeat):
     })
 
 
-def run(quick: bool) -> list:
+def run(quick: bool, cases=("dense", "clinical", "onehot-clinical")) -> list:
     rows = []
     if quick:
         n, d, n_te, n_trees, seeds = 20_000, 20, 5_000, 10, 1
@@ -189,12 +251,20 @@ def run(quick: bool) -> list:
     else:
         n, d, n_te, n_trees, seeds = 1_000_000, 50, 200_000, N_TREES, SEEDS
         nc, nb, nn = 500_000, 200, 10
-    X, y = _dense(n + n_te, d, seed=0)
-    fitted = _run_case("dense", X[:n], y[:n], X[n:], y[n:], n_trees, rows, seeds)
-    _single_row(fitted, X, rows, repeat=200 if quick else 2000)
-    del fitted
-    Xc, yc = _clinical(nc + nc // 5, nb, nn, seed=1)
-    _run_case("clinical sparse", Xc[:nc], yc[:nc], Xc[nc:], yc[nc:], n_trees, rows, seeds)
+    if "dense" in cases:
+        X, y = _dense(n + n_te, d, seed=0)
+        fitted = _run_case("dense", X[:n], y[:n], X[n:], y[n:], n_trees, rows, seeds)
+        _single_row(fitted, X, rows, repeat=200 if quick else 2000)
+        del fitted, X, y
+    if "clinical" in cases:
+        Xc, yc = _clinical(nc + nc // 5, nb, nn, seed=1)
+        _run_case("clinical sparse", Xc[:nc], yc[:nc], Xc[nc:], yc[nc:], n_trees, rows, seeds)
+        del Xc, yc
+    if "onehot-clinical" in cases:
+        no = 10_000 if quick else 75_000
+        Xo, yo = _onehot_clinical(no + no // 3, seed=2)
+        _run_case("onehot-clinical", Xo[:no], yo[:no], Xo[no:], yo[no:], n_trees, rows, seeds,
+                  predict=False)
     return rows
 
 
@@ -226,5 +296,11 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--predict-only", action="store_true")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--case", action="append", choices=("dense", "clinical", "onehot-clinical"),
+                    help="run only this case (repeatable; default: all)")
     args = ap.parse_args()
-    print_table(run_predict_only() if args.predict_only else run(args.quick))
+    if args.predict_only:
+        print_table(run_predict_only())
+    else:
+        print_table(run(args.quick, tuple(args.case) if args.case else ("dense", "clinical",
+                                                                          "onehot-clinical")))

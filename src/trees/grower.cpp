@@ -31,6 +31,15 @@ TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, Grower
     // Features >= 80% in their dominant bin keep their other entries in a row-wise CSR.
     if (5 * *it >= 4 * bins.n_rows) sparse[static_cast<std::size_t>(f)] = 1;
   });
+  // Mutually exclusive features with a dominant bin (one-hot blocks) share one code column; the
+  // CSR keeps the sparse features left out of every bundle.
+  if (params_.bundle_features) {
+    bundles_ = make_bundles(bins, mapper, skip_bin_, 0.5, nt);
+    for (Index f = 0; f < nf; ++f) {
+      if (bundles_.bundle_of[static_cast<std::size_t>(f)] >= 0)
+        sparse[static_cast<std::size_t>(f)] = 0;
+    }
+  }
   sparse_ =
       make_sparse_rows(bins, mapper, skip_bin_, sparse, resolve_threads(params_.n_threads), nt);
   // Histograms are allocated on first use and recycled: only leaves that can still be split hold
@@ -67,6 +76,7 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   job.features = features.data();
   job.n_features = static_cast<Index>(features.size());
   job.sparse = &sparse_;
+  job.bundles = &bundles_;
   if (contiguous) {
     job.rows = nullptr;
     job.gh = gh_by_row;
@@ -118,13 +128,13 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   auto build = [&](Index gi) {
     build_histogram_group(bins_, mapper_, job, skip_bin_.data(), built.total, bh, gi, nt);
   };
-  if (sparse_.empty()) {
+  if (sparse_.empty() && bundles_.empty()) {
     parallel_for(0, nt, nt, [&](Index gi) {
       build(gi);
       scan(gi);
     });
   } else {
-    // A CSR part may hold features of another group: all parts must be done before any scan.
+    // A CSR part or bundle may hold features of another group: all must be done before any scan.
     parallel_for(0, nt, nt, build);
     parallel_for(0, nt, nt, scan);
   }

@@ -24,6 +24,9 @@ struct GrowerParams {
   int n_threads = 1;
   /// GBDTParams::max_delta_step: each leaf's step is clamped to [-it, +it]; 0 = no clamp.
   double max_delta_step = 0.0;
+  /// Exclusive feature bundling (exact: never changes a histogram bit, so never the tree); false
+  /// only to compare against it.
+  bool bundle_features = true;
 };
 
 /// A grown tree plus what the booster needs to update its scores without re-reading X.
@@ -95,6 +98,7 @@ class TreeGrower {
   std::vector<RowIndex> scratch_left_, scratch_right_;
   std::vector<std::int32_t> skip_bin_;
   SparseRows sparse_;
+  FeatureBundles bundles_;
 };
 
 /// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).

@@ -294,8 +294,95 @@ void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
   }
 }
 
-// Builds group `group` of `n_groups` on the calling thread: its share of the non-sparse features
-// and the CSR parts group, group + n_groups, ...
+// The bundles group, group + n_groups, ... that hold a feature of the job: each bundle's codes
+// are histogrammed into a scratch histogram over its codes (dense bundles up to four at a time,
+// without a skip test; sparse ones skipping code 0), then copied to its members' non-default
+// slots, and the members' default bins are derived. Per slot the rows are added in row order, as
+// when a member is built from its own column.
+template <class K>
+void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::int32_t* skip_bin,
+                   const HistBin& total, HistBin* out, Index group, Index n_groups) {
+  const FeatureBundles& fb = *job.bundles;
+  std::vector<std::uint8_t> in_job;  // empty: every bundled feature is in the job
+  if (job.n_features < static_cast<Index>(fb.bundle_of.size())) {
+    in_job.assign(fb.bundle_of.size(), 0);
+    for (Index q = 0; q < job.n_features; ++q)
+      in_job[static_cast<std::size_t>(job.features[q])] = 1;
+  }
+  auto active = [&](std::int32_t f) {
+    return in_job.empty() || in_job[static_cast<std::size_t>(f)];
+  };
+  std::vector<Index> mine;  // this group's bundles with an active member
+  Index n_codes = 0;
+  for (Index b = group; b < static_cast<Index>(fb.bundles.size()); b += n_groups) {
+    const auto& members = fb.bundles[static_cast<std::size_t>(b)].features;
+    if (std::any_of(members.begin(), members.end(), active)) {
+      mine.push_back(b);
+      n_codes += fb.bundles[static_cast<std::size_t>(b)].n_codes;
+    }
+  }
+  if (mine.empty()) return;
+  thread_local std::vector<HistBin> scratch;
+  scratch.assign(static_cast<std::size_t>(n_codes), HistBin{});
+  std::vector<HistBin*> hist(mine.size());
+  for (std::size_t k = 0, at = 0; k < mine.size(); ++k) {
+    hist[k] = scratch.data() + at;
+    at += static_cast<std::size_t>(fb.bundles[static_cast<std::size_t>(mine[k])].n_codes);
+  }
+  constexpr Index kChunk = 1 << 14;
+  for (Index lo = 0; lo < job.n; lo += kChunk) {
+    const Index hi = std::min(job.n, lo + kChunk);
+    const std::uint8_t* run_col[4];
+    HistBin* run_hist[4];
+    int n_run = 0;
+    auto flush = [&]() {
+      auto go = [&](auto nn) {
+        constexpr int N = decltype(nn)::value;
+        if (job.rows == nullptr) {
+          K::template accumulate_n<N, std::uint8_t, true>(run_col, nullptr, job.gh, lo, hi,
+                                                          run_hist);
+        } else {
+          K::template accumulate_n<N, std::uint8_t, false>(run_col, job.rows, job.gh, lo, hi,
+                                                           run_hist);
+        }
+      };
+      if (n_run == 1) go(std::integral_constant<int, 1>{});
+      if (n_run == 2) go(std::integral_constant<int, 2>{});
+      if (n_run == 3) go(std::integral_constant<int, 3>{});
+      if (n_run == 4) go(std::integral_constant<int, 4>{});
+      n_run = 0;
+    };
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      const Index b = mine[k];
+      const std::uint8_t* col = fb.col(b);
+      if (!fb.bundles[static_cast<std::size_t>(b)].sparse) {
+        run_col[n_run] = col;
+        run_hist[n_run] = hist[k];
+        if (++n_run == 4) flush();
+      } else if (job.rows == nullptr) {
+        K::template accumulate_skip<std::uint8_t, true>(col, nullptr, job.gh, lo, hi, 0, hist[k]);
+      } else {
+        K::template accumulate_skip<std::uint8_t, false>(col, job.rows, job.gh, lo, hi, 0, hist[k]);
+      }
+    }
+    flush();
+  }
+  for (std::size_t k = 0; k < mine.size(); ++k) {
+    const FeatureBundles::Bundle& bundle = fb.bundles[static_cast<std::size_t>(mine[k])];
+    const std::uint32_t* slot = fb.slot.data() + fb.code_offset[static_cast<std::size_t>(mine[k])];
+    for (std::size_t m = 0; m < bundle.features.size(); ++m) {
+      const std::int32_t f = bundle.features[m];
+      if (!active(f)) continue;
+      clear_feature(mapper, f, out);
+      const int first = bundle.first[m];
+      for (int c = first; c < first + mapper.n_value_bins(f); ++c) out[slot[c]] = hist[k][c];
+      derive_skip_bin(mapper, f, skip_bin[f], total, out);
+    }
+  }
+}
+
+// Builds group `group` of `n_groups` on the calling thread: its share of the features built from
+// their own columns, the CSR parts and the bundles group, group + n_groups, ...
 template <class K, class Code>
 void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const BinnedMatrix& bins,
                  const BinMapper& mapper, const HistogramJob& job, const std::int32_t* skip_bin,
@@ -306,18 +393,25 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < bins.n_rows;
   const bool use_csr = job.sparse != nullptr && !job.sparse->empty() && skip_bin != nullptr;
   const std::uint8_t* csr_feature = use_csr ? job.sparse->is_sparse.data() : nullptr;
-  // The features built here from codes (not from the CSR): this group's share of the job's
-  // non-sparse features, so the groups get equal shares of the dense work whatever the order of
+  const bool use_bundles = job.bundles != nullptr && !job.bundles->empty() && skip_bin != nullptr;
+  const std::int32_t* bundle_of = use_bundles ? job.bundles->bundle_of.data() : nullptr;
+  // The features built here from codes (not from the CSR or a bundle): this group's share of the
+  // job's other features, so the groups get equal shares of the dense work whatever the order of
   // the sparse and dense columns.
+  const bool split_list = use_csr || use_bundles;
   std::vector<std::int32_t> dense_list;
-  if (csr_feature != nullptr) {
+  if (split_list) {
     for (Index q = 0; q < nf; ++q) {
-      if (!csr_feature[job.features[q]]) dense_list.push_back(job.features[q]);
+      const std::int32_t f = job.features[q];
+      if ((csr_feature == nullptr || !csr_feature[f]) &&
+          (bundle_of == nullptr || bundle_of[f] < 0)) {
+        dense_list.push_back(f);
+      }
     }
   }
-  const std::int32_t* dense = csr_feature ? dense_list.data() : job.features;
+  const std::int32_t* dense = split_list ? dense_list.data() : job.features;
   const FeatureRange fr =
-      feature_group(csr_feature ? static_cast<Index>(dense_list.size()) : nf, group, n_groups);
+      feature_group(split_list ? static_cast<Index>(dense_list.size()) : nf, group, n_groups);
   const Index f_lo = fr.lo, f_hi = fr.hi;
   for (Index q = f_lo; q < f_hi; ++q) clear_feature(mapper, dense[q], out);
   if constexpr (std::is_same_v<Code, std::uint8_t>) {
@@ -327,6 +421,7 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
     build_csr_parts<K>(mapper, job, active_sparse_features(job), skip_bin, total, out, group,
                        n_groups);
   }
+  if (use_bundles) build_bundles<K>(mapper, job, skip_bin, total, out, group, n_groups);
   if (!row_wise) {
     build_column_chunks<K, Code>(col_of, bins, mapper, job, skip_bin, dense, f_lo, f_hi, out);
   }
@@ -367,7 +462,12 @@ void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
 int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads) {
   // Small leaves are built on one thread: a parallel region costs more than it saves there (and
   // far more on an oversubscribed machine, where a woken thread may wait for a time slice).
-  if (job.n * job.n_features + extra_work < (Index{1} << 17)) return 1;
+  // The work per row is about one update per column streamed: a bundle's members share one.
+  Index width = job.n_features;
+  if (job.bundles != nullptr) {
+    width -= job.bundles->n_bundled() - static_cast<Index>(job.bundles->bundles.size());
+  }
+  if (job.n * std::max<Index>(width, 1) + extra_work < (Index{1} << 17)) return 1;
   return std::max(1, std::min<int>(resolve_threads(n_threads), static_cast<int>(job.n_features)));
 }
 

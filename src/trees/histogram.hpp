@@ -5,6 +5,7 @@
 
 #include <calibrisk/core/matrix.hpp>
 #include "trees/binning.hpp"
+#include "trees/bundling.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -69,6 +70,9 @@ struct HistogramJob {
   const std::int32_t* features = nullptr;  ///< Features to build, ascending.
   Index n_features = 0;
   const SparseRows* sparse = nullptr;  ///< Optional CSR of the sparse features (needs skip_bin).
+  /// Optional exclusive bundles (needs skip_bin, equal to the bundles' default bins); their
+  /// members are built from the bundle codes, not from their own columns or the CSR.
+  const FeatureBundles* bundles = nullptr;
   /// Use the AVX2 kernels when the CPU has them (the default). Both kernel sets give bit-identical
   /// histograms; false forces the portable ones (tests compare the two).
   bool allow_simd = true;
@@ -90,9 +94,10 @@ void gather_gradients(const RowIndex* rows, Index n, const GradPair* gh_by_row, 
 /// leaf total minus the other bins (used for the dominant bin of sparse features: zeros are then
 /// never touched); `total` is the leaf's sum over all rows (needed when skip_bin is used).
 /// Kernels: column-wise (contiguous root or large leaves), row-wise over the row-major copy
-/// (leaves with < 1/12 of the rows), CSR for the features in `job.sparse`. For every bin all
-/// kernels add the leaf's rows in row order, so the kernel choice never changes a bit. Complexity
-/// O(n * n_features).
+/// (leaves with < 1/12 of the rows), CSR for the features in `job.sparse`, column-wise over the
+/// bundle codes for the members of `job.bundles` (then scattered to the members' slots). For every
+/// bin all kernels add the leaf's rows in row order, so the kernel choice never changes a bit.
+/// Complexity O(n * n_features).
 void build_histogram(const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
                      const std::int32_t* skip_bin, const HistBin& total, HistBin* out,
                      int n_threads);
@@ -110,15 +115,15 @@ inline FeatureRange feature_group(Index n_features, Index g, Index n_groups) {
 
 /// Threads (= feature groups) worth using for a histogram build of `job`, plus `extra_work`
 /// (about the same cost per unit as one (row, feature) update) done in the same parallel region:
-/// 1 for small work, where a parallel region costs more than it saves; otherwise
-/// min(resolve_threads(n_threads), n_features).
+/// 1 for small work (rows x columns streamed, a bundle counting as one column), where a parallel
+/// region costs more than it saves; otherwise min(resolve_threads(n_threads), n_features).
 int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads);
 
 /// Builds group `group` of `n_groups` of `build_histogram` on the calling thread: feature_group(
-/// group) of the job's features that are not in the CSR (all of them without CSR), and the CSR
-/// parts group, group + n_groups, ... Groups write disjoint
-/// slots, so they can run on different threads; a sparse feature's slots are complete only once
-/// every group is done. A caller can run the groups in its own parallel region.
+/// group) of the job's features that are neither in the CSR nor bundled (all of them without
+/// either), and the CSR parts and the bundles group, group + n_groups, ... Groups write disjoint
+/// slots, so they can run on different threads; a sparse or bundled feature's slots are complete
+/// only once every group is done. A caller can run the groups in its own parallel region.
 void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
                            const HistogramJob& job, const std::int32_t* skip_bin,
                            const HistBin& total, HistBin* out, Index group, Index n_groups);

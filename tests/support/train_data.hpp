@@ -87,6 +87,87 @@ inline TrainData make_sparse(Index n, Index f, std::uint64_t seed = 2) {
   return d;
 }
 
+/// The onehot-clinical shape of benchmarks/peers/trees.py (`_onehot_clinical`, same recipe, this
+/// library's RNG): 173 columns = 15 categorical variables one-hot encoded into 155 indicators
+/// (levels 20, 18, 15, 14, 12, 12, 10, 10, 9, 8, 8, 6, 5, 4, 4; level k with probability
+/// proportional to (k + 1)^-1.3 in a shuffled order), 10 flags (none 70 %, one 28 %, two 2 %) and 8
+/// numeric columns (age, stay, lab procedures, medications, 3 visit counts, a lab with 10 % NaN).
+/// eta = -3 + effects of the first six variables (N(0, 0.5) per level) + 0.8 flag0 - 0.6 flag3 +
+/// 0.01 (age - 60) + 0.15 log1p(stay) + 0.35 inpatient + 0.2 emergency + 0.3 lab; ~14 % positives.
+inline TrainData make_onehot_clinical(Index n, std::uint64_t seed = 3) {
+  static constexpr int kLevels[15] = {20, 18, 15, 14, 12, 12, 10, 10, 9, 8, 8, 6, 5, 4, 4};
+  constexpr Index kIndicators = 155, kFlags = 10, kNumeric = 8;
+  TrainData d;
+  d.n = n;
+  d.f = kIndicators + kFlags + kNumeric;
+  d.x.assign(static_cast<std::size_t>(n * d.f), 0.0f);
+  d.y.resize(static_cast<std::size_t>(n));
+  Rng rng(seed, 11);
+  // Per variable: cumulative level probabilities (shuffled Zipf) and the effects of its levels.
+  std::vector<std::vector<double>> cum(15), effect(15);
+  for (int v = 0; v < 15; ++v) {
+    std::vector<double> p(static_cast<std::size_t>(kLevels[v]));
+    for (int k = 0; k < kLevels[v]; ++k) p[static_cast<std::size_t>(k)] = std::pow(k + 1.0, -1.3);
+    for (std::size_t k = p.size(); k-- > 1;) std::swap(p[k], p[rng.below(k + 1)]);
+    double s = 0.0;
+    for (double& q : p) q = (s += q);
+    for (double& q : p) q /= s;
+    cum[static_cast<std::size_t>(v)] = p;
+    for (int k = 0; k < kLevels[v]; ++k) {
+      effect[static_cast<std::size_t>(v)].push_back(v < 6 ? 0.5 * rng.normal() : 0.0);
+    }
+  }
+  double flag_cum[kFlags], fs = 0.0;
+  for (Index k = 0; k < kFlags; ++k) flag_cum[k] = (fs += 1.0 / static_cast<double>(k + 1));
+  auto draw_flag = [&] {
+    const double u = rng.uniform() * fs;
+    Index k = 0;
+    while (k + 1 < kFlags && u >= flag_cum[k]) ++k;
+    return k;
+  };
+  auto poisson = [&](double lambda) {  // Knuth's product of uniforms (small lambda)
+    const double l = std::exp(-lambda);
+    double p = 1.0;
+    int k = -1;
+    do {
+      ++k;
+      p *= rng.uniform();
+    } while (p > l);
+    return static_cast<double>(k);
+  };
+  for (Index i = 0; i < n; ++i) {
+    float* row = d.x.data() + i * d.f;
+    double eta = -3.0;
+    Index j = 0;
+    for (int v = 0; v < 15; ++v) {
+      const auto& c = cum[static_cast<std::size_t>(v)];
+      const double u = rng.uniform();
+      int k = 0;
+      while (k + 1 < kLevels[v] && u >= c[static_cast<std::size_t>(k)]) ++k;
+      row[j + k] = 1.0f;
+      eta += effect[static_cast<std::size_t>(v)][static_cast<std::size_t>(k)];
+      j += kLevels[v];
+    }
+    const double u = rng.uniform();
+    if (u < 0.30) row[j + draw_flag()] = 1.0f;
+    if (u < 0.02) row[j + draw_flag()] = 1.0f;
+    eta += 0.8 * row[j] - 0.6 * row[j + 3];
+    j += kFlags;
+    const double age = 18.0 + static_cast<double>(rng.below(78));
+    const double stay = 1.0 + poisson(3.4);
+    const double labs = std::min(130.0, std::max(1.0, std::nearbyint(43.0 + 20.0 * rng.normal())));
+    const double meds = 1.0 + poisson(15.0);
+    const double outp = poisson(0.4), emerg = poisson(0.2), inp = poisson(0.6);
+    const double lab = rng.normal();
+    eta += 0.01 * (age - 60.0) + 0.15 * std::log1p(stay) + 0.35 * inp + 0.2 * emerg + 0.3 * lab;
+    const double num[kNumeric] = {age, stay, labs, meds, outp, emerg, inp, lab};
+    for (Index q = 0; q < kNumeric; ++q) row[j + q] = static_cast<float>(num[q]);
+    if (rng.uniform() < 0.10) row[j + kNumeric - 1] = std::numeric_limits<float>::quiet_NaN();
+    d.y[static_cast<std::size_t>(i)] = rng.uniform() < 1.0 / (1.0 + std::exp(-eta)) ? 1.0 : 0.0;
+  }
+  return d;
+}
+
 /// Mean log-loss of probabilities p against labels y.
 inline double mean_log_loss(const std::vector<double>& y, const double* p) {
   double s = 0.0;

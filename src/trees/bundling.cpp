@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exact exclusive feature bundling: greedy grouping of features that are never off their default
+// bin in the same row, and the bundles' 8-bit code columns.
+#include "trees/bundling.hpp"
+
+#include <calibrisk/core/parallel.hpp>
+
+#include <algorithm>
+
+namespace calibrisk {
+namespace detail {
+
+Index FeatureBundles::n_bundled() const noexcept {
+  Index k = 0;
+  for (const Bundle& b : bundles) k += static_cast<Index>(b.features.size());
+  return k;
+}
+
+namespace {
+
+constexpr int kMaxCodes = 256;         // 8-bit bundle codes
+constexpr std::size_t kMaxOpen = 128;  // bundles a feature is tried against (bounds the search)
+
+struct OpenBundle {
+  std::vector<std::int32_t> features;
+  int n_codes = 1;
+  std::vector<std::uint64_t> used;  // rows where a member is off its default bin
+};
+
+template <class Code>
+bool conflicts(const Code* col, Index n, int def, const std::vector<std::uint64_t>& used) {
+  for (Index i = 0; i < n; ++i) {
+    if (col[i] != def && ((used[static_cast<std::size_t>(i >> 6)] >> (i & 63)) & 1U)) return true;
+  }
+  return false;
+}
+
+template <class Code>
+void mark(const Code* col, Index n, int def, std::vector<std::uint64_t>& used) {
+  for (Index i = 0; i < n; ++i) {
+    if (col[i] != def) used[static_cast<std::size_t>(i >> 6)] |= std::uint64_t{1} << (i & 63);
+  }
+}
+
+template <class Code>
+void encode(const Code* col, Index n, int def, int first, std::uint8_t* out) {
+  for (Index i = 0; i < n; ++i) {
+    const int c = col[i];
+    if (c != def) out[i] = static_cast<std::uint8_t>(first + (c < def ? c : c - 1));
+  }
+}
+
+// The greedy pass over the candidates (by decreasing non-default count), on column `Code`s.
+template <class Code>
+std::vector<OpenBundle> greedy(const Code* (*col_of)(const BinnedMatrix&, Index),
+                               const BinnedMatrix& bins, const BinMapper& mapper,
+                               const std::vector<std::int32_t>& default_bin,
+                               const std::vector<std::int32_t>& candidates) {
+  const Index n = bins.n_rows;
+  std::vector<OpenBundle> open;
+  for (const std::int32_t f : candidates) {
+    const Code* col = col_of(bins, f);
+    const int def = default_bin[static_cast<std::size_t>(f)];
+    const int extra = mapper.n_value_bins(f);  // its bins other than the default one
+    OpenBundle* home = nullptr;
+    for (OpenBundle& o : open) {
+      if (o.n_codes + extra <= kMaxCodes && !conflicts(col, n, def, o.used)) {
+        home = &o;
+        break;
+      }
+    }
+    if (home == nullptr) {
+      if (open.size() >= kMaxOpen) continue;
+      open.emplace_back();
+      open.back().used.assign(static_cast<std::size_t>((n + 63) / 64), 0);
+      home = &open.back();
+    }
+    home->features.push_back(f);
+    home->n_codes += extra;
+    mark(col, n, def, home->used);
+  }
+  return open;
+}
+
+const std::uint8_t* col8(const BinnedMatrix& b, Index f) { return b.col8(f); }
+const std::uint16_t* col16(const BinnedMatrix& b, Index f) { return b.col16(f); }
+
+}  // namespace
+
+FeatureBundles make_bundles(const BinnedMatrix& bins, const BinMapper& mapper,
+                            const std::vector<std::int32_t>& default_bin, double max_share,
+                            int n_threads) {
+  FeatureBundles fb;
+  const Index n = bins.n_rows, nf = bins.n_features;
+  fb.n_rows = n;
+  fb.bundle_of.assign(static_cast<std::size_t>(nf), -1);
+  // Candidates and their non-default counts (one pass down each column).
+  std::vector<Index> off_default(static_cast<std::size_t>(nf), -1);
+  const int nt = n * nf < (Index{1} << 17) ? 1 : n_threads;
+  parallel_for_dynamic(0, nf, nt, [&](Index f) {
+    const int def = default_bin[static_cast<std::size_t>(f)];
+    if (def < 0 || mapper.is_constant[static_cast<std::size_t>(f)] ||
+        mapper.n_value_bins(f) + 1 > kMaxCodes - 1) {
+      return;
+    }
+    Index c = 0;
+    for (Index i = 0; i < n; ++i) c += bins.code(i, f) != def;
+    off_default[static_cast<std::size_t>(f)] = c;
+  });
+  std::vector<std::int32_t> cand;
+  for (Index f = 0; f < nf; ++f) {
+    const Index c = off_default[static_cast<std::size_t>(f)];
+    if (c > 0 && static_cast<double>(c) <= max_share * static_cast<double>(n)) {
+      cand.push_back(static_cast<std::int32_t>(f));
+    }
+  }
+  if (cand.size() < 2) return fb;
+  std::stable_sort(cand.begin(), cand.end(), [&](std::int32_t a, std::int32_t b) {
+    return off_default[static_cast<std::size_t>(a)] > off_default[static_cast<std::size_t>(b)];
+  });
+  std::vector<OpenBundle> open = bins.wide ? greedy(&col16, bins, mapper, default_bin, cand)
+                                           : greedy(&col8, bins, mapper, default_bin, cand);
+
+  // Keep the bundles of >= 2 features; members ascending, codes assigned in member order.
+  for (OpenBundle& o : open) {
+    if (o.features.size() < 2) continue;
+    std::sort(o.features.begin(), o.features.end());
+    FeatureBundles::Bundle b;
+    b.features = o.features;
+    for (const std::int32_t f : b.features) {
+      fb.bundle_of[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(fb.bundles.size());
+      b.first.push_back(b.n_codes);
+      b.n_codes += mapper.n_value_bins(f);
+    }
+    fb.bundles.push_back(std::move(b));
+  }
+  // Code -> flat-histogram slot tables.
+  for (const FeatureBundles::Bundle& b : fb.bundles) {
+    fb.code_offset.push_back(static_cast<Index>(fb.slot.size()));
+    fb.slot.push_back(0);  // code 0: every member at its default bin
+    for (const std::int32_t f : b.features) {
+      const int def = default_bin[static_cast<std::size_t>(f)];
+      const Index off = mapper.offsets[static_cast<std::size_t>(f)];
+      for (int c = 0; c <= mapper.n_value_bins(f); ++c) {
+        if (c != def) fb.slot.push_back(static_cast<std::uint32_t>(off + c));
+      }
+    }
+  }
+  // Code columns: each member writes its non-default rows (exact bundles never overlap).
+  const auto nb = static_cast<Index>(fb.bundles.size());
+  fb.codes.assign(static_cast<std::size_t>(nb * n), 0);
+  parallel_for_dynamic(0, nb, nb * n < (Index{1} << 17) ? 1 : n_threads, [&](Index bi) {
+    FeatureBundles::Bundle& b = fb.bundles[static_cast<std::size_t>(bi)];
+    std::uint8_t* out = fb.codes.data() + static_cast<std::size_t>(bi * n);
+    for (std::size_t m = 0; m < b.features.size(); ++m) {
+      const std::int32_t f = b.features[m];
+      const int def = default_bin[static_cast<std::size_t>(f)];
+      if (bins.wide) {
+        encode(bins.col16(f), n, def, b.first[m], out);
+      } else {
+        encode(bins.col8(f), n, def, b.first[m], out);
+      }
+    }
+    b.sparse = 2 * std::count(out, out + n, std::uint8_t{0}) >= n;
+  });
+  return fb;
+}
+
+}  // namespace detail
+}  // namespace calibrisk

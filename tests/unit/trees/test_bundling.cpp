@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exclusive feature bundling: the greedy bundles of a hand-made table, the exactness invariant
+// (never two members off their default bin in one row; codes decode to the members' bins), the
+// same bundles for any thread count, histograms bit-identical to the unbundled ones (portable and
+// AVX2 kernels, 1 and 2 threads, with the CSR) and trees identical to those grown without bundling.
+#include <doctest/doctest.h>
+
+#include <calibrisk/core/random.hpp>
+#include <calibrisk/trees/booster.hpp>
+#include "trees/bundling.hpp"
+#include "trees/grower.hpp"
+
+#include "support/train_data.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+using namespace calibrisk;
+
+namespace {
+
+// The dominant bin of each feature when it holds >= half of the rows (as the grower picks it).
+std::vector<std::int32_t> dominant_bins(const BinnedMatrix& b, const BinMapper& m) {
+  std::vector<std::int32_t> skip(static_cast<std::size_t>(b.n_features), -1);
+  for (Index f = 0; f < b.n_features; ++f) {
+    std::vector<Index> c(static_cast<std::size_t>(m.n_value_bins(f)) + 1, 0);
+    for (Index i = 0; i < b.n_rows; ++i) ++c[static_cast<std::size_t>(b.code(i, f))];
+    const auto it = std::max_element(c.begin(), c.end());
+    if (2 * *it >= b.n_rows) skip[static_cast<std::size_t>(f)] = static_cast<int>(it - c.begin());
+  }
+  return skip;
+}
+
+struct OneHot {
+  testing::TrainData d;
+  BinMapper m;
+  BinnedMatrix b;
+  std::vector<std::int32_t> skip;
+  std::vector<GradPair> gh;
+  std::vector<std::int32_t> features;
+  OneHot(Index n, int max_bins = 255) {
+    d = testing::make_onehot_clinical(n, 5);
+    m = detail::fit_bin_mapper(FeatureMatrix(d.X()), {}, max_bins, 0, 0, 1);
+    b = detail::bin_matrix(m, FeatureMatrix(d.X()), 1, /*row_major_copy=*/max_bins <= 255);
+    skip = dominant_bins(b, m);
+    Rng rng(8);
+    for (Index i = 0; i < n; ++i) {
+      gh.push_back(GradPair{static_cast<float>(rng.normal()), static_cast<float>(rng.uniform())});
+    }
+    for (Index f = 0; f < d.f; ++f) {
+      if (!m.is_constant[static_cast<std::size_t>(f)]) features.push_back(static_cast<int>(f));
+    }
+  }
+};
+
+bool same_bits(const std::vector<HistBin>& a, const std::vector<HistBin>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(HistBin)) == 0;
+}
+
+bool same_tree(const detail::GrownTree& a, const detail::GrownTree& b) {
+  const Tree& s = a.tree;
+  const Tree& t = b.tree;
+  auto eq = [](const auto& x, const auto& y) {
+    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0;
+  };
+  return eq(s.left, t.left) && eq(s.right, t.right) && eq(s.feature, t.feature) &&
+         eq(s.threshold, t.threshold) && eq(s.missing_left, t.missing_left) &&
+         eq(s.value, t.value) && eq(s.cover, t.cover) && eq(s.gain, t.gain) && eq(a.bin, b.bin) &&
+         eq(a.begin, b.begin) && eq(a.end, b.end);
+}
+
+}  // namespace
+
+TEST_CASE("bundling: greedy bundles of a hand-made one-hot table") {
+  // Columns: A0 A1 A2 (one-hot, 60/30/10 %), B0 B1 B2 (70/20/10 %), N (7 values, no dominant
+  // bin), F (a flag overlapping A2 and B2). Non-default rows: A0 40 (its zeros), A1 30, B0 30,
+  // B1 20, F 19, A2 10, B2 10. Greedy in that order: A0, A1, B0, B1 and F each conflict with
+  // every bundle before them; A2 fits with A1 (disjoint rows) and B2 with B1.
+  const Index n = 100, nf = 8;
+  std::vector<double> x(static_cast<std::size_t>(n * nf), 0.0);
+  for (Index i = 0; i < n; ++i) {
+    double* r = x.data() + i * nf;
+    const Index a = i % 10, bb = (i / 10) % 10;
+    r[a < 6 ? 0 : (a < 9 ? 1 : 2)] = 1.0;
+    r[bb < 7 ? 3 : (bb < 9 ? 4 : 5)] = 1.0;
+    r[6] = static_cast<double>(i % 7);
+    r[7] = (a == 9 || bb == 9) ? 1.0 : 0.0;
+  }
+  const FeatureMatrix X(MatrixView<const double>::row_major(x.data(), n, nf));
+  const BinMapper m = detail::fit_bin_mapper(X, {}, 255, 0, 0, 1);
+  const BinnedMatrix b = detail::bin_matrix(m, X, 1);
+  const std::vector<std::int32_t> skip = dominant_bins(b, m);
+  CHECK(skip == std::vector<std::int32_t>{1, 0, 0, 1, 0, 0, -1, 0});
+  const detail::FeatureBundles fb = detail::make_bundles(b, m, skip, 0.5, 1);
+  REQUIRE(fb.bundles.size() == 2);
+  CHECK(fb.bundles[0].features == std::vector<std::int32_t>{1, 2});
+  CHECK(fb.bundles[1].features == std::vector<std::int32_t>{4, 5});
+  CHECK(fb.bundle_of == std::vector<std::int32_t>{-1, 0, 0, -1, 1, 1, -1, -1});
+  // Members' non-default bins: value 1 (bin 1) and the missing bin (2): codes 1, 2 for the first
+  // member and 3, 4 for the second.
+  CHECK(fb.bundles[0].first == std::vector<std::int32_t>{1, 3});
+  CHECK(fb.bundles[0].n_codes == 5);
+  CHECK(fb.bundles[0].sparse);  // A0 rows (60 %) have code 0
+  for (Index i = 0; i < n; ++i) {
+    const Index a = i % 10, bb = (i / 10) % 10;
+    CHECK(fb.col(0)[i] == (a < 6 ? 0 : (a < 9 ? 1 : 3)));
+    CHECK(fb.col(1)[i] == (bb < 7 ? 0 : (bb < 9 ? 1 : 3)));
+  }
+  // Slots: code c of bundle 0 is the flat slot of (A1, bin 1), (A1, missing), (A2, 1), (A2, 2).
+  const Index o1 = m.offsets[1], o2 = m.offsets[2];
+  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 1] == o1 + 1);
+  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 2] == o1 + 2);
+  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 3] == o2 + 1);
+  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 4] == o2 + 2);
+}
+
+TEST_CASE("bundling: exact on clinical one-hot data, the same for any thread count") {
+  const OneHot oh(20000);
+  const detail::FeatureBundles fb = detail::make_bundles(oh.b, oh.m, oh.skip, 0.5, 1);
+  const detail::FeatureBundles fb2 = detail::make_bundles(oh.b, oh.m, oh.skip, 0.5, 2);
+  CHECK(fb2.bundle_of == fb.bundle_of);
+  CHECK(fb2.codes == fb.codes);
+  CHECK(fb2.slot == fb.slot);
+  // Most of the 155 indicators are bundled (all but the levels holding >= half of their variable's
+  // rows, whose non-default rows are the other levels'), and no bundle mixes two variables: their
+  // rows overlap, so an exact bundle cannot hold levels of both. (Rare flags may join a bundle when
+  // they happen to share no row with its members.)
+  const int levels[15] = {20, 18, 15, 14, 12, 12, 10, 10, 9, 8, 8, 6, 5, 4, 4};
+  std::vector<int> variable;
+  for (int v = 0; v < 15; ++v)
+    variable.insert(variable.end(), static_cast<std::size_t>(levels[v]), v);
+  Index indicators = 0;
+  for (const auto& bundle : fb.bundles) {
+    REQUIRE(bundle.features.size() >= 2);
+    int var = -1;
+    for (const std::int32_t f : bundle.features) {
+      if (f >= 155) continue;
+      ++indicators;
+      const int v = variable[static_cast<std::size_t>(f)];
+      CHECK((var < 0 || var == v));
+      var = v;
+    }
+  }
+  MESSAGE(fb.bundles.size() << " bundles, " << fb.n_bundled() << " features, " << indicators
+                            << " of them indicators");
+  CHECK(indicators >= 135);
+  CHECK(fb.bundles.size() >= 15);
+  // The invariant, checked against the binned matrix: per row at most one member is off its
+  // default bin, and the code names that member's bin (0 when none is off).
+  for (std::size_t bi = 0; bi < fb.bundles.size(); ++bi) {
+    const auto& bundle = fb.bundles[bi];
+    const std::uint32_t* slot = fb.slot.data() + fb.code_offset[bi];
+    for (Index i = 0; i < oh.b.n_rows; ++i) {
+      int off = 0;
+      std::uint32_t expect = 0;
+      for (const std::int32_t f : bundle.features) {
+        const int c = oh.b.code(i, f);
+        if (c != oh.skip[static_cast<std::size_t>(f)]) {
+          ++off;
+          expect = static_cast<std::uint32_t>(oh.m.offsets[static_cast<std::size_t>(f)] + c);
+        }
+      }
+      REQUIRE(off <= 1);
+      const int code = fb.col(static_cast<Index>(bi))[i];
+      REQUIRE((code == 0) == (off == 0));
+      if (off == 1) REQUIRE(slot[code] == expect);
+    }
+  }
+}
+
+TEST_CASE("bundling: conflicting flags never share a bundle") {
+  // Two rare flags that are both set in a single row, and a third never set with either.
+  const Index n = 1000, nf = 3;
+  std::vector<double> x(static_cast<std::size_t>(n * nf), 0.0);
+  for (Index i = 0; i < n; ++i) {
+    x[static_cast<std::size_t>(i * nf)] = i % 10 == 0 ? 1.0 : 0.0;
+    x[static_cast<std::size_t>(i * nf + 1)] = (i % 10 == 5 || i == 500) ? 1.0 : 0.0;
+    x[static_cast<std::size_t>(i * nf + 2)] = i % 10 == 3 ? 1.0 : 0.0;
+  }
+  const FeatureMatrix X(MatrixView<const double>::row_major(x.data(), n, nf));
+  const BinMapper m = detail::fit_bin_mapper(X, {}, 255, 0, 0, 1);
+  const BinnedMatrix b = detail::bin_matrix(m, X, 1);
+  const detail::FeatureBundles fb = detail::make_bundles(b, m, dominant_bins(b, m), 0.5, 1);
+  // Order: feature 1 (101 rows), then 0 and 2 (100 each, lower index first): 0 conflicts with 1
+  // in row 500 and starts a bundle; 2 joins the first bundle, {1}.
+  REQUIRE(fb.bundles.size() == 1);
+  CHECK(fb.bundles[0].features == std::vector<std::int32_t>{1, 2});
+  CHECK(fb.bundle_of[0] == -1);
+}
+
+TEST_CASE("bundling: histograms bit-identical to the unbundled build (kernels, threads, CSR)") {
+  for (const int max_bins : {255, 1000}) {  // 8- and 16-bit feature codes
+    CAPTURE(max_bins);
+    const OneHot oh(20000, max_bins);
+    const detail::FeatureBundles fb = detail::make_bundles(oh.b, oh.m, oh.skip, 0.5, 2);
+    REQUIRE(!fb.empty());
+    // The CSR of the sparse features outside the bundles, as the grower makes it.
+    std::vector<std::uint8_t> sparse(oh.skip.size(), 0);
+    for (std::size_t f = 0; f < sparse.size(); ++f) {
+      if (oh.skip[f] < 0 || fb.bundle_of[f] >= 0) continue;
+      Index c = 0;
+      for (Index i = 0; i < oh.b.n_rows; ++i)
+        c += oh.b.code(i, static_cast<Index>(f)) == oh.skip[f];
+      sparse[f] = 5 * c >= 4 * oh.b.n_rows;
+    }
+    const detail::SparseRows sp = detail::make_sparse_rows(oh.b, oh.m, oh.skip, sparse, 2, 1);
+    std::vector<std::int32_t> subset;  // a colsample-like subset
+    const std::vector<std::int32_t>* all = &oh.features;
+    for (std::size_t q = 0; q < oh.features.size(); q += 3) subset.push_back(oh.features[q]);
+    for (const Index step : {1, 2, 15}) {  // root, large leaf, small (row-wise) leaf
+      CAPTURE(step);
+      std::vector<RowIndex> rows;
+      for (Index i = 0; i < oh.b.n_rows; i += step) rows.push_back(static_cast<RowIndex>(i));
+      std::vector<GradPair> ordered(rows.size());
+      detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), oh.gh.data(),
+                               ordered.data(), 1);
+      HistBin total;
+      for (const GradPair& g : ordered) {
+        total.g += g.g;
+        total.h += g.h;
+      }
+      total.n = static_cast<double>(rows.size());
+      for (const std::vector<std::int32_t>* feats :
+           {all, static_cast<const std::vector<std::int32_t>*>(&subset)}) {
+        detail::HistogramJob job{step == 1 ? nullptr : rows.data(), static_cast<Index>(rows.size()),
+                                 step == 1 ? oh.gh.data() : ordered.data(), feats->data(),
+                                 static_cast<Index>(feats->size())};
+        job.allow_simd = false;
+        std::vector<HistBin> ref(static_cast<std::size_t>(oh.m.total_bins()));
+        detail::build_histogram(oh.b, oh.m, job, oh.skip.data(), total, ref.data(), 1);
+        for (const bool with_csr : {false, true}) {
+          for (const bool simd : {false, true}) {
+            for (const int t : {1, 2}) {
+              job.sparse = with_csr ? &sp : nullptr;
+              job.bundles = &fb;
+              job.allow_simd = simd;
+              std::vector<HistBin> h(ref.size());
+              detail::build_histogram(oh.b, oh.m, job, oh.skip.data(), total, h.data(), t);
+              CHECK_MESSAGE(same_bits(h, ref), "csr " << with_csr << " simd " << simd << " threads "
+                                                      << t << " subset " << (feats == &subset));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("bundling: boosted trees identical with bundling on and off, any thread count") {
+  const OneHot oh(20000);
+  const Index n = oh.b.n_rows;
+  // A few rounds of logistic boosting by hand, the grower with and without bundling.
+  std::vector<detail::GrownTree> ref;
+  for (const bool bundle : {false, true}) {
+    for (const int threads : {1, 2}) {
+      CAPTURE(bundle);
+      CAPTURE(threads);
+      detail::GrowerParams gp;
+      gp.rules.l2 = 1.0;
+      gp.n_threads = threads;
+      gp.bundle_features = bundle;
+      detail::TreeGrower grower(oh.b, oh.m, gp);
+      std::vector<double> margin(static_cast<std::size_t>(n), -1.8);
+      std::vector<GradPair> gh(static_cast<std::size_t>(n));
+      for (int round = 0; round < 6; ++round) {
+        for (Index i = 0; i < n; ++i) {
+          const double p = 1.0 / (1.0 + std::exp(-margin[static_cast<std::size_t>(i)]));
+          gh[static_cast<std::size_t>(i)] =
+              GradPair{static_cast<float>(p - oh.d.y[static_cast<std::size_t>(i)]),
+                       static_cast<float>(p * (1 - p))};
+        }
+        std::vector<RowIndex> rows(static_cast<std::size_t>(n));
+        std::iota(rows.begin(), rows.end(), RowIndex{0});
+        detail::GrownTree t = grower.grow(rows, true, gh.data(), oh.features);
+        REQUIRE(t.tree.n_nodes() > 1);
+        for (Index i = 0; i < n; ++i) {
+          margin[static_cast<std::size_t>(i)] +=
+              t.tree.value[static_cast<std::size_t>(detail::binned_leaf(t, oh.b, oh.m, i))];
+        }
+        if (!bundle && threads == 1) {
+          ref.push_back(std::move(t));
+        } else {
+          CHECK(same_tree(t, ref[static_cast<std::size_t>(round)]));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("bundling: a fit on one-hot data gives the same model for 1 and 2 threads") {
+  const testing::TrainData d = testing::make_onehot_clinical(6000, 9);
+  GBDTParams p;
+  p.n_estimators = 15;
+  std::vector<Eigen::VectorXd> out;
+  for (const int t : {1, 2}) {
+    p.n_threads = t;
+    GradientBoostedTrees m(p);
+    m.fit(d.dataset());
+    out.push_back(m.predict_proba(FeatureMatrix(d.X())));
+  }
+  REQUIRE(out[0].size() == 6000);
+  CHECK(std::memcmp(out[0].data(), out[1].data(), sizeof(double) * 6000) == 0);
+}
