@@ -36,6 +36,8 @@ class VennAbersCalibrator;
 ///   `n_threads` (an execution setting) is no longer written and is ignored when present.
 ///   1.2 — optional GBDT `max_delta_step` (written only when not 0). 1.3 — optional top-level
 ///   `reference` (training distributions for `monitor`; written only when the pipeline has one).
+///   1.4 — optional schema feature members `labels` and `code_hierarchy` (the level table of a
+///   labelled categorical feature; written only for features that have labels).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -43,9 +45,11 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 3;
+inline constexpr int kFormatVersionMinorNewest = 4;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
+/// The minor that added category labels (and code hierarchies) to the schema's features.
+inline constexpr int kFormatVersionMinorLabels = 4;
 /// The `format` field every pipeline file carries.
 inline constexpr const char* kFormatName = "calibrisk-pipeline";
 
