@@ -4,6 +4,7 @@
 #include <calibrisk/artifact/pipeline.hpp>
 #include <calibrisk/io/categories.hpp>
 
+#include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
