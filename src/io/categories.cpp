@@ -67,6 +67,90 @@ void CategoryOptions::validate(const std::string& column) const {
   }
 }
 
+namespace {
+
+// Code-hierarchy back-off (see CategoryLevels::fit): the level each training label of `n_of`
+// (label -> rows) encodes to.
+std::map<std::string, std::string> pool_rare_labels(const std::map<std::string, Index>& n_of,
+                                                    const CategoryOptions& options) {
+  std::map<std::string, std::string> level_of;
+  // Code-hierarchy back-off. A pending item is a rare label with the list of its ancestors
+  // and the position of the next one to try.
+  struct Pending {
+    std::string label;
+    std::vector<std::string> ancestors;
+    std::size_t next = 0;
+  };
+  std::vector<Pending> pending;
+  for (const auto& [l, n] : n_of) {
+    if (n >= options.min_count) {
+      level_of.emplace(l, l);
+      continue;
+    }
+    Pending p;
+    p.label = l;
+    for (std::string_view a : options.hierarchy.ancestors(l)) p.ancestors.emplace_back(a);
+    pending.push_back(std::move(p));
+  }
+  // Longest next ancestor first (bytes, then the ancestor text: a deterministic order).
+  while (true) {
+    std::size_t longest = 0;
+    bool any = false;
+    for (const Pending& p : pending) {
+      if (p.next < p.ancestors.size()) {
+        longest = std::max(longest, p.ancestors[p.next].size());
+        any = true;
+      }
+    }
+    if (!any) break;
+    // Groups of this length, by ancestor.
+    std::map<std::string, std::vector<std::size_t>> groups;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      const Pending& p = pending[i];
+      if (p.next < p.ancestors.size() && p.ancestors[p.next].size() == longest) {
+        groups[p.ancestors[p.next]].push_back(i);
+      }
+    }
+    std::vector<char> done(pending.size(), 0);
+    std::unordered_map<std::string_view, std::size_t> pending_at;
+    for (std::size_t i = 0; i < pending.size(); ++i) pending_at.emplace(pending[i].label, i);
+    for (const auto& [a, members] : groups) {
+      Index rows = 0;
+      for (std::size_t i : members) rows += n_of.at(pending[i].label);
+      // A training label equal to the ancestor: a frequent one (a level already) or a rare one
+      // still pending joins the group.
+      std::size_t self = pending.size();
+      const auto at = pending_at.find(a);
+      if (at != pending_at.end() && !done[at->second]) self = at->second;
+      const auto own = n_of.find(a);
+      const bool frequent_self = own != n_of.end() && own->second >= options.min_count;
+      if (frequent_self) rows += own->second;
+      if (self < pending.size()) rows += n_of.at(a);
+      if (rows < options.min_count) {
+        for (std::size_t i : members) ++pending[i].next;
+        continue;
+      }
+      for (std::size_t i : members) {
+        level_of[pending[i].label] = a;
+        done[i] = 1;
+      }
+      if (self < pending.size()) {
+        level_of[a] = a;
+        done[self] = 1;
+      }
+    }
+    std::vector<Pending> keep;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      if (!done[i]) keep.push_back(std::move(pending[i]));
+    }
+    pending = std::move(keep);
+  }
+  for (const Pending& p : pending) level_of[p.label] = p.label;  // no ancestor reached min_count
+  return level_of;
+}
+
+}  // namespace
+
 CategoryLevels CategoryLevels::fit(std::string column, const std::vector<std::string_view>& labels,
                                    const CategoryOptions& options) {
   options.validate(column);
@@ -126,78 +210,7 @@ CategoryLevels CategoryLevels::fit_counts(std::string column,
   if (!options.hierarchy.declared || options.min_count <= 1) {
     for (const auto& kv : n_of) level_of.emplace(kv.first, kv.first);
   } else {
-    // Code-hierarchy back-off. A pending item is a rare label with the list of its ancestors
-    // and the position of the next one to try.
-    struct Pending {
-      std::string label;
-      std::vector<std::string> ancestors;
-      std::size_t next = 0;
-    };
-    std::vector<Pending> pending;
-    for (const auto& [l, n] : n_of) {
-      if (n >= options.min_count) {
-        level_of.emplace(l, l);
-        continue;
-      }
-      Pending p;
-      p.label = l;
-      for (std::string_view a : options.hierarchy.ancestors(l)) p.ancestors.emplace_back(a);
-      pending.push_back(std::move(p));
-    }
-    // Longest next ancestor first (bytes, then the ancestor text: a deterministic order).
-    while (true) {
-      std::size_t longest = 0;
-      bool any = false;
-      for (const Pending& p : pending) {
-        if (p.next < p.ancestors.size()) {
-          longest = std::max(longest, p.ancestors[p.next].size());
-          any = true;
-        }
-      }
-      if (!any) break;
-      // Groups of this length, by ancestor.
-      std::map<std::string, std::vector<std::size_t>> groups;
-      for (std::size_t i = 0; i < pending.size(); ++i) {
-        const Pending& p = pending[i];
-        if (p.next < p.ancestors.size() && p.ancestors[p.next].size() == longest) {
-          groups[p.ancestors[p.next]].push_back(i);
-        }
-      }
-      std::vector<char> done(pending.size(), 0);
-      std::unordered_map<std::string_view, std::size_t> pending_at;
-      for (std::size_t i = 0; i < pending.size(); ++i) pending_at.emplace(pending[i].label, i);
-      for (const auto& [a, members] : groups) {
-        Index rows = 0;
-        for (std::size_t i : members) rows += n_of.at(pending[i].label);
-        // A training label equal to the ancestor: a frequent one (a level already) or a rare one
-        // still pending joins the group.
-        std::size_t self = pending.size();
-        const auto at = pending_at.find(a);
-        if (at != pending_at.end() && !done[at->second]) self = at->second;
-        const auto own = n_of.find(a);
-        const bool frequent_self = own != n_of.end() && own->second >= options.min_count;
-        if (frequent_self) rows += own->second;
-        if (self < pending.size()) rows += n_of.at(a);
-        if (rows < options.min_count) {
-          for (std::size_t i : members) ++pending[i].next;
-          continue;
-        }
-        for (std::size_t i : members) {
-          level_of[pending[i].label] = a;
-          done[i] = 1;
-        }
-        if (self < pending.size()) {
-          level_of[a] = a;
-          done[self] = 1;
-        }
-      }
-      std::vector<Pending> keep;
-      for (std::size_t i = 0; i < pending.size(); ++i) {
-        if (!done[i]) keep.push_back(std::move(pending[i]));
-      }
-      pending = std::move(keep);
-    }
-    for (const Pending& p : pending) level_of[p.label] = p.label;  // no ancestor reached min_count
+    level_of = pool_rare_labels(n_of, options);
   }
   std::map<std::string, Index> level_rows;
   for (const auto& [l, lev] : level_of) level_rows[lev] += n_of.at(l);

@@ -210,6 +210,10 @@ def fit_encode(X, categorical_features="auto", code_hierarchy=None,
     such a column is categorical even when not listed. ``min_count``: pooling threshold of the
     hierarchy (default 10).
     """
+    auto = categorical_features is None or (
+        isinstance(categorical_features, str) and categorical_features in ("auto", "from_dtype"))
+    if auto and not code_hierarchy and not _is_frame(X):
+        return X, None  # an array: nothing to detect; X is left to the estimator's validation
     indices = resolve_indices(X, categorical_features, where)
     names = [str(c) for c in X.columns] if _is_frame(X) else None
     hier = {}

@@ -70,8 +70,7 @@ TEST_CASE("category labels: a model without labels keeps its format version and 
 
 TEST_CASE("category labels: stored in the schema from format 1.4 and read back unchanged") {
   // Hostile labels stay data: HTML, quotes, a line break, a comma, non-ASCII, byte-sorted.
-  const std::vector<std::string> labels{"\"quoted\"", "<b>bold</b>", "a,b",
-                                        "line\nbreak"};
+  const std::vector<std::string> labels{"\"quoted\"", "<b>bold</b>", "a,b", "line\nbreak"};
   const Pipeline p = labelled(labels, CodeHierarchy::by_prefix({3}));
   const std::string text = to_string(p);
   const json doc = json::parse(text);
@@ -168,16 +167,16 @@ TEST_CASE("golden format 1.4: labels and a hierarchy load, keep their bytes, sco
   REQUIRE(dx != nullptr);
   CHECK(dx->labels() == std::vector<std::string>{"250.01", "250.02", "250.03", "250.1", "250.9",
                                                  "401", "428", "E11.65", "V10.3"});
-  CHECK(dx->encode("428.9") == 6.0);         // unseen -> ancestor 428
-  CHECK(std::isnan(dx->encode("250.07")));   // 250.0 and 250 are not levels
+  CHECK(dx->encode("428.9") == 6.0);        // unseen -> ancestor 428
+  CHECK(std::isnan(dx->encode("250.07")));  // 250.0 and 250 are not levels
   // Score rows.csv (text) through encode_rows and compare with the stored scores.
   CsvReadOptions o;
   o.categorical = {"age", "dx", "site"};  // everything as text, encoded below
   const Table t = read_csv((dir / "rows.csv").string(), o);
   std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(t.rows()));
   for (Index i = 0; i < t.rows(); ++i) {
-    for (const char* c : {"age", "dx", "site"}) rows[static_cast<std::size_t>(i)].push_back(
-        t.column(c).text(i));
+    for (const char* c : {"age", "dx", "site"})
+      rows[static_cast<std::size_t>(i)].push_back(t.column(c).text(i));
   }
   const RowMatrixXd X = p.encode_rows(rows);
   const Eigen::VectorXd risk = p.predict_proba(FeatureMatrix(view(X)));

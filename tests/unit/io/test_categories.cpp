@@ -62,7 +62,9 @@ TEST_CASE("categories: the ancestors of a code, dotted default and prefix length
   CHECK(len.ancestors("250.01") == SV{"250"});  // "250." loses its dot and equals "250"
   CHECK(len.ancestors("E11") == SV{});          // no proper prefix of length 3 or 4
   // Lengths count characters (code points), not bytes: "\xC3\xA9" is one character.
-  CHECK(CodeHierarchy::by_prefix({2}).ancestors("\xC3\xA9" "ab") == SV{"\xC3\xA9" "a"});
+  CHECK(CodeHierarchy::by_prefix({2}).ancestors("\xC3\xA9"
+                                                "ab") == SV{"\xC3\xA9"
+                                                            "a"});
   CHECK(CodeHierarchy{}.ancestors("250.01") == SV{});
 }
 
@@ -91,7 +93,7 @@ TEST_CASE("categories: code-hierarchy back-off pools rare ICD-like codes (hand-c
   }
   SUBCASE("unseen codes back off to the nearest ancestor that is a level") {
     CHECK(l.lookup("250.05") == std::pair<double, CategoryMatch>{0.0, CategoryMatch::kAncestor});
-    CHECK(l.lookup("250.011").first == 1.0);  // nearest ancestor "250.01" is a level
+    CHECK(l.lookup("250.011").first == 1.0);     // nearest ancestor "250.01" is a level
     const auto [code, how] = l.lookup("401.5");  // "401" is not a level
     CHECK(std::isnan(code));
     CHECK(how == CategoryMatch::kUnseen);
