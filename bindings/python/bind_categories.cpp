@@ -91,6 +91,7 @@ void bind_categories(py::module_& m) {
       .def_property_readonly("counts", &CategoryLevels::counts)
       .def_property_readonly("hierarchy",
                              [](const CategoryLevels& l) { return hierarchy_value(l.hierarchy()); })
+      .def_property_readonly("pooled", &CategoryLevels::pooled)
       .def("__len__", [](const CategoryLevels& l) { return l.size(); })
       .def(
           "encode",
@@ -122,10 +123,13 @@ void bind_categories(py::module_& m) {
       "Fits the levels of a column from its labels; returns (levels, codes).");
   m.def(
       "_category_levels",
-      [](const std::string& column, std::vector<std::string> labels, const py::object& h) {
-        return CategoryLevels::from_levels(column, std::move(labels), hierarchy_of(h));
+      [](const std::string& column, std::vector<std::string> labels, const py::object& h,
+         std::vector<std::string> pooled) {
+        return CategoryLevels::from_levels(column, std::move(labels), hierarchy_of(h),
+                                           std::move(pooled));
       },
-      py::arg("column"), py::arg("labels"), py::arg("hierarchy") = py::none());
+      py::arg("column"), py::arg("labels"), py::arg("hierarchy") = py::none(),
+      py::arg("pooled") = std::vector<std::string>{});
   m.def(
       "_number_labels",
       [](const py::array_t<double, py::array::forcecast>& x) {
@@ -153,13 +157,15 @@ void bind_categories(py::module_& m) {
           FeatureInfo& f = parts.schema.features[static_cast<std::size_t>(j)];
           f.labels = t[0].cast<std::vector<std::string>>();
           f.hierarchy = hierarchy_of(t[1]);
+          f.pooled_labels =
+              t.size() > 2 ? t[2].cast<std::vector<std::string>>() : std::vector<std::string>{};
           f.categorical = true;
           f.unseen_as_missing = true;
         }
         return Pipeline(std::move(parts));
       },
       py::arg("pipeline"), py::arg("by_feature"),
-      "The pipeline with label tables {feature index: (labels, hierarchy)} in its schema.");
+      "The pipeline with label tables {feature index: (labels, hierarchy, pooled)} in its schema.");
   m.def(
       "_pipeline_levels",
       [](const Pipeline& p) {

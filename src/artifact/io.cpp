@@ -147,7 +147,8 @@ json encode_schema(const FeatureSchema& s) {
     if (!f.labels.empty()) {
       features.back()["labels"] = f.labels;
       if (f.hierarchy.declared) {
-        features.back()["code_hierarchy"] = {{"prefix_lengths", f.hierarchy.prefix_lengths}};
+        features.back()["code_hierarchy"] = {{"prefix_lengths", f.hierarchy.prefix_lengths},
+                                             {"pooled", f.pooled_labels}};
       }
     }
   }
@@ -203,9 +204,14 @@ FeatureSchema decode_schema(const Node& n) {
     }
     if (f.raw().contains("code_hierarchy")) {
       const Node h = f["code_hierarchy"];
-      h.expect_object({"prefix_lengths"});
+      h.expect_object({"prefix_lengths", "pooled"});
       fi.hierarchy.declared = true;
       fi.hierarchy.prefix_lengths = h["prefix_lengths"].as_ints<int>(1, 1000);
+      const Node pooled = h["pooled"];
+      const std::size_t np = pooled.array_size();
+      for (std::size_t i = 0; i < np; ++i) {
+        fi.pooled_labels.push_back(pooled.at(i).as_string(1 << 16));
+      }
     }
   }
   try {

@@ -221,6 +221,9 @@ CategoryLevels CategoryLevels::fit_counts(std::string column,
                        " for a categorical column (is it an identifier? drop it, or declare a "
                        "code hierarchy to pool rare codes).");
   }
+  for (const auto& [l, lev] : level_of) {
+    if (l != lev) out.pooled_.push_back(l);  // std::map order: sorted by bytes
+  }
   out.labels_.reserve(level_rows.size());
   out.counts_.reserve(level_rows.size());
   for (const auto& [lev, n] : level_rows) {
@@ -241,18 +244,38 @@ CategoryLevels CategoryLevels::fit_counts(std::string column,
 }
 
 CategoryLevels CategoryLevels::from_levels(std::string column, std::vector<std::string> labels,
-                                           CodeHierarchy hierarchy) {
-  check_levels(column, labels, hierarchy);
+                                           CodeHierarchy hierarchy,
+                                           std::vector<std::string> pooled) {
+  check_levels(column, labels, hierarchy, pooled);
   CategoryLevels out;
   out.column_ = std::move(column);
   out.labels_ = std::move(labels);
   out.hierarchy_ = std::move(hierarchy);
+  out.pooled_ = std::move(pooled);
   return out;
 }
 
 void CategoryLevels::check_levels(const std::string& column, const std::vector<std::string>& labels,
-                                  const CodeHierarchy& hierarchy) {
+                                  const CodeHierarchy& hierarchy,
+                                  const std::vector<std::string>& pooled) {
   hierarchy.validate(column);
+  if (!pooled.empty()) {
+    if (!hierarchy.declared) {
+      throw InvalidInput(col(column) + " lists pooled labels but declares no code hierarchy.");
+    }
+    CategoryLevels probe;  // the levels alone, to check where each pooled label goes
+    probe.labels_ = labels;
+    probe.hierarchy_ = hierarchy;
+    for (std::size_t k = 0; k < pooled.size(); ++k) {
+      const std::string& l = pooled[k];
+      if ((k > 0 && !(pooled[k - 1] < l)) || !is_valid_utf8(l) ||
+          probe.lookup(l).second != CategoryMatch::kAncestor) {
+        throw InvalidInput(col(column) + ": pooled label " + quote_for_message(l) +
+                           " is out of order, repeated, a level, or has no level ancestor; the "
+                           "pooled labels and the levels do not belong together.");
+      }
+    }
+  }
   if (static_cast<Index>(labels.size()) > kMaxCategoryLevels) {
     throw InvalidInput(col(column) + " has " + std::to_string(labels.size()) +
                        " levels, more than the limit of " + std::to_string(kMaxCategoryLevels) +
@@ -291,12 +314,18 @@ std::pair<double, CategoryMatch> CategoryLevels::lookup(std::string_view label) 
   if (label.empty()) return {kNaN, CategoryMatch::kMissing};
   const Index k = find(label);
   if (k >= 0) return {static_cast<double>(k), CategoryMatch::kLevel};
+  // A training label pooled into an ancestor: seen, encoded as that ancestor.
+  const bool pooled = std::binary_search(
+      pooled_.begin(), pooled_.end(), label,
+      [](const auto& a, const auto& b) { return std::string_view(a) < std::string_view(b); });
   Index found = -1;
   hierarchy_.for_each_ancestor(label, [&](std::string_view a) {
     found = find(a);
     return found >= 0;
   });
-  if (found >= 0) return {static_cast<double>(found), CategoryMatch::kAncestor};
+  if (found >= 0) {
+    return {static_cast<double>(found), pooled ? CategoryMatch::kLevel : CategoryMatch::kAncestor};
+  }
   return {kNaN, CategoryMatch::kUnseen};
 }
 

@@ -383,6 +383,7 @@ struct Reader {
       Column c = Column::categorical(header[j], std::move(values[j]), levels[j]->labels());
       c.n_unseen_labels = n_unseen[j];
       c.hierarchy = levels[j]->hierarchy();
+      c.pooled_labels = levels[j]->pooled();
       return c;
     }
     if (has_mapping[j]) {
@@ -410,6 +411,7 @@ struct Reader {
     }
     Column c = Column::categorical(header[j], std::move(values[j]), lev.labels());
     c.hierarchy = lev.hierarchy();
+    c.pooled_labels = lev.pooled();
     c.category_counts = lev.counts();
     return c;
   }

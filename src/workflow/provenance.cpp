@@ -60,6 +60,7 @@ FeatureSchema make_schema(const Table& table, const TrainResult& out) {
     if (c.categories.empty()) continue;  // an entirely missing column has no levels
     f.labels = c.categories;
     f.hierarchy = c.hierarchy;
+    f.pooled_labels = c.pooled_labels;
   }
   return s;
 }

@@ -87,9 +87,10 @@ def test_code_hierarchy_pools_rare_codes_hand_computed():
     assert list(lev.labels) == ["250", "250.01", "401.1", "401.9", "V10"]
     assert list(lev.counts) == [3, 5, 1, 6, 1]
     assert codes[-5:].tolist() == [0, 0, 0, 2, 4]
-    new, unseen = lev.encode(["250.07", "401.5", "V10"])
+    assert list(lev.pooled) == ["250.02", "250.03", "250.9"]
+    new, unseen = lev.encode(["250.07", "401.5", "V10", "250.9"])
     assert new[0] == 0 and np.isnan(new[1]) and new[2] == 4  # ancestor 250; 401 not a level
-    assert unseen == 2
+    assert new[3] == 0 and unseen == 2  # 250.9 was seen (pooled), not unseen
 
 
 def test_bad_labels_name_the_column():
@@ -194,7 +195,7 @@ def test_trained_from_csv_scored_in_python_identically(tmp_path):
     # is checked by hand in test_code_hierarchy_pools_rare_codes_hand_computed).
     lev, _ = _core._category_fit("dx", _categorical.labels_of(df["dx"]), [], 100)
     assert dx["labels"] == list(lev.labels)
-    assert dx["code_hierarchy"] == {"prefix_lengths": []}
+    assert dx["code_hierarchy"] == {"prefix_lengths": [], "pooled": list(lev.pooled)}
 
 
 @needs_cli

@@ -146,17 +146,20 @@ class CategoricalEncoding:
     # Pickling: the level tables as plain data (the C++ objects are rebuilt on load).
     def __getstate__(self):
         return {"indices": self.indices, "names": self.names,
-                "tables": [(l.column, list(l.labels), l.hierarchy) for l in self.levels]}
+                "tables": [(l.column, list(l.labels), l.hierarchy, list(l.pooled))
+                           for l in self.levels]}
 
     def __setstate__(self, state):
         self.indices = state["indices"]
         self.names = state["names"]
-        self.levels = [_core._category_levels(c, labels, h) for c, labels, h in state["tables"]]
+        self.levels = [_core._category_levels(c, labels, h, pooled)
+                       for c, labels, h, pooled in state["tables"]]
 
     @property
     def tables(self):
-        """{column position: (labels, hierarchy)}: what the model file's schema stores."""
-        return {j: (list(l.labels), l.hierarchy) for j, l in zip(self.indices, self.levels)}
+        """{column position: (labels, hierarchy, pooled)}: what the model file's schema stores."""
+        return {j: (list(l.labels), l.hierarchy, list(l.pooled))
+                for j, l in zip(self.indices, self.levels)}
 
     def transform(self, X, where):
         """X with its categorical columns replaced by codes (NaN = missing or unseen without a

@@ -46,10 +46,15 @@ struct FeatureInfo {
   /// The code hierarchy declared for the column (only with `labels`): a label that is not a
   /// level is scored as its nearest ancestor that is one. Stored from format 1.4 with `labels`.
   CodeHierarchy hierarchy;
+  /// Training labels pooled into an ancestor level by the hierarchy back-off (sorted by bytes):
+  /// they are seen labels, not unseen ones. Stored from format 1.4 with the hierarchy.
+  std::vector<std::string> pooled_labels;
 
   /// The encoder of this feature's labels (`labels` and `hierarchy`); throws InvalidInput when
   /// the labels are invalid (see CategoryLevels::from_levels).
-  CategoryLevels levels() const { return CategoryLevels::from_levels(name, labels, hierarchy); }
+  CategoryLevels levels() const {
+    return CategoryLevels::from_levels(name, labels, hierarchy, pooled_labels);
+  }
 
   /// True when x is a finite value of a categorical feature that is not one of the training
   /// `categories` (a new code, the CSV reader's kUnseenCategory = -1, or a non-integer). Scoring
@@ -326,7 +331,7 @@ struct FeatureSchema {
                              "categorical and unseen_as_missing.");
         }
         try {
-          CategoryLevels::check_levels(f.name, f.labels, f.hierarchy);
+          CategoryLevels::check_levels(f.name, f.labels, f.hierarchy, f.pooled_labels);
         } catch (const Error& e) {
           throw InvalidInput(at + ".labels: " + e.what());
         }

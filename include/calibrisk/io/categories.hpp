@@ -140,12 +140,16 @@ class CategoryLevels {
   /// Levels read back from a model file or given by the caller: `labels` must be sorted by
   /// bytes, unique, non-empty, trimmed, well-formed UTF-8 and at most kMaxCategoryLevels.
   /// Throws InvalidInput naming the column otherwise. Counts are unknown (empty).
+  /// `pooled`: the training labels that were pooled into an ancestor level (sorted by bytes,
+  /// unique, not levels, each with a level ancestor); they encode to that level and count as seen.
   static CategoryLevels from_levels(std::string column, std::vector<std::string> labels,
-                                    CodeHierarchy hierarchy = {});
+                                    CodeHierarchy hierarchy = {},
+                                    std::vector<std::string> pooled = {});
 
   /// The checks of `from_levels` without building the encoder (no copy of the labels).
   static void check_levels(const std::string& column, const std::vector<std::string>& labels,
-                           const CodeHierarchy& hierarchy);
+                           const CodeHierarchy& hierarchy,
+                           const std::vector<std::string>& pooled = {});
 
   /// The code of `label` under the unseen policy (NaN when missing or unseen without a level
   /// ancestor). O(log size() * hierarchy depth); allocation-free; noexcept.
@@ -162,6 +166,9 @@ class CategoryLevels {
   /// Training rows per level (after pooling); empty for `from_levels`.
   const std::vector<Index>& counts() const noexcept { return counts_; }
   const CodeHierarchy& hierarchy() const noexcept { return hierarchy_; }
+  /// Training labels pooled into an ancestor level (hierarchy back-off), sorted by bytes: they
+  /// encode to that level as kLevel (seen), not as unseen labels.
+  const std::vector<std::string>& pooled() const noexcept { return pooled_; }
 
   /// Spaces and tabs removed from both ends (how every interface normalises a label).
   static std::string_view trim(std::string_view s) noexcept {
@@ -177,6 +184,7 @@ class CategoryLevels {
   std::vector<std::string> labels_;
   std::vector<Index> counts_;
   CodeHierarchy hierarchy_;
+  std::vector<std::string> pooled_;
 };
 
 /// The label of a number in a column declared categorical, as the CSV reader reads it from a file

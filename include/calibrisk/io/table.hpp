@@ -50,6 +50,8 @@ struct Column {
   /// kCategorical only: the code hierarchy declared for the column at training
   /// (`CsvReadOptions::code_hierarchies`), recorded in the schema with the labels.
   CodeHierarchy hierarchy;
+  /// kCategorical fitted with a hierarchy: the labels pooled into an ancestor level.
+  std::vector<std::string> pooled_labels;
   /// kCategorical fitted from the file: training rows per level (parallel to `categories`).
   std::vector<Index> category_counts;
 

@@ -84,7 +84,9 @@ TEST_CASE("categories: code-hierarchy back-off pools rare ICD-like codes (hand-c
   const CategoryLevels l = CategoryLevels::fit("dx1", views(raw), o);
   CHECK(l.labels() == std::vector<std::string>{"250", "250.01", "401.1", "401.9", "V10"});
   CHECK(l.counts() == std::vector<Index>{3, 5, 1, 6, 1});
-  SUBCASE("training labels encode to their level") {
+  CHECK(l.pooled() == std::vector<std::string>{"250.02", "250.03", "250.9"});
+  SUBCASE("training labels encode to their level, as seen labels") {
+    CHECK(l.lookup("250.9").second == CategoryMatch::kLevel);
     CHECK(l.encode("250.02") == 0.0);
     CHECK(l.encode("250.03") == 0.0);
     CHECK(l.encode("250.9") == 0.0);
@@ -196,7 +198,8 @@ TEST_CASE("csv: categorical columns go through the one encoder (levels, hierarch
   SUBCASE("scoring with the level table: unseen labels follow the policy and are counted") {
     CsvReadOptions s;
     s.category_levels.emplace(
-        "dx", CategoryLevels::from_levels("dx", dx.categories, CodeHierarchy::dotted()));
+        "dx", CategoryLevels::from_levels("dx", dx.categories, CodeHierarchy::dotted(),
+                                          dx.pooled_labels));
     const Table u = parse_csv("dx\n250.07\n401.1\n401.9\nNA\n", s);
     const Column& c = u.column("dx");
     CHECK(c.values[0] == 0.0);       // -> 250
