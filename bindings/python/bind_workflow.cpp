@@ -145,6 +145,7 @@ py::dict result_dict(TrainResult r) {
   }
   d["split"] = split;
   d["categories"] = r.categories;
+  d["categorical_features"] = r.categorical_features;
   d["seconds_fit"] = r.seconds_fit;
   d["pipeline"] = py::cast(std::move(*r.pipeline));
   return d;
@@ -166,6 +167,17 @@ PySpec py_spec(const py::dict& kw) {
   s.roles.categorical = kw["categorical"].cast<std::vector<std::string>>();
   s.roles.drop = kw["drop"].cast<std::vector<std::string>>();
   s.roles.subgroups = kw["subgroups"].cast<std::vector<std::string>>();
+  // Code hierarchies (docs/categorical.md): {column: [prefix lengths] (empty = dotted)}.
+  if (kw.contains("code_hierarchy")) {
+    for (const auto& [col, lengths] :
+         kw["code_hierarchy"].cast<std::map<std::string, std::vector<int>>>()) {
+      s.roles.code_hierarchy[col] =
+          lengths.empty() ? CodeHierarchy::dotted() : CodeHierarchy::by_prefix(lengths);
+    }
+  }
+  if (kw.contains("hierarchy_min_count")) {
+    s.roles.hierarchy_min_count = kw["hierarchy_min_count"].cast<Index>();
+  }
   s.model = kw["model"].cast<std::string>();
   s.calibration = kw["calibration"].cast<std::string>();
   s.policy_kind = kw["policy_kind"].cast<std::string>();

@@ -140,6 +140,20 @@ class ScoringPipeline {
   /// The flag of one row: predict_proba_row(row) >= threshold().
   bool predict_row(const double* row) const;
 
+  /// What `encode_row` met in one row (see Pipeline::RowEncoding).
+  struct TextRowEncoding {
+    std::ptrdiff_t unseen_labels = 0;  ///< labels that are not levels (unseen policy applied)
+    std::ptrdiff_t bad_numbers = 0;    ///< numeric fields that are not numbers (set to NaN)
+    std::ptrdiff_t first_bad_feature = -1;
+  };
+  /// Encodes one row given as text into `out` (n_features() doubles) for predict_proba_row:
+  /// `fields` holds n_features() views in schema order; a categorical feature with labels (model
+  /// files from format 1.4) takes its label (an unseen label becomes its nearest seen ancestor
+  /// when the column declares a code hierarchy, otherwise missing), any other feature a decimal
+  /// number ("", "NA", "?" = missing). Check `bad_numbers`. Allocation-free, thread-safe
+  /// (docs/categorical.md).
+  TextRowEncoding encode_row(const std::string_view* fields, double* out) const;
+
   /// Calibrated P(y = 1) of every row of `X` into `out` (X.rows values); parallel over rows.
   /// Throws InvalidInput when X.cols != n_features(), a stride or size is negative, a pointer is
   /// null with rows > 0, or a value is +-inf.

@@ -142,6 +142,15 @@ json encode_schema(const FeatureSchema& s) {
                         {"categorical", f.categorical},
                         {"categories", encode_ints(f.categories)},
                         {"unseen_as_missing", f.unseen_as_missing}});
+    // Format 1.4: the level table (and the code hierarchy) of a labelled categorical feature,
+    // written only when present so that files without labels keep their bytes.
+    if (!f.labels.empty()) {
+      features.back()["labels"] = f.labels;
+      if (f.hierarchy.declared) {
+        features.back()["code_hierarchy"] = {{"prefix_lengths", f.hierarchy.prefix_lengths},
+                                             {"pooled", f.pooled_labels}};
+      }
+    }
   }
   return {{"n_train_rows", static_cast<std::int64_t>(s.n_train_rows)}, {"features", features}};
 }
@@ -159,7 +168,12 @@ FeatureSchema decode_schema(const Node& n) {
     // unseen_as_missing: required from format 1.1; a 1.0 file derives it from its labels (see
     // mark_labelled_categories).
     const bool v11 = f.ctx().minor >= 1;
-    if (v11) {
+    const bool v14 = f.ctx().minor >= kFormatVersionMinorLabels;
+    if (v14) {
+      f.expect_object(
+          {"name", "min", "max", "missing_rate", "categorical", "categories", "unseen_as_missing"},
+          {"labels", "code_hierarchy"});
+    } else if (v11) {
       f.expect_object(
           {"name", "min", "max", "missing_rate", "categorical", "categories", "unseen_as_missing"});
     } else {
@@ -177,6 +191,28 @@ FeatureSchema decode_schema(const Node& n) {
     }
     fi.categories = f["categories"].as_ints<std::int64_t>(std::numeric_limits<std::int64_t>::min(),
                                                           std::numeric_limits<std::int64_t>::max());
+    if (f.raw().contains("labels")) {
+      const Node l = f["labels"];
+      const std::size_t k = l.array_size();
+      if (k == 0) l.fail_here("is empty; a feature without labels has no \"labels\" member.");
+      if (k > static_cast<std::size_t>(kMaxCategoryLevels)) {
+        l.fail_here("has " + std::to_string(k) + " labels, more than the limit of " +
+                    std::to_string(kMaxCategoryLevels) + ".");
+      }
+      fi.labels.reserve(k);
+      for (std::size_t i = 0; i < k; ++i) fi.labels.push_back(l.at(i).as_string(1 << 16));
+    }
+    if (f.raw().contains("code_hierarchy")) {
+      const Node h = f["code_hierarchy"];
+      h.expect_object({"prefix_lengths", "pooled"});
+      fi.hierarchy.declared = true;
+      fi.hierarchy.prefix_lengths = h["prefix_lengths"].as_ints<int>(1, 1000);
+      const Node pooled = h["pooled"];
+      const std::size_t np = pooled.array_size();
+      for (std::size_t i = 0; i < np; ++i) {
+        fi.pooled_labels.push_back(pooled.at(i).as_string(1 << 16));
+      }
+    }
   }
   try {
     s.validate("schema");
@@ -330,9 +366,12 @@ std::string version_string() {
 
 json build_document(const Pipeline& p) {
   // The lowest minor that can read the file: 1.1 unless a field added later is written (1.2: a
-  // params field; 1.3: the monitoring reference).
+  // params field; 1.3: the monitoring reference; 1.4: category labels in the schema).
   int minor = detail::artifact::format_minor_needed(p.model(), p.calibrator(), kFormatVersionMinor);
   if (!p.reference().empty()) minor = std::max(minor, kFormatVersionMinorReference);
+  for (const FeatureInfo& f : p.schema().features) {
+    if (!f.labels.empty()) minor = std::max(minor, kFormatVersionMinorLabels);
+  }
   const std::string version = std::to_string(kFormatVersionMajor) + "." + std::to_string(minor);
   json doc = json::object();
   doc["format"] = kFormatName;

@@ -90,8 +90,15 @@ CsvReadOptions scoring_read_options(const Pipeline& pipe, const std::string& pat
                        "; its columns are: " + join(header) + ".");
   }
   CsvReadOptions o;
+  // Format 1.4: labels (and hierarchies) in the schema, encoded by the model's own levels;
+  // earlier files: the labels recorded in the provenance.
+  for (Index j = 0; j < pipe.n_features(); ++j) {
+    if (const CategoryLevels* l = pipe.category_levels(j)) o.category_levels[l->column()] = *l;
+  }
   const auto cats = recorded_categories(pipe);
-  for (const auto& [col, labels] : cats) o.category_mappings[col] = labels;
+  for (const auto& [col, labels] : cats) {
+    if (o.category_levels.count(col) == 0) o.category_mappings[col] = labels;
+  }
   if (!label.empty()) o.required_columns.push_back(label);
   o.time_column = time_column;
   for (const auto& h : header) {
@@ -101,9 +108,22 @@ CsvReadOptions scoring_read_options(const Pipeline& pipe, const std::string& pat
   return o;
 }
 
-void warn_drift(const Pipeline& pipe, const RowMatrixXd& X, Progress& progress) {
+void warn_drift(const Pipeline& pipe, const RowMatrixXd& X, Progress& progress,
+                const Table& table) {
   const InputReport r = pipe.check_inputs(FeatureMatrix(view(X)));
   for (const auto& e : r.errors) progress.warn(e);
+  // Labels that are not levels of a 1.4 model (encoded as their ancestor or as missing, so the
+  // matrix check cannot see them).
+  for (Index j = 0; j < pipe.n_features(); ++j) {
+    const CategoryLevels* l = pipe.category_levels(j);
+    if (l == nullptr) continue;
+    const Column& c = table.column(l->column());
+    if (c.n_unseen_labels == 0) continue;
+    progress.warn("feature " + quote_for_message(l->column()) + " differs from training: " +
+                  format_count(c.n_unseen_labels) + " labels not seen in training (scored as " +
+                  (l->hierarchy().declared ? "their nearest seen ancestor code, or " : "") +
+                  "missing);");
+  }
   for (const auto& f : r.features) {
     std::string s = "feature " + quote_for_message(f.name) + " differs from training:";
     if (f.n_below_min)
@@ -316,7 +336,7 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
   }
   const std::vector<std::string> features = schema_names(pipe);
   const RowMatrixXd X = table.to_matrix(features);
-  warn_drift(pipe, X, progress);
+  warn_drift(pipe, X, progress, table);
   Eigen::VectorXd risk;
   {
     auto step = progress.step("scoring " + format_count(X.rows()) + " rows");
@@ -396,7 +416,7 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
   EvaluationData ev;
   ev.y = label_values(table, o.label, true);
   ev.X = table.to_matrix(features);
-  warn_drift(pipe, ev.X, progress);
+  warn_drift(pipe, ev.X, progress, table);
   {
     auto step = progress.step("scoring " + format_count(ev.X.rows()) + " rows");
     ev.p = pipe.predict_proba(FeatureMatrix(view(ev.X)));

@@ -37,6 +37,9 @@ struct TrainOptions {
   std::string policy = "min-recall=0.8";
   std::vector<std::string> params;  ///< key=value, the model's Params field names
   std::vector<std::string> categorical;
+  /// --code-hierarchy COLUMN[:LENGTHS] (repeatable) and --hierarchy-min-count.
+  std::vector<std::string> code_hierarchy;
+  long long hierarchy_min_count = 10;
   std::vector<std::string> drop;
   std::vector<std::string> subgroups;  ///< extra report subgroups (besides categorical features)
   std::string split = "train=0.6,calibration=0.2,test=0.2";

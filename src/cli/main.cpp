@@ -121,6 +121,16 @@ void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
                 "repeatable");
   t->add_option("--categorical", tr.categorical,
                 "Column of labels to encode as integer codes (stored in the model); repeatable");
+  t->add_option("--code-hierarchy", tr.code_hierarchy,
+                "Categorical column of prefix-hierarchical codes, COLUMN (dotted: 250.01 -> "
+                "250.0 -> 250) or COLUMN:LENGTHS (prefix lengths, e.g. dx1:3,4): rare codes are "
+                "pooled into an ancestor, unseen codes scored as their nearest ancestor; "
+                "repeatable (docs/categorical.md)");
+  t->add_option("--hierarchy-min-count", tr.hierarchy_min_count,
+                "Fewest training rows of a code of a --code-hierarchy column; rarer codes are "
+                "pooled into an ancestor")
+      ->check(CLI::Range(1LL, 1000000000LL))
+      ->capture_default_str();
   t->add_option("--drop", tr.drop, "Column not to use as a feature; repeatable");
   t->add_option("--seed", tr.seed, "Seed of the model and the bootstrap intervals")
       ->check(seed_number())

@@ -24,6 +24,15 @@ TrainConfig train_config(const TrainOptions& o, const CommonOptions& c) {
   cfg.roles.group = o.group_column;
   cfg.roles.time = o.time_column;
   cfg.roles.categorical = o.categorical;
+  for (const auto& h : o.code_hierarchy) {
+    try {
+      auto [column, hierarchy] = parse_code_hierarchy(h);
+      cfg.roles.code_hierarchy[column] = std::move(hierarchy);
+    } catch (const InvalidInput& e) {
+      throw UsageError(e.what());
+    }
+  }
+  cfg.roles.hierarchy_min_count = static_cast<Index>(o.hierarchy_min_count);
   cfg.roles.drop = o.drop;
   cfg.roles.subgroups = o.subgroups;
   cfg.model = o.model;

@@ -33,6 +33,18 @@ void CsvReadOptions::validate() const {
                           "' is both categorical and the time column; choose one.");
     }
   }
+  for (const auto& [name, h] : code_hierarchies) {
+    if (std::find(categorical.begin(), categorical.end(), name) == categorical.end()) {
+      throw InvalidParams("CsvReadOptions: column '" + name +
+                          "' has a code hierarchy but is not categorical; list it in "
+                          "categorical.");
+    }
+    h.validate(name);
+  }
+  CategoryOptions co;
+  co.min_count = hierarchy_min_count;
+  co.max_levels = max_category_levels;
+  co.validate("(all)");
   for (const auto& [name, labels] : category_mappings) {
     if (name == time_column) {
       throw InvalidParams("CsvReadOptions: column '" + name +
@@ -117,6 +129,11 @@ struct Reader {
   // Categorical columns: label -> provisional code; with a known mapping the final code directly.
   std::vector<std::unordered_map<std::string, double>> label_codes;
   std::vector<bool> has_mapping;
+  // Per column: the level table to encode with (scoring a 1.4 model), or null; rows per
+  // provisional code (training).
+  std::vector<const CategoryLevels*> levels;
+  std::vector<Index> n_unseen;
+  std::vector<std::vector<Index>> label_rows;
   std::vector<std::string> time_text;
   Index time_col = -1;
 
@@ -197,10 +214,17 @@ struct Reader {
     values.assign(m, {});
     label_codes.assign(m, {});
     has_mapping.assign(m, false);
+    levels.assign(m, nullptr);
+    n_unseen.assign(m, 0);
+    label_rows.assign(m, {});
     for (std::size_t j = 0; j < m; ++j) {
       const auto& name = header[j];
       const auto mapping = opt.category_mappings.find(name);
-      if (mapping != opt.category_mappings.end()) {
+      const auto lev = opt.category_levels.find(name);
+      if (lev != opt.category_levels.end()) {
+        roles[j] = Role::kCategorical;
+        levels[j] = &lev->second;
+      } else if (mapping != opt.category_mappings.end()) {
         roles[j] = Role::kCategorical;
         has_mapping[j] = true;
         for (std::size_t k = 0; k < mapping->second.size(); ++k) {
@@ -254,16 +278,32 @@ struct Reader {
           col.push_back(kNaN);
           break;
         }
+        if (levels[j] != nullptr) {
+          const auto [code, how] = levels[j]->lookup(s);
+          col.push_back(code);
+          n_unseen[j] += how == CategoryMatch::kAncestor || how == CategoryMatch::kUnseen;
+          break;
+        }
         auto& codes = label_codes[j];
         auto it = codes.find(std::string(s));
         if (it != codes.end()) {
           col.push_back(it->second);
+          if (!has_mapping[j]) ++label_rows[j][static_cast<std::size_t>(it->second)];
         } else if (has_mapping[j]) {
           col.push_back(kUnseenCategory);
         } else {
           const auto code = static_cast<double>(codes.size());
           codes.emplace(std::string(s), code);
+          label_rows[j].push_back(1);
           col.push_back(code);
+          if (static_cast<Index>(codes.size()) > opt.max_category_levels &&
+              opt.code_hierarchies.count(header[j]) == 0) {
+            fail(where + ": column " + quote_data(header[j]) + " has more than " +
+                 std::to_string(opt.max_category_levels) +
+                 " distinct labels, above the limit of a categorical column; is it an "
+                 "identifier? Drop it (--drop), or declare a code hierarchy to pool rare codes.");
+            return;
+          }
         }
         break;
       }
@@ -339,25 +379,41 @@ struct Reader {
   }
 
   Column finish_categorical(std::size_t j) {
+    if (levels[j] != nullptr) {
+      Column c = Column::categorical(header[j], std::move(values[j]), levels[j]->labels());
+      c.n_unseen_labels = n_unseen[j];
+      c.hierarchy = levels[j]->hierarchy();
+      c.pooled_labels = levels[j]->pooled();
+      return c;
+    }
     if (has_mapping[j]) {
       return Column::categorical(header[j], std::move(values[j]),
                                  opt.category_mappings.at(header[j]));
     }
-    // Provisional codes are in order of first appearance; renumber by sorted label so the
-    // encoding depends only on the set of labels, not on row order.
-    std::vector<std::pair<std::string, double>> labels(label_codes[j].begin(),
-                                                       label_codes[j].end());
-    std::sort(labels.begin(), labels.end());
-    std::vector<double> remap(labels.size());
-    std::vector<std::string> names(labels.size());
-    for (std::size_t k = 0; k < labels.size(); ++k) {
-      remap[static_cast<std::size_t>(labels[k].second)] = static_cast<double>(k);
-      names[k] = labels[k].first;
+    // Provisional codes are in order of first appearance; the levels come from the one encoder
+    // (CategoryLevels: byte-sorted labels, rare codes pooled under a hierarchy), so the encoding
+    // depends only on the labels and their counts, not on row order, and equals Python's.
+    std::vector<std::pair<std::string, Index>> counts(label_codes[j].size());
+    for (const auto& [label, code] : label_codes[j]) {
+      const auto k = static_cast<std::size_t>(code);
+      counts[k] = {label, label_rows[j][k]};
     }
+    CategoryOptions co;
+    co.min_count = opt.hierarchy_min_count;
+    co.max_levels = opt.max_category_levels;
+    const auto h = opt.code_hierarchies.find(header[j]);
+    if (h != opt.code_hierarchies.end()) co.hierarchy = h->second;
+    const CategoryLevels lev = CategoryLevels::fit_counts(header[j], counts, co);
+    std::vector<double> remap(counts.size());
+    for (std::size_t k = 0; k < counts.size(); ++k) remap[k] = lev.encode(counts[k].first);
     for (double& c : values[j]) {
       if (!std::isnan(c)) c = remap[static_cast<std::size_t>(c)];
     }
-    return Column::categorical(header[j], std::move(values[j]), std::move(names));
+    Column c = Column::categorical(header[j], std::move(values[j]), lev.labels());
+    c.hierarchy = lev.hierarchy();
+    c.pooled_labels = lev.pooled();
+    c.category_counts = lev.counts();
+    return c;
   }
 };
 

@@ -105,6 +105,12 @@ const ScoringPipeline::Impl& ScoringPipeline::impl(const char* where) const {
 double ScoringPipeline::predict_proba_row(const double* row) const {
   return impl("ScoringPipeline::predict_proba_row").pipe.predict_proba_row(row);
 }
+ScoringPipeline::TextRowEncoding ScoringPipeline::encode_row(const std::string_view* fields,
+                                                             double* out) const {
+  const Pipeline::RowEncoding e = impl("ScoringPipeline::encode_row").pipe.encode_row(fields, out);
+  return {e.unseen_labels, e.bad_numbers, e.first_bad_feature};
+}
+
 double ScoringPipeline::predict_proba_row(const float* row) const {
   return impl("ScoringPipeline::predict_proba_row").pipe.predict_proba_row(row);
 }

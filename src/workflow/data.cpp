@@ -34,6 +34,7 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
   require(roles.time, "--time-column");
   for (const auto& c : roles.categorical) require(c, "--categorical");
   for (const auto& c : roles.drop) require(c, "--drop");
+  for (const auto& kv : roles.code_hierarchy) require(kv.first, "--code-hierarchy");
   // A subgroup spec is a column or columns joined by '*' (an intersection; calibrisk/report/
   // evaluate.hpp): each column it names must exist.
   std::vector<std::string> subgroup_columns;
@@ -58,6 +59,17 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
   if (!roles.time.empty() && contains(roles.categorical, roles.time)) {
     clash(roles.time, "--time-column", "--categorical");
   }
+  for (const auto& [c, h] : roles.code_hierarchy) {
+    if (c == roles.label) clash(c, "--label", "--code-hierarchy");
+    if (c == roles.time) clash(c, "--time-column", "--code-hierarchy");
+    if (c == roles.group) clash(c, "--group-column", "--code-hierarchy");
+    if (contains(roles.drop, c)) clash(c, "--drop", "--code-hierarchy");
+    h.validate(c);
+  }
+  if (roles.hierarchy_min_count < 1) {
+    throw InvalidParams("--hierarchy-min-count must be >= 1 (1 pools nothing), got " +
+                        std::to_string(roles.hierarchy_min_count) + ".");
+  }
 
   CsvReadOptions o;
   o.required_columns.push_back(roles.label);
@@ -73,7 +85,10 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
         s != roles.label && s != roles.group && s != roles.time && !contains(roles.drop, s);
     if (!is_feature && s != roles.time && s != roles.label) cat.insert(s);
   }
+  for (const auto& kv : roles.code_hierarchy) cat.insert(kv.first);
   o.categorical.assign(cat.begin(), cat.end());
+  o.code_hierarchies.insert(roles.code_hierarchy.begin(), roles.code_hierarchy.end());
+  o.hierarchy_min_count = roles.hierarchy_min_count;
   return o;
 }
 
@@ -147,6 +162,52 @@ std::map<std::string, std::vector<std::string>> feature_category_labels(
     if (c.kind == ColumnKind::kCategorical) m[f] = c.categories;
   }
   return m;
+}
+
+std::vector<int> declared_categorical_features(const Table& table,
+                                               const std::vector<std::string>& features) {
+  std::vector<int> out;
+  for (std::size_t j = 0; j < features.size(); ++j) {
+    if (table.column(features[j]).kind == ColumnKind::kCategorical) {
+      out.push_back(static_cast<int>(j));
+    }
+  }
+  return out;
+}
+
+std::pair<std::string, CodeHierarchy> parse_code_hierarchy(const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    return InvalidParams("--code-hierarchy " + printable(text) + ": " + why +
+                         "; give COLUMN (dotted codes: 250.01 -> 250.0 -> 250) or "
+                         "COLUMN:LENGTHS with prefix lengths such as dx1:3,4.");
+  };
+  const auto colon = text.rfind(':');
+  std::string column = text;
+  CodeHierarchy h = CodeHierarchy::dotted();
+  if (colon != std::string::npos) {
+    const std::string tail = text.substr(colon + 1);
+    bool numeric = !tail.empty();
+    for (char c : tail) numeric = numeric && ((c >= '0' && c <= '9') || c == ',' || c == ' ');
+    if (numeric) {
+      column = text.substr(0, colon);
+      std::vector<int> lengths;
+      std::size_t start = 0;
+      while (start <= tail.size()) {
+        const auto comma = tail.find(',', start);
+        std::string part =
+            tail.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        part.erase(std::remove(part.begin(), part.end(), ' '), part.end());
+        if (part.empty() || part.size() > 4) throw bad("a prefix length is empty or too long");
+        lengths.push_back(std::stoi(part));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      h = CodeHierarchy::by_prefix(std::move(lengths));
+    }
+  }
+  if (column.empty()) throw bad("the column name is empty");
+  h.validate(column);
+  return {column, h};
 }
 
 std::vector<std::string> identifier_like_columns(const Table& table,

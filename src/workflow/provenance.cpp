@@ -51,7 +51,18 @@ FeatureSchema make_schema(const Table& table, const TrainResult& out) {
   }
   SchemaOptions so;
   so.categorical = categorical_idx;
-  return FeatureSchema::from_data(FeatureMatrix(view(out.train.X)), out.features, so);
+  FeatureSchema s = FeatureSchema::from_data(FeatureMatrix(view(out.train.X)), out.features, so);
+  // Format 1.4: the declared categorical features carry their level tables (and hierarchies)
+  // in the schema, so that scoring encodes labels exactly as training did.
+  for (const Index j : categorical_idx) {
+    const Column& c = table.column(out.features[static_cast<std::size_t>(j)]);
+    FeatureInfo& f = s.features[static_cast<std::size_t>(j)];
+    if (c.categories.empty()) continue;  // an entirely missing column has no levels
+    f.labels = c.categories;
+    f.hierarchy = c.hierarchy;
+    f.pooled_labels = c.pooled_labels;
+  }
+  return s;
 }
 
 OperatingPointRecord make_operating_point(const TrainSpec& spec, const TrainResult& out) {
@@ -88,8 +99,14 @@ void add_settings(Params& P, const Table& table, const TrainSpec& spec, const Tr
   nlohmann::json dropped = nlohmann::json::array();
   for (const auto& c : roles.drop) dropped.push_back(c);
   P.emplace_back("data.dropped", dropped.dump());
-  for (const auto& [col, labels] : out.categories) {
-    P.emplace_back(categories_key(col), nlohmann::json(labels).dump());
+  // The labels of categorical features live in the schema (format 1.4); files before 1.4 kept
+  // them here as "data.categories.<column>", which loading still reads.
+  for (const auto& [col, h] : roles.code_hierarchy) {
+    nlohmann::json lengths = h.prefix_lengths;
+    P.emplace_back("data.code_hierarchy." + col, lengths.dump());
+  }
+  if (!roles.code_hierarchy.empty()) {
+    P.emplace_back("data.hierarchy_min_count", std::to_string(roles.hierarchy_min_count));
   }
 }
 

@@ -186,6 +186,7 @@ void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, co
   const ColumnRoles& roles = spec.columns;
   const Index n = table.rows();
   out.features = feature_columns(table, roles);
+  out.categorical_features = declared_categorical_features(table, out.features);
   for (const auto& id : identifier_like_columns(table, out.features)) {
     const std::string shown = printable(id);
     st.warn("column '" + shown +
@@ -321,10 +322,19 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
   const auto start = std::chrono::steady_clock::now();
   PipelineModel model;
   std::string detail;
+  // The declared categorical features (labelled columns) become the model's categorical
+  // features; detected small-integer columns stay ordinal.
+  TrainSpec fit_spec = spec;
+  const std::vector<int>& categorical = out.categorical_features;
+  // TODO(lead): set GBDTParams::categorical_features /
+  // LogisticRegressionParams::categorical_features from these indices
+  //   fit_spec.gbdt.categorical_features = categorical;
+  //   fit_spec.lr.categorical_features = categorical;
+  (void)categorical;
   if (lr) {
     const Dataset train_set(FeatureMatrix(view(out.train.X)),
                             VectorView<const double>(out.train.y));
-    LogisticRegression m(spec.lr);
+    LogisticRegression m(fit_spec.lr);
     m.fit(train_set);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
     if (!m.fit_info().converged) {
@@ -334,7 +344,7 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
     }
     model = std::move(m);
   } else {
-    GradientBoostedTrees m = fit_trees(table, spec, out.train, out.early_stopping);
+    GradientBoostedTrees m = fit_trees(table, fit_spec, out.train, out.early_stopping);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("boosted trees: " + note);
     const EarlyStoppingRecord& r = out.early_stopping;
     if (!r.used && spec.gbdt.early_stopping && r.fit_rows >= spec.early_stopping_min_rows) {

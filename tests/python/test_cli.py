@@ -118,7 +118,10 @@ def test_train_writes_model_reports_and_records_the_split(trained):
     # patients enter the parts in time order (ISO dates compare as strings)
     assert prov["split.train.last_entry"] <= prov["split.calibration.first_entry"]
     assert prov["split.calibration.last_entry"] <= prov["split.test.first_entry"]
-    assert json.loads(prov["data.categories.site"]) == ["A", "B", "C", "D", "E"]
+    # Format 1.4: the labels are the schema's level table (no longer in the provenance).
+    site = [f for f in json.loads(model.read_text())["schema"]["features"] if f["name"] == "site"]
+    assert site[0]["labels"] == ["A", "B", "C", "D", "E"]
+    assert "data.categories.site" not in prov
 
 
 def test_train_is_quiet_with_quiet(cohort, tmp_path):

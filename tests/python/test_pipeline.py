@@ -358,22 +358,24 @@ def _reseal(text):
 
 def test_category_labels_contradicting_the_schema_are_model_file_errors(cli_models, tmp_path):
     # A label listed twice used to be a usage error (exit 2) raised by the CSV reader; it is a
-    # model file error (exit 4) found by the loader.
+    # model file error (exit 4) found by the loader. From format 1.4 the labels are the schema's
+    # level table (docs/categorical.md).
     import json
     csv, (model, _) = cli_models
     text = model.read_text()
     assert _reseal(text) == text  # the helper reproduces the writer's checksum
-    labels = json.loads(json.loads(text)["provenance"]["parameters"]["data.categories.site"])
-    old = json.dumps(json.dumps(labels, separators=(",", ":")))
+    site = [f for f in json.loads(text)["schema"]["features"] if f["name"] == "site"][0]
+    labels = site["labels"]
+    old = '"labels": ' + json.dumps(labels)
     assert old in text
-    new = json.dumps(json.dumps(labels[:-1] + [labels[0]], separators=(",", ":")))
+    new = '"labels": ' + json.dumps(labels[:-1] + [labels[0]])
     bad = tmp_path / "bad.json"
     bad.write_text(_reseal(text.replace(old, new)))
     proc = subprocess.run([_cli(), "predict", "--model", str(bad), "--data", str(csv), "--out",
                            str(tmp_path / "scores.csv"), "--quiet"], capture_output=True,
                           text=True)
     assert proc.returncode == 4, proc.stderr
-    assert "twice" in proc.stderr
+    assert "not sorted by bytes and unique" in proc.stderr
 
 
 def test_cli_sign_and_verify(cli_models, tmp_path):

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import type_of_target
 
-from . import _core
+from . import _categorical, _core
 from ._validation import (
     PyParam,
     check_fit_data,
@@ -204,6 +204,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fits on X (n_samples, n_features) and two-class labels y; returns self."""
+        X = _categorical.fit_transform(self, X, "LogisticRegression.fit")
+        # TODO(lead): LogisticRegressionParams.categorical_features = self.categorical_encoding_.indices
         X, y = check_fit_data(self, X, y, where="LogisticRegression.fit")
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
         if y_type not in ("binary", "unknown"):
@@ -269,6 +271,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "This LogisticRegression instance is not fitted yet; call 'fit' with appropriate "
                 "arguments before using this estimator."
             )
+        X = _categorical.transform(self, X, "LogisticRegression")
         return check_X(self, X, reset=False, where="LogisticRegression")
 
     def decision_function(self, X):

@@ -155,6 +155,13 @@ class Pipeline:
         if feature_names is None and hasattr(model, "feature_names_in_"):
             feature_names = list(model.feature_names_in_)
         names = [str(n) for n in feature_names] if feature_names is not None else []
+        # Categorical columns encoded at fit (calibrisk._categorical): the training table is
+        # encoded with the model's levels, and the level tables go into the schema (format 1.4).
+        encoding = getattr(model, "categorical_encoding_", None)
+        if encoding is not None:
+            categorical = sorted(set(categorical or []) | set(encoding.indices))
+            if X_train is not None:
+                X_train = encoding.transform(X_train, "Pipeline.from_estimators: X_train")
         if X_train is not None and hasattr(X_train, "columns"):
             if not names:
                 names = [str(c) for c in X_train.columns]
@@ -186,6 +193,8 @@ class Pipeline:
             [int(c) for c in (categorical or [])], bool(auto_categorical), threshold, policy,
             figures, sorted(seen.items()), seed, str(created_at or ""),
         )
+        if encoding is not None:
+            core = _core._pipeline_with_labels(core, encoding.tables)
         return cls(core)
 
     # ------------------------------------------------------------------ scoring
@@ -202,8 +211,26 @@ class Pipeline:
                         + (f"; missing: {missing[:5]}" if missing else "") + "."
                     )
                 X = X[names]
+            levels = _core._pipeline_levels(self._p)
+            if levels:
+                # Labelled categorical features (format 1.4): labels -> codes by the C++
+                # encoder, with the unseen policy (nearest level ancestor or missing).
+                from ._categorical import _replace, labels_of
+                X = _replace(X, {j: lev.encode(labels_of(X.iloc[:, j]))[0]
+                                 for j, lev in levels.items()})
             X = X.to_numpy(dtype=np.float64)
         return X
+
+    def encode_rows(self, rows):
+        """Rows given as text (one str per feature, schema order) as the float64 matrix the
+        pipeline scores: labels of categorical features through their level tables (unseen
+        policy), numbers parsed as the CSV reader does. The C++ ``Pipeline::encode_rows``."""
+        return _core._pipeline_encode_rows(self._p, [[str(v) for v in r] for r in rows])
+
+    def check_text_rows(self, rows):
+        """check_inputs of rows given as text: (errors, {feature: unseen labels}, summary);
+        labels that are not levels count as unseen categories (drift)."""
+        return _core._pipeline_check_text_rows(self._p, [[str(v) for v in r] for r in rows])
 
     def predict_risk(self, X):
         """Calibrated P(y = 1) per row, shape (n_samples,)."""

@@ -206,7 +206,8 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
           subgroups=(), model="gbdt", params=None, calibration="beta", min_recall=None,
           min_precision=None, max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None,
           split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
-          calendar_patients="exclude", seed=0, n_threads=0, source=None):
+          calendar_patients="exclude", seed=0, n_threads=0, source=None, code_hierarchy=None,
+          hierarchy_min_count=10):
     """Split -> fit -> calibrate -> threshold -> evaluate -> Pipeline, as ``calibrisk train``.
 
     Parameters mirror the command's flags, and the same data and settings give a byte-identical
@@ -217,7 +218,13 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         8601 text, NaN / None as missing).
     label, group_column, time_column, categorical, drop, subgroups : column roles, as
         ``--label``, ``--group-column``, ``--time-column``, ``--categorical``, ``--drop``,
-        ``--subgroup``.
+        ``--subgroup``. With a DataFrame, its ``category``, ``object`` and ``string`` feature
+        columns are categorical too; a numeric column listed in ``categorical`` has its values
+        turned into labels as the estimators do ("7", not "7.0"; docs/categorical.md).
+    code_hierarchy : {column: None or [] (dotted codes: 250.01 -> 250.0 -> 250) or prefix
+        lengths such as [3, 4]}, as ``--code-hierarchy``: rare codes (fewer than
+        ``hierarchy_min_count`` training rows, ``--hierarchy-min-count``) are pooled into an
+        ancestor and unseen codes scored as their nearest seen ancestor.
     model : "lr" (logistic regression) or "gbdt" (boosted trees).
     params : dict of model parameters by their C++ names (``--param``), e.g.
         ``{"n_estimators": 300, "class_weight": "balanced"}``.
@@ -242,8 +249,14 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     Returns a :class:`TrainResult`. Raises InvalidParamsError for bad settings and
     InvalidInputError for unusable data, with the command's messages.
     """
+    categorical = _names(categorical)
+    data, categorical = _frame_categoricals(data, categorical, code_hierarchy,
+                                            (label, group_column, time_column, *_names(drop)))
     spec = _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,
                  calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients)
+    spec["code_hierarchy"] = {str(k): [] if v is None else [int(n) for n in v]
+                              for k, v in (code_hierarchy or {}).items()}
+    spec["hierarchy_min_count"] = int(hierarchy_min_count)
     spec["split"] = _split(split)
     spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
     result = TrainResult(_run(_core._train_pipeline, data, spec, source, "train"))
@@ -252,6 +265,27 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         if not note.startswith("boosted trees: early stopping"):
             warnings.warn(f"calibrisk.train: {note}", UserWarning, stacklevel=2)
     return result
+
+
+def _frame_categoricals(data, categorical, code_hierarchy, not_features):
+    """A DataFrame's categorical feature columns: the declared ones plus its category / object /
+    string columns; declared numeric columns (and those with a hierarchy) turned into the labels
+    the estimators use. Returns (data, categorical names)."""
+    if not (hasattr(data, "to_csv") and hasattr(data, "columns")):
+        return data, categorical
+    from ._categorical import _text_dtype, labels_of
+    skip = {str(c) for c in not_features if c is not None}
+    names = list(categorical)
+    for c, dt in zip(data.columns, data.dtypes):
+        if str(c) not in skip and str(c) not in names and _text_dtype(dt):
+            names.append(str(c))
+    declared = set(names) | {str(c) for c in (code_hierarchy or {})}
+    convert = [c for c in data.columns if str(c) in declared and not _text_dtype(data[c].dtype)]
+    if convert:
+        data = data.copy()
+        for c in convert:
+            data[c] = labels_of(data[c])
+    return data, names
 
 
 def _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,

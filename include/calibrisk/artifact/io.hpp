@@ -43,6 +43,8 @@ class VennAbersCalibrator;
 ///   `cat_smooth`, `cat_l2`, `max_cat_threshold`, `max_cat_to_onehot` (each only when not its
 ///   default), per-tree `cat_begin` / `cat_end` / `cat_bits` (only in trees with a category-set
 ///   split) and the ensemble's `cardinality` (only when some feature is categorical).
+///   Also 1.4 — optional schema feature members `labels` and `code_hierarchy` (the level table of a
+///   labelled categorical feature; written only for features that have labels).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -53,6 +55,8 @@ inline constexpr int kFormatVersionMinor = 1;
 inline constexpr int kFormatVersionMinorNewest = 4;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
+/// The minor that added category labels (and code hierarchies) to the schema's features.
+inline constexpr int kFormatVersionMinorLabels = 4;
 /// The `format` field every pipeline file carries.
 inline constexpr const char* kFormatName = "calibrisk-pipeline";
 

@@ -20,6 +20,9 @@
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
 #include <calibrisk/core/parallel.hpp>
+#include <calibrisk/io/categories.hpp>
+#include <calibrisk/io/table.hpp>
+#include <calibrisk/io/text.hpp>
 #include <calibrisk/linear/logistic.hpp>
 #include <calibrisk/threshold/select.hpp>
 #include <calibrisk/trees/booster.hpp>
@@ -28,11 +31,13 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -173,6 +178,10 @@ class Pipeline {
     for (Index j = 0; j < p_.schema.n_features(); ++j) {
       const FeatureInfo& f = p_.schema.features[static_cast<std::size_t>(j)];
       if (f.categorical && f.unseen_as_missing) categorical_.push_back(j);
+      if (!f.labels.empty()) {
+        if (levels_.empty()) levels_.resize(static_cast<std::size_t>(p_.schema.n_features()));
+        levels_[static_cast<std::size_t>(j)] = f.levels();
+      }
     }
   }
 
@@ -246,6 +255,111 @@ class Pipeline {
     check_shape(X, out.size(), "Pipeline::decision_function");
     model_scores(X, VectorView<double>(out), true);
     return out;
+  }
+
+  // ---- rows given as text: category labels (format 1.4; docs/categorical.md) ----------------
+
+  /// The label encoder of feature j (its schema labels and code hierarchy), or nullptr when the
+  /// feature has no labels (numeric, detected integer codes, or a model saved before format 1.4,
+  /// whose labels are in the provenance) or j is out of range.
+  const CategoryLevels* category_levels(Index j) const noexcept {
+    if (j < 0 || static_cast<std::size_t>(j) >= levels_.size()) return nullptr;
+    const CategoryLevels& l = levels_[static_cast<std::size_t>(j)];
+    return l.size() > 0 ? &l : nullptr;
+  }
+
+  /// What `encode_row` met in one row.
+  struct RowEncoding {
+    Index unseen_labels = 0;  ///< labels that are not levels (encoded by the unseen policy)
+    Index bad_numbers = 0;    ///< numeric fields that are not numbers (encoded as NaN)
+    /// The first feature with a bad number, or -1.
+    Index first_bad_feature = -1;
+  };
+
+  /// Encodes one row given as text into `out` (n_features() doubles), ready for
+  /// `predict_proba_row`: `fields[j]` (n_features() views, schema order) is a label for a feature
+  /// with labels (code by CategoryLevels::encode: a label that is not a level becomes its nearest
+  /// level ancestor under a declared hierarchy, otherwise NaN, i.e. missing), and a decimal number
+  /// otherwise, read as the CSV reader reads it (spaces trimmed, a leading '+' allowed; "", "NA"
+  /// and "?" are missing). A field that is not a number gives NaN and is counted in
+  /// `bad_numbers`: check it, a silent NaN would score the row as if the value were missing.
+  /// Allocation-free, noexcept, const, thread-safe; O(n_features() + labels * log(levels)).
+  RowEncoding encode_row(const std::string_view* fields, double* out) const noexcept {
+    RowEncoding r;
+    for (Index j = 0; j < n_features(); ++j) {
+      if (const CategoryLevels* l = category_levels(j)) {
+        const auto [code, how] = l->lookup(fields[j]);
+        out[j] = code;
+        r.unseen_labels += how == CategoryMatch::kAncestor || how == CategoryMatch::kUnseen;
+      } else if (!parse_number_field(fields[j], out[j])) {
+        if (r.bad_numbers++ == 0) r.first_bad_feature = j;
+      }
+    }
+    return r;
+  }
+
+  /// Rows given as text (each n_features() fields in schema order) as a matrix of codes and
+  /// numbers (see encode_row). Throws InvalidInput naming the row and the feature on a row of the
+  /// wrong length or a field of a numeric feature that is not a number.
+  RowMatrixXd encode_rows(const std::vector<std::vector<std::string>>& rows) const {
+    RowMatrixXd X(static_cast<Index>(rows.size()), n_features());
+    std::vector<std::string_view> f(static_cast<std::size_t>(n_features()));
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      check_text_row(rows[i], i);
+      for (std::size_t j = 0; j < f.size(); ++j) f[j] = rows[i][j];
+      const RowEncoding r = encode_row(f.data(), X.row(static_cast<Index>(i)).data());
+      if (r.bad_numbers > 0) {
+        const auto j = static_cast<std::size_t>(r.first_bad_feature);
+        throw InvalidInput("Pipeline::encode_rows: row " + std::to_string(i) + ", feature " +
+                           quote_for_message(p_.schema.features[j].name) + " holds " +
+                           quote_for_message(rows[i][j]) +
+                           ", which is not a number; numeric features take decimal numbers "
+                           "(empty, NA or ? for missing).");
+      }
+    }
+    return X;
+  }
+
+  /// check_inputs of rows given as text: the checks of the matrix `encode_rows(rows)`, except
+  /// that a label that is not a level (whether it backs off to an ancestor or becomes missing)
+  /// is counted as an unseen category (FeatureDrift::n_unseen_category), not as missing; rows of
+  /// the wrong length are errors (not checked), and a non-number in a numeric feature is an
+  /// error (the row is checked with that value missing). Never throws on data.
+  InputReport check_inputs(const std::vector<std::vector<std::string>>& rows,
+                           const InputCheckOptions& o = {}) const {
+    std::vector<std::vector<double>> enc(rows.size());
+    std::vector<std::string_view> f(static_cast<std::size_t>(n_features()));
+    Index bad_rows = 0, first_bad = -1;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (static_cast<Index>(rows[i].size()) != n_features()) {
+        enc[i].assign(rows[i].size(), 0.0);  // reported as wrong length by the schema check
+        continue;
+      }
+      for (std::size_t j = 0; j < f.size(); ++j) f[j] = rows[i][j];
+      enc[i].resize(f.size());
+      const RowEncoding r = encode_row(f.data(), enc[i].data());
+      if (r.bad_numbers > 0 && bad_rows++ == 0) first_bad = static_cast<Index>(i);
+      if (r.unseen_labels == 0) continue;
+      for (std::size_t j = 0; j < f.size(); ++j) {
+        const CategoryLevels* l = category_levels(static_cast<Index>(j));
+        if (l == nullptr) continue;
+        const CategoryMatch how = l->lookup(f[j]).second;
+        // The schema check counts a code outside the training codes as an unseen category.
+        if (how == CategoryMatch::kAncestor || how == CategoryMatch::kUnseen) {
+          enc[i][j] = kUnseenCategory;
+        }
+      }
+    }
+    InputReport rep = p_.schema.check(enc, o);
+    if (bad_rows > 0) {
+      rep.errors.push_back(std::to_string(bad_rows) +
+                           " row(s) hold text that is not a number in a numeric feature (first: "
+                           "row " +
+                           std::to_string(first_bad) +
+                           "); encode_row reads it as missing: fix the value or mark it missing "
+                           "(empty, NA or ?).");
+    }
+    return rep;
   }
 
   // ---- explaining (defined in src/serve/explain.cpp; docs/serving.md "Explanations") --------
@@ -563,7 +677,32 @@ class Pipeline {
     return p_.calibrator_input == CalibratorInput::kMargin ? margin_row(row) : model_proba_row(row);
   }
 
+  void check_text_row(const std::vector<std::string>& row, std::size_t i) const {
+    if (static_cast<Index>(row.size()) != n_features()) {
+      throw InvalidInput("Pipeline::encode_rows: row " + std::to_string(i) + " has " +
+                         std::to_string(row.size()) + " fields but the pipeline expects " +
+                         std::to_string(n_features()) + " (one per feature, in schema order).");
+    }
+  }
+
+  // A numeric field as the CSV reader reads it: trimmed; "", "NA", "?" missing; '+' allowed.
+  static bool parse_number_field(std::string_view s, double& out) noexcept {
+    s = CategoryLevels::trim(s);
+    out = std::numeric_limits<double>::quiet_NaN();
+    if (s.empty() || s == "NA" || s == "?") return true;
+    if (s.front() == '+') s.remove_prefix(1);
+    double v = 0.0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(v)) {
+      return false;
+    }
+    out = v;
+    return true;
+  }
+
   PipelineParts p_;
+  /// Per feature (empty when no feature has labels): the label encoders of labelled features.
+  std::vector<CategoryLevels> levels_;
   /// Declared categorical features (unseen codes scored as missing), ascending.
   std::vector<Index> categorical_;
 };

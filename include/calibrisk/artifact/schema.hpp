@@ -6,6 +6,7 @@
 
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/io/categories.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -35,6 +36,25 @@ struct FeatureInfo {
   /// reads those as ordinal numbers, so a new value is scored as the number it is. Stored in the
   /// model file from format 1.1; a 1.0 file sets it for the features that carry labels.
   bool unseen_as_missing = false;
+  /// The level table of a labelled categorical feature: code k stands for `labels[k]` (sorted by
+  /// bytes, unique, trimmed, UTF-8; see calibrisk/io/categories.hpp and docs/categorical.md).
+  /// Empty for numeric features, detected small-integer codes, and models saved before format
+  /// 1.4 (whose labels, when any, are the provenance's "data.categories.<name>"). Non-empty
+  /// requires `categorical` and `unseen_as_missing`. Stored in the model file from format 1.4,
+  /// only when non-empty.
+  std::vector<std::string> labels;
+  /// The code hierarchy declared for the column (only with `labels`): a label that is not a
+  /// level is scored as its nearest ancestor that is one. Stored from format 1.4 with `labels`.
+  CodeHierarchy hierarchy;
+  /// Training labels pooled into an ancestor level by the hierarchy back-off (sorted by bytes):
+  /// they are seen labels, not unseen ones. Stored from format 1.4 with the hierarchy.
+  std::vector<std::string> pooled_labels;
+
+  /// The encoder of this feature's labels (`labels` and `hierarchy`); throws InvalidInput when
+  /// the labels are invalid (see CategoryLevels::from_levels).
+  CategoryLevels levels() const {
+    return CategoryLevels::from_levels(name, labels, hierarchy, pooled_labels);
+  }
 
   /// True when x is a finite value of a categorical feature that is not one of the training
   /// `categories` (a new code, the CSV reader's kUnseenCategory = -1, or a non-integer). Scoring
@@ -297,6 +317,30 @@ struct FeatureSchema {
                              ") categories are not sorted and unique at "
                              "position " +
                              std::to_string(k) + ".");
+        }
+      }
+      if (f.hierarchy.declared && f.labels.empty()) {
+        throw InvalidInput(at + " (" + f.name +
+                           ") declares a code hierarchy but has no labels; a hierarchy applies to "
+                           "labelled categorical features.");
+      }
+      if (!f.labels.empty()) {
+        if (!f.categorical || !f.unseen_as_missing) {
+          throw InvalidInput(at + " (" + f.name +
+                             ") has labels but is not a declared categorical feature; set "
+                             "categorical and unseen_as_missing.");
+        }
+        try {
+          CategoryLevels::check_levels(f.name, f.labels, f.hierarchy, f.pooled_labels);
+        } catch (const Error& e) {
+          throw InvalidInput(at + ".labels: " + e.what());
+        }
+        const auto k = static_cast<std::int64_t>(f.labels.size());
+        if ((!std::isnan(f.min) && (f.min < 0.0 || f.max > static_cast<double>(k - 1))) ||
+            (!f.categories.empty() && (f.categories.front() < 0 || f.categories.back() >= k))) {
+          throw InvalidInput(at + " (" + f.name + ") has " + std::to_string(k) +
+                             " labels but training codes outside 0.." + std::to_string(k - 1) +
+                             "; the labels and the schema do not belong together.");
         }
       }
     }

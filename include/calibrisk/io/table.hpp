@@ -6,6 +6,7 @@
 
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
+#include <calibrisk/io/categories.hpp>
 
 #include <iosfwd>
 #include <map>
@@ -43,6 +44,16 @@ struct Column {
   std::vector<std::string> categories;
   /// kTime only.
   TimeEncoding time_encoding = TimeEncoding::kNumber;
+  /// kCategorical read with a level table (`CsvReadOptions::category_levels`): how many labels
+  /// were not levels and were encoded by the unseen policy (an ancestor's code or NaN).
+  Index n_unseen_labels = 0;
+  /// kCategorical only: the code hierarchy declared for the column at training
+  /// (`CsvReadOptions::code_hierarchies`), recorded in the schema with the labels.
+  CodeHierarchy hierarchy;
+  /// kCategorical fitted with a hierarchy: the labels pooled into an ancestor level.
+  std::vector<std::string> pooled_labels;
+  /// kCategorical fitted from the file: training rows per level (parallel to `categories`).
+  std::vector<Index> category_counts;
 
   /// A numeric column.
   static Column numeric(std::string name, std::vector<double> values);
@@ -100,11 +111,26 @@ class Table {
 /// How `read_csv` interprets a file.
 struct CsvReadOptions {
   /// Columns whose values are labels, encoded to integer codes. Without a known mapping the
-  /// codes follow the sorted (byte-wise) order of the distinct labels in the file.
+  /// levels are fitted by CategoryLevels::fit (codes follow the byte-wise sorted order of the
+  /// distinct labels; rare codes pooled when a hierarchy is declared).
   std::vector<std::string> categorical;
   /// Known label lists (code k -> labels[k]) from a training file: those columns are categorical
-  /// and encoded with exactly these codes; a label not in the list gets `kUnseenCategory`.
+  /// and encoded with exactly these codes; a label not in the list gets `kUnseenCategory`. This is
+  /// how models saved before format 1.4 (labels in the provenance) are scored.
   std::map<std::string, std::vector<std::string>> category_mappings;
+  /// Level tables (a model file's schema labels, format 1.4): those columns are categorical and
+  /// each label is encoded by CategoryLevels::encode (a label that is not a level becomes its
+  /// nearest level ancestor under a declared hierarchy, otherwise NaN);
+  /// `Column::n_unseen_labels` counts those labels. Takes precedence over `category_mappings`.
+  std::map<std::string, CategoryLevels> category_levels;
+  /// Training: code hierarchies of categorical columns (each must also be in `categorical`); a
+  /// label with fewer than `hierarchy_min_count` rows is pooled into an ancestor (see
+  /// CategoryLevels::fit; docs/categorical.md).
+  std::map<std::string, CodeHierarchy> code_hierarchies;
+  Index hierarchy_min_count = kDefaultHierarchyMinCount;  ///< >= 1
+  /// Most distinct levels of a categorical column read without a mapping; more is an
+  /// InvalidInput naming the column. In [1, kMaxCategoryLevels].
+  Index max_category_levels = kMaxCategoryLevels;
   /// The time column ("" = none): every value must be an ISO 8601 date/date-time (stored as days
   /// since 1970-01-01) or every value a number (an order key); missing values are an error.
   std::string time_column;

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace calibrisk {
@@ -24,7 +25,17 @@ struct ColumnRoles {
   /// Reported per subgroup (may also be features): a column, or columns joined by '*' for their
   /// intersection ("age_band*sex"; an exact column name wins, see subgroup_spec_columns).
   std::vector<std::string> subgroups;
+  /// Code hierarchies of categorical feature columns (`--code-hierarchy COLUMN[:LENGTHS]`): a
+  /// column listed here is read as categorical, and its labels with fewer than
+  /// `hierarchy_min_count` training rows are pooled into an ancestor (docs/categorical.md).
+  std::map<std::string, CodeHierarchy> code_hierarchy;
+  Index hierarchy_min_count = kDefaultHierarchyMinCount;  ///< >= 1 (`--hierarchy-min-count`)
 };
+
+/// Parses a `--code-hierarchy` value: "COLUMN" (the dotted default) or "COLUMN:3,4" (prefix
+/// lengths). The column is the text before the last ':' when what follows is a list of
+/// integers, so a column name may itself contain ':'. Throws InvalidParams naming the flag.
+std::pair<std::string, CodeHierarchy> parse_code_hierarchy(const std::string& text);
 
 /// Read options for a training file: the label, group and time columns are required; the group
 /// column, the dropped columns and subgroup columns that are not features are read as
@@ -53,6 +64,12 @@ std::vector<double> take(const std::vector<double>& v, const std::vector<Index>&
 /// model file and reused when scoring (`CsvReadOptions::category_mappings`).
 std::map<std::string, std::vector<std::string>> feature_category_labels(
     const Table& table, const std::vector<std::string>& features);
+
+/// The declared categorical features: positions in `features` of the columns read as labels
+/// (`--categorical`, `--code-hierarchy`; kCategorical columns of the table), ascending. The
+/// small-integer columns the schema detects automatically are not in it: they stay ordinal.
+std::vector<int> declared_categorical_features(const Table& table,
+                                               const std::vector<std::string>& features);
 
 /// Columns that look like row identifiers (a distinct whole number on every row, more than 100
 /// rows): candidates for dropping, reported as a warning.

@@ -131,6 +131,9 @@ struct EarlyStoppingRecord {
 /// part.
 struct TrainResult {
   std::vector<std::string> features;  ///< feature columns, in the pipeline's order
+  /// Positions in `features` of the declared categorical features (labelled columns; not the
+  /// automatically detected small-integer ones), ascending: see declared_categorical_features.
+  std::vector<int> categorical_features;
   TimeGroupSplit split;
   TrainPart train, calibration, test;
   OperatingPoint op_calibration;  ///< chosen on the calibration part

@@ -65,3 +65,27 @@ TEST_CASE("pipeline: predict_proba_row, predict_row and decision_function_row ne
     }
   }
 }
+
+TEST_CASE("pipeline: encode_row (labels and numbers as text) never allocates") {
+  const ArtifactData d = make_artifact_data(400, 91);
+  PipelineParts parts = make_pipeline(d, ModelKind::kGBDT, CalKind::kIsotonic).parts();
+  FeatureInfo& f = parts.schema.features[3];  // codes 0..3 as labels, with a hierarchy
+  f.categorical = true;
+  f.unseen_as_missing = true;
+  f.labels = {"250", "250.01", "401.9", "V10"};
+  f.hierarchy = CodeHierarchy::dotted();
+  const Pipeline pipe = load_from_string(to_string(Pipeline(std::move(parts))));
+  // Long labels (beyond the small-string buffer) and unseen ones walk the ancestor path.
+  const std::string_view labels[] = {"250.01", "250.0123456789012345678901234", "401.9", "493.1",
+                                     ""};
+  double row[5];
+  double sink = 0.0;
+  const long before = g_news;
+  for (int i = 0; i < 400; ++i) {
+    const std::string_view fields[] = {"0.25", "NA", " 51.5", labels[i % 5], "1"};
+    const Pipeline::RowEncoding e = pipe.encode_row(fields, row);
+    sink += pipe.predict_proba_row(row) + static_cast<double>(e.unseen_labels);
+  }
+  CHECK(g_news - before == 0);
+  CHECK(std::isfinite(sink));
+}

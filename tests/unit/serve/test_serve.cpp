@@ -257,3 +257,25 @@ TEST_CASE("serve: concurrent scoring and explaining from shared copies gives the
   for (auto& th : threads) th.join();
   for (int t = 0; t < 4; ++t) CHECK(mismatches[t] == 0);
 }
+
+TEST_CASE("serve: encode_row of the format-1.4 golden file gives Pipeline's codes and scores") {
+  const auto path = (kGolden / "format-1.4" / "gbdt_labels.json").string();
+  const ScoringPipeline s = ScoringPipeline::load(path);
+  const Pipeline p = load(path);
+  // Features: age, dx (dotted hierarchy; levels 250.01 ... 401, 428, E11.65, V10.3), site.
+  const std::string_view seen[] = {"64.5", "401.9", "North"};   // pooled into 401
+  const std::string_view unseen[] = {"64.5", "428.9", "Mars"};  // 428.9 -> 428; Mars -> NaN
+  const std::string_view bad[] = {"sixty", "V10.3", "North"};
+  double a[3], b[3];
+  const auto e1 = s.encode_row(seen, a);
+  CHECK(e1.unseen_labels == 0);  // 401.9 was pooled into 401 at training: a seen label
+  CHECK(a[1] == 5.0);
+  const auto e2 = s.encode_row(unseen, b);
+  CHECK(e2.unseen_labels == 2);
+  CHECK(b[1] == 6.0);
+  CHECK(std::isnan(b[2]));
+  CHECK(s.predict_proba_row(b) == p.predict_proba_row(b));
+  const auto e3 = s.encode_row(bad, a);
+  CHECK(e3.bad_numbers == 1);
+  CHECK(e3.first_bad_feature == 0);
+}
