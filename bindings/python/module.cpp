@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   bind_report(m);
   bind_workflow(m);
   bind_card(m);
+  bind_target_stats(m);
 }
