@@ -17,9 +17,11 @@ Rows (all 100 trees, learning rate 0.1, 2 threads, 31 leaves, >= 20 rows per lea
   otherwise, depth 6).
 Reported: test AUC, test log loss, fit wall and CPU seconds (encoding included for the TS rows).
 
-Usage: PYTHONPATH=build/python python benchmarks/categorical_encodings.py [--rows 150000]
-       [--seed 0] [--smoothing 1,10,30] [--json out.json]
-CatBoost is optional (skipped with a note when it is not importable).
+Usage: OMP_WAIT_POLICY=passive PYTHONPATH=build/python python benchmarks/categorical_encodings.py
+       [--rows 150000] [--seeds 0,1,2] [--smoothing 1,0.3,3] [--json out.json]
+CatBoost is optional (skipped with a note when it is not importable). On a loaded machine set
+OMP_WAIT_POLICY=passive: spinning OpenMP workers of one library otherwise steal the cores of the
+next one and the times become meaningless (the quality figures do not change).
 """
 
 import argparse
@@ -63,7 +65,8 @@ def make_code_cohort(n_rows, seed=0):
     freq = 1.0 / rank**1.1
     # Codes that exist only in the later period (a new code release): 8 % of the universe, and
     # one in ten of the moderately common codes (ranks 20-400), so that unseen codes matter.
-    late = (rng.random(n_codes) < 0.08) | ((rank >= 20) & (rank < 400) & (rng.random(n_codes) < 0.1))
+    late = (rng.random(n_codes) < 0.08) | (
+        (rank >= 20) & (rank < 400) & (rng.random(n_codes) < 0.1))
     # Risk: chapter effect + category effect + a specific effect for 15 % of the codes.
     chap_eff = rng.normal(0, 0.45, n_chapters)
     cat_eff = rng.normal(0, 0.30, n_chapters * cats_per_chapter)
@@ -164,6 +167,13 @@ def _calibrisk(seed):
     )
 
 
+def _ts_proba(ts_model, parts, codes):
+    """P(y = 1) of a model fitted on [parts..., TS columns]: the test codes go through the
+    full-data tables."""
+    ts, model = ts_model
+    return model.predict_proba(np.column_stack([*parts, ts.transform(codes)]))[:, 1]
+
+
 def run(n_rows, seed, smoothings, with_catboost=True):
     import lightgbm as lgb
     import pandas as pd
@@ -208,7 +218,7 @@ def run(n_rows, seed, smoothings, with_catboost=True):
                 return ts, m
 
             add(f"calibrisk, {scheme.replace('_', '-')} TS (a={a:g})", fit_ts,
-                lambda tm: tm[1].predict_proba(np.column_stack([Xn[te], tm[0].transform(C[te])]))[:, 1])
+                lambda tm: _ts_proba(tm, [Xn[te]], C[te]))
 
     a0 = smoothings[0]
 
@@ -219,7 +229,7 @@ def run(n_rows, seed, smoothings, with_catboost=True):
         return ts, m
 
     add(f"calibrisk, ordinal codes + out-of-fold TS (a={a0:g})", fit_both,
-        lambda tm: tm[1].predict_proba(np.column_stack([Xn[te], C[te], tm[0].transform(C[te])]))[:, 1])
+        lambda tm: _ts_proba(tm, [Xn[te], C[te]], C[te]))
 
     # Hierarchy levels as extra target-statistics columns: the category (3-character prefix) and
     # the chapter (letter) of each code, so a rare code's row also carries its ancestors' risk.
@@ -239,7 +249,7 @@ def run(n_rows, seed, smoothings, with_catboost=True):
             return ts, m
 
         add(f"calibrisk, {scheme.replace('_', '-')} TS of code+category+chapter (a={a0:g})", fit_h,
-            lambda tm: tm[1].predict_proba(np.column_stack([Xn[te], tm[0].transform(C_h[te])]))[:, 1])
+            lambda tm: _ts_proba(tm, [Xn[te]], C_h[te]))
 
     lgb_params = dict(n_estimators=N_TREES, learning_rate=LR, num_leaves=31, max_bin=255,
                       min_child_samples=20, reg_lambda=1.0, n_jobs=THREADS, verbose=-1,
@@ -288,26 +298,73 @@ def run(n_rows, seed, smoothings, with_catboost=True):
                     verbose=False, allow_writing_files=False,
                     cat_features=[f"dx{j + 1}" for j in range(3)]).fit(cf_tr, y_tr),
                 lambda m: m.predict_proba(cf_te)[:, 1])
+            # The same booster on numbers, to separate CatBoost's trees from its encoding.
+            add("CatBoost, ordinal codes as numbers",
+                lambda: cb.CatBoostClassifier(
+                    iterations=N_TREES, learning_rate=LR, thread_count=THREADS, random_seed=seed,
+                    verbose=False, allow_writing_files=False).fit(X_ord[tr], y_tr),
+                lambda m: m.predict_proba(X_ord[te])[:, 1])
+
+            def fit_cb_ts():
+                ts = target_statistics(C[tr], y_tr, groups=d["pid"][tr], smoothing=a0, seed=seed,
+                                       n_threads=THREADS)
+                m = cb.CatBoostClassifier(
+                    iterations=N_TREES, learning_rate=LR, thread_count=THREADS, random_seed=seed,
+                    verbose=False, allow_writing_files=False).fit(
+                        np.column_stack([Xn[tr], ts.encoded]), y_tr)
+                return ts, m
+
+            add(f"CatBoost, calibrisk out-of-fold TS as numbers (a={a0:g})", fit_cb_ts,
+                lambda tm: _ts_proba(tm, [Xn[te]], C[te]))
     return info, rows
+
+
+def _summary(per_seed):
+    """Mean and standard deviation over seeds of every row, in the order of the first seed."""
+    names = [r["model"] for r in per_seed[0]]
+    out = []
+    for name in names:
+        rs = [r for rows in per_seed for r in rows if r["model"] == name]
+        out.append(dict(model=name, **{
+            f"{k}_{stat}": float(fn([r[k] for r in rs]))
+            for k in ("auc", "log_loss", "fit_wall_s", "fit_cpu_s")
+            for stat, fn in (("mean", np.mean), ("sd", np.std))}))
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=150000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--smoothing", default="1,10,30",
-                    help="comma-separated target-statistics smoothing values")
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds (data and models)")
+    ap.add_argument("--smoothing", default="1",
+                    help="comma-separated target-statistics smoothing values (the first is used "
+                         "by the combined rows)")
     ap.add_argument("--no-catboost", action="store_true")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     smoothings = [float(s) for s in args.smoothing.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
     print(f"load average before: {os.getloadavg()}")
-    info, rows = run(args.rows, args.seed, smoothings, not args.no_catboost)
-    print(json.dumps(info))
+    infos, per_seed = [], []
+    for seed in seeds:
+        print(f"--- seed {seed}")
+        info, rows = run(args.rows, seed, smoothings, not args.no_catboost)
+        print(json.dumps(info))
+        infos.append(info)
+        per_seed.append(rows)
+    summary = _summary(per_seed)
+    print(f"--- mean (sd) over seeds {seeds}")
+    print(f"| model | test AUC | test log loss | fit wall s | fit CPU s |")
+    print("|---|---|---|---|---|")
+    for r in summary:
+        print(f"| {r['model']} | {r['auc_mean']:.4f} ({r['auc_sd']:.4f}) | "
+              f"{r['log_loss_mean']:.4f} ({r['log_loss_sd']:.4f}) | {r['fit_wall_s_mean']:.2f} | "
+              f"{r['fit_cpu_s_mean']:.2f} |")
     print(f"load average after: {os.getloadavg()}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(info=info, rows=rows, seed=args.seed), f, indent=1)
+            json.dump(dict(info=infos, per_seed=per_seed, summary=summary, seeds=seeds), f,
+                      indent=1)
 
 
 if __name__ == "__main__":
