@@ -197,3 +197,52 @@ def test_bad_input_messages():
         target_statistics(codes, y, n_folds=1)
     with pytest.raises(InvalidInputError, match="labels must be 0 or 1"):
         target_statistics(codes, y * 2)
+
+
+def test_trees_on_ts_columns_score_identically_as_category_sets():
+    """A model fitted on TS columns, with every split on a TS column replaced by the category set
+    of ``threshold_to_bitset`` and routed on the raw codes (bitset-node semantics: codes outside
+    [0, K) and NaN follow the missing direction), gives the model's own margins."""
+    import json
+
+    import calibrisk as cr
+
+    codes, y, _, groups = _data(n=4000, seed=5)
+    rng = np.random.default_rng(1)
+    x_num = rng.normal(size=len(y))
+    ts = target_statistics(codes, y, groups=groups, smoothing=1.0)
+    model = cr.GradientBoostingClassifier(n_estimators=20, max_leaf_nodes=8, random_state=0)
+    model.fit(np.column_stack([x_num, ts.encoded]), y)
+    # Score rows with training codes, missing codes and codes never seen in training.
+    test = codes[:500].copy()
+    test[:40, 0] = 1000.0
+    test[40:60, 1] = -5.0
+    test[60:80, 1] = 2.5
+    test[80:100, :] = np.nan
+    x_test = rng.normal(size=500)
+    expected = model.decision_function(np.column_stack([x_test, ts.transform(test)]))
+
+    state = json.loads(bytes(model._model.to_bytes()))["state"]
+    margin = np.full(500, state["base_score"])
+    for tree in state["trees"]:
+        sets = {}
+        for i in range(500):
+            u = 0
+            while tree["left"][u] >= 0:
+                f, t, ml = tree["feature"][u], tree["threshold"][u], bool(tree["missing_left"][u])
+                if f == 0:  # the numeric column stays a threshold split
+                    go_left = x_test[i] <= t
+                else:
+                    j = f - 1
+                    key = (u, j)
+                    if key not in sets:
+                        sets[key] = ts.tables[j].threshold_to_bitset(t, ml)
+                    words, k_levels, c = sets[key], ts.tables[j].n_levels, test[i, j]
+                    if np.isnan(c) or c < 0 or c >= k_levels or c != np.floor(c):
+                        go_left = ml
+                    else:
+                        k = int(c)
+                        go_left = bool((words[k // 32] >> (k % 32)) & 1)
+                u = tree["left"][u] if go_left else tree["right"][u]
+            margin[i] += tree["value"][u]
+    np.testing.assert_allclose(margin, expected, rtol=0, atol=1e-12)
