@@ -377,6 +377,24 @@ std::vector<int> ts_threshold_to_codes(const TargetStatTable& table, double t, b
   return left;
 }
 
+TargetStatTable compose_target_stat_table(const TargetStatTable& ancestor,
+                                          const std::vector<int>& parent_of) {
+  TargetStatTable t;
+  t.prior = ancestor.prior;
+  t.smoothing = ancestor.smoothing;
+  t.value.assign(parent_of.size(), kNaN);
+  t.weight.assign(parent_of.size(), 0.0);
+  t.weighted_y.assign(parent_of.size(), 0.0);
+  for (std::size_t k = 0; k < parent_of.size(); ++k) {
+    const int p = parent_of[k];
+    if (p < 0 || p >= ancestor.n_levels()) continue;
+    t.value[k] = ancestor.value[static_cast<std::size_t>(p)];
+    t.weight[k] = ancestor.weight[static_cast<std::size_t>(p)];
+    t.weighted_y[k] = ancestor.weighted_y[static_cast<std::size_t>(p)];
+  }
+  return t;
+}
+
 std::vector<std::uint32_t> ts_threshold_to_bitset(const TargetStatTable& table, double t,
                                                   bool missing_left) {
   std::vector<std::uint32_t> words(static_cast<std::size_t>((table.n_levels() + 31) / 32), 0u);

@@ -53,7 +53,7 @@
 /// code hierarchy declared (the data-layer helper's back-off), also encode one column per
 /// ancestor level (category, chapter) of the code — the measured winner, docs/categorical_
 /// encodings.md — and convert a split on an ancestor column with a table over the original
-/// codes: value[k] = ancestor_table.lookup(ancestor_code(k)), then `ts_threshold_to_bitset`.
+/// codes, `compose_target_stat_table(ancestor_table, parent_of)`, then `ts_threshold_to_bitset`.
 ///
 /// Measured (docs/categorical_encodings.md): out-of-fold TS of the code and its ancestors beats
 /// CatBoost, ordinal codes and LightGBM / XGBoost native partitions on Zipf-distributed
@@ -196,6 +196,15 @@ Eigen::MatrixXd apply_target_stats(const std::vector<TargetStatTable>& tables,
 /// missing direction). Sorted ascending. Codes outside [0, K), non-integer codes and NaN are not
 /// listed: a bitset node sends them in its missing direction, as "TS <= t" does with their NaN.
 std::vector<int> ts_threshold_to_codes(const TargetStatTable& table, double t, bool missing_left);
+
+/// The table of an ancestor column (category, chapter) re-indexed by the codes of the column it
+/// derives from: row k of the result is `ancestor.lookup(parent_of[k])` (weights likewise), so a
+/// split on the ancestor's TS converts to a category set over the original codes with
+/// `ts_threshold_to_bitset(compose_target_stat_table(ancestor, parent_of), t, missing_left)`.
+/// `parent_of[k]` is the ancestor code of code k, or -1 when unknown (k then follows the missing
+/// direction). O(K).
+TargetStatTable compose_target_stat_table(const TargetStatTable& ancestor,
+                                          const std::vector<int>& parent_of);
 
 /// The same set as a bitset of ceil(K / 32) 32-bit words: bit (k % 32) of word k / 32 is set iff
 /// code k goes left (LightGBM's layout).

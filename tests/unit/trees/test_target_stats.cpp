@@ -325,6 +325,34 @@ TEST_CASE("target stats: the converted set of a hand-made table") {
   CHECK(ts_threshold_to_bitset(wide, 0.5, false) == std::vector<std::uint32_t>{0u, 2u});
 }
 
+TEST_CASE("target stats: a split on an ancestor's TS is a category set over the child codes") {
+  // Codes 0..5 with categories {0, 0, 1, 1, 2, unknown}; rows carry both columns.
+  const std::vector<int> parent{0, 0, 1, 1, 2, -1};
+  const std::vector<double> code{0, 1, 2, 3, 4, 0, 2, 3, 1, 4, 5};
+  const std::vector<double> y{1, 1, 0, 0, 1, 0, 0, 1, 1, 0, 1};
+  std::vector<double> cat;
+  for (double c : code) {
+    const int p = parent[static_cast<std::size_t>(c)];
+    cat.push_back(p < 0 ? kNaN : p);
+  }
+  const TargetStatTable anc = target_stat_table(cat, y, {}, 1.0);
+  const TargetStatTable over_codes = compose_target_stat_table(anc, parent);
+  REQUIRE(over_codes.n_levels() == 6);
+  for (double t : {0.3, 0.45, 0.5, 0.7}) {
+    for (bool ml : {false, true}) {
+      const auto words = ts_threshold_to_bitset(over_codes, t, ml);
+      for (std::size_t i = 0; i < code.size(); ++i) {
+        const double v = anc.lookup(cat[i]);  // the split as the trees see it
+        const bool by_ts = std::isnan(v) ? ml : v <= t;
+        const auto k = static_cast<std::size_t>(code[i]);
+        CHECK(by_ts == static_cast<bool>((words[0] >> k) & 1u));
+      }
+    }
+  }
+  CHECK(std::isnan(over_codes.value[5]));
+  CHECK(over_codes.value[2] == over_codes.value[3]);
+}
+
 TEST_CASE("target stats: bad input is a clear error") {
   const Ten t;
   std::vector<double> codes2(20);
