@@ -121,6 +121,12 @@ std::vector<int> target_stat_folds(Index n_rows, VectorView<const double> groups
 TargetStatTable target_stat_table(VectorView<const double> codes, VectorView<const double> y,
                                   VectorView<const double> w, double smoothing, Index column) {
   const Index n = codes.size();
+  if (y.size() != n || (!w.empty() && w.size() != n)) {
+    throw InvalidInput(
+        "target statistics: codes, y and weights must have one entry per row (codes " +
+        std::to_string(n) + ", y " + std::to_string(y.size()) + ", weights " +
+        std::to_string(w.size()) + ").");
+  }
   TargetStatTable t;
   t.smoothing = smoothing;
   const auto k = static_cast<std::size_t>(n_levels_of(codes, column));

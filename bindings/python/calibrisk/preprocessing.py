@@ -132,7 +132,7 @@ def target_statistics(
 
     Examples
     --------
-    >>> ts = target_statistics(train_codes, y_train, groups=patient_id)
+    >>> ts = target_statistics(train_codes, y_train, groups=patient_id)  # doctest: +SKIP
     >>> model.fit(ts.encoded, y_train)                    # doctest: +SKIP
     >>> model.predict_proba(ts.transform(test_codes))     # doctest: +SKIP
     """
