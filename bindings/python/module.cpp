@@ -18,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   bind_workflow(m);
   bind_card(m);
   bind_categories(m);
+  bind_target_stats(m);
 }

@@ -29,3 +29,4 @@ from .report import *  # noqa: E402,F401,F403
 from .workflow import *  # noqa: E402,F401,F403
 from .card import *  # noqa: E402,F401,F403
 from . import datasets, metrics, split  # noqa: E402,F401
+from . import preprocessing  # noqa: E402,F401
