@@ -12,6 +12,7 @@
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/io/text.hpp>
+#include <calibrisk/workflow/data.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -86,18 +87,19 @@ ReadmissionCohort generate_cohort(long long rows, std::uint64_t seed, OutputFile
 // --group-column patient_id --time-column encounter_date --drop encounter_id --drop true_risk
 // --drop site --drop age_band --subgroup site --subgroup age_band
 // --categorical primary_dx --categorical secondary_dx --categorical admission_source
-// --categorical discharge_disposition`: site and time
+// --categorical discharge_disposition --code-hierarchy primary_dx --code-hierarchy secondary_dx`:
+// site and time
 // are left out on purpose (what a model cannot learn), age_band is a reporting subgroup (age is a
 // feature), and the raw codes are categorical features (discharge_disposition's integers become
 // labels).
 ColumnRoles demo_roles() {
   ColumnRoles roles;
   roles.categorical = {"primary_dx", "secondary_dx", "admission_source", "discharge_disposition"};
-  // TODO(lead): issue 12 — once the data-layer helper's `--code-hierarchy` exists, declare
-  // primary_dx and secondary_dx with it here (ICD prefixes 3 and 5: "E11.65" -> "E11.6" ->
-  // "E11"), so the update's new codes back off to their parent instead of going missing; and
-  // once the trees helper's native categorical splits land, make sure train_on_table routes
-  // roles.categorical to GBDTParams::categorical_features (the demo then uses them).
+  // ICD-10-like codes back off along their dotted prefixes ("E11.65" -> "E11.6" -> "E11"): a rare
+  // code is pooled into its parent, and the coding update's new codes score as their parent.
+  for (const char* c : {"primary_dx", "secondary_dx"}) {
+    roles.code_hierarchy.insert(parse_code_hierarchy(c));
+  }
   roles.label = "readmitted";
   roles.group = "patient_id";
   roles.time = "encounter_date";

@@ -314,8 +314,17 @@ class Evaluator {
       }
       return f;
     }
-    // Categorical: chunk sums in chunk order (g_ is laid out [dense block, levels]), then mapped
-    // to the internal order [dense columns, levels, intercept].
+    return reduce_categorical(f, with_hessian, g, H);
+  }
+
+ private:
+  // Categorical: chunk sums in chunk order (g_ is laid out [dense block, levels]), mapped to the
+  // internal order [dense columns, levels, intercept]; the Hessian from its dense, cross and
+  // level blocks. Returns f.
+  double reduce_categorical(double f, bool with_hessian, Eigen::VectorXd* g, Eigen::MatrixXd* H) {
+    const Index q = L_.q;
+    const Index qd = L_.q_dense_feat + (L_.intercept ? 1 : 0);
+    const Index n_lev = L_.q_feat - L_.q_dense_feat;
     Eigen::VectorXd gs = Eigen::VectorXd::Zero(q);
     for (Index c = 0; c < ch_.n_chunks; ++c) gs += g_[c];
     g->resize(q);
@@ -350,7 +359,6 @@ class Evaluator {
     return f;
   }
 
- private:
   bool categorical() const { return L_.cat != nullptr && !L_.cat->column.empty(); }
 
   // The level parts of the Hessian for m rows: B's columns are already scaled by s_i (the square

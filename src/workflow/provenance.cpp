@@ -81,7 +81,13 @@ void add_settings(Params& P, const Table& table, const TrainSpec& spec, const Tr
   const ColumnRoles& roles = spec.columns;
   const bool lr = spec.model == ModelKind::kLogisticRegression;
   P.emplace_back("model", model_kind_name(spec.model));
-  for (auto& [name, text] : lr ? parameter_text(spec.lr) : parameter_text(spec.gbdt)) {
+  // The parameters the model was fitted with: the declared categorical columns become the
+  // model's categorical features (as in fit_stage).
+  GBDTParams gbdt = spec.gbdt;
+  LogisticRegressionParams lrp = spec.lr;
+  if (gbdt.categorical_features.empty()) gbdt.categorical_features = out.categorical_features;
+  if (lrp.categorical_features.empty()) lrp.categorical_features = out.categorical_features;
+  for (auto& [name, text] : lr ? parameter_text(lrp) : parameter_text(gbdt)) {
     P.emplace_back("model." + name, text);
   }
   P.emplace_back("calibration", calibration_method_name(spec.calibration));

@@ -326,11 +326,8 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
   // features; detected small-integer columns stay ordinal.
   TrainSpec fit_spec = spec;
   const std::vector<int>& categorical = out.categorical_features;
-  // TODO(lead): set GBDTParams::categorical_features /
-  // LogisticRegressionParams::categorical_features from these indices
-  //   fit_spec.gbdt.categorical_features = categorical;
-  //   fit_spec.lr.categorical_features = categorical;
-  (void)categorical;
+  if (fit_spec.gbdt.categorical_features.empty()) fit_spec.gbdt.categorical_features = categorical;
+  if (fit_spec.lr.categorical_features.empty()) fit_spec.lr.categorical_features = categorical;
   if (lr) {
     const Dataset train_set(FeatureMatrix(view(out.train.X)),
                             VectorView<const double>(out.train.y));

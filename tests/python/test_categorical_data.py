@@ -155,7 +155,7 @@ def test_trained_in_python_scored_from_csv_identically(tmp_path):
     df, y = frame()
     df["ward"] = np.where(np.arange(len(df)) % 3 == 0, 7, 12)  # numbers declared categorical
     gb = cr.GradientBoostingClassifier(n_estimators=20, random_state=2)
-    gb.categorical_features = ["dx", "site", "ward"]  # TODO(lead): the estimator keyword
+    gb.set_params(categorical_features=["dx", "site", "ward"])
     gb.fit(df, y)
     pipe = cr.Pipeline.from_estimators(gb, X_train=df, y_train=y)
     model = tmp_path / "m.json"

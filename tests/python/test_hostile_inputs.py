@@ -65,25 +65,33 @@ def _fit_quiet(est, *args, **kwargs):
         return est.fit(*args, **kwargs)
 
 
-# ------------------------------------------------------------------ a text column is named
+# ------------------------------------------------------------------ a text column is a category
 @pytest.mark.parametrize("make", [ESTIMATORS["LogisticRegression"], _gbdt], ids=["LR", "GBDT"])
-def test_dataframe_text_column_is_named_in_the_error(data, make):
+def test_dataframe_text_column_is_read_as_a_categorical_feature(data, make):
     X, y = data
     df = pd.DataFrame(X, columns=["age", "ward", "los"])
     df["ward"] = np.where(X[:, 1] > 0, "ICU", "general")  # the example: a text column
-    with pytest.raises(cr.InvalidInputError, match=r"column 'ward' of X is not numeric.*value '(ICU|general)'"):
-        make().fit(df, y)
+    got = _fit_quiet(make(), df, y).predict_proba(df)
+    # The same model as on the codes of the byte-sorted labels ("ICU" = 0, "general" = 1) declared
+    # categorical.
+    codes = pd.DataFrame(X, columns=["age", "ward", "los"])
+    codes["ward"] = np.where(X[:, 1] > 0, 0.0, 1.0)
+    ref = _fit_quiet(make().set_params(categorical_features=["ward"]), codes, y)
+    np.testing.assert_array_equal(got, ref.predict_proba(codes))
     fitted = _fit_quiet(make(), pd.DataFrame(X, columns=["age", "ward", "los"]), y)
-    with pytest.raises(cr.InvalidInputError, match="column 'ward'.*one-hot or ordinal"):
+    with pytest.raises(cr.InvalidInputError, match="column 'ward'"):
         fitted.predict_proba(df)
 
 
-def test_text_column_named_through_calibrated_classifier(data):
+def test_category_column_through_calibrated_classifier(data):
     X, y = data
     df = pd.DataFrame(X, columns=["a", "b", "c"])
     df["c"] = pd.Categorical(np.where(X[:, 2] > 0, "hi", "lo"))
-    with pytest.raises(cr.InvalidInputError, match="column 'c' of X is not numeric"):
-        cr.CalibratedClassifier(cr.LogisticRegression(), cv=3).fit(df, y)
+    got = cr.CalibratedClassifier(cr.LogisticRegression(), cv=3).fit(df, y).predict_proba(df)
+    codes = pd.DataFrame(X, columns=["a", "b", "c"])
+    codes["c"] = np.where(X[:, 2] > 0, 0.0, 1.0)  # "hi" = 0, "lo" = 1
+    ref = cr.CalibratedClassifier(cr.LogisticRegression(categorical_features=["c"]), cv=3)
+    np.testing.assert_array_equal(got, ref.fit(codes, y).predict_proba(codes))
 
 
 def test_numeric_object_and_nullable_columns_still_work(data):

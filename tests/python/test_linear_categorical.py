@@ -186,5 +186,5 @@ def test_bad_input_names_the_column_and_row():
         LogisticRegression(categorical_features=[9]).fit(X, y)
     with pytest.raises(calibrisk.InvalidParamsError, match="boolean mask of length 2"):
         LogisticRegression(categorical_features=[True, False]).fit(X, y)
-    with pytest.raises(calibrisk.InvalidParamsError, match="no feature names"):
+    with pytest.raises(calibrisk.InvalidParamsError, match="no column names"):
         LogisticRegression(categorical_features=["payer"]).fit(X, y)

@@ -49,11 +49,11 @@ def test_indices_mask_and_names_select_the_same_columns():
 
 def test_bad_categorical_features_are_refused_by_name():
     X, y = _codes(300, 5, 1)
-    with pytest.raises(InvalidParamsError, match="lists column 2 but X has 2"):
+    with pytest.raises(InvalidParamsError, match="lists column 2, outside \\[0, 2\\)"):
         cr.GradientBoostingClassifier(categorical_features=[2], n_estimators=2).fit(X, y)
     with pytest.raises(InvalidParamsError, match="boolean mask of length 3"):
         cr.GradientBoostingClassifier(categorical_features=[True, False, True]).fit(X, y)
-    with pytest.raises(InvalidParamsError, match="no feature names"):
+    with pytest.raises(InvalidParamsError, match="no column names"):
         cr.GradientBoostingClassifier(categorical_features=["dx"]).fit(X, y)
     with pytest.raises(InvalidParamsError, match="monotonic"):
         cr.GradientBoostingClassifier(categorical_features=[0], monotonic_cst=[1, 0]).fit(X, y)

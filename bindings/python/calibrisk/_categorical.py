@@ -32,6 +32,16 @@ def _text_dtype(dtype):
     return name == "category" or name.startswith("string") or kind in ("O", "U", "S")
 
 
+def _numbers_as_objects(col):
+    """True for an object column whose non-missing values are all numbers (numbers stored as
+    Python objects are numeric data, not labels)."""
+    if str(col.dtype) != "object":
+        return False
+    values = [v for v in col.to_numpy() if v is not None and not _is_na(v)]
+    return all(isinstance(v, (numbers.Real, np.number)) and not isinstance(v, (bool, np.bool_))
+               for v in values)
+
+
 def _n_columns(X):
     if _is_frame(X):
         return X.shape[1]
@@ -52,7 +62,8 @@ def resolve_indices(X, categorical_features, where):
     if spec is None or (isinstance(spec, str) and spec in ("auto", "from_dtype")):
         if names is None:
             return []
-        return [j for j, dt in enumerate(X.dtypes) if _text_dtype(dt)]
+        return [j for j, dt in enumerate(X.dtypes)
+                if _text_dtype(dt) and not _numbers_as_objects(X.iloc[:, j])]
     if isinstance(spec, str):
         spec = [spec]
     values = list(np.asarray(spec, dtype=object).ravel()) if not isinstance(spec, list) else spec
@@ -204,6 +215,18 @@ def _replace(X, codes_by_column):
         return A
 
 
+def _is_numeric_column(X, j):
+    """Whether column j holds numbers (not text, not a pandas category)."""
+    if _is_frame(X):
+        import pandas as pd
+
+        col = X.iloc[:, j]
+        return (pd.api.types.is_numeric_dtype(col.dtype)
+                and not isinstance(col.dtype, pd.CategoricalDtype)
+                and not pd.api.types.is_bool_dtype(col.dtype))
+    return np.asarray(X).dtype.kind in "iuf"
+
+
 def fit_encode(X, categorical_features="auto", code_hierarchy=None,
                min_count=None, where="fit"):
     """Fits the encoding of X's categorical columns; returns (X encoded, CategoricalEncoding or
@@ -225,6 +248,10 @@ def fit_encode(X, categorical_features="auto", code_hierarchy=None,
         hier[j] = [] if lengths is None else [int(n) for n in lengths]
         if j not in indices:
             indices = sorted(set(indices) | {j})
+    # A numeric column listed in categorical_features already holds codes (non-negative integers,
+    # validated by the model) and is used as is, as scikit-learn's HistGradientBoosting does; only
+    # text and pandas category columns (and hierarchy columns) are encoded through labels.
+    indices = [j for j in indices if j in hier or not _is_numeric_column(X, j)]
     if not indices:
         return X, None
     levels, codes = [], {}

@@ -151,6 +151,12 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             )
         return [int(v) for v in arr]
 
+    def _model_categorical(self, n_features):
+        """The model's categorical columns: those of categorical_features and the label columns
+        encoded at fit (pandas category / text columns)."""
+        enc = getattr(self, "categorical_encoding_", None)
+        return sorted(set(self._categorical_list(n_features)) | set(enc.indices if enc else []))
+
     def _categorical_list(self, n_features):
         """categorical_features as column indices (None -> [])."""
         cat = self.categorical_features
@@ -223,7 +229,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             "max_depth": lambda: self._max_depth(),
             "class_weight": None,  # set below through set_class_weight
             "monotonic_cst": lambda: self._monotonic_list(n_features),
-            "categorical_features": lambda: self._categorical_list(n_features),
+            "categorical_features": lambda: self._model_categorical(n_features),
             "early_stopping": lambda: self._early_stopping(n_samples),
             "random_state": lambda: _seed(self.random_state) if seed is None else seed,
         }
@@ -306,7 +312,6 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             a validation set for the per-round loss and early stopping.
         """
         X = _categorical.fit_transform(self, X, "GradientBoostingClassifier.fit")
-        # TODO(lead): GBDTParams.categorical_features = self.categorical_encoding_.indices
         X, y = check_fit_data(self, X, y, where="GradientBoostingClassifier.fit")
         classes = np.unique(y)
         if len(classes) > 2 or type_of_target(y) == "multiclass":

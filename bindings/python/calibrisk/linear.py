@@ -108,10 +108,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (keyed by label) and missing (old spelling) are converted first."""
         special = {"class_weight": lambda: self._class_weight(classes),
                    "missing": self._missing,
-                   "categorical_features": self._categorical_indices}
+                   "categorical_features": self._model_categorical}
         p = make_params(self, _core.LogisticRegressionParams, special, "LogisticRegression: ")
         p.validate()
         return p
+
+    def _model_categorical(self):
+        """The model's categorical columns: those of categorical_features and the label columns
+        encoded at fit (pandas category / text columns)."""
+        enc = getattr(self, "categorical_encoding_", None)
+        return sorted(set(self._categorical_indices()) | set(enc.indices if enc else []))
 
     def _categorical_indices(self):
         """categorical_features as sorted column indices (indices, bool mask or names)."""
@@ -205,7 +211,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fits on X (n_samples, n_features) and two-class labels y; returns self."""
         X = _categorical.fit_transform(self, X, "LogisticRegression.fit")
-        # TODO(lead): LogisticRegressionParams.categorical_features = self.categorical_encoding_.indices
         X, y = check_fit_data(self, X, y, where="LogisticRegression.fit")
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
         if y_type not in ("binary", "unknown"):

@@ -14,6 +14,10 @@ namespace calibrisk {
 /// Signed index type, as `Eigen::Index`; OpenMP loops want a signed counter.
 using Index = std::ptrdiff_t;
 
+/// Most levels (distinct categories) one categorical column may have, everywhere: the label
+/// encoder, the trees' category codes and logistic regression's expansion.
+inline constexpr Index kMaxCategoryLevels = 1'000'000;
+
 /// A 2-D non-owning view `(rows, cols)` with arbitrary element strides.
 ///
 /// `T` is `const float` / `const double` for inputs and `double` for outputs. Element (i, j) lives

@@ -30,9 +30,6 @@
 
 namespace calibrisk {
 
-/// The default limit on the number of distinct labels (levels) of one categorical column.
-inline constexpr Index kMaxCategoryLevels = 1'000'000;
-
 /// The default minimum number of training rows of a level when a code hierarchy is declared:
 /// rarer labels are pooled into an ancestor (see CategoryLevels::fit).
 inline constexpr Index kDefaultHierarchyMinCount = 10;

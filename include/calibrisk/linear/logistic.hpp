@@ -141,10 +141,6 @@ struct LogisticRegressionParams {
   void validate() const;
 };
 
-/// Codes of a categorical feature must be below this (at most one million levels per column);
-/// a larger code is an InvalidInput at fit time naming the column and the row.
-inline constexpr std::int64_t kMaxCategoryLevels = 1000000;
-
 /// Everything a fitted LogisticRegression needs to predict (the artifact module saves this).
 ///
 /// The linear predictor of a raw row x (length n_features, NaN = missing) is

@@ -17,7 +17,7 @@ namespace calibrisk {
 /// Most levels a categorical feature may have: its codes must lie in [0, kMaxCategories).
 /// Training refuses a larger code (InvalidInput naming the column); loading refuses a larger
 /// recorded cardinality.
-inline constexpr std::int32_t kMaxCategories = 1000000;
+inline constexpr std::int32_t kMaxCategories = static_cast<std::int32_t>(kMaxCategoryLevels);
 
 /// One binary regression tree stored as parallel flat arrays; node 0 is the root.
 ///
