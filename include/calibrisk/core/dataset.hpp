@@ -120,6 +120,53 @@ inline ClassCounts validate_labels(VectorView<const double> y, Index expected_ro
   return c;
 }
 
+/// The largest number of classes a multiclass model, calibrator or metric accepts. Above it a
+/// label column is more likely an identifier than an outcome; the error says so.
+inline constexpr int kMaxClasses = 1000;
+
+/// Checks multiclass labels: `expected_rows` values, each an integer class index in
+/// [0, n_classes) (Python maps its labels to the indices of the sorted `classes_`). With
+/// `require_all_classes`, every class must occur (training); without, a class may be absent
+/// (evaluation, a cross-fitting fold). Returns the row count of each class. Throws InvalidInput
+/// naming the first bad row, InvalidParams when n_classes is not in [2, kMaxClasses].
+inline std::vector<Index> validate_class_labels(VectorView<const double> y, int n_classes,
+                                                Index expected_rows, const std::string& where,
+                                                bool require_all_classes = true) {
+  if (n_classes < 2 || n_classes > kMaxClasses) {
+    throw InvalidParams(where + ": " + std::to_string(n_classes) +
+                        " classes; a classifier needs between 2 and " +
+                        std::to_string(kMaxClasses) +
+                        " classes (a label with more values is likely an identifier, not an "
+                        "outcome).");
+  }
+  if (y.size() != expected_rows) {
+    throw InvalidInput(where + ": expected " + std::to_string(expected_rows) +
+                       " labels but y has " + std::to_string(y.size()) +
+                       " values; pass one label per row.");
+  }
+  std::vector<Index> counts(static_cast<std::size_t>(n_classes), 0);
+  for (Index i = 0; i < y.size(); ++i) {
+    const double v = y[i];
+    if (!(v >= 0.0 && v < n_classes) || v != std::floor(v)) {
+      throw InvalidInput(where + ": y[" + std::to_string(i) + "] is " + detail::fmt_value(v) +
+                         "; labels must be class indices 0.." + std::to_string(n_classes - 1) +
+                         ".");
+    }
+    ++counts[static_cast<std::size_t>(v)];
+  }
+  if (require_all_classes) {
+    for (int c = 0; c < n_classes; ++c) {
+      if (counts[static_cast<std::size_t>(c)] == 0) {
+        throw InvalidInput(where + ": class " + std::to_string(c) + " of " +
+                           std::to_string(n_classes) +
+                           " has no rows; every class needs training rows (drop the class or "
+                           "gather data for it).");
+      }
+    }
+  }
+  return counts;
+}
+
 /// Checks sample weights: empty, or `expected_rows` finite non-negative values not all zero.
 inline void validate_sample_weight(VectorView<const double> w, Index expected_rows,
                                    const std::string& where) {
