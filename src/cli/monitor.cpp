@@ -25,7 +25,10 @@ int run_monitor(const MonitorCliOptions& o, const CommonOptions& c, Progress& pr
   OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
   OutputFile* html = o.report.empty() ? nullptr : &outputs.add(o.report);
   const Pipeline pipe = load_model_file(o.model, progress);
-  const CsvReadOptions ro = model_read_options(pipe, o.data, o.label);
+  // Unseen labels are read as unseen category codes (not by the scoring policy, which would make
+  // them missing or their ancestor) so the drift check counts them; they score as missing.
+  CsvReadOptions ro = model_read_options(pipe, o.data, o.label);
+  ro.mark_unseen_labels = true;
   Table table;
   {
     auto step = progress.step("reading " + printable(o.data));

@@ -280,8 +280,9 @@ struct Reader {
         }
         if (levels[j] != nullptr) {
           const auto [code, how] = levels[j]->lookup(s);
-          col.push_back(code);
-          n_unseen[j] += how == CategoryMatch::kAncestor || how == CategoryMatch::kUnseen;
+          const bool unseen = how == CategoryMatch::kAncestor || how == CategoryMatch::kUnseen;
+          col.push_back(unseen && opt.mark_unseen_labels ? kUnseenCategory : code);
+          n_unseen[j] += unseen;
           break;
         }
         auto& codes = label_codes[j];

@@ -41,7 +41,11 @@ ProportionInterval wilson_interval(double successes, double n, double confidence
   const double denom = 1.0 + z2 / n;
   const double center = (phat + z2 / (2.0 * n)) / denom;
   const double half = z * std::sqrt(phat * (1.0 - phat) / n + z2 / (4.0 * n * n)) / denom;
-  return {std::max(0.0, center - half), std::min(1.0, center + half)};
+  // The Wilson interval is the set of p with |phat - p| <= z sqrt(p (1 - p) / n), so it always
+  // holds phat (and reaches 0 or 1 exactly when phat does); rounding of center +- half can miss
+  // by 1 ulp, e.g. an upper bound of 1 - 1e-16 for phat = 1.
+  return {std::max(0.0, std::min(phat, center - half)),
+          std::min(1.0, std::max(phat, center + half))};
 }
 
 ProportionInterval clopper_pearson_interval(double successes, double n, double confidence) {

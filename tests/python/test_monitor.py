@@ -220,3 +220,38 @@ def test_rate_checks_use_newcombe_intervals_like_statsmodels(pipe):
     assert r["alarm_interval"] == pytest.approx(
         list(proportion_confint(r["successes"], r["n"], alpha=0.01, method="wilson")), abs=1e-9)
     assert r["status"] == ("alarm" if lo > 0 or hi < 0 else r["status"])
+
+
+def test_cli_counts_unseen_labels_of_a_categorical_column(tmp_path):
+    # A model trained by the CLI on a label column (format 1.4 level table): a batch where 30% of
+    # the rows carry a label the training file never had. The scoring policy would read those as
+    # missing; the monitor counts them as unseen categories (and the PSI's unseen bin holds them).
+    rng = np.random.default_rng(11)
+    n = 3000
+    sites = np.array(["north", "south", "east"])
+
+    def table(path, site, with_label=True):
+        x = rng.normal(size=len(site))
+        y = (rng.uniform(size=len(site)) < 1 / (1 + np.exp(-(x - 1)))).astype(int)
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["x", "site"] + (["y"] if with_label else []))
+            for i in range(len(site)):
+                w.writerow([repr(float(x[i])), site[i]] + ([y[i]] if with_label else []))
+
+    table(tmp_path / "train.csv", sites[rng.integers(0, 3, n)])
+    proc = run("train", "--data", tmp_path / "train.csv", "--label", "y", "--model", "lr",
+               "--categorical", "site", "--out", tmp_path / "model.json", "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    batch = sites[rng.integers(0, 3, 1000)].astype(object)
+    batch[:300] = "west"
+    table(tmp_path / "batch.csv", batch, with_label=False)
+    proc = run("monitor", "--model", tmp_path / "model.json", "--data", tmp_path / "batch.csv",
+               "--json", tmp_path / "batch.json", "--quiet")
+    res = json.loads((tmp_path / "batch.json").read_text())
+    site = next(f for f in res["features"] if f["name"] == "site")
+    assert site["n_unseen_category"] == 300
+    assert site["unseen_rate"] == pytest.approx(0.3)
+    assert site["unseen_status"] == "alarm"
+    assert site["missing_rate"] == 0
+    assert proc.returncode == EXIT_ALARM

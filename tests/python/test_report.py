@@ -346,3 +346,23 @@ def test_page_renders_in_headless_chromium(report, tmp_path):
     res = _chromium(f"--screenshot={full}", "--window-size=1280,3000", page.as_uri())
     assert res.returncode == 0 and full.exists(), res.stderr[-2000:]
     assert np.any(_load_png(full) < 235, axis=2).mean() > 0.02
+
+
+def test_missingness_accepts_label_columns():
+    # A frame with text and pandas category columns (categorical features as labels): the
+    # missingness table counts their missing values like a numeric column's NaN (hand-counted).
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    n = 400
+    y = (rng.random(n) < 0.3).astype(float)
+    p = np.clip(0.3 + 0.2 * (y - 0.3) + 0.05 * rng.standard_normal(n), 0.01, 0.99)
+    dx = np.where(np.arange(n) % 4 == 0, None, "I10")
+    frame = pd.DataFrame({
+        "age": np.where(np.arange(n) % 5 == 0, np.nan, 60.0),
+        "dx": dx,
+        "source": pd.Categorical(np.where(np.arange(n) % 8 == 0, None, "ER")),
+    })
+    d = evaluate(y, p, X=frame, n_bootstrap=0)["data"]
+    miss = {m["name"]: m["missing_fraction"] for m in d["missingness"]}
+    assert miss == {"age": pytest.approx(0.2), "dx": pytest.approx(0.25),
+                    "source": pytest.approx(0.125)}

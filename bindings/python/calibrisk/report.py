@@ -211,6 +211,22 @@ def _encode_time(time, n):
     return a.astype(np.float64), False
 
 
+def _missingness_matrix(frame):
+    """A DataFrame as float64 for the missingness table: numeric columns as they are, any other
+    column (text, pandas category, object) as 0.0 where a value is present and NaN where missing,
+    so that label columns of categorical features are accepted."""
+    import pandas as pd  # a frame was passed, so pandas is installed
+
+    out = np.empty((len(frame), frame.shape[1]), dtype=np.float64)
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out[:, j] = np.where(col.isna().to_numpy(), np.nan, 0.0)
+    return out
+
+
 def evaluate(
     y,
     p,
@@ -321,8 +337,8 @@ def evaluate(
     names = [] if feature_names is None else [str(f) for f in feature_names]
     if X is not None and hasattr(X, "columns") and feature_names is None:
         names = [str(c) for c in X.columns]
-    if X is not None and hasattr(X, "to_numpy"):
-        X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+    if X is not None and hasattr(X, "columns"):
+        X = _missingness_matrix(X)
 
     if feature_importances is None:
         importances = []

@@ -123,6 +123,10 @@ struct CsvReadOptions {
   /// nearest level ancestor under a declared hierarchy, otherwise NaN);
   /// `Column::n_unseen_labels` counts those labels. Takes precedence over `category_mappings`.
   std::map<std::string, CategoryLevels> category_levels;
+  /// With `category_levels`: encode a label that is not a level as `kUnseenCategory` instead of
+  /// by the unseen policy, so that a drift check (`calibrisk monitor`) counts it as an unseen
+  /// category rather than as missing or as its ancestor. Scoring keeps the policy (false).
+  bool mark_unseen_labels = false;
   /// Training: code hierarchies of categorical columns (each must also be in `categorical`); a
   /// label with fewer than `hierarchy_min_count` rows is pooled into an ancestor (see
   /// CategoryLevels::fit; docs/categorical.md).

@@ -185,6 +185,17 @@ TEST_CASE("intervals: Wilson and Clopper-Pearson known values") {
   CHECK(cp.upper == doctest::Approx(0.9747892737).epsilon(1e-7));
   CHECK(clopper_pearson_interval(0, 10).lower == 0.0);
   CHECK(clopper_pearson_interval(10, 10).upper == 1.0);
+  // All successes / none: the Wilson interval ends exactly at 1 / 0 (its formula gives
+  // 1 - 1.1e-16 for 15 of 15 in floating point), and it always holds the observed rate.
+  for (double n : {1.0, 3.0, 15.0, 49.0, 1000.0, 2.5}) {
+    CHECK(wilson_interval(n, n).upper == 1.0);
+    CHECK(wilson_interval(0, n).lower == 0.0);
+    for (double k = 0; k <= n; k += 1.0) {
+      const ProportionInterval iv = wilson_interval(k, n, 0.9);
+      CHECK(iv.lower <= k / n);
+      CHECK(iv.upper >= k / n);
+    }
+  }
   CHECK_THROWS_WITH_AS(wilson_interval(1, 2, 1.5),
                        doctest::Contains("confidence must be in (0, 1)"), InvalidParams);
   CHECK_THROWS_WITH_AS(wilson_interval(3, 2), doctest::Contains("0 <= successes <= n"),
