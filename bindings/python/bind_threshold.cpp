@@ -29,8 +29,8 @@ ProbaArg as_proba(const py::handle& obj, const std::string& where) {
   auto a = py::array_t<double, py::array::forcecast>::ensure(obj);
   if (!a) throw InvalidInput(where + ": P could not be converted to a float64 array.");
   if (a.ndim() != 2) {
-    throw InvalidInput(where + ": P must be 2-D (n_samples, n_classes), got shape " +
-                       shape_str(a) + "; a binary model's p gives np.column_stack([1 - p, p]).");
+    throw InvalidInput(where + ": P must be 2-D (n_samples, n_classes), got shape " + shape_str(a) +
+                       "; a binary model's p gives np.column_stack([1 - p, p]).");
   }
   if (!strides_are_whole<double>(a)) {
     a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
@@ -142,10 +142,10 @@ void bind_review(py::module_& m) {
           c = risk_coverage_curve(ya.view, pa.view, wa.view);
         }
         py::dict d;
-        d["threshold"] = py::array_t<double>(static_cast<py::ssize_t>(c.threshold.size()),
-                                             c.threshold.data());
-        d["coverage"] = py::array_t<double>(static_cast<py::ssize_t>(c.coverage.size()),
-                                            c.coverage.data());
+        d["threshold"] =
+            py::array_t<double>(static_cast<py::ssize_t>(c.threshold.size()), c.threshold.data());
+        d["coverage"] =
+            py::array_t<double>(static_cast<py::ssize_t>(c.coverage.size()), c.coverage.data());
         d["risk"] = py::array_t<double>(static_cast<py::ssize_t>(c.risk.size()), c.risk.data());
         d["aurc"] = c.aurc;
         return d;
@@ -171,8 +171,8 @@ void bind_review(py::module_& m) {
             return to_mask(mask, pa.view.rows(), pa.view.cols());
           },
           py::arg("P"))
-      .def_property_readonly("method",
-                             [](const ConformalSets& c) { return conformal_method_name(c.method()); })
+      .def_property_readonly(
+          "method", [](const ConformalSets& c) { return conformal_method_name(c.method()); })
       .def_property_readonly("alpha", &ConformalSets::alpha)
       .def_property_readonly("quantile", &ConformalSets::quantile)
       .def_property_readonly("n_classes", &ConformalSets::n_classes)

@@ -34,8 +34,8 @@ void validate_probability_matrix(MatrixView<const double> P, const std::string& 
     for (Index k = 0; k < K; ++k) {
       const double v = P(i, k);
       if (!(v >= 0.0 && v <= 1.0 + tol)) {
-        throw InvalidInput(where + ": P[" + std::to_string(i) + ", " + std::to_string(k) +
-                           "] is " + detail::fmt_value(v) +
+        throw InvalidInput(where + ": P[" + std::to_string(i) + ", " + std::to_string(k) + "] is " +
+                           detail::fmt_value(v) +
                            "; probabilities must be finite and in [0, 1] (pass predict_proba "
                            "output, not scores or logits).");
       }
@@ -43,8 +43,8 @@ void validate_probability_matrix(MatrixView<const double> P, const std::string& 
     }
     if (!(std::abs(sum - 1.0) <= tol)) {
       throw InvalidInput(where + ": row " + std::to_string(i) + " of P sums to " +
-                         detail::fmt_value(sum) + "; each row must sum to 1 within " +
-                         fmt(tol) + " (1e-6 * K); normalise the rows first.");
+                         detail::fmt_value(sum) + "; each row must sum to 1 within " + fmt(tol) +
+                         " (1e-6 * K); normalise the rows first.");
     }
   }
 }
@@ -61,16 +61,17 @@ void ReviewOptions::validate() const {
   if (confidence) metrics::detail::check_confidence(*confidence, w);
   metrics::detail::check_confidence(interval_confidence, w + " (interval_confidence)");
   if (per_class && !min_accuracy) {
-    throw InvalidParams(w + ": per_class thresholds need min_accuracy (each class meets the floor "
-                            "within its predicted items); pass min_accuracy=...");
+    throw InvalidParams(w +
+                        ": per_class thresholds need min_accuracy (each class meets the floor "
+                        "within its predicted items); pass min_accuracy=...");
   }
 }
 
 std::string ReviewOptions::describe() const {
   std::string s;
   if (min_accuracy) s += "min_accuracy=" + fmt(*min_accuracy);
-  if (max_review_rate) s += (s.empty() ? "" : ", ") + std::string("max_review_rate=") +
-                            fmt(*max_review_rate);
+  if (max_review_rate)
+    s += (s.empty() ? "" : ", ") + std::string("max_review_rate=") + fmt(*max_review_rate);
   if (per_class) s += ", per_class";
   if (confidence) s += " [conservative: " + percent(*confidence) + " Clopper-Pearson lower bound]";
   return s;
@@ -175,9 +176,9 @@ struct Policy {
   double measure(const Candidate& c) const {
     if (!(c.n_auto > 0.0)) return -1.0;
     const double point = c.n_correct / c.n_auto;
-    return o->confidence ? detail::review::cp_lower(c.n_correct, c.n_auto, c.sq_auto,
-                                                    *o->confidence)
-                         : point;
+    return o->confidence
+               ? detail::review::cp_lower(c.n_correct, c.n_auto, c.sq_auto, *o->confidence)
+               : point;
   }
   double review(const Candidates& cs, const Candidate& c) const {
     return (cs.total - c.n_auto) / cs.total;
@@ -245,14 +246,15 @@ ReviewThresholds select_global(const Candidates& cs, const Policy& pol) {
         msg << "no threshold meets min_accuracy=" << fmt(*o.min_accuracy) << ": the best "
             << accuracy_word(o) << " achievable"
             << (o.max_review_rate ? " within max_review_rate=" + fmt(budget) : std::string())
-            << " is " << fmt(best) << " (at threshold "
-            << fmt(cs.c[static_cast<std::size_t>(k)].t) << ")";
+            << " is " << fmt(best) << " (at threshold " << fmt(cs.c[static_cast<std::size_t>(k)].t)
+            << ")";
       } else {
         msg << "the smallest review rate meeting min_accuracy=" << fmt(*o.min_accuracy) << " is "
             << fmt(pol.review(cs, cs.c[static_cast<std::size_t>(j)])) << " (threshold "
-            << fmt(cs.c[static_cast<std::size_t>(j)].t) << "), above max_review_rate="
-            << fmt(budget) << "; the best " << accuracy_word(o) << " within the budget is "
-            << fmt(best) << " (at threshold " << fmt(cs.c[static_cast<std::size_t>(k)].t) << ")";
+            << fmt(cs.c[static_cast<std::size_t>(j)].t)
+            << "), above max_review_rate=" << fmt(budget) << "; the best " << accuracy_word(o)
+            << " within the budget is " << fmt(best) << " (at threshold "
+            << fmt(cs.c[static_cast<std::size_t>(k)].t) << ")";
       }
       msg << "; returned that point. Relax the policy or collect more calibration data.";
       j = k;
@@ -283,8 +285,10 @@ ReviewThresholds select_per_class(const Scored& s, VectorView<const double> w, I
     const Candidates cs = build_candidates(s, w, rows[static_cast<std::size_t>(k)]);
     joint.total += cs.total;
     joint.sq_total += cs.sq_total;
-    const std::ptrdiff_t j = cs.c.empty() ? -1 : lowest_review_meeting_floor(cs, pol, *o.min_accuracy);
-    ReviewPoint p = make_point(cs, j >= 0 ? &cs.c[static_cast<std::size_t>(j)] : nullptr, pol.level);
+    const std::ptrdiff_t j =
+        cs.c.empty() ? -1 : lowest_review_meeting_floor(cs, pol, *o.min_accuracy);
+    ReviewPoint p =
+        make_point(cs, j >= 0 ? &cs.c[static_cast<std::size_t>(j)] : nullptr, pol.level);
     if (cs.c.empty()) {
       p.message = "no calibration item is predicted as class " + std::to_string(k) +
                   "; its items go to review";
@@ -292,10 +296,10 @@ ReviewThresholds select_per_class(const Scored& s, VectorView<const double> w, I
       double best = 0.0;
       const std::ptrdiff_t b = best_measure(cs, pol, 0, best);
       p.feasible = false;
-      p.message = "class " + std::to_string(k) + ": no threshold meets min_accuracy=" +
-                  fmt(*o.min_accuracy) + " (best " + accuracy_word(o) + " " + fmt(best) +
-                  " at threshold " + fmt(cs.c[static_cast<std::size_t>(b)].t) +
-                  "); all its items go to review";
+      p.message = "class " + std::to_string(k) +
+                  ": no threshold meets min_accuracy=" + fmt(*o.min_accuracy) + " (best " +
+                  accuracy_word(o) + " " + fmt(best) + " at threshold " +
+                  fmt(cs.c[static_cast<std::size_t>(b)].t) + "); all its items go to review";
       msg << (msg.tellp() > 0 ? "; " : "") << p.message;
       r.feasible = false;
     } else {
@@ -359,8 +363,9 @@ std::vector<std::uint8_t> route_items(const ReviewThresholds& r, MatrixView<cons
   const Scored s = score_rows({}, P);
   std::vector<std::uint8_t> out(s.conf.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const double t = r.per_class.empty() ? r.overall.threshold
-                                         : r.per_class[static_cast<std::size_t>(s.pred[i])].threshold;
+    const double t = r.per_class.empty()
+                         ? r.overall.threshold
+                         : r.per_class[static_cast<std::size_t>(s.pred[i])].threshold;
     out[i] = static_cast<std::uint8_t>(s.conf[i] >= t);
   }
   return out;

@@ -47,9 +47,7 @@ inline std::string fmt(double v) {
   return os.str();
 }
 
-inline std::string percent(double level) {
-  return fmt(std::round(level * 1e4) / 100.0) + "%";
-}
+inline std::string percent(double level) { return fmt(std::round(level * 1e4) / 100.0) + "%"; }
 
 /// Sample weights: empty or one finite value >= 0 per row, not all zero.
 inline void check_weights(VectorView<const double> w, Index n, const std::string& where) {

@@ -37,16 +37,20 @@ ConformalMethod conformal_method_from_name(const std::string& name) {
        {ConformalMethod::kLac, ConformalMethod::kAps, ConformalMethod::kApsRandomized}) {
     if (name == conformal_method_name(m)) return m;
   }
-  throw InvalidParams("conformal_calibrate: method must be \"lac\", \"aps\" or \"aps_randomized\", "
-                      "got \"" + name + "\".");
+  throw InvalidParams(
+      "conformal_calibrate: method must be \"lac\", \"aps\" or \"aps_randomized\", "
+      "got \"" +
+      name + "\".");
 }
 
 namespace {
 
 void check_alpha(double alpha, const std::string& where) {
   if (!(alpha > 0.0 && alpha < 1.0)) {
-    throw InvalidParams(where + ": alpha must be in (0, 1) (the miscoverage: 0.1 gives 90% sets), "
-                                "got " + detail::fmt_value(alpha) + ".");
+    throw InvalidParams(where +
+                        ": alpha must be in (0, 1) (the miscoverage: 0.1 gives 90% sets), "
+                        "got " +
+                        detail::fmt_value(alpha) + ".");
   }
 }
 
@@ -76,8 +80,7 @@ void row_scores(MatrixView<const double> P, Index i, ConformalMethod m, double u
   double above = 0.0;  // mass ranked strictly above the current class
   for (int k : order) {
     const double pk = P(i, k);
-    out[static_cast<std::size_t>(k)] =
-        m == ConformalMethod::kAps ? above + pk : above + u * pk;
+    out[static_cast<std::size_t>(k)] = m == ConformalMethod::kAps ? above + pk : above + u * pk;
     above += pk;
   }
 }
@@ -143,7 +146,8 @@ ConformalSets conformal_calibrate(VectorView<const double> y, MatrixView<const d
 }
 
 std::vector<std::uint8_t> ConformalSets::predict_sets(MatrixView<const double> P) const {
-  if (n_classes_ < 2) throw NotFitted("ConformalSets::predict_sets: call conformal_calibrate first.");
+  if (n_classes_ < 2)
+    throw NotFitted("ConformalSets::predict_sets: call conformal_calibrate first.");
   if (P.rows() == 0 && P.cols() == n_classes_) return {};
   validate_probability_matrix(P, "ConformalSets::predict_sets");
   if (P.cols() != n_classes_) {
@@ -187,7 +191,7 @@ namespace {
 
 /// Tie blocks of the scores in increasing order, as prefix sums over blocks (size m + 1).
 struct Blocks {
-  std::vector<double> value;                 // m distinct scores
+  std::vector<double> value;                  // m distinct scores
   std::vector<double> pos, neg, all, all_sq;  // prefix sums of weight
   double pos_sq = 0.0;                        // sum of squared weights of positives
 };
@@ -329,8 +333,9 @@ TriageBand select_triage_band(VectorView<const double> y, VectorView<const doubl
   if (!feasible) {
     t.feasible = false;
     t.message = "no band meets min_recall=" + fmt(options.min_recall) + " on the " +
-                percent(*options.confidence) + " lower Clopper-Pearson bound: the best achievable " +
-                "is " + fmt(t.recall_cp.lower) +
+                percent(*options.confidence) +
+                " lower Clopper-Pearson bound: the best achievable " + "is " +
+                fmt(t.recall_cp.lower) +
                 " (nothing auto-negative); returned that band. Relax the floor or collect more "
                 "positives.";
   }
@@ -355,8 +360,8 @@ ReviewPolicyRecord ReviewPolicyRecord::from(const ReviewThresholds& r) {
 ReviewPolicyRecord ReviewPolicyRecord::from(const ConformalSets& c) {
   ReviewPolicyRecord rec;
   rec.kind = "conformal";
-  rec.policy = std::string("conformal ") + conformal_method_name(c.method()) +
-               " alpha=" + fmt(c.alpha());
+  rec.policy =
+      std::string("conformal ") + conformal_method_name(c.method()) + " alpha=" + fmt(c.alpha());
   rec.conformal = c;
   return rec;
 }

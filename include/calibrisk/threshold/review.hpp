@@ -213,9 +213,9 @@ std::vector<double> conformal_scores(VectorView<const double> y, MatrixView<cons
 
 /// Options of `select_triage_band`.
 struct TriageOptions {
-  double min_recall = 0.9;       ///< recall floor of auto-positive + review, in [0, 1]
-  double max_review_rate = 0.2;  ///< review budget, in [0, 1]
-  std::optional<double> confidence;  ///< set: the recall floor holds on the lower CP bound
+  double min_recall = 0.9;            ///< recall floor of auto-positive + review, in [0, 1]
+  double max_review_rate = 0.2;       ///< review budget, in [0, 1]
+  std::optional<double> confidence;   ///< set: the recall floor holds on the lower CP bound
   double interval_confidence = 0.95;  ///< level of the intervals when `confidence` is unset
   void validate() const;
   std::string describe() const;
@@ -265,8 +265,8 @@ struct ReviewPolicyRecord {
   std::string kind = "threshold";  ///< "threshold" | "conformal" | "triage"
   std::string policy;              ///< description of the policy that chose it
   bool per_class = false;
-  std::vector<double> thresholds;  ///< "threshold": 1 value, or K when per_class (+inf allowed)
-  ConformalSets conformal;         ///< "conformal"
+  std::vector<double> thresholds;    ///< "threshold": 1 value, or K when per_class (+inf allowed)
+  ConformalSets conformal;           ///< "conformal"
   double t_low = 0.0, t_high = 0.0;  ///< "triage"
 
   static ReviewPolicyRecord from(const ReviewThresholds& r);

@@ -20,7 +20,8 @@ MatrixView<const double> view(const V& p, Index K) {
   return MatrixView<const double>(p.data(), static_cast<Index>(p.size()) / K, K, K, 1);
 }
 
-// Six items, three classes. Confidences (max) 0.8, 0.7, 0.6, 0.6, 0.5, 0.4; argmax 0, 1, 2, 0, 1, 2.
+// Six items, three classes. Confidences (max) 0.8, 0.7, 0.6, 0.6, 0.5, 0.4; argmax 0, 1, 2, 0,
+// 1, 2.
 const V kP{0.8, 0.1, 0.1,  //
            0.2, 0.7, 0.1,  //
            0.2, 0.2, 0.6,  //
@@ -156,7 +157,8 @@ std::vector<Brute> brute(const V& y, const V& P, Index K, const V& w) {
 TEST_CASE("review threshold: brute force over every threshold with ties and weights") {
   Rng rng(7);
   for (int rep = 0; rep < 30; ++rep) {
-    const Index n = 15 + static_cast<Index>(rng.below(30)), K = 2 + static_cast<Index>(rng.below(3));
+    const Index n = 15 + static_cast<Index>(rng.below(30)),
+                K = 2 + static_cast<Index>(rng.below(3));
     V P(static_cast<std::size_t>(n * K)), y(static_cast<std::size_t>(n)), w(y.size());
     for (Index i = 0; i < n; ++i) {
       double sum = 0;
@@ -260,8 +262,9 @@ TEST_CASE("conformal: hand-computed LAC and APS quantiles and sets") {
   for (auto b : inf.predict_sets(view(P8, 2))) CHECK(b == 1);
 }
 
-TEST_CASE("conformal: a calibration row's own label is in its set exactly when its score is at "
-          "most the quantile (bit-identical scores), randomised APS is deterministic") {
+TEST_CASE(
+    "conformal: a calibration row's own label is in its set exactly when its score is at "
+    "most the quantile (bit-identical scores), randomised APS is deterministic") {
   Rng rng(3);
   V P, y;
   for (int i = 0; i < 200; ++i) {
@@ -326,9 +329,12 @@ TEST_CASE("triage band: brute force over every (t_low, t_high) with ties and wei
             if (hi < lo) continue;
             double fn = 0, fp = 0, rev = 0;
             for (Index i = 0; i < n; ++i) {
-              if (p[i] < lo) fn += y[i] * w[i];
-              else if (p[i] < hi) rev += w[i];
-              else fp += (1 - y[i]) * w[i];
+              if (p[i] < lo)
+                fn += y[i] * w[i];
+              else if (p[i] < hi)
+                rev += w[i];
+              else
+                fp += (1 - y[i]) * w[i];
             }
             if ((Ptot - fn) / Ptot < floor || rev / W > budget) continue;
             const double err = fn + fp;
@@ -396,9 +402,9 @@ TEST_CASE("review queue: bad input gets a clear error") {
                        doctest::Contains("row 0 of P sums to 1.1"), InvalidInput);
   bad[0] = 0.8 + 5e-7;  // within 1e-6 * K
   CHECK_NOTHROW(select_review_threshold(kY, view(bad, 3), floor_at(0.9)));
-  CHECK_THROWS_WITH_AS(select_review_threshold(V{}, MatrixView<const double>(kP.data(), 0, 3, 3, 1),
-                                               floor_at(0.9)),
-                       doctest::Contains("P has 0 rows"), InvalidInput);
+  CHECK_THROWS_WITH_AS(
+      select_review_threshold(V{}, MatrixView<const double>(kP.data(), 0, 3, 3, 1), floor_at(0.9)),
+      doctest::Contains("P has 0 rows"), InvalidInput);
   const V wide(1001, 1.0 / 1001);
   CHECK_THROWS_WITH_AS(select_review_threshold(V{0}, view(wide, 1001), floor_at(0.9)),
                        doctest::Contains("between 2 and 1000"), InvalidInput);
@@ -421,8 +427,8 @@ TEST_CASE("review queue: bad input gets a clear error") {
   CHECK_THROWS_WITH_AS(cs.predict_sets(view(V{0.5, 0.5}, 2)),
                        doctest::Contains("calibrated for 3 classes"), InvalidInput);
   TriageOptions t;
-  CHECK_THROWS_WITH_AS(select_triage_band(V{0, 1}, V{0.2, 1.2}, t), doctest::Contains("p[1] is 1.2"),
-                       InvalidInput);
+  CHECK_THROWS_WITH_AS(select_triage_band(V{0, 1}, V{0.2, 1.2}, t),
+                       doctest::Contains("p[1] is 1.2"), InvalidInput);
   CHECK_THROWS_WITH_AS(select_triage_band(V{0, 2}, V{0.2, 0.3}, t), doctest::Contains("y[1] is 2"),
                        InvalidInput);
   t.max_review_rate = 2;
