@@ -157,7 +157,6 @@ def test_string_labels_through_classes_and_the_notebook_attributes():
 
 
 def test_risk_coverage_curve_against_prefix_errors():
-    rng = np.random.default_rng(0)
     y, P = make_multiclass(300, 4, 2, coarse=False)
     c = risk_coverage_curve(y, P)
     order = np.argsort(-P.max(axis=1))
@@ -168,7 +167,6 @@ def test_risk_coverage_curve_against_prefix_errors():
     assert c.aurc == pytest.approx(prefix_risk.mean(), rel=1e-12)  # Geifman et al.'s definition
     # a random ranking has AURC near the overall error rate; the confidence ranking does better
     assert c.aurc < err.mean()
-    del rng
 
 
 def independent_sets(P, q, method, u=None):
