@@ -148,6 +148,8 @@ def test_string_labels_through_classes_and_the_notebook_attributes():
         select_review_threshold(np.r_[["memo"], names[y][1:]], P, min_accuracy=0.7, classes=names)
     with pytest.raises(InvalidInputError, match="pass classes="):
         select_review_threshold(names[y], P, min_accuracy=0.7)
+    with pytest.raises(InvalidInputError, match=r"y\[0\] is 7, not a column index 0..2"):
+        select_review_threshold(np.r_[7, y[1:]], P, min_accuracy=0.7)
     # binary as a 1-D p equals the (n, 2) matrix
     p = P[:, 0] / (P[:, 0] + P[:, 1])
     yb = (y == 1).astype(float)
@@ -284,7 +286,7 @@ def test_triage_band_infeasible_is_flagged_with_the_best_band():
 
 def test_bad_input_gets_clear_errors():
     y, P = make_multiclass(20, 3, 0)
-    with pytest.raises(InvalidInputError, match=r"y\[.*\] is 3"):
+    with pytest.raises(InvalidInputError, match=r"y\[0\] is 3"):
         select_review_threshold(np.r_[3, y[1:]], P, min_accuracy=0.9)
     bad = P.copy()
     bad[2, 1] = np.nan

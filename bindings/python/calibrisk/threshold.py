@@ -137,7 +137,15 @@ def _class_indices(y, n_classes, classes, where):
             raise InvalidInputError(
                 f"{where}: y holds labels of dtype {y.dtype}; pass classes= (the label of each "
                 "column of P, e.g. clf.classes_) or integer class indices.")
-        return y.astype(np.float64)
+        yf = y.astype(np.float64)
+        bad = ~((yf >= 0) & (yf < n_classes) & (yf == np.floor(yf)))
+        if n_classes >= 2 and bad.any():
+            i = int(np.argmax(bad))
+            raise InvalidInputError(
+                f"{where}: y[{i}] is {y[i].item()!r}, not a column index 0..{n_classes - 1} of "
+                "P; pass classes= (the label of each column of P, e.g. clf.classes_) to map "
+                "labels.")
+        return yf
     classes = list(np.asarray(classes).tolist())
     if len(classes) != n_classes:
         raise InvalidInputError(
