@@ -133,6 +133,10 @@ def test_per_class_matches_brute_force_per_predicted_class():
     assert r.review_rate == pytest.approx(1 - n_auto / 120)
     routed = r.route(P)
     assert routed.sum() == n_auto
+    assert r.feasible == (all(p.feasible for p in r.per_class) and r.review_rate <= 0.9)
+    tight = select_review_threshold(y, P, min_accuracy=floor, per_class=True, max_review_rate=0.0)
+    np.testing.assert_array_equal(tight.threshold, r.threshold)  # not re-optimised for the budget
+    assert r.review_rate > 0 and not tight.feasible and "joint review rate" in tight.message
     assert ((P.max(axis=1) >= r.threshold[pred]) == routed).all()
 
 
