@@ -41,6 +41,7 @@
 #include <calibrisk/calibration/venn_abers.hpp>
 
 #include <calibrisk/metrics/metrics.hpp>
+#include <calibrisk/threshold/review.hpp>
 #include <calibrisk/threshold/select.hpp>
 
 #include <calibrisk/report/evaluate.hpp>

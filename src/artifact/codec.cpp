@@ -663,4 +663,97 @@ PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input)
   }
 }
 
+// ---- review policy (format 1.5) ----------------------------------------------------------------
+
+json encode_review_policy(const ReviewPolicyRecord& r) {
+  if (r.kind == "threshold") {
+    return {{"kind", "threshold"},
+            {"policy", r.policy},
+            {"per_class", r.per_class},
+            {"thresholds", encode_doubles(r.thresholds)}};
+  }
+  if (r.kind == "conformal") {
+    const ConformalSets& c = r.conformal;
+    if (c.n_classes() < 2) {
+      throw NotFitted(
+          "encode_review_policy: the conformal sets are not calibrated; call "
+          "conformal_calibrate first.");
+    }
+    return {{"kind", "conformal"},
+            {"policy", r.policy},
+            {"method", conformal_method_name(c.method())},
+            {"alpha", encode_double(c.alpha())},
+            {"quantile", encode_double(c.quantile())},
+            {"n_classes", c.n_classes()},
+            {"n_calibration", static_cast<std::int64_t>(c.n_calibration())},
+            {"random_state", c.random_state()}};
+  }
+  if (r.kind == "triage") {
+    return {{"kind", "triage"},
+            {"policy", r.policy},
+            {"t_low", encode_double(r.t_low)},
+            {"t_high", encode_double(r.t_high)}};
+  }
+  throw InvalidInput("encode_review_policy: kind is \"" + r.kind +
+                     "\"; use \"threshold\", \"conformal\" or \"triage\".");
+}
+
+namespace {
+
+/// A threshold: a probability in [0, 1] or +inf (route nothing).
+double decode_review_threshold(const Node& n) {
+  const double t = n.as_double();
+  if (!((t >= 0.0 && t <= 1.0) || t == std::numeric_limits<double>::infinity())) {
+    n.fail_here("is " + Node::describe(t) +
+                " but must be a probability in [0, 1] or \"Infinity\".");
+  }
+  return t;
+}
+
+}  // namespace
+
+ReviewPolicyRecord decode_review_policy(const Node& n) {
+  if (!n.raw().is_object()) n.wrong_type("an object");
+  const std::string kind = n["kind"].as_string(64);
+  ReviewPolicyRecord r;
+  r.kind = kind;
+  if (kind == "threshold") {
+    n.expect_object({"kind", "policy", "per_class", "thresholds"});
+    r.per_class = n["per_class"].as_bool();
+    const Node t = n["thresholds"];
+    const std::size_t k = t.array_size();
+    if (r.per_class ? (k < 2 || k > static_cast<std::size_t>(kMaxClasses)) : k != 1) {
+      t.fail_here("has " + std::to_string(k) + " values but must have " +
+                  (r.per_class ? "one per class (2 to " + std::to_string(kMaxClasses) + ")"
+                               : std::string("exactly one")) +
+                  ".");
+    }
+    for (std::size_t i = 0; i < k; ++i) r.thresholds.push_back(decode_review_threshold(t.at(i)));
+  } else if (kind == "conformal") {
+    n.expect_object({"kind", "policy", "method", "alpha", "quantile", "n_classes", "n_calibration",
+                     "random_state"});
+    const std::string method = n["method"].as_string(64);
+    const double alpha = n["alpha"].as_finite();
+    const double q = n["quantile"].as_double();
+    const int k = static_cast<int>(n["n_classes"].as_int(2, kMaxClasses));
+    const auto m =
+        static_cast<Index>(n["n_calibration"].as_int(1, std::numeric_limits<std::int64_t>::max()));
+    const std::uint64_t seed = n["random_state"].as_uint64();
+    r.conformal = with_path(n.path(), [&] {
+      return ConformalSets(conformal_method_from_name(method), alpha, q, k, m, seed);
+    });
+  } else if (kind == "triage") {
+    n.expect_object({"kind", "policy", "t_low", "t_high"});
+    r.t_low = decode_review_threshold(n["t_low"]);
+    r.t_high = decode_review_threshold(n["t_high"]);
+    if (r.t_high < r.t_low)
+      n["t_high"].fail_here("is below t_low; the band must have t_low <= t_high.");
+  } else {
+    n["kind"].fail_here("is \"" + kind +
+                        "\" but must be \"threshold\", \"conformal\" or \"triage\".");
+  }
+  r.policy = n["policy"].as_string();
+  return r;
+}
+
 }  // namespace calibrisk::detail::artifact

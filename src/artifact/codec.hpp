@@ -6,6 +6,7 @@
 
 #include <calibrisk/artifact/pipeline.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>
+#include <calibrisk/threshold/review.hpp>
 
 #include "artifact/json_read.hpp"
 
@@ -47,5 +48,14 @@ PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input)
 /// "state": {"x", "f0", "f1"}}. Decoding runs from_state (errors at the node's path).
 json encode_venn_abers(const VennAbersCalibrator& c);
 VennAbersCalibrator decode_venn_abers(const Node& n);
+
+/// A review policy (format 1.5; docs/threshold.md "Saved review policy"): {"kind": "threshold",
+/// "policy", "per_class", "thresholds"} | {"kind": "conformal", "policy", "method", "alpha",
+/// "quantile", "n_classes", "n_calibration", "random_state"} | {"kind": "triage", "policy",
+/// "t_low", "t_high"}. +inf thresholds / quantiles are written as "Infinity".
+/// TODO(lead): a Pipeline member (e.g. an optional top-level "review" written only when set,
+/// stamping the file 1.5) and serving's route; not wired here (pipeline.hpp is not mine).
+json encode_review_policy(const ReviewPolicyRecord& r);
+ReviewPolicyRecord decode_review_policy(const Node& n);
 
 }  // namespace calibrisk::detail::artifact

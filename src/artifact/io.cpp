@@ -771,6 +771,15 @@ VennAbersCalibrator decode_venn_abers(std::string_view text, const LoadOptions& 
                         [](const Node& n) { return detail::artifact::decode_venn_abers(n); });
 }
 
+std::string encode_review_policy(const ReviewPolicyRecord& policy) {
+  return dump_section(detail::artifact::encode_review_policy(policy), "review");
+}
+
+ReviewPolicyRecord decode_review_policy(std::string_view text, const LoadOptions& options) {
+  return decode_section(text, options, "/review",
+                        [](const Node& n) { return detail::artifact::decode_review_policy(n); });
+}
+
 std::string sha256_hex(std::string_view bytes) { return detail::sha256_hex(bytes); }
 
 std::string to_string(const Pipeline& pipeline, const SaveOptions& options) {

@@ -16,6 +16,7 @@ __all__ = [
     "plot_roc",
     "plot_decision_curve",
     "MatplotlibMissingError",
+    "plot_risk_coverage",
 ]
 
 
@@ -150,4 +151,29 @@ def plot_decision_curve(y, p, thresholds=None, *, ax=None, sample_weight=None, l
     ax.set_ylabel("net benefit")
     ax.set_title("Decision curve")
     ax.legend(loc="upper right")
+    return ax
+
+
+def plot_risk_coverage(y, P, *, review=None, ax=None, sample_weight=None, classes=None,
+                       label=None):
+    """Risk-coverage curve of a K-class model (:func:`calibrisk.threshold.risk_coverage_curve`):
+    the error rate of auto-routed items against the share auto-routed, with the AURC in the
+    legend and, when ``review`` (a :class:`calibrisk.threshold.ReviewThreshold`) is given, its
+    operating point marked at (1 - review_rate, 1 - accuracy)."""
+    from .threshold import risk_coverage_curve
+
+    _pyplot()
+    rc = risk_coverage_curve(y, P, sample_weight=sample_weight, classes=classes)
+    ax = _axes(ax)
+    ax.step(np.r_[0.0, rc.coverage], np.r_[rc.risk[:1], rc.risk], where="pre",
+            label=f"{label or 'model'} (AURC {rc.aurc:.3f})")
+    if review is not None:
+        ax.plot([1.0 - review.review_rate], [1.0 - review.accuracy], marker="o", linestyle="",
+                color="black", label=f"review policy ({review.review_rate:.0%} reviewed)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, max(0.05, float(np.max(rc.risk)) * 1.1))
+    ax.set_xlabel("coverage (share auto-routed)")
+    ax.set_ylabel("risk (error rate of auto-routed)")
+    ax.set_title("Risk-coverage curve")
+    ax.legend(loc="upper left")
     return ax

@@ -22,6 +22,7 @@
 namespace calibrisk {
 
 class VennAbersCalibrator;
+struct ReviewPolicyRecord;
 
 /// Format version written by this library, "MAJOR.MINOR".
 ///
@@ -174,6 +175,11 @@ OperatingPointRecord decode_operating_point(std::string_view text, const LoadOpt
 /// "venn_abers", exists only in pickles; paths are named "/calibrator/...").
 std::string encode_venn_abers(const VennAbersCalibrator& calibrator);
 VennAbersCalibrator decode_venn_abers(std::string_view text, const LoadOptions& options = {});
+
+/// A review policy (threshold(s), conformal sets or triage band; threshold/review.hpp), the
+/// section a model file will carry from format 1.5; paths are named "/review/...".
+std::string encode_review_policy(const ReviewPolicyRecord& policy);
+ReviewPolicyRecord decode_review_policy(std::string_view text, const LoadOptions& options = {});
 
 /// Fingerprint of a training table: rows, columns, prevalence of y == 1 and the SHA-256 of
 /// (rows, cols as little-endian uint64; every X value as float64 little-endian in row-major order,
