@@ -204,8 +204,10 @@ def test_columns_types_and_forms(claims):
 def test_requires_prior_authorization_by_range():
     assert claims_requires_prior_authorization("27447")  # surgery beyond the integumentary
     assert not claims_requires_prior_authorization("11042")
-    assert claims_requires_prior_authorization("70551") and not claims_requires_prior_authorization("77067")
-    assert claims_requires_prior_authorization("96413") and not claims_requires_prior_authorization("99213")
+    assert claims_requires_prior_authorization("70551")  # MRI
+    assert not claims_requires_prior_authorization("77067")
+    assert claims_requires_prior_authorization("96413")  # chemotherapy infusion
+    assert not claims_requires_prior_authorization("99213")
     for bad in ("2744", "A7447", "05000"):
         with pytest.raises(calibrisk.InvalidInputError, match="not a procedure code"):
             claims_requires_prior_authorization(bad)

@@ -74,9 +74,11 @@ def test_document_routing_notebook_executes_without_errors(tmp_path, monkeypatch
             "no Jupyter kernel named python3; run `python -m ipykernel install --sys-prefix`"
         ) from e
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    paths = [os.path.abspath(p) for p in sys.path if p and (pathlib.Path(p) / "calibrisk").is_dir()]
+    paths = [os.path.abspath(p) for p in sys.path
+             if p and (pathlib.Path(p) / "calibrisk").is_dir()]
     if paths:
-        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")]))
+        pythonpath = os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")])
+        monkeypatch.setenv("PYTHONPATH", pythonpath)
     nb = nbformat.read(ROUTING, as_version=4)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     nb.cells.append(nbformat.v4.new_code_cell(

@@ -337,13 +337,15 @@ DOCUMENT_CLASSES = [
 # from (the confusable pairs of docs/datasets.md, "Documents").
 _DOC_WORDS = {
     "referral_note": ("referral refer specialist consult evaluate reason referring appointment "
-                      "urgency requested consultation accept scheduling kindly assess", "progress_note"),
+                      "urgency requested consultation accept scheduling kindly assess",
+                      "progress_note"),
     "lab_result_summary": ("specimen result reference range panel serum plasma collected assay "
                            "abnormal flag units culture hemoglobin glucose", "imaging_report"),
     "insurance_form": ("member policy subscriber group number coverage eligibility claim payer "
                        "signature authorization box section plan id", "appeal_letter"),
     "discharge_summary": ("admitted discharge hospital course disposition inpatient stay follow "
-                          "discharged admission instructions diet condition stable", "progress_note"),
+                          "discharged admission instructions diet condition stable",
+                          "progress_note"),
     "imaging_report": ("impression findings contrast radiograph mri ct ultrasound views axial "
                        "lesion opacity technique comparison radiologist", "lab_result_summary"),
     "medication_request": ("dose tablet prescription pharmacy refill quantity formulary tier "
@@ -445,7 +447,9 @@ def make_documents(n_documents=2000, n_classes=5, seed=0, *, ambiguous_rate=0.08
             f"got {n_classes!r}"
         )
     if not 0.0 <= float(ambiguous_rate) <= 1.0:
-        raise ValueError(f"make_documents: ambiguous_rate must be in [0, 1], got {ambiguous_rate!r}")
+        raise ValueError(
+            f"make_documents: ambiguous_rate must be in [0, 1], got {ambiguous_rate!r}"
+        )
     if not 0.0 <= float(noise_rate) <= 0.5:
         raise ValueError(f"make_documents: noise_rate must be in [0, 0.5], got {noise_rate!r}")
     kinds = DOCUMENT_CLASSES[: int(n_classes)]
