@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Python bindings of the datasets module: the synthetic readmission cohort as numpy columns.
+// Python bindings of the datasets module: the synthetic readmission cohort and claims table as
+// numpy columns.
+#include <calibrisk/datasets/claims.hpp>
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/date.hpp>
 
@@ -27,9 +29,90 @@ py::array_t<std::int64_t> to_int64(const std::vector<T>& v) {
   return a;
 }
 
+void bind_claims(py::module_& m) {
+  m.def(
+      "_make_claims",
+      [](Index n_claims, std::uint64_t seed, int n_providers, double provider_zipf_exponent,
+         int n_codes, double zipf_exponent, const std::string& start_date, int n_days,
+         double drift_at, double drift_shift) {
+        ClaimsParams p;
+        p.n_claims = n_claims;
+        p.seed = seed;
+        p.n_providers = n_providers;
+        p.provider_zipf_exponent = provider_zipf_exponent;
+        p.n_codes = n_codes;
+        p.zipf_exponent = zipf_exponent;
+        p.n_days = n_days;
+        p.drift_at = drift_at;
+        p.drift_shift = drift_shift;
+        double start = 0;
+        if (!parse_iso8601(start_date, start) || start != std::floor(start)) {
+          throw InvalidParams("make_claims: start_date must be an ISO 8601 date YYYY-MM-DD, got '" +
+                              start_date + "'.");
+        }
+        p.start_day = static_cast<std::int64_t>(start);
+        ClaimsTable c;
+        {
+          py::gil_scoped_release release;
+          c = make_claims(p);
+        }
+        py::dict d;
+        d["claim_id"] = to_numpy(c.claim_id);
+        d["member_id"] = to_numpy(c.member_id);
+        d["service_day"] = to_numpy(c.service_day);
+        d["payer"] = to_int64(c.payer);
+        d["member_age"] = to_int64(c.member_age);
+        d["provider_id"] = c.provider_id;
+        d["specialty"] = to_int64(c.specialty);
+        d["place_of_service"] = to_int64(c.place_of_service);
+        d["procedure_code"] = c.procedure_code;
+        d["primary_dx"] = c.primary_dx;
+        d["secondary_dx"] = c.secondary_dx;
+        d["billed_amount"] = to_numpy(c.billed_amount);
+        d["units"] = to_int64(c.units);
+        d["prior_authorization"] = to_numpy(c.prior_authorization);
+        d["days_to_submission"] = to_int64(c.days_to_submission);
+        d["same_service_claims"] = to_int64(c.same_service_claims);
+        d["outcome"] = to_int64(c.outcome);
+        py::array_t<double> prob(
+            {static_cast<py::ssize_t>(c.rows()), static_cast<py::ssize_t>(ClaimsTable::kClasses)});
+        if (!c.probabilities.empty())
+          std::copy(c.probabilities.begin(), c.probabilities.end(), prob.mutable_data());
+        d["probabilities"] = prob;
+        return d;
+      },
+      py::arg("n_claims"), py::arg("seed"), py::arg("n_providers"),
+      py::arg("provider_zipf_exponent"), py::arg("n_codes"), py::arg("zipf_exponent"),
+      py::arg("start_date"), py::arg("n_days"), py::arg("drift_at"), py::arg("drift_shift"),
+      "Draws the synthetic claims table (see calibrisk.datasets.make_claims).");
+  const ClaimsParams defaults;
+  py::dict dflt;  // the C++ defaults, so Python never writes a default twice
+  dflt["n_claims"] = defaults.n_claims;
+  dflt["seed"] = defaults.seed;
+  dflt["n_providers"] = defaults.n_providers;
+  dflt["provider_zipf_exponent"] = defaults.provider_zipf_exponent;
+  dflt["n_codes"] = defaults.n_codes;
+  dflt["zipf_exponent"] = defaults.zipf_exponent;
+  dflt["start_date"] = format_iso_date(defaults.start_day);
+  dflt["n_days"] = defaults.n_days;
+  dflt["drift_at"] = defaults.drift_at;
+  dflt["drift_shift"] = defaults.drift_shift;
+  m.attr("_claims_defaults") = dflt;
+  m.attr("_claims_classes") = ClaimsTable::class_labels();
+  m.attr("_claims_payers") = ClaimsTable::payer_labels();
+  m.attr("_claims_specialties") = ClaimsTable::specialty_labels();
+  m.attr("_claims_places") = ClaimsTable::place_of_service_labels();
+  m.attr("_claims_sections") = ClaimsTable::procedure_section_labels();
+  m.attr("_claims_procedure_codes") = ClaimsTable::procedure_code_list();
+  m.def("_claims_requires_prior_authorization", &ClaimsTable::requires_prior_authorization,
+        py::arg("code"));
+  m.def("_claims_procedure_section", &ClaimsTable::procedure_section, py::arg("code"));
+}
+
 }  // namespace
 
 void bind_datasets(py::module_& m) {
+  bind_claims(m);
   m.def(
       "_make_readmission_cohort",
       [](Index n_patients, std::uint64_t seed, Index n_encounters, int n_sites, int shifted_site,

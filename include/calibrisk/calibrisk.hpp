@@ -51,6 +51,7 @@
 #include <calibrisk/artifact/pipeline.hpp>
 #include <calibrisk/serve.hpp>
 
+#include <calibrisk/datasets/claims.hpp>
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/date.hpp>
 #include <calibrisk/io/table.hpp>

@@ -9,6 +9,7 @@
 #include "cli/train_flow.hpp"
 
 #include <calibrisk/artifact/io.hpp>
+#include <calibrisk/datasets/claims.hpp>
 #include <calibrisk/datasets/readmission.hpp>
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/io/text.hpp>
@@ -241,12 +242,42 @@ void print_train_summary(const TrainOptions& o, const std::string& policy, const
   out << "\n";
 }
 
+// `calibrisk generate --dataset claims`: the claims table of ClaimsParams{n_claims = rows}.
+int generate_claims(const GenerateOptions& o, Progress& progress, std::ostream& out) {
+  if (o.with_codes) {
+    throw UsageError(
+        "--with-codes applies to --dataset readmission only; the claims table always has its "
+        "procedure and diagnosis codes.");
+  }
+  OutputSet outputs;
+  OutputFile& file = outputs.add(o.out);
+  auto step = progress.step("generating the claims table (" + format_count(o.rows) + " rows)");
+  ClaimsParams p;
+  p.n_claims = static_cast<Index>(o.rows);
+  p.seed = o.seed;
+  const ClaimsTable claims = make_claims(p);
+  write_csv(claims.to_table(), file.stream());
+  outputs.commit();
+  double paid = 0.0;
+  for (int k : claims.outcome) paid += (k == 0);
+  step.done();
+  out << "wrote " << o.out << ": " << format_count(claims.rows()) << " claims of "
+      << format_count(claims.n_members()) << " members, denied "
+      << fixed(1.0 - paid / static_cast<double>(claims.rows()), 3) << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_generate(const GenerateOptions& o, const CommonOptions& c, Progress& progress,
                  std::ostream& out) {
   (void)c;
   if (o.rows < 1) throw UsageError("--rows must be >= 1, got " + std::to_string(o.rows) + ".");
+  if (o.dataset == "claims") return generate_claims(o, progress, out);
+  if (o.dataset != "readmission") {
+    throw UsageError("--dataset must be readmission or claims, got " +
+                     quote_for_message(o.dataset) + ".");
+  }
   OutputSet outputs;
   OutputFile& file = outputs.add(o.out);
   auto step =

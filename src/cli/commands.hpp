@@ -24,6 +24,7 @@ struct GenerateOptions {
   std::uint64_t seed = 0;
   std::string out;
   bool with_codes = false;  ///< add the diagnosis-code columns (ReadmissionCohortParams)
+  std::string dataset = "readmission";  ///< readmission | claims
 };
 
 /// `calibrisk train`

@@ -86,15 +86,22 @@ CLI::Validator seed_number() {
 }
 
 CLI::App* add_generate(CLI::App& app, calibrisk::cli::GenerateOptions& gen) {
-  auto* g = app.add_subcommand("generate", "Write the synthetic readmission cohort to a CSV file");
-  g->add_option("--rows", gen.rows, "Approximate number of encounter rows")
+  auto* g = app.add_subcommand(
+      "generate", "Write a synthetic data set (readmission cohort or claims table) to a CSV file");
+  g->add_option("--dataset", gen.dataset,
+                "readmission (encounters with a known 30-day readmission risk) or claims (claims "
+                "with a denial reason and the known class probabilities); see docs/datasets.md")
+      ->check(CLI::IsMember({"readmission", "claims"}))
+      ->capture_default_str();
+  g->add_option("--rows", gen.rows, "Number of rows (encounters or claims)")
       ->check(whole_number(10LL, 100000000LL))
       ->capture_default_str();
   g->add_option("--seed", gen.seed, "Random seed")->check(seed_number())->capture_default_str();
   g->add_option("--out", gen.out, "Output CSV file")->required();
   g->add_flag("--with-codes", gen.with_codes,
               "Add diagnosis-code columns (primary_dx, secondary_dx, admission_source: text "
-              "labels) whose effect enters the risk; see docs/datasets.md");
+              "labels) whose effect enters the risk (--dataset readmission only); see "
+              "docs/datasets.md");
   return g;
 }
 

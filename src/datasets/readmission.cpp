@@ -6,6 +6,8 @@
 #include <calibrisk/io/date.hpp>
 #include <calibrisk/io/text.hpp>
 
+#include "datasets/codes.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -16,6 +18,13 @@
 #include <sstream>
 
 namespace calibrisk {
+
+using detail::code_hash_uniform;
+using detail::CodeList;
+using detail::kChapters;
+using detail::poisson;
+using detail::text_column;
+using detail::zipf_rank;
 
 namespace {
 
@@ -61,19 +70,6 @@ namespace {
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-// Knuth's multiplication method; the rates used here stay below 30, where it is exact and fast.
-int poisson(Rng& rng, double lambda) {
-  lambda = std::min(lambda, 30.0);
-  const double limit = std::exp(-lambda);
-  int k = 0;
-  double prod = rng.uniform();
-  while (prod > limit) {
-    ++k;
-    prod *= rng.uniform();
-  }
-  return k;
-}
-
 double clamp(double v, double lo, double hi) { return std::min(std::max(v, lo), hi); }
 double round_to(double v, double step) { return std::round(v / step) * step; }
 
@@ -115,7 +111,6 @@ double log_odds(const Encounter& e, double t_years, const ReadmissionCohortParam
 
 // ---- Diagnosis codes (docs/datasets.md, "Diagnosis codes"; keep the two in sync) ----
 
-constexpr char kChapters[] = "ABCDEFGHIJKLMNORSTZ";
 // Chapter effects C[letter], in the order of kChapters.
 constexpr double kChapterEffect[19] = {0.25,  0.15, 0.55,  0.30, 0.20,  0.30,  0.10,
                                        -0.45, 0.30, 0.25,  0.15, -0.10, -0.25, 0.35,
@@ -130,101 +125,8 @@ constexpr double kSourceProb[3][kSources] = {{0.02, 0.60, 0.28, 0.05, 0.02, 0.03
                                              {0.20, 0.35, 0.25, 0.10, 0.07, 0.03},
                                              {0.84, 0.03, 0.02, 0.06, 0.04, 0.01}};
 constexpr double kChronicShare = 0.4;  // P(primary = the patient's chronic code)
-// The code list does not depend on the cohort's seed: a fixed stream draws it.
-constexpr std::uint64_t kCodeListSeed = 0x1CD10ULL;
 // Per-patient code streams: Rng(seed, kCodeStream + patient), apart from the main streams.
 constexpr std::uint64_t kCodeStream = 0x4000000000000000ULL;
-
-// FNV-1a 64 of the bytes, then the SplitMix64 finaliser, as a uniform in [0, 1).
-double code_hash_uniform(const std::string& text) {
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (unsigned char ch : text) {
-    h ^= ch;
-    h *= 0x100000001B3ULL;
-  }
-  h ^= h >> 30;
-  h *= 0xBF58476D1CE4E5B9ULL;
-  h ^= h >> 27;
-  h *= 0x94D049BB133111EBULL;
-  h ^= h >> 31;
-  return static_cast<double>(h >> 11) * 0x1.0p-53;
-}
-
-// The code list: leaves in Zipf rank order, then the update's children; `split[r]` is the index
-// of the first of rank r's three children (or -1), `n_leaves` the Zipf part.
-struct CodeList {
-  std::vector<std::string> codes;
-  std::vector<int> split;
-  std::vector<double> cdf;  // cumulative Zipf weights of the leaves (not normalised)
-  int n_leaves = 0;
-};
-
-void add_category_leaves(Rng& rng, const std::string& cat, std::vector<std::string>& leaves) {
-  if (rng.uniform() < 0.25) {  // a three-character code with no subdivisions ("I10")
-    leaves.push_back(cat);
-    return;
-  }
-  int digits[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-  const int m4 = 1 + static_cast<int>(rng.below(6));
-  rng.shuffle(digits, 10);
-  std::sort(digits, digits + m4);
-  for (int a = 0; a < m4; ++a) {
-    const std::string sub = cat + "." + static_cast<char>('0' + digits[a]);
-    if (rng.uniform() < 0.3) {  // subdivided once more: "E11.65"
-      int more[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-      const int m5 = 2 + static_cast<int>(rng.below(4));
-      rng.shuffle(more, 10);
-      std::sort(more, more + m5);
-      for (int b = 0; b < m5; ++b) leaves.push_back(sub + static_cast<char>('0' + more[b]));
-    } else {
-      leaves.push_back(sub);
-    }
-  }
-}
-
-CodeList make_code_list(const ReadmissionCohortParams& p) {
-  Rng rng(kCodeListSeed, 0);
-  std::vector<std::string> leaves;
-  std::set<std::string> used;
-  const auto n = static_cast<std::size_t>(p.n_codes);
-  while (leaves.size() < n && used.size() < 19 * 100) {
-    const char ch = kChapters[rng.below(19)];
-    const auto num = static_cast<int>(rng.below(100));
-    const std::string cat{ch, static_cast<char>('0' + num / 10), static_cast<char>('0' + num % 10)};
-    if (!used.insert(cat).second) continue;
-    add_category_leaves(rng, cat, leaves);
-  }
-  leaves.resize(std::min(leaves.size(), n));
-  rng.shuffle(leaves.data(), static_cast<Index>(leaves.size()));  // Zipf ranks
-
-  CodeList list;
-  list.n_leaves = static_cast<int>(leaves.size());
-  list.codes = leaves;
-  list.split.assign(leaves.size(), -1);
-  // The coding update splits the K = max(1, n_codes / 100) most frequent four-character leaves
-  // from rank 11 on into children "1", "2" and "9".
-  const int k_split = std::max(1, p.n_codes / 100);
-  int done = 0;
-  for (std::size_t r = 10; r < leaves.size() && done < k_split; ++r) {
-    if (leaves[r].size() != 5) continue;
-    list.split[r] = static_cast<int>(list.codes.size());
-    for (char c : {'1', '2', '9'}) list.codes.push_back(leaves[r] + c);
-    ++done;
-  }
-  list.cdf.resize(leaves.size());
-  double acc = 0;
-  for (std::size_t r = 0; r < leaves.size(); ++r) {
-    acc += std::pow(static_cast<double>(r + 1), -p.zipf_exponent);
-    list.cdf[r] = acc;
-  }
-  return list;
-}
-
-int zipf_rank(Rng& rng, const CodeList& list) {
-  const double u = rng.uniform() * list.cdf.back();
-  const auto it = std::upper_bound(list.cdf.begin(), list.cdf.end(), u);
-  return static_cast<int>(std::min<std::ptrdiff_t>(it - list.cdf.begin(), list.n_leaves - 1));
-}
 
 // The code of a drawn rank on day `day`: after the update a split leaf is one of its children.
 int code_on_day(Rng& rng, const CodeList& list, int rank, bool updated) {
@@ -382,7 +284,7 @@ ReadmissionCohort make_readmission_cohort(const ReadmissionCohortParams& params)
   std::unique_ptr<CodeContext> codes;
   if (params.with_codes) {
     codes = std::make_unique<CodeContext>();
-    codes->list = make_code_list(params);
+    codes->list = detail::make_code_list(params.n_codes, params.zipf_exponent);
     for (const auto& code : codes->list.codes)
       codes->effect.push_back(ReadmissionCohort::diagnosis_code_effect(code));
     codes->update_day =
@@ -521,7 +423,7 @@ std::vector<std::string> ReadmissionCohort::admission_source_labels() {
 std::vector<std::string> ReadmissionCohort::diagnosis_code_list(
     const ReadmissionCohortParams& params) {
   params.validate();
-  return make_code_list(params).codes;
+  return detail::make_code_list(params.n_codes, params.zipf_exponent).codes;
 }
 
 double ReadmissionCohort::diagnosis_code_effect(const std::string& code) {
@@ -547,25 +449,6 @@ double ReadmissionCohort::diagnosis_code_effect(const std::string& code) {
 }
 
 namespace {
-
-// A categorical column of text labels: codes into the sorted distinct labels, "" = missing.
-Column text_column(const std::string& name, const std::vector<std::string>& labels) {
-  std::vector<std::string> levels;
-  for (const auto& l : labels) {
-    if (!l.empty()) levels.push_back(l);
-  }
-  std::sort(levels.begin(), levels.end());
-  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
-  std::vector<double> codes;
-  codes.reserve(labels.size());
-  for (const auto& l : labels) {
-    codes.push_back(l.empty()
-                        ? std::numeric_limits<double>::quiet_NaN()
-                        : static_cast<double>(std::lower_bound(levels.begin(), levels.end(), l) -
-                                              levels.begin()));
-  }
-  return Column::categorical(name, std::move(codes), std::move(levels));
-}
 
 template <class T>
 std::vector<double> as_doubles(const std::vector<T>& v) {
