@@ -268,6 +268,26 @@ def run(quick: bool, cases=("dense", "clinical", "onehot-clinical")) -> list:
     return rows
 
 
+def run_fit_ab(rounds):
+    """calibrisk and LightGBM fits of the onehot-clinical case, alternating in this process: wall
+    and CPU seconds (user + sys of the process) and the 1-minute load average of each fit."""
+    import resource
+
+    X, y = _onehot_clinical(100_000, seed=2)
+    X, y = X[:75_000], y[:75_000]
+    for _ in range(rounds):
+        for name in ("calibrisk", "lightgbm"):
+            model = _models(N_TREES)[name]
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            model.fit(X, y)
+            wall = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+            print(f"{name:9s} wall {wall:7.3f} s  cpu {cpu:7.3f} s  load {os.getloadavg()[0]:.2f}",
+                  flush=True)
+
+
 def run_predict_only(n_train=100_000, n_predict=1_000_000, d=50):
     """Batch prediction alone: 100 trees trained on n_train rows, then n_predict rows scored
     (prediction cost depends on the trees, not on how many rows trained them)."""
@@ -296,10 +316,14 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--predict-only", action="store_true")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--ab", type=int, default=0, metavar="N",
+                    help="N alternating calibrisk / LightGBM fits of onehot-clinical (wall, CPU, load)")
     ap.add_argument("--case", action="append", choices=("dense", "clinical", "onehot-clinical"),
                     help="run only this case (repeatable; default: all)")
     args = ap.parse_args()
-    if args.predict_only:
+    if args.ab:
+        run_fit_ab(args.ab)
+    elif args.predict_only:
         print_table(run_predict_only())
     else:
         print_table(run(args.quick, tuple(args.case) if args.case else ("dense", "clinical",

@@ -98,6 +98,8 @@ bool distinct_if_few(const float* c, Index n, int max_bins, std::vector<double>&
   bool used[kSlots] = {};
   v.clear();
   bool saw_nan = false;
+  std::uint32_t last = 0;  // bits of the previous value (already in v when `have_last`)
+  bool have_last = false;
   for (Index k = 0; k < n; ++k) {
     const float x = c[k];
     if (std::isnan(x)) {
@@ -107,6 +109,9 @@ bool distinct_if_few(const float* c, Index n, int max_bins, std::vector<double>&
     std::uint32_t u;
     const float x0 = x == 0.0f ? 0.0f : x;  // -0 and +0 are one value
     std::memcpy(&u, &x0, sizeof u);
+    if (have_last && u == last) continue;  // runs of one value (flags, one-hot columns)
+    last = u;
+    have_last = true;
     std::uint32_t h = (u * 2654435761u) >> 22;
     while (used[h] && key[h] != u) h = (h + 1) & (kSlots - 1);
     if (!used[h]) {
@@ -389,32 +394,37 @@ BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_t
   constexpr Index kBlock = 2048;
   X.visit([&](const auto& view) {
     const int nt = b.n_rows * b.n_features < (Index{1} << 17) ? 1 : n_threads;
-    parallel_blocks(b.n_rows, kBlock, nt, [&](Index, Index lo, Index hi) {
-      for (Index f = 0; f < b.n_features; ++f) {
-        const SearchTable& t = tables[static_cast<std::size_t>(f)];
-        if (mapper.is_categorical(f)) {
-          bin_categorical(mapper, view, f, lo, hi, b);
-          continue;
-        }
-        if (b.wide) {
-          std::uint16_t* out = b.codes16.data() + f * b.n_rows;
-          for (Index i = lo; i < hi; ++i) {
-            out[i] = static_cast<std::uint16_t>(search(t, static_cast<double>(view(i, f))));
+    parallel_blocks(b.n_rows, kBlock, nt, [&](Index, Index block_lo, Index block_hi) {
+      // Sub-blocks small enough for their slice of X to stay in L2 across the feature loop.
+      constexpr Index kSub = 256;
+      for (Index lo = block_lo; lo < block_hi; lo += kSub) {
+        const Index hi = std::min(block_hi, lo + kSub);
+        for (Index f = 0; f < b.n_features; ++f) {
+          const SearchTable& t = tables[static_cast<std::size_t>(f)];
+          if (mapper.is_categorical(f)) {
+            bin_categorical(mapper, view, f, lo, hi, b);
+            continue;
           }
-        } else {
-          std::uint8_t* out = b.codes8.data() + f * b.n_rows;
-          for (Index i = lo; i < hi; ++i) {
-            out[i] = static_cast<std::uint8_t>(search(t, static_cast<double>(view(i, f))));
+          if (b.wide) {
+            std::uint16_t* out = b.codes16.data() + f * b.n_rows;
+            for (Index i = lo; i < hi; ++i) {
+              out[i] = static_cast<std::uint16_t>(search(t, static_cast<double>(view(i, f))));
+            }
+          } else {
+            std::uint8_t* out = b.codes8.data() + f * b.n_rows;
+            for (Index i = lo; i < hi; ++i) {
+              out[i] = static_cast<std::uint8_t>(search(t, static_cast<double>(view(i, f))));
+            }
           }
         }
-      }
-      if (!b.rows8.empty()) {
-        // Transpose the block (still in cache) into the row-major copy.
-        const Index nf = b.n_features;
-        for (Index f = 0; f < nf; ++f) {
-          const std::uint8_t* col = b.codes8.data() + f * b.n_rows;
-          std::uint8_t* out = b.rows8.data() + f;
-          for (Index i = lo; i < hi; ++i) out[i * nf] = col[i];
+        if (!b.rows8.empty()) {
+          // Transpose the block (still in cache) into the row-major copy.
+          const Index nf = b.n_features;
+          for (Index f = 0; f < nf; ++f) {
+            const std::uint8_t* col = b.codes8.data() + f * b.n_rows;
+            std::uint8_t* out = b.rows8.data() + f;
+            for (Index i = lo; i < hi; ++i) out[i * nf] = col[i];
+          }
         }
       }
     });

@@ -50,12 +50,14 @@ void encode(const Code* col, Index n, int def, int first, std::uint8_t* out) {
   }
 }
 
-// The greedy pass over the candidates (by decreasing non-default count), on column `Code`s.
+// The greedy pass over the candidates (by decreasing non-default count), on column `Code`s;
+// def_of[f] receives the default bin each feature joined with.
 template <class Code>
 std::vector<OpenBundle> greedy(const Code* (*col_of)(const BinnedMatrix&, Index),
                                const BinnedMatrix& bins, const BinMapper& mapper,
                                const std::vector<std::int32_t>& default_bin,
-                               const std::vector<std::int32_t>& candidates) {
+                               const std::vector<std::int32_t>& candidates,
+                               std::vector<std::int32_t>& def_of) {
   const Index n = bins.n_rows;
   std::vector<OpenBundle> open;
   for (const std::int32_t f : candidates) {
@@ -78,7 +80,75 @@ std::vector<OpenBundle> greedy(const Code* (*col_of)(const BinnedMatrix&, Index)
     home->features.push_back(f);
     home->n_codes += extra;
     mark(col, n, def, home->used);
+    def_of[static_cast<std::size_t>(f)] = def;
   }
+  return open;
+}
+
+// The second most frequent bin of column f (ties: lower bin), -1 when only one bin occurs.
+template <class Code>
+int second_bin(const Code* col, Index n, int n_bins, int dominant) {
+  std::vector<Index> count(static_cast<std::size_t>(n_bins), 0);
+  for (Index i = 0; i < n; ++i) ++count[static_cast<std::size_t>(col[i])];
+  int best = -1;
+  for (int b = 0; b < n_bins; ++b) {
+    if (b == dominant || count[static_cast<std::size_t>(b)] == 0) continue;
+    if (best < 0 || count[static_cast<std::size_t>(b)] > count[static_cast<std::size_t>(best)]) {
+      best = b;
+    }
+  }
+  return best;
+}
+
+// Second chance of the features alone in their bundle, by ascending feature: with their second
+// most frequent bin as default (their non-default rows are then the rows of their dominant bin)
+// they join the first other bundle where these conflict in no row and the codes still fit.
+template <class Code>
+void adopt_alone(const Code* (*col_of)(const BinnedMatrix&, Index), const BinnedMatrix& bins,
+                 const BinMapper& mapper, const std::vector<std::int32_t>& default_bin,
+                 std::vector<OpenBundle>& open, std::vector<std::int32_t>& def_of, int n_threads) {
+  const Index n = bins.n_rows;
+  std::vector<std::pair<std::int32_t, std::size_t>> alone;  // (feature, its bundle)
+  for (std::size_t k = 0; k < open.size(); ++k) {
+    if (open[k].features.size() == 1) alone.emplace_back(open[k].features[0], k);
+  }
+  if (alone.empty() || open.size() < 2) return;
+  std::sort(alone.begin(), alone.end());
+  std::vector<int> alt(alone.size(), -1);
+  parallel_for_dynamic(0, static_cast<Index>(alone.size()), n_threads, [&](Index q) {
+    const std::int32_t f = alone[static_cast<std::size_t>(q)].first;
+    alt[static_cast<std::size_t>(q)] = second_bin(col_of(bins, f), n, mapper.n_value_bins(f) + 1,
+                                                  default_bin[static_cast<std::size_t>(f)]);
+  });
+  for (std::size_t q = 0; q < alone.size(); ++q) {
+    const auto [f, own] = alone[q];
+    if (alt[q] < 0 || open[own].features.size() != 1) continue;  // joined by another meanwhile
+    const Code* col = col_of(bins, f);
+    const int extra = mapper.n_value_bins(f);
+    for (std::size_t k = 0; k < open.size(); ++k) {
+      OpenBundle& o = open[k];
+      if (k == own || o.features.empty() || o.n_codes + extra > kMaxCodes ||
+          conflicts(col, n, alt[q], o.used)) {
+        continue;
+      }
+      o.features.push_back(f);
+      o.n_codes += extra;
+      mark(col, n, alt[q], o.used);
+      def_of[static_cast<std::size_t>(f)] = alt[q];
+      open[own].features.clear();
+      break;
+    }
+  }
+}
+
+template <class Code>
+std::vector<OpenBundle> group(const Code* (*col_of)(const BinnedMatrix&, Index),
+                              const BinnedMatrix& bins, const BinMapper& mapper,
+                              const std::vector<std::int32_t>& default_bin,
+                              const std::vector<std::int32_t>& candidates,
+                              std::vector<std::int32_t>& def_of, int n_threads) {
+  std::vector<OpenBundle> open = greedy(col_of, bins, mapper, default_bin, candidates, def_of);
+  adopt_alone(col_of, bins, mapper, default_bin, open, def_of, n_threads);
   return open;
 }
 
@@ -94,6 +164,7 @@ FeatureBundles make_bundles(const BinnedMatrix& bins, const BinMapper& mapper,
   const Index n = bins.n_rows, nf = bins.n_features;
   fb.n_rows = n;
   fb.bundle_of.assign(static_cast<std::size_t>(nf), -1);
+  fb.default_bin.assign(static_cast<std::size_t>(nf), -1);
   // Candidates and their non-default counts (one pass down each column).
   std::vector<Index> off_default(static_cast<std::size_t>(nf), -1);
   const int nt = n * nf < (Index{1} << 17) ? 1 : n_threads;
@@ -118,8 +189,10 @@ FeatureBundles make_bundles(const BinnedMatrix& bins, const BinMapper& mapper,
   std::stable_sort(cand.begin(), cand.end(), [&](std::int32_t a, std::int32_t b) {
     return off_default[static_cast<std::size_t>(a)] > off_default[static_cast<std::size_t>(b)];
   });
-  std::vector<OpenBundle> open = bins.wide ? greedy(&col16, bins, mapper, default_bin, cand)
-                                           : greedy(&col8, bins, mapper, default_bin, cand);
+  std::vector<std::int32_t> def_of(static_cast<std::size_t>(nf), -1);
+  std::vector<OpenBundle> open = bins.wide
+                                     ? group(&col16, bins, mapper, default_bin, cand, def_of, nt)
+                                     : group(&col8, bins, mapper, default_bin, cand, def_of, nt);
 
   // Keep the bundles of >= 2 features; members ascending, codes assigned in member order.
   for (OpenBundle& o : open) {
@@ -129,6 +202,7 @@ FeatureBundles make_bundles(const BinnedMatrix& bins, const BinMapper& mapper,
     b.features = o.features;
     for (const std::int32_t f : b.features) {
       fb.bundle_of[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(fb.bundles.size());
+      fb.default_bin[static_cast<std::size_t>(f)] = def_of[static_cast<std::size_t>(f)];
       b.first.push_back(b.n_codes);
       b.n_codes += mapper.n_value_bins(f);
     }
@@ -139,7 +213,7 @@ FeatureBundles make_bundles(const BinnedMatrix& bins, const BinMapper& mapper,
     fb.code_offset.push_back(static_cast<Index>(fb.slot.size()));
     fb.slot.push_back(0);  // code 0: every member at its default bin
     for (const std::int32_t f : b.features) {
-      const int def = default_bin[static_cast<std::size_t>(f)];
+      const int def = fb.default_bin[static_cast<std::size_t>(f)];
       const Index off = mapper.offsets[static_cast<std::size_t>(f)];
       for (int c = 0; c <= mapper.n_value_bins(f); ++c) {
         if (c != def) fb.slot.push_back(static_cast<std::uint32_t>(off + c));
@@ -154,16 +228,25 @@ FeatureBundles make_bundles(const BinnedMatrix& bins, const BinMapper& mapper,
     std::uint8_t* out = fb.codes.data() + static_cast<std::size_t>(bi * n);
     for (std::size_t m = 0; m < b.features.size(); ++m) {
       const std::int32_t f = b.features[m];
-      const int def = default_bin[static_cast<std::size_t>(f)];
+      const int def = fb.default_bin[static_cast<std::size_t>(f)];
       if (bins.wide) {
         encode(bins.col16(f), n, def, b.first[m], out);
       } else {
         encode(bins.col8(f), n, def, b.first[m], out);
       }
     }
-    b.sparse = 2 * std::count(out, out + n, std::uint8_t{0}) >= n;
+    b.sparse = 8 * std::count(out, out + n, std::uint8_t{0}) >= 7 * n;
   });
   return fb;
+}
+
+std::vector<std::int32_t> bundle_skip_bins(const FeatureBundles& fb,
+                                           const std::vector<std::int32_t>& dominant) {
+  std::vector<std::int32_t> skip = dominant;
+  for (std::size_t f = 0; f < fb.default_bin.size() && f < skip.size(); ++f) {
+    if (fb.bundle_of[f] >= 0) skip[f] = fb.default_bin[f];
+  }
+  return skip;
 }
 
 }  // namespace detail

@@ -32,14 +32,18 @@ TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, Grower
     if (5 * *it >= 4 * bins.n_rows) sparse[static_cast<std::size_t>(f)] = 1;
   });
   // Mutually exclusive features with a dominant bin (one-hot blocks) share one code column; the
-  // CSR keeps the sparse features left out of every bundle.
-  if (params_.bundle_features) {
-    bundles_ = make_bundles(bins, mapper, skip_bin_, 0.5, nt);
-    for (Index f = 0; f < nf; ++f) {
-      if (bundles_.bundle_of[static_cast<std::size_t>(f)] >= 0)
-        sparse[static_cast<std::size_t>(f)] = 0;
-    }
+  // CSR keeps the sparse features left out of every bundle. A bundled feature's skip bin is its
+  // default bin in the bundle (for a one-hot block's majority level, its second most frequent
+  // bin), with bundling on or off: both builds then derive the same bin, so their histograms
+  // stay bit-identical.
+  FeatureBundles fb = make_bundles(bins, mapper, skip_bin_, 0.5, nt);
+  for (Index f = 0; f < nf; ++f) {
+    const auto u = static_cast<std::size_t>(f);
+    if (fb.bundle_of[u] < 0) continue;
+    if (params_.bundle_features || fb.default_bin[u] != skip_bin_[u]) sparse[u] = 0;
+    skip_bin_[u] = fb.default_bin[u];
   }
+  if (params_.bundle_features) bundles_ = std::move(fb);
   sparse_ =
       make_sparse_rows(bins, mapper, skip_bin_, sparse, resolve_threads(params_.n_threads), nt);
   // Histograms are allocated on first use and recycled: only leaves that can still be split hold
@@ -103,41 +107,36 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   const Index nf = job.n_features;
   per_feature_[0].assign(static_cast<std::size_t>(nf), SplitInfo{});
   per_feature_[1].assign(static_cast<std::size_t>(nf), SplitInfo{});
-  // One parallel region per split (two with sparse features): each fixed feature group builds its
-  // part of the built leaf's histogram, derives the same part of the sibling's (parent - built, in
-  // place in the parent's buffer) and scans both for their best split of each of its features.
+  // One parallel region per split: each fixed feature group builds its part of the built leaf's
+  // histogram, derives the same part of the sibling's (parent - built, in place in the parent's
+  // buffer) and scans both for the best split of each feature it completed (its share of the
+  // dense features and the features of its CSR parts and bundles; see build_histogram_group).
   // The scan of a feature costs about its bins, hence the extra work counted for the threads.
   const Index scan_work = 2 * static_cast<Index>(mapper_.total_bins());
   const int nt = histogram_threads(job, scan_work, params_.n_threads);
-  auto scan = [&](Index gi) {
-    const FeatureRange fr = feature_group(nf, gi, nt);
+  if (position_.size() < static_cast<std::size_t>(bins_.n_features)) {
+    position_.resize(static_cast<std::size_t>(bins_.n_features));
+  }
+  for (Index q = 0; q < nf; ++q) position_[static_cast<std::size_t>(features[q])] = q;
+  if (done_.size() < static_cast<std::size_t>(nt)) done_.resize(static_cast<std::size_t>(nt));
+  parallel_for(0, nt, nt, [&](Index gi) {
+    std::vector<std::int32_t>& done = done_[static_cast<std::size_t>(gi)];
+    done.clear();
+    build_histogram_group(bins_, mapper_, job, skip_bin_.data(), built.total, bh, gi, nt, &done);
     if (dh != nullptr) {
-      subtract_histogram(mapper_, features.data() + fr.lo, fr.hi - fr.lo, dh, bh, dh);
+      subtract_histogram(mapper_, done.data(), static_cast<Index>(done.size()), dh, bh, dh);
     }
-    for (Index q = fr.lo; q < fr.hi; ++q) {
-      const std::int32_t f = features[static_cast<std::size_t>(q)];
+    for (const std::int32_t f : done) {
       if (mapper_.is_constant[static_cast<std::size_t>(f)]) continue;
+      const auto q = static_cast<std::size_t>(position_[static_cast<std::size_t>(f)]);
       for (int c = 0; c < 2; ++c) {
         if (!search[c]) continue;
-        per_feature_[c][static_cast<std::size_t>(q)] =
+        per_feature_[c][q] =
             best_split_of_feature(mapper_, c == 0 ? bh : dh, leaves[c]->total, f, r,
                                   mono ? mono[f] : 0, leaves[c]->bounds, base[c]);
       }
     }
-  };
-  auto build = [&](Index gi) {
-    build_histogram_group(bins_, mapper_, job, skip_bin_.data(), built.total, bh, gi, nt);
-  };
-  if (sparse_.empty() && bundles_.empty()) {
-    parallel_for(0, nt, nt, [&](Index gi) {
-      build(gi);
-      scan(gi);
-    });
-  } else {
-    // A CSR part or bundle may hold features of another group: all must be done before any scan.
-    parallel_for(0, nt, nt, build);
-    parallel_for(0, nt, nt, scan);
-  }
+  });
   // Reduce in feature order: ties keep the lower feature, for any thread count.
   for (int c = 0; c < 2; ++c) {
     if (!search[c]) continue;
@@ -150,26 +149,22 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
 Index TreeGrower::partition(std::vector<RowIndex>& rows, const Leaf& leaf) {
   const SplitInfo& s = leaf.split;
   const std::int32_t f = s.feature;
+  // The side of every code (value bins, then the missing bin): a table look-up per row, no branch.
   const int missing = mapper_.missing_bin(f);
-  const int bin = s.bin;
-  const bool ml = s.missing_left;
-  if (s.categorical) {
-    const BinSet set = s.cat_left;
-    return partition_by(rows, leaf, [&](Index i) {
-      const int c = bins_.code(i, f);
-      return c == missing ? ml : set.test(c);
-    });
+  goes_left_.assign(static_cast<std::size_t>(missing) + 1, 0);
+  for (int c = 0; c < missing; ++c) {
+    goes_left_[static_cast<std::size_t>(c)] = s.categorical ? s.cat_left.test(c) : c <= s.bin;
   }
-  return partition_by(rows, leaf, [&](Index i) {
-    const int c = bins_.code(i, f);
-    return c == missing ? ml : c <= bin;
-  });
+  goes_left_[static_cast<std::size_t>(missing)] = s.missing_left ? 1 : 0;
+  return bins_.wide ? partition_by(rows, leaf, bins_.col16(f))
+                    : partition_by(rows, leaf, bins_.col8(f));
 }
 
-template <class GoesLeft>
-Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, GoesLeft goes_left) {
+template <class Code>
+Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, const Code* col) {
   const Index n = leaf.end - leaf.begin;
   RowIndex* base = rows.data() + leaf.begin;
+  const std::uint8_t* left_of = goes_left_.data();
   if (scratch_left_.size() < rows.size()) {
     scratch_left_.resize(rows.size());
     scratch_right_.resize(rows.size());
@@ -185,12 +180,13 @@ Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, Go
     RowIndex* R = scratch_right_.data() + lo;
     Index a = 0, c = 0;
     for (Index k = lo; k < hi; ++k) {
+      // Branch-free: the row is written to both sides and only its side's cursor moves.
       const RowIndex i = base[k];
-      if (goes_left(i)) {
-        L[a++] = i;
-      } else {
-        R[c++] = i;
-      }
+      const Index l = left_of[col[i]];
+      L[a] = i;
+      R[c] = i;
+      a += l;
+      c += 1 - l;
     }
     nl[static_cast<std::size_t>(b)] = a;
     nr[static_cast<std::size_t>(b)] = c;

@@ -76,9 +76,10 @@ class TreeGrower {
   void build_and_split(Leaf& built, Leaf* derived, const std::vector<RowIndex>& rows,
                        bool contiguous, const GradPair* gh_by_row,
                        const std::vector<std::int32_t>& features);
+  // Stable in-place partition of the leaf's rows by its split; returns the first right row.
   Index partition(std::vector<RowIndex>& rows, const Leaf& leaf);
-  template <class GoesLeft>
-  Index partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, GoesLeft goes_left);
+  template <class Code>
+  Index partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, const Code* col);
   // The active leaf to split next: the largest gain, ties to the lower node id.
   static std::size_t best_leaf(const std::vector<Leaf>& active);
   // Splits `parent` (rows partitioned in place, two nodes added to `out`) into `l` and `r`, with
@@ -96,6 +97,11 @@ class TreeGrower {
   std::vector<GradPair> ordered_;
   std::vector<SplitInfo> per_feature_[2];  // best split per feature of the two leaves in flight
   std::vector<RowIndex> scratch_left_, scratch_right_;
+  std::vector<std::uint8_t> goes_left_;
+  std::vector<Index> position_;  // per feature: its index in the tree's features
+  std::vector<std::vector<std::int32_t>>
+      done_;  // per feature group: the features it completed  // per code of the split feature: 1 =
+              // left (partition)
   std::vector<std::int32_t> skip_bin_;
   SparseRows sparse_;
   FeatureBundles bundles_;

@@ -151,13 +151,16 @@ bool cpu_has_avx2() {
 }
 #endif
 
-// The leaf total minus the other bins of feature f, written into its skip bin.
+// The leaf total minus the other bins of feature f (in bin order), written into its skip bin,
+// whatever the skip bin held before (the column- and row-wise kernels add every row, the skipped
+// ones included).
 void derive_skip_bin(const BinMapper& mapper, Index f, int skip, const HistBin& total,
                      HistBin* out) {
   HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
   HistBin rest;
   const int nb = mapper.n_value_bins(f) + 1;
   for (int b = 0; b < nb; ++b) {
+    if (b == skip) continue;
     rest.g += h[b].g;
     rest.h += h[b].h;
     rest.n += h[b].n;
@@ -187,30 +190,20 @@ std::vector<std::uint8_t> active_sparse_features(const HistogramJob& job) {
   return active;
 }
 
-// Row-wise histograms of the features [f_lo, f_hi) of `dense` (uint8 codes only): features
-// without a skip bin first (no test per update), then those with one.
+// Row-wise histograms of the features [f_lo, f_hi) of `dense` (uint8 codes only). Every row is
+// added, also into a skip bin (derived afterwards): a test per update costs more than it saves
+// unless nearly every row skips, and such features are in the CSR or a bundle.
 template <class K>
 void build_row_wise(const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
-                    const std::int32_t* skip_bin, const std::int32_t* dense, Index f_lo, Index f_hi,
-                    HistBin* out) {
+                    const std::int32_t* dense, Index f_lo, Index f_hi, HistBin* out) {
   std::vector<std::int32_t> feat;
   std::vector<Index> off;
-  std::vector<int> skip;
-  Index m_dense = 0;
-  for (const bool with_skip : {false, true}) {
-    for (Index q = f_lo; q < f_hi; ++q) {
-      const std::int32_t f = dense[q];
-      const int sb = skip_bin ? skip_bin[f] : -1;
-      if ((sb >= 0) != with_skip) continue;
-      feat.push_back(f);
-      off.push_back(mapper.offsets[static_cast<std::size_t>(f)]);
-      skip.push_back(sb);
-    }
-    if (!with_skip) m_dense = static_cast<Index>(feat.size());
+  for (Index q = f_lo; q < f_hi; ++q) {
+    feat.push_back(dense[q]);
+    off.push_back(mapper.offsets[static_cast<std::size_t>(dense[q])]);
   }
   if (!feat.empty()) {
-    K::accumulate_rows(bins, job, feat.data(), off.data(), skip.data(), m_dense,
-                       static_cast<Index>(feat.size()), out);
+    K::accumulate_rows(bins, job, feat.data(), off.data(), static_cast<Index>(feat.size()), out);
   }
 }
 
@@ -219,7 +212,8 @@ void build_row_wise(const BinnedMatrix& bins, const BinMapper& mapper, const His
 template <class K>
 void build_csr_parts(const BinMapper& mapper, const HistogramJob& job,
                      const std::vector<std::uint8_t>& active, const std::int32_t* skip_bin,
-                     const HistBin& total, HistBin* out, Index group, Index n_groups) {
+                     const HistBin& total, HistBin* out, Index group, Index n_groups,
+                     std::vector<std::int32_t>* done) {
   const std::uint8_t* act = active.empty() ? nullptr : active.data();
   const auto& parts = job.sparse->parts;
   for (std::size_t p = static_cast<std::size_t>(group); p < parts.size();
@@ -229,19 +223,21 @@ void build_csr_parts(const BinMapper& mapper, const HistogramJob& job,
     }
     K::accumulate_csr(parts[p], job.sparse->slot_feature.data(), job, act, out);
     for (const std::int32_t f : parts[p].features) {
-      if (act == nullptr || act[f]) derive_skip_bin(mapper, f, skip_bin[f], total, out);
+      if (act != nullptr && !act[f]) continue;
+      derive_skip_bin(mapper, f, skip_bin[f], total, out);
+      if (done != nullptr) done->push_back(f);
     }
   }
 }
 
 // Column-wise histograms of the features [f_lo, f_hi) of `dense`, in row chunks: the gradients of a
-// chunk (8 bytes per row) stay in L2 while each of the features reads them. Features without a
-// skip bin go up to four at a time: each row's index and gradients are loaded once for all of them.
+// chunk (8 bytes per row) stay in L2 while each of the features reads them. Features go up to four
+// at a time: each row's index and gradients are loaded once for all of them. Every row is added,
+// also into a skip bin (derived afterwards; see build_row_wise).
 template <class K, class Code>
 void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
                          const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
-                         const std::int32_t* skip_bin, const std::int32_t* dense, Index f_lo,
-                         Index f_hi, HistBin* out) {
+                         const std::int32_t* dense, Index f_lo, Index f_hi, HistBin* out) {
   constexpr Index kChunk = 1 << 14;
   for (Index lo = 0; lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
@@ -277,18 +273,9 @@ void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
     };
     for (Index q = f_lo; q < f_hi; ++q) {
       const Index f = dense[q];
-      const int skip = skip_bin ? skip_bin[f] : -1;
-      HistBin* h = out + mapper.offsets[static_cast<std::size_t>(f)];
-      const Code* col = col_of(bins, f);
-      if (skip < 0) {
-        run_col[n_run] = col;
-        run_hist[n_run] = h;
-        if (++n_run == 4) flush();
-      } else if (job.rows == nullptr) {
-        K::template accumulate_skip<Code, true>(col, nullptr, job.gh, lo, hi, skip, h);
-      } else {
-        K::template accumulate_skip<Code, false>(col, job.rows, job.gh, lo, hi, skip, h);
-      }
+      run_col[n_run] = col_of(bins, f);
+      run_hist[n_run] = out + mapper.offsets[static_cast<std::size_t>(f)];
+      if (++n_run == 4) flush();
     }
     flush();
   }
@@ -301,7 +288,8 @@ void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
 // when a member is built from its own column.
 template <class K>
 void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::int32_t* skip_bin,
-                   const HistBin& total, HistBin* out, Index group, Index n_groups) {
+                   const HistBin& total, HistBin* out, Index group, Index n_groups,
+                   std::vector<std::int32_t>* done) {
   const FeatureBundles& fb = *job.bundles;
   std::vector<std::uint8_t> in_job;  // empty: every bundled feature is in the job
   if (job.n_features < static_cast<Index>(fb.bundle_of.size())) {
@@ -377,6 +365,7 @@ void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::
       const int first = bundle.first[m];
       for (int c = first; c < first + mapper.n_value_bins(f); ++c) out[slot[c]] = hist[k][c];
       derive_skip_bin(mapper, f, skip_bin[f], total, out);
+      if (done != nullptr) done->push_back(f);
     }
   }
 }
@@ -386,7 +375,8 @@ void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::
 template <class K, class Code>
 void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const BinnedMatrix& bins,
                  const BinMapper& mapper, const HistogramJob& job, const std::int32_t* skip_bin,
-                 const HistBin& total, HistBin* out, Index group, Index n_groups) {
+                 const HistBin& total, HistBin* out, Index group, Index n_groups,
+                 std::vector<std::int32_t>* done) {
   const Index nf = job.n_features;
   // A leaf holding a minority of the rows is histogrammed row-wise when the row-major copy exists:
   // its scattered rows would otherwise cost one cache miss per row and feature.
@@ -415,15 +405,15 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   const Index f_lo = fr.lo, f_hi = fr.hi;
   for (Index q = f_lo; q < f_hi; ++q) clear_feature(mapper, dense[q], out);
   if constexpr (std::is_same_v<Code, std::uint8_t>) {
-    if (row_wise) build_row_wise<K>(bins, mapper, job, skip_bin, dense, f_lo, f_hi, out);
+    if (row_wise) build_row_wise<K>(bins, mapper, job, dense, f_lo, f_hi, out);
   }
   if (use_csr) {
     build_csr_parts<K>(mapper, job, active_sparse_features(job), skip_bin, total, out, group,
-                       n_groups);
+                       n_groups, done);
   }
-  if (use_bundles) build_bundles<K>(mapper, job, skip_bin, total, out, group, n_groups);
+  if (use_bundles) build_bundles<K>(mapper, job, skip_bin, total, out, group, n_groups, done);
   if (!row_wise) {
-    build_column_chunks<K, Code>(col_of, bins, mapper, job, skip_bin, dense, f_lo, f_hi, out);
+    build_column_chunks<K, Code>(col_of, bins, mapper, job, dense, f_lo, f_hi, out);
   }
   if (skip_bin) {
     for (Index q = f_lo; q < f_hi; ++q) {
@@ -431,6 +421,7 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
       if (skip_bin[f] >= 0) derive_skip_bin(mapper, f, skip_bin[f], total, out);
     }
   }
+  if (done != nullptr) done->insert(done->end(), dense + f_lo, dense + f_hi);
 }
 
 const std::uint8_t* col8(const BinnedMatrix& b, Index f) { return b.col8(f); }
@@ -440,22 +431,26 @@ const std::uint16_t* col16(const BinnedMatrix& b, Index f) { return b.col16(f); 
 
 void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
                            const HistogramJob& job, const std::int32_t* skip_bin,
-                           const HistBin& total, HistBin* out, Index group, Index n_groups) {
+                           const HistBin& total, HistBin* out, Index group, Index n_groups,
+                           std::vector<std::int32_t>* done) {
 #if defined(CALIBRISK_HAVE_AVX2_HISTOGRAM)
   if (job.allow_simd && cpu_has_avx2()) {
     if (bins.wide) {
-      build_typed<avx2::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, group, n_groups);
+      build_typed<avx2::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, group, n_groups,
+                                 done);
     } else {
-      build_typed<avx2::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, group, n_groups);
+      build_typed<avx2::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, group, n_groups,
+                                 done);
     }
     return;
   }
 #endif
   if (bins.wide) {
-    build_typed<portable::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, group,
-                                   n_groups);
+    build_typed<portable::Kernels>(&col16, bins, mapper, job, skip_bin, total, out, group, n_groups,
+                                   done);
   } else {
-    build_typed<portable::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, group, n_groups);
+    build_typed<portable::Kernels>(&col8, bins, mapper, job, skip_bin, total, out, group, n_groups,
+                                   done);
   }
 }
 
@@ -476,7 +471,7 @@ void build_histogram(const BinnedMatrix& bins, const BinMapper& mapper, const Hi
                      int n_threads) {
   const int nt = histogram_threads(job, 0, n_threads);
   parallel_for(0, nt, nt, [&](Index gi) {
-    build_histogram_group(bins, mapper, job, skip_bin, total, out, gi, nt);
+    build_histogram_group(bins, mapper, job, skip_bin, total, out, gi, nt, nullptr);
   });
 }
 

@@ -90,9 +90,11 @@ void gather_gradients(const RowIndex* rows, Index n, const GradPair* gh_by_row, 
 /// bit-identical for any thread count. Rows are processed in chunks so the gradients of a chunk
 /// stay in cache while every feature reads them.
 ///
-/// `skip_bin[f]` (may be null) names a bin of feature f that is not accumulated but derived as the
-/// leaf total minus the other bins (used for the dominant bin of sparse features: zeros are then
-/// never touched); `total` is the leaf's sum over all rows (needed when skip_bin is used).
+/// `skip_bin[f]` (may be null) names a bin of feature f whose sums are not taken from its rows but
+/// derived as the leaf total minus the other bins, in bin order (the dominant bin of sparse
+/// features, whose rows the CSR and the bundles then never touch; the column- and row-wise
+/// kernels add every row and overwrite it); `total` is the leaf's sum over all rows (needed when
+/// skip_bin is used).
 /// Kernels: column-wise (contiguous root or large leaves), row-wise over the row-major copy
 /// (leaves with < 1/12 of the rows), CSR for the features in `job.sparse`, column-wise over the
 /// bundle codes for the members of `job.bundles` (then scattered to the members' slots). For every
@@ -122,11 +124,15 @@ int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads);
 /// Builds group `group` of `n_groups` of `build_histogram` on the calling thread: feature_group(
 /// group) of the job's features that are neither in the CSR nor bundled (all of them without
 /// either), and the CSR parts and the bundles group, group + n_groups, ... Groups write disjoint
-/// slots, so they can run on different threads; a sparse or bundled feature's slots are complete
-/// only once every group is done. A caller can run the groups in its own parallel region.
+/// slots, so they can run on different threads. A caller can run the groups in its own parallel
+/// region. When `done` is given, the job's features whose slots this group completed (its dense
+/// share, the active features of its CSR parts and of its bundles) are appended to it: every
+/// feature of the job is completed by exactly one group, so the same thread can go on to use
+/// them (e.g. scan them for splits) without waiting for the other groups.
 void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
                            const HistogramJob& job, const std::int32_t* skip_bin,
-                           const HistBin& total, HistBin* out, Index group, Index n_groups);
+                           const HistBin& total, HistBin* out, Index group, Index n_groups,
+                           std::vector<std::int32_t>* done = nullptr);
 
 /// out[slot] = parent[slot] - child[slot] for the slots of `features` (the subtraction trick: the
 /// larger child's histogram costs O(bins), not O(rows)). `out` may alias `parent`.

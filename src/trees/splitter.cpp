@@ -6,6 +6,7 @@
 #include <calibrisk/core/parallel.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace calibrisk {
@@ -160,9 +161,16 @@ SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, co
   };
   HistBin cum;
   for (int b = 0; b + 1 < nb; ++b) {
-    cum.g += h[b].g;
-    cum.h += h[b].h;
+    const double g = cum.g + h[b].g, hh = cum.h + h[b].h;
+    // An empty bin that leaves the running sums bit-identical (the usual case: it adds +-0)
+    // repeats the previous candidate exactly, which cannot win (strictly larger gain wins).
+    const bool same = h[b].n == 0.0 && g == cum.g && hh == cum.h &&
+                      std::signbit(g) == std::signbit(cum.g) &&
+                      std::signbit(hh) == std::signbit(cum.h);
+    cum.g = g;
+    cum.h = hh;
     cum.n += h[b].n;
+    if (same && b > 0) continue;
     // Missing rows to the right.
     HistBin r{total.g - cum.g, total.h - cum.h, total.n - cum.n};
     if (miss.n > 0) {

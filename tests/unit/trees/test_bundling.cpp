@@ -69,7 +69,7 @@ bool same_tree(const detail::GrownTree& a, const detail::GrownTree& b) {
   return eq(s.left, t.left) && eq(s.right, t.right) && eq(s.feature, t.feature) &&
          eq(s.threshold, t.threshold) && eq(s.missing_left, t.missing_left) &&
          eq(s.value, t.value) && eq(s.cover, t.cover) && eq(s.gain, t.gain) && eq(a.bin, b.bin) &&
-         eq(a.begin, b.begin) && eq(a.end, b.end);
+         eq(a.begin, b.begin) && eq(a.end, b.end) && eq(a.cat_left, b.cat_left);
 }
 
 }  // namespace
@@ -78,7 +78,10 @@ TEST_CASE("bundling: greedy bundles of a hand-made one-hot table") {
   // Columns: A0 A1 A2 (one-hot, 60/30/10 %), B0 B1 B2 (70/20/10 %), N (7 values, no dominant
   // bin), F (a flag overlapping A2 and B2). Non-default rows: A0 40 (its zeros), A1 30, B0 30,
   // B1 20, F 19, A2 10, B2 10. Greedy in that order: A0, A1, B0, B1 and F each conflict with
-  // every bundle before them; A2 fits with A1 (disjoint rows) and B2 with B1.
+  // every bundle before them; A2 fits with A1 (disjoint rows) and B2 with B1. Then the features
+  // left alone, by ascending index, try their second most frequent bin as default: A0 with bin 0
+  // (non-default rows: its ones, disjoint from A1's and A2's) joins {A1, A2}; B0 likewise joins
+  // {B1, B2}; F with bin 1 (non-default: its 81 zeros) conflicts with both and stays alone.
   const Index n = 100, nf = 8;
   std::vector<double> x(static_cast<std::size_t>(n * nf), 0.0);
   for (Index i = 0; i < n; ++i) {
@@ -96,25 +99,32 @@ TEST_CASE("bundling: greedy bundles of a hand-made one-hot table") {
   CHECK(skip == std::vector<std::int32_t>{1, 0, 0, 1, 0, 0, -1, 0});
   const detail::FeatureBundles fb = detail::make_bundles(b, m, skip, 0.5, 1);
   REQUIRE(fb.bundles.size() == 2);
-  CHECK(fb.bundles[0].features == std::vector<std::int32_t>{1, 2});
-  CHECK(fb.bundles[1].features == std::vector<std::int32_t>{4, 5});
-  CHECK(fb.bundle_of == std::vector<std::int32_t>{-1, 0, 0, -1, 1, 1, -1, -1});
+  CHECK(fb.bundles[0].features == std::vector<std::int32_t>{0, 1, 2});
+  CHECK(fb.bundles[1].features == std::vector<std::int32_t>{3, 4, 5});
+  CHECK(fb.bundle_of == std::vector<std::int32_t>{0, 0, 0, 1, 1, 1, -1, -1});
+  // Every member's default is now its zero bin (bin 0), so the skip bins of A0 and B0 move there.
+  CHECK(fb.default_bin == std::vector<std::int32_t>{0, 0, 0, 0, 0, 0, -1, -1});
+  CHECK(detail::bundle_skip_bins(fb, skip) == std::vector<std::int32_t>{0, 0, 0, 0, 0, 0, -1, 0});
   // Members' non-default bins: value 1 (bin 1) and the missing bin (2): codes 1, 2 for the first
-  // member and 3, 4 for the second.
-  CHECK(fb.bundles[0].first == std::vector<std::int32_t>{1, 3});
-  CHECK(fb.bundles[0].n_codes == 5);
-  CHECK(fb.bundles[0].sparse);  // A0 rows (60 %) have code 0
+  // member, 3, 4 for the second and 5, 6 for the third.
+  CHECK(fb.bundles[0].first == std::vector<std::int32_t>{1, 3, 5});
+  CHECK(fb.bundles[0].n_codes == 7);
+  CHECK(!fb.bundles[0].sparse);  // every row has one level set: code 0 never occurs
   for (Index i = 0; i < n; ++i) {
     const Index a = i % 10, bb = (i / 10) % 10;
-    CHECK(fb.col(0)[i] == (a < 6 ? 0 : (a < 9 ? 1 : 3)));
-    CHECK(fb.col(1)[i] == (bb < 7 ? 0 : (bb < 9 ? 1 : 3)));
+    CHECK(fb.col(0)[i] == (a < 6 ? 1 : (a < 9 ? 3 : 5)));
+    CHECK(fb.col(1)[i] == (bb < 7 ? 1 : (bb < 9 ? 3 : 5)));
   }
-  // Slots: code c of bundle 0 is the flat slot of (A1, bin 1), (A1, missing), (A2, 1), (A2, 2).
-  const Index o1 = m.offsets[1], o2 = m.offsets[2];
-  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 1] == o1 + 1);
-  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 2] == o1 + 2);
-  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 3] == o2 + 1);
-  CHECK(fb.slot[static_cast<std::size_t>(fb.code_offset[0]) + 4] == o2 + 2);
+  // Slots: code c of bundle 0 is the flat slot of (A0, bin 1), (A0, missing), (A1, 1), (A1, 2),
+  // (A2, 1), (A2, 2).
+  const Index o0 = m.offsets[0], o1 = m.offsets[1], o2 = m.offsets[2];
+  const std::uint32_t* slot = fb.slot.data() + fb.code_offset[0];
+  CHECK(slot[1] == o0 + 1);
+  CHECK(slot[2] == o0 + 2);
+  CHECK(slot[3] == o1 + 1);
+  CHECK(slot[4] == o1 + 2);
+  CHECK(slot[5] == o2 + 1);
+  CHECK(slot[6] == o2 + 2);
 }
 
 TEST_CASE("bundling: exact on clinical one-hot data, the same for any thread count") {
@@ -124,15 +134,16 @@ TEST_CASE("bundling: exact on clinical one-hot data, the same for any thread cou
   CHECK(fb2.bundle_of == fb.bundle_of);
   CHECK(fb2.codes == fb.codes);
   CHECK(fb2.slot == fb.slot);
-  // Most of the 155 indicators are bundled (all but the levels holding >= half of their variable's
-  // rows, whose non-default rows are the other levels'), and no bundle mixes two variables: their
-  // rows overlap, so an exact bundle cannot hold levels of both. (Rare flags may join a bundle when
-  // they happen to share no row with its members.)
+  // Every one of the 155 indicators is bundled, each variable's levels in one bundle (a level
+  // holding >= half of its variable's rows joins with its zero bin as default), and no bundle
+  // mixes two variables: their rows overlap, so an exact bundle cannot hold levels of both.
+  // (Rare flags may join a bundle when they happen to share no row with its members.)
   const int levels[15] = {20, 18, 15, 14, 12, 12, 10, 10, 9, 8, 8, 6, 5, 4, 4};
   std::vector<int> variable;
   for (int v = 0; v < 15; ++v)
     variable.insert(variable.end(), static_cast<std::size_t>(levels[v]), v);
   Index indicators = 0;
+  std::vector<int> per_variable(15, 0);
   for (const auto& bundle : fb.bundles) {
     REQUIRE(bundle.features.size() >= 2);
     int var = -1;
@@ -142,11 +153,13 @@ TEST_CASE("bundling: exact on clinical one-hot data, the same for any thread cou
       const int v = variable[static_cast<std::size_t>(f)];
       CHECK((var < 0 || var == v));
       var = v;
+      ++per_variable[static_cast<std::size_t>(v)];
     }
   }
   MESSAGE(fb.bundles.size() << " bundles, " << fb.n_bundled() << " features, " << indicators
                             << " of them indicators");
-  CHECK(indicators >= 135);
+  CHECK(indicators == 155);
+  for (int v = 0; v < 15; ++v) CHECK(per_variable[static_cast<std::size_t>(v)] == levels[v]);
   CHECK(fb.bundles.size() >= 15);
   // The invariant, checked against the binned matrix: per row at most one member is off its
   // default bin, and the code names that member's bin (0 when none is off).
@@ -158,7 +171,7 @@ TEST_CASE("bundling: exact on clinical one-hot data, the same for any thread cou
       std::uint32_t expect = 0;
       for (const std::int32_t f : bundle.features) {
         const int c = oh.b.code(i, f);
-        if (c != oh.skip[static_cast<std::size_t>(f)]) {
+        if (c != fb.default_bin[static_cast<std::size_t>(f)]) {
           ++off;
           expect = static_cast<std::uint32_t>(oh.m.offsets[static_cast<std::size_t>(f)] + c);
         }
@@ -197,16 +210,18 @@ TEST_CASE("bundling: histograms bit-identical to the unbundled build (kernels, t
     const OneHot oh(20000, max_bins);
     const detail::FeatureBundles fb = detail::make_bundles(oh.b, oh.m, oh.skip, 0.5, 2);
     REQUIRE(!fb.empty());
+    // The skip bins of every build below: the bundle defaults (some are not the dominant bin).
+    const std::vector<std::int32_t> skip = detail::bundle_skip_bins(fb, oh.skip);
+    CHECK(skip != oh.skip);
     // The CSR of the sparse features outside the bundles, as the grower makes it.
-    std::vector<std::uint8_t> sparse(oh.skip.size(), 0);
+    std::vector<std::uint8_t> sparse(skip.size(), 0);
     for (std::size_t f = 0; f < sparse.size(); ++f) {
-      if (oh.skip[f] < 0 || fb.bundle_of[f] >= 0) continue;
+      if (skip[f] < 0 || fb.bundle_of[f] >= 0) continue;
       Index c = 0;
-      for (Index i = 0; i < oh.b.n_rows; ++i)
-        c += oh.b.code(i, static_cast<Index>(f)) == oh.skip[f];
+      for (Index i = 0; i < oh.b.n_rows; ++i) c += oh.b.code(i, static_cast<Index>(f)) == skip[f];
       sparse[f] = 5 * c >= 4 * oh.b.n_rows;
     }
-    const detail::SparseRows sp = detail::make_sparse_rows(oh.b, oh.m, oh.skip, sparse, 2, 1);
+    const detail::SparseRows sp = detail::make_sparse_rows(oh.b, oh.m, skip, sparse, 2, 1);
     std::vector<std::int32_t> subset;  // a colsample-like subset
     const std::vector<std::int32_t>* all = &oh.features;
     for (std::size_t q = 0; q < oh.features.size(); q += 3) subset.push_back(oh.features[q]);
@@ -230,7 +245,31 @@ TEST_CASE("bundling: histograms bit-identical to the unbundled build (kernels, t
                                  static_cast<Index>(feats->size())};
         job.allow_simd = false;
         std::vector<HistBin> ref(static_cast<std::size_t>(oh.m.total_bins()));
-        detail::build_histogram(oh.b, oh.m, job, oh.skip.data(), total, ref.data(), 1);
+        detail::build_histogram(oh.b, oh.m, job, skip.data(), total, ref.data(), 1);
+        // The oracle, by definition: each bin not skipped sums the leaf's rows in row order; a
+        // skip bin is the leaf total minus the feature's other bins in bin order.
+        std::vector<HistBin> naive(ref.size());
+        for (const std::int32_t f : *feats) {
+          HistBin* h = naive.data() + oh.m.offsets[static_cast<std::size_t>(f)];
+          const int sb = skip[static_cast<std::size_t>(f)];
+          for (std::size_t k = 0; k < rows.size(); ++k) {
+            const int c = oh.b.code(static_cast<Index>(rows[k]), f);
+            if (c == sb) continue;
+            h[c].g += static_cast<double>(ordered[k].g);
+            h[c].h += static_cast<double>(ordered[k].h);
+            h[c].n += 1.0;
+          }
+          if (sb < 0) continue;
+          HistBin rest;
+          for (int c = 0; c <= oh.m.n_value_bins(f); ++c) {
+            if (c == sb) continue;
+            rest.g += h[c].g;
+            rest.h += h[c].h;
+            rest.n += h[c].n;
+          }
+          h[sb] = HistBin{total.g - rest.g, total.h - rest.h, total.n - rest.n};
+        }
+        CHECK(same_bits(ref, naive));
         for (const bool with_csr : {false, true}) {
           for (const bool simd : {false, true}) {
             for (const int t : {1, 2}) {
@@ -238,7 +277,7 @@ TEST_CASE("bundling: histograms bit-identical to the unbundled build (kernels, t
               job.bundles = &fb;
               job.allow_simd = simd;
               std::vector<HistBin> h(ref.size());
-              detail::build_histogram(oh.b, oh.m, job, oh.skip.data(), total, h.data(), t);
+              detail::build_histogram(oh.b, oh.m, job, skip.data(), total, h.data(), t);
               CHECK_MESSAGE(same_bits(h, ref), "csr " << with_csr << " simd " << simd << " threads "
                                                       << t << " subset " << (feats == &subset));
             }
@@ -303,4 +342,81 @@ TEST_CASE("bundling: a fit on one-hot data gives the same model for 1 and 2 thre
   }
   REQUIRE(out[0].size() == 6000);
   CHECK(std::memcmp(out[0].data(), out[1].data(), sizeof(double) * 6000) == 0);
+}
+
+TEST_CASE("bundling: identical trees with missing values, weights and a categorical feature") {
+  // One-hot data made harder: 2 % NaN in the levels of the first variable (a NaN row is off its
+  // default in that level while another level is set: those levels conflict and bundle apart or
+  // not at all), 5 % NaN in the numeric columns, row weights in [0.2, 3] folded into the
+  // gradients, and a numeric column (length of stay) declared categorical. Trees grown with
+  // bundling off are the reference; on, with 1 and 2 threads, they must be identical.
+  testing::TrainData d = testing::make_onehot_clinical(12000, 21);
+  Rng rng(33);
+  for (Index i = 0; i < d.n; ++i) {
+    float* row = d.x.data() + i * d.f;
+    if (rng.uniform() < 0.02) row[rng.below(20)] = std::nanf("");
+    for (Index j = 165; j < d.f; ++j) {
+      if (j != 166 && rng.uniform() < 0.05) row[j] = std::nanf("");
+    }
+  }
+  const FeatureMatrix X(d.X());
+  BinMapper m = detail::fit_bin_mapper(X, {}, 255, 0, 0, 1);
+  detail::make_categorical(m, X, {}, {{166}, 10}, 1);
+  REQUIRE(m.is_categorical(166));
+  const BinnedMatrix b = detail::bin_matrix(m, X, 1, /*row_major_copy=*/true);
+  std::vector<std::int32_t> features;
+  for (Index f = 0; f < d.f; ++f) {
+    if (!m.is_constant[static_cast<std::size_t>(f)]) features.push_back(static_cast<int>(f));
+  }
+  std::vector<double> w(static_cast<std::size_t>(d.n));
+  for (double& x : w) x = 0.2 + 2.8 * rng.uniform();
+  // The data still bundles: most indicators, with some majority level on its zero bin.
+  {
+    const detail::FeatureBundles fb = detail::make_bundles(b, m, dominant_bins(b, m), 0.5, 1);
+    CHECK(fb.n_bundled() >= 100);
+    CHECK(detail::bundle_skip_bins(fb, dominant_bins(b, m)) != dominant_bins(b, m));
+  }
+  std::vector<detail::GrownTree> ref;
+  for (const bool bundle : {false, true}) {
+    for (const int threads : {1, 2}) {
+      CAPTURE(bundle);
+      CAPTURE(threads);
+      detail::GrowerParams gp;
+      gp.rules.l2 = 1.0;
+      gp.rules.min_samples_leaf = 10;
+      gp.max_leaf_nodes = 48;
+      gp.n_threads = threads;
+      gp.bundle_features = bundle;
+      detail::TreeGrower grower(b, m, gp);
+      std::vector<double> margin(static_cast<std::size_t>(d.n), -1.8);
+      std::vector<GradPair> gh(static_cast<std::size_t>(d.n));
+      for (int round = 0; round < 5; ++round) {
+        for (Index i = 0; i < d.n; ++i) {
+          const auto u = static_cast<std::size_t>(i);
+          const double p = 1.0 / (1.0 + std::exp(-margin[u]));
+          gh[u] = GradPair{static_cast<float>(w[u] * (p - d.y[u])),
+                           static_cast<float>(w[u] * p * (1 - p))};
+        }
+        std::vector<RowIndex> rows(static_cast<std::size_t>(d.n));
+        std::iota(rows.begin(), rows.end(), RowIndex{0});
+        detail::GrownTree t = grower.grow(rows, true, gh.data(), features);
+        REQUIRE(t.tree.n_nodes() > 1);
+        for (Index i = 0; i < d.n; ++i) {
+          margin[static_cast<std::size_t>(i)] +=
+              t.tree.value[static_cast<std::size_t>(detail::binned_leaf(t, b, m, i))];
+        }
+        if (!bundle && threads == 1) {
+          ref.push_back(std::move(t));
+        } else {
+          CHECK(same_tree(t, ref[static_cast<std::size_t>(round)]));
+        }
+      }
+    }
+  }
+  // The categorical feature was used, so the identity covers category-set splits too.
+  bool used_cat = false;
+  for (const auto& t : ref) {
+    for (const std::int32_t f : t.tree.feature) used_cat = used_cat || f == 166;
+  }
+  CHECK(used_cat);
 }
