@@ -174,7 +174,16 @@ def _ts_proba(ts_model, parts, codes):
     return model.predict_proba(np.column_stack([*parts, ts.transform(codes)]))[:, 1]
 
 
-def run(n_rows, seed, smoothings, with_catboost=True):
+def _builtin(seed, **kw):
+    """calibrisk with its built-in encoding of categorical columns (GBDTParams.cat_encoding)."""
+    import calibrisk as cr
+
+    return cr.GradientBoostingClassifier(
+        n_estimators=N_TREES, learning_rate=LR, max_leaf_nodes=31, max_bins=255,
+        min_samples_leaf=20, l2_regularization=1.0, n_threads=THREADS, random_state=seed, **kw)
+
+
+def run(n_rows, seed, smoothings, with_catboost=True, quick=False):
     import lightgbm as lgb
     import pandas as pd
     import xgboost as xgb
@@ -209,7 +218,47 @@ def run(n_rows, seed, smoothings, with_catboost=True):
         lambda: _calibrisk(seed).fit(X_ord[tr], y_tr),
         lambda m: m.predict_proba(X_ord[te])[:, 1])
 
-    for scheme in ("out_of_fold", "ordered"):
+    # The booster's built-in encoding: the code columns declared categorical; the default
+    # cat_encoding="auto" grows them on target statistics (+ the ordinal code, + each ancestor
+    # level of a declared hierarchy) and stores category sets; the test rows are raw codes.
+    cat_cols = list(range(Xn.shape[1], X_ord.shape[1]))
+    add("calibrisk built-in (cat_encoding=auto), no hierarchy",
+        lambda: _builtin(seed, categorical_features=cat_cols).fit(X_ord[tr], y_tr),
+        lambda m: m.predict_proba(X_ord[te])[:, 1])
+    add("calibrisk built-in, no hierarchy, groups=patient",
+        lambda: _builtin(seed, categorical_features=cat_cols).fit(X_ord[tr], y_tr,
+                                                                  groups=d["pid"][tr]),
+        lambda m: m.predict_proba(X_ord[te])[:, 1])
+    if not quick:
+        add("calibrisk built-in, no hierarchy, TS without ordinal",
+            lambda: _builtin(seed, categorical_features=cat_cols, cat_ts_ordinal=False).fit(
+                X_ord[tr], y_tr),
+            lambda m: m.predict_proba(X_ord[te])[:, 1])
+    add("calibrisk native partitions (cat_encoding=partition)",
+        lambda: _builtin(seed, categorical_features=cat_cols, cat_encoding="partition").fit(
+            X_ord[tr], y_tr),
+        lambda m: m.predict_proba(X_ord[te])[:, 1])
+
+    def label_frame(mask):
+        df = pd.DataFrame(Xn[mask], columns=["age", "los", "lab", "prior_visits"])
+        for j, lab in enumerate(d["dx"]):
+            df[f"dx{j + 1}"] = pd.Series(lab[mask], dtype=object)
+        return df
+
+    lf_tr, lf_te = label_frame(tr), label_frame(te)
+    hier = {f"dx{j + 1}": [1, 3] for j in range(3)}  # "A05.3" -> "A05" -> chapter "A"
+    for min_count in (1, 10):
+        pooling = "no pooling" if min_count == 1 else f"labels < {min_count} rows pooled"
+        add(f"calibrisk built-in, hierarchy (chapter, category), {pooling}",
+            lambda mc=min_count: _builtin(seed, code_hierarchy=hier, hierarchy_min_count=mc).fit(
+                lf_tr, y_tr),
+            lambda m: m.predict_proba(lf_te)[:, 1])
+    add("calibrisk built-in, hierarchy, no pooling, groups=patient",
+        lambda: _builtin(seed, code_hierarchy=hier, hierarchy_min_count=1).fit(
+            lf_tr, y_tr, groups=d["pid"][tr]),
+        lambda m: m.predict_proba(lf_te)[:, 1])
+
+    for scheme in (() if quick else ("out_of_fold", "ordered")):
         for a in smoothings:
             def fit_ts(scheme=scheme, a=a):
                 ts = target_statistics(C[tr], y_tr, groups=d["pid"][tr], scheme=scheme,
@@ -228,8 +277,9 @@ def run(n_rows, seed, smoothings, with_catboost=True):
         m = _calibrisk(seed).fit(np.column_stack([Xn[tr], C[tr], ts.encoded]), y_tr)
         return ts, m
 
-    add(f"calibrisk, ordinal codes + out-of-fold TS (a={a0:g})", fit_both,
-        lambda tm: _ts_proba(tm, [Xn[te], C[te]], C[te]))
+    if not quick:
+        add(f"calibrisk, ordinal codes + out-of-fold TS (a={a0:g})", fit_both,
+            lambda tm: _ts_proba(tm, [Xn[te], C[te]], C[te]))
 
     # Hierarchy levels as extra target-statistics columns: the category (3-character prefix) and
     # the chapter (letter) of each code, so a rare code's row also carries its ancestors' risk.
@@ -241,7 +291,7 @@ def run(n_rows, seed, smoothings, with_catboost=True):
         return np.column_stack(cols)
 
     C_h = np.column_stack([C, prefix_codes(3), prefix_codes(1)])
-    for scheme in ("out_of_fold", "ordered"):
+    for scheme in (("out_of_fold",) if quick else ("out_of_fold", "ordered")):
         def fit_h(scheme=scheme):
             ts = target_statistics(C_h[tr], y_tr, groups=d["pid"][tr], scheme=scheme, smoothing=a0,
                                    seed=seed, n_threads=THREADS)
@@ -299,6 +349,8 @@ def run(n_rows, seed, smoothings, with_catboost=True):
                     cat_features=[f"dx{j + 1}" for j in range(3)]).fit(cf_tr, y_tr),
                 lambda m: m.predict_proba(cf_te)[:, 1])
             # The same booster on numbers, to separate CatBoost's trees from its encoding.
+            if quick:
+                return info, rows
             add("CatBoost, ordinal codes as numbers",
                 lambda: cb.CatBoostClassifier(
                     iterations=N_TREES, learning_rate=LR, thread_count=THREADS, random_seed=seed,
@@ -340,6 +392,9 @@ def main(argv=None):
                     help="comma-separated target-statistics smoothing values (the first is used "
                          "by the combined rows)")
     ap.add_argument("--no-catboost", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="only the built-in rows, ordinal codes, the peers and the TS of code + "
+                         "category + chapter")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     smoothings = [float(s) for s in args.smoothing.split(",")]
@@ -348,7 +403,7 @@ def main(argv=None):
     infos, per_seed = [], []
     for seed in seeds:
         print(f"--- seed {seed}")
-        info, rows = run(args.rows, seed, smoothings, not args.no_catboost)
+        info, rows = run(args.rows, seed, smoothings, not args.no_catboost, args.quick)
         print(json.dumps(info))
         infos.append(info)
         per_seed.append(rows)
