@@ -183,7 +183,7 @@ def _builtin(seed, **kw):
         min_samples_leaf=20, l2_regularization=1.0, n_threads=THREADS, random_state=seed, **kw)
 
 
-def run(n_rows, seed, smoothings, with_catboost=True, quick=False):
+def run(n_rows, seed, smoothings, with_catboost=True, quick=False, only=()):
     import lightgbm as lgb
     import pandas as pd
     import xgboost as xgb
@@ -207,6 +207,8 @@ def run(n_rows, seed, smoothings, with_catboost=True, quick=False):
     )
 
     def add(name, fit_fn, pred_fn):
+        if only and not any(o in name for o in only):
+            return
         model, wall, cpu = _timed(fit_fn)
         auc, ll = _metrics(y_te, pred_fn(model))
         rows.append(dict(model=name, auc=auc, log_loss=ll, fit_wall_s=wall, fit_cpu_s=cpu))
@@ -246,6 +248,12 @@ def run(n_rows, seed, smoothings, with_catboost=True, quick=False):
         return df
 
     lf_tr, lf_te = label_frame(tr), label_frame(te)
+    # Text labels without a declared hierarchy: the labels are dotted codes ("A05.3"), so the
+    # booster's target statistics also use their dotted prefix ("A05") (cat_ts_infer_hierarchy).
+    add("calibrisk built-in, text labels, no declared hierarchy",
+        lambda: _builtin(seed, categorical_features=[f"dx{j + 1}" for j in range(3)]).fit(
+            lf_tr, y_tr),
+        lambda m: m.predict_proba(lf_te)[:, 1])
     hier = {f"dx{j + 1}": [1, 3] for j in range(3)}  # "A05.3" -> "A05" -> chapter "A"
     for min_count in (1, 10):
         pooling = "no pooling" if min_count == 1 else f"labels < {min_count} rows pooled"
@@ -371,6 +379,41 @@ def run(n_rows, seed, smoothings, with_catboost=True, quick=False):
     return info, rows
 
 
+def threshold_sweep(seeds, n_rows=30000):
+    """Native partitions against built-in target statistics on one categorical column of K
+    levels (a normal effect per level, Zipf(1.1) frequencies) plus two numeric columns: the
+    held-out log loss per K, to place cat_ts_min_levels."""
+    import calibrisk as cr
+    from sklearn.metrics import log_loss
+
+    print("| K levels | partition log loss | target statistics log loss | difference |")
+    print("|---|---|---|---|")
+    out = []
+    for k in (4, 8, 16, 32, 64, 128, 256):
+        diffs, lp, lt = [], [], []
+        for seed in seeds:
+            rng = np.random.default_rng(1000 + seed)
+            eff = rng.normal(0, 0.5, k)
+            w = 1.0 / np.arange(1, k + 1) ** 1.1
+            code = rng.choice(k, size=2 * n_rows, p=w / w.sum()).astype(float)
+            x = rng.normal(size=(2 * n_rows, 2))
+            z = -1.5 + eff[code.astype(int)] + 0.5 * x[:, 0] - 0.3 * x[:, 1]
+            y = (rng.random(2 * n_rows) < 1 / (1 + np.exp(-z))).astype(int)
+            X = np.column_stack([code, x])
+            tr, te = slice(0, n_rows), slice(n_rows, None)
+            losses = []
+            for enc in ("partition", "target_stats"):
+                m = _builtin(seed, categorical_features=[0], cat_encoding=enc).fit(X[tr], y[tr])
+                losses.append(log_loss(y[te], m.predict_proba(X[te])[:, 1]))
+            lp.append(losses[0])
+            lt.append(losses[1])
+            diffs.append(losses[1] - losses[0])
+        print(f"| {k} | {np.mean(lp):.5f} | {np.mean(lt):.5f} | {np.mean(diffs):+.5f} |",
+              flush=True)
+        out.append(dict(k=k, partition=float(np.mean(lp)), target_stats=float(np.mean(lt))))
+    return out
+
+
 def _summary(per_seed):
     """Mean and standard deviation over seeds of every row, in the order of the first seed."""
     names = [r["model"] for r in per_seed[0]]
@@ -396,14 +439,22 @@ def main(argv=None):
                     help="only the built-in rows, ordinal codes, the peers and the TS of code + "
                          "category + chapter")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--only", default="",
+                    help="comma-separated substrings: run only the rows whose name holds one")
+    ap.add_argument("--threshold-sweep", action="store_true",
+                    help="only the partition / target statistics sweep over the level count")
     args = ap.parse_args(argv)
+    if args.threshold_sweep:
+        threshold_sweep([int(s) for s in args.seeds.split(",")])
+        return
     smoothings = [float(s) for s in args.smoothing.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"load average before: {os.getloadavg()}")
     infos, per_seed = [], []
     for seed in seeds:
         print(f"--- seed {seed}")
-        info, rows = run(args.rows, seed, smoothings, not args.no_catboost, args.quick)
+        info, rows = run(args.rows, seed, smoothings, not args.no_catboost, args.quick,
+                         [o for o in args.only.split(",") if o])
         print(json.dumps(info))
         infos.append(info)
         per_seed.append(rows)

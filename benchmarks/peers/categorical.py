@@ -127,6 +127,11 @@ def _candidates(n_trees, n_num):
         # The default: target statistics inside the booster for the high-cardinality columns.
         rows.append(("calibrisk (categorical, built-in target statistics)", "ordinal",
                      lambda: cr.GradientBoostingClassifier(categorical_features=cat_idx, **p)))
+        # Text label columns, no hierarchy declared: the labels are dotted codes, so the
+        # booster also uses their dotted prefixes (cat_ts_infer_hierarchy, the default).
+        rows.append(("calibrisk (built-in target statistics, text labels)", "labels",
+                     lambda: cr.GradientBoostingClassifier(categorical_features=CODE_COLUMNS,
+                                                           **p)))
         # The same on the label columns with the dotted code hierarchy declared.
         rows.append(("calibrisk (built-in target statistics + dotted hierarchy)", "labels",
                      lambda: cr.GradientBoostingClassifier(
@@ -206,6 +211,7 @@ def run_codes(n_encounters, n_trees, rows):
     ref = {r["library"]: r for r in rows if r["case"] == case}
     lgb_native = ref.get("lightgbm (native categorical)")
     for name in ("calibrisk (categorical, built-in target statistics)",
+                 "calibrisk (built-in target statistics, text labels)",
                  "calibrisk (built-in target statistics + dotted hierarchy)"):
         if name in ref and lgb_native:
             ref[name]["cpu_vs_lightgbm_native"] = ref[name]["cpu_seconds"] / lgb_native["cpu_seconds"]

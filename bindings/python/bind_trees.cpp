@@ -102,6 +102,17 @@ void bind_trees(py::module_& m) {
       "Per hierarchy level (coarsest first), the group id of each code (code k = labels[k]) "
       "under the hierarchy (None = none, [] = dotted, else prefix lengths).");
 
+  m.def(
+      "inferred_code_hierarchy",
+      [](const std::vector<std::string>& labels) -> py::object {
+        const CodeHierarchy h = inferred_code_hierarchy(labels);
+        if (!h.declared) return py::none();
+        return py::cast(h.prefix_lengths);
+      },
+      py::arg("labels"),
+      "[] (dotted) when the labels are mostly dotted codes whose prefixes pool some of them, "
+      "else None.");
+
   py::class_<GradientBoostedTrees>(m, "GradientBoostedTrees",
                                    "Histogram gradient-boosted trees (binary log-loss).")
       .def(py::init<GBDTParams>(), py::arg("params") = GBDTParams{})

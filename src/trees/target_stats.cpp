@@ -438,6 +438,17 @@ std::vector<std::vector<int>> code_ancestor_levels(const std::vector<std::string
   return out;
 }
 
+CodeHierarchy inferred_code_hierarchy(const std::vector<std::string>& labels) {
+  std::size_t dotted = 0;
+  for (const std::string& l : labels) {
+    const std::size_t dot = l.find('.');
+    dotted += dot != std::string::npos && dot > 0 ? 1 : 0;
+  }
+  if (labels.empty() || 2 * dotted < labels.size()) return {};
+  CodeHierarchy h = CodeHierarchy::dotted();
+  return code_ancestor_levels(labels, h).empty() ? CodeHierarchy{} : h;
+}
+
 namespace {
 
 // Validates every code of column f of X (any row): NaN or an integer in [0, kMaxCategories).

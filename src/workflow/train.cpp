@@ -292,8 +292,13 @@ GBDTFitContext trees_context(const Table& table, const TrainSpec& spec,
   for (std::size_t f = 0; f < features.size(); ++f) {
     if (!table.has_column(features[f])) continue;
     const Column& c = table.column(features[f]);
-    if (c.kind != ColumnKind::kCategorical || !c.hierarchy.declared) continue;
-    std::vector<std::vector<int>> levels = code_ancestor_levels(c.categories, c.hierarchy);
+    if (c.kind != ColumnKind::kCategorical) continue;
+    const CodeHierarchy h = c.hierarchy.declared ? c.hierarchy
+                            : spec.gbdt.cat_ts_infer_hierarchy
+                                ? inferred_code_hierarchy(c.categories)
+                                : CodeHierarchy{};
+    if (!h.declared) continue;
+    std::vector<std::vector<int>> levels = code_ancestor_levels(c.categories, h);
     if (!levels.empty()) ctx.code_ancestry.push_back({static_cast<int>(f), std::move(levels)});
   }
   return ctx;

@@ -380,12 +380,18 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
 
     def _code_ancestry(self):
         """{column: ancestor groups per hierarchy level} of the label columns with a declared
-        code hierarchy (their target statistics also use each level), or None."""
+        code hierarchy, or (``cat_ts_infer_hierarchy``) labels that are mostly dotted codes:
+        their target statistics also use each level. None when there is none."""
         enc = getattr(self, "categorical_encoding_", None)
         out = {}
+        infer = getattr(self, "cat_ts_infer_hierarchy", True)
         for j, lev in zip(enc.indices if enc else [], enc.levels if enc else []):
-            if lev.hierarchy is not None:
-                levels = _core.code_ancestor_levels(list(lev.labels), lev.hierarchy)
+            labels = list(lev.labels)
+            hierarchy = lev.hierarchy
+            if hierarchy is None and infer:
+                hierarchy = _core.inferred_code_hierarchy(labels)
+            if hierarchy is not None:
+                levels = _core.code_ancestor_levels(labels, hierarchy)
                 if levels:
                     out[int(j)] = levels
         return out or None

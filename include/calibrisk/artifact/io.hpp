@@ -46,8 +46,8 @@ class VennAbersCalibrator;
 ///   Also 1.4 — optional schema feature members `labels` and `code_hierarchy` (the level table of a
 ///   labelled categorical feature; written only for features that have labels).
 ///   1.5 — GBDT target-statistic params `cat_encoding`, `cat_ts_min_levels`, `cat_ts_folds`,
-///   `cat_ts_smoothing`, `cat_ts_ordinal` (each only when not its default; the trees they grow
-///   are plain category-set nodes of 1.4).
+///   `cat_ts_smoothing`, `cat_ts_ordinal`, `cat_ts_infer_hierarchy` (each only when not its
+///   default; the trees they grow are plain category-set nodes of 1.4).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.

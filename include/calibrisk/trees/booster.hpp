@@ -83,6 +83,7 @@ struct GBDTParams {
   int cat_ts_folds = 5;
   double cat_ts_smoothing = 1.0;
   bool cat_ts_ordinal = true;
+  bool cat_ts_infer_hierarchy = true;
   bool early_stopping = false;
   double validation_fraction = 0.1;
   double tol = 1e-7;
@@ -154,6 +155,10 @@ struct GBDTParams {
       "Weight of the prior in each target statistic (TS = (sum w y + a prior) / (sum w + a)).");
     v("cat_ts_ordinal", &P::cat_ts_ordinal, any_value().since(5),
       "Target-statistic features are also split by ranges of their codes (ordinal column).");
+    v("cat_ts_infer_hierarchy", &P::cat_ts_infer_hierarchy, any_value().since(5),
+      "Label columns without a declared code hierarchy whose labels are mostly dotted codes "
+      "(250.01, E11.65) get the dotted prefixes as ancestor levels of their target statistics "
+      "(workflow and Python estimators, which know the labels).");
     v("early_stopping", &P::early_stopping, any_value(),
       "Stop when the validation loss stops improving.");
     v("validation_fraction", &P::validation_fraction, open_open(0, 1),

@@ -227,6 +227,14 @@ std::vector<std::vector<int>> code_ancestor_levels(const std::vector<std::string
                                                    const CodeHierarchy& hierarchy,
                                                    int max_levels = 3);
 
+/// The hierarchy inferred from a labelled column without a declared one: the dotted hierarchy
+/// (250.01 -> 250.0 -> 250, E11.65 -> E11.6 -> E11) when at least half of the labels hold a '.'
+/// after their first character and `code_ancestor_levels` under it pools some labels; otherwise
+/// none (undeclared). Used by the callers that know the labels (workflow, Python estimators) when
+/// `GBDTParams::cat_ts_infer_hierarchy` is on; it only adds ancestor target-statistic columns
+/// (the level table and its pooling are unchanged). O(labels * depth).
+CodeHierarchy inferred_code_hierarchy(const std::vector<std::string>& labels);
+
 /// What a column of a derived matrix holds.
 enum class DerivedKind : std::uint8_t {
   kOriginal,      ///< the feature's own column of X, unchanged

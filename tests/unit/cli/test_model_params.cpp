@@ -70,6 +70,7 @@ TEST_CASE("cli param: every GBDTParams field round-trips through --param text") 
                                                          {"cat_ts_folds", "3"},
                                                          {"cat_ts_smoothing", "0.5"},
                                                          {"cat_ts_ordinal", "false"},
+                                                         {"cat_ts_infer_hierarchy", "false"},
                                                          {"early_stopping", "true"},
                                                          {"validation_fraction", "0.2"},
                                                          {"n_iter_no_change", "4"},

@@ -425,4 +425,9 @@ TEST_CASE("code_ancestor_levels: nested groups of dotted ICD-like labels") {
   CHECK(lv[1] == std::vector<int>{0, 1, 1, 2, 3, 4});  // 250, 250.0, 250.0, 250.1, 401.9, V45
   CHECK(code_ancestor_levels(labels, CodeHierarchy::dotted(), 1).size() == 1);
   CHECK(code_ancestor_levels(labels, CodeHierarchy{}).empty());
+  // Inferred: 4 of the 6 labels are dotted and their prefixes pool some labels.
+  CHECK(inferred_code_hierarchy(labels) == CodeHierarchy::dotted());
+  CHECK_FALSE(inferred_code_hierarchy({"250", "401", "V45.1"}).declared);  // 1 of 3 dotted
+  CHECK_FALSE(inferred_code_hierarchy({"a.b", "c.d"}).declared);           // nothing pooled
+  CHECK_FALSE(inferred_code_hierarchy({}).declared);
 }
