@@ -9,6 +9,10 @@ columns; a patient-disjoint temporal split (patients ordered by their first admi
 training -> NaN, the unseen-category policy of issue 12).
 
 Rows (all 100 trees, learning rate 0.1, 2 threads, 31 leaves, >= 20 rows per leaf, L2 = 1):
+- calibrisk's built-in encoding (GradientBoostingClassifier with the code columns categorical,
+  cat_encoding="auto": target statistics inside the booster): on codes, on text labels (dotted
+  prefixes inferred), with a declared hierarchy (chapter, category), with patient groups; and
+  cat_encoding="partition" (native partitions);
 - calibrisk / LightGBM on the ordinal codes;
 - calibrisk on out-of-fold target statistics (5 folds grouped by patient) and on ordered target
   statistics (calibrisk.preprocessing.target_statistics), test rows encoded by the full-data table;
@@ -18,7 +22,8 @@ Rows (all 100 trees, learning rate 0.1, 2 threads, 31 leaves, >= 20 rows per lea
 Reported: test AUC, test log loss, fit wall and CPU seconds (encoding included for the TS rows).
 
 Usage: OMP_WAIT_POLICY=passive PYTHONPATH=build/python python benchmarks/categorical_encodings.py
-       [--rows 150000] [--seeds 0,1,2] [--smoothing 1,0.3,3] [--json out.json]
+       [--rows 150000] [--seeds 0,1,2] [--smoothing 1,0.3,3] [--quick] [--only SUBSTR,...]
+       [--threshold-sweep] [--json out.json]
 CatBoost is optional (skipped with a note when it is not importable). On a loaded machine set
 OMP_WAIT_POLICY=passive: spinning OpenMP workers of one library otherwise steal the cores of the
 next one and the times become meaningless (the quality figures do not change).

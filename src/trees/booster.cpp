@@ -445,6 +445,59 @@ double add_to_validation_margins_raw(const Tree& kept, const std::vector<std::in
   return loss / v.w_sum;
 }
 
+// The target-statistic features of a fit, their derived matrix and the features left to native
+// partitions (all of categorical_features when there is no target-statistic feature).
+struct TargetStatSetup {
+  std::vector<int> features;
+  DerivedCategoricalMatrix derived;
+  std::vector<int> native;
+};
+
+TargetStatSetup target_stat_setup(const GBDTParams& p, const Dataset& train,
+                                  const GBDTFitContext& context,
+                                  const std::vector<Index>& train_rows, bool all_rows,
+                                  const std::vector<double>& w, int nt) {
+  const Index n = train.n_samples();
+  if (!context.groups.empty() && context.groups.size() != n) {
+    throw InvalidInput(std::string(kFit) + ": groups has " + std::to_string(context.groups.size()) +
+                       " entries but X has " + std::to_string(n) +
+                       " rows; pass one group (patient) id per row.");
+  }
+  TargetStatSetup ts;
+  ts.features = target_stat_features(p, train.X, train_rows);
+  ts.native = p.categorical_features;
+  if (ts.features.empty()) return ts;
+  DerivedCategoricalSpec spec;
+  spec.features = ts.features;
+  spec.ancestry = context.code_ancestry;
+  spec.ordinal = p.cat_ts_ordinal;
+  spec.n_folds = p.cat_ts_folds;
+  spec.smoothing = p.cat_ts_smoothing;
+  spec.seed = p.random_state;
+  ts.derived =
+      derive_categorical_columns(train.X, all_rows ? std::vector<Index>{} : train_rows, train.y,
+                                 VectorView<const double>(w.data(), n), context.groups, spec, nt);
+  ts.native.erase(
+      std::remove_if(
+          ts.native.begin(), ts.native.end(),
+          [&](int f) { return std::binary_search(ts.features.begin(), ts.features.end(), f); }),
+      ts.native.end());
+  return ts;
+}
+
+// The saved model's cardinality per original feature: the mapper's (native categorical
+// features), and K of each target-statistic feature.
+std::vector<std::int32_t> model_cardinality(const BinMapper& mapper, const TargetStatSetup& ts,
+                                            Index nf) {
+  std::vector<std::int32_t> card = mapper.cardinality;
+  if (ts.features.empty()) return card;
+  card.resize(static_cast<std::size_t>(nf), 0);
+  for (const int f : ts.features) {
+    card[static_cast<std::size_t>(f)] = ts.derived.cardinality[static_cast<std::size_t>(f)];
+  }
+  return card;
+}
+
 }  // namespace
 
 GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const Dataset* valid,
@@ -473,41 +526,16 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   const auto [sw0, sw1] = class_totals(train, w, train_rows);
   check_model_size(p, static_cast<Index>(train_rows.size()));
 
-  // Target statistics (issue 12): high-cardinality categorical features are grown on derived
-  // numeric columns (docs/trees.md); every tree is converted back to category sets over the codes.
-  const std::vector<int> ts_features = target_stat_features(p, train.X, train_rows);
-  const bool use_ts = !ts_features.empty();
-  if (!context.groups.empty() && context.groups.size() != n) {
-    throw InvalidInput(std::string(kFit) + ": groups has " + std::to_string(context.groups.size()) +
-                       " entries but X has " + std::to_string(n) +
-                       " rows; pass one group (patient) id per row.");
-  }
-  DerivedCategoricalMatrix derived;
-  std::vector<int> native_cats = p.categorical_features;
-  if (use_ts) {
-    DerivedCategoricalSpec spec;
-    spec.features = ts_features;
-    spec.ancestry = context.code_ancestry;
-    spec.ordinal = p.cat_ts_ordinal;
-    spec.n_folds = p.cat_ts_folds;
-    spec.smoothing = p.cat_ts_smoothing;
-    spec.seed = p.random_state;
-    derived =
-        derive_categorical_columns(train.X, all_rows ? std::vector<Index>{} : train_rows, train.y,
-                                   VectorView<const double>(w.data(), n), context.groups, spec, nt);
-    native_cats.erase(
-        std::remove_if(
-            native_cats.begin(), native_cats.end(),
-            [&](int f) { return std::binary_search(ts_features.begin(), ts_features.end(), f); }),
-        native_cats.end());
-  }
-  const FeatureMatrix Xfit = use_ts ? FeatureMatrix(view(derived.X)) : train.X;
+  // Target statistics: derived columns of high-cardinality categorical features (docs/trees.md).
+  const TargetStatSetup ts = target_stat_setup(p, train, context, train_rows, all_rows, w, nt);
+  const bool use_ts = !ts.features.empty();
+  const FeatureMatrix Xfit = use_ts ? FeatureMatrix(view(ts.derived.X)) : train.X;
 
   // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
   BinMapper mapper = detail::fit_bin_mapper(Xfit, all_rows ? std::vector<Index>{} : train_rows,
                                             p.max_bins, p.bin_subsample, p.random_state, nt);
   detail::make_categorical(mapper, Xfit, all_rows ? std::vector<Index>{} : train_rows,
-                           {native_cats, p.min_data_per_category}, nt);
+                           {ts.native, p.min_data_per_category}, nt);
   const BinnedMatrix bins = detail::bin_matrix(mapper, Xfit, nt, /*row_major_copy=*/!mapper.wide());
   BinnedMatrix valid_bins;
   if (valid != nullptr && !use_ts) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
@@ -517,14 +545,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
 
   TreeEnsemble ens;
   ens.n_features = train.n_features();
-  ens.cardinality = mapper.cardinality;
-  if (use_ts) {
-    ens.cardinality.resize(static_cast<std::size_t>(train.n_features()), 0);
-    for (const int f : ts_features) {
-      ens.cardinality[static_cast<std::size_t>(f)] =
-          derived.cardinality[static_cast<std::size_t>(f)];
-    }
-  }
+  ens.cardinality = model_cardinality(mapper, ts, train.n_features());
   ens.base_score = std::log(sw1 / sw0);  // weighted log-odds: the best constant margin
   detail::GrowerParams gparams = grower_params(p, nt);
   if (!gparams.monotone.empty()) gparams.monotone.resize(static_cast<std::size_t>(Xfit.cols()), 0);
@@ -554,13 +575,13 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     if (p.subsample < 1.0) {
       add_to_out_of_bag_margins(grown, bins, mapper, train_rows, rows, in_bag, margin, nt_rows);
     }
-    ens.trees.push_back(use_ts ? to_categorical_tree(grown.tree, derived) : std::move(grown.tree));
+    ens.trees.push_back(use_ts ? to_categorical_tree(grown.tree, ts.derived)
+                               : std::move(grown.tree));
     const Tree& kept = ens.trees.back();
     const bool stump = kept.n_nodes() == 1;
 
     if (has_valid) {
-      // With target statistics the validation rows are scored by the converted tree on their
-      // raw codes, as the saved model will score them (never by an out-of-fold encoding).
+      // With target statistics: the converted tree on the raw codes, as the saved model scores.
       const double loss =
           use_ts ? add_to_validation_margins_raw(
                        kept, ens.cardinality, valid != nullptr ? valid->X : train.X, vset, nt_valid)

@@ -477,11 +477,12 @@ void resize_table(TargetStatTable& t, Index k) {
 
 }  // namespace
 
-DerivedCategoricalMatrix derive_categorical_columns(
-    const FeatureMatrix& X, const std::vector<Index>& rows, VectorView<const double> y,
-    VectorView<const double> w, VectorView<const double> groups, const DerivedCategoricalSpec& spec,
-    int n_threads) {
-  const Index n = X.rows(), nf = X.cols();
+namespace {
+
+// The checks of derive_categorical_columns' arguments.
+void check_derived_spec(const DerivedCategoricalSpec& spec, Index n, Index nf,
+                        VectorView<const double> y, VectorView<const double> w,
+                        VectorView<const double> groups) {
   if (spec.n_folds < 2) {
     throw InvalidParams("GBDTParams.cat_ts_folds must be >= 2, got " +
                         std::to_string(spec.n_folds) + "; 5 is the default.");
@@ -497,7 +498,22 @@ DerivedCategoricalMatrix derive_categorical_columns(
         std::to_string(n) + " rows; y " + std::to_string(y.size()) + ", weights " +
         std::to_string(w.size()) + ", groups " + std::to_string(groups.size()) + ").");
   }
-  std::vector<int> is_ts(static_cast<std::size_t>(nf), 0);
+  for (const CodeAncestry& a : spec.ancestry) {
+    if (a.feature < 0 || a.feature >= nf) {
+      throw InvalidParams("code hierarchy of feature " + std::to_string(a.feature) +
+                          ": the feature is out of range (X has " + std::to_string(nf) +
+                          " columns).");
+    }
+  }
+}
+
+// The column layout of the derived matrix (tables still empty); `first_extra[f]` = the first
+// extra column of target-statistic feature f; `anc[f]` = its ancestry or null.
+DerivedCategoricalMatrix derived_layout(const DerivedCategoricalSpec& spec, Index nf,
+                                        std::vector<int>& is_ts,
+                                        std::vector<const CodeAncestry*>& anc,
+                                        std::vector<Index>& first_extra) {
+  is_ts.assign(static_cast<std::size_t>(nf), 0);
   for (const int f : spec.features) {
     if (f < 0 || f >= nf || is_ts[static_cast<std::size_t>(f)]) {
       throw InvalidParams("target statistics: feature " + std::to_string(f) +
@@ -505,18 +521,10 @@ DerivedCategoricalMatrix derive_categorical_columns(
     }
     is_ts[static_cast<std::size_t>(f)] = 1;
   }
-  const CodeAncestry* no_ancestry = nullptr;
-  std::vector<const CodeAncestry*> anc(static_cast<std::size_t>(nf), no_ancestry);
+  anc.assign(static_cast<std::size_t>(nf), nullptr);
   for (const CodeAncestry& a : spec.ancestry) {
-    if (a.feature < 0 || a.feature >= nf) {
-      throw InvalidParams("code hierarchy of feature " + std::to_string(a.feature) +
-                          ": the feature is out of range (X has " + std::to_string(nf) +
-                          " columns).");
-    }
     if (is_ts[static_cast<std::size_t>(a.feature)]) anc[static_cast<std::size_t>(a.feature)] = &a;
   }
-
-  // Column layout.
   DerivedCategoricalMatrix d;
   d.cardinality.assign(static_cast<std::size_t>(nf), 0);
   for (Index f = 0; f < nf; ++f) {
@@ -525,7 +533,7 @@ DerivedCategoricalMatrix derive_categorical_columns(
     c.kind = is_ts[static_cast<std::size_t>(f)] ? DerivedKind::kCodeStat : DerivedKind::kOriginal;
     d.columns.push_back(std::move(c));
   }
-  std::vector<Index> first_extra(static_cast<std::size_t>(nf), -1);
+  first_extra.assign(static_cast<std::size_t>(nf), -1);
   for (const int f : spec.features) {
     first_extra[static_cast<std::size_t>(f)] = static_cast<Index>(d.columns.size());
     if (spec.ordinal) d.columns.push_back({f, DerivedKind::kOrdinal, -1, {}});
@@ -535,6 +543,21 @@ DerivedCategoricalMatrix derive_categorical_columns(
       }
     }
   }
+  return d;
+}
+
+}  // namespace
+
+DerivedCategoricalMatrix derive_categorical_columns(
+    const FeatureMatrix& X, const std::vector<Index>& rows, VectorView<const double> y,
+    VectorView<const double> w, VectorView<const double> groups, const DerivedCategoricalSpec& spec,
+    int n_threads) {
+  const Index n = X.rows(), nf = X.cols();
+  check_derived_spec(spec, n, nf, y, w, groups);
+  std::vector<int> is_ts;
+  std::vector<const CodeAncestry*> anc;
+  std::vector<Index> first_extra;
+  DerivedCategoricalMatrix d = derived_layout(spec, nf, is_ts, anc, first_extra);
   d.X.resize(n, static_cast<Index>(d.columns.size()));
 
   // Training rows, their labels, weights and folds.
