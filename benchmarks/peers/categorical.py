@@ -216,8 +216,9 @@ def run_codes(n_encounters, n_trees, rows):
                  "calibrisk (built-in target statistics, text labels)",
                  "calibrisk (built-in target statistics + dotted hierarchy)"):
         if name in ref and lgb_native:
-            ref[name]["cpu_vs_lightgbm_native"] = ref[name]["cpu_seconds"] / lgb_native["cpu_seconds"]
-            ref[name]["wall_vs_lightgbm_native"] = ref[name]["seconds"] / lgb_native["seconds"]
+            r = ref[name]
+            r["cpu_vs_lightgbm_native"] = r["cpu_seconds"] / lgb_native["cpu_seconds"]
+            r["wall_vs_lightgbm_native"] = r["seconds"] / lgb_native["seconds"]
     rows_ref = [r for r in rows if r["case"] == case]
     # compare.py computes ratios against the row named "calibrisk".
     for r in rows_ref:
