@@ -9,6 +9,10 @@ columns; a patient-disjoint temporal split (patients ordered by their first admi
 training -> NaN, the unseen-category policy of issue 12).
 
 Rows (all 100 trees, learning rate 0.1, 2 threads, 31 leaves, >= 20 rows per leaf, L2 = 1):
+- calibrisk's built-in encoding (GradientBoostingClassifier with the code columns categorical,
+  cat_encoding="auto": target statistics inside the booster): on codes, on text labels (dotted
+  prefixes inferred), with a declared hierarchy (chapter, category), with patient groups; and
+  cat_encoding="partition" (native partitions);
 - calibrisk / LightGBM on the ordinal codes;
 - calibrisk on out-of-fold target statistics (5 folds grouped by patient) and on ordered target
   statistics (calibrisk.preprocessing.target_statistics), test rows encoded by the full-data table;
@@ -18,7 +22,8 @@ Rows (all 100 trees, learning rate 0.1, 2 threads, 31 leaves, >= 20 rows per lea
 Reported: test AUC, test log loss, fit wall and CPU seconds (encoding included for the TS rows).
 
 Usage: OMP_WAIT_POLICY=passive PYTHONPATH=build/python python benchmarks/categorical_encodings.py
-       [--rows 150000] [--seeds 0,1,2] [--smoothing 1,0.3,3] [--json out.json]
+       [--rows 150000] [--seeds 0,1,2] [--smoothing 1,0.3,3] [--quick] [--only SUBSTR,...]
+       [--threshold-sweep] [--json out.json]
 CatBoost is optional (skipped with a note when it is not importable). On a loaded machine set
 OMP_WAIT_POLICY=passive: spinning OpenMP workers of one library otherwise steal the cores of the
 next one and the times become meaningless (the quality figures do not change).
@@ -174,7 +179,16 @@ def _ts_proba(ts_model, parts, codes):
     return model.predict_proba(np.column_stack([*parts, ts.transform(codes)]))[:, 1]
 
 
-def run(n_rows, seed, smoothings, with_catboost=True):
+def _builtin(seed, **kw):
+    """calibrisk with its built-in encoding of categorical columns (GBDTParams.cat_encoding)."""
+    import calibrisk as cr
+
+    return cr.GradientBoostingClassifier(
+        n_estimators=N_TREES, learning_rate=LR, max_leaf_nodes=31, max_bins=255,
+        min_samples_leaf=20, l2_regularization=1.0, n_threads=THREADS, random_state=seed, **kw)
+
+
+def run(n_rows, seed, smoothings, with_catboost=True, quick=False, only=()):
     import lightgbm as lgb
     import pandas as pd
     import xgboost as xgb
@@ -198,6 +212,8 @@ def run(n_rows, seed, smoothings, with_catboost=True):
     )
 
     def add(name, fit_fn, pred_fn):
+        if only and not any(o in name for o in only):
+            return
         model, wall, cpu = _timed(fit_fn)
         auc, ll = _metrics(y_te, pred_fn(model))
         rows.append(dict(model=name, auc=auc, log_loss=ll, fit_wall_s=wall, fit_cpu_s=cpu))
@@ -209,7 +225,53 @@ def run(n_rows, seed, smoothings, with_catboost=True):
         lambda: _calibrisk(seed).fit(X_ord[tr], y_tr),
         lambda m: m.predict_proba(X_ord[te])[:, 1])
 
-    for scheme in ("out_of_fold", "ordered"):
+    # The booster's built-in encoding: the code columns declared categorical; the default
+    # cat_encoding="auto" grows them on target statistics (+ the ordinal code, + each ancestor
+    # level of a declared hierarchy) and stores category sets; the test rows are raw codes.
+    cat_cols = list(range(Xn.shape[1], X_ord.shape[1]))
+    add("calibrisk built-in (cat_encoding=auto), no hierarchy",
+        lambda: _builtin(seed, categorical_features=cat_cols).fit(X_ord[tr], y_tr),
+        lambda m: m.predict_proba(X_ord[te])[:, 1])
+    add("calibrisk built-in, no hierarchy, groups=patient",
+        lambda: _builtin(seed, categorical_features=cat_cols).fit(X_ord[tr], y_tr,
+                                                                  groups=d["pid"][tr]),
+        lambda m: m.predict_proba(X_ord[te])[:, 1])
+    if not quick:
+        add("calibrisk built-in, no hierarchy, TS without ordinal",
+            lambda: _builtin(seed, categorical_features=cat_cols, cat_ts_ordinal=False).fit(
+                X_ord[tr], y_tr),
+            lambda m: m.predict_proba(X_ord[te])[:, 1])
+    add("calibrisk native partitions (cat_encoding=partition)",
+        lambda: _builtin(seed, categorical_features=cat_cols, cat_encoding="partition").fit(
+            X_ord[tr], y_tr),
+        lambda m: m.predict_proba(X_ord[te])[:, 1])
+
+    def label_frame(mask):
+        df = pd.DataFrame(Xn[mask], columns=["age", "los", "lab", "prior_visits"])
+        for j, lab in enumerate(d["dx"]):
+            df[f"dx{j + 1}"] = pd.Series(lab[mask], dtype=object)
+        return df
+
+    lf_tr, lf_te = label_frame(tr), label_frame(te)
+    # Text labels without a declared hierarchy: the labels are dotted codes ("A05.3"), so the
+    # booster's target statistics also use their dotted prefix ("A05") (cat_ts_infer_hierarchy).
+    add("calibrisk built-in, text labels, no declared hierarchy",
+        lambda: _builtin(seed, categorical_features=[f"dx{j + 1}" for j in range(3)]).fit(
+            lf_tr, y_tr),
+        lambda m: m.predict_proba(lf_te)[:, 1])
+    hier = {f"dx{j + 1}": [1, 3] for j in range(3)}  # "A05.3" -> "A05" -> chapter "A"
+    for min_count in (1, 10):
+        pooling = "no pooling" if min_count == 1 else f"labels < {min_count} rows pooled"
+        add(f"calibrisk built-in, hierarchy (chapter, category), {pooling}",
+            lambda mc=min_count: _builtin(seed, code_hierarchy=hier, hierarchy_min_count=mc).fit(
+                lf_tr, y_tr),
+            lambda m: m.predict_proba(lf_te)[:, 1])
+    add("calibrisk built-in, hierarchy, no pooling, groups=patient",
+        lambda: _builtin(seed, code_hierarchy=hier, hierarchy_min_count=1).fit(
+            lf_tr, y_tr, groups=d["pid"][tr]),
+        lambda m: m.predict_proba(lf_te)[:, 1])
+
+    for scheme in (() if quick else ("out_of_fold", "ordered")):
         for a in smoothings:
             def fit_ts(scheme=scheme, a=a):
                 ts = target_statistics(C[tr], y_tr, groups=d["pid"][tr], scheme=scheme,
@@ -228,8 +290,9 @@ def run(n_rows, seed, smoothings, with_catboost=True):
         m = _calibrisk(seed).fit(np.column_stack([Xn[tr], C[tr], ts.encoded]), y_tr)
         return ts, m
 
-    add(f"calibrisk, ordinal codes + out-of-fold TS (a={a0:g})", fit_both,
-        lambda tm: _ts_proba(tm, [Xn[te], C[te]], C[te]))
+    if not quick:
+        add(f"calibrisk, ordinal codes + out-of-fold TS (a={a0:g})", fit_both,
+            lambda tm: _ts_proba(tm, [Xn[te], C[te]], C[te]))
 
     # Hierarchy levels as extra target-statistics columns: the category (3-character prefix) and
     # the chapter (letter) of each code, so a rare code's row also carries its ancestors' risk.
@@ -241,7 +304,7 @@ def run(n_rows, seed, smoothings, with_catboost=True):
         return np.column_stack(cols)
 
     C_h = np.column_stack([C, prefix_codes(3), prefix_codes(1)])
-    for scheme in ("out_of_fold", "ordered"):
+    for scheme in (("out_of_fold",) if quick else ("out_of_fold", "ordered")):
         def fit_h(scheme=scheme):
             ts = target_statistics(C_h[tr], y_tr, groups=d["pid"][tr], scheme=scheme, smoothing=a0,
                                    seed=seed, n_threads=THREADS)
@@ -299,6 +362,8 @@ def run(n_rows, seed, smoothings, with_catboost=True):
                     cat_features=[f"dx{j + 1}" for j in range(3)]).fit(cf_tr, y_tr),
                 lambda m: m.predict_proba(cf_te)[:, 1])
             # The same booster on numbers, to separate CatBoost's trees from its encoding.
+            if quick:
+                return info, rows
             add("CatBoost, ordinal codes as numbers",
                 lambda: cb.CatBoostClassifier(
                     iterations=N_TREES, learning_rate=LR, thread_count=THREADS, random_seed=seed,
@@ -317,6 +382,41 @@ def run(n_rows, seed, smoothings, with_catboost=True):
             add(f"CatBoost, calibrisk out-of-fold TS as numbers (a={a0:g})", fit_cb_ts,
                 lambda tm: _ts_proba(tm, [Xn[te]], C[te]))
     return info, rows
+
+
+def threshold_sweep(seeds, n_rows=30000):
+    """Native partitions against built-in target statistics on one categorical column of K
+    levels (a normal effect per level, Zipf(1.1) frequencies) plus two numeric columns: the
+    held-out log loss per K, to place cat_ts_min_levels."""
+    import calibrisk as cr
+    from sklearn.metrics import log_loss
+
+    print("| K levels | partition log loss | target statistics log loss | difference |")
+    print("|---|---|---|---|")
+    out = []
+    for k in (4, 8, 16, 32, 64, 128, 256):
+        diffs, lp, lt = [], [], []
+        for seed in seeds:
+            rng = np.random.default_rng(1000 + seed)
+            eff = rng.normal(0, 0.5, k)
+            w = 1.0 / np.arange(1, k + 1) ** 1.1
+            code = rng.choice(k, size=2 * n_rows, p=w / w.sum()).astype(float)
+            x = rng.normal(size=(2 * n_rows, 2))
+            z = -1.5 + eff[code.astype(int)] + 0.5 * x[:, 0] - 0.3 * x[:, 1]
+            y = (rng.random(2 * n_rows) < 1 / (1 + np.exp(-z))).astype(int)
+            X = np.column_stack([code, x])
+            tr, te = slice(0, n_rows), slice(n_rows, None)
+            losses = []
+            for enc in ("partition", "target_stats"):
+                m = _builtin(seed, categorical_features=[0], cat_encoding=enc).fit(X[tr], y[tr])
+                losses.append(log_loss(y[te], m.predict_proba(X[te])[:, 1]))
+            lp.append(losses[0])
+            lt.append(losses[1])
+            diffs.append(losses[1] - losses[0])
+        print(f"| {k} | {np.mean(lp):.5f} | {np.mean(lt):.5f} | {np.mean(diffs):+.5f} |",
+              flush=True)
+        out.append(dict(k=k, partition=float(np.mean(lp)), target_stats=float(np.mean(lt))))
+    return out
 
 
 def _summary(per_seed):
@@ -340,15 +440,26 @@ def main(argv=None):
                     help="comma-separated target-statistics smoothing values (the first is used "
                          "by the combined rows)")
     ap.add_argument("--no-catboost", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="only the built-in rows, ordinal codes, the peers and the TS of code + "
+                         "category + chapter")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--only", default="",
+                    help="comma-separated substrings: run only the rows whose name holds one")
+    ap.add_argument("--threshold-sweep", action="store_true",
+                    help="only the partition / target statistics sweep over the level count")
     args = ap.parse_args(argv)
+    if args.threshold_sweep:
+        threshold_sweep([int(s) for s in args.seeds.split(",")])
+        return
     smoothings = [float(s) for s in args.smoothing.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"load average before: {os.getloadavg()}")
     infos, per_seed = [], []
     for seed in seeds:
         print(f"--- seed {seed}")
-        info, rows = run(args.rows, seed, smoothings, not args.no_catboost)
+        info, rows = run(args.rows, seed, smoothings, not args.no_catboost, args.quick,
+                         [o for o in args.only.split(",") if o])
         print(json.dumps(info))
         infos.append(info)
         per_seed.append(rows)

@@ -88,6 +88,31 @@ void bind_trees(py::module_& m) {
           },
           py::arg("kind"), py::arg("w0") = 1.0, py::arg("w1") = 1.0);
 
+  m.def(
+      "code_ancestor_levels",
+      [](const std::vector<std::string>& labels, const py::object& hierarchy, int max_levels) {
+        CodeHierarchy h;
+        if (!hierarchy.is_none()) {
+          const auto lengths = hierarchy.cast<std::vector<int>>();
+          h = lengths.empty() ? CodeHierarchy::dotted() : CodeHierarchy::by_prefix(lengths);
+        }
+        return code_ancestor_levels(labels, h, max_levels);
+      },
+      py::arg("labels"), py::arg("hierarchy"), py::arg("max_levels") = 3,
+      "Per hierarchy level (coarsest first), the group id of each code (code k = labels[k]) "
+      "under the hierarchy (None = none, [] = dotted, else prefix lengths).");
+
+  m.def(
+      "inferred_code_hierarchy",
+      [](const std::vector<std::string>& labels) -> py::object {
+        const CodeHierarchy h = inferred_code_hierarchy(labels);
+        if (!h.declared) return py::none();
+        return py::cast(h.prefix_lengths);
+      },
+      py::arg("labels"),
+      "[] (dotted) when the labels are mostly dotted codes whose prefixes pool some of them, "
+      "else None.");
+
   py::class_<GradientBoostedTrees>(m, "GradientBoostedTrees",
                                    "Histogram gradient-boosted trees (binary log-loss).")
       .def(py::init<GBDTParams>(), py::arg("params") = GBDTParams{})
@@ -95,26 +120,39 @@ void bind_trees(py::module_& m) {
           "fit",
           [](GradientBoostedTrees& self, const py::object& X, const py::object& y,
              const py::object& sample_weight, const py::object& X_valid, const py::object& y_valid,
-             const py::object& sample_weight_valid) -> GradientBoostedTrees& {
+             const py::object& sample_weight_valid, const py::object& groups,
+             const py::object& code_ancestry) -> GradientBoostedTrees& {
             const std::string where = "GradientBoostedTrees.fit";
             DataArgs train = data_args(X, y, sample_weight, where, "X", "y", "sample_weight");
             Dataset dtrain(train.X.view, train.y.view, train.w.view);
+            VectorArg g = as_vector(groups, where, "groups", true);
+            GBDTFitContext ctx;
+            ctx.groups = g.view;
+            if (!code_ancestry.is_none()) {
+              for (const auto& item : code_ancestry.cast<py::dict>()) {
+                ctx.code_ancestry.push_back(
+                    {item.first.cast<int>(), item.second.cast<std::vector<std::vector<int>>>()});
+              }
+            }
             if (X_valid.is_none()) {
               py::gil_scoped_release release;
-              self.fit(dtrain);
+              self.fit(dtrain, ctx);
             } else {
               DataArgs valid = data_args(X_valid, y_valid, sample_weight_valid, where, "X_valid",
                                          "y_valid", "sample_weight_valid");
               Dataset dvalid(valid.X.view, valid.y.view, valid.w.view);
               py::gil_scoped_release release;
-              self.fit(dtrain, dvalid);
+              self.fit(dtrain, dvalid, ctx);
             }
             return self;
           },
           py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(),
           py::arg("X_valid") = py::none(), py::arg("y_valid") = py::none(),
-          py::arg("sample_weight_valid") = py::none(), py::return_value_policy::reference,
-          "Fits on float32/float64 X viewed in place; the GIL is released while training.")
+          py::arg("sample_weight_valid") = py::none(), py::arg("groups") = py::none(),
+          py::arg("code_ancestry") = py::none(), py::return_value_policy::reference,
+          "Fits on float32/float64 X viewed in place; the GIL is released while training. "
+          "groups: None or one patient id per row (grouped target-statistic folds); "
+          "code_ancestry: None or {feature: [level 0 group of each code, level 1, ...]}.")
       .def("predict_proba", &proba_impl, py::arg("X"), "P(y = 1) per row (1-D).")
       .def(
           "decision_function",

@@ -71,11 +71,21 @@ void GBDTParams::validate() const {
 GradientBoostedTrees::GradientBoostedTrees(GBDTParams params) : params_(std::move(params)) {}
 
 GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train) {
-  return fit_impl(train, nullptr);
+  return fit_impl(train, nullptr, GBDTFitContext{});
 }
 
 GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const Dataset& valid) {
-  return fit_impl(train, &valid);
+  return fit_impl(train, &valid, GBDTFitContext{});
+}
+
+GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train,
+                                                const GBDTFitContext& context) {
+  return fit_impl(train, nullptr, context);
+}
+
+GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const Dataset& valid,
+                                                const GBDTFitContext& context) {
+  return fit_impl(train, &valid, context);
 }
 
 namespace {
@@ -155,12 +165,15 @@ std::pair<double, double> class_totals(const Dataset& train, const std::vector<d
 }
 
 // The features a tree may split on (ascending); a note names the constant ones.
-std::vector<std::int32_t> splittable_features(const BinMapper& mapper, Index nf, FitInfo& info) {
+// Derived target-statistic columns (index >= n_named) are not named in the note.
+std::vector<std::int32_t> splittable_features(const BinMapper& mapper, Index nf, FitInfo& info,
+                                              Index n_named) {
   std::vector<std::int32_t> allowed;
   std::string constant;
   Index n_const = 0;
   for (Index f = 0; f < nf; ++f) {
     if (mapper.is_constant[static_cast<std::size_t>(f)]) {
+      if (f >= n_named) continue;
       if (n_const < 10) constant += (n_const ? ", " : "") + std::to_string(f);
       ++n_const;
     } else {
@@ -372,9 +385,123 @@ struct EarlyStopping {
   }
 };
 
+// The categorical features encoded by target statistics (ascending): every categorical feature
+// with cat_encoding=target_stats; with auto, those with more than cat_ts_min_levels distinct
+// codes among the training rows.
+std::vector<int> target_stat_features(const GBDTParams& p, const FeatureMatrix& X,
+                                      const std::vector<Index>& train_rows) {
+  std::vector<int> out;
+  if (p.cat_encoding == CategoricalEncoding::kPartition) return out;
+  for (const int f : p.categorical_features) {
+    if (p.cat_encoding == CategoricalEncoding::kTargetStats) {
+      out.push_back(f);
+      continue;
+    }
+    const auto levels = X.visit([&](const auto& m) {
+      std::vector<double> codes;
+      codes.reserve(train_rows.size());
+      for (const Index i : train_rows) {
+        const double c = static_cast<double>(m(i, f));
+        if (!std::isnan(c)) codes.push_back(c);
+      }
+      std::sort(codes.begin(), codes.end());
+      return static_cast<Index>(std::unique(codes.begin(), codes.end()) - codes.begin());
+    });
+    if (levels > p.cat_ts_min_levels) out.push_back(f);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Adds tree `kept` (over the original columns) to the validation margins, routing the raw rows of
+// X; returns their weighted mean log-loss, summed in block order.
+double add_to_validation_margins_raw(const Tree& kept, const std::vector<std::int32_t>& card,
+                                     const FeatureMatrix& X, ValidationRows& v, int nt_valid) {
+  std::vector<double> part(
+      static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(v.rows.size()), kBlock)));
+  X.visit([&](const auto& m) {
+    detail::parallel_blocks(
+        static_cast<Index>(v.rows.size()), kBlock, nt_valid, [&](Index b, Index lo, Index hi) {
+          double s = 0.0;
+          for (Index k = lo; k < hi; ++k) {
+            const auto uk = static_cast<std::size_t>(k);
+            const Index i = v.rows[uk];
+            std::int32_t node = 0;
+            while (!kept.is_leaf(node)) {
+              const auto u = static_cast<std::size_t>(node);
+              const std::int32_t f = kept.feature[u];
+              const double x = static_cast<double>(m(i, f));
+              const std::int32_t kf = card.empty() ? 0 : card[static_cast<std::size_t>(f)];
+              node = kept.goes_left(node, x, kf) ? kept.left[u] : kept.right[u];
+            }
+            v.margin[uk] += kept.value[static_cast<std::size_t>(node)];
+            s += v.w[uk] * log_loss(v.y[uk], v.margin[uk]);
+          }
+          part[static_cast<std::size_t>(b)] = s;
+        });
+  });
+  double loss = 0.0;
+  for (const double s : part) loss += s;
+  return loss / v.w_sum;
+}
+
+// The target-statistic features of a fit, their derived matrix and the features left to native
+// partitions (all of categorical_features when there is no target-statistic feature).
+struct TargetStatSetup {
+  std::vector<int> features;
+  DerivedCategoricalMatrix derived;
+  std::vector<int> native;
+};
+
+TargetStatSetup target_stat_setup(const GBDTParams& p, const Dataset& train,
+                                  const GBDTFitContext& context,
+                                  const std::vector<Index>& train_rows, bool all_rows,
+                                  const std::vector<double>& w, int nt) {
+  const Index n = train.n_samples();
+  if (!context.groups.empty() && context.groups.size() != n) {
+    throw InvalidInput(std::string(kFit) + ": groups has " + std::to_string(context.groups.size()) +
+                       " entries but X has " + std::to_string(n) +
+                       " rows; pass one group (patient) id per row.");
+  }
+  TargetStatSetup ts;
+  ts.features = target_stat_features(p, train.X, train_rows);
+  ts.native = p.categorical_features;
+  if (ts.features.empty()) return ts;
+  DerivedCategoricalSpec spec;
+  spec.features = ts.features;
+  spec.ancestry = context.code_ancestry;
+  spec.ordinal = p.cat_ts_ordinal;
+  spec.n_folds = p.cat_ts_folds;
+  spec.smoothing = p.cat_ts_smoothing;
+  spec.seed = p.random_state;
+  ts.derived =
+      derive_categorical_columns(train.X, all_rows ? std::vector<Index>{} : train_rows, train.y,
+                                 VectorView<const double>(w.data(), n), context.groups, spec, nt);
+  ts.native.erase(
+      std::remove_if(
+          ts.native.begin(), ts.native.end(),
+          [&](int f) { return std::binary_search(ts.features.begin(), ts.features.end(), f); }),
+      ts.native.end());
+  return ts;
+}
+
+// The saved model's cardinality per original feature: the mapper's (native categorical
+// features), and K of each target-statistic feature.
+std::vector<std::int32_t> model_cardinality(const BinMapper& mapper, const TargetStatSetup& ts,
+                                            Index nf) {
+  std::vector<std::int32_t> card = mapper.cardinality;
+  if (ts.features.empty()) return card;
+  card.resize(static_cast<std::size_t>(nf), 0);
+  for (const int f : ts.features) {
+    card[static_cast<std::size_t>(f)] = ts.derived.cardinality[static_cast<std::size_t>(f)];
+  }
+  return card;
+}
+
 }  // namespace
 
-GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const Dataset* valid) {
+GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const Dataset* valid,
+                                                     const GBDTFitContext& context) {
   const GBDTParams& p = params_;
   p.validate();
   check_fit_data(p, train, valid);
@@ -399,23 +526,30 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   const auto [sw0, sw1] = class_totals(train, w, train_rows);
   check_model_size(p, static_cast<Index>(train_rows.size()));
 
+  // Target statistics: derived columns of high-cardinality categorical features (docs/trees.md).
+  const TargetStatSetup ts = target_stat_setup(p, train, context, train_rows, all_rows, w, nt);
+  const bool use_ts = !ts.features.empty();
+  const FeatureMatrix Xfit = use_ts ? FeatureMatrix(view(ts.derived.X)) : train.X;
+
   // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
-  BinMapper mapper = detail::fit_bin_mapper(train.X, all_rows ? std::vector<Index>{} : train_rows,
+  BinMapper mapper = detail::fit_bin_mapper(Xfit, all_rows ? std::vector<Index>{} : train_rows,
                                             p.max_bins, p.bin_subsample, p.random_state, nt);
-  detail::make_categorical(mapper, train.X, all_rows ? std::vector<Index>{} : train_rows,
-                           {p.categorical_features, p.min_data_per_category}, nt);
-  const BinnedMatrix bins =
-      detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
+  detail::make_categorical(mapper, Xfit, all_rows ? std::vector<Index>{} : train_rows,
+                           {ts.native, p.min_data_per_category}, nt);
+  const BinnedMatrix bins = detail::bin_matrix(mapper, Xfit, nt, /*row_major_copy=*/!mapper.wide());
   BinnedMatrix valid_bins;
-  if (valid != nullptr) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
+  if (valid != nullptr && !use_ts) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
   const BinnedMatrix& vb = valid != nullptr ? valid_bins : bins;
-  const std::vector<std::int32_t> allowed = splittable_features(mapper, train.n_features(), info);
+  const std::vector<std::int32_t> allowed =
+      splittable_features(mapper, Xfit.cols(), info, train.n_features());
 
   TreeEnsemble ens;
   ens.n_features = train.n_features();
-  ens.cardinality = mapper.cardinality;
+  ens.cardinality = model_cardinality(mapper, ts, train.n_features());
   ens.base_score = std::log(sw1 / sw0);  // weighted log-odds: the best constant margin
-  detail::TreeGrower grower(bins, mapper, grower_params(p, nt));
+  detail::GrowerParams gparams = grower_params(p, nt);
+  if (!gparams.monotone.empty()) gparams.monotone.resize(static_cast<std::size_t>(Xfit.cols()), 0);
+  detail::TreeGrower grower(bins, mapper, std::move(gparams));
   ValidationRows vset =
       validation_rows(train, valid, inner_valid_rows, inner_valid, weights, w, ens.base_score);
   const bool has_valid = !vset.rows.empty();
@@ -441,13 +575,18 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
     if (p.subsample < 1.0) {
       add_to_out_of_bag_margins(grown, bins, mapper, train_rows, rows, in_bag, margin, nt_rows);
     }
-    ens.trees.push_back(std::move(grown.tree));
+    ens.trees.push_back(use_ts ? to_categorical_tree(grown.tree, ts.derived)
+                               : std::move(grown.tree));
     const Tree& kept = ens.trees.back();
     const bool stump = kept.n_nodes() == 1;
 
     if (has_valid) {
+      // With target statistics: the converted tree on the raw codes, as the saved model scores.
       const double loss =
-          add_to_validation_margins(kept, grown.bin, grown.cat_left, vb, mapper, vset, nt_valid);
+          use_ts ? add_to_validation_margins_raw(
+                       kept, ens.cardinality, valid != nullptr ? valid->X : train.X, vset, nt_valid)
+                 : add_to_validation_margins(kept, grown.bin, grown.cat_left, vb, mapper, vset,
+                                             nt_valid);
       valid_loss_.push_back(loss);
       stopping.record(loss, t, p.tol);
       if (p.early_stopping && stopping.since_best >= p.n_iter_no_change) {

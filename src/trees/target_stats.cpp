@@ -6,8 +6,10 @@
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/trees/target_stats.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -408,6 +410,263 @@ std::vector<std::uint32_t> ts_threshold_to_bitset(const TargetStatTable& table, 
     words[static_cast<std::size_t>(k) / 32] |= 1u << (static_cast<unsigned>(k) % 32);
   }
   return words;
+}
+
+// ---- target statistics inside the booster ------------------------------------------------------
+
+std::vector<std::vector<int>> code_ancestor_levels(const std::vector<std::string>& labels,
+                                                   const CodeHierarchy& hierarchy, int max_levels) {
+  std::vector<std::vector<int>> out;
+  if (!hierarchy.declared || labels.empty() || max_levels <= 0) return out;
+  std::vector<std::vector<std::string_view>> chains(labels.size());
+  std::size_t depth = 0;
+  for (std::size_t k = 0; k < labels.size(); ++k) {
+    chains[k] = hierarchy.ancestors(labels[k]);
+    depth = std::max(depth, chains[k].size());
+  }
+  for (std::size_t l = 0; l < depth && static_cast<int>(out.size()) < max_levels; ++l) {
+    std::map<std::string_view, int> id;
+    std::vector<int> group(labels.size());
+    for (std::size_t k = 0; k < labels.size(); ++k) {
+      const auto& a = chains[k];
+      const std::string_view key = l < a.size() ? a[a.size() - 1 - l] : std::string_view(labels[k]);
+      group[k] = id.emplace(key, static_cast<int>(id.size())).first->second;
+    }
+    if (id.size() == labels.size()) break;  // no pooling at this level nor any finer one
+    out.push_back(std::move(group));
+  }
+  return out;
+}
+
+CodeHierarchy inferred_code_hierarchy(const std::vector<std::string>& labels) {
+  std::size_t dotted = 0;
+  for (const std::string& l : labels) {
+    const std::size_t dot = l.find('.');
+    dotted += dot != std::string::npos && dot > 0 ? 1 : 0;
+  }
+  if (labels.empty() || 2 * dotted < labels.size()) return {};
+  CodeHierarchy h = CodeHierarchy::dotted();
+  return code_ancestor_levels(labels, h).empty() ? CodeHierarchy{} : h;
+}
+
+namespace {
+
+// Validates every code of column f of X (any row): NaN or an integer in [0, kMaxCategories).
+template <class M>
+void check_codes(const M& m, Index f) {
+  for (Index i = 0; i < m.rows(); ++i) {
+    const double c = static_cast<double>(m(i, f));
+    if (std::isnan(c)) continue;
+    if (!(c >= 0.0) || c >= static_cast<double>(kMaxCategories) || c != std::floor(c)) {
+      throw InvalidInput("GradientBoostedTrees::fit: categorical feature " + std::to_string(f) +
+                         " has value " + num(c) + " at row " + std::to_string(i) +
+                         "; categorical codes must be integers in [0, " +
+                         std::to_string(kMaxCategories) +
+                         ") or NaN (missing). Encode labels to codes first (the data layer and "
+                         "the Python estimators do it).");
+    }
+  }
+}
+
+// A table of length k: `t` padded with levels without weight (NaN) or truncated.
+void resize_table(TargetStatTable& t, Index k) {
+  t.value.resize(static_cast<std::size_t>(k), kNaN);
+  t.weight.resize(static_cast<std::size_t>(k), 0.0);
+  t.weighted_y.resize(static_cast<std::size_t>(k), 0.0);
+}
+
+}  // namespace
+
+namespace {
+
+// The checks of derive_categorical_columns' arguments.
+void check_derived_spec(const DerivedCategoricalSpec& spec, Index n, Index nf,
+                        VectorView<const double> y, VectorView<const double> w,
+                        VectorView<const double> groups) {
+  if (spec.n_folds < 2) {
+    throw InvalidParams("GBDTParams.cat_ts_folds must be >= 2, got " +
+                        std::to_string(spec.n_folds) + "; 5 is the default.");
+  }
+  if (!(std::isfinite(spec.smoothing) && spec.smoothing >= 0.0)) {
+    throw InvalidParams("GBDTParams.cat_ts_smoothing must be finite and >= 0, got " +
+                        num(spec.smoothing) + "; 1 is the default.");
+  }
+  if (y.size() != n || (!w.empty() && w.size() != n) || (!groups.empty() && groups.size() != n)) {
+    throw InvalidInput(
+        "GradientBoostedTrees::fit: y, weights and groups need one entry per row "
+        "of X (" +
+        std::to_string(n) + " rows; y " + std::to_string(y.size()) + ", weights " +
+        std::to_string(w.size()) + ", groups " + std::to_string(groups.size()) + ").");
+  }
+  for (const CodeAncestry& a : spec.ancestry) {
+    if (a.feature < 0 || a.feature >= nf) {
+      throw InvalidParams("code hierarchy of feature " + std::to_string(a.feature) +
+                          ": the feature is out of range (X has " + std::to_string(nf) +
+                          " columns).");
+    }
+  }
+}
+
+// The column layout of the derived matrix (tables still empty); `first_extra[f]` = the first
+// extra column of target-statistic feature f; `anc[f]` = its ancestry or null.
+DerivedCategoricalMatrix derived_layout(const DerivedCategoricalSpec& spec, Index nf,
+                                        std::vector<int>& is_ts,
+                                        std::vector<const CodeAncestry*>& anc,
+                                        std::vector<Index>& first_extra) {
+  is_ts.assign(static_cast<std::size_t>(nf), 0);
+  for (const int f : spec.features) {
+    if (f < 0 || f >= nf || is_ts[static_cast<std::size_t>(f)]) {
+      throw InvalidParams("target statistics: feature " + std::to_string(f) +
+                          " is out of range or listed twice.");
+    }
+    is_ts[static_cast<std::size_t>(f)] = 1;
+  }
+  anc.assign(static_cast<std::size_t>(nf), nullptr);
+  for (const CodeAncestry& a : spec.ancestry) {
+    if (is_ts[static_cast<std::size_t>(a.feature)]) anc[static_cast<std::size_t>(a.feature)] = &a;
+  }
+  DerivedCategoricalMatrix d;
+  d.cardinality.assign(static_cast<std::size_t>(nf), 0);
+  for (Index f = 0; f < nf; ++f) {
+    DerivedColumn c;
+    c.feature = static_cast<int>(f);
+    c.kind = is_ts[static_cast<std::size_t>(f)] ? DerivedKind::kCodeStat : DerivedKind::kOriginal;
+    d.columns.push_back(std::move(c));
+  }
+  first_extra.assign(static_cast<std::size_t>(nf), -1);
+  for (const int f : spec.features) {
+    first_extra[static_cast<std::size_t>(f)] = static_cast<Index>(d.columns.size());
+    if (spec.ordinal) d.columns.push_back({f, DerivedKind::kOrdinal, -1, {}});
+    if (const CodeAncestry* a = anc[static_cast<std::size_t>(f)]) {
+      for (std::size_t l = 0; l < a->levels.size(); ++l) {
+        d.columns.push_back({f, DerivedKind::kAncestorStat, static_cast<int>(l), {}});
+      }
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+DerivedCategoricalMatrix derive_categorical_columns(
+    const FeatureMatrix& X, const std::vector<Index>& rows, VectorView<const double> y,
+    VectorView<const double> w, VectorView<const double> groups, const DerivedCategoricalSpec& spec,
+    int n_threads) {
+  const Index n = X.rows(), nf = X.cols();
+  check_derived_spec(spec, n, nf, y, w, groups);
+  std::vector<int> is_ts;
+  std::vector<const CodeAncestry*> anc;
+  std::vector<Index> first_extra;
+  DerivedCategoricalMatrix d = derived_layout(spec, nf, is_ts, anc, first_extra);
+  d.X.resize(n, static_cast<Index>(d.columns.size()));
+
+  // Training rows, their labels, weights and folds.
+  std::vector<Index> train = rows;
+  if (train.empty()) {
+    train.resize(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) train[static_cast<std::size_t>(i)] = i;
+  }
+  const auto nr = static_cast<Index>(train.size());
+  Eigen::VectorXd yr(nr), wr(nr), gr(groups.empty() ? 0 : nr);
+  for (Index r = 0; r < nr; ++r) {
+    const Index i = train[static_cast<std::size_t>(r)];
+    yr[r] = y[i];
+    wr[r] = w.empty() ? 1.0 : w[i];
+    if (!groups.empty()) gr[r] = groups[i];
+  }
+  const std::vector<int> folds = target_stat_folds(
+      nr, VectorView<const double>(gr.data(), gr.size()), spec.n_folds, spec.seed);
+  const VectorView<const double> yv(yr.data(), nr), wv(wr.data(), nr);
+
+  X.visit([&](const auto& m) {
+    // Original columns (copied for every column: the grower reads one matrix).
+    detail::parallel_for(0, nf, n_threads, [&](Index f) {
+      if (is_ts[static_cast<std::size_t>(f)]) return;
+      for (Index i = 0; i < n; ++i) d.X(i, f) = static_cast<double>(m(i, f));
+    });
+    // Target-statistic features, one task each: every value is computed serially, so the bits
+    // do not depend on the thread count.
+    detail::parallel_for_dynamic(
+        0, static_cast<Index>(spec.features.size()), n_threads, [&](Index s) {
+          const int f = spec.features[static_cast<std::size_t>(s)];
+          check_codes(m, f);
+          Eigen::VectorXd code(nr);
+          for (Index r = 0; r < nr; ++r) {
+            code[r] = static_cast<double>(m(train[static_cast<std::size_t>(r)], f));
+          }
+          const VectorView<const double> cv(code.data(), nr);
+          const CodeAncestry* a = anc[static_cast<std::size_t>(f)];
+          Index k = 0;
+          for (Index r = 0; r < nr; ++r) {
+            if (!std::isnan(code[r])) k = std::max(k, static_cast<Index>(code[r]) + 1);
+          }
+          if (a != nullptr) {
+            for (const auto& lv : a->levels) k = std::max(k, static_cast<Index>(lv.size()));
+          }
+          d.cardinality[static_cast<std::size_t>(f)] = static_cast<std::int32_t>(k);
+          Eigen::VectorXd oof(nr);
+          // Fills column j: the out-of-fold values on the training rows, the table elsewhere.
+          auto fill = [&](Index j, const Eigen::VectorXd* train_values) {
+            const TargetStatTable& t = d.columns[static_cast<std::size_t>(j)].table;
+            for (Index i = 0; i < n; ++i) d.X(i, j) = t.lookup(static_cast<double>(m(i, f)));
+            if (train_values == nullptr) return;
+            for (Index r = 0; r < nr; ++r) {
+              d.X(train[static_cast<std::size_t>(r)], j) = (*train_values)[r];
+            }
+          };
+          // The code's own statistic.
+          TargetStatTable table = target_stat_table(cv, yv, wv, spec.smoothing, f);
+          resize_table(table, k);
+          out_of_fold_target_stats(cv, yv, wv, folds, spec.n_folds, spec.smoothing,
+                                   VectorView<double>(oof.data(), nr), f);
+          d.columns[static_cast<std::size_t>(f)].table = table;
+          fill(f, &oof);
+          Index j = first_extra[static_cast<std::size_t>(f)];
+          if (spec.ordinal) {
+            TargetStatTable ord = table;
+            for (Index c = 0; c < k; ++c) {
+              const auto u = static_cast<std::size_t>(c);
+              ord.value[u] = ord.weight[u] > 0.0 ? static_cast<double>(c) : kNaN;
+            }
+            d.columns[static_cast<std::size_t>(j)].table = std::move(ord);
+            fill(j, nullptr);  // the training rows' values are their codes: no label enters
+            ++j;
+          }
+          if (a == nullptr) return;
+          Eigen::VectorXd group(nr);
+          for (const auto& lv : a->levels) {
+            std::vector<int> parent(lv);
+            parent.resize(static_cast<std::size_t>(k), -1);
+            for (Index r = 0; r < nr; ++r) {
+              const double c = code[r];
+              const int g = std::isnan(c) ? -1 : parent[static_cast<std::size_t>(c)];
+              group[r] = g < 0 ? kNaN : static_cast<double>(g);
+            }
+            const VectorView<const double> gv(group.data(), nr);
+            const TargetStatTable at = target_stat_table(gv, yv, wv, spec.smoothing, f);
+            out_of_fold_target_stats(gv, yv, wv, folds, spec.n_folds, spec.smoothing,
+                                     VectorView<double>(oof.data(), nr), f);
+            d.columns[static_cast<std::size_t>(j)].table = compose_target_stat_table(at, parent);
+            fill(j, &oof);
+            ++j;
+          }
+        });
+  });
+  return d;
+}
+
+Tree to_categorical_tree(const Tree& tree, const DerivedCategoricalMatrix& d) {
+  Tree out = tree;
+  for (Index u = 0; u < tree.n_nodes(); ++u) {
+    if (tree.is_leaf(u)) continue;
+    const auto uu = static_cast<std::size_t>(u);
+    const DerivedColumn& c = d.columns.at(static_cast<std::size_t>(tree.feature[uu]));
+    if (c.kind == DerivedKind::kOriginal) continue;
+    out.feature[uu] = c.feature;
+    out.set_categories(
+        u, ts_threshold_to_bitset(c.table, tree.threshold[uu], tree.missing_left[uu] != 0));
+  }
+  return out;
 }
 
 }  // namespace calibrisk

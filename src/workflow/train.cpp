@@ -273,10 +273,42 @@ std::optional<InnerSplit> early_stopping_split(const Table& table, const ColumnR
   return out;
 }
 
+// Side information of the trees' fit (target statistics of high-cardinality categorical
+// features): the group (patient) of each row of `rows` into `groups` (empty without a group
+// column), and the ancestor levels of the feature columns with a declared code hierarchy.
+GBDTFitContext trees_context(const Table& table, const TrainSpec& spec,
+                             const std::vector<std::string>& features,
+                             const std::vector<Index>& rows, std::vector<double>& groups) {
+  GBDTFitContext ctx;
+  groups.clear();
+  if (!spec.columns.group.empty() && table.has_column(spec.columns.group)) {
+    const std::vector<double>& g = table.column(spec.columns.group).values;
+    for (const Index i : rows) groups.push_back(g[static_cast<std::size_t>(i)]);
+    bool finite = true;
+    for (const double v : groups) finite = finite && std::isfinite(v);
+    if (!finite) groups.clear();  // rows without a patient id: ungrouped folds
+  }
+  ctx.groups = VectorView<const double>(groups.data(), static_cast<Index>(groups.size()));
+  for (std::size_t f = 0; f < features.size(); ++f) {
+    if (!table.has_column(features[f])) continue;
+    const Column& c = table.column(features[f]);
+    if (c.kind != ColumnKind::kCategorical) continue;
+    const CodeHierarchy h = c.hierarchy.declared ? c.hierarchy
+                            : spec.gbdt.cat_ts_infer_hierarchy
+                                ? inferred_code_hierarchy(c.categories)
+                                : CodeHierarchy{};
+    if (!h.declared) continue;
+    std::vector<std::vector<int>> levels = code_ancestor_levels(c.categories, h);
+    if (!levels.empty()) ctx.code_ancestry.push_back({static_cast<int>(f), std::move(levels)});
+  }
+  return ctx;
+}
+
 // Boosted trees on the training part, with early stopping on its latest groups when asked for
 // and the part is large enough (TrainSpec::gbdt); `rec` says what happened.
 GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const TrainPart& train,
-                               EarlyStoppingRecord& rec) {
+                               EarlyStoppingRecord& rec,
+                               const std::vector<std::string>& features = {}) {
   GBDTParams p = spec.gbdt;
   const Index n = static_cast<Index>(train.y.size());
   std::optional<InnerSplit> inner;
@@ -292,9 +324,13 @@ GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const 
   if (inner) {
     const RowMatrixXd Xf = take_rows(train.X, inner->fit), Xv = take_rows(train.X, inner->valid);
     const std::vector<double> yf = take(train.y, inner->fit), yv = take(train.y, inner->valid);
+    std::vector<double> groups;
+    std::vector<Index> fit_rows;
+    for (const Index k : inner->fit) fit_rows.push_back(train.rows[static_cast<std::size_t>(k)]);
+    const GBDTFitContext ctx = trees_context(table, spec, features, fit_rows, groups);
     m = GradientBoostedTrees(p);
     m.fit(Dataset(FeatureMatrix(view(Xf)), VectorView<const double>(yf)),
-          Dataset(FeatureMatrix(view(Xv)), VectorView<const double>(yv)));
+          Dataset(FeatureMatrix(view(Xv)), VectorView<const double>(yv)), ctx);
     rec.used = true;
     rec.reason = "validation part: the latest-entering " + count_text(inner->valid_groups) +
                  (spec.columns.group.empty() ? " rows" : " groups") + " of the training part";
@@ -303,8 +339,10 @@ GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const 
     rec.validation_groups = inner->valid_groups;
   } else {
     p.early_stopping = false;
+    std::vector<double> groups;
+    const GBDTFitContext ctx = trees_context(table, spec, features, train.rows, groups);
     m = GradientBoostedTrees(p);
-    m.fit(Dataset(FeatureMatrix(view(train.X)), VectorView<const double>(train.y)));
+    m.fit(Dataset(FeatureMatrix(view(train.X)), VectorView<const double>(train.y)), ctx);
     rec.fit_rows = n;
   }
   rec.rounds_run = m.n_iter();
@@ -341,7 +379,8 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
     }
     model = std::move(m);
   } else {
-    GradientBoostedTrees m = fit_trees(table, fit_spec, out.train, out.early_stopping);
+    GradientBoostedTrees m =
+        fit_trees(table, fit_spec, out.train, out.early_stopping, out.features);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("boosted trees: " + note);
     const EarlyStoppingRecord& r = out.early_stopping;
     if (!r.used && spec.gbdt.early_stopping && r.fit_rows >= spec.early_stopping_min_rows) {

@@ -258,6 +258,8 @@ def _other_value(default):
         return not default
     if isinstance(default, int):
         return default + 1
+    if isinstance(default, str):  # an enum: another of its spellings
+        return {"auto": "partition"}[default]
     return 0.25 if default == 0.0 else default * 0.5
 
 

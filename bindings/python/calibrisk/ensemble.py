@@ -77,10 +77,36 @@ _PYTHON_SPELLED = {
                                     "of length n_features, or feature names (X with named "
                                     "columns). Their values are integer codes 0..K-1, NaN = "
                                     "missing; codes unseen in training route as missing."),
+    "code_hierarchy": PyParam(None, "None or dict {column name or position: None, [] or prefix "
+                              "lengths}, default=None\n"
+                              "Code hierarchies of label columns (None or [] = dotted codes, "
+                              "250.01 -> 250.0 -> 250; else prefix lengths): such a column is "
+                              "categorical, labels with fewer than ``hierarchy_min_count`` rows "
+                              "are pooled into an ancestor, and target statistics "
+                              "(``cat_encoding``) also use each ancestor level."),
+    "hierarchy_min_count": PyParam(10, "int, default=10\n"
+                                   "With ``code_hierarchy``: a label with fewer training rows is "
+                                   "pooled into its nearest ancestor."),
     "random_state": PyParam(None, "None, int, RandomState or Generator, default=None\n"
                             "Seed of the row/feature sampling and the validation split; None = "
                             "seed 0 (reproducible)."),
 }
+
+
+def _groups(groups, n):
+    """Group ids as float64 (any hashable labels: numbered by first appearance), or None."""
+    if groups is None:
+        return None
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.shape[0] != n:
+        raise InvalidInputError(
+            f"GradientBoostingClassifier.fit: groups has shape {g.shape} but X has {n} rows; pass "
+            "one group (patient) id per row."
+        )
+    if g.dtype.kind in "fiub":
+        return np.ascontiguousarray(g, dtype=np.float64)
+    _, inverse = np.unique(g.astype(str), return_inverse=True)
+    return inverse.astype(np.float64)
 
 
 @params_from_fields(_core.GBDTParams, python=_PYTHON_SPELLED)
@@ -301,7 +327,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         return check_X(self, X, reset=reset, where="GradientBoostingClassifier")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None, eval_set=None):
+    def fit(self, X, y, sample_weight=None, eval_set=None, groups=None):
         """Fits the trees.
 
         X : (n_samples, n_features) array-like; float32/float64 arrays are used in place. NaN
@@ -310,6 +336,9 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         sample_weight : None or (n_samples,) non-negative weights.
         eval_set : None, (X_val, y_val), (X_val, y_val, w_val) or a list with one such tuple —
             a validation set for the per-round loss and early stopping.
+        groups : None or (n_samples,) group (patient) ids: the target-statistic folds of
+            high-cardinality categorical columns are grouped, so a patient's other rows never
+            inform its own rows' statistics.
         """
         X = _categorical.fit_transform(self, X, "GradientBoostingClassifier.fit")
         X, y = check_fit_data(self, X, y, where="GradientBoostingClassifier.fit")
@@ -331,11 +360,12 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         sample_weight = sample_weights(sample_weight, X.shape[0], "GradientBoostingClassifier.fit")
         params = self._make_params(X.shape[1], X.shape[0])
         model = _core.GradientBoostedTrees(params)
+        side = {"groups": _groups(groups, X.shape[0]), "code_ancestry": self._code_ancestry()}
         if eval_set is None:
-            model.fit(X, y01, sample_weight)
+            model.fit(X, y01, sample_weight, **side)
         else:
             Xv, yv, wv = self._eval_set(eval_set)
-            model.fit(X, y01, sample_weight, Xv, yv, wv)
+            model.fit(X, y01, sample_weight, Xv, yv, wv, **side)
         self._model = model
         self._explainer = None
         self.n_iter_ = int(model.n_iter)
@@ -347,6 +377,24 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             if not note.startswith("early stopping"):
                 warnings.warn(f"GradientBoostingClassifier.fit: {note}", UserWarning, stacklevel=2)
         return self
+
+    def _code_ancestry(self):
+        """{column: ancestor groups per hierarchy level} of the label columns with a declared
+        code hierarchy, or (``cat_ts_infer_hierarchy``) labels that are mostly dotted codes:
+        their target statistics also use each level. None when there is none."""
+        enc = getattr(self, "categorical_encoding_", None)
+        out = {}
+        infer = getattr(self, "cat_ts_infer_hierarchy", True)
+        for j, lev in zip(enc.indices if enc else [], enc.levels if enc else []):
+            labels = list(lev.labels)
+            hierarchy = lev.hierarchy
+            if hierarchy is None and infer:
+                hierarchy = _core.inferred_code_hierarchy(labels)
+            if hierarchy is not None:
+                levels = _core.code_ancestor_levels(labels, hierarchy)
+                if levels:
+                    out[int(j)] = levels
+        return out or None
 
     def _eval_set(self, eval_set):
         if isinstance(eval_set, list):

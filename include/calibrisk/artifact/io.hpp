@@ -46,6 +46,9 @@ struct ReviewPolicyRecord;
 ///   split) and the ensemble's `cardinality` (only when some feature is categorical).
 ///   Also 1.4 — optional schema feature members `labels` and `code_hierarchy` (the level table of a
 ///   labelled categorical feature; written only for features that have labels).
+///   1.5 — GBDT target-statistic params `cat_encoding`, `cat_ts_min_levels`, `cat_ts_folds`,
+///   `cat_ts_smoothing`, `cat_ts_ordinal`, `cat_ts_infer_hierarchy` (each only when not its
+///   default; the trees they grow are plain category-set nodes of 1.4).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -53,7 +56,7 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 4;
+inline constexpr int kFormatVersionMinorNewest = 5;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
 /// The minor that added category labels (and code hierarchies) to the schema's features.

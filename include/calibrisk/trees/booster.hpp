@@ -22,6 +22,7 @@
 #include <calibrisk/core/params.hpp>
 #include <calibrisk/core/weights.hpp>
 #include <calibrisk/trees/predict.hpp>
+#include <calibrisk/trees/target_stats.hpp>
 #include <calibrisk/trees/tree.hpp>
 
 #include <Eigen/Core>
@@ -30,6 +31,25 @@
 #include <vector>
 
 namespace calibrisk {
+
+/// How the booster splits a feature listed in `GBDTParams::categorical_features`.
+enum class CategoricalEncoding {
+  /// Target statistics for a feature with more than `cat_ts_min_levels` training levels, native
+  /// partitions for the others.
+  kAuto,
+  kPartition,    ///< native partitions (category sets sorted by a gradient statistic)
+  kTargetStats,  ///< grown on derived target-statistic columns, stored as category sets
+};
+
+/// Spellings of CategoricalEncoding (CLI `--param cat_encoding=...`, Python, model file).
+inline const EnumTable<CategoricalEncoding>& enum_table(CategoricalEncoding) {
+  static const EnumText<CategoricalEncoding> e[] = {
+      {CategoricalEncoding::kAuto, "auto"},
+      {CategoricalEncoding::kPartition, "partition"},
+      {CategoricalEncoding::kTargetStats, "target_stats"}};
+  static const EnumTable<CategoricalEncoding> t{e, 3, "CategoricalEncoding"};
+  return t;
+}
 
 /// Hyper-parameters of `GradientBoostedTrees`. Names follow scikit-learn's
 /// HistGradientBoostingClassifier / LightGBM / XGBoost. Each field is declared once, in `fields`
@@ -58,6 +78,12 @@ struct GBDTParams {
   double cat_l2 = 10.0;
   int max_cat_threshold = 32;
   int max_cat_to_onehot = 4;
+  CategoricalEncoding cat_encoding = CategoricalEncoding::kAuto;
+  int cat_ts_min_levels = 32;
+  int cat_ts_folds = 5;
+  double cat_ts_smoothing = 1.0;
+  bool cat_ts_ordinal = true;
+  bool cat_ts_infer_hierarchy = true;
   bool early_stopping = false;
   double validation_fraction = 0.1;
   double tol = 1e-7;
@@ -117,6 +143,22 @@ struct GBDTParams {
       "Most categories (bins) on the smaller side of a sorted-partition split.");
     v("max_cat_to_onehot", &P::max_cat_to_onehot, at_least(0).since(4),
       "Categorical features with at most this many bins get one-vs-rest splits.");
+    v("cat_encoding", &P::cat_encoding, any_value().since(5),
+      "Categorical features: auto (target statistics above cat_ts_min_levels training levels, "
+      "native partitions below), partition or target_stats (docs/trees.md).");
+    v("cat_ts_min_levels", &P::cat_ts_min_levels, at_least(0).since(5),
+      "With cat_encoding=auto, a categorical feature with more training levels than this uses "
+      "target statistics.");
+    v("cat_ts_folds", &P::cat_ts_folds, in_range(2, 1000).since(5),
+      "Folds of the out-of-fold target statistics (grouped by patient when groups are given).");
+    v("cat_ts_smoothing", &P::cat_ts_smoothing, finite_at_least(0).since(5),
+      "Weight of the prior in each target statistic (TS = (sum w y + a prior) / (sum w + a)).");
+    v("cat_ts_ordinal", &P::cat_ts_ordinal, any_value().since(5),
+      "Target-statistic features are also split by ranges of their codes (ordinal column).");
+    v("cat_ts_infer_hierarchy", &P::cat_ts_infer_hierarchy, any_value().since(5),
+      "Label columns without a declared code hierarchy whose labels are mostly dotted codes "
+      "(250.01, E11.65) get the dotted prefixes as ancestor levels of their target statistics "
+      "(workflow and Python estimators, which know the labels).");
     v("early_stopping", &P::early_stopping, any_value(),
       "Stop when the validation loss stops improving.");
     v("validation_fraction", &P::validation_fraction, open_open(0, 1),
@@ -145,6 +187,17 @@ struct GBDTState {
   TreeEnsemble ensemble;
 };
 
+/// Optional side information of one training call: data about the rows and columns, not
+/// hyper-parameters; never saved (the model it yields is plain trees).
+struct GBDTFitContext {
+  /// Empty, or one finite group (patient) id per training row: the target-statistic folds are
+  /// grouped, so a patient's other admissions never inform its own rows' statistics.
+  VectorView<const double> groups;
+  /// Code hierarchies of categorical features (`code_ancestor_levels` of their labels): a
+  /// target-statistic feature also grows on the statistics of its ancestor levels.
+  std::vector<CodeAncestry> code_ancestry;
+};
+
 /// Binary classifier by histogram gradient boosting of regression trees on the log-loss.
 ///
 /// Training (see docs/trees.md): per-feature quantile binning with a missing bin; gradients and
@@ -169,6 +222,10 @@ class GradientBoostedTrees {
   /// `params.early_stopping` training stops after n_iter_no_change rounds without improvement
   /// larger than tol and keeps the best round's trees. `valid` must have the same columns.
   GradientBoostedTrees& fit(const Dataset& train, const Dataset& valid);
+  /// The same with side information (groups, code hierarchies) for target statistics.
+  GradientBoostedTrees& fit(const Dataset& train, const GBDTFitContext& context);
+  GradientBoostedTrees& fit(const Dataset& train, const Dataset& valid,
+                            const GBDTFitContext& context);
 
   /// Raw margin (log-odds) per row; X has n_features columns, float32/float64, any strides.
   /// Throws NotFitted, InvalidInput (column count, inf). Parallel over rows.
@@ -210,7 +267,8 @@ class GradientBoostedTrees {
   static GradientBoostedTrees from_state(GBDTState s, GBDTParams p = {});
 
  private:
-  GradientBoostedTrees& fit_impl(const Dataset& train, const Dataset* valid);
+  GradientBoostedTrees& fit_impl(const Dataset& train, const Dataset* valid,
+                                 const GBDTFitContext& context);
   void require_fitted(const char* where) const;
 
   GBDTParams params_;

@@ -39,21 +39,13 @@
 /// encoded column is the category-set split {k : TS(k) <= t}; `ts_threshold_to_bitset` converts
 /// it, so a model trained on target statistics scores with bitset nodes and no table look-up.
 ///
-/// TODO(lead): integrate in booster: encode TS columns before binning, convert TS splits to
-/// categorical bitset nodes. The steps: (1) in `GradientBoostedTrees::fit`, for each feature
-/// listed for target statistics, call `encode_target_stats` on the training rows (with the
-/// booster's y, sample weights, class weight and groups when given) and bin the encoded columns
-/// instead of the codes; keep the `TargetStatTable`s; (2) when a tree is finished, replace every
-/// split "x <= t" on such a feature with a categorical node whose bitset is
-/// `ts_threshold_to_bitset(table, t, missing_left)` over `table.n_levels()` codes, keeping the
-/// node's missing direction; (3) the early-stopping validation rows are encoded with `lookup`
-/// (never out-of-fold); (4) the tables need not be saved: after (2) the model holds only bitset
-/// nodes over the original codes (save them in the artifact only if the encoding is to be
-/// reported). Missing-value handling is unchanged: NaN codes are NaN after encoding. (5) With a
-/// code hierarchy declared (the data-layer helper's back-off), also encode one column per
-/// ancestor level (category, chapter) of the code — the measured winner, docs/categorical_
-/// encodings.md — and convert a split on an ancestor column with a table over the original
-/// codes, `compose_target_stat_table(ancestor_table, parent_of)`, then `ts_threshold_to_bitset`.
+/// The booster consumes these statistics itself (`GBDTParams::cat_encoding`, docs/trees.md):
+/// `derive_categorical_columns` turns each target-statistic feature into numeric columns (the
+/// out-of-fold TS of the code, the code itself as an ordinal, the out-of-fold TS of each ancestor
+/// level of a declared code hierarchy), the trees grow on them, and `to_categorical_tree`
+/// converts every split on a derived column into a category-set node over the original codes
+/// (`ts_threshold_to_bitset`; `compose_target_stat_table` for ancestors), so a saved model holds
+/// only bitset nodes and scores raw codes.
 ///
 /// Measured (docs/categorical_encodings.md): out-of-fold TS of the code and its ancestors beats
 /// CatBoost, ordinal codes and LightGBM / XGBoost native partitions on Zipf-distributed
@@ -65,6 +57,8 @@
 #include <calibrisk/core/matrix.hpp>
 #include <calibrisk/core/params.hpp>
 #include <calibrisk/core/weights.hpp>
+#include <calibrisk/io/categories.hpp>
+#include <calibrisk/trees/tree.hpp>
 
 #include <Eigen/Core>
 
@@ -210,5 +204,99 @@ TargetStatTable compose_target_stat_table(const TargetStatTable& ancestor,
 /// code k goes left (LightGBM's layout).
 std::vector<std::uint32_t> ts_threshold_to_bitset(const TargetStatTable& table, double t,
                                                   bool missing_left);
+
+// ---- target statistics inside the booster ------------------------------------------------------
+
+/// The ancestor groups of one categorical feature's codes: `levels[l][k]` is the group id (>= 0)
+/// of code k at hierarchy level l (level 0 the coarsest, e.g. the 3-character ICD category), or -1
+/// when unknown (the code then has no value at that level and follows the missing direction). A
+/// level may list fewer codes than the feature has (the rest are unknown).
+struct CodeAncestry {
+  int feature = -1;                      ///< column of X
+  std::vector<std::vector<int>> levels;  ///< per level: code -> group id, or -1
+};
+
+/// The ancestor levels of a labelled column under its declared hierarchy, for `CodeAncestry`:
+/// code k stands for `labels[k]`; with the ancestors of a label nearest first [a_1, ..., a_m]
+/// (`CodeHierarchy::ancestors`), the group of level l (0 = coarsest) is a_{m-l} when l < m and
+/// the label itself otherwise, so the levels are nested partitions of the codes, each finer than
+/// the one before. Groups are numbered by first appearance in code order. A level whose groups are
+/// the labels themselves (no pooling) is dropped, and at most `max_levels` levels (the coarsest)
+/// are kept. Empty without a declared hierarchy. O(labels * depth).
+std::vector<std::vector<int>> code_ancestor_levels(const std::vector<std::string>& labels,
+                                                   const CodeHierarchy& hierarchy,
+                                                   int max_levels = 3);
+
+/// The hierarchy inferred from a labelled column without a declared one: the dotted hierarchy
+/// (250.01 -> 250.0 -> 250, E11.65 -> E11.6 -> E11) when at least half of the labels hold a '.'
+/// after their first character and `code_ancestor_levels` under it pools some labels; otherwise
+/// none (undeclared). Used by the callers that know the labels (workflow, Python estimators) when
+/// `GBDTParams::cat_ts_infer_hierarchy` is on; it only adds ancestor target-statistic columns
+/// (the level table and its pooling are unchanged). O(labels * depth).
+CodeHierarchy inferred_code_hierarchy(const std::vector<std::string>& labels);
+
+/// What a column of a derived matrix holds.
+enum class DerivedKind : std::uint8_t {
+  kOriginal,      ///< the feature's own column of X, unchanged
+  kCodeStat,      ///< out-of-fold TS of the code
+  kOrdinal,       ///< the code itself (range splits), NaN for codes without training weight
+  kAncestorStat,  ///< out-of-fold TS of the code's group at one ancestor level
+};
+
+/// One column of a derived matrix and its scoring encoding.
+struct DerivedColumn {
+  int feature = -1;  ///< the column of X it derives from
+  DerivedKind kind = DerivedKind::kOriginal;
+  int level = -1;  ///< ancestor level (kAncestorStat), else -1
+  /// Not kOriginal: the value of a row with code x at scoring is `table.lookup(x)`, a table over
+  /// the codes [0, K) of `feature` (TS of the code; the code for kOrdinal; the composed ancestor
+  /// TS for kAncestorStat). A split "value <= t" on the column is the category set
+  /// `ts_threshold_to_bitset(table, t, missing_left)`.
+  TargetStatTable table;
+};
+
+/// Settings of `derive_categorical_columns`.
+struct DerivedCategoricalSpec {
+  std::vector<int> features;           ///< the target-statistic columns of X (distinct, in range)
+  std::vector<CodeAncestry> ancestry;  ///< optional, for some of `features`
+  bool ordinal = true;                 ///< add the ordinal code column
+  int n_folds = 5;                     ///< >= 2
+  double smoothing = 1.0;              ///< >= 0, finite
+  std::uint64_t seed = 0;              ///< fold hash seed
+};
+
+/// The matrix the booster grows on when some categorical features use target statistics.
+struct DerivedCategoricalMatrix {
+  /// (n_rows, columns.size()), column-major. Columns [0, F) are X's columns, except that a
+  /// target-statistic feature's column holds the TS of its code; the other derived columns follow,
+  /// per feature in the order of `spec.features`: ordinal, then ancestor levels 0, 1, ...
+  /// Training rows hold the leakage-free (out-of-fold) encoding, other rows the scoring encoding.
+  Eigen::MatrixXd X;
+  std::vector<DerivedColumn> columns;
+  /// Per column of X: K (the bitset cardinality: one past the largest training code, or the
+  /// ancestry's code count if larger) for target-statistic features, 0 otherwise.
+  std::vector<std::int32_t> cardinality;
+};
+
+/// Builds the derived matrix. `rows`: the training rows (ascending; empty = all rows): the TS
+/// tables and folds use only them. `y` in {0, 1} and `w` (effective weights, sample weight times
+/// class multipliers; empty = all 1) have one entry per row of X; `groups` is empty or one finite
+/// id per row (folds then grouped: a patient's rows share a fold). Throws InvalidInput naming the
+/// column and row when a code of a target-statistic feature (any row of X) is not NaN nor an
+/// integer in [0, kMaxCategories), InvalidParams on bad settings. Deterministic: the same bits
+/// for any `n_threads`. O(n * (F + derived columns)) time and memory.
+DerivedCategoricalMatrix derive_categorical_columns(
+    const FeatureMatrix& X, const std::vector<Index>& rows, VectorView<const double> y,
+    VectorView<const double> w, VectorView<const double> groups, const DerivedCategoricalSpec& spec,
+    int n_threads = 0);
+
+/// A tree grown on `d.X` as a tree over the original columns: a split on a kOriginal column keeps
+/// its feature, threshold (or native bitset) and missing direction; a split "value <= t" on a
+/// derived column becomes a category-set node on its feature with
+/// `ts_threshold_to_bitset(column.table, t, missing_left)` and the same missing direction.
+/// Children, values, gains and covers are unchanged. For every row x of raw codes, the result
+/// routes x exactly as `tree` routes the row of scoring encodings (column j = columns[j]'s
+/// lookup of x's code, kOriginal columns as in x). O(nodes * K).
+Tree to_categorical_tree(const Tree& tree, const DerivedCategoricalMatrix& d);
 
 }  // namespace calibrisk

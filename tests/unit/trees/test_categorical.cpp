@@ -109,6 +109,7 @@ GBDTParams cat_params() {
   p.min_samples_leaf = 5;
   p.categorical_features = {0};
   p.min_data_per_category = 5;
+  p.cat_encoding = CategoricalEncoding::kPartition;  // these tests are about native partitions
   p.n_threads = 1;
   return p;
 }
