@@ -5,6 +5,7 @@
 #pragma once
 
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/calibration/multiclass.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>
 
 #include "artifact/json_read.hpp"
@@ -47,5 +48,10 @@ PipelineCalibrator build_calibrator(DecodedCalibrator d, CalibratorInput& input)
 /// "state": {"x", "f0", "f1"}}. Decoding runs from_state (errors at the node's path).
 json encode_venn_abers(const VennAbersCalibrator& c);
 VennAbersCalibrator decode_venn_abers(const Node& n);
+
+/// A multiclass calibrator's section (format 1.5): {"type": "temperature" | "one_vs_rest" |
+/// "dirichlet", "params", "state"}. Decoding runs from_state (errors at the node's path).
+json encode_multiclass_calibrator(const MulticlassCalibrator& c);
+MulticlassCalibrator decode_multiclass_calibrator(const Node& n);
 
 }  // namespace calibrisk::detail::artifact

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/calibration/multiclass.hpp>
 #include <calibrisk/core/matrix.hpp>
 
 #include <cstddef>
@@ -45,6 +46,9 @@ class VennAbersCalibrator;
 ///   split) and the ensemble's `cardinality` (only when some feature is categorical).
 ///   Also 1.4 — optional schema feature members `labels` and `code_hierarchy` (the level table of a
 ///   labelled categorical feature; written only for features that have labels).
+///   1.5 — multiclass calibrator sections, type "temperature" (inverse temperature `beta`),
+///   "one_vs_rest" (`method`, one binary calibrator state per class) and "dirichlet" (K x K `coef`,
+///   K `intercept`), each with `params`, `input`, `eps` and `n_classes`; binary files unchanged.
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -174,6 +178,13 @@ OperatingPointRecord decode_operating_point(std::string_view text, const LoadOpt
 /// "venn_abers", exists only in pickles; paths are named "/calibrator/...").
 std::string encode_venn_abers(const VennAbersCalibrator& calibrator);
 VennAbersCalibrator decode_venn_abers(std::string_view text, const LoadOptions& options = {});
+
+/// A fitted multiclass calibrator (format 1.5; types "temperature", "one_vs_rest", "dirichlet",
+/// paths named "/calibrator/..."). Pickles use it today; a K-class pipeline's calibrator section
+/// is the same object.
+std::string encode_multiclass_calibrator(const MulticlassCalibrator& calibrator);
+MulticlassCalibrator decode_multiclass_calibrator(std::string_view text,
+                                                  const LoadOptions& options = {});
 
 /// Fingerprint of a training table: rows, columns, prevalence of y == 1 and the SHA-256 of
 /// (rows, cols as little-endian uint64; every X value as float64 little-endian in row-major order,
