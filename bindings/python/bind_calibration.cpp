@@ -119,8 +119,8 @@ void def_multiclass_fit_predict(PyCls& cls, const std::string& name) {
       "predict_proba",
       [name](const Cal& c, const py::object& s) {
         MatrixArg sa = as_matrix(s, name + ".predict_proba", "scores");
-        py::array_t<double> out({static_cast<py::ssize_t>(sa.view.rows()),
-                                 static_cast<py::ssize_t>(sa.view.cols())});
+        py::array_t<double> out(
+            {static_cast<py::ssize_t>(sa.view.rows()), static_cast<py::ssize_t>(sa.view.cols())});
         MatrixView<double> ov =
             MatrixView<double>::row_major(out.mutable_data(), sa.view.rows(), sa.view.cols());
         {
@@ -142,8 +142,9 @@ struct MulticlassCodec {
   static Cal decode(const std::string& text) {
     MulticlassCalibrator m = decode_multiclass_calibrator(text);
     if (auto* p = std::get_if<Cal>(&m)) return std::move(*p);
-    throw ModelFormatError("load: /calibrator/type is not the calibrator being unpickled; the "
-                           "bytes belong to another multiclass calibrator.");
+    throw ModelFormatError(
+        "load: /calibrator/type is not the calibrator being unpickled; the "
+        "bytes belong to another multiclass calibrator.");
   }
 };
 
@@ -209,7 +210,8 @@ void bind_calibration(py::module_& m) {
   // ---------------------------------------------------------------- multiclass
   m.attr("MAX_CLASSES") = kMaxClasses;
   m.attr("MAX_DIRICHLET_CLASSES") = kMaxDirichletClasses;
-  bind_params<TemperatureParams>(m, "TemperatureParams", "Hyper-parameters of temperature scaling.");
+  bind_params<TemperatureParams>(m, "TemperatureParams",
+                                 "Hyper-parameters of temperature scaling.");
   bind_params<OneVsRestParams>(m, "OneVsRestParams",
                                "Hyper-parameters of one-vs-rest multiclass calibration.");
   bind_params<DirichletParams>(m, "DirichletParams",

@@ -72,32 +72,32 @@ py::dict interval_dict(const BootstrapResult& r) {
 
 // A reliability curve as a dict of per-bin arrays (what calibrisk.metrics.ReliabilityCurve reads).
 py::dict reliability_dict(const ReliabilityCurve& rc) {
-    const std::size_t k = rc.bins.size();
-    std::vector<double> lo(k), up(k), cnt(k), wt(k), mp(k), obs(k), cl(k), cu(k), ne(k);
-    for (std::size_t j = 0; j < k; ++j) {
-      const ReliabilityBin& r = rc.bins[j];
-      lo[j] = r.lower;
-      up[j] = r.upper;
-      cnt[j] = static_cast<double>(r.count);
-      wt[j] = r.weight;
-      mp[j] = r.mean_predicted;
-      obs[j] = r.observed_rate;
-      cl[j] = r.ci_lower;
-      cu[j] = r.ci_upper;
-      ne[j] = r.effective_n;
-    }
-    py::dict d;
-    d["bin_lower"] = to_array(lo);
-    d["bin_upper"] = to_array(up);
-    d["count"] = to_array(cnt).attr("astype")("int64");
-    d["weight"] = to_array(wt);
-    d["mean_predicted"] = to_array(mp);
-    d["observed_rate"] = to_array(obs);
-    d["ci_lower"] = to_array(cl);
-    d["ci_upper"] = to_array(cu);
-    d["effective_n"] = to_array(ne);
-    d["edges"] = to_array(rc.edges);
-    d["confidence"] = rc.confidence;
+  const std::size_t k = rc.bins.size();
+  std::vector<double> lo(k), up(k), cnt(k), wt(k), mp(k), obs(k), cl(k), cu(k), ne(k);
+  for (std::size_t j = 0; j < k; ++j) {
+    const ReliabilityBin& r = rc.bins[j];
+    lo[j] = r.lower;
+    up[j] = r.upper;
+    cnt[j] = static_cast<double>(r.count);
+    wt[j] = r.weight;
+    mp[j] = r.mean_predicted;
+    obs[j] = r.observed_rate;
+    cl[j] = r.ci_lower;
+    cu[j] = r.ci_upper;
+    ne[j] = r.effective_n;
+  }
+  py::dict d;
+  d["bin_lower"] = to_array(lo);
+  d["bin_upper"] = to_array(up);
+  d["count"] = to_array(cnt).attr("astype")("int64");
+  d["weight"] = to_array(wt);
+  d["mean_predicted"] = to_array(mp);
+  d["observed_rate"] = to_array(obs);
+  d["ci_lower"] = to_array(cl);
+  d["ci_upper"] = to_array(cu);
+  d["effective_n"] = to_array(ne);
+  d["edges"] = to_array(rc.edges);
+  d["confidence"] = rc.confidence;
   return d;
 }
 
@@ -243,15 +243,21 @@ void bind_multiclass_metrics(py::module_& m) {
         }
         std::vector<double> cols[9];
         for (const ClassScores& c : r) {
-          const double v[9] = {c.precision,         c.recall,          c.f1,
-                               c.support,           c.precision_ci.lower, c.precision_ci.upper,
-                               c.recall_ci.lower,   c.recall_ci.upper, 0.0};
+          const double v[9] = {c.precision,
+                               c.recall,
+                               c.f1,
+                               c.support,
+                               c.precision_ci.lower,
+                               c.precision_ci.upper,
+                               c.recall_ci.lower,
+                               c.recall_ci.upper,
+                               0.0};
           for (int j = 0; j < 9; ++j) cols[j].push_back(v[j]);
         }
         py::dict d;
-        const char* names[8] = {"precision",       "recall",          "f1",
-                                "support",         "precision_lower", "precision_upper",
-                                "recall_lower",    "recall_upper"};
+        const char* names[8] = {"precision",    "recall",          "f1",
+                                "support",      "precision_lower", "precision_upper",
+                                "recall_lower", "recall_upper"};
         for (int j = 0; j < 8; ++j) d[names[j]] = to_array(cols[j]);
         return d;
       },

@@ -699,7 +699,7 @@ json encode_temperature(const TemperatureScaling& c) {
 }
 
 TemperatureScaling decode_temperature(const Node& n) {
-  decode_params<TemperatureParams>(n["params"]);
+  const TemperatureParams p = decode_params<TemperatureParams>(n["params"]);
   const Node sn = n["state"];
   sn.expect_object({"beta", "input", "eps", "n_classes"});
   TemperatureState s;
@@ -707,7 +707,7 @@ TemperatureScaling decode_temperature(const Node& n) {
   s.input = decode_score_kind(sn["input"]);
   s.eps = sn["eps"].as_double();
   s.n_classes = static_cast<int>(sn["n_classes"].as_int(2, kMaxClasses));
-  return with_path(sn.path(), [&] { return TemperatureScaling::from_state(s); });
+  return with_path(sn.path(), [&] { return TemperatureScaling::from_state(s, p); });
 }
 
 json encode_one_vs_rest(const OneVsRestCalibrator& c) {
@@ -784,7 +784,7 @@ json encode_dirichlet(const DirichletCalibrator& c) {
 }
 
 DirichletCalibrator decode_dirichlet(const Node& n) {
-  decode_params<DirichletParams>(n["params"]);
+  const DirichletParams p = decode_params<DirichletParams>(n["params"]);
   const Node sn = n["state"];
   sn.expect_object({"n_classes", "coef", "intercept", "input", "eps"});
   DirichletState s;
@@ -793,7 +793,7 @@ DirichletCalibrator decode_dirichlet(const Node& n) {
   s.intercept = sn["intercept"].as_doubles(true);
   s.input = decode_score_kind(sn["input"]);
   s.eps = sn["eps"].as_double();
-  return with_path(sn.path(), [&] { return DirichletCalibrator::from_state(std::move(s)); });
+  return with_path(sn.path(), [&] { return DirichletCalibrator::from_state(std::move(s), p); });
 }
 
 }  // namespace

@@ -9,8 +9,8 @@
 #include <Eigen/Core>
 
 #include <algorithm>
-#include <limits>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -201,8 +201,9 @@ TemperatureScaling& TemperatureScaling::fit(MatrixView<const double> scores,
       (d.g < 0.0 ? lo : hi) = beta;
       double next = d.h > 0.0 ? beta - d.g / d.h : -1.0;
       if (!(next > lo && next < hi)) next = std::sqrt(lo * hi);
-      const bool done = std::abs(next - beta) <= 4.0 * std::numeric_limits<double>::epsilon() * beta ||
-                        hi <= lo * (1.0 + 4.0 * std::numeric_limits<double>::epsilon());
+      const bool done =
+          std::abs(next - beta) <= 4.0 * std::numeric_limits<double>::epsilon() * beta ||
+          hi <= lo * (1.0 + 4.0 * std::numeric_limits<double>::epsilon());
       beta = next;
       if (done) {
         info_.converged = true;
@@ -258,7 +259,7 @@ const TemperatureState& TemperatureScaling::state() const {
   return state_;
 }
 
-TemperatureScaling TemperatureScaling::from_state(TemperatureState s) {
+TemperatureScaling TemperatureScaling::from_state(TemperatureState s, TemperatureParams p) {
   const std::string where = "TemperatureScaling::from_state";
   if (!(s.beta >= std::exp(-10.0) * (1 - 1e-12) && s.beta <= std::exp(10.0) * (1 + 1e-12))) {
     throw InvalidInput(where + ": state.beta must be in [exp(-10), exp(10)], got " +
@@ -272,10 +273,9 @@ TemperatureScaling TemperatureScaling::from_state(TemperatureState s) {
     throw InvalidInput(where + ": state.n_classes must be in [2, " + std::to_string(kMaxClasses) +
                        "], got " + std::to_string(s.n_classes) + ".");
   }
-  TemperatureParams p;
   p.input = s.input;
   p.eps = s.eps;
-  TemperatureScaling t(p);
+  TemperatureScaling t(std::move(p));
   t.state_ = s;
   t.fitted_ = true;
   return t;
@@ -433,8 +433,8 @@ OneVsRestCalibrator OneVsRestCalibrator::from_state(OneVsRestState s) {
   if (got != expected || others != 0) {
     throw InvalidInput(where + ": state holds " + std::to_string(got) + " " +
                        enum_to_text(s.method) + " calibrators (and " + std::to_string(others) +
-                       " of other kinds) for " + std::to_string(s.n_classes) + " classes; expected " +
-                       std::to_string(expected) + ".");
+                       " of other kinds) for " + std::to_string(s.n_classes) +
+                       " classes; expected " + std::to_string(expected) + ".");
   }
   if (s.method == OvrMethod::kBeta && s.input != ScoreKind::kProbability) {
     throw InvalidInput(where + ": state.input must be probability for beta calibrators.");
@@ -585,18 +585,19 @@ DirichletCalibrator& DirichletCalibrator::fit(MatrixView<const double> scores,
     total += w[i];
   }
   w /= total;
-  if (params_.reg_mu == 0.0) {
-    for (int c = 0; c < k; ++c) {
-      if (!(wk[static_cast<std::size_t>(c)] > 0.0)) {
-        throw InvalidInput(where + ": class " + std::to_string(c) +
-                           " has no calibration rows and reg_mu = 0, so its intercept has no "
-                           "finite optimum; set reg_mu > 0 or add rows of the class.");
-      }
+  // An absent class has no finite optimum: its diagonal weight is unpenalised and the loss keeps
+  // falling as it grows (its probability pushed to 0 wherever p_k < 1).
+  for (int c = 0; c < k; ++c) {
+    if (!(wk[static_cast<std::size_t>(c)] > 0.0)) {
+      throw InvalidInput(where + ": class " + std::to_string(c) + " of " + std::to_string(k) +
+                         " has no calibration rows (with positive weight), so Dirichlet "
+                         "calibration has no finite fit; use folds that keep every class, or "
+                         "temperature scaling, which allows an absent class.");
     }
   }
   const RowMatrixXd L = dirichlet_features(scores, params_.input, params_.eps);
-  const DirichletProblem prob{L, y, w, k, k > 1 ? params_.reg_lambda / (k * (k - 1.0)) : 0.0,
-                              params_.reg_mu / k};
+  const DirichletProblem prob{
+      L, y, w, k, k > 1 ? params_.reg_lambda / (k * (k - 1.0)) : 0.0, params_.reg_mu / k};
   const Index d = prob.dim();
   const int m = k + 1;
   Eigen::VectorXd th = Eigen::VectorXd::Zero(d);
@@ -689,7 +690,8 @@ Eigen::MatrixXd DirichletCalibrator::coef() const {
   const DirichletState& s = state();
   Eigen::MatrixXd W(s.n_classes, s.n_classes);
   for (int a = 0; a < s.n_classes; ++a) {
-    for (int j = 0; j < s.n_classes; ++j) W(a, j) = s.coef[static_cast<std::size_t>(a * s.n_classes + j)];
+    for (int j = 0; j < s.n_classes; ++j)
+      W(a, j) = s.coef[static_cast<std::size_t>(a * s.n_classes + j)];
   }
   return W;
 }
@@ -716,7 +718,7 @@ const DirichletState& DirichletCalibrator::state() const {
   return state_;
 }
 
-DirichletCalibrator DirichletCalibrator::from_state(DirichletState s) {
+DirichletCalibrator DirichletCalibrator::from_state(DirichletState s, DirichletParams p) {
   const std::string where = "DirichletCalibrator::from_state";
   if (s.n_classes < 2 || s.n_classes > kMaxDirichletClasses) {
     throw InvalidInput(where + ": state.n_classes must be in [2, " +
@@ -727,8 +729,8 @@ DirichletCalibrator DirichletCalibrator::from_state(DirichletState s) {
   if (s.coef.size() != k * k || s.intercept.size() != k) {
     throw InvalidInput(where + ": state.coef has " + std::to_string(s.coef.size()) +
                        " values and state.intercept " + std::to_string(s.intercept.size()) +
-                       "; expected K * K = " + std::to_string(k * k) + " and K = " +
-                       std::to_string(k) + ".");
+                       "; expected K * K = " + std::to_string(k * k) +
+                       " and K = " + std::to_string(k) + ".");
   }
   for (std::size_t i = 0; i < s.coef.size(); ++i) {
     if (!std::isfinite(s.coef[i])) {
@@ -744,10 +746,9 @@ DirichletCalibrator DirichletCalibrator::from_state(DirichletState s) {
     throw InvalidInput(where + ": state.eps must be in (0, 0.5), got " + detail::fmt_value(s.eps) +
                        ".");
   }
-  DirichletParams p;
   p.input = s.input;
   p.eps = s.eps;
-  DirichletCalibrator c(p);
+  DirichletCalibrator c(std::move(p));
   c.state_ = std::move(s);
   c.fitted_ = true;
   return c;

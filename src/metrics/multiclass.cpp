@@ -23,8 +23,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Checks (y, P, w): P (n, K) with K in [2, kMaxClasses], entries in [0, 1], rows summing to 1;
 // y class indices 0..K-1 (a class may be absent); weights finite and >= 0.
-int check_inputs(VectorView<const double> y, MatrixView<const double> P,
-                 VectorView<const double> w, const std::string& where) {
+int check_inputs(VectorView<const double> y, MatrixView<const double> P, VectorView<const double> w,
+                 const std::string& where) {
   const int k = static_cast<int>(P.cols());
   if (k < 2 || k > kMaxClasses) {
     throw InvalidInput(where + ": the probabilities have " + std::to_string(k) +
@@ -39,8 +39,8 @@ int check_inputs(VectorView<const double> y, MatrixView<const double> P,
     for (int j = 0; j < k; ++j) {
       const double v = P(i, j);
       if (!(v >= 0.0 && v <= 1.0)) {
-        throw InvalidInput(where + ": P[" + std::to_string(i) + ", " + std::to_string(j) +
-                           "] is " + fmt_value(v) +
+        throw InvalidInput(where + ": P[" + std::to_string(i) + ", " + std::to_string(j) + "] is " +
+                           fmt_value(v) +
                            "; probabilities must lie in [0, 1] (NaN is not allowed).");
       }
       s += v;
@@ -71,8 +71,8 @@ double mean_of(Index n, VectorView<const double> w, F f) {
 double log_loss_of(VectorView<const double> y, MatrixView<const double> P,
                    VectorView<const double> w) {
   return mean_of(P.rows(), w, [&](Index i) {
-    const double p = std::min(std::max(P(i, static_cast<Index>(y[i])), kLogLossEps),
-                              1.0 - kLogLossEps);
+    const double p =
+        std::min(std::max(P(i, static_cast<Index>(y[i])), kLogLossEps), 1.0 - kLogLossEps);
     return -std::log(p);
   });
 }
@@ -202,9 +202,10 @@ std::vector<ReliabilityCurve> classwise_reliability_curves(VectorView<const doub
     for (Index i = 0; i < P.rows(); ++i) {
       t[static_cast<std::size_t>(i)] = y[i] == static_cast<double>(k) ? 1.0 : 0.0;
     }
-    out.push_back(reliability_curve(VectorView<const double>(t),
-                                    VectorView<const double>(P.col_ptr(k), P.rows(), P.row_stride()),
-                                    sample_weight, binning, confidence));
+    out.push_back(
+        reliability_curve(VectorView<const double>(t),
+                          VectorView<const double>(P.col_ptr(k), P.rows(), P.row_stride()),
+                          sample_weight, binning, confidence));
   }
   return out;
 }
@@ -256,8 +257,8 @@ std::vector<ClassScores> per_class_scores(VectorView<const double> y_true,
 }
 
 const std::vector<std::string>& multiclass_bootstrap_metrics() {
-  static const std::vector<std::string> names = {"log_loss",      "brier_score", "top_label_ece",
-                                                 "classwise_ece", "accuracy",    "macro_f1",
+  static const std::vector<std::string> names = {"log_loss",      "brier_score",   "top_label_ece",
+                                                 "classwise_ece", "accuracy",      "macro_f1",
                                                  "f1_<k>",        "precision_<k>", "recall_<k>"};
   return names;
 }
@@ -273,9 +274,9 @@ struct McMetric {
 
 McMetric parse_metric(const std::string& name, int k) {
   static const std::pair<const char*, McMetric::Kind> plain[] = {
-      {"log_loss", McMetric::kLogLoss},   {"brier_score", McMetric::kBrier},
-      {"top_label_ece", McMetric::kTop},  {"classwise_ece", McMetric::kClasswise},
-      {"accuracy", McMetric::kAccuracy},  {"macro_f1", McMetric::kMacroF1}};
+      {"log_loss", McMetric::kLogLoss},  {"brier_score", McMetric::kBrier},
+      {"top_label_ece", McMetric::kTop}, {"classwise_ece", McMetric::kClasswise},
+      {"accuracy", McMetric::kAccuracy}, {"macro_f1", McMetric::kMacroF1}};
   for (const auto& [n, kind] : plain) {
     if (name == n) return McMetric{kind, 0};
   }
@@ -292,7 +293,8 @@ McMetric parse_metric(const std::string& name, int k) {
     }
   }
   std::string known;
-  for (const std::string& n : multiclass_bootstrap_metrics()) known += (known.empty() ? "" : ", ") + n;
+  for (const std::string& n : multiclass_bootstrap_metrics())
+    known += (known.empty() ? "" : ", ") + n;
   throw InvalidParams("multiclass_bootstrap: unknown metric \"" + name + "\"; use one of " + known +
                       " (k a class index below " + std::to_string(k) + ").");
 }
@@ -305,7 +307,8 @@ std::vector<double> evaluate(const std::vector<McMetric>& ms, VectorView<const d
   ClassCountsW c;
   bool have_counts = false;
   auto counts = [&]() -> const ClassCountsW& {
-    if (!have_counts) c = class_counts(y, VectorView<const double>(yp), static_cast<int>(P.cols()), w);
+    if (!have_counts)
+      c = class_counts(y, VectorView<const double>(yp), static_cast<int>(P.cols()), w);
     have_counts = true;
     return c;
   };
@@ -318,10 +321,18 @@ std::vector<double> evaluate(const std::vector<McMetric>& ms, VectorView<const d
     }
     const auto k = static_cast<std::size_t>(m.cls);
     switch (m.kind) {
-      case McMetric::kLogLoss: v.push_back(log_loss_of(y, P, w)); break;
-      case McMetric::kBrier: v.push_back(brier_of(y, P, w)); break;
-      case McMetric::kTop: v.push_back(top_label_of(y, P, w, b)); break;
-      case McMetric::kClasswise: v.push_back(classwise_of(y, P, w, b)); break;
+      case McMetric::kLogLoss:
+        v.push_back(log_loss_of(y, P, w));
+        break;
+      case McMetric::kBrier:
+        v.push_back(brier_of(y, P, w));
+        break;
+      case McMetric::kTop:
+        v.push_back(top_label_of(y, P, w, b));
+        break;
+      case McMetric::kClasswise:
+        v.push_back(classwise_of(y, P, w, b));
+        break;
       case McMetric::kAccuracy:
         v.push_back(mean_of(y.size(), w, [&](Index i) { return y[i] == yp[i] ? 1.0 : 0.0; }));
         break;
@@ -424,7 +435,8 @@ std::vector<BootstrapResult> multiclass_bootstrap(VectorView<const double> y,
     }
     const std::vector<double> v =
         evaluate(ms, y, P, yp, VectorView<const double>(w), params.binning);
-    for (std::size_t j = 0; j < v.size(); ++j) out[j].replicates[static_cast<std::size_t>(r)] = v[j];
+    for (std::size_t j = 0; j < v.size(); ++j)
+      out[j].replicates[static_cast<std::size_t>(r)] = v[j];
   });
   for (BootstrapResult& res : out) summarise(res, params.confidence);
   return out;

@@ -207,14 +207,14 @@ def test_dirichlet_beats_temperature_on_class_specific_miscalibration():
     assert cr.metrics.classwise_ece(yt, pd_) < cr.metrics.classwise_ece(yt, pt)
 
 
-def test_dirichlet_absent_class_needs_mu():
+def test_absent_class_dirichlet_and_one_vs_rest_refuse_temperature_allows():
     z, y = _scores(k=4, seed=14)
     P = softmax(z, axis=1)
     keep = y != 3
-    q = cr.DirichletCalibrator().fit(P[keep], y[keep]).predict_proba(P)
-    assert np.all(np.isfinite(q)) and q[:, 3].max() < 0.05
-    with pytest.raises(InvalidInputError, match="class 3 has no calibration rows and reg_mu = 0"):
-        cr.DirichletCalibrator(reg_mu=0.0).fit(P[keep], y[keep])
+    with pytest.raises(InvalidInputError, match="class 3 of 4 has no calibration rows"):
+        cr.DirichletCalibrator().fit(P[keep], y[keep])
+    q = cr.TemperatureScaling().fit(P[keep], y[keep]).predict_proba(P)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-12)
 
 
 def test_dirichlet_rejects_too_many_classes():
@@ -264,8 +264,11 @@ def test_edited_bytes_are_rejected_with_the_path():
     raw = c._cal.to_bytes().replace(b'"n_classes":3', b'"n_classes":4')
     with pytest.raises(ModelFormatError, match="/calibrator/state"):
         type(c._cal).from_bytes(raw)
-    with pytest.raises(ModelFormatError, match="/calibrator/type"):
-        type(c._cal).from_bytes(c._cal.to_bytes().replace(b'"dirichlet"', b'"temperature"'))
+    with pytest.raises(ModelFormatError, match="/calibrator/type is \"platt\" but a multiclass"):
+        type(c._cal).from_bytes(c._cal.to_bytes().replace(b'"dirichlet"', b'"platt"'))
+    t = cr.TemperatureScaling().fit(z, y)
+    with pytest.raises(ModelFormatError, match="belong to another multiclass calibrator"):
+        type(c._cal).from_bytes(t._cal.to_bytes())
 
 
 @pytest.mark.parametrize("make", _CALIBRATORS)
@@ -312,10 +315,11 @@ def test_time_ordered_multiclass_calibrates_on_the_latest_rows(method):
     t = np.arange(len(y), dtype=float)
     clf = cr.CalibratedClassifier(LogisticRegression(max_iter=1000), method=method, cv="time",
                                   calibration_fraction=0.3).fit(X, y, time=t)
-    assert clf.split_[t >= 630].all() and not clf.split_[t < 630].any()
-    # the member's calibrator is the fitted multiclass calibrator on the later rows only
+    late = clf.split_ == 1
+    assert 0.25 * len(y) <= late.sum() <= 0.35 * len(y)
+    assert t[late].min() > t[~late].max()
+    # the member's calibrator equals one fitted on the later rows only
     m = clf.calibrated_classifiers_[0]
-    late = t >= 630
     expected = type(m.calibrator)(**m.calibrator.get_params()).fit(
         m.estimator.decision_function(X[late]) if m.score_kind == "margin"
         else m.estimator.predict_proba(X[late]), y[late])
@@ -335,11 +339,16 @@ def test_multiclass_ensemble_false_fits_one_calibrator_on_out_of_fold_scores():
 
 def test_one_vs_rest_fold_without_a_class_names_it():
     X, y = _data(n=600, k=3, seed=24)
-    order = np.argsort(y, kind="stable")
-    folds = [(order[200:], order[:200])]  # the calibration part holds class 0 only
+    # the calibration part holds classes 0 and 1 only; the fitting part has every class
+    ca = np.concatenate([np.flatnonzero(y == 0)[:50], np.flatnonzero(y == 1)[:50]])
+    folds = [(np.setdiff1d(np.arange(len(y)), ca), ca)]
     with pytest.raises(InvalidInputError, match="calibration part of fold 0 has no row of class"):
         cr.CalibratedClassifier(LogisticRegression(max_iter=1000), method="isotonic",
                                 cv=folds).fit(X, y)
+    # temperature scaling has one parameter for all classes: the same folds are fine
+    p = cr.CalibratedClassifier(LogisticRegression(max_iter=1000), method="temperature",
+                                cv=folds).fit(X, y).predict_proba(X)
+    assert p.shape == (len(y), 3)
 
 
 def test_venn_abers_is_binary_only():

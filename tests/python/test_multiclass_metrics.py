@@ -190,6 +190,8 @@ def test_bootstrap_unknown_metric_lists_the_known_ones():
 
 
 def test_metrics_accept_calibrisk_calibrator_output():
-    y, P, _ = _problem(n=600, k=3, seed=11)
+    rng = np.random.default_rng(11)
+    P = softmax(rng.normal(size=(600, 3)) * 2.0, axis=1)
+    y = np.array([rng.choice(3, p=softmax(np.log(p) / 2.0)) for p in P])  # over-confident P
     q = cr.TemperatureScaling().fit(P, y).predict_proba(P)
     assert M.log_loss(y, q) <= M.log_loss(y, P) + 1e-12  # the fit minimises it

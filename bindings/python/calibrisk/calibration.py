@@ -287,6 +287,8 @@ class _MulticlassCalibrator(BaseEstimator):
     def _input_kind(self, S, where):
         kind = self.input
         if kind == "auto":
+            if getattr(self, "method", None) == "beta":  # beta calibrates probabilities only
+                return "probability"
             return "probability" if _looks_like_probabilities(S) else "margin"
         if kind not in ("margin", "probability"):
             raise InvalidParamsError(
@@ -531,8 +533,7 @@ def _fold_indices(part, n, f, name):
 def _check_folds(folds, y01, n, ensemble, n_classes=2, calibration_needs_all=True):
     """Validated list of (train, test) index arrays: indices in range, disjoint sides, every
     class on the fitting side (and on the calibration side for ensemble=True, unless
-    ``calibration_needs_all`` is False: temperature and Dirichlet calibration allow an absent
-    class); with ensemble=False the test sides must partition the rows (every row gets one
+    ``calibration_needs_all`` is False: temperature scaling allows an absent class); with ensemble=False the test sides must partition the rows (every row gets one
     out-of-fold score). ``y01`` holds class indices 0..n_classes-1."""
     out = []
     for f, pair in enumerate(folds):
@@ -587,8 +588,8 @@ def _require_all_classes(y_idx, n_classes, f, side):
     missing = np.setdiff1d(np.arange(n_classes), np.unique(y_idx.astype(int)))
     if missing.size:
         extra = ("" if side == "fitting" else
-                 " (one-vs-rest calibration needs every class; temperature and Dirichlet "
-                 "calibration allow an absent class)")
+                 " (one-vs-rest and Dirichlet calibration need every class; temperature "
+                 "scaling allows an absent class)")
         raise InvalidInputError(
             f"CalibratedClassifier.fit: the {side} part of fold {f} has no row of class index "
             f"{int(missing[0])}{extra}; use fewer folds, stratified folds or more samples of "
@@ -609,8 +610,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         (``OneVsRestCalibrator``, scikit-learn's multiclass behaviour), "temperature" is
         ``TemperatureScaling`` (scikit-learn's ``method="temperature"``) and "dirichlet" is
         ``DirichletCalibrator``; "venn_abers" is binary only. "temperature" and "dirichlet"
-        also calibrate two classes, as a (n, 2) problem. One-vs-rest needs every class in each
-        calibration part; temperature and Dirichlet allow a class absent from one.
+        also calibrate two classes, as a (n, 2) problem. One-vs-rest and Dirichlet need every
+        class in each calibration part; temperature scaling allows a class absent from one.
     cv : int, "prefit", "time", a scikit-learn splitter or an iterable of (train, test) pairs
         int k: stratified k folds (grouped, a group never on both sides, when ``groups`` is
         passed to fit); an iterable (list or generator, read once per fit) of (train, test)
@@ -784,7 +785,7 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         else:
             folds = cv
         return _check_folds(folds, y01, n, self.ensemble, len(self.classes_),
-                            self.method not in _MULTICLASS_ONLY)
+                            self.method != "temperature")
 
     def _kfold(self, X, y01, groups, n):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold

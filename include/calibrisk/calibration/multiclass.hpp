@@ -126,8 +126,9 @@ class TemperatureScaling {
   bool is_fitted() const noexcept { return fitted_; }
   const TemperatureParams& params() const noexcept { return params_; }
   const TemperatureState& state() const;
-  /// Rebuilds from a state; throws InvalidInput naming a bad field.
-  static TemperatureScaling from_state(TemperatureState s);
+  /// Rebuilds from a state (the params' input and eps are taken from it); throws InvalidInput
+  /// naming a bad field.
+  static TemperatureScaling from_state(TemperatureState s, TemperatureParams p = {});
 
  private:
   TemperatureParams params_;
@@ -231,8 +232,8 @@ class OneVsRestCalibrator {
 ///
 /// Default regularisation lambda = mu = 1e-3 on the mean log loss: for n calibration rows it acts
 /// like a Gaussian prior of variance K (K - 1) / (2 n lambda) on each off-diagonal weight
-/// (K / (2 n mu) on each intercept), so it vanishes as n grows, keeps the fit finite when a class
-/// is separable or absent, and on a few hundred rows pulls the map towards a per-class
+/// (K / (2 n mu) on each intercept), so it vanishes as n grows, keeps the fit finite when classes
+/// are separable, and on a few hundred rows pulls the map towards a per-class
 /// temperature-like diagonal, the regime where Kull et al. (2019, Table 3) found ODIR best.
 /// Choose it by cross-validated log loss when the calibration set is small (docs/calibration.md).
 struct DirichletParams {
@@ -284,8 +285,9 @@ struct DirichletState {
 /// optimum is unique and the result deterministic. Stops when max |grad F| <= tol.
 /// Logit input (kMargin) uses ln p = z - logsumexp(z).
 ///
-/// Labels: at least two classes present; an absent class is allowed (its intercept is held finite
-/// by mu; with mu = 0 InvalidInput). Complexity O(n K^4) per Newton iteration (K <= 32).
+/// Labels: every class 0..K-1 needs calibration rows of positive weight (an absent class has no
+/// finite fit: its unpenalised diagonal weight grows without bound), else InvalidInput naming it.
+/// Complexity O(n K^4) per Newton iteration (K <= 32).
 /// Const methods are thread-safe.
 class DirichletCalibrator {
  public:
@@ -307,7 +309,9 @@ class DirichletCalibrator {
   bool is_fitted() const noexcept { return fitted_; }
   const DirichletParams& params() const noexcept { return params_; }
   const DirichletState& state() const;
-  static DirichletCalibrator from_state(DirichletState s);
+  /// Rebuilds from a state (the params' input and eps are taken from it); throws InvalidInput
+  /// naming a bad field.
+  static DirichletCalibrator from_state(DirichletState s, DirichletParams p = {});
 
  private:
   DirichletParams params_;

@@ -109,7 +109,8 @@ TEST_CASE("dirichlet: a saturated unpenalised fit reproduces the class frequenci
   d.fit(mat(P, 3), y);
   const RowMatrixXd q = d.predict_proba(mat(grid, 3));
   for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < 3; ++c) CHECK(q(r, c) == doctest::Approx(counts[r][c] / 10.0).epsilon(1e-8));
+    for (int c = 0; c < 3; ++c)
+      CHECK(q(r, c) == doctest::Approx(counts[r][c] / 10.0).epsilon(1e-8));
   }
 }
 
@@ -130,7 +131,8 @@ TEST_CASE("dirichlet: the ODIR gradient vanishes at the fit; the diagonal is not
     Eigen::Vector3d l, z;
     for (int j = 0; j < 3; ++j) l[j] = std::log(s.p[i * 3 + j]);
     z = W * l + b;
-    const Eigen::Vector3d q = (z.array() - z.maxCoeff()).exp() / (z.array() - z.maxCoeff()).exp().sum();
+    const Eigen::Vector3d q =
+        (z.array() - z.maxCoeff()).exp() / (z.array() - z.maxCoeff()).exp().sum();
     for (int a = 0; a < 3; ++a) {
       const double r = s.w[i] / total * (q[a] - (s.y[i] == a ? 1.0 : 0.0));
       for (int j = 0; j < 3; ++j) G(a, j) += r * l[j];
@@ -222,11 +224,13 @@ TEST_CASE("multiclass calibrators: bad input gets errors naming the problem") {
                        calibrisk::InvalidInput);
   V bad = P;
   bad[4] = 0.6;
-  CHECK_THROWS_WITH_AS(t.fit(mat(bad, 3), V{0, 1, 2}), doctest::Contains("row 1 of the probabilities sums to"),
+  CHECK_THROWS_WITH_AS(t.fit(mat(bad, 3), V{0, 1, 2}),
+                       doctest::Contains("row 1 of the probabilities sums to"),
                        calibrisk::InvalidInput);
   CHECK_THROWS_WITH_AS(t.predict_proba(mat(P, 3)), doctest::Contains("not fitted"),
                        calibrisk::NotFitted);
   calibrisk::OneVsRestCalibrator o;
-  CHECK_THROWS_WITH_AS(o.fit(mat(P, 3), V{0, 1, 1}), doctest::Contains("class 2 has no calibration rows"),
+  CHECK_THROWS_WITH_AS(o.fit(mat(P, 3), V{0, 1, 1}),
+                       doctest::Contains("class 2 has no calibration rows"),
                        calibrisk::InvalidInput);
 }
