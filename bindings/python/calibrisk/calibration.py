@@ -666,9 +666,13 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         from sklearn.utils import get_tags
 
-        inner = get_tags(self._base_estimator()).input_tags
+        inner_tags = get_tags(self._base_estimator())
+        inner = inner_tags.input_tags
         tags.input_tags.sparse = inner.sparse
         tags.input_tags.allow_nan = inner.allow_nan
+        # Multiclass when the wrapped estimator is (temperature / one-vs-rest / Dirichlet).
+        if inner_tags.classifier_tags is not None:
+            tags.classifier_tags.multi_class = inner_tags.classifier_tags.multi_class
         return tags
 
     # ------------------------------------------------------------------ helpers

@@ -251,7 +251,8 @@ struct DirichletParams {
     v("input", &P::input, any_value(),
       "Scores are probabilities (default) or logits (log-softmax gives the log-probabilities).");
     v("reg_lambda", &P::reg_lambda, finite_at_least(0),
-      "ODIR: weight of the mean squared off-diagonal coefficient, lambda / (K (K - 1)) sum w_jk^2.");
+      "ODIR: weight of the mean squared off-diagonal coefficient, lambda / (K (K - 1)) sum "
+      "w_jk^2.");
     v("reg_mu", &P::reg_mu, finite_at_least(0),
       "ODIR: weight of the mean squared intercept, mu / K sum b_k^2.");
     v("eps", &P::eps, open_open(0, 0.5).fix("the default is 1e-12."),
@@ -275,7 +276,8 @@ struct DirichletState {
 /// log-probabilities, q = softmax(W ln p + b), with the ODIR penalty ("off-diagonal and intercept
 /// regularisation") that leaves the diagonal of W free:
 ///   F(W, b) = (1 / sum w) sum_i w_i [logsumexp(z_i) - z_iy]
-///             + lambda / (K (K - 1)) sum_{j != k} W_jk^2 + mu / K sum_k b_k^2,   z_i = W ln p_i + b.
+///             + lambda / (K (K - 1)) sum_{j != k} W_jk^2 + mu / K sum_k b_k^2,   z_i = W ln p_i +
+///             b.
 /// W = I, b = 0 is the identity map (the start); a diagonal W with equal entries is temperature
 /// scaling of log-probabilities, so Dirichlet calibration nests temperature scaling.
 ///

@@ -68,10 +68,10 @@ Eigen::MatrixXd confusion_matrix(VectorView<const double> y_true, VectorView<con
 
 /// Precision, recall and F1 of one class with Wilson intervals.
 struct ClassScores {
-  double precision = 0.0;  ///< tp / (tp + fp); 0 when nothing is predicted as the class
-  double recall = 0.0;     ///< tp / (tp + fn); 0 when the class is absent
-  double f1 = 0.0;         ///< 2 tp / (2 tp + fp + fn); 0 when the denominator is 0
-  double support = 0.0;    ///< (weighted) number of rows of the class, tp + fn
+  double precision = 0.0;           ///< tp / (tp + fp); 0 when nothing is predicted as the class
+  double recall = 0.0;              ///< tp / (tp + fn); 0 when the class is absent
+  double f1 = 0.0;                  ///< 2 tp / (2 tp + fp + fn); 0 when the denominator is 0
+  double support = 0.0;             ///< (weighted) number of rows of the class, tp + fn
   ProportionInterval precision_ci;  ///< Wilson, on Kish's effective n with weights
   ProportionInterval recall_ci;
 };
