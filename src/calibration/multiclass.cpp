@@ -171,51 +171,51 @@ TemperatureScaling& TemperatureScaling::fit(MatrixView<const double> scores,
   detail::validate_multiclass_fit(scores, params_.input, y, sample_weight, where);
   const RowMatrixXd z = detail::temperature_logits(scores, params_.input, params_.eps);
   info_ = FitInfo{};
-  // The derivative in beta is increasing (the loss is convex in beta): keep a bracket
-  // [lo, hi] with g(lo) < 0 < g(hi), take Newton steps inside it and bisect (in log beta)
-  // otherwise. The bracket is scikit-learn's search interval log beta in [-10, 10].
-  double lo = std::exp(-10.0), hi = std::exp(10.0);
-  const detail::TemperatureDerivs at_lo = detail::temperature_derivs(z, y, sample_weight, lo);
-  const detail::TemperatureDerivs at_hi = detail::temperature_derivs(z, y, sample_weight, hi);
-  double beta = 1.0;
-  if (at_lo.g >= 0.0) {
-    beta = lo;
+  // The loss is convex in beta (a linear map of the logits), so its derivative g is increasing
+  // and has the sign of the derivative in t = log beta. Newton steps in t (scale-free: steps are
+  // multiplicative in beta) inside a bracket [t_lo, t_hi] with g(t_lo) < 0 < g(t_hi), bisecting
+  // when a step leaves it. The bracket starts as scikit-learn's search interval [-10, 10]; a
+  // root outside it makes the iterates close in on the bound, where beta is clamped.
+  constexpr double kBound = 10.0;
+  const double eps = std::numeric_limits<double>::epsilon();
+  double t_lo = -kBound, t_hi = kBound, t = 0.0;
+  info_.converged = false;
+  for (int it = 0; it < params_.max_iter; ++it) {
+    const double beta = std::exp(t);
+    const detail::TemperatureDerivs d = detail::temperature_derivs(z, y, sample_weight, beta);
+    info_.n_iter = it + 1;
+    if (d.g == 0.0) {
+      info_.converged = true;
+      break;
+    }
+    (d.g < 0.0 ? t_lo : t_hi) = t;
+    const double d1 = beta * d.g, d2 = beta * d.g + beta * beta * d.h;
+    double next = d2 > 0.0 ? t - d1 / d2 : t_lo - 1.0;
+    if (!(next > t_lo && next < t_hi)) next = 0.5 * (t_lo + t_hi);
+    const double tol = 4.0 * eps * std::max(1.0, std::abs(t));
+    const bool done = std::abs(next - t) <= tol || t_hi - t_lo <= tol;
+    t = next;
+    if (done) {
+      info_.converged = true;
+      break;
+    }
+  }
+  if (t >= kBound - 1e-9) {
+    t = kBound;
+    info_.notes.push_back(
+        "TemperatureScaling: the log loss still falls as the temperature drops below exp(-10); "
+        "the scores separate the classes, so the temperature is clamped at exp(-10)");
+  } else if (t <= -kBound + 1e-9) {
+    t = -kBound;
     info_.notes.push_back(
         "TemperatureScaling: the log loss still falls as the temperature rises past exp(10); "
         "the scores carry no information about the labels, so the temperature is clamped at "
         "exp(10) (nearly uniform probabilities)");
-  } else if (at_hi.g <= 0.0) {
-    beta = hi;
-    info_.notes.push_back(
-        "TemperatureScaling: the log loss still falls as the temperature drops below exp(-10); "
-        "the scores separate the classes, so the temperature is clamped at exp(-10)");
-  } else {
-    info_.converged = false;
-    for (int it = 0; it < params_.max_iter; ++it) {
-      const detail::TemperatureDerivs d = detail::temperature_derivs(z, y, sample_weight, beta);
-      info_.n_iter = it + 1;
-      if (d.g == 0.0) {
-        info_.converged = true;
-        break;
-      }
-      (d.g < 0.0 ? lo : hi) = beta;
-      double next = d.h > 0.0 ? beta - d.g / d.h : -1.0;
-      if (!(next > lo && next < hi)) next = std::sqrt(lo * hi);
-      const bool done =
-          std::abs(next - beta) <= 4.0 * std::numeric_limits<double>::epsilon() * beta ||
-          hi <= lo * (1.0 + 4.0 * std::numeric_limits<double>::epsilon());
-      beta = next;
-      if (done) {
-        info_.converged = true;
-        break;
-      }
-    }
-    if (!info_.converged) {
-      info_.notes.push_back("TemperatureScaling: stopped after " +
-                            std::to_string(params_.max_iter) +
-                            " iterations before the temperature settled; raise max_iter");
-    }
+  } else if (!info_.converged) {
+    info_.notes.push_back("TemperatureScaling: stopped after " + std::to_string(params_.max_iter) +
+                          " iterations before the temperature settled; raise max_iter");
   }
+  const double beta = std::exp(t);
   state_ = TemperatureState{beta, params_.input, params_.eps, static_cast<int>(scores.cols())};
   fitted_ = true;
   return *this;

@@ -94,8 +94,8 @@ struct TemperatureState {
 ///
 /// Fit minimises the weighted multinomial log loss sum_i w_i [logsumexp(beta z_i) - beta z_iy].
 /// The loss is convex in beta (a linear map of the logits), so its derivative
-/// sum_i w_i (E_q[z_i] - z_iy) is increasing and the minimiser is its root: safeguarded Newton
-/// steps in beta with bisection (in log beta) inside a sign-changing bracket, to the last
+/// sum_i w_i (E_q[z_i] - z_iy) is increasing and the minimiser is its root: Newton steps in
+/// log beta inside a sign-changing bracket, bisecting when a step leaves it, to the last
 /// representable digit. log beta is bounded to [-10, 10], scikit-learn's search interval; a
 /// minimiser outside it (uninformative or perfectly separating logits) is clamped and noted in
 /// fit_info(). Temperature scaling keeps the argmax, so accuracy is unchanged.
@@ -276,8 +276,8 @@ struct DirichletState {
 /// log-probabilities, q = softmax(W ln p + b), with the ODIR penalty ("off-diagonal and intercept
 /// regularisation") that leaves the diagonal of W free:
 ///   F(W, b) = (1 / sum w) sum_i w_i [logsumexp(z_i) - z_iy]
-///             + lambda / (K (K - 1)) sum_{j != k} W_jk^2 + mu / K sum_k b_k^2,   z_i = W ln p_i +
-///             b.
+///             + lambda / (K (K - 1)) sum_{j != k} W_jk^2 + mu / K sum_k b_k^2,
+/// with z_i = W ln p_i + b.
 /// W = I, b = 0 is the identity map (the start); a diagonal W with equal entries is temperature
 /// scaling of log-probabilities, so Dirichlet calibration nests temperature scaling.
 ///
