@@ -618,6 +618,13 @@ DirichletCalibrator& DirichletCalibrator::fit(MatrixView<const double> scores,
     H.diagonal().array() += 1e-12;
     const Eigen::VectorXd step = -H.ldlt().solve(g);
     const double gd = g.dot(step);
+    // The predicted decrease -g.d / 2 at rounding level: the gradient left is summation noise
+    // (it grows with n), so further steps cannot lower F.
+    if (-gd <= 8.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(f))) {
+      info_.converged = true;
+      info_.n_iter = it + 1;
+      break;
+    }
     double t = 1.0;
     bool moved = false;
     while (t >= 1e-10) {

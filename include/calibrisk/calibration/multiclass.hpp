@@ -284,7 +284,8 @@ struct DirichletState {
 /// Fit: Newton's method with the exact Hessian of F on the K (K + 1) parameters (a 1e-12 ridge
 /// keeps the system solvable when lambda = 0, where softmax's shift invariance makes F flat in one
 /// direction) and Armijo backtracking; F is convex, and strictly so for lambda, mu > 0, so the
-/// optimum is unique and the result deterministic. Stops when max |grad F| <= tol.
+/// optimum is unique and the result deterministic. Stops when max |grad F| <= tol or when the
+/// Newton decrement is at rounding level (the gradient left is summation noise, growing with n).
 /// Logit input (kMargin) uses ln p = z - logsumexp(z).
 ///
 /// Labels: every class 0..K-1 needs calibration rows of positive weight (an absent class has no
