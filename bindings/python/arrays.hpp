@@ -116,4 +116,34 @@ inline VectorArg as_vector(const py::handle& obj, const std::string& where, cons
   return VectorArg{std::move(a), v};
 }
 
+/// A float64 matrix view plus the array that owns its memory.
+struct MatrixArg {
+  py::array keep;
+  MatrixView<const double> view;
+};
+
+/// Views a 2-D array as float64 (any memory order in place; other dtypes converted once to a
+/// C-ordered float64 copy), e.g. the (n, K) scores of a multiclass calibrator or metric.
+inline MatrixArg as_matrix(const py::handle& obj, const std::string& where,
+                           const std::string& name) {
+  py::array a = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
+                                               : py::array::ensure(obj);
+  if (!a) throw InvalidInput(where + ": " + name + " could not be converted to a numeric array.");
+  if (a.ndim() != 2) {
+    throw InvalidInput(where + ": " + name + " must be 2-D (n_samples, n_classes), got shape " +
+                       shape_str(a) + ".");
+  }
+  if (a.dtype().kind() == 'O' || a.dtype().kind() == 'U' || a.dtype().kind() == 'S') {
+    throw InvalidInput(where + ": " + name + " has dtype " + std::string(py::str(a.dtype())) +
+                       "; pass numbers.");
+  }
+  if (!(a.dtype().is(py::dtype::of<double>()) && strides_are_whole<double>(a))) {
+    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
+    if (!a) throw InvalidInput(where + ": " + name + " could not be converted to float64.");
+  }
+  const auto* data = static_cast<const double*>(a.data());
+  MatrixView<const double> v(data, a.shape(0), a.shape(1), a.strides(0) / 8, a.strides(1) / 8);
+  return MatrixArg{std::move(a), v};
+}
+
 }  // namespace calibrisk::pyb

@@ -6,10 +6,12 @@
 #include <calibrisk/calibration/beta.hpp>
 #include <calibrisk/calibration/calibrated.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
+#include <calibrisk/calibration/multiclass.hpp>
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/calibration/prior.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>
 
+#include <pybind11/eigen.h>
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
@@ -96,6 +98,56 @@ struct VennAbersCodec {
   static VennAbersCalibrator decode(const std::string& text) { return decode_venn_abers(text); }
 };
 
+// fit(scores (n, K), y, sample_weight=None) and predict_proba(scores) -> (n, K) shared by the
+// multiclass calibrators.
+template <class Cal, class PyCls>
+void def_multiclass_fit_predict(PyCls& cls, const std::string& name) {
+  cls.def(
+      "fit",
+      [name](Cal& c, const py::object& s, const py::object& y, const py::object& w) -> Cal& {
+        const std::string where = name + ".fit";
+        MatrixArg sa = as_matrix(s, where, "scores");
+        VectorArg ya = as_vector(y, where, "y");
+        VectorArg wa = as_vector(w, where, "sample_weight", true);
+        py::gil_scoped_release release;
+        c.fit(sa.view, ya.view, wa.view);
+        return c;
+      },
+      py::arg("scores"), py::arg("y"), py::arg("sample_weight") = py::none(),
+      py::return_value_policy::reference_internal);
+  cls.def(
+      "predict_proba",
+      [name](const Cal& c, const py::object& s) {
+        MatrixArg sa = as_matrix(s, name + ".predict_proba", "scores");
+        py::array_t<double> out(
+            {static_cast<py::ssize_t>(sa.view.rows()), static_cast<py::ssize_t>(sa.view.cols())});
+        MatrixView<double> ov =
+            MatrixView<double>::row_major(out.mutable_data(), sa.view.rows(), sa.view.cols());
+        {
+          py::gil_scoped_release release;
+          c.predict_proba(sa.view, ov);
+        }
+        return out;
+      },
+      py::arg("scores"));
+  cls.def_property_readonly("is_fitted", &Cal::is_fitted);
+  cls.def_property_readonly("notes", [](const Cal& c) { return notes_of(c.fit_info()); });
+  cls.def_property_readonly("converged", [](const Cal& c) { return c.fit_info().converged; });
+  cls.def_property_readonly("n_iter", [](const Cal& c) { return c.fit_info().n_iter; });
+}
+
+template <class Cal>
+struct MulticlassCodec {
+  static std::string encode(const Cal& c) { return encode_multiclass_calibrator(c); }
+  static Cal decode(const std::string& text) {
+    MulticlassCalibrator m = decode_multiclass_calibrator(text);
+    if (auto* p = std::get_if<Cal>(&m)) return std::move(*p);
+    throw ModelFormatError(
+        "load: /calibrator/type is not the calibrator being unpickled; the "
+        "bytes belong to another multiclass calibrator.");
+  }
+};
+
 }  // namespace
 
 void bind_calibration(py::module_& m) {
@@ -154,6 +206,35 @@ void bind_calibration(py::module_& m) {
       },
       py::arg("scores"));
   def_codec<VennAbersCodec, VennAbersCalibrator>(m, "_VennAbersCalibrator");
+
+  // ---------------------------------------------------------------- multiclass
+  m.attr("MAX_CLASSES") = kMaxClasses;
+  m.attr("MAX_DIRICHLET_CLASSES") = kMaxDirichletClasses;
+  bind_params<TemperatureParams>(m, "TemperatureParams",
+                                 "Hyper-parameters of temperature scaling.");
+  bind_params<OneVsRestParams>(m, "OneVsRestParams",
+                               "Hyper-parameters of one-vs-rest multiclass calibration.");
+  bind_params<DirichletParams>(m, "DirichletParams",
+                               "Hyper-parameters of Dirichlet calibration (ODIR).");
+  py::class_<TemperatureScaling> temp(m, "_TemperatureScaling");
+  temp.def(py::init<const TemperatureParams&>(), py::arg("params") = TemperatureParams{});
+  def_multiclass_fit_predict<TemperatureScaling>(temp, "TemperatureScaling");
+  temp.def_property_readonly("temperature", &TemperatureScaling::temperature)
+      .def_property_readonly("beta", &TemperatureScaling::inverse_temperature);
+  def_codec<MulticlassCodec<TemperatureScaling>, TemperatureScaling>(m, "_TemperatureScaling");
+
+  py::class_<OneVsRestCalibrator> ovr(m, "_OneVsRestCalibrator");
+  ovr.def(py::init<const OneVsRestParams&>(), py::arg("params") = OneVsRestParams{});
+  def_multiclass_fit_predict<OneVsRestCalibrator>(ovr, "OneVsRestCalibrator");
+  def_codec<MulticlassCodec<OneVsRestCalibrator>, OneVsRestCalibrator>(m, "_OneVsRestCalibrator");
+
+  py::class_<DirichletCalibrator> dir(m, "_DirichletCalibrator");
+  dir.def(py::init<const DirichletParams&>(), py::arg("params") = DirichletParams{});
+  def_multiclass_fit_predict<DirichletCalibrator>(dir, "DirichletCalibrator");
+  dir.def_property_readonly("coef", &DirichletCalibrator::coef)
+      .def_property_readonly("intercept", &DirichletCalibrator::intercept)
+      .def_property_readonly("objective", &DirichletCalibrator::objective);
+  def_codec<MulticlassCodec<DirichletCalibrator>, DirichletCalibrator>(m, "_DirichletCalibrator");
 
   // ---------------------------------------------------------------- prior correction
   m.def(

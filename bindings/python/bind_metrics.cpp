@@ -3,6 +3,7 @@
 // weights are viewed without copying when they are float64, and the GIL is released for the work.
 #include <calibrisk/metrics/metrics.hpp>
 
+#include <pybind11/eigen.h>
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
@@ -66,6 +67,37 @@ py::dict interval_dict(const BootstrapResult& r) {
   d["upper"] = r.upper;
   d["std_error"] = r.std_error;
   d["n_invalid"] = r.n_invalid;
+  return d;
+}
+
+// A reliability curve as a dict of per-bin arrays (what calibrisk.metrics.ReliabilityCurve reads).
+py::dict reliability_dict(const ReliabilityCurve& rc) {
+  const std::size_t k = rc.bins.size();
+  std::vector<double> lo(k), up(k), cnt(k), wt(k), mp(k), obs(k), cl(k), cu(k), ne(k);
+  for (std::size_t j = 0; j < k; ++j) {
+    const ReliabilityBin& r = rc.bins[j];
+    lo[j] = r.lower;
+    up[j] = r.upper;
+    cnt[j] = static_cast<double>(r.count);
+    wt[j] = r.weight;
+    mp[j] = r.mean_predicted;
+    obs[j] = r.observed_rate;
+    cl[j] = r.ci_lower;
+    cu[j] = r.ci_upper;
+    ne[j] = r.effective_n;
+  }
+  py::dict d;
+  d["bin_lower"] = to_array(lo);
+  d["bin_upper"] = to_array(up);
+  d["count"] = to_array(cnt).attr("astype")("int64");
+  d["weight"] = to_array(wt);
+  d["mean_predicted"] = to_array(mp);
+  d["observed_rate"] = to_array(obs);
+  d["ci_lower"] = to_array(cl);
+  d["ci_upper"] = to_array(cu);
+  d["effective_n"] = to_array(ne);
+  d["edges"] = to_array(rc.edges);
+  d["confidence"] = rc.confidence;
   return d;
 }
 
@@ -145,6 +177,126 @@ void bind_smoothed_calibration(py::module_& m) {
       py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight"), py::arg("params"),
       py::arg("n_bootstrap"), py::arg("confidence"), py::arg("groups"), py::arg("random_state"),
       py::arg("n_threads"));
+}
+
+// Multiclass metrics: (y, P (n, K), w) -> numbers, curves, tables.
+void bind_multiclass_metrics(py::module_& m) {
+  m.def(
+      "metrics_multiclass",
+      [](const std::string& what, const py::object& y, const py::object& P, const py::object& w,
+         int n_bins, const std::string& strategy) {
+        const std::string where = what;
+        VectorArg ya = as_vector(y, where, "y_true");
+        MatrixArg pa = as_matrix(P, where, "y_proba");
+        VectorArg wa = as_vector(w, where, "sample_weight", true);
+        const CalibrationBinning b = binning(n_bins, strategy, where);
+        py::gil_scoped_release release;
+        if (what == "log_loss") return multiclass_log_loss(ya.view, pa.view, wa.view);
+        if (what == "brier_score_loss") return multiclass_brier_score(ya.view, pa.view, wa.view);
+        if (what == "top_label_ece") return top_label_ece(ya.view, pa.view, wa.view, b);
+        if (what == "classwise_ece") return classwise_ece(ya.view, pa.view, wa.view, b);
+        throw InvalidParams("metrics_multiclass: unknown metric \"" + what + "\".");
+      },
+      py::arg("metric"), py::arg("y_true"), py::arg("y_proba"), py::arg("sample_weight"),
+      py::arg("n_bins") = 10, py::arg("strategy") = "uniform");
+  m.def(
+      "metrics_classwise_reliability",
+      [](const py::object& y, const py::object& P, const py::object& w, int n_bins,
+         const std::string& strategy, double confidence) {
+        const char* where = "classwise_reliability_curves";
+        VectorArg ya = as_vector(y, where, "y_true");
+        MatrixArg pa = as_matrix(P, where, "y_proba");
+        VectorArg wa = as_vector(w, where, "sample_weight", true);
+        const CalibrationBinning b = binning(n_bins, strategy, where);
+        std::vector<ReliabilityCurve> rcs;
+        {
+          py::gil_scoped_release release;
+          rcs = classwise_reliability_curves(ya.view, pa.view, wa.view, b, confidence);
+        }
+        py::list out;
+        for (const ReliabilityCurve& rc : rcs) out.append(reliability_dict(rc));
+        return out;
+      },
+      py::arg("y_true"), py::arg("y_proba"), py::arg("sample_weight"), py::arg("n_bins"),
+      py::arg("strategy"), py::arg("confidence"));
+  m.def(
+      "metrics_confusion_matrix",
+      [](const py::object& yt, const py::object& yp, int k, const py::object& w) {
+        VectorArg ta = as_vector(yt, "confusion_matrix", "y_true");
+        VectorArg pa = as_vector(yp, "confusion_matrix", "y_pred");
+        VectorArg wa = as_vector(w, "confusion_matrix", "sample_weight", true);
+        py::gil_scoped_release release;
+        return Eigen::MatrixXd(confusion_matrix(ta.view, pa.view, k, wa.view));
+      },
+      py::arg("y_true"), py::arg("y_pred"), py::arg("n_classes"), py::arg("sample_weight"));
+  m.def(
+      "metrics_per_class_scores",
+      [](const py::object& yt, const py::object& yp, int k, const py::object& w,
+         double confidence) {
+        VectorArg ta = as_vector(yt, "per_class_scores", "y_true");
+        VectorArg pa = as_vector(yp, "per_class_scores", "y_pred");
+        VectorArg wa = as_vector(w, "per_class_scores", "sample_weight", true);
+        std::vector<ClassScores> r;
+        {
+          py::gil_scoped_release release;
+          r = per_class_scores(ta.view, pa.view, k, wa.view, confidence);
+        }
+        std::vector<double> cols[9];
+        for (const ClassScores& c : r) {
+          const double v[9] = {c.precision,
+                               c.recall,
+                               c.f1,
+                               c.support,
+                               c.precision_ci.lower,
+                               c.precision_ci.upper,
+                               c.recall_ci.lower,
+                               c.recall_ci.upper,
+                               0.0};
+          for (int j = 0; j < 9; ++j) cols[j].push_back(v[j]);
+        }
+        py::dict d;
+        const char* names[8] = {"precision",    "recall",          "f1",
+                                "support",      "precision_lower", "precision_upper",
+                                "recall_lower", "recall_upper"};
+        for (int j = 0; j < 8; ++j) d[names[j]] = to_array(cols[j]);
+        return d;
+      },
+      py::arg("y_true"), py::arg("y_pred"), py::arg("n_classes"), py::arg("sample_weight"),
+      py::arg("confidence"));
+  m.def(
+      "metrics_multiclass_bootstrap",
+      [](const py::object& y, const py::object& P, const py::object& w,
+         const std::vector<std::string>& names, int n_replicates, double confidence,
+         bool stratified, std::uint64_t random_state, int n_threads, int n_bins,
+         const std::string& strategy) {
+        const char* where = "multiclass_bootstrap";
+        VectorArg ya = as_vector(y, where, "y_true");
+        MatrixArg pa = as_matrix(P, where, "y_proba");
+        VectorArg wa = as_vector(w, where, "sample_weight", true);
+        BootstrapParams bp;
+        bp.n_replicates = n_replicates;
+        bp.confidence = confidence;
+        bp.stratified = stratified;
+        bp.random_state = random_state;
+        bp.n_threads = n_threads;
+        bp.binning = binning(n_bins, strategy, where);
+        std::vector<BootstrapResult> res;
+        {
+          py::gil_scoped_release release;
+          res = multiclass_bootstrap(ya.view, pa.view, names, bp, wa.view);
+        }
+        py::list out;
+        for (const auto& r : res) {
+          py::dict d = interval_dict(r);
+          d["metric"] = r.metric;
+          d["replicates"] = to_array(r.replicates);
+          out.append(d);
+        }
+        return out;
+      },
+      py::arg("y_true"), py::arg("y_proba"), py::arg("sample_weight"), py::arg("metrics"),
+      py::arg("n_replicates"), py::arg("confidence"), py::arg("stratified"),
+      py::arg("random_state"), py::arg("n_threads"), py::arg("n_bins"), py::arg("strategy"));
 }
 
 }  // namespace
@@ -258,33 +410,7 @@ void bind_metrics(py::module_& m) {
           py::gil_scoped_release release;
           rc = reliability_curve(in.y.view, in.p.view, in.w.view, b, confidence);
         }
-        const std::size_t k = rc.bins.size();
-        std::vector<double> lo(k), up(k), cnt(k), wt(k), mp(k), obs(k), cl(k), cu(k), ne(k);
-        for (std::size_t j = 0; j < k; ++j) {
-          const ReliabilityBin& r = rc.bins[j];
-          lo[j] = r.lower;
-          up[j] = r.upper;
-          cnt[j] = static_cast<double>(r.count);
-          wt[j] = r.weight;
-          mp[j] = r.mean_predicted;
-          obs[j] = r.observed_rate;
-          cl[j] = r.ci_lower;
-          cu[j] = r.ci_upper;
-          ne[j] = r.effective_n;
-        }
-        py::dict d;
-        d["bin_lower"] = to_array(lo);
-        d["bin_upper"] = to_array(up);
-        d["count"] = to_array(cnt).attr("astype")("int64");
-        d["weight"] = to_array(wt);
-        d["mean_predicted"] = to_array(mp);
-        d["observed_rate"] = to_array(obs);
-        d["ci_lower"] = to_array(cl);
-        d["ci_upper"] = to_array(cu);
-        d["effective_n"] = to_array(ne);
-        d["edges"] = to_array(rc.edges);
-        d["confidence"] = rc.confidence;
-        return d;
+        return reliability_dict(rc);
       },
       py::arg("y_true"), py::arg("y_prob"), py::arg("sample_weight"), py::arg("n_bins"),
       py::arg("strategy"), py::arg("confidence"));
@@ -410,6 +536,7 @@ void bind_metrics(py::module_& m) {
       },
       py::arg("successes"), py::arg("n"), py::arg("confidence") = 0.95);
   bind_smoothed_calibration(m);
+  bind_multiclass_metrics(m);
   py::list names;
   for (const auto& kv : metric_names()) names.append(kv.second);
   m.attr("BOOTSTRAP_METRICS") = names;

@@ -36,6 +36,7 @@
 #include <calibrisk/calibration/beta.hpp>
 #include <calibrisk/calibration/calibrated.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
+#include <calibrisk/calibration/multiclass.hpp>
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/calibration/prior.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>

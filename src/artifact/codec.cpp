@@ -757,3 +757,165 @@ ReviewPolicyRecord decode_review_policy(const Node& n) {
 }
 
 }  // namespace calibrisk::detail::artifact
+
+// ---- multiclass calibrators (format 1.5) --------------------------------------------------------
+
+namespace calibrisk::detail::artifact {
+namespace {
+
+json encode_platt_state(const PlattState& s) {
+  return {{"a", encode_double(s.a)},
+          {"b", encode_double(s.b)},
+          {"input", score_kind_name(s.input)},
+          {"eps", encode_double(s.eps)}};
+}
+
+PlattState decode_platt_state(const Node& sn) {
+  sn.expect_object({"a", "b", "input", "eps"});
+  PlattState s;
+  s.a = sn["a"].as_finite();
+  s.b = sn["b"].as_finite();
+  s.input = decode_score_kind(sn["input"]);
+  s.eps = sn["eps"].as_double();
+  return s;
+}
+
+json encode_temperature(const TemperatureScaling& c) {
+  const TemperatureState& s = c.state();
+  return {{"type", "temperature"},
+          {"params", encode_params(c.params())},
+          {"state",
+           {{"beta", encode_double(s.beta)},
+            {"input", score_kind_name(s.input)},
+            {"eps", encode_double(s.eps)},
+            {"n_classes", s.n_classes}}}};
+}
+
+TemperatureScaling decode_temperature(const Node& n) {
+  const TemperatureParams p = decode_params<TemperatureParams>(n["params"]);
+  const Node sn = n["state"];
+  sn.expect_object({"beta", "input", "eps", "n_classes"});
+  TemperatureState s;
+  s.beta = sn["beta"].as_finite();
+  s.input = decode_score_kind(sn["input"]);
+  s.eps = sn["eps"].as_double();
+  s.n_classes = static_cast<int>(sn["n_classes"].as_int(2, kMaxClasses));
+  return with_path(sn.path(), [&] { return TemperatureScaling::from_state(s, p); });
+}
+
+json encode_one_vs_rest(const OneVsRestCalibrator& c) {
+  const OneVsRestState& s = c.state();
+  json per_class = json::array();
+  for (const PlattState& p : s.platt) per_class.push_back(encode_platt_state(p));
+  for (const IsotonicState& p : s.isotonic) {
+    per_class.push_back({{"x", encode_doubles(p.x)}, {"y", encode_doubles(p.y)}});
+  }
+  for (const BetaState& p : s.beta) {
+    per_class.push_back({{"a", encode_double(p.a)},
+                         {"b", encode_double(p.b)},
+                         {"c", encode_double(p.c)},
+                         {"eps", encode_double(p.eps)}});
+  }
+  return {{"type", "one_vs_rest"},
+          {"params", encode_params(c.params())},
+          {"state",
+           {{"method", enum_to_text(s.method)},
+            {"input", score_kind_name(s.input)},
+            {"n_classes", s.n_classes},
+            {"calibrators", per_class}}}};
+}
+
+OneVsRestCalibrator decode_one_vs_rest(const Node& n) {
+  decode_params<OneVsRestParams>(n["params"]);
+  const Node sn = n["state"];
+  sn.expect_object({"method", "input", "n_classes", "calibrators"});
+  OneVsRestState s;
+  s.method = decode_enum<OvrMethod>(sn["method"]);
+  s.input = decode_score_kind(sn["input"]);
+  s.n_classes = static_cast<int>(sn["n_classes"].as_int(2, kMaxClasses));
+  const Node cals = sn["calibrators"];
+  if (!cals.raw().is_array()) cals.wrong_type("an array");
+  const std::size_t expected = s.n_classes == 2 ? 1 : static_cast<std::size_t>(s.n_classes);
+  if (cals.array_size() != expected) {
+    cals.fail_here("has " + std::to_string(cals.array_size()) + " calibrators for " +
+                   std::to_string(s.n_classes) + " classes; expected " + std::to_string(expected) +
+                   ".");
+  }
+  for (std::size_t i = 0; i < cals.array_size(); ++i) {
+    const Node cn = cals.at(i);
+    if (s.method == OvrMethod::kSigmoid) {
+      s.platt.push_back(decode_platt_state(cn));
+    } else if (s.method == OvrMethod::kIsotonic) {
+      cn.expect_object({"x", "y"});
+      IsotonicState is;
+      is.x = cn["x"].as_doubles(true);
+      is.y = cn["y"].as_doubles(true);
+      s.isotonic.push_back(std::move(is));
+    } else {
+      cn.expect_object({"a", "b", "c", "eps"});
+      BetaState bs;
+      bs.a = cn["a"].as_finite();
+      bs.b = cn["b"].as_finite();
+      bs.c = cn["c"].as_finite();
+      bs.eps = cn["eps"].as_double();
+      s.beta.push_back(bs);
+    }
+  }
+  return with_path(sn.path(), [&] { return OneVsRestCalibrator::from_state(std::move(s)); });
+}
+
+json encode_dirichlet(const DirichletCalibrator& c) {
+  const DirichletState& s = c.state();
+  return {{"type", "dirichlet"},
+          {"params", encode_params(c.params())},
+          {"state",
+           {{"n_classes", s.n_classes},
+            {"coef", encode_doubles(s.coef)},
+            {"intercept", encode_doubles(s.intercept)},
+            {"input", score_kind_name(s.input)},
+            {"eps", encode_double(s.eps)}}}};
+}
+
+DirichletCalibrator decode_dirichlet(const Node& n) {
+  const DirichletParams p = decode_params<DirichletParams>(n["params"]);
+  const Node sn = n["state"];
+  sn.expect_object({"n_classes", "coef", "intercept", "input", "eps"});
+  DirichletState s;
+  s.n_classes = static_cast<int>(sn["n_classes"].as_int(2, kMaxDirichletClasses));
+  s.coef = sn["coef"].as_doubles(true);
+  s.intercept = sn["intercept"].as_doubles(true);
+  s.input = decode_score_kind(sn["input"]);
+  s.eps = sn["eps"].as_double();
+  return with_path(sn.path(), [&] { return DirichletCalibrator::from_state(std::move(s), p); });
+}
+
+}  // namespace
+
+json encode_multiclass_calibrator(const MulticlassCalibrator& c) {
+  return std::visit(
+      [](const auto& cal) -> json {
+        using T = std::decay_t<decltype(cal)>;
+        if constexpr (std::is_same_v<T, TemperatureScaling>) {
+          return encode_temperature(cal);
+        } else if constexpr (std::is_same_v<T, OneVsRestCalibrator>) {
+          return encode_one_vs_rest(cal);
+        } else {
+          return encode_dirichlet(cal);
+        }
+      },
+      c);
+}
+
+MulticlassCalibrator decode_multiclass_calibrator(const Node& n) {
+  n.expect_object({"type", "params", "state"});
+  const Node type = n["type"];
+  const std::string t = type.as_string(64);
+  if (t == "temperature") return decode_temperature(n);
+  if (t == "one_vs_rest") return decode_one_vs_rest(n);
+  if (t == "dirichlet") return decode_dirichlet(n);
+  type.fail_here("is \"" + t +
+                 "\" but a multiclass calibrator is \"temperature\", \"one_vs_rest\" or "
+                 "\"dirichlet\".");
+}
+
+}  // namespace calibrisk::detail::artifact

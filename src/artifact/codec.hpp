@@ -5,6 +5,7 @@
 #pragma once
 
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/calibration/multiclass.hpp>
 #include <calibrisk/calibration/venn_abers.hpp>
 #include <calibrisk/threshold/review.hpp>
 
@@ -57,5 +58,9 @@ VennAbersCalibrator decode_venn_abers(const Node& n);
 /// stamping the file 1.5) and serving's route; not wired here (pipeline.hpp is not mine).
 json encode_review_policy(const ReviewPolicyRecord& r);
 ReviewPolicyRecord decode_review_policy(const Node& n);
+/// A multiclass calibrator's section (format 1.5): {"type": "temperature" | "one_vs_rest" |
+/// "dirichlet", "params", "state"}. Decoding runs from_state (errors at the node's path).
+json encode_multiclass_calibrator(const MulticlassCalibrator& c);
+MulticlassCalibrator decode_multiclass_calibrator(const Node& n);
 
 }  // namespace calibrisk::detail::artifact

@@ -780,6 +780,17 @@ ReviewPolicyRecord decode_review_policy(std::string_view text, const LoadOptions
                         [](const Node& n) { return detail::artifact::decode_review_policy(n); });
 }
 
+std::string encode_multiclass_calibrator(const MulticlassCalibrator& calibrator) {
+  return dump_section(detail::artifact::encode_multiclass_calibrator(calibrator), "calibrator");
+}
+
+MulticlassCalibrator decode_multiclass_calibrator(std::string_view text,
+                                                  const LoadOptions& options) {
+  return decode_section(text, options, "/calibrator", [](const Node& n) {
+    return detail::artifact::decode_multiclass_calibrator(n);
+  });
+}
+
 std::string sha256_hex(std::string_view bytes) { return detail::sha256_hex(bytes); }
 
 std::string to_string(const Pipeline& pipeline, const SaveOptions& options) {

@@ -370,8 +370,10 @@ def test_calibrated_classifier_errors():
     X, y = _problem(200, 1)
     with pytest.raises(cr.InvalidParamsError, match="method must be one of"):
         cr.CalibratedClassifier(method="spline").fit(X, y)
-    with pytest.raises(ValueError, match="binary"):
-        cr.CalibratedClassifier().fit(X, np.arange(200) % 3)
+    with pytest.raises(ValueError, match="at least two classes"):
+        cr.CalibratedClassifier().fit(X, np.zeros(200))
+    # three classes are one-vs-rest (tests/python/test_multiclass_calibration.py)
+    assert cr.CalibratedClassifier().fit(X, np.arange(200) % 3).predict_proba(X).shape == (200, 3)
     with pytest.raises(cr.InvalidParamsError, match="cv must be"):
         cr.CalibratedClassifier(cv="nope").fit(X, y)
     y_rare = np.zeros(200, dtype=int)

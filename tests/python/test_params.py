@@ -19,7 +19,8 @@ from calibrisk import _core
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 BOUND = ["GBDTParams", "LogisticRegressionParams", "PlattParams", "IsotonicParams", "BetaParams",
-         "VennAbersParams", "CalibratedParams"]
+         "VennAbersParams", "CalibratedParams", "TemperatureParams", "OneVsRestParams",
+         "DirichletParams"]
 
 
 def test_every_bound_params_struct_lists_its_fields_with_defaults():
@@ -72,6 +73,10 @@ def test_logistic_regression_defaults_equal_the_cpp_defaults_for_every_field():
     (cr.IsotonicCalibrator(), "IsotonicParams", {"y_min", "y_max"}),
     # split: Python's cv="group"/"time" choose it; random_state: None = seed 0
     (cr.CalibratedClassifier(), "CalibratedParams", {"split", "random_state"}),
+    # input: Python's default "auto" detects probabilities as scikit-learn does
+    (cr.TemperatureScaling(), "TemperatureParams", {"input"}),
+    (cr.OneVsRestCalibrator(), "OneVsRestParams", {"input"}),
+    (cr.DirichletCalibrator(), "DirichletParams", {"input"}),
 ])
 def test_calibration_defaults_equal_the_cpp_defaults(est, name, python_only):
     params = est.get_params()

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Probability calibration: Platt, isotonic, beta and Venn-ABERS calibrators over scores, prior
-correction, and ``CalibratedClassifier`` (cross-fitted calibration of any binary classifier).
+correction, the multiclass calibrators (temperature scaling, one-vs-rest, Dirichlet) and
+``CalibratedClassifier`` (cross-fitted calibration of any binary or multiclass classifier).
 
-Every calibrator has one shape: ``fit(scores, y, sample_weight=None)`` then ``predict(scores)``
-(alias ``transform``) returning calibrated probabilities of class 1. The work is done in C++
-(``include/calibrisk/calibration/``) with the GIL released.
+Every binary calibrator has one shape: ``fit(scores, y, sample_weight=None)`` then
+``predict(scores)`` (alias ``transform``) returning calibrated probabilities of class 1. The
+multiclass calibrators take (n, K) scores and return (n, K) probabilities from ``predict_proba``.
+The work is done in C++ (``include/calibrisk/calibration/``) with the GIL released.
 """
 
 import warnings
@@ -36,6 +38,9 @@ __all__ = [
     "IsotonicCalibrator",
     "BetaCalibrator",
     "VennAbersCalibrator",
+    "TemperatureScaling",
+    "OneVsRestCalibrator",
+    "DirichletCalibrator",
     "CalibratedClassifier",
     "prior_correction",
 ]
@@ -211,6 +216,186 @@ def prior_correction(p, w0, w1):
     return _core._prior_correction(np.asarray(p, dtype=np.float64).ravel(), float(w0), float(w1))
 
 
+# --------------------------------------------------------------------------- multiclass
+
+_INPUT_DOC = (
+    "{'auto', 'margin', 'probability'}, default='auto'\n"
+    "What the (n, K) scores are: logits / decision values ('margin') or probabilities whose "
+    "rows sum to 1; 'auto' decides as scikit-learn's temperature scaling does (every entry in "
+    "[0, 1] and every row summing to 1 means probabilities)."
+)
+
+
+def _looks_like_probabilities(S):
+    """scikit-learn's ``_convert_to_logits`` test: entries in [0, 1] and rows summing to 1."""
+    return bool(np.all((S >= 0) & (S <= 1)) and np.all(np.isclose(S.sum(axis=1), 1.0)))
+
+
+def _as_class_scores(scores, where, allow_1d=False):
+    """(n, K) float64 scores; with ``allow_1d`` a 1-D binary decision function d becomes the
+    two-class logits (-d, d), as scikit-learn's temperature scaling."""
+    S = np.asarray(scores, dtype=np.float64) if not hasattr(scores, "dtype") else np.asarray(scores)
+    if S.ndim == 1 and allow_1d:
+        S = np.column_stack([-S, S]).astype(np.float64)
+    if S.ndim != 2:
+        raise InvalidInputError(
+            f"{where}: scores must be 2-D (n_samples, n_classes), got shape {np.shape(S)}; pass "
+            "predict_proba or decision_function output with one column per class."
+        )
+    return S
+
+
+def _class_indices(y, n_classes, classes, where):
+    """Labels as class indices 0..K-1 (float64) and the classes they index. With ``classes``
+    (the model's classes_, sorted), labels are looked up in it; else labels must already be
+    integer indices in [0, K)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise InvalidInputError(f"{where}: y must be 1-D, got shape {y.shape}.")
+    if classes is None:
+        if y.dtype.kind not in "iubf" or (y.dtype.kind == "f" and not np.all(y == np.floor(y))):
+            raise InvalidInputError(
+                f"{where}: y holds labels {quote(_plain(y[0]) if y.size else None)}...; pass "
+                "classes=model.classes_ (the column order of the scores) to map labels to columns."
+            )
+        classes = np.arange(n_classes)
+        idx = y.astype(np.float64)
+    else:
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or classes.size != n_classes:
+            raise InvalidInputError(
+                f"{where}: classes has {classes.size} entries but the scores have {n_classes} "
+                "columns; pass one class per column."
+            )
+        pos = np.searchsorted(classes, y)
+        pos = np.clip(pos, 0, n_classes - 1)
+        bad = np.flatnonzero(classes[pos] != y)
+        if bad.size:
+            raise InvalidInputError(
+                f"{where}: y[{int(bad[0])}] = {quote(_plain(y[bad[0]]))} is not one of classes "
+                f"{classes.tolist()[:10]}."
+            )
+        idx = pos.astype(np.float64)
+    return idx, classes
+
+
+class _MulticlassCalibrator(BaseEstimator):
+    """fit(scores (n, K), y) / predict_proba(scores) over the C++ calibrator ``_CORE``."""
+
+    _ALLOW_1D = False
+
+    def _input_kind(self, S, where):
+        kind = self.input
+        if kind == "auto":
+            if getattr(self, "method", None) == "beta":  # beta calibrates probabilities only
+                return "probability"
+            return "probability" if _looks_like_probabilities(S) else "margin"
+        if kind not in ("margin", "probability"):
+            raise InvalidParamsError(
+                f"{where}: input must be 'auto', 'margin' or 'probability', got {quote(kind)}."
+            )
+        return kind
+
+    def fit(self, scores, y, sample_weight=None, classes=None):
+        """Fits on (n, K) ``scores`` (logits or probabilities; columns in class order), labels
+        ``y`` (class indices 0..K-1, or labels of ``classes``) and optional ``sample_weight``."""
+        where = f"{type(self).__name__}.fit"
+        S = _as_class_scores(scores, where, self._ALLOW_1D)
+        idx, self.classes_ = _class_indices(y, S.shape[1], classes, where)
+        kind = self._input_kind(S, where)
+        params = make_params(self, self._PARAMS, {"input": lambda: kind}, f"{type(self).__name__}: ")
+        cal = self._CORE(params)
+        cal.fit(S, idx, sample_weights(sample_weight, len(idx), where))
+        self._cal = cal
+        self.input_ = kind
+        self.n_classes_ = S.shape[1]
+        for note in cal.notes:
+            warnings.warn(note, RuntimeWarning, stacklevel=2)
+        self._after_fit()
+        return self
+
+    def _after_fit(self):
+        pass
+
+    def _fitted(self):
+        if getattr(self, "_cal", None) is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(scores, y) first."
+            )
+        return self._cal
+
+    def predict_proba(self, scores):
+        """Calibrated probabilities, shape (n, K), columns in ``classes_`` order."""
+        cal = self._fitted()
+        where = f"{type(self).__name__}.predict_proba"
+        return cal.predict_proba(_as_class_scores(scores, where, self._ALLOW_1D))
+
+    def predict(self, scores):
+        """The class of highest calibrated probability."""
+        return self.classes_[np.argmax(self.predict_proba(scores), axis=1)]
+
+    def __sklearn_is_fitted__(self):
+        return getattr(self, "_cal", None) is not None
+
+
+@params_from_fields(_core.TemperatureParams, python={"input": PyParam("auto", _INPUT_DOC)})
+class TemperatureScaling(_MulticlassCalibrator):
+    """Temperature scaling (Guo et al. 2017): softmax(z / T) with one temperature T fitted by
+    weighted log loss, exactly scikit-learn >= 1.8's ``CalibratedClassifierCV(method=
+    "temperature")``: z are the logits, or log(p + eps) for probabilities; a 1-D binary
+    decision function d is taken as the logits (-d, d). Keeps the arg max (accuracy unchanged).
+
+    Attributes: ``temperature_``, ``beta_`` (= 1 / T, scikit-learn's attribute), ``classes_``,
+    ``input_``.
+    """
+
+    _PARAMS = _core.TemperatureParams
+    _CORE = _core._TemperatureScaling
+    _ALLOW_1D = True
+
+    def _after_fit(self):
+        self.temperature_ = float(self._cal.temperature)
+        self.beta_ = float(self._cal.beta)
+
+
+@params_from_fields(_core.OneVsRestParams, python={"input": PyParam("auto", _INPUT_DOC)})
+class OneVsRestCalibrator(_MulticlassCalibrator):
+    """One-vs-rest calibration as scikit-learn's multiclass ``CalibratedClassifierCV``: a
+    sigmoid (Platt), isotonic or beta calibrator per class on its column against "this class or
+    not", then each row divided by its sum (a row of zeros becomes uniform). Every class needs
+    calibration rows in and out of it.
+
+    Attributes: ``classes_``, ``input_``, ``calibrators_`` (the saved per-class states).
+    """
+
+    _PARAMS = _core.OneVsRestParams
+    _CORE = _core._OneVsRestCalibrator
+
+    def _after_fit(self):
+        state = saved_state(self._cal)
+        self.calibrators_ = state["calibrators"]
+
+
+@params_from_fields(_core.DirichletParams, python={"input": PyParam("auto", _INPUT_DOC)})
+class DirichletCalibrator(_MulticlassCalibrator):
+    """Dirichlet calibration (Kull et al. 2019): softmax(W ln p + b), a multinomial logistic
+    regression on the log-probabilities with ODIR regularisation (off-diagonal entries of W
+    weighted by ``reg_lambda``, intercepts by ``reg_mu``), solved exactly by Newton's method.
+    Nests temperature scaling; handles class-specific over- and under-confidence and confusion
+    between pairs of classes. K <= 32.
+
+    Attributes: ``coef_`` (K, K), ``intercept_`` (K,), ``classes_``, ``input_``, ``objective_``.
+    """
+
+    _PARAMS = _core.DirichletParams
+    _CORE = _core._DirichletCalibrator
+
+    def _after_fit(self):
+        self.coef_ = np.asarray(self._cal.coef)
+        self.intercept_ = np.asarray(self._cal.intercept)
+        self.objective_ = float(self._cal.objective)
+
+
 # --------------------------------------------------------------------------- cross-fitting
 
 _METHODS = {
@@ -218,7 +403,13 @@ _METHODS = {
     "isotonic": IsotonicCalibrator,
     "beta": BetaCalibrator,
     "venn_abers": VennAbersCalibrator,
+    "temperature": TemperatureScaling,
+    "dirichlet": DirichletCalibrator,
 }
+
+# Methods that calibrate all K columns at once (also for two classes); the binary methods
+# become one-vs-rest for K >= 3.
+_MULTICLASS_ONLY = ("temperature", "dirichlet")
 
 
 class _CalibratedMember:
@@ -235,6 +426,43 @@ class _CalibratedMember:
     def predict_proba(self, X):
         p = self.positive_probability(X)
         return np.column_stack([1.0 - p, p])
+
+
+class _MulticlassMember:
+    """One fitted (estimator, multiclass calibrator) pair of a CalibratedClassifier."""
+
+    def __init__(self, estimator, calibrator, score_kind):
+        self.estimator = estimator
+        self.calibrator = calibrator
+        self.score_kind = score_kind
+
+    def predict_proba(self, X):
+        return self.calibrator.predict_proba(_class_scores(self.estimator, X, self.score_kind))
+
+
+def _multiclass_score_kind(estimator, method):
+    """scikit-learn's response order: decision_function, else predict_proba (Dirichlet and beta
+    calibrate probabilities, so they take predict_proba)."""
+    if method not in ("dirichlet", "beta") and hasattr(estimator, "decision_function"):
+        return "margin"
+    if hasattr(estimator, "predict_proba"):
+        return "probability"
+    raise InvalidParamsError(
+        f"CalibratedClassifier: the estimator {type(estimator).__name__} has "
+        + ("no predict_proba" if method in ("dirichlet", "beta")
+           else "neither decision_function nor predict_proba")
+        + f" (method {method!r} needs it); pass a classifier that scores samples."
+    )
+
+
+def _class_scores(estimator, X, kind):
+    """(n, K) scores; a binary decision function d becomes the logits (-d, d)."""
+    if kind == "margin":
+        s = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        if s.ndim == 1:
+            s = np.column_stack([-s, s])
+        return s
+    return np.asarray(estimator.predict_proba(X), dtype=np.float64)
 
 
 def _score_kind(estimator, method):
@@ -302,11 +530,11 @@ def _fold_indices(part, n, f, name):
     return a.astype(np.intp)
 
 
-def _check_folds(folds, y01, n, ensemble):
-    """Validated list of (train, test) index arrays: indices in range, disjoint sides, both
-    classes on the fitting side (and on the calibration side for ensemble=True); with
-    ensemble=False the test sides must partition the rows (every row gets one out-of-fold
-    score)."""
+def _check_folds(folds, y01, n, ensemble, n_classes=2, calibration_needs_all=True):
+    """Validated list of (train, test) index arrays: indices in range, disjoint sides, every
+    class on the fitting side (and on the calibration side for ensemble=True, unless
+    ``calibration_needs_all`` is False: temperature scaling allows an absent class); with ensemble=False the test sides must partition the rows (every row gets one
+    out-of-fold score). ``y01`` holds class indices 0..n_classes-1."""
     out = []
     for f, pair in enumerate(folds):
         try:
@@ -324,6 +552,10 @@ def _check_folds(folds, y01, n, ensemble):
                 f"part of fold {f} ({both.size} rows overlap); calibrating on rows the estimator "
                 "was fitted on biases the probabilities."
             )
+        if n_classes > 2:
+            _require_all_classes(y01[tr], n_classes, f, "fitting")
+            if ensemble and calibration_needs_all:
+                _require_all_classes(y01[ca], n_classes, f, "calibration")
         if np.unique(y01[tr]).size < 2:
             raise InvalidInputError(
                 f"CalibratedClassifier.fit: the fitting part of fold {f} has one class "
@@ -352,15 +584,34 @@ def _check_folds(folds, y01, n, ensemble):
     return out
 
 
+def _require_all_classes(y_idx, n_classes, f, side):
+    missing = np.setdiff1d(np.arange(n_classes), np.unique(y_idx.astype(int)))
+    if missing.size:
+        extra = ("" if side == "fitting" else
+                 " (one-vs-rest and Dirichlet calibration need every class; temperature "
+                 "scaling allows an absent class)")
+        raise InvalidInputError(
+            f"CalibratedClassifier.fit: the {side} part of fold {f} has no row of class index "
+            f"{int(missing[0])}{extra}; use fewer folds, stratified folds or more samples of "
+            "the rare class."
+        )
+
+
 class CalibratedClassifier(ClassifierMixin, BaseEstimator):
-    """Cross-fitted probability calibration of a binary classifier.
+    """Cross-fitted probability calibration of a binary or multiclass classifier.
 
     Parameters
     ----------
     estimator : unfitted scikit-learn compatible binary classifier (calibrisk's or
         scikit-learn's); with ``cv="prefit"``, an already fitted one. Default:
         ``sklearn.linear_model.LogisticRegression()``.
-    method : {"isotonic", "sigmoid", "beta", "venn_abers"}
+    method : {"isotonic", "sigmoid", "beta", "venn_abers", "temperature", "dirichlet"}
+        With K >= 3 classes "sigmoid", "isotonic" and "beta" are one-vs-rest
+        (``OneVsRestCalibrator``, scikit-learn's multiclass behaviour), "temperature" is
+        ``TemperatureScaling`` (scikit-learn's ``method="temperature"``) and "dirichlet" is
+        ``DirichletCalibrator``; "venn_abers" is binary only. "temperature" and "dirichlet"
+        also calibrate two classes, as a (n, 2) problem. One-vs-rest and Dirichlet need every
+        class in each calibration part; temperature scaling allows a class absent from one.
     cv : int, "prefit", "time", a scikit-learn splitter or an iterable of (train, test) pairs
         int k: stratified k folds (grouped, a group never on both sides, when ``groups`` is
         passed to fit); an iterable (list or generator, read once per fit) of (train, test)
@@ -413,12 +664,15 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
         from sklearn.utils import get_tags
 
-        inner = get_tags(self._base_estimator()).input_tags
+        inner_tags = get_tags(self._base_estimator())
+        inner = inner_tags.input_tags
         tags.input_tags.sparse = inner.sparse
         tags.input_tags.allow_nan = inner.allow_nan
+        # Multiclass when the wrapped estimator is (temperature / one-vs-rest / Dirichlet).
+        if inner_tags.classifier_tags is not None:
+            tags.classifier_tags.multi_class = inner_tags.classifier_tags.multi_class
         return tags
 
     # ------------------------------------------------------------------ helpers
@@ -446,6 +700,39 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         else:
             est.fit(X, y)
         return est
+
+    def _member_scores(self, est, X):
+        """(score kind, scores) of a fitted estimator: 1-D for a binary method, (n, K) for a
+        multiclass one (columns in classes_ order: every class was in the fitting part)."""
+        method = "sigmoid" if self.method == "platt" else self.method
+        if not self._multiclass:
+            kind = _score_kind(est, method)
+            return kind, _scores(est, X, kind)
+        kind = _multiclass_score_kind(est, method)
+        s = _class_scores(est, X, kind)
+        if s.ndim != 2 or s.shape[1] != len(self.classes_):
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: the estimator {type(est).__name__} scores "
+                f"{s.shape[1] if s.ndim == 2 else 1} columns but y has {len(self.classes_)} "
+                "classes; every class must be in each fitting part."
+            )
+        return kind, s
+
+    def _calibrated_member(self, est, kind, s, y_idx, w):
+        """Fits the calibrator on scores ``s`` and labels ``y_idx`` (class indices)."""
+        if not self._multiclass:
+            cal = self._new_calibrator(kind).fit(s, y_idx, w)
+            return _CalibratedMember(est, cal, kind)
+        method = "sigmoid" if self.method == "platt" else self.method
+        params = dict(self.calibrator_params or {})
+        params.setdefault("input", kind)
+        if method in _MULTICLASS_ONLY:
+            cal = _METHODS[method](**params)
+        else:
+            cal = OneVsRestCalibrator(method=method, **params)
+        cal.fit(s, y_idx, w, classes=None)
+        cal.classes_ = self.classes_
+        return _MulticlassMember(est, cal, kind)
 
     def _time_values(self, X, time):
         if time is not None:
@@ -501,7 +788,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             folds = cv
-        return _check_folds(folds, y01, n, self.ensemble)
+        return _check_folds(folds, y01, n, self.ensemble, len(self.classes_),
+                            self.method != "temperature")
 
     def _kfold(self, X, y01, groups, n):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -520,7 +808,7 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                 )
             splitter = StratifiedGroupKFold(n_splits=cv, shuffle=shuffle, random_state=seed)
             return splitter.split(np.zeros(n), y01, groups)
-        counts = np.bincount(y01.astype(int), minlength=2)
+        counts = np.bincount(y01.astype(int), minlength=len(self.classes_))
         if counts.min() < cv:
             rare = self.classes_[int(np.argmin(counts))]
             raise InvalidInputError(
@@ -565,14 +853,28 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         except ValueError as e:
             raise InvalidInputError(f"CalibratedClassifier.fit: {e}") from e
         classes = np.unique(y)
-        if y_type != "binary" or len(classes) != 2:
+        if y_type not in ("binary", "multiclass") or len(classes) < 2:
             raise InvalidInputError(
-                "Only binary classification is supported. The type of the target is "
-                f"{y_type} with {len(classes)} class(es) {classes.tolist()[:10]}; "
-                "CalibratedClassifier needs exactly two classes."
+                "CalibratedClassifier needs at least two classes. The type of the target is "
+                f"{y_type} with {len(classes)} class(es) {classes.tolist()[:10]}."
+            )
+        if len(classes) > _core.MAX_CLASSES:
+            raise InvalidInputError(
+                f"CalibratedClassifier.fit: y has {len(classes)} classes, more than the "
+                f"{_core.MAX_CLASSES} calibrisk accepts (a label with this many values is likely "
+                "an identifier, not an outcome)."
             )
         self.classes_ = classes
-        y01 = (y == classes[1]).astype(np.float64)
+        method = "sigmoid" if self.method == "platt" else self.method
+        self._multiclass = len(classes) > 2 or method in _MULTICLASS_ONLY
+        if self._multiclass and method == "venn_abers":
+            raise InvalidParamsError(
+                f"CalibratedClassifier: method='venn_abers' is binary only, but y has "
+                f"{len(classes)} classes; use 'temperature', 'dirichlet', 'sigmoid', 'isotonic' "
+                "or 'beta' (one-vs-rest)."
+            )
+        # Class indices 0..K-1 of the sorted classes (for two classes: 1 = classes_[1]).
+        y01 = np.searchsorted(classes, y).astype(np.float64)
         n = len(y)
         w = sample_weights(sample_weight, n, "CalibratedClassifier.fit")
         base = self._base_estimator()
@@ -584,9 +886,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
 
         if isinstance(self.cv, str) and self.cv == "prefit":
             check_is_fitted(base)
-            kind = _score_kind(base, self.method)
-            cal = self._new_calibrator(kind).fit(_scores(base, X, kind), y01, w)
-            members.append(_CalibratedMember(base, cal, kind))
+            kind, s = self._member_scores(base, X)
+            members.append(self._calibrated_member(base, kind, s, y01, w))
             split[:] = 1
         elif isinstance(self.cv, str) and self.cv == "time":
             t = self._time_values(X, time)
@@ -597,10 +898,11 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                         f"CalibratedClassifier.fit: the {name} part of the time split has one "
                         "class only; change calibration_fraction or add data."
                     )
+            if self._multiclass:
+                _require_all_classes(y01[tr], len(classes), 0, "fitting")
             est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr))
-            kind = _score_kind(est, self.method)
-            cal = self._new_calibrator(kind).fit(_scores(est, take(X, ca), kind), y01[ca], take(w, ca))
-            members.append(_CalibratedMember(est, cal, kind))
+            kind, s = self._member_scores(est, take(X, ca))
+            members.append(self._calibrated_member(est, kind, s, y01[ca], take(w, ca)))
             split[ca] = 1
         elif isinstance(self.cv, str):
             raise InvalidParamsError(
@@ -611,23 +913,22 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
             if groups is not None:
                 groups = group_codes(groups, n, "CalibratedClassifier.fit")
             folds = self._splits(X, y01, groups, n)
-            oof = np.empty(n)
+            oof = None
             kind = None
             split[:] = -1  # rows in no test part (possible with a splitter or index pairs)
             for f, (tr, ca) in enumerate(folds):
                 split[ca] = f
                 est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr))
-                kind = _score_kind(est, self.method)
-                s = _scores(est, take(X, ca), kind)
+                kind, s = self._member_scores(est, take(X, ca))
                 if self.ensemble:
-                    cal = self._new_calibrator(kind).fit(s, y01[ca], take(w, ca))
-                    members.append(_CalibratedMember(est, cal, kind))
+                    members.append(self._calibrated_member(est, kind, s, y01[ca], take(w, ca)))
                 else:
+                    if oof is None:
+                        oof = np.empty((n,) + s.shape[1:])
                     oof[ca] = s
             if not self.ensemble:
                 est = self._fit_estimator(clone(base), X, y, w)
-                cal = self._new_calibrator(kind).fit(oof, y01, w)
-                members.append(_CalibratedMember(est, cal, kind))
+                members.append(self._calibrated_member(est, kind, oof, y01, w))
         self.calibrated_classifiers_ = members
         self.split_ = split
         first = members[0].estimator
@@ -647,13 +948,30 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
             p += m.positive_probability(X)
         return p / len(self.calibrated_classifiers_)
 
+    def _class_probabilities(self, X):
+        """Multiclass: the members' (n, K) calibrated probabilities averaged (as scikit-learn)."""
+        check_is_fitted(self, "calibrated_classifiers_")
+        k = len(self.classes_)
+        if _num_rows(X) == 0:
+            _check_width(self, X)
+            return np.zeros((0, k))
+        p = np.zeros((_num_rows(X), k))
+        for m in self.calibrated_classifiers_:
+            p += m.predict_proba(X)
+        return p / len(self.calibrated_classifiers_)
+
     def predict_proba(self, X):
-        """Calibrated class probabilities, shape (n, 2), columns in ``classes_`` order."""
+        """Calibrated class probabilities, shape (n, K), columns in ``classes_`` order."""
+        if getattr(self, "_multiclass", False):
+            return self._class_probabilities(X)
         p = self._positive_probability(X)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
-        """``classes_[1]`` where the calibrated probability is >= 0.5, else ``classes_[0]``."""
+        """Binary: ``classes_[1]`` where the calibrated probability is >= 0.5, else
+        ``classes_[0]``; multiclass: the class of highest calibrated probability."""
+        if getattr(self, "_multiclass", False):
+            return self.classes_[np.argmax(self._class_probabilities(X), axis=1)]
         p = self._positive_probability(X)
         return self.classes_[(p >= 0.5).astype(int)]
 
@@ -685,6 +1003,12 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         keyword arguments go to ``Pipeline.from_estimators`` (``X_train``, ``y_train``, ...)."""
         from .pipeline import _calibrated_to_pipeline
 
+        if getattr(self, "_multiclass", False):
+            # TODO(lead): K-class pipelines (issue 13 item 6) carry MulticlassCalibrator sections.
+            raise InvalidParamsError(
+                "CalibratedClassifier.to_pipeline: multiclass pipelines are not available yet; "
+                "pickle the classifier (its calibrators save through the codec)."
+            )
         return _calibrated_to_pipeline(self, operating_point, **kwargs)
 
 

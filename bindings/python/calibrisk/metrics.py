@@ -3,8 +3,9 @@
 
 Where scikit-learn has the metric the name, arguments and result are scikit-learn's
 (``roc_auc_score``, ``average_precision_score``, ``log_loss``, ``brier_score_loss``,
-``precision_recall_curve``, ``roc_curve``) and the values agree with ``sklearn.metrics`` to
-rounding (1e-12). The calibration metrics (``expected_calibration_error``,
+``precision_recall_curve``, ``roc_curve``; for K classes ``log_loss`` and ``brier_score_loss``
+with (n, K) probabilities, ``confusion_matrix``, ``precision_recall_fscore_support``) and the
+values agree with ``sklearn.metrics`` to rounding (1e-12). The calibration metrics (``expected_calibration_error``,
 ``max_calibration_error``, ``reliability_curve``, ``calibration_intercept_slope``,
 ``spiegelhalter_test``), decision curves (``net_benefit``) and ``bootstrap`` confidence intervals
 are calibrisk's own. Labels are 0/1 (bool or int arrays are fine); every function accepts
@@ -41,6 +42,15 @@ __all__ = [
     "DecisionCurve",
     "BootstrapResult",
     "BOOTSTRAP_METRICS",
+    "top_label_ece",
+    "classwise_ece",
+    "classwise_reliability_curves",
+    "confusion_matrix",
+    "precision_recall_fscore_support",
+    "per_class_scores",
+    "PerClassScores",
+    "multiclass_bootstrap",
+    "MULTICLASS_BOOTSTRAP_METRICS",
 ]
 
 #: Names accepted by :func:`bootstrap` (aliases with scikit-learn's names are accepted too).
@@ -70,14 +80,24 @@ def average_precision_score(y_true, y_score, *, sample_weight=None):
     return _core.metrics_average_precision(y_true, y_score, sample_weight)
 
 
-def log_loss(y_true, y_proba, *, sample_weight=None):
+def log_loss(y_true, y_proba, *, sample_weight=None, labels=None):
     """Mean negative log-likelihood; probabilities are clipped to [eps, 1 - eps] with
-    eps = np.finfo(float64).eps, exactly as scikit-learn >= 1.5."""
+    eps = np.finfo(float64).eps, exactly as scikit-learn >= 1.5. ``y_proba`` is P(y = 1) (n,)
+    for 0/1 labels, or (n, K) class probabilities with columns in the order of ``labels``
+    (default: the sorted labels of ``y_true``, which must then hold all K classes)."""
+    if _is_multiclass_proba(y_proba):
+        y, P = _multiclass_inputs(y_true, y_proba, labels, "log_loss")
+        return _core.metrics_multiclass("log_loss", y, P, sample_weight)
     return _core.metrics_log_loss(y_true, y_proba, sample_weight)
 
 
-def brier_score_loss(y_true, y_proba, *, sample_weight=None):
-    """Mean squared difference between the 0/1 outcome and the probability."""
+def brier_score_loss(y_true, y_proba, *, sample_weight=None, labels=None):
+    """Mean squared difference between the 0/1 outcome and the probability. With (n, K)
+    probabilities, scikit-learn's multiclass definition (>= 1.7): the mean over rows of
+    sum_k (p_k - [y = k])^2, in [0, 2], halved when K = 2 (its ``scale_by_half="auto"``)."""
+    if _is_multiclass_proba(y_proba):
+        y, P = _multiclass_inputs(y_true, y_proba, labels, "brier_score_loss")
+        return _core.metrics_multiclass("brier_score_loss", y, P, sample_weight)
     return _core.metrics_brier(y_true, y_proba, sample_weight)
 
 
@@ -334,3 +354,222 @@ def smoothed_calibration(y_true, y_prob, *, frac=2.0 / 3.0, max_points=1000, gri
         n_nonevents=d["n_nonevents"], binned=d["binned"], verdict=d["verdict"],
         hierarchy={k: d[k] for k in ("mean", "weak", "moderate")}, intervals=d["intervals"],
         warnings=list(d["warnings"]), confidence=d["confidence"])
+
+
+# --------------------------------------------------------------------------- multiclass
+
+#: Names accepted by :func:`multiclass_bootstrap` (``f1_<k>``, ``precision_<k>`` and
+#: ``recall_<k>`` take a class index k).
+MULTICLASS_BOOTSTRAP_METRICS = ("log_loss", "brier_score", "top_label_ece", "classwise_ece",
+                                "accuracy", "macro_f1", "f1_<k>", "precision_<k>", "recall_<k>")
+
+
+def _is_multiclass_proba(y_proba):
+    a = np.asarray(y_proba) if not hasattr(y_proba, "shape") else y_proba
+    return getattr(a, "ndim", 0) == 2 and a.shape[1] >= 2
+
+
+def _label_indices(y, classes, where, name="y_true"):
+    """Indices of the labels ``y`` in the sorted ``classes``; an unknown label is an error."""
+    from .exceptions import InvalidInputError
+
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise InvalidInputError(f"{where}: {name} must be 1-D, got shape {y.shape}.")
+    pos = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+    bad = np.flatnonzero(classes[pos] != y)
+    if bad.size:
+        raise InvalidInputError(
+            f"{where}: {name}[{int(bad[0])}] = {y[bad[0]]!r} is not one of the labels "
+            f"{classes.tolist()[:10]}; pass labels= listing every class."
+        )
+    return pos.astype(np.float64)
+
+
+def _multiclass_inputs(y_true, y_proba, labels, where):
+    """(class indices, (n, K) probabilities): columns follow the sorted ``labels`` (default: the
+    labels of ``y_true``, as scikit-learn's LabelBinarizer), whose count must equal K."""
+    from .exceptions import InvalidInputError
+
+    P = np.asarray(y_proba)
+    classes = np.unique(np.asarray(y_true) if labels is None else np.asarray(labels))
+    if len(classes) != P.shape[1]:
+        hint = ("pass labels= listing the classes of the columns" if labels is None
+                else "labels must list one class per column")
+        raise InvalidInputError(
+            f"{where}: y_true and y_proba contain different numbers of classes: "
+            f"{len(classes)} vs {P.shape[1]} (classes {classes.tolist()[:10]}); {hint}."
+        )
+    return _label_indices(y_true, classes, where), P
+
+
+def top_label_ece(y_true, y_proba, *, n_bins=10, strategy="uniform", sample_weight=None,
+                  labels=None):
+    """Top-label (confidence) ECE (Guo et al. 2017): the binary ECE of max_k p_k against "the arg
+    max class is the true class", with the bins of :func:`expected_calibration_error`."""
+    y, P = _multiclass_inputs(y_true, y_proba, labels, "top_label_ece")
+    return _core.metrics_multiclass("top_label_ece", y, P, sample_weight,
+                                    int_param("n_bins", n_bins, "top_label_ece"), str(strategy))
+
+
+def classwise_ece(y_true, y_proba, *, n_bins=10, strategy="uniform", sample_weight=None,
+                  labels=None):
+    """Classwise ECE (Kull et al. 2019): the mean over the K classes of the binary ECE of column
+    k against [y = k]."""
+    y, P = _multiclass_inputs(y_true, y_proba, labels, "classwise_ece")
+    return _core.metrics_multiclass("classwise_ece", y, P, sample_weight,
+                                    int_param("n_bins", n_bins, "classwise_ece"), str(strategy))
+
+
+def classwise_reliability_curves(y_true, y_proba, *, n_bins=10, strategy="uniform",
+                                 confidence=0.95, sample_weight=None, labels=None):
+    """One :class:`ReliabilityCurve` per class (column k against [y = k]), in column order."""
+    y, P = _multiclass_inputs(y_true, y_proba, labels, "classwise_reliability_curves")
+    curves = _core.metrics_classwise_reliability(
+        y, P, sample_weight, int_param("n_bins", n_bins, "classwise_reliability_curves"),
+        str(strategy), float(confidence))
+    return [ReliabilityCurve(**d) for d in curves]
+
+
+def _prediction_classes(y_true, y_pred, labels):
+    if labels is not None:
+        return np.asarray(labels)
+    return np.unique(np.concatenate([np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()]))
+
+
+def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None, normalize=None):
+    """scikit-learn's ``confusion_matrix``: C[i, j] = (weighted) number of rows of true class
+    labels[i] predicted as labels[j]; ``labels`` defaults to the sorted union of both label sets.
+    ``normalize``: None, "true" (rows sum to 1), "pred" (columns) or "all"."""
+    from .exceptions import InvalidParamsError
+
+    classes = _prediction_classes(y_true, y_pred, labels)
+    if labels is not None:
+        # scikit-learn ignores rows whose labels are not listed.
+        yt, yp = np.asarray(y_true), np.asarray(y_pred)
+        keep = np.isin(yt, classes) & np.isin(yp, classes)
+        y_true, y_pred = yt[keep], yp[keep]
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[keep]
+        order = np.argsort(classes, kind="stable")
+        sorted_classes = classes[order]
+    else:
+        order, sorted_classes = None, classes
+    t = _label_indices(y_true, sorted_classes, "confusion_matrix")
+    p = _label_indices(y_pred, sorted_classes, "confusion_matrix", "y_pred")
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    cm = np.asarray(_core.metrics_confusion_matrix(t, p, len(sorted_classes), sw))
+    if order is not None:  # back to the caller's label order
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        cm = cm[np.ix_(inv, inv)]
+    if sample_weight is None or np.asarray(sample_weight).dtype.kind in "iub":
+        cm = cm.astype(np.int64)
+    if normalize is None:
+        return cm
+    with np.errstate(all="ignore"):
+        if normalize == "true":
+            cm = cm / cm.sum(axis=1, keepdims=True)
+        elif normalize == "pred":
+            cm = cm / cm.sum(axis=0, keepdims=True)
+        elif normalize == "all":
+            cm = cm / cm.sum()
+        else:
+            raise InvalidParamsError(
+                f"confusion_matrix: normalize must be None, 'true', 'pred' or 'all', got "
+                f"{normalize!r}."
+            )
+    return np.nan_to_num(cm)
+
+
+def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, average=None,
+                                    sample_weight=None, zero_division=0.0):
+    """scikit-learn's ``precision_recall_fscore_support`` for multiclass labels (``average``:
+    None, "micro", "macro" or "weighted"; ``zero_division`` a number), from the confusion matrix.
+    With ``average`` the support is None, as scikit-learn."""
+    from .exceptions import InvalidParamsError
+
+    cm = np.asarray(confusion_matrix(y_true, y_pred, labels=labels, sample_weight=sample_weight),
+                    dtype=np.float64)
+    tp = np.diag(cm)
+    pred, true = cm.sum(axis=0), cm.sum(axis=1)
+    b2 = float(beta) ** 2
+    zd = float(zero_division)
+
+    def ratio(a, b):
+        with np.errstate(all="ignore"):
+            return np.where(b > 0, a / np.where(b > 0, b, 1.0), zd)
+
+    if average == "micro":
+        tp, pred, true = tp.sum(), pred.sum(), true.sum()
+    precision, recall = ratio(tp, pred), ratio(tp, true)
+    # scikit-learn's F-beta: (1 + b^2) tp / (b^2 (tp + fn) + tp + fp), zero_division when 0 / 0.
+    f = ratio((1 + b2) * tp, b2 * true + pred)
+    if average is None:
+        return precision, recall, f, cm.sum(axis=1).astype(np.int64) if sample_weight is None \
+            else cm.sum(axis=1)
+    if average == "micro":
+        return float(precision), float(recall), float(f), None
+    if average == "macro":
+        return float(np.mean(precision)), float(np.mean(recall)), float(np.mean(f)), None
+    if average == "weighted":
+        w = cm.sum(axis=1)
+        if w.sum() == 0:
+            return zd, zd, zd, None
+        return (float(np.average(precision, weights=w)), float(np.average(recall, weights=w)),
+                float(np.average(f, weights=w)), None)
+    raise InvalidParamsError(
+        f"precision_recall_fscore_support: average must be None, 'micro', 'macro' or "
+        f"'weighted', got {average!r}."
+    )
+
+
+@dataclass
+class PerClassScores:
+    """Per class (in ``classes`` order): precision, recall, F1, support and the Wilson intervals
+    of precision and recall (on Kish's effective sample size when weighted)."""
+
+    classes: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    support: np.ndarray
+    precision_lower: np.ndarray
+    precision_upper: np.ndarray
+    recall_lower: np.ndarray
+    recall_upper: np.ndarray
+    confidence: float = 0.95
+
+    def to_dict(self):
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+
+
+def per_class_scores(y_true, y_pred, *, labels=None, sample_weight=None, confidence=0.95):
+    """Precision, recall and F1 per class with Wilson intervals (equal to
+    :func:`precision_recall_fscore_support` with ``zero_division=0``). For an interval of F1 use
+    :func:`multiclass_bootstrap` with ``"f1_<k>"``."""
+    classes = np.unique(_prediction_classes(y_true, y_pred, labels))
+    t = _label_indices(y_true, classes, "per_class_scores")
+    p = _label_indices(y_pred, classes, "per_class_scores", "y_pred")
+    d = _core.metrics_per_class_scores(t, p, len(classes), sample_weight, float(confidence))
+    return PerClassScores(classes=classes, confidence=float(confidence), **d)
+
+
+def multiclass_bootstrap(y_true, y_proba, metric="classwise_ece", *, n_replicates=1000,
+                         confidence=0.95, stratified=True, random_state=0, n_threads=0,
+                         sample_weight=None, labels=None, n_bins=10, strategy="uniform"):
+    """Percentile bootstrap intervals of multiclass metrics (names in
+    :data:`MULTICLASS_BOOTSTRAP_METRICS`), seeded and deterministic for any n_threads; with
+    ``stratified`` each replicate keeps every class's row count. Predictions for accuracy / F1 /
+    precision / recall are the arg max of ``y_proba``. One :class:`BootstrapResult` for a name,
+    a dict name -> result for a list."""
+    single = isinstance(metric, str)
+    names = [metric] if single else list(metric)
+    y, P = _multiclass_inputs(y_true, y_proba, labels, "multiclass_bootstrap")
+    res = _core.metrics_multiclass_bootstrap(
+        y, P, sample_weight, names, int_param("n_replicates", n_replicates, "multiclass_bootstrap"),
+        float(confidence), bool(stratified), int(random_state),
+        int_param("n_threads", n_threads, "multiclass_bootstrap"),
+        int_param("n_bins", n_bins, "multiclass_bootstrap"), str(strategy))
+    out = {name: BootstrapResult(**d) for name, d in zip(names, res)}
+    return out[names[0]] if single else out

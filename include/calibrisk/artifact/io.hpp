@@ -12,6 +12,7 @@
 #pragma once
 
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/calibration/multiclass.hpp>
 #include <calibrisk/core/matrix.hpp>
 
 #include <cstddef>
@@ -49,6 +50,9 @@ struct ReviewPolicyRecord;
 ///   1.5 — GBDT target-statistic params `cat_encoding`, `cat_ts_min_levels`, `cat_ts_folds`,
 ///   `cat_ts_smoothing`, `cat_ts_ordinal`, `cat_ts_infer_hierarchy` (each only when not its
 ///   default; the trees they grow are plain category-set nodes of 1.4).
+///   1.5 — multiclass calibrator sections, type "temperature" (inverse temperature `beta`),
+///   "one_vs_rest" (`method`, one binary calibrator state per class) and "dirichlet" (K x K `coef`,
+///   K `intercept`), each with `params`, `input`, `eps` and `n_classes`; binary files unchanged.
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -183,6 +187,12 @@ VennAbersCalibrator decode_venn_abers(std::string_view text, const LoadOptions& 
 /// section a model file will carry from format 1.5; paths are named "/review/...".
 std::string encode_review_policy(const ReviewPolicyRecord& policy);
 ReviewPolicyRecord decode_review_policy(std::string_view text, const LoadOptions& options = {});
+/// A fitted multiclass calibrator (format 1.5; types "temperature", "one_vs_rest", "dirichlet",
+/// paths named "/calibrator/..."). Pickles use it today; a K-class pipeline's calibrator section
+/// is the same object.
+std::string encode_multiclass_calibrator(const MulticlassCalibrator& calibrator);
+MulticlassCalibrator decode_multiclass_calibrator(std::string_view text,
+                                                  const LoadOptions& options = {});
 
 /// Fingerprint of a training table: rows, columns, prevalence of y == 1 and the SHA-256 of
 /// (rows, cols as little-endian uint64; every X value as float64 little-endian in row-major order,

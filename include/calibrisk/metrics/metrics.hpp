@@ -7,6 +7,7 @@
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/metrics/curves.hpp>
 #include <calibrisk/metrics/intervals.hpp>
+#include <calibrisk/metrics/multiclass.hpp>
 #include <calibrisk/metrics/net_benefit.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/ranking.hpp>
