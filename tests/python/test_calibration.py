@@ -408,3 +408,40 @@ EXPECTED_FAILED_CHECKS = {
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+class _GroupRecorder(ClassifierMixin, BaseEstimator):
+    """A logistic model that records the groups its fit received."""
+
+    def fit(self, X, y, groups=None):
+        self.seen_groups_ = None if groups is None else np.asarray(groups).copy()
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def test_groups_reach_an_estimator_whose_fit_takes_them():
+    # The trees fold their target statistics by patient: CalibratedClassifier hands each member
+    # the patient ids of its own training rows (as codes: equal ids, equal codes), and the refit
+    # on all rows gets all of them.
+    rng = np.random.default_rng(5)
+    n = 300
+    X = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    patients = np.array([f"p{i // 3}" for i in range(n)])
+    clf = cr.CalibratedClassifier(_GroupRecorder(), method="sigmoid", cv=3,
+                                  ensemble=True).fit(X, y, groups=patients)
+    for member, f in zip(clf.calibrated_classifiers_, range(3)):
+        train = np.flatnonzero(clf.split_ != f)
+        g = member.estimator.seen_groups_
+        assert len(g) == len(train)
+        # same patient <-> same code, on exactly the training rows of the fold
+        _, expected = np.unique(patients[train], return_inverse=True)
+        _, got = np.unique(g, return_inverse=True)
+        np.testing.assert_array_equal(got, expected)
+    refit = cr.CalibratedClassifier(_GroupRecorder(), method="sigmoid", cv=3,
+                                    ensemble=False).fit(X, y, groups=patients)
+    assert len(refit.calibrated_classifiers_[0].estimator.seen_groups_) == n

@@ -60,13 +60,6 @@ ROUTING = NOTEBOOK.parent / "document_routing.ipynb"
 def test_document_routing_notebook_executes_without_errors(tmp_path, monkeypatch):
     import calibrisk
 
-    # TODO(lead): the notebook uses the issue 13 APIs other branches add (multinomial
-    # LogisticRegression on a sparse matrix, CalibratedClassifier(method="temperature"),
-    # threshold.select_review_threshold); drop this guard once they are merged.
-    if not hasattr(getattr(calibrisk, "threshold", None), "select_review_threshold"):
-        import pytest
-
-        pytest.skip("calibrisk.threshold.select_review_threshold is not on this branch yet")
     try:
         KernelSpecManager().get_kernel_spec("python3")
     except NoSuchKernel as e:

@@ -694,11 +694,15 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
             params.setdefault("input", kind)
         return _METHODS[method](**params)
 
-    def _fit_estimator(self, est, X, y, w):
+    def _fit_estimator(self, est, X, y, w, g=None):
+        """Fits one member; passes the sample weights and the patient groups (codes) on to an
+        estimator whose fit takes them (the trees' target statistics fold by patient)."""
+        kw = {}
         if w is not None and has_fit_parameter(est, "sample_weight"):
-            est.fit(X, y, sample_weight=w)
-        else:
-            est.fit(X, y)
+            kw["sample_weight"] = w
+        if g is not None and has_fit_parameter(est, "groups"):
+            kw["groups"] = g
+        est.fit(X, y, **kw)
         return est
 
     def _member_scores(self, est, X):
@@ -884,6 +888,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         def take(a, idx):
             return None if a is None else _safe_indexing(a, idx)
 
+        if groups is not None:
+            groups = group_codes(groups, n, "CalibratedClassifier.fit")
         if isinstance(self.cv, str) and self.cv == "prefit":
             check_is_fitted(base)
             kind, s = self._member_scores(base, X)
@@ -900,7 +906,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                     )
             if self._multiclass:
                 _require_all_classes(y01[tr], len(classes), 0, "fitting")
-            est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr))
+            est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr),
+                                      take(groups, tr))
             kind, s = self._member_scores(est, take(X, ca))
             members.append(self._calibrated_member(est, kind, s, y01[ca], take(w, ca)))
             split[ca] = 1
@@ -910,15 +917,14 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                 f"iterable of (train, test) index arrays, got {quote(self.cv)}."
             )
         else:
-            if groups is not None:
-                groups = group_codes(groups, n, "CalibratedClassifier.fit")
             folds = self._splits(X, y01, groups, n)
             oof = None
             kind = None
             split[:] = -1  # rows in no test part (possible with a splitter or index pairs)
             for f, (tr, ca) in enumerate(folds):
                 split[ca] = f
-                est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr))
+                est = self._fit_estimator(clone(base), take(X, tr), y[tr], take(w, tr),
+                                          take(groups, tr))
                 kind, s = self._member_scores(est, take(X, ca))
                 if self.ensemble:
                     members.append(self._calibrated_member(est, kind, s, y01[ca], take(w, ca)))
@@ -927,7 +933,7 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
                         oof = np.empty((n,) + s.shape[1:])
                     oof[ca] = s
             if not self.ensemble:
-                est = self._fit_estimator(clone(base), X, y, w)
+                est = self._fit_estimator(clone(base), X, y, w, groups)
                 members.append(self._calibrated_member(est, kind, oof, y01, w))
         self.calibrated_classifiers_ = members
         self.split_ = split
