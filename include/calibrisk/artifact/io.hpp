@@ -45,6 +45,8 @@ class VennAbersCalibrator;
 ///   split) and the ensemble's `cardinality` (only when some feature is categorical).
 ///   Also 1.4 — optional schema feature members `labels` and `code_hierarchy` (the level table of a
 ///   labelled categorical feature; written only for features that have labels).
+///   1.5 — logistic regression's multinomial state `class_coef` / `class_intercept` (K >= 3
+///   classes) and ClassWeight's `per_class` weights (each written only when present).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -52,7 +54,7 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 4;
+inline constexpr int kFormatVersionMinorNewest = 5;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
 /// The minor that added category labels (and code hierarchies) to the schema's features.
