@@ -18,6 +18,7 @@
 #include <calibrisk/core/parallel.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -552,8 +553,12 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
     }
     const Vec Minv = inverse_diagonal(P, D);
     const double eta = std::min(0.5, std::sqrt(S.g.norm() / g0));
-    out.n_cg += pcg(P, S.g, Minv, eta, 500, s, Zs);
+    const int n_cg = pcg(P, S.g, Minv, eta, 500, s, Zs);
+    out.n_cg += n_cg;
     ++it;
+#ifdef CALIBRISK_LR_TRACE
+    std::fprintf(stderr, "it %d f %.12g gmax %.3g cg %d\n", it, S.f, S.gmax, n_cg);
+#endif
     if (!line_search(P, S, s, Zs)) {
       evaluate(P, S);
       out.notes.push_back("the line search made no progress at iteration " + std::to_string(it) +

@@ -297,13 +297,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _check_sparse(self, X, y="no_validation", *, reset):
         """scikit-learn's validate_data for a scipy.sparse X (CSR/CSC kept, other formats made
         CSR, never densified; values float64; NaN/inf left to the C++ check naming the entry)."""
+        from sklearn.utils.multiclass import check_classification_targets
         from sklearn.utils.validation import validate_data
 
         where = "LogisticRegression.fit" if reset else "LogisticRegression"
         try:
-            return validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
-                                 dtype=np.float64, ensure_all_finite=False,
-                                 ensure_min_samples=1 if reset else 0)
+            out = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
+                                dtype=np.float64, ensure_all_finite=False,
+                                ensure_min_samples=1 if reset else 0)
+            if reset:
+                check_classification_targets(out[1])
+            return out
         except (TypeError, ValueError) as e:
             raise InvalidInputError(f"{where}: {e}") from e
 
