@@ -18,8 +18,8 @@
 #include <calibrisk/core/parallel.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
@@ -546,20 +546,32 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   Vec s;
   const double g0 = std::max(S.g.norm(), 1e-300);
   int it = 0;
+  // Once the stopping rule holds, one more step with a tight CG tolerance ("polish") takes the
+  // solution from tol-accuracy to about tol^2 (what exact Newton's quadratic convergence gives),
+  // so fits that differ only in round-off (row order, repeated rows vs weights) agree closely.
+  bool polish = false;
   while (it < prob.max_iter) {
     if (S.gmax <= prob.tol) {
       evaluate(P, S);  // confirm on exact margins (the accumulated ones drift by rounding)
-      if (S.gmax <= prob.tol) break;
+      if (S.gmax <= prob.tol) {
+        if (polish) break;
+        polish = true;
+      }
     }
     const Vec Minv = inverse_diagonal(P, D);
-    const double eta = std::min(0.5, std::sqrt(S.g.norm() / g0));
+    const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
     const int n_cg = pcg(P, S.g, Minv, eta, 500, s, Zs);
     out.n_cg += n_cg;
     ++it;
 #ifdef CALIBRISK_LR_TRACE
     std::fprintf(stderr, "it %d f %.12g gmax %.3g cg %d\n", it, S.f, S.gmax, n_cg);
 #endif
-    if (!line_search(P, S, s, Zs)) {
+    const bool moved = line_search(P, S, s, Zs);
+    if (polish) {
+      evaluate(P, S);
+      break;
+    }
+    if (!moved) {
       evaluate(P, S);
       out.notes.push_back("the line search made no progress at iteration " + std::to_string(it) +
                           " (numerical precision reached)");
