@@ -550,12 +550,14 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   // solution from tol-accuracy to about tol^2 (what exact Newton's quadratic convergence gives),
   // so fits that differ only in round-off (row order, repeated rows vs weights) agree closely.
   bool polish = false;
+  NewtonState before;
   while (it < prob.max_iter) {
     if (S.gmax <= prob.tol) {
       evaluate(P, S);  // confirm on exact margins (the accumulated ones drift by rounding)
       if (S.gmax <= prob.tol) {
         if (polish) break;
         polish = true;
+        before = S;
       }
     }
     const Vec Minv = inverse_diagonal(P, D);
@@ -569,6 +571,7 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
     const bool moved = line_search(P, S, s, Zs);
     if (polish) {
       evaluate(P, S);
+      if (!(S.gmax <= before.gmax)) S = std::move(before);  // round-off won: keep the old point
       break;
     }
     if (!moved) {
