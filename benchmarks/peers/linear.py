@@ -8,6 +8,16 @@ liblinear penalises the intercept, so it solves a slightly different problem and
 expected to be larger. Full size: 1M x 100 float64 (C-ordered), C = 1, tol = 1e-6;
 --quick: 20k x 20.
 
+Issue 13 shapes (each: calibrisk vs scikit-learn lbfgs, wall and process-CPU seconds, objective
+by the same numpy formula, "rel_gap" to the best objective of the case):
+- dense 300k x 100 well-conditioned (`make_data`);
+- dense 300k x 100 correlated, unscaled columns (`make_correlated_data`: a random correlation
+  with condition number ~1e3, column scales 1e-2..1e3, offsets);
+- the one-hot clinical shape below (75k rows);
+- sparse TF-IDF 100k documents x 50k terms (`make_tfidf`: Zipf vocabulary, class-specific word
+  distributions, scikit-learn's TfidfTransformer), binary and 10-class multinomial, CSR input.
+--quick shrinks every case.
+
 Categorical case: 75k rows x (10 numeric + 5 categorical code columns with 10-300 Zipf-distributed
 levels); calibrisk fits the codes (categorical_features), scikit-learn's lbfgs the one-hot design
 built by hand with the same rule (most frequent level dropped, levels under min_category_count
@@ -15,6 +25,7 @@ pooled), dense and CSR. Each solution is scored by the same objective on that de
 is process CPU time (both libraries may use 2 threads).
 """
 
+import os
 import time
 import warnings
 
@@ -30,6 +41,105 @@ def make_data(n, p, seed=0):
     z = X @ beta - 0.5
     y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
     return np.ascontiguousarray(X), y
+
+
+def make_correlated_data(n, p, seed=1):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(p, p)) * np.geomspace(1.0, 1e-3, p)  # correlated columns
+    Z = rng.normal(size=(n, p)) @ A
+    Z /= Z.std(axis=0)
+    scale = np.geomspace(1e-2, 1e3, p)
+    rng.shuffle(scale)
+    X = Z * scale + rng.normal(size=p) * 3.0 * scale
+    beta = rng.normal(size=p) / np.sqrt(p) / scale
+    z = (X - X.mean(axis=0)) @ beta - 0.3
+    y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
+    return np.ascontiguousarray(X), y
+
+
+def make_tfidf(n_docs, n_terms, n_classes, seed=2, mean_len=60):
+    """A TF-IDF matrix (CSR) of synthetic documents: each class has its own Zipf word ranking
+    (a permutation of a shared vocabulary, 30% of tokens), the rest from a common Zipf law."""
+    import scipy.sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, size=n_docs)
+    lengths = rng.poisson(mean_len, size=n_docs) + 5
+    doc = np.repeat(np.arange(n_docs), lengths)
+    m = doc.size
+    ranks = np.minimum(rng.zipf(1.3, size=m) - 1, n_terms - 1)
+    perms = np.stack([rng.permutation(n_terms) for _ in range(n_classes)])
+    own = rng.uniform(size=m) < 0.3
+    tok = np.where(own, perms[y[doc], ranks], ranks)
+    counts = scipy.sparse.csr_matrix((np.ones(m), (doc, tok)), shape=(n_docs, n_terms))
+    counts.sum_duplicates()
+    X = TfidfTransformer().fit_transform(counts).tocsr()
+    X.sort_indices()
+    return X, y
+
+
+def softmax_objective(X, y, coef, intercept, C):
+    """sum_i [logsumexp(z_i) - z_i,y_i] + ||coef||^2 / (2 C), z = X coef^T + intercept."""
+    Z = np.asarray(X @ coef.T) + intercept
+    m = Z.max(axis=1, keepdims=True)
+    lse = (m[:, 0] + np.log(np.exp(Z - m).sum(axis=1)))
+    return float(np.sum(lse - Z[np.arange(Z.shape[0]), y]) + 0.5 * np.sum(coef * coef) / C)
+
+
+def _time_fit(fn):
+    c0 = time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        seconds, est = timed(fn, repeat=1)
+    return seconds, time.process_time() - c0, est
+
+
+def run_case(case, X, y, fits, objective_fn):
+    """Times each fit; returns rows with seconds, cpu_seconds, objective and rel_gap."""
+    results = {}
+    for name, fn in fits.items():
+        seconds, cpu, est = _time_fit(fn)
+        results[name] = (seconds, cpu, objective_fn(est), int(np.max(est.n_iter_)))
+    best = min(r[2] for r in results.values())
+    return [{"area": "linear", "case": case, "library": name, "seconds": sec,
+             "cpu_seconds": cpu, "objective": obj, "rel_gap": (obj - best) / abs(best),
+             "n_iter": it}
+            for name, (sec, cpu, obj, it) in results.items()]
+
+
+def run_issue13(quick):
+    """The issue-13 shapes: dense well-conditioned, dense correlated/unscaled, TF-IDF sparse
+    binary and 10-class."""
+    import calibrisk
+    from sklearn.linear_model import LogisticRegression as SkLR
+
+    C, tol = 1.0, 1e-6
+    n = 30_000 if quick else 300_000
+    rows = []
+    for label, maker in (("well-conditioned", make_data), ("correlated unscaled", make_correlated_data)):
+        X, y = maker(n, 100)
+        fits = {
+            "calibrisk": lambda: calibrisk.LogisticRegression(C=C, tol=tol).fit(X, y),
+            "sklearn-lbfgs": lambda: SkLR(C=C, tol=tol, max_iter=10_000).fit(X, y),
+        }
+        rows += run_case(f"fit dense {n}x100 {label} C={C:g}", X, y, fits,
+                         lambda est: objective(X, y, est.coef_.ravel(), float(est.intercept_[0]), C))
+    n_docs, n_terms = (10_000, 5_000) if quick else (100_000, 50_000)
+    for K in (2, 10):
+        X, y = make_tfidf(n_docs, n_terms, K)
+        if K == 2:
+            obj = lambda est: objective(X, y, est.coef_.ravel(), float(est.intercept_[0]), C)
+        else:
+            obj = lambda est: softmax_objective(X, np.searchsorted(est.classes_, y), est.coef_,
+                                                est.intercept_, C)
+        fits = {
+            "calibrisk": lambda: calibrisk.LogisticRegression(C=C, tol=tol).fit(X, y),
+            "sklearn-lbfgs": lambda: SkLR(C=C, tol=tol, max_iter=10_000).fit(X, y),
+        }
+        rows += run_case(f"fit sparse TF-IDF {n_docs}x{n_terms} nnz={X.nnz} K={K} C={C:g}", X, y,
+                         fits, obj)
+    return rows
 
 
 def objective(X, y, coef, intercept, C):
@@ -104,6 +214,11 @@ def run_categorical(quick):
 
 
 def run(quick):
+    """All cases; CALIBRISK_LINEAR_CASES=issue13 (or categorical, or a comma list) runs a subset."""
+    wanted = set(os.environ.get("CALIBRISK_LINEAR_CASES", "all").split(","))
+    if "all" not in wanted:
+        rows = run_categorical(quick) if "categorical" in wanted else []
+        return rows + (run_issue13(quick) if "issue13" in wanted else [])
     import calibrisk
     from sklearn.linear_model import LogisticRegression as SkLR
 
@@ -145,4 +260,5 @@ def run(quick):
         rows.append({"area": "linear", "case": pcase, "library": name, "seconds": seconds,
                      "rows_per_second": n / seconds})
     rows.extend(run_categorical(quick))
+    rows.extend(run_issue13(quick))
     return rows

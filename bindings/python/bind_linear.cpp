@@ -4,6 +4,7 @@
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/linear/logistic.hpp>
 
+#include <pybind11/eigen.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
@@ -19,22 +20,96 @@ namespace calibrisk::pyb {
 
 namespace {
 
+// A scipy.sparse CSR/CSC matrix passed as its arrays (the Python side makes indptr/indices int64
+// and data float64 contiguous; no densification).
+struct SparseArg {
+  py::array_t<std::int64_t, py::array::c_style> indptr, indices;
+  py::array_t<double, py::array::c_style> data;
+  SparseMatrixView view;
+};
+
+SparseArg as_sparse(const py::tuple& t) {
+  SparseArg a;
+  a.indptr = t[0].cast<py::array_t<std::int64_t, py::array::c_style>>();
+  a.indices = t[1].cast<py::array_t<std::int64_t, py::array::c_style>>();
+  a.data = t[2].cast<py::array_t<double, py::array::c_style>>();
+  a.view.rows = t[3].cast<Index>();
+  a.view.cols = t[4].cast<Index>();
+  a.view.csr = t[5].cast<bool>();
+  const Index outer = a.view.csr ? a.view.rows : a.view.cols;
+  if (a.indptr.size() != outer + 1 || a.indices.size() != a.data.size() ||
+      (a.indptr.size() > 0 && a.indptr.at(outer) != a.data.size())) {
+    throw InvalidInput("LogisticRegression: the sparse matrix is malformed (indptr has " +
+                       std::to_string(a.indptr.size()) + " entries for " + std::to_string(outer) +
+                       " rows/columns, " + std::to_string(a.indices.size()) + " indices, " +
+                       std::to_string(a.data.size()) + " values).");
+  }
+  a.view.indptr = a.indptr.data();
+  a.view.indices = a.indices.data();
+  a.view.values = a.data.data();
+  return a;
+}
+
 // The Python-facing model: params plus the fitted C++ object.
 struct PyLogisticRegression {
   LogisticRegressionParams params;
   LogisticRegression model;
 
-  void fit(const py::object& X, const py::object& y, const py::object& sample_weight) {
+  LogisticRegressionParams fit_params(const std::vector<double>& per_class) const {
+    LogisticRegressionParams p = params;
+    if (!per_class.empty()) p.class_weight = ClassWeight::per_class_weights(per_class);
+    return p;
+  }
+
+  void fit(const py::object& X, const py::object& y, const py::object& sample_weight, int n_classes,
+           const std::vector<double>& per_class) {
     static const std::string where = "LogisticRegression.fit";
     FeatureArg xa = as_features(X, where);
     VectorArg ya = as_vector(y, where, "y");
     VectorArg wa = as_vector(sample_weight, where, "sample_weight", true);
-    LogisticRegression m(params);
+    LogisticRegression m(fit_params(per_class));
     {
       py::gil_scoped_release release;
-      m.fit(Dataset(xa.view, ya.view, wa.view));
+      m.fit(Dataset(xa.view, ya.view, wa.view), n_classes);
     }
     model = std::move(m);
+  }
+
+  void fit_sparse(const py::tuple& X, const py::object& y, const py::object& sample_weight,
+                  int n_classes, const std::vector<double>& per_class) {
+    static const std::string where = "LogisticRegression.fit";
+    SparseArg xa = as_sparse(X);
+    VectorArg ya = as_vector(y, where, "y");
+    VectorArg wa = as_vector(sample_weight, where, "sample_weight", true);
+    LogisticRegression m(fit_params(per_class));
+    {
+      py::gil_scoped_release release;
+      m.fit(xa.view, ya.view, wa.view, n_classes);
+    }
+    model = std::move(m);
+  }
+
+  // (n, K) probabilities (proba) or (n, K') margins of a dense array or a sparse tuple.
+  py::array_t<double> matrix(const py::object& X, bool proba) const {
+    static const std::string where = "LogisticRegression.predict_proba";
+    const Index K = model.n_classes();
+    const Index cols = proba ? K : (K == 2 ? 1 : K);
+    if (py::isinstance<py::tuple>(X)) {
+      SparseArg xa = as_sparse(X.cast<py::tuple>());
+      py::array_t<double> out(
+          {static_cast<py::ssize_t>(xa.view.rows), static_cast<py::ssize_t>(cols)});
+      auto ov = MatrixView<double>::row_major(out.mutable_data(), xa.view.rows, cols);
+      py::gil_scoped_release release;
+      proba ? model.predict_proba_matrix(xa.view, ov) : model.decision_matrix(xa.view, ov);
+      return out;
+    }
+    FeatureArg xa = as_features(X, where);
+    const Index n = xa.view.rows();
+    py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(cols)});
+    auto ov = MatrixView<double>::row_major(out.mutable_data(), n, cols);
+    py::gil_scoped_release release;
+    proba ? model.predict_proba_matrix(xa.view, ov) : model.decision_matrix(xa.view, ov);
+    return out;
   }
 
   // (n, 2) C-ordered [1 - p, p], filled in place: column 1 through a stride-2 view.
@@ -107,8 +182,30 @@ void bind_linear(py::module_& m) {
            }),
            py::arg("params") = LogisticRegressionParams{})
       .def("fit", &PyLogisticRegression::fit, py::arg("X"), py::arg("y"),
-           py::arg("sample_weight") = py::none(),
-           "Fits on X (float32/float64 viewed in place), y in {0, 1}, optional weights.")
+           py::arg("sample_weight") = py::none(), py::arg("n_classes") = 2,
+           py::arg("class_weight_per_class") = std::vector<double>{},
+           "Fits on X (float32/float64 viewed in place), y = class indices, optional weights.")
+      .def("fit_sparse", &PyLogisticRegression::fit_sparse, py::arg("X"), py::arg("y"),
+           py::arg("sample_weight") = py::none(), py::arg("n_classes") = 2,
+           py::arg("class_weight_per_class") = std::vector<double>{},
+           "Fits on a sparse matrix given as (indptr, indices, data, rows, cols, is_csr).")
+      .def(
+          "predict_proba_matrix",
+          [](const PyLogisticRegression& s, const py::object& X) { return s.matrix(X, true); },
+          py::arg("X"), "(n, K) class probabilities of a dense array or a sparse tuple.")
+      .def(
+          "decision_matrix",
+          [](const PyLogisticRegression& s, const py::object& X) { return s.matrix(X, false); },
+          py::arg("X"), "(n, 1) log odds (binary) or (n, K) margins (multinomial).")
+      .def_property_readonly("n_classes",
+                             [](const PyLogisticRegression& s) { return s.model.n_classes(); })
+      .def_property_readonly("class_coef",
+                             [](const PyLogisticRegression& s) {
+                               return Eigen::MatrixXd(s.model.class_coef_matrix());
+                             })
+      .def_property_readonly(
+          "class_intercept",
+          [](const PyLogisticRegression& s) { return s.model.state().class_intercept; })
       .def(
           "predict_proba",
           [](const PyLogisticRegression& s, const py::object& X) { return s.predict(X, true); },

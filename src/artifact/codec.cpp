@@ -33,14 +33,19 @@ const char* score_kind_name(ScoreKind k) { return enum_to_text(k); }
 ScoreKind decode_score_kind(const Node& n) { return decode_enum<ScoreKind>(n); }
 
 json encode_class_weight(const ClassWeight& w) {
-  return {{"kind", enum_to_text(w.kind)}, {"w0", encode_double(w.w0)}, {"w1", encode_double(w.w1)}};
+  json j = {
+      {"kind", enum_to_text(w.kind)}, {"w0", encode_double(w.w0)}, {"w1", encode_double(w.w1)}};
+  // Format 1.5: explicit multiclass weights, written only when set (binary files keep their bytes).
+  if (!w.per_class.empty()) j["per_class"] = encode_doubles(w.per_class);
+  return j;
 }
 ClassWeight decode_class_weight(const Node& n) {
-  n.expect_object({"kind", "w0", "w1"});
+  n.expect_object({"kind", "w0", "w1"}, {"per_class"});
   ClassWeight w;
   w.kind = decode_enum<ClassWeight::Kind>(n["kind"]);
   w.w0 = n["w0"].as_double();
   w.w1 = n["w1"].as_double();
+  if (n.raw().find("per_class") != n.raw().end()) w.per_class = n["per_class"].as_doubles(true);
   return w;
 }
 
@@ -224,6 +229,11 @@ json encode_lr(const LogisticRegression& m) {
     state["category_pooled"] = encode_ints(s.category_pooled);
     state["category_missing"] = encode_ints(s.category_missing);
   }
+  // Format 1.5: the multinomial coefficients, written only by a K >= 3 class model.
+  if (!s.class_intercept.empty()) {
+    state["class_coef"] = encode_doubles(s.class_coef);
+    state["class_intercept"] = encode_doubles(s.class_intercept);
+  }
   return {{"type", "logistic_regression"}, {"params", params}, {"state", state}};
 }
 
@@ -235,7 +245,8 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
       {"n_features", "coef", "intercept", "impute_values", "indicator_features", "feature_mean",
        "feature_scale", "coef_std_error", "intercept_std_error", "penalized", "has_intercept"},
       {"categorical_features", "category_level_offsets", "category_levels", "category_reference",
-       "category_pooled_offsets", "category_pooled", "category_missing"});
+       "category_pooled_offsets", "category_pooled", "category_missing", "class_coef",
+       "class_intercept"});
   LogisticRegressionState s;
   const auto cap = static_cast<std::int64_t>(n.ctx().text_size);
   s.n_features = sn["n_features"].as_int(1, cap);
@@ -263,9 +274,17 @@ std::pair<LogisticRegressionState, LogisticRegressionParams> decode_lr(const Nod
       sn["categorical_features"].fail_here("is empty; omit the categorical fields instead.");
     }
   }
+  // Format 1.5 (optional): the multinomial state; sizes are checked by from_state.
+  if (sn.raw().find("class_intercept") != sn.raw().end()) {
+    s.class_coef = sn["class_coef"].as_doubles(true);
+    s.class_intercept = sn["class_intercept"].as_doubles(true);
+    if (s.class_intercept.empty()) {
+      sn["class_intercept"].fail_here("is empty; omit the multinomial fields instead.");
+    }
+  }
   // With categorical levels the coefficient count is checked by from_state (it depends on them).
   const auto expect = static_cast<std::size_t>(s.n_features) + s.indicator_features.size();
-  if (s.categorical_features.empty() && s.coef.size() != expect) {
+  if (s.categorical_features.empty() && s.class_intercept.empty() && s.coef.size() != expect) {
     sn["coef"].fail_here("has " + std::to_string(s.coef.size()) + " values but n_features + " +
                          "indicators = " + std::to_string(expect) +
                          "; the sizes are inconsistent.");
@@ -526,6 +545,11 @@ int format_minor_needed(const PipelineModel& m, const PipelineCalibrator& c, int
   // Category-set splits and cardinalities (format 1.4) may come from a state built by hand.
   if (const auto* g = std::get_if<GradientBoostedTrees>(&m)) {
     if (g->is_fitted() && !g->state().ensemble.cardinality.empty()) minor = std::max(minor, 4);
+  }
+  // Multinomial logistic regression and per-class weights (format 1.5).
+  if (const auto* lr = std::get_if<LogisticRegression>(&m)) {
+    if (!lr->params().class_weight.per_class.empty()) minor = std::max(minor, 5);
+    if (lr->is_fitted() && !lr->state().class_intercept.empty()) minor = std::max(minor, 5);
   }
   return minor;
 }

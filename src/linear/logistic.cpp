@@ -204,6 +204,8 @@ class Evaluator {
         n_threads_(n_threads),
         ch_(make_chunking(X.rows(), hessian ? L.q : 1)) {
     f_.resize(ch_.n_chunks);
+    w_all_.resize(ch_.n_chunks);
+    w_sub_.resize(ch_.n_chunks);
     g_.assign(ch_.n_chunks, Eigen::VectorXd());
     H_.assign(ch_.n_chunks, Eigen::MatrixXd());
     if (categorical()) {
@@ -211,6 +213,12 @@ class Evaluator {
       Hk_.assign(ch_.n_chunks, Eigen::MatrixXd());
     }
   }
+
+  // Hessians from every `stride`-th 256-row sub-block of each chunk only, scaled by the ratio of
+  // the total weight to the sampled weight (a subsampled Newton matrix; 1 = exact). The sampled
+  // rows depend on n and p only, never on the thread count.
+  void set_hessian_stride(Index stride) { stride_ = std::max<Index>(1, stride); }
+  Index hessian_stride() const { return stride_; }
 
   // Returns the data term; fills g (q) when with_gradient and the full symmetric H (q x q) when
   // also with_hessian.
@@ -240,7 +248,8 @@ class Evaluator {
       Eigen::MatrixXd B = Eigen::MatrixXd::Zero(q_pad, kSubBlock);
       Eigen::VectorXd z(kSubBlock), r(kSubBlock);
       std::vector<std::int32_t> lev(static_cast<std::size_t>(cat ? kSubBlock * n_cat : 0));
-      double f = 0.0;
+      double f = 0.0, w_all = 0.0, w_sub = 0.0;
+      Index sub = 0;  // sub-block counter within the chunk
       if (with_derivatives) {
         g_[c].setZero(cat ? q : qd);
         if (with_hessian) {
@@ -290,7 +299,12 @@ class Evaluator {
           } else {
             g_[c].noalias() += Bm * r.head(m);
           }
+          const bool sampled = with_hessian && (sub++ % stride_ == 0);
           if (with_hessian) {
+            for (Index i = 0; i < m; ++i) w_all += w_[s + i];
+          }
+          if (sampled) {
+            for (Index i = 0; i < m; ++i) w_sub += w_[s + i];
             for (Index i = 0; i < m; ++i) B.col(i) *= z[i];
             syrk_lower(B, m, H_[c]);
             if (cat) add_level_hessian(B, z, lev.data(), m, n_cat, Hc_[c], Hk_[c]);
@@ -298,6 +312,8 @@ class Evaluator {
         }
       }
       f_[c] = f;
+      w_all_[c] = w_all;
+      w_sub_[c] = w_sub;
     });
     double f = 0.0;
     for (Index c = 0; c < ch_.n_chunks; ++c) f += f_[c];
@@ -311,10 +327,13 @@ class Evaluator {
           H->triangularView<Eigen::Lower>() += H_[c].topLeftCorner(q, q);
         }
         *H = H->selfadjointView<Eigen::Lower>();
+        scale_subsampled(*H);
       }
       return f;
     }
-    return reduce_categorical(f, with_hessian, g, H);
+    f = reduce_categorical(f, with_hessian, g, H);
+    if (with_hessian) scale_subsampled(*H);
+    return f;
   }
 
  private:
@@ -361,6 +380,14 @@ class Evaluator {
 
   bool categorical() const { return L_.cat != nullptr && !L_.cat->column.empty(); }
 
+  // A subsampled Hessian times total weight / sampled weight (summed in chunk order).
+  void scale_subsampled(Eigen::MatrixXd& H) const {
+    if (stride_ == 1) return;
+    double all = 0.0, sub = 0.0;
+    for (Index c = 0; c < ch_.n_chunks; ++c) all += w_all_[c], sub += w_sub_[c];
+    if (sub > 0.0) H *= all / sub;
+  }
+
   // The level parts of the Hessian for m rows: B's columns are already scaled by s_i (the square
   // root of the IRLS weight, in z), so s_i * B.col(i) = s_i^2 x_i is row i's cross term with its
   // levels and s_i^2 its level-level term. Each row has at most n_cat levels: O(m n_cat (qd +
@@ -390,7 +417,8 @@ class Evaluator {
   const Layout& L_;
   int n_threads_;
   Chunking ch_;
-  std::vector<double> f_;
+  std::vector<double> f_, w_all_, w_sub_;
+  Index stride_ = 1;
   std::vector<Eigen::VectorXd> g_;
   std::vector<Eigen::MatrixXd> H_;
   std::vector<Eigen::MatrixXd> Hc_, Hk_;  // categorical: level x dense, level x level
@@ -507,7 +535,12 @@ SolverResult minimize_newton(Objective& objective, const GradMax& grad_max,
     converged = gmax <= tol;
     reuse_next = t == 1.0 && gmax <= 0.1 * gmax_old;
   }
-  if (!h_current) objective(theta, 2, &g_new, &H);  // the Hessian at the solution, for the SEs
+  // The exact Hessian at the solution, for the Wald statistics (the iterations may have used a
+  // subsampled one).
+  if (!h_current || objective.subsampled()) {
+    objective.exact_hessian();
+    objective(theta, 2, &g_new, &H);
+  }
 
   SolverResult r;
   r.theta = std::move(theta);
@@ -851,6 +884,15 @@ Layout make_layout(const ColumnStats& st, const CategoryExpansion& ce,
   return L;
 }
 
+// Sub-block stride of the subsampled Newton matrix: about max(16384, 64 q) sampled rows (the
+// relative error of a subsampled Hessian falls as sqrt(q / rows)), exact below 4x that many rows
+// or when disabled.
+Index hessian_stride(Index n, Index q, bool enabled) {
+  const Index target = std::max<Index>(16384, 64 * q);
+  if (!enabled || n < 4 * target) return 1;
+  return std::max<Index>(1, n / target);
+}
+
 // Penalty per internal coordinate: lambda_j = inv_scale_j^2 / C (all 0 when C = inf).
 Eigen::VectorXd penalty_weights(const Layout& L, double C) {
   Eigen::VectorXd lambda = Eigen::VectorXd::Zero(L.q);
@@ -885,6 +927,9 @@ struct PenalizedObjective {
   Evaluator& eval;
   const Eigen::VectorXd& lambda;
   const Layout& L;
+
+  bool subsampled() const { return eval.hessian_stride() > 1; }
+  void exact_hessian() { eval.set_hessian_stride(1); }
 
   double operator()(const Eigen::VectorXd& th, int mode, Eigen::VectorXd* g, Eigen::MatrixXd* H) {
     double f =
@@ -1038,6 +1083,7 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   const Eigen::VectorXd lambda = penalty_weights(L, params_.C);
   const RawGradMax raw_grad_max{L, sum_w};
   Evaluator eval(train.X, train.y, w, L, nt, /*hessian=*/!use_lbfgs);
+  eval.set_hessian_stride(hessian_stride(n, L.q, params_.hessian_subsample));
   PenalizedObjective objective{eval, lambda, L};
 
   const Eigen::VectorXd theta = initial_theta(L, train.y, w, sum_w);
@@ -1096,6 +1142,7 @@ double LogisticRegression::gradient_max() const {
 void LogisticRegression::predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
                                       const char* where) const {
   const LogisticRegressionState& s = state();
+  check_binary(where);
   if (X.cols() != s.n_features) {
     throw InvalidInput(std::string(where) + ": X has " + std::to_string(X.cols()) +
                        " features but the model was fitted with " + std::to_string(s.n_features) +
@@ -1195,6 +1242,12 @@ CoefficientTable LogisticRegression::coefficient_table(
     throw InvalidInput(where + ": got " + std::to_string(names.size()) +
                        " names but the model has " + std::to_string(s.n_features) +
                        " features; pass one name per column or none.");
+  }
+  if (!s.class_intercept.empty()) {
+    throw InvalidInput(where +
+                       ": Wald statistics are available for binary models only (this one "
+                       "has " +
+                       std::to_string(n_classes()) + " classes).");
   }
   if (s.coef_std_error.size() != s.coef.size()) {
     throw InvalidInput(where +
@@ -1320,6 +1373,54 @@ std::size_t check_categories(const LogisticRegressionState& s, const Bad& bad) {
 
 }  // namespace
 
+namespace {
+
+// Checks the multinomial fields of a state (impute_values already checked) and rebuilds the model.
+template <class Bad>
+LogisticRegression from_multinomial_state(LogisticRegressionState& s,
+                                          const LogisticRegressionParams& p, const Bad& bad) {
+  const std::size_t K = s.class_intercept.size();
+  if (K < 3 || K > static_cast<std::size_t>(kMaxClasses)) {
+    bad("class_intercept", "must hold between 3 and " + std::to_string(kMaxClasses) +
+                               " values (one per class), got " + std::to_string(K));
+  }
+  if (s.class_coef.size() != K * static_cast<std::size_t>(s.n_features)) {
+    bad("class_coef", "has " + std::to_string(s.class_coef.size()) +
+                          " values, expected classes x n_features = " +
+                          std::to_string(K * static_cast<std::size_t>(s.n_features)));
+  }
+  for (std::size_t e = 0; e < s.class_coef.size(); ++e) {
+    if (!std::isfinite(s.class_coef[e]))
+      bad("class_coef[" + std::to_string(e) + "]", "is not finite");
+  }
+  for (std::size_t k = 0; k < K; ++k) {
+    if (!std::isfinite(s.class_intercept[k])) {
+      bad("class_intercept[" + std::to_string(k) + "]", "is not finite");
+    }
+  }
+  if (!s.coef.empty() || s.intercept != 0.0 || !s.indicator_features.empty() ||
+      !s.categorical_features.empty() || !s.coef_std_error.empty() || !s.feature_mean.empty() ||
+      !s.feature_scale.empty()) {
+    bad("coef/intercept/indicator_features/categorical_features/coef_std_error/feature_mean",
+        "must be empty (0) in a multinomial state");
+  }
+  LogisticRegression m = LogisticRegression::from_state_unchecked(std::move(s), p);
+  return m;
+}
+
+}  // namespace
+
+LogisticRegression LogisticRegression::from_state_unchecked(LogisticRegressionState s,
+                                                            LogisticRegressionParams p) {
+  LogisticRegression m(p);
+  m.state_ = std::move(s);
+  m.cat_ = detail::make_category_lookup(m.state_);
+  m.info_ = FitInfo{};
+  m.info_.notes.push_back("restored from a state");
+  m.fitted_ = true;
+  return m;
+}
+
 LogisticRegression LogisticRegression::from_state(LogisticRegressionState s,
                                                   LogisticRegressionParams p) {
   static const std::string where = "LogisticRegression::from_state";
@@ -1347,6 +1448,7 @@ LogisticRegression LogisticRegression::from_state(LogisticRegressionState s,
       bad("indicator_features", "must be strictly increasing (entry " + std::to_string(k) + ")");
     }
   }
+  if (!s.class_intercept.empty() || !s.class_coef.empty()) return from_multinomial_state(s, p, bad);
   const std::size_t q = p_in + s.indicator_features.size() + check_categories(s, bad);
   if (s.coef.size() != q) {
     bad("coef", "has " + std::to_string(s.coef.size()) + " values, expected n_features + " +
@@ -1393,13 +1495,7 @@ LogisticRegression LogisticRegression::from_state(LogisticRegressionState s,
         (std::isfinite(s.intercept_std_error) && s.intercept_std_error >= 0.0))) {
     bad("intercept_std_error", "must be NaN or finite and >= 0");
   }
-  LogisticRegression m(p);
-  m.state_ = std::move(s);
-  m.cat_ = detail::make_category_lookup(m.state_);
-  m.info_ = FitInfo{};
-  m.info_.notes.push_back("restored from a state");
-  m.fitted_ = true;
-  return m;
+  return from_state_unchecked(std::move(s), p);
 }
 
 }  // namespace calibrisk

@@ -24,7 +24,7 @@ import calibrisk
 from calibrisk import LogisticRegression, _core
 
 # scikit-learn estimator checks that are still expected to fail, by name, with the reason.
-# (Binary-only is declared through __sklearn_tags__, so the multiclass checks are not run.)
+# (The estimator is multiclass and accepts scipy.sparse: scikit-learn runs those checks too.)
 EXPECTED_FAILED_CHECKS = {}
 
 
@@ -294,7 +294,7 @@ X3 = np.arange(6, dtype=float).reshape(3, 2)
     "X, y, w, error, match",
     [
         (X3, [0, 1], None, calibrisk.InvalidInputError, "inconsistent numbers of samples"),
-        (X3, [0, 1, 2], None, calibrisk.InvalidInputError, "Only binary classification"),
+        (X3, [0, 1, 2], [1, 1, 0], calibrisk.InvalidInputError, "class 2 has zero weight"),
         (X3, [1, 1, 1], None, calibrisk.InvalidInputError, "only one class"),
         (X3, [0.5, 1.5, 2.5], None, calibrisk.InvalidInputError, "Unknown label type"),
         (X3, [0, 1, 1], [1, -1, 1], calibrisk.InvalidInputError, r"sample_weight\[1\] is -1"),

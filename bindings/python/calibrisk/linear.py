@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Logistic regression with scikit-learn conventions, backed by the C++ Newton solver."""
+"""Logistic regression with scikit-learn conventions, backed by the C++ Newton solvers (binary and
+multinomial; dense arrays and scipy.sparse matrices)."""
 
 import numbers
 import warnings
@@ -26,6 +27,7 @@ __all__ = ["LogisticRegression"]
 
 # The C++ defaults: every default below is read from here, never written a second time.
 _D = _core.LogisticRegressionParams()
+_MAX_CLASSES = 1000  # kMaxClasses (include/calibrisk/core/dataset.hpp); the C++ fit checks it too
 _MISSING = ("mean", "mean_with_indicator")  # the spellings of the CLI and the model file
 _MISSING_DEPRECATED = {"mean_indicator": "mean_with_indicator"}  # old Python spelling
 
@@ -33,7 +35,9 @@ _MISSING_DEPRECATED = {"mean_indicator": "mean_with_indicator"}  # old Python sp
 _PYTHON_SPELLED = {
     "class_weight": PyParam(None, 'None, "balanced" or dict {class: weight}, default=None\n'
                             "As in scikit-learn; dict keys are the labels as passed to ``fit`` "
-                            "(or 0/1)."),
+                            "(or 0/1 for two classes); classes missing from the dict get 1. "
+                            '"balanced" gives class c the weight n / (K * n_c) (sample-weight '
+                            "totals, as scikit-learn >= 1.8)."),
     "missing": PyParam(_D.missing, '{"mean", "mean_with_indicator"}, default="mean"\n'
                        "NaN handling learned at fit time: replace by the (sample-weighted) "
                        'training mean of the column; "mean_with_indicator" (the CLI\'s and the '
@@ -56,7 +60,15 @@ _PYTHON_SPELLED = {
 
 @params_from_fields(_core.LogisticRegressionParams, python=_PYTHON_SPELLED)
 class LogisticRegression(ClassifierMixin, BaseEstimator):
-    """Binary L2-penalised logistic regression (scikit-learn's objective, a fast Newton solver).
+    """L2-penalised logistic regression, binary or multinomial (scikit-learn's objective, fast
+    Newton solvers, dense or scipy.sparse input).
+
+    With more than two classes the model is the multinomial (softmax) one, scikit-learn's
+    ``LogisticRegression`` default: ``coef_`` has shape (K, n_features), ``intercept_`` (K,)
+    (centred to sum to 0), ``predict_proba`` (n, K) in ``classes_`` order. Multinomial models and
+    sparse input take ``missing="mean"`` and no ``categorical_features``. scipy.sparse CSR/CSC
+    matrices are used without densifying (an explicitly stored NaN/inf is an error: sparse input
+    has no missing values).
 
     Minimises ``sum_i w_i * logloss(y_i, p_i) + ||coef||^2 / (2 C)`` with an unpenalised
     intercept, exactly as ``sklearn.linear_model.LogisticRegression(penalty="l2")`` does, where
@@ -94,8 +106,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False  # binary only: multiclass checks are not run
-        tags.input_tags.allow_nan = True  # NaN means missing and is imputed
+        tags.input_tags.allow_nan = True  # NaN means missing and is imputed (dense input)
+        tags.input_tags.sparse = True  # scipy.sparse CSR/CSC, not densified
         return tags
 
     def __sklearn_is_fitted__(self):
@@ -190,6 +202,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _class_weight(self, classes):
         cw = self.class_weight
+        if isinstance(cw, dict) and classes.size > 2:
+            return None  # multinomial: one weight per class, passed separately (_per_class_weights)
         if isinstance(cw, dict):
             # Keys may be the original labels; map them onto 0 (classes_[0]) and 1 (classes_[1]).
             mapped = {}
@@ -209,34 +223,50 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return class_weight_value(cw)
 
     def fit(self, X, y, sample_weight=None):
-        """Fits on X (n_samples, n_features) and two-class labels y; returns self."""
-        X = _categorical.fit_transform(self, X, "LogisticRegression.fit")
-        X, y = check_fit_data(self, X, y, where="LogisticRegression.fit")
+        """Fits on X (n_samples, n_features), dense or scipy.sparse, and labels y (two or more
+        classes: any sortable labels, ``classes_`` = their sorted unique values); returns self."""
+        where = "LogisticRegression.fit"
+        sparse = _is_sparse(X)
+        if sparse:
+            X, y = self._check_sparse(X, y, reset=True)
+            self.categorical_encoding_ = None
+        else:
+            X = _categorical.fit_transform(self, X, where)
+            X, y = check_fit_data(self, X, y, where=where)
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type not in ("binary", "unknown"):
-            n_classes = np.unique(y).size
-            if n_classes > 2:
-                raise InvalidInputError(
-                    "Only binary classification is supported. The type of the target is "
-                    f"{y_type}: y has {n_classes} classes; LogisticRegression is binary-only "
-                    "(encode the positive class against the rest)."
-                )
-        classes = np.unique(y)
+        if y_type not in ("binary", "multiclass", "unknown"):
+            raise InvalidInputError(f"{where}: y is {y_type}; pass one class label per row.")
+        classes, y_idx = np.unique(y, return_inverse=True)
         if classes.size < 2:
             raise InvalidInputError(
-                f"LogisticRegression.fit: y contains only one class ({classes[0]!r}); "
-                "both classes are needed to train."
+                f"{where}: y contains only one class ({classes[0]!r}); at least two classes are "
+                "needed to train."
             )
-        y01 = (y == classes[1]).astype(np.float64)
-        sample_weight = sample_weights(sample_weight, X.shape[0], "LogisticRegression.fit")
+        if classes.size > _MAX_CLASSES:
+            raise InvalidInputError(
+                f"{where}: y has {classes.size} classes, more than the limit of 1000; a label "
+                "with that many values is likely an identifier, not an outcome."
+            )
+        K = int(classes.size)
+        y_idx = y_idx.astype(np.float64)
+        sample_weight = sample_weights(sample_weight, X.shape[0], where)
+        per_class = self._per_class_weights(classes) if K > 2 else []
         model = _core.LogisticRegressionModel(self._core_params(classes))
-        model.fit(X, y01, sample_weight)
+        if sparse:
+            model.fit_sparse(_sparse_tuple(X), y_idx, sample_weight, K, per_class)
+        else:
+            model.fit(X, y_idx, sample_weight, K, per_class)
 
         self._model = model
         self.classes_ = classes
-        self.coef_ = np.asarray(model.design_coef, dtype=np.float64).reshape(1, -1)
-        self.feature_names_out_ = np.asarray(model.design_names(self._input_names()), dtype=object)
-        self.intercept_ = np.array([model.intercept], dtype=np.float64)
+        if K == 2:
+            self.coef_ = np.asarray(model.design_coef, dtype=np.float64).reshape(1, -1)
+            self.intercept_ = np.array([model.intercept], dtype=np.float64)
+        else:
+            self.coef_ = np.asarray(model.class_coef, dtype=np.float64)
+            self.intercept_ = np.asarray(model.class_intercept, dtype=np.float64)
+        self.feature_names_out_ = np.asarray(
+            model.design_names(self._input_names(), self._category_labels()), dtype=object)
         self.n_iter_ = np.array([model.n_iter], dtype=np.int32)
         self.missing_indicator_features_ = np.asarray(
             saved_state(model)["indicator_features"], dtype=np.intp
@@ -244,9 +274,53 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         for note in model.notes:
             if note.startswith("did not converge") or "separable" in note:
                 warnings.warn(f"LogisticRegression: {note}", ConvergenceWarning, stacklevel=2)
-            else:
+            elif not note.startswith("standard errors are not computed for sparse"):
                 warnings.warn(f"LogisticRegression: {note}", UserWarning, stacklevel=2)
         return self
+
+    def _per_class_weights(self, classes):
+        """class_weight as one multiplier per class (K > 2; empty unless it is a dict)."""
+        cw = self.class_weight
+        if not isinstance(cw, dict):
+            return []
+        out = [1.0] * classes.size
+        for key, val in cw.items():
+            hits = np.flatnonzero(classes == key)
+            if hits.size == 0:
+                raise InvalidParamsError(
+                    f"LogisticRegression: class_weight has key {key!r}, which is not one of the "
+                    f"classes {classes.tolist()}; use the labels as keys."
+                )
+            out[int(hits[0])] = float(val)
+        return out
+
+    def _check_sparse(self, X, y="no_validation", *, reset):
+        """scikit-learn's validate_data for a scipy.sparse X (CSR/CSC kept, other formats made
+        CSR, never densified; values float64; NaN/inf left to the C++ check naming the entry)."""
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import validate_data
+
+        where = "LogisticRegression.fit" if reset else "LogisticRegression"
+        try:
+            out = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
+                                dtype=np.float64, ensure_all_finite=False,
+                                ensure_min_samples=1 if reset else 0)
+            if reset:
+                check_classification_targets(out[1])
+            return out
+        except (TypeError, ValueError) as e:
+            raise InvalidInputError(f"{where}: {e}") from e
+
+    def _category_labels(self):
+        """Per input column, the labels of its codes (label k of code k) when the estimator
+        encoded text/category columns at fit (or the data carries FeatureInfo labels); [] when
+        none, so level names fall back to the codes."""
+        enc = getattr(self, "categorical_encoding_", None)
+        if enc is None or not enc.indices:
+            return []
+        tables = enc.tables
+        return [[str(v) for v in tables[j][0]] if j in tables else []
+                for j in range(self.n_features_in_)]
 
     # -- prediction ------------------------------------------------------------------------------
 
@@ -276,17 +350,25 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "This LogisticRegression instance is not fitted yet; call 'fit' with appropriate "
                 "arguments before using this estimator."
             )
+        if _is_sparse(X):
+            return _sparse_tuple(self._check_sparse(X, reset=False))
         X = _categorical.transform(self, X, "LogisticRegression")
         return check_X(self, X, reset=False, where="LogisticRegression")
 
     def decision_function(self, X):
-        """Log odds of ``classes_[1]`` per row, shape (n_samples,)."""
+        """Log odds of ``classes_[1]`` per row, shape (n_samples,), for two classes; the K class
+        margins, shape (n_samples, K), for a multinomial model."""
         X = self._check_X(X)
+        if isinstance(X, tuple) or self.classes_.size > 2:
+            z = self._model.decision_matrix(X)
+            return z[:, 0] if self.classes_.size == 2 else z
         return self._model.decision_function(X)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, K), columns in ``classes_`` order."""
         X = self._check_X(X)
+        if isinstance(X, tuple) or self.classes_.size > 2:
+            return self._model.predict_proba_matrix(X)
         return self._model.predict_proba_2col(X)
 
     def predict_log_proba(self, X):
@@ -295,9 +377,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """``classes_[1]`` where the log odds are > 0, else ``classes_[0]``."""
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(np.intp)]
+        """The most probable class: ``classes_[1]`` where the log odds are > 0 (else
+        ``classes_[0]``) for two classes, the arg-max of the margins for K classes."""
+        z = self.decision_function(X)
+        if z.ndim == 2:
+            return self.classes_[np.argmax(z, axis=1)]
+        return self.classes_[(z > 0).astype(np.intp)]
 
     # -- statistics ------------------------------------------------------------------------------
 
@@ -330,9 +415,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise InvalidInputError(
                 f"LogisticRegression.summary: confidence must be in (0, 1), got {confidence!r}."
             )
-        # TODO(lead): use FeatureInfo labels (pass the category labels of the schema's features as
-        # category_labels once the data layer stores them).
-        table = self._model.coefficient_table(float(confidence), self._input_names())
+        table = self._model.coefficient_table(float(confidence), self._input_names(),
+                                              self._category_labels())
         approximate = table.pop("approximate")
         conf = table.pop("confidence")
         if as_frame is False:
@@ -366,3 +450,28 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         self.__dict__.update(state)
         restore_n_threads(self)
+
+
+def _is_sparse(X):
+    try:
+        import scipy.sparse
+    except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+        return False
+    return scipy.sparse.issparse(X)
+
+
+def _sparse_tuple(X):
+    """(indptr, indices, data, rows, cols, is_csr) of a CSR/CSC matrix, int64/float64 contiguous
+    (copies only the index arrays when they are int32; never densifies)."""
+    import scipy.sparse
+
+    if X.format not in ("csr", "csc"):
+        X = scipy.sparse.csr_matrix(X)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+        X.sort_indices()
+    return (np.ascontiguousarray(X.indptr, dtype=np.int64),
+            np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.data, dtype=np.float64),
+            int(X.shape[0]), int(X.shape[1]), X.format == "csr")

@@ -53,6 +53,8 @@ struct ReviewPolicyRecord;
 ///   1.5 — multiclass calibrator sections, type "temperature" (inverse temperature `beta`),
 ///   "one_vs_rest" (`method`, one binary calibrator state per class) and "dirichlet" (K x K `coef`,
 ///   K `intercept`), each with `params`, `input`, `eps` and `n_classes`; binary files unchanged.
+///   1.5 — logistic regression's multinomial state `class_coef` / `class_intercept` (K >= 3
+///   classes) and ClassWeight's `per_class` weights (each written only when present).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.

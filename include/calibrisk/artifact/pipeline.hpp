@@ -456,6 +456,15 @@ class Pipeline {
           }
           using M = std::decay_t<decltype(m)>;
           if constexpr (std::is_same_v<M, LogisticRegression>) {
+            // TODO(lead): K-class pipelines (issue 13 item 6): score with
+            // LogisticRegression::predict_proba_matrix / a K-output row method, calibrate with
+            // the multiclass calibrators, serve K probabilities. Until then the binary row paths
+            // (margin()) must never see a multinomial model.
+            if (m.n_classes() > 2) {
+              throw InvalidInput(where + ": the model has " + std::to_string(m.n_classes()) +
+                                 " classes; pipelines carry binary models only for now (use the "
+                                 "model's predict_proba_matrix directly).");
+            }
             return m.n_features();
           } else {
             return m.state().ensemble.n_features;

@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
@@ -211,6 +212,30 @@ class FeatureMatrix {
   MatrixView<const double> d_;
   MatrixView<const float> f_;
   bool is_float_ = false;
+};
+
+/// A non-owning compressed sparse row (CSR) or column (CSC) matrix `(rows, cols)`: scipy.sparse's
+/// `csr_matrix` / `csc_matrix` layout, viewed without a copy.
+///
+/// CSR: row i holds the entries `indptr[i] .. indptr[i + 1] - 1`; entry k sits in column
+/// `indices[k]` with value `values[k]` (`indptr` has rows + 1 values). CSC is the same with rows
+/// and columns swapped (`indptr` has cols + 1 values, `indices` are row numbers). Entries not
+/// stored are 0 (never "missing"). Check a view from outside with `validate_sparse`
+/// (core/sparse.hpp): indptr non-decreasing from 0 to nnz, indices in range and strictly
+/// increasing within a row (column), values finite.
+struct SparseMatrixView {
+  const std::int64_t* indptr = nullptr;   ///< outer() + 1 offsets into indices/values
+  const std::int64_t* indices = nullptr;  ///< inner index of each stored entry
+  const double* values = nullptr;         ///< value of each stored entry
+  Index rows = 0;
+  Index cols = 0;
+  bool csr = true;  ///< true: compressed rows; false: compressed columns
+
+  /// Rows for CSR, columns for CSC: the dimension indptr runs over.
+  Index outer() const noexcept { return csr ? rows : cols; }
+  Index inner() const noexcept { return csr ? cols : rows; }
+  /// Stored entries (0 for an empty view).
+  Index nnz() const noexcept { return indptr == nullptr ? 0 : indptr[outer()]; }
 };
 
 }  // namespace calibrisk

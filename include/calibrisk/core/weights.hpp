@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace calibrisk {
 
@@ -21,16 +22,27 @@ namespace calibrisk {
 ///   n and n_c are sample-weight totals (row counts without sample weights), as scikit-learn >= 1.8
 ///   computes them (`compute_class_weight(..., sample_weight=...)`).
 /// - `explicit_weights(w0, w1)`: class 0 rows are multiplied by w0, class 1 rows by w1.
+/// - `per_class_weights({w_0, ..., w_{K-1}})` (multiclass): class c rows are multiplied by w_c;
+///   `balanced()` gives class c the weight n / (K * n_c) with K classes (`class_multipliers`).
 struct ClassWeight {
   enum class Kind { kNone, kBalanced, kExplicit };
   Kind kind = Kind::kNone;
   double w0 = 1.0;  ///< Weight of class 0 when kind == kExplicit, > 0 and finite.
   double w1 = 1.0;  ///< Weight of class 1 when kind == kExplicit, > 0 and finite.
+  /// Explicit weight of each class 0..K-1 (kind == kExplicit), or empty (then w0, w1 apply to
+  /// classes 0 and 1 and any other class gets 1). Saved in model files only when non-empty.
+  std::vector<double> per_class;
 
   static ClassWeight none() noexcept { return {}; }
-  static ClassWeight balanced() noexcept { return {Kind::kBalanced, 1.0, 1.0}; }
+  static ClassWeight balanced() noexcept { return {Kind::kBalanced, 1.0, 1.0, {}}; }
   static ClassWeight explicit_weights(double w0, double w1) noexcept {
-    return {Kind::kExplicit, w0, w1};
+    return {Kind::kExplicit, w0, w1, {}};
+  }
+  /// Explicit weights of classes 0..K-1 (w0/w1 mirror the first two, for binary code paths).
+  static ClassWeight per_class_weights(std::vector<double> w) {
+    ClassWeight c{Kind::kExplicit, w.size() > 0 ? w[0] : 1.0, w.size() > 1 ? w[1] : 1.0, {}};
+    c.per_class = std::move(w);
+    return c;
   }
 
   /// Throws InvalidParams when explicit weights are not finite and positive.
@@ -41,6 +53,34 @@ struct ClassWeight {
                           std::to_string(w0) + ", 1: " + std::to_string(w1) +
                           "}; pass positive weights or class_weight=None.");
     }
+    for (std::size_t c = 0; c < per_class.size(); ++c) {
+      if (!(std::isfinite(per_class[c]) && per_class[c] > 0.0)) {
+        throw InvalidParams(std::string(where) + ": the weight of class " + std::to_string(c) +
+                            " is " + std::to_string(per_class[c]) +
+                            "; class weights must be finite and > 0.");
+      }
+    }
+  }
+
+  /// The multiplier of each of K = totals.size() classes given each class's total sample weight
+  /// (row count without sample weights): balanced n / (K n_c) (1 for an empty class), explicit
+  /// per_class (or w0, w1 and 1 for the others), else 1.
+  std::vector<double> class_multipliers(const std::vector<double>& totals) const {
+    const std::size_t K = totals.size();
+    std::vector<double> m(K, 1.0);
+    double n = 0.0;
+    for (double t : totals) n += t;
+    for (std::size_t c = 0; c < K; ++c) {
+      if (kind == Kind::kBalanced) {
+        m[c] = totals[c] > 0.0 ? n / (static_cast<double>(K) * totals[c]) : 1.0;
+      } else if (kind == Kind::kExplicit) {
+        m[c] = !per_class.empty() ? (c < per_class.size() ? per_class[c] : 1.0)
+               : c == 0           ? w0
+               : c == 1           ? w1
+                                  : 1.0;
+      }
+    }
+    return m;
   }
 
   /// The multipliers (for class 0, class 1) given the number of rows of each class.
@@ -91,6 +131,24 @@ inline Eigen::VectorXd effective_weights(VectorView<const double> y,
   for (Index i = 0; i < n; ++i) {
     const double sw = sample_weight.empty() ? 1.0 : sample_weight[i];
     w[i] = sw * (y[i] == 1.0 ? m1 : m0);
+  }
+  return w;
+}
+
+/// One weight per row for K-class labels (class indices 0..K-1, validated beforehand):
+/// sample_weight[i] (1 when empty) times `class_weight.class_multipliers` of y[i]. O(n).
+inline Eigen::VectorXd effective_class_weights(VectorView<const double> y,
+                                               VectorView<const double> sample_weight,
+                                               const ClassWeight& class_weight, int n_classes) {
+  const Index n = y.size();
+  std::vector<double> totals(static_cast<std::size_t>(n_classes), 0.0);
+  for (Index i = 0; i < n; ++i) {
+    totals[static_cast<std::size_t>(y[i])] += sample_weight.empty() ? 1.0 : sample_weight[i];
+  }
+  const std::vector<double> m = class_weight.class_multipliers(totals);
+  Eigen::VectorXd w(n);
+  for (Index i = 0; i < n; ++i) {
+    w[i] = (sample_weight.empty() ? 1.0 : sample_weight[i]) * m[static_cast<std::size_t>(y[i])];
   }
   return w;
 }

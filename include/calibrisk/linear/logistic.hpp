@@ -51,6 +51,7 @@
 #include <calibrisk/core/math.hpp>
 #include <calibrisk/core/matrix.hpp>
 #include <calibrisk/core/params.hpp>
+#include <calibrisk/core/sparse.hpp>
 #include <calibrisk/core/weights.hpp>
 
 #include <Eigen/Core>
@@ -102,6 +103,9 @@ struct LogisticRegressionParams {
   Index newton_max_columns = 2048;
   /// Input columns holding integer category codes (see the file comment); empty = none.
   std::vector<int> categorical_features;
+  /// Newton iterations on tall data use a Hessian from a fixed subsample of rows (the exact one
+  /// is still computed once at the solution for the standard errors). Same optimum either way.
+  bool hessian_subsample = true;
   /// Levels seen in fewer training rows (with positive weight) are pooled into "other".
   int min_category_count = 10;
 
@@ -135,6 +139,9 @@ struct LogisticRegressionParams {
     v("min_category_count", &P::min_category_count, at_least(1).since(4),
       "Levels of a categorical feature seen in fewer training rows are pooled into one 'other' "
       "level.");
+    v("hessian_subsample", &P::hessian_subsample, any_value().execution(),
+      "Dense Newton on tall data: build the iterations' Hessian from a fixed row subsample "
+      "(~max(16384, 64 q) rows); the exact Hessian is computed once at the solution.");
   }
 
   /// Throws InvalidParams naming the field, the value and the accepted range.
@@ -183,6 +190,13 @@ struct LogisticRegressionState {
   std::vector<Index> category_pooled_offsets;  ///< Pooled codes of feature c: [off[c], off[c+1]).
   std::vector<std::int64_t> category_pooled;   ///< Codes pooled into "other", increasing.
   std::vector<int> category_missing;  ///< Per feature: 1 when NaN has its own "missing" level.
+
+  // Multinomial models (K >= 3 classes; saved from model-file format 1.5, both empty for a binary
+  // model). Class k's linear predictor is class_intercept[k] + sum_j class_coef[k * n_features +
+  // j] * (isnan(x_j) ? impute_values[j] : x_j), and P(y = k) its softmax. `coef` is then empty,
+  // `intercept` 0, and there are no indicators, categorical levels or standard errors.
+  std::vector<double> class_coef;       ///< K x n_features, row-major (one row per class)
+  std::vector<double> class_intercept;  ///< K intercepts, summing to 0 (softmax is shift-free)
 };
 
 /// One line of a coefficient table.
@@ -250,6 +264,21 @@ class LogisticRegression {
   /// Throws InvalidParams / InvalidInput. Cost per iteration O(n p^2 / threads) + O(p^3).
   /// Non-convergence is not an error: see fit_info().
   LogisticRegression& fit(const Dataset& train);
+  /// Fits `n_classes` classes: y holds class indices 0..n_classes-1 (validate_class_labels), every
+  /// class present. n_classes == 2 is fit(train); n_classes >= 3 fits the multinomial (softmax)
+  /// model, scikit-learn's objective sum_i w_i [logsumexp_k z_ik - z_i,y_i] + ||B||^2 / (2C),
+  /// with the Hessian-free Newton-CG solver (docs/linear.md). Multinomial models take missing =
+  /// mean and no categorical_features (InvalidParams otherwise); class_weight balanced gives
+  /// n / (K n_c), explicit per_class weights one multiplier per class. Throws InvalidParams
+  /// (n_classes outside [2, kMaxClasses]), InvalidInput.
+  LogisticRegression& fit(const Dataset& train, int n_classes);
+  /// Fits on a CSR/CSC matrix without densifying (validate_sparse: explicit NaN/inf and malformed
+  /// structure are rejected naming the entry; stored zeros and absent entries are 0). Binary
+  /// (n_classes == 2, y in {0, 1}) or multinomial (n_classes >= 3). No centring (the sparsity is
+  /// kept); Newton-CG with a diagonal preconditioner. categorical_features must be empty; standard
+  /// errors are not computed for sparse input (NaN, with a note).
+  LogisticRegression& fit(const SparseMatrixView& X, VectorView<const double> y,
+                          VectorView<const double> sample_weight = {}, int n_classes = 2);
 
   /// P(y = 1) per row of X (n, n_features()); NaN handled as learned. Throws NotFitted,
   /// InvalidInput (wrong column count; ±inf, naming the smallest offending row and its column).
@@ -258,13 +287,30 @@ class LogisticRegression {
   /// As above, writing into `out` (X.rows() values, any stride); allocation-free. When it throws,
   /// the contents of `out` are unspecified.
   void predict_proba(const FeatureMatrix& X, VectorView<double> out) const;
+  /// P(y = 1) per row of a CSR/CSC matrix (binary models; validated as in fit, zero rows allowed).
+  Eigen::VectorXd predict_proba(const SparseMatrixView& X) const;
+  /// Class probabilities of any model into `out` (X.rows() x n_classes(), rows summing to 1):
+  /// [1 - p, p] for a binary model, the softmax for a multinomial one. Throws NotFitted,
+  /// InvalidInput (wrong shape, ±inf).
+  void predict_proba_matrix(const FeatureMatrix& X, MatrixView<double> out) const;
+  void predict_proba_matrix(const SparseMatrixView& X, MatrixView<double> out) const;
+  /// Linear predictors into `out`: X.rows() x 1 (log odds) for a binary model, X.rows() x K for a
+  /// multinomial one.
+  void decision_matrix(const FeatureMatrix& X, MatrixView<double> out) const;
+  void decision_matrix(const SparseMatrixView& X, MatrixView<double> out) const;
+  /// 2 for a binary model, K for a multinomial one. Throws NotFitted.
+  int n_classes() const;
+  /// Multinomial coefficients as a K x n_features matrix (empty for a binary model).
+  Eigen::MatrixXd class_coef_matrix() const;
+
   /// Linear predictor (log odds) per row.
   Eigen::VectorXd decision_function(const FeatureMatrix& X) const;
   /// As above, writing into `out` (X.rows() values); allocation-free.
   void decision_function(const FeatureMatrix& X, VectorView<double> out) const;
 
   /// Log odds of one contiguous row of n_features() values (NaN = missing). Unchecked: the model
-  /// must be fitted and the row finite-or-NaN. Const, thread-safe, allocation-free, O(p).
+  /// must be a fitted binary model and the row finite-or-NaN. Const, thread-safe, allocation-free,
+  /// O(p).
   double decision_function_row(const double* row) const noexcept { return margin(row, 1); }
   double decision_function_row(const float* row) const noexcept { return margin(row, 1); }
   /// P(y = 1) of one contiguous row; same contract as decision_function_row.
@@ -319,6 +365,9 @@ class LogisticRegression {
   /// Rebuilds a fitted model from a state, validating every field (throws InvalidInput naming it).
   /// The rebuilt model predicts bit-identically to the one the state came from.
   static LogisticRegression from_state(LogisticRegressionState s, LogisticRegressionParams p = {});
+  /// from_state without the checks (internal: for states already validated).
+  static LogisticRegression from_state_unchecked(LogisticRegressionState s,
+                                                 LogisticRegressionParams p);
 
   /// Numerically stable logistic function.
   static double sigmoid(double z) noexcept { return calibrisk::sigmoid(z); }
@@ -371,6 +420,12 @@ class LogisticRegression {
  private:
   void predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
                     const char* where) const;
+  void fit_multinomial(const Dataset& train, int n_classes);
+  void check_binary(const char* where) const;
+  void matrix_into(const FeatureMatrix& X, MatrixView<double> out, bool proba,
+                   const char* where) const;
+  void matrix_into(const SparseMatrixView& X, MatrixView<double> out, bool proba,
+                   const char* where) const;
   /// Throws InvalidInput for row i, whose margin is not finite: an infinite value, or the feature
   /// whose term overflows the linear predictor.
   template <class T>

@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: Apache-2.0
+// Truncated Newton for logistic regression without forming the Hessian: the binary model on
+// sparse input and the multinomial (softmax) model on dense or sparse input.
+//
+// Each Newton step solves H d = -g approximately by preconditioned conjugate gradients
+// (Nocedal & Wright, Numerical Optimization, 2nd ed., Alg. 7.1, "line search Newton-CG"), where a
+// Hessian-vector product costs one pass X v and one pass X^T u over the data (liblinear's TRON
+// idea, Lin, Weng & Keerthi 2008) and the preconditioner is the exact diagonal of H. The forcing
+// term min(0.5, sqrt(|g| / |g_0|)) gives superlinear convergence. The margins of the step,
+// X d = sum_i alpha_i X p_i, are accumulated from the CG products, so the Armijo line search
+// costs no pass over the data.
+//
+// Internal coordinates (dense input with standardize): x'_j = (x_j - mean_j) * s_j, applied on the
+// fly; the penalty is rewritten so the minimiser is scikit-learn's on the raw scale.
+#include "newton_cg.hpp"
+
+#include <calibrisk/core/math.hpp>
+#include <calibrisk/core/parallel.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace calibrisk::detail {
+
+namespace {
+
+using Vec = Eigen::VectorXd;
+
+// Fixed row chunks (depend on n and the per-chunk buffer size only, never on the thread count).
+struct Chunks {
+  Index n = 0, size = 1, count = 0;
+  Chunks() = default;
+  Chunks(Index n_rows, Index buffer_doubles) : n(n_rows) {
+    const Index by_rows = std::max<Index>(1, (n + 4095) / 4096);
+    const Index by_mem =
+        std::max<Index>(1, Index(8) * 1024 * 1024 / std::max<Index>(1, buffer_doubles));
+    count = std::min<Index>({by_rows, by_mem, 64});
+    size = (n + count - 1) / count;
+    count = std::max<Index>(1, (n + size - 1) / size);
+  }
+  Index lo(Index c) const { return c * size; }
+  Index hi(Index c) const { return std::min(n, (c + 1) * size); }
+};
+
+// A compressed matrix owned or viewed: outer pointers, inner indices, values.
+struct Compressed {
+  const std::int64_t* ptr = nullptr;
+  const std::int64_t* idx = nullptr;
+  const double* val = nullptr;
+  std::vector<std::int64_t> own_ptr, own_idx;
+  std::vector<double> own_val;
+};
+
+// The transpose of a compressed matrix (outer x inner) as inner x outer, by a counting sort: the
+// entries of each new outer index stay in increasing order of the old one.
+void transpose(const SparseMatrixView& X, Compressed& out) {
+  const Index outer = X.outer(), inner = X.inner(), nnz = X.nnz();
+  out.own_ptr.assign(static_cast<std::size_t>(inner + 1), 0);
+  for (Index k = 0; k < nnz; ++k) ++out.own_ptr[static_cast<std::size_t>(X.indices[k] + 1)];
+  for (Index j = 0; j < inner; ++j) out.own_ptr[j + 1] += out.own_ptr[j];
+  out.own_idx.resize(static_cast<std::size_t>(nnz));
+  out.own_val.resize(static_cast<std::size_t>(nnz));
+  std::vector<std::int64_t> next(out.own_ptr.begin(), out.own_ptr.end() - 1);
+  for (Index o = 0; o < outer; ++o) {
+    for (std::int64_t k = X.indptr[o]; k < X.indptr[o + 1]; ++k) {
+      const auto pos = static_cast<std::size_t>(next[static_cast<std::size_t>(X.indices[k])]++);
+      out.own_idx[pos] = o;
+      out.own_val[pos] = X.values[k];
+    }
+  }
+  out.ptr = out.own_ptr.data();
+  out.idx = out.own_idx.data();
+  out.val = out.own_val.data();
+}
+
+// The design operators in internal coordinates. U is d x K row-major (entry j * K + k).
+class Design {
+ public:
+  Design(const LinearProblem& p, int K) : p_(p), K_(K), nt_(p.n_threads) {
+    if (p.sparse != nullptr) {
+      n_ = p.sparse->rows;
+      d_ = p.sparse->cols;
+      if (p.sparse->csr) {
+        csr_.ptr = p.sparse->indptr, csr_.idx = p.sparse->indices, csr_.val = p.sparse->values;
+        transpose(*p.sparse, csc_);
+      } else {
+        csc_.ptr = p.sparse->indptr, csc_.idx = p.sparse->indices, csc_.val = p.sparse->values;
+        transpose(*p.sparse, csr_);
+      }
+    } else {
+      n_ = p.dense->rows();
+      d_ = p.dense->cols();
+    }
+    mean_.assign(static_cast<std::size_t>(d_), 0.0);
+    scale_.assign(static_cast<std::size_t>(d_), 1.0);
+    impute_.assign(static_cast<std::size_t>(d_), 0.0);
+    ch_ = Chunks(n_, d_ * K_);
+    if (p.dense != nullptr) column_statistics();
+  }
+
+  Index n() const { return n_; }
+  Index d() const { return d_; }
+  bool sparse() const { return p_.sparse != nullptr; }
+  const std::vector<double>& mean() const { return mean_; }
+  const std::vector<double>& scale() const { return scale_; }
+  const std::vector<double>& impute() const { return impute_; }
+
+  // Z (n x K row-major) = X' V + 1 b^T for V (d x K), b (K) in internal coordinates.
+  void margins(const double* V, const double* b, double* Z) const {
+    std::vector<double> U(static_cast<std::size_t>(d_ * K_));
+    std::vector<double> c(b, b + K_);
+    for (Index j = 0; j < d_; ++j) {
+      for (int k = 0; k < K_; ++k) {
+        U[j * K_ + k] = V[j * K_ + k] * scale_[j];
+        c[k] -= mean_[j] * U[j * K_ + k];
+      }
+    }
+    if (sparse()) {
+      parallel_for(0, ch_.count, nt_, [&](Index ci) { sparse_rows(U.data(), c.data(), ci, Z); });
+    } else {
+      p_.dense->visit([&](const auto& X) {
+        parallel_for(0, ch_.count, nt_,
+                     [&](Index ci) { dense_rows(X, U.data(), c.data(), ci, Z); });
+      });
+    }
+  }
+
+  // G (d x K) = X'^T R and rs (K) = column sums of R (n x K row-major). Also returns the raw
+  // product X~^T R in `raw` when not null (the raw-scale gradient of the data term).
+  void gradient(const double* R, double* G, double* rs, std::vector<double>* raw) const {
+    std::vector<double> A(static_cast<std::size_t>(d_ * K_), 0.0);
+    col_sums(R, rs);
+    transposed(R, A.data(), false);
+    for (Index j = 0; j < d_; ++j) {
+      for (int k = 0; k < K_; ++k) G[j * K_ + k] = scale_[j] * (A[j * K_ + k] - mean_[j] * rs[k]);
+    }
+    if (raw != nullptr) raw->swap(A);
+  }
+
+  // The diagonal of X'^T diag(D_k) X' per class: D (n x K row-major) non-negative.
+  void diagonal(const double* D, double* out) const {
+    std::vector<double> S2(static_cast<std::size_t>(d_ * K_), 0.0), S1(S2.size(), 0.0);
+    std::vector<double> S0(static_cast<std::size_t>(K_));
+    col_sums(D, S0.data());
+    transposed(D, S2.data(), true);
+    if (!sparse()) transposed(D, S1.data(), false);
+    for (Index j = 0; j < d_; ++j) {
+      const double m = mean_[j], s = scale_[j];
+      for (int k = 0; k < K_; ++k) {
+        const Index e = j * K_ + k;
+        out[e] = s * s * std::max(0.0, S2[e] - 2.0 * m * S1[e] + m * m * S0[k]);
+      }
+    }
+  }
+
+  // Column sums of an n x K row-major matrix (fixed chunks, reduced in order).
+  void col_sums(const double* R, double* out) const {
+    std::vector<double> part(static_cast<std::size_t>(ch_.count * K_), 0.0);
+    parallel_for(0, ch_.count, nt_, [&](Index ci) {
+      for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
+        for (int k = 0; k < K_; ++k) part[ci * K_ + k] += R[i * K_ + k];
+      }
+    });
+    for (int k = 0; k < K_; ++k) out[k] = 0.0;
+    for (Index ci = 0; ci < ch_.count; ++ci) {
+      for (int k = 0; k < K_; ++k) out[k] += part[ci * K_ + k];
+    }
+  }
+
+ private:
+  // A = X~^T R (or (X~ o X~)^T R with `squared`), raw imputed values, d x K.
+  void transposed(const double* R, double* A, bool squared) const {
+    if (sparse()) {
+      parallel_for(0, (d_ + 255) / 256, nt_, [&](Index b) {
+        for (Index j = b * 256; j < std::min(d_, (b + 1) * 256); ++j) {
+          for (std::int64_t e = csc_.ptr[j]; e < csc_.ptr[j + 1]; ++e) {
+            const double v = squared ? csc_.val[e] * csc_.val[e] : csc_.val[e];
+            const double* r = R + csc_.idx[e] * K_;
+            for (int k = 0; k < K_; ++k) A[j * K_ + k] += v * r[k];
+          }
+        }
+      });
+      return;
+    }
+    std::vector<std::vector<double>> part(static_cast<std::size_t>(ch_.count));
+    p_.dense->visit([&](const auto& X) {
+      parallel_for(0, ch_.count, nt_, [&](Index ci) {
+        auto& P = part[static_cast<std::size_t>(ci)];
+        P.assign(static_cast<std::size_t>(d_ * K_), 0.0);
+        for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
+          const double* r = R + i * K_;
+          for (Index j = 0; j < d_; ++j) {
+            double v = static_cast<double>(X(i, j));
+            if (v != v) v = impute_[j];
+            if (squared) v *= v;
+            for (int k = 0; k < K_; ++k) P[j * K_ + k] += v * r[k];
+          }
+        }
+      });
+    });
+    for (Index ci = 0; ci < ch_.count; ++ci) {
+      const auto& P = part[static_cast<std::size_t>(ci)];
+      for (Index e = 0; e < d_ * K_; ++e) A[e] += P[e];
+    }
+  }
+
+  void sparse_rows(const double* U, const double* c, Index ci, double* Z) const {
+    for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
+      double* z = Z + i * K_;
+      for (int k = 0; k < K_; ++k) z[k] = c[k];
+      for (std::int64_t e = csr_.ptr[i]; e < csr_.ptr[i + 1]; ++e) {
+        const double v = csr_.val[e];
+        const double* u = U + csr_.idx[e] * K_;
+        for (int k = 0; k < K_; ++k) z[k] += v * u[k];
+      }
+    }
+  }
+
+  template <class X>
+  void dense_rows(const X& Xv, const double* U, const double* c, Index ci, double* Z) const {
+    for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
+      double* z = Z + i * K_;
+      for (int k = 0; k < K_; ++k) z[k] = c[k];
+      for (Index j = 0; j < d_; ++j) {
+        double v = static_cast<double>(Xv(i, j));
+        if (v != v) v = impute_[j];
+        const double* u = U + j * K_;
+        for (int k = 0; k < K_; ++k) z[k] += v * u[k];
+      }
+    }
+  }
+
+  // Weighted means (imputation values) and, with standardize, the internal centre and scale.
+  void column_statistics() {
+    const Eigen::VectorXd& sw = *p_.sample_weight;
+    std::vector<double> s0(static_cast<std::size_t>(d_), 0.0), s1(s0), s2(s0), miss(s0);
+    p_.dense->visit([&](const auto& X) {
+      for (Index i = 0; i < n_; ++i) {
+        for (Index j = 0; j < d_; ++j) {
+          const double v = static_cast<double>(X(i, j));
+          if (v != v) {
+            miss[j] += sw[i];
+          } else {
+            s0[j] += sw[i];
+            s1[j] += sw[i] * v;
+          }
+        }
+      }
+      for (Index j = 0; j < d_; ++j) impute_[j] = s0[j] > 0.0 ? s1[j] / s0[j] : 0.0;
+      for (Index i = 0; i < n_; ++i) {
+        for (Index j = 0; j < d_; ++j) {
+          const double v = static_cast<double>(X(i, j));
+          if (v == v) s2[j] += sw[i] * (v - impute_[j]) * (v - impute_[j]);
+        }
+      }
+    });
+    if (!p_.standardize) return;
+    for (Index j = 0; j < d_; ++j) {
+      const double tot = s0[j] + miss[j];
+      const double var = tot > 0.0 ? s2[j] / tot : 0.0;
+      const double mu = impute_[j];
+      if (p_.fit_intercept) mean_[j] = mu;
+      const double sd = std::sqrt(var + (p_.fit_intercept ? 0.0 : mu * mu));
+      scale_[j] = sd > 0.0 && std::isfinite(1.0 / sd) ? 1.0 / sd : 1.0;
+    }
+  }
+
+  const LinearProblem& p_;
+  int K_;
+  int nt_;
+  Index n_ = 0, d_ = 0;
+  Compressed csr_, csc_;
+  std::vector<double> mean_, scale_, impute_;
+  Chunks ch_;
+};
+
+// The loss on margins Z: value, residuals R = w (p - onehot(y)), probabilities P (kept for the
+// Hessian products). K = 1: sigmoid margin of class 1; K >= 2: softmax.
+class Loss {
+ public:
+  Loss(VectorView<const double> y, const Eigen::VectorXd& w, int K, int nt)
+      : y_(y), w_(w), K_(K), nt_(nt), ch_(y.size(), 1) {
+    P_.resize(static_cast<std::size_t>(y.size() * K));
+  }
+
+  // Data term at margins Z; fills R when not null (and always P).
+  double value(const double* Z, double* R) {
+    std::vector<double> part(static_cast<std::size_t>(ch_.count), 0.0);
+    parallel_for(0, ch_.count, nt_, [&](Index ci) {
+      double f = 0.0;
+      for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) f += row(i, Z + i * K_, R);
+      part[static_cast<std::size_t>(ci)] = f;
+    });
+    double f = 0.0;
+    for (double v : part) f += v;
+    return f;
+  }
+
+  // T = (Hessian of the loss at P) applied per row to the margins Q of a direction.
+  void hessian_apply(const double* Q, double* T) const {
+    parallel_for(0, ch_.count, nt_, [&](Index ci) {
+      for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
+        const double wi = w_[i];
+        const double* p = P_.data() + i * K_;
+        const double* q = Q + i * K_;
+        double* t = T + i * K_;
+        if (K_ == 1) {
+          t[0] = wi * p[0] * (1.0 - p[0]) * q[0];
+          continue;
+        }
+        double pq = 0.0;
+        for (int k = 0; k < K_; ++k) pq += p[k] * q[k];
+        for (int k = 0; k < K_; ++k) t[k] = wi * p[k] * (q[k] - pq);
+      }
+    });
+  }
+
+  // Diagonal Hessian weights w p_k (1 - p_k).
+  void diagonal_weights(double* D) const {
+    for (Index i = 0; i < y_.size(); ++i) {
+      for (int k = 0; k < K_; ++k) {
+        const double p = P_[static_cast<std::size_t>(i * K_ + k)];
+        D[i * K_ + k] = w_[i] * p * (1.0 - p);
+      }
+    }
+  }
+
+ private:
+  double row(Index i, const double* z, double* R) {
+    const double wi = w_[i];
+    const auto yi = static_cast<int>(y_[i]);
+    double* p = P_.data() + i * K_;
+    if (K_ == 1) {
+      p[0] = sigmoid(z[0]);
+      if (R != nullptr) R[i] = wi * (p[0] - (yi == 1 ? 1.0 : 0.0));
+      return wi == 0.0 ? 0.0 : wi * softplus(yi == 1 ? -z[0] : z[0]);
+    }
+    double m = z[0];
+    for (int k = 1; k < K_; ++k) m = std::max(m, z[k]);
+    double s = 0.0;
+    for (int k = 0; k < K_; ++k) s += (p[k] = std::exp(z[k] - m));
+    for (int k = 0; k < K_; ++k) p[k] /= s;
+    if (R != nullptr) {
+      for (int k = 0; k < K_; ++k) R[i * K_ + k] = wi * (p[k] - (k == yi ? 1.0 : 0.0));
+    }
+    return wi == 0.0 ? 0.0 : wi * (m + std::log(s) - z[yi]);
+  }
+
+  VectorView<const double> y_;
+  const Eigen::VectorXd& w_;
+  int K_;
+  int nt_;
+  Chunks ch_;
+  std::vector<double> P_;
+};
+
+// The penalised objective in internal coordinates theta = [V (d x K row-major), b (K)].
+struct Problem {
+  Design& X;
+  Loss& loss;
+  Vec lambda;  // per coordinate (0 for the intercepts)
+  Index d, K;
+  bool intercept;
+  double sum_w;
+
+  Index size() const { return d * K + K; }
+  double penalty(const Vec& th) const { return 0.5 * (lambda.array() * th.array().square()).sum(); }
+  // Gradient at the margins Z (loss.value already called with R); returns the raw-scale gmax.
+  double gradient(const Vec& th, const std::vector<double>& R, Vec& g) const {
+    std::vector<double> raw;
+    X.gradient(R.data(), g.data(), g.data() + d * K, &raw);
+    g.array() += lambda.array() * th.array();
+    if (!intercept) g.tail(K).setZero();
+    double m = 0.0;
+    for (Index j = 0; j < d; ++j) {
+      for (Index k = 0; k < K; ++k) {
+        const Index e = j * K + k;
+        const double beta = th[e] * X.scale()[static_cast<std::size_t>(j)];
+        const double pen =
+            lambda[e] == 0.0 ? 0.0 : beta * lambda[e] / (X.scale()[j] * X.scale()[j]);
+        m = std::max(m, std::abs(raw[static_cast<std::size_t>(e)] + pen));
+      }
+    }
+    if (intercept) m = std::max(m, g.tail(K).cwiseAbs().maxCoeff());
+    return m / sum_w;
+  }
+  // H v, with the direction's margins in Q (n x K).
+  void hess_vec(const Vec& v, std::vector<double>& Q, std::vector<double>& T, Vec& out) const {
+    X.margins(v.data(), v.data() + d * K, Q.data());
+    loss.hessian_apply(Q.data(), T.data());
+    X.gradient(T.data(), out.data(), out.data() + d * K, nullptr);
+    out.array() += lambda.array() * v.array();
+    if (!intercept) out.tail(K).setZero();
+  }
+};
+
+// Preconditioned CG on H s = -g to relative residual eta; accumulates the margins of s in Zs.
+// Returns the number of Hessian products.
+int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, int max_cg, Vec& s,
+        std::vector<double>& Zs) {
+  const Index q = P.size();
+  const std::size_t nk = Zs.size();
+  std::vector<double> Q(nk), T(nk);
+  s.setZero(q);
+  std::fill(Zs.begin(), Zs.end(), 0.0);
+  Vec r = -g, z = Minv.cwiseProduct(r), pdir = z, Hp(q);
+  double rz = r.dot(z);
+  const double stop = eta * g.norm();
+  int it = 0;
+  while (it < max_cg && r.norm() > stop) {
+    P.hess_vec(pdir, Q, T, Hp);
+    ++it;
+    const double pHp = pdir.dot(Hp);
+    if (!(pHp > 0.0)) break;  // no curvature left along p (a flat direction): stop here
+    const double alpha = rz / pHp;
+    s += alpha * pdir;
+    for (std::size_t e = 0; e < nk; ++e) Zs[e] += alpha * Q[e];
+    r -= alpha * Hp;
+    z = Minv.cwiseProduct(r);
+    const double rz_new = r.dot(z);
+    pdir = z + (rz_new / rz) * pdir;
+    rz = rz_new;
+  }
+  if (it == 0 || s.squaredNorm() == 0.0) {  // fall back to the preconditioned gradient
+    s = Minv.cwiseProduct(-g);
+    P.X.margins(s.data(), s.data() + P.d * P.K, Zs.data());
+  }
+  return it;
+}
+
+// The inverse diagonal of H at the current probabilities (the preconditioner).
+Vec inverse_diagonal(const Problem& P, std::vector<double>& D) {
+  P.loss.diagonal_weights(D.data());
+  Vec diag(P.size());
+  P.X.diagonal(D.data(), diag.data());
+  P.X.col_sums(D.data(), diag.data() + P.d * P.K);
+  diag += P.lambda;
+  Vec Minv(P.size());
+  const double floor = std::max(1e-12, 1e-12 * diag.maxCoeff());
+  for (Index e = 0; e < P.size(); ++e) Minv[e] = 1.0 / std::max(diag[e], floor);
+  if (!P.intercept) Minv.tail(P.K).setZero();
+  return Minv;
+}
+
+// Initial intercepts: weighted class log-priors (centred for softmax).
+Vec initial_theta(const LinearProblem& prob, Index d, int K) {
+  Vec th = Vec::Zero(d * K + K);
+  if (!prob.fit_intercept) return th;
+  std::vector<double> tot(static_cast<std::size_t>(prob.n_classes), 0.0);
+  for (Index i = 0; i < prob.y.size(); ++i)
+    tot[static_cast<std::size_t>(prob.y[i])] += (*prob.w)[i];
+  if (K == 1) {
+    th[d] = std::log(tot[1] / tot[0]);
+    return th;
+  }
+  double mean = 0.0;
+  for (int k = 0; k < K; ++k) mean += std::log(std::max(tot[k], 1e-300)) / K;
+  for (int k = 0; k < K; ++k) th[d * K + k] = std::log(std::max(tot[k], 1e-300)) - mean;
+  return th;
+}
+
+struct NewtonState {
+  Vec th, g;
+  std::vector<double> Z, R;
+  double f = 0.0, gmax = 0.0;
+};
+
+// Evaluates f and the gradient at th from its exact margins.
+void evaluate(const Problem& P, NewtonState& S) {
+  P.X.margins(S.th.data(), S.th.data() + P.d * P.K, S.Z.data());
+  S.f = P.loss.value(S.Z.data(), S.R.data()) + P.penalty(S.th);
+  S.gmax = P.gradient(S.th, S.R, S.g);
+}
+
+// Armijo backtracking along s using the margins Zs (no data pass); updates S on success.
+bool line_search(const Problem& P, NewtonState& S, const Vec& s, const std::vector<double>& Zs) {
+  const double dec = S.g.dot(s);
+  if (!(dec < 0.0)) return false;
+  std::vector<double> Zt(S.Z.size());
+  double t = 1.0;
+  for (int ls = 0; ls < 50; ++ls, t *= 0.5) {
+    for (std::size_t e = 0; e < Zt.size(); ++e) Zt[e] = S.Z[e] + t * Zs[e];
+    const Vec th = S.th + t * s;
+    const double f = P.loss.value(Zt.data(), S.R.data()) + P.penalty(th);
+    const bool tiny = -t * dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(S.f);
+    if (std::isfinite(f) && (f <= S.f + 1e-4 * t * dec || tiny)) {
+      S.th = th;
+      S.Z.swap(Zt);
+      S.f = f;
+      S.gmax = P.gradient(S.th, S.R, S.g);
+      return true;
+    }
+  }
+  P.loss.value(S.Z.data(), S.R.data());  // restore P and R at the current point
+  return false;
+}
+
+}  // namespace
+
+void sparse_margins(const SparseMatrixView& X, const Eigen::MatrixXd& B, const Eigen::VectorXd& b,
+                    double* out, int n_threads) {
+  const Index n = X.rows, K = B.cols();
+  for (Index i = 0; i < n; ++i) {
+    for (Index k = 0; k < K; ++k) out[i * K + k] = b[k];
+  }
+  if (X.csr) {
+    parallel_blocks(n, 4096, n_threads, [&](Index, Index lo, Index hi) {
+      for (Index i = lo; i < hi; ++i) {
+        for (std::int64_t e = X.indptr[i]; e < X.indptr[i + 1]; ++e) {
+          for (Index k = 0; k < K; ++k) out[i * K + k] += X.values[e] * B(X.indices[e], k);
+        }
+      }
+    });
+    return;
+  }
+  for (Index j = 0; j < X.cols; ++j) {  // CSC: column by column, in a fixed order
+    for (std::int64_t e = X.indptr[j]; e < X.indptr[j + 1]; ++e) {
+      for (Index k = 0; k < K; ++k) out[X.indices[e] * K + k] += X.values[e] * B(j, k);
+    }
+  }
+}
+
+LinearSolution solve_newton_cg(const LinearProblem& prob) {
+  const int K = prob.n_classes == 2 ? 1 : prob.n_classes;
+  Design X(prob, K);
+  const Index n = X.n(), d = X.d();
+  Loss loss(prob.y, *prob.w, K, prob.n_threads);
+  Problem P{X, loss, Vec::Zero(d * K + K), d, K, prob.fit_intercept, prob.w->sum()};
+  if (std::isfinite(prob.C)) {
+    for (Index j = 0; j < d; ++j) {
+      for (Index k = 0; k < K; ++k) P.lambda[j * K + k] = X.scale()[j] * X.scale()[j] / prob.C;
+    }
+  }
+  LinearSolution out;
+  NewtonState S;
+  S.th = initial_theta(prob, d, K);
+  S.g.resize(P.size());
+  S.Z.resize(static_cast<std::size_t>(n * K));
+  S.R.resize(S.Z.size());
+  evaluate(P, S);
+  std::vector<double> Zs(S.Z.size()), D(S.Z.size());
+  Vec s;
+  const double g0 = std::max(S.g.norm(), 1e-300);
+  int it = 0;
+  // Once the stopping rule holds, one more step with a tight CG tolerance ("polish") takes the
+  // solution from tol-accuracy to about tol^2 (what exact Newton's quadratic convergence gives),
+  // so fits that differ only in round-off (row order, repeated rows vs weights) agree closely.
+  bool polish = false;
+  NewtonState before;
+  while (it < prob.max_iter) {
+    if (S.gmax <= prob.tol) {
+      evaluate(P, S);  // confirm on exact margins (the accumulated ones drift by rounding)
+      if (S.gmax <= prob.tol) {
+        if (polish) break;
+        polish = true;
+        before = S;
+      }
+    }
+    const Vec Minv = inverse_diagonal(P, D);
+    const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
+    const int n_cg = pcg(P, S.g, Minv, eta, 500, s, Zs);
+    out.n_cg += n_cg;
+    ++it;
+#ifdef CALIBRISK_LR_TRACE
+    std::fprintf(stderr, "it %d f %.12g gmax %.3g cg %d\n", it, S.f, S.gmax, n_cg);
+#endif
+    const bool moved = line_search(P, S, s, Zs);
+    if (polish) {
+      evaluate(P, S);
+      if (!(S.gmax <= before.gmax)) S = std::move(before);  // round-off won: keep the old point
+      break;
+    }
+    if (!moved) {
+      evaluate(P, S);
+      out.notes.push_back("the line search made no progress at iteration " + std::to_string(it) +
+                          " (numerical precision reached)");
+      break;
+    }
+  }
+  if (S.gmax > prob.tol) evaluate(P, S);
+  out.converged = S.gmax <= prob.tol;
+  out.f = S.f;
+  out.gmax = S.gmax;
+  out.n_iter = it;
+  // Back to raw coordinates: beta = s o V, b_raw = b - mean . beta; softmax intercepts centred.
+  out.coef.resize(d, K);
+  out.intercept.resize(K);
+  for (Index k = 0; k < K; ++k) {
+    double b = prob.fit_intercept ? S.th[d * K + k] : 0.0;
+    for (Index j = 0; j < d; ++j) {
+      out.coef(j, k) = S.th[j * K + k] * X.scale()[j];
+      b -= X.mean()[j] * out.coef(j, k);
+    }
+    out.intercept[k] = prob.fit_intercept ? b : 0.0;
+  }
+  if (K > 1) {
+    if (prob.fit_intercept) out.intercept.array() -= out.intercept.mean();
+    if (!std::isfinite(prob.C)) {  // unpenalised softmax: fix the free shift of the coefficients
+      const Vec row_mean = out.coef.rowwise().mean();
+      out.coef.colwise() -= row_mean;
+    }
+  }
+  out.impute = X.impute();
+  if (!X.sparse()) {
+    out.feature_mean = X.mean();
+    out.feature_scale.resize(static_cast<std::size_t>(d));
+    for (Index j = 0; j < d; ++j) out.feature_scale[j] = 1.0 / X.scale()[j];
+  }
+  return out;
+}
+
+}  // namespace calibrisk::detail

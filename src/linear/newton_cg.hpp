@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// Internal: the Hessian-free solver of logistic regression (binary on sparse input, multinomial on
+// dense or sparse input). See newton_cg.cpp and docs/linear.md ("Solvers").
+#pragma once
+
+#include <calibrisk/core/matrix.hpp>
+
+#include <Eigen/Core>
+
+#include <string>
+#include <vector>
+
+namespace calibrisk::detail {
+
+/// One logistic-regression problem in raw coordinates: exactly one of `dense` / `sparse`.
+struct LinearProblem {
+  const FeatureMatrix* dense = nullptr;            ///< NaN = missing (imputed by the weighted mean)
+  const SparseMatrixView* sparse = nullptr;        ///< validated, CSR or CSC
+  VectorView<const double> y;                      ///< class indices 0..K-1
+  const Eigen::VectorXd* w = nullptr;              ///< effective row weights
+  const Eigen::VectorXd* sample_weight = nullptr;  ///< for the column statistics (dense)
+  int n_classes = 2;  ///< 2: one sigmoid margin; >= 3: softmax over K margins
+  double C = 1.0;
+  bool fit_intercept = true;
+  bool standardize = true;  ///< dense only: centre and scale internally (same minimiser)
+  double tol = 1e-6;
+  int max_iter = 100;
+  int n_threads = 1;
+};
+
+/// The minimiser in raw coordinates. K' = 1 for binary, K for multinomial.
+struct LinearSolution {
+  Eigen::MatrixXd coef;               ///< d x K'
+  Eigen::VectorXd intercept;          ///< K' (multinomial: summing to 0)
+  std::vector<double> impute;         ///< d imputation values (0 for sparse input)
+  std::vector<double> feature_mean;   ///< d internal centres (empty for sparse input)
+  std::vector<double> feature_scale;  ///< d internal scales (empty for sparse input)
+  double f = 0.0;                     ///< penalised objective
+  double gmax = 0.0;                  ///< max |raw gradient| / sum(w)
+  int n_iter = 0;                     ///< Newton iterations
+  int n_cg = 0;                       ///< Hessian-vector products
+  bool converged = false;
+  std::vector<std::string> notes;
+};
+
+/// Truncated Newton (Newton-CG with a diagonal preconditioner and Armijo backtracking).
+/// Deterministic for any thread count (fixed row chunks reduced in order; the transposed products
+/// of sparse input run over columns of a CSC copy).
+LinearSolution solve_newton_cg(const LinearProblem& prob);
+
+/// Margins X B + 1 b^T of rows of a CSR/CSC view into `out` (n x K' row-major); B is d x K'.
+void sparse_margins(const SparseMatrixView& X, const Eigen::MatrixXd& B, const Eigen::VectorXd& b,
+                    double* out, int n_threads);
+
+}  // namespace calibrisk::detail
