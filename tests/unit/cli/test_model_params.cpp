@@ -93,7 +93,8 @@ TEST_CASE("cli param: every LogisticRegressionParams field round-trips through -
                                                    {"n_threads", "3"},
                                                    {"newton_max_columns", "10"},
                                                    {"categorical_features", "2,5"},
-                                                   {"min_category_count", "25"}});
+                                                   {"min_category_count", "25"},
+                                                   {"hessian_subsample", "false"}});
 }
 
 TEST_CASE("cli param: enums list their spellings; the old spelling is accepted") {

@@ -115,11 +115,12 @@ TEST_CASE("params: every field is declared once, in the documented order") {
   const auto g = names_of<GBDTParams>();
   CHECK(g.front() == "n_estimators");
   CHECK(std::set<std::string>(g.begin(), g.end()).size() == g.size());
-  CHECK(g.size() == 29);
+  CHECK(g.size() == 35);
   const auto l = names_of<LogisticRegressionParams>();
   CHECK(l == std::vector<std::string>{"C", "fit_intercept", "max_iter", "tol", "class_weight",
                                       "missing", "standardize", "n_threads", "newton_max_columns",
-                                      "categorical_features", "min_category_count"});
+                                      "categorical_features", "min_category_count",
+                                      "hessian_subsample"});
   CHECK(names_of<PlattParams>().size() == 5);
   CHECK(names_of<IsotonicParams>().size() == 3);
   CHECK(names_of<BetaParams>().size() == 3);
