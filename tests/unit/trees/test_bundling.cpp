@@ -57,14 +57,17 @@ struct OneHot {
 };
 
 bool same_bits(const std::vector<HistBin>& a, const std::vector<HistBin>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(HistBin)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(HistBin)) == 0);
 }
 
 bool same_tree(const detail::GrownTree& a, const detail::GrownTree& b) {
   const Tree& s = a.tree;
   const Tree& t = b.tree;
   auto eq = [](const auto& x, const auto& y) {
-    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0;
+    // memcmp must not see the null data() of an empty vector (UBSan: nonnull argument).
+    return x.size() == y.size() &&
+           (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0);
   };
   return eq(s.left, t.left) && eq(s.right, t.right) && eq(s.feature, t.feature) &&
          eq(s.threshold, t.threshold) && eq(s.missing_left, t.missing_left) &&
