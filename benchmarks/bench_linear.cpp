@@ -183,8 +183,10 @@ struct SparseDocs {
 
 const SparseDocs& sparse_docs(Index n, int K) {
   static SparseDocs d;
-  if (d.n == n && static_cast<int>(d.y.size()) == n) return d;
+  static int cached_k = 0;  // the cache is per (n, K): the 2-class case must not reuse 10 classes
+  if (d.n == n && cached_k == K && static_cast<int>(d.y.size()) == n) return d;
   d = SparseDocs{};
+  cached_k = K;
   d.n = n;
   calibrisk::Rng rng(7);
   for (Index i = 0; i < n; ++i) {
