@@ -3,6 +3,7 @@
 // The Python class calibrisk.report.Report wraps the JSON (dict-like access) and renders HTML
 // through the C++ writer, so both languages produce the same page.
 #include <calibrisk/report/evaluate.hpp>
+#include <calibrisk/report/multiclass.hpp>
 #include <calibrisk/report/report.hpp>
 
 #include <pybind11/stl.h>
@@ -39,6 +40,65 @@ Multiplicity multiplicity_from(const std::string& m) {
   if (enum_from_text(m, out, alias)) return out;
   throw InvalidParams("evaluate: multiplicity must be " + enum_choices<Multiplicity>("'") +
                       ", got '" + m + "'.");
+}
+
+// The multiclass report: (JSON text, HTML page) computed in one call (see
+// calibrisk.report.evaluate_multiclass). `review` is "" (none), "options" (choose thresholds on
+// this data) or "thresholds" (re-measure the given ones).
+py::tuple evaluate_multiclass_py(const py::object& y, const py::object& P,
+                                 const py::object& P_uncal,
+                                 const std::vector<std::string>& class_names,
+                                 const std::string& review, const std::vector<double>& thresholds,
+                                 bool per_class, const std::string& policy,
+                                 std::optional<double> min_accuracy,
+                                 std::optional<double> max_review_rate,
+                                 std::optional<double> review_confidence,
+                                 const std::vector<std::pair<std::string, std::string>>& provenance,
+                                 const std::string& title, const py::dict& settings) {
+  const std::string where = "evaluate_multiclass";
+  VectorArg ya = as_vector(y, where, "y");
+  MatrixArg pa = as_matrix(P, where, "P");
+  MatrixArg ua;
+  MulticlassEvaluationInput in;
+  in.y = ya.view;
+  in.P = pa.view;
+  if (!P_uncal.is_none()) {
+    ua = as_matrix(P_uncal, where, "P_uncalibrated");
+    in.P_uncalibrated = ua.view;
+  }
+  in.class_names = class_names;
+  if (review == "options") {
+    ReviewOptions o;
+    o.min_accuracy = min_accuracy;
+    o.max_review_rate = max_review_rate;
+    o.confidence = review_confidence;
+    o.per_class = per_class;
+    in.review_options = o;
+  } else if (review == "thresholds") {
+    ReviewPolicyRecord rec;
+    rec.policy = policy;
+    rec.per_class = per_class;
+    rec.thresholds = thresholds;
+    in.review_policy = rec;
+  }
+  in.provenance = provenance;
+  in.title = title;
+  MulticlassEvaluationParams ep;
+  ep.n_bootstrap = settings["n_bootstrap"].cast<int>();
+  ep.confidence = settings["confidence"].cast<double>();
+  ep.binning.n_bins = settings["n_bins"].cast<int>();
+  ep.binning.strategy = strategy_from(settings["strategy"].cast<std::string>());
+  ep.random_state = settings["random_state"].cast<std::uint64_t>();
+  ep.n_threads = settings["n_threads"].cast<int>();
+  ep.max_classes_shown = settings["max_classes_shown"].cast<int>();
+  std::string json, html;
+  {
+    py::gil_scoped_release release;
+    const MulticlassEvaluation r = evaluate_multiclass(in, ep);
+    json = multiclass_report_to_json(r);
+    html = multiclass_report_to_html(r);
+  }
+  return py::make_tuple(json, html);
 }
 
 }  // namespace
@@ -147,6 +207,8 @@ void bind_report(py::module_& m) {
       "_report_normalize",
       [](const std::string& json) { return report_to_json(report_from_json(json)); },
       py::arg("json"), "Validates a report JSON document and rewrites it in canonical form.");
+  m.def("_evaluate_multiclass", &evaluate_multiclass_py,
+        "Computes the multiclass report; returns (JSON text, HTML page).");
 }
 
 }  // namespace calibrisk::pyb

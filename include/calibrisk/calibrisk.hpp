@@ -46,6 +46,7 @@
 #include <calibrisk/threshold/select.hpp>
 
 #include <calibrisk/report/evaluate.hpp>
+#include <calibrisk/report/multiclass.hpp>
 #include <calibrisk/report/report.hpp>
 
 #include <calibrisk/artifact/io.hpp>

@@ -15,7 +15,7 @@ import numpy as np
 from . import _core
 from ._validation import group_codes, int_param, quote
 
-__all__ = ["evaluate", "Report"]
+__all__ = ["evaluate", "Report", "evaluate_multiclass", "MulticlassReport"]
 
 
 class Report(Mapping):
@@ -384,3 +384,193 @@ def evaluate(
         settings,
     )
     return Report(text)
+
+
+# ---- multiclass ---------------------------------------------------------------------------------
+
+
+class MulticlassReport(Mapping):
+    """The evaluation report of a K-class model: a read-only mapping over its JSON document, with
+    the HTML page rendered by the same C++ call.
+
+    Keys: ``summary`` (rows, n_classes, class_names, class_counts, log_loss, brier, accuracy,
+    macro_f1, top_label_ece, classwise_ece, each ``{"value", "lower", "upper"}``),
+    ``calibration`` (``before``/``after``), ``per_class`` (every class), ``shown_classes``,
+    ``confusion_matrix`` (shown classes, the others pooled; ``labels`` null = "(other classes)"),
+    ``review``, ``risk_coverage``, ``provenance``, ``notes``. See docs/report.md ("Multiclass
+    report").
+    """
+
+    def __init__(self, text, html):
+        self._text = text
+        self._doc = _json.loads(text)
+        self._html = html
+
+    def __getitem__(self, key):
+        return self._doc[key]
+
+    def __iter__(self):
+        return iter(self._doc)
+
+    def __len__(self):
+        return len(self._doc)
+
+    def to_dict(self):
+        """A deep copy of the document as plain Python objects."""
+        return _json.loads(self._text)
+
+    def to_json(self, path=None, *, indent=2):
+        """The JSON text; also written to ``path`` when given."""
+        text = _json.dumps(self._doc, indent=indent, ensure_ascii=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return text
+
+    def to_html(self, path=None):
+        """One self-contained HTML page (inline CSS and SVG charts); written to ``path`` if given."""
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self._html)
+        return self._html
+
+    def _repr_html_(self):  # Jupyter displays the page inline
+        return self._html
+
+    def __repr__(self):
+        s = self._doc["summary"]
+        return (
+            f"<MulticlassReport {self._doc['title']!r}: {s['rows']} rows, {s['n_classes']} "
+            f"classes, accuracy {s['accuracy']['value']:.3f}, log loss "
+            f"{s['log_loss']['value']:.4f}>"
+        )
+
+
+def _utf8(value):
+    """Text as UTF-8 bytes; lone surrogates (undecodable bytes of a file name or label) pass through
+    and are shown as U+FFFD by the report."""
+    return str(value).encode("utf-8", "surrogatepass")
+
+
+_REVIEW_KEYS = ("min_accuracy", "max_review_rate", "confidence", "per_class")
+
+
+def _review_args(review_policy):
+    """(kind, thresholds, per_class, policy, min_accuracy, max_review_rate, confidence)."""
+    none = ("", [], False, "", None, None, None)
+    if review_policy is None:
+        return none
+    if isinstance(review_policy, Mapping):
+        unknown = sorted(set(review_policy) - set(_REVIEW_KEYS))
+        if unknown:
+            raise _invalid(
+                f"evaluate_multiclass: review_policy has unknown keys {unknown}; use "
+                f"{list(_REVIEW_KEYS)} (thresholds are then chosen on this data) or pass the "
+                "result of calibrisk.select_review_threshold."
+            )
+
+        def opt(k):
+            v = review_policy.get(k)
+            return None if v is None else float(v)
+
+        return ("options", [], bool(review_policy.get("per_class", False)), "",
+                opt("min_accuracy"), opt("max_review_rate"), opt("confidence"))
+    if hasattr(review_policy, "threshold") and hasattr(review_policy, "per_class"):
+        per_class = review_policy.per_class is not None
+        t = np.atleast_1d(np.asarray(review_policy.threshold, dtype=np.float64))
+        return ("thresholds", [float(v) for v in t], per_class,
+                str(getattr(review_policy, "policy", "")), None, None, None)
+    if isinstance(review_policy, numbers.Real) and not isinstance(review_policy, bool):
+        t = float(review_policy)
+        return ("thresholds", [t], False, f"threshold={t:g}", None, None, None)
+    raise _invalid(
+        "evaluate_multiclass: review_policy must be None, a dict of options "
+        f"({', '.join(_REVIEW_KEYS)}), a confidence threshold, or the result of "
+        f"calibrisk.select_review_threshold; got {type(review_policy).__name__}."
+    )
+
+
+def evaluate_multiclass(
+    y,
+    P,
+    *,
+    classes=None,
+    P_uncalibrated=None,
+    review_policy=None,
+    provenance=None,
+    title="",
+    n_bootstrap=200,
+    confidence=0.95,
+    n_bins=10,
+    strategy="uniform",
+    random_state=0,
+    n_threads=0,
+    max_classes_shown=30,
+):
+    """Evaluate K-class probabilities against labels and return a :class:`MulticlassReport`.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels: mapped through ``classes`` (the label of each column of P, e.g. ``clf.classes_``)
+        or, without ``classes``, the column indices 0..K-1. A class may be absent.
+    P : array-like of shape (n, K)
+        Final (calibrated) probabilities, rows summing to 1 (as ``predict_proba``).
+    classes : array-like of shape (K,), optional
+        Label of each column of P; their text (``str``) names the classes in the report.
+    P_uncalibrated : array-like of shape (n, K), optional
+        Probabilities before calibration: the report compares both.
+    review_policy : optional
+        The review queue: the result of ``calibrisk.select_review_threshold`` (chosen on
+        calibration data; its thresholds are re-measured here), a confidence threshold, or a dict
+        of options (``min_accuracy``, ``max_review_rate``, ``confidence``, ``per_class``) to
+        choose the threshold on this data (in-sample; the report says so).
+    provenance : dict of str -> str, optional
+    title : str
+    n_bootstrap, confidence, n_bins, strategy, random_state, n_threads
+        Bootstrap replicates (0 = none), interval level, reliability bins ("uniform" or
+        "quantile"), seed and threads (results do not depend on the thread count).
+    max_classes_shown : int
+        Classes with their own confusion-matrix row/column, reliability curve and HTML table row
+        (the most frequent; the others are pooled), in [2, 1000].
+
+    Returns
+    -------
+    MulticlassReport
+    """
+    from .threshold import _class_indices
+
+    where = "evaluate_multiclass"
+    P_arr = np.asarray(P)
+    if P_arr.ndim != 2:
+        raise _invalid(f"{where}: P must be 2-D (n_samples, n_classes), got shape {P_arr.shape}.")
+    K = P_arr.shape[1]
+    yi = _class_indices(y, K, classes, where)
+    names = [] if classes is None else [_utf8(c) for c in np.asarray(classes).tolist()]
+    settings = dict(
+        n_bootstrap=int_param("n_bootstrap", n_bootstrap, where),
+        confidence=float(confidence),
+        n_bins=int_param("n_bins", n_bins, where),
+        strategy=str(strategy),
+        random_state=int_param("random_state", random_state, where),
+        n_threads=int_param("n_threads", n_threads, where),
+        max_classes_shown=int_param("max_classes_shown", max_classes_shown, where),
+    )
+    kind, thresholds, per_class, policy, min_acc, max_rr, conf = _review_args(review_policy)
+    text, html = _core._evaluate_multiclass(
+        yi,
+        P_arr,
+        P_uncalibrated,
+        names,
+        kind,
+        thresholds,
+        per_class,
+        _utf8(policy),
+        min_acc,
+        max_rr,
+        conf,
+        [(_utf8(k), _utf8(v)) for k, v in (provenance or {}).items()],
+        _utf8(title),
+        settings,
+    )
+    return MulticlassReport(text, html)
