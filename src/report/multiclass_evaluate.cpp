@@ -127,10 +127,11 @@ Estimate from_bootstrap(const std::vector<metrics::BootstrapResult>& b, std::siz
   return Estimate{point, b[k].lower, b[k].upper};
 }
 
-MulticlassCalibrationSection calibration_of(VectorView<const double> y, MatrixView<const double> P,
-                                            const std::string& label, const std::vector<int>& shown,
-                                            const MulticlassEvaluationParams& params,
-                                            std::vector<double>* class_ece) {
+MulticlassCalibrationSection calibration_of(
+    VectorView<const double> y, MatrixView<const double> P, const std::string& label,
+    const std::vector<int>& shown, const MulticlassEvaluationParams& params,
+    std::vector<double>* class_ece, const std::vector<std::string>& extra_names = {},
+    std::vector<metrics::BootstrapResult>* extra = nullptr) {
   MulticlassCalibrationSection c;
   c.label = label;
   const Index n = P.rows();
@@ -142,8 +143,12 @@ MulticlassCalibrationSection calibration_of(VectorView<const double> y, MatrixVi
     correct[i] = pred[i] == y[i] ? 1.0 : 0.0;
     n_correct += correct[i];
   }
-  const auto b = bootstrap_of(
-      y, P, {"log_loss", "brier_score", "accuracy", "top_label_ece", "classwise_ece"}, params);
+  // One bootstrap for the summary and the caller's per-class names (one resampling pass).
+  std::vector<std::string> names = {"log_loss", "brier_score", "accuracy", "top_label_ece",
+                                    "classwise_ece"};
+  names.insert(names.end(), extra_names.begin(), extra_names.end());
+  auto b = bootstrap_of(y, P, names, params);
+  if (extra && b.size() == names.size()) extra->assign(b.begin() + 5, b.end());
   c.log_loss = from_bootstrap(b, 0, metrics::multiclass_log_loss(y, P));
   c.brier = from_bootstrap(b, 1, metrics::multiclass_brier_score(y, P));
   c.accuracy = from_bootstrap(b, 2, n_correct / static_cast<double>(n));
@@ -170,16 +175,26 @@ MulticlassCalibrationSection calibration_of(VectorView<const double> y, MatrixVi
 }
 
 // Per-class table (all K classes) and macro F1, with F1's bootstrap intervals.
+// The bootstrap names of add_per_class's intervals: macro F1, then each class's F1.
+std::vector<std::string> per_class_names(int K) {
+  std::vector<std::string> names = {"macro_f1"};
+  for (int k = 0; k < K; ++k) names.push_back("f1_" + std::to_string(k));
+  return names;
+}
+
 void add_per_class(const MulticlassEvaluationInput& in, const MulticlassEvaluationParams& params,
                    const Eigen::VectorXd& pred, const std::vector<double>& class_ece,
-                   MulticlassEvaluation& r) {
+                   const std::vector<metrics::BootstrapResult>& b, MulticlassEvaluation& r) {
   const int K = r.n_classes;
   const Index n = r.rows;
   const auto scores =
       metrics::per_class_scores(in.y, VectorView<const double>(pred), K, {}, params.confidence);
-  std::vector<std::string> names = {"macro_f1"};
-  for (int k = 0; k < K; ++k) names.push_back("f1_" + std::to_string(k));
-  const auto b = bootstrap_of(in.y, in.P, names, params);
+  std::vector<Index> predicted(static_cast<std::size_t>(K), 0);
+  std::vector<double> mean(static_cast<std::size_t>(K), 0.0);
+  for (Index i = 0; i < n; ++i) {
+    ++predicted[static_cast<std::size_t>(pred[i])];
+    for (int k = 0; k < K; ++k) mean[static_cast<std::size_t>(k)] += in.P(i, k);
+  }
   double macro = 0.0;
   for (int k = 0; k < K; ++k) {
     const metrics::ClassScores& s = scores[static_cast<std::size_t>(k)];
@@ -187,7 +202,7 @@ void add_per_class(const MulticlassEvaluationInput& in, const MulticlassEvaluati
     row.index = k;
     row.name = r.class_names[static_cast<std::size_t>(k)];
     row.support = r.class_counts[static_cast<std::size_t>(k)];
-    for (Index i = 0; i < n; ++i) row.predicted += pred[i] == k;
+    row.predicted = predicted[static_cast<std::size_t>(k)];
     row.precision = with_interval(s.precision, s.precision_ci);
     row.recall = with_interval(s.recall, s.recall_ci);
     row.f1 = from_bootstrap(b, static_cast<std::size_t>(k) + 1, s.f1);
@@ -200,9 +215,7 @@ void add_per_class(const MulticlassEvaluationInput& in, const MulticlassEvaluati
       row.undefined["recall"] = "the class does not occur in the data (0 by convention)";
     }
     row.prevalence = static_cast<double>(row.support) / static_cast<double>(n);
-    double mean = 0.0;
-    for (Index i = 0; i < n; ++i) mean += in.P(i, k);
-    row.mean_predicted = mean / static_cast<double>(n);
+    row.mean_predicted = mean[static_cast<std::size_t>(k)] / static_cast<double>(n);
     row.ece = class_ece[static_cast<std::size_t>(k)];
     macro += s.f1;
     r.per_class.push_back(std::move(row));
@@ -424,15 +437,16 @@ MulticlassEvaluation evaluate_multiclass(const MulticlassEvaluationInput& in,
   r.shown_classes = shown_classes_of(r.class_counts, params.max_classes_shown);
 
   std::vector<double> class_ece;
-  r.calibration_after =
-      calibration_of(in.y, in.P, "calibrated", r.shown_classes, params, &class_ece);
+  std::vector<metrics::BootstrapResult> f1_intervals;
+  r.calibration_after = calibration_of(in.y, in.P, "calibrated", r.shown_classes, params,
+                                       &class_ece, per_class_names(r.n_classes), &f1_intervals);
   if (in.P_uncalibrated.rows() > 0) {
     r.has_uncalibrated = true;
     r.calibration_before =
         calibration_of(in.y, in.P_uncalibrated, "uncalibrated", r.shown_classes, params, nullptr);
   }
   const Eigen::VectorXd pred = metrics::predicted_classes(in.P);
-  add_per_class(in, params, pred, class_ece, r);
+  add_per_class(in, params, pred, class_ece, f1_intervals, r);
   r.confusion = confusion_of(in.y, pred, r.shown_classes, r.n_classes);
   if (in.review_policy || in.review_options) {
     r.has_review = true;
