@@ -214,7 +214,8 @@ void metrics_table(std::ostringstream& o, const MulticlassEvaluation& r) {
 // One small reliability chart (and the histogram of P[:, k]) per shown class.
 void classwise_charts(std::ostringstream& o, const MulticlassEvaluation& r) {
   o << "<h3>Classwise reliability</h3><p class=\"muted\">P[:, k] against [y = k] for each class "
-       "k, with Wilson intervals; below each, the histogram of P[:, k].</p><div class=\"charts\">";
+       "k, with Wilson intervals; next to each, the histogram of P[:, k].</p><div "
+       "class=\"charts\">";
   const auto& after = r.calibration_after.classes;
   for (std::size_t s = 0; s < after.size(); ++s) {
     const int k = after[s].index;
@@ -304,7 +305,7 @@ void matrix_table(std::ostringstream& o, const MulticlassEvaluation& r, const ch
       const double share = std::clamp(c.counts[i][j] / row_sum, 0.0, 1.0);
       const int alpha = static_cast<int>(std::lround(share * 60));  // percent of the colour
       o << "<td style=\"background:rgba(0,114,178," << fmt_num(alpha / 100.0, 2) << ")\">"
-        << (percent ? pct(m[i][j]) : fmt_num(m[i][j], 6)) << "</td>";
+        << (percent ? pct(m[i][j]) : std::to_string(std::llround(m[i][j]))) << "</td>";
     }
     o << "</tr>";
   }

@@ -72,9 +72,13 @@ def test_summary_matches_scikit_learn(case, report):
     assert before["log_loss"]["value"] == pytest.approx(log_loss(y, P_raw), rel=1e-12)
     assert before["brier"]["value"] == pytest.approx(brier_score_loss(y, P_raw, labels=range(4)),
                                                      rel=1e-12)
-    for key in ("log_loss", "brier", "accuracy", "macro_f1", "top_label_ece", "classwise_ece"):
+    # (Not the ECEs: resampling inflates binned ECE, so a well-calibrated model's percentile
+    # interval can lie above its point estimate.)
+    for key in ("log_loss", "brier", "accuracy", "macro_f1"):
         e = s[key]
         assert e["lower"] <= e["value"] <= e["upper"], key
+    for key in ("top_label_ece", "classwise_ece"):
+        assert s[key]["lower"] < s[key]["upper"], key
     # The overconfident scores are worse calibrated than the true probabilities.
     assert before["top_label_ece"]["value"] > s["top_label_ece"]["value"]
 
@@ -280,7 +284,8 @@ def test_one_thousand_classes_stay_bounded():
     P = rng.random((n, K))
     P[np.arange(n), y] += 3
     P /= P.sum(1, keepdims=True)
-    r = evaluate_multiclass(y, P, classes=[f"class {k}" for k in range(K)], n_bootstrap=0)
+    names = np.array([f"class {k}" for k in range(K)])
+    r = evaluate_multiclass(names[y], P, classes=names, n_bootstrap=0)
     assert len(r["per_class"]) == K
     assert len(r["shown_classes"]) == 30
     assert r["confusion_matrix"]["labels"][-1] is None
