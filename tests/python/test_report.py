@@ -66,7 +66,7 @@ def report(cohort):
 def test_public_names():
     from calibrisk import report as mod
 
-    assert mod.__all__ == ["evaluate", "Report"]
+    assert mod.__all__ == ["evaluate", "Report", "evaluate_multiclass", "MulticlassReport"]
 
 
 def test_discrimination_and_calibration_match_sklearn(report, cohort):
