@@ -199,8 +199,8 @@ struct MulticlassEvaluation {
   bool has_uncalibrated = false;         ///< `calibration_before` is filled
   MulticlassCalibrationSection calibration_before;
   MulticlassCalibrationSection calibration_after;  ///< of the final probabilities (the summary)
-  /// Class indices with their own detail (most frequent first is *not* the order: increasing
-  /// index); every class when K <= max_classes_shown.
+  /// Class indices with their own detail, in increasing index order: every class when
+  /// K <= max_classes_shown, else the max_classes_shown most frequent (ties: lower index).
   std::vector<int> shown_classes;
   int max_classes_shown = kDefaultMaxClassesShown;
   std::vector<ClassReportRow> per_class;  ///< all K classes, in index order
