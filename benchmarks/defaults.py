@@ -76,8 +76,12 @@ def _claims(n_claims):
         # class probabilities and the ids are not features.
         truth = ["outcome", "service_day", "claim_id"] + [c for c in df.columns
                                                           if c.startswith("p_")]
-        return df.drop(columns=truth), dict(label="denied", group_column="member_id",
-                                             time_column="service_date")
+        df = df.drop(columns=truth)
+        # The text columns (payer, provider, specialty, codes) are categorical features; the
+        # peers get their integer codes from the same feature matrix.
+        categorical = [c for c in df.columns if str(df[c].dtype) == "category"]
+        return df, dict(label="denied", group_column="member_id", time_column="service_date",
+                        categorical=categorical)
     return load
 
 
@@ -217,7 +221,8 @@ def compare(names, seeds):
             os.unlink(df)
         print(f"\n### {name}: {DATASETS[name][1]}\n", flush=True)
         print(f"per seed (training rows, gbdt early stopping, trees kept): {es_info}  ")
-        print(f"auto's choice per seed: {choice}; CPU-independent note: candidate fits took "
+        print(f"auto's choice per seed: {choice}; wall time of the candidate fits (shared "
+              f"machine, not a speed benchmark): "
               f"{', '.join(f'{a:.1f} s' for a, _ in select_s)} besides the final fit's "
               f"{', '.join(f'{b:.1f} s' for _, b in select_s)}\n")
         print("| model | test AUC | test ECE |\n|---|---|---|")

@@ -115,3 +115,29 @@ def test_params_go_to_the_candidates_that_declare_them():
         _train(df, params={"depth": 3})
     with pytest.raises(calibrisk.InvalidParamsError, match="'auto', 'lr' or 'gbdt'"):
         _train(df, model="xgb")
+
+
+def test_explicit_gbdt_writes_the_same_file_as_before_auto(tmp_path):
+    # Oracle: tests/python/data/explicit_gbdt_main.json was written by main's `calibrisk train`
+    # (commit 7bdbf9d's era, before --model auto existed) with exactly these flags on
+    # `calibrisk generate --rows 3000 --seed 3`; an explicit --model keeps its bytes. (Regenerate
+    # it only with a build that predates a deliberate change of the gbdt file.)
+    import os
+    import pathlib
+    import subprocess
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    cli = pathlib.Path(os.environ.get("CALIBRISK_CLI", repo / "build" / "bin" / "calibrisk"))
+    assert cli.is_file(), f"the calibrisk executable is not at {cli}"
+    data, out = tmp_path / "cohort.csv", tmp_path / "model.json"
+    subprocess.run([str(cli), "generate", "--rows", "3000", "--seed", "3", "--out", str(data)],
+                   check=True, capture_output=True)
+    subprocess.run([str(cli), "train", "--data", str(data), "--label", "readmitted",
+                    "--group-column", "patient_id", "--time-column", "encounter_date",
+                    "--drop", "encounter_id", "--drop", "true_risk", "--categorical", "site",
+                    "--categorical", "age_band", "--model", "gbdt", "--seed", "5",
+                    "--param", "n_estimators=20", "--param", "max_leaf_nodes=8",
+                    "--out", str(out), "--quiet"], check=True, capture_output=True)
+    # The data file's name is recorded in the provenance: the same name as when it was written.
+    expected = (pathlib.Path(__file__).parent / "data" / "explicit_gbdt_main.json").read_bytes()
+    assert out.read_bytes() == expected
