@@ -157,13 +157,6 @@ std::vector<double> held_out_scores(const Table& table, TrainSpec cand, const Tr
   std::vector<double> p(train.y.size(), std::numeric_limits<double>::quiet_NaN());
   for (const auto& [fit_idx, out_idx] : h.parts) {
     const TrainPart fit = sub_part(train, fit_idx), out = sub_part(train, out_idx);
-    if (one_class(fit.y)) {
-      throw InvalidInput(
-          "automatic model choice (--model auto): the training rows outside one held-out part "
-          "hold only class " +
-          std::string(fit.y.front() == 0.0 ? "0" : "1") +
-          "; pass --model lr or --model gbdt, or use more data.");
-    }
     EarlyStoppingRecord rec;
     const PipelineModel m = detail::fit_model(table, cand, fit, features, categorical, rec);
     const Eigen::VectorXd q = std::visit(
@@ -204,14 +197,25 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
   }
   const auto start = std::chrono::steady_clock::now();
   const HeldOut h = held_out_parts(table, spec, train);
+  record = ModelSelectionRecord{};
+  record.used = true;
+  // Too few events to fit every candidate on every part (e.g. all positives in one fold): no
+  // choice; the workflow's trees, as an explicit --model gbdt, with the reason recorded.
+  for (const auto& part : h.parts) {
+    if (!one_class(take(train.y, part.first))) continue;
+    record.method = "not run: the training rows outside one held-out part hold only one class (" +
+                    h.method + "); the boosted trees were trained";
+    record.chosen = "gbdt";
+    TrainSpec gbdt = spec;
+    gbdt.model = ModelKind::kGradientBoostedTrees;
+    return gbdt;
+  }
   // Scored rows: those held out (all of them with folds; the validation part with a holdout).
   std::vector<Index> scored;
   for (const auto& part : h.parts)
     scored.insert(scored.end(), part.second.begin(), part.second.end());
   std::sort(scored.begin(), scored.end());
   const std::vector<double> y = take(train.y, scored);
-  record = ModelSelectionRecord{};
-  record.used = true;
   record.method = h.method;
   record.held_out_rows = static_cast<Index>(scored.size());
   std::optional<TrainSpec> best;
@@ -274,6 +278,10 @@ TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& 
   if (observer) observer->begin("choosing the model (lr or gbdt) on the training part");
   TrainSpec chosen =
       select_model(table, spec, out.train, out.features, out.categorical_features, out.selection);
+  if (out.selection.candidates.empty()) {
+    out.notes.push_back("automatic model choice " + out.selection.method +
+                        "; pass --model lr or gbdt to choose.");
+  }
   if (observer) {
     std::string detail = out.selection.chosen + " (held-out log loss";
     for (const auto& c : out.selection.candidates) {

@@ -207,8 +207,9 @@ TrainResult train_pipeline(const Table& table, const TrainSpec& spec,
 /// model's params set to the winner's (so the final fit is exactly that of an explicit --model),
 /// filling `record`. Deterministic (same data and spec give the same choice for any thread
 /// count). Costs about `folds` (small data) or 1 (early stopping) extra fits per candidate.
-/// `spec.model` must be kAuto. Throws InvalidInput when no candidate can be scored (a fold
-/// with one class only) -- pass --model lr or gbdt then.
+/// `spec.model` must be kAuto (else InvalidParams). When the training rows outside some
+/// held-out part hold one class only (too few events), no candidate is fitted: the result is the
+/// gbdt spec, `record.candidates` stays empty and `record.method` says why.
 TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
                        const std::vector<std::string>& features,
                        const std::vector<int>& categorical, ModelSelectionRecord& record);

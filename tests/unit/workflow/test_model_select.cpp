@@ -227,3 +227,24 @@ TEST_CASE("model auto: bad settings are clear errors") {
   CHECK(s.gbdt.min_samples_leaf == 40);
   CHECK_FALSE(s.selection.leaf_variant);
 }
+
+TEST_CASE("model auto: too few events to fit every fold trains the trees and says why") {
+  // 200 rows in file order: the training part (rows 0-119) has its only event in row 5, i.e. in
+  // the first of the 5 folds, so the other folds' fit rows hold class 0 only.
+  std::string text = "x1,x2,x3,x4,y\n";
+  Rng rng(8, 0);
+  for (int i = 0; i < 200; ++i) {
+    const bool event = i == 5 || i == 130 || i == 135 || i == 170 || i == 175;
+    text += std::to_string(rng.normal()) + ",0,0,0," + (event ? "1" : "0") + "\n";
+  }
+  const TrainResult r = train_pipeline(table_of(text), auto_spec());
+  CHECK(r.selection.used);
+  CHECK(r.selection.candidates.empty());
+  CHECK(r.selection.chosen == "gbdt");
+  CHECK(r.selection.method.find("not run") == 0);
+  CHECK(prov(r, "model") == "gbdt");
+  CHECK(prov(r, "selection.chosen") == "gbdt");
+  bool noted = false;
+  for (const auto& n : r.notes) noted |= n.find("automatic model choice not run") == 0;
+  CHECK(noted);
+}
