@@ -65,8 +65,8 @@ TrainSpec to_spec(const PySpec& s) {
   TrainSpec spec;
   const auto model = model_kind_from_name(s.model);
   if (!model) {
-    throw InvalidParams("train: model must be 'lr' or 'gbdt', got " + quote_for_message(s.model) +
-                        ".");
+    throw InvalidParams("train: model must be 'auto', 'lr' or 'gbdt', got " +
+                        quote_for_message(s.model) + ".");
   }
   const auto calibration = calibration_method_from_name(s.calibration);
   if (!calibration) {
@@ -77,7 +77,9 @@ TrainSpec to_spec(const PySpec& s) {
   spec.calibration = *calibration;
   bool threads_given = false, seed_given = false;
   for (const auto& [name, text] : s.params) {
-    if (spec.model == ModelKind::kLogisticRegression) {
+    if (spec.model == ModelKind::kAuto) {
+      set_auto_parameter(spec, name, text);  // on the candidates that declare it
+    } else if (spec.model == ModelKind::kLogisticRegression) {
       set_parameter(spec.lr, name, text);
     } else {
       set_parameter(spec.gbdt, name, text);
@@ -132,6 +134,27 @@ py::dict summary_dict(const TimeGroupSplit& split, int p) {
   return d;
 }
 
+// model="auto": the candidates' held-out figures and the choice; None for an explicit model.
+py::object selection_dict(const ModelSelectionRecord& r) {
+  if (!r.used) return py::none();
+  py::dict d;
+  d["method"] = r.method;
+  d["held_out_rows"] = r.held_out_rows;
+  py::list candidates;
+  for (const auto& c : r.candidates) {
+    py::dict e;
+    e["name"] = c.name;
+    e["model"] = model_kind_name(c.kind);
+    e["log_loss"] = c.log_loss;
+    e["auc"] = c.auc;
+    candidates.append(e);
+  }
+  d["candidates"] = candidates;
+  d["chosen"] = r.chosen;
+  d["seconds"] = r.seconds;
+  return std::move(d);
+}
+
 py::dict result_dict(TrainResult r) {
   py::dict d;
   d["features"] = r.features;
@@ -147,6 +170,7 @@ py::dict result_dict(TrainResult r) {
   d["categories"] = r.categories;
   d["categorical_features"] = r.categorical_features;
   d["seconds_fit"] = r.seconds_fit;
+  d["selection"] = selection_dict(r.selection);
   d["pipeline"] = py::cast(std::move(*r.pipeline));
   return d;
 }

@@ -223,7 +223,10 @@ void print_train_summary(const TrainOptions& o, const std::string& policy, const
                          std::ostream& out) {
   const Figures before = compute_figures(r.test.y, r.test.p_model);
   const Figures after = compute_figures(r.test.y, r.test.p);
-  out << "model " << o.model << " + " << o.calibration << " calibration, policy " << policy << "\n";
+  // --model auto: which candidate it kept (selection.chosen in the model file).
+  const std::string model =
+      r.selection.used ? o.model + " (chose " + r.selection.chosen + ")" : o.model;
+  out << "model " << model << " + " << o.calibration << " calibration, policy " << policy << "\n";
   out << "split: train " << format_count(r.split.summary[0].rows) << " / calibration "
       << format_count(r.split.summary[1].rows) << " / test "
       << format_count(r.split.summary[2].rows) << " rows\n";

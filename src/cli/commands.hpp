@@ -33,7 +33,7 @@ struct TrainOptions {
   std::string label;
   std::string group_column;
   std::string time_column;
-  std::string model = "gbdt";        ///< lr | gbdt
+  std::string model = "auto";        ///< auto | lr | gbdt
   std::string calibration = "beta";  ///< platt | isotonic | beta | none
   std::string policy = "min-recall=0.8";
   std::vector<std::string> params;  ///< key=value, the model's Params field names

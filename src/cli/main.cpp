@@ -113,8 +113,11 @@ void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
                 "Patient (group) id column: no patient lands in two parts");
   t->add_option("--time-column", tr.time_column,
                 "Time column (ISO 8601 dates/date-times or numbers) ordering the split");
-  t->add_option("--model", tr.model, "Model: lr (logistic regression) or gbdt (boosted trees)")
-      ->check(CLI::IsMember({"lr", "gbdt"}))
+  t->add_option(
+       "--model", tr.model,
+       "Model: auto (lr or gbdt, whichever has the lower held-out log loss on the "
+       "training part; docs/defaults.md), lr (logistic regression) or gbdt (boosted trees)")
+      ->check(CLI::IsMember({"auto", "lr", "gbdt"}))
       ->capture_default_str();
   t->add_option("--calibration", tr.calibration, "Calibrator fitted on the calibration part")
       ->transform(calibration_method())

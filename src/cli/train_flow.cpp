@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
@@ -48,26 +49,64 @@ TrainConfig train_config(const TrainOptions& o, const CommonOptions& c) {
   return cfg;
 }
 
+// --param key=value with --model auto: each goes to the candidates whose Params declare it
+// (n_threads, random_state, ...: both); a user's min_samples_leaf also drops the leaf-20
+// candidate. Parsing and messages are apply_params' own.
+void apply_auto_params(const std::vector<std::string>& assignments, TrainSpec& spec) {
+  const std::vector<ParamField> lr_fields = lr_param_fields(spec.lr);
+  const std::vector<ParamField> gbdt_fields = gbdt_param_fields(spec.gbdt);
+  const auto declares = [](const std::vector<ParamField>& fields, const std::string& key) {
+    return std::any_of(fields.begin(), fields.end(),
+                       [&](const ParamField& f) { return f.name == key; });
+  };
+  std::vector<std::string> to_lr, to_gbdt;
+  for (const std::string& a : assignments) {
+    const auto eq = a.find('=');
+    std::string key = eq == std::string::npos ? std::string() : a.substr(0, eq);
+    key.erase(0, key.find_first_not_of(" \t"));
+    key.erase(key.find_last_not_of(" \t") + 1);
+    const bool in_lr = declares(lr_fields, key), in_gbdt = declares(gbdt_fields, key);
+    if (eq != std::string::npos && eq > 0 && !in_lr && !in_gbdt) {
+      std::string valid;
+      for (const auto& f : gbdt_fields) valid += (valid.empty() ? "" : ", ") + f.name;
+      valid += " (gbdt); ";
+      for (const auto& f : lr_fields) {
+        if (!declares(gbdt_fields, f.name)) valid += f.name + ", ";
+      }
+      throw UsageError("--param: " + quote_for_message(key) +
+                       " is not a parameter of lr (LogisticRegressionParams) or gbdt "
+                       "(GBDTParams), the candidates of --model auto; valid keys: " +
+                       valid.substr(0, valid.size() - 2) + " (lr).");
+    }
+    if (in_lr) to_lr.push_back(a);
+    if (in_gbdt || !in_lr) to_gbdt.push_back(a);  // a malformed one gets apply_params' message
+    if (key == "min_samples_leaf") spec.selection.leaf_variant = false;
+  }
+  apply_params(to_lr, lr_fields, "lr (LogisticRegressionParams)");
+  apply_params(to_gbdt, gbdt_fields, "gbdt (GBDTParams)");
+}
+
 TrainSpec train_spec(const TrainConfig& cfg) {
   TrainSpec spec;
   const auto model = model_kind_from_name(cfg.model);
   if (!model) {
-    throw UsageError("--model must be lr or gbdt, got " + quote_for_message(cfg.model) + ".");
+    throw UsageError("--model must be auto, lr or gbdt, got " + quote_for_message(cfg.model) + ".");
   }
   spec.model = *model;
   const bool lr = spec.model == ModelKind::kLogisticRegression;
-  apply_params(cfg.params, lr ? lr_param_fields(spec.lr) : gbdt_param_fields(spec.gbdt),
-               lr ? "lr (LogisticRegressionParams)" : "gbdt (GBDTParams)");
+  if (spec.model == ModelKind::kAuto) {
+    apply_auto_params(cfg.params, spec);
+  } else {
+    apply_params(cfg.params, lr ? lr_param_fields(spec.lr) : gbdt_param_fields(spec.gbdt),
+                 lr ? "lr (LogisticRegressionParams)" : "gbdt (GBDTParams)");
+  }
   if (!param_given(cfg.params, "n_threads")) {
     spec.lr.n_threads = cfg.threads;
     spec.gbdt.n_threads = cfg.threads;
   }
   if (!param_given(cfg.params, "random_state")) spec.gbdt.random_state = cfg.seed;
-  if (lr) {
-    spec.lr.validate();
-  } else {
-    spec.gbdt.validate();
-  }
+  if (spec.model != ModelKind::kGradientBoostedTrees) spec.lr.validate();
+  if (spec.model != ModelKind::kLogisticRegression) spec.gbdt.validate();
   const auto calibration = calibration_method_from_name(cfg.calibration);
   if (!calibration) {
     throw UsageError("--calibration must be platt, isotonic, beta or none, got " +

@@ -44,7 +44,7 @@ class ProgressObserver : public TrainObserver {
 /// What to train (the parsed flags of `train`).
 struct TrainConfig {
   ColumnRoles roles;
-  std::string model = "gbdt";            ///< lr | gbdt
+  std::string model = "auto";            ///< auto | lr | gbdt
   std::string calibration = "isotonic";  ///< platt | isotonic | beta | none
   ThresholdPolicy policy = policy::min_recall(0.8);
   std::vector<std::string> params;  ///< --param key=value

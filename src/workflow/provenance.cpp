@@ -198,6 +198,7 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
   add_settings(prov.parameters, table, spec, out);
   add_split(prov.parameters, table, spec, out);
   add_early_stopping(prov.parameters, spec, out);
+  add_model_selection(prov.parameters, out);
   std::sort(prov.parameters.begin(), prov.parameters.end());
   out.pipeline.emplace(std::move(schema), std::move(model), std::move(calibrator), std::move(oprec),
                        std::move(prov));

@@ -4,6 +4,7 @@
 
 #include <calibrisk/workflow/train.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,5 +28,31 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
 /// stages after the split, with the same checks (both classes in every part).
 TrainResult train_on_split(const Table& table, const TrainSpec& spec, const TimeGroupSplit& split,
                            TrainObserver* observer = nullptr);
+
+/// Positions (into `train`) of the rows that fit the trees and of the early-stopping validation
+/// part, as the fit stage carves them (the latest-entering groups holding `fraction` of the rows;
+/// `groups` receives their count), or nullopt when the part cannot give one.
+std::optional<std::pair<std::vector<Index>, std::vector<Index>>> early_stopping_rows(
+    const Table& table, const ColumnRoles& roles, const TrainPart& train, double fraction,
+    Index& groups);
+
+/// The model of `spec` fitted on `train` exactly as the fit stage fits it (the declared
+/// categorical features, the trees' early stopping on the latest groups of `train`); `rec` says
+/// what early stopping did. `spec.model` is lr or gbdt. Used by the model choice (kAuto).
+PipelineModel fit_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
+                        const std::vector<std::string>& features,
+                        const std::vector<int>& categorical, EarlyStoppingRecord& rec);
+
+/// `spec` itself for an explicit model; for ModelKind::kAuto, select_model on out.train (with
+/// its progress lines) and the winner's spec, recorded in out.selection (model_select.cpp).
+TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& out,
+                        TrainObserver* observer);
+
+/// Throws InvalidParams when a field of ModelSelectionSpec is out of range.
+void validate_selection(const ModelSelectionSpec& s);
+
+/// selection.* provenance entries of ModelKind::kAuto (none for an explicit model).
+void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
+                         const TrainResult& out);
 
 }  // namespace calibrisk::detail

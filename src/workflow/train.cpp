@@ -166,11 +166,9 @@ void validate_split(const SplitFractions& f) {
 
 void validate_spec(const TrainSpec& spec) {
   validate_split(spec.split);
-  if (spec.model == ModelKind::kLogisticRegression) {
-    spec.lr.validate();
-  } else {
-    spec.gbdt.validate();
-  }
+  if (spec.model != ModelKind::kGradientBoostedTrees) spec.lr.validate();
+  if (spec.model != ModelKind::kLogisticRegression) spec.gbdt.validate();
+  if (spec.model == ModelKind::kAuto) detail::validate_selection(spec.selection);
   spec.policy.validate();
   if (spec.early_stopping_min_rows < 0) {
     throw InvalidParams("TrainSpec.early_stopping_min_rows must be >= 0, got " +
@@ -501,11 +499,36 @@ TrainResult train_on_split(const Table& table, const TrainSpec& spec, const Time
   validate_spec(spec);
   TrainResult out;
   split_stage(table, spec, out, st, &split);
-  PipelineModel model = fit_stage(table, spec, out, st);
-  PipelineCalibrator calibrator = calibrate_stage(spec, out, st);
-  threshold_stage(spec, out, st);
-  assemble_pipeline(table, spec, std::move(model), std::move(calibrator), out);
+  const TrainSpec fit_spec = resolve_model(table, spec, out, observer);  // model_select.cpp
+  PipelineModel model = fit_stage(table, fit_spec, out, st);
+  PipelineCalibrator calibrator = calibrate_stage(fit_spec, out, st);
+  threshold_stage(fit_spec, out, st);
+  assemble_pipeline(table, fit_spec, std::move(model), std::move(calibrator), out);
   return out;
+}
+
+std::optional<std::pair<std::vector<Index>, std::vector<Index>>> early_stopping_rows(
+    const Table& table, const ColumnRoles& roles, const TrainPart& train, double fraction,
+    Index& groups) {
+  std::string why_not;
+  std::optional<InnerSplit> inner = early_stopping_split(table, roles, train, fraction, why_not);
+  if (!inner) return std::nullopt;
+  groups = inner->valid_groups;
+  return std::make_pair(std::move(inner->fit), std::move(inner->valid));
+}
+
+PipelineModel fit_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
+                        const std::vector<std::string>& features,
+                        const std::vector<int>& categorical, EarlyStoppingRecord& rec) {
+  TrainSpec fit_spec = spec;
+  if (fit_spec.gbdt.categorical_features.empty()) fit_spec.gbdt.categorical_features = categorical;
+  if (fit_spec.lr.categorical_features.empty()) fit_spec.lr.categorical_features = categorical;
+  if (spec.model == ModelKind::kLogisticRegression) {
+    LogisticRegression m(fit_spec.lr);
+    m.fit(Dataset(FeatureMatrix(view(train.X)), VectorView<const double>(train.y)));
+    return m;
+  }
+  return fit_trees(table, fit_spec, train, rec, features);
 }
 
 void add_early_stopping(std::vector<std::pair<std::string, std::string>>& P, const TrainSpec& spec,
@@ -530,10 +553,11 @@ TrainResult train_pipeline(const Table& table, const TrainSpec& spec, TrainObser
   validate_spec(spec);
   TrainResult out;
   split_stage(table, spec, out, st);
-  PipelineModel model = fit_stage(table, spec, out, st);
-  PipelineCalibrator calibrator = calibrate_stage(spec, out, st);
-  threshold_stage(spec, out, st);
-  detail::assemble_pipeline(table, spec, std::move(model), std::move(calibrator), out);
+  const TrainSpec fit_spec = detail::resolve_model(table, spec, out, observer);  // model_select.cpp
+  PipelineModel model = fit_stage(table, fit_spec, out, st);
+  PipelineCalibrator calibrator = calibrate_stage(fit_spec, out, st);
+  threshold_stage(fit_spec, out, st);
+  detail::assemble_pipeline(table, fit_spec, std::move(model), std::move(calibrator), out);
   return out;
 }
 

@@ -16,6 +16,7 @@ ROLES = dict(label="readmitted", group_column="patient_id", time_column="encount
 
 
 def _train(n_encounters, **kw):
+    kw.setdefault("model", "gbdt")  # the trees' defaults (model="auto" may pick lr)
     df = calibrisk.datasets.make_readmission_cohort(n_encounters=n_encounters, seed=4,
                                                     as_frame=True)
     with warnings.catch_warnings():

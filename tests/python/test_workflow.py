@@ -42,6 +42,11 @@ def cohort(tmp_path_factory):
 
 # (CLI flags, calibrisk.train keywords): LR and trees, four calibrators, four policies.
 CASES = {
+    # no model flag: both default to model auto (the same choice and file), with its parameters
+    "auto-defaults": (
+        ["--param", "C=0.5", "--param", "n_estimators=40"],
+        dict(params={"C": 0.5, "n_estimators": 40}),
+    ),
     "gbdt-isotonic-min-recall": (
         ["--model", "gbdt", "--calibration", "isotonic", "--policy", "min-recall=0.8",
          "--param", "n_estimators=30"],
@@ -109,9 +114,11 @@ def test_the_result_holds_the_parts_and_scores_the_test_part_as_the_pipeline(coh
 
 
 def test_bad_settings_and_data_are_named(cohort, tmp_path):
-    with pytest.raises(InvalidParamsError, match="model must be 'lr' or 'gbdt'"):
+    with pytest.raises(InvalidParamsError, match="model must be 'auto', 'lr' or 'gbdt'"):
         calibrisk.train(cohort, **ROLES, model="xgb")
     with pytest.raises(InvalidParamsError, match="'max_leaves' is not a parameter of gbdt"):
+        calibrisk.train(cohort, **ROLES, model="gbdt", params={"max_leaves": 3})
+    with pytest.raises(InvalidParamsError, match="'max_leaves' is not a parameter of lr .* or gbdt"):
         calibrisk.train(cohort, **ROLES, params={"max_leaves": 3})
     with pytest.raises(InvalidParamsError, match="n_estimators must be >= 1"):
         calibrisk.train(cohort, **ROLES, params={"n_estimators": 0})

@@ -50,8 +50,10 @@ class TrainResult:
     ``rows_left_out`` and ``groups_seen_earlier``; times in days since 1970 for date
     columns, row positions without a time column), ``categories`` (category labels of the
     categorical features), ``notes`` (remarks of the fits, issued as warnings except the
-    early-stopping note) and
-    ``seconds_fit``.
+    early-stopping note),
+    ``seconds_fit`` and, with ``model="auto"``, ``selection`` (``method``, ``held_out_rows``,
+    ``candidates``: per candidate ``name``, ``model``, held-out ``log_loss`` and ``auc``;
+    ``chosen``; ``seconds`` spent on the candidate fits), else None.
     """
 
     def __init__(self, d):
@@ -64,6 +66,7 @@ class TrainResult:
         self.split = {k: dict(v) for k, v in d["split"].items()}
         self.categories = {k: list(v) for k, v in d["categories"].items()}
         self.seconds_fit = float(d["seconds_fit"])
+        self.selection = d.get("selection")
 
     @property
     def threshold(self):
@@ -203,7 +206,7 @@ def _names(v):
 
 
 def train(data, *, label, group_column=None, time_column=None, categorical=(), drop=(),
-          subgroups=(), model="gbdt", params=None, calibration="beta", min_recall=None,
+          subgroups=(), model="auto", params=None, calibration="beta", min_recall=None,
           min_precision=None, max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None,
           split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
           calendar_patients="exclude", seed=0, n_threads=0, source=None, code_hierarchy=None,
@@ -225,9 +228,13 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         lengths such as [3, 4]}, as ``--code-hierarchy``: rare codes (fewer than
         ``hierarchy_min_count`` training rows, ``--hierarchy-min-count``) are pooled into an
         ancestor and unseen codes scored as their nearest seen ancestor.
-    model : "lr" (logistic regression) or "gbdt" (boosted trees).
+    model : "auto" (default, as ``calibrisk train``: logistic regression or boosted trees,
+        whichever has the lower held-out log loss on the training part -- the calibration and
+        test parts are not used; docs/defaults.md), "lr" (logistic regression) or "gbdt"
+        (boosted trees).
     params : dict of model parameters by their C++ names (``--param``), e.g.
-        ``{"n_estimators": 300, "class_weight": "balanced"}``.
+        ``{"n_estimators": 300, "class_weight": "balanced"}``; with ``model="auto"`` each applies
+        to the candidates that have it.
     calibration : "platt", "isotonic", "beta" or "none".
     min_recall, min_precision, max_alert_rate, fbeta, cost_fp + cost_fn : the threshold policy
         (at most one; default ``min_recall=0.8``), as ``--policy``.
@@ -337,7 +344,7 @@ VALIDATE_COLUMNS = (
 
 
 def validate(data, *, label, time_column, group_column=None, categorical=(), drop=(),
-             model="gbdt", params=None, calibration="beta", min_recall=None, min_precision=None,
+             model="auto", params=None, calibration="beta", min_recall=None, min_precision=None,
              max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None, period="quarter",
              n_bins=8, min_train_periods=2, n_bootstrap=200, calendar_patients="exclude",
              seed=0, n_threads=0, return_predictions=False):

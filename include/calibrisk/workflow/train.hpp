@@ -27,18 +27,22 @@
 
 namespace calibrisk {
 
-/// The model family. Text forms (CLI --model, Python model=, provenance): "lr", "gbdt".
-enum class ModelKind { kLogisticRegression, kGradientBoostedTrees };
+/// The model family. Text forms (CLI --model, Python model=, provenance): "lr", "gbdt", "auto".
+/// kAuto (binary labels) picks one of the candidates of `select_model` by held-out log loss on
+/// the training part, then trains the pick as an explicit --model would; the provenance's
+/// `model` entry names the pick ("lr" or "gbdt"), the `selection.*` entries record the choice.
+enum class ModelKind { kLogisticRegression, kGradientBoostedTrees, kAuto };
 
 /// The calibrator fitted on the calibration part. Text forms: "none", "platt", "isotonic",
 /// "beta". Platt is fitted on the model's probability (ScoreKind::kProbability).
 enum class CalibrationMethod { kNone, kPlatt, kIsotonic, kBeta };
 
-/// The one text table of ModelKind ("lr", "gbdt"): CLI, Python and provenance spellings.
+/// The one text table of ModelKind ("lr", "gbdt", "auto"): CLI, Python and provenance spellings.
 inline const EnumTable<ModelKind>& enum_table(ModelKind) {
   static const EnumText<ModelKind> e[] = {{ModelKind::kLogisticRegression, "lr"},
-                                          {ModelKind::kGradientBoostedTrees, "gbdt"}};
-  static const EnumTable<ModelKind> t{e, 2, "ModelKind"};
+                                          {ModelKind::kGradientBoostedTrees, "gbdt"},
+                                          {ModelKind::kAuto, "auto"}};
+  static const EnumTable<ModelKind> t{e, 3, "ModelKind"};
   return t;
 }
 
@@ -70,6 +74,28 @@ GBDTParams workflow_gbdt_defaults();
 /// The training-part size from which the workflow stops boosting early by default.
 inline constexpr Index kEarlyStoppingMinRows = 10000;
 
+/// How ModelKind::kAuto chooses (docs/defaults.md, "Automatic model choice").
+///
+/// Candidates, in this order (the first wins a tie): "lr" (TrainSpec::lr), "gbdt"
+/// (TrainSpec::gbdt) and, when the final fit stops early (gbdt.early_stopping and a training part
+/// of at least early_stopping_min_rows rows) and `leaf_variant` is set, "gbdt_leaf20"
+/// (TrainSpec::gbdt with min_samples_leaf = kSelectionVariantLeaf: more capacity, kept in check by
+/// early stopping). Each is scored by the log loss of its (uncalibrated) probability on rows of the
+/// training part that its fit did not see; the calibration and test parts are never read:
+///  - early stopping applies: one holdout, the latest-entering groups (patients) holding
+///    gbdt.validation_fraction of the training rows (the rows the final fit's early stopping holds
+///    out); the candidates are fitted on the other training rows, the trees with early stopping on
+///    their own latest groups;
+///  - otherwise: `folds` folds of whole groups, each a contiguous block of groups in order of entry
+///    (by the time column, else file order), pooled over the folds; every fit sees the other folds.
+struct ModelSelectionSpec {
+  int folds = 5;             ///< in [2, 20]; folds of the small-data cross-validation
+  bool leaf_variant = true;  ///< offer "gbdt_leaf20" (off when the user sets min_samples_leaf)
+};
+
+/// The min_samples_leaf of the higher-capacity boosted-trees candidate of ModelKind::kAuto.
+inline constexpr int kSelectionVariantLeaf = 20;
+
 /// Everything `train_pipeline` needs besides the table. Every field has a default; a spec with
 /// only `columns.label` set trains boosted trees with beta calibration at recall >= 0.8 on a
 /// 60/20/20 split in file order.
@@ -94,6 +120,9 @@ struct TrainSpec {
   CalendarSpec calendar;   ///< the cuts and the patient rule when split_rule == kCalendar
   std::uint64_t seed = 0;  ///< recorded in the provenance (the CLI also seeds gbdt with it)
   std::string source;      ///< the data's name (e.g. the CSV's file name) for the provenance
+  /// How model == kAuto chooses. (The CLI and Python default to kAuto; this struct keeps
+  /// kGradientBoostedTrees as its default for existing C++ callers.)
+  ModelSelectionSpec selection;
 };
 
 /// Receives the stages of a run as they happen (the CLI prints them; the default ignores them).
@@ -127,6 +156,24 @@ struct EarlyStoppingRecord {
   int rounds_kept = 0;          ///< trees kept (the best validation round when used)
 };
 
+/// One candidate of ModelKind::kAuto and its held-out figures.
+struct SelectionCandidate {
+  std::string name;  ///< "lr", "gbdt", "gbdt_leaf20"
+  ModelKind kind = ModelKind::kGradientBoostedTrees;
+  double log_loss = 0.0;  ///< held-out log loss of the model's probability (the criterion)
+  double auc = 0.0;       ///< held-out ROC AUC (recorded, not used to choose)
+};
+
+/// What ModelKind::kAuto did (recorded in the provenance as selection.*).
+struct ModelSelectionRecord {
+  bool used = false;        ///< false for an explicit model
+  std::string method;       ///< how the held-out rows were formed, one sentence
+  Index held_out_rows = 0;  ///< training rows scored (each once)
+  std::vector<SelectionCandidate> candidates;
+  std::string chosen;    ///< the winning candidate's name
+  double seconds = 0.0;  ///< time spent on the candidate fits (not in the model file)
+};
+
 /// Everything a run produced: the pipeline, and the inputs of an evaluation report of its test
 /// part.
 struct TrainResult {
@@ -143,6 +190,7 @@ struct TrainResult {
   std::vector<std::string> notes;      ///< non-fatal remarks of the fits (show them as warnings)
   double seconds_fit = 0.0;            ///< model fit time
   EarlyStoppingRecord early_stopping;  ///< boosted trees only
+  ModelSelectionRecord selection;      ///< model == kAuto only
 };
 
 /// Runs split -> fit -> calibrate -> threshold -> test scores -> Pipeline on `table` (read with
@@ -152,6 +200,24 @@ struct TrainResult {
 /// too few rows for the split, a part with one class only, ...), each naming what to change.
 TrainResult train_pipeline(const Table& table, const TrainSpec& spec,
                            TrainObserver* observer = nullptr);
+
+/// The model choice of ModelKind::kAuto on the training part `train` of `table` (its rows,
+/// features and labels; `features` and `categorical` as in TrainResult): fits every candidate
+/// of ModelSelectionSpec on parts of `train` only and returns `spec` with `model` and the
+/// model's params set to the winner's (so the final fit is exactly that of an explicit --model),
+/// filling `record`. Deterministic (same data and spec give the same choice for any thread
+/// count). Costs about `folds` (small data) or 1 (early stopping) extra fits per candidate.
+/// `spec.model` must be kAuto (else InvalidParams). When the training rows outside some
+/// held-out part hold one class only (too few events), no candidate is fitted: the result is the
+/// gbdt spec, `record.candidates` stays empty and `record.method` says why.
+TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
+                       const std::vector<std::string>& features,
+                       const std::vector<int>& categorical, ModelSelectionRecord& record);
+
+/// Sets parameter `name` for ModelKind::kAuto: on TrainSpec::lr and / or TrainSpec::gbdt,
+/// whichever declares it (n_threads: both); clears selection.leaf_variant when it is
+/// min_samples_leaf (the user's leaf size is kept). Throws InvalidParams when neither declares it.
+void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::string& text);
 
 /// The provenance key under which the category labels of feature `column` are stored
 /// ("data.categories.<column>", a JSON array of strings).

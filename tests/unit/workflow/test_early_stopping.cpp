@@ -159,6 +159,7 @@ TEST_CASE("defaults: --param early_stopping=false turns it off; a bad threshold 
   const Table t = table();
   cli::TrainConfig cfg;
   cfg.roles = roles();
+  cfg.model = "gbdt";  // the trees' setting (the CLI's default, auto, may pick lr)
   cfg.params = {"early_stopping=false"};
   cli::Progress quiet(true);
   const cli::TrainOutcome out = cli::train_on_table(t, cfg, quiet);

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+// ModelKind::kAuto: the workflow's choice between logistic regression and boosted trees by
+// held-out log loss on the training part (select_model in train.hpp; docs/defaults.md).
+#include <calibrisk/workflow/train.hpp>
+
+#include "workflow/stages.hpp"
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/io/text.hpp>
+#include <calibrisk/metrics/probabilistic.hpp>
+#include <calibrisk/metrics/ranking.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <utility>
+#include <variant>
+
+namespace calibrisk {
+namespace {
+
+// The candidates of kAuto in their tie-breaking order (simplest first); each is an explicit spec.
+std::vector<std::pair<std::string, TrainSpec>> candidates(const TrainSpec& spec, bool stops_early) {
+  std::vector<std::pair<std::string, TrainSpec>> c;
+  TrainSpec lr = spec, gbdt = spec;
+  lr.model = ModelKind::kLogisticRegression;
+  gbdt.model = ModelKind::kGradientBoostedTrees;
+  c.emplace_back("lr", lr);
+  c.emplace_back("gbdt", gbdt);
+  // More capacity is only offered where early stopping bounds it (docs/defaults.md: with early
+  // stopping, leaf 20 did as well or better than leaf 100 on both large datasets).
+  if (stops_early && spec.selection.leaf_variant &&
+      spec.gbdt.min_samples_leaf != kSelectionVariantLeaf) {
+    TrainSpec v = gbdt;
+    v.gbdt.min_samples_leaf = kSelectionVariantLeaf;
+    c.emplace_back("gbdt_leaf" + std::to_string(kSelectionVariantLeaf), v);
+  }
+  return c;
+}
+
+// The rows of `train` at positions `idx` (its table rows, features and labels).
+TrainPart sub_part(const TrainPart& train, const std::vector<Index>& idx) {
+  TrainPart d;
+  for (const Index k : idx) d.rows.push_back(train.rows[static_cast<std::size_t>(k)]);
+  d.X = take_rows(train.X, idx);
+  d.y = take(train.y, idx);
+  return d;
+}
+
+// Fold (0..k-1) of each position of `train`: groups (patients; each row its own group without a
+// group column) ordered by entry -- their earliest time key, ties by first appearance (file order
+// without a time column) -- and cut into k contiguous blocks by the midpoint of each group's rows
+// on the cumulative row count, as split_by_time_and_group cuts the three parts.
+std::vector<int> entry_order_folds(const Table& table, const ColumnRoles& roles,
+                                   const TrainPart& train, int k) {
+  const std::size_t n = train.rows.size();
+  std::vector<double> group(n), time(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto r = static_cast<std::size_t>(train.rows[i]);
+    group[i] = roles.group.empty() ? static_cast<double>(i) : table.column(roles.group).values[r];
+    time[i] = roles.time.empty() ? static_cast<double>(i) : table.column(roles.time).values[r];
+  }
+  // Group id -> dense index in order of first appearance; its entry time and row count.
+  std::vector<std::size_t> gid(n);
+  std::vector<double> entry;
+  std::vector<Index> first, count;
+  {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return group[a] < group[b];  // NaN-free: the split already rejected NaN keys
+    });
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::size_t i = order[j];
+      if (j == 0 || group[i] != group[order[j - 1]]) {
+        entry.push_back(time[i]);
+        first.push_back(static_cast<Index>(i));
+        count.push_back(0);
+      }
+      const std::size_t g = entry.size() - 1;
+      gid[i] = g;
+      entry[g] = std::min(entry[g], time[i]);
+      first[g] = std::min(first[g], static_cast<Index>(i));
+      ++count[g];
+    }
+  }
+  std::vector<std::size_t> by_entry(entry.size());
+  std::iota(by_entry.begin(), by_entry.end(), std::size_t{0});
+  std::sort(by_entry.begin(), by_entry.end(), [&](std::size_t a, std::size_t b) {
+    return entry[a] != entry[b] ? entry[a] < entry[b] : first[a] < first[b];
+  });
+  std::vector<int> fold_of_group(entry.size());
+  double before = 0.0;
+  for (const std::size_t g : by_entry) {
+    const double mid = before + 0.5 * static_cast<double>(count[g]);
+    fold_of_group[g] = std::min(k - 1, static_cast<int>(mid * k / static_cast<double>(n)));
+    before += static_cast<double>(count[g]);
+  }
+  std::vector<int> fold(n);
+  for (std::size_t i = 0; i < n; ++i) fold[i] = fold_of_group[gid[i]];
+  return fold;
+}
+
+// The held-out parts of the choice: (fit positions, held-out positions) pairs into `train`, and
+// the sentence that describes them. One holdout (the early-stopping validation part) when the
+// final fit stops early, else the entry-order folds.
+struct HeldOut {
+  std::vector<std::pair<std::vector<Index>, std::vector<Index>>> parts;
+  std::string method;
+  bool stops_early = false;
+};
+
+HeldOut held_out_parts(const Table& table, const TrainSpec& spec, const TrainPart& train) {
+  HeldOut h;
+  const Index n = static_cast<Index>(train.y.size());
+  const std::string unit = spec.columns.group.empty() ? " rows" : " groups";
+  if (spec.gbdt.early_stopping && n >= spec.early_stopping_min_rows) {
+    Index groups = 0;
+    auto rows = detail::early_stopping_rows(table, spec.columns, train,
+                                            spec.gbdt.validation_fraction, groups);
+    if (rows) {
+      h.stops_early = true;
+      h.method = "holdout: the latest-entering " + std::to_string(groups) + unit +
+                 " of the training part (" + std::to_string(rows->second.size()) +
+                 " rows; the final fit's early-stopping validation part)";
+      h.parts.push_back(std::move(*rows));
+      return h;
+    }
+  }
+  const int k = spec.selection.folds;
+  const std::vector<int> fold = entry_order_folds(table, spec.columns, train, k);
+  for (int f = 0; f < k; ++f) {
+    std::vector<Index> fit, out;
+    for (Index i = 0; i < n; ++i) (fold[static_cast<std::size_t>(i)] == f ? out : fit).push_back(i);
+    if (!out.empty()) h.parts.emplace_back(std::move(fit), std::move(out));
+  }
+  h.method = std::to_string(k) + " folds of whole" + unit +
+             " of the training part, contiguous in order of entry (by " +
+             (spec.columns.time.empty() ? std::string("file order") : spec.columns.time) + ")";
+  return h;
+}
+
+// One class only among `y`: the candidate cannot be fitted there.
+bool one_class(const std::vector<double>& y) {
+  return std::all_of(y.begin(), y.end(), [&](double v) { return v == y.front(); });
+}
+
+// The candidate's probabilities on every held-out row (in `train` positions; each row is held out
+// once). The inner fits stop early exactly when the final fit does.
+std::vector<double> held_out_scores(const Table& table, TrainSpec cand, const TrainPart& train,
+                                    const HeldOut& h, const std::vector<std::string>& features,
+                                    const std::vector<int>& categorical) {
+  cand.early_stopping_min_rows = h.stops_early ? 0 : std::numeric_limits<Index>::max();
+  std::vector<double> p(train.y.size(), std::numeric_limits<double>::quiet_NaN());
+  for (const auto& [fit_idx, out_idx] : h.parts) {
+    const TrainPart fit = sub_part(train, fit_idx), out = sub_part(train, out_idx);
+    EarlyStoppingRecord rec;
+    const PipelineModel m = detail::fit_model(table, cand, fit, features, categorical, rec);
+    const Eigen::VectorXd q = std::visit(
+        [&](const auto& model) {
+          return Eigen::VectorXd(model.predict_proba(FeatureMatrix(view(out.X))));
+        },
+        m);
+    for (std::size_t j = 0; j < out_idx.size(); ++j) {
+      p[static_cast<std::size_t>(out_idx[j])] = q[static_cast<Index>(j)];
+    }
+  }
+  return p;
+}
+
+// Collects the field names of a Params struct (its `fields` visitor, core/params.hpp).
+struct FieldNames {
+  std::vector<std::string> v;
+  template <class... A>
+  void operator()(const char* name, A&&...) {
+    v.emplace_back(name);
+  }
+};
+
+std::string figure_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+
+}  // namespace
+
+TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
+                       const std::vector<std::string>& features,
+                       const std::vector<int>& categorical, ModelSelectionRecord& record) {
+  if (spec.model != ModelKind::kAuto) {
+    throw InvalidParams("select_model: spec.model must be auto, got " +
+                        std::string(model_kind_name(spec.model)) + ".");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const HeldOut h = held_out_parts(table, spec, train);
+  record = ModelSelectionRecord{};
+  record.used = true;
+  // Too few events to fit every candidate on every part (e.g. all positives in one fold): no
+  // choice; the workflow's trees, as an explicit --model gbdt, with the reason recorded.
+  for (const auto& part : h.parts) {
+    if (!one_class(take(train.y, part.first))) continue;
+    record.method = "not run: the training rows outside one held-out part hold only one class (" +
+                    h.method + "); the boosted trees were trained";
+    record.chosen = "gbdt";
+    TrainSpec gbdt = spec;
+    gbdt.model = ModelKind::kGradientBoostedTrees;
+    return gbdt;
+  }
+  // Scored rows: those held out (all of them with folds; the validation part with a holdout).
+  std::vector<Index> scored;
+  for (const auto& part : h.parts)
+    scored.insert(scored.end(), part.second.begin(), part.second.end());
+  std::sort(scored.begin(), scored.end());
+  const std::vector<double> y = take(train.y, scored);
+  record.method = h.method;
+  record.held_out_rows = static_cast<Index>(scored.size());
+  std::optional<TrainSpec> best;
+  double best_loss = std::numeric_limits<double>::infinity();
+  for (auto& [name, cand] : candidates(spec, h.stops_early)) {
+    const std::vector<double> all = held_out_scores(table, cand, train, h, features, categorical);
+    const std::vector<double> p = take(all, scored);
+    SelectionCandidate c;
+    c.name = name;
+    c.kind = cand.model;
+    c.log_loss = metrics::log_loss(VectorView<const double>(y), VectorView<const double>(p));
+    c.auc = one_class(y)
+                ? std::numeric_limits<double>::quiet_NaN()
+                : metrics::roc_auc_score(VectorView<const double>(y), VectorView<const double>(p));
+    if (c.log_loss < best_loss) {  // strict: the earlier (simpler) candidate wins a tie
+      best_loss = c.log_loss;
+      best = cand;
+      record.chosen = name;
+    }
+    record.candidates.push_back(std::move(c));
+  }
+  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!best) throw Error("internal error: select_model scored no candidate.");
+  return *best;
+}
+
+void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::string& text) {
+  FieldNames lr, gbdt;
+  LogisticRegressionParams::fields(lr);
+  GBDTParams::fields(gbdt);
+  const auto has = [&](const FieldNames& s) {
+    return std::find(s.v.begin(), s.v.end(), name) != s.v.end();
+  };
+  const bool in_lr = has(lr), in_gbdt = has(gbdt);
+  if (!in_lr && !in_gbdt) {
+    throw InvalidParams(quote_for_message(name) +
+                        " is not a parameter of lr (LogisticRegressionParams) or gbdt "
+                        "(GBDTParams), the candidates of model auto; set model='lr' or 'gbdt' "
+                        "to see the valid keys.");
+  }
+  if (in_lr) set_parameter(spec.lr, name, text);
+  if (in_gbdt) set_parameter(spec.gbdt, name, text);
+  if (name == "min_samples_leaf") spec.selection.leaf_variant = false;
+}
+
+namespace detail {
+
+void validate_selection(const ModelSelectionSpec& s) {
+  if (s.folds < 2 || s.folds > 20) {
+    throw InvalidParams("TrainSpec.selection.folds must be in [2, 20], got " +
+                        std::to_string(s.folds) + "; 5 is the default.");
+  }
+}
+
+TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& out,
+                        TrainObserver* observer) {
+  if (spec.model != ModelKind::kAuto) return spec;
+  // TODO(lead): issue 13 multiclass -- with K > 2 classes, kAuto should resolve to the multiclass
+  // default (no selection) before this point; select_model scores binary log loss.
+  if (observer) observer->begin("choosing the model (lr or gbdt) on the training part");
+  TrainSpec chosen =
+      select_model(table, spec, out.train, out.features, out.categorical_features, out.selection);
+  if (out.selection.candidates.empty()) {
+    out.notes.push_back("automatic model choice " + out.selection.method +
+                        "; pass --model lr or gbdt to choose.");
+  }
+  if (observer) {
+    std::string detail = out.selection.chosen + " (held-out log loss";
+    for (const auto& c : out.selection.candidates) {
+      detail += " " + c.name + " " + figure_text(c.log_loss);
+    }
+    observer->end(detail + ")");
+  }
+  return chosen;
+}
+
+void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
+                         const TrainResult& out) {
+  const ModelSelectionRecord& r = out.selection;
+  if (!r.used) return;
+  std::string names;
+  for (const auto& c : r.candidates) names += (names.empty() ? "" : ",") + c.name;
+  P.emplace_back("selection", "auto: the candidate with the lowest held-out log loss");
+  P.emplace_back("selection.method", r.method);
+  P.emplace_back("selection.held_out_rows", std::to_string(r.held_out_rows));
+  P.emplace_back("selection.candidates", names);
+  for (const auto& c : r.candidates) {
+    P.emplace_back("selection." + c.name + ".log_loss", format_double(c.log_loss));
+    P.emplace_back("selection." + c.name + ".auc", format_double(c.auc));
+  }
+  P.emplace_back("selection.chosen", r.chosen);
+}
+
+}  // namespace detail
+}  // namespace calibrisk

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: Apache-2.0
+// --model auto (select_model, docs/defaults.md): the choice follows the known truth of synthetic
+// data (a linear logit -> logistic regression, a pure interaction -> boosted trees), its held-out
+// loss is recomputed here from folds built by hand, it never reads the calibration or test rows,
+// and an explicit model trains exactly as before.
+#include <doctest/doctest.h>
+
+#include "cli/progress.hpp"
+#include "cli/train_flow.hpp"
+
+#include <calibrisk/artifact/io.hpp>
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/random.hpp>
+#include <calibrisk/workflow/data.hpp>
+#include <calibrisk/workflow/train.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace calibrisk;
+
+namespace {
+
+enum class Truth { kLinear, kInteraction };
+
+// n rows in file order (no group or time column), features x1..x4 standard normal.
+// kLinear: logit = 1.2 x1 - 0.8 x2 + 0.5 x3 (x4 noise): the logistic model is the truth.
+// kInteraction: logit = 3 sign(x1 x2): no linear function of the features carries any signal.
+std::string csv(Truth truth, int n, std::uint64_t seed, const std::vector<int>& flip = {}) {
+  Rng rng(seed, 0);
+  std::vector<int> y(static_cast<std::size_t>(n));
+  std::vector<std::string> lines;
+  for (int i = 0; i < n; ++i) {
+    double x[4];
+    for (double& v : x) v = rng.normal();
+    const double logit = truth == Truth::kLinear ? 1.2 * x[0] - 0.8 * x[1] + 0.5 * x[2]
+                                                 : 3.0 * (x[0] * x[1] > 0 ? 1.0 : -1.0);
+    y[static_cast<std::size_t>(i)] = rng.uniform() < 1.0 / (1.0 + std::exp(-logit)) ? 1 : 0;
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%.6f,%.6f,%.6f,%.6f,", x[0], x[1], x[2], x[3]);
+    lines.emplace_back(buf);
+  }
+  for (int i : flip) y[static_cast<std::size_t>(i)] = 1 - y[static_cast<std::size_t>(i)];
+  std::string s = "x1,x2,x3,x4,y\n";
+  for (int i = 0; i < n; ++i) s += lines[static_cast<std::size_t>(i)] + std::to_string(y[i]) + "\n";
+  return s;
+}
+
+Table table_of(const std::string& text) {
+  ColumnRoles r;
+  r.label = "y";
+  return parse_csv(text, training_read_options(r, {"x1", "x2", "x3", "x4", "y"}));
+}
+
+TrainSpec auto_spec() {
+  TrainSpec spec;
+  spec.columns.label = "y";
+  spec.model = ModelKind::kAuto;
+  spec.lr.n_threads = spec.gbdt.n_threads = 1;
+  return spec;
+}
+
+std::string prov(const TrainResult& r, const std::string& key) {
+  return cli::provenance_value(*r.pipeline, key);
+}
+
+// The "model" section of the saved file: what the model is, byte for byte.
+std::string model_bytes(const TrainResult& r) {
+  return nlohmann::json::parse(to_string(*r.pipeline))["model"].dump();
+}
+
+}  // namespace
+
+TEST_CASE("model auto: a linear logit picks logistic regression, an interaction boosted trees") {
+  SUBCASE("linear") {
+    const TrainResult r = train_pipeline(table_of(csv(Truth::kLinear, 3000, 1)), auto_spec());
+    REQUIRE(r.selection.used);
+    CHECK(r.selection.chosen == "lr");
+    CHECK(prov(r, "model") == "lr");
+    CHECK(std::holds_alternative<LogisticRegression>(r.pipeline->model()));
+  }
+  SUBCASE("interaction") {
+    const TrainResult r = train_pipeline(table_of(csv(Truth::kInteraction, 3000, 2)), auto_spec());
+    CHECK(r.selection.chosen == "gbdt");
+    CHECK(prov(r, "model") == "gbdt");
+    // The logistic model is no better than the base rate here; the trees are far better.
+    REQUIRE(r.selection.candidates.size() == 2);
+    CHECK(r.selection.candidates[0].auc < 0.6);
+    CHECK(r.selection.candidates[1].auc > 0.8);
+  }
+}
+
+TEST_CASE("model auto: the lr candidate's held-out loss equals hand-built entry-order folds") {
+  // Oracle: without group and time columns every row is its own group in file order, so fold f of
+  // 5 is the contiguous block of training positions i with floor((i + 0.5) * 5 / n) == f; a
+  // LogisticRegression fitted by hand on the other folds scores it, and the pooled log loss is
+  // computed here from its definition.
+  const Table t = table_of(csv(Truth::kLinear, 1000, 3));
+  const TrainResult r = train_pipeline(t, auto_spec());
+  const Index n = static_cast<Index>(r.train.y.size());
+  REQUIRE(r.selection.held_out_rows == n);
+  CHECK(r.selection.method.find("5 folds") == 0);
+  std::vector<double> p(static_cast<std::size_t>(n));
+  for (int f = 0; f < 5; ++f) {
+    std::vector<Index> fit, out;
+    for (Index i = 0; i < n; ++i) {
+      const int fold =
+          static_cast<int>((static_cast<double>(i) + 0.5) * 5 / static_cast<double>(n));
+      (fold == f ? out : fit).push_back(i);
+    }
+    const RowMatrixXd Xf = take_rows(r.train.X, fit), Xo = take_rows(r.train.X, out);
+    const std::vector<double> yf = take(r.train.y, fit);
+    LogisticRegression m(auto_spec().lr);
+    m.fit(Dataset(FeatureMatrix(view(Xf)), VectorView<const double>(yf)));
+    const Eigen::VectorXd q = m.predict_proba(FeatureMatrix(view(Xo)));
+    for (std::size_t j = 0; j < out.size(); ++j) p[static_cast<std::size_t>(out[j])] = q[j];
+  }
+  double loss = 0.0;
+  for (Index i = 0; i < n; ++i) {
+    const double pi = p[static_cast<std::size_t>(i)];
+    loss -= r.train.y[static_cast<std::size_t>(i)] == 1.0 ? std::log(pi) : std::log1p(-pi);
+  }
+  loss /= static_cast<double>(n);
+  REQUIRE(r.selection.candidates[0].name == "lr");
+  CHECK(r.selection.candidates[0].log_loss == doctest::Approx(loss).epsilon(1e-12));
+}
+
+TEST_CASE("model auto: the calibration and test rows' labels do not change the choice or model") {
+  for (const bool large : {false, true}) {
+    INFO((large ? "holdout (early stopping)" : "folds"));
+    TrainSpec spec = auto_spec();
+    if (large) spec.early_stopping_min_rows = 100;  // make the 1,200-row training part "large"
+    const TrainResult a = train_pipeline(table_of(csv(Truth::kInteraction, 2000, 4)), spec);
+    // Flip every label of the calibration and test parts (the split does not read labels).
+    std::vector<int> flip;
+    for (const auto* part : {&a.calibration, &a.test}) {
+      for (const Index i : part->rows) flip.push_back(static_cast<int>(i));
+    }
+    const TrainResult b = train_pipeline(table_of(csv(Truth::kInteraction, 2000, 4, flip)), spec);
+    CHECK(b.calibration.y != a.calibration.y);  // the perturbation reached the table
+    CHECK(b.selection.chosen == a.selection.chosen);
+    REQUIRE(b.selection.candidates.size() == a.selection.candidates.size());
+    for (std::size_t c = 0; c < a.selection.candidates.size(); ++c) {
+      CHECK(b.selection.candidates[c].log_loss == a.selection.candidates[c].log_loss);
+      CHECK(b.selection.candidates[c].auc == a.selection.candidates[c].auc);
+    }
+    CHECK(model_bytes(b) == model_bytes(a));
+    if (large) {
+      CHECK(a.selection.method.find("holdout") == 0);
+      CHECK(a.selection.candidates.size() == 3);  // lr, gbdt, gbdt_leaf20
+      // The holdout is the final fit's early-stopping validation part.
+      CHECK(a.selection.held_out_rows == a.early_stopping.validation_rows);
+    }
+  }
+}
+
+TEST_CASE(
+    "model auto: the pick trains exactly as the explicit model; explicit runs record no choice") {
+  const Table t = table_of(csv(Truth::kInteraction, 2000, 5));
+  TrainSpec spec = auto_spec();
+  spec.early_stopping_min_rows = 100;
+  const TrainResult a = train_pipeline(t, spec);
+  REQUIRE(a.selection.used);
+  TrainSpec explicit_spec = spec;
+  explicit_spec.model = *model_kind_from_name(prov(a, "model"));
+  if (a.selection.chosen == "gbdt_leaf20") explicit_spec.gbdt.min_samples_leaf = 20;
+  const TrainResult e = train_pipeline(t, explicit_spec);
+  CHECK_FALSE(e.selection.used);
+  CHECK(model_bytes(e) == model_bytes(a));
+  CHECK(prov(e, "selection").empty());
+  CHECK(prov(e, "selection.chosen").empty());
+  // Provenance of the choice: every candidate's held-out figures and the pick.
+  CHECK(prov(a, "selection.chosen") == a.selection.chosen);
+  CHECK(prov(a, "selection.candidates") == "lr,gbdt,gbdt_leaf20");
+  CHECK(prov(a, "selection.method").find("early-stopping validation part") != std::string::npos);
+  CHECK(prov(a, "selection.held_out_rows") == std::to_string(a.selection.held_out_rows));
+  for (const auto& c : a.selection.candidates) {
+    CHECK(std::stod(prov(a, "selection." + c.name + ".log_loss")) == c.log_loss);
+    CHECK(std::stod(prov(a, "selection." + c.name + ".auc")) == c.auc);
+  }
+  // The file's bytes do not depend on the thread count.
+  TrainSpec two = spec;
+  two.lr.n_threads = two.gbdt.n_threads = 2;
+  CHECK(to_string(*train_pipeline(t, two).pipeline) == to_string(*a.pipeline));
+}
+
+TEST_CASE("model auto: parameters go to the candidates that declare them") {
+  TrainSpec spec = auto_spec();
+  set_auto_parameter(spec, "C", "0.5");
+  CHECK(spec.lr.C == 0.5);
+  set_auto_parameter(spec, "n_threads", "3");
+  CHECK(spec.lr.n_threads == 3);
+  CHECK(spec.gbdt.n_threads == 3);
+  CHECK(spec.selection.leaf_variant);
+  set_auto_parameter(spec, "min_samples_leaf", "50");
+  CHECK(spec.gbdt.min_samples_leaf == 50);
+  CHECK_FALSE(spec.selection.leaf_variant);  // the user's leaf size is kept
+  CHECK_THROWS_WITH_AS(set_auto_parameter(spec, "tree_depth", "3"),
+                       doctest::Contains("'tree_depth' is not a parameter of lr"), InvalidParams);
+  // A user's min_samples_leaf: no leaf-20 candidate even when early stopping applies.
+  spec.lr.n_threads = spec.gbdt.n_threads = 1;
+  spec.early_stopping_min_rows = 100;
+  const TrainResult r = train_pipeline(table_of(csv(Truth::kLinear, 1000, 6)), spec);
+  CHECK(r.selection.candidates.size() == 2);
+}
+
+TEST_CASE("model auto: bad settings are clear errors") {
+  TrainSpec spec = auto_spec();
+  spec.selection.folds = 1;
+  CHECK_THROWS_WITH_AS(train_pipeline(table_of(csv(Truth::kLinear, 200, 7)), spec),
+                       doctest::Contains("selection.folds must be in [2, 20], got 1"),
+                       InvalidParams);
+  CHECK(*model_kind_from_name("auto") == ModelKind::kAuto);
+  CHECK(std::string(model_kind_name(ModelKind::kAuto)) == "auto");
+  // The CLI defaults to auto and keeps explicit models; unknown keys under auto are usage errors.
+  cli::TrainConfig cfg;
+  cfg.roles.label = "y";
+  CHECK(cli::train_spec(cfg).model == ModelKind::kAuto);
+  cfg.params = {"tree_depth=3"};
+  CHECK_THROWS_WITH(cli::train_spec(cfg), doctest::Contains("candidates of --model auto"));
+  cfg.params = {"C=2", "min_samples_leaf=40"};
+  const TrainSpec s = cli::train_spec(cfg);
+  CHECK(s.lr.C == 2.0);
+  CHECK(s.gbdt.min_samples_leaf == 40);
+  CHECK_FALSE(s.selection.leaf_variant);
+}
+
+TEST_CASE("model auto: too few events to fit every fold trains the trees and says why") {
+  // 200 rows in file order: the training part (rows 0-119) has its only event in row 5, i.e. in
+  // the first of the 5 folds, so the other folds' fit rows hold class 0 only.
+  std::string text = "x1,x2,x3,x4,y\n";
+  Rng rng(8, 0);
+  for (int i = 0; i < 200; ++i) {
+    const bool event = i == 5 || i == 130 || i == 135 || i == 170 || i == 175;
+    text += std::to_string(rng.normal()) + ",0,0,0," + (event ? "1" : "0") + "\n";
+  }
+  const TrainResult r = train_pipeline(table_of(text), auto_spec());
+  CHECK(r.selection.used);
+  CHECK(r.selection.candidates.empty());
+  CHECK(r.selection.chosen == "gbdt");
+  CHECK(r.selection.method.find("not run") == 0);
+  CHECK(prov(r, "model") == "gbdt");
+  CHECK(prov(r, "selection.chosen") == "gbdt");
+  bool noted = false;
+  for (const auto& n : r.notes) noted |= n.find("automatic model choice not run") == 0;
+  CHECK(noted);
+}
