@@ -86,6 +86,7 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
     if (!is_feature && s != roles.time && s != roles.label) cat.insert(s);
   }
   for (const auto& kv : roles.code_hierarchy) cat.insert(kv.first);
+  if (roles.label_as_text) cat.insert(roles.label);
   o.categorical.assign(cat.begin(), cat.end());
   o.code_hierarchies.insert(roles.code_hierarchy.begin(), roles.code_hierarchy.end());
   o.hierarchy_min_count = roles.hierarchy_min_count;
