@@ -121,8 +121,8 @@ void Pipeline::validate_multiclass() const {
     }
     const int kc = calibrator_classes(*p_.multiclass_calibrator);
     if (kc != k) {
-      throw InvalidInput(where + ": the multiclass calibrator was fitted on " +
-                         std::to_string(kc) + " classes but the model has " + std::to_string(k) +
+      throw InvalidInput(where + ": the multiclass calibrator was fitted on " + std::to_string(kc) +
+                         " classes but the model has " + std::to_string(k) +
                          "; fit the calibrator on this model's scores.");
     }
   }
@@ -174,8 +174,7 @@ void Pipeline::proba_matrix_raw(const FeatureMatrix& X, MatrixView<double> out) 
   const Index n = X.rows();
   const int k = n_classes_;
   const bool calibrated = p_.multiclass_calibrator.has_value();
-  const bool want_margin =
-      calibrated && mc_input(*p_.multiclass_calibrator) == ScoreKind::kMargin;
+  const bool want_margin = calibrated && mc_input(*p_.multiclass_calibrator) == ScoreKind::kMargin;
   RowMatrixXd z(n, k);
   if (want_margin || !std::holds_alternative<LogisticRegression>(p_.model)) {
     decision_matrix(X, view_mut(z));
@@ -201,10 +200,11 @@ void Pipeline::proba_matrix_raw(const FeatureMatrix& X, MatrixView<double> out) 
   // thread count (and a single row the bits of its batch).
   const MatrixView<const double> zv = view(z);
   detail::parallel_blocks(n, 4096, 0, [&](Index, Index lo, Index hi) {
-    std::visit([&](const auto& c) {
-      c.predict_proba(zv.middle_rows(lo, hi - lo), out.middle_rows(lo, hi - lo));
-    },
-               *p_.multiclass_calibrator);
+    std::visit(
+        [&](const auto& c) {
+          c.predict_proba(zv.middle_rows(lo, hi - lo), out.middle_rows(lo, hi - lo));
+        },
+        *p_.multiclass_calibrator);
   });
 }
 

@@ -410,8 +410,8 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
   const std::vector<std::string> features = schema_names(pipe);
   const RowMatrixXd X = table.to_matrix(features);
   warn_drift(pipe, X, progress, table);
-  if (pipe.n_classes() > 2) return predict_multiclass(pipe, o, X, features, table, file, outputs,
-                                                       progress, out);
+  if (pipe.n_classes() > 2)
+    return predict_multiclass(pipe, o, X, features, table, file, outputs, progress, out);
   Eigen::VectorXd risk;
   {
     auto step = progress.step("scoring " + format_count(X.rows()) + " rows");

@@ -38,8 +38,8 @@ struct TrainOptions {
   std::string policy = "min-recall=0.8";
   /// auto | binary | multiclass (docs/cli.md "Multiclass labels").
   std::string task = "auto";
-  bool calibration_given = false;  ///< --calibration was on the command line
-  bool policy_given = false;       ///< --policy was on the command line
+  bool calibration_given = false;   ///< --calibration was on the command line
+  bool policy_given = false;        ///< --policy was on the command line
   std::vector<std::string> params;  ///< key=value, the model's Params field names
   std::vector<std::string> categorical;
   /// --code-hierarchy COLUMN[:LENGTHS] (repeatable) and --hierarchy-min-count.

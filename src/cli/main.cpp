@@ -111,7 +111,8 @@ CLI::App* add_generate(CLI::App& app, calibrisk::cli::GenerateOptions& gen) {
 // The options `train` and `validate` share: data, columns, model, calibration, policy, seed.
 void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
   t->add_option("--data", tr.data, "Training CSV (header line of column names)")->required();
-  t->add_option("--label", tr.label, "Label column (0/1; more than two values: multiclass)")->required();
+  t->add_option("--label", tr.label, "Label column (0/1; more than two values: multiclass)")
+      ->required();
   t->add_option("--group-column", tr.group_column,
                 "Patient (group) id column: no patient lands in two parts");
   t->add_option("--time-column", tr.time_column,

@@ -77,8 +77,8 @@ bool is_review_policy(const std::string& text) {
 
 ReviewOptions parse_review_policy(const std::string& text) {
   if (!is_review_policy(text)) {
-    throw UsageError("--policy " + quote_for_message(text) +
-                     " is not a review-queue policy; use " + kReviewForms + ".");
+    throw UsageError("--policy " + quote_for_message(text) + " is not a review-queue policy; use " +
+                     kReviewForms + ".");
   }
   ReviewOptions o;
   std::set<std::string> seen;
@@ -145,10 +145,9 @@ void apply_task_flags(const Table& table, const TrainConfig& cfg, TrainSpec& spe
   const bool review = is_review_policy(cfg.policy_text);
   if (!multiclass) {
     if (is_multiclass_name(cfg.calibration)) {
-      throw UsageError("--calibration " + cfg.calibration +
-                       " calibrates multiclass labels, but label column " +
-                       quote_for_message(cfg.roles.label) +
-                       " is binary; use sigmoid, isotonic, beta or none.");
+      throw UsageError(
+          "--calibration " + cfg.calibration + " calibrates multiclass labels, but label column " +
+          quote_for_message(cfg.roles.label) + " is binary; use sigmoid, isotonic, beta or none.");
     }
     if (review) {
       throw UsageError("--policy " + quote_for_message(cfg.policy_text) +
@@ -283,8 +282,7 @@ int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress
       throw InvalidInput("label column " + quote_for_message(o.label) + " has class " +
                          quote_for_message(name) + " at data row " + std::to_string(i + 1) +
                          ", which the model never saw in training (its classes: " +
-                         list_for_message(classes) +
-                         "); drop those rows or retrain with them.");
+                         list_for_message(classes) + "); drop those rows or retrain with them.");
     }
     y[i] = it->second;
   }

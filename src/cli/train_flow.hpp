@@ -50,8 +50,8 @@ struct TrainConfig {
   std::vector<std::string> params;  ///< --param key=value
   // Multiclass (cli/multiclass.hpp): the task and the flags as given, checked once the label is
   // read (apply_task_flags).
-  std::string task = "auto";   ///< auto | binary | multiclass
-  std::string policy_text;     ///< --policy as given (a binary or a review-queue policy)
+  std::string task = "auto";  ///< auto | binary | multiclass
+  std::string policy_text;    ///< --policy as given (a binary or a review-queue policy)
   bool calibration_given = false;
   bool policy_given = false;
   SplitFractions split;

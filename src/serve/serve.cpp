@@ -256,8 +256,8 @@ std::vector<double> ScoringPipeline::explain_class(const double* row, std::ptrdi
   if (row == nullptr) throw InvalidInput(std::string(where) + ": row is null.");
   std::vector<double> p(static_cast<std::size_t>(m.pipe.n_classes()));
   m.pipe.predict_proba_matrix_row(row, p.data());
-  const int k = m.pipe.predict_label(MatrixView<const double>::row_major(p.data(), 1,
-                                                                         m.pipe.n_classes()))[0];
+  const int k =
+      m.pipe.predict_label(MatrixView<const double>::row_major(p.data(), 1, m.pipe.n_classes()))[0];
   std::vector<double> phi(static_cast<std::size_t>(m.pipe.n_features()));
   const double b = m.pipe.explain_class(row, k, phi.data());
   if (predicted != nullptr) *predicted = k;

@@ -126,10 +126,11 @@ std::vector<double> label_values(const Table& table, const std::string& label, b
                          "unlabelled rows first).");
     }
     if (v != 0.0 && v != 1.0) {
-      throw InvalidInput("label column " + quote_for_message(label) + " has value " +
-                         printable(c.text(static_cast<Index>(i))) + " at data row " +
-                         std::to_string(i + 1) +
-                         "; labels must be 0 or 1 (encode the positive class as 1).");
+      throw InvalidInput(
+          "label column " + quote_for_message(label) + " has value " +
+          printable(c.text(static_cast<Index>(i))) + " at data row " + std::to_string(i + 1) +
+          "; labels must be 0 or 1 (encode the positive class as 1; a label of more classes is "
+          "a multiclass task: --task multiclass).");
     }
     y[i] = v;
     n1 += v == 1.0;

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <limits>
 #include <cstdio>
+#include <limits>
 
 namespace calibrisk::detail {
 namespace {
@@ -218,11 +218,13 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
       out.pipeline->threshold()));
 }
 
-// ---- multiclass ----------------------------------------------------------------------------------
+// ---- multiclass
+// ----------------------------------------------------------------------------------
 
 void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
                                   LogisticRegression model,
-                                  std::optional<MulticlassCalibrator> calibrator, TrainResult& out) {
+                                  std::optional<MulticlassCalibrator> calibrator,
+                                  TrainResult& out) {
   PipelineParts parts;
   parts.schema = make_schema(table, out);
   out.categories = feature_category_labels(table, out.features);
@@ -240,7 +242,8 @@ void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
     if (key == "policy") value = spec.review.describe();
     prov.parameters.emplace_back(key, value);
   }
-  for (auto& [name, text] : parameter_text(spec.lr)) prov.parameters.emplace_back("model." + name, text);
+  for (auto& [name, text] : parameter_text(spec.lr))
+    prov.parameters.emplace_back("model." + name, text);
   prov.parameters.emplace_back("task", "multiclass");
   nlohmann::json classes = out.classes;
   prov.parameters.emplace_back("data.classes", classes.dump());

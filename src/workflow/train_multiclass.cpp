@@ -43,6 +43,11 @@ std::string fmt3(double v) {
   return buf;
 }
 
+// Most distinct whole-number values a numeric label may have to be detected as multiclass.
+constexpr std::size_t kAutoMaxNumericClasses = 20;
+// Fewest rows of each value of a numeric label detected as multiclass.
+constexpr Index kAutoMinClassRows = 10;
+
 // Distinct non-missing label values of the column (at most 3 are needed to decide).
 std::size_t distinct_labels(const Column& c, std::size_t stop_at) {
   std::set<double> seen;
@@ -134,8 +139,8 @@ void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& l
   out.split = split_by_time_and_group(time ? time->values : none, group, n, spec.split);
   for (int p = 0; p < 3; ++p) {
     if (out.split.summary[p].rows < kMinPartRows) {
-      throw InvalidInput(std::string("the ") + part_name(static_cast<SplitPart>(p)) +
-                         " part has " + std::to_string(out.split.summary[p].rows) +
+      throw InvalidInput(std::string("the ") + part_name(static_cast<SplitPart>(p)) + " part has " +
+                         std::to_string(out.split.summary[p].rows) +
                          " rows; every part needs at least " + std::to_string(kMinPartRows) +
                          ": use more data or a larger fraction for this part.");
     }
@@ -175,8 +180,8 @@ LogisticRegression fit_stage(const TrainSpec& spec, TrainResult& out, const Stag
 // logits (as scikit-learn does for an estimator with decision_function), Dirichlet the K
 // probabilities.
 std::optional<MulticlassCalibrator> calibrate_stage(const TrainSpec& spec,
-                                                    const LogisticRegression& m,
-                                                    TrainResult& out, const Stages& st) {
+                                                    const LogisticRegression& m, TrainResult& out,
+                                                    const Stages& st) {
   const MulticlassCalibration method = spec.multiclass_calibration;
   if (method == MulticlassCalibration::kNone) return std::nullopt;
   st.begin(std::string("calibrating (") + multiclass_calibration_name(method) + ") on " +
@@ -196,8 +201,8 @@ std::optional<MulticlassCalibrator> calibrate_stage(const TrainSpec& spec,
     c = DirichletCalibrator().fit(view(s), y);
   } else {
     OneVsRestParams p;
-    p.method = method == MulticlassCalibration::kOvrSigmoid ? OvrMethod::kSigmoid
-                                                            : OvrMethod::kIsotonic;
+    p.method =
+        method == MulticlassCalibration::kOvrSigmoid ? OvrMethod::kSigmoid : OvrMethod::kIsotonic;
     p.input = ScoreKind::kMargin;
     c = OneVsRestCalibrator(p).fit(view(s), y);
   }
@@ -223,8 +228,7 @@ ReviewPoint test_point(const Pipeline& pipe, const TrainPart& test) {
     r.n_auto += 1.0;
     r.n_correct += static_cast<double>(label[i]) == test.y[i] ? 1.0 : 0.0;
   }
-  r.accuracy =
-      r.n_auto > 0 ? r.n_correct / r.n_auto : std::numeric_limits<double>::quiet_NaN();
+  r.accuracy = r.n_auto > 0 ? r.n_correct / r.n_auto : std::numeric_limits<double>::quiet_NaN();
   r.coverage = r.n_auto / r.n_total;
   r.review_rate = 1.0 - r.coverage;
   return r;
@@ -239,8 +243,8 @@ void review_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
     out.notes.push_back("review policy not met on the calibration part: " +
                         out.review_calibration.message);
   }
-  st.end("threshold " + fmt3(o.threshold) + ", accuracy " + fmt3(o.accuracy) +
-         ", review rate " + fmt3(o.review_rate) + " on calibration");
+  st.end("threshold " + fmt3(o.threshold) + ", accuracy " + fmt3(o.accuracy) + ", review rate " +
+         fmt3(o.review_rate) + " on calibration");
 }
 
 }  // namespace
@@ -319,7 +323,23 @@ bool is_multiclass_task(const Table& table, const TrainSpec& spec) {
   if (spec.task == TaskKind::kMulticlass) return true;
   if (!table.has_column(spec.columns.label)) return false;  // the binary path reports it
   const Column& c = table.column(spec.columns.label);
-  return distinct_labels(c, 3) > 2;
+  if (c.kind == ColumnKind::kCategorical) return distinct_labels(c, 3) > 2;
+  // Numbers: a few whole-number codes (as scikit-learn's type_of_target "multiclass"); many
+  // values or fractions look like a measurement mistaken for a label, which the binary path
+  // rejects with its "labels must be 0 or 1" message (--task multiclass still takes them).
+  // A value on fewer than kAutoMinClassRows rows (a stray 2 among 0/1 labels) is more likely a
+  // typo than a class: the binary path names it.
+  std::map<double, Index> counts;
+  for (const double v : c.values) {
+    if (std::isnan(v)) continue;
+    if (v != std::floor(v)) return false;
+    if (++counts[v] == 1 && counts.size() > kAutoMaxNumericClasses) return false;
+  }
+  if (counts.size() <= 2) return false;
+  for (const auto& kv : counts) {
+    if (kv.second < kAutoMinClassRows) return false;
+  }
+  return true;
 }
 
 TrainResult train_multiclass(const Table& table, const TrainSpec& spec, TrainObserver* observer) {

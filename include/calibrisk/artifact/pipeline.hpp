@@ -618,8 +618,7 @@ class Pipeline {
   }
   void require_binary(const char* where) const {
     if (n_classes_ > 2) {
-      throw InvalidInput(std::string(where) + ": this pipeline has " +
-                         std::to_string(n_classes_) +
+      throw InvalidInput(std::string(where) + ": this pipeline has " + std::to_string(n_classes_) +
                          " classes; use predict_proba_matrix / decision_matrix (K columns).");
     }
   }

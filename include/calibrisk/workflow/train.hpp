@@ -55,8 +55,10 @@ inline const EnumTable<CalibrationMethod>& enum_table(CalibrationMethod) {
 }
 
 /// Binary (0/1 label) or multiclass (K >= 3 labels). Text forms: "auto", "binary", "multiclass".
-/// kAuto: multiclass when the label column holds more than two distinct values (numbers or
-/// text), binary otherwise.
+/// kAuto: multiclass when the label column holds more than two distinct text labels, or 3 to 20
+/// distinct whole numbers each on at least 10 rows; binary otherwise (a numeric label of
+/// fractions, of many values or with a stray value is then rejected as not 0/1; kMulticlass
+/// takes it).
 enum class TaskKind { kAuto, kBinary, kMulticlass };
 
 inline const EnumTable<TaskKind>& enum_table(TaskKind) {

@@ -202,8 +202,8 @@ TEST_CASE("K-class pipeline: inconsistent parts are rejected with a clear messag
     p.multiclass_calibrator.reset();
     const double s[] = {0.1, 0.9, 0.2, 0.8, 0.7};
     const double y[] = {0, 1, 0, 1, 1};
-    p.calibrator = PlattCalibrator().fit(VectorView<const double>(s, 5),
-                                         VectorView<const double>(y, 5));
+    p.calibrator =
+        PlattCalibrator().fit(VectorView<const double>(s, 5), VectorView<const double>(y, 5));
     CHECK_THROWS_WITH_AS(Pipeline{p}, doctest::Contains("multiclass_calibrator"), InvalidInput);
   }
   SUBCASE("a calibrator of another K") {
@@ -254,8 +254,7 @@ TEST_CASE("K-class pipeline: files that break the 1.6 rules are rejected") {
   SUBCASE("a repeated class label") {
     std::string t = text;
     t.replace(t.find("\"denied: coding\""), 16, "\"paid\"");
-    CHECK_THROWS_WITH_AS(load_from_string(t, o), doctest::Contains("/classes/1"),
-                         ModelFormatError);
+    CHECK_THROWS_WITH_AS(load_from_string(t, o), doctest::Contains("/classes/1"), ModelFormatError);
   }
   SUBCASE("the checksum covers the new sections") {
     std::string t = text;
@@ -301,9 +300,9 @@ TEST_CASE("K-class serving: hostile arguments get InvalidInput, explain_class su
   const ScoringPipeline s(Pipeline(f.parts()));
   CHECK(s.n_classes() == 3);
   std::vector<double> P(3);
-  CHECK_THROWS_WITH_AS(s.predict_classes(RowBlock<double>::row_major(f.test.X.data(), 1, 4),
-                                         nullptr),
-                       doctest::Contains("out is null"), InvalidInput);
+  CHECK_THROWS_WITH_AS(
+      s.predict_classes(RowBlock<double>::row_major(f.test.X.data(), 1, 4), nullptr),
+      doctest::Contains("out is null"), InvalidInput);
   CHECK_THROWS_AS(s.predict_classes(RowBlock<double>::row_major(f.test.X.data(), 1, 3), P.data()),
                   InvalidInput);  // 3 columns for 4 features
   RowBlock<double> negative = RowBlock<double>::row_major(f.test.X.data(), 1, 4);
@@ -316,8 +315,7 @@ TEST_CASE("K-class serving: hostile arguments get InvalidInput, explain_class su
   double base = 0.0;
   const std::vector<double> phi = s.explain_class(f.test.X.row(0).data(), &k, &base);
   RowMatrixXd z(1, 3);
-  Pipeline(f.parts()).decision_matrix(FeatureMatrix(view(f.test.X).middle_rows(0, 1)),
-                                      view_mut(z));
+  Pipeline(f.parts()).decision_matrix(FeatureMatrix(view(f.test.X).middle_rows(0, 1)), view_mut(z));
   double sum = base;
   for (double v : phi) sum += v;
   CHECK(sum == doctest::Approx(z(0, k)).epsilon(1e-12));
