@@ -91,3 +91,20 @@ def test_bad_combinations_are_rejected(parts):
     pipe = cr.Pipeline.from_estimators(lr, temp)
     with pytest.raises(ValueError, match="predict_proba_matrix"):
         pipe.predict_risk(Xt)
+
+
+def test_train_on_a_dataframe_with_text_labels():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(900, 4)
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(outcome=y)
+    r = cr.train(df, label="outcome", model="lr", max_review_rate=0.3)
+    assert r.n_classes == 3 and r.classes == ["denied", "paid", "review"]
+    assert list(r.pipeline.classes_) == r.classes
+    # The review budget holds on the calibration part (recounted from its probabilities).
+    P = r.calibration.P
+    t = r.pipeline.review_policy["thresholds"][0]
+    assert (P.max(axis=1) < t).mean() <= 0.3
+    np.testing.assert_array_equal(r.pipeline.predict_proba(r.test.X), r.test.P)
+    # task="binary" reads the label as numbers: the text label is named as the problem.
+    with pytest.raises(ValueError, match="column 'outcome' has the non-numeric value"):
+        cr.train(df, label="outcome", model="lr", task="binary")
