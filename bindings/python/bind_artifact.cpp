@@ -149,7 +149,8 @@ Pipeline build(const py::bytes& model, const py::object& calibrator,
   parts.provenance.seed = seed;
   parts.provenance.created_at = created_at;
   Pipeline pipe(std::move(parts));
-  if (X_train.is_none()) return pipe;
+  // K-class pipelines have no monitoring reference yet (monitor is binary).
+  if (X_train.is_none() || pipe.n_classes() > 2) return pipe;
   // The monitoring reference (format 1.3): feature distributions of X_train and, with no
   // calibration part at hand, the risk distribution of the same rows.
   FeatureArg xa = as_features(X_train, "Pipeline.from_estimators");
@@ -157,6 +158,28 @@ Pipeline build(const py::bytes& model, const py::object& calibrator,
   return pipe.with_reference(MonitoringReference::from_data(
       pipe.schema(), xa.view, std::vector<double>(risk.data(), risk.data() + risk.size()),
       pipe.threshold()));
+}
+
+// A K-class pipeline: `core` (a multinomial model, built by _pipeline_build) with its multiclass
+// calibrator (codec bytes or None), class labels and review thresholds (None, or the policy text,
+// per_class and the thresholds of select_review_threshold).
+Pipeline with_multiclass(const Pipeline& core, const py::object& calibrator,
+                         const std::vector<std::string>& classes, const py::object& review) {
+  PipelineParts parts = core.parts();
+  if (!calibrator.is_none()) {
+    parts.multiclass_calibrator = decode_multiclass_calibrator(calibrator.cast<std::string>());
+  }
+  parts.classes = classes;
+  if (!review.is_none()) {
+    const auto t = review.cast<std::tuple<std::string, bool, std::vector<double>>>();
+    ReviewPolicyRecord r;
+    r.kind = "threshold";
+    r.policy = std::get<0>(t);
+    r.per_class = std::get<1>(t);
+    r.thresholds = std::get<2>(t);
+    parts.review = r;
+  }
+  return Pipeline(std::move(parts));
 }
 
 py::array_t<double> to_numpy(const Eigen::VectorXd& v) {
@@ -185,6 +208,49 @@ void bind_artifact(py::module_& m) {
             return out;
           },
           py::arg("X"), "Calibrated P(y = 1) per row (1-D float64).")
+      .def_property_readonly("n_classes", &Pipeline::n_classes)
+      .def("class_labels", &Pipeline::class_labels)
+      .def(
+          "predict_proba_matrix",
+          [](const Pipeline& p, const py::object& X) {
+            FeatureArg xa = as_features(X, "Pipeline.predict_proba");
+            py::array_t<double> out({xa.view.rows(), static_cast<Index>(p.n_classes())});
+            {
+              py::gil_scoped_release release;
+              p.predict_proba_matrix(
+                  xa.view,
+                  MatrixView<double>::row_major(out.mutable_data(), xa.view.rows(), p.n_classes()));
+            }
+            return out;
+          },
+          py::arg("X"), "Class probabilities (n, K), rows summing to 1.")
+      .def(
+          "route",
+          [](const Pipeline& p, const py::array_t<double, py::array::c_style>& P) {
+            if (P.ndim() != 2) throw InvalidInput("Pipeline.route: P must be 2-D (n, K).");
+            const auto v = MatrixView<const double>::row_major(P.data(), P.shape(0), P.shape(1));
+            const std::vector<std::uint8_t> r = p.route(v);
+            const std::vector<std::int32_t> l = p.predict_label(v);
+            py::array_t<bool> routed(static_cast<py::ssize_t>(r.size()));
+            py::array_t<std::int64_t> label(static_cast<py::ssize_t>(l.size()));
+            for (std::size_t i = 0; i < r.size(); ++i) {
+              routed.mutable_data()[i] = r[i] != 0;
+              label.mutable_data()[i] = l[i];
+            }
+            return py::make_tuple(label, routed);
+          },
+          py::arg("P"), "(label indices, auto-routed mask) of a probability matrix.")
+      .def_property_readonly("review_policy",
+                             [](const Pipeline& p) -> py::object {
+                               const ReviewPolicyRecord* r = p.review_policy();
+                               if (r == nullptr) return py::none();
+                               py::dict d;
+                               d["kind"] = r->kind;
+                               d["policy"] = r->policy;
+                               d["per_class"] = r->per_class;
+                               d["thresholds"] = r->thresholds;
+                               return d;
+                             })
       .def(
           "decision_function",
           [](const Pipeline& p, const py::object& X) {
@@ -339,6 +405,9 @@ void bind_artifact(py::module_& m) {
         py::arg("threshold"), py::arg("policy"), py::arg("figures"), py::arg("parameters"),
         py::arg("seed"), py::arg("created_at"),
         "Assembles a _Pipeline from fitted C++ parts (see calibrisk.Pipeline.from_estimators).");
+  m.def("_pipeline_with_multiclass", &with_multiclass, py::arg("core"), py::arg("calibrator"),
+        py::arg("classes"), py::arg("review"),
+        "A K-class _Pipeline: the multinomial core with its calibrator, labels and review.");
   m.def(
       "_pipeline_load",
       [](const std::string& path, bool verify_checksum, const std::string& public_key) {

@@ -14,8 +14,10 @@
 
 #include "bindings.hpp"
 
+#include <exception>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +39,9 @@ struct PySpec {
   std::uint64_t seed = 0;
   int n_threads = 0;
   std::string source;
+  // Multiclass (docs/workflow.md "Multiclass"): task and the review-queue policy.
+  std::string task = "auto";
+  std::optional<double> min_accuracy, max_review_rate;
 };
 
 // A spelling of an enum with a text table, or InvalidParams listing the choices.
@@ -68,13 +73,25 @@ TrainSpec to_spec(const PySpec& s) {
     throw InvalidParams("train: model must be 'auto', 'lr' or 'gbdt', got " +
                         quote_for_message(s.model) + ".");
   }
-  const auto calibration = calibration_method_from_name(s.calibration);
-  if (!calibration) {
-    throw InvalidParams("train: calibration must be 'platt', 'isotonic', 'beta' or 'none', got " +
-                        quote_for_message(s.calibration) + ".");
+  auto calibration = calibration_method_from_name(s.calibration);
+  const auto multiclass = multiclass_calibration_from_name(s.calibration);
+  if (!calibration && !multiclass) {
+    throw InvalidParams(
+        "train: calibration must be 'platt', 'isotonic', 'beta' or 'none' (binary labels) or "
+        "'temperature', 'ovr-sigmoid', 'ovr-isotonic', 'dirichlet' (multiclass labels), got " +
+        quote_for_message(s.calibration) + ".");
   }
   spec.model = *model;
-  spec.calibration = *calibration;
+  spec.calibration = calibration ? *calibration : CalibrationMethod::kBeta;
+  // A multiclass label: the named multiclass calibrator ("beta", the binary default, leaves
+  // temperature scaling); the binary calibrators' names map to one-vs-rest as in the CLI.
+  if (multiclass) spec.multiclass_calibration = *multiclass;
+  spec.task = enum_arg<TaskKind>(s.task, "train: task");
+  if (s.min_accuracy || s.max_review_rate) {
+    spec.review = ReviewOptions{};
+    spec.review.min_accuracy = s.min_accuracy;
+    spec.review.max_review_rate = s.max_review_rate;
+  }
   bool threads_given = false, seed_given = false;
   for (const auto& [name, text] : s.params) {
     if (spec.model == ModelKind::kAuto) {
@@ -113,6 +130,7 @@ py::dict part_dict(const TrainPart& p) {
   d["y"] = py::array_t<double>(static_cast<py::ssize_t>(p.y.size()), p.y.data());
   d["p_model"] = p.p_model;
   d["p"] = p.p;
+  d["P"] = p.P;  // multiclass: (n, K) probabilities (empty for a binary task)
   return d;
 }
 
@@ -159,6 +177,8 @@ py::dict result_dict(TrainResult r) {
   py::dict d;
   d["features"] = r.features;
   d["notes"] = r.notes;
+  d["n_classes"] = r.n_classes;
+  d["classes"] = r.classes;
   d["train"] = part_dict(r.train);
   d["calibration"] = part_dict(r.calibration);
   d["test"] = part_dict(r.test);
@@ -215,6 +235,13 @@ PySpec py_spec(const py::dict& kw) {
   s.seed = kw["seed"].cast<std::uint64_t>();
   s.n_threads = kw["n_threads"].cast<int>();
   s.source = kw["source"].cast<std::string>();
+  if (kw.contains("task")) s.task = kw["task"].cast<std::string>();
+  if (kw.contains("min_accuracy") && !kw["min_accuracy"].is_none()) {
+    s.min_accuracy = kw["min_accuracy"].cast<double>();
+  }
+  if (kw.contains("max_review_rate") && !kw["max_review_rate"].is_none()) {
+    s.max_review_rate = kw["max_review_rate"].cast<double>();
+  }
   s.split_rule = kw["split_rule"].cast<std::string>();
   s.calendar.cuts = kw["cuts"].cast<std::vector<std::string>>();
   s.calendar.cut_fractions = kw["cut_fractions"].cast<std::vector<double>>();
@@ -272,7 +299,25 @@ void bind_workflow(py::module_& m) {
         TrainResult r;
         {
           py::gil_scoped_release release;
-          const Table table = read_training_table(path, text, header, spec.columns);
+          Table table;
+          try {
+            table = read_training_table(path, text, header, spec.columns);
+          } catch (const InvalidInput&) {
+            // A text label (multiclass) fails the numeric read: read it as labels, keeping the
+            // first error unless that gives a multiclass label (as `calibrisk train`).
+            if (spec.task == TaskKind::kBinary) throw;
+            const std::exception_ptr first = std::current_exception();
+            ColumnRoles roles = spec.columns;
+            roles.label_as_text = true;
+            try {
+              table = read_training_table(path, text, header, roles);
+            } catch (const InvalidInput&) {
+              std::rethrow_exception(first);
+            }
+            if (spec.task == TaskKind::kAuto && table.column(roles.label).categories.size() <= 2) {
+              std::rethrow_exception(first);
+            }
+          }
           r = train_pipeline(table, spec);
         }
         return result_dict(std::move(r));

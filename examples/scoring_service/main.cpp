@@ -334,9 +334,88 @@ struct Model {
   std::vector<std::string> quoted_names;  // feature names as JSON strings
 };
 
+// A K-class model (format 1.6): {"classes": [...], "probabilities": [[p_1, ..., p_K], ...],
+// "labels": [...], "routes": ["auto" | "review", ...], "drift": [...]} and with ?explain=K the
+// predicted class's top features ({"class", "logit", "top": [...]} per row, on its softmax logit).
+void score_classes(const Model& model, const scoring::ParsedRows& rows, const ExplainRequest& e,
+                   httplib::Response& res) {
+  const calibrisk::Pipeline& pipe = model.pipe;
+  const auto X = calibrisk::MatrixView<const double>::row_major(
+      rows.values.data(), static_cast<calibrisk::Index>(rows.n_rows), pipe.n_features());
+  const calibrisk::RowMatrixXd P = pipe.predict_proba_matrix(X);
+  const calibrisk::InputReport report = pipe.check_inputs(X);
+  const std::vector<std::int32_t> label = pipe.predict_label(calibrisk::view(P));
+  const std::vector<std::uint8_t> route = pipe.route(calibrisk::view(P));
+  const std::vector<std::string> classes = pipe.class_labels();
+  const auto quoted = [](const std::string& s) {
+    return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  std::string& out = res.body;
+  out = "{\"classes\":[";
+  for (std::size_t c = 0; c < classes.size(); ++c) out += (c ? "," : "") + quoted(classes[c]);
+  out += "],\"probabilities\":[";
+  for (calibrisk::Index i = 0; i < P.rows(); ++i) {
+    out += i > 0 ? ",[" : "[";
+    for (calibrisk::Index k = 0; k < P.cols(); ++k) {
+      if (k > 0) out += ',';
+      append_number(out, P(i, k));
+    }
+    out += ']';
+  }
+  out += "],\"labels\":[";
+  for (std::size_t i = 0; i < label.size(); ++i) {
+    out += (i ? "," : "") + quoted(classes[static_cast<std::size_t>(label[i])]);
+  }
+  out += "],\"routes\":[";
+  for (std::size_t i = 0; i < route.size(); ++i) {
+    out += i ? "," : "";
+    out += route[i] ? "\"auto\"" : "\"review\"";
+  }
+  json drift = json::array();
+  for (const auto& f : report.features) {
+    drift.push_back({{"feature", f.name},
+                     {"below_min", f.n_below_min},
+                     {"above_max", f.n_above_max},
+                     {"unseen_category", f.n_unseen_category},
+                     {"missing_rate_drift", f.missing_rate_drift}});
+  }
+  out += "],\"drift\":" + drift.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (e.k > 0) {
+    const std::ptrdiff_t p = pipe.n_features();
+    std::vector<double> phi(static_cast<std::size_t>(p));
+    std::vector<std::ptrdiff_t> top(static_cast<std::size_t>(std::min(e.k, p)));
+    out += ",\"explanations\":{\"scale\":\"class_logit\",\"rows\":[";
+    for (calibrisk::Index i = 0; i < P.rows(); ++i) {
+      const int k = label[static_cast<std::size_t>(i)];
+      const double base = pipe.explain_class(X.row_ptr(i), k, phi.data());
+      double logit = base;
+      for (double v : phi) logit += v;
+      const std::ptrdiff_t n = calibrisk::top_contributions(phi.data(), p, e.k, top.data());
+      out += i > 0 ? ",{\"class\":" : "{\"class\":";
+      out += quoted(classes[static_cast<std::size_t>(k)]);
+      out += ",\"logit\":";
+      append_number(out, logit);
+      out += ",\"top\":[";
+      for (std::ptrdiff_t r = 0; r < n; ++r) {
+        out += r > 0 ? ",{\"feature\":" : "{\"feature\":";
+        out += model.quoted_names[static_cast<std::size_t>(top[static_cast<std::size_t>(r)])];
+        out += ",\"contribution\":";
+        append_number(out, phi[static_cast<std::size_t>(top[static_cast<std::size_t>(r)])]);
+        out += '}';
+      }
+      out += "]}";
+    }
+    out += "]}";
+  }
+  out += '}';
+  res.status = 200;
+  res.set_header("Content-Type", "application/json");
+}
+
 void score(const Model& model, scoring::ParsedRows rows, const ExplainRequest& e,
            httplib::Response& res) {
   const calibrisk::Pipeline& pipe = model.pipe;
+  if (pipe.n_classes() > 2) return score_classes(model, rows, e, res);
   Eigen::VectorXd risk;
   calibrisk::InputReport report;
   calibrisk::RowMatrixXd phi;
@@ -366,6 +445,8 @@ std::string health_body(const calibrisk::Pipeline& pipe) {
               {"threshold", pipe.threshold()},
               {"policy", pipe.operating_point().policy},
               {"n_features", pipe.n_features()},
+              {"n_classes", pipe.n_classes()},
+              {"classes", pipe.class_labels()},
               {"feature_names", names},
               {"library_version", calibrisk::library_version()}}
       .dump(-1, ' ', false, json::error_handler_t::replace);

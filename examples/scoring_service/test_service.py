@@ -12,6 +12,8 @@ PART (CTest runs each as example.scoring_service.PART):
           cut at the request timeout, connections over --max-connections get 503, and SIGTERM
           with slow clients connected exits within the grace period
   memory  peak RSS growth for a 1 MB /score request stays below 10x the body
+  multiclass  the K-class golden file (tests/golden/format-1.6, passed as MODEL_PATH): K
+          probabilities bit-identical to the stored scores, labels (argmax) and routes
 Every service is started on a free port and stopped with SIGTERM; every wait has a timeout.
 """
 
@@ -390,8 +392,56 @@ def test_memory(exe, model):
     check(rc == 0, f"exit code {rc} after SIGTERM; stderr: {svc.stderr}")
 
 
+def test_multiclass(exe, model):
+    """The K-class golden model: probabilities equal the stored scores bit for bit, the label is
+    the argmax class, the route follows the stored review threshold (hand-computed here)."""
+    import csv
+
+    golden = os.path.dirname(model)
+    with open(os.path.join(golden, "rows.csv"), newline="") as f:
+        rows = [[float(v) if v != "" else None for v in r] for r in list(csv.reader(f))[1:]]
+    with open(os.path.join(golden, "lr_claims_temperature.scores.csv"), newline="") as f:
+        stored = list(csv.reader(f))
+    with open(model) as f:
+        doc = json.load(f)
+    classes, t = doc["classes"], doc["review"]["thresholds"][0]
+    svc = Service(exe, model)
+    try:
+        status, health, _ = svc.request("GET", "/health")
+        check(status == 200 and health["n_classes"] == 6 and health["classes"] == classes,
+              f"/health of the K-class model: {health}")
+        status, body, _ = svc.request("POST", "/score", json.dumps({"rows": rows}))
+        check(status == 200, f"/score: {status} {body}")
+        check(body["classes"] == classes, "classes in the response")
+        cols = [c[2:] for c in stored[0][:-1]]
+        check(len(body["probabilities"]) == len(rows) == 40, "every row scored")
+        for i, (P, label, route) in enumerate(zip(body["probabilities"], body["labels"],
+                                                  body["routes"])):
+            want = [float(v) for v in stored[i + 1][:-1]]
+            got = [P[classes.index(c)] for c in cols]
+            check(got == want, f"row {i}: probabilities {got} != stored {want}")
+            check(label == classes[P.index(max(P))], f"row {i}: label {label}")
+            check(route == ("auto" if max(P) >= t else "review"), f"row {i}: route {route}")
+            check((route == "review") == (stored[i + 1][-1] == "1"), f"row {i}: stored route")
+        status, body, _ = svc.request("POST", "/score?explain=2", json.dumps({"rows": rows[:3]}))
+        ex = body.get("explanations", {})
+        check(status == 200 and ex.get("scale") == "class_logit" and len(ex.get("rows", [])) == 3,
+              f"K-class explanations: {status} {ex}")
+        for r, label in zip(ex.get("rows", []), body.get("labels", [])):
+            check(r["class"] == label and len(r["top"]) == 2, f"explained class {r}")
+    finally:
+        svc.stop()
+
+
 def main():
     part, service, demo, model = sys.argv[1:5]
+    if part == "multiclass":
+        test_multiclass(service, model)
+        if failures:
+            print(f"{len(failures)} failure(s)")
+            return 1
+        print("scoring service (multiclass): all checks passed")
+        return 0
     expected = json.loads(subprocess.run([demo, model], check=True, capture_output=True,
                                          timeout=120, text=True).stdout)
     if part == "basic":

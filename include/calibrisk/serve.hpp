@@ -162,6 +162,36 @@ class ScoringPipeline {
   /// Convenience form for contiguous row-major rows: `rows * n_features()` values.
   std::vector<double> predict_proba(const std::vector<double>& row_major_values) const;
 
+  // ---- K classes (model files of format 1.6; docs/serving.md "K-class models") ---------------
+
+  /// The decision of one row: its label and its route.
+  struct ClassDecision {
+    std::ptrdiff_t label = 0;  ///< Class index into classes(): argmax_k P (ties: lowest index).
+    bool review = false;       ///< true: send to a person; false: route automatically.
+  };
+  /// 2 for a binary pipeline, K for a K-class one.
+  int n_classes() const;
+  /// Class labels in index order ("0", "1" for a binary pipeline).
+  const std::vector<std::string>& classes() const;
+  /// The description of the review policy (e.g. "min_accuracy=0.95"), empty when the pipeline
+  /// has none (every item is auto-routed).
+  const std::string& review_policy() const;
+  /// Class probabilities of every row of `X` into `proba` (X.rows * n_classes() values,
+  /// row-major, rows summing to 1) and, when `decisions` is not null, each row's label and route
+  /// into `decisions` (X.rows values). A K-class pipeline labels by argmax and routes by its
+  /// review policy (confidence max_k P >= the threshold of the predicted class, or a conformal set
+  /// of exactly one label); a binary pipeline gives P = [1 - p, p], label = (p >= threshold()),
+  /// review = false. Bit-identical to Pipeline::predict_proba_matrix. Throws InvalidInput as
+  /// predict_proba.
+  void predict_classes(RowBlock<double> X, double* proba, ClassDecision* decisions = nullptr) const;
+  /// Contributions of one row to the softmax logit of its predicted class (K-class logistic
+  /// regression): returns n_features() values phi_j = B[k, j] * (x_j - m_j) (m_j the training
+  /// mean imputed for missing values), with `*predicted` = k (the class of predict_classes) and
+  /// `*baseline` = b_k + sum_j B[k, j] m_j, so that baseline + sum_j phi_j is class k's logit
+  /// (before calibration). Throws InvalidInput for binary or tree pipelines (use explain).
+  std::vector<double> explain_class(const double* row, std::ptrdiff_t* predicted = nullptr,
+                                    double* baseline = nullptr) const;
+
   /// Per-feature contributions of one row, n_features() values, on `scale`: by default the
   /// calibrated log-odds, so that explain_baseline() + sum = logit(predict_proba_row(row));
   /// ExplainScale::kMargin gives the model's log-odds before calibration (what explain returned

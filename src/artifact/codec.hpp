@@ -54,13 +54,26 @@ VennAbersCalibrator decode_venn_abers(const Node& n);
 /// "policy", "per_class", "thresholds"} | {"kind": "conformal", "policy", "method", "alpha",
 /// "quantile", "n_classes", "n_calibration", "random_state"} | {"kind": "triage", "policy",
 /// "t_low", "t_high"}. +inf thresholds / quantiles are written as "Infinity".
-/// TODO(lead): a Pipeline member (e.g. an optional top-level "review" written only when set,
-/// stamping the file 1.5) and serving's route; not wired here (pipeline.hpp is not mine).
+/// A K-class pipeline's optional top-level "review" (format 1.6) is this section.
 json encode_review_policy(const ReviewPolicyRecord& r);
 ReviewPolicyRecord decode_review_policy(const Node& n);
 /// A multiclass calibrator's section (format 1.5): {"type": "temperature" | "one_vs_rest" |
 /// "dirichlet", "params", "state"}. Decoding runs from_state (errors at the node's path).
 json encode_multiclass_calibrator(const MulticlassCalibrator& c);
 MulticlassCalibrator decode_multiclass_calibrator(const Node& n);
+
+// ---- K-class pipelines (format 1.6; src/artifact/multiclass_codec.cpp) -----------------------
+
+/// Whether a "/calibrator" node holds a multiclass calibrator (type "temperature", "one_vs_rest"
+/// or "dirichlet") rather than a binary one.
+bool is_multiclass_calibrator(const Node& calibrator);
+/// Adds a K-class pipeline's sections to `doc`: "classes" (the K labels), "review" (when the
+/// pipeline has a review policy) and, when calibrated, replaces "calibrator" by the multiclass
+/// calibrator's section. Does nothing for a binary pipeline (its bytes stay those of 1.5).
+void encode_multiclass_sections(const Pipeline& p, json& doc);
+/// Reads the optional "classes" and "review" members of the document and a multiclass
+/// "/calibrator" into `parts` (the caller has checked that the version allows them). Throws
+/// ModelFormatError naming the JSON path.
+void decode_multiclass_sections(const Node& root, PipelineParts& parts);
 
 }  // namespace calibrisk::detail::artifact

@@ -372,6 +372,7 @@ json build_document(const Pipeline& p) {
   for (const FeatureInfo& f : p.schema().features) {
     if (!f.labels.empty()) minor = std::max(minor, kFormatVersionMinorLabels);
   }
+  if (p.n_classes() > 2) minor = std::max(minor, kFormatVersionMinorMulticlass);
   const std::string version = std::to_string(kFormatVersionMajor) + "." + std::to_string(minor);
   json doc = json::object();
   doc["format"] = kFormatName;
@@ -382,6 +383,7 @@ json build_document(const Pipeline& p) {
   doc["threshold"] = encode_threshold(p.operating_point());
   doc["provenance"] = encode_provenance(p.provenance(), version);
   if (!p.reference().empty()) doc["reference"] = encode_reference(p.reference(), p.schema());
+  detail::artifact::encode_multiclass_sections(p, doc);
   return doc;
 }
 
@@ -617,7 +619,11 @@ Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureC
   }
   int minor = 0;
   check_version(root, ctx, minor);
-  if (minor >= kFormatVersionMinorReference) {
+  if (minor >= kFormatVersionMinorMulticlass) {
+    root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
+                        "threshold", "provenance"},
+                       {"signature", "reference", "classes", "review"});
+  } else if (minor >= kFormatVersionMinorReference) {
     root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
                         "threshold", "provenance"},
                        {"signature", "reference"});
@@ -639,7 +645,13 @@ Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureC
   PipelineParts parts;
   parts.schema = decode_schema(root["schema"]);
   detail::artifact::DecodedModel model = detail::artifact::decode_model(root["model"]);
-  detail::artifact::DecodedCalibrator cal = detail::artifact::decode_calibrator(root["calibrator"]);
+  // A K-class pipeline (format 1.6) may hold a multiclass calibrator instead of a binary one.
+  const bool multiclass = minor >= kFormatVersionMinorMulticlass;
+  if (multiclass) detail::artifact::decode_multiclass_sections(root, parts);
+  detail::artifact::DecodedCalibrator cal;
+  if (!parts.multiclass_calibrator) {
+    cal = detail::artifact::decode_calibrator(root["calibrator"]);
+  }
   parts.operating_point = decode_threshold(root["threshold"]);
   parts.provenance = decode_provenance(root["provenance"]);
   if (minor >= kFormatVersionMinorReference && doc.find("reference") != doc.end()) {

@@ -4,6 +4,7 @@
 
 #include "cli/data.hpp"
 #include "cli/errors.hpp"
+#include "cli/multiclass.hpp"
 #include "cli/output_file.hpp"
 #include "cli/reports.hpp"
 #include "cli/train_flow.hpp"
@@ -218,6 +219,37 @@ void write_test_reports(const TrainOptions& o, const std::string& source, const 
   write_reports(ev, html, json, progress);
 }
 
+/// `predict` of a K-class pipeline: row ids, p_<class> columns, label, route (and explanations).
+int predict_multiclass(const Pipeline& pipe, const PredictOptions& o, const RowMatrixXd& X,
+                       const std::vector<std::string>& features, const Table& table,
+                       OutputFile& file, OutputSet& outputs, Progress& progress,
+                       std::ostream& out) {
+  Table result;
+  for (const std::string key : {"data.group_column", "data.time_column"}) {
+    const std::string col = provenance_value(pipe, key);
+    if (!col.empty() && table.has_column(col)) result.add_column(table.column(col));
+  }
+  std::vector<double> row_no(static_cast<std::size_t>(X.rows()));
+  std::iota(row_no.begin(), row_no.end(), 1.0);
+  if (result.cols() == 0) result.add_column(Column::numeric("row", row_no));
+  Index n_review = 0;
+  {
+    auto step = progress.step("scoring " + format_count(X.rows()) + " rows (" +
+                              std::to_string(pipe.n_classes()) + " classes)");
+    n_review = add_class_predictions(pipe, X, o.explain, features, result);
+    step.done();
+  }
+  write_csv(result, file.stream());
+  outputs.commit();
+  out << "scored " << format_count(X.rows()) << " rows: " << format_count(n_review)
+      << " sent to review ("
+      << fixed(100.0 * static_cast<double>(n_review) /
+                   std::max<double>(1.0, static_cast<double>(X.rows())),
+               1)
+      << "%); wrote " << o.out << "\n";
+  return kExitOk;
+}
+
 /// `train`'s result lines on stdout.
 void print_train_summary(const TrainOptions& o, const std::string& policy, const TrainOutcome& r,
                          std::ostream& out) {
@@ -317,16 +349,26 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
 
   const std::vector<std::string> header = read_csv_header(o.data);
-  const CsvReadOptions ro = training_read_options(cfg.roles, header);
-  Table table;
-  {
-    auto step = progress.step("reading " + printable(o.data));
-    table = read_table(o.data, ro);
-    step.done(format_count(table.rows()) + " rows, " + std::to_string(table.cols()) + " columns");
-  }
+  const Table table = read_training_table(o.data, cfg, header, progress);
   TrainOutcome r = train_on_table(table, cfg, progress);
   for (const auto& n : r.notes) progress.warn(n);
   const Pipeline& pipe = *r.pipeline;
+  if (r.n_classes > 2) {
+    // TODO(lead): multiclass report — write o.report / o.json with the report helper's K-class
+    // report (confusion matrix, per-class table, classwise reliability, review queue). Until
+    // then nothing is written (a command writes all its outputs or none).
+    if (html != nullptr || json != nullptr) {
+      throw UsageError(
+          "--report / --json: the report of a multiclass model is not available yet; train "
+          "without them (the model file holds the review figures).");
+    }
+    auto step = progress.step("writing " + printable(o.out));
+    model_file.stream() << to_string(pipe);
+    outputs.commit();
+    step.done();
+    print_multiclass_summary(o, r, out);
+    return kExitOk;
+  }
 
   // Evaluate on the test part.
   if (html != nullptr || json != nullptr) {
@@ -371,6 +413,8 @@ int run_predict(const PredictOptions& o, const CommonOptions& c, Progress& progr
   const std::vector<std::string> features = schema_names(pipe);
   const RowMatrixXd X = table.to_matrix(features);
   warn_drift(pipe, X, progress, table);
+  if (pipe.n_classes() > 2)
+    return predict_multiclass(pipe, o, X, features, table, file, outputs, progress, out);
   Eigen::VectorXd risk;
   {
     auto step = progress.step("scoring " + format_count(X.rows()) + " rows");
@@ -425,6 +469,7 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
   OutputFile& html = outputs.add(o.report);
   OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
   const Pipeline pipe = load_model(o.model, progress);
+  if (pipe.n_classes() > 2) return evaluate_multiclass(pipe, o, progress, out);
   const std::vector<std::string> header = read_csv_header(o.data);
   std::string time_column = o.time_column;
   if (time_column.empty()) {

@@ -36,6 +36,10 @@ struct TrainOptions {
   std::string model = "auto";        ///< auto | lr | gbdt
   std::string calibration = "beta";  ///< platt | isotonic | beta | none
   std::string policy = "min-recall=0.8";
+  /// auto | binary | multiclass (docs/cli.md "Multiclass labels").
+  std::string task = "auto";
+  bool calibration_given = false;   ///< --calibration was on the command line
+  bool policy_given = false;        ///< --policy was on the command line
   std::vector<std::string> params;  ///< key=value, the model's Params field names
   std::vector<std::string> categorical;
   /// --code-hierarchy COLUMN[:LENGTHS] (repeatable) and --hierarchy-min-count.

@@ -30,12 +30,15 @@ CLI::Validator calibration_method() {
         } else if (s == "platt") {
           std::cerr << "calibrisk: warning: --calibration platt is a deprecated spelling; use "
                        "--calibration sigmoid (the same calibrator, scikit-learn's name).\n";
-        } else if (s != "isotonic" && s != "beta" && s != "none") {
-          return "must be sigmoid, isotonic, beta or none, got '" + s.substr(0, 40) + "'";
+        } else if (s != "isotonic" && s != "beta" && s != "none" && s != "temperature" &&
+                   s != "ovr-sigmoid" && s != "ovr-isotonic" && s != "dirichlet") {
+          return "must be sigmoid, isotonic, beta or none (binary labels) or temperature, "
+                 "ovr-sigmoid, ovr-isotonic, dirichlet or none (multiclass labels), got '" +
+                 s.substr(0, 40) + "'";
         }
         return std::string();
       },
-      "sigmoid|isotonic|beta|none");
+      "sigmoid|isotonic|beta|none|temperature|ovr-sigmoid|ovr-isotonic|dirichlet");
 }
 
 }  // namespace
@@ -108,7 +111,8 @@ CLI::App* add_generate(CLI::App& app, calibrisk::cli::GenerateOptions& gen) {
 // The options `train` and `validate` share: data, columns, model, calibration, policy, seed.
 void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
   t->add_option("--data", tr.data, "Training CSV (header line of column names)")->required();
-  t->add_option("--label", tr.label, "Label column (values 0/1)")->required();
+  t->add_option("--label", tr.label, "Label column (0/1; more than two values: multiclass)")
+      ->required();
   t->add_option("--group-column", tr.group_column,
                 "Patient (group) id column: no patient lands in two parts");
   t->add_option("--time-column", tr.time_column,
@@ -119,12 +123,22 @@ void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
        "training part; docs/defaults.md), lr (logistic regression) or gbdt (boosted trees)")
       ->check(CLI::IsMember({"auto", "lr", "gbdt"}))
       ->capture_default_str();
-  t->add_option("--calibration", tr.calibration, "Calibrator fitted on the calibration part")
+  t->add_option("--calibration", tr.calibration,
+                "Calibrator fitted on the calibration part (multiclass labels: temperature "
+                "by default)")
       ->transform(calibration_method())
+      ->each([&tr](const std::string&) { tr.calibration_given = true; })
       ->capture_default_str();
   t->add_option("--policy", tr.policy,
                 "Threshold policy: min-recall=R | min-precision=P | max-alert-rate=A | "
-                "cost-fp=C,cost-fn=C | max-f=BETA")
+                "cost-fp=C,cost-fn=C | max-f=BETA; multiclass labels: min-accuracy=A and/or "
+                "max-review-rate=R (default min-accuracy=0.95)")
+      ->each([&tr](const std::string&) { tr.policy_given = true; })
+      ->capture_default_str();
+  t->add_option("--task", tr.task,
+                "auto (multiclass when the label has more than two values), binary or "
+                "multiclass")
+      ->check(CLI::IsMember({"auto", "binary", "multiclass"}))
       ->capture_default_str();
   t->add_option("--param", tr.params,
                 "Model parameter key=value (Params field names, e.g. n_estimators=300, C=0.5); "

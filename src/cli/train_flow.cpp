@@ -4,6 +4,7 @@
 
 #include "cli/errors.hpp"
 #include "cli/model_params.hpp"
+#include "cli/multiclass.hpp"
 
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/metrics/calibration_metrics.hpp>
@@ -38,7 +39,13 @@ TrainConfig train_config(const TrainOptions& o, const CommonOptions& c) {
   cfg.roles.subgroups = o.subgroups;
   cfg.model = o.model;
   cfg.calibration = o.calibration;
-  cfg.policy = parse_policy(o.policy);
+  // A review-queue policy (min-accuracy=..., multiclass labels) is checked against the task
+  // once the label is read (apply_task_flags); the binary policy keeps its default then.
+  if (!is_review_policy(o.policy)) cfg.policy = parse_policy(o.policy);
+  cfg.policy_text = o.policy;
+  cfg.task = o.task;
+  cfg.calibration_given = o.calibration_given;
+  cfg.policy_given = o.policy_given;
   cfg.params = o.params;
   cfg.split = parse_split(o.split);
   cfg.split_rule =
@@ -107,7 +114,11 @@ TrainSpec train_spec(const TrainConfig& cfg) {
   if (!param_given(cfg.params, "random_state")) spec.gbdt.random_state = cfg.seed;
   if (spec.model != ModelKind::kGradientBoostedTrees) spec.lr.validate();
   if (spec.model != ModelKind::kLogisticRegression) spec.gbdt.validate();
-  const auto calibration = calibration_method_from_name(cfg.calibration);
+  auto calibration = calibration_method_from_name(cfg.calibration);
+  // A multiclass calibrator name leaves the binary default (apply_task_flags checks the task).
+  if (!calibration && multiclass_calibration_from_name(cfg.calibration)) {
+    calibration = CalibrationMethod::kBeta;
+  }
   if (!calibration) {
     throw UsageError("--calibration must be platt, isotonic, beta or none, got " +
                      quote_for_message(cfg.calibration) + ".");
@@ -124,7 +135,8 @@ TrainSpec train_spec(const TrainConfig& cfg) {
 }
 
 TrainOutcome train_on_table(const Table& table, const TrainConfig& cfg, Progress& progress) {
-  const TrainSpec spec = train_spec(cfg);
+  TrainSpec spec = train_spec(cfg);
+  apply_task_flags(table, cfg, spec);
   ProgressObserver observer(progress);
   return train_pipeline(table, spec, &observer);
 }

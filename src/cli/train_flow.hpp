@@ -48,6 +48,12 @@ struct TrainConfig {
   std::string calibration = "isotonic";  ///< platt | isotonic | beta | none
   ThresholdPolicy policy = policy::min_recall(0.8);
   std::vector<std::string> params;  ///< --param key=value
+  // Multiclass (cli/multiclass.hpp): the task and the flags as given, checked once the label is
+  // read (apply_task_flags).
+  std::string task = "auto";  ///< auto | binary | multiclass
+  std::string policy_text;    ///< --policy as given (a binary or a review-queue policy)
+  bool calibration_given = false;
+  bool policy_given = false;
   SplitFractions split;
   SplitRule split_rule = SplitRule::kEntry;
   CalendarSpec calendar;  ///< when split_rule == kCalendar

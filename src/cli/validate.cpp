@@ -5,6 +5,7 @@
 
 #include "cli/data.hpp"
 #include "cli/errors.hpp"
+#include "cli/multiclass.hpp"
 #include "cli/output_file.hpp"
 #include "cli/train_flow.hpp"
 #include "report/svg.hpp"
@@ -165,6 +166,16 @@ std::string html_page(const ValidationResult& r, const std::string& source) {
 
 ValidateSpec validate_spec(const ValidateOptions& o, const CommonOptions& c) {
   ValidateSpec spec;
+  // Rolling-origin validation is binary: the multiclass forms of --policy / --calibration and
+  // --task multiclass are refused rather than replaced by the binary defaults.
+  if (is_review_policy(o.fit.policy) || o.fit.task == "multiclass" ||
+      (!calibration_method_from_name(o.fit.calibration) &&
+       multiclass_calibration_from_name(o.fit.calibration))) {
+    throw UsageError(
+        "validate supports binary (0/1) labels only; multiclass labels (--task multiclass, "
+        "--policy min-accuracy / max-review-rate, --calibration temperature / ovr-* / dirichlet) "
+        "are not available in rolling-origin validation yet.");
+  }
   spec.train = train_spec(train_config(o.fit, c));
   std::string alias;
   if (!enum_from_text(o.period, spec.period, alias) || spec.period == TimeGranularity::kAuto) {

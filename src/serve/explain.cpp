@@ -136,6 +136,7 @@ double Pipeline::calibrated_log_odds(double m) const noexcept {
 }
 
 double Pipeline::explain_baseline(ExplainScale scale, const TreeExplainer* explainer) const {
+  require_binary("Pipeline::explain_baseline (K-class: explain_class)");
   double phi0 = 0.0;
   if (const auto* gb = std::get_if<GradientBoostedTrees>(&p_.model)) {
     phi0 = explainer != nullptr ? explainer->bias() : TreeExplainer(gb->ensemble()).bias();
@@ -149,6 +150,7 @@ double Pipeline::explain_baseline(ExplainScale scale, const TreeExplainer* expla
 double Pipeline::explain(const FeatureMatrix& X, MatrixView<double> out, ExplainScale scale,
                          const TreeExplainer* explainer) const {
   const char* where = "Pipeline::explain";
+  require_binary("Pipeline::explain (K-class: explain_class)");
   check_shape(X, out.rows(), where);
   if (out.cols() != n_features()) {
     throw InvalidInput(std::string(where) + ": out has " + std::to_string(out.cols()) +

@@ -22,8 +22,12 @@ struct ScoringPipeline::Impl {
     if (const auto* gb = std::get_if<GradientBoostedTrees>(&pipe.model())) {
       explainer.emplace(gb->ensemble());
     }
+    classes = pipe.class_labels();
+    if (const ReviewPolicyRecord* r = pipe.review_policy()) review = r->policy;
   }
   Pipeline pipe;
+  std::vector<std::string> classes;
+  std::string review;
   std::vector<std::string> names;
   std::optional<TreeExplainer> explainer;  // built once: TreeSHAP's per-tree expectations
   const TreeExplainer* tree_explainer() const { return explainer ? &*explainer : nullptr; }
@@ -211,6 +215,54 @@ std::string ScoringPipeline::monitor_json(RowBlock<double> X, const double* y,
               y == nullptr ? VectorView<const double>() : VectorView<const double>(y, X.rows));
   if (status != nullptr) *status = monitor_status_name(r.status);
   return r.to_json();
+}
+
+int ScoringPipeline::n_classes() const {
+  return impl("ScoringPipeline::n_classes").pipe.n_classes();
+}
+const std::vector<std::string>& ScoringPipeline::classes() const {
+  return impl("ScoringPipeline::classes").classes;
+}
+const std::string& ScoringPipeline::review_policy() const {
+  return impl("ScoringPipeline::review_policy").review;
+}
+
+void ScoringPipeline::predict_classes(RowBlock<double> X, double* proba,
+                                      ClassDecision* decisions) const {
+  const char* where = "ScoringPipeline::predict_classes";
+  const Impl& m = impl(where);
+  const MatrixView<const double> v = view_of(X, where);
+  require_out(proba, X.rows, where);
+  const int k = m.pipe.n_classes();
+  const auto P = MatrixView<double>::row_major(proba, X.rows, k);
+  m.pipe.predict_proba_matrix(FeatureMatrix(v), P);
+  if (decisions == nullptr) return;
+  if (k == 2) {
+    const double t = m.pipe.threshold();
+    for (std::ptrdiff_t i = 0; i < X.rows; ++i) decisions[i] = {P(i, 1) >= t ? 1 : 0, false};
+    return;
+  }
+  const std::vector<std::int32_t> label = m.pipe.predict_label(P);
+  const std::vector<std::uint8_t> route = m.pipe.route(P);
+  for (std::ptrdiff_t i = 0; i < X.rows; ++i) {
+    decisions[i] = {label[static_cast<std::size_t>(i)], route[static_cast<std::size_t>(i)] == 0};
+  }
+}
+
+std::vector<double> ScoringPipeline::explain_class(const double* row, std::ptrdiff_t* predicted,
+                                                   double* baseline) const {
+  const char* where = "ScoringPipeline::explain_class";
+  const Impl& m = impl(where);
+  if (row == nullptr) throw InvalidInput(std::string(where) + ": row is null.");
+  std::vector<double> p(static_cast<std::size_t>(m.pipe.n_classes()));
+  m.pipe.predict_proba_matrix_row(row, p.data());
+  const int k =
+      m.pipe.predict_label(MatrixView<const double>::row_major(p.data(), 1, m.pipe.n_classes()))[0];
+  std::vector<double> phi(static_cast<std::size_t>(m.pipe.n_features()));
+  const double b = m.pipe.explain_class(row, k, phi.data());
+  if (predicted != nullptr) *predicted = k;
+  if (baseline != nullptr) *baseline = b;
+  return phi;
 }
 
 std::ptrdiff_t ScoringPipeline::n_features() const {

@@ -86,6 +86,7 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
     if (!is_feature && s != roles.time && s != roles.label) cat.insert(s);
   }
   for (const auto& kv : roles.code_hierarchy) cat.insert(kv.first);
+  if (roles.label_as_text) cat.insert(roles.label);
   o.categorical.assign(cat.begin(), cat.end());
   o.code_hierarchies.insert(roles.code_hierarchy.begin(), roles.code_hierarchy.end());
   o.hierarchy_min_count = roles.hierarchy_min_count;
@@ -125,10 +126,11 @@ std::vector<double> label_values(const Table& table, const std::string& label, b
                          "unlabelled rows first).");
     }
     if (v != 0.0 && v != 1.0) {
-      throw InvalidInput("label column " + quote_for_message(label) + " has value " +
-                         printable(c.text(static_cast<Index>(i))) + " at data row " +
-                         std::to_string(i + 1) +
-                         "; labels must be 0 or 1 (encode the positive class as 1).");
+      throw InvalidInput(
+          "label column " + quote_for_message(label) + " has value " +
+          printable(c.text(static_cast<Index>(i))) + " at data row " + std::to_string(i + 1) +
+          "; labels must be 0 or 1 (encode the positive class as 1; a label of more classes is "
+          "a multiclass task: --task multiclass).");
     }
     y[i] = v;
     n1 += v == 1.0;

@@ -273,8 +273,8 @@ void validate_selection(const ModelSelectionSpec& s) {
 TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& out,
                         TrainObserver* observer) {
   if (spec.model != ModelKind::kAuto) return spec;
-  // TODO(lead): issue 13 multiclass -- with K > 2 classes, kAuto should resolve to the multiclass
-  // default (no selection) before this point; select_model scores binary log loss.
+  // A multiclass label never reaches this point: train_pipeline sends it to train_multiclass,
+  // which resolves kAuto to the multinomial logistic regression.
   if (observer) observer->begin("choosing the model (lr or gbdt) on the training part");
   TrainSpec chosen =
       select_model(table, spec, out.train, out.features, out.categorical_features, out.selection);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 namespace calibrisk::detail {
 namespace {
@@ -165,7 +166,15 @@ void add_split(Params& P, const Table& table, const TrainSpec& spec, const Train
     P.emplace_back(k + "last", time_text(s.last_time, time));
     P.emplace_back(k + "first_entry", time_text(s.entry_first, time));
     P.emplace_back(k + "last_entry", time_text(s.entry_last, time));
-    P.emplace_back(k + "prevalence", format_double(pos / static_cast<double>(d.y.size())));
+    if (out.n_classes > 2) {  // y holds class indices: their counts, in class order
+      nlohmann::json counts = nlohmann::json::array();
+      std::vector<Index> n(static_cast<std::size_t>(out.n_classes), 0);
+      for (double v : d.y) ++n[static_cast<std::size_t>(v)];
+      for (Index c : n) counts.push_back(c);
+      P.emplace_back(k + "class_counts", counts.dump());
+    } else {
+      P.emplace_back(k + "prevalence", format_double(pos / static_cast<double>(d.y.size())));
+    }
     if (p > 0) {
       P.emplace_back(k + "rows_before_previous_part_end",
                      std::to_string(out.split.rows_overlapping_earlier_part[p]));
@@ -208,6 +217,65 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
       std::vector<double>(out.calibration.p.data(),
                           out.calibration.p.data() + out.calibration.p.size()),
       out.pipeline->threshold()));
+}
+
+// ---- multiclass
+// ----------------------------------------------------------------------------------
+
+void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
+                                  LogisticRegression model,
+                                  std::optional<MulticlassCalibrator> calibrator,
+                                  TrainResult& out) {
+  PipelineParts parts;
+  parts.schema = make_schema(table, out);
+  out.categories = feature_category_labels(table, out.features);
+  parts.operating_point.policy = spec.review.describe();
+  Provenance& prov = parts.provenance;
+  prov.seed = spec.seed;
+  prov.training_data =
+      fingerprint_data(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y));
+  prov.training_data.prevalence = std::numeric_limits<double>::quiet_NaN();  // K classes
+  Params settings;
+  add_settings(settings, table, spec, out);
+  for (auto& [key, value] : settings) {
+    if (key.rfind("model.", 0) == 0) continue;  // re-added below: the multinomial's own params
+    if (key == "calibration") value = multiclass_calibration_name(spec.multiclass_calibration);
+    if (key == "policy") value = spec.review.describe();
+    prov.parameters.emplace_back(key, value);
+  }
+  for (auto& [name, text] : parameter_text(spec.lr))
+    prov.parameters.emplace_back("model." + name, text);
+  prov.parameters.emplace_back("task", "multiclass");
+  nlohmann::json classes = out.classes;
+  prov.parameters.emplace_back("data.classes", classes.dump());
+  add_split(prov.parameters, table, spec, out);
+  std::sort(prov.parameters.begin(), prov.parameters.end());
+  parts.model = std::move(model);
+  parts.multiclass_calibrator = std::move(calibrator);
+  parts.classes = out.classes;
+  out.pipeline.emplace(std::move(parts));
+}
+
+void finish_multiclass_record(const TrainSpec& spec, TrainResult& out) {
+  PipelineParts parts = out.pipeline->parts();
+  OperatingPointRecord& op = parts.operating_point;
+  op.policy = spec.review.describe();
+  op.figures.clear();
+  const auto add = [&](const std::string& prefix, const ReviewPoint& r) {
+    op.figures.emplace_back(prefix + "accuracy", r.accuracy);
+    op.figures.emplace_back(prefix + "review_rate", r.review_rate);
+    op.figures.emplace_back(prefix + "n_auto", r.n_auto);
+    op.figures.emplace_back(prefix + "n_correct", r.n_correct);
+    op.figures.emplace_back(prefix + "n_rows", r.n_total);
+  };
+  const ReviewPoint& c = out.review_calibration.overall;
+  op.figures.emplace_back("review_threshold", c.threshold);
+  add("", c);
+  op.figures.emplace_back("accuracy_ci_lower", c.accuracy_cp.lower);
+  op.figures.emplace_back("accuracy_ci_upper", c.accuracy_cp.upper);
+  op.figures.emplace_back("feasible", out.review_calibration.feasible ? 1.0 : 0.0);
+  add("test.", out.review_test.overall);
+  out.pipeline.emplace(std::move(parts));
 }
 
 }  // namespace calibrisk::detail

@@ -54,5 +54,21 @@ void validate_selection(const ModelSelectionSpec& s);
 /// selection.* provenance entries of ModelKind::kAuto (none for an explicit model).
 void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
                          const TrainResult& out);
+// ---- multiclass (src/workflow/train_multiclass.cpp) -------------------------------------------
+
+/// Whether `spec` trains a multiclass model on `table` (TaskKind; kAuto: the label column holds
+/// more than two distinct values).
+bool is_multiclass_task(const Table& table, const TrainSpec& spec);
+/// train_pipeline for a multiclass label: labels -> split -> multinomial LR -> multiclass
+/// calibrator -> review threshold -> K-class Pipeline.
+TrainResult train_multiclass(const Table& table, const TrainSpec& spec, TrainObserver* observer);
+/// The K-class Pipeline's schema and provenance (provenance.cpp); sets out.pipeline (without a
+/// review policy) and out.categories.
+void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
+                                  LogisticRegression model,
+                                  std::optional<MulticlassCalibrator> calibrator, TrainResult& out);
+/// Records the review figures of the calibration and test parts in the operating point of
+/// out.pipeline (policy and figures; the thresholds are in its review policy).
+void finish_multiclass_record(const TrainSpec& spec, TrainResult& out);
 
 }  // namespace calibrisk::detail

@@ -549,6 +549,11 @@ void add_early_stopping(std::vector<std::pair<std::string, std::string>>& P, con
 }  // namespace detail
 
 TrainResult train_pipeline(const Table& table, const TrainSpec& spec, TrainObserver* observer) {
+  // A label with more than two classes (or TaskKind::kMulticlass) takes the multiclass road
+  // (train_multiclass.cpp); a binary label runs the stages below, unchanged.
+  if (detail::is_multiclass_task(table, spec)) {
+    return detail::train_multiclass(table, spec, observer);
+  }
   const Stages st{observer};
   validate_spec(spec);
   TrainResult out;

@@ -55,6 +55,27 @@ def _model_arg(model):
     )
 
 
+def _is_multiclass_calibrator(calibrator):
+    from .calibration import DirichletCalibrator, OneVsRestCalibrator, TemperatureScaling
+
+    return isinstance(calibrator, (TemperatureScaling, OneVsRestCalibrator, DirichletCalibrator))
+
+
+def _review_arg(review, n_classes):
+    """(policy, per_class, thresholds) of a ReviewThreshold from select_review_threshold."""
+    if review is None:
+        return None
+    from .threshold import ReviewThreshold
+
+    if not isinstance(review, ReviewThreshold):
+        raise InvalidInputError(
+            "Pipeline.from_estimators: review must be the ReviewThreshold returned by "
+            f"calibrisk.select_review_threshold (or None), got {type(review).__name__}."
+        )
+    t = np.atleast_1d(np.asarray(review.threshold, dtype=np.float64))
+    return (str(review.policy), review.per_class is not None, [float(v) for v in t])
+
+
 def _calibrator_arg(calibrator):
     from .calibration import BetaCalibrator, IsotonicCalibrator, PlattCalibrator
 
@@ -114,8 +135,6 @@ class Pipeline:
     same file. Pickling stores the artifact text.
     """
 
-    classes_ = np.array([0, 1])
-
     def __init__(self, core_pipeline):
         if not isinstance(core_pipeline, _core._Pipeline):
             raise InvalidInputError(
@@ -128,7 +147,7 @@ class Pipeline:
     @classmethod
     def from_estimators(cls, model, calibrator=None, operating_point=None, feature_names=None,
                         X_train=None, y_train=None, *, calibrator_input=None, categorical=None,
-                        auto_categorical=True, created_at=None, parameters=None):
+                        auto_categorical=True, created_at=None, parameters=None, review=None):
         """Assembles a pipeline from fitted calibrisk estimators.
 
         Parameters
@@ -147,8 +166,34 @@ class Pipeline:
             columns are added unless ``auto_categorical=False``).
         created_at : None (no timestamp: saving is deterministic), True (now, UTC) or a string.
         parameters : extra provenance entries {name: text}.
+        review : K-class models: the ``ReviewThreshold`` of ``select_review_threshold`` that
+            routes items (``route``); None routes every item automatically.
+
+        A multinomial ``LogisticRegression`` (more than two ``classes_``) makes a K-class pipeline
+        (format 1.6): ``calibrator`` is then None or a fitted ``TemperatureScaling``,
+        ``OneVsRestCalibrator`` or ``DirichletCalibrator`` (fitted on the model's
+        ``decision_function`` for margin input, ``predict_proba`` for probability input), and the
+        class labels are stored as text.
         """
         model_arg = _model_arg(model)
+        model_classes = getattr(model, "classes_", np.array([0, 1]))
+        multiclass = len(model_classes) > 2
+        mc_calibrator = None
+        if multiclass or _is_multiclass_calibrator(calibrator):
+            if not multiclass:
+                raise InvalidInputError(
+                    "Pipeline.from_estimators: a multiclass calibrator needs a model with more "
+                    "than two classes_.")
+            if calibrator is not None and not _is_multiclass_calibrator(calibrator):
+                raise InvalidInputError(
+                    "Pipeline.from_estimators: a K-class model takes a TemperatureScaling, "
+                    "OneVsRestCalibrator or DirichletCalibrator (or None), got "
+                    f"{type(calibrator).__name__}.")
+            mc_calibrator, calibrator = calibrator, None
+        elif review is not None:
+            raise InvalidInputError(
+                "Pipeline.from_estimators: review routes K-class models; this model is binary "
+                "(use operating_point).")
         cal_arg, default_input = _calibrator_arg(calibrator)
         cal_input = calibrator_input or default_input or "probability"
         threshold, policy, figures = _operating_point_arg(operating_point)
@@ -173,7 +218,10 @@ class Pipeline:
         if y_train is not None:
             y_train = np.asarray(y_train)
             classes = getattr(model, "classes_", np.array([0, 1]))
-            y_train = (y_train == classes[-1]).astype(np.float64)
+            if multiclass:
+                y_train = np.searchsorted(classes, y_train).astype(np.float64)
+            else:
+                y_train = (y_train == classes[-1]).astype(np.float64)
         params = _params_of("model", model)
         if calibrator is not None:
             params += _params_of("calibrator", calibrator)
@@ -195,6 +243,10 @@ class Pipeline:
         )
         if encoding is not None:
             core = _core._pipeline_with_labels(core, encoding.tables)
+        if multiclass:
+            core = _core._pipeline_with_multiclass(
+                core, None if mc_calibrator is None else mc_calibrator._fitted().to_bytes(),
+                [str(c) for c in model_classes], _review_arg(review, len(model_classes)))
         return cls(core)
 
     # ------------------------------------------------------------------ scoring
@@ -232,18 +284,53 @@ class Pipeline:
         labels that are not levels count as unseen categories (drift)."""
         return _core._pipeline_check_text_rows(self._p, [[str(v) for v in r] for r in rows])
 
+    @property
+    def n_classes(self):
+        """2 for a binary pipeline, K for a K-class one."""
+        return self._p.n_classes
+
+    @property
+    def classes_(self):
+        """``[0, 1]`` for a binary pipeline; the K class labels (text, as stored) otherwise."""
+        if self._p.n_classes > 2:
+            return np.array(self._p.class_labels())
+        return np.array([0, 1])
+
+    @property
+    def review_policy(self):
+        """The review policy of a K-class pipeline as a dict (kind, policy, per_class,
+        thresholds), or None (every item auto-routed)."""
+        return self._p.review_policy
+
     def predict_risk(self, X):
-        """Calibrated P(y = 1) per row, shape (n_samples,)."""
+        """Calibrated P(y = 1) per row, shape (n_samples,) (binary pipelines)."""
         return self._p.predict_proba(self._X(X))
 
     def predict_proba(self, X):
-        """(n_samples, 2): probabilities of class 0 and class 1, as scikit-learn."""
+        """(n_samples, K) class probabilities in ``classes_`` order, as scikit-learn: for a
+        binary pipeline [1 - risk, risk]."""
+        if self._p.n_classes > 2:
+            return self._p.predict_proba_matrix(self._X(X))
         p = self.predict_risk(X)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
-        """Flags (1 where the calibrated risk >= threshold, else 0), shape (n_samples,)."""
+        """Binary: flags (1 where the calibrated risk >= threshold, else 0). K-class: the label
+        (from ``classes_``) of the largest probability per row (ties: the first class)."""
+        if self._p.n_classes > 2:
+            label, _ = self._p.route(self.predict_proba(X))
+            return self.classes_[label]
         return (self.predict_risk(X) >= self.threshold).astype(np.int64)
+
+    def route(self, X):
+        """K-class pipelines: "auto" where the review policy routes the row automatically (its
+        confidence max_k P reaches the threshold of its predicted class), "review" otherwise;
+        every row is "auto" without a review policy. Binary pipelines: all "auto"."""
+        P = np.ascontiguousarray(self.predict_proba(X), dtype=np.float64)
+        if self._p.n_classes == 2:
+            return np.full(len(P), "auto")
+        _, routed = self._p.route(P)
+        return np.where(routed, "auto", "review")
 
     def decision_function(self, X):
         """The model's raw margin (log-odds before calibration) per row."""

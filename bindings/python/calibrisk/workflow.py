@@ -28,9 +28,11 @@ __all__ = ["train", "TrainResult", "TrainPart", "validate"]
 class TrainPart:
     """One part of the split: ``rows`` (indices into the data, in input order), ``X`` (its
     feature matrix), ``y`` (0/1 labels), ``p_model`` (the model's probability) and ``p`` (the
-    pipeline's calibrated probability)."""
+    pipeline's calibrated probability). Multiclass: ``y`` holds class indices into
+    ``TrainResult.classes``, ``P`` the pipeline's (n, K) probabilities (``p_model`` and ``p`` are
+    empty)."""
 
-    __slots__ = ("rows", "X", "y", "p_model", "p")
+    __slots__ = ("rows", "X", "y", "p_model", "p", "P")
 
     def __init__(self, d):
         for k in self.__slots__:
@@ -60,6 +62,8 @@ class TrainResult:
         self.pipeline = Pipeline(d["pipeline"])
         self.features = list(d["features"])
         self.notes = list(d["notes"])
+        self.n_classes = int(d["n_classes"])
+        self.classes = list(d["classes"])
         self.train = TrainPart(d["train"])
         self.calibration = TrainPart(d["calibration"])
         self.test = TrainPart(d["test"])
@@ -80,6 +84,11 @@ class TrainResult:
         on (``subgroups``, ``time``, ``groups``, ``title``, ``random_state``, ...)."""
         from .report import evaluate
 
+        if self.n_classes > 2:
+            # TODO(lead): multiclass report — the report helper's K-class evaluation.
+            raise InvalidParamsError(
+                "TrainResult.evaluate: the report of a multiclass model is not available yet; "
+                "use result.test.P and result.test.y (class indices into result.classes).")
         kwargs.setdefault("p_uncalibrated", self.test.p_model)
         kwargs.setdefault("threshold", self.threshold)
         kwargs.setdefault("X", self.test.X)
@@ -210,7 +219,7 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
           min_precision=None, max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None,
           split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
           calendar_patients="exclude", seed=0, n_threads=0, source=None, code_hierarchy=None,
-          hierarchy_min_count=10):
+          hierarchy_min_count=10, task="auto", min_accuracy=None, max_review_rate=None):
     """Split -> fit -> calibrate -> threshold -> evaluate -> Pipeline, as ``calibrisk train``.
 
     Parameters mirror the command's flags, and the same data and settings give a byte-identical
@@ -235,9 +244,17 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     params : dict of model parameters by their C++ names (``--param``), e.g.
         ``{"n_estimators": 300, "class_weight": "balanced"}``; with ``model="auto"`` each applies
         to the candidates that have it.
-    calibration : "platt", "isotonic", "beta" or "none".
+    calibration : "platt", "isotonic", "beta" or "none"; multiclass labels: "temperature" (the
+        default when ``calibration`` is left at "beta"), "ovr-sigmoid", "ovr-isotonic" ("platt",
+        "sigmoid", "isotonic" mean these), "dirichlet" or "none", as ``--calibration``.
     min_recall, min_precision, max_alert_rate, fbeta, cost_fp + cost_fn : the threshold policy
         (at most one; default ``min_recall=0.8``), as ``--policy``.
+    task : "auto" (multiclass when the label has more than two distinct values), "binary" or
+        "multiclass", as ``--task``. A multiclass label fits a multinomial logistic regression
+        (``model="lr"``), a multiclass calibrator and a review threshold, and gives a K-class
+        pipeline (docs/workflow.md "Multiclass").
+    min_accuracy, max_review_rate : the review-queue policy of a multiclass label (default
+        ``min_accuracy=0.95``), as ``--policy min-accuracy=A,max-review-rate=R``.
     split : (train, calibration, test) fractions or a dict of them, each > 0, summing to 1
         (``split_rule="entry"``).
     split_rule : "entry" (patients in order of entry, by ``split``) or "calendar" (rows by date:
@@ -266,6 +283,9 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     spec["hierarchy_min_count"] = int(hierarchy_min_count)
     spec["split"] = _split(split)
     spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
+    spec["task"] = str(task)
+    spec["min_accuracy"] = None if min_accuracy is None else float(min_accuracy)
+    spec["max_review_rate"] = None if max_review_rate is None else float(max_review_rate)
     result = TrainResult(_run(_core._train_pipeline, data, spec, source, "train"))
     for note in result.notes:
         # Stopping early is the requested behaviour (as GradientBoostingClassifier.fit).

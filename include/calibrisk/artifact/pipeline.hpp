@@ -16,6 +16,7 @@
 #include <calibrisk/artifact/schema.hpp>
 #include <calibrisk/calibration/beta.hpp>
 #include <calibrisk/calibration/isotonic.hpp>
+#include <calibrisk/calibration/multiclass.hpp>
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/matrix.hpp>
@@ -24,6 +25,7 @@
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/linear/logistic.hpp>
+#include <calibrisk/threshold/review.hpp>
 #include <calibrisk/threshold/select.hpp>
 #include <calibrisk/trees/booster.hpp>
 #include <calibrisk/version.hpp>
@@ -35,6 +37,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -158,6 +161,23 @@ struct PipelineParts {
   Provenance provenance;
   /// Training distributions for `monitor` (format 1.3); empty = none (older files).
   MonitoringReference reference;
+
+  // ---- K-class pipelines (format 1.6; docs/workflow.md "Multiclass") -------------------------
+  // A model with K >= 3 classes (today a multinomial LogisticRegression) makes a K-class pipeline:
+  // `calibrator` must then be std::monostate and the calibration, if any, is
+  // `multiclass_calibrator`; `classes` names the K classes; `review` routes items. A binary
+  // pipeline keeps all three empty (and writes the bytes of earlier releases).
+
+  /// The K-class calibrator, fed the model's K logits or K probabilities as its state's `input`
+  /// says; std::nullopt = uncalibrated (the model's softmax). Its K must equal the model's.
+  std::optional<MulticlassCalibrator> multiclass_calibrator;
+  /// The K class labels in class-index order (index k = `classes[k]`), non-empty and unique
+  /// strings (at most 4096 bytes each). Empty for a binary pipeline. For a K-class pipeline
+  /// an empty list means "0".."K-1".
+  std::vector<std::string> classes;
+  /// The review queue (K-class only): kind "threshold" (one threshold, or K when per_class) or
+  /// "conformal" (n_classes = K). std::nullopt = every item is auto-routed.
+  std::optional<ReviewPolicyRecord> review;
 };
 
 /// A fitted, calibrated, thresholded model with the schema it expects.
@@ -175,6 +195,7 @@ class Pipeline {
   /// Validates and assembles the parts (see `validate`). Throws InvalidInput / NotFitted.
   explicit Pipeline(PipelineParts parts) : p_(std::move(parts)) {
     validate();
+    n_classes_ = model_classes();
     for (Index j = 0; j < p_.schema.n_features(); ++j) {
       const FeatureInfo& f = p_.schema.features[static_cast<std::size_t>(j)];
       if (f.categorical && f.unseen_as_missing) categorical_.push_back(j);
@@ -205,16 +226,20 @@ class Pipeline {
   /// methods throw. Allocation-free (a row with an unseen category and more than 256 features
   /// uses one buffer per thread, allocated once), const, thread-safe. Bit-identical to the
   /// batch `predict_proba`.
+  /// A K-class pipeline (n_classes() > 2) returns NaN: use predict_proba_matrix_row.
   double predict_proba_row(const double* row) const noexcept { return proba_row(row); }
   double predict_proba_row(const float* row) const noexcept { return proba_row(row); }
   /// The flag of one row: predict_proba_row(row) >= threshold().
   bool predict_row(const double* row) const noexcept { return proba_row(row) >= threshold(); }
   bool predict_row(const float* row) const noexcept { return proba_row(row) >= threshold(); }
   /// The model's raw margin (log-odds, before calibration) of one row.
+  /// NaN for a K-class pipeline (use decision_matrix).
   double decision_function_row(const double* row) const noexcept {
+    if (n_classes_ > 2) return std::numeric_limits<double>::quiet_NaN();
     return unseen_as_missing(row, [this](const double* r) { return margin_row(r); });
   }
   double decision_function_row(const float* row) const noexcept {
+    if (n_classes_ > 2) return std::numeric_limits<double>::quiet_NaN();
     return unseen_as_missing(row, [this](const float* r) { return margin_row(r); });
   }
 
@@ -227,6 +252,7 @@ class Pipeline {
   }
   /// As above, into `out` (X.rows() values). Allocation-free apart from the model's own work.
   void predict_proba(const FeatureMatrix& X, VectorView<double> out) const {
+    require_binary("Pipeline::predict_proba");
     check_shape(X, out.size(), "Pipeline::predict_proba");
     model_scores(X, out, needs_margin());
     const int n_threads = 0;
@@ -251,11 +277,54 @@ class Pipeline {
   }
   /// The model's raw margin (log-odds, before calibration) per row of X.
   Eigen::VectorXd decision_function(const FeatureMatrix& X) const {
+    require_binary("Pipeline::decision_function");
     Eigen::VectorXd out(X.rows());
     check_shape(X, out.size(), "Pipeline::decision_function");
     model_scores(X, VectorView<double>(out), true);
     return out;
   }
+
+  // ---- K classes (format 1.6; defined in src/artifact/multiclass_pipeline.cpp) ---------------
+  //
+  // Every method below also serves a binary pipeline (K = 2: P = [1 - p, p], classes "0", "1",
+  // every item auto-routed), so a caller can treat both alike. Scoring of a K-class pipeline:
+  // z = the model's K raw scores of the row (multinomial logits), P = softmax(z), or the
+  // multiclass calibrator's map of z (margin input) or of softmax(z) (probability input);
+  // label = argmax_k P (ties to the lowest index); route = auto when the review policy accepts
+  // the row's confidence max_k P (or its conformal set holds exactly one label), review otherwise.
+
+  /// 2 for a binary pipeline, K for a K-class one.
+  int n_classes() const noexcept { return n_classes_; }
+  /// The class labels in index order: `parts().classes`, or "0".."K-1" when none were given.
+  std::vector<std::string> class_labels() const;
+  /// The review policy, or nullptr (every item auto-routed).
+  const ReviewPolicyRecord* review_policy() const noexcept {
+    return p_.review ? &*p_.review : nullptr;
+  }
+  /// The model's K raw scores per row of X into `out` (X.rows() x K; a binary model's single
+  /// margin m gives [0, m]). Throws InvalidInput (shapes, +-inf values).
+  void decision_matrix(const FeatureMatrix& X, MatrixView<double> out) const;
+  /// Calibrated class probabilities per row of X into `out` (X.rows() x n_classes(), rows summing
+  /// to 1); parallel over rows. Throws InvalidInput (shapes, +-inf values).
+  void predict_proba_matrix(const FeatureMatrix& X, MatrixView<double> out) const;
+  RowMatrixXd predict_proba_matrix(const FeatureMatrix& X) const;
+  /// One contiguous row (n_features() values) into `out` (n_classes() values); bit-identical to
+  /// the batch form. Thread-safe; allocates small buffers (unlike the binary row methods) and
+  /// throws InvalidInput on +-inf values.
+  void predict_proba_matrix_row(const double* row, double* out) const;
+  /// Class index (argmax, ties to the lowest index) per row of a probability matrix P (n, K).
+  std::vector<std::int32_t> predict_label(MatrixView<const double> P) const;
+  /// Route per row of a probability matrix P (n, K) from predict_proba_matrix: 1 = auto-routed,
+  /// 0 = review. Without a review policy every row is 1. Throws InvalidInput on a P of the wrong
+  /// width.
+  std::vector<std::uint8_t> route(MatrixView<const double> P) const;
+  /// Per-feature contributions of one row to the logit of class `k` of a K-class logistic
+  /// regression (docs/serving.md "Explaining a K-class model"): out[j] = B[k, j] * (x_j - m_j),
+  /// m_j the training mean the model imputes missing values with (so a missing value contributes
+  /// 0); returns the baseline b_k + sum_j B[k, j] m_j, so that baseline + sum_j out[j] = z_k, the
+  /// model's (uncalibrated) softmax logit of class k. Throws InvalidInput (k out of range, a binary
+  /// or tree pipeline, +-inf values).
+  double explain_class(const double* row, int k, double* out) const;
 
   // ---- rows given as text: category labels (format 1.4; docs/categorical.md) ----------------
 
@@ -435,8 +504,13 @@ class Pipeline {
   const char* model_type() const noexcept {
     return p_.model.index() == 0 ? "logistic_regression" : "gradient_boosted_trees";
   }
-  /// "none", "platt", "isotonic" or "beta".
+  /// "none", "platt", "isotonic" or "beta"; for a K-class pipeline "temperature",
+  /// "one_vs_rest" or "dirichlet" (or "none").
   const char* calibrator_type() const noexcept {
+    if (p_.multiclass_calibrator) {
+      static const char* mc[] = {"temperature", "one_vs_rest", "dirichlet"};
+      return mc[p_.multiclass_calibrator->index()];
+    }
     static const char* names[] = {"none", "platt", "isotonic", "beta"};
     return names[p_.calibrator.index()];
   }
@@ -456,15 +530,8 @@ class Pipeline {
           }
           using M = std::decay_t<decltype(m)>;
           if constexpr (std::is_same_v<M, LogisticRegression>) {
-            // TODO(lead): K-class pipelines (issue 13 item 6): score with
-            // LogisticRegression::predict_proba_matrix / a K-output row method, calibrate with
-            // the multiclass calibrators, serve K probabilities. Until then the binary row paths
-            // (margin()) must never see a multinomial model.
-            if (m.n_classes() > 2) {
-              throw InvalidInput(where + ": the model has " + std::to_string(m.n_classes()) +
-                                 " classes; pipelines carry binary models only for now (use the "
-                                 "model's predict_proba_matrix directly).");
-            }
+            // A multinomial model makes a K-class pipeline (validate_multiclass); the binary
+            // row paths (margin()) are guarded by n_classes_ and never see it.
             return m.n_features();
           } else {
             return m.state().ensemble.n_features;
@@ -519,6 +586,7 @@ class Pipeline {
         p_.calibrator_input != CalibratorInput::kProbability) {
       throw InvalidInput(where + ": calibrator_input is not a CalibratorInput value.");
     }
+    validate_multiclass();
     p_.operating_point.validate(where + ": operating_point");
     p_.reference.validate(p_.schema, where + ": reference");
     std::set<std::string> keys;
@@ -538,6 +606,25 @@ class Pipeline {
   }
 
  private:
+  // K-class checks (src/artifact/multiclass_pipeline.cpp): parts that belong to K-class pipelines
+  // (multiclass calibrator, classes, review) are absent from binary ones and consistent with the
+  // model's K otherwise. Throws InvalidInput.
+  void validate_multiclass() const;
+  // The model's class count: 2, or K of a multinomial logistic regression.
+  // TODO(lead): multiclass GBDT — return the ensemble's K here once booster.hpp has it.
+  int model_classes() const {
+    if (const auto* lr = std::get_if<LogisticRegression>(&p_.model)) return lr->n_classes();
+    return 2;
+  }
+  void require_binary(const char* where) const {
+    if (n_classes_ > 2) {
+      throw InvalidInput(std::string(where) + ": this pipeline has " + std::to_string(n_classes_) +
+                         " classes; use predict_proba_matrix / decision_matrix (K columns).");
+    }
+  }
+  // K-class scoring of a validated block (rows already checked for shape).
+  void proba_matrix_raw(const FeatureMatrix& X, MatrixView<double> out) const;
+
   static PipelineParts make_parts(FeatureSchema schema, PipelineModel model,
                                   PipelineCalibrator calibrator, OperatingPointRecord op,
                                   Provenance prov) {
@@ -664,6 +751,7 @@ class Pipeline {
 
   template <class T>
   double proba_row(const T* row) const noexcept {
+    if (n_classes_ > 2) return std::numeric_limits<double>::quiet_NaN();
     return unseen_as_missing(row, [this](const T* r) { return proba_row_raw(r); });
   }
 
@@ -714,6 +802,8 @@ class Pipeline {
   std::vector<CategoryLevels> levels_;
   /// Declared categorical features (unseen codes scored as missing), ascending.
   std::vector<Index> categorical_;
+  /// 2, or K of a K-class pipeline.
+  int n_classes_ = 2;
 };
 
 }  // namespace calibrisk

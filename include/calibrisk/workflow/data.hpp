@@ -30,6 +30,9 @@ struct ColumnRoles {
   /// `hierarchy_min_count` training rows are pooled into an ancestor (docs/categorical.md).
   std::map<std::string, CodeHierarchy> code_hierarchy;
   Index hierarchy_min_count = kDefaultHierarchyMinCount;  ///< >= 1 (`--hierarchy-min-count`)
+  /// Read the label column as text labels (multiclass tasks with labels such as "paid"); the
+  /// binary task reads it as the numbers 0 and 1.
+  bool label_as_text = false;
 };
 
 /// Parses a `--code-hierarchy` value: "COLUMN" (the dotted default) or "COLUMN:3,4" (prefix

@@ -12,6 +12,7 @@
 #include <calibrisk/io/table.hpp>
 #include <calibrisk/linear/logistic.hpp>
 #include <calibrisk/split/split.hpp>
+#include <calibrisk/threshold/review.hpp>
 #include <calibrisk/threshold/select.hpp>
 #include <calibrisk/trees/booster.hpp>
 #include <calibrisk/workflow/data.hpp>
@@ -56,6 +57,46 @@ inline const EnumTable<CalibrationMethod>& enum_table(CalibrationMethod) {
   static const EnumTable<CalibrationMethod> t{e, 4, "CalibrationMethod"};
   return t;
 }
+
+/// Binary (0/1 label) or multiclass (K >= 3 labels). Text forms: "auto", "binary", "multiclass".
+/// kAuto: multiclass when the label column holds more than two distinct text labels, or 3 to 20
+/// distinct whole numbers each on at least 10 rows; binary otherwise (a numeric label of
+/// fractions, of many values or with a stray value is then rejected as not 0/1; kMulticlass
+/// takes it).
+enum class TaskKind { kAuto, kBinary, kMulticlass };
+
+inline const EnumTable<TaskKind>& enum_table(TaskKind) {
+  static const EnumText<TaskKind> e[] = {{TaskKind::kAuto, "auto"},
+                                         {TaskKind::kBinary, "binary"},
+                                         {TaskKind::kMulticlass, "multiclass"}};
+  static const EnumTable<TaskKind> t{e, 3, "TaskKind"};
+  return t;
+}
+
+/// The calibrator of a multiclass task, fitted on the calibration part. Text forms (CLI
+/// --calibration, provenance): "none", "temperature" (TemperatureScaling on the K logits, the
+/// default), "ovr-sigmoid" / "ovr-isotonic" (OneVsRestCalibrator on the K logits; Python's
+/// CalibratedClassifier calls them "sigmoid" / "isotonic" for a multiclass estimator, accepted
+/// here as aliases) and "dirichlet" (DirichletCalibrator on the K probabilities).
+enum class MulticlassCalibration { kNone, kTemperature, kOvrSigmoid, kOvrIsotonic, kDirichlet };
+
+inline const EnumTable<MulticlassCalibration>& enum_table(MulticlassCalibration) {
+  static const EnumText<MulticlassCalibration> e[] = {
+      {MulticlassCalibration::kNone, "none"},
+      {MulticlassCalibration::kTemperature, "temperature"},
+      {MulticlassCalibration::kOvrSigmoid, "ovr-sigmoid"},
+      {MulticlassCalibration::kOvrIsotonic, "ovr-isotonic"},
+      {MulticlassCalibration::kDirichlet, "dirichlet"}};
+  static const EnumTable<MulticlassCalibration> t{e, 5, "MulticlassCalibration"};
+  return t;
+}
+
+/// The spelling of a MulticlassCalibration / the value named `text` ("sigmoid", "platt" and
+/// "isotonic" accepted as the one-vs-rest forms), or nullopt.
+const char* multiclass_calibration_name(MulticlassCalibration m) noexcept;
+std::optional<MulticlassCalibration> multiclass_calibration_from_name(const std::string& text);
+/// The review policy of a multiclass task when none is given: min_accuracy = 0.95.
+ReviewOptions default_review_options();
 
 /// The spellings of enum_table (kept as named functions for callers).
 const char* model_kind_name(ModelKind k) noexcept;
@@ -123,6 +164,15 @@ struct TrainSpec {
   /// How model == kAuto chooses. (The CLI and Python default to kAuto; this struct keeps
   /// kGradientBoostedTrees as its default for existing C++ callers.)
   ModelSelectionSpec selection;
+
+  // ---- multiclass (docs/workflow.md "Multiclass") ---------------------------------------------
+  /// kAuto detects a multiclass label (more than two distinct values); see TaskKind.
+  TaskKind task = TaskKind::kAuto;
+  /// The calibrator of a multiclass task (`calibration` is the binary one).
+  MulticlassCalibration multiclass_calibration = MulticlassCalibration::kTemperature;
+  /// The review queue of a multiclass task, chosen on the calibration part (`policy` is the
+  /// binary one): min_accuracy and/or max_review_rate (select_review_threshold).
+  ReviewOptions review = default_review_options();
 };
 
 /// Receives the stages of a run as they happen (the CLI prints them; the default ignores them).
@@ -143,6 +193,9 @@ struct TrainPart {
   std::vector<double> y;
   Eigen::VectorXd p_model;  ///< the model's (uncalibrated) probability
   Eigen::VectorXd p;        ///< the pipeline's (calibrated) probability
+  /// Multiclass: the pipeline's (n, K) class probabilities (p_model and p are then empty and y
+  /// holds class indices 0..K-1).
+  RowMatrixXd P;
 };
 
 /// What the model-fit stage did about early stopping (recorded in the provenance as fit.*).
@@ -191,6 +244,13 @@ struct TrainResult {
   double seconds_fit = 0.0;            ///< model fit time
   EarlyStoppingRecord early_stopping;  ///< boosted trees only
   ModelSelectionRecord selection;      ///< model == kAuto only
+
+  // ---- multiclass ----------------------------------------------------------------------------
+  int n_classes = 2;                 ///< K (2 for a binary task)
+  std::vector<std::string> classes;  ///< multiclass: the K labels, index order (sorted)
+  /// Multiclass: the review thresholds chosen on the calibration part, and the same thresholds
+  /// applied to the test part (its `per_class` is empty; `overall` counts every test row).
+  ReviewThresholds review_calibration, review_test;
 };
 
 /// Runs split -> fit -> calibrate -> threshold -> test scores -> Pipeline on `table` (read with
@@ -218,6 +278,18 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
 /// whichever declares it (n_threads: both); clears selection.leaf_variant when it is
 /// min_samples_leaf (the user's leaf size is kept). Throws InvalidParams when neither declares it.
 void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::string& text);
+/// The class labels of a multiclass label column, sorted (numbers numerically, text
+/// lexicographically, as scikit-learn's `classes_`), and each row's class index. Throws
+/// InvalidInput naming the column and the 1-based data row of a missing label.
+struct ClassLabels {
+  std::vector<std::string> classes;
+  std::vector<double> y;  ///< class index per row
+};
+ClassLabels multiclass_labels(const Table& table, const std::string& label);
+
+/// Whether `spec` trains a multiclass model on `table`: TaskKind::kMulticlass, or kAuto and the
+/// label column holds more than two distinct values.
+bool multiclass_task(const Table& table, const TrainSpec& spec);
 
 /// The provenance key under which the category labels of feature `column` are stored
 /// ("data.categories.<column>", a JSON array of strings).

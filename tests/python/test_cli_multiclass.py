@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``calibrisk train`` / ``predict`` / ``evaluate`` on a multiclass label (issue 13 item 6), end to
+end on ``calibrisk generate --dataset claims`` data.
+
+Oracles: scikit-learn's multinomial ``LogisticRegression`` (same objective, the training rows
+imputed with their means as calibrisk does) followed by scikit-learn's temperature scaling
+(``CalibratedClassifierCV(method="temperature")`` on the frozen model, fitted on the calibration
+rows) gives the test probabilities; the review threshold is recomputed by brute force over every
+candidate confidence of the calibration rows; routes are recomputed from the probabilities.
+"""
+
+import csv
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from test_cli import CLI, EXIT_DATA, EXIT_USAGE, provenance, run  # noqa: F401
+
+FEATURES = ["member_age", "billed_amount", "units", "prior_authorization",
+            "days_to_submission", "same_service_claims"]
+CLASSES = sorted(["paid", "missing_prior_auth", "not_medically_necessary", "coding_error",
+                  "timely_filing", "duplicate"])
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def drop_flags(header):
+    keep = set(FEATURES) | {"outcome"}
+    out = []
+    for c in header:
+        if c not in keep:
+            out += ["--drop", c]
+    return out
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory):
+    d = tmp_path_factory.mktemp("claims")
+    data = d / "claims.csv"
+    run("generate", "--dataset", "claims", "--rows", 3000, "--seed", 5, "--out", data, check=0)
+    return data
+
+
+@pytest.fixture(scope="module")
+def trained(claims):
+    d = claims.parent
+    header = next(csv.reader(open(claims)))
+    model = d / "mc.json"
+    proc = run("train", "--data", claims, "--label", "outcome", "--model", "lr",
+               "--policy", "min-accuracy=0.85", *drop_flags(header), "--out", model, check=0)
+    pred = d / "pred.csv"
+    run("predict", "--model", model, "--data", claims, "--out", pred, check=0)
+    return model, pred, proc
+
+
+def test_train_detects_the_multiclass_label_and_writes_format_1_6(trained):
+    model, _, proc = trained
+    doc = json.loads(model.read_text())
+    assert doc["format_version"] == "1.6"
+    assert doc["classes"] == CLASSES  # sorted unique labels, as scikit-learn's classes_
+    assert doc["calibrator"]["type"] == "temperature"  # the multiclass default
+    assert doc["review"]["kind"] == "threshold"
+    p = provenance(model)
+    assert p["task"] == "multiclass" and p["policy"] == "min_accuracy=0.85"
+    assert "6 classes" in proc.stdout
+
+
+def test_probabilities_match_sklearn_multinomial_lr_with_temperature_scaling(claims, trained):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+
+    model, pred, _ = trained
+    rows = read_csv(claims)
+    X = np.array([[float(r[f]) if r[f] not in ("", "NA") else np.nan for f in FEATURES]
+                  for r in rows])
+    y = np.array([r["outcome"] for r in rows])
+    p = provenance(model)
+    n_train = int(p["split.train.rows"])
+    n_cal = int(p["split.calibration.rows"])
+    # No group or time column: the parts are consecutive blocks of the file.
+    tr, ca, te = slice(0, n_train), slice(n_train, n_train + n_cal), slice(n_train + n_cal, None)
+    mean = np.nanmean(X[tr], axis=0)  # calibrisk's missing = mean, learned on the training rows
+    Xi = np.where(np.isnan(X), mean, X)
+    # The same objective on the raw columns (the L2 penalty is on the raw coefficients in both
+    # libraries), solved by exact Newton steps.
+    lr = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    lr.fit(Xi[tr], y[tr])
+    assert list(lr.classes_) == CLASSES
+    cal = CalibratedClassifierCV(FrozenEstimator(lr), method="temperature")
+    cal.fit(Xi[ca], y[ca])
+    want = cal.predict_proba(Xi[te])
+    got_rows = read_csv(pred)
+    got = np.array([[float(r["p_" + c]) for c in CLASSES] for r in got_rows])[te]
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(got, want, atol=1e-7)  # measured 7.6e-10
+    labels = np.array([r["label"] for r in got_rows])[te]
+    assert (labels == np.array(CLASSES)[got.argmax(axis=1)]).all()
+
+
+def test_review_threshold_and_routes_follow_the_policy(claims, trained):
+    model, pred, _ = trained
+    doc = json.loads(model.read_text())
+    t = doc["review"]["thresholds"][0]
+    p = provenance(model)
+    n_train, n_cal = int(p["split.train.rows"]), int(p["split.calibration.rows"])
+    got_rows = read_csv(pred)
+    P = np.array([[float(r["p_" + c]) for c in CLASSES] for r in got_rows])
+    y = np.array([CLASSES.index(r["outcome"]) for r in read_csv(claims)])
+    # Routes: auto exactly where the confidence reaches the stored threshold.
+    route = np.array([r["route"] for r in got_rows])
+    assert (route == np.where(P.max(axis=1) >= t, "auto", "review")).all()
+    # Brute force on the calibration rows: the lowest threshold (smallest review rate) whose
+    # auto-routed accuracy is at least 0.85.
+    Pc, yc = P[n_train:n_train + n_cal], y[n_train:n_train + n_cal]
+    conf, right = Pc.max(axis=1), Pc.argmax(axis=1) == yc
+    best = None
+    for c in np.unique(conf):
+        auto = conf >= c
+        if right[auto].mean() >= 0.85 and (best is None or c < best):
+            best = c
+    assert best is not None and t == best
+
+
+def test_explain_names_the_top_features_of_the_predicted_class(claims, trained, tmp_path):
+    model, _, _ = trained
+    out = tmp_path / "explain.csv"
+    run("predict", "--model", model, "--data", claims, "--out", out, "--explain", 2, check=0)
+    rows = read_csv(out)[:50]
+    doc = json.loads(model.read_text())
+    st = doc["model"]["state"]
+    B = np.array(st["class_coef"]).reshape(len(CLASSES), len(FEATURES))
+    b = np.array(st["class_intercept"])
+    m = np.array(st["impute_values"])
+    for r in rows:
+        k = CLASSES.index(r["label"])
+        assert r["explain_scale"] == "class_logit"
+        # baseline = b_k + B_k . m, the predicted class's logit at the training means.
+        assert float(r["explain_baseline"]) == pytest.approx(b[k] + B[k] @ m, rel=1e-12, abs=1e-12)
+        assert r["top1_feature"] in FEATURES and r["top2_feature"] in FEATURES
+        assert abs(float(r["top1_contribution"])) >= abs(float(r["top2_contribution"]))
+
+
+def test_bad_multiclass_inputs_get_clear_errors(claims, trained, tmp_path):
+    model, _, _ = trained
+    header = next(csv.reader(open(claims)))
+    # A binary policy on a multiclass label.
+    proc = run("train", "--data", claims, "--label", "outcome", "--model", "lr",
+               "--policy", "min-recall=0.8", *drop_flags(header), "--out", tmp_path / "m.json")
+    assert proc.returncode == EXIT_USAGE and "review-queue" in proc.stderr
+    assert not (tmp_path / "m.json").exists()
+    # A binary calibrator.
+    proc = run("train", "--data", claims, "--label", "outcome", "--model", "lr",
+               "--calibration", "beta", *drop_flags(header), "--out", tmp_path / "m.json")
+    assert proc.returncode == EXIT_USAGE and "temperature" in proc.stderr
+    # Trees are not there yet.
+    proc = run("train", "--data", claims, "--label", "outcome", "--model", "gbdt",
+               *drop_flags(header), "--out", tmp_path / "m.json")
+    assert proc.returncode != 0 and "--model lr" in proc.stderr
+    # One class only.
+    one = tmp_path / "one.csv"
+    rows = read_csv(claims)[:200]
+    with open(one, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        for r in rows:
+            r["outcome"] = "paid"
+            w.writerow(r)
+    proc = run("train", "--data", one, "--label", "outcome", "--model", "lr", "--task",
+               "multiclass", *drop_flags(header), "--out", tmp_path / "m.json")
+    assert proc.returncode == EXIT_DATA and "1 class" in proc.stderr
+    # A class seen only at scoring (evaluate's label column).
+    odd = tmp_path / "odd.csv"
+    with open(odd, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        for i, r in enumerate(read_csv(claims)[:100]):
+            if i == 7:
+                r["outcome"] = "appeal_won"
+            w.writerow(r)
+    proc = run("evaluate", "--model", model, "--data", odd, "--label", "outcome", "--report",
+               tmp_path / "r.html")
+    assert proc.returncode == EXIT_DATA and "appeal_won" in proc.stderr and "row 8" in proc.stderr
+    # An infeasible accuracy floor: the best achievable is reported, the model still written.
+    proc = run("train", "--data", claims, "--label", "outcome", "--model", "lr",
+               "--policy", "min-accuracy=0.99,confidence=0.95", *drop_flags(header), "--out", tmp_path / "m2.json")
+    assert proc.returncode == 0 and "not met" in proc.stderr
+    doc = json.loads((tmp_path / "m2.json").read_text())
+    assert doc["threshold"]["figures"]["feasible"] == 0
+
+
+def test_python_train_writes_the_cli_bytes(claims, trained):
+    """calibrisk.train and `calibrisk train` run the same library function: same file, byte for
+    byte, from the same data and settings."""
+    import calibrisk as cr
+
+    model, _, _ = trained
+    header = next(csv.reader(open(claims)))
+    drop = [c for c in header if c not in set(FEATURES) | {"outcome"}]
+    r = cr.train(str(claims), label="outcome", model="lr", drop=drop, min_accuracy=0.85)
+    assert r.n_classes == 6 and r.classes == CLASSES
+    assert r.pipeline.to_string() == model.read_text()
+    assert r.test.P.shape == (len(r.test.rows), 6)
+    with pytest.raises(ValueError, match="not available yet"):
+        r.evaluate()
