@@ -163,7 +163,9 @@ __attribute__((target("avx2"))) void spmm_avx2(const Compressed& A, Index lo, In
 template <int KC, bool Sq>
 SpmmFn spmm_for() {
 #if defined(CALIBRISK_NCG_AVX2)
-  if (KC >= 2 && cpu_has_avx2()) return &spmm_avx2<KC, Sq>;
+  if constexpr (KC >= 2) {
+    if (cpu_has_avx2()) return &spmm_avx2<KC, Sq>;
+  }
 #endif
   return &spmm_base<KC, Sq>;
 }
