@@ -1532,6 +1532,33 @@ CategoryLookup make_category_lookup(const LogisticRegressionState& s) {
     C.missing.push_back(s.category_missing[c] ? pos++ : -1);
     C.offset.push_back(static_cast<Index>(C.table.size()));
   }
+  // Scoring tables: the coefficients themselves (known once the model is fitted or restored).
+  if (static_cast<std::int64_t>(s.coef.size()) >= pos) {
+    auto coef_at = [&](std::int32_t k) {
+      return k >= 0 ? s.coef[static_cast<std::size_t>(k)] : -0.0;
+    };
+    C.value.resize(C.table.size());
+    for (std::size_t e = 0; e < C.table.size(); ++e) C.value[e] = coef_at(C.table[e]);
+    for (std::size_t c = 0; c < C.column.size(); ++c) {
+      CategoryLookup::Feature f;
+      f.column = C.column[c];
+      f.offset = C.offset[c];
+      f.size = static_cast<double>(C.offset[c + 1] - C.offset[c]);
+      f.missing = coef_at(C.missing[c]);
+      C.features.push_back(f);
+    }
+  }
+  std::vector<char> is_cat(static_cast<std::size_t>(s.n_features), 0);
+  for (Index j : s.categorical_features) is_cat[static_cast<std::size_t>(j)] = 1;
+  for (Index j = 0; j < s.n_features;) {
+    if (is_cat[static_cast<std::size_t>(j)]) {
+      ++j;
+      continue;
+    }
+    const Index first = j;
+    while (j < s.n_features && !is_cat[static_cast<std::size_t>(j)]) ++j;
+    C.numeric_runs.emplace_back(first, j);
+  }
   return C;
 }
 

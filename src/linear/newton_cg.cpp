@@ -17,9 +17,13 @@
 #include <calibrisk/core/math.hpp>
 #include <calibrisk/core/parallel.hpp>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CALIBRISK_NCG_AVX2 1
+#endif
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
@@ -46,14 +50,174 @@ struct Chunks {
   Index hi(Index c) const { return std::min(n, (c + 1) * size); }
 };
 
-// A compressed matrix owned or viewed: outer pointers, inner indices, values.
+// A compressed matrix owned or viewed: outer pointers, inner indices, values; `cuts` splits the
+// outer range into blocks of about equal non-zeros (term frequencies are Zipf-like: equal-width
+// column blocks would leave one thread with most of the work). The blocks depend on the data
+// only, and each output element is summed by one block in a fixed order: any thread count gives
+// the same bits.
 struct Compressed {
   const std::int64_t* ptr = nullptr;
   const std::int64_t* idx = nullptr;
   const double* val = nullptr;
   std::vector<std::int64_t> own_ptr, own_idx;
   std::vector<double> own_val;
+  std::vector<Index> cuts;  // block b covers outer indices [cuts[b], cuts[b + 1])
+
+  void make_cuts(Index outer) {
+    const Index nnz = ptr[outer];
+    const Index parts = std::max<Index>(1, std::min<Index>({outer, nnz / 16384 + 1, 512}));
+    cuts.assign(1, 0);
+    for (Index b = 1; b < parts; ++b) {
+      const std::int64_t target = nnz * b / parts;
+      const Index o = std::lower_bound(ptr, ptr + outer + 1, target) - ptr;
+      if (o > cuts.back() && o < outer) cuts.push_back(o);
+    }
+    cuts.push_back(outer);
+  }
+  Index blocks() const { return static_cast<Index>(cuts.size()) - 1; }
 };
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+bool cpu_has_avx2() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return has;
+}
+#endif
+
+// out[o] (K values) = init + sum over the entries e of outer index o of x_e * in[idx_e] (x_e^2
+// with Sq), for o in [lo, hi); in is (inner x K) row-major. The sparse products X U and X^T R
+// are both this kernel (on the CSR and the CSC copy). A compile-time K (1..16) keeps the K sums
+// in registers and vectorises the class loop; each lane still adds the entries in storage order,
+// so the bits equal the scalar loop's (the AVX2 build is not allowed FMA contraction).
+template <int KC, bool Sq>
+inline __attribute__((always_inline)) void spmm_kernel(const Compressed& A, Index lo, Index hi,
+                                                       Index K_rt, const double* __restrict in,
+                                                       const double* __restrict init,
+                                                       double* __restrict out) {
+  const Index K = KC > 0 ? KC : K_rt;
+  for (Index o = lo; o < hi; ++o) {
+    double acc[KC > 0 ? KC : 1];
+    double* a = KC > 0 ? acc : out + o * K;
+    for (Index k = 0; k < K; ++k) a[k] = init != nullptr ? init[k] : 0.0;
+    for (std::int64_t e = A.ptr[o]; e < A.ptr[o + 1]; ++e) {
+      const double x = Sq ? A.val[e] * A.val[e] : A.val[e];
+      const double* r = in + A.idx[e] * K;
+      for (Index k = 0; k < K; ++k) a[k] += x * r[k];
+    }
+    if (KC > 0) {
+      for (Index k = 0; k < K; ++k) out[o * K + k] = acc[k];
+    }
+  }
+}
+
+using SpmmFn = void (*)(const Compressed&, Index, Index, Index, const double*, const double*,
+                        double*);
+
+template <int KC, bool Sq>
+void spmm_base(const Compressed& A, Index lo, Index hi, Index K, const double* in,
+               const double* init, double* out) {
+  spmm_kernel<KC, Sq>(A, lo, hi, K, in, init, out);
+}
+
+#if defined(CALIBRISK_NCG_AVX2)
+// The AVX2 kernel: the K sums in ceil(K / 4) registers (the last one masked), multiply then add
+// (no FMA), so every lane rounds exactly as the scalar loop does.
+template <int KC, bool Sq>
+__attribute__((target("avx2"))) void spmm_avx2(const Compressed& A, Index lo, Index hi, Index,
+                                               const double* in, const double* init, double* out) {
+  constexpr int NV = (KC + 3) / 4;
+  constexpr int REM = KC % 4;
+  const __m256i tail = _mm256_setr_epi64x(REM > 0 ? -1 : 0, REM > 1 ? -1 : 0, REM > 2 ? -1 : 0, 0);
+  for (Index o = lo; o < hi; ++o) {
+    __m256d acc[NV];
+    for (int v = 0; v < NV; ++v) {
+      acc[v] = init == nullptr             ? _mm256_setzero_pd()
+               : (REM != 0 && v == NV - 1) ? _mm256_maskload_pd(init + 4 * v, tail)
+                                           : _mm256_loadu_pd(init + 4 * v);
+    }
+    for (std::int64_t e = A.ptr[o]; e < A.ptr[o + 1]; ++e) {
+      const double x0 = Sq ? A.val[e] * A.val[e] : A.val[e];
+      const __m256d x = _mm256_set1_pd(x0);
+      const double* r = in + A.idx[e] * KC;
+      for (int v = 0; v < NV; ++v) {
+        const __m256d rv = (REM != 0 && v == NV - 1) ? _mm256_maskload_pd(r + 4 * v, tail)
+                                                     : _mm256_loadu_pd(r + 4 * v);
+        acc[v] = _mm256_add_pd(acc[v], _mm256_mul_pd(x, rv));
+      }
+    }
+    double* z = out + o * KC;
+    for (int v = 0; v < NV; ++v) {
+      if (REM != 0 && v == NV - 1) {
+        _mm256_maskstore_pd(z + 4 * v, tail, acc[v]);
+      } else {
+        _mm256_storeu_pd(z + 4 * v, acc[v]);
+      }
+    }
+  }
+}
+#endif
+
+template <int KC, bool Sq>
+SpmmFn spmm_for() {
+#if defined(CALIBRISK_NCG_AVX2)
+  if constexpr (KC >= 2) {
+    if (cpu_has_avx2()) return &spmm_avx2<KC, Sq>;
+  }
+#endif
+  return &spmm_base<KC, Sq>;
+}
+
+template <bool Sq>
+SpmmFn pick_spmm(Index K) {
+  switch (K) {
+    case 1:
+      return spmm_for<1, Sq>();
+    case 2:
+      return spmm_for<2, Sq>();
+    case 3:
+      return spmm_for<3, Sq>();
+    case 4:
+      return spmm_for<4, Sq>();
+    case 5:
+      return spmm_for<5, Sq>();
+    case 6:
+      return spmm_for<6, Sq>();
+    case 7:
+      return spmm_for<7, Sq>();
+    case 8:
+      return spmm_for<8, Sq>();
+    case 9:
+      return spmm_for<9, Sq>();
+    case 10:
+      return spmm_for<10, Sq>();
+    case 11:
+      return spmm_for<11, Sq>();
+    case 12:
+      return spmm_for<12, Sq>();
+    case 13:
+      return spmm_for<13, Sq>();
+    case 14:
+      return spmm_for<14, Sq>();
+    case 15:
+      return spmm_for<15, Sq>();
+    case 16:
+      return spmm_for<16, Sq>();
+    default:
+      return spmm_for<0, Sq>();
+  }
+}
+
+// out = X in (+ init per row) over the blocks of A, in parallel (dynamic: blocks cost alike).
+void spmm(const Compressed& A, SpmmFn fn, Index K, const double* in, const double* init,
+          double* out, int nt) {
+  parallel_for_dynamic(0, A.blocks(), nt, [&](Index b) {
+    fn(A, A.cuts[static_cast<std::size_t>(b)], A.cuts[static_cast<std::size_t>(b + 1)], K, in, init,
+       out);
+  });
+}
 
 // The transpose of a compressed matrix (outer x inner) as inner x outer, by a counting sort: the
 // entries of each new outer index stay in increasing order of the old one.
@@ -91,6 +255,10 @@ class Design {
         csc_.ptr = p.sparse->indptr, csc_.idx = p.sparse->indices, csc_.val = p.sparse->values;
         transpose(*p.sparse, csr_);
       }
+      csr_.make_cuts(n_);
+      csc_.make_cuts(d_);
+      spmm_ = pick_spmm<false>(K);
+      spmm_sq_ = pick_spmm<true>(K);
     } else {
       n_ = p.dense->rows();
       d_ = p.dense->cols();
@@ -103,6 +271,10 @@ class Design {
   }
 
   Index n() const { return n_; }
+  // Multiply-adds of one product X V.
+  double work_per_pass() const {
+    return sparse() ? double(p_.sparse->nnz()) * K_ : double(n_) * double(d_) * K_;
+  }
   Index d() const { return d_; }
   bool sparse() const { return p_.sparse != nullptr; }
   const std::vector<double>& mean() const { return mean_; }
@@ -120,7 +292,7 @@ class Design {
       }
     }
     if (sparse()) {
-      parallel_for(0, ch_.count, nt_, [&](Index ci) { sparse_rows(U.data(), c.data(), ci, Z); });
+      spmm(csr_, spmm_, K_, U.data(), c.data(), Z, nt_);
     } else {
       p_.dense->visit([&](const auto& X) {
         parallel_for(0, ch_.count, nt_,
@@ -174,16 +346,8 @@ class Design {
  private:
   // A = X~^T R (or (X~ o X~)^T R with `squared`), raw imputed values, d x K.
   void transposed(const double* R, double* A, bool squared) const {
-    if (sparse()) {
-      parallel_for(0, (d_ + 255) / 256, nt_, [&](Index b) {
-        for (Index j = b * 256; j < std::min(d_, (b + 1) * 256); ++j) {
-          for (std::int64_t e = csc_.ptr[j]; e < csc_.ptr[j + 1]; ++e) {
-            const double v = squared ? csc_.val[e] * csc_.val[e] : csc_.val[e];
-            const double* r = R + csc_.idx[e] * K_;
-            for (int k = 0; k < K_; ++k) A[j * K_ + k] += v * r[k];
-          }
-        }
-      });
+    if (sparse()) {  // column blocks of the CSC copy: each output summed by one block, in order
+      spmm(csc_, squared ? spmm_sq_ : spmm_, K_, R, nullptr, A, nt_);
       return;
     }
     std::vector<std::vector<double>> part(static_cast<std::size_t>(ch_.count));
@@ -205,18 +369,6 @@ class Design {
     for (Index ci = 0; ci < ch_.count; ++ci) {
       const auto& P = part[static_cast<std::size_t>(ci)];
       for (Index e = 0; e < d_ * K_; ++e) A[e] += P[e];
-    }
-  }
-
-  void sparse_rows(const double* U, const double* c, Index ci, double* Z) const {
-    for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
-      double* z = Z + i * K_;
-      for (int k = 0; k < K_; ++k) z[k] = c[k];
-      for (std::int64_t e = csr_.ptr[i]; e < csr_.ptr[i + 1]; ++e) {
-        const double v = csr_.val[e];
-        const double* u = U + csr_.idx[e] * K_;
-        for (int k = 0; k < K_; ++k) z[k] += v * u[k];
-      }
     }
   }
 
@@ -274,6 +426,7 @@ class Design {
   int nt_;
   Index n_ = 0, d_ = 0;
   Compressed csr_, csc_;
+  SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
   std::vector<double> mean_, scale_, impute_;
   Chunks ch_;
 };
@@ -546,16 +699,19 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   Vec s;
   const double g0 = std::max(S.g.norm(), 1e-300);
   int it = 0;
-  // Once the stopping rule holds, one more step with a tight CG tolerance ("polish") takes the
-  // solution from tol-accuracy to about tol^2 (what exact Newton's quadratic convergence gives),
-  // so fits that differ only in round-off (row order, repeated rows vs weights) agree closely.
+  // Once the stopping rule holds on a small problem, one more step with a tight CG tolerance
+  // ("polish") takes the solution from tol-accuracy to about tol^2 (what exact Newton's quadratic
+  // convergence gives), so fits that differ only in round-off (row order, repeated rows vs
+  // weights) agree closely. It costs about a Newton iteration, so larger problems (a pass over
+  // the data above ~2^20 multiply-adds) stop at the stopping rule, as scikit-learn does.
+  const bool may_polish = X.work_per_pass() <= double(1 << 20);
   bool polish = false;
   NewtonState before;
   while (it < prob.max_iter) {
     if (S.gmax <= prob.tol) {
       evaluate(P, S);  // confirm on exact margins (the accumulated ones drift by rounding)
       if (S.gmax <= prob.tol) {
-        if (polish) break;
+        if (polish || !may_polish) break;
         polish = true;
         before = S;
       }
@@ -565,9 +721,6 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
     const int n_cg = pcg(P, S.g, Minv, eta, 500, s, Zs);
     out.n_cg += n_cg;
     ++it;
-#ifdef CALIBRISK_LR_TRACE
-    std::fprintf(stderr, "it %d f %.12g gmax %.3g cg %d\n", it, S.f, S.gmax, n_cg);
-#endif
     const bool moved = line_search(P, S, s, Zs);
     if (polish) {
       evaluate(P, S);

@@ -60,6 +60,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace calibrisk {
@@ -227,9 +228,24 @@ namespace detail {
 /// Code -> coefficient look-up derived from a state's categorical expansion (internal).
 struct CategoryLookup {
   std::vector<Index> column;          ///< Input column of categorical feature c.
-  std::vector<Index> offset;          ///< n_cat + 1 offsets into `table`.
+  std::vector<Index> offset;          ///< n_cat + 1 offsets into `table` and `value`.
   std::vector<std::int32_t> table;    ///< Code -> coef position, -1 = no term.
   std::vector<std::int32_t> missing;  ///< Per feature: coef position of NaN, or -1.
+  /// Code -> coefficient (the scoring path: one load, no second look-up into coef); -0.0 for "no
+  /// term", so that adding it leaves every margin's bits unchanged. Empty while the coefficients
+  /// are not known yet (the look-up the solver uses).
+  std::vector<double> value;
+  /// What scoring needs of categorical feature c, packed together (one cache line per row).
+  struct Feature {
+    Index column = 0;       ///< input column
+    Index offset = 0;       ///< start of its codes in `value`
+    double size = 0.0;      ///< codes [0, size) are in `value`
+    double missing = -0.0;  ///< coefficient of NaN, or -0.0
+  };
+  std::vector<Feature> features;  ///< empty while `value` is
+  /// The input columns that are not categorical, as maximal runs [first, second): the numeric
+  /// part of the margin skips the categorical columns (their placeholder coefficients are 0).
+  std::vector<std::pair<Index, Index>> numeric_runs;
   /// Coefficient position of value v of feature c, or -1 (reference, unseen code, NaN without a
   /// missing level). Allocation-free, O(1).
   std::int32_t index(Index c, double v) const noexcept {
@@ -238,6 +254,14 @@ struct CategoryLookup {
     if (!(v >= 0.0 && v < size)) return -1;
     const auto code = static_cast<Index>(v);
     return static_cast<double>(code) == v ? table[offset[c] + code] : -1;
+  }
+  /// Margin term of value v of categorical feature f: its level's coefficient, -0.0 for no term,
+  /// NaN for an infinite v (so the bulk paths diagnose the row). Allocation-free, O(1).
+  double term(const Feature& f, double v) const noexcept {
+    if (v != v) return f.missing;
+    if (!(v >= 0.0 && v < f.size)) return -(v - v);  // -0.0, or NaN for +-inf
+    const auto code = static_cast<Index>(v);
+    return static_cast<double>(code) == v ? value[f.offset + code] : -0.0;
   }
 };
 /// The look-up of a state whose categorical fields are consistent (checked by from_state).
@@ -376,12 +400,46 @@ class LogisticRegression {
   /// is fixed (four interleaved partial sums), so every prediction path gives the same bits.
   template <class T>
   double margin(const T* row, Index stride) const noexcept {
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    if (cat_.column.empty()) {
+      numeric_terms(row, stride, 0, state_.n_features, acc);
+    } else {  // categorical columns add nothing here (coefficient 0): skip them
+      for (const auto& run : cat_.numeric_runs) {
+        numeric_terms(row, stride, run.first, run.second, acc);
+      }
+    }
+    double z = state_.intercept + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+    const double* b = state_.coef.data();
+    const Index p = state_.n_features;
+    const Index n_ind = static_cast<Index>(state_.indicator_features.size());
+    for (Index k = 0; k < n_ind; ++k) {
+      const double v = static_cast<double>(row[state_.indicator_features[k] * stride]);
+      if (v != v) z += b[p + k];
+    }
+    // Categorical levels: one table look-up per categorical column, no expanded row. "No term"
+    // is -0.0 (z + -0.0 == z bit for bit); an infinite code gives NaN, which the bulk paths
+    // report.
+    for (const detail::CategoryLookup::Feature& f : cat_.features) {
+      z += cat_.term(f, static_cast<double>(row[f.column * stride]));
+    }
+    return z;
+  }
+
+ private:
+  /// Adds coef[j] * x_j (NaN imputed) for j in [lo, hi) to acc[j % 4]: term j always lands in
+  /// the same partial sum, in increasing j, whichever columns are skipped, so the bits depend
+  /// on the numeric terms only.
+  template <class T>
+  void numeric_terms(const T* row, Index stride, Index lo, Index hi, double* acc) const noexcept {
     const double* b = state_.coef.data();
     const double* m = state_.impute_values.data();
-    const Index p = state_.n_features;
-    double acc[4] = {0.0, 0.0, 0.0, 0.0};
-    Index j = 0;
-    for (; j + 4 <= p; j += 4) {
+    Index j = lo;
+    for (; j < hi && (j & 3) != 0; ++j) {
+      double v = static_cast<double>(row[j * stride]);
+      if (v != v) v = m[j];
+      acc[j & 3] += b[j] * v;
+    }
+    for (; j + 4 <= hi; j += 4) {
       double v0 = static_cast<double>(row[j * stride]);
       double v1 = static_cast<double>(row[(j + 1) * stride]);
       double v2 = static_cast<double>(row[(j + 2) * stride]);
@@ -396,28 +454,13 @@ class LogisticRegression {
       acc[2] += b[j + 2] * v2;
       acc[3] += b[j + 3] * v3;
     }
-    for (; j < p; ++j) {
+    for (; j < hi; ++j) {
       double v = static_cast<double>(row[j * stride]);
       if (v != v) v = m[j];
       acc[j & 3] += b[j] * v;
     }
-    double z = state_.intercept + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
-    const Index n_ind = static_cast<Index>(state_.indicator_features.size());
-    for (Index k = 0; k < n_ind; ++k) {
-      const double v = static_cast<double>(row[state_.indicator_features[k] * stride]);
-      if (v != v) z += b[p + k];
-    }
-    // Categorical levels: one table look-up per categorical column, no expanded row. An infinite
-    // code already made z NaN (0 * inf in the numeric part), which the bulk paths report.
-    const Index n_cat = static_cast<Index>(cat_.column.size());
-    for (Index c = 0; c < n_cat; ++c) {
-      const std::int32_t k = cat_.index(c, static_cast<double>(row[cat_.column[c] * stride]));
-      if (k >= 0) z += b[k];
-    }
-    return z;
   }
 
- private:
   void predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
                     const char* where) const;
   void fit_multinomial(const Dataset& train, int n_classes);
