@@ -66,7 +66,7 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
         Index c = 0;
         for (const std::int32_t f : part.features)
           c += bins.code(i, f) != skip_bin[static_cast<std::size_t>(f)];
-        part.row_ptr[static_cast<std::size_t>(i) + 1] = c;
+        part.row_ptr[static_cast<std::size_t>(i) + 1] = std::max<Index>(c, 1);  // filler: below
       }
     });
     for (Index i = 0; i < n; ++i) {
@@ -81,6 +81,15 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
           if (c == skip_bin[static_cast<std::size_t>(f)]) continue;
           part.slot[static_cast<std::size_t>(e++)] =
               static_cast<std::uint32_t>(mapper.offsets[static_cast<std::size_t>(f)] + c);
+        }
+        if (e == part.row_ptr[static_cast<std::size_t>(i)]) {
+          // A row at every default gets one filler entry: the skip bin of one of the part's
+          // features, which the builder overwrites by derive_skip_bin afterwards. Every row then
+          // has an entry, so the kernel's first add needs no (unpredictable) test; the filler
+          // feature rotates with the row so consecutive fillers rarely hit the same bin.
+          const std::int32_t f = part.features[static_cast<std::size_t>(i) % part.features.size()];
+          part.slot[static_cast<std::size_t>(e)] = static_cast<std::uint32_t>(
+              mapper.offsets[static_cast<std::size_t>(f)] + skip_bin[static_cast<std::size_t>(f)]);
         }
       }
     });

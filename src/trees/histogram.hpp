@@ -38,7 +38,9 @@ namespace detail {
 /// Non-default entries of the sparse features, row by row (CSR), split into parts by feature so
 /// that threads histogram different parts without sharing a slot: for row i, part p's
 /// `slot[row_ptr[i] .. row_ptr[i + 1])` are the flat-histogram slots (`offsets[f] + code`) of its
-/// features in that part whose code is not the feature's dominant ("skip") bin, ascending. A
+/// features in that part whose code is not the feature's dominant ("skip") bin, ascending; a row
+/// with none holds one filler entry instead, the skip-bin slot of one of the part's features
+/// (skip bins are derived after the rows are added, so it never changes a histogram). A
 /// histogram of a sparse feature then costs its non-zeros inside the leaf instead of the leaf's
 /// rows; the dominant bin is derived from the leaf total. (LightGBM skips zeros with sparse bins
 /// for the same reason.) Every slot lives in one part and is summed in row order, so the number of
