@@ -73,6 +73,7 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
       part.row_ptr[static_cast<std::size_t>(i) + 1] += part.row_ptr[static_cast<std::size_t>(i)];
     }
     part.slot.resize(static_cast<std::size_t>(part.row_ptr.back()));
+    part.first.resize(static_cast<std::size_t>(n));
     parallel_blocks(n, kBlock, n_threads, [&](Index, Index lo, Index hi) {
       for (Index i = lo; i < hi; ++i) {
         Index e = part.row_ptr[static_cast<std::size_t>(i)];
@@ -91,6 +92,10 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
           part.slot[static_cast<std::size_t>(e)] = static_cast<std::uint32_t>(
               mapper.offsets[static_cast<std::size_t>(f)] + skip_bin[static_cast<std::size_t>(f)]);
         }
+        const Index e0 = part.row_ptr[static_cast<std::size_t>(i)];
+        part.first[static_cast<std::size_t>(i)] =
+            part.slot[static_cast<std::size_t>(e0)] |
+            (part.row_ptr[static_cast<std::size_t>(i) + 1] > e0 + 1 ? SparseRows::kMore : 0u);
       }
     });
   }

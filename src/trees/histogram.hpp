@@ -50,8 +50,12 @@ struct SparseRows {
     std::vector<std::int32_t> features;  ///< Its sparse features, ascending.
     std::vector<Index> row_ptr;          ///< n_rows + 1 offsets into slot.
     std::vector<std::uint32_t> slot;     ///< Histogram slot of each non-default entry.
+    /// Per row: slot[row_ptr[i]] (its first entry), with kMore set when the row has more entries:
+    /// the kernel reads one array per row and touches row_ptr only for those rows.
+    std::vector<std::uint32_t> first;
   };
-  std::vector<Part> parts;                 ///< Nearly equal numbers of entries each.
+  static constexpr std::uint32_t kMore = 0x80000000u;  ///< Flag in Part::first (slots < 2^31).
+  std::vector<Part> parts;                             ///< Nearly equal numbers of entries each.
   std::vector<std::int32_t> slot_feature;  ///< Feature of each histogram slot (total_bins).
   std::vector<std::uint8_t> is_sparse;     ///< Per feature: 1 when its entries live here.
   bool empty() const noexcept { return parts.empty(); }
