@@ -476,7 +476,7 @@ int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads) 
   if (job.bundles != nullptr) {
     width -= job.bundles->n_bundled() - static_cast<Index>(job.bundles->bundles.size());
   }
-  if (job.n * std::max<Index>(width, 1) + extra_work < (Index{1} << 17)) return 1;
+  if (job.n * std::max<Index>(width, 1) + extra_work < (Index{1} << 15)) return 1;
   return std::max(1, std::min<int>(resolve_threads(n_threads), static_cast<int>(job.n_features)));
 }
 

@@ -123,8 +123,9 @@ inline FeatureRange feature_group(Index n_features, Index g, Index n_groups) {
 
 /// Threads (= feature groups) worth using for a histogram build of `job`, plus `extra_work`
 /// (about the same cost per unit as one (row, feature) update) done in the same parallel region:
-/// 1 for small work (rows x columns streamed, a bundle counting as one column), where a parallel
-/// region costs more than it saves; otherwise min(resolve_threads(n_threads), n_features).
+/// 1 for small work (rows x columns streamed, a bundle counting as one column, plus extra_work,
+/// below 2^15: ~30 us), where a parallel region costs more than it saves; otherwise
+/// min(resolve_threads(n_threads), n_features).
 int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads);
 
 /// Builds group `group` of `n_groups` of `build_histogram` on the calling thread: feature_group(
