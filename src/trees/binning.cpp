@@ -88,6 +88,48 @@ inline int search(const SearchTable& t, double x) noexcept {
   return pos;
 }
 
+// Codes of rows [lo, hi) of numeric feature f into out[lo, hi): `search` with the table depth H
+// (= t.half) known at compile time, so the compare-and-adds unroll (binary flags: one compare).
+template <int H, class View, class Code>
+void search_rows(const SearchTable& t, const View& view, Index f, Index lo, Index hi, Code* out) {
+  const double* e = t.e.data();
+  const int missing = t.missing;
+  for (Index i = lo; i < hi; ++i) {
+    const double x = static_cast<double>(view(i, f));
+    int pos = 0;
+    for (int h = H; h >= 1; h >>= 1) pos += (e[pos + h - 1] < x) ? h : 0;
+    out[i] = static_cast<Code>(std::isnan(x) ? missing : pos);
+  }
+}
+
+template <class View, class Code>
+void search_rows(const SearchTable& t, const View& view, Index f, Index lo, Index hi, Code* out) {
+  switch (t.half) {
+    case 0:
+      return search_rows<0>(t, view, f, lo, hi, out);
+    case 1:
+      return search_rows<1>(t, view, f, lo, hi, out);
+    case 2:
+      return search_rows<2>(t, view, f, lo, hi, out);
+    case 4:
+      return search_rows<4>(t, view, f, lo, hi, out);
+    case 8:
+      return search_rows<8>(t, view, f, lo, hi, out);
+    case 16:
+      return search_rows<16>(t, view, f, lo, hi, out);
+    case 32:
+      return search_rows<32>(t, view, f, lo, hi, out);
+    case 64:
+      return search_rows<64>(t, view, f, lo, hi, out);
+    case 128:
+      return search_rows<128>(t, view, f, lo, hi, out);
+    default:
+      for (Index i = lo; i < hi; ++i) {
+        out[i] = static_cast<Code>(search(t, static_cast<double>(view(i, f))));
+      }
+  }
+}
+
 // Collects the distinct non-NaN values of c[0, n) into v (sorted) when there are at most
 // `max_bins` of them (binary flags, codes, counts): a hash pass instead of sorting every value.
 // Returns false (v unspecified) when there are more.
@@ -406,15 +448,9 @@ BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_t
             continue;
           }
           if (b.wide) {
-            std::uint16_t* out = b.codes16.data() + f * b.n_rows;
-            for (Index i = lo; i < hi; ++i) {
-              out[i] = static_cast<std::uint16_t>(search(t, static_cast<double>(view(i, f))));
-            }
+            search_rows(t, view, f, lo, hi, b.codes16.data() + f * b.n_rows);
           } else {
-            std::uint8_t* out = b.codes8.data() + f * b.n_rows;
-            for (Index i = lo; i < hi; ++i) {
-              out[i] = static_cast<std::uint8_t>(search(t, static_cast<double>(view(i, f))));
-            }
+            search_rows(t, view, f, lo, hi, b.codes8.data() + f * b.n_rows);
           }
         }
         if (!b.rows8.empty()) {

@@ -27,19 +27,28 @@ struct OpenBundle {
   std::vector<std::uint64_t> used;  // rows where a member is off its default bin
 };
 
+// Rows of column `col` off bin `def`, as a bitmask of n rows (64 per word): the conflict tests
+// and marks below are then word-wise ANDs and ORs instead of a pass over the column each.
 template <class Code>
-bool conflicts(const Code* col, Index n, int def, const std::vector<std::uint64_t>& used) {
-  for (Index i = 0; i < n; ++i) {
-    if (col[i] != def && ((used[static_cast<std::size_t>(i >> 6)] >> (i & 63)) & 1U)) return true;
+void off_default_mask(const Code* col, Index n, int def, std::vector<std::uint64_t>& mask) {
+  mask.assign(static_cast<std::size_t>((n + 63) / 64), 0);
+  for (Index w = 0; w * 64 < n; ++w) {
+    const Index lo = w * 64, hi = std::min(n, lo + 64);
+    std::uint64_t bits = 0;
+    for (Index i = lo; i < hi; ++i) bits |= std::uint64_t{col[i] != def} << (i - lo);
+    mask[static_cast<std::size_t>(w)] = bits;
+  }
+}
+
+bool conflicts(const std::vector<std::uint64_t>& mask, const std::vector<std::uint64_t>& used) {
+  for (std::size_t w = 0; w < mask.size(); ++w) {
+    if (mask[w] & used[w]) return true;
   }
   return false;
 }
 
-template <class Code>
-void mark(const Code* col, Index n, int def, std::vector<std::uint64_t>& used) {
-  for (Index i = 0; i < n; ++i) {
-    if (col[i] != def) used[static_cast<std::size_t>(i >> 6)] |= std::uint64_t{1} << (i & 63);
-  }
+void mark(const std::vector<std::uint64_t>& mask, std::vector<std::uint64_t>& used) {
+  for (std::size_t w = 0; w < mask.size(); ++w) used[w] |= mask[w];
 }
 
 template <class Code>
@@ -60,13 +69,14 @@ std::vector<OpenBundle> greedy(const Code* (*col_of)(const BinnedMatrix&, Index)
                                std::vector<std::int32_t>& def_of) {
   const Index n = bins.n_rows;
   std::vector<OpenBundle> open;
+  std::vector<std::uint64_t> mask;
   for (const std::int32_t f : candidates) {
-    const Code* col = col_of(bins, f);
     const int def = default_bin[static_cast<std::size_t>(f)];
     const int extra = mapper.n_value_bins(f);  // its bins other than the default one
+    off_default_mask(col_of(bins, f), n, def, mask);
     OpenBundle* home = nullptr;
     for (OpenBundle& o : open) {
-      if (o.n_codes + extra <= kMaxCodes && !conflicts(col, n, def, o.used)) {
+      if (o.n_codes + extra <= kMaxCodes && !conflicts(mask, o.used)) {
         home = &o;
         break;
       }
@@ -79,7 +89,7 @@ std::vector<OpenBundle> greedy(const Code* (*col_of)(const BinnedMatrix&, Index)
     }
     home->features.push_back(f);
     home->n_codes += extra;
-    mark(col, n, def, home->used);
+    mark(mask, home->used);
     def_of[static_cast<std::size_t>(f)] = def;
   }
   return open;
@@ -115,6 +125,7 @@ void adopt_alone(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   if (alone.empty() || open.size() < 2) return;
   std::sort(alone.begin(), alone.end());
   std::vector<int> alt(alone.size(), -1);
+  std::vector<std::uint64_t> mask;
   parallel_for_dynamic(0, static_cast<Index>(alone.size()), n_threads, [&](Index q) {
     const std::int32_t f = alone[static_cast<std::size_t>(q)].first;
     alt[static_cast<std::size_t>(q)] = second_bin(col_of(bins, f), n, mapper.n_value_bins(f) + 1,
@@ -123,17 +134,17 @@ void adopt_alone(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   for (std::size_t q = 0; q < alone.size(); ++q) {
     const auto [f, own] = alone[q];
     if (alt[q] < 0 || open[own].features.size() != 1) continue;  // joined by another meanwhile
-    const Code* col = col_of(bins, f);
     const int extra = mapper.n_value_bins(f);
+    off_default_mask(col_of(bins, f), n, alt[q], mask);
     for (std::size_t k = 0; k < open.size(); ++k) {
       OpenBundle& o = open[k];
       if (k == own || o.features.empty() || o.n_codes + extra > kMaxCodes ||
-          conflicts(col, n, alt[q], o.used)) {
+          conflicts(mask, o.used)) {
         continue;
       }
       o.features.push_back(f);
       o.n_codes += extra;
-      mark(col, n, alt[q], o.used);
+      mark(mask, o.used);
       def_of[static_cast<std::size_t>(f)] = alt[q];
       open[own].features.clear();
       break;

@@ -111,8 +111,9 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   // histogram, derives the same part of the sibling's (parent - built, in place in the parent's
   // buffer) and scans both for the best split of each feature it completed (its share of the
   // dense features and the features of its CSR parts and bundles; see build_histogram_group).
-  // The scan of a feature costs about its bins, hence the extra work counted for the threads.
-  const Index scan_work = 2 * static_cast<Index>(mapper_.total_bins());
+  // The scan of a feature costs about its bins, each a few histogram updates' worth (two gain
+  // evaluations with divisions), hence the extra work counted for the threads.
+  const Index scan_work = 8 * static_cast<Index>(mapper_.total_bins());
   const int nt = histogram_threads(job, scan_work, params_.n_threads);
   if (position_.size() < static_cast<std::size_t>(bins_.n_features)) {
     position_.resize(static_cast<std::size_t>(bins_.n_features));
@@ -174,7 +175,7 @@ Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, co
   constexpr Index kBlock = 1 << 13;
   const Index nb = n_blocks(n, kBlock);
   std::vector<Index> nl(static_cast<std::size_t>(nb)), nr(static_cast<std::size_t>(nb));
-  const int nt = nb > 3 ? params_.n_threads : 1;  // < ~25k rows: not worth a parallel region
+  const int nt = nb > 1 ? params_.n_threads : 1;  // one block: no parallel region
   parallel_blocks(n, kBlock, nt, [&](Index b, Index lo, Index hi) {
     RowIndex* L = scratch_left_.data() + lo;
     RowIndex* R = scratch_right_.data() + lo;

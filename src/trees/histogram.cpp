@@ -66,13 +66,14 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
         Index c = 0;
         for (const std::int32_t f : part.features)
           c += bins.code(i, f) != skip_bin[static_cast<std::size_t>(f)];
-        part.row_ptr[static_cast<std::size_t>(i) + 1] = c;
+        part.row_ptr[static_cast<std::size_t>(i) + 1] = std::max<Index>(c, 1);  // filler: below
       }
     });
     for (Index i = 0; i < n; ++i) {
       part.row_ptr[static_cast<std::size_t>(i) + 1] += part.row_ptr[static_cast<std::size_t>(i)];
     }
     part.slot.resize(static_cast<std::size_t>(part.row_ptr.back()));
+    part.first.resize(static_cast<std::size_t>(n));
     parallel_blocks(n, kBlock, n_threads, [&](Index, Index lo, Index hi) {
       for (Index i = lo; i < hi; ++i) {
         Index e = part.row_ptr[static_cast<std::size_t>(i)];
@@ -82,6 +83,19 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
           part.slot[static_cast<std::size_t>(e++)] =
               static_cast<std::uint32_t>(mapper.offsets[static_cast<std::size_t>(f)] + c);
         }
+        if (e == part.row_ptr[static_cast<std::size_t>(i)]) {
+          // A row at every default gets one filler entry: the skip bin of one of the part's
+          // features, which the builder overwrites by derive_skip_bin afterwards. Every row then
+          // has an entry, so the kernel's first add needs no (unpredictable) test; the filler
+          // feature rotates with the row so consecutive fillers rarely hit the same bin.
+          const std::int32_t f = part.features[static_cast<std::size_t>(i) % part.features.size()];
+          part.slot[static_cast<std::size_t>(e)] = static_cast<std::uint32_t>(
+              mapper.offsets[static_cast<std::size_t>(f)] + skip_bin[static_cast<std::size_t>(f)]);
+        }
+        const Index e0 = part.row_ptr[static_cast<std::size_t>(i)];
+        part.first[static_cast<std::size_t>(i)] =
+            part.slot[static_cast<std::size_t>(e0)] |
+            (part.row_ptr[static_cast<std::size_t>(i) + 1] > e0 + 1 ? SparseRows::kMore : 0u);
       }
     });
   }
@@ -462,7 +476,7 @@ int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads) 
   if (job.bundles != nullptr) {
     width -= job.bundles->n_bundled() - static_cast<Index>(job.bundles->bundles.size());
   }
-  if (job.n * std::max<Index>(width, 1) + extra_work < (Index{1} << 17)) return 1;
+  if (job.n * std::max<Index>(width, 1) + extra_work < (Index{1} << 15)) return 1;
   return std::max(1, std::min<int>(resolve_threads(n_threads), static_cast<int>(job.n_features)));
 }
 

@@ -38,7 +38,9 @@ namespace detail {
 /// Non-default entries of the sparse features, row by row (CSR), split into parts by feature so
 /// that threads histogram different parts without sharing a slot: for row i, part p's
 /// `slot[row_ptr[i] .. row_ptr[i + 1])` are the flat-histogram slots (`offsets[f] + code`) of its
-/// features in that part whose code is not the feature's dominant ("skip") bin, ascending. A
+/// features in that part whose code is not the feature's dominant ("skip") bin, ascending; a row
+/// with none holds one filler entry instead, the skip-bin slot of one of the part's features
+/// (skip bins are derived after the rows are added, so it never changes a histogram). A
 /// histogram of a sparse feature then costs its non-zeros inside the leaf instead of the leaf's
 /// rows; the dominant bin is derived from the leaf total. (LightGBM skips zeros with sparse bins
 /// for the same reason.) Every slot lives in one part and is summed in row order, so the number of
@@ -48,8 +50,12 @@ struct SparseRows {
     std::vector<std::int32_t> features;  ///< Its sparse features, ascending.
     std::vector<Index> row_ptr;          ///< n_rows + 1 offsets into slot.
     std::vector<std::uint32_t> slot;     ///< Histogram slot of each non-default entry.
+    /// Per row: slot[row_ptr[i]] (its first entry), with kMore set when the row has more entries:
+    /// the kernel reads one array per row and touches row_ptr only for those rows.
+    std::vector<std::uint32_t> first;
   };
-  std::vector<Part> parts;                 ///< Nearly equal numbers of entries each.
+  static constexpr std::uint32_t kMore = 0x80000000u;  ///< Flag in Part::first (slots < 2^31).
+  std::vector<Part> parts;                             ///< Nearly equal numbers of entries each.
   std::vector<std::int32_t> slot_feature;  ///< Feature of each histogram slot (total_bins).
   std::vector<std::uint8_t> is_sparse;     ///< Per feature: 1 when its entries live here.
   bool empty() const noexcept { return parts.empty(); }
@@ -117,8 +123,9 @@ inline FeatureRange feature_group(Index n_features, Index g, Index n_groups) {
 
 /// Threads (= feature groups) worth using for a histogram build of `job`, plus `extra_work`
 /// (about the same cost per unit as one (row, feature) update) done in the same parallel region:
-/// 1 for small work (rows x columns streamed, a bundle counting as one column), where a parallel
-/// region costs more than it saves; otherwise min(resolve_threads(n_threads), n_features).
+/// 1 for small work (rows x columns streamed, a bundle counting as one column, plus extra_work,
+/// below 2^15: ~30 us), where a parallel region costs more than it saves; otherwise
+/// min(resolve_threads(n_threads), n_features).
 int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads);
 
 /// Builds group `group` of `n_groups` of `build_histogram` on the calling thread: feature_group(

@@ -12,16 +12,6 @@
 namespace calibrisk {
 namespace detail {
 
-double leaf_output(double g, double h, double l2, const LeafBounds& b) noexcept {
-  const double d = h + l2;
-  if (!(d > 0.0)) return 0.0;
-  return std::clamp(-g / d, b.lower, b.upper);
-}
-
-double output_gain(double g, double h, double l2, double w) noexcept {
-  return -(2.0 * g * w + (h + l2) * w * w);
-}
-
 double parent_gain(const HistBin& total, const SplitRules& rules,
                    const LeafBounds& bounds) noexcept {
   return output_gain(total.g, total.h, rules.l2, leaf_output(total.g, total.h, rules.l2, bounds));

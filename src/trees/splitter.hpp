@@ -6,6 +6,7 @@
 #include "trees/binning.hpp"
 #include "trees/histogram.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -57,12 +58,19 @@ struct SplitInfo {
   double right_value = 0.0;  ///< Unscaled, bounded output of the right child.
 };
 
-/// Newton step -G / (H + l2) of a leaf, clipped to the bounds (0 when H + l2 <= 0).
-double leaf_output(double g, double h, double l2, const LeafBounds& b) noexcept;
+/// Newton step -G / (H + l2) of a leaf, clipped to the bounds (0 when H + l2 <= 0). Inline, as
+/// output_gain: the split scan calls both for every candidate.
+inline double leaf_output(double g, double h, double l2, const LeafBounds& b) noexcept {
+  const double d = h + l2;
+  if (!(d > 0.0)) return 0.0;
+  return std::clamp(-g / d, b.lower, b.upper);
+}
 
 /// Reduction of the second-order loss achieved by output w: -(2 G w + (H + l2) w^2); equals
 /// G^2 / (H + l2) at the unconstrained optimum (LightGBM's gain, without XGBoost's 1/2).
-double output_gain(double g, double h, double l2, double w) noexcept;
+inline double output_gain(double g, double h, double l2, double w) noexcept {
+  return -(2.0 * g * w + (h + l2) * w * w);
+}
 
 /// output_gain of a leaf with sums `total` at its own (bounded) output: the baseline every split
 /// gain is measured against.
