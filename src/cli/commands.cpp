@@ -354,14 +354,11 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   for (const auto& n : r.notes) progress.warn(n);
   const Pipeline& pipe = *r.pipeline;
   if (r.n_classes > 2) {
-    // TODO(lead): multiclass report — write o.report / o.json with the report helper's K-class
-    // report (confusion matrix, per-class table, classwise reliability, review queue). Until
-    // then nothing is written (a command writes all its outputs or none).
-    if (html != nullptr || json != nullptr) {
-      throw UsageError(
-          "--report / --json: the report of a multiclass model is not available yet; train "
-          "without them (the model file holds the review figures).");
-    }
+    write_multiclass_reports(pipe, r.test.y, r.test.X, r.test.P,
+                             o.model + " + " + o.calibration + " calibration: test part of " +
+                                 cfg.source,
+                             o.seed, html ? &html->stream() : nullptr,
+                             json ? &json->stream() : nullptr, progress);
     auto step = progress.step("writing " + printable(o.out));
     model_file.stream() << to_string(pipe);
     outputs.commit();
@@ -469,7 +466,10 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
   OutputFile& html = outputs.add(o.report);
   OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
   const Pipeline pipe = load_model(o.model, progress);
-  if (pipe.n_classes() > 2) return evaluate_multiclass(pipe, o, progress, out);
+  if (pipe.n_classes() > 2) {
+    return evaluate_multiclass(pipe, o, progress, out, outputs, html.stream(),
+                               json ? &json->stream() : nullptr);
+  }
   const std::vector<std::string> header = read_csv_header(o.data);
   std::string time_column = o.time_column;
   if (time_column.empty()) {

@@ -10,6 +10,7 @@
 #include <calibrisk/artifact/explanation.hpp>
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/metrics/multiclass.hpp>
+#include <calibrisk/report/multiclass.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -255,8 +256,43 @@ Index add_class_predictions(const Pipeline& pipe, const RowMatrixXd& X, Index ex
   return n_review;
 }
 
+void write_multiclass_reports(const Pipeline& pipe, const std::vector<double>& y,
+                              const RowMatrixXd& X, const RowMatrixXd& P, const std::string& title,
+                              std::uint64_t seed, std::ostream* html, std::ostream* json,
+                              Progress& progress) {
+  if (html == nullptr && json == nullptr) return;
+  auto step = progress.step("evaluating " + format_count(static_cast<Index>(y.size())) +
+                            " rows (" + std::to_string(pipe.n_classes()) + " classes)");
+  RowMatrixXd P_model;
+  if (pipe.parts().multiclass_calibrator) {
+    // The model's own probabilities: the softmax of its K raw scores (max-shifted).
+    P_model.resize(X.rows(), pipe.n_classes());
+    pipe.decision_matrix(FeatureMatrix(view(X)), view_mut(P_model));
+    for (Index i = 0; i < P_model.rows(); ++i) {
+      const double m = P_model.row(i).maxCoeff();
+      P_model.row(i) = (P_model.row(i).array() - m).exp().matrix();
+      P_model.row(i) /= P_model.row(i).sum();
+    }
+  }
+  MulticlassEvaluationInput in;
+  in.y = VectorView<const double>(y);
+  in.P = view(P);
+  if (P_model.size() > 0) in.P_uncalibrated = view(P_model);
+  in.class_names = pipe.class_labels();
+  if (const ReviewPolicyRecord* r = pipe.review_policy()) in.review_policy = *r;
+  in.provenance = pipe.provenance().parameters;
+  in.title = title;
+  MulticlassEvaluationParams params;
+  params.random_state = seed;
+  const MulticlassEvaluation report = calibrisk::evaluate_multiclass(in, params);
+  if (html != nullptr) *html << multiclass_report_to_html(report);
+  if (json != nullptr) *json << multiclass_report_to_json(report);
+  step.done();
+}
+
 int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress& progress,
-                        std::ostream& out) {
+                        std::ostream& out, OutputSet& outputs, std::ostream& html,
+                        std::ostream* json) {
   CsvReadOptions ro = model_read_options(pipe, o.data, o.label);
   ro.categorical.push_back(o.label);  // labels as text, matched with the model's classes
   Table table;
@@ -310,10 +346,9 @@ int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress
   out << "review queue (" << (pipe.review_policy() ? pipe.review_policy()->policy : "none")
       << "): auto-routed accuracy " << fixed(n_auto > 0 ? n_right / n_auto : std::nan(""), 3)
       << ", review rate " << fixed(n > 0 ? 1.0 - n_auto / n : std::nan(""), 3) << "\n";
-  // TODO(lead): multiclass report — call the report helper's K-class report here and write
-  // o.report / o.json (confusion matrix, per-class table, classwise reliability, review queue).
-  progress.warn("the HTML / JSON report of a multiclass model is not available yet; " + o.report +
-                " was not written.");
+  write_multiclass_reports(pipe, y, X, P, "evaluation of " + printable(o.model) + " on " +
+                           printable(o.data), pipe.provenance().seed, &html, json, progress);
+  outputs.commit();
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "cli/commands.hpp"
+#include "cli/output_file.hpp"
 #include "cli/progress.hpp"
 #include "cli/train_flow.hpp"
 
@@ -13,6 +14,7 @@
 #include <calibrisk/threshold/review.hpp>
 #include <calibrisk/workflow/train.hpp>
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -51,9 +53,19 @@ Index add_class_predictions(const Pipeline& pipe, const RowMatrixXd& X, Index ex
 /// `evaluate` on a K-class pipeline: checks the label column against the model's classes (a label
 /// not seen in training is an error naming it and the row), scores, prints accuracy, log loss and
 /// the review queue's figures.
-// TODO(lead): multiclass report — the HTML / JSON report of a K-class evaluation comes from the
-// report helper (src/report/); until then `evaluate` on a K-class model writes no report.
+/// the review queue's figures, and writes the K-class report (include/calibrisk/report/
+/// multiclass.hpp) to `html` and, when given, `json`, then commits `outputs`.
 int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress& progress,
-                        std::ostream& out);
+                        std::ostream& out, OutputSet& outputs, std::ostream& html,
+                        std::ostream* json);
+
+/// Writes the K-class evaluation report of `pipe` on rows X with class indices y and calibrated
+/// probabilities P (the uncalibrated ones are the softmax of the model's raw scores when the
+/// pipeline has a calibrator): the pipeline's saved review policy is re-measured on these rows.
+/// Either stream may be null.
+void write_multiclass_reports(const Pipeline& pipe, const std::vector<double>& y,
+                              const RowMatrixXd& X, const RowMatrixXd& P, const std::string& title,
+                              std::uint64_t seed, std::ostream* html, std::ostream* json,
+                              Progress& progress);
 
 }  // namespace calibrisk::cli

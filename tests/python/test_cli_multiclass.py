@@ -206,5 +206,51 @@ def test_python_train_writes_the_cli_bytes(claims, trained):
     assert r.n_classes == 6 and r.classes == CLASSES
     assert r.pipeline.to_string() == model.read_text()
     assert r.test.P.shape == (len(r.test.rows), 6)
-    with pytest.raises(ValueError, match="not available yet"):
-        r.evaluate()
+    # The test part's report: its figures are scikit-learn's on the same probabilities.
+    from sklearn.metrics import accuracy_score, log_loss
+
+    report = r.evaluate(n_bootstrap=0)
+    y = np.asarray(r.test.y, dtype=int)
+    assert report["summary"]["rows"] == len(y)
+    assert report["summary"]["class_names"] == CLASSES
+    assert report["summary"]["log_loss"]["value"] == pytest.approx(
+        log_loss(y, r.test.P, labels=range(6)), rel=1e-12)
+    assert report["summary"]["accuracy"]["value"] == pytest.approx(
+        accuracy_score(y, r.test.P.argmax(axis=1)), rel=1e-12)
+    # The review threshold of the calibration part, re-measured on the test part.
+    t = r.pipeline.review_policy["thresholds"][0]
+    routed = r.test.P.max(axis=1) >= t
+    assert report["review"]["thresholds"] == [t]
+    assert report["review"]["n_auto"] == int(routed.sum())
+
+
+def test_train_and_evaluate_write_the_multiclass_report(claims, trained, tmp_path):
+    """`train --report/--json` on a multiclass label writes the K-class report of the test part,
+    and `evaluate --report --json` that of the given rows; figures against scikit-learn on the
+    probabilities `predict` writes."""
+    from sklearn.metrics import confusion_matrix, log_loss
+
+    model, pred, _ = trained
+    header = next(csv.reader(open(claims)))
+    html, js = tmp_path / "train.html", tmp_path / "train.json"
+    run("train", "--data", claims, "--label", "outcome", "--model", "lr", "--policy",
+        "min-accuracy=0.85", *drop_flags(header), "--out", tmp_path / "m.json", "--report", html,
+        "--json", js, check=0)
+    doc = json.loads(js.read_text())
+    assert doc["format"] == "calibrisk-multiclass-report" and doc["summary"]["n_classes"] == 6
+    assert doc["calibration"]["before"] is not None  # the uncalibrated softmax is compared
+    assert "<svg" in html.read_text() and "Confusion" in html.read_text()
+    assert (tmp_path / "m.json").read_bytes() == model.read_bytes()
+    # evaluate on the whole file: every figure from the probabilities predict wrote.
+    html2, js2 = tmp_path / "ev.html", tmp_path / "ev.json"
+    run("evaluate", "--model", model, "--data", claims, "--label", "outcome", "--report", html2,
+        "--json", js2, check=0)
+    ev = json.loads(js2.read_text())
+    rows = read_csv(pred)
+    P = np.array([[float(r["p_" + c]) for c in CLASSES] for r in rows])
+    y = np.array([CLASSES.index(r["outcome"]) for r in read_csv(claims)])
+    assert ev["summary"]["rows"] == len(y)
+    assert ev["summary"]["log_loss"]["value"] == pytest.approx(log_loss(y, P), rel=1e-9)
+    cm = confusion_matrix(y, P.argmax(axis=1), labels=range(6))
+    assert np.array_equal(np.array(ev["confusion_matrix"]["counts"]), cm)
+    assert ev["review"]["n_auto"] == sum(r["route"] == "auto" for r in rows)

@@ -77,6 +77,24 @@ class TrainResult:
         """The threshold chosen on the calibration part (``pipeline.threshold``)."""
         return self.pipeline.threshold
 
+    def _evaluate_multiclass(self, **kwargs):
+        """:func:`calibrisk.evaluate_multiclass` of the test part of a K-class result, with the
+        review thresholds chosen on the calibration part re-measured on it."""
+        from types import SimpleNamespace
+
+        from .report import evaluate_multiclass
+
+        policy = self.pipeline.review_policy
+        if "review_policy" not in kwargs and policy is not None and policy["kind"] == "threshold":
+            kwargs["review_policy"] = SimpleNamespace(
+                threshold=np.asarray(policy["thresholds"], dtype=np.float64),
+                per_class=True if policy["per_class"] else None,
+                policy=policy["policy"],
+            )
+        classes = np.asarray(list(self.classes), dtype=object)
+        y = classes[np.asarray(self.test.y, dtype=np.int64)]  # class indices -> labels
+        return evaluate_multiclass(y, self.test.P, classes=classes, **kwargs)
+
     def evaluate(self, **kwargs):
         """:func:`calibrisk.evaluate` of the test part at the chosen threshold (calibrated and
         uncalibrated probabilities, features, and as feature importances the mean
@@ -85,10 +103,7 @@ class TrainResult:
         from .report import evaluate
 
         if self.n_classes > 2:
-            # TODO(lead): multiclass report — the report helper's K-class evaluation.
-            raise InvalidParamsError(
-                "TrainResult.evaluate: the report of a multiclass model is not available yet; "
-                "use result.test.P and result.test.y (class indices into result.classes).")
+            return self._evaluate_multiclass(**kwargs)
         kwargs.setdefault("p_uncalibrated", self.test.p_model)
         kwargs.setdefault("threshold", self.threshold)
         kwargs.setdefault("X", self.test.X)
