@@ -55,6 +55,9 @@ struct ReviewPolicyRecord;
 ///   K `intercept`), each with `params`, `input`, `eps` and `n_classes`; binary files unchanged.
 ///   1.5 — logistic regression's multinomial state `class_coef` / `class_intercept` (K >= 3
 ///   classes) and ClassWeight's `per_class` weights (each written only when present).
+///   1.6 — multiclass gradient-boosted trees (K >= 3): the model state holds `n_classes`,
+///   `base_scores` (K) and `class_trees` (K arrays of trees, grouped by class) instead of
+///   `base_score` / `trees` (docs/trees.md "Multiclass"); binary GBDT files unchanged.
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -62,7 +65,7 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 5;
+inline constexpr int kFormatVersionMinorNewest = 6;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
 /// The minor that added category labels (and code hierarchies) to the schema's features.
