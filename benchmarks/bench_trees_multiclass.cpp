@@ -21,8 +21,7 @@ struct McBenchData {
   std::vector<double> y;
   Index n = 0, f = 0;
   Dataset dataset() const {
-    return Dataset(MatrixView<const float>::row_major(x.data(), n, f),
-                   VectorView<const double>(y));
+    return Dataset(MatrixView<const float>::row_major(x.data(), n, f), VectorView<const double>(y));
   }
 };
 

@@ -193,9 +193,8 @@ void bind_trees(py::module_& m) {
           py::arg("X"), "Raw scores: (n_samples, 1) log-odds (binary) or (n_samples, K).")
       .def(
           "predict_proba_row",
-          [](const GradientBoostedTrees& self, const py::array_t<double, py::array::c_style |
-                                                                           py::array::forcecast>&
-                                                   row) {
+          [](const GradientBoostedTrees& self,
+             const py::array_t<double, py::array::c_style | py::array::forcecast>& row) {
             if (row.ndim() != 1 || row.shape(0) != self.state().ensemble.n_features) {
               throw InvalidInput("GradientBoostedTrees.predict_proba_row: pass one row of " +
                                  std::to_string(self.state().ensemble.n_features) + " values.");
@@ -233,7 +232,8 @@ void bind_trees(py::module_& m) {
                   "got '" +
                   kind + "'.");
             }
-            const ImportanceType t = kind == "gain" ? ImportanceType::kGain : ImportanceType::kSplit;
+            const ImportanceType t =
+                kind == "gain" ? ImportanceType::kGain : ImportanceType::kSplit;
             if (self.n_classes() == 2) return feature_importance(self.ensemble(), t);
             // Multiclass: summed over the classes' trees.
             std::vector<double> total;
@@ -285,30 +285,30 @@ void bind_trees(py::module_& m) {
   m.def(
       "_reference_margin",
       [](const GradientBoostedTrees& self, const py::object& X, int class_index) {
-    // Reference traversal of the flat arrays, used by the Python tests to check the fast
-    // predictor through the bindings.
-    FeatureArg xa = as_features(X, "_reference_margin");
-    const TreeEnsemble& e =
-        class_index < 0 ? self.ensemble() : self.class_ensemble(class_index);
-    py::array_t<double> out(static_cast<py::ssize_t>(xa.view.rows()));
-    double* o = out.mutable_data();
-    xa.view.visit([&](const auto& v) {
-      for (Index i = 0; i < v.rows(); ++i) {
-        double acc = e.base_score;
-        for (const Tree& t : e.trees) {
-          std::int32_t k = 0;
-          while (t.left[static_cast<std::size_t>(k)] >= 0) {
-            const auto u = static_cast<std::size_t>(k);
-            const double x = static_cast<double>(v(i, t.feature[u]));
-            const bool left = t.goes_left(k, x, e.cardinality_of(t.feature[u]));
-            k = left ? t.left[u] : t.right[u];
+        // Reference traversal of the flat arrays, used by the Python tests to check the fast
+        // predictor through the bindings.
+        FeatureArg xa = as_features(X, "_reference_margin");
+        const TreeEnsemble& e =
+            class_index < 0 ? self.ensemble() : self.class_ensemble(class_index);
+        py::array_t<double> out(static_cast<py::ssize_t>(xa.view.rows()));
+        double* o = out.mutable_data();
+        xa.view.visit([&](const auto& v) {
+          for (Index i = 0; i < v.rows(); ++i) {
+            double acc = e.base_score;
+            for (const Tree& t : e.trees) {
+              std::int32_t k = 0;
+              while (t.left[static_cast<std::size_t>(k)] >= 0) {
+                const auto u = static_cast<std::size_t>(k);
+                const double x = static_cast<double>(v(i, t.feature[u]));
+                const bool left = t.goes_left(k, x, e.cardinality_of(t.feature[u]));
+                k = left ? t.left[u] : t.right[u];
+              }
+              acc += t.value[static_cast<std::size_t>(k)];
+            }
+            o[i] = acc;
           }
-          acc += t.value[static_cast<std::size_t>(k)];
-        }
-        o[i] = acc;
-      }
-    });
-    return out;
+        });
+        return out;
       },
       py::arg("model"), py::arg("X"), py::arg("class_index") = -1);
 }

@@ -457,7 +457,7 @@ std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
   return {std::move(s), std::move(p)};
 }
 
-// ---- multiclass gradient-boosted trees (format 1.6) -----------------------------------------------
+// ---- multiclass gradient-boosted trees (format 1.6) ---------------------------------------------
 // The state of a K-class model (K >= 3): {"n_features", "cardinality" (optional, as binary),
 // "n_classes": K, "base_scores": [K initial raw scores], "class_trees": [K arrays of trees]},
 // grouped by class: class_trees[k][t] is round t's tree of class k. A binary model's keys
@@ -497,14 +497,16 @@ GBDTState decode_gbdt_multiclass_state(const Node& sn, const GBDTParams& p, cons
     }
   }
   if (!p.monotonic_cst.empty()) {
-    pn["monotonic_cst"].fail_here("is set but the model is multiclass; multiclass trees take no "
-                                  "monotonic constraints.");
+    pn["monotonic_cst"].fail_here(
+        "is set but the model is multiclass; multiclass trees take no "
+        "monotonic constraints.");
   }
   const auto K = static_cast<std::size_t>(sn["n_classes"].as_int(3, kMaxClasses));
   const std::vector<double> bases = sn["base_scores"].as_doubles(true);
   if (bases.size() != K) {
-    sn["base_scores"].fail_here("has " + std::to_string(bases.size()) + " entries but n_classes is " +
-                                std::to_string(K) + "; give one initial raw score per class.");
+    sn["base_scores"].fail_here("has " + std::to_string(bases.size()) +
+                                " entries but n_classes is " + std::to_string(K) +
+                                "; give one initial raw score per class.");
   }
   const Node ct = sn["class_trees"];
   if (ct.array_size() != K) {

@@ -35,12 +35,12 @@ void check_model_size(const GBDTParams& p, Index n_train, int trees_per_round = 
   if (p.max_depth > 0) leaves = std::min(leaves, std::ldexp(1.0, std::min(p.max_depth, 60)));
   leaves = std::min(leaves, std::max(1.0, std::floor(static_cast<double>(n_train) /
                                                      static_cast<double>(p.min_samples_leaf))));
-  const double nodes =
-      static_cast<double>(p.n_estimators) * trees_per_round * (2.0 * leaves - 1.0);
+  const double nodes = static_cast<double>(p.n_estimators) * trees_per_round * (2.0 * leaves - 1.0);
   if (nodes <= static_cast<double>(p.max_model_nodes)) return;
   throw InvalidParams(
       std::string(kFit) + ": n_estimators = " + std::to_string(p.n_estimators) +
-      (trees_per_round > 1 ? " rounds of " + std::to_string(trees_per_round) + " trees" : " trees") +
+      (trees_per_round > 1 ? " rounds of " + std::to_string(trees_per_round) + " trees"
+                           : " trees") +
       " of up to " + num(leaves) + " leaves could grow " + num(nodes) + " nodes (about " +
       num(nodes * 80.0 / 1e9) + " GB in memory, more as a model file), above the limit " +
       "max_model_nodes = " + std::to_string(p.max_model_nodes) +
@@ -654,8 +654,8 @@ std::vector<Index> check_multiclass_data(const GBDTParams& p, const Dataset& tra
     }
   }
   if (p.scale_pos_weight != 1.0) {
-    throw InvalidParams("GBDTParams.scale_pos_weight is " + num(p.scale_pos_weight) + " but y has " +
-                        std::to_string(K) +
+    throw InvalidParams("GBDTParams.scale_pos_weight is " + num(p.scale_pos_weight) +
+                        " but y has " + std::to_string(K) +
                         " classes; it weights the positive class of a binary model. Use "
                         "class_weight (balanced or one weight per class) instead.");
   }
@@ -715,6 +715,48 @@ Holdout stratified_holdout_classes(VectorView<const double> y, int K, double fra
   std::sort(h.train.begin(), h.train.end());
   std::sort(h.valid.begin(), h.valid.end());
   return h;
+}
+
+// One tree-less ensemble per class with its initial raw score.
+std::vector<TreeEnsemble> empty_class_ensembles(const std::vector<double>& base, Index nf,
+                                                const BinMapper& mapper) {
+  std::vector<TreeEnsemble> ens(base.size());
+  for (std::size_t k = 0; k < base.size(); ++k) {
+    ens[k].n_features = nf;
+    ens[k].cardinality = mapper.cardinality;
+    ens[k].base_score = base[k];
+  }
+  return ens;
+}
+
+// Training and (inner) validation rows of a multiclass fit: a per-class stratified hold-out with
+// early stopping and no validation set, else every row for training.
+Holdout multiclass_rows(const GBDTParams& p, VectorView<const double> y, int K, bool inner_valid) {
+  if (inner_valid) return stratified_holdout_classes(y, K, p.validation_fraction, p.random_state);
+  Holdout h;
+  h.train.resize(static_cast<std::size_t>(y.size()));
+  std::iota(h.train.begin(), h.train.end(), Index{0});
+  return h;
+}
+
+// Bins of a multiclass fit: every categorical feature by native partitions.
+struct MulticlassBins {
+  BinMapper mapper;
+  BinnedMatrix bins, valid_bins;
+  std::vector<std::int32_t> allowed;
+};
+
+MulticlassBins multiclass_bins(const GBDTParams& p, const Dataset& train, const Dataset* valid,
+                               const std::vector<Index>& bin_rows, FitInfo& info, int nt) {
+  MulticlassBins b;
+  b.mapper =
+      detail::fit_bin_mapper(train.X, bin_rows, p.max_bins, p.bin_subsample, p.random_state, nt);
+  detail::make_categorical(b.mapper, train.X, bin_rows,
+                           {p.categorical_features, p.min_data_per_category}, nt);
+  b.bins = detail::bin_matrix(b.mapper, train.X, nt, /*row_major_copy=*/!b.mapper.wide());
+  if (valid != nullptr) b.valid_bins = detail::bin_matrix(b.mapper, valid->X, nt);
+  b.allowed = splittable_features(b.mapper, train.X.cols(), info, train.n_features());
+  return b;
 }
 
 // Total weight of each class over the training rows; throws when a class has none.
@@ -831,14 +873,14 @@ MulticlassValidation multiclass_validation(const Dataset& train, const Dataset* 
 void add_class_tree_to_validation(const detail::GrownTree& grown, const BinnedMatrix& vb,
                                   const BinMapper& mapper, MulticlassValidation& v,
                                   std::vector<double>& zk, int nt) {
-  detail::parallel_blocks(
-      static_cast<Index>(v.rows.size()), kBlock, nt, [&](Index, Index lo, Index hi) {
-        for (Index r = lo; r < hi; ++r) {
-          const auto u = static_cast<std::size_t>(r);
-          const auto leaf = detail::binned_leaf(grown, vb, mapper, v.rows[u]);
-          zk[u] += grown.tree.value[static_cast<std::size_t>(leaf)];
-        }
-      });
+  detail::parallel_blocks(static_cast<Index>(v.rows.size()), kBlock, nt,
+                          [&](Index, Index lo, Index hi) {
+                            for (Index r = lo; r < hi; ++r) {
+                              const auto u = static_cast<std::size_t>(r);
+                              const auto leaf = detail::binned_leaf(grown, vb, mapper, v.rows[u]);
+                              zk[u] += grown.tree.value[static_cast<std::size_t>(leaf)];
+                            }
+                          });
 }
 
 // Weighted mean multiclass log-loss sum_i w_i (logsumexp_k z_ik - z_i,y_i) / sum_i w_i, summed
@@ -883,8 +925,9 @@ void check_class_ensembles(const GBDTState& s, const std::string& where) {
     const TreeEnsemble& e = s.class_ensembles[k];
     const std::string w = where + ": class_ensembles[" + std::to_string(k) + "]";
     if (e.n_features != s.ensemble.n_features || e.cardinality != s.ensemble.cardinality) {
-      throw InvalidInput(w + " has other features (n_features or cardinality) than the model; "
-                             "every class scores the same columns.");
+      throw InvalidInput(w +
+                         " has other features (n_features or cardinality) than the model; "
+                         "every class scores the same columns.");
     }
     if (e.trees.size() != s.class_ensembles[0].trees.size()) {
       throw InvalidInput(w + " has " + std::to_string(e.trees.size()) + " trees but class 0 has " +
@@ -906,8 +949,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const Data
   return fit(train, valid, GBDTFitContext{}, n_classes);
 }
 
-GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train,
-                                                const GBDTFitContext& context, int n_classes) {
+GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const GBDTFitContext& context,
+                                                int n_classes) {
   if (n_classes == 2) return fit_impl(train, nullptr, context);
   return fit_multiclass(train, nullptr, context, n_classes);
 }
@@ -932,16 +975,9 @@ GradientBoostedTrees& GradientBoostedTrees::fit_multiclass(const Dataset& train,
       p.class_weight.class_multipliers(std::vector<double>(counts.begin(), counts.end()));
   const std::vector<double> w = multiclass_row_weights(train, mult);
 
-  std::vector<Index> train_rows, inner_valid_rows;
   const bool inner_valid = p.early_stopping && valid == nullptr;
-  if (inner_valid) {
-    Holdout h = stratified_holdout_classes(train.y, K, p.validation_fraction, p.random_state);
-    train_rows = std::move(h.train);
-    inner_valid_rows = std::move(h.valid);
-  } else {
-    train_rows.resize(static_cast<std::size_t>(n));
-    std::iota(train_rows.begin(), train_rows.end(), Index{0});
-  }
+  const Holdout split = multiclass_rows(p, train.y, K, inner_valid);
+  const std::vector<Index>& train_rows = split.train;
   const bool all_rows = !inner_valid;
   const std::vector<double> totals = multiclass_totals(train, w, train_rows, K);
   check_model_size(p, static_cast<Index>(train_rows.size()), K);
@@ -956,36 +992,22 @@ GradientBoostedTrees& GradientBoostedTrees::fit_multiclass(const Dataset& train,
     info.notes.push_back(
         "multiclass: categorical features use native partition splits (target statistics, "
         "cat_encoding=" +
-        std::string(enum_to_text(p.cat_encoding)) +
-        ", are for binary models).");
+        std::string(enum_to_text(p.cat_encoding)) + ", are for binary models).");
   }
 
   // Stage 1: bins; every categorical feature is native.
-  const std::vector<Index> bin_rows = all_rows ? std::vector<Index>{} : train_rows;
-  BinMapper mapper = detail::fit_bin_mapper(train.X, bin_rows, p.max_bins, p.bin_subsample,
-                                            p.random_state, nt);
-  detail::make_categorical(mapper, train.X, bin_rows,
-                           {p.categorical_features, p.min_data_per_category}, nt);
-  const BinnedMatrix bins =
-      detail::bin_matrix(mapper, train.X, nt, /*row_major_copy=*/!mapper.wide());
-  BinnedMatrix valid_bins;
-  if (valid != nullptr) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
-  const BinnedMatrix& vb = valid != nullptr ? valid_bins : bins;
-  const std::vector<std::int32_t> allowed =
-      splittable_features(mapper, train.X.cols(), info, train.n_features());
+  const MulticlassBins mb =
+      multiclass_bins(p, train, valid, all_rows ? std::vector<Index>{} : train_rows, info, nt);
+  const BinMapper& mapper = mb.mapper;
+  const BinnedMatrix& bins = mb.bins;
+  const BinnedMatrix& vb = valid != nullptr ? mb.valid_bins : bins;
+  const std::vector<std::int32_t>& allowed = mb.allowed;
 
   const std::vector<double> base = multiclass_base_scores(totals);
-  std::vector<TreeEnsemble> ens(static_cast<std::size_t>(K));
-  for (int k = 0; k < K; ++k) {
-    TreeEnsemble& e = ens[static_cast<std::size_t>(k)];
-    e.n_features = train.n_features();
-    e.cardinality = mapper.cardinality;
-    e.base_score = base[static_cast<std::size_t>(k)];
-  }
+  std::vector<TreeEnsemble> ens = empty_class_ensembles(base, train.n_features(), mapper);
   detail::TreeGrower grower(bins, mapper, grower_params(p, nt));
   MulticlassValidation vset = inner_valid || valid != nullptr
-                                  ? multiclass_validation(train, valid, inner_valid_rows, mult, w,
-                                                          base)
+                                  ? multiclass_validation(train, valid, split.valid, mult, w, base)
                                   : MulticlassValidation{};
   const bool has_valid = !vset.rows.empty();
 
@@ -1235,10 +1257,9 @@ GradientBoostedTrees GradientBoostedTrees::from_state(GBDTState s, GBDTParams p)
   GradientBoostedTrees m(std::move(p));
   m.state_ = std::move(s);
   m.build_predictors();
-  m.n_iter_ = m.best_iteration_ =
-      static_cast<int>(m.state_.class_ensembles.empty()
-                           ? m.state_.ensemble.trees.size()
-                           : m.state_.class_ensembles.front().trees.size());
+  m.n_iter_ = m.best_iteration_ = static_cast<int>(
+      m.state_.class_ensembles.empty() ? m.state_.ensemble.trees.size()
+                                       : m.state_.class_ensembles.front().trees.size());
   m.info_.n_iter = m.n_iter_;
   m.fitted_ = true;
   return m;

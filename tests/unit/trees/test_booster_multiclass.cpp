@@ -61,23 +61,21 @@ Dataset dataset(const McData& d) { return Dataset(view(d.X), VectorView<const do
 
 Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> proba(
     const GradientBoostedTrees& m, const Eigen::MatrixXd& X) {
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> P(X.rows(),
-                                                                             m.n_classes());
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> P(X.rows(), m.n_classes());
   m.predict_proba_matrix(view(X), MatrixView<double>::row_major(P.data(), P.rows(), P.cols()));
   return P;
 }
 
 Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> raw(
     const GradientBoostedTrees& m, const Eigen::MatrixXd& X) {
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> Z(X.rows(),
-                                                                             m.n_classes());
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> Z(X.rows(), m.n_classes());
   m.decision_matrix(view(X), MatrixView<double>::row_major(Z.data(), Z.rows(), Z.cols()));
   return Z;
 }
 
-double weighted_log_loss(const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
-                                             Eigen::RowMajor>& P,
-                         const std::vector<double>& y) {
+double weighted_log_loss(
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& P,
+    const std::vector<double>& y) {
   double s = 0.0;
   for (Index i = 0; i < P.rows(); ++i) s -= std::log(P(i, static_cast<Index>(y[i])));
   return s / static_cast<double>(P.rows());
@@ -251,7 +249,8 @@ TEST_CASE("multiclass trees: categorical features split by category sets") {
   GradientBoostedTrees ts(p);
   ts.fit(dataset(d), 3);
   bool noted = false;
-  for (const auto& note : ts.fit_info().notes) noted = noted || note.find("partition") != std::string::npos;
+  for (const auto& note : ts.fit_info().notes)
+    noted = noted || note.find("partition") != std::string::npos;
   CHECK(noted);
   CHECK(encode_model(ts).find("class_trees") != std::string::npos);
 }
@@ -335,8 +334,8 @@ TEST_CASE("multiclass trees: bad input gets a clear error") {
     McData v = make_mc(50, 3, 2);
     v.y[3] = 5.0;
     GradientBoostedTrees m(p);
-    CHECK_THROWS_WITH_AS(m.fit(dataset(d), dataset(v), 3),
-                         doctest::Contains("validation set"), InvalidInput);
+    CHECK_THROWS_WITH_AS(m.fit(dataset(d), dataset(v), 3), doctest::Contains("validation set"),
+                         InvalidInput);
   }
   SUBCASE("a wrong output shape") {
     GradientBoostedTrees m(p);
