@@ -92,7 +92,8 @@ def _predict_fn(name, model, X):
     return lambda: model.predict_proba(X)
 
 
-def run(quick: bool) -> list:
+def run(quick: bool, libraries=None) -> list:
+    """The case above; ``libraries`` (names of ``_models``) restricts the libraries run."""
     from sklearn.metrics import accuracy_score, log_loss
 
     if quick:
@@ -105,6 +106,8 @@ def run(quick: bool) -> list:
     # scikit-learn reads OMP_NUM_THREADS only at import of its OpenMP runtime; it runs with the
     # threads it has (noted in the row).
     for name, model in _models(rounds).items():
+        if libraries and name not in libraries:
+            continue
         seconds, cpu, load = _timed_cpu(lambda m=model: m.fit(Xtr, ytr))
         P = model.predict_proba(Xte)
         rows.append({
@@ -133,5 +136,8 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--library", action="append",
+                    choices=("calibrisk", "lightgbm", "xgboost", "sklearn"),
+                    help="run only this library (repeatable; default: all)")
     args = ap.parse_args()
-    print_table(run(args.quick))
+    print_table(run(args.quick, args.library))
