@@ -618,8 +618,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   info.n_iter = n_iter_;
   info.converged = true;
 
-  state_.ensemble = std::move(ens);
-  predictor_ = TreePredictor(state_.ensemble);
+  state_ = GBDTState{std::move(ens), {}};  // no class ensembles (a refit of a multiclass model)
+  build_predictors();
   info_ = std::move(info);
   fitted_ = true;
   return *this;
@@ -652,6 +652,12 @@ std::vector<Index> check_multiclass_data(const GBDTParams& p, const Dataset& tra
           "one class's raw score does not make its softmax probability monotone). Set every "
           "entry to 0, or train one-vs-rest binary models.");
     }
+  }
+  const std::size_t n_weights = p.class_weight.per_class.size();
+  if (n_weights != 0 && n_weights != static_cast<std::size_t>(K)) {
+    throw InvalidParams("GBDTParams.class_weight has " + std::to_string(n_weights) +
+                        " per-class weights but y has " + std::to_string(K) +
+                        " classes; give one weight per class.");
   }
   if (p.scale_pos_weight != 1.0) {
     throw InvalidParams("GBDTParams.scale_pos_weight is " + num(p.scale_pos_weight) +

@@ -158,6 +158,14 @@ TEST_CASE("multiclass trees: n_classes = 2 is the binary model, byte for byte") 
   const auto P = proba(b, d.X);
   const Eigen::VectorXd p1 = a.predict_proba(view(d.X));
   for (Index i = 0; i < 50; ++i) CHECK(P(i, 1) == p1[i]);
+  // Refitting a multiclass model as a binary one leaves no class ensembles behind.
+  const McData d3 = make_mc(500, 3, 6);
+  GradientBoostedTrees c(p);
+  c.fit(dataset(d3), 3);
+  CHECK(c.n_classes() == 3);
+  c.fit(dataset(d));
+  CHECK(c.n_classes() == 2);
+  CHECK(encode_model(c) == encode_model(a));
 }
 
 TEST_CASE("multiclass trees: the model bytes do not depend on the thread count") {
@@ -329,6 +337,12 @@ TEST_CASE("multiclass trees: bad input gets a clear error") {
     p.scale_pos_weight = 2.0;
     GradientBoostedTrees m(p);
     CHECK_THROWS_WITH_AS(m.fit(dataset(d), 3), doctest::Contains("class_weight"), InvalidParams);
+  }
+  SUBCASE("per-class weights of another class count") {
+    p.class_weight = ClassWeight::per_class_weights({1.0, 2.0});
+    GradientBoostedTrees m(p);
+    CHECK_THROWS_WITH_AS(m.fit(dataset(d), 3), doctest::Contains("one weight per class"),
+                         InvalidParams);
   }
   SUBCASE("a validation label outside the classes") {
     McData v = make_mc(50, 3, 2);
