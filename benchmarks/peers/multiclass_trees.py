@@ -117,6 +117,7 @@ def run(quick: bool, libraries=None) -> list:
             "test_log_loss": float(log_loss(yte, P, labels=np.arange(K))),
             "test_accuracy": float(accuracy_score(yte, np.argmax(P, axis=1))),
         })
+        print(f"  {rows[-1]}", flush=True)  # progress: the full case runs for minutes
         fitted[name] = model
     for name, model in fitted.items():
         seconds, cpu, load = _timed_cpu(_predict_fn(name, model, Xtr), repeat=2)
@@ -126,6 +127,7 @@ def run(quick: bool, libraries=None) -> list:
             "library": name, "seconds": seconds, "cpu_seconds": cpu, "load_1min": load,
             "rows_per_second": n / seconds,
         })
+        print(f"  {rows[-1]}", flush=True)
     return rows
 
 
