@@ -86,7 +86,13 @@ void bind_trees(py::module_& m) {
                   kind + "'.");
             }
           },
-          py::arg("kind"), py::arg("w0") = 1.0, py::arg("w1") = 1.0);
+          py::arg("kind"), py::arg("w0") = 1.0, py::arg("w1") = 1.0)
+      .def(
+          "set_class_weight_per_class",
+          [](GBDTParams& p, const std::vector<double>& w) {
+            p.class_weight = ClassWeight::per_class_weights(w);
+          },
+          py::arg("weights"), "Explicit weight of each class index 0..K-1 (multiclass).");
 
   m.def(
       "code_ancestor_levels",
@@ -121,7 +127,7 @@ void bind_trees(py::module_& m) {
           [](GradientBoostedTrees& self, const py::object& X, const py::object& y,
              const py::object& sample_weight, const py::object& X_valid, const py::object& y_valid,
              const py::object& sample_weight_valid, const py::object& groups,
-             const py::object& code_ancestry) -> GradientBoostedTrees& {
+             const py::object& code_ancestry, int n_classes) -> GradientBoostedTrees& {
             const std::string where = "GradientBoostedTrees.fit";
             DataArgs train = data_args(X, y, sample_weight, where, "X", "y", "sample_weight");
             Dataset dtrain(train.X.view, train.y.view, train.w.view);
@@ -136,23 +142,69 @@ void bind_trees(py::module_& m) {
             }
             if (X_valid.is_none()) {
               py::gil_scoped_release release;
-              self.fit(dtrain, ctx);
+              self.fit(dtrain, ctx, n_classes);
             } else {
               DataArgs valid = data_args(X_valid, y_valid, sample_weight_valid, where, "X_valid",
                                          "y_valid", "sample_weight_valid");
               Dataset dvalid(valid.X.view, valid.y.view, valid.w.view);
               py::gil_scoped_release release;
-              self.fit(dtrain, dvalid, ctx);
+              self.fit(dtrain, dvalid, ctx, n_classes);
             }
             return self;
           },
           py::arg("X"), py::arg("y"), py::arg("sample_weight") = py::none(),
           py::arg("X_valid") = py::none(), py::arg("y_valid") = py::none(),
           py::arg("sample_weight_valid") = py::none(), py::arg("groups") = py::none(),
-          py::arg("code_ancestry") = py::none(), py::return_value_policy::reference,
+          py::arg("code_ancestry") = py::none(), py::arg("n_classes") = 2,
+          py::return_value_policy::reference,
           "Fits on float32/float64 X viewed in place; the GIL is released while training. "
+          "y: class indices 0..n_classes-1 (n_classes >= 3: softmax boosting). "
           "groups: None or one patient id per row (grouped target-statistic folds); "
           "code_ancestry: None or {feature: [level 0 group of each code, level 1, ...]}.")
+      .def(
+          "predict_proba_matrix",
+          [](const GradientBoostedTrees& self, const py::object& X) {
+            FeatureArg xa = as_features(X, "GradientBoostedTrees.predict_proba_matrix");
+            const Index n = xa.view.rows();
+            const Index k = self.n_classes();
+            py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(k)});
+            MatrixView<double> ov = MatrixView<double>::row_major(out.mutable_data(), n, k);
+            {
+              py::gil_scoped_release release;
+              self.predict_proba_matrix(xa.view, ov);
+            }
+            return out;
+          },
+          py::arg("X"), "(n_samples, n_classes) class probabilities, rows summing to 1.")
+      .def(
+          "decision_matrix",
+          [](const GradientBoostedTrees& self, const py::object& X) {
+            FeatureArg xa = as_features(X, "GradientBoostedTrees.decision_matrix");
+            const Index n = xa.view.rows();
+            const Index k = self.n_classes() == 2 ? 1 : self.n_classes();
+            py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(k)});
+            MatrixView<double> ov = MatrixView<double>::row_major(out.mutable_data(), n, k);
+            {
+              py::gil_scoped_release release;
+              self.decision_matrix(xa.view, ov);
+            }
+            return out;
+          },
+          py::arg("X"), "Raw scores: (n_samples, 1) log-odds (binary) or (n_samples, K).")
+      .def(
+          "predict_proba_row",
+          [](const GradientBoostedTrees& self,
+             const py::array_t<double, py::array::c_style | py::array::forcecast>& row) {
+            if (row.ndim() != 1 || row.shape(0) != self.state().ensemble.n_features) {
+              throw InvalidInput("GradientBoostedTrees.predict_proba_row: pass one row of " +
+                                 std::to_string(self.state().ensemble.n_features) + " values.");
+            }
+            py::array_t<double> out(static_cast<py::ssize_t>(self.n_classes()));
+            self.predict_proba_row(row.data(), out.mutable_data());
+            return out;
+          },
+          py::arg("row"), "All class probabilities of one row (the allocation-free C++ path).")
+      .def_property_readonly("n_classes", &GradientBoostedTrees::n_classes)
       .def("predict_proba", &proba_impl, py::arg("X"), "P(y = 1) per row (1-D).")
       .def(
           "decision_function",
@@ -169,7 +221,8 @@ void bind_trees(py::module_& m) {
                              [](const GradientBoostedTrees& self) { return self.fit_info().notes; })
       .def_property_readonly("validation_loss", &GradientBoostedTrees::validation_loss)
       .def_property_readonly(
-          "n_features", [](const GradientBoostedTrees& self) { return self.ensemble().n_features; })
+          "n_features",
+          [](const GradientBoostedTrees& self) { return self.state().ensemble.n_features; })
       .def(
           "feature_importance",
           [](const GradientBoostedTrees& self, const std::string& kind) {
@@ -179,17 +232,30 @@ void bind_trees(py::module_& m) {
                   "got '" +
                   kind + "'.");
             }
-            return feature_importance(
-                self.ensemble(), kind == "gain" ? ImportanceType::kGain : ImportanceType::kSplit);
+            const ImportanceType t =
+                kind == "gain" ? ImportanceType::kGain : ImportanceType::kSplit;
+            if (self.n_classes() == 2) return feature_importance(self.ensemble(), t);
+            // Multiclass: summed over the classes' trees.
+            std::vector<double> total;
+            for (int k = 0; k < self.n_classes(); ++k) {
+              const std::vector<double> part = feature_importance(self.class_ensemble(k), t);
+              if (total.empty()) total.assign(part.size(), 0.0);
+              for (std::size_t j = 0; j < part.size(); ++j) total[j] += part[j];
+            }
+            return total;
           },
           py::arg("importance_type") = "gain", "Unnormalised importance per feature.");
   def_codec<TreesCodec, GradientBoostedTrees>(m, "GradientBoostedTrees");
   def_n_threads<TreesCodec, GradientBoostedTrees>(m, "GradientBoostedTrees");
 
   py::class_<TreeExplainer>(m, "TreeExplainer", "Exact path-dependent TreeSHAP contributions.")
-      .def(py::init(
-               [](const GradientBoostedTrees& model) { return TreeExplainer(model.ensemble()); }),
-           py::arg("model"))
+      .def(py::init([](const GradientBoostedTrees& model, int class_index) {
+             if (class_index < 0) return TreeExplainer(model.ensemble());
+             return TreeExplainer(model.class_ensemble(class_index));
+           }),
+           py::arg("model"), py::arg("class_index") = -1,
+           "Explains a binary model (class_index -1 or 1) or class k's raw score of a "
+           "multiclass model (its trees; the bias is the class's expected raw score).")
       .def_property_readonly("bias", &TreeExplainer::bias)
       .def(
           "contributions",
@@ -216,31 +282,35 @@ void bind_trees(py::module_& m) {
           "(n_samples, n_features + 1): per-feature contributions, bias last; rows sum to the "
           "raw margin.");
 
-  m.def("_reference_margin", [](const GradientBoostedTrees& self, const py::object& X) {
-    // Reference traversal of the flat arrays, used by the Python tests to check the fast
-    // predictor through the bindings.
-    FeatureArg xa = as_features(X, "_reference_margin");
-    const TreeEnsemble& e = self.ensemble();
-    py::array_t<double> out(static_cast<py::ssize_t>(xa.view.rows()));
-    double* o = out.mutable_data();
-    xa.view.visit([&](const auto& v) {
-      for (Index i = 0; i < v.rows(); ++i) {
-        double acc = e.base_score;
-        for (const Tree& t : e.trees) {
-          std::int32_t k = 0;
-          while (t.left[static_cast<std::size_t>(k)] >= 0) {
-            const auto u = static_cast<std::size_t>(k);
-            const double x = static_cast<double>(v(i, t.feature[u]));
-            const bool left = t.goes_left(k, x, e.cardinality_of(t.feature[u]));
-            k = left ? t.left[u] : t.right[u];
+  m.def(
+      "_reference_margin",
+      [](const GradientBoostedTrees& self, const py::object& X, int class_index) {
+        // Reference traversal of the flat arrays, used by the Python tests to check the fast
+        // predictor through the bindings.
+        FeatureArg xa = as_features(X, "_reference_margin");
+        const TreeEnsemble& e =
+            class_index < 0 ? self.ensemble() : self.class_ensemble(class_index);
+        py::array_t<double> out(static_cast<py::ssize_t>(xa.view.rows()));
+        double* o = out.mutable_data();
+        xa.view.visit([&](const auto& v) {
+          for (Index i = 0; i < v.rows(); ++i) {
+            double acc = e.base_score;
+            for (const Tree& t : e.trees) {
+              std::int32_t k = 0;
+              while (t.left[static_cast<std::size_t>(k)] >= 0) {
+                const auto u = static_cast<std::size_t>(k);
+                const double x = static_cast<double>(v(i, t.feature[u]));
+                const bool left = t.goes_left(k, x, e.cardinality_of(t.feature[u]));
+                k = left ? t.left[u] : t.right[u];
+              }
+              acc += t.value[static_cast<std::size_t>(k)];
+            }
+            o[i] = acc;
           }
-          acc += t.value[static_cast<std::size_t>(k)];
-        }
-        o[i] = acc;
-      }
-    });
-    return out;
-  });
+        });
+        return out;
+      },
+      py::arg("model"), py::arg("X"), py::arg("class_index") = -1);
 }
 
 }  // namespace calibrisk::pyb

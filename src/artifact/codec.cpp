@@ -317,8 +317,15 @@ json encode_tree(const Tree& t) {
   return j;
 }
 
+json encode_gbdt_multiclass_state(const GBDTState& s);
+
 json encode_gbdt(const GradientBoostedTrees& m) {
   const GBDTParams& p = m.params();
+  if (m.is_fitted() && m.state().n_classes() > 2) {
+    return {{"type", "gradient_boosted_trees"},
+            {"params", encode_params(p)},
+            {"state", encode_gbdt_multiclass_state(m.state())}};
+  }
   const TreeEnsemble& e = m.state().ensemble;
   json params = encode_params(p);
   json trees = json::array();
@@ -412,11 +419,17 @@ Tree decode_tree(const Node& n, Index n_features) {
   return t;
 }
 
+GBDTState decode_gbdt_multiclass_state(const Node& sn, const GBDTParams& p, const Node& pn);
+
 std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
   const Node pn = n["params"];
   GBDTParams p = decode_params<GBDTParams>(pn);
 
   const Node sn = n["state"];
+  if (sn.raw().is_object() && sn.raw().count("n_classes") != 0) {  // format 1.6
+    GBDTState s = decode_gbdt_multiclass_state(sn, p, pn);
+    return {std::move(s), std::move(p)};
+  }
   sn.expect_object({"base_score", "n_features", "trees"}, {"cardinality"});
   GBDTState s;
   s.ensemble.base_score = sn["base_score"].as_finite();
@@ -442,6 +455,83 @@ std::pair<GBDTState, GBDTParams> decode_gbdt(const Node& n) {
     s.ensemble.trees.push_back(decode_tree(trees.at(t), s.ensemble.n_features));
   }
   return {std::move(s), std::move(p)};
+}
+
+// ---- multiclass gradient-boosted trees (format 1.6) ---------------------------------------------
+// The state of a K-class model (K >= 3): {"n_features", "cardinality" (optional, as binary),
+// "n_classes": K, "base_scores": [K initial raw scores], "class_trees": [K arrays of trees]},
+// grouped by class: class_trees[k][t] is round t's tree of class k. A binary model's keys
+// "base_score" and "trees" are absent, so a reader older than 1.6 refuses the file instead of
+// reading a constant model.
+
+json encode_gbdt_multiclass_state(const GBDTState& s) {
+  const TreeEnsemble& e = s.ensemble;
+  json bases = json::array();
+  json class_trees = json::array();
+  for (const TreeEnsemble& c : s.class_ensembles) {
+    bases.push_back(encode_double(c.base_score));
+    json trees = json::array();
+    trees.get_ref<json::array_t&>().reserve(c.trees.size());
+    for (const Tree& t : c.trees) trees.push_back(encode_tree(t));
+    class_trees.push_back(std::move(trees));
+  }
+  json state = {{"n_features", static_cast<std::int64_t>(e.n_features)},
+                {"n_classes", static_cast<std::int64_t>(s.class_ensembles.size())},
+                {"base_scores", std::move(bases)},
+                {"class_trees", std::move(class_trees)}};
+  if (!e.cardinality.empty()) state["cardinality"] = encode_ints(e.cardinality);
+  return state;
+}
+
+GBDTState decode_gbdt_multiclass_state(const Node& sn, const GBDTParams& p, const Node& pn) {
+  sn.expect_object({"n_features", "n_classes", "base_scores", "class_trees"}, {"cardinality"});
+  GBDTState s;
+  TreeEnsemble& e = s.ensemble;
+  e.n_features = sn["n_features"].as_int(1, static_cast<std::int64_t>(sn.ctx().text_size));
+  if (sn.raw().count("cardinality") != 0) {
+    e.cardinality = sn["cardinality"].as_ints<std::int32_t>(0, kMaxCategories);
+    if (static_cast<Index>(e.cardinality.size()) != e.n_features) {
+      sn["cardinality"].fail_here("has " + std::to_string(e.cardinality.size()) +
+                                  " entries but the model has " + std::to_string(e.n_features) +
+                                  " features.");
+    }
+  }
+  if (!p.monotonic_cst.empty()) {
+    pn["monotonic_cst"].fail_here(
+        "is set but the model is multiclass; multiclass trees take no "
+        "monotonic constraints.");
+  }
+  const auto K = static_cast<std::size_t>(sn["n_classes"].as_int(3, kMaxClasses));
+  const std::vector<double> bases = sn["base_scores"].as_doubles(true);
+  if (bases.size() != K) {
+    sn["base_scores"].fail_here("has " + std::to_string(bases.size()) +
+                                " entries but n_classes is " + std::to_string(K) +
+                                "; give one initial raw score per class.");
+  }
+  const Node ct = sn["class_trees"];
+  if (ct.array_size() != K) {
+    ct.fail_here("has " + std::to_string(ct.array_size()) + " entries but n_classes is " +
+                 std::to_string(K) + "; give one array of trees per class.");
+  }
+  for (std::size_t k = 0; k < K; ++k) {
+    const Node trees = ct.at(k);
+    TreeEnsemble c;
+    c.n_features = e.n_features;
+    c.cardinality = e.cardinality;
+    c.base_score = bases[k];
+    const std::size_t n_trees = trees.array_size();
+    if (k > 0 && n_trees != s.class_ensembles[0].trees.size()) {
+      trees.fail_here("has " + std::to_string(n_trees) + " trees but class 0 has " +
+                      std::to_string(s.class_ensembles[0].trees.size()) +
+                      "; every round grows one tree per class.");
+    }
+    c.trees.reserve(n_trees);
+    for (std::size_t t = 0; t < n_trees; ++t) {
+      c.trees.push_back(decode_tree(trees.at(t), e.n_features));
+    }
+    s.class_ensembles.push_back(std::move(c));
+  }
+  return s;
 }
 
 // ---- calibrators --------------------------------------------------------------------------------
@@ -545,6 +635,8 @@ int format_minor_needed(const PipelineModel& m, const PipelineCalibrator& c, int
   // Category-set splits and cardinalities (format 1.4) may come from a state built by hand.
   if (const auto* g = std::get_if<GradientBoostedTrees>(&m)) {
     if (g->is_fitted() && !g->state().ensemble.cardinality.empty()) minor = std::max(minor, 4);
+    if (!g->params().class_weight.per_class.empty()) minor = std::max(minor, 5);
+    if (g->is_fitted() && g->state().n_classes() > 2) minor = std::max(minor, 6);  // multiclass
   }
   // Multinomial logistic regression and per-class weights (format 1.5).
   if (const auto* lr = std::get_if<LogisticRegression>(&m)) {

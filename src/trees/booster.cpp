@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Stage 5 of tree training: the boosting loop for the weighted binary log-loss (Friedman 2001,
-// second-order steps as in Chen & Guestrin 2016), early stopping and the public model class.
+// second-order steps as in Chen & Guestrin 2016) and the K-class softmax loss, early stopping and
+// the public model class.
 #include <calibrisk/core/parallel.hpp>
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/split/split.hpp>
@@ -29,16 +30,18 @@ double log_loss(double y, double m) noexcept {
 
 // Refuses, before any work, a model that could outgrow memory: every tree has at most
 // min(max_leaf_nodes, 2^max_depth, rows / min_samples_leaf) leaves and 2 leaves - 1 nodes.
-void check_model_size(const GBDTParams& p, Index n_train) {
+void check_model_size(const GBDTParams& p, Index n_train, int trees_per_round = 1) {
   double leaves = p.max_leaf_nodes;
   if (p.max_depth > 0) leaves = std::min(leaves, std::ldexp(1.0, std::min(p.max_depth, 60)));
   leaves = std::min(leaves, std::max(1.0, std::floor(static_cast<double>(n_train) /
                                                      static_cast<double>(p.min_samples_leaf))));
-  const double nodes = static_cast<double>(p.n_estimators) * (2.0 * leaves - 1.0);
+  const double nodes = static_cast<double>(p.n_estimators) * trees_per_round * (2.0 * leaves - 1.0);
   if (nodes <= static_cast<double>(p.max_model_nodes)) return;
   throw InvalidParams(
       std::string(kFit) + ": n_estimators = " + std::to_string(p.n_estimators) +
-      " trees of up to " + num(leaves) + " leaves could grow " + num(nodes) + " nodes (about " +
+      (trees_per_round > 1 ? " rounds of " + std::to_string(trees_per_round) + " trees"
+                           : " trees") +
+      " of up to " + num(leaves) + " leaves could grow " + num(nodes) + " nodes (about " +
       num(nodes * 80.0 / 1e9) + " GB in memory, more as a model file), above the limit " +
       "max_model_nodes = " + std::to_string(p.max_model_nodes) +
       ". Lower n_estimators (early_stopping stops at the best round) or max_leaf_nodes, or raise "
@@ -615,11 +618,557 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   info.n_iter = n_iter_;
   info.converged = true;
 
-  state_.ensemble = std::move(ens);
-  predictor_ = TreePredictor(state_.ensemble);
+  state_ = GBDTState{std::move(ens), {}};  // no class ensembles (a refit of a multiclass model)
+  build_predictors();
   info_ = std::move(info);
   fitted_ = true;
   return *this;
+}
+
+// ---- multiclass (softmax) boosting --------------------------------------------------------------
+// K trees per round on the softmax loss, as scikit-learn's HistGradientBoostingClassifier and
+// LightGBM's "multiclass" objective: tree k fits the gradient p_k - [y = k] with hessian
+// p_k (1 - p_k) (the diagonal of the softmax Hessian), all K trees of a round at the raw scores the
+// round started from.
+
+namespace {
+
+// Checks of a multiclass fit: features, class-index labels (every class present), weights, the
+// validation set and the parameters that have no K-class meaning.
+std::vector<Index> check_multiclass_data(const GBDTParams& p, const Dataset& train,
+                                         const Dataset* valid, int K) {
+  const std::string where = kFit;
+  validate_features(train.X, where);
+  const Index n = train.n_samples();
+  const Index nf = train.n_features();
+  std::vector<Index> counts = validate_class_labels(train.y, K, n, where, true);
+  validate_sample_weight(train.sample_weight, n, where);
+  for (std::size_t f = 0; f < p.monotonic_cst.size(); ++f) {
+    if (p.monotonic_cst[f] != 0) {
+      throw InvalidParams(
+          "GBDTParams.monotonic_cst[" + std::to_string(f) + "] is " +
+          std::to_string(p.monotonic_cst[f]) + " but y has " + std::to_string(K) +
+          " classes; monotonic constraints are supported for binary models only (a constraint on "
+          "one class's raw score does not make its softmax probability monotone). Set every "
+          "entry to 0, or train one-vs-rest binary models.");
+    }
+  }
+  const std::size_t n_weights = p.class_weight.per_class.size();
+  if (n_weights != 0 && n_weights != static_cast<std::size_t>(K)) {
+    throw InvalidParams("GBDTParams.class_weight has " + std::to_string(n_weights) +
+                        " per-class weights but y has " + std::to_string(K) +
+                        " classes; give one weight per class.");
+  }
+  if (p.scale_pos_weight != 1.0) {
+    throw InvalidParams("GBDTParams.scale_pos_weight is " + num(p.scale_pos_weight) +
+                        " but y has " + std::to_string(K) +
+                        " classes; it weights the positive class of a binary model. Use "
+                        "class_weight (balanced or one weight per class) instead.");
+  }
+  for (const int f : p.categorical_features) {
+    if (f >= nf) {
+      throw InvalidParams("GBDTParams.categorical_features lists column " + std::to_string(f) +
+                          " but X has " + std::to_string(nf) +
+                          " columns; categorical_features holds 0-based column indices of X.");
+    }
+  }
+  if (valid != nullptr) {
+    const std::string vw = where + " (validation set)";
+    validate_features(valid->X, nf, vw);
+    if (valid->X.rows() == 0) {
+      throw InvalidInput(vw + ": X has 0 rows; pass at least one validation sample.");
+    }
+    validate_class_labels(valid->y, K, valid->X.rows(), vw, /*require_all_classes=*/false);
+    validate_sample_weight(valid->sample_weight, valid->X.rows(), vw);
+  }
+  if (static_cast<std::uint64_t>(n) > std::numeric_limits<RowIndex>::max()) {
+    throw InvalidInput(where + ": X has " + std::to_string(n) +
+                       " rows; tree training supports at most " +
+                       std::to_string(std::numeric_limits<RowIndex>::max()) +
+                       " rows. Train on a sample of the rows.");
+  }
+  return counts;
+}
+
+// sample_weight x the class multiplier of each row's class.
+std::vector<double> multiclass_row_weights(const Dataset& d, const std::vector<double>& mult) {
+  std::vector<double> w(static_cast<std::size_t>(d.n_samples()));
+  for (Index i = 0; i < d.n_samples(); ++i) {
+    const double sw = d.sample_weight.empty() ? 1.0 : d.sample_weight[i];
+    w[static_cast<std::size_t>(i)] = sw * mult[static_cast<std::size_t>(d.y[i])];
+  }
+  return w;
+}
+
+// The stratified hold-out of stratified_holdout (split.hpp) for K classes: class c's rows are
+// shuffled on stream 0x5A11 + c and llround(fraction * n_c) of them (at least one when n_c >= 2,
+// never all) go to validation.
+Holdout stratified_holdout_classes(VectorView<const double> y, int K, double fraction,
+                                   std::uint64_t seed) {
+  Holdout h;
+  std::vector<std::vector<Index>> cls(static_cast<std::size_t>(K));
+  for (Index i = 0; i < y.size(); ++i) cls[static_cast<std::size_t>(y[i])].push_back(i);
+  for (int c = 0; c < K; ++c) {
+    auto& v = cls[static_cast<std::size_t>(c)];
+    Rng rng(seed, /*stream=*/0x5A11 + static_cast<std::uint64_t>(c));
+    rng.shuffle(v.data(), static_cast<Index>(v.size()));
+    const auto nc = static_cast<Index>(v.size());
+    Index n_val = static_cast<Index>(std::llround(fraction * static_cast<double>(nc)));
+    n_val = std::min(std::max<Index>(n_val, nc >= 2 ? 1 : 0), nc - 1);
+    h.valid.insert(h.valid.end(), v.begin(), v.begin() + n_val);
+    h.train.insert(h.train.end(), v.begin() + n_val, v.end());
+  }
+  std::sort(h.train.begin(), h.train.end());
+  std::sort(h.valid.begin(), h.valid.end());
+  return h;
+}
+
+// One tree-less ensemble per class with its initial raw score.
+std::vector<TreeEnsemble> empty_class_ensembles(const std::vector<double>& base, Index nf,
+                                                const BinMapper& mapper) {
+  std::vector<TreeEnsemble> ens(base.size());
+  for (std::size_t k = 0; k < base.size(); ++k) {
+    ens[k].n_features = nf;
+    ens[k].cardinality = mapper.cardinality;
+    ens[k].base_score = base[k];
+  }
+  return ens;
+}
+
+// Training and (inner) validation rows of a multiclass fit: a per-class stratified hold-out with
+// early stopping and no validation set, else every row for training.
+Holdout multiclass_rows(const GBDTParams& p, VectorView<const double> y, int K, bool inner_valid) {
+  if (inner_valid) return stratified_holdout_classes(y, K, p.validation_fraction, p.random_state);
+  Holdout h;
+  h.train.resize(static_cast<std::size_t>(y.size()));
+  std::iota(h.train.begin(), h.train.end(), Index{0});
+  return h;
+}
+
+// Bins of a multiclass fit: every categorical feature by native partitions.
+struct MulticlassBins {
+  BinMapper mapper;
+  BinnedMatrix bins, valid_bins;
+  std::vector<std::int32_t> allowed;
+};
+
+MulticlassBins multiclass_bins(const GBDTParams& p, const Dataset& train, const Dataset* valid,
+                               const std::vector<Index>& bin_rows, FitInfo& info, int nt) {
+  MulticlassBins b;
+  b.mapper =
+      detail::fit_bin_mapper(train.X, bin_rows, p.max_bins, p.bin_subsample, p.random_state, nt);
+  detail::make_categorical(b.mapper, train.X, bin_rows,
+                           {p.categorical_features, p.min_data_per_category}, nt);
+  b.bins = detail::bin_matrix(b.mapper, train.X, nt, /*row_major_copy=*/!b.mapper.wide());
+  if (valid != nullptr) b.valid_bins = detail::bin_matrix(b.mapper, valid->X, nt);
+  b.allowed = splittable_features(b.mapper, train.X.cols(), info, train.n_features());
+  return b;
+}
+
+// Total weight of each class over the training rows; throws when a class has none.
+std::vector<double> multiclass_totals(const Dataset& train, const std::vector<double>& w,
+                                      const std::vector<Index>& train_rows, int K) {
+  std::vector<double> tot(static_cast<std::size_t>(K), 0.0);
+  for (const Index i : train_rows) {
+    tot[static_cast<std::size_t>(train.y[i])] += w[static_cast<std::size_t>(i)];
+  }
+  for (int c = 0; c < K; ++c) {
+    if (!(tot[static_cast<std::size_t>(c)] > 0.0)) {
+      throw InvalidInput(std::string(kFit) + ": class " + std::to_string(c) +
+                         " has zero total weight in the training rows (after holding out the "
+                         "validation share, if any); pass rows of that class with positive "
+                         "sample weight, or an explicit validation set.");
+    }
+  }
+  return tot;
+}
+
+// Initial raw scores: the weighted class priors, clipped to [eps, 1 - eps], as centred logs
+// (scikit-learn's HalfMultinomialLoss.fit_intercept_only with the symmetric multinomial link).
+std::vector<double> multiclass_base_scores(const std::vector<double>& totals) {
+  double sum = 0.0;
+  for (const double t : totals) sum += t;
+  const double eps = std::numeric_limits<double>::epsilon();
+  std::vector<double> z(totals.size());
+  double mean = 0.0;
+  for (std::size_t k = 0; k < totals.size(); ++k) {
+    z[k] = std::log(std::min(std::max(totals[k] / sum, eps), 1.0 - eps));
+    mean += z[k];
+  }
+  mean /= static_cast<double>(z.size());
+  for (double& v : z) v -= mean;
+  return z;
+}
+
+// Softmax probabilities of the training rows at the current raw scores (class-major arrays).
+void softmax_rows(const std::vector<Index>& train_rows, const std::vector<std::vector<double>>& z,
+                  std::vector<std::vector<double>>& prob, int nt) {
+  const std::size_t K = z.size();
+  detail::parallel_blocks(
+      static_cast<Index>(train_rows.size()), kBlock, nt, [&](Index, Index lo, Index hi) {
+        double buf[kMaxClasses];
+        for (Index r = lo; r < hi; ++r) {
+          const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(r)]);
+          double mx = -std::numeric_limits<double>::infinity();
+          for (std::size_t k = 0; k < K; ++k) {
+            buf[k] = z[k][i];
+            mx = std::max(mx, buf[k]);
+          }
+          detail::softmax_in_place(buf, K, mx);
+          for (std::size_t k = 0; k < K; ++k) prob[k][i] = buf[k];
+        }
+      });
+}
+
+// Gradients and hessians of the weighted softmax loss for class k.
+void class_gradients(const std::vector<Index>& train_rows, const std::vector<double>& pk,
+                     const std::vector<double>& w, VectorView<const double> y, double k,
+                     std::vector<GradPair>& gh, int nt) {
+  detail::parallel_blocks(
+      static_cast<Index>(train_rows.size()), kBlock, nt, [&](Index, Index lo, Index hi) {
+        for (Index r = lo; r < hi; ++r) {
+          const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(r)]);
+          const double pr = pk[i];
+          const double wi = w[i];
+          const double yk = y[static_cast<Index>(i)] == k ? 1.0 : 0.0;
+          gh[i].g = static_cast<float>(wi * (pr - yk));
+          gh[i].h = static_cast<float>(wi * pr * (1.0 - pr));
+        }
+      });
+}
+
+// Validation rows of a multiclass fit with their running raw scores (class-major).
+struct MulticlassValidation {
+  std::vector<Index> rows;
+  std::vector<double> y, w;
+  std::vector<std::vector<double>> z;
+  double w_sum = 0.0;
+};
+
+MulticlassValidation multiclass_validation(const Dataset& train, const Dataset* valid,
+                                           const std::vector<Index>& inner_rows,
+                                           const std::vector<double>& mult,
+                                           const std::vector<double>& w,
+                                           const std::vector<double>& base) {
+  MulticlassValidation v;
+  if (valid != nullptr) {
+    const std::vector<double> wv = multiclass_row_weights(*valid, mult);
+    for (Index i = 0; i < valid->n_samples(); ++i) {
+      v.rows.push_back(i);
+      v.y.push_back(valid->y[i]);
+      v.w.push_back(wv[static_cast<std::size_t>(i)]);
+    }
+  } else {
+    v.rows = inner_rows;
+    for (const Index i : v.rows) {
+      v.y.push_back(train.y[i]);
+      v.w.push_back(w[static_cast<std::size_t>(i)]);
+    }
+  }
+  for (const double x : v.w) v.w_sum += x;
+  if (!v.rows.empty() && !(v.w_sum > 0.0)) {
+    throw InvalidInput(std::string(kFit) +
+                       ": the validation rows have zero total weight; pass validation rows with "
+                       "positive sample weight.");
+  }
+  for (const double b : base) v.z.emplace_back(v.rows.size(), b);
+  return v;
+}
+
+// Adds class k's new tree to the validation raw scores by walking the binned tree.
+void add_class_tree_to_validation(const detail::GrownTree& grown, const BinnedMatrix& vb,
+                                  const BinMapper& mapper, MulticlassValidation& v,
+                                  std::vector<double>& zk, int nt) {
+  detail::parallel_blocks(static_cast<Index>(v.rows.size()), kBlock, nt,
+                          [&](Index, Index lo, Index hi) {
+                            for (Index r = lo; r < hi; ++r) {
+                              const auto u = static_cast<std::size_t>(r);
+                              const auto leaf = detail::binned_leaf(grown, vb, mapper, v.rows[u]);
+                              zk[u] += grown.tree.value[static_cast<std::size_t>(leaf)];
+                            }
+                          });
+}
+
+// Weighted mean multiclass log-loss sum_i w_i (logsumexp_k z_ik - z_i,y_i) / sum_i w_i, summed
+// in block order (independent of the thread count).
+double multiclass_validation_loss(const MulticlassValidation& v, int nt) {
+  const std::size_t K = v.z.size();
+  std::vector<double> part(
+      static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(v.rows.size()), kBlock)));
+  detail::parallel_blocks(
+      static_cast<Index>(v.rows.size()), kBlock, nt, [&](Index b, Index lo, Index hi) {
+        double s = 0.0;
+        for (Index r = lo; r < hi; ++r) {
+          const auto u = static_cast<std::size_t>(r);
+          double mx = -std::numeric_limits<double>::infinity();
+          for (std::size_t k = 0; k < K; ++k) mx = std::max(mx, v.z[k][u]);
+          double se = 0.0;
+          for (std::size_t k = 0; k < K; ++k) se += std::exp(v.z[k][u] - mx);
+          s += v.w[u] * (mx + std::log(se) - v.z[static_cast<std::size_t>(v.y[u])][u]);
+        }
+        part[static_cast<std::size_t>(b)] = s;
+      });
+  double loss = 0.0;
+  for (const double s : part) loss += s;
+  return loss / v.w_sum;
+}
+
+// Class ensembles of a multiclass state: K in [3, kMaxClasses], each valid, with the shared
+// n_features / cardinality of `ensemble` and the same number of trees.
+void check_class_ensembles(const GBDTState& s, const std::string& where) {
+  const std::size_t K = s.class_ensembles.size();
+  if (K < 3 || K > static_cast<std::size_t>(kMaxClasses)) {
+    throw InvalidInput(where + ": class_ensembles has " + std::to_string(K) +
+                       " entries; a multiclass model has 3 to " + std::to_string(kMaxClasses) +
+                       " classes (a binary model keeps it empty).");
+  }
+  s.ensemble.validate(where + ": ensemble");
+  if (!s.ensemble.trees.empty()) {
+    throw InvalidInput(where + ": ensemble holds " + std::to_string(s.ensemble.trees.size()) +
+                       " trees but the model is multiclass; the trees belong in class_ensembles.");
+  }
+  for (std::size_t k = 0; k < K; ++k) {
+    const TreeEnsemble& e = s.class_ensembles[k];
+    const std::string w = where + ": class_ensembles[" + std::to_string(k) + "]";
+    if (e.n_features != s.ensemble.n_features || e.cardinality != s.ensemble.cardinality) {
+      throw InvalidInput(w +
+                         " has other features (n_features or cardinality) than the model; "
+                         "every class scores the same columns.");
+    }
+    if (e.trees.size() != s.class_ensembles[0].trees.size()) {
+      throw InvalidInput(w + " has " + std::to_string(e.trees.size()) + " trees but class 0 has " +
+                         std::to_string(s.class_ensembles[0].trees.size()) +
+                         "; every boosting round grows one tree per class.");
+    }
+    e.validate(w);
+  }
+}
+
+}  // namespace
+
+GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, int n_classes) {
+  return fit(train, GBDTFitContext{}, n_classes);
+}
+
+GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const Dataset& valid,
+                                                int n_classes) {
+  return fit(train, valid, GBDTFitContext{}, n_classes);
+}
+
+GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const GBDTFitContext& context,
+                                                int n_classes) {
+  if (n_classes == 2) return fit_impl(train, nullptr, context);
+  return fit_multiclass(train, nullptr, context, n_classes);
+}
+
+GradientBoostedTrees& GradientBoostedTrees::fit(const Dataset& train, const Dataset& valid,
+                                                const GBDTFitContext& context, int n_classes) {
+  if (n_classes == 2) return fit_impl(train, &valid, context);
+  return fit_multiclass(train, &valid, context, n_classes);
+}
+
+GradientBoostedTrees& GradientBoostedTrees::fit_multiclass(const Dataset& train,
+                                                           const Dataset* valid,
+                                                           const GBDTFitContext& context, int K) {
+  const GBDTParams& p = params_;
+  p.validate();
+  const std::vector<Index> counts = check_multiclass_data(p, train, valid, K);
+  const Index n = train.n_samples();
+  const int nt = detail::resolve_threads(p.n_threads);
+  FitInfo info;
+  // Class multipliers from the training row counts, as the binary fit (balanced: n / (K n_c)).
+  const std::vector<double> mult =
+      p.class_weight.class_multipliers(std::vector<double>(counts.begin(), counts.end()));
+  const std::vector<double> w = multiclass_row_weights(train, mult);
+
+  const bool inner_valid = p.early_stopping && valid == nullptr;
+  const Holdout split = multiclass_rows(p, train.y, K, inner_valid);
+  const std::vector<Index>& train_rows = split.train;
+  const bool all_rows = !inner_valid;
+  const std::vector<double> totals = multiclass_totals(train, w, train_rows, K);
+  check_model_size(p, static_cast<Index>(train_rows.size()), K);
+  if (!context.groups.empty() && context.groups.size() != n) {
+    throw InvalidInput(std::string(kFit) + ": groups has " + std::to_string(context.groups.size()) +
+                       " entries but X has " + std::to_string(n) +
+                       " rows; pass one group (patient) id per row.");
+  }
+  // Target statistics encode a binary target: K-class models split every categorical feature
+  // by native partitions (docs/trees.md "Multiclass").
+  if (!target_stat_features(p, train.X, train_rows).empty()) {
+    info.notes.push_back(
+        "multiclass: categorical features use native partition splits (target statistics, "
+        "cat_encoding=" +
+        std::string(enum_to_text(p.cat_encoding)) + ", are for binary models).");
+  }
+
+  // Stage 1: bins; every categorical feature is native.
+  const MulticlassBins mb =
+      multiclass_bins(p, train, valid, all_rows ? std::vector<Index>{} : train_rows, info, nt);
+  const BinMapper& mapper = mb.mapper;
+  const BinnedMatrix& bins = mb.bins;
+  const BinnedMatrix& vb = valid != nullptr ? mb.valid_bins : bins;
+  const std::vector<std::int32_t>& allowed = mb.allowed;
+
+  const std::vector<double> base = multiclass_base_scores(totals);
+  std::vector<TreeEnsemble> ens = empty_class_ensembles(base, train.n_features(), mapper);
+  detail::TreeGrower grower(bins, mapper, grower_params(p, nt));
+  MulticlassValidation vset = inner_valid || valid != nullptr
+                                  ? multiclass_validation(train, valid, split.valid, mult, w, base)
+                                  : MulticlassValidation{};
+  const bool has_valid = !vset.rows.empty();
+
+  std::vector<std::vector<double>> z, prob(static_cast<std::size_t>(K));
+  for (const double b : base) z.emplace_back(static_cast<std::size_t>(n), b);
+  for (auto& pk : prob) pk.assign(static_cast<std::size_t>(n), 0.0);
+  std::vector<GradPair> gh(static_cast<std::size_t>(n));
+  std::vector<RowIndex> round_rows, rows;
+  std::vector<std::uint8_t> in_bag;
+  std::vector<std::int32_t> feats;
+  valid_loss_.clear();
+  EarlyStopping stopping;
+  const int nt_rows = train_rows.size() < (std::size_t{1} << 17) ? 1 : nt;
+  const int nt_valid = vset.rows.size() < (std::size_t{1} << 17) ? 1 : nt;
+
+  for (int t = 0; t < p.n_estimators; ++t) {
+    softmax_rows(train_rows, z, prob, nt_rows);
+    const bool rows_are_all = sample_rows(p, t, train_rows, all_rows, round_rows);
+    bool all_stumps = true;
+    for (int k = 0; k < K; ++k) {
+      const auto uk = static_cast<std::size_t>(k);
+      class_gradients(train_rows, prob[uk], w, train.y, static_cast<double>(k), gh, nt_rows);
+      rows = round_rows;  // the grower partitions its rows in place
+      sample_features(p, t * K + k, allowed, feats);
+      detail::GrownTree grown = grower.grow(rows, rows_are_all, gh.data(), feats);
+      add_to_in_bag_margins(grown, rows, z[uk], nt);
+      if (p.subsample < 1.0) {
+        add_to_out_of_bag_margins(grown, bins, mapper, train_rows, rows, in_bag, z[uk], nt_rows);
+      }
+      if (has_valid) add_class_tree_to_validation(grown, vb, mapper, vset, vset.z[uk], nt_valid);
+      all_stumps = all_stumps && grown.tree.n_nodes() == 1;
+      ens[uk].trees.push_back(std::move(grown.tree));
+    }
+    if (has_valid) {
+      const double loss = multiclass_validation_loss(vset, nt_valid);
+      valid_loss_.push_back(loss);
+      stopping.record(loss, t, p.tol);
+      if (p.early_stopping && stopping.since_best >= p.n_iter_no_change) {
+        info.notes.push_back("early stopping after round " + std::to_string(t + 1) +
+                             ": no validation improvement > tol in " +
+                             std::to_string(p.n_iter_no_change) + " rounds; kept " +
+                             std::to_string(stopping.best_iter) + " rounds.");
+        break;
+      }
+    }
+    if (all_stumps) {
+      info.notes.push_back("stopped after round " + std::to_string(t + 1) +
+                           ": no leaf of any class could be split under the growth rules "
+                           "(min_samples_leaf, min_child_weight, min_gain_to_split, constant "
+                           "features).");
+      break;
+    }
+  }
+
+  n_iter_ = static_cast<int>(ens[0].trees.size());
+  best_iteration_ = p.early_stopping && has_valid ? std::max(stopping.best_iter, 1) : n_iter_;
+  for (TreeEnsemble& e : ens) e.trees.resize(static_cast<std::size_t>(best_iteration_));
+  info.n_iter = n_iter_;
+  info.converged = true;
+
+  state_ = GBDTState{};
+  state_.ensemble.n_features = train.n_features();
+  state_.ensemble.cardinality = mapper.cardinality;
+  state_.class_ensembles = std::move(ens);
+  build_predictors();
+  info_ = std::move(info);
+  fitted_ = true;
+  return *this;
+}
+
+int GradientBoostedTrees::n_classes() const {
+  require_fitted("n_classes");
+  return state_.n_classes();
+}
+
+namespace {
+
+VectorView<double> col_view(MatrixView<double> m, Index k) {
+  return VectorView<double>(m.col_ptr(k), m.rows(), m.row_stride());
+}
+
+void check_matrix_out(const FeatureMatrix& X, MatrixView<double> out, Index cols,
+                      const std::string& where) {
+  if (out.rows() != X.rows() || out.cols() != cols) {
+    throw InvalidInput(where + ": out is " + std::to_string(out.rows()) + " x " +
+                       std::to_string(out.cols()) + " but must be " + std::to_string(X.rows()) +
+                       " x " + std::to_string(cols) + " (one row per row of X, one column per " +
+                       (cols == 1 ? "margin" : "class") + ").");
+  }
+}
+
+}  // namespace
+
+void GradientBoostedTrees::decision_matrix(const FeatureMatrix& X, MatrixView<double> out) const {
+  require_fitted("decision_matrix");
+  const std::string where = "GradientBoostedTrees::decision_matrix";
+  validate_features(X, state_.ensemble.n_features, where);
+  const auto K = static_cast<Index>(class_predictors_.size());
+  check_matrix_out(X, out, K == 0 ? 1 : K, where);
+  if (K == 0) {
+    predictor_.predict_margin(X, col_view(out, 0), params_.n_threads, where);
+    return;
+  }
+  for (Index k = 0; k < K; ++k) {
+    class_predictors_[static_cast<std::size_t>(k)].predict_margin(X, col_view(out, k),
+                                                                  params_.n_threads, where);
+  }
+}
+
+void GradientBoostedTrees::predict_proba_matrix(const FeatureMatrix& X,
+                                                MatrixView<double> out) const {
+  require_fitted("predict_proba_matrix");
+  const std::string where = "GradientBoostedTrees::predict_proba_matrix";
+  validate_features(X, state_.ensemble.n_features, where);
+  const auto K = static_cast<Index>(state_.n_classes());
+  check_matrix_out(X, out, K, where);
+  const Index n = X.rows();
+  if (class_predictors_.empty()) {
+    predictor_.predict_proba(X, col_view(out, 1), params_.n_threads, where);
+    for (Index i = 0; i < n; ++i) out(i, 0) = 1.0 - out(i, 1);
+    return;
+  }
+  for (Index k = 0; k < K; ++k) {
+    class_predictors_[static_cast<std::size_t>(k)].predict_margin(X, col_view(out, k),
+                                                                  params_.n_threads, where);
+  }
+  const int threads = n * K < (Index{1} << 16) ? 1 : params_.n_threads;
+  detail::parallel_blocks(n, kBlock, threads, [&](Index, Index lo, Index hi) {
+    double buf[kMaxClasses];
+    for (Index i = lo; i < hi; ++i) {
+      double mx = -std::numeric_limits<double>::infinity();
+      for (Index k = 0; k < K; ++k) {
+        buf[k] = out(i, k);
+        mx = std::max(mx, buf[k]);
+      }
+      detail::softmax_in_place(buf, static_cast<std::size_t>(K), mx);
+      for (Index k = 0; k < K; ++k) out(i, k) = buf[k];
+    }
+  });
+}
+
+const TreeEnsemble& GradientBoostedTrees::class_ensemble(int k) const {
+  require_fitted("class_ensemble");
+  const int K = state_.n_classes();
+  if (k < 0 || k >= K || (K == 2 && k != 1)) {
+    throw InvalidInput("GradientBoostedTrees::class_ensemble: class " + std::to_string(k) +
+                       " is not available; the model has " + std::to_string(K) +
+                       " classes (a binary model has one ensemble, class 1's log-odds).");
+  }
+  return K == 2 ? state_.ensemble : state_.class_ensembles[static_cast<std::size_t>(k)];
+}
+
+const TreePredictor& GradientBoostedTrees::class_predictor(int k) const {
+  class_ensemble(k);  // checks
+  return class_predictors_.empty() ? predictor_ : class_predictors_[static_cast<std::size_t>(k)];
 }
 
 void GradientBoostedTrees::require_fitted(const char* where) const {
@@ -629,8 +1178,18 @@ void GradientBoostedTrees::require_fitted(const char* where) const {
   }
 }
 
+void GradientBoostedTrees::require_binary(const char* where) const {
+  require_fitted(where);
+  if (!class_predictors_.empty()) {
+    throw InvalidInput(std::string("GradientBoostedTrees::") + where + ": the model has " +
+                       std::to_string(class_predictors_.size()) +
+                       " classes; this method is for binary models. Use predict_proba_matrix / "
+                       "decision_matrix / class_ensemble(k).");
+  }
+}
+
 Eigen::VectorXd GradientBoostedTrees::decision_function(const FeatureMatrix& X) const {
-  require_fitted("decision_function");
+  require_binary("decision_function");
   const std::string where = "GradientBoostedTrees::decision_function";
   validate_features(X, state_.ensemble.n_features, where);
   Eigen::VectorXd out(X.rows());
@@ -646,19 +1205,19 @@ Eigen::VectorXd GradientBoostedTrees::predict_proba(const FeatureMatrix& X) cons
 }
 
 void GradientBoostedTrees::predict_proba(const FeatureMatrix& X, VectorView<double> out) const {
-  require_fitted("predict_proba");
+  require_binary("predict_proba");
   const std::string where = "GradientBoostedTrees::predict_proba";
   validate_features(X, state_.ensemble.n_features, where);
   predictor_.predict_proba(X, out, params_.n_threads, where);
 }
 
 const TreeEnsemble& GradientBoostedTrees::ensemble() const {
-  require_fitted("ensemble");
+  require_binary("ensemble");
   return state_.ensemble;
 }
 
 const TreePredictor& GradientBoostedTrees::predictor() const {
-  require_fitted("predictor");
+  require_binary("predictor");
   return predictor_;
 }
 
@@ -682,13 +1241,31 @@ const GBDTState& GradientBoostedTrees::state() const {
   return state_;
 }
 
+void GradientBoostedTrees::build_predictors() {
+  class_predictors_.clear();
+  if (state_.class_ensembles.empty()) {
+    predictor_ = TreePredictor(state_.ensemble);
+    return;
+  }
+  predictor_ = TreePredictor();
+  class_predictors_.reserve(state_.class_ensembles.size());
+  for (const TreeEnsemble& e : state_.class_ensembles) class_predictors_.emplace_back(e);
+}
+
 GradientBoostedTrees GradientBoostedTrees::from_state(GBDTState s, GBDTParams p) {
   p.validate();
-  s.ensemble.validate("GradientBoostedTrees::from_state: ensemble");
+  const std::string where = "GradientBoostedTrees::from_state";
+  if (s.class_ensembles.empty()) {
+    s.ensemble.validate(where + ": ensemble");
+  } else {
+    check_class_ensembles(s, where);
+  }
   GradientBoostedTrees m(std::move(p));
   m.state_ = std::move(s);
-  m.predictor_ = TreePredictor(m.state_.ensemble);
-  m.n_iter_ = m.best_iteration_ = static_cast<int>(m.state_.ensemble.trees.size());
+  m.build_predictors();
+  m.n_iter_ = m.best_iteration_ = static_cast<int>(
+      m.state_.class_ensembles.empty() ? m.state_.ensemble.trees.size()
+                                       : m.state_.class_ensembles.front().trees.size());
   m.info_.n_iter = m.n_iter_;
   m.fitted_ = true;
   return m;

@@ -56,9 +56,9 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-def test_tags_are_binary_only_and_allow_nan():
+def test_tags_are_multiclass_and_allow_nan():
     tags = cr.GradientBoostingClassifier().__sklearn_tags__()
-    assert tags.classifier_tags.multi_class is False
+    assert tags.classifier_tags.multi_class is True
     assert tags.input_tags.allow_nan is True
 
 
@@ -279,8 +279,8 @@ def test_wrong_feature_count_at_predict(fitted):
 
 def test_label_errors(data):
     X, y = data
-    with pytest.raises(InvalidInputError, match="Only binary classification is supported"):
-        cr.GradientBoostingClassifier(**FAST).fit(X, y + (np.arange(len(y)) % 3 == 0))
+    with pytest.raises(InvalidInputError, match="Unknown label type"):
+        cr.GradientBoostingClassifier(**FAST).fit(X, y + 0.5 * (np.arange(len(y)) % 3 == 0))
     with pytest.raises(ValueError, match="only one class"):
         cr.GradientBoostingClassifier(**FAST).fit(X, np.zeros(len(y)))
     with pytest.raises(InvalidInputError, match="not one of the training classes"):

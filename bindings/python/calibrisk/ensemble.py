@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""calibrisk.ensemble: histogram gradient-boosted trees for binary risk models, with
-scikit-learn conventions (fit / predict_proba / get_params, pipelines, pickling)."""
+"""calibrisk.ensemble: histogram gradient-boosted trees for binary and multiclass risk models,
+with scikit-learn conventions (fit / predict_proba / get_params, pipelines, pickling)."""
 
 import numbers
 import warnings
@@ -111,7 +111,9 @@ def _groups(groups, n):
 
 @params_from_fields(_core.GBDTParams, python=_PYTHON_SPELLED)
 class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
-    """Binary classifier by histogram gradient boosting of regression trees on the log-loss.
+    """Classifier by histogram gradient boosting of regression trees: binary (log-loss) or
+    multiclass (softmax loss, one tree per class per round, as scikit-learn's
+    HistGradientBoostingClassifier).
 
     Features are quantile-binned (at most ``max_bins`` value bins plus one missing bin); trees
     grow leaf-wise up to ``max_leaf_nodes`` from gradient histograms (LightGBM-style), missing
@@ -135,7 +137,6 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ parameters
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
         tags.input_tags.allow_nan = True
         return tags
 
@@ -260,8 +261,20 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             "random_state": lambda: _seed(self.random_state) if seed is None else seed,
         }
         p = make_params(self, _core.GBDTParams, special)
-        kind, w0, w1 = class_weight_args(self._class_weight_by_index())
-        p.set_class_weight(kind, w0, w1)
+        n_classes = len(getattr(self, "classes_", ()))
+        if n_classes > 2 and isinstance(self.class_weight, dict):
+            # One multiplier per class index (classes missing from the dict get 1).
+            by_index = self._class_weight_by_index()
+            p.set_class_weight_per_class(
+                [float(by_index.get(k, 1.0)) for k in range(n_classes)])
+        elif n_classes > 2 and self.class_weight not in (None, "balanced"):
+            raise InvalidParamsError(
+                f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got "
+                f"{self.class_weight!r}."
+            )
+        else:
+            kind, w0, w1 = class_weight_args(self._class_weight_by_index())
+            p.set_class_weight(kind, w0, w1)
         p.validate()
         return p
 
@@ -332,7 +345,9 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
 
         X : (n_samples, n_features) array-like; float32/float64 arrays are used in place. NaN
             means missing; infinity is rejected.
-        y : two distinct labels (any type); ``classes_[1]`` is the positive class.
+        y : two or more distinct labels (any type), sorted into ``classes_``; with two,
+            ``classes_[1]`` is the positive class; with K > 2, softmax boosting grows K trees per
+            round.
         sample_weight : None or (n_samples,) non-negative weights.
         eval_set : None, (X_val, y_val), (X_val, y_val, w_val) or a list with one such tuple —
             a validation set for the per-round loss and early stopping.
@@ -343,11 +358,10 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         X = _categorical.fit_transform(self, X, "GradientBoostingClassifier.fit")
         X, y = check_fit_data(self, X, y, where="GradientBoostingClassifier.fit")
         classes = np.unique(y)
-        if len(classes) > 2 or type_of_target(y) == "multiclass":
+        if type_of_target(y) not in ("binary", "multiclass"):
             raise InvalidInputError(
-                f"GradientBoostingClassifier.fit: y has {len(classes)} classes "
-                f"{[c.item() if hasattr(c, 'item') else c for c in classes[:5]]}. Only binary "
-                "classification is supported. Encode one class against the rest."
+                f"GradientBoostingClassifier.fit: y is {type_of_target(y)!r}; pass one class "
+                "label per row (binary or multiclass)."
             )
         if len(classes) < 2:
             raise InvalidInputError(
@@ -360,7 +374,8 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         sample_weight = sample_weights(sample_weight, X.shape[0], "GradientBoostingClassifier.fit")
         params = self._make_params(X.shape[1], X.shape[0])
         model = _core.GradientBoostedTrees(params)
-        side = {"groups": _groups(groups, X.shape[0]), "code_ancestry": self._code_ancestry()}
+        side = {"groups": _groups(groups, X.shape[0]), "code_ancestry": self._code_ancestry(),
+                "n_classes": len(classes)}
         if eval_set is None:
             model.fit(X, y01, sample_weight, **side)
         else:
@@ -368,6 +383,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             model.fit(X, y01, sample_weight, Xv, yv, wv, **side)
         self._model = model
         self._explainer = None
+        self._explainers = None
         self.n_iter_ = int(model.n_iter)
         self.best_iteration_ = int(model.best_iteration)
         self.validation_loss_ = np.asarray(model.validation_loss)
@@ -417,32 +433,51 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def decision_function(self, X):
-        """Raw margin (log-odds of ``classes_[1]``) per row, shape (n_samples,)."""
+        """Raw scores: binary, the margin (log-odds of ``classes_[1]``) per row, shape
+        (n_samples,); multiclass, one raw score per class, shape (n_samples, n_classes)
+        (the softmax of a row gives ``predict_proba``)."""
         _check_fitted(self)
         X = self._validate_X(X, reset=False)
+        if len(self.classes_) > 2:
+            return self._model.decision_matrix(X)
         return self._model.decision_function(X)
 
     def predict_proba(self, X):
-        """(n_samples, 2): probabilities of ``classes_[0]`` and ``classes_[1]``."""
+        """(n_samples, n_classes): the probability of each class of ``classes_``; rows sum to
+        1."""
         _check_fitted(self)
         X = self._validate_X(X, reset=False)
+        if len(self.classes_) > 2:
+            return self._model.predict_proba_matrix(X)
         p = self._model.predict_proba(X)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
-        """Class labels: ``classes_[1]`` where P(classes_[1]) > 0.5, else ``classes_[0]``."""
-        p = self.predict_proba(X)[:, 1]
-        return self.classes_[(p > 0.5).astype(np.intp)]
+        """Class labels: binary, ``classes_[1]`` where P(classes_[1]) > 0.5, else
+        ``classes_[0]``; multiclass, the most probable class (the first on ties)."""
+        P = self.predict_proba(X)
+        if P.shape[1] > 2:
+            return self.classes_[np.argmax(P, axis=1)]
+        return self.classes_[(P[:, 1] > 0.5).astype(np.intp)]
 
     def contributions(self, X):
-        """Exact path-dependent TreeSHAP contributions (Lundberg et al. 2018) to the raw margin:
-        shape (n_samples, n_features + 1), the bias (expected margin) last. Each row sums to
-        ``decision_function(X)`` for that row."""
+        """Exact path-dependent TreeSHAP contributions (Lundberg et al. 2018) to the raw scores.
+
+        Binary: shape (n_samples, n_features + 1), the bias (expected margin) last; each row sums
+        to ``decision_function(X)`` for that row. Multiclass: shape (n_samples, n_classes,
+        n_features + 1); ``[:, k, :]`` explains class k's raw score from class k's trees (bias =
+        class k's expected raw score) and sums to ``decision_function(X)[:, k]``."""
         _check_fitted(self)
         X = self._validate_X(X, reset=False)
+        n_threads = self._int_param("n_threads", self.n_threads)
+        if len(self.classes_) > 2:
+            if getattr(self, "_explainers", None) is None:
+                self._explainers = [_core.TreeExplainer(self._model, k)
+                                    for k in range(len(self.classes_))]
+            return np.stack([e.contributions(X, n_threads) for e in self._explainers], axis=1)
         if getattr(self, "_explainer", None) is None:
             self._explainer = _core.TreeExplainer(self._model)
-        return self._explainer.contributions(X, self._int_param("n_threads", self.n_threads))
+        return self._explainer.contributions(X, n_threads)
 
     @property
     def feature_importances_(self):
@@ -464,6 +499,7 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_explainer", None)
+        state.pop("_explainers", None)
         return state
 
     def __setstate__(self, state):
@@ -475,4 +511,5 @@ class GradientBoostingClassifier(ClassifierMixin, BaseEstimator):
             )
         self.__dict__.update(state)
         self._explainer = None
+        self._explainers = None
         restore_n_threads(self)

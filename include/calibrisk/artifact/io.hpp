@@ -58,6 +58,9 @@ struct ReviewPolicyRecord;
 ///   1.6 — K-class pipelines: top-level `classes` (the K labels) and optional `review` (the
 ///   review policy), and a multiclass calibrator section as `calibrator`; written only for a
 ///   model with K >= 3 classes (binary files unchanged).
+///   1.6 (also) — multiclass gradient-boosted trees (K >= 3): the model state holds `n_classes`,
+///   `base_scores` (K) and `class_trees` (K arrays of trees, grouped by class) instead of
+///   `base_score` / `trees` (docs/trees.md "Multiclass"); binary GBDT files unchanged.
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.

@@ -534,6 +534,12 @@ class Pipeline {
             // row paths (margin()) are guarded by n_classes_ and never see it.
             return m.n_features();
           } else {
+            // TODO(lead): K-class tree pipelines (issue 13 item 6), as for multinomial LR above.
+            if (m.n_classes() > 2) {
+              throw InvalidInput(where + ": the model has " + std::to_string(m.n_classes()) +
+                                 " classes; pipelines carry binary models only for now (use the "
+                                 "model's predict_proba_matrix directly).");
+            }
             return m.state().ensemble.n_features;
           }
         },

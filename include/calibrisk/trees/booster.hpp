@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file booster.hpp
-/// Histogram gradient-boosted trees for binary log-loss: `GBDTParams` and `GradientBoostedTrees`.
+/// Histogram gradient-boosted trees for the binary log-loss and the K-class softmax loss:
+/// `GBDTParams` and `GradientBoostedTrees`.
 ///
 /// The algorithm is second-order gradient boosting (Friedman 2001; Chen & Guestrin 2016, XGBoost)
 /// on quantile-binned features with leaf-wise growth and histogram subtraction (Ke et al. 2017,
@@ -27,10 +28,29 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace calibrisk {
+
+namespace detail {
+/// Softmax of the K raw scores in `z` in place, given their maximum `mx` (subtracted first so no
+/// exp overflows): z_k <- exp(z_k - mx) / sum_j exp(z_j - mx). Summed in class order, so a row's
+/// probabilities do not depend on how rows are batched.
+inline void softmax_in_place(double* z, std::size_t K, double mx) noexcept {
+  double s = 0.0;
+  for (std::size_t k = 0; k < K; ++k) {
+    z[k] = std::exp(z[k] - mx);
+    s += z[k];
+  }
+  const double inv = 1.0 / s;
+  for (std::size_t k = 0; k < K; ++k) z[k] *= inv;
+}
+}  // namespace detail
 
 /// How the booster splits a feature listed in `GBDTParams::categorical_features`.
 enum class CategoricalEncoding {
@@ -183,8 +203,22 @@ struct GBDTParams {
 
 /// Everything prediction needs: the ensemble (base score + flat-array trees). Plain data; the
 /// artifact module serialises it.
+///
+/// Multiclass models (K >= 3 classes, model-file format 1.6) keep one ensemble per class in
+/// `class_ensembles`, grouped by class: `class_ensembles[k].trees[t]` is the tree that boosting
+/// round t grew for class k, `class_ensembles[k].base_score` the class's initial raw score (the
+/// centred log prior), and every class ensemble has the same `n_features` and `cardinality` as
+/// `ensemble`, which then holds no trees (base_score 0). The raw score of class k is
+/// class_ensembles[k].base_score + its trees' leaf values, and P(y = k) the softmax over classes.
+/// A binary model leaves `class_ensembles` empty.
 struct GBDTState {
   TreeEnsemble ensemble;
+  std::vector<TreeEnsemble> class_ensembles;  ///< Empty (binary) or K >= 3 per-class ensembles.
+
+  /// 2 for a binary model, else class_ensembles.size().
+  int n_classes() const noexcept {
+    return class_ensembles.empty() ? 2 : static_cast<int>(class_ensembles.size());
+  }
 };
 
 /// Optional side information of one training call: data about the rows and columns, not
@@ -198,7 +232,8 @@ struct GBDTFitContext {
   std::vector<CodeAncestry> code_ancestry;
 };
 
-/// Binary classifier by histogram gradient boosting of regression trees on the log-loss.
+/// Binary classifier by histogram gradient boosting of regression trees on the log-loss, and
+/// K-class classifier on the softmax (multinomial) loss.
 ///
 /// Training (see docs/trees.md): per-feature quantile binning with a missing bin; gradients and
 /// hessians of the weighted log-loss (weights = sample_weight x class weight x scale_pos_weight for
@@ -207,6 +242,18 @@ struct GBDTFitContext {
 /// = parent - smaller); missing values sent to the side learned per split; optional monotonic
 /// constraints enforced by bounding leaf outputs; optional early stopping keeping the best
 /// iteration. Same data, params and seed give a bit-identical model for any n_threads.
+///
+/// Multiclass (`fit(train, n_classes)` with n_classes >= 3; docs/trees.md "Multiclass"): every
+/// round grows K trees, tree k on the gradient p_k - [y = k] and hessian p_k (1 - p_k) of the
+/// weighted softmax loss at the round's starting raw scores (scikit-learn's
+/// HistGradientBoostingClassifier and LightGBM's multiclass objective); the initial raw scores are
+/// the weighted log class priors centred to sum to 0 (scikit-learn). Class weights: balanced gives
+/// n / (K n_c) with row counts, explicit `per_class` weights one multiplier per class. The row
+/// subsample is drawn once per round (shared by the K trees), the feature subsample per tree.
+/// Early stopping watches the weighted multiclass log-loss. Categorical features use native
+/// partition splits (target statistics encode a binary target, so cat_encoding=auto or
+/// target_stats fall back to partitions, with a note in fit_info). Monotonic constraints are
+/// refused (a constraint on one class's raw score does not constrain its probability).
 ///
 /// Thread-safety: const methods may be called concurrently; `fit` may not.
 class GradientBoostedTrees {
@@ -226,15 +273,44 @@ class GradientBoostedTrees {
   GradientBoostedTrees& fit(const Dataset& train, const GBDTFitContext& context);
   GradientBoostedTrees& fit(const Dataset& train, const Dataset& valid,
                             const GBDTFitContext& context);
+  /// Fits `n_classes` classes: y holds class indices 0..n_classes-1 (validate_class_labels), every
+  /// class present in the training rows. n_classes == 2 is exactly the binary fit (same model
+  /// bytes); n_classes >= 3 boosts the softmax loss (see the class comment). The validation set's
+  /// labels are class indices too (a class may be absent there). Throws InvalidParams (n_classes
+  /// outside [2, kMaxClasses], a non-zero monotonic_cst with n_classes >= 3), InvalidInput.
+  /// Complexity: K times the binary fit's tree growth per round.
+  GradientBoostedTrees& fit(const Dataset& train, int n_classes);
+  GradientBoostedTrees& fit(const Dataset& train, const Dataset& valid, int n_classes);
+  GradientBoostedTrees& fit(const Dataset& train, const GBDTFitContext& context, int n_classes);
+  GradientBoostedTrees& fit(const Dataset& train, const Dataset& valid,
+                            const GBDTFitContext& context, int n_classes);
 
-  /// Raw margin (log-odds) per row; X has n_features columns, float32/float64, any strides.
-  /// Throws NotFitted, InvalidInput (column count, inf). Parallel over rows.
+  /// Classes of the model: 2 for a binary model, K for a multiclass one. Throws NotFitted.
+  int n_classes() const;
+
+  /// Raw margin (log-odds) per row of a binary model; X has n_features columns, float32/float64,
+  /// any strides. Throws NotFitted, InvalidInput (column count, inf, a multiclass model: use
+  /// decision_matrix). Parallel over rows.
   Eigen::VectorXd decision_function(const FeatureMatrix& X) const;
-  /// P(y = 1) per row.
+  /// Class probabilities of any model into `out` (X.rows() x n_classes(), any strides; rows sum
+  /// to 1): [1 - p, p] for a binary model, the softmax of the K raw scores for a multiclass one.
+  /// Throws NotFitted, InvalidInput (shapes, inf). Parallel over rows; no allocation besides the
+  /// predictor's per-task block buffer for non-contiguous X.
+  void predict_proba_matrix(const FeatureMatrix& X, MatrixView<double> out) const;
+  /// Raw scores into `out`: X.rows() x 1 (log-odds) for a binary model, X.rows() x K for a
+  /// multiclass one (class k's base score plus its trees). Throws as predict_proba_matrix.
+  void decision_matrix(const FeatureMatrix& X, MatrixView<double> out) const;
+  /// All class probabilities of one contiguous row of n_features values into `out`
+  /// (n_classes() doubles; [1 - p, p] for a binary model). Const, allocation-free, unchecked
+  /// (precondition: fitted); bit-identical to predict_proba_matrix's row.
+  void predict_proba_row(const double* row, double* out) const noexcept { proba_row(row, out); }
+  void predict_proba_row(const float* row, double* out) const noexcept { proba_row(row, out); }
+  /// P(y = 1) per row (binary models; a multiclass model throws InvalidInput).
   Eigen::VectorXd predict_proba(const FeatureMatrix& X) const;
-  /// P(y = 1) per row into `out` (X.rows() values); no allocation.
+  /// P(y = 1) per row into `out` (X.rows() values); no allocation. Binary models only.
   void predict_proba(const FeatureMatrix& X, VectorView<double> out) const;
   /// P(y = 1) of one contiguous row of n_features values; const, allocation-free, unchecked.
+  /// Binary models only (precondition); use the two-argument overload for K classes.
   double predict_proba_row(const double* row) const noexcept {
     return predictor_.predict_proba_row(row);
   }
@@ -243,10 +319,16 @@ class GradientBoostedTrees {
   }
 
   bool is_fitted() const noexcept { return fitted_; }
-  /// The fitted trees. Throws NotFitted.
+  /// The fitted trees of a binary model. Throws NotFitted, InvalidInput for a multiclass model
+  /// (use class_ensemble).
   const TreeEnsemble& ensemble() const;
-  /// The prediction engine built from the ensemble. Throws NotFitted.
+  /// The prediction engine built from the ensemble (binary models). Throws as ensemble().
   const TreePredictor& predictor() const;
+  /// The trees of class k of a multiclass model (the whole ensemble of a binary model for k = 1).
+  /// Throws NotFitted, InvalidInput (k out of range).
+  const TreeEnsemble& class_ensemble(int k) const;
+  /// The prediction engine of class k's trees (as class_ensemble).
+  const TreePredictor& class_predictor(int k) const;
   /// Rounds, notes (constant features, early stop). Throws NotFitted.
   const FitInfo& fit_info() const;
   /// Boosting rounds actually run (<= n_estimators; includes rounds after the best one when early
@@ -263,17 +345,40 @@ class GradientBoostedTrees {
   /// Prediction-time state. Throws NotFitted.
   const GBDTState& state() const;
   /// Rebuilds a fitted model from a state (validated fully; throws InvalidInput naming the bad
-  /// tree/node/field). Predicts bit-identically to the model the state came from.
+  /// tree/node/field, or class ensembles that disagree in size, features or cardinality).
+  /// Predicts bit-identically to the model the state came from.
   static GradientBoostedTrees from_state(GBDTState s, GBDTParams p = {});
 
  private:
   GradientBoostedTrees& fit_impl(const Dataset& train, const Dataset* valid,
                                  const GBDTFitContext& context);
+  GradientBoostedTrees& fit_multiclass(const Dataset& train, const Dataset* valid,
+                                       const GBDTFitContext& context, int n_classes);
   void require_fitted(const char* where) const;
+  void require_binary(const char* where) const;
+  void build_predictors();
+
+  template <class T>
+  void proba_row(const T* row, double* out) const noexcept {
+    if (class_predictors_.empty()) {
+      const double p = predictor_.predict_proba_row(row);
+      out[0] = 1.0 - p;
+      out[1] = p;
+      return;
+    }
+    const std::size_t K = class_predictors_.size();
+    double mx = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < K; ++k) {
+      out[k] = class_predictors_[k].predict_margin_row(row);
+      mx = std::max(mx, out[k]);
+    }
+    detail::softmax_in_place(out, K, mx);
+  }
 
   GBDTParams params_;
   GBDTState state_;
   TreePredictor predictor_;
+  std::vector<TreePredictor> class_predictors_;  ///< Multiclass: one per class; binary: empty.
   FitInfo info_;
   int n_iter_ = 0;
   int best_iteration_ = 0;
