@@ -3,6 +3,7 @@
 // pipelines carry (multiclass calibrator, class labels, review policy), K-class scoring, routing
 // and the per-class explanation of a multinomial logistic regression.
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/trees/explain.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -157,11 +158,7 @@ void Pipeline::decision_matrix(const FeatureMatrix& X, MatrixView<double> out) c
       lr->decision_matrix(Xc, out);
       return;
     }
-    // TODO(lead): multiclass GBDT — fill `out` with the ensemble's K raw scores (margins) per
-    // row, e.g. gb.predict_raw_matrix(Xc, out); model_classes() must then return its K. Nothing
-    // else here needs to change: probabilities are softmax_rows(out) (proba_matrix_raw) and the
-    // calibrators, routing and codec only see K scores.
-    throw InvalidInput(std::string(where) + ": K-class tree models are not supported yet.");
+    std::get<GradientBoostedTrees>(p_.model).decision_matrix(Xc, out);
   };
   if (categorical_.empty()) return raw(X);
   X.visit([&](const auto& v) {
@@ -278,12 +275,21 @@ std::vector<std::uint8_t> Pipeline::route(MatrixView<const double> P) const {
   return out;
 }
 
+void Pipeline::init_class_explainers() {
+  const auto* gb = std::get_if<GradientBoostedTrees>(&p_.model);
+  if (gb == nullptr || n_classes_ <= 2) return;
+  auto e = std::make_shared<std::vector<TreeExplainer>>();
+  e->reserve(static_cast<std::size_t>(n_classes_));
+  for (int k = 0; k < n_classes_; ++k) e->emplace_back(gb->class_ensemble(k));
+  class_explainers_ = std::move(e);
+}
+
 double Pipeline::explain_class(const double* row, int k, double* out) const {
   const char* where = "Pipeline::explain_class";
   const auto* lr = std::get_if<LogisticRegression>(&p_.model);
-  if (lr == nullptr || n_classes_ <= 2) {
+  if (n_classes_ <= 2) {
     throw InvalidInput(std::string(where) +
-                       ": needs a K-class logistic regression (use explain for binary models).");
+                       ": needs a K-class pipeline (use explain for binary models).");
   }
   if (k < 0 || k >= n_classes_) {
     throw InvalidInput(std::string(where) + ": class " + std::to_string(k) + " is outside [0, " +
@@ -292,6 +298,7 @@ double Pipeline::explain_class(const double* row, int k, double* out) const {
   if (row == nullptr || out == nullptr) {
     throw InvalidInput(std::string(where) + ": row and out must not be null.");
   }
+  if (lr == nullptr) return explain_class_trees(row, k, out);
   const LogisticRegressionState& st = lr->state();
   const Index p = n_features();
   const double* beta = st.class_coef.data() + static_cast<std::size_t>(k) * p;
@@ -310,6 +317,31 @@ double Pipeline::explain_class(const double* row, int k, double* out) const {
     base += beta[j] * m;
   }
   return base;
+}
+
+}  // namespace calibrisk
+
+namespace calibrisk {
+
+// K-class trees: TreeSHAP of class k's ensemble on the row (unseen category codes as missing, as
+// scoring does); the contributions sum to class k's raw score minus the returned baseline.
+double Pipeline::explain_class_trees(const double* row, int k, double* out) const {
+  const Index p = n_features();
+  std::vector<double> x(row, row + p), phi(static_cast<std::size_t>(p + 1));
+  for (Index j = 0; j < p; ++j) {
+    const auto u = static_cast<std::size_t>(j);
+    if (std::isinf(x[u])) {
+      throw InvalidInput("Pipeline::explain_class: feature " +
+                         quote_for_message(p_.schema.features[u].name) +
+                         " is infinite; it cannot be scored.");
+    }
+    if (p_.schema.features[u].is_unseen_category(x[u])) {
+      x[u] = std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  (*class_explainers_)[static_cast<std::size_t>(k)].contributions_row(x.data(), phi.data());
+  std::copy(phi.begin(), phi.begin() + p, out);
+  return phi[static_cast<std::size_t>(p)];
 }
 
 }  // namespace calibrisk

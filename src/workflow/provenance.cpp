@@ -223,7 +223,7 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
 // ----------------------------------------------------------------------------------
 
 void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
-                                  LogisticRegression model,
+                                  PipelineModel model,
                                   std::optional<MulticlassCalibrator> calibrator,
                                   TrainResult& out) {
   PipelineParts parts;
@@ -243,8 +243,14 @@ void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
     if (key == "policy") value = spec.review.describe();
     prov.parameters.emplace_back(key, value);
   }
-  for (auto& [name, text] : parameter_text(spec.lr))
-    prov.parameters.emplace_back("model." + name, text);
+  if (spec.model == ModelKind::kLogisticRegression) {
+    for (auto& [name, text] : parameter_text(spec.lr))
+      prov.parameters.emplace_back("model." + name, text);
+  } else {
+    for (auto& [name, text] : parameter_text(spec.gbdt))
+      prov.parameters.emplace_back("model." + name, text);
+    add_early_stopping(prov.parameters, spec, out);
+  }
   prov.parameters.emplace_back("task", "multiclass");
   nlohmann::json classes = out.classes;
   prov.parameters.emplace_back("data.classes", classes.dump());

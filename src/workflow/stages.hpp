@@ -65,8 +65,13 @@ TrainResult train_multiclass(const Table& table, const TrainSpec& spec, TrainObs
 /// The K-class Pipeline's schema and provenance (provenance.cpp); sets out.pipeline (without a
 /// review policy) and out.categories.
 void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
-                                  LogisticRegression model,
+                                  PipelineModel model,
                                   std::optional<MulticlassCalibrator> calibrator, TrainResult& out);
+/// The softmax trees (K = n_classes) fitted on `train` as the binary fit stage fits trees
+/// (declared categorical features, early stopping on the latest groups of `train`; train.cpp).
+GradientBoostedTrees fit_class_trees(const Table& table, const TrainSpec& spec,
+                                     const TrainPart& train, EarlyStoppingRecord& rec,
+                                     const std::vector<std::string>& features, int n_classes);
 /// Records the review figures of the calibration and test parts in the operating point of
 /// out.pipeline (policy and figures; the thresholds are in its review policy).
 void finish_multiclass_record(const TrainSpec& spec, TrainResult& out);

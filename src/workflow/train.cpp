@@ -306,7 +306,8 @@ GBDTFitContext trees_context(const Table& table, const TrainSpec& spec,
 // and the part is large enough (TrainSpec::gbdt); `rec` says what happened.
 GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const TrainPart& train,
                                EarlyStoppingRecord& rec,
-                               const std::vector<std::string>& features = {}) {
+                               const std::vector<std::string>& features = {},
+                               int n_classes = 2) {
   GBDTParams p = spec.gbdt;
   const Index n = static_cast<Index>(train.y.size());
   std::optional<InnerSplit> inner;
@@ -328,7 +329,7 @@ GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const 
     const GBDTFitContext ctx = trees_context(table, spec, features, fit_rows, groups);
     m = GradientBoostedTrees(p);
     m.fit(Dataset(FeatureMatrix(view(Xf)), VectorView<const double>(yf)),
-          Dataset(FeatureMatrix(view(Xv)), VectorView<const double>(yv)), ctx);
+          Dataset(FeatureMatrix(view(Xv)), VectorView<const double>(yv)), ctx, n_classes);
     rec.used = true;
     rec.reason = "validation part: the latest-entering " + count_text(inner->valid_groups) +
                  (spec.columns.group.empty() ? " rows" : " groups") + " of the training part";
@@ -340,7 +341,7 @@ GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const 
     std::vector<double> groups;
     const GBDTFitContext ctx = trees_context(table, spec, features, train.rows, groups);
     m = GradientBoostedTrees(p);
-    m.fit(Dataset(FeatureMatrix(view(train.X)), VectorView<const double>(train.y)), ctx);
+    m.fit(Dataset(FeatureMatrix(view(train.X)), VectorView<const double>(train.y)), ctx, n_classes);
     rec.fit_rows = n;
   }
   rec.rounds_run = m.n_iter();
@@ -529,6 +530,12 @@ PipelineModel fit_model(const Table& table, const TrainSpec& spec, const TrainPa
     return m;
   }
   return fit_trees(table, fit_spec, train, rec, features);
+}
+
+GradientBoostedTrees fit_class_trees(const Table& table, const TrainSpec& spec,
+                                     const TrainPart& train, EarlyStoppingRecord& rec,
+                                     const std::vector<std::string>& features, int n_classes) {
+  return fit_trees(table, spec, train, rec, features, n_classes);
 }
 
 void add_early_stopping(std::vector<std::pair<std::string, std::string>>& P, const TrainSpec& spec,

@@ -59,19 +59,16 @@ std::size_t distinct_labels(const Column& c, std::size_t stop_at) {
 }
 
 void check_multiclass_spec(const TrainSpec& spec) {
-  if (spec.model != ModelKind::kLogisticRegression) {
-    // TODO(lead): multiclass GBDT — fit the softmax booster here once src/trees/booster.cpp
-    // has it (Pipeline::decision_matrix has the matching hook).
-    throw InvalidParams(
-        "multiclass boosted trees are not available yet; train a multiclass label with --model "
-        "lr (multinomial logistic regression).");
-  }
   if (spec.split_rule != SplitRule::kEntry) {
     throw InvalidParams(
         "--split-rule calendar is not available for multiclass labels yet; use the entry split "
         "(--split train=...,calibration=...,test=...).");
   }
-  spec.lr.validate();
+  if (spec.model == ModelKind::kLogisticRegression) {
+    spec.lr.validate();
+  } else {
+    spec.gbdt.validate();
+  }
   spec.review.validate();
 }
 
@@ -152,35 +149,51 @@ void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& l
   out.test = make_part(X, labels.y, out.split, SplitPart::kTest);
 }
 
-LogisticRegression fit_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
-  st.begin("fitting multinomial logistic regression (" + std::to_string(out.n_classes) +
-           " classes) on " + std::to_string(out.train.X.rows()) + " rows x " +
-           std::to_string(out.train.X.cols()) + " features");
-  if (!out.categorical_features.empty()) {
-    out.notes.push_back(
-        "multinomial logistic regression takes the declared categorical features as their "
-        "integer codes (ordinal); one-hot encode them in the data for a per-level effect.");
-  }
+PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& out,
+                        const Stages& st) {
+  const bool lr = spec.model == ModelKind::kLogisticRegression;
+  st.begin(std::string("fitting ") +
+           (lr ? "multinomial logistic regression" : "boosted trees (softmax)") + " (" +
+           std::to_string(out.n_classes) + " classes) on " + std::to_string(out.train.X.rows()) +
+           " rows x " + std::to_string(out.train.X.cols()) + " features");
   const auto start = std::chrono::steady_clock::now();
-  LogisticRegression m(spec.lr);
-  m.fit(Dataset(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y)),
-        out.n_classes);
-  for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
-  if (!m.fit_info().converged) {
-    out.notes.push_back("logistic regression did not converge in " +
-                        std::to_string(spec.lr.max_iter) +
-                        " iterations; raise --param max_iter or lower --param C.");
+  PipelineModel model;
+  if (lr) {
+    if (!out.categorical_features.empty()) {
+      out.notes.push_back(
+          "multinomial logistic regression takes the declared categorical features as their "
+          "integer codes (ordinal); one-hot encode them in the data for a per-level effect.");
+    }
+    LogisticRegression m(spec.lr);
+    m.fit(Dataset(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y)),
+          out.n_classes);
+    for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
+    if (!m.fit_info().converged) {
+      out.notes.push_back("logistic regression did not converge in " +
+                          std::to_string(spec.lr.max_iter) +
+                          " iterations; raise --param max_iter or lower --param C.");
+    }
+    model = std::move(m);
+  } else {
+    TrainSpec fit_spec = spec;
+    if (fit_spec.gbdt.categorical_features.empty()) {
+      fit_spec.gbdt.categorical_features = out.categorical_features;
+    }
+    GradientBoostedTrees m = detail::fit_class_trees(table, fit_spec, out.train, out.early_stopping,
+                                             out.features, out.n_classes);
+    for (const auto& note : m.fit_info().notes) out.notes.push_back("boosted trees: " + note);
+    model = std::move(m);
   }
   out.seconds_fit = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   st.end();
-  return m;
+  return model;
 }
 
 // The multiclass calibrator on the calibration part: temperature and one-vs-rest take the K
 // logits (as scikit-learn does for an estimator with decision_function), Dirichlet the K
 // probabilities.
 std::optional<MulticlassCalibrator> calibrate_stage(const TrainSpec& spec,
-                                                    const LogisticRegression& m, TrainResult& out,
+                                                    const PipelineModel& model, TrainResult& out,
                                                     const Stages& st) {
   const MulticlassCalibration method = spec.multiclass_calibration;
   if (method == MulticlassCalibration::kNone) return std::nullopt;
@@ -188,11 +201,15 @@ std::optional<MulticlassCalibrator> calibrate_stage(const TrainSpec& spec,
            std::to_string(out.calibration.X.rows()) + " rows");
   const FeatureMatrix Xc(view(out.calibration.X));
   RowMatrixXd s(out.calibration.X.rows(), out.n_classes);
-  if (method == MulticlassCalibration::kDirichlet) {
-    m.predict_proba_matrix(Xc, view_mut(s));
-  } else {
-    m.decision_matrix(Xc, view_mut(s));
-  }
+  std::visit(
+      [&](const auto& m) {
+        if (method == MulticlassCalibration::kDirichlet) {
+          m.predict_proba_matrix(Xc, view_mut(s));
+        } else {
+          m.decision_matrix(Xc, view_mut(s));
+        }
+      },
+      model);
   const VectorView<const double> y(out.calibration.y);
   std::optional<MulticlassCalibrator> c;
   if (method == MulticlassCalibration::kTemperature) {
@@ -363,7 +380,7 @@ TrainResult train_multiclass(const Table& table, const TrainSpec& requested,
   out.classes = labels.classes;
   split_stage(table, spec, labels, out, st);
   require_classes(out, spec);
-  LogisticRegression model = fit_stage(spec, out, st);
+  PipelineModel model = fit_stage(table, spec, out, st);
   std::optional<MulticlassCalibrator> cal = calibrate_stage(spec, model, out, st);
   assemble_multiclass_pipeline(table, spec, std::move(model), std::move(cal), out);
   for (TrainPart* part : {&out.train, &out.calibration, &out.test}) {

@@ -158,10 +158,11 @@ def test_bad_multiclass_inputs_get_clear_errors(claims, trained, tmp_path):
     proc = run("train", "--data", claims, "--label", "outcome", "--model", "lr",
                "--calibration", "beta", *drop_flags(header), "--out", tmp_path / "m.json")
     assert proc.returncode == EXIT_USAGE and "temperature" in proc.stderr
-    # Trees are not there yet.
-    proc = run("train", "--data", claims, "--label", "outcome", "--model", "gbdt",
-               *drop_flags(header), "--out", tmp_path / "m.json")
-    assert proc.returncode != 0 and "--model lr" in proc.stderr
+    # Monotone constraints are refused by the softmax trees.
+    proc = run("train", "--data", claims, "--label", "outcome", "--model", "gbdt", "--param",
+               "monotonic_cst=1", *drop_flags(header), "--out", tmp_path / "m.json")
+    assert proc.returncode != 0 and "monoton" in proc.stderr
+    assert not (tmp_path / "m.json").exists()
     # One class only.
     one = tmp_path / "one.csv"
     rows = read_csv(claims)[:200]
@@ -254,3 +255,24 @@ def test_train_and_evaluate_write_the_multiclass_report(claims, trained, tmp_pat
     cm = confusion_matrix(y, P.argmax(axis=1), labels=range(6))
     assert np.array_equal(np.array(ev["confusion_matrix"]["counts"]), cm)
     assert ev["review"]["n_auto"] == sum(r["route"] == "auto" for r in rows)
+
+
+def test_softmax_trees_train_predict_and_explain(claims, tmp_path):
+    """`train --model gbdt` on a multiclass label: a K-class tree pipeline whose predictions are
+    a probability per class (rows summing to 1, label = argmax, route from the saved threshold)
+    and whose explanations name the predicted class's features."""
+    header = next(csv.reader(open(claims)))
+    model = tmp_path / "trees.json"
+    run("train", "--data", claims, "--label", "outcome", "--model", "gbdt", "--policy",
+        "min-accuracy=0.85", *drop_flags(header), "--out", model, check=0)
+    doc = json.loads(model.read_text())
+    assert doc["format_version"] == "1.6" and doc["classes"] == CLASSES
+    pred = tmp_path / "pred.csv"
+    run("predict", "--model", model, "--data", claims, "--out", pred, "--explain", 2, check=0)
+    rows = read_csv(pred)
+    P = np.array([[float(r["p_" + c]) for c in CLASSES] for r in rows])
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
+    assert [r["label"] for r in rows] == [CLASSES[k] for k in P.argmax(axis=1)]
+    t = doc["review"]["thresholds"][0]
+    assert [r["route"] for r in rows] == ["auto" if p >= t else "review" for p in P.max(axis=1)]
+    assert all(r["top1_feature"] in FEATURES for r in rows)

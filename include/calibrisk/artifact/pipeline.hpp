@@ -37,6 +37,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -196,6 +197,7 @@ class Pipeline {
   explicit Pipeline(PipelineParts parts) : p_(std::move(parts)) {
     validate();
     n_classes_ = model_classes();
+    init_class_explainers();
     for (Index j = 0; j < p_.schema.n_features(); ++j) {
       const FeatureInfo& f = p_.schema.features[static_cast<std::size_t>(j)];
       if (f.categorical && f.unseen_as_missing) categorical_.push_back(j);
@@ -322,8 +324,10 @@ class Pipeline {
   /// regression (docs/serving.md "Explaining a K-class model"): out[j] = B[k, j] * (x_j - m_j),
   /// m_j the training mean the model imputes missing values with (so a missing value contributes
   /// 0); returns the baseline b_k + sum_j B[k, j] m_j, so that baseline + sum_j out[j] = z_k, the
-  /// model's (uncalibrated) softmax logit of class k. Throws InvalidInput (k out of range, a binary
-  /// or tree pipeline, +-inf values).
+  /// model's (uncalibrated) softmax logit of class k. For K-class trees out[j] is the TreeSHAP
+  /// value of feature j in class k's ensemble and the baseline its expected raw score, so again
+  /// baseline + sum_j out[j] = z_k. Throws InvalidInput (k out of range, a binary pipeline, +-inf
+  /// values).
   double explain_class(const double* row, int k, double* out) const;
 
   // ---- rows given as text: category labels (format 1.4; docs/categorical.md) ----------------
@@ -534,12 +538,8 @@ class Pipeline {
             // row paths (margin()) are guarded by n_classes_ and never see it.
             return m.n_features();
           } else {
-            // TODO(lead): K-class tree pipelines (issue 13 item 6), as for multinomial LR above.
-            if (m.n_classes() > 2) {
-              throw InvalidInput(where + ": the model has " + std::to_string(m.n_classes()) +
-                                 " classes; pipelines carry binary models only for now (use the "
-                                 "model's predict_proba_matrix directly).");
-            }
+            // A softmax ensemble makes a K-class pipeline, as a multinomial model does.
+            if (m.n_classes() > 2) return m.class_ensemble(0).n_features;
             return m.state().ensemble.n_features;
           }
         },
@@ -616,12 +616,15 @@ class Pipeline {
   // (multiclass calibrator, classes, review) are absent from binary ones and consistent with the
   // model's K otherwise. Throws InvalidInput.
   void validate_multiclass() const;
-  // The model's class count: 2, or K of a multinomial logistic regression.
-  // TODO(lead): multiclass GBDT — return the ensemble's K here once booster.hpp has it.
+  // The model's class count: 2, or K of a multinomial logistic regression / softmax ensemble.
   int model_classes() const {
     if (const auto* lr = std::get_if<LogisticRegression>(&p_.model)) return lr->n_classes();
+    if (const auto* gb = std::get_if<GradientBoostedTrees>(&p_.model)) return gb->n_classes();
     return 2;
   }
+  // K-class trees: one TreeExplainer per class ensemble for explain_class (built once).
+  void init_class_explainers();
+  double explain_class_trees(const double* row, int k, double* out) const;
   void require_binary(const char* where) const {
     if (n_classes_ > 2) {
       throw InvalidInput(std::string(where) + ": this pipeline has " + std::to_string(n_classes_) +
@@ -810,6 +813,9 @@ class Pipeline {
   std::vector<Index> categorical_;
   /// 2, or K of a K-class pipeline.
   int n_classes_ = 2;
+  /// K-class trees: the TreeSHAP explainer of each class's ensemble (shared by copies); null
+  /// otherwise.
+  std::shared_ptr<const std::vector<TreeExplainer>> class_explainers_;
 };
 
 }  // namespace calibrisk
