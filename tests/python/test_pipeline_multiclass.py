@@ -108,3 +108,26 @@ def test_train_on_a_dataframe_with_text_labels():
     # task="binary" reads the label as numbers: the text label is named as the problem.
     with pytest.raises(ValueError, match="column 'outcome' has the non-numeric value"):
         cr.train(df, label="outcome", model="lr", task="binary")
+
+
+def test_softmax_trees_make_a_k_class_pipeline(tmp_path):
+    """A multiclass GradientBoostingClassifier with temperature scaling: the pipeline's
+    probabilities are the softmax of beta x the trees' raw scores (by hand from the estimator's
+    decision_function), they survive save / load bit for bit, and labels are the argmax."""
+    X, y = _data(900, 4)
+    Xc, yc = _data(400, 5)
+    Xt, _ = _data(50, 6)
+    gb = cr.GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, y)
+    temp = cr.TemperatureScaling().fit(gb.decision_function(Xc), yc, classes=gb.classes_)
+    pipe = cr.Pipeline.from_estimators(gb, temp, X_train=X, y_train=y)
+    assert pipe.n_classes == 3 and list(pipe.classes_) == list(gb.classes_)
+    z = gb.decision_function(Xt) * temp.beta_
+    want = np.exp(z - z.max(axis=1, keepdims=True))
+    want /= want.sum(axis=1, keepdims=True)
+    P = pipe.predict_proba(Xt)
+    np.testing.assert_allclose(P, want, rtol=1e-12, atol=1e-15)
+    path = tmp_path / "trees.json"
+    pipe.save(str(path))
+    back = cr.load(str(path))
+    assert np.array_equal(back.predict_proba(Xt), P)
+    assert (back.predict(Xt) == gb.classes_[P.argmax(axis=1)]).all()
