@@ -354,11 +354,10 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   for (const auto& n : r.notes) progress.warn(n);
   const Pipeline& pipe = *r.pipeline;
   if (r.n_classes > 2) {
-    write_multiclass_reports(pipe, r.test.y, r.test.X, r.test.P,
-                             o.model + " + " + o.calibration + " calibration: test part of " +
-                                 cfg.source,
-                             o.seed, html ? &html->stream() : nullptr,
-                             json ? &json->stream() : nullptr, progress);
+    write_multiclass_reports(
+        pipe, r.test.y, r.test.X, r.test.P,
+        o.model + " + " + o.calibration + " calibration: test part of " + cfg.source, o.seed,
+        html ? &html->stream() : nullptr, json ? &json->stream() : nullptr, progress);
     auto step = progress.step("writing " + printable(o.out));
     model_file.stream() << to_string(pipe);
     outputs.commit();

@@ -261,8 +261,8 @@ void write_multiclass_reports(const Pipeline& pipe, const std::vector<double>& y
                               std::uint64_t seed, std::ostream* html, std::ostream* json,
                               Progress& progress) {
   if (html == nullptr && json == nullptr) return;
-  auto step = progress.step("evaluating " + format_count(static_cast<Index>(y.size())) +
-                            " rows (" + std::to_string(pipe.n_classes()) + " classes)");
+  auto step = progress.step("evaluating " + format_count(static_cast<Index>(y.size())) + " rows (" +
+                            std::to_string(pipe.n_classes()) + " classes)");
   RowMatrixXd P_model;
   if (pipe.parts().multiclass_calibrator) {
     // The model's own probabilities: the softmax of its K raw scores (max-shifted).
@@ -346,8 +346,9 @@ int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress
   out << "review queue (" << (pipe.review_policy() ? pipe.review_policy()->policy : "none")
       << "): auto-routed accuracy " << fixed(n_auto > 0 ? n_right / n_auto : std::nan(""), 3)
       << ", review rate " << fixed(n > 0 ? 1.0 - n_auto / n : std::nan(""), 3) << "\n";
-  write_multiclass_reports(pipe, y, X, P, "evaluation of " + printable(o.model) + " on " +
-                           printable(o.data), pipe.provenance().seed, &html, json, progress);
+  write_multiclass_reports(pipe, y, X, P,
+                           "evaluation of " + printable(o.model) + " on " + printable(o.data),
+                           pipe.provenance().seed, &html, json, progress);
   outputs.commit();
   return kExitOk;
 }

@@ -222,8 +222,7 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
 // ---- multiclass
 // ----------------------------------------------------------------------------------
 
-void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
-                                  PipelineModel model,
+void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,
                                   std::optional<MulticlassCalibrator> calibrator,
                                   TrainResult& out) {
   PipelineParts parts;

@@ -64,8 +64,7 @@ bool is_multiclass_task(const Table& table, const TrainSpec& spec);
 TrainResult train_multiclass(const Table& table, const TrainSpec& spec, TrainObserver* observer);
 /// The K-class Pipeline's schema and provenance (provenance.cpp); sets out.pipeline (without a
 /// review policy) and out.categories.
-void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec,
-                                  PipelineModel model,
+void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,
                                   std::optional<MulticlassCalibrator> calibrator, TrainResult& out);
 /// The softmax trees (K = n_classes) fitted on `train` as the binary fit stage fits trees
 /// (declared categorical features, early stopping on the latest groups of `train`; train.cpp).

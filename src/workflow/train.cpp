@@ -306,8 +306,7 @@ GBDTFitContext trees_context(const Table& table, const TrainSpec& spec,
 // and the part is large enough (TrainSpec::gbdt); `rec` says what happened.
 GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const TrainPart& train,
                                EarlyStoppingRecord& rec,
-                               const std::vector<std::string>& features = {},
-                               int n_classes = 2) {
+                               const std::vector<std::string>& features = {}, int n_classes = 2) {
   GBDTParams p = spec.gbdt;
   const Index n = static_cast<Index>(train.y.size());
   std::optional<InnerSplit> inner;

@@ -180,7 +180,7 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
       fit_spec.gbdt.categorical_features = out.categorical_features;
     }
     GradientBoostedTrees m = detail::fit_class_trees(table, fit_spec, out.train, out.early_stopping,
-                                             out.features, out.n_classes);
+                                                     out.features, out.n_classes);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("boosted trees: " + note);
     model = std::move(m);
   }

@@ -4,9 +4,9 @@
 // of a class absent from the calibration part, one class and a bad spec.
 #include <doctest/doctest.h>
 
+#include <calibrisk/artifact/io.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/random.hpp>
-#include <calibrisk/artifact/io.hpp>
 #include <calibrisk/trees/booster.hpp>
 #include <calibrisk/workflow/train.hpp>
 
