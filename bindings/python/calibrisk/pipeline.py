@@ -36,6 +36,17 @@ def restore_n_threads(est):
         est._model = model.with_n_threads(int(n))
 
 
+def _on_dask(X):
+    """A dask.array / dask dataframe: scored partition by partition by calibrisk.dask."""
+    return hasattr(X, "__dask_graph__")
+
+
+def _dask_call(name, pipe, X, **kwargs):
+    from . import dask as calibrisk_dask  # needs the optional extra calibrisk[dask]
+
+    return getattr(calibrisk_dask, name)(pipe, X, **kwargs)
+
+
 def _model_arg(model):
     """The codec bytes of a fitted calibrisk model (its "model" section)."""
     from .ensemble import GradientBoostingClassifier
@@ -303,12 +314,17 @@ class Pipeline:
         return self._p.review_policy
 
     def predict_risk(self, X):
-        """Calibrated P(y = 1) per row, shape (n_samples,) (binary pipelines)."""
+        """Calibrated P(y = 1) per row, shape (n_samples,) (binary pipelines). A dask.array /
+        dask dataframe gives a dask.array scored on the cluster (docs/distributed.md)."""
+        if _on_dask(X):
+            return _dask_call("predict_risk", self, X)
         return self._p.predict_proba(self._X(X))
 
     def predict_proba(self, X):
         """(n_samples, K) class probabilities in ``classes_`` order, as scikit-learn: for a
-        binary pipeline [1 - risk, risk]."""
+        binary pipeline [1 - risk, risk]. Dask input: a dask.array (docs/distributed.md)."""
+        if _on_dask(X):
+            return _dask_call("predict_proba", self, X)
         if self._p.n_classes > 2:
             return self._p.predict_proba_matrix(self._X(X))
         p = self.predict_risk(X)
@@ -316,7 +332,10 @@ class Pipeline:
 
     def predict(self, X):
         """Binary: flags (1 where the calibrated risk >= threshold, else 0). K-class: the label
-        (from ``classes_``) of the largest probability per row (ties: the first class)."""
+        (from ``classes_``) of the largest probability per row (ties: the first class).
+        Dask input: a dask.array (docs/distributed.md)."""
+        if _on_dask(X):
+            return _dask_call("predict", self, X)
         if self._p.n_classes > 2:
             label, _ = self._p.route(self.predict_proba(X))
             return self.classes_[label]
@@ -334,6 +353,8 @@ class Pipeline:
 
     def decision_function(self, X):
         """The model's raw margin (log-odds before calibration) per row."""
+        if _on_dask(X):
+            return _dask_call("decision_function", self, X)
         return self._p.decision_function(self._X(X))
 
     def predict_proba_row(self, row):
@@ -356,6 +377,8 @@ class Pipeline:
         --explain K`` and the scoring service's ``explain=K``)."""
         if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0):
             raise InvalidInputError(f"Pipeline.explain: k must be a whole number >= 0, got {k!r}.")
+        if _on_dask(X):  # a calibrisk.dask.DaskExplanation (docs/distributed.md)
+            return _dask_call("explain", self, X, k=k, scale=scale)
         contributions, baseline = self._p.explain(self._X(X), str(scale))
         return Explanation(contributions, baseline, scale, self.feature_names_in_, k)
 
