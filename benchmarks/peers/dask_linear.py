@@ -39,7 +39,7 @@ def main():
     t_local = time.perf_counter() - t0
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         chunk = -(-n // args.partitions)
         Xd = client.persist(da.from_array(X, chunks=(chunk, d)))
         yd = client.persist(da.from_array(y, chunks=chunk))
