@@ -159,6 +159,29 @@ def test_same_bytes_for_any_cluster_and_partitioning():
     assert len(seen) == 1
 
 
+def test_worker_lost_mid_fit_gives_the_same_model(monkeypatch):
+    """A worker closed during the Newton iterations: Dask recomputes its prepared partitions
+    from their graph and the fit ends with the same bytes as without the failure."""
+    X, y, w = _data(n=300, seed=8)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster, Client(cluster) as c:
+        ref = _fingerprint(_fit(X, y, w, chunks=(100, 100, 100), C=1.0, tol=1e-9))
+        calls = {"n": 0}
+        tree_sum = cdask._tree_sum
+
+        def failing_tree_sum(parts, fan_in=8):
+            calls["n"] += 1
+            if calls["n"] == 3:  # the second Newton pass: partitions are persisted by now
+                name = sorted(cluster.workers)[0]
+                c.sync(cluster.workers[name].close)
+            return tree_sum(parts, fan_in)
+
+        monkeypatch.setattr(cdask, "_tree_sum", failing_tree_sum)
+        est = _fit(X, y, w, chunks=(100, 100, 100), C=1.0, tol=1e-9)
+        assert calls["n"] > 3 and len(c.scheduler_info()["workers"]) == 1
+        assert _fingerprint(est) == ref
+
+
 def test_labels_only_in_some_partitions_and_text_labels(client):
     X, y, w = _data()
     labels = np.where(y == 1, "readmitted", "home")
