@@ -68,14 +68,21 @@ DEFAULT_MAX_ROWS = 20_000_000
 # exact fixed-point sums
 
 
-def _scale(bound):
-    """The power of two s with bound * s <= 2**FIXED_POINT_BITS (bound <= 0 or not finite: 1)."""
+#: The Hessian's factors h_i x_ij and x_ik are quantised to HESSIAN_BITS each; their products
+#: are summed exactly in float64 blocks of 2**_HESSIAN_BLOCK_BITS rows (every partial sum an
+#: integer below 2**53, so BLAS gives the exact sum in any order).
+HESSIAN_BITS = 20
+_HESSIAN_BLOCK_BITS = 53 - 1 - 2 * HESSIAN_BITS
+
+
+def _scale(bound, bits=FIXED_POINT_BITS):
+    """The power of two s with bound * s <= 2**bits (bound <= 0 or not finite: 1)."""
     bound = float(bound)
     if not (bound > 0.0 and math.isfinite(bound)):
         bound = 1.0
     bound = max(bound, 2.0 ** -900)
     _, e = math.frexp(bound)  # bound <= 2**e
-    return math.ldexp(1.0, FIXED_POINT_BITS - e)
+    return math.ldexp(1.0, bits - e)
 
 
 def _qsum(values, scale):
@@ -320,14 +327,18 @@ def _newton_pass(part, theta, scales, fit_intercept, hessian):
     A[:, d] = 1.0
     parts.append(_qsum(r[:, None] * A, s_grad))
     if hessian:
+        s_u, s_v = s_hess
         h = w * p * (1.0 - p)
         iu, ju = np.triu_indices(q)
-        acc = np.zeros((2, iu.size), dtype=np.int64)
-        step = max(1, 1_000_000 // iu.size)
+        acc = np.zeros((2, q, q), dtype=np.int64)
+        step = 1 << _HESSIAN_BLOCK_BITS
         for lo in range(0, n, step):
-            hA = h[lo:lo + step, None] * A[lo:lo + step]
-            acc += _qsum(hA[:, iu] * A[lo:lo + step, ju], s_hess)
-        parts.append(acc)
+            U = np.rint(h[lo:lo + step, None] * A[lo:lo + step] * s_u)  # |U| <= 2**20
+            V = np.rint(A[lo:lo + step] * s_v)                          # |V| <= 2**20
+            block = (U.T @ V).astype(np.int64)  # exact: integers below 2**53
+            acc[0] += block >> _LIMB
+            acc[1] += block & _LIMB_MASK
+        parts.append(acc[:, iu, ju])
     return np.concatenate(parts, axis=1)
 
 
@@ -346,7 +357,7 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
     Minimises ``sum_i w_i * logloss(y_i, p_i) + ||coef||^2 / (2 C)`` (intercept unpenalised),
     ``w_i = sample_weight_i * class_weight[y_i]``, by Newton's method with a backtracking line
     search driven from the client. Each pass computes, where each partition lives, the loss, the
-    gradient and the exact Hessian as per-row contributions quantised to int64 fixed point
+    gradient and the Hessian as per-row contributions quantised to fixed point
     (scales from global bounds only: ``n``, per-column max |x|, the largest weight) and sums them
     exactly; only these sums travel. See docs/distributed.md for the bytes per iteration and the
     fixed-point resolution.
@@ -529,8 +540,9 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         col_bound = np.append(maxabs, 1.0)
         iu, ju = np.triu_indices(q)
         s_grad = np.array([_scale(wbound * b) for b in col_bound])
-        s_hess = np.array([_scale(0.25 * wbound * col_bound[i] * col_bound[j])
-                           for i, j in zip(iu, ju)])
+        s_u = np.array([_scale(0.25 * wbound * b, HESSIAN_BITS) for b in col_bound])
+        s_v = np.array([_scale(b, HESSIAN_BITS) for b in col_bound])
+        s_hess = (s_u, s_v)
         free = np.ones(q, dtype=bool)
         if fit_b:
             free[:d] &= ~constant  # collinear with the intercept: held at 0 (as the C++ solver)
@@ -547,7 +559,7 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
             grad = _qvalue(out[:, 1:1 + q], s_grad)
             H = None
             if hessian:
-                hv = _qvalue(out[:, 1 + q:], s_hess)
+                hv = _qvalue(out[:, 1 + q:], s_u[iu] * s_v[ju])
                 H = np.zeros((q, q))
                 H[iu, ju] = hv
                 H[ju, iu] = hv
