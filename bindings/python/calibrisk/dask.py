@@ -70,7 +70,7 @@ DEFAULT_MAX_ROWS = 20_000_000
 
 #: The Hessian's factors h_i x_ij and x_ik are quantised to HESSIAN_BITS each; their products
 #: are summed exactly in float64 blocks of 2**_HESSIAN_BLOCK_BITS rows (every partial sum an
-#: integer below 2**53, so BLAS gives the exact sum in any order).
+#: integer below 2**53, so the sum is exact in any order).
 HESSIAN_BITS = 20
 _HESSIAN_BLOCK_BITS = 53 - 1 - 2 * HESSIAN_BITS
 
@@ -335,7 +335,9 @@ def _newton_pass(part, theta, scales, fit_intercept, hessian):
         for lo in range(0, n, step):
             U = np.rint(h[lo:lo + step, None] * A[lo:lo + step] * s_u)  # |U| <= 2**20
             V = np.rint(A[lo:lo + step] * s_v)                          # |V| <= 2**20
-            block = (U.T @ V).astype(np.int64)  # exact: integers below 2**53
+            # Exact in any summation order (integers below 2**53). einsum's own loop, not BLAS:
+            # a multi-threaded BLAS on a worker already running one task per core spin-waits.
+            block = np.einsum("ij,ik->jk", U, V, optimize=False).astype(np.int64)
             acc[0] += block >> _LIMB
             acc[1] += block & _LIMB_MASK
         parts.append(acc[:, iu, ju])
