@@ -266,6 +266,18 @@ def test_scoring_equals_single_process_bit_for_bit(client):
         pipe.predict_risk(da.from_array(X[:, :3]))
 
 
+def test_k_class_pipeline_scoring_equals_single_process(client):
+    X, _, _ = _data(n=450, seed=4)
+    y = np.array(["denied", "paid", "pending"])[np.digitize(X[:, 0] + X[:, 2], [-0.7, 0.7])]
+    model = calibrisk.LogisticRegression(C=1.0).fit(X, y)
+    pipe = calibrisk.Pipeline.from_estimators(model, None)
+    Xd = da.from_array(X, chunks=((200, 0, 250), (4,)))
+    for method in ("predict_proba", "predict"):
+        got = getattr(pipe, method)(Xd).compute()
+        np.testing.assert_array_equal(got, getattr(pipe, method)(X))
+    assert set(pipe.predict(Xd).compute()) <= {"denied", "paid", "pending"}
+
+
 def test_scoring_ships_the_model_once_across_processes():
     pipe, X = _pipeline()
     text = pipe.to_string()

@@ -716,23 +716,35 @@ def sums_total(sums, s_w, class_w):
 # shipping a model once per worker
 
 
-_CACHE = {}
+_CACHE = {}  # on workers: parsed models
+_SHIPPED = {}  # on the client: the scattered model of each (client, model)
 _CACHE_LOCK = threading.Lock()
 
 
 def _shipped(blob):
     """The model bytes/text as one object per worker: scattered with broadcast=True when a
-    distributed Client is active (one copy per worker, tasks refer to it by key), else one
-    delayed value shared by all tasks of the graph."""
+    distributed Client is active (one copy per worker, tasks refer to it by key; kept for the
+    next call with the same model), else one delayed value shared by all tasks of the graph."""
     try:
         from distributed import get_client
 
         client = get_client()
     except (ImportError, ValueError):
         client = None
-    if client is not None:
-        return client.scatter(blob, broadcast=True, hash=True)
-    return dask.delayed(blob, pure=True)
+    if client is None:
+        return dask.delayed(blob, pure=True)
+    # One scattered copy per (client, model), reused by later calls: scattering the same bytes
+    # again under a content key races with the scheduler forgetting the previous copy.
+    key = (client.id, hashlib.sha256(blob if isinstance(blob, bytes) else blob.encode()).digest())
+    with _CACHE_LOCK:
+        fut = _SHIPPED.get(key)
+    if fut is None or fut.status != "finished":
+        fut = client.scatter(blob, broadcast=True, hash=False)
+        with _CACHE_LOCK:
+            if len(_SHIPPED) >= 8:
+                _SHIPPED.pop(next(iter(_SHIPPED)))
+            _SHIPPED[key] = fut
+    return fut
 
 
 def _cached(blob, loader):
