@@ -190,6 +190,11 @@ def test_labels_only_in_some_partitions_and_text_labels(client):
     assert list(est.classes_) == ["home", "readmitted"]
     np.testing.assert_array_equal(est.coef_, ref.coef_)
     assert set(est.predict(X[:20])) <= {"home", "readmitted"}
+    frame = dd.from_pandas(pd.DataFrame(X[:50]), npartitions=2)
+    np.testing.assert_array_equal(est.predict(frame).compute(), est.predict(X[:50]))
+    np.testing.assert_array_equal(est.predict_proba(frame).compute(), est.predict_proba(X[:50]))
+    np.testing.assert_array_equal(est.decision_function(da.from_array(X[:50], chunks=20)).compute(),
+                                  est.to_local().decision_function(X[:50]))
 
 
 # ---- bad input ----------------------------------------------------------------------------------
