@@ -108,6 +108,9 @@ def test_same_optimum_as_single_process_and_sklearn(client, params, weighted):
     # to_local(): the same model as a single-process estimator, into a Pipeline.
     loc = est.to_local()
     np.testing.assert_array_equal(loc.coef_, est.coef_)
+    if params["C"] == np.inf and params.get("fit_intercept", True):  # Wald table of the MLE
+        np.testing.assert_allclose(loc.summary(as_frame=False)["std_error"],
+                                   local.summary(as_frame=False)["std_error"], rtol=1e-5)
     pipe = calibrisk.Pipeline.from_estimators(loc, None, 0.5)
     np.testing.assert_allclose(pipe.predict_risk(X), local.predict_proba(X)[:, 1], rtol=1e-6)
 

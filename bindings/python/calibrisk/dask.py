@@ -618,6 +618,7 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         self.objective_ = float(obj)
         self.converged_ = bool(converged)
         self._hessian = H
+        self._free = free
 
     # -- use -------------------------------------------------------------------------------------
 
@@ -654,9 +655,8 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
             "indicator_features": [],
             "feature_mean": [],
             "feature_scale": [],
-            "coef_std_error": [],
-            "intercept_std_error": "NaN",
         })
+        st.update(self._std_errors())
         model = _core.LogisticRegressionModel.from_bytes(
             json.dumps(doc, sort_keys=True).encode())
         est._model = model
@@ -672,6 +672,25 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         est.n_iter_ = self.n_iter_.copy()
         est.missing_indicator_features_ = np.zeros(0, dtype=np.intp)
         return est
+
+    def _std_errors(self):
+        """Wald standard errors from the inverse of the penalised Hessian at the solution (the
+        last pass's; exact with C = inf, approximate otherwise, as the single-process table);
+        NaN for coefficients held at 0 and without an intercept."""
+        H, d = self._hessian, self.n_features_in_
+        free = self._free
+        pen = 0.0 if math.isinf(float(self.C)) else 1.0 / float(self.C)
+        Hf = H[np.ix_(free, free)] + np.diag(np.where(np.arange(d + 1)[free] < d, pen, 0.0))
+        se = np.full(d + 1, np.nan)
+        try:
+            se[free] = np.sqrt(np.diag(np.linalg.inv(Hf)))
+        except np.linalg.LinAlgError:
+            return {"coef_std_error": [], "intercept_std_error": "NaN"}
+
+        def num(v):
+            return float(v) if np.isfinite(v) else "NaN"
+
+        return {"coef_std_error": [num(v) for v in se[:d]], "intercept_std_error": num(se[d])}
 
     def to_bytes(self):
         """The saved model (the "model" section of a pipeline file) of :meth:`to_local`."""
