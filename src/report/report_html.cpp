@@ -636,12 +636,7 @@ void features_section(std::ostringstream& o, const Report& r) {
 }
 
 void provenance_section(std::ostringstream& o, const Report& r) {
-  o << "<section id=\"provenance\"><h2>Provenance</h2><table>";
-  for (const auto& [k, v] : r.provenance) {
-    o << "<tr><td>" << esc(k) << "</td><td style=\"text-align:left\"><code>" << esc(v)
-      << "</code></td></tr>";
-  }
-  o << "</table></section>";
+  detail::provenance_html(o, r.provenance);
 }
 
 }  // namespace
@@ -663,15 +658,7 @@ std::string report_to_html(const Report& r) {
 }
 
 void write_report_html(const Report& report, const std::string& path) {
-  const std::string text = report_to_html(report);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    throw InvalidInput("write_report_html: cannot open '" + path +
-                       "' for writing; check that the folder exists and is writable.");
-  }
-  out << text;
-  out.close();
-  if (!out) throw Error("write_report_html: writing '" + path + "' failed (disk full?).");
+  detail::write_html_file(report_to_html(report), path, "write_report_html");
 }
 
 }  // namespace calibrisk
@@ -680,5 +667,26 @@ namespace calibrisk::detail {
 
 const char* report_css() noexcept { return kCss; }
 const char* report_csp() noexcept { return kContentSecurityPolicy; }
+
+void provenance_html(std::ostringstream& o,
+                     const std::vector<std::pair<std::string, std::string>>& provenance) {
+  o << "<section id=\"provenance\"><h2>Provenance</h2><table>";
+  for (const auto& [k, v] : provenance) {
+    o << "<tr><td>" << xml_escape(k) << "</td><td style=\"text-align:left\"><code>" << xml_escape(v)
+      << "</code></td></tr>";
+  }
+  o << "</table></section>";
+}
+
+void write_html_file(const std::string& text, const std::string& path, const char* who) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    throw InvalidInput(std::string(who) + ": cannot open '" + path +
+                       "' for writing; check that the folder exists and is writable.");
+  }
+  out << text;
+  out.close();
+  if (!out) throw Error(std::string(who) + ": writing '" + path + "' failed (disk full?).");
+}
 
 }  // namespace calibrisk::detail
