@@ -165,8 +165,14 @@ CardSection per_class_section(const Pipeline& p, const McView& v) {
       ++hidden;
       continue;
     }
+    // A 0 by convention (nothing predicted as the class, or the class absent) says so.
+    auto shown_value = [&](const char* key, const Estimate& e) {
+      const auto it = c.undefined.find(key);
+      return it == c.undefined.end() ? with_ci(e) : "undefined (" + it->second + ")";
+    };
     rows.push_back({c.name, std::to_string(c.support), pct(c.prevalence), pct(c.mean_predicted),
-                    with_ci(c.precision), with_ci(c.recall), with_ci(c.f1), num(c.ece)});
+                    shown_value("precision", c.precision), shown_value("recall", c.recall),
+                    with_ci(c.f1), num(c.ece)});
   }
   sec.blocks.push_back(table({"class", "support", "prevalence", "mean predicted", "precision",
                               "recall", "F1", "ECE (one-vs-rest)"},

@@ -136,7 +136,12 @@ TEST_CASE("K-class card: hostile class labels stay text in HTML and Markdown") {
   CHECK(html.find("<script") == std::string::npos);
   CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
   const std::string md = calibrisk::card_to_markdown(card);
-  CHECK(md.find("<script") == std::string::npos);
+  // Markdown: every '<' of the label carries a backslash, so no raw tag is left.
+  CHECK(md.find("\\<script\\>alert(1)\\</script\\>") != std::string::npos);
+  for (std::size_t at = md.find('<'); at != std::string::npos; at = md.find('<', at + 1)) {
+    CAPTURE(at);
+    CHECK((at > 0 && md[at - 1] == '\\'));
+  }
   CHECK(md.find("lab \\| \\* \\_x\\_") != std::string::npos);
 }
 
