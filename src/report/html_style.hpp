@@ -5,6 +5,7 @@
 // report_html.cpp.
 #pragma once
 
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -20,6 +21,17 @@ const char* report_csp() noexcept;
 /// The provenance section: one row per (key, value), both escaped, values as code.
 void provenance_html(std::ostringstream& o,
                      const std::vector<std::pair<std::string, std::string>>& provenance);
+
+/// A report page: each section writer in turn (the first writes the page header), then the
+/// closing tags.
+template <class Doc>
+std::string render_page(const Doc& doc,
+                        std::initializer_list<void (*)(std::ostringstream&, const Doc&)> sections) {
+  std::ostringstream o;
+  for (const auto section : sections) section(o, doc);
+  o << "</main></body></html>\n";
+  return o.str();
+}
 
 /// Writes a page to `path` (replaced); `who` names the caller in errors (InvalidInput when the
 /// file cannot be opened, Error when writing fails).

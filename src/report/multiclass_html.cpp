@@ -407,17 +407,9 @@ void provenance_section(std::ostringstream& o, const MulticlassEvaluation& r) {
 }  // namespace
 
 std::string multiclass_report_to_html(const MulticlassEvaluation& r) {
-  std::ostringstream o;
-  page_header(o, r);
-  headline_cards(o, r);
-  data_section(o, r);
-  calibration_section(o, r);
-  per_class_section(o, r);
-  confusion_section(o, r);
-  review_section(o, r);
-  provenance_section(o, r);
-  o << "</main></body></html>\n";
-  return o.str();
+  return detail::render_page<MulticlassEvaluation>(
+      r, {page_header, headline_cards, data_section, calibration_section, per_class_section,
+          confusion_section, review_section, provenance_section});
 }
 
 void write_multiclass_report_html(const MulticlassEvaluation& report, const std::string& path) {

@@ -642,19 +642,10 @@ void provenance_section(std::ostringstream& o, const Report& r) {
 }  // namespace
 
 std::string report_to_html(const Report& r) {
-  std::ostringstream o;
-  page_header(o, r);
-  headline_cards(o, r);
-  data_section(o, r);
-  discrimination_section(o, r);
-  calibration_section(o, r);
-  operating_point_section(o, r);
-  subgroup_section(o, r);
-  time_section(o, r);
-  features_section(o, r);
-  provenance_section(o, r);
-  o << "</main></body></html>\n";
-  return o.str();
+  return detail::render_page<Report>(
+      r, {page_header, headline_cards, data_section, discrimination_section, calibration_section,
+          operating_point_section, subgroup_section, time_section, features_section,
+          provenance_section});
 }
 
 void write_report_html(const Report& report, const std::string& path) {

@@ -89,7 +89,7 @@ class Report(_JsonDocument):
     _HTML = staticmethod(_core._report_html)
 
     def __init__(self, document):
-        # Validates the document (raises InvalidInputError naming the bad path) and canonicalises it.
+        # Validates the document (InvalidInputError naming the bad path) and canonicalises it.
         self._load(document)
 
     @property
