@@ -42,6 +42,17 @@ Multiplicity multiplicity_from(const std::string& m) {
                       ", got '" + m + "'.");
 }
 
+// The settings both reports share (bootstrap, interval level, binning, seed, threads).
+template <class Params>
+void common_settings(Params& ep, const py::dict& settings) {
+  ep.n_bootstrap = settings["n_bootstrap"].cast<int>();
+  ep.confidence = settings["confidence"].cast<double>();
+  ep.binning.n_bins = settings["n_bins"].cast<int>();
+  ep.binning.strategy = strategy_from(settings["strategy"].cast<std::string>());
+  ep.random_state = settings["random_state"].cast<std::uint64_t>();
+  ep.n_threads = settings["n_threads"].cast<int>();
+}
+
 // The multiclass report: (JSON text, HTML page) computed in one call (see
 // calibrisk.report.evaluate_multiclass). `review` is "" (none), "options" (choose thresholds on
 // this data) or "thresholds" (re-measure the given ones).
@@ -84,12 +95,7 @@ py::tuple evaluate_multiclass_py(const py::object& y, const py::object& P,
   in.provenance = provenance;
   in.title = title;
   MulticlassEvaluationParams ep;
-  ep.n_bootstrap = settings["n_bootstrap"].cast<int>();
-  ep.confidence = settings["confidence"].cast<double>();
-  ep.binning.n_bins = settings["n_bins"].cast<int>();
-  ep.binning.strategy = strategy_from(settings["strategy"].cast<std::string>());
-  ep.random_state = settings["random_state"].cast<std::uint64_t>();
-  ep.n_threads = settings["n_threads"].cast<int>();
+  common_settings(ep, settings);
   ep.max_classes_shown = settings["max_classes_shown"].cast<int>();
   std::string json, html;
   {
@@ -99,6 +105,22 @@ py::tuple evaluate_multiclass_py(const py::object& y, const py::object& P,
     html = multiclass_report_to_html(r);
   }
   return py::make_tuple(json, html);
+}
+
+// `<prefix>_html(json)`: the page of a report JSON document; `<prefix>_normalize(json)`: the
+// document validated (InvalidInput naming the JSON path) and rewritten in canonical form.
+template <class Doc, Doc (*Read)(const std::string&), std::string (*Write)(const Doc&, int),
+          std::string (*Html)(const Doc&)>
+void bind_document(py::module_& m, const std::string& prefix) {
+  m.def((prefix + "_html").c_str(),
+        [](const std::string& json) {
+          py::gil_scoped_release release;
+          return Html(Read(json));
+        },
+        py::arg("json"), "Renders a report JSON document as one self-contained HTML page.");
+  m.def((prefix + "_normalize").c_str(),
+        [](const std::string& json) { return Write(Read(json), 2); }, py::arg("json"),
+        "Validates a report JSON document and rewrites it in canonical form.");
 }
 
 }  // namespace
@@ -165,12 +187,7 @@ void bind_report(py::module_& m) {
         in.title = title;
 
         EvaluationParams ep;
-        ep.n_bootstrap = settings["n_bootstrap"].cast<int>();
-        ep.confidence = settings["confidence"].cast<double>();
-        ep.binning.n_bins = settings["n_bins"].cast<int>();
-        ep.binning.strategy = strategy_from(settings["strategy"].cast<std::string>());
-        ep.random_state = settings["random_state"].cast<std::uint64_t>();
-        ep.n_threads = settings["n_threads"].cast<int>();
+        common_settings(ep, settings);
         ep.intercept_tolerance = settings["intercept_tolerance"].cast<double>();
         ep.recall_tolerance = settings["recall_tolerance"].cast<double>();
         ep.ece_tolerance = settings["ece_tolerance"].cast<double>();
@@ -196,17 +213,9 @@ void bind_report(py::module_& m) {
          const std::string& where) { return subgroup_spec_columns(spec, columns, where); },
       py::arg("spec"), py::arg("columns"), py::arg("where"),
       "The columns a subgroup spec names: an exact column name, or names joined by '*'.");
-  m.def(
-      "_report_html",
-      [](const std::string& json) {
-        py::gil_scoped_release release;
-        return report_to_html(report_from_json(json));
-      },
-      py::arg("json"), "Renders a report JSON document as one self-contained HTML page.");
-  m.def(
-      "_report_normalize",
-      [](const std::string& json) { return report_to_json(report_from_json(json)); },
-      py::arg("json"), "Validates a report JSON document and rewrites it in canonical form.");
+  bind_document<Report, report_from_json, report_to_json, report_to_html>(m, "_report");
+  bind_document<MulticlassEvaluation, multiclass_report_from_json, multiclass_report_to_json,
+                multiclass_report_to_html>(m, "_multiclass_report");
   m.def("_evaluate_multiclass", &evaluate_multiclass_py,
         "Computes the multiclass report; returns (JSON text, HTML page).");
 }

@@ -84,8 +84,9 @@ int run_card(const CardOptions& o, std::ostream& out) {
   if (!o.report.empty()) {
     s.report_json = read_input(o.report, "--report");
     s.report_source = o.report;
-    (void)naming<InvalidInput>("--report", o.report,
-                               [&] { return report_from_json(s.report_json); });
+    // Read as the model's kind of report (binary, or multiclass for a K-class model); a report
+    // of the other kind is refused naming both.
+    (void)naming<InvalidInput>("--report", o.report, [&] { return build_model_card(pipe, s); });
   }
   if (!o.validation.empty()) s.validation_json = read_input(o.validation, "--validation");
   OutputSet outputs;

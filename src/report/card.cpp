@@ -6,6 +6,7 @@
 #include <calibrisk/monitor/monitor.hpp>
 #include <calibrisk/report/card.hpp>
 
+#include "report/card_parts.hpp"
 #include "report/svg.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,15 +17,14 @@
 
 namespace calibrisk {
 
-namespace {
+namespace detail::card {
 
 using json = nlohmann::json;
 using detail::fmt_num;
-using Kind = CardBlock::Kind;
 
 // ---- small text helpers --------------------------------------------------------------------
 
-std::string num(double v, int digits = 3) { return fmt_num(v, digits); }
+std::string num(double v, int digits) { return fmt_num(v, digits); }
 std::string pct(double v) { return std::isfinite(v) ? fmt_num(100 * v, 3) + "%" : fmt_num(v); }
 std::string signed_num(double v) {
   return std::isfinite(v) && v > 0 ? "+" + fmt_num(v, 3) : fmt_num(v, 3);
@@ -42,7 +42,7 @@ std::string range(double lo, double hi, std::string (*show)(double, int), int di
   if (!std::isfinite(lo) || !std::isfinite(hi)) return "";
   return show(lo, digits) + " \xE2\x80\x93 " + show(hi, digits);
 }
-std::string with_ci(const Estimate& e, bool percent = false) {
+std::string with_ci(const Estimate& e, bool percent) {
   std::string s = percent ? pct(e.value) : num(e.value);
   if (std::isfinite(e.lower) && std::isfinite(e.upper)) {
     s += " (" + (percent ? pct(e.lower) : num(e.lower)) + " \xE2\x80\x93 " +
@@ -51,7 +51,7 @@ std::string with_ci(const Estimate& e, bool percent = false) {
   return s;
 }
 
-CardBlock para(std::string text, Kind kind = Kind::kParagraph) {
+CardBlock para(std::string text, Kind kind) {
   CardBlock b;
   b.kind = kind;
   b.text = std::move(text);
@@ -65,7 +65,7 @@ CardBlock list(std::vector<std::string> items) {
   return b;
 }
 CardBlock table(std::vector<std::string> header, std::vector<std::vector<std::string>> rows,
-                std::vector<bool> flagged = {}) {
+                std::vector<bool> flagged) {
   CardBlock b;
   b.kind = Kind::kTable;
   b.table.header = std::move(header);
@@ -82,52 +82,10 @@ std::string joined(const std::vector<std::string>& v, const char* field) {
   return stated(s, field);
 }
 
-const char* const kNeedsReport =
-    "This section needs an evaluation report, and none was given. Produce one on held-out data "
-    "with `calibrisk train ... --json report.json` (the test part) or `calibrisk evaluate "
-    "--model MODEL --data DATA --label LABEL --report r.html --json report.json`, then pass "
-    "--report report.json to `calibrisk card`.";
-
-// ---- the report and its optional extensions ------------------------------------------------
-
-struct ReportView {
-  bool present = false;
-  Report r;
-  json raw;
-  std::string source;
-};
-
-ReportView read_report(const CardSources& s) {
-  ReportView v;
-  if (s.report_json.empty()) return v;
-  v.r = report_from_json(s.report_json);  // validates the shape, naming the JSON path
-  v.raw = json::parse(s.report_json);
-  v.present = true;
-  v.source = s.report_source;
-  return v;
-}
-
 const json* child(const json& j, const char* key) {
   if (!j.is_object()) return nullptr;
   const auto it = j.find(key);
   return it == j.end() || it->is_null() ? nullptr : &*it;
-}
-
-// A number or an {"value", "lower", "upper"} object, as an Estimate (NaN when absent).
-Estimate estimate_of(const json* v) {
-  Estimate e;
-  if (!v) return e;
-  auto get = [](const json* x) {
-    return x && x->is_number() ? x->get<double>() : std::numeric_limits<double>::quiet_NaN();
-  };
-  if (v->is_number()) {
-    e.value = v->get<double>();
-  } else if (v->is_object()) {
-    e.value = get(child(*v, "value"));
-    e.lower = get(child(*v, "lower"));
-    e.upper = get(child(*v, "upper"));
-  }
-  return e;
 }
 
 std::string text_of(const json* v) {
@@ -137,25 +95,6 @@ std::string text_of(const json* v) {
   if (v->is_number() || v->is_boolean()) return v->dump();
   return "";
 }
-
-// The smoothed-calibration object of the `smooth` module (issue 15 §1): on its branch the report
-// writes it at /calibration/after/smoothed ({ici, e50, e90, emax, calibration_in_the_large} as
-// {value, lower, upper}, hierarchy {verdict, mean, weak, moderate}, warnings). Read from the raw
-// JSON so the card works with reports written before and after that module; other spellings are
-// accepted in case the key moves at merge.
-const json* smooth_object(const json& raw) {
-  static const char* const names[] = {"smoothed", "smooth", "smooth_calibration"};
-  const json* cal = child(raw, "calibration");
-  const json* after = cal ? child(*cal, "after") : nullptr;
-  for (const json* parent : {after, cal, &raw}) {
-    if (!parent) continue;
-    for (const char* n : names)
-      if (const json* o = child(*parent, n); o && o->is_object()) return o;
-  }
-  return nullptr;
-}
-
-// ---- sections ------------------------------------------------------------------------------
 
 CardSection intended_use_section(const CardSpec& s) {
   CardSection sec{"intended-use", "Intended use and population", {}};
@@ -200,6 +139,151 @@ std::vector<std::vector<std::string>> file_rows(const CardSources& s) {
   return rows;
 }
 
+CardSection drift_section(const Pipeline& p, const std::string& monitor_text) {
+  CardSection sec{"drift-checks", "Drift checks in force", {}};
+  const FeatureSchema& sc = p.schema();
+  const InputCheckOptions o;
+  sec.blocks.push_back(para(
+      "Every batch scored through `Pipeline::check_inputs` (C++ and Python) is compared with what "
+      "training saw (" +
+      (sc.n_train_rows > 0 ? std::to_string(sc.n_train_rows) + " rows"
+                           : std::string("unknown rows")) +
+      "): rows of the wrong length and infinite values are errors; a numeric value outside the "
+      "training range, a category code not seen in training (scored as missing when the feature "
+      "was declared categorical), and a missing rate that departs from training by more than " +
+      num(o.missing_rate_tolerance) + " with |z| > " + num(o.missing_z) +
+      " (two-proportion test) are warnings. Scores are never changed by the checks."));
+  sec.blocks.push_back(para(monitor_text));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& f : sc.features) {
+    std::string seen;
+    if (f.categorical) {
+      seen = std::to_string(f.categories.size()) + " codes";
+      if (!f.categories.empty()) {
+        seen += " (" + std::to_string(f.categories.front()) + " \xE2\x80\xA6 " +
+                std::to_string(f.categories.back()) + ")";
+      }
+    } else {
+      seen = std::isnan(f.min) ? "unknown" : num(f.min, 6) + " \xE2\x80\x93 " + num(f.max, 6);
+    }
+    rows.push_back({f.name,
+                    f.categorical ? (f.unseen_as_missing ? "categorical (declared)"
+                                                         : "categorical (detected codes)")
+                                  : "numeric",
+                    seen, pct(f.missing_rate)});
+  }
+  sec.blocks.push_back(
+      table({"feature", "type", "training values", "training missing rate"}, std::move(rows)));
+  return sec;
+}
+
+CardSection ethics_section(const CardSpec& s) {
+  CardSection sec{"ethics", "Ethical considerations and references", {}};
+  if (s.ethical_considerations.empty())
+    sec.blocks.push_back(
+        para("Ethical considerations: none stated (card spec field "
+             "'ethical_considerations')."));
+  else
+    sec.blocks.push_back(list(s.ethical_considerations));
+  if (!s.references.empty()) {
+    sec.blocks.push_back(para("References:"));
+    sec.blocks.push_back(list(s.references));
+  }
+  return sec;
+}
+
+CardSection limitations_section(const CardSpec& spec, const std::vector<std::string>& found) {
+  CardSection sec{"limitations", "Limitations", {}};
+  sec.blocks.push_back(para("Stated by the owners:"));
+  if (spec.limitations.empty())
+    sec.blocks.push_back(para("none stated (card spec field 'limitations')."));
+  else
+    sec.blocks.push_back(list(spec.limitations));
+  sec.blocks.push_back(para("Found by calibrisk in the model file and the report:"));
+  if (found.empty())
+    sec.blocks.push_back(para("none found."));
+  else
+    sec.blocks.push_back(list(found));
+  return sec;
+}
+
+void parameter_blocks(const Provenance& pv, CardSection& sec) {
+  if (pv.parameters.empty()) return;
+  std::vector<std::vector<std::string>> params;
+  for (const auto& [k, v] : pv.parameters) params.push_back({k, v});
+  sec.blocks.push_back(para("Parameters recorded in the model file:"));
+  sec.blocks.push_back(table({"parameter", "value"}, std::move(params)));
+}
+
+}  // namespace detail::card
+
+namespace {
+
+using namespace detail::card;
+using json = nlohmann::json;
+using Kind = CardBlock::Kind;
+
+const char* const kNeedsReport =
+    "This section needs an evaluation report, and none was given. Produce one on held-out data "
+    "with `calibrisk train ... --json report.json` (the test part) or `calibrisk evaluate "
+    "--model MODEL --data DATA --label LABEL --report r.html --json report.json`, then pass "
+    "--report report.json to `calibrisk card`.";
+
+// ---- the report and its optional extensions ------------------------------------------------
+
+struct ReportView {
+  bool present = false;
+  Report r;
+  json raw;
+  std::string source;
+};
+
+ReportView read_report(const CardSources& s) {
+  ReportView v;
+  if (s.report_json.empty()) return v;
+  v.r = report_from_json(s.report_json);  // validates the shape, naming the JSON path
+  v.raw = json::parse(s.report_json);
+  v.present = true;
+  v.source = s.report_source;
+  return v;
+}
+
+// A number or an {"value", "lower", "upper"} object, as an Estimate (NaN when absent).
+Estimate estimate_of(const json* v) {
+  Estimate e;
+  if (!v) return e;
+  auto get = [](const json* x) {
+    return x && x->is_number() ? x->get<double>() : std::numeric_limits<double>::quiet_NaN();
+  };
+  if (v->is_number()) {
+    e.value = v->get<double>();
+  } else if (v->is_object()) {
+    e.value = get(child(*v, "value"));
+    e.lower = get(child(*v, "lower"));
+    e.upper = get(child(*v, "upper"));
+  }
+  return e;
+}
+
+// The smoothed-calibration object of the `smooth` module (issue 15 §1): on its branch the report
+// writes it at /calibration/after/smoothed ({ici, e50, e90, emax, calibration_in_the_large} as
+// {value, lower, upper}, hierarchy {verdict, mean, weak, moderate}, warnings). Read from the raw
+// JSON so the card works with reports written before and after that module; other spellings are
+// accepted in case the key moves at merge.
+const json* smooth_object(const json& raw) {
+  static const char* const names[] = {"smoothed", "smooth", "smooth_calibration"};
+  const json* cal = child(raw, "calibration");
+  const json* after = cal ? child(*cal, "after") : nullptr;
+  for (const json* parent : {after, cal, &raw}) {
+    if (!parent) continue;
+    for (const char* n : names)
+      if (const json* o = child(*parent, n); o && o->is_object()) return o;
+  }
+  return nullptr;
+}
+
+// ---- sections ------------------------------------------------------------------------------
+
 CardSection provenance_section(const Pipeline& p, const CardSources& s) {
   CardSection sec{"provenance", "Model and data provenance", {}};
   const Provenance& pv = p.provenance();
@@ -218,12 +302,7 @@ CardSection provenance_section(const Pipeline& p, const CardSources& s) {
       {"training data SHA-256", d.sha256.empty() ? "unknown" : d.sha256}};
   for (auto& r : file_rows(s)) rows.push_back(std::move(r));
   sec.blocks.push_back(table({}, std::move(rows)));
-  if (!pv.parameters.empty()) {
-    std::vector<std::vector<std::string>> params;
-    for (const auto& [k, v] : pv.parameters) params.push_back({k, v});
-    sec.blocks.push_back(para("Parameters recorded in the model file:"));
-    sec.blocks.push_back(table({"parameter", "value"}, std::move(params)));
-  }
+  parameter_blocks(pv, sec);
   return sec;
 }
 
@@ -636,22 +715,6 @@ std::vector<std::string> automatic_limitations(const Pipeline& p, const ReportVi
   return out;
 }
 
-CardSection limitations_section(const Pipeline& p, const ReportView& rv, const CardSources& s) {
-  CardSection sec{"limitations", "Limitations", {}};
-  sec.blocks.push_back(para("Stated by the owners:"));
-  if (s.spec.limitations.empty())
-    sec.blocks.push_back(para("none stated (card spec field 'limitations')."));
-  else
-    sec.blocks.push_back(list(s.spec.limitations));
-  const std::vector<std::string> autos = automatic_limitations(p, rv, s);
-  sec.blocks.push_back(para("Found by calibrisk in the model file and the report:"));
-  if (autos.empty())
-    sec.blocks.push_back(para("none found."));
-  else
-    sec.blocks.push_back(list(autos));
-  return sec;
-}
-
 // What `calibrisk monitor` checks for this model, with the default thresholds (MonitorOptions).
 std::string monitor_paragraph(const Pipeline& p) {
   const MonitorOptions m;
@@ -678,57 +741,29 @@ std::string monitor_paragraph(const Pipeline& p) {
   return s;
 }
 
-CardSection drift_section(const Pipeline& p) {
-  CardSection sec{"drift-checks", "Drift checks in force", {}};
-  const FeatureSchema& sc = p.schema();
-  const InputCheckOptions o;
-  sec.blocks.push_back(para(
-      "Every batch scored through `Pipeline::check_inputs` (C++ and Python) is compared with what "
-      "training saw (" +
-      (sc.n_train_rows > 0 ? std::to_string(sc.n_train_rows) + " rows"
-                           : std::string("unknown rows")) +
-      "): rows of the wrong length and infinite values are errors; a numeric value outside the "
-      "training range, a category code not seen in training (scored as missing when the feature "
-      "was declared categorical), and a missing rate that departs from training by more than " +
-      num(o.missing_rate_tolerance) + " with |z| > " + num(o.missing_z) +
-      " (two-proportion test) are warnings. Scores are never changed by the checks."));
-  sec.blocks.push_back(para(monitor_paragraph(p)));
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& f : sc.features) {
-    std::string seen;
-    if (f.categorical) {
-      seen = std::to_string(f.categories.size()) + " codes";
-      if (!f.categories.empty()) {
-        seen += " (" + std::to_string(f.categories.front()) + " \xE2\x80\xA6 " +
-                std::to_string(f.categories.back()) + ")";
-      }
-    } else {
-      seen = std::isnan(f.min) ? "unknown" : num(f.min, 6) + " \xE2\x80\x93 " + num(f.max, 6);
-    }
-    rows.push_back({f.name,
-                    f.categorical ? (f.unseen_as_missing ? "categorical (declared)"
-                                                         : "categorical (detected codes)")
-                                  : "numeric",
-                    seen, pct(f.missing_rate)});
+// A binary report for a K-class model (or the reverse) is refused before it is read, naming both.
+void check_report_kind(const Pipeline& p, const std::string& text) {
+  if (text.empty()) return;
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error&) {
+    return;  // the report reader names the parse error
   }
-  sec.blocks.push_back(
-      table({"feature", "type", "training values", "training missing rate"}, std::move(rows)));
-  return sec;
-}
-
-CardSection ethics_section(const CardSpec& s) {
-  CardSection sec{"ethics", "Ethical considerations and references", {}};
-  if (s.ethical_considerations.empty())
-    sec.blocks.push_back(
-        para("Ethical considerations: none stated (card spec field "
-             "'ethical_considerations')."));
-  else
-    sec.blocks.push_back(list(s.ethical_considerations));
-  if (!s.references.empty()) {
-    sec.blocks.push_back(para("References:"));
-    sec.blocks.push_back(list(s.references));
+  const json* f = child(j, "format");
+  const std::string format = f && f->is_string() ? f->get<std::string>() : "";
+  const bool multiclass_report = format == "calibrisk-multiclass-report";
+  if (format == "calibrisk-report" && p.n_classes() > 2) {
+    throw InvalidInput("model card: the report is a binary evaluation report but the model has " +
+                       std::to_string(p.n_classes()) +
+                       " classes; pass the multiclass report of this model (calibrisk "
+                       "train/evaluate --json on its K-class label).");
   }
-  return sec;
+  if (multiclass_report && p.n_classes() == 2) {
+    throw InvalidInput(
+        "model card: the report is a multiclass (K-class) evaluation report but the model is "
+        "binary; pass the binary report of this model.");
+  }
 }
 
 }  // namespace
@@ -754,6 +789,8 @@ PerThousand per_thousand(double prevalence, const Estimate& recall, const Estima
 }
 
 ModelCard build_model_card(const Pipeline& pipeline, const CardSources& sources) {
+  check_report_kind(pipeline, sources.report_json);
+  if (pipeline.n_classes() > 2) return detail::card::build_multiclass_card(pipeline, sources);
   const ReportView rv = read_report(sources);
   ModelCard card;
   const CardSpec& s = sources.spec;
@@ -769,8 +806,8 @@ ModelCard build_model_card(const Pipeline& pipeline, const CardSources& sources)
   card.sections.push_back(operating_point_section(pipeline, rv));
   card.sections.push_back(subgroup_section(rv));
   card.sections.push_back(temporal_section(rv, sources));
-  card.sections.push_back(limitations_section(pipeline, rv, sources));
-  card.sections.push_back(drift_section(pipeline));
+  card.sections.push_back(limitations_section(s, automatic_limitations(pipeline, rv, sources)));
+  card.sections.push_back(drift_section(pipeline, monitor_paragraph(pipeline)));
   card.sections.push_back(ethics_section(s));
   return card;
 }

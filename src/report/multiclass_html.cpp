@@ -401,42 +401,19 @@ void review_section(std::ostringstream& o, const MulticlassEvaluation& r) {
 }
 
 void provenance_section(std::ostringstream& o, const MulticlassEvaluation& r) {
-  if (r.provenance.empty()) return;
-  o << "<section id=\"provenance\"><h2>Provenance</h2><table>";
-  for (const auto& [k, v] : r.provenance) {
-    o << "<tr><td>" << esc(k) << "</td><td style=\"text-align:left\"><code>" << esc(v)
-      << "</code></td></tr>";
-  }
-  o << "</table></section>";
+  if (!r.provenance.empty()) detail::provenance_html(o, r.provenance);
 }
 
 }  // namespace
 
 std::string multiclass_report_to_html(const MulticlassEvaluation& r) {
-  std::ostringstream o;
-  page_header(o, r);
-  headline_cards(o, r);
-  data_section(o, r);
-  calibration_section(o, r);
-  per_class_section(o, r);
-  confusion_section(o, r);
-  review_section(o, r);
-  provenance_section(o, r);
-  o << "</main></body></html>\n";
-  return o.str();
+  return detail::render_page<MulticlassEvaluation>(
+      r, {page_header, headline_cards, data_section, calibration_section, per_class_section,
+          confusion_section, review_section, provenance_section});
 }
 
 void write_multiclass_report_html(const MulticlassEvaluation& report, const std::string& path) {
-  const std::string text = multiclass_report_to_html(report);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    throw InvalidInput("write_multiclass_report_html: cannot open '" + path +
-                       "' for writing; check that the folder exists and is writable.");
-  }
-  out << text;
-  out.close();
-  if (!out)
-    throw Error("write_multiclass_report_html: writing '" + path + "' failed (disk full?).");
+  detail::write_html_file(multiclass_report_to_html(report), path, "write_multiclass_report_html");
 }
 
 }  // namespace calibrisk

@@ -636,42 +636,20 @@ void features_section(std::ostringstream& o, const Report& r) {
 }
 
 void provenance_section(std::ostringstream& o, const Report& r) {
-  o << "<section id=\"provenance\"><h2>Provenance</h2><table>";
-  for (const auto& [k, v] : r.provenance) {
-    o << "<tr><td>" << esc(k) << "</td><td style=\"text-align:left\"><code>" << esc(v)
-      << "</code></td></tr>";
-  }
-  o << "</table></section>";
+  detail::provenance_html(o, r.provenance);
 }
 
 }  // namespace
 
 std::string report_to_html(const Report& r) {
-  std::ostringstream o;
-  page_header(o, r);
-  headline_cards(o, r);
-  data_section(o, r);
-  discrimination_section(o, r);
-  calibration_section(o, r);
-  operating_point_section(o, r);
-  subgroup_section(o, r);
-  time_section(o, r);
-  features_section(o, r);
-  provenance_section(o, r);
-  o << "</main></body></html>\n";
-  return o.str();
+  return detail::render_page<Report>(
+      r, {page_header, headline_cards, data_section, discrimination_section, calibration_section,
+          operating_point_section, subgroup_section, time_section, features_section,
+          provenance_section});
 }
 
 void write_report_html(const Report& report, const std::string& path) {
-  const std::string text = report_to_html(report);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    throw InvalidInput("write_report_html: cannot open '" + path +
-                       "' for writing; check that the folder exists and is writable.");
-  }
-  out << text;
-  out.close();
-  if (!out) throw Error("write_report_html: writing '" + path + "' failed (disk full?).");
+  detail::write_html_file(report_to_html(report), path, "write_report_html");
 }
 
 }  // namespace calibrisk
@@ -680,5 +658,26 @@ namespace calibrisk::detail {
 
 const char* report_css() noexcept { return kCss; }
 const char* report_csp() noexcept { return kContentSecurityPolicy; }
+
+void provenance_html(std::ostringstream& o,
+                     const std::vector<std::pair<std::string, std::string>>& provenance) {
+  o << "<section id=\"provenance\"><h2>Provenance</h2><table>";
+  for (const auto& [k, v] : provenance) {
+    o << "<tr><td>" << xml_escape(k) << "</td><td style=\"text-align:left\"><code>" << xml_escape(v)
+      << "</code></td></tr>";
+  }
+  o << "</table></section>";
+}
+
+void write_html_file(const std::string& text, const std::string& path, const char* who) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    throw InvalidInput(std::string(who) + ": cannot open '" + path +
+                       "' for writing; check that the folder exists and is writable.");
+  }
+  out << text;
+  out.close();
+  if (!out) throw Error(std::string(who) + ": writing '" + path + "' failed (disk full?).");
+}
 
 }  // namespace calibrisk::detail

@@ -2,35 +2,16 @@
 // The report as JSON (nlohmann/json stays inside src/). NaN and infinities become null.
 #include <calibrisk/report/report.hpp>
 
-#include <nlohmann/json.hpp>
+#include "report/json_common.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <limits>
 
 namespace calibrisk {
 
 namespace {
 
-using json = nlohmann::ordered_json;  // keeps keys (provenance) in insertion order
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-json nums(const std::vector<double>& v) {
-  json a = json::array();
-  for (double x : v) a.push_back(num(x));
-  return a;
-}
-
-json est(const Estimate& e) {
-  return json{{"value", num(e.value)}, {"lower", num(e.lower)}, {"upper", num(e.upper)}};
-}
-
-json reasons(const UndefinedReasons& u) {
-  json o = json::object();
-  for (const auto& [k, v] : u) o[k] = v;
-  return o;
-}
+using namespace detail::report_json;  // json, num, nums, est, reasons, bins, histogram, ...
 
 json curve(const Curve& c) {
   return json{{"x", nums(c.x)}, {"y", nums(c.y)}, {"threshold", nums(c.threshold)}};
@@ -65,21 +46,9 @@ json smoothed(const SmoothedCalibrationPart& m) {
               {"warnings", warnings}};
 }
 
-json histogram(const RiskHistogram& h) {
-  return json{{"edges", nums(h.edges)}, {"counts", h.counts}};
-}
-
 json calibration(const CalibrationSection& c) {
-  json bins = json::array();
-  for (const auto& b : c.bins) {
-    bins.push_back({{"count", b.count},
-                    {"mean_predicted", num(b.mean_predicted)},
-                    {"observed", num(b.observed)},
-                    {"lower", num(b.lower)},
-                    {"upper", num(b.upper)}});
-  }
   return json{{"label", c.label},
-              {"bins", bins},
+              {"bins", bins(c.bins)},
               {"ece", est(c.ece)},
               {"max_calibration_error", num(c.max_calibration_error)},
               {"intercept", num(c.intercept)},
@@ -200,9 +169,7 @@ std::string report_to_json(const Report& r, int indent) {
   json feats = json::array();
   for (const auto& f : r.top_features) feats.push_back({{"name", f.name}, {"value", num(f.value)}});
   j["top_features"] = {{"kind", r.importance_kind}, {"features", feats}};
-  json prov = json::object();
-  for (const auto& [k, v] : r.provenance) prov[k] = v;
-  j["provenance"] = prov;
+  j["provenance"] = provenance(r.provenance);
   j["notes"] = r.notes;
   // Invalid UTF-8 in a user-supplied name is replaced rather than thrown on.
   return j.dump(indent, ' ', false, json::error_handler_t::replace);
@@ -211,85 +178,14 @@ std::string report_to_json(const Report& r, int indent) {
 namespace {
 
 // Reading: every accessor names the JSON path it failed on.
-struct Reader {
-  static std::string path_of(const std::string& base, const std::string& key) {
-    return base + "/" + key;
-  }
-  [[noreturn]] static void bad(const std::string& path, const std::string& what) {
-    throw InvalidInput("report_from_json: " + path + " " + what +
-                       "; the file is not a calibrisk report or was edited by hand.");
-  }
-  static const json* opt(const json& j, const std::string& key) {
-    if (!j.is_object()) return nullptr;
-    const auto it = j.find(key);
-    return it == j.end() ? nullptr : &*it;
-  }
-  static double number(const json& j, const std::string& key, const std::string& base,
-                       double fallback = std::numeric_limits<double>::quiet_NaN()) {
-    const json* v = opt(j, key);
-    if (!v) return fallback;
-    if (v->is_null()) return std::numeric_limits<double>::quiet_NaN();
-    if (!v->is_number()) bad(path_of(base, key), "must be a number or null");
-    return v->get<double>();
-  }
-  static Index integer(const json& j, const std::string& key, const std::string& base,
-                       Index fallback = 0) {
-    const json* v = opt(j, key);
-    if (!v || v->is_null()) return fallback;
-    if (!v->is_number_integer()) bad(path_of(base, key), "must be an integer");
-    return v->get<Index>();
-  }
-  static std::string text(const json& j, const std::string& key, const std::string& base) {
-    const json* v = opt(j, key);
-    if (!v || v->is_null()) return {};
-    if (!v->is_string()) bad(path_of(base, key), "must be a string");
-    return v->get<std::string>();
-  }
-  static std::vector<double> numbers(const json& j, const std::string& key,
-                                     const std::string& base) {
-    std::vector<double> out;
-    const json* v = opt(j, key);
-    if (!v || v->is_null()) return out;
-    if (!v->is_array()) bad(path_of(base, key), "must be an array of numbers");
-    for (std::size_t i = 0; i < v->size(); ++i) {
-      const json& x = (*v)[i];
-      if (x.is_null())
-        out.push_back(std::numeric_limits<double>::quiet_NaN());
-      else if (x.is_number())
-        out.push_back(x.get<double>());
-      else
-        bad(path_of(base, key) + "/" + std::to_string(i), "must be a number or null");
-    }
-    return out;
-  }
-  static const json& array(const json& j, const std::string& key, const std::string& base) {
-    static const json empty = json::array();
-    const json* v = opt(j, key);
-    if (!v || v->is_null()) return empty;
-    if (!v->is_array()) bad(path_of(base, key), "must be an array");
-    return *v;
-  }
-  static const json& object(const json& j, const std::string& key, const std::string& base) {
-    static const json empty = json::object();
-    const json* v = opt(j, key);
-    if (!v || v->is_null()) return empty;
-    if (!v->is_object()) bad(path_of(base, key), "must be an object");
-    return *v;
-  }
-  static UndefinedReasons undefined(const json& j, const std::string& base) {
-    UndefinedReasons u;
-    const json& o = object(j, "undefined", base);
-    for (const auto& [k, v] : o.items()) {
-      if (!v.is_string()) bad(path_of(base, "undefined") + "/" + k, "must be a string");
-      u[k] = v.get<std::string>();
-    }
-    return u;
-  }
-  static Estimate estimate(const json& j, const std::string& key, const std::string& base) {
-    const json& e = object(j, key, base);
-    const std::string p = path_of(base, key);
-    return Estimate{number(e, "value", p), number(e, "lower", p), number(e, "upper", p)};
-  }
+struct ReportWho {
+  static constexpr const char* name = "report_from_json";
+  static constexpr const char* format = "calibrisk-report";
+  static constexpr const char* document = "calibrisk evaluation report";
+  static constexpr const char* writer = "report_to_json / Report.to_json()";
+};
+
+struct Reader : JsonReader<ReportWho> {
   static Curve curve(const json& j, const std::string& key, const std::string& base) {
     const json& c = object(j, key, base);
     const std::string p = path_of(base, key);
@@ -300,17 +196,7 @@ struct Reader {
   static CalibrationSection calibration(const json& c, const std::string& p) {
     CalibrationSection s;
     s.label = text(c, "label", p);
-    const json& bins = array(c, "bins", p);
-    for (std::size_t i = 0; i < bins.size(); ++i) {
-      const std::string bp = p + "/bins/" + std::to_string(i);
-      ReliabilityPoint b;
-      b.count = integer(bins[i], "count", bp);
-      b.mean_predicted = number(bins[i], "mean_predicted", bp);
-      b.observed = number(bins[i], "observed", bp);
-      b.lower = number(bins[i], "lower", bp);
-      b.upper = number(bins[i], "upper", bp);
-      s.bins.push_back(b);
-    }
+    s.bins = reliability(c, "bins", p);
     s.ece = estimate(c, "ece", p);
     s.max_calibration_error = number(c, "max_calibration_error", p);
     s.intercept = number(c, "intercept", p);
@@ -322,14 +208,7 @@ struct Reader {
     s.roc_auc = number(c, "roc_auc", p);
     s.undefined = undefined(c, p);
     s.smoothed = smoothed(object(c, "smoothed", p), p + "/smoothed");
-    const json& h = object(c, "histogram", p);
-    s.histogram.edges = numbers(h, "edges", p + "/histogram");
-    for (const double v : numbers(h, "counts", p + "/histogram")) {
-      if (!(v >= 0) || v != std::floor(v)) bad(p + "/histogram/counts", "must hold counts");
-      s.histogram.counts.push_back(static_cast<Index>(v));
-    }
-    if (!s.histogram.counts.empty() && s.histogram.edges.size() != s.histogram.counts.size() + 1)
-      bad(p + "/histogram", "needs one more edge than counts");
+    s.histogram = histogram(c, "histogram", p);
     return s;
   }
   static HierarchyCheck hierarchy_check(const json& j, const std::string& key,
@@ -341,12 +220,6 @@ struct Reader {
     out.met = flag(h, "met", p);
     out.evidence = text(h, "evidence", p);
     return out;
-  }
-  static bool flag(const json& j, const std::string& key, const std::string& base) {
-    const json* v = opt(j, key);
-    if (!v || v->is_null()) return false;
-    if (!v->is_boolean()) bad(path_of(base, key), "must be true or false");
-    return v->get<bool>();
   }
   static SmoothedCalibrationPart smoothed(const json& m, const std::string& p) {
     SmoothedCalibrationPart out;
@@ -457,32 +330,10 @@ struct Reader {
   }
 };
 
-// The parsed text, checked to be a calibrisk report of a version this build reads.
-json parse_report_document(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InvalidInput(std::string("report_from_json: the text is not valid JSON (") + e.what() +
-                       "); pass the output of report_to_json / Report.to_json().");
-  }
-  if (!j.is_object() || Reader::text(j, "format", "") != "calibrisk-report") {
-    throw InvalidInput(
-        "report_from_json: /format is not \"calibrisk-report\"; this JSON is not a "
-        "calibrisk evaluation report.");
-  }
-  const Index version = Reader::integer(j, "format_version", "", 0);
-  if (version < 1 || version > 1) {
-    throw InvalidInput("report_from_json: /format_version is " + std::to_string(version) +
-                       " but this calibrisk reads version 1; upgrade calibrisk to read it.");
-  }
-  return j;
-}
-
 }  // namespace
 
 Report report_from_json(const std::string& text) {
-  const json j = parse_report_document(text);
+  const json j = Reader::parse_document(text);
   using R = Reader;
   Report r;
   r.title = R::text(j, "title", "");
@@ -547,10 +398,7 @@ Report report_from_json(const std::string& text) {
     const std::string p = "/top_features/features/" + std::to_string(i);
     r.top_features.push_back({R::text(feats[i], "name", p), R::number(feats[i], "value", p)});
   }
-  const json& prov = R::object(j, "provenance", "");
-  for (const auto& [k, v] : prov.items()) {
-    r.provenance.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
-  }
+  r.provenance = R::provenance(j);
   const json& notes = R::array(j, "notes", "");
   for (std::size_t i = 0; i < notes.size(); ++i) {
     if (!notes[i].is_string()) R::bad("/notes/" + std::to_string(i), "must be a string");
@@ -560,15 +408,7 @@ Report report_from_json(const std::string& text) {
 }
 
 void write_report_json(const Report& report, const std::string& path, int indent) {
-  const std::string text = report_to_json(report, indent);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    throw InvalidInput("write_report_json: cannot open '" + path +
-                       "' for writing; check that the folder exists and is writable.");
-  }
-  out << text << '\n';
-  out.close();
-  if (!out) throw Error("write_report_json: writing '" + path + "' failed (disk full?).");
+  write_text_file(report_to_json(report, indent), path, "write_report_json");
 }
 
 }  // namespace calibrisk

@@ -11,16 +11,10 @@ import numpy as np
 import pytest
 
 import calibrisk as cr
+from _multiclass_data import softmax_data
 
 
-def _data(n, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4))
-    z = np.column_stack([np.zeros(n), 1.5 * X[:, 0] - X[:, 1], -X[:, 0] + 1.2 * X[:, 2] + 0.3])
-    P = np.exp(z - z.max(axis=1, keepdims=True))
-    P /= P.sum(axis=1, keepdims=True)
-    y = np.array(["denied", "paid", "review"])[(rng.random(n)[:, None] > P.cumsum(axis=1)).sum(1)]
-    return X, y
+_data = softmax_data
 
 
 @pytest.fixture(scope="module")

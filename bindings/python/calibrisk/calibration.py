@@ -1004,17 +1004,17 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
     # -- deployable artifact (issue 5; implemented in calibrisk/pipeline.py) --------------------
     def to_pipeline(self, operating_point=None, **kwargs):
         """The deployable ``calibrisk.Pipeline`` of a fitted classifier holding one calibrated
-        calibrisk model (``ensemble=False``, ``cv="prefit"`` or ``cv="time"``; Platt, isotonic or
-        beta). ``operating_point``: an ``OperatingPoint``, a threshold or None (0.5); other
-        keyword arguments go to ``Pipeline.from_estimators`` (``X_train``, ``y_train``, ...)."""
+        calibrisk model (``ensemble=False``, ``cv="prefit"`` or ``cv="time"``). ``operating_point``:
+        an ``OperatingPoint``, a threshold or None (0.5); other keyword arguments go to
+        ``Pipeline.from_estimators`` (``X_train``, ``y_train``, ...).
+
+        Binary: Platt, isotonic or beta. Multiclass (more than two ``classes_``): the K-class
+        pipeline (format 1.6) with the classifier's temperature, one-vs-rest (Platt, isotonic,
+        beta) or Dirichlet calibrator, the class labels as text and, with ``review=`` (the
+        ``ReviewThreshold`` of ``select_review_threshold``), the review queue; its
+        ``predict_proba`` equals this classifier's."""
         from .pipeline import _calibrated_to_pipeline
 
-        if getattr(self, "_multiclass", False):
-            # TODO(lead): K-class pipelines (issue 13 item 6) carry MulticlassCalibrator sections.
-            raise InvalidParamsError(
-                "CalibratedClassifier.to_pipeline: multiclass pipelines are not available yet; "
-                "pickle the classifier (its calibrators save through the codec)."
-            )
         return _calibrated_to_pipeline(self, operating_point, **kwargs)
 
 

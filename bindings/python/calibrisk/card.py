@@ -49,9 +49,11 @@ def model_card(pipeline_or_path, *, report=None, spec=None, validation=None, for
     ----------
     pipeline_or_path : calibrisk.Pipeline or path of a model file (``calibrisk train --out``).
         From a file, the card shows its checksum and signature status.
-    report : calibrisk.report.Report, dict or path of a report JSON, optional
+    report : calibrisk.report.Report or MulticlassReport, dict or path of a report JSON, optional
         The evaluation on held-out data (``calibrisk train --json`` / ``evaluate --json`` /
-        ``evaluate(...).to_json()``). Without it the card says which sections need one.
+        ``evaluate(...)`` / ``evaluate_multiclass(...)``). A K-class pipeline takes a
+        ``MulticlassReport`` (its card shows the per-class table, top-label calibration and the
+        review queue per 1,000 items). Without it the card says which sections need one.
     spec : dict or path of a JSON card spec, optional
         Intended use, population, owners, limitations ... (docs/card.md lists the fields; an
         unknown field raises InvalidInputError naming it).

@@ -544,7 +544,8 @@ def generate_key_pair(secret_key, public_key):
 
 def _calibrated_to_pipeline(clf, operating_point=None, **kwargs):
     """``CalibratedClassifier.to_pipeline``: one calibrated calibrisk model (``ensemble=False``,
-    ``cv="prefit"`` or ``cv="time"``) with a Platt, isotonic or beta calibrator."""
+    ``cv="prefit"`` or ``cv="time"``) with a Platt, isotonic or beta calibrator, or (K classes)
+    a temperature, one-vs-rest or Dirichlet one and an optional ``review`` policy."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(clf, "calibrated_classifiers_")

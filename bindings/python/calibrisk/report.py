@@ -18,22 +18,18 @@ from ._validation import group_codes, int_param, quote
 __all__ = ["evaluate", "Report", "evaluate_multiclass", "MulticlassReport"]
 
 
-class Report(Mapping):
-    """An evaluation report: a read-only mapping over its JSON document.
+class _JsonDocument(Mapping):
+    """A read-only mapping over a report's JSON document (``_text``, ``_doc``), with
+    ``from_json``, ``to_dict``, ``to_json``, ``to_html`` and Jupyter display. Subclasses set
+    ``_NORMALIZE`` (the C++ reader: validates, naming the bad JSON path, and canonicalises) and
+    ``_HTML`` (the C++ renderer of the document)."""
 
-    Sections (keys): ``data``, ``discrimination``, ``calibration`` (``before``/``after``),
-    ``operating_point``, ``decision_curve``, ``subgroups``, ``over_time``, ``top_features``,
-    ``provenance``, ``notes``, and ``title``, ``confidence``, ``n_bootstrap``. Missing numbers are
-    ``None``. See docs/report.md for every field.
-    """
-
-    def __init__(self, document):
+    def _load(self, document):
         if isinstance(document, (str, bytes)):
             text = document.decode() if isinstance(document, bytes) else document
         else:
             text = _json.dumps(document)
-        # Validates the document (raises InvalidInputError naming the bad path) and canonicalises it.
-        self._text = _core._report_normalize(text)
+        self._text = type(self)._NORMALIZE(text)
         self._doc = _json.loads(self._text)
 
     @classmethod
@@ -65,16 +61,36 @@ class Report(Mapping):
                 f.write(text + "\n")
         return text
 
+    def _page(self):
+        return type(self)._HTML(self._text)
+
     def to_html(self, path=None):
         """One self-contained HTML page (inline CSS and SVG charts); written to ``path`` if given."""
-        html = _core._report_html(self._text)
+        html = self._page()
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(html)
         return html
 
     def _repr_html_(self):  # Jupyter displays the page inline
-        return self.to_html()
+        return self._page()
+
+
+class Report(_JsonDocument):
+    """An evaluation report: a read-only mapping over its JSON document.
+
+    Sections (keys): ``data``, ``discrimination``, ``calibration`` (``before``/``after``),
+    ``operating_point``, ``decision_curve``, ``subgroups``, ``over_time``, ``top_features``,
+    ``provenance``, ``notes``, and ``title``, ``confidence``, ``n_bootstrap``. Missing numbers are
+    ``None``. See docs/report.md for every field.
+    """
+
+    _NORMALIZE = staticmethod(_core._report_normalize)
+    _HTML = staticmethod(_core._report_html)
+
+    def __init__(self, document):
+        # Validates the document (InvalidInputError naming the bad path) and canonicalises it.
+        self._load(document)
 
     @property
     def flagged_subgroups(self):
@@ -389,7 +405,7 @@ def evaluate(
 # ---- multiclass ---------------------------------------------------------------------------------
 
 
-class MulticlassReport(Mapping):
+class MulticlassReport(_JsonDocument):
     """The evaluation report of a K-class model: a read-only mapping over its JSON document, with
     the HTML page rendered by the same C++ call.
 
@@ -401,40 +417,22 @@ class MulticlassReport(Mapping):
     report").
     """
 
-    def __init__(self, text, html):
-        self._text = text
-        self._doc = _json.loads(text)
+    _NORMALIZE = staticmethod(_core._multiclass_report_normalize)
+    _HTML = staticmethod(_core._multiclass_report_html)
+
+    def __init__(self, document, html=None):
+        # A document from JSON is validated and canonicalised by the C++ reader (InvalidInputError
+        # naming the bad path); evaluate_multiclass passes the page it rendered with the text.
+        if html is None:
+            self._load(document)
+        else:
+            self._text = document
+            self._doc = _json.loads(document)
         self._html = html
 
-    def __getitem__(self, key):
-        return self._doc[key]
-
-    def __iter__(self):
-        return iter(self._doc)
-
-    def __len__(self):
-        return len(self._doc)
-
-    def to_dict(self):
-        """A deep copy of the document as plain Python objects."""
-        return _json.loads(self._text)
-
-    def to_json(self, path=None, *, indent=2):
-        """The JSON text; also written to ``path`` when given."""
-        text = _json.dumps(self._doc, indent=indent, ensure_ascii=False)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-        return text
-
-    def to_html(self, path=None):
-        """One self-contained HTML page (inline CSS and SVG charts); written to ``path`` if given."""
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(self._html)
-        return self._html
-
-    def _repr_html_(self):  # Jupyter displays the page inline
+    def _page(self):
+        if self._html is None:
+            self._html = _core._multiclass_report_html(self._text)
         return self._html
 
     def __repr__(self):

@@ -237,6 +237,13 @@ std::string multiclass_report_to_json(const MulticlassEvaluation& report, int in
 /// title, notes) is escaped; invalid UTF-8 becomes U+FFFD. Thread-safe.
 std::string multiclass_report_to_html(const MulticlassEvaluation& report);
 
+/// Reads `multiclass_report_to_json`'s document back (format_version 1): every field of the
+/// JSON (NaN for null numbers, +inf for the threshold "inf"). Throws InvalidInput naming the JSON
+/// path when the text is not JSON, not a "calibrisk-multiclass-report", of a newer version, or
+/// holds a value of the wrong type or out of range (a class index outside [0, n_classes), K names
+/// for n_classes, a non-square confusion matrix, n_correct > n_auto > n in the review queue).
+MulticlassEvaluation multiclass_report_from_json(const std::string& text);
+
 /// Writes `multiclass_report_to_json` / `multiclass_report_to_html` to a file (replaced). Throws
 /// InvalidInput when the file cannot be opened and Error when writing fails.
 void write_multiclass_report_json(const MulticlassEvaluation& report, const std::string& path,

@@ -10,6 +10,7 @@
 
 #include "unit/artifact/fixtures.hpp"
 #include "unit/artifact/golden.hpp"
+#include "unit/report/card_helpers.hpp"
 
 #include <fstream>
 #include <iterator>
@@ -52,22 +53,11 @@ calibrisk::Report hand_report() {
 }
 
 std::string cell(const ModelCard& card, const char* section, const std::string& first) {
-  const calibrisk::CardSection* s = card.section(section);
-  REQUIRE(s != nullptr);
-  for (const auto& b : s->blocks)
-    for (const auto& row : b.table.rows)
-      if (!row.empty() && row[0] == first && row.size() > 1) return row[1];
-  FAIL("no row " << first << " in section " << section);
-  return "";
+  return calibrisk::test::card_cell(card, section, first);
 }
 
 std::string all_text(const ModelCard& card, const char* section) {
-  std::string t;
-  for (const auto& b : card.section(section)->blocks) {
-    t += b.text + "\n";
-    for (const auto& i : b.items) t += i + "\n";
-  }
-  return t;
+  return calibrisk::test::card_text(card, section);
 }
 
 }  // namespace
