@@ -108,35 +108,57 @@ def run_case(case, X, y, fits, objective_fn):
             for name, (sec, cpu, obj, it) in results.items()]
 
 
-def run_issue13(quick):
+def _one_thread(fits):
+    """With CALIBRISK_LINEAR_THREADS=1: calibrisk on 1 thread and scikit-learn's BLAS/OpenMP pools
+    limited to 1 thread (threadpoolctl). Without the limit an idle BLAS pool spins and inflates
+    scikit-learn's process CPU time several-fold, so CPU ratios need this setting."""
+    if os.environ.get("CALIBRISK_LINEAR_THREADS") != "1":
+        return fits
+    from threadpoolctl import threadpool_limits
+
+    def limited(fn):
+        def run():
+            with threadpool_limits(limits=1):
+                return fn()
+        return run
+
+    return {name: limited(fn) for name, fn in fits.items()}
+
+
+def _lr_threads():
+    return {"n_threads": 1} if os.environ.get("CALIBRISK_LINEAR_THREADS") == "1" else {}
+
+
+def run_issue13(quick, which=("dense", "tfidf")):
     """The issue-13 shapes: dense well-conditioned, dense correlated/unscaled, TF-IDF sparse
-    binary and 10-class."""
+    binary and 10-class (`which` selects the dense and/or the TF-IDF ones)."""
     import calibrisk
     from sklearn.linear_model import LogisticRegression as SkLR
 
     C, tol = 1.0, 1e-6
     n = 30_000 if quick else 300_000
     rows = []
-    for label, maker in (("well-conditioned", make_data), ("correlated unscaled", make_correlated_data)):
+    dense = (("well-conditioned", make_data), ("correlated unscaled", make_correlated_data))
+    for label, maker in dense if "dense" in which else ():
         X, y = maker(n, 100)
-        fits = {
-            "calibrisk": lambda: calibrisk.LogisticRegression(C=C, tol=tol).fit(X, y),
+        fits = _one_thread({
+            "calibrisk": lambda: calibrisk.LogisticRegression(C=C, tol=tol, **_lr_threads()).fit(X, y),
             "sklearn-lbfgs": lambda: SkLR(C=C, tol=tol, max_iter=10_000).fit(X, y),
-        }
+        })
         rows += run_case(f"fit dense {n}x100 {label} C={C:g}", X, y, fits,
                          lambda est: objective(X, y, est.coef_.ravel(), float(est.intercept_[0]), C))
     n_docs, n_terms = (10_000, 5_000) if quick else (100_000, 50_000)
-    for K in (2, 10):
+    for K in (2, 10) if "tfidf" in which else ():
         X, y = make_tfidf(n_docs, n_terms, K)
         if K == 2:
             obj = lambda est: objective(X, y, est.coef_.ravel(), float(est.intercept_[0]), C)
         else:
             obj = lambda est: softmax_objective(X, np.searchsorted(est.classes_, y), est.coef_,
                                                 est.intercept_, C)
-        fits = {
-            "calibrisk": lambda: calibrisk.LogisticRegression(C=C, tol=tol).fit(X, y),
+        fits = _one_thread({
+            "calibrisk": lambda: calibrisk.LogisticRegression(C=C, tol=tol, **_lr_threads()).fit(X, y),
             "sklearn-lbfgs": lambda: SkLR(C=C, tol=tol, max_iter=10_000).fit(X, y),
-        }
+        })
         rows += run_case(f"fit sparse TF-IDF {n_docs}x{n_terms} nnz={X.nnz} K={K} C={C:g}", X, y,
                          fits, obj)
     return rows
@@ -214,11 +236,15 @@ def run_categorical(quick):
 
 
 def run(quick):
-    """All cases; CALIBRISK_LINEAR_CASES=issue13 (or categorical, or a comma list) runs a subset."""
+    """All cases; CALIBRISK_LINEAR_CASES=issue13 (or categorical, tfidf, issue13-dense, or a comma
+    list) runs a subset; CALIBRISK_LINEAR_THREADS=1 times the issue-13 cases on one thread."""
     wanted = set(os.environ.get("CALIBRISK_LINEAR_CASES", "all").split(","))
     if "all" not in wanted:
         rows = run_categorical(quick) if "categorical" in wanted else []
-        return rows + (run_issue13(quick) if "issue13" in wanted else [])
+        which = {"dense", "tfidf"} if "issue13" in wanted else set()
+        which |= {"tfidf"} if "tfidf" in wanted else set()
+        which |= {"dense"} if "issue13-dense" in wanted else set()
+        return rows + (run_issue13(quick, which) if which else [])
     import calibrisk
     from sklearn.linear_model import LogisticRegression as SkLR
 

@@ -210,6 +210,27 @@ SpmmFn pick_spmm(Index K) {
   }
 }
 
+// The binary model's gradient and Hessian diagonal in one pass over the columns of the CSC copy:
+// a[j] = sum_i x_ij r_i and q[j] = sum_i x_ij^2 D_i, each summed in the order spmm_kernel uses
+// (the same bits as the two separate passes, with half the reads of the matrix).
+void grad_diag_pass(const Compressed& A, const double* r, const double* D, double* a, double* q,
+                    int nt) {
+  parallel_for_dynamic(0, A.blocks(), nt, [&](Index b) {
+    for (Index o = A.cuts[static_cast<std::size_t>(b)]; o < A.cuts[static_cast<std::size_t>(b + 1)];
+         ++o) {
+      double sa = 0.0, sq = 0.0;
+      for (std::int64_t e = A.ptr[o]; e < A.ptr[o + 1]; ++e) {
+        const double x = A.val[e];
+        const std::int64_t i = A.idx[e];
+        sa += x * r[i];
+        sq += x * x * D[i];
+      }
+      a[o] = sa;
+      q[o] = sq;
+    }
+  });
+}
+
 // out = X in (+ init per row) over the blocks of A, in parallel (dynamic: blocks cost alike).
 void spmm(const Compressed& A, SpmmFn fn, Index K, const double* in, const double* init,
           double* out, int nt) {
@@ -310,6 +331,19 @@ class Design {
     for (Index j = 0; j < d_; ++j) {
       for (int k = 0; k < K_; ++k) G[j * K_ + k] = scale_[j] * (A[j * K_ + k] - mean_[j] * rs[k]);
     }
+    if (raw != nullptr) raw->swap(A);
+  }
+
+  // Whether gradient() can return the Hessian diagonal from the same pass (binary, sparse).
+  bool fused_diagonal() const { return sparse() && K_ == 1; }
+
+  // gradient() (binary, sparse) that also returns the diagonal of X^T diag(D) X in `diag` (d).
+  void gradient_diagonal(const double* R, const double* D, double* G, double* rs, double* diag,
+                         std::vector<double>* raw) const {
+    std::vector<double> A(static_cast<std::size_t>(d_), 0.0);
+    col_sums(R, rs);
+    grad_diag_pass(csc_, R, D, A.data(), diag, nt_);
+    for (Index j = 0; j < d_; ++j) G[j] = A[j];
     if (raw != nullptr) raw->swap(A);
   }
 
@@ -523,9 +557,17 @@ struct Problem {
   Index size() const { return d * K + K; }
   double penalty(const Vec& th) const { return 0.5 * (lambda.array() * th.array().square()).sum(); }
   // Gradient at the margins Z (loss.value already called with R); returns the raw-scale gmax.
-  double gradient(const Vec& th, const std::vector<double>& R, Vec& g) const {
+  // With D (binary sparse input), also the data part of the Hessian diagonal in `diag`.
+  double gradient(const Vec& th, const std::vector<double>& R, Vec& g, const double* D = nullptr,
+                  Vec* diag = nullptr) const {
     std::vector<double> raw;
-    X.gradient(R.data(), g.data(), g.data() + d * K, &raw);
+    if (D != nullptr) {
+      diag->resize(size());
+      X.gradient_diagonal(R.data(), D, g.data(), g.data() + d * K, diag->data(), &raw);
+      X.col_sums(D, diag->data() + d * K);
+    } else {
+      X.gradient(R.data(), g.data(), g.data() + d * K, &raw);
+    }
     g.array() += lambda.array() * th.array();
     if (!intercept) g.tail(K).setZero();
     double m = 0.0;
@@ -551,10 +593,12 @@ struct Problem {
   }
 };
 
-// Preconditioned CG on H s = -g to relative residual eta; accumulates the margins of s in Zs.
+// Preconditioned CG on H s = -g to relative residual eta, or until max |r| <= r_inf (r = -g - H s
+// is the gradient the quadratic model predicts after the step: once it meets the stopping rule,
+// more CG iterations cannot save a Newton iteration); accumulates the margins of s in Zs.
 // Returns the number of Hessian products.
-int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, int max_cg, Vec& s,
-        std::vector<double>& Zs) {
+int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, double r_inf, int max_cg,
+        Vec& s, std::vector<double>& Zs) {
   const Index q = P.size();
   const std::size_t nk = Zs.size();
   std::vector<double> Q(nk), T(nk);
@@ -564,7 +608,7 @@ int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, int max_cg,
   double rz = r.dot(z);
   const double stop = eta * g.norm();
   int it = 0;
-  while (it < max_cg && r.norm() > stop) {
+  while (it < max_cg && r.norm() > stop && !(r.lpNorm<Eigen::Infinity>() <= r_inf)) {
     P.hess_vec(pdir, Q, T, Hp);
     ++it;
     const double pHp = pdir.dot(Hp);
@@ -585,18 +629,23 @@ int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, int max_cg,
   return it;
 }
 
-// The inverse diagonal of H at the current probabilities (the preconditioner).
-Vec inverse_diagonal(const Problem& P, std::vector<double>& D) {
-  P.loss.diagonal_weights(D.data());
-  Vec diag(P.size());
-  P.X.diagonal(D.data(), diag.data());
-  P.X.col_sums(D.data(), diag.data() + P.d * P.K);
+// The inverse of the Hessian diagonal `diag` (data part) plus the penalty, floored.
+Vec invert_diagonal(const Problem& P, Vec diag) {
   diag += P.lambda;
   Vec Minv(P.size());
   const double floor = std::max(1e-12, 1e-12 * diag.maxCoeff());
   for (Index e = 0; e < P.size(); ++e) Minv[e] = 1.0 / std::max(diag[e], floor);
   if (!P.intercept) Minv.tail(P.K).setZero();
   return Minv;
+}
+
+// The inverse diagonal of H at the current probabilities (the preconditioner).
+Vec inverse_diagonal(const Problem& P, std::vector<double>& D) {
+  P.loss.diagonal_weights(D.data());
+  Vec diag(P.size());
+  P.X.diagonal(D.data(), diag.data());
+  P.X.col_sums(D.data(), diag.data() + P.d * P.K);
+  return invert_diagonal(P, std::move(diag));
 }
 
 // Initial intercepts: weighted class log-priors (centred for softmax).
@@ -620,13 +669,27 @@ struct NewtonState {
   Vec th, g;
   std::vector<double> Z, R;
   double f = 0.0, gmax = 0.0;
+  Vec diag;                // Hessian diagonal (data part) at th, when the gradient pass made it
+  std::vector<double> Dw;  // its row weights
 };
+
+// The gradient at th (loss.value just called there); binary sparse input also gets the
+// preconditioner's diagonal from the same pass over the data.
+void gradient_at(const Problem& P, NewtonState& S) {
+  if (!P.X.fused_diagonal()) {
+    S.gmax = P.gradient(S.th, S.R, S.g);
+    return;
+  }
+  S.Dw.resize(S.R.size());
+  P.loss.diagonal_weights(S.Dw.data());
+  S.gmax = P.gradient(S.th, S.R, S.g, S.Dw.data(), &S.diag);
+}
 
 // Evaluates f and the gradient at th from its exact margins.
 void evaluate(const Problem& P, NewtonState& S) {
   P.X.margins(S.th.data(), S.th.data() + P.d * P.K, S.Z.data());
   S.f = P.loss.value(S.Z.data(), S.R.data()) + P.penalty(S.th);
-  S.gmax = P.gradient(S.th, S.R, S.g);
+  gradient_at(P, S);
 }
 
 // Armijo backtracking along s using the margins Zs (no data pass); updates S on success.
@@ -644,7 +707,7 @@ bool line_search(const Problem& P, NewtonState& S, const Vec& s, const std::vect
       S.th = th;
       S.Z.swap(Zt);
       S.f = f;
-      S.gmax = P.gradient(S.th, S.R, S.g);
+      gradient_at(P, S);
       return true;
     }
   }
@@ -705,6 +768,9 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   // weights) agree closely. It costs about a Newton iteration, so larger problems (a pass over
   // the data above ~2^20 multiply-adds) stop at the stopping rule, as scikit-learn does.
   const bool may_polish = X.work_per_pass() <= double(1 << 20);
+  // In raw coordinates (no internal standardisation) the CG residual is the predicted raw
+  // gradient, so CG can stop as soon as it predicts the stopping rule with a margin of 2.
+  const double r_inf = X.sparse() || !prob.standardize ? 0.5 * prob.tol * P.sum_w : 0.0;
   bool polish = false;
   NewtonState before;
   while (it < prob.max_iter) {
@@ -716,9 +782,9 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
         before = S;
       }
     }
-    const Vec Minv = inverse_diagonal(P, D);
+    const Vec Minv = X.fused_diagonal() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
     const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
-    const int n_cg = pcg(P, S.g, Minv, eta, 500, s, Zs);
+    const int n_cg = pcg(P, S.g, Minv, eta, polish ? 0.0 : r_inf, 500, s, Zs);
     out.n_cg += n_cg;
     ++it;
     const bool moved = line_search(P, S, s, Zs);
