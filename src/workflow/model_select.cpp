@@ -5,6 +5,9 @@
 
 #include "workflow/stages.hpp"
 
+#include <calibrisk/calibration/beta.hpp>
+#include <calibrisk/calibration/isotonic.hpp>
+#include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
@@ -12,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <numeric>
@@ -171,6 +175,100 @@ std::vector<double> held_out_scores(const Table& table, TrainSpec cand, const Tr
   return p;
 }
 
+// The probabilities of `method` fitted on (s, y) at `fit` positions, predicted at `out`
+// positions; "none" returns the scores themselves.
+std::vector<double> recalibrated(CalibrationMethod method, const std::vector<double>& s,
+                                 const std::vector<double>& y, const std::vector<Index>& fit,
+                                 const std::vector<Index>& out) {
+  const std::vector<double> sf = take(s, fit), yf = take(y, fit), so = take(s, out);
+  const VectorView<const double> a(sf), b(yf), c(so);
+  Eigen::VectorXd q;
+  if (method == CalibrationMethod::kNone) {
+    return so;
+  } else if (method == CalibrationMethod::kPlatt) {
+    PlattParams pp;
+    pp.input = ScoreKind::kProbability;
+    q = PlattCalibrator(pp).fit(a, b).predict(c);
+  } else if (method == CalibrationMethod::kBeta) {
+    q = BetaCalibrator().fit(a, b).predict(c);
+  } else {
+    q = IsotonicCalibrator().fit(a, b).predict(c);
+  }
+  return std::vector<double>(q.data(), q.data() + q.size());
+}
+
+// The calibration choice of ModelSelectionSpec::calibration on the winner's held-out
+// probabilities `p` (labels `y`), cross-fitted over k interleaved chunks of the held-out rows:
+// each method is scored by the log loss of its probabilities on rows its fit did not see (per
+// row, averaged over the fits that scored it), and the simplest method within one standard error
+// of the best is returned.
+CalibrationMethod choose_calibration(const std::vector<double>& p, const std::vector<double>& y,
+                                     Index fit_rows, ModelSelectionRecord& record) {
+  const Index n = static_cast<Index>(p.size());
+  // Standard 5-fold cross-fitting (fit on 4/5) when the calibration part is at least that large;
+  // otherwise fit on one chunk of calibration-part size and score the other chunks, so that each
+  // calibrator is as noisy as the one fitted on the calibration part will be.
+  const bool small = fit_rows > 0 && fit_rows < n * 4 / 5;
+  const Index k = small ? std::max<Index>(2, n / std::max<Index>(fit_rows, 1)) : 5;
+  const CalibrationMethod methods[] = {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
+                                       CalibrationMethod::kBeta, CalibrationMethod::kIsotonic};
+  constexpr double kEps = 1e-15;
+  std::vector<std::vector<double>> loss(4, std::vector<double>(static_cast<std::size_t>(n), 0.0));
+  std::vector<double> times(static_cast<std::size_t>(n), 0.0);
+  for (Index f = 0; f < k; ++f) {
+    std::vector<Index> chunk, rest;
+    for (Index i = 0; i < n; ++i) (i % k == f ? chunk : rest).push_back(i);
+    const std::vector<Index>& fit = small ? chunk : rest;
+    const std::vector<Index>& out = small ? rest : chunk;
+    if (one_class(take(y, fit))) continue;  // nothing to fit here; the row keeps the others
+    for (const Index i : out) times[static_cast<std::size_t>(i)] += 1.0;
+    for (std::size_t m = 0; m < 4; ++m) {
+      const std::vector<double> q = recalibrated(methods[m], p, y, fit, out);
+      for (std::size_t j = 0; j < out.size(); ++j) {
+        const auto i = static_cast<std::size_t>(out[j]);
+        const double v = std::min(std::max(q[j], kEps), 1.0 - kEps);
+        loss[m][i] += -(y[i] * std::log(v) + (1.0 - y[i]) * std::log(1.0 - v));
+      }
+    }
+  }
+  // Per-row losses of the rows scored at least once.
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    if (times[i] > 0.0) rows.push_back(i);
+  }
+  if (rows.empty()) return CalibrationMethod::kBeta;  // cannot happen with two classes in y
+  std::vector<double> mean(4, 0.0);
+  for (std::size_t m = 0; m < 4; ++m) {
+    std::vector<double> l;
+    for (const std::size_t i : rows) l.push_back(loss[m][i] / times[i]);
+    loss[m] = std::move(l);
+    for (const double v : loss[m]) mean[m] += v / static_cast<double>(rows.size());
+  }
+  const auto best =
+      static_cast<std::size_t>(std::min_element(mean.begin(), mean.end()) - mean.begin());
+  // The simplest method within one standard error (of the per-row difference) of the best.
+  std::size_t chosen = best;
+  for (std::size_t m = 0; m < best; ++m) {
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t i = 0; i < loss[m].size(); ++i) {
+      const double d = loss[m][i] - loss[best][i];
+      s1 += d;
+      s2 += d * d;
+    }
+    const double nn = static_cast<double>(rows.size()), md = s1 / nn;
+    const double se = std::sqrt(std::max(0.0, s2 / nn - md * md) / std::max(1.0, nn - 1.0));
+    if (md <= se) {
+      chosen = m;
+      break;
+    }
+  }
+  for (std::size_t m = 0; m < 4; ++m) {
+    record.calibration_log_loss.emplace_back(calibration_method_name(methods[m]), mean[m]);
+  }
+  record.calibration_chosen = calibration_method_name(methods[chosen]);
+  return methods[chosen];
+}
+
 // Collects the field names of a Params struct (its `fields` visitor, core/params.hpp).
 struct FieldNames {
   std::vector<std::string> v;
@@ -190,7 +288,8 @@ std::string figure_text(double v) {
 
 TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
                        const std::vector<std::string>& features,
-                       const std::vector<int>& categorical, ModelSelectionRecord& record) {
+                       const std::vector<int>& categorical, ModelSelectionRecord& record,
+                       Index calibration_rows) {
   if (spec.model != ModelKind::kAuto) {
     throw InvalidParams("select_model: spec.model must be auto, got " +
                         std::string(model_kind_name(spec.model)) + ".");
@@ -219,6 +318,7 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
   record.method = h.method;
   record.held_out_rows = static_cast<Index>(scored.size());
   std::optional<TrainSpec> best;
+  std::vector<double> best_p;
   double best_loss = std::numeric_limits<double>::infinity();
   for (auto& [name, cand] : candidates(spec, h.stops_early)) {
     const std::vector<double> all = held_out_scores(table, cand, train, h, features, categorical);
@@ -233,12 +333,16 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
     if (c.log_loss < best_loss) {  // strict: the earlier (simpler) candidate wins a tie
       best_loss = c.log_loss;
       best = cand;
+      best_p = p;
       record.chosen = name;
     }
     record.candidates.push_back(std::move(c));
   }
-  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!best) throw Error("internal error: select_model scored no candidate.");
+  if (spec.selection.calibration && !one_class(y)) {
+    best->calibration = choose_calibration(best_p, y, calibration_rows, record);
+  }
+  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return *best;
 }
 
@@ -276,8 +380,8 @@ TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& 
   // A multiclass label never reaches this point: train_pipeline sends it to train_multiclass,
   // which resolves kAuto to the multinomial logistic regression.
   if (observer) observer->begin("choosing the model (lr or gbdt) on the training part");
-  TrainSpec chosen =
-      select_model(table, spec, out.train, out.features, out.categorical_features, out.selection);
+  TrainSpec chosen = select_model(table, spec, out.train, out.features, out.categorical_features,
+                                  out.selection, static_cast<Index>(out.calibration.y.size()));
   if (out.selection.candidates.empty()) {
     out.notes.push_back("automatic model choice " + out.selection.method +
                         "; pass --model lr or gbdt to choose.");
@@ -286,6 +390,9 @@ TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& 
     std::string detail = out.selection.chosen + " (held-out log loss";
     for (const auto& c : out.selection.candidates) {
       detail += " " + c.name + " " + figure_text(c.log_loss);
+    }
+    if (!out.selection.calibration_chosen.empty()) {
+      detail += "; calibration " + out.selection.calibration_chosen;
     }
     observer->end(detail + ")");
   }
@@ -307,6 +414,17 @@ void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
     P.emplace_back("selection." + c.name + ".auc", format_double(c.auc));
   }
   P.emplace_back("selection.chosen", r.chosen);
+  if (r.calibration_chosen.empty()) return;
+  std::string methods;
+  for (const auto& [m, loss] : r.calibration_log_loss) {
+    methods += (methods.empty() ? "" : ",") + m;
+    P.emplace_back("selection.calibration." + m + ".log_loss", format_double(loss));
+  }
+  P.emplace_back("selection.calibration",
+                 "auto: the simplest of " + methods +
+                     " within one standard error of the lowest cross-fitted log loss on the "
+                     "chosen model's held-out probabilities");
+  P.emplace_back("selection.calibration.chosen", r.calibration_chosen);
 }
 
 }  // namespace detail
