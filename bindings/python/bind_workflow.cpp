@@ -74,7 +74,7 @@ TrainSpec to_spec(const PySpec& s) {
                         quote_for_message(s.model) + ".");
   }
   // "" (Python's None): the default, beta (temperature for multiclass), which model "auto"
-  // replaces by the method chosen on held-out rows; a named method is kept.
+  // replaces by the method chosen on the calibration part; a named method is kept.
   const std::string cal_name = s.calibration.empty() ? "beta" : s.calibration;
   spec.selection.calibration = s.calibration.empty();
   auto calibration = calibration_method_from_name(cal_name);

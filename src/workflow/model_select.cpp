@@ -197,29 +197,23 @@ std::vector<double> recalibrated(CalibrationMethod method, const std::vector<dou
   return std::vector<double>(q.data(), q.data() + q.size());
 }
 
-// The calibration choice of ModelSelectionSpec::calibration on the winner's held-out
-// probabilities `p` (labels `y`), cross-fitted over k interleaved chunks of the held-out rows:
-// each method is scored by the log loss of its probabilities on rows its fit did not see (per
-// row, averaged over the fits that scored it), and the simplest method within one standard error
-// of the best is returned.
+// The calibration choice of ModelSelectionSpec::calibration on the model's probabilities `p` of
+// the calibration part (labels `y`), cross-fitted over 5 interleaved folds (position mod 5): each
+// method is fitted on four folds and scored by the log loss of its probabilities on the fifth;
+// "none" scores the model's own probabilities. Returns the simplest method whose mean loss is
+// within one standard error (of the per-row difference) of the lowest.
 CalibrationMethod choose_calibration(const std::vector<double>& p, const std::vector<double>& y,
-                                     Index fit_rows, ModelSelectionRecord& record) {
+                                     ModelSelectionRecord& record) {
   const Index n = static_cast<Index>(p.size());
-  // Standard 5-fold cross-fitting (fit on 4/5) when the calibration part is at least that large;
-  // otherwise fit on one chunk of calibration-part size and score the other chunks, so that each
-  // calibrator is as noisy as the one fitted on the calibration part will be.
-  const bool small = fit_rows > 0 && fit_rows < n * 4 / 5;
-  const Index k = small ? std::max<Index>(2, n / std::max<Index>(fit_rows, 1)) : 5;
+  const Index k = 5;
   const CalibrationMethod methods[] = {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
                                        CalibrationMethod::kBeta, CalibrationMethod::kIsotonic};
   constexpr double kEps = 1e-15;
   std::vector<std::vector<double>> loss(4, std::vector<double>(static_cast<std::size_t>(n), 0.0));
   std::vector<double> times(static_cast<std::size_t>(n), 0.0);
   for (Index f = 0; f < k; ++f) {
-    std::vector<Index> chunk, rest;
-    for (Index i = 0; i < n; ++i) (i % k == f ? chunk : rest).push_back(i);
-    const std::vector<Index>& fit = small ? chunk : rest;
-    const std::vector<Index>& out = small ? rest : chunk;
+    std::vector<Index> fit, out;
+    for (Index i = 0; i < n; ++i) (i % k == f ? out : fit).push_back(i);
     if (one_class(take(y, fit))) continue;  // nothing to fit here; the row keeps the others
     for (const Index i : out) times[static_cast<std::size_t>(i)] += 1.0;
     for (std::size_t m = 0; m < 4; ++m) {
@@ -288,8 +282,7 @@ std::string figure_text(double v) {
 
 TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
                        const std::vector<std::string>& features,
-                       const std::vector<int>& categorical, ModelSelectionRecord& record,
-                       Index calibration_rows) {
+                       const std::vector<int>& categorical, ModelSelectionRecord& record) {
   if (spec.model != ModelKind::kAuto) {
     throw InvalidParams("select_model: spec.model must be auto, got " +
                         std::string(model_kind_name(spec.model)) + ".");
@@ -318,7 +311,6 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
   record.method = h.method;
   record.held_out_rows = static_cast<Index>(scored.size());
   std::optional<TrainSpec> best;
-  std::vector<double> best_p;
   double best_loss = std::numeric_limits<double>::infinity();
   for (auto& [name, cand] : candidates(spec, h.stops_early)) {
     const std::vector<double> all = held_out_scores(table, cand, train, h, features, categorical);
@@ -333,15 +325,11 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
     if (c.log_loss < best_loss) {  // strict: the earlier (simpler) candidate wins a tie
       best_loss = c.log_loss;
       best = cand;
-      best_p = p;
       record.chosen = name;
     }
     record.candidates.push_back(std::move(c));
   }
   if (!best) throw Error("internal error: select_model scored no candidate.");
-  if (spec.selection.calibration && !one_class(y)) {
-    best->calibration = choose_calibration(best_p, y, calibration_rows, record);
-  }
   record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return *best;
 }
@@ -380,8 +368,8 @@ TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& 
   // A multiclass label never reaches this point: train_pipeline sends it to train_multiclass,
   // which resolves kAuto to the multinomial logistic regression.
   if (observer) observer->begin("choosing the model (lr or gbdt) on the training part");
-  TrainSpec chosen = select_model(table, spec, out.train, out.features, out.categorical_features,
-                                  out.selection, static_cast<Index>(out.calibration.y.size()));
+  TrainSpec chosen =
+      select_model(table, spec, out.train, out.features, out.categorical_features, out.selection);
   if (out.selection.candidates.empty()) {
     out.notes.push_back("automatic model choice " + out.selection.method +
                         "; pass --model lr or gbdt to choose.");
@@ -391,12 +379,19 @@ TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& 
     for (const auto& c : out.selection.candidates) {
       detail += " " + c.name + " " + figure_text(c.log_loss);
     }
-    if (!out.selection.calibration_chosen.empty()) {
-      detail += "; calibration " + out.selection.calibration_chosen;
-    }
     observer->end(detail + ")");
   }
   return chosen;
+}
+
+void resolve_calibration(TrainSpec& fit_spec, const TrainSpec& spec, TrainResult& out) {
+  if (spec.model != ModelKind::kAuto || !spec.selection.calibration ||
+      out.selection.candidates.empty()) {
+    return;
+  }
+  const TrainPart& c = out.calibration;
+  const std::vector<double> p(c.p_model.data(), c.p_model.data() + c.p_model.size());
+  fit_spec.calibration = choose_calibration(p, c.y, out.selection);
 }
 
 void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
@@ -422,8 +417,8 @@ void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
   }
   P.emplace_back("selection.calibration",
                  "auto: the simplest of " + methods +
-                     " within one standard error of the lowest cross-fitted log loss on the "
-                     "chosen model's held-out probabilities");
+                     " within one standard error of the lowest log loss on the calibration part, "
+                     "cross-fitted over 5 folds");
   P.emplace_back("selection.calibration.chosen", r.calibration_chosen);
 }
 

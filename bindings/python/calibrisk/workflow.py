@@ -262,8 +262,8 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     calibration : "platt", "isotonic", "beta" or "none"; multiclass labels: "temperature" (the
         default when ``calibration`` is left unset), "ovr-sigmoid", "ovr-isotonic" ("platt",
         "sigmoid", "isotonic" mean these), "dirichlet" or "none", as ``--calibration``. Unset
-        (None): beta, except that ``model="auto"`` chooses the method on held-out rows of the
-        training part (docs/defaults.md).
+        (None): beta, except that ``model="auto"`` chooses the method (none, platt, beta or
+        isotonic) by cross-fitted log loss on the calibration part (docs/defaults.md).
     min_recall, min_precision, max_alert_rate, fbeta, cost_fp + cost_fn : the threshold policy
         (at most one; default ``min_recall=0.8``), as ``--policy``.
     task : "auto" (multiclass when the label has more than two distinct values), "binary" or

@@ -131,11 +131,10 @@ inline constexpr Index kEarlyStoppingMinRows = 10000;
 ///  - otherwise: `folds` folds of whole groups, each a contiguous block of groups in order of entry
 ///    (by the time column, else file order), pooled over the folds; every fit sees the other folds.
 ///
-/// With `calibration` set, the calibration method is chosen too, on the same held-out rows: the
-/// winner's held-out probabilities are recalibrated by each of none, platt, beta, isotonic (in
-/// that order of simplicity), each fitted on as many held-out rows as the calibration part has
-/// (cross-fitted), and the simplest method whose mean log loss is within one standard error of
-/// the best one's is kept (TrainSpec::calibration of the returned spec).
+/// With `calibration` set, the calibration method is chosen too, after the fit, on the
+/// calibration part: none, platt, beta and isotonic (in that order of simplicity) are each scored
+/// by the log loss of 5-fold cross-fitted probabilities there ("none": the model's own), and the
+/// simplest method within one standard error of the best is fitted (docs/defaults.md).
 struct ModelSelectionSpec {
   int folds = 5;             ///< in [2, 20]; folds of the small-data cross-validation
   bool leaf_variant = true;  ///< offer "gbdt_leaf20" (off when the user sets min_samples_leaf)
@@ -234,8 +233,8 @@ struct ModelSelectionRecord {
   std::vector<SelectionCandidate> candidates;
   std::string chosen;    ///< the winning candidate's name
   double seconds = 0.0;  ///< time spent on the candidate fits (not in the model file)
-  /// ModelSelectionSpec::calibration: the cross-fitted held-out log loss of each calibration
-  /// method on the winner's held-out probabilities (empty when not chosen), and the choice.
+  /// ModelSelectionSpec::calibration: the cross-fitted log loss of each calibration method on
+  /// the calibration part (empty when not chosen), and the choice.
   std::vector<std::pair<std::string, double>> calibration_log_loss;
   std::string calibration_chosen;
 };
@@ -283,12 +282,9 @@ TrainResult train_pipeline(const Table& table, const TrainSpec& spec,
 /// `spec.model` must be kAuto (else InvalidParams). When the training rows outside some
 /// held-out part hold one class only (too few events), no candidate is fitted: the result is the
 /// gbdt spec, `record.candidates` stays empty and `record.method` says why.
-/// `calibration_rows`: the calibration part's size, the number of held-out rows each calibrator
-/// of the calibration choice is fitted on (0: four fifths of them).
 TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPart& train,
                        const std::vector<std::string>& features,
-                       const std::vector<int>& categorical, ModelSelectionRecord& record,
-                       Index calibration_rows = 0);
+                       const std::vector<int>& categorical, ModelSelectionRecord& record);
 
 /// Sets parameter `name` for ModelKind::kAuto: on TrainSpec::lr and / or TrainSpec::gbdt,
 /// whichever declares it (n_threads: both); clears selection.leaf_variant when it is
