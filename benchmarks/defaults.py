@@ -2,12 +2,15 @@
 """How good are `calibrisk train`'s defaults? (docs/defaults.md; not a test, runs in minutes.)
 
 Every dataset goes through `calibrisk.train` (the CLI's workflow: split by time and patient ->
-fit -> beta calibration on the calibration part -> test part). The peers -- scikit-learn
-HistGradientBoostingClassifier and LogisticRegression, LightGBM and XGBoost, all at their
-defaults -- are fitted on exactly the same training rows (the workflow's training part, same
-feature matrix) and scored on the same test rows, uncalibrated (their probabilities as given).
-Metrics: test ROC AUC and ECE (10 equal-width bins) from calibrisk.metrics (one value is checked
-against scikit-learn at start-up). Several seeds per dataset; mean and sd are reported.
+model choice and fit on the training part -> calibration on the calibration part -> test part),
+with its defaults (no model, calibration or params given) and, for reference, with explicit
+models and beta calibration. The peers -- scikit-learn HistGradientBoostingClassifier and
+LogisticRegression, LightGBM and XGBoost, all at their defaults -- are fitted on exactly the same
+training rows (the workflow's training part, same feature matrix) and scored on the same test
+rows, as they come and recalibrated on the same calibration part (scikit-learn's sigmoid step).
+Metrics: test ROC AUC and ECE (10 equal-width bins) from calibrisk.metrics for every model (one
+value is checked against scikit-learn at start-up); a paired bootstrap interval for the AUC
+difference to the best peer. Several seeds per dataset; mean and sd are reported.
 
   python benchmarks/defaults.py                  # the comparison table (markdown) with defaults
   python benchmarks/defaults.py --grid           # the default-selection grid, ranked
@@ -151,29 +154,32 @@ def _csv(df):
     return f.name
 
 
-def run_calibrisk(df, kw, seed, model="gbdt", params=None):
+def run_calibrisk(df, kw, seed, model="gbdt", params=None, calibration="beta"):
+    """calibrisk.train; calibration=None is the default (model "auto" then chooses it)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = calibrisk.train(df, model=model, params=params, seed=seed, n_threads=1,
-                            calibration="beta", **kw)
+                            calibration=calibration, **kw)
     return r, _scores(r.test.y, r.test.p)
 
 
 def run_peers(r, seed):
-    """Each peer fitted on the workflow's training part, scored on its test part; the
-    scikit-learn HGB also once more with calibrisk's beta calibrator fitted on the calibration
-    part (the same post-hoc step as calibrisk's), to separate model from calibration."""
+    """Each peer fitted on the workflow's training part and scored on its test part: as it comes
+    (uncalibrated) and, as "<peer> + sigmoid", recalibrated on the workflow's calibration part
+    with scikit-learn's own default post-hoc step (CalibratedClassifierCV(method="sigmoid") on
+    the frozen, already fitted model). Returns {name: test probabilities}."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
     out = {}
     for name, make in _peers().items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             m = make(seed).fit(r.train.X, r.train.y.astype(int))
-            out[name] = _scores(r.test.y, m.predict_proba(r.test.X)[:, 1])
-            if name == "sklearn HGB":
-                cal = calibrisk.BetaCalibrator().fit(m.predict_proba(r.calibration.X)[:, 1],
-                                                     r.calibration.y)
-                out[name + " + beta"] = _scores(r.test.y,
-                                                cal.predict(m.predict_proba(r.test.X)[:, 1]))
+            out[name] = m.predict_proba(r.test.X)[:, 1]
+            cal = CalibratedClassifierCV(FrozenEstimator(m), method="sigmoid")
+            cal.fit(r.calibration.X, r.calibration.y.astype(int))
+            out[name + " + sigmoid"] = cal.predict_proba(r.test.X)[:, 1]
     return out
 
 
@@ -196,59 +202,90 @@ def _fmt(values):
     return f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.4f}"
 
 
+OURS = "calibrisk auto (defaults)"
+
+
 def compare(names, seeds):
     rows = []
     for name in names:
-        res = {}
+        preds = {}  # model -> [(y_test, p_test) per seed]
         es_info, choice, select_s = [], [], []
         for seed in seeds:
             df, kw = DATASETS[name][0](seed)
             df = _csv(df)
-            ra, s = run_calibrisk(df, kw, seed, model="auto")
-            res.setdefault("calibrisk auto (defaults)", []).append(s)
-            sel = ra.selection
-            choice.append(sel["chosen"])
-            select_s.append((sel["seconds"], ra.seconds_fit))
-            r, s = run_calibrisk(df, kw, seed, model="gbdt")
-            res.setdefault("calibrisk gbdt", []).append(s)
-            prov = r.pipeline.provenance["parameters"]
-            es_info.append((len(r.train.y), prov.get("fit.early_stopping", "-"),
-                            prov.get("fit.rounds_kept", "-")))
-            _, s = run_calibrisk(df, kw, seed, model="lr")
-            res.setdefault("calibrisk lr", []).append(s)
-            for peer, s in run_peers(r, seed).items():
-                res.setdefault(peer, []).append(s)
+            # The defaults: no model, no calibration, no params (as `calibrisk train`).
+            ra, _ = run_calibrisk(df, kw, seed, model="auto", calibration=None)
+            preds.setdefault(OURS, []).append((ra.test.y, ra.test.p))
+            prov = ra.pipeline.provenance["parameters"]
+            choice.append(f"{ra.selection['chosen']}+{prov['calibration']}")
+            select_s.append((ra.selection["seconds"], ra.seconds_fit))
+            # The previous default (auto with beta calibration) and the explicit models.
+            for label, model in (("calibrisk auto + beta", "auto"),
+                                 ("calibrisk gbdt + beta", "gbdt"), ("calibrisk lr + beta", "lr")):
+                r, _ = run_calibrisk(df, kw, seed, model=model)
+                preds.setdefault(label, []).append((r.test.y, r.test.p))
+                if model == "gbdt":
+                    prov = r.pipeline.provenance["parameters"]
+                    es_info.append((len(r.train.y), prov.get("fit.early_stopping", "-"),
+                                    prov.get("fit.rounds_kept", "-")))
+            for peer, p in run_peers(r, seed).items():
+                preds.setdefault(peer, []).append((r.test.y, p))
             os.unlink(df)
+        res = {m: np.array([_scores(y, p) for y, p in v]) for m, v in preds.items()}
         print(f"\n### {name}: {DATASETS[name][1]}\n", flush=True)
         print(f"per seed (training rows, gbdt early stopping, trees kept): {es_info}  ")
-        print(f"auto's choice per seed: {choice}; wall time of the candidate fits (shared "
-              f"machine, not a speed benchmark): "
+        print(f"the defaults' choice per seed (model+calibration): {choice}; wall time of the "
+              f"choice (shared machine, not a speed benchmark): "
               f"{', '.join(f'{a:.1f} s' for a, _ in select_s)} besides the final fit's "
               f"{', '.join(f'{b:.1f} s' for _, b in select_s)}\n")
         print("| model | test AUC | test ECE |\n|---|---|---|")
         for model, v in res.items():
-            v = np.array(v)
             print(f"| {model} | {_fmt(v[:, 0])} | {_fmt(v[:, 1])} |", flush=True)
-        rows.append((name, res))
+        rows.append((name, res, preds))
     against_target(rows)
     return rows
 
 
-def against_target(rows, ours="calibrisk auto (defaults)"):
+def _auc_diff_interval(a, b, n_boot=500, seed=0):
+    """Mean over seeds of AUC(a) - AUC(b) on the same test rows, and a 95% paired bootstrap
+    interval (test rows resampled within each seed, the seeds' differences averaged)."""
+    rng = np.random.default_rng(seed)
+    point = np.mean([cm.roc_auc_score(y, p) - cm.roc_auc_score(y, q)
+                     for (y, p), (_, q) in zip(a, b)])
+    boots = np.zeros(n_boot)
+    for (y, p), (_, q) in zip(a, b):
+        n = len(y)
+        for k in range(n_boot):
+            i = rng.integers(0, n, n)
+            while y[i].min() == y[i].max():
+                i = rng.integers(0, n, n)
+            boots[k] += (cm.roc_auc_score(y[i], p[i]) - cm.roc_auc_score(y[i], q[i])) / len(a)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return point, lo, hi
+
+
+def against_target(rows, ours=OURS):
     """The issue's target per dataset: our default's mean test AUC >= the best peer's and its
-    ECE <= the best peer's (peers at their defaults, as they come: no calibration step)."""
-    peers = [p for p in _peers()]
-    print("\n| dataset | calibrisk auto AUC / ECE | best peer AUC | best peer ECE | AUC met | "
-          "ECE met |\n|---|---|---|---|---|---|")
-    for name, res in rows:
-        auc, ece = (float(np.mean(np.array(res[ours])[:, k])) for k in (0, 1))
-        pa = max(peers, key=lambda p: np.mean(np.array(res[p])[:, 0]))
-        pe = min(peers, key=lambda p: np.mean(np.array(res[p])[:, 1]))
-        ba, be = np.mean(np.array(res[pa])[:, 0]), np.mean(np.array(res[pe])[:, 1])
-        met_a = "yes" if auc >= ba else f"no ({auc - ba:+.4f})"
-        met_e = "yes" if ece <= be else f"no ({ece - be:+.4f})"
-        print(f"| {name} | {auc:.4f} / {ece:.4f} | {ba:.4f} ({pa}) | {be:.4f} ({pe}) | {met_a} | "
-              f"{met_e} |", flush=True)
+    ECE <= the best peer's. Two readings: the peers as they come (uncalibrated), and the peers
+    each given the same calibration part (scikit-learn's sigmoid step); "best" is per metric, over
+    either set. The AUC difference to the best peer comes with a paired bootstrap interval."""
+    raw = list(_peers())
+    sets = {"peers as they come": raw, "peers + sigmoid on the calibration part":
+            raw + [p + " + sigmoid" for p in raw]}
+    for title, peers in sets.items():
+        print(f"\nAgainst {title}:\n")
+        print("| dataset | calibrisk defaults AUC / ECE | best peer AUC | AUC difference [95% "
+              "bootstrap] | best peer ECE | AUC met | ECE met |\n|---|---|---|---|---|---|---|")
+        for name, res, preds in rows:
+            auc, ece = res[ours][:, 0].mean(), res[ours][:, 1].mean()
+            pa = max(peers, key=lambda p: res[p][:, 0].mean())
+            pe = min(peers, key=lambda p: res[p][:, 1].mean())
+            ba, be = res[pa][:, 0].mean(), res[pe][:, 1].mean()
+            d, lo, hi = _auc_diff_interval(preds[ours], preds[pa])
+            met_a = "yes" if auc >= ba else f"no ({auc - ba:+.4f})"
+            met_e = "yes" if ece <= be else f"no ({ece - be:+.4f})"
+            print(f"| {name} | {auc:.4f} / {ece:.4f} | {ba:.4f} ({pa}) | {d:+.4f} [{lo:+.4f}, "
+                  f"{hi:+.4f}] | {be:.4f} ({pe}) | {met_a} | {met_e} |", flush=True)
 
 
 def grid_configs():

@@ -73,8 +73,12 @@ TrainSpec to_spec(const PySpec& s) {
     throw InvalidParams("train: model must be 'auto', 'lr' or 'gbdt', got " +
                         quote_for_message(s.model) + ".");
   }
-  auto calibration = calibration_method_from_name(s.calibration);
-  const auto multiclass = multiclass_calibration_from_name(s.calibration);
+  // "" (Python's None): the default, beta (temperature for multiclass), which model "auto"
+  // replaces by the method chosen on the calibration part; a named method is kept.
+  const std::string cal_name = s.calibration.empty() ? "beta" : s.calibration;
+  spec.selection.calibration = s.calibration.empty();
+  auto calibration = calibration_method_from_name(cal_name);
+  const auto multiclass = multiclass_calibration_from_name(cal_name);
   if (!calibration && !multiclass) {
     throw InvalidParams(
         "train: calibration must be 'platt', 'isotonic', 'beta' or 'none' (binary labels) or "

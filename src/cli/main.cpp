@@ -124,8 +124,8 @@ void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
       ->check(CLI::IsMember({"auto", "lr", "gbdt"}))
       ->capture_default_str();
   t->add_option("--calibration", tr.calibration,
-                "Calibrator fitted on the calibration part (multiclass labels: temperature "
-                "by default)")
+                "Calibrator fitted on the calibration part (unset with --model auto: chosen "
+                "there by cross-fitted log loss; multiclass labels: temperature by default)")
       ->transform(calibration_method())
       ->each([&tr](const std::string&) { tr.calibration_given = true; })
       ->capture_default_str();

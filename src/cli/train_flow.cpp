@@ -124,6 +124,7 @@ TrainSpec train_spec(const TrainConfig& cfg) {
                      quote_for_message(cfg.calibration) + ".");
   }
   spec.calibration = *calibration;
+  spec.selection.calibration = !cfg.calibration_given;  // model auto chooses it unless named
   spec.columns = cfg.roles;
   spec.policy = cfg.policy;
   spec.split = cfg.split;

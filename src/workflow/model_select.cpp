@@ -5,6 +5,9 @@
 
 #include "workflow/stages.hpp"
 
+#include <calibrisk/calibration/beta.hpp>
+#include <calibrisk/calibration/isotonic.hpp>
+#include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
@@ -12,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <numeric>
@@ -171,6 +175,94 @@ std::vector<double> held_out_scores(const Table& table, TrainSpec cand, const Tr
   return p;
 }
 
+// The probabilities of `method` fitted on (s, y) at `fit` positions, predicted at `out`
+// positions; "none" returns the scores themselves.
+std::vector<double> recalibrated(CalibrationMethod method, const std::vector<double>& s,
+                                 const std::vector<double>& y, const std::vector<Index>& fit,
+                                 const std::vector<Index>& out) {
+  const std::vector<double> sf = take(s, fit), yf = take(y, fit), so = take(s, out);
+  const VectorView<const double> a(sf), b(yf), c(so);
+  Eigen::VectorXd q;
+  if (method == CalibrationMethod::kNone) {
+    return so;
+  } else if (method == CalibrationMethod::kPlatt) {
+    PlattParams pp;
+    pp.input = ScoreKind::kProbability;
+    q = PlattCalibrator(pp).fit(a, b).predict(c);
+  } else if (method == CalibrationMethod::kBeta) {
+    q = BetaCalibrator().fit(a, b).predict(c);
+  } else {
+    q = IsotonicCalibrator().fit(a, b).predict(c);
+  }
+  return std::vector<double>(q.data(), q.data() + q.size());
+}
+
+// The calibration choice of ModelSelectionSpec::calibration on the model's probabilities `p` of
+// the calibration part (labels `y`), cross-fitted over 5 interleaved folds (position mod 5): each
+// method is fitted on four folds and scored by the log loss of its probabilities on the fifth;
+// "none" scores the model's own probabilities. Returns the simplest method whose mean loss is
+// within one standard error (of the per-row difference) of the lowest.
+CalibrationMethod choose_calibration(const std::vector<double>& p, const std::vector<double>& y,
+                                     ModelSelectionRecord& record) {
+  const Index n = static_cast<Index>(p.size());
+  const Index k = 5;
+  const CalibrationMethod methods[] = {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
+                                       CalibrationMethod::kBeta, CalibrationMethod::kIsotonic};
+  constexpr double kEps = 1e-15;
+  std::vector<std::vector<double>> loss(4, std::vector<double>(static_cast<std::size_t>(n), 0.0));
+  std::vector<double> times(static_cast<std::size_t>(n), 0.0);
+  for (Index f = 0; f < k; ++f) {
+    std::vector<Index> fit, out;
+    for (Index i = 0; i < n; ++i) (i % k == f ? out : fit).push_back(i);
+    if (one_class(take(y, fit))) continue;  // nothing to fit here; the row keeps the others
+    for (const Index i : out) times[static_cast<std::size_t>(i)] += 1.0;
+    for (std::size_t m = 0; m < 4; ++m) {
+      const std::vector<double> q = recalibrated(methods[m], p, y, fit, out);
+      for (std::size_t j = 0; j < out.size(); ++j) {
+        const auto i = static_cast<std::size_t>(out[j]);
+        const double v = std::min(std::max(q[j], kEps), 1.0 - kEps);
+        loss[m][i] += -(y[i] * std::log(v) + (1.0 - y[i]) * std::log(1.0 - v));
+      }
+    }
+  }
+  // Per-row losses of the rows scored at least once.
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    if (times[i] > 0.0) rows.push_back(i);
+  }
+  if (rows.empty()) return CalibrationMethod::kBeta;  // cannot happen with two classes in y
+  std::vector<double> mean(4, 0.0);
+  for (std::size_t m = 0; m < 4; ++m) {
+    std::vector<double> l;
+    for (const std::size_t i : rows) l.push_back(loss[m][i] / times[i]);
+    loss[m] = std::move(l);
+    for (const double v : loss[m]) mean[m] += v / static_cast<double>(rows.size());
+  }
+  const auto best =
+      static_cast<std::size_t>(std::min_element(mean.begin(), mean.end()) - mean.begin());
+  // The simplest method within one standard error (of the per-row difference) of the best.
+  std::size_t chosen = best;
+  for (std::size_t m = 0; m < best; ++m) {
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t i = 0; i < loss[m].size(); ++i) {
+      const double d = loss[m][i] - loss[best][i];
+      s1 += d;
+      s2 += d * d;
+    }
+    const double nn = static_cast<double>(rows.size()), md = s1 / nn;
+    const double se = std::sqrt(std::max(0.0, s2 / nn - md * md) / std::max(1.0, nn - 1.0));
+    if (md <= se) {
+      chosen = m;
+      break;
+    }
+  }
+  for (std::size_t m = 0; m < 4; ++m) {
+    record.calibration_log_loss.emplace_back(calibration_method_name(methods[m]), mean[m]);
+  }
+  record.calibration_chosen = calibration_method_name(methods[chosen]);
+  return methods[chosen];
+}
+
 // Collects the field names of a Params struct (its `fields` visitor, core/params.hpp).
 struct FieldNames {
   std::vector<std::string> v;
@@ -237,8 +329,8 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
     }
     record.candidates.push_back(std::move(c));
   }
-  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!best) throw Error("internal error: select_model scored no candidate.");
+  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return *best;
 }
 
@@ -292,6 +384,16 @@ TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& 
   return chosen;
 }
 
+void resolve_calibration(TrainSpec& fit_spec, const TrainSpec& spec, TrainResult& out) {
+  if (spec.model != ModelKind::kAuto || !spec.selection.calibration ||
+      out.selection.candidates.empty()) {
+    return;
+  }
+  const TrainPart& c = out.calibration;
+  const std::vector<double> p(c.p_model.data(), c.p_model.data() + c.p_model.size());
+  fit_spec.calibration = choose_calibration(p, c.y, out.selection);
+}
+
 void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
                          const TrainResult& out) {
   const ModelSelectionRecord& r = out.selection;
@@ -307,6 +409,17 @@ void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
     P.emplace_back("selection." + c.name + ".auc", format_double(c.auc));
   }
   P.emplace_back("selection.chosen", r.chosen);
+  if (r.calibration_chosen.empty()) return;
+  std::string methods;
+  for (const auto& [m, loss] : r.calibration_log_loss) {
+    methods += (methods.empty() ? "" : ",") + m;
+    P.emplace_back("selection.calibration." + m + ".log_loss", format_double(loss));
+  }
+  P.emplace_back("selection.calibration",
+                 "auto: the simplest of " + methods +
+                     " within one standard error of the lowest log loss on the calibration part, "
+                     "cross-fitted over 5 folds");
+  P.emplace_back("selection.calibration.chosen", r.calibration_chosen);
 }
 
 }  // namespace detail

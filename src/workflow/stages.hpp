@@ -48,6 +48,11 @@ PipelineModel fit_model(const Table& table, const TrainSpec& spec, const TrainPa
 TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& out,
                         TrainObserver* observer);
 
+/// ModelKind::kAuto with ModelSelectionSpec::calibration (and a choice that ran): sets
+/// fit_spec.calibration to the method chosen on out.calibration's model probabilities
+/// (cross-fitted log loss; model_select.cpp), recorded in out.selection. Else leaves it.
+void resolve_calibration(TrainSpec& fit_spec, const TrainSpec& spec, TrainResult& out);
+
 /// Throws InvalidParams when a field of ModelSelectionSpec is out of range.
 void validate_selection(const ModelSelectionSpec& s);
 

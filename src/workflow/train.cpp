@@ -499,8 +499,9 @@ TrainResult train_on_split(const Table& table, const TrainSpec& spec, const Time
   validate_spec(spec);
   TrainResult out;
   split_stage(table, spec, out, st, &split);
-  const TrainSpec fit_spec = resolve_model(table, spec, out, observer);  // model_select.cpp
+  TrainSpec fit_spec = resolve_model(table, spec, out, observer);  // model_select.cpp
   PipelineModel model = fit_stage(table, fit_spec, out, st);
+  resolve_calibration(fit_spec, spec, out);  // model_select.cpp
   PipelineCalibrator calibrator = calibrate_stage(fit_spec, out, st);
   threshold_stage(fit_spec, out, st);
   assemble_pipeline(table, fit_spec, std::move(model), std::move(calibrator), out);
@@ -564,8 +565,9 @@ TrainResult train_pipeline(const Table& table, const TrainSpec& spec, TrainObser
   validate_spec(spec);
   TrainResult out;
   split_stage(table, spec, out, st);
-  const TrainSpec fit_spec = detail::resolve_model(table, spec, out, observer);  // model_select.cpp
+  TrainSpec fit_spec = detail::resolve_model(table, spec, out, observer);  // model_select.cpp
   PipelineModel model = fit_stage(table, fit_spec, out, st);
+  detail::resolve_calibration(fit_spec, spec, out);  // model_select.cpp
   PipelineCalibrator calibrator = calibrate_stage(fit_spec, out, st);
   threshold_stage(fit_spec, out, st);
   detail::assemble_pipeline(table, fit_spec, std::move(model), std::move(calibrator), out);

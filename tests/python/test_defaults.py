@@ -61,3 +61,22 @@ def test_large_training_part_stops_early_on_the_latest_patients():
     entry = train.groupby("patient_id", sort=False)["encounter_date"].min()
     late = entry.sort_values(kind="stable").index[-int(prov["fit.validation_groups"]):]
     assert train["patient_id"].isin(late).sum() == valid_rows
+
+
+def test_auto_chooses_the_calibration_unless_one_is_named():
+    # model="auto" with calibration unset: the method is chosen on held-out training rows and is
+    # the one the pipeline uses; a named calibration is kept and no choice is recorded.
+    _, r, prov = _train(2000, model="auto")
+    chosen = prov["selection.calibration.chosen"]
+    assert chosen in ("none", "platt", "beta", "isotonic")
+    assert prov["calibration"] == chosen
+    losses = {m: float(prov[f"selection.calibration.{m}.log_loss"])
+              for m in ("none", "platt", "beta", "isotonic")}
+    # The simplest within noise of the best: every simpler method has a higher loss than the best.
+    order = ["none", "platt", "beta", "isotonic"]
+    assert all(losses[m] > min(losses.values()) for m in order[:order.index(chosen)])
+    _, _, prov = _train(2000, model="auto", calibration="beta")
+    assert prov["calibration"] == "beta"
+    assert "selection.calibration.chosen" not in prov
+    _, _, prov = _train(2000, model="lr")  # an explicit model: beta, as before
+    assert prov["calibration"] == "beta"

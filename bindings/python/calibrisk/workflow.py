@@ -230,7 +230,7 @@ def _names(v):
 
 
 def train(data, *, label, group_column=None, time_column=None, categorical=(), drop=(),
-          subgroups=(), model="auto", params=None, calibration="beta", min_recall=None,
+          subgroups=(), model="auto", params=None, calibration=None, min_recall=None,
           min_precision=None, max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None,
           split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
           calendar_patients="exclude", seed=0, n_threads=0, source=None, code_hierarchy=None,
@@ -260,8 +260,10 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         ``{"n_estimators": 300, "class_weight": "balanced"}``; with ``model="auto"`` each applies
         to the candidates that have it.
     calibration : "platt", "isotonic", "beta" or "none"; multiclass labels: "temperature" (the
-        default when ``calibration`` is left at "beta"), "ovr-sigmoid", "ovr-isotonic" ("platt",
-        "sigmoid", "isotonic" mean these), "dirichlet" or "none", as ``--calibration``.
+        default when ``calibration`` is left unset), "ovr-sigmoid", "ovr-isotonic" ("platt",
+        "sigmoid", "isotonic" mean these), "dirichlet" or "none", as ``--calibration``. Unset
+        (None): beta, except that ``model="auto"`` chooses the method (none, platt, beta or
+        isotonic) by cross-fitted log loss on the calibration part (docs/defaults.md).
     min_recall, min_precision, max_alert_rate, fbeta, cost_fp + cost_fn : the threshold policy
         (at most one; default ``min_recall=0.8``), as ``--policy``.
     task : "auto" (multiclass when the label has more than two distinct values), "binary" or
@@ -342,7 +344,7 @@ def _spec(label, group_column, time_column, categorical, drop, subgroups, model,
         "drop": _names(drop),
         "subgroups": _names(subgroups),
         "model": str(model),
-        "calibration": str(calibration),
+        "calibration": "" if calibration is None else str(calibration),
         "params": [(str(k), _param_text(str(k), v)) for k, v in (params or {}).items()],
         "seed": int(seed),
         "n_threads": int(n_threads),
@@ -379,7 +381,7 @@ VALIDATE_COLUMNS = (
 
 
 def validate(data, *, label, time_column, group_column=None, categorical=(), drop=(),
-             model="auto", params=None, calibration="beta", min_recall=None, min_precision=None,
+             model="auto", params=None, calibration=None, min_recall=None, min_precision=None,
              max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None, period="quarter",
              n_bins=8, min_train_periods=2, n_bootstrap=200, calendar_patients="exclude",
              seed=0, n_threads=0, return_predictions=False):

@@ -24,6 +24,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace calibrisk {
@@ -129,9 +130,16 @@ inline constexpr Index kEarlyStoppingMinRows = 10000;
 ///    their own latest groups;
 ///  - otherwise: `folds` folds of whole groups, each a contiguous block of groups in order of entry
 ///    (by the time column, else file order), pooled over the folds; every fit sees the other folds.
+///
+/// With `calibration` set, the calibration method is chosen too, after the fit, on the
+/// calibration part: none, platt, beta and isotonic (in that order of simplicity) are each scored
+/// by the log loss of 5-fold cross-fitted probabilities there ("none": the model's own), and the
+/// simplest method within one standard error of the best is fitted (docs/defaults.md).
 struct ModelSelectionSpec {
   int folds = 5;             ///< in [2, 20]; folds of the small-data cross-validation
   bool leaf_variant = true;  ///< offer "gbdt_leaf20" (off when the user sets min_samples_leaf)
+  /// Choose TrainSpec::calibration too (the CLI and Python clear it when the user names one).
+  bool calibration = true;
 };
 
 /// The min_samples_leaf of the higher-capacity boosted-trees candidate of ModelKind::kAuto.
@@ -225,6 +233,10 @@ struct ModelSelectionRecord {
   std::vector<SelectionCandidate> candidates;
   std::string chosen;    ///< the winning candidate's name
   double seconds = 0.0;  ///< time spent on the candidate fits (not in the model file)
+  /// ModelSelectionSpec::calibration: the cross-fitted log loss of each calibration method on
+  /// the calibration part (empty when not chosen), and the choice.
+  std::vector<std::pair<std::string, double>> calibration_log_loss;
+  std::string calibration_chosen;
 };
 
 /// Everything a run produced: the pipeline, and the inputs of an evaluation report of its test

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // --model auto (select_model, docs/defaults.md): the choice follows the known truth of synthetic
 // data (a linear logit -> logistic regression, a pure interaction -> boosted trees), its held-out
-// loss is recomputed here from folds built by hand, it never reads the calibration or test rows,
-// and an explicit model trains exactly as before.
+// loss and the calibration choice's (on the calibration part) are recomputed here from folds built
+// by hand, the model choice never reads the calibration or test rows, and an explicit model trains
+// exactly as before.
 #include <doctest/doctest.h>
 
 #include "cli/progress.hpp"
 #include "cli/train_flow.hpp"
 
 #include <calibrisk/artifact/io.hpp>
+#include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/workflow/data.hpp>
@@ -126,6 +128,76 @@ TEST_CASE("model auto: the lr candidate's held-out loss equals hand-built entry-
   loss /= static_cast<double>(n);
   REQUIRE(r.selection.candidates[0].name == "lr");
   CHECK(r.selection.candidates[0].log_loss == doctest::Approx(loss).epsilon(1e-12));
+
+  // The calibration choice, on the calibration part: 5 interleaved folds (position mod 5); each
+  // method is fitted on four and scores the fifth; "none" scores the model's own probabilities.
+  // Recomputed here for none and platt.
+  REQUIRE(r.selection.chosen == "lr");
+  REQUIRE(r.selection.calibration_log_loss.size() == 4);
+  const Index nc = static_cast<Index>(r.calibration.y.size());
+  const std::vector<double> pc(r.calibration.p_model.data(), r.calibration.p_model.data() + nc);
+  const std::vector<double>& yc = r.calibration.y;
+  double none = 0.0, platt = 0.0;
+  for (int f = 0; f < 5; ++f) {
+    std::vector<double> sf, yf;
+    for (Index i = 0; i < nc; ++i) {
+      if (i % 5 == f) continue;
+      sf.push_back(pc[static_cast<std::size_t>(i)]);
+      yf.push_back(yc[static_cast<std::size_t>(i)]);
+    }
+    PlattParams pp;
+    pp.input = ScoreKind::kProbability;
+    PlattCalibrator c(pp);
+    c.fit(VectorView<const double>(sf), VectorView<const double>(yf));
+    for (Index i = f; i < nc; i += 5) {
+      const double yi = yc[static_cast<std::size_t>(i)], pi = pc[static_cast<std::size_t>(i)];
+      const double qi = c.predict(VectorView<const double>(&pi, 1))[0];
+      none -= (yi == 1.0 ? std::log(pi) : std::log1p(-pi)) / static_cast<double>(nc);
+      platt -= (yi == 1.0 ? std::log(qi) : std::log1p(-qi)) / static_cast<double>(nc);
+    }
+  }
+  CHECK(r.selection.calibration_log_loss[0].first == "none");
+  CHECK(r.selection.calibration_log_loss[0].second == doctest::Approx(none).epsilon(1e-12));
+  CHECK(r.selection.calibration_log_loss[1].first == "platt");
+  CHECK(r.selection.calibration_log_loss[1].second == doctest::Approx(platt).epsilon(1e-9));
+  // The logistic model is the truth here: its own probabilities are calibrated, and the simplest
+  // method within noise is kept.
+  CHECK(r.selection.calibration_chosen == "none");
+  CHECK(prov(r, "calibration") == "none");
+  CHECK(prov(r, "selection.calibration.chosen") == "none");
+}
+
+TEST_CASE("model auto: the calibration choice fixes probabilities that are known to be off") {
+  // A rare event (logit -3 + 1.5 x1) fitted with class_weight=balanced: both candidates then
+  // over-predict by design (the weights move the intercept by about log(prevalence odds)), so
+  // keeping the model's probabilities ("none") must lose to a recalibration.
+  std::string text = "x1,x2,x3,x4,y\n";
+  Rng rng(9, 0);
+  for (int i = 0; i < 3000; ++i) {
+    const double x1 = rng.normal(), x2 = rng.normal();
+    const bool y = rng.uniform() < 1.0 / (1.0 + std::exp(3.0 - 1.5 * x1));
+    text += std::to_string(x1) + "," + std::to_string(x2) + ",0,0," + (y ? "1" : "0") + "\n";
+  }
+  TrainSpec spec = auto_spec();
+  set_auto_parameter(spec, "class_weight", "balanced");
+  const TrainResult r = train_pipeline(table_of(text), spec);
+  REQUIRE(r.selection.calibration_log_loss.size() == 4);
+  CHECK(r.selection.calibration_chosen != "none");
+  CHECK(r.selection.calibration_log_loss[0].second > r.selection.calibration_log_loss[1].second);
+  CHECK(prov(r, "calibration") == r.selection.calibration_chosen);
+  // Not chosen when the user names a calibration (the CLI and Python clear the flag).
+  spec.selection.calibration = false;
+  const TrainResult k = train_pipeline(table_of(text), spec);
+  CHECK(k.selection.calibration_log_loss.empty());
+  CHECK(prov(k, "calibration") == "beta");
+  CHECK(prov(k, "selection.calibration.chosen").empty());
+  cli::TrainConfig cfg;
+  cfg.roles.label = "y";
+  CHECK(cli::train_spec(cfg).selection.calibration);
+  cfg.calibration = "platt";
+  cfg.calibration_given = true;
+  CHECK_FALSE(cli::train_spec(cfg).selection.calibration);
+  CHECK(cli::train_spec(cfg).calibration == CalibrationMethod::kPlatt);
 }
 
 TEST_CASE("model auto: the calibration and test rows' labels do not change the choice or model") {
