@@ -40,7 +40,7 @@ Prepared prepare(Index n, Index f, bool sparse) {
   for (Index i = 0; i < n; ++i) {
     const double y = p.data.y[static_cast<std::size_t>(i)];
     p.gh[static_cast<std::size_t>(i)] =
-        GradPair{static_cast<float>(base - y), static_cast<float>(base * (1 - base))};
+        GradScale::for_max_weight(1.0).quantise(base - y, base * (1 - base));
   }
   for (Index j = 0; j < f; ++j) {
     if (!p.mapper.is_constant[static_cast<std::size_t>(j)]) {
@@ -64,7 +64,7 @@ void BM_Trees_Histogram(benchmark::State& state) {
     total.g += p.gh[static_cast<std::size_t>(i)].g;
     total.h += p.gh[static_cast<std::size_t>(i)].h;
   }
-  total.n = static_cast<double>(rows.size());
+  total.n = static_cast<std::int64_t>(rows.size());
   for (auto _ : state) {
     detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), p.gh.data(),
                              ordered.data(), threads);
@@ -167,7 +167,7 @@ void BM_Trees_SplitFind(benchmark::State& state) {
     total.g += g.g;
     total.h += g.h;
   }
-  total.n = static_cast<double>(n);
+  total.n = n;
   detail::HistogramJob job{nullptr, n, p.gh.data(), p.features.data(),
                            static_cast<Index>(p.features.size())};
   detail::build_histogram(p.bins, p.mapper, job, nullptr, total, hist.data(), 1);

@@ -226,29 +226,37 @@ int BinMapper::bin_of(Index f, double x) const noexcept {
 
 namespace detail {
 
-BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows, int max_bins,
-                         Index subsample, std::uint64_t seed, int n_threads) {
-  const Index n_features = X.cols();
-  std::vector<Index> sample;
-  if (rows.empty()) {
-    sample.resize(static_cast<std::size_t>(X.rows()));
-    std::iota(sample.begin(), sample.end(), Index{0});
-  } else {
-    sample = rows;
-  }
-  if (subsample > 0 && static_cast<Index>(sample.size()) > subsample) {
-    // Partial Fisher-Yates: the first `subsample` slots become a uniform sample without
-    // replacement; sorting them back keeps the reads of X in storage order.
-    Rng rng(seed, /*stream=*/0xB1);
-    const Index n = static_cast<Index>(sample.size());
-    for (Index i = 0; i < subsample; ++i) {
-      const Index j = i + static_cast<Index>(rng.below(static_cast<std::uint64_t>(n - i)));
-      std::swap(sample[static_cast<std::size_t>(i)], sample[static_cast<std::size_t>(j)]);
-    }
-    sample.resize(static_cast<std::size_t>(subsample));
-    std::sort(sample.begin(), sample.end());
-  }
+std::uint64_t bin_sample_key(std::uint64_t seed, Index row) noexcept {
+  // splitmix64 of (seed-derived stream) + row: a bijective mix, so distinct rows get distinct keys.
+  std::uint64_t z = (seed * 0x9E3779B97F4A7C15ULL + 0xB1B1B1B1B1B1B1B1ULL) ^
+                    (static_cast<std::uint64_t>(row) * 0xD1B54A32D192ED03ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
 
+std::vector<Index> bin_sample_rows(std::vector<Index> rows, Index k, std::uint64_t seed) {
+  if (k <= 0 || static_cast<Index>(rows.size()) <= k) {
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  }
+  std::vector<std::pair<std::uint64_t, Index>> keyed(rows.size());
+  for (std::size_t q = 0; q < rows.size(); ++q) keyed[q] = {bin_sample_key(seed, rows[q]), rows[q]};
+  std::nth_element(keyed.begin(), keyed.begin() + (k - 1), keyed.end());
+  std::vector<Index> out(static_cast<std::size_t>(k));
+  for (Index q = 0; q < k; ++q)
+    out[static_cast<std::size_t>(q)] = keyed[static_cast<std::size_t>(q)].second;
+  // Ascending rows keep the reads of X in storage order.
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+// Bin edges from the values of rows sample[0, s) of X.
+BinMapper mapper_from_rows(const FeatureMatrix& X, const std::vector<Index>& sample, int max_bins,
+                           int n_threads) {
+  const Index n_features = X.cols();
   BinMapper m;
   m.max_bins = max_bins;
   m.edges.resize(static_cast<std::size_t>(n_features));
@@ -289,6 +297,26 @@ BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows,
         m.offsets[static_cast<std::size_t>(f)] + m.n_value_bins(f) + 1;
   }
   return m;
+}
+
+}  // namespace
+
+BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows, int max_bins,
+                         Index subsample, std::uint64_t seed, int n_threads) {
+  std::vector<Index> all;
+  if (rows.empty()) {
+    all.resize(static_cast<std::size_t>(X.rows()));
+    std::iota(all.begin(), all.end(), Index{0});
+  }
+  const std::vector<Index> sample =
+      bin_sample_rows(rows.empty() ? std::move(all) : rows, subsample, seed);
+  return mapper_from_rows(X, sample, max_bins, n_threads);
+}
+
+BinMapper bin_mapper_from_sample(const FeatureMatrix& sample, int max_bins, int n_threads) {
+  std::vector<Index> all(static_cast<std::size_t>(sample.rows()));
+  std::iota(all.begin(), all.end(), Index{0});
+  return mapper_from_rows(sample, all, max_bins, n_threads);
 }
 
 namespace {

@@ -21,12 +21,14 @@ namespace calibrisk {
 ///
 /// Edges are midpoints between consecutive distinct values (one bin per value when a feature has at
 /// most `max_bins` distinct values), otherwise midpoints at the `k / max_bins` quantiles of a
-/// seeded subsample; values are compared as floats (float64 inputs are rounded to float first) and
-/// midpoints are rounded down to the nearest float. Missingness is information: a feature with one
-/// distinct non-missing value and missing values (a lab coded 1 / NaN) can still be split, missing
-/// vs present. A feature with fewer than two distinct values, counting "missing" as one, is
-/// flagged constant and is never split. Sample weights do not enter
-/// the edges (as in LightGBM and scikit-learn). `has_missing` is taken from the sample.
+/// seeded subsample (the rows with the smallest hash of (seed, global row index):
+/// `detail::bin_sample_rows`, independent of any partition of the rows); values are compared as
+/// floats (float64 inputs are rounded to float first) and midpoints are rounded down to the nearest
+/// float. Missingness is information: a feature with one distinct non-missing value and missing
+/// values (a lab coded 1 / NaN) can still be split, missing vs present. A feature with fewer than
+/// two distinct values, counting "missing" as one, is flagged constant and is never split. Sample
+/// weights do not enter the edges (as in LightGBM and scikit-learn). `has_missing` is taken from
+/// the sample.
 struct BinMapper {
   std::vector<std::vector<double>> edges;  ///< Per feature: upper edges of all but the last bin.
   std::vector<std::uint8_t> has_missing;   ///< Per feature: 1 when NaN was seen while fitting.
@@ -94,14 +96,34 @@ struct BinnedMatrix {
 
 namespace detail {
 
+/// The bin-sample key of the row with global index `row`: a 64-bit hash of (seed, row)
+/// (splitmix64's finaliser). The rows with the smallest keys form the bin sample, so whether a row
+/// is sampled depends only on its global index and the seed, never on how rows are partitioned.
+std::uint64_t bin_sample_key(std::uint64_t seed, Index row) noexcept;
+
+/// The bin sample: of the global row indices `rows`, the `k` with the smallest
+/// (bin_sample_key, row) (bottom-k sampling), ascending; all of them when k <= 0 or
+/// k >= rows.size(). Mergeable: for any partition of the rows into parts, the bin sample of the
+/// union of the parts' bin samples equals the bin sample of all rows, so a distributed fit
+/// selects each worker's bottom-k and merges them (O(k) per worker) to get the single-process
+/// sample. O(#rows).
+std::vector<Index> bin_sample_rows(std::vector<Index> rows, Index k, std::uint64_t seed);
+
 /// Fits the bin edges of every feature on the rows `rows` of X (all rows when `rows` is empty),
-/// using a seeded subsample of at most `subsample` of them (0 = no subsampling).
+/// using the bin sample (`bin_sample_rows`, keyed by row index in X) of at most `subsample` of them
+/// (0 = no subsampling).
 ///
 /// @param max_bins  value bins per feature, in [2, 65535]
 /// Preconditions: X validated (no inf), rows in range. Parallel over features; deterministic.
-/// Complexity O(F * s log s) with s = min(#rows, subsample).
+/// Complexity O(n + F * s log s) with s = min(#rows, subsample).
 BinMapper fit_bin_mapper(const FeatureMatrix& X, const std::vector<Index>& rows, int max_bins,
                          Index subsample, std::uint64_t seed, int n_threads);
+
+/// The bin edges of every feature from the values of already sampled rows (every row of
+/// `sample`): what `fit_bin_mapper` computes from its bin sample. The edges depend only on the
+/// multiset of values of each feature, never on the order of the rows, so a distributed fit
+/// gathers the sampled rows in any order and every worker (or the driver) gets the same mapper.
+BinMapper bin_mapper_from_sample(const FeatureMatrix& sample, int max_bins, int n_threads);
 
 /// Regularisation of categorical binning.
 struct CategoricalBinning {

@@ -192,8 +192,18 @@ std::vector<std::int32_t> splittable_features(const BinMapper& mapper, Index nf,
   return allowed;
 }
 
-detail::GrowerParams grower_params(const GBDTParams& p, int nt) {
+// The fixed-point scale of a fit: from the largest weight of the training rows (a global
+// quantity; both losses have |g| <= w and h <= w / 4).
+GradScale gradient_scale(const std::vector<double>& w, const std::vector<Index>& train_rows) {
+  double w_max = 0.0;
+  for (const Index i : train_rows) w_max = std::max(w_max, w[static_cast<std::size_t>(i)]);
+  return GradScale::for_max_weight(w_max);
+}
+
+detail::GrowerParams grower_params(const GBDTParams& p, const GradScale& scale, int nt) {
   detail::GrowerParams gp;
+  gp.rules.g_unit = scale.g_unit;
+  gp.rules.h_unit = scale.h_unit;
   gp.max_leaf_nodes = p.max_leaf_nodes;
   gp.max_depth = p.max_depth;
   gp.learning_rate = p.learning_rate;
@@ -248,18 +258,17 @@ ValidationRows validation_rows(const Dataset& train, const Dataset* valid,
   return v;
 }
 
-// Gradients and hessians of the weighted log-loss at the current margins.
+// Gradients and hessians of the weighted log-loss at the current margins, quantised.
 void compute_gradients(const std::vector<Index>& train_rows, const std::vector<double>& margin,
                        const std::vector<double>& w, VectorView<const double> y,
-                       std::vector<GradPair>& gh, int nt) {
+                       const GradScale& scale, std::vector<GradPair>& gh, int nt) {
   detail::parallel_blocks(
       static_cast<Index>(train_rows.size()), kBlock, nt, [&](Index, Index lo, Index hi) {
         for (Index k = lo; k < hi; ++k) {
           const auto i = static_cast<std::size_t>(train_rows[static_cast<std::size_t>(k)]);
           const double pr = sigmoid(margin[i]);
           const double wi = w[i];
-          gh[i].g = static_cast<float>(wi * (pr - y[static_cast<Index>(i)]));
-          gh[i].h = static_cast<float>(wi * pr * (1.0 - pr));
+          gh[i] = scale.quantise(wi * (pr - y[static_cast<Index>(i)]), wi * pr * (1.0 - pr));
         }
       });
 }
@@ -488,6 +497,31 @@ TargetStatSetup target_stat_setup(const GBDTParams& p, const Dataset& train,
   return ts;
 }
 
+// Stage 1 of the binary and the softmax fit: bin edges from the bin sample of the training rows,
+// level tables of the `native` categorical features, codes of every row of X (and of the
+// validation rows when given), the splittable features and the fixed-point gradient scale.
+struct FitBins {
+  BinMapper mapper;
+  BinnedMatrix bins, valid_bins;
+  std::vector<std::int32_t> allowed;
+  GradScale scale;
+};
+
+FitBins fit_bins(const GBDTParams& p, const FeatureMatrix& X, const FeatureMatrix* valid_X,
+                 const std::vector<Index>& train_rows, bool all_rows,
+                 const std::vector<int>& native, const std::vector<double>& w, Index n_named,
+                 FitInfo& info, int nt) {
+  FitBins b;
+  const std::vector<Index> bin_rows = all_rows ? std::vector<Index>{} : train_rows;
+  b.mapper = detail::fit_bin_mapper(X, bin_rows, p.max_bins, p.bin_subsample, p.random_state, nt);
+  detail::make_categorical(b.mapper, X, bin_rows, {native, p.min_data_per_category}, nt);
+  b.bins = detail::bin_matrix(b.mapper, X, nt, /*row_major_copy=*/!b.mapper.wide());
+  if (valid_X != nullptr) b.valid_bins = detail::bin_matrix(b.mapper, *valid_X, nt);
+  b.allowed = splittable_features(b.mapper, X.cols(), info, n_named);
+  b.scale = gradient_scale(w, train_rows);
+  return b;
+}
+
 // The saved model's cardinality per original feature: the mapper's (native categorical
 // features), and K of each target-statistic feature.
 std::vector<std::int32_t> model_cardinality(const BinMapper& mapper, const TargetStatSetup& ts,
@@ -534,23 +568,20 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   const bool use_ts = !ts.features.empty();
   const FeatureMatrix Xfit = use_ts ? FeatureMatrix(view(ts.derived.X)) : train.X;
 
-  // Stage 1: bin edges from (a sample of) the training rows; codes for every row of X.
-  BinMapper mapper = detail::fit_bin_mapper(Xfit, all_rows ? std::vector<Index>{} : train_rows,
-                                            p.max_bins, p.bin_subsample, p.random_state, nt);
-  detail::make_categorical(mapper, Xfit, all_rows ? std::vector<Index>{} : train_rows,
-                           {ts.native, p.min_data_per_category}, nt);
-  const BinnedMatrix bins = detail::bin_matrix(mapper, Xfit, nt, /*row_major_copy=*/!mapper.wide());
-  BinnedMatrix valid_bins;
-  if (valid != nullptr && !use_ts) valid_bins = detail::bin_matrix(mapper, valid->X, nt);
-  const BinnedMatrix& vb = valid != nullptr ? valid_bins : bins;
-  const std::vector<std::int32_t> allowed =
-      splittable_features(mapper, Xfit.cols(), info, train.n_features());
+  // Stage 1: bin edges from the bin sample of the training rows; codes for every row of X.
+  const FitBins fb = fit_bins(p, Xfit, valid != nullptr && !use_ts ? &valid->X : nullptr,
+                              train_rows, all_rows, ts.native, w, train.n_features(), info, nt);
+  const BinMapper& mapper = fb.mapper;
+  const BinnedMatrix& bins = fb.bins;
+  const BinnedMatrix& vb = valid != nullptr ? fb.valid_bins : bins;
+  const std::vector<std::int32_t>& allowed = fb.allowed;
+  const GradScale& scale = fb.scale;
 
   TreeEnsemble ens;
   ens.n_features = train.n_features();
   ens.cardinality = model_cardinality(mapper, ts, train.n_features());
   ens.base_score = std::log(sw1 / sw0);  // weighted log-odds: the best constant margin
-  detail::GrowerParams gparams = grower_params(p, nt);
+  detail::GrowerParams gparams = grower_params(p, scale, nt);
   if (!gparams.monotone.empty()) gparams.monotone.resize(static_cast<std::size_t>(Xfit.cols()), 0);
   detail::TreeGrower grower(bins, mapper, std::move(gparams));
   ValidationRows vset =
@@ -570,7 +601,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   const int nt_valid = vset.rows.size() < (std::size_t{1} << 17) ? 1 : nt;
 
   for (int t = 0; t < p.n_estimators; ++t) {
-    compute_gradients(train_rows, margin, w, train.y, gh, nt_rows);
+    compute_gradients(train_rows, margin, w, train.y, scale, gh, nt_rows);
     const bool rows_are_all = sample_rows(p, t, train_rows, all_rows, rows);
     sample_features(p, t, allowed, feats);
     detail::GrownTree grown = grower.grow(rows, rows_are_all, gh.data(), feats);
@@ -745,26 +776,6 @@ Holdout multiclass_rows(const GBDTParams& p, VectorView<const double> y, int K, 
   return h;
 }
 
-// Bins of a multiclass fit: every categorical feature by native partitions.
-struct MulticlassBins {
-  BinMapper mapper;
-  BinnedMatrix bins, valid_bins;
-  std::vector<std::int32_t> allowed;
-};
-
-MulticlassBins multiclass_bins(const GBDTParams& p, const Dataset& train, const Dataset* valid,
-                               const std::vector<Index>& bin_rows, FitInfo& info, int nt) {
-  MulticlassBins b;
-  b.mapper =
-      detail::fit_bin_mapper(train.X, bin_rows, p.max_bins, p.bin_subsample, p.random_state, nt);
-  detail::make_categorical(b.mapper, train.X, bin_rows,
-                           {p.categorical_features, p.min_data_per_category}, nt);
-  b.bins = detail::bin_matrix(b.mapper, train.X, nt, /*row_major_copy=*/!b.mapper.wide());
-  if (valid != nullptr) b.valid_bins = detail::bin_matrix(b.mapper, valid->X, nt);
-  b.allowed = splittable_features(b.mapper, train.X.cols(), info, train.n_features());
-  return b;
-}
-
 // Total weight of each class over the training rows; throws when a class has none.
 std::vector<double> multiclass_totals(const Dataset& train, const std::vector<double>& w,
                                       const std::vector<Index>& train_rows, int K) {
@@ -820,10 +831,10 @@ void softmax_rows(const std::vector<Index>& train_rows, const std::vector<std::v
       });
 }
 
-// Gradients and hessians of the weighted softmax loss for class k.
+// Gradients and hessians of the weighted softmax loss for class k, quantised.
 void class_gradients(const std::vector<Index>& train_rows, const std::vector<double>& pk,
                      const std::vector<double>& w, VectorView<const double> y, double k,
-                     std::vector<GradPair>& gh, int nt) {
+                     const GradScale& scale, std::vector<GradPair>& gh, int nt) {
   detail::parallel_blocks(
       static_cast<Index>(train_rows.size()), kBlock, nt, [&](Index, Index lo, Index hi) {
         for (Index r = lo; r < hi; ++r) {
@@ -831,8 +842,7 @@ void class_gradients(const std::vector<Index>& train_rows, const std::vector<dou
           const double pr = pk[i];
           const double wi = w[i];
           const double yk = y[static_cast<Index>(i)] == k ? 1.0 : 0.0;
-          gh[i].g = static_cast<float>(wi * (pr - yk));
-          gh[i].h = static_cast<float>(wi * pr * (1.0 - pr));
+          gh[i] = scale.quantise(wi * (pr - yk), wi * pr * (1.0 - pr));
         }
       });
 }
@@ -1002,16 +1012,17 @@ GradientBoostedTrees& GradientBoostedTrees::fit_multiclass(const Dataset& train,
   }
 
   // Stage 1: bins; every categorical feature is native.
-  const MulticlassBins mb =
-      multiclass_bins(p, train, valid, all_rows ? std::vector<Index>{} : train_rows, info, nt);
-  const BinMapper& mapper = mb.mapper;
-  const BinnedMatrix& bins = mb.bins;
-  const BinnedMatrix& vb = valid != nullptr ? mb.valid_bins : bins;
-  const std::vector<std::int32_t>& allowed = mb.allowed;
+  const FitBins fb = fit_bins(p, train.X, valid != nullptr ? &valid->X : nullptr, train_rows,
+                              all_rows, p.categorical_features, w, train.n_features(), info, nt);
+  const BinMapper& mapper = fb.mapper;
+  const BinnedMatrix& bins = fb.bins;
+  const BinnedMatrix& vb = valid != nullptr ? fb.valid_bins : bins;
+  const std::vector<std::int32_t>& allowed = fb.allowed;
+  const GradScale& scale = fb.scale;
 
   const std::vector<double> base = multiclass_base_scores(totals);
   std::vector<TreeEnsemble> ens = empty_class_ensembles(base, train.n_features(), mapper);
-  detail::TreeGrower grower(bins, mapper, grower_params(p, nt));
+  detail::TreeGrower grower(bins, mapper, grower_params(p, scale, nt));
   MulticlassValidation vset = inner_valid || valid != nullptr
                                   ? multiclass_validation(train, valid, split.valid, mult, w, base)
                                   : MulticlassValidation{};
@@ -1035,7 +1046,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_multiclass(const Dataset& train,
     bool all_stumps = true;
     for (int k = 0; k < K; ++k) {
       const auto uk = static_cast<std::size_t>(k);
-      class_gradients(train_rows, prob[uk], w, train.y, static_cast<double>(k), gh, nt_rows);
+      class_gradients(train_rows, prob[uk], w, train.y, static_cast<double>(k), scale, gh, nt_rows);
       rows = round_rows;  // the grower partitions its rows in place
       sample_features(p, t * K + k, allowed, feats);
       detail::GrownTree grown = grower.grow(rows, rows_are_all, gh.data(), feats);

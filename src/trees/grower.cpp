@@ -69,7 +69,8 @@ void TreeGrower::release_hist(int slot) {
 bool TreeGrower::splittable(const Leaf& leaf) const {
   const SplitRules& r = params_.rules;
   const double n = static_cast<double>(leaf.end - leaf.begin);
-  return n >= 2.0 * std::max(1.0, r.min_samples_leaf) && leaf.total.h >= 2.0 * r.min_child_weight;
+  return n >= 2.0 * std::max(1.0, r.min_samples_leaf) &&
+         real_sums(leaf.total, r).h >= 2.0 * r.min_child_weight;
 }
 
 void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<RowIndex>& rows,
@@ -221,8 +222,8 @@ std::int32_t add_node(GrownTree& out) {
   return id;
 }
 
-// Gradient and hessian sums of rows[0, n) (or of [0, n) when rows_are_all). Partial sums over
-// fixed blocks added in block order: the total does not depend on the thread count.
+// Gradient and hessian sums of rows[0, n) (or of [0, n) when rows_are_all): exact integer sums,
+// so neither the blocks nor the thread count can change a bit.
 HistBin gradient_total(const std::vector<RowIndex>& rows, bool rows_are_all,
                        const GradPair* gh_by_row, int n_threads) {
   const Index n = static_cast<Index>(rows.size());
@@ -243,7 +244,7 @@ HistBin gradient_total(const std::vector<RowIndex>& rows, bool rows_are_all,
     total.g += s.g;
     total.h += s.h;
   }
-  total.n = static_cast<double>(n);
+  total.n = n;
   return total;
 }
 
@@ -321,8 +322,8 @@ void TreeGrower::split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const L
   l.depth = r.depth = parent.depth + 1;
   l.total = s.left;
   r.total = s.right;
-  l.total.n = static_cast<double>(l.end - l.begin);
-  r.total.n = static_cast<double>(r.end - r.begin);
+  l.total.n = l.end - l.begin;
+  r.total.n = r.end - r.begin;
   l.bounds = r.bounds = parent.bounds;
   const int mono =
       params_.monotone.empty() ? 0 : params_.monotone[static_cast<std::size_t>(s.feature)];
@@ -339,8 +340,8 @@ void TreeGrower::split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const L
       r.bounds.upper = std::min(r.bounds.upper, midv);
     }
   }
-  tree.cover[static_cast<std::size_t>(ln)] = l.total.h;
-  tree.cover[static_cast<std::size_t>(rn)] = r.total.h;
+  tree.cover[static_cast<std::size_t>(ln)] = real_sums(l.total, params_.rules).h;
+  tree.cover[static_cast<std::size_t>(rn)] = real_sums(r.total, params_.rules).h;
 }
 
 GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
@@ -354,7 +355,7 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
   root.begin = 0;
   root.end = static_cast<Index>(rows.size());
   root.total = gradient_total(rows, rows_are_all, gh_by_row, p.n_threads);
-  tree.cover[0] = root.total.h;
+  tree.cover[0] = real_sums(root.total, p.rules).h;
 
   std::vector<Leaf> active;  // leaves that may still be split (have a histogram and a split)
   std::vector<Leaf> done;    // final leaves
@@ -408,7 +409,8 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
 
   for (const Leaf& leaf : done) {
     const auto u = static_cast<std::size_t>(leaf.node);
-    double step = leaf_output(leaf.total.g, leaf.total.h, p.rules.l2, leaf.bounds);
+    const RealSums t = real_sums(leaf.total, p.rules);
+    double step = leaf_output(t.g, t.h, p.rules.l2, leaf.bounds);
     if (p.max_delta_step > 0.0) step = std::clamp(step, -p.max_delta_step, p.max_delta_step);
     tree.value[u] = p.learning_rate * step;
     out.begin[u] = leaf.begin;

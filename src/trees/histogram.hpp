@@ -7,6 +7,7 @@
 #include "trees/binning.hpp"
 #include "trees/bundling.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -16,21 +17,48 @@ namespace calibrisk {
 /// and moved by every partition (training needs fewer than 2^32 rows; `fit` checks).
 using RowIndex = std::uint32_t;
 
-/// Gradient and hessian of one row, packed so one 8-byte load feeds a histogram update. Single
-/// precision halves the memory traffic of the hot loop; sums are accumulated in double.
+/// Gradient and hessian of one row (sample weight applied), quantised to fixed point: the real
+/// values are g * GradScale::g_unit and h * GradScale::h_unit (see `GradScale`). Two 32-bit
+/// integers keep one row at 8 bytes, so one load feeds a histogram update; every sum over rows is
+/// taken in 64-bit integers and is therefore exact, whatever the order or grouping of the
+/// partial sums (threads, row blocks, machines).
 struct GradPair {
-  float g = 0.0f;
-  float h = 0.0f;
+  std::int32_t g = 0;
+  std::int32_t h = 0;
 };
 
-/// One histogram slot: sums of gradients, hessians and row count (a count kept as a double so the
-/// subtraction trick is one vectorisable loop; exact below 2^53 rows). Padded to 32 bytes and
-/// aligned so that one update is a single 4-double vector add on AVX2 CPUs; `unused` stays 0.
+/// One histogram slot: exact integer sums of the quantised gradients, hessians and the row count.
+/// Padded to 32 bytes and aligned so that one update is a single 4 x int64 vector add on AVX2
+/// CPUs; `unused` stays 0. Slots are plain integers: histograms of disjoint row sets (threads,
+/// workers) add elementwise into the histogram of their union, bit for bit.
 struct alignas(32) HistBin {
-  double g = 0.0;
-  double h = 0.0;
-  double n = 0.0;
-  double unused = 0.0;
+  std::int64_t g = 0;
+  std::int64_t h = 0;
+  std::int64_t n = 0;
+  std::int64_t unused = 0;
+};
+
+/// The fixed-point scale of a fit: a row's gradient g (sample weight included) is stored as the
+/// integer round(g / g_unit), its hessian as round(h / h_unit). Both units are powers of two
+/// derived from global quantities only (the largest row weight), so every worker of a distributed
+/// fit quantises identically: for the logistic and softmax losses |g| <= w and h <= w / 4, and
+/// with 2^e >= max w the units are g_unit = 2^(e - 30), h_unit = 2^(e - 32), so every quantised
+/// value is at most 2^30 in magnitude (a 32-bit integer) and a sum over fewer than 2^32 rows stays
+/// below 2^62 (an int64, no overflow). Resolution: 2^-30 (gradients) and 2^-32 (hessians) of the
+/// largest weight per row; rounding to nearest, so the error of a sum is at most half a unit per
+/// row and in practice grows like sqrt(rows).
+struct GradScale {
+  double g_unit = 1.0;  ///< Real value of one gradient unit (a power of two).
+  double h_unit = 1.0;  ///< Real value of one hessian unit (a power of two).
+
+  /// The scale for rows whose |g| <= max_weight and h <= max_weight / 4 (max_weight > 0, finite).
+  static GradScale for_max_weight(double max_weight) noexcept;
+  /// round(g / g_unit) and round(h / h_unit) (to nearest, ties to even). Exact powers of two:
+  /// multiplying by the reciprocal is exact.
+  GradPair quantise(double g, double h) const noexcept {
+    return {static_cast<std::int32_t>(std::nearbyint(g * (1.0 / g_unit))),
+            static_cast<std::int32_t>(std::nearbyint(h * (1.0 / h_unit)))};
+  }
 };
 
 namespace detail {

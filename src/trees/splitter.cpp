@@ -14,7 +14,8 @@ namespace detail {
 
 double parent_gain(const HistBin& total, const SplitRules& rules,
                    const LeafBounds& bounds) noexcept {
-  return output_gain(total.g, total.h, rules.l2, leaf_output(total.g, total.h, rules.l2, bounds));
+  const RealSums t = real_sums(total, rules);
+  return output_gain(t.g, t.h, rules.l2, leaf_output(t.g, t.h, rules.l2, bounds));
 }
 
 SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, const HistBin& total,
@@ -32,7 +33,8 @@ SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, c
   if (m == 0) return best;
   BinSet set;
   double l2 = rules.l2;
-  auto consider = [&](const HistBin& l, const HistBin& r, bool missing_left) {
+  auto consider = [&](const HistBin& li, const HistBin& ri, bool missing_left) {
+    const RealSums l = real_sums(li, rules), r = real_sums(ri, rules);
     if (l.n < rules.min_samples_leaf || r.n < rules.min_samples_leaf) return;
     if (l.h < rules.min_child_weight || r.h < rules.min_child_weight) return;
     if (!(l.h + l2 > 0.0) || !(r.h + l2 > 0.0)) return;
@@ -46,8 +48,8 @@ SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, c
     best.feature = f;
     best.bin = -1;
     best.missing_left = missing_left;
-    best.left = l;
-    best.right = r;
+    best.left = li;
+    best.right = ri;
     best.left_value = wl;
     best.right_value = wr;
     best.cat_left = set;
@@ -75,11 +77,14 @@ SplitInfo best_categorical_split(const BinMapper& mapper, const HistBin* hist, c
     int srt[256];
     int ms = 0;
     for (int q = 0; q < m; ++q) {
-      if (h[idx[q]].n >= rules.cat_smooth) srt[ms++] = idx[q];
+      if (static_cast<double>(h[idx[q]].n) >= rules.cat_smooth) srt[ms++] = idx[q];
     }
     l2 = rules.l2 + rules.cat_l2;
     double stat[256];
-    for (int b = 0; b < nb; ++b) stat[b] = h[b].g / (h[b].h + rules.cat_smooth);
+    for (int b = 0; b < nb; ++b) {
+      const RealSums rb = real_sums(h[b], rules);
+      stat[b] = rb.g / (rb.h + rules.cat_smooth);
+    }
     std::sort(srt, srt + ms,
               [&](int a, int b) { return stat[a] < stat[b] || (stat[a] == stat[b] && a < b); });
     const int k_max = std::min(rules.max_cat_threshold, ms / 2);
@@ -129,7 +134,8 @@ SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, co
   const int nb = mapper.n_value_bins(f);
   const HistBin* h = hist + mapper.offsets[static_cast<std::size_t>(f)];
   const HistBin miss = h[nb];
-  auto consider = [&](const HistBin& l, const HistBin& r, int bin, bool missing_left) {
+  auto consider = [&](const HistBin& li, const HistBin& ri, int bin, bool missing_left) {
+    const RealSums l = real_sums(li, rules), r = real_sums(ri, rules);
     if (l.n < rules.min_samples_leaf || r.n < rules.min_samples_leaf) return;
     if (l.h < rules.min_child_weight || r.h < rules.min_child_weight) return;
     if (!(l.h + rules.l2 > 0.0) || !(r.h + rules.l2 > 0.0)) return;
@@ -144,21 +150,18 @@ SplitInfo best_split_of_feature(const BinMapper& mapper, const HistBin* hist, co
     best.feature = f;
     best.bin = bin;
     best.missing_left = missing_left;
-    best.left = l;
-    best.right = r;
+    best.left = li;
+    best.right = ri;
     best.left_value = wl;
     best.right_value = wr;
   };
   HistBin cum;
   for (int b = 0; b + 1 < nb; ++b) {
-    const double g = cum.g + h[b].g, hh = cum.h + h[b].h;
-    // An empty bin that leaves the running sums bit-identical (the usual case: it adds +-0)
-    // repeats the previous candidate exactly, which cannot win (strictly larger gain wins).
-    const bool same = h[b].n == 0.0 && g == cum.g && hh == cum.h &&
-                      std::signbit(g) == std::signbit(cum.g) &&
-                      std::signbit(hh) == std::signbit(cum.h);
-    cum.g = g;
-    cum.h = hh;
+    // An empty bin leaves the exact running sums unchanged and repeats the previous candidate,
+    // which cannot win (strictly larger gain wins).
+    const bool same = h[b].n == 0;
+    cum.g += h[b].g;
+    cum.h += h[b].h;
     cum.n += h[b].n;
     if (same && b > 0) continue;
     // Missing rows to the right.

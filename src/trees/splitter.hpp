@@ -25,7 +25,22 @@ struct SplitRules {
   double cat_l2 = 10.0;        ///< Extra L2 in the gain of a sorted-partition split.
   int max_cat_threshold = 32;  ///< Most bins on the smaller side of a sorted-partition split.
   int max_cat_to_onehot = 4;   ///< Features with at most this many value bins: one-vs-rest.
+  // Fixed-point units of the histogram sums (GradScale of the fit): real G = g_unit * sum.g.
+  double g_unit = 1.0;  ///< Real value of one gradient unit.
+  double h_unit = 1.0;  ///< Real value of one hessian unit.
 };
+
+/// Sums of a set of rows as real numbers: the exact integer sums of a histogram slot (or of a
+/// leaf) times the fixed-point units. Every gain and leaf output is computed from these, so the
+/// only rounding between the rows' quantised gradients and a split decision is this conversion.
+struct RealSums {
+  double g = 0.0, h = 0.0, n = 0.0;
+};
+
+inline RealSums real_sums(const HistBin& b, const SplitRules& r) noexcept {
+  return {static_cast<double>(b.g) * r.g_unit, static_cast<double>(b.h) * r.h_unit,
+          static_cast<double>(b.n)};
+}
 
 /// A set of value bins of a categorical feature (at most 255 value bins), bit b = bin b.
 struct BinSet {
@@ -44,7 +59,7 @@ struct LeafBounds {
 
 /// The best split found for a leaf. Rows with code <= bin go left (categorical: code in
 /// `cat_left`); the missing bin goes left when missing_left. `left`/`right` are the children's
-/// sums (missing rows included).
+/// exact integer sums (missing rows included).
 struct SplitInfo {
   bool valid = false;
   bool categorical = false;  ///< A category-set split: `cat_left` holds the bins going left.

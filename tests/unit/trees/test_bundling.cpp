@@ -48,7 +48,9 @@ struct OneHot {
     skip = dominant_bins(b, m);
     Rng rng(8);
     for (Index i = 0; i < n; ++i) {
-      gh.push_back(GradPair{static_cast<float>(rng.normal()), static_cast<float>(rng.uniform())});
+      gh.push_back(
+          GradPair{static_cast<std::int32_t>(std::nearbyint(std::ldexp(rng.normal(), 27))),
+                   static_cast<std::int32_t>(std::nearbyint(std::ldexp(rng.uniform(), 30)))});
     }
     for (Index f = 0; f < d.f; ++f) {
       if (!m.is_constant[static_cast<std::size_t>(f)]) features.push_back(static_cast<int>(f));
@@ -240,7 +242,7 @@ TEST_CASE("bundling: histograms bit-identical to the unbundled build (kernels, t
         total.g += g.g;
         total.h += g.h;
       }
-      total.n = static_cast<double>(rows.size());
+      total.n = static_cast<std::int64_t>(rows.size());
       for (const std::vector<std::int32_t>* feats :
            {all, static_cast<const std::vector<std::int32_t>*>(&subset)}) {
         detail::HistogramJob job{step == 1 ? nullptr : rows.data(), static_cast<Index>(rows.size()),
@@ -258,9 +260,9 @@ TEST_CASE("bundling: histograms bit-identical to the unbundled build (kernels, t
           for (std::size_t k = 0; k < rows.size(); ++k) {
             const int c = oh.b.code(static_cast<Index>(rows[k]), f);
             if (c == sb) continue;
-            h[c].g += static_cast<double>(ordered[k].g);
-            h[c].h += static_cast<double>(ordered[k].h);
-            h[c].n += 1.0;
+            h[c].g += ordered[k].g;
+            h[c].h += ordered[k].h;
+            h[c].n += 1;
           }
           if (sb < 0) continue;
           HistBin rest;
@@ -300,8 +302,11 @@ TEST_CASE("bundling: boosted trees identical with bundling on and off, any threa
     for (const int threads : {1, 2}) {
       CAPTURE(bundle);
       CAPTURE(threads);
+      const GradScale sc = GradScale::for_max_weight(1.0);
       detail::GrowerParams gp;
       gp.rules.l2 = 1.0;
+      gp.rules.g_unit = sc.g_unit;
+      gp.rules.h_unit = sc.h_unit;
       gp.n_threads = threads;
       gp.bundle_features = bundle;
       detail::TreeGrower grower(oh.b, oh.m, gp);
@@ -311,8 +316,7 @@ TEST_CASE("bundling: boosted trees identical with bundling on and off, any threa
         for (Index i = 0; i < n; ++i) {
           const double p = 1.0 / (1.0 + std::exp(-margin[static_cast<std::size_t>(i)]));
           gh[static_cast<std::size_t>(i)] =
-              GradPair{static_cast<float>(p - oh.d.y[static_cast<std::size_t>(i)]),
-                       static_cast<float>(p * (1 - p))};
+              sc.quantise(p - oh.d.y[static_cast<std::size_t>(i)], p * (1 - p));
         }
         std::vector<RowIndex> rows(static_cast<std::size_t>(n));
         std::iota(rows.begin(), rows.end(), RowIndex{0});
@@ -384,8 +388,11 @@ TEST_CASE("bundling: identical trees with missing values, weights and a categori
     for (const int threads : {1, 2}) {
       CAPTURE(bundle);
       CAPTURE(threads);
+      const GradScale sc = GradScale::for_max_weight(3.0);
       detail::GrowerParams gp;
       gp.rules.l2 = 1.0;
+      gp.rules.g_unit = sc.g_unit;
+      gp.rules.h_unit = sc.h_unit;
       gp.rules.min_samples_leaf = 10;
       gp.max_leaf_nodes = 48;
       gp.n_threads = threads;
@@ -397,8 +404,7 @@ TEST_CASE("bundling: identical trees with missing values, weights and a categori
         for (Index i = 0; i < d.n; ++i) {
           const auto u = static_cast<std::size_t>(i);
           const double p = 1.0 / (1.0 + std::exp(-margin[u]));
-          gh[u] = GradPair{static_cast<float>(w[u] * (p - d.y[u])),
-                           static_cast<float>(w[u] * p * (1 - p))};
+          gh[u] = sc.quantise(w[u] * (p - d.y[u]), w[u] * p * (1 - p));
         }
         std::vector<RowIndex> rows(static_cast<std::size_t>(d.n));
         std::iota(rows.begin(), rows.end(), RowIndex{0});

@@ -32,19 +32,22 @@ struct Problem {
   BinnedMatrix b;
   std::vector<GradPair> gh;
   std::vector<std::int32_t> features;
+  GradScale scale = GradScale::for_max_weight(1.0);
   explicit Problem(Index n, Index f = 8, std::uint64_t seed = 3) {
     d = testing::make_dense(n, f, seed, 0.1);
     m = detail::fit_bin_mapper(FeatureMatrix(d.X()), {}, 255, 0, 0, 1);
     b = detail::bin_matrix(m, FeatureMatrix(d.X()), 1);
     const double p = 0.1;
     for (Index i = 0; i < n; ++i) {
-      gh.push_back(GradPair{static_cast<float>(p - d.y[static_cast<std::size_t>(i)]),
-                            static_cast<float>(p * (1 - p))});
+      gh.push_back(scale.quantise(p - d.y[static_cast<std::size_t>(i)], p * (1 - p)));
     }
     for (Index j = 0; j < f; ++j) features.push_back(static_cast<std::int32_t>(j));
   }
   detail::GrownTree grow(const detail::GrowerParams& gp, std::vector<RowIndex>& rows) const {
-    detail::TreeGrower g(b, m, gp);
+    detail::GrowerParams q = gp;
+    q.rules.g_unit = scale.g_unit;
+    q.rules.h_unit = scale.h_unit;
+    detail::TreeGrower g(b, m, q);
     return g.grow(rows, false, gh.data(), features);
   }
 };
@@ -65,7 +68,7 @@ TEST_CASE("grower: one split on a hand-made dataset, leaf values by hand") {
   for (Index i = 0; i < n; ++i) {
     const double y = static_cast<double>(i % 2);
     x[static_cast<std::size_t>(i)] = y;
-    gh[static_cast<std::size_t>(i)] = GradPair{static_cast<float>(0.5 - y), 0.25f};
+    gh[static_cast<std::size_t>(i)] = GradPair{y == 0.0 ? 2 : -2, 1};  // units of 1/4
   }
   const FeatureMatrix X(MatrixView<const double>::col_major(x.data(), n, 1));
   const BinMapper m = detail::fit_bin_mapper(X, {}, 255, 0, 0, 1);
@@ -74,6 +77,7 @@ TEST_CASE("grower: one split on a hand-made dataset, leaf values by hand") {
   gp.max_leaf_nodes = 4;
   gp.learning_rate = 0.5;
   gp.rules.l2 = 1.0;
+  gp.rules.g_unit = gp.rules.h_unit = 0.25;
   detail::TreeGrower grower(b, m, gp);
   std::vector<RowIndex> rows = all_rows(n);
   const detail::GrownTree g = grower.grow(rows, true, gh.data(), {0});

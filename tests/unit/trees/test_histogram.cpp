@@ -28,9 +28,10 @@ struct Fixture {
     b = detail::bin_matrix(m, FeatureMatrix(d.X()), 1);
     Rng rng(5);
     gh.resize(static_cast<std::size_t>(n));
+    // Quantised gradients as the booster makes them (|g| <= 2^30, 0 <= h <= 2^30).
     for (auto& p : gh) {
-      p.g = static_cast<float>(rng.normal());
-      p.h = static_cast<float>(rng.uniform());
+      p.g = static_cast<std::int32_t>(std::nearbyint(std::ldexp(rng.normal(), 27)));
+      p.h = static_cast<std::int32_t>(std::nearbyint(std::ldexp(rng.uniform(), 30)));
     }
     for (Index j = 0; j < f; ++j) features.push_back(static_cast<std::int32_t>(j));
   }
@@ -40,7 +41,7 @@ struct Fixture {
       t.g += gh[static_cast<std::size_t>(i)].g;
       t.h += gh[static_cast<std::size_t>(i)].h;
     }
-    t.n = static_cast<double>(rows.size());
+    t.n = static_cast<std::int64_t>(rows.size());
     return t;
   }
   std::vector<HistBin> build(const std::vector<RowIndex>& rows, const std::int32_t* skip,
@@ -56,13 +57,14 @@ struct Fixture {
   }
 };
 
-void check_close(const std::vector<HistBin>& a, const std::vector<HistBin>& b, double tol) {
+// Integer sums are exact: derived slots (subtraction, skip bins) equal direct sums bit for bit.
+void check_equal(const std::vector<HistBin>& a, const std::vector<HistBin>& b) {
   REQUIRE(a.size() == b.size());
   for (std::size_t s = 0; s < a.size(); ++s) {
     CAPTURE(s);
-    CHECK(a[s].g == doctest::Approx(b[s].g).epsilon(tol).scale(1.0));
-    CHECK(a[s].h == doctest::Approx(b[s].h).epsilon(tol).scale(1.0));
-    CHECK(a[s].n == b[s].n);  // counts are exact integers in double
+    CHECK(a[s].g == b[s].g);
+    CHECK(a[s].h == b[s].h);
+    CHECK(a[s].n == b[s].n);
   }
 }
 
@@ -80,7 +82,7 @@ TEST_CASE("histogram: a direct build equals brute-force sums per bin") {
                                                 fx.b.code(i, f))];
       s.g += fx.gh[static_cast<std::size_t>(i)].g;
       s.h += fx.gh[static_cast<std::size_t>(i)].h;
-      s.n += 1.0;
+      s.n += 1;
     }
   }
   for (std::size_t s = 0; s < h.size(); ++s) {  // same order of additions: exactly equal
@@ -117,7 +119,7 @@ TEST_CASE("histogram: parent minus the smaller child equals the larger child bui
   const auto hr = fx.build(right, nullptr, 1);
   std::vector<HistBin> sub(hp.size());
   detail::subtract_histogram(fx.m, fx.features.data(), 6, hp.data(), hl.data(), sub.data());
-  check_close(sub, hr, 1e-9);
+  check_equal(sub, hr);
   // In place (out aliases parent), as the grower does.
   std::vector<HistBin> inplace = hp;
   detail::subtract_histogram(fx.m, fx.features.data(), 6, inplace.data(), hl.data(),
@@ -137,7 +139,30 @@ TEST_CASE("histogram: a skipped dominant bin is derived from the leaf total") {
     skip[static_cast<std::size_t>(f)] =
         static_cast<std::int32_t>(std::max_element(c.begin(), c.end()) - c.begin());
   }
-  check_close(fx.build(rows, skip.data(), 1), fx.build(rows, nullptr, 1), 1e-9);
+  check_equal(fx.build(rows, skip.data(), 1), fx.build(rows, nullptr, 1));
+}
+
+TEST_CASE("histogram: sums of any partition of the rows add up to the histogram of all rows") {
+  // Exact integer sums: the histograms of three arbitrary row sets (as three workers or threads
+  // would build them) add elementwise into the histogram of their union, bit for bit.
+  const Fixture fx(6000, 7);
+  std::vector<RowIndex> all, part[3];
+  Rng rng(17);
+  for (Index i = 0; i < 6000; ++i) {
+    if (i % 9 == 2) continue;
+    all.push_back(static_cast<RowIndex>(i));
+    part[rng.below(3)].push_back(static_cast<RowIndex>(i));
+  }
+  std::vector<HistBin> sum(static_cast<std::size_t>(fx.m.total_bins()));
+  for (const auto& p : part) {
+    const auto h = fx.build(p, nullptr, 1);
+    for (std::size_t s = 0; s < sum.size(); ++s) {
+      sum[s].g += h[s].g;
+      sum[s].h += h[s].h;
+      sum[s].n += h[s].n;
+    }
+  }
+  check_equal(sum, fx.build(all, nullptr, 3));
 }
 
 TEST_CASE("histogram: bit-identical for 1, 2 and 4 threads, 8- and 16-bit codes") {
@@ -260,7 +285,7 @@ TEST_CASE("histogram: the AVX2 and portable kernels agree bit for bit (8- and 16
       job.allow_simd = true;
       detail::build_histogram(fx.b, fx.m, job, nullptr, fx.total(rows), b.data(), 2);
       for (std::size_t s = 0; s < a.size(); ++s) {
-        if (a[s].g != b[s].g || a[s].h != b[s].h || a[s].n != b[s].n || b[s].unused != 0.0) {
+        if (a[s].g != b[s].g || a[s].h != b[s].h || a[s].n != b[s].n || b[s].unused != 0) {
           FAIL("step " << step << " slot " << s << " differs");
         }
       }

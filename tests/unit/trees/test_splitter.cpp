@@ -97,9 +97,10 @@ TEST_CASE("splitter: a split on missingness itself is found") {
 }
 
 TEST_CASE("splitter: min_samples_leaf and min_child_weight reject small children") {
-  // The best split isolates bin 0 (5 rows, hessian 0.5).
-  const std::vector<HistBin> h = {{-10, 0.5, 5}, {1, 2, 30}, {1, 2, 30}, {1, 2, 30}, {0, 0, 0}};
+  // The best split isolates bin 0 (5 rows, hessian 0.5): sums in units of 1/2.
+  const std::vector<HistBin> h = {{-20, 1, 5}, {2, 4, 30}, {2, 4, 30}, {2, 4, 30}, {0, 0, 0}};
   SplitRules r;
+  r.g_unit = r.h_unit = 0.5;
   r.min_samples_leaf = 1;
   r.min_child_weight = 0.0;
   CHECK(best(one_feature(), h, r).bin == 0);
@@ -113,7 +114,7 @@ TEST_CASE("splitter: min_samples_leaf and min_child_weight reject small children
   r.min_child_weight = 1.0;
   s = best(one_feature(), h, r);
   REQUIRE(s.valid);
-  CHECK(s.left.h >= 1.0);
+  CHECK(0.5 * static_cast<double>(s.left.h) >= 1.0);
   r.min_samples_leaf = 60;  // no split leaves 60 rows on both sides
   CHECK_FALSE(best(one_feature(), h, r).valid);
 }
