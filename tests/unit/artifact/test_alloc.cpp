@@ -129,7 +129,8 @@ FeatureSchema mc_schema() {
   }
   s.features[4].categorical = true;
   s.features[4].unseen_as_missing = true;
-  s.features[4].labels = {"n", "e", "s", "w"};
+  s.features[4].categories = {0, 1, 2, 3};
+  s.features[4].labels = {"e", "n", "s", "w"};
   return s;
 }
 

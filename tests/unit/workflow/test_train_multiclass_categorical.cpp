@@ -181,12 +181,12 @@ TEST_CASE("categorical expansion: inconsistent parts and files are rejected") {
   spec.review.min_accuracy = 0.6;
   const TrainResult r = train_pipeline(t, spec);
   PipelineParts parts = r.pipeline->parts();
-  parts.expansion.levels[0].push_back(parts.expansion.reference[0]);  // the reference kept
-  CHECK_THROWS_WITH_AS(Pipeline(parts), doctest::Contains("differ from the reference"),
+  parts.expansion.levels[0].back() = parts.expansion.reference[0];  // the reference kept
+  CHECK_THROWS_WITH_AS(Pipeline{parts}, doctest::Contains("differ from the reference"),
                        InvalidInput);
   parts = r.pipeline->parts();
   parts.expansion = CategoricalExpansion{};  // the model's width no longer matches the schema
-  CHECK_THROWS_AS(Pipeline(parts), InvalidInput);
+  CHECK_THROWS_AS(Pipeline{parts}, InvalidInput);
   // A 1.6 file cannot carry the encoding: stamped 1.6, the reader refuses the member.
   std::string text = to_string(*r.pipeline);
   const auto at = text.find("\"1.7\"");
