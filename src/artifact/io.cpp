@@ -373,6 +373,11 @@ json build_document(const Pipeline& p) {
     if (!f.labels.empty()) minor = std::max(minor, kFormatVersionMinorLabels);
   }
   if (p.n_classes() > 2) minor = std::max(minor, kFormatVersionMinorMulticlass);
+  if (!p.parts().expansion.empty()) minor = std::max(minor, kFormatVersionMinorExpansion);
+  // A K-class reference (top-label confidence, review rate) is new in 1.7.
+  if (p.n_classes() > 2 && !p.reference().empty()) {
+    minor = std::max(minor, kFormatVersionMinorExpansion);
+  }
   const std::string version = std::to_string(kFormatVersionMajor) + "." + std::to_string(minor);
   json doc = json::object();
   doc["format"] = kFormatName;
@@ -619,7 +624,11 @@ Pipeline load_impl(std::string_view text, const LoadOptions& options, SignatureC
   }
   int minor = 0;
   check_version(root, ctx, minor);
-  if (minor >= kFormatVersionMinorMulticlass) {
+  if (minor >= kFormatVersionMinorExpansion) {
+    root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
+                        "threshold", "provenance"},
+                       {"signature", "reference", "classes", "review", "encoding"});
+  } else if (minor >= kFormatVersionMinorMulticlass) {
     root.expect_object({"format", "format_version", "checksum", "schema", "model", "calibrator",
                         "threshold", "provenance"},
                        {"signature", "reference", "classes", "review"});

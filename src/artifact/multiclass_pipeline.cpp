@@ -3,6 +3,7 @@
 // pipelines carry (multiclass calibrator, class labels, review policy), K-class scoring, routing
 // and the per-class explanation of a multinomial logistic regression.
 #include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/core/random.hpp>
 #include <calibrisk/trees/explain.hpp>
 
 #include <algorithm>
@@ -34,6 +35,31 @@ int calibrator_classes(const MulticlassCalibrator& c) {
     for (Index k = 0; k < z.cols(); ++k) sum += (z(i, k) = std::exp(z(i, k) - mx));
     for (Index k = 0; k < z.cols(); ++k) z(i, k) /= sum;
   }
+}
+
+// Expanded rows (K-class LR with a categorical expansion) up to this width live on the stack.
+constexpr Index kStackExpanded = 256;
+
+// Throws InvalidInput on a +-inf value of X (the expansion would hide it from the model's check).
+void check_finite(const FeatureMatrix& X, const char* where) {
+  X.visit([&](const auto& v) {
+    for (Index i = 0; i < v.rows(); ++i) {
+      for (Index j = 0; j < v.cols(); ++j) {
+        if (std::isinf(static_cast<double>(v(i, j)))) {
+          throw InvalidInput(std::string(where) + ": X[" + std::to_string(i) + ", " +
+                             std::to_string(j) +
+                             "] is infinite; infinite values cannot be scored (use NaN for "
+                             "missing).");
+        }
+      }
+    }
+  });
+}
+
+double* thread_scratch(int k) {
+  thread_local std::vector<double> wide;
+  if (static_cast<int>(wide.size()) < 2 * k) wide.resize(static_cast<std::size_t>(2 * k));
+  return wide.data();
 }
 
 void validate_review(const ReviewPolicyRecord& r, int k, const std::string& where) {
@@ -87,6 +113,11 @@ void Pipeline::validate_multiclass() const {
   const std::string where = "Pipeline";
   const int k = model_classes();
   if (k <= 2) {
+    if (!p_.expansion.empty()) {
+      throw InvalidInput(where +
+                         ": a categorical expansion belongs to a K-class logistic regression; a "
+                         "binary model expands its categorical features itself.");
+    }
     if (p_.multiclass_calibrator) {
       throw InvalidInput(where +
                          ": a multiclass calibrator needs a K-class model (K >= 3) but the model "
@@ -129,6 +160,12 @@ void Pipeline::validate_multiclass() const {
   }
   validate_classes(p_.classes, k, where);
   if (p_.review) validate_review(*p_.review, k, where);
+  if (!p_.expansion.empty() && !std::holds_alternative<LogisticRegression>(p_.model)) {
+    throw InvalidInput(where +
+                       ": a categorical expansion feeds a K-class logistic regression; trees "
+                       "split on category codes themselves (leave the expansion empty).");
+  }
+  p_.expansion.validate(p_.schema.n_features(), where);
 }
 
 std::vector<std::string> Pipeline::class_labels() const {
@@ -155,7 +192,13 @@ void Pipeline::decision_matrix(const FeatureMatrix& X, MatrixView<double> out) c
   }
   const auto raw = [&](const FeatureMatrix& Xc) {
     if (const auto* lr = std::get_if<LogisticRegression>(&p_.model)) {
-      lr->decision_matrix(Xc, out);
+      if (p_.expansion.empty()) {
+        lr->decision_matrix(Xc, out);
+      } else {
+        check_finite(Xc, where);
+        const RowMatrixXd E = p_.expansion.expand(Xc);
+        lr->decision_matrix(FeatureMatrix(view(E)), out);
+      }
       return;
     }
     std::get<GradientBoostedTrees>(p_.model).decision_matrix(Xc, out);
@@ -178,7 +221,12 @@ void Pipeline::proba_matrix_raw(const FeatureMatrix& X, MatrixView<double> out) 
     if (!want_margin) softmax_rows(view_mut(z));  // the tree hook's probabilities
   } else {
     const auto& lr = std::get<LogisticRegression>(p_.model);
-    const auto probs = [&](const FeatureMatrix& Xc) { lr.predict_proba_matrix(Xc, view_mut(z)); };
+    const auto probs = [&](const FeatureMatrix& Xc) {
+      if (p_.expansion.empty()) return lr.predict_proba_matrix(Xc, view_mut(z));
+      check_finite(Xc, "Pipeline::predict_proba_matrix");
+      const RowMatrixXd E = p_.expansion.expand(Xc);
+      lr.predict_proba_matrix(FeatureMatrix(view(E)), view_mut(z));
+    };
     if (categorical_.empty()) {
       probs(X);
     } else {
@@ -230,12 +278,194 @@ RowMatrixXd Pipeline::predict_proba_matrix(const FeatureMatrix& X) const {
   return out;
 }
 
-void Pipeline::predict_proba_matrix_row(const double* row, double* out) const {
-  if (row == nullptr || out == nullptr) {
-    throw InvalidInput("Pipeline::predict_proba_matrix_row: row and out must not be null.");
+namespace {
+
+// Row scratch of K doubles: on the stack up to kStackClasses, else a per-thread buffer that grows
+// once (never per row).
+constexpr int kStackClasses = 64;
+// softmax of z (K values) into q exactly as the multiclass calibrators' softmax_into.
+void calibrator_softmax(const double* z, int k, double* q) noexcept {
+  double m = z[0];
+  for (int j = 1; j < k; ++j) m = std::max(m, z[j]);
+  double s = 0.0;
+  for (int j = 0; j < k; ++j) {
+    q[j] = std::exp(z[j] - m);
+    s += q[j];
   }
-  predict_proba_matrix(FeatureMatrix(MatrixView<const double>::row_major(row, 1, n_features())),
-                       MatrixView<double>::row_major(out, 1, n_classes_));
+  for (int j = 0; j < k; ++j) q[j] /= s;
+}
+
+// The K-class calibrators' maps of one row of scores `s` (K values) into `out`, bit-identical
+// to their batch predict_proba; `z` is K values of scratch.
+void calibrate_row(const TemperatureScaling& c, const double* s, double* z, double* out) noexcept {
+  const TemperatureState& st = c.state();
+  for (int j = 0; j < st.n_classes; ++j) {
+    z[j] = st.beta * (st.input == ScoreKind::kProbability ? std::log(s[j] + st.eps) : s[j]);
+  }
+  calibrator_softmax(z, st.n_classes, out);
+}
+
+void calibrate_row(const OneVsRestCalibrator& c, const double* s, double*, double* out) noexcept {
+  const int k = c.state().n_classes;
+  double sum = 0.0;
+  for (int j = 0; j < k; ++j) {
+    out[j] = c.calibrated(static_cast<std::size_t>(j), s[j]);
+    sum += out[j];
+  }
+  for (int j = 0; j < k; ++j) out[j] = sum != 0.0 ? out[j] / sum : 1.0 / k;
+  for (int j = 0; j < k; ++j) {
+    if (out[j] > 1.0 && out[j] <= 1.0 + 1e-5) out[j] = 1.0;
+  }
+}
+
+void calibrate_row(const DirichletCalibrator& c, const double* s, double* z, double* out) noexcept {
+  const DirichletState& st = c.state();
+  const int k = st.n_classes;
+  // ln p: log(max(p, eps)) of probabilities, z - logsumexp(z) of logits (into out).
+  if (st.input == ScoreKind::kProbability) {
+    for (int j = 0; j < k; ++j) out[j] = std::log(std::max(s[j], st.eps));
+  } else {
+    double m = s[0];
+    for (int j = 1; j < k; ++j) m = std::max(m, s[j]);
+    double sum = 0.0;
+    for (int j = 0; j < k; ++j) sum += std::exp(s[j] - m);
+    const double lse = m + std::log(sum);
+    for (int j = 0; j < k; ++j) out[j] = s[j] - lse;
+  }
+  for (int a = 0; a < k; ++a) {
+    double v = st.intercept[static_cast<std::size_t>(a)];
+    for (int j = 0; j < k; ++j) v += st.coef[static_cast<std::size_t>(a * k + j)] * out[j];
+    z[a] = v;
+  }
+  calibrator_softmax(z, k, out);
+}
+
+// Logits of one row of a multinomial logistic regression, as LogisticRegression::matrix_into.
+void lr_logits_row(const LogisticRegressionState& s, const double* row, double* z) noexcept {
+  const Index k = static_cast<Index>(s.class_intercept.size());
+  const Index p = s.n_features;
+  for (Index c = 0; c < k; ++c) z[c] = s.class_intercept[static_cast<std::size_t>(c)];
+  for (Index j = 0; j < p; ++j) {
+    double v = row[j];
+    if (v != v) v = s.impute_values[static_cast<std::size_t>(j)];
+    for (Index c = 0; c < k; ++c) z[c] += s.class_coef[static_cast<std::size_t>(c * p + j)] * v;
+  }
+}
+
+// LogisticRegression's softmax of its logits (to_proba).
+void lr_softmax(const double* z, int k, double* o) noexcept {
+  double m = z[0];
+  for (int c = 1; c < k; ++c) m = std::max(m, z[c]);
+  double s = 0.0;
+  for (int c = 0; c < k; ++c) s += std::exp(z[c] - m);
+  for (int c = 0; c < k; ++c) o[c] = std::exp(z[c] - m) / s;
+}
+
+}  // namespace
+
+void Pipeline::proba_row_classes(const double* row, double* z, double* out) const noexcept {
+  const int k = n_classes_;
+  const bool calibrated = p_.multiclass_calibrator.has_value();
+  const bool want_margin = calibrated && mc_input(*p_.multiclass_calibrator) == ScoreKind::kMargin;
+  // The model's scores into `z` (batch: decision_matrix, or the LR's probabilities).
+  if (const auto* lr = std::get_if<LogisticRegression>(&p_.model)) {
+    double buf[kStackExpanded];
+    lr_logits_row(lr->state(), expanded_row(row, buf), want_margin ? z : out);
+    if (!want_margin) lr_softmax(out, k, z);
+  } else {
+    const auto& gb = std::get<GradientBoostedTrees>(p_.model);
+    for (int c = 0; c < k; ++c) z[c] = gb.class_predictor(c).predict_margin_row(row);
+    if (!want_margin) softmax_rows(MatrixView<double>::row_major(z, 1, k));
+  }
+  if (!calibrated) {
+    std::copy(z, z + k, out);
+    return;
+  }
+  // The scores are z[0, K); z[K, 2K) is the calibrator's scratch (decide_row gives 2K values).
+  std::visit([&](const auto& c) { calibrate_row(c, z, z + k, out); }, *p_.multiclass_calibrator);
+}
+
+const double* Pipeline::expanded_row(const double* row, double* buf) const noexcept {
+  if (p_.expansion.empty()) return row;
+  const Index w = p_.expansion.width();
+  double* out = buf;
+  if (w > kStackExpanded) {
+    thread_local std::vector<double> wide;  // grows once per thread, never per row
+    if (static_cast<Index>(wide.size()) < w) wide.resize(static_cast<std::size_t>(w));
+    out = wide.data();
+  }
+  p_.expansion.expand_row(row, out);
+  return out;
+}
+
+void Pipeline::predict_proba_matrix_row(const double* row, double* out) const {
+  (void)decide_row(row, out);
+}
+
+Pipeline::RowDecision Pipeline::decide_row(const double* row, double* out) const {
+  const char* where = "Pipeline::decide_row";
+  if (row == nullptr || out == nullptr) {
+    throw InvalidInput(std::string(where) + ": row and out must not be null.");
+  }
+  const Index p = n_features();
+  for (Index j = 0; j < p; ++j) {
+    if (std::isinf(row[j])) {
+      throw InvalidInput(std::string(where) + ": feature " +
+                         quote_for_message(p_.schema.features[static_cast<std::size_t>(j)].name) +
+                         " is " + (row[j] > 0 ? "+inf" : "-inf") +
+                         "; infinite values cannot be scored (use NaN for missing).");
+    }
+  }
+  const int k = n_classes_;
+  if (k == 2) {
+    const double q = predict_proba_row(row);
+    out[0] = 1.0 - q;
+    out[1] = q;
+  } else {
+    // Scratch: the model's scores and the calibrator's logits (2K values).
+    double stack[2 * kStackClasses];
+    double* z = k <= kStackClasses ? stack : thread_scratch(k);
+    unseen_as_missing(row, [&](const double* r) {
+      proba_row_classes(r, z, out);
+      return 0.0;
+    });
+  }
+  RowDecision d;
+  for (int c = 1; c < k; ++c)
+    if (out[c] > out[d.label]) d.label = c;
+  d.confidence = out[d.label];
+  d.auto_routed = route_row(out, d.label);
+  return d;
+}
+
+bool Pipeline::route_row(const double* P, int label) const noexcept {
+  if (!p_.review) return true;
+  const ReviewPolicyRecord& r = *p_.review;
+  const int k = n_classes_;
+  if (r.kind != "conformal") {
+    const double t = r.per_class ? r.thresholds[static_cast<std::size_t>(label)] : r.thresholds[0];
+    return P[label] >= t;
+  }
+  const ConformalSets& cs = r.conformal;
+  const double q = cs.quantile();
+  if (cs.method() == ConformalMethod::kLac) {
+    int size = 0;
+    for (int c = 0; c < k; ++c) size += (1.0 - P[c]) <= q;
+    return size == 1;
+  }
+  // APS: scores grow along the classes ranked by decreasing probability (ties to the lowest
+  // index), so the set is a prefix of that ranking and holds exactly one label when the first
+  // class's score is <= q and the second's > q (the same sums as ConformalSets::predict_sets).
+  int second = label == 0 ? 1 : 0;
+  for (int c = 0; c < k; ++c)
+    if (c != label && P[c] > P[second]) second = c;
+  const double u =
+      cs.method() == ConformalMethod::kApsRandomized ? Rng(cs.random_state(), 1).uniform() : 1.0;
+  const double above = 0.0 + P[label];
+  const double s1 = cs.method() == ConformalMethod::kAps ? 0.0 + P[label] : 0.0 + u * P[label];
+  const double s2 =
+      cs.method() == ConformalMethod::kAps ? above + P[second] : above + u * P[second];
+  return s1 <= q && s2 > q;
 }
 
 std::vector<std::int32_t> Pipeline::predict_label(MatrixView<const double> P) const {
@@ -299,6 +529,7 @@ double Pipeline::explain_class(const double* row, int k, double* out) const {
     throw InvalidInput(std::string(where) + ": row and out must not be null.");
   }
   if (lr == nullptr) return explain_class_trees(row, k, out);
+  if (!p_.expansion.empty()) return explain_class_expanded(row, k, out);
   const LogisticRegressionState& st = lr->state();
   const Index p = n_features();
   const double* beta = st.class_coef.data() + static_cast<std::size_t>(k) * p;
@@ -342,6 +573,44 @@ double Pipeline::explain_class_trees(const double* row, int k, double* out) cons
   (*class_explainers_)[static_cast<std::size_t>(k)].contributions_row(x.data(), phi.data());
   std::copy(phi.begin(), phi.begin() + p, out);
   return phi[static_cast<std::size_t>(p)];
+}
+
+}  // namespace calibrisk
+
+namespace calibrisk {
+
+// K-class LR behind a categorical expansion: the contributions B[k, e] (x_e - m_e) of the
+// expanded columns summed per input column (a categorical feature's indicators add up to its
+// contribution), with the baseline b_k + sum_e B[k, e] m_e.
+double Pipeline::explain_class_expanded(const double* row, int k, double* out) const {
+  const Index p = n_features();
+  std::vector<double> x(row, row + p);
+  for (Index j = 0; j < p; ++j) {
+    const auto u = static_cast<std::size_t>(j);
+    if (std::isinf(x[u])) {
+      throw InvalidInput("Pipeline::explain_class: feature " +
+                         quote_for_message(p_.schema.features[u].name) +
+                         " is infinite; it cannot be scored.");
+    }
+    if (p_.schema.features[u].is_unseen_category(x[u])) {
+      x[u] = std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  const CategoricalExpansion& e = p_.expansion;
+  const Index w = e.width();
+  std::vector<double> xe(static_cast<std::size_t>(w));
+  e.expand_row(x.data(), xe.data());
+  const LogisticRegressionState& st = std::get<LogisticRegression>(p_.model).state();
+  const double* beta = st.class_coef.data() + static_cast<std::size_t>(k) * w;
+  double base = st.class_intercept[static_cast<std::size_t>(k)];
+  std::fill(out, out + p, 0.0);
+  for (Index c = 0; c < w; ++c) {
+    const auto u = static_cast<std::size_t>(c);
+    const double m = st.impute_values[u];
+    out[e.source(c)] += std::isnan(xe[u]) ? 0.0 : beta[c] * (xe[u] - m);
+    base += beta[c] * m;
+  }
+  return base;
 }
 
 }  // namespace calibrisk

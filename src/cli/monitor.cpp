@@ -4,6 +4,7 @@
 
 #include "cli/data.hpp"
 #include "cli/errors.hpp"
+#include "cli/multiclass.hpp"
 #include "cli/output_file.hpp"
 
 #include <calibrisk/io/text.hpp>
@@ -29,6 +30,8 @@ int run_monitor(const MonitorCliOptions& o, const CommonOptions& c, Progress& pr
   // them missing or their ancestor) so the drift check counts them; they score as missing.
   CsvReadOptions ro = model_read_options(pipe, o.data, o.label);
   ro.mark_unseen_labels = true;
+  const bool k_class = pipe.n_classes() > 2;
+  if (k_class && !o.label.empty()) ro.categorical.push_back(o.label);  // class labels as text
   Table table;
   {
     auto step = progress.step("reading " + printable(o.data));
@@ -38,8 +41,9 @@ int run_monitor(const MonitorCliOptions& o, const CommonOptions& c, Progress& pr
   std::vector<std::string> features;
   for (const auto& f : pipe.schema().features) features.push_back(f.name);
   const RowMatrixXd X = table.to_matrix(features);
-  const std::vector<double> y =
-      o.label.empty() ? std::vector<double>{} : label_values(table, o.label, false);
+  const std::vector<double> y = o.label.empty() ? std::vector<double>{}
+                                : k_class       ? class_indices(table, o.label, pipe)
+                                                : label_values(table, o.label, false);
   MonitorResult r;
   {
     auto step = progress.step("checking " + format_count(X.rows()) + " rows");

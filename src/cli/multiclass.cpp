@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace calibrisk::cli {
@@ -25,7 +26,8 @@ namespace {
 
 const char* kReviewForms =
     "min-accuracy=A, max-review-rate=R or both (min-accuracy=0.95,max-review-rate=0.3), "
-    "optionally with confidence=C and per-class=true";
+    "optionally with confidence=C and per-class=true; or conformal=COVERAGE[,method=lac|aps] "
+    "(e.g. conformal=0.9: auto-route items whose 90% prediction set holds one label)";
 
 std::string canonical_key(std::string k) {
   std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) {
@@ -68,12 +70,53 @@ bool is_review_policy(const std::string& text) {
   bool any = false;
   for (const auto& [key, value] : kv) {
     const std::string k = canonical_key(key);
+    if (k == "conformal") return true;  // parse_conformal_policy checks the rest
     if (k == "min-accuracy" || k == "max-review-rate") any = true;
     if (k != "min-accuracy" && k != "max-review-rate" && k != "confidence" && k != "per-class") {
       return false;
     }
   }
   return any;
+}
+
+std::optional<TrainSpec::ConformalReview> parse_conformal_policy(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  try {
+    kv = parse_key_values(text, "--policy");
+  } catch (const UsageError&) {
+    return std::nullopt;
+  }
+  const bool conformal = std::any_of(
+      kv.begin(), kv.end(), [](const auto& e) { return canonical_key(e.first) == "conformal"; });
+  if (!conformal) return std::nullopt;
+  TrainSpec::ConformalReview c;
+  std::set<std::string> seen;
+  for (const auto& [key, value] : kv) {
+    const std::string k = canonical_key(key);
+    if (!seen.insert(k).second) throw UsageError("--policy gives " + k + " twice.");
+    if (k == "conformal") {
+      c.coverage = parse_double(value, "--policy conformal");
+      if (!(c.coverage > 0.0 && c.coverage < 1.0)) {
+        throw UsageError(
+            "--policy conformal is the coverage of the prediction sets, in (0, 1), "
+            "got " +
+            printable(value) + "; e.g. conformal=0.9.");
+      }
+    } else if (k == "method") {
+      if (value == "lac") {
+        c.method = ConformalMethod::kLac;
+      } else if (value == "aps") {
+        c.method = ConformalMethod::kAps;
+      } else {
+        throw UsageError("--policy method must be lac or aps, got " + printable(value) + ".");
+      }
+    } else {
+      throw UsageError("--policy " + printable(key) +
+                       " does not go with conformal=...; the conformal policy takes "
+                       "conformal=COVERAGE and optionally method=lac|aps.");
+    }
+  }
+  return c;
 }
 
 ReviewOptions parse_review_policy(const std::string& text) {
@@ -168,7 +211,9 @@ void apply_task_flags(const Table& table, const TrainConfig& cfg, TrainSpec& spe
     }
     spec.multiclass_calibration = *m;
   }
-  if (review) {
+  if (auto c = review ? parse_conformal_policy(cfg.policy_text) : std::nullopt) {
+    spec.conformal_review = *c;
+  } else if (review) {
     spec.review = parse_review_policy(cfg.policy_text);
   } else if (cfg.policy_given) {
     throw UsageError("--policy " + quote_for_message(cfg.policy_text) +
@@ -191,6 +236,19 @@ void print_multiclass_summary(const TrainOptions& o, const TrainOutcome& r, std:
   out << "test: accuracy " << fixed(acc) << ", log loss " << fixed(ll) << "\n";
   const ReviewPoint& c = r.review_calibration.overall;
   const ReviewPoint& t = r.review_test.overall;
+  const ReviewPolicyRecord* rp = pipe.review_policy();
+  if (rp != nullptr && rp->kind == "conformal") {
+    const OperatingPointRecord& op = pipe.operating_point();
+    out << "review by conformal sets (" << rp->policy << ", quantile "
+        << fixed(rp->conformal.quantile()) << "): set coverage "
+        << fixed(op.figure("set_coverage"), 3) << " on calibration, "
+        << fixed(op.figure("test.set_coverage"), 3)
+        << " on test; auto-routed (one-label sets) accuracy " << fixed(c.accuracy, 3)
+        << ", review rate " << fixed(c.review_rate, 3) << " on calibration, accuracy "
+        << fixed(t.accuracy, 3) << ", review rate " << fixed(t.review_rate, 3) << " on test\n";
+    out << "wrote " << o.out << "\n";
+    return;
+  }
   out << "review threshold " << fixed(c.threshold) << ": calibration part auto-routed accuracy "
       << fixed(c.accuracy, 3) << ", review rate " << fixed(c.review_rate, 3)
       << "; test part accuracy " << fixed(t.accuracy, 3) << ", review rate "
@@ -290,6 +348,32 @@ void write_multiclass_reports(const Pipeline& pipe, const std::vector<double>& y
   step.done();
 }
 
+std::vector<double> class_indices(const Table& table, const std::string& label,
+                                  const Pipeline& pipe) {
+  const std::vector<std::string> classes = pipe.class_labels();
+  std::map<std::string, double> index;
+  for (std::size_t c = 0; c < classes.size(); ++c) index[classes[c]] = static_cast<double>(c);
+  const Column& lab = table.column(label);
+  std::vector<double> y(lab.values.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double v = lab.values[i];
+    if (std::isnan(v)) {
+      throw InvalidInput("label column " + quote_for_message(label) + " is missing at data row " +
+                         std::to_string(i + 1) + "; every row needs a label.");
+    }
+    const std::string& name = lab.categories[static_cast<std::size_t>(v)];
+    const auto it = index.find(name);
+    if (it == index.end()) {
+      throw InvalidInput("label column " + quote_for_message(label) + " has class " +
+                         quote_for_message(name) + " at data row " + std::to_string(i + 1) +
+                         ", which the model never saw in training (its classes: " +
+                         list_for_message(classes) + "); drop those rows or retrain with them.");
+    }
+    y[i] = it->second;
+  }
+  return y;
+}
+
 int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress& progress,
                         std::ostream& out, OutputSet& outputs, std::ostream& html,
                         std::ostream* json) {
@@ -301,27 +385,7 @@ int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress
     table = read_table(o.data, ro);
     step.done(format_count(table.rows()) + " rows");
   }
-  const std::vector<std::string> classes = pipe.class_labels();
-  std::map<std::string, double> index;
-  for (std::size_t c = 0; c < classes.size(); ++c) index[classes[c]] = static_cast<double>(c);
-  const Column& lab = table.column(o.label);
-  std::vector<double> y(lab.values.size());
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    const double v = lab.values[i];
-    if (std::isnan(v)) {
-      throw InvalidInput("label column " + quote_for_message(o.label) + " is missing at data row " +
-                         std::to_string(i + 1) + "; every row needs a label.");
-    }
-    const std::string& name = lab.categories[static_cast<std::size_t>(v)];
-    const auto it = index.find(name);
-    if (it == index.end()) {
-      throw InvalidInput("label column " + quote_for_message(o.label) + " has class " +
-                         quote_for_message(name) + " at data row " + std::to_string(i + 1) +
-                         ", which the model never saw in training (its classes: " +
-                         list_for_message(classes) + "); drop those rows or retrain with them.");
-    }
-    y[i] = it->second;
-  }
+  const std::vector<double> y = class_indices(table, o.label, pipe);
   std::vector<std::string> features;
   for (const FeatureInfo& f : pipe.schema().features) features.push_back(f.name);
   const RowMatrixXd X = table.to_matrix(features);

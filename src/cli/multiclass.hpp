@@ -15,6 +15,7 @@
 #include <calibrisk/workflow/train.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -22,8 +23,11 @@
 namespace calibrisk::cli {
 
 /// Whether --policy names a review-queue policy: keys min-accuracy, max-review-rate, confidence,
-/// per-class (underscores accepted).
+/// per-class (underscores accepted), or conformal (with method).
 bool is_review_policy(const std::string& text);
+/// The conformal review policy "conformal=COVERAGE[,method=lac|aps]" (coverage in (0, 1)), or
+/// nullopt when --policy has no conformal key. Throws UsageError on a bad value or another key.
+std::optional<TrainSpec::ConformalReview> parse_conformal_policy(const std::string& text);
 /// Parses a review-queue --policy: "min-accuracy=A" and/or "max-review-rate=R" (each in [0, 1]),
 /// optionally "confidence=C" (in (0, 1): the accuracy floor holds on the Clopper-Pearson lower
 /// bound) and "per-class=true" (one threshold per predicted class), joined by ','. Throws
@@ -55,6 +59,12 @@ Index add_class_predictions(const Pipeline& pipe, const RowMatrixXd& X, Index ex
 /// the review queue's figures.
 /// the review queue's figures, and writes the K-class report (include/calibrisk/report/
 /// multiclass.hpp) to `html` and, when given, `json`, then commits `outputs`.
+/// The class index of every row's label (column `label`, read as text) among the pipeline's
+/// classes. Throws InvalidInput naming the row of a missing label or of a class the model never
+/// saw.
+std::vector<double> class_indices(const Table& table, const std::string& label,
+                                  const Pipeline& pipe);
+
 int evaluate_multiclass(const Pipeline& pipe, const EvaluateOptions& o, Progress& progress,
                         std::ostream& out, OutputSet& outputs, std::ostream& html,
                         std::ostream* json);

@@ -3,6 +3,7 @@
 // and operating point; see include/calibrisk/monitor/monitor.hpp and docs/monitoring.md.
 #include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/metrics/intervals.hpp>
+#include <calibrisk/metrics/multiclass.hpp>
 #include <calibrisk/metrics/smooth_calibration.hpp>
 #include <calibrisk/monitor/monitor.hpp>
 
@@ -241,13 +242,99 @@ void calibration_checks(const Pipeline& pipe, const std::vector<double>& risk,
   }
 }
 
-std::vector<double> checked_labels(VectorView<const double> y, Index n) {
+// K-class scores of the kept rows (see score_rows): the top-label confidence, the label and the
+// route of each.
+struct ClassScores {
+  RowMatrixXd P;
+  std::vector<double> confidence;
+  std::vector<std::int32_t> label;
+  std::vector<std::uint8_t> route;
+};
+
+ClassScores class_scores(const Pipeline& pipe, const std::vector<double>& rows, Index n,
+                         std::vector<Index>& kept) {
+  const Index p = pipe.n_features();
+  std::vector<double> finite;
+  for (Index i = 0; i < n; ++i) {
+    const auto* row = rows.data() + i * p;
+    if (std::any_of(row, row + p, [](double x) { return std::isinf(x); })) continue;
+    kept.push_back(i);
+    finite.insert(finite.end(), row, row + p);
+  }
+  ClassScores s;
+  const auto m = static_cast<Index>(kept.size());
+  if (m == 0) return s;
+  s.P = pipe.predict_proba_matrix(
+      FeatureMatrix(MatrixView<const double>::row_major(finite.data(), m, p)));
+  s.label = pipe.predict_label(view(s.P));
+  s.route = pipe.route(view(s.P));
+  for (Index i = 0; i < m; ++i)
+    s.confidence.push_back(s.P(i, s.label[static_cast<std::size_t>(i)]));
+  return s;
+}
+
+// K-class: PSI of the top-label confidence and the review rate vs the calibration part.
+void class_score_checks(const Pipeline& pipe, const ClassScores& s, const MonitorOptions& o,
+                        MonitorResult& r) {
+  const OperatingPointRecord& op = pipe.operating_point();
+  double expected = op.figure("review_rate"), expected_n = op.figure("n_rows");
+  if (r.has_reference && !s.confidence.empty()) {
+    const ScoreReference& ref = pipe.reference().score;
+    std::vector<double> actual(ref.shares.size(), 0.0);
+    for (const double v : s.confidence) actual[MonitoringReference::bin_of(ref.edges, v)] += 1.0;
+    for (double& a : actual) a /= static_cast<double>(s.confidence.size());
+    r.score_psi = population_stability_index(ref.shares, actual, o.psi_epsilon);
+    r.score_status = level(r.score_psi, o.psi_warn, o.psi_alarm);
+    expected = ref.alert_rate;  // a K-class reference keeps the calibration review rate here
+    expected_n = static_cast<double>(ref.n_rows);
+  }
+  if (!(expected_n >= 1.0)) expected_n = 0.0;
+  const double reviews = static_cast<double>(std::count(s.route.begin(), s.route.end(), 0));
+  r.review_rate = rate_check(reviews, static_cast<double>(s.route.size()), expected, expected_n, o);
+  if (!r.review_rate.evaluated && !s.route.empty()) {
+    r.notes.push_back("review rate not checked: the model records no review rate of its policy.");
+  }
+}
+
+// K-class with labels (class indices): accuracy of the auto-routed rows and the top-label ECE.
+void class_label_checks(const Pipeline& pipe, const ClassScores& s, const std::vector<double>& y,
+                        const MonitorOptions& o, MonitorResult& r) {
+  double n_auto = 0.0, right = 0.0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (!s.route[i]) continue;
+    n_auto += 1.0;
+    right += static_cast<double>(s.label[i]) == y[i] ? 1.0 : 0.0;
+  }
+  const OperatingPointRecord& op = pipe.operating_point();
+  const double cal_auto = op.figure("n_auto");
+  r.auto_accuracy =
+      rate_check(right, n_auto, op.figure("accuracy"), cal_auto >= 1.0 ? cal_auto : 0.0, o);
+  if (!r.auto_accuracy.evaluated) {
+    r.notes.push_back(n_auto > 0 ? "auto-routed accuracy not checked: the model records no "
+                                   "accuracy of its policy."
+                                 : "auto-routed accuracy not checked: no row was auto-routed.");
+  }
+  r.top_label_ece = metrics::top_label_ece(VectorView<const double>(y), view(s.P));
+  r.expected_top_label_ece = op.figure("top_label_ece");
+}
+
+std::vector<double> checked_labels(VectorView<const double> y, Index n, int k) {
   if (y.size() != n) {
     throw InvalidInput("monitor: y has " + std::to_string(y.size()) + " labels for " +
-                       std::to_string(n) + " rows; pass one 0/1 label per row (or none).");
+                       std::to_string(n) + " rows; pass one " +
+                       (k > 2 ? "class index" : std::string("0/1 label")) + " per row (or none).");
   }
   std::vector<double> out(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) {
+    if (k > 2) {
+      if (!(y[i] >= 0.0 && y[i] < k && y[i] == std::floor(y[i]))) {
+        throw InvalidInput("monitor: y[" + std::to_string(i) + "] = " + std::to_string(y[i]) +
+                           " is not a class index 0.." + std::to_string(k - 1) +
+                           "; pass the index of each row's class among the model's classes.");
+      }
+      out[static_cast<std::size_t>(i)] = y[i];
+      continue;
+    }
     if (!(y[i] == 0.0 || y[i] == 1.0)) {
       throw InvalidInput("monitor: y[" + std::to_string(i) + "] = " + std::to_string(y[i]) +
                          " is not 0 or 1; labels must be binary outcomes.");
@@ -265,6 +352,7 @@ void overall_status(MonitorResult& r) {
   }
   s = worst(s, worst(r.score_status, r.alert_rate.status));
   s = worst(s, worst(r.calibration_status, r.recall.status));
+  s = worst(s, worst(r.review_rate.status, r.auto_accuracy.status));
   r.status = s;
 }
 
@@ -320,7 +408,9 @@ MonitorResult monitor(const Pipeline& pipeline, const FeatureMatrix& X, VectorVi
   r.n_rows = n;
   r.has_reference = !pipeline.reference().empty();
   r.has_labels = !y.empty();
-  const std::vector<double> labels = r.has_labels ? checked_labels(y, n) : std::vector<double>{};
+  r.n_classes = pipeline.n_classes();
+  const std::vector<double> labels =
+      r.has_labels ? checked_labels(y, n, r.n_classes) : std::vector<double>{};
   input_checks(pipeline, X, options, r);
   if (!r.has_reference) {
     r.notes.push_back(
@@ -345,6 +435,19 @@ MonitorResult monitor(const Pipeline& pipeline, const FeatureMatrix& X, VectorVi
                       "1000 rows or more.");
   }
   std::vector<Index> kept;
+  if (r.n_classes > 2) {
+    const ClassScores cs = class_scores(pipeline, rows, n, kept);
+    r.n_scored = static_cast<Index>(kept.size());
+    if (n == 0) r.notes.push_back("the batch has no rows: nothing to compare.");
+    class_score_checks(pipeline, cs, options, r);
+    if (r.has_labels && !kept.empty()) {
+      std::vector<double> yk;
+      for (const Index i : kept) yk.push_back(labels[static_cast<std::size_t>(i)]);
+      class_label_checks(pipeline, cs, yk, options, r);
+    }
+    overall_status(r);
+    return r;
+  }
   const std::vector<double> risk = score_rows(pipeline, rows, n, kept);
   r.n_scored = static_cast<Index>(kept.size());
   if (n == 0) r.notes.push_back("the batch has no rows: nothing to compare.");

@@ -101,7 +101,8 @@ std::vector<std::string> findings(const MonitorResult& r) {
     if (f.status != MonitorStatus::kOk)
       out.push_back(std::string(name(f.status)) + ": " + feature_line(f));
   if (r.score_status != MonitorStatus::kOk)
-    out.push_back(std::string(name(r.score_status)) + ": risk distribution PSI " +
+    out.push_back(std::string(name(r.score_status)) + ": " +
+                  (r.n_classes > 2 ? "top-label confidence" : "risk distribution") + " PSI " +
                   fmt_num(r.score_psi) + " against the calibration part");
   const MonitorOptions& o = r.options;
   const double lv_alert =
@@ -119,6 +120,12 @@ std::vector<std::string> findings(const MonitorResult& r) {
   if (r.recall.status != MonitorStatus::kOk)
     out.push_back(std::string(name(r.recall.status)) + ": " +
                   rate_line("recall at the threshold", r.recall, lv_recall));
+  for (const auto& [what, c] : {std::make_pair("review rate", &r.review_rate),
+                                std::make_pair("auto-routed accuracy", &r.auto_accuracy)}) {
+    if (c->status == MonitorStatus::kOk) continue;
+    const double lv = c->status == MonitorStatus::kAlarm ? o.alarm_confidence : o.warn_confidence;
+    out.push_back(std::string(name(c->status)) + ": " + rate_line(what, *c, lv));
+  }
   return out;
 }
 
@@ -165,14 +172,25 @@ void html_features(std::ostringstream& o, const MonitorResult& r) {
 void html_outputs(std::ostringstream& o, const MonitorResult& r) {
   o << "<h2>Scores and outcomes</h2><table><tr><th>check</th><th>status</th><th>value</th>"
        "<th>expected</th><th>interval (alarm level)</th></tr>";
-  o << "<tr><td>risk distribution PSI</td>" << cell(r.score_status, name(r.score_status)) << "<td>"
-    << fmt_num(r.score_psi) << "</td><td>&lt; " << fmt_num(r.options.psi_warn)
-    << "</td><td></td></tr>";
+  const bool k_class = r.n_classes > 2;
+  o << "<tr><td>" << (k_class ? "top-label confidence PSI" : "risk distribution PSI") << "</td>"
+    << cell(r.score_status, name(r.score_status)) << "<td>" << fmt_num(r.score_psi)
+    << "</td><td>&lt; " << fmt_num(r.options.psi_warn) << "</td><td></td></tr>";
   const auto rate = [&](const char* what, const RateCheck& c) {
     o << "<tr><td>" << what << "</td>" << cell(c.status, name(c.status)) << "<td>"
       << fmt_num(c.observed) << "</td><td>" << fmt_num(c.expected) << "</td><td>"
       << interval(c.alarm_lower, c.alarm_upper) << "</td></tr>";
   };
+  if (k_class) {
+    rate("review rate", r.review_rate);
+    if (r.has_labels) {
+      rate("auto-routed accuracy", r.auto_accuracy);
+      o << "<tr><td>top-label ECE</td><td></td><td>" << fmt_num(r.top_label_ece) << "</td><td>"
+        << fmt_num(r.expected_top_label_ece) << "</td><td></td></tr>";
+    }
+    o << "</table>";
+    return;
+  }
   rate("alert rate", r.alert_rate);
   if (r.has_labels) {
     o << "<tr><td>calibration intercept</td>"
@@ -215,6 +233,15 @@ std::string MonitorResult::to_json() const {
   for (const auto& f : features) fs.push_back(feature_json(f));
   j["features"] = fs;
   j["score"] = {{"psi", num(score_psi)}, {"status", name(score_status)}};
+  j["n_classes"] = n_classes;
+  if (n_classes > 2) {  // K-class: the review queue's checks (docs/monitoring.md)
+    j["review_rate"] = rate_json(review_rate);
+    j["labels"] = has_labels ? json{{"auto_accuracy", rate_json(auto_accuracy)},
+                                    {"top_label_ece", num(top_label_ece)},
+                                    {"expected_top_label_ece", num(expected_top_label_ece)}}
+                             : json(nullptr);
+    return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  }
   j["alert_rate"] = rate_json(alert_rate);
   if (has_labels) {
     j["labels"] = {

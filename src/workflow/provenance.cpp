@@ -3,6 +3,8 @@
 // data, split and settings produced the model), recorded in the model file.
 #include "workflow/stages.hpp"
 
+#include <calibrisk/metrics/multiclass.hpp>
+
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/schema.hpp>
 #include <calibrisk/io/date.hpp>
@@ -223,12 +225,13 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
 // ----------------------------------------------------------------------------------
 
 void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,
-                                  std::optional<MulticlassCalibrator> calibrator,
-                                  TrainResult& out) {
+                                  std::optional<MulticlassCalibrator> calibrator, TrainResult& out,
+                                  CategoricalExpansion expansion) {
   PipelineParts parts;
   parts.schema = make_schema(table, out);
   out.categories = feature_category_labels(table, out.features);
-  parts.operating_point.policy = spec.review.describe();
+  parts.operating_point.policy =
+      spec.conformal_review ? spec.conformal_review->describe() : spec.review.describe();
   Provenance& prov = parts.provenance;
   prov.seed = spec.seed;
   prov.training_data =
@@ -239,7 +242,9 @@ void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec, Pip
   for (auto& [key, value] : settings) {
     if (key.rfind("model.", 0) == 0) continue;  // re-added below: the multinomial's own params
     if (key == "calibration") value = multiclass_calibration_name(spec.multiclass_calibration);
-    if (key == "policy") value = spec.review.describe();
+    if (key == "policy") {
+      value = spec.conformal_review ? spec.conformal_review->describe() : spec.review.describe();
+    }
     prov.parameters.emplace_back(key, value);
   }
   if (spec.model == ModelKind::kLogisticRegression) {
@@ -258,13 +263,14 @@ void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec, Pip
   parts.model = std::move(model);
   parts.multiclass_calibrator = std::move(calibrator);
   parts.classes = out.classes;
+  parts.expansion = std::move(expansion);
   out.pipeline.emplace(std::move(parts));
 }
 
 void finish_multiclass_record(const TrainSpec& spec, TrainResult& out) {
   PipelineParts parts = out.pipeline->parts();
   OperatingPointRecord& op = parts.operating_point;
-  op.policy = spec.review.describe();
+  op.policy = spec.conformal_review ? spec.conformal_review->describe() : spec.review.describe();
   op.figures.clear();
   const auto add = [&](const std::string& prefix, const ReviewPoint& r) {
     op.figures.emplace_back(prefix + "accuracy", r.accuracy);
@@ -280,6 +286,40 @@ void finish_multiclass_record(const TrainSpec& spec, TrainResult& out) {
   op.figures.emplace_back("accuracy_ci_upper", c.accuracy_cp.upper);
   op.figures.emplace_back("feasible", out.review_calibration.feasible ? 1.0 : 0.0);
   add("test.", out.review_test.overall);
+  op.figures.emplace_back(
+      "top_label_ece",
+      metrics::top_label_ece(VectorView<const double>(out.calibration.y), view(out.calibration.P)));
+  op.figures.emplace_back(
+      "test.top_label_ece",
+      metrics::top_label_ece(VectorView<const double>(out.test.y), view(out.test.P)));
+  if (spec.conformal_review && parts.review) {
+    // Conformal sets: the share of items whose set holds the true label and the mean set size.
+    const ConformalSets& sets = parts.review->conformal;
+    op.figures.emplace_back("conformal_quantile", sets.quantile());
+    for (const auto* part : {&out.calibration, &out.test}) {
+      const std::vector<std::uint8_t> m = sets.predict_sets(view(part->P));
+      const auto k = static_cast<std::size_t>(part->P.cols());
+      double covered = 0.0, size = 0.0;
+      for (std::size_t i = 0; i < part->y.size(); ++i) {
+        covered += m[i * k + static_cast<std::size_t>(part->y[i])];
+        for (std::size_t c = 0; c < k; ++c) size += m[i * k + c];
+      }
+      const double n = static_cast<double>(part->y.size());
+      const std::string prefix = part == &out.test ? "test." : "";
+      op.figures.emplace_back(prefix + "set_coverage", covered / n);
+      op.figures.emplace_back(prefix + "mean_set_size", size / n);
+    }
+  }
+  // Training and calibration-part distributions for `monitor` (format 1.7 for K classes): the
+  // features as for a binary model, the top-label confidence as the score, and the policy's
+  // review rate on the calibration part in place of the alert rate.
+  std::vector<double> confidence(static_cast<std::size_t>(out.calibration.P.rows()));
+  for (Index i = 0; i < out.calibration.P.rows(); ++i) {
+    confidence[static_cast<std::size_t>(i)] = out.calibration.P.row(i).maxCoeff();
+  }
+  parts.reference = MonitoringReference::from_data(parts.schema, FeatureMatrix(view(out.train.X)),
+                                                   confidence, 2.0);
+  parts.reference.score.alert_rate = out.review_calibration.overall.review_rate;
   out.pipeline.emplace(std::move(parts));
 }
 

@@ -11,6 +11,30 @@
 
 namespace calibrisk::detail {
 
+/// TrainObserver calls that tolerate "no observer" (the stages of train.cpp and
+/// train_multiclass.cpp).
+struct Stages {
+  TrainObserver* o;
+  void begin(const std::string& s) const {
+    if (o) o->begin(s);
+  }
+  void end(const std::string& d = {}) const {
+    if (o) o->end(d);
+  }
+  void note(const std::string& s) const {
+    if (o) o->note(s);
+  }
+  void warn(const std::string& s) const {
+    if (o) o->warn(s);
+  }
+};
+
+/// The calendar split of the rows (spec.split_rule == kCalendar; `time` the time column, or null
+/// for the InvalidParams naming --time-column), its patient counts as notes, and every part
+/// checked for kMinPartRows rows (InvalidInput naming the part and the cuts).
+TimeGroupSplit calendar_split(const TrainSpec& spec, const Column* time,
+                              const std::vector<double>& group, const Stages& st);
+
 /// "2024-01-01 to 2024-03-31" / "rows 1-600 of the file" / "3 to 17": the time window of a part.
 std::string part_window(const PartSummary& s, const Column* time);
 
@@ -70,7 +94,8 @@ TrainResult train_multiclass(const Table& table, const TrainSpec& spec, TrainObs
 /// The K-class Pipeline's schema and provenance (provenance.cpp); sets out.pipeline (without a
 /// review policy) and out.categories.
 void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,
-                                  std::optional<MulticlassCalibrator> calibrator, TrainResult& out);
+                                  std::optional<MulticlassCalibrator> calibrator, TrainResult& out,
+                                  CategoricalExpansion expansion = {});
 /// The softmax trees (K = n_classes) fitted on `train` as the binary fit stage fits trees
 /// (declared categorical features, early stopping on the latest groups of `train`; train.cpp).
 GradientBoostedTrees fit_class_trees(const Table& table, const TrainSpec& spec,

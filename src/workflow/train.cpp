@@ -20,22 +20,7 @@
 namespace calibrisk {
 namespace {
 
-// Observer calls that tolerate "no observer".
-struct Stages {
-  TrainObserver* o;
-  void begin(const std::string& s) const {
-    if (o) o->begin(s);
-  }
-  void end(const std::string& d = {}) const {
-    if (o) o->end(d);
-  }
-  void note(const std::string& s) const {
-    if (o) o->note(s);
-  }
-  void warn(const std::string& s) const {
-    if (o) o->warn(s);
-  }
-};
+using detail::Stages;
 
 // 12345 -> "12,345" (the CLI's progress format).
 std::string count_text(long long n) {
@@ -107,8 +92,10 @@ TrainPart make_part(const RowMatrixXd& X, const std::vector<double>& y, const Ti
   return d;
 }
 
-// The calendar split of the rows (spec.split_rule == kCalendar), its counts as notes, and every
-// part checked for kMinPartRows rows.
+}  // namespace
+
+namespace detail {
+
 TimeGroupSplit calendar_split(const TrainSpec& spec, const Column* time,
                               const std::vector<double>& group, const Stages& st) {
   if (time == nullptr) {
@@ -147,6 +134,10 @@ TimeGroupSplit calendar_split(const TrainSpec& spec, const Column* time,
   }
   return s;
 }
+
+}  // namespace detail
+
+namespace {
 
 void validate_split(const SplitFractions& f) {
   const double parts[3] = {f.train, f.calibration, f.test};
@@ -202,7 +193,7 @@ void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, co
     out.split = *given;
   } else if (spec.split_rule == SplitRule::kCalendar) {
     st.begin("splitting " + count_text(n) + " rows by calendar (" + roles.time + ")");
-    out.split = calendar_split(spec, time, group, st);
+    out.split = detail::calendar_split(spec, time, group, st);
     st.end();
   } else {
     st.begin("splitting " + count_text(n) + " rows by " + (time ? "time" : "file order") +

@@ -21,21 +21,7 @@
 namespace calibrisk {
 namespace {
 
-struct Stages {
-  TrainObserver* o;
-  void begin(const std::string& s) const {
-    if (o) o->begin(s);
-  }
-  void end(const std::string& d = {}) const {
-    if (o) o->end(d);
-  }
-  void note(const std::string& s) const {
-    if (o) o->note(s);
-  }
-  void warn(const std::string& s) const {
-    if (o) o->warn(s);
-  }
-};
+using detail::Stages;
 
 std::string fmt3(double v) {
   char buf[32];
@@ -59,17 +45,22 @@ std::size_t distinct_labels(const Column& c, std::size_t stop_at) {
 }
 
 void check_multiclass_spec(const TrainSpec& spec) {
-  if (spec.split_rule != SplitRule::kEntry) {
-    throw InvalidParams(
-        "--split-rule calendar is not available for multiclass labels yet; use the entry split "
-        "(--split train=...,calibration=...,test=...).");
-  }
   if (spec.model == ModelKind::kLogisticRegression) {
     spec.lr.validate();
   } else {
     spec.gbdt.validate();
   }
-  spec.review.validate();
+  if (spec.conformal_review) {
+    const double c = spec.conformal_review->coverage;
+    if (!(c > 0.0 && c < 1.0)) {
+      throw InvalidParams("TrainSpec.conformal_review.coverage must be in (0, 1), got " +
+                          format_double(c) +
+                          "; e.g. 0.9 for sets holding the true label 90% "
+                          "of the time.");
+    }
+  } else {
+    spec.review.validate();
+  }
 }
 
 // Counts of each class among `y` (class indices).
@@ -116,15 +107,11 @@ TrainPart make_part(const RowMatrixXd& X, const std::vector<double>& y, const Ti
   return d;
 }
 
-void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& labels,
-                 TrainResult& out, const Stages& st) {
-  const ColumnRoles& roles = spec.columns;
-  const Index n = table.rows();
-  out.features = feature_columns(table, roles);
-  out.categorical_features = declared_categorical_features(table, out.features);
-  const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
+// The entry split (fractions of the rows in time / file order, whole groups per part).
+void entry_split(const TrainSpec& spec, Index n, const Column* time,
+                 const std::vector<double>& group, TrainResult& out, const Stages& st) {
   const std::vector<double> none;
-  const std::vector<double>& group = roles.group.empty() ? none : table.column(roles.group).values;
+  const ColumnRoles& roles = spec.columns;
   st.begin("splitting " + std::to_string(n) + " rows by " + (time ? "time" : "file order") +
            (roles.group.empty() ? "" : " and " + roles.group));
   const double smallest = std::min({spec.split.train, spec.split.calibration, spec.split.test});
@@ -143,14 +130,40 @@ void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& l
     }
   }
   st.end();
+}
+
+void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& labels,
+                 TrainResult& out, const Stages& st) {
+  const ColumnRoles& roles = spec.columns;
+  const Index n = table.rows();
+  out.features = feature_columns(table, roles);
+  out.categorical_features = declared_categorical_features(table, out.features);
+  const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
+  const std::vector<double> none;
+  const std::vector<double>& group = roles.group.empty() ? none : table.column(roles.group).values;
+  if (spec.split_rule == SplitRule::kCalendar) {
+    st.begin("splitting " + std::to_string(n) + " rows by calendar (" + roles.time + ")");
+    out.split = detail::calendar_split(spec, time, group, st);
+    st.end();
+  } else {
+    entry_split(spec, n, time, group, out, st);
+  }
+  for (int p = 0; p < 3; ++p) {
+    const PartSummary& s = out.split.summary[p];
+    st.note("  " + std::string(part_name(static_cast<SplitPart>(p))) + ": " +
+            std::to_string(s.rows) + " rows, " + detail::part_window(s, time));
+  }
   const RowMatrixXd X = table.to_matrix(out.features);
   out.train = make_part(X, labels.y, out.split, SplitPart::kTrain);
   out.calibration = make_part(X, labels.y, out.split, SplitPart::kCalibration);
   out.test = make_part(X, labels.y, out.split, SplitPart::kTest);
 }
 
+// The multinomial logistic regression on the training part; the declared categorical features
+// are expanded first into reference-coded indicators (`expansion`, the binary model's rules:
+// artifact/expansion.hpp), which the Pipeline saves and applies at scoring.
 PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& out,
-                        const Stages& st) {
+                        CategoricalExpansion& expansion, const Stages& st) {
   const bool lr = spec.model == ModelKind::kLogisticRegression;
   st.begin(std::string("fitting ") +
            (lr ? "multinomial logistic regression" : "boosted trees (softmax)") + " (" +
@@ -159,14 +172,20 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
   const auto start = std::chrono::steady_clock::now();
   PipelineModel model;
   if (lr) {
-    if (!out.categorical_features.empty()) {
-      out.notes.push_back(
-          "multinomial logistic regression takes the declared categorical features as their "
-          "integer codes (ordinal); one-hot encode them in the data for a per-level effect.");
+    const std::vector<int>& cats = spec.lr.categorical_features.empty()
+                                       ? out.categorical_features
+                                       : spec.lr.categorical_features;
+    LogisticRegressionParams lp = spec.lr;
+    lp.categorical_features.clear();  // expanded here, not by the model
+    LogisticRegression m(lp);
+    if (cats.empty()) {
+      m.fit(Dataset(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y)),
+            out.n_classes);
+    } else {
+      expansion = CategoricalExpansion::fit(view(out.train.X), cats, spec.lr.min_category_count);
+      const RowMatrixXd E = expansion.expand(FeatureMatrix(view(out.train.X)));
+      m.fit(Dataset(FeatureMatrix(view(E)), VectorView<const double>(out.train.y)), out.n_classes);
     }
-    LogisticRegression m(spec.lr);
-    m.fit(Dataset(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y)),
-          out.n_classes);
     for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
     if (!m.fit_info().converged) {
       out.notes.push_back("logistic regression did not converge in " +
@@ -193,13 +212,16 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
 // logits (as scikit-learn does for an estimator with decision_function), Dirichlet the K
 // probabilities.
 std::optional<MulticlassCalibrator> calibrate_stage(const TrainSpec& spec,
-                                                    const PipelineModel& model, TrainResult& out,
-                                                    const Stages& st) {
+                                                    const PipelineModel& model,
+                                                    const CategoricalExpansion& expansion,
+                                                    TrainResult& out, const Stages& st) {
   const MulticlassCalibration method = spec.multiclass_calibration;
   if (method == MulticlassCalibration::kNone) return std::nullopt;
   st.begin(std::string("calibrating (") + multiclass_calibration_name(method) + ") on " +
            std::to_string(out.calibration.X.rows()) + " rows");
-  const FeatureMatrix Xc(view(out.calibration.X));
+  const RowMatrixXd E =
+      expansion.empty() ? RowMatrixXd() : expansion.expand(FeatureMatrix(view(out.calibration.X)));
+  const FeatureMatrix Xc(view(expansion.empty() ? out.calibration.X : E));
   RowMatrixXd s(out.calibration.X.rows(), out.n_classes);
   std::visit(
       [&](const auto& m) {
@@ -251,6 +273,26 @@ ReviewPoint test_point(const Pipeline& pipe, const TrainPart& test) {
   return r;
 }
 
+// The conformal review policy (spec.conformal_review) on the calibration part.
+ReviewPolicyRecord conformal_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
+  const TrainSpec::ConformalReview& c = *spec.conformal_review;
+  st.begin("calibrating conformal sets (" + c.describe() + ") on " +
+           std::to_string(out.calibration.y.size()) + " rows");
+  const ConformalSets sets =
+      conformal_calibrate(VectorView<const double>(out.calibration.y), view(out.calibration.P),
+                          1.0 - c.coverage, c.method, spec.seed);
+  ReviewPolicyRecord rec = ReviewPolicyRecord::from(sets);
+  rec.policy = c.describe();
+  if (std::isinf(sets.quantile())) {
+    out.notes.push_back("conformal sets: the calibration part is too small for coverage " +
+                        fmt3(c.coverage) +
+                        " (fewer than 1 / (1 - coverage) - 1 rows): every set "
+                        "holds every label and every item goes to review.");
+  }
+  st.end("quantile " + fmt3(sets.quantile()));
+  return rec;
+}
+
 void review_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
   st.begin("choosing the review threshold (" + spec.review.describe() + ")");
   out.review_calibration = select_review_threshold(VectorView<const double>(out.calibration.y),
@@ -265,6 +307,10 @@ void review_stage(const TrainSpec& spec, TrainResult& out, const Stages& st) {
 }
 
 }  // namespace
+
+std::string TrainSpec::ConformalReview::describe() const {
+  return "conformal=" + format_double(coverage) + ",method=" + conformal_method_name(method);
+}
 
 const char* multiclass_calibration_name(MulticlassCalibration m) noexcept {
   return enum_to_text(m);
@@ -380,16 +426,27 @@ TrainResult train_multiclass(const Table& table, const TrainSpec& requested,
   out.classes = labels.classes;
   split_stage(table, spec, labels, out, st);
   require_classes(out, spec);
-  PipelineModel model = fit_stage(table, spec, out, st);
-  std::optional<MulticlassCalibrator> cal = calibrate_stage(spec, model, out, st);
-  assemble_multiclass_pipeline(table, spec, std::move(model), std::move(cal), out);
+  CategoricalExpansion expansion;
+  PipelineModel model = fit_stage(table, spec, out, expansion, st);
+  std::optional<MulticlassCalibrator> cal = calibrate_stage(spec, model, expansion, out, st);
+  assemble_multiclass_pipeline(table, spec, std::move(model), std::move(cal), out,
+                               std::move(expansion));
   for (TrainPart* part : {&out.train, &out.calibration, &out.test}) {
     part->P = out.pipeline->predict_proba_matrix(FeatureMatrix(view(part->X)));
   }
-  review_stage(spec, out, st);
   PipelineParts parts = out.pipeline->parts();
-  parts.review = ReviewPolicyRecord::from(out.review_calibration);
+  if (spec.conformal_review) {
+    parts.review = conformal_stage(spec, out, st);
+  } else {
+    review_stage(spec, out, st);
+    parts.review = ReviewPolicyRecord::from(out.review_calibration);
+  }
   out.pipeline.emplace(std::move(parts));
+  if (spec.conformal_review) {  // the calibration part's figures at the calibrated sets
+    out.review_calibration = ReviewThresholds{};
+    out.review_calibration.policy = spec.conformal_review->describe();
+    out.review_calibration.overall = test_point(*out.pipeline, out.calibration);
+  }
   out.review_test = ReviewThresholds{};
   out.review_test.policy = out.review_calibration.policy;
   out.review_test.overall = test_point(*out.pipeline, out.test);

@@ -58,10 +58,11 @@ def trained(claims):
     return model, pred, proc
 
 
-def test_train_detects_the_multiclass_label_and_writes_format_1_6(trained):
+def test_train_detects_the_multiclass_label_and_writes_format_1_7(trained):
     model, _, proc = trained
     doc = json.loads(model.read_text())
-    assert doc["format_version"] == "1.6"
+    # 1.7: the K-class monitoring reference (and the categorical encoding when the data has one)
+    assert doc["format_version"] == "1.7" and "reference" in doc
     assert doc["classes"] == CLASSES  # sorted unique labels, as scikit-learn's classes_
     assert doc["calibrator"]["type"] == "temperature"  # the multiclass default
     assert doc["review"]["kind"] == "threshold"
@@ -266,7 +267,7 @@ def test_softmax_trees_train_predict_and_explain(claims, tmp_path):
     run("train", "--data", claims, "--label", "outcome", "--model", "gbdt", "--policy",
         "min-accuracy=0.85", *drop_flags(header), "--out", model, check=0)
     doc = json.loads(model.read_text())
-    assert doc["format_version"] == "1.6" and doc["classes"] == CLASSES
+    assert doc["format_version"] == "1.7" and doc["classes"] == CLASSES
     pred = tmp_path / "pred.csv"
     run("predict", "--model", model, "--data", claims, "--out", pred, "--explain", 2, check=0)
     rows = read_csv(pred)
@@ -276,3 +277,47 @@ def test_softmax_trees_train_predict_and_explain(claims, tmp_path):
     t = doc["review"]["thresholds"][0]
     assert [r["route"] for r in rows] == ["auto" if p >= t else "review" for p in P.max(axis=1)]
     assert all(r["top1_feature"] in FEATURES for r in rows)
+
+
+def test_conformal_policy_routes_one_label_sets_and_monitor_recounts(claims, tmp_path):
+    """`--policy conformal=0.9`: the saved LAC quantile q decides the route of every row `predict`
+    writes (auto exactly when {k : 1 - P_k <= q} holds one class, recomputed here from the written
+    probabilities); the report shows the conformal policy and its set coverage; `monitor` of the
+    K-class model with the class labels recounts the review rate and the auto-routed accuracy."""
+    header = next(csv.reader(open(claims)))
+    model, js = tmp_path / "conformal.json", tmp_path / "report.json"
+    proc = run("train", "--data", claims, "--label", "outcome", "--model", "lr", "--policy",
+               "conformal=0.9", *drop_flags(header), "--out", model, "--json", js, check=0)
+    assert "conformal" in proc.stdout and "set coverage" in proc.stdout
+    doc = json.loads(model.read_text())
+    assert doc["format_version"] == "1.7"
+    assert doc["review"]["kind"] == "conformal" and doc["review"]["method"] == "lac"
+    assert doc["review"]["alpha"] == pytest.approx(0.1)
+    q = float(doc["review"]["quantile"])
+    rep = json.loads(js.read_text())
+    assert rep["review"]["kind"] == "conformal"
+    assert rep["review"]["conformal_alpha"] == pytest.approx(0.1)
+    pred = tmp_path / "pred.csv"
+    run("predict", "--model", model, "--data", claims, "--out", pred, check=0)
+    rows = read_csv(pred)
+    P = np.array([[float(r["p_" + c]) for c in CLASSES] for r in rows])
+    sizes = ((1.0 - P) <= q).sum(axis=1)
+    assert [r["route"] for r in rows] == ["auto" if s == 1 else "review" for s in sizes]
+    y = np.array([CLASSES.index(r["outcome"]) for r in read_csv(claims)])
+    mon = tmp_path / "monitor.json"
+    run("monitor", "--model", model, "--data", claims, "--label", "outcome", "--json", mon)
+    m = json.loads(mon.read_text())
+    assert m["n_classes"] == 6
+    auto = sizes == 1
+    assert m["review_rate"]["observed"] == pytest.approx(1.0 - auto.mean(), rel=1e-12)
+    acc = (P.argmax(axis=1) == y)[auto].mean()
+    assert m["labels"]["auto_accuracy"]["observed"] == pytest.approx(acc, rel=1e-12)
+
+
+def test_bad_conformal_policies_are_usage_errors(claims, tmp_path):
+    header = next(csv.reader(open(claims)))
+    for policy in ("conformal=1.2", "conformal=0.9,method=raps", "conformal=0.9,min-accuracy=0.9"):
+        proc = run("train", "--data", claims, "--label", "outcome", "--policy", policy,
+                   *drop_flags(header), "--out", tmp_path / "m.json")
+        assert proc.returncode == EXIT_USAGE, proc.stderr
+        assert "--policy" in proc.stderr

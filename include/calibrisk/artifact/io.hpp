@@ -61,6 +61,11 @@ struct ReviewPolicyRecord;
 ///   1.6 (also) — multiclass gradient-boosted trees (K >= 3): the model state holds `n_classes`,
 ///   `base_scores` (K) and `class_trees` (K arrays of trees, grouped by class) instead of
 ///   `base_score` / `trees` (docs/trees.md "Multiclass"); binary GBDT files unchanged.
+///   1.7 — K-class pipelines: optional top-level `encoding` (the reference coding of categorical
+///   features before a multinomial logistic regression: `n_inputs`, `columns`, `levels`,
+///   `reference`, `pooled`, `missing`; artifact/expansion.hpp), written only when present; and
+///   the monitoring `reference` of K-class pipelines (its score is the top-label confidence on
+///   the calibration part and its `alert_rate` the review policy's review rate there).
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -68,13 +73,16 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 6;
+inline constexpr int kFormatVersionMinorNewest = 7;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
 /// The minor that added category labels (and code hierarchies) to the schema's features.
 inline constexpr int kFormatVersionMinorLabels = 4;
 /// The minor that added K-class pipelines (`classes`, `review`, a multiclass `calibrator`).
 inline constexpr int kFormatVersionMinorMulticlass = 6;
+/// The minor that added the categorical expansion of K-class logistic regressions (`encoding`)
+/// and the monitoring reference of K-class pipelines.
+inline constexpr int kFormatVersionMinorExpansion = 7;
 /// The `format` field every pipeline file carries.
 inline constexpr const char* kFormatName = "calibrisk-pipeline";
 

@@ -12,6 +12,7 @@
 /// @endcode
 #pragma once
 
+#include <calibrisk/artifact/expansion.hpp>
 #include <calibrisk/artifact/explanation.hpp>
 #include <calibrisk/artifact/schema.hpp>
 #include <calibrisk/calibration/beta.hpp>
@@ -179,6 +180,10 @@ struct PipelineParts {
   /// The review queue (K-class only): kind "threshold" (one threshold, or K when per_class) or
   /// "conformal" (n_classes = K). std::nullopt = every item is auto-routed.
   std::optional<ReviewPolicyRecord> review;
+  /// The reference coding of the declared categorical features applied before a K-class
+  /// logistic regression (format 1.7; artifact/expansion.hpp); empty = none (the model takes the
+  /// schema's columns as they are). When set, the model's feature count is its width().
+  CategoricalExpansion expansion;
 };
 
 /// A fitted, calibrated, thresholded model with the schema it expects.
@@ -311,9 +316,21 @@ class Pipeline {
   void predict_proba_matrix(const FeatureMatrix& X, MatrixView<double> out) const;
   RowMatrixXd predict_proba_matrix(const FeatureMatrix& X) const;
   /// One contiguous row (n_features() values) into `out` (n_classes() values); bit-identical to
-  /// the batch form. Thread-safe; allocates small buffers (unlike the binary row methods) and
-  /// throws InvalidInput on +-inf values.
+  /// the batch form. Thread-safe and allocation-free, like the binary row methods (K > 64 classes
+  /// or a row with an unseen category and more than 256 features use buffers allocated once per
+  /// thread); throws InvalidInput on a null pointer or a +-inf value.
   void predict_proba_matrix_row(const double* row, double* out) const;
+  /// What `decide_row` returns for one row.
+  struct RowDecision {
+    int label = 0;            ///< argmax_k P (ties to the lowest index)
+    bool auto_routed = true;  ///< the review policy's route (true without a policy)
+    double confidence = 0.0;  ///< P[label]
+  };
+  /// One row's K probabilities (into `out`, n_classes() values, as predict_proba_matrix_row), its
+  /// label and its route, exactly as predict_proba_matrix + predict_label + route give them for
+  /// a batch of this one row (the randomised APS conformal route draws the u of row 0).
+  /// Allocation-free and thread-safe; throws as predict_proba_matrix_row.
+  RowDecision decide_row(const double* row, double* out) const;
   /// Class index (argmax, ties to the lowest index) per row of a probability matrix P (n, K).
   std::vector<std::int32_t> predict_label(MatrixView<const double> P) const;
   /// Route per row of a probability matrix P (n, K) from predict_proba_matrix: 1 = auto-routed,
@@ -544,7 +561,13 @@ class Pipeline {
           }
         },
         p_.model);
-    if (p != p_.schema.n_features()) {
+    if (!p_.expansion.empty() && p != p_.expansion.width()) {
+      throw InvalidInput(where + ": the model expects " + std::to_string(p) +
+                         " features but the categorical expansion gives " +
+                         std::to_string(p_.expansion.width()) +
+                         "; fit the model on the expanded training columns.");
+    }
+    if (p_.expansion.empty() && p != p_.schema.n_features()) {
       throw InvalidInput(where + ": the model expects " + std::to_string(p) +
                          " features but the schema lists " +
                          std::to_string(p_.schema.n_features()) +
@@ -625,6 +648,7 @@ class Pipeline {
   // K-class trees: one TreeExplainer per class ensemble for explain_class (built once).
   void init_class_explainers();
   double explain_class_trees(const double* row, int k, double* out) const;
+  double explain_class_expanded(const double* row, int k, double* out) const;
   void require_binary(const char* where) const {
     if (n_classes_ > 2) {
       throw InvalidInput(std::string(where) + ": this pipeline has " + std::to_string(n_classes_) +
@@ -633,6 +657,14 @@ class Pipeline {
   }
   // K-class scoring of a validated block (rows already checked for shape).
   void proba_matrix_raw(const FeatureMatrix& X, MatrixView<double> out) const;
+  // K-class scoring of one finite row (unseen categories already NaN) into out, using `z` (K
+  // values) as scratch; bit-identical to proba_matrix_raw's row.
+  void proba_row_classes(const double* row, double* z, double* out) const noexcept;
+  // The expanded row of a K-class LR with a categorical expansion (into `out`, width() values).
+  // Returns `row` itself without an expansion, else `buf` (width() <= 256) or a per-thread buffer.
+  const double* expanded_row(const double* row, double* buf) const noexcept;
+  // The route of one row's probabilities P (K values) under the review policy.
+  bool route_row(const double* P, int label) const noexcept;
 
   static PipelineParts make_parts(FeatureSchema schema, PipelineModel model,
                                   PipelineCalibrator calibrator, OperatingPointRecord op,

@@ -211,10 +211,11 @@ class OneVsRestCalibrator {
   const OneVsRestState& state() const;
   /// Rebuilds from a state (each per-class state validated by its calibrator's from_state).
   static OneVsRestCalibrator from_state(OneVsRestState s);
+  /// The calibrated, unnormalised value of class `k` (calibrator index `c`) for score `s`
+  /// (unchecked, allocation-free; a K-class Pipeline's single-row path).
+  double calibrated(std::size_t c, double s) const noexcept;
 
  private:
-  // The calibrated, unnormalised value of class `k` (calibrator index `c`) for score `s`.
-  double calibrated(std::size_t c, double s) const noexcept;
   void build_from_state();
 
   OneVsRestParams params_;

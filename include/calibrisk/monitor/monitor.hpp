@@ -144,6 +144,20 @@ struct MonitorResult {
   /// of y on risk); reported for trend-watching, no status of its own. NaN without both classes.
   double ici = std::numeric_limits<double>::quiet_NaN();
   RateCheck recall;  ///< Recall at the threshold vs the recall recorded at the operating point.
+
+  // K-class pipelines (n_classes > 2; docs/monitoring.md "K-class models"): `score_psi` compares
+  // the top-label confidence max_k P with its calibration-part distribution, `alert_rate` and
+  // `recall` are not evaluated, and instead:
+  int n_classes = 2;  ///< The pipeline's K (2 for a binary pipeline).
+  /// Share of rows routed to review vs the review rate of the policy on the calibration part.
+  RateCheck review_rate;
+  /// With labels: accuracy of the auto-routed rows vs their accuracy on the calibration part.
+  RateCheck auto_accuracy;
+  /// With labels: top-label ECE (metrics::top_label_ece) of the batch and of the calibration
+  /// part (the pipeline's operating-point figure; NaN for files without it). Reported for
+  /// trend-watching, no status of its own (the auto-routed accuracy check decides).
+  double top_label_ece = std::numeric_limits<double>::quiet_NaN();
+  double expected_top_label_ece = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::string> notes;             ///< What could not be checked, and why.
   MonitorOptions options;                     ///< The thresholds the checks used.
   MonitorStatus status = MonitorStatus::kOk;  ///< The worst status of every check.
@@ -157,10 +171,11 @@ struct MonitorResult {
 };
 
 /// Runs every check of a batch X (n, n_features) against the pipeline; `y` (0/1, one per row, or
-/// empty) enables the label checks. Never changes scores. Throws InvalidInput when y has the
-/// wrong length or a value other than 0 / 1, InvalidParams for bad options. Input errors of X
-/// (wrong column count, infinite values) are reported in `errors` with status alarm.
-/// Complexity O(n * (features + log bins)) plus one batch scoring.
+/// empty; class indices 0..K-1 for a K-class pipeline) enables the label checks. Never changes
+/// scores. Throws InvalidInput when y has the wrong length or a value other than 0 / 1,
+/// InvalidParams for bad options. Input errors of X (wrong column count, infinite values) are
+/// reported in `errors` with status alarm. Complexity O(n * (features + log bins)) plus one batch
+/// scoring.
 MonitorResult monitor(const Pipeline& pipeline, const FeatureMatrix& X,
                       VectorView<const double> y = {}, const MonitorOptions& options = {});
 

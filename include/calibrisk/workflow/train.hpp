@@ -181,6 +181,17 @@ struct TrainSpec {
   /// The review queue of a multiclass task, chosen on the calibration part (`policy` is the
   /// binary one): min_accuracy and/or max_review_rate (select_review_threshold).
   ReviewOptions review = default_review_options();
+  /// A split-conformal review queue instead of the confidence threshold (`review` is then
+  /// unused): sets at `coverage` (alpha = 1 - coverage) calibrated on the calibration part with
+  /// conformal_calibrate (seeded by `seed`); an item is auto-routed when its set holds exactly
+  /// one label. CLI: --policy conformal=0.9[,method=lac|aps].
+  struct ConformalReview {
+    double coverage = 0.9;  ///< in (0, 1)
+    ConformalMethod method = ConformalMethod::kLac;
+    /// "conformal=0.9,method=lac" (the policy text of the pipeline and the reports).
+    std::string describe() const;
+  };
+  std::optional<ConformalReview> conformal_review;
 };
 
 /// Receives the stages of a run as they happen (the CLI prints them; the default ignores them).

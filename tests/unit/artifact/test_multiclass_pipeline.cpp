@@ -5,6 +5,7 @@
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/artifact/pipeline.hpp>
 #include <calibrisk/core/random.hpp>
+#include <calibrisk/io/table.hpp>
 #include <calibrisk/serve.hpp>
 
 #include <doctest/doctest.h>
@@ -320,4 +321,46 @@ TEST_CASE("K-class serving: hostile arguments get InvalidInput, explain_class su
   for (double v : phi) sum += v;
   CHECK(sum == doctest::Approx(z(0, k)).epsilon(1e-12));
   CHECK_THROWS_AS(s.explain(f.test.X.row(0).data()), InvalidInput);  // binary-only method
+}
+
+TEST_CASE("golden 1.7: the K-class claims model with an encoding scores bit-identically") {
+  // tests/golden/format-1.7/README.md: written by `calibrisk train` on the claims data with two
+  // categorical features (reference-coded before the multinomial model: `encoding`), a conformal
+  // review policy and the K-class monitoring reference; the scores by `calibrisk predict`.
+  const auto dir = calibrisk::test::kGolden / "format-1.7";
+  const std::string model_path = (dir / "lr_claims_encoding.json").string();
+  std::ifstream in(model_path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Pipeline pipe = load_from_string(text);
+  CHECK(to_string(pipe) == text);  // loading and saving again gives the same bytes
+  CHECK(text.find("\"format_version\": \"1.7\"") != std::string::npos);
+  REQUIRE(!pipe.parts().expansion.empty());
+  CHECK(!pipe.reference().empty());
+  REQUIRE(pipe.review_policy() != nullptr);
+  CHECK(pipe.review_policy()->kind == "conformal");
+  const int k = pipe.n_classes();
+  // rows.csv as text (the categorical features as labels), encoded in schema order.
+  CsvReadOptions o;
+  std::vector<std::string> names;
+  for (const FeatureInfo& f : pipe.schema().features) names.push_back(f.name);
+  o.categorical = names;
+  const Table t = read_csv((dir / "rows.csv").string(), o);
+  std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(t.rows()));
+  for (Index i = 0; i < t.rows(); ++i) {
+    for (const std::string& c : names)
+      rows[static_cast<std::size_t>(i)].push_back(t.column(c).text(i));
+  }
+  const RowMatrixXd X = pipe.encode_rows(rows);
+  const auto want = calibrisk::test::read_csv(dir / "lr_claims_encoding.scores.csv");
+  REQUIRE(want.size() == rows.size());
+  REQUIRE(rows.size() >= 20);
+  std::vector<double> P(static_cast<std::size_t>(k));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Pipeline::RowDecision d = pipe.decide_row(X.row(static_cast<Index>(i)).data(), P.data());
+    for (int c = 0; c < k; ++c) {
+      CHECK_MESSAGE(P[static_cast<std::size_t>(c)] == want[i][static_cast<std::size_t>(c)],
+                    "row " << i << ", class " << c);  // exact: same bits
+    }
+    CHECK(want[i][static_cast<std::size_t>(k)] == (d.auto_routed ? 0.0 : 1.0));
+  }
 }
