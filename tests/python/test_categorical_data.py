@@ -98,7 +98,9 @@ def test_bad_labels_name_the_column():
         _core._category_fit("city", ["ok", "Gen\udce8ve"])  # a lone surrogate (bad bytes)
     with pytest.raises(InvalidInputError, match="column 'id' has more than 2 distinct labels"):
         _core._category_fit("id", ["a", "b", "c"], None, 10, 2)
-    df = pd.DataFrame({"city": ["ok", "Gen\udce8ve"], "x": [1.0, 2.0]})
+    # object dtype: pandas >= 3 stores str columns in Arrow, which refuses a lone surrogate itself
+    city = pd.Series(["ok", "Gen\udce8ve"], dtype=object)
+    df = pd.DataFrame({"city": city, "x": [1.0, 2.0]})
     with pytest.raises(InvalidInputError, match="city"):
         cr.GradientBoostingClassifier(n_estimators=2).fit(df, [0, 1])
 
