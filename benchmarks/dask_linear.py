@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""DaskLogisticRegression on a LocalCluster (2 workers x 1 thread, processes) vs the
+"""Standalone (not a compare.py area: it starts its own cluster). DaskLogisticRegression on a LocalCluster (2 workers x 1 thread, processes) vs the
 single-process calibrisk.LogisticRegression on the same data, in one run.
 
 Prints wall seconds of each, the ratio (Dask / single), the Newton iterations, the bytes each
 pass returns per partition, and the largest relative coefficient difference. The machine's load
 matters: report `uptime` with any figure.
 
-    PYTHONPATH=build/python python benchmarks/peers/dask_linear.py [--rows N] [--cols D]
+    PYTHONPATH=build/python python benchmarks/dask_linear.py [--rows N] [--cols D]
 """
 
 import argparse
