@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Standalone (not a compare.py area: it starts its own cluster). DaskLogisticRegression on a LocalCluster (2 workers x 1 thread, processes) vs the
-single-process calibrisk.LogisticRegression on the same data, in one run.
+"""DaskLogisticRegression on a LocalCluster (2 workers x 1 thread, processes) vs the
+single-process calibrisk.LogisticRegression on the same data, in one run. A standalone script,
+not a compare.py area: it starts its own cluster.
 
 Prints wall seconds of each, the ratio (Dask / single), the Newton iterations, the bytes each
 pass returns per partition, and the largest relative coefficient difference. The machine's load
