@@ -107,6 +107,24 @@ void validate_classes(const std::vector<std::string>& classes, int k, const std:
   }
 }
 
+// explain_class's copy of a row: an infinite value is an error naming the feature, an unseen
+// category becomes NaN (as scoring does).
+std::vector<double> explain_class_input(const FeatureSchema& schema, const double* row) {
+  const std::size_t p = schema.features.size();
+  std::vector<double> x(row, row + p);
+  for (std::size_t u = 0; u < p; ++u) {
+    if (std::isinf(x[u])) {
+      throw InvalidInput("Pipeline::explain_class: feature " +
+                         quote_for_message(schema.features[u].name) +
+                         " is infinite; it cannot be scored.");
+    }
+    if (schema.features[u].is_unseen_category(x[u])) {
+      x[u] = std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  return x;
+}
+
 }  // namespace
 
 void Pipeline::validate_multiclass() const {
@@ -558,18 +576,8 @@ namespace calibrisk {
 // scoring does); the contributions sum to class k's raw score minus the returned baseline.
 double Pipeline::explain_class_trees(const double* row, int k, double* out) const {
   const Index p = n_features();
-  std::vector<double> x(row, row + p), phi(static_cast<std::size_t>(p + 1));
-  for (Index j = 0; j < p; ++j) {
-    const auto u = static_cast<std::size_t>(j);
-    if (std::isinf(x[u])) {
-      throw InvalidInput("Pipeline::explain_class: feature " +
-                         quote_for_message(p_.schema.features[u].name) +
-                         " is infinite; it cannot be scored.");
-    }
-    if (p_.schema.features[u].is_unseen_category(x[u])) {
-      x[u] = std::numeric_limits<double>::quiet_NaN();
-    }
-  }
+  std::vector<double> x = explain_class_input(p_.schema, row);
+  std::vector<double> phi(static_cast<std::size_t>(p + 1));
   (*class_explainers_)[static_cast<std::size_t>(k)].contributions_row(x.data(), phi.data());
   std::copy(phi.begin(), phi.begin() + p, out);
   return phi[static_cast<std::size_t>(p)];
@@ -584,18 +592,7 @@ namespace calibrisk {
 // contribution), with the baseline b_k + sum_e B[k, e] m_e.
 double Pipeline::explain_class_expanded(const double* row, int k, double* out) const {
   const Index p = n_features();
-  std::vector<double> x(row, row + p);
-  for (Index j = 0; j < p; ++j) {
-    const auto u = static_cast<std::size_t>(j);
-    if (std::isinf(x[u])) {
-      throw InvalidInput("Pipeline::explain_class: feature " +
-                         quote_for_message(p_.schema.features[u].name) +
-                         " is infinite; it cannot be scored.");
-    }
-    if (p_.schema.features[u].is_unseen_category(x[u])) {
-      x[u] = std::numeric_limits<double>::quiet_NaN();
-    }
-  }
+  const std::vector<double> x = explain_class_input(p_.schema, row);
   const CategoricalExpansion& e = p_.expansion;
   const Index w = e.width();
   std::vector<double> xe(static_cast<std::size_t>(w));
