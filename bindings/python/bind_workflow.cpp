@@ -42,6 +42,10 @@ struct PySpec {
   // Multiclass (docs/workflow.md "Multiclass"): task and the review-queue policy.
   std::string task = "auto";
   std::optional<double> min_accuracy, max_review_rate;
+  // The split-conformal review queue (--policy conformal=COVERAGE,method=lac|aps).
+  std::optional<double> conformal;
+  std::string conformal_method = "lac";
+  bool review_given() const { return min_accuracy || max_review_rate || conformal; }
 };
 
 // A spelling of an enum with a text table, or InvalidParams listing the choices.
@@ -63,6 +67,42 @@ ThresholdPolicy to_policy(const PySpec& s) {
   if (s.policy_kind == "fbeta") return policy::max_fbeta(s.policy_value);
   if (s.policy_kind == "cost") return policy::min_cost(s.cost_fp, s.cost_fn);
   throw InvalidParams("train: unknown policy " + quote_for_message(s.policy_kind) + ".");
+}
+
+// The conformal review policy of calibrisk.train(conformal=, conformal_method=), checked as
+// parse_conformal_policy checks `--policy conformal=COVERAGE,method=lac|aps`.
+TrainSpec::ConformalReview conformal_review(const PySpec& s) {
+  if (s.min_accuracy || s.max_review_rate) {
+    throw InvalidParams(
+        "train: conformal does not go with min_accuracy / max_review_rate; the conformal review "
+        "queue takes conformal=COVERAGE and optionally conformal_method='lac' or 'aps'.");
+  }
+  TrainSpec::ConformalReview c;
+  c.coverage = *s.conformal;
+  if (!(c.coverage > 0.0 && c.coverage < 1.0)) {
+    throw InvalidParams("train: conformal is the coverage of the prediction sets, in (0, 1), got " +
+                        format_double(c.coverage) + "; e.g. conformal=0.9.");
+  }
+  if (s.conformal_method == "lac") {
+    c.method = ConformalMethod::kLac;
+  } else if (s.conformal_method == "aps") {
+    c.method = ConformalMethod::kAps;
+  } else {
+    throw InvalidParams("train: conformal_method must be 'lac' or 'aps', got " +
+                        quote_for_message(s.conformal_method) + ".");
+  }
+  return c;
+}
+
+// A review-queue keyword on a binary label is a mistake, as `--policy min-accuracy=...` is.
+void check_review_task(const PySpec& s, const Table& table, const TrainSpec& spec) {
+  if (!s.review_given() || multiclass_task(table, spec)) return;
+  throw InvalidParams(
+      "train: " + std::string(s.conformal ? "conformal" : "min_accuracy / max_review_rate") +
+      " chooses a review queue for multiclass labels, but label column " +
+      quote_for_message(spec.columns.label) +
+      " is binary; use min_recall, min_precision, max_alert_rate, fbeta or "
+      "cost_fp + cost_fn.");
 }
 
 // The CLI's rules: params by name; n_threads and random_state from the keywords unless given.
@@ -96,6 +136,7 @@ TrainSpec to_spec(const PySpec& s) {
     spec.review.min_accuracy = s.min_accuracy;
     spec.review.max_review_rate = s.max_review_rate;
   }
+  if (s.conformal) spec.conformal_review = conformal_review(s);
   bool threads_given = false, seed_given = false;
   for (const auto& [name, text] : s.params) {
     if (spec.model == ModelKind::kAuto) {
@@ -246,6 +287,12 @@ PySpec py_spec(const py::dict& kw) {
   if (kw.contains("max_review_rate") && !kw["max_review_rate"].is_none()) {
     s.max_review_rate = kw["max_review_rate"].cast<double>();
   }
+  if (kw.contains("conformal") && !kw["conformal"].is_none()) {
+    s.conformal = kw["conformal"].cast<double>();
+  }
+  if (kw.contains("conformal_method")) {
+    s.conformal_method = kw["conformal_method"].cast<std::string>();
+  }
   s.split_rule = kw["split_rule"].cast<std::string>();
   s.calendar.cuts = kw["cuts"].cast<std::vector<std::string>>();
   s.calendar.cut_fractions = kw["cut_fractions"].cast<std::vector<double>>();
@@ -298,7 +345,8 @@ void bind_workflow(py::module_& m) {
   m.def(
       "_train_pipeline",
       [](const std::string& path, const std::string& text, const py::dict& kw) {
-        const TrainSpec spec = to_spec(py_spec(kw));
+        const PySpec ps = py_spec(kw);
+        const TrainSpec spec = to_spec(ps);
         const auto header = kw["header"].cast<std::vector<std::string>>();
         TrainResult r;
         {
@@ -322,6 +370,7 @@ void bind_workflow(py::module_& m) {
               std::rethrow_exception(first);
             }
           }
+          check_review_task(ps, table, spec);
           r = train_pipeline(table, spec);
         }
         return result_dict(std::move(r));

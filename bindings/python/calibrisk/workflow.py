@@ -234,7 +234,8 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
           min_precision=None, max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None,
           split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
           calendar_patients="exclude", seed=0, n_threads=0, source=None, code_hierarchy=None,
-          hierarchy_min_count=10, task="auto", min_accuracy=None, max_review_rate=None):
+          hierarchy_min_count=10, task="auto", min_accuracy=None, max_review_rate=None,
+          conformal=None, conformal_method="lac"):
     """Split -> fit -> calibrate -> threshold -> evaluate -> Pipeline, as ``calibrisk train``.
 
     Parameters mirror the command's flags, and the same data and settings give a byte-identical
@@ -272,6 +273,12 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         pipeline (docs/workflow.md "Multiclass").
     min_accuracy, max_review_rate : the review-queue policy of a multiclass label (default
         ``min_accuracy=0.95``), as ``--policy min-accuracy=A,max-review-rate=R``.
+    conformal, conformal_method : instead, a split-conformal review queue for a multiclass label,
+        as ``--policy conformal=COVERAGE,method=lac|aps``: prediction sets holding the true label
+        with probability ``conformal`` (in (0, 1), e.g. 0.9) on exchangeable rows, calibrated on
+        the calibration part with the LAC (``"lac"``, default) or APS (``"aps"``) score; an item
+        is auto-routed when its set holds one label. Not combined with ``min_accuracy`` /
+        ``max_review_rate``. The review keywords on a binary label are an error.
     split : (train, calibration, test) fractions or a dict of them, each > 0, summing to 1
         (``split_rule="entry"``).
     split_rule : "entry" (patients in order of entry, by ``split``) or "calendar" (rows by date:
@@ -303,6 +310,8 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     spec["task"] = str(task)
     spec["min_accuracy"] = None if min_accuracy is None else float(min_accuracy)
     spec["max_review_rate"] = None if max_review_rate is None else float(max_review_rate)
+    spec["conformal"] = None if conformal is None else float(conformal)
+    spec["conformal_method"] = str(conformal_method)
     result = TrainResult(_run(_core._train_pipeline, data, spec, source, "train"))
     for note in result.notes:
         # Stopping early is the requested behaviour (as GradientBoostingClassifier.fit).
