@@ -7,6 +7,8 @@
 #include <calibrisk/metrics/smooth_calibration.hpp>
 #include <calibrisk/monitor/monitor.hpp>
 
+#include <calibrisk/core/random.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -296,6 +298,66 @@ void class_score_checks(const Pipeline& pipe, const ClassScores& s, const Monito
   }
 }
 
+// The type-1 empirical quantile (the smallest value with at least `level` of the sorted values
+// at or below it).
+double empirical_quantile(const std::vector<double>& sorted, double level) {
+  const auto k = static_cast<std::size_t>(std::ceil(level * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size(), std::max<std::size_t>(k, 1)) - 1];
+}
+
+// The top-label ECE's status against its parametric-bootstrap limits (MonitorResult fields).
+// The bins are those of metrics::top_label_ece (CalibrationBinning{}: 10 uniform bins, a value
+// on an edge in the lower bin as numpy's searchsorted); only the correct flags are redrawn.
+void ece_check(const ClassScores& s, const std::vector<double>& y, const MonitorOptions& o,
+               MonitorResult& r) {
+  const double e_ref = r.expected_top_label_ece;
+  if (o.ece_replicates == 0) return;
+  if (!(e_ref >= 0.0 && e_ref <= 1.0)) {
+    r.notes.push_back(
+        "top-label ECE has no status: the model records no calibration-part top-label ECE "
+        "(operating-point figure top_label_ece).");
+    return;
+  }
+  const std::size_t n = s.confidence.size();
+  std::vector<double> correct(n);
+  for (std::size_t i = 0; i < n; ++i) correct[i] = static_cast<double>(s.label[i]) == y[i];
+  const VectorView<const double> conf(s.confidence);
+  const std::vector<double> edges =
+      metrics::reliability_curve(VectorView<const double>(correct), conf).edges;
+  const std::size_t n_bins = edges.size() - 1;
+  std::vector<std::size_t> bin(n);
+  std::vector<double> count(n_bins, 0.0), conf_sum(n_bins, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    bin[i] = static_cast<std::size_t>(
+        std::lower_bound(edges.begin() + 1, edges.end() - 1, s.confidence[i]) - edges.begin() - 1);
+    count[bin[i]] += 1.0;
+    conf_sum[bin[i]] += s.confidence[i];
+  }
+  std::vector<double> null(static_cast<std::size_t>(o.ece_replicates));
+  std::vector<double> hits(n_bins);
+  for (std::size_t b = 0; b < null.size(); ++b) {
+    Rng rng(0, b);
+    std::fill(hits.begin(), hits.end(), 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+      hits[bin[i]] += rng.uniform() < s.confidence[i] - e_ref ? 1.0 : 0.0;
+    }
+    double ece = 0.0;
+    for (std::size_t j = 0; j < n_bins; ++j) ece += std::abs(hits[j] - conf_sum[j]);
+    null[b] = ece / static_cast<double>(n);  // sum_j (n_j / n) |hits_j / n_j - mean conf_j|
+  }
+  const double observed = r.top_label_ece;
+  r.top_label_ece_p_value =
+      static_cast<double>(
+          std::count_if(null.begin(), null.end(), [observed](double v) { return v >= observed; })) /
+      static_cast<double>(null.size());
+  std::sort(null.begin(), null.end());
+  r.top_label_ece_warn = empirical_quantile(null, o.warn_confidence);
+  r.top_label_ece_alarm = empirical_quantile(null, o.alarm_confidence);
+  r.top_label_ece_status = observed > r.top_label_ece_alarm  ? MonitorStatus::kAlarm
+                           : observed > r.top_label_ece_warn ? MonitorStatus::kWarn
+                                                             : MonitorStatus::kOk;
+}
+
 // K-class with labels (class indices): accuracy of the auto-routed rows and the top-label ECE.
 void class_label_checks(const Pipeline& pipe, const ClassScores& s, const std::vector<double>& y,
                         const MonitorOptions& o, MonitorResult& r) {
@@ -316,6 +378,7 @@ void class_label_checks(const Pipeline& pipe, const ClassScores& s, const std::v
   }
   r.top_label_ece = metrics::top_label_ece(VectorView<const double>(y), view(s.P));
   r.expected_top_label_ece = op.figure("top_label_ece");
+  ece_check(s, y, o, r);
 }
 
 std::vector<double> checked_labels(VectorView<const double> y, Index n, int k) {
@@ -353,6 +416,7 @@ void overall_status(MonitorResult& r) {
   s = worst(s, worst(r.score_status, r.alert_rate.status));
   s = worst(s, worst(r.calibration_status, r.recall.status));
   s = worst(s, worst(r.review_rate.status, r.auto_accuracy.status));
+  s = worst(s, r.top_label_ece_status);
   r.status = s;
 }
 

@@ -126,6 +126,15 @@ std::vector<std::string> findings(const MonitorResult& r) {
     const double lv = c->status == MonitorStatus::kAlarm ? o.alarm_confidence : o.warn_confidence;
     out.push_back(std::string(name(c->status)) + ": " + rate_line(what, *c, lv));
   }
+  if (r.top_label_ece_status != MonitorStatus::kOk)
+    out.push_back(std::string(name(r.top_label_ece_status)) + ": top-label ECE " +
+                  fmt_num(r.top_label_ece) + " above its " +
+                  (r.top_label_ece_status == MonitorStatus::kAlarm ? "alarm" : "warn") + " limit " +
+                  fmt_num(r.top_label_ece_status == MonitorStatus::kAlarm ? r.top_label_ece_alarm
+                                                                          : r.top_label_ece_warn) +
+                  " (calibration part " + fmt_num(r.expected_top_label_ece) +
+                  " plus the batch's sampling noise; p = " + fmt_num(r.top_label_ece_p_value) +
+                  ")");
   return out;
 }
 
@@ -185,8 +194,10 @@ void html_outputs(std::ostringstream& o, const MonitorResult& r) {
     rate("review rate", r.review_rate);
     if (r.has_labels) {
       rate("auto-routed accuracy", r.auto_accuracy);
-      o << "<tr><td>top-label ECE</td><td></td><td>" << fmt_num(r.top_label_ece) << "</td><td>"
-        << fmt_num(r.expected_top_label_ece) << "</td><td></td></tr>";
+      o << "<tr><td>top-label ECE</td>"
+        << cell(r.top_label_ece_status, name(r.top_label_ece_status)) << "<td>"
+        << fmt_num(r.top_label_ece) << "</td><td>" << fmt_num(r.expected_top_label_ece)
+        << "</td><td>&le; " << fmt_num(r.top_label_ece_alarm) << "</td></tr>";
     }
     o << "</table>";
     return;
@@ -238,7 +249,11 @@ std::string MonitorResult::to_json() const {
     j["review_rate"] = rate_json(review_rate);
     j["labels"] = has_labels ? json{{"auto_accuracy", rate_json(auto_accuracy)},
                                     {"top_label_ece", num(top_label_ece)},
-                                    {"expected_top_label_ece", num(expected_top_label_ece)}}
+                                    {"expected_top_label_ece", num(expected_top_label_ece)},
+                                    {"top_label_ece_warn", num(top_label_ece_warn)},
+                                    {"top_label_ece_alarm", num(top_label_ece_alarm)},
+                                    {"top_label_ece_p_value", num(top_label_ece_p_value)},
+                                    {"top_label_ece_status", name(top_label_ece_status)}}
                              : json(nullptr);
     return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   }

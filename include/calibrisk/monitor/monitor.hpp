@@ -45,6 +45,9 @@ struct MonitorOptions {
   double warn_confidence = 0.95;         ///< Interval level of the rate / calibration warn checks.
   double alarm_confidence = 0.99;        ///< Interval level of the rate / calibration alarm checks.
   Index max_examples = 5;                ///< Example rows kept per feature signal.
+  /// K-class with labels: replicates of the parametric bootstrap that gives the top-label ECE
+  /// its noise allowance (0 = report the ECE without a status).
+  Index ece_replicates = 1000;
 
   template <class V>
   static void fields(V& v) {
@@ -69,6 +72,8 @@ struct MonitorOptions {
     v("alarm_confidence", &P::alarm_confidence, open_open(0, 1),
       "Level of the intervals whose miss of the expected value alarms (>= warn_confidence).");
     v("max_examples", &P::max_examples, in_range(0, 1000), "Example rows kept per feature.");
+    v("ece_replicates", &P::ece_replicates, in_range(0, 100000),
+      "K-class: bootstrap replicates of the top-label ECE's noise allowance (0 = no status).");
   }
   /// Throws InvalidParams naming the field (also when a warn level exceeds its alarm level).
   void validate() const;
@@ -153,11 +158,26 @@ struct MonitorResult {
   RateCheck review_rate;
   /// With labels: accuracy of the auto-routed rows vs their accuracy on the calibration part.
   RateCheck auto_accuracy;
-  /// With labels: top-label ECE (metrics::top_label_ece) of the batch and of the calibration
-  /// part (the pipeline's operating-point figure; NaN for files without it). Reported for
-  /// trend-watching, no status of its own (the auto-routed accuracy check decides).
+  /// With labels: top-label ECE (metrics::top_label_ece, 10 uniform bins) of the batch and of
+  /// the calibration part (the pipeline's operating-point figure `top_label_ece`; NaN for files
+  /// without it).
   double top_label_ece = std::numeric_limits<double>::quiet_NaN();
   double expected_top_label_ece = std::numeric_limits<double>::quiet_NaN();
+  /// The batch's ECE limits: the warn_confidence / alarm_confidence quantiles of its top-label
+  /// ECE under the null "as calibrated as on the calibration part", by a parametric bootstrap
+  /// (consistency resampling, Broecker & Smith 2007) over the batch's own confidences c_i: in each
+  /// of `ece_replicates` replicates, row i is correct with probability max(0, c_i - e_ref)
+  /// (e_ref = expected_top_label_ece, a uniform over-confidence that gives a population ECE of
+  /// e_ref), and the ECE of the replicate is taken with the same bins. The allowance so holds both
+  /// the reference's miscalibration and the batch-size noise of the binned ECE (which grows as
+  /// the batch shrinks). Seeded (Rng(0, replicate)): the same batch gives the same limits.
+  double top_label_ece_warn = std::numeric_limits<double>::quiet_NaN();
+  double top_label_ece_alarm = std::numeric_limits<double>::quiet_NaN();
+  /// Share of replicates whose ECE is at least the batch's (NaN when not evaluated).
+  double top_label_ece_p_value = std::numeric_limits<double>::quiet_NaN();
+  /// warn / alarm when top_label_ece exceeds top_label_ece_warn / top_label_ece_alarm; ok when
+  /// not evaluated (no reference ECE, ece_replicates = 0, no labels).
+  MonitorStatus top_label_ece_status = MonitorStatus::kOk;
   std::vector<std::string> notes;             ///< What could not be checked, and why.
   MonitorOptions options;                     ///< The thresholds the checks used.
   MonitorStatus status = MonitorStatus::kOk;  ///< The worst status of every check.
