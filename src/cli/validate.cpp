@@ -33,6 +33,48 @@ std::string fixed(double v, int digits = 3) {
 
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
 
+nlohmann::json start_json(const ValidationResult& r, const PeriodResult& p) {
+  return r.time_in_days ? nlohmann::json(format_iso_datetime(p.start)) : number(p.start);
+}
+
+// K-class labels: the K-class figures per period (docs/cli.md "validate").
+nlohmann::json multiclass_json(const ValidationResult& r, const ValidateSpec& spec) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const PeriodResult& p : r.periods) {
+    rows.push_back({{"period", p.period},
+                    {"start", start_json(r, p)},
+                    {"fit_periods", p.fit_first + ".." + p.fit_last},
+                    {"calibration_period", p.calibration},
+                    {"n_fit", p.n_fit},
+                    {"n_calibration", p.n_calibration},
+                    {"n_test", p.n_test},
+                    {"class_counts_test", p.class_counts_test},
+                    {"test_rows_left_out", p.test_rows_left_out},
+                    {"test_groups_seen_earlier", p.test_groups_seen_earlier},
+                    {"log_loss", number(p.log_loss)},
+                    {"brier", number(p.brier)},
+                    {"top_label_ece", number(p.top_label_ece)},
+                    {"accuracy", number(p.accuracy)},
+                    {"review_threshold", number(p.review_threshold)},
+                    {"n_auto", p.n_auto},
+                    {"auto_accuracy", number(p.auto_accuracy)},
+                    {"review_rate", number(p.review_rate)},
+                    {"expected_auto_accuracy", number(p.expected_auto_accuracy)},
+                    {"expected_review_rate", number(p.expected_review_rate)},
+                    {"skipped", p.skipped}});
+  }
+  return {{"calibrisk_version", kVersion},
+          {"task", "multiclass"},
+          {"classes", r.classes},
+          {"granularity", r.granularity},
+          {"min_train_periods", spec.min_train_periods},
+          {"model", spec.train.model == ModelKind::kGradientBoostedTrees ? "gbdt" : "lr"},
+          {"calibration", multiclass_calibration_name(spec.train.multiclass_calibration)},
+          {"review_policy", r.review_policy},
+          {"calendar_patients", enum_to_text(spec.train.calendar.patients)},
+          {"periods", rows}};
+}
+
 nlohmann::json to_json(const ValidationResult& r, const ValidateSpec& spec) {
   nlohmann::json rows = nlohmann::json::array();
   for (const PeriodResult& p : r.periods) {
@@ -62,6 +104,7 @@ nlohmann::json to_json(const ValidationResult& r, const ValidateSpec& spec) {
          {"mean_risk", number(p.mean_risk)},
          {"skipped", p.skipped}});
   }
+  if (r.n_classes > 2) return multiclass_json(r, spec);
   return {{"calibrisk_version", kVersion},
           {"granularity", r.granularity},
           {"min_train_periods", spec.min_train_periods},
@@ -78,9 +121,36 @@ int display_width(const std::string& s) {
   return n;
 }
 
+void print_multiclass_table(const ValidationResult& r, std::ostream& out, int w) {
+  out << "rolling-origin validation by " << r.granularity << ", " << r.classes.size()
+      << " classes, review policy " << printable(r.review_policy)
+      << " (fit on the earlier periods, calibrate on the last, test on the next)\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-*s %8s %8s %7s %8s %6s %6s %6s %6s %6s %6s\n", w,
+                "test period", "fit", "calib", "test", "logloss", "brier", "ECE", "acc", "auto",
+                "review", "expect");
+  out << line;
+  for (const PeriodResult& p : r.periods) {
+    const std::string label = printable(p.period);
+    const int pad = w + static_cast<int>(label.size()) - display_width(label);
+    std::snprintf(line, sizeof line, "%-*s %8lld %8lld %7lld %8s %6s %6s %6s %6s %6s %6s\n", pad,
+                  label.c_str(), static_cast<long long>(p.n_fit),
+                  static_cast<long long>(p.n_calibration), static_cast<long long>(p.n_test),
+                  fixed(p.log_loss).c_str(), fixed(p.brier).c_str(), fixed(p.top_label_ece).c_str(),
+                  fixed(p.accuracy).c_str(), fixed(p.auto_accuracy).c_str(),
+                  fixed(p.review_rate).c_str(), fixed(p.expected_review_rate).c_str());
+    out << line;
+    if (!p.skipped.empty()) out << "  skipped: " << printable(p.skipped) << "\n";
+  }
+}
+
 void print_table(const ValidationResult& r, std::ostream& out) {
   int w = 16;
   for (const PeriodResult& p : r.periods) w = std::max(w, display_width(printable(p.period)));
+  if (r.n_classes > 2) {
+    print_multiclass_table(r, out, w);
+    return;
+  }
   out << "rolling-origin validation by " << r.granularity
       << " (fit on the earlier periods, calibrate on the last, test on the next)\n";
   char line[256];
@@ -104,8 +174,83 @@ void print_table(const ValidationResult& r, std::ostream& out) {
   }
 }
 
+const char* const kPageHead =
+    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rolling-origin "
+    "validation</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
+    "collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head>"
+    "<body><h1>Rolling-origin validation</h1>";
+
+detail::LineChart multiclass_chart(const ValidationResult& r) {
+  detail::LineChart chart;
+  chart.title = "Test accuracy and review queue per period";
+  chart.x_label = "test period";
+  chart.y_label = "share";
+  detail::ChartSeries acc, auto_acc, review, expect;
+  acc.name = "accuracy (all rows)";
+  auto_acc.name = "auto-routed accuracy";
+  review.name = "review rate";
+  expect.name = "expected review rate";
+  acc.markers = auto_acc.markers = review.markers = true;
+  expect.dashed = true;
+  for (std::size_t i = 0; i < r.periods.size(); ++i) {
+    const PeriodResult& p = r.periods[i];
+    chart.x_tick_labels.push_back(p.period);
+    for (auto* s : {&acc, &auto_acc, &review, &expect}) s->x.push_back(static_cast<double>(i));
+    acc.y.push_back(p.accuracy);
+    auto_acc.y.push_back(p.auto_accuracy);
+    review.y.push_back(p.review_rate);
+    expect.y.push_back(p.expected_review_rate);
+  }
+  chart.series = {acc, auto_acc, review, expect};
+  chart.y_min = 0.0;
+  chart.y_max = 1.0;
+  chart.width = 640;
+  return chart;
+}
+
+// K-class labels: the chart of the review queue and the per-period table; every string from the
+// data (period labels, class labels, messages) escaped.
+std::string multiclass_html_page(const ValidationResult& r, const std::string& source) {
+  using detail::xml_escape;
+  std::string classes;
+  for (const std::string& c : r.classes) classes += (classes.empty() ? "" : ", ") + c;
+  std::string h = std::string(kPageHead) + "<p>Data: " + xml_escape(source) +
+                  ". Periods: " + xml_escape(r.granularity) + ". Classes (" +
+                  std::to_string(r.classes.size()) + "): " + xml_escape(classes) +
+                  ". Review policy: " + xml_escape(r.review_policy) +
+                  ". For each test period the model was fitted on the earlier periods, calibrated "
+                  "and its review queue chosen on the period before the test period.</p>" +
+                  detail::svg_line_chart(multiclass_chart(r)) +
+                  "<table><thead><tr><th>test period</th><th>fit periods</th><th>calibration</th>"
+                  "<th>test rows</th><th>log loss</th><th>Brier</th><th>top-label ECE</th>"
+                  "<th>accuracy</th><th>review threshold</th><th>auto-routed accuracy</th>"
+                  "<th>review rate</th><th>expected accuracy</th><th>expected review rate</th>"
+                  "<th>note</th></tr></thead><tbody>";
+  for (const PeriodResult& p : r.periods) {
+    const std::string cells[] = {p.period,
+                                 p.fit_first + ".." + p.fit_last,
+                                 p.calibration,
+                                 std::to_string(p.n_test),
+                                 fixed(p.log_loss),
+                                 fixed(p.brier),
+                                 fixed(p.top_label_ece),
+                                 fixed(p.accuracy),
+                                 fixed(p.review_threshold),
+                                 fixed(p.auto_accuracy),
+                                 fixed(p.review_rate),
+                                 fixed(p.expected_auto_accuracy),
+                                 fixed(p.expected_review_rate),
+                                 p.skipped};
+    h += "<tr>";
+    for (const auto& c : cells) h += "<td>" + xml_escape(c) + "</td>";
+    h += "</tr>";
+  }
+  return h + "</tbody></table></body></html>\n";
+}
+
 std::string html_page(const ValidationResult& r, const std::string& source) {
   using detail::xml_escape;
+  if (r.n_classes > 2) return multiclass_html_page(r, source);
   detail::LineChart chart;
   chart.title = "Test AUC and alert rate per period";
   chart.x_label = "test period";
@@ -132,11 +277,8 @@ std::string html_page(const ValidationResult& r, const std::string& source) {
   chart.y_max = 1.0;
   chart.width = 640;
   std::string h =
-      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rolling-origin "
-      "validation</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
-      "collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head>"
-      "<body><h1>Rolling-origin validation</h1><p>Data: " +
-      xml_escape(source) + ". Periods: " + xml_escape(r.granularity) +
+      std::string(kPageHead) + "<p>Data: " + xml_escape(source) +
+      ". Periods: " + xml_escape(r.granularity) +
       ". For each test period the model was fitted on the earlier periods, calibrated (and its "
       "threshold chosen) on the period before the test period.</p>" +
       detail::svg_line_chart(chart) +
@@ -164,19 +306,11 @@ std::string html_page(const ValidationResult& r, const std::string& source) {
   return h + "</tbody></table></body></html>\n";
 }
 
-ValidateSpec validate_spec(const ValidateOptions& o, const CommonOptions& c) {
+// The spec from the flags; the multiclass fields (--policy min-accuracy=..., --calibration
+// temperature, ...) are set once the label is read (apply_task_flags, as for `train`).
+ValidateSpec validate_spec(const ValidateOptions& o, const TrainConfig& cfg) {
   ValidateSpec spec;
-  // Rolling-origin validation is binary: the multiclass forms of --policy / --calibration and
-  // --task multiclass are refused rather than replaced by the binary defaults.
-  if (is_review_policy(o.fit.policy) || o.fit.task == "multiclass" ||
-      (!calibration_method_from_name(o.fit.calibration) &&
-       multiclass_calibration_from_name(o.fit.calibration))) {
-    throw UsageError(
-        "validate supports binary (0/1) labels only; multiclass labels (--task multiclass, "
-        "--policy min-accuracy / max-review-rate, --calibration temperature / ovr-* / dirichlet) "
-        "are not available in rolling-origin validation yet.");
-  }
-  spec.train = train_spec(train_config(o.fit, c));
+  spec.train = train_spec(cfg);
   std::string alias;
   if (!enum_from_text(o.period, spec.period, alias) || spec.period == TimeGranularity::kAuto) {
     throw UsageError("--period must be month, quarter, year or bins, got " +
@@ -191,7 +325,8 @@ ValidateSpec validate_spec(const ValidateOptions& o, const CommonOptions& c) {
 
 int run_validate(const ValidateOptions& o, const CommonOptions& c, Progress& progress,
                  std::ostream& out) {
-  const ValidateSpec spec = validate_spec(o, c);
+  const TrainConfig cfg = train_config(o.fit, c);
+  ValidateSpec spec = validate_spec(o, cfg);
   if (spec.train.columns.time.empty()) {
     throw UsageError("validate needs --time-column: the periods are formed from its dates.");
   }
@@ -200,13 +335,9 @@ int run_validate(const ValidateOptions& o, const CommonOptions& c, Progress& pro
   OutputSet outputs;
   OutputFile* json = o.json.empty() ? nullptr : &outputs.add(o.json);
   OutputFile* html = o.report.empty() ? nullptr : &outputs.add(o.report);
-  const CsvReadOptions ro = training_read_options(spec.train.columns, read_csv_header(o.fit.data));
-  Table table;
-  {
-    auto step = progress.step("reading " + printable(o.fit.data));
-    table = read_table(o.fit.data, ro);
-    step.done(format_count(table.rows()) + " rows, " + std::to_string(table.cols()) + " columns");
-  }
+  // The label as `train` reads it: numbers (0/1, or class codes), else text class labels.
+  const Table table = read_training_table(o.fit.data, cfg, read_csv_header(o.fit.data), progress);
+  apply_task_flags(table, cfg, spec.train);
   ProgressObserver observer(progress);
   const ValidationResult r = validate_rolling(table, spec, &observer);
   if (json != nullptr) json->stream() << to_json(r, spec).dump(2) << "\n";

@@ -91,6 +91,10 @@ bool is_multiclass_task(const Table& table, const TrainSpec& spec);
 /// train_pipeline for a multiclass label: labels -> split -> multinomial LR -> multiclass
 /// calibrator -> review threshold -> K-class Pipeline.
 TrainResult train_multiclass(const Table& table, const TrainSpec& spec, TrainObserver* observer);
+/// train_multiclass on a split computed by the caller (`split`; null: the spec's split), as
+/// train_on_split is for a binary label (rolling-origin validation).
+TrainResult train_multiclass_on_split(const Table& table, const TrainSpec& spec,
+                                      const TimeGroupSplit* split, TrainObserver* observer);
 /// The K-class Pipeline's schema and provenance (provenance.cpp); sets out.pipeline (without a
 /// review policy) and out.categories.
 void assemble_multiclass_pipeline(const Table& table, const TrainSpec& spec, PipelineModel model,

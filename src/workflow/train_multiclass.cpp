@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The multiclass road of train_pipeline (docs/workflow.md "Multiclass"): class labels -> split ->
 // multinomial logistic regression -> multiclass calibrator -> review threshold on the calibration
-// part -> the same thresholds on the test part -> a K-class Pipeline (format 1.6).
+// part -> the same thresholds on the test part -> a K-class Pipeline (format 1.7); the same road
+// on a caller's split for rolling-origin validation (train_multiclass_on_split).
 #include <calibrisk/workflow/train.hpp>
 
 #include "workflow/stages.hpp"
@@ -132,8 +133,9 @@ void entry_split(const TrainSpec& spec, Index n, const Column* time,
   st.end();
 }
 
+// `given`: a split computed by the caller (rolling-origin validation), used as it is.
 void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& labels,
-                 TrainResult& out, const Stages& st) {
+                 TrainResult& out, const Stages& st, const TimeGroupSplit* given) {
   const ColumnRoles& roles = spec.columns;
   const Index n = table.rows();
   out.features = feature_columns(table, roles);
@@ -141,7 +143,9 @@ void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& l
   const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
   const std::vector<double> none;
   const std::vector<double>& group = roles.group.empty() ? none : table.column(roles.group).values;
-  if (spec.split_rule == SplitRule::kCalendar) {
+  if (given != nullptr) {
+    out.split = *given;
+  } else if (spec.split_rule == SplitRule::kCalendar) {
     st.begin("splitting " + std::to_string(n) + " rows by calendar (" + roles.time + ")");
     out.split = detail::calendar_split(spec, time, group, st);
     st.end();
@@ -407,6 +411,11 @@ bool is_multiclass_task(const Table& table, const TrainSpec& spec) {
 
 TrainResult train_multiclass(const Table& table, const TrainSpec& requested,
                              TrainObserver* observer) {
+  return train_multiclass_on_split(table, requested, nullptr, observer);
+}
+
+TrainResult train_multiclass_on_split(const Table& table, const TrainSpec& requested,
+                                      const TimeGroupSplit* split, TrainObserver* observer) {
   const Stages st{observer};
   // ModelKind::kAuto (the CLI's and Python's default) compares held-out binary log losses; for a
   // multiclass label it resolves to the multinomial logistic regression (docs/workflow.md).
@@ -424,7 +433,7 @@ TrainResult train_multiclass(const Table& table, const TrainSpec& requested,
   TrainResult out;
   out.n_classes = k;
   out.classes = labels.classes;
-  split_stage(table, spec, labels, out, st);
+  split_stage(table, spec, labels, out, st, split);
   require_classes(out, spec);
   CategoricalExpansion expansion;
   PipelineModel model = fit_stage(table, spec, out, expansion, st);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Rolling-origin validation (see validate.hpp): the periods of split/periods.hpp, one calendar
-// split per origin (split_by_calendar), train_pipeline's stages on it, and the test period's
-// discrimination, calibration and alert rate.
+// split per origin (split_by_calendar), train_pipeline's stages on it (the multiclass road for a
+// K-class label), and the test period's discrimination, calibration and alert rate (K-class: log
+// loss, Brier, top-label ECE, accuracy and the review queue).
 #include <calibrisk/metrics/smooth_calibration.hpp>
 #include <calibrisk/workflow/validate.hpp>
 
@@ -10,6 +11,7 @@
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/metrics/bootstrap.hpp>
 #include <calibrisk/metrics/calibration_metrics.hpp>
+#include <calibrisk/metrics/multiclass.hpp>
 #include <calibrisk/metrics/ranking.hpp>
 #include <calibrisk/metrics/sorted_scores.hpp>
 
@@ -117,6 +119,35 @@ void evaluate_test(const TrainResult& r, const ValidateSpec& spec, const std::ve
   row.test_p.assign(t.p.data(), t.p.data() + t.p.size());
 }
 
+// The K-class figures of the test period, and the review queue of the calibration period
+// applied to it (train_multiclass_on_split's review_calibration / review_test).
+void evaluate_classes(const TrainResult& r, PeriodResult& row) {
+  const TrainPart& t = r.test;
+  const VectorView<const double> y(t.y);
+  const MatrixView<const double> P = view(t.P);
+  row.log_loss = metrics::multiclass_log_loss(y, P);
+  row.brier = metrics::multiclass_brier_score(y, P);
+  row.top_label_ece = metrics::top_label_ece(y, P);
+  const Eigen::VectorXd predicted = metrics::predicted_classes(P);
+  row.class_counts_test.assign(static_cast<std::size_t>(r.n_classes), 0);
+  double right = 0.0;
+  for (std::size_t i = 0; i < t.y.size(); ++i) {
+    right += predicted[static_cast<Index>(i)] == t.y[i] ? 1.0 : 0.0;
+    ++row.class_counts_test[static_cast<std::size_t>(t.y[i])];
+  }
+  row.accuracy = right / static_cast<double>(t.y.size());
+  const ReviewPoint& c = r.review_calibration.overall;
+  const ReviewPoint& e = r.review_test.overall;
+  row.review_threshold = c.threshold;
+  row.expected_auto_accuracy = c.accuracy;
+  row.expected_review_rate = c.review_rate;
+  row.n_auto = static_cast<Index>(e.n_auto);
+  row.auto_accuracy = e.accuracy;
+  row.review_rate = e.review_rate;
+  row.test_y = t.y;
+  row.test_P = t.P;
+}
+
 // Why an origin cannot be trained, or "" (every part has kMinPartRows rows).
 std::string too_small(const TimeGroupSplit& s) {
   for (int p = 0; p < 3; ++p) {
@@ -153,6 +184,14 @@ ValidationResult validate_rolling(const Table& table, const ValidateSpec& spec,
                       spec.min_train_periods, spec.train.calendar.patients);
   out.granularity =
       spec.period == TimeGranularity::kBins ? "equal-count bins" : enum_to_text(spec.period);
+  const bool multiclass = detail::is_multiclass_task(table, spec.train);
+  if (multiclass) {
+    // Classes from the whole table (as train_pipeline): the same K columns in every origin.
+    out.classes = multiclass_labels(table, roles.label).classes;
+    out.n_classes = static_cast<int>(out.classes.size());
+    out.review_policy = spec.train.conformal_review ? spec.train.conformal_review->describe()
+                                                    : spec.train.review.describe();
+  }
   for (RollingOrigin& o : origins) {
     PeriodResult row;
     row.period = o.test;
@@ -172,15 +211,24 @@ ValidationResult validate_rolling(const Table& table, const ValidateSpec& spec,
                       o.calibration + ", test " + o.test);
     if (row.skipped.empty()) {
       try {
-        const TrainResult r = detail::train_on_split(table, spec.train, o.split);
-        evaluate_test(r, spec, group, row);
+        if (multiclass) {
+          evaluate_classes(detail::train_multiclass_on_split(table, spec.train, &o.split, nullptr),
+                           row);
+        } else {
+          evaluate_test(detail::train_on_split(table, spec.train, o.split), spec, group, row);
+        }
       } catch (const InvalidInput& e) {
         row.skipped = e.what();  // a one-class part: the period stays in the table, unmeasured
       }
     }
     if (observer) {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "AUC %.3f, alert rate %.3f", row.auc, row.alert_rate);
+      if (multiclass) {
+        std::snprintf(buf, sizeof buf, "accuracy %.3f, review rate %.3f", row.accuracy,
+                      row.review_rate);
+      } else {
+        std::snprintf(buf, sizeof buf, "AUC %.3f, alert rate %.3f", row.auc, row.alert_rate);
+      }
       observer->end(row.skipped.empty() ? std::string(buf) : "skipped: " + row.skipped);
     }
     out.periods.push_back(std::move(row));

@@ -5,7 +5,10 @@
 /// of the time column); for each origin t, the model is fitted on the periods before t, the
 /// calibrator and the threshold on period t (the last training period), and the result is tested
 /// on period t + 1, patient-disjoint like the calendar split. `calibrisk validate` and Python's
-/// `calibrisk.validate` call `validate_rolling`.
+/// `calibrisk.validate` call `validate_rolling`. A multiclass label (TrainSpec::task, detected as
+/// `train_pipeline` detects it) runs the multiclass road per origin (multinomial model, multiclass
+/// calibrator, review queue chosen on the calibration period) and measures the K-class figures of
+/// the test period (docs/cli.md "validate").
 #pragma once
 
 #include <calibrisk/split/periods.hpp>
@@ -52,6 +55,22 @@ struct PeriodResult {
   std::string skipped;  ///< non-empty: why this origin was not evaluated (e.g. a one-class part)
   std::vector<Index> test_rows;  ///< the test period's rows (table indices, input order)
   std::vector<double> test_p;    ///< their calibrated risks (empty when skipped)
+
+  // ---- K-class labels (ValidationResult::n_classes > 2); binary fields above stay NaN -------
+  double log_loss = kNaN;       ///< metrics::multiclass_log_loss of the test period
+  double brier = kNaN;          ///< metrics::multiclass_brier_score (in [0, 2])
+  double top_label_ece = kNaN;  ///< metrics::top_label_ece (10 uniform bins)
+  double accuracy = kNaN;       ///< share of test rows whose arg max is their class
+  /// The review queue chosen on the calibration period (the spec's policy) and applied to the
+  /// test period: the confidence threshold (NaN for conformal sets), the auto-routed rows, their
+  /// accuracy and the review rate; the same two figures on the calibration period (expected).
+  double review_threshold = kNaN;
+  Index n_auto = 0;
+  double auto_accuracy = kNaN, review_rate = kNaN;
+  double expected_auto_accuracy = kNaN, expected_review_rate = kNaN;
+  std::vector<Index> class_counts_test;  ///< test rows per class (class order)
+  std::vector<double> test_y;            ///< the test rows' class indices (empty when skipped)
+  RowMatrixXd test_P;  ///< their calibrated (n_test, K) probabilities (empty when skipped)
 };
 
 /// The per-period table.
@@ -59,6 +78,9 @@ struct ValidationResult {
   std::string granularity;  ///< "month", "quarter", "year" or "equal-count bins"
   bool time_in_days = false;
   std::vector<PeriodResult> periods;  ///< one per origin, in time order
+  int n_classes = 2;                  ///< K; > 2 for a multiclass label
+  std::vector<std::string> classes;   ///< K-class: the labels in class order (as train_pipeline)
+  std::string review_policy;          ///< K-class: the policy text ("min_accuracy=0.95", ...)
 };
 
 /// The origins of rolling-origin validation over `time` (days since 1970 when `in_days`):
