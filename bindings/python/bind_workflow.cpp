@@ -95,14 +95,15 @@ TrainSpec::ConformalReview conformal_review(const PySpec& s) {
 }
 
 // A review-queue keyword on a binary label is a mistake, as `--policy min-accuracy=...` is.
-void check_review_task(const PySpec& s, const Table& table, const TrainSpec& spec) {
+void check_review_task(const PySpec& s, const Table& table, const TrainSpec& spec,
+                       const char* what) {
   if (!s.review_given() || multiclass_task(table, spec)) return;
-  throw InvalidParams(
-      "train: " + std::string(s.conformal ? "conformal" : "min_accuracy / max_review_rate") +
-      " chooses a review queue for multiclass labels, but label column " +
-      quote_for_message(spec.columns.label) +
-      " is binary; use min_recall, min_precision, max_alert_rate, fbeta or "
-      "cost_fp + cost_fn.");
+  throw InvalidParams(std::string(what) + ": " +
+                      std::string(s.conformal ? "conformal" : "min_accuracy / max_review_rate") +
+                      " chooses a review queue for multiclass labels, but label column " +
+                      quote_for_message(spec.columns.label) +
+                      " is binary; use min_recall, min_precision, max_alert_rate, fbeta or "
+                      "cost_fp + cost_fn.");
 }
 
 // The CLI's rules: params by name; n_threads and random_state from the keywords unless given.
@@ -248,6 +249,31 @@ Table read_training_table(const std::string& path, const std::string& text,
   return parse_csv(text, training_read_options(roles, header));
 }
 
+// The training table with the label as `calibrisk train` reads it: a text label (multiclass)
+// fails the numeric read and is read as labels, keeping the first error unless that gives a
+// multiclass label.
+Table read_task_table(const std::string& path, const std::string& text,
+                      const std::vector<std::string>& header, const TrainSpec& spec) {
+  try {
+    return read_training_table(path, text, header, spec.columns);
+  } catch (const InvalidInput&) {
+    if (spec.task == TaskKind::kBinary) throw;
+    const std::exception_ptr first = std::current_exception();
+    ColumnRoles roles = spec.columns;
+    roles.label_as_text = true;
+    Table table;
+    try {
+      table = read_training_table(path, text, header, roles);
+    } catch (const InvalidInput&) {
+      std::rethrow_exception(first);
+    }
+    if (spec.task == TaskKind::kAuto && table.column(roles.label).categories.size() <= 2) {
+      std::rethrow_exception(first);
+    }
+    return table;
+  }
+}
+
 PySpec py_spec(const py::dict& kw) {
   PySpec s;
   s.roles.label = kw["label"].cast<std::string>();
@@ -329,6 +355,20 @@ py::dict period_dict(const PeriodResult& p) {
   d["test_rows"] =
       py::array_t<Index>(static_cast<py::ssize_t>(p.test_rows.size()), p.test_rows.data());
   d["test_p"] = py::array_t<double>(static_cast<py::ssize_t>(p.test_p.size()), p.test_p.data());
+  // K-class labels (NaN / empty for a binary one).
+  d["log_loss"] = p.log_loss;
+  d["brier"] = p.brier;
+  d["top_label_ece"] = p.top_label_ece;
+  d["accuracy"] = p.accuracy;
+  d["review_threshold"] = p.review_threshold;
+  d["n_auto"] = p.n_auto;
+  d["auto_accuracy"] = p.auto_accuracy;
+  d["review_rate"] = p.review_rate;
+  d["expected_auto_accuracy"] = p.expected_auto_accuracy;
+  d["expected_review_rate"] = p.expected_review_rate;
+  d["class_counts_test"] = p.class_counts_test;
+  d["test_y"] = py::array_t<double>(static_cast<py::ssize_t>(p.test_y.size()), p.test_y.data());
+  d["test_P"] = p.test_P;
   return d;
 }
 
@@ -351,26 +391,8 @@ void bind_workflow(py::module_& m) {
         TrainResult r;
         {
           py::gil_scoped_release release;
-          Table table;
-          try {
-            table = read_training_table(path, text, header, spec.columns);
-          } catch (const InvalidInput&) {
-            // A text label (multiclass) fails the numeric read: read it as labels, keeping the
-            // first error unless that gives a multiclass label (as `calibrisk train`).
-            if (spec.task == TaskKind::kBinary) throw;
-            const std::exception_ptr first = std::current_exception();
-            ColumnRoles roles = spec.columns;
-            roles.label_as_text = true;
-            try {
-              table = read_training_table(path, text, header, roles);
-            } catch (const InvalidInput&) {
-              std::rethrow_exception(first);
-            }
-            if (spec.task == TaskKind::kAuto && table.column(roles.label).categories.size() <= 2) {
-              std::rethrow_exception(first);
-            }
-          }
-          check_review_task(ps, table, spec);
+          const Table table = read_task_table(path, text, header, spec);
+          check_review_task(ps, table, spec, "train");
           r = train_pipeline(table, spec);
         }
         return result_dict(std::move(r));
@@ -383,7 +405,8 @@ void bind_workflow(py::module_& m) {
       "_validate_rolling",
       [](const std::string& path, const std::string& text, const py::dict& kw) {
         ValidateSpec v;
-        v.train = to_spec(py_spec(kw));
+        const PySpec ps = py_spec(kw);
+        v.train = to_spec(ps);
         v.period = enum_arg<TimeGranularity>(kw["period"].cast<std::string>(), "validate: period");
         v.n_bins = kw["n_bins"].cast<int>();
         v.min_train_periods = kw["min_train_periods"].cast<int>();
@@ -392,16 +415,22 @@ void bind_workflow(py::module_& m) {
         ValidationResult r;
         {
           py::gil_scoped_release release;
-          const Table table = read_training_table(path, text, header, v.train.columns);
+          const Table table = read_task_table(path, text, header, v.train);
+          check_review_task(ps, table, v.train, "validate");
           r = validate_rolling(table, v);
         }
         py::list rows;
         for (const PeriodResult& p : r.periods) rows.append(period_dict(p));
-        return py::make_tuple(r.granularity, r.time_in_days, rows);
+        py::dict task;
+        task["n_classes"] = r.n_classes;
+        task["classes"] = r.classes;
+        task["review_policy"] = r.review_policy;
+        return py::make_tuple(r.granularity, r.time_in_days, rows, task);
       },
       py::arg("path"), py::arg("text"), py::arg("spec"),
       "calibrisk.validate's engine: read the CSV as _train_pipeline does and run "
-      "validate_rolling; returns (granularity, time_in_days, [per-period dict]).");
+      "validate_rolling; returns (granularity, time_in_days, [per-period dict], {n_classes, "
+      "classes, review_policy}).");
 }
 
 void bind_split(py::module_& m) {

@@ -388,12 +388,21 @@ VALIDATE_COLUMNS = (
     "expected_alert_rate", "recall", "precision", "prevalence", "mean_risk", "skipped",
 )
 
+#: Columns of the table :func:`validate` returns for a multiclass label, in order.
+MULTICLASS_VALIDATE_COLUMNS = (
+    "period", "start", "fit_periods", "calibration_period", "n_fit", "n_calibration", "n_test",
+    "class_counts_test", "test_rows_left_out", "test_groups_seen_earlier", "log_loss", "brier",
+    "top_label_ece", "accuracy", "review_threshold", "n_auto", "auto_accuracy", "review_rate",
+    "expected_auto_accuracy", "expected_review_rate", "skipped",
+)
+
 
 def validate(data, *, label, time_column, group_column=None, categorical=(), drop=(),
              model="auto", params=None, calibration=None, min_recall=None, min_precision=None,
              max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None, period="quarter",
              n_bins=8, min_train_periods=2, n_bootstrap=200, calendar_patients="exclude",
-             seed=0, n_threads=0, return_predictions=False):
+             seed=0, n_threads=0, return_predictions=False, task="auto", min_accuracy=None,
+             max_review_rate=None, conformal=None, conformal_method="lac"):
     """Rolling-origin validation, as ``calibrisk validate``: how the model decays over time.
 
     The rows are cut into periods of ``time_column`` (``period``: "month", "quarter", "year" or
@@ -406,9 +415,19 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
 
     Returns the per-period table (columns :data:`VALIDATE_COLUMNS`): a pandas DataFrame when
     pandas is installed, else a list of dicts. ``start`` is the test period's first day as
-    ``datetime64[D]`` for a date column. ``ici`` is NaN for now. With ``return_predictions``,
-    also returns a list (one per period) of ``(test_rows, p)``: the test period's row indices into
-    the data and their calibrated risks.
+    ``datetime64[D]`` for a date column. With ``return_predictions``, also returns a list (one
+    per period) of ``(test_rows, p)``: the test period's row indices into the data and their
+    calibrated risks.
+
+    A multiclass label (``task``, ``min_accuracy``, ``max_review_rate``, ``conformal``,
+    ``conformal_method`` and a multiclass ``calibration`` as in :func:`train`) runs the
+    multiclass road per origin; the table then has the columns
+    :data:`MULTICLASS_VALIDATE_COLUMNS` (log loss, multiclass Brier, top-label ECE, accuracy, and
+    the review queue chosen on the calibration period: its threshold, the auto-routed rows, their
+    accuracy and the review rate on the test period, and the same two figures expected from the
+    calibration period), ``table.attrs["classes"]`` (a DataFrame) names the classes, and
+    ``return_predictions`` gives ``(test_rows, P)`` with the (n_test, K) calibrated
+    probabilities in class order.
     """
     spec = _spec(label, group_column, time_column, categorical, drop, (), model, params,
                  calibration, seed, n_threads, "entry", None, None, calendar_patients)
@@ -416,18 +435,29 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
     spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
     spec.update({"period": str(period), "n_bins": int(n_bins),
                  "min_train_periods": int(min_train_periods), "n_bootstrap": int(n_bootstrap)})
-    _, in_days, periods = _run(_core._validate_rolling, data, spec, None, "validate")
+    spec.update({"task": str(task),
+                 "min_accuracy": None if min_accuracy is None else float(min_accuracy),
+                 "max_review_rate": None if max_review_rate is None else float(max_review_rate),
+                 "conformal": None if conformal is None else float(conformal),
+                 "conformal_method": str(conformal_method)})
+    _, in_days, periods, kind = _run(_core._validate_rolling, data, spec, None, "validate")
+    multiclass = kind["n_classes"] > 2
+    columns = MULTICLASS_VALIDATE_COLUMNS if multiclass else VALIDATE_COLUMNS
     rows = []
     for d in periods:
-        row = {k: d[k] for k in VALIDATE_COLUMNS}
+        row = {k: d[k] for k in columns}
         if in_days:
             row["start"] = np.datetime64(int(np.floor(row["start"])), "D")
         rows.append(row)
     try:
         import pandas as pd
-        table = pd.DataFrame(rows, columns=list(VALIDATE_COLUMNS))
+        table = pd.DataFrame(rows, columns=list(columns))
+        if multiclass:
+            table.attrs["classes"] = list(kind["classes"])
+            table.attrs["review_policy"] = kind["review_policy"]
     except ImportError:
         table = rows
     if return_predictions:
-        return table, [(np.asarray(d["test_rows"]), np.asarray(d["test_p"])) for d in periods]
+        key = "test_P" if multiclass else "test_p"
+        return table, [(np.asarray(d["test_rows"]), np.asarray(d[key])) for d in periods]
     return table
