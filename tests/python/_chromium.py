@@ -27,3 +27,18 @@ def dump_dom(page):
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.rstrip().endswith("</html>")
     return res.stdout
+
+
+def dump_dom_and_console(page):
+    """(DOM, console messages): the page as dump_dom loads it, with Chromium's console written to
+    stderr (--enable-logging=stderr); each message is a line tagged CONSOLE (console.log/error and
+    uncaught exceptions alike)."""
+    require_chromium()
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-extensions", "--enable-logging=stderr", "--v=0",
+           "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.rstrip().endswith("</html>")
+    console = [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
+    return res.stdout, console
