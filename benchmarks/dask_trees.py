@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Distributed gradient-boosted trees on a LocalCluster: calibrisk.dask.DaskGradientBoostingClassifier
-vs the single-process calibrisk.GradientBoostingClassifier, xgboost.dask.DaskXGBClassifier and
-lightgbm.dask.DaskLGBMClassifier on the same cluster and data, in one run. A standalone script, not
-a compare.py area: it starts its own clusters (docs/distributed.md, "Distributed trees: measured").
+"""Distributed gradient-boosted trees on a LocalCluster: calibrisk.dask's
+DaskGradientBoostingClassifier vs the single-process calibrisk.GradientBoostingClassifier,
+xgboost.dask.DaskXGBClassifier and lightgbm.dask.DaskLGBMClassifier on the same cluster and data,
+in one run. A standalone script, not a compare.py area: it starts its own clusters
+(docs/distributed.md, "Distributed trees: measurements").
 
     PYTHONPATH=build/python python benchmarks/dask_trees.py [--rows N] [--features D]
         [--partitions P] [--libraries calibrisk,xgboost,lightgbm] [--quick] [--json out.json]
