@@ -269,14 +269,31 @@ def loadavg():
 # clusters
 
 
+_SHARED = {}  # --quick: one cluster per size for the whole run, closed by main
+_SHARED_STACK = contextlib.ExitStack()
+
+
 @contextlib.contextmanager
-def cluster(n_workers):
+def _new_cluster(n_workers):
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=logging.ERROR) as c, \
             Client(c) as client:
         yield client
+
+
+@contextlib.contextmanager
+def cluster(n_workers, shared=False):
+    """A Client of a LocalCluster(n_workers x 1 thread, processes); `shared`: reused across the
+    run (--quick) instead of a fresh one."""
+    if not shared:
+        with _new_cluster(n_workers) as client:
+            yield client
+        return
+    if n_workers not in _SHARED:
+        _SHARED[n_workers] = _SHARED_STACK.enter_context(_new_cluster(n_workers))
+    yield _SHARED[n_workers]
 
 
 def persist(client, X, y, chunks):
@@ -381,33 +398,29 @@ def _plain(v):
 def run_timing(args, s, libs, X, y, Xh, yh):
     out = {}
     chunks = even_chunks(len(y), args.partitions)
-    shared = contextlib.ExitStack()
-    shared_client = shared.enter_context(cluster(2)) if args.quick else None
-    with shared:
-        for lib in LIBRARIES:
-            if lib not in libs:
-                continue
-            r = out[lib] = {}
-            print(f"[fit] {lib}: single process, 2 threads ...", flush=True)
+    for lib in LIBRARIES:
+        if lib not in libs:
+            continue
+        r = out[lib] = {}
+        print(f"[fit] {lib}: single process, 2 threads ...", flush=True)
+        try:
+            _, r["single_2_threads"] = fit_single(lib, s, X, y, Xh, yh, threads=2)
+        except ImportError as e:
+            r["single_2_threads"] = {"skipped": f"not installed ({e})"}
+        why = available(lib)
+        if why:
+            r["dask_2x1"] = {"skipped": why}
+            print(f"[fit] {lib} Dask: skipped, {why}", flush=True)
+            continue
+        print(f"[fit] {lib}: Dask LocalCluster(2 workers x 1 thread) ...", flush=True)
+        with cluster(2, shared=args.quick) as client:
+            Xd, yd, rows = persist(client, X, y, chunks)
             try:
-                _, r["single_2_threads"] = fit_single(lib, s, X, y, Xh, yh, threads=2)
-            except ImportError as e:
-                r["single_2_threads"] = {"skipped": f"not installed ({e})"}
-            why = available(lib)
-            if why:
-                r["dask_2x1"] = {"skipped": why}
-                print(f"[fit] {lib} Dask: skipped, {why}", flush=True)
-                continue
-            print(f"[fit] {lib}: Dask LocalCluster(2 workers x 1 thread) ...", flush=True)
-            with contextlib.ExitStack() as own:
-                client = shared_client or own.enter_context(cluster(2))
-                Xd, yd, rows = persist(client, X, y, chunks)
-                try:
-                    _, r["dask_2x1"] = fit_dask(client, lib, s, Xd, yd, rows, X.shape[1], Xh, yh)
-                except Exception as e:  # noqa: BLE001 - a failed peer is reported, the run goes on
-                    r["dask_2x1"] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
-                    print(f"[fit] {lib} Dask failed: {r['dask_2x1']['error']}", flush=True)
-                del Xd, yd
+                _, r["dask_2x1"] = fit_dask(client, lib, s, Xd, yd, rows, X.shape[1], Xh, yh)
+            except Exception as e:  # noqa: BLE001 - a failed peer is reported, the run goes on
+                r["dask_2x1"] = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
+                print(f"[fit] {lib} Dask failed: {r['dask_2x1']['error']}", flush=True)
+            del Xd, yd
     return out
 
 
@@ -444,10 +457,14 @@ def run_determinism(args, s, libs, X, y, Xh, on_two_workers=None):
                               "p": predict1(lib, m, Xh)})
     dask_libs = [lib for lib in libs if available(lib) is None]
     for workers in sorted({p[0] for p in plans}):
-        with cluster(workers) as client:
+        if not dask_libs and workers != 2:
+            continue  # nothing to fit on this cluster size
+        with cluster(workers, shared=args.quick) as client:
             if workers == 2 and on_two_workers is not None:
                 on_two_workers(client)
             for _, label, chunks in (p for p in plans if p[0] == workers):
+                if not dask_libs:
+                    break
                 Xd, yd, _ = persist(client, X, y, chunks)
                 for lib in dask_libs:
                     print(f"[determinism] {lib}: {label} ...", flush=True)
@@ -632,8 +649,9 @@ def main(argv=None):
         result["determinism"] = run_determinism(args, s, args.libs, X[: args.det_rows],
                                                 y[: args.det_rows], Xh, round_trip)
     if "measured_split_round_trip_s" not in comm:
-        with cluster(2) as client:
+        with cluster(2, shared=args.quick) as client:
             round_trip(client)
+    _SHARED_STACK.close()
     # per-row-feature cost of a single-thread calibrisk fit on the determinism rows (all of the
     # fit: binning, gradients, histograms, split search, partitioning)
     one = [r["seconds"] for r in result.get("determinism", {}).get("calibrisk", {}).get("runs", [])
