@@ -285,32 +285,41 @@ def _new_cluster(n_workers):
 
 @contextlib.contextmanager
 def cluster(n_workers, shared=False):
-    """A Client of a LocalCluster(n_workers x 1 thread, processes); `shared`: reused across the
-    run (--quick) instead of a fresh one."""
+    """A Client of a LocalCluster(n_workers x 1 thread, processes); `shared` (a phase name): the
+    phase's cluster of that size is reused (--quick) instead of a fresh one. The timing and the
+    determinism phases do not share a cluster (a compute on a cluster that had held the timing
+    phase's released data failed with "lost dependencies" in development)."""
     if not shared:
         with _new_cluster(n_workers) as client:
             yield client
         return
-    if n_workers not in _SHARED:
-        _SHARED[n_workers] = _SHARED_STACK.enter_context(_new_cluster(n_workers))
-    yield _SHARED[n_workers]
+    if (shared, n_workers) not in _SHARED:
+        _SHARED[shared, n_workers] = _SHARED_STACK.enter_context(_new_cluster(n_workers))
+    yield _SHARED[shared, n_workers]
 
 
 def persist(client, X, y, chunks):
     """X, y as dask.arrays with row chunks `chunks`, chunk i held by worker i mod W (scattered,
-    not embedded in the graph); also the rows each worker holds."""
+    not embedded in the graph) and persisted; also the rows each worker holds."""
     import dask.array as da
+    from distributed import wait
 
     workers = sorted(client.scheduler_info()["workers"])
-    parts_X, parts_y, rows, lo = [], [], {}, 0
+    futures, parts_X, parts_y, rows, lo = [], [], [], {}, 0
     for i, size in enumerate(chunks):
         w = workers[i % len(workers)]
-        fx, fy = client.scatter([X[lo: lo + size], y[lo: lo + size]], workers=[w], direct=True)
+        fx, fy = client.scatter([X[lo: lo + size], y[lo: lo + size]], workers=[w], hash=False)
+        futures += [fx, fy]  # alive until the persisted chunks exist
         parts_X.append(da.from_delayed(fx, shape=(size, X.shape[1]), dtype=X.dtype))
         parts_y.append(da.from_delayed(fy, shape=(size,), dtype=y.dtype))
         rows[w] = rows.get(w, 0) + size
         lo += size
-    return da.concatenate(parts_X), da.concatenate(parts_y), rows
+    # concatenate drops empty chunks; the rechunk puts them back (no data moves)
+    Xd = da.concatenate(parts_X).rechunk({0: tuple(chunks)})
+    yd = da.concatenate(parts_y).rechunk({0: tuple(chunks)})
+    Xd, yd = client.persist([Xd, yd])
+    wait([Xd, yd])
+    return Xd, yd, rows
 
 
 def even_chunks(n, parts):
@@ -413,7 +422,7 @@ def run_timing(args, s, libs, X, y, Xh, yh):
             print(f"[fit] {lib} Dask: skipped, {why}", flush=True)
             continue
         print(f"[fit] {lib}: Dask LocalCluster(2 workers x 1 thread) ...", flush=True)
-        with cluster(2, shared=args.quick) as client:
+        with cluster(2, shared=args.quick and "timing") as client:
             Xd, yd, rows = persist(client, X, y, chunks)
             try:
                 _, r["dask_2x1"] = fit_dask(client, lib, s, Xd, yd, rows, X.shape[1], Xh, yh)
@@ -459,7 +468,7 @@ def run_determinism(args, s, libs, X, y, Xh, on_two_workers=None):
     for workers in sorted({p[0] for p in plans}):
         if not dask_libs and workers != 2:
             continue  # nothing to fit on this cluster size
-        with cluster(workers, shared=args.quick) as client:
+        with cluster(workers, shared=args.quick and "determinism") as client:
             if workers == 2 and on_two_workers is not None:
                 on_two_workers(client)
             for _, label, chunks in (p for p in plans if p[0] == workers):
@@ -649,7 +658,7 @@ def main(argv=None):
         result["determinism"] = run_determinism(args, s, args.libs, X[: args.det_rows],
                                                 y[: args.det_rows], Xh, round_trip)
     if "measured_split_round_trip_s" not in comm:
-        with cluster(2, shared=args.quick) as client:
+        with cluster(2, shared=args.quick and "determinism") as client:
             round_trip(client)
     _SHARED_STACK.close()
     # per-row-feature cost of a single-thread calibrisk fit on the determinism rows (all of the
