@@ -13,19 +13,20 @@ records the load average before and after):
 
 1. Fit time. Single-process fits at 2 threads (calibrisk, and the peers' own single-process
    estimators for context) and Dask fits on ``LocalCluster(n_workers=2, threads_per_worker=1)``
-   with the data persisted on the workers in P row partitions before the clock starts. Each
-   library's Dask fit runs on a fresh cluster (so one library's memory does not inflate the next
-   one's peak); ``--quick`` shares one cluster. Ratios: calibrisk Dask / calibrisk single-process
+   with the data persisted on the workers in P row partitions (chunk i on worker i mod W)
+   before the clock starts. Each library's Dask fit runs on a fresh cluster (so one library's
+   memory does not inflate the next one's peak); ``--quick`` shares one cluster per phase. Ratios: calibrisk Dask / calibrisk single-process
    (target <= 1.5) and calibrisk Dask / xgboost.dask (target <= 1.0). Log loss and ROC AUC on a
    held-out set show the settings are comparable.
 2. Determinism across clusters. On the first ``--det-rows`` rows, each library is fitted single
    process (2 threads; calibrisk also 1 thread) and on clusters of 1, 2 and 3 workers
-   (``--no-three`` drops 3) with even and uneven row partitions. The model bytes are hashed
+   (``--no-three`` drops 3) with even and uneven row partitions (one of them empty). The model
+   bytes are hashed
    (SHA-256): calibrisk's saved model (``to_bytes()``, the pipeline file's model section),
    XGBoost's ``Booster.save_raw("json")``, LightGBM's ``model_to_string()`` without its
    ``parameters:`` block (which records machine lists, ports and thread counts, not the model);
-   the largest |difference| of predicted probabilities on 20,000 held-out rows is reported
-   against the first Dask fit (1 worker).
+   the largest and mean |difference| of predicted probabilities on the held-out rows are
+   reported against the first Dask fit (1 worker).
 3. Peak memory per worker during the Dask fit: each worker process resets its peak-RSS counter
    (``/proc/self/clear_refs`` <- 5) after the data are persisted and the library is imported, and
    reads ``VmHWM`` after the fit. ``excess`` = peak - RSS before the fit (the persisted float32
@@ -44,10 +45,10 @@ records the load average before and after):
 Data (deterministic, independent of the partitioning and of --rows except where it stops): rows
 come in blocks of 65,536, block b drawn from ``numpy.random.default_rng([seed, b])``: a latent
 standard normal Z (block x D); feature j is, by j mod 5, Z (normal), exp(0.75 Z) (skewed, like a
-cost), 1 / (1 + exp(-1.7 Z)) (bounded, like a proportion), floor(exp(0.5 Z + 0.5)) (small counts) or
-Z > 0.5 (a flag); columns with j mod 7 == 3 are 10 % missing (NaN, at random). The label is
-Bernoulli(sigmoid(Z @ beta + 0.6 Z_0 Z_1 + 0.8 [Z_2 > 1] - 1.2)) with beta_j = +-0.9 / sqrt(1 + j/3)
-(sign alternating). X is float32 (n x D C-ordered), y float64 0/1. Held-out rows for quality and
+cost), 1 / (1 + exp(-1.7 Z)) (bounded, like a proportion), floor(exp(0.5 Z + 0.5)) (small
+counts) or Z > 0.5 (a flag); columns with j mod 7 == 3 are 10 % missing (NaN, at random). The
+label is Bernoulli(sigmoid(Z @ beta + 0.6 Z_0 Z_1 + 0.8 [Z_2 > 1] - 1.2)) with
+beta_j = +-0.9 / sqrt(1 + j/3) (sign alternating). X is float32 (n x D C-ordered), y float64 0/1. Held-out rows for quality and
 prediction differences use seed + 1.
 
 Settings (same for every library): 100 rounds, 31 leaves (leaf-wise growth; XGBoost
