@@ -15,9 +15,10 @@ records the load average before and after):
    estimators for context) and Dask fits on ``LocalCluster(n_workers=2, threads_per_worker=1)``
    with the data persisted on the workers in P row partitions (chunk i on worker i mod W)
    before the clock starts. Each library's Dask fit runs on a fresh cluster (so one library's
-   memory does not inflate the next one's peak); ``--quick`` shares one cluster per phase. Ratios: calibrisk Dask / calibrisk single-process
-   (target <= 1.5) and calibrisk Dask / xgboost.dask (target <= 1.0). Log loss and ROC AUC on a
-   held-out set show the settings are comparable.
+   memory does not inflate the next one's peak); ``--quick`` shares one cluster per phase.
+   Ratios: calibrisk Dask / calibrisk single-process (target <= 1.5) and calibrisk Dask /
+   xgboost.dask (target <= 1.0). Log loss and ROC AUC on a held-out set show the settings are
+   comparable.
 2. Determinism across clusters. On the first ``--det-rows`` rows, each library is fitted single
    process (2 threads; calibrisk also 1 thread) and on clusters of 1, 2 and 3 workers
    (``--no-three`` drops 3) with even and uneven row partitions (one of them empty). The model
@@ -48,8 +49,8 @@ standard normal Z (block x D); feature j is, by j mod 5, Z (normal), exp(0.75 Z)
 cost), 1 / (1 + exp(-1.7 Z)) (bounded, like a proportion), floor(exp(0.5 Z + 0.5)) (small
 counts) or Z > 0.5 (a flag); columns with j mod 7 == 3 are 10 % missing (NaN, at random). The
 label is Bernoulli(sigmoid(Z @ beta + 0.6 Z_0 Z_1 + 0.8 [Z_2 > 1] - 1.2)) with
-beta_j = +-0.9 / sqrt(1 + j/3) (sign alternating). X is float32 (n x D C-ordered), y float64 0/1. Held-out rows for quality and
-prediction differences use seed + 1.
+beta_j = +-0.9 / sqrt(1 + j/3) (sign alternating). X is float32 (n x D C-ordered), y float64
+0/1. Held-out rows for quality and prediction differences use seed + 1.
 
 Settings (same for every library): 100 rounds, 31 leaves (leaf-wise growth; XGBoost
 grow_policy="lossguide", max_depth=0), learning rate 0.1, 255 value bins per feature (each library
