@@ -167,7 +167,8 @@ def model_bytes(lib, m):
     if lib == "calibrisk":
         if hasattr(m, "to_bytes"):
             return bytes(m.to_bytes())
-        return bytes(m._model.to_bytes())
+        local = m.to_local() if hasattr(m, "to_local") else m
+        return bytes(local._model.to_bytes())
     if lib == "xgboost":
         return bytes(m.get_booster().save_raw("json"))
     text = (m.to_local() if hasattr(m, "to_local") else m).booster_.model_to_string()
