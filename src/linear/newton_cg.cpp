@@ -77,6 +77,18 @@ struct Compressed {
   Index blocks() const { return static_cast<Index>(cuts.size()) - 1; }
 };
 
+// The compact row copy used by the fused passes: the CSR offsets and values (the input's, or the
+// transposed copy's) with 32-bit column indices (a quarter less memory traffic per pass), and
+// the fixed row chunks of the scatter (about equal non-zeros; their number depends on the data
+// only, so the sums are the same for any thread count).
+struct Rows {
+  const std::int64_t* ptr = nullptr;
+  const std::uint32_t* idx = nullptr;
+  const double* val = nullptr;
+  std::vector<std::uint32_t> own_idx;
+  std::vector<Index> cuts;
+};
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 bool cpu_has_avx2() {
   static const bool has = [] {
@@ -210,27 +222,6 @@ SpmmFn pick_spmm(Index K) {
   }
 }
 
-// The binary model's gradient and Hessian diagonal in one pass over the columns of the CSC copy:
-// a[j] = sum_i x_ij r_i and q[j] = sum_i x_ij^2 D_i, each summed in the order spmm_kernel uses
-// (the same bits as the two separate passes, with half the reads of the matrix).
-void grad_diag_pass(const Compressed& A, const double* r, const double* D, double* a, double* q,
-                    int nt) {
-  parallel_for_dynamic(0, A.blocks(), nt, [&](Index b) {
-    for (Index o = A.cuts[static_cast<std::size_t>(b)]; o < A.cuts[static_cast<std::size_t>(b + 1)];
-         ++o) {
-      double sa = 0.0, sq = 0.0;
-      for (std::int64_t e = A.ptr[o]; e < A.ptr[o + 1]; ++e) {
-        const double x = A.val[e];
-        const std::int64_t i = A.idx[e];
-        sa += x * r[i];
-        sq += x * x * D[i];
-      }
-      a[o] = sa;
-      q[o] = sq;
-    }
-  });
-}
-
 // out = X in (+ init per row) over the blocks of A, in parallel (dynamic: blocks cost alike).
 void spmm(const Compressed& A, SpmmFn fn, Index K, const double* in, const double* init,
           double* out, int nt) {
@@ -238,6 +229,96 @@ void spmm(const Compressed& A, SpmmFn fn, Index K, const double* in, const doubl
     fn(A, A.cuts[static_cast<std::size_t>(b)], A.cuts[static_cast<std::size_t>(b + 1)], K, in, init,
        out);
   });
+}
+
+// A per-row step of a fused pass over the CSR rows (see fused_rows).
+class RowOp {
+ public:
+  virtual ~RowOp() = default;
+  // Row i with margins q (K values; null for a pass without input coefficients): writes the K
+  // values t to scatter and, when dd is not null, the K Hessian-diagonal weights; returns the
+  // row's contribution to a sum (the loss), or 0.
+  virtual double operator()(Index i, const double* q, double* t, double* dd) = 0;
+};
+
+// One chunk [lo, hi) of a fused pass over the rows of the compact CSR copy: per row the K margins
+// q = c + x_i . V (V d x K row-major; skipped when V is null), then op gives t (and dd), scattered
+// as G[j] += x_ij t, S += t (and Dg[j] += x_ij^2 dd, Sd += dd). Each row is read once for both
+// products X V and X^T T. The sums run over the rows of the chunk in order: the same bits for any
+// thread count (the chunks are fixed).
+template <int KC>
+double fused_rows(const Rows& A, Index lo, Index hi, Index K_rt, const double* __restrict V,
+                  const double* c, RowOp& op, double* __restrict G, double* S, double* Dg,
+                  double* Sd, double* scratch) {
+  const Index K = KC > 0 ? KC : K_rt;
+  double qa[KC > 0 ? KC : 1], ta[KC > 0 ? KC : 1], da[KC > 0 ? KC : 1];
+  double* q = KC > 0 ? qa : scratch;
+  double* t = KC > 0 ? ta : scratch + K;
+  double* dd = KC > 0 ? da : scratch + 2 * K;
+  double f = 0.0;
+  for (Index i = lo; i < hi; ++i) {
+    const std::int64_t b = A.ptr[i], e1 = A.ptr[i + 1];
+    if (V != nullptr) {
+      for (Index k = 0; k < K; ++k) q[k] = c[k];
+      for (std::int64_t e = b; e < e1; ++e) {
+        const double x = A.val[e];
+        const double* v = V + static_cast<Index>(A.idx[e]) * K;
+        for (Index k = 0; k < K; ++k) q[k] += x * v[k];
+      }
+    }
+    f += op(i, V != nullptr ? q : nullptr, t, Dg != nullptr ? dd : nullptr);
+    for (Index k = 0; k < K; ++k) S[k] += t[k];
+    if (Dg != nullptr) {
+      for (Index k = 0; k < K; ++k) Sd[k] += dd[k];
+      for (std::int64_t e = b; e < e1; ++e) {
+        const double x = A.val[e];
+        const Index j = static_cast<Index>(A.idx[e]) * K;
+        for (Index k = 0; k < K; ++k) G[j + k] += x * t[k];
+        for (Index k = 0; k < K; ++k) Dg[j + k] += (x * x) * dd[k];
+      }
+    } else {
+      for (std::int64_t e = b; e < e1; ++e) {
+        const double x = A.val[e];
+        double* g = G + static_cast<Index>(A.idx[e]) * K;
+        for (Index k = 0; k < K; ++k) g[k] += x * t[k];
+      }
+    }
+  }
+  return f;
+}
+
+using FusedFn = double (*)(const Rows&, Index, Index, Index, const double*, const double*, RowOp&,
+                           double*, double*, double*, double*, double*);
+
+FusedFn pick_fused(Index K) {
+  switch (K) {
+    case 1:
+      return &fused_rows<1>;
+    case 2:
+      return &fused_rows<2>;
+    case 3:
+      return &fused_rows<3>;
+    case 4:
+      return &fused_rows<4>;
+    case 5:
+      return &fused_rows<5>;
+    case 6:
+      return &fused_rows<6>;
+    case 7:
+      return &fused_rows<7>;
+    case 8:
+      return &fused_rows<8>;
+    case 9:
+      return &fused_rows<9>;
+    case 10:
+      return &fused_rows<10>;
+    case 12:
+      return &fused_rows<12>;
+    case 16:
+      return &fused_rows<16>;
+    default:
+      return &fused_rows<0>;
+  }
 }
 
 // The transpose of a compressed matrix (outer x inner) as inner x outer, by a counting sort: the
@@ -271,15 +352,12 @@ class Design {
       d_ = p.sparse->cols;
       if (p.sparse->csr) {
         csr_.ptr = p.sparse->indptr, csr_.idx = p.sparse->indices, csr_.val = p.sparse->values;
-        transpose(*p.sparse, csc_);
       } else {
-        csc_.ptr = p.sparse->indptr, csc_.idx = p.sparse->indices, csc_.val = p.sparse->values;
         transpose(*p.sparse, csr_);
       }
       csr_.make_cuts(n_);
-      csc_.make_cuts(d_);
       spmm_ = pick_spmm<false>(K);
-      spmm_sq_ = pick_spmm<true>(K);
+      make_rows();
     } else {
       n_ = p.dense->rows();
       d_ = p.dense->cols();
@@ -334,17 +412,51 @@ class Design {
     if (raw != nullptr) raw->swap(A);
   }
 
-  // Whether gradient() can return the Hessian diagonal from the same pass (binary, sparse).
-  bool fused_diagonal() const { return sparse() && K_ == 1; }
-
-  // gradient() (binary, sparse) that also returns the diagonal of X^T diag(D) X in `diag` (d).
-  void gradient_diagonal(const double* R, const double* D, double* G, double* rs, double* diag,
-                         std::vector<double>* raw) const {
-    std::vector<double> A(static_cast<std::size_t>(d_), 0.0);
-    col_sums(R, rs);
-    grad_diag_pass(csc_, R, D, A.data(), diag, nt_);
-    for (Index j = 0; j < d_; ++j) G[j] = A[j];
-    if (raw != nullptr) raw->swap(A);
+  // Sparse input: one fused pass over the rows (fused_rows) with the margins of V (d x K) and
+  // intercepts c (null V: none), G (d x K) = X^T T, S (K) = column sums of T, and with Dg the
+  // diagonal (X o X)^T DD (d x K) and Sd (K) the column sums of DD. Returns the sum of op's values.
+  double fused(const double* V, const double* c, RowOp& op, double* G, double* S, double* Dg,
+               double* Sd) const {
+    const Index C = static_cast<Index>(rows_.cuts.size()) - 1, dK = d_ * K_;
+    const bool diag = Dg != nullptr;
+    const Index per = 2 * dK + 2 * K_;  // one chunk's accumulators: G, Dg, S, Sd
+    buf_.resize(static_cast<std::size_t>(C * per));
+    scratch_.resize(static_cast<std::size_t>(C * 3 * K_));
+    fsum_.assign(static_cast<std::size_t>(C), 0.0);
+    parallel_for_dynamic(0, C, nt_, [&](Index ci) {
+      double* B = buf_.data() + ci * per;
+      std::fill(B, B + (diag ? per : dK), 0.0);
+      std::fill(B + 2 * dK, B + per, 0.0);
+      fsum_[static_cast<std::size_t>(ci)] =
+          fused_fn_(rows_, rows_.cuts[static_cast<std::size_t>(ci)],
+                    rows_.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + 2 * dK,
+                    diag ? B + dK : nullptr, B + 2 * dK + K_, scratch_.data() + ci * 3 * K_);
+    });
+    // Chunk sums reduced in chunk order (parallel over blocks of entries).
+    parallel_blocks(dK, 8192, nt_, [&](Index, Index lo, Index hi) {
+      for (Index e = lo; e < hi; ++e) {
+        double g = 0.0, q = 0.0;
+        for (Index ci = 0; ci < C; ++ci) {
+          g += buf_[static_cast<std::size_t>(ci * per + e)];
+          if (diag) q += buf_[static_cast<std::size_t>(ci * per + dK + e)];
+        }
+        G[e] = g;
+        if (diag) Dg[e] = q;
+      }
+    });
+    double f = 0.0;
+    for (int k = 0; k < K_; ++k) {
+      S[k] = 0.0;
+      if (diag) Sd[k] = 0.0;
+    }
+    for (Index ci = 0; ci < C; ++ci) {
+      f += fsum_[static_cast<std::size_t>(ci)];
+      for (int k = 0; k < K_; ++k) {
+        S[k] += buf_[static_cast<std::size_t>(ci * per + 2 * dK + k)];
+        if (diag) Sd[k] += buf_[static_cast<std::size_t>(ci * per + 2 * dK + K_ + k)];
+      }
+    }
+    return f;
   }
 
   // The diagonal of X'^T diag(D_k) X' per class: D (n x K row-major) non-negative.
@@ -380,10 +492,6 @@ class Design {
  private:
   // A = X~^T R (or (X~ o X~)^T R with `squared`), raw imputed values, d x K.
   void transposed(const double* R, double* A, bool squared) const {
-    if (sparse()) {  // column blocks of the CSC copy: each output summed by one block, in order
-      spmm(csc_, squared ? spmm_sq_ : spmm_, K_, R, nullptr, A, nt_);
-      return;
-    }
     std::vector<std::vector<double>> part(static_cast<std::size_t>(ch_.count));
     p_.dense->visit([&](const auto& X) {
       parallel_for(0, ch_.count, nt_, [&](Index ci) {
@@ -455,12 +563,34 @@ class Design {
     }
   }
 
+  // The compact row copy (32-bit column indices) and its fixed scatter chunks: at most 4 (the
+  // per-chunk accumulators are d x K each), of about equal non-zeros.
+  void make_rows() {
+    rows_.ptr = csr_.ptr;
+    rows_.val = csr_.val;
+    const Index nnz = csr_.ptr[n_];
+    rows_.own_idx.resize(static_cast<std::size_t>(nnz));
+    for (Index e = 0; e < nnz; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
+    rows_.idx = rows_.own_idx.data();
+    const Index parts = std::max<Index>(1, std::min<Index>({n_, nnz * K_ / 65536 + 1, 4}));
+    rows_.cuts.assign(1, 0);
+    for (Index b = 1; b < parts; ++b) {
+      const Index o = std::lower_bound(csr_.ptr, csr_.ptr + n_ + 1, nnz * b / parts) - csr_.ptr;
+      if (o > rows_.cuts.back() && o < n_) rows_.cuts.push_back(o);
+    }
+    rows_.cuts.push_back(n_);
+    fused_fn_ = pick_fused(K_);
+  }
+
   const LinearProblem& p_;
   int K_;
   int nt_;
   Index n_ = 0, d_ = 0;
-  Compressed csr_, csc_;
-  SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
+  Compressed csr_;
+  Rows rows_;
+  FusedFn fused_fn_ = nullptr;
+  mutable std::vector<double> buf_, scratch_, fsum_;
+  SpmmFn spmm_ = nullptr;
   std::vector<double> mean_, scale_, impute_;
   Chunks ch_;
 };
@@ -490,33 +620,35 @@ class Loss {
   // T = (Hessian of the loss at P) applied per row to the margins Q of a direction.
   void hessian_apply(const double* Q, double* T) const {
     parallel_for(0, ch_.count, nt_, [&](Index ci) {
-      for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
-        const double wi = w_[i];
-        const double* p = P_.data() + i * K_;
-        const double* q = Q + i * K_;
-        double* t = T + i * K_;
-        if (K_ == 1) {
-          t[0] = wi * p[0] * (1.0 - p[0]) * q[0];
-          continue;
-        }
-        double pq = 0.0;
-        for (int k = 0; k < K_; ++k) pq += p[k] * q[k];
-        for (int k = 0; k < K_; ++k) t[k] = wi * p[k] * (q[k] - pq);
-      }
+      for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) hessian_row(i, Q + i * K_, T + i * K_);
     });
+  }
+
+  // The loss Hessian of row i applied to the K margins q of a direction.
+  void hessian_row(Index i, const double* q, double* t) const {
+    const double wi = w_[i];
+    const double* p = P_.data() + i * K_;
+    if (K_ == 1) {
+      t[0] = wi * p[0] * (1.0 - p[0]) * q[0];
+      return;
+    }
+    double pq = 0.0;
+    for (int k = 0; k < K_; ++k) pq += p[k] * q[k];
+    for (int k = 0; k < K_; ++k) t[k] = wi * p[k] * (q[k] - pq);
   }
 
   // Diagonal Hessian weights w p_k (1 - p_k).
   void diagonal_weights(double* D) const {
-    for (Index i = 0; i < y_.size(); ++i) {
-      for (int k = 0; k < K_; ++k) {
-        const double p = P_[static_cast<std::size_t>(i * K_ + k)];
-        D[i * K_ + k] = w_[i] * p * (1.0 - p);
-      }
+    for (Index i = 0; i < y_.size(); ++i) diagonal_row(i, D + i * K_);
+  }
+  void diagonal_row(Index i, double* dd) const {
+    for (int k = 0; k < K_; ++k) {
+      const double p = P_[static_cast<std::size_t>(i * K_ + k)];
+      dd[k] = w_[i] * p * (1.0 - p);
     }
   }
 
- private:
+  // Row i's loss at margins z; sets its probabilities and, when R is not null, R's row i.
   double row(Index i, const double* z, double* R) {
     const double wi = w_[i];
     const auto yi = static_cast<int>(y_[i]);
@@ -537,12 +669,48 @@ class Loss {
     return wi == 0.0 ? 0.0 : wi * (m + std::log(s) - z[yi]);
   }
 
+ private:
   VectorView<const double> y_;
   const Eigen::VectorXd& w_;
   int K_;
   int nt_;
   Chunks ch_;
   std::vector<double> P_;
+};
+
+// Fused-pass steps (sparse input): the loss, residuals and diagonal weights at the margins of the
+// coefficients (EvalOp), and the Hessian of the loss applied to the margins of a direction (HvOp).
+class EvalOp final : public RowOp {
+ public:
+  EvalOp(Loss& loss, double* Z, double* R, int K) : loss_(loss), Z_(Z), R_(R), K_(K) {}
+  double operator()(Index i, const double* q, double* t, double* dd) override {
+    double* z = Z_ + i * K_;
+    for (int k = 0; k < K_; ++k) z[k] = q[k];
+    const double f = loss_.row(i, z, R_);
+    for (int k = 0; k < K_; ++k) t[k] = R_[i * K_ + k];
+    if (dd != nullptr) loss_.diagonal_row(i, dd);
+    return f;
+  }
+
+ private:
+  Loss& loss_;
+  double *Z_, *R_;
+  int K_;
+};
+
+class HvOp final : public RowOp {
+ public:
+  HvOp(const Loss& loss, double* Q, int K) : loss_(loss), Q_(Q), K_(K) {}
+  double operator()(Index i, const double* q, double* t, double*) override {
+    for (int k = 0; k < K_; ++k) Q_[i * K_ + k] = q[k];
+    loss_.hessian_row(i, q, t);
+    return 0.0;
+  }
+
+ private:
+  const Loss& loss_;
+  double* Q_;
+  int K_;
 };
 
 // The penalised objective in internal coordinates theta = [V (d x K row-major), b (K)].
@@ -558,18 +726,15 @@ struct Problem {
   double penalty(const Vec& th) const { return 0.5 * (lambda.array() * th.array().square()).sum(); }
   // Gradient at the margins Z (loss.value already called with R); returns the raw-scale gmax.
   // With D (binary sparse input), also the data part of the Hessian diagonal in `diag`.
-  double gradient(const Vec& th, const std::vector<double>& R, Vec& g, const double* D = nullptr,
-                  Vec* diag = nullptr) const {
+  double gradient(const Vec& th, const std::vector<double>& R, Vec& g) const {
     std::vector<double> raw;
-    if (D != nullptr) {
-      diag->resize(size());
-      X.gradient_diagonal(R.data(), D, g.data(), g.data() + d * K, diag->data(), &raw);
-      X.col_sums(D, diag->data() + d * K);
-    } else {
-      X.gradient(R.data(), g.data(), g.data() + d * K, &raw);
-    }
+    X.gradient(R.data(), g.data(), g.data() + d * K, &raw);
     g.array() += lambda.array() * th.array();
     if (!intercept) g.tail(K).setZero();
+    return raw_gmax(th, raw, g);
+  }
+  // The raw-scale gmax from the data part of the gradient `raw` and g (penalty added).
+  double raw_gmax(const Vec& th, const std::vector<double>& raw, const Vec& g) const {
     double m = 0.0;
     for (Index j = 0; j < d; ++j) {
       for (Index k = 0; k < K; ++k) {
@@ -583,8 +748,29 @@ struct Problem {
     if (intercept) m = std::max(m, g.tail(K).cwiseAbs().maxCoeff());
     return m / sum_w;
   }
+  // Sparse input: f, the margins Z, residuals R, gradient g, its gmax and the Hessian diagonal's
+  // data part (diag) at th, in one fused pass.
+  double evaluate_fused(const Vec& th, std::vector<double>& Z, std::vector<double>& R, Vec& g,
+                        Vec& diag, double& gmax) const {
+    EvalOp op(loss, Z.data(), R.data(), static_cast<int>(K));
+    diag.resize(size());
+    const double f = X.fused(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K,
+                             diag.data(), diag.data() + d * K);
+    std::vector<double> raw(g.data(), g.data() + d * K);
+    g.array() += lambda.array() * th.array();
+    if (!intercept) g.tail(K).setZero();
+    gmax = raw_gmax(th, raw, g);
+    return f + penalty(th);
+  }
   // H v, with the direction's margins in Q (n x K).
   void hess_vec(const Vec& v, std::vector<double>& Q, std::vector<double>& T, Vec& out) const {
+    if (X.sparse()) {
+      HvOp op(loss, Q.data(), static_cast<int>(K));
+      X.fused(v.data(), v.data() + d * K, op, out.data(), out.data() + d * K, nullptr, nullptr);
+      out.array() += lambda.array() * v.array();
+      if (!intercept) out.tail(K).setZero();
+      return;
+    }
     X.margins(v.data(), v.data() + d * K, Q.data());
     loss.hessian_apply(Q.data(), T.data());
     X.gradient(T.data(), out.data(), out.data() + d * K, nullptr);
@@ -669,27 +855,19 @@ struct NewtonState {
   Vec th, g;
   std::vector<double> Z, R;
   double f = 0.0, gmax = 0.0;
-  Vec diag;                // Hessian diagonal (data part) at th, when the gradient pass made it
-  std::vector<double> Dw;  // its row weights
+  Vec diag;  // Hessian diagonal (data part) at th (sparse input: from the evaluation pass)
 };
 
-// The gradient at th (loss.value just called there); binary sparse input also gets the
-// preconditioner's diagonal from the same pass over the data.
-void gradient_at(const Problem& P, NewtonState& S) {
-  if (!P.X.fused_diagonal()) {
-    S.gmax = P.gradient(S.th, S.R, S.g);
+// Evaluates f and the gradient at th from its exact margins (sparse input: one fused pass that
+// also gives the preconditioner's diagonal).
+void evaluate(const Problem& P, NewtonState& S) {
+  if (P.X.sparse()) {
+    S.f = P.evaluate_fused(S.th, S.Z, S.R, S.g, S.diag, S.gmax);
     return;
   }
-  S.Dw.resize(S.R.size());
-  P.loss.diagonal_weights(S.Dw.data());
-  S.gmax = P.gradient(S.th, S.R, S.g, S.Dw.data(), &S.diag);
-}
-
-// Evaluates f and the gradient at th from its exact margins.
-void evaluate(const Problem& P, NewtonState& S) {
   P.X.margins(S.th.data(), S.th.data() + P.d * P.K, S.Z.data());
   S.f = P.loss.value(S.Z.data(), S.R.data()) + P.penalty(S.th);
-  gradient_at(P, S);
+  S.gmax = P.gradient(S.th, S.R, S.g);
 }
 
 // Armijo backtracking along s using the margins Zs (no data pass); updates S on success.
@@ -705,9 +883,13 @@ bool line_search(const Problem& P, NewtonState& S, const Vec& s, const std::vect
     const bool tiny = -t * dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(S.f);
     if (std::isfinite(f) && (f <= S.f + 1e-4 * t * dec || tiny)) {
       S.th = th;
+      if (P.X.sparse()) {  // exact margins, f and gradient in one pass
+        evaluate(P, S);
+        return true;
+      }
       S.Z.swap(Zt);
       S.f = f;
-      gradient_at(P, S);
+      S.gmax = P.gradient(S.th, S.R, S.g);
       return true;
     }
   }
@@ -775,14 +957,14 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   NewtonState before;
   while (it < prob.max_iter) {
     if (S.gmax <= prob.tol) {
-      evaluate(P, S);  // confirm on exact margins (the accumulated ones drift by rounding)
+      if (!X.sparse()) evaluate(P, S);  // confirm on exact margins (accumulated ones drift)
       if (S.gmax <= prob.tol) {
         if (polish || !may_polish) break;
         polish = true;
         before = S;
       }
     }
-    const Vec Minv = X.fused_diagonal() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
+    const Vec Minv = X.sparse() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
     const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
     const int n_cg = pcg(P, S.g, Minv, eta, polish ? 0.0 : r_inf, 500, s, Zs);
     out.n_cg += n_cg;
