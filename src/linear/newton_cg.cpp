@@ -78,13 +78,15 @@ struct Compressed {
 };
 
 // The compact row copy used by the fused passes: the CSR offsets and values (the input's, or the
-// transposed copy's) with 32-bit column indices (a quarter less memory traffic per pass), and
+// transposed copy's) with 32-bit column indices, a float copy of the values (the Hessian
+// products read 8 bytes per entry instead of 16), and
 // the fixed row chunks of the scatter (about equal non-zeros; their number depends on the data
 // only, so the sums are the same for any thread count).
 struct Rows {
   const std::int64_t* ptr = nullptr;
   const std::uint32_t* idx = nullptr;
   const double* val = nullptr;
+  std::vector<float> val32;  // the values rounded to float, for the Hessian products
   std::vector<std::uint32_t> own_idx;
   std::vector<Index> cuts;
 };
@@ -243,83 +245,115 @@ class RowOp {
 
 // One chunk [lo, hi) of a fused pass over the rows of the compact CSR copy: per row the K margins
 // q = c + x_i . V (V d x K row-major; skipped when V is null), then op gives t (and dd), scattered
-// as G[j] += x_ij t, S += t (and Dg[j] += x_ij^2 dd, Sd += dd). Each row is read once for both
-// products X V and X^T T. The sums run over the rows of the chunk in order: the same bits for any
-// thread count (the chunks are fixed).
-template <int KC>
-double fused_rows(const Rows& A, Index lo, Index hi, Index K_rt, const double* __restrict V,
-                  const double* c, RowOp& op, double* __restrict G, double* S, double* Dg,
-                  double* Sd, double* scratch) {
+// as G[j] += x_ij t, S += t and, with Diag, G[j] + K += x_ij^2 dd, Sd += dd (G has a row of
+// 2K per column then: the gradient and the diagonal of a column share cache lines). Each row is
+// read once for both products X V and X^T T. Val is the values' type: the exact doubles, or their
+// float copy for the Hessian products (an inexact Hessian changes CG's directions, not the
+// minimiser: margins, loss and gradient always use the doubles). The sums run over the rows of
+// the chunk in order: the same bits for any thread count (the chunks are fixed).
+template <int KC, class Val, bool Diag>
+double fused_rows(const Rows& A, const Val* __restrict val, Index lo, Index hi, Index K_rt,
+                  const double* __restrict V, const double* c, RowOp& op, double* __restrict G,
+                  double* S, double* scratch) {
   const Index K = KC > 0 ? KC : K_rt;
+  const Index stride = Diag ? 2 * K : K;
   double qa[KC > 0 ? KC : 1], ta[KC > 0 ? KC : 1], da[KC > 0 ? KC : 1];
   double* q = KC > 0 ? qa : scratch;
   double* t = KC > 0 ? ta : scratch + K;
   double* dd = KC > 0 ? da : scratch + 2 * K;
+  const std::uint32_t* __restrict idx = A.idx;
   double f = 0.0;
   for (Index i = lo; i < hi; ++i) {
     const std::int64_t b = A.ptr[i], e1 = A.ptr[i + 1];
     if (V != nullptr) {
       for (Index k = 0; k < K; ++k) q[k] = c[k];
       for (std::int64_t e = b; e < e1; ++e) {
-        const double x = A.val[e];
-        const double* v = V + static_cast<Index>(A.idx[e]) * K;
+        const double x = static_cast<double>(val[e]);
+        const double* v = V + static_cast<Index>(idx[e]) * K;
         for (Index k = 0; k < K; ++k) q[k] += x * v[k];
       }
     }
-    f += op(i, V != nullptr ? q : nullptr, t, Dg != nullptr ? dd : nullptr);
+    f += op(i, V != nullptr ? q : nullptr, t, Diag ? dd : nullptr);
     for (Index k = 0; k < K; ++k) S[k] += t[k];
-    if (Dg != nullptr) {
-      for (Index k = 0; k < K; ++k) Sd[k] += dd[k];
-      for (std::int64_t e = b; e < e1; ++e) {
-        const double x = A.val[e];
-        const Index j = static_cast<Index>(A.idx[e]) * K;
-        for (Index k = 0; k < K; ++k) G[j + k] += x * t[k];
-        for (Index k = 0; k < K; ++k) Dg[j + k] += (x * x) * dd[k];
-      }
-    } else {
-      for (std::int64_t e = b; e < e1; ++e) {
-        const double x = A.val[e];
-        double* g = G + static_cast<Index>(A.idx[e]) * K;
-        for (Index k = 0; k < K; ++k) g[k] += x * t[k];
+    if (Diag) {
+      for (Index k = 0; k < K; ++k) S[K + k] += dd[k];
+    }
+    for (std::int64_t e = b; e < e1; ++e) {
+      const double x = static_cast<double>(val[e]);
+      double* g = G + static_cast<Index>(idx[e]) * stride;
+      for (Index k = 0; k < K; ++k) g[k] += x * t[k];
+      if (Diag) {
+        for (Index k = 0; k < K; ++k) g[K + k] += (x * x) * dd[k];
       }
     }
   }
   return f;
 }
 
-using FusedFn = double (*)(const Rows&, Index, Index, Index, const double*, const double*, RowOp&,
-                           double*, double*, double*, double*, double*);
+// The three passes: evaluation (doubles, with the diagonal) and the Hessian product (floats).
+template <int KC>
+double eval_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                 RowOp& op, double* G, double* S, double* scratch) {
+  return fused_rows<KC, double, true>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
+}
+template <int KC>
+double hess_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                 RowOp& op, double* G, double* S, double* scratch) {
+  return fused_rows<KC, float, false>(A, A.val32.data(), lo, hi, K, V, c, op, G, S, scratch);
+}
 
+using FusedFn = double (*)(const Rows&, Index, Index, Index, const double*, const double*, RowOp&,
+                           double*, double*, double*);
+
+// The fused kernels for K: compile-time K (sums in registers) for the usual class counts.
+template <template <int> class Pick>
 FusedFn pick_fused(Index K) {
   switch (K) {
     case 1:
-      return &fused_rows<1>;
+      return Pick<1>::fn;
     case 2:
-      return &fused_rows<2>;
+      return Pick<2>::fn;
     case 3:
-      return &fused_rows<3>;
+      return Pick<3>::fn;
     case 4:
-      return &fused_rows<4>;
+      return Pick<4>::fn;
     case 5:
-      return &fused_rows<5>;
+      return Pick<5>::fn;
     case 6:
-      return &fused_rows<6>;
+      return Pick<6>::fn;
     case 7:
-      return &fused_rows<7>;
+      return Pick<7>::fn;
     case 8:
-      return &fused_rows<8>;
+      return Pick<8>::fn;
     case 9:
-      return &fused_rows<9>;
+      return Pick<9>::fn;
     case 10:
-      return &fused_rows<10>;
+      return Pick<10>::fn;
     case 12:
-      return &fused_rows<12>;
+      return Pick<12>::fn;
     case 16:
-      return &fused_rows<16>;
+      return Pick<16>::fn;
     default:
-      return &fused_rows<0>;
+      return Pick<0>::fn;
   }
 }
+template <int KC>
+struct EvalPick {
+  static constexpr FusedFn fn = &eval_rows<KC>;
+};
+template <int KC>
+struct HessPick {
+  static constexpr FusedFn fn = &hess_rows<KC>;
+};
+template <int KC>
+double hess_rows64(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                   RowOp& op, double* G, double* S, double* scratch) {
+  return fused_rows<KC, double, false>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
+}
+template <int KC>
+struct Hess64Pick {
+  static constexpr FusedFn fn = &hess_rows64<KC>;
+};
 
 // The transpose of a compressed matrix (outer x inner) as inner x outer, by a counting sort: the
 // entries of each new outer index stay in increasing order of the old one.
@@ -352,12 +386,19 @@ class Design {
       d_ = p.sparse->cols;
       if (p.sparse->csr) {
         csr_.ptr = p.sparse->indptr, csr_.idx = p.sparse->indices, csr_.val = p.sparse->values;
+        if (K > 1) transpose(*p.sparse, csc_);
       } else {
+        csc_.ptr = p.sparse->indptr, csc_.idx = p.sparse->indices, csc_.val = p.sparse->values;
         transpose(*p.sparse, csr_);
       }
       csr_.make_cuts(n_);
       spmm_ = pick_spmm<false>(K);
-      make_rows();
+      if (K > 1) {
+        csc_.make_cuts(d_);
+        spmm_sq_ = pick_spmm<true>(K);
+      } else {
+        make_rows();
+      }
     } else {
       n_ = p.dense->rows();
       d_ = p.dense->cols();
@@ -376,6 +417,10 @@ class Design {
   }
   Index d() const { return d_; }
   bool sparse() const { return p_.sparse != nullptr; }
+  // The binary model on sparse input runs fused passes over the rows (fused()); the multinomial
+  // one a CSR pass for X V and a pass over the columns of a CSC copy for X^T U (with K sums per
+  // entry, the per-chunk scatter accumulators of a fused pass cost more than they save).
+  bool fused_passes() const { return sparse() && K_ == 1; }
   const std::vector<double>& mean() const { return mean_; }
   const std::vector<double>& scale() const { return scale_; }
   const std::vector<double>& impute() const { return impute_; }
@@ -414,34 +459,39 @@ class Design {
 
   // Sparse input: one fused pass over the rows (fused_rows) with the margins of V (d x K) and
   // intercepts c (null V: none), G (d x K) = X^T T, S (K) = column sums of T, and with Dg the
-  // diagonal (X o X)^T DD (d x K) and Sd (K) the column sums of DD. Returns the sum of op's values.
+  // diagonal (X o X)^T DD (d x K) and Sd (K) the column sums of DD (an evaluation pass, exact
+  // values); without Dg a Hessian product (float values). Returns the sum of op's values.
   double fused(const double* V, const double* c, RowOp& op, double* G, double* S, double* Dg,
                double* Sd) const {
-    const Index C = static_cast<Index>(rows_.cuts.size()) - 1, dK = d_ * K_;
+    const Index C = static_cast<Index>(rows_.cuts.size()) - 1;
     const bool diag = Dg != nullptr;
-    const Index per = 2 * dK + 2 * K_;  // one chunk's accumulators: G, Dg, S, Sd
+    const Index width = diag ? 2 * K_ : K_;  // accumulators per column
+    const Index per = d_ * width + 2 * K_;   // one chunk's: columns, then S and Sd
     buf_.resize(static_cast<std::size_t>(C * per));
     scratch_.resize(static_cast<std::size_t>(C * 3 * K_));
     fsum_.assign(static_cast<std::size_t>(C), 0.0);
+    const FusedFn fn = diag ? eval_fn_ : hess_fn_;
     parallel_for_dynamic(0, C, nt_, [&](Index ci) {
       double* B = buf_.data() + ci * per;
-      std::fill(B, B + (diag ? per : dK), 0.0);
-      std::fill(B + 2 * dK, B + per, 0.0);
+      std::fill(B, B + per, 0.0);
       fsum_[static_cast<std::size_t>(ci)] =
-          fused_fn_(rows_, rows_.cuts[static_cast<std::size_t>(ci)],
-                    rows_.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + 2 * dK,
-                    diag ? B + dK : nullptr, B + 2 * dK + K_, scratch_.data() + ci * 3 * K_);
+          fn(rows_, rows_.cuts[static_cast<std::size_t>(ci)],
+             rows_.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + d_ * width,
+             scratch_.data() + ci * 3 * K_);
     });
-    // Chunk sums reduced in chunk order (parallel over blocks of entries).
-    parallel_blocks(dK, 8192, nt_, [&](Index, Index lo, Index hi) {
-      for (Index e = lo; e < hi; ++e) {
-        double g = 0.0, q = 0.0;
-        for (Index ci = 0; ci < C; ++ci) {
-          g += buf_[static_cast<std::size_t>(ci * per + e)];
-          if (diag) q += buf_[static_cast<std::size_t>(ci * per + dK + e)];
+    // Chunk sums reduced in chunk order (parallel over blocks of columns).
+    parallel_blocks(d_, 4096, nt_, [&](Index, Index lo, Index hi) {
+      for (Index j = lo; j < hi; ++j) {
+        for (Index k = 0; k < width; ++k) {
+          double a = 0.0;
+          for (Index ci = 0; ci < C; ++ci)
+            a += buf_[static_cast<std::size_t>(ci * per + j * width + k)];
+          if (k < K_) {
+            G[j * K_ + k] = a;
+          } else {
+            Dg[j * K_ + k - K_] = a;
+          }
         }
-        G[e] = g;
-        if (diag) Dg[e] = q;
       }
     });
     double f = 0.0;
@@ -451,9 +501,10 @@ class Design {
     }
     for (Index ci = 0; ci < C; ++ci) {
       f += fsum_[static_cast<std::size_t>(ci)];
+      const double* tail = buf_.data() + ci * per + d_ * width;
       for (int k = 0; k < K_; ++k) {
-        S[k] += buf_[static_cast<std::size_t>(ci * per + 2 * dK + k)];
-        if (diag) Sd[k] += buf_[static_cast<std::size_t>(ci * per + 2 * dK + K_ + k)];
+        S[k] += tail[k];
+        if (diag) Sd[k] += tail[K_ + k];
       }
     }
     return f;
@@ -492,6 +543,10 @@ class Design {
  private:
   // A = X~^T R (or (X~ o X~)^T R with `squared`), raw imputed values, d x K.
   void transposed(const double* R, double* A, bool squared) const {
+    if (sparse()) {  // column blocks of the CSC copy: each output summed by one block, in order
+      spmm(csc_, squared ? spmm_sq_ : spmm_, K_, R, nullptr, A, nt_);
+      return;
+    }
     std::vector<std::vector<double>> part(static_cast<std::size_t>(ch_.count));
     p_.dense->visit([&](const auto& X) {
       parallel_for(0, ch_.count, nt_, [&](Index ci) {
@@ -572,6 +627,13 @@ class Design {
     rows_.own_idx.resize(static_cast<std::size_t>(nnz));
     for (Index e = 0; e < nnz; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
     rows_.idx = rows_.own_idx.data();
+    // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
+    bool float_ok = true;
+    for (Index e = 0; e < nnz && float_ok; ++e) {
+      const double a = std::abs(csr_.val[e]);
+      float_ok = a == 0.0 || (a < 1e30 && a > 1e-30);
+    }
+    if (float_ok) rows_.val32.assign(csr_.val, csr_.val + nnz);
     const Index parts = std::max<Index>(1, std::min<Index>({n_, nnz * K_ / 65536 + 1, 4}));
     rows_.cuts.assign(1, 0);
     for (Index b = 1; b < parts; ++b) {
@@ -579,18 +641,19 @@ class Design {
       if (o > rows_.cuts.back() && o < n_) rows_.cuts.push_back(o);
     }
     rows_.cuts.push_back(n_);
-    fused_fn_ = pick_fused(K_);
+    eval_fn_ = pick_fused<EvalPick>(K_);
+    hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
   }
 
   const LinearProblem& p_;
   int K_;
   int nt_;
   Index n_ = 0, d_ = 0;
-  Compressed csr_;
+  Compressed csr_, csc_;
   Rows rows_;
-  FusedFn fused_fn_ = nullptr;
+  FusedFn eval_fn_ = nullptr, hess_fn_ = nullptr;
   mutable std::vector<double> buf_, scratch_, fsum_;
-  SpmmFn spmm_ = nullptr;
+  SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
   std::vector<double> mean_, scale_, impute_;
   Chunks ch_;
 };
@@ -764,7 +827,7 @@ struct Problem {
   }
   // H v, with the direction's margins in Q (n x K).
   void hess_vec(const Vec& v, std::vector<double>& Q, std::vector<double>& T, Vec& out) const {
-    if (X.sparse()) {
+    if (X.fused_passes()) {
       HvOp op(loss, Q.data(), static_cast<int>(K));
       X.fused(v.data(), v.data() + d * K, op, out.data(), out.data() + d * K, nullptr, nullptr);
       out.array() += lambda.array() * v.array();
@@ -861,7 +924,7 @@ struct NewtonState {
 // Evaluates f and the gradient at th from its exact margins (sparse input: one fused pass that
 // also gives the preconditioner's diagonal).
 void evaluate(const Problem& P, NewtonState& S) {
-  if (P.X.sparse()) {
+  if (P.X.fused_passes()) {
     S.f = P.evaluate_fused(S.th, S.Z, S.R, S.g, S.diag, S.gmax);
     return;
   }
@@ -883,7 +946,7 @@ bool line_search(const Problem& P, NewtonState& S, const Vec& s, const std::vect
     const bool tiny = -t * dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(S.f);
     if (std::isfinite(f) && (f <= S.f + 1e-4 * t * dec || tiny)) {
       S.th = th;
-      if (P.X.sparse()) {  // exact margins, f and gradient in one pass
+      if (P.X.fused_passes()) {  // exact margins, f and gradient in one pass
         evaluate(P, S);
         return true;
       }
@@ -957,14 +1020,14 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   NewtonState before;
   while (it < prob.max_iter) {
     if (S.gmax <= prob.tol) {
-      if (!X.sparse()) evaluate(P, S);  // confirm on exact margins (accumulated ones drift)
+      if (!X.fused_passes()) evaluate(P, S);  // confirm on exact margins (accumulated ones drift)
       if (S.gmax <= prob.tol) {
         if (polish || !may_polish) break;
         polish = true;
         before = S;
       }
     }
-    const Vec Minv = X.sparse() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
+    const Vec Minv = X.fused_passes() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
     const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
     const int n_cg = pcg(P, S.g, Minv, eta, polish ? 0.0 : r_inf, 500, s, Zs);
     out.n_cg += n_cg;
