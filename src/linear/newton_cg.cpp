@@ -5,7 +5,8 @@
 // Each Newton step solves H d = -g approximately by preconditioned conjugate gradients
 // (Nocedal & Wright, Numerical Optimization, 2nd ed., Alg. 7.1, "line search Newton-CG"), where a
 // Hessian-vector product costs one pass X v and one pass X^T u over the data (liblinear's TRON
-// idea, Lin, Weng & Keerthi 2008) and the preconditioner is the exact diagonal of H. The forcing
+// idea, Lin, Weng & Keerthi 2008; for the binary model on sparse input both in one visit of each
+// CSR row, see fused_rows) and the preconditioner is the exact diagonal of H. The forcing
 // term min(0.5, sqrt(|g| / |g_0|)) gives superlinear convergence. The margins of the step,
 // X d = sum_i alpha_i X p_i, are accumulated from the CG products, so the Armijo line search
 // costs no pass over the data.
