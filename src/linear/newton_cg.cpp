@@ -5,7 +5,8 @@
 // Each Newton step solves H d = -g approximately by preconditioned conjugate gradients
 // (Nocedal & Wright, Numerical Optimization, 2nd ed., Alg. 7.1, "line search Newton-CG"), where a
 // Hessian-vector product costs one pass X v and one pass X^T u over the data (liblinear's TRON
-// idea, Lin, Weng & Keerthi 2008) and the preconditioner is the exact diagonal of H. The forcing
+// idea, Lin, Weng & Keerthi 2008; for the binary model on sparse input both in one visit of each
+// CSR row, see fused_rows) and the preconditioner is the exact diagonal of H. The forcing
 // term min(0.5, sqrt(|g| / |g_0|)) gives superlinear convergence. The margins of the step,
 // X d = sum_i alpha_i X p_i, are accumulated from the CG products, so the Armijo line search
 // costs no pass over the data.
@@ -75,6 +76,20 @@ struct Compressed {
     cuts.push_back(outer);
   }
   Index blocks() const { return static_cast<Index>(cuts.size()) - 1; }
+};
+
+// The compact row copy used by the fused passes: the CSR offsets and values (the input's, or the
+// transposed copy's) with 32-bit column indices, a float copy of the values (the Hessian
+// products read 8 bytes per entry instead of 16), and
+// the fixed row chunks of the scatter (about equal non-zeros; their number depends on the data
+// only, so the sums are the same for any thread count).
+struct Rows {
+  const std::int64_t* ptr = nullptr;
+  const std::uint32_t* idx = nullptr;
+  const double* val = nullptr;
+  std::vector<float> val32;  // the values rounded to float, for the Hessian products
+  std::vector<std::uint32_t> own_idx;
+  std::vector<Index> cuts;
 };
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -210,27 +225,6 @@ SpmmFn pick_spmm(Index K) {
   }
 }
 
-// The binary model's gradient and Hessian diagonal in one pass over the columns of the CSC copy:
-// a[j] = sum_i x_ij r_i and q[j] = sum_i x_ij^2 D_i, each summed in the order spmm_kernel uses
-// (the same bits as the two separate passes, with half the reads of the matrix).
-void grad_diag_pass(const Compressed& A, const double* r, const double* D, double* a, double* q,
-                    int nt) {
-  parallel_for_dynamic(0, A.blocks(), nt, [&](Index b) {
-    for (Index o = A.cuts[static_cast<std::size_t>(b)]; o < A.cuts[static_cast<std::size_t>(b + 1)];
-         ++o) {
-      double sa = 0.0, sq = 0.0;
-      for (std::int64_t e = A.ptr[o]; e < A.ptr[o + 1]; ++e) {
-        const double x = A.val[e];
-        const std::int64_t i = A.idx[e];
-        sa += x * r[i];
-        sq += x * x * D[i];
-      }
-      a[o] = sa;
-      q[o] = sq;
-    }
-  });
-}
-
 // out = X in (+ init per row) over the blocks of A, in parallel (dynamic: blocks cost alike).
 void spmm(const Compressed& A, SpmmFn fn, Index K, const double* in, const double* init,
           double* out, int nt) {
@@ -239,6 +233,128 @@ void spmm(const Compressed& A, SpmmFn fn, Index K, const double* in, const doubl
        out);
   });
 }
+
+// A per-row step of a fused pass over the CSR rows (see fused_rows).
+class RowOp {
+ public:
+  virtual ~RowOp() = default;
+  // Row i with margins q (K values; null for a pass without input coefficients): writes the K
+  // values t to scatter and, when dd is not null, the K Hessian-diagonal weights; returns the
+  // row's contribution to a sum (the loss), or 0.
+  virtual double operator()(Index i, const double* q, double* t, double* dd) = 0;
+};
+
+// One chunk [lo, hi) of a fused pass over the rows of the compact CSR copy: per row the K margins
+// q = c + x_i . V (V d x K row-major; skipped when V is null), then op gives t (and dd), scattered
+// as G[j] += x_ij t, S += t and, with Diag, G[j] + K += x_ij^2 dd, Sd += dd (G has a row of
+// 2K per column then: the gradient and the diagonal of a column share cache lines). Each row is
+// read once for both products X V and X^T T. Val is the values' type: the exact doubles, or their
+// float copy for the Hessian products (an inexact Hessian changes CG's directions, not the
+// minimiser: margins, loss and gradient always use the doubles). The sums run over the rows of
+// the chunk in order: the same bits for any thread count (the chunks are fixed).
+template <int KC, class Val, bool Diag>
+double fused_rows(const Rows& A, const Val* __restrict val, Index lo, Index hi, Index K_rt,
+                  const double* __restrict V, const double* c, RowOp& op, double* __restrict G,
+                  double* S, double* scratch) {
+  const Index K = KC > 0 ? KC : K_rt;
+  const Index stride = Diag ? 2 * K : K;
+  double qa[KC > 0 ? KC : 1], ta[KC > 0 ? KC : 1], da[KC > 0 ? KC : 1];
+  double* q = KC > 0 ? qa : scratch;
+  double* t = KC > 0 ? ta : scratch + K;
+  double* dd = KC > 0 ? da : scratch + 2 * K;
+  const std::uint32_t* __restrict idx = A.idx;
+  double f = 0.0;
+  for (Index i = lo; i < hi; ++i) {
+    const std::int64_t b = A.ptr[i], e1 = A.ptr[i + 1];
+    if (V != nullptr) {
+      for (Index k = 0; k < K; ++k) q[k] = c[k];
+      for (std::int64_t e = b; e < e1; ++e) {
+        const double x = static_cast<double>(val[e]);
+        const double* v = V + static_cast<Index>(idx[e]) * K;
+        for (Index k = 0; k < K; ++k) q[k] += x * v[k];
+      }
+    }
+    f += op(i, V != nullptr ? q : nullptr, t, Diag ? dd : nullptr);
+    for (Index k = 0; k < K; ++k) S[k] += t[k];
+    if (Diag) {
+      for (Index k = 0; k < K; ++k) S[K + k] += dd[k];
+    }
+    for (std::int64_t e = b; e < e1; ++e) {
+      const double x = static_cast<double>(val[e]);
+      double* g = G + static_cast<Index>(idx[e]) * stride;
+      for (Index k = 0; k < K; ++k) g[k] += x * t[k];
+      if (Diag) {
+        for (Index k = 0; k < K; ++k) g[K + k] += (x * x) * dd[k];
+      }
+    }
+  }
+  return f;
+}
+
+// The three passes: evaluation (doubles, with the diagonal) and the Hessian product (floats).
+template <int KC>
+double eval_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                 RowOp& op, double* G, double* S, double* scratch) {
+  return fused_rows<KC, double, true>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
+}
+template <int KC>
+double hess_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                 RowOp& op, double* G, double* S, double* scratch) {
+  return fused_rows<KC, float, false>(A, A.val32.data(), lo, hi, K, V, c, op, G, S, scratch);
+}
+
+using FusedFn = double (*)(const Rows&, Index, Index, Index, const double*, const double*, RowOp&,
+                           double*, double*, double*);
+
+// The fused kernels for K: compile-time K (sums in registers) for the usual class counts.
+template <template <int> class Pick>
+FusedFn pick_fused(Index K) {
+  switch (K) {
+    case 1:
+      return Pick<1>::fn;
+    case 2:
+      return Pick<2>::fn;
+    case 3:
+      return Pick<3>::fn;
+    case 4:
+      return Pick<4>::fn;
+    case 5:
+      return Pick<5>::fn;
+    case 6:
+      return Pick<6>::fn;
+    case 7:
+      return Pick<7>::fn;
+    case 8:
+      return Pick<8>::fn;
+    case 9:
+      return Pick<9>::fn;
+    case 10:
+      return Pick<10>::fn;
+    case 12:
+      return Pick<12>::fn;
+    case 16:
+      return Pick<16>::fn;
+    default:
+      return Pick<0>::fn;
+  }
+}
+template <int KC>
+struct EvalPick {
+  static constexpr FusedFn fn = &eval_rows<KC>;
+};
+template <int KC>
+struct HessPick {
+  static constexpr FusedFn fn = &hess_rows<KC>;
+};
+template <int KC>
+double hess_rows64(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                   RowOp& op, double* G, double* S, double* scratch) {
+  return fused_rows<KC, double, false>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
+}
+template <int KC>
+struct Hess64Pick {
+  static constexpr FusedFn fn = &hess_rows64<KC>;
+};
 
 // The transpose of a compressed matrix (outer x inner) as inner x outer, by a counting sort: the
 // entries of each new outer index stay in increasing order of the old one.
@@ -271,15 +387,19 @@ class Design {
       d_ = p.sparse->cols;
       if (p.sparse->csr) {
         csr_.ptr = p.sparse->indptr, csr_.idx = p.sparse->indices, csr_.val = p.sparse->values;
-        transpose(*p.sparse, csc_);
+        if (K > 1) transpose(*p.sparse, csc_);
       } else {
         csc_.ptr = p.sparse->indptr, csc_.idx = p.sparse->indices, csc_.val = p.sparse->values;
         transpose(*p.sparse, csr_);
       }
       csr_.make_cuts(n_);
-      csc_.make_cuts(d_);
       spmm_ = pick_spmm<false>(K);
-      spmm_sq_ = pick_spmm<true>(K);
+      if (K > 1) {
+        csc_.make_cuts(d_);
+        spmm_sq_ = pick_spmm<true>(K);
+      } else {
+        make_rows();
+      }
     } else {
       n_ = p.dense->rows();
       d_ = p.dense->cols();
@@ -298,6 +418,10 @@ class Design {
   }
   Index d() const { return d_; }
   bool sparse() const { return p_.sparse != nullptr; }
+  // The binary model on sparse input runs fused passes over the rows (fused()); the multinomial
+  // one a CSR pass for X V and a pass over the columns of a CSC copy for X^T U (with K sums per
+  // entry, the per-chunk scatter accumulators of a fused pass cost more than they save).
+  bool fused_passes() const { return sparse() && K_ == 1; }
   const std::vector<double>& mean() const { return mean_; }
   const std::vector<double>& scale() const { return scale_; }
   const std::vector<double>& impute() const { return impute_; }
@@ -334,17 +458,57 @@ class Design {
     if (raw != nullptr) raw->swap(A);
   }
 
-  // Whether gradient() can return the Hessian diagonal from the same pass (binary, sparse).
-  bool fused_diagonal() const { return sparse() && K_ == 1; }
-
-  // gradient() (binary, sparse) that also returns the diagonal of X^T diag(D) X in `diag` (d).
-  void gradient_diagonal(const double* R, const double* D, double* G, double* rs, double* diag,
-                         std::vector<double>* raw) const {
-    std::vector<double> A(static_cast<std::size_t>(d_), 0.0);
-    col_sums(R, rs);
-    grad_diag_pass(csc_, R, D, A.data(), diag, nt_);
-    for (Index j = 0; j < d_; ++j) G[j] = A[j];
-    if (raw != nullptr) raw->swap(A);
+  // Sparse input: one fused pass over the rows (fused_rows) with the margins of V (d x K) and
+  // intercepts c (null V: none), G (d x K) = X^T T, S (K) = column sums of T, and with Dg the
+  // diagonal (X o X)^T DD (d x K) and Sd (K) the column sums of DD (an evaluation pass, exact
+  // values); without Dg a Hessian product (float values). Returns the sum of op's values.
+  double fused(const double* V, const double* c, RowOp& op, double* G, double* S, double* Dg,
+               double* Sd) const {
+    const Index C = static_cast<Index>(rows_.cuts.size()) - 1;
+    const bool diag = Dg != nullptr;
+    const Index width = diag ? 2 * K_ : K_;  // accumulators per column
+    const Index per = d_ * width + 2 * K_;   // one chunk's: columns, then S and Sd
+    buf_.resize(static_cast<std::size_t>(C * per));
+    scratch_.resize(static_cast<std::size_t>(C * 3 * K_));
+    fsum_.assign(static_cast<std::size_t>(C), 0.0);
+    const FusedFn fn = diag ? eval_fn_ : hess_fn_;
+    parallel_for_dynamic(0, C, nt_, [&](Index ci) {
+      double* B = buf_.data() + ci * per;
+      std::fill(B, B + per, 0.0);
+      fsum_[static_cast<std::size_t>(ci)] =
+          fn(rows_, rows_.cuts[static_cast<std::size_t>(ci)],
+             rows_.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + d_ * width,
+             scratch_.data() + ci * 3 * K_);
+    });
+    // Chunk sums reduced in chunk order (parallel over blocks of columns).
+    parallel_blocks(d_, 4096, nt_, [&](Index, Index lo, Index hi) {
+      for (Index j = lo; j < hi; ++j) {
+        for (Index k = 0; k < width; ++k) {
+          double a = 0.0;
+          for (Index ci = 0; ci < C; ++ci)
+            a += buf_[static_cast<std::size_t>(ci * per + j * width + k)];
+          if (k < K_) {
+            G[j * K_ + k] = a;
+          } else {
+            Dg[j * K_ + k - K_] = a;
+          }
+        }
+      }
+    });
+    double f = 0.0;
+    for (int k = 0; k < K_; ++k) {
+      S[k] = 0.0;
+      if (diag) Sd[k] = 0.0;
+    }
+    for (Index ci = 0; ci < C; ++ci) {
+      f += fsum_[static_cast<std::size_t>(ci)];
+      const double* tail = buf_.data() + ci * per + d_ * width;
+      for (int k = 0; k < K_; ++k) {
+        S[k] += tail[k];
+        if (diag) Sd[k] += tail[K_ + k];
+      }
+    }
+    return f;
   }
 
   // The diagonal of X'^T diag(D_k) X' per class: D (n x K row-major) non-negative.
@@ -455,11 +619,41 @@ class Design {
     }
   }
 
+  // The compact row copy (32-bit column indices) and its fixed scatter chunks: at most 4 (the
+  // per-chunk accumulators are d x K each), of about equal non-zeros.
+  void make_rows() {
+    rows_.ptr = csr_.ptr;
+    rows_.val = csr_.val;
+    const Index nnz = csr_.ptr[n_];
+    rows_.own_idx.resize(static_cast<std::size_t>(nnz));
+    for (Index e = 0; e < nnz; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
+    rows_.idx = rows_.own_idx.data();
+    // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
+    bool float_ok = true;
+    for (Index e = 0; e < nnz && float_ok; ++e) {
+      const double a = std::abs(csr_.val[e]);
+      float_ok = a == 0.0 || (a < 1e30 && a > 1e-30);
+    }
+    if (float_ok) rows_.val32.assign(csr_.val, csr_.val + nnz);
+    const Index parts = std::max<Index>(1, std::min<Index>({n_, nnz * K_ / 65536 + 1, 4}));
+    rows_.cuts.assign(1, 0);
+    for (Index b = 1; b < parts; ++b) {
+      const Index o = std::lower_bound(csr_.ptr, csr_.ptr + n_ + 1, nnz * b / parts) - csr_.ptr;
+      if (o > rows_.cuts.back() && o < n_) rows_.cuts.push_back(o);
+    }
+    rows_.cuts.push_back(n_);
+    eval_fn_ = pick_fused<EvalPick>(K_);
+    hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
+  }
+
   const LinearProblem& p_;
   int K_;
   int nt_;
   Index n_ = 0, d_ = 0;
   Compressed csr_, csc_;
+  Rows rows_;
+  FusedFn eval_fn_ = nullptr, hess_fn_ = nullptr;
+  mutable std::vector<double> buf_, scratch_, fsum_;
   SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
   std::vector<double> mean_, scale_, impute_;
   Chunks ch_;
@@ -490,33 +684,35 @@ class Loss {
   // T = (Hessian of the loss at P) applied per row to the margins Q of a direction.
   void hessian_apply(const double* Q, double* T) const {
     parallel_for(0, ch_.count, nt_, [&](Index ci) {
-      for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) {
-        const double wi = w_[i];
-        const double* p = P_.data() + i * K_;
-        const double* q = Q + i * K_;
-        double* t = T + i * K_;
-        if (K_ == 1) {
-          t[0] = wi * p[0] * (1.0 - p[0]) * q[0];
-          continue;
-        }
-        double pq = 0.0;
-        for (int k = 0; k < K_; ++k) pq += p[k] * q[k];
-        for (int k = 0; k < K_; ++k) t[k] = wi * p[k] * (q[k] - pq);
-      }
+      for (Index i = ch_.lo(ci); i < ch_.hi(ci); ++i) hessian_row(i, Q + i * K_, T + i * K_);
     });
+  }
+
+  // The loss Hessian of row i applied to the K margins q of a direction.
+  void hessian_row(Index i, const double* q, double* t) const {
+    const double wi = w_[i];
+    const double* p = P_.data() + i * K_;
+    if (K_ == 1) {
+      t[0] = wi * p[0] * (1.0 - p[0]) * q[0];
+      return;
+    }
+    double pq = 0.0;
+    for (int k = 0; k < K_; ++k) pq += p[k] * q[k];
+    for (int k = 0; k < K_; ++k) t[k] = wi * p[k] * (q[k] - pq);
   }
 
   // Diagonal Hessian weights w p_k (1 - p_k).
   void diagonal_weights(double* D) const {
-    for (Index i = 0; i < y_.size(); ++i) {
-      for (int k = 0; k < K_; ++k) {
-        const double p = P_[static_cast<std::size_t>(i * K_ + k)];
-        D[i * K_ + k] = w_[i] * p * (1.0 - p);
-      }
+    for (Index i = 0; i < y_.size(); ++i) diagonal_row(i, D + i * K_);
+  }
+  void diagonal_row(Index i, double* dd) const {
+    for (int k = 0; k < K_; ++k) {
+      const double p = P_[static_cast<std::size_t>(i * K_ + k)];
+      dd[k] = w_[i] * p * (1.0 - p);
     }
   }
 
- private:
+  // Row i's loss at margins z; sets its probabilities and, when R is not null, R's row i.
   double row(Index i, const double* z, double* R) {
     const double wi = w_[i];
     const auto yi = static_cast<int>(y_[i]);
@@ -537,12 +733,48 @@ class Loss {
     return wi == 0.0 ? 0.0 : wi * (m + std::log(s) - z[yi]);
   }
 
+ private:
   VectorView<const double> y_;
   const Eigen::VectorXd& w_;
   int K_;
   int nt_;
   Chunks ch_;
   std::vector<double> P_;
+};
+
+// Fused-pass steps (sparse input): the loss, residuals and diagonal weights at the margins of the
+// coefficients (EvalOp), and the Hessian of the loss applied to the margins of a direction (HvOp).
+class EvalOp final : public RowOp {
+ public:
+  EvalOp(Loss& loss, double* Z, double* R, int K) : loss_(loss), Z_(Z), R_(R), K_(K) {}
+  double operator()(Index i, const double* q, double* t, double* dd) override {
+    double* z = Z_ + i * K_;
+    for (int k = 0; k < K_; ++k) z[k] = q[k];
+    const double f = loss_.row(i, z, R_);
+    for (int k = 0; k < K_; ++k) t[k] = R_[i * K_ + k];
+    if (dd != nullptr) loss_.diagonal_row(i, dd);
+    return f;
+  }
+
+ private:
+  Loss& loss_;
+  double *Z_, *R_;
+  int K_;
+};
+
+class HvOp final : public RowOp {
+ public:
+  HvOp(const Loss& loss, double* Q, int K) : loss_(loss), Q_(Q), K_(K) {}
+  double operator()(Index i, const double* q, double* t, double*) override {
+    for (int k = 0; k < K_; ++k) Q_[i * K_ + k] = q[k];
+    loss_.hessian_row(i, q, t);
+    return 0.0;
+  }
+
+ private:
+  const Loss& loss_;
+  double* Q_;
+  int K_;
 };
 
 // The penalised objective in internal coordinates theta = [V (d x K row-major), b (K)].
@@ -558,18 +790,15 @@ struct Problem {
   double penalty(const Vec& th) const { return 0.5 * (lambda.array() * th.array().square()).sum(); }
   // Gradient at the margins Z (loss.value already called with R); returns the raw-scale gmax.
   // With D (binary sparse input), also the data part of the Hessian diagonal in `diag`.
-  double gradient(const Vec& th, const std::vector<double>& R, Vec& g, const double* D = nullptr,
-                  Vec* diag = nullptr) const {
+  double gradient(const Vec& th, const std::vector<double>& R, Vec& g) const {
     std::vector<double> raw;
-    if (D != nullptr) {
-      diag->resize(size());
-      X.gradient_diagonal(R.data(), D, g.data(), g.data() + d * K, diag->data(), &raw);
-      X.col_sums(D, diag->data() + d * K);
-    } else {
-      X.gradient(R.data(), g.data(), g.data() + d * K, &raw);
-    }
+    X.gradient(R.data(), g.data(), g.data() + d * K, &raw);
     g.array() += lambda.array() * th.array();
     if (!intercept) g.tail(K).setZero();
+    return raw_gmax(th, raw, g);
+  }
+  // The raw-scale gmax from the data part of the gradient `raw` and g (penalty added).
+  double raw_gmax(const Vec& th, const std::vector<double>& raw, const Vec& g) const {
     double m = 0.0;
     for (Index j = 0; j < d; ++j) {
       for (Index k = 0; k < K; ++k) {
@@ -583,8 +812,29 @@ struct Problem {
     if (intercept) m = std::max(m, g.tail(K).cwiseAbs().maxCoeff());
     return m / sum_w;
   }
+  // Sparse input: f, the margins Z, residuals R, gradient g, its gmax and the Hessian diagonal's
+  // data part (diag) at th, in one fused pass.
+  double evaluate_fused(const Vec& th, std::vector<double>& Z, std::vector<double>& R, Vec& g,
+                        Vec& diag, double& gmax) const {
+    EvalOp op(loss, Z.data(), R.data(), static_cast<int>(K));
+    diag.resize(size());
+    const double f = X.fused(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K,
+                             diag.data(), diag.data() + d * K);
+    std::vector<double> raw(g.data(), g.data() + d * K);
+    g.array() += lambda.array() * th.array();
+    if (!intercept) g.tail(K).setZero();
+    gmax = raw_gmax(th, raw, g);
+    return f + penalty(th);
+  }
   // H v, with the direction's margins in Q (n x K).
   void hess_vec(const Vec& v, std::vector<double>& Q, std::vector<double>& T, Vec& out) const {
+    if (X.fused_passes()) {
+      HvOp op(loss, Q.data(), static_cast<int>(K));
+      X.fused(v.data(), v.data() + d * K, op, out.data(), out.data() + d * K, nullptr, nullptr);
+      out.array() += lambda.array() * v.array();
+      if (!intercept) out.tail(K).setZero();
+      return;
+    }
     X.margins(v.data(), v.data() + d * K, Q.data());
     loss.hessian_apply(Q.data(), T.data());
     X.gradient(T.data(), out.data(), out.data() + d * K, nullptr);
@@ -669,27 +919,19 @@ struct NewtonState {
   Vec th, g;
   std::vector<double> Z, R;
   double f = 0.0, gmax = 0.0;
-  Vec diag;                // Hessian diagonal (data part) at th, when the gradient pass made it
-  std::vector<double> Dw;  // its row weights
+  Vec diag;  // Hessian diagonal (data part) at th (sparse input: from the evaluation pass)
 };
 
-// The gradient at th (loss.value just called there); binary sparse input also gets the
-// preconditioner's diagonal from the same pass over the data.
-void gradient_at(const Problem& P, NewtonState& S) {
-  if (!P.X.fused_diagonal()) {
-    S.gmax = P.gradient(S.th, S.R, S.g);
+// Evaluates f and the gradient at th from its exact margins (sparse input: one fused pass that
+// also gives the preconditioner's diagonal).
+void evaluate(const Problem& P, NewtonState& S) {
+  if (P.X.fused_passes()) {
+    S.f = P.evaluate_fused(S.th, S.Z, S.R, S.g, S.diag, S.gmax);
     return;
   }
-  S.Dw.resize(S.R.size());
-  P.loss.diagonal_weights(S.Dw.data());
-  S.gmax = P.gradient(S.th, S.R, S.g, S.Dw.data(), &S.diag);
-}
-
-// Evaluates f and the gradient at th from its exact margins.
-void evaluate(const Problem& P, NewtonState& S) {
   P.X.margins(S.th.data(), S.th.data() + P.d * P.K, S.Z.data());
   S.f = P.loss.value(S.Z.data(), S.R.data()) + P.penalty(S.th);
-  gradient_at(P, S);
+  S.gmax = P.gradient(S.th, S.R, S.g);
 }
 
 // Armijo backtracking along s using the margins Zs (no data pass); updates S on success.
@@ -705,9 +947,13 @@ bool line_search(const Problem& P, NewtonState& S, const Vec& s, const std::vect
     const bool tiny = -t * dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(S.f);
     if (std::isfinite(f) && (f <= S.f + 1e-4 * t * dec || tiny)) {
       S.th = th;
+      if (P.X.fused_passes()) {  // exact margins, f and gradient in one pass
+        evaluate(P, S);
+        return true;
+      }
       S.Z.swap(Zt);
       S.f = f;
-      gradient_at(P, S);
+      S.gmax = P.gradient(S.th, S.R, S.g);
       return true;
     }
   }
@@ -775,14 +1021,14 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   NewtonState before;
   while (it < prob.max_iter) {
     if (S.gmax <= prob.tol) {
-      evaluate(P, S);  // confirm on exact margins (the accumulated ones drift by rounding)
+      if (!X.fused_passes()) evaluate(P, S);  // confirm on exact margins (accumulated ones drift)
       if (S.gmax <= prob.tol) {
         if (polish || !may_polish) break;
         polish = true;
         before = S;
       }
     }
-    const Vec Minv = X.fused_diagonal() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
+    const Vec Minv = X.fused_passes() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
     const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
     const int n_cg = pcg(P, S.g, Minv, eta, polish ? 0.0 : r_inf, 500, s, Zs);
     out.n_cg += n_cg;

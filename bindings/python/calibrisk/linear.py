@@ -268,8 +268,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.feature_names_out_ = np.asarray(
             model.design_names(self._input_names(), self._category_labels()), dtype=object)
         self.n_iter_ = np.array([model.n_iter], dtype=np.int32)
-        self.missing_indicator_features_ = np.asarray(
-            saved_state(model)["indicator_features"], dtype=np.intp
+        # Indicators exist only with missing="mean_with_indicator" on dense input; reading them
+        # from the codec serialises the whole model (0.1 s at 50k coefficients), so only then.
+        self.missing_indicator_features_ = (
+            np.asarray(saved_state(model)["indicator_features"], dtype=np.intp)
+            if not sparse and self.missing in ("mean_with_indicator", "mean_indicator")
+            else np.zeros(0, dtype=np.intp)
         )
         for note in model.notes:
             if note.startswith("did not converge") or "separable" in note:
