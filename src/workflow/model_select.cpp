@@ -147,6 +147,17 @@ HeldOut held_out_parts(const Table& table, const TrainSpec& spec, const TrainPar
   return h;
 }
 
+// The log loss of each row (probabilities clipped to [1e-15, 1 - 1e-15]).
+std::vector<double> row_log_loss(const std::vector<double>& y, const std::vector<double>& p) {
+  constexpr double kEps = 1e-15;
+  std::vector<double> l(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double v = std::min(std::max(p[i], kEps), 1.0 - kEps);
+    l[i] = -(y[i] * std::log(v) + (1.0 - y[i]) * std::log(1.0 - v));
+  }
+  return l;
+}
+
 // One class only among `y`: the candidate cannot be fitted there.
 bool one_class(const std::vector<double>& y) {
   return std::all_of(y.begin(), y.end(), [&](double v) { return v == y.front(); });
@@ -231,31 +242,15 @@ CalibrationMethod choose_calibration(const std::vector<double>& p, const std::ve
     if (times[i] > 0.0) rows.push_back(i);
   }
   if (rows.empty()) return CalibrationMethod::kBeta;  // cannot happen with two classes in y
-  std::vector<double> mean(4, 0.0);
   for (std::size_t m = 0; m < 4; ++m) {
     std::vector<double> l;
     for (const std::size_t i : rows) l.push_back(loss[m][i] / times[i]);
     loss[m] = std::move(l);
-    for (const double v : loss[m]) mean[m] += v / static_cast<double>(rows.size());
   }
-  const auto best =
-      static_cast<std::size_t>(std::min_element(mean.begin(), mean.end()) - mean.begin());
   // The simplest method within one standard error (of the per-row difference) of the best.
-  std::size_t chosen = best;
-  for (std::size_t m = 0; m < best; ++m) {
-    double s1 = 0.0, s2 = 0.0;
-    for (std::size_t i = 0; i < loss[m].size(); ++i) {
-      const double d = loss[m][i] - loss[best][i];
-      s1 += d;
-      s2 += d * d;
-    }
-    const double nn = static_cast<double>(rows.size()), md = s1 / nn;
-    const double se = std::sqrt(std::max(0.0, s2 / nn - md * md) / std::max(1.0, nn - 1.0));
-    if (md <= se) {
-      chosen = m;
-      break;
-    }
-  }
+  const detail::OneSe rule = detail::one_standard_error(loss);
+  const std::vector<double>& mean = rule.mean;
+  const std::size_t chosen = rule.chosen;
   for (std::size_t m = 0; m < 4; ++m) {
     record.calibration_log_loss.emplace_back(calibration_method_name(methods[m]), mean[m]);
   }
@@ -310,9 +305,9 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
   const std::vector<double> y = take(train.y, scored);
   record.method = h.method;
   record.held_out_rows = static_cast<Index>(scored.size());
-  std::optional<TrainSpec> best;
-  double best_loss = std::numeric_limits<double>::infinity();
-  for (auto& [name, cand] : candidates(spec, h.stops_early)) {
+  std::vector<std::pair<std::string, TrainSpec>> cands = candidates(spec, h.stops_early);
+  std::vector<std::vector<double>> loss;  // per scored row, per candidate
+  for (auto& [name, cand] : cands) {
     const std::vector<double> all = held_out_scores(table, cand, train, h, features, categorical);
     const std::vector<double> p = take(all, scored);
     SelectionCandidate c;
@@ -322,16 +317,26 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
     c.auc = one_class(y)
                 ? std::numeric_limits<double>::quiet_NaN()
                 : metrics::roc_auc_score(VectorView<const double>(y), VectorView<const double>(p));
-    if (c.log_loss < best_loss) {  // strict: the earlier (simpler) candidate wins a tie
-      best_loss = c.log_loss;
-      best = cand;
-      record.chosen = name;
-    }
     record.candidates.push_back(std::move(c));
+    loss.push_back(row_log_loss(y, p));
   }
-  if (!best) throw Error("internal error: select_model scored no candidate.");
+  if (cands.empty()) throw Error("internal error: select_model scored no candidate.");
+  // The lowest log loss (strict: the earlier, simpler candidate wins a tie) and, with the
+  // one-standard-error rule, the simplest candidate within one standard error of it.
+  std::size_t lowest = 0;
+  for (std::size_t c = 1; c < cands.size(); ++c) {
+    if (record.candidates[c].log_loss < record.candidates[lowest].log_loss) lowest = c;
+  }
+  const bool one_se = spec.selection.one_standard_error;
+  const detail::OneSe rule = detail::one_standard_error(loss);
+  for (std::size_t c = 0; c < cands.size(); ++c) record.candidates[c].log_loss_se = rule.se[c];
+  const std::size_t chosen = one_se && rule.best == lowest ? rule.chosen : lowest;
+  record.one_standard_error = one_se;
+  record.lowest = cands[lowest].first;
+  record.chosen = cands[chosen].first;
+  const TrainSpec best = cands[chosen].second;
   record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return *best;
+  return best;
 }
 
 void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::string& text) {
@@ -354,6 +359,32 @@ void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::str
 }
 
 namespace detail {
+
+OneSe one_standard_error(const std::vector<std::vector<double>>& loss) {
+  OneSe r;
+  for (const auto& l : loss) {
+    double m = 0.0;
+    for (const double v : l) m += v / static_cast<double>(l.size());
+    r.mean.push_back(m);
+  }
+  r.best =
+      static_cast<std::size_t>(std::min_element(r.mean.begin(), r.mean.end()) - r.mean.begin());
+  r.chosen = r.best;
+  r.se.assign(loss.size(), 0.0);
+  for (std::size_t m = 0; m < loss.size(); ++m) {
+    if (m == r.best) continue;
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t i = 0; i < loss[m].size(); ++i) {
+      const double d = loss[m][i] - loss[r.best][i];
+      s1 += d;
+      s2 += d * d;
+    }
+    const double nn = static_cast<double>(loss[m].size()), md = s1 / nn;
+    r.se[m] = std::sqrt(std::max(0.0, s2 / nn - md * md) / std::max(1.0, nn - 1.0));
+    if (m < r.chosen && md <= r.se[m]) r.chosen = m;
+  }
+  return r;
+}
 
 void validate_selection(const ModelSelectionSpec& s) {
   if (s.folds < 2 || s.folds > 20) {
@@ -400,15 +431,23 @@ void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
   if (!r.used) return;
   std::string names;
   for (const auto& c : r.candidates) names += (names.empty() ? "" : ",") + c.name;
-  P.emplace_back("selection", "auto: the candidate with the lowest held-out log loss");
+  P.emplace_back("selection",
+                 r.one_standard_error
+                     ? "auto: the simplest candidate (in the order of selection.candidates) within "
+                       "one standard error of the lowest held-out log loss"
+                     : "auto: the candidate with the lowest held-out log loss");
   P.emplace_back("selection.method", r.method);
   P.emplace_back("selection.held_out_rows", std::to_string(r.held_out_rows));
   P.emplace_back("selection.candidates", names);
   for (const auto& c : r.candidates) {
     P.emplace_back("selection." + c.name + ".log_loss", format_double(c.log_loss));
     P.emplace_back("selection." + c.name + ".auc", format_double(c.auc));
+    if (r.one_standard_error) {
+      P.emplace_back("selection." + c.name + ".log_loss_se", format_double(c.log_loss_se));
+    }
   }
   P.emplace_back("selection.chosen", r.chosen);
+  if (r.one_standard_error) P.emplace_back("selection.lowest", r.lowest);
   if (r.calibration_chosen.empty()) return;
   std::string methods;
   for (const auto& [m, loss] : r.calibration_log_loss) {
