@@ -10,6 +10,7 @@
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/io/text.hpp>
+#include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/ranking.hpp>
 
@@ -208,13 +209,19 @@ std::vector<double> recalibrated(CalibrationMethod method, const std::vector<dou
   return std::vector<double>(q.data(), q.data() + q.size());
 }
 
+std::vector<Index> rows_index(const std::vector<std::size_t>& rows) {
+  return std::vector<Index>(rows.begin(), rows.end());
+}
+
 // The calibration choice of ModelSelectionSpec::calibration on the model's probabilities `p` of
 // the calibration part (labels `y`), cross-fitted over 5 interleaved folds (position mod 5): each
 // method is fitted on four folds and scored by the log loss of its probabilities on the fifth;
 // "none" scores the model's own probabilities. Returns the simplest method whose mean loss is
-// within one standard error (of the per-row difference) of the lowest.
+// within one standard error (of the per-row difference) of the lowest; from `ece_min_rows` scored
+// rows, the method of none, platt and beta with the lowest ECE (10 equal-width bins) of the
+// cross-fitted probabilities instead.
 CalibrationMethod choose_calibration(const std::vector<double>& p, const std::vector<double>& y,
-                                     ModelSelectionRecord& record) {
+                                     Index ece_min_rows, ModelSelectionRecord& record) {
   const Index n = static_cast<Index>(p.size());
   const Index k = 5;
   const CalibrationMethod methods[] = {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
@@ -222,6 +229,7 @@ CalibrationMethod choose_calibration(const std::vector<double>& p, const std::ve
   constexpr double kEps = 1e-15;
   std::vector<std::vector<double>> loss(4, std::vector<double>(static_cast<std::size_t>(n), 0.0));
   std::vector<double> times(static_cast<std::size_t>(n), 0.0);
+  std::vector<std::vector<double>> prob(4, std::vector<double>(static_cast<std::size_t>(n), 0.0));
   for (Index f = 0; f < k; ++f) {
     std::vector<Index> fit, out;
     for (Index i = 0; i < n; ++i) (i % k == f ? out : fit).push_back(i);
@@ -233,6 +241,7 @@ CalibrationMethod choose_calibration(const std::vector<double>& p, const std::ve
         const auto i = static_cast<std::size_t>(out[j]);
         const double v = std::min(std::max(q[j], kEps), 1.0 - kEps);
         loss[m][i] += -(y[i] * std::log(v) + (1.0 - y[i]) * std::log(1.0 - v));
+        prob[m][i] = q[j];
       }
     }
   }
@@ -250,9 +259,27 @@ CalibrationMethod choose_calibration(const std::vector<double>& p, const std::ve
   // The simplest method within one standard error (of the per-row difference) of the best.
   const detail::OneSe rule = detail::one_standard_error(loss);
   const std::vector<double>& mean = rule.mean;
-  const std::size_t chosen = rule.chosen;
+  std::size_t chosen = rule.chosen;
   for (std::size_t m = 0; m < 4; ++m) {
     record.calibration_log_loss.emplace_back(calibration_method_name(methods[m]), mean[m]);
+  }
+  // A large calibration part: the lowest cross-fitted ECE among the monotone maps none, platt and
+  // beta (the first of equal ECEs), which leave the ranking and the AUC as they are.
+  const std::vector<double> ys = take(y, rows_index(rows));
+  std::vector<double> ece(4);
+  for (std::size_t m = 0; m < 4; ++m) {
+    const std::vector<double> q = take(prob[m], rows_index(rows));
+    ece[m] = metrics::expected_calibration_error(VectorView<const double>(ys),
+                                                 VectorView<const double>(q));
+    record.calibration_ece.emplace_back(calibration_method_name(methods[m]), ece[m]);
+  }
+  record.calibration_ece_min_rows = ece_min_rows;
+  record.calibration_by_ece = static_cast<Index>(rows.size()) >= ece_min_rows;
+  if (record.calibration_by_ece) {
+    chosen = 0;
+    for (std::size_t m = 1; m < 3; ++m) {
+      if (ece[m] < ece[chosen]) chosen = m;
+    }
   }
   record.calibration_chosen = calibration_method_name(methods[chosen]);
   return methods[chosen];
@@ -391,6 +418,11 @@ void validate_selection(const ModelSelectionSpec& s) {
     throw InvalidParams("TrainSpec.selection.folds must be in [2, 20], got " +
                         std::to_string(s.folds) + "; 5 is the default.");
   }
+  if (s.calibration_ece_min_rows < 0) {
+    throw InvalidParams("TrainSpec.selection.calibration_ece_min_rows must be >= 0, got " +
+                        std::to_string(s.calibration_ece_min_rows) + "; the default is " +
+                        std::to_string(kCalibrationEceMinRows) + ".");
+  }
 }
 
 TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& out,
@@ -422,7 +454,8 @@ void resolve_calibration(TrainSpec& fit_spec, const TrainSpec& spec, TrainResult
   }
   const TrainPart& c = out.calibration;
   const std::vector<double> p(c.p_model.data(), c.p_model.data() + c.p_model.size());
-  fit_spec.calibration = choose_calibration(p, c.y, out.selection);
+  fit_spec.calibration =
+      choose_calibration(p, c.y, spec.selection.calibration_ece_min_rows, out.selection);
 }
 
 void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
@@ -454,10 +487,17 @@ void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
     methods += (methods.empty() ? "" : ",") + m;
     P.emplace_back("selection.calibration." + m + ".log_loss", format_double(loss));
   }
+  for (const auto& [m, ece] : r.calibration_ece) {
+    P.emplace_back("selection.calibration." + m + ".ece", format_double(ece));
+  }
   P.emplace_back("selection.calibration",
-                 "auto: the simplest of " + methods +
-                     " within one standard error of the lowest log loss on the calibration part, "
-                     "cross-fitted over 5 folds");
+                 r.calibration_by_ece
+                     ? "auto: of none,platt,beta the lowest ECE (10 equal-width bins) on the "
+                       "calibration part, cross-fitted over 5 folds (a part of at least " +
+                           std::to_string(r.calibration_ece_min_rows) + " rows)"
+                     : "auto: the simplest of " + methods +
+                           " within one standard error of the lowest log loss on the calibration "
+                           "part, cross-fitted over 5 folds");
   P.emplace_back("selection.calibration.chosen", r.calibration_chosen);
 }
 

@@ -131,6 +131,9 @@ inline const EnumTable<EarlyStoppingRefit>& enum_table(EarlyStoppingRefit) {
 /// The training-part size from which the workflow stops boosting early by default.
 inline constexpr Index kEarlyStoppingMinRows = 10000;
 
+/// The calibration-part size from which ModelKind::kAuto chooses the calibrator by ECE.
+inline constexpr Index kCalibrationEceMinRows = 1000;
+
 /// How ModelKind::kAuto chooses (docs/defaults.md, "Automatic model choice").
 ///
 /// Candidates, in this order (the first wins a tie): "lr" (TrainSpec::lr), "gbdt"
@@ -155,6 +158,11 @@ struct ModelSelectionSpec {
   bool leaf_variant = true;  ///< offer "gbdt_leaf20" (off when the user sets min_samples_leaf)
   /// Choose TrainSpec::calibration too (the CLI and Python clear it when the user names one).
   bool calibration = true;
+  /// From this many calibration rows the method is the one of none, platt and beta (the monotone
+  /// maps, which keep the AUC) with the lowest cross-fitted ECE (10 equal-width bins, about 100
+  /// rows a bin) instead of the one-standard-error rule on log loss; a larger value than any
+  /// calibration part keeps log loss at every size.
+  Index calibration_ece_min_rows = kCalibrationEceMinRows;
   /// The one-standard-error rule for the model too: the earliest (simplest) candidate whose
   /// held-out log loss exceeds the lowest by at most one standard error of the per-row
   /// difference. Off by default (false: the lowest wins, ties to the earlier): on the benchmark it
@@ -278,6 +286,12 @@ struct ModelSelectionRecord {
   /// ModelSelectionSpec::calibration: the cross-fitted log loss of each calibration method on
   /// the calibration part (empty when not chosen), and the choice.
   std::vector<std::pair<std::string, double>> calibration_log_loss;
+  /// The ECE (10 equal-width bins) of each method's cross-fitted probabilities there.
+  std::vector<std::pair<std::string, double>> calibration_ece;
+  /// Whether the part had ModelSelectionSpec::calibration_ece_min_rows rows (recorded too), so
+  /// the lowest ECE of none, platt and beta chose.
+  bool calibration_by_ece = false;
+  Index calibration_ece_min_rows = 0;
   std::string calibration_chosen;
 };
 

@@ -379,3 +379,78 @@ TEST_CASE("model auto: the simplest candidate within one standard error is chose
     CHECK(prov(w, "selection.lowest").empty());
   }
 }
+
+namespace {
+
+// ECE with 10 equal-width bins ([0, 0.1), ..., [0.9, 1]) from its definition.
+double hand_ece(const std::vector<double>& y, const std::vector<double>& p) {
+  double sy[10] = {}, sp[10] = {}, n[10] = {};
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const int b = std::min(9, static_cast<int>(p[i] * 10.0));
+    sy[b] += y[i];
+    sp[b] += p[i];
+    n[b] += 1.0;
+  }
+  double e = 0.0;
+  for (int b = 0; b < 10; ++b) e += std::abs(sy[b] - sp[b]) / static_cast<double>(y.size());
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("model auto: a large calibration part chooses none, platt or beta by cross-fitted ECE") {
+  // 6,000 rows: a calibration part of 1,200 >= kCalibrationEceMinRows. Oracle for "none": the ECE
+  // of the model's own probabilities on the calibration part (no fit involved); for platt: the
+  // same interleaved folds fitted by hand. The choice is the lowest of none, platt and beta.
+  const Table t = table_of(csv(Truth::kLinear, 6000, 11));
+  const TrainSpec spec = auto_spec();
+  CHECK(spec.selection.calibration_ece_min_rows == 1000);
+  const TrainResult r = train_pipeline(t, spec);
+  const Index nc = static_cast<Index>(r.calibration.y.size());
+  REQUIRE(nc >= 1000);
+  REQUIRE(r.selection.calibration_ece.size() == 4);
+  CHECK(r.selection.calibration_by_ece);
+  const std::vector<double>& yc = r.calibration.y;
+  const std::vector<double> pc(r.calibration.p_model.data(), r.calibration.p_model.data() + nc);
+  std::vector<double> platt(static_cast<std::size_t>(nc));
+  for (int f = 0; f < 5; ++f) {
+    std::vector<double> sf, yf;
+    for (Index i = 0; i < nc; ++i) {
+      if (i % 5 == f) continue;
+      sf.push_back(pc[static_cast<std::size_t>(i)]);
+      yf.push_back(yc[static_cast<std::size_t>(i)]);
+    }
+    PlattParams pp;
+    pp.input = ScoreKind::kProbability;
+    PlattCalibrator c(pp);
+    c.fit(VectorView<const double>(sf), VectorView<const double>(yf));
+    for (Index i = f; i < nc; i += 5) {
+      const double pi = pc[static_cast<std::size_t>(i)];
+      platt[static_cast<std::size_t>(i)] = c.predict(VectorView<const double>(&pi, 1))[0];
+    }
+  }
+  const auto& ece = r.selection.calibration_ece;
+  CHECK(ece[0].first == "none");
+  CHECK(ece[0].second == doctest::Approx(hand_ece(yc, pc)).epsilon(1e-12));
+  CHECK(ece[1].first == "platt");
+  CHECK(ece[1].second == doctest::Approx(hand_ece(yc, platt)).epsilon(1e-9));
+  std::size_t lowest = 0;
+  for (std::size_t m = 1; m < 3; ++m) {
+    if (ece[m].second < ece[lowest].second) lowest = m;
+  }
+  CHECK(r.selection.calibration_chosen == ece[lowest].first);
+  CHECK(prov(r, "calibration") == ece[lowest].first);
+  CHECK(prov(r, "selection.calibration").find("lowest ECE") != std::string::npos);
+  CHECK(std::stod(prov(r, "selection.calibration.none.ece")) == ece[0].second);
+  // Below the threshold the one-standard-error rule on log loss decides, as before.
+  TrainSpec loss_rule = spec;
+  loss_rule.selection.calibration_ece_min_rows = nc + 1;
+  const TrainResult k = train_pipeline(t, loss_rule);
+  CHECK_FALSE(k.selection.calibration_by_ece);
+  CHECK(prov(k, "selection.calibration").find("one standard error") != std::string::npos);
+  CHECK(k.selection.calibration_ece == r.selection.calibration_ece);  // recorded either way
+  loss_rule.selection.calibration_ece_min_rows = -1;
+  CHECK_THROWS_WITH_AS(train_pipeline(t, loss_rule),
+                       doctest::Contains("calibration_ece_min_rows must be >= 0, got -1"),
+                       InvalidParams);
+}
