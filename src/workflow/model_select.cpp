@@ -10,6 +10,7 @@
 #include <calibrisk/calibration/platt.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/io/text.hpp>
+#include <calibrisk/metrics/calibration_metrics.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 #include <calibrisk/metrics/ranking.hpp>
 
@@ -147,6 +148,17 @@ HeldOut held_out_parts(const Table& table, const TrainSpec& spec, const TrainPar
   return h;
 }
 
+// The log loss of each row (probabilities clipped to [1e-15, 1 - 1e-15]).
+std::vector<double> row_log_loss(const std::vector<double>& y, const std::vector<double>& p) {
+  constexpr double kEps = 1e-15;
+  std::vector<double> l(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double v = std::min(std::max(p[i], kEps), 1.0 - kEps);
+    l[i] = -(y[i] * std::log(v) + (1.0 - y[i]) * std::log(1.0 - v));
+  }
+  return l;
+}
+
 // One class only among `y`: the candidate cannot be fitted there.
 bool one_class(const std::vector<double>& y) {
   return std::all_of(y.begin(), y.end(), [&](double v) { return v == y.front(); });
@@ -197,13 +209,19 @@ std::vector<double> recalibrated(CalibrationMethod method, const std::vector<dou
   return std::vector<double>(q.data(), q.data() + q.size());
 }
 
+std::vector<Index> rows_index(const std::vector<std::size_t>& rows) {
+  return std::vector<Index>(rows.begin(), rows.end());
+}
+
 // The calibration choice of ModelSelectionSpec::calibration on the model's probabilities `p` of
 // the calibration part (labels `y`), cross-fitted over 5 interleaved folds (position mod 5): each
 // method is fitted on four folds and scored by the log loss of its probabilities on the fifth;
 // "none" scores the model's own probabilities. Returns the simplest method whose mean loss is
-// within one standard error (of the per-row difference) of the lowest.
+// within one standard error (of the per-row difference) of the lowest; from `ece_min_rows` scored
+// rows, the method of none, platt and beta with the lowest ECE (10 equal-width bins) of the
+// cross-fitted probabilities instead.
 CalibrationMethod choose_calibration(const std::vector<double>& p, const std::vector<double>& y,
-                                     ModelSelectionRecord& record) {
+                                     Index ece_min_rows, ModelSelectionRecord& record) {
   const Index n = static_cast<Index>(p.size());
   const Index k = 5;
   const CalibrationMethod methods[] = {CalibrationMethod::kNone, CalibrationMethod::kPlatt,
@@ -211,6 +229,7 @@ CalibrationMethod choose_calibration(const std::vector<double>& p, const std::ve
   constexpr double kEps = 1e-15;
   std::vector<std::vector<double>> loss(4, std::vector<double>(static_cast<std::size_t>(n), 0.0));
   std::vector<double> times(static_cast<std::size_t>(n), 0.0);
+  std::vector<std::vector<double>> prob(4, std::vector<double>(static_cast<std::size_t>(n), 0.0));
   for (Index f = 0; f < k; ++f) {
     std::vector<Index> fit, out;
     for (Index i = 0; i < n; ++i) (i % k == f ? out : fit).push_back(i);
@@ -222,6 +241,7 @@ CalibrationMethod choose_calibration(const std::vector<double>& p, const std::ve
         const auto i = static_cast<std::size_t>(out[j]);
         const double v = std::min(std::max(q[j], kEps), 1.0 - kEps);
         loss[m][i] += -(y[i] * std::log(v) + (1.0 - y[i]) * std::log(1.0 - v));
+        prob[m][i] = q[j];
       }
     }
   }
@@ -231,33 +251,35 @@ CalibrationMethod choose_calibration(const std::vector<double>& p, const std::ve
     if (times[i] > 0.0) rows.push_back(i);
   }
   if (rows.empty()) return CalibrationMethod::kBeta;  // cannot happen with two classes in y
-  std::vector<double> mean(4, 0.0);
   for (std::size_t m = 0; m < 4; ++m) {
     std::vector<double> l;
     for (const std::size_t i : rows) l.push_back(loss[m][i] / times[i]);
     loss[m] = std::move(l);
-    for (const double v : loss[m]) mean[m] += v / static_cast<double>(rows.size());
   }
-  const auto best =
-      static_cast<std::size_t>(std::min_element(mean.begin(), mean.end()) - mean.begin());
   // The simplest method within one standard error (of the per-row difference) of the best.
-  std::size_t chosen = best;
-  for (std::size_t m = 0; m < best; ++m) {
-    double s1 = 0.0, s2 = 0.0;
-    for (std::size_t i = 0; i < loss[m].size(); ++i) {
-      const double d = loss[m][i] - loss[best][i];
-      s1 += d;
-      s2 += d * d;
-    }
-    const double nn = static_cast<double>(rows.size()), md = s1 / nn;
-    const double se = std::sqrt(std::max(0.0, s2 / nn - md * md) / std::max(1.0, nn - 1.0));
-    if (md <= se) {
-      chosen = m;
-      break;
-    }
-  }
+  const detail::OneSe rule = detail::one_standard_error(loss);
+  const std::vector<double>& mean = rule.mean;
+  std::size_t chosen = rule.chosen;
   for (std::size_t m = 0; m < 4; ++m) {
     record.calibration_log_loss.emplace_back(calibration_method_name(methods[m]), mean[m]);
+  }
+  // A large calibration part: the lowest cross-fitted ECE among the monotone maps none, platt and
+  // beta (the first of equal ECEs), which leave the ranking and the AUC as they are.
+  const std::vector<double> ys = take(y, rows_index(rows));
+  std::vector<double> ece(4);
+  for (std::size_t m = 0; m < 4; ++m) {
+    const std::vector<double> q = take(prob[m], rows_index(rows));
+    ece[m] = metrics::expected_calibration_error(VectorView<const double>(ys),
+                                                 VectorView<const double>(q));
+    record.calibration_ece.emplace_back(calibration_method_name(methods[m]), ece[m]);
+  }
+  record.calibration_ece_min_rows = ece_min_rows;
+  record.calibration_by_ece = static_cast<Index>(rows.size()) >= ece_min_rows;
+  if (record.calibration_by_ece) {
+    chosen = 0;
+    for (std::size_t m = 1; m < 3; ++m) {
+      if (ece[m] < ece[chosen]) chosen = m;
+    }
   }
   record.calibration_chosen = calibration_method_name(methods[chosen]);
   return methods[chosen];
@@ -310,9 +332,9 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
   const std::vector<double> y = take(train.y, scored);
   record.method = h.method;
   record.held_out_rows = static_cast<Index>(scored.size());
-  std::optional<TrainSpec> best;
-  double best_loss = std::numeric_limits<double>::infinity();
-  for (auto& [name, cand] : candidates(spec, h.stops_early)) {
+  std::vector<std::pair<std::string, TrainSpec>> cands = candidates(spec, h.stops_early);
+  std::vector<std::vector<double>> loss;  // per scored row, per candidate
+  for (auto& [name, cand] : cands) {
     const std::vector<double> all = held_out_scores(table, cand, train, h, features, categorical);
     const std::vector<double> p = take(all, scored);
     SelectionCandidate c;
@@ -322,16 +344,26 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
     c.auc = one_class(y)
                 ? std::numeric_limits<double>::quiet_NaN()
                 : metrics::roc_auc_score(VectorView<const double>(y), VectorView<const double>(p));
-    if (c.log_loss < best_loss) {  // strict: the earlier (simpler) candidate wins a tie
-      best_loss = c.log_loss;
-      best = cand;
-      record.chosen = name;
-    }
     record.candidates.push_back(std::move(c));
+    loss.push_back(row_log_loss(y, p));
   }
-  if (!best) throw Error("internal error: select_model scored no candidate.");
+  if (cands.empty()) throw Error("internal error: select_model scored no candidate.");
+  // The lowest log loss (strict: the earlier, simpler candidate wins a tie) and, with the
+  // one-standard-error rule, the simplest candidate within one standard error of it.
+  std::size_t lowest = 0;
+  for (std::size_t c = 1; c < cands.size(); ++c) {
+    if (record.candidates[c].log_loss < record.candidates[lowest].log_loss) lowest = c;
+  }
+  const bool one_se = spec.selection.one_standard_error;
+  const detail::OneSe rule = detail::one_standard_error(loss);
+  for (std::size_t c = 0; c < cands.size(); ++c) record.candidates[c].log_loss_se = rule.se[c];
+  const std::size_t chosen = one_se && rule.best == lowest ? rule.chosen : lowest;
+  record.one_standard_error = one_se;
+  record.lowest = cands[lowest].first;
+  record.chosen = cands[chosen].first;
+  const TrainSpec best = cands[chosen].second;
   record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return *best;
+  return best;
 }
 
 void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::string& text) {
@@ -355,10 +387,41 @@ void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::str
 
 namespace detail {
 
+OneSe one_standard_error(const std::vector<std::vector<double>>& loss) {
+  OneSe r;
+  for (const auto& l : loss) {
+    double m = 0.0;
+    for (const double v : l) m += v / static_cast<double>(l.size());
+    r.mean.push_back(m);
+  }
+  r.best =
+      static_cast<std::size_t>(std::min_element(r.mean.begin(), r.mean.end()) - r.mean.begin());
+  r.chosen = r.best;
+  r.se.assign(loss.size(), 0.0);
+  for (std::size_t m = 0; m < loss.size(); ++m) {
+    if (m == r.best) continue;
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t i = 0; i < loss[m].size(); ++i) {
+      const double d = loss[m][i] - loss[r.best][i];
+      s1 += d;
+      s2 += d * d;
+    }
+    const double nn = static_cast<double>(loss[m].size()), md = s1 / nn;
+    r.se[m] = std::sqrt(std::max(0.0, s2 / nn - md * md) / std::max(1.0, nn - 1.0));
+    if (m < r.chosen && md <= r.se[m]) r.chosen = m;
+  }
+  return r;
+}
+
 void validate_selection(const ModelSelectionSpec& s) {
   if (s.folds < 2 || s.folds > 20) {
     throw InvalidParams("TrainSpec.selection.folds must be in [2, 20], got " +
                         std::to_string(s.folds) + "; 5 is the default.");
+  }
+  if (s.calibration_ece_min_rows < 0) {
+    throw InvalidParams("TrainSpec.selection.calibration_ece_min_rows must be >= 0, got " +
+                        std::to_string(s.calibration_ece_min_rows) + "; the default is " +
+                        std::to_string(kCalibrationEceMinRows) + ".");
   }
 }
 
@@ -391,7 +454,8 @@ void resolve_calibration(TrainSpec& fit_spec, const TrainSpec& spec, TrainResult
   }
   const TrainPart& c = out.calibration;
   const std::vector<double> p(c.p_model.data(), c.p_model.data() + c.p_model.size());
-  fit_spec.calibration = choose_calibration(p, c.y, out.selection);
+  fit_spec.calibration =
+      choose_calibration(p, c.y, spec.selection.calibration_ece_min_rows, out.selection);
 }
 
 void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
@@ -400,25 +464,40 @@ void add_model_selection(std::vector<std::pair<std::string, std::string>>& P,
   if (!r.used) return;
   std::string names;
   for (const auto& c : r.candidates) names += (names.empty() ? "" : ",") + c.name;
-  P.emplace_back("selection", "auto: the candidate with the lowest held-out log loss");
+  P.emplace_back("selection",
+                 r.one_standard_error
+                     ? "auto: the simplest candidate (in the order of selection.candidates) within "
+                       "one standard error of the lowest held-out log loss"
+                     : "auto: the candidate with the lowest held-out log loss");
   P.emplace_back("selection.method", r.method);
   P.emplace_back("selection.held_out_rows", std::to_string(r.held_out_rows));
   P.emplace_back("selection.candidates", names);
   for (const auto& c : r.candidates) {
     P.emplace_back("selection." + c.name + ".log_loss", format_double(c.log_loss));
     P.emplace_back("selection." + c.name + ".auc", format_double(c.auc));
+    if (r.one_standard_error) {
+      P.emplace_back("selection." + c.name + ".log_loss_se", format_double(c.log_loss_se));
+    }
   }
   P.emplace_back("selection.chosen", r.chosen);
+  if (r.one_standard_error) P.emplace_back("selection.lowest", r.lowest);
   if (r.calibration_chosen.empty()) return;
   std::string methods;
   for (const auto& [m, loss] : r.calibration_log_loss) {
     methods += (methods.empty() ? "" : ",") + m;
     P.emplace_back("selection.calibration." + m + ".log_loss", format_double(loss));
   }
+  for (const auto& [m, ece] : r.calibration_ece) {
+    P.emplace_back("selection.calibration." + m + ".ece", format_double(ece));
+  }
   P.emplace_back("selection.calibration",
-                 "auto: the simplest of " + methods +
-                     " within one standard error of the lowest log loss on the calibration part, "
-                     "cross-fitted over 5 folds");
+                 r.calibration_by_ece
+                     ? "auto: of none,platt,beta the lowest ECE (10 equal-width bins) on the "
+                       "calibration part, cross-fitted over 5 folds (a part of at least " +
+                           std::to_string(r.calibration_ece_min_rows) + " rows)"
+                     : "auto: the simplest of " + methods +
+                           " within one standard error of the lowest log loss on the calibration "
+                           "part, cross-fitted over 5 folds");
   P.emplace_back("selection.calibration.chosen", r.calibration_chosen);
 }
 

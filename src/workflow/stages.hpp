@@ -77,6 +77,17 @@ TrainSpec resolve_model(const Table& table, const TrainSpec& spec, TrainResult& 
 /// (cross-fitted log loss; model_select.cpp), recorded in out.selection. Else leaves it.
 void resolve_calibration(TrainSpec& fit_spec, const TrainSpec& spec, TrainResult& out);
 
+/// The one-standard-error rule on the per-row losses `loss[c][i]` of candidates c (simplest first)
+/// on the same rows: `mean[c]` their means, `best` the lowest (the first of equal means), `se[c]`
+/// the standard error of the mean per-row difference of c to `best` (0 for `best`), `chosen` the
+/// first candidate whose mean exceeds the lowest by at most its standard error (else `best`).
+/// Used by the model and the calibration choice (model_select.cpp).
+struct OneSe {
+  std::vector<double> mean, se;
+  std::size_t best = 0, chosen = 0;
+};
+OneSe one_standard_error(const std::vector<std::vector<double>>& loss);
+
 /// Throws InvalidParams when a field of ModelSelectionSpec is out of range.
 void validate_selection(const ModelSelectionSpec& s);
 

@@ -293,8 +293,40 @@ GBDTFitContext trees_context(const Table& table, const TrainSpec& spec,
   return ctx;
 }
 
+// The number of trees of the refit after early stopping kept `kept` rounds fitted on `fit_rows`
+// of the `all_rows` training rows (TrainSpec::early_stopping_refit), at most `cap`.
+int refit_rounds(EarlyStoppingRefit mode, int kept, Index fit_rows, Index all_rows, int cap) {
+  if (mode != EarlyStoppingRefit::kScaled) return kept;
+  const double scaled = std::round(static_cast<double>(kept) * static_cast<double>(all_rows) /
+                                   static_cast<double>(fit_rows));
+  return static_cast<int>(std::max(1.0, std::min(scaled, static_cast<double>(cap))));
+}
+
+// After early stopping on the latest groups of `train` (rec.rounds_kept rounds): with
+// TrainSpec::early_stopping_refit, `m` becomes the same trees' parameters without early stopping,
+// with refit_rounds trees, fitted on every row of `train`.
+void refit_trees(const Table& table, const TrainSpec& spec, const TrainPart& train,
+                 const std::vector<std::string>& features, EarlyStoppingRecord& rec,
+                 GradientBoostedTrees& m) {
+  const EarlyStoppingRefit mode = spec.early_stopping_refit;
+  if (mode == EarlyStoppingRefit::kNone) return;
+  GBDTParams q = spec.gbdt;
+  q.early_stopping = false;
+  const Index n = static_cast<Index>(train.y.size());
+  q.n_estimators = refit_rounds(mode, rec.rounds_kept, rec.fit_rows, n, spec.gbdt.n_estimators);
+  std::vector<double> groups;
+  const GBDTFitContext ctx = trees_context(table, spec, features, train.rows, groups);
+  m = GradientBoostedTrees(q);
+  m.fit(Dataset(FeatureMatrix(view(train.X)), VectorView<const double>(train.y)), ctx, 2);
+  rec.refit = mode;
+  rec.refit_rounds = q.n_estimators;
+  rec.fit_rows = n;
+}
+
 // Boosted trees on the training part, with early stopping on its latest groups when asked for
-// and the part is large enough (TrainSpec::gbdt); `rec` says what happened.
+// and the part is large enough (TrainSpec::gbdt), then (binary tasks) refitted on every training
+// row with the rounds early stopping chose (TrainSpec::early_stopping_refit); `rec` says what
+// happened.
 GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const TrainPart& train,
                                EarlyStoppingRecord& rec,
                                const std::vector<std::string>& features = {}, int n_classes = 2) {
@@ -326,6 +358,10 @@ GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const 
     rec.fit_rows = static_cast<Index>(inner->fit.size());
     rec.validation_rows = static_cast<Index>(inner->valid.size());
     rec.validation_groups = inner->valid_groups;
+    rec.rounds_run = m.n_iter();
+    rec.rounds_kept = m.best_iteration();
+    if (n_classes == 2) refit_trees(table, spec, train, features, rec, m);
+    return m;
   } else {
     p.early_stopping = false;
     std::vector<double> groups;
@@ -375,8 +411,12 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
     if (!r.used && spec.gbdt.early_stopping && r.fit_rows >= spec.early_stopping_min_rows) {
       out.notes.push_back("boosted trees: no early stopping: " + r.reason + ".");
     }
-    detail = std::to_string(r.rounds_kept) + " trees" +
-             (r.used ? " (early stopping on " + count_text(r.validation_rows) + " validation rows)"
+    detail = std::to_string(r.refit_rounds > 0 ? r.refit_rounds : r.rounds_kept) + " trees" +
+             (r.used ? " (early stopping on " + count_text(r.validation_rows) + " validation rows" +
+                           (r.refit_rounds > 0 ? ", then refitted on all " +
+                                                     count_text(r.fit_rows) + " training rows"
+                                               : std::string()) +
+                           ")"
                      : "");
     model = std::move(m);
   }
@@ -541,6 +581,10 @@ void add_early_stopping(std::vector<std::pair<std::string, std::string>>& P, con
   if (r.used) {
     P.emplace_back("fit.validation_rows", std::to_string(r.validation_rows));
     P.emplace_back("fit.validation_groups", std::to_string(r.validation_groups));
+    P.emplace_back("fit.refit", enum_to_text(r.refit));
+    if (r.refit != EarlyStoppingRefit::kNone) {
+      P.emplace_back("fit.refit_rounds", std::to_string(r.refit_rounds));
+    }
   }
 }
 

@@ -53,7 +53,10 @@ def test_large_training_part_stops_early_on_the_latest_patients():
     assert n_train >= 10000
     assert prov["fit.early_stopping"] == "on"
     fit_rows, valid_rows = int(prov["fit.rows"]), int(prov["fit.validation_rows"])
-    assert fit_rows + valid_rows == n_train
+    # The rounds chosen on the held-out patients, then the trees refitted on every training row.
+    assert fit_rows == n_train
+    assert prov["fit.refit"] == "same"
+    assert prov["fit.refit_rounds"] == prov["fit.rounds_kept"]
     assert abs(valid_rows - 0.1 * n_train) < 0.01 * n_train  # whole patients: about 10%
     assert int(prov["fit.rounds_kept"]) <= int(prov["fit.rounds_run"]) <= 100
     # Oracle: the validation part is the training patients entering last, holding ~10% of rows.
@@ -61,6 +64,13 @@ def test_large_training_part_stops_early_on_the_latest_patients():
     entry = train.groupby("patient_id", sort=False)["encounter_date"].min()
     late = entry.sort_values(kind="stable").index[-int(prov["fit.validation_groups"]):]
     assert train["patient_id"].isin(late).sum() == valid_rows
+    # Oracle for the refit: the estimator with that many trees, no early stopping, on all rows.
+    m = calibrisk.GradientBoostingClassifier(min_samples_leaf=100, early_stopping=False,
+                                             n_estimators=int(prov["fit.refit_rounds"]),
+                                             random_state=int(prov["model.random_state"]),
+                                             n_threads=1)
+    m.fit(r.train.X, r.train.y)
+    np.testing.assert_array_equal(m.predict_proba(r.test.X)[:, 1], r.test.p_model)
 
 
 def test_auto_chooses_the_calibration_unless_one_is_named():

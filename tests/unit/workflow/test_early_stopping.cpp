@@ -9,6 +9,7 @@
 #include "cli/progress.hpp"
 #include "cli/train_flow.hpp"
 
+#include <calibrisk/artifact/io.hpp>
 #include <calibrisk/core/error.hpp>
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/workflow/data.hpp>
@@ -104,12 +105,16 @@ TEST_CASE("defaults: early stopping holds out the latest-entering patients of th
   spec.columns = roles();
   spec.gbdt.n_threads = 1;
   spec.gbdt.n_estimators = 300;
-  spec.early_stopping_min_rows = 100;  // make the 720-row training part "large"
+  spec.early_stopping_min_rows = 100;                     // make the 720-row training part "large"
+  spec.early_stopping_refit = EarlyStoppingRefit::kNone;  // the early-stopped trees themselves
   const TrainResult r = train_pipeline(t, spec);
   REQUIRE(r.early_stopping.used);
   const EarlyStoppingRecord& es = r.early_stopping;
   const Index n = static_cast<Index>(r.train.rows.size());
   CHECK(es.fit_rows + es.validation_rows == n);
+  CHECK(es.refit == EarlyStoppingRefit::kNone);
+  CHECK(prov(r, "fit.refit") == "none");
+  CHECK(prov(r, "fit.refit_rounds").empty());
   CHECK(std::abs(static_cast<double>(es.validation_rows) - 0.1 * static_cast<double>(n)) <= 4.0);
   CHECK(es.rounds_kept < es.rounds_run);  // stopped before 300 on this easy one-feature signal
   CHECK(prov(r, "fit.early_stopping") == "on");
@@ -153,6 +158,56 @@ TEST_CASE("defaults: early stopping holds out the latest-entering patients of th
   CHECK(m.best_iteration() == es.rounds_kept);
   const Eigen::VectorXd expect = m.predict_proba(FeatureMatrix(view(r.test.X)));
   for (Index i = 0; i < expect.size(); ++i) CHECK(r.test.p_model[i] == expect[i]);
+}
+
+TEST_CASE("defaults: after early stopping the trees are refitted on every training row") {
+  // The default (EarlyStoppingRefit::kSame): early stopping on the latest patients chooses the
+  // number of rounds; the final trees are the estimator's without early stopping, with exactly
+  // that many rounds, fitted on all training rows. kScaled scales the rounds by all / fitting rows.
+  const Table t = table();
+  TrainSpec spec;
+  CHECK(spec.early_stopping_refit == EarlyStoppingRefit::kSame);  // the default
+  spec.columns = roles();
+  spec.gbdt.n_threads = 1;
+  spec.gbdt.n_estimators = 300;
+  spec.early_stopping_min_rows = 100;
+  TrainSpec none = spec;
+  none.early_stopping_refit = EarlyStoppingRefit::kNone;
+  const TrainResult stopped = train_pipeline(t, none);  // its rounds and held-out rows
+  const EarlyStoppingRecord& s0 = stopped.early_stopping;
+  REQUIRE(s0.used);
+  REQUIRE(s0.rounds_kept < spec.gbdt.n_estimators);
+  const Index n = static_cast<Index>(stopped.train.rows.size());
+  for (const EarlyStoppingRefit mode : {EarlyStoppingRefit::kSame, EarlyStoppingRefit::kScaled}) {
+    INFO(enum_to_text(mode));
+    spec.early_stopping_refit = mode;
+    const TrainResult r = train_pipeline(t, spec);
+    const EarlyStoppingRecord& es = r.early_stopping;
+    REQUIRE(es.used);
+    const int rounds = mode == EarlyStoppingRefit::kSame
+                           ? s0.rounds_kept
+                           : static_cast<int>(std::lround(s0.rounds_kept * static_cast<double>(n) /
+                                                          static_cast<double>(s0.fit_rows)));
+    CHECK(es.rounds_kept == s0.rounds_kept);
+    CHECK(es.validation_rows == s0.validation_rows);
+    CHECK(es.refit == mode);
+    CHECK(es.refit_rounds == rounds);
+    CHECK(es.fit_rows == n);
+    CHECK(prov(r, "fit.rows") == std::to_string(n));
+    CHECK(prov(r, "fit.refit") == enum_to_text(mode));
+    CHECK(prov(r, "fit.refit_rounds") == std::to_string(rounds));
+    CHECK(prov(r, "fit.rounds_kept") == std::to_string(s0.rounds_kept));
+    // Oracle: the estimator fitted by hand on every training row with that many trees.
+    GBDTParams p = spec.gbdt;
+    p.early_stopping = false;
+    p.n_estimators = rounds;
+    GradientBoostedTrees m(p);
+    m.fit(Dataset(FeatureMatrix(view(r.train.X)), VectorView<const double>(r.train.y)));
+    CHECK(m.n_iter() == rounds);
+    CHECK(encode_model(m) == encode_model(r.pipeline->model()));
+    const Eigen::VectorXd expect = m.predict_proba(FeatureMatrix(view(r.test.X)));
+    for (Index i = 0; i < expect.size(); ++i) CHECK(r.test.p_model[i] == expect[i]);
+  }
 }
 
 TEST_CASE("defaults: --param early_stopping=false turns it off; a bad threshold is refused") {

@@ -8,6 +8,7 @@
 
 #include "cli/progress.hpp"
 #include "cli/train_flow.hpp"
+#include "workflow/stages.hpp"
 
 #include <calibrisk/artifact/io.hpp>
 #include <calibrisk/calibration/platt.hpp>
@@ -319,4 +320,137 @@ TEST_CASE("model auto: too few events to fit every fold trains the trees and say
   bool noted = false;
   for (const auto& n : r.notes) noted |= n.find("automatic model choice not run") == 0;
   CHECK(noted);
+}
+
+TEST_CASE("model auto: the one-standard-error rule on hand-computed losses") {
+  // Two candidates on 4 rows: means 0.6 and 0.55; per-row differences 0.4, -0.2, 0.1, -0.1 have
+  // mean 0.05 and sample sd sqrt(0.07), so the standard error is sqrt(0.07 / 4) = 0.1323 > 0.05:
+  // the simpler (first) candidate is kept although the second has the lower mean.
+  const detail::OneSe a = detail::one_standard_error({{1.0, 0.2, 0.8, 0.4}, {0.6, 0.4, 0.7, 0.5}});
+  CHECK(a.mean[0] == doctest::Approx(0.6));
+  CHECK(a.mean[1] == doctest::Approx(0.55));
+  CHECK(a.best == 1);
+  CHECK(a.se[0] == doctest::Approx(std::sqrt(0.0175)).epsilon(1e-12));
+  CHECK(a.se[1] == 0.0);
+  CHECK(a.chosen == 0);
+  // A clear gain (every row 0.29..0.31 lower, standard error 0.004): the better candidate wins.
+  const detail::OneSe b =
+      detail::one_standard_error({{1.0, 0.9, 0.8, 0.7}, {0.7, 0.59, 0.51, 0.4}});
+  CHECK(b.best == 1);
+  CHECK(b.chosen == 1);
+  // Three candidates: the first is clearly worse, the second within noise of the third.
+  const detail::OneSe c = detail::one_standard_error(
+      {{2.0, 2.0, 2.0, 2.0}, {1.0, 0.2, 0.8, 0.4}, {0.6, 0.4, 0.7, 0.5}});
+  CHECK(c.best == 2);
+  CHECK(c.chosen == 1);
+}
+
+TEST_CASE("model auto: the simplest candidate within one standard error is chosen and recorded") {
+  for (const bool large : {false, true}) {
+    INFO((large ? "holdout (early stopping)" : "folds"));
+    TrainSpec spec = auto_spec();
+    if (large) spec.early_stopping_min_rows = 100;
+    CHECK_FALSE(spec.selection.one_standard_error);  // off by default (docs/defaults.md)
+    spec.selection.one_standard_error = true;
+    const Table t = table_of(csv(Truth::kInteraction, 2000, 8));
+    const TrainResult r = train_pipeline(t, spec);
+    const auto& cs = r.selection.candidates;
+    REQUIRE(cs.size() >= 2);
+    std::size_t lowest = 0, chosen = 0;
+    for (std::size_t k = 0; k < cs.size(); ++k) {
+      if (cs[k].log_loss < cs[lowest].log_loss) lowest = k;
+      if (cs[k].name == r.selection.chosen) chosen = k;
+    }
+    CHECK(r.selection.lowest == cs[lowest].name);
+    CHECK(prov(r, "selection.lowest") == cs[lowest].name);
+    CHECK(prov(r, "selection").find("one standard error") != std::string::npos);
+    // The chosen one is within one standard error of the lowest; every simpler one is not.
+    CHECK(cs[chosen].log_loss - cs[lowest].log_loss <= cs[chosen].log_loss_se + 1e-12);
+    for (std::size_t k = 0; k < chosen; ++k) {
+      CHECK(cs[k].log_loss - cs[lowest].log_loss > cs[k].log_loss_se);
+    }
+    for (const auto& c : cs) {
+      CHECK(std::stod(prov(r, "selection." + c.name + ".log_loss_se")) == c.log_loss_se);
+    }
+    // Without the rule the lowest wins.
+    spec.selection.one_standard_error = false;
+    const TrainResult w = train_pipeline(t, spec);
+    CHECK(w.selection.chosen == cs[lowest].name);
+    CHECK(prov(w, "selection.lowest").empty());
+  }
+}
+
+namespace {
+
+// ECE with 10 equal-width bins ([0, 0.1), ..., [0.9, 1]) from its definition.
+double hand_ece(const std::vector<double>& y, const std::vector<double>& p) {
+  double sy[10] = {}, sp[10] = {}, n[10] = {};
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const int b = std::min(9, static_cast<int>(p[i] * 10.0));
+    sy[b] += y[i];
+    sp[b] += p[i];
+    n[b] += 1.0;
+  }
+  double e = 0.0;
+  for (int b = 0; b < 10; ++b) e += std::abs(sy[b] - sp[b]) / static_cast<double>(y.size());
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("model auto: a large calibration part chooses none, platt or beta by cross-fitted ECE") {
+  // 6,000 rows: a calibration part of 1,200 >= kCalibrationEceMinRows. Oracle for "none": the ECE
+  // of the model's own probabilities on the calibration part (no fit involved); for platt: the
+  // same interleaved folds fitted by hand. The choice is the lowest of none, platt and beta.
+  const Table t = table_of(csv(Truth::kLinear, 6000, 11));
+  const TrainSpec spec = auto_spec();
+  CHECK(spec.selection.calibration_ece_min_rows == 1000);
+  const TrainResult r = train_pipeline(t, spec);
+  const Index nc = static_cast<Index>(r.calibration.y.size());
+  REQUIRE(nc >= 1000);
+  REQUIRE(r.selection.calibration_ece.size() == 4);
+  CHECK(r.selection.calibration_by_ece);
+  const std::vector<double>& yc = r.calibration.y;
+  const std::vector<double> pc(r.calibration.p_model.data(), r.calibration.p_model.data() + nc);
+  std::vector<double> platt(static_cast<std::size_t>(nc));
+  for (int f = 0; f < 5; ++f) {
+    std::vector<double> sf, yf;
+    for (Index i = 0; i < nc; ++i) {
+      if (i % 5 == f) continue;
+      sf.push_back(pc[static_cast<std::size_t>(i)]);
+      yf.push_back(yc[static_cast<std::size_t>(i)]);
+    }
+    PlattParams pp;
+    pp.input = ScoreKind::kProbability;
+    PlattCalibrator c(pp);
+    c.fit(VectorView<const double>(sf), VectorView<const double>(yf));
+    for (Index i = f; i < nc; i += 5) {
+      const double pi = pc[static_cast<std::size_t>(i)];
+      platt[static_cast<std::size_t>(i)] = c.predict(VectorView<const double>(&pi, 1))[0];
+    }
+  }
+  const auto& ece = r.selection.calibration_ece;
+  CHECK(ece[0].first == "none");
+  CHECK(ece[0].second == doctest::Approx(hand_ece(yc, pc)).epsilon(1e-12));
+  CHECK(ece[1].first == "platt");
+  CHECK(ece[1].second == doctest::Approx(hand_ece(yc, platt)).epsilon(1e-9));
+  std::size_t lowest = 0;
+  for (std::size_t m = 1; m < 3; ++m) {
+    if (ece[m].second < ece[lowest].second) lowest = m;
+  }
+  CHECK(r.selection.calibration_chosen == ece[lowest].first);
+  CHECK(prov(r, "calibration") == ece[lowest].first);
+  CHECK(prov(r, "selection.calibration").find("lowest ECE") != std::string::npos);
+  CHECK(std::stod(prov(r, "selection.calibration.none.ece")) == ece[0].second);
+  // Below the threshold the one-standard-error rule on log loss decides, as before.
+  TrainSpec loss_rule = spec;
+  loss_rule.selection.calibration_ece_min_rows = nc + 1;
+  const TrainResult k = train_pipeline(t, loss_rule);
+  CHECK_FALSE(k.selection.calibration_by_ece);
+  CHECK(prov(k, "selection.calibration").find("one standard error") != std::string::npos);
+  CHECK(k.selection.calibration_ece == r.selection.calibration_ece);  // recorded either way
+  loss_rule.selection.calibration_ece_min_rows = -1;
+  CHECK_THROWS_WITH_AS(train_pipeline(t, loss_rule),
+                       doctest::Contains("calibration_ece_min_rows must be >= 0, got -1"),
+                       InvalidParams);
 }
