@@ -161,7 +161,10 @@ void bind_shard(py::module_& m) {
       .def("loss_partials", [](const TrainShard& s) { return to_array(s.loss_sum().partials()); })
       .def("reset_margins", &TrainShard::reset_margins)
       .def("begin_round",
-           [](TrainShard& s, int t, const GBDTParams& p, double w_max) {
+           [](TrainShard& s, int t, double subsample, std::uint64_t seed, double w_max) {
+             GBDTParams p;
+             p.subsample = subsample;
+             p.random_state = seed;
              std::uint64_t key = 0;
              Index row = -1;
              HistBin tot;
@@ -171,7 +174,12 @@ void bind_shard(py::module_& m) {
              }
              return py::make_tuple(tot.g, tot.h, tot.n, key, row);
            })
-      .def("add_row", &TrainShard::add_row)
+      .def("add_row",
+           [](TrainShard& s, Index row) {
+             HistBin t;
+             const bool held = s.add_row(row, &t);
+             return py::make_tuple(held, t.g, t.h);
+           })
       .def(
           "step",
           [](TrainShard& s,

@@ -90,10 +90,12 @@ HistBin TrainShard::begin_round(int t, const GBDTParams& p, double w_max, std::u
   return total;
 }
 
-bool TrainShard::add_row(Index row) {
+bool TrainShard::add_row(Index row, HistBin* total) {
   if (row < row_offset_ || row >= row_offset_ + n_rows()) return false;
-  rows_.assign(1, static_cast<RowIndex>(row - row_offset_));
+  const auto i = static_cast<RowIndex>(row - row_offset_);
+  rows_.assign(1, i);
   range_.assign(1, {0, 1});
+  *total = HistBin{gh_[i].g, gh_[i].h, 1, 0};
   return true;
 }
 

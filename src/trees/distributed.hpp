@@ -64,9 +64,10 @@ class TrainShard {
   /// key among all rows of the shard and its global row (key max without rows).
   HistBin begin_round(int t, const GBDTParams& p, double w_max, std::uint64_t* min_key,
                       Index* min_row);
-  /// Adds global row `row` to the root when this shard holds it (the round's bag was empty
-  /// everywhere). Returns whether it did.
-  bool add_row(Index row);
+  /// Makes global row `row` the whole bag when this shard holds it (the round's bag was empty
+  /// everywhere: the row with the smallest bag key, as the single-process fit); returns whether
+  /// it did and sets `total` to the row's sums.
+  bool add_row(Index row, HistBin* total);
   /// Applies `splits` in order (stable partitions) and writes each split's left and right row
   /// counts to counts[2k], counts[2k + 1].
   void apply_splits(const std::vector<SplitMessage>& splits, Index* counts);
