@@ -14,11 +14,17 @@ import math
 import numpy as np
 
 from . import _core
-from .dask import _as_vector, _blocks, _kind, _label_kind, _shipped, _cached, is_dask_collection
 from .ensemble import GradientBoostingClassifier
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
 __all__ = ["DaskGradientBoostingClassifier"]
+
+
+def _cd():
+    """calibrisk.dask (its helpers), imported on first use: it re-exports this module's class."""
+    from . import dask
+
+    return dask
 
 _WHERE = "DaskGradientBoostingClassifier.fit"
 _LOST = ("a worker holding partition {k} lost its state (the worker died and Dask recomputed the "
@@ -60,7 +66,7 @@ def _matrix(part, index):
 def _weights(w, n, index, name="sample_weight"):
     if w is None:
         return None
-    wv = np.asarray(_as_vector(w), dtype=np.float64)
+    wv = np.asarray(_cd()._as_vector(w), dtype=np.float64)
     if wv.ndim != 1 or wv.shape[0] != n:
         raise InvalidInputError(
             f"{_WHERE}: partition {index} has {n} rows of X but {wv.shape[0]} {name} values; "
@@ -75,7 +81,7 @@ def _weights(w, n, index, name="sample_weight"):
 def _stats(x, y, w, index):
     """Shapes, labels and checks of one partition (raises on bad input)."""
     X, names = _matrix(x, index)
-    yv = _as_vector(y)
+    yv = _cd()._as_vector(y)
     if yv.ndim != 1 or yv.shape[0] != X.shape[0]:
         raise InvalidInputError(
             f"{_WHERE}: partition {index} has {X.shape[0]} rows of X but {yv.shape[0]} labels; "
@@ -91,7 +97,7 @@ def _stats(x, y, w, index):
     _weights(w, X.shape[0], index)
     labels, counts = np.unique(yv, return_counts=True) if X.shape[0] else (yv[:0], np.zeros(0))
     return {"rows": X.shape[0], "cols": X.shape[1], "names": names,
-            "kind": _label_kind(yv, _WHERE, index) if X.shape[0] else None,
+            "kind": _cd()._label_kind(yv, _WHERE, index) if X.shape[0] else None,
             "labels": labels, "counts": counts}
 
 
@@ -124,7 +130,7 @@ class _Shard:
 
 def _make_shard(x, y, w, index, offset, mapper, positive, m0, m1):
     X, _ = _matrix(x, index)
-    y01 = (_as_vector(y) == positive).astype(np.float64)
+    y01 = (_cd()._as_vector(y) == positive).astype(np.float64)
     core = _core._DistShard(mapper, X, y01, _weights(w, X.shape[0], index), offset, m0, m1)
     return _Shard(core, index)
 
@@ -281,7 +287,7 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             raise InvalidInputError(
                 f"{_WHERE}: eval_set must be (X_val, y_val) or (X_val, y_val, sample_weight_val).")
         Xv, yv = eval_set[0], eval_set[1]
-        if not is_dask_collection(Xv):
+        if not _cd().is_dask_collection(Xv):
             import dask.array as da
 
             Xv = np.asarray(Xv)
@@ -291,9 +297,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     def _parts(self, client, X, y, w, name):
         """(futures of the (x, y, w) partitions on the workers, their checked stats with global
         row offsets)."""
-        xs = _blocks(X, name, ndim=2)
-        ys = _blocks(y, "y" if name == "X" else "eval_set y", ndim=1, like=X)
-        ws = None if w is None else _blocks(w, "sample_weight", ndim=1, like=X)
+        xs = _cd()._blocks(X, name, ndim=2)
+        ys = _cd()._blocks(y, "y" if name == "X" else "eval_set y", ndim=1, like=X)
+        ws = None if w is None else _cd()._blocks(w, "sample_weight", ndim=1, like=X)
         for what, lst in (("y", ys), ("sample_weight", ws)):
             if lst is not None and len(lst) != len(xs):
                 raise InvalidInputError(
@@ -499,17 +505,17 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         return self._model.to_bytes()
 
     def decision_function(self, X):
-        if is_dask_collection(X):
+        if _cd().is_dask_collection(X):
             return self._apply(X, "decision_function")
         return super().decision_function(X)
 
     def predict_proba(self, X):
-        if is_dask_collection(X):
+        if _cd().is_dask_collection(X):
             return self._apply(X, "predict_proba")
         return super().predict_proba(X)
 
     def predict(self, X):
-        if is_dask_collection(X):
+        if _cd().is_dask_collection(X):
             return self._apply(X, "predict")
         return super().predict(X)
 
@@ -517,9 +523,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         if not hasattr(self, "_model"):
             raise NotFittedError("This DaskGradientBoostingClassifier instance is not fitted yet; "
                                  "call 'fit' first.")
-        blob = _shipped(self._model.to_bytes())
+        blob = _cd()._shipped(self._model.to_bytes())
         dtype = self.classes_.dtype if method == "predict" else np.float64
-        if _kind(X) == "array":
+        if _cd()._kind(X) == "array":
             X = X.rechunk({1: -1})
             if method == "predict_proba":
                 return X.map_blocks(_gb_apply, blob, method, self.classes_, dtype=dtype,
@@ -535,7 +541,7 @@ def _load_gb(blob):
 
 
 def _gb_apply(part, blob, method, classes):
-    model = _cached(blob, _load_gb)
+    model = _cd()._cached(blob, _load_gb)
     X = part.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(part, "columns") else \
         np.asarray(part, dtype=np.float64)
     if method == "predict_proba":
