@@ -392,12 +392,16 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         parts, stats = data
         futs = [client.submit(_make_shard, p[0], p[1], p[2], k, s["offset"], mapper, positive,
                               m0, m1, pure=False) for k, (p, s) in enumerate(zip(parts, stats))]
-        try:
-            client.gather(futs)  # raises the first partition's error, if any
-        except Exception as e:
-            if isinstance(e, (InvalidInputError, InvalidParamsError)):
-                raise
-            raise InvalidInputError(f"{_WHERE}: binning a partition failed: {e}") from e
+        from distributed import wait
+
+        wait(futs)  # the shards stay on the workers: never gathered (not picklable)
+        for f in futs:
+            if f.status != "finished":
+                e = f.exception()
+                if isinstance(e, (InvalidInputError, InvalidParamsError)):
+                    raise e
+                raise DistributedFitError(f"{_WHERE}: binning a partition failed "
+                                          f"({type(e).__name__}: {e}).") from e
         return futs
 
     # ------------------------------------------------------------------ boosting
