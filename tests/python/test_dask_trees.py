@@ -157,8 +157,9 @@ def test_a_class_on_one_worker_only(client2):
     Xs, ys = X[order], Y[order]
     n0 = int((Y == 0).sum())
     ref = cr.GradientBoostingClassifier(**BASE).fit(Xs, ys)
-    dist = DaskGradientBoostingClassifier(**BASE).fit(
-        da.from_array(Xs, chunks=((n0, len(ys) - n0), -1)), da.from_array(ys, chunks=((n0, len(ys) - n0),)))
+    chunks = (n0, len(ys) - n0)
+    dist = DaskGradientBoostingClassifier(**BASE).fit(da.from_array(Xs, chunks=(chunks, -1)),
+                                                      da.from_array(ys, chunks=(chunks,)))
     assert dist.to_bytes() == ref._model.to_bytes()
 
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""calibrisk.dask.DaskGradientBoostingClassifier: gradient-boosted trees fitted where the data lives,
-the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on the same rows
+"""calibrisk.dask.DaskGradientBoostingClassifier: gradient-boosted trees fitted where the data
+lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on the same rows
 (docs/distributed.md, "Trees").
 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
@@ -178,21 +178,46 @@ def _client():
 
 
 class _Cluster:
-    """The shards of one fit and the calls that drive them (all shards, fixed order)."""
+    """The shards of one fit and the calls that drive them (all shards, fixed order). Every call
+    runs on the worker that holds the shard (hard restriction: a shard is never copied); a worker
+    that leaves the cluster while a call waits is an error, not a hang."""
 
     def __init__(self, client, shards):
         self.client = client
         self.shards = shards
         self.seq = 0
+        who = client.who_has(shards)
+        self.where = []
+        for k, f in enumerate(shards):
+            addrs = list(who.get(f.key, ()))
+            if not addrs:
+                raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=k, t=-1))
+            self.where.append(addrs[0])
 
     def call(self, fn, t, *args):
-        futs = [self.client.submit(fn, s, self.seq, t, *args, pure=False) for s in self.shards]
+        from distributed import wait
+
+        futs = [self.client.submit(fn, s, self.seq, t, *args, pure=False, workers=[w],
+                                   allow_other_workers=False)
+                for s, w in zip(self.shards, self.where)]
         self.seq += 1
         try:
+            while True:
+                try:
+                    wait(futs, timeout=2.0)
+                    break
+                except TimeoutError:
+                    alive = set(self.client.nthreads())
+                    gone = [k for k, w in enumerate(self.where) if w not in alive]
+                    if gone:
+                        for f in futs:
+                            f.cancel()
+                        raise DistributedFitError(
+                            f"{_WHERE}: " + _LOST.format(k=gone[0], t=t)) from None
             return self.client.gather(futs)
         except (DistributedFitError, InvalidInputError, InvalidParamsError):
             raise
-        except Exception as e:  # a lost worker, a killed task, ...
+        except Exception as e:  # a killed task, a lost connection, ...
             raise DistributedFitError(
                 f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
                 "and no model was fitted. Refit (the model does not depend on the cluster).") from e
