@@ -10,6 +10,7 @@ task, unsupported parameters, and the ImportError without the extra."""
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -228,6 +229,26 @@ def test_lost_worker_state_or_failed_task_is_an_error(client2, monkeypatch):
     with pytest.raises(dtrees.DistributedFitError, match="no model was fitted"):
         est.fit(Xd, yd)
     assert not hasattr(est, "_model")
+
+
+def test_killed_worker_process_is_an_error(monkeypatch):
+    original = dtrees._Cluster.call
+    state = {"calls": 0}
+
+    def call(self, fn, t, *args):
+        state["calls"] += 1
+        if state["calls"] == 12:  # a few steps into the first trees: kill a shard's worker
+            pid = self.client.run(os.getpid, workers=[self.where[0]])[self.where[0]]
+            os.kill(pid, signal.SIGKILL)
+        return original(self, fn, t, *args)
+
+    monkeypatch.setattr(dtrees._Cluster, "call", call)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as c, Client(c):
+        est = DaskGradientBoostingClassifier(**BASE)
+        with pytest.raises(dtrees.DistributedFitError, match="no model was fitted|lost its state"):
+            est.fit(da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300))
+        assert not hasattr(est, "_model")
 
 
 def test_import_without_dask_names_the_extra():
