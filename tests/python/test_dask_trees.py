@@ -103,6 +103,10 @@ def test_weights_subsampling_and_early_stopping(client2):
     cases = [
         (dict(BASE, class_weight="balanced"), W, None),
         (dict(BASE, subsample=0.6, colsample_bytree=0.6), None, None),
+        # bin edges from a 200-row sample merged from the partitions' bottom-k rows
+        (dict(BASE, bin_subsample=200, max_bins=16), None, None),
+        # an empty row bag everywhere: the row with the smallest bag key, on one worker
+        (dict(BASE, subsample=1e-9), None, None),
         (dict(BASE, n_estimators=40, learning_rate=0.8, early_stopping=True, n_iter_no_change=2,
               monotonic_cst=[1, 0, 0, 0, 0], max_delta_step=0.7), W, 150),
     ]
