@@ -19,4 +19,5 @@ void bind_workflow(pybind11::module_& m);
 void bind_card(pybind11::module_& m);
 void bind_categories(pybind11::module_& m);
 void bind_target_stats(pybind11::module_& m);
+void bind_distributed(pybind11::module_& m);
 }  // namespace calibrisk::pyb

@@ -19,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
   bind_card(m);
   bind_categories(m);
   bind_target_stats(m);
+  bind_distributed(m);
 }

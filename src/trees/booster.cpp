@@ -8,6 +8,7 @@
 #include <calibrisk/trees/booster.hpp>
 
 #include "trees/grower.hpp"
+#include "trees/rounds.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -23,10 +24,7 @@ constexpr const char* kFit = "GradientBoostedTrees::fit";
 
 std::string num(double v) { return detail::fmt_value(v); }
 
-// log(1 + exp(-|m|)) + max(m, 0) - y m: the log-loss of margin m, stable for any m.
-double log_loss(double y, double m) noexcept {
-  return std::log1p(std::exp(-std::abs(m))) + std::max(m, 0.0) - y * m;
-}
+double log_loss(double y, double m) noexcept { return detail::margin_log_loss(y, m); }
 
 // Refuses, before any work, a model that could outgrow memory: every tree has at most
 // min(max_leaf_nodes, 2^max_depth, rows / min_samples_leaf) leaves and 2 leaves - 1 nodes.
@@ -148,16 +146,18 @@ RowWeights row_weights(const GBDTParams& p, const Dataset& train) {
   const Index n = train.n_samples();
   Index n1 = 0;
   for (Index i = 0; i < n; ++i) n1 += train.y[i] == 1.0 ? 1 : 0;
-  const std::pair<double, double> multipliers = p.class_weight.resolve(n - n1, n1);
-  return {multipliers.first, multipliers.second * p.scale_pos_weight};
+  const std::pair<double, double> m = detail::binary_class_multipliers(p, n - n1, n1);
+  return {m.first, m.second};
 }
 
-// Total weight of each class over the training rows; throws when a class has none.
+// Total weight of each class over the training rows, summed exactly (the same bits for any
+// order or partitioning of the rows); throws when a class has none.
 std::pair<double, double> class_totals(const Dataset& train, const std::vector<double>& w,
                                        const std::vector<Index>& train_rows) {
-  double sw0 = 0.0, sw1 = 0.0;
+  detail::ExactSum s0, s1;
   for (const Index i : train_rows)
-    (train.y[i] == 1.0 ? sw1 : sw0) += w[static_cast<std::size_t>(i)];
+    (train.y[i] == 1.0 ? s1 : s0).add(w[static_cast<std::size_t>(i)]);
+  const double sw0 = s0.value(), sw1 = s1.value();
   if (!(sw0 > 0.0) || !(sw1 > 0.0)) {
     throw InvalidInput(std::string(kFit) + ": after holding out the validation share, class " +
                        (sw1 > 0.0 ? "0" : "1") +
@@ -200,27 +200,6 @@ GradScale gradient_scale(const std::vector<double>& w, const std::vector<Index>&
   return GradScale::for_max_weight(w_max);
 }
 
-detail::GrowerParams grower_params(const GBDTParams& p, const GradScale& scale, int nt) {
-  detail::GrowerParams gp;
-  gp.rules.g_unit = scale.g_unit;
-  gp.rules.h_unit = scale.h_unit;
-  gp.max_leaf_nodes = p.max_leaf_nodes;
-  gp.max_depth = p.max_depth;
-  gp.learning_rate = p.learning_rate;
-  gp.max_delta_step = p.max_delta_step;
-  gp.rules.l2 = p.l2_regularization;
-  gp.rules.min_gain = p.min_gain_to_split;
-  gp.rules.min_child_weight = p.min_child_weight;
-  gp.rules.min_samples_leaf = p.min_samples_leaf;
-  gp.rules.cat_smooth = p.cat_smooth;
-  gp.rules.cat_l2 = p.cat_l2;
-  gp.rules.max_cat_threshold = p.max_cat_threshold;
-  gp.rules.max_cat_to_onehot = p.max_cat_to_onehot;
-  for (const int c : p.monotonic_cst) gp.monotone.push_back(static_cast<std::int8_t>(c));
-  gp.n_threads = nt;
-  return gp;
-}
-
 // Validation rows (an explicit set, or the held-out share of the training rows) with their
 // labels, weights and running margins.
 struct ValidationRows {
@@ -248,7 +227,9 @@ ValidationRows validation_rows(const Dataset& train, const Dataset* valid,
       v.w.push_back(w[static_cast<std::size_t>(i)]);
     }
   }
-  for (const double x : v.w) v.w_sum += x;
+  detail::ExactSum w_sum;  // exact: the same bits for any partitioning of the validation rows
+  for (const double x : v.w) w_sum.add(x);
+  v.w_sum = w_sum.value();
   if (!v.rows.empty() && !(v.w_sum > 0.0)) {
     throw InvalidInput(std::string(kFit) +
                        ": the validation rows have zero total weight; pass validation rows with "
@@ -273,41 +254,16 @@ void compute_gradients(const std::vector<Index>& train_rows, const std::vector<d
       });
 }
 
-// Row subsample of round t (Bernoulli per row, seeded per round) into `rows`; returns whether
-// `rows` is every row of X.
+// Row subsample of round t (detail::bag_rows: a hash of the seed, the round and the global row
+// index) into `rows`; returns whether `rows` is every row of X.
 bool sample_rows(const GBDTParams& p, int t, const std::vector<Index>& train_rows, bool all_rows,
                  std::vector<RowIndex>& rows) {
   if (!(p.subsample < 1.0)) {
     rows.assign(train_rows.begin(), train_rows.end());
     return all_rows;
   }
-  Rng rng(p.random_state, 1000 + static_cast<std::uint64_t>(t));
-  rows.clear();
-  for (const Index i : train_rows) {
-    if (rng.uniform() < p.subsample) rows.push_back(static_cast<RowIndex>(i));
-  }
-  if (rows.empty()) {
-    rows.push_back(
-        static_cast<RowIndex>(train_rows[static_cast<std::size_t>(rng.below(train_rows.size()))]));
-  }
+  detail::bag_rows(p, t, train_rows, rows);
   return false;
-}
-
-// Feature subsample of tree t (seeded per tree), ascending.
-void sample_features(const GBDTParams& p, int t, const std::vector<std::int32_t>& allowed,
-                     std::vector<std::int32_t>& feats) {
-  feats = allowed;
-  if (p.colsample_bytree < 1.0 && !feats.empty()) {
-    Rng rng(p.random_state, 2000000 + static_cast<std::uint64_t>(t));
-    const auto k = static_cast<std::size_t>(std::max<long long>(
-        1, std::llround(p.colsample_bytree * static_cast<double>(feats.size()))));
-    for (std::size_t a = 0; a < k; ++a) {
-      const std::size_t b = a + static_cast<std::size_t>(rng.below(feats.size() - a));
-      std::swap(feats[a], feats[b]);
-    }
-    feats.resize(k);
-    std::sort(feats.begin(), feats.end());
-  }
 }
 
 // Adds the new tree's leaf values to the margins of the in-bag rows by their leaf ranges. The
@@ -363,22 +319,23 @@ double add_to_validation_margins(const Tree& kept, const std::vector<std::int32_
                                  const std::vector<detail::BinSet>& cat_left,
                                  const BinnedMatrix& vb, const BinMapper& mapper, ValidationRows& v,
                                  int nt_valid) {
-  std::vector<double> part(
+  std::vector<detail::ExactSum> part(
       static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(v.rows.size()), kBlock)));
   detail::parallel_blocks(
       static_cast<Index>(v.rows.size()), kBlock, nt_valid, [&](Index b, Index lo, Index hi) {
-        double s = 0.0;
+        detail::ExactSum s;
         for (Index k = lo; k < hi; ++k) {
           const auto uk = static_cast<std::size_t>(k);
           const auto leaf = detail::binned_leaf(kept, bin, cat_left, vb, mapper, v.rows[uk]);
           v.margin[uk] += kept.value[static_cast<std::size_t>(leaf)];
-          s += v.w[uk] * log_loss(v.y[uk], v.margin[uk]);
+          s.add(v.w[uk] * log_loss(v.y[uk], v.margin[uk]));
         }
-        part[static_cast<std::size_t>(b)] = s;
+        part[static_cast<std::size_t>(b)] = std::move(s);
       });
-  double loss = 0.0;
-  for (const double s : part) loss += s;  // block order: independent of the thread count
-  return loss / v.w_sum;
+  // Exact: independent of the thread count and of any partitioning of the validation rows.
+  detail::ExactSum loss;
+  for (const detail::ExactSum& s : part) loss.add(s);
+  return loss.value() / v.w_sum;
 }
 
 // Best validation loss so far and the rounds since it improved by more than tol.
@@ -429,12 +386,12 @@ std::vector<int> target_stat_features(const GBDTParams& p, const FeatureMatrix& 
 // X; returns their weighted mean log-loss, summed in block order.
 double add_to_validation_margins_raw(const Tree& kept, const std::vector<std::int32_t>& card,
                                      const FeatureMatrix& X, ValidationRows& v, int nt_valid) {
-  std::vector<double> part(
+  std::vector<detail::ExactSum> part(
       static_cast<std::size_t>(detail::n_blocks(static_cast<Index>(v.rows.size()), kBlock)));
   X.visit([&](const auto& m) {
     detail::parallel_blocks(
         static_cast<Index>(v.rows.size()), kBlock, nt_valid, [&](Index b, Index lo, Index hi) {
-          double s = 0.0;
+          detail::ExactSum s;
           for (Index k = lo; k < hi; ++k) {
             const auto uk = static_cast<std::size_t>(k);
             const Index i = v.rows[uk];
@@ -447,14 +404,14 @@ double add_to_validation_margins_raw(const Tree& kept, const std::vector<std::in
               node = kept.goes_left(node, x, kf) ? kept.left[u] : kept.right[u];
             }
             v.margin[uk] += kept.value[static_cast<std::size_t>(node)];
-            s += v.w[uk] * log_loss(v.y[uk], v.margin[uk]);
+            s.add(v.w[uk] * log_loss(v.y[uk], v.margin[uk]));
           }
-          part[static_cast<std::size_t>(b)] = s;
+          part[static_cast<std::size_t>(b)] = std::move(s);
         });
   });
-  double loss = 0.0;
-  for (const double s : part) loss += s;
-  return loss / v.w_sum;
+  detail::ExactSum loss;
+  for (const detail::ExactSum& s : part) loss.add(s);
+  return loss.value() / v.w_sum;
 }
 
 // The target-statistic features of a fit, their derived matrix and the features left to native
@@ -581,7 +538,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   ens.n_features = train.n_features();
   ens.cardinality = model_cardinality(mapper, ts, train.n_features());
   ens.base_score = std::log(sw1 / sw0);  // weighted log-odds: the best constant margin
-  detail::GrowerParams gparams = grower_params(p, scale, nt);
+  detail::GrowerParams gparams = detail::grower_params(p, scale, nt);
   if (!gparams.monotone.empty()) gparams.monotone.resize(static_cast<std::size_t>(Xfit.cols()), 0);
   detail::TreeGrower grower(bins, mapper, std::move(gparams));
   ValidationRows vset =
@@ -603,7 +560,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   for (int t = 0; t < p.n_estimators; ++t) {
     compute_gradients(train_rows, margin, w, train.y, scale, gh, nt_rows);
     const bool rows_are_all = sample_rows(p, t, train_rows, all_rows, rows);
-    sample_features(p, t, allowed, feats);
+    detail::sample_features(p, t, allowed, feats);
     detail::GrownTree grown = grower.grow(rows, rows_are_all, gh.data(), feats);
     add_to_in_bag_margins(grown, rows, margin, nt);
     if (p.subsample < 1.0) {
@@ -1022,7 +979,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_multiclass(const Dataset& train,
 
   const std::vector<double> base = multiclass_base_scores(totals);
   std::vector<TreeEnsemble> ens = empty_class_ensembles(base, train.n_features(), mapper);
-  detail::TreeGrower grower(bins, mapper, grower_params(p, scale, nt));
+  detail::TreeGrower grower(bins, mapper, detail::grower_params(p, scale, nt));
   MulticlassValidation vset = inner_valid || valid != nullptr
                                   ? multiclass_validation(train, valid, split.valid, mult, w, base)
                                   : MulticlassValidation{};
@@ -1048,7 +1005,7 @@ GradientBoostedTrees& GradientBoostedTrees::fit_multiclass(const Dataset& train,
       const auto uk = static_cast<std::size_t>(k);
       class_gradients(train_rows, prob[uk], w, train.y, static_cast<double>(k), scale, gh, nt_rows);
       rows = round_rows;  // the grower partitions its rows in place
-      sample_features(p, t * K + k, allowed, feats);
+      detail::sample_features(p, t * K + k, allowed, feats);
       detail::GrownTree grown = grower.grow(rows, rows_are_all, gh.data(), feats);
       add_to_in_bag_margins(grown, rows, z[uk], nt);
       if (p.subsample < 1.0) {
@@ -1281,5 +1238,75 @@ GradientBoostedTrees GradientBoostedTrees::from_state(GBDTState s, GBDTParams p)
   m.fitted_ = true;
   return m;
 }
+
+namespace detail {
+
+GrowerParams grower_params(const GBDTParams& p, const GradScale& scale, int nt) {
+  GrowerParams gp;
+  gp.rules.g_unit = scale.g_unit;
+  gp.rules.h_unit = scale.h_unit;
+  gp.max_leaf_nodes = p.max_leaf_nodes;
+  gp.max_depth = p.max_depth;
+  gp.learning_rate = p.learning_rate;
+  gp.max_delta_step = p.max_delta_step;
+  gp.rules.l2 = p.l2_regularization;
+  gp.rules.min_gain = p.min_gain_to_split;
+  gp.rules.min_child_weight = p.min_child_weight;
+  gp.rules.min_samples_leaf = p.min_samples_leaf;
+  gp.rules.cat_smooth = p.cat_smooth;
+  gp.rules.cat_l2 = p.cat_l2;
+  gp.rules.max_cat_threshold = p.max_cat_threshold;
+  gp.rules.max_cat_to_onehot = p.max_cat_to_onehot;
+  for (const int c : p.monotonic_cst) gp.monotone.push_back(static_cast<std::int8_t>(c));
+  gp.n_threads = nt;
+  return gp;
+}
+
+std::pair<double, double> binary_class_multipliers(const GBDTParams& p, Index n0, Index n1) {
+  const std::pair<double, double> m = p.class_weight.resolve(n0, n1);
+  return {m.first, m.second * p.scale_pos_weight};
+}
+
+std::uint64_t bag_key(std::uint64_t seed, int round, Index row) noexcept {
+  // The bin-sample hash keyed by a per-round stream of the seed (splitmix64 of seed and round).
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (static_cast<std::uint64_t>(round) + 1000);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return bin_sample_key(z ^ (z >> 31), row);
+}
+
+void bag_rows(const GBDTParams& p, int t, const std::vector<Index>& train_rows,
+              std::vector<RowIndex>& rows) {
+  rows.clear();
+  std::uint64_t min_key = std::numeric_limits<std::uint64_t>::max();
+  Index min_row = train_rows.empty() ? 0 : train_rows.front();
+  for (const Index i : train_rows) {
+    const std::uint64_t key = bag_key(p.random_state, t, i);
+    if (in_bag(key, p.subsample)) rows.push_back(static_cast<RowIndex>(i));
+    if (key < min_key) {
+      min_key = key;
+      min_row = i;
+    }
+  }
+  if (rows.empty() && !train_rows.empty()) rows.push_back(static_cast<RowIndex>(min_row));
+}
+
+void sample_features(const GBDTParams& p, int t, const std::vector<std::int32_t>& allowed,
+                     std::vector<std::int32_t>& feats) {
+  feats = allowed;
+  if (p.colsample_bytree < 1.0 && !feats.empty()) {
+    Rng rng(p.random_state, 2000000 + static_cast<std::uint64_t>(t));
+    const auto k = static_cast<std::size_t>(std::max<long long>(
+        1, std::llround(p.colsample_bytree * static_cast<double>(feats.size()))));
+    for (std::size_t a = 0; a < k; ++a) {
+      const std::size_t b = a + static_cast<std::size_t>(rng.below(feats.size() - a));
+      std::swap(feats[a], feats[b]);
+    }
+    feats.resize(k);
+    std::sort(feats.begin(), feats.end());
+  }
+}
+
+}  // namespace detail
 
 }  // namespace calibrisk

@@ -66,16 +66,32 @@ void TreeGrower::release_hist(int slot) {
   if (slot >= 0) free_.push_back(slot);
 }
 
-bool TreeGrower::splittable(const Leaf& leaf) const {
-  const SplitRules& r = params_.rules;
+bool leaf_splittable(const GrowLeaf& leaf, const SplitRules& r) {
   const double n = static_cast<double>(leaf.end - leaf.begin);
   return n >= 2.0 * std::max(1.0, r.min_samples_leaf) &&
          real_sums(leaf.total, r).h >= 2.0 * r.min_child_weight;
 }
 
-void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<RowIndex>& rows,
-                                 bool contiguous, const GradPair* gh_by_row,
-                                 const std::vector<std::int32_t>& features) {
+void search_split(const BinMapper& mapper, const HistBin* hist, const GrowerParams& params,
+                  const std::vector<std::int32_t>& features, GrowLeaf& leaf) {
+  leaf.split = SplitInfo{};
+  const SplitRules& r = params.rules;
+  if (!leaf_splittable(leaf, r)) return;
+  const double base = parent_gain(leaf.total, r, leaf.bounds);
+  for (const std::int32_t f : features) {
+    if (mapper.is_constant[static_cast<std::size_t>(f)]) continue;
+    const int mono = params.monotone.empty() ? 0 : params.monotone[static_cast<std::size_t>(f)];
+    const SplitInfo s =
+        best_split_of_feature(mapper, hist, leaf.total, f, r, mono, leaf.bounds, base);
+    if (better_split(s, leaf.split)) leaf.split = s;
+  }
+}
+
+void TreeGrower::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) {
+  const std::vector<RowIndex>& rows = *rows_;
+  const std::vector<std::int32_t>& features = *features_;
+  const GradPair* gh_by_row = gh_by_row_;
+  const bool contiguous = root && rows_are_all_;
   HistogramJob job;
   job.n = built.end - built.begin;
   job.features = features.data();
@@ -96,13 +112,13 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   HistBin* dh = derived ? pool_[static_cast<std::size_t>(derived->hist)].data() : nullptr;
   const SplitRules& r = params_.rules;
   const std::int8_t* mono = params_.monotone.empty() ? nullptr : params_.monotone.data();
-  Leaf* leaves[2] = {&built, derived};
+  GrowLeaf* leaves[2] = {&built, derived};
   double base[2] = {0.0, 0.0};
   bool search[2] = {false, false};
   for (int c = 0; c < 2; ++c) {
     if (leaves[c] == nullptr) continue;
     leaves[c]->split = SplitInfo{};
-    search[c] = splittable(*leaves[c]);
+    search[c] = leaf_splittable(*leaves[c], r);
     if (search[c]) base[c] = parent_gain(leaves[c]->total, r, leaves[c]->bounds);
   }
   const Index nf = job.n_features;
@@ -148,7 +164,8 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   }
 }
 
-Index TreeGrower::partition(std::vector<RowIndex>& rows, const Leaf& leaf) {
+Index TreeGrower::partition(const GrowLeaf& leaf, std::int32_t, std::int32_t) {
+  std::vector<RowIndex>& rows = *rows_;
   const SplitInfo& s = leaf.split;
   const std::int32_t f = s.feature;
   // The side of every code (value bins, then the missing bin): a table look-up per row, no branch.
@@ -163,7 +180,7 @@ Index TreeGrower::partition(std::vector<RowIndex>& rows, const Leaf& leaf) {
 }
 
 template <class Code>
-Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, const Code* col) {
+Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const GrowLeaf& leaf, const Code* col) {
   const Index n = leaf.end - leaf.begin;
   RowIndex* base = rows.data() + leaf.begin;
   const std::uint8_t* left_of = goes_left_.data();
@@ -262,10 +279,14 @@ void set_internal_values(Tree& tree) {
 
 }  // namespace
 
-void TreeGrower::set_category_split(GrownTree& out, std::int32_t node, const SplitInfo& s) const {
+namespace {
+
+// Records the category-set split `s` at `node`: the tree's code bitset and the bin set.
+void set_category_split(const BinMapper& mapper, GrownTree& out, std::int32_t node,
+                        const SplitInfo& s) {
   // The tree's bitset over codes: the codes of the left bins (never the pooled bin), up to the
   // largest one; at least one word so the node reads as categorical.
-  const auto& codes = mapper_.bin_code[static_cast<std::size_t>(s.feature)];
+  const auto& codes = mapper.bin_code[static_cast<std::size_t>(s.feature)];
   std::vector<std::uint32_t> words(1, 0);
   for (std::size_t b = 0; b < codes.size(); ++b) {
     if (!s.cat_left.test(static_cast<int>(b)) || codes[b] < 0) continue;
@@ -278,7 +299,8 @@ void TreeGrower::set_category_split(GrownTree& out, std::int32_t node, const Spl
   out.cat_left.push_back(s.cat_left);
 }
 
-std::size_t TreeGrower::best_leaf(const std::vector<Leaf>& active) {
+// The active leaf to split next: the largest gain, ties to the lower node id.
+std::size_t best_leaf(const std::vector<GrowLeaf>& active) {
   std::size_t pick = 0;
   for (std::size_t a = 1; a < active.size(); ++a) {
     const SplitInfo& s = active[a].split;
@@ -288,25 +310,41 @@ std::size_t TreeGrower::best_leaf(const std::vector<Leaf>& active) {
   return pick;
 }
 
-void TreeGrower::split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const Leaf& parent,
-                            Leaf& l, Leaf& r) {
+// Children's bounds below a monotone split: LightGBM's "basic" bound propagation. The children
+// are separated at the midpoint of their outputs, and every descendant inherits its side's bound,
+// so all outputs left of the split stay <= (or >=) all outputs right of it.
+void monotone_bounds(int mono, const SplitInfo& s, GrowLeaf& l, GrowLeaf& r) {
+  if (mono == 0) return;
+  const double midv = 0.5 * (s.left_value + s.right_value);
+  if (mono > 0) {
+    l.bounds.upper = std::min(l.bounds.upper, midv);
+    r.bounds.lower = std::max(r.bounds.lower, midv);
+  } else {
+    l.bounds.lower = std::max(l.bounds.lower, midv);
+    r.bounds.upper = std::min(r.bounds.upper, midv);
+  }
+}
+
+// Splits `parent` (two nodes added to `out`, its rows partitioned by the backend) into `l` and
+// `r`, with their totals and monotone bounds; their histograms and splits are left to the caller.
+void split_leaf(GrowBackend& backend, const BinMapper& mapper, const GrowerParams& p,
+                GrownTree& out, const GrowLeaf& parent, GrowLeaf& l, GrowLeaf& r) {
   Tree& tree = out.tree;
   const SplitInfo& s = parent.split;
-  const Index mid = partition(rows, parent);
-
   const std::int32_t ln = add_node(out);
   const std::int32_t rn = add_node(out);
+  const Index mid = backend.partition(parent, ln, rn);
   const auto up = static_cast<std::size_t>(parent.node);
   tree.left[up] = ln;
   tree.right[up] = rn;
   tree.feature[up] = s.feature;
   if (s.categorical) {
-    set_category_split(out, parent.node, s);
+    set_category_split(mapper, out, parent.node, s);
   } else {
     // The "all values left" candidate (bin = last value bin) has no edge: any finite value goes
     // left, which FLT_MAX expresses as a finite, float-exact threshold.
-    tree.threshold[up] = s.bin + 1 < mapper_.n_value_bins(s.feature)
-                             ? mapper_.threshold(s.feature, s.bin)
+    tree.threshold[up] = s.bin + 1 < mapper.n_value_bins(s.feature)
+                             ? mapper.threshold(s.feature, s.bin)
                              : static_cast<double>(FLT_MAX);
     out.bin[up] = s.bin;
   }
@@ -325,89 +363,17 @@ void TreeGrower::split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const L
   l.total.n = l.end - l.begin;
   r.total.n = r.end - r.begin;
   l.bounds = r.bounds = parent.bounds;
-  const int mono =
-      params_.monotone.empty() ? 0 : params_.monotone[static_cast<std::size_t>(s.feature)];
-  if (mono != 0) {
-    // LightGBM's "basic" bound propagation: the children of a monotone split are separated at
-    // the midpoint of their outputs, and every descendant inherits its side's bound, so all
-    // outputs left of the split stay <= (or >=) all outputs right of it.
-    const double midv = 0.5 * (s.left_value + s.right_value);
-    if (mono > 0) {
-      l.bounds.upper = std::min(l.bounds.upper, midv);
-      r.bounds.lower = std::max(r.bounds.lower, midv);
-    } else {
-      l.bounds.lower = std::max(l.bounds.lower, midv);
-      r.bounds.upper = std::min(r.bounds.upper, midv);
-    }
-  }
-  tree.cover[static_cast<std::size_t>(ln)] = real_sums(l.total, params_.rules).h;
-  tree.cover[static_cast<std::size_t>(rn)] = real_sums(r.total, params_.rules).h;
+  monotone_bounds(p.monotone.empty() ? 0 : p.monotone[static_cast<std::size_t>(s.feature)], s, l,
+                  r);
+  tree.cover[static_cast<std::size_t>(ln)] = real_sums(l.total, p.rules).h;
+  tree.cover[static_cast<std::size_t>(rn)] = real_sums(r.total, p.rules).h;
 }
 
-GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
-                           const GradPair* gh_by_row, const std::vector<std::int32_t>& features) {
-  GrownTree out;
+// Leaf outputs (bounded Newton steps, clamped by max_delta_step, times the learning rate), leaf
+// row ranges and the internal nodes' values.
+void finish_tree(const GrowerParams& p, const std::vector<GrowLeaf>& done, GrownTree& out) {
   Tree& tree = out.tree;
-  const GrowerParams& p = params_;
-
-  Leaf root;
-  root.node = add_node(out);
-  root.begin = 0;
-  root.end = static_cast<Index>(rows.size());
-  root.total = gradient_total(rows, rows_are_all, gh_by_row, p.n_threads);
-  tree.cover[0] = real_sums(root.total, p.rules).h;
-
-  std::vector<Leaf> active;  // leaves that may still be split (have a histogram and a split)
-  std::vector<Leaf> done;    // final leaves
-  // A leaf whose best split is valid stays active, holding its histogram; the others are final.
-  auto settle = [&](Leaf& leaf) {
-    if (leaf.split.valid) {
-      active.push_back(leaf);
-    } else {
-      release_hist(leaf.hist);
-      leaf.hist = -1;
-      done.push_back(leaf);
-    }
-  };
-  const bool depth_ok_root = p.max_depth <= 0 || p.max_depth >= 1;
-  if (depth_ok_root && p.max_leaf_nodes >= 2 && !features.empty()) {
-    root.hist = acquire_hist();
-    build_and_split(root, nullptr, rows, rows_are_all, gh_by_row, features);
-  }
-  settle(root);
-
-  int n_leaves = 1;
-  while (n_leaves < p.max_leaf_nodes && !active.empty()) {
-    const std::size_t pick = best_leaf(active);
-    Leaf parent = active[pick];
-    active.erase(active.begin() + static_cast<std::ptrdiff_t>(pick));
-    Leaf l, r;
-    split_leaf(out, rows, parent, l, r);
-    ++n_leaves;
-
-    const bool can_split =
-        n_leaves < p.max_leaf_nodes && (p.max_depth <= 0 || parent.depth + 1 < p.max_depth);
-    if (!can_split) {
-      release_hist(parent.hist);
-      done.push_back(l);
-      done.push_back(r);
-      continue;
-    }
-    Leaf& small = (l.end - l.begin) <= (r.end - r.begin) ? l : r;
-    Leaf& large = (&small == &l) ? r : l;
-    small.hist = acquire_hist();
-    large.hist = parent.hist;  // the parent's histogram becomes the larger child's in place
-    build_and_split(small, &large, rows, false, gh_by_row, features);
-    settle(l);
-    settle(r);
-  }
-  for (Leaf& a : active) {
-    release_hist(a.hist);
-    done.push_back(a);
-  }
-  CALIBRISK_ASSERT(free_.size() == pool_.size());
-
-  for (const Leaf& leaf : done) {
+  for (const GrowLeaf& leaf : done) {
     const auto u = static_cast<std::size_t>(leaf.node);
     const RealSums t = real_sums(leaf.total, p.rules);
     double step = leaf_output(t.g, t.h, p.rules.l2, leaf.bounds);
@@ -417,6 +383,84 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
     out.end[u] = leaf.end;
   }
   set_internal_values(tree);
+}
+
+}  // namespace
+
+GrownTree grow_leafwise(GrowBackend& backend, const BinMapper& mapper, const GrowerParams& p,
+                        const HistBin& root_total, bool has_features) {
+  GrownTree out;
+  GrowLeaf root;
+  root.node = add_node(out);
+  root.begin = 0;
+  root.end = root_total.n;
+  root.total = root_total;
+  out.tree.cover[0] = real_sums(root.total, p.rules).h;
+
+  std::vector<GrowLeaf> active;  // leaves that may still be split (have a histogram and a split)
+  std::vector<GrowLeaf> done;    // final leaves
+  // A leaf whose best split is valid stays active, holding its histogram; the others are final.
+  auto settle = [&](GrowLeaf& leaf) {
+    if (leaf.split.valid) {
+      active.push_back(leaf);
+    } else {
+      backend.release_hist(leaf.hist);
+      leaf.hist = -1;
+      done.push_back(leaf);
+    }
+  };
+  const bool depth_ok_root = p.max_depth <= 0 || p.max_depth >= 1;
+  if (depth_ok_root && p.max_leaf_nodes >= 2 && has_features) {
+    root.hist = backend.acquire_hist();
+    backend.build_and_split(root, nullptr, /*root=*/true);
+  }
+  settle(root);
+
+  int n_leaves = 1;
+  while (n_leaves < p.max_leaf_nodes && !active.empty()) {
+    const std::size_t pick = best_leaf(active);
+    GrowLeaf parent = active[pick];
+    active.erase(active.begin() + static_cast<std::ptrdiff_t>(pick));
+    GrowLeaf l, r;
+    split_leaf(backend, mapper, p, out, parent, l, r);
+    ++n_leaves;
+
+    const bool can_split =
+        n_leaves < p.max_leaf_nodes && (p.max_depth <= 0 || parent.depth + 1 < p.max_depth);
+    if (!can_split) {
+      backend.release_hist(parent.hist);
+      done.push_back(l);
+      done.push_back(r);
+      continue;
+    }
+    GrowLeaf& small = (l.end - l.begin) <= (r.end - r.begin) ? l : r;
+    GrowLeaf& large = (&small == &l) ? r : l;
+    small.hist = backend.acquire_hist();
+    large.hist = parent.hist;  // the parent's histogram becomes the larger child's in place
+    backend.build_and_split(small, &large, /*root=*/false);
+    settle(l);
+    settle(r);
+  }
+  for (GrowLeaf& a : active) {
+    backend.release_hist(a.hist);
+    done.push_back(a);
+  }
+  finish_tree(p, done, out);
+  return out;
+}
+
+GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
+                           const GradPair* gh_by_row, const std::vector<std::int32_t>& features) {
+  rows_ = &rows;
+  rows_are_all_ = rows_are_all;
+  gh_by_row_ = gh_by_row;
+  features_ = &features;
+  const HistBin total = gradient_total(rows, rows_are_all, gh_by_row, params_.n_threads);
+  GrownTree out = grow_leafwise(*this, mapper_, params_, total, !features.empty());
+  CALIBRISK_ASSERT(free_.size() == pool_.size());
+  rows_ = nullptr;
+  gh_by_row_ = nullptr;
+  features_ = nullptr;
   return out;
 }
 

@@ -39,69 +39,102 @@ struct GrownTree {
   std::vector<Index> begin, end;  ///< Per leaf node: its rows are rows[begin, end).
 };
 
+/// A leaf while a tree grows: its node, its rows (positions [begin, end) of the tree's row list,
+/// partitioned in place by every split, so end - begin is its row count), its exact sums, the
+/// histogram slot it holds and its best split.
+struct GrowLeaf {
+  std::int32_t node = -1;
+  Index begin = 0, end = 0;
+  int depth = 0;
+  int hist = -1;  // pool slot, -1 when none
+  HistBin total;
+  LeafBounds bounds;
+  SplitInfo split;
+};
+
+/// Where the rows of a growing tree live, as the leaf-wise loop (`grow_leafwise`) sees them: one
+/// process's binned matrix (`TreeGrower`) or the partitions of a cluster, driven step by step
+/// (`TreeDriver`, trees/distributed.hpp). The loop makes every decision (which leaf to split,
+/// children's sums, bounds, node ids, leaf outputs) from exact integer histograms, so two backends
+/// that deliver the same histograms grow the same tree, bit for bit.
+class GrowBackend {
+ public:
+  virtual ~GrowBackend() = default;
+  /// A free histogram slot (of mapper.total_bins() slots) and its release.
+  virtual int acquire_hist() = 0;
+  virtual void release_hist(int slot) = 0;
+  /// Builds the histogram of `built` into its slot; when `derived` is given (its sibling, whose
+  /// slot holds the parent's histogram) turns that into parent - built; then sets both leaves'
+  /// `split` as `search_split` does. `root`: `built` is the root (no partition yet).
+  virtual void build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) = 0;
+  /// Partitions the rows of `parent` by parent.split (left rows first, stable) into the new
+  /// nodes `left_node` and `right_node`; returns the position of the first right row.
+  virtual Index partition(const GrowLeaf& parent, std::int32_t left_node,
+                          std::int32_t right_node) = 0;
+};
+
+/// Whether a leaf can be split at all: at least 2 min_samples_leaf rows and 2 min_child_weight
+/// of hessian.
+bool leaf_splittable(const GrowLeaf& leaf, const SplitRules& rules);
+
+/// Sets leaf.split to the best split of `features` (ascending) in the leaf's full histogram `hist`:
+/// invalid when the leaf is not splittable; else best_split_of_feature of every non-constant
+/// feature, the strictly best in feature order (ties keep the lower feature), exactly as the
+/// fused build-and-scan of TreeGrower.
+void search_split(const BinMapper& mapper, const HistBin* hist, const GrowerParams& params,
+                  const std::vector<std::int32_t>& features, GrowLeaf& leaf);
+
+/// The leaf-wise loop: from the root (sums `root_total`, rows [0, root_total.n)), always splits
+/// the leaf whose best split has the largest gain (ties: lower node id) until max_leaf_nodes
+/// leaves exist or no leaf has a valid split; the smaller child's histogram is built, the larger
+/// one is parent - smaller. `has_features`: false grows a single leaf.
+GrownTree grow_leafwise(GrowBackend& backend, const BinMapper& mapper, const GrowerParams& params,
+                        const HistBin& root_total, bool has_features);
+
 /// Grows trees on one binned training matrix, reusing its buffers (histogram pool, partition
 /// scratch, gathered gradients) across trees: no allocation per node.
-class TreeGrower {
+class TreeGrower : private GrowBackend {
  public:
   TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, GrowerParams params);
 
   /// Grows one tree on the rows `rows` (ascending, partitioned in place into leaf ranges) with
   /// gradients `gh_by_row` (indexed by row) and the allowed `features` (ascending, non-constant).
   /// `rows_are_all` tells that rows == [0, n_rows) so the root reads columns contiguously.
-  /// Leaf-wise: always splits the leaf whose best split has the largest gain, until
-  /// max_leaf_nodes leaves exist or no leaf has a valid split. Histograms: the smaller child is
-  /// built, the larger one is parent - smaller. Deterministic for any thread count.
+  /// Leaf-wise (`grow_leafwise`). Histograms: the smaller child is built, the larger one is
+  /// parent - smaller. Deterministic for any thread count.
   GrownTree grow(std::vector<RowIndex>& rows, bool rows_are_all, const GradPair* gh_by_row,
                  const std::vector<std::int32_t>& features);
 
   const GrowerParams& params() const noexcept { return params_; }
 
  private:
-  struct Leaf {
-    std::int32_t node = -1;
-    Index begin = 0, end = 0;
-    int depth = 0;
-    int hist = -1;  // pool slot, -1 when none
-    HistBin total;
-    LeafBounds bounds;
-    SplitInfo split;
-  };
-
-  int acquire_hist();
-  void release_hist(int slot);
-  bool splittable(const Leaf& leaf) const;
+  int acquire_hist() override;
+  void release_hist(int slot) override;
   // Builds `built`'s histogram from its rows and, when `derived` (its sibling, whose slot holds the
   // parent's histogram) is given, turns that into parent - built; then sets both leaves' best
   // splits. One parallel region over fixed feature groups.
-  void build_and_split(Leaf& built, Leaf* derived, const std::vector<RowIndex>& rows,
-                       bool contiguous, const GradPair* gh_by_row,
-                       const std::vector<std::int32_t>& features);
+  void build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) override;
   // Stable in-place partition of the leaf's rows by its split; returns the first right row.
-  Index partition(std::vector<RowIndex>& rows, const Leaf& leaf);
+  Index partition(const GrowLeaf& parent, std::int32_t left_node, std::int32_t right_node) override;
   template <class Code>
-  Index partition_by(std::vector<RowIndex>& rows, const Leaf& leaf, const Code* col);
-  // The active leaf to split next: the largest gain, ties to the lower node id.
-  static std::size_t best_leaf(const std::vector<Leaf>& active);
-  // Splits `parent` (rows partitioned in place, two nodes added to `out`) into `l` and `r`, with
-  // their totals and monotone bounds; their histograms and splits are left to the caller.
-  void split_leaf(GrownTree& out, std::vector<RowIndex>& rows, const Leaf& parent, Leaf& l,
-                  Leaf& r);
-  // Records the category-set split `s` at `node`: the tree's code bitset and the bin set.
-  void set_category_split(GrownTree& out, std::int32_t node, const SplitInfo& s) const;
+  Index partition_by(std::vector<RowIndex>& rows, const GrowLeaf& leaf, const Code* col);
 
   const BinnedMatrix& bins_;
   const BinMapper& mapper_;
   GrowerParams params_;
+  // The tree being grown (set by grow()).
+  std::vector<RowIndex>* rows_ = nullptr;
+  bool rows_are_all_ = false;
+  const GradPair* gh_by_row_ = nullptr;
+  const std::vector<std::int32_t>* features_ = nullptr;
   std::vector<std::vector<HistBin>> pool_;
   std::vector<int> free_;
   std::vector<GradPair> ordered_;
   std::vector<SplitInfo> per_feature_[2];  // best split per feature of the two leaves in flight
   std::vector<RowIndex> scratch_left_, scratch_right_;
-  std::vector<std::uint8_t> goes_left_;
-  std::vector<Index> position_;  // per feature: its index in the tree's features
-  std::vector<std::vector<std::int32_t>>
-      done_;  // per feature group: the features it completed  // per code of the split feature: 1 =
-              // left (partition)
+  std::vector<std::uint8_t> goes_left_;  // per code of the split feature: 1 = left (partition)
+  std::vector<Index> position_;          // per feature: its index in the tree's features
+  std::vector<std::vector<std::int32_t>> done_;  // per feature group: the features it completed
   std::vector<std::int32_t> skip_bin_;
   SparseRows sparse_;
   FeatureBundles bundles_;

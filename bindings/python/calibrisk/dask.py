@@ -42,6 +42,7 @@ from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
 __all__ = [
     "DaskLogisticRegression",
+    "DaskGradientBoostingClassifier",
     "predict_proba",
     "predict_risk",
     "predict",
@@ -1109,3 +1110,6 @@ def evaluate(y, p, *, max_rows=DEFAULT_MAX_ROWS, **kwargs):
 
 def _local(v):
     return v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v)
+
+
+from ._dask_trees import DaskGradientBoostingClassifier  # noqa: E402  (uses the helpers above)

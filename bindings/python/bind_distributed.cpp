@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+// Python bindings of the step-wise distributed tree fit (src/trees/distributed.hpp), used by
+// calibrisk.dask.DaskGradientBoostingClassifier: the bin sample of a partition, the broadcast bin
+// mapper (picklable), the worker shard and the driver. Private: names start with "_Dist".
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "trees/distributed.hpp"
+
+namespace calibrisk::pyb {
+
+namespace {
+
+using detail::RoutingTree;
+using detail::SplitMessage;
+using detail::TrainShard;
+using detail::TreeDriver;
+
+constexpr py::ssize_t kSplitCols = 11;  // parent, left, right, feature, bin, missing, cat, 4 words
+
+py::array_t<std::int64_t> encode_splits(const std::vector<SplitMessage>& splits) {
+  py::array_t<std::int64_t> a({static_cast<py::ssize_t>(splits.size()), kSplitCols});
+  auto m = a.mutable_unchecked<2>();
+  for (std::size_t k = 0; k < splits.size(); ++k) {
+    const SplitMessage& s = splits[k];
+    const auto r = static_cast<py::ssize_t>(k);
+    const std::int64_t v[7] = {s.parent, s.left,         s.right,      s.feature,
+                               s.bin,    s.missing_left, s.categorical};
+    for (py::ssize_t c = 0; c < 7; ++c) m(r, c) = v[c];
+    for (py::ssize_t w = 0; w < 4; ++w) {
+      std::int64_t bits;
+      std::memcpy(&bits, &s.cat_left.w[static_cast<std::size_t>(w)], sizeof bits);
+      m(r, 7 + w) = bits;
+    }
+  }
+  return a;
+}
+
+std::vector<SplitMessage> decode_splits(
+    const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& a) {
+  if (a.ndim() != 2 || a.shape(1) != kSplitCols) {
+    throw InvalidInput("_DistShard.step: splits must be an (k, 11) int64 array.");
+  }
+  auto m = a.unchecked<2>();
+  std::vector<SplitMessage> out(static_cast<std::size_t>(a.shape(0)));
+  for (py::ssize_t r = 0; r < a.shape(0); ++r) {
+    SplitMessage& s = out[static_cast<std::size_t>(r)];
+    s.parent = static_cast<std::int32_t>(m(r, 0));
+    s.left = static_cast<std::int32_t>(m(r, 1));
+    s.right = static_cast<std::int32_t>(m(r, 2));
+    s.feature = static_cast<std::int32_t>(m(r, 3));
+    s.bin = static_cast<std::int32_t>(m(r, 4));
+    s.missing_left = m(r, 5) != 0;
+    s.categorical = m(r, 6) != 0;
+    for (py::ssize_t w = 0; w < 4; ++w) {
+      const std::int64_t bits = m(r, 7 + w);
+      std::memcpy(&s.cat_left.w[static_cast<std::size_t>(w)], &bits, sizeof bits);
+    }
+  }
+  return out;
+}
+
+template <class T>
+py::array_t<T> to_array(const std::vector<T>& v) {
+  py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
+template <class T>
+std::vector<T> from_array(const py::handle& h) {
+  const auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(h);
+  if (!a) throw InvalidInput("calibrisk distributed fit: expected a numeric array.");
+  return std::vector<T>(a.data(), a.data() + a.size());
+}
+
+py::tuple encode_tree(const RoutingTree& t) {
+  py::array_t<std::uint64_t> cats({static_cast<py::ssize_t>(t.cat_left.size()), py::ssize_t{4}});
+  for (std::size_t k = 0; k < t.cat_left.size(); ++k) {
+    for (std::size_t w = 0; w < 4; ++w) cats.mutable_data()[4 * k + w] = t.cat_left[k].w[w];
+  }
+  return py::make_tuple(to_array(t.tree.left), to_array(t.tree.right), to_array(t.tree.feature),
+                        to_array(t.tree.missing_left), to_array(t.tree.value), to_array(t.bin),
+                        cats);
+}
+
+RoutingTree decode_tree(const py::tuple& t) {
+  if (t.size() != 7) throw InvalidInput("_DistShard.add_tree: a tree is a tuple of 7 arrays.");
+  RoutingTree r;
+  r.tree.left = from_array<std::int32_t>(t[0]);
+  r.tree.right = from_array<std::int32_t>(t[1]);
+  r.tree.feature = from_array<std::int32_t>(t[2]);
+  r.tree.missing_left = from_array<std::uint8_t>(t[3]);
+  r.tree.value = from_array<double>(t[4]);
+  r.bin = from_array<std::int32_t>(t[5]);
+  const auto words = from_array<std::uint64_t>(t[6]);
+  r.cat_left.resize(words.size() / 4);
+  for (std::size_t k = 0; k < r.cat_left.size(); ++k) {
+    for (std::size_t w = 0; w < 4; ++w) r.cat_left[k].w[w] = words[4 * k + w];
+  }
+  const std::size_t n = r.tree.left.size();
+  if (r.tree.right.size() != n || r.tree.feature.size() != n || r.tree.missing_left.size() != n ||
+      r.tree.value.size() != n || r.bin.size() != n) {
+    throw InvalidInput("_DistShard.add_tree: the tree's arrays differ in length.");
+  }
+  return r;
+}
+
+py::tuple mapper_state(const BinMapper& m) {
+  return py::make_tuple(m.edges, m.has_missing, m.is_constant, m.offsets, m.max_bins);
+}
+
+BinMapper mapper_from_state(const py::tuple& t) {
+  if (t.size() != 5) throw InvalidInput("_DistBinMapper: bad pickled state.");
+  BinMapper m;
+  m.edges = t[0].cast<std::vector<std::vector<double>>>();
+  m.has_missing = t[1].cast<std::vector<std::uint8_t>>();
+  m.is_constant = t[2].cast<std::vector<std::uint8_t>>();
+  m.offsets = t[3].cast<std::vector<Index>>();
+  m.max_bins = t[4].cast<int>();
+  return m;
+}
+
+py::array_t<std::int64_t> hist_array(const std::vector<HistBin>& h) {
+  py::array_t<std::int64_t> a({static_cast<py::ssize_t>(h.size()), py::ssize_t{3}});
+  std::int64_t* d = a.mutable_data();
+  for (std::size_t b = 0; b < h.size(); ++b) {
+    d[3 * b] = h[b].g;
+    d[3 * b + 1] = h[b].h;
+    d[3 * b + 2] = h[b].n;
+  }
+  return a;
+}
+
+void bind_shard(py::module_& m) {
+  py::class_<TrainShard>(m, "_DistShard", "One partition of a distributed tree fit (a worker).")
+      .def(py::init([](const BinMapper& mapper, const py::object& X, const py::object& y,
+                       const py::object& w, Index offset, double m0, double m1) {
+             const std::string where = "_DistShard";
+             FeatureArg xa = as_features(X, where);
+             VectorArg ya = as_vector(y, where, "y");
+             VectorArg wa = as_vector(w, where, "sample_weight", true);
+             py::gil_scoped_release release;
+             return TrainShard(mapper, xa.view, ya.view, wa.view, offset, m0, m1, 1);
+           }),
+           py::arg("mapper"), py::arg("X"), py::arg("y01"), py::arg("sample_weight"),
+           py::arg("row_offset"), py::arg("m0"), py::arg("m1"))
+      .def_property_readonly("n_rows", &TrainShard::n_rows)
+      .def_property_readonly("max_weight", &TrainShard::max_weight)
+      .def("class_partials",
+           [](const TrainShard& s, int c) { return to_array(s.class_weight_sum(c).partials()); })
+      .def("loss_partials", [](const TrainShard& s) { return to_array(s.loss_sum().partials()); })
+      .def("reset_margins", &TrainShard::reset_margins)
+      .def("begin_round",
+           [](TrainShard& s, int t, double subsample, std::uint64_t seed, double w_max) {
+             GBDTParams p;
+             p.subsample = subsample;
+             p.random_state = seed;
+             std::uint64_t key = 0;
+             Index row = -1;
+             HistBin tot;
+             {
+               py::gil_scoped_release release;
+               tot = s.begin_round(t, p, w_max, &key, &row);
+             }
+             return py::make_tuple(tot.g, tot.h, tot.n, key, row);
+           })
+      .def("add_row",
+           [](TrainShard& s, Index row) {
+             HistBin t;
+             const bool held = s.add_row(row, &t);
+             return py::make_tuple(held, t.g, t.h);
+           })
+      .def(
+          "step",
+          [](TrainShard& s,
+             const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& splits,
+             std::int32_t node,
+             const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& feats,
+             Index total_bins) {
+            const std::vector<SplitMessage> sp = decode_splits(splits);
+            const std::vector<std::int32_t> fs = from_array<std::int32_t>(feats);
+            std::vector<std::int64_t> counts(2 * sp.size());
+            std::vector<HistBin> hist(static_cast<std::size_t>(total_bins));
+            {
+              py::gil_scoped_release release;
+              std::vector<Index> c(2 * sp.size());
+              s.apply_splits(sp, c.data());
+              std::copy(c.begin(), c.end(), counts.begin());
+              s.histogram(node, fs, hist.data());
+            }
+            return py::make_tuple(to_array(counts), hist_array(hist));
+          },
+          py::arg("splits"), py::arg("node"), py::arg("features"), py::arg("total_bins"),
+          "Applies the splits, then the histogram of node: (counts (2k,), hist (total_bins, 3)).")
+      .def("add_tree", [](TrainShard& s, const py::tuple& t) {
+        const RoutingTree r = decode_tree(t);
+        py::gil_scoped_release release;
+        s.add_tree(r);
+      });
+}
+
+void bind_driver(py::module_& m) {
+  py::class_<TreeDriver>(m, "_DistDriver", "The driver of a distributed tree fit.")
+      .def(py::init<BinMapper, const GBDTParams&, double>(), py::arg("mapper"), py::arg("params"),
+           py::arg("w_max"))
+      .def_property_readonly("allowed", [](const TreeDriver& d) { return to_array(d.allowed()); })
+      .def(
+          "grow",
+          [](TreeDriver& d, int t, std::int64_t g, std::int64_t h, std::int64_t n,
+             const py::function& step) {
+            TreeDriver::StepFn fn = [&](const std::vector<SplitMessage>& splits, std::int32_t node,
+                                        const std::vector<std::int32_t>& features,
+                                        TreeDriver::Reply& reply) {
+              py::tuple r = step(encode_splits(splits), node, to_array(features));
+              const auto counts = from_array<std::int64_t>(r[0]);
+              reply.counts.assign(counts.begin(), counts.end());
+              const auto hist = from_array<std::int64_t>(r[1]);
+              reply.hist.resize(hist.size() / 3);
+              for (std::size_t b = 0; b < reply.hist.size(); ++b) {
+                reply.hist[b].g = hist[3 * b];
+                reply.hist[b].h = hist[3 * b + 1];
+                reply.hist[b].n = hist[3 * b + 2];
+              }
+            };
+            HistBin root;
+            root.g = g;
+            root.h = h;
+            root.n = n;
+            return encode_tree(d.grow(t, root, fn));
+          },
+          py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
+          "Grows round t's tree; step(splits, node, features) -> (counts, hist (total_bins, 3)).")
+      .def("keep", &TreeDriver::keep)
+      .def_property_readonly("n_trees", &TreeDriver::n_trees)
+      .def("model", &TreeDriver::model, py::arg("base_score"));
+}
+
+}  // namespace
+
+void bind_distributed(py::module_& m) {
+  py::class_<BinMapper>(m, "_DistBinMapper", "A fitted (numeric) bin mapper, picklable.")
+      .def_property_readonly("total_bins", &BinMapper::total_bins)
+      .def_property_readonly("n_features", &BinMapper::n_features)
+      .def(py::pickle([](const BinMapper& b) { return mapper_state(b); },
+                      [](const py::tuple& t) { return mapper_from_state(t); }));
+  m.def(
+      "_dist_bin_candidates",
+      [](Index n_rows, Index offset, Index k, std::uint64_t seed) {
+        // This partition's share of the global bin sample: its bottom-k rows by key (all when
+        // k <= 0 or it has at most k rows); the union's bottom-k is the global sample.
+        std::vector<Index> rows(static_cast<std::size_t>(n_rows));
+        for (Index i = 0; i < n_rows; ++i) rows[static_cast<std::size_t>(i)] = offset + i;
+        rows = detail::bin_sample_rows(std::move(rows), k, seed);
+        std::vector<std::uint64_t> keys(rows.size());
+        for (std::size_t q = 0; q < rows.size(); ++q) {
+          keys[q] = detail::bin_sample_key(seed, rows[q]);
+        }
+        return py::make_tuple(to_array(keys),
+                              to_array(std::vector<std::int64_t>(rows.begin(), rows.end())));
+      },
+      py::arg("n_rows"), py::arg("row_offset"), py::arg("k"), py::arg("seed"));
+  m.def(
+      "_dist_bin_mapper",
+      [](const py::object& sample, int max_bins) {
+        FeatureArg xa = as_features(sample, "_dist_bin_mapper", "sample");
+        py::gil_scoped_release release;
+        return detail::bin_mapper_from_sample(xa.view, max_bins, 1);
+      },
+      py::arg("sample"), py::arg("max_bins"));
+  m.def(
+      "_dist_class_multipliers",
+      [](const GBDTParams& p, Index n0, Index n1) {
+        return detail::binary_class_multipliers(p, n0, n1);
+      },
+      py::arg("params"), py::arg("n0"), py::arg("n1"));
+  m.def(
+      "_dist_exact_sum",
+      [](const std::vector<double>& partials) {
+        detail::ExactSum s;
+        for (const double v : partials) s.add(v);
+        return s.value();
+      },
+      py::arg("partials"), "The correctly rounded sum of exact partials (any order).");
+  bind_shard(m);
+  bind_driver(m);
+}
+
+}  // namespace calibrisk::pyb

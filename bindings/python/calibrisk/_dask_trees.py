@@ -1,0 +1,583 @@
+# SPDX-License-Identifier: Apache-2.0
+"""calibrisk.dask.DaskGradientBoostingClassifier: gradient-boosted trees fitted where the data
+lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on the same rows
+(docs/distributed.md, "Trees").
+
+Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
+partition, held by futures of the estimator's client); each step of a tree sends the splits decided
+since the last step and asks for one node's histogram, whose exact int64 sums are added on the
+client, and the C++ driver grows the tree with the single-process growth loop.
+"""
+
+import math
+
+import numpy as np
+
+from . import _core
+from .ensemble import GradientBoostingClassifier
+from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
+
+__all__ = ["DaskGradientBoostingClassifier"]
+
+
+def _cd():
+    """calibrisk.dask (its helpers), imported on first use: it re-exports this module's class."""
+    from . import dask
+
+    return dask
+
+_WHERE = "DaskGradientBoostingClassifier.fit"
+_LOST = ("a worker holding partition {k} lost its state (the worker died and Dask recomputed the "
+         "partition from scratch, or the partition moved) during round {t}; the fit stopped "
+         "rather than continue on different rows. Refit (the model does not depend on the "
+         "number of workers).")
+
+
+class DistributedFitError(RuntimeError):
+    """A distributed fit could not finish (a worker or task was lost); no model was fitted."""
+
+
+# ------------------------------------------------------------------------------------------------
+# per-partition work (runs on the workers)
+
+
+def _matrix(part, index):
+    """A partition of X as a float64 2-D ndarray (numeric columns only) and its column names."""
+    if hasattr(part, "dtypes") and hasattr(part, "columns"):
+        bad = [(str(c), str(t)) for c, t in part.dtypes.items() if t.kind not in "biuf"]
+        if bad:
+            raise InvalidInputError(
+                f"{_WHERE}: partition {index} of X has non-numeric columns "
+                f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}); the distributed "
+                "fit takes numeric columns only (native categorical columns are not supported "
+                "distributed): encode them as numbers, or fit calibrisk.GradientBoostingClassifier "
+                "on the gathered data.")
+        return part.to_numpy(dtype=np.float64, na_value=np.nan), [str(c) for c in part.columns]
+    arr = np.asarray(part)
+    if arr.dtype.kind not in "biuf":
+        raise InvalidInputError(
+            f"{_WHERE}: partition {index} of X has dtype {arr.dtype}; pass numbers (float or "
+            "int).")
+    if arr.ndim != 2:
+        raise InvalidInputError(f"{_WHERE}: partition {index} of X is {arr.ndim}-D; X must be 2-D.")
+    return np.ascontiguousarray(arr, dtype=np.float64), None
+
+
+def _weights(w, n, index, name="sample_weight"):
+    if w is None:
+        return None
+    wv = np.asarray(_cd()._as_vector(w), dtype=np.float64)
+    if wv.ndim != 1 or wv.shape[0] != n:
+        raise InvalidInputError(
+            f"{_WHERE}: partition {index} has {n} rows of X but {wv.shape[0]} {name} values; "
+            f"partition {name} like X.")
+    if not np.all(np.isfinite(wv)) or (wv < 0).any():
+        raise InvalidInputError(
+            f"{_WHERE}: {name} in partition {index} has a negative or non-finite value; weights "
+            "must be finite and >= 0.")
+    return np.ascontiguousarray(wv)
+
+
+def _stats(x, y, w, index):
+    """Shapes, labels and checks of one partition (raises on bad input)."""
+    X, names = _matrix(x, index)
+    yv = _cd()._as_vector(y)
+    if yv.ndim != 1 or yv.shape[0] != X.shape[0]:
+        raise InvalidInputError(
+            f"{_WHERE}: partition {index} has {X.shape[0]} rows of X but {yv.shape[0]} labels; "
+            "X and y must be partitioned alike (the same rows in each partition).")
+    if np.isinf(X).any():
+        r, c = np.argwhere(np.isinf(X))[0]
+        raise InvalidInputError(
+            f"{_WHERE}: X has an infinite value in partition {index}, row {r} of the partition, "
+            f"column {c}; replace it (NaN means missing).")
+    if (yv.dtype.kind == "f" and np.isnan(yv).any()) or (
+            yv.dtype.kind == "O" and any(v is None for v in yv.tolist())):
+        raise InvalidInputError(f"{_WHERE}: y has a missing label in partition {index}.")
+    _weights(w, X.shape[0], index)
+    labels, counts = np.unique(yv, return_counts=True) if X.shape[0] else (yv[:0], np.zeros(0))
+    return {"rows": X.shape[0], "cols": X.shape[1], "names": names,
+            "kind": _cd()._label_kind(yv, _WHERE, index) if X.shape[0] else None,
+            "labels": labels, "counts": counts}
+
+
+def _bin_candidates(x, offset, k, seed):
+    """This partition's share of the global bin sample: its bottom-k rows by (key, row) with their
+    values."""
+    X, _ = _matrix(x, -1)
+    keys, rows = _core._dist_bin_candidates(X.shape[0], offset, k, seed)
+    return keys, rows, X[rows - offset]
+
+
+class _Shard:
+    """A worker's partition (the C++ shard) with a step counter: every call names the step the
+    client expects, so a shard recomputed from scratch after a lost worker is detected."""
+
+    def __init__(self, core, index):
+        self.core = core
+        self.index = index
+        self.seq = 0
+        self.nbytes = int(core.n_rows) * 64 + 1024
+
+    def __sizeof__(self):  # tells Dask the shard is expensive to move (no work stealing)
+        return self.nbytes
+
+    def check(self, seq, t):
+        if self.seq != seq:
+            raise DistributedFitError(_LOST.format(k=self.index, t=t))
+        self.seq += 1
+
+
+def _make_shard(x, y, w, index, offset, mapper, positive, m0, m1):
+    X, _ = _matrix(x, index)
+    y01 = (_cd()._as_vector(y) == positive).astype(np.float64)
+    core = _core._DistShard(mapper, X, y01, _weights(w, X.shape[0], index), offset, m0, m1)
+    return _Shard(core, index)
+
+
+def _summary(shard, seq, t, base):
+    shard.check(seq, t)
+    shard.core.reset_margins(base)
+    return shard.core.class_partials(0), shard.core.class_partials(1), shard.core.max_weight
+
+
+def _begin(shard, seq, t, subsample, seed, w_max):
+    shard.check(seq, t)
+    return shard.core.begin_round(t, subsample, seed, w_max)
+
+
+def _add_row(shard, seq, t, row):
+    shard.check(seq, t)
+    return shard.core.add_row(row)
+
+
+def _step(shard, seq, t, splits, node, features, total_bins):
+    shard.check(seq, t)
+    return shard.core.step(splits, node, features, total_bins)
+
+
+def _add_tree(shard, seq, t, tree, loss):
+    shard.check(seq, t)
+    shard.core.add_tree(tree)
+    return shard.core.loss_partials() if loss else None
+
+
+# ------------------------------------------------------------------------------------------------
+# the client side
+
+
+def _client():
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except ValueError as e:
+        raise InvalidInputError(
+            f"{_WHERE}: no Dask client is active; create one first (distributed.Client(...) or a "
+            "LocalCluster), the fit keeps each partition's binned rows on its worker.") from e
+
+
+class _Cluster:
+    """The shards of one fit and the calls that drive them (all shards, fixed order). Every call
+    runs on the worker that holds the shard (hard restriction: a shard is never copied); a worker
+    that leaves the cluster while a call waits is an error, not a hang."""
+
+    def __init__(self, client, shards):
+        self.client = client
+        self.shards = shards
+        self.seq = 0
+        who = client.who_has(shards)
+        self.where = []
+        for k, f in enumerate(shards):
+            addrs = list(who.get(f.key, ()))
+            if not addrs:
+                raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=k, t=-1))
+            self.where.append(addrs[0])
+
+    def call(self, fn, t, *args):
+        from distributed import wait
+
+        futs = [self.client.submit(fn, s, self.seq, t, *args, pure=False, workers=[w],
+                                   allow_other_workers=False)
+                for s, w in zip(self.shards, self.where)]
+        self.seq += 1
+        try:
+            while True:
+                try:
+                    wait(futs, timeout=2.0)
+                    break
+                except TimeoutError:
+                    alive = set(self.client.nthreads())
+                    gone = [k for k, w in enumerate(self.where) if w not in alive]
+                    if gone:
+                        for f in futs:
+                            f.cancel()
+                        raise DistributedFitError(
+                            f"{_WHERE}: " + _LOST.format(k=gone[0], t=t)) from None
+            return self.client.gather(futs)
+        except (DistributedFitError, InvalidInputError, InvalidParamsError):
+            raise
+        except Exception as e:  # a killed task, a lost connection, ...
+            raise DistributedFitError(
+                f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
+                "and no model was fitted. Refit (the model does not depend on the cluster).") from e
+
+
+class DaskGradientBoostingClassifier(GradientBoostingClassifier):
+    """Binary gradient-boosted trees fitted on a Dask cluster; the parameters (names and defaults)
+    of :class:`calibrisk.GradientBoostingClassifier`, and the same model bytes as its ``fit`` on
+    the same rows in the same global order, whatever the number of workers or the partitioning.
+
+    ``fit(X, y, sample_weight=None, eval_set=None)`` takes dask.array / dask.dataframe
+    collections of numeric columns (y and the weights partitioned like X); ``eval_set`` is
+    ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays). Needs an active
+    ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a few bytes),
+    one node's histogram per step (total_bins x 3 int64 per partition) and a tree per round
+    travel. Not available distributed (``InvalidParamsError`` naming the alternative):
+    ``categorical_features`` / ``code_hierarchy`` (native categorical columns and target
+    statistics), early stopping without ``eval_set`` (the single-process hold-out is a sequential
+    random draw), more than two classes, ``groups``.
+
+    After ``fit``: the attributes of GradientBoostingClassifier (``classes_``, ``n_iter_``,
+    ``best_iteration_``, ``validation_loss_``, ...), plus ``n_partitions_`` and
+    ``n_bytes_per_histogram_``; ``to_local()`` gives the single-process estimator;
+    ``predict_proba`` / ``predict`` / ``decision_function`` score Dask collections partition by
+    partition (numpy input: in this process).
+    """
+
+    # ------------------------------------------------------------------ checks
+    def _check_distributed_params(self, n, has_eval):
+        where = "DaskGradientBoostingClassifier"
+        cat = self.categorical_features
+        if cat is not None and len(np.atleast_1d(np.asarray(cat, dtype=object))) > 0:
+            raise InvalidParamsError(
+                f"{where}: categorical_features is not supported distributed (native category "
+                "splits need each level's global counts before binning); encode the columns as "
+                "numbers (e.g. one-hot) or fit calibrisk.GradientBoostingClassifier on the "
+                "gathered data.")
+        if self.code_hierarchy is not None:
+            raise InvalidParamsError(
+                f"{where}: code_hierarchy (target statistics of hierarchical codes) is not "
+                "supported distributed; fit calibrisk.GradientBoostingClassifier on the gathered "
+                "data, or pass numeric columns without code_hierarchy.")
+        if self._early_stopping(n) and not has_eval:
+            raise InvalidParamsError(
+                f"{where}: early_stopping without eval_set would hold out a stratified random "
+                "share of the training rows, a sequential draw that depends on the partitioning; "
+                "pass eval_set=(X_val, y_val) (Dask collections or arrays) or set "
+                "early_stopping=False.")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Fits on Dask collections (see the class docs); returns self."""
+        client = _client()
+        train = self._parts(client, X, y, sample_weight, "X")
+        info = self._train_info(train[1])
+        valid = None
+        if eval_set is not None:
+            valid = self._parts(client, *self._unpack_eval(eval_set), "eval_set X")
+            self._check_valid(valid[1], info)
+        n, d = info["n"], info["d"]
+        self._check_distributed_params(n, valid is not None)
+        self.classes_ = info["classes"]
+        self.n_features_in_ = d
+        if info["names"] is not None:
+            self.feature_names_in_ = np.asarray(info["names"], dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.categorical_encoding_ = None
+        params = self._make_params(d, n)
+        mapper = self._bin_mapper(client, train, params)
+        n1 = info["n1"]
+        m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
+        positive = self.classes_[1]
+        shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1))
+        vshards = None if valid is None else _Cluster(
+            client, self._shards(client, valid, mapper, positive, m0, m1))
+        del train, valid  # the raw partitions: the shards keep the binned rows
+        self._boost(shards, vshards, mapper, params)
+        self.n_partitions_ = len(shards.shards)
+        self.n_bytes_per_histogram_ = 3 * 8 * int(mapper.total_bins)
+        return self
+
+    @staticmethod
+    def _unpack_eval(eval_set):
+        if isinstance(eval_set, list):
+            if len(eval_set) != 1:
+                raise InvalidInputError(
+                    f"{_WHERE}: eval_set is a list of {len(eval_set)} sets; pass exactly one "
+                    "(X_val, y_val[, sample_weight_val]).")
+            eval_set = eval_set[0]
+        if not isinstance(eval_set, tuple) or len(eval_set) not in (2, 3):
+            raise InvalidInputError(
+                f"{_WHERE}: eval_set must be (X_val, y_val) or (X_val, y_val, sample_weight_val).")
+        Xv, yv = eval_set[0], eval_set[1]
+        if not _cd().is_dask_collection(Xv):
+            import dask.array as da
+
+            Xv = np.asarray(Xv)
+            Xv = da.from_array(Xv, chunks=(max(1, Xv.shape[0]),) + Xv.shape[1:])
+        return Xv, yv, (eval_set[2] if len(eval_set) == 3 else None)
+
+    def _parts(self, client, X, y, w, name):
+        """(futures of the (x, y, w) partitions on the workers, their checked stats with global
+        row offsets)."""
+        xs = _cd()._blocks(X, name, ndim=2)
+        ys = _cd()._blocks(y, "y" if name == "X" else "eval_set y", ndim=1, like=X)
+        ws = None if w is None else _cd()._blocks(w, "sample_weight", ndim=1, like=X)
+        for what, lst in (("y", ys), ("sample_weight", ws)):
+            if lst is not None and len(lst) != len(xs):
+                raise InvalidInputError(
+                    f"{_WHERE}: {name} has {len(xs)} partitions but its {what} has {len(lst)}; "
+                    f"partition {what} like X (the same rows in each partition).")
+        xf, yf = client.compute(xs), client.compute(ys)
+        wf = client.compute(ws) if ws is not None else [None] * len(xs)
+        parts = list(zip(xf, yf, wf))
+        stats = client.gather([client.submit(_stats, *p, k, pure=False)
+                               for k, p in enumerate(parts)])
+        cols = [s["cols"] for s in stats]
+        if len(set(cols)) != 1:
+            raise InvalidInputError(
+                f"{_WHERE}: the partitions of {name} have different numbers of columns ({cols}); "
+                "every partition must hold the same columns.")
+        if any(s["names"] != stats[0]["names"] for s in stats):
+            raise InvalidInputError(
+                f"{_WHERE}: the partitions of {name} have different column names; every "
+                "partition must hold the same columns in the same order.")
+        kinds = {s["kind"] for s in stats if s["rows"]}
+        if len(kinds) > 1:
+            raise InvalidInputError(
+                f"{_WHERE}: y holds numbers in some partitions and text in others; use one type "
+                "of label throughout.")
+        off = 0
+        for s in stats:
+            s["offset"] = off
+            off += s["rows"]
+        return parts, stats
+
+    @staticmethod
+    def _classes(stats):
+        labels = [np.asarray(s["labels"]) for s in stats if s["rows"]]
+        return np.unique(np.concatenate(labels)) if labels else np.zeros(0)
+
+    def _train_info(self, stats):
+        n = sum(s["rows"] for s in stats)
+        d = stats[0]["cols"] if stats else 0
+        if n == 0:
+            raise InvalidInputError(f"{_WHERE}: X has no rows; pass rows of both classes.")
+        if d == 0:
+            raise InvalidInputError(f"{_WHERE}: X has no columns.")
+        classes = self._classes(stats)
+        if classes.size < 2:
+            raise InvalidInputError(
+                f"{_WHERE}: y contains only one class ({classes[0]!r}) across all partitions; "
+                "both classes are needed to train.")
+        if classes.size > 2:
+            raise InvalidInputError(
+                f"{_WHERE}: y has {classes.size} classes; DaskGradientBoostingClassifier fits "
+                "binary models (fit calibrisk.GradientBoostingClassifier on the gathered data "
+                "for K classes).")
+        n1 = sum(int(np.asarray(s["counts"])[np.asarray(s["labels"]) == classes[1]].sum())
+                 for s in stats if s["rows"])
+        return {"n": n, "d": d, "names": stats[0]["names"], "classes": classes, "n1": n1}
+
+    def _check_valid(self, stats, info):
+        n = sum(s["rows"] for s in stats)
+        if n == 0:
+            raise InvalidInputError(
+                f"{_WHERE}: eval_set's X has 0 rows; pass at least one validation sample.")
+        if stats[0]["cols"] != info["d"]:
+            raise InvalidInputError(
+                f"{_WHERE}: eval_set's X has {stats[0]['cols']} columns but X has {info['d']}.")
+        unknown = np.setdiff1d(self._classes(stats), info["classes"])
+        if unknown.size:
+            raise InvalidInputError(
+                f"{_WHERE}: eval_set has the label {unknown[0]!r}, which is not one of the "
+                f"training classes {list(info['classes'])}.")
+
+    def _bin_mapper(self, client, train, params):
+        """The single-process bin mapper: the global bottom-k rows by the hash of (seed, global
+        row index), merged from every partition's bottom-k; edges computed on the client."""
+        parts, stats = train
+        k = int(params.bin_subsample)
+        seed = int(params.random_state)
+        cands = client.gather([client.submit(_bin_candidates, p[0], s["offset"], k, seed,
+                                             pure=False) for p, s in zip(parts, stats)])
+        keys = np.concatenate([c[0] for c in cands])
+        rows = np.concatenate([c[1] for c in cands])
+        values = np.concatenate([c[2] for c in cands], axis=0)
+        if 0 < k < keys.size:
+            values = values[np.lexsort((rows, keys))[:k]]
+        return _core._dist_bin_mapper(np.ascontiguousarray(values), int(params.max_bins))
+
+    @staticmethod
+    def _shards(client, data, mapper, positive, m0, m1):
+        """One persisted shard per partition (binned rows on the worker that holds the
+        partition)."""
+        parts, stats = data
+        futs = [client.submit(_make_shard, p[0], p[1], p[2], k, s["offset"], mapper, positive,
+                              m0, m1, pure=False) for k, (p, s) in enumerate(zip(parts, stats))]
+        from distributed import wait
+
+        wait(futs)  # the shards stay on the workers: never gathered (not picklable)
+        for f in futs:
+            if f.status != "finished":
+                e = f.exception()
+                if isinstance(e, (InvalidInputError, InvalidParamsError)):
+                    raise e
+                raise DistributedFitError(f"{_WHERE}: binning a partition failed "
+                                          f"({type(e).__name__}: {e}).") from e
+        return futs
+
+    # ------------------------------------------------------------------ boosting
+    def _boost(self, train, valid, mapper, params):
+        summ = train.call(_summary, -1, 0.0)
+        sw0 = _core._dist_exact_sum([v for s in summ for v in s[0]])
+        sw1 = _core._dist_exact_sum([v for s in summ for v in s[1]])
+        if not (sw0 > 0.0 and sw1 > 0.0):
+            raise InvalidInputError(
+                f"GradientBoostedTrees::fit: after holding out the validation share, class "
+                f"{'0' if sw1 > 0.0 else '1'} has zero total weight in the training rows; pass "
+                "more rows of that class or an explicit validation set.")
+        base = math.log(sw1 / sw0)
+        train.call(_summary, -1, base)  # every margin at the base score
+        w_max = max(s[2] for s in summ)
+        w_sum = None
+        if valid is not None:
+            vs = valid.call(_summary, -1, base)
+            w_sum = _core._dist_exact_sum([v for s in vs for v in s[0] + s[1]])
+            if not w_sum > 0.0:
+                raise InvalidInputError(
+                    f"{_WHERE}: the validation rows have zero total weight; pass validation rows "
+                    "with positive sample weight.")
+        driver = _core._DistDriver(mapper, params, w_max)
+        total_bins = int(mapper.total_bins)
+        losses, notes = [], []
+        best_loss, best_iter, since = math.inf, 0, 0
+        for t in range(int(params.n_estimators)):
+            g, h, n = self._root(train, t, params, w_max)
+
+            def step(splits, node, features, t=t):
+                out = train.call(_step, t, splits, node, features, total_bins)
+                counts = np.sum([o[0] for o in out], axis=0, dtype=np.int64) \
+                    if splits.shape[0] else np.zeros(0, dtype=np.int64)
+                hist = np.sum([o[1] for o in out], axis=0, dtype=np.int64)
+                return counts, hist
+
+            tree = driver.grow(t, g, h, n, step)
+            train.call(_add_tree, t, tree, False)
+            stump = len(tree[0]) == 1
+            if valid is not None:
+                parts = valid.call(_add_tree, t, tree, True)
+                loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
+                losses.append(loss)
+                if loss < best_loss - float(params.tol):
+                    best_loss, best_iter, since = loss, t + 1, 0
+                else:
+                    since += 1
+                if params.early_stopping and since >= int(params.n_iter_no_change):
+                    notes.append(f"early stopping after round {t + 1}: no validation improvement "
+                                 f"> tol in {int(params.n_iter_no_change)} rounds; kept "
+                                 f"{best_iter} trees.")
+                    break
+            if stump:
+                notes.append(f"stopped after round {t + 1}: no leaf could be split under the "
+                             "growth rules (min_samples_leaf, min_child_weight, "
+                             "min_gain_to_split, constant features).")
+                break
+        self.n_iter_ = int(driver.n_trees)
+        if params.early_stopping and valid is not None:
+            driver.keep(max(best_iter, 1))
+        self.best_iteration_ = int(driver.n_trees)
+        self.validation_loss_ = np.asarray(losses, dtype=np.float64)
+        self.fit_notes_ = notes
+        self._model = driver.model(base)
+        self._explainer = None
+        self._explainers = None
+
+    @staticmethod
+    def _root(train, t, params, w_max):
+        """Starts round t on every shard; the bag's exact sums (the row with the smallest bag key
+        when the bag is empty everywhere, as the single-process fit)."""
+        starts = train.call(_begin, t, float(params.subsample), int(params.random_state), w_max)
+        g = sum(int(s[0]) for s in starts)
+        h = sum(int(s[1]) for s in starts)
+        n = sum(int(s[2]) for s in starts)
+        if n == 0:
+            key, row = min((int(s[3]), int(s[4])) for s in starts if s[4] >= 0)
+            held = [r for r in train.call(_add_row, t, row) if r[0]]
+            g, h, n = int(held[0][1]), int(held[0][2]), 1
+        return g, h, n
+
+    # ------------------------------------------------------------------ use
+    def to_local(self):
+        """The fitted model as a :class:`calibrisk.GradientBoostingClassifier` (the same
+        parameters and model bytes) for single-process scoring, Pipelines and calibration."""
+        if not hasattr(self, "_model"):
+            raise NotFittedError("This DaskGradientBoostingClassifier instance is not fitted yet; "
+                                 "call 'fit' first.")
+        est = GradientBoostingClassifier(**self.get_params())
+        for name in ("classes_", "n_features_in_", "feature_names_in_", "categorical_encoding_",
+                     "n_iter_", "best_iteration_", "validation_loss_", "fit_notes_"):
+            if hasattr(self, name):
+                setattr(est, name, getattr(self, name))
+        est._model = _core.GradientBoostedTrees.from_bytes(self._model.to_bytes())
+        est._explainer = None
+        est._explainers = None
+        return est
+
+    def to_bytes(self):
+        """The saved model (the "model" section of a pipeline file)."""
+        if not hasattr(self, "_model"):
+            raise NotFittedError("This DaskGradientBoostingClassifier instance is not fitted yet; "
+                                 "call 'fit' first.")
+        return self._model.to_bytes()
+
+    def decision_function(self, X):
+        if _cd().is_dask_collection(X):
+            return self._apply(X, "decision_function")
+        return super().decision_function(X)
+
+    def predict_proba(self, X):
+        if _cd().is_dask_collection(X):
+            return self._apply(X, "predict_proba")
+        return super().predict_proba(X)
+
+    def predict(self, X):
+        if _cd().is_dask_collection(X):
+            return self._apply(X, "predict")
+        return super().predict(X)
+
+    def _apply(self, X, method):
+        if not hasattr(self, "_model"):
+            raise NotFittedError("This DaskGradientBoostingClassifier instance is not fitted yet; "
+                                 "call 'fit' first.")
+        blob = _cd()._shipped(self._model.to_bytes())
+        dtype = self.classes_.dtype if method == "predict" else np.float64
+        if _cd()._kind(X) == "array":
+            X = X.rechunk({1: -1})
+            if method == "predict_proba":
+                return X.map_blocks(_gb_apply, blob, method, self.classes_, dtype=dtype,
+                                    chunks=(X.chunks[0], (2,)))
+            return X.map_blocks(_gb_apply, blob, method, self.classes_, dtype=dtype, drop_axis=1)
+        meta = np.empty((0, 2) if method == "predict_proba" else (0,), dtype=dtype)
+        return X.map_partitions(_gb_apply, blob, method, self.classes_, meta=meta,
+                                enforce_metadata=False)
+
+
+def _load_gb(blob):
+    return _core.GradientBoostedTrees.from_bytes(blob)
+
+
+def _gb_apply(part, blob, method, classes):
+    model = _cd()._cached(blob, _load_gb)
+    X = part.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(part, "columns") else \
+        np.asarray(part, dtype=np.float64)
+    if method == "predict_proba":
+        p = model.predict_proba(X)
+        return np.column_stack([1.0 - p, p])
+    z = model.decision_function(X)
+    if method == "decision_function":
+        return z
+    p = model.predict_proba(X)
+    return classes[(p > 0.5).astype(np.intp)]

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+// Distributed tree fitting, step by step: worker shards and the driver (see distributed.hpp).
+#include "trees/distributed.hpp"
+
+#include <calibrisk/core/error.hpp>
+#include <calibrisk/core/math.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+namespace calibrisk {
+namespace detail {
+
+namespace {
+
+constexpr const char* kLost =
+    " The shards' rows no longer match the driver's tree: a worker was lost (and its partition "
+    "recomputed from scratch) or a partition changed during the fit. Refit; the model of a "
+    "completed fit does not depend on the cluster.";
+
+}  // namespace
+
+TrainShard::TrainShard(const BinMapper& mapper, const FeatureMatrix& X,
+                       VectorView<const double> y01, VectorView<const double> sample_weight,
+                       Index row_offset, double m0, double m1, int n_threads)
+    : mapper_(mapper), row_offset_(row_offset), n_threads_(n_threads) {
+  const Index n = X.rows();
+  if (X.cols() != mapper.n_features()) {
+    throw InvalidInput("TrainShard: the partition has " + std::to_string(X.cols()) +
+                       " columns but the bin mapper " + std::to_string(mapper.n_features()) +
+                       "; every partition must hold the same columns.");
+  }
+  bins_ = bin_matrix(mapper_, X, n_threads);
+  y_.resize(static_cast<std::size_t>(n));
+  w_.resize(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    y_[u] = y01[i];
+    // The single-process fit's row weight (RowWeights::of in booster.cpp), the same expression.
+    const double sw = sample_weight.empty() ? 1.0 : sample_weight[i];
+    w_[u] = sw * (y01[i] == 1.0 ? m1 : m0);
+    class_sum_[y01[i] == 1.0 ? 1 : 0].add(w_[u]);
+    w_max_ = std::max(w_max_, w_[u]);
+  }
+  margin_.assign(static_cast<std::size_t>(n), 0.0);
+  gh_.resize(static_cast<std::size_t>(n));
+}
+
+ExactSum TrainShard::loss_sum() const {
+  ExactSum s;
+  for (std::size_t i = 0; i < margin_.size(); ++i)
+    s.add(w_[i] * margin_log_loss(y_[i], margin_[i]));
+  return s;
+}
+
+void TrainShard::reset_margins(double base_score) {
+  std::fill(margin_.begin(), margin_.end(), base_score);
+}
+
+HistBin TrainShard::begin_round(int t, const GBDTParams& p, double w_max, std::uint64_t* min_key,
+                                Index* min_row) {
+  const GradScale scale = GradScale::for_max_weight(w_max);
+  const Index n = n_rows();
+  rows_.clear();
+  *min_key = std::numeric_limits<std::uint64_t>::max();
+  *min_row = -1;
+  HistBin total;
+  for (Index i = 0; i < n; ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    // compute_gradients of booster.cpp, row by row.
+    const double pr = sigmoid(margin_[u]);
+    gh_[u] = scale.quantise(w_[u] * (pr - y_[u]), w_[u] * pr * (1.0 - pr));
+    bool take = true;
+    if (p.subsample < 1.0) {
+      const std::uint64_t key = bag_key(p.random_state, t, row_offset_ + i);
+      take = in_bag(key, p.subsample);
+      if (key < *min_key) {
+        *min_key = key;
+        *min_row = row_offset_ + i;
+      }
+    }
+    if (!take) continue;
+    rows_.push_back(static_cast<RowIndex>(i));
+    total.g += gh_[u].g;
+    total.h += gh_[u].h;
+  }
+  total.n = static_cast<Index>(rows_.size());
+  range_.assign(1, {0, total.n});
+  return total;
+}
+
+bool TrainShard::add_row(Index row, HistBin* total) {
+  if (row < row_offset_ || row >= row_offset_ + n_rows()) return false;
+  const auto i = static_cast<RowIndex>(row - row_offset_);
+  rows_.assign(1, i);
+  range_.assign(1, {0, 1});
+  *total = HistBin{gh_[i].g, gh_[i].h, 1, 0};
+  return true;
+}
+
+void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* counts) {
+  std::vector<std::uint8_t> left_of;
+  for (std::size_t k = 0; k < splits.size(); ++k) {
+    const SplitMessage& s = splits[k];
+    const auto up = static_cast<std::size_t>(s.parent);
+    if (s.parent < 0 || up >= range_.size() || range_[up][0] < 0 || s.left < 0 || s.right < 0 ||
+        s.feature < 0 || s.feature >= mapper_.n_features()) {
+      throw InvalidInput(std::string("TrainShard: a split names an unknown node or feature.") +
+                         kLost);
+    }
+    const int missing = mapper_.missing_bin(s.feature);
+    left_of.assign(static_cast<std::size_t>(missing) + 1, 0);
+    for (int c = 0; c < missing; ++c) {
+      left_of[static_cast<std::size_t>(c)] = s.categorical ? s.cat_left.test(c) : c <= s.bin;
+    }
+    left_of[static_cast<std::size_t>(missing)] = s.missing_left ? 1 : 0;
+    // Stable partition of the parent's rows: left rows first, each side in row order.
+    const Index b = range_[up][0], e = range_[up][1];
+    scratch_.clear();
+    Index mid = b;
+    for (Index q = b; q < e; ++q) {
+      const RowIndex i = rows_[static_cast<std::size_t>(q)];
+      if (left_of[static_cast<std::size_t>(bins_.code(i, s.feature))]) {
+        rows_[static_cast<std::size_t>(mid++)] = i;
+      } else {
+        scratch_.push_back(i);
+      }
+    }
+    std::copy(scratch_.begin(), scratch_.end(), rows_.begin() + mid);
+    const auto need = static_cast<std::size_t>(std::max(s.left, s.right)) + 1;
+    if (range_.size() < need) range_.resize(need, {-1, -1});
+    range_[static_cast<std::size_t>(s.left)] = {b, mid};
+    range_[static_cast<std::size_t>(s.right)] = {mid, e};
+    counts[2 * k] = mid - b;
+    counts[2 * k + 1] = e - mid;
+  }
+}
+
+void TrainShard::histogram(std::int32_t node, const std::vector<std::int32_t>& features,
+                           HistBin* out) {
+  std::fill(out, out + mapper_.total_bins(), HistBin{});
+  const auto u = static_cast<std::size_t>(node);
+  if (node < 0 || u >= range_.size() || range_[u][0] < 0) {
+    throw InvalidInput(std::string("TrainShard: histogram of an unknown node.") + kLost);
+  }
+  const Index b = range_[u][0], n = range_[u][1] - b;
+  if (n == 0 || features.empty()) return;
+  if (ordered_.size() < static_cast<std::size_t>(n)) ordered_.resize(static_cast<std::size_t>(n));
+  gather_gradients(rows_.data() + b, n, gh_.data(), ordered_.data(), n_threads_);
+  HistogramJob job;
+  job.rows = rows_.data() + b;
+  job.n = n;
+  job.gh = ordered_.data();
+  job.features = features.data();
+  job.n_features = static_cast<Index>(features.size());
+  build_histogram(bins_, mapper_, job, nullptr, HistBin{}, out, n_threads_);
+}
+
+void TrainShard::add_tree(const RoutingTree& t) {
+  const Index n = n_rows();
+  for (Index i = 0; i < n; ++i) {
+    const std::int32_t leaf = binned_leaf(t.tree, t.bin, t.cat_left, bins_, mapper_, i);
+    margin_[static_cast<std::size_t>(i)] += t.tree.value[static_cast<std::size_t>(leaf)];
+  }
+}
+
+// ---- driver -------------------------------------------------------------------------------------
+
+TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max)
+    : mapper_(std::move(mapper)), params_(p) {
+  grower_ = grower_params(p, GradScale::for_max_weight(w_max), 1);
+  for (Index f = 0; f < mapper_.n_features(); ++f) {
+    if (!mapper_.is_constant[static_cast<std::size_t>(f)]) {
+      allowed_.push_back(static_cast<std::int32_t>(f));
+    }
+  }
+}
+
+int TreeDriver::acquire_hist() {
+  if (free_.empty()) {
+    pool_.emplace_back(static_cast<std::size_t>(mapper_.total_bins()));
+    return static_cast<int>(pool_.size()) - 1;
+  }
+  const int s = free_.back();
+  free_.pop_back();
+  return s;
+}
+
+void TreeDriver::release_hist(int slot) {
+  if (slot >= 0) free_.push_back(slot);
+}
+
+Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
+                            std::int32_t right_node) {
+  const SplitInfo& s = parent.split;
+  SplitMessage m;
+  m.parent = parent.node;
+  m.left = left_node;
+  m.right = right_node;
+  m.feature = s.feature;
+  m.bin = s.bin;
+  m.missing_left = s.missing_left;
+  m.categorical = s.categorical;
+  m.cat_left = s.cat_left;
+  pending_.push_back(m);
+  expected_.push_back(s.left.n);
+  expected_.push_back(s.right.n);
+  // The split's left sums count its rows exactly; the shards confirm it at the next step.
+  return parent.begin + s.left.n;
+}
+
+void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
+  reply_.hist.clear();
+  reply_.counts.clear();
+  (*step_)(pending_, built.node, features_, reply_);
+  const auto nb = static_cast<std::size_t>(mapper_.total_bins());
+  if (reply_.hist.size() != nb || reply_.counts.size() != 2 * pending_.size()) {
+    throw InvalidInput("TreeDriver: a step's reply has " + std::to_string(reply_.hist.size()) +
+                       " histogram slots and " + std::to_string(reply_.counts.size()) +
+                       " counts; expected " + std::to_string(nb) + " and " +
+                       std::to_string(2 * pending_.size()) + "." + kLost);
+  }
+  for (std::size_t k = 0; k < 2 * pending_.size(); ++k) {
+    if (reply_.counts[k] != expected_[k]) {
+      throw InvalidInput(
+          "TreeDriver: the shards sent " + std::to_string(reply_.counts[k]) + " rows to node " +
+          std::to_string(k % 2 == 0 ? pending_[k / 2].left : pending_[k / 2].right) +
+          " but its histogram sums count " + std::to_string(expected_[k]) + "." + kLost);
+    }
+  }
+  pending_.clear();
+  expected_.clear();
+  HistBin* bh = pool_[static_cast<std::size_t>(built.hist)].data();
+  std::copy(reply_.hist.begin(), reply_.hist.end(), bh);
+  if (!features_.empty()) {
+    // Every row of the node is in exactly one bin of each feature: the first feature's bins sum
+    // to the node's sums, which the driver already knows.
+    const std::int32_t f = features_.front();
+    HistBin s;
+    for (Index b = mapper_.offsets[static_cast<std::size_t>(f)];
+         b < mapper_.offsets[static_cast<std::size_t>(f) + 1]; ++b) {
+      s.g += bh[b].g;
+      s.h += bh[b].h;
+      s.n += bh[b].n;
+    }
+    if (s.g != built.total.g || s.h != built.total.h || s.n != built.total.n) {
+      throw InvalidInput("TreeDriver: node " + std::to_string(built.node) + " has " +
+                         std::to_string(s.n) + " rows in the shards' histogram but " +
+                         std::to_string(built.total.n) + " in the tree." + kLost);
+    }
+  }
+  HistBin* dh = nullptr;
+  if (derived != nullptr) {
+    dh = pool_[static_cast<std::size_t>(derived->hist)].data();
+    subtract_histogram(mapper_, features_.data(), static_cast<Index>(features_.size()), dh, bh, dh);
+  }
+  search_split(mapper_, bh, grower_, features_, built);
+  if (derived != nullptr) search_split(mapper_, dh, grower_, features_, *derived);
+}
+
+RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& step) {
+  sample_features(params_, t, allowed_, features_);
+  step_ = &step;
+  pending_.clear();
+  expected_.clear();
+  GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
+  step_ = nullptr;
+  pending_.clear();
+  free_.clear();
+  for (std::size_t s = 0; s < pool_.size(); ++s) free_.push_back(static_cast<int>(s));
+  trees_.push_back(g.tree);
+  return RoutingTree{std::move(g.tree), std::move(g.bin), std::move(g.cat_left)};
+}
+
+GradientBoostedTrees TreeDriver::model(double base_score) const {
+  GBDTState s;
+  s.ensemble.n_features = mapper_.n_features();
+  s.ensemble.cardinality = mapper_.cardinality;
+  s.ensemble.base_score = base_score;
+  s.ensemble.trees = trees_;
+  return GradientBoostedTrees::from_state(std::move(s), params_);
+}
+
+}  // namespace detail
+}  // namespace calibrisk

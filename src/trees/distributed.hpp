@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// The step-wise pieces of a distributed tree fit (docs/distributed.md): a worker-side shard (one
+// partition's rows, binned with the broadcast BinMapper, with their labels, weights, margins and
+// row -> leaf partition) and the driver that grows each tree from the shards' summed histograms
+// with the single-process loop (grow_leafwise), so the fitted trees are the same bits as
+// GradientBoostedTrees::fit on the same rows in the same global order.
+#pragma once
+
+#include <calibrisk/trees/booster.hpp>
+
+#include "trees/grower.hpp"
+#include "trees/rounds.hpp"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace calibrisk {
+namespace detail {
+
+/// A split broadcast to the shards: rows of node `parent` go to `left` when their code of
+/// `feature` is <= bin (categorical: in cat_left), the missing bin when missing_left.
+struct SplitMessage {
+  std::int32_t parent = -1, left = -1, right = -1, feature = -1, bin = -1;
+  bool missing_left = false;
+  bool categorical = false;
+  BinSet cat_left;
+};
+
+/// A tree as the shards route rows with it: per node the children, feature, split bin (-1 leaves,
+/// -2 - s for categorical split s), missing direction and value; the bin sets of the categorical
+/// splits.
+struct RoutingTree {
+  Tree tree;
+  std::vector<std::int32_t> bin;
+  std::vector<BinSet> cat_left;
+};
+
+/// One partition of a distributed fit, living on a worker. Rows are numbered globally from
+/// `row_offset` (the partition's first row in the global order): the row bag of a round is keyed
+/// by the global index, so it does not depend on the partitioning.
+class TrainShard {
+ public:
+  /// Bins X (n x F) with `mapper`; labels y01 in {0, 1}; `sample_weight` empty or one per row;
+  /// row weights are sample_weight x (m1 for class 1, m0 for class 0), as the single-process fit.
+  TrainShard(const BinMapper& mapper, const FeatureMatrix& X, VectorView<const double> y01,
+             VectorView<const double> sample_weight, Index row_offset, double m0, double m1,
+             int n_threads);
+
+  Index n_rows() const noexcept { return bins_.n_rows; }
+  /// Exact sum of the row weights of class c (its partials merge across shards) and the largest
+  /// row weight (0 without rows).
+  const ExactSum& class_weight_sum(int c) const noexcept { return class_sum_[c != 0 ? 1 : 0]; }
+  double max_weight() const noexcept { return w_max_; }
+  /// Exact sum of w * log-loss at the current margins (a validation shard's loss partials).
+  ExactSum loss_sum() const;
+
+  /// Sets every margin to `base_score` (before the first round).
+  void reset_margins(double base_score);
+  /// Starts round t: quantised gradients at the current margins (scale from the global largest
+  /// weight `w_max`), the row bag (all rows when subsample >= 1), every bagged row in the root.
+  /// Returns the bag's exact sums (n = bagged rows) and, for the empty-bag rule, the smallest bag
+  /// key among all rows of the shard and its global row (key max without rows).
+  HistBin begin_round(int t, const GBDTParams& p, double w_max, std::uint64_t* min_key,
+                      Index* min_row);
+  /// Makes global row `row` the whole bag when this shard holds it (the round's bag was empty
+  /// everywhere: the row with the smallest bag key, as the single-process fit); returns whether
+  /// it did and sets `total` to the row's sums.
+  bool add_row(Index row, HistBin* total);
+  /// Applies `splits` in order (stable partitions) and writes each split's left and right row
+  /// counts to counts[2k], counts[2k + 1].
+  void apply_splits(const std::vector<SplitMessage>& splits, Index* counts);
+  /// Histogram of node `node` over `features` into `out` (total_bins slots, zeroed first).
+  void histogram(std::int32_t node, const std::vector<std::int32_t>& features, HistBin* out);
+  /// Adds a finished tree's leaf values to every row's margin.
+  void add_tree(const RoutingTree& t);
+
+ private:
+  const BinMapper mapper_;
+  BinnedMatrix bins_;
+  std::vector<double> y_, w_, margin_;
+  Index row_offset_ = 0;
+  int n_threads_ = 1;
+  ExactSum class_sum_[2];
+  double w_max_ = 0.0;
+  std::vector<GradPair> gh_, ordered_;
+  std::vector<RowIndex> rows_, scratch_;     // bagged local rows, partitioned by node
+  std::vector<std::array<Index, 2>> range_;  // per node id: [begin, end) in rows_ (-1 unknown)
+};
+
+/// The driver's side: grows one tree at a time with grow_leafwise, asking the shards (through
+/// `StepFn`) for the summed histogram of one node per step, after the splits decided since the
+/// last step. Every reply is checked (row counts of each split, the node's sums) so that a shard
+/// that lost its state gives an error, never a different tree.
+class TreeDriver : private GrowBackend {
+ public:
+  /// The shards' reply to one step: the summed histogram (total_bins slots) and, per split sent,
+  /// the summed left and right row counts.
+  struct Reply {
+    std::vector<HistBin> hist;
+    std::vector<Index> counts;
+  };
+  using StepFn = std::function<void(const std::vector<SplitMessage>& splits, std::int32_t node,
+                                    const std::vector<std::int32_t>& features, Reply& reply)>;
+
+  TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max);
+
+  const BinMapper& mapper() const noexcept { return mapper_; }
+  /// The features a tree may split on: the non-constant ones, ascending.
+  const std::vector<std::int32_t>& allowed() const noexcept { return allowed_; }
+  /// Grows the tree of round t from the root's summed sums (features: sample_features of round
+  /// t); the tree is appended to the ensemble and returned for the shards' margins.
+  RoutingTree grow(int t, const HistBin& root_total, const StepFn& step);
+  /// Keeps the first k trees (early stopping's best iteration).
+  void keep(std::size_t k) { trees_.resize(std::min(k, trees_.size())); }
+  std::size_t n_trees() const noexcept { return trees_.size(); }
+  /// The fitted model: params, base score and the trees, as GradientBoostedTrees::fit saves it.
+  GradientBoostedTrees model(double base_score) const;
+
+ private:
+  int acquire_hist() override;
+  void release_hist(int slot) override;
+  void build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) override;
+  Index partition(const GrowLeaf& parent, std::int32_t left_node, std::int32_t right_node) override;
+
+  BinMapper mapper_;
+  GBDTParams params_;
+  GrowerParams grower_;
+  std::vector<std::int32_t> allowed_, features_;
+  std::vector<Tree> trees_;
+  std::vector<std::vector<HistBin>> pool_;
+  std::vector<int> free_;
+  std::vector<SplitMessage> pending_;  // splits decided since the last step
+  std::vector<Index> expected_;        // their left and right row counts
+  const StepFn* step_ = nullptr;
+  Reply reply_;
+};
+
+}  // namespace detail
+}  // namespace calibrisk

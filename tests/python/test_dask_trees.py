@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: Apache-2.0
+"""calibrisk.dask.DaskGradientBoostingClassifier (issue 14 items 3 and 5): the saved model's
+SHA-256 equals the single-process GradientBoostingClassifier's on the same rows (the oracle) for
+LocalClusters of 1, 2 and 3 workers (threads and processes) and partitionings with uneven sizes,
+a partition without positives and an empty partition; with sample and class weights, row and
+column subsampling, early stopping on a distributed eval_set. Bad input: non-binary labels, a
+class on one worker only, mismatched partitions, non-numeric columns, a lost worker or failed
+task, unsupported parameters, and the ImportError without the extra."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+import dask.array as da  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import pandas as pd  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+import calibrisk as cr  # noqa: E402
+import calibrisk._dask_trees as dtrees  # noqa: E402
+from calibrisk.dask import DaskGradientBoostingClassifier  # noqa: E402
+from calibrisk.exceptions import InvalidInputError, InvalidParamsError  # noqa: E402
+
+BASE = dict(n_estimators=6, max_leaf_nodes=6, min_samples_leaf=10, n_threads=1, random_state=7)
+
+
+def _data(n=900, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    X[rng.random((n, d)) < 0.05] = np.nan
+    X[:, 3] = np.round(X[:, 3], 1)  # few distinct values
+    z = X[:, 0] - 0.7 * np.nan_to_num(X[:, 1]) + 0.3 * np.nan_to_num(X[:, 2]) + rng.normal(size=n)
+    y = (z > 0.3).astype(np.int64)
+    w = rng.uniform(0.2, 3.0, size=n)
+    # The first 120 rows are all negative: a leading partition of them has no positives.
+    neg = np.flatnonzero(y == 0)[:120]
+    order = np.concatenate([neg, np.setdiff1d(np.arange(n), neg)])
+    return X[order], y[order], w[order]
+
+
+X, Y, W = _data()
+XV, YV, _ = _data(n=400, seed=1)
+
+
+def _sha(model_bytes):
+    return hashlib.sha256(model_bytes).hexdigest()
+
+
+def _local(params, w=None, eval_set=None):
+    est = cr.GradientBoostingClassifier(**params).fit(X, Y, sample_weight=w, eval_set=eval_set)
+    return est, _sha(est._model.to_bytes())
+
+
+def _dask(params, chunks, w=None, eval_chunks=None):
+    Xd = da.from_array(X, chunks=(chunks, -1))
+    yd = da.from_array(Y, chunks=(chunks,))
+    wd = None if w is None else da.from_array(w, chunks=(chunks,))
+    ev = None
+    if eval_chunks is not None:
+        ev = (da.from_array(XV, chunks=(eval_chunks, -1)), da.from_array(YV, chunks=(eval_chunks,)))
+    est = DaskGradientBoostingClassifier(**params).fit(Xd, yd, sample_weight=wd, eval_set=ev)
+    return est, _sha(est.to_bytes())
+
+
+# uneven; a first partition of 120 negatives (no positives); an empty partition in the middle
+PARTITIONINGS = [(300, 100, 500), (120, 380, 0, 400), (900,)]
+
+
+@pytest.fixture(scope="module", params=[1, 2, 3])
+def cluster(request):
+    with LocalCluster(n_workers=request.param, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as c, Client(c) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def client2():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as c, Client(c) as client:
+        yield client
+
+
+def test_same_model_bytes_for_any_cluster_and_partitioning(cluster):
+    est, ref = _local(BASE)
+    assert est.n_iter_ == BASE["n_estimators"]
+    for chunks in PARTITIONINGS:
+        dist, sha = _dask(BASE, chunks)
+        assert sha == ref, chunks
+        np.testing.assert_array_equal(dist.predict_proba(X), est.predict_proba(X))
+
+
+def test_weights_subsampling_and_early_stopping(client2):
+    cases = [
+        (dict(BASE, class_weight="balanced"), W, None),
+        (dict(BASE, subsample=0.6, colsample_bytree=0.6), None, None),
+        # bin edges from a 200-row sample merged from the partitions' bottom-k rows
+        (dict(BASE, bin_subsample=200, max_bins=16), None, None),
+        # an empty row bag everywhere: the row with the smallest bag key, on one worker
+        (dict(BASE, subsample=1e-9), None, None),
+        (dict(BASE, n_estimators=40, learning_rate=0.8, early_stopping=True, n_iter_no_change=2,
+              monotonic_cst=[1, 0, 0, 0, 0], max_delta_step=0.7), W, 150),
+    ]
+    for params, w, ev in cases:
+        est, ref = _local(params, w, None if ev is None else (XV, YV))
+        dist, sha = _dask(params, (120, 380, 0, 400), w, ev)
+        assert sha == ref, params
+        assert dist.best_iteration_ == est.best_iteration_
+        np.testing.assert_array_equal(dist.validation_loss_, est.validation_loss_)
+    # early stopping really stopped before n_estimators, and kept fewer trees than it ran
+    assert est.n_iter_ < 40 and est.best_iteration_ < est.n_iter_
+
+
+def test_subsample_draw_depends_only_on_the_global_row():
+    # The row bag of a round is a hash of (seed, round, row): a Bernoulli(subsample) draw whose
+    # rate matches, the same for any thread count.
+    p = dict(BASE, subsample=0.5, n_estimators=3)
+    a = cr.GradientBoostingClassifier(**dict(p, n_threads=1)).fit(X, Y)
+    b = cr.GradientBoostingClassifier(**dict(p, n_threads=2)).fit(X, Y)
+    assert a._model.to_bytes() == b._model.to_bytes()
+    # The first tree's root cover is the hessian sum of the bag: about half of the full data's.
+    full = cr.GradientBoostingClassifier(**dict(p, subsample=1.0)).fit(X, Y)
+    root = [json.loads(m._model.to_bytes())["state"]["trees"][0]["cover"][0] for m in (a, full)]
+    ratio = float(root[0]) / float(root[1])
+    assert 0.4 < ratio < 0.6
+
+
+def test_processes_cluster_and_dataframe_input():
+    est, ref = _local(BASE)
+    cols = [f"c{j}" for j in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=cols)
+    ref_df = cr.GradientBoostingClassifier(**BASE).fit(df, Y)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as c, Client(c):
+        ddf = dd.from_pandas(df, npartitions=3)
+        ys = dd.from_pandas(pd.Series(Y), npartitions=3)
+        dist = DaskGradientBoostingClassifier(**BASE).fit(ddf, ys)
+        assert _sha(dist.to_bytes()) == _sha(ref_df._model.to_bytes()) == ref
+        assert list(dist.feature_names_in_) == cols
+        p = dist.predict_proba(ddf).compute()
+        np.testing.assert_array_equal(p, est.predict_proba(X))
+        local = dist.to_local()
+        assert isinstance(local, cr.GradientBoostingClassifier)
+        np.testing.assert_array_equal(local.predict(df), ref_df.predict(df))
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+
+
+def test_a_class_on_one_worker_only(client2):
+    # partition 0 holds only negatives, partition 1 only positives: still the single-process model
+    order = np.argsort(Y, kind="stable")
+    Xs, ys = X[order], Y[order]
+    n0 = int((Y == 0).sum())
+    ref = cr.GradientBoostingClassifier(**BASE).fit(Xs, ys)
+    chunks = (n0, len(ys) - n0)
+    dist = DaskGradientBoostingClassifier(**BASE).fit(da.from_array(Xs, chunks=(chunks, -1)),
+                                                      da.from_array(ys, chunks=(chunks,)))
+    assert dist.to_bytes() == ref._model.to_bytes()
+
+
+def test_labels_must_be_binary(client2):
+    y3 = Y + (X[:, 0] > 1.5)
+    with pytest.raises(InvalidInputError, match="3 classes"):
+        DaskGradientBoostingClassifier(**BASE).fit(da.from_array(X, chunks=(300, -1)),
+                                                   da.from_array(y3, chunks=300))
+    with pytest.raises(InvalidInputError, match="only one class"):
+        DaskGradientBoostingClassifier(**BASE).fit(da.from_array(X, chunks=(300, -1)),
+                                                   da.from_array(np.zeros(len(Y)), chunks=300))
+
+
+def test_mismatched_and_non_numeric_partitions(client2):
+    with pytest.raises(InvalidInputError, match="rows"):
+        DaskGradientBoostingClassifier(**BASE).fit(da.from_array(X, chunks=(300, -1)),
+                                                   da.from_array(Y[:-5], chunks=300))
+    a = pd.DataFrame(X[:400, :3], columns=["a", "b", "c"])
+    b = pd.DataFrame(X[400:, :2], columns=["a", "b"])
+    ddf = dd.from_delayed([dask.delayed(a), dask.delayed(b)], meta=a, verify_meta=False)
+    ys = dd.from_delayed([dask.delayed(pd.Series(Y[:400])), dask.delayed(pd.Series(Y[400:]))],
+                         meta=pd.Series(Y[:1]), verify_meta=False)
+    with pytest.raises(InvalidInputError, match="different numbers of columns"):
+        DaskGradientBoostingClassifier(**BASE).fit(ddf, ys)
+    text = pd.DataFrame({"a": X[:, 0], "code": np.where(Y == 1, "x", "y")})
+    with pytest.raises(InvalidInputError, match="non-numeric columns"):
+        DaskGradientBoostingClassifier(**BASE).fit(dd.from_pandas(text, npartitions=2),
+                                                   dd.from_pandas(pd.Series(Y), npartitions=2))
+    cat = text.astype({"code": "category"})
+    with pytest.raises(InvalidInputError, match="native categorical columns are not supported"):
+        DaskGradientBoostingClassifier(**BASE).fit(dd.from_pandas(cat, npartitions=2),
+                                                   dd.from_pandas(pd.Series(Y), npartitions=2))
+    with pytest.raises(InvalidInputError, match="dask.array or dask.dataframe"):
+        DaskGradientBoostingClassifier(**BASE).fit(X, Y)
+
+
+def test_unsupported_parameters_name_the_alternative(client2):
+    Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
+    with pytest.raises(InvalidParamsError, match="categorical_features.*encode"):
+        DaskGradientBoostingClassifier(**BASE, categorical_features=[3]).fit(Xd, yd)
+    with pytest.raises(InvalidParamsError, match="eval_set"):
+        DaskGradientBoostingClassifier(**BASE, early_stopping=True).fit(Xd, yd)
+
+
+def test_lost_worker_state_or_failed_task_is_an_error(client2, monkeypatch):
+    Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
+    original = dtrees._step
+
+    def recomputed(shard, seq, *args):
+        # What Dask does after losing a worker: the partition's shard is rebuilt from scratch
+        # (here: partition 1's, a few steps into the fit; tasks run on copies of this function,
+        # so the trigger is the step number, not a counter).
+        if seq == 12 and shard.index == 1:
+            shard.seq = 0
+        return original(shard, seq, *args)
+
+    monkeypatch.setattr(dtrees, "_step", recomputed)
+    with pytest.raises(dtrees.DistributedFitError, match="lost its state"):
+        DaskGradientBoostingClassifier(**BASE).fit(Xd, yd)
+
+    def failing(shard, seq, *args):
+        raise OSError("worker connection closed")
+
+    monkeypatch.setattr(dtrees, "_step", failing)
+    est = DaskGradientBoostingClassifier(**BASE)
+    with pytest.raises(dtrees.DistributedFitError, match="no model was fitted"):
+        est.fit(Xd, yd)
+    assert not hasattr(est, "_model")
+
+
+def test_killed_worker_process_is_an_error(monkeypatch):
+    original = dtrees._Cluster.call
+    state = {"calls": 0}
+
+    def call(self, fn, t, *args):
+        state["calls"] += 1
+        if state["calls"] == 12:  # a few steps into the first trees: kill a shard's worker
+            pid = self.client.run(os.getpid, workers=[self.where[0]])[self.where[0]]
+            os.kill(pid, signal.SIGKILL)
+        return original(self, fn, t, *args)
+
+    monkeypatch.setattr(dtrees._Cluster, "call", call)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as c, Client(c):
+        est = DaskGradientBoostingClassifier(**BASE)
+        with pytest.raises(dtrees.DistributedFitError, match="no model was fitted|lost its state"):
+            est.fit(da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300))
+        assert not hasattr(est, "_model")
+
+
+def test_import_without_dask_names_the_extra():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('dask', 'distributed'):\n"
+        "            raise ImportError('No module named ' + repr(name))\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import calibrisk\n"
+        "try:\n"
+        "    from calibrisk.dask import DaskGradientBoostingClassifier\n"
+        "except ImportError as e:\n"
+        "    print('MESSAGE', e)\n"
+        "else:\n"
+        "    print('IMPORTED')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ), timeout=120)
+    assert "MESSAGE" in out.stdout, out.stdout + out.stderr
+    assert "pip install calibrisk[dask]" in out.stdout

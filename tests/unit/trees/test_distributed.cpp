@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+// The step-wise distributed fit (trees/distributed.hpp): shards and the driver, run in process on
+// 1, 2 and 3 shards (one of them empty), give the trees of GradientBoostedTrees::fit (the oracle)
+// bit for bit, with row and column subsampling and weights; a lost shard is an error. ExactSum:
+// the correctly rounded sum whatever the order.
+#include <doctest/doctest.h>
+
+#include "support/train_data.hpp"
+#include "trees/distributed.hpp"
+
+#include <cmath>
+#include <vector>
+
+using namespace calibrisk;
+
+namespace {
+
+// The distributed fit, driven in process over shards of rows [cuts[k], cuts[k + 1]).
+GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainData& d,
+                                     const std::vector<Index>& cuts, int lose_at_step = -1) {
+  const FeatureMatrix X(d.X());
+  const BinMapper m = detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, p.random_state, 1);
+  Index n1 = 0;
+  for (const double v : d.y) n1 += v == 1.0 ? 1 : 0;
+  const auto [m0, m1] = detail::binary_class_multipliers(p, d.n - n1, n1);
+  std::vector<detail::TrainShard> shards;
+  detail::ExactSum sw[2];
+  double w_max = 0.0;
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+    const Index a = cuts[k], rows = cuts[k + 1] - a;
+    const auto xs = MatrixView<const float>::row_major(d.x.data() + a * d.f, rows, d.f);
+    const VectorView<const double> ys(d.y.data() + a, rows);
+    const VectorView<const double> ws =
+        d.w.empty() ? VectorView<const double>() : VectorView<const double>(d.w.data() + a, rows);
+    shards.emplace_back(m, FeatureMatrix(xs), ys, ws, a, m0, m1, 1);
+    for (int c = 0; c < 2; ++c) sw[c].add(shards.back().class_weight_sum(c));
+    w_max = std::max(w_max, shards.back().max_weight());
+  }
+  const double base = std::log(sw[1].value() / sw[0].value());
+  for (auto& s : shards) s.reset_margins(base);
+  detail::TreeDriver driver(m, p, w_max);
+  int steps = 0;
+  const detail::TreeDriver::StepFn step =
+      [&](const std::vector<detail::SplitMessage>& splits, std::int32_t node,
+          const std::vector<std::int32_t>& features, detail::TreeDriver::Reply& reply) {
+        reply.hist.assign(static_cast<std::size_t>(m.total_bins()), HistBin{});
+        reply.counts.assign(2 * splits.size(), 0);
+        std::vector<HistBin> h(reply.hist.size());
+        std::vector<Index> c(reply.counts.size());
+        ++steps;
+        for (std::size_t k = 0; k < shards.size(); ++k) {
+          if (steps == lose_at_step && k == 1) {
+            std::uint64_t key = 0;
+            Index row = 0;
+            shards[k].begin_round(0, p, w_max, &key, &row);  // recomputed: back at round 0's root
+          }
+          shards[k].apply_splits(splits, c.data());
+          shards[k].histogram(node, features, h.data());
+          for (std::size_t q = 0; q < c.size(); ++q) reply.counts[q] += c[q];
+          for (std::size_t b = 0; b < h.size(); ++b) {
+            reply.hist[b].g += h[b].g;
+            reply.hist[b].h += h[b].h;
+            reply.hist[b].n += h[b].n;
+          }
+        }
+      };
+  for (int t = 0; t < p.n_estimators; ++t) {
+    HistBin root;
+    for (auto& s : shards) {
+      std::uint64_t key = 0;
+      Index row = 0;
+      const HistBin r = s.begin_round(t, p, w_max, &key, &row);
+      root.g += r.g;
+      root.h += r.h;
+      root.n += r.n;
+    }
+    REQUIRE(root.n > 0);
+    const detail::RoutingTree tree = driver.grow(t, root, step);
+    for (auto& s : shards) s.add_tree(tree);
+    if (tree.tree.n_nodes() == 1) break;
+  }
+  return driver.model(base);
+}
+
+void check_same_trees(const GradientBoostedTrees& a, const GradientBoostedTrees& b) {
+  const TreeEnsemble& x = a.state().ensemble;
+  const TreeEnsemble& y = b.state().ensemble;
+  CHECK(x.base_score == y.base_score);
+  REQUIRE(x.trees.size() == y.trees.size());
+  for (std::size_t t = 0; t < x.trees.size(); ++t) {
+    CHECK(x.trees[t].left == y.trees[t].left);
+    CHECK(x.trees[t].feature == y.trees[t].feature);
+    CHECK(x.trees[t].threshold == y.trees[t].threshold);
+    CHECK(x.trees[t].missing_left == y.trees[t].missing_left);
+    CHECK(x.trees[t].value == y.trees[t].value);
+    CHECK(x.trees[t].gain == y.trees[t].gain);
+    CHECK(x.trees[t].cover == y.trees[t].cover);
+  }
+}
+
+GBDTParams params() {
+  GBDTParams p;
+  p.n_estimators = 8;
+  p.max_leaf_nodes = 12;
+  p.min_samples_leaf = 5;
+  p.n_threads = 1;
+  p.random_state = 11;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("distributed fit: 1, 2 and 3 shards grow the single-process trees bit for bit") {
+  testing::TrainData d = testing::make_dense(1500, 6, 5, 0.1);
+  for (const bool weighted : {false, true}) {
+    if (weighted) {
+      d.w.resize(static_cast<std::size_t>(d.n));
+      for (Index i = 0; i < d.n; ++i) d.w[static_cast<std::size_t>(i)] = 0.25 + (i % 7) * 0.3;
+    }
+    for (const double subsample : {1.0, 0.6}) {
+      GBDTParams p = params();
+      p.subsample = subsample;
+      p.colsample_bytree = subsample < 1.0 ? 0.5 : 1.0;
+      p.class_weight = weighted ? ClassWeight::balanced() : ClassWeight::none();
+      GradientBoostedTrees single(p);
+      single.fit(d.dataset());
+      CAPTURE(weighted);
+      CAPTURE(subsample);
+      check_same_trees(single, distributed_fit(p, d, {0, d.n}));
+      check_same_trees(single, distributed_fit(p, d, {0, 700, d.n}));
+      check_same_trees(single, distributed_fit(p, d, {0, 100, 100, d.n}));  // an empty shard
+    }
+  }
+}
+
+TEST_CASE("distributed fit: a shard that lost its state is an error, not another tree") {
+  const testing::TrainData d = testing::make_dense(1500, 6, 5, 0.1);
+  CHECK_THROWS_WITH_AS(distributed_fit(params(), d, {0, 700, d.n}, 9),
+                       doctest::Contains("a worker was lost"), InvalidInput);
+}
+
+TEST_CASE("ExactSum: the correctly rounded sum, whatever the order and grouping") {
+  std::vector<double> v = {1e100, 1.0, -1e100, 1e-30, 3.0, -2.5e-16, 0.1, 0.2, 0.3};
+  detail::ExactSum a, b, c;
+  for (const double x : v) a.add(x);
+  for (std::size_t i = v.size(); i-- > 0;) b.add(v[i]);
+  detail::ExactSum half;
+  for (std::size_t i = 0; i < 4; ++i) half.add(v[i]);
+  for (std::size_t i = 4; i < v.size(); ++i) c.add(v[i]);
+  c.add(half);
+  // Exact value: 4.6 + 1e-30 - 2.5e-16 + (0.1 + 0.2 + 0.3 as doubles), correctly rounded.
+  CHECK(a.value() == b.value());
+  CHECK(a.value() == c.value());
+  CHECK(a.value() == doctest::Approx(4.6).epsilon(1e-15));
+  detail::ExactSum ones;
+  for (int i = 0; i < 10; ++i) ones.add(0.1);
+  CHECK(ones.value() == 1.0);  // the correctly rounded sum of ten 0.1 (a loop gives 0.999...9)
+}
