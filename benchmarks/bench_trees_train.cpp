@@ -287,3 +287,34 @@ void BM_Trees_FitOneHot(benchmark::State& state) {
 BENCHMARK(BM_Trees_FitOneHot)->Arg(100)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
+
+// Row- against feature-parallel histograms (docs/trees.md, "Threads"): a whole fit from raw
+// float32 (binning included) with the split rule as chosen (0), forced feature-parallel (1) or
+// forced row-parallel (2). Args: shape (0 = make_dense 1M x 50 with 30 trees, 1 = the
+// onehot-clinical 75k x 173 with 100 trees), threads, split. The model is the same bits in all
+// three (tests/unit/trees/test_histogram_parallel.cpp).
+void BM_Trees_FitSplit(benchmark::State& state) {
+  static const testing::TrainData dense = testing::make_dense(1000000, 50);
+  static const testing::TrainData onehot = testing::make_onehot_clinical(75000);
+  const testing::TrainData& d = state.range(0) == 0 ? dense : onehot;
+  GBDTParams p;
+  p.n_estimators = state.range(0) == 0 ? 30 : 100;
+  p.l2_regularization = 1.0;
+  p.n_threads = static_cast<int>(state.range(1));
+  detail::set_histogram_split(static_cast<detail::HistogramSplit>(state.range(2)));
+  for (auto _ : state) {
+    GradientBoostedTrees m(p);
+    m.fit(d.dataset());
+    benchmark::DoNotOptimize(m.ensemble().trees.data());
+  }
+  detail::set_histogram_split(detail::HistogramSplit::kAuto);
+  state.SetItemsProcessed(d.n * p.n_estimators * state.iterations());
+}
+BENCHMARK(BM_Trees_FitSplit)
+    ->Name("BM_Trees_FitSplit/Big")
+    ->ArgNames({"shape", "threads", "split"})
+    ->ArgsProduct({{0, 1}, {1, 2}, {0, 1, 2}})
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);

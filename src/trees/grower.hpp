@@ -105,6 +105,7 @@ class TreeGrower {
   std::vector<std::int32_t> skip_bin_;
   SparseRows sparse_;
   FeatureBundles bundles_;
+  RowPartials partials_;  // per-thread histograms of row-parallel builds
 };
 
 /// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).
