@@ -551,19 +551,25 @@ Index job_slots(const BinMapper& mapper, const HistogramJob& job) {
 }
 
 // Chunks of a row-parallel build of `job`, or 1 for a feature-parallel one (see
-// build_row_partials).
+// build_row_partials). Costs in (row, column) updates: feature-parallel waits for its slowest
+// group, ceil(width / groups) columns; row-parallel splits every column evenly but adds the
+// reduction (each chunk clears the job's slots, the groups read them all) and one more parallel
+// region, hence the margin (row-parallel must save more than 1/9).
 int row_parallel_chunks(const BinMapper& mapper, const HistogramJob& job, int n_threads) {
   const auto split = static_cast<HistogramSplit>(split_override.load(std::memory_order_relaxed));
   if (split == HistogramSplit::kFeatures) return 1;
-  if (split == HistogramSplit::kRows) return std::max(1, resolve_threads(n_threads));
-  const int nt = histogram_threads(job, 0, n_threads);
-  if (nt <= 1) return 1;
+  const int nt = std::max(1, resolve_threads(n_threads));
+  if (split == HistogramSplit::kRows || nt == 1) return nt;
   Index width = job.n_features;
   if (job.bundles != nullptr) {
     width -= job.bundles->n_bundled() - static_cast<Index>(job.bundles->bundles.size());
   }
-  const Index reduce = (nt + 1) * job_slots(mapper, job);
-  return 8 * reduce <= job.n * std::max<Index>(width, 1) ? nt : 1;
+  width = std::max<Index>(width, 1);
+  if (job.n * width < (Index{1} << 15)) return 1;  // one thread either way (histogram_threads)
+  const Index groups = std::max<Index>(1, std::min<Index>(nt, job.n_features));
+  const Index by_features = job.n * ((width + groups - 1) / groups);
+  const Index by_rows = (job.n * width + (nt + 1) * job_slots(mapper, job)) / nt;
+  return 9 * by_rows < 8 * by_features ? nt : 1;
 }
 }  // namespace
 

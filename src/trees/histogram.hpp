@@ -165,11 +165,14 @@ void build_histogram(const BinnedMatrix& bins, const BinMapper& mapper, const Hi
 /// the chunks still sum to the histogram) and sets `job.partials`; the histogram is then the
 /// slot-wise sum of the chunks, which `build_histogram_group` takes in parallel over features.
 /// Sums are integers, so the result is bit-identical to the feature-parallel build.
-/// Rule (kAuto): row-parallel when the build is worth more than one thread (`histogram_threads`)
-/// and the reduction, (threads + 1) x the job's slots, is at most 1/8 of the build's
-/// (row, column) updates (a bundle counting as one column): large leaves on data of moderate
-/// width. Otherwise (small leaves, wide data) feature-parallel: nothing is done, `job.partials`
-/// is null. Returns whether it built the partials.
+/// Rule (kAuto), in (row, column) updates with a bundle counting as one column: feature-parallel
+/// costs its slowest group, n x ceil(width / groups) with groups = min(threads, features);
+/// row-parallel costs (n x width + (threads + 1) x the job's slots) / threads (the second term is
+/// the reduction). Row-parallel when that is below 8/9 of the former (the margin pays for the
+/// extra parallel region): leaves of narrow data, where the features cannot be shared evenly
+/// (e.g. 3 columns on 2 threads: 2 n against 1.5 n). Wide data and small leaves stay
+/// feature-parallel: nothing is done and `job.partials` is null. Returns whether it built the
+/// partials. The partial buffers cost threads x total_bins x 32 bytes, allocated on first use.
 bool build_row_partials(const BinnedMatrix& bins, const BinMapper& mapper, HistogramJob& job,
                         const std::int32_t* skip_bin, const HistBin& total, RowPartials& partials,
                         int n_threads);
