@@ -256,6 +256,20 @@ void build_csr_parts(const BinMapper& mapper, const HistogramJob& job,
   }
 }
 
+// Rows [first, last] of a gathered job (the whole matrix for a leaf, one stretch for a row
+// chunk): the leaf's share of the rows is n / span.
+Index row_span(const BinnedMatrix& bins, const HistogramJob& job) {
+  if (job.rows == nullptr || job.n == 0) return bins.n_rows;
+  return static_cast<Index>(job.rows[job.n - 1]) - job.rows[0] + 1;
+}
+
+// Gathered column-wise passes prefetch the codes of rows ahead when the leaf holds < 1/6 of its
+// span: consecutive rows then rarely share a cache line of a column (64 codes).
+bool prefetch_codes(const HistogramJob& job) {
+  return job.rows != nullptr && job.n > 0 &&
+         6 * job.n < static_cast<Index>(job.rows[job.n - 1]) - job.rows[0] + 1;
+}
+
 // Column-wise histograms of the features [f_lo, f_hi) of `dense`, in row chunks: the gradients of a
 // chunk (8 bytes per row) stay in L2 while each of the features reads them. Features go up to four
 // at a time: each row's index and gradients are loaded once for all of them. Every row is added,
@@ -265,6 +279,7 @@ void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
                          const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
                          const std::int32_t* dense, Index f_lo, Index f_hi, HistBin* out) {
   const Index first = job.rows == nullptr ? job.first_row : 0;  // contiguous: offset the columns
+  const bool prefetch = prefetch_codes(job);
   constexpr Index kChunk = 1 << 14;
   for (Index lo = 0; lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
@@ -276,6 +291,9 @@ void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
         constexpr int N = decltype(n)::value;
         if (job.rows == nullptr) {
           K::template accumulate_n<N, Code, true>(run_col, nullptr, job.gh, lo, hi, run_hist);
+        } else if (prefetch) {
+          K::template accumulate_n<N, Code, false, true>(run_col, job.rows, job.gh, lo, hi,
+                                                         run_hist);
         } else {
           K::template accumulate_n<N, Code, false>(run_col, job.rows, job.gh, lo, hi, run_hist);
         }
@@ -344,6 +362,7 @@ void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::
     hist[k] = scratch.data() + at;
     at += static_cast<std::size_t>(fb.bundles[static_cast<std::size_t>(mine[k])].n_codes);
   }
+  const bool prefetch = prefetch_codes(job);
   constexpr Index kChunk = 1 << 14;
   for (Index lo = 0; lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
@@ -356,6 +375,9 @@ void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::
         if (job.rows == nullptr) {
           K::template accumulate_n<N, std::uint8_t, true>(run_col, nullptr, job.gh, lo, hi,
                                                           run_hist);
+        } else if (prefetch) {
+          K::template accumulate_n<N, std::uint8_t, false, true>(run_col, job.rows, job.gh, lo, hi,
+                                                                 run_hist);
         } else {
           K::template accumulate_n<N, std::uint8_t, false>(run_col, job.rows, job.gh, lo, hi,
                                                            run_hist);
@@ -406,12 +428,9 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
                  std::vector<std::int32_t>* done) {
   const Index nf = job.n_features;
   // A leaf holding a minority of the rows is histogrammed row-wise when the row-major copy exists:
-  // its scattered rows would otherwise cost one cache miss per row and feature. The share is
-  // taken over the span of its rows (the whole matrix for a leaf, one stretch for a row chunk).
-  const Index span = job.rows != nullptr && job.n > 0
-                         ? static_cast<Index>(job.rows[job.n - 1]) - job.rows[0] + 1
-                         : bins.n_rows;
-  const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < span;
+  // its scattered rows would otherwise cost one cache miss per row and feature (even with the
+  // codes prefetched, above 1/24 of the span).
+  const bool row_wise = bins.has_rows() && job.rows != nullptr && 24 * job.n < row_span(bins, job);
   const bool use_csr = job.sparse != nullptr && !job.sparse->empty() && skip_bin != nullptr;
   const std::uint8_t* csr_feature = use_csr ? job.sparse->is_sparse.data() : nullptr;
   const bool use_bundles = job.bundles != nullptr && !job.bundles->empty() && skip_bin != nullptr;
