@@ -428,9 +428,9 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
                  std::vector<std::int32_t>* done) {
   const Index nf = job.n_features;
   // A leaf holding a minority of the rows is histogrammed row-wise when the row-major copy exists:
-  // its scattered rows would otherwise cost one cache miss per row and feature (even with the
-  // codes prefetched, above 1/24 of the span).
-  const bool row_wise = bins.has_rows() && job.rows != nullptr && 24 * job.n < row_span(bins, job);
+  // its scattered rows would otherwise cost one cache miss per row and feature. The share is
+  // taken over the span of its rows (the whole matrix for a leaf, one stretch for a row chunk).
+  const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < row_span(bins, job);
   const bool use_csr = job.sparse != nullptr && !job.sparse->empty() && skip_bin != nullptr;
   const std::uint8_t* csr_feature = use_csr ? job.sparse->is_sparse.data() : nullptr;
   const bool use_bundles = job.bundles != nullptr && !job.bundles->empty() && skip_bin != nullptr;

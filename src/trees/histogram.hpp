@@ -151,7 +151,7 @@ void gather_gradients(const RowIndex* rows, Index n, const GradPair* gh_by_row, 
 /// kernels add every row and overwrite it); `total` is the leaf's sum over all rows (needed when
 /// skip_bin is used).
 /// Kernels: column-wise (contiguous root or large leaves), row-wise over the row-major copy
-/// (leaves with < 1/24 of the rows), CSR for the features in `job.sparse`, column-wise over the
+/// (leaves with < 1/12 of the rows), CSR for the features in `job.sparse`, column-wise over the
 /// bundle codes for the members of `job.bundles` (then scattered to the members' slots). For every
 /// bin all kernels add the leaf's rows in row order, so the kernel choice never changes a bit.
 /// Complexity O(n * n_features).
