@@ -114,8 +114,9 @@ void TreeGrower::build_and_split(Leaf& built, Leaf* derived, const std::vector<R
   // dense features and the features of its CSR parts and bundles; see build_histogram_group).
   // The scan of a feature costs about its bins, each a few histogram updates' worth (two gain
   // evaluations with divisions), hence the extra work counted for the threads.
-  // Large leaves of moderate width: first built row-parallel into per-thread partial histograms,
-  // which the region below then sums (see build_row_partials).
+  // Leaves of narrow data, whose features cannot be shared evenly between the threads, are first
+  // built row-parallel into per-thread partial histograms, which the region below sums per slot
+  // instead of building (build_row_partials decides; same bits either way).
   build_row_partials(bins_, mapper_, job, skip_bin_.data(), built.total, partials_,
                      params_.n_threads);
   const Index scan_work = 8 * static_cast<Index>(mapper_.total_bins());
