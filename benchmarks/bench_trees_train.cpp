@@ -287,3 +287,74 @@ void BM_Trees_FitOneHot(benchmark::State& state) {
 BENCHMARK(BM_Trees_FitOneHot)->Arg(100)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
+
+// One leaf's histogram on 1M rows by split: arg 0 = leaf holds every k-th row (1 = contiguous
+// root), arg 1 = threads, arg 2 = split (0 as chosen, 1 feature-, 2 row-parallel), arg 3 =
+// columns (50 or 3). Includes the reduction of the partials (the grower does it in its split-scan
+// region). Process CPU time next to wall time: on a shared machine the first is the steadier.
+void BM_Trees_HistogramSplit(benchmark::State& state) {
+  auto make = [](Index f) {
+    Prepared q = prepare(1000000, f, false);
+    q.bins = detail::bin_matrix(q.mapper, FeatureMatrix(q.data.X()), 2, /*row_major_copy=*/true);
+    return q;
+  };
+  static const Prepared wide = make(50), narrow = make(3);
+  const Prepared& p = state.range(3) == 3 ? narrow : wide;
+  const Index step = state.range(0);
+  const int threads = static_cast<int>(state.range(1));
+  std::vector<RowIndex> rows;
+  for (Index i = 0; i < p.data.n; i += step) rows.push_back(static_cast<RowIndex>(i));
+  std::vector<GradPair> ordered(rows.size());
+  detail::gather_gradients(rows.data(), static_cast<Index>(rows.size()), p.gh.data(),
+                           ordered.data(), 1);
+  std::vector<HistBin> hist(static_cast<std::size_t>(p.mapper.total_bins()));
+  const detail::HistogramJob job{step == 1 ? nullptr : rows.data(), static_cast<Index>(rows.size()),
+                                 step == 1 ? p.gh.data() : ordered.data(), p.features.data(),
+                                 static_cast<Index>(p.features.size())};
+  detail::set_histogram_split(static_cast<detail::HistogramSplit>(state.range(2)));
+  for (auto _ : state) {
+    detail::build_histogram(p.bins, p.mapper, job, nullptr, HistBin{}, hist.data(), threads);
+    benchmark::DoNotOptimize(hist.data());
+  }
+  detail::set_histogram_split(detail::HistogramSplit::kAuto);
+  state.counters["updates"] =
+      benchmark::Counter(static_cast<double>(rows.size() * p.features.size()),
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Trees_HistogramSplit)
+    ->Name("BM_Trees_HistogramSplit/Big")
+    ->ArgNames({"step", "threads", "split", "cols"})
+    ->ArgsProduct({{1, 2, 8, 32}, {2}, {1, 2}, {50, 3}})
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
+// Row- against feature-parallel histograms (docs/trees.md, "Threads"): a whole fit from raw
+// float32 (binning included) with the split rule as chosen (0), forced feature-parallel (1) or
+// forced row-parallel (2). Args: shape (0 = make_dense 1M x 50 with 30 trees, 1 = the
+// onehot-clinical 75k x 173 with 100 trees), threads, split. The model is the same bits in all
+// three (tests/unit/trees/test_histogram_parallel.cpp).
+void BM_Trees_FitSplit(benchmark::State& state) {
+  static const testing::TrainData dense = testing::make_dense(1000000, 50);
+  static const testing::TrainData onehot = testing::make_onehot_clinical(75000);
+  const testing::TrainData& d = state.range(0) == 0 ? dense : onehot;
+  GBDTParams p;
+  p.n_estimators = state.range(0) == 0 ? 30 : 100;
+  p.l2_regularization = 1.0;
+  p.n_threads = static_cast<int>(state.range(1));
+  detail::set_histogram_split(static_cast<detail::HistogramSplit>(state.range(2)));
+  for (auto _ : state) {
+    GradientBoostedTrees m(p);
+    m.fit(d.dataset());
+    benchmark::DoNotOptimize(m.ensemble().trees.data());
+  }
+  detail::set_histogram_split(detail::HistogramSplit::kAuto);
+  state.SetItemsProcessed(d.n * p.n_estimators * state.iterations());
+}
+BENCHMARK(BM_Trees_FitSplit)
+    ->Name("BM_Trees_FitSplit/Big")
+    ->ArgNames({"shape", "threads", "split"})
+    ->ArgsProduct({{0, 1}, {1, 2}, {0, 1, 2}})
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);

@@ -130,6 +130,11 @@ void TreeGrower::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) 
   // dense features and the features of its CSR parts and bundles; see build_histogram_group).
   // The scan of a feature costs about its bins, each a few histogram updates' worth (two gain
   // evaluations with divisions), hence the extra work counted for the threads.
+  // Leaves of narrow data, whose features cannot be shared evenly between the threads, are first
+  // built row-parallel into per-thread partial histograms, which the region below sums per slot
+  // instead of building (build_row_partials decides; same bits either way).
+  build_row_partials(bins_, mapper_, job, skip_bin_.data(), built.total, partials_,
+                     params_.n_threads);
   const Index scan_work = 8 * static_cast<Index>(mapper_.total_bins());
   const int nt = histogram_threads(job, scan_work, params_.n_threads);
   if (position_.size() < static_cast<std::size_t>(bins_.n_features)) {

@@ -138,6 +138,7 @@ class TreeGrower : private GrowBackend {
   std::vector<std::int32_t> skip_bin_;
   SparseRows sparse_;
   FeatureBundles bundles_;
+  RowPartials partials_;  // per-thread histograms of row-parallel builds
 };
 
 /// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).

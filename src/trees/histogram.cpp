@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Stage 2 of tree training: gradient/hessian histograms per leaf, built column-wise in parallel
-// over features (deterministic: one thread owns a feature and adds its rows in order).
+// Stage 2 of tree training: gradient/hessian histograms per leaf, built in parallel over features
+// (one thread owns a feature) or over row chunks (private histograms summed per slot); the sums
+// are integers, so both give the same bits for any thread count.
 #include "trees/histogram.hpp"
 #include <calibrisk/core/parallel.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <type_traits>
 #include <vector>
@@ -254,6 +256,23 @@ void build_csr_parts(const BinMapper& mapper, const HistogramJob& job,
   }
 }
 
+// Rows [first, last] of a gathered job (the whole matrix for a leaf, one stretch for a row
+// chunk): the leaf's share of the rows is n / span.
+Index row_span(const BinnedMatrix& bins, const HistogramJob& job) {
+  if (job.rows == nullptr || job.n == 0) return bins.n_rows;
+  return static_cast<Index>(job.rows[job.n - 1]) - job.rows[0] + 1;
+}
+
+// Gathered column-wise passes prefetch the codes of rows ahead when the leaf holds < 1/6 of its
+// span (consecutive rows then rarely share a cache line of a column, 64 codes) and the span is
+// >= 2^18 rows (a pass's four columns then outgrow L2; below, the prefetches are pure overhead:
+// +4 % CPU on the 75k-row one-hot shape).
+bool prefetch_codes(const HistogramJob& job) {
+  if (job.rows == nullptr || job.n == 0) return false;
+  const Index span = static_cast<Index>(job.rows[job.n - 1]) - job.rows[0] + 1;
+  return 6 * job.n < span && span >= (Index{1} << 18);
+}
+
 // Column-wise histograms of the features [f_lo, f_hi) of `dense`, in row chunks: the gradients of a
 // chunk (8 bytes per row) stay in L2 while each of the features reads them. Features go up to four
 // at a time: each row's index and gradients are loaded once for all of them. Every row is added,
@@ -262,6 +281,8 @@ template <class K, class Code>
 void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
                          const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
                          const std::int32_t* dense, Index f_lo, Index f_hi, HistBin* out) {
+  const Index first = job.rows == nullptr ? job.first_row : 0;  // contiguous: offset the columns
+  const bool prefetch = prefetch_codes(job);
   constexpr Index kChunk = 1 << 14;
   for (Index lo = 0; lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
@@ -273,6 +294,9 @@ void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
         constexpr int N = decltype(n)::value;
         if (job.rows == nullptr) {
           K::template accumulate_n<N, Code, true>(run_col, nullptr, job.gh, lo, hi, run_hist);
+        } else if (prefetch) {
+          K::template accumulate_n<N, Code, false, true>(run_col, job.rows, job.gh, lo, hi,
+                                                         run_hist);
         } else {
           K::template accumulate_n<N, Code, false>(run_col, job.rows, job.gh, lo, hi, run_hist);
         }
@@ -297,7 +321,7 @@ void build_column_chunks(const Code* (*col_of)(const BinnedMatrix&, Index),
     };
     for (Index q = f_lo; q < f_hi; ++q) {
       const Index f = dense[q];
-      run_col[n_run] = col_of(bins, f);
+      run_col[n_run] = col_of(bins, f) + first;
       run_hist[n_run] = out + mapper.offsets[static_cast<std::size_t>(f)];
       if (++n_run == 4) flush();
     }
@@ -341,6 +365,7 @@ void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::
     hist[k] = scratch.data() + at;
     at += static_cast<std::size_t>(fb.bundles[static_cast<std::size_t>(mine[k])].n_codes);
   }
+  const bool prefetch = prefetch_codes(job);
   constexpr Index kChunk = 1 << 14;
   for (Index lo = 0; lo < job.n; lo += kChunk) {
     const Index hi = std::min(job.n, lo + kChunk);
@@ -353,6 +378,9 @@ void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::
         if (job.rows == nullptr) {
           K::template accumulate_n<N, std::uint8_t, true>(run_col, nullptr, job.gh, lo, hi,
                                                           run_hist);
+        } else if (prefetch) {
+          K::template accumulate_n<N, std::uint8_t, false, true>(run_col, job.rows, job.gh, lo, hi,
+                                                                 run_hist);
         } else {
           K::template accumulate_n<N, std::uint8_t, false>(run_col, job.rows, job.gh, lo, hi,
                                                            run_hist);
@@ -366,7 +394,7 @@ void build_bundles(const BinMapper& mapper, const HistogramJob& job, const std::
     };
     for (std::size_t k = 0; k < mine.size(); ++k) {
       const Index b = mine[k];
-      const std::uint8_t* col = fb.col(b);
+      const std::uint8_t* col = fb.col(b) + (job.rows == nullptr ? job.first_row : 0);
       if (!fb.bundles[static_cast<std::size_t>(b)].sparse) {
         run_col[n_run] = col;
         run_hist[n_run] = hist[k];
@@ -403,8 +431,9 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
                  std::vector<std::int32_t>* done) {
   const Index nf = job.n_features;
   // A leaf holding a minority of the rows is histogrammed row-wise when the row-major copy exists:
-  // its scattered rows would otherwise cost one cache miss per row and feature.
-  const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < bins.n_rows;
+  // its scattered rows would otherwise cost one cache miss per row and feature. The share is
+  // taken over the span of its rows (the whole matrix for a leaf, one stretch for a row chunk).
+  const bool row_wise = bins.has_rows() && job.rows != nullptr && 12 * job.n < row_span(bins, job);
   const bool use_csr = job.sparse != nullptr && !job.sparse->empty() && skip_bin != nullptr;
   const std::uint8_t* csr_feature = use_csr ? job.sparse->is_sparse.data() : nullptr;
   const bool use_bundles = job.bundles != nullptr && !job.bundles->empty() && skip_bin != nullptr;
@@ -448,6 +477,42 @@ void build_typed(const Code* (*col_of)(const BinnedMatrix&, Index), const Binned
   if (done != nullptr) done->insert(done->end(), dense + f_lo, dense + f_hi);
 }
 
+// Group `group` of `n_groups` of a row-parallel job: the slot-wise sums of the partial histograms
+// over its share of the job's features (contiguous, about equal slot counts).
+void reduce_partials(const BinMapper& mapper, const HistogramJob& job, HistBin* out, Index group,
+                     Index n_groups, std::vector<std::int32_t>* done) {
+  const RowPartials& rp = *job.partials;
+  auto slots = [&](std::int32_t f) {
+    return mapper.offsets[static_cast<std::size_t>(f) + 1] -
+           mapper.offsets[static_cast<std::size_t>(f)];
+  };
+  Index all = 0;
+  for (Index q = 0; q < job.n_features; ++q) all += slots(job.features[q]);
+  Index before = 0;
+  for (Index q = 0; q < job.n_features; ++q) {
+    const std::int32_t f = job.features[q];
+    const Index w = slots(f);
+    // The feature goes to the group holding the middle of its slots.
+    const Index g =
+        std::min(n_groups - 1, (2 * before + w) * n_groups / std::max<Index>(2 * all, 1));
+    before += w;
+    if (g != group) continue;
+    const Index lo = mapper.offsets[static_cast<std::size_t>(f)];
+    HistBin* o = out + lo;
+    const HistBin* p0 = rp.buf[0].data() + lo;
+    std::copy(p0, p0 + w, o);
+    for (int t = 1; t < rp.n_parts; ++t) {
+      const HistBin* p = rp.buf[static_cast<std::size_t>(t)].data() + lo;
+      for (Index s = 0; s < w; ++s) {
+        o[s].g += p[s].g;
+        o[s].h += p[s].h;
+        o[s].n += p[s].n;
+      }
+    }
+    if (done != nullptr) done->push_back(f);
+  }
+}
+
 const std::uint8_t* col8(const BinnedMatrix& b, Index f) { return b.col8(f); }
 const std::uint16_t* col16(const BinnedMatrix& b, Index f) { return b.col16(f); }
 
@@ -457,6 +522,10 @@ void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
                            const HistogramJob& job, const std::int32_t* skip_bin,
                            const HistBin& total, HistBin* out, Index group, Index n_groups,
                            std::vector<std::int32_t>* done) {
+  if (job.partials != nullptr) {
+    reduce_partials(mapper, job, out, group, n_groups, done);
+    return;
+  }
 #if defined(CALIBRISK_HAVE_AVX2_HISTOGRAM)
   if (job.allow_simd && cpu_has_avx2()) {
     if (bins.wide) {
@@ -490,12 +559,88 @@ int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads) 
   return std::max(1, std::min<int>(resolve_threads(n_threads), static_cast<int>(job.n_features)));
 }
 
+namespace {
+std::atomic<int> split_override{static_cast<int>(HistogramSplit::kAuto)};
+
+// Slots of the job's features: what the reduction of a row-parallel build reads per chunk.
+Index job_slots(const BinMapper& mapper, const HistogramJob& job) {
+  Index s = 0;
+  for (Index q = 0; q < job.n_features; ++q) {
+    const auto f = static_cast<std::size_t>(job.features[q]);
+    s += mapper.offsets[f + 1] - mapper.offsets[f];
+  }
+  return s;
+}
+
+// Chunks of a row-parallel build of `job`, or 1 for a feature-parallel one (see
+// build_row_partials). Costs in (row, column) updates: feature-parallel waits for its slowest
+// group, ceil(width / groups) columns; row-parallel splits every column evenly but adds the
+// reduction (each chunk clears the job's slots, the groups read them all) and one more parallel
+// region, hence the margin (row-parallel must save more than 1/9).
+int row_parallel_chunks(const BinMapper& mapper, const HistogramJob& job, int n_threads) {
+  const auto split = static_cast<HistogramSplit>(split_override.load(std::memory_order_relaxed));
+  if (split == HistogramSplit::kFeatures) return 1;
+  const int nt = std::max(1, resolve_threads(n_threads));
+  if (split == HistogramSplit::kRows || nt == 1) return nt;
+  Index width = job.n_features;
+  if (job.bundles != nullptr) {
+    width -= job.bundles->n_bundled() - static_cast<Index>(job.bundles->bundles.size());
+  }
+  width = std::max<Index>(width, 1);
+  if (job.n * width < (Index{1} << 15)) return 1;  // one thread either way (histogram_threads)
+  const Index groups = std::max<Index>(1, std::min<Index>(nt, job.n_features));
+  const Index by_features = job.n * ((width + groups - 1) / groups);
+  const Index by_rows = (job.n * width + (nt + 1) * job_slots(mapper, job)) / nt;
+  return 9 * by_rows < 8 * by_features ? nt : 1;
+}
+}  // namespace
+
+void set_histogram_split(HistogramSplit split) noexcept {
+  split_override.store(static_cast<int>(split), std::memory_order_relaxed);
+}
+
+bool build_row_partials(const BinnedMatrix& bins, const BinMapper& mapper, HistogramJob& job,
+                        const std::int32_t* skip_bin, const HistBin& total, RowPartials& partials,
+                        int n_threads) {
+  job.partials = nullptr;
+  const int nt = row_parallel_chunks(mapper, job, n_threads);
+  if (nt <= 1) return false;
+  const auto slots = static_cast<std::size_t>(mapper.total_bins());
+  if (partials.buf.size() < static_cast<std::size_t>(nt)) {
+    partials.buf.resize(static_cast<std::size_t>(nt));
+  }
+  parallel_for(0, nt, nt, [&](Index t) {
+    // Each chunk's buffer is sized (first touched) by the thread that fills it.
+    std::vector<HistBin>& buf = partials.buf[static_cast<std::size_t>(t)];
+    if (buf.size() < slots) buf.resize(slots);
+    HistogramJob chunk = job;
+    const Index lo = job.n * t / nt, hi = job.n * (t + 1) / nt;
+    chunk.n = hi - lo;
+    chunk.gh = job.gh + lo;
+    if (job.rows != nullptr) {
+      chunk.rows = job.rows + lo;
+    } else {
+      chunk.first_row = job.first_row + lo;
+    }
+    // Skip bins: chunk 0 derives them from the leaf total, the others from zero, so the chunks'
+    // skip bins add up to total - (the other bins), as a direct build derives them.
+    build_histogram_group(bins, mapper, chunk, skip_bin, t == 0 ? total : HistBin{}, buf.data(), 0,
+                          1, nullptr);
+  });
+  partials.n_parts = nt;
+  job.partials = &partials;
+  return true;
+}
+
 void build_histogram(const BinnedMatrix& bins, const BinMapper& mapper, const HistogramJob& job,
                      const std::int32_t* skip_bin, const HistBin& total, HistBin* out,
                      int n_threads) {
-  const int nt = histogram_threads(job, 0, n_threads);
+  HistogramJob j = job;
+  RowPartials partials;
+  build_row_partials(bins, mapper, j, skip_bin, total, partials, n_threads);
+  const int nt = histogram_threads(j, 0, n_threads);
   parallel_for(0, nt, nt, [&](Index gi) {
-    build_histogram_group(bins, mapper, job, skip_bin, total, out, gi, nt, nullptr);
+    build_histogram_group(bins, mapper, j, skip_bin, total, out, gi, nt, nullptr);
   });
 }
 

@@ -96,6 +96,21 @@ SparseRows make_sparse_rows(const BinnedMatrix& bins, const BinMapper& mapper,
                             const std::vector<std::int32_t>& skip_bin,
                             const std::vector<std::uint8_t>& sparse, int n_parts, int n_threads);
 
+/// Thread-private partial histograms of a row-parallel build (see `build_row_partials`): one
+/// buffer of `total_bins` slots per row chunk, allocated on first use and reused by later builds.
+struct RowPartials {
+  std::vector<std::vector<HistBin>> buf;
+  int n_parts = 0;  ///< Chunks of the current job (buf[0 .. n_parts)).
+};
+
+/// How a histogram build is split over threads. kAuto picks by shape (see `build_row_partials`);
+/// the others force one way (tests: both give the same bits).
+enum class HistogramSplit { kAuto, kFeatures, kRows };
+
+/// Process-wide override of the split rule, for tests and benchmarks only (not thread-safe against
+/// concurrent fits; kAuto restores the rule).
+void set_histogram_split(HistogramSplit split) noexcept;
+
 /// What one histogram build works on: a leaf's rows and the features to histogram.
 struct HistogramJob {
   const RowIndex* rows = nullptr;  ///< Row indices of the leaf (ascending); null = rows [0, n).
@@ -110,6 +125,12 @@ struct HistogramJob {
   /// Use the AVX2 kernels when the CPU has them (the default). Both kernel sets give bit-identical
   /// histograms; false forces the portable ones (tests compare the two).
   bool allow_simd = true;
+  /// Contiguous jobs (rows == null) cover the rows [first_row, first_row + n).
+  Index first_row = 0;
+  /// Set by `build_row_partials` when the job was built row-parallel: the histogram is the sum of
+  /// these partial histograms, and `build_histogram_group` only reduces them (and never reads the
+  /// rows).
+  const RowPartials* partials = nullptr;
 };
 
 /// Gathers gh_by_row[rows[k]] into ordered[k] for k in [0, n): the packed, leaf-ordered gradients
@@ -138,6 +159,24 @@ void build_histogram(const BinnedMatrix& bins, const BinMapper& mapper, const Hi
                      const std::int32_t* skip_bin, const HistBin& total, HistBin* out,
                      int n_threads);
 
+/// Row-parallel build, when the shape favours it: splits the job's rows into one contiguous chunk
+/// per thread, builds each chunk's histogram of every job feature on its own thread into
+/// `partials` (skip bins derived from the leaf total in chunk 0 and from zero in the others, so
+/// the chunks still sum to the histogram) and sets `job.partials`; the histogram is then the
+/// slot-wise sum of the chunks, which `build_histogram_group` takes in parallel over features.
+/// Sums are integers, so the result is bit-identical to the feature-parallel build.
+/// Rule (kAuto), in (row, column) updates with a bundle counting as one column: feature-parallel
+/// costs its slowest group, n x ceil(width / groups) with groups = min(threads, features);
+/// row-parallel costs (n x width + (threads + 1) x the job's slots) / threads (the second term is
+/// the reduction). Row-parallel when that is below 8/9 of the former (the margin pays for the
+/// extra parallel region): leaves of narrow data, where the features cannot be shared evenly
+/// (e.g. 3 columns on 2 threads: 2 n against 1.5 n). Wide data and small leaves stay
+/// feature-parallel: nothing is done and `job.partials` is null. Returns whether it built the
+/// partials. The partial buffers cost threads x total_bins x 32 bytes, allocated on first use.
+bool build_row_partials(const BinnedMatrix& bins, const BinMapper& mapper, HistogramJob& job,
+                        const std::int32_t* skip_bin, const HistBin& total, RowPartials& partials,
+                        int n_threads);
+
 /// Features job.features[lo, hi) of one group.
 struct FeatureRange {
   Index lo = 0, hi = 0;
@@ -163,7 +202,9 @@ int histogram_threads(const HistogramJob& job, Index extra_work, int n_threads);
 /// region. When `done` is given, the job's features whose slots this group completed (its dense
 /// share, the active features of its CSR parts and of its bundles) are appended to it: every
 /// feature of the job is completed by exactly one group, so the same thread can go on to use
-/// them (e.g. scan them for splits) without waiting for the other groups.
+/// them (e.g. scan them for splits) without waiting for the other groups. When `job.partials` is
+/// set, the group instead sums the partial histograms into `out` for its share of the job's
+/// features (contiguous, balanced by slot count) and reports those as done.
 void build_histogram_group(const BinnedMatrix& bins, const BinMapper& mapper,
                            const HistogramJob& job, const std::int32_t* skip_bin,
                            const HistBin& total, HistBin* out, Index group, Index n_groups,
