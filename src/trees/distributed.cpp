@@ -168,27 +168,13 @@ void TrainShard::add_tree(const RoutingTree& t) {
 // ---- driver -------------------------------------------------------------------------------------
 
 TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max)
-    : mapper_(std::move(mapper)), params_(p) {
+    : GrowBackend(mapper.total_bins()), mapper_(std::move(mapper)), params_(p) {
   grower_ = grower_params(p, GradScale::for_max_weight(w_max), 1);
   for (Index f = 0; f < mapper_.n_features(); ++f) {
     if (!mapper_.is_constant[static_cast<std::size_t>(f)]) {
       allowed_.push_back(static_cast<std::int32_t>(f));
     }
   }
-}
-
-int TreeDriver::acquire_hist() {
-  if (free_.empty()) {
-    pool_.emplace_back(static_cast<std::size_t>(mapper_.total_bins()));
-    return static_cast<int>(pool_.size()) - 1;
-  }
-  const int s = free_.back();
-  free_.pop_back();
-  return s;
-}
-
-void TreeDriver::release_hist(int slot) {
-  if (slot >= 0) free_.push_back(slot);
 }
 
 Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
@@ -231,7 +217,7 @@ void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
   }
   pending_.clear();
   expected_.clear();
-  HistBin* bh = pool_[static_cast<std::size_t>(built.hist)].data();
+  HistBin* bh = hist(built.hist);
   std::copy(reply_.hist.begin(), reply_.hist.end(), bh);
   if (!features_.empty()) {
     // Every row of the node is in exactly one bin of each feature: the first feature's bins sum
@@ -252,7 +238,7 @@ void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
   }
   HistBin* dh = nullptr;
   if (derived != nullptr) {
-    dh = pool_[static_cast<std::size_t>(derived->hist)].data();
+    dh = hist(derived->hist);
     subtract_histogram(mapper_, features_.data(), static_cast<Index>(features_.size()), dh, bh, dh);
   }
   search_split(mapper_, bh, grower_, features_, built);
@@ -267,8 +253,7 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
   GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
   step_ = nullptr;
   pending_.clear();
-  free_.clear();
-  for (std::size_t s = 0; s < pool_.size(); ++s) free_.push_back(static_cast<int>(s));
+  release_all();
   trees_.push_back(g.tree);
   return RoutingTree{std::move(g.tree), std::move(g.bin), std::move(g.cat_left)};
 }

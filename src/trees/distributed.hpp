@@ -119,8 +119,6 @@ class TreeDriver : private GrowBackend {
   GradientBoostedTrees model(double base_score) const;
 
  private:
-  int acquire_hist() override;
-  void release_hist(int slot) override;
   void build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) override;
   Index partition(const GrowLeaf& parent, std::int32_t left_node, std::int32_t right_node) override;
 
@@ -129,8 +127,6 @@ class TreeDriver : private GrowBackend {
   GrowerParams grower_;
   std::vector<std::int32_t> allowed_, features_;
   std::vector<Tree> trees_;
-  std::vector<std::vector<HistBin>> pool_;
-  std::vector<int> free_;
   std::vector<SplitMessage> pending_;  // splits decided since the last step
   std::vector<Index> expected_;        // their left and right row counts
   const StepFn* step_ = nullptr;

@@ -13,7 +13,7 @@ namespace calibrisk {
 namespace detail {
 
 TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, GrowerParams params)
-    : bins_(bins), mapper_(mapper), params_(std::move(params)) {
+    : GrowBackend(mapper.total_bins()), bins_(bins), mapper_(mapper), params_(std::move(params)) {
   // The dominant bin of each feature (>= half of the rows, e.g. the zeros of a one-hot or sparse
   // column) is never accumulated: it is derived from the leaf total, so building the histogram of
   // a sparse column costs its non-zeros, not its rows.
@@ -49,12 +49,12 @@ TreeGrower::TreeGrower(const BinnedMatrix& bins, const BinMapper& mapper, Grower
   // Histograms are allocated on first use and recycled: only leaves that can still be split hold
   // one, and each needs >= 2 min_samples_leaf rows, so far fewer than max_leaf_nodes histograms
   // exist at once on small or wide data (each is total_bins * 32 bytes: 82 MB at 10,000 features).
-  pool_.reserve(static_cast<std::size_t>(params_.max_leaf_nodes));
+  reserve_hists(params_.max_leaf_nodes);
 }
 
-int TreeGrower::acquire_hist() {
+int GrowBackend::acquire_hist() {
   if (free_.empty()) {
-    pool_.emplace_back(static_cast<std::size_t>(mapper_.total_bins()));
+    pool_.emplace_back(static_cast<std::size_t>(hist_bins_));
     return static_cast<int>(pool_.size()) - 1;
   }
   const int s = free_.back();
@@ -62,8 +62,9 @@ int TreeGrower::acquire_hist() {
   return s;
 }
 
-void TreeGrower::release_hist(int slot) {
-  if (slot >= 0) free_.push_back(slot);
+void GrowBackend::release_all() {
+  free_.clear();
+  for (std::size_t s = 0; s < pool_.size(); ++s) free_.push_back(static_cast<int>(s));
 }
 
 bool leaf_splittable(const GrowLeaf& leaf, const SplitRules& r) {
@@ -108,8 +109,8 @@ void TreeGrower::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) 
     job.rows = rows.data() + built.begin;
     job.gh = ordered_.data();
   }
-  HistBin* bh = pool_[static_cast<std::size_t>(built.hist)].data();
-  HistBin* dh = derived ? pool_[static_cast<std::size_t>(derived->hist)].data() : nullptr;
+  HistBin* bh = hist(built.hist);
+  HistBin* dh = derived ? hist(derived->hist) : nullptr;
   const SplitRules& r = params_.rules;
   const std::int8_t* mono = params_.monotone.empty() ? nullptr : params_.monotone.data();
   GrowLeaf* leaves[2] = {&built, derived};
@@ -462,7 +463,7 @@ GrownTree TreeGrower::grow(std::vector<RowIndex>& rows, bool rows_are_all,
   features_ = &features;
   const HistBin total = gradient_total(rows, rows_are_all, gh_by_row, params_.n_threads);
   GrownTree out = grow_leafwise(*this, mapper_, params_, total, !features.empty());
-  CALIBRISK_ASSERT(free_.size() == pool_.size());
+  CALIBRISK_ASSERT(all_released());
   rows_ = nullptr;
   gh_by_row_ = nullptr;
   features_ = nullptr;

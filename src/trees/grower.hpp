@@ -60,9 +60,12 @@ struct GrowLeaf {
 class GrowBackend {
  public:
   virtual ~GrowBackend() = default;
-  /// A free histogram slot (of mapper.total_bins() slots) and its release.
-  virtual int acquire_hist() = 0;
-  virtual void release_hist(int slot) = 0;
+  /// A free histogram slot (of `hist_bins_` slots, allocated on first use and recycled) and its
+  /// release.
+  int acquire_hist();
+  void release_hist(int slot) {
+    if (slot >= 0) free_.push_back(slot);
+  }
   /// Builds the histogram of `built` into its slot; when `derived` is given (its sibling, whose
   /// slot holds the parent's histogram) turns that into parent - built; then sets both leaves'
   /// `split` as `search_split` does. `root`: `built` is the root (no partition yet).
@@ -71,6 +74,19 @@ class GrowBackend {
   /// nodes `left_node` and `right_node`; returns the position of the first right row.
   virtual Index partition(const GrowLeaf& parent, std::int32_t left_node,
                           std::int32_t right_node) = 0;
+
+ protected:
+  explicit GrowBackend(Index hist_bins) : hist_bins_(hist_bins) {}
+  HistBin* hist(int slot) { return pool_[static_cast<std::size_t>(slot)].data(); }
+  /// Every slot is free again (after a tree).
+  void release_all();
+  bool all_released() const noexcept { return free_.size() == pool_.size(); }
+  void reserve_hists(int n) { pool_.reserve(static_cast<std::size_t>(n)); }
+
+ private:
+  std::vector<std::vector<HistBin>> pool_;
+  Index hist_bins_;
+  std::vector<int> free_;
 };
 
 /// Whether a leaf can be split at all: at least 2 min_samples_leaf rows and 2 min_child_weight
@@ -108,8 +124,6 @@ class TreeGrower : private GrowBackend {
   const GrowerParams& params() const noexcept { return params_; }
 
  private:
-  int acquire_hist() override;
-  void release_hist(int slot) override;
   // Builds `built`'s histogram from its rows and, when `derived` (its sibling, whose slot holds the
   // parent's histogram) is given, turns that into parent - built; then sets both leaves' best
   // splits. One parallel region over fixed feature groups.
@@ -127,8 +141,6 @@ class TreeGrower : private GrowBackend {
   bool rows_are_all_ = false;
   const GradPair* gh_by_row_ = nullptr;
   const std::vector<std::int32_t>* features_ = nullptr;
-  std::vector<std::vector<HistBin>> pool_;
-  std::vector<int> free_;
   std::vector<GradPair> ordered_;
   std::vector<SplitInfo> per_feature_[2];  // best split per feature of the two leaves in flight
   std::vector<RowIndex> scratch_left_, scratch_right_;
