@@ -177,10 +177,38 @@ def _client():
             "LocalCluster), the fit keeps each partition's binned rows on its worker.") from e
 
 
+class _Host:
+    """A Dask actor, one per worker of a fit: the shards (partitions) that live on its worker.
+    One message runs a list of operations on all of them in turn; a step's int64 histograms and
+    counts are summed here before the reply (exact integers: any grouping gives the same bits)."""
+
+    def __init__(self, *shards):
+        self.shards = list(shards)
+
+    def run(self, ops):
+        out = []
+        for fn, seq, t, args, reduce in ops:
+            res = [fn(s, seq, t, *args) for s in self.shards]
+            out.append([_sum_steps(res)] if reduce and res else res)
+        return out
+
+
+def _sum_steps(res):
+    counts = res[0][0].copy()
+    hist = res[0][1].copy()
+    for c, h in res[1:]:
+        counts += c
+        hist += h
+    return counts, hist
+
+
 class _Cluster:
-    """The shards of one fit and the calls that drive them (all shards, fixed order). Every call
-    runs on the worker that holds the shard (hard restriction: a shard is never copied); a worker
-    that leaves the cluster while a call waits is an error, not a hang."""
+    """The shards of one fit and the calls that drive them. Each worker holding shards gets one
+    actor (``_Host``, created on that worker from its shard futures: a shard is never copied);
+    a call is one direct message per worker (no scheduler task), issued to all workers before any
+    reply is awaited. A worker that leaves the cluster while a call waits is an error, not a
+    hang; every operation names the step the client expects, so a shard recomputed from scratch
+    is an error too."""
 
     def __init__(self, client, shards):
         self.client = client
@@ -193,31 +221,51 @@ class _Cluster:
             if not addrs:
                 raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=k, t=-1))
             self.where.append(addrs[0])
+        self.hosts = []  # (worker address, the actor's future, the actor)
+        for addr in dict.fromkeys(self.where):
+            mine = [f for f, w in zip(shards, self.where) if w == addr]
+            fut = client.submit(_Host, *mine, actor=True, pure=False, workers=[addr],
+                                allow_other_workers=False)
+            self.hosts.append((addr, fut))
+        self.hosts = [(addr, fut, self._wait(fut, -1)) for addr, fut in self.hosts]
+
+    def close(self):
+        """Releases the actors (and with them the shards' binned rows)."""
+        self.hosts = []
+        self.shards = []
+
+    def _alive(self, t):
+        alive = set(self.client.nthreads())
+        gone = [k for k, w in enumerate(self.where) if w not in alive]
+        if gone:
+            raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=gone[0], t=t)) from None
+
+    def _wait(self, fut, t):
+        while True:
+            try:
+                return fut.result(timeout=2.0)
+            except TimeoutError:
+                self._alive(t)
 
     def call(self, fn, t, *args):
-        from distributed import wait
+        """fn(shard, seq, t, *args) on every shard: the results (one per shard, or one summed
+        step reply per worker for ``_step``), in no particular order."""
+        return self.run([(fn, t, args)])[0]
 
-        futs = [self.client.submit(fn, s, self.seq, t, *args, pure=False, workers=[w],
-                                   allow_other_workers=False)
-                for s, w in zip(self.shards, self.where)]
-        self.seq += 1
+    def run(self, ops):
+        """Several (fn, t, args) operations in one message per worker, in order; their results."""
+        msg = []
+        for fn, t, args in ops:
+            msg.append((fn, self.seq, t, args, fn is _step))
+            self.seq += 1
+        t = ops[0][1]
         try:
-            while True:
-                try:
-                    wait(futs, timeout=2.0)
-                    break
-                except TimeoutError:
-                    alive = set(self.client.nthreads())
-                    gone = [k for k, w in enumerate(self.where) if w not in alive]
-                    if gone:
-                        for f in futs:
-                            f.cancel()
-                        raise DistributedFitError(
-                            f"{_WHERE}: " + _LOST.format(k=gone[0], t=t)) from None
-            return self.client.gather(futs)
+            futs = [actor.run(msg) for _, _, actor in self.hosts]
+            outs = [self._wait(f, t) for f in futs]
+            return [[r for out in outs for r in out[i]] for i in range(len(ops))]
         except (DistributedFitError, InvalidInputError, InvalidParamsError):
             raise
-        except Exception as e:  # a killed task, a lost connection, ...
+        except Exception as e:  # a killed worker, a lost connection, a failed call...
             raise DistributedFitError(
                 f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
                 "and no model was fitted. Refit (the model does not depend on the cluster).") from e
@@ -295,8 +343,13 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         vshards = None if valid is None else _Cluster(
             client, self._shards(client, valid, mapper, positive, m0, m1))
         del train, valid  # the raw partitions: the shards keep the binned rows
-        self._boost(shards, vshards, mapper, params)
         self.n_partitions_ = len(shards.shards)
+        try:
+            self._boost(shards, vshards, mapper, params)
+        finally:
+            for c in (shards, vshards):
+                if c is not None:
+                    c.close()
         self.n_bytes_per_histogram_ = 3 * 8 * int(mapper.total_bins)
         return self
 
@@ -454,8 +507,11 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         total_bins = int(mapper.total_bins)
         losses, notes = [], []
         best_loss, best_iter, since = math.inf, 0, 0
-        for t in range(int(params.n_estimators)):
-            g, h, n = self._root(train, t, params, w_max)
+        rounds = int(params.n_estimators)
+        begin = (float(params.subsample), int(params.random_state), w_max)
+        starts = train.call(_begin, 0, *begin)
+        for t in range(rounds):
+            g, h, n = self._root(train, t, starts)
 
             def step(splits, node, features, t=t):
                 out = train.call(_step, t, splits, node, features, total_bins)
@@ -465,8 +521,11 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 return counts, hist
 
             tree = driver.grow(t, g, h, n, step)
-            train.call(_add_tree, t, tree, False)
             stump = len(tree[0]) == 1
+            if stump or t + 1 == rounds:
+                train.call(_add_tree, t, tree, False)
+            else:  # this round's tree and the next round's start in one message
+                starts = train.run([(_add_tree, t, (tree, False)), (_begin, t + 1, begin)])[1]
             if valid is not None:
                 parts = valid.call(_add_tree, t, tree, True)
                 loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
@@ -496,10 +555,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         self._explainers = None
 
     @staticmethod
-    def _root(train, t, params, w_max):
-        """Starts round t on every shard; the bag's exact sums (the row with the smallest bag key
+    def _root(train, t, starts):
+        """Round t's bag's exact sums from the shards' starts (the row with the smallest bag key
         when the bag is empty everywhere, as the single-process fit)."""
-        starts = train.call(_begin, t, float(params.subsample), int(params.random_state), w_max)
         g = sum(int(s[0]) for s in starts)
         h = sum(int(s[1]) for s in starts)
         n = sum(int(s[2]) for s in starts)
