@@ -4,9 +4,11 @@ lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on 
 (docs/distributed.md, "Trees").
 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
-partition, held by futures of the estimator's client); each step of a tree sends the splits decided
-since the last step and asks for one node's histogram, whose exact int64 sums are added on the
-client, and the C++ driver grows the tree with the single-process growth loop.
+partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``);
+each step of a tree is one direct message per worker that sends the splits decided since the last
+step and asks for one node's histogram, summed over the worker's partitions there and over the
+workers on the client (exact int64 sums), and the C++ driver grows the tree with the
+single-process growth loop.
 """
 
 import math
@@ -227,7 +229,14 @@ class _Cluster:
             fut = client.submit(_Host, *mine, actor=True, pure=False, workers=[addr],
                                 allow_other_workers=False)
             self.hosts.append((addr, fut))
-        self.hosts = [(addr, fut, self._wait(fut, -1)) for addr, fut in self.hosts]
+        try:
+            self.hosts = [(addr, fut, self._wait(fut, -1)) for addr, fut in self.hosts]
+        except DistributedFitError:
+            raise
+        except Exception as e:
+            raise DistributedFitError(
+                f"{_WHERE}: starting the actor that drives a worker's partitions failed "
+                f"({type(e).__name__}: {e}); no model was fitted.") from e
 
     def close(self):
         """Releases the actors (and with them the shards' binned rows)."""
@@ -280,7 +289,7 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     collections of numeric columns (y and the weights partitioned like X); ``eval_set`` is
     ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays). Needs an active
     ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a few bytes),
-    one node's histogram per step (total_bins x 3 int64 per partition) and a tree per round
+    one node's histogram per step (total_bins x 3 int64 per worker) and a tree per round
     travel. Not available distributed (``InvalidParamsError`` naming the alternative):
     ``categorical_features`` / ``code_hierarchy`` (native categorical columns and target
     statistics), early stopping without ``eval_set`` (the single-process hold-out is a sequential
