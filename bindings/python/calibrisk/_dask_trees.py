@@ -207,8 +207,8 @@ def _sum_steps(res):
 class _Cluster:
     """The shards of one fit and the calls that drive them. Each worker holding shards gets one
     actor (``_Host``, created on that worker from its shard futures: a shard is never copied);
-    a call is one direct message per worker (no scheduler task), issued to all workers before any
-    reply is awaited. A worker that leaves the cluster while a call waits is an error, not a
+    a call is one message per worker to its actor (no scheduler task), issued to all workers
+    before any reply is awaited. A worker that leaves the cluster while a call waits is an error, not a
     hang; every operation names the step the client expects, so a shard recomputed from scratch
     is an error too."""
 
@@ -263,21 +263,37 @@ class _Cluster:
 
     def run(self, ops):
         """Several (fn, t, args) operations in one message per worker, in order; their results."""
+        return self.collect(self.start(ops))
+
+    def start(self, ops):
+        """Sends the operations (see ``run``) without waiting; ``collect`` gets their results."""
         msg = []
         for fn, t, args in ops:
             msg.append((fn, self.seq, t, args, fn is _step))
             self.seq += 1
         t = ops[0][1]
         try:
-            futs = [actor.run(msg) for _, _, actor in self.hosts]
+            return t, len(ops), [actor.run(msg) for _, _, actor in self.hosts]
+        except Exception as e:
+            self._failed(t, e)
+
+    def collect(self, pending):
+        t, n_ops, futs = pending
+        try:
             outs = [self._wait(f, t) for f in futs]
-            return [[r for out in outs for r in out[i]] for i in range(len(ops))]
-        except (DistributedFitError, InvalidInputError, InvalidParamsError):
-            raise
-        except Exception as e:  # a killed worker, a lost connection, a failed call...
-            raise DistributedFitError(
-                f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
-                "and no model was fitted. Refit (the model does not depend on the cluster).") from e
+            return [[r for out in outs for r in out[i]] for i in range(n_ops)]
+        except Exception as e:
+            self._failed(t, e)
+
+    @staticmethod
+    def _failed(t, e):
+        """Raises the error of a call: ours as they are, anything else (a killed worker, a lost
+        connection, a failed call, ...) as DistributedFitError."""
+        if isinstance(e, (DistributedFitError, InvalidInputError, InvalidParamsError)):
+            raise e
+        raise DistributedFitError(
+            f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
+            "and no model was fitted. Refit (the model does not depend on the cluster).") from e
 
 
 class DaskGradientBoostingClassifier(GradientBoostingClassifier):
@@ -531,12 +547,14 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
 
             tree = driver.grow(t, g, h, n, step)
             stump = len(tree[0]) == 1
-            if stump or t + 1 == rounds:
-                train.call(_add_tree, t, tree, False)
-            else:  # this round's tree and the next round's start in one message
-                starts = train.run([(_add_tree, t, (tree, False)), (_begin, t + 1, begin)])[1]
+            ops = [(_add_tree, t, (tree, False))]
+            if not (stump or t + 1 == rounds):  # the next round's start in the same message
+                ops.append((_begin, t + 1, begin))
+            pending = train.start(ops)  # the training and validation shards at the same time
             if valid is not None:
                 parts = valid.call(_add_tree, t, tree, True)
+            starts = train.collect(pending)[-1]
+            if valid is not None:
                 loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
                 losses.append(loss)
                 if loss < best_loss - float(params.tol):
