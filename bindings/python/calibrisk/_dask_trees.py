@@ -104,11 +104,16 @@ def _stats(x, y, w, index):
 
 
 def _bin_candidates(x, offset, k, seed):
-    """This partition's share of the global bin sample: its bottom-k rows by (key, row) with their
-    values."""
+    """This partition's candidates for the global bin sample: its bottom-k rows by (key, row)
+    (keys and global rows only; the values of the rows kept are fetched by ``_bin_values``)."""
     X, _ = _matrix(x, -1)
-    keys, rows = _core._dist_bin_candidates(X.shape[0], offset, k, seed)
-    return keys, rows, X[rows - offset]
+    return _core._dist_bin_candidates(X.shape[0], offset, k, seed)
+
+
+def _bin_values(x, rows):
+    """The values of this partition's rows (local indices) in the global bin sample."""
+    X, _ = _matrix(x, -1)
+    return X[rows]
 
 
 class _Shard:
@@ -483,9 +488,19 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                                              pure=False) for p, s in zip(parts, stats)])
         keys = np.concatenate([c[0] for c in cands])
         rows = np.concatenate([c[1] for c in cands])
-        values = np.concatenate([c[2] for c in cands], axis=0)
         if 0 < k < keys.size:
-            values = values[np.lexsort((rows, keys))[:k]]
+            rows = rows[np.lexsort((rows, keys))[:k]]
+        # only the sample's rows travel (not every partition's bottom-k)
+        values = np.empty((rows.size, int(stats[0]["cols"])), dtype=np.float64)
+        where, futs = [], []
+        for p, s in zip(parts, stats):
+            pos = np.flatnonzero((rows >= s["offset"]) & (rows < s["offset"] + s["rows"]))
+            if pos.size:
+                where.append(pos)
+                futs.append(client.submit(_bin_values, p[0], rows[pos] - s["offset"],
+                                          pure=False))
+        for pos, v in zip(where, client.gather(futs)):
+            values[pos] = v
         return _core._dist_bin_mapper(np.ascontiguousarray(values), int(params.max_bins))
 
     @staticmethod
