@@ -5,9 +5,9 @@ lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on 
 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
 partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``);
-each step of a tree is one message per worker to its actor that sends the splits decided since the last
-step and asks for one node's histogram, summed over the worker's partitions there and over the
-workers on the client (exact int64 sums), and the C++ driver grows the tree with the
+each step of a tree is one message per worker to its actor that sends the splits decided since
+the last step and asks for one node's histogram, summed over the worker's partitions there and
+over the workers on the client (exact int64 sums), and the C++ driver grows the tree with the
 single-process growth loop.
 """
 
