@@ -4,9 +4,11 @@ lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on 
 (docs/distributed.md, "Trees").
 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
-partition, held by futures of the estimator's client); each step of a tree sends the splits decided
-since the last step and asks for one node's histogram, whose exact int64 sums are added on the
-client, and the C++ driver grows the tree with the single-process growth loop.
+partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``);
+each step of a tree is one message per worker to its actor that sends the splits decided since
+the last step and asks for one node's histogram, summed over the worker's partitions there and
+over the workers on the client (exact int64 sums), and the C++ driver grows the tree with the
+single-process growth loop.
 """
 
 import math
@@ -102,11 +104,16 @@ def _stats(x, y, w, index):
 
 
 def _bin_candidates(x, offset, k, seed):
-    """This partition's share of the global bin sample: its bottom-k rows by (key, row) with their
-    values."""
+    """This partition's candidates for the global bin sample: its bottom-k rows by (key, row)
+    (keys and global rows only; the values of the rows kept are fetched by ``_bin_values``)."""
     X, _ = _matrix(x, -1)
-    keys, rows = _core._dist_bin_candidates(X.shape[0], offset, k, seed)
-    return keys, rows, X[rows - offset]
+    return _core._dist_bin_candidates(X.shape[0], offset, k, seed)
+
+
+def _bin_values(x, rows):
+    """The values of this partition's rows (local indices) in the global bin sample."""
+    X, _ = _matrix(x, -1)
+    return X[rows]
 
 
 class _Shard:
@@ -177,10 +184,38 @@ def _client():
             "LocalCluster), the fit keeps each partition's binned rows on its worker.") from e
 
 
+class _Host:
+    """A Dask actor, one per worker of a fit: the shards (partitions) that live on its worker.
+    One message runs a list of operations on all of them in turn; a step's int64 histograms and
+    counts are summed here before the reply (exact integers: any grouping gives the same bits)."""
+
+    def __init__(self, *shards):
+        self.shards = list(shards)
+
+    def run(self, ops):
+        out = []
+        for fn, seq, t, args, reduce in ops:
+            res = [fn(s, seq, t, *args) for s in self.shards]
+            out.append([_sum_steps(res)] if reduce and res else res)
+        return out
+
+
+def _sum_steps(res):
+    counts = res[0][0].copy()
+    hist = res[0][1].copy()
+    for c, h in res[1:]:
+        counts += c
+        hist += h
+    return counts, hist
+
+
 class _Cluster:
-    """The shards of one fit and the calls that drive them (all shards, fixed order). Every call
-    runs on the worker that holds the shard (hard restriction: a shard is never copied); a worker
-    that leaves the cluster while a call waits is an error, not a hang."""
+    """The shards of one fit and the calls that drive them. Each worker holding shards gets one
+    actor (``_Host``, created on that worker from its shard futures: a shard is never copied);
+    a call is one message per worker to its actor (no scheduler task), issued to all workers
+    before any reply is awaited. A worker that leaves the cluster while a call waits is an error,
+    not a hang; every operation names the step the client expects, so a shard recomputed from
+    scratch is an error too."""
 
     def __init__(self, client, shards):
         self.client = client
@@ -193,34 +228,77 @@ class _Cluster:
             if not addrs:
                 raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=k, t=-1))
             self.where.append(addrs[0])
+        self.hosts = []  # (worker address, the actor's future, the actor)
+        for addr in dict.fromkeys(self.where):
+            mine = [f for f, w in zip(shards, self.where) if w == addr]
+            fut = client.submit(_Host, *mine, actor=True, pure=False, workers=[addr],
+                                allow_other_workers=False)
+            self.hosts.append((addr, fut))
+        try:
+            self.hosts = [(addr, fut, self._wait(fut, -1)) for addr, fut in self.hosts]
+        except DistributedFitError:
+            raise
+        except Exception as e:
+            raise DistributedFitError(
+                f"{_WHERE}: starting the actor that drives a worker's partitions failed "
+                f"({type(e).__name__}: {e}); no model was fitted.") from e
+
+    def close(self):
+        """Releases the actors (and with them the shards' binned rows)."""
+        self.hosts = []
+        self.shards = []
+
+    def _alive(self, t):
+        alive = set(self.client.nthreads())
+        gone = [k for k, w in enumerate(self.where) if w not in alive]
+        if gone:
+            raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=gone[0], t=t)) from None
+
+    def _wait(self, fut, t):
+        while True:
+            try:
+                return fut.result(timeout=2.0)
+            except TimeoutError:
+                self._alive(t)
 
     def call(self, fn, t, *args):
-        from distributed import wait
+        """fn(shard, seq, t, *args) on every shard: the results (one per shard, or one summed
+        step reply per worker for ``_step``), in no particular order."""
+        return self.run([(fn, t, args)])[0]
 
-        futs = [self.client.submit(fn, s, self.seq, t, *args, pure=False, workers=[w],
-                                   allow_other_workers=False)
-                for s, w in zip(self.shards, self.where)]
-        self.seq += 1
+    def run(self, ops):
+        """Several (fn, t, args) operations in one message per worker, in order; their results."""
+        return self.collect(self.start(ops))
+
+    def start(self, ops):
+        """Sends the operations (see ``run``) without waiting; ``collect`` gets their results."""
+        msg = []
+        for fn, t, args in ops:
+            msg.append((fn, self.seq, t, args, fn is _step))
+            self.seq += 1
+        t = ops[0][1]
         try:
-            while True:
-                try:
-                    wait(futs, timeout=2.0)
-                    break
-                except TimeoutError:
-                    alive = set(self.client.nthreads())
-                    gone = [k for k, w in enumerate(self.where) if w not in alive]
-                    if gone:
-                        for f in futs:
-                            f.cancel()
-                        raise DistributedFitError(
-                            f"{_WHERE}: " + _LOST.format(k=gone[0], t=t)) from None
-            return self.client.gather(futs)
-        except (DistributedFitError, InvalidInputError, InvalidParamsError):
-            raise
-        except Exception as e:  # a killed task, a lost connection, ...
-            raise DistributedFitError(
-                f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
-                "and no model was fitted. Refit (the model does not depend on the cluster).") from e
+            return t, len(ops), [actor.run(msg) for _, _, actor in self.hosts]
+        except Exception as e:
+            self._failed(t, e)
+
+    def collect(self, pending):
+        t, n_ops, futs = pending
+        try:
+            outs = [self._wait(f, t) for f in futs]
+            return [[r for out in outs for r in out[i]] for i in range(n_ops)]
+        except Exception as e:
+            self._failed(t, e)
+
+    @staticmethod
+    def _failed(t, e):
+        """Raises the error of a call: ours as they are, anything else (a killed worker, a lost
+        connection, a failed call, ...) as DistributedFitError."""
+        if isinstance(e, (DistributedFitError, InvalidInputError, InvalidParamsError)):
+            raise e
+        raise DistributedFitError(
+            f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
+            "and no model was fitted. Refit (the model does not depend on the cluster).") from e
 
 
 class DaskGradientBoostingClassifier(GradientBoostingClassifier):
@@ -232,7 +310,7 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     collections of numeric columns (y and the weights partitioned like X); ``eval_set`` is
     ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays). Needs an active
     ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a few bytes),
-    one node's histogram per step (total_bins x 3 int64 per partition) and a tree per round
+    one node's histogram per step (total_bins x 3 int64 per worker) and a tree per round
     travel. Not available distributed (``InvalidParamsError`` naming the alternative):
     ``categorical_features`` / ``code_hierarchy`` (native categorical columns and target
     statistics), early stopping without ``eval_set`` (the single-process hold-out is a sequential
@@ -295,8 +373,13 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         vshards = None if valid is None else _Cluster(
             client, self._shards(client, valid, mapper, positive, m0, m1))
         del train, valid  # the raw partitions: the shards keep the binned rows
-        self._boost(shards, vshards, mapper, params)
         self.n_partitions_ = len(shards.shards)
+        try:
+            self._boost(shards, vshards, mapper, params)
+        finally:
+            for c in (shards, vshards):
+                if c is not None:
+                    c.close()
         self.n_bytes_per_histogram_ = 3 * 8 * int(mapper.total_bins)
         return self
 
@@ -405,9 +488,19 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                                              pure=False) for p, s in zip(parts, stats)])
         keys = np.concatenate([c[0] for c in cands])
         rows = np.concatenate([c[1] for c in cands])
-        values = np.concatenate([c[2] for c in cands], axis=0)
         if 0 < k < keys.size:
-            values = values[np.lexsort((rows, keys))[:k]]
+            rows = rows[np.lexsort((rows, keys))[:k]]
+        # only the sample's rows travel (not every partition's bottom-k)
+        values = np.empty((rows.size, int(stats[0]["cols"])), dtype=np.float64)
+        where, futs = [], []
+        for p, s in zip(parts, stats):
+            pos = np.flatnonzero((rows >= s["offset"]) & (rows < s["offset"] + s["rows"]))
+            if pos.size:
+                where.append(pos)
+                futs.append(client.submit(_bin_values, p[0], rows[pos] - s["offset"],
+                                          pure=False))
+        for pos, v in zip(where, client.gather(futs)):
+            values[pos] = v
         return _core._dist_bin_mapper(np.ascontiguousarray(values), int(params.max_bins))
 
     @staticmethod
@@ -454,8 +547,11 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         total_bins = int(mapper.total_bins)
         losses, notes = [], []
         best_loss, best_iter, since = math.inf, 0, 0
-        for t in range(int(params.n_estimators)):
-            g, h, n = self._root(train, t, params, w_max)
+        rounds = int(params.n_estimators)
+        begin = (float(params.subsample), int(params.random_state), w_max)
+        starts = train.call(_begin, 0, *begin)
+        for t in range(rounds):
+            g, h, n = self._root(train, t, starts)
 
             def step(splits, node, features, t=t):
                 out = train.call(_step, t, splits, node, features, total_bins)
@@ -465,10 +561,15 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 return counts, hist
 
             tree = driver.grow(t, g, h, n, step)
-            train.call(_add_tree, t, tree, False)
             stump = len(tree[0]) == 1
+            ops = [(_add_tree, t, (tree, False))]
+            if not (stump or t + 1 == rounds):  # the next round's start in the same message
+                ops.append((_begin, t + 1, begin))
+            pending = train.start(ops)  # the training and validation shards at the same time
             if valid is not None:
                 parts = valid.call(_add_tree, t, tree, True)
+            starts = train.collect(pending)[-1]
+            if valid is not None:
                 loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
                 losses.append(loss)
                 if loss < best_loss - float(params.tol):
@@ -496,10 +597,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         self._explainers = None
 
     @staticmethod
-    def _root(train, t, params, w_max):
-        """Starts round t on every shard; the bag's exact sums (the row with the smallest bag key
+    def _root(train, t, starts):
+        """Round t's bag's exact sums from the shards' starts (the row with the smallest bag key
         when the bag is empty everywhere, as the single-process fit)."""
-        starts = train.call(_begin, t, float(params.subsample), int(params.random_state), w_max)
         g = sum(int(s[0]) for s in starts)
         h = sum(int(s[1]) for s in starts)
         n = sum(int(s[2]) for s in starts)
