@@ -268,11 +268,22 @@ void bind_multiclass_metrics(py::module_& m) {
       [](const py::object& y, const py::object& P, const py::object& w,
          const std::vector<std::string>& names, int n_replicates, double confidence,
          bool stratified, std::uint64_t random_state, int n_threads, int n_bins,
-         const std::string& strategy) {
+         const std::string& strategy, const py::object& groups, const py::object& routed) {
         const char* where = "multiclass_bootstrap";
         VectorArg ya = as_vector(y, where, "y_true");
         MatrixArg pa = as_matrix(P, where, "y_proba");
         VectorArg wa = as_vector(w, where, "sample_weight", true);
+        VectorArg ra = as_vector(routed, where, "routed", true);
+        py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> g;
+        VectorView<const std::int64_t> gv;
+        if (!groups.is_none()) {
+          g = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(groups);
+          if (!g || g.ndim() != 1) {
+            throw InvalidInput(
+                "multiclass_bootstrap: groups must be a 1-D array of integer codes.");
+          }
+          gv = VectorView<const std::int64_t>(g.data(), static_cast<Index>(g.shape(0)));
+        }
         BootstrapParams bp;
         bp.n_replicates = n_replicates;
         bp.confidence = confidence;
@@ -283,7 +294,7 @@ void bind_multiclass_metrics(py::module_& m) {
         std::vector<BootstrapResult> res;
         {
           py::gil_scoped_release release;
-          res = multiclass_bootstrap(ya.view, pa.view, names, bp, wa.view);
+          res = multiclass_bootstrap(ya.view, pa.view, names, bp, wa.view, gv, ra.view);
         }
         py::list out;
         for (const auto& r : res) {
@@ -296,7 +307,8 @@ void bind_multiclass_metrics(py::module_& m) {
       },
       py::arg("y_true"), py::arg("y_proba"), py::arg("sample_weight"), py::arg("metrics"),
       py::arg("n_replicates"), py::arg("confidence"), py::arg("stratified"),
-      py::arg("random_state"), py::arg("n_threads"), py::arg("n_bins"), py::arg("strategy"));
+      py::arg("random_state"), py::arg("n_threads"), py::arg("n_bins"), py::arg("strategy"),
+      py::arg("groups"), py::arg("routed"));
 }
 
 }  // namespace

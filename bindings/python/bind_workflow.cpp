@@ -357,13 +357,25 @@ py::dict period_dict(const PeriodResult& p) {
   d["test_p"] = py::array_t<double>(static_cast<py::ssize_t>(p.test_p.size()), p.test_p.data());
   // K-class labels (NaN / empty for a binary one).
   d["log_loss"] = p.log_loss;
+  d["log_loss_lower"] = p.log_loss_lower;
+  d["log_loss_upper"] = p.log_loss_upper;
   d["brier"] = p.brier;
+  d["brier_lower"] = p.brier_lower;
+  d["brier_upper"] = p.brier_upper;
   d["top_label_ece"] = p.top_label_ece;
+  d["top_label_ece_lower"] = p.top_label_ece_lower;
+  d["top_label_ece_upper"] = p.top_label_ece_upper;
   d["accuracy"] = p.accuracy;
+  d["accuracy_lower"] = p.accuracy_lower;
+  d["accuracy_upper"] = p.accuracy_upper;
   d["review_threshold"] = p.review_threshold;
   d["n_auto"] = p.n_auto;
   d["auto_accuracy"] = p.auto_accuracy;
+  d["auto_accuracy_lower"] = p.auto_accuracy_lower;
+  d["auto_accuracy_upper"] = p.auto_accuracy_upper;
   d["review_rate"] = p.review_rate;
+  d["review_rate_lower"] = p.review_rate_lower;
+  d["review_rate_upper"] = p.review_rate_upper;
   d["expected_auto_accuracy"] = p.expected_auto_accuracy;
   d["expected_review_rate"] = p.expected_review_rate;
   d["class_counts_test"] = p.class_counts_test;

@@ -52,13 +52,25 @@ nlohmann::json multiclass_json(const ValidationResult& r, const ValidateSpec& sp
                     {"test_rows_left_out", p.test_rows_left_out},
                     {"test_groups_seen_earlier", p.test_groups_seen_earlier},
                     {"log_loss", number(p.log_loss)},
+                    {"log_loss_lower", number(p.log_loss_lower)},
+                    {"log_loss_upper", number(p.log_loss_upper)},
                     {"brier", number(p.brier)},
+                    {"brier_lower", number(p.brier_lower)},
+                    {"brier_upper", number(p.brier_upper)},
                     {"top_label_ece", number(p.top_label_ece)},
+                    {"top_label_ece_lower", number(p.top_label_ece_lower)},
+                    {"top_label_ece_upper", number(p.top_label_ece_upper)},
                     {"accuracy", number(p.accuracy)},
+                    {"accuracy_lower", number(p.accuracy_lower)},
+                    {"accuracy_upper", number(p.accuracy_upper)},
                     {"review_threshold", number(p.review_threshold)},
                     {"n_auto", p.n_auto},
                     {"auto_accuracy", number(p.auto_accuracy)},
+                    {"auto_accuracy_lower", number(p.auto_accuracy_lower)},
+                    {"auto_accuracy_upper", number(p.auto_accuracy_upper)},
                     {"review_rate", number(p.review_rate)},
+                    {"review_rate_lower", number(p.review_rate_lower)},
+                    {"review_rate_upper", number(p.review_rate_upper)},
                     {"expected_auto_accuracy", number(p.expected_auto_accuracy)},
                     {"expected_review_rate", number(p.expected_review_rate)},
                     {"skipped", p.skipped}});
@@ -121,6 +133,27 @@ int display_width(const std::string& s) {
   return n;
 }
 
+// "[lo, hi]" of a bootstrap interval.
+std::string interval(double lo, double hi, const char* sep = ", ") {
+  return "[" + fixed(lo) + sep + fixed(hi) + "]";
+}
+
+// The K-class figures' bootstrap intervals of one period, under its row of the table.
+std::string multiclass_ci_line(const PeriodResult& p) {
+  return "  95% CI: logloss " + interval(p.log_loss_lower, p.log_loss_upper) + ", brier " +
+         interval(p.brier_lower, p.brier_upper) + ", ECE " +
+         interval(p.top_label_ece_lower, p.top_label_ece_upper) + ", acc " +
+         interval(p.accuracy_lower, p.accuracy_upper) + ", auto " +
+         interval(p.auto_accuracy_lower, p.auto_accuracy_upper) + ", review " +
+         interval(p.review_rate_lower, p.review_rate_upper) + "\n";
+}
+
+// A figure with its bootstrap interval when there is one: "0.812 [0.790–0.833]".
+std::string with_interval(double v, double lo, double hi) {
+  if (std::isnan(lo) && std::isnan(hi)) return fixed(v);
+  return fixed(v) + " " + interval(lo, hi, "\xE2\x80\x93");
+}
+
 void print_multiclass_table(const ValidationResult& r, std::ostream& out, int w) {
   out << "rolling-origin validation by " << r.granularity << ", " << r.classes.size()
       << " classes, review policy " << printable(r.review_policy)
@@ -141,6 +174,7 @@ void print_multiclass_table(const ValidationResult& r, std::ostream& out, int w)
                   fixed(p.review_rate).c_str(), fixed(p.expected_review_rate).c_str());
     out << line;
     if (!p.skipped.empty()) out << "  skipped: " << printable(p.skipped) << "\n";
+    if (p.skipped.empty() && !std::isnan(p.log_loss_lower)) out << multiclass_ci_line(p);
   }
 }
 
@@ -191,14 +225,21 @@ detail::LineChart multiclass_chart(const ValidationResult& r) {
   review.name = "review rate";
   expect.name = "expected review rate";
   acc.markers = auto_acc.markers = review.markers = true;
+  acc.error_bars = auto_acc.error_bars = review.error_bars = true;
   expect.dashed = true;
   for (std::size_t i = 0; i < r.periods.size(); ++i) {
     const PeriodResult& p = r.periods[i];
     chart.x_tick_labels.push_back(p.period);
     for (auto* s : {&acc, &auto_acc, &review, &expect}) s->x.push_back(static_cast<double>(i));
     acc.y.push_back(p.accuracy);
+    acc.lower.push_back(p.accuracy_lower);
+    acc.upper.push_back(p.accuracy_upper);
     auto_acc.y.push_back(p.auto_accuracy);
+    auto_acc.lower.push_back(p.auto_accuracy_lower);
+    auto_acc.upper.push_back(p.auto_accuracy_upper);
     review.y.push_back(p.review_rate);
+    review.lower.push_back(p.review_rate_lower);
+    review.upper.push_back(p.review_rate_upper);
     expect.y.push_back(p.expected_review_rate);
   }
   chart.series = {acc, auto_acc, review, expect};
@@ -219,7 +260,9 @@ std::string multiclass_html_page(const ValidationResult& r, const std::string& s
                   std::to_string(r.classes.size()) + "): " + xml_escape(classes) +
                   ". Review policy: " + xml_escape(r.review_policy) +
                   ". For each test period the model was fitted on the earlier periods, calibrated "
-                  "and its review queue chosen on the period before the test period.</p>" +
+                  "and its review queue chosen on the period before the test period. Brackets: "
+                  "95% bootstrap intervals (patients of the test period resampled; the review "
+                  "queue's thresholds held fixed).</p>" +
                   detail::svg_line_chart(multiclass_chart(r)) +
                   "<table><thead><tr><th>test period</th><th>fit periods</th><th>calibration</th>"
                   "<th>test rows</th><th>log loss</th><th>Brier</th><th>top-label ECE</th>"
@@ -227,20 +270,21 @@ std::string multiclass_html_page(const ValidationResult& r, const std::string& s
                   "<th>review rate</th><th>expected accuracy</th><th>expected review rate</th>"
                   "<th>note</th></tr></thead><tbody>";
   for (const PeriodResult& p : r.periods) {
-    const std::string cells[] = {p.period,
-                                 p.fit_first + ".." + p.fit_last,
-                                 p.calibration,
-                                 std::to_string(p.n_test),
-                                 fixed(p.log_loss),
-                                 fixed(p.brier),
-                                 fixed(p.top_label_ece),
-                                 fixed(p.accuracy),
-                                 fixed(p.review_threshold),
-                                 fixed(p.auto_accuracy),
-                                 fixed(p.review_rate),
-                                 fixed(p.expected_auto_accuracy),
-                                 fixed(p.expected_review_rate),
-                                 p.skipped};
+    const std::string cells[] = {
+        p.period,
+        p.fit_first + ".." + p.fit_last,
+        p.calibration,
+        std::to_string(p.n_test),
+        with_interval(p.log_loss, p.log_loss_lower, p.log_loss_upper),
+        with_interval(p.brier, p.brier_lower, p.brier_upper),
+        with_interval(p.top_label_ece, p.top_label_ece_lower, p.top_label_ece_upper),
+        with_interval(p.accuracy, p.accuracy_lower, p.accuracy_upper),
+        fixed(p.review_threshold),
+        with_interval(p.auto_accuracy, p.auto_accuracy_lower, p.auto_accuracy_upper),
+        with_interval(p.review_rate, p.review_rate_lower, p.review_rate_upper),
+        fixed(p.expected_auto_accuracy),
+        fixed(p.expected_review_rate),
+        p.skipped};
     h += "<tr>";
     for (const auto& c : cells) h += "<td>" + xml_escape(c) + "</td>";
     h += "</tr>";

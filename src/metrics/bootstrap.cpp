@@ -3,6 +3,8 @@
 // the resampler and the replicate loop.
 #include <calibrisk/metrics/bootstrap.hpp>
 
+#include "metrics/resampler.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -25,88 +27,24 @@ inline double sorted_percentile(const std::vector<double>& v, double q) {
   return numpy_lerp(v[i], v[j], h - lo);
 }
 
-/// Draws one replicate's multiplicities into `mult` (size n, overwritten).
-struct Resampler {
-  // strata: lists of sampling units; a unit is a sorted position, or a group (rows in CSR form).
-  std::vector<std::vector<std::uint32_t>> strata;
-  std::vector<std::size_t> group_start;   // CSR over groups (empty when not grouped)
-  std::vector<std::uint32_t> group_rows;  // sorted positions of each group's rows
-
-  void draw(Rng& rng, std::vector<double>& mult) const {
-    std::fill(mult.begin(), mult.end(), 0.0);
-    const bool grouped = !group_start.empty();
-    for (const auto& units : strata) {
-      const std::uint64_t m = units.size();
-      for (std::uint64_t d = 0; d < m; ++d) {
-        const std::uint32_t u = units[rng.below(m)];
-        if (!grouped) {
-          mult[u] += 1.0;
-        } else {
-          for (std::size_t k = group_start[u]; k < group_start[u + 1]; ++k)
-            mult[group_rows[k]] += 1.0;
-        }
-      }
-    }
-  }
-};
-
+/// The resampler of sorted scores: rows are sorted positions, strata the two labels; a group's
+/// stratum is whether it holds a positive.
 inline Resampler make_resampler(const SortedScores& s, bool stratified,
                                 VectorView<const std::int64_t> groups) {
-  Resampler r;
   const Index n = s.size();
   const auto& y = s.label();
-  if (groups.empty()) {
-    if (!stratified) {
-      r.strata.resize(1);
-      r.strata[0].resize(n);
-      for (Index k = 0; k < n; ++k) r.strata[0][k] = static_cast<std::uint32_t>(k);
-    } else {
-      r.strata.resize(2);
-      for (Index k = 0; k < n; ++k) r.strata[y[k]].push_back(static_cast<std::uint32_t>(k));
-      if (r.strata[1].empty()) r.strata.erase(r.strata.begin() + 1);
-      if (r.strata[0].empty()) r.strata.erase(r.strata.begin());
-    }
-    return r;
-  }
-  if (groups.size() != n) {
-    throw InvalidInput("bootstrap: groups has " + std::to_string(groups.size()) +
-                       " values but y has " + std::to_string(n) + "; pass one group key per row.");
-  }
-  // Dense group ids by sorting the distinct keys (deterministic, independent of hashing).
-  std::vector<std::int64_t> keys(n);
-  for (Index k = 0; k < n; ++k) keys[k] = groups[s.order()[k]];
-  std::vector<std::int64_t> uniq = keys;
-  std::sort(uniq.begin(), uniq.end());
-  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-  const std::size_t G = uniq.size();
-  std::vector<std::uint32_t> gid(n);
-  r.group_start.assign(G + 1, 0);
-  for (Index k = 0; k < n; ++k) {
-    gid[k] = static_cast<std::uint32_t>(std::lower_bound(uniq.begin(), uniq.end(), keys[k]) -
-                                        uniq.begin());
-    ++r.group_start[gid[k] + 1];
-  }
-  for (std::size_t g = 0; g < G; ++g) r.group_start[g + 1] += r.group_start[g];
-  r.group_rows.resize(n);
-  std::vector<std::size_t> fill(r.group_start.begin(), r.group_start.end() - 1);
-  std::vector<std::uint8_t> has_pos(G, 0);
-  for (Index k = 0; k < n; ++k) {
-    r.group_rows[fill[gid[k]]++] = static_cast<std::uint32_t>(k);
-    if (y[k]) has_pos[gid[k]] = 1;
-  }
-  if (!stratified) {
-    r.strata.resize(1);
-    for (std::size_t g = 0; g < G; ++g) r.strata[0].push_back(static_cast<std::uint32_t>(g));
-  } else {
-    // Groups are stratified by whether they contain a positive, so each replicate keeps the same
-    // number of groups with and without events.
-    r.strata.resize(2);
-    for (std::size_t g = 0; g < G; ++g)
-      r.strata[has_pos[g]].push_back(static_cast<std::uint32_t>(g));
-    if (r.strata[1].empty()) r.strata.erase(r.strata.begin() + 1);
-    if (r.strata[0].empty()) r.strata.erase(r.strata.begin());
-  }
-  return r;
+  auto row_stratum = [&y](Index k) { return static_cast<int>(y[k]); };
+  auto has_positive = [&y](const std::uint32_t* rows, std::size_t count) {
+    for (std::size_t k = 0; k < count; ++k)
+      if (y[rows[k]]) return 1;
+    return 0;
+  };
+  if (groups.empty()) return make_resampler(n, 2, stratified, nullptr, row_stratum, has_positive);
+  std::vector<std::int64_t> keys = group_keys(groups, n, "bootstrap");
+  // Keys in sorted order: unit rows are sorted positions.
+  std::vector<std::int64_t> sorted_keys(keys.size());
+  for (Index k = 0; k < n; ++k) sorted_keys[static_cast<std::size_t>(k)] = keys[s.order()[k]];
+  return make_resampler(n, 2, stratified, &sorted_keys, row_stratum, has_positive);
 }
 
 }  // namespace detail

@@ -7,6 +7,8 @@
 #include <calibrisk/core/random.hpp>
 #include <calibrisk/metrics/probabilistic.hpp>
 
+#include "metrics/resampler.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -257,9 +259,9 @@ std::vector<ClassScores> per_class_scores(VectorView<const double> y_true,
 }
 
 const std::vector<std::string>& multiclass_bootstrap_metrics() {
-  static const std::vector<std::string> names = {"log_loss",      "brier_score",   "top_label_ece",
-                                                 "classwise_ece", "accuracy",      "macro_f1",
-                                                 "f1_<k>",        "precision_<k>", "recall_<k>"};
+  static const std::vector<std::string> names = {
+      "log_loss", "brier_score",   "top_label_ece", "classwise_ece", "accuracy",   "macro_f1",
+      "f1_<k>",   "precision_<k>", "recall_<k>",    "auto_accuracy", "review_rate"};
   return names;
 }
 
@@ -267,16 +269,29 @@ namespace {
 
 // One metric of the bootstrap: its kind and, for per-class scores, the class.
 struct McMetric {
-  enum Kind { kLogLoss, kBrier, kTop, kClasswise, kAccuracy, kMacroF1, kF1, kPrecision, kRecall };
+  enum Kind {
+    kLogLoss,
+    kBrier,
+    kTop,
+    kClasswise,
+    kAccuracy,
+    kMacroF1,
+    kF1,
+    kPrecision,
+    kRecall,
+    kAutoAccuracy,
+    kReviewRate
+  };
   Kind kind = kLogLoss;
   int cls = 0;
 };
 
 McMetric parse_metric(const std::string& name, int k) {
   static const std::pair<const char*, McMetric::Kind> plain[] = {
-      {"log_loss", McMetric::kLogLoss},  {"brier_score", McMetric::kBrier},
-      {"top_label_ece", McMetric::kTop}, {"classwise_ece", McMetric::kClasswise},
-      {"accuracy", McMetric::kAccuracy}, {"macro_f1", McMetric::kMacroF1}};
+      {"log_loss", McMetric::kLogLoss},           {"brier_score", McMetric::kBrier},
+      {"top_label_ece", McMetric::kTop},          {"classwise_ece", McMetric::kClasswise},
+      {"accuracy", McMetric::kAccuracy},          {"macro_f1", McMetric::kMacroF1},
+      {"auto_accuracy", McMetric::kAutoAccuracy}, {"review_rate", McMetric::kReviewRate}};
   for (const auto& [n, kind] : plain) {
     if (name == n) return McMetric{kind, 0};
   }
@@ -299,9 +314,22 @@ McMetric parse_metric(const std::string& name, int k) {
                       " (k a class index below " + std::to_string(k) + ").");
 }
 
+// Accuracy of the auto-routed rows (routed[i] = 1) and the weight share of the others.
+double auto_accuracy_of(VectorView<const double> y, const Eigen::VectorXd& yp,
+                        VectorView<const double> routed, VectorView<const double> w) {
+  double num = 0.0, den = 0.0;
+  for (Index i = 0; i < y.size(); ++i) {
+    const double wi = weight_of(w, i) * routed[i];
+    num += wi * (y[i] == yp[i] ? 1.0 : 0.0);
+    den += wi;
+  }
+  return den > 0.0 ? num / den : kNaN;
+}
+
 std::vector<double> evaluate(const std::vector<McMetric>& ms, VectorView<const double> y,
                              MatrixView<const double> P, const Eigen::VectorXd& yp,
-                             VectorView<const double> w, const CalibrationBinning& b) {
+                             VectorView<const double> w, const CalibrationBinning& b,
+                             VectorView<const double> routed) {
   std::vector<double> v;
   v.reserve(ms.size());
   ClassCountsW c;
@@ -335,6 +363,12 @@ std::vector<double> evaluate(const std::vector<McMetric>& ms, VectorView<const d
         break;
       case McMetric::kAccuracy:
         v.push_back(mean_of(y.size(), w, [&](Index i) { return y[i] == yp[i] ? 1.0 : 0.0; }));
+        break;
+      case McMetric::kAutoAccuracy:
+        v.push_back(auto_accuracy_of(y, yp, routed, w));
+        break;
+      case McMetric::kReviewRate:
+        v.push_back(mean_of(y.size(), w, [&](Index i) { return 1.0 - routed[i]; }));
         break;
       case McMetric::kMacroF1: {
         const ClassCountsW& cc = counts();
@@ -399,24 +433,65 @@ void summarise(BootstrapResult& res, double confidence) {
 
 }  // namespace
 
-std::vector<BootstrapResult> multiclass_bootstrap(VectorView<const double> y,
-                                                  MatrixView<const double> P,
-                                                  const std::vector<std::string>& names,
-                                                  const BootstrapParams& params,
-                                                  VectorView<const double> sample_weight) {
+namespace {
+
+// Checks `routed` (empty, or one 0/1 value per row) against the requested names.
+void check_routed(const std::vector<McMetric>& ms, VectorView<const double> routed, Index n) {
+  bool needed = false;
+  for (const McMetric& m : ms)
+    needed = needed || m.kind == McMetric::kAutoAccuracy || m.kind == McMetric::kReviewRate;
+  if (needed && routed.empty()) {
+    throw InvalidInput(
+        "multiclass_bootstrap: auto_accuracy and review_rate need `routed` (1 = auto-routed, "
+        "0 = review, one value per row); pass the review queue's routing.");
+  }
+  if (routed.empty()) return;
+  if (routed.size() != n) {
+    throw InvalidInput("multiclass_bootstrap: routed has " + std::to_string(routed.size()) +
+                       " values but y has " + std::to_string(n) + "; pass one value per row.");
+  }
+  for (Index i = 0; i < n; ++i) {
+    if (routed[i] != 0.0 && routed[i] != 1.0) {
+      throw InvalidInput("multiclass_bootstrap: routed[" + std::to_string(i) + "] is " +
+                         fmt_value(routed[i]) + "; use 1 (auto-routed) or 0 (review).");
+    }
+  }
+}
+
+// Strata of rows: the classes; a group's stratum is its most frequent class (ties: the lowest
+// index), so singleton groups draw exactly as ungrouped rows.
+detail::Resampler class_resampler(VectorView<const double> y, int k, bool stratified,
+                                  VectorView<const std::int64_t> groups) {
+  const Index n = y.size();
+  auto row_stratum = [&y](Index i) { return static_cast<int>(y[i]); };
+  std::vector<std::size_t> count(static_cast<std::size_t>(k));
+  auto modal_class = [&](const std::uint32_t* rows, std::size_t m) {
+    std::fill(count.begin(), count.end(), 0);
+    for (std::size_t j = 0; j < m; ++j) ++count[static_cast<std::size_t>(y[rows[j]])];
+    return static_cast<int>(std::max_element(count.begin(), count.end()) - count.begin());
+  };
+  if (groups.empty())
+    return detail::make_resampler(n, k, stratified, nullptr, row_stratum, modal_class);
+  const std::vector<std::int64_t> keys = detail::group_keys(groups, n, "multiclass_bootstrap");
+  return detail::make_resampler(n, k, stratified, &keys, row_stratum, modal_class);
+}
+
+}  // namespace
+
+std::vector<BootstrapResult> multiclass_bootstrap(
+    VectorView<const double> y, MatrixView<const double> P, const std::vector<std::string>& names,
+    const BootstrapParams& params, VectorView<const double> sample_weight,
+    VectorView<const std::int64_t> groups, VectorView<const double> routed) {
   params.validate();
   const int k = check_inputs(y, P, sample_weight, "multiclass_bootstrap");
   std::vector<McMetric> ms;
   for (const std::string& n : names) ms.push_back(parse_metric(n, k));
-  const Eigen::VectorXd yp = predicted_classes(P);
   const Index n = P.rows();
-  // Strata: the rows of each class (one stratum of all rows when not stratified).
-  std::vector<std::vector<Index>> strata(params.stratified ? static_cast<std::size_t>(k) : 1);
-  for (Index i = 0; i < n; ++i) {
-    strata[params.stratified ? static_cast<std::size_t>(y[i]) : 0].push_back(i);
-  }
+  check_routed(ms, routed, n);
+  const Eigen::VectorXd yp = predicted_classes(P);
+  const detail::Resampler rs = class_resampler(y, k, params.stratified, groups);
   std::vector<BootstrapResult> out(names.size());
-  const std::vector<double> point = evaluate(ms, y, P, yp, sample_weight, params.binning);
+  const std::vector<double> point = evaluate(ms, y, P, yp, sample_weight, params.binning, routed);
   for (std::size_t j = 0; j < out.size(); ++j) {
     out[j].metric = names[j];
     out[j].point = point[j];
@@ -425,16 +500,12 @@ std::vector<BootstrapResult> multiclass_bootstrap(VectorView<const double> y,
   calibrisk::detail::parallel_for_dynamic(0, params.n_replicates, params.n_threads, [&](Index r) {
     Rng rng(params.random_state, static_cast<std::uint64_t>(r));
     std::vector<double> w(static_cast<std::size_t>(n), 0.0);
-    for (const std::vector<Index>& s : strata) {
-      for (std::size_t d = 0; d < s.size(); ++d) {
-        w[static_cast<std::size_t>(s[rng.below(s.size())])] += 1.0;
-      }
-    }
+    rs.draw(rng, w);
     if (!sample_weight.empty()) {
       for (Index i = 0; i < n; ++i) w[static_cast<std::size_t>(i)] *= sample_weight[i];
     }
     const std::vector<double> v =
-        evaluate(ms, y, P, yp, VectorView<const double>(w), params.binning);
+        evaluate(ms, y, P, yp, VectorView<const double>(w), params.binning, routed);
     for (std::size_t j = 0; j < v.size(); ++j)
       out[j].replicates[static_cast<std::size_t>(r)] = v[j];
   });

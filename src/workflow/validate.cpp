@@ -83,6 +83,29 @@ std::vector<RollingOrigin> rolling_origins(const std::vector<double>& time,
 
 namespace {
 
+// The bootstrap's resampling units of the test part: the patients, or the rows without a group
+// column (the same for the binary and the K-class figures).
+std::vector<std::int64_t> bootstrap_groups(const TrainPart& t, const std::vector<double>& group) {
+  std::vector<std::int64_t> g;
+  g.reserve(t.rows.size());
+  for (Index i : t.rows) {
+    g.push_back(group.empty() ? static_cast<std::int64_t>(i)
+                              : static_cast<std::int64_t>(group[static_cast<std::size_t>(i)]));
+  }
+  return g;
+}
+
+// The bootstrap's settings: the spec's replicates and seed, the model's thread count (results
+// do not depend on it).
+metrics::BootstrapParams bootstrap_params(const ValidateSpec& spec) {
+  metrics::BootstrapParams bp;
+  bp.n_replicates = spec.n_bootstrap;
+  bp.random_state = spec.train.seed;
+  bp.n_threads = spec.train.model == ModelKind::kLogisticRegression ? spec.train.lr.n_threads
+                                                                    : spec.train.gbdt.n_threads;
+  return bp;
+}
+
 // The test period's figures of one origin's run.
 void evaluate_test(const TrainResult& r, const ValidateSpec& spec, const std::vector<double>& group,
                    PeriodResult& row) {
@@ -94,14 +117,8 @@ void evaluate_test(const TrainResult& r, const ValidateSpec& spec, const std::ve
   row.mean_risk = t.p.mean();
   row.auc = metrics::roc_auc_score(s);
   if (spec.n_bootstrap > 0) {
-    metrics::BootstrapParams bp;
-    bp.n_replicates = spec.n_bootstrap;
-    bp.random_state = spec.train.seed;
-    std::vector<std::int64_t> g;
-    for (Index i : t.rows) {
-      g.push_back(group.empty() ? static_cast<std::int64_t>(i)
-                                : static_cast<std::int64_t>(group[static_cast<std::size_t>(i)]));
-    }
+    const metrics::BootstrapParams bp = bootstrap_params(spec);
+    const std::vector<std::int64_t> g = bootstrap_groups(t, group);
     const auto b =
         metrics::bootstrap(s, {metrics::Metric::kRocAuc}, bp, VectorView<const std::int64_t>(g));
     row.auc_lower = b[0].lower;
@@ -119,9 +136,37 @@ void evaluate_test(const TrainResult& r, const ValidateSpec& spec, const std::ve
   row.test_p.assign(t.p.data(), t.p.data() + t.p.size());
 }
 
+// Bootstrap intervals of the K-class figures with the binary AUC's replicates, seed and
+// resampling units; the review queue (the pipeline's routing) stays fixed.
+void bootstrap_classes(const TrainResult& r, const ValidateSpec& spec,
+                       const std::vector<double>& group, PeriodResult& row) {
+  if (spec.n_bootstrap == 0) return;
+  const TrainPart& t = r.test;
+  const MatrixView<const double> P = view(t.P);
+  const std::vector<std::uint8_t> route = r.pipeline->route(P);
+  const std::vector<double> routed(route.begin(), route.end());
+  const std::vector<std::int64_t> g = bootstrap_groups(t, group);
+  const metrics::BootstrapParams bp = bootstrap_params(spec);
+  const auto b = metrics::multiclass_bootstrap(
+      VectorView<const double>(t.y), P,
+      {"log_loss", "brier_score", "top_label_ece", "accuracy", "auto_accuracy", "review_rate"}, bp,
+      {}, VectorView<const std::int64_t>(g), VectorView<const double>(routed));
+  double* bounds[][2] = {{&row.log_loss_lower, &row.log_loss_upper},
+                         {&row.brier_lower, &row.brier_upper},
+                         {&row.top_label_ece_lower, &row.top_label_ece_upper},
+                         {&row.accuracy_lower, &row.accuracy_upper},
+                         {&row.auto_accuracy_lower, &row.auto_accuracy_upper},
+                         {&row.review_rate_lower, &row.review_rate_upper}};
+  for (std::size_t j = 0; j < b.size(); ++j) {
+    *bounds[j][0] = b[j].lower;
+    *bounds[j][1] = b[j].upper;
+  }
+}
+
 // The K-class figures of the test period, and the review queue of the calibration period
 // applied to it (train_multiclass_on_split's review_calibration / review_test).
-void evaluate_classes(const TrainResult& r, PeriodResult& row) {
+void evaluate_classes(const TrainResult& r, const ValidateSpec& spec,
+                      const std::vector<double>& group, PeriodResult& row) {
   const TrainPart& t = r.test;
   const VectorView<const double> y(t.y);
   const MatrixView<const double> P = view(t.P);
@@ -146,6 +191,7 @@ void evaluate_classes(const TrainResult& r, PeriodResult& row) {
   row.review_rate = e.review_rate;
   row.test_y = t.y;
   row.test_P = t.P;
+  bootstrap_classes(r, spec, group, row);
 }
 
 // Why an origin cannot be trained, or "" (every part has kMinPartRows rows).
@@ -213,7 +259,7 @@ ValidationResult validate_rolling(const Table& table, const ValidateSpec& spec,
       try {
         if (multiclass) {
           evaluate_classes(detail::train_multiclass_on_split(table, spec.train, &o.split, nullptr),
-                           row);
+                           spec, group, row);
         } else {
           evaluate_test(detail::train_on_split(table, spec.train, o.split), spec, group, row);
         }

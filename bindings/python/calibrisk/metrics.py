@@ -361,7 +361,8 @@ def smoothed_calibration(y_true, y_prob, *, frac=2.0 / 3.0, max_points=1000, gri
 #: Names accepted by :func:`multiclass_bootstrap` (``f1_<k>``, ``precision_<k>`` and
 #: ``recall_<k>`` take a class index k).
 MULTICLASS_BOOTSTRAP_METRICS = ("log_loss", "brier_score", "top_label_ece", "classwise_ece",
-                                "accuracy", "macro_f1", "f1_<k>", "precision_<k>", "recall_<k>")
+                                "accuracy", "macro_f1", "f1_<k>", "precision_<k>", "recall_<k>",
+                                "auto_accuracy", "review_rate")
 
 
 def _is_multiclass_proba(y_proba):
@@ -557,12 +558,17 @@ def per_class_scores(y_true, y_pred, *, labels=None, sample_weight=None, confide
 
 def multiclass_bootstrap(y_true, y_proba, metric="classwise_ece", *, n_replicates=1000,
                          confidence=0.95, stratified=True, random_state=0, n_threads=0,
-                         sample_weight=None, labels=None, n_bins=10, strategy="uniform"):
+                         sample_weight=None, labels=None, n_bins=10, strategy="uniform",
+                         groups=None, routed=None):
     """Percentile bootstrap intervals of multiclass metrics (names in
     :data:`MULTICLASS_BOOTSTRAP_METRICS`), seeded and deterministic for any n_threads; with
     ``stratified`` each replicate keeps every class's row count. Predictions for accuracy / F1 /
-    precision / recall are the arg max of ``y_proba``. One :class:`BootstrapResult` for a name,
-    a dict name -> result for a list."""
+    precision / recall are the arg max of ``y_proba``. ``groups`` (any hashable keys, one per
+    row, none missing) resamples whole groups (patients), stratified by each group's most
+    frequent class. ``routed`` (1 = auto-routed, 0 = review, one per row: a review queue fixed
+    beforehand) is needed by ``auto_accuracy`` (accuracy of the auto-routed rows) and
+    ``review_rate``. One :class:`BootstrapResult` for a name, a dict name -> result for a
+    list."""
     single = isinstance(metric, str)
     names = [metric] if single else list(metric)
     y, P = _multiclass_inputs(y_true, y_proba, labels, "multiclass_bootstrap")
@@ -570,6 +576,8 @@ def multiclass_bootstrap(y_true, y_proba, metric="classwise_ece", *, n_replicate
         y, P, sample_weight, names, int_param("n_replicates", n_replicates, "multiclass_bootstrap"),
         float(confidence), bool(stratified), int(random_state),
         int_param("n_threads", n_threads, "multiclass_bootstrap"),
-        int_param("n_bins", n_bins, "multiclass_bootstrap"), str(strategy))
+        int_param("n_bins", n_bins, "multiclass_bootstrap"), str(strategy),
+        None if groups is None else group_codes(groups, y.shape[0], "multiclass_bootstrap"),
+        None if routed is None else np.asarray(routed, dtype=np.float64))
     out = {name: BootstrapResult(**d) for name, d in zip(names, res)}
     return out[names[0]] if single else out

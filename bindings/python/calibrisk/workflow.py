@@ -391,8 +391,12 @@ VALIDATE_COLUMNS = (
 #: Columns of the table :func:`validate` returns for a multiclass label, in order.
 MULTICLASS_VALIDATE_COLUMNS = (
     "period", "start", "fit_periods", "calibration_period", "n_fit", "n_calibration", "n_test",
-    "class_counts_test", "test_rows_left_out", "test_groups_seen_earlier", "log_loss", "brier",
-    "top_label_ece", "accuracy", "review_threshold", "n_auto", "auto_accuracy", "review_rate",
+    "class_counts_test", "test_rows_left_out", "test_groups_seen_earlier",
+    "log_loss", "log_loss_lower", "log_loss_upper", "brier", "brier_lower", "brier_upper",
+    "top_label_ece", "top_label_ece_lower", "top_label_ece_upper",
+    "accuracy", "accuracy_lower", "accuracy_upper", "review_threshold", "n_auto",
+    "auto_accuracy", "auto_accuracy_lower", "auto_accuracy_upper",
+    "review_rate", "review_rate_lower", "review_rate_upper",
     "expected_auto_accuracy", "expected_review_rate", "skipped",
 )
 
@@ -425,7 +429,10 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
     :data:`MULTICLASS_VALIDATE_COLUMNS` (log loss, multiclass Brier, top-label ECE, accuracy, and
     the review queue chosen on the calibration period: its threshold, the auto-routed rows, their
     accuracy and the review rate on the test period, and the same two figures expected from the
-    calibration period), ``table.attrs["classes"]`` (a DataFrame) names the classes, and
+    calibration period; each test-period figure but the threshold and the expected ones with
+    ``*_lower`` / ``*_upper``, its 95 % bootstrap interval from ``n_bootstrap`` replicates that
+    resample whole patients, as the binary ``auc_lower`` / ``auc_upper``),
+    ``table.attrs["classes"]`` (a DataFrame) names the classes, and
     ``return_predictions`` gives ``(test_rows, P)`` with the (n_test, K) calibrated
     probabilities in class order.
     """

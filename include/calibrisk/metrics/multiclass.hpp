@@ -21,6 +21,7 @@
 
 #include <Eigen/Core>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -86,20 +87,24 @@ std::vector<ClassScores> per_class_scores(VectorView<const double> y_true,
                                           double confidence = 0.95);
 
 /// Names `multiclass_bootstrap` knows: "log_loss", "brier_score", "top_label_ece",
-/// "classwise_ece", "accuracy", "macro_f1", and "f1_<k>", "precision_<k>", "recall_<k>" for a
-/// class index k.
+/// "classwise_ece", "accuracy", "macro_f1", "f1_<k>", "precision_<k>", "recall_<k>" for a
+/// class index k, and, given `routed`, the review queue's "auto_accuracy" (accuracy of the
+/// auto-routed rows, NaN when none) and "review_rate" (weight share of the other rows).
 const std::vector<std::string>& multiclass_bootstrap_metrics();
 
 /// Stratified percentile bootstrap of multiclass metrics: each replicate redraws, within each
 /// class, as many rows as the class has (with replacement; `params.stratified = false` draws
 /// from all rows), from `Rng(params.random_state, r)` only, so results are bit-identical for any
-/// n_threads. The ECE variants use `params.binning`. A replicate where a metric is undefined
-/// (NaN) is excluded and counted. Throws InvalidParams for an unknown name (listing the known
-/// ones), InvalidInput on bad data. O(replicates x n K).
-std::vector<BootstrapResult> multiclass_bootstrap(VectorView<const double> y,
-                                                  MatrixView<const double> P,
-                                                  const std::vector<std::string>& names,
-                                                  const BootstrapParams& params = {},
-                                                  VectorView<const double> sample_weight = {});
+/// n_threads. With `groups` (one integer key per row: patients) whole groups are redrawn instead,
+/// within strata of the groups' most frequent class (ties: the lowest class index), each stratum
+/// in ascending key order; singleton groups keyed in row order draw exactly as rows. `routed`
+/// (empty, or 1 = auto-routed / 0 = review per row, the queue fixed beforehand) is needed by
+/// "auto_accuracy" and "review_rate". The ECE variants use `params.binning`. A replicate where a
+/// metric is undefined (NaN) is excluded and counted. Throws InvalidParams for an unknown name
+/// (listing the known ones), InvalidInput on bad data. O(replicates x n K).
+std::vector<BootstrapResult> multiclass_bootstrap(
+    VectorView<const double> y, MatrixView<const double> P, const std::vector<std::string>& names,
+    const BootstrapParams& params = {}, VectorView<const double> sample_weight = {},
+    VectorView<const std::int64_t> groups = {}, VectorView<const double> routed = {});
 
 }  // namespace calibrisk::metrics

@@ -31,7 +31,10 @@ struct ValidateSpec {
   TimeGranularity period = TimeGranularity::kQuarter;  ///< kAuto is not allowed here
   int n_bins = 8;             ///< periods when period == kBins, in [3, 1000]
   int min_train_periods = 2;  ///< periods up to the first origin (fit + calibration), >= 2
-  int n_bootstrap = 200;      ///< replicates of the AUC interval (0 = none), <= 100000
+  /// Replicates of the bootstrap intervals (0 = none), <= 100000: the AUC's for a binary label,
+  /// the K-class figures' for a multiclass one; patients (rows without a group column) are
+  /// resampled, seeded by train.seed.
+  int n_bootstrap = 200;
 };
 
 /// One origin: fitted on `fit_first`..`fit_last`, calibrated on `calibration`, tested on `period`.
@@ -61,6 +64,16 @@ struct PeriodResult {
   double brier = kNaN;          ///< metrics::multiclass_brier_score (in [0, 2])
   double top_label_ece = kNaN;  ///< metrics::top_label_ece (10 uniform bins)
   double accuracy = kNaN;       ///< share of test rows whose arg max is their class
+  /// 95 % percentile bootstrap intervals of the four figures above and of auto_accuracy and
+  /// review_rate below (metrics::multiclass_bootstrap; ValidateSpec::n_bootstrap replicates
+  /// resampling whole patients of the test period, stratified by their most frequent class,
+  /// seeded by train.seed; the review queue's thresholds stay those chosen on period t).
+  double log_loss_lower = kNaN, log_loss_upper = kNaN;
+  double brier_lower = kNaN, brier_upper = kNaN;
+  double top_label_ece_lower = kNaN, top_label_ece_upper = kNaN;
+  double accuracy_lower = kNaN, accuracy_upper = kNaN;
+  double auto_accuracy_lower = kNaN, auto_accuracy_upper = kNaN;
+  double review_rate_lower = kNaN, review_rate_upper = kNaN;
   /// The review queue chosen on the calibration period (the spec's policy) and applied to the
   /// test period: the confidence threshold (NaN for conformal sets), the auto-routed rows, their
   /// accuracy and the review rate; the same two figures on the calibration period (expected).
