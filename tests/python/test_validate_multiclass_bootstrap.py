@@ -7,7 +7,7 @@ Oracle: an independent numpy bootstrap of each test period's rows and probabilit
 the xoshiro256** stream ``Rng(seed, r)`` (ported below from ``core/random.hpp``'s specification:
 SplitMix64 seeding, Lemire's unbiased ``below``); within strata of the members' most frequent
 class (ties to the lowest class index), in class order, it redraws as many members as the stratum
-has, in ascending member id, each member with all of its test rows; the figures are
+has, in ascending member key (the id's text), each member with all of its test rows; the figures are
 scikit-learn's on the replicate's rows (``sample_weight`` = multiplicity) and the interval is
 ``numpy.percentile`` at 2.5 and 97.5 of the defined replicates. The review queue's threshold is
 held fixed (chosen on the calibration period).
@@ -91,7 +91,7 @@ def _figures(y, P, w, threshold):
 
 def _oracle(y, P, members, threshold, n_replicates, seed):
     K = P.shape[1]
-    ids = np.unique(members)  # ascending member id
+    ids = np.unique(members)  # ascending member key
     rows_of = {m: np.flatnonzero(members == m) for m in ids}
     strata = [[] for _ in range(K)]
     for m in ids:
@@ -133,7 +133,8 @@ def test_intervals_equal_an_independent_grouped_bootstrap(claims):
     frame = pd.read_csv(data)
     classes = table.attrs["classes"]
     y_all = frame["outcome"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    members_all = frame["member_id"].to_numpy()
+    # The CSV reader keys a group column by its labels as text, in sorted order ("10" < "9").
+    members_all = frame["member_id"].astype(str).to_numpy()
     checked = 0
     for row, (rows, P) in zip(table.to_dict("records"), preds):
         if row["skipped"]:
@@ -182,3 +183,22 @@ def test_no_bootstrap_leaves_the_intervals_undefined(claims):
     for f in FIGURES:
         assert table[f + "_lower"].isna().all() and table[f + "_upper"].isna().all()
     assert table["log_loss"].notna().any()
+
+
+def test_metrics_multiclass_bootstrap_groups_and_routed_equal_the_oracle():
+    rng = np.random.default_rng(0)
+    n = 300
+    P = rng.dirichlet([1, 1, 1], n)
+    y = rng.integers(0, 3, n)
+    routed = (P.max(axis=1) >= 0.5).astype(float)
+    names = ["log_loss", "brier_score", "top_label_ece", "accuracy", "auto_accuracy",
+             "review_rate"]
+    for groups in (None, rng.integers(0, 120, n)):
+        got = cr.metrics.multiclass_bootstrap(y, P, names, n_replicates=50, random_state=5,
+                                              groups=groups, routed=routed)
+        want = _oracle(y, P, np.arange(n) if groups is None else groups, 0.5, 50, 5)
+        for name, f in zip(names, FIGURES):
+            assert got[name].lower == pytest.approx(want[f][0], rel=1e-9, abs=1e-12), name
+            assert got[name].upper == pytest.approx(want[f][1], rel=1e-9, abs=1e-12), name
+    with pytest.raises(ValueError, match="need `routed`"):
+        cr.metrics.multiclass_bootstrap(y, P, "review_rate", n_replicates=10)
