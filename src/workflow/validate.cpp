@@ -137,7 +137,10 @@ void evaluate_test(const TrainResult& r, const ValidateSpec& spec, const std::ve
 }
 
 // Bootstrap intervals of the K-class figures with the binary AUC's replicates, seed and
-// resampling units; the review queue (the pipeline's routing) stays fixed.
+// resampling units (whole patients); the review queue (the pipeline's routing) stays fixed. Not
+// stratified by class: accuracy, Brier, log loss and the review rate move with the test period's
+// class mix, and fixing it (as the AUC's stratification does, harmlessly for a rank statistic)
+// makes their intervals far too narrow when the model mostly predicts the majority class.
 void bootstrap_classes(const TrainResult& r, const ValidateSpec& spec,
                        const std::vector<double>& group, PeriodResult& row) {
   if (spec.n_bootstrap == 0) return;
@@ -146,7 +149,8 @@ void bootstrap_classes(const TrainResult& r, const ValidateSpec& spec,
   const std::vector<std::uint8_t> route = r.pipeline->route(P);
   const std::vector<double> routed(route.begin(), route.end());
   const std::vector<std::int64_t> g = bootstrap_groups(t, group);
-  const metrics::BootstrapParams bp = bootstrap_params(spec);
+  metrics::BootstrapParams bp = bootstrap_params(spec);
+  bp.stratified = false;
   const auto b = metrics::multiclass_bootstrap(
       VectorView<const double>(t.y), P,
       {"log_loss", "brier_score", "top_label_ece", "accuracy", "auto_accuracy", "review_rate"}, bp,

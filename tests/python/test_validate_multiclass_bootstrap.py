@@ -5,9 +5,11 @@
 Oracle: an independent numpy bootstrap of each test period's rows and probabilities
 (``return_predictions=True``), written here from the documented contract: replicate r draws from
 the xoshiro256** stream ``Rng(seed, r)`` (ported below from ``core/random.hpp``'s specification:
-SplitMix64 seeding, Lemire's unbiased ``below``); within strata of the members' most frequent
-class (ties to the lowest class index), in class order, it redraws as many members as the stratum
-has, in ascending member key (the id's text), each member with all of its test rows; the figures are
+SplitMix64 seeding, Lemire's unbiased ``below``); it redraws, with replacement, as many members as
+the period has, from the members in ascending key (the id's text), each member with all of its
+test rows (``validate`` does not stratify by class; ``metrics.multiclass_bootstrap`` with
+``stratified=True`` draws within strata of the members' most frequent class, ties to the lowest
+class index, in class order); the figures are
 scikit-learn's on the replicate's rows (``sample_weight`` = multiplicity) and the interval is
 ``numpy.percentile`` at 2.5 and 97.5 of the defined replicates. The review queue's threshold is
 held fixed (chosen on the calibration period).
@@ -89,13 +91,16 @@ def _figures(y, P, w, threshold):
             1.0 - (w * auto).sum() / w.sum())
 
 
-def _oracle(y, P, members, threshold, n_replicates, seed):
+def _oracle(y, P, members, threshold, n_replicates, seed, stratified=False):
     K = P.shape[1]
     ids = np.unique(members)  # ascending member key
     rows_of = {m: np.flatnonzero(members == m) for m in ids}
-    strata = [[] for _ in range(K)]
-    for m in ids:
-        strata[int(np.argmax(np.bincount(y[rows_of[m]], minlength=K)))].append(m)
+    if stratified:
+        strata = [[] for _ in range(K)]
+        for m in ids:
+            strata[int(np.argmax(np.bincount(y[rows_of[m]], minlength=K)))].append(m)
+    else:
+        strata = [list(ids)]
     reps = []
     for r in range(n_replicates):
         rng = _Xoshiro(seed, r)
@@ -193,10 +198,11 @@ def test_metrics_multiclass_bootstrap_groups_and_routed_equal_the_oracle():
     routed = (P.max(axis=1) >= 0.5).astype(float)
     names = ["log_loss", "brier_score", "top_label_ece", "accuracy", "auto_accuracy",
              "review_rate"]
-    for groups in (None, rng.integers(0, 120, n)):
+    for groups, stratified in ((None, True), (rng.integers(0, 120, n), True),
+                               (rng.integers(0, 120, n), False)):
         got = cr.metrics.multiclass_bootstrap(y, P, names, n_replicates=50, random_state=5,
-                                              groups=groups, routed=routed)
-        want = _oracle(y, P, np.arange(n) if groups is None else groups, 0.5, 50, 5)
+                                              groups=groups, routed=routed, stratified=stratified)
+        want = _oracle(y, P, np.arange(n) if groups is None else groups, 0.5, 50, 5, stratified)
         for name, f in zip(names, FIGURES):
             assert got[name].lower == pytest.approx(want[f][0], rel=1e-9, abs=1e-12), name
             assert got[name].upper == pytest.approx(want[f][1], rel=1e-9, abs=1e-12), name

@@ -66,8 +66,9 @@ struct PeriodResult {
   double accuracy = kNaN;       ///< share of test rows whose arg max is their class
   /// 95 % percentile bootstrap intervals of the four figures above and of auto_accuracy and
   /// review_rate below (metrics::multiclass_bootstrap; ValidateSpec::n_bootstrap replicates
-  /// resampling whole patients of the test period, stratified by their most frequent class,
-  /// seeded by train.seed; the review queue's thresholds stay those chosen on period t).
+  /// resampling whole patients of the test period, not stratified by class, so the class mix
+  /// varies as between periods; seeded by train.seed; the review queue's thresholds stay those
+  /// chosen on period t).
   double log_loss_lower = kNaN, log_loss_upper = kNaN;
   double brier_lower = kNaN, brier_upper = kNaN;
   double top_label_ece_lower = kNaN, top_label_ece_upper = kNaN;

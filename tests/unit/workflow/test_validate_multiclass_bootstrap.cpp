@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bootstrap intervals of the K-class figures of rolling-origin validation: equal to an
-// independent loop that redraws whole patients (or rows) of each test period with the documented
-// streams Rng(seed, r), strata of the patients' most frequent class, and numpy's linear
-// percentile; containing the point estimates; narrower with more rows; the same for any thread
-// count; and, in metrics::multiclass_bootstrap, a patient's rows always drawn together.
+// independent loop that redraws whole patients (or rows) of each test period, unstratified, with
+// the documented streams Rng(seed, r) and numpy's linear percentile; as wide as the binomial
+// interval for accuracy and review rate; containing the point estimates; narrower with more rows;
+// the same for any thread count; and, in metrics::multiclass_bootstrap, a patient's rows always
+// drawn together (also within strata of the patients' most frequent class).
 #include <doctest/doctest.h>
 
 #include <calibrisk/core/random.hpp>
@@ -115,27 +116,21 @@ std::vector<double> weighted_figures(const std::vector<double>& y, const RowMatr
       1.0 - w_auto / W};
 }
 
-// The oracle: R replicates, each redrawing, stratum by stratum (the patients' most frequent
-// class, ties to the lowest; strata in class order, patients in key order), as many patients as
-// the stratum has from Rng(seed, r); then the 2.5 and 97.5 percentiles of each figure.
+// The oracle: R replicates, each redrawing as many patients as the test period has (in key
+// order, with replacement, not stratified) from Rng(seed, r), each with all of its rows; then the
+// 2.5 and 97.5 percentiles of each figure.
 std::vector<std::pair<double, double>> oracle(const PeriodResult& p, const std::vector<double>& key,
                                               int R, std::uint64_t seed) {
   std::map<double, std::vector<std::size_t>> patients;
   for (std::size_t i = 0; i < p.test_y.size(); ++i) patients[key[i]].push_back(i);
-  std::vector<std::vector<const std::vector<std::size_t>*>> strata(3);
-  for (const auto& [k, rows] : patients) {
-    int count[3] = {0, 0, 0};
-    for (std::size_t i : rows) ++count[static_cast<int>(p.test_y[i])];
-    strata[static_cast<std::size_t>(std::max_element(count, count + 3) - count)].push_back(&rows);
-  }
+  std::vector<const std::vector<std::size_t>*> units;
+  for (const auto& kv : patients) units.push_back(&kv.second);
   std::vector<std::vector<double>> reps(6);
   for (int r = 0; r < R; ++r) {
     Rng rng(seed, static_cast<std::uint64_t>(r));
     std::vector<double> w(p.test_y.size(), 0.0);
-    for (const auto& s : strata) {
-      for (std::size_t d = 0; d < s.size(); ++d)
-        for (std::size_t i : *s[rng.below(s.size())]) w[i] += 1.0;
-    }
+    for (std::size_t d = 0; d < units.size(); ++d)
+      for (std::size_t i : *units[rng.below(units.size())]) w[i] += 1.0;
     const std::vector<double> f = weighted_figures(p.test_y, p.test_P, w, p.review_threshold);
     for (std::size_t j = 0; j < 6; ++j) reps[j].push_back(f[j]);
   }
@@ -174,6 +169,22 @@ TEST_CASE("validate: K-class intervals equal an independent row bootstrap (no gr
 TEST_CASE("validate: K-class intervals equal an independent bootstrap of whole patients") {
   // Patients of 3 consecutive rows with independent labels (mixed classes within a patient).
   check_against_oracle(table_of(3000, 22, 3), spec_of(true), true);
+}
+
+TEST_CASE("validate: K-class intervals of proportions are as wide as the binomial interval") {
+  // Rows resampled without strata: the bootstrap of a share is binomial, so its 95 % interval is
+  // about 2 x 1.96 x sqrt(p (1 - p) / n) wide (Wald), for accuracy and the review rate alike.
+  const ValidationResult r = validate_rolling(table_of(3000, 25, 1), spec_of(false));
+  for (const PeriodResult& p : r.periods) {
+    CAPTURE(p.period);
+    const auto n = static_cast<double>(p.n_test);
+    for (const Figure& f : {figures(p)[3], figures(p)[5]}) {
+      CAPTURE(f.name);
+      const double wald = 2.0 * 1.96 * std::sqrt(f.point * (1.0 - f.point) / n);
+      CHECK((f.upper - f.lower) / wald > 0.75);
+      CHECK((f.upper - f.lower) / wald < 1.25);
+    }
+  }
 }
 
 TEST_CASE("validate: K-class intervals contain the point and shrink with more rows") {
