@@ -431,7 +431,8 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
     accuracy and the review rate on the test period, and the same two figures expected from the
     calibration period; each test-period figure but the threshold and the expected ones with
     ``*_lower`` / ``*_upper``, its 95 % bootstrap interval from ``n_bootstrap`` replicates that
-    resample whole patients, as the binary ``auc_lower`` / ``auc_upper``),
+    resample whole patients, not stratified by class, seeded by ``seed``, as the binary
+    ``auc_lower`` / ``auc_upper``),
     ``table.attrs["classes"]`` (a DataFrame) names the classes, and
     ``return_predictions`` gives ``(test_rows, P)`` with the (n_test, K) calibrated
     probabilities in class order.
