@@ -554,12 +554,13 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         rounds = int(params.n_estimators)
         begin = (float(params.subsample), int(params.random_state), w_max)
         starts = train.call(_begin, 0, *begin)
-        n_steps = [0]
+        n_steps = [0, 0]  # round trips, histograms built
         for t in range(rounds):
             g, h, n = self._root(train, t, starts)
 
             def step(splits, nodes, features, t=t):
                 n_steps[0] += 1
+                n_steps[1] += len(nodes)
                 out = train.call(_step, t, splits, nodes, features, total_bins)
                 counts = np.sum([o[0] for o in out], axis=0, dtype=np.int64) \
                     if splits.shape[0] else np.zeros(0, dtype=np.int64)
@@ -594,6 +595,7 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 break
         self.n_iter_ = int(driver.n_trees)
         self.n_steps_ = n_steps[0]
+        self._n_histograms = n_steps[1]
         if params.early_stopping and valid is not None:
             driver.keep(max(best_iter, 1))
         self.best_iteration_ = int(driver.n_trees)
