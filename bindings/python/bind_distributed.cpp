@@ -25,7 +25,8 @@ using detail::SplitMessage;
 using detail::TrainShard;
 using detail::TreeDriver;
 
-constexpr py::ssize_t kSplitCols = 11;  // parent, left, right, feature, bin, missing, cat, 4 words
+// parent, left, right, feature, bin, missing, cat, 4 words of cat_left, from_left, from_right
+constexpr py::ssize_t kSplitCols = 13;
 
 py::array_t<std::int64_t> encode_splits(const std::vector<SplitMessage>& splits) {
   py::array_t<std::int64_t> a({static_cast<py::ssize_t>(splits.size()), kSplitCols});
@@ -41,6 +42,8 @@ py::array_t<std::int64_t> encode_splits(const std::vector<SplitMessage>& splits)
       std::memcpy(&bits, &s.cat_left.w[static_cast<std::size_t>(w)], sizeof bits);
       m(r, 7 + w) = bits;
     }
+    m(r, 11) = s.from_left;
+    m(r, 12) = s.from_right;
   }
   return a;
 }
@@ -48,7 +51,7 @@ py::array_t<std::int64_t> encode_splits(const std::vector<SplitMessage>& splits)
 std::vector<SplitMessage> decode_splits(
     const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& a) {
   if (a.ndim() != 2 || a.shape(1) != kSplitCols) {
-    throw InvalidInput("_DistShard.step: splits must be an (k, 11) int64 array.");
+    throw InvalidInput("_DistShard.step: splits must be an (k, 13) int64 array.");
   }
   auto m = a.unchecked<2>();
   std::vector<SplitMessage> out(static_cast<std::size_t>(a.shape(0)));
@@ -65,6 +68,8 @@ std::vector<SplitMessage> decode_splits(
       const std::int64_t bits = m(r, 7 + w);
       std::memcpy(&s.cat_left.w[static_cast<std::size_t>(w)], &bits, sizeof bits);
     }
+    s.from_left = static_cast<std::int32_t>(m(r, 11));
+    s.from_right = static_cast<std::int32_t>(m(r, 12));
   }
   return out;
 }
@@ -184,24 +189,25 @@ void bind_shard(py::module_& m) {
           "step",
           [](TrainShard& s,
              const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& splits,
-             std::int32_t node,
+             const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& nodes,
              const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& feats,
              Index total_bins) {
             const std::vector<SplitMessage> sp = decode_splits(splits);
+            const std::vector<std::int32_t> ns = from_array<std::int32_t>(nodes);
             const std::vector<std::int32_t> fs = from_array<std::int32_t>(feats);
             std::vector<std::int64_t> counts(2 * sp.size());
-            std::vector<HistBin> hist(static_cast<std::size_t>(total_bins));
+            std::vector<HistBin> hist(static_cast<std::size_t>(total_bins) * ns.size());
             {
               py::gil_scoped_release release;
               std::vector<Index> c(2 * sp.size());
-              s.apply_splits(sp, c.data());
+              s.step(sp, ns, fs, c.data(), hist.data());
               std::copy(c.begin(), c.end(), counts.begin());
-              s.histogram(node, fs, hist.data());
             }
             return py::make_tuple(to_array(counts), hist_array(hist));
           },
-          py::arg("splits"), py::arg("node"), py::arg("features"), py::arg("total_bins"),
-          "Applies the splits, then the histogram of node: (counts (2k,), hist (total_bins, 3)).")
+          py::arg("splits"), py::arg("nodes"), py::arg("features"), py::arg("total_bins"),
+          "Applies the splits, then the histograms of nodes: (counts (2k,), hist (nodes x "
+          "total_bins, 3)).")
       .def("add_tree", [](TrainShard& s, const py::tuple& t) {
         const RoutingTree r = decode_tree(t);
         py::gil_scoped_release release;
@@ -211,27 +217,27 @@ void bind_shard(py::module_& m) {
 
 void bind_driver(py::module_& m) {
   py::class_<TreeDriver>(m, "_DistDriver", "The driver of a distributed tree fit.")
-      .def(py::init<BinMapper, const GBDTParams&, double>(), py::arg("mapper"), py::arg("params"),
-           py::arg("w_max"))
+      .def(py::init<BinMapper, const GBDTParams&, double, int>(), py::arg("mapper"),
+           py::arg("params"), py::arg("w_max"), py::arg("lookahead") = 4)
       .def_property_readonly("allowed", [](const TreeDriver& d) { return to_array(d.allowed()); })
       .def(
           "grow",
           [](TreeDriver& d, int t, std::int64_t g, std::int64_t h, std::int64_t n,
              const py::function& step) {
-            TreeDriver::StepFn fn = [&](const std::vector<SplitMessage>& splits, std::int32_t node,
-                                        const std::vector<std::int32_t>& features,
-                                        TreeDriver::Reply& reply) {
-              py::tuple r = step(encode_splits(splits), node, to_array(features));
-              const auto counts = from_array<std::int64_t>(r[0]);
-              reply.counts.assign(counts.begin(), counts.end());
-              const auto hist = from_array<std::int64_t>(r[1]);
-              reply.hist.resize(hist.size() / 3);
-              for (std::size_t b = 0; b < reply.hist.size(); ++b) {
-                reply.hist[b].g = hist[3 * b];
-                reply.hist[b].h = hist[3 * b + 1];
-                reply.hist[b].n = hist[3 * b + 2];
-              }
-            };
+            TreeDriver::StepFn fn =
+                [&](const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
+                    const std::vector<std::int32_t>& features, TreeDriver::Reply& reply) {
+                  py::tuple r = step(encode_splits(splits), to_array(nodes), to_array(features));
+                  const auto counts = from_array<std::int64_t>(r[0]);
+                  reply.counts.assign(counts.begin(), counts.end());
+                  const auto hist = from_array<std::int64_t>(r[1]);
+                  reply.hist.resize(hist.size() / 3);
+                  for (std::size_t b = 0; b < reply.hist.size(); ++b) {
+                    reply.hist[b].g = hist[3 * b];
+                    reply.hist[b].h = hist[3 * b + 1];
+                    reply.hist[b].n = hist[3 * b + 2];
+                  }
+                };
             HistBin root;
             root.g = g;
             root.h = h;
@@ -239,7 +245,8 @@ void bind_driver(py::module_& m) {
             return encode_tree(d.grow(t, root, fn));
           },
           py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
-          "Grows round t's tree; step(splits, node, features) -> (counts, hist (total_bins, 3)).")
+          "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (nodes x "
+          "total_bins, 3)).")
       .def("keep", &TreeDriver::keep)
       .def_property_readonly("n_trees", &TreeDriver::n_trees)
       .def("model", &TreeDriver::model, py::arg("base_score"));

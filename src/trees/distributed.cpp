@@ -109,6 +109,21 @@ void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* co
       throw InvalidInput(std::string("TrainShard: a split names an unknown node or feature.") +
                          kLost);
     }
+    if (s.from_left >= 0) {  // applied ahead of time: the provisional nodes' rows move over
+      const auto fl = static_cast<std::size_t>(s.from_left);
+      const auto fr = static_cast<std::size_t>(s.from_right);
+      if (s.from_right < 0 || fl >= range_.size() || fr >= range_.size() || range_[fl][0] < 0 ||
+          range_[fr][0] < 0 || range_[fl][0] != range_[up][0] || range_[fr][1] != range_[up][1]) {
+        throw InvalidInput(std::string("TrainShard: a split names an unknown node.") + kLost);
+      }
+      const auto need = static_cast<std::size_t>(std::max(s.left, s.right)) + 1;
+      if (range_.size() < need) range_.resize(need, {-1, -1});
+      range_[static_cast<std::size_t>(s.left)] = range_[fl];
+      range_[static_cast<std::size_t>(s.right)] = range_[fr];
+      counts[2 * k] = range_[fl][1] - range_[fl][0];
+      counts[2 * k + 1] = range_[fr][1] - range_[fr][0];
+      continue;
+    }
     const int missing = mapper_.missing_bin(s.feature);
     left_of.assign(static_cast<std::size_t>(missing) + 1, 0);
     for (int c = 0; c < missing; ++c) {
@@ -157,6 +172,16 @@ void TrainShard::histogram(std::int32_t node, const std::vector<std::int32_t>& f
   build_histogram(bins_, mapper_, job, nullptr, HistBin{}, out, n_threads_);
 }
 
+void TrainShard::step(const std::vector<SplitMessage>& splits,
+                      const std::vector<std::int32_t>& nodes,
+                      const std::vector<std::int32_t>& features, Index* counts, HistBin* out) {
+  apply_splits(splits, counts);
+  const Index nb = mapper_.total_bins();
+  for (std::size_t k = 0; k < nodes.size(); ++k) {
+    histogram(nodes[k], features, out + static_cast<Index>(k) * nb);
+  }
+}
+
 void TrainShard::add_tree(const RoutingTree& t) {
   const Index n = n_rows();
   for (Index i = 0; i < n; ++i) {
@@ -167,8 +192,11 @@ void TrainShard::add_tree(const RoutingTree& t) {
 
 // ---- driver -------------------------------------------------------------------------------------
 
-TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max)
-    : GrowBackend(mapper.total_bins()), mapper_(std::move(mapper)), params_(p) {
+TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max, int lookahead)
+    : GrowBackend(mapper.total_bins()),
+      mapper_(std::move(mapper)),
+      params_(p),
+      lookahead_(std::max(0, lookahead)) {
   grower_ = grower_params(p, GradScale::for_max_weight(w_max), 1);
   for (Index f = 0; f < mapper_.n_features(); ++f) {
     if (!mapper_.is_constant[static_cast<std::size_t>(f)]) {
@@ -177,18 +205,32 @@ TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max)
   }
 }
 
-Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
-                            std::int32_t right_node) {
-  const SplitInfo& s = parent.split;
+SplitMessage TreeDriver::message(const GrowLeaf& leaf, std::int32_t left,
+                                 std::int32_t right) const {
+  const SplitInfo& s = leaf.split;
   SplitMessage m;
-  m.parent = parent.node;
-  m.left = left_node;
-  m.right = right_node;
+  m.parent = leaf.node;
+  m.left = left;
+  m.right = right;
   m.feature = s.feature;
   m.bin = s.bin;
   m.missing_left = s.missing_left;
   m.categorical = s.categorical;
   m.cat_left = s.cat_left;
+  return m;
+}
+
+Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
+                            std::int32_t right_node) {
+  const SplitInfo& s = parent.split;
+  SplitMessage m = message(parent, left_node, right_node);
+  for (Ahead& a : ahead_) {
+    if (a.parent != parent.node) continue;
+    m.from_left = provisional(parent.node, true);
+    m.from_right = provisional(parent.node, false);
+    a.real = a.small_left ? left_node : right_node;
+    break;
+  }
   pending_.push_back(m);
   expected_.push_back(s.left.n);
   expected_.push_back(s.right.n);
@@ -196,15 +238,44 @@ Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
   return parent.begin + s.left.n;
 }
 
-void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
+void TreeDriver::lookahead(const std::vector<GrowLeaf>& active, int spare) {
+  candidates_ = active;
+  spare_ = spare;
+}
+
+void TreeDriver::request(const GrowLeaf& built) {
+  nodes_.assign(1, built.node);
+  const std::size_t first_new = ahead_.size();
+  const auto limit = static_cast<std::size_t>(std::min(lookahead_, std::max(spare_, 0)));
+  if (ahead_.size() < limit) {
+    // The best leaves first, as grow_leafwise would pick them (gain, then the lower node id).
+    std::sort(candidates_.begin(), candidates_.end(), [](const GrowLeaf& a, const GrowLeaf& b) {
+      return a.split.gain > b.split.gain || (a.split.gain == b.split.gain && a.node < b.node);
+    });
+    for (const GrowLeaf& c : candidates_) {
+      if (ahead_.size() >= limit) break;
+      const bool known = std::any_of(ahead_.begin(), ahead_.end(),
+                                     [&](const Ahead& a) { return a.parent == c.node; });
+      // A leaf whose children can never be split needs no histogram.
+      if (known || (grower_.max_depth > 0 && c.depth + 1 >= grower_.max_depth)) continue;
+      Ahead a;
+      a.parent = c.node;
+      a.small_left = c.split.left.n <= c.split.right.n;
+      pending_.push_back(message(c, provisional(c.node, true), provisional(c.node, false)));
+      expected_.push_back(c.split.left.n);
+      expected_.push_back(c.split.right.n);
+      nodes_.push_back(provisional(c.node, a.small_left));
+      ahead_.push_back(std::move(a));
+    }
+  }
   reply_.hist.clear();
   reply_.counts.clear();
-  (*step_)(pending_, built.node, features_, reply_);
+  (*step_)(pending_, nodes_, features_, reply_);
   const auto nb = static_cast<std::size_t>(mapper_.total_bins());
-  if (reply_.hist.size() != nb || reply_.counts.size() != 2 * pending_.size()) {
+  if (reply_.hist.size() != nb * nodes_.size() || reply_.counts.size() != 2 * pending_.size()) {
     throw InvalidInput("TreeDriver: a step's reply has " + std::to_string(reply_.hist.size()) +
                        " histogram slots and " + std::to_string(reply_.counts.size()) +
-                       " counts; expected " + std::to_string(nb) + " and " +
+                       " counts; expected " + std::to_string(nb * nodes_.size()) + " and " +
                        std::to_string(2 * pending_.size()) + "." + kLost);
   }
   for (std::size_t k = 0; k < 2 * pending_.size(); ++k) {
@@ -217,8 +288,25 @@ void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
   }
   pending_.clear();
   expected_.clear();
+  std::copy(reply_.hist.begin(), reply_.hist.begin() + static_cast<std::ptrdiff_t>(nb),
+            hist(built.hist));
+  for (std::size_t k = first_new; k < ahead_.size(); ++k) {
+    const auto at = reply_.hist.begin() + static_cast<std::ptrdiff_t>(nb * (1 + k - first_new));
+    ahead_[k].hist.assign(at, at + static_cast<std::ptrdiff_t>(nb));
+  }
+}
+
+void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) {
   HistBin* bh = hist(built.hist);
-  std::copy(reply_.hist.begin(), reply_.hist.end(), bh);
+  const auto ready = root ? ahead_.end()
+                          : std::find_if(ahead_.begin(), ahead_.end(),
+                                         [&](const Ahead& a) { return a.real == built.node; });
+  if (ready != ahead_.end()) {  // split ahead of time: no round trip
+    std::copy(ready->hist.begin(), ready->hist.end(), bh);
+    ahead_.erase(ready);
+  } else {
+    request(built);
+  }
   if (!features_.empty()) {
     // Every row of the node is in exactly one bin of each feature: the first feature's bins sum
     // to the node's sums, which the driver already knows.
@@ -250,9 +338,15 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
   step_ = &step;
   pending_.clear();
   expected_.clear();
+  ahead_.clear();
+  candidates_.clear();
+  spare_ = 0;
   GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
   step_ = nullptr;
   pending_.clear();
+  expected_.clear();
+  ahead_.clear();
+  candidates_.clear();
   release_all();
   trees_.push_back(g.tree);
   return RoutingTree{std::move(g.tree), std::move(g.bin), std::move(g.cat_left)};

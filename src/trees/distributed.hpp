@@ -20,12 +20,15 @@ namespace calibrisk {
 namespace detail {
 
 /// A split broadcast to the shards: rows of node `parent` go to `left` when their code of
-/// `feature` is <= bin (categorical: in cat_left), the missing bin when missing_left.
+/// `feature` is <= bin (categorical: in cat_left), the missing bin when missing_left. When
+/// `from_left` >= 0 the split was already applied ahead of time (TreeDriver's lookahead) into the
+/// provisional nodes from_left / from_right: the shards hand their rows to left / right.
 struct SplitMessage {
   std::int32_t parent = -1, left = -1, right = -1, feature = -1, bin = -1;
   bool missing_left = false;
   bool categorical = false;
   BinSet cat_left;
+  std::int32_t from_left = -1, from_right = -1;
 };
 
 /// A tree as the shards route rows with it: per node the children, feature, split bin (-1 leaves,
@@ -73,6 +76,10 @@ class TrainShard {
   void apply_splits(const std::vector<SplitMessage>& splits, Index* counts);
   /// Histogram of node `node` over `features` into `out` (total_bins slots, zeroed first).
   void histogram(std::int32_t node, const std::vector<std::int32_t>& features, HistBin* out);
+  /// One step of the driver: apply_splits, then the histogram of each of `nodes` into
+  /// out[k * total_bins, (k + 1) * total_bins).
+  void step(const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
+            const std::vector<std::int32_t>& features, Index* counts, HistBin* out);
   /// Adds a finished tree's leaf values to every row's margin.
   void add_tree(const RoutingTree& t);
 
@@ -90,21 +97,30 @@ class TrainShard {
 };
 
 /// The driver's side: grows one tree at a time with grow_leafwise, asking the shards (through
-/// `StepFn`) for the summed histogram of one node per step, after the splits decided since the
-/// last step. Every reply is checked (row counts of each split, the node's sums) so that a shard
-/// that lost its state gives an error, never a different tree.
+/// `StepFn`) for summed histograms, after the splits decided since the last step. Every reply is
+/// checked (row counts of each split, each node's sums) so that a shard that lost its state gives
+/// an error, never a different tree.
+///
+/// Lookahead: a step is a round trip to every worker, so besides the histogram the loop needs now,
+/// a step also splits up to `lookahead` other splittable leaves ahead of time (the best by gain)
+/// into provisional nodes and returns their smaller children's histograms. When the loop later
+/// splits such a leaf (with the same split: a leaf's best split never changes), its histogram is
+/// already there and no round trip is made; a leaf the tree never splits costs only the wasted
+/// work. The loop's decisions do not depend on it: the trees are the same bits for any lookahead.
 class TreeDriver : private GrowBackend {
  public:
-  /// The shards' reply to one step: the summed histogram (total_bins slots) and, per split sent,
-  /// the summed left and right row counts.
+  /// The shards' reply to one step: per node asked, its summed histogram (total_bins slots each,
+  /// in the order asked) and, per split sent, the summed left and right row counts.
   struct Reply {
     std::vector<HistBin> hist;
     std::vector<Index> counts;
   };
-  using StepFn = std::function<void(const std::vector<SplitMessage>& splits, std::int32_t node,
+  using StepFn = std::function<void(const std::vector<SplitMessage>& splits,
+                                    const std::vector<std::int32_t>& nodes,
                                     const std::vector<std::int32_t>& features, Reply& reply)>;
 
-  TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max);
+  /// `lookahead`: the most leaves split ahead of time per step (0: one node per step).
+  TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max, int lookahead = 4);
 
   const BinMapper& mapper() const noexcept { return mapper_; }
   /// The features a tree may split on: the non-constant ones, ascending.
@@ -119,8 +135,23 @@ class TreeDriver : private GrowBackend {
   GradientBoostedTrees model(double base_score) const;
 
  private:
+  // A leaf split ahead of time: its provisional children and the smaller one's histogram; `real`
+  // is the smaller child's node once the loop has split the leaf (-1 before).
+  struct Ahead {
+    std::int32_t parent = -1, real = -1;
+    bool small_left = true;
+    std::vector<HistBin> hist;
+  };
   void build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) override;
   Index partition(const GrowLeaf& parent, std::int32_t left_node, std::int32_t right_node) override;
+  void lookahead(const std::vector<GrowLeaf>& active, int spare) override;
+  // One round trip: the pending splits plus the lookahead's, the histogram of `built` into its
+  // slot and the lookahead leaves' into ahead_.
+  void request(const GrowLeaf& built);
+  std::int32_t provisional(std::int32_t parent, bool left) const noexcept {
+    return 2 * grower_.max_leaf_nodes + 2 * parent + (left ? 0 : 1);
+  }
+  SplitMessage message(const GrowLeaf& leaf, std::int32_t left, std::int32_t right) const;
 
   BinMapper mapper_;
   GBDTParams params_;
@@ -131,6 +162,11 @@ class TreeDriver : private GrowBackend {
   std::vector<Index> expected_;        // their left and right row counts
   const StepFn* step_ = nullptr;
   Reply reply_;
+  int lookahead_ = 0;
+  int spare_ = 0;
+  std::vector<GrowLeaf> candidates_;  // the splittable leaves, as of the last lookahead() call
+  std::vector<Ahead> ahead_;
+  std::vector<std::int32_t> nodes_;
 };
 
 }  // namespace detail

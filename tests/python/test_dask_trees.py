@@ -120,6 +120,20 @@ def test_weights_subsampling_and_early_stopping(client2):
     assert est.n_iter_ < 40 and est.best_iteration_ < est.n_iter_
 
 
+def test_lookahead_saves_round_trips_not_bits(client2, monkeypatch):
+    # max_depth bounds the lookahead too (a leaf whose children cannot split needs no histogram)
+    for params in (dict(BASE, max_leaf_nodes=16), dict(BASE, max_leaf_nodes=16, max_depth=3)):
+        est, ref = _local(params)
+        steps = {}
+        for la in (0, 1, 4):
+            monkeypatch.setattr(DaskGradientBoostingClassifier, "_lookahead", la)
+            dist, sha = _dask(params, (300, 100, 500))
+            assert sha == ref, (params, la)
+            steps[la] = dist.n_steps_
+        # without lookahead one round trip per histogram built; any lookahead makes fewer
+        assert steps[1] < steps[0] and steps[4] <= steps[1], steps
+
+
 def test_subsample_draw_depends_only_on_the_global_row():
     # The row bag of a round is a hash of (seed, round, row): a Bernoulli(subsample) draw whose
     # rate matches, the same for any thread count.

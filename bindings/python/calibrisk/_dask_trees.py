@@ -158,9 +158,9 @@ def _add_row(shard, seq, t, row):
     return shard.core.add_row(row)
 
 
-def _step(shard, seq, t, splits, node, features, total_bins):
+def _step(shard, seq, t, splits, nodes, features, total_bins):
     shard.check(seq, t)
-    return shard.core.step(splits, node, features, total_bins)
+    return shard.core.step(splits, nodes, features, total_bins)
 
 
 def _add_tree(shard, seq, t, tree, loss):
@@ -318,10 +318,14 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
 
     After ``fit``: the attributes of GradientBoostingClassifier (``classes_``, ``n_iter_``,
     ``best_iteration_``, ``validation_loss_``, ...), plus ``n_partitions_`` and
-    ``n_bytes_per_histogram_``; ``to_local()`` gives the single-process estimator;
+    ``n_bytes_per_histogram_`` and ``n_steps_`` (histogram round trips); ``to_local()`` gives the single-process estimator;
     ``predict_proba`` / ``predict`` / ``decision_function`` score Dask collections partition by
     partition (numpy input: in this process).
     """
+
+    # Leaves split ahead of time per step (TreeDriver's lookahead: fewer round trips, the same
+    # trees); a class attribute, not a parameter, so that get_params stays the single-process one.
+    _lookahead = 4
 
     # ------------------------------------------------------------------ checks
     def _check_distributed_params(self, n, has_eval):
@@ -543,18 +547,21 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 raise InvalidInputError(
                     f"{_WHERE}: the validation rows have zero total weight; pass validation rows "
                     "with positive sample weight.")
-        driver = _core._DistDriver(mapper, params, w_max)
+        driver = _core._DistDriver(mapper, params, w_max, self._lookahead)
         total_bins = int(mapper.total_bins)
         losses, notes = [], []
         best_loss, best_iter, since = math.inf, 0, 0
         rounds = int(params.n_estimators)
         begin = (float(params.subsample), int(params.random_state), w_max)
         starts = train.call(_begin, 0, *begin)
+        n_steps = [0, 0]  # round trips, histograms built
         for t in range(rounds):
             g, h, n = self._root(train, t, starts)
 
-            def step(splits, node, features, t=t):
-                out = train.call(_step, t, splits, node, features, total_bins)
+            def step(splits, nodes, features, t=t):
+                n_steps[0] += 1
+                n_steps[1] += len(nodes)
+                out = train.call(_step, t, splits, nodes, features, total_bins)
                 counts = np.sum([o[0] for o in out], axis=0, dtype=np.int64) \
                     if splits.shape[0] else np.zeros(0, dtype=np.int64)
                 hist = np.sum([o[1] for o in out], axis=0, dtype=np.int64)
@@ -587,6 +594,8 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                              "min_gain_to_split, constant features).")
                 break
         self.n_iter_ = int(driver.n_trees)
+        self.n_steps_ = n_steps[0]
+        self._n_histograms = n_steps[1]
         if params.early_stopping and valid is not None:
             driver.keep(max(best_iter, 1))
         self.best_iteration_ = int(driver.n_trees)

@@ -9,6 +9,7 @@
 #include "trees/distributed.hpp"
 
 #include <cmath>
+#include <memory>
 #include <vector>
 
 using namespace calibrisk;
@@ -17,45 +18,47 @@ namespace {
 
 // The distributed fit, driven in process over shards of rows [cuts[k], cuts[k + 1]).
 GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainData& d,
-                                     const std::vector<Index>& cuts, int lose_at_step = -1) {
+                                     const std::vector<Index>& cuts, int lose_at_step = -1,
+                                     int lookahead = 4, int* n_steps = nullptr) {
   const FeatureMatrix X(d.X());
   const BinMapper m = detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, p.random_state, 1);
   Index n1 = 0;
   for (const double v : d.y) n1 += v == 1.0 ? 1 : 0;
   const auto [m0, m1] = detail::binary_class_multipliers(p, d.n - n1, n1);
-  std::vector<detail::TrainShard> shards;
+  std::vector<std::unique_ptr<detail::TrainShard>> shards;
   detail::ExactSum sw[2];
   double w_max = 0.0;
-  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+  // Shard k as a worker builds it from its partition (also: recomputed after a lost worker).
+  const auto make_shard = [&, m0 = m0, m1 = m1](std::size_t k) {
     const Index a = cuts[k], rows = cuts[k + 1] - a;
     const auto xs = MatrixView<const float>::row_major(d.x.data() + a * d.f, rows, d.f);
     const VectorView<const double> ys(d.y.data() + a, rows);
     const VectorView<const double> ws =
         d.w.empty() ? VectorView<const double>() : VectorView<const double>(d.w.data() + a, rows);
-    shards.emplace_back(m, FeatureMatrix(xs), ys, ws, a, m0, m1, 1);
-    for (int c = 0; c < 2; ++c) sw[c].add(shards.back().class_weight_sum(c));
-    w_max = std::max(w_max, shards.back().max_weight());
+    return std::make_unique<detail::TrainShard>(m, FeatureMatrix(xs), ys, ws, a, m0, m1, 1);
+  };
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+    shards.push_back(make_shard(k));
+    for (int c = 0; c < 2; ++c) sw[c].add(shards.back()->class_weight_sum(c));
+    w_max = std::max(w_max, shards.back()->max_weight());
   }
   const double base = std::log(sw[1].value() / sw[0].value());
-  for (auto& s : shards) s.reset_margins(base);
-  detail::TreeDriver driver(m, p, w_max);
+  for (auto& s : shards) s->reset_margins(base);
+  detail::TreeDriver driver(m, p, w_max, lookahead);
   int steps = 0;
   const detail::TreeDriver::StepFn step =
-      [&](const std::vector<detail::SplitMessage>& splits, std::int32_t node,
+      [&](const std::vector<detail::SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
           const std::vector<std::int32_t>& features, detail::TreeDriver::Reply& reply) {
-        reply.hist.assign(static_cast<std::size_t>(m.total_bins()), HistBin{});
+        reply.hist.assign(static_cast<std::size_t>(m.total_bins()) * nodes.size(), HistBin{});
         reply.counts.assign(2 * splits.size(), 0);
         std::vector<HistBin> h(reply.hist.size());
         std::vector<Index> c(reply.counts.size());
         ++steps;
         for (std::size_t k = 0; k < shards.size(); ++k) {
           if (steps == lose_at_step && k == 1) {
-            std::uint64_t key = 0;
-            Index row = 0;
-            shards[k].begin_round(0, p, w_max, &key, &row);  // recomputed: back at round 0's root
+            shards[k] = make_shard(k);  // the worker was lost: its partition is recomputed
           }
-          shards[k].apply_splits(splits, c.data());
-          shards[k].histogram(node, features, h.data());
+          shards[k]->step(splits, nodes, features, c.data(), h.data());
           for (std::size_t q = 0; q < c.size(); ++q) reply.counts[q] += c[q];
           for (std::size_t b = 0; b < h.size(); ++b) {
             reply.hist[b].g += h[b].g;
@@ -69,16 +72,17 @@ GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainDa
     for (auto& s : shards) {
       std::uint64_t key = 0;
       Index row = 0;
-      const HistBin r = s.begin_round(t, p, w_max, &key, &row);
+      const HistBin r = s->begin_round(t, p, w_max, &key, &row);
       root.g += r.g;
       root.h += r.h;
       root.n += r.n;
     }
     REQUIRE(root.n > 0);
     const detail::RoutingTree tree = driver.grow(t, root, step);
-    for (auto& s : shards) s.add_tree(tree);
+    for (auto& s : shards) s->add_tree(tree);
     if (tree.tree.n_nodes() == 1) break;
   }
+  if (n_steps != nullptr) *n_steps = steps;
   return driver.model(base);
 }
 
@@ -133,10 +137,39 @@ TEST_CASE("distributed fit: 1, 2 and 3 shards grow the single-process trees bit 
   }
 }
 
+TEST_CASE("distributed fit: the lookahead saves round trips and never changes a tree") {
+  const testing::TrainData d = testing::make_dense(3000, 8, 6, 0.1);
+  for (const int depth : {-1, 4}) {
+    GBDTParams p = params();
+    p.max_leaf_nodes = 20;
+    p.max_depth = depth;
+    GradientBoostedTrees single(p);
+    single.fit(d.dataset());
+    CAPTURE(depth);
+    std::vector<int> steps;
+    for (const int lookahead : {0, 1, 4, 64}) {
+      int n = 0;
+      check_same_trees(single, distributed_fit(p, d, {0, 1100, 1100, d.n}, -1, lookahead, &n));
+      steps.push_back(n);
+    }
+    // Without lookahead a step per split that builds a histogram (at most 18 per tree after the
+    // root's); every lookahead needs fewer round trips, more lookahead no more.
+    CHECK(steps[1] < steps[0]);
+    CHECK(steps[2] <= steps[1]);
+    CHECK(steps[3] <= steps[2]);
+  }
+}
+
 TEST_CASE("distributed fit: a shard that lost its state is an error, not another tree") {
   const testing::TrainData d = testing::make_dense(1500, 6, 5, 0.1);
-  CHECK_THROWS_WITH_AS(distributed_fit(params(), d, {0, 700, d.n}, 9),
-                       doctest::Contains("a worker was lost"), InvalidInput);
+  for (const int lookahead : {0, 4}) {
+    for (const int step : {1, 2, 9}) {
+      CAPTURE(lookahead);
+      CAPTURE(step);
+      CHECK_THROWS_WITH_AS(distributed_fit(params(), d, {0, 700, d.n}, step, lookahead),
+                           doctest::Contains("a worker was lost"), InvalidInput);
+    }
+  }
 }
 
 TEST_CASE("ExactSum: the correctly rounded sum, whatever the order and grouping") {
