@@ -288,9 +288,11 @@ def fit_general(est, xs, ys, wl, info):
     cw = class_weights(est, W, classes)
     if sparse:
         impute = np.zeros(d)
-    else:  # weighted means of the observed values, class weights applied (as single-process)
-        sw_obs = sum(cw[c] * _values(sums[c][:, 1:1 + d], s_w) for c in range(K))
-        swx = sum(cw[c] * _values(sums[c][:, 1 + d:], s_wx) for c in range(K))
+    else:  # means of the observed values weighted by sample_weight only, as the single-process
+        # multinomial solver (its binary solver applies the class weights too: dask.py)
+        total = sums.sum(axis=0)  # int64 limbs over the classes: still exact
+        sw_obs = _values(total[:, 1:1 + d], s_w)
+        swx = _values(total[:, 1 + d:], s_wx)
         with np.errstate(invalid="ignore", divide="ignore"):
             impute = np.where(sw_obs > 0, swx / np.where(sw_obs > 0, sw_obs, 1.0), 0.0)
     est._class_weight_values = cw
