@@ -131,6 +131,20 @@ def test_multinomial_missing_values_mean_imputation(client):
     _check_optimum(est, local)
 
 
+def test_binary_class_weights_do_not_move_the_imputation_means(client):
+    """The single-process solver imputes with sample-weighted means (class weights only weigh
+    the loss); the binary Dask path does too."""
+    X, y, w = _data(K=2, seed=8)
+    X = X.copy()
+    X[np.random.default_rng(2).uniform(size=X.shape) < 0.15] = np.nan
+    params = {"C": 1.0, "tol": 1e-10, "class_weight": {0: 1.0, 1: 4.0}}
+    est = _fit(X, y, w, **params)
+    local = calibrisk.LogisticRegression(**params).fit(X, y, w)
+    np.testing.assert_allclose(est.impute_values_, local.get_state()["impute_values"],
+                               rtol=1e-12)
+    _check_optimum(est, local)
+
+
 @pytest.mark.parametrize("K", [2, 3])
 def test_sparse_partitions_same_optimum(client, K):
     X, y, w = _data(K=K, seed=4)

@@ -534,7 +534,7 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _weights_and_means(self, sums, s_w, s_wx, classes, d):
         """Class multipliers (balanced: W / (2 W_c) on sample-weight totals) and the weighted
-        column means of the observed values with class weights applied."""
+        column means of the observed values (sample weights only)."""
         W = np.array([_qvalue(sums[c][:, :1], s_w)[0] for c in (0, 1)])
         if self.class_weight is None:
             cw = np.ones(2)
@@ -555,9 +555,11 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
                         f"DaskLogisticRegression: class_weight has key {key!r}, which is not one "
                         f"of the classes {classes.tolist()}; use the labels as keys.")
                 cw[int(hits[0])] = float(val)
-        # Means: sum_c cw_c * sum(w x)_c / sum_c cw_c * sum(w)_c over observed values.
-        sw_obs = sum(cw[c] * _qvalue(sums[c][:, 1:1 + d], s_w) for c in (0, 1))
-        swx = sum(cw[c] * _qvalue(sums[c][:, 1 + d:], s_wx) for c in (0, 1))
+        # Means over observed values weighted by sample_weight only, as the single-process
+        # solver (column_stats in src/linear/logistic.cpp): the exact int64 limb totals.
+        total = np.asarray(sums).sum(axis=0)
+        sw_obs = _qvalue(total[:, 1:1 + d], s_w)
+        swx = _qvalue(total[:, 1 + d:], s_wx)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(sw_obs > 0, swx / np.where(sw_obs > 0, sw_obs, 1.0), 0.0)
         self._class_weight_values = cw
