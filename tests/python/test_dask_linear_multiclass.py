@@ -182,7 +182,7 @@ def test_wide_sparse_uses_lbfgs_and_reaches_the_optimum(client):
                                atol=1e-7)
 
 
-# ---- the same bytes on any cluster ----------------------------------------------------------------
+# ---- the same bytes on any cluster ------------------------------------------------------------
 
 
 def _fingerprint(est):

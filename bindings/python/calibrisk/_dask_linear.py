@@ -15,8 +15,8 @@ for two classes, ``M = K`` (softmax) for K classes. A pass returns the loss, the
 import math
 import warnings
 
-import numpy as np
 import dask
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _core
