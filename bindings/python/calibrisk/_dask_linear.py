@@ -9,7 +9,8 @@ same bytes for any number of workers and any partitioning of the rows. The model
 coefficient vectors over the design ``A = [X, 1]`` (``q = d + 1`` columns): ``M = 1`` (sigmoid)
 for two classes, ``M = K`` (softmax) for K classes. A pass returns the loss, the gradient
 ``A^T w (P - Y)`` (``M q`` sums) and, for Newton, the ``M (M + 1) / 2`` Hessian blocks
-``A^T diag(w (P_k [k = l] - P_k P_l)) A``; wider models use L-BFGS on gradient passes.
+``A^T diag(w (P_k [k = l] - P_k P_l)) A``; wider models use Newton-CG (the single-process
+multinomial and sparse method) on exact gradient and Hessian-vector passes.
 """
 
 import math
@@ -35,7 +36,7 @@ from .dask import (
 from .exceptions import InvalidInputError, InvalidParamsError
 
 #: Newton (the full (M q) x (M q) Hessian summed every pass) up to this many model coefficients;
-#: above it, L-BFGS on exact gradient passes (scipy.optimize, L-BFGS-B without bounds).
+#: above it, Newton-CG: conjugate gradients on exact Hessian-vector passes.
 NEWTON_MAX_COEFS = 512
 _WHERE = "DaskLogisticRegression.fit"
 
@@ -236,6 +237,27 @@ def _pass(part, theta, scales, hessian):
     return np.concatenate(out, axis=1)
 
 
+def _hvp_pass(part, theta, V, scale):
+    """One partition's fixed-point Hessian-vector product at theta along V (M, q): (2 limbs,
+    M q) int64, ``A^T (w p (1 - p) u)`` (sigmoid) or ``A^T (w P_k (u_k - sum_l P_l u_l))``
+    (softmax) with ``u = A V^T``, every row's value elementwise (no reduction across rows)."""
+    A, yi, w, sparse = part
+    n, q = A.shape
+    M = theta.shape[0]
+    if n == 0:
+        return np.zeros((2, M * q), dtype=np.int64)
+    _, P, _ = _probabilities(_margins(A, theta, sparse), yi, w)
+    U = _margins(A, V, sparse)
+    if M == 1:
+        T = (w * P[:, 0] * (1.0 - P[:, 0]) * U[:, 0])[:, None]
+    else:
+        s = P[:, 0] * U[:, 0]
+        for k in range(1, M):  # a fixed order per row
+            s += P[:, k] * U[:, k]
+        T = w[:, None] * P * (U - s[:, None])
+    return np.concatenate([_column_qsum(A, T[:, k], scale, sparse) for k in range(M)], axis=1)
+
+
 # ------------------------------------------------------------------------------------------------
 # the client side
 
@@ -306,7 +328,7 @@ def fit_general(est, xs, ys, wl, info):
 
 
 class _Solver:
-    """Newton with backtracking (or L-BFGS when wide) from the client on exact pass sums."""
+    """Newton with backtracking (Newton-CG when wide) from the client on exact pass sums."""
 
     def __init__(self, est, prepared, M, d, wbound, maxabs, constant, sum_w):
         self.est, self.prepared, self.M, self.d = est, prepared, M, d
@@ -380,7 +402,7 @@ class _Solver:
         if self.newton:
             theta, obj, g, H, n_iter, converged = self._newton(theta)
         else:
-            theta, obj, g, n_iter, converged = self._lbfgs(theta)
+            theta, obj, g, n_iter, converged = self._newton_cg(theta)
             H = None
         self._finish(theta, obj, g, H, n_iter, converged)
 
@@ -417,27 +439,68 @@ class _Solver:
         converged = np.max(np.abs(g)) / self.scale_g <= tol
         return theta, obj, g, H, n_iter, converged
 
-    def _lbfgs(self, theta):
-        from scipy.optimize import minimize
+    def hvp(self, theta, v):
+        """(H + penalty) v on the free coefficients, from one exact pass."""
+        M, q = self.M, self.q
+        V = np.where(self.free, v, 0.0).reshape(M, q)
+        ub = float(np.max(np.abs(V) @ np.append(self.maxabs, 1.0)))
+        scale = np.array([_scale(2.0 * self.wbound * ub * b)
+                          for b in np.append(self.maxabs, 1.0)])
+        T = theta.reshape(M, q)
+        out = dask.compute(_tree_sum([dask.delayed(_hvp_pass)(p, T, V, scale)
+                                      for p in self.prepared]))[0]
+        hv = _values(out, np.tile(scale, M)) + np.where(self.is_coef, self.pen, 0.0) * V.ravel()
+        return np.where(self.free, hv, 0.0)
 
-        free = self.free
-        seen = {}
+    def _cg(self, theta, g):
+        """Truncated conjugate gradients for (H + penalty) s = -g (forcing term
+        min(0.5, sqrt(|g|)) |g|, as the single-process Newton-CG)."""
+        r = -g.copy()
+        s = np.zeros_like(g)
+        d = r.copy()
+        rr = float(np.dot(r, r))
+        gnorm = math.sqrt(rr)
+        eta = min(0.5, math.sqrt(gnorm / self.scale_g)) * gnorm
+        for _ in range(min(100, int(self.free.sum()))):  # each step is one pass
+            if math.sqrt(rr) <= eta or rr == 0.0:
+                break
+            Hd = self.hvp(theta, d)
+            dHd = float(np.dot(d, Hd))
+            if not dHd > 0.0:
+                break
+            a = rr / dHd
+            s += a * d
+            r -= a * Hd
+            rr_new = float(np.dot(r, r))
+            d = r + (rr_new / rr) * d
+            rr = rr_new
+        return s if np.any(s) else -g
 
-        def fun(x):
-            th = np.zeros_like(theta)
-            th[free] = x
-            obj, g, _ = self.run(th, hessian=False)
-            seen["last"] = (th, obj, g)
-            return obj, g[free]
-
-        res = minimize(fun, theta[free], jac=True, method="L-BFGS-B",
-                       options={"maxiter": 10 * int(self.est.max_iter), "maxcor": 10,
-                                "gtol": float(self.est.tol) * self.scale_g, "ftol": 0.0})
-        th = np.zeros_like(theta)
-        th[free] = res.x
-        obj, g, _ = self.run(th, hessian=False)
-        converged = np.max(np.abs(g)) / self.scale_g <= float(self.est.tol)
-        return th, obj, g, int(res.nit), converged
+    def _newton_cg(self, theta):
+        tol = float(self.est.tol)
+        obj, g, _ = self.run(theta, hessian=False)
+        n_iter = 0
+        for n_iter in range(1, int(self.est.max_iter) + 1):
+            if np.max(np.abs(g)) / self.scale_g <= tol:
+                return theta, obj, g, n_iter - 1, True
+            step = self._cg(theta, g)
+            slope = float(np.dot(g, step))
+            t, accepted = 1.0, False
+            for _ in range(40):
+                cand = theta + t * step
+                c_obj, c_g, _ = self.run(cand, hessian=False)
+                # Armijo; or, at the resolution of the objective, a full step that halves the
+                # gradient without raising the objective beyond rounding (as Newton above).
+                if c_obj <= obj + 1e-4 * t * slope or (
+                        t == 1.0 and np.max(np.abs(c_g)) <= 0.5 * np.max(np.abs(g))
+                        and c_obj - obj <= 1e-12 * abs(obj)):
+                    accepted = True
+                    break
+                t *= 0.5
+            if not accepted:  # no decrease at the fixed-point resolution: the optimum
+                break
+            theta, obj, g = cand, c_obj, c_g
+        return theta, obj, g, n_iter, np.max(np.abs(g)) / self.scale_g <= tol
 
     def _finish(self, theta, obj, g, H, n_iter, converged):
         est, M, q, d = self.est, self.M, self.q, self.d
