@@ -716,7 +716,7 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         NaN for coefficients held at 0 and without an intercept."""
         H, d = self._hessian, self.n_features_in_
         free = self._free
-        if H is None:  # fitted by L-BFGS (wide model): no Hessian, as single-process
+        if H is None:  # fitted by Newton-CG (wide model): no Hessian, as single-process
             return {"coef_std_error": ["NaN"] * d, "intercept_std_error": "NaN"}
         pen = 0.0 if math.isinf(float(self.C)) else 1.0 / float(self.C)
         Hf = H[np.ix_(free, free)] + np.diag(np.where(np.arange(d + 1)[free] < d, pen, 0.0))
