@@ -370,7 +370,8 @@ _D = _core.LogisticRegressionParams()
 
 
 class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
-    """Binary L2 logistic regression fitted on a Dask cluster; the same objective and optimum
+    """L2 logistic regression (binary, or multinomial for K >= 3 classes; dense or scipy.sparse
+    CSR partitions) fitted on a Dask cluster; the same objective and optimum
     as :class:`calibrisk.LogisticRegression` (scikit-learn's ``penalty="l2"``), and the same
     fitted bytes whatever the number of workers or the partitioning of the rows.
 
@@ -379,16 +380,20 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
     search driven from the client. Each pass computes, where each partition lives, the loss, the
     gradient and the Hessian as per-row contributions quantised to fixed point
     (scales from global bounds only: ``n``, per-column max |x|, the largest weight) and sums them
-    exactly; only these sums travel. See docs/distributed.md for the bytes per iteration and the
+    exactly; only these sums travel. K classes: the softmax model with the (K d)-square Hessian,
+    or Newton-CG on Hessian-vector passes when K (d + 1) > 512; CSR chunks are never densified
+    (calibrisk/_dask_linear.py). See docs/distributed.md for the bytes per iteration and the
     fixed-point resolution.
 
     Parameters are those of :class:`calibrisk.LogisticRegression` that apply: ``C``,
     ``fit_intercept``, ``max_iter``, ``tol`` (stop when ``max|gradient| / sum(w) <= tol``),
     ``class_weight`` (None, "balanced" or {label: weight}), ``missing`` ("mean": NaN replaced by
-    the weighted training mean of the column), ``standardize`` (kept for :meth:`to_local`; the
-    optimum does not depend on it). Binary labels only: more than two classes raise an error.
+    the sample-weighted training mean of the column; sparse input has no missing values),
+    ``standardize`` (kept for :meth:`to_local`; the optimum does not depend on it). Up to 1000
+    classes, as single-process.
 
-    Attributes: ``coef_`` (1, n_features), ``intercept_`` (1,), ``classes_``, ``n_features_in_``,
+    Attributes: ``coef_`` (1 or K, n_features), ``intercept_`` (1 or K; K: centred),
+    ``classes_``, ``n_features_in_``,
     ``feature_names_in_`` (dask dataframes), ``n_iter_``, ``impute_values_``, ``objective_``,
     ``converged_``, ``n_rows_``, ``n_partitions_``.
     """
@@ -429,7 +434,8 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
     # -- fitting ---------------------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None):
-        """Fits on X (a dask.array (n, d) or dask.dataframe of numeric columns) and labels y
+        """Fits on X (a dask.array (n, d) of numbers or of scipy.sparse chunks, or a
+        dask.dataframe of numeric columns) and labels y
         (a dask.array / dask Series partitioned like X; a numpy array is split like a dask.array
         X), with optional ``sample_weight`` partitioned the same way; returns self."""
         self._check_params()
@@ -736,11 +742,13 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.to_local()._model.to_bytes()
 
     def decision_function(self, X):
-        """Log odds of ``classes_[1]``: a dask.array for Dask input, else an ndarray."""
+        """Log odds of ``classes_[1]`` (K classes: the (n, K) margins): a dask.array for Dask
+        input, else an ndarray."""
         return self._apply(X, "decision_function")
 
     def predict_proba(self, X):
-        """(n, 2) probabilities; Dask input gives a dask.array scored partition by partition."""
+        """(n, K) probabilities in ``classes_`` order; Dask input (dense or CSR chunks) gives a
+        dask.array scored partition by partition."""
         return self._apply(X, "predict_proba")
 
     def predict(self, X):
