@@ -66,7 +66,9 @@ def main():
     print(f"DaskLogisticRegression LocalCluster(2x1):    {t_dask:.3f} s "
           f"(ratio {t_dask / t_local:.1f}x), {int(est.n_iter_[0])} iterations, "
           f"{est.n_bytes_per_pass_} bytes per partition per pass")
-    print(f"max relative coefficient difference: {rel:.2e}")
+    print(f"max relative coefficient difference: {rel:.2e} (absolute "
+          f"{np.max(np.abs(est.coef_ - local.coef_)):.2e}); objective relative difference "
+          f"{(est.objective_ - local.objective_) / abs(local.objective_):.2e}")
 
 
 if __name__ == "__main__":
