@@ -106,6 +106,8 @@ def test_multinomial_same_optimum_as_single_process_and_sklearn(client, params, 
     again.__setstate__(pickle.loads(pickle.dumps(loc)).__dict__)
     np.testing.assert_array_equal(again.predict_proba(X), loc.predict_proba(X))
     assert est.to_bytes() == loc._model.to_bytes()
+    pipe = calibrisk.Pipeline.from_estimators(loc, None)
+    np.testing.assert_allclose(pipe.predict_proba(X), local.predict_proba(X), rtol=1e-7)
     np.testing.assert_array_equal(est.predict(X), local.predict(X))
 
 
