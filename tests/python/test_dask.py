@@ -209,8 +209,8 @@ def test_bad_input_errors(client):
         est.fit(dd.from_pandas(text, npartitions=2), dd.from_pandas(pd.Series(y), npartitions=2))
     with pytest.raises(InvalidInputError, match="only one class"):
         _fit(X, np.zeros(90), chunks=(30, 30, 30))
-    with pytest.raises(InvalidInputError, match="3 classes"):
-        _fit(X, np.arange(90) % 3, chunks=(30, 30, 30))
+    with pytest.raises(InvalidInputError, match="1001 classes, more than the limit"):
+        _fit(np.zeros((1001, 4)), np.arange(1001), chunks=(1001,))
     with pytest.raises(InvalidInputError, match="numbers in some partitions and text"):
         ylab = np.array([0] * 45 + ["a"] * 45, dtype=object)
         est.fit(da.from_array(X, chunks=(45, 4)), da.from_array(ylab, chunks=45))

@@ -64,6 +64,7 @@ _LIMB_MASK = (1 << _LIMB) - 1
 MAX_ROWS_FIT = 1 << 36
 #: evaluate() gathers the columns to the client up to this many rows (then: point_metrics).
 DEFAULT_MAX_ROWS = 20_000_000
+_MAX_CLASSES = 1000  # as calibrisk.LogisticRegression (kMaxClasses in core/dataset.hpp)
 
 # ------------------------------------------------------------------------------------------------
 # exact fixed-point sums
@@ -212,6 +213,8 @@ def _as_vector(part):
 def _stats(x, y, w, index):
     """Pass 1: shapes, labels, ranges, weight bounds of one partition (raises on bad input)."""
     where = "DaskLogisticRegression.fit"
+    if _issparse(x):
+        return _dl.sparse_stats(x, y, w, index, where)
     X, names = _as_matrix(x, where, index)
     yv = _as_vector(y)
     if yv.ndim != 1 or yv.shape[0] != X.shape[0]:
@@ -224,17 +227,37 @@ def _stats(x, y, w, index):
         raise InvalidInputError(
             f"{where}: X has an infinite value in partition {index}, row {r} of the partition, "
             f"column {c}; replace it (NaN means missing).")
+    _label_stats(out, yv, w, X.shape[0], where, index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        out["min"] = np.nanmin(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.inf)
+        out["max"] = np.nanmax(X, axis=0) if X.shape[0] else np.full(X.shape[1], -np.inf)
+    out["has_nan"] = np.isnan(X).any(axis=0)
+    out["sparse"] = False
+    return out
+
+
+def _issparse(x):
+    try:
+        import scipy.sparse
+    except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+        return False
+    return scipy.sparse.issparse(x)
+
+
+def _label_stats(out, yv, w, n, where, index):
+    """Labels (kind, distinct values) and weight bound of one partition into ``out``."""
     if yv.dtype.kind == "f" and np.isnan(yv).any():
         raise InvalidInputError(f"{where}: y has a missing label in partition {index}.")
     if yv.dtype.kind == "O" and any(v is None for v in yv.tolist()):
         raise InvalidInputError(f"{where}: y has a missing label in partition {index}.")
     out["label_kind"] = _label_kind(yv, where, index)
-    out["labels"] = np.unique(yv) if X.shape[0] else yv[:0]
+    out["labels"] = np.unique(yv) if n else yv[:0]
     if w is not None:
         wv = np.asarray(_as_vector(w), dtype=np.float64)
-        if wv.shape[0] != X.shape[0]:
+        if wv.shape[0] != n:
             raise InvalidInputError(
-                f"{where}: partition {index} has {X.shape[0]} rows of X but {wv.shape[0]} "
+                f"{where}: partition {index} has {n} rows of X but {wv.shape[0]} "
                 "sample weights; partition sample_weight like X.")
         if not np.all(np.isfinite(wv)) or (wv < 0).any():
             raise InvalidInputError(
@@ -242,13 +265,7 @@ def _stats(x, y, w, index):
                 "value; weights must be finite and >= 0.")
         out["wmax"] = float(wv.max()) if wv.size else 0.0
     else:
-        out["wmax"] = 1.0 if X.shape[0] else 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        out["min"] = np.nanmin(X, axis=0) if X.shape[0] else np.full(X.shape[1], np.inf)
-        out["max"] = np.nanmax(X, axis=0) if X.shape[0] else np.full(X.shape[1], -np.inf)
-    out["has_nan"] = np.isnan(X).any(axis=0)
-    return out
+        out["wmax"] = 1.0 if n else 0.0
 
 
 def _label_kind(yv, where, index):
@@ -353,7 +370,8 @@ _D = _core.LogisticRegressionParams()
 
 
 class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
-    """Binary L2 logistic regression fitted on a Dask cluster; the same objective and optimum
+    """L2 logistic regression (binary, or multinomial for K >= 3 classes; dense or scipy.sparse
+    CSR partitions) fitted on a Dask cluster; the same objective and optimum
     as :class:`calibrisk.LogisticRegression` (scikit-learn's ``penalty="l2"``), and the same
     fitted bytes whatever the number of workers or the partitioning of the rows.
 
@@ -362,16 +380,20 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
     search driven from the client. Each pass computes, where each partition lives, the loss, the
     gradient and the Hessian as per-row contributions quantised to fixed point
     (scales from global bounds only: ``n``, per-column max |x|, the largest weight) and sums them
-    exactly; only these sums travel. See docs/distributed.md for the bytes per iteration and the
+    exactly; only these sums travel. K classes: the softmax model with the (K d)-square Hessian,
+    or Newton-CG on Hessian-vector passes when K (d + 1) > 512; CSR chunks are never densified
+    (calibrisk/_dask_linear.py). See docs/distributed.md for the bytes per iteration and the
     fixed-point resolution.
 
     Parameters are those of :class:`calibrisk.LogisticRegression` that apply: ``C``,
     ``fit_intercept``, ``max_iter``, ``tol`` (stop when ``max|gradient| / sum(w) <= tol``),
     ``class_weight`` (None, "balanced" or {label: weight}), ``missing`` ("mean": NaN replaced by
-    the weighted training mean of the column), ``standardize`` (kept for :meth:`to_local`; the
-    optimum does not depend on it). Binary labels only: more than two classes raise an error.
+    the sample-weighted training mean of the column; sparse input has no missing values),
+    ``standardize`` (kept for :meth:`to_local`; the optimum does not depend on it). Up to 1000
+    classes, as single-process.
 
-    Attributes: ``coef_`` (1, n_features), ``intercept_`` (1,), ``classes_``, ``n_features_in_``,
+    Attributes: ``coef_`` (1 or K, n_features), ``intercept_`` (1 or K; K: centred),
+    ``classes_``, ``n_features_in_``,
     ``feature_names_in_`` (dask dataframes), ``n_iter_``, ``impute_values_``, ``objective_``,
     ``converged_``, ``n_rows_``, ``n_partitions_``.
     """
@@ -412,7 +434,8 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
     # -- fitting ---------------------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None):
-        """Fits on X (a dask.array (n, d) or dask.dataframe of numeric columns) and labels y
+        """Fits on X (a dask.array (n, d) of numbers or of scipy.sparse chunks, or a
+        dask.dataframe of numeric columns) and labels y
         (a dask.array / dask Series partitioned like X; a numpy array is split like a dask.array
         X), with optional ``sample_weight`` partitioned the same way; returns self."""
         self._check_params()
@@ -431,6 +454,10 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
                                for k, (x, yy, w) in enumerate(zip(xs, ys, wl))])[0:]
         info = self._merge_stats(stats, where)
         classes, d = info["classes"], info["d"]
+        self._set_fit_info(info, len(xs))
+        if info["sparse"] or classes.size > 2:  # softmax and/or CSR partitions
+            _dl.fit_general(self, xs, ys, wl, info)
+            return self
         # Pass 2: class totals and column means (exact sums).
         wmax, maxabs = info["wmax"], info["maxabs"]
         s_w = _scale(wmax)
@@ -440,20 +467,22 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         class_w, impute = self._weights_and_means(sums, s_w, s_wx, classes, d)
         prepared = dask.persist(*[dask.delayed(_prepare)(x, yy, w, classes, class_w, impute)
                                   for x, yy, w in zip(xs, ys, wl)])
-        self.classes_ = classes
-        self.n_features_in_ = d
-        if info["names"] is not None:
-            self.feature_names_in_ = np.asarray(info["names"], dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
         self.impute_values_ = impute
-        self.n_rows_ = info["n"]
-        self.n_partitions_ = len(xs)
         lo = np.where(info["has_nan"], np.minimum(info["min"], impute), info["min"])
         hi = np.where(info["has_nan"], np.maximum(info["max"], impute), info["max"])
         self._solve(prepared, d, max(wmax * max(class_w), 0.0), np.maximum(np.abs(lo), np.abs(hi)),
                     lo == hi, float(sums_total(sums, s_w, class_w)))
         return self
+
+    def _set_fit_info(self, info, n_partitions):
+        self.classes_ = info["classes"]
+        self.n_features_in_ = info["d"]
+        if info["names"] is not None:
+            self.feature_names_in_ = np.asarray(info["names"], dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_rows_ = info["n"]
+        self.n_partitions_ = n_partitions
 
     def _merge_stats(self, stats, where):
         n = sum(s["rows"] for s in stats)
@@ -462,13 +491,17 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         if n > MAX_ROWS_FIT:
             raise InvalidInputError(
                 f"{where}: {n} rows exceed the {MAX_ROWS_FIT} a fit can sum exactly.")
-        cols = {s["cols"] for s in stats}
-        if len(cols) != 1:
-            sizes = [s["cols"] for s in stats]
-            raise InvalidInputError(
-                f"{where}: the partitions of X have different numbers of columns ({sizes}); "
-                "every partition must hold the same columns.")
-        d = cols.pop()
+        d = stats[0]["cols"]
+        for k, s in enumerate(stats):
+            if s["cols"] != d:
+                raise InvalidInputError(
+                    f"{where}: partition {k} of X has {s['cols']} columns but partition 0 has "
+                    f"{d}; every partition must hold the same columns.")
+            if s["sparse"] != stats[0]["sparse"]:
+                kinds = ("dense", "scipy.sparse")
+                raise InvalidInputError(
+                    f"{where}: partition {k} of X is {kinds[s['sparse']]} but partition 0 is "
+                    f"{kinds[stats[0]['sparse']]}; make every partition one kind.")
         if d == 0:
             raise InvalidInputError(f"{where}: X has no columns.")
         names = [s["names"] for s in stats]
@@ -486,10 +519,11 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
             raise InvalidInputError(
                 f"{where}: y contains only one class ({classes[0]!r}) across all partitions; at "
                 "least two classes are needed to train.")
-        if classes.size > 2:
+        if classes.size > _MAX_CLASSES:
             raise InvalidInputError(
-                f"{where}: y has {classes.size} classes; DaskLogisticRegression fits binary "
-                "models (gather the data and use calibrisk.LogisticRegression for K classes).")
+                f"{where}: y has {classes.size} classes, more than the limit of {_MAX_CLASSES} "
+                "(as calibrisk.LogisticRegression); a label with that many values is likely an "
+                "identifier, not an outcome.")
         mins = np.min([s["min"] for s in stats], axis=0)
         maxs = np.max([s["max"] for s in stats], axis=0)
         has_nan = np.any([s["has_nan"] for s in stats], axis=0)
@@ -500,12 +534,13 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         if not wmax > 0:
             raise InvalidInputError(f"{where}: every sample weight is 0; nothing to fit.")
         return {"n": n, "d": d, "names": names[0], "classes": classes, "min": mins, "max": maxs,
+                "sparse": bool(stats[0]["sparse"]),
                 "has_nan": has_nan, "wmax": wmax,
                 "maxabs": np.maximum(np.abs(mins), np.abs(maxs))}
 
     def _weights_and_means(self, sums, s_w, s_wx, classes, d):
         """Class multipliers (balanced: W / (2 W_c) on sample-weight totals) and the weighted
-        column means of the observed values with class weights applied."""
+        column means of the observed values (sample weights only)."""
         W = np.array([_qvalue(sums[c][:, :1], s_w)[0] for c in (0, 1)])
         if self.class_weight is None:
             cw = np.ones(2)
@@ -526,9 +561,11 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
                         f"DaskLogisticRegression: class_weight has key {key!r}, which is not one "
                         f"of the classes {classes.tolist()}; use the labels as keys.")
                 cw[int(hits[0])] = float(val)
-        # Means: sum_c cw_c * sum(w x)_c / sum_c cw_c * sum(w)_c over observed values.
-        sw_obs = sum(cw[c] * _qvalue(sums[c][:, 1:1 + d], s_w) for c in (0, 1))
-        swx = sum(cw[c] * _qvalue(sums[c][:, 1 + d:], s_wx) for c in (0, 1))
+        # Means over observed values weighted by sample_weight only, as the single-process
+        # solver (column_stats in src/linear/logistic.cpp): the exact int64 limb totals.
+        total = np.asarray(sums).sum(axis=0)
+        sw_obs = _qvalue(total[:, 1:1 + d], s_w)
+        swx = _qvalue(total[:, 1 + d:], s_wx)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(sw_obs > 0, swx / np.where(sw_obs > 0, sw_obs, 1.0), 0.0)
         self._class_weight_values = cw
@@ -633,6 +670,20 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         if not self.__sklearn_is_fitted__():
             raise NotFittedError("This DaskLogisticRegression instance is not fitted yet; call "
                                  "'fit' first.")
+        d = self.n_features_in_
+        est = _dl.multinomial_state(self) if self.classes_.size > 2 else self._local_binary()
+        est.classes_ = self.classes_.copy()
+        est.n_features_in_ = d
+        if hasattr(self, "feature_names_in_"):
+            est.feature_names_in_ = self.feature_names_in_.copy()
+        est.categorical_encoding_ = None
+        est.feature_names_out_ = np.asarray(est._model.design_names(est._input_names(), []),
+                                            dtype=object)
+        est.n_iter_ = self.n_iter_.copy()
+        est.missing_indicator_features_ = np.zeros(0, dtype=np.intp)
+        return est
+
+    def _local_binary(self):
         import json
 
         from .linear import LogisticRegression
@@ -661,17 +712,8 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         model = _core.LogisticRegressionModel.from_bytes(
             json.dumps(doc, sort_keys=True).encode())
         est._model = model
-        est.classes_ = self.classes_.copy()
-        est.n_features_in_ = d
-        if hasattr(self, "feature_names_in_"):
-            est.feature_names_in_ = self.feature_names_in_.copy()
-        est.categorical_encoding_ = None
         est.coef_ = np.asarray(model.design_coef, dtype=np.float64).reshape(1, -1)
         est.intercept_ = np.array([model.intercept], dtype=np.float64)
-        est.feature_names_out_ = np.asarray(model.design_names(est._input_names(), []),
-                                            dtype=object)
-        est.n_iter_ = self.n_iter_.copy()
-        est.missing_indicator_features_ = np.zeros(0, dtype=np.intp)
         return est
 
     def _std_errors(self):
@@ -680,6 +722,8 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         NaN for coefficients held at 0 and without an intercept."""
         H, d = self._hessian, self.n_features_in_
         free = self._free
+        if H is None:  # fitted by Newton-CG (wide model): no Hessian, as single-process
+            return {"coef_std_error": ["NaN"] * d, "intercept_std_error": "NaN"}
         pen = 0.0 if math.isinf(float(self.C)) else 1.0 / float(self.C)
         Hf = H[np.ix_(free, free)] + np.diag(np.where(np.arange(d + 1)[free] < d, pen, 0.0))
         se = np.full(d + 1, np.nan)
@@ -698,11 +742,13 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.to_local()._model.to_bytes()
 
     def decision_function(self, X):
-        """Log odds of ``classes_[1]``: a dask.array for Dask input, else an ndarray."""
+        """Log odds of ``classes_[1]`` (K classes: the (n, K) margins): a dask.array for Dask
+        input, else an ndarray."""
         return self._apply(X, "decision_function")
 
     def predict_proba(self, X):
-        """(n, 2) probabilities; Dask input gives a dask.array scored partition by partition."""
+        """(n, K) probabilities in ``classes_`` order; Dask input (dense or CSR chunks) gives a
+        dask.array scored partition by partition."""
         return self._apply(X, "predict_proba")
 
     def predict(self, X):
@@ -713,17 +759,18 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         if not is_dask_collection(X):
             return getattr(local, method)(X)
         blob = _shipped(local._model.to_bytes())
-        kind = _kind(X)
-        if kind == "array":
+        K = self.classes_.size
+        cols = 2 if method == "predict_proba" and K == 2 else K
+        two_d = method == "predict_proba" or (method == "decision_function" and K > 2)
+        dtype = self.classes_.dtype if method == "predict" else np.float64
+        meta = np.empty((0, cols) if two_d else (0,), dtype=dtype)
+        if _kind(X) == "array":
             X = X.rechunk({1: -1}) if X.ndim == 2 else X
-            if method == "predict_proba":
-                return X.map_blocks(_lr_apply, blob, method, self.classes_, dtype=np.float64,
-                                    chunks=(X.chunks[0], (2,)))
-            dtype = self.classes_.dtype if method == "predict" else np.float64
+            if two_d:
+                return X.map_blocks(_lr_apply, blob, method, self.classes_, dtype=dtype,
+                                    chunks=(X.chunks[0], (cols,)), meta=meta)
             return X.map_blocks(_lr_apply, blob, method, self.classes_, dtype=dtype,
-                                drop_axis=1)
-        meta = np.empty((0, 2) if method == "predict_proba" else (0,),
-                        dtype=self.classes_.dtype if method == "predict" else np.float64)
+                                drop_axis=1, meta=meta)
         return _frame_apply(X, _lr_apply_frame, blob, meta, method, self.classes_)
 
 
@@ -794,8 +841,21 @@ def _load_pipeline(text):
 
 def _lr_apply(part, blob, method, classes):
     model = _cached(blob, _load_lr)
-    X = part.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(part, "columns") else \
-        np.asarray(part, dtype=np.float64)
+    if _issparse(part):  # CSR chunks: scored without densifying
+        from .linear import _sparse_tuple
+
+        X = _sparse_tuple(_dl._csr(part))
+    else:
+        X = part.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(part, "columns") else \
+            np.asarray(part, dtype=np.float64)
+    if classes.size > 2 or isinstance(X, tuple):
+        if method == "predict_proba":
+            return model.predict_proba_matrix(X)
+        Z = model.decision_matrix(X)
+        if method == "decision_function":
+            return Z if classes.size > 2 else Z[:, 0]
+        return classes[np.argmax(Z, axis=1)] if classes.size > 2 else \
+            classes[(Z[:, 0] > 0).astype(np.intp)]
     if method == "predict_proba":
         return model.predict_proba_2col(X)
     z = model.decision_function(X)
@@ -1112,4 +1172,5 @@ def _local(v):
     return v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v)
 
 
+from . import _dask_linear as _dl  # noqa: E402  (uses the helpers above)
 from ._dask_trees import DaskGradientBoostingClassifier  # noqa: E402  (uses the helpers above)
