@@ -205,7 +205,9 @@ def _fmt(values):
 OURS = "calibrisk auto (defaults)"
 
 
-def compare(names, seeds):
+def compare(names, seeds, params=None):
+    """The comparison tables; `params` (k=v pairs as --param) go to the two auto runs only, to
+    measure a candidate default against the shipped one (selection seeds)."""
     rows = []
     for name in names:
         preds = {}  # model -> [(y_test, p_test) per seed]
@@ -213,8 +215,9 @@ def compare(names, seeds):
         for seed in seeds:
             df, kw = DATASETS[name][0](seed)
             df = _csv(df)
-            # The defaults: no model, no calibration, no params (as `calibrisk train`).
-            ra, _ = run_calibrisk(df, kw, seed, model="auto", calibration=None)
+            # The defaults: no model, no calibration, no params (as `calibrisk train`; --params
+            # adds some, to measure a variant).
+            ra, _ = run_calibrisk(df, kw, seed, model="auto", calibration=None, params=params)
             preds.setdefault(OURS, []).append((ra.test.y, ra.test.p))
             prov = ra.pipeline.provenance["parameters"]
             choice.append(f"{ra.selection['chosen']}+{prov['calibration']}")
@@ -222,7 +225,8 @@ def compare(names, seeds):
             # The previous default (auto with beta calibration) and the explicit models.
             for label, model in (("calibrisk auto + beta", "auto"),
                                  ("calibrisk gbdt + beta", "gbdt"), ("calibrisk lr + beta", "lr")):
-                r, _ = run_calibrisk(df, kw, seed, model=model)
+                r, _ = run_calibrisk(df, kw, seed, model=model,
+                                     params=params if model == "auto" else None)
                 preds.setdefault(label, []).append((r.test.y, r.test.p))
                 if model == "gbdt":
                     prov = r.pipeline.provenance["parameters"]
@@ -355,6 +359,9 @@ def main(argv=None):
                     help="early stopping off / on at several tree caps (large datasets)")
     ap.add_argument("--base", default="",
                     help="parameters on top of the defaults for --early-stopping, k=v,k=v")
+    ap.add_argument("--params", default="",
+                    help="k=v,k=v on top of the defaults for the auto runs of the comparison "
+                         "(e.g. selection.wide_variant=false)")
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--seeds", default="0,1,2")
     a = ap.parse_args(argv)
@@ -370,7 +377,7 @@ def main(argv=None):
         base = dict(kv.split("=", 1) for kv in a.base.split(",") if kv)
         early_stopping(names, seeds, base)  # the rest: the workflow's defaults
     else:
-        compare(names, seeds)
+        compare(names, seeds, dict(kv.split("=", 1) for kv in a.params.split(",") if kv) or None)
 
 
 if __name__ == "__main__":

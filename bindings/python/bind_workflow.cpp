@@ -140,6 +140,8 @@ TrainSpec to_spec(const PySpec& s) {
   if (s.conformal) spec.conformal_review = conformal_review(s);
   bool threads_given = false, seed_given = false;
   for (const auto& [name, text] : s.params) {
+    TrainSpec scratch;  // a workflow switch is set after the model's parameters (below)
+    if (set_workflow_parameter(scratch, name, text)) continue;
     if (spec.model == ModelKind::kAuto) {
       set_auto_parameter(spec, name, text);  // on the candidates that declare it
     } else if (spec.model == ModelKind::kLogisticRegression) {
@@ -147,9 +149,11 @@ TrainSpec to_spec(const PySpec& s) {
     } else {
       set_parameter(spec.gbdt, name, text);
     }
+    user_parameter_given(spec, name);
     threads_given |= name == "n_threads";
     seed_given |= name == "random_state";
   }
+  for (const auto& [name, text] : s.params) set_workflow_parameter(spec, name, text);
   if (!threads_given) spec.lr.n_threads = spec.gbdt.n_threads = s.n_threads;
   if (!seed_given) spec.gbdt.random_state = s.seed;
   spec.columns = s.roles;

@@ -87,14 +87,50 @@ void apply_auto_params(const std::vector<std::string>& assignments, TrainSpec& s
     }
     if (in_lr) to_lr.push_back(a);
     if (in_gbdt || !in_lr) to_gbdt.push_back(a);  // a malformed one gets apply_params' message
-    if (key == "min_samples_leaf") spec.selection.leaf_variant = false;
+    user_parameter_given(spec, key);
   }
   apply_params(to_lr, lr_fields, "lr (LogisticRegressionParams)");
   apply_params(to_gbdt, gbdt_fields, "gbdt (GBDTParams)");
 }
 
+namespace {
+
+// The key of a `--param key=value` assignment (spaces around it dropped).
+std::string param_key(const std::string& a) {
+  std::string key = a.substr(0, a.find('='));
+  key.erase(0, key.find_first_not_of(" \t"));
+  key.erase(key.find_last_not_of(" \t") + 1);
+  return key;
+}
+
+// Splits the --param assignments into the workflow switches (set_workflow_parameter: checked on
+// a scratch spec here, set after the model's parameters) and the model's parameters.
+std::vector<std::string> model_assignments(const std::vector<std::string>& params,
+                                           std::vector<std::pair<std::string, std::string>>& wf) {
+  std::vector<std::string> model;
+  for (const std::string& a : params) {
+    const auto eq = a.find('=');
+    TrainSpec scratch;
+    try {
+      if (eq != std::string::npos &&
+          set_workflow_parameter(scratch, param_key(a), a.substr(eq + 1))) {
+        wf.emplace_back(param_key(a), a.substr(eq + 1));
+        continue;
+      }
+    } catch (const InvalidInput& e) {
+      throw UsageError(std::string("--param: ") + e.what());
+    }
+    model.push_back(a);
+  }
+  return model;
+}
+
+}  // namespace
+
 TrainSpec train_spec(const TrainConfig& cfg) {
   TrainSpec spec;
+  std::vector<std::pair<std::string, std::string>> workflow;
+  const std::vector<std::string> params = model_assignments(cfg.params, workflow);
   const auto model = model_kind_from_name(cfg.model);
   if (!model) {
     throw UsageError("--model must be auto, lr or gbdt, got " + quote_for_message(cfg.model) + ".");
@@ -102,11 +138,13 @@ TrainSpec train_spec(const TrainConfig& cfg) {
   spec.model = *model;
   const bool lr = spec.model == ModelKind::kLogisticRegression;
   if (spec.model == ModelKind::kAuto) {
-    apply_auto_params(cfg.params, spec);
+    apply_auto_params(params, spec);
   } else {
-    apply_params(cfg.params, lr ? lr_param_fields(spec.lr) : gbdt_param_fields(spec.gbdt),
+    apply_params(params, lr ? lr_param_fields(spec.lr) : gbdt_param_fields(spec.gbdt),
                  lr ? "lr (LogisticRegressionParams)" : "gbdt (GBDTParams)");
+    for (const std::string& a : params) user_parameter_given(spec, param_key(a));
   }
+  for (const auto& [key, text] : workflow) set_workflow_parameter(spec, key, text);
   if (!param_given(cfg.params, "n_threads")) {
     spec.lr.n_threads = cfg.threads;
     spec.gbdt.n_threads = cfg.threads;

@@ -10,6 +10,7 @@
 #include <calibrisk/linear/logistic.hpp>
 #include <calibrisk/threshold/select.hpp>
 #include <calibrisk/trees/booster.hpp>
+#include <calibrisk/workflow/train.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -251,6 +252,43 @@ void set_parameter(GBDTParams& p, const std::string& name, const std::string& te
 }
 void set_parameter(LogisticRegressionParams& p, const std::string& name, const std::string& text) {
   set_by_name(p, name, text, "lr (LogisticRegressionParams)");
+}
+
+// Sets the field of P named `name` from `text` (P::fields); `valid` collects the names. Unlike
+// fields_of it never builds a default P (a TrainSpec is large; only the named field is touched).
+template <class P>
+struct FieldSetter {
+  P& p;
+  const std::string& name;
+  const std::string& text;
+  std::string valid;
+  bool found = false;
+  template <class T>
+  void operator()(const char* n, T P::*m, const ParamSpec& /*spec*/, const char* /*doc*/) {
+    valid += (valid.empty() ? "" : ", ") + std::string(n);
+    if (found || name != n) return;
+    make_field(n, p.*m).set(text);
+    found = true;
+  }
+};
+
+bool set_workflow_parameter(TrainSpec& spec, const std::string& name, const std::string& text) {
+  static const std::string kSelection = "selection.";
+  if (name.compare(0, kSelection.size(), kSelection) == 0) {
+    const std::string field = name.substr(kSelection.size());
+    FieldSetter<ModelSelectionSpec> set{spec.selection, field, text, {}, false};
+    ModelSelectionSpec::fields(set);
+    if (!set.found) {
+      throw InvalidParams(quote_for_message(field) +
+                          " is not a parameter of the model choice (ModelSelectionSpec, set as "
+                          "selection.<name>); valid keys: " +
+                          set.valid + ".");
+    }
+    return true;
+  }
+  FieldSetter<TrainSpec> set{spec, name, text, {}, false};
+  TrainSpec::fields(set);
+  return set.found;
 }
 
 }  // namespace calibrisk

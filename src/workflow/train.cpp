@@ -161,6 +161,18 @@ void validate_spec(const TrainSpec& spec) {
   if (spec.model != ModelKind::kLogisticRegression) spec.gbdt.validate();
   if (spec.model == ModelKind::kAuto) detail::validate_selection(spec.selection);
   spec.policy.validate();
+  if (spec.early_stopping_max_rounds < 0) {
+    throw InvalidParams("TrainSpec.early_stopping_max_rounds must be >= 0, got " +
+                        std::to_string(spec.early_stopping_max_rounds) +
+                        "; 0 caps early-stopped fits at gbdt.n_estimators, the default is " +
+                        std::to_string(kEarlyStoppingMaxRounds) + ".");
+  }
+  if (spec.early_stopping_patience < 0) {
+    throw InvalidParams("TrainSpec.early_stopping_patience must be >= 0, got " +
+                        std::to_string(spec.early_stopping_patience) +
+                        "; 0 uses gbdt.n_iter_no_change, the default is " +
+                        std::to_string(kEarlyStoppingPatience) + ".");
+  }
   if (spec.early_stopping_min_rows < 0) {
     throw InvalidParams("TrainSpec.early_stopping_min_rows must be >= 0, got " +
                         std::to_string(spec.early_stopping_min_rows) +
@@ -313,7 +325,7 @@ void refit_trees(const Table& table, const TrainSpec& spec, const TrainPart& tra
   GBDTParams q = spec.gbdt;
   q.early_stopping = false;
   const Index n = static_cast<Index>(train.y.size());
-  q.n_estimators = refit_rounds(mode, rec.rounds_kept, rec.fit_rows, n, spec.gbdt.n_estimators);
+  q.n_estimators = refit_rounds(mode, rec.rounds_kept, rec.fit_rows, n, rec.max_rounds);
   std::vector<double> groups;
   const GBDTFitContext ctx = trees_context(table, spec, features, train.rows, groups);
   m = GradientBoostedTrees(q);
@@ -343,6 +355,11 @@ GradientBoostedTrees fit_trees(const Table& table, const TrainSpec& spec, const 
   }
   GradientBoostedTrees m;
   if (inner) {
+    // Early stopping chooses the count: the cap may exceed the fixed count of fits without it.
+    if (spec.early_stopping_max_rounds > 0) p.n_estimators = spec.early_stopping_max_rounds;
+    if (spec.early_stopping_patience > 0) p.n_iter_no_change = spec.early_stopping_patience;
+    rec.max_rounds = p.n_estimators;
+    rec.patience = p.n_iter_no_change;
     const RowMatrixXd Xf = take_rows(train.X, inner->fit), Xv = take_rows(train.X, inner->valid);
     const std::vector<double> yf = take(train.y, inner->fit), yv = take(train.y, inner->valid);
     std::vector<double> groups;
@@ -581,6 +598,8 @@ void add_early_stopping(std::vector<std::pair<std::string, std::string>>& P, con
   if (r.used) {
     P.emplace_back("fit.validation_rows", std::to_string(r.validation_rows));
     P.emplace_back("fit.validation_groups", std::to_string(r.validation_groups));
+    P.emplace_back("fit.max_rounds", std::to_string(r.max_rounds));
+    P.emplace_back("fit.patience", std::to_string(r.patience));
     P.emplace_back("fit.refit", enum_to_text(r.refit));
     if (r.refit != EarlyStoppingRefit::kNone) {
       P.emplace_back("fit.refit_rounds", std::to_string(r.refit_rounds));

@@ -80,9 +80,10 @@ def test_calibration_and_test_labels_are_never_read(n):
     a = _train(df)
     if n > 10000 / 0.6:
         # A training part over 10,000 rows: early stopping applies, and the choice is made on
-        # its validation part with three candidates.
+        # its validation part with four candidates.
         assert a.selection["method"].startswith("holdout")
-        assert [c["name"] for c in a.selection["candidates"]] == ["lr", "gbdt", "gbdt_leaf20"]
+        assert [c["name"] for c in a.selection["candidates"]] == ["lr", "gbdt", "gbdt_leaf20",
+                                                                   "gbdt_wide"]
     flipped = df.copy()
     rows = np.concatenate([a.calibration.rows, a.test.rows])
     flipped.loc[rows, "y"] = 1 - flipped.loc[rows, "y"]
@@ -149,3 +150,29 @@ def test_explicit_gbdt_writes_the_same_file_as_before_auto(tmp_path):
     for doc in (ours, expected):
         doc.pop("checksum")
     assert_same_up_to_float_rounding(ours, expected)
+
+
+def test_workflow_switches_in_params():
+    """The workflow's switches travel in params= beside the model's (as --param): the tree cap of
+    early-stopped fits (a given n_estimators caps them instead), the refit, the 1-SE rule and the
+    wide candidate; the provenance records what was applied."""
+    df = _frame("interaction", 2000, 6)
+    base = {"early_stopping_min_rows": 100}  # the 1,200-row training part stops early
+    a = _train(df, params={**base, "early_stopping_max_rounds": 7, "selection.wide_variant": False,
+                           "selection.one_standard_error": True})
+    prov = a.pipeline.provenance["parameters"]
+    assert [c["name"] for c in a.selection["candidates"]] == ["lr", "gbdt", "gbdt_leaf20"]
+    assert "selection.lowest" in prov  # the 1-SE rule records the lowest candidate
+    if prov["model"] == "gbdt":
+        assert prov["fit.max_rounds"] == "7"
+        assert int(prov["fit.rounds_run"]) <= 7
+    g = _train(df, model="gbdt", params={**base, "n_estimators": 9, "early_stopping_refit": "none"})
+    prov = g.pipeline.provenance["parameters"]
+    assert prov["fit.max_rounds"] == "9"  # the user's n_estimators caps the early-stopped fit
+    assert prov["fit.refit"] == "none"
+    assert "fit.refit_rounds" not in prov
+    assert prov["fit.patience"] == "20"  # the workflow's patience (n_iter_no_change not given)
+    with pytest.raises(ValueError, match="early_stopping_refit"):
+        _train(df, model="gbdt", params={"early_stopping_refit": "sometimes"})
+    with pytest.raises(ValueError, match="not a parameter of the model choice"):
+        _train(df, params={"selection.rule": 1})

@@ -109,8 +109,9 @@ std::optional<CalibrationMethod> calibration_method_from_name(const std::string&
 /// The boosted-trees settings `calibrisk train` and `calibrisk.train` start from, chosen by
 /// benchmarks/defaults.py over several datasets (docs/defaults.md). GBDTParams{} keeps
 /// scikit-learn's HistGradientBoostingClassifier defaults for the estimator; the workflow's differ
-/// in min_samples_leaf = 100 (20) and early_stopping = true (applied only when the training part
-/// has at least TrainSpec::early_stopping_min_rows rows).
+/// in min_samples_leaf = 100 (20), early_stopping = true (applied only when the training part
+/// has at least TrainSpec::early_stopping_min_rows rows; capped by
+/// TrainSpec::early_stopping_max_rounds, patience TrainSpec::early_stopping_patience).
 GBDTParams workflow_gbdt_defaults();
 
 /// What the fit stage does once early stopping has chosen the number of rounds on its validation
@@ -130,6 +131,16 @@ inline const EnumTable<EarlyStoppingRefit>& enum_table(EarlyStoppingRefit) {
 
 /// The training-part size from which the workflow stops boosting early by default.
 inline constexpr Index kEarlyStoppingMinRows = 10000;
+
+/// The tree cap of an early-stopped workflow fit (TrainSpec::early_stopping_max_rounds): early
+/// stopping picks the count below it, so it can sit above gbdt.n_estimators, the tree count of
+/// fits without early stopping (docs/defaults.md, "Early stopping in the workflow").
+inline constexpr int kEarlyStoppingMaxRounds = 300;
+
+/// The patience of an early-stopped workflow fit (TrainSpec::early_stopping_patience; the
+/// estimator's n_iter_no_change is 10): a 10% holdout of a few thousand rows gives a noisy
+/// validation loss, and 10 rounds stopped randhie's trees too early (docs/defaults.md).
+inline constexpr int kEarlyStoppingPatience = 20;
 
 /// The calibration-part size from which ModelKind::kAuto chooses the calibrator by ECE.
 inline constexpr Index kCalibrationEceMinRows = 1000;
@@ -156,6 +167,10 @@ inline constexpr Index kCalibrationEceMinRows = 1000;
 struct ModelSelectionSpec {
   int folds = 5;             ///< in [2, 20]; folds of the small-data cross-validation
   bool leaf_variant = true;  ///< offer "gbdt_leaf20" (off when the user sets min_samples_leaf)
+  /// Offer "gbdt_wide" too (min_samples_leaf = kSelectionWideLeaf, max_leaf_nodes =
+  /// kSelectionWideLeaves; under early stopping only, like gbdt_leaf20); off when the user sets
+  /// min_samples_leaf or max_leaf_nodes.
+  bool wide_variant = true;
   /// Choose TrainSpec::calibration too (the CLI and Python clear it when the user names one).
   bool calibration = true;
   /// From this many calibration rows the method is the one of none, platt and beta (the monotone
@@ -168,10 +183,30 @@ struct ModelSelectionSpec {
   /// difference. Off by default (false: the lowest wins, ties to the earlier): on the benchmark it
   /// changed few choices and did not improve test AUC or ECE (docs/defaults.md).
   bool one_standard_error = false;
+
+  /// The switches settable by name (`--param selection.<name>=...`, Python
+  /// `params={"selection.<name>": ...}`; set_workflow_parameter), declared once
+  /// (core/params.hpp).
+  template <class V>
+  static void fields(V& v) {
+    v("folds", &ModelSelectionSpec::folds, in_range(2, 20),
+      "Folds of the small-data cross-validation.");
+    v("calibration_ece_min_rows", &ModelSelectionSpec::calibration_ece_min_rows, at_least(0),
+      "Calibration rows from which the calibrator is chosen by ECE.");
+    v("one_standard_error", &ModelSelectionSpec::one_standard_error, any_value(),
+      "The one-standard-error rule for the model choice.");
+    v("wide_variant", &ModelSelectionSpec::wide_variant, any_value(),
+      "Offer the gbdt_wide candidate under early stopping.");
+  }
 };
 
 /// The min_samples_leaf of the higher-capacity boosted-trees candidate of ModelKind::kAuto.
 inline constexpr int kSelectionVariantLeaf = 20;
+/// The leaf size and leaf count of the "gbdt_wide" candidate of ModelKind::kAuto: about the
+/// capacity of XGBoost's defaults (depth-6 trees, min_child_weight 1), held in check by early
+/// stopping (docs/defaults.md).
+inline constexpr int kSelectionWideLeaf = 5;
+inline constexpr int kSelectionWideLeaves = 63;
 
 /// Everything `train_pipeline` needs besides the table. Every field has a default; a spec with
 /// only `columns.label` set trains boosted trees with beta calibration at recall >= 0.8 on a
@@ -190,6 +225,13 @@ struct TrainSpec {
   /// After early stopping (binary tasks): refit the trees on every training row with the chosen
   /// number of rounds (EarlyStoppingRefit; the multiclass fit keeps the early-stopped trees).
   EarlyStoppingRefit early_stopping_refit = EarlyStoppingRefit::kSame;
+  /// The tree cap of a fit that stops early (0: gbdt.n_estimators); fits without early stopping
+  /// grow gbdt.n_estimators trees. The CLI and Python set it to 0 when the user gives
+  /// n_estimators (user_parameter_given), so a user's n_estimators caps both.
+  int early_stopping_max_rounds = kEarlyStoppingMaxRounds;
+  /// Rounds without improvement before an early-stopped fit stops (0: gbdt.n_iter_no_change);
+  /// a user's n_iter_no_change sets it to 0 (user_parameter_given).
+  int early_stopping_patience = kEarlyStoppingPatience;
   CalibrationMethod calibration = CalibrationMethod::kBeta;
   /// Chosen on the calibration part; the same threshold is then applied to the test part.
   ThresholdPolicy policy = policy::min_recall(0.8);
@@ -203,6 +245,20 @@ struct TrainSpec {
   /// How model == kAuto chooses. (The CLI and Python default to kAuto; this struct keeps
   /// kGradientBoostedTrees as its default for existing C++ callers.)
   ModelSelectionSpec selection;
+
+  /// The workflow switches settable by name with the model parameters (`--param name=...`,
+  /// Python `params={name: ...}`; set_workflow_parameter), declared once (core/params.hpp).
+  template <class V>
+  static void fields(V& v) {
+    v("early_stopping_min_rows", &TrainSpec::early_stopping_min_rows, at_least(0),
+      "Training rows from which the workflow stops boosting early.");
+    v("early_stopping_max_rounds", &TrainSpec::early_stopping_max_rounds, at_least(0),
+      "Tree cap of an early-stopped fit (0 = n_estimators).");
+    v("early_stopping_patience", &TrainSpec::early_stopping_patience, at_least(0),
+      "Patience of an early-stopped fit (0 = n_iter_no_change).");
+    v("early_stopping_refit", &TrainSpec::early_stopping_refit, any_value(),
+      "After early stopping: none | same | scaled.");
+  }
 
   // ---- multiclass (docs/workflow.md "Multiclass") ---------------------------------------------
   /// kAuto detects a multiclass label (more than two distinct values); see TaskKind.
@@ -257,6 +313,8 @@ struct EarlyStoppingRecord {
   Index validation_groups = 0;  ///< its groups (patients; rows without a group column)
   int rounds_run = 0;           ///< boosting rounds run
   int rounds_kept = 0;          ///< trees kept (the best validation round when used)
+  int max_rounds = 0;           ///< the early-stopped fit's tree cap (0 when not used)
+  int patience = 0;             ///< the early-stopped fit's n_iter_no_change (0 when not used)
   /// TrainSpec::early_stopping_refit as applied (kNone when early stopping was not used).
   EarlyStoppingRefit refit = EarlyStoppingRefit::kNone;
   int refit_rounds = 0;  ///< the refit's n_estimators (0 without a refit)
@@ -346,6 +404,20 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
 /// whichever declares it (n_threads: both); clears selection.leaf_variant when it is
 /// min_samples_leaf (the user's leaf size is kept). Throws InvalidParams when neither declares it.
 void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::string& text);
+
+/// Sets a workflow switch by name when `name` is one: a field of TrainSpec::fields
+/// (early_stopping_min_rows, early_stopping_max_rounds, early_stopping_refit) or
+/// "selection.<field>" of ModelSelectionSpec::fields (e.g. selection.one_standard_error). Returns
+/// false for any other name (a model parameter); throws InvalidParams for a bad value or an
+/// unknown selection.* field. The CLI's --param and Python's params= call it first.
+bool set_workflow_parameter(TrainSpec& spec, const std::string& name, const std::string& text);
+
+/// What a user's model parameter implies beyond its own field: min_samples_leaf drops the
+/// leaf-20 candidate of kAuto (selection.leaf_variant) and, like max_leaf_nodes, gbdt_wide;
+/// n_estimators caps early-stopped fits too (early_stopping_max_rounds = 0) and n_iter_no_change
+/// is their patience (early_stopping_patience = 0). The CLI and Python call it for every model
+/// parameter given, before the workflow switches are set.
+void user_parameter_given(TrainSpec& spec, const std::string& name);
 /// The class labels of a multiclass label column, sorted (numbers numerically, text
 /// lexicographically, as scikit-learn's `classes_`), and each row's class index. Throws
 /// InvalidInput naming the column and the 1-based data row of a missing label.

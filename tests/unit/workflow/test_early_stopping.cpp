@@ -77,6 +77,46 @@ TEST_CASE("defaults: the estimator keeps scikit-learn's defaults; the workflow s
   same.early_stopping = est.early_stopping;
   CHECK(parameter_text(same) == parameter_text(est));
   CHECK(spec.early_stopping_min_rows == 10000);
+  CHECK(spec.early_stopping_max_rounds == 300);  // the cap of early-stopped fits
+  CHECK(spec.early_stopping_patience == 20);     // their patience (estimator: 10)
+  CHECK(est.n_iter_no_change == 10);
+}
+
+TEST_CASE("defaults: early_stopping_max_rounds caps early-stopped fits, n_estimators the others") {
+  const Table t = table();
+  TrainSpec spec;
+  spec.columns = roles();
+  spec.gbdt.n_threads = 1;
+  spec.early_stopping_min_rows = 100;  // the 720-row training part stops early
+  spec.early_stopping_max_rounds = 7;  // binds: the signal keeps improving past 7 rounds
+  const TrainResult r = train_pipeline(t, spec);
+  REQUIRE(r.early_stopping.used);
+  CHECK(r.early_stopping.max_rounds == 7);
+  CHECK(r.early_stopping.rounds_run <= 7);
+  CHECK(prov(r, "fit.max_rounds") == "7");
+  CHECK(prov(r, "fit.patience") == "20");
+  CHECK(prov(r, "model.n_estimators") == "100");  // the fixed count, unchanged
+  // Oracle: the same run capped by n_estimators = 7 itself (early_stopping_max_rounds = 0),
+  // whose early-stopped and refitted trees the other tests check against the estimator.
+  TrainSpec by_n = spec;
+  by_n.early_stopping_max_rounds = 0;
+  by_n.gbdt.n_estimators = 7;
+  by_n.early_stopping_patience = 0;
+  by_n.gbdt.n_iter_no_change = 20;
+  const TrainResult e = train_pipeline(t, by_n);
+  CHECK(e.early_stopping.max_rounds == 7);
+  CHECK(e.early_stopping.refit_rounds == r.early_stopping.refit_rounds);
+  for (Index i = 0; i < e.test.p_model.size(); ++i) CHECK(r.test.p_model[i] == e.test.p_model[i]);
+  // Without early stopping (a small part) the cap is unused: n_estimators trees.
+  spec.early_stopping_min_rows = 10000;
+  const TrainResult f = train_pipeline(t, spec);
+  CHECK_FALSE(f.early_stopping.used);
+  CHECK(f.early_stopping.rounds_kept == 100);
+  CHECK(prov(f, "fit.max_rounds").empty());
+  spec.early_stopping_max_rounds = -1;
+  CHECK_THROWS_WITH_AS(train_pipeline(t, spec),
+                       doctest::Contains("early_stopping_max_rounds must be >= 0, got -1"),
+                       InvalidParams);
 }
 
 TEST_CASE("defaults: a small training part fits every tree on all its rows") {

@@ -223,7 +223,7 @@ TEST_CASE("model auto: the calibration and test rows' labels do not change the c
     CHECK(model_bytes(b) == model_bytes(a));
     if (large) {
       CHECK(a.selection.method.find("holdout") == 0);
-      CHECK(a.selection.candidates.size() == 3);  // lr, gbdt, gbdt_leaf20
+      CHECK(a.selection.candidates.size() == 4);  // lr, gbdt, gbdt_leaf20, gbdt_wide
       // The holdout is the final fit's early-stopping validation part.
       CHECK(a.selection.held_out_rows == a.early_stopping.validation_rows);
     }
@@ -240,6 +240,10 @@ TEST_CASE(
   TrainSpec explicit_spec = spec;
   explicit_spec.model = *model_kind_from_name(prov(a, "model"));
   if (a.selection.chosen == "gbdt_leaf20") explicit_spec.gbdt.min_samples_leaf = 20;
+  if (a.selection.chosen == "gbdt_wide") {
+    explicit_spec.gbdt.min_samples_leaf = kSelectionWideLeaf;
+    explicit_spec.gbdt.max_leaf_nodes = kSelectionWideLeaves;
+  }
   const TrainResult e = train_pipeline(t, explicit_spec);
   CHECK_FALSE(e.selection.used);
   CHECK(model_bytes(e) == model_bytes(a));
@@ -247,7 +251,7 @@ TEST_CASE(
   CHECK(prov(e, "selection.chosen").empty());
   // Provenance of the choice: every candidate's held-out figures and the pick.
   CHECK(prov(a, "selection.chosen") == a.selection.chosen);
-  CHECK(prov(a, "selection.candidates") == "lr,gbdt,gbdt_leaf20");
+  CHECK(prov(a, "selection.candidates") == "lr,gbdt,gbdt_leaf20,gbdt_wide");
   CHECK(prov(a, "selection.method").find("early-stopping validation part") != std::string::npos);
   CHECK(prov(a, "selection.held_out_rows") == std::to_string(a.selection.held_out_rows));
   for (const auto& c : a.selection.candidates) {
@@ -299,6 +303,75 @@ TEST_CASE("model auto: bad settings are clear errors") {
   CHECK(s.lr.C == 2.0);
   CHECK(s.gbdt.min_samples_leaf == 40);
   CHECK_FALSE(s.selection.leaf_variant);
+}
+
+TEST_CASE("workflow switches: set by name with the model parameters (--param, params=)") {
+  TrainSpec spec = auto_spec();
+  CHECK(set_workflow_parameter(spec, "early_stopping_max_rounds", "80"));
+  CHECK(spec.early_stopping_max_rounds == 80);
+  CHECK(set_workflow_parameter(spec, "early_stopping_refit", "scaled"));
+  CHECK(spec.early_stopping_refit == EarlyStoppingRefit::kScaled);
+  CHECK(set_workflow_parameter(spec, "early_stopping_min_rows", "500"));
+  CHECK(spec.early_stopping_min_rows == 500);
+  CHECK_FALSE(spec.selection.one_standard_error);
+  CHECK(set_workflow_parameter(spec, "selection.one_standard_error", "true"));
+  CHECK(spec.selection.one_standard_error);
+  CHECK(set_workflow_parameter(spec, "selection.wide_variant", "false"));
+  CHECK_FALSE(spec.selection.wide_variant);
+  CHECK_FALSE(set_workflow_parameter(spec, "n_estimators", "50"));  // a model parameter
+  CHECK(spec.gbdt.n_estimators == 100);
+  CHECK_THROWS_WITH_AS(set_workflow_parameter(spec, "early_stopping_refit", "twice"),
+                       doctest::Contains("early_stopping_refit"), InvalidParams);
+  CHECK_THROWS_WITH_AS(set_workflow_parameter(spec, "selection.rule", "x"),
+                       doctest::Contains("'rule' is not a parameter of the model choice"),
+                       InvalidParams);
+  // A user's n_estimators caps early-stopped fits too; max_leaf_nodes drops gbdt_wide.
+  TrainSpec u;
+  CHECK(u.early_stopping_max_rounds == kEarlyStoppingMaxRounds);
+  user_parameter_given(u, "n_estimators");
+  CHECK(u.early_stopping_max_rounds == 0);
+  user_parameter_given(u, "n_iter_no_change");
+  CHECK(u.early_stopping_patience == 0);
+  CHECK(u.selection.wide_variant);
+  user_parameter_given(u, "max_leaf_nodes");
+  CHECK_FALSE(u.selection.wide_variant);
+  CHECK(u.selection.leaf_variant);
+  // The CLI: switches set after the model's parameters, under auto and an explicit model.
+  for (const char* model : {"auto", "gbdt"}) {
+    INFO(model);
+    cli::TrainConfig cfg;
+    cfg.roles.label = "y";
+    cfg.model = model;
+    cfg.params = {"n_estimators=50"};
+    CHECK(cli::train_spec(cfg).early_stopping_max_rounds == 0);
+    cfg.params = {"early_stopping_max_rounds=120", "n_estimators=50", "early_stopping_refit=none",
+                  "selection.one_standard_error=true"};
+    const TrainSpec s = cli::train_spec(cfg);
+    CHECK(s.gbdt.n_estimators == 50);
+    CHECK(s.early_stopping_max_rounds == 120);
+    CHECK(s.early_stopping_refit == EarlyStoppingRefit::kNone);
+    CHECK(s.selection.one_standard_error);
+    cfg.params = {"early_stopping_refit=sometimes"};
+    CHECK_THROWS_WITH(cli::train_spec(cfg), doctest::Contains("early_stopping_refit"));
+  }
+}
+
+TEST_CASE("model auto: under early stopping gbdt_leaf20 and gbdt_wide are candidates") {
+  TrainSpec spec = auto_spec();
+  spec.early_stopping_min_rows = 100;
+  const Table t = table_of(csv(Truth::kInteraction, 1000, 9));
+  const TrainResult r = train_pipeline(t, spec);
+  REQUIRE(r.selection.candidates.size() == 4);
+  CHECK(r.selection.candidates[2].name == "gbdt_leaf20");
+  CHECK(r.selection.candidates[3].name == "gbdt_wide");
+  CHECK(prov(r, "selection.candidates") == "lr,gbdt,gbdt_leaf20,gbdt_wide");
+  // The winner is trained as the explicit trees with the candidate's leaf size and count.
+  if (r.selection.chosen == "gbdt_wide") {
+    CHECK(prov(r, "model.min_samples_leaf") == std::to_string(kSelectionWideLeaf));
+    CHECK(prov(r, "model.max_leaf_nodes") == std::to_string(kSelectionWideLeaves));
+  }
+  spec.selection.wide_variant = false;
+  CHECK(train_pipeline(t, spec).selection.candidates.size() == 3);
 }
 
 TEST_CASE("model auto: too few events to fit every fold trains the trees and says why") {
