@@ -130,17 +130,6 @@ BinMapper mapper_from_state(const py::tuple& t) {
   return m;
 }
 
-py::array_t<std::int64_t> hist_array(const std::vector<HistBin>& h) {
-  py::array_t<std::int64_t> a({static_cast<py::ssize_t>(h.size()), py::ssize_t{3}});
-  std::int64_t* d = a.mutable_data();
-  for (std::size_t b = 0; b < h.size(); ++b) {
-    d[3 * b] = h[b].g;
-    d[3 * b + 1] = h[b].h;
-    d[3 * b + 2] = h[b].n;
-  }
-  return a;
-}
-
 void bind_shard(py::module_& m) {
   py::class_<TrainShard>(m, "_DistShard", "One partition of a distributed tree fit (a worker).")
       .def(py::init([](const BinMapper& mapper, const py::object& X, const py::object& y,
@@ -184,24 +173,36 @@ void bind_shard(py::module_& m) {
           "step",
           [](TrainShard& s,
              const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& splits,
-             std::int32_t node,
+             const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& nodes,
              const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& feats,
              Index total_bins) {
             const std::vector<SplitMessage> sp = decode_splits(splits);
+            const std::vector<std::int32_t> ns = from_array<std::int32_t>(nodes);
             const std::vector<std::int32_t> fs = from_array<std::int32_t>(feats);
-            std::vector<std::int64_t> counts(2 * sp.size());
-            std::vector<HistBin> hist(static_cast<std::size_t>(total_bins));
+            py::array_t<std::int64_t> counts(static_cast<py::ssize_t>(2 * sp.size()));
+            py::array_t<std::int64_t> hist(
+                {static_cast<py::ssize_t>(ns.size()) * total_bins, py::ssize_t{3}});
             {
               py::gil_scoped_release release;
               std::vector<Index> c(2 * sp.size());
               s.apply_splits(sp, c.data());
-              std::copy(c.begin(), c.end(), counts.begin());
-              s.histogram(node, fs, hist.data());
+              std::copy(c.begin(), c.end(), counts.mutable_data());
+              std::vector<HistBin> h(static_cast<std::size_t>(total_bins));
+              std::int64_t* d = hist.mutable_data();
+              for (const std::int32_t node : ns) {
+                s.histogram(node, fs, h.data());
+                for (const HistBin& b : h) {
+                  *d++ = b.g;
+                  *d++ = b.h;
+                  *d++ = b.n;
+                }
+              }
             }
-            return py::make_tuple(to_array(counts), hist_array(hist));
+            return py::make_tuple(counts, hist);
           },
-          py::arg("splits"), py::arg("node"), py::arg("features"), py::arg("total_bins"),
-          "Applies the splits, then the histogram of node: (counts (2k,), hist (total_bins, 3)).")
+          py::arg("splits"), py::arg("nodes"), py::arg("features"), py::arg("total_bins"),
+          "Applies the splits, then the histograms of nodes: (counts (2k,), hist (len(nodes) x "
+          "total_bins, 3)).")
       .def("add_tree", [](TrainShard& s, const py::tuple& t) {
         const RoutingTree r = decode_tree(t);
         py::gil_scoped_release release;
@@ -218,20 +219,29 @@ void bind_driver(py::module_& m) {
           "grow",
           [](TreeDriver& d, int t, std::int64_t g, std::int64_t h, std::int64_t n,
              const py::function& step) {
-            TreeDriver::StepFn fn = [&](const std::vector<SplitMessage>& splits, std::int32_t node,
-                                        const std::vector<std::int32_t>& features,
-                                        TreeDriver::Reply& reply) {
-              py::tuple r = step(encode_splits(splits), node, to_array(features));
-              const auto counts = from_array<std::int64_t>(r[0]);
-              reply.counts.assign(counts.begin(), counts.end());
-              const auto hist = from_array<std::int64_t>(r[1]);
-              reply.hist.resize(hist.size() / 3);
-              for (std::size_t b = 0; b < reply.hist.size(); ++b) {
-                reply.hist[b].g = hist[3 * b];
-                reply.hist[b].h = hist[3 * b + 1];
-                reply.hist[b].n = hist[3 * b + 2];
-              }
-            };
+            TreeDriver::StepFn fn =
+                [&](const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
+                    const std::vector<std::int32_t>& features, TreeDriver::Reply& reply) {
+                  py::tuple r = step(encode_splits(splits), to_array(nodes), to_array(features));
+                  const auto counts =
+                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+                          r[0]);
+                  const auto hist =
+                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+                          r[1]);
+                  if (!counts || !hist) {
+                    throw InvalidInput("_DistDriver.grow: a step must return int64 arrays.");
+                  }
+                  reply.counts.assign(counts.data(), counts.data() + counts.size());
+                  const std::int64_t* d = hist.data();
+                  reply.hist.resize(static_cast<std::size_t>(hist.size() / 3));
+                  for (HistBin& b : reply.hist) {
+                    b.g = d[0];
+                    b.h = d[1];
+                    b.n = d[2];
+                    d += 3;
+                  }
+                };
             HistBin root;
             root.g = g;
             root.h = h;
@@ -239,7 +249,8 @@ void bind_driver(py::module_& m) {
             return encode_tree(d.grow(t, root, fn));
           },
           py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
-          "Grows round t's tree; step(splits, node, features) -> (counts, hist (total_bins, 3)).")
+          "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (len(nodes) x "
+          "total_bins, 3)).")
       .def("keep", &TreeDriver::keep)
       .def_property_readonly("n_trees", &TreeDriver::n_trees)
       .def("model", &TreeDriver::model, py::arg("base_score"));
@@ -283,6 +294,11 @@ void bind_distributed(py::module_& m) {
         return detail::binary_class_multipliers(p, n0, n1);
       },
       py::arg("params"), py::arg("n0"), py::arg("n1"));
+  m.def(
+      "_dist_check_model_size",
+      [](const GBDTParams& p, Index n_train) { detail::check_model_size(p, n_train); },
+      py::arg("params"), py::arg("n_train"),
+      "InvalidParamsError when the fit could grow more than max_model_nodes nodes (as fit).");
   m.def(
       "_dist_exact_sum",
       [](const std::vector<double>& partials) {

@@ -177,34 +177,83 @@ TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max)
   }
 }
 
-Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
-                            std::int32_t right_node) {
-  const SplitInfo& s = parent.split;
+void TreeDriver::queue_split(const GrowLeaf& leaf, std::int32_t left, std::int32_t right) {
+  const SplitInfo& s = leaf.split;
   SplitMessage m;
-  m.parent = parent.node;
-  m.left = left_node;
-  m.right = right_node;
+  m.parent = shard_node_[static_cast<std::size_t>(leaf.node)];
+  m.left = left;
+  m.right = right;
   m.feature = s.feature;
   m.bin = s.bin;
   m.missing_left = s.missing_left;
   m.categorical = s.categorical;
   m.cat_left = s.cat_left;
   pending_.push_back(m);
+  // The split's left sums count its rows exactly; the shards confirm it in their reply.
   expected_.push_back(s.left.n);
   expected_.push_back(s.right.n);
-  // The split's left sums count its rows exactly; the shards confirm it at the next step.
-  return parent.begin + s.left.n;
 }
 
-void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
+Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
+                            std::int32_t right_node) {
+  ++n_leaves_;
+  open_.erase(std::remove_if(open_.begin(), open_.end(),
+                             [&](const GrowLeaf& l) { return l.node == parent.node; }),
+              open_.end());
+  std::int32_t l = -1, r = -1;
+  for (auto it = spec_.begin(); it != spec_.end(); ++it) {
+    if ((*it)[0] == parent.node) {  // already split on the shards, ahead of the loop
+      l = (*it)[1];
+      r = (*it)[2];
+      spec_.erase(it);
+      break;
+    }
+  }
+  if (l < 0) {
+    l = next_shard_node_++;
+    r = next_shard_node_++;
+    queue_split(parent, l, r);
+  }
+  const auto need = static_cast<std::size_t>(std::max(left_node, right_node)) + 1;
+  if (shard_node_.size() < need) shard_node_.resize(need, -1);
+  shard_node_[static_cast<std::size_t>(left_node)] = l;
+  shard_node_[static_cast<std::size_t>(right_node)] = r;
+  return parent.begin + parent.split.left.n;
+}
+
+void TreeDriver::request(std::int32_t node, HistBin* out) {
+  nodes_.assign(1, node);
+  // Splits that will still build a histogram (a split leaving max_leaf_nodes leaves builds none),
+  // less those already ahead: the most leaves worth splitting ahead, best gains first.
+  const int budget = grower_.max_leaf_nodes - n_leaves_ - 1 - static_cast<int>(spec_.size());
+  if (budget > 0) {
+    std::vector<const GrowLeaf*> cand;
+    for (const GrowLeaf& l : open_) {
+      const bool ahead =
+          std::any_of(spec_.begin(), spec_.end(),
+                      [&](const std::array<std::int32_t, 3>& q) { return q[0] == l.node; });
+      if (!ahead && (grower_.max_depth <= 0 || l.depth + 1 < grower_.max_depth)) cand.push_back(&l);
+    }
+    std::sort(cand.begin(), cand.end(), [](const GrowLeaf* x, const GrowLeaf* y) {
+      return x->split.gain > y->split.gain || (x->split.gain == y->split.gain && x->node < y->node);
+    });
+    if (cand.size() > static_cast<std::size_t>(budget))
+      cand.resize(static_cast<std::size_t>(budget));
+    for (const GrowLeaf* c : cand) {
+      const std::int32_t l = next_shard_node_++, r = next_shard_node_++;
+      queue_split(*c, l, r);
+      spec_.push_back({c->node, l, r});
+      nodes_.push_back(c->split.left.n <= c->split.right.n ? l : r);  // grow_leafwise's smaller
+    }
+  }
   reply_.hist.clear();
   reply_.counts.clear();
-  (*step_)(pending_, built.node, features_, reply_);
+  (*step_)(pending_, nodes_, features_, reply_);
   const auto nb = static_cast<std::size_t>(mapper_.total_bins());
-  if (reply_.hist.size() != nb || reply_.counts.size() != 2 * pending_.size()) {
+  if (reply_.hist.size() != nb * nodes_.size() || reply_.counts.size() != 2 * pending_.size()) {
     throw InvalidInput("TreeDriver: a step's reply has " + std::to_string(reply_.hist.size()) +
                        " histogram slots and " + std::to_string(reply_.counts.size()) +
-                       " counts; expected " + std::to_string(nb) + " and " +
+                       " counts; expected " + std::to_string(nb * nodes_.size()) + " and " +
                        std::to_string(2 * pending_.size()) + "." + kLost);
   }
   for (std::size_t k = 0; k < 2 * pending_.size(); ++k) {
@@ -217,32 +266,56 @@ void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
   }
   pending_.clear();
   expected_.clear();
-  HistBin* bh = hist(built.hist);
-  std::copy(reply_.hist.begin(), reply_.hist.end(), bh);
-  if (!features_.empty()) {
-    // Every row of the node is in exactly one bin of each feature: the first feature's bins sum
-    // to the node's sums, which the driver already knows.
-    const std::int32_t f = features_.front();
-    HistBin s;
-    for (Index b = mapper_.offsets[static_cast<std::size_t>(f)];
-         b < mapper_.offsets[static_cast<std::size_t>(f) + 1]; ++b) {
-      s.g += bh[b].g;
-      s.h += bh[b].h;
-      s.n += bh[b].n;
-    }
-    if (s.g != built.total.g || s.h != built.total.h || s.n != built.total.n) {
-      throw InvalidInput("TreeDriver: node " + std::to_string(built.node) + " has " +
-                         std::to_string(s.n) + " rows in the shards' histogram but " +
-                         std::to_string(built.total.n) + " in the tree." + kLost);
-    }
+  std::copy(reply_.hist.begin(), reply_.hist.begin() + static_cast<std::ptrdiff_t>(nb), out);
+  for (std::size_t q = 1; q < nodes_.size(); ++q) {
+    const auto from = reply_.hist.begin() + static_cast<std::ptrdiff_t>(q * nb);
+    ahead_.emplace_back(nodes_[q],
+                        std::vector<HistBin>(from, from + static_cast<std::ptrdiff_t>(nb)));
   }
+}
+
+void TreeDriver::check_sums(const HistBin* h, const GrowLeaf& leaf) const {
+  if (features_.empty()) return;
+  // Every row of the node is in exactly one bin of each feature: the first feature's bins sum to
+  // the node's sums, which the driver already knows.
+  const std::int32_t f = features_.front();
+  HistBin s;
+  for (Index b = mapper_.offsets[static_cast<std::size_t>(f)];
+       b < mapper_.offsets[static_cast<std::size_t>(f) + 1]; ++b) {
+    s.g += h[b].g;
+    s.h += h[b].h;
+    s.n += h[b].n;
+  }
+  if (s.g != leaf.total.g || s.h != leaf.total.h || s.n != leaf.total.n) {
+    throw InvalidInput("TreeDriver: node " + std::to_string(leaf.node) + " has " +
+                       std::to_string(s.n) + " rows in the shards' histogram but " +
+                       std::to_string(leaf.total.n) + " in the tree." + kLost);
+  }
+}
+
+void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
+  HistBin* bh = hist(built.hist);
+  const std::int32_t sid = shard_node_[static_cast<std::size_t>(built.node)];
+  const auto it =
+      std::find_if(ahead_.begin(), ahead_.end(), [&](const auto& a) { return a.first == sid; });
+  if (it != ahead_.end()) {
+    std::copy(it->second.begin(), it->second.end(), bh);
+    ahead_.erase(it);
+  } else {
+    request(sid, bh);
+  }
+  check_sums(bh, built);
   HistBin* dh = nullptr;
   if (derived != nullptr) {
     dh = hist(derived->hist);
     subtract_histogram(mapper_, features_.data(), static_cast<Index>(features_.size()), dh, bh, dh);
   }
   search_split(mapper_, bh, grower_, features_, built);
-  if (derived != nullptr) search_split(mapper_, dh, grower_, features_, *derived);
+  if (built.split.valid) open_.push_back(built);
+  if (derived != nullptr) {
+    search_split(mapper_, dh, grower_, features_, *derived);
+    if (derived->split.valid) open_.push_back(*derived);
+  }
 }
 
 RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& step) {
@@ -250,9 +323,18 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
   step_ = &step;
   pending_.clear();
   expected_.clear();
+  shard_node_.assign(1, 0);  // the root is shard node 0 (begin_round)
+  next_shard_node_ = 1;
+  open_.clear();
+  spec_.clear();
+  ahead_.clear();
+  n_leaves_ = 1;
   GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
   step_ = nullptr;
   pending_.clear();
+  open_.clear();
+  spec_.clear();
+  ahead_.clear();
   release_all();
   trees_.push_back(g.tree);
   return RoutingTree{std::move(g.tree), std::move(g.bin), std::move(g.cat_left)};

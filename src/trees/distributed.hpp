@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 namespace calibrisk {
@@ -90,18 +91,30 @@ class TrainShard {
 };
 
 /// The driver's side: grows one tree at a time with grow_leafwise, asking the shards (through
-/// `StepFn`) for the summed histogram of one node per step, after the splits decided since the
-/// last step. Every reply is checked (row counts of each split, the node's sums) so that a shard
-/// that lost its state gives an error, never a different tree.
+/// `StepFn`) for summed histograms, after the splits decided since the last step. Every reply is
+/// checked (row counts of each split, each node's sums) so that a shard that lost its state gives
+/// an error, never a different tree.
+///
+/// Fewer round trips (speculation): a leaf's best split is fixed once its histogram is searched,
+/// and the leaf is split later unless the tree runs out of leaves first. So each step also
+/// applies the splits of the best open leaves (by gain, at most as many as the tree can still
+/// split) and returns their smaller children's histograms; when grow_leafwise later splits such a
+/// leaf, its child's histogram is already at the driver and no message is sent. The shards' node
+/// ids are the driver's own numbering (a speculative child has no tree node id yet); histograms
+/// are exact sums over the same rows wherever they are built, so the tree is the same bits.
 class TreeDriver : private GrowBackend {
  public:
-  /// The shards' reply to one step: the summed histogram (total_bins slots) and, per split sent,
-  /// the summed left and right row counts.
+  /// The shards' reply to one step: the summed histograms of the nodes asked for (total_bins
+  /// slots each, in the order of `nodes`) and, per split sent, the summed left and right row
+  /// counts.
   struct Reply {
     std::vector<HistBin> hist;
     std::vector<Index> counts;
   };
-  using StepFn = std::function<void(const std::vector<SplitMessage>& splits, std::int32_t node,
+  /// One step: the shards apply `splits` (in order), then build the histograms of `nodes` (shard
+  /// node ids: the driver numbers the shards' nodes itself, see below).
+  using StepFn = std::function<void(const std::vector<SplitMessage>& splits,
+                                    const std::vector<std::int32_t>& nodes,
                                     const std::vector<std::int32_t>& features, Reply& reply)>;
 
   TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max);
@@ -121,6 +134,13 @@ class TreeDriver : private GrowBackend {
  private:
   void build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) override;
   Index partition(const GrowLeaf& parent, std::int32_t left_node, std::int32_t right_node) override;
+  // Sends one step: the pending splits, speculative splits of the best open leaves, and the
+  // histograms of `node` (shard id) and of their smaller children; the first into `out`.
+  void request(std::int32_t node, HistBin* out);
+  // Queues the split of `leaf` into new shard nodes (left, right), with its expected row counts.
+  void queue_split(const GrowLeaf& leaf, std::int32_t left, std::int32_t right);
+  // Checks that the first feature's bins of `h` sum to the node's known sums.
+  void check_sums(const HistBin* h, const GrowLeaf& leaf) const;
 
   BinMapper mapper_;
   GBDTParams params_;
@@ -131,6 +151,16 @@ class TreeDriver : private GrowBackend {
   std::vector<Index> expected_;        // their left and right row counts
   const StepFn* step_ = nullptr;
   Reply reply_;
+  // The tree being grown: tree node id -> shard node id; the next shard node id; the open leaves
+  // (searched, valid split, not split yet); per speculatively split leaf (tree node id) its shard
+  // children; the histograms received ahead (shard node id -> histogram); the number of leaves.
+  std::vector<std::int32_t> shard_node_;
+  std::int32_t next_shard_node_ = 1;
+  std::vector<GrowLeaf> open_;
+  std::vector<std::array<std::int32_t, 3>> spec_;  // tree node, left, right (shard ids)
+  std::vector<std::pair<std::int32_t, std::vector<HistBin>>> ahead_;
+  int n_leaves_ = 1;
+  std::vector<std::int32_t> nodes_;
 };
 
 }  // namespace detail

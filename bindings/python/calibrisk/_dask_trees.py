@@ -158,9 +158,9 @@ def _add_row(shard, seq, t, row):
     return shard.core.add_row(row)
 
 
-def _step(shard, seq, t, splits, node, features, total_bins):
+def _step(shard, seq, t, splits, nodes, features, total_bins):
     shard.check(seq, t)
-    return shard.core.step(splits, node, features, total_bins)
+    return shard.core.step(splits, nodes, features, total_bins)
 
 
 def _add_tree(shard, seq, t, tree, loss):
@@ -365,6 +365,7 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             del self.feature_names_in_
         self.categorical_encoding_ = None
         params = self._make_params(d, n)
+        _core._dist_check_model_size(params, n)  # as the single-process fit, before any work
         mapper = self._bin_mapper(client, train, params)
         n1 = info["n1"]
         m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
@@ -553,11 +554,12 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         for t in range(rounds):
             g, h, n = self._root(train, t, starts)
 
-            def step(splits, node, features, t=t):
-                out = train.call(_step, t, splits, node, features, total_bins)
-                counts = np.sum([o[0] for o in out], axis=0, dtype=np.int64) \
-                    if splits.shape[0] else np.zeros(0, dtype=np.int64)
-                hist = np.sum([o[1] for o in out], axis=0, dtype=np.int64)
+            def step(splits, nodes, features, t=t):
+                out = train.call(_step, t, splits, nodes, features, total_bins)
+                counts, hist = out[0]
+                for c, h_ in out[1:]:  # exact int64 sums: any order gives the same bits
+                    counts = counts + c
+                    hist = hist + h_
                 return counts, hist
 
             tree = driver.grow(t, g, h, n, step)

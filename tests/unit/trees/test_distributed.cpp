@@ -17,7 +17,8 @@ namespace {
 
 // The distributed fit, driven in process over shards of rows [cuts[k], cuts[k + 1]).
 GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainData& d,
-                                     const std::vector<Index>& cuts, int lose_at_step = -1) {
+                                     const std::vector<Index>& cuts, int lose_at_step = -1,
+                                     int* n_steps = nullptr) {
   const FeatureMatrix X(d.X());
   const BinMapper m = detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, p.random_state, 1);
   Index n1 = 0;
@@ -41,26 +42,31 @@ GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainDa
   detail::TreeDriver driver(m, p, w_max);
   int steps = 0;
   const detail::TreeDriver::StepFn step =
-      [&](const std::vector<detail::SplitMessage>& splits, std::int32_t node,
+      [&](const std::vector<detail::SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
           const std::vector<std::int32_t>& features, detail::TreeDriver::Reply& reply) {
-        reply.hist.assign(static_cast<std::size_t>(m.total_bins()), HistBin{});
+        const auto nb = static_cast<std::size_t>(m.total_bins());
+        reply.hist.assign(nb * nodes.size(), HistBin{});
         reply.counts.assign(2 * splits.size(), 0);
-        std::vector<HistBin> h(reply.hist.size());
+        std::vector<HistBin> h(nb);
         std::vector<Index> c(reply.counts.size());
         ++steps;
+        if (n_steps != nullptr) ++*n_steps;
         for (std::size_t k = 0; k < shards.size(); ++k) {
           if (steps == lose_at_step && k == 1) {
             std::uint64_t key = 0;
             Index row = 0;
-            shards[k].begin_round(0, p, w_max, &key, &row);  // recomputed: back at round 0's root
+            shards[k].reset_margins(0.0);  // recomputed from scratch: fresh margins, round 0's root
+            shards[k].begin_round(0, p, w_max, &key, &row);
           }
           shards[k].apply_splits(splits, c.data());
-          shards[k].histogram(node, features, h.data());
           for (std::size_t q = 0; q < c.size(); ++q) reply.counts[q] += c[q];
-          for (std::size_t b = 0; b < h.size(); ++b) {
-            reply.hist[b].g += h[b].g;
-            reply.hist[b].h += h[b].h;
-            reply.hist[b].n += h[b].n;
+          for (std::size_t j = 0; j < nodes.size(); ++j) {
+            shards[k].histogram(nodes[j], features, h.data());
+            for (std::size_t b = 0; b < nb; ++b) {
+              reply.hist[j * nb + b].g += h[b].g;
+              reply.hist[j * nb + b].h += h[b].h;
+              reply.hist[j * nb + b].n += h[b].n;
+            }
           }
         }
       };
@@ -133,10 +139,34 @@ TEST_CASE("distributed fit: 1, 2 and 3 shards grow the single-process trees bit 
   }
 }
 
+TEST_CASE("distributed fit: leaves split ahead save steps and keep the trees bit for bit") {
+  const testing::TrainData d = testing::make_dense(3000, 8, 5, 0.1);
+  for (const int depth : {-1, 4}) {
+    GBDTParams p = params();
+    p.max_leaf_nodes = 31;
+    p.max_depth = depth;
+    GradientBoostedTrees single(p);
+    single.fit(d.dataset());
+    int steps = 0;
+    const GradientBoostedTrees dist = distributed_fit(p, d, {0, 1200, d.n}, -1, &steps);
+    CAPTURE(depth);
+    check_same_trees(single, dist);
+    // One step per split without splitting ahead (the root's, then the smaller child's of every
+    // split that leaves the tree room to grow): the speculative splits need fewer.
+    Index splits = 0;
+    for (const Tree& t : dist.state().ensemble.trees) splits += (t.n_nodes() - 1) / 2;
+    CHECK(steps < splits);
+    CHECK(steps >= p.n_estimators);
+  }
+}
+
 TEST_CASE("distributed fit: a shard that lost its state is an error, not another tree") {
   const testing::TrainData d = testing::make_dense(1500, 6, 5, 0.1);
-  CHECK_THROWS_WITH_AS(distributed_fit(params(), d, {0, 700, d.n}, 9),
-                       doctest::Contains("a worker was lost"), InvalidInput);
+  for (const int lose_at : {2, 5, 9, 14}) {  // mid-tree and at a tree's root step
+    CAPTURE(lose_at);
+    CHECK_THROWS_WITH_AS(distributed_fit(params(), d, {0, 700, d.n}, lose_at),
+                         doctest::Contains("a worker was lost"), InvalidInput);
+  }
 }
 
 TEST_CASE("ExactSum: the correctly rounded sum, whatever the order and grouping") {
