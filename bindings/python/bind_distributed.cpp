@@ -251,6 +251,8 @@ void bind_driver(py::module_& m) {
           py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
           "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (len(nodes) x "
           "total_bins, 3)).")
+      .def("set_split_ahead", &TreeDriver::set_split_ahead, py::arg("on"),
+           "Whether steps split the best open leaves ahead (default True; False to compare).")
       .def("keep", &TreeDriver::keep)
       .def_property_readonly("n_trees", &TreeDriver::n_trees)
       .def("model", &TreeDriver::model, py::arg("base_score"));

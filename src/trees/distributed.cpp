@@ -226,7 +226,7 @@ void TreeDriver::request(std::int32_t node, HistBin* out) {
   // Splits that will still build a histogram (a split leaving max_leaf_nodes leaves builds none),
   // less those already ahead: the most leaves worth splitting ahead, best gains first.
   const int budget = grower_.max_leaf_nodes - n_leaves_ - 1 - static_cast<int>(spec_.size());
-  if (budget > 0) {
+  if (split_ahead_ && budget > 0) {
     std::vector<const GrowLeaf*> cand;
     for (const GrowLeaf& l : open_) {
       const bool ahead =

@@ -125,6 +125,8 @@ class TreeDriver : private GrowBackend {
   /// Grows the tree of round t from the root's summed sums (features: sample_features of round
   /// t); the tree is appended to the ensemble and returned for the shards' margins.
   RoutingTree grow(int t, const HistBin& root_total, const StepFn& step);
+  /// Whether steps split leaves ahead (default; false: one split's histogram per step, to compare).
+  void set_split_ahead(bool on) noexcept { split_ahead_ = on; }
   /// Keeps the first k trees (early stopping's best iteration).
   void keep(std::size_t k) { trees_.resize(std::min(k, trees_.size())); }
   std::size_t n_trees() const noexcept { return trees_.size(); }
@@ -160,6 +162,7 @@ class TreeDriver : private GrowBackend {
   std::vector<std::array<std::int32_t, 3>> spec_;  // tree node, left, right (shard ids)
   std::vector<std::pair<std::int32_t, std::vector<HistBin>>> ahead_;
   int n_leaves_ = 1;
+  bool split_ahead_ = true;
   std::vector<std::int32_t> nodes_;
 };
 

@@ -209,6 +209,24 @@ def test_unsupported_parameters_name_the_alternative(client2):
         DaskGradientBoostingClassifier(**BASE, early_stopping=True).fit(Xd, yd)
 
 
+def test_max_model_nodes_is_checked_before_any_work(client2, monkeypatch):
+    Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
+    # 6 trees of up to 6 leaves: up to 66 nodes; the single-process fit (the oracle) refuses 65
+    params = dict(BASE, max_model_nodes=65)
+    with pytest.raises(InvalidParamsError, match="max_model_nodes = 65"):
+        cr.GradientBoostingClassifier(**params).fit(X, Y)
+
+    def no_binning(*args, **kwargs):
+        raise AssertionError("the bin sample was requested before the size check")
+
+    monkeypatch.setattr(DaskGradientBoostingClassifier, "_bin_mapper", no_binning)
+    with pytest.raises(InvalidParamsError, match="max_model_nodes = 65.*Lower n_estimators"):
+        DaskGradientBoostingClassifier(**params).fit(Xd, yd)
+    monkeypatch.undo()
+    _, ref = _local(dict(BASE, max_model_nodes=66))
+    assert _dask(dict(BASE, max_model_nodes=66), 300)[1] == ref
+
+
 def test_lost_worker_state_or_failed_task_is_an_error(client2, monkeypatch):
     Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
     original = dtrees._step
