@@ -209,6 +209,23 @@ def test_unsupported_parameters_name_the_alternative(client2):
         DaskGradientBoostingClassifier(**BASE, early_stopping=True).fit(Xd, yd)
 
 
+def test_calls_direct_to_workers_or_through_the_actor_handles(client2, monkeypatch):
+    _, ref = _local(BASE)
+    seen = []
+    original = dtrees._Cluster._connect_direct
+
+    def spy(self):
+        seen.append(original(self))
+        return seen[-1]
+
+    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", spy)
+    assert _dask(BASE, 300)[1] == ref
+    assert seen == [True]  # the client reaches the LocalCluster's workers
+    # workers the client cannot reach: the actor handles' calls (through the scheduler)
+    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", lambda self: False)
+    assert _dask(BASE, (120, 380, 0, 400))[1] == ref
+
+
 def test_max_model_nodes_is_checked_before_any_work(client2, monkeypatch):
     Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
     # 6 trees of up to 6 leaves: up to 66 nodes; the single-process fit (the oracle) refuses 65

@@ -11,6 +11,7 @@ over the workers on the client (exact int64 sums), and the C++ driver grows the 
 single-process growth loop.
 """
 
+import concurrent.futures
 import math
 
 import numpy as np
@@ -242,6 +243,40 @@ class _Cluster:
             raise DistributedFitError(
                 f"{_WHERE}: starting the actor that drives a worker's partitions failed "
                 f"({type(e).__name__}: {e}); no model was fitted.") from e
+        self.direct = self._connect_direct()
+
+    def _connect_direct(self):
+        """Whether the client reaches every actor's worker directly (tried once, 5 s at most): the
+        calls then go straight to the workers, all in one coroutine on the client's event loop;
+        otherwise (workers not reachable from the client) through the actor handles, which pass
+        through the scheduler unless the client has ``direct_to_workers``."""
+        if self.client.asynchronous or not self.hosts:
+            return False
+        try:
+            cf = self._send_direct([])
+            return cf.result(timeout=5.0) == [[]] * len(self.hosts)
+        except Exception:
+            return False
+
+    def _send_direct(self, msg):
+        """``_Host.run(msg)`` on every actor over the client's direct connections to the workers
+        (what a Dask actor handle does with ``direct_to_workers``); a concurrent future of the
+        list of replies."""
+        import asyncio
+
+        from distributed.protocol import to_serialize
+
+        async def one(addr, key):
+            r = await self.client.rpc(addr).actor_execute(
+                function="run", actor=key, args=[to_serialize(msg)], kwargs={})
+            if r["status"] != "OK":
+                raise r["exception"]
+            return r["result"]
+
+        async def every():
+            return await asyncio.gather(*(one(addr, fut.key) for addr, fut, _ in self.hosts))
+
+        return asyncio.run_coroutine_threadsafe(every(), self.client.loop.asyncio_loop)
 
     def close(self):
         """Releases the actors (and with them the shards' binned rows)."""
@@ -258,7 +293,7 @@ class _Cluster:
         while True:
             try:
                 return fut.result(timeout=2.0)
-            except TimeoutError:
+            except (TimeoutError, concurrent.futures.TimeoutError):
                 self._alive(t)
 
     def call(self, fn, t, *args):
@@ -278,6 +313,8 @@ class _Cluster:
             self.seq += 1
         t = ops[0][1]
         try:
+            if self.direct:
+                return t, len(ops), self._send_direct(msg)
             return t, len(ops), [actor.run(msg) for _, _, actor in self.hosts]
         except Exception as e:
             self._failed(t, e)
@@ -285,7 +322,7 @@ class _Cluster:
     def collect(self, pending):
         t, n_ops, futs = pending
         try:
-            outs = [self._wait(f, t) for f in futs]
+            outs = self._wait(futs, t) if self.direct else [self._wait(f, t) for f in futs]
             return [[r for out in outs for r in out[i]] for i in range(n_ops)]
         except Exception as e:
             self._failed(t, e)
