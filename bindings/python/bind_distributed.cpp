@@ -216,9 +216,13 @@ void bind_driver(py::module_& m) {
            py::arg("w_max"))
       .def_property_readonly("allowed", [](const TreeDriver& d) { return to_array(d.allowed()); })
       .def(
+          "round_features",
+          [](const TreeDriver& d, int t) { return to_array(d.round_features(t)); }, py::arg("t"),
+          "The features round t's tree may split on (ascending).")
+      .def(
           "grow",
           [](TreeDriver& d, int t, std::int64_t g, std::int64_t h, std::int64_t n,
-             const py::function& step) {
+             const py::function& step, const py::object& root_hist) {
             TreeDriver::StepFn fn =
                 [&](const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
                     const std::vector<std::int32_t>& features, TreeDriver::Reply& reply) {
@@ -246,9 +250,20 @@ void bind_driver(py::module_& m) {
             root.g = g;
             root.h = h;
             root.n = n;
-            return encode_tree(d.grow(t, root, fn));
+            std::vector<HistBin> rh;
+            if (!root_hist.is_none()) {
+              const auto a = from_array<std::int64_t>(root_hist);
+              rh.resize(a.size() / 3);
+              for (std::size_t b = 0; b < rh.size(); ++b) {
+                rh[b].g = a[3 * b];
+                rh[b].h = a[3 * b + 1];
+                rh[b].n = a[3 * b + 2];
+              }
+            }
+            return encode_tree(d.grow(t, root, fn, root_hist.is_none() ? nullptr : &rh));
           },
           py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
+          py::arg("root_hist") = py::none(),
           "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (len(nodes) x "
           "total_bins, 3)).")
       .def("set_split_ahead", &TreeDriver::set_split_ahead, py::arg("on"),

@@ -318,7 +318,14 @@ void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
   }
 }
 
-RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& step) {
+std::vector<std::int32_t> TreeDriver::round_features(int t) const {
+  std::vector<std::int32_t> f;
+  sample_features(params_, t, allowed_, f);
+  return f;
+}
+
+RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& step,
+                             const std::vector<HistBin>* root_hist) {
   sample_features(params_, t, allowed_, features_);
   step_ = &step;
   pending_.clear();
@@ -329,6 +336,14 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
   spec_.clear();
   ahead_.clear();
   n_leaves_ = 1;
+  if (root_hist != nullptr) {
+    if (root_hist->size() != static_cast<std::size_t>(mapper_.total_bins())) {
+      throw InvalidInput("TreeDriver: the root histogram sent ahead has " +
+                         std::to_string(root_hist->size()) + " slots; expected " +
+                         std::to_string(mapper_.total_bins()) + "." + kLost);
+    }
+    ahead_.emplace_back(0, *root_hist);  // checked against root_total like any other
+  }
   GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
   step_ = nullptr;
   pending_.clear();

@@ -124,7 +124,12 @@ class TreeDriver : private GrowBackend {
   const std::vector<std::int32_t>& allowed() const noexcept { return allowed_; }
   /// Grows the tree of round t from the root's summed sums (features: sample_features of round
   /// t); the tree is appended to the ensemble and returned for the shards' margins.
-  RoutingTree grow(int t, const HistBin& root_total, const StepFn& step);
+  /// `root_hist`: the root's summed histogram when the shards sent it ahead (with the round's
+  /// start), else null (the first step asks for it).
+  RoutingTree grow(int t, const HistBin& root_total, const StepFn& step,
+                   const std::vector<HistBin>* root_hist = nullptr);
+  /// The features a tree of round t may split on (sample_features of round t).
+  std::vector<std::int32_t> round_features(int t) const;
   /// Whether steps split leaves ahead (default; false: one split's histogram per step, to compare).
   void set_split_ahead(bool on) noexcept { split_ahead_ = on; }
   /// Keeps the first k trees (early stopping's best iteration).

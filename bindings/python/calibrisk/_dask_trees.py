@@ -587,8 +587,13 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         best_loss, best_iter, since = math.inf, 0, 0
         rounds = int(params.n_estimators)
         begin = (float(params.subsample), int(params.random_state), w_max)
+        no_splits = np.zeros((0, 11), dtype=np.int64)
+        root_node = np.zeros(1, dtype=np.int32)
         starts = train.call(_begin, 0, *begin)
+        root_hist = None  # the root's histogram, when it came with the round's start
         for t in range(rounds):
+            if sum(int(st[2]) for st in starts) == 0:
+                root_hist = None  # an empty bag: the root is one row (_root), asked for anew
             g, h, n = self._root(train, t, starts)
 
             def step(splits, nodes, features, t=t):
@@ -599,15 +604,21 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                     hist = hist + h_
                 return counts, hist
 
-            tree = driver.grow(t, g, h, n, step)
+            tree = driver.grow(t, g, h, n, step, root_hist)
             stump = len(tree[0]) == 1
             ops = [(_add_tree, t, (tree, False))]
-            if not (stump or t + 1 == rounds):  # the next round's start in the same message
+            if not (stump or t + 1 == rounds):  # the next round's start and root histogram too
                 ops.append((_begin, t + 1, begin))
+                ops.append((_step, t + 1, (no_splits, root_node, driver.round_features(t + 1),
+                                           total_bins)))
             pending = train.start(ops)  # the training and validation shards at the same time
             if valid is not None:
                 parts = valid.call(_add_tree, t, tree, True)
-            starts = train.collect(pending)[-1]
+            res = train.collect(pending)
+            if len(res) == 3:
+                starts, root_hist = res[1], res[2][0][1]
+                for r in res[2][1:]:  # the workers' root histograms (exact int64 sums)
+                    root_hist = root_hist + r[1]
             if valid is not None:
                 loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
                 losses.append(loss)

@@ -18,7 +18,7 @@ namespace {
 // The distributed fit, driven in process over shards of rows [cuts[k], cuts[k + 1]).
 GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainData& d,
                                      const std::vector<Index>& cuts, int lose_at_step = -1,
-                                     int* n_steps = nullptr) {
+                                     int* n_steps = nullptr, bool root_ahead = false) {
   const FeatureMatrix X(d.X());
   const BinMapper m = detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, p.random_state, 1);
   Index n1 = 0;
@@ -81,7 +81,19 @@ GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainDa
       root.n += r.n;
     }
     REQUIRE(root.n > 0);
-    const detail::RoutingTree tree = driver.grow(t, root, step);
+    // The root's histogram sent with the round's start (as calibrisk.dask does), no step.
+    const auto nb = static_cast<std::size_t>(m.total_bins());
+    std::vector<HistBin> rh(nb), h(nb);
+    const std::vector<std::int32_t> rf = driver.round_features(t);
+    for (auto& s : shards) {
+      s.histogram(0, rf, h.data());
+      for (std::size_t b = 0; b < nb; ++b) {
+        rh[b].g += h[b].g;
+        rh[b].h += h[b].h;
+        rh[b].n += h[b].n;
+      }
+    }
+    const detail::RoutingTree tree = driver.grow(t, root, step, root_ahead ? &rh : nullptr);
     for (auto& s : shards) s.add_tree(tree);
     if (tree.tree.n_nodes() == 1) break;
   }
@@ -151,6 +163,9 @@ TEST_CASE("distributed fit: leaves split ahead save steps and keep the trees bit
     const GradientBoostedTrees dist = distributed_fit(p, d, {0, 1200, d.n}, -1, &steps);
     CAPTURE(depth);
     check_same_trees(single, dist);
+    int steps_root_ahead = 0;
+    check_same_trees(single, distributed_fit(p, d, {0, 1200, d.n}, -1, &steps_root_ahead, true));
+    CHECK(steps_root_ahead == steps - p.n_estimators);  // one step less per tree
     // One step per split without splitting ahead (the root's, then the smaller child's of every
     // split that leaves the tree room to grow): the speculative splits need fewer.
     Index splits = 0;
