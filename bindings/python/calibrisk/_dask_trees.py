@@ -6,9 +6,9 @@ lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
 partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``);
 each step of a tree is one message per worker to its actor that sends the splits decided since
-the last step and asks for one node's histogram, summed over the worker's partitions there and
-over the workers on the client (exact int64 sums), and the C++ driver grows the tree with the
-single-process growth loop.
+the last step (and those of leaves split ahead) and asks for their nodes' histograms, summed over
+the worker's partitions there and over the workers on the client (exact int64 sums), and the C++
+driver grows the tree with the single-process growth loop.
 """
 
 import concurrent.futures
@@ -213,8 +213,9 @@ def _sum_steps(res):
 class _Cluster:
     """The shards of one fit and the calls that drive them. Each worker holding shards gets one
     actor (``_Host``, created on that worker from its shard futures: a shard is never copied);
-    a call is one message per worker to its actor (no scheduler task), issued to all workers
-    before any reply is awaited. A worker that leaves the cluster while a call waits is an error,
+    a call is one message per worker to its actor (no scheduler task; straight to the worker when
+    the client reaches it, see ``_connect_direct``), issued to all workers before any reply is
+    awaited. A worker that leaves the cluster while a call waits is an error,
     not a hang; every operation names the step the client expects, so a shard recomputed from
     scratch is an error too."""
 
