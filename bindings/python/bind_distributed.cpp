@@ -25,8 +25,7 @@ using detail::SplitMessage;
 using detail::TrainShard;
 using detail::TreeDriver;
 
-// parent, left, right, feature, bin, missing, cat, 4 words of cat_left, from_left, from_right
-constexpr py::ssize_t kSplitCols = 13;
+constexpr py::ssize_t kSplitCols = 11;  // parent, left, right, feature, bin, missing, cat, 4 words
 
 py::array_t<std::int64_t> encode_splits(const std::vector<SplitMessage>& splits) {
   py::array_t<std::int64_t> a({static_cast<py::ssize_t>(splits.size()), kSplitCols});
@@ -42,8 +41,6 @@ py::array_t<std::int64_t> encode_splits(const std::vector<SplitMessage>& splits)
       std::memcpy(&bits, &s.cat_left.w[static_cast<std::size_t>(w)], sizeof bits);
       m(r, 7 + w) = bits;
     }
-    m(r, 11) = s.from_left;
-    m(r, 12) = s.from_right;
   }
   return a;
 }
@@ -51,7 +48,7 @@ py::array_t<std::int64_t> encode_splits(const std::vector<SplitMessage>& splits)
 std::vector<SplitMessage> decode_splits(
     const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& a) {
   if (a.ndim() != 2 || a.shape(1) != kSplitCols) {
-    throw InvalidInput("_DistShard.step: splits must be an (k, 13) int64 array.");
+    throw InvalidInput("_DistShard.step: splits must be an (k, 11) int64 array.");
   }
   auto m = a.unchecked<2>();
   std::vector<SplitMessage> out(static_cast<std::size_t>(a.shape(0)));
@@ -68,8 +65,6 @@ std::vector<SplitMessage> decode_splits(
       const std::int64_t bits = m(r, 7 + w);
       std::memcpy(&s.cat_left.w[static_cast<std::size_t>(w)], &bits, sizeof bits);
     }
-    s.from_left = static_cast<std::int32_t>(m(r, 11));
-    s.from_right = static_cast<std::int32_t>(m(r, 12));
   }
   return out;
 }
@@ -135,17 +130,6 @@ BinMapper mapper_from_state(const py::tuple& t) {
   return m;
 }
 
-py::array_t<std::int64_t> hist_array(const std::vector<HistBin>& h) {
-  py::array_t<std::int64_t> a({static_cast<py::ssize_t>(h.size()), py::ssize_t{3}});
-  std::int64_t* d = a.mutable_data();
-  for (std::size_t b = 0; b < h.size(); ++b) {
-    d[3 * b] = h[b].g;
-    d[3 * b + 1] = h[b].h;
-    d[3 * b + 2] = h[b].n;
-  }
-  return a;
-}
-
 void bind_shard(py::module_& m) {
   py::class_<TrainShard>(m, "_DistShard", "One partition of a distributed tree fit (a worker).")
       .def(py::init([](const BinMapper& mapper, const py::object& X, const py::object& y,
@@ -195,18 +179,29 @@ void bind_shard(py::module_& m) {
             const std::vector<SplitMessage> sp = decode_splits(splits);
             const std::vector<std::int32_t> ns = from_array<std::int32_t>(nodes);
             const std::vector<std::int32_t> fs = from_array<std::int32_t>(feats);
-            std::vector<std::int64_t> counts(2 * sp.size());
-            std::vector<HistBin> hist(static_cast<std::size_t>(total_bins) * ns.size());
+            py::array_t<std::int64_t> counts(static_cast<py::ssize_t>(2 * sp.size()));
+            py::array_t<std::int64_t> hist(
+                {static_cast<py::ssize_t>(ns.size()) * total_bins, py::ssize_t{3}});
             {
               py::gil_scoped_release release;
               std::vector<Index> c(2 * sp.size());
-              s.step(sp, ns, fs, c.data(), hist.data());
-              std::copy(c.begin(), c.end(), counts.begin());
+              s.apply_splits(sp, c.data());
+              std::copy(c.begin(), c.end(), counts.mutable_data());
+              std::vector<HistBin> h(static_cast<std::size_t>(total_bins));
+              std::int64_t* d = hist.mutable_data();
+              for (const std::int32_t node : ns) {
+                s.histogram(node, fs, h.data());
+                for (const HistBin& b : h) {
+                  *d++ = b.g;
+                  *d++ = b.h;
+                  *d++ = b.n;
+                }
+              }
             }
-            return py::make_tuple(to_array(counts), hist_array(hist));
+            return py::make_tuple(counts, hist);
           },
           py::arg("splits"), py::arg("nodes"), py::arg("features"), py::arg("total_bins"),
-          "Applies the splits, then the histograms of nodes: (counts (2k,), hist (nodes x "
+          "Applies the splits, then the histograms of nodes: (counts (2k,), hist (len(nodes) x "
           "total_bins, 3)).")
       .def("add_tree", [](TrainShard& s, const py::tuple& t) {
         const RoutingTree r = decode_tree(t);
@@ -217,36 +212,62 @@ void bind_shard(py::module_& m) {
 
 void bind_driver(py::module_& m) {
   py::class_<TreeDriver>(m, "_DistDriver", "The driver of a distributed tree fit.")
-      .def(py::init<BinMapper, const GBDTParams&, double, int>(), py::arg("mapper"),
-           py::arg("params"), py::arg("w_max"), py::arg("lookahead") = 4)
+      .def(py::init<BinMapper, const GBDTParams&, double>(), py::arg("mapper"), py::arg("params"),
+           py::arg("w_max"))
       .def_property_readonly("allowed", [](const TreeDriver& d) { return to_array(d.allowed()); })
+      .def(
+          "round_features",
+          [](const TreeDriver& d, int t) { return to_array(d.round_features(t)); }, py::arg("t"),
+          "The features round t's tree may split on (ascending).")
       .def(
           "grow",
           [](TreeDriver& d, int t, std::int64_t g, std::int64_t h, std::int64_t n,
-             const py::function& step) {
+             const py::function& step, const py::object& root_hist) {
             TreeDriver::StepFn fn =
                 [&](const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
                     const std::vector<std::int32_t>& features, TreeDriver::Reply& reply) {
                   py::tuple r = step(encode_splits(splits), to_array(nodes), to_array(features));
-                  const auto counts = from_array<std::int64_t>(r[0]);
-                  reply.counts.assign(counts.begin(), counts.end());
-                  const auto hist = from_array<std::int64_t>(r[1]);
-                  reply.hist.resize(hist.size() / 3);
-                  for (std::size_t b = 0; b < reply.hist.size(); ++b) {
-                    reply.hist[b].g = hist[3 * b];
-                    reply.hist[b].h = hist[3 * b + 1];
-                    reply.hist[b].n = hist[3 * b + 2];
+                  const auto counts =
+                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+                          r[0]);
+                  const auto hist =
+                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+                          r[1]);
+                  if (!counts || !hist) {
+                    throw InvalidInput("_DistDriver.grow: a step must return int64 arrays.");
+                  }
+                  reply.counts.assign(counts.data(), counts.data() + counts.size());
+                  const std::int64_t* d = hist.data();
+                  reply.hist.resize(static_cast<std::size_t>(hist.size() / 3));
+                  for (HistBin& b : reply.hist) {
+                    b.g = d[0];
+                    b.h = d[1];
+                    b.n = d[2];
+                    d += 3;
                   }
                 };
             HistBin root;
             root.g = g;
             root.h = h;
             root.n = n;
-            return encode_tree(d.grow(t, root, fn));
+            std::vector<HistBin> rh;
+            if (!root_hist.is_none()) {
+              const auto a = from_array<std::int64_t>(root_hist);
+              rh.resize(a.size() / 3);
+              for (std::size_t b = 0; b < rh.size(); ++b) {
+                rh[b].g = a[3 * b];
+                rh[b].h = a[3 * b + 1];
+                rh[b].n = a[3 * b + 2];
+              }
+            }
+            return encode_tree(d.grow(t, root, fn, root_hist.is_none() ? nullptr : &rh));
           },
           py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
-          "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (nodes x "
+          py::arg("root_hist") = py::none(),
+          "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (len(nodes) x "
           "total_bins, 3)).")
+      .def("set_split_ahead", &TreeDriver::set_split_ahead, py::arg("on"),
+           "Whether steps split the best open leaves ahead (default True; False to compare).")
       .def("keep", &TreeDriver::keep)
       .def_property_readonly("n_trees", &TreeDriver::n_trees)
       .def("model", &TreeDriver::model, py::arg("base_score"));
@@ -290,6 +311,11 @@ void bind_distributed(py::module_& m) {
         return detail::binary_class_multipliers(p, n0, n1);
       },
       py::arg("params"), py::arg("n0"), py::arg("n1"));
+  m.def(
+      "_dist_check_model_size",
+      [](const GBDTParams& p, Index n_train) { detail::check_model_size(p, n_train); },
+      py::arg("params"), py::arg("n_train"),
+      "InvalidParamsError when the fit could grow more than max_model_nodes nodes (as fit).");
   m.def(
       "_dist_exact_sum",
       [](const std::vector<double>& partials) {

@@ -1241,6 +1241,10 @@ GradientBoostedTrees GradientBoostedTrees::from_state(GBDTState s, GBDTParams p)
 
 namespace detail {
 
+void check_model_size(const GBDTParams& p, Index n_train) {
+  calibrisk::check_model_size(p, n_train);
+}
+
 GrowerParams grower_params(const GBDTParams& p, const GradScale& scale, int nt) {
   GrowerParams gp;
   gp.rules.g_unit = scale.g_unit;

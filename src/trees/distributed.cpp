@@ -109,21 +109,6 @@ void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* co
       throw InvalidInput(std::string("TrainShard: a split names an unknown node or feature.") +
                          kLost);
     }
-    if (s.from_left >= 0) {  // applied ahead of time: the provisional nodes' rows move over
-      const auto fl = static_cast<std::size_t>(s.from_left);
-      const auto fr = static_cast<std::size_t>(s.from_right);
-      if (s.from_right < 0 || fl >= range_.size() || fr >= range_.size() || range_[fl][0] < 0 ||
-          range_[fr][0] < 0 || range_[fl][0] != range_[up][0] || range_[fr][1] != range_[up][1]) {
-        throw InvalidInput(std::string("TrainShard: a split names an unknown node.") + kLost);
-      }
-      const auto need = static_cast<std::size_t>(std::max(s.left, s.right)) + 1;
-      if (range_.size() < need) range_.resize(need, {-1, -1});
-      range_[static_cast<std::size_t>(s.left)] = range_[fl];
-      range_[static_cast<std::size_t>(s.right)] = range_[fr];
-      counts[2 * k] = range_[fl][1] - range_[fl][0];
-      counts[2 * k + 1] = range_[fr][1] - range_[fr][0];
-      continue;
-    }
     const int missing = mapper_.missing_bin(s.feature);
     left_of.assign(static_cast<std::size_t>(missing) + 1, 0);
     for (int c = 0; c < missing; ++c) {
@@ -172,16 +157,6 @@ void TrainShard::histogram(std::int32_t node, const std::vector<std::int32_t>& f
   build_histogram(bins_, mapper_, job, nullptr, HistBin{}, out, n_threads_);
 }
 
-void TrainShard::step(const std::vector<SplitMessage>& splits,
-                      const std::vector<std::int32_t>& nodes,
-                      const std::vector<std::int32_t>& features, Index* counts, HistBin* out) {
-  apply_splits(splits, counts);
-  const Index nb = mapper_.total_bins();
-  for (std::size_t k = 0; k < nodes.size(); ++k) {
-    histogram(nodes[k], features, out + static_cast<Index>(k) * nb);
-  }
-}
-
 void TrainShard::add_tree(const RoutingTree& t) {
   const Index n = n_rows();
   for (Index i = 0; i < n; ++i) {
@@ -192,11 +167,8 @@ void TrainShard::add_tree(const RoutingTree& t) {
 
 // ---- driver -------------------------------------------------------------------------------------
 
-TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max, int lookahead)
-    : GrowBackend(mapper.total_bins()),
-      mapper_(std::move(mapper)),
-      params_(p),
-      lookahead_(std::max(0, lookahead)) {
+TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max)
+    : GrowBackend(mapper.total_bins()), mapper_(std::move(mapper)), params_(p) {
   grower_ = grower_params(p, GradScale::for_max_weight(w_max), 1);
   for (Index f = 0; f < mapper_.n_features(); ++f) {
     if (!mapper_.is_constant[static_cast<std::size_t>(f)]) {
@@ -205,11 +177,10 @@ TreeDriver::TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max, int 
   }
 }
 
-SplitMessage TreeDriver::message(const GrowLeaf& leaf, std::int32_t left,
-                                 std::int32_t right) const {
+void TreeDriver::queue_split(const GrowLeaf& leaf, std::int32_t left, std::int32_t right) {
   const SplitInfo& s = leaf.split;
   SplitMessage m;
-  m.parent = leaf.node;
+  m.parent = shard_node_[static_cast<std::size_t>(leaf.node)];
   m.left = left;
   m.right = right;
   m.feature = s.feature;
@@ -217,55 +188,62 @@ SplitMessage TreeDriver::message(const GrowLeaf& leaf, std::int32_t left,
   m.missing_left = s.missing_left;
   m.categorical = s.categorical;
   m.cat_left = s.cat_left;
-  return m;
+  pending_.push_back(m);
+  // The split's left sums count its rows exactly; the shards confirm it in their reply.
+  expected_.push_back(s.left.n);
+  expected_.push_back(s.right.n);
 }
 
 Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
                             std::int32_t right_node) {
-  const SplitInfo& s = parent.split;
-  SplitMessage m = message(parent, left_node, right_node);
-  for (Ahead& a : ahead_) {
-    if (a.parent != parent.node) continue;
-    m.from_left = provisional(parent.node, true);
-    m.from_right = provisional(parent.node, false);
-    a.real = a.small_left ? left_node : right_node;
-    break;
+  ++n_leaves_;
+  open_.erase(std::remove_if(open_.begin(), open_.end(),
+                             [&](const GrowLeaf& l) { return l.node == parent.node; }),
+              open_.end());
+  std::int32_t l = -1, r = -1;
+  for (auto it = spec_.begin(); it != spec_.end(); ++it) {
+    if ((*it)[0] == parent.node) {  // already split on the shards, ahead of the loop
+      l = (*it)[1];
+      r = (*it)[2];
+      spec_.erase(it);
+      break;
+    }
   }
-  pending_.push_back(m);
-  expected_.push_back(s.left.n);
-  expected_.push_back(s.right.n);
-  // The split's left sums count its rows exactly; the shards confirm it at the next step.
-  return parent.begin + s.left.n;
+  if (l < 0) {
+    l = next_shard_node_++;
+    r = next_shard_node_++;
+    queue_split(parent, l, r);
+  }
+  const auto need = static_cast<std::size_t>(std::max(left_node, right_node)) + 1;
+  if (shard_node_.size() < need) shard_node_.resize(need, -1);
+  shard_node_[static_cast<std::size_t>(left_node)] = l;
+  shard_node_[static_cast<std::size_t>(right_node)] = r;
+  return parent.begin + parent.split.left.n;
 }
 
-void TreeDriver::lookahead(const std::vector<GrowLeaf>& active, int spare) {
-  candidates_ = active;
-  spare_ = spare;
-}
-
-void TreeDriver::request(const GrowLeaf& built) {
-  nodes_.assign(1, built.node);
-  const std::size_t first_new = ahead_.size();
-  const auto limit = static_cast<std::size_t>(std::min(lookahead_, std::max(spare_, 0)));
-  if (ahead_.size() < limit) {
-    // The best leaves first, as grow_leafwise would pick them (gain, then the lower node id).
-    std::sort(candidates_.begin(), candidates_.end(), [](const GrowLeaf& a, const GrowLeaf& b) {
-      return a.split.gain > b.split.gain || (a.split.gain == b.split.gain && a.node < b.node);
+void TreeDriver::request(std::int32_t node, HistBin* out) {
+  nodes_.assign(1, node);
+  // Splits that will still build a histogram (a split leaving max_leaf_nodes leaves builds none),
+  // less those already ahead: the most leaves worth splitting ahead, best gains first.
+  const int budget = grower_.max_leaf_nodes - n_leaves_ - 1 - static_cast<int>(spec_.size());
+  if (split_ahead_ && budget > 0) {
+    std::vector<const GrowLeaf*> cand;
+    for (const GrowLeaf& l : open_) {
+      const bool ahead =
+          std::any_of(spec_.begin(), spec_.end(),
+                      [&](const std::array<std::int32_t, 3>& q) { return q[0] == l.node; });
+      if (!ahead && (grower_.max_depth <= 0 || l.depth + 1 < grower_.max_depth)) cand.push_back(&l);
+    }
+    std::sort(cand.begin(), cand.end(), [](const GrowLeaf* x, const GrowLeaf* y) {
+      return x->split.gain > y->split.gain || (x->split.gain == y->split.gain && x->node < y->node);
     });
-    for (const GrowLeaf& c : candidates_) {
-      if (ahead_.size() >= limit) break;
-      const bool known = std::any_of(ahead_.begin(), ahead_.end(),
-                                     [&](const Ahead& a) { return a.parent == c.node; });
-      // A leaf whose children can never be split needs no histogram.
-      if (known || (grower_.max_depth > 0 && c.depth + 1 >= grower_.max_depth)) continue;
-      Ahead a;
-      a.parent = c.node;
-      a.small_left = c.split.left.n <= c.split.right.n;
-      pending_.push_back(message(c, provisional(c.node, true), provisional(c.node, false)));
-      expected_.push_back(c.split.left.n);
-      expected_.push_back(c.split.right.n);
-      nodes_.push_back(provisional(c.node, a.small_left));
-      ahead_.push_back(std::move(a));
+    if (cand.size() > static_cast<std::size_t>(budget))
+      cand.resize(static_cast<std::size_t>(budget));
+    for (const GrowLeaf* c : cand) {
+      const std::int32_t l = next_shard_node_++, r = next_shard_node_++;
+      queue_split(*c, l, r);
+      spec_.push_back({c->node, l, r});
+      nodes_.push_back(c->split.left.n <= c->split.right.n ? l : r);  // grow_leafwise's smaller
     }
   }
   reply_.hist.clear();
@@ -288,65 +266,90 @@ void TreeDriver::request(const GrowLeaf& built) {
   }
   pending_.clear();
   expected_.clear();
-  std::copy(reply_.hist.begin(), reply_.hist.begin() + static_cast<std::ptrdiff_t>(nb),
-            hist(built.hist));
-  for (std::size_t k = first_new; k < ahead_.size(); ++k) {
-    const auto at = reply_.hist.begin() + static_cast<std::ptrdiff_t>(nb * (1 + k - first_new));
-    ahead_[k].hist.assign(at, at + static_cast<std::ptrdiff_t>(nb));
+  std::copy(reply_.hist.begin(), reply_.hist.begin() + static_cast<std::ptrdiff_t>(nb), out);
+  for (std::size_t q = 1; q < nodes_.size(); ++q) {
+    const auto from = reply_.hist.begin() + static_cast<std::ptrdiff_t>(q * nb);
+    ahead_.emplace_back(nodes_[q],
+                        std::vector<HistBin>(from, from + static_cast<std::ptrdiff_t>(nb)));
   }
 }
 
-void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) {
+void TreeDriver::check_sums(const HistBin* h, const GrowLeaf& leaf) const {
+  if (features_.empty()) return;
+  // Every row of the node is in exactly one bin of each feature: the first feature's bins sum to
+  // the node's sums, which the driver already knows.
+  const std::int32_t f = features_.front();
+  HistBin s;
+  for (Index b = mapper_.offsets[static_cast<std::size_t>(f)];
+       b < mapper_.offsets[static_cast<std::size_t>(f) + 1]; ++b) {
+    s.g += h[b].g;
+    s.h += h[b].h;
+    s.n += h[b].n;
+  }
+  if (s.g != leaf.total.g || s.h != leaf.total.h || s.n != leaf.total.n) {
+    throw InvalidInput("TreeDriver: node " + std::to_string(leaf.node) + " has " +
+                       std::to_string(s.n) + " rows in the shards' histogram but " +
+                       std::to_string(leaf.total.n) + " in the tree." + kLost);
+  }
+}
+
+void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
   HistBin* bh = hist(built.hist);
-  const auto ready = root ? ahead_.end()
-                          : std::find_if(ahead_.begin(), ahead_.end(),
-                                         [&](const Ahead& a) { return a.real == built.node; });
-  if (ready != ahead_.end()) {  // split ahead of time: no round trip
-    std::copy(ready->hist.begin(), ready->hist.end(), bh);
-    ahead_.erase(ready);
+  const std::int32_t sid = shard_node_[static_cast<std::size_t>(built.node)];
+  const auto it =
+      std::find_if(ahead_.begin(), ahead_.end(), [&](const auto& a) { return a.first == sid; });
+  if (it != ahead_.end()) {
+    std::copy(it->second.begin(), it->second.end(), bh);
+    ahead_.erase(it);
   } else {
-    request(built);
+    request(sid, bh);
   }
-  if (!features_.empty()) {
-    // Every row of the node is in exactly one bin of each feature: the first feature's bins sum
-    // to the node's sums, which the driver already knows.
-    const std::int32_t f = features_.front();
-    HistBin s;
-    for (Index b = mapper_.offsets[static_cast<std::size_t>(f)];
-         b < mapper_.offsets[static_cast<std::size_t>(f) + 1]; ++b) {
-      s.g += bh[b].g;
-      s.h += bh[b].h;
-      s.n += bh[b].n;
-    }
-    if (s.g != built.total.g || s.h != built.total.h || s.n != built.total.n) {
-      throw InvalidInput("TreeDriver: node " + std::to_string(built.node) + " has " +
-                         std::to_string(s.n) + " rows in the shards' histogram but " +
-                         std::to_string(built.total.n) + " in the tree." + kLost);
-    }
-  }
+  check_sums(bh, built);
   HistBin* dh = nullptr;
   if (derived != nullptr) {
     dh = hist(derived->hist);
     subtract_histogram(mapper_, features_.data(), static_cast<Index>(features_.size()), dh, bh, dh);
   }
   search_split(mapper_, bh, grower_, features_, built);
-  if (derived != nullptr) search_split(mapper_, dh, grower_, features_, *derived);
+  if (built.split.valid) open_.push_back(built);
+  if (derived != nullptr) {
+    search_split(mapper_, dh, grower_, features_, *derived);
+    if (derived->split.valid) open_.push_back(*derived);
+  }
 }
 
-RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& step) {
+std::vector<std::int32_t> TreeDriver::round_features(int t) const {
+  std::vector<std::int32_t> f;
+  sample_features(params_, t, allowed_, f);
+  return f;
+}
+
+RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& step,
+                             const std::vector<HistBin>* root_hist) {
   sample_features(params_, t, allowed_, features_);
   step_ = &step;
   pending_.clear();
   expected_.clear();
+  shard_node_.assign(1, 0);  // the root is shard node 0 (begin_round)
+  next_shard_node_ = 1;
+  open_.clear();
+  spec_.clear();
   ahead_.clear();
-  candidates_.clear();
-  spare_ = 0;
+  n_leaves_ = 1;
+  if (root_hist != nullptr) {
+    if (root_hist->size() != static_cast<std::size_t>(mapper_.total_bins())) {
+      throw InvalidInput("TreeDriver: the root histogram sent ahead has " +
+                         std::to_string(root_hist->size()) + " slots; expected " +
+                         std::to_string(mapper_.total_bins()) + "." + kLost);
+    }
+    ahead_.emplace_back(0, *root_hist);  // checked against root_total like any other
+  }
   GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
   step_ = nullptr;
   pending_.clear();
-  expected_.clear();
+  open_.clear();
+  spec_.clear();
   ahead_.clear();
-  candidates_.clear();
   release_all();
   trees_.push_back(g.tree);
   return RoutingTree{std::move(g.tree), std::move(g.bin), std::move(g.cat_left)};

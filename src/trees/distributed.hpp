@@ -14,21 +14,19 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 namespace calibrisk {
 namespace detail {
 
 /// A split broadcast to the shards: rows of node `parent` go to `left` when their code of
-/// `feature` is <= bin (categorical: in cat_left), the missing bin when missing_left. When
-/// `from_left` >= 0 the split was already applied ahead of time (TreeDriver's lookahead) into the
-/// provisional nodes from_left / from_right: the shards hand their rows to left / right.
+/// `feature` is <= bin (categorical: in cat_left), the missing bin when missing_left.
 struct SplitMessage {
   std::int32_t parent = -1, left = -1, right = -1, feature = -1, bin = -1;
   bool missing_left = false;
   bool categorical = false;
   BinSet cat_left;
-  std::int32_t from_left = -1, from_right = -1;
 };
 
 /// A tree as the shards route rows with it: per node the children, feature, split bin (-1 leaves,
@@ -76,10 +74,6 @@ class TrainShard {
   void apply_splits(const std::vector<SplitMessage>& splits, Index* counts);
   /// Histogram of node `node` over `features` into `out` (total_bins slots, zeroed first).
   void histogram(std::int32_t node, const std::vector<std::int32_t>& features, HistBin* out);
-  /// One step of the driver: apply_splits, then the histogram of each of `nodes` into
-  /// out[k * total_bins, (k + 1) * total_bins).
-  void step(const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
-            const std::vector<std::int32_t>& features, Index* counts, HistBin* out);
   /// Adds a finished tree's leaf values to every row's margin.
   void add_tree(const RoutingTree& t);
 
@@ -101,33 +95,43 @@ class TrainShard {
 /// checked (row counts of each split, each node's sums) so that a shard that lost its state gives
 /// an error, never a different tree.
 ///
-/// Lookahead: a step is a round trip to every worker, so besides the histogram the loop needs now,
-/// a step also splits up to `lookahead` other splittable leaves ahead of time (the best by gain)
-/// into provisional nodes and returns their smaller children's histograms. When the loop later
-/// splits such a leaf (with the same split: a leaf's best split never changes), its histogram is
-/// already there and no round trip is made; a leaf the tree never splits costs only the wasted
-/// work. The loop's decisions do not depend on it: the trees are the same bits for any lookahead.
+/// Fewer round trips (speculation): a leaf's best split is fixed once its histogram is searched,
+/// and the leaf is split later unless the tree runs out of leaves first. So each step also
+/// applies the splits of the best open leaves (by gain, at most as many as the tree can still
+/// split) and returns their smaller children's histograms; when grow_leafwise later splits such a
+/// leaf, its child's histogram is already at the driver and no message is sent. The shards' node
+/// ids are the driver's own numbering (a speculative child has no tree node id yet); histograms
+/// are exact sums over the same rows wherever they are built, so the tree is the same bits.
 class TreeDriver : private GrowBackend {
  public:
-  /// The shards' reply to one step: per node asked, its summed histogram (total_bins slots each,
-  /// in the order asked) and, per split sent, the summed left and right row counts.
+  /// The shards' reply to one step: the summed histograms of the nodes asked for (total_bins
+  /// slots each, in the order of `nodes`) and, per split sent, the summed left and right row
+  /// counts.
   struct Reply {
     std::vector<HistBin> hist;
     std::vector<Index> counts;
   };
+  /// One step: the shards apply `splits` (in order), then build the histograms of `nodes` (shard
+  /// node ids: the driver numbers the shards' nodes itself, see below).
   using StepFn = std::function<void(const std::vector<SplitMessage>& splits,
                                     const std::vector<std::int32_t>& nodes,
                                     const std::vector<std::int32_t>& features, Reply& reply)>;
 
-  /// `lookahead`: the most leaves split ahead of time per step (0: one node per step).
-  TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max, int lookahead = 4);
+  TreeDriver(BinMapper mapper, const GBDTParams& p, double w_max);
 
   const BinMapper& mapper() const noexcept { return mapper_; }
   /// The features a tree may split on: the non-constant ones, ascending.
   const std::vector<std::int32_t>& allowed() const noexcept { return allowed_; }
   /// Grows the tree of round t from the root's summed sums (features: sample_features of round
   /// t); the tree is appended to the ensemble and returned for the shards' margins.
-  RoutingTree grow(int t, const HistBin& root_total, const StepFn& step);
+  /// `root_hist`: the root's summed histogram when the shards sent it ahead (with the round's
+  /// start), else null (the first step asks for it).
+  RoutingTree grow(int t, const HistBin& root_total, const StepFn& step,
+                   const std::vector<HistBin>* root_hist = nullptr);
+  /// The features a tree of round t may split on (sample_features of round t).
+  std::vector<std::int32_t> round_features(int t) const;
+  /// Whether steps split leaves ahead (default; false: one split's histogram per step, to compare).
+  void set_split_ahead(bool on) noexcept { split_ahead_ = on; }
   /// Keeps the first k trees (early stopping's best iteration).
   void keep(std::size_t k) { trees_.resize(std::min(k, trees_.size())); }
   std::size_t n_trees() const noexcept { return trees_.size(); }
@@ -135,23 +139,15 @@ class TreeDriver : private GrowBackend {
   GradientBoostedTrees model(double base_score) const;
 
  private:
-  // A leaf split ahead of time: its provisional children and the smaller one's histogram; `real`
-  // is the smaller child's node once the loop has split the leaf (-1 before).
-  struct Ahead {
-    std::int32_t parent = -1, real = -1;
-    bool small_left = true;
-    std::vector<HistBin> hist;
-  };
   void build_and_split(GrowLeaf& built, GrowLeaf* derived, bool root) override;
   Index partition(const GrowLeaf& parent, std::int32_t left_node, std::int32_t right_node) override;
-  void lookahead(const std::vector<GrowLeaf>& active, int spare) override;
-  // One round trip: the pending splits plus the lookahead's, the histogram of `built` into its
-  // slot and the lookahead leaves' into ahead_.
-  void request(const GrowLeaf& built);
-  std::int32_t provisional(std::int32_t parent, bool left) const noexcept {
-    return 2 * grower_.max_leaf_nodes + 2 * parent + (left ? 0 : 1);
-  }
-  SplitMessage message(const GrowLeaf& leaf, std::int32_t left, std::int32_t right) const;
+  // Sends one step: the pending splits, speculative splits of the best open leaves, and the
+  // histograms of `node` (shard id) and of their smaller children; the first into `out`.
+  void request(std::int32_t node, HistBin* out);
+  // Queues the split of `leaf` into new shard nodes (left, right), with its expected row counts.
+  void queue_split(const GrowLeaf& leaf, std::int32_t left, std::int32_t right);
+  // Checks that the first feature's bins of `h` sum to the node's known sums.
+  void check_sums(const HistBin* h, const GrowLeaf& leaf) const;
 
   BinMapper mapper_;
   GBDTParams params_;
@@ -162,10 +158,16 @@ class TreeDriver : private GrowBackend {
   std::vector<Index> expected_;        // their left and right row counts
   const StepFn* step_ = nullptr;
   Reply reply_;
-  int lookahead_ = 0;
-  int spare_ = 0;
-  std::vector<GrowLeaf> candidates_;  // the splittable leaves, as of the last lookahead() call
-  std::vector<Ahead> ahead_;
+  // The tree being grown: tree node id -> shard node id; the next shard node id; the open leaves
+  // (searched, valid split, not split yet); per speculatively split leaf (tree node id) its shard
+  // children; the histograms received ahead (shard node id -> histogram); the number of leaves.
+  std::vector<std::int32_t> shard_node_;
+  std::int32_t next_shard_node_ = 1;
+  std::vector<GrowLeaf> open_;
+  std::vector<std::array<std::int32_t, 3>> spec_;  // tree node, left, right (shard ids)
+  std::vector<std::pair<std::int32_t, std::vector<HistBin>>> ahead_;
+  int n_leaves_ = 1;
+  bool split_ahead_ = true;
   std::vector<std::int32_t> nodes_;
 };
 

@@ -443,7 +443,6 @@ GrownTree grow_leafwise(GrowBackend& backend, const BinMapper& mapper, const Gro
     GrowLeaf& large = (&small == &l) ? r : l;
     small.hist = backend.acquire_hist();
     large.hist = parent.hist;  // the parent's histogram becomes the larger child's in place
-    backend.lookahead(active, p.max_leaf_nodes - n_leaves);
     backend.build_and_split(small, &large, /*root=*/false);
     settle(l);
     settle(r);

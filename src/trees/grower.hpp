@@ -74,14 +74,6 @@ class GrowBackend {
   /// nodes `left_node` and `right_node`; returns the position of the first right row.
   virtual Index partition(const GrowLeaf& parent, std::int32_t left_node,
                           std::int32_t right_node) = 0;
-  /// Called before each child histogram is built: the leaves that may still be split (`active`,
-  /// each with its best split) and how many more splits the tree can take (`spare`). A backend
-  /// whose steps are expensive round trips (TreeDriver) may start work for these leaves early;
-  /// the loop's decisions never depend on it. The local grower ignores it.
-  virtual void lookahead(const std::vector<GrowLeaf>& active, int spare) {
-    (void)active;
-    (void)spare;
-  }
 
  protected:
   explicit GrowBackend(Index hist_bins) : hist_bins_(hist_bins) {}

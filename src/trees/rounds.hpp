@@ -24,6 +24,10 @@ inline double margin_log_loss(double y, double m) noexcept {
 /// The grower's parameters of a fit with fixed-point scale `scale`.
 GrowerParams grower_params(const GBDTParams& p, const GradScale& scale, int n_threads);
 
+/// Refuses, before any work, a fit of `n_train` rows whose trees could grow more than
+/// p.max_model_nodes nodes (InvalidParams naming the limit), as GradientBoostedTrees::fit does.
+void check_model_size(const GBDTParams& p, Index n_train);
+
 /// The class multipliers (class 0, class 1) of a binary fit from the class counts of the training
 /// rows: class_weight (balanced: n / (2 n_c)), with scale_pos_weight on class 1.
 std::pair<double, double> binary_class_multipliers(const GBDTParams& p, Index n0, Index n1);

@@ -120,20 +120,6 @@ def test_weights_subsampling_and_early_stopping(client2):
     assert est.n_iter_ < 40 and est.best_iteration_ < est.n_iter_
 
 
-def test_lookahead_saves_round_trips_not_bits(client2, monkeypatch):
-    # max_depth bounds the lookahead too (a leaf whose children cannot split needs no histogram)
-    for params in (dict(BASE, max_leaf_nodes=16), dict(BASE, max_leaf_nodes=16, max_depth=3)):
-        est, ref = _local(params)
-        steps = {}
-        for la in (0, 1, 4):
-            monkeypatch.setattr(DaskGradientBoostingClassifier, "_lookahead", la)
-            dist, sha = _dask(params, (300, 100, 500))
-            assert sha == ref, (params, la)
-            steps[la] = dist.n_steps_
-        # without lookahead one round trip per histogram built; any lookahead makes fewer
-        assert steps[1] < steps[0] and steps[4] <= steps[1], steps
-
-
 def test_subsample_draw_depends_only_on_the_global_row():
     # The row bag of a round is a hash of (seed, round, row): a Bernoulli(subsample) draw whose
     # rate matches, the same for any thread count.
@@ -221,6 +207,41 @@ def test_unsupported_parameters_name_the_alternative(client2):
         DaskGradientBoostingClassifier(**BASE, categorical_features=[3]).fit(Xd, yd)
     with pytest.raises(InvalidParamsError, match="eval_set"):
         DaskGradientBoostingClassifier(**BASE, early_stopping=True).fit(Xd, yd)
+
+
+def test_calls_direct_to_workers_or_through_the_actor_handles(client2, monkeypatch):
+    _, ref = _local(BASE)
+    seen = []
+    original = dtrees._Cluster._connect_direct
+
+    def spy(self):
+        seen.append(original(self))
+        return seen[-1]
+
+    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", spy)
+    assert _dask(BASE, 300)[1] == ref
+    assert seen == [True]  # the client reaches the LocalCluster's workers
+    # workers the client cannot reach: the actor handles' calls (through the scheduler)
+    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", lambda self: False)
+    assert _dask(BASE, (120, 380, 0, 400))[1] == ref
+
+
+def test_max_model_nodes_is_checked_before_any_work(client2, monkeypatch):
+    Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
+    # 6 trees of up to 6 leaves: up to 66 nodes; the single-process fit (the oracle) refuses 65
+    params = dict(BASE, max_model_nodes=65)
+    with pytest.raises(InvalidParamsError, match="max_model_nodes = 65"):
+        cr.GradientBoostingClassifier(**params).fit(X, Y)
+
+    def no_binning(*args, **kwargs):
+        raise AssertionError("the bin sample was requested before the size check")
+
+    monkeypatch.setattr(DaskGradientBoostingClassifier, "_bin_mapper", no_binning)
+    with pytest.raises(InvalidParamsError, match="max_model_nodes = 65.*Lower n_estimators"):
+        DaskGradientBoostingClassifier(**params).fit(Xd, yd)
+    monkeypatch.undo()
+    _, ref = _local(dict(BASE, max_model_nodes=66))
+    assert _dask(dict(BASE, max_model_nodes=66), 300)[1] == ref
 
 
 def test_lost_worker_state_or_failed_task_is_an_error(client2, monkeypatch):

@@ -6,11 +6,12 @@ lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
 partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``);
 each step of a tree is one message per worker to its actor that sends the splits decided since
-the last step and asks for one node's histogram, summed over the worker's partitions there and
-over the workers on the client (exact int64 sums), and the C++ driver grows the tree with the
-single-process growth loop.
+the last step (and those of leaves split ahead) and asks for their nodes' histograms, summed over
+the worker's partitions there and over the workers on the client (exact int64 sums), and the C++
+driver grows the tree with the single-process growth loop.
 """
 
+import concurrent.futures
 import math
 
 import numpy as np
@@ -212,8 +213,9 @@ def _sum_steps(res):
 class _Cluster:
     """The shards of one fit and the calls that drive them. Each worker holding shards gets one
     actor (``_Host``, created on that worker from its shard futures: a shard is never copied);
-    a call is one message per worker to its actor (no scheduler task), issued to all workers
-    before any reply is awaited. A worker that leaves the cluster while a call waits is an error,
+    a call is one message per worker to its actor (no scheduler task; straight to the worker when
+    the client reaches it, see ``_connect_direct``), issued to all workers before any reply is
+    awaited. A worker that leaves the cluster while a call waits is an error,
     not a hang; every operation names the step the client expects, so a shard recomputed from
     scratch is an error too."""
 
@@ -242,6 +244,40 @@ class _Cluster:
             raise DistributedFitError(
                 f"{_WHERE}: starting the actor that drives a worker's partitions failed "
                 f"({type(e).__name__}: {e}); no model was fitted.") from e
+        self.direct = self._connect_direct()
+
+    def _connect_direct(self):
+        """Whether the client reaches every actor's worker directly (tried once, 5 s at most): the
+        calls then go straight to the workers, all in one coroutine on the client's event loop;
+        otherwise (workers not reachable from the client) through the actor handles, which pass
+        through the scheduler unless the client has ``direct_to_workers``."""
+        if self.client.asynchronous or not self.hosts:
+            return False
+        try:
+            cf = self._send_direct([])
+            return cf.result(timeout=5.0) == [[]] * len(self.hosts)
+        except Exception:
+            return False
+
+    def _send_direct(self, msg):
+        """``_Host.run(msg)`` on every actor over the client's direct connections to the workers
+        (what a Dask actor handle does with ``direct_to_workers``); a concurrent future of the
+        list of replies."""
+        import asyncio
+
+        from distributed.protocol import to_serialize
+
+        async def one(addr, key):
+            r = await self.client.rpc(addr).actor_execute(
+                function="run", actor=key, args=[to_serialize(msg)], kwargs={})
+            if r["status"] != "OK":
+                raise r["exception"]
+            return r["result"]
+
+        async def every():
+            return await asyncio.gather(*(one(addr, fut.key) for addr, fut, _ in self.hosts))
+
+        return asyncio.run_coroutine_threadsafe(every(), self.client.loop.asyncio_loop)
 
     def close(self):
         """Releases the actors (and with them the shards' binned rows)."""
@@ -258,7 +294,7 @@ class _Cluster:
         while True:
             try:
                 return fut.result(timeout=2.0)
-            except TimeoutError:
+            except (TimeoutError, concurrent.futures.TimeoutError):
                 self._alive(t)
 
     def call(self, fn, t, *args):
@@ -278,6 +314,8 @@ class _Cluster:
             self.seq += 1
         t = ops[0][1]
         try:
+            if self.direct:
+                return t, len(ops), self._send_direct(msg)
             return t, len(ops), [actor.run(msg) for _, _, actor in self.hosts]
         except Exception as e:
             self._failed(t, e)
@@ -285,7 +323,7 @@ class _Cluster:
     def collect(self, pending):
         t, n_ops, futs = pending
         try:
-            outs = [self._wait(f, t) for f in futs]
+            outs = self._wait(futs, t) if self.direct else [self._wait(f, t) for f in futs]
             return [[r for out in outs for r in out[i]] for i in range(n_ops)]
         except Exception as e:
             self._failed(t, e)
@@ -318,14 +356,10 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
 
     After ``fit``: the attributes of GradientBoostingClassifier (``classes_``, ``n_iter_``,
     ``best_iteration_``, ``validation_loss_``, ...), plus ``n_partitions_`` and
-    ``n_bytes_per_histogram_`` and ``n_steps_`` (histogram round trips); ``to_local()`` gives the single-process estimator;
+    ``n_bytes_per_histogram_``; ``to_local()`` gives the single-process estimator;
     ``predict_proba`` / ``predict`` / ``decision_function`` score Dask collections partition by
     partition (numpy input: in this process).
     """
-
-    # Leaves split ahead of time per step (TreeDriver's lookahead: fewer round trips, the same
-    # trees); a class attribute, not a parameter, so that get_params stays the single-process one.
-    _lookahead = 4
 
     # ------------------------------------------------------------------ checks
     def _check_distributed_params(self, n, has_eval):
@@ -369,6 +403,7 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             del self.feature_names_in_
         self.categorical_encoding_ = None
         params = self._make_params(d, n)
+        _core._dist_check_model_size(params, n)  # as the single-process fit, before any work
         mapper = self._bin_mapper(client, train, params)
         n1 = info["n1"]
         m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
@@ -547,35 +582,44 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 raise InvalidInputError(
                     f"{_WHERE}: the validation rows have zero total weight; pass validation rows "
                     "with positive sample weight.")
-        driver = _core._DistDriver(mapper, params, w_max, self._lookahead)
+        driver = _core._DistDriver(mapper, params, w_max)
         total_bins = int(mapper.total_bins)
         losses, notes = [], []
         best_loss, best_iter, since = math.inf, 0, 0
         rounds = int(params.n_estimators)
         begin = (float(params.subsample), int(params.random_state), w_max)
+        no_splits = np.zeros((0, 11), dtype=np.int64)
+        root_node = np.zeros(1, dtype=np.int32)
         starts = train.call(_begin, 0, *begin)
-        n_steps = [0, 0]  # round trips, histograms built
+        root_hist = None  # the root's histogram, when it came with the round's start
         for t in range(rounds):
+            if sum(int(st[2]) for st in starts) == 0:
+                root_hist = None  # an empty bag: the root is one row (_root), asked for anew
             g, h, n = self._root(train, t, starts)
 
             def step(splits, nodes, features, t=t):
-                n_steps[0] += 1
-                n_steps[1] += len(nodes)
                 out = train.call(_step, t, splits, nodes, features, total_bins)
-                counts = np.sum([o[0] for o in out], axis=0, dtype=np.int64) \
-                    if splits.shape[0] else np.zeros(0, dtype=np.int64)
-                hist = np.sum([o[1] for o in out], axis=0, dtype=np.int64)
+                counts, hist = out[0]
+                for c, h_ in out[1:]:  # exact int64 sums: any order gives the same bits
+                    counts = counts + c
+                    hist = hist + h_
                 return counts, hist
 
-            tree = driver.grow(t, g, h, n, step)
+            tree = driver.grow(t, g, h, n, step, root_hist)
             stump = len(tree[0]) == 1
             ops = [(_add_tree, t, (tree, False))]
-            if not (stump or t + 1 == rounds):  # the next round's start in the same message
+            if not (stump or t + 1 == rounds):  # the next round's start and root histogram too
                 ops.append((_begin, t + 1, begin))
+                ops.append((_step, t + 1, (no_splits, root_node, driver.round_features(t + 1),
+                                           total_bins)))
             pending = train.start(ops)  # the training and validation shards at the same time
             if valid is not None:
                 parts = valid.call(_add_tree, t, tree, True)
-            starts = train.collect(pending)[-1]
+            res = train.collect(pending)
+            if len(res) == 3:
+                starts, root_hist = res[1], res[2][0][1]
+                for r in res[2][1:]:  # the workers' root histograms (exact int64 sums)
+                    root_hist = root_hist + r[1]
             if valid is not None:
                 loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
                 losses.append(loss)
@@ -594,8 +638,6 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                              "min_gain_to_split, constant features).")
                 break
         self.n_iter_ = int(driver.n_trees)
-        self.n_steps_ = n_steps[0]
-        self._n_histograms = n_steps[1]
         if params.early_stopping and valid is not None:
             driver.keep(max(best_iter, 1))
         self.best_iteration_ = int(driver.n_trees)

@@ -9,7 +9,6 @@
 #include "trees/distributed.hpp"
 
 #include <cmath>
-#include <memory>
 #include <vector>
 
 using namespace calibrisk;
@@ -19,51 +18,55 @@ namespace {
 // The distributed fit, driven in process over shards of rows [cuts[k], cuts[k + 1]).
 GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainData& d,
                                      const std::vector<Index>& cuts, int lose_at_step = -1,
-                                     int lookahead = 4, int* n_steps = nullptr) {
+                                     int* n_steps = nullptr, bool root_ahead = false) {
   const FeatureMatrix X(d.X());
   const BinMapper m = detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, p.random_state, 1);
   Index n1 = 0;
   for (const double v : d.y) n1 += v == 1.0 ? 1 : 0;
   const auto [m0, m1] = detail::binary_class_multipliers(p, d.n - n1, n1);
-  std::vector<std::unique_ptr<detail::TrainShard>> shards;
+  std::vector<detail::TrainShard> shards;
   detail::ExactSum sw[2];
   double w_max = 0.0;
-  // Shard k as a worker builds it from its partition (also: recomputed after a lost worker).
-  const auto make_shard = [&, m0 = m0, m1 = m1](std::size_t k) {
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
     const Index a = cuts[k], rows = cuts[k + 1] - a;
     const auto xs = MatrixView<const float>::row_major(d.x.data() + a * d.f, rows, d.f);
     const VectorView<const double> ys(d.y.data() + a, rows);
     const VectorView<const double> ws =
         d.w.empty() ? VectorView<const double>() : VectorView<const double>(d.w.data() + a, rows);
-    return std::make_unique<detail::TrainShard>(m, FeatureMatrix(xs), ys, ws, a, m0, m1, 1);
-  };
-  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
-    shards.push_back(make_shard(k));
-    for (int c = 0; c < 2; ++c) sw[c].add(shards.back()->class_weight_sum(c));
-    w_max = std::max(w_max, shards.back()->max_weight());
+    shards.emplace_back(m, FeatureMatrix(xs), ys, ws, a, m0, m1, 1);
+    for (int c = 0; c < 2; ++c) sw[c].add(shards.back().class_weight_sum(c));
+    w_max = std::max(w_max, shards.back().max_weight());
   }
   const double base = std::log(sw[1].value() / sw[0].value());
-  for (auto& s : shards) s->reset_margins(base);
-  detail::TreeDriver driver(m, p, w_max, lookahead);
+  for (auto& s : shards) s.reset_margins(base);
+  detail::TreeDriver driver(m, p, w_max);
   int steps = 0;
   const detail::TreeDriver::StepFn step =
       [&](const std::vector<detail::SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
           const std::vector<std::int32_t>& features, detail::TreeDriver::Reply& reply) {
-        reply.hist.assign(static_cast<std::size_t>(m.total_bins()) * nodes.size(), HistBin{});
+        const auto nb = static_cast<std::size_t>(m.total_bins());
+        reply.hist.assign(nb * nodes.size(), HistBin{});
         reply.counts.assign(2 * splits.size(), 0);
-        std::vector<HistBin> h(reply.hist.size());
+        std::vector<HistBin> h(nb);
         std::vector<Index> c(reply.counts.size());
         ++steps;
+        if (n_steps != nullptr) ++*n_steps;
         for (std::size_t k = 0; k < shards.size(); ++k) {
           if (steps == lose_at_step && k == 1) {
-            shards[k] = make_shard(k);  // the worker was lost: its partition is recomputed
+            std::uint64_t key = 0;
+            Index row = 0;
+            shards[k].reset_margins(0.0);  // recomputed from scratch: fresh margins, round 0's root
+            shards[k].begin_round(0, p, w_max, &key, &row);
           }
-          shards[k]->step(splits, nodes, features, c.data(), h.data());
+          shards[k].apply_splits(splits, c.data());
           for (std::size_t q = 0; q < c.size(); ++q) reply.counts[q] += c[q];
-          for (std::size_t b = 0; b < h.size(); ++b) {
-            reply.hist[b].g += h[b].g;
-            reply.hist[b].h += h[b].h;
-            reply.hist[b].n += h[b].n;
+          for (std::size_t j = 0; j < nodes.size(); ++j) {
+            shards[k].histogram(nodes[j], features, h.data());
+            for (std::size_t b = 0; b < nb; ++b) {
+              reply.hist[j * nb + b].g += h[b].g;
+              reply.hist[j * nb + b].h += h[b].h;
+              reply.hist[j * nb + b].n += h[b].n;
+            }
           }
         }
       };
@@ -72,17 +75,28 @@ GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainDa
     for (auto& s : shards) {
       std::uint64_t key = 0;
       Index row = 0;
-      const HistBin r = s->begin_round(t, p, w_max, &key, &row);
+      const HistBin r = s.begin_round(t, p, w_max, &key, &row);
       root.g += r.g;
       root.h += r.h;
       root.n += r.n;
     }
     REQUIRE(root.n > 0);
-    const detail::RoutingTree tree = driver.grow(t, root, step);
-    for (auto& s : shards) s->add_tree(tree);
+    // The root's histogram sent with the round's start (as calibrisk.dask does), no step.
+    const auto nb = static_cast<std::size_t>(m.total_bins());
+    std::vector<HistBin> rh(nb), h(nb);
+    const std::vector<std::int32_t> rf = driver.round_features(t);
+    for (auto& s : shards) {
+      s.histogram(0, rf, h.data());
+      for (std::size_t b = 0; b < nb; ++b) {
+        rh[b].g += h[b].g;
+        rh[b].h += h[b].h;
+        rh[b].n += h[b].n;
+      }
+    }
+    const detail::RoutingTree tree = driver.grow(t, root, step, root_ahead ? &rh : nullptr);
+    for (auto& s : shards) s.add_tree(tree);
     if (tree.tree.n_nodes() == 1) break;
   }
-  if (n_steps != nullptr) *n_steps = steps;
   return driver.model(base);
 }
 
@@ -137,38 +151,36 @@ TEST_CASE("distributed fit: 1, 2 and 3 shards grow the single-process trees bit 
   }
 }
 
-TEST_CASE("distributed fit: the lookahead saves round trips and never changes a tree") {
-  const testing::TrainData d = testing::make_dense(3000, 8, 6, 0.1);
+TEST_CASE("distributed fit: leaves split ahead save steps and keep the trees bit for bit") {
+  const testing::TrainData d = testing::make_dense(3000, 8, 5, 0.1);
   for (const int depth : {-1, 4}) {
     GBDTParams p = params();
-    p.max_leaf_nodes = 20;
+    p.max_leaf_nodes = 31;
     p.max_depth = depth;
     GradientBoostedTrees single(p);
     single.fit(d.dataset());
+    int steps = 0;
+    const GradientBoostedTrees dist = distributed_fit(p, d, {0, 1200, d.n}, -1, &steps);
     CAPTURE(depth);
-    std::vector<int> steps;
-    for (const int lookahead : {0, 1, 4, 64}) {
-      int n = 0;
-      check_same_trees(single, distributed_fit(p, d, {0, 1100, 1100, d.n}, -1, lookahead, &n));
-      steps.push_back(n);
-    }
-    // Without lookahead a step per split that builds a histogram (at most 18 per tree after the
-    // root's); every lookahead needs fewer round trips, more lookahead no more.
-    CHECK(steps[1] < steps[0]);
-    CHECK(steps[2] <= steps[1]);
-    CHECK(steps[3] <= steps[2]);
+    check_same_trees(single, dist);
+    int steps_root_ahead = 0;
+    check_same_trees(single, distributed_fit(p, d, {0, 1200, d.n}, -1, &steps_root_ahead, true));
+    CHECK(steps_root_ahead == steps - p.n_estimators);  // one step less per tree
+    // One step per split without splitting ahead (the root's, then the smaller child's of every
+    // split that leaves the tree room to grow): the speculative splits need fewer.
+    Index splits = 0;
+    for (const Tree& t : dist.state().ensemble.trees) splits += (t.n_nodes() - 1) / 2;
+    CHECK(steps < splits);
+    CHECK(steps >= p.n_estimators);
   }
 }
 
 TEST_CASE("distributed fit: a shard that lost its state is an error, not another tree") {
   const testing::TrainData d = testing::make_dense(1500, 6, 5, 0.1);
-  for (const int lookahead : {0, 4}) {
-    for (const int step : {1, 2, 9}) {
-      CAPTURE(lookahead);
-      CAPTURE(step);
-      CHECK_THROWS_WITH_AS(distributed_fit(params(), d, {0, 700, d.n}, step, lookahead),
-                           doctest::Contains("a worker was lost"), InvalidInput);
-    }
+  for (const int lose_at : {2, 5, 9, 14}) {  // mid-tree and at a tree's root step
+    CAPTURE(lose_at);
+    CHECK_THROWS_WITH_AS(distributed_fit(params(), d, {0, 700, d.n}, lose_at),
+                         doctest::Contains("a worker was lost"), InvalidInput);
   }
 }
 
