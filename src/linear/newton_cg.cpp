@@ -35,6 +35,13 @@ namespace {
 
 using Vec = Eigen::VectorXd;
 
+// Binary model on sparse input with at least kSubsampleMinRows rows: the Hessian products of CG
+// use one row in about kSubsampleEvery (Byrd, Chin, Neveitt & Nocedal 2011, "On the use of
+// stochastic Hessian information in optimization methods for machine learning"); the gradient,
+// the objective and the stopping rule stay exact.
+constexpr Index kSubsampleEvery = 8;
+constexpr Index kSubsampleMinRows = 32768;
+
 // Fixed row chunks (depend on n and the per-chunk buffer size only, never on the thread count).
 struct Chunks {
   Index n = 0, size = 1, count = 0;
@@ -89,7 +96,10 @@ struct Rows {
   const double* val = nullptr;
   std::vector<float> val32;  // the values rounded to float, for the Hessian products
   std::vector<std::uint32_t> own_idx;
+  std::vector<std::int64_t> own_ptr;  // a row subsample's own offsets and values
+  std::vector<double> own_val;
   std::vector<Index> cuts;
+  std::vector<Index> rows;  // a row subsample: its rows' indices in the full matrix
 };
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -464,20 +474,31 @@ class Design {
   // values); without Dg a Hessian product (float values). Returns the sum of op's values.
   double fused(const double* V, const double* c, RowOp& op, double* G, double* S, double* Dg,
                double* Sd) const {
-    const Index C = static_cast<Index>(rows_.cuts.size()) - 1;
+    return fused_on(rows_, Dg != nullptr ? eval_fn_ : hess_fn_, V, c, op, G, S, Dg, Sd);
+  }
+  // A Hessian product over the row subsample only (op gets the subsample's row positions).
+  void fused_sub(const double* V, const double* c, RowOp& op, double* G, double* S) const {
+    fused_on(sub_, hess_fn_, V, c, op, G, S, nullptr, nullptr);
+  }
+  // The row subsample for the Hessian products (empty: none).
+  const std::vector<Index>& sub_rows() const { return sub_.rows; }
+
+ private:
+  double fused_on(const Rows& rows, FusedFn fn, const double* V, const double* c, RowOp& op,
+                  double* G, double* S, double* Dg, double* Sd) const {
+    const Index C = static_cast<Index>(rows.cuts.size()) - 1;
     const bool diag = Dg != nullptr;
     const Index width = diag ? 2 * K_ : K_;  // accumulators per column
     const Index per = d_ * width + 2 * K_;   // one chunk's: columns, then S and Sd
     buf_.resize(static_cast<std::size_t>(C * per));
     scratch_.resize(static_cast<std::size_t>(C * 3 * K_));
     fsum_.assign(static_cast<std::size_t>(C), 0.0);
-    const FusedFn fn = diag ? eval_fn_ : hess_fn_;
     parallel_for_dynamic(0, C, nt_, [&](Index ci) {
       double* B = buf_.data() + ci * per;
       std::fill(B, B + per, 0.0);
       fsum_[static_cast<std::size_t>(ci)] =
-          fn(rows_, rows_.cuts[static_cast<std::size_t>(ci)],
-             rows_.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + d_ * width,
+          fn(rows, rows.cuts[static_cast<std::size_t>(ci)],
+             rows.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + d_ * width,
              scratch_.data() + ci * 3 * K_);
     });
     // Chunk sums reduced in chunk order (parallel over blocks of columns).
@@ -511,6 +532,7 @@ class Design {
     return f;
   }
 
+ public:
   // The diagonal of X'^T diag(D_k) X' per class: D (n x K row-major) non-negative.
   void diagonal(const double* D, double* out) const {
     std::vector<double> S2(static_cast<std::size_t>(d_ * K_), 0.0), S1(S2.size(), 0.0);
@@ -628,22 +650,68 @@ class Design {
     rows_.own_idx.resize(static_cast<std::size_t>(nnz));
     for (Index e = 0; e < nnz; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
     rows_.idx = rows_.own_idx.data();
-    // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
-    bool float_ok = true;
-    for (Index e = 0; e < nnz && float_ok; ++e) {
-      const double a = std::abs(csr_.val[e]);
-      float_ok = a == 0.0 || (a < 1e30 && a > 1e-30);
-    }
+    const bool float_ok = floats_hold(csr_.val, nnz);
     if (float_ok) rows_.val32.assign(csr_.val, csr_.val + nnz);
-    const Index parts = std::max<Index>(1, std::min<Index>({n_, nnz * K_ / 65536 + 1, 4}));
-    rows_.cuts.assign(1, 0);
-    for (Index b = 1; b < parts; ++b) {
-      const Index o = std::lower_bound(csr_.ptr, csr_.ptr + n_ + 1, nnz * b / parts) - csr_.ptr;
-      if (o > rows_.cuts.back() && o < n_) rows_.cuts.push_back(o);
-    }
-    rows_.cuts.push_back(n_);
+    make_row_cuts(rows_, n_);
     eval_fn_ = pick_fused<EvalPick>(K_);
     hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
+    make_subsample(float_ok);
+  }
+
+  // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
+  static bool floats_hold(const double* v, Index nnz) {
+    for (Index e = 0; e < nnz; ++e) {
+      const double a = std::abs(v[e]);
+      if (!(a == 0.0 || (a < 1e30 && a > 1e-30))) return false;
+    }
+    return true;
+  }
+
+  // The fixed scatter chunks of a row copy: at most 4 (the per-chunk accumulators are d x K
+  // each), of about equal non-zeros.
+  void make_row_cuts(Rows& R, Index rows) const {
+    const Index nnz = R.ptr[rows];
+    const Index parts = std::max<Index>(1, std::min<Index>({rows, nnz * K_ / 65536 + 1, 4}));
+    R.cuts.assign(1, 0);
+    for (Index b = 1; b < parts; ++b) {
+      const Index o = std::lower_bound(R.ptr, R.ptr + rows + 1, nnz * b / parts) - R.ptr;
+      if (o > R.cuts.back() && o < rows) R.cuts.push_back(o);
+    }
+    R.cuts.push_back(rows);
+  }
+
+  // The row subsample of the Hessian products on many rows (n >= kSubsampleMinRows): the rows
+  // whose hashed index is 0 modulo kSubsampleEvery, copied (compact, contiguous). It depends on n
+  // only, so the fit is the same for any thread count.
+  void make_subsample(bool float_ok) {
+    const Index every = kSubsampleEvery;
+    if (n_ < kSubsampleMinRows) return;
+    sub_.own_ptr.assign(1, 0);
+    const Index nnz = csr_.ptr[n_];
+    sub_.own_idx.reserve(static_cast<std::size_t>(2 * nnz / every));
+    if (float_ok) sub_.val32.reserve(sub_.own_idx.capacity());
+    if (!float_ok) sub_.own_val.reserve(sub_.own_idx.capacity());
+    for (Index i = 0; i < n_; ++i) {
+      std::uint64_t h = static_cast<std::uint64_t>(i) + 0x9E3779B97F4A7C15ULL;
+      h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+      h ^= h >> 31;
+      if (h % static_cast<std::uint64_t>(every) != 0) continue;
+      sub_.rows.push_back(i);
+      for (std::int64_t e = csr_.ptr[i]; e < csr_.ptr[i + 1]; ++e) {
+        sub_.own_idx.push_back(static_cast<std::uint32_t>(csr_.idx[e]));
+        if (float_ok) {
+          sub_.val32.push_back(static_cast<float>(csr_.val[e]));
+        } else {
+          sub_.own_val.push_back(csr_.val[e]);
+        }
+      }
+      sub_.own_ptr.push_back(static_cast<std::int64_t>(sub_.own_idx.size()));
+    }
+    sub_.ptr = sub_.own_ptr.data();
+    sub_.idx = sub_.own_idx.data();
+    sub_.val = sub_.own_val.data();
+    make_row_cuts(sub_, static_cast<Index>(sub_.rows.size()));
   }
 
   const LinearProblem& p_;
@@ -651,7 +719,7 @@ class Design {
   int nt_;
   Index n_ = 0, d_ = 0;
   Compressed csr_, csc_;
-  Rows rows_;
+  Rows rows_, sub_;
   FusedFn eval_fn_ = nullptr, hess_fn_ = nullptr;
   mutable std::vector<double> buf_, scratch_, fsum_;
   SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
@@ -717,10 +785,12 @@ class Loss {
     const double wi = w_[i];
     const auto yi = static_cast<int>(y_[i]);
     double* p = P_.data() + i * K_;
-    if (K_ == 1) {
-      p[0] = sigmoid(z[0]);
+    if (K_ == 1) {  // sigmoid(z) and softplus(+-z) (core/math.hpp) from one exp(-|z|): same bits
+      const double e = std::exp(-std::abs(z[0]));
+      p[0] = z[0] >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
       if (R != nullptr) R[i] = wi * (p[0] - (yi == 1 ? 1.0 : 0.0));
-      return wi == 0.0 ? 0.0 : wi * softplus(yi == 1 ? -z[0] : z[0]);
+      const double u = yi == 1 ? -z[0] : z[0];
+      return wi == 0.0 ? 0.0 : wi * (u > 0.0 ? u + std::log1p(e) : std::log1p(e));
     }
     double m = z[0];
     for (int k = 1; k < K_; ++k) m = std::max(m, z[k]);
@@ -777,6 +847,24 @@ class HvOp final : public RowOp {
   int K_;
 };
 
+// The Hessian of the loss on a row subsample, scaled by (total weight / subsample weight).
+class SubHvOp final : public RowOp {
+ public:
+  SubHvOp(const Loss& loss, const std::vector<Index>& rows, double scale, int K)
+      : loss_(loss), rows_(rows), scale_(scale), K_(K) {}
+  double operator()(Index i, const double* q, double* t, double*) override {
+    loss_.hessian_row(rows_[static_cast<std::size_t>(i)], q, t);
+    for (int k = 0; k < K_; ++k) t[k] *= scale_;
+    return 0.0;
+  }
+
+ private:
+  const Loss& loss_;
+  const std::vector<Index>& rows_;
+  double scale_;
+  int K_;
+};
+
 // The penalised objective in internal coordinates theta = [V (d x K row-major), b (K)].
 struct Problem {
   Design& X;
@@ -785,6 +873,7 @@ struct Problem {
   Index d, K;
   bool intercept;
   double sum_w;
+  double sub_scale = 0.0;  // > 0: Hessian products on the row subsample, scaled by this
 
   Index size() const { return d * K + K; }
   double penalty(const Vec& th) const { return 0.5 * (lambda.array() * th.array().square()).sum(); }
@@ -828,6 +917,13 @@ struct Problem {
   }
   // H v, with the direction's margins in Q (n x K).
   void hess_vec(const Vec& v, std::vector<double>& Q, std::vector<double>& T, Vec& out) const {
+    if (sub_scale > 0.0) {
+      SubHvOp op(loss, X.sub_rows(), sub_scale, static_cast<int>(K));
+      X.fused_sub(v.data(), v.data() + d * K, op, out.data(), out.data() + d * K);
+      out.array() += lambda.array() * v.array();
+      if (!intercept) out.tail(K).setZero();
+      return;
+    }
     if (X.fused_passes()) {
       HvOp op(loss, Q.data(), static_cast<int>(K));
       X.fused(v.data(), v.data() + d * K, op, out.data(), out.data() + d * K, nullptr, nullptr);
@@ -865,7 +961,9 @@ int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, double r_in
     if (!(pHp > 0.0)) break;  // no curvature left along p (a flat direction): stop here
     const double alpha = rz / pHp;
     s += alpha * pdir;
-    for (std::size_t e = 0; e < nk; ++e) Zs[e] += alpha * Q[e];
+    if (P.sub_scale == 0.0) {
+      for (std::size_t e = 0; e < nk; ++e) Zs[e] += alpha * Q[e];
+    }
     r -= alpha * Hp;
     z = Minv.cwiseProduct(r);
     const double rz_new = r.dot(z);
@@ -874,7 +972,7 @@ int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, double r_in
   }
   if (it == 0 || s.squaredNorm() == 0.0) {  // fall back to the preconditioned gradient
     s = Minv.cwiseProduct(-g);
-    P.X.margins(s.data(), s.data() + P.d * P.K, Zs.data());
+    if (P.sub_scale == 0.0) P.X.margins(s.data(), s.data() + P.d * P.K, Zs.data());
   }
   return it;
 }
@@ -961,6 +1059,27 @@ bool line_search(const Problem& P, NewtonState& S, const Vec& s, const std::vect
   return false;
 }
 
+// With subsampled Hessian products (no margins of s from CG): evaluates the full step exactly in
+// one pass and keeps it if it meets the Armijo condition; otherwise backtracks on the margins of
+// s taken from that pass (line_search). Updates S on success.
+bool full_step(const Problem& P, NewtonState& S, const Vec& s, std::vector<double>& Zs) {
+  const double dec = S.g.dot(s);
+  if (!(dec < 0.0)) return false;
+  NewtonState T;
+  T.th = S.th + s;
+  T.g.resize(S.g.size());
+  T.Z.resize(S.Z.size());
+  T.R.resize(S.R.size());
+  evaluate(P, T);
+  const bool tiny = -dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(S.f);
+  if (std::isfinite(T.f) && (T.f <= S.f + 1e-4 * dec || tiny)) {
+    S = std::move(T);
+    return true;
+  }
+  for (std::size_t e = 0; e < Zs.size(); ++e) Zs[e] = T.Z[e] - S.Z[e];
+  return line_search(P, S, s, Zs);
+}
+
 }  // namespace
 
 void sparse_margins(const SparseMatrixView& X, const Eigen::MatrixXd& B, const Eigen::VectorXd& b,
@@ -997,6 +1116,11 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
       for (Index k = 0; k < K; ++k) P.lambda[j * K + k] = X.scale()[j] * X.scale()[j] / prob.C;
     }
   }
+  if (!X.sub_rows().empty()) {
+    double sw = 0.0;
+    for (Index i : X.sub_rows()) sw += (*prob.w)[i];
+    if (sw > 0.0) P.sub_scale = P.sum_w / sw;
+  }
   LinearSolution out;
   NewtonState S;
   S.th = initial_theta(prob, d, K);
@@ -1029,11 +1153,12 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
       }
     }
     const Vec Minv = X.fused_passes() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
+    if (polish) P.sub_scale = 0.0;  // the polish step uses the exact Hessian
     const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
     const int n_cg = pcg(P, S.g, Minv, eta, polish ? 0.0 : r_inf, 500, s, Zs);
     out.n_cg += n_cg;
     ++it;
-    const bool moved = line_search(P, S, s, Zs);
+    const bool moved = P.sub_scale > 0.0 ? full_step(P, S, s, Zs) : line_search(P, S, s, Zs);
     if (polish) {
       evaluate(P, S);
       if (!(S.gmax <= before.gmax)) S = std::move(before);  // round-off won: keep the old point
