@@ -93,9 +93,11 @@ struct Compressed {
 struct Rows {
   const std::int64_t* ptr = nullptr;
   const std::uint32_t* idx = nullptr;
+  const std::uint16_t* idx16 = nullptr;  // instead of idx when every column index is < 2^16
   const double* val = nullptr;
   std::vector<float> val32;  // the values rounded to float, for the Hessian products
   std::vector<std::uint32_t> own_idx;
+  std::vector<std::uint16_t> own_idx16;
   std::vector<std::int64_t> own_ptr;  // a row subsample's own offsets and values
   std::vector<double> own_val;
   std::vector<Index> cuts;
@@ -262,17 +264,16 @@ class RowOp {
 // float copy for the Hessian products (an inexact Hessian changes CG's directions, not the
 // minimiser: margins, loss and gradient always use the doubles). The sums run over the rows of
 // the chunk in order: the same bits for any thread count (the chunks are fixed).
-template <int KC, class Val, bool Diag>
-double fused_rows(const Rows& A, const Val* __restrict val, Index lo, Index hi, Index K_rt,
-                  const double* __restrict V, const double* c, RowOp& op, double* __restrict G,
-                  double* S, double* scratch) {
+template <int KC, class Val, bool Diag, class Idx>
+double fused_rows(const Rows& A, const Val* __restrict val, const Idx* __restrict idx, Index lo,
+                  Index hi, Index K_rt, const double* __restrict V, const double* c, RowOp& op,
+                  double* __restrict G, double* S, double* scratch) {
   const Index K = KC > 0 ? KC : K_rt;
   const Index stride = Diag ? 2 * K : K;
   double qa[KC > 0 ? KC : 1], ta[KC > 0 ? KC : 1], da[KC > 0 ? KC : 1];
   double* q = KC > 0 ? qa : scratch;
   double* t = KC > 0 ? ta : scratch + K;
   double* dd = KC > 0 ? da : scratch + 2 * K;
-  const std::uint32_t* __restrict idx = A.idx;
   double f = 0.0;
   for (Index i = lo; i < hi; ++i) {
     const std::int64_t b = A.ptr[i], e1 = A.ptr[i + 1];
@@ -301,16 +302,26 @@ double fused_rows(const Rows& A, const Val* __restrict val, Index lo, Index hi, 
   return f;
 }
 
-// The three passes: evaluation (doubles, with the diagonal) and the Hessian product (floats).
-template <int KC>
+// The passes: evaluation (doubles, with the diagonal) and the Hessian product (floats; doubles
+// when a float cannot hold the values), with 32-bit or 16-bit column indices.
+template <int KC, class Idx = std::uint32_t>
 double eval_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
                  RowOp& op, double* G, double* S, double* scratch) {
-  return fused_rows<KC, double, true>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
+  const Idx* idx = nullptr;
+  if constexpr (sizeof(Idx) == 2) idx = A.idx16;
+  if constexpr (sizeof(Idx) == 4) idx = A.idx;
+  return fused_rows<KC, double, true>(A, A.val, idx, lo, hi, K, V, c, op, G, S, scratch);
 }
-template <int KC>
+template <int KC, class Val = float, class Idx = std::uint32_t>
 double hess_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
                  RowOp& op, double* G, double* S, double* scratch) {
-  return fused_rows<KC, float, false>(A, A.val32.data(), lo, hi, K, V, c, op, G, S, scratch);
+  const Idx* idx = nullptr;
+  if constexpr (sizeof(Idx) == 2) idx = A.idx16;
+  if constexpr (sizeof(Idx) == 4) idx = A.idx;
+  const Val* val = nullptr;
+  if constexpr (sizeof(Val) == 4) val = A.val32.data();
+  if constexpr (sizeof(Val) == 8) val = A.val;
+  return fused_rows<KC, Val, false>(A, val, idx, lo, hi, K, V, c, op, G, S, scratch);
 }
 
 using FusedFn = double (*)(const Rows&, Index, Index, Index, const double*, const double*, RowOp&,
@@ -357,13 +368,8 @@ struct HessPick {
   static constexpr FusedFn fn = &hess_rows<KC>;
 };
 template <int KC>
-double hess_rows64(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
-                   RowOp& op, double* G, double* S, double* scratch) {
-  return fused_rows<KC, double, false>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
-}
-template <int KC>
 struct Hess64Pick {
-  static constexpr FusedFn fn = &hess_rows64<KC>;
+  static constexpr FusedFn fn = &hess_rows<KC, double>;
 };
 
 // The transpose of a compressed matrix (outer x inner) as inner x outer, by a counting sort: the
@@ -647,15 +653,26 @@ class Design {
     rows_.ptr = csr_.ptr;
     rows_.val = csr_.val;
     const Index nnz = csr_.ptr[n_];
-    rows_.own_idx.resize(static_cast<std::size_t>(nnz));
-    for (Index e = 0; e < nnz; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
-    rows_.idx = rows_.own_idx.data();
+    const bool narrow = d_ <= 65536;  // 16-bit column indices: 2 bytes less per entry and pass
+    if (narrow) {
+      rows_.own_idx16.assign(csr_.idx, csr_.idx + nnz);
+      rows_.idx16 = rows_.own_idx16.data();
+    } else {
+      rows_.own_idx.assign(csr_.idx, csr_.idx + nnz);
+      rows_.idx = rows_.own_idx.data();
+    }
     const bool float_ok = floats_hold(csr_.val, nnz);
     if (float_ok) rows_.val32.assign(csr_.val, csr_.val + nnz);
-    make_row_cuts(rows_, n_);
-    eval_fn_ = pick_fused<EvalPick>(K_);
-    hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
-    make_subsample(float_ok);
+    make_row_cuts(rows_, n_, 4);
+    if (narrow) {  // K = 1 here (fused passes are for the binary model)
+      eval_fn_ = &eval_rows<1, std::uint16_t>;
+      hess_fn_ =
+          float_ok ? &hess_rows<1, float, std::uint16_t> : &hess_rows<1, double, std::uint16_t>;
+    } else {
+      eval_fn_ = pick_fused<EvalPick>(K_);
+      hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
+    }
+    make_subsample(float_ok, narrow);
   }
 
   // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
@@ -667,11 +684,13 @@ class Design {
     return true;
   }
 
-  // The fixed scatter chunks of a row copy: at most 4 (the per-chunk accumulators are d x K
-  // each), of about equal non-zeros.
-  void make_row_cuts(Rows& R, Index rows) const {
+  // The fixed scatter chunks of a row copy: at most max_parts (the per-chunk accumulators are
+  // d x K each, zeroed and reduced on every pass: the subsample takes at most 2), of about equal
+  // non-zeros.
+  void make_row_cuts(Rows& R, Index rows, Index max_parts) const {
     const Index nnz = R.ptr[rows];
-    const Index parts = std::max<Index>(1, std::min<Index>({rows, nnz * K_ / 65536 + 1, 4}));
+    const Index parts =
+        std::max<Index>(1, std::min<Index>({rows, nnz * K_ / 65536 + 1, max_parts}));
     R.cuts.assign(1, 0);
     for (Index b = 1; b < parts; ++b) {
       const Index o = std::lower_bound(R.ptr, R.ptr + rows + 1, nnz * b / parts) - R.ptr;
@@ -683,14 +702,14 @@ class Design {
   // The row subsample of the Hessian products on many rows (n >= kSubsampleMinRows): the rows
   // whose hashed index is 0 modulo kSubsampleEvery, copied (compact, contiguous). It depends on n
   // only, so the fit is the same for any thread count.
-  void make_subsample(bool float_ok) {
+  void make_subsample(bool float_ok, bool narrow) {
     const Index every = kSubsampleEvery;
     if (n_ < kSubsampleMinRows) return;
     sub_.own_ptr.assign(1, 0);
     const Index nnz = csr_.ptr[n_];
-    sub_.own_idx.reserve(static_cast<std::size_t>(2 * nnz / every));
-    if (float_ok) sub_.val32.reserve(sub_.own_idx.capacity());
-    if (!float_ok) sub_.own_val.reserve(sub_.own_idx.capacity());
+    const auto cap = static_cast<std::size_t>(2 * nnz / every);
+    (narrow ? sub_.own_idx16.reserve(cap) : sub_.own_idx.reserve(cap));
+    (float_ok ? sub_.val32.reserve(cap) : sub_.own_val.reserve(cap));
     for (Index i = 0; i < n_; ++i) {
       std::uint64_t h = static_cast<std::uint64_t>(i) + 0x9E3779B97F4A7C15ULL;
       h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -699,19 +718,25 @@ class Design {
       if (h % static_cast<std::uint64_t>(every) != 0) continue;
       sub_.rows.push_back(i);
       for (std::int64_t e = csr_.ptr[i]; e < csr_.ptr[i + 1]; ++e) {
-        sub_.own_idx.push_back(static_cast<std::uint32_t>(csr_.idx[e]));
+        if (narrow) {
+          sub_.own_idx16.push_back(static_cast<std::uint16_t>(csr_.idx[e]));
+        } else {
+          sub_.own_idx.push_back(static_cast<std::uint32_t>(csr_.idx[e]));
+        }
         if (float_ok) {
           sub_.val32.push_back(static_cast<float>(csr_.val[e]));
         } else {
           sub_.own_val.push_back(csr_.val[e]);
         }
       }
-      sub_.own_ptr.push_back(static_cast<std::int64_t>(sub_.own_idx.size()));
+      sub_.own_ptr.push_back(
+          static_cast<std::int64_t>(narrow ? sub_.own_idx16.size() : sub_.own_idx.size()));
     }
     sub_.ptr = sub_.own_ptr.data();
     sub_.idx = sub_.own_idx.data();
+    sub_.idx16 = sub_.own_idx16.data();
     sub_.val = sub_.own_val.data();
-    make_row_cuts(sub_, static_cast<Index>(sub_.rows.size()));
+    make_row_cuts(sub_, static_cast<Index>(sub_.rows.size()), 2);
   }
 
   const LinearProblem& p_;
