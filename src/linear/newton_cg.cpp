@@ -86,8 +86,8 @@ struct Compressed {
 };
 
 // The compact row copy used by the fused passes: the CSR offsets and values (the input's, or the
-// transposed copy's) with 32-bit column indices, a float copy of the values (the Hessian
-// products read 8 bytes per entry instead of 16), and
+// transposed copy's) with 32-bit column indices (16-bit when every index fits), a float copy of
+// the values (the Hessian products read 6-8 bytes per entry instead of 16), and
 // the fixed row chunks of the scatter (about equal non-zeros; their number depends on the data
 // only, so the sums are the same for any thread count).
 struct Rows {
@@ -647,8 +647,8 @@ class Design {
     }
   }
 
-  // The compact row copy (32-bit column indices) and its fixed scatter chunks: at most 4 (the
-  // per-chunk accumulators are d x K each), of about equal non-zeros.
+  // The compact row copy (16- or 32-bit column indices), its fixed scatter chunks and the row
+  // subsample of the Hessian products.
   void make_rows() {
     rows_.ptr = csr_.ptr;
     rows_.val = csr_.val;
