@@ -312,6 +312,17 @@ double eval_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, co
   if constexpr (sizeof(Idx) == 4) idx = A.idx;
   return fused_rows<KC, double, true>(A, A.val, idx, lo, hi, K, V, c, op, G, S, scratch);
 }
+template <int KC, class Val, class Idx = std::uint32_t>
+double diag_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                 RowOp& op, double* G, double* S, double* scratch) {
+  const Idx* idx = nullptr;
+  if constexpr (sizeof(Idx) == 2) idx = A.idx16;
+  if constexpr (sizeof(Idx) == 4) idx = A.idx;
+  const Val* val = nullptr;
+  if constexpr (sizeof(Val) == 4) val = A.val32.data();
+  if constexpr (sizeof(Val) == 8) val = A.val;
+  return fused_rows<KC, Val, true>(A, val, idx, lo, hi, K, V, c, op, G, S, scratch);
+}
 template <int KC, class Val = float, class Idx = std::uint32_t>
 double hess_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
                  RowOp& op, double* G, double* S, double* scratch) {
@@ -481,6 +492,15 @@ class Design {
   double fused(const double* V, const double* c, RowOp& op, double* G, double* S, double* Dg,
                double* Sd) const {
     return fused_on(rows_, Dg != nullptr ? eval_fn_ : hess_fn_, V, c, op, G, S, Dg, Sd);
+  }
+  // An evaluation pass without the diagonal (exact values), and the diagonal over the subsample
+  // (op gets the subsample's row positions, sets t = 0 and the scaled weights dd).
+  double fused_grad(const double* V, const double* c, RowOp& op, double* G, double* S) const {
+    return fused_on(rows_, grad_fn_, V, c, op, G, S, nullptr, nullptr);
+  }
+  void sub_diagonal(RowOp& op, double* Dg, double* Sd) const {
+    std::vector<double> G(static_cast<std::size_t>(d_ * K_ + K_));
+    fused_on(sub_, sub_diag_fn_, nullptr, nullptr, op, G.data(), G.data() + d_ * K_, Dg, Sd);
   }
   // A Hessian product over the row subsample only (op gets the subsample's row positions).
   void fused_sub(const double* V, const double* c, RowOp& op, double* G, double* S) const {
@@ -668,9 +688,14 @@ class Design {
       eval_fn_ = &eval_rows<1, std::uint16_t>;
       hess_fn_ =
           float_ok ? &hess_rows<1, float, std::uint16_t> : &hess_rows<1, double, std::uint16_t>;
+      grad_fn_ = &hess_rows<1, double, std::uint16_t>;
+      sub_diag_fn_ =
+          float_ok ? &diag_rows<1, float, std::uint16_t> : &diag_rows<1, double, std::uint16_t>;
     } else {
       eval_fn_ = pick_fused<EvalPick>(K_);
       hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
+      grad_fn_ = &hess_rows<1, double>;
+      sub_diag_fn_ = float_ok ? &diag_rows<1, float> : &diag_rows<1, double>;
     }
     make_subsample(float_ok, narrow);
   }
@@ -746,6 +771,7 @@ class Design {
   Compressed csr_, csc_;
   Rows rows_, sub_;
   FusedFn eval_fn_ = nullptr, hess_fn_ = nullptr;
+  FusedFn grad_fn_ = nullptr, sub_diag_fn_ = nullptr;  // evaluation without the diagonal
   mutable std::vector<double> buf_, scratch_, fsum_;
   SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
   std::vector<double> mean_, scale_, impute_;
@@ -890,6 +916,24 @@ class SubHvOp final : public RowOp {
   int K_;
 };
 
+// The Hessian diagonal's weights on the row subsample, scaled as SubHvOp's (no scatter of t).
+class SubDiagOp final : public RowOp {
+ public:
+  SubDiagOp(const Loss& loss, const std::vector<Index>& rows, double scale, int K)
+      : loss_(loss), rows_(rows), scale_(scale), K_(K) {}
+  double operator()(Index i, const double*, double* t, double* dd) override {
+    loss_.diagonal_row(rows_[static_cast<std::size_t>(i)], dd);
+    for (int k = 0; k < K_; ++k) t[k] = 0.0, dd[k] *= scale_;
+    return 0.0;
+  }
+
+ private:
+  const Loss& loss_;
+  const std::vector<Index>& rows_;
+  double scale_;
+  int K_;
+};
+
 // The penalised objective in internal coordinates theta = [V (d x K row-major), b (K)].
 struct Problem {
   Design& X;
@@ -932,8 +976,15 @@ struct Problem {
                         Vec& diag, double& gmax) const {
     EvalOp op(loss, Z.data(), R.data(), static_cast<int>(K));
     diag.resize(size());
-    const double f = X.fused(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K,
-                             diag.data(), diag.data() + d * K);
+    double f;
+    if (sub_scale > 0.0) {  // the preconditioner's diagonal from the row subsample
+      f = X.fused_grad(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K);
+      SubDiagOp dop(loss, X.sub_rows(), sub_scale, static_cast<int>(K));
+      X.sub_diagonal(dop, diag.data(), diag.data() + d * K);
+    } else {
+      f = X.fused(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K, diag.data(),
+                  diag.data() + d * K);
+    }
     std::vector<double> raw(g.data(), g.data() + d * K);
     g.array() += lambda.array() * th.array();
     if (!intercept) g.tail(K).setZero();
