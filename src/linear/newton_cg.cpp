@@ -35,6 +35,13 @@ namespace {
 
 using Vec = Eigen::VectorXd;
 
+// Binary model on sparse input with at least kSubsampleMinRows rows: the Hessian products of CG
+// use one row in about kSubsampleEvery (Byrd, Chin, Neveitt & Nocedal 2011, "On the use of
+// stochastic Hessian information in optimization methods for machine learning"); the gradient,
+// the objective and the stopping rule stay exact.
+constexpr Index kSubsampleEvery = 8;
+constexpr Index kSubsampleMinRows = 32768;
+
 // Fixed row chunks (depend on n and the per-chunk buffer size only, never on the thread count).
 struct Chunks {
   Index n = 0, size = 1, count = 0;
@@ -79,17 +86,22 @@ struct Compressed {
 };
 
 // The compact row copy used by the fused passes: the CSR offsets and values (the input's, or the
-// transposed copy's) with 32-bit column indices, a float copy of the values (the Hessian
-// products read 8 bytes per entry instead of 16), and
+// transposed copy's) with 32-bit column indices (16-bit when every index fits), a float copy of
+// the values (the Hessian products read 6-8 bytes per entry instead of 16), and
 // the fixed row chunks of the scatter (about equal non-zeros; their number depends on the data
 // only, so the sums are the same for any thread count).
 struct Rows {
   const std::int64_t* ptr = nullptr;
   const std::uint32_t* idx = nullptr;
+  const std::uint16_t* idx16 = nullptr;  // instead of idx when every column index is < 2^16
   const double* val = nullptr;
   std::vector<float> val32;  // the values rounded to float, for the Hessian products
   std::vector<std::uint32_t> own_idx;
+  std::vector<std::uint16_t> own_idx16;
+  std::vector<std::int64_t> own_ptr;  // a row subsample's own offsets and values
+  std::vector<double> own_val;
   std::vector<Index> cuts;
+  std::vector<Index> rows;  // a row subsample: its rows' indices in the full matrix
 };
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -252,17 +264,16 @@ class RowOp {
 // float copy for the Hessian products (an inexact Hessian changes CG's directions, not the
 // minimiser: margins, loss and gradient always use the doubles). The sums run over the rows of
 // the chunk in order: the same bits for any thread count (the chunks are fixed).
-template <int KC, class Val, bool Diag>
-double fused_rows(const Rows& A, const Val* __restrict val, Index lo, Index hi, Index K_rt,
-                  const double* __restrict V, const double* c, RowOp& op, double* __restrict G,
-                  double* S, double* scratch) {
+template <int KC, class Val, bool Diag, class Idx>
+double fused_rows(const Rows& A, const Val* __restrict val, const Idx* __restrict idx, Index lo,
+                  Index hi, Index K_rt, const double* __restrict V, const double* c, RowOp& op,
+                  double* __restrict G, double* S, double* scratch) {
   const Index K = KC > 0 ? KC : K_rt;
   const Index stride = Diag ? 2 * K : K;
   double qa[KC > 0 ? KC : 1], ta[KC > 0 ? KC : 1], da[KC > 0 ? KC : 1];
   double* q = KC > 0 ? qa : scratch;
   double* t = KC > 0 ? ta : scratch + K;
   double* dd = KC > 0 ? da : scratch + 2 * K;
-  const std::uint32_t* __restrict idx = A.idx;
   double f = 0.0;
   for (Index i = lo; i < hi; ++i) {
     const std::int64_t b = A.ptr[i], e1 = A.ptr[i + 1];
@@ -291,16 +302,37 @@ double fused_rows(const Rows& A, const Val* __restrict val, Index lo, Index hi, 
   return f;
 }
 
-// The three passes: evaluation (doubles, with the diagonal) and the Hessian product (floats).
-template <int KC>
+// The passes: evaluation (doubles, with the diagonal) and the Hessian product (floats; doubles
+// when a float cannot hold the values), with 32-bit or 16-bit column indices.
+template <int KC, class Idx = std::uint32_t>
 double eval_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
                  RowOp& op, double* G, double* S, double* scratch) {
-  return fused_rows<KC, double, true>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
+  const Idx* idx = nullptr;
+  if constexpr (sizeof(Idx) == 2) idx = A.idx16;
+  if constexpr (sizeof(Idx) == 4) idx = A.idx;
+  return fused_rows<KC, double, true>(A, A.val, idx, lo, hi, K, V, c, op, G, S, scratch);
 }
-template <int KC>
+template <int KC, class Val, class Idx = std::uint32_t>
+double diag_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
+                 RowOp& op, double* G, double* S, double* scratch) {
+  const Idx* idx = nullptr;
+  if constexpr (sizeof(Idx) == 2) idx = A.idx16;
+  if constexpr (sizeof(Idx) == 4) idx = A.idx;
+  const Val* val = nullptr;
+  if constexpr (sizeof(Val) == 4) val = A.val32.data();
+  if constexpr (sizeof(Val) == 8) val = A.val;
+  return fused_rows<KC, Val, true>(A, val, idx, lo, hi, K, V, c, op, G, S, scratch);
+}
+template <int KC, class Val = float, class Idx = std::uint32_t>
 double hess_rows(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
                  RowOp& op, double* G, double* S, double* scratch) {
-  return fused_rows<KC, float, false>(A, A.val32.data(), lo, hi, K, V, c, op, G, S, scratch);
+  const Idx* idx = nullptr;
+  if constexpr (sizeof(Idx) == 2) idx = A.idx16;
+  if constexpr (sizeof(Idx) == 4) idx = A.idx;
+  const Val* val = nullptr;
+  if constexpr (sizeof(Val) == 4) val = A.val32.data();
+  if constexpr (sizeof(Val) == 8) val = A.val;
+  return fused_rows<KC, Val, false>(A, val, idx, lo, hi, K, V, c, op, G, S, scratch);
 }
 
 using FusedFn = double (*)(const Rows&, Index, Index, Index, const double*, const double*, RowOp&,
@@ -347,13 +379,8 @@ struct HessPick {
   static constexpr FusedFn fn = &hess_rows<KC>;
 };
 template <int KC>
-double hess_rows64(const Rows& A, Index lo, Index hi, Index K, const double* V, const double* c,
-                   RowOp& op, double* G, double* S, double* scratch) {
-  return fused_rows<KC, double, false>(A, A.val, lo, hi, K, V, c, op, G, S, scratch);
-}
-template <int KC>
 struct Hess64Pick {
-  static constexpr FusedFn fn = &hess_rows64<KC>;
+  static constexpr FusedFn fn = &hess_rows<KC, double>;
 };
 
 // The transpose of a compressed matrix (outer x inner) as inner x outer, by a counting sort: the
@@ -464,20 +491,40 @@ class Design {
   // values); without Dg a Hessian product (float values). Returns the sum of op's values.
   double fused(const double* V, const double* c, RowOp& op, double* G, double* S, double* Dg,
                double* Sd) const {
-    const Index C = static_cast<Index>(rows_.cuts.size()) - 1;
+    return fused_on(rows_, Dg != nullptr ? eval_fn_ : hess_fn_, V, c, op, G, S, Dg, Sd);
+  }
+  // An evaluation pass without the diagonal (exact values), and the diagonal over the subsample
+  // (op gets the subsample's row positions, sets t = 0 and the scaled weights dd).
+  double fused_grad(const double* V, const double* c, RowOp& op, double* G, double* S) const {
+    return fused_on(rows_, grad_fn_, V, c, op, G, S, nullptr, nullptr);
+  }
+  void sub_diagonal(RowOp& op, double* Dg, double* Sd) const {
+    std::vector<double> G(static_cast<std::size_t>(d_ * K_ + K_));
+    fused_on(sub_, sub_diag_fn_, nullptr, nullptr, op, G.data(), G.data() + d_ * K_, Dg, Sd);
+  }
+  // A Hessian product over the row subsample only (op gets the subsample's row positions).
+  void fused_sub(const double* V, const double* c, RowOp& op, double* G, double* S) const {
+    fused_on(sub_, hess_fn_, V, c, op, G, S, nullptr, nullptr);
+  }
+  // The row subsample for the Hessian products (empty: none).
+  const std::vector<Index>& sub_rows() const { return sub_.rows; }
+
+ private:
+  double fused_on(const Rows& rows, FusedFn fn, const double* V, const double* c, RowOp& op,
+                  double* G, double* S, double* Dg, double* Sd) const {
+    const Index C = static_cast<Index>(rows.cuts.size()) - 1;
     const bool diag = Dg != nullptr;
     const Index width = diag ? 2 * K_ : K_;  // accumulators per column
     const Index per = d_ * width + 2 * K_;   // one chunk's: columns, then S and Sd
     buf_.resize(static_cast<std::size_t>(C * per));
     scratch_.resize(static_cast<std::size_t>(C * 3 * K_));
     fsum_.assign(static_cast<std::size_t>(C), 0.0);
-    const FusedFn fn = diag ? eval_fn_ : hess_fn_;
     parallel_for_dynamic(0, C, nt_, [&](Index ci) {
       double* B = buf_.data() + ci * per;
       std::fill(B, B + per, 0.0);
       fsum_[static_cast<std::size_t>(ci)] =
-          fn(rows_, rows_.cuts[static_cast<std::size_t>(ci)],
-             rows_.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + d_ * width,
+          fn(rows, rows.cuts[static_cast<std::size_t>(ci)],
+             rows.cuts[static_cast<std::size_t>(ci + 1)], K_, V, c, op, B, B + d_ * width,
              scratch_.data() + ci * 3 * K_);
     });
     // Chunk sums reduced in chunk order (parallel over blocks of columns).
@@ -511,6 +558,7 @@ class Design {
     return f;
   }
 
+ public:
   // The diagonal of X'^T diag(D_k) X' per class: D (n x K row-major) non-negative.
   void diagonal(const double* D, double* out) const {
     std::vector<double> S2(static_cast<std::size_t>(d_ * K_), 0.0), S1(S2.size(), 0.0);
@@ -619,31 +667,101 @@ class Design {
     }
   }
 
-  // The compact row copy (32-bit column indices) and its fixed scatter chunks: at most 4 (the
-  // per-chunk accumulators are d x K each), of about equal non-zeros.
+  // The compact row copy (16- or 32-bit column indices), its fixed scatter chunks and the row
+  // subsample of the Hessian products.
   void make_rows() {
     rows_.ptr = csr_.ptr;
     rows_.val = csr_.val;
     const Index nnz = csr_.ptr[n_];
-    rows_.own_idx.resize(static_cast<std::size_t>(nnz));
-    for (Index e = 0; e < nnz; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
-    rows_.idx = rows_.own_idx.data();
-    // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
-    bool float_ok = true;
-    for (Index e = 0; e < nnz && float_ok; ++e) {
-      const double a = std::abs(csr_.val[e]);
-      float_ok = a == 0.0 || (a < 1e30 && a > 1e-30);
+    const bool narrow = d_ <= 65536;  // 16-bit column indices: 2 bytes less per entry and pass
+    if (narrow) {
+      rows_.own_idx16.assign(csr_.idx, csr_.idx + nnz);
+      rows_.idx16 = rows_.own_idx16.data();
+    } else {
+      rows_.own_idx.assign(csr_.idx, csr_.idx + nnz);
+      rows_.idx = rows_.own_idx.data();
     }
+    const bool float_ok = floats_hold(csr_.val, nnz);
     if (float_ok) rows_.val32.assign(csr_.val, csr_.val + nnz);
-    const Index parts = std::max<Index>(1, std::min<Index>({n_, nnz * K_ / 65536 + 1, 4}));
-    rows_.cuts.assign(1, 0);
-    for (Index b = 1; b < parts; ++b) {
-      const Index o = std::lower_bound(csr_.ptr, csr_.ptr + n_ + 1, nnz * b / parts) - csr_.ptr;
-      if (o > rows_.cuts.back() && o < n_) rows_.cuts.push_back(o);
+    make_row_cuts(rows_, n_, 4);
+    if (narrow) {  // K = 1 here (fused passes are for the binary model)
+      eval_fn_ = &eval_rows<1, std::uint16_t>;
+      hess_fn_ =
+          float_ok ? &hess_rows<1, float, std::uint16_t> : &hess_rows<1, double, std::uint16_t>;
+      grad_fn_ = &hess_rows<1, double, std::uint16_t>;
+      sub_diag_fn_ =
+          float_ok ? &diag_rows<1, float, std::uint16_t> : &diag_rows<1, double, std::uint16_t>;
+    } else {
+      eval_fn_ = pick_fused<EvalPick>(K_);
+      hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
+      grad_fn_ = &hess_rows<1, double>;
+      sub_diag_fn_ = float_ok ? &diag_rows<1, float> : &diag_rows<1, double>;
     }
-    rows_.cuts.push_back(n_);
-    eval_fn_ = pick_fused<EvalPick>(K_);
-    hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
+    make_subsample(float_ok, narrow);
+  }
+
+  // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
+  static bool floats_hold(const double* v, Index nnz) {
+    for (Index e = 0; e < nnz; ++e) {
+      const double a = std::abs(v[e]);
+      if (!(a == 0.0 || (a < 1e30 && a > 1e-30))) return false;
+    }
+    return true;
+  }
+
+  // The fixed scatter chunks of a row copy: at most max_parts (the per-chunk accumulators are
+  // d x K each, zeroed and reduced on every pass: the subsample takes at most 2), of about equal
+  // non-zeros.
+  void make_row_cuts(Rows& R, Index rows, Index max_parts) const {
+    const Index nnz = R.ptr[rows];
+    const Index parts =
+        std::max<Index>(1, std::min<Index>({rows, nnz * K_ / 65536 + 1, max_parts}));
+    R.cuts.assign(1, 0);
+    for (Index b = 1; b < parts; ++b) {
+      const Index o = std::lower_bound(R.ptr, R.ptr + rows + 1, nnz * b / parts) - R.ptr;
+      if (o > R.cuts.back() && o < rows) R.cuts.push_back(o);
+    }
+    R.cuts.push_back(rows);
+  }
+
+  // The row subsample of the Hessian products on many rows (n >= kSubsampleMinRows): the rows
+  // whose hashed index is 0 modulo kSubsampleEvery, copied (compact, contiguous). It depends on n
+  // only, so the fit is the same for any thread count.
+  void make_subsample(bool float_ok, bool narrow) {
+    const Index every = kSubsampleEvery;
+    if (n_ < kSubsampleMinRows) return;
+    sub_.own_ptr.assign(1, 0);
+    const Index nnz = csr_.ptr[n_];
+    const auto cap = static_cast<std::size_t>(2 * nnz / every);
+    (narrow ? sub_.own_idx16.reserve(cap) : sub_.own_idx.reserve(cap));
+    (float_ok ? sub_.val32.reserve(cap) : sub_.own_val.reserve(cap));
+    for (Index i = 0; i < n_; ++i) {
+      std::uint64_t h = static_cast<std::uint64_t>(i) + 0x9E3779B97F4A7C15ULL;
+      h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+      h ^= h >> 31;
+      if (h % static_cast<std::uint64_t>(every) != 0) continue;
+      sub_.rows.push_back(i);
+      for (std::int64_t e = csr_.ptr[i]; e < csr_.ptr[i + 1]; ++e) {
+        if (narrow) {
+          sub_.own_idx16.push_back(static_cast<std::uint16_t>(csr_.idx[e]));
+        } else {
+          sub_.own_idx.push_back(static_cast<std::uint32_t>(csr_.idx[e]));
+        }
+        if (float_ok) {
+          sub_.val32.push_back(static_cast<float>(csr_.val[e]));
+        } else {
+          sub_.own_val.push_back(csr_.val[e]);
+        }
+      }
+      sub_.own_ptr.push_back(
+          static_cast<std::int64_t>(narrow ? sub_.own_idx16.size() : sub_.own_idx.size()));
+    }
+    sub_.ptr = sub_.own_ptr.data();
+    sub_.idx = sub_.own_idx.data();
+    sub_.idx16 = sub_.own_idx16.data();
+    sub_.val = sub_.own_val.data();
+    make_row_cuts(sub_, static_cast<Index>(sub_.rows.size()), 2);
   }
 
   const LinearProblem& p_;
@@ -651,8 +769,9 @@ class Design {
   int nt_;
   Index n_ = 0, d_ = 0;
   Compressed csr_, csc_;
-  Rows rows_;
+  Rows rows_, sub_;
   FusedFn eval_fn_ = nullptr, hess_fn_ = nullptr;
+  FusedFn grad_fn_ = nullptr, sub_diag_fn_ = nullptr;  // evaluation without the diagonal
   mutable std::vector<double> buf_, scratch_, fsum_;
   SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
   std::vector<double> mean_, scale_, impute_;
@@ -717,10 +836,12 @@ class Loss {
     const double wi = w_[i];
     const auto yi = static_cast<int>(y_[i]);
     double* p = P_.data() + i * K_;
-    if (K_ == 1) {
-      p[0] = sigmoid(z[0]);
+    if (K_ == 1) {  // sigmoid(z) and softplus(+-z) (core/math.hpp) from one exp(-|z|): same bits
+      const double e = std::exp(-std::abs(z[0]));
+      p[0] = z[0] >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
       if (R != nullptr) R[i] = wi * (p[0] - (yi == 1 ? 1.0 : 0.0));
-      return wi == 0.0 ? 0.0 : wi * softplus(yi == 1 ? -z[0] : z[0]);
+      const double u = yi == 1 ? -z[0] : z[0];
+      return wi == 0.0 ? 0.0 : wi * (u > 0.0 ? u + std::log1p(e) : std::log1p(e));
     }
     double m = z[0];
     for (int k = 1; k < K_; ++k) m = std::max(m, z[k]);
@@ -777,6 +898,42 @@ class HvOp final : public RowOp {
   int K_;
 };
 
+// The Hessian of the loss on a row subsample, scaled by (total weight / subsample weight).
+class SubHvOp final : public RowOp {
+ public:
+  SubHvOp(const Loss& loss, const std::vector<Index>& rows, double scale, int K)
+      : loss_(loss), rows_(rows), scale_(scale), K_(K) {}
+  double operator()(Index i, const double* q, double* t, double*) override {
+    loss_.hessian_row(rows_[static_cast<std::size_t>(i)], q, t);
+    for (int k = 0; k < K_; ++k) t[k] *= scale_;
+    return 0.0;
+  }
+
+ private:
+  const Loss& loss_;
+  const std::vector<Index>& rows_;
+  double scale_;
+  int K_;
+};
+
+// The Hessian diagonal's weights on the row subsample, scaled as SubHvOp's (no scatter of t).
+class SubDiagOp final : public RowOp {
+ public:
+  SubDiagOp(const Loss& loss, const std::vector<Index>& rows, double scale, int K)
+      : loss_(loss), rows_(rows), scale_(scale), K_(K) {}
+  double operator()(Index i, const double*, double* t, double* dd) override {
+    loss_.diagonal_row(rows_[static_cast<std::size_t>(i)], dd);
+    for (int k = 0; k < K_; ++k) t[k] = 0.0, dd[k] *= scale_;
+    return 0.0;
+  }
+
+ private:
+  const Loss& loss_;
+  const std::vector<Index>& rows_;
+  double scale_;
+  int K_;
+};
+
 // The penalised objective in internal coordinates theta = [V (d x K row-major), b (K)].
 struct Problem {
   Design& X;
@@ -785,6 +942,7 @@ struct Problem {
   Index d, K;
   bool intercept;
   double sum_w;
+  double sub_scale = 0.0;  // > 0: Hessian products on the row subsample, scaled by this
 
   Index size() const { return d * K + K; }
   double penalty(const Vec& th) const { return 0.5 * (lambda.array() * th.array().square()).sum(); }
@@ -818,8 +976,15 @@ struct Problem {
                         Vec& diag, double& gmax) const {
     EvalOp op(loss, Z.data(), R.data(), static_cast<int>(K));
     diag.resize(size());
-    const double f = X.fused(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K,
-                             diag.data(), diag.data() + d * K);
+    double f;
+    if (sub_scale > 0.0) {  // the preconditioner's diagonal from the row subsample
+      f = X.fused_grad(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K);
+      SubDiagOp dop(loss, X.sub_rows(), sub_scale, static_cast<int>(K));
+      X.sub_diagonal(dop, diag.data(), diag.data() + d * K);
+    } else {
+      f = X.fused(th.data(), th.data() + d * K, op, g.data(), g.data() + d * K, diag.data(),
+                  diag.data() + d * K);
+    }
     std::vector<double> raw(g.data(), g.data() + d * K);
     g.array() += lambda.array() * th.array();
     if (!intercept) g.tail(K).setZero();
@@ -828,6 +993,13 @@ struct Problem {
   }
   // H v, with the direction's margins in Q (n x K).
   void hess_vec(const Vec& v, std::vector<double>& Q, std::vector<double>& T, Vec& out) const {
+    if (sub_scale > 0.0) {
+      SubHvOp op(loss, X.sub_rows(), sub_scale, static_cast<int>(K));
+      X.fused_sub(v.data(), v.data() + d * K, op, out.data(), out.data() + d * K);
+      out.array() += lambda.array() * v.array();
+      if (!intercept) out.tail(K).setZero();
+      return;
+    }
     if (X.fused_passes()) {
       HvOp op(loss, Q.data(), static_cast<int>(K));
       X.fused(v.data(), v.data() + d * K, op, out.data(), out.data() + d * K, nullptr, nullptr);
@@ -865,7 +1037,9 @@ int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, double r_in
     if (!(pHp > 0.0)) break;  // no curvature left along p (a flat direction): stop here
     const double alpha = rz / pHp;
     s += alpha * pdir;
-    for (std::size_t e = 0; e < nk; ++e) Zs[e] += alpha * Q[e];
+    if (P.sub_scale == 0.0) {
+      for (std::size_t e = 0; e < nk; ++e) Zs[e] += alpha * Q[e];
+    }
     r -= alpha * Hp;
     z = Minv.cwiseProduct(r);
     const double rz_new = r.dot(z);
@@ -874,7 +1048,7 @@ int pcg(const Problem& P, const Vec& g, const Vec& Minv, double eta, double r_in
   }
   if (it == 0 || s.squaredNorm() == 0.0) {  // fall back to the preconditioned gradient
     s = Minv.cwiseProduct(-g);
-    P.X.margins(s.data(), s.data() + P.d * P.K, Zs.data());
+    if (P.sub_scale == 0.0) P.X.margins(s.data(), s.data() + P.d * P.K, Zs.data());
   }
   return it;
 }
@@ -961,6 +1135,27 @@ bool line_search(const Problem& P, NewtonState& S, const Vec& s, const std::vect
   return false;
 }
 
+// With subsampled Hessian products (no margins of s from CG): evaluates the full step exactly in
+// one pass and keeps it if it meets the Armijo condition; otherwise backtracks on the margins of
+// s taken from that pass (line_search). Updates S on success.
+bool full_step(const Problem& P, NewtonState& S, const Vec& s, std::vector<double>& Zs) {
+  const double dec = S.g.dot(s);
+  if (!(dec < 0.0)) return false;
+  NewtonState T;
+  T.th = S.th + s;
+  T.g.resize(S.g.size());
+  T.Z.resize(S.Z.size());
+  T.R.resize(S.R.size());
+  evaluate(P, T);
+  const bool tiny = -dec <= 64.0 * std::numeric_limits<double>::epsilon() * std::abs(S.f);
+  if (std::isfinite(T.f) && (T.f <= S.f + 1e-4 * dec || tiny)) {
+    S = std::move(T);
+    return true;
+  }
+  for (std::size_t e = 0; e < Zs.size(); ++e) Zs[e] = T.Z[e] - S.Z[e];
+  return line_search(P, S, s, Zs);
+}
+
 }  // namespace
 
 void sparse_margins(const SparseMatrixView& X, const Eigen::MatrixXd& B, const Eigen::VectorXd& b,
@@ -997,6 +1192,11 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
       for (Index k = 0; k < K; ++k) P.lambda[j * K + k] = X.scale()[j] * X.scale()[j] / prob.C;
     }
   }
+  if (!X.sub_rows().empty()) {
+    double sw = 0.0;
+    for (Index i : X.sub_rows()) sw += (*prob.w)[i];
+    if (sw > 0.0) P.sub_scale = P.sum_w / sw;
+  }
   LinearSolution out;
   NewtonState S;
   S.th = initial_theta(prob, d, K);
@@ -1029,11 +1229,12 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
       }
     }
     const Vec Minv = X.fused_passes() ? invert_diagonal(P, S.diag) : inverse_diagonal(P, D);
+    if (polish) P.sub_scale = 0.0;  // the polish step uses the exact Hessian
     const double eta = polish ? 1e-4 : std::min(0.5, std::sqrt(S.g.norm() / g0));
     const int n_cg = pcg(P, S.g, Minv, eta, polish ? 0.0 : r_inf, 500, s, Zs);
     out.n_cg += n_cg;
     ++it;
-    const bool moved = line_search(P, S, s, Zs);
+    const bool moved = P.sub_scale > 0.0 ? full_step(P, S, s, Zs) : line_search(P, S, s, Zs);
     if (polish) {
       evaluate(P, S);
       if (!(S.gmax <= before.gmax)) S = std::move(before);  // round-off won: keep the old point
