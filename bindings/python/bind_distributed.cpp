@@ -116,17 +116,25 @@ RoutingTree decode_tree(const py::tuple& t) {
 }
 
 py::tuple mapper_state(const BinMapper& m) {
-  return py::make_tuple(m.edges, m.has_missing, m.is_constant, m.offsets, m.max_bins);
+  // The categorical level tables (cardinality, code <-> bin, pooled bin) travel with the edges.
+  return py::make_tuple(m.edges, m.has_missing, m.is_constant, m.offsets, m.max_bins, m.cardinality,
+                        m.code_bin, m.bin_code, m.pooled_bin);
 }
 
 BinMapper mapper_from_state(const py::tuple& t) {
-  if (t.size() != 5) throw InvalidInput("_DistBinMapper: bad pickled state.");
+  if (t.size() != 5 && t.size() != 9) throw InvalidInput("_DistBinMapper: bad pickled state.");
   BinMapper m;
   m.edges = t[0].cast<std::vector<std::vector<double>>>();
   m.has_missing = t[1].cast<std::vector<std::uint8_t>>();
   m.is_constant = t[2].cast<std::vector<std::uint8_t>>();
   m.offsets = t[3].cast<std::vector<Index>>();
   m.max_bins = t[4].cast<int>();
+  if (t.size() == 9) {
+    m.cardinality = t[5].cast<std::vector<std::int32_t>>();
+    m.code_bin = t[6].cast<std::vector<std::vector<std::uint16_t>>>();
+    m.bin_code = t[7].cast<std::vector<std::vector<std::int32_t>>>();
+    m.pooled_bin = t[8].cast<std::vector<std::int32_t>>();
+  }
   return m;
 }
 
@@ -245,6 +253,59 @@ void bind_driver(py::module_& m) {
       .def("model", &TreeDriver::model, py::arg("base_score"));
 }
 
+// The categorical level tables of a distributed fit: every partition counts the codes of the
+// categorical columns (exact integers), the client sums the counts and turns the numeric mapper
+// into the single-process one (detail::make_categorical_from_counts).
+void bind_categorical(py::module_& m) {
+  m.def(
+      "_dist_category_counts",
+      [](const py::object& X, const std::vector<int>& features, const py::object& rows) {
+        FeatureArg xa = as_features(X, "_dist_category_counts");
+        std::vector<Index> r;
+        if (!rows.is_none()) {
+          const auto v = from_array<std::int64_t>(rows);
+          r.assign(v.begin(), v.end());
+        }
+        py::list counts;
+        py::list missing;
+        for (const int f : features) {
+          if (f < 0 || f >= xa.view.cols()) {
+            throw InvalidInput("_dist_category_counts: column " + std::to_string(f) +
+                               " is outside X's " + std::to_string(xa.view.cols()) + " columns.");
+          }
+          bool seen = false;
+          std::vector<Index> c;
+          {
+            py::gil_scoped_release release;
+            c = detail::category_code_counts(xa.view, f, r, &seen);
+          }
+          counts.append(to_array(std::vector<std::int64_t>(c.begin(), c.end())));
+          missing.append(seen);
+        }
+        return py::make_tuple(counts, missing);
+      },
+      py::arg("X"), py::arg("features"), py::arg("rows") = py::none(),
+      "Per categorical column: the code counts over `rows` (all when None) and whether a row "
+      "is missing.");
+  m.def(
+      "_dist_make_categorical",
+      [](const BinMapper& mapper, const std::vector<int>& features, const py::list& counts,
+         const std::vector<bool>& missing, int min_data_per_category) {
+        BinMapper out = mapper;
+        std::vector<std::vector<Index>> c;
+        for (const py::handle h : counts) {
+          const auto v = from_array<std::int64_t>(h);
+          c.emplace_back(v.begin(), v.end());
+        }
+        const std::vector<std::uint8_t> miss(missing.begin(), missing.end());
+        detail::make_categorical_from_counts(out, {features, min_data_per_category}, c, miss);
+        return out;
+      },
+      py::arg("mapper"), py::arg("features"), py::arg("counts"), py::arg("missing"),
+      py::arg("min_data_per_category"),
+      "The mapper with its categorical features binned from the summed code counts.");
+}
+
 }  // namespace
 
 void bind_distributed(py::module_& m) {
@@ -293,6 +354,7 @@ void bind_distributed(py::module_& m) {
       py::arg("partials"), "The correctly rounded sum of exact partials (any order).");
   bind_shard(m);
   bind_driver(m);
+  bind_categorical(m);
 }
 
 }  // namespace calibrisk::pyb

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from . import _core
+from . import _dask_categorical as _dcat
 from .ensemble import GradientBoostingClassifier
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
@@ -50,10 +51,9 @@ def _matrix(part, index):
         if bad:
             raise InvalidInputError(
                 f"{_WHERE}: partition {index} of X has non-numeric columns "
-                f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}); the distributed "
-                "fit takes numeric columns only (native categorical columns are not supported "
-                "distributed): encode them as numbers, or fit calibrisk.GradientBoostingClassifier "
-                "on the gathered data.")
+                f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}) that are not "
+                "categorical features; declare them in categorical_features (or leave it None: "
+                "category, object and string columns are detected), or encode them as numbers.")
         return part.to_numpy(dtype=np.float64, na_value=np.nan), [str(c) for c in part.columns]
     arr = np.asarray(part)
     if arr.dtype.kind not in "biuf":
@@ -326,13 +326,6 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     # ------------------------------------------------------------------ checks
     def _check_distributed_params(self, n, has_eval):
         where = "DaskGradientBoostingClassifier"
-        cat = self.categorical_features
-        if cat is not None and len(np.atleast_1d(np.asarray(cat, dtype=object))) > 0:
-            raise InvalidParamsError(
-                f"{where}: categorical_features is not supported distributed (native category "
-                "splits need each level's global counts before binning); encode the columns as "
-                "numbers (e.g. one-hot) or fit calibrisk.GradientBoostingClassifier on the "
-                "gathered data.")
         if self.code_hierarchy is not None:
             raise InvalidParamsError(
                 f"{where}: code_hierarchy (target statistics of hierarchical codes) is not "
@@ -349,11 +342,19 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     def fit(self, X, y, sample_weight=None, eval_set=None):
         """Fits on Dask collections (see the class docs); returns self."""
         client = _client()
-        train = self._parts(client, X, y, sample_weight, "X")
+        self.categorical_encoding_ = None
+
+        def encode_train(xf):  # the level tables from every partition's labels, then the codes
+            self.categorical_encoding_ = _dcat.fit_encoding(client, self, X, xf)
+            return _dcat.encode_parts(client, self.categorical_encoding_, xf)
+
+        train = self._parts(client, X, y, sample_weight, "X", encode_train)
         info = self._train_info(train[1])
         valid = None
         if eval_set is not None:
-            valid = self._parts(client, *self._unpack_eval(eval_set), "eval_set X")
+            valid = self._parts(client, *self._unpack_eval(eval_set), "eval_set X",
+                                lambda xf: _dcat.encode_parts(client, self.categorical_encoding_,
+                                                              xf))
             self._check_valid(valid[1], info)
         n, d = info["n"], info["d"]
         self._check_distributed_params(n, valid is not None)
@@ -363,9 +364,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             self.feature_names_in_ = np.asarray(info["names"], dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.categorical_encoding_ = None
         params = self._make_params(d, n)
         mapper = self._bin_mapper(client, train, params)
+        mapper = _dcat.categorical_mapper(client, self, mapper, params, [p[0] for p in train[0]])
         n1 = info["n1"]
         m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
         positive = self.classes_[1]
@@ -402,9 +403,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             Xv = da.from_array(Xv, chunks=(max(1, Xv.shape[0]),) + Xv.shape[1:])
         return Xv, yv, (eval_set[2] if len(eval_set) == 3 else None)
 
-    def _parts(self, client, X, y, w, name):
+    def _parts(self, client, X, y, w, name, encode=None):
         """(futures of the (x, y, w) partitions on the workers, their checked stats with global
-        row offsets)."""
+        row offsets); ``encode(x futures)`` gives the partitions with label columns encoded."""
         xs = _cd()._blocks(X, name, ndim=2)
         ys = _cd()._blocks(y, "y" if name == "X" else "eval_set y", ndim=1, like=X)
         ws = None if w is None else _cd()._blocks(w, "sample_weight", ndim=1, like=X)
@@ -414,6 +415,8 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                     f"{_WHERE}: {name} has {len(xs)} partitions but its {what} has {len(lst)}; "
                     f"partition {what} like X (the same rows in each partition).")
         xf, yf = client.compute(xs), client.compute(ys)
+        if encode is not None:
+            xf = encode(xf)
         wf = client.compute(ws) if ws is not None else [None] * len(xs)
         parts = list(zip(xf, yf, wf))
         stats = client.gather([client.submit(_stats, *p, k, pure=False)
@@ -653,15 +656,17 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             raise NotFittedError("This DaskGradientBoostingClassifier instance is not fitted yet; "
                                  "call 'fit' first.")
         blob = _cd()._shipped(self._model.to_bytes())
+        enc = getattr(self, "categorical_encoding_", None)
         dtype = self.classes_.dtype if method == "predict" else np.float64
         if _cd()._kind(X) == "array":
             X = X.rechunk({1: -1})
             if method == "predict_proba":
-                return X.map_blocks(_gb_apply, blob, method, self.classes_, dtype=dtype,
+                return X.map_blocks(_gb_apply, blob, method, self.classes_, enc, dtype=dtype,
                                     chunks=(X.chunks[0], (2,)))
-            return X.map_blocks(_gb_apply, blob, method, self.classes_, dtype=dtype, drop_axis=1)
+            return X.map_blocks(_gb_apply, blob, method, self.classes_, enc, dtype=dtype,
+                                drop_axis=1)
         meta = np.empty((0, 2) if method == "predict_proba" else (0,), dtype=dtype)
-        return X.map_partitions(_gb_apply, blob, method, self.classes_, meta=meta,
+        return X.map_partitions(_gb_apply, blob, method, self.classes_, enc, meta=meta,
                                 enforce_metadata=False)
 
 
@@ -669,8 +674,10 @@ def _load_gb(blob):
     return _core.GradientBoostedTrees.from_bytes(blob)
 
 
-def _gb_apply(part, blob, method, classes):
+def _gb_apply(part, blob, method, classes, enc=None):
     model = _cd()._cached(blob, _load_gb)
+    if enc is not None:  # label columns -> codes of the fit's level tables (unseen: missing)
+        part = enc.transform(part, "DaskGradientBoostingClassifier")
     X = part.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(part, "columns") else \
         np.asarray(part, dtype=np.float64)
     if method == "predict_proba":
