@@ -15,6 +15,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "trees/distributed.hpp"
+#include "trees/holdout.hpp"
 
 namespace calibrisk::pyb {
 
@@ -306,6 +307,62 @@ void bind_categorical(py::module_& m) {
       "The mapper with its categorical features binned from the summed code counts.");
 }
 
+// The early-stopping hold-out of a distributed fit (trees/holdout.hpp): per class, every
+// partition sends its bottom-k rows by hold-out key, the client keeps the global bottom-k; the
+// shards of the training rows number their rows globally (set_global_rows).
+void bind_holdout(py::module_& m) {
+  m.def(
+      "_dist_holdout_counts",
+      [](Index n0, Index n1, double fraction) {
+        return py::make_tuple(detail::holdout_count(n0, fraction),
+                              detail::holdout_count(n1, fraction));
+      },
+      py::arg("n0"), py::arg("n1"), py::arg("fraction"));
+  m.def(
+      "_dist_holdout_candidates",
+      [](const py::object& y01, Index offset, Index k0, Index k1, std::uint64_t seed) {
+        const auto y = from_array<double>(y01);
+        std::vector<Index> cls[2];
+        for (std::size_t i = 0; i < y.size(); ++i) {
+          cls[y[i] == 1.0 ? 1 : 0].push_back(offset + static_cast<Index>(i));
+        }
+        py::list out;
+        const Index k[2] = {k0, k1};
+        for (int c = 0; c < 2; ++c) {
+          const std::vector<Index> rows = detail::holdout_bottom_k(cls[c], k[c], seed);
+          std::vector<std::uint64_t> keys(rows.size());
+          for (std::size_t q = 0; q < rows.size(); ++q)
+            keys[q] = detail::holdout_key(seed, rows[q]);
+          out.append(py::make_tuple(to_array(keys),
+                                    to_array(std::vector<std::int64_t>(rows.begin(), rows.end()))));
+        }
+        return out;
+      },
+      py::arg("y01"), py::arg("row_offset"), py::arg("k0"), py::arg("k1"), py::arg("seed"),
+      "Per class: this partition's bottom-k (hold-out keys, global rows).");
+  m.def(
+      "_dist_bin_candidates_of",
+      [](const py::object& rows, Index k, std::uint64_t seed) {
+        const auto r64 = from_array<std::int64_t>(rows);
+        std::vector<Index> r(r64.begin(), r64.end());
+        r = detail::bin_sample_rows(std::move(r), k, seed);
+        std::vector<std::uint64_t> keys(r.size());
+        for (std::size_t q = 0; q < r.size(); ++q) keys[q] = detail::bin_sample_key(seed, r[q]);
+        return py::make_tuple(to_array(keys),
+                              to_array(std::vector<std::int64_t>(r.begin(), r.end())));
+      },
+      py::arg("rows"), py::arg("k"), py::arg("seed"),
+      "_dist_bin_candidates over the given global rows (the training rows of a partition).");
+  py::class_<TrainShard> shard = m.attr("_DistShard");
+  shard.def(
+      "set_global_rows",
+      [](TrainShard& s, const py::object& rows) {
+        const auto r = from_array<std::int64_t>(rows);
+        s.set_global_rows(std::vector<Index>(r.begin(), r.end()));
+      },
+      py::arg("rows"));
+}
+
 }  // namespace
 
 void bind_distributed(py::module_& m) {
@@ -355,6 +412,7 @@ void bind_distributed(py::module_& m) {
   bind_shard(m);
   bind_driver(m);
   bind_categorical(m);
+  bind_holdout(m);
 }
 
 }  // namespace calibrisk::pyb

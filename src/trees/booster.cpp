@@ -8,6 +8,7 @@
 #include <calibrisk/trees/booster.hpp>
 
 #include "trees/grower.hpp"
+#include "trees/holdout.hpp"
 #include "trees/rounds.hpp"
 
 #include <algorithm>
@@ -509,7 +510,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   std::vector<Index> train_rows, inner_valid_rows;
   const bool inner_valid = p.early_stopping && valid == nullptr;
   if (inner_valid) {
-    Holdout h = stratified_holdout(train.y, p.validation_fraction, p.random_state);
+    // Hashed by (seed, row): a distributed fit draws the same rows (trees/holdout.hpp).
+    Holdout h = detail::hashed_holdout(train.y, p.validation_fraction, p.random_state);
     train_rows = std::move(h.train);
     inner_valid_rows = std::move(h.valid);
   } else {

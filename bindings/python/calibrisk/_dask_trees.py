@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _core
 from . import _dask_categorical as _dcat
+from . import _dask_holdout as _dhold
 from .ensemble import GradientBoostingClassifier
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
@@ -307,14 +308,17 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     the same rows in the same global order, whatever the number of workers or the partitioning.
 
     ``fit(X, y, sample_weight=None, eval_set=None)`` takes dask.array / dask.dataframe
-    collections of numeric columns (y and the weights partitioned like X); ``eval_set`` is
-    ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays). Needs an active
-    ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a few bytes),
-    one node's histogram per step (total_bins x 3 int64 per worker) and a tree per round
-    travel. Not available distributed (``InvalidParamsError`` naming the alternative):
-    ``categorical_features`` / ``code_hierarchy`` (native categorical columns and target
-    statistics), early stopping without ``eval_set`` (the single-process hold-out is a sequential
-    random draw), more than two classes, ``groups``.
+    collections (y and the weights partitioned like X) of numeric columns and native categorical
+    columns (pandas category / object / string columns, or ``categorical_features``: level
+    tables and category bins from every partition, as the single-process fit builds them);
+    ``eval_set`` is ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays); without
+    it, early stopping holds out the single-process hashed, stratified share of the rows. Needs
+    an active ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a
+    few bytes), one node's histogram per step (total_bins x 3 int64 per worker) and a tree per
+    round travel. Not available distributed (``InvalidParamsError`` naming the alternative):
+    target statistics (``code_hierarchy``, ``cat_encoding="target_stats"``, or more than
+    ``cat_ts_min_levels`` levels with ``cat_encoding="auto"``), more than two classes,
+    ``groups``.
 
     After ``fit``: the attributes of GradientBoostingClassifier (``classes_``, ``n_iter_``,
     ``best_iteration_``, ``validation_loss_``, ...), plus ``n_partitions_`` and
@@ -331,12 +335,6 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 f"{where}: code_hierarchy (target statistics of hierarchical codes) is not "
                 "supported distributed; fit calibrisk.GradientBoostingClassifier on the gathered "
                 "data, or pass numeric columns without code_hierarchy.")
-        if self._early_stopping(n) and not has_eval:
-            raise InvalidParamsError(
-                f"{where}: early_stopping without eval_set would hold out a stratified random "
-                "share of the training rows, a sequential draw that depends on the partitioning; "
-                "pass eval_set=(X_val, y_val) (Dask collections or arrays) or set "
-                "early_stopping=False.")
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None, eval_set=None):
@@ -365,14 +363,23 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         params = self._make_params(d, n)
-        mapper = self._bin_mapper(client, train, params)
-        mapper = _dcat.categorical_mapper(client, self, mapper, params, [p[0] for p in train[0]])
+        positive = self.classes_[1]
+        # early stopping without eval_set: the single-process hashed hold-out (per partition:
+        # training rows, held-out rows)
+        hold = _dhold.holdout_rows(client, train, info, params, positive) \
+            if params.early_stopping and valid is None else None
+        rows = None if hold is None else [h[0] for h in hold]
+        mapper = self._bin_mapper(client, train, params, rows)
+        mapper = _dcat.categorical_mapper(client, self, mapper, params, [p[0] for p in train[0]],
+                                          rows)
         n1 = info["n1"]
         m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
-        positive = self.classes_[1]
-        shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1))
+        shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1, rows))
         vshards = None if valid is None else _Cluster(
             client, self._shards(client, valid, mapper, positive, m0, m1))
+        if hold is not None:
+            vshards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1,
+                                                    [h[1] for h in hold]))
         del train, valid  # the raw partitions: the shards keep the binned rows
         self.n_partitions_ = len(shards.shards)
         try:
@@ -481,14 +488,19 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 f"{_WHERE}: eval_set has the label {unknown[0]!r}, which is not one of the "
                 f"training classes {list(info['classes'])}.")
 
-    def _bin_mapper(self, client, train, params):
+    def _bin_mapper(self, client, train, params, train_rows=None):
         """The single-process bin mapper: the global bottom-k rows by the hash of (seed, global
-        row index), merged from every partition's bottom-k; edges computed on the client."""
+        row index), merged from every partition's bottom-k (of its rows ``train_rows[k]`` when
+        given: the rows not held out); edges computed on the client."""
         parts, stats = train
         k = int(params.bin_subsample)
         seed = int(params.random_state)
-        cands = client.gather([client.submit(_bin_candidates, p[0], s["offset"], k, seed,
-                                             pure=False) for p, s in zip(parts, stats)])
+        if train_rows is not None:
+            cands = [_dhold.bin_candidates(r, s["offset"], k, seed)
+                     for r, s in zip(train_rows, stats)]
+        else:
+            cands = client.gather([client.submit(_bin_candidates, p[0], s["offset"], k, seed,
+                                                 pure=False) for p, s in zip(parts, stats)])
         keys = np.concatenate([c[0] for c in cands])
         rows = np.concatenate([c[1] for c in cands])
         if 0 < k < keys.size:
@@ -507,12 +519,18 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         return _core._dist_bin_mapper(np.ascontiguousarray(values), int(params.max_bins))
 
     @staticmethod
-    def _shards(client, data, mapper, positive, m0, m1):
+    def _shards(client, data, mapper, positive, m0, m1, rows=None):
         """One persisted shard per partition (binned rows on the worker that holds the
-        partition)."""
+        partition; of its rows ``rows[k]`` only, when given)."""
         parts, stats = data
-        futs = [client.submit(_make_shard, p[0], p[1], p[2], k, s["offset"], mapper, positive,
-                              m0, m1, pure=False) for k, (p, s) in enumerate(zip(parts, stats))]
+        if rows is not None:
+            futs = [client.submit(_dhold.shard_of_rows, p[0], p[1], p[2], k, s["offset"], mapper,
+                                  positive, m0, m1, r, pure=False)
+                    for k, (p, s, r) in enumerate(zip(parts, stats, rows))]
+        else:
+            futs = [client.submit(_make_shard, p[0], p[1], p[2], k, s["offset"], mapper,
+                                  positive, m0, m1, pure=False)
+                    for k, (p, s) in enumerate(zip(parts, stats))]
         from distributed import wait
 
         wait(futs)  # the shards stay on the workers: never gathered (not picklable)
@@ -541,7 +559,8 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         w_sum = None
         if valid is not None:
             vs = valid.call(_summary, -1, base)
-            w_sum = _core._dist_exact_sum([v for s in vs for v in s[0] + s[1]])
+            # every partial of both classes (concatenated: adding the arrays would round)
+            w_sum = _core._dist_exact_sum([v for s in vs for v in (*s[0], *s[1])])
             if not w_sum > 0.0:
                 raise InvalidInputError(
                     f"{_WHERE}: the validation rows have zero total weight; pass validation rows "
