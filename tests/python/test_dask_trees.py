@@ -120,6 +120,20 @@ def test_weights_subsampling_and_early_stopping(client2):
     assert est.n_iter_ < 40 and est.best_iteration_ < est.n_iter_
 
 
+def test_early_stopping_without_eval_set_holds_out_the_same_rows(cluster):
+    # the single-process hold-out is a hash of (seed, global row): any partitioning draws it
+    params = dict(BASE, n_estimators=60, learning_rate=0.9, early_stopping=True,
+                  n_iter_no_change=2, validation_fraction=0.2, subsample=0.8)
+    for w in (None, W):
+        est, ref = _local(params, w)
+        assert est.best_iteration_ < est.n_iter_ < 60  # it stopped early
+        for chunks in PARTITIONINGS:
+            dist, sha = _dask(params, chunks, w)
+            assert sha == ref, chunks
+            assert (dist.n_iter_, dist.best_iteration_) == (est.n_iter_, est.best_iteration_)
+            np.testing.assert_array_equal(dist.validation_loss_, est.validation_loss_)
+
+
 def test_subsample_draw_depends_only_on_the_global_row():
     # The row bag of a round is a hash of (seed, round, row): a Bernoulli(subsample) draw whose
     # rate matches, the same for any thread count.
@@ -200,8 +214,8 @@ def test_mismatched_and_non_numeric_partitions(client2):
 
 def test_unsupported_parameters_name_the_alternative(client2):
     Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
-    with pytest.raises(InvalidParamsError, match="eval_set"):
-        DaskGradientBoostingClassifier(**BASE, early_stopping=True).fit(Xd, yd)
+    with pytest.raises(InvalidParamsError, match="code_hierarchy"):
+        DaskGradientBoostingClassifier(**BASE, code_hierarchy={0: None}).fit(Xd, yd)
 
 
 def test_lost_worker_state_or_failed_task_is_an_error(client2, monkeypatch):
