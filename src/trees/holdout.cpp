@@ -35,19 +35,21 @@ std::vector<Index> holdout_bottom_k(std::vector<Index> rows, Index k, std::uint6
   return out;
 }
 
-Holdout hashed_holdout(VectorView<const double> y, double fraction, std::uint64_t seed) {
+namespace {
+
+// The hold-out of rows grouped by class (cls[c]: the rows of class c, ascending).
+Holdout holdout_of(const std::vector<std::vector<Index>>& cls, Index n, double fraction,
+                   std::uint64_t seed) {
   Holdout h;
-  std::vector<Index> cls[2];
-  for (Index i = 0; i < y.size(); ++i) cls[y[i] == 1.0 ? 1 : 0].push_back(i);
   for (const auto& rows : cls) {
     const std::vector<Index> v =
         holdout_bottom_k(rows, holdout_count(static_cast<Index>(rows.size()), fraction), seed);
     h.valid.insert(h.valid.end(), v.begin(), v.end());
   }
   std::sort(h.valid.begin(), h.valid.end());
-  h.train.reserve(static_cast<std::size_t>(y.size()) - h.valid.size());
+  h.train.reserve(static_cast<std::size_t>(n) - h.valid.size());
   std::size_t q = 0;
-  for (Index i = 0; i < y.size(); ++i) {
+  for (Index i = 0; i < n; ++i) {
     if (q < h.valid.size() && h.valid[q] == i) {
       ++q;
     } else {
@@ -55,6 +57,21 @@ Holdout hashed_holdout(VectorView<const double> y, double fraction, std::uint64_
     }
   }
   return h;
+}
+
+}  // namespace
+
+Holdout hashed_holdout(VectorView<const double> y, double fraction, std::uint64_t seed) {
+  std::vector<std::vector<Index>> cls(2);
+  for (Index i = 0; i < y.size(); ++i) cls[y[i] == 1.0 ? 1 : 0].push_back(i);
+  return holdout_of(cls, y.size(), fraction, seed);
+}
+
+Holdout hashed_holdout_classes(VectorView<const double> y, int K, double fraction,
+                               std::uint64_t seed) {
+  std::vector<std::vector<Index>> cls(static_cast<std::size_t>(std::max(K, 0)));
+  for (Index i = 0; i < y.size(); ++i) cls[static_cast<std::size_t>(y[i])].push_back(i);
+  return holdout_of(cls, y.size(), fraction, seed);
 }
 
 }  // namespace detail

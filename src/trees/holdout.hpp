@@ -30,5 +30,10 @@ std::vector<Index> holdout_bottom_k(std::vector<Index> rows, Index k, std::uint6
 /// lists ascending.
 Holdout hashed_holdout(VectorView<const double> y, double fraction, std::uint64_t seed);
 
+/// hashed_holdout for labels that are class indices 0..K-1 (softmax fits): the same rule per
+/// class (for K = 2 and labels 0/1, the same rows as hashed_holdout).
+Holdout hashed_holdout_classes(VectorView<const double> y, int K, double fraction,
+                               std::uint64_t seed);
+
 }  // namespace detail
 }  // namespace calibrisk
