@@ -15,6 +15,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "trees/distributed.hpp"
+#include "trees/holdout.hpp"
 
 namespace calibrisk::pyb {
 
@@ -116,17 +117,25 @@ RoutingTree decode_tree(const py::tuple& t) {
 }
 
 py::tuple mapper_state(const BinMapper& m) {
-  return py::make_tuple(m.edges, m.has_missing, m.is_constant, m.offsets, m.max_bins);
+  // The categorical level tables (cardinality, code <-> bin, pooled bin) travel with the edges.
+  return py::make_tuple(m.edges, m.has_missing, m.is_constant, m.offsets, m.max_bins, m.cardinality,
+                        m.code_bin, m.bin_code, m.pooled_bin);
 }
 
 BinMapper mapper_from_state(const py::tuple& t) {
-  if (t.size() != 5) throw InvalidInput("_DistBinMapper: bad pickled state.");
+  if (t.size() != 5 && t.size() != 9) throw InvalidInput("_DistBinMapper: bad pickled state.");
   BinMapper m;
   m.edges = t[0].cast<std::vector<std::vector<double>>>();
   m.has_missing = t[1].cast<std::vector<std::uint8_t>>();
   m.is_constant = t[2].cast<std::vector<std::uint8_t>>();
   m.offsets = t[3].cast<std::vector<Index>>();
   m.max_bins = t[4].cast<int>();
+  if (t.size() == 9) {
+    m.cardinality = t[5].cast<std::vector<std::int32_t>>();
+    m.code_bin = t[6].cast<std::vector<std::vector<std::uint16_t>>>();
+    m.bin_code = t[7].cast<std::vector<std::vector<std::int32_t>>>();
+    m.pooled_bin = t[8].cast<std::vector<std::int32_t>>();
+  }
   return m;
 }
 
@@ -273,6 +282,115 @@ void bind_driver(py::module_& m) {
       .def("model", &TreeDriver::model, py::arg("base_score"));
 }
 
+// The categorical level tables of a distributed fit: every partition counts the codes of the
+// categorical columns (exact integers), the client sums the counts and turns the numeric mapper
+// into the single-process one (detail::make_categorical_from_counts).
+void bind_categorical(py::module_& m) {
+  m.def(
+      "_dist_category_counts",
+      [](const py::object& X, const std::vector<int>& features, const py::object& rows) {
+        FeatureArg xa = as_features(X, "_dist_category_counts");
+        std::vector<Index> r;
+        if (!rows.is_none()) {
+          const auto v = from_array<std::int64_t>(rows);
+          r.assign(v.begin(), v.end());
+        }
+        py::list counts;
+        py::list missing;
+        for (const int f : features) {
+          if (f < 0 || f >= xa.view.cols()) {
+            throw InvalidInput("_dist_category_counts: column " + std::to_string(f) +
+                               " is outside X's " + std::to_string(xa.view.cols()) + " columns.");
+          }
+          bool seen = false;
+          std::vector<Index> c;
+          {
+            py::gil_scoped_release release;
+            c = detail::category_code_counts(xa.view, f, r, &seen);
+          }
+          counts.append(to_array(std::vector<std::int64_t>(c.begin(), c.end())));
+          missing.append(seen);
+        }
+        return py::make_tuple(counts, missing);
+      },
+      py::arg("X"), py::arg("features"), py::arg("rows") = py::none(),
+      "Per categorical column: the code counts over `rows` (all when None) and whether a row "
+      "is missing.");
+  m.def(
+      "_dist_make_categorical",
+      [](const BinMapper& mapper, const std::vector<int>& features, const py::list& counts,
+         const std::vector<bool>& missing, int min_data_per_category) {
+        BinMapper out = mapper;
+        std::vector<std::vector<Index>> c;
+        for (const py::handle h : counts) {
+          const auto v = from_array<std::int64_t>(h);
+          c.emplace_back(v.begin(), v.end());
+        }
+        const std::vector<std::uint8_t> miss(missing.begin(), missing.end());
+        detail::make_categorical_from_counts(out, {features, min_data_per_category}, c, miss);
+        return out;
+      },
+      py::arg("mapper"), py::arg("features"), py::arg("counts"), py::arg("missing"),
+      py::arg("min_data_per_category"),
+      "The mapper with its categorical features binned from the summed code counts.");
+}
+
+// The early-stopping hold-out of a distributed fit (trees/holdout.hpp): per class, every
+// partition sends its bottom-k rows by hold-out key, the client keeps the global bottom-k; the
+// shards of the training rows number their rows globally (set_global_rows).
+void bind_holdout(py::module_& m) {
+  m.def(
+      "_dist_holdout_counts",
+      [](Index n0, Index n1, double fraction) {
+        return py::make_tuple(detail::holdout_count(n0, fraction),
+                              detail::holdout_count(n1, fraction));
+      },
+      py::arg("n0"), py::arg("n1"), py::arg("fraction"));
+  m.def(
+      "_dist_holdout_candidates",
+      [](const py::object& y01, Index offset, Index k0, Index k1, std::uint64_t seed) {
+        const auto y = from_array<double>(y01);
+        std::vector<Index> cls[2];
+        for (std::size_t i = 0; i < y.size(); ++i) {
+          cls[y[i] == 1.0 ? 1 : 0].push_back(offset + static_cast<Index>(i));
+        }
+        py::list out;
+        const Index k[2] = {k0, k1};
+        for (int c = 0; c < 2; ++c) {
+          const std::vector<Index> rows = detail::holdout_bottom_k(cls[c], k[c], seed);
+          std::vector<std::uint64_t> keys(rows.size());
+          for (std::size_t q = 0; q < rows.size(); ++q)
+            keys[q] = detail::holdout_key(seed, rows[q]);
+          out.append(py::make_tuple(to_array(keys),
+                                    to_array(std::vector<std::int64_t>(rows.begin(), rows.end()))));
+        }
+        return out;
+      },
+      py::arg("y01"), py::arg("row_offset"), py::arg("k0"), py::arg("k1"), py::arg("seed"),
+      "Per class: this partition's bottom-k (hold-out keys, global rows).");
+  m.def(
+      "_dist_bin_candidates_of",
+      [](const py::object& rows, Index k, std::uint64_t seed) {
+        const auto r64 = from_array<std::int64_t>(rows);
+        std::vector<Index> r(r64.begin(), r64.end());
+        r = detail::bin_sample_rows(std::move(r), k, seed);
+        std::vector<std::uint64_t> keys(r.size());
+        for (std::size_t q = 0; q < r.size(); ++q) keys[q] = detail::bin_sample_key(seed, r[q]);
+        return py::make_tuple(to_array(keys),
+                              to_array(std::vector<std::int64_t>(r.begin(), r.end())));
+      },
+      py::arg("rows"), py::arg("k"), py::arg("seed"),
+      "_dist_bin_candidates over the given global rows (the training rows of a partition).");
+  py::class_<TrainShard> shard = m.attr("_DistShard");
+  shard.def(
+      "set_global_rows",
+      [](TrainShard& s, const py::object& rows) {
+        const auto r = from_array<std::int64_t>(rows);
+        s.set_global_rows(std::vector<Index>(r.begin(), r.end()));
+      },
+      py::arg("rows"));
+}
+
 }  // namespace
 
 void bind_distributed(py::module_& m) {
@@ -326,6 +444,8 @@ void bind_distributed(py::module_& m) {
       py::arg("partials"), "The correctly rounded sum of exact partials (any order).");
   bind_shard(m);
   bind_driver(m);
+  bind_categorical(m);
+  bind_holdout(m);
 }
 
 }  // namespace calibrisk::pyb

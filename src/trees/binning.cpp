@@ -362,28 +362,18 @@ std::vector<Index> count_codes(const FeatureMatrix& X, Index f, const std::vecto
   return count;
 }
 
-}  // namespace
-
-void make_categorical(BinMapper& m, const FeatureMatrix& X, const std::vector<Index>& rows,
-                      const CategoricalBinning& cat, int n_threads) {
-  if (cat.features.empty()) return;
-  const auto nf = static_cast<std::size_t>(m.n_features());
-  m.cardinality.assign(nf, 0);
-  m.code_bin.assign(nf, {});
-  m.bin_code.assign(nf, {});
-  m.pooled_bin.assign(nf, -1);
+// The bins of categorical feature f from its training code counts (see make_categorical).
+void categorical_bins(BinMapper& m, int f, const std::vector<Index>& count, bool missing,
+                      int min_data_per_category) {
   // Value bins of a categorical feature fit 8-bit codes and the splitter's 256-bit bin sets.
   const int cap = std::min(m.max_bins, 255);
-  parallel_for_dynamic(0, static_cast<Index>(cat.features.size()), n_threads, [&](Index q) {
-    const int f = cat.features[static_cast<std::size_t>(q)];
-    const auto uf = static_cast<std::size_t>(f);
-    bool missing = false;
-    const std::vector<Index> count = count_codes(X, f, rows, missing);
+  const auto uf = static_cast<std::size_t>(f);
+  {
     const auto k = static_cast<std::int32_t>(count.size());
     std::vector<std::int32_t> frequent;
     bool other = false;  // some code in [0, K) gets no bin of its own
     for (std::int32_t c = 0; c < k; ++c) {
-      if (count[static_cast<std::size_t>(c)] >= std::max(1, cat.min_data_per_category)) {
+      if (count[static_cast<std::size_t>(c)] >= std::max(1, min_data_per_category)) {
         frequent.push_back(c);
       } else {
         other = true;
@@ -425,10 +415,23 @@ void make_categorical(BinMapper& m, const FeatureMatrix& X, const std::vector<In
     m.code_bin[uf] = std::move(code_bin);
     m.bin_code[uf] = std::move(bin_code);
     m.pooled_bin[uf] = pooled;
-  });
-  // A feature whose codes are all missing has K = 0; it is constant and stays "categorical" for
-  // the layout (one empty value bin) but records cardinality 1 so the model marks it categorical.
-  for (const int f : cat.features) {
+  }
+}
+
+// Prepares the categorical fields of a mapper (numeric everywhere) for categorical_bins.
+void reset_categorical(BinMapper& m) {
+  const auto nf = static_cast<std::size_t>(m.n_features());
+  m.cardinality.assign(nf, 0);
+  m.code_bin.assign(nf, {});
+  m.bin_code.assign(nf, {});
+  m.pooled_bin.assign(nf, -1);
+}
+
+// A feature whose codes are all missing has K = 0; it is constant and stays "categorical" for
+// the layout (one empty value bin) but records cardinality 1 so the model marks it categorical.
+void finish_categorical(BinMapper& m, const std::vector<int>& features) {
+  const auto nf = static_cast<std::size_t>(m.n_features());
+  for (const int f : features) {
     const auto uf = static_cast<std::size_t>(f);
     if (m.cardinality[uf] == 0) {
       m.cardinality[uf] = 1;
@@ -440,6 +443,60 @@ void make_categorical(BinMapper& m, const FeatureMatrix& X, const std::vector<In
   for (std::size_t f = 0; f < nf; ++f) {
     m.offsets[f + 1] = m.offsets[f] + m.n_value_bins(static_cast<Index>(f)) + 1;
   }
+}
+
+}  // namespace
+
+void make_categorical(BinMapper& m, const FeatureMatrix& X, const std::vector<Index>& rows,
+                      const CategoricalBinning& cat, int n_threads) {
+  if (cat.features.empty()) return;
+  reset_categorical(m);
+  parallel_for_dynamic(0, static_cast<Index>(cat.features.size()), n_threads, [&](Index q) {
+    const int f = cat.features[static_cast<std::size_t>(q)];
+    bool missing = false;
+    const std::vector<Index> count = count_codes(X, f, rows, missing);
+    categorical_bins(m, f, count, missing, cat.min_data_per_category);
+  });
+  finish_categorical(m, cat.features);
+}
+
+std::vector<Index> category_code_counts(const FeatureMatrix& X, Index f,
+                                        const std::vector<Index>& rows, bool* missing) {
+  bool seen = false;
+  std::vector<Index> count = count_codes(X, f, rows, seen);
+  *missing = seen;
+  return count;
+}
+
+void make_categorical_from_counts(BinMapper& m, const CategoricalBinning& cat,
+                                  const std::vector<std::vector<Index>>& counts,
+                                  const std::vector<std::uint8_t>& missing) {
+  if (cat.features.empty()) return;
+  if (counts.size() != cat.features.size() || missing.size() != cat.features.size()) {
+    throw InvalidInput(
+        "make_categorical_from_counts: one count vector and one missing flag per "
+        "categorical feature are needed.");
+  }
+  for (const int f : cat.features) {
+    if (f < 0 || f >= m.n_features()) {
+      throw InvalidInput("make_categorical_from_counts: categorical feature " + std::to_string(f) +
+                         " is outside the mapper's " + std::to_string(m.n_features()) +
+                         " features.");
+    }
+  }
+  reset_categorical(m);
+  for (std::size_t q = 0; q < cat.features.size(); ++q) {
+    if (counts[q].size() > static_cast<std::size_t>(kMaxCategories)) {
+      throw InvalidInput("make_categorical_from_counts: more codes than kMaxCategories.");
+    }
+    std::vector<Index> count = counts[q];
+    if (std::any_of(count.begin(), count.end(), [](Index c) { return c < 0; })) {
+      throw InvalidInput("make_categorical_from_counts: a code count is negative.");
+    }
+    while (!count.empty() && count.back() == 0) count.pop_back();  // K = largest code counted + 1
+    categorical_bins(m, cat.features[q], count, missing[q] != 0, cat.min_data_per_category);
+  }
+  finish_categorical(m, cat.features);
 }
 
 BinnedMatrix bin_matrix(const BinMapper& mapper, const FeatureMatrix& X, int n_threads,

@@ -141,6 +141,20 @@ struct CategoricalBinning {
 void make_categorical(BinMapper& mapper, const FeatureMatrix& X, const std::vector<Index>& rows,
                       const CategoricalBinning& cat, int n_threads);
 
+/// The training code counts of categorical column f over `rows` (all rows when empty): count[c]
+/// rows have code c (size = largest code + 1); `missing` is set when a row of `rows` is missing.
+/// Checks every row of X as make_categorical does. A distributed fit counts each partition and
+/// sums the counts (exact integers), then calls make_categorical_from_counts.
+std::vector<Index> category_code_counts(const FeatureMatrix& X, Index f,
+                                        const std::vector<Index>& rows, bool* missing);
+
+/// make_categorical from the code counts of every feature of `cat.features` (counts[q] and
+/// missing[q] for cat.features[q]; counts may be summed over partitions and padded with trailing
+/// zeros, which are dropped): the same mapper as make_categorical on the rows that were counted.
+void make_categorical_from_counts(BinMapper& mapper, const CategoricalBinning& cat,
+                                  const std::vector<std::vector<Index>>& counts,
+                                  const std::vector<std::uint8_t>& missing);
+
 /// Bins every row of X with a fitted mapper (X must have mapper.n_features() columns).
 /// Parallel over blocks of rows; reads X once, in its own storage order. O(n * F * log bins).
 /// With `row_major_copy` (8-bit codes only) the row-major copy `rows8` is filled too.

@@ -8,6 +8,7 @@
 #include <calibrisk/trees/booster.hpp>
 
 #include "trees/grower.hpp"
+#include "trees/holdout.hpp"
 #include "trees/rounds.hpp"
 
 #include <algorithm>
@@ -509,7 +510,8 @@ GradientBoostedTrees& GradientBoostedTrees::fit_impl(const Dataset& train, const
   std::vector<Index> train_rows, inner_valid_rows;
   const bool inner_valid = p.early_stopping && valid == nullptr;
   if (inner_valid) {
-    Holdout h = stratified_holdout(train.y, p.validation_fraction, p.random_state);
+    // Hashed by (seed, row): a distributed fit draws the same rows (trees/holdout.hpp).
+    Holdout h = detail::hashed_holdout(train.y, p.validation_fraction, p.random_state);
     train_rows = std::move(h.train);
     inner_valid_rows = std::move(h.valid);
   } else {
@@ -688,29 +690,6 @@ std::vector<double> multiclass_row_weights(const Dataset& d, const std::vector<d
   return w;
 }
 
-// The stratified hold-out of stratified_holdout (split.hpp) for K classes: class c's rows are
-// shuffled on stream 0x5A11 + c and llround(fraction * n_c) of them (at least one when n_c >= 2,
-// never all) go to validation.
-Holdout stratified_holdout_classes(VectorView<const double> y, int K, double fraction,
-                                   std::uint64_t seed) {
-  Holdout h;
-  std::vector<std::vector<Index>> cls(static_cast<std::size_t>(K));
-  for (Index i = 0; i < y.size(); ++i) cls[static_cast<std::size_t>(y[i])].push_back(i);
-  for (int c = 0; c < K; ++c) {
-    auto& v = cls[static_cast<std::size_t>(c)];
-    Rng rng(seed, /*stream=*/0x5A11 + static_cast<std::uint64_t>(c));
-    rng.shuffle(v.data(), static_cast<Index>(v.size()));
-    const auto nc = static_cast<Index>(v.size());
-    Index n_val = static_cast<Index>(std::llround(fraction * static_cast<double>(nc)));
-    n_val = std::min(std::max<Index>(n_val, nc >= 2 ? 1 : 0), nc - 1);
-    h.valid.insert(h.valid.end(), v.begin(), v.begin() + n_val);
-    h.train.insert(h.train.end(), v.begin() + n_val, v.end());
-  }
-  std::sort(h.train.begin(), h.train.end());
-  std::sort(h.valid.begin(), h.valid.end());
-  return h;
-}
-
 // One tree-less ensemble per class with its initial raw score.
 std::vector<TreeEnsemble> empty_class_ensembles(const std::vector<double>& base, Index nf,
                                                 const BinMapper& mapper) {
@@ -726,7 +705,10 @@ std::vector<TreeEnsemble> empty_class_ensembles(const std::vector<double>& base,
 // Training and (inner) validation rows of a multiclass fit: a per-class stratified hold-out with
 // early stopping and no validation set, else every row for training.
 Holdout multiclass_rows(const GBDTParams& p, VectorView<const double> y, int K, bool inner_valid) {
-  if (inner_valid) return stratified_holdout_classes(y, K, p.validation_fraction, p.random_state);
+  if (inner_valid) {
+    // The binary rule per class: hashed by (seed, row) (trees/holdout.hpp).
+    return detail::hashed_holdout_classes(y, K, p.validation_fraction, p.random_state);
+  }
   Holdout h;
   h.train.resize(static_cast<std::size_t>(y.size()));
   std::iota(h.train.begin(), h.train.end(), Index{0});

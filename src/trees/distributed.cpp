@@ -47,6 +47,15 @@ TrainShard::TrainShard(const BinMapper& mapper, const FeatureMatrix& X,
   gh_.resize(static_cast<std::size_t>(n));
 }
 
+void TrainShard::set_global_rows(std::vector<Index> global_rows) {
+  if (static_cast<Index>(global_rows.size()) != n_rows() ||
+      !std::is_sorted(global_rows.begin(), global_rows.end()) ||
+      std::adjacent_find(global_rows.begin(), global_rows.end()) != global_rows.end()) {
+    throw InvalidInput("TrainShard: the global row numbers must be ascending, one per row.");
+  }
+  global_ = std::move(global_rows);
+}
+
 ExactSum TrainShard::loss_sum() const {
   ExactSum s;
   for (std::size_t i = 0; i < margin_.size(); ++i)
@@ -73,11 +82,11 @@ HistBin TrainShard::begin_round(int t, const GBDTParams& p, double w_max, std::u
     gh_[u] = scale.quantise(w_[u] * (pr - y_[u]), w_[u] * pr * (1.0 - pr));
     bool take = true;
     if (p.subsample < 1.0) {
-      const std::uint64_t key = bag_key(p.random_state, t, row_offset_ + i);
+      const std::uint64_t key = bag_key(p.random_state, t, global_row(i));
       take = in_bag(key, p.subsample);
       if (key < *min_key) {
         *min_key = key;
-        *min_row = row_offset_ + i;
+        *min_row = global_row(i);
       }
     }
     if (!take) continue;
@@ -91,8 +100,13 @@ HistBin TrainShard::begin_round(int t, const GBDTParams& p, double w_max, std::u
 }
 
 bool TrainShard::add_row(Index row, HistBin* total) {
-  if (row < row_offset_ || row >= row_offset_ + n_rows()) return false;
-  const auto i = static_cast<RowIndex>(row - row_offset_);
+  Index local = row - row_offset_;
+  if (!global_.empty()) {
+    const auto it = std::lower_bound(global_.begin(), global_.end(), row);
+    local = it != global_.end() && *it == row ? static_cast<Index>(it - global_.begin()) : -1;
+  }
+  if (local < 0 || local >= n_rows()) return false;
+  const auto i = static_cast<RowIndex>(local);
   rows_.assign(1, i);
   range_.assign(1, {0, 1});
   *total = HistBin{gh_[i].g, gh_[i].h, 1, 0};

@@ -50,6 +50,10 @@ class TrainShard {
              int n_threads);
 
   Index n_rows() const noexcept { return bins_.n_rows; }
+  /// Numbers the rows by `global_rows` (ascending, one per row) instead of row_offset + i: a
+  /// shard of the training rows of a partition that kept some rows for the early-stopping
+  /// hold-out (trees/holdout.hpp). The bag keys use these numbers.
+  void set_global_rows(std::vector<Index> global_rows);
   /// Exact sum of the row weights of class c (its partials merge across shards) and the largest
   /// row weight (0 without rows).
   const ExactSum& class_weight_sum(int c) const noexcept { return class_sum_[c != 0 ? 1 : 0]; }
@@ -82,12 +86,17 @@ class TrainShard {
   BinnedMatrix bins_;
   std::vector<double> y_, w_, margin_;
   Index row_offset_ = 0;
+  std::vector<Index> global_;  // empty: row i is row_offset_ + i
   int n_threads_ = 1;
   ExactSum class_sum_[2];
   double w_max_ = 0.0;
   std::vector<GradPair> gh_, ordered_;
   std::vector<RowIndex> rows_, scratch_;     // bagged local rows, partitioned by node
   std::vector<std::array<Index, 2>> range_;  // per node id: [begin, end) in rows_ (-1 unknown)
+
+  Index global_row(Index i) const noexcept {
+    return global_.empty() ? row_offset_ + i : global_[static_cast<std::size_t>(i)];
+  }
 };
 
 /// The driver's side: grows one tree at a time with grow_leafwise, asking the shards (through

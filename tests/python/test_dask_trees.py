@@ -4,7 +4,7 @@ SHA-256 equals the single-process GradientBoostingClassifier's on the same rows 
 LocalClusters of 1, 2 and 3 workers (threads and processes) and partitionings with uneven sizes,
 a partition without positives and an empty partition; with sample and class weights, row and
 column subsampling, early stopping on a distributed eval_set. Bad input: non-binary labels, a
-class on one worker only, mismatched partitions, non-numeric columns, a lost worker or failed
+class on one worker only, mismatched partitions, undeclared text columns, a lost worker or failed
 task, unsupported parameters, and the ImportError without the extra."""
 
 import hashlib
@@ -120,6 +120,20 @@ def test_weights_subsampling_and_early_stopping(client2):
     assert est.n_iter_ < 40 and est.best_iteration_ < est.n_iter_
 
 
+def test_early_stopping_without_eval_set_holds_out_the_same_rows(cluster):
+    # the single-process hold-out is a hash of (seed, global row): any partitioning draws it
+    params = dict(BASE, n_estimators=60, learning_rate=0.9, early_stopping=True,
+                  n_iter_no_change=2, validation_fraction=0.2, subsample=0.8)
+    for w in (None, W):
+        est, ref = _local(params, w)
+        assert est.best_iteration_ < est.n_iter_ < 60  # it stopped early
+        for chunks in PARTITIONINGS:
+            dist, sha = _dask(params, chunks, w)
+            assert sha == ref, chunks
+            assert (dist.n_iter_, dist.best_iteration_) == (est.n_iter_, est.best_iteration_)
+            np.testing.assert_array_equal(dist.validation_loss_, est.validation_loss_)
+
+
 def test_subsample_draw_depends_only_on_the_global_row():
     # The row bag of a round is a hash of (seed, round, row): a Bernoulli(subsample) draw whose
     # rate matches, the same for any thread count.
@@ -189,24 +203,19 @@ def test_mismatched_and_non_numeric_partitions(client2):
                          meta=pd.Series(Y[:1]), verify_meta=False)
     with pytest.raises(InvalidInputError, match="different numbers of columns"):
         DaskGradientBoostingClassifier(**BASE).fit(ddf, ys)
+    # a text column left out of categorical_features (label columns: test_dask_trees_categorical)
     text = pd.DataFrame({"a": X[:, 0], "code": np.where(Y == 1, "x", "y")})
     with pytest.raises(InvalidInputError, match="non-numeric columns"):
-        DaskGradientBoostingClassifier(**BASE).fit(dd.from_pandas(text, npartitions=2),
-                                                   dd.from_pandas(pd.Series(Y), npartitions=2))
-    cat = text.astype({"code": "category"})
-    with pytest.raises(InvalidInputError, match="native categorical columns are not supported"):
-        DaskGradientBoostingClassifier(**BASE).fit(dd.from_pandas(cat, npartitions=2),
-                                                   dd.from_pandas(pd.Series(Y), npartitions=2))
+        DaskGradientBoostingClassifier(**BASE, categorical_features=[]).fit(
+            dd.from_pandas(text, npartitions=2), dd.from_pandas(pd.Series(Y), npartitions=2))
     with pytest.raises(InvalidInputError, match="dask.array or dask.dataframe"):
         DaskGradientBoostingClassifier(**BASE).fit(X, Y)
 
 
 def test_unsupported_parameters_name_the_alternative(client2):
     Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
-    with pytest.raises(InvalidParamsError, match="categorical_features.*encode"):
-        DaskGradientBoostingClassifier(**BASE, categorical_features=[3]).fit(Xd, yd)
-    with pytest.raises(InvalidParamsError, match="eval_set"):
-        DaskGradientBoostingClassifier(**BASE, early_stopping=True).fit(Xd, yd)
+    with pytest.raises(InvalidParamsError, match="code_hierarchy"):
+        DaskGradientBoostingClassifier(**BASE, code_hierarchy={0: None}).fit(Xd, yd)
 
 
 def test_calls_direct_to_workers_or_through_the_actor_handles(client2, monkeypatch):

@@ -17,6 +17,8 @@ import math
 import numpy as np
 
 from . import _core
+from . import _dask_categorical as _dcat
+from . import _dask_holdout as _dhold
 from .ensemble import GradientBoostingClassifier
 from .exceptions import InvalidInputError, InvalidParamsError, NotFittedError
 
@@ -51,10 +53,9 @@ def _matrix(part, index):
         if bad:
             raise InvalidInputError(
                 f"{_WHERE}: partition {index} of X has non-numeric columns "
-                f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}); the distributed "
-                "fit takes numeric columns only (native categorical columns are not supported "
-                "distributed): encode them as numbers, or fit calibrisk.GradientBoostingClassifier "
-                "on the gathered data.")
+                f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}) that are not "
+                "categorical features; declare them in categorical_features (or leave it None: "
+                "category, object and string columns are detected), or encode them as numbers.")
         return part.to_numpy(dtype=np.float64, na_value=np.nan), [str(c) for c in part.columns]
     arr = np.asarray(part)
     if arr.dtype.kind not in "biuf":
@@ -345,14 +346,17 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     the same rows in the same global order, whatever the number of workers or the partitioning.
 
     ``fit(X, y, sample_weight=None, eval_set=None)`` takes dask.array / dask.dataframe
-    collections of numeric columns (y and the weights partitioned like X); ``eval_set`` is
-    ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays). Needs an active
-    ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a few bytes),
-    one node's histogram per step (total_bins x 3 int64 per worker) and a tree per round
-    travel. Not available distributed (``InvalidParamsError`` naming the alternative):
-    ``categorical_features`` / ``code_hierarchy`` (native categorical columns and target
-    statistics), early stopping without ``eval_set`` (the single-process hold-out is a sequential
-    random draw), more than two classes, ``groups``.
+    collections (y and the weights partitioned like X) of numeric columns and native categorical
+    columns (pandas category / object / string columns, or ``categorical_features``: level
+    tables and category bins from every partition, as the single-process fit builds them);
+    ``eval_set`` is ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays); without
+    it, early stopping holds out the single-process hashed, stratified share of the rows. Needs
+    an active ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a
+    few bytes), one node's histogram per step (total_bins x 3 int64 per worker) and a tree per
+    round travel. Not available distributed (``InvalidParamsError`` naming the alternative):
+    target statistics (``code_hierarchy``, ``cat_encoding="target_stats"``, or more than
+    ``cat_ts_min_levels`` levels with ``cat_encoding="auto"``), more than two classes,
+    ``groups``.
 
     After ``fit``: the attributes of GradientBoostingClassifier (``classes_``, ``n_iter_``,
     ``best_iteration_``, ``validation_loss_``, ...), plus ``n_partitions_`` and
@@ -364,34 +368,29 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     # ------------------------------------------------------------------ checks
     def _check_distributed_params(self, n, has_eval):
         where = "DaskGradientBoostingClassifier"
-        cat = self.categorical_features
-        if cat is not None and len(np.atleast_1d(np.asarray(cat, dtype=object))) > 0:
-            raise InvalidParamsError(
-                f"{where}: categorical_features is not supported distributed (native category "
-                "splits need each level's global counts before binning); encode the columns as "
-                "numbers (e.g. one-hot) or fit calibrisk.GradientBoostingClassifier on the "
-                "gathered data.")
         if self.code_hierarchy is not None:
             raise InvalidParamsError(
                 f"{where}: code_hierarchy (target statistics of hierarchical codes) is not "
                 "supported distributed; fit calibrisk.GradientBoostingClassifier on the gathered "
                 "data, or pass numeric columns without code_hierarchy.")
-        if self._early_stopping(n) and not has_eval:
-            raise InvalidParamsError(
-                f"{where}: early_stopping without eval_set would hold out a stratified random "
-                "share of the training rows, a sequential draw that depends on the partitioning; "
-                "pass eval_set=(X_val, y_val) (Dask collections or arrays) or set "
-                "early_stopping=False.")
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None, eval_set=None):
         """Fits on Dask collections (see the class docs); returns self."""
         client = _client()
-        train = self._parts(client, X, y, sample_weight, "X")
+        self.categorical_encoding_ = None
+
+        def encode_train(xf):  # the level tables from every partition's labels, then the codes
+            self.categorical_encoding_ = _dcat.fit_encoding(client, self, X, xf)
+            return _dcat.encode_parts(client, self.categorical_encoding_, xf)
+
+        train = self._parts(client, X, y, sample_weight, "X", encode_train)
         info = self._train_info(train[1])
         valid = None
         if eval_set is not None:
-            valid = self._parts(client, *self._unpack_eval(eval_set), "eval_set X")
+            valid = self._parts(client, *self._unpack_eval(eval_set), "eval_set X",
+                                lambda xf: _dcat.encode_parts(client, self.categorical_encoding_,
+                                                              xf))
             self._check_valid(valid[1], info)
         n, d = info["n"], info["d"]
         self._check_distributed_params(n, valid is not None)
@@ -401,16 +400,25 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             self.feature_names_in_ = np.asarray(info["names"], dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.categorical_encoding_ = None
         params = self._make_params(d, n)
         _core._dist_check_model_size(params, n)  # as the single-process fit, before any work
-        mapper = self._bin_mapper(client, train, params)
+        positive = self.classes_[1]
+        # early stopping without eval_set: the single-process hashed hold-out (per partition:
+        # training rows, held-out rows)
+        hold = _dhold.holdout_rows(client, train, info, params, positive) \
+            if params.early_stopping and valid is None else None
+        rows = None if hold is None else [h[0] for h in hold]
+        mapper = self._bin_mapper(client, train, params, rows)
+        mapper = _dcat.categorical_mapper(client, self, mapper, params, [p[0] for p in train[0]],
+                                          rows)
         n1 = info["n1"]
         m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
-        positive = self.classes_[1]
-        shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1))
+        shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1, rows))
         vshards = None if valid is None else _Cluster(
             client, self._shards(client, valid, mapper, positive, m0, m1))
+        if hold is not None:
+            vshards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1,
+                                                    [h[1] for h in hold]))
         del train, valid  # the raw partitions: the shards keep the binned rows
         self.n_partitions_ = len(shards.shards)
         try:
@@ -441,9 +449,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             Xv = da.from_array(Xv, chunks=(max(1, Xv.shape[0]),) + Xv.shape[1:])
         return Xv, yv, (eval_set[2] if len(eval_set) == 3 else None)
 
-    def _parts(self, client, X, y, w, name):
+    def _parts(self, client, X, y, w, name, encode=None):
         """(futures of the (x, y, w) partitions on the workers, their checked stats with global
-        row offsets)."""
+        row offsets); ``encode(x futures)`` gives the partitions with label columns encoded."""
         xs = _cd()._blocks(X, name, ndim=2)
         ys = _cd()._blocks(y, "y" if name == "X" else "eval_set y", ndim=1, like=X)
         ws = None if w is None else _cd()._blocks(w, "sample_weight", ndim=1, like=X)
@@ -453,6 +461,8 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                     f"{_WHERE}: {name} has {len(xs)} partitions but its {what} has {len(lst)}; "
                     f"partition {what} like X (the same rows in each partition).")
         xf, yf = client.compute(xs), client.compute(ys)
+        if encode is not None:
+            xf = encode(xf)
         wf = client.compute(ws) if ws is not None else [None] * len(xs)
         parts = list(zip(xf, yf, wf))
         stats = client.gather([client.submit(_stats, *p, k, pure=False)
@@ -517,14 +527,19 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 f"{_WHERE}: eval_set has the label {unknown[0]!r}, which is not one of the "
                 f"training classes {list(info['classes'])}.")
 
-    def _bin_mapper(self, client, train, params):
+    def _bin_mapper(self, client, train, params, train_rows=None):
         """The single-process bin mapper: the global bottom-k rows by the hash of (seed, global
-        row index), merged from every partition's bottom-k; edges computed on the client."""
+        row index), merged from every partition's bottom-k (of its rows ``train_rows[k]`` when
+        given: the rows not held out); edges computed on the client."""
         parts, stats = train
         k = int(params.bin_subsample)
         seed = int(params.random_state)
-        cands = client.gather([client.submit(_bin_candidates, p[0], s["offset"], k, seed,
-                                             pure=False) for p, s in zip(parts, stats)])
+        if train_rows is not None:
+            cands = [_dhold.bin_candidates(r, s["offset"], k, seed)
+                     for r, s in zip(train_rows, stats)]
+        else:
+            cands = client.gather([client.submit(_bin_candidates, p[0], s["offset"], k, seed,
+                                                 pure=False) for p, s in zip(parts, stats)])
         keys = np.concatenate([c[0] for c in cands])
         rows = np.concatenate([c[1] for c in cands])
         if 0 < k < keys.size:
@@ -543,12 +558,18 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         return _core._dist_bin_mapper(np.ascontiguousarray(values), int(params.max_bins))
 
     @staticmethod
-    def _shards(client, data, mapper, positive, m0, m1):
+    def _shards(client, data, mapper, positive, m0, m1, rows=None):
         """One persisted shard per partition (binned rows on the worker that holds the
-        partition)."""
+        partition; of its rows ``rows[k]`` only, when given)."""
         parts, stats = data
-        futs = [client.submit(_make_shard, p[0], p[1], p[2], k, s["offset"], mapper, positive,
-                              m0, m1, pure=False) for k, (p, s) in enumerate(zip(parts, stats))]
+        if rows is not None:
+            futs = [client.submit(_dhold.shard_of_rows, p[0], p[1], p[2], k, s["offset"], mapper,
+                                  positive, m0, m1, r, pure=False)
+                    for k, (p, s, r) in enumerate(zip(parts, stats, rows))]
+        else:
+            futs = [client.submit(_make_shard, p[0], p[1], p[2], k, s["offset"], mapper,
+                                  positive, m0, m1, pure=False)
+                    for k, (p, s) in enumerate(zip(parts, stats))]
         from distributed import wait
 
         wait(futs)  # the shards stay on the workers: never gathered (not picklable)
@@ -577,7 +598,8 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
         w_sum = None
         if valid is not None:
             vs = valid.call(_summary, -1, base)
-            w_sum = _core._dist_exact_sum([v for s in vs for v in s[0] + s[1]])
+            # every partial of both classes (concatenated: adding the arrays would round)
+            w_sum = _core._dist_exact_sum([v for s in vs for v in (*s[0], *s[1])])
             if not w_sum > 0.0:
                 raise InvalidInputError(
                     f"{_WHERE}: the validation rows have zero total weight; pass validation rows "
@@ -704,15 +726,17 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
             raise NotFittedError("This DaskGradientBoostingClassifier instance is not fitted yet; "
                                  "call 'fit' first.")
         blob = _cd()._shipped(self._model.to_bytes())
+        enc = getattr(self, "categorical_encoding_", None)
         dtype = self.classes_.dtype if method == "predict" else np.float64
         if _cd()._kind(X) == "array":
             X = X.rechunk({1: -1})
             if method == "predict_proba":
-                return X.map_blocks(_gb_apply, blob, method, self.classes_, dtype=dtype,
+                return X.map_blocks(_gb_apply, blob, method, self.classes_, enc, dtype=dtype,
                                     chunks=(X.chunks[0], (2,)))
-            return X.map_blocks(_gb_apply, blob, method, self.classes_, dtype=dtype, drop_axis=1)
+            return X.map_blocks(_gb_apply, blob, method, self.classes_, enc, dtype=dtype,
+                                drop_axis=1)
         meta = np.empty((0, 2) if method == "predict_proba" else (0,), dtype=dtype)
-        return X.map_partitions(_gb_apply, blob, method, self.classes_, meta=meta,
+        return X.map_partitions(_gb_apply, blob, method, self.classes_, enc, meta=meta,
                                 enforce_metadata=False)
 
 
@@ -720,8 +744,10 @@ def _load_gb(blob):
     return _core.GradientBoostedTrees.from_bytes(blob)
 
 
-def _gb_apply(part, blob, method, classes):
+def _gb_apply(part, blob, method, classes, enc=None):
     model = _cd()._cached(blob, _load_gb)
+    if enc is not None:  # label columns -> codes of the fit's level tables (unseen: missing)
+        part = enc.transform(part, "DaskGradientBoostingClassifier")
     X = part.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(part, "columns") else \
         np.asarray(part, dtype=np.float64)
     if method == "predict_proba":

@@ -15,12 +15,36 @@ using namespace calibrisk;
 
 namespace {
 
+// The categorical bins of p.categorical_features from the code counts of each shard of rows
+// [cuts[k], cuts[k + 1]), summed: what the Python client does (calibrisk/_dask_categorical.py).
+BinMapper with_categorical(BinMapper m, const GBDTParams& p, const testing::TrainData& d,
+                           const std::vector<Index>& cuts) {
+  if (p.categorical_features.empty()) return m;
+  std::vector<std::vector<Index>> counts(p.categorical_features.size());
+  std::vector<std::uint8_t> missing(p.categorical_features.size(), 0);
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+    const Index a = cuts[k], rows = cuts[k + 1] - a;
+    const FeatureMatrix xs(MatrixView<const float>::row_major(d.x.data() + a * d.f, rows, d.f));
+    for (std::size_t q = 0; q < counts.size(); ++q) {
+      bool miss = false;
+      const auto c = detail::category_code_counts(xs, p.categorical_features[q], {}, &miss);
+      if (counts[q].size() < c.size()) counts[q].resize(c.size(), 0);
+      for (std::size_t v = 0; v < c.size(); ++v) counts[q][v] += c[v];
+      missing[q] = missing[q] || miss;
+    }
+  }
+  detail::make_categorical_from_counts(m, {p.categorical_features, p.min_data_per_category}, counts,
+                                       missing);
+  return m;
+}
+
 // The distributed fit, driven in process over shards of rows [cuts[k], cuts[k + 1]).
 GradientBoostedTrees distributed_fit(const GBDTParams& p, const testing::TrainData& d,
                                      const std::vector<Index>& cuts, int lose_at_step = -1,
                                      int* n_steps = nullptr, bool root_ahead = false) {
   const FeatureMatrix X(d.X());
-  const BinMapper m = detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, p.random_state, 1);
+  const BinMapper m = with_categorical(
+      detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, p.random_state, 1), p, d, cuts);
   Index n1 = 0;
   for (const double v : d.y) n1 += v == 1.0 ? 1 : 0;
   const auto [m0, m1] = detail::binary_class_multipliers(p, d.n - n1, n1);
@@ -113,7 +137,11 @@ void check_same_trees(const GradientBoostedTrees& a, const GradientBoostedTrees&
     CHECK(x.trees[t].value == y.trees[t].value);
     CHECK(x.trees[t].gain == y.trees[t].gain);
     CHECK(x.trees[t].cover == y.trees[t].cover);
+    CHECK(x.trees[t].cat_begin == y.trees[t].cat_begin);
+    CHECK(x.trees[t].cat_end == y.trees[t].cat_end);
+    CHECK(x.trees[t].cat_bits == y.trees[t].cat_bits);
   }
+  CHECK(x.cardinality == y.cardinality);
 }
 
 GBDTParams params() {
@@ -172,6 +200,37 @@ TEST_CASE("distributed fit: leaves split ahead save steps and keep the trees bit
     for (const Tree& t : dist.state().ensemble.trees) splits += (t.n_nodes() - 1) / 2;
     CHECK(steps < splits);
     CHECK(steps >= p.n_estimators);
+  }
+}
+
+TEST_CASE("distributed fit: categorical features binned from summed shard counts") {
+  testing::TrainData d = testing::make_dense(1500, 6, 5, 0.1);
+  // Columns 3 and 4 become codes: 0..24 (skewed; code 2 only in rows >= 1200, code 24 in one row)
+  // and 0..5 with missing values; the label depends on them.
+  for (Index i = 0; i < d.n; ++i) {
+    float* r = d.x.data() + i * d.f;
+    auto c3 = static_cast<float>(std::min(23.0, std::floor(std::abs(r[3]) * 8.0)));
+    if (c3 == 2.0f && i < 1200) c3 = 3.0f;
+    if (i == 777) c3 = 24.0f;
+    r[3] = c3;
+    r[4] = i % 17 == 0 ? std::nanf("") : static_cast<float>(i % 6);
+    if ((c3 == 3.0f || r[4] == 2.0f) && i % 3 == 0) d.y[static_cast<std::size_t>(i)] = 1.0;
+  }
+  for (const int max_bins : {255, 12}) {  // 12: the most frequent 11 codes keep a bin
+    GBDTParams p = params();
+    p.categorical_features = {3, 4};
+    p.cat_encoding = CategoricalEncoding::kPartition;
+    p.max_bins = max_bins;
+    p.min_data_per_category = 5;
+    GradientBoostedTrees single(p);
+    single.fit(d.dataset());
+    CAPTURE(max_bins);
+    bool has_set = false;
+    for (const Tree& t : single.state().ensemble.trees) has_set = has_set || !t.cat_bits.empty();
+    CHECK(has_set);
+    check_same_trees(single, distributed_fit(p, d, {0, d.n}));
+    check_same_trees(single, distributed_fit(p, d, {0, 700, d.n}));
+    check_same_trees(single, distributed_fit(p, d, {0, 100, 100, d.n}));
   }
 }
 
