@@ -106,7 +106,11 @@ std::vector<int> shown_classes_of(const std::vector<Index>& counts, int cap) {
   return idx;
 }
 
-// Bootstrap intervals by name (empty without bootstrap).
+// Bootstrap intervals by name (empty without bootstrap). Rows are resampled without class strata:
+// accuracy, Brier, log loss and ECE move with the class mix, and fixing it in every replicate
+// makes their intervals far too narrow when the model mostly predicts the majority class. A
+// replicate without one of the data's classes leaves that class's F1 and macro F1 undefined
+// (multiclass_bootstrap excludes it), so F1 intervals are conditional on the class occurring.
 std::vector<metrics::BootstrapResult> bootstrap_of(VectorView<const double> y,
                                                    MatrixView<const double> P,
                                                    const std::vector<std::string>& names,
@@ -118,6 +122,7 @@ std::vector<metrics::BootstrapResult> bootstrap_of(VectorView<const double> y,
   bp.random_state = params.random_state;
   bp.n_threads = params.n_threads;
   bp.binning = params.binning;
+  bp.stratified = false;
   return metrics::multiclass_bootstrap(y, P, names, bp);
 }
 
