@@ -446,4 +446,16 @@ TEST_CASE("multiclass bootstrap: replicates without a class leave its F1 undefin
       y, MatrixView<const double>::row_major(P.data(), 60, 3), {"f1_2", "macro_f1"}, bp);
   CHECK(s[0].n_invalid == 0);
   CHECK(s[1].n_invalid == 0);
+  // The report says so, naming the class.
+  MulticlassEvaluationInput in;
+  in.y = VectorView<const double>(y);
+  in.P = MatrixView<const double>::row_major(P.data(), 60, 3);
+  in.class_names = {"a", "b", "rare"};
+  MulticlassEvaluationParams p;
+  p.n_bootstrap = 400;
+  const MulticlassEvaluation r = evaluate_multiclass(in, p);
+  REQUIRE(!r.notes.empty());
+  CHECK(r.notes.back().find("conditional on the class occurring") != std::string::npos);
+  CHECK(r.notes.back().find("rare (") != std::string::npos);
+  CHECK(r.per_class[2].f1.lower <= r.per_class[2].f1.value);
 }
