@@ -329,7 +329,8 @@ double auto_accuracy_of(VectorView<const double> y, const Eigen::VectorXd& yp,
 std::vector<double> evaluate(const std::vector<McMetric>& ms, VectorView<const double> y,
                              MatrixView<const double> P, const Eigen::VectorXd& yp,
                              VectorView<const double> w, const CalibrationBinning& b,
-                             VectorView<const double> routed) {
+                             VectorView<const double> routed,
+                             const std::vector<char>* present = nullptr) {
   std::vector<double> v;
   v.reserve(ms.size());
   ClassCountsW c;
@@ -342,6 +343,10 @@ std::vector<double> evaluate(const std::vector<McMetric>& ms, VectorView<const d
   };
   double total = 0.0;
   for (Index i = 0; i < y.size(); ++i) total += weight_of(w, i);
+  // A replicate without a class the data has: that class's F1 (and macro F1) is undefined there.
+  auto lacks = [&](std::size_t j) {
+    return present && (*present)[j] && !(counts().tp[j] + counts().fn[j] > 0.0);
+  };
   for (const McMetric& m : ms) {
     if (!(total > 0.0)) {
       v.push_back(kNaN);
@@ -373,16 +378,18 @@ std::vector<double> evaluate(const std::vector<McMetric>& ms, VectorView<const d
       case McMetric::kMacroF1: {
         const ClassCountsW& cc = counts();
         double s = 0.0;
+        bool undefined = false;
         for (std::size_t j = 0; j < cc.tp.size(); ++j) {
           s += ratio_or_zero(2.0 * cc.tp[j], 2.0 * cc.tp[j] + cc.fp[j] + cc.fn[j]);
+          undefined = undefined || lacks(j);
         }
-        v.push_back(s / static_cast<double>(cc.tp.size()));
+        v.push_back(undefined ? kNaN : s / static_cast<double>(cc.tp.size()));
         break;
       }
       case McMetric::kF1: {
         const ClassCountsW& cc = counts();
         const double d = 2.0 * cc.tp[k] + cc.fp[k] + cc.fn[k];
-        v.push_back(d > 0.0 ? 2.0 * cc.tp[k] / d : kNaN);
+        v.push_back(d > 0.0 && !lacks(k) ? 2.0 * cc.tp[k] / d : kNaN);
         break;
       }
       case McMetric::kPrecision: {
@@ -492,6 +499,10 @@ std::vector<BootstrapResult> multiclass_bootstrap(
   const detail::Resampler rs = class_resampler(y, k, params.stratified, groups);
   std::vector<BootstrapResult> out(names.size());
   const std::vector<double> point = evaluate(ms, y, P, yp, sample_weight, params.binning, routed);
+  // The classes of the data (positive weight): replicates without one leave its F1 undefined.
+  std::vector<char> present(static_cast<std::size_t>(k), 0);
+  for (Index i = 0; i < n; ++i)
+    if (weight_of(sample_weight, i) > 0.0) present[static_cast<std::size_t>(y[i])] = 1;
   for (std::size_t j = 0; j < out.size(); ++j) {
     out[j].metric = names[j];
     out[j].point = point[j];
@@ -505,7 +516,7 @@ std::vector<BootstrapResult> multiclass_bootstrap(
       for (Index i = 0; i < n; ++i) w[static_cast<std::size_t>(i)] *= sample_weight[i];
     }
     const std::vector<double> v =
-        evaluate(ms, y, P, yp, VectorView<const double>(w), params.binning, routed);
+        evaluate(ms, y, P, yp, VectorView<const double>(w), params.binning, routed, &present);
     for (std::size_t j = 0; j < v.size(); ++j)
       out[j].replicates[static_cast<std::size_t>(r)] = v[j];
   });

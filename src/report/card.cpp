@@ -601,6 +601,13 @@ CardBlock validation_table(const std::string& text) {
       {"ICI", "ici"},
       {"alert rate", "alert_rate"},
       {"recall", "recall"},
+      // K-class labels (`calibrisk validate` on a multiclass label), each with its interval.
+      {"accuracy", "accuracy"},
+      {"log loss", "log_loss"},
+      {"Brier", "brier"},
+      {"top-label ECE", "top_label_ece"},
+      {"auto-routed accuracy", "auto_accuracy"},
+      {"review rate", "review_rate"},
       {"skipped", "skipped"}};
   std::vector<std::vector<std::string>> rows;
   std::vector<bool> used(cols.size(), false);
@@ -767,6 +774,14 @@ void check_report_kind(const Pipeline& p, const std::string& text) {
 }
 
 }  // namespace
+
+namespace detail::card {
+
+CardBlock rolling_validation_table(const std::string& validation_json) {
+  return validation_table(validation_json);
+}
+
+}  // namespace detail::card
 
 PerThousand per_thousand(double prevalence, const Estimate& recall, const Estimate& alert_rate) {
   PerThousand k;

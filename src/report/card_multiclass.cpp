@@ -300,6 +300,23 @@ std::string multiclass_monitor_text(const Pipeline& p) {
          "calibration and the review queue (docs/monitoring.md).";
 }
 
+// The rolling-origin validation of a K-class model (`calibrisk validate --json`, then
+// --validation): accuracy, log loss, Brier, top-label ECE and the review queue per test period.
+CardSection temporal_section(const CardSources& s) {
+  CardSection sec{"temporal", "Temporal stability", {}};
+  if (s.validation_json.empty()) {
+    sec.blocks.push_back(
+        para("No rolling-origin validation was given (train up to each period, test on the "
+             "next: `calibrisk validate`, then --validation to `calibrisk card`)."));
+    return sec;
+  }
+  sec.blocks.push_back(
+      para("Rolling-origin validation (trained up to each period, tested on the next; "
+           "intervals from the bootstrap `calibrisk validate` ran):"));
+  sec.blocks.push_back(rolling_validation_table(s.validation_json));
+  return sec;
+}
+
 }  // namespace
 
 ModelCard build_multiclass_card(const Pipeline& pipeline, const CardSources& sources) {
@@ -318,6 +335,7 @@ ModelCard build_multiclass_card(const Pipeline& pipeline, const CardSources& sou
   card.sections.push_back(performance_section(v));
   card.sections.push_back(per_class_section(pipeline, v));
   card.sections.push_back(review_section(pipeline, v));
+  card.sections.push_back(temporal_section(sources));
   card.sections.push_back(limitations_section(s, automatic_limitations(pipeline, v)));
   card.sections.push_back(drift_section(pipeline, multiclass_monitor_text(pipeline)));
   card.sections.push_back(ethics_section(s));

@@ -47,6 +47,10 @@ void parameter_blocks(const Provenance& pv, CardSection& sec);
 
 /// The card of a K-class pipeline (n_classes() > 2); `sources.report_json`, when given, is a
 /// multiclass report (multiclass_report_from_json).
+/// The rolling-origin validation table of `calibrisk validate --json` (binary or K-class figures,
+/// each with its "<key>_lower" / "<key>_upper" interval); throws InvalidInput on a bad document.
+CardBlock rolling_validation_table(const std::string& validation_json);
+
 ModelCard build_multiclass_card(const Pipeline& pipeline, const CardSources& sources);
 
 }  // namespace calibrisk::detail::card

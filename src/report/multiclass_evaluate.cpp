@@ -106,7 +106,11 @@ std::vector<int> shown_classes_of(const std::vector<Index>& counts, int cap) {
   return idx;
 }
 
-// Bootstrap intervals by name (empty without bootstrap).
+// Bootstrap intervals by name (empty without bootstrap). Rows are resampled without class strata:
+// accuracy, Brier, log loss and ECE move with the class mix, and fixing it in every replicate
+// makes their intervals far too narrow when the model mostly predicts the majority class. A
+// replicate without one of the data's classes leaves that class's F1 and macro F1 undefined
+// (multiclass_bootstrap excludes it), so F1 intervals are conditional on the class occurring.
 std::vector<metrics::BootstrapResult> bootstrap_of(VectorView<const double> y,
                                                    MatrixView<const double> P,
                                                    const std::vector<std::string>& names,
@@ -118,6 +122,7 @@ std::vector<metrics::BootstrapResult> bootstrap_of(VectorView<const double> y,
   bp.random_state = params.random_state;
   bp.n_threads = params.n_threads;
   bp.binning = params.binning;
+  bp.stratified = false;
   return metrics::multiclass_bootstrap(y, P, names, bp);
 }
 
@@ -413,6 +418,29 @@ void add_notes(const MulticlassEvaluationParams& params, MulticlassEvaluation& r
         "and ECE have no intervals.");
 }
 
+// A note naming the classes whose F1 interval left out replicates that lacked the class (and
+// macro F1's count): those intervals are conditional on the class occurring.
+void note_conditional_f1(const std::vector<metrics::BootstrapResult>& b, MulticlassEvaluation& r) {
+  std::string classes;
+  int listed = 0;
+  for (std::size_t j = 1; j < b.size(); ++j) {
+    if (b[j].n_invalid == 0 || r.per_class[j - 1].support == 0) continue;
+    if (listed++ < 5) {
+      classes += (classes.empty() ? "" : ", ") + r.class_names[j - 1] + " (" +
+                 std::to_string(b[j].n_invalid) + ")";
+    }
+  }
+  if (listed == 0) return;
+  if (listed > 5) classes += " and " + std::to_string(listed - 5) + " more";
+  r.notes.push_back(
+      "Bootstrap replicates without a class leave its F1 undefined: they are left out "
+      "of that class's F1 interval and of macro F1's (" +
+      std::to_string(b[0].n_invalid) + " of " + std::to_string(r.n_bootstrap) +
+      "), which are therefore conditional on the class occurring. Classes and "
+      "replicates left out: " +
+      classes + ".");
+}
+
 }  // namespace
 
 MulticlassEvaluation evaluate_multiclass(const MulticlassEvaluationInput& in,
@@ -447,6 +475,7 @@ MulticlassEvaluation evaluate_multiclass(const MulticlassEvaluationInput& in,
   }
   const Eigen::VectorXd pred = metrics::predicted_classes(in.P);
   add_per_class(in, params, pred, class_ece, f1_intervals, r);
+  note_conditional_f1(f1_intervals, r);
   r.confusion = confusion_of(in.y, pred, r.shown_classes, r.n_classes);
   if (in.review_policy || in.review_options) {
     r.has_review = true;

@@ -118,7 +118,7 @@ void page_header(std::ostringstream& o, const MulticlassEvaluation& r) {
   o << "<h1>" << esc(r.title) << "</h1><p class=\"muted\">Intervals are "
     << fmt_num(100 * r.confidence, 3) << "% ";
   if (r.n_bootstrap > 0) {
-    o << "(stratified bootstrap, " << r.n_bootstrap
+    o << "(bootstrap of rows, not stratified by class, " << r.n_bootstrap
       << " replicates, for log loss, Brier, accuracy, ECE and F1; Wilson for precision and "
          "recall; Clopper&ndash;Pearson for the review queue)";
   } else {

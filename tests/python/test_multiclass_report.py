@@ -310,3 +310,33 @@ def test_bad_input_is_rejected_by_name(case):
         evaluate_multiclass(y, P, review_policy={"min_acc": 0.9})
     with pytest.raises(ValueError, match="max_classes_shown"):
         evaluate_multiclass(y, P, max_classes_shown=1)
+
+
+def test_intervals_have_the_binomial_width_when_the_majority_class_dominates():
+    # The report's bootstrap resamples rows without class strata: with the model predicting the
+    # majority class for most rows, the accuracy interval's width is within 0.75-1.25x of the
+    # Wilson interval's (statsmodels), where fixing the class mix gave about 0.6x; recall's is
+    # Wilson on the class's own rows; the same seed gives the same report for 1 and 2 threads.
+    proportion_confint = pytest.importorskip("statsmodels.stats.proportion").proportion_confint
+    rng = np.random.default_rng(3)
+    n = 400
+    y = rng.choice(3, size=n, p=[0.75, 0.18, 0.07])
+    logits = rng.normal(size=(n, 3)) * 0.8
+    logits[:, 0] += 1.5
+    logits[np.arange(n), y] += 0.8
+    P = np.exp(logits)
+    P /= P.sum(1, keepdims=True)
+    pred = P.argmax(1)
+    assert (pred == 0).mean() > 0.85
+    r = evaluate_multiclass(y, P, n_bootstrap=2000, random_state=1, n_threads=1).to_dict()
+    acc = r["summary"]["accuracy"]
+    lo, hi = proportion_confint(int((pred == y).sum()), n, alpha=0.05, method="wilson")
+    assert 0.75 * (hi - lo) < acc["upper"] - acc["lower"] < 1.25 * (hi - lo)
+    for k, row in enumerate(r["per_class"]):
+        rows = y == k
+        lo, hi = proportion_confint(int((pred[rows] == k).sum()), int(rows.sum()), alpha=0.05,
+                                    method="wilson")
+        assert (row["recall"]["lower"], row["recall"]["upper"]) == pytest.approx((lo, hi),
+                                                                                 rel=1e-9, abs=1e-12)
+    again = evaluate_multiclass(y, P, n_bootstrap=2000, random_state=1, n_threads=2).to_dict()
+    assert again["summary"] == r["summary"] and again["per_class"] == r["per_class"]

@@ -208,3 +208,35 @@ def test_metrics_multiclass_bootstrap_groups_and_routed_equal_the_oracle():
             assert got[name].upper == pytest.approx(want[f][1], rel=1e-9, abs=1e-12), name
     with pytest.raises(ValueError, match="need `routed`"):
         cr.metrics.multiclass_bootstrap(y, P, "review_rate", n_replicates=10)
+
+
+def test_card_shows_the_k_class_validation_with_its_intervals(claims, tmp_path):
+    # `calibrisk validate --json` on the multiclass label, then `calibrisk card --validation`: the
+    # card's temporal table has each period's accuracy and review rate with validate's interval,
+    # formatted as the card formats numbers (3 significant digits, "value (lower – upper)").
+    data, drop = claims
+    flags = ["--label", "outcome", "--time-column", "service_date", "--group-column",
+             "member_id", "--categorical", "payer", "--model", "lr", "--policy",
+             "min-accuracy=0.85", "--seed", str(SEED)]
+    for c in drop:
+        flags += ["--drop", c]
+    js, model, card = tmp_path / "v.json", tmp_path / "m.json", tmp_path / "card.html"
+    run("validate", "--data", data, *flags, "--period", "quarter", "--json", js, check=0)
+    run("train", "--data", data, *flags, "--out", model, check=0)
+    run("card", "--model", model, "--validation", js, "--out", card, check=0)
+    text = card.read_text()
+    assert "Temporal stability" in text
+    for h in ("accuracy", "log loss", "Brier", "top-label ECE", "auto-routed accuracy",
+              "review rate"):
+        assert f"<th>{h}</th>" in text, h
+    doc = json.loads(js.read_text())
+    shown = 0
+    for p in doc["periods"]:
+        if p["skipped"] or p["accuracy_lower"] is None:
+            continue
+        for key in ("accuracy", "review_rate", "log_loss"):
+            cell = (f"<td>{p[key]:.3g} ({p[key + '_lower']:.3g} \u2013 "
+                    f"{p[key + '_upper']:.3g})</td>")
+            assert cell in text, (p["period"], key)
+        shown += 1
+    assert shown >= 2

@@ -567,8 +567,11 @@ def multiclass_bootstrap(y_true, y_proba, metric="classwise_ece", *, n_replicate
     row, none missing) resamples whole groups (patients), stratified by each group's most
     frequent class. ``routed`` (1 = auto-routed, 0 = review, one per row: a review queue fixed
     beforehand) is needed by ``auto_accuracy`` (accuracy of the auto-routed rows) and
-    ``review_rate``. One :class:`BootstrapResult` for a name, a dict name -> result for a
-    list."""
+    ``review_rate``. Unstratified (``stratified=False``, what ``evaluate_multiclass`` and
+    ``validate`` use) the class mix varies between replicates, so accuracy and Brier intervals
+    have the binomial width; a replicate lacking a class of the data leaves that class's
+    ``f1_<k>`` and ``macro_f1`` undefined (excluded, counted in ``n_invalid``). One
+    :class:`BootstrapResult` for a name, a dict name -> result for a list."""
     single = isinstance(metric, str)
     names = [metric] if single else list(metric)
     y, P = _multiclass_inputs(y_true, y_proba, labels, "multiclass_bootstrap")

@@ -527,7 +527,10 @@ def evaluate_multiclass(
     title : str
     n_bootstrap, confidence, n_bins, strategy, random_state, n_threads
         Bootstrap replicates (0 = none), interval level, reliability bins ("uniform" or
-        "quantile"), seed and threads (results do not depend on the thread count).
+        "quantile"), seed and threads (results do not depend on the thread count). The bootstrap
+        resamples rows without class strata, so accuracy, Brier, log loss and ECE intervals have
+        the binomial width even when the model mostly predicts the majority class; F1 intervals
+        leave out replicates that lack the class (a note names such classes).
     max_classes_shown : int
         Classes with their own confusion-matrix row/column, reliability curve and HTML table row
         (the most frequent; the others are pooled), in [2, 1000].

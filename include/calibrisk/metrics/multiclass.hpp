@@ -100,8 +100,13 @@ const std::vector<std::string>& multiclass_bootstrap_metrics();
 /// in ascending key order; singleton groups keyed in row order draw exactly as rows. `routed`
 /// (empty, or 1 = auto-routed / 0 = review per row, the queue fixed beforehand) is needed by
 /// "auto_accuracy" and "review_rate". The ECE variants use `params.binning`. A replicate where a
-/// metric is undefined (NaN) is excluded and counted. Throws InvalidParams for an unknown name
-/// (listing the known ones), InvalidInput on bad data. O(replicates x n K).
+/// metric is undefined (NaN) is excluded and counted; "f1_<k>" and "macro_f1" are undefined on a
+/// replicate that lacks a class the data has (positive weight), so their intervals are
+/// conditional on the class occurring rather than pulled to 0 (only unstratified or grouped
+/// replicates can lack a class). Unstratified is what the K-class report and validate use:
+/// fixing the class mix makes accuracy / Brier / log loss / ECE intervals far too narrow. Throws
+/// InvalidParams for an unknown name (listing the known ones), InvalidInput on bad data.
+/// O(replicates x n K).
 std::vector<BootstrapResult> multiclass_bootstrap(
     VectorView<const double> y, MatrixView<const double> P, const std::vector<std::string>& names,
     const BootstrapParams& params = {}, VectorView<const double> sample_weight = {},

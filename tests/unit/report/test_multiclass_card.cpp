@@ -172,3 +172,47 @@ TEST_CASE("K-class card: a report of the wrong kind or K, or a malformed one, is
                                          "binary"),
                        InvalidInput);
 }
+
+TEST_CASE("K-class card: the rolling-origin validation shows the K-class figures with intervals") {
+  CardSources s;
+  const ModelCard none = calibrisk::build_model_card(mc_pipe(), s);
+  CHECK(all_text(none, "temporal").find("No rolling-origin validation") != std::string::npos);
+  // The shape `calibrisk validate --json` writes for a multiclass label (docs/cli.md); a hostile
+  // period name and skip reason.
+  s.validation_json = R"({"task": "multiclass", "classes": ["a", "b", "c"], "periods": [
+      {"period": "<script>alert(1)</script>", "n_test": 78, "class_counts_test": [50, 20, 8],
+       "log_loss": 0.55, "log_loss_lower": 0.41, "log_loss_upper": 0.72,
+       "brier": 0.3, "brier_lower": 0.22, "brier_upper": 0.39,
+       "top_label_ece": 0.06, "top_label_ece_lower": 0.04, "top_label_ece_upper": 0.15,
+       "accuracy": 0.795, "accuracy_lower": 0.691, "accuracy_upper": 0.878,
+       "review_threshold": 0.6, "n_auto": 60,
+       "auto_accuracy": 0.9, "auto_accuracy_lower": 0.81, "auto_accuracy_upper": 0.97,
+       "review_rate": 0.23, "review_rate_lower": 0.14, "review_rate_upper": 0.33,
+       "expected_auto_accuracy": 0.91, "expected_review_rate": 0.2, "skipped": ""},
+      {"period": "2024-Q2", "n_test": 5, "log_loss": null, "accuracy": null,
+       "skipped": "the test period holds 5 rows <b>"}]})";
+  const ModelCard card = calibrisk::build_model_card(mc_pipe(), s);
+  const auto& t = card.section("temporal")->blocks.back().table;
+  CHECK(t.header == std::vector<std::string>{"period", "n", "accuracy", "log loss", "Brier",
+                                             "top-label ECE", "auto-routed accuracy", "review rate",
+                                             "skipped"});
+  REQUIRE(t.rows.size() == 2);
+  const std::string dash = "\xE2\x80\x93";
+  CHECK(t.rows[0] == std::vector<std::string>{
+                         "<script>alert(1)</script>", "78", "0.795 (0.691 " + dash + " 0.878)",
+                         "0.55 (0.41 " + dash + " 0.72)", "0.3 (0.22 " + dash + " 0.39)",
+                         "0.06 (0.04 " + dash + " 0.15)", "0.9 (0.81 " + dash + " 0.97)",
+                         "0.23 (0.14 " + dash + " 0.33)", ""});
+  CHECK(t.rows[1][2] == "\xE2\x80\x94");  // null: not computed
+  CHECK(t.rows[1][8] == "the test period holds 5 rows <b>");
+  const std::string html = calibrisk::card_to_html(card);
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("<b>") == std::string::npos);
+  CHECK(html.find("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>") != std::string::npos);
+  CHECK(html.find("<td>0.795 (0.691 " + dash + " 0.878)</td>") != std::string::npos);
+  const std::string md = calibrisk::card_to_markdown(card);
+  CHECK(md.find("\\<script\\>alert(1)\\</script\\>") != std::string::npos);
+  s.validation_json = R"({"periods": 3})";
+  CHECK_THROWS_WITH_AS(calibrisk::build_model_card(mc_pipe(), s),
+                       doctest::Contains("no array of periods"), InvalidInput);
+}

@@ -340,3 +340,122 @@ TEST_CASE("multiclass report: bad input is rejected naming the field") {
                          InvalidParams);
   }
 }
+
+namespace {
+
+// Wilson's two-sided interval width for x successes of n at z = 1.959964 (95 %), the oracle.
+double wilson_width(double x, double n) {
+  const double z = 1.959963984540054, p = x / n;
+  return 2.0 * z * std::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / (1.0 + z * z / n);
+}
+
+// 400 rows, classes 320 / 60 / 20; the model predicts the majority class for every row except
+// one class-0 row in 20 (predicted 1) and one class-1 row in 3 (predicted 1, right): accuracy
+// (304 + 20) / 400. Every row puts 0.6 on its predicted class and 0.2 on each other.
+struct MajorityCase {
+  std::vector<double> y, P;
+  double n_right = 0.0;
+  MajorityCase() {
+    int seen0 = 0, seen1 = 0;
+    for (int i = 0; i < 400; ++i) {
+      const int c = i % 20 < 16 ? 0 : (i % 20 < 19 ? 1 : 2);
+      int pred = 0;
+      if (c == 0 && seen0++ % 20 == 19) pred = 1;
+      if (c == 1 && seen1++ % 3 == 0) pred = 1;
+      y.push_back(c);
+      n_right += pred == c ? 1.0 : 0.0;
+      for (int k = 0; k < 3; ++k) P.push_back(k == pred ? 0.6 : 0.2);
+    }
+  }
+  MulticlassEvaluationInput input() const {
+    MulticlassEvaluationInput in;
+    in.y = VectorView<const double>(y);
+    in.P = MatrixView<const double>::row_major(P.data(), 400, 3);
+    return in;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("multiclass report: accuracy interval has the binomial width (not stratified)") {
+  // Stratified by class the accuracy's replicate variance would be sum_k n_k a_k (1 - a_k) / n^2
+  // = (320 x 0.95 x 0.05 + 60 x 1/3 x 2/3) / 400^2: a width about 0.68 of the binomial one.
+  // Resampling rows leaves the class mix free, so the interval has the binomial width.
+  const MajorityCase m;
+  REQUIRE(m.n_right == 324.0);
+  MulticlassEvaluationParams p;
+  p.n_bootstrap = 2000;
+  p.random_state = 11;
+  p.n_threads = 1;
+  const MulticlassEvaluation r = evaluate_multiclass(m.input(), p);
+  const Estimate& acc = r.calibration_after.accuracy;
+  CHECK(acc.value == doctest::Approx(324.0 / 400.0));
+  const double oracle = wilson_width(324.0, 400.0);
+  const double width = acc.upper - acc.lower;
+  MESSAGE("accuracy " << acc.value << " [" << acc.lower << ", " << acc.upper << "], width " << width
+                      << " vs Wilson " << oracle);
+  CHECK(width > 0.75 * oracle);
+  CHECK(width < 1.25 * oracle);
+  // Per-class recall: Wilson on the class's own rows (20 of 60 for class 1), by hand.
+  const Estimate& rec = r.per_class[1].recall;
+  CHECK(rec.value == doctest::Approx(20.0 / 60.0));
+  CHECK(rec.upper - rec.lower == doctest::Approx(wilson_width(20.0, 60.0)).epsilon(1e-9));
+  // The same seed gives the same report for any thread count.
+  p.n_threads = 2;
+  CHECK(multiclass_report_to_json(evaluate_multiclass(m.input(), p)) ==
+        multiclass_report_to_json(r));
+}
+
+TEST_CASE("multiclass bootstrap: unstratified recall and top-label error have binomial widths") {
+  const MajorityCase m;
+  metrics::BootstrapParams bp;
+  bp.n_replicates = 2000;
+  bp.random_state = 5;
+  bp.stratified = false;
+  const auto b = metrics::multiclass_bootstrap(m.y, m.input().P, {"accuracy", "recall_1"}, bp);
+  const double acc_width = b[0].upper - b[0].lower;
+  const double rec_width = b[1].upper - b[1].lower;
+  MESSAGE("accuracy width " << acc_width << ", recall_1 width " << rec_width);
+  CHECK(acc_width > 0.75 * wilson_width(76.0, 400.0));  // top-label error 76 / 400
+  CHECK(acc_width < 1.25 * wilson_width(76.0, 400.0));
+  CHECK(rec_width > 0.75 * wilson_width(20.0, 60.0));  // class 1's rows only
+  CHECK(rec_width < 1.25 * wilson_width(20.0, 60.0));
+}
+
+TEST_CASE("multiclass bootstrap: replicates without a class leave its F1 undefined") {
+  // 60 rows, class 2 on rows 0 and 1 only: an unstratified replicate lacks it with probability
+  // (58/60)^60 = 0.1308; those replicates are excluded from f1_2 and macro_f1 (not scored 0).
+  std::vector<double> y, P;
+  for (int i = 0; i < 60; ++i) {
+    const int c = i < 2 ? 2 : i % 2;
+    y.push_back(c);
+    for (int k = 0; k < 3; ++k) P.push_back(k == c ? 0.8 : 0.1);
+  }
+  P[0 * 3 + 2] = 0.1, P[0 * 3 + 0] = 0.8;  // row 0 (class 2) predicted 0: class 2's F1 is 2/3
+  metrics::BootstrapParams bp;
+  bp.n_replicates = 4000;
+  bp.stratified = false;
+  const auto b = metrics::multiclass_bootstrap(
+      y, MatrixView<const double>::row_major(P.data(), 60, 3), {"f1_2", "macro_f1"}, bp);
+  const double share = std::pow(58.0 / 60.0, 60.0);
+  const double se = std::sqrt(share * (1 - share) / 4000.0);
+  CHECK(std::abs(b[0].n_invalid / 4000.0 - share) < 4 * se);
+  CHECK(b[1].n_invalid == b[0].n_invalid);
+  bp.stratified = true;  // every class in every replicate
+  const auto s = metrics::multiclass_bootstrap(
+      y, MatrixView<const double>::row_major(P.data(), 60, 3), {"f1_2", "macro_f1"}, bp);
+  CHECK(s[0].n_invalid == 0);
+  CHECK(s[1].n_invalid == 0);
+  // The report says so, naming the class.
+  MulticlassEvaluationInput in;
+  in.y = VectorView<const double>(y);
+  in.P = MatrixView<const double>::row_major(P.data(), 60, 3);
+  in.class_names = {"a", "b", "rare"};
+  MulticlassEvaluationParams p;
+  p.n_bootstrap = 400;
+  const MulticlassEvaluation r = evaluate_multiclass(in, p);
+  REQUIRE(!r.notes.empty());
+  CHECK(r.notes.back().find("conditional on the class occurring") != std::string::npos);
+  CHECK(r.notes.back().find("rare (") != std::string::npos);
+  CHECK(r.per_class[2].f1.lower <= r.per_class[2].f1.value);
+}
