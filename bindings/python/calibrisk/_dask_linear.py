@@ -29,6 +29,7 @@ from .dask import (
     _as_matrix,
     _as_vector,
     _label_stats,
+    _line_search,
     _qsum,
     _scale,
     _tree_sum,
@@ -420,21 +421,10 @@ class _Solver:
                 step_f = np.linalg.lstsq(Hf, -g[free], rcond=None)[0]
             step = np.zeros_like(theta)
             step[free] = step_f
-            slope = float(np.dot(g, step))
-            t, accepted = 1.0, False
-            for _ in range(40):
-                cand = theta + t * step
-                c_obj, c_g, c_H = self.run(cand)
-                # Armijo; or, at the fixed-point resolution of the objective, a full step that
-                # halves the gradient without raising the objective beyond rounding (as binary).
-                if c_obj <= obj + 1e-4 * t * slope or (
-                        t == 1.0 and np.max(np.abs(c_g)) <= 0.5 * np.max(np.abs(g))
-                        and c_obj - obj <= 1e-12 * abs(obj)):
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:  # no decrease at the fixed-point resolution: the optimum
+            cand, res = _line_search(self.run, theta, obj, g, step)
+            if cand is None:  # no decrease at the fixed-point resolution: the optimum
                 break
+            c_obj, c_g, c_H = res
             theta, obj, g, H = cand, c_obj, c_g, c_H
         converged = np.max(np.abs(g)) / self.scale_g <= tol
         return theta, obj, g, H, n_iter, converged
@@ -484,21 +474,10 @@ class _Solver:
             if np.max(np.abs(g)) / self.scale_g <= tol:
                 return theta, obj, g, n_iter - 1, True
             step = self._cg(theta, g)
-            slope = float(np.dot(g, step))
-            t, accepted = 1.0, False
-            for _ in range(40):
-                cand = theta + t * step
-                c_obj, c_g, _ = self.run(cand, hessian=False)
-                # Armijo; or, at the resolution of the objective, a full step that halves the
-                # gradient without raising the objective beyond rounding (as Newton above).
-                if c_obj <= obj + 1e-4 * t * slope or (
-                        t == 1.0 and np.max(np.abs(c_g)) <= 0.5 * np.max(np.abs(g))
-                        and c_obj - obj <= 1e-12 * abs(obj)):
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:  # no decrease at the fixed-point resolution: the optimum
+            cand, res = _line_search(lambda th: self.run(th, hessian=False), theta, obj, g, step)
+            if cand is None:  # no decrease at the fixed-point resolution: the optimum
                 break
+            c_obj, c_g, _ = res
             theta, obj, g = cand, c_obj, c_g
         return theta, obj, g, n_iter, np.max(np.abs(g)) / self.scale_g <= tol
 

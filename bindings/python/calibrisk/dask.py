@@ -366,6 +366,26 @@ def _newton_pass(part, theta, scales, fit_intercept, hessian):
 # the estimator
 
 
+def _line_search(run, theta, obj, g, step):
+    """Backtracking from the full step of a (damped) Newton iteration: Armijo; or, at the
+    fixed-point resolution of the objective, a full step that halves the gradient without raising
+    the objective beyond rounding. ``run(theta)`` returns (objective, gradient, ...). Returns
+    (the accepted point, run's result there), or (None, None) when no step decreases the
+    objective (the optimum at the sums' resolution)."""
+    slope = float(np.dot(g, step))
+    t = 1.0
+    for _ in range(40):
+        cand = theta + t * step
+        res = run(cand)
+        c_obj, c_g = res[0], res[1]
+        if c_obj <= obj + 1e-4 * t * slope or (
+                t == 1.0 and np.max(np.abs(c_g)) <= 0.5 * np.max(np.abs(g))
+                and c_obj - obj <= 1e-12 * abs(obj)):
+            return cand, res
+        t *= 0.5
+    return None, None
+
+
 _D = _core.LogisticRegressionParams()
 
 
@@ -625,22 +645,11 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
                 step_f = np.linalg.lstsq(Hf, -g[free], rcond=None)[0]
             step = np.zeros(q)
             step[free] = step_f
-            slope = float(np.dot(g, step))
-            t, accepted = 1.0, False
-            for _ in range(40):
-                cand = theta + t * step
-                c_obj, c_g, c_H = run(cand)
-                # Armijo; or, at the fixed-point resolution of the objective, a full step that
-                # halves the gradient without raising the objective beyond rounding.
-                if c_obj <= obj + 1e-4 * t * slope or (
-                        t == 1.0 and np.max(np.abs(c_g)) <= 0.5 * np.max(np.abs(g))
-                        and c_obj - obj <= 1e-12 * abs(obj)):
-                    accepted = True
-                    break
-                t *= 0.5
-            if not accepted:  # no decrease at the fixed-point resolution: the optimum is reached
+            cand, res = _line_search(run, theta, obj, g, step)
+            if cand is None:  # no decrease at the fixed-point resolution: the optimum is reached
                 converged = np.max(np.abs(g)) / scale_g <= float(self.tol)
                 break
+            c_obj, c_g, c_H = res
             theta, obj, g, H = cand, c_obj, c_g, c_H
         else:
             converged = np.max(np.abs(g)) / scale_g <= float(self.tol)
