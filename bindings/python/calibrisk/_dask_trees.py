@@ -352,8 +352,8 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     ``eval_set`` is ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays); without
     it, early stopping holds out the single-process hashed, stratified share of the rows. Needs
     an active ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a
-    few bytes), one node's histogram per step (total_bins x 3 int64 per worker) and a tree per
-    round travel. Not available distributed (``InvalidParamsError`` naming the alternative):
+    few bytes), per step the histograms of the node the tree needs and of the leaves split ahead
+    (total_bins x 3 int64 each, per worker) and a tree per round travel. Not available distributed (``InvalidParamsError`` naming the alternative):
     target statistics (``code_hierarchy``, ``cat_encoding="target_stats"``, or more than
     ``cat_ts_min_levels`` levels with ``cat_encoding="auto"``), more than two classes,
     ``groups``.
