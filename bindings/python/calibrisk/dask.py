@@ -562,25 +562,9 @@ class DaskLogisticRegression(ClassifierMixin, BaseEstimator):
         """Class multipliers (balanced: W / (2 W_c) on sample-weight totals) and the weighted
         column means of the observed values (sample weights only)."""
         W = np.array([_qvalue(sums[c][:, :1], s_w)[0] for c in (0, 1)])
-        if self.class_weight is None:
-            cw = np.ones(2)
-        elif self.class_weight == "balanced":
-            if not (W > 0).all():
-                raise InvalidInputError(
-                    "DaskLogisticRegression.fit: a class has zero total sample weight; "
-                    "class_weight=\"balanced\" needs positive weight in both classes.")
-            cw = (W[0] + W[1]) / (2.0 * W)
-        else:
-            cw = np.ones(2)
-            for key, val in self.class_weight.items():
-                hits = np.flatnonzero(classes == key)
-                if hits.size == 0 and key in (0, 1):
-                    hits = np.array([int(key)])
-                if hits.size == 0:
-                    raise InvalidParamsError(
-                        f"DaskLogisticRegression: class_weight has key {key!r}, which is not one "
-                        f"of the classes {classes.tolist()}; use the labels as keys.")
-                cw[int(hits[0])] = float(val)
+        from ._dask_linear import class_weights  # the K-class rule; it imports this module
+
+        cw = class_weights(self, W, np.asarray(classes))
         # Means over observed values weighted by sample_weight only, as the single-process
         # solver (column_stats in src/linear/logistic.cpp): the exact int64 limb totals.
         total = np.asarray(sums).sum(axis=0)
