@@ -1189,7 +1189,11 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   Problem P{X, loss, Vec::Zero(d * K + K), d, K, prob.fit_intercept, prob.w->sum()};
   if (std::isfinite(prob.C)) {
     for (Index j = 0; j < d; ++j) {
-      for (Index k = 0; k < K; ++k) P.lambda[j * K + k] = X.scale()[j] * X.scale()[j] / prob.C;
+      const double factor =
+          prob.penalty_factor ? (*prob.penalty_factor)[static_cast<std::size_t>(j)] : 1.0;
+      for (Index k = 0; k < K; ++k) {
+        P.lambda[j * K + k] = factor * X.scale()[j] * X.scale()[j] / prob.C;
+      }
     }
   }
   if (!X.sub_rows().empty()) {

@@ -21,6 +21,9 @@ struct LinearProblem {
   const Eigen::VectorXd* sample_weight = nullptr;  ///< for the column statistics (dense)
   int n_classes = 2;  ///< 2: one sigmoid margin; >= 3: softmax over K margins
   double C = 1.0;
+  /// Per raw feature, a multiplier of its L2 penalty (the penalty becomes
+  /// sum_j factor_j * beta_j^2 / (2C)); null = 1 for every feature.
+  const std::vector<double>* penalty_factor = nullptr;
   bool fit_intercept = true;
   bool standardize = true;  ///< dense only: centre and scale internally (same minimiser)
   double tol = 1e-6;
