@@ -29,9 +29,9 @@ struct LinearProblem {
   double tol = 1e-6;
   int max_iter = 100;
   int n_threads = 1;
-  /// Sparse input with many rows (see warm_start_rows in newton_cg.cpp): first solve the same
-  /// per-row problem on a fixed 1-in-16 row subsample (hashed row index) to a loose tolerance and
-  /// start from its minimiser; the stopping rule then also requires the Newton decrement to be
+  /// Binary model on sparse input with many rows (kWarmMinRows in newton_cg.cpp): first solve the
+  /// same per-row problem on a fixed 1-in-16 row subsample (hashed row index) to a loose tolerance
+  /// and start from its minimiser; the stopping rule then also requires the Newton decrement to be
   /// negligible. false: the cold start from the class log-priors (the previous path, bit for bit).
   bool warm_start = true;
 };

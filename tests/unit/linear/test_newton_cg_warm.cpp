@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests of the Newton-CG warm start (LinearProblem::warm_start: a row-subsample solve as the
-// starting point): warm and cold fits reach the optimum of an independent exact Newton solve
-// (dense Hessian of the whole parameter vector, built by plain loops in this file), with sample
-// weights, per-feature penalty multipliers, with and without intercepts, binary and multinomial,
-// CSR and CSC input; the warm fit gives the same bytes on 1 and 2 threads.
+// starting point; binary model only, K >= 3 keeps the cold start): warm and cold fits reach the
+// optimum of an independent exact Newton solve (dense Hessian of the whole parameter vector, built
+// by plain loops in this file), with sample weights, per-feature penalty multipliers, with and
+// without intercepts, binary and multinomial, CSR and CSC input; the warm fit gives the same bytes
+// on 1 and 2 threads.
 #include <doctest/doctest.h>
 #include <calibrisk/core/random.hpp>
 #include <linear/newton_cg.hpp>
@@ -211,7 +212,7 @@ void check_against_reference(const Case& c, bool csr, double C, bool intercept) 
     CAPTURE(warm);
     q.warm_start = warm;
     const LinearSolution r = solve_newton_cg(q);
-    CHECK(r.warm_started == warm);
+    CHECK(r.warm_started == (warm && c.K == 2));  // K >= 3: the cold start (measured faster)
     CHECK(r.converged);
     const Eigen::VectorXd th = as_theta(r, c.p, Kp);
     const double f = ref.objective(th);
@@ -254,7 +255,7 @@ TEST_CASE("newton_cg warm start: the same bytes on 1 and 2 threads") {
     const LinearSolution one = solve_newton_cg(q);
     q.n_threads = 2;
     const LinearSolution two = solve_newton_cg(q);
-    CHECK(one.warm_started);
+    CHECK(one.warm_started == (K == 2));
     CHECK(same_bytes(one, two));
   }
 }
