@@ -29,6 +29,11 @@ struct LinearProblem {
   double tol = 1e-6;
   int max_iter = 100;
   int n_threads = 1;
+  /// Binary model on sparse input with many rows (kWarmMinRows in newton_cg.cpp): first solve the
+  /// same per-row problem on a fixed 1-in-16 row subsample (hashed row index) to a loose tolerance
+  /// and start from its minimiser; the stopping rule then also requires the Newton decrement to be
+  /// negligible. false: the cold start from the class log-priors (the previous path, bit for bit).
+  bool warm_start = true;
 };
 
 /// The minimiser in raw coordinates. K' = 1 for binary, K for multinomial.
@@ -43,6 +48,7 @@ struct LinearSolution {
   int n_iter = 0;                     ///< Newton iterations
   int n_cg = 0;                       ///< Hessian-vector products
   bool converged = false;
+  bool warm_started = false;  ///< the fit started from a row-subsample solution
   std::vector<std::string> notes;
 };
 
