@@ -91,11 +91,13 @@ py::tuple encode_tree(const RoutingTree& t) {
   }
   return py::make_tuple(to_array(t.tree.left), to_array(t.tree.right), to_array(t.tree.feature),
                         to_array(t.tree.missing_left), to_array(t.tree.value), to_array(t.bin),
-                        cats);
+                        cats, to_array(t.shard_node), encode_splits(t.tail));
 }
 
 RoutingTree decode_tree(const py::tuple& t) {
-  if (t.size() != 7) throw InvalidInput("_DistShard.add_tree: a tree is a tuple of 7 arrays.");
+  if (t.size() != 7 && t.size() != 9) {
+    throw InvalidInput("_DistShard.add_tree: a tree is a tuple of 7 or 9 arrays.");
+  }
   RoutingTree r;
   r.tree.left = from_array<std::int32_t>(t[0]);
   r.tree.right = from_array<std::int32_t>(t[1]);
@@ -107,6 +109,13 @@ RoutingTree decode_tree(const py::tuple& t) {
   r.cat_left.resize(words.size() / 4);
   for (std::size_t k = 0; k < r.cat_left.size(); ++k) {
     for (std::size_t w = 0; w < 4; ++w) r.cat_left[k].w[w] = words[4 * k + w];
+  }
+  if (t.size() == 9) {
+    r.shard_node = from_array<std::int32_t>(t[7]);
+    const auto tail =
+        py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(t[8]);
+    if (!tail) throw InvalidInput("_DistShard.add_tree: the tail splits must be an int64 array.");
+    r.tail = decode_splits(tail);
   }
   const std::size_t n = r.tree.left.size();
   if (r.tree.right.size() != n || r.tree.feature.size() != n || r.tree.missing_left.size() != n ||

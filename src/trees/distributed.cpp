@@ -24,7 +24,7 @@ constexpr const char* kLost =
 TrainShard::TrainShard(const BinMapper& mapper, const FeatureMatrix& X,
                        VectorView<const double> y01, VectorView<const double> sample_weight,
                        Index row_offset, double m0, double m1, int n_threads)
-    : mapper_(mapper), row_offset_(row_offset), n_threads_(n_threads) {
+    : mapper_(mapper), m0_(m0), m1_(m1), row_offset_(row_offset), n_threads_(n_threads) {
   const Index n = X.rows();
   if (X.cols() != mapper.n_features()) {
     throw InvalidInput("TrainShard: the partition has " + std::to_string(X.cols()) +
@@ -33,15 +33,15 @@ TrainShard::TrainShard(const BinMapper& mapper, const FeatureMatrix& X,
   }
   bins_ = bin_matrix(mapper_, X, n_threads);
   y_.resize(static_cast<std::size_t>(n));
-  w_.resize(static_cast<std::size_t>(n));
+  if (!sample_weight.empty()) w_.resize(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) {
     const auto u = static_cast<std::size_t>(i);
-    y_[u] = y01[i];
-    // The single-process fit's row weight (RowWeights::of in booster.cpp), the same expression.
-    const double sw = sample_weight.empty() ? 1.0 : sample_weight[i];
-    w_[u] = sw * (y01[i] == 1.0 ? m1 : m0);
-    class_sum_[y01[i] == 1.0 ? 1 : 0].add(w_[u]);
-    w_max_ = std::max(w_max_, w_[u]);
+    y_[u] = y01[i] == 1.0 ? 1 : 0;
+    // The single-process fit's row weight (RowWeights::of in booster.cpp), the same expression
+    // (without sample weights 1.0 * m is m: weight(u) gives the same bits).
+    if (!w_.empty()) w_[u] = sample_weight[i] * (y01[i] == 1.0 ? m1 : m0);
+    class_sum_[y_[u]].add(weight(u));
+    w_max_ = std::max(w_max_, weight(u));
   }
   margin_.assign(static_cast<std::size_t>(n), 0.0);
   gh_.resize(static_cast<std::size_t>(n));
@@ -59,7 +59,7 @@ void TrainShard::set_global_rows(std::vector<Index> global_rows) {
 ExactSum TrainShard::loss_sum() const {
   ExactSum s;
   for (std::size_t i = 0; i < margin_.size(); ++i)
-    s.add(w_[i] * margin_log_loss(y_[i], margin_[i]));
+    s.add(weight(i) * margin_log_loss(static_cast<double>(y_[i]), margin_[i]));
   return s;
 }
 
@@ -79,7 +79,8 @@ HistBin TrainShard::begin_round(int t, const GBDTParams& p, double w_max, std::u
     const auto u = static_cast<std::size_t>(i);
     // compute_gradients of booster.cpp, row by row.
     const double pr = sigmoid(margin_[u]);
-    gh_[u] = scale.quantise(w_[u] * (pr - y_[u]), w_[u] * pr * (1.0 - pr));
+    const double w = weight(u);
+    gh_[u] = scale.quantise(w * (pr - static_cast<double>(y_[u])), w * pr * (1.0 - pr));
     bool take = true;
     if (p.subsample < 1.0) {
       const std::uint64_t key = bag_key(p.random_state, t, global_row(i));
@@ -153,25 +154,79 @@ void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* co
 
 void TrainShard::histogram(std::int32_t node, const std::vector<std::int32_t>& features,
                            HistBin* out) {
-  std::fill(out, out + mapper_.total_bins(), HistBin{});
+  const auto slots = static_cast<std::size_t>(mapper_.total_bins());
+  std::fill(out, out + slots, HistBin{});
   const auto u = static_cast<std::size_t>(node);
   if (node < 0 || u >= range_.size() || range_[u][0] < 0) {
     throw InvalidInput(std::string("TrainShard: histogram of an unknown node.") + kLost);
   }
   const Index b = range_[u][0], n = range_[u][1] - b;
   if (n == 0 || features.empty()) return;
-  if (ordered_.size() < static_cast<std::size_t>(n)) ordered_.resize(static_cast<std::size_t>(n));
-  gather_gradients(rows_.data() + b, n, gh_.data(), ordered_.data(), n_threads_);
-  HistogramJob job;
-  job.rows = rows_.data() + b;
-  job.n = n;
-  job.gh = ordered_.data();
-  job.features = features.data();
-  job.n_features = static_cast<Index>(features.size());
-  build_histogram(bins_, mapper_, job, nullptr, HistBin{}, out, n_threads_);
+  // A chunk of rows at a time (integer sums: the chunks add up to the same bits), so the gathered
+  // gradients take kHistChunk rows, not a row's worth of the whole partition.
+  const Index chunk = std::min(n, kHistChunk);
+  if (ordered_.size() < static_cast<std::size_t>(chunk)) {
+    ordered_.resize(static_cast<std::size_t>(chunk));
+  }
+  if (n > chunk && part_.size() < slots) part_.resize(slots);
+  for (Index lo = 0; lo < n; lo += chunk) {
+    const Index m = std::min(chunk, n - lo);
+    gather_gradients(rows_.data() + b + lo, m, gh_.data(), ordered_.data(), n_threads_);
+    HistogramJob job;
+    job.rows = rows_.data() + b + lo;
+    job.n = m;
+    job.gh = ordered_.data();
+    job.features = features.data();
+    job.n_features = static_cast<Index>(features.size());
+    HistBin* dst = lo == 0 ? out : part_.data();
+    build_histogram(bins_, mapper_, job, nullptr, HistBin{}, dst, n_threads_);
+    if (lo == 0) continue;
+    for (const std::int32_t f : features) {
+      const Index s0 = mapper_.offsets[static_cast<std::size_t>(f)];
+      const Index s1 = mapper_.offsets[static_cast<std::size_t>(f) + 1];
+      for (Index q = s0; q < s1; ++q) {
+        out[q].g += part_[static_cast<std::size_t>(q)].g;
+        out[q].h += part_[static_cast<std::size_t>(q)].h;
+        out[q].n += part_[static_cast<std::size_t>(q)].n;
+      }
+    }
+  }
+}
+
+bool TrainShard::leaf_ranges(const RoutingTree& t) {
+  const std::size_t nodes = t.tree.left.size();
+  if (t.shard_node.size() != nodes || static_cast<Index>(rows_.size()) != n_rows() ||
+      range_.empty()) {
+    return false;
+  }
+  for (const SplitMessage& s : t.tail) {  // nodes the tree split after its last step
+    const auto up = static_cast<std::size_t>(s.parent);
+    if (s.parent < 0 || up >= range_.size() || range_[up][0] < 0) return false;
+  }
+  std::vector<Index> counts(2 * t.tail.size());
+  apply_splits(t.tail, counts.data());
+  for (std::size_t k = 0; k < nodes; ++k) {
+    if (t.tree.left[k] >= 0) continue;
+    const std::int32_t sn = t.shard_node[k];
+    if (sn < 0 || static_cast<std::size_t>(sn) >= range_.size() ||
+        range_[static_cast<std::size_t>(sn)][0] < 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void TrainShard::add_tree(const RoutingTree& t) {
+  if (leaf_ranges(t)) {
+    // Every row is in exactly one leaf's range: the same margin += value as routing it.
+    for (std::size_t k = 0; k < t.tree.left.size(); ++k) {
+      if (t.tree.left[k] >= 0) continue;
+      const auto& r = range_[static_cast<std::size_t>(t.shard_node[k])];
+      const double v = t.tree.value[k];
+      for (Index q = r[0]; q < r[1]; ++q) margin_[rows_[static_cast<std::size_t>(q)]] += v;
+    }
+    return;
+  }
   const Index n = n_rows();
   for (Index i = 0; i < n; ++i) {
     const std::int32_t leaf = binned_leaf(t.tree, t.bin, t.cat_left, bins_, mapper_, i);
@@ -360,13 +415,15 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
   }
   GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
   step_ = nullptr;
+  RoutingTree out{g.tree, std::move(g.bin), std::move(g.cat_left), shard_node_, pending_};
+  out.shard_node.resize(out.tree.left.size(), -1);
   pending_.clear();
   open_.clear();
   spec_.clear();
   ahead_.clear();
   release_all();
-  trees_.push_back(g.tree);
-  return RoutingTree{std::move(g.tree), std::move(g.bin), std::move(g.cat_left)};
+  trees_.push_back(std::move(g.tree));
+  return out;
 }
 
 GradientBoostedTrees TreeDriver::model(double base_score) const {

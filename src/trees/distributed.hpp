@@ -36,6 +36,11 @@ struct RoutingTree {
   Tree tree;
   std::vector<std::int32_t> bin;
   std::vector<BinSet> cat_left;
+  /// For the training shards (may be empty): per tree node its shard node id (-1 none) and the
+  /// splits decided after the tree's last step, so a shard whose rows are all in the tree's bag
+  /// adds each leaf's value over the leaf's row range instead of routing every row.
+  std::vector<std::int32_t> shard_node;
+  std::vector<SplitMessage> tail;
 };
 
 /// One partition of a distributed fit, living on a worker. Rows are numbered globally from
@@ -78,22 +83,37 @@ class TrainShard {
   void apply_splits(const std::vector<SplitMessage>& splits, Index* counts);
   /// Histogram of node `node` over `features` into `out` (total_bins slots, zeroed first).
   void histogram(std::int32_t node, const std::vector<std::int32_t>& features, HistBin* out);
-  /// Adds a finished tree's leaf values to every row's margin.
+  /// Adds a finished tree's leaf values to every row's margin: over the leaves' row ranges when
+  /// every row is in this round's bag and the tree names its shard nodes (after the tail
+  /// splits), else by routing each row.
   void add_tree(const RoutingTree& t);
 
  private:
   const BinMapper mapper_;
   BinnedMatrix bins_;
-  std::vector<double> y_, w_, margin_;
+  // Per row: the label (0/1), the row weight only with sample weights (else m1_ or m0_ by
+  // class, the same bits), the margin (docs/distributed.md, "Memory of a worker").
+  std::vector<std::uint8_t> y_;
+  std::vector<double> w_, margin_;
+  double m0_ = 1.0, m1_ = 1.0;
   Index row_offset_ = 0;
   std::vector<Index> global_;  // empty: row i is row_offset_ + i
   int n_threads_ = 1;
   ExactSum class_sum_[2];
   double w_max_ = 0.0;
+  // Rows per chunk of a node's histogram: the gathered gradients (ordered_) and the chunk's
+  // histogram (part_) are bounded, whatever the partition's size.
+  static constexpr Index kHistChunk = Index{1} << 16;
   std::vector<GradPair> gh_, ordered_;
+  std::vector<HistBin> part_;
   std::vector<RowIndex> rows_, scratch_;     // bagged local rows, partitioned by node
   std::vector<std::array<Index, 2>> range_;  // per node id: [begin, end) in rows_ (-1 unknown)
 
+  double weight(std::size_t i) const noexcept {
+    return w_.empty() ? (y_[i] != 0 ? m1_ : m0_) : w_[i];
+  }
+  // Whether the leaves of `t` all have known row ranges after its tail splits (applied here).
+  bool leaf_ranges(const RoutingTree& t);
   Index global_row(Index i) const noexcept {
     return global_.empty() ? row_offset_ + i : global_[static_cast<std::size_t>(i)];
   }

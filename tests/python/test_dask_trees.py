@@ -212,6 +212,40 @@ def test_mismatched_and_non_numeric_partitions(client2):
         DaskGradientBoostingClassifier(**BASE).fit(X, Y)
 
 
+def test_float32_partitions_are_binned_as_they_are(client2):
+    # float32 partitions are binned without a float64 copy: the model is still the single-process
+    # fit's on the same (float32) values, for arrays and dataframes, with sample weights too
+    X32 = X.astype(np.float32)
+    for w in (None, W):
+        ref = _sha(cr.GradientBoostingClassifier(**BASE).fit(X32, Y, sample_weight=w)
+                   ._model.to_bytes())
+        assert ref == _sha(cr.GradientBoostingClassifier(**BASE).fit(
+            X32.astype(np.float64), Y, sample_weight=w)._model.to_bytes())
+        wd = None if w is None else da.from_array(w, chunks=(300,))
+        dist = DaskGradientBoostingClassifier(**BASE).fit(
+            da.from_array(X32, chunks=(300, -1)), da.from_array(Y, chunks=(300,)),
+            sample_weight=wd)
+        assert _sha(dist.to_bytes()) == ref
+    frame = pd.DataFrame(X32, columns=[f"c{j}" for j in range(X32.shape[1])])
+    dist = DaskGradientBoostingClassifier(**BASE).fit(
+        dd.from_pandas(frame, npartitions=3), dd.from_pandas(pd.Series(Y), npartitions=3))
+    assert _sha(dist.to_bytes()) == _sha(
+        cr.GradientBoostingClassifier(**BASE).fit(frame, Y)._model.to_bytes())
+
+
+def test_infinite_value_found_chunk_by_chunk(client2, monkeypatch):
+    # the partition is checked a chunk of rows at a time: an inf in a later chunk is still found,
+    # with its row within the partition and its column
+    monkeypatch.setattr(dtrees, "_CHUNK", 16)
+    for dtype in (np.float64, np.float32):
+        Xi = X.astype(dtype)
+        Xi[437, 2] = -np.inf
+        with pytest.raises(InvalidInputError, match="partition 1, row 137 of the partition, "
+                                                    "column 2"):
+            DaskGradientBoostingClassifier(**BASE).fit(da.from_array(Xi, chunks=(300, -1)),
+                                                       da.from_array(Y, chunks=(300,)))
+
+
 def test_unsupported_parameters_name_the_alternative(client2):
     Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
     with pytest.raises(InvalidParamsError, match="code_hierarchy"):

@@ -46,8 +46,18 @@ class DistributedFitError(RuntimeError):
 # per-partition work (runs on the workers)
 
 
+_CHUNK = 65_536  # rows per chunk of the partition checks (bounded scratch memory)
+
+
+def _float_dtype(dtypes):
+    """float32 when every column is float32 (binned as it is: the same codes as its exact float64
+    values, without a float64 copy of the partition), else float64."""
+    return np.float32 if dtypes and all(t == np.float32 for t in dtypes) else np.float64
+
+
 def _matrix(part, index):
-    """A partition of X as a float64 2-D ndarray (numeric columns only) and its column names."""
+    """A partition of X as a float32 or float64 2-D C-ordered ndarray (numeric columns only; no
+    copy of a float32 or float64 array) and its column names."""
     if hasattr(part, "dtypes") and hasattr(part, "columns"):
         bad = [(str(c), str(t)) for c, t in part.dtypes.items() if t.kind not in "biuf"]
         if bad:
@@ -56,7 +66,9 @@ def _matrix(part, index):
                 f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}) that are not "
                 "categorical features; declare them in categorical_features (or leave it None: "
                 "category, object and string columns are detected), or encode them as numbers.")
-        return part.to_numpy(dtype=np.float64, na_value=np.nan), [str(c) for c in part.columns]
+        dt = _float_dtype(list(part.dtypes))
+        return np.ascontiguousarray(part.to_numpy(dtype=dt, na_value=np.nan)), \
+            [str(c) for c in part.columns]
     arr = np.asarray(part)
     if arr.dtype.kind not in "biuf":
         raise InvalidInputError(
@@ -64,7 +76,18 @@ def _matrix(part, index):
             "int).")
     if arr.ndim != 2:
         raise InvalidInputError(f"{_WHERE}: partition {index} of X is {arr.ndim}-D; X must be 2-D.")
-    return np.ascontiguousarray(arr, dtype=np.float64), None
+    return np.ascontiguousarray(arr, dtype=_float_dtype([arr.dtype])), None
+
+
+def _first_inf(X):
+    """(row, column) of the first infinite value of X, checked a chunk of rows at a time (no
+    full-size boolean mask), or None."""
+    for lo in range(0, X.shape[0], _CHUNK):
+        block = X[lo:lo + _CHUNK]
+        if not np.isfinite(block.sum()) and np.isinf(block).any():
+            r, c = np.argwhere(np.isinf(block))[0]
+            return lo + int(r), int(c)
+    return None
 
 
 def _weights(w, n, index, name="sample_weight"):
@@ -90,8 +113,9 @@ def _stats(x, y, w, index):
         raise InvalidInputError(
             f"{_WHERE}: partition {index} has {X.shape[0]} rows of X but {yv.shape[0]} labels; "
             "X and y must be partitioned alike (the same rows in each partition).")
-    if np.isinf(X).any():
-        r, c = np.argwhere(np.isinf(X))[0]
+    inf = _first_inf(X)
+    if inf is not None:
+        r, c = inf
         raise InvalidInputError(
             f"{_WHERE}: X has an infinite value in partition {index}, row {r} of the partition, "
             f"column {c}; replace it (NaN means missing).")
