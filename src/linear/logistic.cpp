@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "penalty_scale.hpp"
+
 namespace calibrisk {
 
 namespace {
@@ -893,11 +895,33 @@ Index hessian_stride(Index n, Index q, bool enabled) {
   return std::max<Index>(1, n / target);
 }
 
-// Penalty per internal coordinate: lambda_j = inv_scale_j^2 / C (all 0 when C = inf).
-Eigen::VectorXd penalty_weights(const Layout& L, double C) {
+// The multiplier of each model column's raw penalty (q_feat values): 1 under penalty_scale = raw;
+// under standardized the weighted variance of the (imputed) input or of the missing indicator
+// (m (1 - m)), 1 for a constant column and for the categorical levels (logistic.hpp).
+std::vector<double> penalty_factors(const Layout& L, const ColumnStats& st, double total_sw,
+                                    PenaltyScale scale) {
+  std::vector<double> factor(static_cast<std::size_t>(L.q_feat), 1.0);
+  if (scale == PenaltyScale::kRaw) return factor;
+  for (Index j = 0; j < L.q_dense_feat; ++j) {
+    if (L.fixed[j]) continue;  // held at 0 (categorical placeholder or constant)
+    if (j < L.p) {
+      factor[j] = detail::variance_penalty_factor(st.var[j], !(st.max[j] > st.min[j]));
+    } else {
+      const Index src = L.indicators[j - L.p];
+      const double m = total_sw > 0.0 ? st.miss_w[src] / total_sw : 0.0;
+      factor[j] = detail::variance_penalty_factor(m * (1.0 - m), false);
+    }
+  }
+  return factor;
+}
+
+// Penalty per internal coordinate: lambda_j = factor_j inv_scale_j^2 / C (all 0 when C = inf).
+Eigen::VectorXd penalty_weights(const Layout& L, double C, const std::vector<double>& factor) {
   Eigen::VectorXd lambda = Eigen::VectorXd::Zero(L.q);
   if (std::isfinite(C)) {
-    for (Index j = 0; j < L.q_feat; ++j) lambda[j] = L.inv_scale[j] * L.inv_scale[j] / C;
+    for (Index j = 0; j < L.q_feat; ++j) {
+      lambda[j] = factor[j] * L.inv_scale[j] * L.inv_scale[j] / C;
+    }
   }
   return lambda;
 }
@@ -1045,6 +1069,16 @@ void wald_standard_errors(const Eigen::MatrixXd& H, const Layout& L, bool use_lb
 
 }  // namespace
 
+std::vector<double> detail::dense_penalty_factors(const FeatureMatrix& X, const Eigen::VectorXd& sw,
+                                                  int n_threads) {
+  const ColumnStats st = column_stats(X, sw, n_threads);
+  std::vector<double> factor(static_cast<std::size_t>(X.cols()));
+  for (Index j = 0; j < X.cols(); ++j) {
+    factor[j] = variance_penalty_factor(st.var[j], !(st.max[j] > st.min[j]));
+  }
+  return factor;
+}
+
 LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   static const std::string where = "LogisticRegression::fit";
   params_.validate();
@@ -1069,8 +1103,8 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   CategoryExpansion ce = expand_categories(train.X, sw, params_, where, info);
   Index n_pos_rows = 0;
   for (Index i = 0; i < n; ++i) n_pos_rows += sw[i] > 0.0 ? 1 : 0;
-  Layout L =
-      make_layout(column_stats(train.X, sw, nt), ce, params_, n, p, sw.sum(), n_pos_rows, info);
+  const ColumnStats st = column_stats(train.X, sw, nt);
+  Layout L = make_layout(st, ce, params_, n, p, sw.sum(), n_pos_rows, info);
   // Level positions follow the inputs and the missing indicators (internal = coef positions).
   ce.s.n_features = p;
   ce.s.indicator_features = L.indicators;
@@ -1080,7 +1114,8 @@ LogisticRegression& LogisticRegression::fit(const Dataset& train) {
   // copy); wide problems use L-BFGS on the gradient only.
   const bool use_lbfgs = L.q > params_.newton_max_columns;
   const bool penalized = std::isfinite(params_.C);
-  const Eigen::VectorXd lambda = penalty_weights(L, params_.C);
+  const Eigen::VectorXd lambda =
+      penalty_weights(L, params_.C, penalty_factors(L, st, sw.sum(), params_.penalty_scale));
   const RawGradMax raw_grad_max{L, sum_w};
   Evaluator eval(train.X, train.y, w, L, nt, /*hessian=*/!use_lbfgs);
   eval.set_hessian_stride(hessian_stride(n, L.q, params_.hessian_subsample));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "newton_cg.hpp"
+#include "penalty_scale.hpp"
 
 namespace calibrisk {
 
@@ -63,13 +64,56 @@ void add_notes(const detail::LinearSolution& r, const LogisticRegressionParams& 
 
 }  // namespace
 
+std::vector<double> detail::sparse_penalty_factors(const SparseMatrixView& X,
+                                                   VectorView<const double> sw) {
+  // Per column: total weight and weighted sum of the stored entries, then (second pass, for
+  // accuracy) the weighted squared deviations; the absent entries are 0, each adding
+  // w_i mean^2. A column is constant when every row holds the same value.
+  const Index d = X.cols, n = X.rows;
+  auto weight = [&](Index i) { return sw.empty() ? 1.0 : sw[i]; };
+  double total = 0.0;
+  for (Index i = 0; i < n; ++i) total += weight(i);
+  std::vector<double> w_nz(static_cast<std::size_t>(d), 0.0), sum(w_nz), dev(w_nz);
+  std::vector<double> lo(w_nz), hi(w_nz);
+  std::vector<Index> count(static_cast<std::size_t>(d), 0);
+  auto each = [&](const auto& f) {
+    for (Index o = 0; o < X.outer(); ++o) {
+      for (std::int64_t e = X.indptr[o]; e < X.indptr[o + 1]; ++e) {
+        const Index in = static_cast<Index>(X.indices[e]);
+        X.csr ? f(o, in, X.values[e]) : f(in, o, X.values[e]);
+      }
+    }
+  };
+  each([&](Index i, Index j, double v) {
+    w_nz[j] += weight(i), sum[j] += weight(i) * v;
+    lo[j] = count[j] == 0 ? v : std::min(lo[j], v);
+    hi[j] = count[j] == 0 ? v : std::max(hi[j], v);
+    ++count[j];
+  });
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+  for (Index j = 0; j < d; ++j) mean[j] = total > 0.0 ? sum[j] / total : 0.0;
+  each([&](Index i, Index j, double v) { dev[j] += weight(i) * (v - mean[j]) * (v - mean[j]); });
+  std::vector<double> factor(static_cast<std::size_t>(d));
+  for (Index j = 0; j < d; ++j) {
+    if (count[j] < n) lo[j] = std::min(lo[j], 0.0), hi[j] = std::max(hi[j], 0.0);
+    const double var = total > 0.0 ? (dev[j] + (total - w_nz[j]) * mean[j] * mean[j]) / total : 0.0;
+    factor[j] = variance_penalty_factor(var, !(hi[j] > lo[j]));
+  }
+  return factor;
+}
+
 LogisticRegression& LogisticRegression::fit(const Dataset& train, int n_classes) {
+  return fit(train, n_classes, train.n_features());
+}
+
+LogisticRegression& LogisticRegression::fit(const Dataset& train, int n_classes,
+                                            Index indicators_from) {
   if (n_classes == 2) return fit(train);
-  fit_multinomial(train, n_classes);
+  fit_multinomial(train, n_classes, indicators_from);
   return *this;
 }
 
-void LogisticRegression::fit_multinomial(const Dataset& train, int K) {
+void LogisticRegression::fit_multinomial(const Dataset& train, int K, Index indicators_from) {
   static const std::string where = "LogisticRegression::fit";
   params_.validate();
   const Index n = train.n_samples(), p = train.n_features();
@@ -95,6 +139,12 @@ void LogisticRegression::fit_multinomial(const Dataset& train, int K) {
   prob.tol = params_.tol;
   prob.max_iter = params_.max_iter;
   prob.n_threads = fit_threads(double(n) * double(p) * K, params_.n_threads);
+  std::vector<double> factor;
+  if (params_.penalty_scale == PenaltyScale::kStandardized) {
+    factor = detail::dense_penalty_factors(train.X, sw, prob.n_threads);
+    for (Index j = std::max<Index>(0, indicators_from); j < p; ++j) factor[j] = 1.0;
+    prob.penalty_factor = &factor;
+  }
   const detail::LinearSolution r = detail::solve_newton_cg(prob);
 
   LogisticRegressionState s;
@@ -140,6 +190,11 @@ LogisticRegression& LogisticRegression::fit(const SparseMatrixView& X, VectorVie
   prob.max_iter = params_.max_iter;
   const int K = n_classes == 2 ? 1 : n_classes;
   prob.n_threads = fit_threads(double(X.nnz()) * K * 4.0, params_.n_threads);
+  std::vector<double> factor;
+  if (params_.penalty_scale == PenaltyScale::kStandardized) {
+    factor = detail::sparse_penalty_factors(X, sample_weight);
+    prob.penalty_factor = &factor;
+  }
   const detail::LinearSolution r = detail::solve_newton_cg(prob);
 
   const Index p = X.cols;

@@ -539,6 +539,14 @@ GBDTParams workflow_gbdt_defaults() {
   return p;
 }
 
+LogisticRegressionParams workflow_lr_defaults() {
+  // docs/defaults.md: benchmarks/defaults.py, the workflow's logistic regression with the
+  // standardized penalty against the raw one on the shipped datasets.
+  LogisticRegressionParams p;
+  p.penalty_scale = PenaltyScale::kStandardized;
+  return p;
+}
+
 namespace detail {
 
 TrainResult train_on_split(const Table& table, const TrainSpec& spec, const TimeGroupSplit& split,

@@ -188,7 +188,10 @@ PipelineModel fit_stage(const Table& table, const TrainSpec& spec, TrainResult& 
     } else {
       expansion = CategoricalExpansion::fit(view(out.train.X), cats, spec.lr.min_category_count);
       const RowMatrixXd E = expansion.expand(FeatureMatrix(view(out.train.X)));
-      m.fit(Dataset(FeatureMatrix(view(E)), VectorView<const double>(out.train.y)), out.n_classes);
+      // The indicators follow the numeric inputs; they keep the raw penalty (logistic.hpp).
+      const auto numeric = static_cast<Index>(expansion.n_inputs - expansion.columns.size());
+      m.fit(Dataset(FeatureMatrix(view(E)), VectorView<const double>(out.train.y)), out.n_classes,
+            numeric);
     }
     for (const auto& note : m.fit_info().notes) out.notes.push_back("logistic regression: " + note);
     if (!m.fit_info().converged) {

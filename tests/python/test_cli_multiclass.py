@@ -58,11 +58,13 @@ def trained(claims):
     return model, pred, proc
 
 
-def test_train_detects_the_multiclass_label_and_writes_format_1_7(trained):
+def test_train_detects_the_multiclass_label_and_writes_format_1_8(trained):
     model, _, proc = trained
     doc = json.loads(model.read_text())
-    # 1.7: the K-class monitoring reference (and the categorical encoding when the data has one)
-    assert doc["format_version"] == "1.7" and "reference" in doc
+    # 1.7: the K-class monitoring reference (and the categorical encoding when the data has one);
+    # 1.8: the workflow's logistic regression has penalty_scale = standardized
+    assert doc["format_version"] == "1.8" and "reference" in doc
+    assert doc["model"]["params"]["penalty_scale"] == "standardized"
     assert doc["classes"] == CLASSES  # sorted unique labels, as scikit-learn's classes_
     assert doc["calibrator"]["type"] == "temperature"  # the multiclass default
     assert doc["review"]["kind"] == "threshold"
@@ -88,8 +90,13 @@ def test_probabilities_match_sklearn_multinomial_lr_with_temperature_scaling(cla
     tr, ca, te = slice(0, n_train), slice(n_train, n_train + n_cal), slice(n_train + n_cal, None)
     mean = np.nanmean(X[tr], axis=0)  # calibrisk's missing = mean, learned on the training rows
     Xi = np.where(np.isnan(X), mean, X)
-    # The same objective on the raw columns (the L2 penalty is on the raw coefficients in both
-    # libraries), solved by exact Newton steps.
+    # The same objective: the workflow's LR penalises standardized coefficients
+    # (penalty_scale = standardized), i.e. scikit-learn on StandardScaler output of the training
+    # rows, solved by exact Newton steps.
+    from sklearn.preprocessing import StandardScaler
+
+    sc = StandardScaler().fit(Xi[tr])
+    Xi = sc.transform(Xi)
     lr = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12, max_iter=1000)
     lr.fit(Xi[tr], y[tr])
     assert list(lr.classes_) == CLASSES
@@ -290,7 +297,7 @@ def test_conformal_policy_routes_one_label_sets_and_monitor_recounts(claims, tmp
                "conformal=0.9", *drop_flags(header), "--out", model, "--json", js, check=0)
     assert "conformal" in proc.stdout and "set coverage" in proc.stdout
     doc = json.loads(model.read_text())
-    assert doc["format_version"] == "1.7"
+    assert doc["format_version"] == "1.8"  # the workflow LR's penalty_scale (1.7: the review)
     assert doc["review"]["kind"] == "conformal" and doc["review"]["method"] == "lac"
     assert doc["review"]["alpha"] == pytest.approx(0.1)
     q = float(doc["review"]["quantile"])

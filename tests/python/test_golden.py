@@ -79,3 +79,18 @@ def test_unseen_label_in_an_old_file_is_scored_as_missing(tmp_path):
     risk = dict(zip(variants, (float(r["risk"]) for r in _read(out))))
     assert risk["unseen"] == risk["missing"]
     assert risk["unseen"] != risk["A"]
+
+
+def test_format_1_8_standardized_lr_scores_bit_identically(tmp_path):
+    # tests/golden/format-1.8/README.md: the workflow LR with penalty_scale = standardized.
+    d = GOLDEN / "format-1.8"
+    out = tmp_path / "scores.csv"
+    subprocess.run([str(CLI), "predict", "--model", str(d / "lr_standardized.json"), "--data",
+                    str(d / "rows.csv"), "--out", str(out), "--quiet"], check=True,
+                   capture_output=True)
+    got, want = _read(out), _read(d / "lr_standardized.scores.csv")
+    assert len(got) == len(want) >= 20
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert float(g["risk"]) == float(w["risk"]) and g["flag"] == w["flag"], f"row {i}"
+    pipe = cr.load(str(d / "lr_standardized.json"))
+    assert pipe.to_string() == (d / "lr_standardized.json").read_text()

@@ -70,7 +70,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     matrices are used without densifying (an explicitly stored NaN/inf is an error: sparse input
     has no missing values).
 
-    Minimises ``sum_i w_i * logloss(y_i, p_i) + ||coef||^2 / (2 C)`` with an unpenalised
+    Minimises ``sum_i w_i * logloss(y_i, p_i) + ||coef||^2 / (2 C)`` (the default
+    ``penalty_scale="raw"``) with an unpenalised
     intercept, exactly as ``sklearn.linear_model.LogisticRegression(penalty="l2")`` does, where
     ``w_i = sample_weight_i * class_weight[y_i]``. The solver is Newton's method with a line
     search on the exact Hessian (built in parallel, deterministic for any ``n_threads``); it stops
@@ -79,7 +80,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     The parameters are the fields of ``calibrisk._core.LogisticRegressionParams`` (C++ defaults
     and docs); ``class_weight`` and ``missing`` take their Python spellings. The penalty stays on
     the raw-scale coefficients whether or not ``standardize`` is on, so the solution is the same
-    either way; to penalise standardised coefficients, put a ``StandardScaler`` in front.
+    either way; ``penalty_scale="standardized"`` penalises standardised coefficients instead
+    (coefficient j's penalty times the training variance of column j: the fit of scikit-learn's
+    ``LogisticRegression`` on ``StandardScaler`` output, mapped back to the raw scale; categorical
+    levels keep the raw penalty; docs/linear.md, "Penalty scale"). ``calibrisk.train`` uses
+    ``"standardized"`` by default.
     ``newton_max_columns`` and ``n_threads`` are not stored in model files.
 
     Attributes

@@ -66,6 +66,8 @@ struct ReviewPolicyRecord;
 ///   `reference`, `pooled`, `missing`; artifact/expansion.hpp), written only when present; and
 ///   the monitoring `reference` of K-class pipelines (its score is the top-label confidence on
 ///   the calibration part and its `alert_rate` the review policy's review rate there).
+///   1.8 — logistic regression's optional `penalty_scale` param ("standardized"; written only when
+///   not its default "raw", which files without it mean). `calibrisk train` writes it by default.
 /// - A file is stamped with the lowest minor that can read it: "1.2" only when it carries a
 ///   field added in 1.2, otherwise "1.1", so a model that keeps every default serialises to the
 ///   bytes of earlier releases.
@@ -73,7 +75,7 @@ inline constexpr int kFormatVersionMajor = 1;
 /// The minor written for a file that uses no field added after 1.1.
 inline constexpr int kFormatVersionMinor = 1;
 /// The newest minor this library reads strictly and writes (when a file needs it).
-inline constexpr int kFormatVersionMinorNewest = 7;
+inline constexpr int kFormatVersionMinorNewest = 8;
 /// The minor that added the optional `reference` section (MonitoringReference).
 inline constexpr int kFormatVersionMinorReference = 3;
 /// The minor that added category labels (and code hierarchies) to the schema's features.

@@ -12,6 +12,20 @@
 /// scale (after mean imputation), also when `standardize` is true: standardisation only
 /// re-parameterises the problem for conditioning and never changes the minimiser.
 ///
+/// Penalty scale (`penalty_scale`): `raw` (the default) is the objective above. `standardized`
+/// replaces the penalty by sum_j s_j^2 beta_j^2 / (2C), s_j^2 the sample-weighted variance of
+/// model column j over the training rows (numeric inputs after mean imputation, missing
+/// indicators m_j (1 - m_j); sparse input: the variance with the absent entries as 0), which is
+/// scikit-learn's fit on StandardScaler(X) (sample-weighted; with_mean=False when fit_intercept is
+/// false) with the coefficients mapped back (beta_j = beta'_j / s_j). On data with columns in
+/// different units the raw penalty shrinks large-unit columns hardly at all and small-unit columns
+/// hard; the standardized one treats them alike. A column with s_j = 0 (constant) keeps factor 1,
+/// as StandardScaler gives it scale 1 (with an intercept its coefficient is 0 anyway). Categorical
+/// levels keep factor 1: a one-hot indicator's variance m (1 - m) is smallest for the rarest
+/// levels, so a variance-scaled penalty would shrink rare codes least and overfit them.
+/// Every solver (exact/subsampled Newton, L-BFGS, Newton-CG for multinomial and sparse input)
+/// minimises the same objective.
+///
 /// Solver: Newton's method with an Armijo backtracking line search (Nocedal & Wright, Numerical
 /// Optimization, 2nd ed., Alg. 3.1 and §3.1); an iteration builds the exact (p+1)x(p+1) Hessian
 /// X^T W X over fixed row chunks in parallel, reduces them in chunk order (so the result is
@@ -39,10 +53,10 @@
 /// data had one. The expanded design is never materialised: an indicator adds its coefficient to
 /// the margin directly, and the solver builds the gradient and Hessian from the row's level
 /// indices (O(rows x (numeric columns + categorical columns)^2) per Hessian, whatever the number
-/// of levels). Indicators are neither centred nor scaled (their penalty is the raw one either
-/// way, so the solution is unchanged). At scoring, a code the training data never had (a new code,
-/// a negative or non-integer value) and NaN in a column that had no NaN in training contribute 0,
-/// i.e. score as the reference level.
+/// of levels). Indicators are neither centred nor scaled (their penalty is the raw one under either
+/// penalty_scale, so the solution is unchanged). At scoring, a code the training data never had (a
+/// new code, a negative or non-integer value) and NaN in a column that had no NaN in training
+/// contribute 0, i.e. score as the reference level.
 #pragma once
 
 #include <calibrisk/core/dataset.hpp>
@@ -87,6 +101,26 @@ inline const EnumTable<MissingStrategy>& enum_table(MissingStrategy) {
   return t;
 }
 
+/// Which scale the L2 penalty applies to (LogisticRegressionParams::penalty_scale).
+enum class PenaltyScale {
+  /// ||beta||^2 / (2C) on the raw-scale coefficients: scikit-learn's objective on X as given.
+  kRaw,
+  /// sum_j s_j^2 beta_j^2 / (2C), s_j^2 the (sample-weighted) variance of column j on the training
+  /// rows (after mean imputation; a missing indicator's is m (1 - m)): the same fit as
+  /// scikit-learn on StandardScaler-transformed X, its coefficients mapped back to the raw scale.
+  /// A column with zero variance keeps factor 1 (StandardScaler's scale 1); categorical levels
+  /// keep the raw penalty (see the file comment).
+  kStandardized,
+};
+
+/// The spellings of PenaltyScale in every interface (C++ text, CLI, Python, model file).
+inline const EnumTable<PenaltyScale>& enum_table(PenaltyScale) {
+  static const EnumText<PenaltyScale> e[] = {{PenaltyScale::kRaw, "raw"},
+                                             {PenaltyScale::kStandardized, "standardized"}};
+  static const EnumTable<PenaltyScale> t{e, 2, "PenaltyScale"};
+  return t;
+}
+
 /// Hyper-parameters of LogisticRegression (names as in scikit-learn). Each field is declared once,
 /// in `fields` (name, range, one-line doc); the default is the member initialiser.
 struct LogisticRegressionParams {
@@ -97,7 +131,8 @@ struct LogisticRegressionParams {
   double tol = 1e-6;
   ClassWeight class_weight;
   MissingStrategy missing = MissingStrategy::kMean;
-  /// The objective, and hence the solution, is the same either way (penalty on raw coefficients).
+  /// The objective, and hence the solution, is the same either way (the penalty's scale is
+  /// `penalty_scale`, independent of this conditioning switch).
   bool standardize = true;
   int n_threads = 0;
   /// The default keeps the Hessian near 32 MB and its factorisation near a second.
@@ -109,6 +144,8 @@ struct LogisticRegressionParams {
   bool hessian_subsample = true;
   /// Levels seen in fewer training rows (with positive weight) are pooled into "other".
   int min_category_count = 10;
+  /// raw (scikit-learn's objective, the default) or standardized (see PenaltyScale).
+  PenaltyScale penalty_scale = PenaltyScale::kRaw;
 
   template <class V>
   static void fields(V& v) {
@@ -143,6 +180,9 @@ struct LogisticRegressionParams {
     v("hessian_subsample", &P::hessian_subsample, any_value().execution(),
       "Dense Newton on tall data: build the iterations' Hessian from a fixed row subsample "
       "(~max(16384, 64 q) rows); the exact Hessian is computed once at the solution.");
+    v("penalty_scale", &P::penalty_scale, any_value().since(8),
+      "raw: L2 on the raw coefficients (scikit-learn); standardized: coefficient j's penalty "
+      "times the training variance of column j (as fitting on StandardScaler output).");
   }
 
   /// Throws InvalidParams naming the field, the value and the accepted range.
@@ -296,6 +336,10 @@ class LogisticRegression {
   /// n / (K n_c), explicit per_class weights one multiplier per class. Throws InvalidParams
   /// (n_classes outside [2, kMaxClasses]), InvalidInput.
   LogisticRegression& fit(const Dataset& train, int n_classes);
+  /// As fit(train, n_classes), where the columns from `indicators_from` on are 0/1 level
+  /// indicators the caller expanded (the K-class pipeline's CategoricalExpansion): under
+  /// penalty_scale = standardized they keep the raw penalty, as the model's own levels do.
+  LogisticRegression& fit(const Dataset& train, int n_classes, Index indicators_from);
   /// Fits on a CSR/CSC matrix without densifying (validate_sparse: explicit NaN/inf and malformed
   /// structure are rejected naming the entry; stored zeros and absent entries are 0). Binary
   /// (n_classes == 2, y in {0, 1}) or multinomial (n_classes >= 3). No centring (the sparsity is
@@ -463,7 +507,7 @@ class LogisticRegression {
 
   void predict_into(const FeatureMatrix& X, VectorView<double> out, bool proba,
                     const char* where) const;
-  void fit_multinomial(const Dataset& train, int n_classes);
+  void fit_multinomial(const Dataset& train, int n_classes, Index indicators_from);
   void check_binary(const char* where) const;
   void matrix_into(const FeatureMatrix& X, MatrixView<double> out, bool proba,
                    const char* where) const;

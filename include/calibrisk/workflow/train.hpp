@@ -114,6 +114,13 @@ std::optional<CalibrationMethod> calibration_method_from_name(const std::string&
 /// TrainSpec::early_stopping_max_rounds, patience TrainSpec::early_stopping_patience).
 GBDTParams workflow_gbdt_defaults();
 
+/// The logistic-regression settings `calibrisk train` and `calibrisk.train` start from:
+/// LogisticRegressionParams{} (scikit-learn's objective for the estimator) except penalty_scale =
+/// standardized, so that C = 1 penalises every column on the same scale whatever its units (on
+/// the benchmark it met the AUC target on more datasets; docs/defaults.md, "Penalty scale of the
+/// workflow's logistic regression"). `--param penalty_scale=raw` restores the raw penalty.
+LogisticRegressionParams workflow_lr_defaults();
+
 /// What the fit stage does once early stopping has chosen the number of rounds on its validation
 /// part (docs/defaults.md, "Early stopping in the workflow"). Text forms (provenance fit.refit):
 /// "none" (keep the early-stopped trees, fitted without the validation rows), "same" (refit on
@@ -214,7 +221,8 @@ inline constexpr int kSelectionWideLeaves = 63;
 struct TrainSpec {
   ColumnRoles columns;  ///< label (required), group, time, dropped and subgroup columns
   ModelKind model = ModelKind::kGradientBoostedTrees;
-  LogisticRegressionParams lr;  ///< used when model == kLogisticRegression
+  /// Used when model == kLogisticRegression (and by kAuto's candidate).
+  LogisticRegressionParams lr = workflow_lr_defaults();
   /// Used when model == kGradientBoostedTrees (its random_state too). With gbdt.early_stopping
   /// (the default), the latest-entering groups (patients) holding gbdt.validation_fraction of
   /// the training part's rows are held out as the validation part of early stopping (no group

@@ -3,6 +3,8 @@
 // and score bit-identically to the scores that release stored beside them. The CLI-trained files
 // are also scored end to end through `calibrisk predict` in tests/python/test_golden.py.
 #include <calibrisk/artifact/io.hpp>
+#include <calibrisk/artifact/pipeline.hpp>
+#include <calibrisk/io/table.hpp>
 
 #include <doctest/doctest.h>
 
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,4 +72,48 @@ TEST_CASE("golden files: numeric-feature pipelines score bit-identically to thei
     ++checked;
   }
   CHECK(checked >= 2);
+}
+
+TEST_CASE("golden 1.8: the workflow LR with the standardized penalty scores bit-identically") {
+  // tests/golden/format-1.8/README.md: written by `calibrisk train --model lr` when the workflow's
+  // logistic regression took penalty_scale = standardized; the scores by `calibrisk predict`.
+  const auto dir = kGolden / "format-1.8";
+  std::ifstream in((dir / "lr_standardized.json").string(), std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Pipeline pipe = load_from_string(text);
+  CHECK(to_string(pipe) == text);  // loading and saving again gives the same bytes
+  CHECK(text.find("\"format_version\": \"1.8\"") != std::string::npos);
+  const auto* lr = std::get_if<LogisticRegression>(&pipe.model());
+  REQUIRE(lr != nullptr);
+  CHECK(lr->params().penalty_scale == PenaltyScale::kStandardized);
+  CsvReadOptions o;
+  std::vector<std::string> names;
+  for (const FeatureInfo& f : pipe.schema().features) names.push_back(f.name);
+  o.categorical = names;
+  const Table t = read_csv((dir / "rows.csv").string(), o);
+  std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(t.rows()));
+  for (Index i = 0; i < t.rows(); ++i) {
+    for (const std::string& c : names)
+      rows[static_cast<std::size_t>(i)].push_back(t.column(c).text(i));
+  }
+  const RowMatrixXd X = pipe.encode_rows(rows);
+  const auto want = read_csv(dir / "lr_standardized.scores.csv");
+  REQUIRE(want.size() == rows.size());
+  REQUIRE(rows.size() >= 20);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const double got = pipe.predict_proba_row(X.row(static_cast<Index>(i)).data());
+    REQUIRE(want[i].size() == 3);  // row, risk, flag as `calibrisk predict` wrote them
+    CHECK_MESSAGE(got == want[i][1], "row " << i);  // exact: same bits
+    CHECK(want[i][2] == (got >= pipe.threshold() ? 1.0 : 0.0));
+  }
+}
+
+TEST_CASE("penalty_scale: written (format 1.8) only when standardized") {
+  // An older file has no penalty_scale: it loads as raw and is saved again without it.
+  const Pipeline old = load((kGolden / "v0.1.0" / "lr_platt.json").string());
+  const auto* lr = std::get_if<LogisticRegression>(&old.model());
+  REQUIRE(lr != nullptr);
+  CHECK(lr->params().penalty_scale == PenaltyScale::kRaw);
+  CHECK(to_string(old).find("penalty_scale") == std::string::npos);
+  CHECK(kFormatVersionMinorNewest == 8);
 }

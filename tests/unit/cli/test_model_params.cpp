@@ -94,7 +94,8 @@ TEST_CASE("cli param: every LogisticRegressionParams field round-trips through -
                                                    {"newton_max_columns", "10"},
                                                    {"categorical_features", "2,5"},
                                                    {"min_category_count", "25"},
-                                                   {"hessian_subsample", "false"}});
+                                                   {"hessian_subsample", "false"},
+                                                   {"penalty_scale", "standardized"}});
 }
 
 TEST_CASE("cli param: enums list their spellings; the old spelling is accepted") {
@@ -104,6 +105,9 @@ TEST_CASE("cli param: enums list their spellings; the old spelling is accepted")
   CHECK(p.missing == calibrisk::MissingStrategy::kMeanWithIndicator);
   CHECK_THROWS_WITH_AS(apply_params({"missing=median"}, fields, "lr"),
                        doctest::Contains("--param missing must be mean or mean_with_indicator"),
+                       UsageError);
+  CHECK_THROWS_WITH_AS(apply_params({"penalty_scale=scaled"}, fields, "lr"),
+                       doctest::Contains("--param penalty_scale must be raw or standardized"),
                        UsageError);
   CHECK_THROWS_WITH_AS(apply_params({"nope=1"}, fields, "lr"),
                        doctest::Contains("missing (mean|mean_with_indicator)"), UsageError);

@@ -117,7 +117,10 @@ TEST_CASE("multiclass workflow: categorical features are one-hot coded for the m
   lp.categorical_features.clear();
   LogisticRegression oracle(lp);
   const RowMatrixXd Dtrain = h.design(r.train.X);
-  oracle.fit(Dataset(FeatureMatrix(view(Dtrain)), VectorView<const double>(r.train.y)), 3);
+  // The workflow's LR has penalty_scale = standardized: the numeric column 0 is standardized,
+  // the level indicators (columns 1...) keep the raw penalty.
+  CHECK(lp.penalty_scale == PenaltyScale::kStandardized);
+  oracle.fit(Dataset(FeatureMatrix(view(Dtrain)), VectorView<const double>(r.train.y)), 3, 1);
 
   // Test rows, plus rows with an unseen site code (9: not in the schema) and the pooled code.
   RowMatrixXd X = r.test.X;
@@ -153,9 +156,10 @@ TEST_CASE("multiclass workflow: categorical features are one-hot coded for the m
     for (Index k = 0; k < 3; ++k) CHECK(row[k] == P(i, k));
   }
 
-  // The file: format 1.7 with the encoding, bit-identical scores after loading.
+  // The file: format 1.7 with the encoding (1.8: the standardized penalty), bit-identical scores
+  // after loading.
   const std::string text = to_string(pipe);
-  CHECK(text.find("\"format_version\": \"1.7\"") != std::string::npos);
+  CHECK(text.find("\"format_version\": \"1.8\"") != std::string::npos);
   CHECK(text.find("\"encoding\"") != std::string::npos);
   const Pipeline back = load_from_string(text);
   const RowMatrixXd P2 = back.predict_proba_matrix(FeatureMatrix(view(X)));
@@ -179,6 +183,7 @@ TEST_CASE("categorical expansion: inconsistent parts and files are rejected") {
   spec.columns.label = "y";
   spec.model = ModelKind::kLogisticRegression;
   spec.review.min_accuracy = 0.6;
+  spec.lr.penalty_scale = PenaltyScale::kRaw;  // a 1.7 file (penalty_scale is 1.8)
   const TrainResult r = train_pipeline(t, spec);
   PipelineParts parts = r.pipeline->parts();
   parts.expansion.levels[0].back() = parts.expansion.reference[0];  // the reference kept
