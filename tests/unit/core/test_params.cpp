@@ -120,7 +120,7 @@ TEST_CASE("params: every field is declared once, in the documented order") {
   CHECK(l == std::vector<std::string>{"C", "fit_intercept", "max_iter", "tol", "class_weight",
                                       "missing", "standardize", "n_threads", "newton_max_columns",
                                       "categorical_features", "min_category_count",
-                                      "hessian_subsample"});
+                                      "hessian_subsample", "penalty_scale"});
   CHECK(names_of<PlattParams>().size() == 5);
   CHECK(names_of<IsotonicParams>().size() == 3);
   CHECK(names_of<BetaParams>().size() == 3);
