@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import calibrisk
 
@@ -57,16 +59,19 @@ def test_auto_follows_the_known_truth(truth, chosen):
 
 
 def test_lr_candidate_loss_matches_scikit_learn_on_entry_order_folds():
-    # Oracle: scikit-learn's LogisticRegression (same objective: C=1, unpenalised intercept) on
-    # the 5 contiguous folds of the training part (file order, every row its own group) and
-    # sklearn.metrics.log_loss of the pooled out-of-fold probabilities.
+    # Oracle: scikit-learn's LogisticRegression on StandardScaler output (the same objective as
+    # the workflow's default penalty_scale="standardized": C=1, unpenalised intercept, each
+    # column's penalty scaled by its training variance) on the 5 contiguous folds of the training
+    # part (file order, every row its own group) and sklearn.metrics.log_loss of the pooled
+    # out-of-fold probabilities.
     r = _train(_frame("linear", 1000, 3))
     X, y = r.train.X, r.train.y.astype(int)
     n = len(y)
     fold = ((np.arange(n) + 0.5) * 5 / n).astype(int)
     p = np.empty(n)
     for f in range(5):
-        m = LogisticRegression(C=1.0, tol=1e-10, max_iter=10000).fit(X[fold != f], y[fold != f])
+        m = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, tol=1e-10, max_iter=10000))
+        m.fit(X[fold != f], y[fold != f])
         p[fold == f] = m.predict_proba(X[fold == f])[:, 1]
     lr = next(c for c in r.selection["candidates"] if c["name"] == "lr")
     assert lr["log_loss"] == pytest.approx(log_loss(y, p), rel=1e-5)  # solver tolerances
