@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include "unit/artifact/golden.hpp"
+#include "unit/artifact/golden_rows.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -86,21 +87,11 @@ TEST_CASE("golden 1.8: the workflow LR with the standardized penalty scores bit-
   const auto* lr = std::get_if<LogisticRegression>(&pipe.model());
   REQUIRE(lr != nullptr);
   CHECK(lr->params().penalty_scale == PenaltyScale::kStandardized);
-  CsvReadOptions o;
-  std::vector<std::string> names;
-  for (const FeatureInfo& f : pipe.schema().features) names.push_back(f.name);
-  o.categorical = names;
-  const Table t = read_csv((dir / "rows.csv").string(), o);
-  std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(t.rows()));
-  for (Index i = 0; i < t.rows(); ++i) {
-    for (const std::string& c : names)
-      rows[static_cast<std::size_t>(i)].push_back(t.column(c).text(i));
-  }
-  const RowMatrixXd X = pipe.encode_rows(rows);
+  const RowMatrixXd X = calibrisk::test::encode_golden_rows(pipe, dir / "rows.csv");
   const auto want = read_csv(dir / "lr_standardized.scores.csv");
-  REQUIRE(want.size() == rows.size());
-  REQUIRE(rows.size() >= 20);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  REQUIRE(want.size() == static_cast<std::size_t>(X.rows()));
+  REQUIRE(X.rows() >= 20);
+  for (std::size_t i = 0; i < want.size(); ++i) {
     const double got = pipe.predict_proba_row(X.row(static_cast<Index>(i)).data());
     REQUIRE(want[i].size() == 3);  // row, risk, flag as `calibrisk predict` wrote them
     CHECK_MESSAGE(got == want[i][1], "row " << i);  // exact: same bits

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include "unit/artifact/golden.hpp"
+#include "unit/artifact/golden_rows.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -340,22 +341,12 @@ TEST_CASE("golden 1.7: the K-class claims model with an encoding scores bit-iden
   CHECK(pipe.review_policy()->kind == "conformal");
   const int k = pipe.n_classes();
   // rows.csv as text (the categorical features as labels), encoded in schema order.
-  CsvReadOptions o;
-  std::vector<std::string> names;
-  for (const FeatureInfo& f : pipe.schema().features) names.push_back(f.name);
-  o.categorical = names;
-  const Table t = read_csv((dir / "rows.csv").string(), o);
-  std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(t.rows()));
-  for (Index i = 0; i < t.rows(); ++i) {
-    for (const std::string& c : names)
-      rows[static_cast<std::size_t>(i)].push_back(t.column(c).text(i));
-  }
-  const RowMatrixXd X = pipe.encode_rows(rows);
+  const RowMatrixXd X = calibrisk::test::encode_golden_rows(pipe, dir / "rows.csv");
   const auto want = calibrisk::test::read_csv(dir / "lr_claims_encoding.scores.csv");
-  REQUIRE(want.size() == rows.size());
-  REQUIRE(rows.size() >= 20);
+  REQUIRE(want.size() == static_cast<std::size_t>(X.rows()));
+  REQUIRE(X.rows() >= 20);
   std::vector<double> P(static_cast<std::size_t>(k));
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  for (std::size_t i = 0; i < want.size(); ++i) {
     const Pipeline::RowDecision d = pipe.decide_row(X.row(static_cast<Index>(i)).data(), P.data());
     for (int c = 0; c < k; ++c) {
       CHECK_MESSAGE(P[static_cast<std::size_t>(c)] == want[i][static_cast<std::size_t>(c)],
