@@ -10,6 +10,8 @@
 
 #include <Eigen/Cholesky>
 
+#include "unit/linear/sparse_arrays.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -67,36 +69,9 @@ MultiData make_multi(Index n, Index p, int K, double density, std::uint64_t seed
   return d;
 }
 
-// CSR arrays of a dense row-major matrix (explicit zeros dropped).
-struct Csr {
-  std::vector<std::int64_t> indptr{0}, indices;
-  std::vector<double> values;
-  SparseMatrixView view(Index rows, Index cols, bool csr = true) const {
-    return SparseMatrixView{indptr.data(), indices.data(), values.data(), rows, cols, csr};
-  }
-};
-
-Csr to_csr(const std::vector<double>& X, Index n, Index p) {
-  Csr c;
-  for (Index i = 0; i < n; ++i) {
-    for (Index j = 0; j < p; ++j) {
-      if (X[i * p + j] != 0.0) c.indices.push_back(j), c.values.push_back(X[i * p + j]);
-    }
-    c.indptr.push_back(static_cast<std::int64_t>(c.indices.size()));
-  }
-  return c;
-}
-
-Csr to_csc(const std::vector<double>& X, Index n, Index p) {
-  Csr c;
-  for (Index j = 0; j < p; ++j) {
-    for (Index i = 0; i < n; ++i) {
-      if (X[i * p + j] != 0.0) c.indices.push_back(i), c.values.push_back(X[i * p + j]);
-    }
-    c.indptr.push_back(static_cast<std::int64_t>(c.indices.size()));
-  }
-  return c;
-}
+using calibrisk::test::Csr;
+using calibrisk::test::to_csc;
+using calibrisk::test::to_csr;
 
 // max |d objective / d theta| / sum(w) of scikit-learn's multinomial objective, by plain loops.
 double softmax_grad_max(const LogisticRegression& m, const MultiData& d,

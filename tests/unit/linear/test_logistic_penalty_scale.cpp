@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/logistic_data.hpp"
+#include "unit/linear/sparse_arrays.hpp"
 
 using namespace calibrisk;
 using calibrisk::testing::make_logistic_data;
@@ -66,22 +67,6 @@ std::vector<double> rescaled(const std::vector<double>& X, Index n, Index p, boo
   return out;
 }
 
-struct Csr {
-  std::vector<std::int64_t> indptr{0}, indices;
-  std::vector<double> values;
-};
-
-Csr to_csr(const std::vector<double>& X, Index n, Index p) {
-  Csr c;
-  for (Index i = 0; i < n; ++i) {
-    for (Index j = 0; j < p; ++j) {
-      if (X[i * p + j] != 0.0) c.indices.push_back(j), c.values.push_back(X[i * p + j]);
-    }
-    c.indptr.push_back(static_cast<std::int64_t>(c.indices.size()));
-  }
-  return c;
-}
-
 }  // namespace
 
 TEST_CASE("standardized penalty: the fit satisfies its optimality conditions") {
@@ -135,9 +120,8 @@ TEST_CASE("standardized penalty: sparse input equals the dense fit, also rescale
   auto d = make_logistic_data<double>(1500, 8, 9);
   for (double& v : d.X) v = v > 0.5 ? v : 0.0;                    // sparse-ish
   const std::vector<double> X2 = rescaled(d.X, d.n, d.p, false);  // no shift: keeps the zeros
-  const Csr c1 = to_csr(d.X, d.n, d.p), c2 = to_csr(X2, d.n, d.p);
-  const SparseMatrixView s1{c1.indptr.data(), c1.indices.data(), c1.values.data(), d.n, d.p, true};
-  const SparseMatrixView s2{c2.indptr.data(), c2.indices.data(), c2.values.data(), d.n, d.p, true};
+  const test::Csr c1 = test::to_csr(d.X, d.n, d.p), c2 = test::to_csr(X2, d.n, d.p);
+  const SparseMatrixView s1 = c1.view(d.n, d.p), s2 = c2.view(d.n, d.p);
   LogisticRegression sp1(standardized(0.2)), sp2(standardized(0.2)), dense(standardized(0.2));
   sp1.fit(s1, VectorView<const double>(d.y.data(), d.n));
   sp2.fit(s2, VectorView<const double>(d.y.data(), d.n));
