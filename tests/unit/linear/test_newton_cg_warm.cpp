@@ -2,14 +2,16 @@
 // Tests of the Newton-CG warm start (LinearProblem::warm_start: a row-subsample solve as the
 // starting point; binary model only, K >= 3 keeps the cold start): warm and cold fits reach the
 // optimum of an independent exact Newton solve (dense Hessian of the whole parameter vector, built
-// by plain loops in this file), with sample weights, per-feature penalty multipliers, with and
-// without intercepts, binary and multinomial, CSR and CSC input; the warm fit gives the same bytes
-// on 1 and 2 threads.
+// by dense matrix algebra in this file), with sample weights, per-feature penalty multipliers, with
+// and without intercepts, binary and multinomial, CSR and CSC input; the warm fit gives the same
+// bytes on 1 and 2 threads.
 #include <doctest/doctest.h>
 #include <calibrisk/core/random.hpp>
 #include <linear/newton_cg.hpp>
 
 #include <Eigen/Dense>
+
+#include "unit/linear/sparse_arrays.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -30,11 +32,11 @@ struct Case {
   Index n = 0, p = 0;
   int K = 2;
   std::vector<double> dense, y;
-  std::vector<std::int64_t> rptr{0}, ridx, cptr{0}, cidx;
-  std::vector<double> rval, cval, factor;
+  test::Csr rows, cols;
+  std::vector<double> factor;
   Eigen::VectorXd w;
-  SparseMatrixView csr() const { return {rptr.data(), ridx.data(), rval.data(), n, p, true}; }
-  SparseMatrixView csc() const { return {cptr.data(), cidx.data(), cval.data(), n, p, false}; }
+  SparseMatrixView csr() const { return rows.view(n, p, true); }
+  SparseMatrixView csc() const { return cols.view(n, p, false); }
 };
 
 void draw_labels(Case& c, Rng& rng) {
@@ -76,18 +78,8 @@ Case make_case(Index n, Index p, int K, std::uint64_t seed) {
     }
   }
   draw_labels(c, rng);
-  for (Index i = 0; i < n; ++i) {
-    for (Index j = 0; j < p; ++j) {
-      if (c.dense[i * p + j] != 0.0) c.ridx.push_back(j), c.rval.push_back(c.dense[i * p + j]);
-    }
-    c.rptr.push_back(static_cast<std::int64_t>(c.ridx.size()));
-  }
-  for (Index j = 0; j < p; ++j) {
-    for (Index i = 0; i < n; ++i) {
-      if (c.dense[i * p + j] != 0.0) c.cidx.push_back(i), c.cval.push_back(c.dense[i * p + j]);
-    }
-    c.cptr.push_back(static_cast<std::int64_t>(c.cidx.size()));
-  }
+  c.rows = test::to_csr(c.dense, n, p);
+  c.cols = test::to_csc(c.dense, n, p);
   c.w.resize(n);
   for (Index i = 0; i < n; ++i) c.w[i] = 0.5 + 1.5 * rng.uniform();
   c.factor.resize(static_cast<std::size_t>(p));
@@ -96,8 +88,9 @@ Case make_case(Index n, Index p, int K, std::uint64_t seed) {
 }
 
 // The reference: the objective, gradient and Hessian of theta = [B (p x K', row-major), b (K')]
-// by plain loops over the dense copy, minimised by exact Newton (minimum-norm solves: the softmax
-// intercepts have a free shift) with backtracking, to max |g| / sum(w) <= 1e-13.
+// over the dense copy (per-row loops and dense matrix products), minimised by exact Newton
+// (minimum-norm solves: the softmax intercepts have a free shift) with backtracking, to max |g| /
+// sum(w) <= 1e-13 or until the Newton decrement is at round-off (1e-15 of the objective).
 struct Reference {
   const Case& c;
   double C;
@@ -130,25 +123,35 @@ struct Reference {
     }
     return f;
   }
+  // Gradient and Hessian as dense matrix products over the design A = [X, 1] (the last column 0
+  // without an intercept): G = A^T diag(w) R, and block (k, l) of H = A^T diag(w * S_kl) A with
+  // S_kl = p_k (1[k = l] - p_l) (binary: p (1 - p)).
   void derivatives(const Eigen::VectorXd& th, Eigen::VectorXd& g, Eigen::MatrixXd& H) const {
     const int Kp = this->Kp();
-    g.setZero(size());
-    H.setZero(size(), size());
-    Eigen::VectorXd prob, x(c.p + 1);
+    const Index m = c.p + 1;
+    Eigen::MatrixXd A(c.n, m), P(c.n, Kp);
+    Eigen::VectorXd prob;
     for (Index i = 0; i < c.n; ++i) {
+      for (Index j = 0; j < c.p; ++j) A(i, j) = c.dense[i * c.p + j];
+      A(i, c.p) = intercept ? 1.0 : 0.0;
       row_loss(i, th, prob);
-      for (Index j = 0; j < c.p; ++j) x[j] = c.dense[i * c.p + j];
-      x[c.p] = intercept ? 1.0 : 0.0;
-      Eigen::VectorXd r = prob;
-      if (Kp == 1) r[0] -= c.y[i];
-      if (Kp > 1) r[static_cast<Index>(c.y[i])] -= 1.0;
-      Eigen::MatrixXd S = -prob * prob.transpose();
-      S.diagonal() += prob;
-      if (Kp == 1) S(0, 0) = prob[0] * (1.0 - prob[0]);
-      for (Index a = 0; a <= c.p; ++a) {
-        g.segment(a * Kp, Kp) += c.w[i] * x[a] * r;
-        for (Index b = 0; b <= c.p; ++b)
-          H.block(a * Kp, b * Kp, Kp, Kp) += c.w[i] * x[a] * x[b] * S;
+      P.row(i) = prob.transpose();
+    }
+    Eigen::MatrixXd R = P;
+    for (Index i = 0; i < c.n; ++i)
+      R(i, Kp == 1 ? 0 : static_cast<Index>(c.y[i])) -= Kp == 1 ? c.y[i] : 1.0;
+    const Eigen::MatrixXd G = A.transpose() * (R.array().colwise() * c.w.array()).matrix();
+    g.resize(size());
+    H.setZero(size(), size());
+    for (int k = 0; k < Kp; ++k) {
+      for (Index a = 0; a < m; ++a) g[a * Kp + k] = G(a, k);
+      for (int l = 0; l < Kp; ++l) {
+        Eigen::ArrayXd s = -P.col(k).array() * P.col(l).array();
+        if (k == l) s += P.col(k).array();
+        const Eigen::MatrixXd B = A.transpose() * (s * c.w.array()).matrix().asDiagonal() * A;
+        for (Index a = 0; a < m; ++a) {
+          for (Index b = 0; b < m; ++b) H(a * Kp + k, b * Kp + l) = B(a, b);
+        }
       }
     }
     for (Index j = 0; j < c.p; ++j) {
@@ -166,6 +169,7 @@ struct Reference {
       if (g.lpNorm<Eigen::Infinity>() <= 1e-13 * c.w.sum()) break;
       const Eigen::VectorXd s = H.completeOrthogonalDecomposition().solve(-g);
       const double f0 = objective(th);
+      if (-g.dot(s) <= 1e-15 * f0) break;  // the Newton decrement is at round-off: optimal
       double t = 1.0;
       while (t > 1e-10 && objective(th + t * s) > f0 + 1e-4 * t * g.dot(s)) t *= 0.5;
       th += t * s;
