@@ -98,45 +98,55 @@ struct Reference {
   int Kp() const { return c.K == 2 ? 1 : c.K; }
   Index size() const { return (c.p + 1) * Kp(); }
 
-  double row_loss(Index i, const Eigen::VectorXd& th, Eigen::VectorXd& prob) const {
-    const int Kp = this->Kp();
-    Eigen::VectorXd z = intercept ? Eigen::VectorXd(th.tail(Kp)) : Eigen::VectorXd::Zero(Kp);
-    for (Index j = 0; j < c.p; ++j) z += c.dense[i * c.p + j] * th.segment(j * Kp, Kp);
-    const auto yi = static_cast<int>(c.y[i]);
-    if (Kp == 1) {
-      prob.resize(1);
-      prob[0] = 1.0 / (1.0 + std::exp(-z[0]));
-      return std::log1p(std::exp(-std::abs(z[0]))) + std::max(0.0, yi == 1 ? -z[0] : z[0]);
+  // The design A = [X, 1] (the last column 0 without an intercept).
+  Eigen::MatrixXd A = design();
+  Eigen::MatrixXd design() const {
+    Eigen::MatrixXd D(c.n, c.p + 1);
+    for (Index i = 0; i < c.n; ++i) {
+      for (Index j = 0; j < c.p; ++j) D(i, j) = c.dense[i * c.p + j];
+      D(i, c.p) = intercept ? 1.0 : 0.0;
     }
-    const double m = z.maxCoeff();
-    prob = (z.array() - m).exp();
-    const double s = prob.sum();
-    prob /= s;
-    return m + std::log(s) - z[yi];
+    return D;
+  }
+  // The weighted loss of theta (theta row-major as a (p + 1) x K' matrix); P gets the
+  // probabilities (binary: of class 1).
+  double loss(const Eigen::VectorXd& th, Eigen::MatrixXd& P) const {
+    const int Kp = this->Kp();
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::MatrixXd Z = A * Eigen::Map<const RowMajor>(th.data(), c.p + 1, Kp);
+    P.resize(c.n, Kp);
+    double f = 0.0;
+    for (Index i = 0; i < c.n; ++i) {
+      const auto yi = static_cast<Index>(c.y[i]);
+      if (Kp == 1) {
+        const double z = Z(i, 0);
+        P(i, 0) = 1.0 / (1.0 + std::exp(-z));
+        f += c.w[i] * (std::log1p(std::exp(-std::abs(z))) + std::max(0.0, yi == 1 ? -z : z));
+        continue;
+      }
+      const double m = Z.row(i).maxCoeff();
+      P.row(i) = (Z.row(i).array() - m).exp();
+      const double sum = P.row(i).sum();
+      P.row(i) /= sum;
+      f += c.w[i] * (m + std::log(sum) - Z(i, yi));
+    }
+    return f;
   }
   double objective(const Eigen::VectorXd& th) const {
-    double f = 0.0;
-    Eigen::VectorXd prob;
-    for (Index i = 0; i < c.n; ++i) f += c.w[i] * row_loss(i, th, prob);
+    Eigen::MatrixXd P;
+    double f = loss(th, P);
     for (Index j = 0; j < c.p; ++j) {
       f += 0.5 * c.factor[j] / C * th.segment(j * Kp(), Kp()).squaredNorm();
     }
     return f;
   }
-  // Gradient and Hessian as dense matrix products over the design A = [X, 1] (the last column 0
-  // without an intercept): G = A^T diag(w) R, and block (k, l) of H = A^T diag(w * S_kl) A with
-  // S_kl = p_k (1[k = l] - p_l) (binary: p (1 - p)).
+  // Gradient and Hessian as dense matrix products: G = A^T diag(w) R, and block (k, l) of
+  // H = A^T diag(w * S_kl) A with S_kl = p_k (1[k = l] - p_l) (binary: p (1 - p)).
   void derivatives(const Eigen::VectorXd& th, Eigen::VectorXd& g, Eigen::MatrixXd& H) const {
     const int Kp = this->Kp();
     const Index m = c.p + 1;
-    Eigen::MatrixXd A(c.n, m), P(c.n, Kp);
-    Eigen::VectorXd prob;
-    for (Index i = 0; i < c.n; ++i) {
-      for (Index j = 0; j < c.p; ++j) A(i, j) = c.dense[i * c.p + j];
-      A(i, c.p) = intercept ? 1.0 : 0.0;
-      row_loss(i, th, prob);
-      P.row(i) = prob.transpose();
-    }
+    Eigen::MatrixXd P;
+    loss(th, P);
     Eigen::MatrixXd R = P;
     for (Index i = 0; i < c.n; ++i)
       R(i, Kp == 1 ? 0 : static_cast<Index>(c.y[i])) -= Kp == 1 ? c.y[i] : 1.0;
