@@ -41,6 +41,8 @@ using Vec = Eigen::VectorXd;
 // the objective and the stopping rule stay exact.
 constexpr Index kSubsampleEvery = 8;
 constexpr Index kSubsampleMinRows = 32768;
+// The polish step (newton_iterations) runs on passes of at most this many multiply-adds.
+constexpr double kPolishWork = double(1 << 20);
 
 // Fixed row chunks (depend on n and the per-chunk buffer size only, never on the thread count).
 struct Chunks {
@@ -504,7 +506,7 @@ class Design {
   }
   // A Hessian product over the row subsample only (op gets the subsample's row positions).
   void fused_sub(const double* V, const double* c, RowOp& op, double* G, double* S) const {
-    fused_on(sub_, hess_fn_, V, c, op, G, S, nullptr, nullptr);
+    fused_on(sub_, sub_hess_fn_, V, c, op, G, S, nullptr, nullptr);
   }
   // The row subsample for the Hessian products (empty: none).
   const std::vector<Index>& sub_rows() const { return sub_.rows; }
@@ -675,38 +677,59 @@ class Design {
     const Index nnz = csr_.ptr[n_];
     const bool narrow = d_ <= 65536;  // 16-bit column indices: 2 bytes less per entry and pass
     if (narrow) {
-      rows_.own_idx16.assign(csr_.idx, csr_.idx + nnz);
+      rows_.own_idx16.resize(static_cast<std::size_t>(nnz));
       rows_.idx16 = rows_.own_idx16.data();
     } else {
-      rows_.own_idx.assign(csr_.idx, csr_.idx + nnz);
+      rows_.own_idx.resize(static_cast<std::size_t>(nnz));
       rows_.idx = rows_.own_idx.data();
     }
+    parallel_blocks(nnz, Index(1) << 18, nt_, [&](Index, Index lo, Index hi) {
+      if (narrow) {
+        for (Index e = lo; e < hi; ++e)
+          rows_.own_idx16[e] = static_cast<std::uint16_t>(csr_.idx[e]);
+      } else {
+        for (Index e = lo; e < hi; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
+      }
+    });
     const bool float_ok = floats_hold(csr_.val, nnz);
-    if (float_ok) rows_.val32.assign(csr_.val, csr_.val + nnz);
+    // With the row subsample (many rows) the full rows' Hessian products serve only the polish
+    // step of small passes (and a subsample without weight): no float copy of all values
+    // otherwise (the doubles serve then).
+    const bool full_float = float_ok && (n_ < kSubsampleMinRows || work_per_pass() <= kPolishWork);
+    if (full_float) rows_.val32.assign(csr_.val, csr_.val + nnz);
     make_row_cuts(rows_, n_, 4);
     if (narrow) {  // K = 1 here (fused passes are for the binary model)
       eval_fn_ = &eval_rows<1, std::uint16_t>;
       hess_fn_ =
-          float_ok ? &hess_rows<1, float, std::uint16_t> : &hess_rows<1, double, std::uint16_t>;
+          full_float ? &hess_rows<1, float, std::uint16_t> : &hess_rows<1, double, std::uint16_t>;
       grad_fn_ = &hess_rows<1, double, std::uint16_t>;
       sub_diag_fn_ =
           float_ok ? &diag_rows<1, float, std::uint16_t> : &diag_rows<1, double, std::uint16_t>;
+      sub_hess_fn_ =
+          float_ok ? &hess_rows<1, float, std::uint16_t> : &hess_rows<1, double, std::uint16_t>;
     } else {
       eval_fn_ = pick_fused<EvalPick>(K_);
-      hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
+      hess_fn_ = full_float ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
       grad_fn_ = &hess_rows<1, double>;
       sub_diag_fn_ = float_ok ? &diag_rows<1, float> : &diag_rows<1, double>;
+      sub_hess_fn_ = float_ok ? pick_fused<HessPick>(K_) : pick_fused<Hess64Pick>(K_);
     }
     make_subsample(float_ok, narrow);
   }
 
   // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
-  static bool floats_hold(const double* v, Index nnz) {
-    for (Index e = 0; e < nnz; ++e) {
-      const double a = std::abs(v[e]);
-      if (!(a == 0.0 || (a < 1e30 && a > 1e-30))) return false;
-    }
-    return true;
+  bool floats_hold(const double* v, Index nnz) const {
+    const Index block = Index(1) << 18;
+    std::vector<char> ok(static_cast<std::size_t>((nnz + block - 1) / block), 1);
+    parallel_blocks(nnz, block, nt_, [&](Index b, Index lo, Index hi) {
+      bool good = true;
+      for (Index e = lo; e < hi; ++e) {
+        const double a = std::abs(v[e]);
+        good &= a == 0.0 || (a < 1e30 && a > 1e-30);
+      }
+      ok[static_cast<std::size_t>(b)] = good;
+    });
+    return std::all_of(ok.begin(), ok.end(), [](char c) { return c != 0; });
   }
 
   // The fixed scatter chunks of a row copy: at most max_parts (the per-chunk accumulators are
@@ -772,6 +795,7 @@ class Design {
   Rows rows_, sub_;
   FusedFn eval_fn_ = nullptr, hess_fn_ = nullptr;
   FusedFn grad_fn_ = nullptr, sub_diag_fn_ = nullptr;  // evaluation without the diagonal
+  FusedFn sub_hess_fn_ = nullptr;                      // Hessian products on the subsample
   mutable std::vector<double> buf_, scratch_, fsum_;
   SpmmFn spmm_ = nullptr, spmm_sq_ = nullptr;
   std::vector<double> mean_, scale_, impute_;
@@ -1251,6 +1275,7 @@ bool warm_theta(const LinearProblem& prob, Index d, int K, Vec& th) {
   q.w = &sub.w;
   q.sample_weight = nullptr;
   q.warm_start = false;
+  q.polish = false;  // a starting point: the full solve's own rule decides the accuracy
   q.tol = std::max(prob.tol, kWarmTol);
   // The same per-row problem: the penalty shrinks with the subsample's share of the weight.
   if (std::isfinite(prob.C)) q.C = prob.C * prob.w->sum() / sub.w.sum();
@@ -1324,7 +1349,7 @@ int newton_iterations(const LinearProblem& prob, Problem& P, NewtonState& S, boo
   // convergence gives), so fits that differ only in round-off (row order, repeated rows vs
   // weights) agree closely. It costs about a Newton iteration, so larger problems (a pass over
   // the data above ~2^20 multiply-adds) stop at the stopping rule, as scikit-learn does.
-  const bool may_polish = X.work_per_pass() <= double(1 << 20);
+  const bool may_polish = prob.polish && X.work_per_pass() <= kPolishWork;
   // In raw coordinates (no internal standardisation) the CG residual is the predicted raw
   // gradient, so CG can stop as soon as it predicts the stopping rule with a margin of 2.
   const double r_inf = X.sparse() || !prob.standardize ? 0.5 * prob.tol * P.sum_w : 0.0;

@@ -34,6 +34,9 @@ struct LinearProblem {
   /// and start from its minimiser; the stopping rule then also requires the Newton decrement to be
   /// negligible. false: the cold start from the class log-priors (the previous path, bit for bit).
   bool warm_start = true;
+  /// Small problems: one more Newton step with a tight CG tolerance once the rule holds (see
+  /// newton_iterations). false for the warm start's subsample solve (only a starting point).
+  bool polish = true;
 };
 
 /// The minimiser in raw coordinates. K' = 1 for binary, K for multinomial.
