@@ -292,9 +292,16 @@ Index TreeDriver::partition(const GrowLeaf& parent, std::int32_t left_node,
 
 void TreeDriver::request(std::int32_t node, HistBin* out) {
   nodes_.assign(1, node);
-  // Splits that will still build a histogram (a split leaving max_leaf_nodes leaves builds none),
-  // less those already ahead: the most leaves worth splitting ahead, best gains first.
-  const int budget = grower_.max_leaf_nodes - n_leaves_ - 1 - static_cast<int>(spec_.size());
+  // At most 1.5 x the splits that will still build a histogram (a split leaving max_leaf_nodes
+  // leaves builds none), less those already ahead, best gains first. Exactly as many leaves as
+  // remain splits would never waste a histogram, but the loop often prefers a leaf revealed by the
+  // last reply, and every miss costs a round trip of its own at the end of the tree: measured on
+  // the benchmark's trees (31 leaves), 1.5x takes about 9 steps per tree instead of 11 for 4 %
+  // more histograms (2x: 8.5 steps, 17 % more). Splitting the children of leaves split ahead before
+  // the loop reaches them (deeper lookahead) was tried and took more steps: it spends the budget
+  // on chains the tree does not grow.
+  const int remaining = grower_.max_leaf_nodes - n_leaves_ - 1;
+  const int budget = remaining + remaining / 2 - static_cast<int>(spec_.size());
   if (split_ahead_ && budget > 0) {
     std::vector<const GrowLeaf*> cand;
     for (const GrowLeaf& l : open_) {

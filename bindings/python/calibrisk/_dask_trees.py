@@ -185,8 +185,10 @@ def _add_row(shard, seq, t, row):
 
 
 def _step(shard, seq, t, splits, nodes, features, total_bins):
+    """A step's part on one shard: the check; the shard's C++ core, which ``_Host.run`` steps
+    together with the worker's other shards in one call, summed there (_dist_step_shards)."""
     shard.check(seq, t)
-    return shard.core.step(splits, nodes, features, total_bins)
+    return shard.core
 
 
 def _add_tree(shard, seq, t, tree, loss):
@@ -222,17 +224,10 @@ class _Host:
         out = []
         for fn, seq, t, args, reduce in ops:
             res = [fn(s, seq, t, *args) for s in self.shards]
-            out.append([_sum_steps(res)] if reduce and res else res)
+            if reduce and res:  # a step: every shard in one C++ call, summed there
+                res = [_core._dist_step_shards(res, *args)]
+            out.append(res)
         return out
-
-
-def _sum_steps(res):
-    counts = res[0][0].copy()
-    hist = res[0][1].copy()
-    for c, h in res[1:]:
-        counts += c
-        hist += h
-    return counts, hist
 
 
 class _Cluster:
