@@ -241,7 +241,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
         if y_type not in ("binary", "multiclass", "unknown"):
             raise InvalidInputError(f"{where}: y is {y_type}; pass one class label per row.")
-        classes, y_idx = np.unique(y, return_inverse=True)
+        # The sorted labels, then each row's by binary search: the same codes as
+        # np.unique(return_inverse=True), whose argsort of 100k int64 labels costs ~12 ms.
+        classes = np.unique(y)
         if classes.size < 2:
             raise InvalidInputError(
                 f"{where}: y contains only one class ({classes[0]!r}); at least two classes are "
@@ -253,7 +255,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "with that many values is likely an identifier, not an outcome."
             )
         K = int(classes.size)
-        y_idx = y_idx.astype(np.float64)
+        y_idx = np.searchsorted(classes, y).astype(np.float64)
         sample_weight = sample_weights(sample_weight, X.shape[0], where)
         per_class = self._per_class_weights(classes) if K > 2 else []
         model = _core.LogisticRegressionModel(self._core_params(classes))
