@@ -187,40 +187,6 @@ void bind_shard(py::module_& m) {
              const bool held = s.add_row(row, &t);
              return py::make_tuple(held, t.g, t.h);
            })
-      .def(
-          "step",
-          [](TrainShard& s,
-             const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& splits,
-             const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& nodes,
-             const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& feats,
-             Index total_bins) {
-            const std::vector<SplitMessage> sp = decode_splits(splits);
-            const std::vector<std::int32_t> ns = from_array<std::int32_t>(nodes);
-            const std::vector<std::int32_t> fs = from_array<std::int32_t>(feats);
-            py::array_t<std::int64_t> counts(static_cast<py::ssize_t>(2 * sp.size()));
-            py::array_t<std::int64_t> hist(
-                {static_cast<py::ssize_t>(ns.size()) * total_bins, py::ssize_t{3}});
-            {
-              py::gil_scoped_release release;
-              std::vector<Index> c(2 * sp.size());
-              s.apply_splits(sp, c.data());
-              std::copy(c.begin(), c.end(), counts.mutable_data());
-              std::vector<HistBin> h(static_cast<std::size_t>(total_bins));
-              std::int64_t* d = hist.mutable_data();
-              for (const std::int32_t node : ns) {
-                s.histogram(node, fs, h.data());
-                for (const HistBin& b : h) {
-                  *d++ = b.g;
-                  *d++ = b.h;
-                  *d++ = b.n;
-                }
-              }
-            }
-            return py::make_tuple(counts, hist);
-          },
-          py::arg("splits"), py::arg("nodes"), py::arg("features"), py::arg("total_bins"),
-          "Applies the splits, then the histograms of nodes: (counts (2k,), hist (len(nodes) x "
-          "total_bins, 3)).")
       .def("add_tree", [](TrainShard& s, const py::tuple& t) {
         const RoutingTree r = decode_tree(t);
         py::gil_scoped_release release;
@@ -271,7 +237,8 @@ py::tuple step_shards(
 void bind_driver(py::module_& m) {
   m.def("_dist_step_shards", &step_shards, py::arg("shards"), py::arg("splits"), py::arg("nodes"),
         py::arg("features"), py::arg("total_bins"),
-        "_DistShard.step on every shard of a worker, in order, summed: (counts, hist).");
+        "On every shard of a worker, in order: applies the splits, then the histograms of nodes, "
+        "summed over the shards: (counts (2k,), hist (len(nodes) x total_bins, 3)).");
   py::class_<TreeDriver>(m, "_DistDriver", "The driver of a distributed tree fit.")
       .def(py::init<BinMapper, const GBDTParams&, double>(), py::arg("mapper"), py::arg("params"),
            py::arg("w_max"))
