@@ -427,7 +427,11 @@ def test_a_signal_during_train_leaves_no_temporaries(cohort, tmp_path, sig):
             "--param", "n_estimators=100000", "--param", "max_model_nodes=100000000",
             "--param", "early_stopping=false", "--out", str(out),
             "--report", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # The signal's default action in the child: a shell that starts the tests in the background
+    # ignores SIGINT, children inherit that, and the CLI keeps a signal ignored at its start
+    # ignored (as under nohup), so it would train on to the end.
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not no_leftovers(tmp_path) and time.monotonic() < deadline:
