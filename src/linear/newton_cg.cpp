@@ -28,7 +28,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace calibrisk::detail {
@@ -94,16 +96,39 @@ struct Compressed {
 // the values (the Hessian products read 6-8 bytes per entry instead of 16), and
 // the fixed row chunks of the scatter (about equal non-zeros; their number depends on the data
 // only, so the sums are the same for any thread count).
+// An allocator that leaves new elements uninitialised (resize does not write the memory: the
+// parallel copy that fills it touches its pages first, on the threads that use them).
+template <class T>
+struct NoInit : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = NoInit<U>;
+  };
+  NoInit() = default;
+  template <class U>
+  NoInit(const NoInit<U>&) noexcept {}  // NOLINT(google-explicit-constructor)
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class A, class... As>
+  void construct(U* p, A&& a, As&&... as) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a), std::forward<As>(as)...);
+  }
+};
+template <class T>
+using RawVector = std::vector<T, NoInit<T>>;
+
 struct Rows {
   const std::int64_t* ptr = nullptr;
   const std::uint32_t* idx = nullptr;
   const std::uint16_t* idx16 = nullptr;  // instead of idx when every column index is < 2^16
   const double* val = nullptr;
-  std::vector<float> val32;  // the values rounded to float, for the Hessian products
-  std::vector<std::uint32_t> own_idx;
-  std::vector<std::uint16_t> own_idx16;
+  RawVector<float> val32;  // the values rounded to float, for the Hessian products
+  RawVector<std::uint32_t> own_idx;
+  RawVector<std::uint16_t> own_idx16;
   std::vector<std::int64_t> own_ptr;  // a row subsample's own offsets and values
-  std::vector<double> own_val;
+  RawVector<double> own_val;
   std::vector<Index> cuts;
   std::vector<Index> rows;  // a row subsample: its rows' indices in the full matrix
 };
@@ -625,15 +650,25 @@ class Design {
       rows_.own_idx.resize(static_cast<std::size_t>(nnz));
       rows_.idx = rows_.own_idx.data();
     }
-    parallel_blocks(nnz, Index(1) << 18, nt_, [&](Index, Index lo, Index hi) {
+    // One parallel pass narrows the indices and checks that a float holds every value (to ~7
+    // digits: no overflow or underflow; otherwise the Hessian products keep the doubles).
+    const Index block = Index(1) << 18;
+    std::vector<char> ok(static_cast<std::size_t>((nnz + block - 1) / block), 1);
+    parallel_blocks(nnz, block, nt_, [&](Index b, Index lo, Index hi) {
       if (narrow) {
         for (Index e = lo; e < hi; ++e)
           rows_.own_idx16[e] = static_cast<std::uint16_t>(csr_.idx[e]);
       } else {
         for (Index e = lo; e < hi; ++e) rows_.own_idx[e] = static_cast<std::uint32_t>(csr_.idx[e]);
       }
+      bool good = true;
+      for (Index e = lo; e < hi; ++e) {
+        const double a = std::abs(csr_.val[e]);
+        good &= a == 0.0 || (a < 1e30 && a > 1e-30);
+      }
+      ok[static_cast<std::size_t>(b)] = good;
     });
-    const bool float_ok = floats_hold(csr_.val, nnz);
+    const bool float_ok = std::all_of(ok.begin(), ok.end(), [](char c) { return c != 0; });
     // With the row subsample (many rows) the full rows' Hessian products serve only the polish
     // step of small passes (and a subsample without weight): no float copy of all values
     // otherwise (the doubles serve then).
@@ -655,21 +690,6 @@ class Design {
     grad_fn_ = &rows_pass<double, false, Idx>;
     sub_diag_fn_ = float_ok ? &rows_pass<float, true, Idx> : &rows_pass<double, true, Idx>;
     sub_hess_fn_ = float_ok ? &rows_pass<float, false, Idx> : &rows_pass<double, false, Idx>;
-  }
-
-  // Values a float cannot hold to ~7 digits (overflow, underflow) keep the doubles.
-  bool floats_hold(const double* v, Index nnz) const {
-    const Index block = Index(1) << 18;
-    std::vector<char> ok(static_cast<std::size_t>((nnz + block - 1) / block), 1);
-    parallel_blocks(nnz, block, nt_, [&](Index b, Index lo, Index hi) {
-      bool good = true;
-      for (Index e = lo; e < hi; ++e) {
-        const double a = std::abs(v[e]);
-        good &= a == 0.0 || (a < 1e30 && a > 1e-30);
-      }
-      ok[static_cast<std::size_t>(b)] = good;
-    });
-    return std::all_of(ok.begin(), ok.end(), [](char c) { return c != 0; });
   }
 
   // The fixed scatter chunks of a row copy: at most max_parts (the per-chunk accumulators are
@@ -694,40 +714,44 @@ class Design {
   // whose hashed index is 0 modulo kSubsampleEvery, copied (compact, contiguous). It depends on n
   // only, so the fit is the same for any thread count.
   void make_subsample(bool float_ok, bool narrow) {
-    const Index every = kSubsampleEvery;
     if (n_ < kSubsampleMinRows) return;
     sub_.own_ptr.assign(1, 0);
-    const Index nnz = csr_.ptr[n_];
-    const auto cap = static_cast<std::size_t>(2 * nnz / every);
-    (narrow ? sub_.own_idx16.reserve(cap) : sub_.own_idx.reserve(cap));
-    (float_ok ? sub_.val32.reserve(cap) : sub_.own_val.reserve(cap));
     for (Index i = 0; i < n_; ++i) {
       std::uint64_t h = static_cast<std::uint64_t>(i) + 0x9E3779B97F4A7C15ULL;
       h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
       h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
       h ^= h >> 31;
-      if (h % static_cast<std::uint64_t>(every) != 0) continue;
+      if (h % static_cast<std::uint64_t>(kSubsampleEvery) != 0) continue;
       sub_.rows.push_back(i);
-      for (std::int64_t e = csr_.ptr[i]; e < csr_.ptr[i + 1]; ++e) {
-        if (narrow) {
-          sub_.own_idx16.push_back(static_cast<std::uint16_t>(csr_.idx[e]));
-        } else {
-          sub_.own_idx.push_back(static_cast<std::uint32_t>(csr_.idx[e]));
-        }
-        if (float_ok) {
-          sub_.val32.push_back(static_cast<float>(csr_.val[e]));
-        } else {
-          sub_.own_val.push_back(csr_.val[e]);
+      sub_.own_ptr.push_back(sub_.own_ptr.back() + csr_.ptr[i + 1] - csr_.ptr[i]);
+    }
+    const Index m = static_cast<Index>(sub_.rows.size());
+    const auto nnz = static_cast<std::size_t>(sub_.own_ptr.back());
+    (narrow ? sub_.own_idx16.resize(nnz) : sub_.own_idx.resize(nnz));
+    (float_ok ? sub_.val32.resize(nnz) : sub_.own_val.resize(nnz));
+    parallel_blocks(m, 1024, nt_, [&](Index, Index lo, Index hi) {
+      for (Index r = lo; r < hi; ++r) {
+        const Index i = sub_.rows[static_cast<std::size_t>(r)];
+        std::int64_t o = sub_.own_ptr[static_cast<std::size_t>(r)];
+        for (std::int64_t e = csr_.ptr[i]; e < csr_.ptr[i + 1]; ++e, ++o) {
+          if (narrow) {
+            sub_.own_idx16[o] = rows_.own_idx16[e];
+          } else {
+            sub_.own_idx[o] = rows_.own_idx[e];
+          }
+          if (float_ok) {
+            sub_.val32[o] = static_cast<float>(csr_.val[e]);
+          } else {
+            sub_.own_val[o] = csr_.val[e];
+          }
         }
       }
-      sub_.own_ptr.push_back(
-          static_cast<std::int64_t>(narrow ? sub_.own_idx16.size() : sub_.own_idx.size()));
-    }
+    });
     sub_.ptr = sub_.own_ptr.data();
     sub_.idx = sub_.own_idx.data();
     sub_.idx16 = sub_.own_idx16.data();
     sub_.val = sub_.own_val.data();
-    make_row_cuts(sub_, static_cast<Index>(sub_.rows.size()), 2);
+    make_row_cuts(sub_, m, 2);
   }
 
   const LinearProblem& p_;
@@ -1479,7 +1503,7 @@ void set_penalty(const LinearProblem& prob, const Design& X, Problem& P) {
 int newton_iterations(const LinearProblem& prob, Problem& P, NewtonState& S, bool warm,
                       LinearSolution& out) {
   const Design& X = P.X;
-  std::vector<double> Zs(S.Z.size()), D(S.Z.size());
+  std::vector<double> Zs(S.Z.size()), D(X.fused_passes() ? 0 : S.Z.size());
   Vec Minv;
   NewtonState work;  // full_step's trial point
   Vec s;
