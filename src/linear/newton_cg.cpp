@@ -29,6 +29,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -487,42 +488,49 @@ class Design {
       for (int k = 0; k < K_; ++k) S[k] = 0.0;
       return fn(rows, 0, rows.cuts[1], V, c, op, G, S);
     }
-    buf_.resize(static_cast<std::size_t>(C * per));
+    // buf_ is all zeros between passes (each pass zeroes what it read), so a chunk's accumulators
+    // need no fill; growing it adds zeros.
+    if (buf_.size() < static_cast<std::size_t>(C * per))
+      buf_.resize(static_cast<std::size_t>(C * per));
     fsum_.assign(static_cast<std::size_t>(C), 0.0);
     parallel_for_dynamic(0, C, nt_, [&](Index ci) {
       double* B = buf_.data() + ci * per;
-      std::fill(B, B + per, 0.0);
       fsum_[static_cast<std::size_t>(ci)] =
           fn(rows, rows.cuts[static_cast<std::size_t>(ci)],
              rows.cuts[static_cast<std::size_t>(ci + 1)], V, c, op, B, B + d_ * width);
     });
-    // Chunk sums reduced in chunk order (parallel over blocks of columns).
+    // Chunk sums reduced in chunk order (parallel over blocks of columns; each sum is
+    // ((0 + chunk 0) + chunk 1) + ..., as vectorisable loops over the columns), zeroing the
+    // accumulators read.
     parallel_blocks(d_, 4096, nt_, [&](Index, Index lo, Index hi) {
-      for (Index j = lo; j < hi; ++j) {
-        for (Index k = 0; k < width; ++k) {
-          double a = 0.0;
-          for (Index ci = 0; ci < C; ++ci)
-            a += buf_[static_cast<std::size_t>(ci * per + j * width + k)];
-          if (k < K_) {
-            G[j * K_ + k] = a;
+      double* g = G + lo;
+      double* dg = diag ? Dg + lo : nullptr;
+      const Index len = hi - lo;
+      for (Index ci = 0; ci < C; ++ci) {
+        double* __restrict b = buf_.data() + ci * per + lo * width;
+        if (!diag) {
+          if (ci == 0) {
+            for (Index j = 0; j < len; ++j) g[j] = 0.0 + b[j];
           } else {
-            Dg[j * K_ + k - K_] = a;
+            for (Index j = 0; j < len; ++j) g[j] += b[j];
           }
+        } else if (ci == 0) {
+          for (Index j = 0; j < len; ++j) g[j] = 0.0 + b[2 * j], dg[j] = 0.0 + b[2 * j + 1];
+        } else {
+          for (Index j = 0; j < len; ++j) g[j] += b[2 * j], dg[j] += b[2 * j + 1];
         }
+        std::fill(b, b + len * width, 0.0);
       }
     });
     double f = 0.0;
-    for (int k = 0; k < K_; ++k) {
-      S[k] = 0.0;
-      if (diag) Sd[k] = 0.0;
-    }
+    S[0] = 0.0;
+    if (diag) Sd[0] = 0.0;
     for (Index ci = 0; ci < C; ++ci) {
       f += fsum_[static_cast<std::size_t>(ci)];
-      const double* tail = buf_.data() + ci * per + d_ * width;
-      for (int k = 0; k < K_; ++k) {
-        S[k] += tail[k];
-        if (diag) Sd[k] += tail[K_ + k];
-      }
+      double* tail = buf_.data() + ci * per + d_ * width;
+      S[0] += tail[0];
+      if (diag) Sd[0] += tail[1];
+      tail[0] = tail[1] = 0.0;
     }
     return f;
   }
@@ -1424,11 +1432,13 @@ bool take_rows(const LinearProblem& prob, RowSubsample& sub) {
 }
 
 // The warm start's theta (internal = raw coordinates for sparse input), or false when not used.
+bool warm_eligible(const LinearProblem& prob) {
+  return prob.warm_start && prob.sparse != nullptr && prob.sparse->rows >= kWarmMinRows &&
+         prob.n_classes <= kWarmMaxClasses;
+}
+
 bool warm_theta(const LinearProblem& prob, Index d, int K, Vec& th) {
-  if (!prob.warm_start || prob.sparse == nullptr || prob.sparse->rows < kWarmMinRows ||
-      prob.n_classes > kWarmMaxClasses) {
-    return false;
-  }
+  if (!warm_eligible(prob)) return false;
   RowSubsample sub;
   if (!take_rows(prob, sub)) return false;
   LinearProblem q = prob;
@@ -1593,8 +1603,24 @@ LinearSolution solve_newton_cg(const LinearProblem& prob) {
   const int K = prob.n_classes == 2 ? 1 : prob.n_classes;
   LinearSolution out;
   Vec th0;
-  out.warm_started = warm_theta(prob, prob.sparse ? prob.sparse->cols : 0, K, th0);
-  Design X(prob, K);
+  // The warm start's subsample solve runs on one thread (its passes are short), so with more
+  // threads the full problem's row copies are built meanwhile (their own loops then run on one
+  // thread; the copies are the same).
+  std::optional<Design> design;
+  const Index d_in = prob.sparse != nullptr ? prob.sparse->cols : 0;
+  if (warm_eligible(prob) && resolve_threads(prob.n_threads) > 1) {
+    parallel_for(0, 2, prob.n_threads, [&](Index t) {
+      if (t == 0) {
+        out.warm_started = warm_theta(prob, d_in, K, th0);
+      } else {
+        design.emplace(prob, K);
+      }
+    });
+  } else {
+    out.warm_started = warm_theta(prob, d_in, K, th0);
+    design.emplace(prob, K);
+  }
+  Design& X = *design;
   const Index n = X.n(), d = X.d();
   Loss loss(prob.y, *prob.w, K, prob.n_threads);
   Problem P{X, loss, Vec::Zero(d * K + K), d, K, prob.fit_intercept, prob.w->sum(), 0.0, {}};
