@@ -294,12 +294,13 @@ class RowOp {
 // margin per row): per block of kRowBlock rows the margins q = c + x_i . V (skipped when V is
 // null), then op gives t (and dd), scattered as G[j] += x_ij t, S += t and, with Diag,
 // G[2 j + 1] += x_ij^2 dd, Sd += dd (G has 2 values per column then: the gradient and the
-// diagonal of a column share a cache line). Each row is read once for both products X V and
-// X^T T (a block of 64 rows stays in L1 between the two). Val is the values' type: the exact
-// doubles, or their float copy for the Hessian products (an inexact Hessian changes CG's
-// directions, not the minimiser: margins, loss and gradient always use the doubles). The sums run
-// over the rows of the chunk in order: the same bits for any thread count (the chunks are fixed).
-template <class Val, bool Diag, class Idx>
+// diagonal of a column share a cache line; without Grad only the diagonal is scattered). Each row
+// is read once for both products X V and X^T T (a block of 64 rows stays in L1 between the two).
+// Val is the values' type: the exact doubles, or their float copy for the Hessian products (an
+// inexact Hessian changes CG's directions, not the minimiser: margins, loss and gradient always use
+// the doubles). The sums run over the rows of the chunk in order: the same bits for any thread
+// count (the chunks are fixed).
+template <class Val, bool Diag, class Idx, bool Grad = true>
 double fused_rows(const Rows& A, const Val* __restrict val, const Idx* __restrict idx, Index lo,
                   Index hi, const double* __restrict V, const double* c, RowOp& op,
                   double* __restrict G, double* S) {
@@ -319,12 +320,12 @@ double fused_rows(const Rows& A, const Val* __restrict val, const Idx* __restric
     f = op.rows(i0, m, V != nullptr ? q : nullptr, t, Diag ? dd : nullptr, f);
     for (Index r = 0; r < m; ++r) {
       const double tr = t[r];
-      S[0] += tr;
+      if (Grad) S[0] += tr;
       if (Diag) S[1] += dd[r];
       for (std::int64_t e = A.ptr[i0 + r]; e < A.ptr[i0 + r + 1]; ++e) {
         const double x = static_cast<double>(val[e]);
         double* g = G + static_cast<Index>(idx[e]) * stride;
-        g[0] += x * tr;
+        if (Grad) g[0] += x * tr;
         if (Diag) g[1] += (x * x) * dd[r];
       }
     }
@@ -334,7 +335,7 @@ double fused_rows(const Rows& A, const Val* __restrict val, const Idx* __restric
 
 // The passes, by the values' type (the exact doubles, or their float copy for the Hessian
 // products), with or without the diagonal, with 32-bit or 16-bit column indices.
-template <class Val, bool Diag, class Idx>
+template <class Val, bool Diag, class Idx, bool Grad = true>
 double rows_pass(const Rows& A, Index lo, Index hi, const double* V, const double* c, RowOp& op,
                  double* G, double* S) {
   const Idx* idx = nullptr;
@@ -343,7 +344,7 @@ double rows_pass(const Rows& A, Index lo, Index hi, const double* V, const doubl
   const Val* val = nullptr;
   if constexpr (sizeof(Val) == 4) val = A.val32.data();
   if constexpr (sizeof(Val) == 8) val = A.val;
-  return fused_rows<Val, Diag, Idx>(A, val, idx, lo, hi, V, c, op, G, S);
+  return fused_rows<Val, Diag, Idx, Grad>(A, val, idx, lo, hi, V, c, op, G, S);
 }
 
 using FusedFn = double (*)(const Rows&, Index, Index, const double*, const double*, RowOp&, double*,
@@ -696,7 +697,9 @@ class Design {
     eval_fn_ = &rows_pass<double, true, Idx>;
     hess_fn_ = full_float ? &rows_pass<float, false, Idx> : &rows_pass<double, false, Idx>;
     grad_fn_ = &rows_pass<double, false, Idx>;
-    sub_diag_fn_ = float_ok ? &rows_pass<float, true, Idx> : &rows_pass<double, true, Idx>;
+    // The subsample's diagonal pass scatters no gradient (its t is 0).
+    sub_diag_fn_ =
+        float_ok ? &rows_pass<float, true, Idx, false> : &rows_pass<double, true, Idx, false>;
     sub_hess_fn_ = float_ok ? &rows_pass<float, false, Idx> : &rows_pass<double, false, Idx>;
   }
 
