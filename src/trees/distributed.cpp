@@ -117,22 +117,11 @@ bool TrainShard::add_row(Index row, HistBin* total) {
 template <class Code>
 Index TrainShard::partition_rows(Index b, Index e, const Code* col, const std::uint8_t* left_of) {
   if (scratch_.size() < static_cast<std::size_t>(e - b)) scratch_.resize(rows_.size());
-  // Branch-free (as TreeGrower::partition_by): every row is written to the left (in place: the
-  // left cursor never passes the reader) and to the right scratch, and only its side's cursor
-  // moves.
-  RowIndex* const r = rows_.data();
-  RowIndex* const right = scratch_.data();
-  Index a = b, c = 0;
-  for (Index q = b; q < e; ++q) {
-    const RowIndex i = r[q];
-    const Index l = left_of[col[i]];
-    r[a] = i;
-    right[c] = i;
-    a += l;
-    c += 1 - l;
-  }
-  std::copy(right, right + c, r + a);
-  return a;
+  // In place: the left rows stay in rows_, the right ones go to scratch_ and follow them.
+  RowIndex* const r = rows_.data() + b;
+  const Index a = split_rows(r, e - b, col, left_of, r, scratch_.data());
+  std::copy(scratch_.data(), scratch_.data() + (e - b - a), r + a);
+  return b + a;
 }
 
 void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* counts) {
