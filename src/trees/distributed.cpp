@@ -114,6 +114,16 @@ bool TrainShard::add_row(Index row, HistBin* total) {
   return true;
 }
 
+template <class Code>
+Index TrainShard::partition_rows(Index b, Index e, const Code* col, const std::uint8_t* left_of) {
+  if (scratch_.size() < static_cast<std::size_t>(e - b)) scratch_.resize(rows_.size());
+  // In place: the left rows stay in rows_, the right ones go to scratch_ and follow them.
+  RowIndex* const r = rows_.data() + b;
+  const Index a = split_rows(r, e - b, col, left_of, r, scratch_.data());
+  std::copy(scratch_.data(), scratch_.data() + (e - b - a), r + a);
+  return b + a;
+}
+
 void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* counts) {
   std::vector<std::uint8_t> left_of;
   for (std::size_t k = 0; k < splits.size(); ++k) {
@@ -132,17 +142,8 @@ void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* co
     left_of[static_cast<std::size_t>(missing)] = s.missing_left ? 1 : 0;
     // Stable partition of the parent's rows: left rows first, each side in row order.
     const Index b = range_[up][0], e = range_[up][1];
-    scratch_.clear();
-    Index mid = b;
-    for (Index q = b; q < e; ++q) {
-      const RowIndex i = rows_[static_cast<std::size_t>(q)];
-      if (left_of[static_cast<std::size_t>(bins_.code(i, s.feature))]) {
-        rows_[static_cast<std::size_t>(mid++)] = i;
-      } else {
-        scratch_.push_back(i);
-      }
-    }
-    std::copy(scratch_.begin(), scratch_.end(), rows_.begin() + mid);
+    const Index mid = bins_.wide ? partition_rows(b, e, bins_.col16(s.feature), left_of.data())
+                                 : partition_rows(b, e, bins_.col8(s.feature), left_of.data());
     const auto need = static_cast<std::size_t>(std::max(s.left, s.right)) + 1;
     if (range_.size() < need) range_.resize(need, {-1, -1});
     range_[static_cast<std::size_t>(s.left)] = {b, mid};
@@ -164,18 +165,30 @@ void TrainShard::histogram(std::int32_t node, const std::vector<std::int32_t>& f
   if (n == 0 || features.empty()) return;
   // A chunk of rows at a time (integer sums: the chunks add up to the same bits), so the gathered
   // gradients take kHistChunk rows, not a row's worth of the whole partition.
-  const Index chunk = std::min(n, kHistChunk);
-  if (ordered_.size() < static_cast<std::size_t>(chunk)) {
+  // The node's rows are ascending: when its first and last are b and b + n - 1 it holds the rows
+  // [b, b + n) (the root of a round without a row bag), read contiguously as the single-process
+  // root: no row list, no gathered gradients.
+  const RowIndex* rows = rows_.data() + b;
+  const bool contiguous =
+      static_cast<Index>(rows[0]) == b && static_cast<Index>(rows[n - 1]) == b + n - 1;
+  const Index chunk = contiguous ? n : std::min(n, kHistChunk);
+  if (!contiguous && ordered_.size() < static_cast<std::size_t>(chunk)) {
     ordered_.resize(static_cast<std::size_t>(chunk));
   }
   if (n > chunk && part_.size() < slots) part_.resize(slots);
   for (Index lo = 0; lo < n; lo += chunk) {
     const Index m = std::min(chunk, n - lo);
-    gather_gradients(rows_.data() + b + lo, m, gh_.data(), ordered_.data(), n_threads_);
     HistogramJob job;
-    job.rows = rows_.data() + b + lo;
+    if (contiguous) {
+      job.rows = nullptr;
+      job.first_row = b + lo;
+      job.gh = gh_.data() + b + lo;
+    } else {
+      gather_gradients(rows + lo, m, gh_.data(), ordered_.data(), n_threads_);
+      job.rows = rows + lo;
+      job.gh = ordered_.data();
+    }
     job.n = m;
-    job.gh = ordered_.data();
     job.features = features.data();
     job.n_features = static_cast<Index>(features.size());
     HistBin* dst = lo == 0 ? out : part_.data();

@@ -112,6 +112,9 @@ class TrainShard {
   double weight(std::size_t i) const noexcept {
     return w_.empty() ? (y_[i] != 0 ? m1_ : m0_) : w_[i];
   }
+  // Stable partition of rows_[b, e) by left_of[code] (left rows first); returns the first right.
+  template <class Code>
+  Index partition_rows(Index b, Index e, const Code* col, const std::uint8_t* left_of);
   // Whether the leaves of `t` all have known row ranges after its tail splits (applied here).
   bool leaf_ranges(const RoutingTree& t);
   Index global_row(Index i) const noexcept {

@@ -201,20 +201,10 @@ Index TreeGrower::partition_by(std::vector<RowIndex>& rows, const GrowLeaf& leaf
   std::vector<Index> nl(static_cast<std::size_t>(nb)), nr(static_cast<std::size_t>(nb));
   const int nt = nb > 1 ? params_.n_threads : 1;  // one block: no parallel region
   parallel_blocks(n, kBlock, nt, [&](Index b, Index lo, Index hi) {
-    RowIndex* L = scratch_left_.data() + lo;
-    RowIndex* R = scratch_right_.data() + lo;
-    Index a = 0, c = 0;
-    for (Index k = lo; k < hi; ++k) {
-      // Branch-free: the row is written to both sides and only its side's cursor moves.
-      const RowIndex i = base[k];
-      const Index l = left_of[col[i]];
-      L[a] = i;
-      R[c] = i;
-      a += l;
-      c += 1 - l;
-    }
+    const Index a = split_rows(base + lo, hi - lo, col, left_of, scratch_left_.data() + lo,
+                               scratch_right_.data() + lo);
     nl[static_cast<std::size_t>(b)] = a;
-    nr[static_cast<std::size_t>(b)] = c;
+    nr[static_cast<std::size_t>(b)] = hi - lo - a;
   });
   std::vector<Index> off_l(static_cast<std::size_t>(nb)), off_r(static_cast<std::size_t>(nb));
   Index total_left = 0;

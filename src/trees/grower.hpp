@@ -153,6 +153,25 @@ class TreeGrower : private GrowBackend {
   RowPartials partials_;  // per-thread histograms of row-parallel builds
 };
 
+/// Stable split of rows[0, n) by left_of[col[row]] (1 = left): the left rows, in order, to
+/// left[0, a) and the right ones to right[0, n - a); returns a. Branch-free: each row is written
+/// to both sides and only its side's cursor moves. `left` may be `rows` (the left cursor never
+/// passes the reader), `right` must not overlap it.
+template <class Code>
+inline Index split_rows(const RowIndex* rows, Index n, const Code* col, const std::uint8_t* left_of,
+                        RowIndex* left, RowIndex* right) noexcept {
+  Index a = 0, c = 0;
+  for (Index k = 0; k < n; ++k) {
+    const RowIndex i = rows[k];
+    const Index l = left_of[col[i]];
+    left[a] = i;
+    right[c] = i;
+    a += l;
+    c += 1 - l;
+  }
+  return a;
+}
+
 /// Leaf reached by row i of a binned matrix (uses the per-node bins of a grown tree).
 inline std::int32_t binned_leaf(const Tree& tree, const std::vector<std::int32_t>& bin,
                                 const std::vector<BinSet>& cat_left, const BinnedMatrix& b,
