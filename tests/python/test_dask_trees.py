@@ -269,6 +269,28 @@ def test_calls_direct_to_workers_or_through_the_actor_handles(client2, monkeypat
     assert _dask(BASE, (120, 380, 0, 400))[1] == ref
 
 
+def test_direct_calls_use_the_clusters_tls(monkeypatch):
+    # The fit's own comms to the workers are Dask comms opened with the client's security: on a
+    # TLS cluster they are TLS (a plaintext connection would be refused), and the model is the
+    # single-process one.
+    pytest.importorskip("cryptography")
+    _, ref = _local(BASE)
+    seen = []
+    original = dtrees._Cluster._connect_direct
+
+    def spy(self):
+        seen.append((original(self), [c.peer_address for c in self.comms]))
+        return seen[-1][0]
+
+    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", spy)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, security=True,
+                      dashboard_address=":0") as c, Client(c):
+        assert c.scheduler_address.startswith("tls://")
+        assert _dask(BASE, (120, 380, 0, 400))[1] == ref
+    assert seen and all(ok for ok, _ in seen)
+    assert all(a.startswith("tls://") for _, peers in seen for a in peers)
+
+
 def test_max_model_nodes_is_checked_before_any_work(client2, monkeypatch):
     Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
     # 6 trees of up to 6 leaves: up to 66 nodes; the single-process fit (the oracle) refuses 65

@@ -11,6 +11,7 @@ the worker's partitions there and over the workers on the client (exact int64 su
 driver grows the tree with the single-process growth loop.
 """
 
+import asyncio
 import concurrent.futures
 import math
 
@@ -212,6 +213,17 @@ def _client():
             "LocalCluster), the fit keeps each partition's binned rows on its worker.") from e
 
 
+def _close_loop(loop):
+    """Cancels what is left on a fit's private event loop (the calls of a failed fit, whose comms
+    are aborted) and closes it."""
+    left = asyncio.all_tasks(loop)
+    for task in left:
+        task.cancel()
+    if left:
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    loop.close()
+
+
 class _Host:
     """A Dask actor, one per worker of a fit: the shards (partitions) that live on its worker.
     One message runs a list of operations on all of them in turn; a step's int64 histograms and
@@ -233,16 +245,21 @@ class _Host:
 class _Cluster:
     """The shards of one fit and the calls that drive them. Each worker holding shards gets one
     actor (``_Host``, created on that worker from its shard futures: a shard is never copied);
-    a call is one message per worker to its actor (no scheduler task; straight to the worker when
-    the client reaches it, see ``_connect_direct``), issued to all workers before any reply is
-    awaited. A worker that leaves the cluster while a call waits is an error,
-    not a hang; every operation names the step the client expects, so a shard recomputed from
-    scratch is an error too."""
+    a call is one message per worker to its actor, issued to all workers before any reply is
+    awaited. When the client reaches the workers (``_connect_direct``) the messages travel on
+    Dask comms of this fit, opened from the fitting thread and driven by a private event loop
+    there, and each worker runs them on its event loop (Dask's ``actor_execute`` without the
+    actor thread): no thread hand-off on either side. Otherwise they go through the actor
+    handles (and the scheduler, unless the client has ``direct_to_workers``). A worker that
+    leaves the cluster while a call waits is an error, not a hang; every operation names the
+    step the client expects, so a shard recomputed from scratch is an error too."""
 
-    def __init__(self, client, shards):
+    def __init__(self, client, shards, loop=None):
         self.client = client
         self.shards = shards
         self.seq = 0
+        self.loop = loop  # the private event loop of the direct comms (shared by a fit's clusters)
+        self.comms = []
         who = client.who_has(shards)
         self.where = []
         for k, f in enumerate(shards):
@@ -267,40 +284,62 @@ class _Cluster:
         self.direct = self._connect_direct()
 
     def _connect_direct(self):
-        """Whether the client reaches every actor's worker directly (tried once, 5 s at most): the
-        calls then go straight to the workers, all in one coroutine on the client's event loop;
-        otherwise (workers not reachable from the client) through the actor handles, which pass
-        through the scheduler unless the client has ``direct_to_workers``."""
-        if self.client.asynchronous or not self.hosts:
+        """Whether the client reaches every actor's worker directly (tried once, 5 s at most per
+        worker): a Dask comm per worker, with the client's security settings (TLS and its
+        authentication when the cluster uses them), on which an empty call is answered."""
+        if self.client.asynchronous or not self.hosts or self.loop is None:
             return False
+        from distributed.comm import connect
+
         try:
-            cf = self._send_direct([])
-            return cf.result(timeout=5.0) == [[]] * len(self.hosts)
+            for addr, _, _ in self.hosts:
+                self.comms.append(self.loop.run_until_complete(
+                    connect(addr, timeout=5.0, **self.client.connection_args)))
+            return self._collect_direct(self._send_direct([]), -1, 5.0) == [[]] * len(self.hosts)
         except Exception:
+            self._abort_comms()
             return False
 
     def _send_direct(self, msg):
-        """``_Host.run(msg)`` on every actor over the client's direct connections to the workers
-        (what a Dask actor handle does with ``direct_to_workers``); a concurrent future of the
-        list of replies."""
-        import asyncio
-
+        """``_Host.run(msg)`` on every actor over the fit's comms, on each worker's event loop;
+        the tasks (on the private loop, which runs them when the fitting thread waits)."""
+        from distributed.core import send_recv
         from distributed.protocol import to_serialize
 
-        async def one(addr, key):
-            r = await self.client.rpc(addr).actor_execute(
-                function="run", actor=key, args=[to_serialize(msg)], kwargs={})
+        async def one(comm, key):
+            r = await send_recv(comm, op="actor_execute", function="run", actor=key,
+                                args=[to_serialize(msg)], kwargs={"separate_thread": False})
             if r["status"] != "OK":
                 raise r["exception"]
             return r["result"]
 
-        async def every():
-            return await asyncio.gather(*(one(addr, fut.key) for addr, fut, _ in self.hosts))
+        return [self.loop.create_task(one(comm, fut.key))
+                for comm, (_, fut, _) in zip(self.comms, self.hosts)]
 
-        return asyncio.run_coroutine_threadsafe(every(), self.client.loop.asyncio_loop)
+    def _collect_direct(self, tasks, t, patience=None):
+        """The replies of ``_send_direct``'s tasks, checking every 2 s that the workers are
+        alive (``patience``: give up after that many seconds)."""
+        import asyncio
+
+        waited = 0.0
+        while True:
+            _, pending = self.loop.run_until_complete(asyncio.wait(tasks, timeout=2.0))
+            if not pending:
+                return [task.result() for task in tasks]
+            waited += 2.0
+            if patience is not None and waited >= patience:
+                raise TimeoutError("no reply from a worker")
+            self._alive(t)
+
+    def _abort_comms(self):
+        for comm in self.comms:
+            comm.abort()
+        self.comms = []
+        self.direct = False
 
     def close(self):
-        """Releases the actors (and with them the shards' binned rows)."""
+        """Releases the actors (and with them the shards' binned rows) and the fit's comms."""
+        self._abort_comms()
         self.hosts = []
         self.shards = []
 
@@ -343,7 +382,8 @@ class _Cluster:
     def collect(self, pending):
         t, n_ops, futs = pending
         try:
-            outs = self._wait(futs, t) if self.direct else [self._wait(f, t) for f in futs]
+            outs = self._collect_direct(futs, t) if self.direct else [self._wait(f, t)
+                                                                      for f in futs]
             return [[r for out in outs for r in out[i]] for i in range(n_ops)]
         except Exception as e:
             self._failed(t, e)
@@ -432,20 +472,25 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                                           rows)
         n1 = info["n1"]
         m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
-        shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1, rows))
-        vshards = None if valid is None else _Cluster(
-            client, self._shards(client, valid, mapper, positive, m0, m1))
-        if hold is not None:
-            vshards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1,
-                                                    [h[1] for h in hold]))
-        del train, valid  # the raw partitions: the shards keep the binned rows
-        self.n_partitions_ = len(shards.shards)
+        loop = asyncio.new_event_loop()  # the fit's direct comms (_Cluster), in this thread
+        shards = vshards = None
         try:
+            shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1,
+                                                   rows), loop)
+            if valid is not None:
+                vshards = _Cluster(client, self._shards(client, valid, mapper, positive, m0, m1),
+                                   loop)
+            if hold is not None:
+                vshards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1,
+                                                        [h[1] for h in hold]), loop)
+            del train, valid  # the raw partitions: the shards keep the binned rows
+            self.n_partitions_ = len(shards.shards)
             self._boost(shards, vshards, mapper, params)
         finally:
             for c in (shards, vshards):
                 if c is not None:
                     c.close()
+            _close_loop(loop)
         self.n_bytes_per_histogram_ = 3 * 8 * int(mapper.total_bins)
         return self
 
