@@ -31,7 +31,7 @@ TrainShard::TrainShard(const BinMapper& mapper, const FeatureMatrix& X,
                        " columns but the bin mapper " + std::to_string(mapper.n_features()) +
                        "; every partition must hold the same columns.");
   }
-  bins_ = bin_matrix(mapper_, X, n_threads);
+  bins_ = bin_matrix(mapper_, X, n_threads, /*row_major_copy=*/!mapper_.wide());
   y_.resize(static_cast<std::size_t>(n));
   if (!sample_weight.empty()) w_.resize(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) {

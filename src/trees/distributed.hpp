@@ -48,7 +48,10 @@ struct RoutingTree {
 /// by the global index, so it does not depend on the partitioning.
 class TrainShard {
  public:
-  /// Bins X (n x F) with `mapper`; labels y01 in {0, 1}; `sample_weight` empty or one per row;
+  /// Bins X (n x F) with `mapper` (with 8-bit codes also into the row-major copy that the
+  /// single-process fit keeps: small nodes are histogrammed row-wise, one cache line per row
+  /// instead of one per row and feature; n x F more bytes); labels y01 in {0, 1};
+  /// `sample_weight` empty or one per row;
   /// row weights are sample_weight x (m1 for class 1, m0 for class 0), as the single-process fit.
   TrainShard(const BinMapper& mapper, const FeatureMatrix& X, VectorView<const double> y01,
              VectorView<const double> sample_weight, Index row_offset, double m0, double m1,

@@ -304,11 +304,14 @@ class _Cluster:
         """``_Host.run(msg)`` on every actor over the fit's comms, on each worker's event loop;
         the tasks (on the private loop, which runs them when the fitting thread waits)."""
         from distributed.core import send_recv
-        from distributed.protocol import to_serialize
+        from distributed.protocol import Serialized, serialize
+
+        # serialized once for every worker (sent as is)
+        body = Serialized(*serialize(msg, serializers=("dask", "pickle"), on_error="raise"))
 
         async def one(comm, key):
             r = await send_recv(comm, op="actor_execute", function="run", actor=key,
-                                args=[to_serialize(msg)], kwargs={"separate_thread": False})
+                                args=[body], kwargs={"separate_thread": False})
             if r["status"] != "OK":
                 raise r["exception"]
             return r["result"]
@@ -606,8 +609,12 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                                                  pure=False) for p, s in zip(parts, stats)])
         keys = np.concatenate([c[0] for c in cands])
         rows = np.concatenate([c[1] for c in cands])
-        if 0 < k < keys.size:
-            rows = rows[np.lexsort((rows, keys))[:k]]
+        if 0 < k < keys.size:  # the bottom k by (key, row), in O(n) (the edges ignore the order)
+            kth = np.partition(keys, k - 1)[k - 1]
+            below = keys < kth
+            tied = np.flatnonzero(keys == kth)
+            tied = tied[np.argsort(rows[tied], kind="stable")[:k - int(below.sum())]]
+            rows = np.sort(np.concatenate([rows[below], rows[tied]]))
         # only the sample's rows travel (not every partition's bottom-k)
         values = np.empty((rows.size, int(stats[0]["cols"])), dtype=np.float64)
         where, futs = [], []
