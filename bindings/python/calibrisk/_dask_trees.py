@@ -4,11 +4,13 @@ lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on 
 (docs/distributed.md, "Trees").
 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
-partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``);
-each step of a tree is one message per worker to its actor that sends the splits decided since
-the last step (and those of leaves split ahead) and asks for their nodes' histograms, summed over
-the worker's partitions there and over the workers on the client (exact int64 sums), and the C++
-driver grows the tree with the single-process growth loop.
+partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``).
+The first worker's actor drives the fit (``_Host.drive``): each step of a tree sends the splits
+decided since the last step (and those of leaves split ahead) and asks for their nodes'
+histograms, one message to every other worker's actor over Dask comms (``_Peers``) while its
+own partitions are stepped in process; the histograms are summed over a worker's partitions
+there and over the workers on the driver (exact int64 sums), and the C++ driver grows the tree
+with the single-process growth loop.
 """
 
 import asyncio
@@ -582,10 +584,11 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     tables and category bins from every partition, as the single-process fit builds them);
     ``eval_set`` is ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays); without
     it, early stopping holds out the single-process hashed, stratified share of the rows. Needs
-    an active ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a
-    few bytes), per step the histograms of the node the tree needs and of the leaves split ahead
-    (total_bins x 3 int64 each, per worker) and a tree per round travel. Not available distributed (``InvalidParamsError`` naming the alternative):
-    target statistics (``code_hierarchy``, ``cat_encoding="target_stats"``, or more than
+    an active ``distributed.Client``. Each worker bins and keeps its partitions; the first
+    worker drives the fit (the client starts it and waits); only splits (a few bytes), per step
+    the histograms of the node the tree needs and of the leaves split ahead (total_bins x 3
+    int64 each, per worker) and a tree per round travel. Not available distributed
+    (``InvalidParamsError`` naming the alternative): target statistics (``code_hierarchy``, ``cat_encoding="target_stats"``, or more than
     ``cat_ts_min_levels`` levels with ``cat_encoding="auto"``), more than two classes,
     ``groups``.
 
