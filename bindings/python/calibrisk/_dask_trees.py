@@ -588,9 +588,9 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     worker drives the fit (the client starts it and waits); only splits (a few bytes), per step
     the histograms of the node the tree needs and of the leaves split ahead (total_bins x 3
     int64 each, per worker) and a tree per round travel. Not available distributed
-    (``InvalidParamsError`` naming the alternative): target statistics (``code_hierarchy``, ``cat_encoding="target_stats"``, or more than
-    ``cat_ts_min_levels`` levels with ``cat_encoding="auto"``), more than two classes,
-    ``groups``.
+    (``InvalidParamsError`` naming the alternative): target statistics (``code_hierarchy``,
+    ``cat_encoding="target_stats"``, or more than ``cat_ts_min_levels`` levels with
+    ``cat_encoding="auto"``), more than two classes, ``groups``.
 
     After ``fit``: the attributes of GradientBoostingClassifier (``classes_``, ``n_iter_``,
     ``best_iteration_``, ``validation_loss_``, ...), plus ``n_partitions_`` and
