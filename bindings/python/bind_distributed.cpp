@@ -254,24 +254,49 @@ void bind_driver(py::module_& m) {
             TreeDriver::StepFn fn =
                 [&](const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
                     const std::vector<std::int32_t>& features, TreeDriver::Reply& reply) {
-                  py::tuple r = step(encode_splits(splits), to_array(nodes), to_array(features));
-                  const auto counts =
-                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
-                          r[0]);
-                  const auto hist =
-                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
-                          r[1]);
-                  if (!counts || !hist) {
-                    throw InvalidInput("_DistDriver.grow: a step must return int64 arrays.");
-                  }
-                  reply.counts.assign(counts.data(), counts.data() + counts.size());
-                  const std::int64_t* d = hist.data();
-                  reply.hist.resize(static_cast<std::size_t>(hist.size() / 3));
-                  for (HistBin& b : reply.hist) {
-                    b.g = d[0];
-                    b.h = d[1];
-                    b.n = d[2];
-                    d += 3;
+                  // One (counts, hist) pair, or a list of them (one per worker): summed here
+                  // into the reply (exact int64 sums, any order) without numpy temporaries.
+                  const py::object r =
+                      step(encode_splits(splits), to_array(nodes), to_array(features));
+                  const py::list parts =
+                      py::isinstance<py::tuple>(r) ? py::list(py::make_tuple(r)) : py::list(r);
+                  for (std::size_t k = 0; k < parts.size(); ++k) {
+                    const py::tuple pr = parts[k].cast<py::tuple>();
+                    const auto counts = py::array_t<std::int64_t, py::array::c_style |
+                                                                      py::array::forcecast>::ensure(
+                        pr[0]);
+                    const auto hist = py::array_t<std::int64_t, py::array::c_style |
+                                                                    py::array::forcecast>::ensure(
+                        pr[1]);
+                    if (!counts || !hist || hist.size() % 3 != 0) {
+                      throw InvalidInput("_DistDriver.grow: a step must return int64 arrays.");
+                    }
+                    const std::int64_t* c = counts.data();
+                    const std::int64_t* h = hist.data();
+                    const auto nc = static_cast<std::size_t>(counts.size());
+                    const auto nh = static_cast<std::size_t>(hist.size() / 3);
+                    if (k == 0) {
+                      reply.counts.assign(c, c + nc);
+                      reply.hist.resize(nh);
+                      for (HistBin& b : reply.hist) {
+                        b.g = h[0];
+                        b.h = h[1];
+                        b.n = h[2];
+                        h += 3;
+                      }
+                      continue;
+                    }
+                    if (nc != reply.counts.size() || nh != reply.hist.size()) {
+                      throw InvalidInput(
+                          "_DistDriver.grow: the workers' step replies differ in length.");
+                    }
+                    for (std::size_t q = 0; q < nc; ++q) reply.counts[q] += c[q];
+                    for (HistBin& b : reply.hist) {
+                      b.g += h[0];
+                      b.h += h[1];
+                      b.n += h[2];
+                      h += 3;
+                    }
                   }
                 };
             HistBin root;
@@ -293,7 +318,7 @@ void bind_driver(py::module_& m) {
           py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
           py::arg("root_hist") = py::none(),
           "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (len(nodes) x "
-          "total_bins, 3)).")
+          "total_bins, 3)), or a list of such pairs (one per worker, summed).")
       .def("set_split_ahead", &TreeDriver::set_split_ahead, py::arg("on"),
            "Whether steps split the best open leaves ahead (default True; False to compare).")
       .def("keep", &TreeDriver::keep)

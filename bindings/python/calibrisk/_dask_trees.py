@@ -438,12 +438,8 @@ def _boost(train, valid, mapper, params):
         g, h, n = _root(train, t, starts)
 
         def step(splits, nodes, features, t=t):
-            out = train.call(_step, t, splits, nodes, features, total_bins)
-            counts, hist = out[0]
-            for c, h_ in out[1:]:  # exact int64 sums: any order gives the same bits
-                counts = counts + c
-                hist = hist + h_
-            return counts, hist
+            # one (counts, hist) per worker, summed by the driver (exact int64: any order)
+            return train.call(_step, t, splits, nodes, features, total_bins)
 
         tree = driver.grow(t, g, h, n, step, root_hist)
         stump = len(tree[0]) == 1
