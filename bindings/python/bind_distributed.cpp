@@ -464,7 +464,8 @@ void bind_distributed(py::module_& m) {
       [](const py::object& sample, int max_bins) {
         FeatureArg xa = as_features(sample, "_dist_bin_mapper", "sample");
         py::gil_scoped_release release;
-        return detail::bin_mapper_from_sample(xa.view, max_bins, 1);
+        // all the client's threads: the edges do not depend on the thread count
+        return detail::bin_mapper_from_sample(xa.view, max_bins, 0);
       },
       py::arg("sample"), py::arg("max_bins"));
   m.def(
