@@ -201,6 +201,13 @@ class TreeDriver : private GrowBackend {
   std::vector<GrowLeaf> open_;
   std::vector<std::array<std::int32_t, 3>> spec_;  // tree node, left, right (shard ids)
   std::vector<std::pair<std::int32_t, std::vector<HistBin>>> ahead_;
+  std::vector<std::vector<HistBin>> spare_;  // ahead_'s used buffers, reused (no page faults)
+  /// Stores a histogram that came ahead of its node (a buffer from spare_ when there is one).
+  void keep_ahead(std::int32_t node, const HistBin* h, std::size_t n);
+  /// Keeps a used buffer in spare_ (up to 8).
+  void recycle(std::vector<HistBin>&& buf);
+  /// Returns ahead_'s buffers to spare_.
+  void clear_ahead();
   int n_leaves_ = 1;
   bool split_ahead_ = true;
   std::vector<std::int32_t> nodes_;

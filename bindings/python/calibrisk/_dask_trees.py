@@ -241,13 +241,24 @@ class _Host:
     def __init__(self, *shards):
         self.shards = list(shards)
         self.cancelled = False  # set by the client when it gave up on the fit (a worker left)
+        self.reply = np.empty((0, 3), dtype=np.int64)  # reused by the steps' histograms
 
     def run(self, ops):
+        """The operations' results. A message's first step writes its histograms into this
+        host's reusable reply array: the driver has consumed the previous reply (summed it, or
+        received it over the comm) before it sends the next message."""
         out = []
+        first = True
         for fn, seq, t, args, reduce in ops:
             res = [fn(s, seq, t, *args) for s in self.shards]
             if reduce and res:  # a step: every shard in one C++ call, summed there
-                res = [_core._dist_step_shards(res, *args)]
+                buffer = None
+                if first:
+                    need = len(args[1]) * int(args[3])
+                    if self.reply.shape[0] < need:
+                        self.reply = np.empty((need, 3), dtype=np.int64)
+                    buffer, first = self.reply, False
+                res = [_core._dist_step_shards(res, *args, buffer)]
             out.append(res)
         return out
 
