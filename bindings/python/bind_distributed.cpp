@@ -201,13 +201,26 @@ py::tuple step_shards(
     const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& splits,
     const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& nodes,
     const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& feats,
-    Index total_bins) {
+    Index total_bins, const py::object& buffer) {
   const std::vector<SplitMessage> sp = decode_splits(splits);
   const std::vector<std::int32_t> ns = from_array<std::int32_t>(nodes);
   const std::vector<std::int32_t> fs = from_array<std::int32_t>(feats);
   const auto nb = static_cast<std::size_t>(total_bins);
   py::array_t<std::int64_t> counts(static_cast<py::ssize_t>(2 * sp.size()));
-  py::array_t<std::int64_t> hist({static_cast<py::ssize_t>(ns.size() * nb), py::ssize_t{3}});
+  const auto rows = static_cast<py::ssize_t>(ns.size() * nb);
+  // The histograms go into `buffer` when it is large enough (a view of it is returned: the
+  // caller's reusable reply memory, instead of fresh pages every step).
+  py::array_t<std::int64_t> hist;
+  if (!buffer.is_none()) {
+    auto b = py::array_t<std::int64_t, py::array::c_style>::ensure(buffer);
+    if (!b || b.ndim() != 2 || b.shape(1) != 3 || !b.writeable()) {
+      throw InvalidInput("_dist_step_shards: buffer must be a writeable (n, 3) int64 array.");
+    }
+    if (b.shape(0) >= rows) {
+      hist = py::array_t<std::int64_t>({rows, py::ssize_t{3}}, b.mutable_data(), b);
+    }
+  }
+  if (!hist) hist = py::array_t<std::int64_t>({rows, py::ssize_t{3}});
   std::int64_t* const c = counts.mutable_data();
   std::int64_t* const out = hist.mutable_data();
   {
@@ -236,9 +249,10 @@ py::tuple step_shards(
 
 void bind_driver(py::module_& m) {
   m.def("_dist_step_shards", &step_shards, py::arg("shards"), py::arg("splits"), py::arg("nodes"),
-        py::arg("features"), py::arg("total_bins"),
+        py::arg("features"), py::arg("total_bins"), py::arg("buffer") = py::none(),
         "On every shard of a worker, in order: applies the splits, then the histograms of nodes, "
-        "summed over the shards: (counts (2k,), hist (len(nodes) x total_bins, 3)).");
+        "summed over the shards: (counts (2k,), hist (len(nodes) x total_bins, 3)); hist is a "
+        "view of `buffer` ((n, 3) int64) when it has room.");
   py::class_<TreeDriver>(m, "_DistDriver", "The driver of a distributed tree fit.")
       .def(py::init<BinMapper, const GBDTParams&, double>(), py::arg("mapper"), py::arg("params"),
            py::arg("w_max"))
@@ -251,29 +265,54 @@ void bind_driver(py::module_& m) {
           "grow",
           [](TreeDriver& d, int t, std::int64_t g, std::int64_t h, std::int64_t n,
              const py::function& step, const py::object& root_hist) {
-            TreeDriver::StepFn fn =
-                [&](const std::vector<SplitMessage>& splits, const std::vector<std::int32_t>& nodes,
-                    const std::vector<std::int32_t>& features, TreeDriver::Reply& reply) {
-                  py::tuple r = step(encode_splits(splits), to_array(nodes), to_array(features));
-                  const auto counts =
-                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
-                          r[0]);
-                  const auto hist =
-                      py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
-                          r[1]);
-                  if (!counts || !hist) {
-                    throw InvalidInput("_DistDriver.grow: a step must return int64 arrays.");
-                  }
-                  reply.counts.assign(counts.data(), counts.data() + counts.size());
-                  const std::int64_t* d = hist.data();
-                  reply.hist.resize(static_cast<std::size_t>(hist.size() / 3));
+            TreeDriver::StepFn fn = [&](const std::vector<SplitMessage>& splits,
+                                        const std::vector<std::int32_t>& nodes,
+                                        const std::vector<std::int32_t>& features,
+                                        TreeDriver::Reply& reply) {
+              // One (counts, hist) pair, or a list of them (one per worker): summed here
+              // into the reply (exact int64 sums, any order) without numpy temporaries.
+              const py::object r = step(encode_splits(splits), to_array(nodes), to_array(features));
+              const py::list parts =
+                  py::isinstance<py::tuple>(r) ? py::list(py::make_tuple(r)) : py::list(r);
+              for (std::size_t k = 0; k < parts.size(); ++k) {
+                const py::tuple pr = parts[k].cast<py::tuple>();
+                const auto counts =
+                    py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+                        pr[0]);
+                const auto hist =
+                    py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(
+                        pr[1]);
+                if (!counts || !hist || hist.size() % 3 != 0) {
+                  throw InvalidInput("_DistDriver.grow: a step must return int64 arrays.");
+                }
+                const std::int64_t* c = counts.data();
+                const std::int64_t* h = hist.data();
+                const auto nc = static_cast<std::size_t>(counts.size());
+                const auto nh = static_cast<std::size_t>(hist.size() / 3);
+                if (k == 0) {
+                  reply.counts.assign(c, c + nc);
+                  reply.hist.resize(nh);
                   for (HistBin& b : reply.hist) {
-                    b.g = d[0];
-                    b.h = d[1];
-                    b.n = d[2];
-                    d += 3;
+                    b.g = h[0];
+                    b.h = h[1];
+                    b.n = h[2];
+                    h += 3;
                   }
-                };
+                  continue;
+                }
+                if (nc != reply.counts.size() || nh != reply.hist.size()) {
+                  throw InvalidInput(
+                      "_DistDriver.grow: the workers' step replies differ in length.");
+                }
+                for (std::size_t q = 0; q < nc; ++q) reply.counts[q] += c[q];
+                for (HistBin& b : reply.hist) {
+                  b.g += h[0];
+                  b.h += h[1];
+                  b.n += h[2];
+                  h += 3;
+                }
+              }
+            };
             HistBin root;
             root.g = g;
             root.h = h;
@@ -293,7 +332,7 @@ void bind_driver(py::module_& m) {
           py::arg("t"), py::arg("g"), py::arg("h"), py::arg("n"), py::arg("step"),
           py::arg("root_hist") = py::none(),
           "Grows round t's tree; step(splits, nodes, features) -> (counts, hist (len(nodes) x "
-          "total_bins, 3)).")
+          "total_bins, 3)), or a list of such pairs (one per worker, summed).")
       .def("set_split_ahead", &TreeDriver::set_split_ahead, py::arg("on"),
            "Whether steps split the best open leaves ahead (default True; False to compare).")
       .def("keep", &TreeDriver::keep)
@@ -439,7 +478,8 @@ void bind_distributed(py::module_& m) {
       [](const py::object& sample, int max_bins) {
         FeatureArg xa = as_features(sample, "_dist_bin_mapper", "sample");
         py::gil_scoped_release release;
-        return detail::bin_mapper_from_sample(xa.view, max_bins, 1);
+        // all the client's threads: the edges do not depend on the thread count
+        return detail::bin_mapper_from_sample(xa.view, max_bins, 0);
       },
       py::arg("sample"), py::arg("max_bins"));
   m.def(

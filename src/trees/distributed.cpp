@@ -31,7 +31,7 @@ TrainShard::TrainShard(const BinMapper& mapper, const FeatureMatrix& X,
                        " columns but the bin mapper " + std::to_string(mapper.n_features()) +
                        "; every partition must hold the same columns.");
   }
-  bins_ = bin_matrix(mapper_, X, n_threads);
+  bins_ = bin_matrix(mapper_, X, n_threads, /*row_major_copy=*/!mapper_.wide());
   y_.resize(static_cast<std::size_t>(n));
   if (!sample_weight.empty()) w_.resize(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) {
@@ -358,9 +358,28 @@ void TreeDriver::request(std::int32_t node, HistBin* out) {
   std::copy(reply_.hist.begin(), reply_.hist.begin() + static_cast<std::ptrdiff_t>(nb), out);
   for (std::size_t q = 1; q < nodes_.size(); ++q) {
     const auto from = reply_.hist.begin() + static_cast<std::ptrdiff_t>(q * nb);
-    ahead_.emplace_back(nodes_[q],
-                        std::vector<HistBin>(from, from + static_cast<std::ptrdiff_t>(nb)));
+    keep_ahead(nodes_[q], &*from, nb);
   }
+}
+
+void TreeDriver::keep_ahead(std::int32_t node, const HistBin* h, std::size_t n) {
+  std::vector<HistBin> buf;
+  if (!spare_.empty()) {
+    buf = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  buf.assign(h, h + n);
+  ahead_.emplace_back(node, std::move(buf));
+}
+
+void TreeDriver::recycle(std::vector<HistBin>&& buf) {
+  if (spare_.size() < 8)
+    spare_.push_back(std::move(buf));  // at most 8 kept (8 x total_bins x 32 B)
+}
+
+void TreeDriver::clear_ahead() {
+  for (auto& a : ahead_) recycle(std::move(a.second));
+  ahead_.clear();
 }
 
 void TreeDriver::check_sums(const HistBin* h, const GrowLeaf& leaf) const {
@@ -389,6 +408,7 @@ void TreeDriver::build_and_split(GrowLeaf& built, GrowLeaf* derived, bool) {
       std::find_if(ahead_.begin(), ahead_.end(), [&](const auto& a) { return a.first == sid; });
   if (it != ahead_.end()) {
     std::copy(it->second.begin(), it->second.end(), bh);
+    recycle(std::move(it->second));
     ahead_.erase(it);
   } else {
     request(sid, bh);
@@ -423,7 +443,7 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
   next_shard_node_ = 1;
   open_.clear();
   spec_.clear();
-  ahead_.clear();
+  clear_ahead();
   n_leaves_ = 1;
   if (root_hist != nullptr) {
     if (root_hist->size() != static_cast<std::size_t>(mapper_.total_bins())) {
@@ -431,7 +451,7 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
                          std::to_string(root_hist->size()) + " slots; expected " +
                          std::to_string(mapper_.total_bins()) + "." + kLost);
     }
-    ahead_.emplace_back(0, *root_hist);  // checked against root_total like any other
+    keep_ahead(0, root_hist->data(), root_hist->size());  // checked against root_total as any
   }
   GrownTree g = grow_leafwise(*this, mapper_, grower_, root_total, !features_.empty());
   step_ = nullptr;
@@ -440,7 +460,7 @@ RoutingTree TreeDriver::grow(int t, const HistBin& root_total, const StepFn& ste
   pending_.clear();
   open_.clear();
   spec_.clear();
-  ahead_.clear();
+  clear_ahead();
   release_all();
   trees_.push_back(std::move(g.tree));
   return out;

@@ -48,7 +48,10 @@ struct RoutingTree {
 /// by the global index, so it does not depend on the partitioning.
 class TrainShard {
  public:
-  /// Bins X (n x F) with `mapper`; labels y01 in {0, 1}; `sample_weight` empty or one per row;
+  /// Bins X (n x F) with `mapper` (with 8-bit codes also into the row-major copy that the
+  /// single-process fit keeps: small nodes are histogrammed row-wise, one cache line per row
+  /// instead of one per row and feature; n x F more bytes); labels y01 in {0, 1};
+  /// `sample_weight` empty or one per row;
   /// row weights are sample_weight x (m1 for class 1, m0 for class 0), as the single-process fit.
   TrainShard(const BinMapper& mapper, const FeatureMatrix& X, VectorView<const double> y01,
              VectorView<const double> sample_weight, Index row_offset, double m0, double m1,
@@ -198,6 +201,13 @@ class TreeDriver : private GrowBackend {
   std::vector<GrowLeaf> open_;
   std::vector<std::array<std::int32_t, 3>> spec_;  // tree node, left, right (shard ids)
   std::vector<std::pair<std::int32_t, std::vector<HistBin>>> ahead_;
+  std::vector<std::vector<HistBin>> spare_;  // ahead_'s used buffers, reused (no page faults)
+  /// Stores a histogram that came ahead of its node (a buffer from spare_ when there is one).
+  void keep_ahead(std::int32_t node, const HistBin* h, std::size_t n);
+  /// Keeps a used buffer in spare_ (up to 8).
+  void recycle(std::vector<HistBin>&& buf);
+  /// Returns ahead_'s buffers to spare_.
+  void clear_ahead();
   int n_leaves_ = 1;
   bool split_ahead_ = true;
   std::vector<std::int32_t> nodes_;

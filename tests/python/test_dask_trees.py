@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -252,43 +253,45 @@ def test_unsupported_parameters_name_the_alternative(client2):
         DaskGradientBoostingClassifier(**BASE, code_hierarchy={0: None}).fit(Xd, yd)
 
 
-def test_calls_direct_to_workers_or_through_the_actor_handles(client2, monkeypatch):
-    _, ref = _local(BASE)
+def _spy_peers(monkeypatch):
+    """Records, per _Peers a fit's driver opens: (hosts in process, peer addresses of its comms)."""
     seen = []
-    original = dtrees._Cluster._connect_direct
+    original = dtrees._Peers.__init__
 
-    def spy(self):
-        seen.append(original(self))
-        return seen[-1]
+    def spy(self, *args):
+        original(self, *args)
+        seen.append((len(self.local), [c.peer_address for c in self.comms]))
 
-    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", spy)
-    assert _dask(BASE, 300)[1] == ref
-    assert seen == [True]  # the client reaches the LocalCluster's workers
-    # workers the client cannot reach: the actor handles' calls (through the scheduler)
-    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", lambda self: False)
+    monkeypatch.setattr(dtrees._Peers, "__init__", spy)
+    return seen
+
+
+def test_a_worker_drives_the_fit(client2, monkeypatch):
+    # The first worker's actor runs the boosting loop: its own partitions in process, the other
+    # worker's over one comm; the client only waits (its location costs no round trip per step).
+    _, ref = _local(BASE)
+    seen = _spy_peers(monkeypatch)
     assert _dask(BASE, (120, 380, 0, 400))[1] == ref
+    assert len(seen) == 1 and seen[0][0] == 1 and len(seen[0][1]) == 1
+    # with an eval_set: the validation shards are driven the same way
+    seen.clear()
+    assert _dask(BASE, 300, eval_chunks=250)[1] == _local(BASE, eval_set=(XV, YV))[1]
+    assert len(seen) == 2 and all(local == 1 and len(peers) == 1 for local, peers in seen)
 
 
-def test_direct_calls_use_the_clusters_tls(monkeypatch):
-    # The fit's own comms to the workers are Dask comms opened with the client's security: on a
-    # TLS cluster they are TLS (a plaintext connection would be refused), and the model is the
-    # single-process one.
+def test_the_drivers_comms_use_the_clusters_tls(monkeypatch):
+    # The driver's comms to the other workers are Dask comms opened with the worker's security:
+    # on a TLS cluster they are TLS (a plaintext connection would be refused), and the model is
+    # the single-process one.
     pytest.importorskip("cryptography")
     _, ref = _local(BASE)
-    seen = []
-    original = dtrees._Cluster._connect_direct
-
-    def spy(self):
-        seen.append((original(self), [c.peer_address for c in self.comms]))
-        return seen[-1][0]
-
-    monkeypatch.setattr(dtrees._Cluster, "_connect_direct", spy)
+    seen = _spy_peers(monkeypatch)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, security=True,
                       dashboard_address=":0") as c, Client(c):
         assert c.scheduler_address.startswith("tls://")
         assert _dask(BASE, (120, 380, 0, 400))[1] == ref
-    assert seen and all(ok for ok, _ in seen)
-    assert all(a.startswith("tls://") for _, peers in seen for a in peers)
+    assert seen and all(peers and all(a.startswith("tls://") for a in peers)
+                        for _, peers in seen)
 
 
 def test_max_model_nodes_is_checked_before_any_work(client2, monkeypatch):
@@ -335,24 +338,33 @@ def test_lost_worker_state_or_failed_task_is_an_error(client2, monkeypatch):
     assert not hasattr(est, "_model")
 
 
-def test_killed_worker_process_is_an_error(monkeypatch):
-    original = dtrees._Cluster.call
-    state = {"calls": 0}
+@pytest.mark.parametrize("victim", ["driver", "other"])
+def test_killed_worker_process_is_an_error(monkeypatch, victim):
+    # A worker process killed once the fit is running (300 rounds of 31 leaves: seconds of
+    # steps): the driver's own worker (the client sees it leave) or the other one (its comm to
+    # the driver closes). Either way an error, and no model.
+    original = dtrees._Cluster._start_drive
+    killed = []
 
-    def call(self, fn, t, *args):
-        state["calls"] += 1
-        if state["calls"] == 12:  # a few steps into the first trees: kill a shard's worker
-            pid = self.client.run(os.getpid, workers=[self.where[0]])[self.where[0]]
-            os.kill(pid, signal.SIGKILL)
-        return original(self, fn, t, *args)
+    def start(actor, *args):
+        fut = original(actor, *args)
+        time.sleep(0.5)
+        train_hosts = args[0]
+        addr = train_hosts[0][0] if victim == "driver" else train_hosts[1][0]
+        client = dtrees._client()
+        pid = client.run(os.getpid, workers=[addr])[addr]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(addr)
+        return fut
 
-    monkeypatch.setattr(dtrees._Cluster, "call", call)
+    monkeypatch.setattr(dtrees._Cluster, "_start_drive", staticmethod(start))
+    params = dict(BASE, n_estimators=300, max_leaf_nodes=31, learning_rate=0.05)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as c, Client(c):
-        est = DaskGradientBoostingClassifier(**BASE)
+        est = DaskGradientBoostingClassifier(**params)
         with pytest.raises(dtrees.DistributedFitError, match="no model was fitted|lost its state"):
             est.fit(da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300))
-        assert not hasattr(est, "_model")
+        assert killed and not hasattr(est, "_model")
 
 
 def test_import_without_dask_names_the_extra():

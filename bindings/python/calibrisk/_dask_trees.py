@@ -4,11 +4,13 @@ lives, the same model bytes as :class:`calibrisk.GradientBoostingClassifier` on 
 (docs/distributed.md, "Trees").
 
 Every worker bins its partitions with the broadcast bin mapper and keeps them (a ``_Shard`` per
-partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``);
-each step of a tree is one message per worker to its actor that sends the splits decided since
-the last step (and those of leaves split ahead) and asks for their nodes' histograms, summed over
-the worker's partitions there and over the workers on the client (exact int64 sums), and the C++
-driver grows the tree with the single-process growth loop.
+partition, held by futures of the estimator's client) in one Dask actor per worker (``_Host``).
+The first worker's actor drives the fit (``_Host.drive``): each step of a tree sends the splits
+decided since the last step (and those of leaves split ahead) and asks for their nodes'
+histograms, one message to every other worker's actor over Dask comms (``_Peers``) while its
+own partitions are stepped in process; the histograms are summed over a worker's partitions
+there and over the workers on the driver (exact int64 sums), and the C++ driver grows the tree
+with the single-process growth loop.
 """
 
 import asyncio
@@ -34,9 +36,13 @@ def _cd():
 
 _WHERE = "DaskGradientBoostingClassifier.fit"
 _LOST = ("a worker holding partition {k} lost its state (the worker died and Dask recomputed the "
-         "partition from scratch, or the partition moved) during round {t}; the fit stopped "
+         "partition from scratch, or the partition moved) {when}; the fit stopped "
          "rather than continue on different rows. Refit (the model does not depend on the "
          "number of workers).")
+
+
+def _lost(k, t):
+    return _LOST.format(k=k, when="during the fit" if t is None or t < 0 else f"during round {t}")
 
 
 class DistributedFitError(RuntimeError):
@@ -138,9 +144,11 @@ def _bin_candidates(x, offset, k, seed):
 
 
 def _bin_values(x, rows):
-    """The values of this partition's rows (local indices) in the global bin sample."""
+    """The values of this partition's rows (local indices) in the global bin sample, as float32:
+    the bin edges are computed from the values rounded to float (as the single-process fit's),
+    so the rounding may as well happen here and halve what travels."""
     X, _ = _matrix(x, -1)
-    return X[rows]
+    return X[rows].astype(np.float32, copy=False)
 
 
 class _Shard:
@@ -158,7 +166,7 @@ class _Shard:
 
     def check(self, seq, t):
         if self.seq != seq:
-            raise DistributedFitError(_LOST.format(k=self.index, t=t))
+            raise DistributedFitError(_lost(self.index, t))
         self.seq += 1
 
 
@@ -227,134 +235,108 @@ def _close_loop(loop):
 class _Host:
     """A Dask actor, one per worker of a fit: the shards (partitions) that live on its worker.
     One message runs a list of operations on all of them in turn; a step's int64 histograms and
-    counts are summed here before the reply (exact integers: any grouping gives the same bits)."""
+    counts are summed here before the reply (exact integers: any grouping gives the same bits).
+    The first worker's actor also drives the fit (``drive``)."""
 
     def __init__(self, *shards):
         self.shards = list(shards)
+        self.cancelled = False  # set by the client when it gave up on the fit (a worker left)
+        self.reply = np.empty((0, 3), dtype=np.int64)  # reused by the steps' histograms
 
     def run(self, ops):
+        """The operations' results. A message's first step writes its histograms into this
+        host's reusable reply array: the driver has consumed the previous reply (summed it, or
+        received it over the comm) before it sends the next message."""
         out = []
+        first = True
         for fn, seq, t, args, reduce in ops:
             res = [fn(s, seq, t, *args) for s in self.shards]
             if reduce and res:  # a step: every shard in one C++ call, summed there
-                res = [_core._dist_step_shards(res, *args)]
+                buffer = None
+                if first:
+                    need = len(args[1]) * int(args[3])
+                    if self.reply.shape[0] < need:
+                        self.reply = np.empty((need, 3), dtype=np.int64)
+                    buffer, first = self.reply, False
+                res = [_core._dist_step_shards(res, *args, buffer)]
             out.append(res)
         return out
 
+    def drive(self, train_hosts, valid_hosts, mapper, params):
+        """The boosting loop (``_boost``), run here on the actor's thread: this worker's hosts are
+        called in process, the other workers' over Dask comms (``_Peers``). Returns the fit's
+        results (the model and what the estimator reports)."""
+        from distributed import get_worker
 
-class _Cluster:
-    """The shards of one fit and the calls that drive them. Each worker holding shards gets one
-    actor (``_Host``, created on that worker from its shard futures: a shard is never copied);
-    a call is one message per worker to its actor, issued to all workers before any reply is
-    awaited. When the client reaches the workers (``_connect_direct``) the messages travel on
-    Dask comms of this fit, opened from the fitting thread and driven by a private event loop
-    there, and each worker runs them on its event loop (Dask's ``actor_execute`` without the
-    actor thread): no thread hand-off on either side. Otherwise they go through the actor
-    handles (and the scheduler, unless the client has ``direct_to_workers``). A worker that
-    leaves the cluster while a call waits is an error, not a hang; every operation names the
-    step the client expects, so a shard recomputed from scratch is an error too."""
-
-    def __init__(self, client, shards, loop=None):
-        self.client = client
-        self.shards = shards
-        self.seq = 0
-        self.loop = loop  # the private event loop of the direct comms (shared by a fit's clusters)
-        self.comms = []
-        who = client.who_has(shards)
-        self.where = []
-        for k, f in enumerate(shards):
-            addrs = list(who.get(f.key, ()))
-            if not addrs:
-                raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=k, t=-1))
-            self.where.append(addrs[0])
-        self.hosts = []  # (worker address, the actor's future, the actor)
-        for addr in dict.fromkeys(self.where):
-            mine = [f for f, w in zip(shards, self.where) if w == addr]
-            fut = client.submit(_Host, *mine, actor=True, pure=False, workers=[addr],
-                                allow_other_workers=False)
-            self.hosts.append((addr, fut))
+        worker = get_worker()
+        loop = asyncio.new_event_loop()
+        peers = []
         try:
-            self.hosts = [(addr, fut, self._wait(fut, -1)) for addr, fut in self.hosts]
-        except DistributedFitError:
-            raise
-        except Exception as e:
-            raise DistributedFitError(
-                f"{_WHERE}: starting the actor that drives a worker's partitions failed "
-                f"({type(e).__name__}: {e}); no model was fitted.") from e
-        self.direct = self._connect_direct()
+            train = _Peers(worker, train_hosts, loop, self)
+            peers.append(train)
+            valid = None
+            if valid_hosts is not None:
+                valid = _Peers(worker, valid_hosts, loop, self)
+                peers.append(valid)
+            return _boost(train, valid, mapper, params)
+        finally:
+            for p in peers:
+                p.close()
+            _close_loop(loop)
 
-    def _connect_direct(self):
-        """Whether the client reaches every actor's worker directly (tried once, 5 s at most per
-        worker): a Dask comm per worker, with the client's security settings (TLS and its
-        authentication when the cluster uses them), on which an empty call is answered."""
-        if self.client.asynchronous or not self.hosts or self.loop is None:
-            return False
+
+def _cancel(key, dask_worker=None):
+    """Tells the driving actor ``key`` on this worker that the client gave up on its fit."""
+    host = dask_worker.state.actors.get(key) if dask_worker is not None else None
+    if host is not None:
+        host.cancelled = True
+    return host is not None
+
+
+def _failed(t, e):
+    """Raises the error of a call: ours as they are, anything else (a killed worker, a lost
+    connection, a failed call, ...) as DistributedFitError."""
+    if isinstance(e, (DistributedFitError, InvalidInputError, InvalidParamsError)):
+        raise e
+    when = "during the fit" if t is None or t < 0 else f"of round {t}"
+    raise DistributedFitError(
+        f"{_WHERE}: a task {when} failed ({type(e).__name__}: {e}); the fit stopped "
+        "and no model was fitted. Refit (the model does not depend on the cluster).") from e
+
+
+class _Peers:
+    """The hosts (``_Host``) of one set of shards as the driving worker calls them: those on its
+    own worker in process, the others over Dask comms opened from the driving thread with the
+    worker's security settings (TLS and its authentication when the cluster uses them) and driven
+    by a private event loop there; they run the calls on their event loop (Dask's
+    ``actor_execute`` without the actor thread). A call is written to every other worker before
+    the local hosts run it, so all workers compute at the same time; no thread hand-off on either
+    side. Every operation names the step the driver expects, so a shard recomputed from scratch
+    is an error; a worker that dies closes its comm, an error too; the client's ``_cancel``
+    stops a driver waiting on a worker that hangs."""
+
+    def __init__(self, worker, hosts, loop, driver):
         from distributed.comm import connect
 
+        self.loop = loop
+        self.driver = driver
+        self.seq = 0
+        self.local = [worker.state.actors[key] for addr, key in hosts if addr == worker.address]
+        self.remote = [key for addr, key in hosts if addr != worker.address]
+        self.comms = []
         try:
-            for addr, _, _ in self.hosts:
-                self.comms.append(self.loop.run_until_complete(
-                    connect(addr, timeout=5.0, **self.client.connection_args)))
-            return self._collect_direct(self._send_direct([]), -1, 5.0) == [[]] * len(self.hosts)
-        except Exception:
-            self._abort_comms()
-            return False
+            for addr, _ in hosts:
+                if addr != worker.address:
+                    self.comms.append(loop.run_until_complete(
+                        connect(addr, **worker.connection_args)))
+        except Exception as e:
+            self.close()
+            _failed(None, e)
 
-    def _send_direct(self, msg):
-        """``_Host.run(msg)`` on every actor over the fit's comms, on each worker's event loop;
-        the tasks (on the private loop, which runs them when the fitting thread waits)."""
-        from distributed.core import send_recv
-        from distributed.protocol import to_serialize
-
-        async def one(comm, key):
-            r = await send_recv(comm, op="actor_execute", function="run", actor=key,
-                                args=[to_serialize(msg)], kwargs={"separate_thread": False})
-            if r["status"] != "OK":
-                raise r["exception"]
-            return r["result"]
-
-        return [self.loop.create_task(one(comm, fut.key))
-                for comm, (_, fut, _) in zip(self.comms, self.hosts)]
-
-    def _collect_direct(self, tasks, t, patience=None):
-        """The replies of ``_send_direct``'s tasks, checking every 2 s that the workers are
-        alive (``patience``: give up after that many seconds)."""
-        import asyncio
-
-        waited = 0.0
-        while True:
-            _, pending = self.loop.run_until_complete(asyncio.wait(tasks, timeout=2.0))
-            if not pending:
-                return [task.result() for task in tasks]
-            waited += 2.0
-            if patience is not None and waited >= patience:
-                raise TimeoutError("no reply from a worker")
-            self._alive(t)
-
-    def _abort_comms(self):
+    def close(self):
         for comm in self.comms:
             comm.abort()
         self.comms = []
-        self.direct = False
-
-    def close(self):
-        """Releases the actors (and with them the shards' binned rows) and the fit's comms."""
-        self._abort_comms()
-        self.hosts = []
-        self.shards = []
-
-    def _alive(self, t):
-        alive = set(self.client.nthreads())
-        gone = [k for k, w in enumerate(self.where) if w not in alive]
-        if gone:
-            raise DistributedFitError(f"{_WHERE}: " + _LOST.format(k=gone[0], t=t)) from None
-
-    def _wait(self, fut, t):
-        while True:
-            try:
-                return fut.result(timeout=2.0)
-            except (TimeoutError, concurrent.futures.TimeoutError):
-                self._alive(t)
 
     def call(self, fn, t, *args):
         """fn(shard, seq, t, *args) on every shard: the results (one per shard, or one summed
@@ -366,37 +348,238 @@ class _Cluster:
         return self.collect(self.start(ops))
 
     def start(self, ops):
-        """Sends the operations (see ``run``) without waiting; ``collect`` gets their results."""
+        """Sends the operations (see ``run``) to the other workers, then runs them on this one's
+        hosts; ``collect`` gets the other workers' results."""
         msg = []
         for fn, t, args in ops:
             msg.append((fn, self.seq, t, args, fn is _step))
             self.seq += 1
         t = ops[0][1]
         try:
-            if self.direct:
-                return t, len(ops), self._send_direct(msg)
-            return t, len(ops), [actor.run(msg) for _, _, actor in self.hosts]
+            reads = self._send(msg) if self.comms else []
+            return t, len(ops), reads, [h.run(msg) for h in self.local]
         except Exception as e:
-            self._failed(t, e)
+            _failed(t, e)
 
     def collect(self, pending):
-        t, n_ops, futs = pending
+        t, n_ops, reads, outs = pending
         try:
-            outs = self._collect_direct(futs, t) if self.direct else [self._wait(f, t)
-                                                                      for f in futs]
+            outs = outs + self._replies(reads, t)
             return [[r for out in outs for r in out[i]] for i in range(n_ops)]
         except Exception as e:
-            self._failed(t, e)
+            _failed(t, e)
+
+    def _send(self, msg):
+        """Writes ``_Host.run(msg)`` to every other worker's actor (serialized once, sent as is);
+        the tasks that read the replies (on the private loop, run while the driver waits)."""
+        from distributed.protocol import Serialized, serialize
+
+        body = Serialized(*serialize(msg, serializers=("dask", "pickle"), on_error="raise"))
+
+        async def write(comm, key):
+            await comm.write({"op": "actor_execute", "function": "run", "actor": key,
+                              "args": [body], "kwargs": {"separate_thread": False},
+                              "reply": True}, on_error="raise")
+
+        async def every():
+            await asyncio.gather(*(write(comm, key) for comm, key in zip(self.comms, self.remote)))
+
+        self.loop.run_until_complete(every())
+        return [self.loop.create_task(_reply(comm)) for comm in self.comms]
+
+    def _replies(self, reads, t):
+        """The replies, checking every 2 s whether the client gave up on the fit."""
+        while reads:
+            _, pending = self.loop.run_until_complete(asyncio.wait(reads, timeout=2.0))
+            if not pending:
+                return [task.result() for task in reads]
+            if self.driver.cancelled:
+                raise DistributedFitError(
+                    f"{_WHERE}: the client stopped the fit during round {t} (a worker left the "
+                    "cluster); no model was fitted.")
+        return []
+
+
+async def _reply(comm):
+    r = await comm.read()
+    if not isinstance(r, dict) or r.get("status") != "OK":
+        exc = r.get("exception") if isinstance(r, dict) else None
+        if isinstance(exc, BaseException):
+            raise exc
+        text = r.get("exception_text", r) if isinstance(r, dict) else r
+        raise DistributedFitError(f"{_WHERE}: a worker failed a step: {text}")
+    return r["result"]
+
+
+def _boost(train, valid, mapper, params):
+    """The boosting loop over the shards of ``train`` and ``valid`` (``_Peers``, or anything
+    with their calls), on the driving worker: the C++ driver grows each tree with the
+    single-process growth loop. Returns the model and what the estimator reports."""
+    summ = train.call(_summary, -1, 0.0)
+    sw0 = _core._dist_exact_sum([v for s in summ for v in s[0]])
+    sw1 = _core._dist_exact_sum([v for s in summ for v in s[1]])
+    if not (sw0 > 0.0 and sw1 > 0.0):
+        raise InvalidInputError(
+            f"GradientBoostedTrees::fit: after holding out the validation share, class "
+            f"{'0' if sw1 > 0.0 else '1'} has zero total weight in the training rows; pass "
+            "more rows of that class or an explicit validation set.")
+    base = math.log(sw1 / sw0)
+    train.call(_summary, -1, base)  # every margin at the base score
+    w_max = max(s[2] for s in summ)
+    w_sum = None
+    if valid is not None:
+        vs = valid.call(_summary, -1, base)
+        # every partial of both classes (concatenated: adding the arrays would round)
+        w_sum = _core._dist_exact_sum([v for s in vs for v in (*s[0], *s[1])])
+        if not w_sum > 0.0:
+            raise InvalidInputError(
+                f"{_WHERE}: the validation rows have zero total weight; pass validation rows "
+                "with positive sample weight.")
+    driver = _core._DistDriver(mapper, params, w_max)
+    total_bins = int(mapper.total_bins)
+    losses, notes = [], []
+    best_loss, best_iter, since = math.inf, 0, 0
+    rounds = int(params.n_estimators)
+    begin = (float(params.subsample), int(params.random_state), w_max)
+    no_splits = np.zeros((0, 11), dtype=np.int64)
+    root_node = np.zeros(1, dtype=np.int32)
+    starts = train.call(_begin, 0, *begin)
+    root_hist = None  # the root's histogram, when it came with the round's start
+    for t in range(rounds):
+        if sum(int(st[2]) for st in starts) == 0:
+            root_hist = None  # an empty bag: the root is one row (_root), asked for anew
+        g, h, n = _root(train, t, starts)
+
+        def step(splits, nodes, features, t=t):
+            # one (counts, hist) per worker, summed by the driver (exact int64: any order)
+            return train.call(_step, t, splits, nodes, features, total_bins)
+
+        tree = driver.grow(t, g, h, n, step, root_hist)
+        stump = len(tree[0]) == 1
+        ops = [(_add_tree, t, (tree, False))]
+        if not (stump or t + 1 == rounds):  # the next round's start and root histogram too
+            ops.append((_begin, t + 1, begin))
+            ops.append((_step, t + 1, (no_splits, root_node, driver.round_features(t + 1),
+                                       total_bins)))
+        pending = train.start(ops)  # the training and validation shards at the same time
+        if valid is not None:
+            parts = valid.call(_add_tree, t, tree, True)
+        res = train.collect(pending)
+        if len(res) == 3:
+            starts, root_hist = res[1], res[2][0][1]
+            for r in res[2][1:]:  # the workers' root histograms (exact int64 sums)
+                root_hist = root_hist + r[1]
+        if valid is not None:
+            loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
+            losses.append(loss)
+            if loss < best_loss - float(params.tol):
+                best_loss, best_iter, since = loss, t + 1, 0
+            else:
+                since += 1
+            if params.early_stopping and since >= int(params.n_iter_no_change):
+                notes.append(f"early stopping after round {t + 1}: no validation improvement "
+                             f"> tol in {int(params.n_iter_no_change)} rounds; kept "
+                             f"{best_iter} trees.")
+                break
+        if stump:
+            notes.append(f"stopped after round {t + 1}: no leaf could be split under the "
+                         "growth rules (min_samples_leaf, min_child_weight, "
+                         "min_gain_to_split, constant features).")
+            break
+    n_iter = int(driver.n_trees)
+    if params.early_stopping and valid is not None:
+        driver.keep(max(best_iter, 1))
+    return {"n_iter": n_iter, "best_iteration": int(driver.n_trees),
+            "validation_loss": np.asarray(losses, dtype=np.float64), "notes": notes,
+            "model": driver.model(base)}
+
+
+def _root(train, t, starts):
+    """Round t's bag's exact sums from the shards' starts (the row with the smallest bag key
+    when the bag is empty everywhere, as the single-process fit)."""
+    g = sum(int(s[0]) for s in starts)
+    h = sum(int(s[1]) for s in starts)
+    n = sum(int(s[2]) for s in starts)
+    if n == 0:
+        key, row = min((int(s[3]), int(s[4])) for s in starts if s[4] >= 0)
+        held = [r for r in train.call(_add_row, t, row) if r[0]]
+        g, h, n = int(held[0][1]), int(held[0][2]), 1
+    return g, h, n
+
+
+class _Cluster:
+    """The shards of one fit, on the client: each worker holding shards gets one actor
+    (``_Host``, created on that worker from its shard futures: a shard is never copied). The
+    first worker's actor drives the fit (``drive``); the client waits, and a worker that leaves
+    the cluster meanwhile is an error, not a hang (the driver is told to stop)."""
+
+    def __init__(self, client, shards):
+        self.client = client
+        self.shards = shards
+        who = client.who_has(shards)
+        self.where = []
+        for k, f in enumerate(shards):
+            addrs = list(who.get(f.key, ()))
+            if not addrs:
+                raise DistributedFitError(f"{_WHERE}: " + _lost(k, None))
+            self.where.append(addrs[0])
+        self.hosts = []  # (worker address, the actor's future, the actor)
+        for addr in dict.fromkeys(self.where):
+            mine = [f for f, w in zip(shards, self.where) if w == addr]
+            fut = client.submit(_Host, *mine, actor=True, pure=False, workers=[addr],
+                                allow_other_workers=False)
+            self.hosts.append((addr, fut))
+        try:
+            self.hosts = [(addr, fut, self._wait(fut, [self])) for addr, fut in self.hosts]
+        except DistributedFitError:
+            raise
+        except Exception as e:
+            raise DistributedFitError(
+                f"{_WHERE}: starting the actor that drives a worker's partitions failed "
+                f"({type(e).__name__}: {e}); no model was fitted.") from e
+
+    def close(self):
+        """Releases the actors (and with them the shards' binned rows)."""
+        self.hosts = []
+        self.shards = []
+
+    def drive(self, valid, mapper, params):
+        """Runs the fit on the first worker's actor (``_Host.drive``) with this cluster's shards
+        for training and ``valid``'s (a _Cluster or None) for validation; its results."""
+        addr, fut, actor = self.hosts[0]
+        train_hosts = [(a, f.key) for a, f, _ in self.hosts]
+        valid_hosts = None if valid is None else [(a, f.key) for a, f, _ in valid.hosts]
+        watched = [self] if valid is None else [self, valid]
+        try:
+            return self._wait(self._start_drive(actor, train_hosts, valid_hosts, mapper, params),
+                              watched)
+        except BaseException as e:
+            try:  # a driver still waiting on a worker that hangs stops within 2 s
+                if addr in self.client.nthreads():
+                    self.client.run(_cancel, fut.key, workers=[addr], wait=False)
+            except Exception:  # noqa: BLE001 - the driver's worker may be gone too
+                pass
+            if isinstance(e, Exception):
+                _failed(None, e)
+            raise
 
     @staticmethod
-    def _failed(t, e):
-        """Raises the error of a call: ours as they are, anything else (a killed worker, a lost
-        connection, a failed call, ...) as DistributedFitError."""
-        if isinstance(e, (DistributedFitError, InvalidInputError, InvalidParamsError)):
-            raise e
-        raise DistributedFitError(
-            f"{_WHERE}: a task of round {t} failed ({type(e).__name__}: {e}); the fit stopped "
-            "and no model was fitted. Refit (the model does not depend on the cluster).") from e
+    def _start_drive(actor, *args):
+        return actor.drive(*args)
+
+    def _alive(self, watched):
+        alive = set(self.client.nthreads())
+        for c in watched:
+            gone = [k for k, w in enumerate(c.where) if w not in alive]
+            if gone:
+                raise DistributedFitError(f"{_WHERE}: " + _lost(gone[0], None)) from None
+
+    def _wait(self, fut, watched):
+        while True:
+            try:
+                return fut.result(timeout=2.0)
+            except (TimeoutError, concurrent.futures.TimeoutError):
+                self._alive(watched)
 
 
 class DaskGradientBoostingClassifier(GradientBoostingClassifier):
@@ -410,12 +593,13 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
     tables and category bins from every partition, as the single-process fit builds them);
     ``eval_set`` is ``(X_val, y_val[, w_val])`` as Dask collections (or numpy arrays); without
     it, early stopping holds out the single-process hashed, stratified share of the rows. Needs
-    an active ``distributed.Client``. Each worker bins and keeps its partitions; only splits (a
-    few bytes), per step the histograms of the node the tree needs and of the leaves split ahead
-    (total_bins x 3 int64 each, per worker) and a tree per round travel. Not available distributed (``InvalidParamsError`` naming the alternative):
-    target statistics (``code_hierarchy``, ``cat_encoding="target_stats"``, or more than
-    ``cat_ts_min_levels`` levels with ``cat_encoding="auto"``), more than two classes,
-    ``groups``.
+    an active ``distributed.Client``. Each worker bins and keeps its partitions; the first
+    worker drives the fit (the client starts it and waits); only splits (a few bytes), per step
+    the histograms of the node the tree needs and of the leaves split ahead (total_bins x 3
+    int64 each, per worker) and a tree per round travel. Not available distributed
+    (``InvalidParamsError`` naming the alternative): target statistics (``code_hierarchy``,
+    ``cat_encoding="target_stats"``, or more than ``cat_ts_min_levels`` levels with
+    ``cat_encoding="auto"``), more than two classes, ``groups``.
 
     After ``fit``: the attributes of GradientBoostingClassifier (``classes_``, ``n_iter_``,
     ``best_iteration_``, ``validation_loss_``, ...), plus ``n_partitions_`` and
@@ -472,25 +656,28 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                                           rows)
         n1 = info["n1"]
         m0, m1 = _core._dist_class_multipliers(params, n - n1, n1)
-        loop = asyncio.new_event_loop()  # the fit's direct comms (_Cluster), in this thread
         shards = vshards = None
         try:
-            shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1,
-                                                   rows), loop)
+            shards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1, rows))
             if valid is not None:
-                vshards = _Cluster(client, self._shards(client, valid, mapper, positive, m0, m1),
-                                   loop)
+                vshards = _Cluster(client, self._shards(client, valid, mapper, positive, m0, m1))
             if hold is not None:
                 vshards = _Cluster(client, self._shards(client, train, mapper, positive, m0, m1,
-                                                        [h[1] for h in hold]), loop)
+                                                        [h[1] for h in hold]))
             del train, valid  # the raw partitions: the shards keep the binned rows
             self.n_partitions_ = len(shards.shards)
-            self._boost(shards, vshards, mapper, params)
+            res = shards.drive(vshards, mapper, params)
         finally:
             for c in (shards, vshards):
                 if c is not None:
                     c.close()
-            _close_loop(loop)
+        self.n_iter_ = res["n_iter"]
+        self.best_iteration_ = res["best_iteration"]
+        self.validation_loss_ = res["validation_loss"]
+        self.fit_notes_ = res["notes"]
+        self._model = res["model"]
+        self._explainer = None
+        self._explainers = None
         self.n_bytes_per_histogram_ = 3 * 8 * int(mapper.total_bins)
         return self
 
@@ -606,10 +793,14 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                                                  pure=False) for p, s in zip(parts, stats)])
         keys = np.concatenate([c[0] for c in cands])
         rows = np.concatenate([c[1] for c in cands])
-        if 0 < k < keys.size:
-            rows = rows[np.lexsort((rows, keys))[:k]]
+        if 0 < k < keys.size:  # the bottom k by (key, row), in O(n) (the edges ignore the order)
+            kth = np.partition(keys, k - 1)[k - 1]
+            below = keys < kth
+            tied = np.flatnonzero(keys == kth)
+            tied = tied[np.argsort(rows[tied], kind="stable")[:k - int(below.sum())]]
+            rows = np.sort(np.concatenate([rows[below], rows[tied]]))
         # only the sample's rows travel (not every partition's bottom-k)
-        values = np.empty((rows.size, int(stats[0]["cols"])), dtype=np.float64)
+        values = np.empty((rows.size, int(stats[0]["cols"])), dtype=np.float32)
         where, futs = [], []
         for p, s in zip(parts, stats):
             pos = np.flatnonzero((rows >= s["offset"]) & (rows < s["offset"] + s["rows"]))
@@ -645,106 +836,6 @@ class DaskGradientBoostingClassifier(GradientBoostingClassifier):
                 raise DistributedFitError(f"{_WHERE}: binning a partition failed "
                                           f"({type(e).__name__}: {e}).") from e
         return futs
-
-    # ------------------------------------------------------------------ boosting
-    def _boost(self, train, valid, mapper, params):
-        summ = train.call(_summary, -1, 0.0)
-        sw0 = _core._dist_exact_sum([v for s in summ for v in s[0]])
-        sw1 = _core._dist_exact_sum([v for s in summ for v in s[1]])
-        if not (sw0 > 0.0 and sw1 > 0.0):
-            raise InvalidInputError(
-                f"GradientBoostedTrees::fit: after holding out the validation share, class "
-                f"{'0' if sw1 > 0.0 else '1'} has zero total weight in the training rows; pass "
-                "more rows of that class or an explicit validation set.")
-        base = math.log(sw1 / sw0)
-        train.call(_summary, -1, base)  # every margin at the base score
-        w_max = max(s[2] for s in summ)
-        w_sum = None
-        if valid is not None:
-            vs = valid.call(_summary, -1, base)
-            # every partial of both classes (concatenated: adding the arrays would round)
-            w_sum = _core._dist_exact_sum([v for s in vs for v in (*s[0], *s[1])])
-            if not w_sum > 0.0:
-                raise InvalidInputError(
-                    f"{_WHERE}: the validation rows have zero total weight; pass validation rows "
-                    "with positive sample weight.")
-        driver = _core._DistDriver(mapper, params, w_max)
-        total_bins = int(mapper.total_bins)
-        losses, notes = [], []
-        best_loss, best_iter, since = math.inf, 0, 0
-        rounds = int(params.n_estimators)
-        begin = (float(params.subsample), int(params.random_state), w_max)
-        no_splits = np.zeros((0, 11), dtype=np.int64)
-        root_node = np.zeros(1, dtype=np.int32)
-        starts = train.call(_begin, 0, *begin)
-        root_hist = None  # the root's histogram, when it came with the round's start
-        for t in range(rounds):
-            if sum(int(st[2]) for st in starts) == 0:
-                root_hist = None  # an empty bag: the root is one row (_root), asked for anew
-            g, h, n = self._root(train, t, starts)
-
-            def step(splits, nodes, features, t=t):
-                out = train.call(_step, t, splits, nodes, features, total_bins)
-                counts, hist = out[0]
-                for c, h_ in out[1:]:  # exact int64 sums: any order gives the same bits
-                    counts = counts + c
-                    hist = hist + h_
-                return counts, hist
-
-            tree = driver.grow(t, g, h, n, step, root_hist)
-            stump = len(tree[0]) == 1
-            ops = [(_add_tree, t, (tree, False))]
-            if not (stump or t + 1 == rounds):  # the next round's start and root histogram too
-                ops.append((_begin, t + 1, begin))
-                ops.append((_step, t + 1, (no_splits, root_node, driver.round_features(t + 1),
-                                           total_bins)))
-            pending = train.start(ops)  # the training and validation shards at the same time
-            if valid is not None:
-                parts = valid.call(_add_tree, t, tree, True)
-            res = train.collect(pending)
-            if len(res) == 3:
-                starts, root_hist = res[1], res[2][0][1]
-                for r in res[2][1:]:  # the workers' root histograms (exact int64 sums)
-                    root_hist = root_hist + r[1]
-            if valid is not None:
-                loss = _core._dist_exact_sum([v for p in parts for v in p]) / w_sum
-                losses.append(loss)
-                if loss < best_loss - float(params.tol):
-                    best_loss, best_iter, since = loss, t + 1, 0
-                else:
-                    since += 1
-                if params.early_stopping and since >= int(params.n_iter_no_change):
-                    notes.append(f"early stopping after round {t + 1}: no validation improvement "
-                                 f"> tol in {int(params.n_iter_no_change)} rounds; kept "
-                                 f"{best_iter} trees.")
-                    break
-            if stump:
-                notes.append(f"stopped after round {t + 1}: no leaf could be split under the "
-                             "growth rules (min_samples_leaf, min_child_weight, "
-                             "min_gain_to_split, constant features).")
-                break
-        self.n_iter_ = int(driver.n_trees)
-        if params.early_stopping and valid is not None:
-            driver.keep(max(best_iter, 1))
-        self.best_iteration_ = int(driver.n_trees)
-        self.validation_loss_ = np.asarray(losses, dtype=np.float64)
-        self.fit_notes_ = notes
-        self._model = driver.model(base)
-        self._explainer = None
-        self._explainers = None
-
-    @staticmethod
-    def _root(train, t, starts):
-        """Round t's bag's exact sums from the shards' starts (the row with the smallest bag key
-        when the bag is empty everywhere, as the single-process fit)."""
-        g = sum(int(s[0]) for s in starts)
-        h = sum(int(s[1]) for s in starts)
-        n = sum(int(s[2]) for s in starts)
-        if n == 0:
-            key, row = min((int(s[3]), int(s[4])) for s in starts if s[4] >= 0)
-            held = [r for r in train.call(_add_row, t, row) if r[0]]
-            g, h, n = int(held[0][1]), int(held[0][2]), 1
-        return g, h, n
 
     # ------------------------------------------------------------------ use
     def to_local(self):
