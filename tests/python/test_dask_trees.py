@@ -294,6 +294,28 @@ def test_the_drivers_comms_use_the_clusters_tls(monkeypatch):
                         for _, peers in seen)
 
 
+def test_a_driver_waiting_on_a_hung_worker_stops_when_the_client_gives_up():
+    # A worker that hangs (alive, not replying) keeps its comm open; the client sees it leave
+    # the cluster only after the scheduler's timeout, gives up and sends _cancel to the driving
+    # actor: the driver, waiting on the reply, must stop within its 2 s check, not stay behind.
+    import asyncio
+    import types
+
+    loop = asyncio.new_event_loop()
+    host = dtrees._Host()
+    worker = types.SimpleNamespace(state=types.SimpleNamespace(actors={"driver-key": host}))
+    peers = dtrees._Peers(worker, [], loop, host)  # no other worker: no comm opened
+    never = loop.create_task(asyncio.sleep(3600))  # the read of the hung worker's reply
+    assert not dtrees._cancel("other-key", dask_worker=worker) and not host.cancelled
+    assert dtrees._cancel("driver-key", dask_worker=worker) and host.cancelled
+    t0 = time.monotonic()
+    with pytest.raises(dtrees.DistributedFitError, match="client stopped the fit during round 3"):
+        peers._replies([never], 3)
+    assert time.monotonic() - t0 < 3.0
+    dtrees._close_loop(loop)
+    assert never.cancelled() and loop.is_closed()
+
+
 def test_max_model_nodes_is_checked_before_any_work(client2, monkeypatch):
     Xd, yd = da.from_array(X, chunks=(300, -1)), da.from_array(Y, chunks=300)
     # 6 trees of up to 6 leaves: up to 66 nodes; the single-process fit (the oracle) refuses 65
