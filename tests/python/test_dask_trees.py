@@ -254,13 +254,14 @@ def test_unsupported_parameters_name_the_alternative(client2):
 
 
 def _spy_peers(monkeypatch):
-    """Records, per _Peers a fit's driver opens: (hosts in process, peer addresses of its comms)."""
+    """Records, per _Peers a fit's driver opens: (hosts in process, peer addresses of its comms,
+    per peer whether it runs the calls on its event loop)."""
     seen = []
     original = dtrees._Peers.__init__
 
     def spy(self, *args):
         original(self, *args)
-        seen.append((len(self.local), [c.peer_address for c in self.comms]))
+        seen.append((len(self.local), [c.peer_address for c in self.comms], list(self.inline)))
 
     monkeypatch.setattr(dtrees._Peers, "__init__", spy)
     return seen
@@ -273,10 +274,16 @@ def test_a_worker_drives_the_fit(client2, monkeypatch):
     seen = _spy_peers(monkeypatch)
     assert _dask(BASE, (120, 380, 0, 400))[1] == ref
     assert len(seen) == 1 and seen[0][0] == 1 and len(seen[0][1]) == 1
+    assert seen[0][2] == [True]  # small shards: on the peer's event loop
     # with an eval_set: the validation shards are driven the same way
     seen.clear()
     assert _dask(BASE, 300, eval_chunks=250)[1] == _local(BASE, eval_set=(XV, YV))[1]
-    assert len(seen) == 2 and all(local == 1 and len(peers) == 1 for local, peers in seen)
+    assert len(seen) == 2 and all(local == 1 and len(peers) == 1 for local, peers, _ in seen)
+    # shards above _INLINE_CELLS values: the peer runs the calls on its actor's thread
+    seen.clear()
+    monkeypatch.setattr(dtrees, "_INLINE_CELLS", -1)  # every shard counts as large
+    assert _dask(BASE, (120, 380, 0, 400))[1] == ref
+    assert len(seen) == 1 and seen[0][2] == [False]
 
 
 def test_the_drivers_comms_use_the_clusters_tls(monkeypatch):
@@ -291,7 +298,7 @@ def test_the_drivers_comms_use_the_clusters_tls(monkeypatch):
         assert c.scheduler_address.startswith("tls://")
         assert _dask(BASE, (120, 380, 0, 400))[1] == ref
     assert seen and all(peers and all(a.startswith("tls://") for a in peers)
-                        for _, peers in seen)
+                        for _, peers, _ in seen)
 
 
 def test_a_driver_waiting_on_a_hung_worker_stops_when_the_client_gives_up():

@@ -41,6 +41,13 @@ _LOST = ("a worker holding partition {k} lost its state (the worker died and Das
          "number of workers).")
 
 
+# A worker runs the driver's calls on its event loop when its shards hold at most this many
+# values (rows x features): a full pass over them (a round's start and root histogram) then takes
+# tens of milliseconds. Larger shards run them on the actor's thread (one thread hand-off per
+# call, small next to their work), so the worker's event loop never stalls for seconds.
+_INLINE_CELLS = 1 << 26
+
+
 def _lost(k, t):
     return _LOST.format(k=k, when="during the fit" if t is None or t < 0 else f"during round {t}")
 
@@ -243,6 +250,10 @@ class _Host:
         self.cancelled = False  # set by the client when it gave up on the fit (a worker left)
         self.reply = np.empty((0, 3), dtype=np.int64)  # reused by the steps' histograms
 
+    def rows(self):
+        """The rows of this worker's shards (the driver sizes its calls with them)."""
+        return sum(int(s.core.n_rows) for s in self.shards)
+
     def run(self, ops):
         """The operations' results. A message's first step writes its histograms into this
         host's reusable reply array: the driver has consumed the previous reply (summed it, or
@@ -272,11 +283,12 @@ class _Host:
         loop = asyncio.new_event_loop()
         peers = []
         try:
-            train = _Peers(worker, train_hosts, loop, self)
+            cols = int(mapper.n_features)
+            train = _Peers(worker, train_hosts, loop, self, cols)
             peers.append(train)
             valid = None
             if valid_hosts is not None:
-                valid = _Peers(worker, valid_hosts, loop, self)
+                valid = _Peers(worker, valid_hosts, loop, self, cols)
                 peers.append(valid)
             return _boost(train, valid, mapper, params)
         finally:
@@ -309,14 +321,17 @@ class _Peers:
     own worker in process, the others over Dask comms opened from the driving thread with the
     worker's security settings (TLS and its authentication when the cluster uses them) and driven
     by a private event loop there; they run the calls on their event loop (Dask's
-    ``actor_execute`` without the actor thread). A call is written to every other worker before
-    the local hosts run it, so all workers compute at the same time; no thread hand-off on either
-    side. Every operation names the step the driver expects, so a shard recomputed from scratch
-    is an error; a worker that dies closes its comm, an error too; the client's ``_cancel``
-    stops a driver waiting on a worker that hangs."""
+    ``actor_execute`` without the actor thread) when their shards are small enough for a call to
+    take milliseconds (rows x features <= ``_INLINE_CELLS``), on their actor's thread otherwise
+    (a worker's event loop must not stall for seconds). A call is written to every other worker
+    before the local hosts run it, so all workers compute at the same time. Every operation
+    names the step the driver expects, so a shard recomputed from scratch is an error; a worker
+    that dies closes its comm, an error too; the client's ``_cancel`` stops a driver waiting on a
+    worker that hangs."""
 
-    def __init__(self, worker, hosts, loop, driver):
+    def __init__(self, worker, hosts, loop, driver, cols=0):
         from distributed.comm import connect
+        from distributed.core import send_recv
 
         self.loop = loop
         self.driver = driver
@@ -324,11 +339,18 @@ class _Peers:
         self.local = [worker.state.actors[key] for addr, key in hosts if addr == worker.address]
         self.remote = [key for addr, key in hosts if addr != worker.address]
         self.comms = []
+        self.inline = []  # per remote worker: run the calls on its event loop
         try:
-            for addr, _ in hosts:
+            for addr, key in hosts:
                 if addr != worker.address:
-                    self.comms.append(loop.run_until_complete(
-                        connect(addr, **worker.connection_args)))
+                    comm = loop.run_until_complete(connect(addr, **worker.connection_args))
+                    self.comms.append(comm)
+                    r = loop.run_until_complete(send_recv(
+                        comm, op="actor_execute", function="rows", actor=key, args=[],
+                        kwargs={"separate_thread": False}))
+                    if r["status"] != "OK":
+                        raise r["exception"]
+                    self.inline.append(int(r["result"]) * max(cols, 1) <= _INLINE_CELLS)
         except Exception as e:
             self.close()
             _failed(None, e)
@@ -376,13 +398,14 @@ class _Peers:
 
         body = Serialized(*serialize(msg, serializers=("dask", "pickle"), on_error="raise"))
 
-        async def write(comm, key):
+        async def write(comm, key, inline):
             await comm.write({"op": "actor_execute", "function": "run", "actor": key,
-                              "args": [body], "kwargs": {"separate_thread": False},
+                              "args": [body], "kwargs": {"separate_thread": not inline},
                               "reply": True}, on_error="raise")
 
         async def every():
-            await asyncio.gather(*(write(comm, key) for comm, key in zip(self.comms, self.remote)))
+            await asyncio.gather(*(write(comm, key, inline) for comm, key, inline
+                                   in zip(self.comms, self.remote, self.inline)))
 
         self.loop.run_until_complete(every())
         return [self.loop.create_task(_reply(comm)) for comm in self.comms]
