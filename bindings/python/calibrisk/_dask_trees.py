@@ -331,7 +331,6 @@ class _Peers:
 
     def __init__(self, worker, hosts, loop, driver, cols=0):
         from distributed.comm import connect
-        from distributed.core import send_recv
 
         self.loop = loop
         self.driver = driver
@@ -345,12 +344,8 @@ class _Peers:
                 if addr != worker.address:
                     comm = loop.run_until_complete(connect(addr, **worker.connection_args))
                     self.comms.append(comm)
-                    r = loop.run_until_complete(send_recv(
-                        comm, op="actor_execute", function="rows", actor=key, args=[],
-                        kwargs={"separate_thread": False}))
-                    if r["status"] != "OK":
-                        raise r["exception"]
-                    self.inline.append(int(r["result"]) * max(cols, 1) <= _INLINE_CELLS)
+                    rows = loop.run_until_complete(_ask(comm, key, "rows", [], True))
+                    self.inline.append(int(rows) * max(cols, 1) <= _INLINE_CELLS)
         except Exception as e:
             self.close()
             _failed(None, e)
@@ -398,13 +393,8 @@ class _Peers:
 
         body = Serialized(*serialize(msg, serializers=("dask", "pickle"), on_error="raise"))
 
-        async def write(comm, key, inline):
-            await comm.write({"op": "actor_execute", "function": "run", "actor": key,
-                              "args": [body], "kwargs": {"separate_thread": not inline},
-                              "reply": True}, on_error="raise")
-
         async def every():
-            await asyncio.gather(*(write(comm, key, inline) for comm, key, inline
+            await asyncio.gather(*(_write(comm, key, "run", [body], inline) for comm, key, inline
                                    in zip(self.comms, self.remote, self.inline)))
 
         self.loop.run_until_complete(every())
@@ -423,7 +413,20 @@ class _Peers:
         return []
 
 
+async def _write(comm, key, function, args, inline):
+    """Asks the actor ``key`` at the other end of ``comm`` for ``function(*args)`` (Dask's
+    ``actor_execute``): on the worker's event loop when ``inline``, else on the actor's thread."""
+    await comm.write({"op": "actor_execute", "function": function, "actor": key, "args": args,
+                      "kwargs": {"separate_thread": not inline}, "reply": True}, on_error="raise")
+
+
+async def _ask(comm, key, function, args, inline):
+    await _write(comm, key, function, args, inline)
+    return await _reply(comm)
+
+
 async def _reply(comm):
+    """The result of the call written last on ``comm`` (its error raised)."""
     r = await comm.read()
     if not isinstance(r, dict) or r.get("status") != "OK":
         exc = r.get("exception") if isinstance(r, dict) else None
