@@ -9,6 +9,8 @@
 #include <calibrisk/core/params.hpp>
 #include <calibrisk/core/weights.hpp>
 
+#include "artifact/params_codec.hpp"
+
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -103,54 +105,6 @@ struct ParamBinder {
   }
 };
 
-// The state of a Params struct for pickling: every declared field in declaration order (enums by
-// their text, ClassWeight whole: kind, w0, w1 and the per-class weights), and back.
-template <class P>
-struct ParamSaver {
-  const P& p;
-  py::list& out;
-
-  template <class T>
-  void operator()(const char*, T P::*m, const ParamSpec&, const char*) {
-    const T& v = p.*m;
-    if constexpr (std::is_enum_v<T>) {
-      out.append(py::str(enum_to_text(v)));
-    } else if constexpr (std::is_same_v<T, ClassWeight>) {
-      out.append(py::make_tuple(static_cast<int>(v.kind), v.w0, v.w1, py::cast(v.per_class)));
-    } else {
-      out.append(py::cast(v));
-    }
-  }
-};
-
-template <class P>
-struct ParamLoader {
-  P& p;
-  const py::list& in;
-  std::size_t k = 0;
-
-  template <class T>
-  void operator()(const char* name, T P::*m, const ParamSpec&, const char*) {
-    if (k >= in.size()) {
-      throw InvalidParams(std::string(P::kName) + ": a pickled state without field " + name + ".");
-    }
-    const py::object v = in[k++];
-    if constexpr (std::is_enum_v<T>) {
-      p.*m = enum_from_python<T>(v.cast<std::string>(), std::string(P::kName) + "." + name);
-    } else if constexpr (std::is_same_v<T, ClassWeight>) {
-      const auto t = v.cast<py::tuple>();
-      ClassWeight w;
-      w.kind = static_cast<ClassWeight::Kind>(t[0].cast<int>());
-      w.w0 = t[1].cast<double>();
-      w.w1 = t[2].cast<double>();
-      w.per_class = t[3].cast<std::vector<double>>();
-      p.*m = std::move(w);
-    } else {
-      p.*m = v.cast<T>();
-    }
-  }
-};
-
 }  // namespace detail
 
 /// Binds Params struct P as `name`: default constructor, one attribute per declared field,
@@ -163,25 +117,19 @@ py::class_<P> bind_params(py::module_& m, const char* name, const char* doc) {
   detail::ParamBinder<P> b{cls, table};
   P::fields(b);
   cls.attr("fields") = table;
-  // Picklable (e.g. shipped to the Dask worker that drives a distributed fit): exact field values.
-  cls.def(py::pickle(
-      [](const P& p) {
-        py::list state;
-        detail::ParamSaver<P> save{p, state};
-        P::fields(save);
-        return state;
-      },
-      [](const py::list& state) {
-        P p;
-        detail::ParamLoader<P> load{p, state};
-        P::fields(load);
-        if (load.k != state.size()) {
-          throw InvalidParams(std::string(P::kName) + ": a pickled state with " +
-                              std::to_string(state.size()) + " fields, expected " +
-                              std::to_string(load.k) + ".");
-        }
-        return p;
-      }));
+  // Picklable (e.g. shipped to the Dask worker that drives a distributed fit): every field's exact
+  // value, as the model file's codec writes it (src/artifact/params_codec.hpp), execution settings
+  // included.
+  cls.def(py::pickle([](const P& p) { return ::calibrisk::detail::artifact::params_to_text(p); },
+                     [](const std::string& state) {
+                       try {
+                         return ::calibrisk::detail::artifact::params_from_text<P>(state);
+                       } catch (const ModelFormatError& e) {
+                         throw InvalidParams(std::string(P::kName) +
+                                             ": not a pickled state of this version (" + e.what() +
+                                             ").");
+                       }
+                     }));
   cls.def("validate", &P::validate,
           "Raises InvalidParamsError naming the field, the value and the allowed range.");
   return cls;

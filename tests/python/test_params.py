@@ -60,8 +60,22 @@ def test_every_bound_params_struct_pickles_field_for_field():
     p.set_class_weight_per_class([1.0, 2.0, 4.0])
     assert pickle.dumps(pickle.loads(pickle.dumps(p))) == pickle.dumps(p)
     assert pickle.dumps(pickle.loads(pickle.dumps(p))) != pickle.dumps(q)
-    with pytest.raises(cr.InvalidParamsError, match="a pickled state without field"):
-        _core.GBDTParams.__new__(_core.GBDTParams).__setstate__([1, 0.1])
+    # the state is the model file's params object with every field (execution settings too)
+    import json
+
+    state = json.loads(p.__getstate__())
+    assert set(state) == {f["name"] for f in p.fields}
+    assert state["class_weight"]["per_class"] == [1.0, 2.0, 4.0]
+    assert state["n_threads"] == p.n_threads and state["learning_rate"] == 0.05
+    del state["n_threads"]
+    with pytest.raises(cr.InvalidParamsError, match="not a pickled state.*n_threads is missing"):
+        _core.GBDTParams.__new__(_core.GBDTParams).__setstate__(json.dumps(state))
+    with pytest.raises(cr.InvalidParamsError, match="not a pickled state"):
+        _core.GBDTParams.__new__(_core.GBDTParams).__setstate__("[1, 0.1]")
+    state = json.loads(p.__getstate__())
+    state["learning_rate"] = -1.0
+    with pytest.raises(cr.InvalidParamsError, match="learning_rate"):
+        _core.GBDTParams.__new__(_core.GBDTParams).__setstate__(json.dumps(state))
 
 
 def test_gradient_boosting_defaults_equal_the_cpp_defaults_for_every_field():

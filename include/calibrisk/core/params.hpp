@@ -7,7 +7,8 @@
 /// version that added it) and one-line doc. The default is the member initialiser. Everything
 /// else is a visitor over that list, written once for every struct: `validate_params` (here),
 /// the CLI's `--param key=value` (src/cli/model_params.cpp), the model-file codec
-/// (src/artifact/codec.cpp), the Python class and field table (bindings/python/bind_params.hpp),
+/// (src/artifact/params_codec.hpp, also Python's pickles), the Python class and field table
+/// (bindings/python/bind_params.hpp),
 /// the Python estimators' defaults and the docs tables (checked by tests/python/test_params.py).
 /// @code
 ///   struct MyParams {
