@@ -63,34 +63,14 @@ class DistributedFitError(RuntimeError):
 _CHUNK = 65_536  # rows per chunk of the partition checks (bounded scratch memory)
 
 
-def _float_dtype(dtypes):
-    """float32 when every column is float32 (binned as it is: the same codes as its exact float64
-    values, without a float64 copy of the partition), else float64."""
-    return np.float32 if dtypes and all(t == np.float32 for t in dtypes) else np.float64
+_NON_NUMERIC = ("they are not categorical features: declare them in categorical_features (or "
+                "leave it None: category, object and string columns are detected), or encode "
+                "them as numbers.")
 
 
 def _matrix(part, index):
-    """A partition of X as a float32 or float64 2-D C-ordered ndarray (numeric columns only; no
-    copy of a float32 or float64 array) and its column names."""
-    if hasattr(part, "dtypes") and hasattr(part, "columns"):
-        bad = [(str(c), str(t)) for c, t in part.dtypes.items() if t.kind not in "biuf"]
-        if bad:
-            raise InvalidInputError(
-                f"{_WHERE}: partition {index} of X has non-numeric columns "
-                f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}) that are not "
-                "categorical features; declare them in categorical_features (or leave it None: "
-                "category, object and string columns are detected), or encode them as numbers.")
-        dt = _float_dtype(list(part.dtypes))
-        return np.ascontiguousarray(part.to_numpy(dtype=dt, na_value=np.nan)), \
-            [str(c) for c in part.columns]
-    arr = np.asarray(part)
-    if arr.dtype.kind not in "biuf":
-        raise InvalidInputError(
-            f"{_WHERE}: partition {index} of X has dtype {arr.dtype}; pass numbers (float or "
-            "int).")
-    if arr.ndim != 2:
-        raise InvalidInputError(f"{_WHERE}: partition {index} of X is {arr.ndim}-D; X must be 2-D.")
-    return np.ascontiguousarray(arr, dtype=_float_dtype([arr.dtype])), None
+    """A partition of X as a float32 or float64 2-D C-ordered ndarray and its column names."""
+    return _cd()._as_matrix(part, _WHERE, index, _NON_NUMERIC, trees=True)
 
 
 def _first_inf(X):

@@ -180,23 +180,40 @@ def _blocks(obj, name, *, ndim, like=None):
     return list(obj.to_delayed())
 
 
-def _as_matrix(part, where, index):
-    """A partition of X as a float64 2-D ndarray; non-numeric columns are errors."""
+_LR_NON_NUMERIC = "DaskLogisticRegression takes numeric columns (encode categories first)."
+
+
+def _as_matrix(part, where, index, non_numeric=_LR_NON_NUMERIC, trees=False):
+    """A partition of X as a 2-D float ndarray and its column names (None for an array);
+    non-numeric columns are errors ending in `non_numeric`. float64 in any memory order for the
+    logistic regression; for the trees (`trees`) C-ordered, and float32 when every column is
+    float32 (binned as it is: the same codes as its exact float64 values, without a float64 copy).
+    No copy when the partition already is such an array."""
     if hasattr(part, "dtypes") and hasattr(part, "columns"):
-        bad = [str(c) for c, t in part.dtypes.items() if t.kind not in "biuf"]
+        bad = [(str(c), str(t)) for c, t in part.dtypes.items() if t.kind not in "biuf"]
         if bad:
             raise InvalidInputError(
-                f"{where}: partition {index} of X has non-numeric columns {bad[:5]}; "
-                "DaskLogisticRegression takes numeric columns (encode categories first).")
-        return part.to_numpy(dtype=np.float64, na_value=np.nan), [str(c) for c in part.columns]
-    arr = np.asarray(part)
-    if arr.dtype.kind not in "biuf":
-        raise InvalidInputError(
-            f"{where}: partition {index} of X has dtype {arr.dtype}; pass numbers "
-            "(float or int).")
-    if arr.ndim != 2:
-        raise InvalidInputError(f"{where}: partition {index} of X is {arr.ndim}-D; X must be 2-D.")
-    return arr.astype(np.float64, copy=False), None
+                f"{where}: partition {index} of X has non-numeric columns "
+                f"{[c for c, _ in bad[:5]]} (dtypes {[t for _, t in bad[:5]]}); {non_numeric}")
+        arr = part.to_numpy(dtype=_float_dtype(list(part.dtypes), trees), na_value=np.nan)
+        names = [str(c) for c in part.columns]
+    else:
+        arr, names = np.asarray(part), None
+        if arr.dtype.kind not in "biuf":
+            raise InvalidInputError(
+                f"{where}: partition {index} of X has dtype {arr.dtype}; pass numbers "
+                "(float or int).")
+        if arr.ndim != 2:
+            raise InvalidInputError(
+                f"{where}: partition {index} of X is {arr.ndim}-D; X must be 2-D.")
+    dt = _float_dtype([arr.dtype], trees)
+    return (np.ascontiguousarray(arr, dtype=dt) if trees else arr.astype(dt, copy=False)), names
+
+
+def _float_dtype(dtypes, float32_ok):
+    """float32 when allowed and every column is float32, else float64."""
+    f32 = float32_ok and dtypes and all(t == np.float32 for t in dtypes)
+    return np.float32 if f32 else np.float64
 
 
 def _as_vector(part):
