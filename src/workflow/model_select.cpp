@@ -51,6 +51,16 @@ std::vector<std::pair<std::string, TrainSpec>> candidates(const TrainSpec& spec,
     v.gbdt.max_leaf_nodes = kSelectionWideLeaves;
     c.emplace_back("gbdt_wide", v);
   }
+  // Less: one split per tree, a sum of one step function per feature (no interactions). On the
+  // tables whose signal is additive on the logit scale but not linear in the columns (the
+  // readmission cohorts, fair) it beat both the logistic regression and the deeper trees
+  // (docs/defaults.md); a tree moves one feature's function a step, hence more rounds.
+  if (spec.selection.additive_variant) {
+    TrainSpec v = gbdt;
+    v.gbdt.max_depth = 1;
+    if (!stops_early) v.gbdt.n_estimators = kSelectionAdditiveRoundsFactor * gbdt.gbdt.n_estimators;
+    c.emplace_back("gbdt_additive", v);
+  }
   return c;
 }
 
@@ -396,6 +406,7 @@ void set_auto_parameter(TrainSpec& spec, const std::string& name, const std::str
 void user_parameter_given(TrainSpec& spec, const std::string& name) {
   if (name == "min_samples_leaf") spec.selection.leaf_variant = false;  // the user's leaf size
   if (name == "min_samples_leaf" || name == "max_leaf_nodes") spec.selection.wide_variant = false;
+  if (name == "max_depth" || name == "max_leaf_nodes") spec.selection.additive_variant = false;
   if (name == "n_estimators") spec.early_stopping_max_rounds = 0;    // the user's cap
   if (name == "n_iter_no_change") spec.early_stopping_patience = 0;  // the user's patience
 }

@@ -23,11 +23,15 @@ from _json_compare import assert_same_up_to_float_rounding
 def _frame(truth, n, seed):
     """Rows in file order (no group or time column); x1..x4 standard normal.
     linear: logit = 1.2 x1 - 0.8 x2 + 0.5 x3 (the logistic model is the truth);
-    interaction: logit = 3 sign(x1 x2) (no linear signal at all)."""
+    interaction: logit = 3 sign(x1 x2) (no linear signal at all);
+    steps: logit = 2.5 [x1 > 0.5] - 2.5 [x2 > -0.5] + 2 [|x3| > 1] (a sum of steps in single
+    features: what trees of one split represent, not linear)."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
     if truth == "linear":
         logit = 1.2 * X[:, 0] - 0.8 * X[:, 1] + 0.5 * X[:, 2]
+    elif truth == "steps":
+        logit = 2.5 * (X[:, 0] > 0.5) - 2.5 * (X[:, 1] > -0.5) + 2.0 * (np.abs(X[:, 2]) > 1.0)
     else:
         logit = 3.0 * np.sign(X[:, 0] * X[:, 1])
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
@@ -46,14 +50,18 @@ def _model_section(r):
     return json.loads(r.pipeline.to_string())["model"]
 
 
-@pytest.mark.parametrize("truth, chosen", [("linear", "lr"), ("interaction", "gbdt")])
+@pytest.mark.parametrize("truth, chosen", [("linear", "lr"), ("interaction", "gbdt"),
+                                           ("steps", "gbdt_additive")])
 def test_auto_follows_the_known_truth(truth, chosen):
     r = _train(_frame(truth, 3000, 1))
     assert r.selection["chosen"] == chosen
     prov = r.pipeline.provenance["parameters"]
-    assert prov["model"] == chosen
+    assert prov["model"] == ("gbdt" if chosen == "gbdt_additive" else chosen)
     assert prov["selection.chosen"] == chosen
-    assert prov["selection.candidates"] == "lr,gbdt"  # small data: no leaf-20 variant
+    # small data: no leaf-20 or wide variant
+    assert prov["selection.candidates"] == "lr,gbdt,gbdt_additive"
+    if chosen == "gbdt_additive":
+        assert prov["model.max_depth"] == "1" and prov["model.n_estimators"] == "300"
     by_name = {c["name"]: c for c in r.selection["candidates"]}
     assert min(by_name, key=lambda k: by_name[k]["log_loss"]) == chosen
 
@@ -85,10 +93,10 @@ def test_calibration_and_test_labels_are_never_read(n):
     a = _train(df)
     if n > 10000 / 0.6:
         # A training part over 10,000 rows: early stopping applies, and the choice is made on
-        # its validation part with four candidates.
+        # its validation part with five candidates.
         assert a.selection["method"].startswith("holdout")
         assert [c["name"] for c in a.selection["candidates"]] == ["lr", "gbdt", "gbdt_leaf20",
-                                                                   "gbdt_wide"]
+                                                                   "gbdt_wide", "gbdt_additive"]
     flipped = df.copy()
     rows = np.concatenate([a.calibration.rows, a.test.rows])
     flipped.loc[rows, "y"] = 1 - flipped.loc[rows, "y"]
@@ -164,6 +172,7 @@ def test_workflow_switches_in_params():
     df = _frame("interaction", 2000, 6)
     base = {"early_stopping_min_rows": 100}  # the 1,200-row training part stops early
     a = _train(df, params={**base, "early_stopping_max_rounds": 7, "selection.wide_variant": False,
+                           "selection.additive_variant": False,
                            "selection.one_standard_error": True})
     prov = a.pipeline.provenance["parameters"]
     assert [c["name"] for c in a.selection["candidates"]] == ["lr", "gbdt", "gbdt_leaf20"]

@@ -263,7 +263,8 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         ``early_stopping_max_rounds`` (the tree cap of early-stopped fits, 300; a given
         ``n_estimators`` caps them instead), ``early_stopping_refit`` ("same", "scaled",
         "none"), ``early_stopping_min_rows`` and ``selection.<name>`` of the model choice
-        (``selection.one_standard_error``, ``selection.wide_variant``, ``selection.folds``,
+        (``selection.one_standard_error``, ``selection.wide_variant``,
+        ``selection.additive_variant``, ``selection.folds``,
         ``selection.calibration_ece_min_rows``).
     calibration : "platt", "isotonic", "beta" or "none"; multiclass labels: "temperature" (the
         default when ``calibration`` is left unset), "ovr-sigmoid", "ovr-isotonic" ("platt",

@@ -158,8 +158,10 @@ inline constexpr Index kCalibrationEceMinRows = 1000;
 /// (TrainSpec::gbdt) and, when the final fit stops early (gbdt.early_stopping and a training part
 /// of at least early_stopping_min_rows rows) and `leaf_variant` is set, "gbdt_leaf20"
 /// (TrainSpec::gbdt with min_samples_leaf = kSelectionVariantLeaf: more capacity, kept in check by
-/// early stopping). Each is scored by the log loss of its (uncalibrated) probability on rows of the
-/// training part that its fit did not see; the calibration and test parts are never read:
+/// early stopping), then "gbdt_wide" (`wide_variant`, under early stopping too) and
+/// "gbdt_additive" (`additive_variant`, at any size: trees of one split). Each is scored by the log
+/// loss of its (uncalibrated) probability on rows of the training part that its fit did not see;
+/// the calibration and test parts are never read:
 ///  - early stopping applies: one holdout, the latest-entering groups (patients) holding
 ///    gbdt.validation_fraction of the training rows (the rows the final fit's early stopping holds
 ///    out); the candidates are fitted on the other training rows, the trees with early stopping on
@@ -178,6 +180,11 @@ struct ModelSelectionSpec {
   /// kSelectionWideLeaves; under early stopping only, like gbdt_leaf20); off when the user sets
   /// min_samples_leaf or max_leaf_nodes.
   bool wide_variant = true;
+  /// Offer "gbdt_additive" too: trees of one split each (max_depth = 1), so the model is a sum
+  /// of one step function per feature (a generalised additive model, no interactions), with
+  /// kSelectionAdditiveRoundsFactor times gbdt.n_estimators trees when the fit does not stop
+  /// early; off when the user sets max_depth or max_leaf_nodes.
+  bool additive_variant = true;
   /// Choose TrainSpec::calibration too (the CLI and Python clear it when the user names one).
   bool calibration = true;
   /// From this many calibration rows the method is the one of none, platt and beta (the monotone
@@ -204,6 +211,8 @@ struct ModelSelectionSpec {
       "The one-standard-error rule for the model choice.");
     v("wide_variant", &ModelSelectionSpec::wide_variant, any_value(),
       "Offer the gbdt_wide candidate under early stopping.");
+    v("additive_variant", &ModelSelectionSpec::additive_variant, any_value(),
+      "Offer the gbdt_additive candidate (one split per tree).");
   }
 };
 
@@ -214,6 +223,10 @@ inline constexpr int kSelectionVariantLeaf = 20;
 /// stopping (docs/defaults.md).
 inline constexpr int kSelectionWideLeaf = 5;
 inline constexpr int kSelectionWideLeaves = 63;
+/// The "gbdt_additive" candidate of ModelKind::kAuto fits this many times gbdt.n_estimators trees
+/// when it does not stop early (a tree of one split moves one feature's function a step; under
+/// early stopping the cap is the other candidates').
+inline constexpr int kSelectionAdditiveRoundsFactor = 3;
 
 /// Everything `train_pipeline` needs besides the table. Every field has a default; a spec with
 /// only `columns.label` set trains boosted trees with beta calibration at recall >= 0.8 on a
@@ -330,7 +343,7 @@ struct EarlyStoppingRecord {
 
 /// One candidate of ModelKind::kAuto and its held-out figures.
 struct SelectionCandidate {
-  std::string name;  ///< "lr", "gbdt", "gbdt_leaf20"
+  std::string name;  ///< "lr", "gbdt", "gbdt_leaf20", "gbdt_wide", "gbdt_additive"
   ModelKind kind = ModelKind::kGradientBoostedTrees;
   double log_loss = 0.0;  ///< held-out log loss of the model's probability (the criterion)
   /// Standard error of the mean per-row difference of this candidate's log loss to the lowest
@@ -422,6 +435,7 @@ bool set_workflow_parameter(TrainSpec& spec, const std::string& name, const std:
 
 /// What a user's model parameter implies beyond its own field: min_samples_leaf drops the
 /// leaf-20 candidate of kAuto (selection.leaf_variant) and, like max_leaf_nodes, gbdt_wide;
+/// max_depth and max_leaf_nodes drop gbdt_additive (selection.additive_variant);
 /// n_estimators caps early-stopped fits too (early_stopping_max_rounds = 0) and n_iter_no_change
 /// is their patience (early_stopping_patience = 0). The CLI and Python call it for every model
 /// parameter given, before the workflow switches are set.

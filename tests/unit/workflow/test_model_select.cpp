@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // --model auto (select_model, docs/defaults.md): the choice follows the known truth of synthetic
-// data (a linear logit -> logistic regression, a pure interaction -> boosted trees), its held-out
+// data (a linear logit -> logistic regression, a pure interaction -> boosted trees, a sum of steps
+// in single features -> trees of one split), its held-out
 // loss and the calibration choice's (on the calibration part) are recomputed here from folds built
 // by hand, the model choice never reads the calibration or test rows, and an explicit model trains
 // exactly as before.
@@ -27,11 +28,14 @@ using namespace calibrisk;
 
 namespace {
 
-enum class Truth { kLinear, kInteraction };
+enum class Truth { kLinear, kInteraction, kAdditiveSteps };
 
 // n rows in file order (no group or time column), features x1..x4 standard normal.
 // kLinear: logit = 1.2 x1 - 0.8 x2 + 0.5 x3 (x4 noise): the logistic model is the truth.
 // kInteraction: logit = 3 sign(x1 x2): no linear function of the features carries any signal.
+// kAdditiveSteps: logit = 2.5 [x1 > 0.5] - 2.5 [x2 > -0.5] + 2 [|x3| > 1]: a sum of step functions
+// of single features, i.e. exactly what trees of one split can represent; no interaction, and
+// not linear (the |x3| term has no linear part at all).
 std::string csv(Truth truth, int n, std::uint64_t seed, const std::vector<int>& flip = {}) {
   Rng rng(seed, 0);
   std::vector<int> y(static_cast<std::size_t>(n));
@@ -39,8 +43,14 @@ std::string csv(Truth truth, int n, std::uint64_t seed, const std::vector<int>& 
   for (int i = 0; i < n; ++i) {
     double x[4];
     for (double& v : x) v = rng.normal();
-    const double logit = truth == Truth::kLinear ? 1.2 * x[0] - 0.8 * x[1] + 0.5 * x[2]
-                                                 : 3.0 * (x[0] * x[1] > 0 ? 1.0 : -1.0);
+    double logit = 0.0;
+    if (truth == Truth::kLinear) {
+      logit = 1.2 * x[0] - 0.8 * x[1] + 0.5 * x[2];
+    } else if (truth == Truth::kInteraction) {
+      logit = 3.0 * (x[0] * x[1] > 0 ? 1.0 : -1.0);
+    } else {
+      logit = 2.5 * (x[0] > 0.5) - 2.5 * (x[1] > -0.5) + 2.0 * (std::abs(x[2]) > 1.0);
+    }
     y[static_cast<std::size_t>(i)] = rng.uniform() < 1.0 / (1.0 + std::exp(-logit)) ? 1 : 0;
     char buf[128];
     std::snprintf(buf, sizeof buf, "%.6f,%.6f,%.6f,%.6f,", x[0], x[1], x[2], x[3]);
@@ -89,10 +99,29 @@ TEST_CASE("model auto: a linear logit picks logistic regression, an interaction 
     const TrainResult r = train_pipeline(table_of(csv(Truth::kInteraction, 3000, 2)), auto_spec());
     CHECK(r.selection.chosen == "gbdt");
     CHECK(prov(r, "model") == "gbdt");
-    // The logistic model is no better than the base rate here; the trees are far better.
-    REQUIRE(r.selection.candidates.size() == 2);
+    // The logistic model is no better than the base rate here, and neither is a sum of functions
+    // of single features (trees of one split); the trees are far better.
+    REQUIRE(r.selection.candidates.size() == 3);
     CHECK(r.selection.candidates[0].auc < 0.6);
     CHECK(r.selection.candidates[1].auc > 0.8);
+    CHECK(r.selection.candidates[2].name == "gbdt_additive");
+    CHECK(r.selection.candidates[2].auc < 0.6);
+  }
+  SUBCASE("additive steps") {
+    const TrainResult r =
+        train_pipeline(table_of(csv(Truth::kAdditiveSteps, 3000, 3)), auto_spec());
+    CHECK(r.selection.chosen == "gbdt_additive");
+    CHECK(prov(r, "model") == "gbdt");
+    CHECK(prov(r, "model.max_depth") == "1");
+    // Without early stopping it fits 3 x n_estimators trees of one split each.
+    const TreeEnsemble& e = std::get<GradientBoostedTrees>(r.pipeline->model()).state().ensemble;
+    CHECK(e.trees.size() ==
+          static_cast<std::size_t>(kSelectionAdditiveRoundsFactor * auto_spec().gbdt.n_estimators));
+    for (const Tree& tree : e.trees) CHECK(tree.max_depth() <= 1);
+    // The known truth: the sum of steps beats the linear model and the trees with interactions.
+    REQUIRE(r.selection.candidates.size() == 3);
+    CHECK(r.selection.candidates[2].log_loss < r.selection.candidates[0].log_loss);
+    CHECK(r.selection.candidates[2].log_loss < r.selection.candidates[1].log_loss);
   }
 }
 
@@ -223,7 +252,7 @@ TEST_CASE("model auto: the calibration and test rows' labels do not change the c
     CHECK(model_bytes(b) == model_bytes(a));
     if (large) {
       CHECK(a.selection.method.find("holdout") == 0);
-      CHECK(a.selection.candidates.size() == 4);  // lr, gbdt, gbdt_leaf20, gbdt_wide
+      CHECK(a.selection.candidates.size() == 5);  // lr, gbdt, gbdt_leaf20, gbdt_wide, additive
       // The holdout is the final fit's early-stopping validation part.
       CHECK(a.selection.held_out_rows == a.early_stopping.validation_rows);
     }
@@ -244,6 +273,7 @@ TEST_CASE(
     explicit_spec.gbdt.min_samples_leaf = kSelectionWideLeaf;
     explicit_spec.gbdt.max_leaf_nodes = kSelectionWideLeaves;
   }
+  if (a.selection.chosen == "gbdt_additive") explicit_spec.gbdt.max_depth = 1;
   const TrainResult e = train_pipeline(t, explicit_spec);
   CHECK_FALSE(e.selection.used);
   CHECK(model_bytes(e) == model_bytes(a));
@@ -251,7 +281,7 @@ TEST_CASE(
   CHECK(prov(e, "selection.chosen").empty());
   // Provenance of the choice: every candidate's held-out figures and the pick.
   CHECK(prov(a, "selection.chosen") == a.selection.chosen);
-  CHECK(prov(a, "selection.candidates") == "lr,gbdt,gbdt_leaf20,gbdt_wide");
+  CHECK(prov(a, "selection.candidates") == "lr,gbdt,gbdt_leaf20,gbdt_wide,gbdt_additive");
   CHECK(prov(a, "selection.method").find("early-stopping validation part") != std::string::npos);
   CHECK(prov(a, "selection.held_out_rows") == std::to_string(a.selection.held_out_rows));
   for (const auto& c : a.selection.candidates) {
@@ -281,7 +311,13 @@ TEST_CASE("model auto: parameters go to the candidates that declare them") {
   spec.lr.n_threads = spec.gbdt.n_threads = 1;
   spec.early_stopping_min_rows = 100;
   const TrainResult r = train_pipeline(table_of(csv(Truth::kLinear, 1000, 6)), spec);
-  CHECK(r.selection.candidates.size() == 2);
+  CHECK(r.selection.candidates.size() == 3);  // lr, gbdt, gbdt_additive (the user's leaf size)
+  CHECK(r.selection.candidates[2].name == "gbdt_additive");
+  // A user's max_depth (or max_leaf_nodes): no additive candidate either.
+  set_auto_parameter(spec, "max_depth", "4");
+  CHECK_FALSE(spec.selection.additive_variant);
+  CHECK(train_pipeline(table_of(csv(Truth::kLinear, 1000, 6)), spec).selection.candidates.size() ==
+        2);
 }
 
 TEST_CASE("model auto: bad settings are clear errors") {
@@ -318,6 +354,8 @@ TEST_CASE("workflow switches: set by name with the model parameters (--param, pa
   CHECK(spec.selection.one_standard_error);
   CHECK(set_workflow_parameter(spec, "selection.wide_variant", "false"));
   CHECK_FALSE(spec.selection.wide_variant);
+  CHECK(set_workflow_parameter(spec, "selection.additive_variant", "false"));
+  CHECK_FALSE(spec.selection.additive_variant);
   CHECK_FALSE(set_workflow_parameter(spec, "n_estimators", "50"));  // a model parameter
   CHECK(spec.gbdt.n_estimators == 100);
   CHECK_THROWS_WITH_AS(set_workflow_parameter(spec, "early_stopping_refit", "twice"),
@@ -333,9 +371,15 @@ TEST_CASE("workflow switches: set by name with the model parameters (--param, pa
   user_parameter_given(u, "n_iter_no_change");
   CHECK(u.early_stopping_patience == 0);
   CHECK(u.selection.wide_variant);
+  CHECK(u.selection.additive_variant);
   user_parameter_given(u, "max_leaf_nodes");
   CHECK_FALSE(u.selection.wide_variant);
+  CHECK_FALSE(u.selection.additive_variant);
   CHECK(u.selection.leaf_variant);
+  TrainSpec depth;
+  user_parameter_given(depth, "max_depth");
+  CHECK_FALSE(depth.selection.additive_variant);
+  CHECK(depth.selection.wide_variant);
   // The CLI: switches set after the model's parameters, under auto and an explicit model.
   for (const char* model : {"auto", "gbdt"}) {
     INFO(model);
@@ -361,16 +405,19 @@ TEST_CASE("model auto: under early stopping gbdt_leaf20 and gbdt_wide are candid
   spec.early_stopping_min_rows = 100;
   const Table t = table_of(csv(Truth::kInteraction, 1000, 9));
   const TrainResult r = train_pipeline(t, spec);
-  REQUIRE(r.selection.candidates.size() == 4);
+  REQUIRE(r.selection.candidates.size() == 5);
   CHECK(r.selection.candidates[2].name == "gbdt_leaf20");
   CHECK(r.selection.candidates[3].name == "gbdt_wide");
-  CHECK(prov(r, "selection.candidates") == "lr,gbdt,gbdt_leaf20,gbdt_wide");
+  CHECK(r.selection.candidates[4].name == "gbdt_additive");
+  CHECK(prov(r, "selection.candidates") == "lr,gbdt,gbdt_leaf20,gbdt_wide,gbdt_additive");
   // The winner is trained as the explicit trees with the candidate's leaf size and count.
   if (r.selection.chosen == "gbdt_wide") {
     CHECK(prov(r, "model.min_samples_leaf") == std::to_string(kSelectionWideLeaf));
     CHECK(prov(r, "model.max_leaf_nodes") == std::to_string(kSelectionWideLeaves));
   }
   spec.selection.wide_variant = false;
+  CHECK(train_pipeline(t, spec).selection.candidates.size() == 4);
+  spec.selection.additive_variant = false;
   CHECK(train_pipeline(t, spec).selection.candidates.size() == 3);
 }
 
