@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <numeric>
@@ -26,43 +27,6 @@
 
 namespace calibrisk {
 namespace {
-
-// The candidates of kAuto in their tie-breaking order (simplest first); each is an explicit spec.
-std::vector<std::pair<std::string, TrainSpec>> candidates(const TrainSpec& spec, bool stops_early) {
-  std::vector<std::pair<std::string, TrainSpec>> c;
-  TrainSpec lr = spec, gbdt = spec;
-  lr.model = ModelKind::kLogisticRegression;
-  gbdt.model = ModelKind::kGradientBoostedTrees;
-  c.emplace_back("lr", lr);
-  c.emplace_back("gbdt", gbdt);
-  // More capacity is only offered where early stopping bounds it (docs/defaults.md: with early
-  // stopping, leaf 20 did as well or better than leaf 100 on both large datasets).
-  if (stops_early && spec.selection.leaf_variant &&
-      spec.gbdt.min_samples_leaf != kSelectionVariantLeaf) {
-    TrainSpec v = gbdt;
-    v.gbdt.min_samples_leaf = kSelectionVariantLeaf;
-    c.emplace_back("gbdt_leaf" + std::to_string(kSelectionVariantLeaf), v);
-  }
-  // Still more (about XGBoost's default capacity): on randhie's person-years it beat the leaf-20
-  // trees by 0.006 test AUC; elsewhere the held-out loss keeps it out (docs/defaults.md).
-  if (stops_early && spec.selection.wide_variant) {
-    TrainSpec v = gbdt;
-    v.gbdt.min_samples_leaf = kSelectionWideLeaf;
-    v.gbdt.max_leaf_nodes = kSelectionWideLeaves;
-    c.emplace_back("gbdt_wide", v);
-  }
-  // Less: one split per tree, a sum of one step function per feature (no interactions). On the
-  // tables whose signal is additive on the logit scale but not linear in the columns (the
-  // readmission cohorts, fair) it beat both the logistic regression and the deeper trees
-  // (docs/defaults.md); a tree moves one feature's function a step, hence more rounds.
-  if (spec.selection.additive_variant) {
-    TrainSpec v = gbdt;
-    v.gbdt.max_depth = 1;
-    if (!stops_early) v.gbdt.n_estimators = kSelectionAdditiveRoundsFactor * gbdt.gbdt.n_estimators;
-    c.emplace_back("gbdt_additive", v);
-  }
-  return c;
-}
 
 // The rows of `train` at positions `idx` (its table rows, features and labels).
 TrainPart sub_part(const TrainPart& train, const std::vector<Index>& idx) {
@@ -350,7 +314,8 @@ TrainSpec select_model(const Table& table, const TrainSpec& spec, const TrainPar
   const std::vector<double> y = take(train.y, scored);
   record.method = h.method;
   record.held_out_rows = static_cast<Index>(scored.size());
-  std::vector<std::pair<std::string, TrainSpec>> cands = candidates(spec, h.stops_early);
+  std::vector<std::pair<std::string, TrainSpec>> cands =
+      detail::selection_candidates(spec, h.stops_early);
   std::vector<std::vector<double>> loss;  // per scored row, per candidate
   for (auto& [name, cand] : cands) {
     const std::vector<double> all = held_out_scores(table, cand, train, h, features, categorical);
@@ -412,6 +377,48 @@ void user_parameter_given(TrainSpec& spec, const std::string& name) {
 }
 
 namespace detail {
+
+std::vector<std::pair<std::string, TrainSpec>> selection_candidates(const TrainSpec& spec,
+                                                                    bool stops_early) {
+  std::vector<std::pair<std::string, TrainSpec>> c;
+  TrainSpec lr = spec, gbdt = spec;
+  lr.model = ModelKind::kLogisticRegression;
+  gbdt.model = ModelKind::kGradientBoostedTrees;
+  c.emplace_back("lr", lr);
+  c.emplace_back("gbdt", gbdt);
+  // More capacity is only offered where early stopping bounds it (docs/defaults.md: with early
+  // stopping, leaf 20 did as well or better than leaf 100 on both large datasets).
+  if (stops_early && spec.selection.leaf_variant &&
+      spec.gbdt.min_samples_leaf != kSelectionVariantLeaf) {
+    TrainSpec v = gbdt;
+    v.gbdt.min_samples_leaf = kSelectionVariantLeaf;
+    c.emplace_back("gbdt_leaf" + std::to_string(kSelectionVariantLeaf), v);
+  }
+  // Still more (about XGBoost's default capacity): on randhie's person-years it beat the leaf-20
+  // trees by 0.006 test AUC; elsewhere the held-out loss keeps it out (docs/defaults.md).
+  if (stops_early && spec.selection.wide_variant) {
+    TrainSpec v = gbdt;
+    v.gbdt.min_samples_leaf = kSelectionWideLeaf;
+    v.gbdt.max_leaf_nodes = kSelectionWideLeaves;
+    c.emplace_back("gbdt_wide", v);
+  }
+  // Less: one split per tree, a sum of one step function per feature (no interactions). On the
+  // tables whose signal is additive on the logit scale but not linear in the columns (the
+  // readmission cohorts, fair) it beat both the logistic regression and the deeper trees
+  // (docs/defaults.md); a tree moves one feature's function a step, hence more rounds.
+  if (spec.selection.additive_variant) {
+    TrainSpec v = gbdt;
+    v.gbdt.max_depth = 1;
+    if (!stops_early) {  // saturating: a user's n_estimators may be near INT_MAX
+      const std::int64_t n =
+          std::int64_t{kSelectionAdditiveRoundsFactor} * std::int64_t{gbdt.gbdt.n_estimators};
+      v.gbdt.n_estimators =
+          static_cast<int>(std::min<std::int64_t>(n, std::numeric_limits<int>::max()));
+    }
+    c.emplace_back("gbdt_additive", v);
+  }
+  return c;
+}
 
 OneSe one_standard_error(const std::vector<std::vector<double>>& loss) {
   OneSe r;

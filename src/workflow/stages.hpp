@@ -88,6 +88,12 @@ struct OneSe {
 };
 OneSe one_standard_error(const std::vector<std::vector<double>>& loss);
 
+/// The candidates of ModelKind::kAuto in their tie-breaking order, each an explicit spec: "lr",
+/// "gbdt", under early stopping (`stops_early`) "gbdt_leaf20" and "gbdt_wide", then
+/// "gbdt_additive", as spec.selection allows (model_select.cpp; docs/defaults.md).
+std::vector<std::pair<std::string, TrainSpec>> selection_candidates(const TrainSpec& spec,
+                                                                    bool stops_early);
+
 /// Throws InvalidParams when a field of ModelSelectionSpec is out of range.
 void validate_selection(const ModelSelectionSpec& s);
 

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -398,6 +399,31 @@ TEST_CASE("workflow switches: set by name with the model parameters (--param, pa
     cfg.params = {"early_stopping_refit=sometimes"};
     CHECK_THROWS_WITH(cli::train_spec(cfg), doctest::Contains("early_stopping_refit"));
   }
+}
+
+TEST_CASE("model auto: the additive candidate's trees, its round count saturating") {
+  TrainSpec spec = auto_spec();
+  auto additive = [](const std::vector<std::pair<std::string, TrainSpec>>& c) {
+    REQUIRE(c.back().first == "gbdt_additive");
+    return c.back().second;
+  };
+  // Without early stopping: 3 x n_estimators trees of one split; the rest is the gbdt candidate.
+  TrainSpec a = additive(detail::selection_candidates(spec, false));
+  CHECK(a.model == ModelKind::kGradientBoostedTrees);
+  CHECK(a.gbdt.max_depth == 1);
+  CHECK(a.gbdt.n_estimators == 300);
+  CHECK(a.gbdt.min_samples_leaf == spec.gbdt.min_samples_leaf);
+  CHECK(a.early_stopping_max_rounds == spec.early_stopping_max_rounds);
+  // Under early stopping the cap is the other candidates'.
+  a = additive(detail::selection_candidates(spec, true));
+  CHECK(a.gbdt.n_estimators == spec.gbdt.n_estimators);
+  CHECK(a.early_stopping_max_rounds == kEarlyStoppingMaxRounds);
+  // A user's count near INT_MAX saturates instead of overflowing.
+  spec.gbdt.n_estimators = std::numeric_limits<int>::max() / 2;
+  CHECK(additive(detail::selection_candidates(spec, false)).gbdt.n_estimators ==
+        std::numeric_limits<int>::max());
+  spec.gbdt.n_estimators = 7;
+  CHECK(additive(detail::selection_candidates(spec, false)).gbdt.n_estimators == 21);
 }
 
 TEST_CASE("model auto: under early stopping gbdt_leaf20 and gbdt_wide are candidates") {
