@@ -286,6 +286,16 @@ PySpec py_spec(const py::dict& kw) {
   s.roles.categorical = kw["categorical"].cast<std::vector<std::string>>();
   s.roles.drop = kw["drop"].cast<std::vector<std::string>>();
   s.roles.subgroups = kw["subgroups"].cast<std::vector<std::string>>();
+  if (kw.contains("text_columns")) {
+    const auto t = kw["text_columns"].cast<std::string>();
+    if (t != "categorical" && t != "error") {
+      throw InvalidParams(
+          "text_columns must be 'categorical' (a feature column of text is read "
+          "as categorical) or 'error' (it must be declared), got " +
+          quote_for_message(t) + ".");
+    }
+    s.roles.infer_categorical = t == "categorical";
+  }
   // Code hierarchies (docs/categorical.md): {column: [prefix lengths] (empty = dotted)}.
   if (kw.contains("code_hierarchy")) {
     for (const auto& [col, lengths] :

@@ -187,13 +187,23 @@ void add_explanations(const Pipeline& pipe, const RowMatrixXd& X, Index k, Expla
   result.add_column(Column::numeric("explain_log_odds", log_odds));
 }
 
+/// The calibration method the pipeline applies, as its provenance records it: chosen by
+/// `--model auto` when `--calibration` is not given, a multiclass method for a multiclass label.
+std::string calibration_used(const Pipeline& pipe, const std::string& given) {
+  for (const auto& [key, value] : pipe.provenance().parameters) {
+    if (key == "calibration") return value;
+  }
+  return given;
+}
+
 /// `train`'s HTML / JSON evaluation of the test part (either stream may be null).
 void write_test_reports(const TrainOptions& o, const std::string& source, const Table& table,
                         const TrainOutcome& r, std::ostream* html, std::ostream* json,
                         Progress& progress) {
   const Pipeline& pipe = *r.pipeline;
   EvaluationData ev;
-  ev.title = o.model + " + " + o.calibration + " calibration: test part of " + source;
+  ev.title = o.model + " + " + calibration_used(pipe, o.calibration) +
+             " calibration: test part of " + source;
   ev.source = printable(o.data);
   ev.y = r.test.y;
   ev.p_model = r.test.p_model;
@@ -258,7 +268,8 @@ void print_train_summary(const TrainOptions& o, const std::string& policy, const
   // --model auto: which candidate it kept (selection.chosen in the model file).
   const std::string model =
       r.selection.used ? o.model + " (chose " + r.selection.chosen + ")" : o.model;
-  out << "model " << model << " + " << o.calibration << " calibration, policy " << policy << "\n";
+  out << "model " << model << " + " << calibration_used(*r.pipeline, o.calibration)
+      << " calibration, policy " << policy << "\n";
   out << "split: train " << format_count(r.split.summary[0].rows) << " / calibration "
       << format_count(r.split.summary[1].rows) << " / test "
       << format_count(r.split.summary[2].rows) << " rows\n";
@@ -354,10 +365,11 @@ int run_train(const TrainOptions& o, const CommonOptions& c, Progress& progress,
   for (const auto& n : r.notes) progress.warn(n);
   const Pipeline& pipe = *r.pipeline;
   if (r.n_classes > 2) {
-    write_multiclass_reports(
-        pipe, r.test.y, r.test.X, r.test.P,
-        o.model + " + " + o.calibration + " calibration: test part of " + cfg.source, o.seed,
-        html ? &html->stream() : nullptr, json ? &json->stream() : nullptr, progress);
+    write_multiclass_reports(pipe, r.test.y, r.test.X, r.test.P,
+                             o.model + " + " + calibration_used(pipe, o.calibration) +
+                                 " calibration: test part of " + cfg.source,
+                             o.seed, html ? &html->stream() : nullptr,
+                             json ? &json->stream() : nullptr, progress);
     auto step = progress.step("writing " + printable(o.out));
     model_file.stream() << to_string(pipe);
     outputs.commit();

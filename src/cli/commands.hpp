@@ -42,6 +42,8 @@ struct TrainOptions {
   bool policy_given = false;        ///< --policy was on the command line
   std::vector<std::string> params;  ///< key=value, the model's Params field names
   std::vector<std::string> categorical;
+  /// --text-columns: categorical (a feature of text is read as categorical) | error.
+  std::string text_columns = "categorical";
   /// --code-hierarchy COLUMN[:LENGTHS] (repeatable) and --hierarchy-min-count.
   std::vector<std::string> code_hierarchy;
   long long hierarchy_min_count = 10;

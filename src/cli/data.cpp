@@ -25,7 +25,8 @@ Table read_table(const std::string& path, const CsvReadOptions& options) {
     const std::string msg = e.what();
     if (msg.find("categorical") != std::string::npos &&
         (msg.find("non-numeric") != std::string::npos ||
-         msg.find("not a number") != std::string::npos)) {
+         msg.find("not a number") != std::string::npos ||
+         msg.find("both numbers and text") != std::string::npos)) {
       throw InvalidInput(msg +
                          " (command line: --categorical COLUMN encodes a text column, "
                          "--drop COLUMN ignores it)");

@@ -145,6 +145,13 @@ void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
                 "repeatable");
   t->add_option("--categorical", tr.categorical,
                 "Column of labels to encode as integer codes (stored in the model); repeatable");
+  t->add_option("--text-columns", tr.text_columns,
+                "A feature column holding text (no numbers) is read as categorical "
+                "(categorical, noted in the output and the model's provenance) or is an error "
+                "until declared with --categorical or --drop (error); a column mixing numbers "
+                "and text is an error either way")
+      ->check(CLI::IsMember({"categorical", "error"}))
+      ->capture_default_str();
   t->add_option("--code-hierarchy", tr.code_hierarchy,
                 "Categorical column of prefix-hierarchical codes, COLUMN (dotted: 250.01 -> "
                 "250.0 -> 250) or COLUMN:LENGTHS (prefix lengths, e.g. dx1:3,4): rare codes are "

@@ -26,6 +26,7 @@ TrainConfig train_config(const TrainOptions& o, const CommonOptions& c) {
   cfg.roles.group = o.group_column;
   cfg.roles.time = o.time_column;
   cfg.roles.categorical = o.categorical;
+  cfg.roles.infer_categorical = o.text_columns != "error";
   for (const auto& h : o.code_hierarchy) {
     try {
       auto [column, hierarchy] = parse_code_hierarchy(h);

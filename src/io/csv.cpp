@@ -136,6 +136,11 @@ struct Reader {
   std::vector<std::vector<Index>> label_rows;
   std::vector<std::string> time_text;
   Index time_col = -1;
+  // CsvReadOptions::infer_categorical: per column whether it may be inferred, whether it was, and
+  // its first number and first text value (1-based data rows, 0 = none): both set is ambiguous.
+  std::vector<bool> may_infer, inferred;
+  std::vector<Index> number_row, text_row;
+  std::vector<std::string> number_text, text_value;
 
   std::size_t field = 0;  // index of the next field in the current row
   Index data_rows = 0;    // completed data rows
@@ -217,6 +222,12 @@ struct Reader {
     levels.assign(m, nullptr);
     n_unseen.assign(m, 0);
     label_rows.assign(m, {});
+    may_infer.assign(m, false);
+    inferred.assign(m, false);
+    number_row.assign(m, 0);
+    text_row.assign(m, 0);
+    number_text.assign(m, {});
+    text_value.assign(m, {});
     for (std::size_t j = 0; j < m; ++j) {
       const auto& name = header[j];
       const auto mapping = opt.category_mappings.find(name);
@@ -236,6 +247,74 @@ struct Reader {
       } else if (name == opt.time_column) {
         roles[j] = Role::kTime;
         time_col = static_cast<Index>(j);
+      } else {
+        may_infer[j] = opt.infer_categorical &&
+                       std::find(opt.numeric_columns.begin(), opt.numeric_columns.end(), name) ==
+                           opt.numeric_columns.end();
+      }
+    }
+  }
+
+  // First number or first text value of a column that may be inferred.
+  void remember(std::vector<Index>& row, std::vector<std::string>& text, std::size_t j,
+                std::string_view s) {
+    if (row[j] != 0) return;
+    row[j] = data_rows + 1;
+    text[j] = std::string(s.substr(0, 4 * kMessageQuoteChars));  // >= the chars quoted
+  }
+
+  // The columns that hold both numbers and text (infer_categorical), as one InvalidInput.
+  void check_mixed() const {
+    std::string list;
+    std::size_t n = 0;
+    constexpr std::size_t kShown = 10;
+    for (std::size_t j = 0; j < header.size(); ++j) {
+      if (!may_infer[j] || number_row[j] == 0 || text_row[j] == 0) continue;
+      if (++n > kShown) continue;
+      if (!list.empty()) list += "; ";
+      list += "column " + quote_data(header[j]) + " (the number " + quote_data(number_text[j]) +
+              " in data row " + std::to_string(number_row[j]) + ", the text " +
+              quote_data(text_value[j]) + " in data row " + std::to_string(text_row[j]) + ")";
+    }
+    if (n == 0) return;
+    if (n > kShown) list += "; and " + std::to_string(n - kShown) + " more columns";
+    throw InvalidInput(where + ": " + (n == 1 ? "a column holds" : "columns hold") +
+                       " both numbers and text, so it is not clear whether they are "
+                       "measurements or labels: " +
+                       list +
+                       ". Declare such a column categorical if its values are codes or labels, "
+                       "or fix its text values if it is a measurement (an empty field, NA or ? "
+                       "marks a missing value).");
+  }
+
+  // A label of categorical column j (provisional code, or the mapping's or the levels' code).
+  void add_label(std::size_t j, std::string_view s) {
+    auto& col = values[j];
+    if (levels[j] != nullptr) {
+      const auto [code, how] = levels[j]->lookup(s);
+      const bool unseen = how == CategoryMatch::kAncestor || how == CategoryMatch::kUnseen;
+      col.push_back(unseen && opt.mark_unseen_labels ? kUnseenCategory : code);
+      n_unseen[j] += unseen;
+      return;
+    }
+    auto& codes = label_codes[j];
+    auto it = codes.find(std::string(s));
+    if (it != codes.end()) {
+      col.push_back(it->second);
+      if (!has_mapping[j]) ++label_rows[j][static_cast<std::size_t>(it->second)];
+    } else if (has_mapping[j]) {
+      col.push_back(kUnseenCategory);
+    } else {
+      const auto code = static_cast<double>(codes.size());
+      codes.emplace(std::string(s), code);
+      label_rows[j].push_back(1);
+      col.push_back(code);
+      if (static_cast<Index>(codes.size()) > opt.max_category_levels &&
+          opt.code_hierarchies.count(header[j]) == 0) {
+        fail(where + ": column " + quote_data(header[j]) + " has more than " +
+             std::to_string(opt.max_category_levels) +
+             " distinct labels, above the limit of a categorical column; is it an "
+             "identifier? Drop it (--drop), or declare a code hierarchy to pool rare codes.");
       }
     }
   }
@@ -264,12 +343,26 @@ struct Reader {
       case Role::kNumeric: {
         double v = kNaN;
         if (!is_na(s) && !parse_number(s, v)) {
+          if (may_infer[j]) {
+            remember(text_row, text_value, j, s);
+            if (number_row[j] == 0) {
+              // Text before any number: a column of labels (its values so far are missing,
+              // NaN either way).
+              roles[j] = Role::kCategorical;
+              inferred[j] = true;
+              add_label(j, s);
+            } else {
+              col.push_back(kNaN);  // ambiguous: reported by check_mixed
+            }
+            return;
+          }
           fail(where + ": column " + quote_data(header[j]) + " has the non-numeric value " +
                quote_data(s) + " in data row " + std::to_string(data_rows + 1) +
                "; fix the value, mark it missing (empty, NA or ?), or declare the column "
                "categorical.");
           return;
         }
+        if (may_infer[j] && !std::isnan(v)) remember(number_row, number_text, j, s);
         col.push_back(v);
         break;
       }
@@ -278,34 +371,11 @@ struct Reader {
           col.push_back(kNaN);
           break;
         }
-        if (levels[j] != nullptr) {
-          const auto [code, how] = levels[j]->lookup(s);
-          const bool unseen = how == CategoryMatch::kAncestor || how == CategoryMatch::kUnseen;
-          col.push_back(unseen && opt.mark_unseen_labels ? kUnseenCategory : code);
-          n_unseen[j] += unseen;
-          break;
+        if (inferred[j] && number_row[j] == 0) {
+          double v = 0.0;
+          if (parse_number(s, v)) remember(number_row, number_text, j, s);
         }
-        auto& codes = label_codes[j];
-        auto it = codes.find(std::string(s));
-        if (it != codes.end()) {
-          col.push_back(it->second);
-          if (!has_mapping[j]) ++label_rows[j][static_cast<std::size_t>(it->second)];
-        } else if (has_mapping[j]) {
-          col.push_back(kUnseenCategory);
-        } else {
-          const auto code = static_cast<double>(codes.size());
-          codes.emplace(std::string(s), code);
-          label_rows[j].push_back(1);
-          col.push_back(code);
-          if (static_cast<Index>(codes.size()) > opt.max_category_levels &&
-              opt.code_hierarchies.count(header[j]) == 0) {
-            fail(where + ": column " + quote_data(header[j]) + " has more than " +
-                 std::to_string(opt.max_category_levels) +
-                 " distinct labels, above the limit of a categorical column; is it an "
-                 "identifier? Drop it (--drop), or declare a code hierarchy to pool rare codes.");
-            return;
-          }
-        }
+        add_label(j, s);
         break;
       }
       case Role::kTime:
@@ -509,15 +579,19 @@ Table parse_csv(std::string_view text, const CsvReadOptions& options, const std:
                        " has a header but no data rows; the file needs at least one row "
                        "of values after the header.");
   }
+  r.check_mixed();
   Table t;
   for (std::size_t j = 0; j < r.header.size(); ++j) {
     switch (r.roles[j]) {
       case Role::kNumeric:
         t.add_column(Column::numeric(r.header[j], std::move(r.values[j])));
         break;
-      case Role::kCategorical:
-        t.add_column(r.finish_categorical(j));
+      case Role::kCategorical: {
+        Column c = r.finish_categorical(j);
+        c.inferred = r.inferred[j];
+        t.add_column(std::move(c));
         break;
+      }
       case Role::kTime:
         t.add_column(r.finish_time(j));
         break;

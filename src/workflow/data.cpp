@@ -90,6 +90,8 @@ CsvReadOptions training_read_options(const ColumnRoles& roles,
   o.categorical.assign(cat.begin(), cat.end());
   o.code_hierarchies.insert(roles.code_hierarchy.begin(), roles.code_hierarchy.end());
   o.hierarchy_min_count = roles.hierarchy_min_count;
+  o.infer_categorical = roles.infer_categorical;
+  if (!roles.label_as_text) o.numeric_columns.push_back(roles.label);
   return o;
 }
 

@@ -108,6 +108,13 @@ void add_settings(Params& P, const Table& table, const TrainSpec& spec, const Tr
   nlohmann::json dropped = nlohmann::json::array();
   for (const auto& c : roles.drop) dropped.push_back(c);
   P.emplace_back("data.dropped", dropped.dump());
+  // Feature columns read as categorical because they hold text (ColumnRoles::infer_categorical);
+  // absent when there are none, as in files written before the rule.
+  nlohmann::json inferred = nlohmann::json::array();
+  for (const auto& f : out.features) {
+    if (table.column(f).inferred) inferred.push_back(f);
+  }
+  if (!inferred.empty()) P.emplace_back("data.inferred_categorical", inferred.dump());
   // The labels of categorical features live in the schema (format 1.4); files before 1.4 kept
   // them here as "data.categories.<column>", which loading still reads.
   for (const auto& [col, h] : roles.code_hierarchy) {

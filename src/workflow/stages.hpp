@@ -11,6 +11,10 @@
 
 namespace calibrisk::detail {
 
+/// Fewest rows from which a text column with a different value on most rows is taken for an
+/// identifier (note_inferred_categorical), as identifier_like_columns does for numbers.
+inline constexpr Index kMinRowsForIdentifierCheck = 100;
+
 /// TrainObserver calls that tolerate "no observer" (the stages of train.cpp and
 /// train_multiclass.cpp).
 struct Stages {
@@ -28,6 +32,14 @@ struct Stages {
     if (o) o->warn(s);
   }
 };
+
+/// Adds to `notes` (shown as a warning by the CLI and Python) the feature columns read as
+/// categorical because they hold text (`Column::inferred`, ColumnRoles::infer_categorical), with
+/// their level counts; nothing when there are none. Throws InvalidInput naming an inferred
+/// column with more levels than half the rows (from kMinRowsForIdentifierCheck rows): an
+/// identifier or free text.
+void note_inferred_categorical(const Table& table, const std::vector<std::string>& features,
+                               std::vector<std::string>& notes);
 
 /// The calendar split of the rows (spec.split_rule == kCalendar; `time` the time column, or null
 /// for the InvalidParams naming --time-column), its patient counts as notes, and every part

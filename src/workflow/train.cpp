@@ -96,6 +96,33 @@ TrainPart make_part(const RowMatrixXd& X, const std::vector<double>& y, const Ti
 
 namespace detail {
 
+void note_inferred_categorical(const Table& table, const std::vector<std::string>& features,
+                               std::vector<std::string>& notes) {
+  std::string list;
+  const Index n = table.rows();
+  for (const auto& f : features) {
+    const Column& c = table.column(f);
+    if (!c.inferred) continue;
+    const std::size_t k = c.categories.size();
+    // A different text on most rows is an identifier or free text, not a category: guessing it
+    // would give the trees a level per row.
+    if (n >= kMinRowsForIdentifierCheck && 2 * static_cast<Index>(k) > n) {
+      throw InvalidInput("column '" + printable(f) + "' holds text with " + std::to_string(k) +
+                         " different values in " + std::to_string(n) +
+                         " rows: it looks like an identifier or free text, not a categorical "
+                         "feature; --drop it (or --group-column it if it identifies patients), or "
+                         "declare it --categorical to use its values as levels anyway.");
+    }
+    if (!list.empty()) list += ", ";
+    list += "'" + printable(f) + "' (" + std::to_string(k) + (k == 1 ? " level)" : " levels)");
+  }
+  if (list.empty()) return;
+  notes.push_back(
+      "columns of text read as categorical features: " + list +
+      "; declare them with --categorical to make it explicit, or --drop those that are not "
+      "features (--text-columns error requires every text column to be declared).");
+}
+
 TimeGroupSplit calendar_split(const TrainSpec& spec, const Column* time,
                               const std::vector<double>& group, const Stages& st) {
   if (time == nullptr) {
@@ -188,6 +215,7 @@ void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, co
   const Index n = table.rows();
   out.features = feature_columns(table, roles);
   out.categorical_features = declared_categorical_features(table, out.features);
+  detail::note_inferred_categorical(table, out.features, out.notes);
   for (const auto& id : identifier_like_columns(table, out.features)) {
     const std::string shown = printable(id);
     st.warn("column '" + shown +

@@ -140,6 +140,7 @@ void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& l
   const Index n = table.rows();
   out.features = feature_columns(table, roles);
   out.categorical_features = declared_categorical_features(table, out.features);
+  detail::note_inferred_categorical(table, out.features, out.notes);
   const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
   const std::vector<double> none;
   const std::vector<double>& group = roles.group.empty() ? none : table.column(roles.group).values;

@@ -130,6 +130,75 @@ def test_train_is_quiet_with_quiet(cohort, tmp_path):
     assert proc.stderr == ""
 
 
+def test_a_text_column_is_read_as_if_declared_categorical(trained, cohort, tmp_path):
+    """Without --categorical site, the text column site is inferred: a note names it, the
+    provenance records it, and the model scores every row exactly as the declared one."""
+    _, declared, _ = trained
+    flags = [f for f in TRAIN_FLAGS if f not in ("--categorical", "site")]
+    assert len(flags) == len(TRAIN_FLAGS) - 2
+    model = tmp_path / "m.json"
+    proc = run("train", "--data", cohort, *flags, "--model", "gbdt", "--calibration", "isotonic",
+               "--policy", "min-recall=0.8", "--param", "n_estimators=50", "--out", model,
+               check=0)
+    assert "columns of text read as categorical features: 'site' (" in proc.stderr
+    assert "+ isotonic calibration" in proc.stdout
+    inferred, explicit = provenance(model), provenance(declared)
+    assert json.loads(inferred["data.inferred_categorical"]) == ["site"]
+    assert "data.inferred_categorical" not in explicit
+    assert {k: v for k, v in inferred.items() if k != "data.inferred_categorical"} == explicit
+    for m, name in ((model, "a.csv"), (declared, "b.csv")):
+        run("predict", "--model", m, "--data", cohort, "--out", tmp_path / name, check=0)
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    # --text-columns error: the strict reading, which names the flag to add.
+    strict = run("train", "--data", cohort, *flags, "--text-columns", "error", "--out",
+                 tmp_path / "strict.json")
+    assert strict.returncode == EXIT_DATA
+    assert "column 'site' has the non-numeric value" in strict.stderr
+    assert "--categorical COLUMN" in strict.stderr
+    assert not (tmp_path / "strict.json").exists()
+
+
+def test_a_column_of_numbers_and_text_is_an_error_naming_each(tmp_path):
+    text = "pid,date,dx,note,x2,y\n" + "".join(
+        f"{i // 2},2023-01-{1 + i % 28:02d},{'V57' if i == 7 else 250 + i % 9},"
+        f"{'ok' if i < 5 else i % 3},{(i * 13) % 11},{int(i % 5 == 0)}\n" for i in range(400))
+    proc, out = train_on(tmp_path, text)
+    assert proc.returncode == EXIT_DATA, proc.stderr
+    assert ("column 'dx' (the number '250' in data row 1, the text 'V57' in data row 8); "
+            "column 'note' (the number '2' in data row 6, the text 'ok' in data row 1)"
+            in proc.stderr)
+    assert "--categorical COLUMN" in proc.stderr
+    assert not out.exists()
+
+
+def test_the_summary_and_report_name_the_calibration_the_choice_kept(cohort, tmp_path):
+    """With --model auto and no --calibration the method is chosen (platt on this cohort): the
+    summary line and the report's title name it, as the provenance does, not the flag's
+    default (beta)."""
+    model, report = tmp_path / "m.json", tmp_path / "r.html"
+    proc = run("train", "--data", cohort, *TRAIN_FLAGS, "--param", "n_estimators=20", "--out",
+               model, "--report", report, check=0)
+    used = provenance(model)["calibration"]
+    assert used == "platt"
+    assert f"+ {used} calibration, policy min-recall=0.8" in proc.stdout
+    title = f"<title>auto + {used} calibration: test part of cohort.csv</title>"
+    assert title in report.read_text()
+
+
+def test_a_text_column_with_a_value_per_row_is_not_guessed_to_be_categorical(tmp_path):
+    text = "pid,date,enc,x2,y\n" + "".join(
+        f"{i // 2},2023-01-{1 + i % 28:02d},E{i:05d},{(i * 13) % 11},{int(i % 5 == 0)}\n"
+        for i in range(400))
+    proc, out = train_on(tmp_path, text)
+    assert proc.returncode == EXIT_DATA, proc.stderr
+    assert ("column 'enc' holds text with 400 different values in 400 rows: it looks like an "
+            "identifier or free text" in proc.stderr)
+    assert not out.exists()
+    # Declared, its values are levels (the user's choice).
+    proc, out = train_on(tmp_path, text, "--categorical", "enc")
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_predict_scores_every_row_with_the_saved_threshold(trained, cohort, tmp_path):
     _, model, _ = trained
     out = tmp_path / "scores.csv"

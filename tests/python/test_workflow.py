@@ -113,6 +113,31 @@ def test_the_result_holds_the_parts_and_scores_the_test_part_as_the_pipeline(coh
     assert report is not None
 
 
+def test_text_columns_of_a_csv_are_read_as_categorical_as_the_command_does(cohort, tmp_path):
+    """Without categorical=, the text columns site and age_band of the CSV are inferred: the same
+    model file as the command's (whose stderr notes them), the provenance lists them, and the
+    pipeline scores the test part as when they are declared."""
+    roles = {k: v for k, v in ROLES.items() if k != "categorical"}
+    flags = ROLE_FLAGS[:ROLE_FLAGS.index("--categorical")]
+    cli_model = tmp_path / "cli.json"
+    run("train", "--data", cohort, *flags, "--model", "lr", "--out", cli_model)
+    with pytest.warns(UserWarning, match="columns of text read as categorical features: 'site'"):
+        r = calibrisk.train(cohort, **roles, model="lr")
+    r.pipeline.save(tmp_path / "py.json")
+    assert (tmp_path / "py.json").read_bytes() == cli_model.read_bytes()
+    prov = dict(r.pipeline.provenance["parameters"])
+    assert prov["data.inferred_categorical"] == '["site","age_band"]'
+    declared = calibrisk.train(cohort, **ROLES, model="lr")
+    np.testing.assert_array_equal(r.test.p, declared.test.p)
+    with pytest.raises(InvalidInputError, match="column 'site' has the non-numeric value"):
+        calibrisk.train(cohort, **roles, text_columns="error")
+    with pytest.raises(InvalidParamsError, match="text_columns must be 'categorical'"):
+        calibrisk.train(cohort, **roles, text_columns="guess")
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(InvalidInputError, match="column 'site' has the non-numeric value"):
+        calibrisk.train(pd.read_csv(cohort), **roles, text_columns="error")
+
+
 def test_bad_settings_and_data_are_named(cohort, tmp_path):
     with pytest.raises(InvalidParamsError, match="model must be 'auto', 'lr' or 'gbdt'"):
         calibrisk.train(cohort, **ROLES, model="xgb")

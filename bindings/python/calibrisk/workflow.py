@@ -235,7 +235,7 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
           split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
           calendar_patients="exclude", seed=0, n_threads=0, source=None, code_hierarchy=None,
           hierarchy_min_count=10, task="auto", min_accuracy=None, max_review_rate=None,
-          conformal=None, conformal_method="lac"):
+          conformal=None, conformal_method="lac", text_columns="categorical"):
     """Split -> fit -> calibrate -> threshold -> evaluate -> Pipeline, as ``calibrisk train``.
 
     Parameters mirror the command's flags, and the same data and settings give a byte-identical
@@ -249,6 +249,11 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         ``--subgroup``. With a DataFrame, its ``category``, ``object`` and ``string`` feature
         columns are categorical too; a numeric column listed in ``categorical`` has its values
         turned into labels as the estimators do ("7", not "7.0"; docs/categorical.md).
+    text_columns : "categorical" (default, as ``--text-columns``): a feature column of a CSV
+        whose values are all text is read as categorical (a note says which; the model's
+        provenance lists them as ``data.inferred_categorical``); a column holding both numbers
+        and text is an error naming it. "error": every text feature column must be declared in
+        ``categorical`` (or dropped), also a DataFrame's text columns.
     code_hierarchy : {column: None or [] (dotted codes: 250.01 -> 250.0 -> 250) or prefix
         lengths such as [3, 4]}, as ``--code-hierarchy``: rare codes (fewer than
         ``hierarchy_min_count`` training rows, ``--hierarchy-min-count``) are pooled into an
@@ -305,9 +310,11 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     """
     categorical = _names(categorical)
     data, categorical = _frame_categoricals(data, categorical, code_hierarchy,
-                                            (label, group_column, time_column, *_names(drop)))
+                                            (label, group_column, time_column, *_names(drop)),
+                                            text_columns)
     spec = _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,
-                 calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients)
+                 calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients,
+                 text_columns)
     spec["code_hierarchy"] = {str(k): [] if v is None else [int(n) for n in v]
                               for k, v in (code_hierarchy or {}).items()}
     spec["hierarchy_min_count"] = int(hierarchy_min_count)
@@ -326,17 +333,19 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
     return result
 
 
-def _frame_categoricals(data, categorical, code_hierarchy, not_features):
-    """A DataFrame's categorical feature columns: the declared ones plus its category / object /
-    string columns; declared numeric columns (and those with a hierarchy) turned into the labels
-    the estimators use. Returns (data, categorical names)."""
+def _frame_categoricals(data, categorical, code_hierarchy, not_features, text_columns):
+    """A DataFrame's categorical feature columns: the declared ones plus (text_columns
+    "categorical") its category / object / string columns; declared numeric columns (and those
+    with a hierarchy) turned into the labels the estimators use. Returns (data, categorical
+    names)."""
     if not (hasattr(data, "to_csv") and hasattr(data, "columns")):
         return data, categorical
     from ._categorical import _text_dtype, labels_of
     skip = {str(c) for c in not_features if c is not None}
     names = list(categorical)
     for c, dt in zip(data.columns, data.dtypes):
-        if str(c) not in skip and str(c) not in names and _text_dtype(dt):
+        if (text_columns == "categorical" and str(c) not in skip and str(c) not in names
+                and _text_dtype(dt)):
             names.append(str(c))
     declared = set(names) | {str(c) for c in (code_hierarchy or {})}
     convert = [c for c in data.columns if str(c) in declared and not _text_dtype(data[c].dtype)]
@@ -348,10 +357,12 @@ def _frame_categoricals(data, categorical, code_hierarchy, not_features):
 
 
 def _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,
-          calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients):
+          calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients,
+          text_columns):
     """The engine's spec dict of the keywords train and validate share."""
     texts, fractions = _cuts(cuts, cut_fractions)
     return {
+        "text_columns": str(text_columns),
         "label": str(label),
         "group_column": "" if group_column is None else str(group_column),
         "time_column": "" if time_column is None else str(time_column),
@@ -412,7 +423,8 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
              max_alert_rate=None, cost_fp=None, cost_fn=None, fbeta=None, period="quarter",
              n_bins=8, min_train_periods=2, n_bootstrap=200, calendar_patients="exclude",
              seed=0, n_threads=0, return_predictions=False, task="auto", min_accuracy=None,
-             max_review_rate=None, conformal=None, conformal_method="lac"):
+             max_review_rate=None, conformal=None, conformal_method="lac",
+             text_columns="categorical"):
     """Rolling-origin validation, as ``calibrisk validate``: how the model decays over time.
 
     The rows are cut into periods of ``time_column`` (``period``: "month", "quarter", "year" or
@@ -444,7 +456,8 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
     probabilities in class order.
     """
     spec = _spec(label, group_column, time_column, categorical, drop, (), model, params,
-                 calibration, seed, n_threads, "entry", None, None, calendar_patients)
+                 calibration, seed, n_threads, "entry", None, None, calendar_patients,
+                 text_columns)
     spec["split"] = [0.6, 0.2, 0.2]
     spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
     spec.update({"period": str(period), "n_bins": int(n_bins),

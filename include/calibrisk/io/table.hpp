@@ -54,6 +54,9 @@ struct Column {
   std::vector<std::string> pooled_labels;
   /// kCategorical fitted from the file: training rows per level (parallel to `categories`).
   std::vector<Index> category_counts;
+  /// kCategorical read because it holds text, without being declared
+  /// (`CsvReadOptions::infer_categorical`).
+  bool inferred = false;
 
   /// A numeric column.
   static Column numeric(std::string name, std::vector<double> values);
@@ -135,6 +138,16 @@ struct CsvReadOptions {
   /// Most distinct levels of a categorical column read without a mapping; more is an
   /// InvalidInput naming the column. In [1, kMaxCategoryLevels].
   Index max_category_levels = kMaxCategoryLevels;
+  /// Reads a column that holds text as categorical without it being declared: a column with no
+  /// declared role (not categorical, mapped, with levels, the time column or in
+  /// `numeric_columns`) whose non-missing values are all text (none parses as a number) becomes a
+  /// categorical column with `Column::inferred` set. A column holding both numbers and text is
+  /// ambiguous (codes such as `250.8` and `V57`, or a lab value with a stray note): InvalidInput
+  /// naming every such column with its first number and first text value and their rows. Off
+  /// (the default): every undeclared column must hold numbers.
+  bool infer_categorical = false;
+  /// With `infer_categorical`: columns that are always read as numbers (e.g. a 0/1 label).
+  std::vector<std::string> numeric_columns;
   /// The time column ("" = none): every value must be an ISO 8601 date/date-time (stored as days
   /// since 1970-01-01) or every value a number (an order key); missing values are an error.
   std::string time_column;
@@ -155,7 +168,8 @@ struct CsvReadOptions {
 /// The file must be UTF-8 (a byte-order mark at the start is skipped) with LF or CRLF line ends.
 /// Quoted fields (RFC 4180, quotes doubled inside) and blank lines are handled by libcsv. Spaces
 /// around unquoted fields are trimmed. Values in `na_values` are missing (NaN). Every column that
-/// is neither categorical nor the time column is parsed strictly as a finite decimal number.
+/// is neither categorical nor the time column is parsed strictly as a finite decimal number,
+/// unless `infer_categorical` reads a text column as categorical.
 ///
 /// Throws InvalidInput, naming the file and the 1-based data row (the first line after the
 /// header is data row 1): when the path is a directory or not a regular file, cannot be opened,
@@ -163,7 +177,8 @@ struct CsvReadOptions {
 /// row, the column and the byte offset in the file); on a bare CR line end; on a malformed quote;
 /// a row with a different number of fields than the header; a duplicate or empty column name; a
 /// missing required/categorical/time column; a non-numeric value in a numeric column (naming the
-/// column, row and value, and suggesting `categorical`); a time value that is neither ISO 8601
+/// column, row and value, and suggesting `categorical`), or with `infer_categorical` a column
+/// holding both numbers and text (naming every such column); a time value that is neither ISO 8601
 /// nor a number (or an impossible date such as 2023-02-30), or missing. Messages quote at most
 /// `kMessageQuoteChars` characters of data, escaped (`printable`). Complexity O(file size);
 /// reentrant.

@@ -33,6 +33,12 @@ struct ColumnRoles {
   /// Read the label column as text labels (multiclass tasks with labels such as "paid"); the
   /// binary task reads it as the numbers 0 and 1.
   bool label_as_text = false;
+  /// A feature column whose values are all text (`race`, `insulin`, `[70-80)`) is read as
+  /// categorical without being declared (`--text-columns categorical`, the default; the model's
+  /// provenance lists it as `data.inferred_categorical`); a column holding both numbers and text
+  /// is an error naming it. False (`--text-columns error`): every undeclared feature must hold
+  /// numbers.
+  bool infer_categorical = true;
 };
 
 /// Parses a `--code-hierarchy` value: "COLUMN" (the dotted default) or "COLUMN:3,4" (prefix
@@ -42,7 +48,9 @@ std::pair<std::string, CodeHierarchy> parse_code_hierarchy(const std::string& te
 
 /// Read options for a training file: the label, group and time columns are required; the group
 /// column, the dropped columns and subgroup columns that are not features are read as
-/// categorical labels (so they may hold text). Throws InvalidInput when a column does not exist
+/// categorical labels (so they may hold text); with `roles.infer_categorical` a text feature
+/// column is read as categorical (`CsvReadOptions::infer_categorical`; the label stays numeric
+/// unless `label_as_text`). Throws InvalidInput when a column does not exist
 /// in `header` (the message lists the file's columns) and InvalidParams when a column is given
 /// two incompatible roles (e.g. the label is also dropped). Messages name the roles by their
 /// command-line flags (--label, --group-column, ...), which are also the Python keywords.

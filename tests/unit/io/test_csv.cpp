@@ -89,6 +89,93 @@ TEST_CASE("csv: strict numbers") {
   CHECK(t.column("v").values == std::vector<double>{1.5, -2000, 0.5});
 }
 
+TEST_CASE("csv: infer_categorical reads a column of text as categorical, a mixed one is an error") {
+  CsvReadOptions o;
+  o.infer_categorical = true;
+  SUBCASE("text only (after leading missing values): categorical, byte-sorted levels") {
+    const Table t = parse_csv("age,race,y\n64,,1\n70,Caucasian,0\n?,Asian,1\n51,Caucasian,0\n", o);
+    const Column& race = t.column("race");
+    CHECK(race.kind == ColumnKind::kCategorical);
+    CHECK(race.inferred);
+    CHECK(race.categories == std::vector<std::string>{"Asian", "Caucasian"});
+    REQUIRE(race.values.size() == 4);
+    CHECK(std::isnan(race.values[0]));
+    CHECK(race.values[1] == 1.0);
+    CHECK(race.values[2] == 0.0);
+    CHECK(race.values[3] == 1.0);
+    CHECK(race.category_counts == std::vector<Index>{1, 2});
+    // Columns of numbers (with missing values) stay numeric and are not flagged.
+    CHECK(t.column("age").kind == ColumnKind::kNumeric);
+    CHECK_FALSE(t.column("age").inferred);
+    CHECK(std::isnan(t.column("age").values[2]));
+    CHECK(t.column("y").kind == ColumnKind::kNumeric);
+  }
+  SUBCASE("a column of missing values only stays numeric") {
+    const Table t = parse_csv("a,b\n1,NA\n2,\n", o);
+    CHECK(t.column("b").kind == ColumnKind::kNumeric);
+    CHECK_FALSE(t.column("b").inferred);
+  }
+  SUBCASE("the same labels as a declared categorical column") {
+    const std::string text = "x,ward\n1,ICU\n2,B\n3,ICU\n4,A\n";
+    CsvReadOptions d;
+    d.categorical = {"ward"};
+    const Table declared = parse_csv(text, d);
+    const Table inferred = parse_csv(text, o);
+    CHECK(inferred.column("ward").categories == declared.column("ward").categories);
+    CHECK(inferred.column("ward").values == declared.column("ward").values);
+    CHECK_FALSE(declared.column("ward").inferred);
+  }
+  SUBCASE("numbers then text: both named with their rows") {
+    CHECK_THROWS_WITH_AS(
+        parse_csv("dx,y\n250.8,1\n428,0\nV57,1\n", o),
+        doctest::Contains("column 'dx' (the number '250.8' in data row 1, the text 'V57' in data "
+                          "row 3)"),
+        InvalidInput);
+  }
+  SUBCASE("text then numbers: also ambiguous") {
+    CHECK_THROWS_WITH_AS(parse_csv("dx,y\nV57,1\n?,0\n428,1\n", o),
+                         doctest::Contains("column 'dx' (the number '428' in data row 3, the text "
+                                           "'V57' in data row 1)"),
+                         InvalidInput);
+  }
+  SUBCASE("every ambiguous column is listed at once, beyond ten counted") {
+    std::string header = "y", row1 = "1", row2 = "0";
+    for (int k = 0; k < 12; ++k) {
+      header += ",c" + std::to_string(k);
+      row1 += ",1";
+      row2 += ",x";
+    }
+    try {
+      parse_csv(header + "\n" + row1 + "\n" + row2 + "\n", o);
+      FAIL("expected InvalidInput");
+    } catch (const InvalidInput& e) {
+      const std::string m = e.what();
+      CHECK(m.find("column 'c0'") != std::string::npos);
+      CHECK(m.find("column 'c9'") != std::string::npos);
+      CHECK(m.find("column 'c10'") == std::string::npos);
+      CHECK(m.find("and 2 more columns") != std::string::npos);
+      CHECK(m.find("Declare such a column categorical") != std::string::npos);
+    }
+  }
+  SUBCASE("numeric_columns are never inferred: the strict error") {
+    o.numeric_columns = {"y"};
+    CHECK_THROWS_WITH_AS(parse_csv("x,y\n1,yes\n2,no\n", o),
+                         doctest::Contains("column 'y' has the non-numeric value 'yes'"),
+                         InvalidInput);
+  }
+  SUBCASE("off (the default): the first text value is an error") {
+    CHECK_THROWS_WITH_AS(parse_csv("x,ward\n1,ICU\n", CsvReadOptions{}),
+                         doctest::Contains("column 'ward' has the non-numeric value 'ICU'"),
+                         InvalidInput);
+  }
+  SUBCASE("an inferred column is bounded by max_category_levels") {
+    o.max_category_levels = 2;
+    CHECK_THROWS_WITH_AS(parse_csv("x,w\n1,a\n2,b\n3,c\n", o),
+                         doctest::Contains("column 'w' has more than 2 distinct labels"),
+                         InvalidInput);
+  }
+}
+
 TEST_CASE("csv: categorical encoding is reproducible on a new file through the mapping") {
   CsvReadOptions train_opt;
   train_opt.categorical = {"site"};
