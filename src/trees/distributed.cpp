@@ -116,12 +116,25 @@ bool TrainShard::add_row(Index row, HistBin* total) {
 
 template <class Code>
 Index TrainShard::partition_rows(Index b, Index e, const Code* col, const std::uint8_t* left_of) {
-  if (scratch_.size() < static_cast<std::size_t>(e - b)) scratch_.resize(rows_.size());
-  // In place: the left rows stay in rows_, the right ones go to scratch_ and follow them.
-  RowIndex* const r = rows_.data() + b;
-  const Index a = split_rows(r, e - b, col, left_of, r, scratch_.data());
-  std::copy(scratch_.data(), scratch_.data() + (e - b - a), r + a);
-  return b + a;
+  return b + stable_split(rows_.data() + b, e - b, col, left_of);
+}
+
+template <class Code>
+Index TrainShard::stable_split(RowIndex* r, Index n, const Code* col, const std::uint8_t* left_of) {
+  if (n <= kPartitionChunk) {
+    // In place: the left rows stay, the right ones go to scratch_ and follow them.
+    if (scratch_.size() < static_cast<std::size_t>(n)) scratch_.resize(static_cast<std::size_t>(n));
+    const Index a = split_rows(r, n, col, left_of, r, scratch_.data());
+    std::copy(scratch_.data(), scratch_.data() + (n - a), r + a);
+    return a;
+  }
+  // Halves, each [left | right], then one rotation brings the second half's left rows before
+  // the first half's right rows: O(n log(n / kPartitionChunk)) moves, scratch bounded.
+  const Index h = n / 2;
+  const Index a1 = stable_split(r, h, col, left_of);
+  const Index a2 = stable_split(r + h, n - h, col, left_of);
+  std::rotate(r + a1, r + h, r + h + a2);
+  return a1 + a2;
 }
 
 void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* counts) {
@@ -151,6 +164,14 @@ void TrainShard::apply_splits(const std::vector<SplitMessage>& splits, Index* co
     counts[2 * k] = mid - b;
     counts[2 * k + 1] = e - mid;
   }
+}
+
+std::vector<Index> TrainShard::node_rows(std::int32_t node) const {
+  const auto u = static_cast<std::size_t>(node);
+  if (node < 0 || u >= range_.size() || range_[u][0] < 0) {
+    throw InvalidInput(std::string("TrainShard: rows of an unknown node.") + kLost);
+  }
+  return std::vector<Index>(rows_.begin() + range_[u][0], rows_.begin() + range_[u][1]);
 }
 
 void TrainShard::histogram(std::int32_t node, const std::vector<std::int32_t>& features,

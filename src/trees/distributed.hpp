@@ -84,6 +84,9 @@ class TrainShard {
   /// Applies `splits` in order (stable partitions) and writes each split's left and right row
   /// counts to counts[2k], counts[2k + 1].
   void apply_splits(const std::vector<SplitMessage>& splits, Index* counts);
+  /// The local rows of node `node` in their stored order (ascending after every split: the
+  /// partitions are stable); for tests and diagnostics. Throws on an unknown node.
+  std::vector<Index> node_rows(std::int32_t node) const;
   /// Histogram of node `node` over `features` into `out` (total_bins slots, zeroed first).
   void histogram(std::int32_t node, const std::vector<std::int32_t>& features, HistBin* out);
   /// Adds a finished tree's leaf values to every row's margin: over the leaves' row ranges when
@@ -109,7 +112,8 @@ class TrainShard {
   static constexpr Index kHistChunk = Index{1} << 16;
   std::vector<GradPair> gh_, ordered_;
   std::vector<HistBin> part_;
-  std::vector<RowIndex> rows_, scratch_;     // bagged local rows, partitioned by node
+  std::vector<RowIndex> rows_;               // bagged local rows, partitioned by node
+  std::vector<RowIndex> scratch_;            // the right rows of a chunk being partitioned
   std::vector<std::array<Index, 2>> range_;  // per node id: [begin, end) in rows_ (-1 unknown)
 
   double weight(std::size_t i) const noexcept {
@@ -118,6 +122,12 @@ class TrainShard {
   // Stable partition of rows_[b, e) by left_of[code] (left rows first); returns the first right.
   template <class Code>
   Index partition_rows(Index b, Index e, const Code* col, const std::uint8_t* left_of);
+  // Stable partition of r[0, n) with at most kPartitionChunk rows of scratch_; returns the left
+  // count.
+  template <class Code>
+  Index stable_split(RowIndex* r, Index n, const Code* col, const std::uint8_t* left_of);
+  // Rows a partition's scratch holds: 256 KB, whatever the partition's size.
+  static constexpr Index kPartitionChunk = Index{1} << 16;
   // Whether the leaves of `t` all have known row ranges after its tail splits (applied here).
   bool leaf_ranges(const RoutingTree& t);
   Index global_row(Index i) const noexcept {

@@ -179,6 +179,66 @@ TEST_CASE("distributed fit: 1, 2 and 3 shards grow the single-process trees bit 
   }
 }
 
+TEST_CASE("distributed fit: a shard larger than its partition scratch splits its rows stably") {
+  // 150,000 rows in one shard: the root and its large children are partitioned in halves of at
+  // most 65,536 rows (TrainShard::kPartitionChunk) and rotated together; with and without a row
+  // bag the trees are the single-process ones.
+  const testing::TrainData d = testing::make_dense(150000, 4, 3, 0.05);
+  for (const double subsample : {1.0, 0.7}) {
+    GBDTParams p = params();
+    p.n_estimators = 3;
+    p.max_leaf_nodes = 16;
+    p.subsample = subsample;
+    GradientBoostedTrees single(p);
+    single.fit(d.dataset());
+    CAPTURE(subsample);
+    check_same_trees(single, distributed_fit(p, d, {0, d.n}));
+    check_same_trees(single, distributed_fit(p, d, {0, 140000, d.n}));
+  }
+}
+
+TEST_CASE("TrainShard: a split keeps each side's rows ascending beyond the scratch's size") {
+  // 150,001 rows, more than two chunks of scratch: both children hold exactly the rows whose
+  // code goes their way, ascending; then a split of the left child, again.
+  const testing::TrainData d = testing::make_dense(150001, 3, 7, 0.1);
+  const FeatureMatrix X(d.X());
+  const GBDTParams p = params();
+  const BinMapper m = detail::fit_bin_mapper(X, {}, p.max_bins, p.bin_subsample, 1, 1);
+  detail::TrainShard shard(m, X, VectorView<const double>(d.y.data(), d.n), {}, 0, 1.0, 1.0, 1);
+  shard.reset_margins(0.0);
+  std::uint64_t key = 0;
+  Index row = 0;
+  shard.begin_round(0, p, 1.0, &key, &row);
+  auto code = [&](Index i, std::int32_t f) {
+    const double x = d.x[static_cast<std::size_t>(i * d.f + f)];
+    return std::isnan(x) ? m.missing_bin(f) : m.bin_of(f, x);
+  };
+  auto check = [&](std::int32_t parent, std::int32_t f, int bin, std::int32_t next) {
+    detail::SplitMessage s;
+    s.parent = parent;
+    s.left = next;
+    s.right = next + 1;
+    s.feature = f;
+    s.bin = bin;
+    s.missing_left = true;
+    const std::vector<Index> before = shard.node_rows(parent);
+    Index counts[2] = {0, 0};
+    shard.apply_splits({s}, counts);
+    std::vector<Index> left, right;
+    for (const Index i : before) {
+      const int c = code(i, f);
+      (c == m.missing_bin(f) || c <= bin ? left : right).push_back(i);
+    }
+    CHECK(shard.node_rows(next) == left);
+    CHECK(shard.node_rows(next + 1) == right);
+    CHECK(counts[0] == static_cast<Index>(left.size()));
+    CHECK(counts[1] == static_cast<Index>(right.size()));
+    CHECK(left.size() > 70000);
+  };
+  check(0, 0, m.n_value_bins(0) * 3 / 4, 1);
+  check(1, 1, m.n_value_bins(1) * 9 / 10, 3);
+}
+
 TEST_CASE("distributed fit: leaves split ahead save steps and keep the trees bit for bit") {
   const testing::TrainData d = testing::make_dense(3000, 8, 5, 0.1);
   for (const int depth : {-1, 4}) {
