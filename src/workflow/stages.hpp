@@ -36,8 +36,8 @@ struct Stages {
 /// Adds to `notes` (shown as a warning by the CLI and Python) the feature columns read as
 /// categorical because they hold text (`Column::inferred`, ColumnRoles::infer_categorical), with
 /// their level counts; nothing when there are none. Throws InvalidInput naming an inferred
-/// column with more levels than half the rows (from kMinRowsForIdentifierCheck rows): an
-/// identifier or free text.
+/// column whose labels are all ISO 8601 dates (a time column), or with more levels than half the
+/// rows (from kMinRowsForIdentifierCheck rows: an identifier or free text).
 void note_inferred_categorical(const Table& table, const std::vector<std::string>& features,
                                std::vector<std::string>& notes);
 

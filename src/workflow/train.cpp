@@ -6,6 +6,7 @@
 #include "workflow/stages.hpp"
 
 #include <calibrisk/core/error.hpp>
+#include <calibrisk/io/date.hpp>
 #include <calibrisk/io/text.hpp>
 #include <calibrisk/metrics/sorted_scores.hpp>
 
@@ -104,6 +105,18 @@ void note_inferred_categorical(const Table& table, const std::vector<std::string
     const Column& c = table.column(f);
     if (!c.inferred) continue;
     const std::size_t k = c.categories.size();
+    // Dates are an order, not categories: later dates would be unseen levels.
+    const bool dates = std::all_of(c.categories.begin(), c.categories.end(), [](const auto& l) {
+      double days = 0.0;
+      return parse_iso8601(l, days);
+    });
+    if (dates) {
+      throw InvalidInput("column '" + printable(f) + "' holds dates (e.g. " +
+                         quote_for_message(c.categories.front()) +
+                         "), which are not categories: later dates would be levels the model "
+                         "never saw. Pass --time-column " +
+                         printable(f) + " to split by it, or --drop it.");
+    }
     // A different text on most rows is an identifier or free text, not a category: guessing it
     // would give the trees a level per row.
     if (n >= kMinRowsForIdentifierCheck && 2 * static_cast<Index>(k) > n) {

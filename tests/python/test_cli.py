@@ -199,6 +199,19 @@ def test_a_text_column_with_a_value_per_row_is_not_guessed_to_be_categorical(tmp
     assert proc.returncode == 0, proc.stderr
 
 
+def test_a_text_column_of_dates_is_not_guessed_to_be_categorical(tmp_path):
+    # 28 distinct dates in 400 rows: few levels, but dates are an order, not categories.
+    text = "pid,date,admitted,x2,y\n" + "".join(
+        f"{i // 2},2023-01-{1 + i % 28:02d},2022-12-{1 + i % 28:02d},{(i * 13) % 11},"
+        f"{int(i % 5 == 0)}\n" for i in range(400))
+    proc, out = train_on(tmp_path, text)
+    assert proc.returncode == EXIT_DATA, proc.stderr
+    assert ("column 'admitted' holds dates (e.g. '2022-12-01'), which are not categories"
+            in proc.stderr)
+    assert "Pass --time-column admitted to split by it, or --drop it." in proc.stderr
+    assert not out.exists()
+
+
 def test_predict_scores_every_row_with_the_saved_threshold(trained, cohort, tmp_path):
     _, model, _ = trained
     out = tmp_path / "scores.csv"
