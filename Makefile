@@ -80,7 +80,8 @@ tsan:
 	$(CMAKE) --build build-tsan -j $(JOBS) --target calibrisk_unit_tests
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/calibrisk_unit_tests $(TSAN_TESTS)
 
-## fuzz: libFuzzer on the model-file loader for FUZZ_SECONDS (clang 14; fails on any finding).
+## fuzz: libFuzzer on the model-file loader for FUZZ_SECONDS and the CSV reader for 30 s (clang 14;
+## fails on any finding).
 FUZZ_SECONDS ?= 60
 fuzz:
 	$(CMAKE) -S fuzz -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \

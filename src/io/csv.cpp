@@ -644,7 +644,10 @@ std::vector<std::string> read_csv_header(const std::string& path, char delimiter
 namespace {
 
 void write_field(std::ostream& out, const std::string& s, char delim) {
-  if (s.find_first_of(std::string{delim, '"', '\n', '\r'}) == std::string::npos) {
+  // A field starting with a byte-order mark is quoted: unquoted at the start of the file, the
+  // reader would take it for the file's own mark and drop it.
+  if (s.find_first_of(std::string{delim, '"', '\n', '\r'}) == std::string::npos &&
+      s.rfind("\xEF\xBB\xBF", 0) != 0) {
     out << s;
     return;
   }
@@ -668,7 +671,13 @@ void write_csv(const Table& table, std::ostream& out, char delimiter) {
   for (Index i = 0; i < table.rows(); ++i) {
     for (std::size_t j = 0; j < cols.size(); ++j) {
       if (j) out << delimiter;
-      write_field(out, cols[j].text(i), delimiter);
+      const std::string text = cols[j].text(i);
+      // A one-column row that is missing is written "" : an empty line is not a record.
+      if (text.empty() && cols.size() == 1) {
+        out << "\"\"";
+      } else {
+        write_field(out, text, delimiter);
+      }
     }
     out << '\n';
   }

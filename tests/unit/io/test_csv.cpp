@@ -324,6 +324,32 @@ TEST_CASE("csv: write then read round-trips values exactly") {
   }
 }
 
+TEST_CASE("csv: a one-column table with missing values reads back with every row") {
+  // An empty line is not a record, so a missing value of a one-column table is written as "".
+  const Table t = parse_csv("lab\n1.5\nNA\n\"\"\n2\n");
+  REQUIRE(t.rows() == 4);
+  std::ostringstream out;
+  write_csv(t, out);
+  CHECK(out.str() == "lab\n1.5\n\"\"\n\"\"\n2\n");
+  const Table back = parse_csv(out.str());
+  REQUIRE(back.rows() == 4);
+  CHECK(back.column("lab").values[0] == 1.5);
+  CHECK(std::isnan(back.column("lab").values[1]));
+  CHECK(std::isnan(back.column("lab").values[2]));
+  CHECK(back.column("lab").values[3] == 2.0);
+  // A name starting with a byte-order mark (after the file's own, which the reader drops) is
+  // quoted, so the written file does not lose it to the reader's BOM handling.
+  const Table bom = parse_csv("\xEF\xBB\xBF\xEF\xBB\xBFname\n1\n");
+  REQUIRE(bom.names() == std::vector<std::string>{"\xEF\xBB\xBFname"});
+  std::ostringstream bom_out;
+  write_csv(bom, bom_out);
+  CHECK(parse_csv(bom_out.str()).names() == bom.names());
+  // Two columns: a missing value stays an empty field.
+  std::ostringstream two;
+  write_csv(parse_csv("a,b\n1,\n"), two);
+  CHECK(two.str() == "a,b\n1,\n");
+}
+
 TEST_CASE("table: construction checks and matrix conversion") {
   Table t;
   t.add_column(Column::numeric("a", {1, 2}));
