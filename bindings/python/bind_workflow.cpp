@@ -261,7 +261,8 @@ Table read_task_table(const std::string& path, const std::string& text,
   try {
     return read_training_table(path, text, header, spec.columns);
   } catch (const InvalidInput&) {
-    if (spec.task == TaskKind::kBinary) throw;
+    // As calibrisk train: two text labels are binary (positive= says which is the event), more
+    // are multiclass.
     const std::exception_ptr first = std::current_exception();
     ColumnRoles roles = spec.columns;
     roles.label_as_text = true;
@@ -271,7 +272,7 @@ Table read_task_table(const std::string& path, const std::string& text,
     } catch (const InvalidInput&) {
       std::rethrow_exception(first);
     }
-    if (spec.task == TaskKind::kAuto && table.column(roles.label).categories.size() <= 2) {
+    if (spec.task == TaskKind::kBinary && table.column(roles.label).categories.size() > 2) {
       std::rethrow_exception(first);
     }
     return table;
@@ -286,6 +287,9 @@ PySpec py_spec(const py::dict& kw) {
   s.roles.categorical = kw["categorical"].cast<std::vector<std::string>>();
   s.roles.drop = kw["drop"].cast<std::vector<std::string>>();
   s.roles.subgroups = kw["subgroups"].cast<std::vector<std::string>>();
+  if (kw.contains("positive") && !kw["positive"].is_none()) {
+    s.roles.positive_label = kw["positive"].cast<std::string>();
+  }
   if (kw.contains("text_columns")) {
     const auto t = kw["text_columns"].cast<std::string>();
     if (t != "categorical" && t != "error") {

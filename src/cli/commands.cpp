@@ -495,7 +495,11 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
     subgroup_spec_columns(s, header,
                           "--subgroup " + printable(s) + " (in " + quote_for_message(o.data) + ")");
   }
-  const CsvReadOptions ro = scoring_read_options(pipe, o.data, o.label, time_column);
+  CsvReadOptions ro = scoring_read_options(pipe, o.data, o.label, time_column);
+  // A model trained on a label of two text values maps them as it did (data.positive_label).
+  const std::string positive = provenance_value(pipe, "data.positive_label");
+  const std::string negative = provenance_value(pipe, "data.negative_label");
+  if (!positive.empty()) ro.categorical.push_back(o.label);
   Table table;
   {
     auto step = progress.step("reading " + printable(o.data));
@@ -504,7 +508,7 @@ int run_evaluate(const EvaluateOptions& o, const CommonOptions& c, Progress& pro
   }
   const std::vector<std::string> features = schema_names(pipe);
   EvaluationData ev;
-  ev.y = label_values(table, o.label, true);
+  ev.y = label_values(table, o.label, true, positive, negative);
   ev.X = table.to_matrix(features);
   warn_drift(pipe, ev.X, progress, table);
   {

@@ -42,6 +42,7 @@ struct TrainOptions {
   bool policy_given = false;        ///< --policy was on the command line
   std::vector<std::string> params;  ///< key=value, the model's Params field names
   std::vector<std::string> categorical;
+  std::string positive;  ///< --positive: the event of a label of two text values
   /// --text-columns: categorical (a feature of text is read as categorical) | error.
   std::string text_columns = "categorical";
   /// --code-hierarchy COLUMN[:LENGTHS] (repeatable) and --hierarchy-min-count.

@@ -145,6 +145,9 @@ void add_fit_options(CLI::App* t, calibrisk::cli::TrainOptions& tr) {
                 "repeatable");
   t->add_option("--categorical", tr.categorical,
                 "Column of labels to encode as integer codes (stored in the model); repeatable");
+  t->add_option("--positive", tr.positive,
+                "The event (coded 1) of a label of two text values, e.g. --positive readmitted; "
+                "not needed for yes/no, y/n, true/false or t/f labels");
   t->add_option("--text-columns", tr.text_columns,
                 "A feature column holding text (no numbers) is read as categorical "
                 "(categorical, noted in the output and the model's provenance) or is an error "

@@ -32,6 +32,10 @@ int run_monitor(const MonitorCliOptions& o, const CommonOptions& c, Progress& pr
   ro.mark_unseen_labels = true;
   const bool k_class = pipe.n_classes() > 2;
   if (k_class && !o.label.empty()) ro.categorical.push_back(o.label);  // class labels as text
+  // A binary model trained on two text labels maps them as it did (data.positive_label).
+  const std::string positive = provenance_value(pipe, "data.positive_label");
+  const std::string negative = provenance_value(pipe, "data.negative_label");
+  if (!k_class && !o.label.empty() && !positive.empty()) ro.categorical.push_back(o.label);
   Table table;
   {
     auto step = progress.step("reading " + printable(o.data));
@@ -43,7 +47,7 @@ int run_monitor(const MonitorCliOptions& o, const CommonOptions& c, Progress& pr
   const RowMatrixXd X = table.to_matrix(features);
   const std::vector<double> y = o.label.empty() ? std::vector<double>{}
                                 : k_class       ? class_indices(table, o.label, pipe)
-                                                : label_values(table, o.label, false);
+                                          : label_values(table, o.label, false, positive, negative);
   MonitorResult r;
   {
     auto step = progress.step("checking " + format_count(X.rows()) + " rows");

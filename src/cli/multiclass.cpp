@@ -160,9 +160,9 @@ Table read_training_table(const std::string& path, const TrainConfig& cfg,
   try {
     table = read_table(path, training_read_options(roles, header));
   } catch (const InvalidInput&) {
-    if (cfg.task == "binary") throw;
-    // A label of text values ("paid", "coding_error", ...) fails the numeric read: read it as
-    // labels, and keep the first error unless that makes a multiclass label.
+    // A label of text values ("paid", "coding_error", ...; "yes"/"no") fails the numeric read:
+    // read it as labels, and keep the first error unless that makes a label of the task: two
+    // labels are binary (--positive says which is the event), more are multiclass.
     const std::exception_ptr first = std::current_exception();
     roles.label_as_text = true;
     try {
@@ -171,7 +171,7 @@ Table read_training_table(const std::string& path, const TrainConfig& cfg,
       std::rethrow_exception(first);
     }
     const Column& label = table.column(roles.label);
-    if (cfg.task == "auto" && label.categories.size() <= 2) std::rethrow_exception(first);
+    if (cfg.task == "binary" && label.categories.size() > 2) std::rethrow_exception(first);
   }
   step.done(format_count(table.rows()) + " rows, " + std::to_string(table.cols()) + " columns");
   return table;

@@ -27,6 +27,7 @@ TrainConfig train_config(const TrainOptions& o, const CommonOptions& c) {
   cfg.roles.time = o.time_column;
   cfg.roles.categorical = o.categorical;
   cfg.roles.infer_categorical = o.text_columns != "error";
+  cfg.roles.positive_label = o.positive;
   for (const auto& h : o.code_hierarchy) {
     try {
       auto [column, hierarchy] = parse_code_hierarchy(h);

@@ -7,6 +7,7 @@
 #include <calibrisk/report/evaluate.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <unordered_set>
@@ -16,6 +17,49 @@ namespace {
 
 bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// label_values of a label column of one or two text labels.
+std::vector<double> text_label_values(const Column& c, const std::string& label, bool require_both,
+                                      const std::string& positive, const std::string& negative) {
+  // Scoring a model trained on text labels: a file coded 0/1 is read as its numbers.
+  const bool coded =
+      !negative.empty() && std::all_of(c.categories.begin(), c.categories.end(),
+                                       [](const auto& l) { return l == "0" || l == "1"; });
+  if (!negative.empty() && !coded) {
+    for (const auto& l : c.categories) {
+      if (l != positive && l != negative) {
+        throw InvalidInput(
+            "label column " + quote_for_message(label) + " holds " + quote_for_message(l) +
+            ", which the model was not trained on: its "
+            "labels are " +
+            quote_for_message(negative) + " (0) and " + quote_for_message(positive) + " (1).");
+      }
+    }
+  }
+  const std::string event = coded ? std::string("1")
+                            : negative.empty()
+                                ? binary_positive_label(c.categories, positive, label)
+                                : positive;
+  std::vector<double> y(c.values.size());
+  Index n1 = 0;
+  for (std::size_t i = 0; i < c.values.size(); ++i) {
+    const double v = c.values[i];
+    if (std::isnan(v) || v < 0) {
+      throw InvalidInput("label column " + quote_for_message(label) + " is missing at data row " +
+                         std::to_string(i + 1) +
+                         "; every row needs a label (remove unlabelled rows first).");
+    }
+    y[i] = c.categories[static_cast<std::size_t>(v)] == event ? 1.0 : 0.0;
+    n1 += y[i] == 1.0;
+  }
+  const Index n = static_cast<Index>(y.size());
+  if (require_both && (n1 == 0 || n1 == n)) {
+    throw InvalidInput("label column " + quote_for_message(label) + " holds only " +
+                       quote_for_message(c.categories.front()) + " in all " + std::to_string(n) +
+                       " rows; both classes are needed to train and evaluate.");
+  }
+  return y;
 }
 
 }  // namespace
@@ -111,11 +155,64 @@ std::vector<std::string> feature_columns(const Table& table, const ColumnRoles& 
   return f;
 }
 
-std::vector<double> label_values(const Table& table, const std::string& label, bool require_both) {
+std::string binary_positive_label(const std::vector<std::string>& labels,
+                                  const std::string& positive, const std::string& column) {
+  std::string shown;
+  for (const auto& l : labels) shown += (shown.empty() ? "" : " and ") + quote_for_message(l);
+  if (!positive.empty()) {
+    if (!contains(labels, positive)) {
+      throw InvalidInput("--positive " + quote_for_message(positive) + ": label column " +
+                         quote_for_message(column) + " holds " + shown +
+                         ", not that label; name the event's label exactly as the file writes "
+                         "it.");
+    }
+    return positive;
+  }
+  auto lower = [](std::string t) {
+    for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return t;
+  };
+  static const std::pair<const char*, const char*> kPairs[] = {
+      {"yes", "no"}, {"y", "n"}, {"true", "false"}, {"t", "f"}};
+  for (const auto& [yes, no] : kPairs) {
+    std::string event;
+    bool all = true;
+    for (const auto& l : labels) {
+      const std::string k = lower(l);
+      if (k == yes) {
+        event = l;
+      } else if (k != no) {
+        all = false;
+      }
+    }
+    if (all && !event.empty()) return event;
+  }
+  throw InvalidInput("label column " + quote_for_message(column) + " holds the text labels " +
+                     shown +
+                     "; say which is the event (coded 1) with --positive LABEL (Python "
+                     "positive=\"LABEL\"), or code the column 0/1.");
+}
+
+std::vector<double> label_values(const Table& table, const std::string& label, bool require_both,
+                                 const std::string& positive, const std::string& negative) {
   const Column& c = table.column(label);
+  if (c.kind == ColumnKind::kCategorical && c.categories.size() <= 2) {
+    return text_label_values(c, label, require_both, positive, negative);
+  }
   if (c.kind != ColumnKind::kNumeric) {
-    throw InvalidInput("label column " + quote_for_message(label) +
-                       " must hold the numbers 0 and 1.");
+    throw InvalidInput(
+        "label column " + quote_for_message(label) + " must hold the numbers 0 and 1" +
+        (c.kind == ColumnKind::kCategorical
+             ? " or two text labels; it holds " + std::to_string(c.categories.size()) +
+                   " (a label of more classes is a multiclass task: --task "
+                   "multiclass)."
+             : "."));
+  }
+  if (!positive.empty() && positive != "1") {
+    throw InvalidInput("--positive " + quote_for_message(positive) + ": label column " +
+                       quote_for_message(label) +
+                       " holds numbers, whose event is 1; --positive names the event of a label "
+                       "of two text values.");
   }
   std::vector<double> y(c.values.size());
   Index n1 = 0;

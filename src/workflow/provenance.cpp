@@ -214,6 +214,15 @@ void assemble_pipeline(const Table& table, const TrainSpec& spec, PipelineModel 
   prov.training_data =
       fingerprint_data(FeatureMatrix(view(out.train.X)), VectorView<const double>(out.train.y));
   add_settings(prov.parameters, table, spec, out);
+  // A label of two text values: which one is the event (scoring new labelled files maps them).
+  const Column& label = table.column(spec.columns.label);
+  if (label.kind == ColumnKind::kCategorical) {
+    const std::string event =
+        binary_positive_label(label.categories, spec.columns.positive_label, label.name);
+    for (const auto& l : label.categories) {
+      prov.parameters.emplace_back(l == event ? "data.positive_label" : "data.negative_label", l);
+    }
+  }
   add_split(prov.parameters, table, spec, out);
   add_early_stopping(prov.parameters, spec, out);
   add_model_selection(prov.parameters, out);

@@ -236,7 +236,7 @@ void split_stage(const Table& table, const TrainSpec& spec, TrainResult& out, co
             "an identifier, not a feature; pass --drop " +
             shown + " (or --group-column " + shown + " if it identifies patients).");
   }
-  const std::vector<double> y = label_values(table, roles.label, true);
+  const std::vector<double> y = label_values(table, roles.label, true, roles.positive_label);
   const Column* time = roles.time.empty() ? nullptr : &table.column(roles.time);
   const std::vector<double> no_values;
   const std::vector<double>& group =

@@ -138,6 +138,12 @@ void split_stage(const Table& table, const TrainSpec& spec, const ClassLabels& l
                  TrainResult& out, const Stages& st, const TimeGroupSplit* given) {
   const ColumnRoles& roles = spec.columns;
   const Index n = table.rows();
+  if (!roles.positive_label.empty()) {
+    throw InvalidParams("--positive " + quote_for_message(roles.positive_label) +
+                        " names the event of a binary label, but label column " +
+                        quote_for_message(roles.label) +
+                        " is a multiclass label; leave --positive out.");
+  }
   out.features = feature_columns(table, roles);
   out.categorical_features = declared_categorical_features(table, out.features);
   detail::note_inferred_categorical(table, out.features, out.notes);

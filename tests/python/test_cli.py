@@ -212,6 +212,52 @@ def test_a_text_column_of_dates_is_not_guessed_to_be_categorical(tmp_path):
     assert not out.exists()
 
 
+def test_a_label_of_two_text_values_trains_as_its_0_1_coding(trained, cohort, tmp_path):
+    """readmitted written as yes/no trains the model of the 0/1 file (the provenance adds the two
+    labels); evaluate maps yes/no and 0/1 files alike; another pair needs --positive."""
+    _, coded, _ = trained
+    rows = list(csv.DictReader(open(cohort, newline="")))
+    def write(path, yes, no):
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            for r in rows:
+                w.writerow({**r, "readmitted": yes if r["readmitted"] == "1" else no})
+    text, other = tmp_path / "yes_no.csv", tmp_path / "other.csv"
+    write(text, "Yes", "No")
+    write(other, "readmitted", "home")
+    args = [*TRAIN_FLAGS, "--model", "gbdt", "--calibration", "isotonic", "--policy",
+            "min-recall=0.8", "--param", "n_estimators=50"]
+    model = tmp_path / "m.json"
+    run("train", "--data", text, *args, "--out", model, check=0)
+    got, want = provenance(model), provenance(coded)
+    assert (got["data.positive_label"], got["data.negative_label"]) == ("Yes", "No")
+    extra = {"data.positive_label", "data.negative_label", "data.source"}
+    assert {k: v for k, v in got.items() if k not in extra} == {
+        k: v for k, v in want.items() if k not in extra}
+    for m, name in ((model, "a.csv"), (coded, "b.csv")):
+        run("predict", "--model", m, "--data", cohort, "--out", tmp_path / name, check=0)
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    reports = []
+    for data in (text, cohort):
+        out = tmp_path / f"e{len(reports)}.json"
+        run("evaluate", "--model", model, "--data", data, "--label", "readmitted", "--report",
+            tmp_path / "e.html", "--json", out, check=0)
+        doc = json.loads(out.read_text())
+        reports.append([doc[k] for k in ("discrimination", "calibration", "operating_point")])
+    assert reports[0] == reports[1]
+    bad = run("evaluate", "--model", model, "--data", other, "--label", "readmitted",
+              "--report", tmp_path / "bad.html")
+    assert bad.returncode == EXIT_DATA
+    assert "holds 'home', which the model was not trained on" in bad.stderr
+    proc = run("train", "--data", other, *args, "--out", tmp_path / "o.json")
+    assert proc.returncode == EXIT_DATA
+    assert "holds the text labels 'home' and 'readmitted'; say which is the event" in proc.stderr
+    run("train", "--data", other, *args, "--positive", "readmitted", "--out",
+        tmp_path / "o.json", check=0)
+    assert provenance(tmp_path / "o.json")["data.positive_label"] == "readmitted"
+
+
 def test_predict_scores_every_row_with_the_saved_threshold(trained, cohort, tmp_path):
     _, model, _ = trained
     out = tmp_path / "scores.csv"

@@ -6,6 +6,7 @@ DataFrame), and reports bad settings and data as the command does.
 The executable is ``$CALIBRISK_CLI`` when set, else ``<repo>/build/bin/calibrisk``.
 """
 
+import csv
 import os
 import pathlib
 import subprocess
@@ -136,6 +137,26 @@ def test_text_columns_of_a_csv_are_read_as_categorical_as_the_command_does(cohor
     pd = pytest.importorskip("pandas")
     with pytest.raises(InvalidInputError, match="column 'site' has the non-numeric value"):
         calibrisk.train(pd.read_csv(cohort), **roles, text_columns="error")
+
+
+def test_a_label_of_two_text_values_needs_positive_unless_yes_no(cohort, tmp_path):
+    rows = list(csv.DictReader(open(cohort, newline="")))
+    path = tmp_path / "text_label.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "readmitted": "back" if r["readmitted"] == "1" else "home"})
+    with pytest.raises(InvalidInputError, match="'back' and 'home'; say which is the event"):
+        calibrisk.train(path, **ROLES, model="lr")
+    r = calibrisk.train(path, **ROLES, model="lr", positive="back")
+    coded = calibrisk.train(cohort, **ROLES, model="lr")
+    np.testing.assert_array_equal(r.test.p, coded.test.p)
+    np.testing.assert_array_equal(r.test.y, coded.test.y)
+    prov = dict(r.pipeline.provenance["parameters"])
+    assert (prov["data.positive_label"], prov["data.negative_label"]) == ("back", "home")
+    with pytest.raises(InvalidInputError, match="--positive 'yes': label column"):
+        calibrisk.train(path, **ROLES, model="lr", positive="yes")
 
 
 def test_bad_settings_and_data_are_named(cohort, tmp_path):

@@ -235,7 +235,7 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
           split=(0.6, 0.2, 0.2), split_rule="entry", cuts=None, cut_fractions=None,
           calendar_patients="exclude", seed=0, n_threads=0, source=None, code_hierarchy=None,
           hierarchy_min_count=10, task="auto", min_accuracy=None, max_review_rate=None,
-          conformal=None, conformal_method="lac", text_columns="categorical"):
+          conformal=None, conformal_method="lac", text_columns="categorical", positive=None):
     """Split -> fit -> calibrate -> threshold -> evaluate -> Pipeline, as ``calibrisk train``.
 
     Parameters mirror the command's flags, and the same data and settings give a byte-identical
@@ -249,6 +249,10 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
         ``--subgroup``. With a DataFrame, its ``category``, ``object`` and ``string`` feature
         columns are categorical too; a numeric column listed in ``categorical`` has its values
         turned into labels as the estimators do ("7", not "7.0"; docs/categorical.md).
+    positive : the event (coded 1) of a label of two text values, as ``--positive``: not needed
+        for yes/no, y/n, true/false or t/f labels (any letter case), required for any other
+        pair ("readmitted" / "not readmitted"); the model's provenance records both labels
+        (``data.positive_label``, ``data.negative_label``).
     text_columns : "categorical" (default, as ``--text-columns``): a feature column of a CSV
         whose values are all text is read as categorical (a note says which; the model's
         provenance lists them as ``data.inferred_categorical``); a column holding both numbers
@@ -314,7 +318,7 @@ def train(data, *, label, group_column=None, time_column=None, categorical=(), d
                                             text_columns)
     spec = _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,
                  calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients,
-                 text_columns)
+                 text_columns, positive)
     spec["code_hierarchy"] = {str(k): [] if v is None else [int(n) for n in v]
                               for k, v in (code_hierarchy or {}).items()}
     spec["hierarchy_min_count"] = int(hierarchy_min_count)
@@ -358,11 +362,12 @@ def _frame_categoricals(data, categorical, code_hierarchy, not_features, text_co
 
 def _spec(label, group_column, time_column, categorical, drop, subgroups, model, params,
           calibration, seed, n_threads, split_rule, cuts, cut_fractions, calendar_patients,
-          text_columns):
+          text_columns, positive):
     """The engine's spec dict of the keywords train and validate share."""
     texts, fractions = _cuts(cuts, cut_fractions)
     return {
         "text_columns": str(text_columns),
+        "positive": None if positive is None else str(positive),
         "label": str(label),
         "group_column": "" if group_column is None else str(group_column),
         "time_column": "" if time_column is None else str(time_column),
@@ -424,7 +429,7 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
              n_bins=8, min_train_periods=2, n_bootstrap=200, calendar_patients="exclude",
              seed=0, n_threads=0, return_predictions=False, task="auto", min_accuracy=None,
              max_review_rate=None, conformal=None, conformal_method="lac",
-             text_columns="categorical"):
+             text_columns="categorical", positive=None):
     """Rolling-origin validation, as ``calibrisk validate``: how the model decays over time.
 
     The rows are cut into periods of ``time_column`` (``period``: "month", "quarter", "year" or
@@ -457,7 +462,7 @@ def validate(data, *, label, time_column, group_column=None, categorical=(), dro
     """
     spec = _spec(label, group_column, time_column, categorical, drop, (), model, params,
                  calibration, seed, n_threads, "entry", None, None, calendar_patients,
-                 text_columns)
+                 text_columns, positive)
     spec["split"] = [0.6, 0.2, 0.2]
     spec.update(_policy(min_recall, min_precision, max_alert_rate, cost_fp, cost_fn, fbeta))
     spec.update({"period": str(period), "n_bins": int(n_bins),

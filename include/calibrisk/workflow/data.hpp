@@ -39,6 +39,11 @@ struct ColumnRoles {
   /// is an error naming it. False (`--text-columns error`): every undeclared feature must hold
   /// numbers.
   bool infer_categorical = true;
+  /// The event of a binary label of two text values (`--positive`): rows with this label are 1,
+  /// the others 0. "" (default): a yes/no-like pair (yes/no, y/n, true/false, t/f, any letter
+  /// case) needs none, any other pair of text labels is an error asking for it. The model's
+  /// provenance records both labels (`data.positive_label`, `data.negative_label`).
+  std::string positive_label;
 };
 
 /// Parses a `--code-hierarchy` value: "COLUMN" (the dotted default) or "COLUMN:3,4" (prefix
@@ -64,7 +69,20 @@ std::vector<std::string> feature_columns(const Table& table, const ColumnRoles& 
 /// The label column as 0/1 doubles. Throws InvalidInput naming the column and the 1-based data
 /// row of a missing value or a value other than 0 and 1 (and, when `require_both`, when only one
 /// class occurs).
-std::vector<double> label_values(const Table& table, const std::string& label, bool require_both);
+/// A label of two text values (a categorical column with at most two levels: "yes"/"no",
+/// "readmitted"/"not readmitted") is read as 1 for `positive` and 0 for the other label; with
+/// `positive` empty, a yes/no-like pair (binary_positive_label) says which is 1. With `negative`
+/// given (scoring a model trained on text labels), a label that is neither is an InvalidInput.
+std::vector<double> label_values(const Table& table, const std::string& label, bool require_both,
+                                 const std::string& positive = {},
+                                 const std::string& negative = {});
+
+/// The event among the text labels of a binary label column (one or two labels): `positive`
+/// when given (it must be one of them), else the yes-like label of a yes/no, y/n, true/false or
+/// t/f pair (any letter case). Throws InvalidInput naming the column and its labels, and asking
+/// for --positive (Python `positive=`), when neither says which label is the event.
+std::string binary_positive_label(const std::vector<std::string>& labels,
+                                  const std::string& positive, const std::string& column);
 
 /// Rows `rows` of `X` (all columns) as a new row-major matrix.
 RowMatrixXd take_rows(const RowMatrixXd& X, const std::vector<Index>& rows);

@@ -124,6 +124,55 @@ TEST_CASE("cli data: bad labels name the column, row and fix") {
                        InvalidInput);
 }
 
+TEST_CASE("cli data: a label of two text values is 0/1 by --positive or a yes/no pair") {
+  CsvReadOptions o;
+  o.categorical = {"y"};
+  const Table yes_no = parse_csv("x,y\n1,No\n2,YES\n3,No\n", o);
+  CHECK(label_values(yes_no, "y", true) == std::vector<double>{0, 1, 0});
+  CHECK(binary_positive_label({"F", "t"}, "", "y") == "t");
+  CHECK(binary_positive_label({"n", "Y"}, "", "y") == "Y");
+  CHECK(binary_positive_label({"false", "TRUE"}, "", "y") == "TRUE");
+  CHECK(binary_positive_label({"yes"}, "", "y") == "yes");
+  // Any other pair needs --positive; --positive picks the event (also against a yes/no pair).
+  const Table other = parse_csv("x,y\n1,<30\n2,NO\n3,<30\n", o);
+  CHECK_THROWS_WITH_AS(label_values(other, "y", true),
+                       doctest::Contains("holds the text labels '<30' and 'NO'; say which is the "
+                                         "event (coded 1) with --positive LABEL"),
+                       InvalidInput);
+  CHECK(label_values(other, "y", true, "<30") == std::vector<double>{1, 0, 1});
+  CHECK(label_values(yes_no, "y", true, "No") == std::vector<double>{1, 0, 1});
+  CHECK_THROWS_WITH_AS(label_values(other, "y", true, "yes"),
+                       doctest::Contains("--positive 'yes': label column 'y' holds '<30' and "
+                                         "'NO', not that label"),
+                       InvalidInput);
+  CHECK_THROWS_WITH_AS(binary_positive_label({"no", "maybe"}, "", "y"),
+                       doctest::Contains("holds the text labels 'no' and 'maybe'"), InvalidInput);
+  // Numbers: --positive other than 1 is refused rather than ignored.
+  const Table coded = parse_csv("x,y\n1,0\n2,1\n");
+  CHECK(label_values(coded, "y", true, "1") == std::vector<double>{0, 1});
+  CHECK_THROWS_WITH_AS(label_values(coded, "y", true, "0"),
+                       doctest::Contains("holds numbers, whose event is 1"), InvalidInput);
+  // Scoring a model trained on ("no", "yes"): those labels map as in training, 0/1 codes are read
+  // as numbers, another label is named.
+  CHECK(label_values(yes_no, "y", true, "YES", "No") == std::vector<double>{0, 1, 0});
+  const Table scored = parse_csv("x,y\n1,1\n2,0\n", o);
+  CHECK(label_values(scored, "y", true, "yes", "no") == std::vector<double>{1, 0});
+  CHECK_THROWS_WITH_AS(label_values(other, "y", false, "yes", "no"),
+                       doctest::Contains("holds '<30', which the model was not trained on: its "
+                                         "labels are 'no' (0) and 'yes' (1)"),
+                       InvalidInput);
+  // Three labels are not binary; a missing label is named.
+  const Table three = parse_csv("x,y\n1,a\n2,b\n3,c\n", o);
+  CHECK_THROWS_WITH_AS(label_values(three, "y", true), doctest::Contains("it holds 3"),
+                       InvalidInput);
+  const Table miss = parse_csv("x,y\n1,yes\n2,\n", o);
+  CHECK_THROWS_WITH_AS(label_values(miss, "y", true), doctest::Contains("missing at data row 2"),
+                       InvalidInput);
+  const Table only = parse_csv("x,y\n1,yes\n2,yes\n", o);
+  CHECK_THROWS_WITH_AS(label_values(only, "y", true),
+                       doctest::Contains("holds only 'yes' in all 2 rows"), InvalidInput);
+}
+
 TEST_CASE("cli data: identifier-like columns are detected") {
   std::string text = "id,x,y\n";
   for (int i = 0; i < 150; ++i) {
