@@ -190,10 +190,8 @@ void add_explanations(const Pipeline& pipe, const RowMatrixXd& X, Index k, Expla
 /// The calibration method the pipeline applies, as its provenance records it: chosen by
 /// `--model auto` when `--calibration` is not given, a multiclass method for a multiclass label.
 std::string calibration_used(const Pipeline& pipe, const std::string& given) {
-  for (const auto& [key, value] : pipe.provenance().parameters) {
-    if (key == "calibration") return value;
-  }
-  return given;
+  const std::string used = provenance_value(pipe, "calibration");
+  return used.empty() ? given : used;
 }
 
 /// `train`'s HTML / JSON evaluation of the test part (either stream may be null).
